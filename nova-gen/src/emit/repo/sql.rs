@@ -1,0 +1,176 @@
+//! The SQL text of generated repositories. Plain string building, kept apart from the Rust
+//! emitter so the statements can be read and tested on their own.
+
+use crate::ir::{Column, Table};
+
+/// `a, b, c`: every column, in declaration order (the order `Row::decode` reads).
+pub fn column_list(table: &Table) -> String {
+    table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// `a = $1 AND b = $2`, numbering from `first`.
+pub fn equalities(columns: &[&str], first: usize) -> String {
+    columns.iter().enumerate().map(|(i, c)| format!("{c} = ${}", first + i)).collect::<Vec<_>>().join(" AND ")
+}
+
+/// Columns an insert takes from the caller (version counters always start at their default).
+pub fn insert_columns(table: &Table) -> Vec<&Column> {
+    table.columns.iter().filter(|c| table.version_column.as_deref() != Some(c.name.as_str())).collect()
+}
+
+/// `INSERT ... VALUES (COALESCE($1, default), $2, ...) RETURNING ...`: a missing value for a
+/// column with a default takes the default.
+pub fn insert(table: &Table) -> String {
+    let columns = insert_columns(table);
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let values: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match &c.default {
+            Some(default) => format!("COALESCE(${}, {})", i + 1, crate::emit::migration::default_sql(default)),
+            None => format!("${}", i + 1),
+        })
+        .collect();
+    format!("INSERT INTO {} ({}) VALUES ({}) RETURNING {}", table.name, names.join(", "), values.join(", "), column_list(table))
+}
+
+pub fn select_by(table: &Table, columns: &[&str]) -> String {
+    format!("SELECT {} FROM {} WHERE {}", column_list(table), table.name, equalities(columns, 1))
+}
+
+/// Rows whose single-column key is in `$1`, in key order.
+pub fn select_many(table: &Table, key: &str) -> String {
+    format!("SELECT {} FROM {} WHERE {key} = ANY($1) ORDER BY {key}", column_list(table), table.name)
+}
+
+/// Columns an update writes: everything but the key, the version and an `updated_at` stamp.
+pub fn updated_columns(table: &Table) -> Vec<&Column> {
+    table
+        .columns
+        .iter()
+        .filter(|c| !table.is_primary_key(&c.name) && table.version_column.as_deref() != Some(c.name.as_str()) && !is_update_stamp(c))
+        .collect()
+}
+
+/// A `timestamptz` column named `updated_at` is set to `now()` by every update.
+pub fn is_update_stamp(column: &Column) -> bool {
+    column.name == "updated_at" && column.ty == crate::ir::ColumnType::Scalar(crate::ir::ScalarType::Timestamptz)
+}
+
+/// The `SET` list: key columns are `$1..$k`, updated columns follow.
+fn set_list(table: &Table) -> String {
+    let key_count = table.primary_key.len();
+    let mut sets: Vec<String> = updated_columns(table).iter().enumerate().map(|(i, c)| format!("{} = ${}", c.name, key_count + 1 + i)).collect();
+    if table.columns.iter().any(is_update_stamp) {
+        sets.push("updated_at = now()".to_string());
+    }
+    if let Some(version) = &table.version_column {
+        sets.push(format!("{version} = {version} + 1"));
+    }
+    sets.join(", ")
+}
+
+fn key_columns(table: &Table) -> Vec<&str> {
+    table.primary_key.iter().map(String::as_str).collect()
+}
+
+/// Plain update by key.
+pub fn update(table: &Table) -> String {
+    format!("UPDATE {} SET {} WHERE {} RETURNING {}", table.name, set_list(table), equalities(&key_columns(table), 1), column_list(table))
+}
+
+/// Versioned update in one round trip: the first column says whether the update applied; if
+/// not, the current row (if any) comes back so the conflict can report its version.
+pub fn update_versioned(table: &Table, version: &str) -> String {
+    let keys = key_columns(table);
+    let version_param = keys.len() + updated_columns(table).len() + 1;
+    let columns = column_list(table);
+    format!(
+        "WITH updated AS (UPDATE {t} SET {sets} WHERE {keys} AND {version} = ${version_param} RETURNING {columns}) \
+         SELECT true, {columns} FROM updated \
+         UNION ALL SELECT false, {columns} FROM {t} WHERE {keys} AND NOT EXISTS (SELECT 1 FROM updated)",
+        t = table.name,
+        sets = set_list(table),
+        keys = equalities(&keys, 1),
+    )
+}
+
+pub fn delete(table: &Table) -> String {
+    format!("DELETE FROM {} WHERE {}", table.name, equalities(&key_columns(table), 1))
+}
+
+/// A page of rows matching `filters` (equalities from `$1`), ordered by `order` then the key,
+/// in one direction, starting after the row whose ordering values are the next parameters.
+/// Returns the SQL and the number of the limit parameter.
+pub fn list_page(table: &Table, filters: &[&str], order: &[&str], descending: bool, with_cursor: bool) -> (String, usize) {
+    let mut conditions: Vec<String> = Vec::new();
+    if !filters.is_empty() {
+        conditions.push(equalities(filters, 1));
+    }
+    let mut next = filters.len() + 1;
+    if with_cursor {
+        let params: Vec<String> = (0..order.len()).map(|i| format!("${}", next + i)).collect();
+        let comparison = if descending { "<" } else { ">" };
+        conditions.push(format!("({}) {comparison} ({})", order.join(", "), params.join(", ")));
+        next += order.len();
+    }
+    let direction = if descending { " DESC" } else { "" };
+    let order_by = order.iter().map(|c| format!("{c}{direction}")).collect::<Vec<_>>().join(", ");
+    let where_clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    (format!("SELECT {} FROM {}{where_clause} ORDER BY {order_by} LIMIT ${next}", column_list(table), table.name), next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{ColumnType, DefaultValue, ScalarType};
+
+    fn column(name: &str, ty: ScalarType, default: Option<DefaultValue>) -> Column {
+        Column { name: name.into(), ty: ColumnType::Scalar(ty), nullable: false, default, reference: None }
+    }
+
+    fn table() -> Table {
+        Table {
+            name: "posts".into(),
+            doc: None,
+            columns: vec![
+                column("id", ScalarType::Uuid, Some(DefaultValue::RandomUuid)),
+                column("body", ScalarType::Text, None),
+                column("updated_at", ScalarType::Timestamptz, Some(DefaultValue::Now)),
+                column("version", ScalarType::BigInt, Some(DefaultValue::Number("0".into()))),
+            ],
+            primary_key: vec!["id".into()],
+            uniques: vec![],
+            indexes: vec![],
+            version_column: Some("version".into()),
+        }
+    }
+
+    #[test]
+    fn insert_defaults_missing_values() {
+        assert_eq!(
+            insert(&table()),
+            "INSERT INTO posts (id, body, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, now())) RETURNING id, body, updated_at, version"
+        );
+    }
+
+    #[test]
+    fn versioned_update_checks_and_bumps() {
+        let sql = update_versioned(&table(), "version");
+        assert!(sql.contains("SET body = $2, updated_at = now(), version = version + 1 WHERE id = $1 AND version = $3"), "{sql}");
+        assert!(sql.contains("UNION ALL SELECT false"), "{sql}");
+    }
+
+    #[test]
+    fn pages_are_keyset_paginated() {
+        let (sql, limit) = list_page(&table(), &["body"], &["updated_at", "id"], true, true);
+        assert_eq!(
+            sql,
+            "SELECT id, body, updated_at, version FROM posts WHERE body = $1 AND (updated_at, id) < ($2, $3) ORDER BY updated_at DESC, id DESC LIMIT $4"
+        );
+        assert_eq!(limit, 4);
+        let (first_page, limit) = list_page(&table(), &[], &["id"], false, false);
+        assert_eq!(first_page, "SELECT id, body, updated_at, version FROM posts ORDER BY id LIMIT $1");
+        assert_eq!(limit, 1);
+    }
+}

@@ -1,0 +1,121 @@
+//! How column types appear in Rust: owned in rows, borrowed in parameters.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ir::{Column, ColumnType, ScalarType};
+
+/// Column types name their Rust types briefly; [`imports`] brings the names into scope.
+fn scalar(ty: ScalarType) -> TokenStream {
+    match ty {
+        ScalarType::Uuid => quote!(Uuid),
+        ScalarType::Text => quote!(String),
+        ScalarType::Bool => quote!(bool),
+        ScalarType::SmallInt => quote!(i16),
+        ScalarType::Int => quote!(i32),
+        ScalarType::BigInt => quote!(i64),
+        ScalarType::Double => quote!(f64),
+        ScalarType::Timestamptz => quote!(DateTime<Utc>),
+        ScalarType::Date => quote!(NaiveDate),
+        ScalarType::Jsonb => quote!(serde_json::Value),
+        ScalarType::Bytea => quote!(Vec<u8>),
+    }
+}
+
+/// The `use` items for the types the table's columns need (and no others, so nothing is unused).
+pub fn imports(table: &crate::ir::Table) -> TokenStream {
+    let mut scalars: Vec<ScalarType> = table
+        .columns
+        .iter()
+        .map(|c| match c.ty {
+            ColumnType::Scalar(s) | ColumnType::Array(s) => s,
+        })
+        .collect();
+    scalars.sort();
+    scalars.dedup();
+    let mut items = Vec::new();
+    if scalars.contains(&ScalarType::Uuid) {
+        items.push(quote!(
+            use ::nova_runtime::codegen::uuid::Uuid;
+        ));
+    }
+    match (scalars.contains(&ScalarType::Timestamptz), scalars.contains(&ScalarType::Date)) {
+        (true, true) => items.push(quote!(
+            use ::nova_runtime::codegen::chrono::{DateTime, NaiveDate, Utc};
+        )),
+        (true, false) => items.push(quote!(
+            use ::nova_runtime::codegen::chrono::{DateTime, Utc};
+        )),
+        (false, true) => items.push(quote!(
+            use ::nova_runtime::codegen::chrono::NaiveDate;
+        )),
+        (false, false) => {}
+    }
+    if scalars.contains(&ScalarType::Jsonb) {
+        items.push(quote!(
+            use ::nova_runtime::codegen::serde_json;
+        ));
+    }
+    quote!(#(#items)*)
+}
+
+/// The non-null Rust type of a column.
+pub fn value_type(ty: ColumnType) -> TokenStream {
+    match ty {
+        ColumnType::Scalar(s) => scalar(s),
+        ColumnType::Array(s) => {
+            let element = scalar(s);
+            quote!(Vec<#element>)
+        }
+    }
+}
+
+/// The field type of a column in a `Row`.
+pub fn row_type(column: &Column) -> TokenStream {
+    let ty = value_type(column.ty);
+    if column.nullable { quote!(Option<#ty>) } else { ty }
+}
+
+/// Whether values of this type are passed by value (cheap `Copy`) rather than borrowed.
+pub fn is_copy(ty: ColumnType) -> bool {
+    matches!(
+        ty,
+        ColumnType::Scalar(
+            ScalarType::Uuid
+                | ScalarType::Bool
+                | ScalarType::SmallInt
+                | ScalarType::Int
+                | ScalarType::BigInt
+                | ScalarType::Double
+                | ScalarType::Timestamptz
+                | ScalarType::Date
+        )
+    )
+}
+
+/// The type of a key or filter parameter: by value when `Copy`, else borrowed (`&str`, `&[u8]`).
+pub fn param_type(column: &Column) -> TokenStream {
+    let inner = match column.ty {
+        ty if is_copy(ty) => value_type(ty),
+        ColumnType::Scalar(ScalarType::Text) => quote!(&str),
+        ColumnType::Scalar(ScalarType::Bytea) => quote!(&[u8]),
+        ColumnType::Scalar(ScalarType::Jsonb) => quote!(&serde_json::Value),
+        ColumnType::Array(s) => {
+            let element = scalar(s);
+            quote!(&[#element])
+        }
+        ColumnType::Scalar(s) => scalar(s),
+    };
+    if column.nullable { quote!(Option<#inner>) } else { inner }
+}
+
+/// The type of a slice of keys (for `get_many`).
+pub fn slice_element(column: &Column) -> TokenStream {
+    value_type(column.ty)
+}
+
+/// `value.field` for `Copy` columns, `&value.field` otherwise: how a field is bound.
+pub fn field_ref(value: &TokenStream, column: &Column) -> TokenStream {
+    let name = crate::emit::names::ident(&column.name);
+    if is_copy(column.ty) { quote!(#value.#name) } else { quote!(&#value.#name) }
+}

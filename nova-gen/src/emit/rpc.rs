@@ -1,0 +1,95 @@
+//! `src/rpc.rs`: one descriptor per RPC with its idempotency and resolved call policy, read
+//! by both the server wrapper and the client stack.
+
+use std::time::Duration;
+
+use quote::quote;
+
+use crate::emit::names::rpc_const;
+use crate::emit::{EmitError, doc_line, rust_file};
+use crate::ir::{Idempotency, Rpc, Service};
+
+pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
+    let full_name = service.proto.full_name();
+    let owner = &service.name;
+    let consts = service.rpcs.iter().map(|rpc| {
+        let name = rpc_const(rpc);
+        let method = &rpc.name;
+        let idempotency = match rpc.idempotency {
+            Idempotency::Unknown => quote!(Idempotency::Unknown),
+            Idempotency::Idempotent => quote!(Idempotency::Idempotent),
+            Idempotency::NoSideEffects => quote!(Idempotency::NoSideEffects),
+        };
+        let deadline = duration(rpc.policy.deadline);
+        let retry = match &rpc.policy.retry {
+            Some(r) => {
+                let (attempts, initial, max, multiplier) = (r.max_attempts, duration(r.initial_backoff), duration(r.max_backoff), r.multiplier);
+                quote!(Some(RetryPolicy { max_attempts: #attempts, initial_backoff: #initial, max_backoff: #max, multiplier: #multiplier }))
+            }
+            None => quote!(None),
+        };
+        let cache = match &rpc.policy.cache {
+            Some(c) => {
+                let ttl = duration(c.ttl);
+                quote!(Some(CachePolicy { ttl: #ttl }))
+            }
+            None => quote!(None),
+        };
+        let doc = doc_line(&format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
+        quote! {
+            #doc
+            pub static #name: RpcDescriptor = RpcDescriptor {
+                service: #full_name,
+                method: #method,
+                owner: #owner,
+                idempotency: #idempotency,
+                policy: CallPolicy { deadline: #deadline, retry: #retry, cache: #cache },
+            };
+        }
+    });
+    let all = service.rpcs.iter().map(rpc_const);
+    rust_file(quote! {
+        //! How each RPC of the service is called: idempotency from the proto's
+        //! `idempotency_level`, policy from specs/ownership.toml.
+        use ::nova_runtime::rpc::{CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor};
+        use ::std::time::Duration;
+
+        #(#consts)*
+
+        /// Every RPC of the service, in proto order.
+        pub static ALL: &[&RpcDescriptor] = &[#(&#all),*];
+    })
+}
+
+fn duration(d: Duration) -> proc_macro2::TokenStream {
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    quote!(Duration::from_millis(#millis))
+}
+
+/// "read, cached 5m, deadline 200ms, up to 3 attempts" — for docs.
+pub fn policy_summary(rpc: &Rpc) -> String {
+    let kind = match rpc.idempotency {
+        Idempotency::NoSideEffects => "read (NO_SIDE_EFFECTS)",
+        Idempotency::Idempotent => "idempotent write",
+        Idempotency::Unknown => "write, not retry-safe",
+    };
+    let mut parts = vec![kind.to_string(), format!("deadline {}", human(rpc.policy.deadline))];
+    if let Some(cache) = &rpc.policy.cache {
+        parts.push(format!("cached {}", human(cache.ttl)));
+    }
+    match &rpc.policy.retry {
+        Some(retry) => parts.push(format!("up to {} attempts", retry.max_attempts)),
+        None => parts.push("no retries".to_string()),
+    }
+    parts.join(", ")
+}
+
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
+}

@@ -1,0 +1,74 @@
+//! `src/server.rs`: the tonic service around a `Logic`, and how to serve it.
+
+use quote::quote;
+
+use crate::emit::crate_root::message_tokens;
+use crate::emit::names::{rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
+use crate::emit::{EmitError, rust_file};
+use crate::ir::Service;
+
+pub fn emit_server(service: &Service) -> Result<String, EmitError> {
+    let module = tonic_server_module(service);
+    let tonic_trait = tonic_trait(service);
+    let server_struct = tonic_server_struct(service);
+    let methods = service.rpcs.iter().map(|rpc| {
+        let name = rpc_method(rpc);
+        let descriptor = rpc_const(rpc);
+        let input = message_tokens(&rpc.input);
+        let output = message_tokens(&rpc.output);
+        quote! {
+            async fn #name(&self, request: tonic::Request<#input>) -> Result<tonic::Response<#output>, tonic::Status> {
+                let logic = &*self.logic;
+                ::nova_runtime::server::unary(&crate::rpc::#descriptor, request, |ctx, message| async move {
+                    logic.#name(&ctx, message).await
+                })
+                .await
+            }
+        }
+    });
+    rust_file(quote! {
+        //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
+        //! (deadline, panic isolation, error mapping and logging).
+        use ::nova_runtime::codegen::tonic;
+        use ::std::sync::Arc;
+
+        use crate::logic::Logic;
+
+        /// The tonic service of a [`Logic`] implementation.
+        pub struct Adapter<L> {
+            logic: Arc<L>,
+        }
+
+        impl<L: Logic> Adapter<L> {
+            pub fn new(logic: L) -> Self {
+                Adapter { logic: Arc::new(logic) }
+            }
+        }
+
+        #[tonic::async_trait]
+        impl<L: Logic> crate::pb::#module::#tonic_trait for Adapter<L> {
+            #(#methods)*
+        }
+
+        /// The routes of this service, ready to be served (or combined with others).
+        pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {
+            tonic::service::Routes::new(crate::pb::#module::#server_struct::new(Adapter::new(logic)))
+        }
+
+        /// Serves `logic` on `listener`, with `grpc.health.v1`, until `shutdown` completes; then
+        /// drains in-flight calls.
+        pub async fn serve<L: Logic>(
+            logic: L,
+            listener: ::nova_runtime::codegen::tokio::net::TcpListener,
+            shutdown: impl ::std::future::Future<Output = ()> + Send,
+        ) -> Result<(), ::nova_runtime::server::StartError> {
+            ::nova_runtime::server::serve(crate::PROTO_SERVICE, routes(logic), listener, shutdown).await
+        }
+
+        /// This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with
+        /// local defaults (its default port and database).
+        pub fn config_from_env() -> Result<::nova_runtime::server::ServiceConfig, ::nova_runtime::config::ConfigError> {
+            ::nova_runtime::server::ServiceConfig::from_env(crate::DEFAULT_PORT, crate::DATABASE)
+        }
+    })
+}

@@ -1,0 +1,60 @@
+//! Where things live in a nova repository. The top level is fixed (DESIGN.md); the specs can
+//! be pointed elsewhere for fixtures and benchmarks.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Repository root: generated/, migrations/ and handwritten/ are written below it.
+    pub root: PathBuf,
+    /// The specs directory holding `ownership.toml` and `proto/`.
+    pub specs: PathBuf,
+}
+
+impl Layout {
+    /// The standard layout: `<root>/specs`.
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
+        Layout { specs: root.join("specs"), root }
+    }
+
+    pub fn with_specs(mut self, specs: impl Into<PathBuf>) -> Self {
+        self.specs = specs.into();
+        self
+    }
+
+    pub fn ownership_file(&self) -> PathBuf {
+        self.specs.join("ownership.toml")
+    }
+
+    pub fn proto_dir(&self) -> PathBuf {
+        self.specs.join("proto")
+    }
+
+    /// A path as shown to people: relative to the root when below it, `/`-separated.
+    pub fn display(&self, path: &Path) -> String {
+        let shown = path.strip_prefix(&self.root).unwrap_or(path);
+        let text = shown.to_string_lossy().replace('\\', "/");
+        text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+    }
+}
+
+/// Repository-relative output locations (always `/`-separated; they are map keys and appear in
+/// generated files, so they must not depend on the machine).
+pub mod out {
+    pub const GENERATED: &str = "generated";
+    pub const HANDWRITTEN: &str = "handwritten";
+    pub const MIGRATIONS: &str = "migrations";
+
+    pub fn generated_crate(service: &str) -> String {
+        format!("{GENERATED}/{service}")
+    }
+
+    pub fn handwritten_crate(service: &str) -> String {
+        format!("{HANDWRITTEN}/{service}")
+    }
+
+    pub fn migrations(service: &str) -> String {
+        format!("{MIGRATIONS}/{service}")
+    }
+}

@@ -1,0 +1,42 @@
+//! Phase 1, *load*: read the specs from disk into located, syntax-checked structures.
+
+pub mod column;
+pub mod migrations;
+pub mod ownership;
+pub mod protos;
+pub mod toml_read;
+pub mod values;
+
+use crate::diagnostic::Diagnostic;
+use crate::layout::Layout;
+use crate::raw::RawSpec;
+use crate::source::SourceFile;
+
+pub use protos::ProtoSet;
+
+/// Everything the specs say, before any cross-checking.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub ownership: RawSpec,
+    pub protos: ProtoSet,
+}
+
+/// Loads both halves of the specs. `Err` when they cannot be read far enough to check further
+/// (TOML or proto syntax); otherwise the specs and any problems with single values.
+pub fn load(layout: &Layout) -> Result<(Loaded, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let ownership = match std::fs::read_to_string(layout.ownership_file()) {
+        Ok(text) => ownership::read_ownership(&SourceFile::new(layout.display(&layout.ownership_file()), text)),
+        Err(error) => Err(vec![
+            Diagnostic::new("spec::io", format!("cannot read {}: {error}", layout.display(&layout.ownership_file())))
+                .help("run from the repository root or pass --root"),
+        ]),
+    };
+    let protos = protos::load_protos(&layout.proto_dir(), &layout.display(&layout.proto_dir()));
+    match (ownership, protos) {
+        (Ok((ownership, problems)), Ok(protos)) => Ok((Loaded { ownership, protos }, problems)),
+        (ownership, protos) => {
+            let ownership = ownership.map_or_else(|fatal| fatal, |(_, problems)| problems);
+            Err(ownership.into_iter().chain(protos.err().into_iter().flatten()).collect())
+        }
+    }
+}

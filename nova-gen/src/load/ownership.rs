@@ -1,0 +1,176 @@
+//! Reads `specs/ownership.toml` into the located [`RawSpec`]: shapes and syntaxes only.
+//! Whether names resolve (tables, columns, RPCs, services) is `validate`'s job.
+
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::Diagnostic;
+use crate::load::column::parse_column;
+use crate::load::toml_read::Reader;
+use crate::raw::{RawColumn, RawColumnList, RawDefaults, RawPolicy, RawRetry, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec, RawTable};
+use crate::source::{Located, SourceFile, Span};
+
+const SERVICE_KEYS: [&str; 8] = ["proto", "database", "port", "slo", "deadline", "retry", "rpc", "tables"];
+const DEFAULTS_KEYS: [&str; 3] = ["deadline", "retry", "slo"];
+const RPC_KEYS: [&str; 3] = ["cache", "deadline", "retry"];
+const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
+const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
+const TABLE_KEYS: [&str; 4] = ["doc", "columns", "unique", "indexes"];
+
+/// Parses the file. TOML syntax errors are fatal (the structure is unknown); problems with
+/// single values are returned beside the spec, which then lacks those values, so that the
+/// semantic rules can still run and every problem is reported in one go.
+pub fn read_ownership(file: &SourceFile) -> Result<(RawSpec, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (document, errors) = DeTable::parse_recoverable(&file.text);
+    if !errors.is_empty() {
+        return Err(errors.iter().map(|e| syntax_error(file, e)).collect());
+    }
+    let mut reader = Reader::new(file);
+    let spec = read_document(&mut reader, document.get_ref());
+    Ok((spec, reader.diagnostics))
+}
+
+fn syntax_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim().to_string();
+    let help = if message.contains("duplicate key") {
+        "each key may appear only once; a table is owned by exactly one service, so it is declared once"
+    } else {
+        "fix the TOML syntax here (see https://toml.io)"
+    };
+    Diagnostic::new("spec::toml-syntax", format!("invalid TOML: {message}")).in_file(file).label(span, message).help(help)
+}
+
+fn read_document(reader: &mut Reader<'_>, document: &DeTable<'_>) -> RawSpec {
+    let mut defaults = RawDefaults::default();
+    let mut services = Vec::new();
+    for (key, value) in document.iter() {
+        let name = key.get_ref().to_string();
+        if name == "defaults" {
+            if let Some((table, span)) = reader.as_table(value, "defaults") {
+                reader.reject_unknown_keys(table, &DEFAULTS_KEYS, "[defaults]");
+                defaults = RawDefaults { span: Some(span), policy: read_policy(reader, table), slo: read_slo(reader, table) };
+            }
+            continue;
+        }
+        if let Some((table, _)) = reader.as_table(value, &name) {
+            services.push(read_service(reader, Located::new(name, key.span()), table));
+        }
+    }
+    RawSpec { file: reader.file.clone(), defaults, services }
+}
+
+fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_>) -> RawService {
+    reader.reject_unknown_keys(table, &SERVICE_KEYS, &format!("service `{}`", name.value));
+    let mut rpcs = Vec::new();
+    if let Some((rpc_table, _)) = reader.table(table, "rpc") {
+        for (key, value) in rpc_table.iter() {
+            let rpc_name = key.get_ref().to_string();
+            if let Some((policy_table, _)) = reader.as_table(value, &format!("rpc.{rpc_name}")) {
+                reader.reject_unknown_keys(policy_table, &RPC_KEYS, &format!("the policy of `{rpc_name}`"));
+                rpcs.push(RawRpc { name: Located::new(rpc_name, key.span()), policy: read_policy(reader, policy_table) });
+            }
+        }
+    }
+    let mut tables = Vec::new();
+    if let Some((tables_table, _)) = reader.table(table, "tables") {
+        for (key, value) in tables_table.iter() {
+            let table_name = key.get_ref().to_string();
+            if let Some((t, _)) = reader.as_table(value, &format!("tables.{table_name}")) {
+                tables.push(read_table(reader, Located::new(table_name, key.span()), t));
+            }
+        }
+    }
+    RawService {
+        proto: reader.string(table, "proto"),
+        database: reader.string(table, "database"),
+        port: reader.integer(table, "port"),
+        slo: read_slo(reader, table),
+        policy: read_policy(reader, table),
+        name,
+        rpcs,
+        tables,
+    }
+}
+
+fn read_policy(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawPolicy {
+    RawPolicy { deadline: reader.duration(table, "deadline"), retry: read_retry(reader, table), cache: reader.duration(table, "cache") }
+}
+
+fn read_retry(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Located<RawRetry>> {
+    let (_, value) = table.get_key_value("retry")?;
+    match value.get_ref() {
+        DeValue::Boolean(false) => Some(Located::new(RawRetry::Disabled, value.span())),
+        DeValue::Table(retry) => {
+            reader.reject_unknown_keys(retry, &RETRY_KEYS, "`retry`");
+            let params = RawRetryParams {
+                max_attempts: reader.integer(retry, "max_attempts"),
+                initial_backoff: reader.duration(retry, "initial_backoff"),
+                max_backoff: reader.duration(retry, "max_backoff"),
+                multiplier: reader.float(retry, "multiplier"),
+            };
+            Some(Located::new(RawRetry::Enabled(params), value.span()))
+        }
+        _ => {
+            reader.error(
+                "spec::wrong-type",
+                value.span(),
+                "expected a table or false",
+                "`retry` must be a table of retry settings or `false`",
+                "write `retry = false` to disable retries, or `retry = { max_attempts = 3 }` to change them",
+            );
+            None
+        }
+    }
+}
+
+fn read_slo(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawSlo {
+    let Some((slo, _)) = reader.table(table, "slo") else { return RawSlo::default() };
+    reader.reject_unknown_keys(slo, &SLO_KEYS, "`slo`");
+    RawSlo { p95: reader.duration(slo, "p95"), error_rate: reader.percent(slo, "error_rate") }
+}
+
+fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_>) -> RawTable {
+    reader.reject_unknown_keys(table, &TABLE_KEYS, &format!("table `{}`", name.value));
+    let mut columns = Vec::new();
+    if let Some((columns_table, _)) = reader.table(table, "columns") {
+        for (key, value) in columns_table.iter() {
+            let column_name = key.get_ref().to_string();
+            let Some(text) = reader.as_string(value, &format!("columns.{column_name}")) else { continue };
+            if let Some(decl) = parse_column(reader, &text.value, text.span) {
+                columns.push(RawColumn { name: Located::new(column_name, key.span()), decl });
+            }
+        }
+    }
+    let uniques = reader.strings(table, "unique").iter().map(|s| read_column_list(reader, s)).collect();
+    let indexes = reader.strings(table, "indexes").iter().map(|s| read_column_list(reader, s)).collect();
+    RawTable { doc: reader.string(table, "doc"), name, columns, uniques, indexes }
+}
+
+/// `"a, b desc"`: column names with an optional `asc`/`desc` each.
+fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColumnList {
+    let verbatim = reader.file.text.get(text.span.start + 1..text.span.end.saturating_sub(1)) == Some(text.value.as_str());
+    let at = |start: usize, end: usize| -> Span { if verbatim { text.span.start + 1 + start..text.span.start + 1 + end } else { text.span.clone() } };
+    let mut columns = Vec::new();
+    let mut offset = 0;
+    for part in text.value.split(',') {
+        let leading = part.len() - part.trim_start().len();
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let start = offset + leading;
+        let span = at(start, start + part.trim().len());
+        match words.as_slice() {
+            [name] => columns.push((Located::new(name.to_string(), span), false)),
+            [name, order] if *order == "asc" || *order == "desc" => {
+                columns.push((Located::new(name.to_string(), at(start, start + name.len())), *order == "desc"));
+            }
+            _ => reader.error(
+                "spec::bad-column-list",
+                span,
+                "expected a column name",
+                format!("`{}` is not a column name with an optional asc/desc", part.trim()),
+                "separate columns with commas, e.g. \"conversation_id, created_at desc\"",
+            ),
+        }
+        offset += part.len() + 1;
+    }
+    RawColumnList { span: text.span.clone(), columns }
+}

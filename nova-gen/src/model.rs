@@ -1,0 +1,155 @@
+//! Phase 3, *model*: turns validated specs into the typed IR. Validation has already proved
+//! every lookup here succeeds; should one not, the result is an internal error, never a panic.
+
+use std::time::Duration;
+
+use crate::ir::{
+    CachePolicy, CallPolicy, Column, Index, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryPolicy, Rpc, Service, Slo, Spec, Table,
+};
+use crate::load::Loaded;
+use crate::load::protos::ProtoServiceInfo;
+use crate::raw::{RawPolicy, RawRetry, RawService, RawSlo, RawTable};
+
+/// Built-in policy when neither `[defaults]`, the service nor the RPC says otherwise.
+pub const BUILTIN_DEADLINE: Duration = Duration::from_secs(1);
+pub const BUILTIN_RETRY: RetryPolicy =
+    RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(50), max_backoff: Duration::from_millis(500), multiplier: 2.0 };
+pub const BUILTIN_SLO: Slo = Slo { p95_latency: Duration::from_millis(100), error_rate_percent: 1.0 };
+
+#[derive(Debug, thiserror::Error)]
+#[error("internal error: {0} (validation should have caught this; please report it)")]
+pub struct ModelError(String);
+
+pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
+    let spec = &loaded.ownership;
+    let mut services = Vec::new();
+    for (index, raw) in spec.services.iter().enumerate() {
+        let proto = loaded
+            .protos
+            .service(&raw.proto_name())
+            .ok_or_else(|| ModelError(format!("proto service {} of {} not found", raw.proto_name(), raw.name.value)))?;
+        let port = u16::try_from(spec.port_of(index)).map_err(|_| ModelError(format!("port of {} out of range", raw.name.value)))?;
+        services.push(Service {
+            name: raw.name.value.clone(),
+            port,
+            database: raw.database_name(),
+            proto: ProtoService { package: proto.package.clone(), name: proto.name.clone(), file: proto.file.clone(), docs: proto.docs.clone() },
+            slo: resolve_slo(&spec.defaults.slo, &raw.slo),
+            rpcs: build_rpcs(&spec.defaults.policy, raw, proto)?,
+            tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
+        });
+    }
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Spec { services })
+}
+
+fn build_rpcs(defaults: &RawPolicy, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
+    let package_prefix = format!(".{}.", proto.package);
+    let message = |ty: &str| -> Result<MessageType, ModelError> {
+        if ty == ".google.protobuf.Empty" {
+            return Ok(MessageType::Empty);
+        }
+        ty.strip_prefix(&package_prefix)
+            .map(|n| MessageType::Local(n.to_string()))
+            .ok_or_else(|| ModelError(format!("message type {ty} is not local")))
+    };
+    proto
+        .methods
+        .iter()
+        .map(|method| {
+            let own = service.rpcs.iter().find(|r| r.name.value == method.name).map(|r| &r.policy);
+            Ok(Rpc {
+                name: method.name.clone(),
+                input: message(&method.input_type)?,
+                output: message(&method.output_type)?,
+                idempotency: method.idempotency,
+                policy: resolve_policy(&[defaults, &service.policy], own),
+                docs: method.docs.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Nearest level wins: the RPC's own line, then its service, then `[defaults]`, then built-ins.
+/// Retry settings merge key by key; `retry = false` at any level switches retries off below it.
+fn resolve_policy(outer: &[&RawPolicy], own: Option<&RawPolicy>) -> CallPolicy {
+    let levels: Vec<&RawPolicy> = outer.iter().copied().chain(own).collect();
+    let deadline = levels.iter().rev().find_map(|l| l.deadline.as_ref()).map_or(BUILTIN_DEADLINE, |d| d.value);
+    let mut retry = Some(BUILTIN_RETRY);
+    for level in &levels {
+        match level.retry.as_ref().map(|r| &r.value) {
+            Some(RawRetry::Disabled) => retry = None,
+            Some(RawRetry::Enabled(params)) => {
+                let base = retry.unwrap_or(BUILTIN_RETRY);
+                retry = Some(RetryPolicy {
+                    max_attempts: params.max_attempts.as_ref().and_then(|a| u32::try_from(a.value).ok()).unwrap_or(base.max_attempts),
+                    initial_backoff: params.initial_backoff.as_ref().map_or(base.initial_backoff, |d| d.value),
+                    max_backoff: params.max_backoff.as_ref().map_or(base.max_backoff, |d| d.value),
+                    multiplier: params.multiplier.as_ref().map_or(base.multiplier, |m| m.value),
+                });
+            }
+            None => {}
+        }
+    }
+    let cache = own.and_then(|p| p.cache.as_ref()).map(|ttl| CachePolicy { ttl: ttl.value });
+    CallPolicy { deadline, retry, cache }
+}
+
+fn resolve_slo(defaults: &RawSlo, own: &RawSlo) -> Slo {
+    Slo {
+        p95_latency: own.p95.as_ref().or(defaults.p95.as_ref()).map_or(BUILTIN_SLO.p95_latency, |d| d.value),
+        error_rate_percent: own.error_rate.as_ref().or(defaults.error_rate.as_ref()).map_or(BUILTIN_SLO.error_rate_percent, |r| r.value),
+    }
+}
+
+fn build_table(service: &RawService, raw: &RawTable) -> Table {
+    let columns: Vec<Column> = raw
+        .columns
+        .iter()
+        .map(|c| {
+            let decl = &c.decl;
+            let default =
+                decl.default.as_ref().map(|d| d.value.clone()).or_else(|| decl.version.as_ref().map(|_| crate::ir::DefaultValue::Number("0".into())));
+            Column {
+                name: c.name.value.clone(),
+                ty: decl.ty.value,
+                nullable: decl.nullable,
+                default,
+                reference: decl.reference.as_ref().map(|r| {
+                    let segments: Vec<String> = r.segments.iter().map(|s| s.value.clone()).collect();
+                    match segments.as_slice() {
+                        [service_name, table, column] if *service_name != service.name.value => {
+                            Reference::Remote { service: service_name.clone(), table: table.clone(), column: column.clone() }
+                        }
+                        [.., table, column] => Reference::Local {
+                            table: table.clone(),
+                            column: column.clone(),
+                            on_delete: if r.cascade.is_some() { OnDelete::Cascade } else { OnDelete::Restrict },
+                        },
+                        _ => Reference::Local { table: String::new(), column: String::new(), on_delete: OnDelete::Restrict },
+                    }
+                }),
+            }
+        })
+        .collect();
+    let names = |list: &crate::raw::RawColumnList| list.columns.iter().map(|(c, _)| c.value.clone()).collect::<Vec<_>>();
+    let single_uniques = raw.columns.iter().filter(|c| c.decl.unique.is_some()).map(|c| vec![c.name.value.clone()]);
+    let single_indexes = raw
+        .columns
+        .iter()
+        .filter(|c| c.decl.index.is_some())
+        .map(|c| Index { columns: vec![IndexColumn { name: c.name.value.clone(), descending: false }] });
+    Table {
+        name: raw.name.value.clone(),
+        doc: raw.doc.as_ref().map(|d| d.value.clone()),
+        primary_key: raw.columns.iter().filter(|c| c.decl.primary_key.is_some()).map(|c| c.name.value.clone()).collect(),
+        uniques: single_uniques.chain(raw.uniques.iter().map(names)).collect(),
+        indexes: single_indexes
+            .chain(raw.indexes.iter().map(|list| Index {
+                columns: list.columns.iter().map(|(c, desc)| IndexColumn { name: c.value.clone(), descending: *desc }).collect(),
+            }))
+            .collect(),
+        version_column: raw.columns.iter().find(|c| c.decl.version.is_some()).map(|c| c.name.value.clone()),
+        columns,
+    }
+}

@@ -1,0 +1,151 @@
+//! The ownership spec as read from TOML: syntax checked, every value located, nothing resolved.
+//! Semantic rules (`validate`) run on this; the IR (`model`) is built from it afterwards.
+
+use std::time::Duration;
+
+use crate::ir::{ColumnType, DefaultValue};
+use crate::source::{Located, SourceFile, Span};
+
+#[derive(Debug, Clone)]
+pub struct RawSpec {
+    pub file: SourceFile,
+    pub defaults: RawDefaults,
+    /// In file order.
+    pub services: Vec<RawService>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawDefaults {
+    pub span: Option<Span>,
+    pub policy: RawPolicy,
+    pub slo: RawSlo,
+}
+
+/// Policy keys that may appear in `[defaults]`, in a service and on an RPC line.
+#[derive(Debug, Clone, Default)]
+pub struct RawPolicy {
+    pub deadline: Option<Located<Duration>>,
+    pub retry: Option<Located<RawRetry>>,
+    /// Only meaningful on an RPC line.
+    pub cache: Option<Located<Duration>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum RawRetry {
+    /// `retry = false`
+    Disabled,
+    /// `retry = { ... }`; missing keys inherit.
+    Enabled(RawRetryParams),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawRetryParams {
+    pub max_attempts: Option<Located<i64>>,
+    pub initial_backoff: Option<Located<Duration>>,
+    pub max_backoff: Option<Located<Duration>>,
+    pub multiplier: Option<Located<f64>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawSlo {
+    pub p95: Option<Located<Duration>>,
+    /// Percent, e.g. 1.0 for "1%".
+    pub error_rate: Option<Located<f64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawService {
+    pub name: Located<String>,
+    pub proto: Option<Located<String>>,
+    pub database: Option<Located<String>>,
+    pub port: Option<Located<i64>>,
+    pub slo: RawSlo,
+    pub policy: RawPolicy,
+    pub rpcs: Vec<RawRpc>,
+    pub tables: Vec<RawTable>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawRpc {
+    pub name: Located<String>,
+    pub policy: RawPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub name: Located<String>,
+    pub doc: Option<Located<String>>,
+    pub columns: Vec<RawColumn>,
+    pub uniques: Vec<RawColumnList>,
+    pub indexes: Vec<RawColumnList>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawColumn {
+    pub name: Located<String>,
+    pub decl: ColumnDecl,
+}
+
+/// One parsed column line: `"<type>[?] [pk] [unique] [index] [version] [default v] [-> ref]"`.
+#[derive(Debug, Clone)]
+pub struct ColumnDecl {
+    /// The whole string, quotes included.
+    pub span: Span,
+    pub ty: Located<ColumnType>,
+    pub nullable: bool,
+    pub primary_key: Option<Span>,
+    pub unique: Option<Span>,
+    pub index: Option<Span>,
+    pub version: Option<Span>,
+    pub default: Option<Located<DefaultValue>>,
+    pub reference: Option<RawReference>,
+}
+
+/// `-> table.column [cascade]` or `-> service.table.column`.
+#[derive(Debug, Clone)]
+pub struct RawReference {
+    pub span: Span,
+    pub segments: Vec<Located<String>>,
+    pub cascade: Option<Span>,
+}
+
+/// `"a, b desc"` in `unique = [...]` or `indexes = [...]`.
+#[derive(Debug, Clone)]
+pub struct RawColumnList {
+    pub span: Span,
+    pub columns: Vec<(Located<String>, bool)>,
+}
+
+/// First gRPC port handed out by default; services take consecutive ports in file order.
+pub const FIRST_DEFAULT_PORT: i64 = 50051;
+
+impl RawService {
+    /// `proto = ...`, or `nova.<service>.v1.<Service>Service`.
+    pub fn proto_name(&self) -> String {
+        match &self.proto {
+            Some(p) => p.value.clone(),
+            None => {
+                let pascal = heck::ToUpperCamelCase::to_upper_camel_case(self.name.value.as_str());
+                format!("nova.{}.v1.{pascal}Service", self.name.value)
+            }
+        }
+    }
+
+    /// `database = ...`, or `nova_<service>`.
+    pub fn database_name(&self) -> String {
+        match &self.database {
+            Some(d) => d.value.clone(),
+            None => format!("nova_{}", self.name.value),
+        }
+    }
+}
+
+impl RawSpec {
+    /// `port = ...`, or the next default port by position in the file.
+    pub fn port_of(&self, index: usize) -> i64 {
+        match self.services.get(index).and_then(|s| s.port.as_ref()) {
+            Some(p) => p.value,
+            None => FIRST_DEFAULT_PORT + i64::try_from(index).unwrap_or(0),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Rules about RPCs and their call policies: every policy names a real RPC, caching is only
+//! for reads, and every setting is within sane bounds.
+
+use std::time::Duration;
+
+use super::Validator;
+use crate::ir::Idempotency;
+use crate::load::toml_read::closest;
+use crate::raw::{RawPolicy, RawRetry, RawSlo};
+use crate::source::Located;
+
+pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
+    let spec = &v.loaded.ownership;
+    check_policy_values(v, &spec.defaults.policy);
+    check_slo(v, &spec.defaults.slo);
+    for service in &spec.services {
+        check_policy_values(v, &service.policy);
+        check_slo(v, &service.slo);
+        if let Some(cache) = &service.policy.cache {
+            v.report(
+                "spec::misplaced-cache",
+                cache.span.clone(),
+                "service-wide cache",
+                "`cache` is set per RPC, not per service",
+                "move it to the reads that may be cached: rpc.<Name> = { cache = \"5m\" }",
+            );
+        }
+        let Some(proto) = v.loaded.protos.service(&service.proto_name()).cloned() else { continue };
+        for method in &proto.methods {
+            if method.streaming {
+                v.report_proto(
+                    &proto.file,
+                    "spec::streaming-rpc",
+                    method.span.clone(),
+                    "streaming",
+                    format!("`{}` is a streaming RPC", method.name),
+                    "nova generates unary RPCs only; page through results with page_token instead",
+                );
+            }
+            let package_prefix = format!(".{}.", proto.package);
+            for ty in [&method.input_type, &method.output_type] {
+                let local = ty.strip_prefix(&package_prefix).is_some_and(|rest| !rest.contains('.'));
+                if !local && ty != ".google.protobuf.Empty" {
+                    v.report_proto(
+                        &proto.file,
+                        "spec::foreign-message-type",
+                        method.span.clone(),
+                        "request and response must be local",
+                        format!(
+                            "`{}` uses `{}`, which is not a top-level message of package {}",
+                            method.name,
+                            ty.trim_start_matches('.'),
+                            proto.package
+                        ),
+                        "declare a request and a response message for each RPC in the service's own package (fields may use other types)",
+                    );
+                }
+            }
+        }
+        let method_names: Vec<&str> = proto.methods.iter().map(|m| m.name.as_str()).collect();
+        for rpc in &service.rpcs {
+            check_policy_values(v, &rpc.policy);
+            let Some(method) = proto.methods.iter().find(|m| m.name == rpc.name.value) else {
+                let help = match closest(&rpc.name.value, &method_names) {
+                    Some(best) => format!("did you mean `{best}`? RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
+                    None => format!("RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
+                };
+                v.report(
+                    "spec::unknown-rpc",
+                    rpc.name.span.clone(),
+                    "not in the proto",
+                    format!("`{}` is not an RPC of {}", rpc.name.value, proto.full_name()),
+                    help,
+                );
+                continue;
+            };
+            if let Some(cache) = &rpc.policy.cache
+                && method.idempotency != Idempotency::NoSideEffects
+            {
+                let file = v.loaded.protos.sources.get(&proto.file).map(|f| f.location(method.span.start)).unwrap_or_else(|| proto.file.clone());
+                v.report(
+                        "spec::cache-on-write",
+                        cache.span.clone(),
+                        "cached, but not a read",
+                        format!("`{}` is cached but its proto does not mark it `NO_SIDE_EFFECTS`", rpc.name.value),
+                        format!(
+                            "only reads can be cached: if `{}` has no side effects, add `option idempotency_level = NO_SIDE_EFFECTS;` to it at {file}; otherwise remove `cache`",
+                            rpc.name.value
+                        ),
+                    );
+            }
+        }
+    }
+}
+
+fn check_positive(v: &mut Validator<'_>, value: &Option<Located<Duration>>, what: &str) {
+    if let Some(d) = value
+        && d.value.is_zero()
+    {
+        v.report(
+            "spec::bad-value",
+            d.span.clone(),
+            "zero",
+            format!("`{what}` must be longer than zero"),
+            format!("give `{what}` a positive duration such as \"250ms\""),
+        );
+    }
+}
+
+fn check_policy_values(v: &mut Validator<'_>, policy: &RawPolicy) {
+    check_positive(v, &policy.deadline, "deadline");
+    check_positive(v, &policy.cache, "cache");
+    let Some(Located { value: RawRetry::Enabled(retry), .. }) = &policy.retry else { return };
+    check_positive(v, &retry.initial_backoff, "initial_backoff");
+    check_positive(v, &retry.max_backoff, "max_backoff");
+    if let Some(attempts) = &retry.max_attempts
+        && !(2..=5).contains(&attempts.value)
+    {
+        v.report(
+            "spec::bad-value",
+            attempts.span.clone(),
+            "out of range",
+            format!("`max_attempts` is {}, but must be between 2 and 5", attempts.value),
+            "gRFC A6 caps attempts at 5 (the first call included); write `retry = false` for no retries",
+        );
+    }
+    if let Some(multiplier) = &retry.multiplier
+        && multiplier.value < 1.0
+    {
+        v.report(
+            "spec::bad-value",
+            multiplier.span.clone(),
+            "below 1",
+            "`multiplier` must be at least 1.0",
+            "backoff grows by this factor after each attempt, e.g. 2.0",
+        );
+    }
+    if let (Some(initial), Some(max)) = (&retry.initial_backoff, &retry.max_backoff)
+        && max.value < initial.value
+    {
+        v.report(
+            "spec::bad-value",
+            max.span.clone(),
+            "shorter than initial_backoff",
+            "`max_backoff` is shorter than `initial_backoff`",
+            "make max_backoff at least initial_backoff",
+        );
+    }
+}
+
+fn check_slo(v: &mut Validator<'_>, slo: &RawSlo) {
+    check_positive(v, &slo.p95, "p95");
+}

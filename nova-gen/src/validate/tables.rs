@@ -1,0 +1,313 @@
+//! Rules about tables: single ownership, names, keys, defaults, and references — in-service
+//! references become foreign keys, cross-service ones must name the owner explicitly.
+
+use std::collections::BTreeMap;
+
+use super::Validator;
+use super::names::name_problem;
+use crate::diagnostic::Diagnostic;
+use crate::ir::{ColumnType, DefaultValue, ScalarType};
+use crate::load::toml_read::closest;
+use crate::raw::{RawColumn, RawReference, RawService, RawTable};
+use crate::source::{Located, Span};
+
+pub(crate) fn check_tables(v: &mut Validator<'_>) {
+    let services = v.loaded.ownership.services.clone();
+    check_single_ownership(v, &services);
+    for service in &services {
+        for table in &service.tables {
+            check_table(v, service, table);
+            for column in &table.columns {
+                check_column(v, table, column);
+                if let Some(reference) = &column.decl.reference {
+                    check_reference(v, &services, service, column, reference);
+                }
+            }
+        }
+    }
+}
+
+/// A table has exactly one owner: the structural fix for "auth and user both write users".
+fn check_single_ownership(v: &mut Validator<'_>, services: &[RawService]) {
+    let mut owners: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+    for service in services {
+        for table in &service.tables {
+            let name = table.name.value.as_str();
+            match owners.get(name) {
+                Some((owner, first)) => {
+                    let diagnostic = Diagnostic::new("spec::duplicate-table", format!("table `{name}` is declared by both `{owner}` and `{}`", service.name.value))
+                        .in_file(v.ownership_file())
+                        .label(table.name.span.clone(), "declared again here")
+                        .label(first.clone(), "first declared here")
+                        .help(format!(
+                            "a table has exactly one owning service: keep it in one, and let the other read it through the owner's API (a column `-> {owner}.{name}.<column>`)"
+                        ));
+                    v.push(diagnostic);
+                }
+                None => {
+                    owners.insert(name, (service.name.value.as_str(), table.name.span.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
+    if let Some(why) = name_problem(&table.name.value) {
+        v.report(
+            "spec::bad-name",
+            table.name.span.clone(),
+            why,
+            format!("`{}` cannot name a table", table.name.value),
+            "pick a lower_snake_case name that is not an SQL keyword",
+        );
+    }
+    if table.columns.is_empty() {
+        v.report(
+            "spec::empty-table",
+            table.name.span.clone(),
+            "no columns",
+            format!("table `{}` has no columns", table.name.value),
+            format!("add columns: [{}.tables.{}] columns.id = \"uuid pk default gen_random_uuid()\"", service.name.value, table.name.value),
+        );
+        return;
+    }
+    if !table.columns.iter().any(|c| c.decl.primary_key.is_some()) {
+        v.report(
+            "spec::missing-primary-key",
+            table.name.span.clone(),
+            "no pk column",
+            format!("table `{}` has no primary key", table.name.value),
+            "mark the key column(s) with `pk`, e.g. columns.id = \"uuid pk default gen_random_uuid()\"",
+        );
+    }
+    let versions: Vec<&RawColumn> = table.columns.iter().filter(|c| c.decl.version.is_some()).collect();
+    if let [_, second, ..] = versions.as_slice() {
+        v.report(
+            "spec::bad-version",
+            second.name.span.clone(),
+            "second version column",
+            format!("table `{}` has more than one version column", table.name.value),
+            "keep one `version` column per table",
+        );
+    }
+    for list in table.uniques.iter().chain(&table.indexes) {
+        let mut seen: Vec<&str> = Vec::new();
+        for (column, _) in &list.columns {
+            if seen.contains(&column.value.as_str()) {
+                v.report(
+                    "spec::bad-column-list",
+                    column.span.clone(),
+                    "listed twice",
+                    format!("column `{}` is listed twice", column.value),
+                    "list each column once",
+                );
+            }
+            seen.push(&column.value);
+            check_column_exists(v, table, column);
+        }
+    }
+}
+
+fn check_column_exists(v: &mut Validator<'_>, table: &RawTable, column: &Located<String>) {
+    if table.columns.iter().any(|c| c.name.value == column.value) {
+        return;
+    }
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.value.as_str()).collect();
+    let help = match closest(&column.value, &names) {
+        Some(best) => format!("did you mean `{best}`? Columns of `{}`: {}", table.name.value, names.join(", ")),
+        None => format!("columns of `{}`: {}", table.name.value, names.join(", ")),
+    };
+    v.report(
+        "spec::unknown-column",
+        column.span.clone(),
+        "no such column",
+        format!("table `{}` has no column `{}`", table.name.value, column.value),
+        help,
+    );
+}
+
+fn check_column(v: &mut Validator<'_>, table: &RawTable, column: &RawColumn) {
+    let decl = &column.decl;
+    if let Some(why) = name_problem(&column.name.value) {
+        v.report(
+            "spec::bad-name",
+            column.name.span.clone(),
+            why,
+            format!("`{}` cannot name a column", column.name.value),
+            "pick a lower_snake_case name that is not an SQL keyword",
+        );
+    }
+    if decl.primary_key.is_some() && decl.nullable {
+        v.report(
+            "spec::nullable-key",
+            decl.ty.span.clone(),
+            "nullable",
+            format!("primary key column `{}.{}` is nullable", table.name.value, column.name.value),
+            "remove the `?`: key columns are never NULL",
+        );
+    }
+    if let Some(version) = &decl.version
+        && (decl.ty.value != ColumnType::Scalar(ScalarType::BigInt) || decl.nullable || decl.primary_key.is_some())
+    {
+        v.report(
+            "spec::bad-version",
+            version.clone(),
+            "not a plain bigint",
+            format!("version column `{}` must be a non-null `bigint` outside the key", column.name.value),
+            "declare it as \"bigint version default 0\"",
+        );
+    }
+    if let Some(default) = &decl.default {
+        if decl.nullable {
+            v.report(
+                "spec::nullable-default",
+                default.span.clone(),
+                "default on a nullable column",
+                format!("nullable column `{}` has a default", column.name.value),
+                "the generated insert treats a missing value as \"use the default\", so NULL could never be inserted: drop the `?` or the default",
+            );
+        }
+        if let Some(expected) = default_mismatch(decl.ty.value, &default.value) {
+            v.report(
+                "spec::bad-default",
+                default.span.clone(),
+                format!("not {expected}"),
+                format!("this default does not fit column type `{}`", type_name(decl.ty.value)),
+                format!("use {expected}"),
+            );
+        }
+    }
+}
+
+/// What a default for this type must be, when the given one does not fit.
+fn default_mismatch(ty: ColumnType, default: &DefaultValue) -> Option<&'static str> {
+    use ScalarType::*;
+    let fits = match (ty, default) {
+        (ColumnType::Array(_), DefaultValue::Literal(l)) => l.starts_with('{') && l.ends_with('}'),
+        (ColumnType::Array(_), _) => false,
+        (ColumnType::Scalar(Timestamptz | Date), DefaultValue::Now) => true,
+        (ColumnType::Scalar(Uuid), DefaultValue::RandomUuid) => true,
+        (ColumnType::Scalar(Bool), DefaultValue::Bool(_)) => true,
+        (ColumnType::Scalar(t), DefaultValue::Number(n)) if t.is_integer() => !n.contains('.'),
+        (ColumnType::Scalar(Double), DefaultValue::Number(_)) => true,
+        (ColumnType::Scalar(Text | Jsonb | Date | Timestamptz | Uuid), DefaultValue::Literal(_)) => true,
+        _ => false,
+    };
+    if fits {
+        return None;
+    }
+    Some(match ty {
+        ColumnType::Array(_) => "an array literal such as '{}'",
+        ColumnType::Scalar(Timestamptz | Date) => "now() or a 'quoted' literal",
+        ColumnType::Scalar(Uuid) => "gen_random_uuid() or a 'quoted' literal",
+        ColumnType::Scalar(Bool) => "true or false",
+        ColumnType::Scalar(t) if t.is_integer() => "a whole number",
+        ColumnType::Scalar(Double) => "a number",
+        ColumnType::Scalar(Bytea) => "no default (bytea columns take none)",
+        ColumnType::Scalar(_) => "a 'quoted' literal",
+    })
+}
+
+pub fn type_name(ty: ColumnType) -> String {
+    let name = |s: ScalarType| ScalarType::ALL.iter().find(|(_, t)| *t == s).map_or("?", |(n, _)| n);
+    match ty {
+        ColumnType::Scalar(s) => name(s).to_string(),
+        ColumnType::Array(s) => format!("{}[]", name(s)),
+    }
+}
+
+fn check_reference(v: &mut Validator<'_>, services: &[RawService], service: &RawService, column: &RawColumn, reference: &RawReference) {
+    let segments: Vec<&Located<String>> = reference.segments.iter().collect();
+    let (target_service, table_name, column_name) = match segments.as_slice() {
+        [table, col] => (service, *table, *col),
+        [svc, table, col] => {
+            if svc.value == service.name.value {
+                v.report(
+                    "spec::self-qualified-reference",
+                    svc.span.clone(),
+                    "this service",
+                    "a reference inside the same service names no service",
+                    format!("write `-> {}.{}`: it becomes a foreign key", table.value, col.value),
+                );
+                return;
+            }
+            if let Some(cascade) = &reference.cascade {
+                v.report(
+                    "spec::cross-service-cascade",
+                    cascade.clone(),
+                    "cannot cascade across services",
+                    "`cascade` on a reference to another service",
+                    "there is no foreign key between services; dependants follow the owner's deletes through its events",
+                );
+            }
+            match services.iter().find(|s| s.name.value == svc.value) {
+                Some(target) => (target, *table, *col),
+                None => {
+                    let names: Vec<&str> = services.iter().map(|s| s.name.value.as_str()).collect();
+                    let help =
+                        closest(&svc.value, &names).map_or_else(|| format!("services: {}", names.join(", ")), |b| format!("did you mean `{b}`?"));
+                    v.report("spec::unknown-service", svc.span.clone(), "no such service", format!("there is no service `{}`", svc.value), help);
+                    return;
+                }
+            }
+        }
+        _ => return,
+    };
+    let Some(table) = target_service.tables.iter().find(|t| t.name.value == table_name.value) else {
+        report_unknown_table(v, services, service, target_service, table_name, column_name);
+        return;
+    };
+    let Some(target) = table.columns.iter().find(|c| c.name.value == column_name.value) else {
+        check_column_exists(v, table, column_name);
+        return;
+    };
+    if target.decl.ty.value != column.decl.ty.value {
+        v.report(
+            "spec::reference-type-mismatch",
+            reference.span.clone(),
+            format!("`{}` is {}", column_name.value, type_name(target.decl.ty.value)),
+            format!("`{}` is {} but references a {} column", column.name.value, type_name(column.decl.ty.value), type_name(target.decl.ty.value)),
+            "give both columns the same type",
+        );
+    }
+    let is_key = target.decl.unique.is_some()
+        || (target.decl.primary_key.is_some() && table.columns.iter().filter(|c| c.decl.primary_key.is_some()).count() == 1);
+    if !is_key {
+        v.report(
+            "spec::reference-to-non-key",
+            column_name.span.clone(),
+            "neither the primary key nor unique",
+            format!("`{}.{}` is not a key, so it cannot be referenced", table_name.value, column_name.value),
+            "reference the table's single-column primary key or a `unique` column",
+        );
+    }
+}
+
+fn report_unknown_table(
+    v: &mut Validator<'_>,
+    services: &[RawService],
+    service: &RawService,
+    target: &RawService,
+    table: &Located<String>,
+    column: &Located<String>,
+) {
+    let owner = services.iter().find(|s| s.tables.iter().any(|t| t.name.value == table.value));
+    let (message, help) = match owner {
+        Some(owner) if owner.name.value != target.name.value && target.name.value == service.name.value => (
+            format!("table `{}` belongs to service `{}`, not `{}`", table.value, owner.name.value, service.name.value),
+            format!("write `-> {}.{}.{}`: references across services are logical, never foreign keys", owner.name.value, table.value, column.value),
+        ),
+        Some(owner) => (
+            format!("service `{}` owns no table `{}`", target.name.value, table.value),
+            format!("`{}` is owned by `{}`", table.value, owner.name.value),
+        ),
+        None => {
+            let names: Vec<&str> = target.tables.iter().map(|t| t.name.value.as_str()).collect();
+            let hint = closest(&table.value, &names)
+                .map_or_else(|| format!("tables of `{}`: {}", target.name.value, names.join(", ")), |b| format!("did you mean `{b}`?"));
+            (format!("there is no table `{}`", table.value), hint)
+        }
+    };
+    v.report("spec::unknown-table", table.span.clone(), "no such table here", message, help);
+}

@@ -1,0 +1,203 @@
+//! The one error type of business logic, and how it becomes a gRPC status.
+//!
+//! Each variant is a decision the caller can act on (retry, fix the request, re-read and try
+//! again); the mapping to status codes lives here, once. Internal causes are logged with the
+//! request id and never sent to the caller.
+
+use std::error::Error as StdError;
+
+use tonic::{Code, Status};
+
+use crate::repo::RepoError;
+
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogicError {
+    /// The addressed entity does not exist -> `NOT_FOUND`.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed, whatever the state of the system -> `INVALID_ARGUMENT`.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The entity to create exists already -> `ALREADY_EXISTS`.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// A concurrent change won (e.g. a stale `version`): re-read and retry -> `ABORTED`.
+    #[error("{0}")]
+    Aborted(String),
+    /// The system is not in the state the operation needs -> `FAILED_PRECONDITION`.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// -> `PERMISSION_DENIED`
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// -> `UNAUTHENTICATED`
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A quota or limit is exhausted -> `RESOURCE_EXHAUSTED`.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// A dependency is down; the call may succeed later -> `UNAVAILABLE`.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The deadline passed before the work finished -> `DEADLINE_EXCEEDED`.
+    #[error("deadline exceeded")]
+    DeadlineExceeded,
+    /// The RPC has no implementation yet -> `UNIMPLEMENTED`.
+    #[error("{0} is not implemented")]
+    Unimplemented(&'static str),
+    /// A bug or an unexpected failure -> `INTERNAL`; `context` and the cause are logged, the
+    /// caller sees only "internal error".
+    #[error("{context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl LogicError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        LogicError::NotFound(what.into())
+    }
+
+    pub fn invalid_argument(what: impl Into<String>) -> Self {
+        LogicError::InvalidArgument(what.into())
+    }
+
+    /// An internal failure with its cause, e.g. `LogicError::internal("hashing password", e)`.
+    pub fn internal(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        LogicError::Internal { context: context.into(), source: Some(source.into()) }
+    }
+
+    /// A failed call to another service, seen from this one: its outages stay retryable for
+    /// our caller, its deadline is ours, anything else is our own internal failure (the
+    /// caller asked us, not the dependency).
+    pub fn from_upstream(status: Status) -> Self {
+        match status.code() {
+            Code::Unavailable => LogicError::Unavailable(format!("a dependency is unavailable: {}", status.message())),
+            Code::DeadlineExceeded => LogicError::DeadlineExceeded,
+            Code::ResourceExhausted => LogicError::ResourceExhausted(status.message().to_string()),
+            _ => LogicError::Internal { context: "dependency call failed".to_string(), source: Some(Box::new(status)) },
+        }
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            LogicError::NotFound(_) => Code::NotFound,
+            LogicError::InvalidArgument(_) => Code::InvalidArgument,
+            LogicError::AlreadyExists(_) => Code::AlreadyExists,
+            LogicError::Aborted(_) => Code::Aborted,
+            LogicError::FailedPrecondition(_) => Code::FailedPrecondition,
+            LogicError::PermissionDenied(_) => Code::PermissionDenied,
+            LogicError::Unauthenticated(_) => Code::Unauthenticated,
+            LogicError::ResourceExhausted(_) => Code::ResourceExhausted,
+            LogicError::Unavailable(_) => Code::Unavailable,
+            LogicError::DeadlineExceeded => Code::DeadlineExceeded,
+            LogicError::Unimplemented(_) => Code::Unimplemented,
+            LogicError::Internal { .. } => Code::Internal,
+        }
+    }
+
+    /// The status sent to the caller. Logs every error with the method and request id: client
+    /// mistakes at `info`, server-side failures at `error` with the whole cause chain.
+    pub fn into_status(self, method: &str, request_id: &str) -> Status {
+        let code = self.code();
+        match &self {
+            LogicError::Internal { context, source } => {
+                let cause = source.as_deref().map(|e| cause_chain(e)).unwrap_or_default();
+                tracing::error!(method, request_id, code = ?code, context = %context, cause = %cause, "request failed");
+                Status::new(code, format!("internal error (request id {request_id})"))
+            }
+            LogicError::Unavailable(_) | LogicError::DeadlineExceeded | LogicError::ResourceExhausted(_) => {
+                tracing::warn!(method, request_id, code = ?code, error = %self, "request failed");
+                Status::new(code, self.to_string())
+            }
+            _ => {
+                tracing::info!(method, request_id, code = ?code, error = %self, "request rejected");
+                Status::new(code, self.to_string())
+            }
+        }
+    }
+}
+
+/// `outer: inner: innermost`, the whole `source()` chain of an error.
+pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(cause) = current {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        current = cause.source();
+    }
+    text
+}
+
+impl From<RepoError> for LogicError {
+    fn from(error: RepoError) -> Self {
+        match error {
+            RepoError::NotFound { table } => LogicError::NotFound(format!("no such row in {table}")),
+            RepoError::VersionConflict { table, expected, actual } => {
+                LogicError::Aborted(format!("{table} changed concurrently: version is {actual}, not {expected}; re-read and retry"))
+            }
+            RepoError::UniqueViolation { table, constraint } => {
+                LogicError::AlreadyExists(format!("a row of {table} with the same {} exists", constraint.as_deref().unwrap_or("key")))
+            }
+            RepoError::ForeignKeyViolation { table, constraint } => {
+                LogicError::FailedPrecondition(format!("{table} refers to a missing row ({})", constraint.as_deref().unwrap_or("foreign key")))
+            }
+            RepoError::Unavailable { table, source } => LogicError::Unavailable(format!("database unavailable while using {table}: {source}")),
+            RepoError::Database { table, source } => LogicError::internal(format!("database error on {table}"), source),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_maps_to_its_code() {
+        let cases = [
+            (LogicError::not_found("x"), Code::NotFound),
+            (LogicError::invalid_argument("x"), Code::InvalidArgument),
+            (LogicError::AlreadyExists("x".into()), Code::AlreadyExists),
+            (LogicError::Aborted("x".into()), Code::Aborted),
+            (LogicError::FailedPrecondition("x".into()), Code::FailedPrecondition),
+            (LogicError::PermissionDenied("x".into()), Code::PermissionDenied),
+            (LogicError::Unauthenticated("x".into()), Code::Unauthenticated),
+            (LogicError::ResourceExhausted("x".into()), Code::ResourceExhausted),
+            (LogicError::Unavailable("x".into()), Code::Unavailable),
+            (LogicError::DeadlineExceeded, Code::DeadlineExceeded),
+            (LogicError::Unimplemented("GetUser"), Code::Unimplemented),
+            (LogicError::internal("x", std::io::Error::other("disk")), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.into_status("M", "r").code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_causes_stay_inside() {
+        let status = LogicError::internal("hashing", std::io::Error::other("secret detail")).into_status("M", "req-1");
+        assert!(!status.message().contains("secret"));
+        assert!(status.message().contains("req-1"));
+    }
+
+    #[test]
+    fn upstream_outages_stay_retryable_and_the_rest_is_internal() {
+        assert_eq!(LogicError::from_upstream(Status::unavailable("down")).code(), Code::Unavailable);
+        assert_eq!(LogicError::from_upstream(Status::deadline_exceeded("slow")).code(), Code::DeadlineExceeded);
+        assert_eq!(LogicError::from_upstream(Status::not_found("user")).code(), Code::Internal);
+    }
+
+    #[test]
+    fn repository_errors_map_to_actionable_codes() {
+        let conflict = RepoError::VersionConflict { table: "users", expected: 1, actual: 2 };
+        assert_eq!(LogicError::from(conflict).code(), Code::Aborted);
+        let unique = RepoError::UniqueViolation { table: "users", constraint: Some("users_email_key".into()) };
+        assert_eq!(LogicError::from(unique).code(), Code::AlreadyExists);
+        assert_eq!(LogicError::from(RepoError::NotFound { table: "users" }).code(), Code::NotFound);
+    }
+}
