@@ -36,7 +36,7 @@ impl AuthClient {
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
     /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
     ///
-    /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts.
+    /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn register(
         &self,
         request: crate::pb::RegisterRequest,
@@ -56,7 +56,7 @@ impl AuthClient {
     /// Checks a password and opens a session, returning an access token and a refresh token.
     /// Failed attempts are counted; an account locks after repeated failures.
     ///
-    /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts.
+    /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn login(
         &self,
         request: crate::pb::LoginRequest,
@@ -75,7 +75,7 @@ impl AuthClient {
     }
     /// Exchanges a valid refresh token for a new token pair; the old refresh token is revoked.
     ///
-    /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn refresh(
         &self,
         request: crate::pb::RefreshRequest,
@@ -249,7 +249,7 @@ impl AuthClient {
     /// Records a failed sign-in attempt against an account and reports whether it is now
     /// locked. Not idempotent: every call counts one attempt.
     ///
-    /// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn record_failed_login(
         &self,
         request: crate::pb::RecordFailedLoginRequest,

@@ -12,7 +12,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
     /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
     ///
-    /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts.
+    /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn register(
         &self,
         ctx: &CallContext,
@@ -21,7 +21,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Checks a password and opens a session, returning an access token and a refresh token.
     /// Failed attempts are counted; an account locks after repeated failures.
     ///
-    /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts.
+    /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn login(
         &self,
         ctx: &CallContext,
@@ -29,7 +29,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::LoginResponse, LogicError>> + Send;
     /// Exchanges a valid refresh token for a new token pair; the old refresh token is revoked.
     ///
-    /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn refresh(
         &self,
         ctx: &CallContext,
@@ -114,7 +114,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Records a failed sign-in attempt against an account and reports whether it is now
     /// locked. Not idempotent: every call counts one attempt.
     ///
-    /// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn record_failed_login(
         &self,
         ctx: &CallContext,

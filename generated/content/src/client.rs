@@ -98,7 +98,7 @@ impl ContentClient {
     /// author, NOT_FOUND when the author does not exist. Not idempotent: every call publishes
     /// one post.
     ///
-    /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts.
+    /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_post(
         &self,
         request: crate::pb::CreatePostRequest,
@@ -119,7 +119,7 @@ impl ContentClient {
     /// `version` is not the current one (re-read and retry), PERMISSION_DENIED when the requester
     /// is not the author, NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_post(
         &self,
         request: crate::pb::UpdatePostRequest,
@@ -160,7 +160,7 @@ impl ContentClient {
     /// Adds one to a post's like count and returns the new count. NOT_FOUND when the post does
     /// not exist or was deleted. Not idempotent: every call counts one like.
     ///
-    /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts.
+    /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
     pub async fn increment_like_count(
         &self,
         request: crate::pb::IncrementLikeCountRequest,
@@ -181,7 +181,7 @@ impl ContentClient {
     /// NOT_FOUND when the post does not exist or was deleted. Not idempotent: every call
     /// removes one like.
     ///
-    /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts.
+    /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
     pub async fn decrement_like_count(
         &self,
         request: crate::pb::DecrementLikeCountRequest,

@@ -45,7 +45,7 @@ pub trait Logic: Send + Sync + 'static {
     /// author, NOT_FOUND when the author does not exist. Not idempotent: every call publishes
     /// one post.
     ///
-    /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts.
+    /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn create_post(
         &self,
         ctx: &CallContext,
@@ -55,7 +55,7 @@ pub trait Logic: Send + Sync + 'static {
     /// `version` is not the current one (re-read and retry), PERMISSION_DENIED when the requester
     /// is not the author, NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_post(
         &self,
         ctx: &CallContext,
@@ -74,7 +74,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Adds one to a post's like count and returns the new count. NOT_FOUND when the post does
     /// not exist or was deleted. Not idempotent: every call counts one like.
     ///
-    /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts.
+    /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
     fn increment_like_count(
         &self,
         ctx: &CallContext,
@@ -86,7 +86,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the post does not exist or was deleted. Not idempotent: every call
     /// removes one like.
     ///
-    /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts.
+    /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
     fn decrement_like_count(
         &self,
         ctx: &CallContext,

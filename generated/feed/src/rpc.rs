@@ -14,15 +14,15 @@ pub static GET_PERSONALIZED_FEED: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(120000u64),
+            ttl: Duration::from_millis(120000),
         }),
     },
 };
@@ -33,15 +33,15 @@ pub static GET_FOLLOWING_FEED: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -52,15 +52,15 @@ pub static GET_TRENDING_FEED: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -71,15 +71,15 @@ pub static GET_TRENDING_BY_CATEGORY: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -90,15 +90,15 @@ pub static GET_SUGGESTED_USERS: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(600000u64),
+            ttl: Duration::from_millis(600000),
         }),
     },
 };
@@ -109,15 +109,15 @@ pub static GET_POPULAR_POSTS: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(300000u64),
+            ttl: Duration::from_millis(300000),
         }),
     },
 };
@@ -128,15 +128,15 @@ pub static GET_USER_FEED: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -147,12 +147,12 @@ pub static INVALIDATE_FEED_CACHE: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -164,12 +164,12 @@ pub static UPDATE_ENGAGEMENT_SCORE: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -181,15 +181,15 @@ pub static GET_FEED_METADATA: RpcDescriptor = RpcDescriptor {
     owner: "feed",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };

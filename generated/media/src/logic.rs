@@ -14,7 +14,7 @@ pub trait Logic: Send + Sync + 'static {
     /// the type is not allowed for the kind or the size is above the limit (50 MiB for images,
     /// 5 GiB for video and audio). Not idempotent: every call starts a new upload.
     ///
-    /// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts.
+    /// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn initiate_media_upload(
         &self,
         ctx: &CallContext,
@@ -115,7 +115,7 @@ pub trait Logic: Send + Sync + 'static {
     /// one (re-read and retry), PERMISSION_DENIED when the requester does not own it, NOT_FOUND
     /// when it does not exist or was deleted, INVALID_ARGUMENT when a field is too long.
     ///
-    /// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_media_metadata(
         &self,
         ctx: &CallContext,

@@ -7,19 +7,19 @@ use ::nova_runtime::rpc::{
     CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
 };
 use ::std::time::Duration;
-/// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts.
+/// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static INITIATE_MEDIA_UPLOAD: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "InitiateMediaUpload",
     owner: "media",
     idempotency: Idempotency::Unknown,
     policy: CallPolicy {
-        deadline: Duration::from_millis(3000u64),
+        deadline: Duration::from_millis(3000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -31,12 +31,12 @@ pub static COMPLETE_MEDIA_UPLOAD: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(10000u64),
+        deadline: Duration::from_millis(10000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -48,15 +48,15 @@ pub static GET_MEDIA: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -67,15 +67,15 @@ pub static GET_MEDIA_BY_IDS: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -86,15 +86,15 @@ pub static GET_MEDIA_BY_OWNER: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -105,12 +105,12 @@ pub static DELETE_MEDIA: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -122,15 +122,15 @@ pub static GET_MEDIA_VARIANTS: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -141,12 +141,12 @@ pub static PROCESS_MEDIA: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(2000u64),
+        deadline: Duration::from_millis(2000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -158,29 +158,29 @@ pub static GET_PROCESSING_STATUS: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
 };
-/// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts.
+/// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_MEDIA_METADATA: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "UpdateMediaMetadata",
     owner: "media",
     idempotency: Idempotency::Unknown,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -192,15 +192,15 @@ pub static GET_MEDIA_CDN_URL: RpcDescriptor = RpcDescriptor {
     owner: "media",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(300000u64),
+            ttl: Duration::from_millis(300000),
         }),
     },
 };

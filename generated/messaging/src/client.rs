@@ -129,7 +129,7 @@ impl MessagingClient {
     /// NOT_FOUND when the conversation, the recipient or an attachment does not exist. Not
     /// idempotent: every call sends one message.
     ///
-    /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts.
+    /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn send_message(
         &self,
         request: crate::pb::SendMessageRequest,
@@ -153,7 +153,7 @@ impl MessagingClient {
     /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
     /// (15 minutes), NOT_FOUND when it does not exist.
     ///
-    /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_message(
         &self,
         request: crate::pb::UpdateMessageRequest,

@@ -57,7 +57,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the conversation, the recipient or an attachment does not exist. Not
     /// idempotent: every call sends one message.
     ///
-    /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts.
+    /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn send_message(
         &self,
         ctx: &CallContext,
@@ -68,7 +68,7 @@ pub trait Logic: Send + Sync + 'static {
     /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
     /// (15 minutes), NOT_FOUND when it does not exist.
     ///
-    /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_message(
         &self,
         ctx: &CallContext,

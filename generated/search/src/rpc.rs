@@ -14,15 +14,15 @@ pub static FULL_TEXT_SEARCH: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -33,15 +33,15 @@ pub static SEARCH_POSTS: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(800u64),
+        deadline: Duration::from_millis(800),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -52,15 +52,15 @@ pub static SEARCH_USERS: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -71,15 +71,15 @@ pub static SEARCH_HASHTAGS: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -90,15 +90,15 @@ pub static GET_POSTS_BY_HASHTAG: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -109,15 +109,15 @@ pub static GET_SEARCH_SUGGESTIONS: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(300000u64),
+            ttl: Duration::from_millis(300000),
         }),
     },
 };
@@ -128,15 +128,15 @@ pub static ADVANCED_SEARCH: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(2000u64),
+        deadline: Duration::from_millis(2000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -147,12 +147,12 @@ pub static RECORD_SEARCH_QUERY: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -164,15 +164,15 @@ pub static GET_TRENDING_SEARCHES: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -183,15 +183,15 @@ pub static GET_SEARCH_ANALYTICS: RpcDescriptor = RpcDescriptor {
     owner: "search",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(5000u64),
+        deadline: Duration::from_millis(5000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(300000u64),
+            ttl: Duration::from_millis(300000),
         }),
     },
 };

@@ -37,7 +37,7 @@ impl StreamingClient {
     /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
     /// characters. Not idempotent: every call creates a stream.
     ///
-    /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_live_stream(
         &self,
         request: crate::pb::CreateLiveStreamRequest,
@@ -289,7 +289,7 @@ impl StreamingClient {
     /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
     /// unspecified or `occurred_at` is more than five minutes away from now.
     ///
-    /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts.
+    /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
     pub async fn record_stream_event(
         &self,
         request: crate::pb::RecordStreamEventRequest,

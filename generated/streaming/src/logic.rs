@@ -13,7 +13,7 @@ pub trait Logic: Send + Sync + 'static {
     /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
     /// characters. Not idempotent: every call creates a stream.
     ///
-    /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn create_live_stream(
         &self,
         ctx: &CallContext,
@@ -140,7 +140,7 @@ pub trait Logic: Send + Sync + 'static {
     /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
     /// unspecified or `occurred_at` is more than five minutes away from now.
     ///
-    /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts.
+    /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
     fn record_stream_event(
         &self,
         ctx: &CallContext,

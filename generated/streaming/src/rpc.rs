@@ -7,19 +7,19 @@ use ::nova_runtime::rpc::{
     CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
 };
 use ::std::time::Duration;
-/// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts.
+/// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "CreateLiveStream",
     owner: "streaming",
     idempotency: Idempotency::Unknown,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -31,15 +31,15 @@ pub static GET_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(5000u64),
+            ttl: Duration::from_millis(5000),
         }),
     },
 };
@@ -50,12 +50,12 @@ pub static UPDATE_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -67,12 +67,12 @@ pub static START_STREAM: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -84,12 +84,12 @@ pub static END_STREAM: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -101,15 +101,15 @@ pub static GET_ACTIVE_STREAMS: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(10000u64),
+            ttl: Duration::from_millis(10000),
         }),
     },
 };
@@ -120,15 +120,15 @@ pub static GET_STREAM_VIEWERS: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(5000u64),
+            ttl: Duration::from_millis(5000),
         }),
     },
 };
@@ -139,12 +139,12 @@ pub static SEND_CHAT_MESSAGE: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -156,15 +156,15 @@ pub static GET_CHAT_MESSAGES: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(1000u64),
+            ttl: Duration::from_millis(1000),
         }),
     },
 };
@@ -175,12 +175,12 @@ pub static DELETE_CHAT_MESSAGE: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -192,29 +192,29 @@ pub static RECORD_STREAM_VIEW: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
 };
-/// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts.
+/// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
 pub static RECORD_STREAM_EVENT: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "RecordStreamEvent",
     owner: "streaming",
     idempotency: Idempotency::Unknown,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -226,15 +226,15 @@ pub static GET_STREAM_ANALYTICS: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(2000u64),
+        deadline: Duration::from_millis(2000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -245,15 +245,15 @@ pub static GET_CREATOR_STREAMS: RpcDescriptor = RpcDescriptor {
     owner: "streaming",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };

@@ -36,7 +36,7 @@ pub trait Logic: Send + Sync + 'static {
     /// profile, INVALID_ARGUMENT when a field is too long or the avatar is not a ready image
     /// owned by the user.
     ///
-    /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts.
+    /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_user_profile(
         &self,
         ctx: &CallContext,

@@ -14,15 +14,15 @@ pub static GET_USER_PROFILE: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(300000u64),
+            ttl: Duration::from_millis(300000),
         }),
     },
 };
@@ -33,31 +33,31 @@ pub static GET_USER_PROFILES_BY_IDS: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(300000u64),
+            ttl: Duration::from_millis(300000),
         }),
     },
 };
-/// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts.
+/// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_USER_PROFILE: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "UpdateUserProfile",
     owner: "user",
     idempotency: Idempotency::Unknown,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -69,15 +69,15 @@ pub static GET_USER_SETTINGS: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(60000u64),
+            ttl: Duration::from_millis(60000),
         }),
     },
 };
@@ -88,12 +88,12 @@ pub static UPDATE_USER_SETTINGS: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -105,12 +105,12 @@ pub static FOLLOW: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -122,12 +122,12 @@ pub static UNFOLLOW: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -139,12 +139,12 @@ pub static BLOCK: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(1000u64),
+        deadline: Duration::from_millis(1000),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -156,12 +156,12 @@ pub static UNBLOCK: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::Idempotent,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },
@@ -173,15 +173,15 @@ pub static GET_USER_FOLLOWERS: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -192,15 +192,15 @@ pub static GET_USER_FOLLOWING: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(300u64),
+        deadline: Duration::from_millis(300),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(30000u64),
+            ttl: Duration::from_millis(30000),
         }),
     },
 };
@@ -211,15 +211,15 @@ pub static CHECK_USER_RELATIONSHIP: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(200u64),
+        deadline: Duration::from_millis(200),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: Some(CachePolicy {
-            ttl: Duration::from_millis(10000u64),
+            ttl: Duration::from_millis(10000),
         }),
     },
 };
@@ -230,12 +230,12 @@ pub static SEARCH_USERS: RpcDescriptor = RpcDescriptor {
     owner: "user",
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy {
-        deadline: Duration::from_millis(500u64),
+        deadline: Duration::from_millis(500),
         retry: Some(RetryPolicy {
-            max_attempts: 3u32,
-            initial_backoff: Duration::from_millis(50u64),
-            max_backoff: Duration::from_millis(500u64),
-            multiplier: 2f64,
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            multiplier: 2.0,
         }),
         cache: None,
     },

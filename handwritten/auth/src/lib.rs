@@ -1,95 +1,118 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the service: implement each RPC here.
-use nova_auth::{CallContext, Logic, LogicError, pb};
+//! Business logic of the auth service: identity and credentials.
+//!
+//! Implemented so far: `Register`, `GetUser`, `GetUsersByIds`. The other RPCs answer
+//! `UNIMPLEMENTED` until the business-logic work lands.
+
+mod users;
+
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{ServiceConfig, StartError};
 use ::nova_runtime::codegen::tokio::net::TcpListener;
+use ::nova_runtime::convert::{parse_uuid, parse_uuids};
+use ::nova_runtime::server::{ServiceConfig, StartError};
+use nova_auth::repo::{auth_logs, users as users_table};
+use nova_auth::{CallContext, Logic, LogicError, pb};
+
+/// How many ids one `GetUsersByIds` call may ask for (documented in the proto).
+pub const MAX_BATCH: usize = 100;
+
 /// The business logic of the auth service.
 #[derive(Debug, Clone)]
 pub struct AuthLogic {
     db: PgPool,
 }
+
 impl AuthLogic {
     pub fn new(db: PgPool) -> Self {
         AuthLogic { db }
     }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
 }
+
 impl Logic for AuthLogic {
-    async fn register(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::RegisterRequest,
-    ) -> Result<pb::RegisterResponse, LogicError> {
-        Err(LogicError::Unimplemented("Register"))
+    async fn register(&self, _ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+        let registration = users::Registration::parse(request)?;
+        let password_hash = users::hash_password(registration.password).await?;
+        let mut tx = self.db.begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
+        let new = users_table::New {
+            id: None,
+            email: registration.email,
+            username: registration.username,
+            password_hash,
+            email_verified: None,
+            status: Some(users::STATUS_ACTIVE),
+            failed_login_attempts: None,
+            locked_until: None,
+            last_login_at: None,
+            created_at: None,
+            updated_at: None,
+            deleted_at: None,
+        };
+        let row = users_table::insert(&mut *tx, &new).await.map_err(users::explain_conflict)?;
+        let event = auth_logs::New {
+            id: None,
+            user_id: Some(row.id),
+            event: "register".to_string(),
+            ip_address: None,
+            detail: None,
+            created_at: None,
+        };
+        auth_logs::insert(&mut *tx, &event).await?;
+        tx.commit().await.map_err(|e| LogicError::internal("committing the registration", e))?;
+        Ok(pb::RegisterResponse { user: Some(users::to_proto(&row)) })
     }
-    async fn login(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::LoginRequest,
-    ) -> Result<pb::LoginResponse, LogicError> {
+
+    async fn login(&self, _ctx: &CallContext, _request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
         Err(LogicError::Unimplemented("Login"))
     }
-    async fn refresh(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::RefreshRequest,
-    ) -> Result<pb::RefreshResponse, LogicError> {
+
+    async fn refresh(&self, _ctx: &CallContext, _request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
         Err(LogicError::Unimplemented("Refresh"))
     }
-    async fn get_user(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserRequest,
-    ) -> Result<pb::GetUserResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUser"))
+
+    async fn get_user(&self, _ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
+        let id = parse_uuid("user_id", &request.user_id)?;
+        match users_table::get(&self.db, id).await? {
+            Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserResponse { user: Some(users::to_proto(&row)) }),
+            _ => Err(LogicError::not_found(format!("no user {id}"))),
+        }
     }
-    async fn get_users_by_ids(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUsersByIdsRequest,
-    ) -> Result<pb::GetUsersByIdsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUsersByIds"))
+
+    async fn get_users_by_ids(&self, _ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+        let ids = parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
+        let rows = users_table::get_many(&self.db, &ids).await?;
+        let live: Vec<&users_table::Row> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
+        let missing_user_ids = ids.iter().filter(|id| !live.iter().any(|r| r.id == **id)).map(|id| id.to_string()).collect();
+        // Answer in the order asked, which callers zip with their own lists.
+        let users = ids.iter().filter_map(|id| live.iter().find(|r| r.id == *id)).map(|r| users::to_proto(r)).collect();
+        Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
     }
-    async fn verify_token(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::VerifyTokenRequest,
-    ) -> Result<pb::VerifyTokenResponse, LogicError> {
+
+    async fn verify_token(&self, _ctx: &CallContext, _request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
         Err(LogicError::Unimplemented("VerifyToken"))
     }
-    async fn check_user_exists(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::CheckUserExistsRequest,
-    ) -> Result<pb::CheckUserExistsResponse, LogicError> {
+
+    async fn check_user_exists(&self, _ctx: &CallContext, _request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
         Err(LogicError::Unimplemented("CheckUserExists"))
     }
-    async fn get_user_by_email(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserByEmailRequest,
-    ) -> Result<pb::GetUserByEmailResponse, LogicError> {
+
+    async fn get_user_by_email(&self, _ctx: &CallContext, _request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
         Err(LogicError::Unimplemented("GetUserByEmail"))
     }
-    async fn list_users(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::ListUsersRequest,
-    ) -> Result<pb::ListUsersResponse, LogicError> {
+
+    async fn list_users(&self, _ctx: &CallContext, _request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
         Err(LogicError::Unimplemented("ListUsers"))
     }
-    async fn check_permission(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::CheckPermissionRequest,
-    ) -> Result<pb::CheckPermissionResponse, LogicError> {
+
+    async fn check_permission(&self, _ctx: &CallContext, _request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
         Err(LogicError::Unimplemented("CheckPermission"))
     }
+
     async fn get_user_permissions(
         &self,
         _ctx: &CallContext,
@@ -97,6 +120,7 @@ impl Logic for AuthLogic {
     ) -> Result<pb::GetUserPermissionsResponse, LogicError> {
         Err(LogicError::Unimplemented("GetUserPermissions"))
     }
+
     async fn record_failed_login(
         &self,
         _ctx: &CallContext,
@@ -105,13 +129,10 @@ impl Logic for AuthLogic {
         Err(LogicError::Unimplemented("RecordFailedLogin"))
     }
 }
-/// Starts the service: opens its database (applying migrations), then serves on
-/// `listener` until `shutdown` completes.
-pub async fn start(
-    config: ServiceConfig,
-    listener: TcpListener,
-    shutdown: impl ::std::future::Future<Output = ()> + Send,
-) -> Result<(), StartError> {
+
+/// Starts the service: opens its database (applying migrations), then serves on `listener`
+/// until `shutdown` completes.
+pub async fn start(config: ServiceConfig, listener: TcpListener, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
     let db = nova_auth::db::connect(&config.database).await?;
     nova_auth::server::serve(AuthLogic::new(db), listener, shutdown).await
 }

@@ -23,7 +23,9 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
         let deadline = duration(rpc.policy.deadline);
         let retry = match &rpc.policy.retry {
             Some(r) => {
-                let (attempts, initial, max, multiplier) = (r.max_attempts, duration(r.initial_backoff), duration(r.max_backoff), r.multiplier);
+                let attempts = proc_macro2::Literal::u32_unsuffixed(r.max_attempts);
+                let multiplier = proc_macro2::Literal::f64_unsuffixed(r.multiplier);
+                let (initial, max) = (duration(r.initial_backoff), duration(r.max_backoff));
                 quote!(Some(RetryPolicy { max_attempts: #attempts, initial_backoff: #initial, max_backoff: #max, multiplier: #multiplier }))
             }
             None => quote!(None),
@@ -62,7 +64,7 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
 }
 
 fn duration(d: Duration) -> proc_macro2::TokenStream {
-    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let millis = proc_macro2::Literal::u64_unsuffixed(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     quote!(Duration::from_millis(#millis))
 }
 
@@ -77,9 +79,10 @@ pub fn policy_summary(rpc: &Rpc) -> String {
     if let Some(cache) = &rpc.policy.cache {
         parts.push(format!("cached {}", human(cache.ttl)));
     }
-    match &rpc.policy.retry {
-        Some(retry) => parts.push(format!("up to {} attempts", retry.max_attempts)),
-        None => parts.push("no retries".to_string()),
+    match (&rpc.policy.retry, rpc.idempotency) {
+        (Some(retry), Idempotency::Unknown) => parts.push(format!("up to {} attempts, only while the request never reached the server", retry.max_attempts)),
+        (Some(retry), _) => parts.push(format!("up to {} attempts", retry.max_attempts)),
+        (None, _) => parts.push("no retries".to_string()),
     }
     parts.join(", ")
 }

@@ -1,0 +1,108 @@
+//! Users: validating registrations, hashing passwords, and the proto view of a row.
+
+use ::nova_runtime::LogicError;
+use ::nova_runtime::RepoError;
+use ::nova_runtime::convert::{optional_timestamp, timestamp};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use nova_auth::pb;
+use nova_auth::repo::users;
+
+/// `users.status` holds `pb::AccountStatus` numbers.
+pub const STATUS_ACTIVE: i16 = pb::AccountStatus::Active as i16;
+
+/// A registration whose fields passed validation, email normalised to lower case.
+pub struct Registration {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl Registration {
+    pub fn parse(request: pb::RegisterRequest) -> Result<Self, LogicError> {
+        let email = request.email.trim().to_lowercase();
+        let valid_email = email.len() <= 254
+            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !valid_email {
+            return Err(LogicError::invalid_argument("email must be an address like name@example.com"));
+        }
+        let username = request.username.trim().to_string();
+        let valid_username = (3..=32).contains(&username.len()) && username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_username {
+            return Err(LogicError::invalid_argument("username must be 3 to 32 characters: a-z, 0-9 or _"));
+        }
+        if !(8..=128).contains(&request.password.chars().count()) {
+            return Err(LogicError::invalid_argument("password must be 8 to 128 characters"));
+        }
+        Ok(Registration { email, username, password: request.password })
+    }
+}
+
+/// Argon2id with a random salt, off the async workers (it takes tens of milliseconds of CPU).
+pub async fn hash_password(password: String) -> Result<String, LogicError> {
+    let hashed = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    })
+    .await
+    .map_err(|e| LogicError::internal("password hashing task failed", e))?;
+    hashed.map_err(|e| LogicError::internal("hashing the password", std::io::Error::other(e.to_string())))
+}
+
+/// A taken email or username is the caller's problem, named precisely.
+pub fn explain_conflict(error: RepoError) -> LogicError {
+    match &error {
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_key" => LogicError::AlreadyExists("email is already registered".into()),
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_key" => LogicError::AlreadyExists("username is taken".into()),
+        _ => error.into(),
+    }
+}
+
+/// What other services may see of a user: never the password hash.
+pub fn to_proto(row: &users::Row) -> pb::User {
+    let now = ::nova_runtime::codegen::chrono::Utc::now();
+    let status = if row.deleted_at.is_some() {
+        pb::AccountStatus::Deleted
+    } else if row.locked_until.is_some_and(|until| until > now) {
+        pb::AccountStatus::Locked
+    } else {
+        pb::AccountStatus::try_from(i32::from(row.status)).unwrap_or(pb::AccountStatus::Unspecified)
+    };
+    pb::User {
+        id: row.id.to_string(),
+        email: row.email.clone(),
+        username: row.username.clone(),
+        email_verified: row.email_verified,
+        status: status as i32,
+        created_at: Some(timestamp(row.created_at)),
+        last_login_at: optional_timestamp(row.last_login_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(email: &str, username: &str, password: &str) -> pb::RegisterRequest {
+        pb::RegisterRequest { email: email.into(), username: username.into(), password: password.into() }
+    }
+
+    #[test]
+    fn registrations_are_validated_and_normalised() {
+        let ok = Registration::parse(request(" Ada@Example.COM ", "ada_l", "correct horse")).unwrap();
+        assert_eq!(ok.email, "ada@example.com");
+        for bad in [request("nope", "ada", "long enough"), request("a@b.c", "A!", "long enough"), request("a@b.c", "ada", "short")] {
+            let error = Registration::parse(bad).err().unwrap();
+            assert_eq!(error.code(), ::nova_runtime::codegen::tonic::Code::InvalidArgument);
+        }
+    }
+
+    #[tokio::test]
+    async fn passwords_are_hashed_with_argon2id_and_salted() {
+        let first = hash_password("correct horse".into()).await.unwrap();
+        let second = hash_password("correct horse".into()).await.unwrap();
+        assert!(first.starts_with("$argon2id$"));
+        assert_ne!(first, second);
+    }
+}
