@@ -139,7 +139,8 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
                     None => "after the type come: pk, unique, index, version, default <value>, -> <reference>".to_string(),
                 };
                 reader.error("spec::unknown-modifier", token_span, "not understood", format!("unknown word `{other}` in column declaration"), help);
-                ok = false;
+                // What follows a misread word would only produce echoes of this error.
+                return None;
             }
         }
     }

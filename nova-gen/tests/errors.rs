@@ -1,0 +1,122 @@
+//! The rendered text of spec errors: located (file:line:column), saying what is wrong and
+//! what to do. Each case breaks the fixture in one way (or several, to show all errors come
+//! at once).
+
+mod common;
+
+use common::TempRepo;
+use nova_gen::Failure;
+
+const OWNERSHIP: &str = "specs/ownership.toml";
+const NOTES_PROTO: &str = "specs/proto/nova/notes/v1/notes.proto";
+
+fn rendered(repo: &TempRepo) -> String {
+    match nova_gen::analyse(&repo.layout()) {
+        Err(Failure::Spec(diagnostics)) => nova_gen::diagnostic::render(&diagnostics),
+        Err(Failure::Internal(message)) => panic!("internal error instead of a spec error: {message}"),
+        Ok(_) => panic!("the broken spec was accepted"),
+    }
+}
+
+fn case(edit: impl FnOnce(&TempRepo)) -> String {
+    let repo = TempRepo::with_fixture("mini");
+    edit(&repo);
+    rendered(&repo)
+}
+
+#[test]
+fn the_fixture_itself_is_valid() {
+    let repo = TempRepo::with_fixture("mini");
+    assert!(nova_gen::analyse(&repo.layout()).is_ok());
+}
+
+#[test]
+fn table_declared_twice() {
+    insta::assert_snapshot!(case(|r| r.append(OWNERSHIP, "\n[notes.tables.accounts]\ncolumns.id = \"uuid pk\"\n")));
+}
+
+#[test]
+fn reference_to_missing_column() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "-> notes.id cascade\"\ncolumns.to_note", "-> notes.idd cascade\"\ncolumns.to_note")));
+}
+
+#[test]
+fn cache_on_a_write() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "rpc.CreateAccount = { retry = false }", "rpc.CreateAccount = { retry = false, cache = \"1m\" }")));
+}
+
+#[test]
+fn malformed_duration() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "deadline = \"100ms\"", "deadline = \"100 millis\"")));
+}
+
+#[test]
+fn cross_service_reference_without_owner() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "-> accounts.accounts.id", "-> accounts.id")));
+}
+
+#[test]
+fn unknown_table_column_type_and_modifier() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"txt\"");
+        r.edit(OWNERSHIP, "columns.pinned = \"bool default false\"", "columns.pinned = \"bool defualt false\"");
+        r.edit(OWNERSHIP, "-> accounts.accounts.id", "-> accounts.acounts.id");
+    }));
+}
+
+#[test]
+fn unknown_rpc_in_policy() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "rpc.Ping = ", "rpc.Pong = ")));
+}
+
+#[test]
+fn service_without_proto_service() {
+    insta::assert_snapshot!(case(|r| r.append(OWNERSHIP, "\n[billing.tables.invoices]\ncolumns.id = \"uuid pk\"\n")));
+}
+
+#[test]
+fn proto_service_without_section_and_service_without_database() {
+    insta::assert_snapshot!(case(|r| {
+        r.write("specs/proto/nova/billing/v1/billing.proto", "syntax = \"proto3\";\npackage nova.billing.v1;\nservice BillingService {}\n");
+        r.append(OWNERSHIP, "\n[ledger]\nproto = \"nova.accounts.v1.AccountsService\"\n");
+    }));
+}
+
+#[test]
+fn unknown_keys_and_wrong_types() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "doc = \"Who can write notes.\"", "doc = 42\ncolums.x = \"text\"");
+        r.edit(OWNERSHIP, "[notes]\n", "[notes]\ndedline = \"1s\"\n");
+    }));
+}
+
+#[test]
+fn index_on_unknown_column_and_type_mismatch() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "indexes = [\"author_id, created_at desc\"]", "indexes = [\"author_id, created desc\"]");
+        r.edit(OWNERSHIP, "columns.from_note = \"uuid pk", "columns.from_note = \"text pk");
+    }));
+}
+
+#[test]
+fn toml_syntax_error() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "[notes.tables.notes]", "[notes.tables.notes")));
+}
+
+#[test]
+fn proto_syntax_error() {
+    insta::assert_snapshot!(case(|r| r.edit(NOTES_PROTO, "string title = 3;", "string title = ;")));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = case(|r| {
+        r.edit(OWNERSHIP, "rpc.Ping = ", "rpc.Pong = ");
+        r.edit(OWNERSHIP, "deadline = \"100ms\"", "deadline = \"soon\"");
+        r.append(OWNERSHIP, "\n[notes.tables.accounts]\ncolumns.id = \"uuid pk\"\n");
+    });
+    assert!(text.ends_with("3 errors found\n"), "{text}");
+    for code in ["spec::unknown-rpc", "spec::malformed-duration", "spec::duplicate-table"] {
+        assert!(text.contains(code), "{code} missing from:\n{text}");
+    }
+}
