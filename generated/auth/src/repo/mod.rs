@@ -20,3 +20,15 @@ pub mod two_fa_backup_codes;
 pub mod jwt_signing_keys;
 /// Table `user_permissions`.
 pub mod user_permissions;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "users",
+    "sessions",
+    "refresh_tokens",
+    "password_resets",
+    "email_verifications",
+    "auth_logs",
+    "two_fa_backup_codes",
+    "jwt_signing_keys",
+    "user_permissions",
+];

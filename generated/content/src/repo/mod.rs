@@ -20,3 +20,15 @@ pub mod bookmarks;
 pub mod stories;
 /// Table `story_views`.
 pub mod story_views;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "posts",
+    "post_media",
+    "comments",
+    "likes",
+    "shares",
+    "bookmark_collections",
+    "bookmarks",
+    "stories",
+    "story_views",
+];

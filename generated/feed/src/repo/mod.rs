@@ -10,3 +10,10 @@ pub mod engagement_events;
 pub mod trending_scores;
 /// Table `feed_metadata`.
 pub mod feed_metadata;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "user_feed_preferences",
+    "engagement_events",
+    "trending_scores",
+    "feed_metadata",
+];

@@ -12,3 +12,11 @@ pub mod uploads;
 pub mod upload_chunks;
 /// Table `videos`.
 pub mod videos;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "media",
+    "media_variants",
+    "uploads",
+    "upload_chunks",
+    "videos",
+];

@@ -16,3 +16,13 @@ pub mod message_attachments;
 pub mod message_recalls;
 /// Table `message_edit_history`.
 pub mod message_edit_history;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "conversations",
+    "conversation_members",
+    "messages",
+    "message_reactions",
+    "message_attachments",
+    "message_recalls",
+    "message_edit_history",
+];

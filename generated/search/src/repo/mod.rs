@@ -10,3 +10,10 @@ pub mod search_queries;
 pub mod hashtags;
 /// Table `post_hashtags`.
 pub mod post_hashtags;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "search_documents",
+    "search_queries",
+    "hashtags",
+    "post_hashtags",
+];

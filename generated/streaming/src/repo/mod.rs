@@ -12,3 +12,11 @@ pub mod viewer_sessions;
 pub mod stream_chat_messages;
 /// Table `stream_metrics`.
 pub mod stream_metrics;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &[
+    "streams",
+    "stream_keys",
+    "viewer_sessions",
+    "stream_chat_messages",
+    "stream_metrics",
+];

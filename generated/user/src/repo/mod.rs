@@ -10,3 +10,5 @@ pub mod user_settings;
 pub mod follows;
 /// Table `blocks`.
 pub mod blocks;
+/// Every table of the service's database, in spec order.
+pub const TABLES: &[&str] = &["profiles", "user_settings", "follows", "blocks"];

@@ -24,9 +24,13 @@ pub fn emit_repo_mod(service: &Service) -> Result<String, EmitError> {
         service.name, service.database, service.name
     );
     let doc = doc_lines(&[doc], true);
+    let names = service.tables.iter().map(|t| t.name.as_str());
     rust_file(quote! {
         #doc
         #(#modules)*
+
+        /// Every table of the service's database, in spec order.
+        pub const TABLES: &[&str] = &[#(#names),*];
     })
 }
 
