@@ -2,6 +2,8 @@
 //! own freshly created database on the real PostgreSQL, called through the generated client
 //! over real gRPC.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 use std::time::Duration;
 
 use nova_auth::AuthClient;
@@ -45,7 +47,7 @@ async fn register_then_read_back_over_grpc() {
         .unwrap();
     let ids: Vec<&str> = batch.users.iter().map(|u| u.id.as_str()).collect();
     assert_eq!(ids, [grace.id.as_str(), ada.id.as_str()], "answered once each, in the order asked");
-    assert_eq!(batch.missing_user_ids, [unknown.clone()]);
+    assert_eq!(batch.missing_user_ids, std::slice::from_ref(&unknown));
 
     let missing = client.get_user(pb::GetUserRequest { user_id: unknown }).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);

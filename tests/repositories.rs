@@ -2,6 +2,8 @@
 //! applies to its own fresh database, and the repository functions do what their docs say
 //! (defaults, unique and foreign-key errors, optimistic concurrency, keyset pages, cascades).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 use nova_auth::repo::{auth_logs, sessions, users};
 use nova_runtime::RepoError;
 use nova_runtime::codegen::chrono::{Duration, Utc};
@@ -9,7 +11,6 @@ use nova_runtime::codegen::sqlx::{self, PgPool};
 use nova_runtime::codegen::{serde_json, uuid::Uuid};
 use nova_runtime::db::{DbError, Migration};
 use nova_tests::TestDatabase;
-
 
 async fn tables_of(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations' ORDER BY 1")
@@ -32,9 +33,9 @@ async fn every_service_schema_applies_to_its_own_database() {
     ];
     for (service, migrations, tables) in services {
         let database = TestDatabase::new(service);
-        let pool = nova_runtime::db::connect_and_migrate(&database.config(), migrations).await.unwrap_or_else(|e: DbError| {
-            panic!("{service}: {}", nova_runtime::error::cause_chain(&e))
-        });
+        let pool = nova_runtime::db::connect_and_migrate(&database.config(), migrations)
+            .await
+            .unwrap_or_else(|e: DbError| panic!("{service}: {}", nova_runtime::error::cause_chain(&e)));
         let mut expected: Vec<String> = tables.iter().map(|t| t.to_string()).collect();
         expected.sort();
         assert_eq!(tables_of(&pool).await, expected, "{service} owns exactly its tables");
@@ -91,7 +92,14 @@ async fn insert_fills_defaults_and_lookups_find_rows() {
     assert_eq!(found, known, "known keys, in key order");
 
     let detail = serde_json::json!({"ip": "10.0.0.1", "attempt": 3});
-    let log = auth_logs::New { id: None, user_id: Some(ada.id), event: "login_failed".into(), ip_address: None, detail: Some(detail.clone()), created_at: None };
+    let log = auth_logs::New {
+        id: None,
+        user_id: Some(ada.id),
+        event: "login_failed".into(),
+        ip_address: None,
+        detail: Some(detail.clone()),
+        created_at: None,
+    };
     assert_eq!(auth_logs::insert(&pool, &log).await.unwrap().detail, detail);
 }
 
@@ -103,7 +111,15 @@ async fn constraint_violations_are_classified() {
         Err(RepoError::UniqueViolation { table: "users", constraint }) => assert_eq!(constraint.as_deref(), Some("users_email_key")),
         other => panic!("expected a unique violation, got {other:?}"),
     }
-    let orphan = sessions::New { id: None, user_id: Uuid::new_v4(), device: None, ip_address: None, created_at: None, expires_at: Utc::now(), revoked_at: None };
+    let orphan = sessions::New {
+        id: None,
+        user_id: Uuid::new_v4(),
+        device: None,
+        ip_address: None,
+        created_at: None,
+        expires_at: Utc::now(),
+        revoked_at: None,
+    };
     match sessions::insert(&pool, &orphan).await {
         Err(RepoError::ForeignKeyViolation { table: "sessions", constraint }) => assert_eq!(constraint.as_deref(), Some("sessions_user_id_fkey")),
         other => panic!("expected a foreign-key violation, got {other:?}"),

@@ -1,6 +1,8 @@
 //! `nova-gen generate` and `nova-gen check` as CI runs them: exit codes, what they print, and
 //! what they leave on disk.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -119,9 +121,21 @@ fn handwritten_code_is_scaffolded_once_and_never_overwritten() {
 #[test]
 fn invalid_specs_exit_2_naming_file_line_and_column() {
     let cases: [(&str, &str, &str); 3] = [
-        ("[notes.tables.note_links]", "[notes.tables.accounts]\ncolumns.id = \"uuid pk\"\n\n[notes.tables.note_links]", "specs/ownership.toml:40:15: error[spec::duplicate-table]"),
-        ("-> notes.id cascade\"\ncolumns.to_note", "-> notes.nope cascade\"\ncolumns.to_note", "specs/ownership.toml:41:39: error[spec::unknown-column]"),
-        ("rpc.CreateAccount = { retry = false }", "rpc.CreateAccount = { cache = \"1m\" }", "specs/ownership.toml:11:31: error[spec::cache-on-write]"),
+        (
+            "[notes.tables.note_links]",
+            "[notes.tables.accounts]\ncolumns.id = \"uuid pk\"\n\n[notes.tables.note_links]",
+            "specs/ownership.toml:40:15: error[spec::duplicate-table]",
+        ),
+        (
+            "-> notes.id cascade\"\ncolumns.to_note",
+            "-> notes.nope cascade\"\ncolumns.to_note",
+            "specs/ownership.toml:41:39: error[spec::unknown-column]",
+        ),
+        (
+            "rpc.CreateAccount = { retry = false }",
+            "rpc.CreateAccount = { cache = \"1m\" }",
+            "specs/ownership.toml:11:31: error[spec::cache-on-write]",
+        ),
     ];
     for (from, to, expected) in cases {
         let repo = TempRepo::with_fixture("mini");

@@ -2,6 +2,8 @@
 //! what to do. Each case breaks the fixture in one way (or several, to show all errors come
 //! at once).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 mod common;
 
 use common::TempRepo;
@@ -42,7 +44,11 @@ fn reference_to_missing_column() {
 
 #[test]
 fn cache_on_a_write() {
-    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "rpc.CreateAccount = { retry = false }", "rpc.CreateAccount = { retry = false, cache = \"1m\" }")));
+    insta::assert_snapshot!(case(|r| r.edit(
+        OWNERSHIP,
+        "rpc.CreateAccount = { retry = false }",
+        "rpc.CreateAccount = { retry = false, cache = \"1m\" }"
+    )));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Every kind of file nova-gen emits, for the small fixture spec, as reviewable snapshots
 //! (`cargo insta review`). A change to generated code shows up here first.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 mod common;
 
 use common::TempRepo;

@@ -2,6 +2,8 @@
 //! loopback ports, and waiting until they serve. Tests run in parallel, so nothing here is
 //! shared between tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 pub mod database;
 pub mod service;
 

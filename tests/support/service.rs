@@ -69,10 +69,10 @@ pub async fn wait_until_serving(addr: SocketAddr, service: &str, timeout: Durati
     loop {
         let request = HealthCheckRequest { service: service.to_string() };
         // Until the server serves, the kernel accepts the connection but nobody answers.
-        if let Ok(Ok(response)) = tokio::time::timeout(Duration::from_millis(500), health.check(request)).await {
-            if response.into_inner().status == ServingStatus::Serving as i32 {
-                return;
-            }
+        if let Ok(Ok(response)) = tokio::time::timeout(Duration::from_millis(500), health.check(request)).await
+            && response.into_inner().status == ServingStatus::Serving as i32
+        {
+            return;
         }
         if tokio::time::Instant::now() > deadline {
             panic!("{service} at {addr} did not become SERVING within {timeout:?}");

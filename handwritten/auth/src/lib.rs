@@ -54,14 +54,8 @@ impl Logic for AuthLogic {
             deleted_at: None,
         };
         let row = users_table::insert(&mut *tx, &new).await.map_err(users::explain_conflict)?;
-        let event = auth_logs::New {
-            id: None,
-            user_id: Some(row.id),
-            event: "register".to_string(),
-            ip_address: None,
-            detail: None,
-            created_at: None,
-        };
+        let event =
+            auth_logs::New { id: None, user_id: Some(row.id), event: "register".to_string(), ip_address: None, detail: None, created_at: None };
         auth_logs::insert(&mut *tx, &event).await?;
         tx.commit().await.map_err(|e| LogicError::internal("committing the registration", e))?;
         Ok(pb::RegisterResponse { user: Some(users::to_proto(&row)) })

@@ -22,7 +22,9 @@ impl Registration {
     pub fn parse(request: pb::RegisterRequest) -> Result<Self, LogicError> {
         let email = request.email.trim().to_lowercase();
         let valid_email = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
             && !email.chars().any(char::is_whitespace);
         if !valid_email {
             return Err(LogicError::invalid_argument("email must be an address like name@example.com"));
@@ -53,7 +55,9 @@ pub async fn hash_password(password: String) -> Result<String, LogicError> {
 /// A taken email or username is the caller's problem, named precisely.
 pub fn explain_conflict(error: RepoError) -> LogicError {
     match &error {
-        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_key" => LogicError::AlreadyExists("email is already registered".into()),
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_key" => {
+            LogicError::AlreadyExists("email is already registered".into())
+        }
         RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_key" => LogicError::AlreadyExists("username is taken".into()),
         _ => error.into(),
     }

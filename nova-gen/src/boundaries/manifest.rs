@@ -38,7 +38,10 @@ pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Owner
                     )
                     .in_file(file)
                     .label(key.span(), "crosses a service boundary")
-                    .help(format!("depend on `{generated}` and call its `{}` instead: services reach each other only over gRPC", client_name(&other.name)));
+                    .help(format!(
+                        "depend on `{generated}` and call its `{}` instead: services reach each other only over gRPC",
+                        client_name(&other.name)
+                    ));
                     findings.diagnostics.push(diagnostic);
                 }
             }

@@ -17,7 +17,8 @@ use crate::source::{SourceFile, Span as ByteSpan};
 /// What another service's generated crate offers other services: its client and the types
 /// its API speaks. Everything else (repo, db, server, Logic) is the owner's alone.
 fn allowed_item(service: &str, item: &str) -> bool {
-    matches!(item, "client" | "pb" | "rpc" | "SERVICE" | "PROTO_SERVICE" | "DEFAULT_PORT" | "CallContext" | "LogicError") || item == client_name(service)
+    matches!(item, "client" | "pb" | "rpc" | "SERVICE" | "PROTO_SERVICE" | "DEFAULT_PORT" | "CallContext" | "LogicError")
+        || item == client_name(service)
 }
 
 pub(crate) fn check_rust(file: &SourceFile, service: &str, crates: &BTreeMap<String, String>, ownership: &Ownership<'_>) -> Vec<Diagnostic> {
@@ -65,10 +66,13 @@ impl BoundaryVisitor<'_> {
             "Logic" | "logic" => "business-logic trait",
             _ => "internals",
         };
-        let diagnostic = Diagnostic::new("boundary::foreign-internals", format!("the {} service reaches the {owner} service's {what} (`{krate}::{item}`)", self.service))
-            .in_file(self.file)
-            .label(self.byte_span(span), "crosses a service boundary")
-            .help(format!("only the {owner} service uses its {what}; call `{krate}::{}` (gRPC) instead", client_name(&owner)));
+        let diagnostic = Diagnostic::new(
+            "boundary::foreign-internals",
+            format!("the {} service reaches the {owner} service's {what} (`{krate}::{item}`)", self.service),
+        )
+        .in_file(self.file)
+        .label(self.byte_span(span), "crosses a service boundary")
+        .help(format!("only the {owner} service uses its {what}; call `{krate}::{}` (gRPC) instead", client_name(&owner)));
         self.diagnostics.push(diagnostic);
     }
 
@@ -121,20 +125,30 @@ impl BoundaryVisitor<'_> {
     fn check_string(&mut self, value: &str, span: Span) {
         for table in mentioned_tables(value) {
             if let Some(owner) = self.ownership.foreign_owner(self.service, &table) {
-                let diagnostic = Diagnostic::new("boundary::foreign-table", format!("the {} service queries table `{table}`, owned by the {owner} service", self.service))
-                    .in_file(self.file)
-                    .label(self.byte_span(span), format!("SQL on the {owner} service's table `{table}`"))
-                    .help(format!("the {owner} service's tables live in its own database; read them through `{}` (gRPC)", client_name(owner)));
+                let diagnostic = Diagnostic::new(
+                    "boundary::foreign-table",
+                    format!("the {} service queries table `{table}`, owned by the {owner} service", self.service),
+                )
+                .in_file(self.file)
+                .label(self.byte_span(span), format!("SQL on the {owner} service's table `{table}`"))
+                .help(format!("the {owner} service's tables live in its own database; read them through `{}` (gRPC)", client_name(owner)));
                 self.diagnostics.push(diagnostic);
             }
         }
         for database in mentioned_databases(value) {
             let owner = self.ownership.spec.services.iter().find(|s| s.database == database && s.name != self.service);
             if let Some(owner) = owner {
-                let diagnostic = Diagnostic::new("boundary::foreign-database", format!("the {} service names the {} service's database `{database}`", self.service, owner.name))
-                    .in_file(self.file)
-                    .label(self.byte_span(span), "another service's database")
-                    .help(format!("connect only to your own database; reach the {} service through `{}`", owner.name, client_name(&owner.name)));
+                let diagnostic = Diagnostic::new(
+                    "boundary::foreign-database",
+                    format!("the {} service names the {} service's database `{database}`", self.service, owner.name),
+                )
+                .in_file(self.file)
+                .label(self.byte_span(span), "another service's database")
+                .help(format!(
+                    "connect only to your own database; reach the {} service through `{}`",
+                    owner.name,
+                    client_name(&owner.name)
+                ));
                 self.diagnostics.push(diagnostic);
             }
         }

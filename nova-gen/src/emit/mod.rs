@@ -92,11 +92,32 @@ pub fn doc_line(line: &str) -> TokenStream {
     doc_lines(&[line.to_string()], false)
 }
 
-/// Every file nova-gen produces for the spec.
+/// Every file nova-gen produces for the spec. Services are independent, so they are emitted
+/// on all cores; the sorted file set makes the result identical to a sequential run.
 pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Result<FileSet, EmitError> {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from).min(spec.services.len().max(1));
+    let chunk = spec.services.len().div_ceil(workers).max(1);
+    let results: Vec<Result<FileSet, EmitError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = spec
+            .services
+            .chunks(chunk)
+            .map(|services| {
+                scope.spawn(move || {
+                    let mut files = FileSet::default();
+                    for service in services {
+                        emit_service(spec, service, protos, migrations, &mut files)?;
+                    }
+                    Ok(files)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(EmitError::new("an emitter thread panicked")))).collect()
+    });
     let mut files = FileSet::default();
-    for service in &spec.services {
-        emit_service(spec, service, protos, migrations, &mut files)?;
+    for part in results {
+        let part = part?;
+        files.owned.extend(part.owned);
+        files.scaffold.extend(part.scaffold);
     }
     Ok(files)
 }

@@ -80,7 +80,9 @@ pub fn policy_summary(rpc: &Rpc) -> String {
         parts.push(format!("cached {}", human(cache.ttl)));
     }
     match (&rpc.policy.retry, rpc.idempotency) {
-        (Some(retry), Idempotency::Unknown) => parts.push(format!("up to {} attempts, only while the request never reached the server", retry.max_attempts)),
+        (Some(retry), Idempotency::Unknown) => {
+            parts.push(format!("up to {} attempts, only while the request never reached the server", retry.max_attempts))
+        }
         (Some(retry), _) => parts.push(format!("up to {} attempts", retry.max_attempts)),
         (None, _) => parts.push("no retries".to_string()),
     }
