@@ -4,7 +4,7 @@ use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
 use crate::emit::names::{client_struct, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
-use crate::emit::rpc::policy_summary;
+use crate::emit::rpc::rpc_docs;
 use crate::emit::{EmitError, doc_lines, rust_file};
 use crate::ir::Service;
 
@@ -18,10 +18,7 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
         let descriptor = rpc_const(rpc);
         let input = message_tokens(&rpc.input);
         let output = message_tokens(&rpc.output);
-        let mut docs = rpc.docs.clone();
-        docs.push(String::new());
-        docs.push(format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
-        let docs = doc_lines(&docs, false);
+        let docs = rpc_docs(rpc);
         quote! {
             #docs
             pub async fn #method(&self, request: #input) -> Result<#output, tonic::Status> {

@@ -4,7 +4,7 @@ use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
 use crate::emit::names::rpc_method;
-use crate::emit::rpc::policy_summary;
+use crate::emit::rpc::rpc_docs;
 use crate::emit::{EmitError, doc_lines, rust_file};
 use crate::ir::Service;
 
@@ -13,10 +13,7 @@ pub fn emit_logic(service: &Service) -> Result<String, EmitError> {
         let name = rpc_method(rpc);
         let input = message_tokens(&rpc.input);
         let output = message_tokens(&rpc.output);
-        let mut docs = rpc.docs.clone();
-        docs.push(String::new());
-        docs.push(format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
-        let docs = doc_lines(&docs, false);
+        let docs = rpc_docs(rpc);
         quote! {
             #docs
             fn #name(&self, ctx: &CallContext, request: #input) -> impl Future<Output = Result<#output, LogicError>> + Send;

@@ -98,3 +98,11 @@ pub fn human(d: Duration) -> String {
         ms => format!("{ms}ms"),
     }
 }
+
+/// The docs of an RPC's methods (on `Logic` and on the client): its proto comment, then its policy.
+pub fn rpc_docs(rpc: &Rpc) -> proc_macro2::TokenStream {
+    let mut docs = rpc.docs.clone();
+    docs.push(String::new());
+    docs.push(format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
+    crate::emit::doc_lines(&docs, false)
+}

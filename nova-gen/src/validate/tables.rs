@@ -53,15 +53,7 @@ fn check_single_ownership(v: &mut Validator<'_>, services: &[RawService]) {
 }
 
 fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
-    if let Some(why) = name_problem(&table.name.value) {
-        v.report(
-            "spec::bad-name",
-            table.name.span.clone(),
-            why,
-            format!("`{}` cannot name a table", table.name.value),
-            "pick a lower_snake_case name that is not an SQL keyword",
-        );
-    }
+    check_name(v, &table.name, "table");
     if table.columns.is_empty() {
         v.report(
             "spec::empty-table",
@@ -109,6 +101,19 @@ fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
     }
 }
 
+/// Table and column names become SQL and Rust identifiers.
+fn check_name(v: &mut Validator<'_>, name: &Located<String>, what: &str) {
+    if let Some(why) = name_problem(&name.value) {
+        v.report(
+            "spec::bad-name",
+            name.span.clone(),
+            why,
+            format!("`{}` cannot name a {what}", name.value),
+            "pick a lower_snake_case name that is not an SQL keyword",
+        );
+    }
+}
+
 fn check_column_exists(v: &mut Validator<'_>, table: &RawTable, column: &Located<String>) {
     if table.columns.iter().any(|c| c.name.value == column.value) {
         return;
@@ -129,15 +134,7 @@ fn check_column_exists(v: &mut Validator<'_>, table: &RawTable, column: &Located
 
 fn check_column(v: &mut Validator<'_>, table: &RawTable, column: &RawColumn) {
     let decl = &column.decl;
-    if let Some(why) = name_problem(&column.name.value) {
-        v.report(
-            "spec::bad-name",
-            column.name.span.clone(),
-            why,
-            format!("`{}` cannot name a column", column.name.value),
-            "pick a lower_snake_case name that is not an SQL keyword",
-        );
-    }
+    check_name(v, &column.name, "column");
     if decl.primary_key.is_some() && decl.nullable {
         v.report(
             "spec::nullable-key",
