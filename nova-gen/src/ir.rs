@@ -35,6 +35,8 @@ pub struct Service {
     pub rpcs: Vec<Rpc>,
     /// In spec declaration order.
     pub tables: Vec<Table>,
+    /// How callers treat this service as a whole (breaker, retry budget).
+    pub target: TargetPolicy,
 }
 
 impl Service {
@@ -70,6 +72,9 @@ pub struct Rpc {
     pub idempotency: Idempotency,
     pub policy: CallPolicy,
     pub docs: Vec<String>,
+    /// Hash of the request and response schemas (and every type they use), which versions
+    /// cache keys: bytes cached under one schema are never decoded under another.
+    pub schema_hash: u64,
 }
 
 /// protobuf's standard `idempotency_level` method option: the API's own statement of what is
@@ -114,6 +119,44 @@ pub struct RetryPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CachePolicy {
     pub ttl: Duration,
+    /// How long past `ttl` a response may still be served when the owner fails.
+    pub stale_if_error: Duration,
+    /// The request field naming the entity the response is about, for invalidation by id.
+    pub entity: Option<EntityField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityField {
+    /// The proto field name, e.g. `user_id`.
+    pub field: String,
+    /// `repeated string` (several ids) rather than `string`.
+    pub repeated: bool,
+}
+
+/// How callers treat one target service: one breaker and one retry budget per target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetPolicy {
+    pub breaker: BreakerPolicy,
+    pub retry_budget: RetryBudget,
+}
+
+/// Resilience4j circuit-breaker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerPolicy {
+    pub window: u32,
+    pub min_calls: u32,
+    pub failure_rate_percent: f64,
+    pub slow_call: Duration,
+    pub slow_rate_percent: f64,
+    pub open_for: Duration,
+    pub half_open_calls: u32,
+}
+
+/// gRFC A6 retry throttling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryBudget {
+    pub max_tokens: u32,
+    pub token_ratio: f64,
 }
 
 /// Service-level objectives, turned into alerts.

@@ -15,6 +15,7 @@ pub mod layout;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod source;
 pub mod sync;
 pub mod validate;

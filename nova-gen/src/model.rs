@@ -4,10 +4,13 @@
 use std::time::Duration;
 
 use crate::ir::{
-    CachePolicy, CallPolicy, Column, Index, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryPolicy, Rpc, Service, Slo, Spec, Table,
+    BreakerPolicy, CachePolicy, CallPolicy, Column, EntityField, Index, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryBudget,
+    RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
+use crate::load::ProtoSet;
 use crate::load::protos::ProtoServiceInfo;
+use crate::raw::RawTargetPolicy;
 use crate::raw::{RawPolicy, RawRetry, RawService, RawSlo, RawTable};
 
 /// Built-in policy when neither `[defaults]`, the service nor the RPC says otherwise.
@@ -15,6 +18,17 @@ pub const BUILTIN_DEADLINE: Duration = Duration::from_secs(1);
 pub const BUILTIN_RETRY: RetryPolicy =
     RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(50), max_backoff: Duration::from_millis(500), multiplier: 2.0 };
 pub const BUILTIN_SLO: Slo = Slo { p95_latency: Duration::from_millis(100), error_rate_percent: 1.0 };
+pub const BUILTIN_STALE_IF_ERROR: Duration = Duration::from_secs(60);
+pub const BUILTIN_BREAKER: BreakerPolicy = BreakerPolicy {
+    window: 20,
+    min_calls: 10,
+    failure_rate_percent: 50.0,
+    slow_call: Duration::from_secs(1),
+    slow_rate_percent: 100.0,
+    open_for: Duration::from_secs(5),
+    half_open_calls: 3,
+};
+pub const BUILTIN_RETRY_BUDGET: RetryBudget = RetryBudget { max_tokens: 10, token_ratio: 0.1 };
 
 #[derive(Debug, thiserror::Error)]
 #[error("internal error: {0} (validation should have caught this; please report it)")]
@@ -35,15 +49,16 @@ pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
             database: raw.database_name(),
             proto: ProtoService { package: proto.package.clone(), name: proto.name.clone(), file: proto.file.clone(), docs: proto.docs.clone() },
             slo: resolve_slo(&spec.defaults.slo, &raw.slo),
-            rpcs: build_rpcs(&spec.defaults.policy, raw, proto)?,
+            rpcs: build_rpcs(&loaded.protos, &spec.defaults.policy, raw, proto)?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
+            target: resolve_target(&[&spec.defaults.target, &raw.target]),
         });
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Spec { services })
 }
 
-fn build_rpcs(defaults: &RawPolicy, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
+fn build_rpcs(protos: &ProtoSet, defaults: &RawPolicy, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
     let package_prefix = format!(".{}.", proto.package);
     let message = |ty: &str| -> Result<MessageType, ModelError> {
         if ty == ".google.protobuf.Empty" {
@@ -58,13 +73,20 @@ fn build_rpcs(defaults: &RawPolicy, service: &RawService, proto: &ProtoServiceIn
         .iter()
         .map(|method| {
             let own = service.rpcs.iter().find(|r| r.name.value == method.name).map(|r| &r.policy);
+            let mut policy = resolve_policy(&[defaults, &service.policy], own);
+            if let (Some(cache), Some(entity)) = (policy.cache.as_mut(), own.and_then(|p| p.entity.as_ref())) {
+                let repeated = crate::validate::entity_field(protos, &method.input_type, &entity.value)
+                    .ok_or_else(|| ModelError(format!("entity field {} of {} not found", entity.value, method.name)))?;
+                cache.entity = Some(EntityField { field: entity.value.clone(), repeated });
+            }
             Ok(Rpc {
                 name: method.name.clone(),
                 input: message(&method.input_type)?,
                 output: message(&method.output_type)?,
                 idempotency: method.idempotency,
-                policy: resolve_policy(&[defaults, &service.policy], own),
+                policy,
                 docs: method.docs.clone(),
+                schema_hash: crate::schema::schema_hash(protos, &[&method.input_type, &method.output_type]),
             })
         })
         .collect()
@@ -91,8 +113,37 @@ fn resolve_policy(outer: &[&RawPolicy], own: Option<&RawPolicy>) -> CallPolicy {
             None => {}
         }
     }
-    let cache = own.and_then(|p| p.cache.as_ref()).map(|ttl| CachePolicy { ttl: ttl.value });
+    let stale_if_error = levels.iter().rev().find_map(|l| l.stale_if_error.as_ref()).map_or(BUILTIN_STALE_IF_ERROR, |d| d.value);
+    let cache = own.and_then(|p| p.cache.as_ref()).map(|ttl| CachePolicy { ttl: ttl.value, stale_if_error, entity: None });
     CallPolicy { deadline, retry, cache }
+}
+
+/// Breaker and retry-budget settings merge key by key, the service's over `[defaults]`.
+fn resolve_target(levels: &[&RawTargetPolicy]) -> TargetPolicy {
+    let mut breaker = BUILTIN_BREAKER;
+    let mut retry_budget = BUILTIN_RETRY_BUDGET;
+    let count = |v: &Option<crate::source::Located<i64>>, base: u32| v.as_ref().and_then(|n| u32::try_from(n.value).ok()).unwrap_or(base);
+    for level in levels {
+        if let Some(raw) = &level.breaker {
+            let raw = &raw.value;
+            breaker = BreakerPolicy {
+                window: count(&raw.window, breaker.window),
+                min_calls: count(&raw.min_calls, breaker.min_calls),
+                failure_rate_percent: raw.failure_rate.as_ref().map_or(breaker.failure_rate_percent, |r| r.value),
+                slow_call: raw.slow_call.as_ref().map_or(breaker.slow_call, |d| d.value),
+                slow_rate_percent: raw.slow_rate.as_ref().map_or(breaker.slow_rate_percent, |r| r.value),
+                open_for: raw.open_for.as_ref().map_or(breaker.open_for, |d| d.value),
+                half_open_calls: count(&raw.half_open_calls, breaker.half_open_calls),
+            };
+        }
+        if let Some(raw) = &level.retry_budget {
+            retry_budget = RetryBudget {
+                max_tokens: count(&raw.value.max_tokens, retry_budget.max_tokens),
+                token_ratio: raw.value.token_ratio.as_ref().map_or(retry_budget.token_ratio, |r| r.value),
+            };
+        }
+    }
+    TargetPolicy { breaker, retry_budget }
 }
 
 fn resolve_slo(defaults: &RawSlo, own: &RawSlo) -> Slo {

@@ -18,6 +18,7 @@ pub struct RawSpec {
 pub struct RawDefaults {
     pub span: Option<Span>,
     pub policy: RawPolicy,
+    pub target: RawTargetPolicy,
     pub slo: RawSlo,
 }
 
@@ -28,6 +29,33 @@ pub struct RawPolicy {
     pub retry: Option<Located<RawRetry>>,
     /// Only meaningful on an RPC line.
     pub cache: Option<Located<Duration>>,
+    pub stale_if_error: Option<Located<Duration>>,
+    /// Only on an RPC line: the request field naming the entity a cached response is about.
+    pub entity: Option<Located<String>>,
+}
+
+/// Settings for a whole target service, in `[defaults]` or a service section.
+#[derive(Debug, Clone, Default)]
+pub struct RawTargetPolicy {
+    pub breaker: Option<Located<RawBreaker>>,
+    pub retry_budget: Option<Located<RawRetryBudget>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawBreaker {
+    pub window: Option<Located<i64>>,
+    pub min_calls: Option<Located<i64>>,
+    pub failure_rate: Option<Located<f64>>,
+    pub slow_call: Option<Located<Duration>>,
+    pub slow_rate: Option<Located<f64>>,
+    pub open_for: Option<Located<Duration>>,
+    pub half_open_calls: Option<Located<i64>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RawRetryBudget {
+    pub max_tokens: Option<Located<i64>>,
+    pub token_ratio: Option<Located<f64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +89,7 @@ pub struct RawService {
     pub port: Option<Located<i64>>,
     pub slo: RawSlo,
     pub policy: RawPolicy,
+    pub target: RawTargetPolicy,
     pub rpcs: Vec<RawRpc>,
     pub tables: Vec<RawTable>,
 }

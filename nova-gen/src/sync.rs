@@ -23,7 +23,7 @@ pub fn write(root: &Path, files: &FileSet) -> io::Result<WriteReport> {
     let mut report = WriteReport::default();
     for (path, contents) in &files.owned {
         let target = root.join(path);
-        if std::fs::read(&target).ok().as_deref() == Some(contents.as_bytes()) {
+        if std::fs::read(&target).ok().as_deref() == Some(contents.as_slice()) {
             report.unchanged += 1;
             continue;
         }
@@ -48,7 +48,7 @@ pub fn write(root: &Path, files: &FileSet) -> io::Result<WriteReport> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&target, contents)?;
+        std::fs::write(&target, contents.as_bytes())?;
         report.scaffolded.push(path.clone());
     }
     Ok(report)
@@ -88,10 +88,13 @@ pub fn compare(root: &Path, files: &FileSet) -> io::Result<Vec<Drift>> {
     let mut drift = Vec::new();
     for (path, contents) in &files.owned {
         match std::fs::read(root.join(path)) {
-            Ok(existing) if existing == contents.as_bytes() => {}
+            Ok(existing) if existing == *contents => {}
             Ok(existing) => {
-                let existing = String::from_utf8_lossy(&existing);
-                drift.push(Drift::Changed { path: path.clone(), diff: diff(path, &existing, contents) });
+                let diff = match (std::str::from_utf8(&existing), std::str::from_utf8(contents)) {
+                    (Ok(old), Ok(new)) => diff(path, old, new),
+                    _ => format!("{path}: binary contents differ ({} bytes in the tree, {} generated)\n", existing.len(), contents.len()),
+                };
+                drift.push(Drift::Changed { path: path.clone(), diff });
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => drift.push(Drift::Missing { path: path.clone() }),
             Err(e) => return Err(e),

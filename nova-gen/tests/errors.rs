@@ -126,3 +126,13 @@ fn every_problem_is_reported_at_once() {
         assert!(text.contains(code), "{code} missing from:\n{text}");
     }
 }
+
+#[test]
+fn cache_options_and_target_settings_are_checked() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "entity = \"account_id\"", "entity = \"acount_id\"");
+        r.edit(OWNERSHIP, "rpc.Ping = { deadline = \"50ms\" }", "rpc.Ping = { deadline = \"50ms\", stale_if_error = \"1m\" }");
+        r.edit(OWNERSHIP, "breaker = { window = 10, min_calls = 5,", "breaker = { window = 10, min_calls = 50,");
+        r.edit(OWNERSHIP, "token_ratio = 0.2", "token_ratio = 2.0");
+    }));
+}

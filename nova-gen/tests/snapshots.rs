@@ -13,13 +13,26 @@ fn every_emitted_file_kind() {
     let (_, files) = nova_gen::generate_files(&repo.layout()).unwrap();
     let kinds: Vec<&str> = files.owned.keys().chain(files.scaffold.keys()).map(String::as_str).collect();
     // Guard against a new artifact slipping in without a snapshot.
-    assert_eq!(kinds.len(), 29, "{kinds:#?}");
-    for (path, contents) in files.owned.iter().chain(&files.scaffold) {
+    assert_eq!(kinds.len(), 31, "{kinds:#?}");
+    let texts = files.owned.iter().filter(|(path, _)| !path.ends_with(".bin")).map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()));
+    for (path, contents) in texts.chain(files.scaffold.iter().map(|(p, c)| (p, c.clone()))) {
         // Each snapshot is named after its path in the repository.
         let name = path.replace('/', "__");
-        insta::assert_snapshot!(name, contents);
+        insta::assert_snapshot!(name, &contents);
         if path.ends_with(".rs") {
-            syn::parse_file(contents).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
+            syn::parse_file(&contents).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
         }
     }
+}
+
+#[test]
+fn reflection_descriptors_hold_the_service_and_its_imports() {
+    use prost::Message as _;
+    let repo = TempRepo::with_fixture("mini");
+    let (_, files) = nova_gen::generate_files(&repo.layout()).unwrap();
+    let bytes = &files.owned["generated/accounts/src/file_descriptor_set.bin"];
+    let set = prost_types::FileDescriptorSet::decode(bytes.as_slice()).unwrap();
+    let names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+    assert_eq!(names, ["google/protobuf/timestamp.proto", "nova/accounts/v1/accounts.proto"]);
+    assert!(set.file.iter().all(|f| f.source_code_info.is_none()), "comments stay out of the binary");
 }

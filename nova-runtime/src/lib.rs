@@ -18,6 +18,8 @@ pub mod context;
 pub mod convert;
 pub mod db;
 pub mod error;
+pub mod metrics;
+mod metrics_http;
 pub mod repo;
 pub mod rpc;
 pub mod server;

@@ -33,7 +33,48 @@ pub struct RetryPolicy {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CachePolicy {
+    /// How long a response is served without asking the owner again.
     pub ttl: Duration,
+    /// How much longer an expired response may still be served when the owner cannot answer
+    /// (unavailable, deadline exceeded, circuit open).
+    pub stale_if_error: Duration,
+}
+
+/// Resilience4j-style circuit breaker settings for one target service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreakerPolicy {
+    /// Outcomes of the last `window` calls are kept (count-based sliding window).
+    pub window: u32,
+    /// No decision before this many calls are in the window.
+    pub min_calls: u32,
+    /// Opens when at least this percentage of the window failed.
+    pub failure_rate_percent: f64,
+    /// A call taking at least this long counts as slow...
+    pub slow_call: Duration,
+    /// ...and the breaker opens when at least this percentage of the window was slow.
+    pub slow_rate_percent: f64,
+    /// How long it stays open before letting probes through.
+    pub open_for: Duration,
+    /// Probes admitted half-open; their outcome closes or reopens the breaker.
+    pub half_open_calls: u32,
+}
+
+/// gRFC A6 retry throttling for one target service: a token bucket that stops retries when
+/// most recent calls fail, so an outage does not multiply the load on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryBudget {
+    pub max_tokens: u32,
+    /// Tokens earned back by each success (each failure costs one).
+    pub token_ratio: f64,
+}
+
+/// How callers treat one target service as a whole.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetPolicy {
+    /// The nova service, e.g. `auth`.
+    pub service: &'static str,
+    pub breaker: BreakerPolicy,
+    pub retry_budget: RetryBudget,
 }
 
 /// How callers call one RPC, from specs/ownership.toml.
@@ -56,6 +97,9 @@ pub struct RpcDescriptor {
     pub owner: &'static str,
     pub idempotency: Idempotency,
     pub policy: CallPolicy,
+    /// Hash of the request and response message schemas: cached bytes written under one
+    /// schema are never read under another.
+    pub schema: u64,
 }
 
 impl RpcDescriptor {

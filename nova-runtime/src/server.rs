@@ -14,6 +14,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::config::{ConfigError, env_or};
 use crate::context::{self, CallContext};
@@ -23,29 +24,39 @@ use crate::rpc::RpcDescriptor;
 
 /// Runs one unary call: reads the caller's deadline and request id, runs `handler` under
 /// that deadline (so outgoing calls inherit it), turns a panic into `INTERNAL` without taking
-/// the process down, and maps and logs errors.
+/// the process down, maps and logs errors, and records the call's metrics and span.
 pub async fn unary<Req, Resp, F, Fut>(rpc: &'static RpcDescriptor, request: Request<Req>, handler: F) -> Result<Response<Resp>, Status>
 where
     F: FnOnce(CallContext, Req) -> Fut,
     Fut: Future<Output = Result<Resp, LogicError>>,
 {
-    let deadline = grpc_timeout(request.metadata()).map(|timeout| Instant::now() + timeout);
+    let started = Instant::now();
+    crate::metrics::server_started(rpc.service, rpc.method);
+    let deadline = grpc_timeout(request.metadata()).map(|timeout| started + timeout);
     let request_id = request_id(request.metadata());
+    let span = tracing::info_span!("grpc.server", service = rpc.service, method = rpc.method, request_id = %request_id);
     let (metadata, _extensions, message) = request.into_parts();
     let ctx = CallContext { rpc, deadline, request_id: request_id.clone(), metadata };
     let work = AssertUnwindSafe(context::with_deadline(deadline, handler(ctx, message))).catch_unwind();
-    let outcome = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, work).await.unwrap_or(Ok(Err(LogicError::DeadlineExceeded))),
-        None => work.await,
-    };
-    match outcome {
+    let outcome = async {
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, work).await.unwrap_or(Ok(Err(LogicError::DeadlineExceeded))),
+            None => work.await,
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let result = span.in_scope(|| match outcome {
         Ok(Ok(response)) => Ok(Response::new(response)),
         Ok(Err(error)) => Err(error.into_status(&rpc.path(), &request_id)),
         Err(panic) => {
             tracing::error!(method = %rpc.path(), request_id, panic = panic_message(&*panic), "handler panicked");
             Err(Status::internal(format!("internal error (request id {request_id})")))
         }
-    }
+    });
+    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+    crate::metrics::server_handled(rpc.service, rpc.method, code, started.elapsed());
+    result
 }
 
 fn request_id(metadata: &MetadataMap) -> String {
@@ -87,16 +98,25 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     pub listen: SocketAddr,
+    /// Where `/metrics` is served (Prometheus text), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub database: DatabaseConfig,
     /// How long in-flight calls may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
 }
 
 impl ServiceConfig {
-    /// `NOVA_GRPC_ADDR` (default `127.0.0.1:<default_port>`) plus [`DatabaseConfig::from_env`].
+    /// `NOVA_GRPC_ADDR` (default `127.0.0.1:<default_port>`), `NOVA_METRICS_ADDR` (default
+    /// `127.0.0.1:<default_port + 1000>`, `off` to disable), plus [`DatabaseConfig::from_env`].
     pub fn from_env(default_port: u16, database: &str) -> Result<Self, ConfigError> {
+        let metrics_default = SocketAddr::from(([127, 0, 0, 1], default_port.saturating_add(1000)));
+        let metrics_listen = match std::env::var("NOVA_METRICS_ADDR").ok().as_deref().map(str::trim) {
+            Some("off") => None,
+            _ => Some(env_or("NOVA_METRICS_ADDR", metrics_default)?),
+        };
         Ok(ServiceConfig {
             listen: env_or("NOVA_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], default_port)))?,
+            metrics_listen,
             database: DatabaseConfig::from_env(database)?,
             shutdown_grace: Duration::from_secs(env_or::<u64>("NOVA_SHUTDOWN_GRACE_SECONDS", 20u64)?),
         })
@@ -117,36 +137,80 @@ pub enum StartError {
     },
     #[error("gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
+    #[error("gRPC reflection could not read the service's descriptors")]
+    Reflection(#[source] tonic_reflection::server::Error),
 }
 
-/// Binds the configured address.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+/// The sockets a service serves on, bound before it starts (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    pub grpc: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the configured addresses.
+    pub async fn bind(config: &ServiceConfig) -> Result<Self, StartError> {
+        let grpc = bind(config.listen).await?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        Ok(Listeners { grpc, metrics })
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
 }
 
-/// Serves `routes` plus `grpc.health.v1` on `listener` until `shutdown` completes, then stops
-/// accepting calls and lets in-flight ones finish.
+/// What the server announces about the service it serves.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDescription {
+    /// e.g. `nova.auth.v1.AuthService`, the name health checks use.
+    pub proto_service: &'static str,
+    /// The encoded `FileDescriptorSet` of the service's protos, for gRPC reflection.
+    pub file_descriptor_set: &'static [u8],
+}
+
+/// Serves `routes` plus `grpc.health.v1` and gRPC reflection on the gRPC listener, and
+/// `/metrics` on the metrics listener, until `shutdown` completes; then reports NOT_SERVING,
+/// stops accepting calls and lets in-flight ones finish.
 pub async fn serve(
-    service_name: &'static str,
+    service: ServiceDescription,
     routes: Routes,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
+    crate::metrics::install();
+    let name = service.proto_service;
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_service_status(service_name, tonic_health::ServingStatus::Serving).await;
+    reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
     reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
-    let local = listener.local_addr().ok();
-    tracing::info!(service = service_name, addr = ?local, "serving");
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(service.file_descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(StartError::Reflection)?;
+    let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
+    if let Some(listener) = listeners.metrics {
+        tracing::info!(service = name, addr = ?listener.local_addr().ok(), "serving /metrics");
+        tokio::spawn(crate::metrics_http::serve(listener, metrics_stopped));
+    }
+    tracing::info!(service = name, addr = ?listeners.grpc.local_addr().ok(), "serving gRPC");
     let draining = async move {
         shutdown.await;
-        tracing::info!(service = service_name, "shutting down: draining in-flight calls");
-        reporter.set_service_status(service_name, tonic_health::ServingStatus::NotServing).await;
+        tracing::info!(service = name, "shutting down: draining in-flight calls");
+        reporter.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
         reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
     };
-    tonic::transport::Server::builder()
-        .add_routes(routes.add_service(health))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
-        .await?;
+    let served = tonic::transport::Server::builder()
+        .add_routes(routes.add_service(health).add_service(reflection))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), draining)
+        .await;
+    let _ = stop_metrics.send(true);
+    served?;
+    tracing::info!(service = name, "stopped");
     Ok(())
 }
 
@@ -197,6 +261,7 @@ mod tests {
         owner: "test",
         idempotency: crate::rpc::Idempotency::Unknown,
         policy: crate::rpc::CallPolicy { deadline: Duration::from_secs(1), retry: None, cache: None },
+        schema: 0,
     };
 
     #[tokio::test]

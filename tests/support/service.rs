@@ -11,33 +11,34 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use nova_runtime::server::StartError;
+use nova_runtime::server::{Listeners, StartError};
 
-/// A service task, its address and the switch that shuts it down.
+/// A service task, its addresses and the switch that shuts it down.
 pub struct RunningService {
     pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), StartError>>,
 }
 
 impl RunningService {
-    /// Binds a free loopback port and runs `start(listener, shutdown)` in a task.
+    /// Binds free loopback ports (gRPC and metrics) and runs `start(listeners, shutdown)` in a
+    /// task.
     pub async fn start<F, Fut>(start: F) -> Self
     where
-        F: FnOnce(TcpListener, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+        F: FnOnce(Listeners, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
         Fut: Future<Output = Result<(), StartError>> + Send + 'static,
     {
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(listener) => listener,
-            Err(error) => panic!("cannot bind a loopback port: {error}"),
-        };
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("no local address: {e}"));
+        let grpc = loopback().await;
+        let metrics = loopback().await;
+        let addr = grpc.local_addr().unwrap_or_else(|e| panic!("no local address: {e}"));
+        let metrics_addr = metrics.local_addr().unwrap_or_else(|e| panic!("no local address: {e}"));
         let (shutdown, signal) = oneshot::channel::<()>();
         let signal = Box::pin(async move {
             let _ = signal.await;
         });
-        let task = tokio::spawn(start(listener, signal));
-        RunningService { addr, shutdown: Some(shutdown), task }
+        let task = tokio::spawn(start(Listeners { grpc, metrics: Some(metrics) }, signal));
+        RunningService { addr, metrics_addr, shutdown: Some(shutdown), task }
     }
 
     pub fn uri(&self) -> String {
@@ -54,6 +55,13 @@ impl RunningService {
             Ok(Err(join)) => panic!("service task failed: {join}"),
             Err(_) => panic!("service did not stop within 10 s of shutdown"),
         }
+    }
+}
+
+async fn loopback() -> TcpListener {
+    match TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(error) => panic!("cannot bind a loopback port: {error}"),
     }
 }
 

@@ -2,36 +2,57 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the auth service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct AuthClient {
     core: ClientCore,
 }
 impl AuthClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         AuthClient {
-            core: ClientCore::new("auth", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
     /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
@@ -45,6 +66,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::REGISTER,
                 request,
+                |_: &crate::pb::RegisterRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .register(request)
@@ -65,6 +87,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::LOGIN,
                 request,
+                |_: &crate::pb::LoginRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .login(request)
@@ -84,6 +107,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::REFRESH,
                 request,
+                |_: &crate::pb::RefreshRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .refresh(request)
@@ -94,7 +118,7 @@ impl AuthClient {
     }
     /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
     ///
-    /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user(
         &self,
         request: crate::pb::GetUserRequest,
@@ -103,6 +127,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::GET_USER,
                 request,
+                |request: &crate::pb::GetUserRequest| vec![request.user_id.clone()],
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .get_user(request)
@@ -111,10 +136,20 @@ impl AuthClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetUser` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user(&self, request: &crate::pb::GetUserRequest) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER,
+                request,
+                |request: &crate::pb::GetUserRequest| vec![request.user_id.clone()],
+            )
+            .await;
+    }
     /// Returns the users among the given ids (at most 100), for callers that resolve many
     /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
     ///
-    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m, up to 3 attempts.
+    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_users_by_ids(
         &self,
         request: crate::pb::GetUsersByIdsRequest,
@@ -123,6 +158,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::GET_USERS_BY_IDS,
                 request,
+                |request: &crate::pb::GetUsersByIdsRequest| request.user_ids.clone(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .get_users_by_ids(request)
@@ -131,9 +167,22 @@ impl AuthClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetUsersByIds` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_users_by_ids(
+        &self,
+        request: &crate::pb::GetUsersByIdsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USERS_BY_IDS,
+                request,
+                |request: &crate::pb::GetUsersByIdsRequest| request.user_ids.clone(),
+            )
+            .await;
+    }
     /// Checks an access token (signature, expiry, revocation) and returns whom it belongs to.
     ///
-    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn verify_token(
         &self,
         request: crate::pb::VerifyTokenRequest,
@@ -142,6 +191,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::VERIFY_TOKEN,
                 request,
+                |_: &crate::pb::VerifyTokenRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .verify_token(request)
@@ -150,10 +200,23 @@ impl AuthClient {
             )
             .await
     }
+    /// Forgets the cached response of `VerifyToken` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_verify_token(
+        &self,
+        request: &crate::pb::VerifyTokenRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::VERIFY_TOKEN,
+                request,
+                |_: &crate::pb::VerifyTokenRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Tells whether a live user with the given id exists; cheap existence check for
     /// services that hold logical references to users.
     ///
-    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_user_exists(
         &self,
         request: crate::pb::CheckUserExistsRequest,
@@ -162,6 +225,9 @@ impl AuthClient {
             .unary(
                 &crate::rpc::CHECK_USER_EXISTS,
                 request,
+                |request: &crate::pb::CheckUserExistsRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .check_user_exists(request)
@@ -169,6 +235,21 @@ impl AuthClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `CheckUserExists` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_check_user_exists(
+        &self,
+        request: &crate::pb::CheckUserExistsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::CHECK_USER_EXISTS,
+                request,
+                |request: &crate::pb::CheckUserExistsRequest| {
+                    vec![request.user_id.clone()]
+                },
+            )
+            .await;
     }
     /// Looks a user up by email address (case-insensitive). NOT_FOUND when none matches.
     ///
@@ -181,6 +262,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::GET_USER_BY_EMAIL,
                 request,
+                |_: &crate::pb::GetUserByEmailRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .get_user_by_email(request)
@@ -200,6 +282,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::LIST_USERS,
                 request,
+                |_: &crate::pb::ListUsersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .list_users(request)
@@ -210,7 +293,7 @@ impl AuthClient {
     }
     /// Tells whether a user holds a permission (e.g. "content.moderate").
     ///
-    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_permission(
         &self,
         request: crate::pb::CheckPermissionRequest,
@@ -219,6 +302,9 @@ impl AuthClient {
             .unary(
                 &crate::rpc::CHECK_PERMISSION,
                 request,
+                |request: &crate::pb::CheckPermissionRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .check_permission(request)
@@ -227,9 +313,24 @@ impl AuthClient {
             )
             .await
     }
+    /// Forgets the cached response of `CheckPermission` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_check_permission(
+        &self,
+        request: &crate::pb::CheckPermissionRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::CHECK_PERMISSION,
+                request,
+                |request: &crate::pb::CheckPermissionRequest| {
+                    vec![request.user_id.clone()]
+                },
+            )
+            .await;
+    }
     /// Lists every permission a user holds.
     ///
-    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_permissions(
         &self,
         request: crate::pb::GetUserPermissionsRequest,
@@ -238,6 +339,9 @@ impl AuthClient {
             .unary(
                 &crate::rpc::GET_USER_PERMISSIONS,
                 request,
+                |request: &crate::pb::GetUserPermissionsRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .get_user_permissions(request)
@@ -245,6 +349,21 @@ impl AuthClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetUserPermissions` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_permissions(
+        &self,
+        request: &crate::pb::GetUserPermissionsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_PERMISSIONS,
+                request,
+                |request: &crate::pb::GetUserPermissionsRequest| {
+                    vec![request.user_id.clone()]
+                },
+            )
+            .await;
     }
     /// Records a failed sign-in attempt against an account and reports whether it is now
     /// locked. Not idempotent: every call counts one attempt.
@@ -258,6 +377,7 @@ impl AuthClient {
             .unary(
                 &crate::rpc::RECORD_FAILED_LOGIN,
                 request,
+                |_: &crate::pb::RecordFailedLoginRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .record_failed_login(request)

@@ -37,7 +37,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::RefreshResponse, LogicError>> + Send;
     /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
     ///
-    /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user(
         &self,
         ctx: &CallContext,
@@ -46,7 +46,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the users among the given ids (at most 100), for callers that resolve many
     /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
     ///
-    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m, up to 3 attempts.
+    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
@@ -56,7 +56,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Checks an access token (signature, expiry, revocation) and returns whom it belongs to.
     ///
-    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn verify_token(
         &self,
         ctx: &CallContext,
@@ -65,7 +65,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Tells whether a live user with the given id exists; cheap existence check for
     /// services that hold logical references to users.
     ///
-    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_user_exists(
         &self,
         ctx: &CallContext,
@@ -93,7 +93,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::ListUsersResponse, LogicError>> + Send;
     /// Tells whether a user holds a permission (e.g. "content.moderate").
     ///
-    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_permission(
         &self,
         ctx: &CallContext,
@@ -103,7 +103,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Lists every permission a user holds.
     ///
-    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_permissions(
         &self,
         ctx: &CallContext,

@@ -4,9 +4,27 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
+/// How callers treat the auth service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "auth",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
 /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static REGISTER: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
@@ -23,6 +41,7 @@ pub static REGISTER: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x2bf72deb328b6bec,
 };
 /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static LOGIN: RpcDescriptor = RpcDescriptor {
@@ -40,6 +59,7 @@ pub static LOGIN: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x172afc8174bf647c,
 };
 /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static REFRESH: RpcDescriptor = RpcDescriptor {
@@ -57,8 +77,9 @@ pub static REFRESH: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xb493e0aef9d7c253,
 };
-/// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+/// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUser",
@@ -74,10 +95,12 @@ pub static GET_USER: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x60798dd730af9dc2,
 };
-/// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m, up to 3 attempts.
+/// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USERS_BY_IDS: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUsersByIds",
@@ -93,10 +116,12 @@ pub static GET_USERS_BY_IDS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x475c272c82dd24c0,
 };
-/// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+/// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static VERIFY_TOKEN: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "VerifyToken",
@@ -112,10 +137,12 @@ pub static VERIFY_TOKEN: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x689c546df15d5030,
 };
-/// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+/// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static CHECK_USER_EXISTS: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "CheckUserExists",
@@ -131,8 +158,10 @@ pub static CHECK_USER_EXISTS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x16519ba6f876d206,
 };
 /// `GetUserByEmail`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
 pub static GET_USER_BY_EMAIL: RpcDescriptor = RpcDescriptor {
@@ -150,6 +179,7 @@ pub static GET_USER_BY_EMAIL: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x0e860028eb12c657,
 };
 /// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 1s, up to 3 attempts.
 pub static LIST_USERS: RpcDescriptor = RpcDescriptor {
@@ -167,8 +197,9 @@ pub static LIST_USERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xdb72e0e33228910b,
 };
-/// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+/// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static CHECK_PERMISSION: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "CheckPermission",
@@ -184,10 +215,12 @@ pub static CHECK_PERMISSION: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x6e418e5d49c64f04,
 };
-/// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+/// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_PERMISSIONS: RpcDescriptor = RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUserPermissions",
@@ -203,8 +236,10 @@ pub static GET_USER_PERMISSIONS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb3bf384f5027474b,
 };
 /// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static RECORD_FAILED_LOGIN: RpcDescriptor = RpcDescriptor {
@@ -222,6 +257,7 @@ pub static RECORD_FAILED_LOGIN: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x68aadea77a73a427,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

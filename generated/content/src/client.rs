@@ -2,40 +2,61 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the content service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct ContentClient {
     core: ClientCore,
 }
 impl ContentClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         ContentClient {
-            core: ClientCore::new("content", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Returns one post. NOT_FOUND when it does not exist or was deleted.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_post(
         &self,
         request: crate::pb::GetPostRequest,
@@ -44,6 +65,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::GET_POST,
                 request,
+                |request: &crate::pb::GetPostRequest| vec![request.post_id.clone()],
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .get_post(request)
@@ -52,10 +74,20 @@ impl ContentClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetPost` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_post(&self, request: &crate::pb::GetPostRequest) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_POST,
+                request,
+                |request: &crate::pb::GetPostRequest| vec![request.post_id.clone()],
+            )
+            .await;
+    }
     /// Returns the posts among the given ids (at most 100), for callers that render many at
     /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
     ///
-    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m, up to 3 attempts.
+    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_ids(
         &self,
         request: crate::pb::GetPostsByIdsRequest,
@@ -64,6 +96,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::GET_POSTS_BY_IDS,
                 request,
+                |request: &crate::pb::GetPostsByIdsRequest| request.post_ids.clone(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .get_posts_by_ids(request)
@@ -72,11 +105,24 @@ impl ContentClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetPostsByIds` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_posts_by_ids(
+        &self,
+        request: &crate::pb::GetPostsByIdsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_POSTS_BY_IDS,
+                request,
+                |request: &crate::pb::GetPostsByIdsRequest| request.post_ids.clone(),
+            )
+            .await;
+    }
     /// Lists an author's live posts, newest first, a page at a time, optionally only those with
     /// given visibilities (callers showing them to someone else filter out what that viewer may
     /// not see).
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_author(
         &self,
         request: crate::pb::GetPostsByAuthorRequest,
@@ -85,6 +131,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::GET_POSTS_BY_AUTHOR,
                 request,
+                |_: &crate::pb::GetPostsByAuthorRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .get_posts_by_author(request)
@@ -92,6 +139,19 @@ impl ContentClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetPostsByAuthor` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_posts_by_author(
+        &self,
+        request: &crate::pb::GetPostsByAuthorRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_POSTS_BY_AUTHOR,
+                request,
+                |_: &crate::pb::GetPostsByAuthorRequest| Vec::new(),
+            )
+            .await;
     }
     /// Publishes a post. INVALID_ARGUMENT when there is neither a body nor media or the body is
     /// too long, FAILED_PRECONDITION when an attached media is not ready or not owned by the
@@ -107,6 +167,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::CREATE_POST,
                 request,
+                |_: &crate::pb::CreatePostRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .create_post(request)
@@ -128,6 +189,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::UPDATE_POST,
                 request,
+                |_: &crate::pb::UpdatePostRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .update_post(request)
@@ -149,6 +211,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::DELETE_POST,
                 request,
+                |_: &crate::pb::DeletePostRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .delete_post(request)
@@ -169,6 +232,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::INCREMENT_LIKE_COUNT,
                 request,
+                |_: &crate::pb::IncrementLikeCountRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .increment_like_count(request)
@@ -190,6 +254,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::DECREMENT_LIKE_COUNT,
                 request,
+                |_: &crate::pb::DecrementLikeCountRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .decrement_like_count(request)
@@ -202,7 +267,7 @@ impl ContentClient {
     /// at a time. The feed service passes the authors the viewer follows; this service does not
     /// check follows. INVALID_ARGUMENT when more than 500 authors are given.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s, up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_posts(
         &self,
         request: crate::pb::GetFeedPostsRequest,
@@ -211,6 +276,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::GET_FEED_POSTS,
                 request,
+                |_: &crate::pb::GetFeedPostsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .get_feed_posts(request)
@@ -219,10 +285,23 @@ impl ContentClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetFeedPosts` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_feed_posts(
+        &self,
+        request: &crate::pb::GetFeedPostsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_FEED_POSTS,
+                request,
+                |_: &crate::pb::GetFeedPostsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Tells whether a live post with the given id exists; cheap existence check for services
     /// that hold logical references to posts.
     ///
-    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_post_exists(
         &self,
         request: crate::pb::CheckPostExistsRequest,
@@ -231,6 +310,9 @@ impl ContentClient {
             .unary(
                 &crate::rpc::CHECK_POST_EXISTS,
                 request,
+                |request: &crate::pb::CheckPostExistsRequest| {
+                    vec![request.post_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .check_post_exists(request)
@@ -238,5 +320,20 @@ impl ContentClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `CheckPostExists` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_check_post_exists(
+        &self,
+        request: &crate::pb::CheckPostExistsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::CHECK_POST_EXISTS,
+                request,
+                |request: &crate::pb::CheckPostExistsRequest| {
+                    vec![request.post_id.clone()]
+                },
+            )
+            .await;
     }
 }

@@ -11,7 +11,7 @@ use ::std::future::Future;
 pub trait Logic: Send + Sync + 'static {
     /// Returns one post. NOT_FOUND when it does not exist or was deleted.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -20,7 +20,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the posts among the given ids (at most 100), for callers that render many at
     /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
     ///
-    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m, up to 3 attempts.
+    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_ids(
         &self,
         ctx: &CallContext,
@@ -32,7 +32,7 @@ pub trait Logic: Send + Sync + 'static {
     /// given visibilities (callers showing them to someone else filter out what that viewer may
     /// not see).
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_author(
         &self,
         ctx: &CallContext,
@@ -98,7 +98,7 @@ pub trait Logic: Send + Sync + 'static {
     /// at a time. The feed service passes the authors the viewer follows; this service does not
     /// check follows. INVALID_ARGUMENT when more than 500 authors are given.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s, up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_posts(
         &self,
         ctx: &CallContext,
@@ -109,7 +109,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Tells whether a live post with the given id exists; cheap existence check for services
     /// that hold logical references to posts.
     ///
-    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_post_exists(
         &self,
         ctx: &CallContext,

@@ -4,10 +4,28 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
-/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+/// How callers treat the content service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "content",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
+/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POST: RpcDescriptor = RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPost",
@@ -23,10 +41,12 @@ pub static GET_POST: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x51f39ea71a96b6e7,
 };
-/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m, up to 3 attempts.
+/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_IDS: RpcDescriptor = RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByIds",
@@ -42,10 +62,12 @@ pub static GET_POSTS_BY_IDS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x7a346f7eb2b440e9,
 };
-/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_AUTHOR: RpcDescriptor = RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByAuthor",
@@ -61,8 +83,10 @@ pub static GET_POSTS_BY_AUTHOR: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x3f3f561c6229c7af,
 };
 /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_POST: RpcDescriptor = RpcDescriptor {
@@ -80,6 +104,7 @@ pub static CREATE_POST: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x887372cd9827346a,
 };
 /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_POST: RpcDescriptor = RpcDescriptor {
@@ -97,6 +122,7 @@ pub static UPDATE_POST: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x165922c93fb94015,
 };
 /// `DeletePost`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_POST: RpcDescriptor = RpcDescriptor {
@@ -114,6 +140,7 @@ pub static DELETE_POST: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xc9e2551f790ec855,
 };
 /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
 pub static INCREMENT_LIKE_COUNT: RpcDescriptor = RpcDescriptor {
@@ -131,6 +158,7 @@ pub static INCREMENT_LIKE_COUNT: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xd96a5052cc23ed20,
 };
 /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
 pub static DECREMENT_LIKE_COUNT: RpcDescriptor = RpcDescriptor {
@@ -148,8 +176,9 @@ pub static DECREMENT_LIKE_COUNT: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x688a8054836b4a40,
 };
-/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s, up to 3 attempts.
+/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FEED_POSTS: RpcDescriptor = RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetFeedPosts",
@@ -165,10 +194,12 @@ pub static GET_FEED_POSTS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xed1315dc49355f0e,
 };
-/// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+/// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static CHECK_POST_EXISTS: RpcDescriptor = RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "CheckPostExists",
@@ -184,8 +215,10 @@ pub static CHECK_POST_EXISTS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x88ef774d7be0ca52,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

@@ -2,42 +2,63 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the feed service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct FeedClient {
     core: ClientCore,
 }
 impl FeedClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         FeedClient {
-            core: ClientCore::new("feed", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Returns the user's ranked home feed: posts from followed accounts mixed with posts that
     /// match their interests, best first. INVALID_ARGUMENT for a malformed user id or an
     /// expired or malformed page token. A user with no signals yet gets a trending feed.
     ///
-    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m, up to 3 attempts.
+    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_personalized_feed(
         &self,
         request: crate::pb::GetPersonalizedFeedRequest,
@@ -46,6 +67,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_PERSONALIZED_FEED,
                 request,
+                |_: &crate::pb::GetPersonalizedFeedRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_personalized_feed(request)
@@ -54,11 +76,24 @@ impl FeedClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetPersonalizedFeed` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_personalized_feed(
+        &self,
+        request: &crate::pb::GetPersonalizedFeedRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_PERSONALIZED_FEED,
+                request,
+                |_: &crate::pb::GetPersonalizedFeedRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Returns posts from the accounts the user follows, newest first, without ranking.
     /// INVALID_ARGUMENT for a malformed user id or page token; UNAVAILABLE when the follow graph
     /// (user service) cannot be reached and nothing is cached.
     ///
-    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s, up to 3 attempts.
+    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_following_feed(
         &self,
         request: crate::pb::GetFollowingFeedRequest,
@@ -67,6 +102,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_FOLLOWING_FEED,
                 request,
+                |_: &crate::pb::GetFollowingFeedRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_following_feed(request)
@@ -75,10 +111,23 @@ impl FeedClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetFollowingFeed` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_following_feed(
+        &self,
+        request: &crate::pb::GetFollowingFeedRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_FOLLOWING_FEED,
+                request,
+                |_: &crate::pb::GetFollowingFeedRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Returns the posts gaining engagement fastest within a time window, across all categories.
     /// INVALID_ARGUMENT when the window is unspecified.
     ///
-    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_feed(
         &self,
         request: crate::pb::GetTrendingFeedRequest,
@@ -87,6 +136,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_TRENDING_FEED,
                 request,
+                |_: &crate::pb::GetTrendingFeedRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_trending_feed(request)
@@ -95,10 +145,23 @@ impl FeedClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetTrendingFeed` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_trending_feed(
+        &self,
+        request: &crate::pb::GetTrendingFeedRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_TRENDING_FEED,
+                request,
+                |_: &crate::pb::GetTrendingFeedRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Like GetTrendingFeed, restricted to one category. An unknown category yields an empty
     /// page, not an error; INVALID_ARGUMENT when the category is empty or the window unspecified.
     ///
-    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_by_category(
         &self,
         request: crate::pb::GetTrendingByCategoryRequest,
@@ -107,6 +170,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_TRENDING_BY_CATEGORY,
                 request,
+                |_: &crate::pb::GetTrendingByCategoryRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_trending_by_category(request)
@@ -115,10 +179,23 @@ impl FeedClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetTrendingByCategory` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_trending_by_category(
+        &self,
+        request: &crate::pb::GetTrendingByCategoryRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_TRENDING_BY_CATEGORY,
+                request,
+                |_: &crate::pb::GetTrendingByCategoryRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Suggests accounts for the user to follow, best first; accounts the user already follows
     /// or has blocked are left out. INVALID_ARGUMENT for a malformed user id or page token.
     ///
-    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m, up to 3 attempts.
+    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_suggested_users(
         &self,
         request: crate::pb::GetSuggestedUsersRequest,
@@ -127,6 +204,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_SUGGESTED_USERS,
                 request,
+                |_: &crate::pb::GetSuggestedUsersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_suggested_users(request)
@@ -135,11 +213,24 @@ impl FeedClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetSuggestedUsers` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_suggested_users(
+        &self,
+        request: &crate::pb::GetSuggestedUsersRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_SUGGESTED_USERS,
+                request,
+                |_: &crate::pb::GetSuggestedUsersRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Returns the posts with the most engagement in total within a time window. Unlike
     /// trending, which rewards velocity, this rewards volume. INVALID_ARGUMENT when the window
     /// is unspecified.
     ///
-    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m, up to 3 attempts.
+    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_popular_posts(
         &self,
         request: crate::pb::GetPopularPostsRequest,
@@ -148,6 +239,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_POPULAR_POSTS,
                 request,
+                |_: &crate::pb::GetPopularPostsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_popular_posts(request)
@@ -156,11 +248,24 @@ impl FeedClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetPopularPosts` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_popular_posts(
+        &self,
+        request: &crate::pb::GetPopularPostsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_POPULAR_POSTS,
+                request,
+                |_: &crate::pb::GetPopularPostsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Returns the user's home feed in the mode their feed preferences choose (ranked or
     /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
     /// or page token.
     ///
-    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m, up to 3 attempts.
+    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_feed(
         &self,
         request: crate::pb::GetUserFeedRequest,
@@ -169,6 +274,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_USER_FEED,
                 request,
+                |_: &crate::pb::GetUserFeedRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_user_feed(request)
@@ -176,6 +282,19 @@ impl FeedClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetUserFeed` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_feed(
+        &self,
+        request: &crate::pb::GetUserFeedRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_FEED,
+                request,
+                |_: &crate::pb::GetUserFeedRequest| Vec::new(),
+            )
+            .await;
     }
     /// Drops every cached feed and suggestion list of the given users, so their next request is
     /// computed afresh (e.g. after they follow someone, or a followed author posts). Safe to
@@ -190,6 +309,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::INVALIDATE_FEED_CACHE,
                 request,
+                |_: &crate::pb::InvalidateFeedCacheRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .invalidate_feed_cache(request)
@@ -212,6 +332,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::UPDATE_ENGAGEMENT_SCORE,
                 request,
+                |_: &crate::pb::UpdateEngagementScoreRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .update_engagement_score(request)
@@ -224,7 +345,7 @@ impl FeedClient {
     /// model in use and when the feed was last built or invalidated. A user who never had a
     /// feed gets default metadata, not NOT_FOUND.
     ///
-    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_metadata(
         &self,
         request: crate::pb::GetFeedMetadataRequest,
@@ -233,6 +354,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_FEED_METADATA,
                 request,
+                |_: &crate::pb::GetFeedMetadataRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_feed_metadata(request)
@@ -240,5 +362,18 @@ impl FeedClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetFeedMetadata` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_feed_metadata(
+        &self,
+        request: &crate::pb::GetFeedMetadataRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_FEED_METADATA,
+                request,
+                |_: &crate::pb::GetFeedMetadataRequest| Vec::new(),
+            )
+            .await;
     }
 }

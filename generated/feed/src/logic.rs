@@ -13,7 +13,7 @@ pub trait Logic: Send + Sync + 'static {
     /// match their interests, best first. INVALID_ARGUMENT for a malformed user id or an
     /// expired or malformed page token. A user with no signals yet gets a trending feed.
     ///
-    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m, up to 3 attempts.
+    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_personalized_feed(
         &self,
         ctx: &CallContext,
@@ -25,7 +25,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT for a malformed user id or page token; UNAVAILABLE when the follow graph
     /// (user service) cannot be reached and nothing is cached.
     ///
-    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s, up to 3 attempts.
+    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_following_feed(
         &self,
         ctx: &CallContext,
@@ -36,7 +36,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the posts gaining engagement fastest within a time window, across all categories.
     /// INVALID_ARGUMENT when the window is unspecified.
     ///
-    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_feed(
         &self,
         ctx: &CallContext,
@@ -47,7 +47,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Like GetTrendingFeed, restricted to one category. An unknown category yields an empty
     /// page, not an error; INVALID_ARGUMENT when the category is empty or the window unspecified.
     ///
-    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_by_category(
         &self,
         ctx: &CallContext,
@@ -58,7 +58,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Suggests accounts for the user to follow, best first; accounts the user already follows
     /// or has blocked are left out. INVALID_ARGUMENT for a malformed user id or page token.
     ///
-    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m, up to 3 attempts.
+    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_suggested_users(
         &self,
         ctx: &CallContext,
@@ -70,7 +70,7 @@ pub trait Logic: Send + Sync + 'static {
     /// trending, which rewards velocity, this rewards volume. INVALID_ARGUMENT when the window
     /// is unspecified.
     ///
-    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m, up to 3 attempts.
+    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_popular_posts(
         &self,
         ctx: &CallContext,
@@ -82,7 +82,7 @@ pub trait Logic: Send + Sync + 'static {
     /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
     /// or page token.
     ///
-    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m, up to 3 attempts.
+    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_feed(
         &self,
         ctx: &CallContext,
@@ -117,7 +117,7 @@ pub trait Logic: Send + Sync + 'static {
     /// model in use and when the feed was last built or invalidated. A user who never had a
     /// feed gets default metadata, not NOT_FOUND.
     ///
-    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_metadata(
         &self,
         ctx: &CallContext,

@@ -4,10 +4,28 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
-/// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m, up to 3 attempts.
+/// How callers treat the feed service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "feed",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
+/// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_PERSONALIZED_FEED: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetPersonalizedFeed",
@@ -23,10 +41,12 @@ pub static GET_PERSONALIZED_FEED: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(120000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xfb8307e33e26b356,
 };
-/// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s, up to 3 attempts.
+/// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FOLLOWING_FEED: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetFollowingFeed",
@@ -42,10 +62,12 @@ pub static GET_FOLLOWING_FEED: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xbe710f8b9cba2c72,
 };
-/// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+/// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_TRENDING_FEED: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetTrendingFeed",
@@ -61,10 +83,12 @@ pub static GET_TRENDING_FEED: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x84c7a401b429cec0,
 };
-/// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+/// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_TRENDING_BY_CATEGORY: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetTrendingByCategory",
@@ -80,10 +104,12 @@ pub static GET_TRENDING_BY_CATEGORY: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb71465e38f30cd26,
 };
-/// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m, up to 3 attempts.
+/// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_SUGGESTED_USERS: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetSuggestedUsers",
@@ -99,10 +125,12 @@ pub static GET_SUGGESTED_USERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(600000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x5ebe8f527c7c496b,
 };
-/// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m, up to 3 attempts.
+/// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POPULAR_POSTS: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetPopularPosts",
@@ -118,10 +146,12 @@ pub static GET_POPULAR_POSTS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb9c8513781d29f26,
 };
-/// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m, up to 3 attempts.
+/// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_FEED: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetUserFeed",
@@ -137,8 +167,10 @@ pub static GET_USER_FEED: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xcfd95342766a37e4,
 };
 /// `InvalidateFeedCache`: idempotent write, deadline 500ms, up to 3 attempts.
 pub static INVALIDATE_FEED_CACHE: RpcDescriptor = RpcDescriptor {
@@ -156,6 +188,7 @@ pub static INVALIDATE_FEED_CACHE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xf74ab53302beb6cc,
 };
 /// `UpdateEngagementScore`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static UPDATE_ENGAGEMENT_SCORE: RpcDescriptor = RpcDescriptor {
@@ -173,8 +206,9 @@ pub static UPDATE_ENGAGEMENT_SCORE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x366f39b16cb6571f,
 };
-/// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+/// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FEED_METADATA: RpcDescriptor = RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetFeedMetadata",
@@ -190,8 +224,10 @@ pub static GET_FEED_METADATA: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x3b321632c19a4193,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

@@ -2,36 +2,57 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the media service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct MediaClient {
     core: ClientCore,
 }
 impl MediaClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         MediaClient {
-            core: ClientCore::new("media", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Starts a chunked upload: creates the media in PENDING_UPLOAD and returns one signed
     /// address per chunk, to which the client sends the bytes directly. INVALID_ARGUMENT when
@@ -47,6 +68,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::INITIATE_MEDIA_UPLOAD,
                 request,
+                |_: &crate::pb::InitiateMediaUploadRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .initiate_media_upload(request)
@@ -69,6 +91,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::COMPLETE_MEDIA_UPLOAD,
                 request,
+                |_: &crate::pb::CompleteMediaUploadRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .complete_media_upload(request)
@@ -79,7 +102,7 @@ impl MediaClient {
     }
     /// Returns one media. NOT_FOUND when it does not exist or was deleted.
     ///
-    /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+    /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media(
         &self,
         request: crate::pb::GetMediaRequest,
@@ -88,6 +111,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA,
                 request,
+                |request: &crate::pb::GetMediaRequest| vec![request.media_id.clone()],
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media(request)
@@ -96,10 +120,20 @@ impl MediaClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetMedia` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_media(&self, request: &crate::pb::GetMediaRequest) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_MEDIA,
+                request,
+                |request: &crate::pb::GetMediaRequest| vec![request.media_id.clone()],
+            )
+            .await;
+    }
     /// Returns the media among the given ids (at most 100), for callers that check or render
     /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
     ///
-    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_ids(
         &self,
         request: crate::pb::GetMediaByIdsRequest,
@@ -108,6 +142,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_BY_IDS,
                 request,
+                |request: &crate::pb::GetMediaByIdsRequest| request.media_ids.clone(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_by_ids(request)
@@ -116,9 +151,22 @@ impl MediaClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetMediaByIds` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_media_by_ids(
+        &self,
+        request: &crate::pb::GetMediaByIdsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_MEDIA_BY_IDS,
+                request,
+                |request: &crate::pb::GetMediaByIdsRequest| request.media_ids.clone(),
+            )
+            .await;
+    }
     /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
     ///
-    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_owner(
         &self,
         request: crate::pb::GetMediaByOwnerRequest,
@@ -127,6 +175,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_BY_OWNER,
                 request,
+                |_: &crate::pb::GetMediaByOwnerRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_by_owner(request)
@@ -134,6 +183,19 @@ impl MediaClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetMediaByOwner` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_media_by_owner(
+        &self,
+        request: &crate::pb::GetMediaByOwnerRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_MEDIA_BY_OWNER,
+                request,
+                |_: &crate::pb::GetMediaByOwnerRequest| Vec::new(),
+            )
+            .await;
     }
     /// Soft-deletes a media; its stored objects and variants are removed later and services
     /// holding its id are told through an event. Deleting a deleted media succeeds and changes
@@ -149,6 +211,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::DELETE_MEDIA,
                 request,
+                |_: &crate::pb::DeleteMediaRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .delete_media(request)
@@ -160,7 +223,7 @@ impl MediaClient {
     /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
     /// NOT_FOUND when the media does not exist or was deleted.
     ///
-    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_variants(
         &self,
         request: crate::pb::GetMediaVariantsRequest,
@@ -169,6 +232,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_VARIANTS,
                 request,
+                |_: &crate::pb::GetMediaVariantsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_variants(request)
@@ -176,6 +240,19 @@ impl MediaClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetMediaVariants` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_media_variants(
+        &self,
+        request: &crate::pb::GetMediaVariantsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_MEDIA_VARIANTS,
+                request,
+                |_: &crate::pb::GetMediaVariantsRequest| Vec::new(),
+            )
+            .await;
     }
     /// Queues production of variants for an uploaded media, e.g. after a failure or to add a
     /// preset. When a job for the media is already queued or running it is returned instead of
@@ -192,6 +269,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::PROCESS_MEDIA,
                 request,
+                |_: &crate::pb::ProcessMediaRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .process_media(request)
@@ -212,6 +290,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_PROCESSING_STATUS,
                 request,
+                |_: &crate::pb::GetProcessingStatusRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_processing_status(request)
@@ -233,6 +312,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::UPDATE_MEDIA_METADATA,
                 request,
+                |_: &crate::pb::UpdateMediaMetadataRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .update_media_metadata(request)
@@ -245,7 +325,7 @@ impl MediaClient {
     /// changes nothing. NOT_FOUND when the media or that variant does not exist,
     /// FAILED_PRECONDITION when the media is not READY.
     ///
-    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_cdn_url(
         &self,
         request: crate::pb::GetMediaCdnUrlRequest,
@@ -254,6 +334,7 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_CDN_URL,
                 request,
+                |_: &crate::pb::GetMediaCdnUrlRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_cdn_url(request)
@@ -261,5 +342,18 @@ impl MediaClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetMediaCdnUrl` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_media_cdn_url(
+        &self,
+        request: &crate::pb::GetMediaCdnUrlRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_MEDIA_CDN_URL,
+                request,
+                |_: &crate::pb::GetMediaCdnUrlRequest| Vec::new(),
+            )
+            .await;
     }
 }

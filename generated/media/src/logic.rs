@@ -37,7 +37,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Returns one media. NOT_FOUND when it does not exist or was deleted.
     ///
-    /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+    /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media(
         &self,
         ctx: &CallContext,
@@ -46,7 +46,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the media among the given ids (at most 100), for callers that check or render
     /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
     ///
-    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_ids(
         &self,
         ctx: &CallContext,
@@ -56,7 +56,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
     ///
-    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_owner(
         &self,
         ctx: &CallContext,
@@ -78,7 +78,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
     /// NOT_FOUND when the media does not exist or was deleted.
     ///
-    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_variants(
         &self,
         ctx: &CallContext,
@@ -127,7 +127,7 @@ pub trait Logic: Send + Sync + 'static {
     /// changes nothing. NOT_FOUND when the media or that variant does not exist,
     /// FAILED_PRECONDITION when the media is not READY.
     ///
-    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_cdn_url(
         &self,
         ctx: &CallContext,

@@ -4,9 +4,27 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
+/// How callers treat the media service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "media",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
 /// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static INITIATE_MEDIA_UPLOAD: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
@@ -23,6 +41,7 @@ pub static INITIATE_MEDIA_UPLOAD: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x4be9197653afef67,
 };
 /// `CompleteMediaUpload`: idempotent write, deadline 10s, up to 3 attempts.
 pub static COMPLETE_MEDIA_UPLOAD: RpcDescriptor = RpcDescriptor {
@@ -40,8 +59,9 @@ pub static COMPLETE_MEDIA_UPLOAD: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xcd82cd04aaab0b8e,
 };
-/// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, up to 3 attempts.
+/// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMedia",
@@ -57,10 +77,12 @@ pub static GET_MEDIA: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x8e1456225d4d5b63,
 };
-/// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+/// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_IDS: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaByIds",
@@ -76,10 +98,12 @@ pub static GET_MEDIA_BY_IDS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x66bacfb5ae8635d5,
 };
-/// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+/// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_OWNER: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaByOwner",
@@ -95,8 +119,10 @@ pub static GET_MEDIA_BY_OWNER: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xabaa0fcde3b1e296,
 };
 /// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_MEDIA: RpcDescriptor = RpcDescriptor {
@@ -114,8 +140,9 @@ pub static DELETE_MEDIA: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x03e234de46954011,
 };
-/// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+/// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_VARIANTS: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaVariants",
@@ -131,8 +158,10 @@ pub static GET_MEDIA_VARIANTS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x911a696c46cf3895,
 };
 /// `ProcessMedia`: idempotent write, deadline 2s, up to 3 attempts.
 pub static PROCESS_MEDIA: RpcDescriptor = RpcDescriptor {
@@ -150,6 +179,7 @@ pub static PROCESS_MEDIA: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x62223d5a6a47563b,
 };
 /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
 pub static GET_PROCESSING_STATUS: RpcDescriptor = RpcDescriptor {
@@ -167,6 +197,7 @@ pub static GET_PROCESSING_STATUS: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x193d85b615b07cdc,
 };
 /// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_MEDIA_METADATA: RpcDescriptor = RpcDescriptor {
@@ -184,8 +215,9 @@ pub static UPDATE_MEDIA_METADATA: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x36c4413e2f3cf9a1,
 };
-/// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+/// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_CDN_URL: RpcDescriptor = RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaCdnUrl",
@@ -201,8 +233,10 @@ pub static GET_MEDIA_CDN_URL: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xfbfdf937264dbbc9,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

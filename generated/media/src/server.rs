@@ -170,20 +170,21 @@ pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {
         crate::pb::media_service_server::MediaServiceServer::new(Adapter::new(logic)),
     )
 }
-/// Serves `logic` on `listener`, with `grpc.health.v1`, until `shutdown` completes; then
-/// drains in-flight calls.
+/// What the server announces: the proto service (for health) and its descriptors (for
+/// reflection).
+pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runtime::server::ServiceDescription {
+    proto_service: crate::PROTO_SERVICE,
+    file_descriptor_set: crate::FILE_DESCRIPTOR_SET,
+};
+/// Serves `logic` on the gRPC listener, with `grpc.health.v1` and reflection, and
+/// `/metrics` on the metrics listener, until `shutdown` completes; then drains in-flight
+/// calls.
 pub async fn serve<L: Logic>(
     logic: L,
-    listener: ::nova_runtime::codegen::tokio::net::TcpListener,
+    listeners: ::nova_runtime::server::Listeners,
     shutdown: impl ::std::future::Future<Output = ()> + Send,
 ) -> Result<(), ::nova_runtime::server::StartError> {
-    ::nova_runtime::server::serve(
-            crate::PROTO_SERVICE,
-            routes(logic),
-            listener,
-            shutdown,
-        )
-        .await
+    ::nova_runtime::server::serve(DESCRIPTION, routes(logic), listeners, shutdown).await
 }
 /// This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with
 /// local defaults (its default port and database).

@@ -2,36 +2,57 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the messaging service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct MessagingClient {
     core: ClientCore,
 }
 impl MessagingClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         MessagingClient {
-            core: ClientCore::new("messaging", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Lists a conversation's messages, newest first, a page at a time. Messages deleted for
     /// everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND when the
@@ -46,6 +67,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::GET_MESSAGES,
                 request,
+                |_: &crate::pb::GetMessagesRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -68,6 +90,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::GET_MESSAGE,
                 request,
+                |_: &crate::pb::GetMessageRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -81,7 +104,7 @@ impl MessagingClient {
     /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
     /// PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, up to 3 attempts.
+    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_conversation(
         &self,
         request: crate::pb::GetConversationRequest,
@@ -90,6 +113,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::GET_CONVERSATION,
                 request,
+                |_: &crate::pb::GetConversationRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -100,10 +124,23 @@ impl MessagingClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetConversation` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_conversation(
+        &self,
+        request: &crate::pb::GetConversationRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_CONVERSATION,
+                request,
+                |_: &crate::pb::GetConversationRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
     /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s, up to 3 attempts.
+    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_conversation_members(
         &self,
         request: crate::pb::GetConversationMembersRequest,
@@ -112,6 +149,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::GET_CONVERSATION_MEMBERS,
                 request,
+                |_: &crate::pb::GetConversationMembersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -121,6 +159,19 @@ impl MessagingClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetConversationMembers` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_conversation_members(
+        &self,
+        request: &crate::pb::GetConversationMembersRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_CONVERSATION_MEMBERS,
+                request,
+                |_: &crate::pb::GetConversationMembersRequest| Vec::new(),
+            )
+            .await;
     }
     /// Sends a message to a conversation, or to a user directly: the direct conversation between
     /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
@@ -138,6 +189,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::SEND_MESSAGE,
                 request,
+                |_: &crate::pb::SendMessageRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -162,6 +214,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::UPDATE_MESSAGE,
                 request,
+                |_: &crate::pb::UpdateMessageRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -186,6 +239,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::DELETE_MESSAGE,
                 request,
+                |_: &crate::pb::DeleteMessageRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -209,6 +263,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::MARK_AS_READ,
                 request,
+                |_: &crate::pb::MarkAsReadRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -222,7 +277,7 @@ impl MessagingClient {
     /// Counts a user's unread messages, in one conversation or across all of them.
     /// PERMISSION_DENIED when a conversation is given and the user is not a member.
     ///
-    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s, up to 3 attempts.
+    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_unread_count(
         &self,
         request: crate::pb::GetUnreadCountRequest,
@@ -231,6 +286,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::GET_UNREAD_COUNT,
                 request,
+                |_: &crate::pb::GetUnreadCountRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,
@@ -240,6 +296,19 @@ impl MessagingClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetUnreadCount` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_unread_count(
+        &self,
+        request: &crate::pb::GetUnreadCountRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_UNREAD_COUNT,
+                request,
+                |_: &crate::pb::GetUnreadCountRequest| Vec::new(),
+            )
+            .await;
     }
     /// Lists the conversations a user is a member of, most recent activity first, a page at a
     /// time.
@@ -253,6 +322,7 @@ impl MessagingClient {
             .unary(
                 &crate::rpc::LIST_CONVERSATIONS,
                 request,
+                |_: &crate::pb::ListConversationsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::messaging_service_client::MessagingServiceClient::new(
                             channel,

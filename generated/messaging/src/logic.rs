@@ -31,7 +31,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
     /// PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, up to 3 attempts.
+    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_conversation(
         &self,
         ctx: &CallContext,
@@ -42,7 +42,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
     /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s, up to 3 attempts.
+    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_conversation_members(
         &self,
         ctx: &CallContext,
@@ -102,7 +102,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Counts a user's unread messages, in one conversation or across all of them.
     /// PERMISSION_DENIED when a conversation is given and the user is not a member.
     ///
-    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s, up to 3 attempts.
+    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_unread_count(
         &self,
         ctx: &CallContext,

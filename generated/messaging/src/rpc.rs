@@ -4,9 +4,27 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
+/// How callers treat the messaging service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "messaging",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
 /// `GetMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
 pub static GET_MESSAGES: RpcDescriptor = RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
@@ -23,6 +41,7 @@ pub static GET_MESSAGES: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xf3fd4421fb6e67bc,
 };
 /// `GetMessage`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
 pub static GET_MESSAGE: RpcDescriptor = RpcDescriptor {
@@ -40,8 +59,9 @@ pub static GET_MESSAGE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x5fc452f9bcfea77d,
 };
-/// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, up to 3 attempts.
+/// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_CONVERSATION: RpcDescriptor = RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetConversation",
@@ -57,10 +77,12 @@ pub static GET_CONVERSATION: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(10000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xd653788a185226ea,
 };
-/// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s, up to 3 attempts.
+/// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_CONVERSATION_MEMBERS: RpcDescriptor = RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetConversationMembers",
@@ -76,8 +98,10 @@ pub static GET_CONVERSATION_MEMBERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(10000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x69d9e6cc0b1245a5,
 };
 /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static SEND_MESSAGE: RpcDescriptor = RpcDescriptor {
@@ -95,6 +119,7 @@ pub static SEND_MESSAGE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x85aedecbd0f6c51c,
 };
 /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_MESSAGE: RpcDescriptor = RpcDescriptor {
@@ -112,6 +137,7 @@ pub static UPDATE_MESSAGE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x9d387229b7e39fda,
 };
 /// `DeleteMessage`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_MESSAGE: RpcDescriptor = RpcDescriptor {
@@ -129,6 +155,7 @@ pub static DELETE_MESSAGE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x61b6e9e5841c3e3f,
 };
 /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static MARK_AS_READ: RpcDescriptor = RpcDescriptor {
@@ -146,8 +173,9 @@ pub static MARK_AS_READ: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xb29f88ca14aef6e5,
 };
-/// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s, up to 3 attempts.
+/// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_UNREAD_COUNT: RpcDescriptor = RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetUnreadCount",
@@ -163,8 +191,10 @@ pub static GET_UNREAD_COUNT: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(5000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xe63b7db4c590f3b4,
 };
 /// `ListConversations`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
 pub static LIST_CONVERSATIONS: RpcDescriptor = RpcDescriptor {
@@ -182,6 +212,7 @@ pub static LIST_CONVERSATIONS: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x9824aea6e379be12,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

@@ -2,41 +2,62 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the search service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct SearchClient {
     core: ClientCore,
 }
 impl SearchClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         SearchClient {
-            core: ClientCore::new("search", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Searches posts, users and hashtags at once, best match first. INVALID_ARGUMENT when the
     /// query is empty or longer than 256 characters, or the page token is malformed.
     ///
-    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s, up to 3 attempts.
+    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn full_text_search(
         &self,
         request: crate::pb::FullTextSearchRequest,
@@ -45,6 +66,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::FULL_TEXT_SEARCH,
                 request,
+                |_: &crate::pb::FullTextSearchRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .full_text_search(request)
@@ -53,10 +75,23 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `FullTextSearch` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_full_text_search(
+        &self,
+        request: &crate::pb::FullTextSearchRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::FULL_TEXT_SEARCH,
+                request,
+                |_: &crate::pb::FullTextSearchRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Searches post text. INVALID_ARGUMENT when the query is empty or longer than 256
     /// characters, or the page token is malformed.
     ///
-    /// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s, up to 3 attempts.
+    /// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_posts(
         &self,
         request: crate::pb::SearchPostsRequest,
@@ -65,6 +100,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::SEARCH_POSTS,
                 request,
+                |_: &crate::pb::SearchPostsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .search_posts(request)
@@ -73,10 +109,23 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `SearchPosts` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_search_posts(
+        &self,
+        request: &crate::pb::SearchPostsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::SEARCH_POSTS,
+                request,
+                |_: &crate::pb::SearchPostsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
     /// than 256 characters, or the page token is malformed.
     ///
-    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_users(
         &self,
         request: crate::pb::SearchUsersRequest,
@@ -85,6 +134,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::SEARCH_USERS,
                 request,
+                |_: &crate::pb::SearchUsersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .search_users(request)
@@ -93,10 +143,23 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `SearchUsers` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_search_users(
+        &self,
+        request: &crate::pb::SearchUsersRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::SEARCH_USERS,
+                request,
+                |_: &crate::pb::SearchUsersRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Finds hashtags starting with the query (a leading '#' is ignored), most used first.
     /// INVALID_ARGUMENT when the query is empty or the page token is malformed.
     ///
-    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m, up to 3 attempts.
+    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_hashtags(
         &self,
         request: crate::pb::SearchHashtagsRequest,
@@ -105,6 +168,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::SEARCH_HASHTAGS,
                 request,
+                |_: &crate::pb::SearchHashtagsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .search_hashtags(request)
@@ -113,10 +177,23 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `SearchHashtags` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_search_hashtags(
+        &self,
+        request: &crate::pb::SearchHashtagsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::SEARCH_HASHTAGS,
+                request,
+                |_: &crate::pb::SearchHashtagsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Lists the posts tagged with a hashtag, newest first. An unknown hashtag yields an empty
     /// page, not NOT_FOUND; INVALID_ARGUMENT when the tag is empty or the page token malformed.
     ///
-    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s, up to 3 attempts.
+    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_hashtag(
         &self,
         request: crate::pb::GetPostsByHashtagRequest,
@@ -125,6 +202,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::GET_POSTS_BY_HASHTAG,
                 request,
+                |_: &crate::pb::GetPostsByHashtagRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .get_posts_by_hashtag(request)
@@ -133,10 +211,23 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetPostsByHashtag` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_posts_by_hashtag(
+        &self,
+        request: &crate::pb::GetPostsByHashtagRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_POSTS_BY_HASHTAG,
+                request,
+                |_: &crate::pb::GetPostsByHashtagRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Completes a partly typed query from popular queries, users and hashtags, for
     /// search-as-you-type. An empty prefix yields no suggestions, not an error.
     ///
-    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_suggestions(
         &self,
         request: crate::pb::GetSearchSuggestionsRequest,
@@ -145,6 +236,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::GET_SEARCH_SUGGESTIONS,
                 request,
+                |_: &crate::pb::GetSearchSuggestionsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .get_search_suggestions(request)
@@ -153,11 +245,24 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetSearchSuggestions` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_search_suggestions(
+        &self,
+        request: &crate::pb::GetSearchSuggestionsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_SEARCH_SUGGESTIONS,
+                request,
+                |_: &crate::pb::GetSearchSuggestionsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Searches with filters (kinds, authors, hashtags, creation time) and a chosen sort order.
     /// INVALID_ARGUMENT when neither a query nor a filter is given, when a filter list is over
     /// its limit, or when `created_after` is not before `created_before`.
     ///
-    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s, up to 3 attempts.
+    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn advanced_search(
         &self,
         request: crate::pb::AdvancedSearchRequest,
@@ -166,6 +271,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::ADVANCED_SEARCH,
                 request,
+                |_: &crate::pb::AdvancedSearchRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .advanced_search(request)
@@ -173,6 +279,19 @@ impl SearchClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `AdvancedSearch` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_advanced_search(
+        &self,
+        request: &crate::pb::AdvancedSearchRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::ADVANCED_SEARCH,
+                request,
+                |_: &crate::pb::AdvancedSearchRequest| Vec::new(),
+            )
+            .await;
     }
     /// Logs a query a user ran, for suggestions, trending searches and analytics. Retry-safe
     /// through `request_id`: a repeated id is acknowledged without logging twice.
@@ -187,6 +306,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::RECORD_SEARCH_QUERY,
                 request,
+                |_: &crate::pb::RecordSearchQueryRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .record_search_query(request)
@@ -198,7 +318,7 @@ impl SearchClient {
     /// Returns the queries searched most within a time window, with their growth against the
     /// window before. INVALID_ARGUMENT when the window is unspecified.
     ///
-    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_searches(
         &self,
         request: crate::pb::GetTrendingSearchesRequest,
@@ -207,6 +327,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::GET_TRENDING_SEARCHES,
                 request,
+                |_: &crate::pb::GetTrendingSearchesRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .get_trending_searches(request)
@@ -215,10 +336,23 @@ impl SearchClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetTrendingSearches` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_trending_searches(
+        &self,
+        request: &crate::pb::GetTrendingSearchesRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_TRENDING_SEARCHES,
+                request,
+                |_: &crate::pb::GetTrendingSearchesRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
     /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
     ///
-    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m, up to 3 attempts.
+    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_analytics(
         &self,
         request: crate::pb::GetSearchAnalyticsRequest,
@@ -227,6 +361,7 @@ impl SearchClient {
             .unary(
                 &crate::rpc::GET_SEARCH_ANALYTICS,
                 request,
+                |_: &crate::pb::GetSearchAnalyticsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::search_service_client::SearchServiceClient::new(channel)
                         .get_search_analytics(request)
@@ -234,5 +369,18 @@ impl SearchClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetSearchAnalytics` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_search_analytics(
+        &self,
+        request: &crate::pb::GetSearchAnalyticsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_SEARCH_ANALYTICS,
+                request,
+                |_: &crate::pb::GetSearchAnalyticsRequest| Vec::new(),
+            )
+            .await;
     }
 }

@@ -12,7 +12,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Searches posts, users and hashtags at once, best match first. INVALID_ARGUMENT when the
     /// query is empty or longer than 256 characters, or the page token is malformed.
     ///
-    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s, up to 3 attempts.
+    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn full_text_search(
         &self,
         ctx: &CallContext,
@@ -23,7 +23,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Searches post text. INVALID_ARGUMENT when the query is empty or longer than 256
     /// characters, or the page token is malformed.
     ///
-    /// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s, up to 3 attempts.
+    /// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_posts(
         &self,
         ctx: &CallContext,
@@ -32,7 +32,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
     /// than 256 characters, or the page token is malformed.
     ///
-    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_users(
         &self,
         ctx: &CallContext,
@@ -41,7 +41,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Finds hashtags starting with the query (a leading '#' is ignored), most used first.
     /// INVALID_ARGUMENT when the query is empty or the page token is malformed.
     ///
-    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m, up to 3 attempts.
+    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_hashtags(
         &self,
         ctx: &CallContext,
@@ -52,7 +52,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists the posts tagged with a hashtag, newest first. An unknown hashtag yields an empty
     /// page, not NOT_FOUND; INVALID_ARGUMENT when the tag is empty or the page token malformed.
     ///
-    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s, up to 3 attempts.
+    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_hashtag(
         &self,
         ctx: &CallContext,
@@ -63,7 +63,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Completes a partly typed query from popular queries, users and hashtags, for
     /// search-as-you-type. An empty prefix yields no suggestions, not an error.
     ///
-    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_search_suggestions(
         &self,
         ctx: &CallContext,
@@ -75,7 +75,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT when neither a query nor a filter is given, when a filter list is over
     /// its limit, or when `created_after` is not before `created_before`.
     ///
-    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s, up to 3 attempts.
+    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn advanced_search(
         &self,
         ctx: &CallContext,
@@ -98,7 +98,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the queries searched most within a time window, with their growth against the
     /// window before. INVALID_ARGUMENT when the window is unspecified.
     ///
-    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_searches(
         &self,
         ctx: &CallContext,
@@ -109,7 +109,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
     /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
     ///
-    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m, up to 3 attempts.
+    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_search_analytics(
         &self,
         ctx: &CallContext,

@@ -4,10 +4,28 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
-/// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s, up to 3 attempts.
+/// How callers treat the search service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "search",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
+/// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static FULL_TEXT_SEARCH: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "FullTextSearch",
@@ -23,10 +41,12 @@ pub static FULL_TEXT_SEARCH: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x53832880814a43d4,
 };
-/// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s, up to 3 attempts.
+/// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static SEARCH_POSTS: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "SearchPosts",
@@ -42,10 +62,12 @@ pub static SEARCH_POSTS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x993a270b9d3e2c20,
 };
-/// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+/// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static SEARCH_USERS: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "SearchUsers",
@@ -61,10 +83,12 @@ pub static SEARCH_USERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x0e739369a717fd8b,
 };
-/// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m, up to 3 attempts.
+/// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static SEARCH_HASHTAGS: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "SearchHashtags",
@@ -80,10 +104,12 @@ pub static SEARCH_HASHTAGS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb1017642b82a1185,
 };
-/// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s, up to 3 attempts.
+/// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_HASHTAG: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetPostsByHashtag",
@@ -99,10 +125,12 @@ pub static GET_POSTS_BY_HASHTAG: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x0d87eb43da3094e2,
 };
-/// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+/// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_SEARCH_SUGGESTIONS: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetSearchSuggestions",
@@ -118,10 +146,12 @@ pub static GET_SEARCH_SUGGESTIONS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x3a73b11e2a316cfe,
 };
-/// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s, up to 3 attempts.
+/// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static ADVANCED_SEARCH: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "AdvancedSearch",
@@ -137,8 +167,10 @@ pub static ADVANCED_SEARCH: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xfdf00a367c4ff6e4,
 };
 /// `RecordSearchQuery`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static RECORD_SEARCH_QUERY: RpcDescriptor = RpcDescriptor {
@@ -156,8 +188,9 @@ pub static RECORD_SEARCH_QUERY: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xb47e6eddc0be926c,
 };
-/// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m, up to 3 attempts.
+/// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_TRENDING_SEARCHES: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetTrendingSearches",
@@ -173,10 +206,12 @@ pub static GET_TRENDING_SEARCHES: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x0d5ae7ba26a69f7d,
 };
-/// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m, up to 3 attempts.
+/// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_SEARCH_ANALYTICS: RpcDescriptor = RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetSearchAnalytics",
@@ -192,8 +227,10 @@ pub static GET_SEARCH_ANALYTICS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xeae06bf1cafc805a,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

@@ -2,36 +2,57 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the streaming service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct StreamingClient {
     core: ClientCore,
 }
 impl StreamingClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         StreamingClient {
-            core: ClientCore::new("streaming", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Creates a scheduled stream for a creator and issues its first stream key, which is
     /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
@@ -46,6 +67,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::CREATE_LIVE_STREAM,
                 request,
+                |_: &crate::pb::CreateLiveStreamRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -58,7 +80,7 @@ impl StreamingClient {
     }
     /// Returns one stream by id. NOT_FOUND when no stream has that id.
     ///
-    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s, up to 3 attempts.
+    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_live_stream(
         &self,
         request: crate::pb::GetLiveStreamRequest,
@@ -67,6 +89,9 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_LIVE_STREAM,
                 request,
+                |request: &crate::pb::GetLiveStreamRequest| {
+                    vec![request.stream_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -76,6 +101,21 @@ impl StreamingClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetLiveStream` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_live_stream(
+        &self,
+        request: &crate::pb::GetLiveStreamRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_LIVE_STREAM,
+                request,
+                |request: &crate::pb::GetLiveStreamRequest| {
+                    vec![request.stream_id.clone()]
+                },
+            )
+            .await;
     }
     /// Edits a stream's title, description, visibility, schedule or chat setting, and can
     /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
@@ -91,6 +131,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::UPDATE_LIVE_STREAM,
                 request,
+                |_: &crate::pb::UpdateLiveStreamRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -115,6 +156,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::START_STREAM,
                 request,
+                |_: &crate::pb::StartStreamRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -137,6 +179,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::END_STREAM,
                 request,
+                |_: &crate::pb::EndStreamRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -150,7 +193,7 @@ impl StreamingClient {
     /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
     /// malformed page token.
     ///
-    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s, up to 3 attempts.
+    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_active_streams(
         &self,
         request: crate::pb::GetActiveStreamsRequest,
@@ -159,6 +202,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_ACTIVE_STREAMS,
                 request,
+                |_: &crate::pb::GetActiveStreamsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -169,10 +213,23 @@ impl StreamingClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetActiveStreams` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_active_streams(
+        &self,
+        request: &crate::pb::GetActiveStreamsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_ACTIVE_STREAMS,
+                request,
+                |_: &crate::pb::GetActiveStreamsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
     /// first, with the current counts. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s, up to 3 attempts.
+    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_stream_viewers(
         &self,
         request: crate::pb::GetStreamViewersRequest,
@@ -181,6 +238,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_STREAM_VIEWERS,
                 request,
+                |_: &crate::pb::GetStreamViewersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -190,6 +248,19 @@ impl StreamingClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetStreamViewers` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_stream_viewers(
+        &self,
+        request: &crate::pb::GetStreamViewersRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_STREAM_VIEWERS,
+                request,
+                |_: &crate::pb::GetStreamViewersRequest| Vec::new(),
+            )
+            .await;
     }
     /// Posts a chat message to a live stream. Retry-safe through `request_id`: a repeated id
     /// returns the message first created. FAILED_PRECONDITION when the stream is not live or its
@@ -205,6 +276,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::SEND_CHAT_MESSAGE,
                 request,
+                |_: &crate::pb::SendChatMessageRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -218,7 +290,7 @@ impl StreamingClient {
     /// Lists a stream's chat messages, newest first; deleted messages are left out.
     /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
     ///
-    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s, up to 3 attempts.
+    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_chat_messages(
         &self,
         request: crate::pb::GetChatMessagesRequest,
@@ -227,6 +299,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_CHAT_MESSAGES,
                 request,
+                |_: &crate::pb::GetChatMessagesRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -236,6 +309,19 @@ impl StreamingClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetChatMessages` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_chat_messages(
+        &self,
+        request: &crate::pb::GetChatMessagesRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_CHAT_MESSAGES,
+                request,
+                |_: &crate::pb::GetChatMessagesRequest| Vec::new(),
+            )
+            .await;
     }
     /// Removes a chat message (soft delete). Deleting a deleted message succeeds again.
     /// PERMISSION_DENIED unless `deleted_by_id` is the sender or the stream's creator,
@@ -250,6 +336,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::DELETE_CHAT_MESSAGE,
                 request,
+                |_: &crate::pb::DeleteChatMessageRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -274,6 +361,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::RECORD_STREAM_VIEW,
                 request,
+                |_: &crate::pb::RecordStreamViewRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -298,6 +386,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::RECORD_STREAM_EVENT,
                 request,
+                |_: &crate::pb::RecordStreamEventRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -311,7 +400,7 @@ impl StreamingClient {
     /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
     /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m, up to 3 attempts.
+    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_stream_analytics(
         &self,
         request: crate::pb::GetStreamAnalyticsRequest,
@@ -320,6 +409,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_STREAM_ANALYTICS,
                 request,
+                |_: &crate::pb::GetStreamAnalyticsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -330,10 +420,23 @@ impl StreamingClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetStreamAnalytics` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_stream_analytics(
+        &self,
+        request: &crate::pb::GetStreamAnalyticsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_STREAM_ANALYTICS,
+                request,
+                |_: &crate::pb::GetStreamAnalyticsRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Lists a creator's streams, newest first, optionally only those in given states.
     /// INVALID_ARGUMENT for a malformed creator id or page token.
     ///
-    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_creator_streams(
         &self,
         request: crate::pb::GetCreatorStreamsRequest,
@@ -342,6 +445,7 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_CREATOR_STREAMS,
                 request,
+                |_: &crate::pb::GetCreatorStreamsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -351,5 +455,18 @@ impl StreamingClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetCreatorStreams` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_creator_streams(
+        &self,
+        request: &crate::pb::GetCreatorStreamsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_CREATOR_STREAMS,
+                request,
+                |_: &crate::pb::GetCreatorStreamsRequest| Vec::new(),
+            )
+            .await;
     }
 }

@@ -23,7 +23,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Returns one stream by id. NOT_FOUND when no stream has that id.
     ///
-    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s, up to 3 attempts.
+    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_live_stream(
         &self,
         ctx: &CallContext,
@@ -67,7 +67,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
     /// malformed page token.
     ///
-    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s, up to 3 attempts.
+    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_active_streams(
         &self,
         ctx: &CallContext,
@@ -78,7 +78,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
     /// first, with the current counts. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s, up to 3 attempts.
+    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_stream_viewers(
         &self,
         ctx: &CallContext,
@@ -102,7 +102,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a stream's chat messages, newest first; deleted messages are left out.
     /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
     ///
-    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s, up to 3 attempts.
+    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_chat_messages(
         &self,
         ctx: &CallContext,
@@ -151,7 +151,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
     /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m, up to 3 attempts.
+    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_stream_analytics(
         &self,
         ctx: &CallContext,
@@ -162,7 +162,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a creator's streams, newest first, optionally only those in given states.
     /// INVALID_ARGUMENT for a malformed creator id or page token.
     ///
-    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_creator_streams(
         &self,
         ctx: &CallContext,

@@ -4,9 +4,27 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
+/// How callers treat the streaming service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "streaming",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
 /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
@@ -23,8 +41,9 @@ pub static CREATE_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x0aebf4a9ff7ee779,
 };
-/// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s, up to 3 attempts.
+/// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetLiveStream",
@@ -40,8 +59,10 @@ pub static GET_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(5000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x12c9890f522f2bb8,
 };
 /// `UpdateLiveStream`: idempotent write, deadline 1s, up to 3 attempts.
 pub static UPDATE_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
@@ -59,6 +80,7 @@ pub static UPDATE_LIVE_STREAM: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x2e5110edb70c4347,
 };
 /// `StartStream`: idempotent write, deadline 500ms, up to 3 attempts.
 pub static START_STREAM: RpcDescriptor = RpcDescriptor {
@@ -76,6 +98,7 @@ pub static START_STREAM: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x86043b3d8b9c41be,
 };
 /// `EndStream`: idempotent write, deadline 1s, up to 3 attempts.
 pub static END_STREAM: RpcDescriptor = RpcDescriptor {
@@ -93,8 +116,9 @@ pub static END_STREAM: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xea04d1a9fc3fdebe,
 };
-/// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s, up to 3 attempts.
+/// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_ACTIVE_STREAMS: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetActiveStreams",
@@ -110,10 +134,12 @@ pub static GET_ACTIVE_STREAMS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(10000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xe888a544332efe13,
 };
-/// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s, up to 3 attempts.
+/// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_STREAM_VIEWERS: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetStreamViewers",
@@ -129,8 +155,10 @@ pub static GET_STREAM_VIEWERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(5000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x86a4dc3cc1ec3546,
 };
 /// `SendChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static SEND_CHAT_MESSAGE: RpcDescriptor = RpcDescriptor {
@@ -148,8 +176,9 @@ pub static SEND_CHAT_MESSAGE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xeee2b13f7cc95d74,
 };
-/// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s, up to 3 attempts.
+/// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_CHAT_MESSAGES: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetChatMessages",
@@ -165,8 +194,10 @@ pub static GET_CHAT_MESSAGES: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(1000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb01415ab20951fe6,
 };
 /// `DeleteChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static DELETE_CHAT_MESSAGE: RpcDescriptor = RpcDescriptor {
@@ -184,6 +215,7 @@ pub static DELETE_CHAT_MESSAGE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0xf8cfcf63acbeaf1e,
 };
 /// `RecordStreamView`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static RECORD_STREAM_VIEW: RpcDescriptor = RpcDescriptor {
@@ -201,6 +233,7 @@ pub static RECORD_STREAM_VIEW: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x92f8fd22f937eb00,
 };
 /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
 pub static RECORD_STREAM_EVENT: RpcDescriptor = RpcDescriptor {
@@ -218,8 +251,9 @@ pub static RECORD_STREAM_EVENT: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x39cccb2891ee0206,
 };
-/// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m, up to 3 attempts.
+/// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_STREAM_ANALYTICS: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetStreamAnalytics",
@@ -235,10 +269,12 @@ pub static GET_STREAM_ANALYTICS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x04bdb2a1b8c99bfb,
 };
-/// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+/// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_CREATOR_STREAMS: RpcDescriptor = RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetCreatorStreams",
@@ -254,8 +290,10 @@ pub static GET_CREATOR_STREAMS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xf52de096ff84e871,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

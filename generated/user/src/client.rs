@@ -2,41 +2,62 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
 use ::nova_runtime::codegen::tonic;
 /// Client of the user service, for other services: the only way they reach its data.
 ///
-/// Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline
-/// of the call being served, when there is one.
+/// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
+/// Redis), one deadline for all attempts (never later than the deadline of the call being
+/// served), retries where safe within a retry budget, and a circuit breaker shared by clones.
 #[derive(Debug, Clone)]
 pub struct UserClient {
     core: ClientCore,
 }
 impl UserClient {
-    /// A client over an existing channel.
+    /// A client over an existing channel, caching in process only.
     pub fn new(channel: tonic::transport::Channel) -> Self {
+        Self::with_options(channel, ClientOptions::in_process())
+    }
+    /// A client over an existing channel with explicit cache settings.
+    pub fn with_options(
+        channel: tonic::transport::Channel,
+        options: ClientOptions,
+    ) -> Self {
         UserClient {
-            core: ClientCore::new("user", channel),
+            core: ClientCore::new(&crate::rpc::TARGET, channel, options),
         }
     }
-    /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+    /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+    /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(::nova_runtime::client::channel(uri)?))
     }
-    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-    /// local port.
+    /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+    /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        Self::connect_lazy(
-            &::nova_runtime::client::endpoint_from_env(
-                crate::SERVICE,
-                crate::DEFAULT_PORT,
-            )?,
+        let uri = ::nova_runtime::client::endpoint_from_env(
+            crate::SERVICE,
+            crate::DEFAULT_PORT,
+        )?;
+        Ok(
+            Self::with_options(
+                ::nova_runtime::client::channel(&uri)?,
+                ClientOptions::from_env()?,
+            ),
         )
+    }
+    /// The shared call machinery (breaker state, cache) of this client and its clones.
+    pub fn core(&self) -> &ClientCore {
+        &self.core
+    }
+    /// Forgets every cached response about the entity `id` (e.g. after it changed).
+    pub async fn invalidate_entity(&self, id: &str) {
+        self.core.invalidate_entity(id).await;
     }
     /// Returns one user's profile. NOT_FOUND when the user has no live profile (unknown or
     /// deleted user).
     ///
-    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_profile(
         &self,
         request: crate::pb::GetUserProfileRequest,
@@ -45,6 +66,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_PROFILE,
                 request,
+                |request: &crate::pb::GetUserProfileRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_profile(request)
@@ -53,10 +77,25 @@ impl UserClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetUserProfile` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_profile(
+        &self,
+        request: &crate::pb::GetUserProfileRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_PROFILE,
+                request,
+                |request: &crate::pb::GetUserProfileRequest| {
+                    vec![request.user_id.clone()]
+                },
+            )
+            .await;
+    }
     /// Returns the profiles among the given user ids (at most 100), for callers that render
     /// many authors at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
     ///
-    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m, up to 3 attempts.
+    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_profiles_by_ids(
         &self,
         request: crate::pb::GetUserProfilesByIdsRequest,
@@ -65,6 +104,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_PROFILES_BY_IDS,
                 request,
+                |request: &crate::pb::GetUserProfilesByIdsRequest| {
+                    request.user_ids.clone()
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_profiles_by_ids(request)
@@ -72,6 +114,21 @@ impl UserClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetUserProfilesByIds` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_profiles_by_ids(
+        &self,
+        request: &crate::pb::GetUserProfilesByIdsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_PROFILES_BY_IDS,
+                request,
+                |request: &crate::pb::GetUserProfilesByIdsRequest| {
+                    request.user_ids.clone()
+                },
+            )
+            .await;
     }
     /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
     /// (someone else edited it first: re-read and retry), NOT_FOUND when there is no live
@@ -87,6 +144,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::UPDATE_USER_PROFILE,
                 request,
+                |_: &crate::pb::UpdateUserProfileRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .update_user_profile(request)
@@ -98,7 +156,7 @@ impl UserClient {
     /// Returns a user's settings; a user who never changed them gets the defaults.
     /// NOT_FOUND when the user has no live profile.
     ///
-    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_settings(
         &self,
         request: crate::pb::GetUserSettingsRequest,
@@ -107,6 +165,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_SETTINGS,
                 request,
+                |request: &crate::pb::GetUserSettingsRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_settings(request)
@@ -114,6 +175,21 @@ impl UserClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `GetUserSettings` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_settings(
+        &self,
+        request: &crate::pb::GetUserSettingsRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_SETTINGS,
+                request,
+                |request: &crate::pb::GetUserSettingsRequest| {
+                    vec![request.user_id.clone()]
+                },
+            )
+            .await;
     }
     /// Replaces all of a user's settings with the given ones (full replacement, so a retry
     /// writes the same state). NOT_FOUND when the user has no live profile, INVALID_ARGUMENT
@@ -128,6 +204,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::UPDATE_USER_SETTINGS,
                 request,
+                |_: &crate::pb::UpdateUserSettingsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .update_user_settings(request)
@@ -149,6 +226,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::FOLLOW,
                 request,
+                |_: &crate::pb::FollowRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .follow(request)
@@ -168,6 +246,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::UNFOLLOW,
                 request,
+                |_: &crate::pb::UnfollowRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .unfollow(request)
@@ -189,6 +268,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::BLOCK,
                 request,
+                |_: &crate::pb::BlockRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .block(request)
@@ -209,6 +289,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::UNBLOCK,
                 request,
+                |_: &crate::pb::UnblockRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .unblock(request)
@@ -220,7 +301,7 @@ impl UserClient {
     /// Lists who follows a user, most recent first, a page at a time. NOT_FOUND when the user
     /// has no live profile.
     ///
-    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_followers(
         &self,
         request: crate::pb::GetUserFollowersRequest,
@@ -229,6 +310,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_FOLLOWERS,
                 request,
+                |_: &crate::pb::GetUserFollowersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_followers(request)
@@ -237,10 +319,23 @@ impl UserClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetUserFollowers` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_followers(
+        &self,
+        request: &crate::pb::GetUserFollowersRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_FOLLOWERS,
+                request,
+                |_: &crate::pb::GetUserFollowersRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
     /// has no live profile.
     ///
-    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_following(
         &self,
         request: crate::pb::GetUserFollowingRequest,
@@ -249,6 +344,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_FOLLOWING,
                 request,
+                |_: &crate::pb::GetUserFollowingRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_following(request)
@@ -257,11 +353,24 @@ impl UserClient {
             )
             .await
     }
+    /// Forgets the cached response of `GetUserFollowing` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_get_user_following(
+        &self,
+        request: &crate::pb::GetUserFollowingRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::GET_USER_FOLLOWING,
+                request,
+                |_: &crate::pb::GetUserFollowingRequest| Vec::new(),
+            )
+            .await;
+    }
     /// Tells how two users relate (follows and blocks, both directions); used by other
     /// services before showing content or delivering a message. Unknown users simply have no
     /// relationship.
     ///
-    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, up to 3 attempts.
+    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_user_relationship(
         &self,
         request: crate::pb::CheckUserRelationshipRequest,
@@ -270,6 +379,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::CHECK_USER_RELATIONSHIP,
                 request,
+                |_: &crate::pb::CheckUserRelationshipRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .check_user_relationship(request)
@@ -277,6 +387,19 @@ impl UserClient {
                 },
             )
             .await
+    }
+    /// Forgets the cached response of `CheckUserRelationship` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_check_user_relationship(
+        &self,
+        request: &crate::pb::CheckUserRelationshipRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::CHECK_USER_RELATIONSHIP,
+                request,
+                |_: &crate::pb::CheckUserRelationshipRequest| Vec::new(),
+            )
+            .await;
     }
     /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
     /// time; users who block the searcher are left out. Full-text search over users belongs to
@@ -291,6 +414,7 @@ impl UserClient {
             .unary(
                 &crate::rpc::SEARCH_USERS,
                 request,
+                |_: &crate::pb::SearchUsersRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .search_users(request)

@@ -28,3 +28,5 @@ pub const PROTO_SERVICE: &str = "nova.user.v1.UserService";
 pub const DATABASE: &str = "nova_user";
 /// The gRPC port used when `NOVA_GRPC_ADDR` is not set.
 pub const DEFAULT_PORT: u16 = 50052u16;
+/// The service's protos (and their imports), encoded, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("file_descriptor_set.bin");

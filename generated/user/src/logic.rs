@@ -12,7 +12,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one user's profile. NOT_FOUND when the user has no live profile (unknown or
     /// deleted user).
     ///
-    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profile(
         &self,
         ctx: &CallContext,
@@ -23,7 +23,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the profiles among the given user ids (at most 100), for callers that render
     /// many authors at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
     ///
-    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m, up to 3 attempts.
+    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profiles_by_ids(
         &self,
         ctx: &CallContext,
@@ -47,7 +47,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns a user's settings; a user who never changed them gets the defaults.
     /// NOT_FOUND when the user has no live profile.
     ///
-    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_settings(
         &self,
         ctx: &CallContext,
@@ -107,7 +107,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists who follows a user, most recent first, a page at a time. NOT_FOUND when the user
     /// has no live profile.
     ///
-    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_followers(
         &self,
         ctx: &CallContext,
@@ -118,7 +118,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
     /// has no live profile.
     ///
-    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_following(
         &self,
         ctx: &CallContext,
@@ -130,7 +130,7 @@ pub trait Logic: Send + Sync + 'static {
     /// services before showing content or delivering a message. Unknown users simply have no
     /// relationship.
     ///
-    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, up to 3 attempts.
+    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_user_relationship(
         &self,
         ctx: &CallContext,

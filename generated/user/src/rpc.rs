@@ -4,10 +4,28 @@
 //! How each RPC of the service is called: idempotency from the proto's
 //! `idempotency_level`, policy from specs/ownership.toml.
 use ::nova_runtime::rpc::{
-    CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor,
+    BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy,
+    RpcDescriptor, TargetPolicy,
 };
 use ::std::time::Duration;
-/// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m, up to 3 attempts.
+/// How callers treat the user service as a whole: one circuit breaker (opens at 50% failures or 100% slow calls over the last 20 calls) and one retry budget per caller.
+pub static TARGET: TargetPolicy = TargetPolicy {
+    service: "user",
+    breaker: BreakerPolicy {
+        window: 20,
+        min_calls: 10,
+        failure_rate_percent: 50.0,
+        slow_call: Duration::from_millis(1000),
+        slow_rate_percent: 100.0,
+        open_for: Duration::from_millis(5000),
+        half_open_calls: 3,
+    },
+    retry_budget: RetryBudget {
+        max_tokens: 10,
+        token_ratio: 0.1,
+    },
+};
+/// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_PROFILE: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserProfile",
@@ -23,10 +41,12 @@ pub static GET_USER_PROFILE: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb81c5de697606217,
 };
-/// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m, up to 3 attempts.
+/// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_PROFILES_BY_IDS: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserProfilesByIds",
@@ -42,8 +62,10 @@ pub static GET_USER_PROFILES_BY_IDS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(300000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x6e904f5eaf87e25d,
 };
 /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_USER_PROFILE: RpcDescriptor = RpcDescriptor {
@@ -61,8 +83,9 @@ pub static UPDATE_USER_PROFILE: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x7b96c46b3c42befe,
 };
-/// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, up to 3 attempts.
+/// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_SETTINGS: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserSettings",
@@ -78,8 +101,10 @@ pub static GET_USER_SETTINGS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(60000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xb5869c93c3b221bf,
 };
 /// `UpdateUserSettings`: idempotent write, deadline 500ms, up to 3 attempts.
 pub static UPDATE_USER_SETTINGS: RpcDescriptor = RpcDescriptor {
@@ -97,6 +122,7 @@ pub static UPDATE_USER_SETTINGS: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x48a66ff8d9bb867c,
 };
 /// `Follow`: idempotent write, deadline 500ms, up to 3 attempts.
 pub static FOLLOW: RpcDescriptor = RpcDescriptor {
@@ -114,6 +140,7 @@ pub static FOLLOW: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x3f000948af004f9b,
 };
 /// `Unfollow`: idempotent write, deadline 500ms, up to 3 attempts.
 pub static UNFOLLOW: RpcDescriptor = RpcDescriptor {
@@ -131,6 +158,7 @@ pub static UNFOLLOW: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x0a128383cac94877,
 };
 /// `Block`: idempotent write, deadline 1s, up to 3 attempts.
 pub static BLOCK: RpcDescriptor = RpcDescriptor {
@@ -148,6 +176,7 @@ pub static BLOCK: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x49307a25180aee2f,
 };
 /// `Unblock`: idempotent write, deadline 500ms, up to 3 attempts.
 pub static UNBLOCK: RpcDescriptor = RpcDescriptor {
@@ -165,8 +194,9 @@ pub static UNBLOCK: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x1ec699f9789343af,
 };
-/// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+/// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_FOLLOWERS: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserFollowers",
@@ -182,10 +212,12 @@ pub static GET_USER_FOLLOWERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0x28c300eb25c8324d,
 };
-/// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s, up to 3 attempts.
+/// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_FOLLOWING: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserFollowing",
@@ -201,10 +233,12 @@ pub static GET_USER_FOLLOWING: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(30000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xe15e78387d303c05,
 };
-/// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, up to 3 attempts.
+/// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static CHECK_USER_RELATIONSHIP: RpcDescriptor = RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "CheckUserRelationship",
@@ -220,8 +254,10 @@ pub static CHECK_USER_RELATIONSHIP: RpcDescriptor = RpcDescriptor {
         }),
         cache: Some(CachePolicy {
             ttl: Duration::from_millis(10000),
+            stale_if_error: Duration::from_millis(300000),
         }),
     },
+    schema: 0xcfe6e65825ed096c,
 };
 /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
 pub static SEARCH_USERS: RpcDescriptor = RpcDescriptor {
@@ -239,6 +275,7 @@ pub static SEARCH_USERS: RpcDescriptor = RpcDescriptor {
         }),
         cache: None,
     },
+    schema: 0x6905fe864e354732,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&RpcDescriptor] = &[

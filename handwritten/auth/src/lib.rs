@@ -8,9 +8,8 @@
 mod users;
 
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::codegen::tokio::net::TcpListener;
 use ::nova_runtime::convert::{parse_uuid, parse_uuids};
-use ::nova_runtime::server::{ServiceConfig, StartError};
+use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
 use nova_auth::repo::{auth_logs, users as users_table};
 use nova_auth::{CallContext, Logic, LogicError, pb};
 
@@ -124,9 +123,9 @@ impl Logic for AuthLogic {
     }
 }
 
-/// Starts the service: opens its database (applying migrations), then serves on `listener`
+/// Starts the service: opens its database (applying migrations), then serves on `listeners`
 /// until `shutdown` completes.
-pub async fn start(config: ServiceConfig, listener: TcpListener, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
     let db = nova_auth::db::connect(&config.database).await?;
-    nova_auth::server::serve(AuthLogic::new(db), listener, shutdown).await
+    nova_auth::server::serve(AuthLogic::new(db), listeners, shutdown).await
 }

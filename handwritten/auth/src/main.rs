@@ -18,6 +18,6 @@ async fn main() -> ExitCode {
 }
 async fn run() -> Result<(), ::nova_runtime::server::StartError> {
     let config = nova_auth::server::config_from_env()?;
-    let listener = ::nova_runtime::server::bind(config.listen).await?;
-    nova_auth_service::start(config, listener, ::nova_runtime::server::shutdown_signal()).await
+    let listeners = ::nova_runtime::server::Listeners::bind(&config).await?;
+    nova_auth_service::start(config, listeners, ::nova_runtime::server::shutdown_signal()).await
 }

@@ -3,8 +3,7 @@
 //! Business logic of the service: implement each RPC here.
 use nova_media::{CallContext, Logic, LogicError, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{ServiceConfig, StartError};
-use ::nova_runtime::codegen::tokio::net::TcpListener;
+use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
 /// The business logic of the media service.
 #[derive(Debug, Clone)]
 pub struct MediaLogic {
@@ -99,12 +98,12 @@ impl Logic for MediaLogic {
     }
 }
 /// Starts the service: opens its database (applying migrations), then serves on
-/// `listener` until `shutdown` completes.
+/// `listeners` until `shutdown` completes.
 pub async fn start(
     config: ServiceConfig,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl ::std::future::Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
     let db = nova_media::db::connect(&config.database).await?;
-    nova_media::server::serve(MediaLogic::new(db), listener, shutdown).await
+    nova_media::server::serve(MediaLogic::new(db), listeners, shutdown).await
 }

@@ -18,10 +18,10 @@ async fn main() -> ExitCode {
 }
 async fn run() -> Result<(), ::nova_runtime::server::StartError> {
     let config = nova_media::server::config_from_env()?;
-    let listener = ::nova_runtime::server::bind(config.listen).await?;
+    let listeners = ::nova_runtime::server::Listeners::bind(&config).await?;
     nova_media_service::start(
             config,
-            listener,
+            listeners,
             ::nova_runtime::server::shutdown_signal(),
         )
         .await

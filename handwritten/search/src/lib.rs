@@ -3,8 +3,7 @@
 //! Business logic of the service: implement each RPC here.
 use nova_search::{CallContext, Logic, LogicError, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{ServiceConfig, StartError};
-use ::nova_runtime::codegen::tokio::net::TcpListener;
+use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
 /// The business logic of the search service.
 #[derive(Debug, Clone)]
 pub struct SearchLogic {
@@ -92,12 +91,12 @@ impl Logic for SearchLogic {
     }
 }
 /// Starts the service: opens its database (applying migrations), then serves on
-/// `listener` until `shutdown` completes.
+/// `listeners` until `shutdown` completes.
 pub async fn start(
     config: ServiceConfig,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl ::std::future::Future<Output = ()> + Send,
 ) -> Result<(), StartError> {
     let db = nova_search::db::connect(&config.database).await?;
-    nova_search::server::serve(SearchLogic::new(db), listener, shutdown).await
+    nova_search::server::serve(SearchLogic::new(db), listeners, shutdown).await
 }

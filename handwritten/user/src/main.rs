@@ -18,7 +18,11 @@ async fn main() -> ExitCode {
 }
 async fn run() -> Result<(), ::nova_runtime::server::StartError> {
     let config = nova_user::server::config_from_env()?;
-    let listener = ::nova_runtime::server::bind(config.listen).await?;
-    nova_user_service::start(config, listener, ::nova_runtime::server::shutdown_signal())
+    let listeners = ::nova_runtime::server::Listeners::bind(&config).await?;
+    nova_user_service::start(
+            config,
+            listeners,
+            ::nova_runtime::server::shutdown_signal(),
+        )
         .await
 }

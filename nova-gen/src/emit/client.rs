@@ -1,47 +1,76 @@
 //! `src/client.rs`: the typed client other services use to reach this one.
 
-use quote::quote;
+use heck::ToSnakeCase;
+use quote::{format_ident, quote};
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::{client_struct, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
+use crate::emit::names::{client_struct, ident, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
 use crate::emit::rpc::rpc_docs;
-use crate::emit::{EmitError, doc_lines, rust_file};
-use crate::ir::Service;
+use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
+use crate::ir::{Rpc, Service};
+
+/// The function naming the entities a request is about (for invalidation by id).
+fn entities_fn(rpc: &Rpc) -> proc_macro2::TokenStream {
+    let input = message_tokens(&rpc.input);
+    match rpc.policy.cache.as_ref().and_then(|c| c.entity.as_ref()) {
+        Some(entity) => {
+            let field = ident(&entity.field.to_snake_case());
+            if entity.repeated { quote!(|request: &#input| request.#field.clone()) } else { quote!(|request: &#input| vec![request.#field.clone()]) }
+        }
+        None => quote!(|_: &#input| Vec::new()),
+    }
+}
+
+fn method(service: &Service, rpc: &Rpc) -> proc_macro2::TokenStream {
+    let method = rpc_method(rpc);
+    let descriptor = rpc_const(rpc);
+    let input = message_tokens(&rpc.input);
+    let output = message_tokens(&rpc.output);
+    let module = tonic_client_module(service);
+    let tonic_client = tonic_client_struct(service);
+    let entities = entities_fn(rpc);
+    let docs = rpc_docs(rpc);
+    let call = quote! {
+        #docs
+        pub async fn #method(&self, request: #input) -> Result<#output, tonic::Status> {
+            self.core
+                .unary(&crate::rpc::#descriptor, request, #entities, |channel, request| async move {
+                    crate::pb::#module::#tonic_client::new(channel).#method(request).await
+                })
+                .await
+        }
+    };
+    if rpc.policy.cache.is_none() {
+        return call;
+    }
+    let invalidate = format_ident!("invalidate_{}", method.to_string().trim_start_matches("r#"));
+    let doc = doc_line(&format!("Forgets the cached response of `{}` to `request`, in this process and (through Redis) every other.", rpc.name));
+    quote! {
+        #call
+
+        #doc
+        pub async fn #invalidate(&self, request: &#input) {
+            self.core.invalidate(&crate::rpc::#descriptor, request, #entities).await;
+        }
+    }
+}
 
 pub fn emit_client(service: &Service) -> Result<String, EmitError> {
     let client = client_struct(service);
-    let module = tonic_client_module(service);
-    let tonic_client = tonic_client_struct(service);
-    let name = &service.name;
-    let methods = service.rpcs.iter().map(|rpc| {
-        let method = rpc_method(rpc);
-        let descriptor = rpc_const(rpc);
-        let input = message_tokens(&rpc.input);
-        let output = message_tokens(&rpc.output);
-        let docs = rpc_docs(rpc);
-        quote! {
-            #docs
-            pub async fn #method(&self, request: #input) -> Result<#output, tonic::Status> {
-                self.core
-                    .unary(&crate::rpc::#descriptor, request, |channel, request| async move {
-                        crate::pb::#module::#tonic_client::new(channel).#method(request).await
-                    })
-                    .await
-            }
-        }
-    });
+    let methods = service.rpcs.iter().map(|rpc| method(service, rpc));
     let doc = doc_lines(
         &[
             format!("Client of the {} service, for other services: the only way they reach its data.", service.name),
             String::new(),
-            "Every call follows its RPC's policy from specs/ownership.toml and passes on the deadline".to_string(),
-            "of the call being served, when there is one.".to_string(),
+            "Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in".to_string(),
+            "Redis), one deadline for all attempts (never later than the deadline of the call being".to_string(),
+            "served), retries where safe within a retry budget, and a circuit breaker shared by clones.".to_string(),
         ],
         false,
     );
     rust_file(quote! {
         //! The typed client of the service.
-        use ::nova_runtime::client::{ClientCore, ClientError};
+        use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
         use ::nova_runtime::codegen::tonic;
 
         #doc
@@ -51,20 +80,37 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
         }
 
         impl #client {
-            /// A client over an existing channel.
+            /// A client over an existing channel, caching in process only.
             pub fn new(channel: tonic::transport::Channel) -> Self {
-                #client { core: ClientCore::new(#name, channel) }
+                Self::with_options(channel, ClientOptions::in_process())
             }
 
-            /// A client for `uri` (e.g. `http://127.0.0.1:50051`); connects on first use.
+            /// A client over an existing channel with explicit cache settings.
+            pub fn with_options(channel: tonic::transport::Channel, options: ClientOptions) -> Self {
+                #client { core: ClientCore::new(&crate::rpc::TARGET, channel, options) }
+            }
+
+            /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
+            /// connects on first use.
             pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
                 Ok(Self::new(::nova_runtime::client::channel(uri)?))
             }
 
-            /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT`, by default this service's
-            /// local port.
+            /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
+            /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
             pub fn from_env() -> Result<Self, ClientError> {
-                Self::connect_lazy(&::nova_runtime::client::endpoint_from_env(crate::SERVICE, crate::DEFAULT_PORT)?)
+                let uri = ::nova_runtime::client::endpoint_from_env(crate::SERVICE, crate::DEFAULT_PORT)?;
+                Ok(Self::with_options(::nova_runtime::client::channel(&uri)?, ClientOptions::from_env()?))
+            }
+
+            /// The shared call machinery (breaker state, cache) of this client and its clones.
+            pub fn core(&self) -> &ClientCore {
+                &self.core
+            }
+
+            /// Forgets every cached response about the entity `id` (e.g. after it changed).
+            pub async fn invalidate_entity(&self, id: &str) {
+                self.core.invalidate_entity(id).await;
             }
 
             #(#methods)*

@@ -64,6 +64,8 @@ pub fn emit_lib(service: &Service) -> Result<String, EmitError> {
         pub const DATABASE: &str = #database;
         /// The gRPC port used when `NOVA_GRPC_ADDR` is not set.
         pub const DEFAULT_PORT: u16 = #port;
+        /// The service's protos (and their imports), encoded, for gRPC reflection.
+        pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("file_descriptor_set.bin");
     })
 }
 

@@ -128,6 +128,7 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
     files.owned(format!("{root}/Cargo.toml"), crate_root::emit_manifest(service));
     files.owned(format!("{root}/src/lib.rs"), crate_root::emit_lib(service)?);
     files.owned(format!("{root}/src/pb.rs"), format!("{}\n{}", Header::Rust.text(), protos::emit_pb(service, protos)?));
+    files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos));
     files.owned(format!("{root}/src/rpc.rs"), rpc::emit_rpc(service)?);
     files.owned(format!("{root}/src/logic.rs"), logic::emit_logic(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(service)?);

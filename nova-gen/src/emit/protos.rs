@@ -30,3 +30,29 @@ pub fn emit_pb(service: &Service, protos: &ProtoSet) -> Result<String, EmitError
     }
     Ok(code)
 }
+
+/// The encoded `FileDescriptorSet` gRPC reflection serves: the service's own files and every
+/// file they import, transitively, without source info (so comment edits do not change it).
+pub fn emit_descriptor_set(service: &Service, protos: &ProtoSet) -> Vec<u8> {
+    use prost::Message as _;
+    let all: Vec<&prost_types::FileDescriptorProto> = protos.files.values().chain(protos.imports.iter()).collect();
+    let mut wanted: Vec<String> = protos.files.values().filter(|f| f.package() == service.proto.package).map(|f| f.name().to_string()).collect();
+    let mut index = 0;
+    while index < wanted.len() {
+        if let Some(file) = all.iter().find(|f| f.name() == wanted[index]) {
+            for dependency in &file.dependency {
+                if !wanted.contains(dependency) {
+                    wanted.push(dependency.clone());
+                }
+            }
+        }
+        index += 1;
+    }
+    wanted.sort();
+    let file = wanted
+        .iter()
+        .filter_map(|name| all.iter().find(|f| f.name() == name.as_str()))
+        .map(|f| prost_types::FileDescriptorProto { source_code_info: None, ..(*f).clone() })
+        .collect();
+    prost_types::FileDescriptorSet { file }.encode_to_vec()
+}

@@ -32,11 +32,12 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
         };
         let cache = match &rpc.policy.cache {
             Some(c) => {
-                let ttl = duration(c.ttl);
-                quote!(Some(CachePolicy { ttl: #ttl }))
+                let (ttl, stale) = (duration(c.ttl), duration(c.stale_if_error));
+                quote!(Some(CachePolicy { ttl: #ttl, stale_if_error: #stale }))
             }
             None => quote!(None),
         };
+        let schema = hex_literal(rpc.schema_hash);
         let doc = doc_line(&format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
         quote! {
             #doc
@@ -46,21 +47,66 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
                 owner: #owner,
                 idempotency: #idempotency,
                 policy: CallPolicy { deadline: #deadline, retry: #retry, cache: #cache },
+                schema: #schema,
             };
         }
     });
     let all = service.rpcs.iter().map(rpc_const);
+    let target = target_policy(service);
     rust_file(quote! {
         //! How each RPC of the service is called: idempotency from the proto's
         //! `idempotency_level`, policy from specs/ownership.toml.
-        use ::nova_runtime::rpc::{CachePolicy, CallPolicy, Idempotency, RetryPolicy, RpcDescriptor};
+        use ::nova_runtime::rpc::{BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy, RpcDescriptor, TargetPolicy};
         use ::std::time::Duration;
+
+        #target
 
         #(#consts)*
 
         /// Every RPC of the service, in proto order.
         pub static ALL: &[&RpcDescriptor] = &[#(&#all),*];
     })
+}
+
+/// `TARGET`: the breaker and retry budget every caller keeps for this service.
+fn target_policy(service: &Service) -> proc_macro2::TokenStream {
+    let name = &service.name;
+    let b = &service.target.breaker;
+    let (window, min_calls, half_open) = (
+        proc_macro2::Literal::u32_unsuffixed(b.window),
+        proc_macro2::Literal::u32_unsuffixed(b.min_calls),
+        proc_macro2::Literal::u32_unsuffixed(b.half_open_calls),
+    );
+    let (failure_rate, slow_rate) =
+        (proc_macro2::Literal::f64_unsuffixed(b.failure_rate_percent), proc_macro2::Literal::f64_unsuffixed(b.slow_rate_percent));
+    let (slow_call, open_for) = (duration(b.slow_call), duration(b.open_for));
+    let budget = &service.target.retry_budget;
+    let (max_tokens, ratio) = (proc_macro2::Literal::u32_unsuffixed(budget.max_tokens), proc_macro2::Literal::f64_unsuffixed(budget.token_ratio));
+    let doc = crate::emit::doc_line(&format!(
+        "How callers treat the {name} service as a whole: one circuit breaker (opens at {}% failures or {}% slow calls over the last {} calls) and one retry budget per caller.",
+        b.failure_rate_percent, b.slow_rate_percent, b.window
+    ));
+    quote! {
+        #doc
+        pub static TARGET: TargetPolicy = TargetPolicy {
+            service: #name,
+            breaker: BreakerPolicy {
+                window: #window,
+                min_calls: #min_calls,
+                failure_rate_percent: #failure_rate,
+                slow_call: #slow_call,
+                slow_rate_percent: #slow_rate,
+                open_for: #open_for,
+                half_open_calls: #half_open,
+            },
+            retry_budget: RetryBudget { max_tokens: #max_tokens, token_ratio: #ratio },
+        };
+    }
+}
+
+/// `0x0123456789abcdef` (hashes read better in hex).
+fn hex_literal(value: u64) -> proc_macro2::Literal {
+    format!("0x{value:016x}").parse().unwrap_or_else(|_| proc_macro2::Literal::u64_unsuffixed(value))
 }
 
 fn duration(d: Duration) -> proc_macro2::TokenStream {
@@ -77,7 +123,7 @@ pub fn policy_summary(rpc: &Rpc) -> String {
     };
     let mut parts = vec![kind.to_string(), format!("deadline {}", human(rpc.policy.deadline))];
     if let Some(cache) = &rpc.policy.cache {
-        parts.push(format!("cached {}", human(cache.ttl)));
+        parts.push(format!("cached {} (stale up to {} more if the service fails)", human(cache.ttl), human(cache.stale_if_error)));
     }
     match (&rpc.policy.retry, rpc.idempotency) {
         (Some(retry), Idempotency::Unknown) => {
@@ -92,6 +138,7 @@ pub fn policy_summary(rpc: &Rpc) -> String {
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
+        0 => "0s".to_string(),
         ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
         ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
         ms if ms % 1000 == 0 => format!("{}s", ms / 1000),

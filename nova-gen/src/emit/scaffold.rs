@@ -51,8 +51,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
         //! Business logic of the service: implement each RPC here.
         use #generated::{CallContext, Logic, LogicError, pb};
         use ::nova_runtime::codegen::sqlx::PgPool;
-        use ::nova_runtime::server::{ServiceConfig, StartError};
-        use ::nova_runtime::codegen::tokio::net::TcpListener;
+        use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
 
         #doc
         #[derive(Debug, Clone)]
@@ -76,10 +75,10 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
         }
 
         /// Starts the service: opens its database (applying migrations), then serves on
-        /// `listener` until `shutdown` completes.
-        pub async fn start(config: ServiceConfig, listener: TcpListener, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
+        /// `listeners` until `shutdown` completes.
+        pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
             let db = #generated::db::connect(&config.database).await?;
-            #generated::server::serve(#logic::new(db), listener, shutdown).await
+            #generated::server::serve(#logic::new(db), listeners, shutdown).await
         }
     })
 }
@@ -106,8 +105,8 @@ fn scaffold_main(service: &Service) -> Result<String, EmitError> {
 
         async fn run() -> Result<(), ::nova_runtime::server::StartError> {
             let config = #generated::server::config_from_env()?;
-            let listener = ::nova_runtime::server::bind(config.listen).await?;
-            #handwritten::start(config, listener, ::nova_runtime::server::shutdown_signal()).await
+            let listeners = ::nova_runtime::server::Listeners::bind(&config).await?;
+            #handwritten::start(config, listeners, ::nova_runtime::server::shutdown_signal()).await
         }
     })
 }

@@ -6,12 +6,18 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::Diagnostic;
 use crate::load::column::parse_column;
 use crate::load::toml_read::Reader;
-use crate::raw::{RawColumn, RawColumnList, RawDefaults, RawPolicy, RawRetry, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec, RawTable};
+use crate::raw::{
+    RawBreaker, RawColumn, RawColumnList, RawDefaults, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec,
+    RawTable, RawTargetPolicy,
+};
 use crate::source::{Located, SourceFile, Span};
 
-const SERVICE_KEYS: [&str; 8] = ["proto", "database", "port", "slo", "deadline", "retry", "rpc", "tables"];
-const DEFAULTS_KEYS: [&str; 3] = ["deadline", "retry", "slo"];
-const RPC_KEYS: [&str; 3] = ["cache", "deadline", "retry"];
+const SERVICE_KEYS: [&str; 11] =
+    ["proto", "database", "port", "slo", "deadline", "retry", "stale_if_error", "breaker", "retry_budget", "rpc", "tables"];
+const DEFAULTS_KEYS: [&str; 6] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo"];
+const RPC_KEYS: [&str; 5] = ["cache", "stale_if_error", "entity", "deadline", "retry"];
+const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_call", "slow_rate", "open_for", "half_open_calls"];
+const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
 const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
 const TABLE_KEYS: [&str; 4] = ["doc", "columns", "unique", "indexes"];
@@ -48,7 +54,12 @@ fn read_document(reader: &mut Reader<'_>, document: &DeTable<'_>) -> RawSpec {
         if name == "defaults" {
             if let Some((table, span)) = reader.as_table(value, "defaults") {
                 reader.reject_unknown_keys(table, &DEFAULTS_KEYS, "[defaults]");
-                defaults = RawDefaults { span: Some(span), policy: read_policy(reader, table), slo: read_slo(reader, table) };
+                defaults = RawDefaults {
+                    span: Some(span),
+                    policy: read_policy(reader, table),
+                    target: read_target(reader, table),
+                    slo: read_slo(reader, table),
+                };
             }
             continue;
         }
@@ -86,6 +97,7 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
         port: reader.integer(table, "port"),
         slo: read_slo(reader, table),
         policy: read_policy(reader, table),
+        target: read_target(reader, table),
         name,
         rpcs,
         tables,
@@ -93,7 +105,34 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
 }
 
 fn read_policy(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawPolicy {
-    RawPolicy { deadline: reader.duration(table, "deadline"), retry: read_retry(reader, table), cache: reader.duration(table, "cache") }
+    RawPolicy {
+        deadline: reader.duration(table, "deadline"),
+        retry: read_retry(reader, table),
+        cache: reader.duration(table, "cache"),
+        stale_if_error: reader.duration(table, "stale_if_error"),
+        entity: reader.string(table, "entity"),
+    }
+}
+
+fn read_target(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawTargetPolicy {
+    let breaker = reader.table(table, "breaker").map(|(breaker, span)| {
+        reader.reject_unknown_keys(breaker, &BREAKER_KEYS, "`breaker`");
+        let raw = RawBreaker {
+            window: reader.integer(breaker, "window"),
+            min_calls: reader.integer(breaker, "min_calls"),
+            failure_rate: reader.percent(breaker, "failure_rate"),
+            slow_call: reader.duration(breaker, "slow_call"),
+            slow_rate: reader.percent(breaker, "slow_rate"),
+            open_for: reader.duration(breaker, "open_for"),
+            half_open_calls: reader.integer(breaker, "half_open_calls"),
+        };
+        Located::new(raw, span)
+    });
+    let retry_budget = reader.table(table, "retry_budget").map(|(budget, span)| {
+        reader.reject_unknown_keys(budget, &BUDGET_KEYS, "`retry_budget`");
+        Located::new(RawRetryBudget { max_tokens: reader.integer(budget, "max_tokens"), token_ratio: reader.float(budget, "token_ratio") }, span)
+    });
+    RawTargetPolicy { breaker, retry_budget }
 }
 
 fn read_retry(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Located<RawRetry>> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use prost_types::method_options::IdempotencyLevel;
-use prost_types::{FileDescriptorProto, MethodDescriptorProto, SourceCodeInfo};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto, MethodDescriptorProto, SourceCodeInfo};
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::Idempotency;
@@ -21,6 +21,15 @@ pub struct ProtoSet {
     /// Their text, by the same name, for located messages.
     pub sources: BTreeMap<String, SourceFile>,
     pub services: Vec<ProtoServiceInfo>,
+    /// Every message and enum of the specs and their imports, by fully qualified name
+    /// (`.nova.auth.v1.User`).
+    pub types: BTreeMap<String, TypeDescriptor>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeDescriptor {
+    Message(DescriptorProto),
+    Enum(EnumDescriptorProto),
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +65,38 @@ impl ProtoSet {
     pub fn service(&self, full_name: &str) -> Option<&ProtoServiceInfo> {
         self.services.iter().find(|s| s.full_name() == full_name)
     }
+
+    pub fn message(&self, full_name: &str) -> Option<&DescriptorProto> {
+        match self.types.get(full_name) {
+            Some(TypeDescriptor::Message(message)) => Some(message),
+            _ => None,
+        }
+    }
+}
+
+/// Indexes every message and enum, nested ones included, under its fully qualified name.
+fn index_types<'a>(files: impl Iterator<Item = &'a FileDescriptorProto>) -> BTreeMap<String, TypeDescriptor> {
+    fn add_message(prefix: &str, message: &DescriptorProto, types: &mut BTreeMap<String, TypeDescriptor>) {
+        let name = format!("{prefix}.{}", message.name());
+        for nested in &message.nested_type {
+            add_message(&name, nested, types);
+        }
+        for nested in &message.enum_type {
+            types.insert(format!("{name}.{}", nested.name()), TypeDescriptor::Enum(nested.clone()));
+        }
+        types.insert(name, TypeDescriptor::Message(message.clone()));
+    }
+    let mut types = BTreeMap::new();
+    for file in files {
+        let prefix = if file.package().is_empty() { String::new() } else { format!(".{}", file.package()) };
+        for message in &file.message_type {
+            add_message(&prefix, message, &mut types);
+        }
+        for enumeration in &file.enum_type {
+            types.insert(format!("{prefix}.{}", enumeration.name()), TypeDescriptor::Enum(enumeration.clone()));
+        }
+    }
+    types
 }
 
 /// Compiles every `.proto` under `proto_root`; `display_root` is the name the root has in
@@ -87,7 +128,8 @@ pub fn load_protos(proto_root: &Path, display_root: &str) -> Result<ProtoSet, Ve
         compiler.file_descriptor_set().file.into_iter().partition(|f| sources.contains_key(f.name()));
     let files: BTreeMap<String, FileDescriptorProto> = own.into_iter().map(|f| (f.name().to_string(), f)).collect();
     let services = files.values().flat_map(|f| index_services(f, &sources)).collect();
-    Ok(ProtoSet { files, imports, sources, services })
+    let types = index_types(files.values().chain(imports.iter()));
+    Ok(ProtoSet { files, imports, sources, services, types })
 }
 
 fn list_protos(root: &Path) -> std::io::Result<Vec<String>> {

@@ -6,12 +6,14 @@ mod names;
 mod rpcs;
 mod services;
 mod tables;
+mod targets;
 
 use crate::diagnostic::Diagnostic;
 use crate::load::Loaded;
 use crate::source::{SourceFile, Span};
 
 pub use names::{name_problem, service_name_problem};
+pub use rpcs::entity_field;
 
 /// Runs every rule; an empty result means the model can be built.
 pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
@@ -19,6 +21,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     services::check_services(&mut v);
     rpcs::check_rpcs(&mut v);
     tables::check_tables(&mut v);
+    targets::check_targets(&mut v);
     v.diagnostics
 }
 

@@ -74,6 +74,7 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
                 );
                 continue;
             };
+            check_cache_options(v, rpc, &method.input_type);
             if let Some(cache) = &rpc.policy.cache
                 && method.idempotency != Idempotency::NoSideEffects
             {
@@ -91,6 +92,62 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
             }
         }
     }
+}
+
+/// `stale_if_error` and `entity` refine a cache policy, so they need one; `entity` must name a
+/// string field of the request.
+fn check_cache_options(v: &mut Validator<'_>, rpc: &crate::raw::RawRpc, input_type: &str) {
+    let cached = rpc.policy.cache.is_some();
+    if let (Some(stale), false) = (&rpc.policy.stale_if_error, cached) {
+        v.report(
+            "spec::stale-without-cache",
+            stale.span.clone(),
+            "nothing cached to serve",
+            format!("`{}` sets `stale_if_error` but is not cached", rpc.name.value),
+            "add `cache = \"<ttl>\"` to the RPC, or remove `stale_if_error`",
+        );
+    }
+    let Some(entity) = &rpc.policy.entity else { return };
+    if !cached {
+        v.report(
+            "spec::entity-without-cache",
+            entity.span.clone(),
+            "nothing cached to invalidate",
+            format!("`{}` names an `entity` but is not cached", rpc.name.value),
+            "`entity` says which request field identifies what a cached response is about; add `cache` or remove it",
+        );
+        return;
+    }
+    if entity_field(&v.loaded.protos, input_type, &entity.value).is_none() {
+        let fields: Vec<String> = v
+            .loaded
+            .protos
+            .message(input_type)
+            .map(|m| {
+                m.field.iter().filter(|f| f.r#type() == prost_types::field_descriptor_proto::Type::String).map(|f| f.name().to_string()).collect()
+            })
+            .unwrap_or_default();
+        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let help = match closest(&entity.value, &names) {
+            Some(best) => format!("did you mean `{best}`? String fields of {}: {}", input_type.trim_start_matches('.'), names.join(", ")),
+            None => format!("string fields of {}: {}", input_type.trim_start_matches('.'), names.join(", ")),
+        };
+        v.report(
+            "spec::unknown-entity-field",
+            entity.span.clone(),
+            "not a string field of the request",
+            format!("`{}` is not a `string` or `repeated string` field of {}", entity.value, input_type.trim_start_matches('.')),
+            help,
+        );
+    }
+}
+
+/// Whether `field` of the message `message_type` holds ids: `Some(repeated)` for a `string` or
+/// `repeated string` field, `None` otherwise.
+pub fn entity_field(protos: &crate::load::ProtoSet, message_type: &str, field: &str) -> Option<bool> {
+    use prost_types::field_descriptor_proto::{Label, Type};
+    let field = protos.message(message_type)?.field.iter().find(|f| f.name() == field)?;
+    (field.r#type() == Type::String).then(|| field.label() == Label::Repeated)
 }
 
 fn check_positive(v: &mut Validator<'_>, value: &Option<Located<Duration>>, what: &str) {

@@ -1,0 +1,86 @@
+//! A cached response and its byte form in Redis.
+//!
+//! Times are Unix milliseconds because L2 entries are shared by processes; generations are
+//! those of the entry's tags (see `mod.rs`) when its load started.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+const MAGIC: &[u8; 4] = b"NVC1";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The encoded response message.
+    pub payload: Bytes,
+    pub fresh_until_ms: u64,
+    pub stale_until_ms: u64,
+    /// One generation per tag of the key, in the key's tag order.
+    pub generations: Vec<u64>,
+}
+
+impl Entry {
+    pub fn is_fresh(&self, now_ms: u64) -> bool {
+        now_ms < self.fresh_until_ms
+    }
+
+    pub fn is_usable_stale(&self, now_ms: u64) -> bool {
+        now_ms < self.stale_until_ms
+    }
+
+    /// Whether no tag was invalidated since the entry's load started.
+    pub fn is_current(&self, current: &[u64]) -> bool {
+        self.generations.len() == current.len() && self.generations.iter().zip(current).all(|(mine, now)| mine >= now)
+    }
+
+    pub fn encode(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(4 + 16 + 2 + 8 * self.generations.len() + self.payload.len());
+        out.put_slice(MAGIC);
+        out.put_u64(self.fresh_until_ms);
+        out.put_u64(self.stale_until_ms);
+        out.put_u16(u16::try_from(self.generations.len()).unwrap_or(u16::MAX));
+        for generation in self.generations.iter().take(usize::from(u16::MAX)) {
+            out.put_u64(*generation);
+        }
+        out.put_slice(&self.payload);
+        out.freeze()
+    }
+
+    /// `None` for bytes that are not an entry of this format (another version wrote them):
+    /// treated as a miss, never misread.
+    pub fn decode(bytes: &[u8]) -> Option<Entry> {
+        let mut buf = bytes;
+        if buf.len() < 22 || &buf[..4] != MAGIC {
+            return None;
+        }
+        buf.advance(4);
+        let fresh_until_ms = buf.get_u64();
+        let stale_until_ms = buf.get_u64();
+        let count = usize::from(buf.get_u16());
+        if buf.len() < count * 8 {
+            return None;
+        }
+        let generations = (0..count).map(|_| buf.get_u64()).collect();
+        Some(Entry { payload: Bytes::copy_from_slice(buf), fresh_until_ms, stale_until_ms, generations })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_foreign_bytes() {
+        let entry = Entry { payload: Bytes::from_static(b"\x0a\x03abc"), fresh_until_ms: 10, stale_until_ms: 20, generations: vec![0, 7] };
+        assert_eq!(Entry::decode(&entry.encode()), Some(entry.clone()));
+        assert_eq!(Entry::decode(b"not an entry at all, no"), None);
+        assert_eq!(Entry::decode(&entry.encode()[..20]), None);
+    }
+
+    #[test]
+    fn currency_compares_generations() {
+        let entry = Entry { payload: Bytes::new(), fresh_until_ms: 10, stale_until_ms: 20, generations: vec![1, 2] };
+        assert!(entry.is_current(&[1, 2]));
+        assert!(entry.is_current(&[0, 2]), "a view that has not heard of a bump yet");
+        assert!(!entry.is_current(&[1, 3]), "invalidated after the load started");
+        assert!(entry.is_fresh(9) && !entry.is_fresh(10) && entry.is_usable_stale(19) && !entry.is_usable_stale(20));
+    }
+}

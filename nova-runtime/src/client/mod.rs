@@ -1,0 +1,351 @@
+//! The client half: the call path every generated client method goes through, configured by
+//! the RPC's descriptor (from specs/ownership.toml):
+//!
+//! 1. **cache** (cacheable reads): L1 then L2; a miss loads once for all concurrent callers;
+//!    an expired entry is served if the owner fails within its stale-if-error window;
+//! 2. **deadline**: one deadline for the whole logical call, the policy's or what is left of
+//!    the call being served if that is sooner, sent downstream in `grpc-timeout`;
+//! 3. **circuit breaker** per target: while open, calls fail at once without the network;
+//! 4. **retries** of `UNAVAILABLE` where safe, with full-jitter backoff inside the deadline,
+//!    and gRFC A6 throttling per target so an outage is not multiplied;
+//! 5. **metrics** and a tracing span per call.
+
+mod breaker;
+pub mod cache;
+mod retry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use prost::Message;
+use tokio::time::Instant;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Response, Status};
+use tracing::Instrument as _;
+
+pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
+pub use cache::{CacheConfig, CacheKey, Level, Lookup, RedisConfig, ResponseCache};
+pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
+
+use crate::config::{ConfigError, env_or};
+use crate::context;
+use crate::rpc::{RpcDescriptor, TargetPolicy};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid endpoint {uri:?}")]
+    Endpoint {
+        uri: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// A lazily connecting channel to `uri` (e.g. `http://127.0.0.1:50051`): constructing a client
+/// never fails because a dependency is down; calls do, and are retried or fail fast.
+pub fn channel(uri: &str) -> Result<Channel, ClientError> {
+    let endpoint = Endpoint::from_shared(uri.to_string()).map_err(|source| ClientError::Endpoint { uri: uri.to_string(), source })?;
+    Ok(endpoint.connect_timeout(Duration::from_secs(1)).tcp_nodelay(true).http2_keep_alive_interval(Duration::from_secs(30)).connect_lazy())
+}
+
+/// `NOVA_<SERVICE>_ENDPOINT`, default `http://127.0.0.1:<default_port>`.
+pub fn endpoint_from_env(service: &str, default_port: u16) -> Result<String, ClientError> {
+    let name = format!("NOVA_{}_ENDPOINT", service.to_ascii_uppercase());
+    Ok(env_or(&name, format!("http://127.0.0.1:{default_port}"))?)
+}
+
+/// How a client caches, beyond what the RPC policies say.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// `None` turns caching off for this client.
+    pub cache: Option<CacheConfig>,
+}
+
+impl ClientOptions {
+    /// L1 plus L2 at `NOVA_REDIS_URL` (default `redis://127.0.0.1:6379`), keys prefixed with
+    /// `NOVA_CACHE_PREFIX` (default `nova`).
+    pub fn from_env() -> Result<Self, ClientError> {
+        let redis = RedisConfig::new(env_or::<String>("NOVA_REDIS_URL", "redis://127.0.0.1:6379")?);
+        let cache = CacheConfig { redis: Some(redis), key_prefix: env_or::<String>("NOVA_CACHE_PREFIX", "nova")?, ..CacheConfig::default() };
+        Ok(ClientOptions { cache: Some(cache) })
+    }
+
+    /// L1 only.
+    pub fn in_process() -> Self {
+        ClientOptions { cache: Some(CacheConfig::default()) }
+    }
+}
+
+/// Everything a client keeps about its target service.
+#[derive(Debug)]
+struct Target {
+    policy: &'static TargetPolicy,
+    channel: Channel,
+    breaker: CircuitBreaker,
+    throttle: RetryThrottle,
+    cache: Option<Arc<ResponseCache>>,
+}
+
+/// What a generated client holds: cheap to clone; clones share the breaker, the retry
+/// budget and the cache.
+#[derive(Debug, Clone)]
+pub struct ClientCore {
+    target: Arc<Target>,
+}
+
+/// Ids a request is about (for invalidation by entity); generated per cacheable RPC.
+pub type Entities<Req> = fn(&Req) -> Vec<String>;
+
+impl ClientCore {
+    pub fn new(policy: &'static TargetPolicy, channel: Channel, options: ClientOptions) -> Self {
+        crate::metrics::install();
+        let cache = options.cache.map(|config| ResponseCache::new(policy.service, config));
+        let target =
+            Target { policy, channel, breaker: CircuitBreaker::new(policy.breaker), throttle: RetryThrottle::new(policy.retry_budget), cache };
+        ClientCore { target: Arc::new(target) }
+    }
+
+    /// The service this client calls, e.g. `auth`.
+    pub fn target(&self) -> &'static str {
+        self.target.policy.service
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.target.breaker.state(Instant::now())
+    }
+
+    pub fn cache(&self) -> Option<&Arc<ResponseCache>> {
+        self.target.cache.as_ref()
+    }
+
+    /// Makes one logical call. `attempt` performs the RPC on a channel (generated code wraps
+    /// the tonic method); `entities` names the ids the request is about.
+    pub async fn unary<Req, Resp, F, Fut>(
+        &self,
+        rpc: &'static RpcDescriptor,
+        request: Req,
+        entities: Entities<Req>,
+        attempt: F,
+    ) -> Result<Resp, Status>
+    where
+        Req: Message + Clone + Send + Sync + 'static,
+        Resp: Message + Default + Send + 'static,
+        F: Fn(Channel, Request<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        let started = Instant::now();
+        let deadline = call_deadline(rpc.policy.deadline, context::current_deadline(), started);
+        let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
+        let result = self.call(rpc, request, entities, attempt, deadline).instrument(span).await;
+        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+        crate::metrics::client_handled(rpc.service, rpc.method, code, started.elapsed());
+        result
+    }
+
+    async fn call<Req, Resp, F, Fut>(
+        &self,
+        rpc: &'static RpcDescriptor,
+        request: Req,
+        entities: Entities<Req>,
+        attempt: F,
+        deadline: Instant,
+    ) -> Result<Resp, Status>
+    where
+        Req: Message + Clone + Send + Sync + 'static,
+        Resp: Message + Default + Send + 'static,
+        F: Fn(Channel, Request<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    {
+        let (Some(policy), Some(cache)) = (rpc.policy.cache, self.target.cache.clone()) else {
+            return send_with_retries(&self.target, rpc, request, &attempt, deadline).await;
+        };
+        let key = cache.key(rpc, &request.encode_to_vec(), &entities(&request));
+        let stale = match cache.lookup(&key).await {
+            Lookup::Fresh(bytes, level) => {
+                crate::metrics::cache_request(rpc.service, rpc.method, level.label(), "hit");
+                return decode(&bytes);
+            }
+            Lookup::Stale(bytes) => Some(bytes),
+            Lookup::Miss => None,
+        };
+        crate::metrics::cache_request(rpc.service, rpc.method, "", "miss");
+        let target = Arc::clone(&self.target);
+        let fetch = async move {
+            let response: Resp = send_with_retries(&target, rpc, request, &attempt, deadline).await?;
+            Ok(Bytes::from(response.encode_to_vec()))
+        }
+        .boxed();
+        let loaded =
+            tokio::time::timeout_at(deadline, cache.load(&key, policy, fetch)).await.unwrap_or_else(|_| Err(deadline_exceeded(rpc, deadline)));
+        match (loaded, stale) {
+            (Ok(bytes), _) => decode(&bytes),
+            (Err(status), Some(stale)) if owner_unreachable(&status) => {
+                tracing::info!(method = rpc.method, code = ?status.code(), "serving a stale cached response: the owner is unreachable");
+                crate::metrics::cache_request(rpc.service, rpc.method, "", "stale");
+                decode(&stale)
+            }
+            (Err(status), _) => Err(status),
+        }
+    }
+
+    /// Forgets the cached response to `request`, here and in every replica.
+    pub async fn invalidate<Req: Message>(&self, rpc: &'static RpcDescriptor, request: &Req, entities: Entities<Req>) {
+        if let Some(cache) = &self.target.cache {
+            cache.invalidate_key(&cache.key(rpc, &request.encode_to_vec(), &entities(request))).await;
+        }
+    }
+
+    /// Forgets every cached response about the entity `id` (e.g. a user id after an update).
+    pub async fn invalidate_entity(&self, id: &str) {
+        if let Some(cache) = &self.target.cache {
+            cache.invalidate_entity(id).await;
+        }
+    }
+}
+
+fn decode<Resp: Message + Default>(bytes: &Bytes) -> Result<Resp, Status> {
+    Resp::decode(bytes.clone()).map_err(|e| Status::internal(format!("cached response does not decode: {e}")))
+}
+
+/// Failures that mean "the owner could not answer", when a stale answer beats none.
+fn owner_unreachable(status: &Status) -> bool {
+    matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted)
+}
+
+fn deadline_exceeded(rpc: &RpcDescriptor, deadline: Instant) -> Status {
+    let late = Instant::now().saturating_duration_since(deadline);
+    Status::deadline_exceeded(format!("{} did not finish before its deadline ({late:?} ago)", rpc.path()))
+}
+
+/// Gives a breaker permit back if the attempt is abandoned (the caller went away).
+struct PermitGuard<'a> {
+    breaker: &'a CircuitBreaker,
+    permit: Option<Permit>,
+}
+
+impl PermitGuard<'_> {
+    fn record(mut self, failed: bool, elapsed: Duration, target: &'static str) {
+        if let Some(permit) = self.permit.take() {
+            let state = self.breaker.record(permit, failed, elapsed, Instant::now());
+            crate::metrics::breaker_state(target, state);
+        }
+    }
+}
+
+impl Drop for PermitGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            self.breaker.release(permit);
+        }
+    }
+}
+
+/// Attempts the call until it succeeds, fails in a way that must not be retried, runs out of
+/// attempts, retry budget or time.
+async fn send_with_retries<Req, Resp, F, Fut>(
+    target: &Target,
+    rpc: &'static RpcDescriptor,
+    request: Req,
+    attempt: &F,
+    deadline: Instant,
+) -> Result<Resp, Status>
+where
+    Req: Clone,
+    F: Fn(Channel, Request<Req>) -> Fut,
+    Fut: Future<Output = Result<Response<Resp>, Status>>,
+{
+    let service = target.policy.service;
+    let max_attempts = rpc.policy.retry.map_or(1, |r| r.max_attempts.clamp(1, 5));
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(deadline_exceeded(rpc, deadline));
+        }
+        let permit = match target.breaker.try_acquire(now) {
+            Ok(permit) => PermitGuard { breaker: &target.breaker, permit: Some(permit) },
+            Err(rejected) => {
+                crate::metrics::breaker_rejected(service);
+                let wait = rejected.retry_after.map_or_else(|| "until its probes finish".to_string(), |d| format!("for {d:?}"));
+                return Err(Status::unavailable(format!("circuit breaker for the {service} service is open {wait}; not calling {}", rpc.path())));
+            }
+        };
+        let mut outgoing = Request::new(request.clone());
+        outgoing.set_timeout(deadline - now);
+        crate::metrics::client_attempt(rpc.service, rpc.method);
+        let sent = Instant::now();
+        let outcome = tokio::time::timeout_at(deadline, attempt(target.channel.clone(), outgoing)).await;
+        let elapsed = sent.elapsed();
+        let status = match outcome {
+            Ok(Ok(response)) => {
+                permit.record(false, elapsed, service);
+                target.throttle.on_success();
+                return Ok(response.into_inner());
+            }
+            Ok(Err(status)) => status,
+            Err(_) => {
+                permit.record(true, elapsed, service);
+                target.throttle.on_failure();
+                return Err(deadline_exceeded(rpc, deadline));
+            }
+        };
+        let unhealthy = target_failure(&status);
+        permit.record(unhealthy, elapsed, service);
+        if unhealthy {
+            target.throttle.on_failure()
+        } else {
+            target.throttle.on_success()
+        }
+        let Some(policy) = rpc.policy.retry.filter(|_| attempts < max_attempts && retryable(&status, rpc.idempotency)) else {
+            return Err(status);
+        };
+        if !target.throttle.allows_retry() {
+            crate::metrics::client_retry_throttled(service);
+            return Err(status);
+        }
+        let pause = backoff(&policy, attempts, fastrand::f64());
+        if Instant::now() + pause >= deadline {
+            return Err(status);
+        }
+        tracing::debug!(method = rpc.method, attempt = attempts, pause = ?pause, code = ?status.code(), "retrying");
+        crate::metrics::client_retry(rpc.service, rpc.method);
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// The deadline of an outgoing call: the policy's, never later than the inherited one.
+pub fn call_deadline(policy: Duration, inherited: Option<Instant>, now: Instant) -> Instant {
+    let own = now + policy;
+    match inherited {
+        Some(inherited) if inherited < own => inherited,
+        _ => own,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inherited_deadlines_only_shorten() {
+        let now = Instant::now();
+        let policy = Duration::from_millis(300);
+        assert_eq!(call_deadline(policy, None, now), now + policy);
+        let sooner = now + Duration::from_millis(100);
+        assert_eq!(call_deadline(policy, Some(sooner), now), sooner);
+        let later = now + Duration::from_secs(5);
+        assert_eq!(call_deadline(policy, Some(later), now), now + policy);
+    }
+
+    #[test]
+    fn endpoints_default_to_loopback() {
+        assert_eq!(endpoint_from_env("nonexistent_service_x", 50099).unwrap(), "http://127.0.0.1:50099");
+        assert!(channel("not a uri").is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! The `/metrics` endpoint: Prometheus text over plain HTTP/1.1 on its own port, as
+//! Kubernetes scrapes it.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Serves `/metrics` on `listener` until `stop` turns true.
+pub async fn serve(listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => return,
+        };
+        let (stream, _) = match accepted {
+            Ok(connection) => connection,
+            Err(error) => {
+                tracing::debug!(error = %error, "metrics accept failed");
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async move { Ok::<_, Infallible>(respond(&request)) });
+            if let Err(error) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %error, "metrics connection failed");
+            }
+        });
+    }
+}
+
+fn respond<B>(request: &Request<B>) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match (request.method(), request.uri().path()) {
+        (&Method::GET, "/metrics") => (StatusCode::OK, "text/plain; version=0.0.4", crate::metrics::render()),
+        (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n".to_string()),
+        _ => (StatusCode::NOT_FOUND, "text/plain", "metrics are at /metrics\n".to_string()),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = hyper::header::HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
+}
