@@ -22,6 +22,9 @@ use crate::db::{DatabaseConfig, DbError};
 use crate::error::LogicError;
 use crate::rpc::RpcDescriptor;
 
+/// How much earlier than the caller's deadline the server gives up.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1);
+
 /// Runs one unary call: reads the caller's deadline and request id, runs `handler` under
 /// that deadline (so outgoing calls inherit it), turns a panic into `INTERNAL` without taking
 /// the process down, maps and logs errors, and records the call's metrics and span.
@@ -32,7 +35,9 @@ where
 {
     let started = Instant::now();
     crate::metrics::server_started(rpc.service, rpc.method);
-    let deadline = grpc_timeout(request.metadata()).map(|timeout| started + timeout);
+    // Finish a hair before the transport's own timer (which answers CANCELLED and skips our
+    // logging and metrics), so an expired call is reported as DEADLINE_EXCEEDED by us.
+    let deadline = grpc_timeout(request.metadata()).map(|timeout| started + timeout.saturating_sub(DEADLINE_MARGIN));
     let request_id = request_id(request.metadata());
     let span = tracing::info_span!("grpc.server", service = rpc.service, method = rpc.method, request_id = %request_id);
     let (metadata, _extensions, message) = request.into_parts();

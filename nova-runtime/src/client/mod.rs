@@ -222,6 +222,9 @@ fn deadline_exceeded(rpc: &RpcDescriptor, deadline: Instant) -> Status {
     Status::deadline_exceeded(format!("{} did not finish before its deadline ({late:?} ago)", rpc.path()))
 }
 
+/// A CANCELLED this close to the deadline is the deadline expiring on the server.
+const DEADLINE_SLACK: Duration = Duration::from_millis(5);
+
 /// Gives a breaker permit back if the attempt is abandoned (the caller went away).
 struct PermitGuard<'a> {
     breaker: &'a CircuitBreaker,
@@ -287,6 +290,12 @@ where
                 permit.record(false, elapsed, service);
                 target.throttle.on_success();
                 return Ok(response.into_inner());
+            }
+            // The server's transport reports an expired deadline as CANCELLED.
+            Ok(Err(status)) if status.code() == Code::Cancelled && Instant::now() + DEADLINE_SLACK >= deadline => {
+                permit.record(true, elapsed, service);
+                target.throttle.on_failure();
+                return Err(deadline_exceeded(rpc, deadline));
             }
             Ok(Err(status)) => status,
             Err(_) => {

@@ -1,0 +1,29 @@
+//! Reading a service's `/metrics` endpoint the way Prometheus does (plain HTTP/1.1 GET), and
+//! picking values out of the text exposition.
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// The body of `GET /metrics`; panics on anything but 200.
+pub async fn scrape(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect to /metrics: {e}"));
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap_or_else(|e| panic!("write: {e}"));
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap_or_else(|e| panic!("read: {e}"));
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP body in {response:?}"));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_string()
+}
+
+/// The sum of the samples of `family` whose labels include every `label="value"` given.
+pub fn sum(text: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| line.split(['{', ' ']).next() == Some(family))
+        .filter(|line| labels.iter().all(|(k, v)| line.contains(&format!("{k}=\"{v}\""))))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -1,0 +1,187 @@
+//! A real auth server (the generated crate's server, over real gRPC) whose business logic is
+//! a script the test controls: how often to fail and with which code, how long to take,
+//! whether to panic, and whether to call another service first. It counts every call that
+//! reaches it and records the deadline each call arrived with.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use nova_auth::{AuthClient, CallContext, Logic, LogicError, pb};
+use tonic::Code;
+
+/// What the scripted server does on each call.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// Fail with this code...
+    pub fail_with: Option<Code>,
+    /// ...on this share of calls (1.0: all), spread evenly (every 10th call for 0.1).
+    pub fail_ratio: f64,
+    /// Fail only the first N calls (then succeed), when set.
+    pub fail_first: Option<u64>,
+    /// Take this long before answering.
+    pub delay: Duration,
+    pub panic: bool,
+    /// Call this service's GetUser first (to observe deadline propagation).
+    pub forward_to: Option<AuthClient>,
+}
+
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub calls: AtomicU64,
+    /// Time left (from `grpc-timeout`) when each call arrived.
+    pub deadlines: Mutex<Vec<Option<Duration>>>,
+}
+
+/// Shared between the test and the server it started.
+#[derive(Debug, Clone, Default)]
+pub struct Scripted {
+    pub script: Arc<Mutex<Script>>,
+    pub observed: Arc<Observed>,
+    /// Users by id; the display name is what tests change to see fresh vs cached data.
+    pub users: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Scripted {
+    pub fn set(&self, script: Script) {
+        *self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = script;
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.observed.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn put_user(&self, id: &str, username: &str) {
+        self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_string(), username.to_string());
+    }
+
+    pub fn deadlines(&self) -> Vec<Option<Duration>> {
+        self.observed.deadlines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Counts the call, records its deadline, and plays the script.
+    async fn play(&self, ctx: &CallContext) -> Result<(), LogicError> {
+        let n = self.observed.calls.fetch_add(1, Ordering::SeqCst);
+        self.observed.deadlines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ctx.remaining());
+        let script = self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if !script.delay.is_zero() {
+            tokio::time::sleep(script.delay).await;
+        }
+        if let Some(next) = &script.forward_to {
+            next.get_user(pb::GetUserRequest { user_id: "forwarded".into() }).await.map_err(LogicError::from_upstream)?;
+        }
+        assert!(!script.panic, "scripted panic");
+        let Some(code) = script.fail_with else { return Ok(()) };
+        let fails = match script.fail_first {
+            Some(first) => n < first,
+            None => ((n + 1) as f64 * script.fail_ratio).floor() > (n as f64 * script.fail_ratio).floor(),
+        };
+        if fails { Err(error_with(code)) } else { Ok(()) }
+    }
+
+    fn user(&self, id: &str) -> Option<pb::User> {
+        let users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        users.get(id).map(|name| pb::User { id: id.to_string(), username: name.clone(), ..pb::User::default() })
+    }
+}
+
+/// A `LogicError` that the server maps to exactly `code`.
+pub fn error_with(code: Code) -> LogicError {
+    match code {
+        Code::NotFound => LogicError::NotFound("scripted".into()),
+        Code::InvalidArgument => LogicError::InvalidArgument("scripted".into()),
+        Code::AlreadyExists => LogicError::AlreadyExists("scripted".into()),
+        Code::Aborted => LogicError::Aborted("scripted".into()),
+        Code::FailedPrecondition => LogicError::FailedPrecondition("scripted".into()),
+        Code::PermissionDenied => LogicError::PermissionDenied("scripted".into()),
+        Code::Unauthenticated => LogicError::Unauthenticated("scripted".into()),
+        Code::ResourceExhausted => LogicError::ResourceExhausted("scripted".into()),
+        Code::Unavailable => LogicError::Unavailable("scripted".into()),
+        Code::DeadlineExceeded => LogicError::DeadlineExceeded,
+        Code::Unimplemented => LogicError::Unimplemented("scripted"),
+        _ => LogicError::internal("scripted", std::io::Error::other(format!("{code:?}"))),
+    }
+}
+
+/// The codes a `LogicError` can carry (the server maps everything else to INTERNAL).
+pub const SERVER_CODES: [Code; 12] = [
+    Code::NotFound,
+    Code::InvalidArgument,
+    Code::AlreadyExists,
+    Code::Aborted,
+    Code::FailedPrecondition,
+    Code::PermissionDenied,
+    Code::Unauthenticated,
+    Code::ResourceExhausted,
+    Code::Unavailable,
+    Code::DeadlineExceeded,
+    Code::Unimplemented,
+    Code::Internal,
+];
+
+impl Logic for Scripted {
+    async fn register(&self, ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+        self.play(ctx).await?;
+        Ok(pb::RegisterResponse { user: Some(pb::User { username: request.username, ..pb::User::default() }) })
+    }
+
+    async fn login(&self, _ctx: &CallContext, _request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
+        Err(LogicError::Unimplemented("Login"))
+    }
+
+    async fn refresh(&self, _ctx: &CallContext, _request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
+        Err(LogicError::Unimplemented("Refresh"))
+    }
+
+    async fn get_user(&self, ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
+        self.play(ctx).await?;
+        let user = self.user(&request.user_id).unwrap_or_else(|| pb::User { id: request.user_id.clone(), ..pb::User::default() });
+        Ok(pb::GetUserResponse { user: Some(user) })
+    }
+
+    async fn get_users_by_ids(&self, ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+        self.play(ctx).await?;
+        let users = request.user_ids.iter().filter_map(|id| self.user(id)).collect();
+        Ok(pb::GetUsersByIdsResponse { users, missing_user_ids: Vec::new() })
+    }
+
+    async fn verify_token(&self, _ctx: &CallContext, _request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
+        Err(LogicError::Unimplemented("VerifyToken"))
+    }
+
+    async fn check_user_exists(&self, ctx: &CallContext, request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
+        self.play(ctx).await?;
+        Ok(pb::CheckUserExistsResponse { exists: self.user(&request.user_id).is_some() })
+    }
+
+    async fn get_user_by_email(&self, _ctx: &CallContext, _request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
+        Err(LogicError::Unimplemented("GetUserByEmail"))
+    }
+
+    async fn list_users(&self, _ctx: &CallContext, _request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+        Err(LogicError::Unimplemented("ListUsers"))
+    }
+
+    async fn check_permission(&self, _ctx: &CallContext, _request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
+        Err(LogicError::Unimplemented("CheckPermission"))
+    }
+
+    async fn get_user_permissions(&self, _ctx: &CallContext, _request: pb::GetUserPermissionsRequest) -> Result<pb::GetUserPermissionsResponse, LogicError> {
+        Err(LogicError::Unimplemented("GetUserPermissions"))
+    }
+
+    async fn record_failed_login(&self, ctx: &CallContext, _request: pb::RecordFailedLoginRequest) -> Result<pb::RecordFailedLoginResponse, LogicError> {
+        self.play(ctx).await?;
+        Ok(pb::RecordFailedLoginResponse::default())
+    }
+}
+
+/// Starts the generated auth server around a [`Scripted`] logic on loopback ports.
+pub async fn start_scripted(scripted: &Scripted) -> crate::RunningService {
+    let logic = scripted.clone();
+    let service = crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve(logic, listeners, shutdown)).await;
+    crate::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(10)).await;
+    service
+}
