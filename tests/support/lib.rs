@@ -8,6 +8,7 @@ pub mod database;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod redis_prefix;
 pub mod scripted;
 pub mod service;
 

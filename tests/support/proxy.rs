@@ -3,23 +3,24 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    Forward = 0,
+    Forward,
     /// Accept and close at once: the client sees its connection drop.
-    Reset = 1,
+    Reset,
     /// Accept and never answer.
-    Blackhole = 2,
+    Blackhole,
 }
 
 #[derive(Debug, Clone)]
 pub struct Proxy {
     pub addr: SocketAddr,
-    mode: Arc<AtomicU8>,
+    mode: Arc<watch::Sender<Mode>>,
     connections: Arc<AtomicU64>,
 }
 
@@ -27,24 +28,30 @@ impl Proxy {
     pub async fn start(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
-        let proxy = Proxy { addr, mode: Arc::new(AtomicU8::new(Mode::Forward as u8)), connections: Arc::new(AtomicU64::new(0)) };
+        let (mode, _) = watch::channel(Mode::Forward);
+        let proxy = Proxy { addr, mode: Arc::new(mode), connections: Arc::new(AtomicU64::new(0)) };
         let (mode, connections) = (proxy.mode.clone(), proxy.connections.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 connections.fetch_add(1, Ordering::SeqCst);
-                match mode.load(Ordering::SeqCst) {
-                    0 => {
+                let mut changes = mode.subscribe();
+                let current = *changes.borrow_and_update();
+                match current {
+                    Mode::Forward => {
                         tokio::spawn(async move {
-                            if let Ok(mut outbound) = TcpStream::connect(target).await {
-                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                            // Forward until the mode changes: then both sides are cut.
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                _ = changes.changed() => {}
                             }
                         });
                     }
-                    1 => drop(inbound),
-                    _ => {
+                    Mode::Reset => drop(inbound),
+                    Mode::Blackhole => {
                         tokio::spawn(async move {
                             let _held = inbound;
-                            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                            let _ = changes.changed().await;
                         });
                     }
                 }
@@ -53,8 +60,9 @@ impl Proxy {
         proxy
     }
 
+    /// Switches mode; connections already open are cut.
     pub fn set(&self, mode: Mode) {
-        self.mode.store(mode as u8, Ordering::SeqCst);
+        self.mode.send_replace(mode);
     }
 
     pub fn uri(&self) -> String {

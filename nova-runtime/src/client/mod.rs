@@ -297,7 +297,7 @@ where
                 target.throttle.on_failure();
                 return Err(deadline_exceeded(rpc, deadline));
             }
-            Ok(Err(status)) => status,
+            Ok(Err(status)) => retry::connection_lost_is_unavailable(status),
             Err(_) => {
                 permit.record(true, elapsed, service);
                 target.throttle.on_failure();

@@ -24,6 +24,15 @@ pub fn never_sent(status: &Status) -> bool {
         .any(|marker| message.contains(marker))
 }
 
+/// hyper cancels the calls of a connection that closes, and tonic reports that as CANCELLED;
+/// for the caller it is the target becoming unavailable (gRPC's code for a broken
+/// connection). The request may have been sent, so it is not "never sent".
+pub fn connection_lost_is_unavailable(status: Status) -> Status {
+    let from_transport = status.code() == Code::Cancelled
+        && std::error::Error::source(&status).is_some_and(|source| source.downcast_ref::<tonic::transport::Error>().is_some());
+    if from_transport { Status::unavailable(format!("connection lost: {}", status.message())) } else { status }
+}
+
 /// Whether an attempt that failed with `status` may be retried: `UNAVAILABLE` only, and only
 /// for idempotent RPCs unless nothing reached the server. Every other code is the server's
 /// considered answer (or the caller's deadline) and is returned as is.
