@@ -54,6 +54,11 @@ async fn register_then_read_back_over_grpc() {
     assert_eq!(ids, [grace.id.as_str(), ada.id.as_str()], "answered once each, in the order asked");
     assert_eq!(batch.missing_user_ids, std::slice::from_ref(&unknown));
 
+    let by_email = client.get_user_by_email(pb::GetUserByEmailRequest { email: "GRACE@example.com".into() }).await.unwrap().user.unwrap();
+    assert_eq!(by_email, grace, "emails are matched case-insensitively");
+    let nobody = client.get_user_by_email(pb::GetUserByEmailRequest { email: "nobody@example.com".into() }).await.unwrap_err();
+    assert_eq!(nobody.code(), Code::NotFound);
+
     let missing = client.get_user(pb::GetUserRequest { user_id: unknown }).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
     let malformed = client.get_user(pb::GetUserRequest { user_id: "not-a-uuid".into() }).await.unwrap_err();

@@ -9,12 +9,12 @@ use std::time::Duration;
 use nova_auth::pb::auth_service_client::AuthServiceClient;
 use nova_auth::{AuthClient, pb};
 use nova_runtime::client::{CacheConfig, ClientCore, ClientOptions, Level, Lookup, RedisConfig};
+use nova_runtime::codegen::prost::Message as _;
 use nova_runtime::rpc::{BreakerPolicy, CachePolicy, Idempotency, RpcDescriptor};
 use nova_tests::policy::{QUICK_RETRY, rpc, target};
 use nova_tests::proxy::{Mode, Proxy, closed_port};
 use nova_tests::redis_prefix::RedisPrefix;
 use nova_tests::{Script, Scripted, start_scripted};
-use nova_runtime::codegen::prost::Message as _;
 use tokio::time::Instant;
 use tonic::Code;
 
@@ -54,7 +54,9 @@ async fn repeated_reads_come_from_l1_and_other_instances_find_l2() {
     assert!(matches!(lookup(&second, "u1").await, Lookup::Fresh(_, Level::L1)), "and keeps it in its own L1");
     assert_eq!(scripted.calls(), 1);
     let text = nova_runtime::metrics::render();
-    assert!(nova_tests::metrics::sum(&text, "grpc_client_cache_requests_total", &[("grpc_method", "GetUser"), ("level", "l1"), ("result", "hit")]) >= 1.0);
+    assert!(
+        nova_tests::metrics::sum(&text, "grpc_client_cache_requests_total", &[("grpc_method", "GetUser"), ("level", "l1"), ("result", "hit")]) >= 1.0
+    );
     assert!(redis.key_count() >= 1, "the entry is in Redis under the test's prefix");
     server.stop().await.unwrap();
 }
@@ -143,8 +145,13 @@ const FAST_BREAKER: BreakerPolicy = BreakerPolicy {
 };
 
 async fn get_user(core: &ClientCore, descriptor: &'static RpcDescriptor, id: &str) -> Result<pb::GetUserResponse, tonic::Status> {
-    core.unary(descriptor, by_id(id), |r| vec![r.user_id.clone()], |channel, request| async move { AuthServiceClient::new(channel).get_user(request).await })
-        .await
+    core.unary(
+        descriptor,
+        by_id(id),
+        |r| vec![r.user_id.clone()],
+        |channel, request| async move { AuthServiceClient::new(channel).get_user(request).await },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -156,7 +163,11 @@ async fn with_the_owner_down_cached_keys_are_served_stale_and_others_fail_fast()
     let proxy = Proxy::start(server.addr).await;
     let policy = CachePolicy { ttl: Duration::from_millis(100), stale_if_error: Duration::from_millis(1500) };
     let read = rpc("GetUser", Idempotency::NoSideEffects, Duration::from_millis(300), Some(QUICK_RETRY), Some(policy));
-    let core = ClientCore::new(target(FAST_BREAKER), nova_runtime::client::channel(&proxy.uri()).unwrap(), ClientOptions { cache: Some(redis.cache_config()) });
+    let core = ClientCore::new(
+        target(FAST_BREAKER),
+        nova_runtime::client::channel(&proxy.uri()).unwrap(),
+        ClientOptions { cache: Some(redis.cache_config()) },
+    );
     assert_eq!(get_user(&core, read, "u1").await.unwrap().user.unwrap().username, "ada");
 
     // The owner goes away; the entry expires but stays within its stale window.
@@ -190,7 +201,11 @@ async fn redis_down_degrades_to_l1_and_upstream() {
     let silent = Proxy::start(closed_port().await).await;
     silent.set(Mode::Blackhole);
     {
-        let config = CacheConfig { redis: Some(RedisConfig::new(format!("redis://{}", silent.addr))), key_prefix: "nova-test-down".into(), ..CacheConfig::default() };
+        let config = CacheConfig {
+            redis: Some(RedisConfig::new(format!("redis://{}", silent.addr))),
+            key_prefix: "nova-test-down".into(),
+            ..CacheConfig::default()
+        };
         let down = client(&server.uri(), config);
         let before = scripted.calls();
         let started = Instant::now();
@@ -203,7 +218,11 @@ async fn redis_down_degrades_to_l1_and_upstream() {
         assert_eq!(scripted.calls(), before + 2, "invalidation still works locally");
     }
     // A Redis that refuses connections.
-    let refused = CacheConfig { redis: Some(RedisConfig::new(format!("redis://{}", closed_port().await))), key_prefix: "nova-test-down".into(), ..CacheConfig::default() };
+    let refused = CacheConfig {
+        redis: Some(RedisConfig::new(format!("redis://{}", closed_port().await))),
+        key_prefix: "nova-test-down".into(),
+        ..CacheConfig::default()
+    };
     assert_eq!(name_of(&client(&server.uri(), refused), "u1").await, "ada");
     server.stop().await.unwrap();
 }
@@ -219,7 +238,11 @@ async fn a_schema_change_never_reads_old_bytes() {
     let mut changed = nova_auth::rpc::GET_USER;
     changed.schema ^= 1;
     let changed: &'static RpcDescriptor = Box::leak(Box::new(changed));
-    let after = ClientCore::new(&nova_auth::rpc::TARGET, nova_runtime::client::channel(&server.uri()).unwrap(), ClientOptions { cache: Some(redis.cache_config()) });
+    let after = ClientCore::new(
+        &nova_auth::rpc::TARGET,
+        nova_runtime::client::channel(&server.uri()).unwrap(),
+        ClientOptions { cache: Some(redis.cache_config()) },
+    );
     let cache = after.cache().unwrap();
     let key = cache.key(changed, &by_id("u1").encode_to_vec(), &["u1".to_string()]);
     assert!(matches!(cache.lookup(&key).await, Lookup::Miss), "bytes cached under the old schema are not found");

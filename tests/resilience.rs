@@ -21,7 +21,8 @@ fn core(policy: &'static TargetPolicy, uri: &str) -> ClientCore {
 
 async fn get_user(core: &ClientCore, rpc: &'static RpcDescriptor) -> Result<pb::GetUserResponse, Status> {
     let request = pb::GetUserRequest { user_id: "u1".into() };
-    core.unary(rpc, request, |r| vec![r.user_id.clone()], |channel, request| async move { AuthServiceClient::new(channel).get_user(request).await }).await
+    core.unary(rpc, request, |r| vec![r.user_id.clone()], |channel, request| async move { AuthServiceClient::new(channel).get_user(request).await })
+        .await
 }
 
 async fn register(core: &ClientCore, rpc: &'static RpcDescriptor) -> Result<pb::RegisterResponse, Status> {

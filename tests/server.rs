@@ -9,10 +9,10 @@ use nova_auth::{AuthClient, pb};
 use nova_tests::metrics::{scrape, sum};
 use nova_tests::{Script, Scripted, start_scripted};
 use tonic::Code;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 
 #[tokio::test]
 async fn health_reports_serving_and_reflection_lists_the_service() {
@@ -90,4 +90,22 @@ async fn shutdown_drains_in_flight_calls_then_stops() {
     assert!(in_flight.await.unwrap().is_ok(), "the call in flight at SIGTERM completed");
     let after = AuthClient::connect_lazy(&uri).unwrap();
     assert_eq!(after.register(pb::RegisterRequest::default()).await.unwrap_err().code(), Code::Unavailable, "nothing serves after shutdown");
+}
+
+#[tokio::test]
+async fn an_expired_call_is_cut_by_the_server_and_counted_as_deadline_exceeded() {
+    let scripted = Scripted::default();
+    scripted.set(Script { delay: Duration::from_secs(2), ..Script::default() });
+    let server = start_scripted(&scripted).await;
+    // A raw tonic call: only the server's enforcement of grpc-timeout can end it early.
+    let mut raw = nova_auth::pb::auth_service_client::AuthServiceClient::new(nova_runtime::client::channel(&server.uri()).unwrap());
+    let mut request = tonic::Request::new(pb::RecordFailedLoginRequest::default());
+    request.set_timeout(Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    let status = raw.record_failed_login(request).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(500), "the server did not hold the call past its deadline");
+    assert!(matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded), "{status:?}");
+    let text = scrape(server.metrics_addr).await;
+    assert!(sum(&text, "grpc_server_handled_total", &[("grpc_method", "RecordFailedLogin"), ("grpc_code", "DeadlineExceeded")]) >= 1.0, "{text}");
+    server.stop().await.unwrap();
 }

@@ -21,10 +21,10 @@ pub fn schema_hash(protos: &ProtoSet, roots: &[&str]) -> u64 {
         let bytes = match descriptor {
             TypeDescriptor::Message(message) => {
                 for field in &message.field {
-                    if let Some(type_name) = field.type_name.as_deref() {
-                        if let Some((known, _)) = protos.types.get_key_value(type_name) {
-                            pending.insert(known.as_str());
-                        }
+                    if let Some(type_name) = field.type_name.as_deref()
+                        && let Some((known, _)) = protos.types.get_key_value(type_name)
+                    {
+                        pending.insert(known.as_str());
                     }
                 }
                 message.encode_to_vec()

@@ -5,10 +5,13 @@
 //! The recorder is process-wide and installed on first use; [`render`] gives the text
 //! exposition served at `/metrics`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
+
+use crate::rpc::RpcDescriptor;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets (seconds): fine below 100 ms so that "P95 > 100 ms" can be answered, and
@@ -67,56 +70,113 @@ fn code_label(code: tonic::Code) -> &'static str {
     }
 }
 
-pub fn server_started(service: &'static str, method: &'static str) {
-    counter!("grpc_server_started_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method).increment(1);
+/// The metric handles of one RPC, on one side (server or client), resolved once: a label
+/// lookup per call would cost more than an L1 cache hit.
+#[derive(Debug)]
+pub struct RpcMetrics {
+    side: &'static str,
+    rpc: &'static RpcDescriptor,
+    handled: [OnceLock<Counter>; 17],
+    seconds: Histogram,
+    pub started: Counter,
+    pub attempts: Counter,
+    pub retries: Counter,
+    pub cache_l1_hits: Counter,
+    pub cache_l2_hits: Counter,
+    pub cache_misses: Counter,
+    pub cache_stale: Counter,
 }
 
-pub fn server_handled(service: &'static str, method: &'static str, code: tonic::Code, elapsed: Duration) {
-    let code = code_label(code);
-    counter!("grpc_server_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
-        .increment(1);
-    histogram!("grpc_server_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
-        .record(elapsed.as_secs_f64());
+impl RpcMetrics {
+    fn new(side: &'static str, rpc: &'static RpcDescriptor) -> Self {
+        let (service, method) = (rpc.service, rpc.method);
+        let cache = |level: &'static str, result: &'static str| counter!("grpc_client_cache_requests_total", "grpc_service" => service, "grpc_method" => method, "level" => level, "result" => result);
+        let seconds = if side == "server" {
+            histogram!("grpc_server_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
+        } else {
+            histogram!("grpc_client_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
+        };
+        let started = if side == "server" {
+            counter!("grpc_server_started_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
+        } else {
+            counter!("grpc_client_started_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
+        };
+        RpcMetrics {
+            side,
+            rpc,
+            handled: std::array::from_fn(|_| OnceLock::new()),
+            seconds,
+            started,
+            attempts: counter!("grpc_client_attempts_total", "grpc_service" => service, "grpc_method" => method),
+            retries: counter!("grpc_client_retries_total", "grpc_service" => service, "grpc_method" => method),
+            cache_l1_hits: cache("l1", "hit"),
+            cache_l2_hits: cache("l2", "hit"),
+            cache_misses: cache("none", "miss"),
+            cache_stale: cache("none", "stale"),
+        }
+    }
+
+    /// A finished call: `grpc_<side>_handled_total{grpc_code}` and the latency histogram.
+    pub fn handled(&self, code: tonic::Code, elapsed: Duration) {
+        let index = usize::try_from(i32::from(code)).unwrap_or(0).min(16);
+        let counter = self.handled[index].get_or_init(|| {
+            let (service, method, code) = (self.rpc.service, self.rpc.method, code_label(code));
+            if self.side == "server" {
+                counter!("grpc_server_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
+            } else {
+                counter!("grpc_client_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
+            }
+        });
+        counter.increment(1);
+        self.seconds.record(elapsed.as_secs_f64());
+    }
 }
 
-pub fn client_handled(service: &'static str, method: &'static str, code: tonic::Code, elapsed: Duration) {
-    let code = code_label(code);
-    counter!("grpc_client_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
-        .increment(1);
-    histogram!("grpc_client_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
-        .record(elapsed.as_secs_f64());
+type Registry = RwLock<HashMap<usize, Arc<RpcMetrics>>>;
+
+fn lookup(registry: &'static OnceLock<Registry>, side: &'static str, rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
+    install();
+    let registry = registry.get_or_init(|| RwLock::new(HashMap::new()));
+    // Descriptors are statics: their address identifies them.
+    let id = std::ptr::from_ref(rpc) as usize;
+    if let Some(found) = registry.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
+        return Arc::clone(found);
+    }
+    let mut write = registry.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(write.entry(id).or_insert_with(|| Arc::new(RpcMetrics::new(side, rpc))))
 }
 
-/// One attempt sent on the wire (first tries and retries).
-pub fn client_attempt(service: &'static str, method: &'static str) {
-    counter!("grpc_client_attempts_total", "grpc_service" => service, "grpc_method" => method).increment(1);
+/// The server-side handles of an RPC.
+pub fn server(rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
+    static SERVER: OnceLock<Registry> = OnceLock::new();
+    lookup(&SERVER, "server", rpc)
 }
 
-pub fn client_retry(service: &'static str, method: &'static str) {
-    counter!("grpc_client_retries_total", "grpc_service" => service, "grpc_method" => method).increment(1);
+/// The client-side handles of an RPC.
+pub fn client(rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
+    static CLIENT: OnceLock<Registry> = OnceLock::new();
+    lookup(&CLIENT, "client", rpc)
 }
 
-pub fn client_retry_throttled(target: &'static str) {
-    counter!("grpc_client_retries_throttled_total", "target" => target).increment(1);
+/// Per-target handles of a client: its breaker and its retry budget.
+#[derive(Debug, Clone)]
+pub struct TargetMetrics {
+    pub breaker_state: metrics::Gauge,
+    pub breaker_rejected: Counter,
+    pub retries_throttled: Counter,
+    pub cache_coalesced: Counter,
 }
 
-pub fn breaker_state(target: &'static str, state: crate::client::BreakerState) {
-    gauge!("grpc_client_circuit_breaker_state", "target" => target).set(state.as_gauge());
-}
-
-pub fn breaker_rejected(target: &'static str) {
-    counter!("grpc_client_circuit_breaker_rejected_total", "target" => target).increment(1);
-}
-
-/// A cache lookup: `level` is l1/l2 for hits, `result` hit, miss or stale.
-pub fn cache_request(service: &'static str, method: &'static str, level: &'static str, result: &'static str) {
-    counter!("grpc_client_cache_requests_total", "grpc_service" => service, "grpc_method" => method, "level" => level, "result" => result)
-        .increment(1);
-}
-
-/// A miss that waited for another caller's load of the same key.
-pub fn cache_coalesced(target: &'static str) {
-    counter!("grpc_client_cache_coalesced_total", "target" => target).increment(1);
+impl TargetMetrics {
+    pub fn new(target: &'static str) -> Self {
+        install();
+        TargetMetrics {
+            breaker_state: gauge!("grpc_client_circuit_breaker_state", "target" => target),
+            breaker_rejected: counter!("grpc_client_circuit_breaker_rejected_total", "target" => target),
+            retries_throttled: counter!("grpc_client_retries_throttled_total", "target" => target),
+            cache_coalesced: counter!("grpc_client_cache_coalesced_total", "target" => target),
+        }
+    }
 }
 
 pub fn cache_l2_error() {

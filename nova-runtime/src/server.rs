@@ -22,35 +22,29 @@ use crate::db::{DatabaseConfig, DbError};
 use crate::error::LogicError;
 use crate::rpc::RpcDescriptor;
 
-/// How much earlier than the caller's deadline the server gives up.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(1);
-
 /// Runs one unary call: reads the caller's deadline and request id, runs `handler` under
 /// that deadline (so outgoing calls inherit it), turns a panic into `INTERNAL` without taking
 /// the process down, maps and logs errors, and records the call's metrics and span.
+///
+/// The deadline itself is enforced by tonic's transport, which drops the call when
+/// `grpc-timeout` expires (a second timer here would only add cost); the call is then still
+/// counted and logged, as `DEADLINE_EXCEEDED`, when it is dropped.
 pub async fn unary<Req, Resp, F, Fut>(rpc: &'static RpcDescriptor, request: Request<Req>, handler: F) -> Result<Response<Resp>, Status>
 where
     F: FnOnce(CallContext, Req) -> Fut,
     Fut: Future<Output = Result<Resp, LogicError>>,
 {
     let started = Instant::now();
-    crate::metrics::server_started(rpc.service, rpc.method);
-    // Finish a hair before the transport's own timer (which answers CANCELLED and skips our
-    // logging and metrics), so an expired call is reported as DEADLINE_EXCEEDED by us.
-    let deadline = grpc_timeout(request.metadata()).map(|timeout| started + timeout.saturating_sub(DEADLINE_MARGIN));
+    let metrics = crate::metrics::server(rpc);
+    metrics.started.increment(1);
+    let deadline = grpc_timeout(request.metadata()).map(|timeout| started + timeout);
     let request_id = request_id(request.metadata());
     let span = tracing::info_span!("grpc.server", service = rpc.service, method = rpc.method, request_id = %request_id);
+    let mut unfinished = Unfinished { metrics: &metrics, started, deadline, request_id: &request_id, rpc, finished: false };
     let (metadata, _extensions, message) = request.into_parts();
     let ctx = CallContext { rpc, deadline, request_id: request_id.clone(), metadata };
-    let work = AssertUnwindSafe(context::with_deadline(deadline, handler(ctx, message))).catch_unwind();
-    let outcome = async {
-        match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, work).await.unwrap_or(Ok(Err(LogicError::DeadlineExceeded))),
-            None => work.await,
-        }
-    }
-    .instrument(span.clone())
-    .await;
+    let outcome = AssertUnwindSafe(context::with_deadline(deadline, handler(ctx, message))).catch_unwind().instrument(span.clone()).await;
+    unfinished.finished = true;
     let result = span.in_scope(|| match outcome {
         Ok(Ok(response)) => Ok(Response::new(response)),
         Ok(Err(error)) => Err(error.into_status(&rpc.path(), &request_id)),
@@ -60,9 +54,34 @@ where
         }
     });
     let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
-    crate::metrics::server_handled(rpc.service, rpc.method, code, started.elapsed());
+    metrics.handled(code, started.elapsed());
     result
 }
+
+/// Accounts for a call the transport abandoned: its deadline expired, or the caller left.
+struct Unfinished<'a> {
+    metrics: &'a crate::metrics::RpcMetrics,
+    started: Instant,
+    deadline: Option<Instant>,
+    request_id: &'a str,
+    rpc: &'static RpcDescriptor,
+    finished: bool,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let expired = self.deadline.is_some_and(|deadline| Instant::now() + DEADLINE_SLACK >= deadline);
+        let code = if expired { tonic::Code::DeadlineExceeded } else { tonic::Code::Cancelled };
+        tracing::warn!(method = %self.rpc.path(), request_id = self.request_id, code = ?code, elapsed = ?self.started.elapsed(), "call abandoned before it finished");
+        self.metrics.handled(code, self.started.elapsed());
+    }
+}
+
+/// A call dropped this close to its deadline was dropped because of it.
+const DEADLINE_SLACK: Duration = Duration::from_millis(2);
 
 fn request_id(metadata: &MetadataMap) -> String {
     metadata
@@ -282,19 +301,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_callers_deadline_is_enforced_and_inherited() {
+    async fn the_callers_deadline_is_inherited_and_abandoned_calls_are_counted() {
+        static SLOW: RpcDescriptor = RpcDescriptor { method: "Slow", ..RPC };
         let mut request = Request::new(());
         request.metadata_mut().insert("grpc-timeout", "50m".parse().unwrap());
-        let started = Instant::now();
-        let result: Result<Response<()>, Status> = unary(&RPC, request, |ctx, ()| async move {
+        let call = unary(&SLOW, request, |ctx, ()| async move {
             assert!(ctx.remaining().unwrap() <= Duration::from_millis(50));
             assert_eq!(context::current_deadline(), ctx.deadline);
             tokio::time::sleep(Duration::from_secs(5)).await;
-            Ok(())
-        })
-        .await;
-        assert_eq!(result.unwrap_err().code(), tonic::Code::DeadlineExceeded);
-        assert!(started.elapsed() < Duration::from_secs(1));
+            Ok::<(), LogicError>(())
+        });
+        // What tonic's transport does when grpc-timeout expires: it drops the call.
+        assert!(tokio::time::timeout(Duration::from_millis(60), call).await.is_err());
+        let text = crate::metrics::render();
+        let counted =
+            text.lines().any(|l| l.starts_with("grpc_server_handled_total") && l.contains("grpc_method=\"Slow\"") && l.contains("DeadlineExceeded"));
+        assert!(counted || crate::metrics::install().is_none(), "{text}");
     }
 
     #[tokio::test]

@@ -28,7 +28,13 @@ pub fn target(breaker: BreakerPolicy) -> &'static TargetPolicy {
 
 /// A descriptor for the auth service's GetUser (or another method, whose name only labels
 /// metrics and logs: the call itself is whatever the test's attempt closure sends).
-pub fn rpc(method: &'static str, idempotency: Idempotency, deadline: Duration, retry: Option<RetryPolicy>, cache: Option<CachePolicy>) -> &'static RpcDescriptor {
+pub fn rpc(
+    method: &'static str,
+    idempotency: Idempotency,
+    deadline: Duration,
+    retry: Option<RetryPolicy>,
+    cache: Option<CachePolicy>,
+) -> &'static RpcDescriptor {
     Box::leak(Box::new(RpcDescriptor {
         service: nova_auth::PROTO_SERVICE,
         method,

@@ -169,11 +169,19 @@ impl Logic for Scripted {
         Err(LogicError::Unimplemented("CheckPermission"))
     }
 
-    async fn get_user_permissions(&self, _ctx: &CallContext, _request: pb::GetUserPermissionsRequest) -> Result<pb::GetUserPermissionsResponse, LogicError> {
+    async fn get_user_permissions(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::GetUserPermissionsRequest,
+    ) -> Result<pb::GetUserPermissionsResponse, LogicError> {
         Err(LogicError::Unimplemented("GetUserPermissions"))
     }
 
-    async fn record_failed_login(&self, ctx: &CallContext, _request: pb::RecordFailedLoginRequest) -> Result<pb::RecordFailedLoginResponse, LogicError> {
+    async fn record_failed_login(
+        &self,
+        ctx: &CallContext,
+        _request: pb::RecordFailedLoginRequest,
+    ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
         self.play(ctx).await?;
         Ok(pb::RecordFailedLoginResponse::default())
     }

@@ -2,8 +2,8 @@
 
 //! Business logic of the auth service: identity and credentials.
 //!
-//! Implemented so far: `Register`, `GetUser`, `GetUsersByIds`. The other RPCs answer
-//! `UNIMPLEMENTED` until the business-logic work lands.
+//! Implemented so far: `Register`, `GetUser`, `GetUsersByIds`, `GetUserByEmail`. The other
+//! RPCs answer `UNIMPLEMENTED` until the business-logic work lands.
 
 mod users;
 
@@ -94,8 +94,12 @@ impl Logic for AuthLogic {
         Err(LogicError::Unimplemented("CheckUserExists"))
     }
 
-    async fn get_user_by_email(&self, _ctx: &CallContext, _request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserByEmail"))
+    async fn get_user_by_email(&self, _ctx: &CallContext, request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
+        let email = request.email.trim().to_lowercase();
+        match users_table::find_by_email(&self.db, &email).await? {
+            Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserByEmailResponse { user: Some(users::to_proto(&row)) }),
+            _ => Err(LogicError::not_found("no user with that email")),
+        }
     }
 
     async fn list_users(&self, _ctx: &CallContext, _request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {

@@ -89,6 +89,7 @@ struct Target {
     breaker: CircuitBreaker,
     throttle: RetryThrottle,
     cache: Option<Arc<ResponseCache>>,
+    metrics: crate::metrics::TargetMetrics,
 }
 
 /// What a generated client holds: cheap to clone; clones share the breaker, the retry
@@ -103,10 +104,10 @@ pub type Entities<Req> = fn(&Req) -> Vec<String>;
 
 impl ClientCore {
     pub fn new(policy: &'static TargetPolicy, channel: Channel, options: ClientOptions) -> Self {
-        crate::metrics::install();
+        let metrics = crate::metrics::TargetMetrics::new(policy.service);
         let cache = options.cache.map(|config| ResponseCache::new(policy.service, config));
-        let target =
-            Target { policy, channel, breaker: CircuitBreaker::new(policy.breaker), throttle: RetryThrottle::new(policy.retry_budget), cache };
+        let breaker = CircuitBreaker::new(policy.breaker);
+        let target = Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics };
         ClientCore { target: Arc::new(target) }
     }
 
@@ -139,17 +140,19 @@ impl ClientCore {
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
         let started = Instant::now();
+        let metrics = crate::metrics::client(rpc);
         let deadline = call_deadline(rpc.policy.deadline, context::current_deadline(), started);
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
-        let result = self.call(rpc, request, entities, attempt, deadline).instrument(span).await;
+        let result = self.call(rpc, &metrics, request, entities, attempt, deadline).instrument(span).await;
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
-        crate::metrics::client_handled(rpc.service, rpc.method, code, started.elapsed());
+        metrics.handled(code, started.elapsed());
         result
     }
 
     async fn call<Req, Resp, F, Fut>(
         &self,
         rpc: &'static RpcDescriptor,
+        metrics: &crate::metrics::RpcMetrics,
         request: Req,
         entities: Entities<Req>,
         attempt: F,
@@ -162,31 +165,44 @@ impl ClientCore {
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
         let (Some(policy), Some(cache)) = (rpc.policy.cache, self.target.cache.clone()) else {
-            return send_with_retries(&self.target, rpc, request, &attempt, deadline).await;
+            return send_with_retries(&self.target, rpc, metrics, request, &attempt, deadline).await;
         };
-        let key = cache.key(rpc, &request.encode_to_vec(), &entities(&request));
-        let stale = match cache.lookup(&key).await {
-            Lookup::Fresh(bytes, level) => {
-                crate::metrics::cache_request(rpc.service, rpc.method, level.label(), "hit");
+        let encoded = request.encode_to_vec();
+        let l1_key = cache.l1_key(rpc, &encoded);
+        let mut stale = match cache.lookup_l1(&l1_key).await {
+            Lookup::Fresh(bytes, _) => {
+                metrics.cache_l1_hits.increment(1);
                 return decode(&bytes);
             }
             Lookup::Stale(bytes) => Some(bytes),
             Lookup::Miss => None,
         };
-        crate::metrics::cache_request(rpc.service, rpc.method, "", "miss");
+        let key = cache.key_from(l1_key, rpc, &encoded, &entities(&request));
+        let (l2, remote) = cache.lookup_l2(&key).await;
+        match l2 {
+            Lookup::Fresh(bytes, _) => {
+                metrics.cache_l2_hits.increment(1);
+                return decode(&bytes);
+            }
+            Lookup::Stale(bytes) => stale = stale.or(Some(bytes)),
+            Lookup::Miss => {}
+        }
+        metrics.cache_misses.increment(1);
         let target = Arc::clone(&self.target);
         let fetch = async move {
-            let response: Resp = send_with_retries(&target, rpc, request, &attempt, deadline).await?;
+            let metrics = crate::metrics::client(rpc);
+            let response: Resp = send_with_retries(&target, rpc, &metrics, request, &attempt, deadline).await?;
             Ok(Bytes::from(response.encode_to_vec()))
         }
         .boxed();
-        let loaded =
-            tokio::time::timeout_at(deadline, cache.load(&key, policy, fetch)).await.unwrap_or_else(|_| Err(deadline_exceeded(rpc, deadline)));
+        let loaded = tokio::time::timeout_at(deadline, cache.load(&key, policy, remote, fetch))
+            .await
+            .unwrap_or_else(|_| Err(deadline_exceeded(rpc, deadline)));
         match (loaded, stale) {
             (Ok(bytes), _) => decode(&bytes),
             (Err(status), Some(stale)) if owner_unreachable(&status) => {
                 tracing::info!(method = rpc.method, code = ?status.code(), "serving a stale cached response: the owner is unreachable");
-                crate::metrics::cache_request(rpc.service, rpc.method, "", "stale");
+                metrics.cache_stale.increment(1);
                 decode(&stale)
             }
             (Err(status), _) => Err(status),
@@ -227,15 +243,15 @@ const DEADLINE_SLACK: Duration = Duration::from_millis(5);
 
 /// Gives a breaker permit back if the attempt is abandoned (the caller went away).
 struct PermitGuard<'a> {
-    breaker: &'a CircuitBreaker,
+    target: &'a Target,
     permit: Option<Permit>,
 }
 
 impl PermitGuard<'_> {
-    fn record(mut self, failed: bool, elapsed: Duration, target: &'static str) {
+    fn record(mut self, failed: bool, elapsed: Duration) {
         if let Some(permit) = self.permit.take() {
-            let state = self.breaker.record(permit, failed, elapsed, Instant::now());
-            crate::metrics::breaker_state(target, state);
+            let state = self.target.breaker.record(permit, failed, elapsed, Instant::now());
+            self.target.metrics.breaker_state.set(state.as_gauge());
         }
     }
 }
@@ -243,7 +259,7 @@ impl PermitGuard<'_> {
 impl Drop for PermitGuard<'_> {
     fn drop(&mut self) {
         if let Some(permit) = self.permit.take() {
-            self.breaker.release(permit);
+            self.target.breaker.release(permit);
         }
     }
 }
@@ -253,6 +269,7 @@ impl Drop for PermitGuard<'_> {
 async fn send_with_retries<Req, Resp, F, Fut>(
     target: &Target,
     rpc: &'static RpcDescriptor,
+    metrics: &crate::metrics::RpcMetrics,
     request: Req,
     attempt: &F,
     deadline: Instant,
@@ -272,40 +289,40 @@ where
             return Err(deadline_exceeded(rpc, deadline));
         }
         let permit = match target.breaker.try_acquire(now) {
-            Ok(permit) => PermitGuard { breaker: &target.breaker, permit: Some(permit) },
+            Ok(permit) => PermitGuard { target, permit: Some(permit) },
             Err(rejected) => {
-                crate::metrics::breaker_rejected(service);
+                target.metrics.breaker_rejected.increment(1);
                 let wait = rejected.retry_after.map_or_else(|| "until its probes finish".to_string(), |d| format!("for {d:?}"));
                 return Err(Status::unavailable(format!("circuit breaker for the {service} service is open {wait}; not calling {}", rpc.path())));
             }
         };
         let mut outgoing = Request::new(request.clone());
         outgoing.set_timeout(deadline - now);
-        crate::metrics::client_attempt(rpc.service, rpc.method);
+        metrics.attempts.increment(1);
         let sent = Instant::now();
         let outcome = tokio::time::timeout_at(deadline, attempt(target.channel.clone(), outgoing)).await;
         let elapsed = sent.elapsed();
         let status = match outcome {
             Ok(Ok(response)) => {
-                permit.record(false, elapsed, service);
+                permit.record(false, elapsed);
                 target.throttle.on_success();
                 return Ok(response.into_inner());
             }
             // The server's transport reports an expired deadline as CANCELLED.
             Ok(Err(status)) if status.code() == Code::Cancelled && Instant::now() + DEADLINE_SLACK >= deadline => {
-                permit.record(true, elapsed, service);
+                permit.record(true, elapsed);
                 target.throttle.on_failure();
                 return Err(deadline_exceeded(rpc, deadline));
             }
             Ok(Err(status)) => retry::connection_lost_is_unavailable(status),
             Err(_) => {
-                permit.record(true, elapsed, service);
+                permit.record(true, elapsed);
                 target.throttle.on_failure();
                 return Err(deadline_exceeded(rpc, deadline));
             }
         };
         let unhealthy = target_failure(&status);
-        permit.record(unhealthy, elapsed, service);
+        permit.record(unhealthy, elapsed);
         if unhealthy {
             target.throttle.on_failure()
         } else {
@@ -315,7 +332,7 @@ where
             return Err(status);
         };
         if !target.throttle.allows_retry() {
-            crate::metrics::client_retry_throttled(service);
+            target.metrics.retries_throttled.increment(1);
             return Err(status);
         }
         let pause = backoff(&policy, attempts, fastrand::f64());
@@ -323,7 +340,7 @@ where
             return Err(status);
         }
         tracing::debug!(method = rpc.method, attempt = attempts, pause = ?pause, code = ?status.code(), "retrying");
-        crate::metrics::client_retry(rpc.service, rpc.method);
+        metrics.retries.increment(1);
         tokio::time::sleep(pause).await;
     }
 }

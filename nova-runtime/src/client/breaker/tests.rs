@@ -180,10 +180,10 @@ impl Model {
     }
 
     fn release(&mut self, token: u64) {
-        if token == self.changes {
-            if let Some((admitted, _)) = &mut self.half_open {
-                *admitted = admitted.saturating_sub(1);
-            }
+        if token == self.changes
+            && let Some((admitted, _)) = &mut self.half_open
+        {
+            *admitted = admitted.saturating_sub(1);
         }
     }
 

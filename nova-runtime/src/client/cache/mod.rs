@@ -83,7 +83,14 @@ pub struct CacheKey {
     l1: Arc<[u8]>,
     l2: String,
     /// Tag 0 is the key itself; the others are the entities the request names.
-    tags: Vec<String>,
+    tags: Arc<[String]>,
+}
+
+/// An L1 entry keeps its tags, so that a hit is checked without deriving them again.
+#[derive(Debug)]
+struct L1Entry {
+    entry: Entry,
+    tags: Arc<[String]>,
 }
 
 type Load = Shared<BoxFuture<'static, Result<Bytes, Status>>>;
@@ -92,10 +99,11 @@ pub struct ResponseCache {
     /// The service whose responses are cached.
     owner: &'static str,
     prefix: String,
-    l1: moka::future::Cache<Arc<[u8]>, Arc<Entry>>,
+    l1: moka::future::Cache<Arc<[u8]>, Arc<L1Entry>>,
     generations: RwLock<HashMap<String, u64>>,
     l2: Option<L2>,
     in_flight: Mutex<HashMap<Arc<[u8]>, Load>>,
+    coalesced: metrics::Counter,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -107,10 +115,21 @@ impl std::fmt::Debug for ResponseCache {
 /// L1 entries live until the end of their stale window.
 struct UntilStale;
 
-impl moka::Expiry<Arc<[u8]>, Arc<Entry>> for UntilStale {
-    fn expire_after_create(&self, _key: &Arc<[u8]>, value: &Arc<Entry>, _created_at: std::time::Instant) -> Option<Duration> {
-        Some(Duration::from_millis(value.stale_until_ms.saturating_sub(now_ms())))
+impl moka::Expiry<Arc<[u8]>, Arc<L1Entry>> for UntilStale {
+    fn expire_after_create(&self, _key: &Arc<[u8]>, value: &Arc<L1Entry>, _created_at: std::time::Instant) -> Option<Duration> {
+        Some(Duration::from_millis(value.entry.stale_until_ms.saturating_sub(now_ms())))
     }
+}
+
+/// Lower-case hex, without an allocation per byte.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 impl ResponseCache {
@@ -131,6 +150,7 @@ impl ResponseCache {
             generations: RwLock::new(HashMap::new()),
             l2,
             in_flight: Mutex::new(HashMap::new()),
+            coalesced: crate::metrics::TargetMetrics::new(owner).cache_coalesced,
         });
         if let (Some(l2), Ok(runtime)) = (&cache.l2, tokio::runtime::Handle::try_current()) {
             runtime.spawn(listen_for_invalidations(Arc::downgrade(&cache), l2.client.clone(), cache.channel()));
@@ -146,8 +166,8 @@ impl ResponseCache {
         format!("{}:g:{tag}", self.prefix)
     }
 
-    /// The key of a request to an RPC; `entities` are ids the request is about.
-    pub fn key(&self, rpc: &RpcDescriptor, request: &[u8], entities: &[String]) -> CacheKey {
+    /// The in-process key of a request: cheap, and all an L1 hit needs.
+    pub fn l1_key(&self, rpc: &RpcDescriptor, request: &[u8]) -> Arc<[u8]> {
         let mut l1 = Vec::with_capacity(rpc.service.len() + rpc.method.len() + 10 + request.len());
         l1.extend_from_slice(rpc.service.as_bytes());
         l1.push(b'/');
@@ -155,12 +175,21 @@ impl ResponseCache {
         l1.push(0);
         l1.extend_from_slice(&rpc.schema.to_be_bytes());
         l1.extend_from_slice(request);
-        let digest = Sha256::digest(request);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let l2 = format!("{}:c:{}:{}:{:016x}:{hex}", self.prefix, rpc.service, rpc.method, rpc.schema);
-        let mut tags = vec![format!("k:{}/{}:{:016x}:{hex}", rpc.service, rpc.method, rpc.schema)];
+        Arc::from(l1)
+    }
+
+    /// The key of a request to an RPC; `entities` are ids the request is about.
+    pub fn key(&self, rpc: &RpcDescriptor, request: &[u8], entities: &[String]) -> CacheKey {
+        self.key_from(self.l1_key(rpc, request), rpc, request, entities)
+    }
+
+    /// The full key (Redis key and tags) for an L1 key computed already.
+    pub fn key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, request: &[u8], entities: &[String]) -> CacheKey {
+        let digest = hex(&Sha256::digest(request));
+        let l2 = format!("{}:c:{}:{}:{:016x}:{digest}", self.prefix, rpc.service, rpc.method, rpc.schema);
+        let mut tags = vec![format!("k:{}/{}:{:016x}:{digest}", rpc.service, rpc.method, rpc.schema)];
         tags.extend(entities.iter().map(|e| self.entity_tag(e)));
-        CacheKey { l1: Arc::from(l1), l2, tags }
+        CacheKey { l1, l2, tags: Arc::from(tags) }
     }
 
     fn entity_tag(&self, entity: &str) -> String {
@@ -185,44 +214,60 @@ impl ResponseCache {
         tags.iter().map(|t| self.generation_key(t)).collect()
     }
 
+    /// Looks in L1 only.
+    pub async fn lookup_l1(&self, l1: &Arc<[u8]>) -> Lookup {
+        let Some(found) = self.l1.get(l1).await else { return Lookup::Miss };
+        if !found.entry.is_current(&self.local_generations(&found.tags)) {
+            return Lookup::Miss;
+        }
+        if found.entry.is_fresh(now_ms()) {
+            Lookup::Fresh(found.entry.payload.clone(), Level::L1)
+        } else {
+            Lookup::Stale(found.entry.payload.clone())
+        }
+    }
+
+    /// Looks in L2 only; also returns the tag generations Redis reported (for the load that
+    /// follows a miss), if it answered.
+    pub async fn lookup_l2(&self, key: &CacheKey) -> (Lookup, Option<Vec<u64>>) {
+        let Some(l2) = &self.l2 else { return (Lookup::Miss, None) };
+        let Some((bytes, remote)) = l2.get_with_generations(&key.l2, &self.generation_keys(&key.tags)).await else { return (Lookup::Miss, None) };
+        self.learn(&key.tags, &remote);
+        let Some(entry) = bytes.as_deref().and_then(Entry::decode) else { return (Lookup::Miss, Some(remote)) };
+        if !(entry.is_current(&remote) && entry.is_current(&self.local_generations(&key.tags))) {
+            return (Lookup::Miss, Some(remote));
+        }
+        let now = now_ms();
+        if entry.is_fresh(now) {
+            let payload = entry.payload.clone();
+            self.l1.insert(key.l1.clone(), Arc::new(L1Entry { entry, tags: key.tags.clone() })).await;
+            return (Lookup::Fresh(payload, Level::L2), Some(remote));
+        }
+        let lookup = if entry.is_usable_stale(now) { Lookup::Stale(entry.payload) } else { Lookup::Miss };
+        (lookup, Some(remote))
+    }
+
     /// Looks in L1, then L2.
     pub async fn lookup(&self, key: &CacheKey) -> Lookup {
-        let now = now_ms();
-        let mut stale = None;
-        if let Some(entry) = self.l1.get(&key.l1).await {
-            if entry.is_current(&self.local_generations(&key.tags)) {
-                if entry.is_fresh(now) {
-                    return Lookup::Fresh(entry.payload.clone(), Level::L1);
-                }
-                stale = Some(entry.payload.clone());
-            }
+        let l1 = self.lookup_l1(&key.l1).await;
+        if matches!(l1, Lookup::Fresh(..)) {
+            return l1;
         }
-        if let Some(l2) = &self.l2 {
-            if let Some((Some(bytes), remote)) = l2.get_with_generations(&key.l2, &self.generation_keys(&key.tags)).await {
-                self.learn(&key.tags, &remote);
-                if let Some(entry) = Entry::decode(&bytes) {
-                    if entry.is_current(&remote) && entry.is_current(&self.local_generations(&key.tags)) {
-                        if entry.is_fresh(now) {
-                            let payload = entry.payload.clone();
-                            self.l1.insert(key.l1.clone(), Arc::new(entry)).await;
-                            return Lookup::Fresh(payload, Level::L2);
-                        }
-                        if entry.is_usable_stale(now) && stale.is_none() {
-                            stale = Some(entry.payload.clone());
-                        }
-                    }
-                }
-            }
+        match (self.lookup_l2(key).await.0, l1) {
+            (fresh @ Lookup::Fresh(..), _) => fresh,
+            (_, stale @ Lookup::Stale(_)) | (stale @ Lookup::Stale(_), _) => stale,
+            _ => Lookup::Miss,
         }
-        stale.map_or(Lookup::Miss, Lookup::Stale)
     }
 
     /// Loads through `fetch` once for all concurrent callers of the same key, and stores the
     /// result unless the key was invalidated meanwhile.
+    /// `remote` are the generations Redis reported during the lookup, if it did.
     pub async fn load(
         self: &Arc<Self>,
         key: &CacheKey,
         policy: CachePolicy,
+        remote: Option<Vec<u64>>,
         fetch: BoxFuture<'static, Result<Bytes, Status>>,
     ) -> Result<Bytes, Status> {
         let (load, leader) = {
@@ -230,14 +275,14 @@ impl ResponseCache {
             match in_flight.get(&key.l1) {
                 Some(load) => (load.clone(), false),
                 None => {
-                    let load = Arc::clone(self).load_and_store(key.clone(), policy, fetch).boxed().shared();
+                    let load = Arc::clone(self).load_and_store(key.clone(), policy, remote, fetch).boxed().shared();
                     in_flight.insert(key.l1.clone(), load.clone());
                     (load, true)
                 }
             }
         };
         if !leader {
-            crate::metrics::cache_coalesced(self.owner);
+            self.coalesced.increment(1);
         }
         let result = load.clone().await;
         let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -251,30 +296,43 @@ impl ResponseCache {
         self: Arc<Self>,
         key: CacheKey,
         policy: CachePolicy,
+        remote: Option<Vec<u64>>,
         fetch: BoxFuture<'static, Result<Bytes, Status>>,
     ) -> Result<Bytes, Status> {
         let generation_keys = self.generation_keys(&key.tags);
-        if let Some(l2) = &self.l2 {
-            if let Some(remote) = l2.generations(&generation_keys).await {
-                self.learn(&key.tags, &remote);
-            }
+        let remote = match (remote, &self.l2) {
+            (Some(remote), _) => Some(remote),
+            (None, Some(l2)) => l2.generations(&generation_keys).await,
+            (None, None) => None,
+        };
+        if let Some(remote) = remote {
+            self.learn(&key.tags, &remote);
         }
         let snapshot = self.local_generations(&key.tags);
         let payload = fetch.await?;
         let now = now_ms();
         let ttl_ms = u64::try_from(policy.ttl.as_millis()).unwrap_or(u64::MAX);
         let stale_ms = u64::try_from(policy.stale_if_error.as_millis()).unwrap_or(u64::MAX);
+        let fresh_until_ms = now.saturating_add(ttl_ms);
         let entry = Entry {
             payload: payload.clone(),
-            fresh_until_ms: now.saturating_add(ttl_ms),
-            stale_until_ms: now.saturating_add(ttl_ms).saturating_add(stale_ms),
+            fresh_until_ms,
+            stale_until_ms: fresh_until_ms.saturating_add(stale_ms),
             generations: snapshot.clone(),
         };
-        if let Some(l2) = &self.l2 {
-            l2.store_if_current(&key.l2, &entry.encode(), policy.ttl + policy.stale_if_error, &generation_keys, &snapshot).await;
+        if self.l2.is_some() {
+            // Written in the background: the caller has its answer; the script refuses the write
+            // if an invalidation came first.
+            let cache = Arc::clone(&self);
+            let (l2_key, bytes, ttl) = (key.l2.clone(), entry.encode(), policy.ttl + policy.stale_if_error);
+            tokio::spawn(async move {
+                if let Some(l2) = &cache.l2 {
+                    l2.store_if_current(&l2_key, &bytes, ttl, &generation_keys, &snapshot).await;
+                }
+            });
         }
-        if self.local_generations(&key.tags) == snapshot {
-            self.l1.insert(key.l1.clone(), Arc::new(entry)).await;
+        if self.local_generations(&key.tags) == entry.generations {
+            self.l1.insert(key.l1.clone(), Arc::new(L1Entry { entry, tags: key.tags.clone() })).await;
         }
         Ok(payload)
     }
@@ -338,10 +396,10 @@ async fn listen_for_invalidations(cache: Weak<ResponseCache>, client: redis::Cli
                     while let Some(message) = messages.next().await {
                         let Some(cache) = cache.upgrade() else { return };
                         let Ok(text) = message.get_payload::<String>() else { continue };
-                        if let Some((value, tag)) = text.split_once('\t') {
-                            if let Ok(value) = value.parse::<u64>() {
-                                cache.learn(&[tag.to_string()], &[value]);
-                            }
+                        if let Some((value, tag)) = text.split_once('\t')
+                            && let Ok(value) = value.parse::<u64>()
+                        {
+                            cache.learn(&[tag.to_string()], &[value]);
                         }
                     }
                 }

@@ -1,0 +1,195 @@
+//! The generated client stack against a raw tonic client, side by side, on the same auth
+//! server (real gRPC on loopback, real PostgreSQL, real Redis):
+//!
+//! - raw tonic `GetUserByEmail` vs the generated client on it (no cache policy: deadline,
+//!   retries, breaker, metrics only);
+//! - raw tonic `GetUser` vs the generated client on it as a full miss, an L2 hit and an L1 hit.
+//!
+//!     cargo bench -p nova-tests --bench client_stack
+//!
+//! Prints median and P99 latency and ratios; BENCHMARKS.md records the figures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // benchmark harness
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use nova_auth::pb::auth_service_client::AuthServiceClient;
+use nova_auth::{AuthClient, pb};
+use nova_runtime::client::ClientOptions;
+use nova_runtime::server::ServiceConfig;
+use nova_tests::redis_prefix::RedisPrefix;
+use nova_tests::{RunningService, TestDatabase, wait_until_serving};
+
+const ROUNDS: usize = 20;
+const PER_ROUND: usize = 300;
+
+struct Samples {
+    name: &'static str,
+    micros: Vec<f64>,
+}
+
+impl Samples {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.micros.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    }
+}
+
+async fn timed_once(samples: &mut Samples, call: impl Future<Output = ()>) {
+    let started = Instant::now();
+    call.await;
+    samples.micros.push(started.elapsed().as_secs_f64() * 1e6);
+}
+
+#[tokio::main]
+async fn main() {
+    let database = TestDatabase::new("bench");
+    let config = ServiceConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: None,
+        database: database.config(),
+        shutdown_grace: Duration::from_secs(5),
+    };
+    let server = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
+    wait_until_serving(server.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
+    let redis = RedisPrefix::new();
+    let channel = nova_runtime::client::channel(&server.uri()).unwrap();
+
+    let setup = AuthClient::new(channel.clone());
+    let request = pb::RegisterRequest { email: "bench@example.com".into(), username: "bench".into(), password: "correct horse battery".into() };
+    let user = setup.register(request).await.unwrap().user.unwrap();
+    let by_email = pb::GetUserByEmailRequest { email: user.email.clone() };
+    let by_id = pb::GetUserRequest { user_id: user.id.clone() };
+
+    let raw = AuthServiceClient::new(channel.clone());
+    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None });
+    let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()) });
+    let cache = cached.core().cache().unwrap().clone();
+
+    let mut raw_email = Samples { name: "raw tonic GetUserByEmail", micros: Vec::new() };
+    let mut generated_email = Samples { name: "generated GetUserByEmail (no cache policy)", micros: Vec::new() };
+    let mut raw_get = Samples { name: "raw tonic GetUser (reads PostgreSQL)", micros: Vec::new() };
+    let mut miss = Samples { name: "generated GetUser, full miss", micros: Vec::new() };
+    let mut l2 = Samples { name: "generated GetUser, L2 hit (Redis)", micros: Vec::new() };
+    let mut l1 = Samples { name: "generated GetUser, L1 hit", micros: Vec::new() };
+
+    // Warm up connections, statement caches and the allocator.
+    for _ in 0..200 {
+        raw.clone().get_user_by_email(by_email.clone()).await.unwrap();
+        uncached.get_user_by_email(by_email.clone()).await.unwrap();
+        cached.get_user(by_id.clone()).await.unwrap();
+    }
+    // The raw and generated calls on the same RPC alternate call by call (and which goes
+    // first), so drift and background work on this 2-core machine affect them alike. Cache
+    // scenarios need their state set up, so they run in blocks, interleaved by rounds.
+    let mut raw_with_deadline = Samples { name: "raw tonic GetUserByEmail with grpc-timeout", micros: Vec::new() };
+    let raw_call = || {
+        let mut raw = raw.clone();
+        let request = by_email.clone();
+        async move {
+            raw.get_user_by_email(request).await.unwrap();
+        }
+    };
+    let with_deadline = || {
+        let mut raw = raw.clone();
+        let mut request = tonic::Request::new(by_email.clone());
+        request.set_timeout(Duration::from_secs(1));
+        async move {
+            raw.get_user_by_email(request).await.unwrap();
+        }
+    };
+    let generated_call = || async {
+        uncached.get_user_by_email(by_email.clone()).await.unwrap();
+    };
+    let cached_call = || async {
+        cached.get_user(by_id.clone()).await.unwrap();
+    };
+    for _ in 0..ROUNDS {
+        for i in 0..PER_ROUND {
+            if i % 2 == 0 {
+                timed_once(&mut raw_email, raw_call()).await;
+                timed_once(&mut generated_email, generated_call()).await;
+                timed_once(&mut raw_with_deadline, with_deadline()).await;
+            } else {
+                timed_once(&mut generated_email, generated_call()).await;
+                timed_once(&mut raw_with_deadline, with_deadline()).await;
+                timed_once(&mut raw_email, raw_call()).await;
+            }
+        }
+        for _ in 0..PER_ROUND {
+            let (mut raw, request) = (raw.clone(), by_id.clone());
+            timed_once(&mut raw_get, async move {
+                raw.get_user(request).await.unwrap();
+            })
+            .await;
+        }
+        for _ in 0..PER_ROUND {
+            // Outside the timing: forget the entry everywhere, so the call is a full miss.
+            cached.invalidate_get_user(&by_id).await;
+            timed_once(&mut miss, cached_call()).await;
+        }
+        // Let the last miss's background write to Redis land.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        for _ in 0..PER_ROUND {
+            cache.clear_l1();
+            timed_once(&mut l2, cached_call()).await;
+        }
+        for _ in 0..PER_ROUND {
+            timed_once(&mut l1, cached_call()).await;
+        }
+    }
+
+    println!("| scenario | median µs | P99 µs | median vs raw |");
+    println!("|---|---:|---:|---:|");
+    let email_base = raw_email.percentile(0.5);
+    let get_base = raw_get.percentile(0.5);
+    let rows = [
+        (&raw_email, email_base),
+        (&raw_with_deadline, email_base),
+        (&generated_email, email_base),
+        (&raw_get, get_base),
+        (&miss, get_base),
+        (&l2, get_base),
+        (&l1, get_base),
+    ];
+    for (samples, base) in rows {
+        let median = samples.percentile(0.5);
+        let ratio = median / base;
+        let versus = if ratio >= 1.0 { format!("{ratio:.3}x") } else { format!("1/{:.0}", 1.0 / ratio) };
+        println!("| {} | {:.1} | {:.1} | {versus} |", samples.name, median, samples.percentile(0.99));
+    }
+    // Each generated call ran next to a raw one: the median of their ratios cancels drift.
+    let paired = Samples { name: "paired", micros: generated_email.micros.iter().zip(&raw_email.micros).map(|(g, r)| g / r).collect() };
+    let paired_deadline = Samples { name: "paired", micros: raw_with_deadline.micros.iter().zip(&raw_email.micros).map(|(d, r)| d / r).collect() };
+    println!();
+    println!("samples per scenario: {}", raw_email.micros.len());
+    println!(
+        "generated client overhead without cache: {:+.1} % by medians, {:+.1} % by paired calls (target <= 5 %); grpc-timeout alone: {:+.1} %",
+        (generated_email.percentile(0.5) / email_base - 1.0) * 100.0,
+        (paired.percentile(0.5) - 1.0) * 100.0,
+        (paired_deadline.percentile(0.5) - 1.0) * 100.0
+    );
+    println!("L1 hit speed-up over the raw call: {:.0}x (target >= 100x)", get_base / l1.percentile(0.5));
+    println!("L2 hit vs the PostgreSQL-backed call it replaces: {:.2}x faster (target > 1x)", get_base / l2.percentile(0.5));
+
+    // The stack's own CPU cost, without the network: an attempt that answers at once.
+    let local = nova_runtime::client::ClientCore::new(&nova_auth::rpc::TARGET, channel, ClientOptions { cache: None });
+    let iterations = 200_000u32;
+    let started = Instant::now();
+    for _ in 0..iterations {
+        let response: pb::GetUserByEmailResponse = local
+            .unary(
+                &nova_auth::rpc::GET_USER_BY_EMAIL,
+                by_email.clone(),
+                |_| Vec::new(),
+                |_channel, _request| async { Ok(tonic::Response::new(pb::GetUserByEmailResponse::default())) },
+            )
+            .await
+            .unwrap();
+        std::hint::black_box(response);
+    }
+    println!("client stack CPU per call without the network: {:.2} µs", started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations));
+    server.stop().await.unwrap();
+}
