@@ -44,17 +44,3 @@ pub async fn with_deadline<F: Future>(deadline: Option<Instant>, future: F) -> F
 pub fn current_deadline() -> Option<Instant> {
     DEADLINE.try_with(|d| *d).ok().flatten()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn deadline_is_visible_inside_the_scope_only() {
-        assert_eq!(current_deadline(), None);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let seen = with_deadline(Some(deadline), async { current_deadline() }).await;
-        assert_eq!(seen, Some(deadline));
-        assert_eq!(current_deadline(), None);
-    }
-}

@@ -41,27 +41,3 @@ pub fn from_timestamp(field: &str, value: &prost_types::Timestamp) -> Result<Dat
         .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos))
         .ok_or_else(|| LogicError::invalid_argument(format!("{field} is not a valid timestamp")))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uuids() {
-        let id = Uuid::new_v4();
-        assert_eq!(parse_uuid("user_id", &id.to_string()).unwrap(), id);
-        let error = parse_uuid("user_id", "nope").unwrap_err();
-        assert!(error.to_string().contains("user_id"));
-        let ids = parse_uuids("ids", &[id.to_string(), id.to_string()], 2).unwrap();
-        assert_eq!(ids, [id]);
-        assert!(parse_uuids("ids", &vec![id.to_string(); 3], 2).is_err());
-    }
-
-    #[test]
-    fn timestamps_round_trip() {
-        let now = Utc::now();
-        let back = from_timestamp("t", &timestamp(now)).unwrap();
-        assert_eq!(back, now);
-        assert!(from_timestamp("t", &prost_types::Timestamp { seconds: 0, nanos: -1 }).is_err());
-    }
-}

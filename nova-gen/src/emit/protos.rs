@@ -19,6 +19,8 @@ pub fn emit_pb(service: &Service, protos: &ProtoSet) -> Result<String, EmitError
         .collect();
     let own = Module::from_protobuf_package_name(&service.proto.package);
     let mut config = prost_build::Config::new();
+    // Ordered maps encode deterministically, so equal requests give equal cache keys.
+    config.btree_map(["."]);
     config.service_generator(tonic_prost_build::configure().build_transport(true).service_generator());
     let modules = config.generate(requests).map_err(|e| EmitError::new(format!("prost-build failed for {}: {e}", service.proto.package)))?;
     let mut code = String::new();

@@ -196,6 +196,3 @@ fn phase_state(phase: &Phase) -> BreakerState {
         Phase::HalfOpen { .. } => BreakerState::HalfOpen,
     }
 }
-
-#[cfg(test)]
-mod tests;

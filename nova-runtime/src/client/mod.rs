@@ -105,6 +105,7 @@ pub type Entities<Req> = fn(&Req) -> Vec<String>;
 impl ClientCore {
     pub fn new(policy: &'static TargetPolicy, channel: Channel, options: ClientOptions) -> Self {
         let metrics = crate::metrics::TargetMetrics::new(policy.service);
+        metrics.breaker_state.set(BreakerState::Closed.as_gauge());
         let cache = options.cache.map(|config| ResponseCache::new(policy.service, config));
         let breaker = CircuitBreaker::new(policy.breaker);
         let target = Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics };
@@ -351,27 +352,5 @@ pub fn call_deadline(policy: Duration, inherited: Option<Instant>, now: Instant)
     match inherited {
         Some(inherited) if inherited < own => inherited,
         _ => own,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inherited_deadlines_only_shorten() {
-        let now = Instant::now();
-        let policy = Duration::from_millis(300);
-        assert_eq!(call_deadline(policy, None, now), now + policy);
-        let sooner = now + Duration::from_millis(100);
-        assert_eq!(call_deadline(policy, Some(sooner), now), sooner);
-        let later = now + Duration::from_secs(5);
-        assert_eq!(call_deadline(policy, Some(later), now), now + policy);
-    }
-
-    #[test]
-    fn endpoints_default_to_loopback() {
-        assert_eq!(endpoint_from_env("nonexistent_service_x", 50099).unwrap(), "http://127.0.0.1:50099");
-        assert!(channel("not a uri").is_err());
     }
 }

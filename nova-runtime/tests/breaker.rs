@@ -1,9 +1,15 @@
+//! Unit tests of nova-runtime's public API (kept out of src/ so that src/ holds only code
+//! that runs in services).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::time::Duration;
 
 use proptest::prelude::*;
 use tokio::time::Instant;
 
-use super::*;
+use nova_runtime::client::{BreakerState, CircuitBreaker, Permit};
+use nova_runtime::rpc::BreakerPolicy;
 
 fn policy() -> BreakerPolicy {
     BreakerPolicy {
