@@ -125,8 +125,6 @@ pub struct ServiceConfig {
     /// Where `/metrics` is served (Prometheus text), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
     pub database: DatabaseConfig,
-    /// How long in-flight calls may take to finish after SIGTERM.
-    pub shutdown_grace: Duration,
 }
 
 impl ServiceConfig {
@@ -142,7 +140,6 @@ impl ServiceConfig {
             listen: env_or("NOVA_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], default_port)))?,
             metrics_listen,
             database: DatabaseConfig::from_env(database)?,
-            shutdown_grace: Duration::from_secs(env_or::<u64>("NOVA_SHUTDOWN_GRACE_SECONDS", 20u64)?),
         })
     }
 }
@@ -216,22 +213,39 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(StartError::Reflection)?;
+    let grace = Duration::from_secs(env_or::<u64>("NOVA_SHUTDOWN_GRACE_SECONDS", 20u64)?);
     let (stop_metrics, metrics_stopped) = tokio::sync::watch::channel(false);
     if let Some(listener) = listeners.metrics {
         tracing::info!(service = name, addr = ?listener.local_addr().ok(), "serving /metrics");
         tokio::spawn(crate::metrics_http::serve(listener, metrics_stopped));
     }
     tracing::info!(service = name, addr = ?listeners.grpc.local_addr().ok(), "serving gRPC");
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let draining = async move {
         shutdown.await;
-        tracing::info!(service = name, "shutting down: draining in-flight calls");
+        tracing::info!(service = name, grace = ?grace, "shutting down: draining in-flight calls");
         reporter.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
         reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        let _ = draining_tx.send(());
     };
-    let served = tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_routes(routes.add_service(health).add_service(reflection))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), draining)
-        .await;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), draining);
+    // Drain for at most the grace period: a call stuck past it must not block the rollout.
+    let deadline = async {
+        if draining_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = tokio::select! {
+        served = server => served.map_err(StartError::from),
+        () = deadline => {
+            tracing::warn!(service = name, grace = ?grace, "grace period over: stopping with calls still in flight");
+            Ok(())
+        }
+    };
     let _ = stop_metrics.send(true);
     served?;
     tracing::info!(service = name, "stopped");

@@ -46,12 +46,7 @@ async fn timed_once(samples: &mut Samples, call: impl Future<Output = ()>) {
 #[tokio::main]
 async fn main() {
     let database = TestDatabase::new("bench");
-    let config = ServiceConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        metrics_listen: None,
-        database: database.config(),
-        shutdown_grace: Duration::from_secs(5),
-    };
+    let config = ServiceConfig { listen: "127.0.0.1:0".parse().unwrap(), metrics_listen: None, database: database.config() };
     let server = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(server.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
     let redis = RedisPrefix::new();
