@@ -153,6 +153,22 @@ fn resolve_slo(defaults: &RawSlo, own: &RawSlo) -> Slo {
     }
 }
 
+/// The IR form of a column's reference; `None` for a malformed one (validation reports it).
+fn build_reference(service: &RawService, raw: &crate::raw::RawReference) -> Option<Reference> {
+    let segments: Vec<&str> = raw.segments.iter().map(|s| s.value.as_str()).collect();
+    match segments.as_slice() {
+        [owner, table, column] if *owner != service.name.value => {
+            Some(Reference::Remote { service: owner.to_string(), table: table.to_string(), column: column.to_string() })
+        }
+        [.., table, column] => Some(Reference::Local {
+            table: table.to_string(),
+            column: column.to_string(),
+            on_delete: if raw.cascade.is_some() { OnDelete::Cascade } else { OnDelete::Restrict },
+        }),
+        _ => None,
+    }
+}
+
 fn build_table(service: &RawService, raw: &RawTable) -> Table {
     let columns: Vec<Column> = raw
         .columns
@@ -166,20 +182,7 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
                 ty: decl.ty.value,
                 nullable: decl.nullable,
                 default,
-                reference: decl.reference.as_ref().map(|r| {
-                    let segments: Vec<String> = r.segments.iter().map(|s| s.value.clone()).collect();
-                    match segments.as_slice() {
-                        [service_name, table, column] if *service_name != service.name.value => {
-                            Reference::Remote { service: service_name.clone(), table: table.clone(), column: column.clone() }
-                        }
-                        [.., table, column] => Reference::Local {
-                            table: table.clone(),
-                            column: column.clone(),
-                            on_delete: if r.cascade.is_some() { OnDelete::Cascade } else { OnDelete::Restrict },
-                        },
-                        _ => Reference::Local { table: String::new(), column: String::new(), on_delete: OnDelete::Restrict },
-                    }
-                }),
+                reference: decl.reference.as_ref().and_then(|r| build_reference(service, r)),
             }
         })
         .collect();

@@ -105,7 +105,7 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
                 scope.spawn(move || {
                     let mut files = FileSet::default();
                     for service in services {
-                        emit_service(spec, service, protos, migrations, &mut files)?;
+                        emit_service(service, protos, migrations, &mut files)?;
                     }
                     Ok(files)
                 })
@@ -122,7 +122,7 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
     Ok(files)
 }
 
-fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &[MigrationFile], files: &mut FileSet) -> Result<(), EmitError> {
+fn emit_service(service: &Service, protos: &ProtoSet, migrations: &[MigrationFile], files: &mut FileSet) -> Result<(), EmitError> {
     let root = out::generated_crate(&service.name);
     let own_migrations: Vec<&MigrationFile> = migrations.iter().filter(|m| m.service == service.name).collect();
     files.owned(format!("{root}/Cargo.toml"), crate_root::emit_manifest(service));
@@ -139,5 +139,5 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
         files.owned(format!("{root}/src/repo/{}.rs", table.name), repo::emit_table(service, table)?);
     }
     files.owned(format!("{}/{}", out::migrations(&service.name), crate::load::migrations::INITIAL), migration::emit_initial_migration(service)?);
-    scaffold::emit_scaffold(spec, service, files)
+    scaffold::emit_scaffold(service, files)
 }

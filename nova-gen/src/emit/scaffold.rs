@@ -9,10 +9,10 @@ use crate::emit::manifest::{Dependency, Manifest};
 use crate::emit::names::{generated_lib, generated_package, handwritten_lib, handwritten_package, logic_struct, rpc_method};
 use crate::emit::{EmitError, Header, doc_line, format_rust};
 use crate::fileset::FileSet;
-use crate::ir::{Service, Spec};
+use crate::ir::Service;
 use crate::layout::out;
 
-pub fn emit_scaffold(_spec: &Spec, service: &Service, files: &mut FileSet) -> Result<(), EmitError> {
+pub fn emit_scaffold(service: &Service, files: &mut FileSet) -> Result<(), EmitError> {
     let root = out::handwritten_crate(&service.name);
     let manifest = Manifest {
         package: handwritten_package(service),
