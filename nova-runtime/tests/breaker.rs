@@ -25,6 +25,14 @@ fn policy() -> BreakerPolicy {
 
 const FAST: Duration = Duration::from_millis(1);
 
+/// Fails `min_calls` calls in a row, which opens the breaker of [`policy`].
+fn fail_min_calls(breaker: &CircuitBreaker, now: Instant) {
+    for _ in 0..4 {
+        let permit = breaker.try_acquire(now).unwrap();
+        breaker.record(permit, true, FAST, now);
+    }
+}
+
 #[test]
 fn opens_after_the_configured_failures_and_rejects_while_open() {
     let breaker = CircuitBreaker::new(policy());
@@ -44,10 +52,7 @@ fn opens_after_the_configured_failures_and_rejects_while_open() {
 fn half_open_admits_exactly_the_probes_then_closes_on_success() {
     let breaker = CircuitBreaker::new(policy());
     let now = Instant::now();
-    for _ in 0..4 {
-        let permit = breaker.try_acquire(now).unwrap();
-        breaker.record(permit, true, FAST, now);
-    }
+    fail_min_calls(&breaker, now);
     let later = now + Duration::from_secs(5);
     assert_eq!(breaker.state(later), BreakerState::HalfOpen);
     let first = breaker.try_acquire(later).unwrap();
@@ -62,10 +67,7 @@ fn half_open_admits_exactly_the_probes_then_closes_on_success() {
 fn a_failed_probe_reopens() {
     let breaker = CircuitBreaker::new(policy());
     let now = Instant::now();
-    for _ in 0..4 {
-        let permit = breaker.try_acquire(now).unwrap();
-        breaker.record(permit, true, FAST, now);
-    }
+    fail_min_calls(&breaker, now);
     let later = now + Duration::from_secs(5);
     let first = breaker.try_acquire(later).unwrap();
     let second = breaker.try_acquire(later).unwrap();
@@ -91,10 +93,7 @@ fn outcomes_from_an_earlier_state_are_ignored() {
     let breaker = CircuitBreaker::new(policy());
     let now = Instant::now();
     let straggler = breaker.try_acquire(now).unwrap();
-    for _ in 0..4 {
-        let permit = breaker.try_acquire(now).unwrap();
-        breaker.record(permit, true, FAST, now);
-    }
+    fail_min_calls(&breaker, now);
     assert_eq!(breaker.record(straggler, false, FAST, now), BreakerState::Open);
 }
 
@@ -102,10 +101,7 @@ fn outcomes_from_an_earlier_state_are_ignored() {
 fn released_probes_free_their_slot() {
     let breaker = CircuitBreaker::new(policy());
     let now = Instant::now();
-    for _ in 0..4 {
-        let permit = breaker.try_acquire(now).unwrap();
-        breaker.record(permit, true, FAST, now);
-    }
+    fail_min_calls(&breaker, now);
     let later = now + Duration::from_secs(5);
     let first = breaker.try_acquire(later).unwrap();
     let _second = breaker.try_acquire(later).unwrap();
