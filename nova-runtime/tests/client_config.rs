@@ -23,3 +23,25 @@ fn endpoints_default_to_loopback() {
     assert_eq!(endpoint_from_env("nonexistent_service_x", 50099).unwrap(), "http://127.0.0.1:50099");
     assert!(channel("not a uri").is_err());
 }
+
+#[tokio::test]
+async fn clients_from_the_environment_cache_in_redis_and_lazy_ones_in_process() {
+    static TARGET: nova_runtime::rpc::TargetPolicy = nova_runtime::rpc::TargetPolicy {
+        service: "nonexistent_service_y",
+        breaker: nova_runtime::rpc::BreakerPolicy {
+            window: 10,
+            min_calls: 5,
+            failure_rate_percent: 50.0,
+            slow_call: Duration::from_secs(1),
+            slow_rate_percent: 100.0,
+            open_for: Duration::from_secs(5),
+            half_open_calls: 1,
+        },
+        retry_budget: nova_runtime::rpc::RetryBudget { max_tokens: 10, token_ratio: 0.1 },
+    };
+    let from_env = nova_runtime::client::ClientCore::from_env(&TARGET, 50098).unwrap();
+    assert!(from_env.cache().unwrap().has_l2());
+    let lazy = nova_runtime::client::ClientCore::connect_lazy(&TARGET, "http://127.0.0.1:50098").unwrap();
+    assert!(!lazy.cache().unwrap().has_l2());
+    assert_eq!(lazy.target(), "nonexistent_service_y");
+}

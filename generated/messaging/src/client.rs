@@ -30,21 +30,16 @@ impl MessagingClient {
     /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
     /// connects on first use.
     pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
-        Ok(Self::new(::nova_runtime::client::channel(uri)?))
+        Ok(MessagingClient {
+            core: ClientCore::connect_lazy(&crate::rpc::TARGET, uri)?,
+        })
     }
     /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
     /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
     pub fn from_env() -> Result<Self, ClientError> {
-        let uri = ::nova_runtime::client::endpoint_from_env(
-            crate::SERVICE,
-            crate::DEFAULT_PORT,
-        )?;
-        Ok(
-            Self::with_options(
-                ::nova_runtime::client::channel(&uri)?,
-                ClientOptions::from_env()?,
-            ),
-        )
+        Ok(MessagingClient {
+            core: ClientCore::from_env(&crate::rpc::TARGET, crate::DEFAULT_PORT)?,
+        })
     }
     /// The shared call machinery (breaker state, cache) of this client and its clones.
     pub fn core(&self) -> &ClientCore {

@@ -112,6 +112,18 @@ impl ClientCore {
         ClientCore { target: Arc::new(target) }
     }
 
+    /// A client of `policy.service` at `uri`, caching in process only; connects on first use.
+    pub fn connect_lazy(policy: &'static TargetPolicy, uri: &str) -> Result<Self, ClientError> {
+        Ok(Self::new(policy, channel(uri)?, ClientOptions::in_process()))
+    }
+
+    /// A client of `policy.service` at `NOVA_<SERVICE>_ENDPOINT` (default: its local port),
+    /// caching in process and in Redis ([`ClientOptions::from_env`]).
+    pub fn from_env(policy: &'static TargetPolicy, default_port: u16) -> Result<Self, ClientError> {
+        let uri = endpoint_from_env(policy.service, default_port)?;
+        Ok(Self::new(policy, channel(&uri)?, ClientOptions::from_env()?))
+    }
+
     /// The service this client calls, e.g. `auth`.
     pub fn target(&self) -> &'static str {
         self.target.policy.service
