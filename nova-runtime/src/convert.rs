@@ -1,14 +1,46 @@
 //! Conversions between proto field values and database values, with errors that say which
-//! field of the request is wrong.
+//! field of the request is wrong and quote at most a short prefix of what the caller sent.
+
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::LogicError;
 
+/// At most this many characters of a caller's input are quoted back in a status message or a
+/// log field: a 1 MB field must not become a 1 MB log line or a status header larger than
+/// the client accepts.
+pub const QUOTED_CHARS: usize = 64;
+
+/// `value` quoted for a message or a log field: escaped like `{:?}`, at most
+/// [`QUOTED_CHARS`] characters, and the full length when it was cut, e.g.
+/// `"aaaa…" (1048576 bytes)`.
+pub fn quote(value: &str) -> String {
+    let mut prefix = value.char_indices().nth(QUOTED_CHARS).map_or(value, |(end, _)| &value[..end]).to_string();
+    if prefix.len() == value.len() {
+        return format!("{value:?}");
+    }
+    prefix.push('…');
+    let mut quoted = format!("{prefix:?}");
+    let _ = write!(quoted, " ({} bytes)", value.len());
+    quoted
+}
+
+/// A string field checked for text the database can store: protobuf decoding already
+/// guarantees valid UTF-8 (an undecodable request is `INVALID_ARGUMENT` before any handler
+/// runs), and this rejects the NUL character, which PostgreSQL refuses in `text`.
+/// `INVALID_ARGUMENT` naming the field otherwise.
+pub fn text<'a>(field: &str, value: &'a str) -> Result<&'a str, LogicError> {
+    match value.find('\0') {
+        None => Ok(value),
+        Some(at) => Err(LogicError::invalid_argument(format!("{field} must not contain NUL characters (one at byte {at})"))),
+    }
+}
+
 /// A UUID from a request field; `INVALID_ARGUMENT` naming the field otherwise.
 pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, LogicError> {
-    Uuid::parse_str(value).map_err(|_| LogicError::invalid_argument(format!("{field} must be a UUID, got {value:?}")))
+    Uuid::parse_str(text(field, value)?).map_err(|_| LogicError::invalid_argument(format!("{field} must be a UUID, got {}", quote(value))))
 }
 
 /// UUIDs from a repeated request field, at most `max` of them, duplicates removed in order.

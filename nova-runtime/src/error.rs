@@ -2,13 +2,21 @@
 //!
 //! Each variant is a decision the caller can act on (retry, fix the request, re-read and try
 //! again); the mapping to status codes lives here, once. Internal causes are logged with the
-//! request id and never sent to the caller.
+//! request id and never sent to the caller. Database errors are classified by
+//! [`crate::sql_error`] wherever they enter a `LogicError` (`?` on a `sqlx::Error`, a
+//! `RepoError`, or [`LogicError::internal`] wrapping either), so a transient failure is
+//! `UNAVAILABLE` or `ABORTED`, never `INTERNAL`.
 
 use std::error::Error as StdError;
 
 use tonic::{Code, Status};
 
 use crate::repo::RepoError;
+use crate::sql_error::{SqlFault, classify, find_in_chain};
+
+/// Longest status message sent to a caller, in bytes: inputs are quoted shorter than this
+/// (see [`crate::convert::quote`]); this only bounds messages nobody bounded.
+pub const MAX_STATUS_MESSAGE: usize = 512;
 
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -67,8 +75,34 @@ impl LogicError {
     }
 
     /// An internal failure with its cause, e.g. `LogicError::internal("hashing password", e)`.
+    ///
+    /// When the cause is (or wraps) a database error that is transient, the result is
+    /// `Unavailable` or `Aborted` instead: `internal("starting a transaction", e)` with the
+    /// database down is an outage the caller may retry, not a bug.
     pub fn internal(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        LogicError::Internal { context: context.into(), source: Some(source.into()) }
+        let context = context.into();
+        let source = source.into();
+        let fault = find_in_chain(&*source).map(|error| (classify(error), error.to_string()));
+        match fault {
+            Some((fault, cause)) if fault.is_transient() || fault == SqlFault::InvalidText => LogicError::from_fault(&context, fault, &cause),
+            _ => LogicError::Internal { context, source: Some(source) },
+        }
+    }
+
+    /// The error for a classified database failure while doing `context`.
+    fn from_fault(context: &str, fault: SqlFault, cause: &str) -> Self {
+        match fault {
+            SqlFault::Unavailable => LogicError::Unavailable(format!("{context}: the database is unavailable ({cause})")),
+            SqlFault::Conflict => LogicError::Aborted(format!("{context}: a concurrent transaction won ({cause}); retry")),
+            SqlFault::InvalidText => LogicError::InvalidArgument(format!("{context}: a text field holds a character the database cannot store")),
+            SqlFault::UniqueViolation(constraint) => {
+                LogicError::AlreadyExists(format!("{context}: the {} is taken", constraint.as_deref().unwrap_or("key")))
+            }
+            SqlFault::ForeignKeyViolation(constraint) => {
+                LogicError::FailedPrecondition(format!("{context}: refers to a missing row ({})", constraint.as_deref().unwrap_or("foreign key")))
+            }
+            SqlFault::Other => LogicError::Internal { context: context.to_string(), source: Some(cause.to_string().into()) },
+        }
     }
 
     /// A failed call to another service, seen from this one: its outages stay retryable for
@@ -110,14 +144,40 @@ impl LogicError {
                 tracing::error!(method, request_id, code = ?code, context = %context, cause = %cause, "request failed");
                 Status::new(code, format!("internal error (request id {request_id})"))
             }
-            LogicError::Unavailable(_) | LogicError::DeadlineExceeded | LogicError::ResourceExhausted(_) => {
-                tracing::warn!(method, request_id, code = ?code, error = %self, "request failed");
-                Status::new(code, self.to_string())
+            LogicError::Unavailable(_) | LogicError::DeadlineExceeded | LogicError::ResourceExhausted(_) | LogicError::Aborted(_) => {
+                let message = bounded(self.to_string());
+                tracing::warn!(method, request_id, code = ?code, error = %message, "request failed");
+                Status::new(code, message)
             }
             _ => {
-                tracing::info!(method, request_id, code = ?code, error = %self, "request rejected");
-                Status::new(code, self.to_string())
+                let message = bounded(self.to_string());
+                tracing::info!(method, request_id, code = ?code, error = %message, "request rejected");
+                Status::new(code, message)
             }
+        }
+    }
+}
+
+/// `message` cut to at most [`MAX_STATUS_MESSAGE`] bytes (on a character boundary).
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_STATUS_MESSAGE {
+        let mut end = MAX_STATUS_MESSAGE - '…'.len_utf8();
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}
+
+impl From<sqlx::Error> for LogicError {
+    /// A database error met outside a repository, e.g. `self.db.begin().await?`.
+    fn from(error: sqlx::Error) -> Self {
+        let fault = classify(&error);
+        match fault {
+            SqlFault::Other => LogicError::Internal { context: "database error".to_string(), source: Some(Box::new(error)) },
+            fault => LogicError::from_fault("database", fault, &error.to_string()),
         }
     }
 }
@@ -148,6 +208,10 @@ impl From<RepoError> for LogicError {
                 LogicError::FailedPrecondition(format!("{table} refers to a missing row ({})", constraint.as_deref().unwrap_or("foreign key")))
             }
             RepoError::Unavailable { table, source } => LogicError::Unavailable(format!("database unavailable while using {table}: {source}")),
+            RepoError::Conflict { table, source } => LogicError::Aborted(format!("{table}: a concurrent transaction won ({source}); retry")),
+            RepoError::InvalidText { table } => {
+                LogicError::InvalidArgument(format!("{table}: a text field holds a character the database cannot store"))
+            }
             RepoError::Database { table, source } => LogicError::internal(format!("database error on {table}"), source),
         }
     }

@@ -5,11 +5,16 @@
 //! Rust rather than code inside `quote!` blocks:
 //! - [`rpc`]: the static description of an RPC (name, idempotency, call policy),
 //! - [`server`]: the unary handler wrapper (deadline, panic isolation, error mapping,
-//!   logging) and the bootstrap (health, graceful shutdown),
+//!   logging) and `serve` (health that follows the database, reflection, `/metrics`,
+//!   admission, deadlines, the shutdown sequence),
+//! - [`service`]: the `main` of every service binary,
 //! - [`client`]: the call path of generated clients (deadline propagation),
-//! - [`error`] and [`repo`]: typed errors for business logic and repositories,
-//! - [`db`]: database creation and embedded migrations,
-//! - [`convert`]: proto <-> database value conversions.
+//! - [`error`], [`repo`] and [`sql_error`]: typed errors for business logic and
+//!   repositories, with database errors classified in one place,
+//! - [`db`]: the database pool and its creation,
+//! - [`migrate`]: applying embedded migrations (owner role, advisory lock, no-transaction files),
+//! - [`convert`]: proto <-> database value conversions and checks of request text,
+//! - [`metrics`]: Prometheus families of servers and clients.
 
 pub mod client;
 pub mod codegen;
@@ -19,10 +24,13 @@ pub mod convert;
 pub mod db;
 pub mod error;
 pub mod metrics;
+pub mod migrate;
 mod metrics_http;
 pub mod repo;
 pub mod rpc;
 pub mod server;
+pub mod service;
+pub mod sql_error;
 pub mod telemetry;
 
 pub use context::CallContext;

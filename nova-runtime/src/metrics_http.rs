@@ -1,7 +1,8 @@
 //! The `/metrics` endpoint: Prometheus text over plain HTTP/1.1 on its own port, as
-//! Kubernetes scrapes it.
+//! Kubernetes scrapes it: the server's own families, then the process-wide client families.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -10,12 +11,14 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Serves `/metrics` on `listener` until `stop` turns true.
-pub async fn serve(listener: TcpListener, mut stop: watch::Receiver<bool>) {
+use crate::metrics::server::ServerMetrics;
+
+/// Serves `/metrics` on `listener` until `stop` turns true (or its sender is dropped).
+pub(crate) async fn serve(listener: TcpListener, metrics: Arc<ServerMetrics>, mut stop: watch::Receiver<bool>) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = stop.changed() => return,
+            _ = stop.wait_for(|stop| *stop) => return,
         };
         let (stream, _) = match accepted {
             Ok(connection) => connection,
@@ -24,8 +27,12 @@ pub async fn serve(listener: TcpListener, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
+        let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async move { Ok::<_, Infallible>(respond(&request)) });
+            let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                let response = respond(&request, &metrics);
+                async move { Ok::<_, Infallible>(response) }
+            });
             if let Err(error) = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(error = %error, "metrics connection failed");
             }
@@ -33,9 +40,9 @@ pub async fn serve(listener: TcpListener, mut stop: watch::Receiver<bool>) {
     }
 }
 
-fn respond<B>(request: &Request<B>) -> Response<Full<Bytes>> {
+fn respond<B>(request: &Request<B>, metrics: &ServerMetrics) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/metrics") => (StatusCode::OK, "text/plain; version=0.0.4", crate::metrics::render()),
+        (&Method::GET, "/metrics") => (StatusCode::OK, "text/plain; version=0.0.4", metrics.render() + &crate::metrics::render()),
         (_, "/metrics") => (StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n".to_string()),
         _ => (StatusCode::NOT_FOUND, "text/plain", "metrics are at /metrics\n".to_string()),
     };

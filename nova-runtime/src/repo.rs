@@ -1,7 +1,7 @@
 //! Errors of generated repositories, classified so that business logic can react (a taken
 //! email is `AlreadyExists`, a stale version is a conflict) instead of parsing SQL states.
 
-use sqlx::error::ErrorKind;
+use crate::sql_error::{SqlFault, classify};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -14,13 +14,24 @@ pub enum RepoError {
     UniqueViolation { table: &'static str, constraint: Option<String> },
     #[error("{table}: foreign key {constraint:?} violated")]
     ForeignKeyViolation { table: &'static str, constraint: Option<String> },
-    /// The database could not be reached or the pool is exhausted: worth retrying later.
+    /// The database could not be reached or the pool had no connection in time: worth
+    /// retrying later.
     #[error("{table}: database unavailable")]
     Unavailable {
         table: &'static str,
         #[source]
         source: sqlx::Error,
     },
+    /// A concurrent transaction won (serialization failure, deadlock): re-run the transaction.
+    #[error("{table}: concurrent transaction conflict")]
+    Conflict {
+        table: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A value the database cannot store as text (a NUL byte).
+    #[error("{table}: a text value the database cannot store")]
+    InvalidText { table: &'static str },
     #[error("{table}: database error")]
     Database {
         table: &'static str,
@@ -30,21 +41,15 @@ pub enum RepoError {
 }
 
 impl RepoError {
-    /// Classifies a driver error raised while working on `table`.
+    /// Classifies a driver error raised while working on `table` (see [`crate::sql_error`]).
     pub fn from_sqlx(table: &'static str, error: sqlx::Error) -> Self {
-        if let Some(db) = error.as_database_error() {
-            let constraint = db.constraint().map(str::to_string);
-            match db.kind() {
-                ErrorKind::UniqueViolation => return RepoError::UniqueViolation { table, constraint },
-                ErrorKind::ForeignKeyViolation => return RepoError::ForeignKeyViolation { table, constraint },
-                _ => {}
-            }
-        }
-        match error {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
-                RepoError::Unavailable { table, source: error }
-            }
-            other => RepoError::Database { table, source: other },
+        match classify(&error) {
+            SqlFault::UniqueViolation(constraint) => RepoError::UniqueViolation { table, constraint },
+            SqlFault::ForeignKeyViolation(constraint) => RepoError::ForeignKeyViolation { table, constraint },
+            SqlFault::Unavailable => RepoError::Unavailable { table, source: error },
+            SqlFault::Conflict => RepoError::Conflict { table, source: error },
+            SqlFault::InvalidText => RepoError::InvalidText { table },
+            SqlFault::Other => RepoError::Database { table, source: error },
         }
     }
 }

@@ -84,6 +84,9 @@ pub struct CallPolicy {
     pub deadline: Duration,
     pub retry: Option<RetryPolicy>,
     pub cache: Option<CachePolicy>,
+    /// An authorization decision or anything else that must not be answered from old data:
+    /// a cached answer is never served stale when the owner fails (the call fails instead).
+    pub fail_closed: bool,
 }
 
 /// One RPC of one service.

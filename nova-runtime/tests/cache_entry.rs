@@ -17,7 +17,8 @@ fn round_trips_and_rejects_foreign_bytes() {
 fn currency_compares_generations() {
     let entry = Entry { payload: Bytes::new(), fresh_until_ms: 10, stale_until_ms: 20, generations: vec![1, 2] };
     assert!(entry.is_current(&[1, 2]));
-    assert!(entry.is_current(&[0, 2]), "a view that has not heard of a bump yet");
     assert!(!entry.is_current(&[1, 3]), "invalidated after the load started");
+    assert!(!entry.is_current(&[0, 2]), "a generation key that expired and started again: never trusted");
+    assert!(!entry.is_current(&[1]), "another set of tags");
     assert!(entry.is_fresh(9) && !entry.is_fresh(10) && entry.is_usable_stale(19) && !entry.is_usable_stale(20));
 }

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use nova_runtime::db::{Migration, migrator, quote_identifier};
+use std::time::Duration;
+
+use nova_runtime::db::{DatabaseConfig, quote_identifier};
 #[test]
 fn identifiers_are_quoted() {
     assert_eq!(quote_identifier("nova_auth"), "\"nova_auth\"");
@@ -11,10 +13,13 @@ fn identifiers_are_quoted() {
 }
 
 #[test]
-fn migrator_keeps_versions_in_order() {
-    static FILES: [Migration; 2] =
-        [Migration { version: 2, description: "second", sql: "SELECT 2" }, Migration { version: 1, description: "init", sql: "SELECT 1" }];
-    let migrator = migrator(&FILES);
-    let versions: Vec<i64> = migrator.iter().map(|m| m.version).collect();
-    assert_eq!(versions, [1, 2]);
+fn defaults_fail_fast_and_wait_for_the_database_at_start() {
+    let config = DatabaseConfig::for_url("postgres://localhost/x");
+    assert_eq!(config.acquire_timeout, Duration::from_millis(250));
+    assert_eq!(config.startup_wait, Duration::from_secs(60));
+    assert_eq!(config.probe_interval, Duration::from_millis(500));
+    assert_eq!(config.probe_timeout, Duration::from_secs(1));
+    assert_eq!(config.max_connections, 10);
+    assert!(config.create_if_missing);
+    assert!(config.migration_url.is_none());
 }

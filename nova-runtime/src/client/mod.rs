@@ -1,8 +1,10 @@
 //! The client half: the call path every generated client method goes through, configured by
 //! the RPC's descriptor (from specs/ownership.toml):
 //!
-//! 1. **cache** (cacheable reads): L1 then L2; a miss loads once for all concurrent callers;
-//!    an expired entry is served if the owner fails within its stale-if-error window;
+//! 1. **cache** (cacheable reads): L1 then L2; a miss loads once for all concurrent callers,
+//!    in a load the cache owns (callers may give up; each waits until its own deadline); an
+//!    expired entry is served if the owner fails within its stale-if-error window (see
+//!    [`cache`] for invalidation and its worst-case staleness);
 //! 2. **deadline**: one deadline for the whole logical call, the policy's or what is left of
 //!    the call being served if that is sooner, sent downstream in `grpc-timeout`;
 //! 3. **circuit breaker** per target: while open, calls fail at once without the network;
@@ -27,7 +29,7 @@ use tonic::{Code, Request, Response, Status};
 use tracing::Instrument as _;
 
 pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
-pub use cache::{CacheConfig, CacheKey, Level, Lookup, RedisConfig, ResponseCache};
+pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, RedisConfig, ResponseCache, Snapshot};
 pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
 
 use crate::config::{ConfigError, env_or};
@@ -191,7 +193,7 @@ impl ClientCore {
             Lookup::Miss => None,
         };
         let key = cache.key_from(l1_key, rpc, &encoded, &entities(&request));
-        let (l2, remote) = cache.lookup_l2(&key).await;
+        let (l2, snapshot) = cache.lookup_l2(&key).await;
         match l2 {
             Lookup::Fresh(bytes, _) => {
                 metrics.cache_l2_hits.increment(1);
@@ -202,18 +204,21 @@ impl ClientCore {
         }
         metrics.cache_misses.increment(1);
         let target = Arc::clone(&self.target);
-        let fetch = async move {
-            let metrics = crate::metrics::client(rpc);
-            let response: Resp = send_with_retries(&target, rpc, &metrics, request, &attempt, deadline).await?;
-            Ok(Bytes::from(response.encode_to_vec()))
-        }
-        .boxed();
-        let loaded = tokio::time::timeout_at(deadline, cache.load(&key, policy, remote, fetch))
-            .await
-            .unwrap_or_else(|_| Err(deadline_exceeded(rpc, deadline)));
+        let attempt = Arc::new(attempt);
+        // Called again only if this caller must load after a shared load ran out of time.
+        let fetch = move || {
+            let (target, attempt, request) = (Arc::clone(&target), Arc::clone(&attempt), request.clone());
+            async move {
+                let metrics = crate::metrics::client(rpc);
+                let response: Resp = send_with_retries(&target, rpc, &metrics, request, &*attempt, deadline).await?;
+                Ok(Bytes::from(response.encode_to_vec()))
+            }
+            .boxed()
+        };
+        let loaded = cache.load(&key, policy, snapshot, deadline, fetch).await;
         match (loaded, stale) {
             (Ok(bytes), _) => decode(&bytes),
-            (Err(status), Some(stale)) if owner_unreachable(&status) => {
+            (Err(status), Some(stale)) if owner_unreachable(&status) && !rpc.policy.fail_closed => {
                 tracing::info!(method = rpc.method, code = ?status.code(), "serving a stale cached response: the owner is unreachable");
                 metrics.cache_stale.increment(1);
                 decode(&stale)

@@ -28,7 +28,9 @@ pub fn never_sent(status: &Status) -> bool {
 /// for the caller it is the target becoming unavailable (gRPC's code for a broken
 /// connection). The request may have been sent, so it is not "never sent".
 pub fn connection_lost_is_unavailable(status: Status) -> Status {
-    let from_transport = status.code() == Code::Cancelled
+    // tonic reports a connection that broke under a call as CANCELLED or UNKNOWN ("transport
+    // error"); gRPC calls both UNAVAILABLE.
+    let from_transport = matches!(status.code(), Code::Cancelled | Code::Unknown)
         && std::error::Error::source(&status).is_some_and(|source| source.downcast_ref::<tonic::transport::Error>().is_some());
     if from_transport { Status::unavailable(format!("connection lost: {}", status.message())) } else { status }
 }

@@ -1,11 +1,13 @@
 //! A cached response and its byte form in Redis.
 //!
 //! Times are Unix milliseconds because L2 entries are shared by processes; generations are
-//! those of the entry's tags (see `mod.rs`) when its load started.
+//! those of the entry's tags in Redis (see `l2.rs`) when its load started.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-const MAGIC: &[u8; 4] = b"NVC1";
+/// Version 2: generations are compared for equality, and generation keys expire (`l2.rs`).
+/// Entries of version 1 were written without those guarantees and read as misses.
+const MAGIC: &[u8; 4] = b"NVC2";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -26,9 +28,12 @@ impl Entry {
         now_ms < self.stale_until_ms
     }
 
-    /// Whether no tag was invalidated since the entry's load started.
+    /// Whether no tag was invalidated since the entry's load started, given the generations
+    /// Redis holds now. Generations only grow while an entry stored under them lives (a
+    /// generation key outlives every entry that names it), so any difference, either way, means
+    /// the entry is not current.
     pub fn is_current(&self, current: &[u64]) -> bool {
-        self.generations.len() == current.len() && self.generations.iter().zip(current).all(|(mine, now)| mine >= now)
+        self.generations == current
     }
 
     pub fn encode(&self) -> Bytes {

@@ -17,23 +17,78 @@ pub struct RedisConfig {
     pub op_timeout: Duration,
     /// How long L2 is skipped after a failure.
     pub cooldown: Duration,
+    /// How often the invalidation subscription is checked with a PING: a connection that
+    /// died silently (no FIN, e.g. a network partition) is noticed within `heartbeat +
+    /// heartbeat_timeout`.
+    pub heartbeat: Duration,
+    /// How long a PING (and a (re)subscription) may take before the subscription counts as lost.
+    pub heartbeat_timeout: Duration,
 }
 
 impl RedisConfig {
     pub fn new(url: impl Into<String>) -> Self {
-        RedisConfig { url: url.into(), op_timeout: Duration::from_millis(50), cooldown: Duration::from_secs(1) }
+        RedisConfig {
+            url: url.into(),
+            op_timeout: Duration::from_millis(50),
+            cooldown: Duration::from_secs(1),
+            heartbeat: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(1),
+        }
     }
 }
 
-/// Writes an entry only if none of its tags' generations moved since the load began, so an
+/// The least time a generation key lives after a bump, even when no entry was ever stored
+/// under this prefix. It must exceed the longest time between reading a generation snapshot
+/// and the store that uses it (a load's deadline plus the write-back), which
+/// [`MAX_SNAPSHOT_AGE`] bounds with a wide margin.
+pub const MIN_GENERATION_LIFETIME: Duration = Duration::from_secs(600);
+
+/// A load whose generation snapshot is older than this does not write back to Redis.
+pub const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(60);
+
+/// Writes an entry only if no generation of its tags moved since the load read them, so an
 /// in-flight load cannot put back data that an invalidation removed.
+///
+/// KEYS: the entry, the lifetime key, then one generation key per tag.
+/// ARGV: the entry bytes, its lifetime (ms), then the expected generation per tag.
+///
+/// Expiry of generation keys (what keeps Redis bounded) is safe because a generation key
+/// always outlives every entry stored under it:
+/// - a generation key that exists is given at least the entry's lifetime here, atomically
+///   with the write; bumps only ever lengthen it;
+/// - for a tag without a key (generation 0), the lifetime key first records the longest entry
+///   lifetime ever stored, and the bump that creates the key gives it at least that;
+/// - the generations must be *equal* to the snapshot: lower means the key expired and started
+///   again since the snapshot, and the entry would look current after a later bump.
 const STORE_IF_CURRENT: &str = r"
-for i = 1, #KEYS - 1 do
-  local current = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
-  if current > tonumber(ARGV[i + 2]) then return 0 end
+local lifetime = tonumber(ARGV[2])
+for i = 3, #KEYS do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if current ~= tonumber(ARGV[i]) then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if lifetime > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], lifetime)
+end
+for i = 3, #KEYS do
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl >= 0 and ttl < lifetime then redis.call('PEXPIRE', KEYS[i], lifetime) end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', lifetime)
 return 1
+";
+
+/// Bumps a generation, makes it live at least as long as any entry (see above), and tells
+/// the other replicas, in one atomic step: an invalidation recorded in Redis is always
+/// published.
+///
+/// KEYS: the generation key, the lifetime key. ARGV: the channel, the tag, the least lifetime (ms).
+const BUMP: &str = r"
+local generation = redis.call('INCR', KEYS[1])
+local lifetime = math.max(tonumber(redis.call('GET', KEYS[2]) or '0'), tonumber(ARGV[3]))
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < lifetime then redis.call('PEXPIRE', KEYS[1], lifetime) end
+redis.call('PUBLISH', ARGV[1], generation .. '	' .. ARGV[2])
+return generation
 ";
 
 pub struct L2 {
@@ -42,6 +97,7 @@ pub struct L2 {
     config: RedisConfig,
     down_until_ms: AtomicU64,
     store_script: Script,
+    bump_script: Script,
 }
 
 impl std::fmt::Debug for L2 {
@@ -58,7 +114,18 @@ impl L2 {
             .set_response_timeout(Some(config.op_timeout))
             .set_number_of_retries(1);
         let connection = client.get_connection_manager_lazy(manager_config)?;
-        Ok(L2 { client, connection, config, down_until_ms: AtomicU64::new(0), store_script: Script::new(STORE_IF_CURRENT) })
+        Ok(L2 {
+            client,
+            connection,
+            config,
+            down_until_ms: AtomicU64::new(0),
+            store_script: Script::new(STORE_IF_CURRENT),
+            bump_script: Script::new(BUMP),
+        })
+    }
+
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
     }
 
     pub fn is_available(&self) -> bool {
@@ -89,7 +156,7 @@ impl L2 {
         if previous < now_ms() {
             tracing::warn!(url = %self.config.url, error = why, cooldown = ?self.config.cooldown, "redis cache unavailable; serving from L1 and upstream");
         }
-        crate::metrics::cache_l2_error();
+        super::metrics::l2_error();
     }
 
     /// The entry bytes and the current generations of `generation_keys`, in one round trip.
@@ -101,18 +168,20 @@ impl L2 {
         Some((value, generations.into_iter().map(|g| g.unwrap_or(0)).collect()))
     }
 
-    pub async fn generations(&self, generation_keys: &[String]) -> Option<Vec<u64>> {
-        let mut connection = self.connection.clone();
-        let keys = generation_keys.to_vec();
-        let values: Vec<Option<u64>> = self.run(async move { connection.mget(keys).await }).await?;
-        Some(values.into_iter().map(|g| g.unwrap_or(0)).collect())
-    }
-
-    /// Stores `value` for `ttl` unless a generation moved past `expected`; `Some(true)` if stored.
-    pub async fn store_if_current(&self, key: &str, value: &[u8], ttl: Duration, generation_keys: &[String], expected: &[u64]) -> Option<bool> {
+    /// Stores `value` for `lifetime` unless a generation differs from `expected`; `Some(true)`
+    /// if stored.
+    pub async fn store_if_current(
+        &self,
+        key: &str,
+        value: &[u8],
+        lifetime: Duration,
+        lifetime_key: &str,
+        generation_keys: &[String],
+        expected: &[u64],
+    ) -> Option<bool> {
         let mut connection = self.connection.clone();
         let mut invocation = self.store_script.key(key);
-        invocation.arg(value).arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1));
+        invocation.key(lifetime_key).arg(value).arg(millis(lifetime));
         for (generation_key, generation) in generation_keys.iter().zip(expected) {
             invocation.key(generation_key).arg(*generation);
         }
@@ -120,17 +189,22 @@ impl L2 {
         Some(stored == 1)
     }
 
-    /// Bumps a generation and tells the other replicas; the new value.
-    pub async fn bump(&self, generation_key: &str, channel: &str, tag: &str) -> Option<u64> {
+    /// Bumps a generation and tells the other replicas; the new generation, or `None` if Redis
+    /// did not answer (then nothing was published: the script is atomic).
+    pub async fn bump(&self, generation_key: &str, lifetime_key: &str, channel: &str, tag: &str) -> Option<u64> {
         let mut connection = self.connection.clone();
-        let value: u64 = self.run(connection.incr(generation_key, 1u64)).await?;
-        let message = format!("{value}\t{tag}");
-        let _delivered: Option<i64> = self.run(connection.publish(channel, message)).await;
-        Some(value)
+        let mut invocation = self.bump_script.key(generation_key);
+        invocation.key(lifetime_key).arg(channel).arg(tag).arg(millis(MIN_GENERATION_LIFETIME));
+        self.run(invocation.invoke_async(&mut connection)).await
     }
 
     pub async fn delete(&self, key: &str) {
         let mut connection = self.connection.clone();
         let _removed: Option<i64> = self.run(connection.del(key)).await;
     }
+}
+
+/// Milliseconds for `PX`/`PEXPIRE`: at least 1 (0 is an error for `SET ... PX`).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
 }

@@ -3,35 +3,62 @@
 //!
 //! - **Keys** are the RPC's path, its schema hash and the encoded request: a schema change
 //!   gives new keys, so old bytes are never decoded as the new message.
-//! - **Single flight**: concurrent misses on one key make one upstream call; the others wait
-//!   for its result.
+//! - **Single flight** (`single_flight.rs`): concurrent misses on one key make one upstream
+//!   call, owned by the cache rather than by a caller, so callers may give up at any time.
 //! - **Invalidation** by key or by entity id works through *generations*: every key has tags
-//!   (its own, plus one per entity the request names) and each tag a counter in Redis (and a
-//!   local view of it, kept current by Redis pub/sub). An entry remembers the generations it
-//!   was loaded under and is only served while none has moved. A load that was in flight
-//!   during an invalidation therefore cannot resurrect old data, in L1 or in L2.
+//!   (its own, plus one per entity the request names) and each tag a counter in Redis. An L2
+//!   entry remembers the generations it was loaded under and is only served while they are
+//!   unchanged; an L1 entry remembers when (on a local clock) its load started and is only
+//!   served while this process heard of no change to its tags since (`generations.rs`,
+//!   bounded). A load in flight during an invalidation therefore cannot resurrect old data.
+//!   Generation keys in Redis expire, but never before the entries stored under them
+//!   (`l2.rs`), so an expiry cannot make an invalidated entry current again.
 //! - **Stale if error**: an entry is kept past its TTL for the policy's `stale_if_error`
 //!   window and served if the owner cannot answer.
-//! - **Redis down** degrades to L1 + upstream (see `l2.rs`).
+//! - **Redis down**: L2 is skipped after a failure (`l2.rs`); L1 is bypassed while the
+//!   invalidation subscription is down (`subscription.rs`), so calls go upstream, still one
+//!   per key at a time.
+//!
+//! # Worst-case staleness
+//!
+//! After an invalidation returns, the replica that made it never serves the old response. Another
+//! replica may serve it from its L1 for at most:
+//! - while it is subscribed: the time Redis pub/sub takes to deliver the message (bump and
+//!   publish are one atomic script, so an invalidation recorded in Redis is always published);
+//! - when its subscription breaks: until it notices, which is at once for a connection that
+//!   closes and at most `heartbeat + heartbeat_timeout` (2 s by default) for one that dies
+//!   silently. From then on it serves nothing from L1 until it is subscribed again, and then
+//!   nothing loaded before.
+//!
+//! L2 is checked against the generations in Redis on every read, so it is never stale after an
+//! invalidation recorded there. If the invalidating replica cannot reach Redis at all, the
+//! invalidation is local only (counted and logged at warn): the others may serve the old value
+//! until its TTL ends, the bound that always holds.
 
 mod entry;
+mod generations;
 mod l2;
+mod metrics;
+mod single_flight;
+mod subscription;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, Shared};
 use sha2::{Digest, Sha256};
-use tonic::Status;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 pub use entry::Entry;
-pub use l2::RedisConfig;
+pub use l2::{MAX_SNAPSHOT_AGE, MIN_GENERATION_LIFETIME, RedisConfig};
 
 use crate::rpc::{CachePolicy, RpcDescriptor};
+use generations::Generations;
 use l2::L2;
+use metrics::CacheMetrics;
+use single_flight::Flights;
 
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -41,6 +68,9 @@ pub(crate) fn now_ms() -> u64 {
 pub struct CacheConfig {
     /// Entries kept in process.
     pub l1_capacity: u64,
+    /// Tags whose invalidations are remembered in process; beyond it the oldest are forgotten,
+    /// which costs spurious L1 misses, never stale hits.
+    pub tag_capacity: usize,
     /// Redis for L2, if any.
     pub redis: Option<RedisConfig>,
     /// Prefix of every Redis key and of the invalidation channel (tests use their own).
@@ -49,7 +79,7 @@ pub struct CacheConfig {
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { l1_capacity: 10_000, redis: None, key_prefix: "nova".to_string() }
+        CacheConfig { l1_capacity: 10_000, tag_capacity: 100_000, redis: None, key_prefix: "nova".to_string() }
     }
 }
 
@@ -86,24 +116,48 @@ pub struct CacheKey {
     tags: Arc<[String]>,
 }
 
+/// What an L2 lookup saw of the key's generations in Redis, for the load that may follow: the
+/// load writes back only if they are unchanged. Empty when Redis did not answer.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    remote: Option<Arc<[u64]>>,
+    taken: Option<Instant>,
+}
+
+/// A count of what the cache holds, for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub l1_entries: u64,
+    /// Tags in the local generations table (at most `tag_capacity`).
+    pub tags_tracked: usize,
+    pub loads_in_flight: usize,
+    /// Whether L1 is trusted: always without Redis; with Redis, while subscribed to invalidations.
+    pub l1_trusted: bool,
+}
+
 /// An L1 entry keeps its tags, so that a hit is checked without deriving them again.
 #[derive(Debug)]
 struct L1Entry {
-    entry: Entry,
+    payload: Bytes,
+    fresh_until_ms: u64,
+    stale_until_ms: u64,
     tags: Arc<[String]>,
+    /// The generations tick at which its load started.
+    loaded_at: u64,
 }
-
-type Load = Shared<BoxFuture<'static, Result<Bytes, Status>>>;
 
 pub struct ResponseCache {
     /// The service whose responses are cached.
     owner: &'static str,
     prefix: String,
     l1: moka::future::Cache<Arc<[u8]>, Arc<L1Entry>>,
-    generations: RwLock<HashMap<String, u64>>,
+    generations: Generations,
     l2: Option<L2>,
-    in_flight: Mutex<HashMap<Arc<[u8]>, Load>>,
-    coalesced: metrics::Counter,
+    flights: Flights,
+    /// Whether L1 is trusted (see [`CacheStats::l1_trusted`]).
+    trusted: watch::Sender<bool>,
+    listening: AtomicBool,
+    metrics: CacheMetrics,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -117,7 +171,7 @@ struct UntilStale;
 
 impl moka::Expiry<Arc<[u8]>, Arc<L1Entry>> for UntilStale {
     fn expire_after_create(&self, _key: &Arc<[u8]>, value: &Arc<L1Entry>, _created_at: std::time::Instant) -> Option<Duration> {
-        Some(Duration::from_millis(value.entry.stale_until_ms.saturating_sub(now_ms())))
+        Some(Duration::from_millis(value.stale_until_ms.saturating_sub(now_ms())))
     }
 }
 
@@ -133,8 +187,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl ResponseCache {
-    /// A cache for responses of `owner`'s RPCs. With Redis configured, subscribes to
-    /// invalidations from other replicas (when called inside a Tokio runtime).
+    /// A cache for responses of `owner`'s RPCs. With Redis configured, it subscribes to
+    /// invalidations from other replicas (at once inside a Tokio runtime, else on the first
+    /// load) and trusts its L1 only while subscribed.
     pub fn new(owner: &'static str, config: CacheConfig) -> Arc<Self> {
         let l2 = config.redis.and_then(|redis| match L2::connect(redis) {
             Ok(l2) => Some(l2),
@@ -143,19 +198,37 @@ impl ResponseCache {
                 None
             }
         });
+        let metrics = CacheMetrics::new(owner);
+        // Without Redis there is no other replica to hear from: L1 is trusted from the start.
+        let trusted_at_start = l2.is_none();
+        if l2.is_some() {
+            metrics.subscriber_created();
+        }
         let cache = Arc::new(ResponseCache {
             owner,
             prefix: config.key_prefix,
             l1: moka::future::Cache::builder().max_capacity(config.l1_capacity).expire_after(UntilStale).build(),
-            generations: RwLock::new(HashMap::new()),
+            generations: Generations::new(config.tag_capacity, trusted_at_start, metrics.tags_tracked.clone()),
             l2,
-            in_flight: Mutex::new(HashMap::new()),
-            coalesced: crate::metrics::TargetMetrics::new(owner).cache_coalesced,
+            flights: Flights::default(),
+            trusted: watch::Sender::new(trusted_at_start),
+            listening: AtomicBool::new(false),
+            metrics,
         });
-        if let (Some(l2), Ok(runtime)) = (&cache.l2, tokio::runtime::Handle::try_current()) {
-            runtime.spawn(listen_for_invalidations(Arc::downgrade(&cache), l2.client.clone(), cache.channel()));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            cache.ensure_listening();
         }
         cache
+    }
+
+    /// Starts following the invalidation feed, once, if there is Redis and a runtime.
+    fn ensure_listening(self: &Arc<Self>) {
+        let Some(l2) = &self.l2 else { return };
+        if self.listening.load(Ordering::Relaxed) || self.listening.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let task = subscription::follow_invalidations(Arc::downgrade(self), l2.client.clone(), self.channel(), l2.config().clone());
+        tokio::spawn(task);
     }
 
     fn channel(&self) -> String {
@@ -164,6 +237,11 @@ impl ResponseCache {
 
     fn generation_key(&self, tag: &str) -> String {
         format!("{}:g:{tag}", self.prefix)
+    }
+
+    /// The longest lifetime of any entry stored under this prefix (see `l2.rs`).
+    fn lifetime_key(&self) -> String {
+        format!("{}:g-lifetime", self.prefix)
     }
 
     /// The in-process key of a request: cheap, and all an L1 hit needs.
@@ -196,20 +274,6 @@ impl ResponseCache {
         format!("e:{}:{entity}", self.owner)
     }
 
-    fn local_generations(&self, tags: &[String]) -> Vec<u64> {
-        let map = self.generations.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        tags.iter().map(|t| map.get(t).copied().unwrap_or(0)).collect()
-    }
-
-    /// Raises the local view of tag generations to what Redis says (never lowers it).
-    fn learn(&self, tags: &[String], remote: &[u64]) {
-        let mut map = self.generations.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (tag, value) in tags.iter().zip(remote) {
-            let entry = map.entry(tag.clone()).or_insert(0);
-            *entry = (*entry).max(*value);
-        }
-    }
-
     fn generation_keys(&self, tags: &[String]) -> Vec<String> {
         tags.iter().map(|t| self.generation_key(t)).collect()
     }
@@ -217,34 +281,51 @@ impl ResponseCache {
     /// Looks in L1 only.
     pub async fn lookup_l1(&self, l1: &Arc<[u8]>) -> Lookup {
         let Some(found) = self.l1.get(l1).await else { return Lookup::Miss };
-        if !found.entry.is_current(&self.local_generations(&found.tags)) {
+        if !self.generations.is_current(&found.tags, found.loaded_at) {
             return Lookup::Miss;
         }
-        if found.entry.is_fresh(now_ms()) {
-            Lookup::Fresh(found.entry.payload.clone(), Level::L1)
-        } else {
-            Lookup::Stale(found.entry.payload.clone())
-        }
+        if now_ms() < found.fresh_until_ms { Lookup::Fresh(found.payload.clone(), Level::L1) } else { Lookup::Stale(found.payload.clone()) }
     }
 
-    /// Looks in L2 only; also returns the tag generations Redis reported (for the load that
-    /// follows a miss), if it answered.
-    pub async fn lookup_l2(&self, key: &CacheKey) -> (Lookup, Option<Vec<u64>>) {
-        let Some(l2) = &self.l2 else { return (Lookup::Miss, None) };
-        let Some((bytes, remote)) = l2.get_with_generations(&key.l2, &self.generation_keys(&key.tags)).await else { return (Lookup::Miss, None) };
-        self.learn(&key.tags, &remote);
-        let Some(entry) = bytes.as_deref().and_then(Entry::decode) else { return (Lookup::Miss, Some(remote)) };
-        if !(entry.is_current(&remote) && entry.is_current(&self.local_generations(&key.tags))) {
-            return (Lookup::Miss, Some(remote));
+    /// Looks in L2 only; also returns what it saw of the key's generations, for the load that
+    /// follows a miss.
+    pub async fn lookup_l2(&self, key: &CacheKey) -> (Lookup, Snapshot) {
+        let Some(l2) = &self.l2 else { return (Lookup::Miss, Snapshot::default()) };
+        // Before the round trip: a change heard during it makes the promoted entry not current.
+        let since = self.generations.now();
+        let taken = Instant::now();
+        let Some((bytes, remote)) = l2.get_with_generations(&key.l2, &self.generation_keys(&key.tags)).await else {
+            return (Lookup::Miss, Snapshot::default());
+        };
+        let snapshot = Snapshot { remote: Some(Arc::from(remote)), taken: Some(taken) };
+        let Some(entry) = bytes.as_deref().and_then(Entry::decode) else { return (Lookup::Miss, snapshot) };
+        if !snapshot.remote.as_deref().is_some_and(|remote| entry.is_current(remote)) {
+            return (Lookup::Miss, snapshot);
         }
         let now = now_ms();
         if entry.is_fresh(now) {
             let payload = entry.payload.clone();
-            self.l1.insert(key.l1.clone(), Arc::new(L1Entry { entry, tags: key.tags.clone() })).await;
-            return (Lookup::Fresh(payload, Level::L2), Some(remote));
+            self.remember(key, &entry, since).await;
+            return (Lookup::Fresh(payload, Level::L2), snapshot);
         }
         let lookup = if entry.is_usable_stale(now) { Lookup::Stale(entry.payload) } else { Lookup::Miss };
-        (lookup, Some(remote))
+        (lookup, snapshot)
+    }
+
+    /// Keeps `entry` in L1, unless a change heard since tick `since` (or a lost subscription)
+    /// already makes it not current there.
+    async fn remember(&self, key: &CacheKey, entry: &Entry, since: u64) {
+        if !self.generations.is_current(&key.tags, since) {
+            return;
+        }
+        let l1 = L1Entry {
+            payload: entry.payload.clone(),
+            fresh_until_ms: entry.fresh_until_ms,
+            stale_until_ms: entry.stale_until_ms,
+            tags: key.tags.clone(),
+            loaded_at: since,
+        };
+        self.l1.insert(key.l1.clone(), Arc::new(l1)).await;
     }
 
     /// Looks in L1, then L2.
@@ -260,81 +341,28 @@ impl ResponseCache {
         }
     }
 
-    /// Loads through `fetch` once for all concurrent callers of the same key, and stores the
-    /// result unless the key was invalidated meanwhile.
-    /// `remote` are the generations Redis reported during the lookup, if it did.
-    pub async fn load(
-        self: &Arc<Self>,
-        key: &CacheKey,
-        policy: CachePolicy,
-        remote: Option<Vec<u64>>,
-        fetch: BoxFuture<'static, Result<Bytes, Status>>,
-    ) -> Result<Bytes, Status> {
-        let (load, leader) = {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match in_flight.get(&key.l1) {
-                Some(load) => (load.clone(), false),
-                None => {
-                    let load = Arc::clone(self).load_and_store(key.clone(), policy, remote, fetch).boxed().shared();
-                    in_flight.insert(key.l1.clone(), load.clone());
-                    (load, true)
-                }
-            }
-        };
-        if !leader {
-            self.coalesced.increment(1);
-        }
-        let result = load.clone().await;
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if in_flight.get(&key.l1).is_some_and(|current| current.ptr_eq(&load)) {
-            in_flight.remove(&key.l1);
-        }
-        result
-    }
-
-    async fn load_and_store(
-        self: Arc<Self>,
-        key: CacheKey,
-        policy: CachePolicy,
-        remote: Option<Vec<u64>>,
-        fetch: BoxFuture<'static, Result<Bytes, Status>>,
-    ) -> Result<Bytes, Status> {
-        let generation_keys = self.generation_keys(&key.tags);
-        let remote = match (remote, &self.l2) {
-            (Some(remote), _) => Some(remote),
-            (None, Some(l2)) => l2.generations(&generation_keys).await,
-            (None, None) => None,
-        };
-        if let Some(remote) = remote {
-            self.learn(&key.tags, &remote);
-        }
-        let snapshot = self.local_generations(&key.tags);
-        let payload = fetch.await?;
-        let now = now_ms();
-        let ttl_ms = u64::try_from(policy.ttl.as_millis()).unwrap_or(u64::MAX);
-        let stale_ms = u64::try_from(policy.stale_if_error.as_millis()).unwrap_or(u64::MAX);
-        let fresh_until_ms = now.saturating_add(ttl_ms);
-        let entry = Entry {
-            payload: payload.clone(),
-            fresh_until_ms,
-            stale_until_ms: fresh_until_ms.saturating_add(stale_ms),
-            generations: snapshot.clone(),
-        };
-        if self.l2.is_some() {
-            // Written in the background: the caller has its answer; the script refuses the write
-            // if an invalidation came first.
-            let cache = Arc::clone(&self);
-            let (l2_key, bytes, ttl) = (key.l2.clone(), entry.encode(), policy.ttl + policy.stale_if_error);
+    /// Stores a loaded response: in L1 if nothing changed since the load started (tick
+    /// `started`), and in Redis (in the background) if the generations there still match the
+    /// snapshot the load started from.
+    async fn store(self: &Arc<Self>, key: &CacheKey, policy: CachePolicy, started: u64, snapshot: &Snapshot, payload: Bytes) {
+        let fresh_until_ms = now_ms().saturating_add(u64::try_from(policy.ttl.as_millis()).unwrap_or(u64::MAX));
+        let stale_until_ms = fresh_until_ms.saturating_add(u64::try_from(policy.stale_if_error.as_millis()).unwrap_or(u64::MAX));
+        let remote = snapshot.remote.as_deref().map(<[u64]>::to_vec).unwrap_or_default();
+        let entry = Entry { payload, fresh_until_ms, stale_until_ms, generations: remote };
+        let recent = snapshot.taken.is_some_and(|taken| taken.elapsed() < MAX_SNAPSHOT_AGE);
+        if self.l2.is_some() && snapshot.remote.is_some() && recent {
+            // Written in the background: the caller has its answer; the script refuses the
+            // write if an invalidation came first.
+            let (l2_key, bytes, lifetime) = (key.l2.clone(), entry.encode(), policy.ttl + policy.stale_if_error);
+            let (lifetime_key, generation_keys, expected) = (self.lifetime_key(), self.generation_keys(&key.tags), entry.generations.clone());
+            let cache = Arc::clone(self);
             tokio::spawn(async move {
                 if let Some(l2) = &cache.l2 {
-                    l2.store_if_current(&l2_key, &bytes, ttl, &generation_keys, &snapshot).await;
+                    l2.store_if_current(&l2_key, &bytes, lifetime, &lifetime_key, &generation_keys, &expected).await;
                 }
             });
         }
-        if self.local_generations(&key.tags) == entry.generations {
-            self.l1.insert(key.l1.clone(), Arc::new(L1Entry { entry, tags: key.tags.clone() })).await;
-        }
-        Ok(payload)
+        self.remember(key, &entry, started).await;
     }
 
     /// Forgets one request's cached response, here and in every replica.
@@ -354,22 +382,71 @@ impl ResponseCache {
     }
 
     async fn bump(&self, tag: &str) {
-        let remote = match &self.l2 {
-            Some(l2) => l2.bump(&self.generation_key(tag), &self.channel(), tag).await,
-            None => None,
+        let Some(l2) = &self.l2 else {
+            self.generations.bumped(tag, None);
+            return;
         };
-        let mut map = self.generations.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = map.entry(tag.to_string()).or_insert(0);
-        *entry = match remote {
-            Some(value) => (*entry).max(value),
-            // Redis is unreachable: invalidate locally at least.
-            None => *entry + 1,
-        };
+        let generation = l2.bump(&self.generation_key(tag), &self.lifetime_key(), &self.channel(), tag).await;
+        if generation.is_none() {
+            self.metrics.publish_failures.increment(1);
+            tracing::warn!(
+                owner = self.owner,
+                tag,
+                "invalidation not recorded in redis: other replicas may serve the old response until its TTL ends"
+            );
+        }
+        self.generations.bumped(tag, generation);
     }
 
-    /// The local generation of an entity's tag (for tests and diagnostics).
-    pub fn entity_generation(&self, entity: &str) -> u64 {
-        self.local_generations(&[self.entity_tag(entity)]).first().copied().unwrap_or(0)
+    /// A message from the invalidation feed: `<generation>\t<tag>`.
+    fn heard(&self, message: &str) {
+        let parsed = message.split_once('\t').and_then(|(generation, tag)| Some((generation.parse::<u64>().ok()?, tag)));
+        match parsed {
+            Some((generation, tag)) => {
+                self.generations.heard(tag, generation);
+            }
+            None => {
+                // Something changed, but what? Start over rather than guess.
+                tracing::warn!(message, "unreadable cache invalidation; dropping L1");
+                self.generations.trust_from_now();
+                self.l1.invalidate_all();
+            }
+        }
+    }
+
+    fn subscription_established(&self) {
+        self.generations.trust_from_now();
+        self.l1.invalidate_all();
+        if !self.trusted.send_replace(true) {
+            self.metrics.subscription_changed(true);
+        }
+        tracing::info!(owner = self.owner, channel = %self.channel(), "subscribed to cache invalidations; L1 in use");
+    }
+
+    fn subscription_lost(&self, why: &str) {
+        self.generations.distrust();
+        self.l1.invalidate_all();
+        if self.trusted.send_replace(false) {
+            self.metrics.subscription_changed(false);
+        }
+        tracing::warn!(owner = self.owner, channel = %self.channel(), why, "cache invalidation subscription lost; L1 bypassed until it is back");
+    }
+
+    /// Whether L1 is trusted, as it changes (see [`CacheStats::l1_trusted`]): wait on it to
+    /// know that a new cache has subscribed, or that a lost subscription is back.
+    pub fn l1_trusted(&self) -> watch::Receiver<bool> {
+        self.trusted.subscribe()
+    }
+
+    /// What the cache holds now.
+    pub async fn stats(&self) -> CacheStats {
+        self.l1.run_pending_tasks().await;
+        CacheStats {
+            l1_entries: self.l1.entry_count(),
+            tags_tracked: self.generations.len(),
+            loads_in_flight: self.flights.len(),
+            l1_trusted: self.generations.is_trusted(),
+        }
     }
 
     /// Drops every L1 entry (tests and benchmarks use it to reach L2).
@@ -382,30 +459,10 @@ impl ResponseCache {
     }
 }
 
-/// Keeps the local generations current with invalidations made by other replicas.
-async fn listen_for_invalidations(cache: Weak<ResponseCache>, client: redis::Client, channel: String) {
-    use futures_util::StreamExt as _;
-    loop {
-        if cache.strong_count() == 0 {
-            return;
+impl Drop for ResponseCache {
+    fn drop(&mut self) {
+        if self.l2.is_some() {
+            self.metrics.subscriber_dropped(*self.trusted.borrow());
         }
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => {
-                if pubsub.subscribe(&channel).await.is_ok() {
-                    let mut messages = pubsub.into_on_message();
-                    while let Some(message) = messages.next().await {
-                        let Some(cache) = cache.upgrade() else { return };
-                        let Ok(text) = message.get_payload::<String>() else { continue };
-                        if let Some((value, tag)) = text.split_once('\t')
-                            && let Ok(value) = value.parse::<u64>()
-                        {
-                            cache.learn(&[tag.to_string()], &[value]);
-                        }
-                    }
-                }
-            }
-            Err(error) => tracing::debug!(error = %error, "redis invalidation subscription failed; retrying"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

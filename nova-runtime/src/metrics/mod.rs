@@ -2,8 +2,13 @@
 //! go-grpc-prometheus (`grpc_server_handled_total`, `grpc_client_handling_seconds`, ...) so
 //! that existing dashboards and the generated alert rules read them.
 //!
-//! The recorder is process-wide and installed on first use; [`render`] gives the text
-//! exposition served at `/metrics`.
+//! - Server families live in a registry owned by each running server ([`server`]), created
+//!   with every series of every method at zero, and rendered by that server's `/metrics`.
+//! - Client families go to the process-wide recorder, installed on first use; [`render`]
+//!   gives their text, which every `/metrics` of the process appends. A client registers its
+//!   series at zero when it is created ([`register_client`]).
+
+pub(crate) mod server;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -43,12 +48,13 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// The text exposition of every metric.
+/// The text exposition of the process-wide (client) metrics.
 pub fn render() -> String {
     install().map(PrometheusHandle::render).unwrap_or_default()
 }
 
-fn code_label(code: tonic::Code) -> &'static str {
+/// The `grpc_code` label of `code`, as go-grpc-prometheus writes it.
+pub(crate) fn code_label(code: tonic::Code) -> &'static str {
     match code {
         tonic::Code::Ok => "OK",
         tonic::Code::Cancelled => "Canceled",
@@ -70,11 +76,10 @@ fn code_label(code: tonic::Code) -> &'static str {
     }
 }
 
-/// The metric handles of one RPC, on one side (server or client), resolved once: a label
-/// lookup per call would cost more than an L1 cache hit.
+/// The client-side metric handles of one RPC, resolved once: a label lookup per call would
+/// cost more than an L1 cache hit.
 #[derive(Debug)]
 pub struct RpcMetrics {
-    side: &'static str,
     rpc: &'static RpcDescriptor,
     handled: [OnceLock<Counter>; 17],
     seconds: Histogram,
@@ -88,21 +93,12 @@ pub struct RpcMetrics {
 }
 
 impl RpcMetrics {
-    fn new(side: &'static str, rpc: &'static RpcDescriptor) -> Self {
+    fn new(rpc: &'static RpcDescriptor) -> Self {
         let (service, method) = (rpc.service, rpc.method);
         let cache = |level: &'static str, result: &'static str| counter!("grpc_client_cache_requests_total", "grpc_service" => service, "grpc_method" => method, "level" => level, "result" => result);
-        let seconds = if side == "server" {
-            histogram!("grpc_server_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
-        } else {
-            histogram!("grpc_client_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
-        };
-        let started = if side == "server" {
-            counter!("grpc_server_started_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
-        } else {
-            counter!("grpc_client_started_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method)
-        };
+        let seconds = histogram!("grpc_client_handling_seconds", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method);
+        let started = counter!("grpc_client_started_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method);
         RpcMetrics {
-            side,
             rpc,
             handled: std::array::from_fn(|_| OnceLock::new()),
             seconds,
@@ -116,47 +112,70 @@ impl RpcMetrics {
         }
     }
 
-    /// A finished call: `grpc_<side>_handled_total{grpc_code}` and the latency histogram.
+    /// A finished call: `grpc_client_handled_total{grpc_code}` and the latency histogram.
     pub fn handled(&self, code: tonic::Code, elapsed: Duration) {
-        let index = usize::try_from(i32::from(code)).unwrap_or(0).min(16);
-        let counter = self.handled[index].get_or_init(|| {
-            let (service, method, code) = (self.rpc.service, self.rpc.method, code_label(code));
-            if self.side == "server" {
-                counter!("grpc_server_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
-            } else {
-                counter!("grpc_client_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
-            }
-        });
-        counter.increment(1);
+        self.handled_counter(code).increment(1);
         self.seconds.record(elapsed.as_secs_f64());
+    }
+
+    fn handled_counter(&self, code: tonic::Code) -> &Counter {
+        let index = usize::try_from(i32::from(code)).unwrap_or(0).min(16);
+        self.handled[index].get_or_init(|| {
+            let (service, method, code) = (self.rpc.service, self.rpc.method, code_label(code));
+            counter!("grpc_client_handled_total", "grpc_type" => "unary", "grpc_service" => service, "grpc_method" => method, "grpc_code" => code)
+        })
     }
 }
 
 type Registry = RwLock<HashMap<usize, Arc<RpcMetrics>>>;
 
-fn lookup(registry: &'static OnceLock<Registry>, side: &'static str, rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
+/// The client-side handles of an RPC.
+pub fn client(rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
+    static CLIENT: OnceLock<Registry> = OnceLock::new();
     install();
-    let registry = registry.get_or_init(|| RwLock::new(HashMap::new()));
+    let registry = CLIENT.get_or_init(|| RwLock::new(HashMap::new()));
     // Descriptors are statics: their address identifies them.
     let id = std::ptr::from_ref(rpc) as usize;
     if let Some(found) = registry.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
         return Arc::clone(found);
     }
     let mut write = registry.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-    Arc::clone(write.entry(id).or_insert_with(|| Arc::new(RpcMetrics::new(side, rpc))))
+    Arc::clone(write.entry(id).or_insert_with(|| Arc::new(RpcMetrics::new(rpc))))
 }
 
-/// The server-side handles of an RPC.
-pub fn server(rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
-    static SERVER: OnceLock<Registry> = OnceLock::new();
-    lookup(&SERVER, "server", rpc)
+/// Registers every client series of `rpcs` (one target service's RPCs, e.g. the generated
+/// `rpc::ALL`) at zero, every `grpc_code` included, so that a client's families exist from
+/// the moment it is created, before its first call. Call it when a client is constructed;
+/// calling it again is cheap and changes nothing.
+pub fn register_client(rpcs: &[&'static RpcDescriptor]) {
+    for rpc in rpcs {
+        let metrics = client(rpc);
+        for code in ALL_CODES {
+            metrics.handled_counter(code);
+        }
+    }
 }
 
-/// The client-side handles of an RPC.
-pub fn client(rpc: &'static RpcDescriptor) -> Arc<RpcMetrics> {
-    static CLIENT: OnceLock<Registry> = OnceLock::new();
-    lookup(&CLIENT, "client", rpc)
-}
+/// Every gRPC status code, in numeric order (0..=16).
+pub(crate) const ALL_CODES: [tonic::Code; 17] = [
+    tonic::Code::Ok,
+    tonic::Code::Cancelled,
+    tonic::Code::Unknown,
+    tonic::Code::InvalidArgument,
+    tonic::Code::DeadlineExceeded,
+    tonic::Code::NotFound,
+    tonic::Code::AlreadyExists,
+    tonic::Code::PermissionDenied,
+    tonic::Code::ResourceExhausted,
+    tonic::Code::FailedPrecondition,
+    tonic::Code::Aborted,
+    tonic::Code::OutOfRange,
+    tonic::Code::Unimplemented,
+    tonic::Code::Internal,
+    tonic::Code::Unavailable,
+    tonic::Code::DataLoss,
+    tonic::Code::Unauthenticated,
+];
 
 /// Per-target handles of a client: its breaker and its retry budget.
 #[derive(Debug, Clone)]
@@ -164,7 +183,6 @@ pub struct TargetMetrics {
     pub breaker_state: metrics::Gauge,
     pub breaker_rejected: Counter,
     pub retries_throttled: Counter,
-    pub cache_coalesced: Counter,
 }
 
 impl TargetMetrics {
@@ -174,11 +192,7 @@ impl TargetMetrics {
             breaker_state: gauge!("grpc_client_circuit_breaker_state", "target" => target),
             breaker_rejected: counter!("grpc_client_circuit_breaker_rejected_total", "target" => target),
             retries_throttled: counter!("grpc_client_retries_throttled_total", "target" => target),
-            cache_coalesced: counter!("grpc_client_cache_coalesced_total", "target" => target),
         }
     }
 }
 
-pub fn cache_l2_error() {
-    counter!("grpc_client_cache_l2_errors_total").increment(1);
-}

@@ -1,0 +1,76 @@
+//! How a service is run: where it listens, its database, how it shuts down. Plain structs
+//! with defaults, so tests and embedders set them directly; the environment is only the
+//! default source ([`ServiceConfig::from_env`]).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::ServiceDescription;
+use crate::config::{ConfigError, env_or};
+use crate::db::DatabaseConfig;
+
+/// Everything a service binary needs to know to run.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub listen: SocketAddr,
+    /// Where `/metrics` is served (Prometheus text), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+    pub database: DatabaseConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+/// The shutdown sequence on SIGTERM: report NOT_SERVING, keep serving for `drain_delay`
+/// (load balancers need that long to stop sending calls), stop accepting, then give calls in
+/// flight up to `grace` to finish; calls still running then are cut off and the server
+/// reports it (the binary exits non-zero).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownConfig {
+    pub drain_delay: Duration,
+    pub grace: Duration,
+}
+
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(20);
+
+impl Default for ShutdownConfig {
+    /// 5 s of drain delay and 20 s of grace: together under Kubernetes' default 30 s
+    /// `terminationGracePeriodSeconds`.
+    fn default() -> Self {
+        ShutdownConfig { drain_delay: DEFAULT_DRAIN_DELAY, grace: DEFAULT_GRACE }
+    }
+}
+
+impl ShutdownConfig {
+    /// `NOVA_SHUTDOWN_DRAIN_DELAY_SECONDS` (5) and `NOVA_SHUTDOWN_GRACE_SECONDS` (20).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = ShutdownConfig::default();
+        Ok(ShutdownConfig {
+            drain_delay: Duration::from_secs(env_or("NOVA_SHUTDOWN_DRAIN_DELAY_SECONDS", defaults.drain_delay.as_secs())?),
+            grace: Duration::from_secs(env_or("NOVA_SHUTDOWN_GRACE_SECONDS", defaults.grace.as_secs())?),
+        })
+    }
+}
+
+impl ServiceConfig {
+    /// `NOVA_GRPC_ADDR` (default `127.0.0.1:<default port>`), `NOVA_METRICS_ADDR` (default
+    /// `127.0.0.1:<default port + 1000>`, `off` to disable), plus
+    /// [`DatabaseConfig::from_env`] and [`ShutdownConfig::from_env`].
+    pub fn from_env(service: &ServiceDescription) -> Result<Self, ConfigError> {
+        let metrics_default = SocketAddr::from(([127, 0, 0, 1], service.default_port.saturating_add(1000)));
+        let metrics_listen = match std::env::var("NOVA_METRICS_ADDR").ok().as_deref().map(str::trim) {
+            Some("off") => None,
+            _ => Some(env_or("NOVA_METRICS_ADDR", metrics_default)?),
+        };
+        Ok(ServiceConfig {
+            listen: env_or("NOVA_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], service.default_port)))?,
+            metrics_listen,
+            database: DatabaseConfig::from_env(service.database)?,
+            shutdown: ShutdownConfig::from_env()?,
+        })
+    }
+
+    /// Loopback on any free port, no `/metrics`, the given database, default shutdown.
+    pub fn loopback(database: DatabaseConfig) -> Self {
+        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database, shutdown: ShutdownConfig::default() }
+    }
+}
