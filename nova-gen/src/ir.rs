@@ -8,6 +8,18 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     pub services: Vec<Service>,
+    /// Proto packages of specs/proto that belong to no service (shared types such as
+    /// `nova.common.v1`), sorted by name. Each is generated once, into a crate of its own.
+    pub shared_packages: Vec<SharedPackage>,
+}
+
+/// A proto package no service owns: its messages are shared by the API crates that use them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedPackage {
+    /// e.g. `nova.common.v1`
+    pub name: String,
+    /// The other shared packages its files import, sorted.
+    pub dependencies: Vec<String>,
 }
 
 impl Spec {
@@ -37,6 +49,11 @@ pub struct Service {
     pub tables: Vec<Table>,
     /// How callers treat this service as a whole (breaker, retry budget).
     pub target: TargetPolicy,
+    /// Other services whose proto packages this service's protos import (their messages appear
+    /// in its API), sorted: its API crate depends on theirs.
+    pub api_dependencies: Vec<String>,
+    /// The shared packages (see [`Spec::shared_packages`]) this service's protos import, sorted.
+    pub shared_dependencies: Vec<String>,
 }
 
 impl Service {
@@ -105,6 +122,9 @@ pub struct CallPolicy {
     pub deadline: Duration,
     pub retry: Option<RetryPolicy>,
     pub cache: Option<CachePolicy>,
+    /// An authorization decision (or anything else that must not be answered from old data):
+    /// never served from a stale cache when the owner fails; the call fails instead.
+    pub fail_closed: bool,
 }
 
 /// gRFC A6 retry parameters.

@@ -50,6 +50,20 @@ pub mod out {
         format!("{GENERATED}/{service}")
     }
 
+    /// The API crate's directory name inside generated/: `auth-api`.
+    pub fn api_crate_dir(service: &str) -> String {
+        format!("{service}-api")
+    }
+
+    pub fn api_crate(service: &str) -> String {
+        format!("{GENERATED}/{}", api_crate_dir(service))
+    }
+
+    /// The crate of a proto package no service owns, named like the crate: `generated/nova-common-v1-proto`.
+    pub fn shared_package_crate(crate_name: &str) -> String {
+        format!("{GENERATED}/{crate_name}")
+    }
+
     pub fn handwritten_crate(service: &str) -> String {
         format!("{HANDWRITTEN}/{service}")
     }

@@ -4,15 +4,22 @@
 //! The pipeline runs in one direction, one module per phase:
 //! [`load`] -> [`validate`] -> [`model`] -> [`emit`] -> [`sync`] (write or compare).
 //! [`boundaries`] reads the handwritten crates and enforces that services reach each other
-//! only through their clients.
+//! only through their clients. Beside the pipeline, [`migrate`] keeps each service's
+//! append-only migration history (spec tables [`lower`]ed to a [`catalog`], diffed against the
+//! catalog the history produces) and [`db`] creates databases and roles and applies
+//! migrations (`nova-gen db up`, `db status`).
 
 pub mod boundaries;
+pub mod catalog;
+pub mod db;
 pub mod diagnostic;
 pub mod emit;
 pub mod fileset;
 pub mod ir;
 pub mod layout;
 pub mod load;
+pub mod lower;
+pub mod migrate;
 pub mod model;
 pub mod raw;
 pub mod schema;
@@ -25,7 +32,7 @@ use fileset::FileSet;
 use ir::Spec;
 use layout::Layout;
 use load::ProtoSet;
-use load::migrations::MigrationFile;
+use load::migrations::{History, MigrationFile};
 
 /// Why a run could not produce output.
 #[derive(Debug)]
@@ -53,7 +60,15 @@ impl From<model::ModelError> for Failure {
 pub struct Analysis {
     pub spec: Spec,
     pub protos: ProtoSet,
-    pub migrations: Vec<MigrationFile>,
+    /// Each service's `migrations/<service>/`, in service order of the spec file.
+    pub histories: Vec<History>,
+}
+
+impl Analysis {
+    /// Every migration file of every service (what the generated crates embed).
+    pub fn migration_files(&self) -> Vec<MigrationFile> {
+        self.histories.iter().flat_map(|h| h.files.iter().cloned()).collect()
+    }
 }
 
 /// load -> validate -> model.
@@ -61,8 +76,8 @@ pub fn analyse(layout: &Layout) -> Result<Analysis, Failure> {
     let (loaded, mut problems) = load::load(layout).map_err(Failure::Spec)?;
     problems.extend(validate::validate(&loaded));
     let services: Vec<&str> = loaded.ownership.services.iter().map(|s| s.name.value.as_str()).collect();
-    let migrations = match load::migrations::list_migrations(&layout.root.join(layout::out::MIGRATIONS), &services) {
-        Ok(migrations) => migrations,
+    let histories = match load::migrations::read_histories(&layout.root.join(layout::out::MIGRATIONS), &services) {
+        Ok(histories) => histories,
         Err(more) => {
             problems.extend(more);
             Vec::new()
@@ -72,12 +87,12 @@ pub fn analyse(layout: &Layout) -> Result<Analysis, Failure> {
         return Err(Failure::Spec(problems));
     }
     let spec = model::build(&loaded)?;
-    Ok(Analysis { spec, protos: loaded.protos, migrations })
+    Ok(Analysis { spec, protos: loaded.protos, histories })
 }
 
 /// Everything the specs generate, in memory.
 pub fn generate_files(layout: &Layout) -> Result<(Analysis, FileSet), Failure> {
     let analysis = analyse(layout)?;
-    let files = emit::emit(&analysis.spec, &analysis.protos, &analysis.migrations)?;
+    let files = emit::emit(&analysis.spec, &analysis.protos, &analysis.migration_files())?;
     Ok((analysis, files))
 }

@@ -1,11 +1,12 @@
-//! `nova-gen generate` and `nova-gen check`.
+//! `nova-gen generate`, `check`, `migrate` and `db`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nova_gen::layout::Layout;
-use nova_gen::{Failure, boundaries, diagnostic, sync};
+use nova_gen::migrate::MigrateRequest;
+use nova_gen::{Failure, boundaries, db, diagnostic, migrate, sync};
 
 #[derive(Parser)]
 #[command(name = "nova-gen", version, about = "Generates nova's service crates, migrations and ops artifacts from specs/")]
@@ -25,9 +26,62 @@ enum Command {
     /// Regenerate everything from the specs (writes only files that change; scaffolds missing
     /// handwritten crates, never overwriting them).
     Generate,
-    /// Fail if anything generated is out of sync with the specs, or if a handwritten crate
-    /// crosses a service boundary. Writes nothing.
+    /// Fail if anything generated is out of sync with the specs, if a handwritten crate
+    /// crosses a service boundary, or if a service's migrations were edited, renamed or removed,
+    /// or lag behind its spec. Writes nothing.
     Check,
+    /// Write the next migration of a service: the difference between the schema its spec
+    /// describes and the one its migrations produce (then regenerate, to embed it).
+    Migrate {
+        /// The service whose database changes.
+        service: String,
+        /// What the migration does, in lower-case words joined by dashes: `pin-posts`.
+        #[arg(long)]
+        name: Option<String>,
+        /// Also write changes that destroy data or lock a table for a rewrite (dropping a table
+        /// or column, narrowing a type, ...), each with a comment saying what it destroys.
+        #[arg(long)]
+        allow_destructive: bool,
+        /// Record migration files written by hand in the checksum file (nova.sum); for a
+        /// history without schema.json, take the spec's schema as the one it produces.
+        #[arg(long, conflicts_with_all = ["name", "allow_destructive"])]
+        record: bool,
+    },
+    /// Each service's database and roles on a PostgreSQL server.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Create (idempotently) each service's database, its NOLOGIN owner role and its
+    /// least-privilege LOGIN role, and apply pending migrations as the owner.
+    Up {
+        #[command(flatten)]
+        target: DbTarget,
+        /// Where generated passwords are kept (git-ignored; default <root>/.nova/secrets.toml).
+        #[arg(long)]
+        secrets: Option<PathBuf>,
+    },
+    /// Per service: applied and pending migrations, missing roles, and drift between the live
+    /// schema and its migrations. Exit 1 unless everything is applied and nothing drifted.
+    Status {
+        #[command(flatten)]
+        target: DbTarget,
+    },
+}
+
+#[derive(clap::Args)]
+struct DbTarget {
+    /// A role on the server that may create databases and roles.
+    #[arg(long, default_value = nova_gen::db::DEFAULT_URL)]
+    url: String,
+    /// Name databases and roles `<prefix>_<service>...` instead of the spec's database names
+    /// (for tests, which share a server with everyone).
+    #[arg(long, hide = true)]
+    prefix: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -39,6 +93,10 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Generate => generate(&layout),
         Command::Check => check(&layout),
+        Command::Migrate { service, name, allow_destructive, record } => {
+            migrate_service(&layout, &MigrateRequest { service, name, allow_destructive, record })
+        }
+        Command::Db { command } => run_db(&layout, command),
     };
     match outcome {
         Ok(code) => code,
@@ -73,15 +131,48 @@ fn generate(layout: &Layout) -> Result<ExitCode, Failure> {
         report.removed.len(),
         report.scaffolded.len()
     );
+    // Not an error here (the spec may be edited before migrating), but worth saying.
+    for service in &analysis.spec.services {
+        if let Some(history) = migrate::history_of(&analysis, &service.name) {
+            for problem in migrate::verify_service(service, history) {
+                eprintln!("note: {}", problem.message);
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn migrate_service(layout: &Layout, request: &MigrateRequest) -> Result<ExitCode, Failure> {
+    let analysis = nova_gen::analyse(layout)?;
+    let outcome = migrate::migrate(layout, &analysis, request)?;
+    for note in &outcome.notes {
+        println!("{}: {note}", request.service);
+    }
+    for path in &outcome.written {
+        println!("wrote      {path}");
+    }
+    if outcome.written.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The service's crate embeds its migrations: regenerate it.
+    generate(layout)
 }
 
 fn check(layout: &Layout) -> Result<ExitCode, Failure> {
     let (analysis, files) = nova_gen::generate_files(layout)?;
     let drift = sync::compare(&layout.root, &files).map_err(|e| Failure::Internal(format!("reading the tree: {e}")))?;
-    let violations = boundaries::check(&layout.root, &analysis.spec).map_err(|e| Failure::Internal(format!("reading handwritten crates: {e}")))?;
+    let mut violations = boundaries::check(&layout.root, &analysis.spec).map_err(|e| Failure::Internal(format!("reading handwritten crates: {e}")))?;
+    for service in &analysis.spec.services {
+        if let Some(history) = migrate::history_of(&analysis, &service.name) {
+            violations.extend(migrate::verify_service(service, history));
+        }
+    }
     if drift.is_empty() && violations.is_empty() {
-        println!("nova-gen check: {} services, {} generated files in sync, boundaries respected", analysis.spec.services.len(), files.owned.len());
+        println!(
+            "nova-gen check: {} services, {} generated files in sync, boundaries respected, migrations intact and up to date",
+            analysis.spec.services.len(),
+            files.owned.len()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if !drift.is_empty() {
@@ -91,4 +182,17 @@ fn check(layout: &Layout) -> Result<ExitCode, Failure> {
         eprint!("{}", diagnostic::render(&violations));
     }
     Ok(ExitCode::FAILURE)
+}
+
+fn run_db(layout: &Layout, command: DbCommand) -> Result<ExitCode, Failure> {
+    let analysis = nova_gen::analyse(layout)?;
+    let (report, clean) = match command {
+        DbCommand::Up { target, secrets } => {
+            let secrets = secrets.unwrap_or_else(|| layout.root.join(db::secrets::DEFAULT_FILE));
+            db::commands::up(&analysis, &target.url, target.prefix.as_deref(), &secrets)?
+        }
+        DbCommand::Status { target } => db::commands::status(&analysis, &target.url, target.prefix.as_deref())?,
+    };
+    print!("{report}");
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

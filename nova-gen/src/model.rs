@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ir::{
-    BreakerPolicy, CachePolicy, CallPolicy, Column, EntityField, Index, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryBudget,
+    BreakerPolicy, CachePolicy, CallPolicy, Column, SharedPackage, EntityField, Index, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryBudget,
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
@@ -52,10 +52,40 @@ pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
             rpcs: build_rpcs(&loaded.protos, &spec.defaults.policy, raw, proto)?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
             target: resolve_target(&[&spec.defaults.target, &raw.target]),
+            api_dependencies: Vec::new(),
+            shared_dependencies: Vec::new(),
         });
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Spec { services })
+    let shared_packages = link_packages(&loaded.protos, &mut services);
+    Ok(Spec { services, shared_packages })
+}
+
+/// Which proto packages each service's API imports: other services' packages become
+/// dependencies between API crates, the rest are shared packages (each generated once).
+/// Returns the shared packages, sorted.
+fn link_packages(protos: &ProtoSet, services: &mut [Service]) -> Vec<SharedPackage> {
+    use crate::load::protos::{imported_packages, spec_packages};
+    let owner_of_package = |package: &str| services.iter().find(|s| s.proto.package == package).map(|s| s.name.clone());
+    let shared: Vec<SharedPackage> = spec_packages(protos)
+        .into_iter()
+        .filter(|p| owner_of_package(p).is_none())
+        .map(|name| SharedPackage { dependencies: imported_packages(protos, &name), name })
+        .collect();
+    let is_shared = |package: &String| shared.iter().any(|s| &s.name == package);
+    let mut links = Vec::new();
+    for service in services.iter() {
+        let imported = imported_packages(protos, &service.proto.package);
+        let dependencies: Vec<String> = imported.iter().filter_map(|p| owner_of_package(p)).filter(|s| *s != service.name).collect();
+        links.push((dependencies, imported.iter().filter(|p| is_shared(p)).cloned().collect()));
+    }
+    for (service, (mut dependencies, shared_dependencies)) in services.iter_mut().zip(links) {
+        dependencies.sort();
+        dependencies.dedup();
+        service.api_dependencies = dependencies;
+        service.shared_dependencies = shared_dependencies;
+    }
+    shared
 }
 
 fn build_rpcs(protos: &ProtoSet, defaults: &RawPolicy, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
@@ -113,9 +143,15 @@ fn resolve_policy(outer: &[&RawPolicy], own: Option<&RawPolicy>) -> CallPolicy {
             None => {}
         }
     }
-    let stale_if_error = levels.iter().rev().find_map(|l| l.stale_if_error.as_ref()).map_or(BUILTIN_STALE_IF_ERROR, |d| d.value);
+    let fail_closed = own.and_then(|p| p.fail_closed.as_ref()).is_some_and(|f| f.value);
+    // A fail-closed RPC inherits no stale window: the validator refuses one on its own line.
+    let stale_if_error = if fail_closed {
+        Duration::ZERO
+    } else {
+        levels.iter().rev().find_map(|l| l.stale_if_error.as_ref()).map_or(BUILTIN_STALE_IF_ERROR, |d| d.value)
+    };
     let cache = own.and_then(|p| p.cache.as_ref()).map(|ttl| CachePolicy { ttl: ttl.value, stale_if_error, entity: None });
-    CallPolicy { deadline, retry, cache }
+    CallPolicy { deadline, retry, cache, fail_closed }
 }
 
 /// Breaker and retry-budget settings merge key by key, the service's over `[defaults]`.

@@ -32,6 +32,8 @@ pub struct RawPolicy {
     pub stale_if_error: Option<Located<Duration>>,
     /// Only on an RPC line: the request field naming the entity a cached response is about.
     pub entity: Option<Located<String>>,
+    /// Only on an RPC line: never serve a stale cached answer when the owner fails.
+    pub fail_closed: Option<Located<bool>>,
 }
 
 /// Settings for a whole target service, in `[defaults]` or a service section.

@@ -136,3 +136,47 @@ fn cache_options_and_target_settings_are_checked() {
         r.edit(OWNERSHIP, "token_ratio = 0.2", "token_ratio = 2.0");
     }));
 }
+
+#[test]
+fn entity_inside_a_oneof_or_optional() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(NOTES_PROTO, "  string author_id = 1;\n  int32 page_size = 2;", "  oneof who {\n    string author_id = 1;\n  }\n  optional string team_id = 4;\n  int32 page_size = 2;");
+        r.edit(OWNERSHIP, "rpc.ListNotes = { cache = \"10s\" }", "rpc.ListNotes = { cache = \"10s\", entity = \"author_id\" }");
+        r.append(OWNERSHIP, "");
+    }));
+}
+
+#[test]
+fn fail_closed_with_a_stale_window() {
+    insta::assert_snapshot!(case(|r| r.edit(
+        OWNERSHIP,
+        "rpc.ListNotes = { cache = \"10s\" }",
+        "rpc.ListNotes = { cache = \"10s\", fail_closed = true, stale_if_error = \"1m\" }"
+    )));
+}
+
+#[test]
+fn rpc_names_that_collide_with_generated_code() {
+    insta::assert_snapshot!(case(|r| {
+        let extra = "  rpc InvalidateListNotes(google.protobuf.Empty) returns (google.protobuf.Empty);\n  rpc Connect(google.protobuf.Empty) returns (google.protobuf.Empty);\n  rpc All(google.protobuf.Empty) returns (google.protobuf.Empty);\n  rpc Ping_(google.protobuf.Empty) returns (google.protobuf.Empty);\n";
+        r.edit(NOTES_PROTO, "service NotesService {\n", &format!("service NotesService {{\n{extra}"));
+    }));
+}
+
+#[test]
+fn a_shared_package_importing_a_service_and_services_importing_each_other() {
+    // No file imports itself (protoc would refuse that); the packages do, through other files.
+    insta::assert_snapshot!(case(|r| {
+        r.write("specs/proto/nova/notes/v1/note_types.proto", "syntax = \"proto3\";\npackage nova.notes.v1;\nmessage NoteRef {\n  string id = 1;\n}\n");
+        r.write(
+            "specs/proto/nova/common/v1/common.proto",
+            "syntax = \"proto3\";\npackage nova.common.v1;\nimport \"nova/notes/v1/note_types.proto\";\nmessage Wrapped {\n  nova.notes.v1.NoteRef note = 1;\n}\n",
+        );
+        r.write(
+            "specs/proto/nova/accounts/v1/types.proto",
+            "syntax = \"proto3\";\npackage nova.accounts.v1;\nimport \"nova/notes/v1/note_types.proto\";\nmessage AccountNotes {\n  nova.notes.v1.NoteRef note = 1;\n}\n",
+        );
+        r.write("specs/proto/nova/accounts/v1/owner.proto", "syntax = \"proto3\";\npackage nova.accounts.v1;\nmessage Owner {\n  string id = 1;\n}\n");
+        r.edit(NOTES_PROTO, "import \"google/protobuf/empty.proto\";", "import \"google/protobuf/empty.proto\";\nimport \"nova/accounts/v1/owner.proto\";");
+    }));
+}

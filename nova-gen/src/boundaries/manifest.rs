@@ -1,23 +1,41 @@
-//! Dependencies of a handwritten crate: which other services' generated crates it may use
-//! (their clients), and that it never depends on another service's handwritten crate.
-
-use std::collections::BTreeMap;
+//! Dependencies of a handwritten crate. The crate graph is the boundary: a service's
+//! handwritten crate may depend on its own generated crates and on other services' API crates
+//! (`nova-<svc>-api`: messages and client), never on another service's own crate (`nova-<svc>`:
+//! server, Logic, repositories, database) nor on its handwritten crate.
 
 use toml::de::{DeTable, DeValue};
 
 use super::Ownership;
 use crate::diagnostic::Diagnostic;
+use crate::emit::names::client_struct_name;
 use crate::source::SourceFile;
 
-pub(crate) struct ManifestFindings {
-    pub diagnostics: Vec<Diagnostic>,
-    /// Crate names as seen from Rust (`nova_auth`, or a rename) -> the service they belong to.
-    pub service_crates: BTreeMap<String, String>,
+/// Which of a service's crates a package name is.
+enum ServiceCrate<'a> {
+    Api,
+    Own(&'a str),
+    Handwritten(&'a str),
 }
 
-pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Ownership<'_>) -> ManifestFindings {
-    let mut findings = ManifestFindings { diagnostics: Vec::new(), service_crates: BTreeMap::new() };
-    let Ok(document) = DeTable::parse(&file.text) else { return findings };
+fn classify<'a>(package: &str, ownership: &'a Ownership<'_>) -> Option<ServiceCrate<'a>> {
+    ownership.spec.services.iter().find_map(|other| {
+        let own = format!("nova-{}", other.name.replace('_', "-"));
+        let name = other.name.as_str();
+        if package == format!("{own}-api") {
+            Some(ServiceCrate::Api)
+        } else if package == format!("{own}-service") {
+            Some(ServiceCrate::Handwritten(name))
+        } else if package == own {
+            Some(ServiceCrate::Own(name))
+        } else {
+            None
+        }
+    })
+}
+
+pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Ownership<'_>) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let Ok(document) = DeTable::parse(&file.text) else { return diagnostics };
     for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
         let Some(DeValue::Table(deps)) = document.get_ref().get(section).map(|v| v.get_ref()) else { continue };
         for (key, value) in deps.iter() {
@@ -26,30 +44,24 @@ pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Owner
                 DeValue::Table(t) => t.get("package").and_then(|p| p.get_ref().as_str()).map_or(name.clone(), str::to_string),
                 _ => name.clone(),
             };
-            for other in &ownership.spec.services {
-                let generated = format!("nova-{}", other.name.replace('_', "-"));
-                let handwritten = format!("{generated}-service");
-                if package == generated {
-                    findings.service_crates.insert(name.replace('-', "_"), other.name.clone());
-                } else if package == handwritten && other.name != service {
-                    let diagnostic = Diagnostic::new(
-                        "boundary::handwritten-dependency",
-                        format!("the {service} service depends on the {} service's implementation `{handwritten}`", other.name),
-                    )
-                    .in_file(file)
-                    .label(key.span(), "crosses a service boundary")
-                    .help(format!(
-                        "depend on `{generated}` and call its `{}` instead: services reach each other only over gRPC",
-                        client_name(&other.name)
-                    ));
-                    findings.diagnostics.push(diagnostic);
-                }
-            }
+            let (other, what) = match classify(&package, ownership) {
+                Some(ServiceCrate::Own(other)) if other != service => (other, "own generated crate (server, Logic, repositories, database)"),
+                Some(ServiceCrate::Handwritten(other)) if other != service => (other, "implementation"),
+                _ => continue,
+            };
+            let api = format!("nova-{}-api", other.replace('_', "-"));
+            let diagnostic = Diagnostic::new(
+                "boundary::foreign-crate",
+                format!("the {service} service depends on the {other} service's {what} `{package}` ({section})"),
+            )
+            .in_file(file)
+            .label(key.span(), "crosses a service boundary")
+            .help(format!(
+                "depend on `{api}` and call its `{}` instead: services reach each other only over gRPC",
+                client_struct_name(other)
+            ));
+            diagnostics.push(diagnostic);
         }
     }
-    findings
-}
-
-pub(crate) fn client_name(service: &str) -> String {
-    format!("{}Client", heck::ToUpperCamelCase::to_upper_camel_case(service))
+    diagnostics
 }

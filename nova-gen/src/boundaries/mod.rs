@@ -1,10 +1,11 @@
 //! Service boundaries, enforced on the handwritten crates: a service reaches another
-//! service's data only through that service's generated client. `nova-gen check` fails,
-//! naming file and line, when a handwritten crate
-//! - depends on another service's handwritten crate (manifest.rs),
-//! - uses another service's repositories, database, server or `Logic` (rust.rs),
+//! service's data only through that service's generated client. The crate graph does most of
+//! it: another service's repositories, database, server and `Logic` live in its own crate
+//! `nova-<svc>`, which only its owner may depend on. `nova-gen check` fails, naming file and
+//! line, when a handwritten crate
+//! - depends on another service's own crate or handwritten crate (manifest.rs),
 //! - or has SQL naming another service's table, or another service's database, in a string
-//!   (sql.rs).
+//!   (rust.rs with sql.rs) — what no compiler can see.
 //!
 //! This turns the seed's success metrics ("100 % of inter-service communication over gRPC",
 //! "0 cross-database FKs") into a CI gate.
@@ -13,7 +14,6 @@ mod manifest;
 mod rust;
 mod sql;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
@@ -54,16 +54,13 @@ pub fn check(root: &Path, spec: &Spec) -> std::io::Result<Vec<Diagnostic>> {
 fn check_crate(root: &Path, crate_dir: &Path, service: &str, ownership: &Ownership<'_>) -> std::io::Result<Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     let manifest_path = crate_dir.join("Cargo.toml");
-    let mut crates: BTreeMap<String, String> = BTreeMap::new();
     if manifest_path.is_file() {
         let file = read_source(root, &manifest_path)?;
-        let found = manifest::check_manifest(&file, service, ownership);
-        diagnostics.extend(found.diagnostics);
-        crates = found.service_crates;
+        diagnostics.extend(manifest::check_manifest(&file, service, ownership));
     }
     for path in rust_files(crate_dir)? {
         let file = read_source(root, &path)?;
-        diagnostics.extend(rust::check_rust(&file, service, &crates, ownership));
+        diagnostics.extend(rust::check_rust(&file, service, ownership));
     }
     Ok(diagnostics)
 }

@@ -4,7 +4,7 @@ use heck::ToSnakeCase;
 use quote::{format_ident, quote};
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::{client_struct, ident, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
+use crate::emit::names::{client_struct, ident, invalidate_method, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
 use crate::emit::rpc::rpc_docs;
 use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
 use crate::ir::{Rpc, Service};
@@ -43,7 +43,8 @@ fn method(service: &Service, rpc: &Rpc) -> proc_macro2::TokenStream {
     if rpc.policy.cache.is_none() {
         return call;
     }
-    let invalidate = format_ident!("invalidate_{}", method.to_string().trim_start_matches("r#"));
+    // The same name the validator checks for collisions with RPC methods.
+    let invalidate = format_ident!("{}", invalidate_method(&rpc.name));
     let doc = doc_line(&format!("Forgets the cached response of `{}` to `request`, in this process and (through Redis) every other.", rpc.name));
     quote! {
         #call
@@ -87,19 +88,26 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
 
             /// A client over an existing channel with explicit cache settings.
             pub fn with_options(channel: tonic::transport::Channel, options: ClientOptions) -> Self {
-                #client { core: ClientCore::new(&crate::rpc::TARGET, channel, options) }
+                Self::from_core(ClientCore::new(&crate::rpc::TARGET, channel, options))
+            }
+
+            /// Every constructor ends here: the client's metric families exist, at zero, from
+            /// the moment it is built (so dashboards and alerts see them before the first call).
+            fn from_core(core: ClientCore) -> Self {
+                ::nova_runtime::metrics::register_client(crate::rpc::ALL);
+                #client { core }
             }
 
             /// A client for `uri` (e.g. `http://127.0.0.1:50051`), caching in process only;
             /// connects on first use.
             pub fn connect_lazy(uri: &str) -> Result<Self, ClientError> {
-                Ok(#client { core: ClientCore::connect_lazy(&crate::rpc::TARGET, uri)? })
+                Ok(Self::from_core(ClientCore::connect_lazy(&crate::rpc::TARGET, uri)?))
             }
 
             /// A client for the endpoint in `NOVA_<SERVICE>_ENDPOINT` (by default this service's
             /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
             pub fn from_env() -> Result<Self, ClientError> {
-                Ok(#client { core: ClientCore::from_env(&crate::rpc::TARGET, crate::DEFAULT_PORT)? })
+                Ok(Self::from_core(ClientCore::from_env(&crate::rpc::TARGET, crate::DEFAULT_PORT)?))
             }
 
             /// The shared call machinery (breaker state, cache) of this client and its clones.

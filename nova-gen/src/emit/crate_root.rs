@@ -1,44 +1,94 @@
-//! The generated crate's manifest and `lib.rs`.
+//! The manifests and `lib.rs` of a service's two generated crates:
+//! - the API crate `nova-<svc>-api` (messages, typed client, RPC descriptors): the only crate of
+//!   a service other services may depend on;
+//! - the service crate `nova-<svc>` (`Logic`, server, repositories, database): its owner's alone.
+//!
+//! The split lets the compiler enforce the boundary: a caller cannot name another service's
+//! repositories because it never depends on the crate that holds them.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::emit::manifest::{Dependency, Manifest};
-use crate::emit::names::message_type;
+use crate::emit::names::{api_lib, api_package, client_struct, generated_package, message_type, shared_package_crate};
 use crate::emit::{EmitError, Header, doc_lines, rust_file};
-use crate::ir::{MessageType, Service};
+use crate::ir::{MessageType, Service, SharedPackage, Spec};
+use crate::layout::out;
 
-pub fn emit_manifest(service: &Service) -> String {
+/// `generated/<svc>-api/Cargo.toml`.
+pub fn emit_api_manifest(spec: &Spec, service: &Service) -> String {
+    let mut dependencies: Vec<Dependency> =
+        ["nova-runtime", "prost", "prost-types", "tonic", "tonic-prost"].into_iter().map(Dependency::workspace).collect();
+    for other in service.api_dependencies.iter().filter_map(|name| spec.service(name)) {
+        dependencies.push(Dependency::path(&api_package(other), &format!("../{}", out::api_crate_dir(&other.name))));
+    }
+    dependencies.extend(service.shared_dependencies.iter().map(|package| shared_dependency(package)));
     let manifest = Manifest {
-        package: crate::emit::names::generated_package(service),
-        description: format!("Generated API, server, client and repositories of nova's {} service", service.name),
+        package: api_package(service),
+        description: format!("Generated API of nova's {} service: messages, typed client, RPC descriptors", service.name),
         bins: Vec::new(),
-        dependencies: ["nova-runtime", "prost", "prost-types", "tonic", "tonic-prost"].into_iter().map(Dependency::workspace).collect(),
+        dependencies,
         dev_dependencies: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
 
-pub fn emit_lib(service: &Service) -> Result<String, EmitError> {
-    let mut doc = vec![format!("Generated crate of nova's `{}` service (`{}`).", service.name, service.proto.full_name())];
+fn shared_dependency(package: &str) -> Dependency {
+    let name = shared_package_crate(package);
+    Dependency::path(&name, &format!("../{name}"))
+}
+
+/// `generated/<package>-proto/Cargo.toml`: the crate of a proto package no service owns.
+pub fn emit_shared_manifest(package: &SharedPackage) -> String {
+    let mut dependencies: Vec<Dependency> = ["prost", "prost-types"].into_iter().map(Dependency::workspace).collect();
+    dependencies.extend(package.dependencies.iter().map(|p| shared_dependency(p)));
+    let manifest = Manifest {
+        package: shared_package_crate(&package.name),
+        description: format!("Generated messages of the proto package {}, which no nova service owns: shared by the API crates that import it", package.name),
+        bins: Vec::new(),
+        dependencies,
+        dev_dependencies: Vec::new(),
+    };
+    format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
+}
+
+/// `generated/<svc>/Cargo.toml`.
+pub fn emit_service_manifest(service: &Service) -> String {
+    let manifest = Manifest {
+        package: generated_package(service),
+        description: format!("Generated server, Logic trait, repositories and database of nova's {} service (its owner's only)", service.name),
+        bins: Vec::new(),
+        dependencies: vec![
+            Dependency::workspace("nova-runtime"),
+            Dependency::path(&api_package(service), &format!("../{}", out::api_crate_dir(&service.name))),
+        ],
+        dev_dependencies: Vec::new(),
+    };
+    format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
+}
+
+fn crate_docs(service: &Service, first: String, items: &[&str]) -> TokenStream {
+    let mut doc = vec![first];
     if !service.proto.docs.is_empty() {
         doc.push(String::new());
         doc.extend(service.proto.docs.iter().cloned());
     }
-    doc.extend([
-        String::new(),
-        "- [`pb`]: the messages and tonic code of the proto package,".to_string(),
-        "- [`Logic`]: the business logic, one method per RPC, implemented by hand,".to_string(),
-        "- [`server`]: serves a `Logic` over gRPC,".to_string(),
-        format!("- [`client`]: the typed client other services use ([`{}`]),", crate::emit::names::client_struct(service)),
-        "- [`repo`] and [`db`]: the service's own tables and database, for the service itself only,".to_string(),
-        "- [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml.".to_string(),
-    ]);
-    let doc = doc_lines(&doc, true);
-    let client = crate::emit::names::client_struct(service);
+    doc.push(String::new());
+    doc.extend(items.iter().map(|line| (*line).to_string()));
+    doc_lines(&doc, true)
+}
+
+/// `generated/<svc>-api/src/lib.rs`.
+pub fn emit_api_lib(service: &Service) -> Result<String, EmitError> {
+    let client = client_struct(service);
+    let client_line = format!("- [`client`]: [`{client}`], the typed client other services call this one with,");
+    let doc = crate_docs(
+        service,
+        format!("API of nova's `{}` service (`{}`): what other services may use.", service.name, service.proto.full_name()),
+        &["- [`pb`]: the messages and tonic code of the proto package,", &client_line, "- [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml."],
+    );
     let name = &service.name;
     let full_name = service.proto.full_name();
-    let database = &service.database;
     let port = service.port;
     rust_file(quote! {
         #doc
@@ -46,24 +96,49 @@ pub fn emit_lib(service: &Service) -> Result<String, EmitError> {
         #[allow(clippy::all, clippy::pedantic, missing_docs)]
         pub mod pb;
         pub mod client;
-        pub mod db;
-        pub mod logic;
-        pub mod repo;
         pub mod rpc;
-        pub mod server;
 
         pub use client::#client;
-        pub use logic::Logic;
-        pub use ::nova_runtime::{CallContext, LogicError};
 
         /// The service's short name.
         pub const SERVICE: &str = #name;
         /// The fully qualified proto service.
         pub const PROTO_SERVICE: &str = #full_name;
+        /// The gRPC port used when `NOVA_GRPC_ADDR` (server) or `NOVA_<SERVICE>_ENDPOINT` (clients) is not set.
+        pub const DEFAULT_PORT: u16 = #port;
+    })
+}
+
+/// `generated/<svc>/src/lib.rs`.
+pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
+    let api = api_lib(service);
+    let client = client_struct(service);
+    let doc = crate_docs(
+        service,
+        format!("Generated crate of nova's `{}` service, for the service itself only.", service.name),
+        &[
+            "- [`Logic`]: the business logic, one method per RPC, implemented by hand,",
+            "- [`server`]: serves a `Logic` over gRPC,",
+            "- [`repo`] and [`db`]: the service's own tables and database,",
+            "- [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.",
+        ],
+    );
+    let database = &service.database;
+    rust_file(quote! {
+        #doc
+
+        pub mod db;
+        pub mod logic;
+        pub mod repo;
+        pub mod server;
+
+        pub use ::#api as api;
+        pub use ::#api::{pb, rpc, client, #client, DEFAULT_PORT, PROTO_SERVICE, SERVICE};
+        pub use logic::Logic;
+        pub use ::nova_runtime::{CallContext, LogicError};
+
         /// The service's own database.
         pub const DATABASE: &str = #database;
-        /// The gRPC port used when `NOVA_GRPC_ADDR` is not set.
-        pub const DEFAULT_PORT: u16 = #port;
         /// The service's protos (and their imports), encoded, for gRPC reflection.
         pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("file_descriptor_set.bin");
     })

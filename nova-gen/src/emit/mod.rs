@@ -105,7 +105,7 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
                 scope.spawn(move || {
                     let mut files = FileSet::default();
                     for service in services {
-                        emit_service(service, protos, migrations, &mut files)?;
+                        emit_service(spec, service, protos, migrations, &mut files)?;
                     }
                     Ok(files)
                 })
@@ -119,25 +119,33 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
         files.owned.extend(part.owned);
         files.scaffold.extend(part.scaffold);
     }
+    for package in &spec.shared_packages {
+        let root = out::shared_package_crate(&names::shared_package_crate(&package.name));
+        files.owned(format!("{root}/Cargo.toml"), crate_root::emit_shared_manifest(package));
+        files.owned(format!("{root}/src/lib.rs"), format!("{}\n{}", Header::Rust.text(), protos::emit_shared_package(spec, &package.name, protos)?));
+    }
     Ok(files)
 }
 
-fn emit_service(service: &Service, protos: &ProtoSet, migrations: &[MigrationFile], files: &mut FileSet) -> Result<(), EmitError> {
+fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &[MigrationFile], files: &mut FileSet) -> Result<(), EmitError> {
+    let api = out::api_crate(&service.name);
+    files.owned(format!("{api}/Cargo.toml"), crate_root::emit_api_manifest(spec, service));
+    files.owned(format!("{api}/src/lib.rs"), crate_root::emit_api_lib(service)?);
+    files.owned(format!("{api}/src/pb.rs"), format!("{}\n{}", Header::Rust.text(), protos::emit_pb(spec, service, protos)?));
+    files.owned(format!("{api}/src/rpc.rs"), rpc::emit_rpc(service)?);
+    files.owned(format!("{api}/src/client.rs"), client::emit_client(service)?);
+
     let root = out::generated_crate(&service.name);
     let own_migrations: Vec<&MigrationFile> = migrations.iter().filter(|m| m.service == service.name).collect();
-    files.owned(format!("{root}/Cargo.toml"), crate_root::emit_manifest(service));
-    files.owned(format!("{root}/src/lib.rs"), crate_root::emit_lib(service)?);
-    files.owned(format!("{root}/src/pb.rs"), format!("{}\n{}", Header::Rust.text(), protos::emit_pb(service, protos)?));
+    files.owned(format!("{root}/Cargo.toml"), crate_root::emit_service_manifest(service));
+    files.owned(format!("{root}/src/lib.rs"), crate_root::emit_service_lib(service)?);
     files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos));
-    files.owned(format!("{root}/src/rpc.rs"), rpc::emit_rpc(service)?);
     files.owned(format!("{root}/src/logic.rs"), logic::emit_logic(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(service)?);
-    files.owned(format!("{root}/src/client.rs"), client::emit_client(service)?);
     files.owned(format!("{root}/src/db.rs"), db::emit_db(service, &own_migrations)?);
     files.owned(format!("{root}/src/repo/mod.rs"), repo::emit_repo_mod(service)?);
     for table in &service.tables {
         files.owned(format!("{root}/src/repo/{}.rs", table.name), repo::emit_table(service, table)?);
     }
-    files.owned(format!("{}/{}", out::migrations(&service.name), crate::load::migrations::INITIAL), migration::emit_initial_migration(service)?);
     scaffold::emit_scaffold(service, files)
 }

@@ -16,9 +16,9 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
         let name = rpc_const(rpc);
         let method = &rpc.name;
         let idempotency = match rpc.idempotency {
-            Idempotency::Unknown => quote!(Idempotency::Unknown),
-            Idempotency::Idempotent => quote!(Idempotency::Idempotent),
-            Idempotency::NoSideEffects => quote!(Idempotency::NoSideEffects),
+            Idempotency::Unknown => quote!(::nova_runtime::rpc::Idempotency::Unknown),
+            Idempotency::Idempotent => quote!(::nova_runtime::rpc::Idempotency::Idempotent),
+            Idempotency::NoSideEffects => quote!(::nova_runtime::rpc::Idempotency::NoSideEffects),
         };
         let deadline = duration(rpc.policy.deadline);
         let retry = match &rpc.policy.retry {
@@ -26,27 +26,28 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
                 let attempts = proc_macro2::Literal::u32_unsuffixed(r.max_attempts);
                 let multiplier = proc_macro2::Literal::f64_unsuffixed(r.multiplier);
                 let (initial, max) = (duration(r.initial_backoff), duration(r.max_backoff));
-                quote!(Some(RetryPolicy { max_attempts: #attempts, initial_backoff: #initial, max_backoff: #max, multiplier: #multiplier }))
+                quote!(Some(::nova_runtime::rpc::RetryPolicy { max_attempts: #attempts, initial_backoff: #initial, max_backoff: #max, multiplier: #multiplier }))
             }
             None => quote!(None),
         };
         let cache = match &rpc.policy.cache {
             Some(c) => {
                 let (ttl, stale) = (duration(c.ttl), duration(c.stale_if_error));
-                quote!(Some(CachePolicy { ttl: #ttl, stale_if_error: #stale }))
+                quote!(Some(::nova_runtime::rpc::CachePolicy { ttl: #ttl, stale_if_error: #stale }))
             }
             None => quote!(None),
         };
+        let fail_closed = rpc.policy.fail_closed;
         let schema = hex_literal(rpc.schema_hash);
         let doc = doc_line(&format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
         quote! {
             #doc
-            pub static #name: RpcDescriptor = RpcDescriptor {
+            pub static #name: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
                 service: #full_name,
                 method: #method,
                 owner: #owner,
                 idempotency: #idempotency,
-                policy: CallPolicy { deadline: #deadline, retry: #retry, cache: #cache },
+                policy: ::nova_runtime::rpc::CallPolicy { deadline: #deadline, retry: #retry, cache: #cache, fail_closed: #fail_closed },
                 schema: #schema,
             };
         }
@@ -56,15 +57,15 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
     rust_file(quote! {
         //! How each RPC of the service is called: idempotency from the proto's
         //! `idempotency_level`, policy from specs/ownership.toml.
-        use ::nova_runtime::rpc::{BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RetryBudget, RetryPolicy, RpcDescriptor, TargetPolicy};
-        use ::std::time::Duration;
+        // Paths are spelled out in full: a `use` list would leave unused imports in services
+        // that, say, cache nothing.
 
         #target
 
         #(#consts)*
 
         /// Every RPC of the service, in proto order.
-        pub static ALL: &[&RpcDescriptor] = &[#(&#all),*];
+        pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[#(&#all),*];
     })
 }
 
@@ -88,9 +89,9 @@ fn target_policy(service: &Service) -> proc_macro2::TokenStream {
     ));
     quote! {
         #doc
-        pub static TARGET: TargetPolicy = TargetPolicy {
+        pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::TargetPolicy {
             service: #name,
-            breaker: BreakerPolicy {
+            breaker: ::nova_runtime::rpc::BreakerPolicy {
                 window: #window,
                 min_calls: #min_calls,
                 failure_rate_percent: #failure_rate,
@@ -99,7 +100,7 @@ fn target_policy(service: &Service) -> proc_macro2::TokenStream {
                 open_for: #open_for,
                 half_open_calls: #half_open,
             },
-            retry_budget: RetryBudget { max_tokens: #max_tokens, token_ratio: #ratio },
+            retry_budget: ::nova_runtime::rpc::RetryBudget { max_tokens: #max_tokens, token_ratio: #ratio },
         };
     }
 }
@@ -111,7 +112,7 @@ fn hex_literal(value: u64) -> proc_macro2::Literal {
 
 fn duration(d: Duration) -> proc_macro2::TokenStream {
     let millis = proc_macro2::Literal::u64_unsuffixed(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    quote!(Duration::from_millis(#millis))
+    quote!(::std::time::Duration::from_millis(#millis))
 }
 
 /// "read, cached 5m, deadline 200ms, up to 3 attempts" — for docs.
@@ -122,8 +123,11 @@ pub fn policy_summary(rpc: &Rpc) -> String {
         Idempotency::Unknown => "write, not retry-safe",
     };
     let mut parts = vec![kind.to_string(), format!("deadline {}", human(rpc.policy.deadline))];
-    if let Some(cache) = &rpc.policy.cache {
-        parts.push(format!("cached {} (stale up to {} more if the service fails)", human(cache.ttl), human(cache.stale_if_error)));
+    match &rpc.policy.cache {
+        Some(cache) if rpc.policy.fail_closed => parts.push(format!("cached {}, fail-closed (never served stale)", human(cache.ttl))),
+        Some(cache) => parts.push(format!("cached {} (stale up to {} more if the service fails)", human(cache.ttl), human(cache.stale_if_error))),
+        None if rpc.policy.fail_closed => parts.push("fail-closed".to_string()),
+        None => {}
     }
     match (&rpc.policy.retry, rpc.idempotency) {
         (Some(retry), Idempotency::Unknown) => {

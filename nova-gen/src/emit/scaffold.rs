@@ -19,10 +19,10 @@ pub fn emit_scaffold(service: &Service, files: &mut FileSet) -> Result<(), EmitE
         description: format!("Business logic and binary of nova's {} service", service.name),
         bins: Vec::new(),
         dependencies: vec![
+            // Its own service crate only; other services' `-api` crates are added by hand when it
+            // calls them (nova-gen check refuses anything else).
             Dependency::path(&generated_package(service), &format!("../../{}", out::generated_crate(&service.name))),
             Dependency::workspace("nova-runtime"),
-            Dependency::workspace("tokio"),
-            Dependency::workspace("tracing"),
         ],
         dev_dependencies: Vec::new(),
     };
@@ -51,7 +51,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
         //! Business logic of the service: implement each RPC here.
         use #generated::{CallContext, Logic, LogicError, pb};
         use ::nova_runtime::codegen::sqlx::PgPool;
-        use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
+        use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 
         #doc
         #[derive(Debug, Clone)]
@@ -74,11 +74,13 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
             #(#methods)*
         }
 
-        /// Starts the service: opens its database (applying migrations), then serves on
-        /// `listeners` until `shutdown` completes.
-        pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
-            let db = #generated::db::connect(&config.database).await?;
-            #generated::server::serve(#logic::new(db), listeners, shutdown).await
+        /// Starts the service: opens its database (the server waits for it and applies
+        /// migrations), then serves on `listeners` until `shutdown` is requested.
+        pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+            let database = #generated::db::open(&config.database)?;
+            let logic = #logic::new(database.pool().clone());
+            let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+            #generated::server::serve_with(logic, options, listeners, shutdown).await
         }
     })
 }
@@ -86,27 +88,11 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
 fn scaffold_main(service: &Service) -> Result<String, EmitError> {
     let generated = generated_lib(service);
     let handwritten = handwritten_lib(service);
-    let failed = format!("{} service failed", service.name);
     format_rust(quote! {
-        //! The service's binary: configuration from the environment, then serve until SIGTERM.
-        use ::std::process::ExitCode;
-
-        #[tokio::main]
-        async fn main() -> ExitCode {
-            ::nova_runtime::telemetry::init();
-            match run().await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    tracing::error!(error = %::nova_runtime::error::cause_chain(&error), #failed);
-                    ExitCode::FAILURE
-                }
-            }
-        }
-
-        async fn run() -> Result<(), ::nova_runtime::server::StartError> {
-            let config = #generated::server::config_from_env()?;
-            let listeners = ::nova_runtime::server::Listeners::bind(&config).await?;
-            #handwritten::start(config, listeners, ::nova_runtime::server::shutdown_signal()).await
+        //! The service's binary: `nova_runtime::service::main` runs it (signal handlers first,
+        //! configuration from the environment, serve until SIGTERM, exit status).
+        fn main() -> ::std::process::ExitCode {
+            ::nova_runtime::service::main(#generated::server::DESCRIPTION, #handwritten::start)
         }
     })
 }

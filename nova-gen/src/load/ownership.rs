@@ -15,7 +15,7 @@ use crate::source::{Located, SourceFile, Span};
 const SERVICE_KEYS: [&str; 11] =
     ["proto", "database", "port", "slo", "deadline", "retry", "stale_if_error", "breaker", "retry_budget", "rpc", "tables"];
 const DEFAULTS_KEYS: [&str; 6] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo"];
-const RPC_KEYS: [&str; 5] = ["cache", "stale_if_error", "entity", "deadline", "retry"];
+const RPC_KEYS: [&str; 6] = ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed"];
 const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_call", "slow_rate", "open_for", "half_open_calls"];
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
@@ -111,6 +111,7 @@ fn read_policy(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawPolicy {
         cache: reader.duration(table, "cache"),
         stale_if_error: reader.duration(table, "stale_if_error"),
         entity: reader.string(table, "entity"),
+        fail_closed: reader.boolean(table, "fail_closed"),
     }
 }
 

@@ -74,6 +74,56 @@ impl ProtoSet {
     }
 }
 
+/// Every package declared by the files under the proto root, sorted.
+pub fn spec_packages(protos: &ProtoSet) -> Vec<String> {
+    let mut packages: Vec<String> = protos.files.values().map(|f| f.package().to_string()).collect();
+    packages.sort();
+    packages.dedup();
+    packages
+}
+
+/// The files of `packages` and every file they import, transitively (google/protobuf's
+/// included), in a deterministic order.
+pub fn files_with_imports<'a>(protos: &'a ProtoSet, packages: &[&str]) -> Vec<&'a FileDescriptorProto> {
+    let by_name = |name: &str| protos.files.get(name).or_else(|| protos.imports.iter().find(|f| f.name() == name));
+    let mut wanted: Vec<&FileDescriptorProto> = protos.files.values().filter(|f| packages.contains(&f.package())).collect();
+    let mut index = 0;
+    while index < wanted.len() {
+        for dependency in &wanted[index].dependency {
+            if let Some(file) = by_name(dependency)
+                && !wanted.iter().any(|w| w.name() == file.name())
+            {
+                wanted.push(file);
+            }
+        }
+        index += 1;
+    }
+    wanted.sort_by(|a, b| a.name().cmp(b.name()));
+    wanted
+}
+
+/// The packages of specs/proto that the files of `package` import, transitively (the package
+/// itself and google/protobuf's excluded), sorted.
+pub fn imported_packages(protos: &ProtoSet, package: &str) -> Vec<String> {
+    let mut wanted: Vec<&str> = protos.files.values().filter(|f| f.package() == package).map(|f| f.name()).collect();
+    let mut index = 0;
+    while index < wanted.len() {
+        if let Some(file) = protos.files.get(wanted[index]) {
+            for dependency in &file.dependency {
+                if protos.files.contains_key(dependency) && !wanted.contains(&dependency.as_str()) {
+                    wanted.push(dependency);
+                }
+            }
+        }
+        index += 1;
+    }
+    let mut packages: Vec<String> =
+        wanted.iter().filter_map(|name| protos.files.get(*name)).map(|f| f.package().to_string()).filter(|p| p != package).collect();
+    packages.sort();
+    packages.dedup();
+    packages
+}
+
 /// Indexes every message and enum, nested ones included, under its fully qualified name.
 fn index_types<'a>(files: impl Iterator<Item = &'a FileDescriptorProto>) -> BTreeMap<String, TypeDescriptor> {
     fn add_message(prefix: &str, message: &DescriptorProto, types: &mut BTreeMap<String, TypeDescriptor>) {

@@ -58,6 +58,17 @@ impl<'a> Reader<'a> {
         }
     }
 
+    pub fn boolean(&mut self, table: &DeTable<'_>, key: &str) -> Option<Located<bool>> {
+        let value = entry(table, key)?.1;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(Located::new(*b, value.span())),
+            other => {
+                self.wrong_type(value.span(), key, "true or false", other.type_str());
+                None
+            }
+        }
+    }
+
     pub fn integer(&mut self, table: &DeTable<'_>, key: &str) -> Option<Located<i64>> {
         let value = entry(table, key)?.1;
         match value.get_ref() {

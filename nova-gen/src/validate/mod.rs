@@ -2,6 +2,7 @@
 //! located raw spec and the compiled protos. All problems are collected; the model is only
 //! built when there are none.
 
+mod api;
 mod names;
 mod rpcs;
 mod services;
@@ -22,6 +23,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     rpcs::check_rpcs(&mut v);
     tables::check_tables(&mut v);
     targets::check_targets(&mut v);
+    api::check_api(&mut v);
     v.diagnostics
 }
 

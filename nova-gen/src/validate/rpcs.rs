@@ -75,6 +75,7 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
                 continue;
             };
             check_cache_options(v, rpc, &method.input_type);
+            check_fail_closed(v, rpc);
             if let Some(cache) = &rpc.policy.cache
                 && method.idempotency != Idempotency::NoSideEffects
             {
@@ -119,35 +120,54 @@ fn check_cache_options(v: &mut Validator<'_>, rpc: &crate::raw::RawRpc, input_ty
         return;
     }
     if entity_field(&v.loaded.protos, input_type, &entity.value).is_none() {
-        let fields: Vec<String> = v
+        let names: Vec<String> = v
             .loaded
             .protos
             .message(input_type)
-            .map(|m| {
-                m.field.iter().filter(|f| f.r#type() == prost_types::field_descriptor_proto::Type::String).map(|f| f.name().to_string()).collect()
-            })
+            .map(|m| m.field.iter().filter(|f| entity_field(&v.loaded.protos, input_type, f.name()).is_some()).map(|f| f.name().to_string()).collect())
             .unwrap_or_default();
-        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let message = input_type.trim_start_matches('.');
         let help = match closest(&entity.value, &names) {
-            Some(best) => format!("did you mean `{best}`? String fields of {}: {}", input_type.trim_start_matches('.'), names.join(", ")),
-            None => format!("string fields of {}: {}", input_type.trim_start_matches('.'), names.join(", ")),
+            Some(best) => format!("did you mean `{best}`? Plain string fields of {message}: {}", names.join(", ")),
+            None if names.is_empty() => format!("{message} has no plain string field; add one that holds the id"),
+            None => format!("plain string fields of {message}: {}", names.join(", ")),
         };
         v.report(
             "spec::unknown-entity-field",
             entity.span.clone(),
-            "not a string field of the request",
-            format!("`{}` is not a `string` or `repeated string` field of {}", entity.value, input_type.trim_start_matches('.')),
+            "not a plain string field of the request",
+            format!(
+                "`{}` is not a `string` or `repeated string` field of {message} outside any oneof and not `optional`",
+                entity.value
+            ),
             help,
         );
     }
 }
 
+/// A fail-closed RPC must never answer from old data, so it cannot also ask for a stale window.
+fn check_fail_closed(v: &mut Validator<'_>, rpc: &crate::raw::RawRpc) {
+    let (Some(fail_closed), Some(stale)) = (&rpc.policy.fail_closed, &rpc.policy.stale_if_error) else { return };
+    if fail_closed.value {
+        v.report(
+            "spec::fail-closed-with-stale",
+            stale.span.clone(),
+            "contradicts `fail_closed = true`",
+            format!("`{}` is `fail_closed` but allows serving stale answers for `stale_if_error`", rpc.name.value),
+            "a fail-closed RPC (an authorization decision) must fail when its owner cannot answer: remove `stale_if_error` from this line (inherited windows are ignored for it)",
+        );
+    }
+}
+
 /// Whether `field` of the message `message_type` holds ids: `Some(repeated)` for a `string` or
-/// `repeated string` field, `None` otherwise.
+/// `repeated string` field outside any oneof, `None` otherwise.
 pub fn entity_field(protos: &crate::load::ProtoSet, message_type: &str, field: &str) -> Option<bool> {
     use prost_types::field_descriptor_proto::{Label, Type};
     let field = protos.message(message_type)?.field.iter().find(|f| f.name() == field)?;
-    (field.r#type() == Type::String).then(|| field.label() == Label::Repeated)
+    // A oneof member or a proto3 `optional` field is an `Option` in Rust: not a plain id.
+    let plain = field.oneof_index.is_none() && !field.proto3_optional();
+    (plain && field.r#type() == Type::String).then(|| field.label() == Label::Repeated)
 }
 
 fn check_positive(v: &mut Validator<'_>, value: &Option<Located<Duration>>, what: &str) {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 
 use nova_gen::layout::Layout;
@@ -47,6 +49,22 @@ impl TempRepo {
         let text = self.read(relative);
         assert!(text.contains(from), "{relative} does not contain {from:?}");
         self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    /// `nova-gen migrate <service> --name init` for every service of the spec (in process).
+    pub fn migrate_all_init(&self) {
+        let analysis = nova_gen::analyse(&self.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+        let services: Vec<String> = analysis.spec.services.iter().map(|s| s.name.clone()).collect();
+        for service in services {
+            self.migrate(&service, "init", false).unwrap_or_else(|e| panic!("{e:?}"));
+        }
+    }
+
+    /// `nova-gen migrate <service> --name <name> [--allow-destructive]`, in process.
+    pub fn migrate(&self, service: &str, name: &str, allow_destructive: bool) -> Result<nova_gen::migrate::MigrateOutcome, nova_gen::Failure> {
+        let analysis = nova_gen::analyse(&self.layout())?;
+        let request = nova_gen::migrate::MigrateRequest { service: service.to_string(), name: Some(name.to_string()), allow_destructive, record: false };
+        nova_gen::migrate::migrate(&self.layout(), &analysis, &request)
     }
 
     pub fn append(&self, relative: &str, extra: &str) {

@@ -1,0 +1,89 @@
+//! Passwords of the services' login roles: from the environment
+//! (`NOVA_<SERVICE>_DB_PASSWORD`), else from a local secrets file that `db up` creates with
+//! random passwords (git-ignored, readable by its owner only). Nothing secret is committed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::Rng as _;
+use rand::distr::Alphanumeric;
+
+/// Where `db up` keeps generated passwords, relative to the repository root.
+pub const DEFAULT_FILE: &str = ".nova/secrets.toml";
+
+#[derive(Debug)]
+pub struct Secrets {
+    path: PathBuf,
+    /// Login role -> password.
+    passwords: BTreeMap<String, String>,
+    changed: bool,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct SecretsFile {
+    #[serde(default)]
+    passwords: BTreeMap<String, String>,
+}
+
+/// The environment variable that overrides a service's login password.
+pub fn env_var(service: &str) -> String {
+    format!("NOVA_{}_DB_PASSWORD", service.to_ascii_uppercase().replace('-', "_"))
+}
+
+impl Secrets {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let passwords = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<SecretsFile>(&text).map_err(|e| format!("{}: {e}", path.display()))?.passwords,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(format!("reading {}: {e}", path.display())),
+        };
+        Ok(Secrets { path: path.to_path_buf(), passwords, changed: false })
+    }
+
+    /// The password of `role` (service `service`): the environment's, the file's, or a new one
+    /// (kept in the file).
+    pub fn password(&mut self, service: &str, role: &str) -> String {
+        if let Ok(password) = std::env::var(env_var(service))
+            && !password.is_empty()
+        {
+            return password;
+        }
+        if let Some(password) = self.passwords.get(role) {
+            return password.clone();
+        }
+        let password: String = rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+        self.passwords.insert(role.to_string(), password.clone());
+        self.changed = true;
+        password
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the file if a password was generated (owner-only permissions).
+    pub fn save(&self) -> Result<(), String> {
+        if !self.changed {
+            return Ok(());
+        }
+        if let Some(parent) = self.path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        }
+        let file = SecretsFile { passwords: self.passwords.clone() };
+        let text = toml::to_string(&file).map_err(|e| format!("writing {}: {e}", self.path.display()))?;
+        let text = format!("# Local database passwords written by `nova-gen db up`. Never commit this file.\n{text}");
+        std::fs::write(&self.path, text).map_err(|e| format!("writing {}: {e}", self.path.display()))?;
+        restrict_permissions(&self.path)
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("protecting {}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_: &Path) -> Result<(), String> {
+    Ok(())
+}
