@@ -14,7 +14,7 @@ use nova_tests::{RunningService, TestDatabase, wait_until_serving};
 use tonic::Code;
 
 async fn start_auth(database: &TestDatabase) -> RunningService {
-    let config = ServiceConfig { listen: "127.0.0.1:0".parse().unwrap(), metrics_listen: None, database: database.config() };
+    let config = ServiceConfig::loopback(database.config());
     let service = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
     service

@@ -1,63 +1,146 @@
-//! What every generated server provides: health, reflection, `/metrics`, panic isolation and
-//! graceful shutdown — checked on the real auth server over loopback.
+//! What every generated server provides: health, both reflection versions, `/metrics` counted
+//! per server, panic isolation, deadlines answered `DEADLINE_EXCEEDED` and undecodable
+//! requests answered `INVALID_ARGUMENT` — checked on the real auth server over loopback.
+//!
+//! Metric assertions are exact: each server has its own registry, so no other test in this
+//! process can move the numbers read here. (The shutdown sequence is in shutdown.rs.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
 use std::time::Duration;
 
-use nova_auth::{AuthClient, pb};
-use nova_tests::metrics::{scrape, sum};
-use nova_tests::{Script, Scripted, start_scripted};
+use nova_auth::pb;
+use nova_auth::pb::auth_service_client::AuthServiceClient;
+use nova_runtime::codegen::prost::Message as _;
+use nova_tests::metrics::{sample, scrape};
+use nova_tests::{RawGrpc, Script, Scripted, start_scripted};
 use tonic::Code;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+const SERVICE: (&str, &str) = ("grpc_service", nova_auth::PROTO_SERVICE);
+
+fn raw_client(uri: &str) -> AuthServiceClient<tonic::transport::Channel> {
+    AuthServiceClient::new(nova_runtime::client::channel(uri).unwrap())
+}
 
 #[tokio::test]
-async fn health_reports_serving_and_reflection_lists_the_service() {
-    let scripted = Scripted::default();
-    let server = start_scripted(&scripted).await;
-    let channel = nova_runtime::client::channel(&server.uri()).unwrap();
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+async fn health_reports_serving_for_the_service_and_the_server() {
+    let server = start_scripted(&Scripted::default()).await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(nova_runtime::client::channel(&server.uri()).unwrap());
     for service in [nova_auth::PROTO_SERVICE, ""] {
         let status = health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status;
         assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{service:?}");
     }
-    let mut reflection = ServerReflectionClient::new(channel);
-    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
-    let mut responses = reflection.server_reflection_info(futures_util::stream::iter([request])).await.unwrap().into_inner();
-    let response = responses.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else { panic!("unexpected reflection answer") };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.contains(&nova_auth::PROTO_SERVICE.to_string()), "{names:?}");
+    server.stop().await.unwrap();
+}
+
+/// `grpc.reflection.v1` and `v1alpha` (what grpcurl falls back to and Python's
+/// grpcio-reflection speaks) both list the service and resolve each method and its types.
+mod reflection {
+    use nova_runtime::codegen::prost::Message as _;
+    use nova_runtime::codegen::prost_types::FileDescriptorProto;
+
+    macro_rules! reflect {
+        ($version:ident, $channel:expr, $request:expr) => {{
+            use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+            use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+            use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+            use tonic_reflection::pb::$version::{ServerReflectionRequest, ServerReflectionResponse};
+            let request: Request = $request;
+            let message_request = match request {
+                Request::List => MessageRequest::ListServices(String::new()),
+                Request::Symbol(symbol) => MessageRequest::FileContainingSymbol(symbol),
+            };
+            let request = ServerReflectionRequest { host: String::new(), message_request: Some(message_request) };
+            let mut client = ServerReflectionClient::new($channel);
+            let mut responses = client.server_reflection_info(futures_util::stream::iter([request])).await.unwrap().into_inner();
+            let response: ServerReflectionResponse = responses.message().await.unwrap().unwrap();
+            match response.message_response.unwrap() {
+                MessageResponse::ListServicesResponse(list) => Answer::Services(list.service.into_iter().map(|s| s.name).collect()),
+                MessageResponse::FileDescriptorResponse(files) => {
+                    Answer::Files(files.file_descriptor_proto.iter().map(|bytes| FileDescriptorProto::decode(bytes.as_slice()).unwrap()).collect())
+                }
+                other => panic!("unexpected reflection answer {other:?}"),
+            }
+        }};
+    }
+
+    pub enum Request {
+        List,
+        Symbol(String),
+    }
+
+    pub enum Answer {
+        Services(Vec<String>),
+        Files(Vec<FileDescriptorProto>),
+    }
+
+    pub async fn v1(channel: tonic::transport::Channel, request: Request) -> Answer {
+        reflect!(v1, channel, request)
+    }
+
+    pub async fn v1alpha(channel: tonic::transport::Channel, request: Request) -> Answer {
+        reflect!(v1alpha, channel, request)
+    }
+}
+
+#[tokio::test]
+async fn both_reflection_versions_list_the_service_and_resolve_every_method() {
+    use reflection::{Answer, Request};
+    let server = start_scripted(&Scripted::default()).await;
+    let channel = nova_runtime::client::channel(&server.uri()).unwrap();
+    for version in ["v1", "v1alpha"] {
+        let ask = |request| {
+            let channel = channel.clone();
+            async move { if version == "v1" { reflection::v1(channel, request).await } else { reflection::v1alpha(channel, request).await } }
+        };
+        let Answer::Services(names) = ask(Request::List).await else { panic!("{version}: no service list") };
+        assert!(names.contains(&nova_auth::PROTO_SERVICE.to_string()), "{version}: {names:?}");
+        assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{version}: {names:?}");
+        let Answer::Files(files) = ask(Request::Symbol(nova_auth::PROTO_SERVICE.into())).await else { panic!("{version}: no file") };
+        let service = files.iter().flat_map(|f| &f.service).find(|s| nova_auth::PROTO_SERVICE.ends_with(s.name())).unwrap();
+        assert_eq!(service.method.len(), nova_auth::rpc::ALL.len(), "{version}: every RPC is described");
+        for method in &service.method {
+            let symbol = format!("{}.{}", nova_auth::PROTO_SERVICE, method.name());
+            let Answer::Files(files) = ask(Request::Symbol(symbol.clone())).await else { panic!("{version}: {symbol} unresolved") };
+            assert!(files.iter().flat_map(|f| &f.service).any(|s| s.method.iter().any(|m| m.name() == method.name())), "{version}: {symbol}");
+            for message in [method.input_type(), method.output_type()] {
+                let Answer::Files(files) = ask(Request::Symbol(message.trim_start_matches('.').to_string())).await else {
+                    panic!("{version}: {message} unresolved")
+                };
+                let short = message.rsplit('.').next().unwrap();
+                assert!(files.iter().flat_map(|f| &f.message_type).any(|m| m.name() == short), "{version}: {message}");
+            }
+        }
+    }
     server.stop().await.unwrap();
 }
 
 #[tokio::test]
-async fn metrics_expose_server_and_client_families_after_calls() {
+async fn each_call_is_counted_once_by_the_server_that_served_it() {
     let scripted = Scripted::default();
     let server = start_scripted(&scripted).await;
-    let client = AuthClient::connect_lazy(&server.uri()).unwrap();
+    let other = start_scripted(&Scripted::default()).await;
+    let mut client = raw_client(&server.uri());
     client.get_user(pb::GetUserRequest { user_id: "u1".into() }).await.unwrap();
     client.get_user(pb::GetUserRequest { user_id: "u1".into() }).await.unwrap();
     scripted.set(Script { fail_with: Some(Code::NotFound), fail_ratio: 1.0, ..Script::default() });
     assert_eq!(client.check_user_exists(pb::CheckUserExistsRequest { user_id: "u2".into() }).await.unwrap_err().code(), Code::NotFound);
 
     let text = scrape(server.metrics_addr).await;
-    let service = ("grpc_service", nova_auth::PROTO_SERVICE);
-    assert!(sum(&text, "grpc_server_handled_total", &[service, ("grpc_method", "GetUser"), ("grpc_code", "OK")]) >= 1.0, "{text}");
-    assert!(sum(&text, "grpc_server_handled_total", &[service, ("grpc_method", "CheckUserExists"), ("grpc_code", "NotFound")]) >= 1.0);
+    let get_user = [SERVICE, ("grpc_method", "GetUser")];
+    assert_eq!(sample(&text, "grpc_server_started_total", &get_user), 2.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[SERVICE, ("grpc_method", "GetUser"), ("grpc_code", "OK")]), 2.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[SERVICE, ("grpc_method", "CheckUserExists"), ("grpc_code", "NotFound")]), 1.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[SERVICE, ("grpc_method", "CheckUserExists"), ("grpc_code", "OK")]), 0.0);
+    assert_eq!(sample(&text, "grpc_server_handling_seconds_count", &get_user), 2.0);
     // Buckets that answer "is P95 above 100 ms?" exist for every method.
-    assert!(text.contains("grpc_server_handling_seconds_bucket{") && text.contains("le=\"0.1\""), "{text}");
-    assert!(sum(&text, "grpc_server_handling_seconds_count", &[service, ("grpc_method", "GetUser")]) >= 1.0);
-    assert!(sum(&text, "grpc_client_handled_total", &[service, ("grpc_method", "GetUser"), ("grpc_code", "OK")]) >= 2.0);
-    assert!(sum(&text, "grpc_client_handling_seconds_count", &[service, ("grpc_method", "GetUser")]) >= 2.0);
-    assert!(sum(&text, "grpc_client_cache_requests_total", &[service, ("grpc_method", "GetUser"), ("result", "hit")]) >= 1.0);
-    assert!(sum(&text, "grpc_client_cache_requests_total", &[service, ("grpc_method", "GetUser"), ("result", "miss")]) >= 1.0);
-    assert!(text.contains("grpc_client_circuit_breaker_state{target=\"auth\"}"), "{text}");
-    assert!(sum(&text, "grpc_client_attempts_total", &[service, ("grpc_method", "GetUser")]) >= 1.0);
+    assert_eq!(sample(&text, "grpc_server_handling_seconds_bucket", &[SERVICE, ("grpc_method", "GetUser"), ("le", "+Inf")]), 2.0);
+    assert!(text.contains("le=\"0.1\""), "{text}");
+    // Another server in the same process counted nothing.
+    let untouched = scrape(other.metrics_addr).await;
+    assert_eq!(sample(&untouched, "grpc_server_started_total", &get_user), 0.0);
     server.stop().await.unwrap();
+    other.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -65,47 +148,69 @@ async fn a_panicking_handler_answers_internal_and_the_server_keeps_serving() {
     let scripted = Scripted::default();
     scripted.set(Script { panic: true, ..Script::default() });
     let server = start_scripted(&scripted).await;
-    let client = AuthClient::connect_lazy(&server.uri()).unwrap();
+    let mut client = raw_client(&server.uri());
     let status = client.register(pb::RegisterRequest::default()).await.unwrap_err();
     assert_eq!(status.code(), Code::Internal);
     assert!(status.message().contains("request id"), "{}", status.message());
     scripted.set(Script::default());
     client.register(pb::RegisterRequest::default()).await.unwrap();
     let text = scrape(server.metrics_addr).await;
-    assert!(sum(&text, "grpc_server_handled_total", &[("grpc_method", "Register"), ("grpc_code", "Internal")]) >= 1.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[("grpc_method", "Register"), ("grpc_code", "Internal")]), 1.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[("grpc_method", "Register"), ("grpc_code", "OK")]), 1.0);
     server.stop().await.unwrap();
 }
 
 #[tokio::test]
-async fn shutdown_drains_in_flight_calls_then_stops() {
+async fn an_expired_call_is_answered_deadline_exceeded_and_counted_before_the_answer_leaves() {
     let scripted = Scripted::default();
-    scripted.set(Script { delay: Duration::from_millis(400), ..Script::default() });
+    // Longer than any test: only the server's deadline can end the call.
+    scripted.set(Script { delay: Duration::from_secs(3600), ..Script::default() });
     let server = start_scripted(&scripted).await;
-    let uri = server.uri();
-    let client = AuthClient::connect_lazy(&uri).unwrap();
-    let in_flight = tokio::spawn(async move { client.register(pb::RegisterRequest::default()).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(scripted.calls(), 1);
-    server.stop().await.unwrap();
-    assert!(in_flight.await.unwrap().is_ok(), "the call in flight at SIGTERM completed");
-    let after = AuthClient::connect_lazy(&uri).unwrap();
-    assert_eq!(after.register(pb::RegisterRequest::default()).await.unwrap_err().code(), Code::Unavailable, "nothing serves after shutdown");
-}
-
-#[tokio::test]
-async fn an_expired_call_is_cut_by_the_server_and_counted_as_deadline_exceeded() {
-    let scripted = Scripted::default();
-    scripted.set(Script { delay: Duration::from_secs(2), ..Script::default() });
-    let server = start_scripted(&scripted).await;
-    // A raw tonic call: only the server's enforcement of grpc-timeout can end it early.
-    let mut raw = nova_auth::pb::auth_service_client::AuthServiceClient::new(nova_runtime::client::channel(&server.uri()).unwrap());
-    let mut request = tonic::Request::new(pb::RecordFailedLoginRequest::default());
-    request.set_timeout(Duration::from_millis(100));
-    let started = std::time::Instant::now();
-    let status = raw.record_failed_login(request).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_millis(500), "the server did not hold the call past its deadline");
-    assert!(matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded), "{status:?}");
+    // A raw HTTP/2 client with no deadline of its own: what it reads is what the server sent.
+    let mut raw = RawGrpc::connect(server.addr).await;
+    let request = pb::RecordFailedLoginRequest::default().encode_to_vec();
+    let reply = raw.unary("/nova.auth.v1.AuthService/RecordFailedLogin", &request, &[("grpc-timeout", "100m")]).await;
+    assert_eq!(reply.code, Code::DeadlineExceeded, "{reply:?}");
+    assert_eq!(scripted.calls(), 1, "the handler ran and was cut");
+    // Counted before the answer was sent: no waiting needed.
     let text = scrape(server.metrics_addr).await;
-    assert!(sum(&text, "grpc_server_handled_total", &[("grpc_method", "RecordFailedLogin"), ("grpc_code", "DeadlineExceeded")]) >= 1.0, "{text}");
+    let method = [SERVICE, ("grpc_method", "RecordFailedLogin")];
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[method[0], method[1], ("grpc_code", "DeadlineExceeded")]), 1.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[method[0], method[1], ("grpc_code", "Canceled")]), 0.0);
+    assert_eq!(sample(&text, "grpc_server_started_total", &method), 1.0);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn undecodable_requests_are_invalid_argument_counted_and_never_reach_the_handler() {
+    let scripted = Scripted::default();
+    let server = start_scripted(&scripted).await;
+    let mut raw = RawGrpc::connect(server.addr).await;
+    // Field 1 as a varint of ten 0xff bytes: no valid protobuf.
+    let junk = raw.unary("/nova.auth.v1.AuthService/Register", &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], &[]).await;
+    assert_eq!(junk.code, Code::InvalidArgument, "{junk:?}");
+    assert!(junk.message.contains("Register") && junk.message.len() < 200, "{junk:?}");
+    // A string field holding bytes that are not UTF-8.
+    let not_utf8 = raw.unary("/nova.auth.v1.AuthService/Register", &[0x0a, 0x02, 0xc3, 0x28], &[]).await;
+    assert_eq!(not_utf8.code, Code::InvalidArgument, "{not_utf8:?}");
+    assert_eq!(scripted.calls(), 0, "the handler never saw them");
+    // A well-formed call still works on the same connection.
+    let fine = raw.unary("/nova.auth.v1.AuthService/Register", &pb::RegisterRequest::default().encode_to_vec(), &[]).await;
+    assert_eq!(fine.code, Code::Ok, "{fine:?}");
+    let text = scrape(server.metrics_addr).await;
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[SERVICE, ("grpc_method", "Register"), ("grpc_code", "InvalidArgument")]), 2.0);
+    assert_eq!(sample(&text, "grpc_server_handled_total", &[SERVICE, ("grpc_method", "Register"), ("grpc_code", "Internal")]), 0.0);
+    assert_eq!(sample(&text, "grpc_server_started_total", &[SERVICE, ("grpc_method", "Register")]), 3.0);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_methods_are_unimplemented_and_create_no_series() {
+    let server = start_scripted(&Scripted::default()).await;
+    let mut raw = RawGrpc::connect(server.addr).await;
+    let reply = raw.unary("/nova.auth.v1.AuthService/NoSuchMethod", &[], &[]).await;
+    assert_eq!(reply.code, Code::Unimplemented, "{reply:?}");
+    let text = scrape(server.metrics_addr).await;
+    assert!(!text.contains("NoSuchMethod"), "{text}");
     server.stop().await.unwrap();
 }

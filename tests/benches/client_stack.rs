@@ -46,7 +46,7 @@ async fn timed_once(samples: &mut Samples, call: impl Future<Output = ()>) {
 #[tokio::main]
 async fn main() {
     let database = TestDatabase::new("bench");
-    let config = ServiceConfig { listen: "127.0.0.1:0".parse().unwrap(), metrics_listen: None, database: database.config() };
+    let config = ServiceConfig::loopback(database.config());
     let server = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(server.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
     let redis = RedisPrefix::new();
@@ -62,6 +62,8 @@ async fn main() {
     let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None });
     let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()) });
     let cache = cached.core().cache().unwrap().clone();
+    // L1 is used only once the client hears invalidations.
+    nova_tests::cache_probe::until_l1_trusted(&cache).await;
 
     let mut raw_email = Samples { name: "raw tonic GetUserByEmail", micros: Vec::new() };
     let mut generated_email = Samples { name: "generated GetUserByEmail (no cache policy)", micros: Vec::new() };
@@ -126,7 +128,11 @@ async fn main() {
             timed_once(&mut miss, cached_call()).await;
         }
         // Let the last miss's background write to Redis land.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let key =
+            cache.key(&nova_auth::rpc::GET_USER, &nova_runtime::codegen::prost::Message::encode_to_vec(&by_id), std::slice::from_ref(&by_id.user_id));
+        while !matches!(cache.lookup_l2(&key).await.0, nova_runtime::client::Lookup::Fresh(..)) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         for _ in 0..PER_ROUND {
             cache.clear_l1();
             timed_once(&mut l2, cached_call()).await;

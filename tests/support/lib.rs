@@ -4,14 +4,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
+pub mod cache_probe;
 pub mod database;
+pub mod gated;
 pub mod metrics;
 pub mod policy;
+pub mod private_postgres;
+pub mod private_redis;
 pub mod proxy;
+pub mod raw_grpc;
 pub mod redis_prefix;
 pub mod scripted;
 pub mod service;
 
 pub use database::TestDatabase;
+pub use gated::Gated;
+pub use private_postgres::PrivatePostgres;
+pub use raw_grpc::{RawGrpc, RawReply};
 pub use scripted::{Script, Scripted, start_scripted};
-pub use service::{RunningService, wait_until_serving};
+pub use service::{HealthWatch, RunningService, SAFETY_TIMEOUT, wait_until_serving};

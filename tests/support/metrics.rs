@@ -27,3 +27,19 @@ pub fn sum(text: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// The value of the one series of `family` whose labels include every `label="value"` given;
+/// panics when none or several match (a missing series is a failure, not a zero).
+pub fn sample(text: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
+    let matching: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| line.split(['{', ' ']).next() == Some(family))
+        .filter(|line| labels.iter().all(|(k, v)| line.contains(&format!("{k}=\"{v}\""))))
+        .collect();
+    match matching.as_slice() {
+        [line] => line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("unreadable sample {line:?}")),
+        [] => panic!("no series {family}{labels:?} in:\n{text}"),
+        many => panic!("{} series match {family}{labels:?}: {many:#?}", many.len()),
+    }
+}

@@ -23,7 +23,13 @@ pub const QUICK_RETRY: RetryPolicy =
     RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(5), multiplier: 2.0 };
 
 pub fn target(breaker: BreakerPolicy) -> &'static TargetPolicy {
-    Box::leak(Box::new(TargetPolicy { service: "auth", breaker, retry_budget: A6_BUDGET }))
+    named_target("auth", breaker)
+}
+
+/// A target whose name, unique to a test, labels its breaker and cache metrics (the calls
+/// still go to whatever server the client's channel points at).
+pub fn named_target(service: &'static str, breaker: BreakerPolicy) -> &'static TargetPolicy {
+    Box::leak(Box::new(TargetPolicy { service, breaker, retry_budget: A6_BUDGET }))
 }
 
 /// A descriptor for the auth service's GetUser (or another method, whose name only labels
@@ -40,7 +46,7 @@ pub fn rpc(
         method,
         owner: "auth",
         idempotency,
-        policy: CallPolicy { deadline, retry, cache },
+        policy: CallPolicy { deadline, retry, cache, fail_closed: false },
         schema: nova_auth::rpc::GET_USER.schema,
     }))
 }

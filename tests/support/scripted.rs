@@ -1,7 +1,8 @@
 //! A real auth server (the generated crate's server, over real gRPC) whose business logic is
 //! a script the test controls: how often to fail and with which code, how long to take,
-//! whether to panic, and whether to call another service first. It counts every call that
-//! reaches it and records the deadline each call arrived with.
+//! whether to hold calls at a gate until the test opens it, whether to panic, and whether to
+//! call another service first. It counts every call that reaches it (and lets a test wait for
+//! a count) and records the deadline each call arrived with.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +11,59 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nova_auth::{AuthClient, CallContext, Logic, LogicError, pb};
+use tokio::sync::{Semaphore, watch};
 use tonic::Code;
+
+/// Holds calls until the test opens it: the deterministic way to keep a call "in flight".
+#[derive(Debug, Clone)]
+pub struct Gate {
+    permits: Arc<Semaphore>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate { permits: Arc::new(Semaphore::new(0)) }
+    }
+}
+
+impl Gate {
+    /// Lets every held call, and every later one, through.
+    pub fn open(&self) {
+        self.permits.close();
+    }
+
+    async fn pass(&self) {
+        // Closed means open: `acquire` fails at once for everyone.
+        let _ = self.permits.acquire().await;
+    }
+}
+
+/// Which calls wait at a gate: those numbered (from 0, in arrival order) below `first`, and,
+/// if set, only those that arrive with less than `left_under` before their deadline.
+#[derive(Debug, Clone, Default)]
+pub struct Hold {
+    pub gate: Gate,
+    pub first: u64,
+    pub left_under: Option<Duration>,
+}
+
+impl Hold {
+    /// Holds every call until `gate` opens.
+    pub fn all(gate: &Gate) -> Self {
+        Hold { gate: gate.clone(), first: u64::MAX, left_under: None }
+    }
+
+    /// Holds the calls that arrive with less than `left` before their deadline (whatever
+    /// order they arrive in); others pass.
+    pub fn deadlines_under(left: Duration, gate: &Gate) -> Self {
+        Hold { gate: gate.clone(), first: u64::MAX, left_under: Some(left) }
+    }
+
+    /// Holds the first `n` calls until `gate` opens; later calls pass.
+    pub fn first(n: u64, gate: &Gate) -> Self {
+        Hold { gate: gate.clone(), first: n, left_under: None }
+    }
+}
 
 /// What the scripted server does on each call.
 #[derive(Debug, Clone, Default)]
@@ -23,16 +76,26 @@ pub struct Script {
     pub fail_first: Option<u64>,
     /// Take this long before answering.
     pub delay: Duration,
+    /// Wait at a gate before answering (after the call is counted).
+    pub hold: Option<Hold>,
     pub panic: bool,
     /// Call this service's GetUser first (to observe deadline propagation).
     pub forward_to: Option<AuthClient>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Observed {
     pub calls: AtomicU64,
+    /// The same count, for tests that wait for calls to arrive.
+    arrived: watch::Sender<u64>,
     /// Time left (from `grpc-timeout`) when each call arrived.
     pub deadlines: Mutex<Vec<Option<Duration>>>,
+}
+
+impl Default for Observed {
+    fn default() -> Self {
+        Observed { calls: AtomicU64::new(0), arrived: watch::Sender::new(0), deadlines: Mutex::default() }
+    }
 }
 
 /// Shared between the test and the server it started.
@@ -57,6 +120,14 @@ impl Scripted {
         self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_string(), username.to_string());
     }
 
+    /// Waits until at least `n` calls have reached the server (a 60 s safety net turns a hang
+    /// into a failure; it is not a timing assumption).
+    pub async fn wait_for_calls(&self, n: u64) {
+        let mut arrived = self.observed.arrived.subscribe();
+        let waited = tokio::time::timeout(Duration::from_secs(60), arrived.wait_for(|count| *count >= n)).await;
+        assert!(waited.is_ok(), "{n} calls never reached the server ({} did)", self.calls());
+    }
+
     pub fn deadlines(&self) -> Vec<Option<Duration>> {
         self.observed.deadlines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
@@ -65,7 +136,14 @@ impl Scripted {
     async fn play(&self, ctx: &CallContext) -> Result<(), LogicError> {
         let n = self.observed.calls.fetch_add(1, Ordering::SeqCst);
         self.observed.deadlines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(ctx.remaining());
+        self.observed.arrived.send_modify(|count| *count += 1);
         let script = self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some(hold) = &script.hold
+            && n < hold.first
+            && hold.left_under.is_none_or(|under| ctx.remaining().is_some_and(|left| left < under))
+        {
+            hold.gate.pass().await;
+        }
         if !script.delay.is_zero() {
             tokio::time::sleep(script.delay).await;
         }
@@ -148,8 +226,9 @@ impl Logic for Scripted {
         Ok(pb::GetUsersByIdsResponse { users, missing_user_ids: Vec::new() })
     }
 
-    async fn verify_token(&self, _ctx: &CallContext, _request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
-        Err(LogicError::Unimplemented("VerifyToken"))
+    async fn verify_token(&self, ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
+        self.play(ctx).await?;
+        Ok(pb::VerifyTokenResponse { valid: true, user_id: request.access_token, ..pb::VerifyTokenResponse::default() })
     }
 
     async fn check_user_exists(&self, ctx: &CallContext, request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {

@@ -1,23 +1,26 @@
-//! Running a service under test on a loopback port, the way its binary runs it.
+//! Running a service under test on a loopback port, the way its binary runs it, and
+//! following its health the way a load balancer does.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use nova_runtime::server::{Listeners, StartError};
+use nova_runtime::server::{Listeners, Shutdown, ShutdownTrigger, StartError};
+
+/// Turns a hang into a failure; never a bound on how fast something must happen.
+pub const SAFETY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A service task, its addresses and the switch that shuts it down.
 pub struct RunningService {
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    trigger: ShutdownTrigger,
     task: JoinHandle<Result<(), StartError>>,
 }
 
@@ -26,34 +29,42 @@ impl RunningService {
     /// task.
     pub async fn start<F, Fut>(start: F) -> Self
     where
-        F: FnOnce(Listeners, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+        F: FnOnce(Listeners, Shutdown) -> Fut,
         Fut: Future<Output = Result<(), StartError>> + Send + 'static,
     {
         let grpc = loopback().await;
         let metrics = loopback().await;
         let addr = grpc.local_addr().unwrap_or_else(|e| panic!("no local address: {e}"));
         let metrics_addr = metrics.local_addr().unwrap_or_else(|e| panic!("no local address: {e}"));
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let signal = Box::pin(async move {
-            let _ = signal.await;
-        });
-        let task = tokio::spawn(start(Listeners { grpc, metrics: Some(metrics) }, signal));
-        RunningService { addr, metrics_addr, shutdown: Some(shutdown), task }
+        let (trigger, shutdown) = Shutdown::manual();
+        let task = tokio::spawn(start(Listeners { grpc, metrics: Some(metrics) }, shutdown));
+        RunningService { addr, metrics_addr, trigger, task }
     }
 
     pub fn uri(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Asks the service to stop and waits for it to drain and return.
-    pub async fn stop(mut self) -> Result<(), StartError> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        match tokio::time::timeout(Duration::from_secs(10), &mut self.task).await {
+    /// What SIGTERM does: starts the shutdown sequence (NOT_SERVING, drain delay, drain).
+    pub fn request_stop(&self) {
+        self.trigger.request();
+    }
+
+    /// Stops the service without its drain delay (asking twice) and waits for it to drain
+    /// and return.
+    pub async fn stop(self) -> Result<(), StartError> {
+        self.trigger.request();
+        self.trigger.request();
+        self.finished().await
+    }
+
+    /// Waits for the service to return by itself (after [`RunningService::request_stop`], or
+    /// when it gives up).
+    pub async fn finished(mut self) -> Result<(), StartError> {
+        match tokio::time::timeout(SAFETY_TIMEOUT, &mut self.task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => panic!("service task failed: {join}"),
-            Err(_) => panic!("service did not stop within 10 s of shutdown"),
+            Err(_) => panic!("service did not stop within {SAFETY_TIMEOUT:?}"),
         }
     }
 }
@@ -65,26 +76,51 @@ async fn loopback() -> TcpListener {
     }
 }
 
-/// Polls `grpc.health.v1` until `service` reports SERVING (the service applies its migrations
-/// before it serves), or fails after `timeout`.
-pub async fn wait_until_serving(addr: SocketAddr, service: &str, timeout: Duration) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let channel = match nova_runtime::client::channel(&format!("http://{addr}")) {
-        Ok(channel) => channel,
-        Err(error) => panic!("bad address {addr}: {error}"),
-    };
-    let mut health = HealthClient::new(channel);
-    loop {
+/// A `grpc.health.v1` Watch on `service`: every status the server reports, in order.
+pub struct HealthWatch {
+    stream: tonic::Streaming<tonic_health::pb::HealthCheckResponse>,
+}
+
+impl HealthWatch {
+    pub async fn start(addr: SocketAddr, service: &str) -> Self {
+        let channel = nova_runtime::client::channel(&format!("http://{addr}")).unwrap_or_else(|e| panic!("bad address {addr}: {e}"));
+        let mut health = HealthClient::new(channel);
         let request = HealthCheckRequest { service: service.to_string() };
-        // Until the server serves, the kernel accepts the connection but nobody answers.
-        if let Ok(Ok(response)) = tokio::time::timeout(Duration::from_millis(500), health.check(request)).await
-            && response.into_inner().status == ServingStatus::Serving as i32
-        {
-            return;
+        let watch = tokio::time::timeout(SAFETY_TIMEOUT, health.watch(request)).await;
+        let stream = match watch {
+            Ok(Ok(response)) => response.into_inner(),
+            Ok(Err(status)) => panic!("health watch on {addr} failed: {status:?}"),
+            Err(_) => panic!("health watch on {addr} did not start within {SAFETY_TIMEOUT:?}"),
+        };
+        HealthWatch { stream }
+    }
+
+    /// The next status reported; `None` when the stream ended.
+    pub async fn next(&mut self) -> Option<ServingStatus> {
+        match tokio::time::timeout(SAFETY_TIMEOUT, self.stream.message()).await {
+            Ok(Ok(Some(response))) => Some(ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown)),
+            Ok(Ok(None) | Err(_)) => None,
+            Err(_) => panic!("no health update within {SAFETY_TIMEOUT:?}"),
         }
-        if tokio::time::Instant::now() > deadline {
-            panic!("{service} at {addr} did not become SERVING within {timeout:?}");
+    }
+
+    /// Waits until the server reports `wanted`; panics if the stream ends first.
+    pub async fn until(&mut self, wanted: ServingStatus) {
+        loop {
+            match self.next().await {
+                Some(status) if status == wanted => return,
+                Some(_) => {}
+                None => panic!("health stream ended before {wanted:?}"),
+            }
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until `service` at `addr` reports SERVING (the service waits for its database and
+/// applies its migrations first); `safety` only turns a hang into a failure.
+pub async fn wait_until_serving(addr: SocketAddr, service: &str, safety: Duration) {
+    let serving = async { HealthWatch::start(addr, service).await.until(ServingStatus::Serving).await };
+    if tokio::time::timeout(safety, serving).await.is_err() {
+        panic!("{service} at {addr} did not become SERVING within {safety:?}");
     }
 }

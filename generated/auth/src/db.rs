@@ -2,19 +2,25 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The service's own database: its migrations (from migrations/<service>/, embedded at
-//! build time) and the connection that applies them.
+//! build time), the pool the service uses, and the connection that applies them.
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::db::{DatabaseConfig, DbError, Migration};
+use ::nova_runtime::db::{Database, DatabaseConfig, DbError, Migration};
 /// Every migration of the service, in version order.
 pub static MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1i64,
         description: "init",
         sql: include_str!("../../../migrations/auth/0001_init.sql"),
+        no_transaction: false,
     },
 ];
-/// Connects to the service's database (creating it if the config allows) and applies
-/// pending migrations.
+/// The service's database, without connecting: the server waits for it, creates it if
+/// the config allows, and applies pending migrations once it answers.
+pub fn open(config: &DatabaseConfig) -> Result<Database, DbError> {
+    Database::open(config, MIGRATIONS)
+}
+/// Connects to the service's database now (creating it if the config allows) and
+/// applies pending migrations; fails at once when it is unreachable.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, DbError> {
     ::nova_runtime::db::connect_and_migrate(config, MIGRATIONS).await
 }

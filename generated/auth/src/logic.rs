@@ -56,7 +56,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Checks an access token (signature, expiry, revocation) and returns whom it belongs to.
     ///
-    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
     fn verify_token(
         &self,
         ctx: &CallContext,
@@ -93,7 +93,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::ListUsersResponse, LogicError>> + Send;
     /// Tells whether a user holds a permission (e.g. "content.moderate").
     ///
-    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     fn check_permission(
         &self,
         ctx: &CallContext,
@@ -103,7 +103,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Lists every permission a user holds.
     ///
-    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     fn get_user_permissions(
         &self,
         ctx: &CallContext,

@@ -170,21 +170,48 @@ pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {
         crate::pb::media_service_server::MediaServiceServer::new(Adapter::new(logic)),
     )
 }
-/// What the server announces: the proto service (for health) and its descriptors (for
-/// reflection).
+/// What the server announces (the proto service for health, its descriptors for
+/// reflection, its RPCs for metrics) and the defaults its binary starts from.
 pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runtime::server::ServiceDescription {
+    name: crate::SERVICE,
     proto_service: crate::PROTO_SERVICE,
     file_descriptor_set: crate::FILE_DESCRIPTOR_SET,
+    rpcs: crate::rpc::ALL,
+    default_port: crate::DEFAULT_PORT,
+    database: crate::DATABASE,
 };
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` and reflection, and
-/// `/metrics` on the metrics listener, until `shutdown` completes; then drains in-flight
-/// calls.
+/// Serves `logic` with the default options: no database to follow (SERVING at once),
+/// the default shutdown sequence. See [`serve_with`].
 pub async fn serve<L: Logic>(
     logic: L,
     listeners: ::nova_runtime::server::Listeners,
-    shutdown: impl ::std::future::Future<Output = ()> + Send,
+    shutdown: ::nova_runtime::server::Shutdown,
 ) -> Result<(), ::nova_runtime::server::StartError> {
-    ::nova_runtime::server::serve(DESCRIPTION, routes(logic), listeners, shutdown).await
+    serve_with(
+            logic,
+            ::nova_runtime::server::ServeOptions::default(),
+            listeners,
+            shutdown,
+        )
+        .await
+}
+/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
+/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
+/// is requested; then runs the shutdown sequence of `options`.
+pub async fn serve_with<L: Logic>(
+    logic: L,
+    options: ::nova_runtime::server::ServeOptions,
+    listeners: ::nova_runtime::server::Listeners,
+    shutdown: ::nova_runtime::server::Shutdown,
+) -> Result<(), ::nova_runtime::server::StartError> {
+    ::nova_runtime::server::serve(
+            DESCRIPTION,
+            routes(logic),
+            options,
+            listeners,
+            shutdown,
+        )
+        .await
 }
 /// This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with
 /// local defaults (its default port and database).
@@ -192,5 +219,5 @@ pub fn config_from_env() -> Result<
     ::nova_runtime::server::ServiceConfig,
     ::nova_runtime::config::ConfigError,
 > {
-    ::nova_runtime::server::ServiceConfig::from_env(crate::DEFAULT_PORT, crate::DATABASE)
+    ::nova_runtime::server::ServiceConfig::from_env(&DESCRIPTION)
 }

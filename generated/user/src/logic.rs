@@ -130,7 +130,7 @@ pub trait Logic: Send + Sync + 'static {
     /// services before showing content or delivering a message. Unknown users simply have no
     /// relationship.
     ///
-    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     fn check_user_relationship(
         &self,
         ctx: &CallContext,

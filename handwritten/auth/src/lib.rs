@@ -8,8 +8,8 @@
 mod users;
 
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::convert::{parse_uuid, parse_uuids};
-use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
+use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
+use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_auth::repo::{auth_logs, users as users_table};
 use nova_auth::{CallContext, Logic, LogicError, pb};
 
@@ -37,6 +37,7 @@ impl Logic for AuthLogic {
     async fn register(&self, _ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
         let registration = users::Registration::parse(request)?;
         let password_hash = users::hash_password(registration.password).await?;
+        // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
         let mut tx = self.db.begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
         let new = users_table::New {
             id: None,
@@ -95,7 +96,7 @@ impl Logic for AuthLogic {
     }
 
     async fn get_user_by_email(&self, _ctx: &CallContext, request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
-        let email = request.email.trim().to_lowercase();
+        let email = text("email", &request.email)?.trim().to_lowercase();
         match users_table::find_by_email(&self.db, &email).await? {
             Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserByEmailResponse { user: Some(users::to_proto(&row)) }),
             _ => Err(LogicError::not_found("no user with that email")),
@@ -127,9 +128,11 @@ impl Logic for AuthLogic {
     }
 }
 
-/// Starts the service: opens its database (applying migrations), then serves on `listeners`
-/// until `shutdown` completes.
-pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: impl ::std::future::Future<Output = ()> + Send) -> Result<(), StartError> {
-    let db = nova_auth::db::connect(&config.database).await?;
-    nova_auth::server::serve(AuthLogic::new(db), listeners, shutdown).await
+/// Starts the service: opens its database (the server waits for it and applies
+/// migrations), then serves on `listeners` until `shutdown` is requested.
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    let database = nova_auth::db::open(&config.database)?;
+    let logic = AuthLogic::new(database.pool().clone());
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -2,7 +2,7 @@
 
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
-use ::nova_runtime::convert::{optional_timestamp, timestamp};
+use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use nova_auth::pb;
@@ -20,7 +20,7 @@ pub struct Registration {
 
 impl Registration {
     pub fn parse(request: pb::RegisterRequest) -> Result<Self, LogicError> {
-        let email = request.email.trim().to_lowercase();
+        let email = text("email", &request.email)?.trim().to_lowercase();
         let valid_email = email.len() <= 254
             && email
                 .split_once('@')
@@ -29,11 +29,12 @@ impl Registration {
         if !valid_email {
             return Err(LogicError::invalid_argument("email must be an address like name@example.com"));
         }
-        let username = request.username.trim().to_string();
+        let username = text("username", &request.username)?.trim().to_string();
         let valid_username = (3..=32).contains(&username.len()) && username.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid_username {
             return Err(LogicError::invalid_argument("username must be 3 to 32 characters: a-z, 0-9 or _"));
         }
+        text("password", &request.password)?;
         if !(8..=128).contains(&request.password.chars().count()) {
             return Err(LogicError::invalid_argument("password must be 8 to 128 characters"));
         }

@@ -3,7 +3,9 @@
 //! Business logic of the service: implement each RPC here.
 use nova_media::{CallContext, Logic, LogicError, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
+use ::nova_runtime::server::{
+    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
+};
 /// The business logic of the media service.
 #[derive(Debug, Clone)]
 pub struct MediaLogic {
@@ -97,13 +99,18 @@ impl Logic for MediaLogic {
         Err(LogicError::Unimplemented("GetMediaCdnUrl"))
     }
 }
-/// Starts the service: opens its database (applying migrations), then serves on
-/// `listeners` until `shutdown` completes.
+/// Starts the service: opens its database (the server waits for it and applies
+/// migrations), then serves on `listeners` until `shutdown` is requested.
 pub async fn start(
     config: ServiceConfig,
     listeners: Listeners,
-    shutdown: impl ::std::future::Future<Output = ()> + Send,
+    shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let db = nova_media::db::connect(&config.database).await?;
-    nova_media::server::serve(MediaLogic::new(db), listeners, shutdown).await
+    let database = nova_media::db::open(&config.database)?;
+    let logic = MediaLogic::new(database.pool().clone());
+    let options = ServeOptions {
+        shutdown: config.shutdown,
+        database: Some(database),
+    };
+    nova_media::server::serve_with(logic, options, listeners, shutdown).await
 }

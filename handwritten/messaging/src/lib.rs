@@ -3,7 +3,9 @@
 //! Business logic of the service: implement each RPC here.
 use nova_messaging::{CallContext, Logic, LogicError, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
+use ::nova_runtime::server::{
+    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
+};
 /// The business logic of the messaging service.
 #[derive(Debug, Clone)]
 pub struct MessagingLogic {
@@ -90,13 +92,18 @@ impl Logic for MessagingLogic {
         Err(LogicError::Unimplemented("ListConversations"))
     }
 }
-/// Starts the service: opens its database (applying migrations), then serves on
-/// `listeners` until `shutdown` completes.
+/// Starts the service: opens its database (the server waits for it and applies
+/// migrations), then serves on `listeners` until `shutdown` is requested.
 pub async fn start(
     config: ServiceConfig,
     listeners: Listeners,
-    shutdown: impl ::std::future::Future<Output = ()> + Send,
+    shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let db = nova_messaging::db::connect(&config.database).await?;
-    nova_messaging::server::serve(MessagingLogic::new(db), listeners, shutdown).await
+    let database = nova_messaging::db::open(&config.database)?;
+    let logic = MessagingLogic::new(database.pool().clone());
+    let options = ServeOptions {
+        shutdown: config.shutdown,
+        database: Some(database),
+    };
+    nova_messaging::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -3,7 +3,9 @@
 //! Business logic of the service: implement each RPC here.
 use nova_streaming::{CallContext, Logic, LogicError, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServiceConfig, StartError};
+use ::nova_runtime::server::{
+    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
+};
 /// The business logic of the streaming service.
 #[derive(Debug, Clone)]
 pub struct StreamingLogic {
@@ -118,13 +120,18 @@ impl Logic for StreamingLogic {
         Err(LogicError::Unimplemented("GetCreatorStreams"))
     }
 }
-/// Starts the service: opens its database (applying migrations), then serves on
-/// `listeners` until `shutdown` completes.
+/// Starts the service: opens its database (the server waits for it and applies
+/// migrations), then serves on `listeners` until `shutdown` is requested.
 pub async fn start(
     config: ServiceConfig,
     listeners: Listeners,
-    shutdown: impl ::std::future::Future<Output = ()> + Send,
+    shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let db = nova_streaming::db::connect(&config.database).await?;
-    nova_streaming::server::serve(StreamingLogic::new(db), listeners, shutdown).await
+    let database = nova_streaming::db::open(&config.database)?;
+    let logic = StreamingLogic::new(database.pool().clone());
+    let options = ServeOptions {
+        shutdown: config.shutdown,
+        database: Some(database),
+    };
+    nova_streaming::server::serve_with(logic, options, listeners, shutdown).await
 }
