@@ -200,6 +200,22 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// The optimistic-concurrency counter, if the table has one.
     pub version_column: Option<String>,
+    /// Table-level CHECK constraints (`checks = [...]`), in declaration order. Enum columns
+    /// add their own check when lowered.
+    pub checks: Vec<Check>,
+    /// `soft_delete = true`: deleting sets `deleted_at`, reads hide such rows, and uniques hold
+    /// among live rows only (partial unique indexes), so a deleted row's values can be reused.
+    pub soft_delete: bool,
+}
+
+/// The column a soft-deleting table marks deleted rows with.
+pub const SOFT_DELETE_COLUMN: &str = "deleted_at";
+
+/// A CHECK constraint of a table: its PostgreSQL name and the boolean expression as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub expression: String,
 }
 
 impl Table {
@@ -210,6 +226,11 @@ impl Table {
     pub fn is_primary_key(&self, column: &str) -> bool {
         self.primary_key.iter().any(|c| c == column)
     }
+
+    /// The condition reads add to hide soft-deleted rows, if the table soft-deletes.
+    pub fn live_condition(&self) -> Option<String> {
+        self.soft_delete.then(|| format!("{SOFT_DELETE_COLUMN} IS NULL"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +240,59 @@ pub struct Column {
     pub nullable: bool,
     pub default: Option<DefaultValue>,
     pub reference: Option<Reference>,
+    /// `-- text` at the end of the column line: a SQL comment and the Rust field's doc.
+    pub doc: Option<String>,
+    /// `enum(...)`: the values the column may hold; `ty` is `text` (names stored) or
+    /// `smallint` (explicit numbers stored).
+    pub enumeration: Option<Enumeration>,
+    /// `generated (<expr>)`: a stored generated column; never written by repositories.
+    pub generated: Option<String>,
+    /// `identity`: `GENERATED ALWAYS AS IDENTITY`; the database numbers rows, inserts give none.
+    pub identity: bool,
+}
+
+impl Column {
+    /// Whether repositories read the column into rows (a `tsvector` exists for its index only:
+    /// sqlx has no Rust type for it).
+    pub fn is_read(&self) -> bool {
+        !matches!(self.ty, ColumnType::Scalar(ScalarType::TsVector) | ColumnType::Array(ScalarType::TsVector))
+    }
+
+    /// Whether inserts and updates write the column (generated and identity ones never).
+    pub fn is_written(&self) -> bool {
+        self.generated.is_none() && !self.identity
+    }
+}
+
+/// The closed set of values of an enum column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enumeration {
+    /// In declaration order; `number` is set for every value or none.
+    pub values: Vec<EnumValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumValue {
+    /// lower_snake_case, as written (and as stored when the column is text).
+    pub name: String,
+    /// The stored number when the column is smallint: `enum(active = 1, locked = 2)`.
+    pub number: Option<i64>,
+}
+
+impl Enumeration {
+    /// Stored as numbers (smallint) rather than names (text).
+    pub fn is_numbered(&self) -> bool {
+        self.values.iter().any(|v| v.number.is_some())
+    }
+
+    /// The SQL literal a value is stored as.
+    pub fn sql_value(&self, name: &str) -> Option<String> {
+        let value = self.values.iter().find(|v| v.name == name)?;
+        Some(match value.number {
+            Some(n) => n.to_string(),
+            None => format!("'{name}'"),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,11 +314,17 @@ pub enum ScalarType {
     Date,
     Jsonb,
     Bytea,
+    Real,
+    Time,
+    Interval,
+    TsVector,
+    /// `varchar(n)`.
+    Varchar(u32),
 }
 
 impl ScalarType {
     /// The spelling used in ownership.toml.
-    pub const ALL: [(&'static str, ScalarType); 11] = [
+    pub const ALL: [(&'static str, ScalarType); 15] = [
         ("uuid", ScalarType::Uuid),
         ("text", ScalarType::Text),
         ("bool", ScalarType::Bool),
@@ -256,11 +336,16 @@ impl ScalarType {
         ("date", ScalarType::Date),
         ("jsonb", ScalarType::Jsonb),
         ("bytea", ScalarType::Bytea),
+        ("real", ScalarType::Real),
+        ("time", ScalarType::Time),
+        ("interval", ScalarType::Interval),
+        ("tsvector", ScalarType::TsVector),
     ];
 
     /// Element types PostgreSQL arrays are allowed for in specs.
+    /// Every scalar but `tsvector` and `jsonb` (a JSON array is a jsonb value already).
     pub fn allows_array(self) -> bool {
-        matches!(self, ScalarType::Uuid | ScalarType::Text | ScalarType::BigInt)
+        !matches!(self, ScalarType::TsVector | ScalarType::Jsonb)
     }
 
     pub fn is_integer(self) -> bool {
@@ -278,6 +363,11 @@ pub enum DefaultValue {
     Bool(bool),
     /// The content of a single-quoted literal, without the quotes.
     Literal(String),
+    /// `default (<expr>)`: an SQL expression such as `now() + interval '24 hours'`, as written
+    /// between the parentheses.
+    Expression(String),
+    /// `default <name>` on an enum column; the model replaces it by the stored literal.
+    Variant(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,17 +381,41 @@ pub enum Reference {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDelete {
+    /// No clause: PostgreSQL's NO ACTION (deleting a referenced row fails at commit).
+    NoAction,
+    /// `restrict`: deleting a referenced row fails at once.
     Restrict,
     Cascade,
+    /// `set null`: the reference is cleared (the column must be nullable).
+    SetNull,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
     pub columns: Vec<IndexColumn>,
+    /// A unique index (a live-rows unique, or one over an expression or with a predicate).
+    pub unique: bool,
+    /// `btree` or `gin`.
+    pub method: String,
+    /// `where <predicate>`: a partial index.
+    pub predicate: Option<String>,
+}
+
+impl Index {
+    /// An ordinary btree over columns, on every row: one that `list_by_*` functions can use.
+    pub fn is_plain(&self) -> bool {
+        !self.unique && self.method == "btree" && self.predicate.is_none() && self.columns.iter().all(|c| !c.expression)
+    }
+
+    pub fn plain(columns: Vec<IndexColumn>) -> Index {
+        Index { columns, unique: false, method: "btree".to_string(), predicate: None }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexColumn {
+    /// A column name, or an SQL expression when `expression` (e.g. `lower(email)`).
     pub name: String,
     pub descending: bool,
+    pub expression: bool,
 }

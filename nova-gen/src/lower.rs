@@ -6,8 +6,8 @@
 //! Names follow PostgreSQL's own conventions (`<table>_pkey`, `<table>_<columns>_key`,
 //! `<table>_<column>_fkey`, `<table>_<columns>_idx`), which the first migrations already use.
 
-use crate::catalog::{Catalog, CatalogColumn, CatalogIndex, CatalogTable, Constraint, ConstraintKind, FkAction};
-use crate::ir::{Column, ColumnType, DefaultValue, Index, OnDelete, Reference, ScalarType, Service, Table};
+use crate::catalog::{Catalog, CatalogColumn, CatalogIndex, CatalogTable, Constraint, ConstraintKind, FkAction, Identity};
+use crate::ir::{Check, Column, ColumnType, DefaultValue, Index, IndexColumn, OnDelete, Reference, ScalarType, Service, Table};
 
 /// The catalog of a service's own database.
 pub fn lower_service(service: &Service) -> Catalog {
@@ -21,14 +21,32 @@ pub fn lower_table(table: &Table) -> CatalogTable {
         comment: table.doc.clone(),
         ..CatalogTable::default()
     };
-    for constraint in table.uniques.iter().map(|columns| unique(table, columns)).chain(table.columns.iter().filter_map(|c| foreign_key(table, c))) {
+    // A soft-deleting table's uniques hold among live rows only: partial unique indexes.
+    let constraint_uniques = if table.soft_delete { &[][..] } else { &table.uniques[..] };
+    for constraint in constraint_uniques
+        .iter()
+        .map(|columns| unique(table, columns))
+        .chain(table.columns.iter().filter_map(|c| foreign_key(table, c)))
+        .chain(table.checks.iter().map(check))
+    {
         lowered.constraints.insert(constraint.name.clone(), constraint);
     }
-    for index in &table.indexes {
-        let (name, lowered_index) = plain_index(table, index);
+    let live_uniques = if table.soft_delete { &table.uniques[..] } else { &[][..] };
+    let live_unique_indexes = live_uniques.iter().map(|columns| Index {
+        columns: columns.iter().map(|c| IndexColumn { name: c.clone(), descending: false, expression: false }).collect(),
+        unique: true,
+        method: "btree".to_string(),
+        predicate: None,
+    });
+    for index in table.indexes.iter().cloned().chain(live_unique_indexes) {
+        let (name, lowered_index) = lower_index(table, &index);
         lowered.indexes.insert(name, lowered_index);
     }
     lowered
+}
+
+fn check(check: &Check) -> Constraint {
+    Constraint { name: check.name.clone(), kind: ConstraintKind::Check { expression: check.expression.clone() } }
 }
 
 fn lower_column(column: &Column) -> CatalogColumn {
@@ -37,9 +55,18 @@ fn lower_column(column: &Column) -> CatalogColumn {
         sql_type: sql_type(column.ty),
         not_null: !column.nullable,
         default: column.default.as_ref().map(default_sql),
-        generated: None,
-        identity: None,
-        comment: remote_reference_comment(column),
+        generated: column.generated.clone(),
+        identity: column.identity.then_some(Identity::Always),
+        comment: column_comment(column),
+    }
+}
+
+/// The column's doc, then (for a reference to another service) where the reference points.
+fn column_comment(column: &Column) -> Option<String> {
+    match (column.doc.as_deref(), remote_reference_comment(column)) {
+        (Some(doc), Some(remote)) => Some(format!("{doc} {remote}")),
+        (Some(doc), None) => Some(doc.to_string()),
+        (None, remote) => remote,
     }
 }
 
@@ -63,7 +90,9 @@ fn foreign_key(table: &Table, column: &Column) -> Option<Constraint> {
             on_delete: match on_delete {
                 OnDelete::Cascade => FkAction::Cascade,
                 // The first migrations write no ON DELETE clause for it: PostgreSQL's NO ACTION.
-                OnDelete::Restrict => FkAction::NoAction,
+                OnDelete::NoAction => FkAction::NoAction,
+                OnDelete::Restrict => FkAction::Restrict,
+                OnDelete::SetNull => FkAction::SetNull,
             },
         },
     })
@@ -75,16 +104,47 @@ fn remote_reference_comment(column: &Column) -> Option<String> {
     Some(format!("Logical reference to {service}.{table}.{target}: no foreign key across services; checked through the {service} service's API."))
 }
 
-fn plain_index(table: &Table, index: &Index) -> (String, CatalogIndex) {
-    let names: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
-    let keys = index.columns.iter().map(|c| if c.descending { format!("{} DESC", c.name) } else { c.name.clone() }).collect();
-    (format!("{}_{}_idx", table.name, names.join("_")), CatalogIndex { unique: false, method: "btree".into(), keys, predicate: None })
+/// An index: `<table>_<keys>_idx`, or `_key` when unique; partial ones add `live` (the
+/// soft-delete predicate) or `partial` to the name. Expression keys are named by their words:
+/// `lower(email)` is `lower_email`.
+fn lower_index(table: &Table, index: &Index) -> (String, CatalogIndex) {
+    let live = table.live_condition();
+    // Every unique of a soft-deleting table holds among live rows only.
+    let predicate = match (&index.predicate, &live) {
+        (None, Some(live)) if index.unique => Some(live.clone()),
+        (p, _) => p.clone(),
+    };
+    let words: Vec<String> = index
+        .columns
+        .iter()
+        .map(|c| if c.expression { crate::model::identifiers(&c.name).join("_") } else { c.name.clone() })
+        .collect();
+    let qualifier = match (&predicate, &live) {
+        (None, _) => "",
+        (Some(p), Some(l)) if p.eq_ignore_ascii_case(l) => "_live",
+        (Some(_), _) => "_partial",
+    };
+    let suffix = if index.unique { "key" } else { "idx" };
+    let keys = index
+        .columns
+        .iter()
+        .map(|c| {
+            let key = if c.expression { format!("({})", c.name) } else { c.name.clone() };
+            if c.descending { format!("{key} DESC") } else { key }
+        })
+        .collect();
+    let name = format!("{}_{}{qualifier}_{suffix}", table.name, words.join("_"));
+    (name, CatalogIndex { unique: index.unique, method: index.method.clone(), keys, predicate })
 }
 
 pub fn sql_type(ty: ColumnType) -> String {
+    let scalar = |s: ScalarType| match s {
+        ScalarType::Varchar(n) => format!("VARCHAR({n})"),
+        other => scalar_sql_type(other).to_string(),
+    };
     match ty {
-        ColumnType::Scalar(s) => scalar_sql_type(s).to_string(),
-        ColumnType::Array(s) => format!("{}[]", scalar_sql_type(s)),
+        ColumnType::Scalar(s) => scalar(s),
+        ColumnType::Array(s) => format!("{}[]", scalar(s)),
     }
 }
 
@@ -101,6 +161,11 @@ fn scalar_sql_type(scalar: ScalarType) -> &'static str {
         ScalarType::Date => "DATE",
         ScalarType::Jsonb => "JSONB",
         ScalarType::Bytea => "BYTEA",
+        ScalarType::Real => "REAL",
+        ScalarType::Time => "TIME",
+        ScalarType::Interval => "INTERVAL",
+        ScalarType::TsVector => "TSVECTOR",
+        ScalarType::Varchar(_) => "VARCHAR",
     }
 }
 
@@ -111,6 +176,9 @@ pub fn default_sql(default: &DefaultValue) -> String {
         DefaultValue::Number(n) => n.clone(),
         DefaultValue::Bool(b) => b.to_string(),
         DefaultValue::Literal(l) => string_literal(l),
+        DefaultValue::Expression(e) => e.clone(),
+        // The model resolves enum defaults to their stored literal; a name left here is text.
+        DefaultValue::Variant(v) => string_literal(v),
     }
 }
 

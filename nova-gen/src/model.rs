@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use crate::ir::{
-    BreakerPolicy, CachePolicy, CallPolicy, Column, SharedPackage, EntityField, Index, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryBudget,
+    BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryBudget,
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
 use crate::load::ProtoSet;
 use crate::load::protos::ProtoServiceInfo;
 use crate::raw::RawTargetPolicy;
-use crate::raw::{RawPolicy, RawRetry, RawService, RawSlo, RawTable};
+use crate::raw::{RawColumnList, RawPolicy, RawRetry, RawService, RawSlo, RawTable};
 
 /// Built-in policy when neither `[defaults]`, the service nor the RPC says otherwise.
 pub const BUILTIN_DEADLINE: Duration = Duration::from_secs(1);
@@ -199,7 +199,7 @@ fn build_reference(service: &RawService, raw: &crate::raw::RawReference) -> Opti
         [.., table, column] => Some(Reference::Local {
             table: table.to_string(),
             column: column.to_string(),
-            on_delete: if raw.cascade.is_some() { OnDelete::Cascade } else { OnDelete::Restrict },
+            on_delete: raw.on_delete.as_ref().map_or(OnDelete::NoAction, |a| a.value),
         }),
         _ => None,
     }
@@ -211,35 +211,113 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
         .iter()
         .map(|c| {
             let decl = &c.decl;
-            let default =
-                decl.default.as_ref().map(|d| d.value.clone()).or_else(|| decl.version.as_ref().map(|_| crate::ir::DefaultValue::Number("0".into())));
+            let enumeration = decl.enumeration.as_ref().map(|e| Enumeration {
+                values: e.value.iter().map(|v| EnumValue { name: v.name.value.clone(), number: v.number }).collect(),
+            });
+            let default = decl
+                .default
+                .as_ref()
+                .map(|d| match (&d.value, &enumeration) {
+                    // An enum default is stored as the value's literal; validation proved it exists.
+                    (DefaultValue::Variant(name), Some(e)) => match e.values.iter().find(|v| &v.name == name).and_then(|v| v.number) {
+                        Some(n) => DefaultValue::Number(n.to_string()),
+                        None => DefaultValue::Literal(name.clone()),
+                    },
+                    (other, _) => other.clone(),
+                })
+                .or_else(|| decl.version.as_ref().map(|_| DefaultValue::Number("0".into())));
             Column {
                 name: c.name.value.clone(),
                 ty: decl.ty.value,
                 nullable: decl.nullable,
                 default,
                 reference: decl.reference.as_ref().and_then(|r| build_reference(service, r)),
+                doc: decl.doc.as_ref().map(|d| d.value.clone()),
+                enumeration,
+                generated: decl.generated.as_ref().map(|g| g.value.clone()),
+                identity: decl.identity.is_some(),
             }
         })
         .collect();
-    let names = |list: &crate::raw::RawColumnList| list.columns.iter().map(|(c, _)| c.value.clone()).collect::<Vec<_>>();
+    let is_plain = |list: &&RawColumnList| list.predicate.is_none() && list.method.is_none() && list.columns.iter().all(|k| !k.expression);
+    let names = |list: &RawColumnList| list.columns.iter().map(|k| k.name.value.clone()).collect::<Vec<_>>();
+    let index_of = |list: &RawColumnList, unique: bool| Index {
+        columns: list.columns.iter().map(|k| IndexColumn { name: k.name.value.clone(), descending: k.descending, expression: k.expression }).collect(),
+        unique,
+        method: list.method.as_ref().map_or_else(|| "btree".to_string(), |m| m.value.clone()),
+        predicate: list.predicate.as_ref().map(|p| p.value.clone()),
+    };
     let single_uniques = raw.columns.iter().filter(|c| c.decl.unique.is_some()).map(|c| vec![c.name.value.clone()]);
     let single_indexes = raw
         .columns
         .iter()
         .filter(|c| c.decl.index.is_some())
-        .map(|c| Index { columns: vec![IndexColumn { name: c.name.value.clone(), descending: false }] });
+        .map(|c| Index::plain(vec![IndexColumn { name: c.name.value.clone(), descending: false, expression: false }]));
+    let unique_indexes = raw.uniques.iter().filter(|l| !is_plain(l)).map(|l| index_of(l, true));
     Table {
         name: raw.name.value.clone(),
         doc: raw.doc.as_ref().map(|d| d.value.clone()),
         primary_key: raw.columns.iter().filter(|c| c.decl.primary_key.is_some()).map(|c| c.name.value.clone()).collect(),
-        uniques: single_uniques.chain(raw.uniques.iter().map(names)).collect(),
-        indexes: single_indexes
-            .chain(raw.indexes.iter().map(|list| Index {
-                columns: list.columns.iter().map(|(c, desc)| IndexColumn { name: c.value.clone(), descending: *desc }).collect(),
-            }))
-            .collect(),
+        uniques: single_uniques.chain(raw.uniques.iter().filter(is_plain).map(names)).collect(),
+        indexes: single_indexes.chain(raw.indexes.iter().map(|l| index_of(l, false))).chain(unique_indexes).collect(),
         version_column: raw.columns.iter().find(|c| c.decl.version.is_some()).map(|c| c.name.value.clone()),
+        checks: build_checks(&raw.name.value, &columns, &raw.checks),
+        soft_delete: raw.soft_delete.as_ref().is_some_and(|s| s.value),
         columns,
     }
+}
+
+/// The checks of a table: one per enum column (`<table>_<column>_check`, PostgreSQL's own
+/// name for a column check), then the table's own, named after the columns they mention
+/// (`<table>_<columns>_check`, numbered when two would share a name).
+fn build_checks(table: &str, columns: &[Column], raw: &[crate::source::Located<String>]) -> Vec<Check> {
+    let mut checks: Vec<Check> = columns
+        .iter()
+        .filter_map(|c| {
+            let e = c.enumeration.as_ref()?;
+            let values: Vec<String> = e.values.iter().filter_map(|v| e.sql_value(&v.name)).collect();
+            Some(Check { name: format!("{table}_{}_check", c.name), expression: format!("{} IN ({})", c.name, values.join(", ")) })
+        })
+        .collect();
+    for expression in raw {
+        let mentioned = identifiers(&expression.value);
+        let mut used: Vec<&str> = Vec::new();
+        for word in &mentioned {
+            if columns.iter().any(|c| &c.name == word) && !used.contains(&word.as_str()) {
+                used.push(word);
+            }
+        }
+        let base = if used.is_empty() { format!("{table}_check") } else { format!("{table}_{}_check", used.join("_")) };
+        let mut name = base.clone();
+        let mut n = 2;
+        while checks.iter().any(|c| c.name == name) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        checks.push(Check { name, expression: expression.value.trim().to_string() });
+    }
+    checks
+}
+
+/// The lower-case identifiers of an SQL expression, outside string literals, in order.
+pub fn identifiers(expression: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in expression.chars().chain([' ']) {
+        if c == '\'' {
+            quoted = !quoted;
+            current.clear();
+            continue;
+        }
+        if !quoted && (c.is_ascii_alphanumeric() || c == '_') {
+            current.push(c);
+            continue;
+        }
+        if !current.is_empty() && !current.starts_with(|d: char| d.is_ascii_digit()) {
+            words.push(std::mem::take(&mut current));
+        }
+        current.clear();
+    }
+    words
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ir::{ColumnType, DefaultValue};
+use crate::ir::{ColumnType, DefaultValue, OnDelete};
 use crate::source::{Located, SourceFile, Span};
 
 #[derive(Debug, Clone)]
@@ -109,6 +109,10 @@ pub struct RawTable {
     pub columns: Vec<RawColumn>,
     pub uniques: Vec<RawColumnList>,
     pub indexes: Vec<RawColumnList>,
+    /// `checks = ["<boolean expression>", ...]`.
+    pub checks: Vec<Located<String>>,
+    /// `soft_delete = true`.
+    pub soft_delete: Option<Located<bool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,21 +134,48 @@ pub struct ColumnDecl {
     pub version: Option<Span>,
     pub default: Option<Located<DefaultValue>>,
     pub reference: Option<RawReference>,
+    /// `identity`.
+    pub identity: Option<Span>,
+    /// `generated (<expr>)`: the expression without the parentheses.
+    pub generated: Option<Located<String>>,
+    /// `-- text` to the end of the line.
+    pub doc: Option<Located<String>>,
+    /// `enum(a, b)` / `enum(a = 1, b = 2)`; `ty` is then text / smallint.
+    pub enumeration: Option<Located<Vec<RawEnumValue>>>,
 }
 
-/// `-> table.column [cascade]` or `-> service.table.column`.
+#[derive(Debug, Clone)]
+pub struct RawEnumValue {
+    pub name: Located<String>,
+    pub number: Option<i64>,
+}
+
+/// `-> table.column [cascade | set null | restrict]` or `-> service.table.column`.
 #[derive(Debug, Clone)]
 pub struct RawReference {
     pub span: Span,
     pub segments: Vec<Located<String>>,
-    pub cascade: Option<Span>,
+    /// The ON DELETE action word(s), when given.
+    pub on_delete: Option<Located<OnDelete>>,
 }
 
-/// `"a, b desc"` in `unique = [...]` or `indexes = [...]`.
+/// `"a, lower(b) desc [using gin] [where <predicate>]"` in `unique = [...]` or `indexes = [...]`.
 #[derive(Debug, Clone)]
 pub struct RawColumnList {
     pub span: Span,
-    pub columns: Vec<(Located<String>, bool)>,
+    pub columns: Vec<RawKey>,
+    /// `using <method>`.
+    pub method: Option<Located<String>>,
+    /// `where <predicate>`.
+    pub predicate: Option<Located<String>>,
+}
+
+/// One key of an index: a column name, or an expression (anything with a parenthesis).
+#[derive(Debug, Clone)]
+pub struct RawKey {
+    pub name: Located<String>,
+    pub descending: bool,
+    pub expression: bool,
 }
 
 /// First gRPC port handed out by default; services take consecutive ports in file order.

@@ -1,15 +1,20 @@
 //! The one-line column syntax of ownership.toml:
-//! `"<type>[[]][?] [pk] [unique] [index] [version] [default <value>] [-> <reference> [cascade]]"`.
+//! `"<type>[[]][?] [pk] [unique] [index] [version] [identity] [default <value>] [generated (<expr>)]
+//! [-> <reference> [cascade | set null | restrict]] [-- <doc>]"`, where `<type>` may be
+//! `enum(a, b)`, `enum(a = 1, b = 2)` or `varchar(n)`.
 //!
 //! Short enough to scan a table at a glance, and parsed token by token so that each mistake
-//! is reported at the exact word.
+//! is reported at the exact word. Parenthesised groups and 'quoted literals' are one token.
 
-use crate::ir::{ColumnType, DefaultValue, ScalarType};
+use crate::ir::{ColumnType, DefaultValue, OnDelete, ScalarType};
 use crate::load::toml_read::{Reader, closest};
-use crate::raw::{ColumnDecl, RawReference};
+use crate::raw::{ColumnDecl, RawEnumValue, RawReference};
 use crate::source::{Located, Span};
 
-const MODIFIERS: [&str; 7] = ["pk", "unique", "index", "version", "default", "->", "cascade"];
+const MODIFIERS: [&str; 12] =
+    ["pk", "unique", "index", "version", "identity", "default", "generated", "->", "cascade", "set", "restrict", "--"];
+const AFTER_TYPE: &str =
+    "after the type come: pk, unique, index, version, identity, default <value>, generated (<expr>), -> <reference> [cascade | set null | restrict], -- <doc>";
 
 /// Parses one column line; `text` is the string's value and `span` the string in the file,
 /// quotes included. Returns `None` (with diagnostics recorded) when the line is unusable.
@@ -21,7 +26,8 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
             None => span.clone(),
         }
     };
-    let tokens = tokenize(text);
+    let (code, doc) = split_doc(text);
+    let tokens = tokenize(code);
     let Some(first) = tokens.first() else {
         reader.error(
             "spec::empty-column",
@@ -32,7 +38,7 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         );
         return None;
     };
-    let (ty, nullable) = parse_type(reader, first.text, at(first.start, first.end))?;
+    let (ty, nullable, enumeration) = parse_type(reader, first.text, first.start, &at)?;
     let mut decl = ColumnDecl {
         span: span.clone(),
         ty: Located::new(ty, at(first.start, first.end)),
@@ -43,6 +49,10 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         version: None,
         default: None,
         reference: None,
+        identity: None,
+        generated: None,
+        doc: doc.map(|(start, d)| Located::new(d.to_string(), at(start, text.len()))),
+        enumeration,
     };
     let mut rest = tokens[1..].iter().peekable();
     let mut ok = true;
@@ -53,6 +63,7 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
             "unique" => Some(&mut decl.unique),
             "index" => Some(&mut decl.index),
             "version" => Some(&mut decl.version),
+            "identity" => Some(&mut decl.identity),
             _ => None,
         };
         if let Some(slot) = flag {
@@ -81,7 +92,7 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
                                 value_span,
                                 "not an allowed default",
                                 format!("`{}` is not an allowed default", value.text),
-                                "use now(), gen_random_uuid(), a number, true, false or a 'quoted' literal",
+                                "use now(), gen_random_uuid(), a number, true, false, a 'quoted' literal, an enum value or an (expression) in parentheses",
                             );
                             ok = false;
                         }
@@ -98,13 +109,28 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
                     ok = false;
                 }
             },
-            "cascade" => {
+            "generated" => match rest.next().and_then(|t| parenthesised(t.text).map(|inner| (t, inner))) {
+                Some((value, inner)) if !inner.trim().is_empty() => {
+                    decl.generated = Some(Located::new(inner.trim().to_string(), at(value.start, value.end)));
+                }
+                _ => {
+                    reader.error(
+                        "spec::bad-generated",
+                        token_span,
+                        "no (expression) follows",
+                        "`generated` needs an expression in parentheses",
+                        "write e.g. `tsvector generated (to_tsvector('simple', title))`",
+                    );
+                    ok = false;
+                }
+            },
+            "cascade" | "set" | "restrict" => {
                 reader.error(
-                    "spec::misplaced-cascade",
+                    "spec::misplaced-on-delete",
                     token_span,
                     "not after a reference",
-                    "`cascade` must directly follow a reference",
-                    "write `-> table.column cascade`",
+                    format!("`{}` must directly follow a reference", token.text),
+                    "write `-> table.column cascade`, `-> table.column set null` or `-> table.column restrict`",
                 );
                 ok = false;
             }
@@ -126,17 +152,35 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
                     continue;
                 };
                 let mut end = target_start + target.len();
-                if let Some(cascade) = rest.next_if(|t| t.text == "cascade") {
-                    reference.cascade = Some(at(cascade.start, cascade.end));
-                    end = cascade.end;
+                if let Some(action) = rest.next_if(|t| matches!(t.text, "cascade" | "restrict")) {
+                    let value = if action.text == "cascade" { OnDelete::Cascade } else { OnDelete::Restrict };
+                    reference.on_delete = Some(Located::new(value, at(action.start, action.end)));
+                    end = action.end;
+                } else if let Some(set) = rest.next_if(|t| t.text == "set") {
+                    match rest.next_if(|t| t.text == "null") {
+                        Some(null) => {
+                            reference.on_delete = Some(Located::new(OnDelete::SetNull, at(set.start, null.end)));
+                            end = null.end;
+                        }
+                        None => {
+                            reader.error(
+                                "spec::bad-reference",
+                                at(set.start, set.end),
+                                "`null` must follow",
+                                "`set` after a reference must be `set null`",
+                                "write `-> table.column set null` to clear the reference when the row it points to is deleted",
+                            );
+                            return None;
+                        }
+                    }
                 }
                 reference.span = at(token.start, end);
                 decl.reference = Some(reference);
             }
             other => {
                 let help = match closest(other, &MODIFIERS) {
-                    Some(best) => format!("did you mean `{best}`? After the type come: pk, unique, index, version, default <value>, -> <reference>"),
-                    None => "after the type come: pk, unique, index, version, default <value>, -> <reference>".to_string(),
+                    Some(best) => format!("did you mean `{best}`? {}{}", AFTER_TYPE[..1].to_uppercase(), &AFTER_TYPE[1..]),
+                    None => AFTER_TYPE.to_string(),
                 };
                 reader.error("spec::unknown-modifier", token_span, "not understood", format!("unknown word `{other}` in column declaration"), help);
                 // What follows a misread word would only produce echoes of this error.
@@ -145,6 +189,31 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         }
     }
     ok.then_some(decl)
+}
+
+/// `code -- doc`: the doc starts at the first `--` outside quotes and parentheses. Returns
+/// the code and, when there is one, the doc's start offset and trimmed text.
+fn split_doc(text: &str) -> (&str, Option<(usize, &str)>) {
+    let bytes = text.as_bytes();
+    let (mut depth, mut quoted) = (0usize, false);
+    for i in 0..bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth = depth.saturating_sub(1),
+            b'-' if !quoted && depth == 0 && bytes.get(i + 1) == Some(&b'-') => {
+                let doc = text[i + 2..].trim();
+                return (&text[..i], (!doc.is_empty()).then_some((i, doc)));
+            }
+            _ => {}
+        }
+    }
+    (text, None)
+}
+
+/// The inside of `(...)`, when the token is one parenthesised group.
+fn parenthesised(token: &str) -> Option<&str> {
+    token.strip_prefix('(')?.strip_suffix(')')
 }
 
 /// Where the string's characters start in the file, when the file text is the value verbatim
@@ -161,7 +230,8 @@ struct Token<'t> {
     end: usize,
 }
 
-/// Splits on whitespace, keeping a 'single-quoted literal' (which may hold spaces) whole.
+/// Splits on whitespace, keeping a 'single-quoted literal' (which may hold spaces) and a
+/// parenthesised group such as `enum(a, b)` or `(now() + interval '1 day')` whole.
 fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let bytes = text.as_bytes();
@@ -172,30 +242,26 @@ fn tokenize(text: &str) -> Vec<Token<'_>> {
             continue;
         }
         let start = i;
-        if bytes[i] == b'\'' {
+        let (mut depth, mut quoted) = (0usize, false);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\'' => quoted = !quoted,
+                b'(' if !quoted => depth += 1,
+                b')' if !quoted => depth = depth.saturating_sub(1),
+                c if c.is_ascii_whitespace() && !quoted && depth == 0 => break,
+                _ => {}
+            }
             i += 1;
-            while i < bytes.len() {
-                if bytes[i] == b'\'' {
-                    if bytes.get(i + 1) == Some(&b'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                i += 1;
-            }
-        } else {
-            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
         }
         tokens.push(Token { text: &text[start..i], start, end: i });
     }
     tokens
 }
 
-fn parse_type(reader: &mut Reader<'_>, word: &str, span: Span) -> Option<(ColumnType, bool)> {
+type ParsedType = (ColumnType, bool, Option<Located<Vec<RawEnumValue>>>);
+
+fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usize, usize) -> Span) -> Option<ParsedType> {
+    let span = at(start, start + word.len());
     let (word, nullable) = match word.strip_suffix('?') {
         Some(w) => (w, true),
         None => (word, false),
@@ -204,7 +270,31 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, span: Span) -> Option<(Column
         Some(w) => (w, true),
         None => (word, false),
     };
-    let names: Vec<&str> = ScalarType::ALL.iter().map(|(n, _)| *n).collect();
+    if let Some(inner) = name.strip_prefix("enum(").and_then(|r| r.strip_suffix(')')) {
+        if array {
+            reader.error("spec::unknown-type", span, "no arrays of enums", "arrays of enums are not supported", "use a separate table with one row per value");
+            return None;
+        }
+        let values = parse_enum(reader, inner, start + 5, at)?;
+        let storage = if values.iter().any(|v| v.number.is_some()) { ScalarType::SmallInt } else { ScalarType::Text };
+        return Some((ColumnType::Scalar(storage), nullable, Some(Located::new(values, span))));
+    }
+    if let Some(length) = name.strip_prefix("varchar(").and_then(|r| r.strip_suffix(')')) {
+        let Some(n) = length.trim().parse::<u32>().ok().filter(|n| (1..=10_485_760).contains(n)) else {
+            reader.error(
+                "spec::unknown-type",
+                span,
+                "not a length",
+                format!("`{name}` needs a length between 1 and 10485760"),
+                "write e.g. varchar(32); use text for unbounded strings",
+            );
+            return None;
+        };
+        let scalar = ScalarType::Varchar(n);
+        return Some((if array { ColumnType::Array(scalar) } else { ColumnType::Scalar(scalar) }, nullable, None));
+    }
+    let mut names: Vec<&str> = ScalarType::ALL.iter().map(|(n, _)| *n).collect();
+    names.extend(["varchar(n)", "enum(a, b)"]);
     let Some(scalar) = ScalarType::ALL.iter().find(|(n, _)| *n == name).map(|(_, t)| *t) else {
         let help = match closest(name, &names) {
             Some(best) => format!("did you mean `{best}`? Types: {}; add [] for an array, ? for nullable", names.join(" ")),
@@ -219,14 +309,77 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, span: Span) -> Option<(Column
             span,
             "no arrays of this type",
             format!("arrays of `{name}` are not supported"),
-            "arrays are supported for uuid, text and bigint",
+            "arrays are supported for every type but jsonb (a JSON array is a jsonb value) and tsvector",
         );
         return None;
     }
-    Some((if array { ColumnType::Array(scalar) } else { ColumnType::Scalar(scalar) }, nullable))
+    Some((if array { ColumnType::Array(scalar) } else { ColumnType::Scalar(scalar) }, nullable, None))
+}
+
+/// `a, b` or `a = 1, b = 2`: names, all with a number or none.
+fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, at: &dyn Fn(usize, usize) -> Span) -> Option<Vec<RawEnumValue>> {
+    let mut values: Vec<RawEnumValue> = Vec::new();
+    let mut offset = start;
+    let mut ok = true;
+    for part in inner.split(',') {
+        let leading = part.len() - part.trim_start().len();
+        let item_span = at(offset + leading, offset + leading + part.trim().len());
+        offset += part.len() + 1;
+        let (name, number) = match part.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (part.trim(), None),
+        };
+        let number = match number.map(|v| v.parse::<i16>()) {
+            Some(Ok(n)) => Some(i64::from(n)),
+            Some(Err(_)) => {
+                reader.error("spec::bad-enum", item_span, "not a smallint", format!("`{}` is not a number for `{name}`", part.trim()), "enum numbers are smallints, e.g. enum(active = 1, locked = 2)");
+                ok = false;
+                continue;
+            }
+            None => None,
+        };
+        if !is_identifier(name) {
+            reader.error("spec::bad-enum", item_span, "not a value name", format!("`{}` is not an enum value", part.trim()), "enum values are lower_snake_case names, e.g. enum(active, suspended, deleted)");
+            ok = false;
+            continue;
+        }
+        if values.iter().any(|v| v.name.value == name) {
+            reader.error("spec::bad-enum", item_span, "listed twice", format!("enum value `{name}` is listed twice"), "list each value once");
+            ok = false;
+            continue;
+        }
+        if number.is_some() && values.iter().any(|v| v.number == number) {
+            reader.error("spec::bad-enum", item_span, "number used twice", format!("enum number of `{name}` is used twice"), "give each value its own number");
+            ok = false;
+            continue;
+        }
+        values.push(RawEnumValue { name: Located::new(name.to_string(), item_span), number });
+    }
+    if ok && values.is_empty() {
+        reader.error("spec::bad-enum", at(start, start + inner.len()), "no values", "an enum needs values", "write e.g. enum(active, suspended, deleted)");
+        return None;
+    }
+    let numbered = values.iter().filter(|v| v.number.is_some()).count();
+    if ok && numbered != 0 && numbered != values.len() {
+        reader.error(
+            "spec::bad-enum",
+            at(start, start + inner.len()),
+            "some values numbered, some not",
+            "either every enum value has a number or none has",
+            "numbers store the enum as smallint (e.g. a legacy status column); names alone store it as text",
+        );
+        return None;
+    }
+    ok.then_some(values)
 }
 
 fn parse_default(word: &str) -> Option<DefaultValue> {
+    if let Some(expression) = parenthesised(word) {
+        return (!expression.trim().is_empty()).then(|| DefaultValue::Expression(expression.trim().to_string()));
+    }
+    if is_identifier(word) && !matches!(word, "true" | "false") {
+        return Some(DefaultValue::Variant(word.to_string()));
+    }
     match word {
         "now()" => return Some(DefaultValue::Now),
         "gen_random_uuid()" => return Some(DefaultValue::RandomUuid),
@@ -267,7 +420,7 @@ fn parse_reference(reader: &mut Reader<'_>, target: &str, start: usize, at: &dyn
         );
         return None;
     }
-    Some(RawReference { span: at(start, start + target.len()), segments, cascade: None })
+    Some(RawReference { span: at(start, start + target.len()), segments, on_delete: None })
 }
 
 /// Lower-case SQL/Rust-friendly identifier: `[a-z][a-z0-9_]*`.
@@ -310,7 +463,7 @@ mod tests {
         let decl = decl.unwrap();
         assert_eq!(decl.ty.value, ColumnType::Array(ScalarType::Text));
         assert_eq!(decl.default.unwrap().value, DefaultValue::Literal("{}".into()));
-        assert!(decl.reference.unwrap().cascade.is_some());
+        assert_eq!(decl.reference.unwrap().on_delete.map(|a| a.value), Some(OnDelete::Cascade));
         let (decl, _) = parse("text default 'it''s fine'");
         assert_eq!(decl.unwrap().default.unwrap().value, DefaultValue::Literal("it's fine".into()));
     }
@@ -319,9 +472,40 @@ mod tests {
     fn errors_point_at_the_word() {
         assert_eq!(parse("uuuid pk").1, ["spec::unknown-type@t.toml:1:6"]);
         assert_eq!(parse("uuid pk uniqe").1, ["spec::unknown-modifier@t.toml:1:14"]);
-        assert_eq!(parse("bool default maybe").1, ["spec::bad-default@t.toml:1:19"]);
+        assert_eq!(parse("bool default 'maybe").1, ["spec::bad-default@t.toml:1:19"]);
         assert_eq!(parse("uuid -> users").1, ["spec::bad-reference@t.toml:1:14"]);
         assert_eq!(parse("uuid pk pk").1, ["spec::repeated-modifier@t.toml:1:14"]);
-        assert_eq!(parse("uuid cascade").1, ["spec::misplaced-cascade@t.toml:1:11"]);
+        assert_eq!(parse("uuid cascade").1, ["spec::misplaced-on-delete@t.toml:1:11"]);
+        assert_eq!(parse("enum(a, a)").1, ["spec::bad-enum@t.toml:1:14"]);
+        assert_eq!(parse("enum(a = 1, b)").1, ["spec::bad-enum@t.toml:1:11"]);
+        assert_eq!(parse("varchar(x)").1, ["spec::unknown-type@t.toml:1:6"]);
+        assert_eq!(parse("uuid -> t.c set nul").1, ["spec::bad-reference@t.toml:1:18"]);
+        assert_eq!(parse("tsvector generated to_tsvector").1, ["spec::bad-generated@t.toml:1:15"]);
+    }
+
+    #[test]
+    fn the_richer_language() {
+        let (decl, errors) = parse("enum(active = 1, locked = 2)? default active -- what the account may do");
+        assert!(errors.is_empty(), "{errors:?}");
+        let decl = decl.unwrap();
+        assert_eq!(decl.ty.value, ColumnType::Scalar(ScalarType::SmallInt));
+        assert!(decl.nullable);
+        let values = decl.enumeration.unwrap().value;
+        assert_eq!(values.iter().map(|v| (v.name.value.as_str(), v.number)).collect::<Vec<_>>(), [("active", Some(1)), ("locked", Some(2))]);
+        assert_eq!(decl.default.unwrap().value, DefaultValue::Variant("active".into()));
+        assert_eq!(decl.doc.unwrap().value, "what the account may do");
+        let (decl, errors) = parse("timestamptz default (now() + interval '24 hours') -> t.c set null");
+        assert!(errors.is_empty(), "{errors:?}");
+        let decl = decl.unwrap();
+        assert_eq!(decl.default.unwrap().value, DefaultValue::Expression("now() + interval '24 hours'".into()));
+        assert_eq!(decl.reference.unwrap().on_delete.map(|a| a.value), Some(OnDelete::SetNull));
+        let (decl, _) = parse("tsvector generated (to_tsvector('simple', a || ' ' || b))");
+        assert_eq!(decl.unwrap().generated.unwrap().value, "to_tsvector('simple', a || ' ' || b)");
+        let (decl, _) = parse("varchar(32)[] -- a -- b");
+        let decl = decl.unwrap();
+        assert_eq!(decl.ty.value, ColumnType::Array(ScalarType::Varchar(32)));
+        assert_eq!(decl.doc.unwrap().value, "a -- b");
+        let (decl, _) = parse("bigint pk identity");
+        assert!(decl.unwrap().identity.is_some());
     }
 }

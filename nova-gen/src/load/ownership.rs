@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostic;
 use crate::load::column::parse_column;
 use crate::load::toml_read::Reader;
 use crate::raw::{
-    RawBreaker, RawColumn, RawColumnList, RawDefaults, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec,
+    RawBreaker, RawColumn, RawColumnList, RawKey, RawDefaults, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec,
     RawTable, RawTargetPolicy,
 };
 use crate::source::{Located, SourceFile, Span};
@@ -20,7 +20,7 @@ const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_ca
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
 const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
-const TABLE_KEYS: [&str; 4] = ["doc", "columns", "unique", "indexes"];
+const TABLE_KEYS: [&str; 6] = ["doc", "columns", "unique", "indexes", "checks", "soft_delete"];
 
 /// Parses the file. TOML syntax errors are fatal (the structure is unknown); problems with
 /// single values are returned beside the spec, which then lacks those values, so that the
@@ -183,34 +183,108 @@ fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_
     }
     let uniques = reader.strings(table, "unique").iter().map(|s| read_column_list(reader, s)).collect();
     let indexes = reader.strings(table, "indexes").iter().map(|s| read_column_list(reader, s)).collect();
-    RawTable { doc: reader.string(table, "doc"), name, columns, uniques, indexes }
+    let checks = reader.strings(table, "checks");
+    for check in &checks {
+        if check.value.trim().is_empty() {
+            reader.error("spec::bad-check", check.span.clone(), "empty", "a check needs a boolean expression", "write e.g. checks = [\"length(username) between 3 and 32\"]");
+        }
+    }
+    let checks = checks.into_iter().filter(|c| !c.value.trim().is_empty()).collect();
+    RawTable { doc: reader.string(table, "doc"), soft_delete: reader.boolean(table, "soft_delete"), checks, name, columns, uniques, indexes }
 }
 
-/// `"a, b desc"`: column names with an optional `asc`/`desc` each.
+/// `"a, lower(b) desc [using gin] [where <predicate>]"`: keys (column names, or expressions
+/// holding a parenthesis) with an optional `asc`/`desc` each, an index method and a predicate.
 fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColumnList {
     let verbatim = reader.file.text.get(text.span.start + 1..text.span.end.saturating_sub(1)) == Some(text.value.as_str());
     let at = |start: usize, end: usize| -> Span { if verbatim { text.span.start + 1 + start..text.span.start + 1 + end } else { text.span.clone() } };
+    let value = text.value.as_str();
+    let lower = value.to_ascii_lowercase();
+    let where_at = top_level_word(&lower, " where ");
+    let keys_end = where_at.unwrap_or(value.len());
+    let using_at = top_level_word(&lower[..keys_end], " using ");
+    let predicate = where_at.map(|w| {
+        let start = w + " where ".len();
+        let trimmed = value[start..].trim();
+        let lead = value[start..].len() - value[start..].trim_start().len();
+        Located::new(trimmed.to_string(), at(start + lead, start + lead + trimmed.len()))
+    });
+    let method = using_at.map(|u| {
+        let start = u + " using ".len();
+        let trimmed = value[start..keys_end].trim();
+        Located::new(trimmed.to_ascii_lowercase(), at(start, start + trimmed.len()))
+    });
+    if let Some(m) = &method
+        && !matches!(m.value.as_str(), "btree" | "gin")
+    {
+        reader.error("spec::bad-column-list", m.span.clone(), "unknown index method", format!("`using {}` is not supported", m.value), "write `using gin` (jsonb, arrays, tsvector) or leave it out for a btree");
+    }
+    if predicate.as_ref().is_some_and(|p| p.value.is_empty()) {
+        reader.error("spec::bad-column-list", text.span.clone(), "empty predicate", "`where` needs a condition", "write e.g. \"email where deleted_at is null\"");
+    }
+    let keys_text = &value[..using_at.unwrap_or(keys_end)];
     let mut columns = Vec::new();
     let mut offset = 0;
-    for part in text.value.split(',') {
+    for part in split_top_level(keys_text) {
         let leading = part.len() - part.trim_start().len();
-        let words: Vec<&str> = part.split_whitespace().collect();
         let start = offset + leading;
         let span = at(start, start + part.trim().len());
-        match words.as_slice() {
-            [name] => columns.push((Located::new(name.to_string(), span), false)),
-            [name, order] if *order == "asc" || *order == "desc" => {
-                columns.push((Located::new(name.to_string(), at(start, start + name.len())), *order == "desc"));
-            }
-            _ => reader.error(
+        offset += part.len() + 1;
+        let trimmed = part.trim();
+        let (key, descending) = match trimmed.rsplit_once(char::is_whitespace) {
+            Some((k, order)) if order.eq_ignore_ascii_case("desc") => (k.trim(), true),
+            Some((k, order)) if order.eq_ignore_ascii_case("asc") => (k.trim(), false),
+            _ => (trimmed, false),
+        };
+        let expression = key.contains('(');
+        if key.is_empty() || (!expression && key.split_whitespace().count() != 1) {
+            reader.error(
                 "spec::bad-column-list",
                 span,
                 "expected a column name",
-                format!("`{}` is not a column name with an optional asc/desc", part.trim()),
-                "separate columns with commas, e.g. \"conversation_id, created_at desc\"",
-            ),
+                format!("`{trimmed}` is not a column name or an expression with an optional asc/desc"),
+                "separate keys with commas, e.g. \"conversation_id, created_at desc\" or \"lower(email) where deleted_at is null\"",
+            );
+            continue;
         }
-        offset += part.len() + 1;
+        let key_span = at(start, start + key.len());
+        columns.push(RawKey { name: Located::new(key.to_string(), key_span), descending, expression });
     }
-    RawColumnList { span: text.span.clone(), columns }
+    RawColumnList { span: text.span.clone(), columns, method, predicate }
+}
+
+/// The byte offset of `word` outside parentheses and quotes.
+fn top_level_word(text: &str, word: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut quoted) = (0usize, false);
+    for i in 0..bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth = depth.saturating_sub(1),
+            _ if !quoted && depth == 0 && text[i..].starts_with(word) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits on commas outside parentheses and quotes.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }

@@ -83,9 +83,14 @@ fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
             "keep one `version` column per table",
         );
     }
+    check_soft_delete(v, table);
     for list in table.uniques.iter().chain(&table.indexes) {
         let mut seen: Vec<&str> = Vec::new();
-        for (column, _) in &list.columns {
+        for key in &list.columns {
+            let column = &key.name;
+            if key.expression {
+                continue;
+            }
             if seen.contains(&column.value.as_str()) {
                 v.report(
                     "spec::bad-column-list",
@@ -98,6 +103,23 @@ fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
             seen.push(&column.value);
             check_column_exists(v, table, column);
         }
+    }
+}
+
+/// `soft_delete = true` needs the `deleted_at timestamptz?` column it sets.
+fn check_soft_delete(v: &mut Validator<'_>, table: &RawTable) {
+    let Some(flag) = table.soft_delete.as_ref().filter(|f| f.value) else { return };
+    let column = table.columns.iter().find(|c| c.name.value == crate::ir::SOFT_DELETE_COLUMN);
+    let fits = column.is_some_and(|c| c.decl.nullable && c.decl.ty.value == ColumnType::Scalar(ScalarType::Timestamptz) && c.decl.default.is_none());
+    if !fits {
+        let span = column.map_or(flag.span.clone(), |c| c.decl.ty.span.clone());
+        v.report(
+            "spec::bad-soft-delete",
+            span,
+            "needs deleted_at timestamptz?",
+            format!("soft-deleting table `{}` needs a nullable `deleted_at` timestamp without default", table.name.value),
+            "declare columns.deleted_at = \"timestamptz?\" (NULL while the row is live), or remove `soft_delete = true`",
+        );
     }
 }
 
@@ -155,6 +177,20 @@ fn check_column(v: &mut Validator<'_>, table: &RawTable, column: &RawColumn) {
             "declare it as \"bigint version default 0\"",
         );
     }
+    check_enum_and_generation(v, column);
+    if let Some(reference) = &decl.reference
+        && let Some(action) = &reference.on_delete
+        && action.value == crate::ir::OnDelete::SetNull
+        && !decl.nullable
+    {
+        v.report(
+            "spec::bad-on-delete",
+            action.span.clone(),
+            "the column is NOT NULL",
+            format!("`set null` on `{}`, which cannot hold NULL", column.name.value),
+            "make the column nullable (add `?` to its type) or use `cascade` / `restrict`",
+        );
+    }
     if let Some(default) = &decl.default {
         if decl.nullable {
             v.report(
@@ -165,7 +201,36 @@ fn check_column(v: &mut Validator<'_>, table: &RawTable, column: &RawColumn) {
                 "the generated insert treats a missing value as \"use the default\", so NULL could never be inserted: drop the `?` or the default",
             );
         }
-        if let Some(expected) = default_mismatch(decl.ty.value, &default.value) {
+        if let DefaultValue::Variant(name) = &default.value {
+            match &decl.enumeration {
+                Some(values) if values.value.iter().any(|x| &x.name.value == name) => {}
+                Some(values) => {
+                    let names: Vec<&str> = values.value.iter().map(|x| x.name.value.as_str()).collect();
+                    v.report(
+                        "spec::bad-default",
+                        default.span.clone(),
+                        "not a value of the enum",
+                        format!("`{name}` is not a value of this enum"),
+                        format!("use one of: {}", names.join(", ")),
+                    );
+                }
+                None => v.report(
+                    "spec::bad-default",
+                    default.span.clone(),
+                    "not an allowed default",
+                    format!("`{name}` is not an allowed default"),
+                    "use now(), gen_random_uuid(), a number, true, false, a 'quoted' literal or an (expression); bare names are for enum columns",
+                ),
+            }
+        } else if decl.enumeration.is_some() && !matches!(default.value, DefaultValue::Expression(_)) {
+            v.report(
+                "spec::bad-default",
+                default.span.clone(),
+                "not a value name",
+                "the default of an enum column is one of its values, by name",
+                "write e.g. `default active`",
+            );
+        } else if let Some(expected) = default_mismatch(decl.ty.value, &default.value) {
             v.report(
                 "spec::bad-default",
                 default.span.clone(),
@@ -177,10 +242,53 @@ fn check_column(v: &mut Validator<'_>, table: &RawTable, column: &RawColumn) {
     }
 }
 
+/// Enum columns take no array or key role that needs more than a CHECK; identity and generated
+/// columns are filled by the database, so they take no default and no value from inserts.
+fn check_enum_and_generation(v: &mut Validator<'_>, column: &RawColumn) {
+    let decl = &column.decl;
+    if let Some(identity) = &decl.identity {
+        let integer = matches!(decl.ty.value, ColumnType::Scalar(t) if t.is_integer());
+        if !integer || decl.nullable || decl.default.is_some() || decl.generated.is_some() {
+            v.report(
+                "spec::bad-identity",
+                identity.clone(),
+                "not a plain integer",
+                format!("identity column `{}` must be a non-null int or bigint without default", column.name.value),
+                "declare it as \"bigint pk identity\"",
+            );
+        }
+    }
+    if let Some(generated) = &decl.generated
+        && (decl.default.is_some() || decl.primary_key.is_some() || decl.version.is_some())
+    {
+        v.report(
+            "spec::bad-generated",
+            generated.span.clone(),
+            "generated column with a default or key role",
+            format!("generated column `{}` cannot have a default, be part of the key or be a version", column.name.value),
+            "a generated column is computed from others: drop `default`, `pk` and `version` from it",
+        );
+    }
+    if let ColumnType::Scalar(ScalarType::TsVector) = decl.ty.value
+        && decl.generated.is_none()
+    {
+        v.report(
+            "spec::bad-generated",
+            decl.ty.span.clone(),
+            "tsvector that is not generated",
+            format!("tsvector column `{}` must be generated from other columns", column.name.value),
+            "write e.g. \"tsvector generated (to_tsvector('simple', title || ' ' || body))\" and index it with `using gin`",
+        );
+    }
+}
+
 /// What a default for this type must be, when the given one does not fit.
 fn default_mismatch(ty: ColumnType, default: &DefaultValue) -> Option<&'static str> {
     use ScalarType::*;
     let fits = match (ty, default) {
+        (_, DefaultValue::Expression(_)) => true,
+        (ColumnType::Scalar(Real), DefaultValue::Number(_)) => true,
+        (ColumnType::Scalar(Varchar(_) | Time | Interval | Real), DefaultValue::Literal(_)) => true,
         (ColumnType::Array(_), DefaultValue::Literal(l)) => l.starts_with('{') && l.ends_with('}'),
         (ColumnType::Array(_), _) => false,
         (ColumnType::Scalar(Timestamptz | Date), DefaultValue::Now) => true,
@@ -207,9 +315,12 @@ fn default_mismatch(ty: ColumnType, default: &DefaultValue) -> Option<&'static s
 }
 
 pub fn type_name(ty: ColumnType) -> String {
-    let name = |s: ScalarType| ScalarType::ALL.iter().find(|(_, t)| *t == s).map_or("?", |(n, _)| n);
+    let name = |s: ScalarType| match s {
+        ScalarType::Varchar(n) => format!("varchar({n})"),
+        other => ScalarType::ALL.iter().find(|(_, t)| *t == other).map_or("?", |(n, _)| n).to_string(),
+    };
     match ty {
-        ColumnType::Scalar(s) => name(s).to_string(),
+        ColumnType::Scalar(s) => name(s),
         ColumnType::Array(s) => format!("{}[]", name(s)),
     }
 }
@@ -229,12 +340,12 @@ fn check_reference(v: &mut Validator<'_>, services: &[RawService], service: &Raw
                 );
                 return;
             }
-            if let Some(cascade) = &reference.cascade {
+            if let Some(action) = &reference.on_delete {
                 v.report(
                     "spec::cross-service-cascade",
-                    cascade.clone(),
-                    "cannot cascade across services",
-                    "`cascade` on a reference to another service",
+                    action.span.clone(),
+                    "no ON DELETE across services",
+                    "an ON DELETE action on a reference to another service",
                     "there is no foreign key between services; dependants follow the owner's deletes through its events",
                 );
             }
@@ -268,7 +379,9 @@ fn check_reference(v: &mut Validator<'_>, services: &[RawService], service: &Raw
             "give both columns the same type",
         );
     }
-    let is_key = target.decl.unique.is_some()
+    // A soft-deleting table's uniques hold among live rows only: no foreign key can use them.
+    let soft = table.soft_delete.as_ref().is_some_and(|s| s.value) && target_service.name.value == service.name.value;
+    let is_key = (target.decl.unique.is_some() && !soft)
         || (target.decl.primary_key.is_some() && table.columns.iter().filter(|c| c.decl.primary_key.is_some()).count() == 1);
     if !is_key {
         v.report(

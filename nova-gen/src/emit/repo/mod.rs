@@ -2,6 +2,8 @@
 //! functions over any executor (pool, connection or transaction). Queries are checked at run
 //! time, so building needs no database.
 
+mod enums;
+mod soft_delete;
 mod sql;
 mod types;
 
@@ -58,7 +60,17 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
     let row = row_struct(table);
     let new = new_struct(table);
     let imports = types::imports(table);
-    let functions = [insert_fn(table), get_fn(table), get_many_fn(table), find_fns(table), update_fn(table), delete_fn(table), list_fns(table)];
+    let enums = enums::enum_types(table);
+    let functions = [
+        insert_fn(table),
+        get_fn(table),
+        get_many_fn(table),
+        find_fns(table),
+        update_fn(table),
+        delete_fn(table),
+        soft_delete::purge_fn(table),
+        list_fns(table),
+    ];
     rust_file(quote! {
         #doc
         use ::nova_runtime::codegen::sqlx::{self, Row as _};
@@ -72,6 +84,7 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
             RepoError::from_sqlx(TABLE, error)
         }
 
+        #enums
         #row
         #new
         #(#functions)*
@@ -83,12 +96,14 @@ fn field(column: &Column) -> proc_macro2::Ident {
 }
 
 fn row_struct(table: &Table) -> TokenStream {
-    let fields = table.columns.iter().map(|c| {
+    let read: Vec<&Column> = table.columns.iter().filter(|c| c.is_read()).collect();
+    let fields = read.iter().map(|c| {
         let name = field(c);
         let ty = types::row_type(c);
-        quote! { pub #name: #ty, }
+        let doc = c.doc.as_deref().map(doc_line);
+        quote! { #doc pub #name: #ty, }
     });
-    let decodes = table.columns.iter().enumerate().map(|(i, c)| {
+    let decodes = read.iter().enumerate().map(|(i, c)| {
         let name = field(c);
         let index = if i == 0 {
             quote!(offset)
@@ -265,6 +280,9 @@ fn update_fn(table: &Table) -> TokenStream {
 }
 
 fn delete_fn(table: &Table) -> TokenStream {
+    if table.soft_delete {
+        return soft_delete::delete_fn(table);
+    }
     let sql = sql::delete(table);
     let (params, args) = key_params(table);
     let bound = binds(args);
@@ -284,7 +302,7 @@ fn list_fns(table: &Table) -> TokenStream {
     let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
     let mut functions = vec![list_fn(table, format_ident!("list"), &[], &keys, false, "All rows, a page at a time, in key order.".to_string())];
     let mut seen: Vec<String> = Vec::new();
-    for index in &table.indexes {
+    for index in table.indexes.iter().filter(|i| i.is_plain()) {
         let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
         let (filters, order_column, descending) = match index.columns.as_slice() {
             [single] => (vec![single.name.as_str()], None, false),

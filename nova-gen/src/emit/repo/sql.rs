@@ -5,7 +5,13 @@ use crate::ir::{Column, Table};
 
 /// `a, b, c`: every column, in declaration order (the order `Row::decode` reads).
 pub fn column_list(table: &Table) -> String {
-    table.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+    table.columns.iter().filter(|c| c.is_read()).map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// `conditions`, and the soft-delete condition when the table has one: reads see live rows.
+fn live(table: &Table, conditions: Vec<String>) -> String {
+    let all: Vec<String> = conditions.into_iter().filter(|c| !c.is_empty()).chain(table.live_condition()).collect();
+    if all.is_empty() { String::new() } else { format!(" WHERE {}", all.join(" AND ")) }
 }
 
 /// `a = $1 AND b = $2`, numbering from `first`.
@@ -15,7 +21,7 @@ pub fn equalities(columns: &[&str], first: usize) -> String {
 
 /// Columns an insert takes from the caller (version counters always start at their default).
 pub fn insert_columns(table: &Table) -> Vec<&Column> {
-    table.columns.iter().filter(|c| table.version_column.as_deref() != Some(c.name.as_str())).collect()
+    table.columns.iter().filter(|c| c.is_written() && table.version_column.as_deref() != Some(c.name.as_str())).collect()
 }
 
 /// `INSERT ... VALUES (COALESCE($1, default), $2, ...) RETURNING ...`: a missing value for a
@@ -35,12 +41,12 @@ pub fn insert(table: &Table) -> String {
 }
 
 pub fn select_by(table: &Table, columns: &[&str]) -> String {
-    format!("SELECT {} FROM {} WHERE {}", column_list(table), table.name, equalities(columns, 1))
+    format!("SELECT {} FROM {}{}", column_list(table), table.name, live(table, vec![equalities(columns, 1)]))
 }
 
 /// Rows whose single-column key is in `$1`, in key order.
 pub fn select_many(table: &Table, key: &str) -> String {
-    format!("SELECT {} FROM {} WHERE {key} = ANY($1) ORDER BY {key}", column_list(table), table.name)
+    format!("SELECT {} FROM {}{} ORDER BY {key}", column_list(table), table.name, live(table, vec![format!("{key} = ANY($1)")]))
 }
 
 /// Columns an update writes: everything but the key, the version and an `updated_at` stamp.
@@ -48,7 +54,7 @@ pub fn updated_columns(table: &Table) -> Vec<&Column> {
     table
         .columns
         .iter()
-        .filter(|c| !table.is_primary_key(&c.name) && table.version_column.as_deref() != Some(c.name.as_str()) && !is_update_stamp(c))
+        .filter(|c| c.is_written() && !table.is_primary_key(&c.name) && table.version_column.as_deref() != Some(c.name.as_str()) && !is_update_stamp(c))
         .collect()
 }
 
@@ -116,7 +122,7 @@ pub fn list_page(table: &Table, filters: &[&str], order: &[&str], descending: bo
     }
     let direction = if descending { " DESC" } else { "" };
     let order_by = order.iter().map(|c| format!("{c}{direction}")).collect::<Vec<_>>().join(", ");
-    let where_clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let where_clause = live(table, conditions);
     (format!("SELECT {} FROM {}{where_clause} ORDER BY {order_by} LIMIT ${next}", column_list(table), table.name), next)
 }
 
@@ -126,7 +132,7 @@ mod tests {
     use crate::ir::{ColumnType, DefaultValue, ScalarType};
 
     fn column(name: &str, ty: ScalarType, default: Option<DefaultValue>) -> Column {
-        Column { name: name.into(), ty: ColumnType::Scalar(ty), nullable: false, default, reference: None }
+        Column { name: name.into(), ty: ColumnType::Scalar(ty), nullable: false, default, reference: None, doc: None, enumeration: None, generated: None, identity: false }
     }
 
     fn table() -> Table {
@@ -143,6 +149,8 @@ mod tests {
             uniques: vec![],
             indexes: vec![],
             version_column: Some("version".into()),
+            checks: vec![],
+            soft_delete: false,
         }
     }
 

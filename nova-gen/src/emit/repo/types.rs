@@ -19,6 +19,12 @@ fn scalar(ty: ScalarType) -> TokenStream {
         ScalarType::Date => quote!(NaiveDate),
         ScalarType::Jsonb => quote!(serde_json::Value),
         ScalarType::Bytea => quote!(Vec<u8>),
+        ScalarType::Real => quote!(f32),
+        ScalarType::Time => quote!(NaiveTime),
+        ScalarType::Interval => quote!(sqlx::postgres::types::PgInterval),
+        ScalarType::Varchar(_) => quote!(String),
+        // Never read (see `Column::is_read`); text is what PostgreSQL would print.
+        ScalarType::TsVector => quote!(String),
     }
 }
 
@@ -27,6 +33,7 @@ pub fn imports(table: &crate::ir::Table) -> TokenStream {
     let mut scalars: Vec<ScalarType> = table
         .columns
         .iter()
+        .filter(|c| c.is_read() && c.enumeration.is_none())
         .map(|c| match c.ty {
             ColumnType::Scalar(s) | ColumnType::Array(s) => s,
         })
@@ -39,17 +46,27 @@ pub fn imports(table: &crate::ir::Table) -> TokenStream {
             use ::nova_runtime::codegen::uuid::Uuid;
         ));
     }
-    match (scalars.contains(&ScalarType::Timestamptz), scalars.contains(&ScalarType::Date)) {
-        (true, true) => items.push(quote!(
-            use ::nova_runtime::codegen::chrono::{DateTime, NaiveDate, Utc};
+    let mut chrono: Vec<TokenStream> = Vec::new();
+    if scalars.contains(&ScalarType::Timestamptz) {
+        chrono.push(quote!(DateTime));
+    }
+    if scalars.contains(&ScalarType::Date) {
+        chrono.push(quote!(NaiveDate));
+    }
+    if scalars.contains(&ScalarType::Time) {
+        chrono.push(quote!(NaiveTime));
+    }
+    if scalars.contains(&ScalarType::Timestamptz) {
+        chrono.push(quote!(Utc));
+    }
+    match chrono.as_slice() {
+        [] => {}
+        [one] => items.push(quote!(
+            use ::nova_runtime::codegen::chrono::#one;
         )),
-        (true, false) => items.push(quote!(
-            use ::nova_runtime::codegen::chrono::{DateTime, Utc};
+        many => items.push(quote!(
+            use ::nova_runtime::codegen::chrono::{#(#many),*};
         )),
-        (false, true) => items.push(quote!(
-            use ::nova_runtime::codegen::chrono::NaiveDate;
-        )),
-        (false, false) => {}
     }
     if scalars.contains(&ScalarType::Jsonb) {
         items.push(quote!(
@@ -70,9 +87,18 @@ pub fn value_type(ty: ColumnType) -> TokenStream {
     }
 }
 
+/// The non-null Rust type of a column: its enum, or the type of its SQL type.
+pub fn column_value_type(column: &Column) -> TokenStream {
+    if column.enumeration.is_some() {
+        let name = super::enums::type_name(column);
+        return quote!(#name);
+    }
+    value_type(column.ty)
+}
+
 /// The field type of a column in a `Row`.
 pub fn row_type(column: &Column) -> TokenStream {
-    let ty = value_type(column.ty);
+    let ty = column_value_type(column);
     if column.nullable { quote!(Option<#ty>) } else { ty }
 }
 
@@ -89,15 +115,24 @@ pub fn is_copy(ty: ColumnType) -> bool {
                 | ScalarType::Double
                 | ScalarType::Timestamptz
                 | ScalarType::Date
+                | ScalarType::Real
+                | ScalarType::Time
+                | ScalarType::Interval
         )
     )
+}
+
+/// Whether a column's values are passed by value: `Copy` types and enums.
+pub fn is_copy_column(column: &Column) -> bool {
+    column.enumeration.is_some() || is_copy(column.ty)
 }
 
 /// The type of a key or filter parameter: by value when `Copy`, else borrowed (`&str`, `&[u8]`).
 pub fn param_type(column: &Column) -> TokenStream {
     let inner = match column.ty {
+        _ if column.enumeration.is_some() => column_value_type(column),
         ty if is_copy(ty) => value_type(ty),
-        ColumnType::Scalar(ScalarType::Text) => quote!(&str),
+        ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_)) => quote!(&str),
         ColumnType::Scalar(ScalarType::Bytea) => quote!(&[u8]),
         ColumnType::Scalar(ScalarType::Jsonb) => quote!(&serde_json::Value),
         ColumnType::Array(s) => {
@@ -111,11 +146,11 @@ pub fn param_type(column: &Column) -> TokenStream {
 
 /// The type of a slice of keys (for `get_many`).
 pub fn slice_element(column: &Column) -> TokenStream {
-    value_type(column.ty)
+    column_value_type(column)
 }
 
 /// `value.field` for `Copy` columns, `&value.field` otherwise: how a field is bound.
 pub fn field_ref(value: &TokenStream, column: &Column) -> TokenStream {
     let name = crate::emit::names::ident(&column.name);
-    if is_copy(column.ty) { quote!(#value.#name) } else { quote!(&#value.#name) }
+    if is_copy_column(column) { quote!(#value.#name) } else { quote!(&#value.#name) }
 }

@@ -1,0 +1,115 @@
+//! Enum columns in Rust: one `enum` per enum column, stored as its name (text) or its number
+//! (smallint) and read back through sqlx, so rows hold a value that is always one of the
+//! declared ones. The database's CHECK constraint guards every other writer.
+
+use heck::ToUpperCamelCase;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::emit::doc_line;
+use crate::ir::{Column, Enumeration, Table};
+
+/// The Rust name of a column's enum: the column's name in UpperCamelCase (`status` is
+/// `Status`), kept clear of the module's own `Row` and `New`.
+pub fn type_name(column: &Column) -> proc_macro2::Ident {
+    let name = column.name.to_upper_camel_case();
+    if matches!(name.as_str(), "Row" | "New") { format_ident!("{name}Value") } else { format_ident!("{name}") }
+}
+
+/// The enum types of the table's enum columns, in column order.
+pub fn enum_types(table: &Table) -> TokenStream {
+    let items = table.columns.iter().filter_map(|c| c.enumeration.as_ref().map(|e| enum_type(table, c, e)));
+    quote! { #(#items)* }
+}
+
+fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> TokenStream {
+    let ty = type_name(column);
+    let variants: Vec<proc_macro2::Ident> = enumeration.values.iter().map(|v| format_ident!("{}", v.name.to_upper_camel_case())).collect();
+    let names: Vec<&str> = enumeration.values.iter().map(|v| v.name.as_str()).collect();
+    let count = variants.len();
+    let qualified = format!("{}.{}", table.name, column.name);
+    let unknown = format!("not a value of {qualified}: ");
+    let storage = if enumeration.is_numbered() { "its number (smallint)" } else { "its name (text)" };
+    let doc = doc_line(&format!("The values of `{qualified}`, stored as {storage} and checked by `{}_{}_check`.", table.name, column.name));
+    let common = quote! {
+        #doc
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum #ty { #(#variants,)* }
+
+        impl #ty {
+            /// Every value, in declaration order.
+            pub const ALL: [#ty; #count] = [#(#ty::#variants),*];
+
+            /// The value's name in the spec.
+            pub fn name(self) -> &'static str {
+                match self { #(#ty::#variants => #names,)* }
+            }
+
+            /// The value with this name, if any.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { #(#names => Some(#ty::#variants),)* _ => None }
+            }
+        }
+    };
+    let storage_impls = if enumeration.is_numbered() {
+        let numbers: Vec<proc_macro2::Literal> = enumeration.values.iter().map(|v| proc_macro2::Literal::i16_unsuffixed(v.number.and_then(|n| i16::try_from(n).ok()).unwrap_or(0))).collect();
+        quote! {
+            impl #ty {
+                /// The number stored for the value.
+                pub fn number(self) -> i16 {
+                    match self { #(#ty::#variants => #numbers,)* }
+                }
+
+                /// The value stored as this number, if any.
+                pub fn from_number(number: i16) -> Option<Self> {
+                    match number { #(#numbers => Some(#ty::#variants),)* _ => None }
+                }
+            }
+
+            impl sqlx::Type<sqlx::Postgres> for #ty {
+                fn type_info() -> sqlx::postgres::PgTypeInfo {
+                    <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+                }
+            }
+
+            impl sqlx::Encode<'_, sqlx::Postgres> for #ty {
+                fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                    <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+                }
+            }
+
+            impl sqlx::Decode<'_, sqlx::Postgres> for #ty {
+                fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
+                    let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                    Self::from_number(number).ok_or_else(|| format!("{}{number}", #unknown).into())
+                }
+            }
+        }
+    } else {
+        quote! {
+            impl sqlx::Type<sqlx::Postgres> for #ty {
+                fn type_info() -> sqlx::postgres::PgTypeInfo {
+                    <str as sqlx::Type<sqlx::Postgres>>::type_info()
+                }
+
+                fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                    <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+                }
+            }
+
+            impl sqlx::Encode<'_, sqlx::Postgres> for #ty {
+                fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                    <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.name(), buf)
+                }
+            }
+
+            impl sqlx::Decode<'_, sqlx::Postgres> for #ty {
+                fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
+                    let name = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                    Self::from_name(name).ok_or_else(|| format!("{}{name}", #unknown).into())
+                }
+            }
+        }
+    };
+    quote! { #common #storage_impls }
+}

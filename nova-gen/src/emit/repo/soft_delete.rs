@@ -1,0 +1,50 @@
+//! Soft-deleting tables (`soft_delete = true`): `delete` marks the row (`deleted_at = now()`),
+//! every read hides marked rows (see `sql::live`), and `purge` removes a row for good.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{binds, key_params, sql};
+use crate::ir::{SOFT_DELETE_COLUMN, Table};
+
+/// `UPDATE t SET deleted_at = now() WHERE <key> AND deleted_at IS NULL`.
+pub fn soft_delete_sql(table: &Table) -> String {
+    let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+    format!(
+        "UPDATE {} SET {SOFT_DELETE_COLUMN} = now() WHERE {} AND {SOFT_DELETE_COLUMN} IS NULL",
+        table.name,
+        sql::equalities(&keys, 1)
+    )
+}
+
+pub fn delete_fn(table: &Table) -> TokenStream {
+    let sql = soft_delete_sql(table);
+    let (params, args) = key_params(table);
+    let bound = binds(args);
+    quote! {
+        /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+        /// it and its unique values are free again. `false` when there was no live row.
+        pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<bool> {
+            let done = sqlx::query(#sql) #bound .execute(db).await.map_err(db_error)?;
+            Ok(done.rows_affected() > 0)
+        }
+    }
+}
+
+/// `purge`: removes the row, deleted or not, for good (data retention, tests).
+pub fn purge_fn(table: &Table) -> TokenStream {
+    if !table.soft_delete {
+        return TokenStream::new();
+    }
+    let sql = sql::delete(table);
+    let (params, args) = key_params(table);
+    let bound = binds(args);
+    quote! {
+        /// Removes the row with this key for good, whether or not it was deleted; `false` when
+        /// there was none.
+        pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<bool> {
+            let done = sqlx::query(#sql) #bound .execute(db).await.map_err(db_error)?;
+            Ok(done.rows_affected() > 0)
+        }
+    }
+}
