@@ -80,7 +80,7 @@ async fn auth_database() -> (TestDatabase, PgPool) {
 async fn insert_fills_defaults_and_lookups_find_rows() {
     let (_database, pool) = auth_database().await;
     let ada = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
-    assert!(!ada.email_verified && ada.status == 1 && ada.failed_login_attempts == 0 && ada.version == 0);
+    assert!(!ada.email_verified && ada.status == users::Status::Active && ada.failed_login_attempts == 0 && ada.version == 0);
     assert!(Utc::now() - ada.created_at < Duration::seconds(60));
     assert_eq!(users::get(&pool, ada.id).await.unwrap(), Some(ada.clone()));
     assert_eq!(users::find_by_email(&pool, "ada@example.com").await.unwrap(), Some(ada.clone()));
@@ -108,7 +108,7 @@ async fn constraint_violations_are_classified() {
     let (_database, pool) = auth_database().await;
     users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
     match users::insert(&pool, &new_user("ada@example.com")).await {
-        Err(RepoError::UniqueViolation { table: "users", constraint }) => assert_eq!(constraint.as_deref(), Some("users_email_key")),
+        Err(RepoError::UniqueViolation { table: "users", constraint }) => assert_eq!(constraint.as_deref(), Some("users_email_live_key")),
         other => panic!("expected a unique violation, got {other:?}"),
     }
     let orphan = sessions::New {
@@ -190,7 +190,64 @@ async fn pages_walk_every_row_once_in_order() {
     let devices: Vec<String> = first.iter().chain(&second).map(|s| s.device.clone()).collect();
     assert_eq!(devices, ["device 1", "device 2", "device 3", "device 4", "device 5"]);
 
-    // In-service foreign keys cascade.
-    assert!(users::delete(&pool, owner.id).await.unwrap());
+    // In-service foreign keys cascade (a soft delete keeps the row: purge removes it).
+    assert!(users::purge(&pool, owner.id).await.unwrap());
     assert!(sessions::list_by_user_id(&pool, owner.id, None, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn soft_deleted_users_are_hidden_and_their_email_can_register_again() {
+    let (_database, pool) = auth_database().await;
+    let first = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    assert_eq!(users::find_by_email(&pool, "ada@example.com").await.unwrap().map(|u| u.id), Some(first.id));
+    assert!(users::delete(&pool, first.id).await.unwrap());
+    // Every read hides the deleted row; the row itself is still there.
+    assert!(users::get(&pool, first.id).await.unwrap().is_none());
+    assert!(users::get_many(&pool, &[first.id]).await.unwrap().is_empty());
+    assert!(users::find_by_email(&pool, "ada@example.com").await.unwrap().is_none());
+    assert!(users::list(&pool, None, 10).await.unwrap().is_empty());
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE deleted_at IS NOT NULL").fetch_one(&pool).await.unwrap();
+    assert_eq!(kept, 1);
+    // Uniques hold among live rows only: the same email and username register again...
+    let second = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    assert_ne!(second.id, first.id);
+    assert_eq!(users::find_by_email(&pool, "ada@example.com").await.unwrap().map(|u| u.id), Some(second.id));
+    // ...but not twice among live rows.
+    match users::insert(&pool, &new_user("ada@example.com")).await {
+        Err(RepoError::UniqueViolation { constraint, .. }) => assert_eq!(constraint.as_deref(), Some("users_email_live_key")),
+        other => panic!("expected a unique violation, got {other:?}"),
+    }
+    // A deleted row cannot be updated or deleted again.
+    let mut ghost = first.clone();
+    ghost.email_verified = true;
+    assert!(matches!(users::update(&pool, &ghost).await, Err(RepoError::NotFound { table: "users" })));
+    assert!(!users::delete(&pool, first.id).await.unwrap());
+    assert!(users::purge(&pool, first.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn enums_round_trip_and_out_of_range_values_are_refused_by_the_database() {
+    let (_database, pool) = auth_database().await;
+    let mut new = new_user("grace@example.com");
+    new.status = Some(users::Status::Locked);
+    let locked = users::insert(&pool, &new).await.unwrap();
+    assert_eq!(locked.status, users::Status::Locked);
+    let stored: i16 = sqlx::query_scalar("SELECT status FROM users WHERE id = $1").bind(locked.id).fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 2, "numbered enums store their number");
+    assert_eq!(users::Status::from_number(3), Some(users::Status::Deleted));
+    assert_eq!(users::Status::from_number(9), None);
+    // Another writer cannot store a number outside the enum: the CHECK refuses it, nothing written.
+    let error = sqlx::query("UPDATE users SET status = 9 WHERE id = $1").bind(locked.id).execute(&pool).await.unwrap_err();
+    assert_eq!(error.as_database_error().and_then(|e| e.code()).as_deref(), Some("23514"), "a check violation: {error}");
+    assert_eq!(users::get(&pool, locked.id).await.unwrap().unwrap().status, users::Status::Locked);
+    // Table checks too: usernames are 3 to 32 characters.
+    let mut short = new_user("al@example.com");
+    short.username = "al".into();
+    match users::insert(&pool, &short).await {
+        Err(RepoError::Database { source, .. }) => {
+            let constraint = source.as_database_error().and_then(|e| e.constraint().map(str::to_string));
+            assert_eq!(constraint.as_deref(), Some("users_username_check"));
+        }
+        other => panic!("expected a check violation, got {other:?}"),
+    }
 }

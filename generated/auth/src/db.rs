@@ -13,6 +13,26 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/auth/0001_init.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 2i64,
+        description: "column language",
+        sql: include_str!("../../../migrations/auth/0002_column_language.sql"),
+        no_transaction: false,
+    },
+    Migration {
+        version: 3i64,
+        description: "column language concurrently",
+        sql: include_str!(
+            "../../../migrations/auth/0003_column_language_concurrently.sql"
+        ),
+        no_transaction: true,
+    },
+    Migration {
+        version: 4i64,
+        description: "column language validate",
+        sql: include_str!("../../../migrations/auth/0004_column_language_validate.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -45,7 +45,7 @@ impl Logic for AuthLogic {
             username: registration.username,
             password_hash,
             email_verified: None,
-            status: Some(users::STATUS_ACTIVE),
+            status: Some(users_table::Status::Active),
             failed_login_attempts: None,
             locked_until: None,
             last_login_at: None,

@@ -8,8 +8,6 @@ use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use nova_auth::pb;
 use nova_auth::repo::users;
 
-/// `users.status` holds `pb::AccountStatus` numbers.
-pub const STATUS_ACTIVE: i16 = pb::AccountStatus::Active as i16;
 
 /// A registration whose fields passed validation, email normalised to lower case.
 pub struct Registration {
@@ -56,10 +54,10 @@ pub async fn hash_password(password: String) -> Result<String, LogicError> {
 /// A taken email or username is the caller's problem, named precisely.
 pub fn explain_conflict(error: RepoError) -> LogicError {
     match &error {
-        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_key" => {
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_live_key" => {
             LogicError::AlreadyExists("email is already registered".into())
         }
-        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_key" => LogicError::AlreadyExists("username is taken".into()),
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => LogicError::AlreadyExists("username is taken".into()),
         _ => error.into(),
     }
 }
@@ -72,7 +70,11 @@ pub fn to_proto(row: &users::Row) -> pb::User {
     } else if row.locked_until.is_some_and(|until| until > now) {
         pb::AccountStatus::Locked
     } else {
-        pb::AccountStatus::try_from(i32::from(row.status)).unwrap_or(pb::AccountStatus::Unspecified)
+        match row.status {
+            users::Status::Active => pb::AccountStatus::Active,
+            users::Status::Locked => pb::AccountStatus::Locked,
+            users::Status::Deleted => pb::AccountStatus::Deleted,
+        }
     };
     pb::User {
         id: row.id.to_string(),

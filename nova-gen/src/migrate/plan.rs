@@ -204,7 +204,10 @@ impl<'a> Planner<'a> {
                         "ban-drop-constraint",
                         vec![format!("The spec redefines {name}; the new definition is added below and validated.")],
                     )])),
-                    None => changes.push(drop_guarantee(table, name, constraint)),
+                    None => match replacing_unique_index(constraint, new) {
+                        Some(index) => changes.push(narrow_unique(table, name, index)),
+                        None => changes.push(drop_guarantee(table, name, constraint)),
+                    },
                 }
             }
         }
@@ -373,6 +376,22 @@ impl<'a> Planner<'a> {
         }
         self.changes.extend(changes);
     }
+}
+
+/// A partial unique index over exactly the columns of a dropped unique constraint: the
+/// guarantee moves to the rows the predicate selects (a soft-deleting table's live rows).
+fn replacing_unique_index<'t>(constraint: &Constraint, new: &'t CatalogTable) -> Option<&'t String> {
+    let ConstraintKind::Unique { columns } = &constraint.kind else { return None };
+    new.indexes.iter().find(|(_, i)| i.unique && i.predicate.is_some() && i.method == "btree" && &i.keys == columns).map(|(name, _)| name)
+}
+
+/// The unique constraint goes only once its partial replacement is built (the index is built
+/// concurrently in the online file, the constraint dropped in the validate file), so that no
+/// moment is without a guarantee for live rows.
+fn narrow_unique(table: &str, name: &str, index: &str) -> Change {
+    let notes = vec![format!("{index} (built above, without blocking writes) keeps these values of {table} unique among the rows its predicate selects; {name} held among all rows.")];
+    let steps = vec![deliberate(Phase::Validate, ddl::drop_constraint(table, name), "ban-drop-constraint", notes)];
+    change(format!("narrows unique constraint {name} to {index}"), format!("narrow-{name}"), steps)
 }
 
 /// The comment lines above a destructive statement.

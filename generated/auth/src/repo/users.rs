@@ -13,15 +13,86 @@ pub const TABLE: &str = "users";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `users.status`, stored as its number (smallint) and checked by `users_status_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Active,
+    Locked,
+    Deleted,
+}
+impl Status {
+    /// Every value, in declaration order.
+    pub const ALL: [Status; 3usize] = [Status::Active, Status::Locked, Status::Deleted];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Locked => "locked",
+            Status::Deleted => "deleted",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "active" => Some(Status::Active),
+            "locked" => Some(Status::Locked),
+            "deleted" => Some(Status::Deleted),
+            _ => None,
+        }
+    }
+}
+impl Status {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Status::Active => 1,
+            Status::Locked => 2,
+            Status::Deleted => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Status::Active),
+            2 => Some(Status::Locked),
+            3 => Some(Status::Deleted),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Status {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Status {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Status {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| format!("{}{number}", "not a value of users.status: ").into())
+    }
+}
 /// One row of `users`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
+    /// lower case; unique among live accounts, so a deleted account's email can register again
     pub email: String,
     pub username: String,
     pub password_hash: String,
     pub email_verified: bool,
-    pub status: i16,
+    /// AccountStatus numbers
+    pub status: Status,
     pub failed_login_attempts: i32,
     pub locked_until: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
@@ -61,7 +132,7 @@ pub struct New {
     /// `None` takes the default, `false`.
     pub email_verified: Option<bool>,
     /// `None` takes the default, `1`.
-    pub status: Option<i16>,
+    pub status: Option<Status>,
     /// `None` takes the default, `0`.
     pub failed_login_attempts: Option<i32>,
     pub locked_until: Option<DateTime<Utc>>,
@@ -100,7 +171,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1",
+            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -114,7 +185,7 @@ pub async fn get_many<'e>(
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) ORDER BY id",
+            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -128,7 +199,7 @@ pub async fn find_by_email<'e>(
     email: &str,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE email = $1",
+            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE email = $1 AND deleted_at IS NULL",
         )
         .bind(email)
         .fetch_optional(db)
@@ -142,7 +213,7 @@ pub async fn find_by_username<'e>(
     username: &str,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE username = $1",
+            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE username = $1 AND deleted_at IS NULL",
         )
         .bind(username)
         .fetch_optional(db)
@@ -189,8 +260,21 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         })
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query("DELETE FROM users WHERE id = $1")
         .bind(id)
         .execute(db)
@@ -209,7 +293,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users ORDER BY id LIMIT $1",
+                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -217,7 +301,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE (id) > ($1) ORDER BY id LIMIT $2",
+                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)
@@ -240,7 +324,7 @@ pub async fn list_by_created_at<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at = $1 ORDER BY id LIMIT $2",
+                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(created_at)
                 .bind(limit)
@@ -249,7 +333,7 @@ pub async fn list_by_created_at<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
+                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
                 )
                 .bind(created_at)
                 .bind(after.id)

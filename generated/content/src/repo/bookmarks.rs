@@ -20,6 +20,7 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub struct Row {
     pub user_id: Uuid,
     pub post_id: Uuid,
+    /// NULL: saved outside any collection
     pub collection_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }

@@ -86,7 +86,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1",
+            "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -100,7 +100,7 @@ pub async fn get_many<'e>(
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) ORDER BY id",
+            "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -144,8 +144,21 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         })
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE comments SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query("DELETE FROM comments WHERE id = $1")
         .bind(id)
         .execute(db)
@@ -164,7 +177,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments ORDER BY id LIMIT $1",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -172,7 +185,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE (id) > ($1) ORDER BY id LIMIT $2",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)
@@ -195,7 +208,7 @@ pub async fn list_by_author_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 ORDER BY id LIMIT $2",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(author_id)
                 .bind(limit)
@@ -204,7 +217,7 @@ pub async fn list_by_author_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
                 )
                 .bind(author_id)
                 .bind(after.id)
@@ -228,7 +241,7 @@ pub async fn list_by_post_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 ORDER BY created_at, id LIMIT $2",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2",
                 )
                 .bind(post_id)
                 .bind(limit)
@@ -237,7 +250,7 @@ pub async fn list_by_post_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND (created_at, id) > ($2, $3) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $4",
                 )
                 .bind(post_id)
                 .bind(after.created_at)
@@ -262,7 +275,7 @@ pub async fn list_by_parent_comment_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 ORDER BY created_at, id LIMIT $2",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2",
                 )
                 .bind(parent_comment_id)
                 .bind(limit)
@@ -271,7 +284,7 @@ pub async fn list_by_parent_comment_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4",
+                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND (created_at, id) > ($2, $3) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $4",
                 )
                 .bind(parent_comment_id)
                 .bind(after.created_at)

@@ -13,13 +13,89 @@ pub const TABLE: &str = "posts";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `posts.visibility`, stored as its number (smallint) and checked by `posts_visibility_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Visibility {
+    Public,
+    Followers,
+    Private,
+}
+impl Visibility {
+    /// Every value, in declaration order.
+    pub const ALL: [Visibility; 3usize] = [
+        Visibility::Public,
+        Visibility::Followers,
+        Visibility::Private,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Followers => "followers",
+            Visibility::Private => "private",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(Visibility::Public),
+            "followers" => Some(Visibility::Followers),
+            "private" => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+impl Visibility {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Visibility::Public => 1,
+            Visibility::Followers => 2,
+            Visibility::Private => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Visibility::Public),
+            2 => Some(Visibility::Followers),
+            3 => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Visibility {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Visibility {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Visibility {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of posts.visibility: ").into()
+            })
+    }
+}
 /// One row of `posts`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
     pub author_id: Uuid,
     pub body: String,
-    pub visibility: i16,
+    /// PostVisibility numbers
+    pub visibility: Visibility,
     pub like_count: i64,
     pub comment_count: i64,
     pub share_count: i64,
@@ -55,7 +131,7 @@ pub struct New {
     /// `None` takes the default, `''`.
     pub body: Option<String>,
     /// `None` takes the default, `1`.
-    pub visibility: Option<i16>,
+    pub visibility: Option<Visibility>,
     /// `None` takes the default, `0`.
     pub like_count: Option<i64>,
     /// `None` takes the default, `0`.
@@ -94,7 +170,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1",
+            "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -108,7 +184,7 @@ pub async fn get_many<'e>(
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) ORDER BY id",
+            "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -153,8 +229,21 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         })
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE posts SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query("DELETE FROM posts WHERE id = $1")
         .bind(id)
         .execute(db)
@@ -173,7 +262,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts ORDER BY id LIMIT $1",
+                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -181,7 +270,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE (id) > ($1) ORDER BY id LIMIT $2",
+                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)
@@ -204,7 +293,7 @@ pub async fn list_by_author_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
                 )
                 .bind(author_id)
                 .bind(limit)
@@ -213,7 +302,7 @@ pub async fn list_by_author_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
+                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4",
                 )
                 .bind(author_id)
                 .bind(after.created_at)

@@ -81,7 +81,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1",
+            "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -95,7 +95,7 @@ pub async fn get_many<'e>(
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) ORDER BY id",
+            "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -128,8 +128,21 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         }
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE stories SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query("DELETE FROM stories WHERE id = $1")
         .bind(id)
         .execute(db)
@@ -148,7 +161,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories ORDER BY id LIMIT $1",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -156,7 +169,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE (id) > ($1) ORDER BY id LIMIT $2",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)
@@ -179,7 +192,7 @@ pub async fn list_by_media_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 ORDER BY id LIMIT $2",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(media_id)
                 .bind(limit)
@@ -188,7 +201,7 @@ pub async fn list_by_media_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
                 )
                 .bind(media_id)
                 .bind(after.id)
@@ -212,7 +225,7 @@ pub async fn list_by_expires_at<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at = $1 ORDER BY id LIMIT $2",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(expires_at)
                 .bind(limit)
@@ -221,7 +234,7 @@ pub async fn list_by_expires_at<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
                 )
                 .bind(expires_at)
                 .bind(after.id)
@@ -245,7 +258,7 @@ pub async fn list_by_author_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
                 )
                 .bind(author_id)
                 .bind(limit)
@@ -254,7 +267,7 @@ pub async fn list_by_author_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
+                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4",
                 )
                 .bind(author_id)
                 .bind(after.created_at)

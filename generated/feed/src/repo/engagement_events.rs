@@ -17,6 +17,94 @@ pub const TABLE: &str = "engagement_events";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `engagement_events.event_type`, stored as its number (smallint) and checked by `engagement_events_event_type_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    View,
+    Like,
+    Comment,
+    Share,
+    Bookmark,
+}
+impl EventType {
+    /// Every value, in declaration order.
+    pub const ALL: [EventType; 5usize] = [
+        EventType::View,
+        EventType::Like,
+        EventType::Comment,
+        EventType::Share,
+        EventType::Bookmark,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::View => "view",
+            EventType::Like => "like",
+            EventType::Comment => "comment",
+            EventType::Share => "share",
+            EventType::Bookmark => "bookmark",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "view" => Some(EventType::View),
+            "like" => Some(EventType::Like),
+            "comment" => Some(EventType::Comment),
+            "share" => Some(EventType::Share),
+            "bookmark" => Some(EventType::Bookmark),
+            _ => None,
+        }
+    }
+}
+impl EventType {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            EventType::View => 1,
+            EventType::Like => 2,
+            EventType::Comment => 3,
+            EventType::Share => 4,
+            EventType::Bookmark => 5,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(EventType::View),
+            2 => Some(EventType::Like),
+            3 => Some(EventType::Comment),
+            4 => Some(EventType::Share),
+            5 => Some(EventType::Bookmark),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for EventType {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for EventType {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for EventType {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of engagement_events.event_type: ")
+                    .into()
+            })
+    }
+}
 /// One row of `engagement_events`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -26,7 +114,8 @@ pub struct Row {
     pub post_id: Uuid,
     pub author_id: Uuid,
     pub category: String,
-    pub event_type: i16,
+    /// EngagementType numbers
+    pub event_type: EventType,
     pub weight: f64,
     pub created_at: DateTime<Utc>,
 }
@@ -57,7 +146,7 @@ pub struct New {
     pub author_id: Uuid,
     /// `None` takes the default, `''`.
     pub category: Option<String>,
-    pub event_type: i16,
+    pub event_type: EventType,
     pub weight: f64,
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,

@@ -16,11 +16,88 @@ pub const TABLE: &str = "trending_scores";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `trending_scores.time_window`, stored as its number (smallint) and checked by `trending_scores_time_window_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeWindow {
+    Hour,
+    Day,
+    Week,
+}
+impl TimeWindow {
+    /// Every value, in declaration order.
+    pub const ALL: [TimeWindow; 3usize] = [
+        TimeWindow::Hour,
+        TimeWindow::Day,
+        TimeWindow::Week,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeWindow::Hour => "hour",
+            TimeWindow::Day => "day",
+            TimeWindow::Week => "week",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "hour" => Some(TimeWindow::Hour),
+            "day" => Some(TimeWindow::Day),
+            "week" => Some(TimeWindow::Week),
+            _ => None,
+        }
+    }
+}
+impl TimeWindow {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            TimeWindow::Hour => 1,
+            TimeWindow::Day => 2,
+            TimeWindow::Week => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(TimeWindow::Hour),
+            2 => Some(TimeWindow::Day),
+            3 => Some(TimeWindow::Week),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for TimeWindow {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for TimeWindow {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for TimeWindow {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of trending_scores.time_window: ")
+                    .into()
+            })
+    }
+}
 /// One row of `trending_scores`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub post_id: Uuid,
-    pub time_window: i16,
+    /// TrendingWindow numbers
+    pub time_window: TimeWindow,
     pub author_id: Uuid,
     pub category: String,
     pub score: f64,
@@ -45,7 +122,7 @@ impl Row {
 #[derive(Debug, Clone, PartialEq)]
 pub struct New {
     pub post_id: Uuid,
-    pub time_window: i16,
+    pub time_window: TimeWindow,
     pub author_id: Uuid,
     /// `None` takes the default, `''`.
     pub category: Option<String>,
@@ -77,7 +154,7 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
 pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     post_id: Uuid,
-    time_window: i16,
+    time_window: TimeWindow,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
             "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2",
@@ -116,7 +193,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     post_id: Uuid,
-    time_window: i16,
+    time_window: TimeWindow,
 ) -> RepoResult<bool> {
     let done = sqlx::query(
             "DELETE FROM trending_scores WHERE post_id = $1 AND time_window = $2",
@@ -198,7 +275,7 @@ pub async fn list_by_author_id<'e>(
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_time_window<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    time_window: i16,
+    time_window: TimeWindow,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
@@ -234,7 +311,7 @@ pub async fn list_by_time_window<'e>(
 pub async fn list_by_category_and_time_window<'e>(
     db: impl sqlx::PgExecutor<'e>,
     category: &str,
-    time_window: i16,
+    time_window: TimeWindow,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {

@@ -15,11 +15,85 @@ pub const TABLE: &str = "user_feed_preferences";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `user_feed_preferences.default_feed_kind`, stored as its number (smallint) and checked by `user_feed_preferences_default_feed_kind_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DefaultFeedKind {
+    Personalized,
+    Following,
+}
+impl DefaultFeedKind {
+    /// Every value, in declaration order.
+    pub const ALL: [DefaultFeedKind; 2usize] = [
+        DefaultFeedKind::Personalized,
+        DefaultFeedKind::Following,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            DefaultFeedKind::Personalized => "personalized",
+            DefaultFeedKind::Following => "following",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "personalized" => Some(DefaultFeedKind::Personalized),
+            "following" => Some(DefaultFeedKind::Following),
+            _ => None,
+        }
+    }
+}
+impl DefaultFeedKind {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            DefaultFeedKind::Personalized => 1,
+            DefaultFeedKind::Following => 2,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(DefaultFeedKind::Personalized),
+            2 => Some(DefaultFeedKind::Following),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for DefaultFeedKind {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for DefaultFeedKind {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for DefaultFeedKind {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!(
+                    "{}{number}",
+                    "not a value of user_feed_preferences.default_feed_kind: "
+                )
+                    .into()
+            })
+    }
+}
 /// One row of `user_feed_preferences`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub user_id: Uuid,
-    pub default_feed_kind: i16,
+    /// FeedKind numbers
+    pub default_feed_kind: DefaultFeedKind,
     pub preferred_categories: Vec<String>,
     pub muted_author_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -45,7 +119,7 @@ impl Row {
 pub struct New {
     pub user_id: Uuid,
     /// `None` takes the default, `1`.
-    pub default_feed_kind: Option<i16>,
+    pub default_feed_kind: Option<DefaultFeedKind>,
     /// `None` takes the default, `'{}'`.
     pub preferred_categories: Option<Vec<String>>,
     /// `None` takes the default, `'{}'`.

@@ -13,13 +13,163 @@ pub const TABLE: &str = "media";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `media.kind`, stored as its number (smallint) and checked by `media_kind_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Image,
+    Video,
+    Audio,
+}
+impl Kind {
+    /// Every value, in declaration order.
+    pub const ALL: [Kind; 3usize] = [Kind::Image, Kind::Video, Kind::Audio];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Image => "image",
+            Kind::Video => "video",
+            Kind::Audio => "audio",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "image" => Some(Kind::Image),
+            "video" => Some(Kind::Video),
+            "audio" => Some(Kind::Audio),
+            _ => None,
+        }
+    }
+}
+impl Kind {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Kind::Image => 1,
+            Kind::Video => 2,
+            Kind::Audio => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Kind::Image),
+            2 => Some(Kind::Video),
+            3 => Some(Kind::Audio),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Kind {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Kind {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| format!("{}{number}", "not a value of media.kind: ").into())
+    }
+}
+/// The values of `media.status`, stored as its number (smallint) and checked by `media_status_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    PendingUpload,
+    Processing,
+    Ready,
+    Failed,
+}
+impl Status {
+    /// Every value, in declaration order.
+    pub const ALL: [Status; 4usize] = [
+        Status::PendingUpload,
+        Status::Processing,
+        Status::Ready,
+        Status::Failed,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::PendingUpload => "pending_upload",
+            Status::Processing => "processing",
+            Status::Ready => "ready",
+            Status::Failed => "failed",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "pending_upload" => Some(Status::PendingUpload),
+            "processing" => Some(Status::Processing),
+            "ready" => Some(Status::Ready),
+            "failed" => Some(Status::Failed),
+            _ => None,
+        }
+    }
+}
+impl Status {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Status::PendingUpload => 1,
+            Status::Processing => 2,
+            Status::Ready => 3,
+            Status::Failed => 4,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Status::PendingUpload),
+            2 => Some(Status::Processing),
+            3 => Some(Status::Ready),
+            4 => Some(Status::Failed),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Status {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Status {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Status {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| format!("{}{number}", "not a value of media.status: ").into())
+    }
+}
 /// One row of `media`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
     pub owner_id: Uuid,
-    pub kind: i16,
-    pub status: i16,
+    /// MediaKind numbers
+    pub kind: Kind,
+    /// MediaStatus numbers
+    pub status: Status,
     pub mime_type: String,
     pub size_bytes: i64,
     pub width: Option<i32>,
@@ -66,9 +216,9 @@ pub struct New {
     /// `None` takes the default, `gen_random_uuid()`.
     pub id: Option<Uuid>,
     pub owner_id: Uuid,
-    pub kind: i16,
+    pub kind: Kind,
     /// `None` takes the default, `1`.
-    pub status: Option<i16>,
+    pub status: Option<Status>,
     pub mime_type: String,
     pub size_bytes: i64,
     pub width: Option<i32>,
@@ -121,7 +271,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1",
+            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -135,7 +285,7 @@ pub async fn get_many<'e>(
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = ANY($1) ORDER BY id",
+            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -149,7 +299,7 @@ pub async fn find_by_storage_key<'e>(
     storage_key: &str,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE storage_key = $1",
+            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE storage_key = $1 AND deleted_at IS NULL",
         )
         .bind(storage_key)
         .fetch_optional(db)
@@ -201,8 +351,21 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         })
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE media SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query("DELETE FROM media WHERE id = $1")
         .bind(id)
         .execute(db)
@@ -221,7 +384,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media ORDER BY id LIMIT $1",
+                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -229,7 +392,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE (id) > ($1) ORDER BY id LIMIT $2",
+                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)
@@ -252,7 +415,7 @@ pub async fn list_by_owner_id<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
                 )
                 .bind(owner_id)
                 .bind(limit)
@@ -261,7 +424,7 @@ pub async fn list_by_owner_id<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
+                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4",
                 )
                 .bind(owner_id)
                 .bind(after.created_at)

@@ -11,12 +11,100 @@ pub const TABLE: &str = "media_variants";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `media_variants.preset`, stored as its number (smallint) and checked by `media_variants_preset_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Preset {
+    Thumbnail,
+    ImageSmall,
+    ImageMedium,
+    ImageLarge,
+    VideoHls,
+}
+impl Preset {
+    /// Every value, in declaration order.
+    pub const ALL: [Preset; 5usize] = [
+        Preset::Thumbnail,
+        Preset::ImageSmall,
+        Preset::ImageMedium,
+        Preset::ImageLarge,
+        Preset::VideoHls,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Thumbnail => "thumbnail",
+            Preset::ImageSmall => "image_small",
+            Preset::ImageMedium => "image_medium",
+            Preset::ImageLarge => "image_large",
+            Preset::VideoHls => "video_hls",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "thumbnail" => Some(Preset::Thumbnail),
+            "image_small" => Some(Preset::ImageSmall),
+            "image_medium" => Some(Preset::ImageMedium),
+            "image_large" => Some(Preset::ImageLarge),
+            "video_hls" => Some(Preset::VideoHls),
+            _ => None,
+        }
+    }
+}
+impl Preset {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Preset::Thumbnail => 1,
+            Preset::ImageSmall => 2,
+            Preset::ImageMedium => 3,
+            Preset::ImageLarge => 4,
+            Preset::VideoHls => 8,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Preset::Thumbnail),
+            2 => Some(Preset::ImageSmall),
+            3 => Some(Preset::ImageMedium),
+            4 => Some(Preset::ImageLarge),
+            8 => Some(Preset::VideoHls),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Preset {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Preset {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Preset {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of media_variants.preset: ").into()
+            })
+    }
+}
 /// One row of `media_variants`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
     pub media_id: Uuid,
-    pub preset: i16,
+    /// VariantPreset numbers
+    pub preset: Preset,
     pub mime_type: String,
     pub width: i32,
     pub height: i32,
@@ -46,7 +134,7 @@ pub struct New {
     /// `None` takes the default, `gen_random_uuid()`.
     pub id: Option<Uuid>,
     pub media_id: Uuid,
-    pub preset: i16,
+    pub preset: Preset,
     pub mime_type: String,
     /// `None` takes the default, `0`.
     pub width: Option<i32>,
@@ -122,7 +210,7 @@ pub async fn find_by_storage_key<'e>(
 pub async fn find_by_media_id_and_preset<'e>(
     db: impl sqlx::PgExecutor<'e>,
     media_id: Uuid,
-    preset: i16,
+    preset: Preset,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
             "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE media_id = $1 AND preset = $2",

@@ -13,13 +13,89 @@ pub const TABLE: &str = "uploads";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `uploads.status`, stored as its number (smallint) and checked by `uploads_status_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    InProgress,
+    Completed,
+    Expired,
+}
+impl Status {
+    /// Every value, in declaration order.
+    pub const ALL: [Status; 3usize] = [
+        Status::InProgress,
+        Status::Completed,
+        Status::Expired,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Expired => "expired",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "in_progress" => Some(Status::InProgress),
+            "completed" => Some(Status::Completed),
+            "expired" => Some(Status::Expired),
+            _ => None,
+        }
+    }
+}
+impl Status {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Status::InProgress => 1,
+            Status::Completed => 2,
+            Status::Expired => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Status::InProgress),
+            2 => Some(Status::Completed),
+            3 => Some(Status::Expired),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Status {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Status {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Status {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of uploads.status: ").into()
+            })
+    }
+}
 /// One row of `uploads`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
     pub media_id: Uuid,
     pub owner_id: Uuid,
-    pub status: i16,
+    /// UploadStatus numbers
+    pub status: Status,
     pub size_bytes: i64,
     pub chunk_size_bytes: i64,
     pub total_chunks: i32,
@@ -54,7 +130,7 @@ pub struct New {
     pub media_id: Uuid,
     pub owner_id: Uuid,
     /// `None` takes the default, `1`.
-    pub status: Option<i16>,
+    pub status: Option<Status>,
     pub size_bytes: i64,
     pub chunk_size_bytes: i64,
     pub total_chunks: i32,

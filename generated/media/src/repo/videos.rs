@@ -13,11 +13,91 @@ pub const TABLE: &str = "videos";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `videos.state`, stored as its number (smallint) and checked by `videos_state_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+impl State {
+    /// Every value, in declaration order.
+    pub const ALL: [State; 4usize] = [
+        State::Queued,
+        State::Running,
+        State::Succeeded,
+        State::Failed,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Running => "running",
+            State::Succeeded => "succeeded",
+            State::Failed => "failed",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "queued" => Some(State::Queued),
+            "running" => Some(State::Running),
+            "succeeded" => Some(State::Succeeded),
+            "failed" => Some(State::Failed),
+            _ => None,
+        }
+    }
+}
+impl State {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            State::Queued => 1,
+            State::Running => 2,
+            State::Succeeded => 3,
+            State::Failed => 4,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(State::Queued),
+            2 => Some(State::Running),
+            3 => Some(State::Succeeded),
+            4 => Some(State::Failed),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for State {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for State {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for State {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| format!("{}{number}", "not a value of videos.state: ").into())
+    }
+}
 /// One row of `videos`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub media_id: Uuid,
-    pub state: i16,
+    /// ProcessingState numbers
+    pub state: State,
     pub progress_percent: i16,
     pub attempts: i32,
     pub codec: Option<String>,
@@ -53,7 +133,7 @@ impl Row {
 pub struct New {
     pub media_id: Uuid,
     /// `None` takes the default, `1`.
-    pub state: Option<i16>,
+    pub state: Option<State>,
     /// `None` takes the default, `0`.
     pub progress_percent: Option<i16>,
     /// `None` takes the default, `0`.
@@ -193,7 +273,7 @@ pub async fn list<'e>(
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_state<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    state: i16,
+    state: State,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {

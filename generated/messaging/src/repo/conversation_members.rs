@@ -15,12 +15,85 @@ pub const TABLE: &str = "conversation_members";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `conversation_members.role`, stored as its number (smallint) and checked by `conversation_members_role_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+impl Role {
+    /// Every value, in declaration order.
+    pub const ALL: [Role; 3usize] = [Role::Owner, Role::Admin, Role::Member];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+impl Role {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Role::Owner => 1,
+            Role::Admin => 2,
+            Role::Member => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Role::Owner),
+            2 => Some(Role::Admin),
+            3 => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Role {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Role {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Role {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of conversation_members.role: ")
+                    .into()
+            })
+    }
+}
 /// One row of `conversation_members`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub conversation_id: Uuid,
     pub user_id: Uuid,
-    pub role: i16,
+    /// MemberRole numbers
+    pub role: Role,
     pub last_read_sequence: i64,
     pub last_read_at: Option<DateTime<Utc>>,
     pub muted: bool,
@@ -46,7 +119,7 @@ pub struct New {
     pub conversation_id: Uuid,
     pub user_id: Uuid,
     /// `None` takes the default, `3`.
-    pub role: Option<i16>,
+    pub role: Option<Role>,
     /// `None` takes the default, `0`.
     pub last_read_sequence: Option<i64>,
     pub last_read_at: Option<DateTime<Utc>>,

@@ -13,11 +13,78 @@ pub const TABLE: &str = "conversations";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `conversations.kind`, stored as its number (smallint) and checked by `conversations_kind_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Direct,
+    Group,
+}
+impl Kind {
+    /// Every value, in declaration order.
+    pub const ALL: [Kind; 2usize] = [Kind::Direct, Kind::Group];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Direct => "direct",
+            Kind::Group => "group",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "direct" => Some(Kind::Direct),
+            "group" => Some(Kind::Group),
+            _ => None,
+        }
+    }
+}
+impl Kind {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Kind::Direct => 1,
+            Kind::Group => 2,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Kind::Direct),
+            2 => Some(Kind::Group),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Kind {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Kind {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of conversations.kind: ").into()
+            })
+    }
+}
 /// One row of `conversations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
-    pub kind: i16,
+    /// ConversationKind numbers
+    pub kind: Kind,
     pub title: String,
     pub created_by: Uuid,
     pub direct_key: Option<String>,
@@ -51,7 +118,7 @@ impl Row {
 pub struct New {
     /// `None` takes the default, `gen_random_uuid()`.
     pub id: Option<Uuid>,
-    pub kind: i16,
+    pub kind: Kind,
     /// `None` takes the default, `''`.
     pub title: Option<String>,
     pub created_by: Uuid,
@@ -94,7 +161,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1",
+            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -108,7 +175,7 @@ pub async fn get_many<'e>(
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) ORDER BY id",
+            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -122,7 +189,7 @@ pub async fn find_by_direct_key<'e>(
     direct_key: Option<&str>,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE direct_key = $1",
+            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE direct_key = $1 AND deleted_at IS NULL",
         )
         .bind(direct_key)
         .fetch_optional(db)
@@ -157,8 +224,21 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         }
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE conversations SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query("DELETE FROM conversations WHERE id = $1")
         .bind(id)
         .execute(db)
@@ -177,7 +257,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations ORDER BY id LIMIT $1",
+                    "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -185,7 +265,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE (id) > ($1) ORDER BY id LIMIT $2",
+                    "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)

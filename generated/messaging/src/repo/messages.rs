@@ -15,6 +15,77 @@ pub const TABLE: &str = "messages";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `messages.kind`, stored as its number (smallint) and checked by `messages_kind_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Text,
+    Media,
+    System,
+}
+impl Kind {
+    /// Every value, in declaration order.
+    pub const ALL: [Kind; 3usize] = [Kind::Text, Kind::Media, Kind::System];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Media => "media",
+            Kind::System => "system",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "text" => Some(Kind::Text),
+            "media" => Some(Kind::Media),
+            "system" => Some(Kind::System),
+            _ => None,
+        }
+    }
+}
+impl Kind {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Kind::Text => 1,
+            Kind::Media => 2,
+            Kind::System => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Kind::Text),
+            2 => Some(Kind::Media),
+            3 => Some(Kind::System),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Kind {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Kind {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of messages.kind: ").into()
+            })
+    }
+}
 /// One row of `messages`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -22,7 +93,8 @@ pub struct Row {
     pub conversation_id: Uuid,
     pub sender_id: Uuid,
     pub sequence: i64,
-    pub kind: i16,
+    /// MessageKind numbers
+    pub kind: Kind,
     pub body: String,
     pub reply_to_message_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -57,7 +129,7 @@ pub struct New {
     pub sender_id: Uuid,
     pub sequence: i64,
     /// `None` takes the default, `1`.
-    pub kind: Option<i16>,
+    pub kind: Option<Kind>,
     /// `None` takes the default, `''`.
     pub body: Option<String>,
     pub reply_to_message_id: Option<Uuid>,

@@ -15,11 +15,83 @@ pub const TABLE: &str = "search_documents";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `search_documents.kind`, stored as its number (smallint) and checked by `search_documents_kind_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Post,
+    User,
+    Hashtag,
+}
+impl Kind {
+    /// Every value, in declaration order.
+    pub const ALL: [Kind; 3usize] = [Kind::Post, Kind::User, Kind::Hashtag];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Post => "post",
+            Kind::User => "user",
+            Kind::Hashtag => "hashtag",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "post" => Some(Kind::Post),
+            "user" => Some(Kind::User),
+            "hashtag" => Some(Kind::Hashtag),
+            _ => None,
+        }
+    }
+}
+impl Kind {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Kind::Post => 1,
+            Kind::User => 2,
+            Kind::Hashtag => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Kind::Post),
+            2 => Some(Kind::User),
+            3 => Some(Kind::Hashtag),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Kind {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Kind {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of search_documents.kind: ").into()
+            })
+    }
+}
 /// One row of `search_documents`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub id: Uuid,
-    pub kind: i16,
+    /// DocumentKind numbers
+    pub kind: Kind,
     pub source_id: Uuid,
     pub author_id: Option<Uuid>,
     pub title: String,
@@ -53,7 +125,7 @@ impl Row {
 pub struct New {
     /// `None` takes the default, `gen_random_uuid()`.
     pub id: Option<Uuid>,
-    pub kind: i16,
+    pub kind: Kind,
     pub source_id: Uuid,
     pub author_id: Option<Uuid>,
     /// `None` takes the default, `''`.
@@ -122,7 +194,7 @@ pub async fn get_many<'e>(
 /// The row with this `kind, source_id`, if any (unique).
 pub async fn find_by_kind_and_source_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    kind: i16,
+    kind: Kind,
     source_id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
@@ -207,7 +279,7 @@ pub async fn list<'e>(
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_kind<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    kind: i16,
+    kind: Kind,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {

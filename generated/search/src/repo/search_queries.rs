@@ -15,6 +15,87 @@ pub const TABLE: &str = "search_queries";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `search_queries.scope`, stored as its number (smallint) and checked by `search_queries_scope_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    All,
+    Posts,
+    Users,
+    Hashtags,
+}
+impl Scope {
+    /// Every value, in declaration order.
+    pub const ALL: [Scope; 4usize] = [
+        Scope::All,
+        Scope::Posts,
+        Scope::Users,
+        Scope::Hashtags,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::Posts => "posts",
+            Scope::Users => "users",
+            Scope::Hashtags => "hashtags",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "all" => Some(Scope::All),
+            "posts" => Some(Scope::Posts),
+            "users" => Some(Scope::Users),
+            "hashtags" => Some(Scope::Hashtags),
+            _ => None,
+        }
+    }
+}
+impl Scope {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Scope::All => 1,
+            Scope::Posts => 2,
+            Scope::Users => 3,
+            Scope::Hashtags => 4,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Scope::All),
+            2 => Some(Scope::Posts),
+            3 => Some(Scope::Users),
+            4 => Some(Scope::Hashtags),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Scope {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Scope {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Scope {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of search_queries.scope: ").into()
+            })
+    }
+}
 /// One row of `search_queries`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -23,7 +104,8 @@ pub struct Row {
     pub user_id: Option<Uuid>,
     pub query: String,
     pub normalized_query: String,
-    pub scope: i16,
+    /// SearchScope numbers
+    pub scope: Scope,
     pub result_count: i32,
     pub created_at: DateTime<Utc>,
 }
@@ -52,7 +134,7 @@ pub struct New {
     pub query: String,
     pub normalized_query: String,
     /// `None` takes the default, `1`.
-    pub scope: Option<i16>,
+    pub scope: Option<Scope>,
     /// `None` takes the default, `0`.
     pub result_count: Option<i32>,
     /// `None` takes the default, `now()`.

@@ -14,6 +14,162 @@ pub const TABLE: &str = "streams";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `streams.status`, stored as its number (smallint) and checked by `streams_status_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Scheduled,
+    Live,
+    Ended,
+    Cancelled,
+}
+impl Status {
+    /// Every value, in declaration order.
+    pub const ALL: [Status; 4usize] = [
+        Status::Scheduled,
+        Status::Live,
+        Status::Ended,
+        Status::Cancelled,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Live => "live",
+            Status::Ended => "ended",
+            Status::Cancelled => "cancelled",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "scheduled" => Some(Status::Scheduled),
+            "live" => Some(Status::Live),
+            "ended" => Some(Status::Ended),
+            "cancelled" => Some(Status::Cancelled),
+            _ => None,
+        }
+    }
+}
+impl Status {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Status::Scheduled => 1,
+            Status::Live => 2,
+            Status::Ended => 3,
+            Status::Cancelled => 4,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Status::Scheduled),
+            2 => Some(Status::Live),
+            3 => Some(Status::Ended),
+            4 => Some(Status::Cancelled),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Status {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Status {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Status {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of streams.status: ").into()
+            })
+    }
+}
+/// The values of `streams.visibility`, stored as its number (smallint) and checked by `streams_visibility_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Visibility {
+    Public,
+    FollowersOnly,
+    Unlisted,
+}
+impl Visibility {
+    /// Every value, in declaration order.
+    pub const ALL: [Visibility; 3usize] = [
+        Visibility::Public,
+        Visibility::FollowersOnly,
+        Visibility::Unlisted,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::FollowersOnly => "followers_only",
+            Visibility::Unlisted => "unlisted",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(Visibility::Public),
+            "followers_only" => Some(Visibility::FollowersOnly),
+            "unlisted" => Some(Visibility::Unlisted),
+            _ => None,
+        }
+    }
+}
+impl Visibility {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Visibility::Public => 1,
+            Visibility::FollowersOnly => 2,
+            Visibility::Unlisted => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Visibility::Public),
+            2 => Some(Visibility::FollowersOnly),
+            3 => Some(Visibility::Unlisted),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Visibility {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Visibility {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Visibility {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of streams.visibility: ").into()
+            })
+    }
+}
 /// One row of `streams`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -21,8 +177,10 @@ pub struct Row {
     pub creator_id: Uuid,
     pub title: String,
     pub description: String,
-    pub status: i16,
-    pub visibility: i16,
+    /// StreamStatus numbers
+    pub status: Status,
+    /// StreamVisibility numbers
+    pub visibility: Visibility,
     pub chat_enabled: bool,
     pub thumbnail_media_id: Option<Uuid>,
     pub scheduled_start_at: Option<DateTime<Utc>>,
@@ -63,9 +221,9 @@ pub struct New {
     /// `None` takes the default, `''`.
     pub description: Option<String>,
     /// `None` takes the default, `1`.
-    pub status: Option<i16>,
+    pub status: Option<Status>,
     /// `None` takes the default, `1`.
-    pub visibility: Option<i16>,
+    pub visibility: Option<Visibility>,
     /// `None` takes the default, `true`.
     pub chat_enabled: Option<bool>,
     pub thumbnail_media_id: Option<Uuid>,
@@ -246,7 +404,7 @@ pub async fn list_by_creator_id<'e>(
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_status<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    status: i16,
+    status: Status,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {

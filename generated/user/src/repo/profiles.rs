@@ -16,6 +16,72 @@ pub const TABLE: &str = "profiles";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `profiles.visibility`, stored as its number (smallint) and checked by `profiles_visibility_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Visibility {
+    Public,
+    Private,
+}
+impl Visibility {
+    /// Every value, in declaration order.
+    pub const ALL: [Visibility; 2usize] = [Visibility::Public, Visibility::Private];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(Visibility::Public),
+            "private" => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+impl Visibility {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            Visibility::Public => 1,
+            Visibility::Private => 2,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(Visibility::Public),
+            2 => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for Visibility {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for Visibility {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for Visibility {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!("{}{number}", "not a value of profiles.visibility: ").into()
+            })
+    }
+}
 /// One row of `profiles`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -26,7 +92,8 @@ pub struct Row {
     pub avatar_url: Option<String>,
     pub location: String,
     pub website_url: String,
-    pub visibility: i16,
+    /// ProfileVisibility numbers
+    pub visibility: Visibility,
     pub follower_count: i64,
     pub following_count: i64,
     pub created_at: DateTime<Utc>,
@@ -70,7 +137,7 @@ pub struct New {
     /// `None` takes the default, `''`.
     pub website_url: Option<String>,
     /// `None` takes the default, `1`.
-    pub visibility: Option<i16>,
+    pub visibility: Option<Visibility>,
     /// `None` takes the default, `0`.
     pub follower_count: Option<i64>,
     /// `None` takes the default, `0`.
@@ -110,7 +177,7 @@ pub async fn get<'e>(
     user_id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1",
+            "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL",
         )
         .bind(user_id)
         .fetch_optional(db)
@@ -124,7 +191,7 @@ pub async fn get_many<'e>(
     user_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) ORDER BY user_id",
+            "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id",
         )
         .bind(user_ids)
         .fetch_all(db)
@@ -172,8 +239,24 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         })
     }
 }
-/// Deletes the row with this key; `false` when there was none.
+/// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
+/// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+) -> RepoResult<bool> {
+    let done = sqlx::query(
+            "UPDATE profiles SET deleted_at = now() WHERE user_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+/// Removes the row with this key for good, whether or not it was deleted; `false` when
+/// there was none.
+pub async fn purge<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<bool> {
@@ -195,7 +278,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles ORDER BY user_id LIMIT $1",
+                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE deleted_at IS NULL ORDER BY user_id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -203,7 +286,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE (user_id) > ($1) ORDER BY user_id LIMIT $2",
+                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE (user_id) > ($1) AND deleted_at IS NULL ORDER BY user_id LIMIT $2",
                 )
                 .bind(after.user_id)
                 .bind(limit)
@@ -226,7 +309,7 @@ pub async fn list_by_display_name<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 ORDER BY user_id LIMIT $2",
+                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND deleted_at IS NULL ORDER BY user_id LIMIT $2",
                 )
                 .bind(display_name)
                 .bind(limit)
@@ -235,7 +318,7 @@ pub async fn list_by_display_name<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND (user_id) > ($2) ORDER BY user_id LIMIT $3",
+                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND (user_id) > ($2) AND deleted_at IS NULL ORDER BY user_id LIMIT $3",
                 )
                 .bind(display_name)
                 .bind(after.user_id)

@@ -13,13 +13,92 @@ pub const TABLE: &str = "user_settings";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The values of `user_settings.direct_message_policy`, stored as its number (smallint) and checked by `user_settings_direct_message_policy_check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DirectMessagePolicy {
+    Everyone,
+    Following,
+    Nobody,
+}
+impl DirectMessagePolicy {
+    /// Every value, in declaration order.
+    pub const ALL: [DirectMessagePolicy; 3usize] = [
+        DirectMessagePolicy::Everyone,
+        DirectMessagePolicy::Following,
+        DirectMessagePolicy::Nobody,
+    ];
+    /// The value's name in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectMessagePolicy::Everyone => "everyone",
+            DirectMessagePolicy::Following => "following",
+            DirectMessagePolicy::Nobody => "nobody",
+        }
+    }
+    /// The value with this name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "everyone" => Some(DirectMessagePolicy::Everyone),
+            "following" => Some(DirectMessagePolicy::Following),
+            "nobody" => Some(DirectMessagePolicy::Nobody),
+            _ => None,
+        }
+    }
+}
+impl DirectMessagePolicy {
+    /// The number stored for the value.
+    pub fn number(self) -> i16 {
+        match self {
+            DirectMessagePolicy::Everyone => 1,
+            DirectMessagePolicy::Following => 2,
+            DirectMessagePolicy::Nobody => 3,
+        }
+    }
+    /// The value stored as this number, if any.
+    pub fn from_number(number: i16) -> Option<Self> {
+        match number {
+            1 => Some(DirectMessagePolicy::Everyone),
+            2 => Some(DirectMessagePolicy::Following),
+            3 => Some(DirectMessagePolicy::Nobody),
+            _ => None,
+        }
+    }
+}
+impl sqlx::Type<sqlx::Postgres> for DirectMessagePolicy {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+impl sqlx::Encode<'_, sqlx::Postgres> for DirectMessagePolicy {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+    }
+}
+impl sqlx::Decode<'_, sqlx::Postgres> for DirectMessagePolicy {
+    fn decode(
+        value: sqlx::postgres::PgValueRef<'_>,
+    ) -> Result<Self, sqlx::error::BoxDynError> {
+        let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Self::from_number(number)
+            .ok_or_else(|| {
+                format!(
+                    "{}{number}", "not a value of user_settings.direct_message_policy: "
+                )
+                    .into()
+            })
+    }
+}
 /// One row of `user_settings`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub user_id: Uuid,
     pub email_notifications: bool,
     pub push_notifications: bool,
-    pub direct_message_policy: i16,
+    /// DirectMessagePolicy numbers
+    pub direct_message_policy: DirectMessagePolicy,
     pub show_online_status: bool,
     pub language: String,
     pub time_zone: String,
@@ -49,7 +128,7 @@ pub struct New {
     /// `None` takes the default, `true`.
     pub push_notifications: Option<bool>,
     /// `None` takes the default, `1`.
-    pub direct_message_policy: Option<i16>,
+    pub direct_message_policy: Option<DirectMessagePolicy>,
     /// `None` takes the default, `true`.
     pub show_online_status: Option<bool>,
     /// `None` takes the default, `'en'`.

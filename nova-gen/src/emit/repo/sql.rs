@@ -82,22 +82,23 @@ fn key_columns(table: &Table) -> Vec<&str> {
 
 /// Plain update by key.
 pub fn update(table: &Table) -> String {
-    format!("UPDATE {} SET {} WHERE {} RETURNING {}", table.name, set_list(table), equalities(&key_columns(table), 1), column_list(table))
+    format!("UPDATE {} SET {}{} RETURNING {}", table.name, set_list(table), live(table, vec![equalities(&key_columns(table), 1)]), column_list(table))
 }
 
 /// Versioned update in one round trip: the first column says whether the update applied; if
 /// not, the current row (if any) comes back so the conflict can report its version.
 pub fn update_versioned(table: &Table, version: &str) -> String {
-    let keys = key_columns(table);
-    let version_param = keys.len() + updated_columns(table).len() + 1;
+    let key_names = key_columns(table);
+    let version_param = key_names.len() + updated_columns(table).len() + 1;
     let columns = column_list(table);
+    // A soft-deleted row is gone for updates too.
+    let keys = live(table, vec![equalities(&key_names, 1)]).trim_start().trim_start_matches("WHERE ").to_string();
     format!(
         "WITH updated AS (UPDATE {t} SET {sets} WHERE {keys} AND {version} = ${version_param} RETURNING {columns}) \
          SELECT true, {columns} FROM updated \
          UNION ALL SELECT false, {columns} FROM {t} WHERE {keys} AND NOT EXISTS (SELECT 1 FROM updated)",
         t = table.name,
         sets = set_list(table),
-        keys = equalities(&keys, 1),
     )
 }
 
