@@ -113,7 +113,7 @@ pub async fn get_many<'e>(
 /// another writer came first, `NotFound` when the row is gone.
 pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
     let result = sqlx::query(
-            "WITH updated AS (UPDATE comments SET post_id = $2, author_id = $3, parent_comment_id = $4, body = $5, like_count = $6, created_at = $7, deleted_at = $8, updated_at = now(), version = version + 1 WHERE id = $1 AND version = $9 RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version) SELECT true, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)",
+            "WITH updated AS (UPDATE comments SET post_id = $2, author_id = $3, parent_comment_id = $4, body = $5, like_count = $6, created_at = $7, deleted_at = $8, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $9 RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version) SELECT true, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
         )
         .bind(row.id)
         .bind(row.post_id)

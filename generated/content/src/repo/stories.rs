@@ -106,7 +106,7 @@ pub async fn get_many<'e>(
 /// Writes every column of `row` except the key; `NotFound` when the row is gone.
 pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
     let result = sqlx::query(
-            "UPDATE stories SET author_id = $2, media_id = $3, caption = $4, view_count = $5, created_at = $6, expires_at = $7, deleted_at = $8 WHERE id = $1 RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at",
+            "UPDATE stories SET author_id = $2, media_id = $3, caption = $4, view_count = $5, created_at = $6, expires_at = $7, deleted_at = $8 WHERE id = $1 AND deleted_at IS NULL RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at",
         )
         .bind(row.id)
         .bind(row.author_id)

@@ -200,7 +200,7 @@ pub async fn find_by_direct_key<'e>(
 /// Writes every column of `row` except the key; `NotFound` when the row is gone.
 pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
     let result = sqlx::query(
-            "UPDATE conversations SET kind = $2, title = $3, created_by = $4, direct_key = $5, member_count = $6, last_sequence = $7, last_message_at = $8, created_at = $9, deleted_at = $10, updated_at = now() WHERE id = $1 RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at",
+            "UPDATE conversations SET kind = $2, title = $3, created_by = $4, direct_key = $5, member_count = $6, last_sequence = $7, last_message_at = $8, created_at = $9, deleted_at = $10, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at",
         )
         .bind(row.id)
         .bind(row.kind)
