@@ -287,3 +287,75 @@ async fn a_new_service_starts_with_a_first_migration_that_creates_every_table() 
     let wanted = nova_gen::lower::lower_service(analysis.spec.service("notes").unwrap());
     assert_catalogs_equal(&database.catalog().await.catalog, &materialise(&wanted).await, "the spec's schema");
 }
+
+#[tokio::test]
+async fn enums_and_checks_are_added_not_valid_then_validated() {
+    let before = before().await;
+    before.repo.edit(
+        OWNERSHIP,
+        "columns.version = \"bigint version\"\n",
+        "columns.version = \"bigint version\"\ncolumns.state = \"enum(draft, published, archived) default draft -- where the note is in its life\"\ncolumns.priority = \"enum(low = 1, high = 2)?\"\nchecks = [\"length(title) between 1 and 200\"]\n",
+    );
+    let notes = before.evolve("enums_and_checks", false).await;
+    assert_eq!(
+        notes,
+        [
+            "adds column notes.state",
+            "adds column notes.priority",
+            "adds check notes_priority_check",
+            "adds check notes_state_check",
+            "adds check notes_title_check"
+        ]
+    );
+    // Existing rows took the default; a value outside the enum is refused.
+    assert_eq!(before.rows("SELECT DISTINCT state FROM notes").await, ["draft"]);
+    let refused = sqlx::query("UPDATE notes SET state = 'lost'").execute(&mut before.database.connect().await).await.unwrap_err();
+    assert_eq!(refused.as_database_error().and_then(|e| e.constraint().map(str::to_string)).as_deref(), Some("notes_state_check"));
+}
+
+#[tokio::test]
+async fn soft_delete_narrows_uniques_to_live_rows_without_a_gap() {
+    let before = before().await;
+    before.repo.edit(OWNERSHIP, "[notes.tables.notes]\n", "[notes.tables.notes]\nsoft_delete = true\nunique = [\"lower(title) where deleted_at is null\"]\n");
+    before.repo.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"text unique\"");
+    let notes = before.evolve("soft_delete", false).await;
+    assert_eq!(notes, ["adds index notes_lower_title_live_key", "adds index notes_title_live_key"]);
+    // Two deleted notes may share a title; live ones may not, whatever the case.
+    let mut connection = before.database.connect().await;
+    sqlx::query("UPDATE notes SET deleted_at = now(), title = 'same'").execute(&mut connection).await.unwrap();
+    sqlx::query("INSERT INTO notes (author_id, title) VALUES (gen_random_uuid(), 'same')").execute(&mut connection).await.unwrap();
+    let refused = sqlx::query("INSERT INTO notes (author_id, title) VALUES (gen_random_uuid(), 'SAME')").execute(&mut connection).await.unwrap_err();
+    assert_eq!(refused.as_database_error().and_then(|e| e.constraint().map(str::to_string)).as_deref(), Some("notes_lower_title_live_key"));
+}
+
+#[tokio::test]
+async fn a_unique_constraint_becomes_a_live_rows_unique_without_a_gap() {
+    let before = before().await;
+    before.repo.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"text unique\"");
+    before.evolve("unique", false).await;
+    before.repo.edit(OWNERSHIP, "[notes.tables.notes]\n", "[notes.tables.notes]\nsoft_delete = true\n");
+    let notes = before.evolve("narrowed_unique", false).await;
+    assert_eq!(notes, ["narrows unique constraint notes_title_key to notes_title_live_key", "adds index notes_title_live_key"]);
+}
+
+#[tokio::test]
+async fn full_text_search_columns_gin_indexes_and_set_null() {
+    let before = before().await;
+    before.repo.edit(
+        OWNERSHIP,
+        "columns.version = \"bigint version\"\n",
+        "columns.version = \"bigint version\"\ncolumns.search = \"tsvector generated (to_tsvector('simple', title || ' ' || body))\"\ncolumns.parent_id = \"uuid? -> notes.id set null\"\ncolumns.code = \"varchar(12)?\"\ncolumns.ratio = \"real default 1.5\"\ncolumns.remind_at = \"time?\"\ncolumns.ttl = \"interval default '1 day'\"\ncolumns.flags = \"bool[] default '{}'\"\ncolumns.expires_at = \"timestamptz default (now() + interval '24 hours')\"\n",
+    );
+    before.repo.edit(OWNERSHIP, "indexes = [\"author_id, created_at desc\"]", "indexes = [\"author_id, created_at desc\", \"search using gin\", \"tags using gin\", \"created_at where pinned\"]");
+    // Filling a generated column rewrites the table: refused without the flag.
+    insta::assert_snapshot!("generated_column_refused", rendered_failure(before.repo.migrate("notes", "search", false)));
+    let notes = before.evolve("search", true).await;
+    assert_eq!(notes[0], "adds column notes.search");
+    let found = before.rows("SELECT title FROM notes WHERE search @@ to_tsquery('simple', 'two')").await;
+    assert_eq!(found, ["two"]);
+    // Deleting a parent clears the reference.
+    let mut connection = before.database.connect().await;
+    sqlx::query("UPDATE notes SET parent_id = '00000000-0000-0000-0000-000000000001' WHERE title = 'three'").execute(&mut connection).await.unwrap();
+    sqlx::query("DELETE FROM notes WHERE title = 'one'").execute(&mut connection).await.unwrap();
+    assert_eq!(before.rows("SELECT coalesce(parent_id::text, 'null') FROM notes WHERE title = 'three'").await, ["null"]);
+}
