@@ -53,10 +53,25 @@ pub fn add_column(table: &str, column: &CatalogColumn) -> Change {
             }
         }
     }
+    if let Some(first) = change.steps.first_mut()
+        && first.squawk_ignore.is_none()
+        && is_varchar(&column.sql_type)
+    {
+        first.notes.push(VARCHAR_NOTE.to_string());
+        first.squawk_ignore = Some("prefer-text-field");
+    }
     if let Some(comment) = &column.comment {
         change.steps.push(step(Phase::Transactional, ddl::comment_on_column(table, name, Some(comment))));
     }
     change
+}
+
+/// squawk prefers `text`; a `varchar(n)` is written because the spec declares it (a legacy
+/// schema's type), and lengthening it later is binary-coercible (no rewrite, see below).
+pub const VARCHAR_NOTE: &str = "varchar(n) as the spec declares; a longer limit later needs no rewrite.";
+
+pub fn is_varchar(sql_type: &str) -> bool {
+    sql_type.starts_with("VARCHAR")
 }
 
 /// Adding a column with a volatile default would compute it for every row under an exclusive

@@ -272,7 +272,11 @@ impl<'a> Planner<'a> {
     fn create_tables(&mut self) {
         let mut changes = Vec::new();
         for (name, table) in self.created_tables() {
-            let mut steps = vec![step(Phase::Transactional, ddl::create_table(name, table))];
+            let mut create = step(Phase::Transactional, ddl::create_table(name, table));
+            if table.columns.iter().any(|c| super::columns::is_varchar(&c.sql_type)) {
+                create = deliberate(Phase::Transactional, create.sql, "prefer-text-field", vec![super::columns::VARCHAR_NOTE.to_string()]);
+            }
+            let mut steps = vec![create];
             steps.extend(table.indexes.iter().map(|(index, definition)| step(Phase::Transactional, ddl::create_index(name, index, definition, false))));
             if let Some(comment) = &table.comment {
                 steps.push(step(Phase::Transactional, ddl::comment_on_table(name, Some(comment))));
