@@ -180,3 +180,14 @@ fn a_shared_package_importing_a_service_and_services_importing_each_other() {
         r.edit(NOTES_PROTO, "import \"google/protobuf/empty.proto\";", "import \"google/protobuf/empty.proto\";\nimport \"nova/accounts/v1/owner.proto\";");
     }));
 }
+
+#[test]
+fn column_language_mistakes() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "[notes.tables.note_links]\n", "[notes.tables.note_links]\nsoft_delete = true\n");
+        r.edit(OWNERSHIP, "columns.pinned = \"bool default false\"", "columns.pinned = \"enum(yes, no) default maybe\"");
+        r.edit(OWNERSHIP, "columns.to_note = \"uuid pk -> notes.id cascade\"", "columns.to_note = \"uuid pk -> notes.id set null\"");
+        r.edit(OWNERSHIP, "columns.score = \"double default 0\"", "columns.score = \"double identity\"");
+        r.edit(OWNERSHIP, "columns.tags = \"text[] default '{}'\"", "columns.tags = \"tsvector\"");
+    }));
+}
