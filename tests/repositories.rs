@@ -236,6 +236,10 @@ async fn enums_round_trip_and_out_of_range_values_are_refused_by_the_database() 
     assert_eq!(stored, 2, "numbered enums store their number");
     assert_eq!(users::Status::from_number(3), Some(users::Status::Deleted));
     assert_eq!(users::Status::from_number(9), None);
+    // The proto enum with the same names converts both ways; UNSPECIFIED has no column value.
+    assert_eq!(nova_auth::pb::AccountStatus::from(users::Status::Locked), nova_auth::pb::AccountStatus::Locked);
+    assert_eq!(users::Status::try_from(nova_auth::pb::AccountStatus::Deleted), Ok(users::Status::Deleted));
+    assert_eq!(users::Status::try_from(nova_auth::pb::AccountStatus::Unspecified), Err(nova_auth::pb::AccountStatus::Unspecified));
     // Another writer cannot store a number outside the enum: the CHECK refuses it, nothing written.
     let error = sqlx::query("UPDATE users SET status = 9 WHERE id = $1").bind(locked.id).execute(&pool).await.unwrap_err();
     assert_eq!(error.as_database_error().and_then(|e| e.code()).as_deref(), Some("23514"), "a check violation: {error}");

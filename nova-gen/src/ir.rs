@@ -269,6 +269,18 @@ impl Column {
 pub struct Enumeration {
     /// In declaration order; `number` is set for every value or none.
     pub values: Vec<EnumValue>,
+    /// The service's proto enum with the same values (and numbers, when numbered), if exactly
+    /// one fits: the repository converts to and from it.
+    pub proto: Option<ProtoEnum>,
+}
+
+/// A proto enum an enum column maps to, as prost names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoEnum {
+    /// The Rust type under `pb`, e.g. `AccountStatus`.
+    pub name: String,
+    /// The prost variant of each of the column's values, in the column's order, e.g. `Active`.
+    pub variants: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

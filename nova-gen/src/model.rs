@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ir::{
-    BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoService, Reference, RetryBudget,
+    BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget,
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
@@ -56,9 +56,59 @@ pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
             shared_dependencies: Vec::new(),
         });
     }
+    for service in &mut services {
+        link_proto_enums(&loaded.protos, service);
+    }
     services.sort_by(|a, b| a.name.cmp(&b.name));
     let shared_packages = link_packages(&loaded.protos, &mut services);
     Ok(Spec { services, shared_packages })
+}
+
+/// Each enum column of the service maps to the top-level enum of the service's proto package
+/// whose values carry the same names (`ACCOUNT_STATUS_ACTIVE` is `active`) and, when the
+/// column stores numbers, the same numbers. Among several fits, the one whose name ends with
+/// the column's name (`AccountStatus` for `status`); none when that leaves no single fit.
+fn link_proto_enums(protos: &ProtoSet, service: &mut Service) {
+    use heck::{ToShoutySnakeCase, ToUpperCamelCase};
+    let prefix = format!(".{}.", service.proto.package);
+    let candidates: Vec<(&str, &prost_types::EnumDescriptorProto)> = protos
+        .types
+        .iter()
+        .filter_map(|(name, t)| match t {
+            crate::load::protos::TypeDescriptor::Enum(e) => name.strip_prefix(&prefix).filter(|n| !n.contains('.')).map(|n| (n, e)),
+            _ => None,
+        })
+        .collect();
+    for table in &mut service.tables {
+        for column in &mut table.columns {
+            let Some(enumeration) = column.enumeration.as_mut() else { continue };
+            let fits: Vec<(&str, Vec<String>)> = candidates
+                .iter()
+                .filter_map(|(name, descriptor)| {
+                    let value_prefix = format!("{}_", name.to_shouty_snake_case());
+                    let variants = enumeration.values.iter().map(|value| {
+                        let wanted = format!("{value_prefix}{}", value.name.to_uppercase());
+                        let found = descriptor.value.iter().find(|v| v.name() == wanted)?;
+                        let number_fits = value.number.is_none_or(|n| i64::from(found.number()) == n);
+                        number_fits.then(|| value.name.to_upper_camel_case())
+                    });
+                    variants.collect::<Option<Vec<String>>>().map(|v| (*name, v))
+                })
+                .collect();
+            let column_type = column.name.to_upper_camel_case();
+            let chosen = match fits.as_slice() {
+                [only] => Some(only.clone()),
+                many => {
+                    let named: Vec<&(&str, Vec<String>)> = many.iter().filter(|(n, _)| n.ends_with(&column_type)).collect();
+                    match named.as_slice() {
+                        [only] => Some((*only).clone()),
+                        _ => None,
+                    }
+                }
+            };
+            enumeration.proto = chosen.map(|(name, variants)| ProtoEnum { name: name.to_string(), variants });
+        }
+    }
 }
 
 /// Which proto packages each service's API imports: other services' packages become
@@ -213,6 +263,7 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
             let decl = &c.decl;
             let enumeration = decl.enumeration.as_ref().map(|e| Enumeration {
                 values: e.value.iter().map(|v| EnumValue { name: v.name.value.clone(), number: v.number }).collect(),
+                proto: None,
             });
             let default = decl
                 .default

@@ -70,11 +70,7 @@ pub fn to_proto(row: &users::Row) -> pb::User {
     } else if row.locked_until.is_some_and(|until| until > now) {
         pb::AccountStatus::Locked
     } else {
-        match row.status {
-            users::Status::Active => pb::AccountStatus::Active,
-            users::Status::Locked => pb::AccountStatus::Locked,
-            users::Status::Deleted => pb::AccountStatus::Deleted,
-        }
+        pb::AccountStatus::from(row.status)
     };
     pb::User {
         id: row.id.to_string(),

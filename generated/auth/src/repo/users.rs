@@ -82,6 +82,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Status {
             .ok_or_else(|| format!("{}{number}", "not a value of users.status: ").into())
     }
 }
+impl From<Status> for crate::pb::AccountStatus {
+    /// The proto's `AccountStatus` value of the same name.
+    fn from(value: Status) -> Self {
+        match value {
+            Status::Active => crate::pb::AccountStatus::Active,
+            Status::Locked => crate::pb::AccountStatus::Locked,
+            Status::Deleted => crate::pb::AccountStatus::Deleted,
+        }
+    }
+}
+impl TryFrom<crate::pb::AccountStatus> for Status {
+    type Error = crate::pb::AccountStatus;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::AccountStatus) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::AccountStatus::Active => Ok(Status::Active),
+            crate::pb::AccountStatus::Locked => Ok(Status::Locked),
+            crate::pb::AccountStatus::Deleted => Ok(Status::Deleted),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `users`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

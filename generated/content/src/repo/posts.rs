@@ -88,6 +88,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Visibility {
             })
     }
 }
+impl From<Visibility> for crate::pb::PostVisibility {
+    /// The proto's `PostVisibility` value of the same name.
+    fn from(value: Visibility) -> Self {
+        match value {
+            Visibility::Public => crate::pb::PostVisibility::Public,
+            Visibility::Followers => crate::pb::PostVisibility::Followers,
+            Visibility::Private => crate::pb::PostVisibility::Private,
+        }
+    }
+}
+impl TryFrom<crate::pb::PostVisibility> for Visibility {
+    type Error = crate::pb::PostVisibility;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::PostVisibility) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::PostVisibility::Public => Ok(Visibility::Public),
+            crate::pb::PostVisibility::Followers => Ok(Visibility::Followers),
+            crate::pb::PostVisibility::Private => Ok(Visibility::Private),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `posts`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

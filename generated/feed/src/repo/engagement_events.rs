@@ -105,6 +105,34 @@ impl sqlx::Decode<'_, sqlx::Postgres> for EventType {
             })
     }
 }
+impl From<EventType> for crate::pb::EngagementType {
+    /// The proto's `EngagementType` value of the same name.
+    fn from(value: EventType) -> Self {
+        match value {
+            EventType::View => crate::pb::EngagementType::View,
+            EventType::Like => crate::pb::EngagementType::Like,
+            EventType::Comment => crate::pb::EngagementType::Comment,
+            EventType::Share => crate::pb::EngagementType::Share,
+            EventType::Bookmark => crate::pb::EngagementType::Bookmark,
+        }
+    }
+}
+impl TryFrom<crate::pb::EngagementType> for EventType {
+    type Error = crate::pb::EngagementType;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::EngagementType) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::EngagementType::View => Ok(EventType::View),
+            crate::pb::EngagementType::Like => Ok(EventType::Like),
+            crate::pb::EngagementType::Comment => Ok(EventType::Comment),
+            crate::pb::EngagementType::Share => Ok(EventType::Share),
+            crate::pb::EngagementType::Bookmark => Ok(EventType::Bookmark),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `engagement_events`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

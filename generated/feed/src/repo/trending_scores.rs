@@ -92,6 +92,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for TimeWindow {
             })
     }
 }
+impl From<TimeWindow> for crate::pb::TrendingWindow {
+    /// The proto's `TrendingWindow` value of the same name.
+    fn from(value: TimeWindow) -> Self {
+        match value {
+            TimeWindow::Hour => crate::pb::TrendingWindow::Hour,
+            TimeWindow::Day => crate::pb::TrendingWindow::Day,
+            TimeWindow::Week => crate::pb::TrendingWindow::Week,
+        }
+    }
+}
+impl TryFrom<crate::pb::TrendingWindow> for TimeWindow {
+    type Error = crate::pb::TrendingWindow;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::TrendingWindow) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::TrendingWindow::Hour => Ok(TimeWindow::Hour),
+            crate::pb::TrendingWindow::Day => Ok(TimeWindow::Day),
+            crate::pb::TrendingWindow::Week => Ok(TimeWindow::Week),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `trending_scores`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -88,6 +88,28 @@ impl sqlx::Decode<'_, sqlx::Postgres> for DefaultFeedKind {
             })
     }
 }
+impl From<DefaultFeedKind> for crate::pb::FeedKind {
+    /// The proto's `FeedKind` value of the same name.
+    fn from(value: DefaultFeedKind) -> Self {
+        match value {
+            DefaultFeedKind::Personalized => crate::pb::FeedKind::Personalized,
+            DefaultFeedKind::Following => crate::pb::FeedKind::Following,
+        }
+    }
+}
+impl TryFrom<crate::pb::FeedKind> for DefaultFeedKind {
+    type Error = crate::pb::FeedKind;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::FeedKind) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::FeedKind::Personalized => Ok(DefaultFeedKind::Personalized),
+            crate::pb::FeedKind::Following => Ok(DefaultFeedKind::Following),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `user_feed_preferences`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

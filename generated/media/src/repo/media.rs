@@ -82,6 +82,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
             .ok_or_else(|| format!("{}{number}", "not a value of media.kind: ").into())
     }
 }
+impl From<Kind> for crate::pb::MediaKind {
+    /// The proto's `MediaKind` value of the same name.
+    fn from(value: Kind) -> Self {
+        match value {
+            Kind::Image => crate::pb::MediaKind::Image,
+            Kind::Video => crate::pb::MediaKind::Video,
+            Kind::Audio => crate::pb::MediaKind::Audio,
+        }
+    }
+}
+impl TryFrom<crate::pb::MediaKind> for Kind {
+    type Error = crate::pb::MediaKind;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::MediaKind) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::MediaKind::Image => Ok(Kind::Image),
+            crate::pb::MediaKind::Video => Ok(Kind::Video),
+            crate::pb::MediaKind::Audio => Ok(Kind::Audio),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// The values of `media.status`, stored as its number (smallint) and checked by `media_status_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -159,6 +183,32 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Status {
         let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
         Self::from_number(number)
             .ok_or_else(|| format!("{}{number}", "not a value of media.status: ").into())
+    }
+}
+impl From<Status> for crate::pb::MediaStatus {
+    /// The proto's `MediaStatus` value of the same name.
+    fn from(value: Status) -> Self {
+        match value {
+            Status::PendingUpload => crate::pb::MediaStatus::PendingUpload,
+            Status::Processing => crate::pb::MediaStatus::Processing,
+            Status::Ready => crate::pb::MediaStatus::Ready,
+            Status::Failed => crate::pb::MediaStatus::Failed,
+        }
+    }
+}
+impl TryFrom<crate::pb::MediaStatus> for Status {
+    type Error = crate::pb::MediaStatus;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::MediaStatus) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::MediaStatus::PendingUpload => Ok(Status::PendingUpload),
+            crate::pb::MediaStatus::Processing => Ok(Status::Processing),
+            crate::pb::MediaStatus::Ready => Ok(Status::Ready),
+            crate::pb::MediaStatus::Failed => Ok(Status::Failed),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
     }
 }
 /// One row of `media`.

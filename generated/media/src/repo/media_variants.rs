@@ -98,6 +98,34 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Preset {
             })
     }
 }
+impl From<Preset> for crate::pb::VariantPreset {
+    /// The proto's `VariantPreset` value of the same name.
+    fn from(value: Preset) -> Self {
+        match value {
+            Preset::Thumbnail => crate::pb::VariantPreset::Thumbnail,
+            Preset::ImageSmall => crate::pb::VariantPreset::ImageSmall,
+            Preset::ImageMedium => crate::pb::VariantPreset::ImageMedium,
+            Preset::ImageLarge => crate::pb::VariantPreset::ImageLarge,
+            Preset::VideoHls => crate::pb::VariantPreset::VideoHls,
+        }
+    }
+}
+impl TryFrom<crate::pb::VariantPreset> for Preset {
+    type Error = crate::pb::VariantPreset;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::VariantPreset) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::VariantPreset::Thumbnail => Ok(Preset::Thumbnail),
+            crate::pb::VariantPreset::ImageSmall => Ok(Preset::ImageSmall),
+            crate::pb::VariantPreset::ImageMedium => Ok(Preset::ImageMedium),
+            crate::pb::VariantPreset::ImageLarge => Ok(Preset::ImageLarge),
+            crate::pb::VariantPreset::VideoHls => Ok(Preset::VideoHls),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `media_variants`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -88,6 +88,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Status {
             })
     }
 }
+impl From<Status> for crate::pb::UploadStatus {
+    /// The proto's `UploadStatus` value of the same name.
+    fn from(value: Status) -> Self {
+        match value {
+            Status::InProgress => crate::pb::UploadStatus::InProgress,
+            Status::Completed => crate::pb::UploadStatus::Completed,
+            Status::Expired => crate::pb::UploadStatus::Expired,
+        }
+    }
+}
+impl TryFrom<crate::pb::UploadStatus> for Status {
+    type Error = crate::pb::UploadStatus;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::UploadStatus) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::UploadStatus::InProgress => Ok(Status::InProgress),
+            crate::pb::UploadStatus::Completed => Ok(Status::Completed),
+            crate::pb::UploadStatus::Expired => Ok(Status::Expired),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `uploads`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

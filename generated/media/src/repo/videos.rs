@@ -92,6 +92,32 @@ impl sqlx::Decode<'_, sqlx::Postgres> for State {
             .ok_or_else(|| format!("{}{number}", "not a value of videos.state: ").into())
     }
 }
+impl From<State> for crate::pb::ProcessingState {
+    /// The proto's `ProcessingState` value of the same name.
+    fn from(value: State) -> Self {
+        match value {
+            State::Queued => crate::pb::ProcessingState::Queued,
+            State::Running => crate::pb::ProcessingState::Running,
+            State::Succeeded => crate::pb::ProcessingState::Succeeded,
+            State::Failed => crate::pb::ProcessingState::Failed,
+        }
+    }
+}
+impl TryFrom<crate::pb::ProcessingState> for State {
+    type Error = crate::pb::ProcessingState;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::ProcessingState) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::ProcessingState::Queued => Ok(State::Queued),
+            crate::pb::ProcessingState::Running => Ok(State::Running),
+            crate::pb::ProcessingState::Succeeded => Ok(State::Succeeded),
+            crate::pb::ProcessingState::Failed => Ok(State::Failed),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `videos`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -87,6 +87,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Role {
             })
     }
 }
+impl From<Role> for crate::pb::MemberRole {
+    /// The proto's `MemberRole` value of the same name.
+    fn from(value: Role) -> Self {
+        match value {
+            Role::Owner => crate::pb::MemberRole::Owner,
+            Role::Admin => crate::pb::MemberRole::Admin,
+            Role::Member => crate::pb::MemberRole::Member,
+        }
+    }
+}
+impl TryFrom<crate::pb::MemberRole> for Role {
+    type Error = crate::pb::MemberRole;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::MemberRole) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::MemberRole::Owner => Ok(Role::Owner),
+            crate::pb::MemberRole::Admin => Ok(Role::Admin),
+            crate::pb::MemberRole::Member => Ok(Role::Member),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `conversation_members`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

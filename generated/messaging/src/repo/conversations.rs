@@ -79,6 +79,28 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
             })
     }
 }
+impl From<Kind> for crate::pb::ConversationKind {
+    /// The proto's `ConversationKind` value of the same name.
+    fn from(value: Kind) -> Self {
+        match value {
+            Kind::Direct => crate::pb::ConversationKind::Direct,
+            Kind::Group => crate::pb::ConversationKind::Group,
+        }
+    }
+}
+impl TryFrom<crate::pb::ConversationKind> for Kind {
+    type Error = crate::pb::ConversationKind;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::ConversationKind) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::ConversationKind::Direct => Ok(Kind::Direct),
+            crate::pb::ConversationKind::Group => Ok(Kind::Group),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `conversations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

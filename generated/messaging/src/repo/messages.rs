@@ -86,6 +86,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
             })
     }
 }
+impl From<Kind> for crate::pb::MessageKind {
+    /// The proto's `MessageKind` value of the same name.
+    fn from(value: Kind) -> Self {
+        match value {
+            Kind::Text => crate::pb::MessageKind::Text,
+            Kind::Media => crate::pb::MessageKind::Media,
+            Kind::System => crate::pb::MessageKind::System,
+        }
+    }
+}
+impl TryFrom<crate::pb::MessageKind> for Kind {
+    type Error = crate::pb::MessageKind;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::MessageKind) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::MessageKind::Text => Ok(Kind::Text),
+            crate::pb::MessageKind::Media => Ok(Kind::Media),
+            crate::pb::MessageKind::System => Ok(Kind::System),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `messages`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

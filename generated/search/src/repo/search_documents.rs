@@ -86,6 +86,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
             })
     }
 }
+impl From<Kind> for crate::pb::DocumentKind {
+    /// The proto's `DocumentKind` value of the same name.
+    fn from(value: Kind) -> Self {
+        match value {
+            Kind::Post => crate::pb::DocumentKind::Post,
+            Kind::User => crate::pb::DocumentKind::User,
+            Kind::Hashtag => crate::pb::DocumentKind::Hashtag,
+        }
+    }
+}
+impl TryFrom<crate::pb::DocumentKind> for Kind {
+    type Error = crate::pb::DocumentKind;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::DocumentKind) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::DocumentKind::Post => Ok(Kind::Post),
+            crate::pb::DocumentKind::User => Ok(Kind::User),
+            crate::pb::DocumentKind::Hashtag => Ok(Kind::Hashtag),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `search_documents`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

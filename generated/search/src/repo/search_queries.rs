@@ -96,6 +96,32 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Scope {
             })
     }
 }
+impl From<Scope> for crate::pb::SearchScope {
+    /// The proto's `SearchScope` value of the same name.
+    fn from(value: Scope) -> Self {
+        match value {
+            Scope::All => crate::pb::SearchScope::All,
+            Scope::Posts => crate::pb::SearchScope::Posts,
+            Scope::Users => crate::pb::SearchScope::Users,
+            Scope::Hashtags => crate::pb::SearchScope::Hashtags,
+        }
+    }
+}
+impl TryFrom<crate::pb::SearchScope> for Scope {
+    type Error = crate::pb::SearchScope;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::SearchScope) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::SearchScope::All => Ok(Scope::All),
+            crate::pb::SearchScope::Posts => Ok(Scope::Posts),
+            crate::pb::SearchScope::Users => Ok(Scope::Users),
+            crate::pb::SearchScope::Hashtags => Ok(Scope::Hashtags),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `search_queries`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

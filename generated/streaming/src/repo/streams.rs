@@ -95,6 +95,32 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Status {
             })
     }
 }
+impl From<Status> for crate::pb::StreamStatus {
+    /// The proto's `StreamStatus` value of the same name.
+    fn from(value: Status) -> Self {
+        match value {
+            Status::Scheduled => crate::pb::StreamStatus::Scheduled,
+            Status::Live => crate::pb::StreamStatus::Live,
+            Status::Ended => crate::pb::StreamStatus::Ended,
+            Status::Cancelled => crate::pb::StreamStatus::Cancelled,
+        }
+    }
+}
+impl TryFrom<crate::pb::StreamStatus> for Status {
+    type Error = crate::pb::StreamStatus;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::StreamStatus) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::StreamStatus::Scheduled => Ok(Status::Scheduled),
+            crate::pb::StreamStatus::Live => Ok(Status::Live),
+            crate::pb::StreamStatus::Ended => Ok(Status::Ended),
+            crate::pb::StreamStatus::Cancelled => Ok(Status::Cancelled),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// The values of `streams.visibility`, stored as its number (smallint) and checked by `streams_visibility_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Visibility {
@@ -168,6 +194,30 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Visibility {
             .ok_or_else(|| {
                 format!("{}{number}", "not a value of streams.visibility: ").into()
             })
+    }
+}
+impl From<Visibility> for crate::pb::StreamVisibility {
+    /// The proto's `StreamVisibility` value of the same name.
+    fn from(value: Visibility) -> Self {
+        match value {
+            Visibility::Public => crate::pb::StreamVisibility::Public,
+            Visibility::FollowersOnly => crate::pb::StreamVisibility::FollowersOnly,
+            Visibility::Unlisted => crate::pb::StreamVisibility::Unlisted,
+        }
+    }
+}
+impl TryFrom<crate::pb::StreamVisibility> for Visibility {
+    type Error = crate::pb::StreamVisibility;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::StreamVisibility) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::StreamVisibility::Public => Ok(Visibility::Public),
+            crate::pb::StreamVisibility::FollowersOnly => Ok(Visibility::FollowersOnly),
+            crate::pb::StreamVisibility::Unlisted => Ok(Visibility::Unlisted),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
     }
 }
 /// One row of `streams`.

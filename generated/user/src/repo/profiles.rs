@@ -82,6 +82,28 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Visibility {
             })
     }
 }
+impl From<Visibility> for crate::pb::ProfileVisibility {
+    /// The proto's `ProfileVisibility` value of the same name.
+    fn from(value: Visibility) -> Self {
+        match value {
+            Visibility::Public => crate::pb::ProfileVisibility::Public,
+            Visibility::Private => crate::pb::ProfileVisibility::Private,
+        }
+    }
+}
+impl TryFrom<crate::pb::ProfileVisibility> for Visibility {
+    type Error = crate::pb::ProfileVisibility;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::ProfileVisibility) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::ProfileVisibility::Public => Ok(Visibility::Public),
+            crate::pb::ProfileVisibility::Private => Ok(Visibility::Private),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `profiles`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -91,6 +91,32 @@ impl sqlx::Decode<'_, sqlx::Postgres> for DirectMessagePolicy {
             })
     }
 }
+impl From<DirectMessagePolicy> for crate::pb::DirectMessagePolicy {
+    /// The proto's `DirectMessagePolicy` value of the same name.
+    fn from(value: DirectMessagePolicy) -> Self {
+        match value {
+            DirectMessagePolicy::Everyone => crate::pb::DirectMessagePolicy::Everyone,
+            DirectMessagePolicy::Following => crate::pb::DirectMessagePolicy::Following,
+            DirectMessagePolicy::Nobody => crate::pb::DirectMessagePolicy::Nobody,
+        }
+    }
+}
+impl TryFrom<crate::pb::DirectMessagePolicy> for DirectMessagePolicy {
+    type Error = crate::pb::DirectMessagePolicy;
+    /// The value of the same name; the proto value itself when the column has none
+    /// (such as `UNSPECIFIED`).
+    fn try_from(value: crate::pb::DirectMessagePolicy) -> Result<Self, Self::Error> {
+        match value {
+            crate::pb::DirectMessagePolicy::Everyone => Ok(DirectMessagePolicy::Everyone),
+            crate::pb::DirectMessagePolicy::Following => {
+                Ok(DirectMessagePolicy::Following)
+            }
+            crate::pb::DirectMessagePolicy::Nobody => Ok(DirectMessagePolicy::Nobody),
+            #[allow(unreachable_patterns)]
+            other => Err(other),
+        }
+    }
+}
 /// One row of `user_settings`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -111,5 +111,36 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
             }
         }
     };
-    quote! { #common #storage_impls }
+    let proto = enumeration.proto.as_ref().map(|p| proto_conversions(&ty, &variants, p));
+    quote! { #common #storage_impls #proto }
+}
+
+/// `From<Column> for pb::E` and `TryFrom<pb::E> for Column` (the proto's `UNSPECIFIED` and
+/// values the column lacks are the error, returned as is).
+fn proto_conversions(ty: &proc_macro2::Ident, variants: &[proc_macro2::Ident], proto: &crate::ir::ProtoEnum) -> TokenStream {
+    let pb = format_ident!("{}", proto.name);
+    let proto_variants: Vec<proc_macro2::Ident> = proto.variants.iter().map(|v| format_ident!("{v}")).collect();
+    let to_doc = doc_line(&format!("The proto's `{}` value of the same name.", proto.name));
+    quote! {
+        impl From<#ty> for crate::pb::#pb {
+            #to_doc
+            fn from(value: #ty) -> Self {
+                match value { #(#ty::#variants => crate::pb::#pb::#proto_variants,)* }
+            }
+        }
+
+        impl TryFrom<crate::pb::#pb> for #ty {
+            type Error = crate::pb::#pb;
+
+            /// The value of the same name; the proto value itself when the column has none
+            /// (such as `UNSPECIFIED`).
+            fn try_from(value: crate::pb::#pb) -> Result<Self, Self::Error> {
+                match value {
+                    #(crate::pb::#pb::#proto_variants => Ok(#ty::#variants),)*
+                    #[allow(unreachable_patterns)]
+                    other => Err(other),
+                }
+            }
+        }
+    }
 }
