@@ -206,6 +206,17 @@ pub struct Table {
     /// `soft_delete = true`: deleting sets `deleted_at`, reads hide such rows, and uniques hold
     /// among live rows only (partial unique indexes), so a deleted row's values can be reused.
     pub soft_delete: bool,
+    /// Composite foreign keys to tables of the same service (`foreign_keys = [...]`); a
+    /// single column's `-> t.c` stays on the column.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    pub table: String,
+    pub target_columns: Vec<String>,
+    pub on_delete: OnDelete,
 }
 
 /// The column a soft-deleting table marks deleted rows with.

@@ -7,7 +7,7 @@
 //! `<table>_<column>_fkey`, `<table>_<columns>_idx`), which the first migrations already use.
 
 use crate::catalog::{Catalog, CatalogColumn, CatalogIndex, CatalogTable, Constraint, ConstraintKind, FkAction, Identity};
-use crate::ir::{Check, Column, ColumnType, DefaultValue, Index, IndexColumn, OnDelete, Reference, ScalarType, Service, Table};
+use crate::ir::{Check, Column, ColumnType, DefaultValue, ForeignKey, Index, IndexColumn, OnDelete, Reference, ScalarType, Service, Table};
 
 /// The catalog of a service's own database.
 pub fn lower_service(service: &Service) -> Catalog {
@@ -28,6 +28,7 @@ pub fn lower_table(table: &Table) -> CatalogTable {
         .map(|columns| unique(table, columns))
         .chain(table.columns.iter().filter_map(|c| foreign_key(table, c)))
         .chain(table.checks.iter().map(check))
+        .chain(table.foreign_keys.iter().map(|f| composite_foreign_key(table, f)))
     {
         lowered.constraints.insert(constraint.name.clone(), constraint);
     }
@@ -96,6 +97,28 @@ fn foreign_key(table: &Table, column: &Column) -> Option<Constraint> {
             },
         },
     })
+}
+
+fn fk_action(on_delete: OnDelete) -> FkAction {
+    match on_delete {
+        OnDelete::Cascade => FkAction::Cascade,
+        OnDelete::NoAction => FkAction::NoAction,
+        OnDelete::Restrict => FkAction::Restrict,
+        OnDelete::SetNull => FkAction::SetNull,
+    }
+}
+
+/// `foreign_keys = ["a, b -> t(c, d)"]`: `<table>_<a>_<b>_fkey`.
+fn composite_foreign_key(table: &Table, key: &ForeignKey) -> Constraint {
+    Constraint {
+        name: format!("{}_{}_fkey", table.name, key.columns.join("_")),
+        kind: ConstraintKind::ForeignKey {
+            columns: key.columns.clone(),
+            references_table: key.table.clone(),
+            references_columns: key.target_columns.clone(),
+            on_delete: fk_action(key.on_delete),
+        },
+    }
 }
 
 /// A logical reference to another service's table, documented where people look for it.

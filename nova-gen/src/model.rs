@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ir::{
-    BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget,
+    BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, ForeignKey, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget,
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
@@ -314,6 +314,16 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
         version_column: raw.columns.iter().find(|c| c.decl.version.is_some()).map(|c| c.name.value.clone()),
         checks: build_checks(&raw.name.value, &columns, &raw.checks),
         soft_delete: raw.soft_delete.as_ref().is_some_and(|s| s.value),
+        foreign_keys: raw
+            .foreign_keys
+            .iter()
+            .map(|f| ForeignKey {
+                columns: f.columns.iter().map(|c| c.value.clone()).collect(),
+                table: f.table.value.clone(),
+                target_columns: f.target_columns.iter().map(|c| c.value.clone()).collect(),
+                on_delete: f.on_delete.as_ref().map_or(OnDelete::NoAction, |a| a.value),
+            })
+            .collect(),
         columns,
     }
 }

@@ -113,6 +113,18 @@ pub struct RawTable {
     pub checks: Vec<Located<String>>,
     /// `soft_delete = true`.
     pub soft_delete: Option<Located<bool>>,
+    /// `foreign_keys = ["a, b -> t(c, d) [cascade | set null | restrict]"]`.
+    pub foreign_keys: Vec<RawForeignKey>,
+}
+
+/// A (composite) foreign key to a table of the same service.
+#[derive(Debug, Clone)]
+pub struct RawForeignKey {
+    pub span: Span,
+    pub columns: Vec<Located<String>>,
+    pub table: Located<String>,
+    pub target_columns: Vec<Located<String>>,
+    pub on_delete: Option<Located<OnDelete>>,
 }
 
 #[derive(Debug, Clone)]

@@ -191,3 +191,13 @@ fn column_language_mistakes() {
         r.edit(OWNERSHIP, "columns.tags = \"text[] default '{}'\"", "columns.tags = \"tsvector\"");
     }));
 }
+
+#[test]
+fn composite_foreign_key_mistakes() {
+    insta::assert_snapshot!(case(|r| {
+        r.append(
+            OWNERSHIP,
+            "\n[notes.tables.link_votes]\ncolumns.from_note = \"uuid pk\"\ncolumns.to_note = \"text pk\"\nforeign_keys = [\"from_note, to_note -> note_links(from_note, label)\", \"from_note -> note_linx(from_note)\", \"from_note -> notes\"]\n",
+        );
+    }));
+}

@@ -359,3 +359,21 @@ async fn full_text_search_columns_gin_indexes_and_set_null() {
     sqlx::query("DELETE FROM notes WHERE title = 'one'").execute(&mut connection).await.unwrap();
     assert_eq!(before.rows("SELECT coalesce(parent_id::text, 'null') FROM notes WHERE title = 'three'").await, ["null"]);
 }
+
+#[tokio::test]
+async fn composite_foreign_keys_inside_a_service() {
+    let before = before().await;
+    before.repo.append(
+        OWNERSHIP,
+        "\n[notes.tables.link_votes]\ncolumns.from_note = \"uuid pk\"\ncolumns.to_note = \"uuid pk\"\ncolumns.voter_id = \"uuid pk\"\nforeign_keys = [\"from_note, to_note -> note_links(from_note, to_note) cascade\"]\n",
+    );
+    let notes = before.evolve("composite_foreign_key", false).await;
+    assert_eq!(notes, ["adds table link_votes", "adds foreign key link_votes_from_note_to_note_fkey"]);
+    // Deleting the link deletes its votes.
+    let mut connection = before.database.connect().await;
+    sqlx::query("INSERT INTO link_votes SELECT from_note, to_note, gen_random_uuid() FROM note_links").execute(&mut connection).await.unwrap();
+    sqlx::query("DELETE FROM note_links WHERE label = 'see also'").execute(&mut connection).await.unwrap();
+    assert_eq!(before.rows("SELECT count(*)::text FROM link_votes").await, ["1"]);
+    let orphan = sqlx::query("INSERT INTO link_votes VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid())").execute(&mut connection).await.unwrap_err();
+    assert_eq!(orphan.as_database_error().and_then(|e| e.constraint().map(str::to_string)).as_deref(), Some("link_votes_from_note_to_note_fkey"));
+}

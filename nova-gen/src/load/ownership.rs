@@ -7,7 +7,7 @@ use crate::diagnostic::Diagnostic;
 use crate::load::column::parse_column;
 use crate::load::toml_read::Reader;
 use crate::raw::{
-    RawBreaker, RawColumn, RawColumnList, RawKey, RawDefaults, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec,
+    RawBreaker, RawColumn, RawColumnList, RawForeignKey, RawKey, RawDefaults, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec,
     RawTable, RawTargetPolicy,
 };
 use crate::source::{Located, SourceFile, Span};
@@ -20,7 +20,7 @@ const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_ca
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
 const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
-const TABLE_KEYS: [&str; 6] = ["doc", "columns", "unique", "indexes", "checks", "soft_delete"];
+const TABLE_KEYS: [&str; 7] = ["doc", "columns", "unique", "indexes", "checks", "soft_delete", "foreign_keys"];
 
 /// Parses the file. TOML syntax errors are fatal (the structure is unknown); problems with
 /// single values are returned beside the spec, which then lacks those values, so that the
@@ -190,7 +190,8 @@ fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_
         }
     }
     let checks = checks.into_iter().filter(|c| !c.value.trim().is_empty()).collect();
-    RawTable { doc: reader.string(table, "doc"), soft_delete: reader.boolean(table, "soft_delete"), checks, name, columns, uniques, indexes }
+    let foreign_keys = reader.strings(table, "foreign_keys").iter().filter_map(|s| read_foreign_key(reader, s)).collect();
+    RawTable { doc: reader.string(table, "doc"), soft_delete: reader.boolean(table, "soft_delete"), checks, foreign_keys, name, columns, uniques, indexes }
 }
 
 /// `"a, lower(b) desc [using gin] [where <predicate>]"`: keys (column names, or expressions
@@ -251,6 +252,56 @@ fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColum
         columns.push(RawKey { name: Located::new(key.to_string(), key_span), descending, expression });
     }
     RawColumnList { span: text.span.clone(), columns, method, predicate }
+}
+
+/// `"a, b -> t(c, d) [cascade | set null | restrict]"`.
+fn read_foreign_key(reader: &mut Reader<'_>, text: &Located<String>) -> Option<RawForeignKey> {
+    let verbatim = reader.file.text.get(text.span.start + 1..text.span.end.saturating_sub(1)) == Some(text.value.as_str());
+    let at = |start: usize, end: usize| -> Span { if verbatim { text.span.start + 1 + start..text.span.start + 1 + end } else { text.span.clone() } };
+    let value = text.value.as_str();
+    let names = |part: &str, base: usize| -> Vec<Located<String>> {
+        let mut offset = base;
+        let mut list = Vec::new();
+        for name in part.split(',') {
+            let lead = name.len() - name.trim_start().len();
+            list.push(Located::new(name.trim().to_string(), at(offset + lead, offset + lead + name.trim().len())));
+            offset += name.len() + 1;
+        }
+        list
+    };
+    let parsed = value.split_once("->").and_then(|(left, right)| {
+        let right_start = left.len() + 2;
+        let open = right.find('(')?;
+        let close = right.find(')')?;
+        let table = right[..open].trim();
+        let table_start = right_start + right[..open].len() - right[..open].trim_start().len();
+        let action = right[close + 1..].split_whitespace().collect::<Vec<_>>().join(" ");
+        let action_start = right_start + close + 1 + (right[close + 1..].len() - right[close + 1..].trim_start().len());
+        let on_delete = match action.as_str() {
+            "" => None,
+            "cascade" => Some(crate::ir::OnDelete::Cascade),
+            "restrict" => Some(crate::ir::OnDelete::Restrict),
+            "set null" => Some(crate::ir::OnDelete::SetNull),
+            _ => return None,
+        };
+        Some(RawForeignKey {
+            span: text.span.clone(),
+            columns: names(left, 0),
+            table: Located::new(table.to_string(), at(table_start, table_start + table.len())),
+            target_columns: names(&right[open + 1..close], right_start + open + 1),
+            on_delete: on_delete.map(|a| Located::new(a, at(action_start, action_start + action.len()))),
+        })
+    });
+    if parsed.is_none() {
+        reader.error(
+            "spec::bad-foreign-key",
+            text.span.clone(),
+            "not a foreign key",
+            format!("`{value}` is not a foreign key"),
+            "write \"a, b -> table(c, d)\", optionally followed by cascade, set null or restrict",
+        );
+    }
+    parsed
 }
 
 /// The byte offset of `word` outside parentheses and quotes.

@@ -8,7 +8,7 @@ use super::names::name_problem;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{ColumnType, DefaultValue, ScalarType};
 use crate::load::toml_read::closest;
-use crate::raw::{RawColumn, RawReference, RawService, RawTable};
+use crate::raw::{RawColumn, RawForeignKey, RawReference, RawService, RawTable};
 use crate::source::{Located, Span};
 
 pub(crate) fn check_tables(v: &mut Validator<'_>) {
@@ -17,6 +17,9 @@ pub(crate) fn check_tables(v: &mut Validator<'_>) {
     for service in &services {
         for table in &service.tables {
             check_table(v, service, table);
+            for key in &table.foreign_keys {
+                check_foreign_key(v, service, table, key);
+            }
             for column in &table.columns {
                 check_column(v, table, column);
                 if let Some(reference) = &column.decl.reference {
@@ -103,6 +106,77 @@ fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
             seen.push(&column.value);
             check_column_exists(v, table, column);
         }
+    }
+}
+
+/// A composite foreign key: columns of this table, as many of the same types in a table of the
+/// same service, which are that table's primary key or one of its (all-rows) uniques.
+fn check_foreign_key(v: &mut Validator<'_>, service: &RawService, table: &RawTable, key: &RawForeignKey) {
+    for column in &key.columns {
+        check_column_exists(v, table, column);
+    }
+    let Some(target) = service.tables.iter().find(|t| t.name.value == key.table.value) else {
+        let names: Vec<&str> = service.tables.iter().map(|t| t.name.value.as_str()).collect();
+        let help = closest(&key.table.value, &names)
+            .map_or_else(|| format!("foreign keys stay inside the service; its tables: {}", names.join(", ")), |b| format!("did you mean `{b}`?"));
+        v.report("spec::unknown-table", key.table.span.clone(), "no such table here", format!("service `{}` has no table `{}`", service.name.value, key.table.value), help);
+        return;
+    };
+    for column in &key.target_columns {
+        check_column_exists(v, target, column);
+    }
+    if key.columns.len() != key.target_columns.len() {
+        v.report(
+            "spec::bad-foreign-key",
+            key.table.span.clone(),
+            format!("{} columns here, {} there", key.columns.len(), key.target_columns.len()),
+            "a foreign key pairs as many columns on each side",
+            "list the referencing and the referenced columns in the same order",
+        );
+        return;
+    }
+    let column_of = |t: &'_ RawTable, name: &str| t.columns.iter().find(|c| c.name.value == name).map(|c| (c.decl.ty.value, c.decl.nullable));
+    for (from, to) in key.columns.iter().zip(&key.target_columns) {
+        if let (Some((a, nullable)), Some((b, _))) = (column_of(table, &from.value), column_of(target, &to.value)) {
+            if a != b {
+                v.report(
+                    "spec::reference-type-mismatch",
+                    from.span.clone(),
+                    format!("{} here, {} in {}.{}", type_name(a), type_name(b), target.name.value, to.value),
+                    format!("`{}` is {} but references a {} column", from.value, type_name(a), type_name(b)),
+                    "give both columns the same type",
+                );
+            }
+            if !nullable && key.on_delete.as_ref().is_some_and(|d| d.value == crate::ir::OnDelete::SetNull) {
+                v.report(
+                    "spec::bad-on-delete",
+                    from.span.clone(),
+                    "NOT NULL",
+                    format!("`set null` on `{}`, which cannot hold NULL", from.value),
+                    "make the columns nullable or use `cascade` / `restrict`",
+                );
+            }
+        }
+    }
+    let mut wanted: Vec<&str> = key.target_columns.iter().map(|c| c.value.as_str()).collect();
+    wanted.sort_unstable();
+    let mut primary: Vec<&str> = target.columns.iter().filter(|c| c.decl.primary_key.is_some()).map(|c| c.name.value.as_str()).collect();
+    primary.sort_unstable();
+    let soft = target.soft_delete.as_ref().is_some_and(|s| s.value);
+    let unique = !soft
+        && target.uniques.iter().any(|u| {
+            let mut names: Vec<&str> = u.columns.iter().map(|k| k.name.value.as_str()).collect();
+            names.sort_unstable();
+            u.predicate.is_none() && u.columns.iter().all(|k| !k.expression) && names == wanted
+        });
+    if wanted != primary && !unique {
+        v.report(
+            "spec::reference-to-non-key",
+            key.table.span.clone(),
+            "neither its primary key nor a unique",
+            format!("({}) is not a key of `{}`, so it cannot be referenced", wanted.join(", "), target.name.value),
+            "reference the table's primary key, or declare unique = [\"...\"] over these columns there (on a table without soft delete)",
+        );
     }
 }
 

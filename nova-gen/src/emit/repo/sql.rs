@@ -152,6 +152,7 @@ mod tests {
             version_column: Some("version".into()),
             checks: vec![],
             soft_delete: false,
+            foreign_keys: vec![],
         }
     }
 
