@@ -274,7 +274,7 @@ impl<'a> Planner<'a> {
         for (name, table) in self.created_tables() {
             let mut create = step(Phase::Transactional, ddl::create_table(name, table));
             if table.columns.iter().any(|c| super::columns::is_varchar(&c.sql_type)) {
-                create = deliberate(Phase::Transactional, create.sql, "prefer-text-field", vec![super::columns::VARCHAR_NOTE.to_string()]);
+                create.notes.push(super::columns::VARCHAR_NOTE.to_string());
             }
             let mut steps = vec![create];
             steps.extend(table.indexes.iter().map(|(index, definition)| step(Phase::Transactional, ddl::create_index(name, index, definition, false))));

@@ -266,15 +266,6 @@ fn check_column(v: &mut Validator<'_>, table: &RawTable, column: &RawColumn) {
         );
     }
     if let Some(default) = &decl.default {
-        if decl.nullable {
-            v.report(
-                "spec::nullable-default",
-                default.span.clone(),
-                "default on a nullable column",
-                format!("nullable column `{}` has a default", column.name.value),
-                "the generated insert treats a missing value as \"use the default\", so NULL could never be inserted: drop the `?` or the default",
-            );
-        }
         if let DefaultValue::Variant(name) = &default.value {
             match &decl.enumeration {
                 Some(values) if values.value.iter().any(|x| &x.name.value == name) => {}

@@ -133,6 +133,10 @@ fn new_struct(table: &Table) -> TokenStream {
         let name = field(c);
         let ty = types::row_type(c);
         match &c.default {
+            Some(default) if c.nullable => {
+                let doc = doc_line(&format!("`None` takes the default, `{}`; `Some(None)` stores NULL.", crate::emit::migration::default_sql(default)));
+                quote! { #doc pub #name: Option<#ty>, }
+            }
             Some(default) => {
                 let doc = doc_line(&format!("`None` takes the default, `{}`.", crate::emit::migration::default_sql(default)));
                 quote! { #doc pub #name: Option<#ty>, }
@@ -155,7 +159,20 @@ fn binds(exprs: impl IntoIterator<Item = TokenStream>) -> TokenStream {
 
 fn insert_fn(table: &Table) -> TokenStream {
     let sql = sql::insert(table);
-    let bound = binds(sql::insert_columns(table).into_iter().map(|c| types::field_ref(&quote!(new), c)));
+    let values = sql::insert_columns(table).into_iter().map(|c| {
+        let name = field(c);
+        // `Option<Option<T>>`: bound as the inner value; its flag below says "use the default".
+        if c.nullable && c.default.is_some() {
+            if types::is_copy_column(c) { quote!(new.#name.flatten()) } else { quote!(new.#name.as_ref().and_then(|v| v.as_ref())) }
+        } else {
+            types::field_ref(&quote!(new), c)
+        }
+    });
+    let flags = sql::defaulted_nullable(table).into_iter().map(|c| {
+        let name = field(c);
+        quote!(new.#name.is_none())
+    });
+    let bound = binds(values.chain(flags));
     quote! {
         /// Inserts a row and returns it as stored, defaults filled in.
         pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {

@@ -25,19 +25,32 @@ pub fn insert_columns(table: &Table) -> Vec<&Column> {
 }
 
 /// `INSERT ... VALUES (COALESCE($1, default), $2, ...) RETURNING ...`: a missing value for a
-/// column with a default takes the default.
+/// column with a default takes the default. A nullable column with a default can also be
+/// given NULL: it takes a flag parameter after the values (`CASE WHEN $flag THEN default ELSE
+/// $n END`), in the order of [`defaulted_nullable`].
 pub fn insert(table: &Table) -> String {
     let columns = insert_columns(table);
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let mut flag = columns.len();
     let values: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| match &c.default {
+            Some(default) if c.nullable => {
+                flag += 1;
+                format!("CASE WHEN ${flag} THEN {} ELSE ${} END", crate::emit::migration::default_sql(default), i + 1)
+            }
             Some(default) => format!("COALESCE(${}, {})", i + 1, crate::emit::migration::default_sql(default)),
             None => format!("${}", i + 1),
         })
         .collect();
     format!("INSERT INTO {} ({}) VALUES ({}) RETURNING {}", table.name, names.join(", "), values.join(", "), column_list(table))
+}
+
+/// Inserted columns that are nullable and have a default: `New` holds `Option<Option<T>>`
+/// for them (`None`: the default; `Some(None)`: NULL).
+pub fn defaulted_nullable(table: &Table) -> Vec<&Column> {
+    insert_columns(table).into_iter().filter(|c| c.nullable && c.default.is_some()).collect()
 }
 
 pub fn select_by(table: &Table, columns: &[&str]) -> String {
@@ -162,6 +175,28 @@ mod tests {
             insert(&table()),
             "INSERT INTO posts (id, body, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, now())) RETURNING id, body, updated_at, version"
         );
+    }
+
+    #[test]
+    fn nullable_columns_with_a_default_take_a_flag() {
+        let mut table = table();
+        let mut rank = column("rank", ScalarType::Int, Some(DefaultValue::Number("5".into())));
+        rank.nullable = true;
+        table.columns.insert(2, rank);
+        assert_eq!(
+            insert(&table),
+            "INSERT INTO posts (id, body, rank, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, CASE WHEN $5 THEN 5 ELSE $3 END, COALESCE($4, now())) RETURNING id, body, rank, updated_at, version"
+        );
+        assert_eq!(defaulted_nullable(&table).iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["rank"]);
+    }
+
+    #[test]
+    fn soft_deleting_tables_read_and_update_live_rows() {
+        let mut table = table();
+        table.soft_delete = true;
+        assert_eq!(select_by(&table, &["id"]), "SELECT id, body, updated_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL");
+        assert!(update_versioned(&table, "version").contains("WHERE id = $1 AND deleted_at IS NULL AND version = $3"));
+        assert!(update_versioned(&table, "version").contains("FROM posts WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS"));
     }
 
     #[test]

@@ -13,6 +13,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/beta/0001_init.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 2i64,
+        description: "column language",
+        sql: include_str!("../../../migrations/beta/0002_column_language.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -4,5 +4,9 @@
 //! Repositories of the tables the beta service owns, in its own database `nova_beta`. Only the beta service uses them; other services read this data through its client.
 /// Table `links`.
 pub mod links;
+/// Table `shelves`.
+pub mod shelves;
+/// Table `everything`.
+pub mod everything;
 /// Every table of the service's database, in spec order.
-pub const TABLES: &[&str] = &["links"];
+pub const TABLES: &[&str] = &["links", "shelves", "everything"];
