@@ -3,6 +3,7 @@
 //! time, so building needs no database.
 
 mod enums;
+mod lookups;
 mod soft_delete;
 mod sql;
 mod types;
@@ -66,6 +67,7 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
         get_fn(table),
         get_many_fn(table),
         find_fns(table),
+        lookups::find_by_lower_fns(table),
         update_fn(table),
         delete_fn(table),
         soft_delete::purge_fn(table),

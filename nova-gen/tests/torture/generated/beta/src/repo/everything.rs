@@ -295,6 +295,20 @@ pub async fn find_by_title<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row whose `title` equals this one ignoring case, if any (unique on `lower(title)`).
+pub async fn find_by_lower_title<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    title: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(
+            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL",
+        )
+        .bind(title)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes every column of `row` except the key, if the stored `version` still
 /// equals `row.version`; bumps the version. Fails with `VersionConflict` when
 /// another writer came first, `NotFound` when the row is gone.
