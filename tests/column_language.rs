@@ -43,6 +43,9 @@ fn new(title: &str) -> everything::New {
         link_id: None,
         created_at: None,
         deleted_at: None,
+        price: None,
+        client_ip: None,
+        history: None,
     }
 }
 
@@ -72,11 +75,20 @@ async fn defaults_enums_and_new_types_round_trip() {
     unranked.flags = Some(vec![true, false]);
     unranked.scores = Some(vec![0.5, 2.0]);
     unranked.code = Some("A-1".into());
+    unranked.price = Some("1234.50".parse().unwrap());
+    unranked.client_ip = Some("2001:db8::1".parse().unwrap());
+    unranked.history = Some(vec!["7".parse().unwrap()]);
     let stored = everything::insert(&pool, &unranked).await.unwrap();
     assert_eq!(stored.rank, None);
     assert_eq!((stored.state, stored.mood), (everything::State::Archived, Some(everything::Mood::Busy)));
     assert_eq!((stored.flags.clone(), stored.scores.clone()), (vec![true, false], Some(vec![0.5, 2.0])));
     assert_eq!(stored.opens_at, NaiveTime::from_hms_opt(9, 30, 0));
+    assert_eq!((stored.price.to_string(), stored.client_ip.map(|ip| ip.to_string())), ("1234.50".to_string(), Some("2001:db8::1".to_string())));
+    assert!(plain.price.is_zero(), "the default, 0: {}", plain.price);
+    // numeric(12, 2) rounds to its scale; a value beyond its precision is refused.
+    let mut huge = new("Huge");
+    huge.price = Some("12345678901.5".parse().unwrap());
+    assert!(matches!(everything::insert(&pool, &huge).await, Err(RepoError::Database { .. })));
     // Numbered enums store numbers, text enums names.
     let (state, mood): (i16, String) =
         sqlx::query_as("SELECT state, mood FROM everything WHERE id = $1").bind(stored.id).fetch_one(&pool).await.unwrap();

@@ -343,11 +343,15 @@ pub enum ScalarType {
     TsVector,
     /// `varchar(n)`.
     Varchar(u32),
+    /// `numeric(precision, scale)`.
+    Numeric(u16, u16),
+    /// `inet`: an IP address.
+    Inet,
 }
 
 impl ScalarType {
     /// The spelling used in ownership.toml.
-    pub const ALL: [(&'static str, ScalarType); 15] = [
+    pub const ALL: [(&'static str, ScalarType); 16] = [
         ("uuid", ScalarType::Uuid),
         ("text", ScalarType::Text),
         ("bool", ScalarType::Bool),
@@ -363,6 +367,7 @@ impl ScalarType {
         ("time", ScalarType::Time),
         ("interval", ScalarType::Interval),
         ("tsvector", ScalarType::TsVector),
+        ("inet", ScalarType::Inet),
     ];
 
     /// Element types PostgreSQL arrays are allowed for in specs.

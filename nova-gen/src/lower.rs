@@ -163,6 +163,7 @@ fn lower_index(table: &Table, index: &Index) -> (String, CatalogIndex) {
 pub fn sql_type(ty: ColumnType) -> String {
     let scalar = |s: ScalarType| match s {
         ScalarType::Varchar(n) => format!("VARCHAR({n})"),
+        ScalarType::Numeric(p, s) => format!("NUMERIC({p},{s})"),
         other => scalar_sql_type(other).to_string(),
     };
     match ty {
@@ -189,6 +190,8 @@ fn scalar_sql_type(scalar: ScalarType) -> &'static str {
         ScalarType::Interval => "INTERVAL",
         ScalarType::TsVector => "TSVECTOR",
         ScalarType::Varchar(_) => "VARCHAR",
+        ScalarType::Numeric(..) => "NUMERIC",
+        ScalarType::Inet => "INET",
     }
 }
 

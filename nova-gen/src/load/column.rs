@@ -293,8 +293,26 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usi
         let scalar = ScalarType::Varchar(n);
         return Some((if array { ColumnType::Array(scalar) } else { ColumnType::Scalar(scalar) }, nullable, None));
     }
+    if let Some(arguments) = name.strip_prefix("numeric(").and_then(|r| r.strip_suffix(')')) {
+        let (precision, scale) = match arguments.split_once(',') {
+            Some((p, s)) => (p.trim().parse::<u16>().ok(), s.trim().parse::<u16>().ok()),
+            None => (arguments.trim().parse::<u16>().ok(), Some(0)),
+        };
+        let Some((p, s)) = precision.zip(scale).filter(|(p, s)| (1..=1000).contains(p) && s <= p) else {
+            reader.error(
+                "spec::unknown-type",
+                span,
+                "not a precision and scale",
+                format!("`{name}` needs a precision from 1 to 1000 and a scale from 0 to the precision"),
+                "write e.g. numeric(12, 2) for amounts with two decimals",
+            );
+            return None;
+        };
+        let scalar = ScalarType::Numeric(p, s);
+        return Some((if array { ColumnType::Array(scalar) } else { ColumnType::Scalar(scalar) }, nullable, None));
+    }
     let mut names: Vec<&str> = ScalarType::ALL.iter().map(|(n, _)| *n).collect();
-    names.extend(["varchar(n)", "enum(a, b)"]);
+    names.extend(["varchar(n)", "numeric(p, s)", "enum(a, b)"]);
     let Some(scalar) = ScalarType::ALL.iter().find(|(n, _)| *n == name).map(|(_, t)| *t) else {
         let help = match closest(name, &names) {
             Some(best) => format!("did you mean `{best}`? Types: {}; add [] for an array, ? for nullable", names.join(" ")),

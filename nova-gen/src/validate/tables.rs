@@ -353,7 +353,8 @@ fn default_mismatch(ty: ColumnType, default: &DefaultValue) -> Option<&'static s
     let fits = match (ty, default) {
         (_, DefaultValue::Expression(_)) => true,
         (ColumnType::Scalar(Real), DefaultValue::Number(_)) => true,
-        (ColumnType::Scalar(Varchar(_) | Time | Interval | Real), DefaultValue::Literal(_)) => true,
+        (ColumnType::Scalar(Varchar(_) | Time | Interval | Real | Inet | Numeric(..)), DefaultValue::Literal(_)) => true,
+        (ColumnType::Scalar(Numeric(..)), DefaultValue::Number(_)) => true,
         (ColumnType::Array(_), DefaultValue::Literal(l)) => l.starts_with('{') && l.ends_with('}'),
         (ColumnType::Array(_), _) => false,
         (ColumnType::Scalar(Timestamptz | Date), DefaultValue::Now) => true,
@@ -382,6 +383,7 @@ fn default_mismatch(ty: ColumnType, default: &DefaultValue) -> Option<&'static s
 pub fn type_name(ty: ColumnType) -> String {
     let name = |s: ScalarType| match s {
         ScalarType::Varchar(n) => format!("varchar({n})"),
+        ScalarType::Numeric(p, s) => format!("numeric({p}, {s})"),
         other => ScalarType::ALL.iter().find(|(_, t)| *t == other).map_or("?", |(n, _)| n).to_string(),
     };
     match ty {

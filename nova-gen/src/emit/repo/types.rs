@@ -23,6 +23,8 @@ fn scalar(ty: ScalarType) -> TokenStream {
         ScalarType::Time => quote!(NaiveTime),
         ScalarType::Interval => quote!(sqlx::postgres::types::PgInterval),
         ScalarType::Varchar(_) => quote!(String),
+        ScalarType::Numeric(..) => quote!(sqlx::types::Decimal),
+        ScalarType::Inet => quote!(std::net::IpAddr),
         // Never read (see `Column::is_read`); text is what PostgreSQL would print.
         ScalarType::TsVector => quote!(String),
     }
@@ -118,6 +120,8 @@ pub fn is_copy(ty: ColumnType) -> bool {
                 | ScalarType::Real
                 | ScalarType::Time
                 | ScalarType::Interval
+                | ScalarType::Numeric(..)
+                | ScalarType::Inet
         )
     )
 }

@@ -19,6 +19,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/beta/0002_column_language.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 3i64,
+        description: "prices and addresses",
+        sql: include_str!("../../../migrations/beta/0003_prices_and_addresses.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -161,6 +161,9 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub version: i64,
+    pub price: sqlx::types::Decimal,
+    pub client_ip: Option<std::net::IpAddr>,
+    pub history: Option<Vec<sqlx::types::Decimal>>,
 }
 impl Row {
     /// Reads the table's columns, in declaration order, starting at column `offset`.
@@ -188,6 +191,9 @@ impl Row {
             created_at: row.try_get(offset + 19)?,
             deleted_at: row.try_get(offset + 20)?,
             version: row.try_get(offset + 21)?,
+            price: row.try_get(offset + 22)?,
+            client_ip: row.try_get(offset + 23)?,
+            history: row.try_get(offset + 24)?,
         })
     }
 }
@@ -224,11 +230,15 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// `None` takes the default, `0`.
+    pub price: Option<sqlx::types::Decimal>,
+    pub client_ip: Option<std::net::IpAddr>,
+    pub history: Option<Vec<sqlx::types::Decimal>>,
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
     let row = sqlx::query(
-            "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'), COALESCE($8, '{}'), COALESCE($9, '{}'), $10, $11, CASE WHEN $21 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''), $16, $17, $18, COALESCE($19, now()), $20) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version",
+            "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'), COALESCE($8, '{}'), COALESCE($9, '{}'), $10, $11, CASE WHEN $24 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history",
         )
         .bind(&new.title)
         .bind(new.state)
@@ -250,6 +260,9 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
         .bind(new.link_id)
         .bind(new.created_at)
         .bind(new.deleted_at)
+        .bind(new.price)
+        .bind(new.client_ip)
+        .bind(&new.history)
         .bind(new.rank.is_none())
         .fetch_one(db)
         .await
@@ -259,7 +272,7 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
 /// The row with this primary key, if any.
 pub async fn get<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE id = $1 AND deleted_at IS NULL",
+            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id)
         .fetch_optional(db)
@@ -273,7 +286,7 @@ pub async fn get_many<'e>(
     ids: &[i64],
 ) -> RepoResult<Vec<Row>> {
     let rows = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
+            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
         )
         .bind(ids)
         .fetch_all(db)
@@ -287,7 +300,7 @@ pub async fn find_by_title<'e>(
     title: &str,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE title = $1 AND deleted_at IS NULL",
+            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE title = $1 AND deleted_at IS NULL",
         )
         .bind(title)
         .fetch_optional(db)
@@ -301,7 +314,7 @@ pub async fn find_by_lower_title<'e>(
     title: &str,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL",
+            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL",
         )
         .bind(title)
         .fetch_optional(db)
@@ -314,7 +327,7 @@ pub async fn find_by_lower_title<'e>(
 /// another writer came first, `NotFound` when the row is gone.
 pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
     let result = sqlx::query(
-            "WITH updated AS (UPDATE everything SET title = $2, state = $3, mood = $4, code = $5, ratio = $6, opens_at = $7, ttl = $8, tags = $9, flags = $10, scores = $11, days = $12, rank = $13, expires_at = $14, pinned = $15, body = $16, shelf_owner = $17, shelf_name = $18, link_id = $19, created_at = $20, deleted_at = $21, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $22 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
+            "WITH updated AS (UPDATE everything SET title = $2, state = $3, mood = $4, code = $5, ratio = $6, opens_at = $7, ttl = $8, tags = $9, flags = $10, scores = $11, days = $12, rank = $13, expires_at = $14, pinned = $15, body = $16, shelf_owner = $17, shelf_name = $18, link_id = $19, created_at = $20, deleted_at = $21, price = $22, client_ip = $23, history = $24, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $25 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
         )
         .bind(row.id)
         .bind(&row.title)
@@ -337,6 +350,9 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         .bind(row.link_id)
         .bind(row.created_at)
         .bind(row.deleted_at)
+        .bind(row.price)
+        .bind(row.client_ip)
+        .bind(&row.history)
         .bind(row.version)
         .fetch_optional(db)
         .await
@@ -391,7 +407,7 @@ pub async fn list<'e>(
     let rows = match after {
         None => {
             sqlx::query(
-                    "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
+                    "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
                 )
                 .bind(limit)
                 .fetch_all(db)
@@ -399,7 +415,7 @@ pub async fn list<'e>(
         }
         Some(after) => {
             sqlx::query(
-                    "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version FROM everything WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
+                    "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
                 )
                 .bind(after.id)
                 .bind(limit)
