@@ -8,7 +8,7 @@ pub mod toml_read;
 pub mod values;
 
 use crate::diagnostic::Diagnostic;
-use crate::layout::Layout;
+use crate::layout::{self, FoundBy, Layout};
 use crate::raw::RawSpec;
 use crate::source::SourceFile;
 
@@ -26,10 +26,14 @@ pub struct Loaded {
 pub fn load(layout: &Layout) -> Result<(Loaded, Vec<Diagnostic>), Vec<Diagnostic>> {
     let ownership = match std::fs::read_to_string(layout.ownership_file()) {
         Ok(text) => ownership::read_ownership(&SourceFile::new(layout.display(&layout.ownership_file()), text)),
-        Err(error) => Err(vec![
-            Diagnostic::new("spec::io", format!("cannot read {}: {error}", layout.display(&layout.ownership_file())))
-                .help("run from the repository root or pass --root"),
-        ]),
+        Err(error) => {
+            let problem = Diagnostic::new("spec::io", format!("cannot read {}: {error}", layout.display(&layout.ownership_file())));
+            Err(vec![match layout.found_by {
+                FoundBy::Root => problem.help(format!("check the path given with --root: it should hold {}", layout::ROOT_MARKER)),
+                FoundBy::Specs => problem.help("check the path given with --specs: it should hold ownership.toml and proto/"),
+                FoundBy::Search => problem,
+            }])
+        }
     };
     let protos = protos::load_protos(&layout.proto_dir(), &layout.display(&layout.proto_dir()));
     match (ownership, protos) {

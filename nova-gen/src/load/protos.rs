@@ -38,6 +38,7 @@ pub struct ProtoServiceInfo {
     pub file: String,
     pub package: String,
     pub name: String,
+    /// Where the service is named (`BillingService` in `service BillingService {`).
     pub span: Span,
     pub docs: Vec<String>,
     pub methods: Vec<ProtoMethodInfo>,
@@ -236,7 +237,12 @@ fn index_services(file: &FileDescriptorProto, sources: &BTreeMap<String, SourceF
                 file: file.name().to_string(),
                 package: file.package().to_string(),
                 name: service.name().to_string(),
-                span: span_of(info, source, &service_path),
+                // The name only: a diagnostic about the service shows its `service X {` line,
+                // not the whole block with every RPC.
+                span: match location(info, &[6, si as i32, 1]) {
+                    Some(_) => span_of(info, source, &[6, si as i32, 1]),
+                    None => span_of(info, source, &service_path),
+                },
                 docs: docs_of(info, &service_path),
                 methods,
             }
