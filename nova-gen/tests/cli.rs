@@ -245,6 +245,11 @@ fn run_from_a_subdirectory_it_finds_the_repository_root_upward() {
     assert!(!deep.join("generated").exists());
     // Paths are shown relative to the root found.
     assert!(String::from_utf8_lossy(&output.stdout).contains("wrote      generated/notes/src/server.rs"), "{}", String::from_utf8_lossy(&output.stdout));
+    for service in ["accounts", "notes"] {
+        let migrate = nova_gen_in(&deep, &["migrate", service, "--name", "init"]);
+        assert!(migrate.status.success(), "{}", stderr(&migrate));
+        assert!(repo.path(&format!("migrations/{service}/0001_init.sql")).is_file());
+    }
     let check = nova_gen_in(&deep, &["check"]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 }

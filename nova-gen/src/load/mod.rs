@@ -26,21 +26,29 @@ pub struct Loaded {
 pub fn load(layout: &Layout) -> Result<(Loaded, Vec<Diagnostic>), Vec<Diagnostic>> {
     let ownership = match std::fs::read_to_string(layout.ownership_file()) {
         Ok(text) => ownership::read_ownership(&SourceFile::new(layout.display(&layout.ownership_file()), text)),
+        // Nothing else is worth reading (the proto directory is most likely missing too).
         Err(error) => {
             let problem = Diagnostic::new("spec::io", format!("cannot read {}: {error}", layout.display(&layout.ownership_file())));
-            Err(vec![match layout.found_by {
-                FoundBy::Root => problem.help(format!("check the path given with --root: it should hold {}", layout::ROOT_MARKER)),
-                FoundBy::Specs => problem.help("check the path given with --specs: it should hold ownership.toml and proto/"),
-                FoundBy::Search => problem,
-            }])
+            return Err(vec![blame_the_path(layout, problem)]);
         }
     };
-    let protos = protos::load_protos(&layout.proto_dir(), &layout.display(&layout.proto_dir()));
+    let protos = protos::load_protos(&layout.proto_dir(), &layout.display(&layout.proto_dir()))
+        .map_err(|problems| problems.into_iter().map(|p| if p.code == "spec::io" { blame_the_path(layout, p) } else { p }).collect::<Vec<_>>());
     match (ownership, protos) {
         (Ok((ownership, problems)), Ok(protos)) => Ok((Loaded { ownership, protos }, problems)),
         (ownership, protos) => {
             let ownership = ownership.map_or_else(|fatal| fatal, |(_, problems)| problems);
             Err(ownership.into_iter().chain(protos.err().into_iter().flatten()).collect())
         }
+    }
+}
+
+/// A file that cannot be read: names the flag that gave its path, if one did (a root found
+/// by searching upward holds ownership.toml by construction; nothing to blame).
+fn blame_the_path(layout: &Layout, problem: Diagnostic) -> Diagnostic {
+    match layout.found_by {
+        FoundBy::Root => problem.help(format!("check the path given with --root: it should hold {} and specs/proto/", layout::ROOT_MARKER)),
+        FoundBy::Specs => problem.help("check the path given with --specs: it should hold ownership.toml and proto/"),
+        FoundBy::Search => problem.help("a nova repository holds specs/ownership.toml and specs/proto/"),
     }
 }

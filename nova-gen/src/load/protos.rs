@@ -203,7 +203,8 @@ fn list_protos(root: &Path) -> std::io::Result<Vec<String>> {
 }
 
 fn io_error(name: &str, error: &std::io::Error) -> Diagnostic {
-    Diagnostic::new("spec::io", format!("cannot read {name}: {error}")).help("check the path given with --specs")
+    // `load` adds a help naming the flag that gave the path, if one did.
+    Diagnostic::new("spec::io", format!("cannot read {name}: {error}"))
 }
 
 /// protox reports rich miette diagnostics; keep their labels and help, but name the file the

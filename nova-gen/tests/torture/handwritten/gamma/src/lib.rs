@@ -14,13 +14,12 @@ impl GammaLogic {
     }
 }
 impl Logic for GammaLogic {
-    /// Answers from the request alone: a gateway keeps no state of its own.
     async fn echo(
         &self,
         _ctx: &CallContext,
-        request: pb::EchoRequest,
+        _request: pb::EchoRequest,
     ) -> Result<pb::EchoResponse, LogicError> {
-        Ok(pb::EchoResponse { text: request.text })
+        Err(LogicError::Unimplemented("Echo"))
     }
     async fn forward(
         &self,
