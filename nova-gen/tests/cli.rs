@@ -274,6 +274,7 @@ fn a_wrong_path_is_blamed_on_the_flag_that_gave_it() {
     let empty = tempfile::tempdir().unwrap();
     let root = Command::new(env!("CARGO_BIN_EXE_nova-gen")).args(["check", "--root"]).arg(empty.path()).output().unwrap();
     assert_eq!(root.status.code(), Some(2));
+    assert!(stderr(&root).contains(&format!("cannot read {}", empty.path().join("specs/ownership.toml").display())), "{}", stderr(&root));
     assert!(stderr(&root).contains("check the path given with --root"), "{}", stderr(&root));
     assert!(!stderr(&root).contains("--specs"), "{}", stderr(&root));
     let specs = Command::new(env!("CARGO_BIN_EXE_nova-gen")).args(["check", "--specs"]).arg(empty.path()).current_dir(empty.path()).output().unwrap();

@@ -28,7 +28,8 @@ pub fn load(layout: &Layout) -> Result<(Loaded, Vec<Diagnostic>), Vec<Diagnostic
         Ok(text) => ownership::read_ownership(&SourceFile::new(layout.display(&layout.ownership_file()), text)),
         // Nothing else is worth reading (the proto directory is most likely missing too).
         Err(error) => {
-            let problem = Diagnostic::new("spec::io", format!("cannot read {}: {error}", layout.display(&layout.ownership_file())));
+            // The path as given (not relative to the root): the root itself may be what is wrong.
+            let problem = Diagnostic::new("spec::io", format!("cannot read {}: {error}", layout.ownership_file().display()));
             return Err(vec![blame_the_path(layout, problem)]);
         }
     };

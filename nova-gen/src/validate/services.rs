@@ -36,7 +36,7 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
                 (Some(_), [one]) => format!("did you mean `proto = \"{one}\"`?"),
                 (None, [one]) => {
                     suggested.push(one.clone());
-                    format!("set `proto = \"{one}\"` in [{0}]: its package does not follow nova.{0}.v1, so name it", name.value)
+                    format!("set `proto = \"{one}\"` in [{0}]; without it, [{0}] means `{proto}`", name.value)
                 }
                 (_, many @ [_, ..]) => format!("set `proto = \"<package>.<Service>\"` in [{}], one of: {}", name.value, many.join(", ")),
                 (None, []) => format!(
