@@ -130,24 +130,24 @@ async fn constraint_violations_are_classified() {
 async fn updates_check_and_bump_the_version() {
     let (_database, pool) = auth_database().await;
     let original = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
-    let mut edited = original.clone();
-    edited.email_verified = true;
-    let stored = users::update(&pool, &edited).await.unwrap();
+    let verified = users::Patch { email_verified: Some(true), ..Default::default() };
+    let stored = users::update_if_version(&pool, original.id, original.version, &verified).await.unwrap();
     assert_eq!((stored.version, stored.email_verified), (1, true));
-    assert!(stored.updated_at >= original.updated_at, "updated_at is stamped by the update");
+    assert!(stored.updated_at >= original.updated_at, "updated_at (declared `touch`) is stamped by the update");
+    assert_eq!(stored.created_at, original.created_at, "created_at (declared `immutable`) is never written");
 
     // A writer still holding version 0 loses instead of overwriting (the lost-update fix).
-    let mut stale = original.clone();
-    stale.failed_login_attempts = 5;
-    match users::update(&pool, &stale).await {
-        Err(RepoError::VersionConflict { table: "users", expected: 0, actual: 1 }) => {}
+    let stale = users::Patch { password_hash: Some("other".into()), ..Default::default() };
+    match users::update_if_version(&pool, original.id, original.version, &stale).await {
+        Err(RepoError::VersionConflict { table: "users", expected: 0, .. }) => {}
         other => panic!("expected a version conflict, got {other:?}"),
     }
-    assert_eq!(users::get(&pool, original.id).await.unwrap().unwrap().failed_login_attempts, 0);
+    assert_eq!(users::get(&pool, original.id).await.unwrap().unwrap().password_hash, "hash");
 
     assert!(users::delete(&pool, original.id).await.unwrap());
     assert!(!users::delete(&pool, original.id).await.unwrap());
-    assert!(matches!(users::update(&pool, &stored).await, Err(RepoError::NotFound { table: "users" })));
+    assert!(matches!(users::update(&pool, stored.id, &verified).await, Err(RepoError::NotFound { table: "users" })));
+    assert!(matches!(users::update_if_version(&pool, stored.id, 1, &verified).await, Err(RepoError::NotFound { table: "users" })));
 }
 
 #[tokio::test]
