@@ -16,7 +16,7 @@ pub const TABLE: &str = "auth_logs";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO auth_logs (id, user_id, event, ip_address, detail, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, '{}'), COALESCE($6, now())) RETURNING id, user_id, event, ip_address, detail, created_at";
+const SQL_INSERT: &str = "INSERT INTO auth_logs (id, user_id, event, ip_address, detail, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, '{}'::JSONB), COALESCE($6, now())) RETURNING id, user_id, event, ip_address, detail, created_at";
 const SQL_GET: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = ANY($1) ORDER BY id";
 const SQL_DELETE: &str = "DELETE FROM auth_logs WHERE id = $1";

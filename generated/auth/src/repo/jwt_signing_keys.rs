@@ -10,7 +10,7 @@ pub const TABLE: &str = "jwt_signing_keys";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
+const SQL_INSERT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'::TEXT), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
 const SQL_GET: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = $1";
 const SQL_GET_MANY: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = ANY($1) ORDER BY kid";
 const SQL_UPDATE: &str = "UPDATE jwt_signing_keys SET algorithm = COALESCE($2, algorithm), public_key = COALESCE($3, public_key), private_key = COALESCE($4, private_key), active = COALESCE($5, active), retired_at = CASE WHEN $6 THEN $7 ELSE retired_at END WHERE kid = $1 RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";

@@ -11,7 +11,7 @@ pub const TABLE: &str = "sessions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO sessions (id, user_id, device, ip_address, created_at, expires_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''), $4, COALESCE($5, now()), $6, $7) RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at";
+const SQL_INSERT: &str = "INSERT INTO sessions (id, user_id, device, ip_address, created_at, expires_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, COALESCE($5, now()), $6, $7) RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at";
 const SQL_GET: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = ANY($1) ORDER BY id";
 const SQL_UPDATE: &str = "UPDATE sessions SET user_id = COALESCE($2, user_id), device = COALESCE($3, device), ip_address = CASE WHEN $4 THEN $5 ELSE ip_address END, expires_at = COALESCE($6, expires_at), revoked_at = CASE WHEN $7 THEN $8 ELSE revoked_at END WHERE id = $1 RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at";

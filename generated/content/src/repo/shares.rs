@@ -13,7 +13,7 @@ pub const TABLE: &str = "shares";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO shares (id, post_id, user_id, quote, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''), COALESCE($5, now())) RETURNING id, post_id, user_id, quote, created_at";
+const SQL_INSERT: &str = "INSERT INTO shares (id, post_id, user_id, quote, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now())) RETURNING id, post_id, user_id, quote, created_at";
 const SQL_GET: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = ANY($1) ORDER BY id";
 const SQL_UPDATE: &str = "UPDATE shares SET post_id = COALESCE($2, post_id), user_id = COALESCE($3, user_id), quote = COALESCE($4, quote) WHERE id = $1 RETURNING id, post_id, user_id, quote, created_at";

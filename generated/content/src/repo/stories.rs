@@ -14,7 +14,7 @@ pub const TABLE: &str = "stories";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''), COALESCE($5, 0), COALESCE($6, now()), $7, $8) RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
+const SQL_INSERT: &str = "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, now()), $7, $8) RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
 const SQL_GET: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) ORDER BY id";
 const SQL_UPDATE: &str = "UPDATE stories SET author_id = COALESCE($2, author_id), media_id = COALESCE($3, media_id), caption = COALESCE($4, caption), expires_at = COALESCE($5, expires_at), deleted_at = CASE WHEN $6 THEN $7 ELSE deleted_at END WHERE id = $1 RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";

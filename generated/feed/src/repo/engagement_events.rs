@@ -19,7 +19,7 @@ pub const TABLE: &str = "engagement_events";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO engagement_events (id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, ''), $7, $8, COALESCE($9, now())) RETURNING id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at";
+const SQL_INSERT: &str = "INSERT INTO engagement_events (id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, ''::TEXT), $7, $8, COALESCE($9, now())) RETURNING id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at";
 const SQL_GET: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = ANY($1) ORDER BY id";
 const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE request_id = $1";

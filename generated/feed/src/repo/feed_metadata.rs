@@ -15,7 +15,7 @@ pub const TABLE: &str = "feed_metadata";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO feed_metadata (user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at) VALUES ($1, COALESCE($2, 'v1'), $3, $4, COALESCE($5, now())) RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";
+const SQL_INSERT: &str = "INSERT INTO feed_metadata (user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at) VALUES ($1, COALESCE($2, 'v1'::TEXT), $3, $4, COALESCE($5, now())) RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";
 const SQL_GET: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = ANY($1) ORDER BY user_id";
 const SQL_UPDATE: &str = "UPDATE feed_metadata SET ranking_version = COALESCE($2, ranking_version), last_generated_at = CASE WHEN $3 THEN $4 ELSE last_generated_at END, cache_invalidated_at = CASE WHEN $5 THEN $6 ELSE cache_invalidated_at END, updated_at = now() WHERE user_id = $1 RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";

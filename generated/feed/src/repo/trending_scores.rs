@@ -16,7 +16,7 @@ pub const TABLE: &str = "trending_scores";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
+const SQL_INSERT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
 const SQL_GET: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2";
 const SQL_UPDATE: &str = "UPDATE trending_scores SET author_id = COALESCE($3, author_id), category = COALESCE($4, category), score = COALESCE($5, score), updated_at = now() WHERE post_id = $1 AND time_window = $2 RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
 const SQL_INCREMENT_ENGAGEMENT_COUNT: &str = "UPDATE trending_scores SET engagement_count = engagement_count + $3 WHERE post_id = $1 AND time_window = $2 RETURNING engagement_count";

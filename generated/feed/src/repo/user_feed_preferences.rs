@@ -15,7 +15,7 @@ pub const TABLE: &str = "user_feed_preferences";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'), COALESCE($4, '{}'), COALESCE($5, now()), COALESCE($6, now())) RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
+const SQL_INSERT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'::TEXT[]), COALESCE($4, '{}'::UUID[]), COALESCE($5, now()), COALESCE($6, now())) RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
 const SQL_GET: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = ANY($1) ORDER BY user_id";
 const SQL_UPDATE: &str = "UPDATE user_feed_preferences SET default_feed_kind = COALESCE($2, default_feed_kind), preferred_categories = COALESCE($3, preferred_categories), muted_author_ids = COALESCE($4, muted_author_ids), updated_at = now(), version = version + 1 WHERE user_id = $1 RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";

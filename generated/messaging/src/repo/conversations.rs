@@ -13,7 +13,7 @@ pub const TABLE: &str = "conversations";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
+const SQL_INSERT: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
 const SQL_GET: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) ORDER BY id";
 const SQL_FIND_BY_DIRECT_KEY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE direct_key = $1";

@@ -13,7 +13,7 @@ pub const TABLE: &str = "message_attachments";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''), COALESCE($9, now())) RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_INSERT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
 const SQL_GET: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = ANY($1) ORDER BY id";
 const SQL_FIND_BY_MESSAGE_ID_AND_POSITION: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE message_id = $1 AND position = $2";

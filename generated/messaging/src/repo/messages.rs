@@ -15,7 +15,7 @@ pub const TABLE: &str = "messages";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''), $7, COALESCE($8, now()), $9, $10) RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+const SQL_INSERT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = ANY($1) ORDER BY id";
 const SQL_FIND_BY_CONVERSATION_ID_AND_SEQUENCE: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE conversation_id = $1 AND sequence = $2";

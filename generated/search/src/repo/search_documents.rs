@@ -15,7 +15,7 @@ pub const TABLE: &str = "search_documents";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''), COALESCE($6, ''), COALESCE($7, '{}'), COALESCE($8, ''), COALESCE($9, 0), $10, COALESCE($11, now())) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at";
+const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now())) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at";
 const SQL_GET: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = ANY($1) ORDER BY id";
 const SQL_FIND_BY_KIND_AND_SOURCE_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND source_id = $2";

@@ -15,7 +15,7 @@ pub const TABLE: &str = "viewer_sessions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''), COALESCE($5, now()), COALESCE($6, now()), $7) RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
+const SQL_INSERT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now()), COALESCE($6, now()), $7) RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
 const SQL_GET: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = ANY($1) ORDER BY id";
 const SQL_UPDATE: &str = "UPDATE viewer_sessions SET stream_id = COALESCE($2, stream_id), viewer_id = CASE WHEN $3 THEN $4 ELSE viewer_id END, client = COALESCE($5, client), last_seen_at = COALESCE($6, last_seen_at), left_at = CASE WHEN $7 THEN $8 ELSE left_at END WHERE id = $1 RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";

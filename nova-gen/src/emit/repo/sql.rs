@@ -4,7 +4,7 @@
 //! Every statement is fixed text (no SQL is assembled at run time), so each one is listed in
 //! the repository's `STATEMENTS` and prepared against the migrated schema by a test.
 
-use crate::ir::{Column, Table};
+use crate::ir::{Column, DefaultValue, Table};
 
 /// `a, b, c`: every column, in declaration order (the order `Row::decode` reads).
 pub fn column_list(table: &Table) -> String {
@@ -22,7 +22,8 @@ pub fn insert_columns(table: &Table) -> Vec<&Column> {
 }
 
 /// `INSERT ... VALUES (COALESCE($1, default), $2, ...) RETURNING ...`: a missing value for a
-/// column with a default takes the default.
+/// column with a default takes the default. A quoted default is cast to the column's type, so
+/// the statement means the same whether or not the parameter types are given with it.
 pub fn insert(table: &Table) -> String {
     let columns = insert_columns(table);
     let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
@@ -30,6 +31,9 @@ pub fn insert(table: &Table) -> String {
         .iter()
         .enumerate()
         .map(|(i, c)| match &c.default {
+            Some(default @ DefaultValue::Literal(_)) => {
+                format!("COALESCE(${}, {}::{})", i + 1, crate::emit::migration::default_sql(default), crate::lower::sql_type(c.ty))
+            }
             Some(default) => format!("COALESCE(${}, {})", i + 1, crate::emit::migration::default_sql(default)),
             None => format!("${}", i + 1),
         })
@@ -212,7 +216,7 @@ pub fn list_page(table: &Table, page: &Page<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{ColumnType, DefaultValue, ScalarType};
+    use crate::ir::{ColumnType, ScalarType};
 
     fn column(name: &str, ty: ScalarType, nullable: bool, default: Option<DefaultValue>) -> Column {
         Column { name: name.into(), ty: ColumnType::Scalar(ty), nullable, default, reference: None }
