@@ -39,8 +39,9 @@ pub struct Service {
     pub name: String,
     /// Default gRPC port when the environment sets none.
     pub port: u16,
-    /// Name of the service's own PostgreSQL database.
-    pub database: String,
+    /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
+    /// and never did (a stateless gateway): no database, repositories or migrations.
+    pub database: Option<String>,
     pub proto: ProtoService,
     pub slo: Slo,
     /// In proto declaration order.
