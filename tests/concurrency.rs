@@ -201,7 +201,8 @@ async fn login_bookkeeping_and_profile_edits_both_survive() {
         let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..rounds {
-                let edit = nova_auth::repo::users::Patch { email_verified: Some(true), password_hash: Some(format!("hash {i}")), ..Default::default() };
+                let edit =
+                    nova_auth::repo::users::Patch { email_verified: Some(true), password_hash: Some(format!("hash {i}")), ..Default::default() };
                 nova_auth::repo::users::update(&auth, id, &edit).await.unwrap();
             }
         }));

@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
 use nova_auth::repo::{auth_logs, sessions, users};
-use nova_runtime::codegen::tonic::Code;
-use nova_runtime::{LogicError, RepoError};
 use nova_runtime::codegen::chrono::{Duration, Utc};
 use nova_runtime::codegen::sqlx::{self, PgPool};
+use nova_runtime::codegen::tonic::Code;
 use nova_runtime::codegen::{serde_json, uuid::Uuid};
 use nova_runtime::db::{DbError, Migration};
+use nova_runtime::{LogicError, RepoError};
 use nova_tests::TestDatabase;
 
 async fn tables_of(pool: &PgPool) -> Vec<String> {
@@ -259,7 +259,7 @@ async fn null_filters_match_null_rows() {
     top.sort();
     assert_eq!(found, top, "every top-level comment, once");
     let replies = comments::list_by_parent_comment_id(&pool, Some(reply.parent_comment_id.unwrap()), None, 10).await.unwrap();
-    assert_eq!(replies, [reply.clone()]);
+    assert_eq!(replies, std::slice::from_ref(&reply));
 
     // A patch can set a nullable column to NULL (Some(None)) or leave it (None).
     let moved = comments::update(&pool, reply.id, &comments::Patch { parent_comment_id: Some(None), ..Default::default() }).await.unwrap();

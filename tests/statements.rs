@@ -33,11 +33,7 @@ service_statements_prepare! {
 async fn a_statement_that_does_not_fit_the_schema_is_reported() {
     static WRONG: &[(&str, &[(&str, &str)])] = &[(
         "users",
-        &[
-            ("get", "SELECT id FROM users WHERE id = $1"),
-            ("pinned", "SELECT pinned FROM users WHERE id = $1"),
-            ("posts", "SELECT id FROM posts"),
-        ],
+        &[("get", "SELECT id FROM users WHERE id = $1"), ("pinned", "SELECT pinned FROM users WHERE id = $1"), ("posts", "SELECT id FROM posts")],
     )];
     let migrations: &'static [Migration] = nova_auth::db::MIGRATIONS;
     let (prepared, failed) = prepare_all("wrong", migrations, WRONG).await;

@@ -84,7 +84,9 @@ impl LogicError {
         let source = source.into();
         let fault = find_in_chain(&*source).map(|error| (classify(error), error.to_string()));
         match fault {
-            Some((fault, cause)) if fault.is_transient() || matches!(fault, SqlFault::InvalidText | SqlFault::CheckViolation(_) | SqlFault::InvalidValue) => {
+            Some((fault, cause))
+                if fault.is_transient() || matches!(fault, SqlFault::InvalidText | SqlFault::CheckViolation(_) | SqlFault::InvalidValue) =>
+            {
                 LogicError::from_fault(&context, fault, &cause)
             }
             _ => LogicError::Internal { context, source: Some(source) },

@@ -59,4 +59,3 @@ pub async fn assert_all_prepare(service: &str, migrations: &'static [Migration],
     assert!(failed.is_empty(), "{service}: statements PostgreSQL refuses:\n{}", report.join("\n"));
     assert_eq!(prepared, total, "{service}: every statement was prepared");
 }
-

@@ -16,14 +16,19 @@ pub(crate) fn check_writes(v: &mut Validator<'_>) {
             check_column(v, &table.name.value, column);
             if let Some(append_only) = append_only {
                 let decl = &column.decl;
-                let role = [("version", &decl.version), ("counter", &decl.counter), ("touch", &decl.touch)].into_iter().find_map(|(w, s)| s.as_ref().map(|s| (w, s)));
+                let role = [("version", &decl.version), ("counter", &decl.counter), ("touch", &decl.touch)]
+                    .into_iter()
+                    .find_map(|(w, s)| s.as_ref().map(|s| (w, s)));
                 if let Some((word, span)) = role {
                     v.report(
                         "spec::append-only-update",
                         span.clone(),
                         format!("`{word}` needs updates"),
                         format!("table `{}` is append-only, but column `{}` is changed by updates", table.name.value, column.name.value),
-                        format!("remove `{word}` from the column, or `append_only = true` (at {}) from the table", v.ownership_file().location(append_only.span.start)),
+                        format!(
+                            "remove `{word}` from the column, or `append_only = true` (at {}) from the table",
+                            v.ownership_file().location(append_only.span.start)
+                        ),
                     );
                 }
             }
@@ -54,7 +59,10 @@ fn check_column(v: &mut Validator<'_>, table: &str, column: &RawColumn) {
                 "spec::bad-counter",
                 span.clone(),
                 "not a plain integer",
-                format!("counter `{table}.{name}` must be a non-null smallint, int or bigint outside the key (it is `{}`)", type_label(ty, decl.nullable)),
+                format!(
+                    "counter `{table}.{name}` must be a non-null smallint, int or bigint outside the key (it is `{}`)",
+                    type_label(ty, decl.nullable)
+                ),
                 "declare it as \"bigint counter default 0\"",
             );
         }
@@ -80,7 +88,11 @@ fn check_column(v: &mut Validator<'_>, table: &str, column: &RawColumn) {
                 span.clone(),
                 format!("contradicts `{word}`"),
                 format!("column `{table}.{name}` is both `immutable` and `{word}`"),
-                if word == "pk" { "remove `immutable`: key columns are never updated anyway".to_string() } else { format!("remove `immutable` or `{word}`") },
+                if word == "pk" {
+                    "remove `immutable`: key columns are never updated anyway".to_string()
+                } else {
+                    format!("remove `immutable` or `{word}`")
+                },
             );
         }
     }

@@ -161,7 +161,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -180,8 +180,8 @@ pub async fn list_by_user_id<'e>(
     );
     query = query.bind(user_id);
     if let Some(after) = after {
-        query = query.bind(&after.created_at);
-        query = query.bind(&after.id);
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

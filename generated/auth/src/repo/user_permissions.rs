@@ -103,7 +103,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.user_id);
+        query = query.bind(after.user_id);
         query = query.bind(&after.permission);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;

@@ -159,8 +159,8 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.user_id);
-        query = query.bind(&after.post_id);
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -191,8 +191,8 @@ pub async fn list_by_collection_id<'e>(
         query = query.bind(value);
     }
     if let Some(after) = after {
-        query = query.bind(&after.user_id);
-        query = query.bind(&after.post_id);
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -211,9 +211,9 @@ pub async fn list_by_user_id<'e>(
     );
     query = query.bind(user_id);
     if let Some(after) = after {
-        query = query.bind(&after.created_at);
-        query = query.bind(&after.user_id);
-        query = query.bind(&after.post_id);
+        query = query.bind(after.created_at);
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

@@ -201,8 +201,8 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.post_id);
-        query = query.bind(&after.time_window);
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -225,8 +225,8 @@ pub async fn list_by_author_id<'e>(
     );
     query = query.bind(author_id);
     if let Some(after) = after {
-        query = query.bind(&after.post_id);
-        query = query.bind(&after.time_window);
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -249,9 +249,9 @@ pub async fn list_by_time_window<'e>(
     );
     query = query.bind(time_window);
     if let Some(after) = after {
-        query = query.bind(&after.score);
-        query = query.bind(&after.post_id);
-        query = query.bind(&after.time_window);
+        query = query.bind(after.score);
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -276,9 +276,9 @@ pub async fn list_by_category_and_time_window<'e>(
     query = query.bind(category);
     query = query.bind(time_window);
     if let Some(after) = after {
-        query = query.bind(&after.score);
-        query = query.bind(&after.post_id);
-        query = query.bind(&after.time_window);
+        query = query.bind(after.score);
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

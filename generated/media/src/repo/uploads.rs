@@ -204,7 +204,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -223,7 +223,7 @@ pub async fn list_by_owner_id<'e>(
     );
     query = query.bind(owner_id);
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -247,8 +247,8 @@ pub async fn list_by_expires_at_between<'e>(
     );
     query = query.bind(since).bind(until);
     if let Some(after) = after {
-        query = query.bind(&after.expires_at);
-        query = query.bind(&after.id);
+        query = query.bind(after.expires_at);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

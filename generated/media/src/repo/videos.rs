@@ -232,7 +232,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.media_id);
+        query = query.bind(after.media_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -251,7 +251,7 @@ pub async fn list_by_state<'e>(
     );
     query = query.bind(state);
     if let Some(after) = after {
-        query = query.bind(&after.media_id);
+        query = query.bind(after.media_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

@@ -185,7 +185,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -208,7 +208,7 @@ pub async fn list_by_post_count<'e>(
     );
     query = query.bind(post_count);
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

@@ -138,8 +138,8 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.hashtag_id);
-        query = query.bind(&after.post_id);
+        query = query.bind(after.hashtag_id);
+        query = query.bind(after.post_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -162,9 +162,9 @@ pub async fn list_by_hashtag_id<'e>(
     );
     query = query.bind(hashtag_id);
     if let Some(after) = after {
-        query = query.bind(&after.post_created_at);
-        query = query.bind(&after.hashtag_id);
-        query = query.bind(&after.post_id);
+        query = query.bind(after.post_created_at);
+        query = query.bind(after.hashtag_id);
+        query = query.bind(after.post_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

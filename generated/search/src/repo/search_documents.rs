@@ -220,7 +220,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -239,8 +239,8 @@ pub async fn list_by_kind<'e>(
     );
     query = query.bind(kind);
     if let Some(after) = after {
-        query = query.bind(&after.source_created_at);
-        query = query.bind(&after.id);
+        query = query.bind(after.source_created_at);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -271,8 +271,8 @@ pub async fn list_by_author_id<'e>(
         query = query.bind(value);
     }
     if let Some(after) = after {
-        query = query.bind(&after.source_created_at);
-        query = query.bind(&after.id);
+        query = query.bind(after.source_created_at);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

@@ -278,8 +278,8 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.stream_id);
-        query = query.bind(&after.bucket_start);
+        query = query.bind(after.stream_id);
+        query = query.bind(after.bucket_start);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

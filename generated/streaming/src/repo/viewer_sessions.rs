@@ -176,7 +176,7 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.id);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -199,8 +199,8 @@ pub async fn list_by_stream_id<'e>(
     );
     query = query.bind(stream_id);
     if let Some(after) = after {
-        query = query.bind(&after.last_seen_at);
-        query = query.bind(&after.id);
+        query = query.bind(after.last_seen_at);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -231,8 +231,8 @@ pub async fn list_by_viewer_id<'e>(
         query = query.bind(value);
     }
     if let Some(after) = after {
-        query = query.bind(&after.joined_at);
-        query = query.bind(&after.id);
+        query = query.bind(after.joined_at);
+        query = query.bind(after.id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

@@ -112,8 +112,8 @@ pub async fn list<'e>(
         if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
     );
     if let Some(after) = after {
-        query = query.bind(&after.follower_id);
-        query = query.bind(&after.followee_id);
+        query = query.bind(after.follower_id);
+        query = query.bind(after.followee_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -136,9 +136,9 @@ pub async fn list_by_followee_id<'e>(
     );
     query = query.bind(followee_id);
     if let Some(after) = after {
-        query = query.bind(&after.created_at);
-        query = query.bind(&after.follower_id);
-        query = query.bind(&after.followee_id);
+        query = query.bind(after.created_at);
+        query = query.bind(after.follower_id);
+        query = query.bind(after.followee_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -161,9 +161,9 @@ pub async fn list_by_follower_id<'e>(
     );
     query = query.bind(follower_id);
     if let Some(after) = after {
-        query = query.bind(&after.created_at);
-        query = query.bind(&after.follower_id);
-        query = query.bind(&after.followee_id);
+        query = query.bind(after.created_at);
+        query = query.bind(after.follower_id);
+        query = query.bind(after.followee_id);
     }
     let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)

@@ -116,7 +116,14 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, statements: &mut Statements) ->
         let is_null = |c: &Column| nullable_filters.iter().position(|n| n.name == c.name).is_some_and(|i| mask & (1 << i) != 0);
         let filters: Vec<(&str, bool)> = shape.filters.iter().map(|c| (c.name.as_str(), is_null(c))).collect();
         for &cursor in &cursors {
-            let page = Page { filters: &filters, range: shape.range.map(|c| c.name.as_str()), order: &order_names, lead_nullable, descending: shape.descending, cursor };
+            let page = Page {
+                filters: &filters,
+                range: shape.range.map(|c| c.name.as_str()),
+                order: &order_names,
+                lead_nullable,
+                descending: shape.descending,
+                cursor,
+            };
             let mut name = shape.name.clone();
             let mut guards = Vec::new();
             for column in &nullable_filters {
@@ -173,7 +180,8 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, statements: &mut Statements) ->
         if c.nullable {
             quote! { if let Some(value) = after.#n.as_ref() { query = query.bind(value); } }
         } else {
-            quote! { query = query.bind(&after.#n); }
+            let value = types::field_ref(&quote!(after), c);
+            quote! { query = query.bind(#value); }
         }
     });
     let function = format_ident!("{}", shape.name);

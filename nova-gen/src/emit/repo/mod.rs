@@ -8,8 +8,8 @@ mod sql;
 mod types;
 mod writes;
 
-use proc_macro2::TokenStream;
 use proc_macro2::Ident;
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::names::{ident, table_module};

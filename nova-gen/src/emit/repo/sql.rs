@@ -202,13 +202,8 @@ pub fn list_page(table: &Table, page: &Page<'_>) -> String {
         (true, false) => " NULLS LAST",
         (true, true) => " NULLS FIRST",
     };
-    let order_by = page
-        .order
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c}{direction}{}", if i == 0 { nulls } else { "" }))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let order_by =
+        page.order.iter().enumerate().map(|(i, c)| format!("{c}{direction}{}", if i == 0 { nulls } else { "" })).collect::<Vec<_>>().join(", ");
     let where_clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     format!("SELECT {} FROM {}{where_clause} ORDER BY {order_by} LIMIT ${next}", column_list(table), table.name)
 }
@@ -278,7 +273,14 @@ mod tests {
 
     #[test]
     fn pages_are_keyset_paginated() {
-        let page = Page { filters: &[("body", false)], range: None, order: &["created_at", "id"], lead_nullable: false, descending: true, cursor: Cursor::After };
+        let page = Page {
+            filters: &[("body", false)],
+            range: None,
+            order: &["created_at", "id"],
+            lead_nullable: false,
+            descending: true,
+            cursor: Cursor::After,
+        };
         assert_eq!(
             list_page(&table(), &page),
             "SELECT id, body, pinned_at, likes, created_at, updated_at, version FROM posts WHERE body = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -292,7 +294,10 @@ mod tests {
         let order = ["pinned_at", "id"];
         let page = |cursor, descending| Page { filters: &[("body", true)], range: None, order: &order, lead_nullable: true, descending, cursor };
         let sql = list_page(&table(), &page(Cursor::After, false));
-        assert!(sql.ends_with("WHERE body IS NULL AND ((pinned_at, id) > ($1, $2) OR pinned_at IS NULL) ORDER BY pinned_at NULLS LAST, id LIMIT $3"), "{sql}");
+        assert!(
+            sql.ends_with("WHERE body IS NULL AND ((pinned_at, id) > ($1, $2) OR pinned_at IS NULL) ORDER BY pinned_at NULLS LAST, id LIMIT $3"),
+            "{sql}"
+        );
         let sql = list_page(&table(), &page(Cursor::AfterNull, false));
         assert!(sql.ends_with("WHERE body IS NULL AND pinned_at IS NULL AND id > $1 ORDER BY pinned_at NULLS LAST, id LIMIT $2"), "{sql}");
         let sql = list_page(&table(), &page(Cursor::AfterNull, true));
@@ -301,7 +306,17 @@ mod tests {
 
     #[test]
     fn time_ranges_are_half_open() {
-        let page = Page { filters: &[], range: Some("created_at"), order: &["created_at", "id"], lead_nullable: false, descending: false, cursor: Cursor::After };
-        assert!(list_page(&table(), &page).ends_with("WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4) ORDER BY created_at, id LIMIT $5"));
+        let page = Page {
+            filters: &[],
+            range: Some("created_at"),
+            order: &["created_at", "id"],
+            lead_nullable: false,
+            descending: false,
+            cursor: Cursor::After,
+        };
+        assert!(
+            list_page(&table(), &page)
+                .ends_with("WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4) ORDER BY created_at, id LIMIT $5")
+        );
     }
 }

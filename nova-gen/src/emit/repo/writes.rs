@@ -25,9 +25,10 @@ pub fn patch_struct(table: &Table) -> TokenStream {
     excluded.extend(table.immutable.iter().map(|c| format!("`{c}` (immutable)")));
     excluded.extend(table.touch_column.iter().map(|c| format!("`{c}` (set to now() by every update)")));
     excluded.extend(table.version_column.iter().map(|c| format!("`{c}` (bumped by every update)")));
-    let mut doc = vec![
-        format!("Changes to one row of `{}`: `None` leaves a column as it is, so writers of different columns never undo each other.", table.name),
-    ];
+    let mut doc = vec![format!(
+        "Changes to one row of `{}`: `None` leaves a column as it is, so writers of different columns never undo each other.",
+        table.name
+    )];
     if !excluded.is_empty() {
         doc.push(format!("Not here: {}.", excluded.join(", ")));
     }
@@ -83,7 +84,7 @@ pub fn update_fns(table: &Table, statements: &mut Statements) -> TokenStream {
     let doc = doc_lines(
         &[
             format!("Like `update`, but only if the stored `{version}` still equals `expected`: the read-modify-write that cannot lose an update."),
-            format!("Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone."),
+            "Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.".to_string(),
         ],
         false,
     );
