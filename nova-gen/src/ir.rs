@@ -201,6 +201,14 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// The optimistic-concurrency counter, if the table has one.
     pub version_column: Option<String>,
+    /// Columns changed only by `increment_<column>` (one atomic statement), never by `update`.
+    pub counters: Vec<String>,
+    /// The column every `update` sets to `now()` (declared with `touch`).
+    pub touch_column: Option<String>,
+    /// Columns only `insert` writes (declared with `immutable`, e.g. `created_at`).
+    pub immutable: Vec<String>,
+    /// `append_only = true`: the repository has no `update` and no increments.
+    pub append_only: bool,
 }
 
 impl Table {

@@ -247,6 +247,10 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
             }))
             .collect(),
         version_column: raw.columns.iter().find(|c| c.decl.version.is_some()).map(|c| c.name.value.clone()),
+        counters: raw.columns.iter().filter(|c| c.decl.counter.is_some()).map(|c| c.name.value.clone()).collect(),
+        touch_column: raw.columns.iter().find(|c| c.decl.touch.is_some()).map(|c| c.name.value.clone()),
+        immutable: raw.columns.iter().filter(|c| c.decl.immutable.is_some()).map(|c| c.name.value.clone()).collect(),
+        append_only: raw.append_only.as_ref().is_some_and(|a| a.value),
         columns,
     }
 }

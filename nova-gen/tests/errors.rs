@@ -77,6 +77,16 @@ fn cross_service_reference_without_owner() {
 }
 
 #[test]
+fn update_rules_that_contradict() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"text counter\"");
+        r.edit(OWNERSHIP, "columns.pinned = \"bool default false\"", "columns.pinned = \"bool touch default false\"");
+        r.edit(OWNERSHIP, "columns.from_note = \"uuid pk ->", "columns.from_note = \"uuid pk immutable ->");
+        r.edit(OWNERSHIP, "[notes.tables.notes]\n", "[notes.tables.notes]\nappend_only = true\n");
+    }));
+}
+
+#[test]
 fn unknown_table_column_type_and_modifier() {
     insta::assert_snapshot!(case(|r| {
         r.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"txt\"");

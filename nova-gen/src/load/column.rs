@@ -1,5 +1,5 @@
 //! The one-line column syntax of ownership.toml:
-//! `"<type>[[]][?] [pk] [unique] [index] [version] [default <value>] [-> <reference> [cascade]]"`.
+//! `"<type>[[]][?] [pk] [unique] [index] [version] [counter] [touch] [immutable] [default <value>] [-> <reference> [cascade]]"`.
 //!
 //! Short enough to scan a table at a glance, and parsed token by token so that each mistake
 //! is reported at the exact word.
@@ -9,7 +9,7 @@ use crate::load::toml_read::{Reader, closest};
 use crate::raw::{ColumnDecl, RawReference};
 use crate::source::{Located, Span};
 
-const MODIFIERS: [&str; 7] = ["pk", "unique", "index", "version", "default", "->", "cascade"];
+const MODIFIERS: [&str; 10] = ["pk", "unique", "index", "version", "counter", "touch", "immutable", "default", "->", "cascade"];
 
 /// Parses one column line; `text` is the string's value and `span` the string in the file,
 /// quotes included. Returns `None` (with diagnostics recorded) when the line is unusable.
@@ -41,6 +41,9 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         unique: None,
         index: None,
         version: None,
+        counter: None,
+        touch: None,
+        immutable: None,
         default: None,
         reference: None,
     };
@@ -53,6 +56,9 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
             "unique" => Some(&mut decl.unique),
             "index" => Some(&mut decl.index),
             "version" => Some(&mut decl.version),
+            "counter" => Some(&mut decl.counter),
+            "touch" => Some(&mut decl.touch),
+            "immutable" => Some(&mut decl.immutable),
             _ => None,
         };
         if let Some(slot) = flag {
@@ -135,8 +141,8 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
             }
             other => {
                 let help = match closest(other, &MODIFIERS) {
-                    Some(best) => format!("did you mean `{best}`? After the type come: pk, unique, index, version, default <value>, -> <reference>"),
-                    None => "after the type come: pk, unique, index, version, default <value>, -> <reference>".to_string(),
+                    Some(best) => format!("did you mean `{best}`? After the type come: pk, unique, index, version, counter, touch, immutable, default <value>, -> <reference>"),
+                    None => "after the type come: pk, unique, index, version, counter, touch, immutable, default <value>, -> <reference>".to_string(),
                 };
                 reader.error("spec::unknown-modifier", token_span, "not understood", format!("unknown word `{other}` in column declaration"), help);
                 // What follows a misread word would only produce echoes of this error.

@@ -20,7 +20,7 @@ const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_ca
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
 const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
-const TABLE_KEYS: [&str; 4] = ["doc", "columns", "unique", "indexes"];
+const TABLE_KEYS: [&str; 5] = ["doc", "columns", "unique", "indexes", "append_only"];
 
 /// Parses the file. TOML syntax errors are fatal (the structure is unknown); problems with
 /// single values are returned beside the spec, which then lacks those values, so that the
@@ -227,7 +227,8 @@ fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_
     }
     let uniques = reader.strings(table, "unique").iter().map(|s| read_column_list(reader, s)).collect();
     let indexes = reader.strings(table, "indexes").iter().map(|s| read_column_list(reader, s)).collect();
-    RawTable { doc: reader.string(table, "doc"), name, columns, uniques, indexes }
+    let append_only = reader.boolean(table, "append_only");
+    RawTable { doc: reader.string(table, "doc"), name, columns, uniques, indexes, append_only }
 }
 
 /// `"a, b desc"`: column names with an optional `asc`/`desc` each.
