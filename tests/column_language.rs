@@ -51,7 +51,9 @@ fn new(title: &str) -> everything::New {
 
 fn constraint(error: RepoError) -> Option<String> {
     match error {
-        RepoError::UniqueViolation { constraint, .. } | RepoError::ForeignKeyViolation { constraint, .. } => constraint,
+        RepoError::UniqueViolation { constraint, .. }
+        | RepoError::ForeignKeyViolation { constraint, .. }
+        | RepoError::CheckViolation { constraint, .. } => constraint,
         RepoError::Database { source, .. } => source.as_database_error().and_then(|e| e.constraint().map(str::to_string)),
         other => panic!("expected a constraint violation, got {other:?}"),
     }
@@ -88,7 +90,7 @@ async fn defaults_enums_and_new_types_round_trip() {
     // numeric(12, 2) rounds to its scale; a value beyond its precision is refused.
     let mut huge = new("Huge");
     huge.price = Some("12345678901.5".parse().unwrap());
-    assert!(matches!(everything::insert(&pool, &huge).await, Err(RepoError::Database { .. })));
+    assert!(matches!(everything::insert(&pool, &huge).await, Err(RepoError::InvalidValue { .. })));
     // Numbered enums store numbers, text enums names.
     let (state, mood): (i16, String) =
         sqlx::query_as("SELECT state, mood FROM everything WHERE id = $1").bind(stored.id).fetch_one(&pool).await.unwrap();

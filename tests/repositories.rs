@@ -5,11 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
 use nova_auth::repo::{auth_logs, sessions, users};
-use nova_runtime::RepoError;
 use nova_runtime::codegen::chrono::{Duration, Utc};
 use nova_runtime::codegen::sqlx::{self, PgPool};
+use nova_runtime::codegen::tonic::Code;
 use nova_runtime::codegen::{serde_json, uuid::Uuid};
 use nova_runtime::db::{DbError, Migration};
+use nova_runtime::{LogicError, RepoError};
 use nova_tests::TestDatabase;
 
 async fn tables_of(pool: &PgPool) -> Vec<String> {
@@ -130,24 +131,24 @@ async fn constraint_violations_are_classified() {
 async fn updates_check_and_bump_the_version() {
     let (_database, pool) = auth_database().await;
     let original = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
-    let mut edited = original.clone();
-    edited.email_verified = true;
-    let stored = users::update(&pool, &edited).await.unwrap();
+    let verified = users::Patch { email_verified: Some(true), ..Default::default() };
+    let stored = users::update_if_version(&pool, original.id, original.version, &verified).await.unwrap();
     assert_eq!((stored.version, stored.email_verified), (1, true));
-    assert!(stored.updated_at >= original.updated_at, "updated_at is stamped by the update");
+    assert!(stored.updated_at >= original.updated_at, "updated_at (declared `touch`) is stamped by the update");
+    assert_eq!(stored.created_at, original.created_at, "created_at (declared `immutable`) is never written");
 
     // A writer still holding version 0 loses instead of overwriting (the lost-update fix).
-    let mut stale = original.clone();
-    stale.failed_login_attempts = 5;
-    match users::update(&pool, &stale).await {
-        Err(RepoError::VersionConflict { table: "users", expected: 0, actual: 1 }) => {}
+    let stale = users::Patch { password_hash: Some("other".into()), ..Default::default() };
+    match users::update_if_version(&pool, original.id, original.version, &stale).await {
+        Err(RepoError::VersionConflict { table: "users", expected: 0, .. }) => {}
         other => panic!("expected a version conflict, got {other:?}"),
     }
-    assert_eq!(users::get(&pool, original.id).await.unwrap().unwrap().failed_login_attempts, 0);
+    assert_eq!(users::get(&pool, original.id).await.unwrap().unwrap().password_hash, "hash");
 
     assert!(users::delete(&pool, original.id).await.unwrap());
     assert!(!users::delete(&pool, original.id).await.unwrap());
-    assert!(matches!(users::update(&pool, &stored).await, Err(RepoError::NotFound { table: "users" })));
+    assert!(matches!(users::update(&pool, stored.id, &verified).await, Err(RepoError::NotFound { table: "users" })));
+    assert!(matches!(users::update_if_version(&pool, stored.id, 1, &verified).await, Err(RepoError::NotFound { table: "users" })));
 }
 
 #[tokio::test]
@@ -218,9 +219,8 @@ async fn soft_deleted_users_are_hidden_and_their_email_can_register_again() {
         other => panic!("expected a unique violation, got {other:?}"),
     }
     // A deleted row cannot be updated or deleted again.
-    let mut ghost = first.clone();
-    ghost.email_verified = true;
-    assert!(matches!(users::update(&pool, &ghost).await, Err(RepoError::NotFound { table: "users" })));
+    let patch = users::Patch { email_verified: Some(true), ..Default::default() };
+    assert!(matches!(users::update(&pool, first.id, &patch).await, Err(RepoError::NotFound { table: "users" })));
     assert!(!users::delete(&pool, first.id).await.unwrap());
     assert!(users::purge(&pool, first.id).await.unwrap());
 }
@@ -248,10 +248,169 @@ async fn enums_round_trip_and_out_of_range_values_are_refused_by_the_database() 
     let mut short = new_user("al@example.com");
     short.username = "al".into();
     match users::insert(&pool, &short).await {
-        Err(RepoError::Database { source, .. }) => {
-            let constraint = source.as_database_error().and_then(|e| e.constraint().map(str::to_string));
-            assert_eq!(constraint.as_deref(), Some("users_username_check"));
-        }
+        Err(RepoError::CheckViolation { constraint, .. }) => assert_eq!(constraint.as_deref(), Some("users_username_check")),
         other => panic!("expected a check violation, got {other:?}"),
     }
+}
+
+/// Walks every page of a list function and returns the rows in the order they came.
+async fn walk<F, Fut, R: Clone>(page_size: i64, mut page: F) -> Vec<R>
+where
+    F: FnMut(Option<R>, i64) -> Fut,
+    Fut: std::future::Future<Output = Vec<R>>,
+{
+    let mut seen = Vec::new();
+    let mut after: Option<R> = None;
+    loop {
+        let rows = page(after.clone(), page_size).await;
+        assert!(rows.len() as i64 <= page_size);
+        let Some(last) = rows.last().cloned() else { return seen };
+        seen.extend(rows);
+        after = Some(last);
+    }
+}
+
+#[tokio::test]
+async fn null_filters_match_null_rows() {
+    use nova_content::repo::comments;
+    let database = TestDatabase::new("repo_nulls");
+    let pool = nova_content::db::connect(&database.config()).await.unwrap();
+    let post = nova_content::repo::posts::New {
+        id: None,
+        author_id: Uuid::new_v4(),
+        body: None,
+        visibility: None,
+        like_count: None,
+        comment_count: None,
+        share_count: None,
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+    };
+    let post_id = nova_content::repo::posts::insert(&pool, &post).await.unwrap().id;
+    let comment = |parent: Option<Uuid>, body: &str| comments::New {
+        id: None,
+        post_id,
+        author_id: Uuid::new_v4(),
+        parent_comment_id: parent,
+        body: body.into(),
+        like_count: None,
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+    };
+    let mut top = Vec::new();
+    for i in 0..5 {
+        top.push(comments::insert(&pool, &comment(None, &format!("top {i}"))).await.unwrap().id);
+    }
+    let reply = comments::insert(&pool, &comment(Some(top[0]), "reply")).await.unwrap();
+
+    // `None` matches the top-level comments (parent_comment_id IS NULL), a page at a time.
+    let found = walk(2, |after: Option<comments::Row>, limit| {
+        let pool = pool.clone();
+        async move { comments::list_by_parent_comment_id(&pool, None, after.as_ref(), limit).await.unwrap() }
+    })
+    .await;
+    let mut found: Vec<Uuid> = found.iter().map(|c| c.id).collect();
+    found.sort();
+    top.sort();
+    assert_eq!(found, top, "every top-level comment, once");
+    let replies = comments::list_by_parent_comment_id(&pool, Some(reply.parent_comment_id.unwrap()), None, 10).await.unwrap();
+    assert_eq!(replies, std::slice::from_ref(&reply));
+
+    // A patch can set a nullable column to NULL (Some(None)) or leave it (None).
+    let moved = comments::update(&pool, reply.id, &comments::Patch { parent_comment_id: Some(None), ..Default::default() }).await.unwrap();
+    assert_eq!(moved.parent_comment_id, None);
+    let kept = comments::update(&pool, reply.id, &comments::Patch { body: Some("edited".into()), ..Default::default() }).await.unwrap();
+    assert_eq!((kept.parent_comment_id, kept.body.as_str()), (None, "edited"));
+    assert_eq!(comments::list_by_parent_comment_id(&pool, None, None, 100).await.unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn pages_over_a_nullable_sort_column_do_not_stop_at_null() {
+    use nova_streaming::repo::streams;
+    let database = TestDatabase::new("repo_null_cursor");
+    let pool = nova_streaming::db::connect(&database.config()).await.unwrap();
+    let now = Utc::now();
+    // Streams by status, newest start first: three never started (NULL), four started.
+    let starts = [None, Some(3), None, Some(1), Some(4), None, Some(2)];
+    for (i, minutes) in starts.iter().enumerate() {
+        let stream = streams::New {
+            id: None,
+            creator_id: Uuid::new_v4(),
+            title: format!("stream {i}"),
+            description: None,
+            status: Some(streams::Status::Scheduled),
+            visibility: None,
+            chat_enabled: None,
+            thumbnail_media_id: None,
+            scheduled_start_at: None,
+            started_at: minutes.map(|m| now - Duration::minutes(m)),
+            ended_at: None,
+            created_at: None,
+            updated_at: None,
+        };
+        streams::insert(&pool, &stream).await.unwrap();
+    }
+    for page_size in [1, 2, 3, 10] {
+        let seen = walk(page_size, |after: Option<streams::Row>, limit| {
+            let pool = pool.clone();
+            async move { streams::list_by_status(&pool, streams::Status::Scheduled, after.as_ref(), limit).await.unwrap() }
+        })
+        .await;
+        assert_eq!(seen.len(), starts.len(), "pages of {page_size} reach every row, past the NULLs");
+        let unstarted = seen.iter().take_while(|s| s.started_at.is_none()).count();
+        assert_eq!(unstarted, 3, "NULLs first in a descending order, as the index keeps them");
+        let started: Vec<_> = seen[unstarted..].iter().map(|s| s.started_at.unwrap()).collect();
+        let mut newest_first = started.clone();
+        newest_first.sort_by(|a, b| b.cmp(a));
+        assert_eq!(started, newest_first);
+        let mut ids: Vec<Uuid> = seen.iter().map(|s| s.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), starts.len(), "no row twice");
+    }
+}
+
+#[tokio::test]
+async fn a_timestamp_index_gives_a_time_range() {
+    let (_database, pool) = auth_database().await;
+    let base = Utc::now() - Duration::days(1);
+    for hours in 0..10 {
+        let mut user = new_user(&format!("user{hours}@example.com"));
+        user.created_at = Some(base + Duration::hours(hours));
+        users::insert(&pool, &user).await.unwrap();
+    }
+    // [base + 2h, base + 7h): five users, oldest first, whatever the page size.
+    let since = base + Duration::hours(2);
+    let until = base + Duration::hours(7);
+    let seen = walk(2, |after: Option<users::Row>, limit| {
+        let pool = pool.clone();
+        async move { users::list_by_created_at_between(&pool, since, until, after.as_ref(), limit).await.unwrap() }
+    })
+    .await;
+    let names: Vec<&str> = seen.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["user2", "user3", "user4", "user5", "user6"]);
+    assert!(users::list_by_created_at_between(&pool, until, since, None, 10).await.unwrap().is_empty(), "an empty range is empty");
+}
+
+#[tokio::test]
+async fn check_and_range_violations_are_invalid_arguments() {
+    let (_database, pool) = auth_database().await;
+    // The spec's `checks = ["length(username) between 3 and 32", ...]` on users.
+    let error = users::insert(&pool, &new_user("ab@example.com")).await.unwrap_err();
+    match &error {
+        RepoError::CheckViolation { table: "users", constraint } => assert_eq!(constraint.as_deref(), Some("users_username_check")),
+        other => panic!("expected a check violation, got {other:?}"),
+    }
+    assert_eq!(LogicError::from(error).code(), Code::InvalidArgument);
+    assert_eq!(users::list(&pool, None, 10).await.unwrap(), [], "nothing was written");
+
+    // A counter pushed past its type's range is the caller's mistake, not an internal error.
+    let ada = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    users::increment_failed_login_attempts(&pool, ada.id, i32::MAX).await.unwrap();
+    let error = users::increment_failed_login_attempts(&pool, ada.id, 1).await.unwrap_err();
+    assert!(matches!(error, RepoError::InvalidValue { table: "users", .. }), "{error:?}");
+    assert_eq!(LogicError::from(error).code(), Code::InvalidArgument);
+    assert_eq!(users::get(&pool, ada.id).await.unwrap().unwrap().failed_login_attempts, i32::MAX);
 }

@@ -39,8 +39,9 @@ pub struct Service {
     pub name: String,
     /// Default gRPC port when the environment sets none.
     pub port: u16,
-    /// Name of the service's own PostgreSQL database.
-    pub database: String,
+    /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
+    /// and never did (a stateless gateway): no database, repositories or migrations.
+    pub database: Option<String>,
     pub proto: ProtoService,
     pub slo: Slo,
     /// In proto declaration order.
@@ -200,6 +201,14 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// The optimistic-concurrency counter, if the table has one.
     pub version_column: Option<String>,
+    /// Columns changed only by `increment_<column>` (one atomic statement), never by `update`.
+    pub counters: Vec<String>,
+    /// The column every `update` sets to `now()` (declared with `touch`).
+    pub touch_column: Option<String>,
+    /// Columns only `insert` writes (declared with `immutable`, e.g. `created_at`).
+    pub immutable: Vec<String>,
+    /// `append_only = true`: the repository has no `update` and no increments.
+    pub append_only: bool,
     /// Table-level CHECK constraints (`checks = [...]`), in declaration order. Enum columns
     /// add their own check when lowered.
     pub checks: Vec<Check>,

@@ -8,6 +8,7 @@ use crate::ir::{
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
+use crate::load::migrations::History;
 use crate::load::ProtoSet;
 use crate::load::protos::ProtoServiceInfo;
 use crate::raw::RawTargetPolicy;
@@ -34,7 +35,9 @@ pub const BUILTIN_RETRY_BUDGET: RetryBudget = RetryBudget { max_tokens: 10, toke
 #[error("internal error: {0} (validation should have caught this; please report it)")]
 pub struct ModelError(String);
 
-pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
+/// `histories`: each service's migrations. A service has a database while it owns a table,
+/// and also after dropping its last one while migrations exist (they still have to be applied).
+pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError> {
     let spec = &loaded.ownership;
     let mut services = Vec::new();
     for (index, raw) in spec.services.iter().enumerate() {
@@ -46,7 +49,7 @@ pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
         services.push(Service {
             name: raw.name.value.clone(),
             port,
-            database: raw.database_name(),
+            database: has_database(raw, histories).then(|| raw.database_name()),
             proto: ProtoService { package: proto.package.clone(), name: proto.name.clone(), file: proto.file.clone(), docs: proto.docs.clone() },
             slo: resolve_slo(&spec.defaults.slo, &raw.slo),
             rpcs: build_rpcs(&loaded.protos, &spec.defaults.policy, raw, proto)?,
@@ -109,6 +112,10 @@ fn link_proto_enums(protos: &ProtoSet, service: &mut Service) {
             enumeration.proto = chosen.map(|(name, variants)| ProtoEnum { name: name.to_string(), variants });
         }
     }
+}
+
+fn has_database(raw: &RawService, histories: &[History]) -> bool {
+    !raw.tables.is_empty() || histories.iter().any(|h| h.service == raw.name.value && !h.files.is_empty())
 }
 
 /// Which proto packages each service's API imports: other services' packages become
@@ -312,6 +319,10 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
         uniques: single_uniques.chain(raw.uniques.iter().filter(is_plain).map(names)).collect(),
         indexes: single_indexes.chain(raw.indexes.iter().map(|l| index_of(l, false))).chain(unique_indexes).collect(),
         version_column: raw.columns.iter().find(|c| c.decl.version.is_some()).map(|c| c.name.value.clone()),
+        counters: raw.columns.iter().filter(|c| c.decl.counter.is_some()).map(|c| c.name.value.clone()).collect(),
+        touch_column: raw.columns.iter().find(|c| c.decl.touch.is_some()).map(|c| c.name.value.clone()),
+        immutable: raw.columns.iter().filter(|c| c.decl.immutable.is_some()).map(|c| c.name.value.clone()).collect(),
+        append_only: raw.append_only.as_ref().is_some_and(|a| a.value),
         checks: build_checks(&raw.name.value, &columns, &raw.checks),
         soft_delete: raw.soft_delete.as_ref().is_some_and(|s| s.value),
         foreign_keys: raw

@@ -109,6 +109,8 @@ pub struct RawTable {
     pub columns: Vec<RawColumn>,
     pub uniques: Vec<RawColumnList>,
     pub indexes: Vec<RawColumnList>,
+    /// `append_only = true`: rows are inserted (and deleted), never updated.
+    pub append_only: Option<Located<bool>>,
     /// `checks = ["<boolean expression>", ...]`.
     pub checks: Vec<Located<String>>,
     /// `soft_delete = true`.
@@ -133,7 +135,8 @@ pub struct RawColumn {
     pub decl: ColumnDecl,
 }
 
-/// One parsed column line: `"<type>[?] [pk] [unique] [index] [version] [default v] [-> ref]"`.
+/// One parsed column line:
+/// `"<type>[?] [pk] [unique] [index] [version] [counter] [touch] [immutable] [default v] [-> ref]"`.
 #[derive(Debug, Clone)]
 pub struct ColumnDecl {
     /// The whole string, quotes included.
@@ -144,6 +147,12 @@ pub struct ColumnDecl {
     pub unique: Option<Span>,
     pub index: Option<Span>,
     pub version: Option<Span>,
+    /// Changed only by `increment_<column>(key, by)`, never by `update`.
+    pub counter: Option<Span>,
+    /// Set to `now()` by every `update`.
+    pub touch: Option<Span>,
+    /// Written by `insert` only, never by `update` (e.g. `created_at`).
+    pub immutable: Option<Span>,
     pub default: Option<Located<DefaultValue>>,
     pub reference: Option<RawReference>,
     /// `identity`.

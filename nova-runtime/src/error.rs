@@ -84,7 +84,11 @@ impl LogicError {
         let source = source.into();
         let fault = find_in_chain(&*source).map(|error| (classify(error), error.to_string()));
         match fault {
-            Some((fault, cause)) if fault.is_transient() || fault == SqlFault::InvalidText => LogicError::from_fault(&context, fault, &cause),
+            Some((fault, cause))
+                if fault.is_transient() || matches!(fault, SqlFault::InvalidText | SqlFault::CheckViolation(_) | SqlFault::InvalidValue) =>
+            {
+                LogicError::from_fault(&context, fault, &cause)
+            }
             _ => LogicError::Internal { context, source: Some(source) },
         }
     }
@@ -101,6 +105,10 @@ impl LogicError {
             SqlFault::ForeignKeyViolation(constraint) => {
                 LogicError::FailedPrecondition(format!("{context}: refers to a missing row ({})", constraint.as_deref().unwrap_or("foreign key")))
             }
+            SqlFault::CheckViolation(constraint) => {
+                LogicError::InvalidArgument(format!("{context}: a value breaks the rule {}", constraint.as_deref().unwrap_or("of the table")))
+            }
+            SqlFault::InvalidValue => LogicError::InvalidArgument(format!("{context}: a value the column cannot hold ({cause})")),
             SqlFault::Other => LogicError::Internal { context: context.to_string(), source: Some(cause.to_string().into()) },
         }
     }
@@ -207,6 +215,10 @@ impl From<RepoError> for LogicError {
             RepoError::ForeignKeyViolation { table, constraint } => {
                 LogicError::FailedPrecondition(format!("{table} refers to a missing row ({})", constraint.as_deref().unwrap_or("foreign key")))
             }
+            RepoError::CheckViolation { table, constraint } => {
+                LogicError::InvalidArgument(format!("{table}: a value breaks the rule {}", constraint.as_deref().unwrap_or("of the table")))
+            }
+            RepoError::InvalidValue { table, source } => LogicError::InvalidArgument(format!("{table}: a value the column cannot hold ({source})")),
             RepoError::Unavailable { table, source } => LogicError::Unavailable(format!("database unavailable while using {table}: {source}")),
             RepoError::Conflict { table, source } => LogicError::Aborted(format!("{table}: a concurrent transaction won ({source}); retry")),
             RepoError::InvalidText { table } => {

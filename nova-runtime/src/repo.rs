@@ -14,6 +14,16 @@ pub enum RepoError {
     UniqueViolation { table: &'static str, constraint: Option<String> },
     #[error("{table}: foreign key {constraint:?} violated")]
     ForeignKeyViolation { table: &'static str, constraint: Option<String> },
+    /// A CHECK constraint (enums included) or NOT NULL rejected the values.
+    #[error("{table}: check constraint {constraint:?} violated")]
+    CheckViolation { table: &'static str, constraint: Option<String> },
+    /// A value the column's type cannot hold (out of range, too long, malformed).
+    #[error("{table}: a value the column cannot hold")]
+    InvalidValue {
+        table: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     /// The database could not be reached or the pool had no connection in time: worth
     /// retrying later.
     #[error("{table}: database unavailable")]
@@ -46,6 +56,8 @@ impl RepoError {
         match classify(&error) {
             SqlFault::UniqueViolation(constraint) => RepoError::UniqueViolation { table, constraint },
             SqlFault::ForeignKeyViolation(constraint) => RepoError::ForeignKeyViolation { table, constraint },
+            SqlFault::CheckViolation(constraint) => RepoError::CheckViolation { table, constraint },
+            SqlFault::InvalidValue => RepoError::InvalidValue { table, source: error },
             SqlFault::Unavailable => RepoError::Unavailable { table, source: error },
             SqlFault::Conflict => RepoError::Conflict { table, source: error },
             SqlFault::InvalidText => RepoError::InvalidText { table },

@@ -20,6 +20,12 @@ pub enum SqlFault {
     UniqueViolation(Option<String>),
     /// A foreign key (its name, when known) refers to a missing row.
     ForeignKeyViolation(Option<String>),
+    /// A CHECK constraint (its name, when known; enums are checks too) or NOT NULL rejected
+    /// the row: the values given are wrong -> `INVALID_ARGUMENT`.
+    CheckViolation(Option<String>),
+    /// A value the column's type cannot hold (out of range, too long, malformed: SQLSTATE
+    /// class 22, data exception) -> `INVALID_ARGUMENT`.
+    InvalidValue,
     /// Anything else: a bug or an unexpected state -> `INTERNAL`.
     Other,
 }
@@ -39,6 +45,7 @@ pub fn classify(error: &sqlx::Error) -> SqlFault {
             match db.kind() {
                 ErrorKind::UniqueViolation => SqlFault::UniqueViolation(db.constraint().map(str::to_string)),
                 ErrorKind::ForeignKeyViolation => SqlFault::ForeignKeyViolation(db.constraint().map(str::to_string)),
+                ErrorKind::CheckViolation | ErrorKind::NotNullViolation => SqlFault::CheckViolation(db.constraint().map(str::to_string)),
                 _ => classify_sqlstate(code.as_deref().unwrap_or("")),
             }
         }
@@ -57,6 +64,8 @@ pub fn classify_sqlstate(code: &str) -> SqlFault {
     match code {
         "40001" | "40P01" | "55P03" => SqlFault::Conflict,
         "22021" | "22P05" => SqlFault::InvalidText,
+        "23514" | "23502" => SqlFault::CheckViolation(None),
+        _ if code.starts_with("22") => SqlFault::InvalidValue,
         // admin/crash shutdown, starting up, query cancelled (statement timeout), database
         // dropped or not there yet, read-only after a failover.
         "57P01" | "57P02" | "57P03" | "57P04" | "57014" | "3D000" | "25006" => SqlFault::Unavailable,

@@ -47,6 +47,8 @@ fn repository_errors_map_to_actionable_codes() {
     let unique = RepoError::UniqueViolation { table: "users", constraint: Some("users_email_key".into()) };
     assert_eq!(LogicError::from(unique).code(), Code::AlreadyExists);
     assert_eq!(LogicError::from(RepoError::NotFound { table: "users" }).code(), Code::NotFound);
+    let check = RepoError::CheckViolation { table: "users", constraint: Some("users_status_check".into()) };
+    assert_eq!(LogicError::from(check).code(), Code::InvalidArgument);
 }
 
 mod database {
@@ -81,6 +83,10 @@ mod database {
             ("08006", Code::Unavailable),     // connection failure
             ("25006", Code::Unavailable),     // read-only after a failover
             ("22021", Code::InvalidArgument), // e.g. a NUL byte
+            ("23514", Code::InvalidArgument), // check violation (enums are checks too)
+            ("23502", Code::InvalidArgument), // not-null violation
+            ("22003", Code::InvalidArgument), // numeric value out of range
+            ("22001", Code::InvalidArgument), // string too long for varchar(n)
             ("42P01", Code::Internal),        // undefined table: a bug
         ];
         for (sqlstate, code) in cases {

@@ -16,6 +16,7 @@ pub mod raw_grpc;
 pub mod redis_prefix;
 pub mod scripted;
 pub mod service;
+pub mod statements;
 
 pub use database::TestDatabase;
 pub use gated::Gated;

@@ -1,7 +1,7 @@
 //! The one-line column syntax of ownership.toml:
-//! `"<type>[[]][?] [pk] [unique] [index] [version] [identity] [default <value>] [generated (<expr>)]
-//! [-> <reference> [cascade | set null | restrict]] [-- <doc>]"`, where `<type>` may be
-//! `enum(a, b)`, `enum(a = 1, b = 2)` or `varchar(n)`.
+//! `"<type>[[]][?] [pk] [unique] [index] [version] [counter] [touch] [immutable] [identity] [default <value>]
+//! [generated (<expr>)] [-> <reference> [cascade | set null | restrict]] [-- <doc>]"`, where `<type>` may be
+//! `enum(a, b)`, `enum(a = 1, b = 2)`, `varchar(n)` or `numeric(p, s)`.
 //!
 //! Short enough to scan a table at a glance, and parsed token by token so that each mistake
 //! is reported at the exact word. Parenthesised groups and 'quoted literals' are one token.
@@ -11,10 +11,10 @@ use crate::load::toml_read::{Reader, closest};
 use crate::raw::{ColumnDecl, RawEnumValue, RawReference};
 use crate::source::{Located, Span};
 
-const MODIFIERS: [&str; 12] =
-    ["pk", "unique", "index", "version", "identity", "default", "generated", "->", "cascade", "set", "restrict", "--"];
-const AFTER_TYPE: &str =
-    "after the type come: pk, unique, index, version, identity, default <value>, generated (<expr>), -> <reference> [cascade | set null | restrict], -- <doc>";
+const MODIFIERS: [&str; 15] = [
+    "pk", "unique", "index", "version", "counter", "touch", "immutable", "identity", "default", "generated", "->", "cascade", "set", "restrict", "--",
+];
+const AFTER_TYPE: &str = "after the type come: pk, unique, index, version, counter, touch, immutable, identity, default <value>, generated (<expr>), -> <reference> [cascade | set null | restrict], -- <doc>";
 
 /// Parses one column line; `text` is the string's value and `span` the string in the file,
 /// quotes included. Returns `None` (with diagnostics recorded) when the line is unusable.
@@ -47,6 +47,9 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         unique: None,
         index: None,
         version: None,
+        counter: None,
+        touch: None,
+        immutable: None,
         default: None,
         reference: None,
         identity: None,
@@ -64,6 +67,9 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
             "index" => Some(&mut decl.index),
             "version" => Some(&mut decl.version),
             "identity" => Some(&mut decl.identity),
+            "counter" => Some(&mut decl.counter),
+            "touch" => Some(&mut decl.touch),
+            "immutable" => Some(&mut decl.immutable),
             _ => None,
         };
         if let Some(slot) = flag {

@@ -8,6 +8,7 @@ mod rpcs;
 mod services;
 mod tables;
 mod targets;
+mod writes;
 
 use crate::diagnostic::Diagnostic;
 use crate::load::Loaded;
@@ -22,6 +23,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     services::check_services(&mut v);
     rpcs::check_rpcs(&mut v);
     tables::check_tables(&mut v);
+    writes::check_writes(&mut v);
     targets::check_targets(&mut v);
     api::check_api(&mut v);
     v.diagnostics

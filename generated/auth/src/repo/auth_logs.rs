@@ -4,6 +4,8 @@
 //! Repository of table `auth_logs`, owned by the auth service.
 //!
 //! Append-only audit trail of sign-ins, failures, token refreshes and password changes.
+//!
+//! Append-only: rows are inserted and deleted, never updated.
 use ::nova_runtime::codegen::sqlx::{self, Row as _};
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -14,6 +16,30 @@ pub const TABLE: &str = "auth_logs";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO auth_logs (id, user_id, event, ip_address, detail, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, '{}'::JSONB), COALESCE($6, now())) RETURNING id, user_id, event, ip_address, detail, created_at";
+const SQL_GET: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = ANY($1) ORDER BY id";
+const SQL_DELETE: &str = "DELETE FROM auth_logs WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_USER_ID: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_USER_ID__USER_ID_NULL: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE user_id IS NULL ORDER BY created_at DESC, id DESC LIMIT $1";
+const SQL_LIST_BY_USER_ID__USER_ID_NULL__AFTER: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE user_id IS NULL AND (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+    ("list_by_user_id.user_id_null", SQL_LIST_BY_USER_ID__USER_ID_NULL),
+    ("list_by_user_id.user_id_null.after", SQL_LIST_BY_USER_ID__USER_ID_NULL__AFTER),
+];
 /// One row of `auth_logs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -52,9 +78,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO auth_logs (id, user_id, event, ip_address, detail, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, '{}'), COALESCE($6, now())) RETURNING id, user_id, event, ip_address, detail, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.user_id)
         .bind(&new.event)
@@ -71,13 +95,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -85,45 +103,16 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE auth_logs SET user_id = $2, event = $3, ip_address = $4, detail = $5, created_at = $6 WHERE id = $1 RETURNING id, user_id, event, ip_address, detail, created_at",
-        )
-        .bind(row.id)
-        .bind(row.user_id)
-        .bind(&row.event)
-        .bind(&row.ip_address)
-        .bind(&row.detail)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM auth_logs WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -134,29 +123,18 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `user_id`, a page at a time, by `created_at` descending then key.
+///
+/// `None` for `user_id` matches rows where it is NULL.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_user_id<'e>(
@@ -165,28 +143,24 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(user_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if user_id.is_some() && after.is_none() {
+            SQL_LIST_BY_USER_ID
+        } else if user_id.is_some() && after.is_some() {
+            SQL_LIST_BY_USER_ID__AFTER
+        } else if user_id.is_none() && after.is_none() {
+            SQL_LIST_BY_USER_ID__USER_ID_NULL
+        } else {
+            SQL_LIST_BY_USER_ID__USER_ID_NULL__AFTER
+        },
+    );
+    if let Some(value) = user_id {
+        query = query.bind(value);
     }
-        .map_err(db_error)?;
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

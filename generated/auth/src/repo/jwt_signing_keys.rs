@@ -10,6 +10,24 @@ pub const TABLE: &str = "jwt_signing_keys";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'::TEXT), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
+const SQL_GET: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = $1";
+const SQL_GET_MANY: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = ANY($1) ORDER BY kid";
+const SQL_UPDATE: &str = "UPDATE jwt_signing_keys SET algorithm = COALESCE($2, algorithm), public_key = COALESCE($3, public_key), private_key = COALESCE($4, private_key), active = COALESCE($5, active), retired_at = CASE WHEN $6 THEN $7 ELSE retired_at END WHERE kid = $1 RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
+const SQL_DELETE: &str = "DELETE FROM jwt_signing_keys WHERE kid = $1";
+const SQL_LIST: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys ORDER BY kid LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid > $1 ORDER BY kid LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `jwt_signing_keys`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -49,11 +67,19 @@ pub struct New {
     pub created_at: Option<DateTime<Utc>>,
     pub retired_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `jwt_signing_keys`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub algorithm: Option<String>,
+    pub public_key: Option<Vec<u8>>,
+    pub private_key: Option<Vec<u8>>,
+    pub active: Option<bool>,
+    pub retired_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(&new.kid)
         .bind(&new.algorithm)
         .bind(&new.public_key)
@@ -71,13 +97,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     kid: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = $1",
-        )
-        .bind(kid)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(kid).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -85,27 +105,27 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     kids: &[String],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = ANY($1) ORDER BY kid",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(kids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE jwt_signing_keys SET algorithm = $2, public_key = $3, private_key = $4, active = $5, created_at = $6, retired_at = $7 WHERE kid = $1 RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at",
-        )
-        .bind(&row.kid)
-        .bind(&row.algorithm)
-        .bind(&row.public_key)
-        .bind(&row.private_key)
-        .bind(row.active)
-        .bind(row.created_at)
-        .bind(row.retired_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    kid: &str,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(kid)
+        .bind(patch.algorithm.as_ref())
+        .bind(patch.public_key.as_ref())
+        .bind(patch.private_key.as_ref())
+        .bind(patch.active.as_ref())
+        .bind(patch.retired_at.is_some())
+        .bind(patch.retired_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -120,11 +140,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, kid: &str) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM jwt_signing_keys WHERE kid = $1")
-        .bind(kid)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(kid).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -135,25 +151,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys ORDER BY kid LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE (kid) > ($1) ORDER BY kid LIMIT $2",
-                )
-                .bind(&after.kid)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(&after.kid);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

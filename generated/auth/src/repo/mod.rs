@@ -32,3 +32,15 @@ pub const TABLES: &[&str] = &[
     "jwt_signing_keys",
     "user_permissions",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (users::TABLE, users::STATEMENTS),
+    (sessions::TABLE, sessions::STATEMENTS),
+    (refresh_tokens::TABLE, refresh_tokens::STATEMENTS),
+    (password_resets::TABLE, password_resets::STATEMENTS),
+    (email_verifications::TABLE, email_verifications::STATEMENTS),
+    (auth_logs::TABLE, auth_logs::STATEMENTS),
+    (two_fa_backup_codes::TABLE, two_fa_backup_codes::STATEMENTS),
+    (jwt_signing_keys::TABLE, jwt_signing_keys::STATEMENTS),
+    (user_permissions::TABLE, user_permissions::STATEMENTS),
+];

@@ -11,6 +11,28 @@ pub const TABLE: &str = "sessions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO sessions (id, user_id, device, ip_address, created_at, expires_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, COALESCE($5, now()), $6, $7) RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at";
+const SQL_GET: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE sessions SET user_id = COALESCE($2, user_id), device = COALESCE($3, device), ip_address = CASE WHEN $4 THEN $5 ELSE ip_address END, expires_at = COALESCE($6, expires_at), revoked_at = CASE WHEN $7 THEN $8 ELSE revoked_at END WHERE id = $1 RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at";
+const SQL_DELETE: &str = "DELETE FROM sessions WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_USER_ID: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+];
 /// One row of `sessions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -50,11 +72,19 @@ pub struct New {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `sessions`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub user_id: Option<Uuid>,
+    pub device: Option<String>,
+    pub ip_address: Option<Option<String>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO sessions (id, user_id, device, ip_address, created_at, expires_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''), $4, COALESCE($5, now()), $6, $7) RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.user_id)
         .bind(&new.device)
@@ -72,13 +102,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -86,27 +110,28 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE sessions SET user_id = $2, device = $3, ip_address = $4, created_at = $5, expires_at = $6, revoked_at = $7 WHERE id = $1 RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at",
-        )
-        .bind(row.id)
-        .bind(row.user_id)
-        .bind(&row.device)
-        .bind(&row.ip_address)
-        .bind(row.created_at)
-        .bind(row.expires_at)
-        .bind(row.revoked_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.user_id.as_ref())
+        .bind(patch.device.as_ref())
+        .bind(patch.ip_address.is_some())
+        .bind(patch.ip_address.as_ref().and_then(Option::as_ref))
+        .bind(patch.expires_at.as_ref())
+        .bind(patch.revoked_at.is_some())
+        .bind(patch.revoked_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -121,11 +146,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -136,26 +157,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `user_id`, a page at a time, by `created_at` descending then key.
@@ -167,28 +175,14 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(user_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_USER_ID } else { SQL_LIST_BY_USER_ID__AFTER },
+    );
+    query = query.bind(user_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

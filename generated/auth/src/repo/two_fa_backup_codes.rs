@@ -11,6 +11,28 @@ pub const TABLE: &str = "two_fa_backup_codes";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO two_fa_backup_codes (id, user_id, code_hash, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, now())) RETURNING id, user_id, code_hash, used_at, created_at";
+const SQL_GET: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE two_fa_backup_codes SET user_id = COALESCE($2, user_id), code_hash = COALESCE($3, code_hash), used_at = CASE WHEN $4 THEN $5 ELSE used_at END WHERE id = $1 RETURNING id, user_id, code_hash, used_at, created_at";
+const SQL_DELETE: &str = "DELETE FROM two_fa_backup_codes WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_USER_ID: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE user_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+];
 /// One row of `two_fa_backup_codes`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -43,11 +65,17 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `two_fa_backup_codes`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub user_id: Option<Uuid>,
+    pub code_hash: Option<String>,
+    pub used_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO two_fa_backup_codes (id, user_id, code_hash, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, now())) RETURNING id, user_id, code_hash, used_at, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.user_id)
         .bind(&new.code_hash)
@@ -63,13 +91,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -77,25 +99,25 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE two_fa_backup_codes SET user_id = $2, code_hash = $3, used_at = $4, created_at = $5 WHERE id = $1 RETURNING id, user_id, code_hash, used_at, created_at",
-        )
-        .bind(row.id)
-        .bind(row.user_id)
-        .bind(&row.code_hash)
-        .bind(row.used_at)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.user_id.as_ref())
+        .bind(patch.code_hash.as_ref())
+        .bind(patch.used_at.is_some())
+        .bind(patch.used_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -110,11 +132,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM two_fa_backup_codes WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -125,26 +143,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `user_id`, a page at a time, in key order.
@@ -156,27 +161,13 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE user_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE user_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(user_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_USER_ID } else { SQL_LIST_BY_USER_ID__AFTER },
+    );
+    query = query.bind(user_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

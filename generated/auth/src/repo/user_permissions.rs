@@ -13,6 +13,20 @@ pub const TABLE: &str = "user_permissions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO user_permissions (user_id, permission, granted_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, permission, granted_at";
+const SQL_GET: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE user_id = $1 AND permission = $2";
+const SQL_DELETE: &str = "DELETE FROM user_permissions WHERE user_id = $1 AND permission = $2";
+const SQL_LIST: &str = "SELECT user_id, permission, granted_at FROM user_permissions ORDER BY user_id, permission LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE (user_id, permission) > ($1, $2) ORDER BY user_id, permission LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `user_permissions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -40,9 +54,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO user_permissions (user_id, permission, granted_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, permission, granted_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(&new.permission)
         .bind(new.granted_at)
@@ -57,9 +69,7 @@ pub async fn get<'e>(
     user_id: Uuid,
     permission: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, permission, granted_at FROM user_permissions WHERE user_id = $1 AND permission = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .bind(permission)
         .fetch_optional(db)
@@ -67,35 +77,13 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE user_permissions SET granted_at = $3 WHERE user_id = $1 AND permission = $2 RETURNING user_id, permission, granted_at",
-        )
-        .bind(row.user_id)
-        .bind(&row.permission)
-        .bind(row.granted_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
     permission: &str,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM user_permissions WHERE user_id = $1 AND permission = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .bind(permission)
         .execute(db)
@@ -111,26 +99,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, permission, granted_at FROM user_permissions ORDER BY user_id, permission LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, permission, granted_at FROM user_permissions WHERE (user_id, permission) > ($1, $2) ORDER BY user_id, permission LIMIT $3",
-                )
-                .bind(after.user_id)
-                .bind(&after.permission)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
+        query = query.bind(&after.permission);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,38 @@ pub const TABLE: &str = "users";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+const SQL_GET: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_FIND_BY_EMAIL: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE email = $1 AND deleted_at IS NULL";
+const SQL_FIND_BY_USERNAME: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE username = $1 AND deleted_at IS NULL";
+const SQL_UPDATE: &str = "UPDATE users SET email = COALESCE($2, email), username = COALESCE($3, username), password_hash = COALESCE($4, password_hash), email_verified = COALESCE($5, email_verified), status = COALESCE($6, status), locked_until = CASE WHEN $7 THEN $8 ELSE locked_until END, last_login_at = CASE WHEN $9 THEN $10 ELSE last_login_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE users SET email = COALESCE($2, email), username = COALESCE($3, username), password_hash = COALESCE($4, password_hash), email_verified = COALESCE($5, email_verified), status = COALESCE($6, status), locked_until = CASE WHEN $7 THEN $8 ELSE locked_until END, last_login_at = CASE WHEN $9 THEN $10 ELSE last_login_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $13 RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version) SELECT true, id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INCREMENT_FAILED_LOGIN_ATTEMPTS: &str = "UPDATE users SET failed_login_attempts = failed_login_attempts + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING failed_login_attempts";
+const SQL_DELETE: &str = "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM users WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_CREATED_AT_BETWEEN: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at >= $1 AND created_at < $2 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $3";
+const SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $5";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_email", SQL_FIND_BY_EMAIL),
+    ("find_by_username", SQL_FIND_BY_USERNAME),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("increment_failed_login_attempts", SQL_INCREMENT_FAILED_LOGIN_ATTEMPTS),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_created_at_between", SQL_LIST_BY_CREATED_AT_BETWEEN),
+    ("list_by_created_at_between.after", SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER),
+];
 /// The values of `users.status`, stored as its number (smallint) and checked by `users_status_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -167,11 +199,22 @@ pub struct New {
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `users`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `failed_login_attempts` (counter: `increment_failed_login_attempts`), `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password_hash: Option<String>,
+    pub email_verified: Option<bool>,
+    pub status: Option<Status>,
+    pub locked_until: Option<Option<DateTime<Utc>>>,
+    pub last_login_at: Option<Option<DateTime<Utc>>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(&new.email)
         .bind(&new.username)
@@ -194,13 +237,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -208,9 +245,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -222,9 +257,7 @@ pub async fn find_by_email<'e>(
     db: impl sqlx::PgExecutor<'e>,
     email: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE email = $1 AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_FIND_BY_EMAIL)
         .bind(email)
         .fetch_optional(db)
         .await
@@ -236,34 +269,68 @@ pub async fn find_by_username<'e>(
     db: impl sqlx::PgExecutor<'e>,
     username: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE username = $1 AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_FIND_BY_USERNAME)
         .bind(username)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE users SET email = $2, username = $3, password_hash = $4, email_verified = $5, status = $6, failed_login_attempts = $7, locked_until = $8, last_login_at = $9, created_at = $10, deleted_at = $11, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $12 RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version) SELECT true, id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(&row.email)
-        .bind(&row.username)
-        .bind(&row.password_hash)
-        .bind(row.email_verified)
-        .bind(row.status)
-        .bind(row.failed_login_attempts)
-        .bind(row.locked_until)
-        .bind(row.last_login_at)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.email.as_ref())
+        .bind(patch.username.as_ref())
+        .bind(patch.password_hash.as_ref())
+        .bind(patch.email_verified.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.locked_until.is_some())
+        .bind(patch.locked_until.as_ref().and_then(Option::as_ref))
+        .bind(patch.last_login_at.is_some())
+        .bind(patch.last_login_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.email.as_ref())
+        .bind(patch.username.as_ref())
+        .bind(patch.password_hash.as_ref())
+        .bind(patch.email_verified.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.locked_until.is_some())
+        .bind(patch.locked_until.as_ref().and_then(Option::as_ref))
+        .bind(patch.last_login_at.is_some())
+        .bind(patch.last_login_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -279,31 +346,42 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
+    }
+}
+/// Adds `by` (negative to subtract) to `failed_login_attempts` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_failed_login_attempts<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i32,
+) -> RepoResult<i32> {
+    let result = sqlx::query(SQL_INCREMENT_FAILED_LOGIN_ATTEMPTS)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
     }
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -314,58 +392,37 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Rows with this `created_at`, a page at a time, in key order.
+/// Rows with `since <= created_at < until`, a page at a time, by `created_at` then key.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
-pub async fn list_by_created_at<'e>(
+pub async fn list_by_created_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    created_at: DateTime<Utc>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(created_at)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE created_at = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
-                )
-                .bind(created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_CREATED_AT_BETWEEN
+        } else {
+            SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER
+        },
+    );
+    query = query.bind(since).bind(until);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

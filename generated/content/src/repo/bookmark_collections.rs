@@ -13,6 +13,26 @@ pub const TABLE: &str = "bookmark_collections";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO bookmark_collections (id, user_id, name, created_at, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), COALESCE($5, now())) RETURNING id, user_id, name, created_at, updated_at";
+const SQL_GET: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_USER_ID_AND_NAME: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE user_id = $1 AND name = $2";
+const SQL_UPDATE: &str = "UPDATE bookmark_collections SET user_id = COALESCE($2, user_id), name = COALESCE($3, name), updated_at = now() WHERE id = $1 RETURNING id, user_id, name, created_at, updated_at";
+const SQL_DELETE: &str = "DELETE FROM bookmark_collections WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id > $1 ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_user_id_and_name", SQL_FIND_BY_USER_ID_AND_NAME),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `bookmark_collections`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -46,11 +66,16 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `bookmark_collections`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable), `updated_at` (set to now() by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub user_id: Option<Uuid>,
+    pub name: Option<String>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO bookmark_collections (id, user_id, name, created_at, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), COALESCE($5, now())) RETURNING id, user_id, name, created_at, updated_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.user_id)
         .bind(&new.name)
@@ -66,13 +91,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -80,9 +99,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -95,9 +112,7 @@ pub async fn find_by_user_id_and_name<'e>(
     user_id: Uuid,
     name: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE user_id = $1 AND name = $2",
-        )
+    let row = sqlx::query(SQL_FIND_BY_USER_ID_AND_NAME)
         .bind(user_id)
         .bind(name)
         .fetch_optional(db)
@@ -105,15 +120,17 @@ pub async fn find_by_user_id_and_name<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE bookmark_collections SET user_id = $2, name = $3, created_at = $4, updated_at = now() WHERE id = $1 RETURNING id, user_id, name, created_at, updated_at",
-        )
-        .bind(row.id)
-        .bind(row.user_id)
-        .bind(&row.name)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.user_id.as_ref())
+        .bind(patch.name.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -128,11 +145,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM bookmark_collections WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -143,25 +156,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

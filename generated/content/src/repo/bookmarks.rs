@@ -15,6 +15,40 @@ pub const TABLE: &str = "bookmarks";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO bookmarks (user_id, post_id, collection_id, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING user_id, post_id, collection_id, created_at";
+const SQL_GET: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 AND post_id = $2";
+const SQL_UPDATE: &str = "UPDATE bookmarks SET collection_id = CASE WHEN $3 THEN $4 ELSE collection_id END WHERE user_id = $1 AND post_id = $2 RETURNING user_id, post_id, collection_id, created_at";
+const SQL_DELETE: &str = "DELETE FROM bookmarks WHERE user_id = $1 AND post_id = $2";
+const SQL_LIST: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks ORDER BY user_id, post_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE (user_id, post_id) > ($1, $2) ORDER BY user_id, post_id LIMIT $3";
+const SQL_LIST_BY_COLLECTION_ID: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE collection_id = $1 ORDER BY user_id, post_id LIMIT $2";
+const SQL_LIST_BY_COLLECTION_ID__AFTER: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE collection_id = $1 AND (user_id, post_id) > ($2, $3) ORDER BY user_id, post_id LIMIT $4";
+const SQL_LIST_BY_COLLECTION_ID__COLLECTION_ID_NULL: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE collection_id IS NULL ORDER BY user_id, post_id LIMIT $1";
+const SQL_LIST_BY_COLLECTION_ID__COLLECTION_ID_NULL__AFTER: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE collection_id IS NULL AND (user_id, post_id) > ($1, $2) ORDER BY user_id, post_id LIMIT $3";
+const SQL_LIST_BY_USER_ID: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 AND (created_at, user_id, post_id) < ($2, $3, $4) ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $5";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_collection_id", SQL_LIST_BY_COLLECTION_ID),
+    ("list_by_collection_id.after", SQL_LIST_BY_COLLECTION_ID__AFTER),
+    (
+        "list_by_collection_id.collection_id_null",
+        SQL_LIST_BY_COLLECTION_ID__COLLECTION_ID_NULL,
+    ),
+    (
+        "list_by_collection_id.collection_id_null.after",
+        SQL_LIST_BY_COLLECTION_ID__COLLECTION_ID_NULL__AFTER,
+    ),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+];
 /// One row of `bookmarks`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -44,11 +78,15 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `bookmarks`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub collection_id: Option<Option<Uuid>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO bookmarks (user_id, post_id, collection_id, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING user_id, post_id, collection_id, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(new.post_id)
         .bind(new.collection_id)
@@ -64,9 +102,7 @@ pub async fn get<'e>(
     user_id: Uuid,
     post_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 AND post_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .bind(post_id)
         .fetch_optional(db)
@@ -74,15 +110,18 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE bookmarks SET collection_id = $3, created_at = $4 WHERE user_id = $1 AND post_id = $2 RETURNING user_id, post_id, collection_id, created_at",
-        )
-        .bind(row.user_id)
-        .bind(row.post_id)
-        .bind(row.collection_id)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    post_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(user_id)
+        .bind(post_id)
+        .bind(patch.collection_id.is_some())
+        .bind(patch.collection_id.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -101,7 +140,7 @@ pub async fn delete<'e>(
     user_id: Uuid,
     post_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM bookmarks WHERE user_id = $1 AND post_id = $2")
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .bind(post_id)
         .execute(db)
@@ -117,30 +156,19 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, post_id, collection_id, created_at FROM bookmarks ORDER BY user_id, post_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE (user_id, post_id) > ($1, $2) ORDER BY user_id, post_id LIMIT $3",
-                )
-                .bind(after.user_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `collection_id`, a page at a time, in key order.
+///
+/// `None` for `collection_id` matches rows where it is NULL.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_collection_id<'e>(
@@ -149,29 +177,25 @@ pub async fn list_by_collection_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE collection_id = $1 ORDER BY user_id, post_id LIMIT $2",
-                )
-                .bind(collection_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE collection_id = $1 AND (user_id, post_id) > ($2, $3) ORDER BY user_id, post_id LIMIT $4",
-                )
-                .bind(collection_id)
-                .bind(after.user_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if collection_id.is_some() && after.is_none() {
+            SQL_LIST_BY_COLLECTION_ID
+        } else if collection_id.is_some() && after.is_some() {
+            SQL_LIST_BY_COLLECTION_ID__AFTER
+        } else if collection_id.is_none() && after.is_none() {
+            SQL_LIST_BY_COLLECTION_ID__COLLECTION_ID_NULL
+        } else {
+            SQL_LIST_BY_COLLECTION_ID__COLLECTION_ID_NULL__AFTER
+        },
+    );
+    if let Some(value) = collection_id {
+        query = query.bind(value);
     }
-        .map_err(db_error)?;
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `user_id`, a page at a time, by `created_at` descending then key.
@@ -183,29 +207,15 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 AND (created_at, user_id, post_id) < ($2, $3, $4) ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $5",
-                )
-                .bind(user_id)
-                .bind(after.created_at)
-                .bind(after.user_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_USER_ID } else { SQL_LIST_BY_USER_ID__AFTER },
+    );
+    query = query.bind(user_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

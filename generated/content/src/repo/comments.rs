@@ -13,6 +13,52 @@ pub const TABLE: &str = "comments";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO comments (id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 0), COALESCE($7, now()), COALESCE($8, now()), $9) RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
+const SQL_GET: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE comments SET post_id = COALESCE($2, post_id), author_id = COALESCE($3, author_id), parent_comment_id = CASE WHEN $4 THEN $5 ELSE parent_comment_id END, body = COALESCE($6, body), deleted_at = CASE WHEN $7 THEN $8 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE comments SET post_id = COALESCE($2, post_id), author_id = COALESCE($3, author_id), parent_comment_id = CASE WHEN $4 THEN $5 ELSE parent_comment_id END, body = COALESCE($6, body), deleted_at = CASE WHEN $7 THEN $8 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $9 RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version) SELECT true, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INCREMENT_LIKE_COUNT: &str = "UPDATE comments SET like_count = like_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING like_count";
+const SQL_DELETE: &str = "UPDATE comments SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM comments WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3";
+const SQL_LIST_BY_POST_ID: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2";
+const SQL_LIST_BY_POST_ID__AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND (created_at, id) > ($2, $3) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $4";
+const SQL_LIST_BY_PARENT_COMMENT_ID: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2";
+const SQL_LIST_BY_PARENT_COMMENT_ID__AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND (created_at, id) > ($2, $3) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $4";
+const SQL_LIST_BY_PARENT_COMMENT_ID__PARENT_COMMENT_ID_NULL: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id LIMIT $1";
+const SQL_LIST_BY_PARENT_COMMENT_ID__PARENT_COMMENT_ID_NULL__AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id IS NULL AND (created_at, id) > ($1, $2) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("increment_like_count", SQL_INCREMENT_LIKE_COUNT),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_author_id", SQL_LIST_BY_AUTHOR_ID),
+    ("list_by_author_id.after", SQL_LIST_BY_AUTHOR_ID__AFTER),
+    ("list_by_post_id", SQL_LIST_BY_POST_ID),
+    ("list_by_post_id.after", SQL_LIST_BY_POST_ID__AFTER),
+    ("list_by_parent_comment_id", SQL_LIST_BY_PARENT_COMMENT_ID),
+    ("list_by_parent_comment_id.after", SQL_LIST_BY_PARENT_COMMENT_ID__AFTER),
+    (
+        "list_by_parent_comment_id.parent_comment_id_null",
+        SQL_LIST_BY_PARENT_COMMENT_ID__PARENT_COMMENT_ID_NULL,
+    ),
+    (
+        "list_by_parent_comment_id.parent_comment_id_null.after",
+        SQL_LIST_BY_PARENT_COMMENT_ID__PARENT_COMMENT_ID_NULL__AFTER,
+    ),
+];
 /// One row of `comments`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -61,11 +107,19 @@ pub struct New {
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `comments`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `like_count` (counter: `increment_like_count`), `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub post_id: Option<Uuid>,
+    pub author_id: Option<Uuid>,
+    pub parent_comment_id: Option<Option<Uuid>>,
+    pub body: Option<String>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO comments (id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 0), COALESCE($7, now()), COALESCE($8, now()), $9) RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.post_id)
         .bind(new.author_id)
@@ -85,13 +139,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -99,31 +147,60 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE comments SET post_id = $2, author_id = $3, parent_comment_id = $4, body = $5, like_count = $6, created_at = $7, deleted_at = $8, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $9 RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version) SELECT true, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(row.post_id)
-        .bind(row.author_id)
-        .bind(row.parent_comment_id)
-        .bind(&row.body)
-        .bind(row.like_count)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.post_id.as_ref())
+        .bind(patch.author_id.as_ref())
+        .bind(patch.parent_comment_id.is_some())
+        .bind(patch.parent_comment_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.body.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.post_id.as_ref())
+        .bind(patch.author_id.as_ref())
+        .bind(patch.parent_comment_id.is_some())
+        .bind(patch.parent_comment_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.body.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -139,31 +216,42 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
+    }
+}
+/// Adds `by` (negative to subtract) to `like_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_like_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_LIKE_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
     }
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE comments SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM comments WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -174,26 +262,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `author_id`, a page at a time, in key order.
@@ -205,28 +280,18 @@ pub async fn list_by_author_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(author_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE author_id = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
-                )
-                .bind(author_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID
+        } else {
+            SQL_LIST_BY_AUTHOR_ID__AFTER
+        },
+    );
+    query = query.bind(author_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `post_id`, a page at a time, by `created_at` then key.
@@ -238,32 +303,20 @@ pub async fn list_by_post_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2",
-                )
-                .bind(post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE post_id = $1 AND (created_at, id) > ($2, $3) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $4",
-                )
-                .bind(post_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_POST_ID } else { SQL_LIST_BY_POST_ID__AFTER },
+    );
+    query = query.bind(post_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `parent_comment_id`, a page at a time, by `created_at` then key.
+///
+/// `None` for `parent_comment_id` matches rows where it is NULL.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_parent_comment_id<'e>(
@@ -272,28 +325,24 @@ pub async fn list_by_parent_comment_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2",
-                )
-                .bind(parent_comment_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE parent_comment_id = $1 AND (created_at, id) > ($2, $3) AND deleted_at IS NULL ORDER BY created_at, id LIMIT $4",
-                )
-                .bind(parent_comment_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if parent_comment_id.is_some() && after.is_none() {
+            SQL_LIST_BY_PARENT_COMMENT_ID
+        } else if parent_comment_id.is_some() && after.is_some() {
+            SQL_LIST_BY_PARENT_COMMENT_ID__AFTER
+        } else if parent_comment_id.is_none() && after.is_none() {
+            SQL_LIST_BY_PARENT_COMMENT_ID__PARENT_COMMENT_ID_NULL
+        } else {
+            SQL_LIST_BY_PARENT_COMMENT_ID__PARENT_COMMENT_ID_NULL__AFTER
+        },
+    );
+    if let Some(value) = parent_comment_id {
+        query = query.bind(value);
     }
-        .map_err(db_error)?;
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,24 @@ pub const TABLE: &str = "likes";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO likes (user_id, post_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, post_id, created_at";
+const SQL_GET: &str = "SELECT user_id, post_id, created_at FROM likes WHERE user_id = $1 AND post_id = $2";
+const SQL_DELETE: &str = "DELETE FROM likes WHERE user_id = $1 AND post_id = $2";
+const SQL_LIST: &str = "SELECT user_id, post_id, created_at FROM likes ORDER BY user_id, post_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, post_id, created_at FROM likes WHERE (user_id, post_id) > ($1, $2) ORDER BY user_id, post_id LIMIT $3";
+const SQL_LIST_BY_POST_ID: &str = "SELECT user_id, post_id, created_at FROM likes WHERE post_id = $1 ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $2";
+const SQL_LIST_BY_POST_ID__AFTER: &str = "SELECT user_id, post_id, created_at FROM likes WHERE post_id = $1 AND (created_at, user_id, post_id) < ($2, $3, $4) ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $5";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_post_id", SQL_LIST_BY_POST_ID),
+    ("list_by_post_id.after", SQL_LIST_BY_POST_ID__AFTER),
+];
 /// One row of `likes`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -40,9 +58,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO likes (user_id, post_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, post_id, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(new.post_id)
         .bind(new.created_at)
@@ -57,9 +73,7 @@ pub async fn get<'e>(
     user_id: Uuid,
     post_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, post_id, created_at FROM likes WHERE user_id = $1 AND post_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .bind(post_id)
         .fetch_optional(db)
@@ -67,33 +81,13 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE likes SET created_at = $3 WHERE user_id = $1 AND post_id = $2 RETURNING user_id, post_id, created_at",
-        )
-        .bind(row.user_id)
-        .bind(row.post_id)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
     post_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM likes WHERE user_id = $1 AND post_id = $2")
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .bind(post_id)
         .execute(db)
@@ -109,27 +103,14 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, post_id, created_at FROM likes ORDER BY user_id, post_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, post_id, created_at FROM likes WHERE (user_id, post_id) > ($1, $2) ORDER BY user_id, post_id LIMIT $3",
-                )
-                .bind(after.user_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `post_id`, a page at a time, by `created_at` descending then key.
@@ -141,29 +122,15 @@ pub async fn list_by_post_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, post_id, created_at FROM likes WHERE post_id = $1 ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $2",
-                )
-                .bind(post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, post_id, created_at FROM likes WHERE post_id = $1 AND (created_at, user_id, post_id) < ($2, $3, $4) ORDER BY created_at DESC, user_id DESC, post_id DESC LIMIT $5",
-                )
-                .bind(post_id)
-                .bind(after.created_at)
-                .bind(after.user_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_POST_ID } else { SQL_LIST_BY_POST_ID__AFTER },
+    );
+    query = query.bind(post_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.user_id);
+        query = query.bind(after.post_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

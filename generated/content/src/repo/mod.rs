@@ -32,3 +32,15 @@ pub const TABLES: &[&str] = &[
     "stories",
     "story_views",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (posts::TABLE, posts::STATEMENTS),
+    (post_media::TABLE, post_media::STATEMENTS),
+    (comments::TABLE, comments::STATEMENTS),
+    (likes::TABLE, likes::STATEMENTS),
+    (shares::TABLE, shares::STATEMENTS),
+    (bookmark_collections::TABLE, bookmark_collections::STATEMENTS),
+    (bookmarks::TABLE, bookmarks::STATEMENTS),
+    (stories::TABLE, stories::STATEMENTS),
+    (story_views::TABLE, story_views::STATEMENTS),
+];

@@ -14,6 +14,26 @@ pub const TABLE: &str = "post_media";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO post_media (post_id, position, media_id) VALUES ($1, $2, $3) RETURNING post_id, position, media_id";
+const SQL_GET: &str = "SELECT post_id, position, media_id FROM post_media WHERE post_id = $1 AND position = $2";
+const SQL_UPDATE: &str = "UPDATE post_media SET media_id = COALESCE($3, media_id) WHERE post_id = $1 AND position = $2 RETURNING post_id, position, media_id";
+const SQL_DELETE: &str = "DELETE FROM post_media WHERE post_id = $1 AND position = $2";
+const SQL_LIST: &str = "SELECT post_id, position, media_id FROM post_media ORDER BY post_id, position LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT post_id, position, media_id FROM post_media WHERE (post_id, position) > ($1, $2) ORDER BY post_id, position LIMIT $3";
+const SQL_LIST_BY_MEDIA_ID: &str = "SELECT post_id, position, media_id FROM post_media WHERE media_id = $1 ORDER BY post_id, position LIMIT $2";
+const SQL_LIST_BY_MEDIA_ID__AFTER: &str = "SELECT post_id, position, media_id FROM post_media WHERE media_id = $1 AND (post_id, position) > ($2, $3) ORDER BY post_id, position LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_media_id", SQL_LIST_BY_MEDIA_ID),
+    ("list_by_media_id.after", SQL_LIST_BY_MEDIA_ID__AFTER),
+];
 /// One row of `post_media`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -38,11 +58,14 @@ pub struct New {
     pub position: i16,
     pub media_id: Uuid,
 }
+/// Changes to one row of `post_media`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub media_id: Option<Uuid>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO post_media (post_id, position, media_id) VALUES ($1, $2, $3) RETURNING post_id, position, media_id",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.post_id)
         .bind(new.position)
         .bind(new.media_id)
@@ -57,9 +80,7 @@ pub async fn get<'e>(
     post_id: Uuid,
     position: i16,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT post_id, position, media_id FROM post_media WHERE post_id = $1 AND position = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(post_id)
         .bind(position)
         .fetch_optional(db)
@@ -67,14 +88,17 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE post_media SET media_id = $3 WHERE post_id = $1 AND position = $2 RETURNING post_id, position, media_id",
-        )
-        .bind(row.post_id)
-        .bind(row.position)
-        .bind(row.media_id)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    post_id: Uuid,
+    position: i16,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(post_id)
+        .bind(position)
+        .bind(patch.media_id.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -93,7 +117,7 @@ pub async fn delete<'e>(
     post_id: Uuid,
     position: i16,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM post_media WHERE post_id = $1 AND position = $2")
+    let done = sqlx::query(SQL_DELETE)
         .bind(post_id)
         .bind(position)
         .execute(db)
@@ -109,27 +133,14 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT post_id, position, media_id FROM post_media ORDER BY post_id, position LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT post_id, position, media_id FROM post_media WHERE (post_id, position) > ($1, $2) ORDER BY post_id, position LIMIT $3",
-                )
-                .bind(after.post_id)
-                .bind(after.position)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.post_id);
+        query = query.bind(after.position);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `media_id`, a page at a time, in key order.
@@ -141,28 +152,14 @@ pub async fn list_by_media_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT post_id, position, media_id FROM post_media WHERE media_id = $1 ORDER BY post_id, position LIMIT $2",
-                )
-                .bind(media_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT post_id, position, media_id FROM post_media WHERE media_id = $1 AND (post_id, position) > ($2, $3) ORDER BY post_id, position LIMIT $4",
-                )
-                .bind(media_id)
-                .bind(after.post_id)
-                .bind(after.position)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_MEDIA_ID } else { SQL_LIST_BY_MEDIA_ID__AFTER },
+    );
+    query = query.bind(media_id);
+    if let Some(after) = after {
+        query = query.bind(after.post_id);
+        query = query.bind(after.position);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

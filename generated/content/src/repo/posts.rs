@@ -13,6 +13,38 @@ pub const TABLE: &str = "posts";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO posts (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), COALESCE($4, 1), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, now()), COALESCE($9, now()), $10) RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
+const SQL_GET: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE posts SET author_id = COALESCE($2, author_id), body = COALESCE($3, body), visibility = COALESCE($4, visibility), deleted_at = CASE WHEN $5 THEN $6 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE posts SET author_id = COALESCE($2, author_id), body = COALESCE($3, body), visibility = COALESCE($4, visibility), deleted_at = CASE WHEN $5 THEN $6 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $7 RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version) SELECT true, id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INCREMENT_LIKE_COUNT: &str = "UPDATE posts SET like_count = like_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING like_count";
+const SQL_INCREMENT_COMMENT_COUNT: &str = "UPDATE posts SET comment_count = comment_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING comment_count";
+const SQL_INCREMENT_SHARE_COUNT: &str = "UPDATE posts SET share_count = share_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING share_count";
+const SQL_DELETE: &str = "UPDATE posts SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM posts WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("increment_like_count", SQL_INCREMENT_LIKE_COUNT),
+    ("increment_comment_count", SQL_INCREMENT_COMMENT_COUNT),
+    ("increment_share_count", SQL_INCREMENT_SHARE_COUNT),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_author_id", SQL_LIST_BY_AUTHOR_ID),
+    ("list_by_author_id.after", SQL_LIST_BY_AUTHOR_ID__AFTER),
+];
 /// The values of `posts.visibility`, stored as its number (smallint) and checked by `posts_visibility_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Visibility {
@@ -168,11 +200,18 @@ pub struct New {
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `posts`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `like_count` (counter: `increment_like_count`), `comment_count` (counter: `increment_comment_count`), `share_count` (counter: `increment_share_count`), `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub author_id: Option<Uuid>,
+    pub body: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO posts (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''), COALESCE($4, 1), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, now()), COALESCE($9, now()), $10) RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.author_id)
         .bind(&new.body)
@@ -193,13 +232,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -207,32 +240,56 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE posts SET author_id = $2, body = $3, visibility = $4, like_count = $5, comment_count = $6, share_count = $7, created_at = $8, deleted_at = $9, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $10 RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version) SELECT true, id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(row.author_id)
-        .bind(&row.body)
-        .bind(row.visibility)
-        .bind(row.like_count)
-        .bind(row.comment_count)
-        .bind(row.share_count)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.author_id.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.visibility.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.author_id.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.visibility.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -248,31 +305,84 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
+    }
+}
+/// Adds `by` (negative to subtract) to `like_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_like_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_LIKE_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `comment_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_comment_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_COMMENT_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `share_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_share_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_SHARE_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
     }
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE posts SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM posts WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -283,26 +393,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `author_id`, a page at a time, by `created_at` descending then key.
@@ -314,28 +411,18 @@ pub async fn list_by_author_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(author_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE author_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(author_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID
+        } else {
+            SQL_LIST_BY_AUTHOR_ID__AFTER
+        },
+    );
+    query = query.bind(author_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

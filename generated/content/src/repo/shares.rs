@@ -13,6 +13,32 @@ pub const TABLE: &str = "shares";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO shares (id, post_id, user_id, quote, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now())) RETURNING id, post_id, user_id, quote, created_at";
+const SQL_GET: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE shares SET post_id = COALESCE($2, post_id), user_id = COALESCE($3, user_id), quote = COALESCE($4, quote) WHERE id = $1 RETURNING id, post_id, user_id, quote, created_at";
+const SQL_DELETE: &str = "DELETE FROM shares WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_USER_ID: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE user_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+const SQL_LIST_BY_POST_ID: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE post_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_POST_ID__AFTER: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE post_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+    ("list_by_post_id", SQL_LIST_BY_POST_ID),
+    ("list_by_post_id.after", SQL_LIST_BY_POST_ID__AFTER),
+];
 /// One row of `shares`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -46,11 +72,17 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `shares`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub post_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub quote: Option<String>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO shares (id, post_id, user_id, quote, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''), COALESCE($5, now())) RETURNING id, post_id, user_id, quote, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.post_id)
         .bind(new.user_id)
@@ -66,13 +98,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -80,25 +106,24 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE shares SET post_id = $2, user_id = $3, quote = $4, created_at = $5 WHERE id = $1 RETURNING id, post_id, user_id, quote, created_at",
-        )
-        .bind(row.id)
-        .bind(row.post_id)
-        .bind(row.user_id)
-        .bind(&row.quote)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.post_id.as_ref())
+        .bind(patch.user_id.as_ref())
+        .bind(patch.quote.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -113,11 +138,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM shares WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -128,26 +149,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, user_id, quote, created_at FROM shares ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `user_id`, a page at a time, in key order.
@@ -159,28 +167,14 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE user_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE user_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(user_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_USER_ID } else { SQL_LIST_BY_USER_ID__AFTER },
+    );
+    query = query.bind(user_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `post_id`, a page at a time, by `created_at` descending then key.
@@ -192,28 +186,14 @@ pub async fn list_by_post_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE post_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE post_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(post_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_POST_ID } else { SQL_LIST_BY_POST_ID__AFTER },
+    );
+    query = query.bind(post_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

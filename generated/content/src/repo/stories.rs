@@ -14,6 +14,40 @@ pub const TABLE: &str = "stories";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, now()), $7, $8) RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
+const SQL_GET: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE stories SET author_id = COALESCE($2, author_id), media_id = COALESCE($3, media_id), caption = COALESCE($4, caption), expires_at = COALESCE($5, expires_at), deleted_at = CASE WHEN $6 THEN $7 ELSE deleted_at END WHERE id = $1 AND deleted_at IS NULL RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
+const SQL_INCREMENT_VIEW_COUNT: &str = "UPDATE stories SET view_count = view_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING view_count";
+const SQL_DELETE: &str = "UPDATE stories SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM stories WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_MEDIA_ID: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_MEDIA_ID__AFTER: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND id > $2 AND deleted_at IS NULL ORDER BY id LIMIT $3";
+const SQL_LIST_BY_EXPIRES_AT_BETWEEN: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at >= $1 AND expires_at < $2 AND deleted_at IS NULL ORDER BY expires_at, id LIMIT $3";
+const SQL_LIST_BY_EXPIRES_AT_BETWEEN__AFTER: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at >= $1 AND expires_at < $2 AND (expires_at, id) > ($3, $4) AND deleted_at IS NULL ORDER BY expires_at, id LIMIT $5";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("increment_view_count", SQL_INCREMENT_VIEW_COUNT),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_media_id", SQL_LIST_BY_MEDIA_ID),
+    ("list_by_media_id.after", SQL_LIST_BY_MEDIA_ID__AFTER),
+    ("list_by_expires_at_between", SQL_LIST_BY_EXPIRES_AT_BETWEEN),
+    ("list_by_expires_at_between.after", SQL_LIST_BY_EXPIRES_AT_BETWEEN__AFTER),
+    ("list_by_author_id", SQL_LIST_BY_AUTHOR_ID),
+    ("list_by_author_id.after", SQL_LIST_BY_AUTHOR_ID__AFTER),
+];
 /// One row of `stories`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -57,11 +91,19 @@ pub struct New {
     pub expires_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `stories`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `view_count` (counter: `increment_view_count`), `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub author_id: Option<Uuid>,
+    pub media_id: Option<Uuid>,
+    pub caption: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''), COALESCE($5, 0), COALESCE($6, now()), $7, $8) RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.author_id)
         .bind(new.media_id)
@@ -80,13 +122,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -94,28 +130,27 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE stories SET author_id = $2, media_id = $3, caption = $4, view_count = $5, created_at = $6, expires_at = $7, deleted_at = $8 WHERE id = $1 AND deleted_at IS NULL RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at",
-        )
-        .bind(row.id)
-        .bind(row.author_id)
-        .bind(row.media_id)
-        .bind(&row.caption)
-        .bind(row.view_count)
-        .bind(row.created_at)
-        .bind(row.expires_at)
-        .bind(row.deleted_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.author_id.as_ref())
+        .bind(patch.media_id.as_ref())
+        .bind(patch.caption.as_ref())
+        .bind(patch.expires_at.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -128,26 +163,37 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         }
     }
 }
+/// Adds `by` (negative to subtract) to `view_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_view_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_VIEW_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE stories SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM stories WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -158,26 +204,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `media_id`, a page at a time, in key order.
@@ -189,61 +222,39 @@ pub async fn list_by_media_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(media_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE media_id = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
-                )
-                .bind(media_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_MEDIA_ID } else { SQL_LIST_BY_MEDIA_ID__AFTER },
+    );
+    query = query.bind(media_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Rows with this `expires_at`, a page at a time, in key order.
+/// Rows with `since <= expires_at < until`, a page at a time, by `expires_at` then key.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
-pub async fn list_by_expires_at<'e>(
+pub async fn list_by_expires_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    expires_at: DateTime<Utc>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at = $1 AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(expires_at)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE expires_at = $1 AND (id) > ($2) AND deleted_at IS NULL ORDER BY id LIMIT $3",
-                )
-                .bind(expires_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_EXPIRES_AT_BETWEEN
+        } else {
+            SQL_LIST_BY_EXPIRES_AT_BETWEEN__AFTER
+        },
+    );
+    query = query.bind(since).bind(until);
+    if let Some(after) = after {
+        query = query.bind(after.expires_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `author_id`, a page at a time, by `created_at` descending then key.
@@ -255,28 +266,18 @@ pub async fn list_by_author_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(author_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE author_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(author_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID
+        } else {
+            SQL_LIST_BY_AUTHOR_ID__AFTER
+        },
+    );
+    query = query.bind(author_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,22 @@ pub const TABLE: &str = "story_views";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO story_views (story_id, viewer_id, viewed_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING story_id, viewer_id, viewed_at";
+const SQL_GET: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id = $2";
+const SQL_UPDATE: &str = "UPDATE story_views SET viewed_at = COALESCE($3, viewed_at) WHERE story_id = $1 AND viewer_id = $2 RETURNING story_id, viewer_id, viewed_at";
+const SQL_DELETE: &str = "DELETE FROM story_views WHERE story_id = $1 AND viewer_id = $2";
+const SQL_LIST: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views ORDER BY story_id, viewer_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE (story_id, viewer_id) > ($1, $2) ORDER BY story_id, viewer_id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `story_views`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -38,11 +54,14 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub viewed_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `story_views`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub viewed_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO story_views (story_id, viewer_id, viewed_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING story_id, viewer_id, viewed_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.story_id)
         .bind(new.viewer_id)
         .bind(new.viewed_at)
@@ -57,9 +76,7 @@ pub async fn get<'e>(
     story_id: Uuid,
     viewer_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(story_id)
         .bind(viewer_id)
         .fetch_optional(db)
@@ -67,14 +84,17 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE story_views SET viewed_at = $3 WHERE story_id = $1 AND viewer_id = $2 RETURNING story_id, viewer_id, viewed_at",
-        )
-        .bind(row.story_id)
-        .bind(row.viewer_id)
-        .bind(row.viewed_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    story_id: Uuid,
+    viewer_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(story_id)
+        .bind(viewer_id)
+        .bind(patch.viewed_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -93,9 +113,7 @@ pub async fn delete<'e>(
     story_id: Uuid,
     viewer_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM story_views WHERE story_id = $1 AND viewer_id = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(story_id)
         .bind(viewer_id)
         .execute(db)
@@ -111,26 +129,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT story_id, viewer_id, viewed_at FROM story_views ORDER BY story_id, viewer_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE (story_id, viewer_id) > ($1, $2) ORDER BY story_id, viewer_id LIMIT $3",
-                )
-                .bind(after.story_id)
-                .bind(after.viewer_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.story_id);
+        query = query.bind(after.viewer_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

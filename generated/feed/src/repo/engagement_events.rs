@@ -5,6 +5,8 @@
 //!
 //! Append-only engagement signals; request_id makes UpdateEngagementScore retry-safe.
 //!
+//! Append-only: rows are inserted and deleted, never updated.
+//!
 //! - `user_id` refers to `auth.users.id`: a logical reference, checked through the auth service's API, never a foreign key.
 //! - `post_id` refers to `content.posts.id`: a logical reference, checked through the content service's API, never a foreign key.
 //! - `author_id` refers to `auth.users.id`: a logical reference, checked through the auth service's API, never a foreign key.
@@ -17,6 +19,36 @@ pub const TABLE: &str = "engagement_events";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO engagement_events (id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, ''::TEXT), $7, $8, COALESCE($9, now())) RETURNING id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at";
+const SQL_GET: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE request_id = $1";
+const SQL_DELETE: &str = "DELETE FROM engagement_events WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE author_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE author_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+const SQL_LIST_BY_POST_ID: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE post_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_POST_ID__AFTER: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE post_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_USER_ID: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_request_id", SQL_FIND_BY_REQUEST_ID),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_author_id", SQL_LIST_BY_AUTHOR_ID),
+    ("list_by_author_id.after", SQL_LIST_BY_AUTHOR_ID__AFTER),
+    ("list_by_post_id", SQL_LIST_BY_POST_ID),
+    ("list_by_post_id.after", SQL_LIST_BY_POST_ID__AFTER),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+];
 /// The values of `engagement_events.event_type`, stored as its number (smallint) and checked by `engagement_events_event_type_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -181,9 +213,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO engagement_events (id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, ''), $7, $8, COALESCE($9, now())) RETURNING id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.request_id)
         .bind(new.user_id)
@@ -203,13 +233,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -217,9 +241,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -231,48 +253,16 @@ pub async fn find_by_request_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     request_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE request_id = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_REQUEST_ID)
         .bind(request_id)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE engagement_events SET request_id = $2, user_id = $3, post_id = $4, author_id = $5, category = $6, event_type = $7, weight = $8, created_at = $9 WHERE id = $1 RETURNING id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at",
-        )
-        .bind(row.id)
-        .bind(row.request_id)
-        .bind(row.user_id)
-        .bind(row.post_id)
-        .bind(row.author_id)
-        .bind(&row.category)
-        .bind(row.event_type)
-        .bind(row.weight)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM engagement_events WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -283,26 +273,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `author_id`, a page at a time, in key order.
@@ -314,28 +291,18 @@ pub async fn list_by_author_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE author_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(author_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE author_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(author_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID
+        } else {
+            SQL_LIST_BY_AUTHOR_ID__AFTER
+        },
+    );
+    query = query.bind(author_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `post_id`, a page at a time, by `created_at` descending then key.
@@ -347,29 +314,15 @@ pub async fn list_by_post_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE post_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE post_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(post_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_POST_ID } else { SQL_LIST_BY_POST_ID__AFTER },
+    );
+    query = query.bind(post_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `user_id`, a page at a time, by `created_at` descending then key.
@@ -381,28 +334,14 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(user_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_USER_ID } else { SQL_LIST_BY_USER_ID__AFTER },
+    );
+    query = query.bind(user_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -15,6 +15,24 @@ pub const TABLE: &str = "feed_metadata";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO feed_metadata (user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at) VALUES ($1, COALESCE($2, 'v1'::TEXT), $3, $4, COALESCE($5, now())) RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";
+const SQL_GET: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = $1";
+const SQL_GET_MANY: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = ANY($1) ORDER BY user_id";
+const SQL_UPDATE: &str = "UPDATE feed_metadata SET ranking_version = COALESCE($2, ranking_version), last_generated_at = CASE WHEN $3 THEN $4 ELSE last_generated_at END, cache_invalidated_at = CASE WHEN $5 THEN $6 ELSE cache_invalidated_at END, updated_at = now() WHERE user_id = $1 RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";
+const SQL_DELETE: &str = "DELETE FROM feed_metadata WHERE user_id = $1";
+const SQL_LIST: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata ORDER BY user_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id > $1 ORDER BY user_id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `feed_metadata`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -47,11 +65,17 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `feed_metadata`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `updated_at` (set to now() by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub ranking_version: Option<String>,
+    pub last_generated_at: Option<Option<DateTime<Utc>>>,
+    pub cache_invalidated_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO feed_metadata (user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at) VALUES ($1, COALESCE($2, 'v1'), $3, $4, COALESCE($5, now())) RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(&new.ranking_version)
         .bind(new.last_generated_at)
@@ -67,9 +91,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = $1",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .fetch_optional(db)
         .await
@@ -81,24 +103,27 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = ANY($1) ORDER BY user_id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(user_ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE feed_metadata SET ranking_version = $2, last_generated_at = $3, cache_invalidated_at = $4, updated_at = now() WHERE user_id = $1 RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at",
-        )
-        .bind(row.user_id)
-        .bind(&row.ranking_version)
-        .bind(row.last_generated_at)
-        .bind(row.cache_invalidated_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(user_id)
+        .bind(patch.ranking_version.as_ref())
+        .bind(patch.last_generated_at.is_some())
+        .bind(patch.last_generated_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.cache_invalidated_at.is_some())
+        .bind(patch.cache_invalidated_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -116,7 +141,7 @@ pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM feed_metadata WHERE user_id = $1")
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .execute(db)
         .await
@@ -131,25 +156,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata ORDER BY user_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE (user_id) > ($1) ORDER BY user_id LIMIT $2",
-                )
-                .bind(after.user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

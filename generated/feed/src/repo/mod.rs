@@ -17,3 +17,10 @@ pub const TABLES: &[&str] = &[
     "trending_scores",
     "feed_metadata",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (user_feed_preferences::TABLE, user_feed_preferences::STATEMENTS),
+    (engagement_events::TABLE, engagement_events::STATEMENTS),
+    (trending_scores::TABLE, trending_scores::STATEMENTS),
+    (feed_metadata::TABLE, feed_metadata::STATEMENTS),
+];

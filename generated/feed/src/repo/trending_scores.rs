@@ -16,6 +16,39 @@ pub const TABLE: &str = "trending_scores";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
+const SQL_GET: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2";
+const SQL_UPDATE: &str = "UPDATE trending_scores SET author_id = COALESCE($3, author_id), category = COALESCE($4, category), score = COALESCE($5, score), updated_at = now() WHERE post_id = $1 AND time_window = $2 RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
+const SQL_INCREMENT_ENGAGEMENT_COUNT: &str = "UPDATE trending_scores SET engagement_count = engagement_count + $3 WHERE post_id = $1 AND time_window = $2 RETURNING engagement_count";
+const SQL_DELETE: &str = "DELETE FROM trending_scores WHERE post_id = $1 AND time_window = $2";
+const SQL_LIST: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores ORDER BY post_id, time_window LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE (post_id, time_window) > ($1, $2) ORDER BY post_id, time_window LIMIT $3";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE author_id = $1 ORDER BY post_id, time_window LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE author_id = $1 AND (post_id, time_window) > ($2, $3) ORDER BY post_id, time_window LIMIT $4";
+const SQL_LIST_BY_TIME_WINDOW: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE time_window = $1 ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $2";
+const SQL_LIST_BY_TIME_WINDOW__AFTER: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE time_window = $1 AND (score, post_id, time_window) < ($2, $3, $4) ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $5";
+const SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE category = $1 AND time_window = $2 ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $3";
+const SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW__AFTER: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE category = $1 AND time_window = $2 AND (score, post_id, time_window) < ($3, $4, $5) ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $6";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("increment_engagement_count", SQL_INCREMENT_ENGAGEMENT_COUNT),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_author_id", SQL_LIST_BY_AUTHOR_ID),
+    ("list_by_author_id.after", SQL_LIST_BY_AUTHOR_ID__AFTER),
+    ("list_by_time_window", SQL_LIST_BY_TIME_WINDOW),
+    ("list_by_time_window.after", SQL_LIST_BY_TIME_WINDOW__AFTER),
+    ("list_by_category_and_time_window", SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW),
+    (
+        "list_by_category_and_time_window.after",
+        SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW__AFTER,
+    ),
+];
 /// The values of `trending_scores.time_window`, stored as its number (smallint) and checked by `trending_scores_time_window_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimeWindow {
@@ -157,11 +190,17 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `trending_scores`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `engagement_count` (counter: `increment_engagement_count`), `updated_at` (set to now() by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub author_id: Option<Uuid>,
+    pub category: Option<String>,
+    pub score: Option<f64>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.post_id)
         .bind(new.time_window)
         .bind(new.author_id)
@@ -180,9 +219,7 @@ pub async fn get<'e>(
     post_id: Uuid,
     time_window: TimeWindow,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(post_id)
         .bind(time_window)
         .fetch_optional(db)
@@ -190,22 +227,48 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE trending_scores SET author_id = $3, category = $4, score = $5, engagement_count = $6, updated_at = now() WHERE post_id = $1 AND time_window = $2 RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at",
-        )
-        .bind(row.post_id)
-        .bind(row.time_window)
-        .bind(row.author_id)
-        .bind(&row.category)
-        .bind(row.score)
-        .bind(row.engagement_count)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    post_id: Uuid,
+    time_window: TimeWindow,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(post_id)
+        .bind(time_window)
+        .bind(patch.author_id.as_ref())
+        .bind(patch.category.as_ref())
+        .bind(patch.score.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     match result {
         Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `engagement_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_engagement_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    post_id: Uuid,
+    time_window: TimeWindow,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_ENGAGEMENT_COUNT)
+        .bind(post_id)
+        .bind(time_window)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
         None => {
             Err(RepoError::NotFound {
                 table: TABLE,
@@ -219,9 +282,7 @@ pub async fn delete<'e>(
     post_id: Uuid,
     time_window: TimeWindow,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM trending_scores WHERE post_id = $1 AND time_window = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(post_id)
         .bind(time_window)
         .execute(db)
@@ -237,27 +298,14 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores ORDER BY post_id, time_window LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE (post_id, time_window) > ($1, $2) ORDER BY post_id, time_window LIMIT $3",
-                )
-                .bind(after.post_id)
-                .bind(after.time_window)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `author_id`, a page at a time, in key order.
@@ -269,29 +317,19 @@ pub async fn list_by_author_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE author_id = $1 ORDER BY post_id, time_window LIMIT $2",
-                )
-                .bind(author_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE author_id = $1 AND (post_id, time_window) > ($2, $3) ORDER BY post_id, time_window LIMIT $4",
-                )
-                .bind(author_id)
-                .bind(after.post_id)
-                .bind(after.time_window)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID
+        } else {
+            SQL_LIST_BY_AUTHOR_ID__AFTER
+        },
+    );
+    query = query.bind(author_id);
+    if let Some(after) = after {
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `time_window`, a page at a time, by `score` descending then key.
@@ -303,30 +341,20 @@ pub async fn list_by_time_window<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE time_window = $1 ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $2",
-                )
-                .bind(time_window)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE time_window = $1 AND (score, post_id, time_window) < ($2, $3, $4) ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $5",
-                )
-                .bind(time_window)
-                .bind(after.score)
-                .bind(after.post_id)
-                .bind(after.time_window)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_TIME_WINDOW
+        } else {
+            SQL_LIST_BY_TIME_WINDOW__AFTER
+        },
+    );
+    query = query.bind(time_window);
+    if let Some(after) = after {
+        query = query.bind(after.score);
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `category, time_window`, a page at a time, by `score` descending then key.
@@ -339,31 +367,20 @@ pub async fn list_by_category_and_time_window<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE category = $1 AND time_window = $2 ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $3",
-                )
-                .bind(category)
-                .bind(time_window)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE category = $1 AND time_window = $2 AND (score, post_id, time_window) < ($3, $4, $5) ORDER BY score DESC, post_id DESC, time_window DESC LIMIT $6",
-                )
-                .bind(category)
-                .bind(time_window)
-                .bind(after.score)
-                .bind(after.post_id)
-                .bind(after.time_window)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW
+        } else {
+            SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW__AFTER
+        },
+    );
+    query = query.bind(category);
+    query = query.bind(time_window);
+    if let Some(after) = after {
+        query = query.bind(after.score);
+        query = query.bind(after.post_id);
+        query = query.bind(after.time_window);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

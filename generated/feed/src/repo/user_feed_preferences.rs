@@ -15,6 +15,26 @@ pub const TABLE: &str = "user_feed_preferences";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'::TEXT[]), COALESCE($4, '{}'::UUID[]), COALESCE($5, now()), COALESCE($6, now())) RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
+const SQL_GET: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1";
+const SQL_GET_MANY: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = ANY($1) ORDER BY user_id";
+const SQL_UPDATE: &str = "UPDATE user_feed_preferences SET default_feed_kind = COALESCE($2, default_feed_kind), preferred_categories = COALESCE($3, preferred_categories), muted_author_ids = COALESCE($4, muted_author_ids), updated_at = now(), version = version + 1 WHERE user_id = $1 RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE user_feed_preferences SET default_feed_kind = COALESCE($2, default_feed_kind), preferred_categories = COALESCE($3, preferred_categories), muted_author_ids = COALESCE($4, muted_author_ids), updated_at = now(), version = version + 1 WHERE user_id = $1 AND version = $5 RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version) SELECT true, user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM updated UNION ALL SELECT false, user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_DELETE: &str = "DELETE FROM user_feed_preferences WHERE user_id = $1";
+const SQL_LIST: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences ORDER BY user_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id > $1 ORDER BY user_id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `user_feed_preferences.default_feed_kind`, stored as its number (smallint) and checked by `user_feed_preferences_default_feed_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DefaultFeedKind {
@@ -151,11 +171,17 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `user_feed_preferences`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub default_feed_kind: Option<DefaultFeedKind>,
+    pub preferred_categories: Option<Vec<String>>,
+    pub muted_author_ids: Option<Vec<Uuid>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'), COALESCE($4, '{}'), COALESCE($5, now()), COALESCE($6, now())) RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(new.default_feed_kind)
         .bind(&new.preferred_categories)
@@ -172,9 +198,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .fetch_optional(db)
         .await
@@ -186,28 +210,52 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = ANY($1) ORDER BY user_id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(user_ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE user_feed_preferences SET default_feed_kind = $2, preferred_categories = $3, muted_author_ids = $4, created_at = $5, updated_at = now(), version = version + 1 WHERE user_id = $1 AND version = $6 RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version) SELECT true, user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM updated UNION ALL SELECT false, user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.user_id)
-        .bind(row.default_feed_kind)
-        .bind(&row.preferred_categories)
-        .bind(&row.muted_author_ids)
-        .bind(row.created_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(user_id)
+        .bind(patch.default_feed_kind.as_ref())
+        .bind(patch.preferred_categories.as_ref())
+        .bind(patch.muted_author_ids.as_ref())
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(user_id)
+        .bind(patch.default_feed_kind.as_ref())
+        .bind(patch.preferred_categories.as_ref())
+        .bind(patch.muted_author_ids.as_ref())
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -223,7 +271,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
     }
@@ -233,7 +281,7 @@ pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM user_feed_preferences WHERE user_id = $1")
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .execute(db)
         .await
@@ -248,25 +296,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences ORDER BY user_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE (user_id) > ($1) ORDER BY user_id LIMIT $2",
-                )
-                .bind(after.user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,34 @@ pub const TABLE: &str = "media";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version";
+const SQL_GET: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_FIND_BY_STORAGE_KEY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE storage_key = $1 AND deleted_at IS NULL";
+const SQL_UPDATE: &str = "UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $21 RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version) SELECT true, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_DELETE: &str = "UPDATE media SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM media WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_OWNER_ID: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_OWNER_ID__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_storage_key", SQL_FIND_BY_STORAGE_KEY),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_owner_id", SQL_LIST_BY_OWNER_ID),
+    ("list_by_owner_id.after", SQL_LIST_BY_OWNER_ID__AFTER),
+];
 /// The values of `media.kind`, stored as its number (smallint) and checked by `media_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -288,11 +316,28 @@ pub struct New {
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `media`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub owner_id: Option<Uuid>,
+    pub kind: Option<Kind>,
+    pub status: Option<Status>,
+    pub mime_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub width: Option<Option<i32>>,
+    pub height: Option<Option<i32>>,
+    pub duration_ms: Option<Option<i64>>,
+    pub sha256: Option<Option<String>>,
+    pub storage_key: Option<String>,
+    pub file_name: Option<String>,
+    pub title: Option<String>,
+    pub alt_text: Option<String>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''), COALESCE($13, ''), COALESCE($14, ''), COALESCE($15, now()), COALESCE($16, now()), $17) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.owner_id)
         .bind(new.kind)
@@ -320,13 +365,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -334,9 +373,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -348,39 +385,84 @@ pub async fn find_by_storage_key<'e>(
     db: impl sqlx::PgExecutor<'e>,
     storage_key: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE storage_key = $1 AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_FIND_BY_STORAGE_KEY)
         .bind(storage_key)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE media SET owner_id = $2, kind = $3, status = $4, mime_type = $5, size_bytes = $6, width = $7, height = $8, duration_ms = $9, sha256 = $10, storage_key = $11, file_name = $12, title = $13, alt_text = $14, created_at = $15, deleted_at = $16, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $17 RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version) SELECT true, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(row.owner_id)
-        .bind(row.kind)
-        .bind(row.status)
-        .bind(&row.mime_type)
-        .bind(row.size_bytes)
-        .bind(row.width)
-        .bind(row.height)
-        .bind(row.duration_ms)
-        .bind(&row.sha256)
-        .bind(&row.storage_key)
-        .bind(&row.file_name)
-        .bind(&row.title)
-        .bind(&row.alt_text)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.owner_id.as_ref())
+        .bind(patch.kind.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.mime_type.as_ref())
+        .bind(patch.size_bytes.as_ref())
+        .bind(patch.width.is_some())
+        .bind(patch.width.as_ref().and_then(Option::as_ref))
+        .bind(patch.height.is_some())
+        .bind(patch.height.as_ref().and_then(Option::as_ref))
+        .bind(patch.duration_ms.is_some())
+        .bind(patch.duration_ms.as_ref().and_then(Option::as_ref))
+        .bind(patch.sha256.is_some())
+        .bind(patch.sha256.as_ref().and_then(Option::as_ref))
+        .bind(patch.storage_key.as_ref())
+        .bind(patch.file_name.as_ref())
+        .bind(patch.title.as_ref())
+        .bind(patch.alt_text.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.owner_id.as_ref())
+        .bind(patch.kind.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.mime_type.as_ref())
+        .bind(patch.size_bytes.as_ref())
+        .bind(patch.width.is_some())
+        .bind(patch.width.as_ref().and_then(Option::as_ref))
+        .bind(patch.height.is_some())
+        .bind(patch.height.as_ref().and_then(Option::as_ref))
+        .bind(patch.duration_ms.is_some())
+        .bind(patch.duration_ms.as_ref().and_then(Option::as_ref))
+        .bind(patch.sha256.is_some())
+        .bind(patch.sha256.as_ref().and_then(Option::as_ref))
+        .bind(patch.storage_key.as_ref())
+        .bind(patch.file_name.as_ref())
+        .bind(patch.title.as_ref())
+        .bind(patch.alt_text.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -396,7 +478,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
     }
@@ -404,23 +486,13 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE media SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM media WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -431,26 +503,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `owner_id`, a page at a time, by `created_at` descending then key.
@@ -462,28 +521,14 @@ pub async fn list_by_owner_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(owner_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(owner_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_OWNER_ID } else { SQL_LIST_BY_OWNER_ID__AFTER },
+    );
+    query = query.bind(owner_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

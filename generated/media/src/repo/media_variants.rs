@@ -11,6 +11,28 @@ pub const TABLE: &str = "media_variants";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_GET: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_STORAGE_KEY: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE storage_key = $1";
+const SQL_FIND_BY_MEDIA_ID_AND_PRESET: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE media_id = $1 AND preset = $2";
+const SQL_UPDATE: &str = "UPDATE media_variants SET media_id = COALESCE($2, media_id), preset = COALESCE($3, preset), mime_type = COALESCE($4, mime_type), width = COALESCE($5, width), height = COALESCE($6, height), size_bytes = COALESCE($7, size_bytes), storage_key = COALESCE($8, storage_key) WHERE id = $1 RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_DELETE: &str = "DELETE FROM media_variants WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id > $1 ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_storage_key", SQL_FIND_BY_STORAGE_KEY),
+    ("find_by_media_id_and_preset", SQL_FIND_BY_MEDIA_ID_AND_PRESET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `media_variants.preset`, stored as its number (smallint) and checked by `media_variants_preset_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Preset {
@@ -173,11 +195,21 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `media_variants`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub media_id: Option<Uuid>,
+    pub preset: Option<Preset>,
+    pub mime_type: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub size_bytes: Option<i64>,
+    pub storage_key: Option<String>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.media_id)
         .bind(new.preset)
@@ -197,13 +229,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -211,9 +237,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -225,9 +249,7 @@ pub async fn find_by_storage_key<'e>(
     db: impl sqlx::PgExecutor<'e>,
     storage_key: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE storage_key = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_STORAGE_KEY)
         .bind(storage_key)
         .fetch_optional(db)
         .await
@@ -240,9 +262,7 @@ pub async fn find_by_media_id_and_preset<'e>(
     media_id: Uuid,
     preset: Preset,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE media_id = $1 AND preset = $2",
-        )
+    let row = sqlx::query(SQL_FIND_BY_MEDIA_ID_AND_PRESET)
         .bind(media_id)
         .bind(preset)
         .fetch_optional(db)
@@ -250,20 +270,21 @@ pub async fn find_by_media_id_and_preset<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE media_variants SET media_id = $2, preset = $3, mime_type = $4, width = $5, height = $6, size_bytes = $7, storage_key = $8, created_at = $9 WHERE id = $1 RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at",
-        )
-        .bind(row.id)
-        .bind(row.media_id)
-        .bind(row.preset)
-        .bind(&row.mime_type)
-        .bind(row.width)
-        .bind(row.height)
-        .bind(row.size_bytes)
-        .bind(&row.storage_key)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.media_id.as_ref())
+        .bind(patch.preset.as_ref())
+        .bind(patch.mime_type.as_ref())
+        .bind(patch.width.as_ref())
+        .bind(patch.height.as_ref())
+        .bind(patch.size_bytes.as_ref())
+        .bind(patch.storage_key.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -278,11 +299,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM media_variants WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -293,25 +310,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -20,3 +20,11 @@ pub const TABLES: &[&str] = &[
     "upload_chunks",
     "videos",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (media::TABLE, media::STATEMENTS),
+    (media_variants::TABLE, media_variants::STATEMENTS),
+    (uploads::TABLE, uploads::STATEMENTS),
+    (upload_chunks::TABLE, upload_chunks::STATEMENTS),
+    (videos::TABLE, videos::STATEMENTS),
+];

@@ -13,6 +13,22 @@ pub const TABLE: &str = "upload_chunks";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, etag, received_at) VALUES ($1, $2, $3, $4, COALESCE($5, now())) RETURNING upload_id, chunk_number, size_bytes, etag, received_at";
+const SQL_GET: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2";
+const SQL_UPDATE: &str = "UPDATE upload_chunks SET size_bytes = COALESCE($3, size_bytes), etag = COALESCE($4, etag), received_at = COALESCE($5, received_at) WHERE upload_id = $1 AND chunk_number = $2 RETURNING upload_id, chunk_number, size_bytes, etag, received_at";
+const SQL_DELETE: &str = "DELETE FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2";
+const SQL_LIST: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks ORDER BY upload_id, chunk_number LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE (upload_id, chunk_number) > ($1, $2) ORDER BY upload_id, chunk_number LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `upload_chunks`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -44,11 +60,16 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub received_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `upload_chunks`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub size_bytes: Option<i64>,
+    pub etag: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, etag, received_at) VALUES ($1, $2, $3, $4, COALESCE($5, now())) RETURNING upload_id, chunk_number, size_bytes, etag, received_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.upload_id)
         .bind(new.chunk_number)
         .bind(new.size_bytes)
@@ -65,9 +86,7 @@ pub async fn get<'e>(
     upload_id: Uuid,
     chunk_number: i32,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(upload_id)
         .bind(chunk_number)
         .fetch_optional(db)
@@ -75,16 +94,19 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE upload_chunks SET size_bytes = $3, etag = $4, received_at = $5 WHERE upload_id = $1 AND chunk_number = $2 RETURNING upload_id, chunk_number, size_bytes, etag, received_at",
-        )
-        .bind(row.upload_id)
-        .bind(row.chunk_number)
-        .bind(row.size_bytes)
-        .bind(&row.etag)
-        .bind(row.received_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    upload_id: Uuid,
+    chunk_number: i32,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(upload_id)
+        .bind(chunk_number)
+        .bind(patch.size_bytes.as_ref())
+        .bind(patch.etag.as_ref())
+        .bind(patch.received_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -103,9 +125,7 @@ pub async fn delete<'e>(
     upload_id: Uuid,
     chunk_number: i32,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(upload_id)
         .bind(chunk_number)
         .execute(db)
@@ -121,26 +141,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks ORDER BY upload_id, chunk_number LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE (upload_id, chunk_number) > ($1, $2) ORDER BY upload_id, chunk_number LIMIT $3",
-                )
-                .bind(after.upload_id)
-                .bind(after.chunk_number)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.upload_id);
+        query = query.bind(after.chunk_number);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,34 @@ pub const TABLE: &str = "uploads";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+const SQL_GET: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_MEDIA_ID: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE media_id = $1";
+const SQL_UPDATE: &str = "UPDATE uploads SET media_id = COALESCE($2, media_id), owner_id = COALESCE($3, owner_id), status = COALESCE($4, status), size_bytes = COALESCE($5, size_bytes), chunk_size_bytes = COALESCE($6, chunk_size_bytes), total_chunks = COALESCE($7, total_chunks), storage_upload_id = COALESCE($8, storage_upload_id), expires_at = COALESCE($9, expires_at), completed_at = CASE WHEN $10 THEN $11 ELSE completed_at END WHERE id = $1 RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+const SQL_DELETE: &str = "DELETE FROM uploads WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_OWNER_ID: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE owner_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_OWNER_ID__AFTER: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE owner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+const SQL_LIST_BY_EXPIRES_AT_BETWEEN: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE expires_at >= $1 AND expires_at < $2 ORDER BY expires_at, id LIMIT $3";
+const SQL_LIST_BY_EXPIRES_AT_BETWEEN__AFTER: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE expires_at >= $1 AND expires_at < $2 AND (expires_at, id) > ($3, $4) ORDER BY expires_at, id LIMIT $5";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_media_id", SQL_FIND_BY_MEDIA_ID),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_owner_id", SQL_LIST_BY_OWNER_ID),
+    ("list_by_owner_id.after", SQL_LIST_BY_OWNER_ID__AFTER),
+    ("list_by_expires_at_between", SQL_LIST_BY_EXPIRES_AT_BETWEEN),
+    ("list_by_expires_at_between.after", SQL_LIST_BY_EXPIRES_AT_BETWEEN__AFTER),
+];
 /// The values of `uploads.status`, stored as its number (smallint) and checked by `uploads_status_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -164,11 +192,23 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `uploads`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub media_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub status: Option<Status>,
+    pub size_bytes: Option<i64>,
+    pub chunk_size_bytes: Option<i64>,
+    pub total_chunks: Option<i32>,
+    pub storage_upload_id: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.media_id)
         .bind(new.owner_id)
@@ -190,13 +230,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -204,9 +238,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -218,31 +250,31 @@ pub async fn find_by_media_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     media_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE media_id = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_MEDIA_ID)
         .bind(media_id)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE uploads SET media_id = $2, owner_id = $3, status = $4, size_bytes = $5, chunk_size_bytes = $6, total_chunks = $7, storage_upload_id = $8, expires_at = $9, completed_at = $10, created_at = $11 WHERE id = $1 RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at",
-        )
-        .bind(row.id)
-        .bind(row.media_id)
-        .bind(row.owner_id)
-        .bind(row.status)
-        .bind(row.size_bytes)
-        .bind(row.chunk_size_bytes)
-        .bind(row.total_chunks)
-        .bind(&row.storage_upload_id)
-        .bind(row.expires_at)
-        .bind(row.completed_at)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.media_id.as_ref())
+        .bind(patch.owner_id.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.size_bytes.as_ref())
+        .bind(patch.chunk_size_bytes.as_ref())
+        .bind(patch.total_chunks.as_ref())
+        .bind(patch.storage_upload_id.as_ref())
+        .bind(patch.expires_at.as_ref())
+        .bind(patch.completed_at.is_some())
+        .bind(patch.completed_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -257,11 +289,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM uploads WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -272,26 +300,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `owner_id`, a page at a time, in key order.
@@ -303,60 +318,38 @@ pub async fn list_by_owner_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE owner_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(owner_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE owner_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(owner_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_OWNER_ID } else { SQL_LIST_BY_OWNER_ID__AFTER },
+    );
+    query = query.bind(owner_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Rows with this `expires_at`, a page at a time, in key order.
+/// Rows with `since <= expires_at < until`, a page at a time, by `expires_at` then key.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
-pub async fn list_by_expires_at<'e>(
+pub async fn list_by_expires_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    expires_at: DateTime<Utc>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE expires_at = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(expires_at)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE expires_at = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(expires_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_EXPIRES_AT_BETWEEN
+        } else {
+            SQL_LIST_BY_EXPIRES_AT_BETWEEN__AFTER
+        },
+    );
+    query = query.bind(since).bind(until);
+    if let Some(after) = after {
+        query = query.bind(after.expires_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,30 @@ pub const TABLE: &str = "videos";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO videos (media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, 0), COALESCE($4, 0), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now())) RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
+const SQL_GET: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = $1";
+const SQL_GET_MANY: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = ANY($1) ORDER BY media_id";
+const SQL_UPDATE: &str = "UPDATE videos SET state = COALESCE($2, state), progress_percent = COALESCE($3, progress_percent), codec = CASE WHEN $4 THEN $5 ELSE codec END, frame_rate = CASE WHEN $6 THEN $7 ELSE frame_rate END, bitrate_bps = CASE WHEN $8 THEN $9 ELSE bitrate_bps END, hls_manifest_key = CASE WHEN $10 THEN $11 ELSE hls_manifest_key END, error_message = CASE WHEN $12 THEN $13 ELSE error_message END, started_at = CASE WHEN $14 THEN $15 ELSE started_at END, finished_at = CASE WHEN $16 THEN $17 ELSE finished_at END, updated_at = now() WHERE media_id = $1 RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
+const SQL_INCREMENT_ATTEMPTS: &str = "UPDATE videos SET attempts = attempts + $2 WHERE media_id = $1 RETURNING attempts";
+const SQL_DELETE: &str = "DELETE FROM videos WHERE media_id = $1";
+const SQL_LIST: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos ORDER BY media_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id > $1 ORDER BY media_id LIMIT $2";
+const SQL_LIST_BY_STATE: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE state = $1 ORDER BY media_id LIMIT $2";
+const SQL_LIST_BY_STATE__AFTER: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE state = $1 AND media_id > $2 ORDER BY media_id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("increment_attempts", SQL_INCREMENT_ATTEMPTS),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_state", SQL_LIST_BY_STATE),
+    ("list_by_state.after", SQL_LIST_BY_STATE__AFTER),
+];
 /// The values of `videos.state`, stored as its number (smallint) and checked by `videos_state_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum State {
@@ -174,11 +198,23 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `videos`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `attempts` (counter: `increment_attempts`), `updated_at` (set to now() by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub state: Option<State>,
+    pub progress_percent: Option<i16>,
+    pub codec: Option<Option<String>>,
+    pub frame_rate: Option<Option<f64>>,
+    pub bitrate_bps: Option<Option<i64>>,
+    pub hls_manifest_key: Option<Option<String>>,
+    pub error_message: Option<Option<String>>,
+    pub started_at: Option<Option<DateTime<Utc>>>,
+    pub finished_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO videos (media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, 0), COALESCE($4, 0), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now())) RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.media_id)
         .bind(new.state)
         .bind(new.progress_percent)
@@ -201,9 +237,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     media_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = $1",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(media_id)
         .fetch_optional(db)
         .await
@@ -215,31 +249,38 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     media_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = ANY($1) ORDER BY media_id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(media_ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE videos SET state = $2, progress_percent = $3, attempts = $4, codec = $5, frame_rate = $6, bitrate_bps = $7, hls_manifest_key = $8, error_message = $9, started_at = $10, finished_at = $11, updated_at = now() WHERE media_id = $1 RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at",
-        )
-        .bind(row.media_id)
-        .bind(row.state)
-        .bind(row.progress_percent)
-        .bind(row.attempts)
-        .bind(&row.codec)
-        .bind(row.frame_rate)
-        .bind(row.bitrate_bps)
-        .bind(&row.hls_manifest_key)
-        .bind(&row.error_message)
-        .bind(row.started_at)
-        .bind(row.finished_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    media_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(media_id)
+        .bind(patch.state.as_ref())
+        .bind(patch.progress_percent.as_ref())
+        .bind(patch.codec.is_some())
+        .bind(patch.codec.as_ref().and_then(Option::as_ref))
+        .bind(patch.frame_rate.is_some())
+        .bind(patch.frame_rate.as_ref().and_then(Option::as_ref))
+        .bind(patch.bitrate_bps.is_some())
+        .bind(patch.bitrate_bps.as_ref().and_then(Option::as_ref))
+        .bind(patch.hls_manifest_key.is_some())
+        .bind(patch.hls_manifest_key.as_ref().and_then(Option::as_ref))
+        .bind(patch.error_message.is_some())
+        .bind(patch.error_message.as_ref().and_then(Option::as_ref))
+        .bind(patch.started_at.is_some())
+        .bind(patch.started_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.finished_at.is_some())
+        .bind(patch.finished_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -252,12 +293,33 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         }
     }
 }
+/// Adds `by` (negative to subtract) to `attempts` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_attempts<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    media_id: Uuid,
+    by: i32,
+) -> RepoResult<i32> {
+    let result = sqlx::query(SQL_INCREMENT_ATTEMPTS)
+        .bind(media_id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     media_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM videos WHERE media_id = $1")
+    let done = sqlx::query(SQL_DELETE)
         .bind(media_id)
         .execute(db)
         .await
@@ -272,26 +334,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos ORDER BY media_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE (media_id) > ($1) ORDER BY media_id LIMIT $2",
-                )
-                .bind(after.media_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.media_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `state`, a page at a time, in key order.
@@ -303,27 +352,13 @@ pub async fn list_by_state<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE state = $1 ORDER BY media_id LIMIT $2",
-                )
-                .bind(state)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE state = $1 AND (media_id) > ($2) ORDER BY media_id LIMIT $3",
-                )
-                .bind(state)
-                .bind(after.media_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_STATE } else { SQL_LIST_BY_STATE__AFTER },
+    );
+    query = query.bind(state);
+    if let Some(after) = after {
+        query = query.bind(after.media_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

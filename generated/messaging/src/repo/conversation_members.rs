@@ -15,6 +15,22 @@ pub const TABLE: &str = "conversation_members";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at) VALUES ($1, $2, COALESCE($3, 3), COALESCE($4, 0), $5, COALESCE($6, false), COALESCE($7, now())) RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
+const SQL_GET: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+const SQL_UPDATE: &str = "UPDATE conversation_members SET role = COALESCE($3, role), last_read_sequence = COALESCE($4, last_read_sequence), last_read_at = CASE WHEN $5 THEN $6 ELSE last_read_at END, muted = COALESCE($7, muted) WHERE conversation_id = $1 AND user_id = $2 RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
+const SQL_DELETE: &str = "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+const SQL_LIST: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members ORDER BY conversation_id, user_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE (conversation_id, user_id) > ($1, $2) ORDER BY conversation_id, user_id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `conversation_members.role`, stored as its number (smallint) and checked by `conversation_members_role_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -152,11 +168,18 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub joined_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `conversation_members`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `joined_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub role: Option<Role>,
+    pub last_read_sequence: Option<i64>,
+    pub last_read_at: Option<Option<DateTime<Utc>>>,
+    pub muted: Option<bool>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at) VALUES ($1, $2, COALESCE($3, 3), COALESCE($4, 0), $5, COALESCE($6, false), COALESCE($7, now())) RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.conversation_id)
         .bind(new.user_id)
         .bind(new.role)
@@ -175,9 +198,7 @@ pub async fn get<'e>(
     conversation_id: Uuid,
     user_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(conversation_id)
         .bind(user_id)
         .fetch_optional(db)
@@ -185,18 +206,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE conversation_members SET role = $3, last_read_sequence = $4, last_read_at = $5, muted = $6, joined_at = $7 WHERE conversation_id = $1 AND user_id = $2 RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at",
-        )
-        .bind(row.conversation_id)
-        .bind(row.user_id)
-        .bind(row.role)
-        .bind(row.last_read_sequence)
-        .bind(row.last_read_at)
-        .bind(row.muted)
-        .bind(row.joined_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    conversation_id: Uuid,
+    user_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(conversation_id)
+        .bind(user_id)
+        .bind(patch.role.as_ref())
+        .bind(patch.last_read_sequence.as_ref())
+        .bind(patch.last_read_at.is_some())
+        .bind(patch.last_read_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.muted.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -215,9 +239,7 @@ pub async fn delete<'e>(
     conversation_id: Uuid,
     user_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(conversation_id)
         .bind(user_id)
         .execute(db)
@@ -233,26 +255,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members ORDER BY conversation_id, user_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE (conversation_id, user_id) > ($1, $2) ORDER BY conversation_id, user_id LIMIT $3",
-                )
-                .bind(after.conversation_id)
-                .bind(after.user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.conversation_id);
+        query = query.bind(after.user_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

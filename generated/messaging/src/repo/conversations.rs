@@ -13,6 +13,32 @@ pub const TABLE: &str = "conversations";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
+const SQL_GET: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_FIND_BY_DIRECT_KEY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE direct_key = $1 AND deleted_at IS NULL";
+const SQL_UPDATE: &str = "UPDATE conversations SET kind = COALESCE($2, kind), title = COALESCE($3, title), created_by = COALESCE($4, created_by), direct_key = CASE WHEN $5 THEN $6 ELSE direct_key END, last_message_at = CASE WHEN $7 THEN $8 ELSE last_message_at END, deleted_at = CASE WHEN $9 THEN $10 ELSE deleted_at END, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
+const SQL_INCREMENT_MEMBER_COUNT: &str = "UPDATE conversations SET member_count = member_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING member_count";
+const SQL_INCREMENT_LAST_SEQUENCE: &str = "UPDATE conversations SET last_sequence = last_sequence + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING last_sequence";
+const SQL_DELETE: &str = "UPDATE conversations SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM conversations WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_direct_key", SQL_FIND_BY_DIRECT_KEY),
+    ("update", SQL_UPDATE),
+    ("increment_member_count", SQL_INCREMENT_MEMBER_COUNT),
+    ("increment_last_sequence", SQL_INCREMENT_LAST_SEQUENCE),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `conversations.kind`, stored as its number (smallint) and checked by `conversations_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -156,11 +182,20 @@ pub struct New {
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `conversations`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `member_count` (counter: `increment_member_count`), `last_sequence` (counter: `increment_last_sequence`), `created_at` (immutable), `updated_at` (set to now() by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub kind: Option<Kind>,
+    pub title: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub direct_key: Option<Option<String>>,
+    pub last_message_at: Option<Option<DateTime<Utc>>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.kind)
         .bind(&new.title)
@@ -182,13 +217,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -196,9 +225,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -206,34 +233,36 @@ pub async fn get_many<'e>(
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// The row with this `direct_key`, if any (unique).
+/// Rows holding NULL there are not unique and are never found here.
 pub async fn find_by_direct_key<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    direct_key: Option<&str>,
+    direct_key: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE direct_key = $1 AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_FIND_BY_DIRECT_KEY)
         .bind(direct_key)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE conversations SET kind = $2, title = $3, created_by = $4, direct_key = $5, member_count = $6, last_sequence = $7, last_message_at = $8, created_at = $9, deleted_at = $10, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at",
-        )
-        .bind(row.id)
-        .bind(row.kind)
-        .bind(&row.title)
-        .bind(row.created_by)
-        .bind(&row.direct_key)
-        .bind(row.member_count)
-        .bind(row.last_sequence)
-        .bind(row.last_message_at)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.kind.as_ref())
+        .bind(patch.title.as_ref())
+        .bind(patch.created_by.as_ref())
+        .bind(patch.direct_key.is_some())
+        .bind(patch.direct_key.as_ref().and_then(Option::as_ref))
+        .bind(patch.last_message_at.is_some())
+        .bind(patch.last_message_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -246,26 +275,58 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         }
     }
 }
+/// Adds `by` (negative to subtract) to `member_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_member_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i32,
+) -> RepoResult<i32> {
+    let result = sqlx::query(SQL_INCREMENT_MEMBER_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `last_sequence` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_last_sequence<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_LAST_SEQUENCE)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE conversations SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM conversations WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -276,25 +337,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,30 @@ pub const TABLE: &str = "message_attachments";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_GET: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_MESSAGE_ID_AND_POSITION: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE message_id = $1 AND position = $2";
+const SQL_UPDATE: &str = "UPDATE message_attachments SET message_id = COALESCE($2, message_id), position = COALESCE($3, position), media_id = COALESCE($4, media_id), kind = COALESCE($5, kind), mime_type = COALESCE($6, mime_type), size_bytes = COALESCE($7, size_bytes), file_name = COALESCE($8, file_name) WHERE id = $1 RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_DELETE: &str = "DELETE FROM message_attachments WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_MEDIA_ID: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE media_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_MEDIA_ID__AFTER: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE media_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_message_id_and_position", SQL_FIND_BY_MESSAGE_ID_AND_POSITION),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_media_id", SQL_LIST_BY_MEDIA_ID),
+    ("list_by_media_id.after", SQL_LIST_BY_MEDIA_ID__AFTER),
+];
 /// One row of `message_attachments`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -60,11 +84,21 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `message_attachments`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub message_id: Option<Uuid>,
+    pub position: Option<i16>,
+    pub media_id: Option<Uuid>,
+    pub kind: Option<i16>,
+    pub mime_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub file_name: Option<String>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''), COALESCE($9, now())) RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.message_id)
         .bind(new.position)
@@ -84,13 +118,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -98,9 +126,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -113,9 +139,7 @@ pub async fn find_by_message_id_and_position<'e>(
     message_id: Uuid,
     position: i16,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE message_id = $1 AND position = $2",
-        )
+    let row = sqlx::query(SQL_FIND_BY_MESSAGE_ID_AND_POSITION)
         .bind(message_id)
         .bind(position)
         .fetch_optional(db)
@@ -123,20 +147,21 @@ pub async fn find_by_message_id_and_position<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE message_attachments SET message_id = $2, position = $3, media_id = $4, kind = $5, mime_type = $6, size_bytes = $7, file_name = $8, created_at = $9 WHERE id = $1 RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at",
-        )
-        .bind(row.id)
-        .bind(row.message_id)
-        .bind(row.position)
-        .bind(row.media_id)
-        .bind(row.kind)
-        .bind(&row.mime_type)
-        .bind(row.size_bytes)
-        .bind(&row.file_name)
-        .bind(row.created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.message_id.as_ref())
+        .bind(patch.position.as_ref())
+        .bind(patch.media_id.as_ref())
+        .bind(patch.kind.as_ref())
+        .bind(patch.mime_type.as_ref())
+        .bind(patch.size_bytes.as_ref())
+        .bind(patch.file_name.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -151,11 +176,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM message_attachments WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -166,26 +187,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `media_id`, a page at a time, in key order.
@@ -197,27 +205,13 @@ pub async fn list_by_media_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE media_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(media_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE media_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(media_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_MEDIA_ID } else { SQL_LIST_BY_MEDIA_ID__AFTER },
+    );
+    query = query.bind(media_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -15,6 +15,26 @@ pub const TABLE: &str = "message_edit_history";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO message_edit_history (id, message_id, version, previous_body, edited_by, edited_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) RETURNING id, message_id, version, previous_body, edited_by, edited_at";
+const SQL_GET: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_MESSAGE_ID_AND_VERSION: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE message_id = $1 AND version = $2";
+const SQL_UPDATE: &str = "UPDATE message_edit_history SET message_id = COALESCE($2, message_id), version = COALESCE($3, version), previous_body = COALESCE($4, previous_body), edited_by = COALESCE($5, edited_by), edited_at = COALESCE($6, edited_at) WHERE id = $1 RETURNING id, message_id, version, previous_body, edited_by, edited_at";
+const SQL_DELETE: &str = "DELETE FROM message_edit_history WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id > $1 ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_message_id_and_version", SQL_FIND_BY_MESSAGE_ID_AND_VERSION),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `message_edit_history`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -50,11 +70,18 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub edited_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `message_edit_history`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub message_id: Option<Uuid>,
+    pub version: Option<i64>,
+    pub previous_body: Option<String>,
+    pub edited_by: Option<Uuid>,
+    pub edited_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO message_edit_history (id, message_id, version, previous_body, edited_by, edited_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) RETURNING id, message_id, version, previous_body, edited_by, edited_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.message_id)
         .bind(new.version)
@@ -71,13 +98,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -85,9 +106,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -100,9 +119,7 @@ pub async fn find_by_message_id_and_version<'e>(
     message_id: Uuid,
     version: i64,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE message_id = $1 AND version = $2",
-        )
+    let row = sqlx::query(SQL_FIND_BY_MESSAGE_ID_AND_VERSION)
         .bind(message_id)
         .bind(version)
         .fetch_optional(db)
@@ -110,17 +127,19 @@ pub async fn find_by_message_id_and_version<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE message_edit_history SET message_id = $2, version = $3, previous_body = $4, edited_by = $5, edited_at = $6 WHERE id = $1 RETURNING id, message_id, version, previous_body, edited_by, edited_at",
-        )
-        .bind(row.id)
-        .bind(row.message_id)
-        .bind(row.version)
-        .bind(&row.previous_body)
-        .bind(row.edited_by)
-        .bind(row.edited_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.message_id.as_ref())
+        .bind(patch.version.as_ref())
+        .bind(patch.previous_body.as_ref())
+        .bind(patch.edited_by.as_ref())
+        .bind(patch.edited_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -135,11 +154,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM message_edit_history WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -150,25 +165,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

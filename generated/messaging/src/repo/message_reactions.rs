@@ -13,6 +13,20 @@ pub const TABLE: &str = "message_reactions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING message_id, user_id, emoji, created_at";
+const SQL_GET: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
+const SQL_DELETE: &str = "DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
+const SQL_LIST: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions ORDER BY message_id, user_id, emoji LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE (message_id, user_id, emoji) > ($1, $2, $3) ORDER BY message_id, user_id, emoji LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `message_reactions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -43,9 +57,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING message_id, user_id, emoji, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.message_id)
         .bind(new.user_id)
         .bind(&new.emoji)
@@ -62,9 +74,7 @@ pub async fn get<'e>(
     user_id: Uuid,
     emoji: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(message_id)
         .bind(user_id)
         .bind(emoji)
@@ -73,27 +83,6 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE message_reactions SET created_at = $4 WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING message_id, user_id, emoji, created_at",
-        )
-        .bind(row.message_id)
-        .bind(row.user_id)
-        .bind(&row.emoji)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -101,9 +90,7 @@ pub async fn delete<'e>(
     user_id: Uuid,
     emoji: &str,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(message_id)
         .bind(user_id)
         .bind(emoji)
@@ -120,27 +107,14 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT message_id, user_id, emoji, created_at FROM message_reactions ORDER BY message_id, user_id, emoji LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE (message_id, user_id, emoji) > ($1, $2, $3) ORDER BY message_id, user_id, emoji LIMIT $4",
-                )
-                .bind(after.message_id)
-                .bind(after.user_id)
-                .bind(&after.emoji)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.message_id);
+        query = query.bind(after.user_id);
+        query = query.bind(&after.emoji);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -15,6 +15,24 @@ pub const TABLE: &str = "message_recalls";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO message_recalls (message_id, recalled_by, recalled_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING message_id, recalled_by, recalled_at";
+const SQL_GET: &str = "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id = $1";
+const SQL_GET_MANY: &str = "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id = ANY($1) ORDER BY message_id";
+const SQL_UPDATE: &str = "UPDATE message_recalls SET recalled_by = COALESCE($2, recalled_by), recalled_at = COALESCE($3, recalled_at) WHERE message_id = $1 RETURNING message_id, recalled_by, recalled_at";
+const SQL_DELETE: &str = "DELETE FROM message_recalls WHERE message_id = $1";
+const SQL_LIST: &str = "SELECT message_id, recalled_by, recalled_at FROM message_recalls ORDER BY message_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id > $1 ORDER BY message_id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `message_recalls`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -40,11 +58,15 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub recalled_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `message_recalls`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub recalled_by: Option<Uuid>,
+    pub recalled_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO message_recalls (message_id, recalled_by, recalled_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING message_id, recalled_by, recalled_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.message_id)
         .bind(new.recalled_by)
         .bind(new.recalled_at)
@@ -58,9 +80,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     message_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id = $1",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(message_id)
         .fetch_optional(db)
         .await
@@ -72,23 +92,23 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     message_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id = ANY($1) ORDER BY message_id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(message_ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE message_recalls SET recalled_by = $2, recalled_at = $3 WHERE message_id = $1 RETURNING message_id, recalled_by, recalled_at",
-        )
-        .bind(row.message_id)
-        .bind(row.recalled_by)
-        .bind(row.recalled_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    message_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(message_id)
+        .bind(patch.recalled_by.as_ref())
+        .bind(patch.recalled_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -106,7 +126,7 @@ pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     message_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM message_recalls WHERE message_id = $1")
+    let done = sqlx::query(SQL_DELETE)
         .bind(message_id)
         .execute(db)
         .await
@@ -121,25 +141,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT message_id, recalled_by, recalled_at FROM message_recalls ORDER BY message_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE (message_id) > ($1) ORDER BY message_id LIMIT $2",
-                )
-                .bind(after.message_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.message_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

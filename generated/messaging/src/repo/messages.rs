@@ -15,6 +15,32 @@ pub const TABLE: &str = "messages";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+const SQL_GET: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_CONVERSATION_ID_AND_SEQUENCE: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE conversation_id = $1 AND sequence = $2";
+const SQL_UPDATE: &str = "UPDATE messages SET conversation_id = COALESCE($2, conversation_id), sender_id = COALESCE($3, sender_id), sequence = COALESCE($4, sequence), kind = COALESCE($5, kind), body = COALESCE($6, body), reply_to_message_id = CASE WHEN $7 THEN $8 ELSE reply_to_message_id END, edited_at = CASE WHEN $9 THEN $10 ELSE edited_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, version = version + 1 WHERE id = $1 RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE messages SET conversation_id = COALESCE($2, conversation_id), sender_id = COALESCE($3, sender_id), sequence = COALESCE($4, sequence), kind = COALESCE($5, kind), body = COALESCE($6, body), reply_to_message_id = CASE WHEN $7 THEN $8 ELSE reply_to_message_id END, edited_at = CASE WHEN $9 THEN $10 ELSE edited_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, version = version + 1 WHERE id = $1 AND version = $13 RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version) SELECT true, id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM updated UNION ALL SELECT false, id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_DELETE: &str = "DELETE FROM messages WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_SENDER_ID: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE sender_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_SENDER_ID__AFTER: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE sender_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_conversation_id_and_sequence", SQL_FIND_BY_CONVERSATION_ID_AND_SEQUENCE),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_sender_id", SQL_LIST_BY_SENDER_ID),
+    ("list_by_sender_id.after", SQL_LIST_BY_SENDER_ID__AFTER),
+];
 /// The values of `messages.kind`, stored as its number (smallint) and checked by `messages_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -162,11 +188,22 @@ pub struct New {
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `messages`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub conversation_id: Option<Uuid>,
+    pub sender_id: Option<Uuid>,
+    pub sequence: Option<i64>,
+    pub kind: Option<Kind>,
+    pub body: Option<String>,
+    pub reply_to_message_id: Option<Option<Uuid>>,
+    pub edited_at: Option<Option<DateTime<Utc>>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''), $7, COALESCE($8, now()), $9, $10) RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.conversation_id)
         .bind(new.sender_id)
@@ -187,13 +224,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -201,9 +232,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -216,9 +245,7 @@ pub async fn find_by_conversation_id_and_sequence<'e>(
     conversation_id: Uuid,
     sequence: i64,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE conversation_id = $1 AND sequence = $2",
-        )
+    let row = sqlx::query(SQL_FIND_BY_CONVERSATION_ID_AND_SEQUENCE)
         .bind(conversation_id)
         .bind(sequence)
         .fetch_optional(db)
@@ -226,24 +253,60 @@ pub async fn find_by_conversation_id_and_sequence<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE messages SET conversation_id = $2, sender_id = $3, sequence = $4, kind = $5, body = $6, reply_to_message_id = $7, created_at = $8, edited_at = $9, deleted_at = $10, version = version + 1 WHERE id = $1 AND version = $11 RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version) SELECT true, id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM updated UNION ALL SELECT false, id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(row.conversation_id)
-        .bind(row.sender_id)
-        .bind(row.sequence)
-        .bind(row.kind)
-        .bind(&row.body)
-        .bind(row.reply_to_message_id)
-        .bind(row.created_at)
-        .bind(row.edited_at)
-        .bind(row.deleted_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.conversation_id.as_ref())
+        .bind(patch.sender_id.as_ref())
+        .bind(patch.sequence.as_ref())
+        .bind(patch.kind.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.reply_to_message_id.is_some())
+        .bind(patch.reply_to_message_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.edited_at.is_some())
+        .bind(patch.edited_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.conversation_id.as_ref())
+        .bind(patch.sender_id.as_ref())
+        .bind(patch.sequence.as_ref())
+        .bind(patch.kind.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.reply_to_message_id.is_some())
+        .bind(patch.reply_to_message_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.edited_at.is_some())
+        .bind(patch.edited_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -259,18 +322,14 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
     }
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM messages WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -281,26 +340,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `sender_id`, a page at a time, in key order.
@@ -312,27 +358,17 @@ pub async fn list_by_sender_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE sender_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(sender_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE sender_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(sender_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_SENDER_ID
+        } else {
+            SQL_LIST_BY_SENDER_ID__AFTER
+        },
+    );
+    query = query.bind(sender_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

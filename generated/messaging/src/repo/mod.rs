@@ -26,3 +26,13 @@ pub const TABLES: &[&str] = &[
     "message_recalls",
     "message_edit_history",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (conversations::TABLE, conversations::STATEMENTS),
+    (conversation_members::TABLE, conversation_members::STATEMENTS),
+    (messages::TABLE, messages::STATEMENTS),
+    (message_reactions::TABLE, message_reactions::STATEMENTS),
+    (message_attachments::TABLE, message_attachments::STATEMENTS),
+    (message_recalls::TABLE, message_recalls::STATEMENTS),
+    (message_edit_history::TABLE, message_edit_history::STATEMENTS),
+];

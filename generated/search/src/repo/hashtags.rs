@@ -13,6 +13,32 @@ pub const TABLE: &str = "hashtags";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) RETURNING id, tag, post_count, first_used_at, last_used_at";
+const SQL_GET: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_TAG: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE tag = $1";
+const SQL_UPDATE: &str = "UPDATE hashtags SET tag = COALESCE($2, tag), last_used_at = COALESCE($3, last_used_at) WHERE id = $1 RETURNING id, tag, post_count, first_used_at, last_used_at";
+const SQL_INCREMENT_POST_COUNT: &str = "UPDATE hashtags SET post_count = post_count + $2 WHERE id = $1 RETURNING post_count";
+const SQL_DELETE: &str = "DELETE FROM hashtags WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_POST_COUNT: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE post_count = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_POST_COUNT__AFTER: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE post_count = $1 AND id > $2 ORDER BY id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_tag", SQL_FIND_BY_TAG),
+    ("update", SQL_UPDATE),
+    ("increment_post_count", SQL_INCREMENT_POST_COUNT),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_post_count", SQL_LIST_BY_POST_COUNT),
+    ("list_by_post_count.after", SQL_LIST_BY_POST_COUNT__AFTER),
+];
 /// One row of `hashtags`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -47,11 +73,16 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub last_used_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `hashtags`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `post_count` (counter: `increment_post_count`), `first_used_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub tag: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) RETURNING id, tag, post_count, first_used_at, last_used_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(&new.tag)
         .bind(new.post_count)
@@ -67,13 +98,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -81,9 +106,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -95,25 +118,23 @@ pub async fn find_by_tag<'e>(
     db: impl sqlx::PgExecutor<'e>,
     tag: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE tag = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_TAG)
         .bind(tag)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE hashtags SET tag = $2, post_count = $3, first_used_at = $4, last_used_at = $5 WHERE id = $1 RETURNING id, tag, post_count, first_used_at, last_used_at",
-        )
-        .bind(row.id)
-        .bind(&row.tag)
-        .bind(row.post_count)
-        .bind(row.first_used_at)
-        .bind(row.last_used_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.tag.as_ref())
+        .bind(patch.last_used_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -126,13 +147,30 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
         }
     }
 }
-/// Deletes the row with this key; `false` when there was none.
-pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM hashtags WHERE id = $1")
+/// Adds `by` (negative to subtract) to `post_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_post_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_POST_COUNT)
         .bind(id)
-        .execute(db)
+        .bind(by)
+        .fetch_optional(db)
         .await
         .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Deletes the row with this key; `false` when there was none.
+pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -143,26 +181,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `post_count`, a page at a time, in key order.
@@ -174,27 +199,17 @@ pub async fn list_by_post_count<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE post_count = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(post_count)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE post_count = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(post_count)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_POST_COUNT
+        } else {
+            SQL_LIST_BY_POST_COUNT__AFTER
+        },
+    );
+    query = query.bind(post_count);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -17,3 +17,10 @@ pub const TABLES: &[&str] = &[
     "hashtags",
     "post_hashtags",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (search_documents::TABLE, search_documents::STATEMENTS),
+    (search_queries::TABLE, search_queries::STATEMENTS),
+    (hashtags::TABLE, hashtags::STATEMENTS),
+    (post_hashtags::TABLE, post_hashtags::STATEMENTS),
+];

@@ -15,6 +15,26 @@ pub const TABLE: &str = "post_hashtags";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO post_hashtags (hashtag_id, post_id, post_created_at) VALUES ($1, $2, $3) RETURNING hashtag_id, post_id, post_created_at";
+const SQL_GET: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 AND post_id = $2";
+const SQL_UPDATE: &str = "UPDATE post_hashtags SET post_created_at = COALESCE($3, post_created_at) WHERE hashtag_id = $1 AND post_id = $2 RETURNING hashtag_id, post_id, post_created_at";
+const SQL_DELETE: &str = "DELETE FROM post_hashtags WHERE hashtag_id = $1 AND post_id = $2";
+const SQL_LIST: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags ORDER BY hashtag_id, post_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE (hashtag_id, post_id) > ($1, $2) ORDER BY hashtag_id, post_id LIMIT $3";
+const SQL_LIST_BY_HASHTAG_ID: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 ORDER BY post_created_at DESC, hashtag_id DESC, post_id DESC LIMIT $2";
+const SQL_LIST_BY_HASHTAG_ID__AFTER: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 AND (post_created_at, hashtag_id, post_id) < ($2, $3, $4) ORDER BY post_created_at DESC, hashtag_id DESC, post_id DESC LIMIT $5";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_hashtag_id", SQL_LIST_BY_HASHTAG_ID),
+    ("list_by_hashtag_id.after", SQL_LIST_BY_HASHTAG_ID__AFTER),
+];
 /// One row of `post_hashtags`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -39,11 +59,14 @@ pub struct New {
     pub post_id: Uuid,
     pub post_created_at: DateTime<Utc>,
 }
+/// Changes to one row of `post_hashtags`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub post_created_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO post_hashtags (hashtag_id, post_id, post_created_at) VALUES ($1, $2, $3) RETURNING hashtag_id, post_id, post_created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.hashtag_id)
         .bind(new.post_id)
         .bind(new.post_created_at)
@@ -58,9 +81,7 @@ pub async fn get<'e>(
     hashtag_id: Uuid,
     post_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 AND post_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(hashtag_id)
         .bind(post_id)
         .fetch_optional(db)
@@ -68,14 +89,17 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE post_hashtags SET post_created_at = $3 WHERE hashtag_id = $1 AND post_id = $2 RETURNING hashtag_id, post_id, post_created_at",
-        )
-        .bind(row.hashtag_id)
-        .bind(row.post_id)
-        .bind(row.post_created_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    hashtag_id: Uuid,
+    post_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(hashtag_id)
+        .bind(post_id)
+        .bind(patch.post_created_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -94,9 +118,7 @@ pub async fn delete<'e>(
     hashtag_id: Uuid,
     post_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM post_hashtags WHERE hashtag_id = $1 AND post_id = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(hashtag_id)
         .bind(post_id)
         .execute(db)
@@ -112,27 +134,14 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags ORDER BY hashtag_id, post_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE (hashtag_id, post_id) > ($1, $2) ORDER BY hashtag_id, post_id LIMIT $3",
-                )
-                .bind(after.hashtag_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.hashtag_id);
+        query = query.bind(after.post_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `hashtag_id`, a page at a time, by `post_created_at` descending then key.
@@ -144,29 +153,19 @@ pub async fn list_by_hashtag_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 ORDER BY post_created_at DESC, hashtag_id DESC, post_id DESC LIMIT $2",
-                )
-                .bind(hashtag_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 AND (post_created_at, hashtag_id, post_id) < ($2, $3, $4) ORDER BY post_created_at DESC, hashtag_id DESC, post_id DESC LIMIT $5",
-                )
-                .bind(hashtag_id)
-                .bind(after.post_created_at)
-                .bind(after.hashtag_id)
-                .bind(after.post_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_HASHTAG_ID
+        } else {
+            SQL_LIST_BY_HASHTAG_ID__AFTER
+        },
+    );
+    query = query.bind(hashtag_id);
+    if let Some(after) = after {
+        query = query.bind(after.post_created_at);
+        query = query.bind(after.hashtag_id);
+        query = query.bind(after.post_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -15,6 +15,41 @@ pub const TABLE: &str = "search_documents";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now())) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at";
+const SQL_GET: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_KIND_AND_SOURCE_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND source_id = $2";
+const SQL_UPDATE: &str = "UPDATE search_documents SET kind = COALESCE($2, kind), source_id = COALESCE($3, source_id), author_id = CASE WHEN $4 THEN $5 ELSE author_id END, title = COALESCE($6, title), body = COALESCE($7, body), hashtags = COALESCE($8, hashtags), language = COALESCE($9, language), popularity = COALESCE($10, popularity), source_created_at = COALESCE($11, source_created_at), indexed_at = COALESCE($12, indexed_at) WHERE id = $1 RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at";
+const SQL_DELETE: &str = "DELETE FROM search_documents WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_KIND: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_KIND__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id IS NULL ORDER BY source_created_at DESC, id DESC LIMIT $1";
+const SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id IS NULL AND (source_created_at, id) < ($1, $2) ORDER BY source_created_at DESC, id DESC LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_kind_and_source_id", SQL_FIND_BY_KIND_AND_SOURCE_ID),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_kind", SQL_LIST_BY_KIND),
+    ("list_by_kind.after", SQL_LIST_BY_KIND__AFTER),
+    ("list_by_author_id", SQL_LIST_BY_AUTHOR_ID),
+    ("list_by_author_id.after", SQL_LIST_BY_AUTHOR_ID__AFTER),
+    ("list_by_author_id.author_id_null", SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL),
+    (
+        "list_by_author_id.author_id_null.after",
+        SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL__AFTER,
+    ),
+];
 /// The values of `search_documents.kind`, stored as its number (smallint) and checked by `search_documents_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -166,11 +201,23 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub indexed_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `search_documents`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub kind: Option<Kind>,
+    pub source_id: Option<Uuid>,
+    pub author_id: Option<Option<Uuid>>,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub hashtags: Option<Vec<String>>,
+    pub language: Option<String>,
+    pub popularity: Option<f64>,
+    pub source_created_at: Option<DateTime<Utc>>,
+    pub indexed_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''), COALESCE($6, ''), COALESCE($7, '{}'), COALESCE($8, ''), COALESCE($9, 0), $10, COALESCE($11, now())) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.kind)
         .bind(new.source_id)
@@ -192,13 +239,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -206,9 +247,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -221,9 +260,7 @@ pub async fn find_by_kind_and_source_id<'e>(
     kind: Kind,
     source_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND source_id = $2",
-        )
+    let row = sqlx::query(SQL_FIND_BY_KIND_AND_SOURCE_ID)
         .bind(kind)
         .bind(source_id)
         .fetch_optional(db)
@@ -231,22 +268,25 @@ pub async fn find_by_kind_and_source_id<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE search_documents SET kind = $2, source_id = $3, author_id = $4, title = $5, body = $6, hashtags = $7, language = $8, popularity = $9, source_created_at = $10, indexed_at = $11 WHERE id = $1 RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at",
-        )
-        .bind(row.id)
-        .bind(row.kind)
-        .bind(row.source_id)
-        .bind(row.author_id)
-        .bind(&row.title)
-        .bind(&row.body)
-        .bind(&row.hashtags)
-        .bind(&row.language)
-        .bind(row.popularity)
-        .bind(row.source_created_at)
-        .bind(row.indexed_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.kind.as_ref())
+        .bind(patch.source_id.as_ref())
+        .bind(patch.author_id.is_some())
+        .bind(patch.author_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.title.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.hashtags.as_ref())
+        .bind(patch.language.as_ref())
+        .bind(patch.popularity.as_ref())
+        .bind(patch.source_created_at.as_ref())
+        .bind(patch.indexed_at.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -261,11 +301,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM search_documents WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -276,26 +312,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `kind`, a page at a time, by `source_created_at` descending then key.
@@ -307,32 +330,20 @@ pub async fn list_by_kind<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(kind)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(kind)
-                .bind(after.source_created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST_BY_KIND } else { SQL_LIST_BY_KIND__AFTER },
+    );
+    query = query.bind(kind);
+    if let Some(after) = after {
+        query = query.bind(after.source_created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `author_id`, a page at a time, by `source_created_at` descending then key.
+///
+/// `None` for `author_id` matches rows where it is NULL.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_author_id<'e>(
@@ -341,28 +352,24 @@ pub async fn list_by_author_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(author_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(author_id)
-                .bind(after.source_created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if author_id.is_some() && after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID
+        } else if author_id.is_some() && after.is_some() {
+            SQL_LIST_BY_AUTHOR_ID__AFTER
+        } else if author_id.is_none() && after.is_none() {
+            SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL
+        } else {
+            SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL__AFTER
+        },
+    );
+    if let Some(value) = author_id {
+        query = query.bind(value);
     }
-        .map_err(db_error)?;
+    if let Some(after) = after {
+        query = query.bind(after.source_created_at);
+        query = query.bind(after.id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

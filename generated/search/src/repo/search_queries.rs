@@ -5,6 +5,8 @@
 //!
 //! Append-only query log; request_id makes RecordSearchQuery retry-safe.
 //!
+//! Append-only: rows are inserted and deleted, never updated.
+//!
 //! - `user_id` refers to `auth.users.id`: a logical reference, checked through the auth service's API, never a foreign key.
 use ::nova_runtime::codegen::sqlx::{self, Row as _};
 use ::nova_runtime::repo::{RepoError, RepoResult};
@@ -15,6 +17,40 @@ pub const TABLE: &str = "search_queries";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
+const SQL_GET: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE request_id = $1";
+const SQL_DELETE: &str = "DELETE FROM search_queries WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_CREATED_AT_BETWEEN: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at, id LIMIT $3";
+const SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4) ORDER BY created_at, id LIMIT $5";
+const SQL_LIST_BY_NORMALIZED_QUERY: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE normalized_query = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_NORMALIZED_QUERY__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE normalized_query = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_USER_ID: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_USER_ID__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_USER_ID__USER_ID_NULL: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE user_id IS NULL ORDER BY created_at DESC, id DESC LIMIT $1";
+const SQL_LIST_BY_USER_ID__USER_ID_NULL__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE user_id IS NULL AND (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_request_id", SQL_FIND_BY_REQUEST_ID),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_created_at_between", SQL_LIST_BY_CREATED_AT_BETWEEN),
+    ("list_by_created_at_between.after", SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER),
+    ("list_by_normalized_query", SQL_LIST_BY_NORMALIZED_QUERY),
+    ("list_by_normalized_query.after", SQL_LIST_BY_NORMALIZED_QUERY__AFTER),
+    ("list_by_user_id", SQL_LIST_BY_USER_ID),
+    ("list_by_user_id.after", SQL_LIST_BY_USER_ID__AFTER),
+    ("list_by_user_id.user_id_null", SQL_LIST_BY_USER_ID__USER_ID_NULL),
+    ("list_by_user_id.user_id_null.after", SQL_LIST_BY_USER_ID__USER_ID_NULL__AFTER),
+];
 /// The values of `search_queries.scope`, stored as its number (smallint) and checked by `search_queries_scope_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
@@ -168,9 +204,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.request_id)
         .bind(new.user_id)
@@ -189,13 +223,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -203,9 +231,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -217,47 +243,16 @@ pub async fn find_by_request_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     request_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE request_id = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_REQUEST_ID)
         .bind(request_id)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE search_queries SET request_id = $2, user_id = $3, query = $4, normalized_query = $5, scope = $6, result_count = $7, created_at = $8 WHERE id = $1 RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at",
-        )
-        .bind(row.id)
-        .bind(row.request_id)
-        .bind(row.user_id)
-        .bind(&row.query)
-        .bind(&row.normalized_query)
-        .bind(row.scope)
-        .bind(row.result_count)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM search_queries WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -268,59 +263,38 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Rows with this `created_at`, a page at a time, in key order.
+/// Rows with `since <= created_at < until`, a page at a time, by `created_at` then key.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
-pub async fn list_by_created_at<'e>(
+pub async fn list_by_created_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    created_at: DateTime<Utc>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE created_at = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(created_at)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE created_at = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_CREATED_AT_BETWEEN
+        } else {
+            SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER
+        },
+    );
+    query = query.bind(since).bind(until);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `normalized_query`, a page at a time, by `created_at` descending then key.
@@ -332,32 +306,24 @@ pub async fn list_by_normalized_query<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE normalized_query = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(normalized_query)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE normalized_query = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(normalized_query)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_NORMALIZED_QUERY
+        } else {
+            SQL_LIST_BY_NORMALIZED_QUERY__AFTER
+        },
+    );
+    query = query.bind(normalized_query);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `user_id`, a page at a time, by `created_at` descending then key.
+///
+/// `None` for `user_id` matches rows where it is NULL.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_user_id<'e>(
@@ -366,28 +332,24 @@ pub async fn list_by_user_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE user_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(user_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if user_id.is_some() && after.is_none() {
+            SQL_LIST_BY_USER_ID
+        } else if user_id.is_some() && after.is_some() {
+            SQL_LIST_BY_USER_ID__AFTER
+        } else if user_id.is_none() && after.is_none() {
+            SQL_LIST_BY_USER_ID__USER_ID_NULL
+        } else {
+            SQL_LIST_BY_USER_ID__USER_ID_NULL__AFTER
+        },
+    );
+    if let Some(value) = user_id {
+        query = query.bind(value);
     }
-        .map_err(db_error)?;
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -20,3 +20,11 @@ pub const TABLES: &[&str] = &[
     "stream_chat_messages",
     "stream_metrics",
 ];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (streams::TABLE, streams::STATEMENTS),
+    (stream_keys::TABLE, stream_keys::STATEMENTS),
+    (viewer_sessions::TABLE, viewer_sessions::STATEMENTS),
+    (stream_chat_messages::TABLE, stream_chat_messages::STATEMENTS),
+    (stream_metrics::TABLE, stream_metrics::STATEMENTS),
+];

@@ -16,6 +16,34 @@ pub const TABLE: &str = "stream_chat_messages";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_GET: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE request_id = $1";
+const SQL_UPDATE: &str = "UPDATE stream_chat_messages SET request_id = COALESCE($2, request_id), stream_id = COALESCE($3, stream_id), sender_id = COALESCE($4, sender_id), body = COALESCE($5, body), deleted_at = CASE WHEN $6 THEN $7 ELSE deleted_at END, deleted_by_id = CASE WHEN $8 THEN $9 ELSE deleted_by_id END WHERE id = $1 RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_DELETE: &str = "DELETE FROM stream_chat_messages WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_SENDER_ID: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE sender_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_SENDER_ID__AFTER: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE sender_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+const SQL_LIST_BY_STREAM_ID: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE stream_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_STREAM_ID__AFTER: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE stream_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_request_id", SQL_FIND_BY_REQUEST_ID),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_sender_id", SQL_LIST_BY_SENDER_ID),
+    ("list_by_sender_id.after", SQL_LIST_BY_SENDER_ID__AFTER),
+    ("list_by_stream_id", SQL_LIST_BY_STREAM_ID),
+    ("list_by_stream_id.after", SQL_LIST_BY_STREAM_ID__AFTER),
+];
 /// One row of `stream_chat_messages`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -57,11 +85,20 @@ pub struct New {
     pub deleted_at: Option<DateTime<Utc>>,
     pub deleted_by_id: Option<Uuid>,
 }
+/// Changes to one row of `stream_chat_messages`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub request_id: Option<Uuid>,
+    pub stream_id: Option<Uuid>,
+    pub sender_id: Option<Uuid>,
+    pub body: Option<String>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+    pub deleted_by_id: Option<Option<Uuid>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.request_id)
         .bind(new.stream_id)
@@ -80,13 +117,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -94,9 +125,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -108,28 +137,29 @@ pub async fn find_by_request_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     request_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE request_id = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_REQUEST_ID)
         .bind(request_id)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE stream_chat_messages SET request_id = $2, stream_id = $3, sender_id = $4, body = $5, created_at = $6, deleted_at = $7, deleted_by_id = $8 WHERE id = $1 RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id",
-        )
-        .bind(row.id)
-        .bind(row.request_id)
-        .bind(row.stream_id)
-        .bind(row.sender_id)
-        .bind(&row.body)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.deleted_by_id)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.request_id.as_ref())
+        .bind(patch.stream_id.as_ref())
+        .bind(patch.sender_id.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.deleted_by_id.is_some())
+        .bind(patch.deleted_by_id.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -144,11 +174,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM stream_chat_messages WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -159,26 +185,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `sender_id`, a page at a time, in key order.
@@ -190,28 +203,18 @@ pub async fn list_by_sender_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE sender_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(sender_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE sender_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(sender_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_SENDER_ID
+        } else {
+            SQL_LIST_BY_SENDER_ID__AFTER
+        },
+    );
+    query = query.bind(sender_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `stream_id`, a page at a time, by `created_at` descending then key.
@@ -223,28 +226,18 @@ pub async fn list_by_stream_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE stream_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(stream_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE stream_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(stream_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_STREAM_ID
+        } else {
+            SQL_LIST_BY_STREAM_ID__AFTER
+        },
+    );
+    query = query.bind(stream_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,30 @@ pub const TABLE: &str = "stream_keys";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) RETURNING id, stream_id, key_hash, created_at, revoked_at";
+const SQL_GET: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_KEY_HASH: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE key_hash = $1";
+const SQL_UPDATE: &str = "UPDATE stream_keys SET stream_id = COALESCE($2, stream_id), key_hash = COALESCE($3, key_hash), revoked_at = CASE WHEN $4 THEN $5 ELSE revoked_at END WHERE id = $1 RETURNING id, stream_id, key_hash, created_at, revoked_at";
+const SQL_DELETE: &str = "DELETE FROM stream_keys WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_STREAM_ID: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE stream_id = $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_STREAM_ID__AFTER: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE stream_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_key_hash", SQL_FIND_BY_KEY_HASH),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_stream_id", SQL_LIST_BY_STREAM_ID),
+    ("list_by_stream_id.after", SQL_LIST_BY_STREAM_ID__AFTER),
+];
 /// One row of `stream_keys`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -45,11 +69,17 @@ pub struct New {
     pub created_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `stream_keys`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub stream_id: Option<Uuid>,
+    pub key_hash: Option<String>,
+    pub revoked_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) RETURNING id, stream_id, key_hash, created_at, revoked_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.stream_id)
         .bind(&new.key_hash)
@@ -65,13 +95,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -79,9 +103,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -93,25 +115,25 @@ pub async fn find_by_key_hash<'e>(
     db: impl sqlx::PgExecutor<'e>,
     key_hash: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE key_hash = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_KEY_HASH)
         .bind(key_hash)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE stream_keys SET stream_id = $2, key_hash = $3, created_at = $4, revoked_at = $5 WHERE id = $1 RETURNING id, stream_id, key_hash, created_at, revoked_at",
-        )
-        .bind(row.id)
-        .bind(row.stream_id)
-        .bind(&row.key_hash)
-        .bind(row.created_at)
-        .bind(row.revoked_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.stream_id.as_ref())
+        .bind(patch.key_hash.as_ref())
+        .bind(patch.revoked_at.is_some())
+        .bind(patch.revoked_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -126,11 +148,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM stream_keys WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -141,26 +159,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `stream_id`, a page at a time, in key order.
@@ -172,27 +177,17 @@ pub async fn list_by_stream_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE stream_id = $1 ORDER BY id LIMIT $2",
-                )
-                .bind(stream_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE stream_id = $1 AND (id) > ($2) ORDER BY id LIMIT $3",
-                )
-                .bind(stream_id)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_STREAM_ID
+        } else {
+            SQL_LIST_BY_STREAM_ID__AFTER
+        },
+    );
+    query = query.bind(stream_id);
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

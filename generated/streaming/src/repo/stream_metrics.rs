@@ -13,6 +13,32 @@ pub const TABLE: &str = "stream_metrics";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count) VALUES ($1, $2, COALESCE($3, 0), COALESCE($4, 0), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, 0)) RETURNING stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count";
+const SQL_GET: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2";
+const SQL_INCREMENT_VIEWER_COUNT: &str = "UPDATE stream_metrics SET viewer_count = viewer_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING viewer_count";
+const SQL_INCREMENT_CHAT_MESSAGE_COUNT: &str = "UPDATE stream_metrics SET chat_message_count = chat_message_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING chat_message_count";
+const SQL_INCREMENT_REACTION_COUNT: &str = "UPDATE stream_metrics SET reaction_count = reaction_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING reaction_count";
+const SQL_INCREMENT_SHARE_COUNT: &str = "UPDATE stream_metrics SET share_count = share_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING share_count";
+const SQL_INCREMENT_BUFFERING_COUNT: &str = "UPDATE stream_metrics SET buffering_count = buffering_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING buffering_count";
+const SQL_INCREMENT_PLAYBACK_ERROR_COUNT: &str = "UPDATE stream_metrics SET playback_error_count = playback_error_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING playback_error_count";
+const SQL_DELETE: &str = "DELETE FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2";
+const SQL_LIST: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics ORDER BY stream_id, bucket_start LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE (stream_id, bucket_start) > ($1, $2) ORDER BY stream_id, bucket_start LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("increment_viewer_count", SQL_INCREMENT_VIEWER_COUNT),
+    ("increment_chat_message_count", SQL_INCREMENT_CHAT_MESSAGE_COUNT),
+    ("increment_reaction_count", SQL_INCREMENT_REACTION_COUNT),
+    ("increment_share_count", SQL_INCREMENT_SHARE_COUNT),
+    ("increment_buffering_count", SQL_INCREMENT_BUFFERING_COUNT),
+    ("increment_playback_error_count", SQL_INCREMENT_PLAYBACK_ERROR_COUNT),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `stream_metrics`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -60,9 +86,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO stream_metrics (stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count) VALUES ($1, $2, COALESCE($3, 0), COALESCE($4, 0), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, 0)) RETURNING stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.stream_id)
         .bind(new.bucket_start)
         .bind(new.viewer_count)
@@ -82,9 +106,7 @@ pub async fn get<'e>(
     stream_id: Uuid,
     bucket_start: DateTime<Utc>,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(stream_id)
         .bind(bucket_start)
         .fetch_optional(db)
@@ -92,24 +114,137 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE stream_metrics SET viewer_count = $3, chat_message_count = $4, reaction_count = $5, share_count = $6, buffering_count = $7, playback_error_count = $8 WHERE stream_id = $1 AND bucket_start = $2 RETURNING stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count",
-        )
-        .bind(row.stream_id)
-        .bind(row.bucket_start)
-        .bind(row.viewer_count)
-        .bind(row.chat_message_count)
-        .bind(row.reaction_count)
-        .bind(row.share_count)
-        .bind(row.buffering_count)
-        .bind(row.playback_error_count)
+/// Adds `by` (negative to subtract) to `viewer_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_viewer_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+    by: i32,
+) -> RepoResult<i32> {
+    let result = sqlx::query(SQL_INCREMENT_VIEWER_COUNT)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .bind(by)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `chat_message_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_chat_message_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_CHAT_MESSAGE_COUNT)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `reaction_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_reaction_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_REACTION_COUNT)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `share_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_share_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_SHARE_COUNT)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `buffering_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_buffering_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_BUFFERING_COUNT)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `playback_error_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_playback_error_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_PLAYBACK_ERROR_COUNT)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
         None => {
             Err(RepoError::NotFound {
                 table: TABLE,
@@ -123,9 +258,7 @@ pub async fn delete<'e>(
     stream_id: Uuid,
     bucket_start: DateTime<Utc>,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(stream_id)
         .bind(bucket_start)
         .execute(db)
@@ -141,26 +274,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics ORDER BY stream_id, bucket_start LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE (stream_id, bucket_start) > ($1, $2) ORDER BY stream_id, bucket_start LIMIT $3",
-                )
-                .bind(after.stream_id)
-                .bind(after.bucket_start)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.stream_id);
+        query = query.bind(after.bucket_start);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

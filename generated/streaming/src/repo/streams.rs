@@ -14,6 +14,36 @@ pub const TABLE: &str = "streams";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now())) RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version";
+const SQL_GET: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND version = $16 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version) SELECT true, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM updated UNION ALL SELECT false, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_DELETE: &str = "DELETE FROM streams WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_CREATOR_ID: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE creator_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_CREATOR_ID__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE creator_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_STATUS: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $2";
+const SQL_LIST_BY_STATUS__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 AND (started_at, id) < ($2, $3) ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $4";
+const SQL_LIST_BY_STATUS__AFTER_NULL_STARTED_AT: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 AND (started_at IS NULL AND id < $2 OR started_at IS NOT NULL) ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_creator_id", SQL_LIST_BY_CREATOR_ID),
+    ("list_by_creator_id.after", SQL_LIST_BY_CREATOR_ID__AFTER),
+    ("list_by_status", SQL_LIST_BY_STATUS),
+    ("list_by_status.after", SQL_LIST_BY_STATUS__AFTER),
+    ("list_by_status.after_null_started_at", SQL_LIST_BY_STATUS__AFTER_NULL_STARTED_AT),
+];
 /// The values of `streams.status`, stored as its number (smallint) and checked by `streams_status_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -285,11 +315,24 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `streams`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub creator_id: Option<Uuid>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<Status>,
+    pub visibility: Option<Visibility>,
+    pub chat_enabled: Option<bool>,
+    pub thumbnail_media_id: Option<Option<Uuid>>,
+    pub scheduled_start_at: Option<Option<DateTime<Utc>>>,
+    pub started_at: Option<Option<DateTime<Utc>>>,
+    pub ended_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now())) RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.creator_id)
         .bind(&new.title)
@@ -313,13 +356,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -327,35 +364,74 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE streams SET creator_id = $2, title = $3, description = $4, status = $5, visibility = $6, chat_enabled = $7, thumbnail_media_id = $8, scheduled_start_at = $9, started_at = $10, ended_at = $11, created_at = $12, updated_at = now(), version = version + 1 WHERE id = $1 AND version = $13 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version) SELECT true, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM updated UNION ALL SELECT false, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(row.creator_id)
-        .bind(&row.title)
-        .bind(&row.description)
-        .bind(row.status)
-        .bind(row.visibility)
-        .bind(row.chat_enabled)
-        .bind(row.thumbnail_media_id)
-        .bind(row.scheduled_start_at)
-        .bind(row.started_at)
-        .bind(row.ended_at)
-        .bind(row.created_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.creator_id.as_ref())
+        .bind(patch.title.as_ref())
+        .bind(patch.description.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.visibility.as_ref())
+        .bind(patch.chat_enabled.as_ref())
+        .bind(patch.thumbnail_media_id.is_some())
+        .bind(patch.thumbnail_media_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.scheduled_start_at.is_some())
+        .bind(patch.scheduled_start_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.started_at.is_some())
+        .bind(patch.started_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.ended_at.is_some())
+        .bind(patch.ended_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.creator_id.as_ref())
+        .bind(patch.title.as_ref())
+        .bind(patch.description.as_ref())
+        .bind(patch.status.as_ref())
+        .bind(patch.visibility.as_ref())
+        .bind(patch.chat_enabled.as_ref())
+        .bind(patch.thumbnail_media_id.is_some())
+        .bind(patch.thumbnail_media_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.scheduled_start_at.is_some())
+        .bind(patch.scheduled_start_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.started_at.is_some())
+        .bind(patch.started_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.ended_at.is_some())
+        .bind(patch.ended_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -371,18 +447,14 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
     }
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM streams WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -393,26 +465,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `creator_id`, a page at a time, by `created_at` descending then key.
@@ -424,32 +483,24 @@ pub async fn list_by_creator_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE creator_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(creator_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE creator_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4",
-                )
-                .bind(creator_id)
-                .bind(after.created_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_CREATOR_ID
+        } else {
+            SQL_LIST_BY_CREATOR_ID__AFTER
+        },
+    );
+    query = query.bind(creator_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `status`, a page at a time, by `started_at` descending then key.
+///
+/// Rows whose `started_at` is NULL come first.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_status<'e>(
@@ -458,28 +509,22 @@ pub async fn list_by_status<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
-                )
-                .bind(status)
-                .bind(limit)
-                .fetch_all(db)
-                .await
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_STATUS
+        } else if after.is_some_and(|a| a.started_at.is_some()) {
+            SQL_LIST_BY_STATUS__AFTER
+        } else {
+            SQL_LIST_BY_STATUS__AFTER_NULL_STARTED_AT
+        },
+    );
+    query = query.bind(status);
+    if let Some(after) = after {
+        if let Some(value) = after.started_at.as_ref() {
+            query = query.bind(value);
         }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 AND (started_at, id) < ($2, $3) ORDER BY started_at DESC, id DESC LIMIT $4",
-                )
-                .bind(status)
-                .bind(after.started_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -15,6 +15,39 @@ pub const TABLE: &str = "viewer_sessions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now()), COALESCE($6, now()), $7) RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
+const SQL_GET: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE viewer_sessions SET stream_id = COALESCE($2, stream_id), viewer_id = CASE WHEN $3 THEN $4 ELSE viewer_id END, client = COALESCE($5, client), last_seen_at = COALESCE($6, last_seen_at), left_at = CASE WHEN $7 THEN $8 ELSE left_at END WHERE id = $1 RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
+const SQL_DELETE: &str = "DELETE FROM viewer_sessions WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_STREAM_ID: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE stream_id = $1 ORDER BY last_seen_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_STREAM_ID__AFTER: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE stream_id = $1 AND (last_seen_at, id) < ($2, $3) ORDER BY last_seen_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_VIEWER_ID: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE viewer_id = $1 ORDER BY joined_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_VIEWER_ID__AFTER: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE viewer_id = $1 AND (joined_at, id) < ($2, $3) ORDER BY joined_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_VIEWER_ID__VIEWER_ID_NULL: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE viewer_id IS NULL ORDER BY joined_at DESC, id DESC LIMIT $1";
+const SQL_LIST_BY_VIEWER_ID__VIEWER_ID_NULL__AFTER: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE viewer_id IS NULL AND (joined_at, id) < ($1, $2) ORDER BY joined_at DESC, id DESC LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_stream_id", SQL_LIST_BY_STREAM_ID),
+    ("list_by_stream_id.after", SQL_LIST_BY_STREAM_ID__AFTER),
+    ("list_by_viewer_id", SQL_LIST_BY_VIEWER_ID),
+    ("list_by_viewer_id.after", SQL_LIST_BY_VIEWER_ID__AFTER),
+    ("list_by_viewer_id.viewer_id_null", SQL_LIST_BY_VIEWER_ID__VIEWER_ID_NULL),
+    (
+        "list_by_viewer_id.viewer_id_null.after",
+        SQL_LIST_BY_VIEWER_ID__VIEWER_ID_NULL__AFTER,
+    ),
+];
 /// One row of `viewer_sessions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -54,11 +87,19 @@ pub struct New {
     pub last_seen_at: Option<DateTime<Utc>>,
     pub left_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `viewer_sessions`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `joined_at` (immutable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub stream_id: Option<Uuid>,
+    pub viewer_id: Option<Option<Uuid>>,
+    pub client: Option<String>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub left_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''), COALESCE($5, now()), COALESCE($6, now()), $7) RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.stream_id)
         .bind(new.viewer_id)
@@ -76,13 +117,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -90,27 +125,28 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE viewer_sessions SET stream_id = $2, viewer_id = $3, client = $4, joined_at = $5, last_seen_at = $6, left_at = $7 WHERE id = $1 RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at",
-        )
-        .bind(row.id)
-        .bind(row.stream_id)
-        .bind(row.viewer_id)
-        .bind(&row.client)
-        .bind(row.joined_at)
-        .bind(row.last_seen_at)
-        .bind(row.left_at)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.stream_id.as_ref())
+        .bind(patch.viewer_id.is_some())
+        .bind(patch.viewer_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.client.as_ref())
+        .bind(patch.last_seen_at.as_ref())
+        .bind(patch.left_at.is_some())
+        .bind(patch.left_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -125,11 +161,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM viewer_sessions WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -140,26 +172,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `stream_id`, a page at a time, by `last_seen_at` descending then key.
@@ -171,32 +190,24 @@ pub async fn list_by_stream_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE stream_id = $1 ORDER BY last_seen_at DESC, id DESC LIMIT $2",
-                )
-                .bind(stream_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE stream_id = $1 AND (last_seen_at, id) < ($2, $3) ORDER BY last_seen_at DESC, id DESC LIMIT $4",
-                )
-                .bind(stream_id)
-                .bind(after.last_seen_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_STREAM_ID
+        } else {
+            SQL_LIST_BY_STREAM_ID__AFTER
+        },
+    );
+    query = query.bind(stream_id);
+    if let Some(after) = after {
+        query = query.bind(after.last_seen_at);
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `viewer_id`, a page at a time, by `joined_at` descending then key.
+///
+/// `None` for `viewer_id` matches rows where it is NULL.
 ///
 /// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
 pub async fn list_by_viewer_id<'e>(
@@ -205,28 +216,24 @@ pub async fn list_by_viewer_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE viewer_id = $1 ORDER BY joined_at DESC, id DESC LIMIT $2",
-                )
-                .bind(viewer_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE viewer_id = $1 AND (joined_at, id) < ($2, $3) ORDER BY joined_at DESC, id DESC LIMIT $4",
-                )
-                .bind(viewer_id)
-                .bind(after.joined_at)
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if viewer_id.is_some() && after.is_none() {
+            SQL_LIST_BY_VIEWER_ID
+        } else if viewer_id.is_some() && after.is_some() {
+            SQL_LIST_BY_VIEWER_ID__AFTER
+        } else if viewer_id.is_none() && after.is_none() {
+            SQL_LIST_BY_VIEWER_ID__VIEWER_ID_NULL
+        } else {
+            SQL_LIST_BY_VIEWER_ID__VIEWER_ID_NULL__AFTER
+        },
+    );
+    if let Some(value) = viewer_id {
+        query = query.bind(value);
     }
-        .map_err(db_error)?;
+    if let Some(after) = after {
+        query = query.bind(after.joined_at);
+        query = query.bind(after.id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -14,6 +14,20 @@ pub const TABLE: &str = "blocks";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING blocker_id, blocked_id, created_at";
+const SQL_GET: &str = "SELECT blocker_id, blocked_id, created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2";
+const SQL_DELETE: &str = "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2";
+const SQL_LIST: &str = "SELECT blocker_id, blocked_id, created_at FROM blocks ORDER BY blocker_id, blocked_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT blocker_id, blocked_id, created_at FROM blocks WHERE (blocker_id, blocked_id) > ($1, $2) ORDER BY blocker_id, blocked_id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `blocks`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -41,9 +55,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING blocker_id, blocked_id, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.blocker_id)
         .bind(new.blocked_id)
         .bind(new.created_at)
@@ -58,9 +70,7 @@ pub async fn get<'e>(
     blocker_id: Uuid,
     blocked_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT blocker_id, blocked_id, created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(blocker_id)
         .bind(blocked_id)
         .fetch_optional(db)
@@ -68,35 +78,13 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE blocks SET created_at = $3 WHERE blocker_id = $1 AND blocked_id = $2 RETURNING blocker_id, blocked_id, created_at",
-        )
-        .bind(row.blocker_id)
-        .bind(row.blocked_id)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     blocker_id: Uuid,
     blocked_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(blocker_id)
         .bind(blocked_id)
         .execute(db)
@@ -112,26 +100,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT blocker_id, blocked_id, created_at FROM blocks ORDER BY blocker_id, blocked_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT blocker_id, blocked_id, created_at FROM blocks WHERE (blocker_id, blocked_id) > ($1, $2) ORDER BY blocker_id, blocked_id LIMIT $3",
-                )
-                .bind(after.blocker_id)
-                .bind(after.blocked_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.blocker_id);
+        query = query.bind(after.blocked_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -14,6 +14,28 @@ pub const TABLE: &str = "follows";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING follower_id, followee_id, created_at";
+const SQL_GET: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND followee_id = $2";
+const SQL_DELETE: &str = "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2";
+const SQL_LIST: &str = "SELECT follower_id, followee_id, created_at FROM follows ORDER BY follower_id, followee_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE (follower_id, followee_id) > ($1, $2) ORDER BY follower_id, followee_id LIMIT $3";
+const SQL_LIST_BY_FOLLOWEE_ID: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE followee_id = $1 ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $2";
+const SQL_LIST_BY_FOLLOWEE_ID__AFTER: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE followee_id = $1 AND (created_at, follower_id, followee_id) < ($2, $3, $4) ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $5";
+const SQL_LIST_BY_FOLLOWER_ID: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $2";
+const SQL_LIST_BY_FOLLOWER_ID__AFTER: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND (created_at, follower_id, followee_id) < ($2, $3, $4) ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $5";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_followee_id", SQL_LIST_BY_FOLLOWEE_ID),
+    ("list_by_followee_id.after", SQL_LIST_BY_FOLLOWEE_ID__AFTER),
+    ("list_by_follower_id", SQL_LIST_BY_FOLLOWER_ID),
+    ("list_by_follower_id.after", SQL_LIST_BY_FOLLOWER_ID__AFTER),
+];
 /// One row of `follows`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -41,9 +63,7 @@ pub struct New {
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING follower_id, followee_id, created_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.follower_id)
         .bind(new.followee_id)
         .bind(new.created_at)
@@ -58,9 +78,7 @@ pub async fn get<'e>(
     follower_id: Uuid,
     followee_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND followee_id = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(follower_id)
         .bind(followee_id)
         .fetch_optional(db)
@@ -68,35 +86,13 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE follows SET created_at = $3 WHERE follower_id = $1 AND followee_id = $2 RETURNING follower_id, followee_id, created_at",
-        )
-        .bind(row.follower_id)
-        .bind(row.followee_id)
-        .bind(row.created_at)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
-    match result {
-        Some(result) => Row::decode(&result, 0).map_err(db_error),
-        None => {
-            Err(RepoError::NotFound {
-                table: TABLE,
-            })
-        }
-    }
-}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     follower_id: Uuid,
     followee_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(follower_id)
         .bind(followee_id)
         .execute(db)
@@ -112,27 +108,14 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT follower_id, followee_id, created_at FROM follows ORDER BY follower_id, followee_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT follower_id, followee_id, created_at FROM follows WHERE (follower_id, followee_id) > ($1, $2) ORDER BY follower_id, followee_id LIMIT $3",
-                )
-                .bind(after.follower_id)
-                .bind(after.followee_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.follower_id);
+        query = query.bind(after.followee_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `followee_id`, a page at a time, by `created_at` descending then key.
@@ -144,30 +127,20 @@ pub async fn list_by_followee_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT follower_id, followee_id, created_at FROM follows WHERE followee_id = $1 ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $2",
-                )
-                .bind(followee_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT follower_id, followee_id, created_at FROM follows WHERE followee_id = $1 AND (created_at, follower_id, followee_id) < ($2, $3, $4) ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $5",
-                )
-                .bind(followee_id)
-                .bind(after.created_at)
-                .bind(after.follower_id)
-                .bind(after.followee_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_FOLLOWEE_ID
+        } else {
+            SQL_LIST_BY_FOLLOWEE_ID__AFTER
+        },
+    );
+    query = query.bind(followee_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.follower_id);
+        query = query.bind(after.followee_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with these `follower_id`, a page at a time, by `created_at` descending then key.
@@ -179,29 +152,19 @@ pub async fn list_by_follower_id<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $2",
-                )
-                .bind(follower_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND (created_at, follower_id, followee_id) < ($2, $3, $4) ORDER BY created_at DESC, follower_id DESC, followee_id DESC LIMIT $5",
-                )
-                .bind(follower_id)
-                .bind(after.created_at)
-                .bind(after.follower_id)
-                .bind(after.followee_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_FOLLOWER_ID
+        } else {
+            SQL_LIST_BY_FOLLOWER_ID__AFTER
+        },
+    );
+    query = query.bind(follower_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.follower_id);
+        query = query.bind(after.followee_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -12,3 +12,10 @@ pub mod follows;
 pub mod blocks;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &["profiles", "user_settings", "follows", "blocks"];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (profiles::TABLE, profiles::STATEMENTS),
+    (user_settings::TABLE, user_settings::STATEMENTS),
+    (follows::TABLE, follows::STATEMENTS),
+    (blocks::TABLE, blocks::STATEMENTS),
+];

@@ -16,6 +16,36 @@ pub const TABLE: &str = "profiles";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO profiles (user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, ''::TEXT), COALESCE($7, ''::TEXT), COALESCE($8, 1), COALESCE($9, 0), COALESCE($10, 0), COALESCE($11, now()), COALESCE($12, now()), $13) RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
+const SQL_GET: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id";
+const SQL_UPDATE: &str = "UPDATE profiles SET display_name = COALESCE($2, display_name), bio = COALESCE($3, bio), avatar_media_id = CASE WHEN $4 THEN $5 ELSE avatar_media_id END, avatar_url = CASE WHEN $6 THEN $7 ELSE avatar_url END, location = COALESCE($8, location), website_url = COALESCE($9, website_url), visibility = COALESCE($10, visibility), deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE user_id = $1 AND deleted_at IS NULL RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE profiles SET display_name = COALESCE($2, display_name), bio = COALESCE($3, bio), avatar_media_id = CASE WHEN $4 THEN $5 ELSE avatar_media_id END, avatar_url = CASE WHEN $6 THEN $7 ELSE avatar_url END, location = COALESCE($8, location), website_url = COALESCE($9, website_url), visibility = COALESCE($10, visibility), deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE user_id = $1 AND deleted_at IS NULL AND version = $13 RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version) SELECT true, user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INCREMENT_FOLLOWER_COUNT: &str = "UPDATE profiles SET follower_count = follower_count + $2 WHERE user_id = $1 AND deleted_at IS NULL RETURNING follower_count";
+const SQL_INCREMENT_FOLLOWING_COUNT: &str = "UPDATE profiles SET following_count = following_count + $2 WHERE user_id = $1 AND deleted_at IS NULL RETURNING following_count";
+const SQL_DELETE: &str = "UPDATE profiles SET deleted_at = now() WHERE user_id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM profiles WHERE user_id = $1";
+const SQL_LIST: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE deleted_at IS NULL ORDER BY user_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id > $1 AND deleted_at IS NULL ORDER BY user_id LIMIT $2";
+const SQL_LIST_BY_DISPLAY_NAME: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND deleted_at IS NULL ORDER BY user_id LIMIT $2";
+const SQL_LIST_BY_DISPLAY_NAME__AFTER: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND user_id > $2 AND deleted_at IS NULL ORDER BY user_id LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("increment_follower_count", SQL_INCREMENT_FOLLOWER_COUNT),
+    ("increment_following_count", SQL_INCREMENT_FOLLOWING_COUNT),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+    ("list_by_display_name", SQL_LIST_BY_DISPLAY_NAME),
+    ("list_by_display_name.after", SQL_LIST_BY_DISPLAY_NAME__AFTER),
+];
 /// The values of `profiles.visibility`, stored as its number (smallint) and checked by `profiles_visibility_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Visibility {
@@ -170,11 +200,22 @@ pub struct New {
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `profiles`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `follower_count` (counter: `increment_follower_count`), `following_count` (counter: `increment_following_count`), `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_media_id: Option<Option<Uuid>>,
+    pub avatar_url: Option<Option<String>>,
+    pub location: Option<String>,
+    pub website_url: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO profiles (user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at) VALUES ($1, COALESCE($2, ''), COALESCE($3, ''), $4, $5, COALESCE($6, ''), COALESCE($7, ''), COALESCE($8, 1), COALESCE($9, 0), COALESCE($10, 0), COALESCE($11, now()), COALESCE($12, now()), $13) RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(&new.display_name)
         .bind(&new.bio)
@@ -198,9 +239,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .fetch_optional(db)
         .await
@@ -212,35 +251,68 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(user_ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE profiles SET display_name = $2, bio = $3, avatar_media_id = $4, avatar_url = $5, location = $6, website_url = $7, visibility = $8, follower_count = $9, following_count = $10, created_at = $11, deleted_at = $12, updated_at = now(), version = version + 1 WHERE user_id = $1 AND deleted_at IS NULL AND version = $13 RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version) SELECT true, user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.user_id)
-        .bind(&row.display_name)
-        .bind(&row.bio)
-        .bind(row.avatar_media_id)
-        .bind(&row.avatar_url)
-        .bind(&row.location)
-        .bind(&row.website_url)
-        .bind(row.visibility)
-        .bind(row.follower_count)
-        .bind(row.following_count)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(user_id)
+        .bind(patch.display_name.as_ref())
+        .bind(patch.bio.as_ref())
+        .bind(patch.avatar_media_id.is_some())
+        .bind(patch.avatar_media_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.avatar_url.is_some())
+        .bind(patch.avatar_url.as_ref().and_then(Option::as_ref))
+        .bind(patch.location.as_ref())
+        .bind(patch.website_url.as_ref())
+        .bind(patch.visibility.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(user_id)
+        .bind(patch.display_name.as_ref())
+        .bind(patch.bio.as_ref())
+        .bind(patch.avatar_media_id.is_some())
+        .bind(patch.avatar_media_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.avatar_url.is_some())
+        .bind(patch.avatar_url.as_ref().and_then(Option::as_ref))
+        .bind(patch.location.as_ref())
+        .bind(patch.website_url.as_ref())
+        .bind(patch.visibility.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -256,9 +328,51 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
+    }
+}
+/// Adds `by` (negative to subtract) to `follower_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_follower_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_FOLLOWER_COUNT)
+        .bind(user_id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Adds `by` (negative to subtract) to `following_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_following_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    by: i64,
+) -> RepoResult<i64> {
+    let result = sqlx::query(SQL_INCREMENT_FOLLOWING_COUNT)
+        .bind(user_id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
     }
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
@@ -267,9 +381,7 @@ pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE profiles SET deleted_at = now() WHERE user_id = $1 AND deleted_at IS NULL",
-        )
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .execute(db)
         .await
@@ -282,11 +394,7 @@ pub async fn purge<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM profiles WHERE user_id = $1")
-        .bind(user_id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(user_id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -297,26 +405,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE deleted_at IS NULL ORDER BY user_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE (user_id) > ($1) AND deleted_at IS NULL ORDER BY user_id LIMIT $2",
-                )
-                .bind(after.user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
 /// Rows with this `display_name`, a page at a time, in key order.
@@ -328,27 +423,17 @@ pub async fn list_by_display_name<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND deleted_at IS NULL ORDER BY user_id LIMIT $2",
-                )
-                .bind(display_name)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE display_name = $1 AND (user_id) > ($2) AND deleted_at IS NULL ORDER BY user_id LIMIT $3",
-                )
-                .bind(display_name)
-                .bind(after.user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_DISPLAY_NAME
+        } else {
+            SQL_LIST_BY_DISPLAY_NAME__AFTER
+        },
+    );
+    query = query.bind(display_name);
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -13,6 +13,24 @@ pub const TABLE: &str = "user_settings";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO user_settings (user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at) VALUES ($1, COALESCE($2, true), COALESCE($3, true), COALESCE($4, 1), COALESCE($5, true), COALESCE($6, 'en'::TEXT), COALESCE($7, 'UTC'::TEXT), COALESCE($8, now())) RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
+const SQL_GET: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = $1";
+const SQL_GET_MANY: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = ANY($1) ORDER BY user_id";
+const SQL_UPDATE: &str = "UPDATE user_settings SET email_notifications = COALESCE($2, email_notifications), push_notifications = COALESCE($3, push_notifications), direct_message_policy = COALESCE($4, direct_message_policy), show_online_status = COALESCE($5, show_online_status), language = COALESCE($6, language), time_zone = COALESCE($7, time_zone), updated_at = now() WHERE user_id = $1 RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
+const SQL_DELETE: &str = "DELETE FROM user_settings WHERE user_id = $1";
+const SQL_LIST: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings ORDER BY user_id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id > $1 ORDER BY user_id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `user_settings.direct_message_policy`, stored as its number (smallint) and checked by `user_settings_direct_message_policy_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DirectMessagePolicy {
@@ -164,11 +182,20 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `user_settings`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `updated_at` (set to now() by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub email_notifications: Option<bool>,
+    pub push_notifications: Option<bool>,
+    pub direct_message_policy: Option<DirectMessagePolicy>,
+    pub show_online_status: Option<bool>,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO user_settings (user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at) VALUES ($1, COALESCE($2, true), COALESCE($3, true), COALESCE($4, 1), COALESCE($5, true), COALESCE($6, 'en'), COALESCE($7, 'UTC'), COALESCE($8, now())) RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.user_id)
         .bind(new.email_notifications)
         .bind(new.push_notifications)
@@ -187,9 +214,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = $1",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .fetch_optional(db)
         .await
@@ -201,27 +226,28 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = ANY($1) ORDER BY user_id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(user_ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE user_settings SET email_notifications = $2, push_notifications = $3, direct_message_policy = $4, show_online_status = $5, language = $6, time_zone = $7, updated_at = now() WHERE user_id = $1 RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at",
-        )
-        .bind(row.user_id)
-        .bind(row.email_notifications)
-        .bind(row.push_notifications)
-        .bind(row.direct_message_policy)
-        .bind(row.show_online_status)
-        .bind(&row.language)
-        .bind(&row.time_zone)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Sets `updated_at` to now().
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(user_id)
+        .bind(patch.email_notifications.as_ref())
+        .bind(patch.push_notifications.as_ref())
+        .bind(patch.direct_message_policy.as_ref())
+        .bind(patch.show_online_status.as_ref())
+        .bind(patch.language.as_ref())
+        .bind(patch.time_zone.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -239,7 +265,7 @@ pub async fn delete<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Uuid,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM user_settings WHERE user_id = $1")
+    let done = sqlx::query(SQL_DELETE)
         .bind(user_id)
         .execute(db)
         .await
@@ -254,25 +280,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings ORDER BY user_id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE (user_id) > ($1) ORDER BY user_id LIMIT $2",
-                )
-                .bind(after.user_id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.user_id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{field, sql, types};
+use super::{Statements, field, sql, types};
 use crate::emit::doc_line;
 use crate::ir::{Column, Table};
 
@@ -28,16 +28,15 @@ fn lower_unique_columns(table: &Table) -> Vec<&Column> {
         .collect()
 }
 
-pub fn find_by_lower_fns(table: &Table) -> TokenStream {
-    let functions = lower_unique_columns(table).into_iter().map(|column| {
+pub fn find_by_lower_fns(table: &Table, statements: &mut Statements) -> TokenStream {
+    let functions: Vec<TokenStream> = lower_unique_columns(table).into_iter().map(|column| {
         let name = field(column);
         let ty = types::param_type(column);
         let function = format_ident!("find_by_lower_{}", column.name);
-        let sql = format!("SELECT {} FROM {} WHERE {}", sql::column_list(table), table.name, {
-            let mut conditions = vec![format!("lower({}) = lower($1)", column.name)];
-            conditions.extend(table.live_condition());
-            conditions.join(" AND ")
-        });
+        let sql = statements.add(
+            &format!("find_by_lower_{}", column.name),
+            format!("SELECT {} FROM {}{}", sql::column_list(table), table.name, sql::live(table, vec![format!("lower({}) = lower($1)", column.name)])),
+        );
         let doc = doc_line(&format!("The row whose `{}` equals this one ignoring case, if any (unique on `lower({})`).", column.name, column.name));
         quote! {
             #doc
@@ -46,6 +45,6 @@ pub fn find_by_lower_fns(table: &Table) -> TokenStream {
                 row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
             }
         }
-    });
+    }).collect();
     quote! { #(#functions)* }
 }

@@ -1,13 +1,17 @@
-//! Typed repositories: one module per owned table with its `Row`, its `New` row and async
-//! functions over any executor (pool, connection or transaction). Queries are checked at run
-//! time, so building needs no database.
+//! Typed repositories: one module per owned table with its `Row`, its `New` row, its `Patch`
+//! and async functions over any executor (pool, connection or transaction). Building needs no
+//! database: every statement is a constant listed in the module's `STATEMENTS`, and a
+//! workspace test prepares each one against the service's migrated schema.
 
 mod enums;
+mod lists;
 mod lookups;
 mod soft_delete;
 mod sql;
 mod types;
+mod writes;
 
+use proc_macro2::Ident;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -16,7 +20,7 @@ use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
 use crate::ir::{Column, Reference, Service, Table};
 
 /// `src/repo/mod.rs`: the list of table modules.
-pub fn emit_repo_mod(service: &Service) -> Result<String, EmitError> {
+pub fn emit_repo_mod(service: &Service, database: &str) -> Result<String, EmitError> {
     let modules = service.tables.iter().map(|t| {
         let name = table_module(t);
         let doc = doc_line(&format!("Table `{}`.", t.name));
@@ -24,17 +28,60 @@ pub fn emit_repo_mod(service: &Service) -> Result<String, EmitError> {
     });
     let doc = format!(
         "Repositories of the tables the {} service owns, in its own database `{}`. Only the {} service uses them; other services read this data through its client.",
-        service.name, service.database, service.name
+        service.name, database, service.name
     );
     let doc = doc_lines(&[doc], true);
     let names = service.tables.iter().map(|t| t.name.as_str());
+    let statements = service.tables.iter().map(|t| {
+        let module = table_module(t);
+        quote!((#module::TABLE, #module::STATEMENTS))
+    });
     rust_file(quote! {
         #doc
         #(#modules)*
 
         /// Every table of the service's database, in spec order.
         pub const TABLES: &[&str] = &[#(#names),*];
+
+        /// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+        pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[#(#statements),*];
     })
+}
+
+/// The SQL statements of one table module, collected while its functions are emitted: each
+/// becomes a constant, and all of them the module's `STATEMENTS`.
+#[derive(Default)]
+pub(crate) struct Statements(Vec<(String, String)>);
+
+impl Statements {
+    /// Records `sql` under `name` (e.g. `list_by_user_id.after`) and returns its constant.
+    pub(crate) fn add(&mut self, name: &str, sql: String) -> Ident {
+        let constant = const_name(name);
+        self.0.push((name.to_string(), sql));
+        constant
+    }
+
+    fn emit(&self) -> TokenStream {
+        let constants = self.0.iter().map(|(name, sql)| {
+            let constant = const_name(name);
+            quote! { const #constant: &str = #sql; }
+        });
+        let entries = self.0.iter().map(|(name, _)| {
+            let constant = const_name(name);
+            quote!((#name, #constant))
+        });
+        quote! {
+            #(#constants)*
+
+            /// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+            /// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+            pub const STATEMENTS: &[(&str, &str)] = &[#(#entries),*];
+        }
+    }
+}
+
+fn const_name(name: &str) -> Ident {
+    format_ident!("SQL_{}", name.to_uppercase().replace('.', "__"))
 }
 
 /// `src/repo/<table>.rs`.
@@ -44,6 +91,10 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
     if let Some(d) = &table.doc {
         doc.push(String::new());
         doc.push(d.clone());
+    }
+    if table.append_only {
+        doc.push(String::new());
+        doc.push("Append-only: rows are inserted and deleted, never updated.".to_string());
     }
     let remote: Vec<String> = table
         .columns
@@ -60,19 +111,23 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
     let doc = doc_lines(&doc, true);
     let row = row_struct(table);
     let new = new_struct(table);
+    let patch = writes::patch_struct(table);
     let imports = types::imports(table);
     let enums = enums::enum_types(table);
+    let mut statements = Statements::default();
     let functions = [
-        insert_fn(table),
-        get_fn(table),
-        get_many_fn(table),
-        find_fns(table),
-        lookups::find_by_lower_fns(table),
-        update_fn(table),
-        delete_fn(table),
-        soft_delete::purge_fn(table),
-        list_fns(table),
+        insert_fn(table, &mut statements),
+        get_fn(table, &mut statements),
+        get_many_fn(table, &mut statements),
+        find_fns(table, &mut statements),
+        lookups::find_by_lower_fns(table, &mut statements),
+        writes::update_fns(table, &mut statements),
+        writes::increment_fns(table, &mut statements),
+        delete_fn(table, &mut statements),
+        soft_delete::purge_fn(table, &mut statements),
+        lists::list_fns(table, &mut statements),
     ];
+    let statements = statements.emit();
     rust_file(quote! {
         #doc
         use ::nova_runtime::codegen::sqlx::{self, Row as _};
@@ -86,14 +141,16 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
             RepoError::from_sqlx(TABLE, error)
         }
 
+        #statements
         #enums
         #row
         #new
+        #patch
         #(#functions)*
     })
 }
 
-fn field(column: &Column) -> proc_macro2::Ident {
+pub(crate) fn field(column: &Column) -> proc_macro2::Ident {
     ident(&column.name)
 }
 
@@ -154,13 +211,13 @@ fn new_struct(table: &Table) -> TokenStream {
     }
 }
 
-fn binds(exprs: impl IntoIterator<Item = TokenStream>) -> TokenStream {
+pub(crate) fn binds(exprs: impl IntoIterator<Item = TokenStream>) -> TokenStream {
     let exprs = exprs.into_iter();
     quote! { #(.bind(#exprs))* }
 }
 
-fn insert_fn(table: &Table) -> TokenStream {
-    let sql = sql::insert(table);
+fn insert_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+    let sql = statements.add("insert", sql::insert(table));
     let values = sql::insert_columns(table).into_iter().map(|c| {
         let name = field(c);
         // `Option<Option<T>>`: bound as the inner value; its flag below says "use the default".
@@ -184,7 +241,8 @@ fn insert_fn(table: &Table) -> TokenStream {
     }
 }
 
-fn key_params(table: &Table) -> (Vec<TokenStream>, Vec<TokenStream>) {
+/// `id: Uuid, ...` and `id, ...` for the primary key columns.
+pub(crate) fn key_params(table: &Table) -> (Vec<TokenStream>, Vec<TokenStream>) {
     table
         .primary_key
         .iter()
@@ -197,9 +255,9 @@ fn key_params(table: &Table) -> (Vec<TokenStream>, Vec<TokenStream>) {
         .unzip()
 }
 
-fn get_fn(table: &Table) -> TokenStream {
+fn get_fn(table: &Table, statements: &mut Statements) -> TokenStream {
     let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
-    let sql = sql::select_by(table, &keys);
+    let sql = statements.add("get", sql::select_by(table, &keys));
     let (params, args) = key_params(table);
     let bound = binds(args);
     quote! {
@@ -211,10 +269,10 @@ fn get_fn(table: &Table) -> TokenStream {
     }
 }
 
-fn get_many_fn(table: &Table) -> TokenStream {
+fn get_many_fn(table: &Table, statements: &mut Statements) -> TokenStream {
     let [key] = table.primary_key.as_slice() else { return TokenStream::new() };
     let Some(column) = table.column(key) else { return TokenStream::new() };
-    let sql = sql::select_many(table, key);
+    let sql = statements.add("get_many", sql::select_many(table, key));
     let element = types::slice_element(column);
     let param = format_ident!("{}s", key);
     quote! {
@@ -226,23 +284,30 @@ fn get_many_fn(table: &Table) -> TokenStream {
     }
 }
 
-/// `find_by_<columns>` for every unique constraint.
-fn find_fns(table: &Table) -> TokenStream {
+/// `find_by_<columns>` for every unique constraint. Parameters are values, never `None`, even
+/// for nullable columns: a unique constraint lets any number of rows hold NULL, so NULL finds
+/// no single row (`list_by_<column>` pages through those, when the column is indexed).
+fn find_fns(table: &Table, statements: &mut Statements) -> TokenStream {
     let functions = table.uniques.iter().map(|unique| {
         let columns: Vec<&Column> = unique.iter().filter_map(|c| table.column(c)).collect();
         let names: Vec<&str> = unique.iter().map(String::as_str).collect();
-        let sql = sql::select_by(table, &names);
-        let function = format_ident!("find_by_{}", names.join("_and_"));
+        let function_name = format!("find_by_{}", names.join("_and_"));
+        let sql = statements.add(&function_name, sql::select_by(table, &names));
+        let function = format_ident!("{}", function_name);
         let params = columns.iter().map(|c| {
             let name = field(c);
-            let ty = types::param_type(c);
+            let ty = types::value_param_type(c);
             quote!(#name: #ty)
         });
         let bound = binds(columns.iter().map(|c| {
             let name = field(c);
             quote!(#name)
         }));
-        let doc = doc_line(&format!("The row with this `{}`, if any (unique).", names.join(", ")));
+        let mut doc = vec![format!("The row with this `{}`, if any (unique).", names.join(", "))];
+        if columns.iter().any(|c| c.nullable) {
+            doc.push("Rows holding NULL there are not unique and are never found here.".to_string());
+        }
+        let doc = doc_lines(&doc, false);
         quote! {
             #doc
             pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<Option<Row>> {
@@ -254,55 +319,11 @@ fn find_fns(table: &Table) -> TokenStream {
     quote! { #(#functions)* }
 }
 
-fn update_fn(table: &Table) -> TokenStream {
-    let updated = sql::updated_columns(table);
-    if updated.is_empty() && table.version_column.is_none() {
-        return TokenStream::new();
-    }
-    let keys = binds(table.primary_key.iter().filter_map(|k| table.column(k)).map(|c| types::field_ref(&quote!(row), c)));
-    let values = binds(updated.iter().map(|c| types::field_ref(&quote!(row), c)));
-    match &table.version_column {
-        Some(version) => {
-            let sql = sql::update_versioned(table, version);
-            let version = ident(version);
-            quote! {
-                /// Writes every column of `row` except the key, if the stored `version` still
-                /// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-                /// another writer came first, `NotFound` when the row is gone.
-                pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-                    let result = sqlx::query(#sql) #keys #values .bind(row.#version).fetch_optional(db).await.map_err(db_error)?;
-                    let Some(result) = result else { return Err(RepoError::NotFound { table: TABLE }) };
-                    let applied: bool = result.try_get(0).map_err(db_error)?;
-                    let current = Row::decode(&result, 1).map_err(db_error)?;
-                    if applied {
-                        Ok(current)
-                    } else {
-                        Err(RepoError::VersionConflict { table: TABLE, expected: row.#version, actual: current.#version })
-                    }
-                }
-            }
-        }
-        None => {
-            let sql = sql::update(table);
-            quote! {
-                /// Writes every column of `row` except the key; `NotFound` when the row is gone.
-                pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-                    let result = sqlx::query(#sql) #keys #values .fetch_optional(db).await.map_err(db_error)?;
-                    match result {
-                        Some(result) => Row::decode(&result, 0).map_err(db_error),
-                        None => Err(RepoError::NotFound { table: TABLE }),
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn delete_fn(table: &Table) -> TokenStream {
+fn delete_fn(table: &Table, statements: &mut Statements) -> TokenStream {
     if table.soft_delete {
-        return soft_delete::delete_fn(table);
+        return soft_delete::delete_fn(table, statements);
     }
-    let sql = sql::delete(table);
+    let sql = statements.add("delete", sql::delete(table));
     let (params, args) = key_params(table);
     let bound = binds(args);
     quote! {
@@ -310,73 +331,6 @@ fn delete_fn(table: &Table) -> TokenStream {
         pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<bool> {
             let done = sqlx::query(#sql) #bound .execute(db).await.map_err(db_error)?;
             Ok(done.rows_affected() > 0)
-        }
-    }
-}
-
-/// `list` over the whole table in key order, and `list_by_<columns>` for every index: equality
-/// on every index column, or on all but the last when the index has several, the last then
-/// ordering the page (with the key as tie-breaker).
-fn list_fns(table: &Table) -> TokenStream {
-    let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
-    let mut functions = vec![list_fn(table, format_ident!("list"), &[], &keys, false, "All rows, a page at a time, in key order.".to_string())];
-    let mut seen: Vec<String> = Vec::new();
-    for index in table.indexes.iter().filter(|i| i.is_plain()) {
-        let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
-        let (filters, order_column, descending) = match index.columns.as_slice() {
-            [single] => (vec![single.name.as_str()], None, false),
-            [.., last] => (columns[..columns.len() - 1].to_vec(), Some(last.name.as_str()), last.descending),
-            [] => continue,
-        };
-        let name = format!("list_by_{}", filters.join("_and_"));
-        if seen.contains(&name) || filters.iter().all(|f| keys.contains(f)) && order_column.is_none() {
-            continue;
-        }
-        seen.push(name.clone());
-        let mut order: Vec<&str> = order_column.into_iter().collect();
-        let tie_breakers: Vec<&str> = keys.iter().copied().filter(|k| !order.contains(k)).collect();
-        order.extend(tie_breakers);
-        let doc = match order_column {
-            Some(o) => format!(
-                "Rows with these `{}`, a page at a time, by `{o}`{} then key.",
-                filters.join(", "),
-                if descending { " descending" } else { "" }
-            ),
-            None => format!("Rows with this `{}`, a page at a time, in key order.", filters.join(", ")),
-        };
-        functions.push(list_fn(table, format_ident!("{}", name), &filters, &order, descending, doc));
-    }
-    quote! { #(#functions)* }
-}
-
-fn list_fn(table: &Table, name: proc_macro2::Ident, filters: &[&str], order: &[&str], descending: bool, doc: String) -> TokenStream {
-    let (first_sql, _) = sql::list_page(table, filters, order, descending, false);
-    let (next_sql, _) = sql::list_page(table, filters, order, descending, true);
-    let filter_columns: Vec<&Column> = filters.iter().filter_map(|f| table.column(f)).collect();
-    let params = filter_columns.iter().map(|c| {
-        let n = field(c);
-        let ty = types::param_type(c);
-        quote!(#n: #ty)
-    });
-    let filter_args: Vec<TokenStream> = filter_columns
-        .iter()
-        .map(|c| {
-            let n = field(c);
-            quote!(#n)
-        })
-        .collect();
-    let filter_binds = binds(filter_args);
-    let cursor_binds = binds(order.iter().filter_map(|o| table.column(o)).map(|c| types::field_ref(&quote!(after), c)));
-    let doc = doc_lines(&[doc, String::new(), "`after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.".to_string()], false);
-    quote! {
-        #doc
-        pub async fn #name<'e>(db: impl sqlx::PgExecutor<'e>, #(#params,)* after: Option<&Row>, limit: i64) -> RepoResult<Vec<Row>> {
-            let rows = match after {
-                None => sqlx::query(#first_sql) #filter_binds .bind(limit).fetch_all(db).await,
-                Some(after) => sqlx::query(#next_sql) #filter_binds #cursor_binds .bind(limit).fetch_all(db).await,
-            }
-            .map_err(db_error)?;
-            rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
         }
     }
 }

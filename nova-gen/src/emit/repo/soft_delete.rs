@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{binds, key_params, sql};
+use super::{Statements, binds, key_params, sql};
 use crate::ir::{SOFT_DELETE_COLUMN, Table};
 
 /// `UPDATE t SET deleted_at = now() WHERE <key> AND deleted_at IS NULL`.
@@ -17,8 +17,8 @@ pub fn soft_delete_sql(table: &Table) -> String {
     )
 }
 
-pub fn delete_fn(table: &Table) -> TokenStream {
-    let sql = soft_delete_sql(table);
+pub fn delete_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+    let sql = statements.add("delete", soft_delete_sql(table));
     let (params, args) = key_params(table);
     let bound = binds(args);
     quote! {
@@ -32,11 +32,11 @@ pub fn delete_fn(table: &Table) -> TokenStream {
 }
 
 /// `purge`: removes the row, deleted or not, for good (data retention, tests).
-pub fn purge_fn(table: &Table) -> TokenStream {
+pub fn purge_fn(table: &Table, statements: &mut Statements) -> TokenStream {
     if !table.soft_delete {
         return TokenStream::new();
     }
-    let sql = sql::delete(table);
+    let sql = statements.add("purge", sql::delete(table));
     let (params, args) = key_params(table);
     let bound = binds(args);
     quote! {

@@ -131,9 +131,16 @@ pub fn is_copy_column(column: &Column) -> bool {
     column.enumeration.is_some() || is_copy(column.ty)
 }
 
-/// The type of a key or filter parameter: by value when `Copy`, else borrowed (`&str`, `&[u8]`).
+/// The type of a key or filter parameter: by value when `Copy`, else borrowed (`&str`, `&[u8]`);
+/// `Option` for a nullable column (`None` matches NULL).
 pub fn param_type(column: &Column) -> TokenStream {
-    let inner = match column.ty {
+    let inner = value_param_type(column);
+    if column.nullable { quote!(Option<#inner>) } else { inner }
+}
+
+/// The parameter type for a non-NULL value of the column, whether or not it is nullable.
+pub fn value_param_type(column: &Column) -> TokenStream {
+    match column.ty {
         _ if column.enumeration.is_some() => column_value_type(column),
         ty if is_copy(ty) => value_type(ty),
         ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_)) => quote!(&str),
@@ -144,8 +151,7 @@ pub fn param_type(column: &Column) -> TokenStream {
             quote!(&[#element])
         }
         ColumnType::Scalar(s) => scalar(s),
-    };
-    if column.nullable { quote!(Option<#inner>) } else { inner }
+    }
 }
 
 /// The type of a slice of keys (for `get_many`).

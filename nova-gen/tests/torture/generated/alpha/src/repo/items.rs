@@ -11,6 +11,28 @@ pub const TABLE: &str = "items";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) RETURNING id, name, labels, created_at, version";
+const SQL_GET: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_NAME: &str = "SELECT id, name, labels, created_at, version FROM items WHERE name = $1";
+const SQL_UPDATE: &str = "UPDATE items SET name = COALESCE($2, name), labels = COALESCE($3, labels), created_at = COALESCE($4, created_at), version = version + 1 WHERE id = $1 RETURNING id, name, labels, created_at, version";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE items SET name = COALESCE($2, name), labels = COALESCE($3, labels), created_at = COALESCE($4, created_at), version = version + 1 WHERE id = $1 AND version = $5 RETURNING id, name, labels, created_at, version) SELECT true, id, name, labels, created_at, version FROM updated UNION ALL SELECT false, id, name, labels, created_at, version FROM items WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_DELETE: &str = "DELETE FROM items WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, name, labels, created_at, version FROM items ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id > $1 ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_name", SQL_FIND_BY_NAME),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `items`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -43,11 +65,17 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub created_at: Option<DateTime<Utc>>,
 }
+/// Changes to one row of `items`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub name: Option<String>,
+    pub labels: Option<Vec<String>>,
+    pub created_at: Option<DateTime<Utc>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'), COALESCE($4, now())) RETURNING id, name, labels, created_at, version",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(&new.name)
         .bind(&new.labels)
@@ -62,13 +90,7 @@ pub async fn get<'e>(
     db: impl sqlx::PgExecutor<'e>,
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, name, labels, created_at, version FROM items WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -76,9 +98,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[Uuid],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, name, labels, created_at, version FROM items WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -90,27 +110,51 @@ pub async fn find_by_name<'e>(
     db: impl sqlx::PgExecutor<'e>,
     name: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, name, labels, created_at, version FROM items WHERE name = $1",
-        )
+    let row = sqlx::query(SQL_FIND_BY_NAME)
         .bind(name)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE items SET name = $2, labels = $3, created_at = $4, version = version + 1 WHERE id = $1 AND version = $5 RETURNING id, name, labels, created_at, version) SELECT true, id, name, labels, created_at, version FROM updated UNION ALL SELECT false, id, name, labels, created_at, version FROM items WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(&row.name)
-        .bind(&row.labels)
-        .bind(row.created_at)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.name.as_ref())
+        .bind(patch.labels.as_ref())
+        .bind(patch.created_at.as_ref())
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.name.as_ref())
+        .bind(patch.labels.as_ref())
+        .bind(patch.created_at.as_ref())
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -126,18 +170,14 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
     }
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM items WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -148,25 +188,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, name, labels, created_at, version FROM items ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, name, labels, created_at, version FROM items WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

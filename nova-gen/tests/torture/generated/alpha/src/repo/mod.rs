@@ -6,3 +6,5 @@
 pub mod items;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &["items"];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[(items::TABLE, items::STATEMENTS)];

@@ -11,6 +11,32 @@ pub const TABLE: &str = "everything";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $24 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history";
+const SQL_GET: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_FIND_BY_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE title = $1 AND deleted_at IS NULL";
+const SQL_FIND_BY_LOWER_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL";
+const SQL_UPDATE: &str = "UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $37 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_DELETE: &str = "UPDATE everything SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
+const SQL_PURGE: &str = "DELETE FROM everything WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("find_by_title", SQL_FIND_BY_TITLE),
+    ("find_by_lower_title", SQL_FIND_BY_LOWER_TITLE),
+    ("update", SQL_UPDATE),
+    ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("delete", SQL_DELETE),
+    ("purge", SQL_PURGE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `everything.state`, stored as its number (smallint) and checked by `everything_state_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum State {
@@ -235,11 +261,37 @@ pub struct New {
     pub client_ip: Option<std::net::IpAddr>,
     pub history: Option<Vec<sqlx::types::Decimal>>,
 }
+/// Changes to one row of `everything`: `None` leaves a column as it is, so writers of different columns never undo each other.
+/// Not here: `version` (bumped by every update).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub title: Option<String>,
+    pub state: Option<State>,
+    pub mood: Option<Option<Mood>>,
+    pub code: Option<Option<String>>,
+    pub ratio: Option<f32>,
+    pub opens_at: Option<Option<NaiveTime>>,
+    pub ttl: Option<sqlx::postgres::types::PgInterval>,
+    pub tags: Option<Vec<String>>,
+    pub flags: Option<Vec<bool>>,
+    pub scores: Option<Option<Vec<f64>>>,
+    pub days: Option<Option<Vec<NaiveDate>>>,
+    pub rank: Option<Option<i32>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub pinned: Option<bool>,
+    pub body: Option<String>,
+    pub shelf_owner: Option<Option<Uuid>>,
+    pub shelf_name: Option<Option<String>>,
+    pub link_id: Option<Option<i64>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
+    pub price: Option<sqlx::types::Decimal>,
+    pub client_ip: Option<Option<std::net::IpAddr>>,
+    pub history: Option<Option<Vec<sqlx::types::Decimal>>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'), COALESCE($8, '{}'), COALESCE($9, '{}'), $10, $11, CASE WHEN $24 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(&new.title)
         .bind(new.state)
         .bind(new.mood)
@@ -271,13 +323,7 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
 }
 /// The row with this primary key, if any.
 pub async fn get<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -285,9 +331,7 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[i64],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
@@ -299,9 +343,7 @@ pub async fn find_by_title<'e>(
     db: impl sqlx::PgExecutor<'e>,
     title: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE title = $1 AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_FIND_BY_TITLE)
         .bind(title)
         .fetch_optional(db)
         .await
@@ -313,47 +355,115 @@ pub async fn find_by_lower_title<'e>(
     db: impl sqlx::PgExecutor<'e>,
     title: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL",
-        )
+    let row = sqlx::query(SQL_FIND_BY_LOWER_TITLE)
         .bind(title)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key, if the stored `version` still
-/// equals `row.version`; bumps the version. Fails with `VersionConflict` when
-/// another writer came first, `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "WITH updated AS (UPDATE everything SET title = $2, state = $3, mood = $4, code = $5, ratio = $6, opens_at = $7, ttl = $8, tags = $9, flags = $10, scores = $11, days = $12, rank = $13, expires_at = $14, pinned = $15, body = $16, shelf_owner = $17, shelf_name = $18, link_id = $19, created_at = $20, deleted_at = $21, price = $22, client_ip = $23, history = $24, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $25 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)",
-        )
-        .bind(row.id)
-        .bind(&row.title)
-        .bind(row.state)
-        .bind(row.mood)
-        .bind(&row.code)
-        .bind(row.ratio)
-        .bind(row.opens_at)
-        .bind(row.ttl)
-        .bind(&row.tags)
-        .bind(&row.flags)
-        .bind(&row.scores)
-        .bind(&row.days)
-        .bind(row.rank)
-        .bind(row.expires_at)
-        .bind(row.pinned)
-        .bind(&row.body)
-        .bind(row.shelf_owner)
-        .bind(&row.shelf_name)
-        .bind(row.link_id)
-        .bind(row.created_at)
-        .bind(row.deleted_at)
-        .bind(row.price)
-        .bind(row.client_ip)
-        .bind(&row.history)
-        .bind(row.version)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+/// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.title.as_ref())
+        .bind(patch.state.as_ref())
+        .bind(patch.mood.is_some())
+        .bind(patch.mood.as_ref().and_then(Option::as_ref))
+        .bind(patch.code.is_some())
+        .bind(patch.code.as_ref().and_then(Option::as_ref))
+        .bind(patch.ratio.as_ref())
+        .bind(patch.opens_at.is_some())
+        .bind(patch.opens_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.ttl.as_ref())
+        .bind(patch.tags.as_ref())
+        .bind(patch.flags.as_ref())
+        .bind(patch.scores.is_some())
+        .bind(patch.scores.as_ref().and_then(Option::as_ref))
+        .bind(patch.days.is_some())
+        .bind(patch.days.as_ref().and_then(Option::as_ref))
+        .bind(patch.rank.is_some())
+        .bind(patch.rank.as_ref().and_then(Option::as_ref))
+        .bind(patch.expires_at.as_ref())
+        .bind(patch.pinned.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.shelf_owner.is_some())
+        .bind(patch.shelf_owner.as_ref().and_then(Option::as_ref))
+        .bind(patch.shelf_name.is_some())
+        .bind(patch.shelf_name.as_ref().and_then(Option::as_ref))
+        .bind(patch.link_id.is_some())
+        .bind(patch.link_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.created_at.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.price.as_ref())
+        .bind(patch.client_ip.is_some())
+        .bind(patch.client_ip.as_ref().and_then(Option::as_ref))
+        .bind(patch.history.is_some())
+        .bind(patch.history.as_ref().and_then(Option::as_ref))
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => Row::decode(&result, 0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
+    }
+}
+/// Like `update`, but only if the stored `version` still equals `expected`: the read-modify-write that cannot lose an update.
+/// Fails with `VersionConflict` when another writer came first (read again and retry), `NotFound` when the row is gone.
+pub async fn update_if_version<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: i64,
+    expected: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE_IF_VERSION)
+        .bind(id)
+        .bind(patch.title.as_ref())
+        .bind(patch.state.as_ref())
+        .bind(patch.mood.is_some())
+        .bind(patch.mood.as_ref().and_then(Option::as_ref))
+        .bind(patch.code.is_some())
+        .bind(patch.code.as_ref().and_then(Option::as_ref))
+        .bind(patch.ratio.as_ref())
+        .bind(patch.opens_at.is_some())
+        .bind(patch.opens_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.ttl.as_ref())
+        .bind(patch.tags.as_ref())
+        .bind(patch.flags.as_ref())
+        .bind(patch.scores.is_some())
+        .bind(patch.scores.as_ref().and_then(Option::as_ref))
+        .bind(patch.days.is_some())
+        .bind(patch.days.as_ref().and_then(Option::as_ref))
+        .bind(patch.rank.is_some())
+        .bind(patch.rank.as_ref().and_then(Option::as_ref))
+        .bind(patch.expires_at.as_ref())
+        .bind(patch.pinned.as_ref())
+        .bind(patch.body.as_ref())
+        .bind(patch.shelf_owner.is_some())
+        .bind(patch.shelf_owner.as_ref().and_then(Option::as_ref))
+        .bind(patch.shelf_name.is_some())
+        .bind(patch.shelf_name.as_ref().and_then(Option::as_ref))
+        .bind(patch.link_id.is_some())
+        .bind(patch.link_id.as_ref().and_then(Option::as_ref))
+        .bind(patch.created_at.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.price.as_ref())
+        .bind(patch.client_ip.is_some())
+        .bind(patch.client_ip.as_ref().and_then(Option::as_ref))
+        .bind(patch.history.is_some())
+        .bind(patch.history.as_ref().and_then(Option::as_ref))
+        .bind(expected)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -369,7 +479,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
     } else {
         Err(RepoError::VersionConflict {
             table: TABLE,
-            expected: row.version,
+            expected,
             actual: current.version,
         })
     }
@@ -377,23 +487,13 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<bool> {
-    let done = sqlx::query(
-            "UPDATE everything SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// Removes the row with this key for good, whether or not it was deleted; `false` when
 /// there was none.
 pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM everything WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -404,25 +504,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE (id) > ($1) AND deleted_at IS NULL ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

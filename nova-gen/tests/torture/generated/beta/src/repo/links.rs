@@ -12,6 +12,24 @@ pub const TABLE: &str = "links";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO links (id, item_id, note) VALUES ($1, $2, $3) RETURNING id, item_id, note";
+const SQL_GET: &str = "SELECT id, item_id, note FROM links WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, item_id, note FROM links WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE links SET item_id = COALESCE($2, item_id), note = CASE WHEN $3 THEN $4 ELSE note END WHERE id = $1 RETURNING id, item_id, note";
+const SQL_DELETE: &str = "DELETE FROM links WHERE id = $1";
+const SQL_LIST: &str = "SELECT id, item_id, note FROM links ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, item_id, note FROM links WHERE id > $1 ORDER BY id LIMIT $2";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("get_many", SQL_GET_MANY),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// One row of `links`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -36,11 +54,15 @@ pub struct New {
     pub item_id: Uuid,
     pub note: Option<String>,
 }
+/// Changes to one row of `links`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub item_id: Option<Uuid>,
+    pub note: Option<Option<String>>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO links (id, item_id, note) VALUES ($1, $2, $3) RETURNING id, item_id, note",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.id)
         .bind(new.item_id)
         .bind(&new.note)
@@ -51,11 +73,7 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
 }
 /// The row with this primary key, if any.
 pub async fn get<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<Option<Row>> {
-    let row = sqlx::query("SELECT id, item_id, note FROM links WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map_err(db_error)?;
+    let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -63,23 +81,24 @@ pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
     ids: &[i64],
 ) -> RepoResult<Vec<Row>> {
-    let rows = sqlx::query(
-            "SELECT id, item_id, note FROM links WHERE id = ANY($1) ORDER BY id",
-        )
+    let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE links SET item_id = $2, note = $3 WHERE id = $1 RETURNING id, item_id, note",
-        )
-        .bind(row.id)
-        .bind(row.item_id)
-        .bind(&row.note)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: i64,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(id)
+        .bind(patch.item_id.as_ref())
+        .bind(patch.note.is_some())
+        .bind(patch.note.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -94,11 +113,7 @@ pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM links WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(db_error)?;
+    let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 /// All rows, a page at a time, in key order.
@@ -109,23 +124,12 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query("SELECT id, item_id, note FROM links ORDER BY id LIMIT $1")
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT id, item_id, note FROM links WHERE (id) > ($1) ORDER BY id LIMIT $2",
-                )
-                .bind(after.id)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.id);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

@@ -10,3 +10,9 @@ pub mod shelves;
 pub mod everything;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &["links", "shelves", "everything"];
+/// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
+pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (links::TABLE, links::STATEMENTS),
+    (shelves::TABLE, shelves::STATEMENTS),
+    (everything::TABLE, everything::STATEMENTS),
+];

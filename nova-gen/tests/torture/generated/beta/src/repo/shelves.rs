@@ -12,6 +12,22 @@ pub const TABLE: &str = "shelves";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+const SQL_INSERT: &str = "INSERT INTO shelves (owner_id, name, kind) VALUES ($1, $2, COALESCE($3, 'public'::TEXT)) RETURNING owner_id, name, kind";
+const SQL_GET: &str = "SELECT owner_id, name, kind FROM shelves WHERE owner_id = $1 AND name = $2";
+const SQL_UPDATE: &str = "UPDATE shelves SET kind = COALESCE($3, kind) WHERE owner_id = $1 AND name = $2 RETURNING owner_id, name, kind";
+const SQL_DELETE: &str = "DELETE FROM shelves WHERE owner_id = $1 AND name = $2";
+const SQL_LIST: &str = "SELECT owner_id, name, kind FROM shelves ORDER BY owner_id, name LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT owner_id, name, kind FROM shelves WHERE (owner_id, name) > ($1, $2) ORDER BY owner_id, name LIMIT $3";
+/// Every SQL statement the functions below run, as `(function or variant, SQL)`:
+/// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert", SQL_INSERT),
+    ("get", SQL_GET),
+    ("update", SQL_UPDATE),
+    ("delete", SQL_DELETE),
+    ("list", SQL_LIST),
+    ("list.after", SQL_LIST__AFTER),
+];
 /// The values of `shelves.kind`, stored as its name (text) and checked by `shelves_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -88,11 +104,14 @@ pub struct New {
     /// `None` takes the default, `'public'`.
     pub kind: Option<Kind>,
 }
+/// Changes to one row of `shelves`: `None` leaves a column as it is, so writers of different columns never undo each other.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub kind: Option<Kind>,
+}
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
-    let row = sqlx::query(
-            "INSERT INTO shelves (owner_id, name, kind) VALUES ($1, $2, COALESCE($3, 'public')) RETURNING owner_id, name, kind",
-        )
+    let row = sqlx::query(SQL_INSERT)
         .bind(new.owner_id)
         .bind(&new.name)
         .bind(new.kind)
@@ -107,9 +126,7 @@ pub async fn get<'e>(
     owner_id: Uuid,
     name: &str,
 ) -> RepoResult<Option<Row>> {
-    let row = sqlx::query(
-            "SELECT owner_id, name, kind FROM shelves WHERE owner_id = $1 AND name = $2",
-        )
+    let row = sqlx::query(SQL_GET)
         .bind(owner_id)
         .bind(name)
         .fetch_optional(db)
@@ -117,14 +134,17 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
-/// Writes every column of `row` except the key; `NotFound` when the row is gone.
-pub async fn update<'e>(db: impl sqlx::PgExecutor<'e>, row: &Row) -> RepoResult<Row> {
-    let result = sqlx::query(
-            "UPDATE shelves SET kind = $3 WHERE owner_id = $1 AND name = $2 RETURNING owner_id, name, kind",
-        )
-        .bind(row.owner_id)
-        .bind(&row.name)
-        .bind(row.kind)
+/// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
+pub async fn update<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    owner_id: Uuid,
+    name: &str,
+    patch: &Patch,
+) -> RepoResult<Row> {
+    let result = sqlx::query(SQL_UPDATE)
+        .bind(owner_id)
+        .bind(name)
+        .bind(patch.kind.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -143,7 +163,7 @@ pub async fn delete<'e>(
     owner_id: Uuid,
     name: &str,
 ) -> RepoResult<bool> {
-    let done = sqlx::query("DELETE FROM shelves WHERE owner_id = $1 AND name = $2")
+    let done = sqlx::query(SQL_DELETE)
         .bind(owner_id)
         .bind(name)
         .execute(db)
@@ -159,26 +179,13 @@ pub async fn list<'e>(
     after: Option<&Row>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
-    let rows = match after {
-        None => {
-            sqlx::query(
-                    "SELECT owner_id, name, kind FROM shelves ORDER BY owner_id, name LIMIT $1",
-                )
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
-        Some(after) => {
-            sqlx::query(
-                    "SELECT owner_id, name, kind FROM shelves WHERE (owner_id, name) > ($1, $2) ORDER BY owner_id, name LIMIT $3",
-                )
-                .bind(after.owner_id)
-                .bind(&after.name)
-                .bind(limit)
-                .fetch_all(db)
-                .await
-        }
+    let mut query = sqlx::query(
+        if after.is_none() { SQL_LIST } else { SQL_LIST__AFTER },
+    );
+    if let Some(after) = after {
+        query = query.bind(after.owner_id);
+        query = query.bind(&after.name);
     }
-        .map_err(db_error)?;
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }

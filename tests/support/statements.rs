@@ -1,0 +1,61 @@
+//! Item 6 of issue 8: every SQL statement a generated repository runs is prepared against the
+//! schema its service's migrations build, so a spec/SQL mismatch fails in `cargo test` rather
+//! than at the first request. Works from what a generated crate exports (`db::MIGRATIONS`,
+//! `repo::STATEMENTS`), so it knows nothing about any particular service.
+
+use nova_runtime::codegen::sqlx::{Executor as _, SqlSafeStr as _};
+use nova_runtime::db::Migration;
+
+use crate::TestDatabase;
+
+/// `repo::STATEMENTS` of a generated service crate: `(table, [(function or variant, SQL)])`.
+pub type RepoStatements = &'static [(&'static str, &'static [(&'static str, &'static str)])];
+
+/// One statement PostgreSQL refused to prepare.
+#[derive(Debug)]
+pub struct Unpreparable {
+    pub table: &'static str,
+    pub statement: &'static str,
+    pub error: String,
+}
+
+/// Applies `migrations` to a fresh database (through nova-runtime's migration code, as a
+/// service does at start) and prepares every statement; returns how many were prepared and
+/// the ones that failed.
+pub async fn prepare_all(service: &str, migrations: &'static [Migration], statements: RepoStatements) -> (usize, Vec<Unpreparable>) {
+    let database = TestDatabase::new(&format!("stmts_{service}"));
+    let pool = match nova_runtime::db::connect_and_migrate(&database.config(), migrations).await {
+        Ok(pool) => pool,
+        Err(error) => panic!("{service}: migrations do not apply: {}", nova_runtime::error::cause_chain(&error)),
+    };
+    let mut connection = match pool.acquire().await {
+        Ok(connection) => connection,
+        Err(error) => panic!("{service}: no connection: {error}"),
+    };
+    let mut prepared = 0;
+    let mut failed = Vec::new();
+    for (table, table_statements) in statements {
+        for (statement, sql) in table_statements.iter() {
+            match (&mut *connection).prepare(sql.into_sql_str()).await {
+                Ok(_) => prepared += 1,
+                Err(error) => failed.push(Unpreparable { table, statement, error: error.to_string() }),
+            }
+        }
+    }
+    drop(connection);
+    pool.close().await;
+    (prepared, failed)
+}
+
+/// Asserts that every statement of every table prepares, and that every table has some.
+pub async fn assert_all_prepare(service: &str, migrations: &'static [Migration], tables: &[&str], statements: RepoStatements) {
+    let listed: Vec<&str> = statements.iter().map(|(table, _)| *table).collect();
+    assert_eq!(listed, tables, "{service}: STATEMENTS covers every table, in order");
+    let empty: Vec<&str> = statements.iter().filter(|(_, s)| s.is_empty()).map(|(t, _)| *t).collect();
+    assert!(empty.is_empty(), "{service}: tables without statements: {empty:?}");
+    let total: usize = statements.iter().map(|(_, s)| s.len()).sum();
+    let (prepared, failed) = prepare_all(service, migrations, statements).await;
+    let report: Vec<String> = failed.iter().map(|f| format!("{}.{}: {}", f.table, f.statement, f.error)).collect();
+    assert!(failed.is_empty(), "{service}: statements PostgreSQL refuses:\n{}", report.join("\n"));
+    assert_eq!(prepared, total, "{service}: every statement was prepared");
+}
