@@ -18,6 +18,10 @@ use crate::layout::out::OPS;
 
 pub use expr::{ERROR_CODES, job_name};
 pub use rules::CACHE_HIT_RATE_OBJECTIVE;
+pub use values::{DRAIN_DELAY_SECONDS, GRACE_SECONDS, TERMINATION_GRACE_PERIOD_SECONDS};
+
+/// Recording rules the canary analysis reads (see templates/helm/templates/analysistemplate.yaml).
+pub const ANALYSIS_RECORDS: [&str; 2] = ["grpc_service:grpc_server_error_ratio:rate5m", expr::record::SERVICE_P95];
 
 /// The header of generated YAML and DOT files.
 pub fn header(comment: &str) -> String {
