@@ -24,9 +24,11 @@ const CHART_FILES: [(&str, &str); 13] = [
 
 pub fn emit_chart(files: &mut FileSet) {
     for (path, contents) in CHART_FILES {
-        // JSON takes no comment; a template partial's comments are template comments.
+        // A template partial's comments are template comments.
         let text = if path.ends_with(".json") {
-            contents.to_string()
+            // JSON Schema's own comment keyword carries the header.
+            let comment = serde_json::Value::String(super::header("").split_whitespace().collect::<Vec<_>>().join(" "));
+            contents.replacen("{\n", &format!("{{\n  \"$comment\": {comment},\n"), 1)
         } else if path.ends_with(".tpl") {
             format!("{{{{/*\n{}*/}}}}\n{contents}", super::header(""))
         } else {
