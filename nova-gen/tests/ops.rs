@@ -220,7 +220,8 @@ fn the_chart_renders_lints_and_validates_for_every_service_and_matches_the_spec(
     // The runtime's shutdown defaults are what the chart's grace period must cover.
     assert_eq!(ops::DRAIN_DELAY_SECONDS, nova_runtime::server::DEFAULT_DRAIN_DELAY.as_secs());
     assert_eq!(ops::GRACE_SECONDS, nova_runtime::server::DEFAULT_GRACE.as_secs());
-    assert!(ops::TERMINATION_GRACE_PERIOD_SECONDS > ops::DRAIN_DELAY_SECONDS + ops::GRACE_SECONDS);
+    let runtime_stop = nova_runtime::server::DEFAULT_DRAIN_DELAY + nova_runtime::server::DEFAULT_GRACE;
+    assert!(std::time::Duration::from_secs(ops::TERMINATION_GRACE_PERIOD_SECONDS) > runtime_stop, "the pod would be killed before the runtime's drain and grace end");
     for (dir, analysis) in [real_ops(), torture_ops()] {
         let (chart, crds) = validate_chart(&dir.path().join("generated/ops"), &analysis);
         assert!(chart.status.success(), "chart validation failed:\n{}", text(&chart));

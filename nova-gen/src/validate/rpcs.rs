@@ -253,7 +253,7 @@ fn check_slo(v: &mut Validator<'_>, slo: &RawSlo) {
         );
     }
     if let Some(wait) = &slo.alert_for
-        && (wait.value < Duration::from_secs(60) || wait.value.subsec_nanos() != 0 || wait.value.as_secs() % 60 != 0)
+        && (wait.value < Duration::from_secs(60) || wait.value.subsec_nanos() != 0 || !wait.value.as_secs().is_multiple_of(60))
     {
         v.report("spec::bad-value", wait.span.clone(), "not whole minutes", "`for` must be a whole number of minutes, at least 1m", "use e.g. \"5m\"");
     }

@@ -15,6 +15,7 @@ use crate::ir::{Service, Spec};
 pub const DRAIN_DELAY_SECONDS: u64 = 5;
 pub const GRACE_SECONDS: u64 = 20;
 pub const TERMINATION_GRACE_PERIOD_SECONDS: u64 = 30;
+const _: () = assert!(TERMINATION_GRACE_PERIOD_SECONDS > DRAIN_DELAY_SECONDS + GRACE_SECONDS);
 /// The metrics listener: the gRPC port + 1000 (nova_runtime::server::ServiceConfig::from_env).
 pub const METRICS_PORT_OFFSET: u16 = 1000;
 

@@ -15,9 +15,9 @@ pub fn number(value: f64) -> String {
 /// A duration in Prometheus' notation: whole minutes as `5m`, whole hours as `1h`, else seconds.
 pub fn prom_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
-    if secs > 0 && secs % 3600 == 0 {
+    if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
