@@ -18,7 +18,7 @@ use nova_runtime::client::{BreakerState, CacheConfig, ClientCore, ClientOptions,
 use nova_runtime::codegen::prost::Message as _;
 use nova_runtime::rpc::{BreakerPolicy, CachePolicy, CallPolicy, Idempotency, RpcDescriptor};
 use nova_tests::cache_probe::{SAFETY, target_metric, unique_target, until, until_l1_trusted};
-use nova_tests::policy::{QUICK_RETRY, named_target, rpc};
+use nova_tests::policy::{NO_BREAKER, QUICK_RETRY, named_target, rpc};
 use nova_tests::proxy::{Mode, Proxy, closed_port};
 use nova_tests::redis_prefix::RedisPrefix;
 use nova_tests::scripted::{Gate, Hold};
@@ -116,7 +116,7 @@ async fn cache_requests_are_counted_by_level_and_result() {
     let server = start_scripted(&scripted).await;
     // A method name only this test uses labels the series; the call itself is GetUser.
     let read = rpc("GetUserCountedByLevel", Idempotency::NoSideEffects, Duration::from_secs(5), None, Some(LONG));
-    let core = ClientCore::new(named_target("auth", NEVER_OPENS), channel(&server.uri()), ClientOptions { cache: Some(redis.cache_config()) });
+    let core = ClientCore::new(named_target("auth", NO_BREAKER), channel(&server.uri()), ClientOptions { cache: Some(redis.cache_config()) });
     until_l1_trusted(core.cache().unwrap()).await;
     let count = |level: &str, result: &str| {
         let labels = [("grpc_method", "GetUserCountedByLevel"), ("level", level), ("result", result)];
@@ -191,15 +191,6 @@ async fn invalidating_an_entity_drops_every_response_about_it_in_every_instance(
     server.stop().await.unwrap();
 }
 
-const NEVER_OPENS: BreakerPolicy = BreakerPolicy {
-    window: 10_000,
-    min_calls: 10_000,
-    failure_rate_percent: 100.0,
-    slow_call: Duration::from_secs(3600),
-    slow_rate_percent: 100.0,
-    open_for: Duration::from_secs(1),
-    half_open_calls: 1,
-};
 
 const FAST_BREAKER: BreakerPolicy = BreakerPolicy {
     window: 4,
@@ -280,7 +271,7 @@ async fn redis_down_degrades_to_upstream_and_counts_lost_invalidations() {
     for redis_url in [format!("redis://{}", silent.addr), format!("redis://{refused}")] {
         let target = unique_target("redis-down");
         let config = CacheConfig { redis: Some(RedisConfig::new(redis_url)), key_prefix: "nova-test-down".into(), ..CacheConfig::default() };
-        let core = ClientCore::new(named_target(target, NEVER_OPENS), channel(&server.uri()), ClientOptions { cache: Some(config) });
+        let core = ClientCore::new(named_target(target, NO_BREAKER), channel(&server.uri()), ClientOptions { cache: Some(config) });
         let read = rpc("GetUser", Idempotency::NoSideEffects, Duration::from_secs(5), None, Some(LONG));
         let before = scripted.calls();
         // A 60 s safety net: Redis timeouts bound every cache step, so a hang is a failure.

@@ -15,23 +15,14 @@ use nova_auth::pb;
 use nova_auth::pb::auth_service_client::AuthServiceClient;
 use nova_runtime::client::{CacheConfig, ClientCore, ClientOptions, Lookup, MIN_GENERATION_LIFETIME, RedisConfig};
 use nova_runtime::codegen::prost::Message as _;
-use nova_runtime::rpc::{BreakerPolicy, CachePolicy, Idempotency, RpcDescriptor};
+use nova_runtime::rpc::{CachePolicy, Idempotency, RpcDescriptor};
 use nova_tests::cache_probe::{SAFETY, target_metric, unique_target, until, until_l1_trusted};
-use nova_tests::policy::{named_target, rpc};
+use nova_tests::policy::{NO_BREAKER, named_target, rpc};
 use nova_tests::private_redis::PrivateRedis;
 use nova_tests::proxy::{Mode, Proxy, Upstream};
 use nova_tests::redis_prefix::{RedisPrefix, patient};
 use nova_tests::{Scripted, start_scripted};
 
-const NEVER_OPENS: BreakerPolicy = BreakerPolicy {
-    window: 10_000,
-    min_calls: 10_000,
-    failure_rate_percent: 100.0,
-    slow_call: Duration::from_secs(3600),
-    slow_rate_percent: 100.0,
-    open_for: Duration::from_secs(1),
-    half_open_calls: 1,
-};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -61,7 +52,7 @@ async fn name_of(core: &ClientCore, descriptor: &'static RpcDescriptor, id: &str
 /// (the owner service: entity tags are named after it) and the key prefix.
 fn replica(server_uri: &str, target: &'static str, redis: RedisConfig, prefix: &str) -> ClientCore {
     let cache = CacheConfig { redis: Some(redis), key_prefix: prefix.to_string(), ..CacheConfig::default() };
-    ClientCore::new(named_target(target, NEVER_OPENS), nova_runtime::client::channel(server_uri).unwrap(), ClientOptions { cache: Some(cache) })
+    ClientCore::new(named_target(target, NO_BREAKER), nova_runtime::client::channel(server_uri).unwrap(), ClientOptions { cache: Some(cache) })
 }
 
 #[tokio::test]

@@ -13,23 +13,14 @@ use std::time::Duration;
 use nova_auth::pb;
 use nova_auth::pb::auth_service_client::AuthServiceClient;
 use nova_runtime::client::{ClientCore, ClientOptions};
-use nova_runtime::rpc::{BreakerPolicy, CachePolicy, Idempotency, RpcDescriptor};
+use nova_runtime::rpc::{CachePolicy, Idempotency, RpcDescriptor};
 use nova_tests::cache_probe::{target_metric, unique_target, until, until_l1_trusted};
-use nova_tests::policy::{named_target, rpc};
+use nova_tests::policy::{NO_BREAKER, named_target, rpc};
 use nova_tests::redis_prefix::RedisPrefix;
 use nova_tests::scripted::{Gate, Hold};
 use nova_tests::{Script, Scripted, start_scripted};
 use tonic::{Code, Status};
 
-const NEVER_OPENS: BreakerPolicy = BreakerPolicy {
-    window: 10_000,
-    min_calls: 10_000,
-    failure_rate_percent: 100.0,
-    slow_call: Duration::from_secs(3600),
-    slow_rate_percent: 100.0,
-    open_for: Duration::from_secs(1),
-    half_open_calls: 1,
-};
 
 const LONG: CachePolicy = CachePolicy { ttl: Duration::from_secs(3600), stale_if_error: Duration::from_secs(3600) };
 
@@ -54,7 +45,7 @@ async fn get_user(core: &ClientCore, descriptor: &'static RpcDescriptor, id: &st
 /// caching in L1 and the test's own Redis prefix; its L1 is in use before it returns.
 async fn core(uri: &str, redis: &RedisPrefix, target: &'static str) -> ClientCore {
     let channel = nova_runtime::client::channel(uri).unwrap();
-    let core = ClientCore::new(named_target(target, NEVER_OPENS), channel, ClientOptions { cache: Some(redis.cache_config()) });
+    let core = ClientCore::new(named_target(target, NO_BREAKER), channel, ClientOptions { cache: Some(redis.cache_config()) });
     until_l1_trusted(core.cache().unwrap()).await;
     core
 }
@@ -146,7 +137,7 @@ async fn a_follower_with_a_1s_deadline_behind_a_leader_with_10ms_succeeds() {
     let channel = nova_runtime::client::channel(&server.uri()).unwrap();
     // In process only: no Redis round trip before the load, so that `join!` below starts the
     // leader's load and the follower joins it in the same poll, before any timer can fire.
-    let client = ClientCore::new(named_target(target, NEVER_OPENS), channel, ClientOptions::in_process());
+    let client = ClientCore::new(named_target(target, NO_BREAKER), channel, ClientOptions::in_process());
     let leader = get_user(&client, read(Duration::from_millis(10)), "u1");
     let follower = get_user(&client, read(Duration::from_secs(1)), "u1");
     let (leader, follower) = tokio::join!(leader, follower);

@@ -133,24 +133,10 @@ async fn a_call_inside_a_served_call_passes_on_only_the_time_left() {
     let inherited = Instant::now() + Duration::from_millis(80);
     nova_runtime::context::with_deadline(Some(inherited), attempts.call(&core, read)).await.unwrap();
     attempts.call(&core, read).await.unwrap();
-    let sent: Vec<Duration> = attempts.timeouts.lock().unwrap().iter().map(|t| grpc_timeout(t)).collect();
+    let sent: Vec<Duration> = attempts.timeouts.lock().unwrap().iter().map(|t| nova_runtime::server::parse_grpc_timeout(t).expect("a valid grpc-timeout header")).collect();
     assert_eq!(sent, [Duration::from_millis(80), Duration::from_millis(300)], "the inherited 80 ms, then the policy's 300 ms");
 }
 
-/// Parses a `grpc-timeout` header value (digits and a unit).
-fn grpc_timeout(value: &str) -> Duration {
-    let (digits, unit) = value.split_at(value.len() - 1);
-    let amount: u64 = digits.parse().unwrap();
-    match unit {
-        "H" => Duration::from_secs(amount * 3600),
-        "M" => Duration::from_secs(amount * 60),
-        "S" => Duration::from_secs(amount),
-        "m" => Duration::from_millis(amount),
-        "u" => Duration::from_micros(amount),
-        "n" => Duration::from_nanos(amount),
-        _ => panic!("bad grpc-timeout {value:?}"),
-    }
-}
 
 /// A breaker that never opens (to observe deadlines and retries alone).
 const BREAKER_NEVER: BreakerPolicy = BreakerPolicy { window: 1000, min_calls: 1000, ..BREAKER };
