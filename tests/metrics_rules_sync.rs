@@ -79,7 +79,11 @@ async fn generated_rules_read_only_what_a_running_service_exports_and_promtool_a
                     panic!("{}: `{name}` in `{expr}` is not exported by a running service; /metrics has: {:?}", path.display(), families.keys());
                 };
                 for label in labels {
-                    assert!(have.contains(&label), "{}: label `{label}` of `{name}` in `{expr}` is not on the exported series ({have:?})", path.display());
+                    assert!(
+                        have.contains(&label),
+                        "{}: label `{label}` of `{name}` in `{expr}` is not on the exported series ({have:?})",
+                        path.display()
+                    );
                 }
                 checked += 1;
             }

@@ -118,14 +118,26 @@ fn every_alert_of_every_service_has_firing_silent_and_resolved_tests() {
     let (dir, analysis) = real_ops();
     for service in &analysis.spec.services {
         let tests = std::fs::read_to_string(dir.path().join(format!("generated/ops/tests/{}.test.yml", service.name))).unwrap();
-        let mut alerts = vec!["GRPCLatencyHigh", "GRPCErrorRateHigh", "GRPCErrorBudgetBurnFast", "GRPCErrorBudgetBurnSlow", "GRPCCircuitBreakerOpen", "GRPCRetryBudgetExhausted", "GRPCServiceAbsent"];
+        let mut alerts = vec![
+            "GRPCLatencyHigh",
+            "GRPCErrorRateHigh",
+            "GRPCErrorBudgetBurnFast",
+            "GRPCErrorBudgetBurnSlow",
+            "GRPCCircuitBreakerOpen",
+            "GRPCRetryBudgetExhausted",
+            "GRPCServiceAbsent",
+        ];
         if service.rpcs.iter().any(|r| r.policy.cache.is_some()) {
             alerts.push("GRPCCacheHitRateLow");
         }
         for alert in alerts {
             let checks: Vec<&str> = tests.split("- eval_time:").filter(|c| c.contains(&format!("alertname: {alert}\n"))).collect();
             assert!(checks.iter().any(|c| c.contains("exp_alerts:\n")), "{}: no test where {alert} fires", service.name);
-            assert!(checks.iter().filter(|c| c.contains("exp_alerts: []")).count() >= 2, "{}: {alert} lacks a silent and a resolved check", service.name);
+            assert!(
+                checks.iter().filter(|c| c.contains("exp_alerts: []")).count() >= 2,
+                "{}: {alert} lacks a silent and a resolved check",
+                service.name
+            );
         }
     }
 }
@@ -145,11 +157,19 @@ fn broken_rules(service: &str, from: &str, to: &str) -> Output {
 #[test]
 fn a_broken_threshold_fails_the_rule_tests_naming_the_alert() {
     // auth's P95 objective is 50ms: an alert at 500ms stays silent where it must fire.
-    let output = broken_rules("auth", "grpc_server_handling_seconds:p95_5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.05", "grpc_server_handling_seconds:p95_5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.5");
+    let output = broken_rules(
+        "auth",
+        "grpc_server_handling_seconds:p95_5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.05",
+        "grpc_server_handling_seconds:p95_5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.5",
+    );
     assert!(!output.status.success(), "promtool accepted a broken threshold:\n{}", text(&output));
     assert!(text(&output).contains("alertname: GRPCLatencyHigh"), "{}", text(&output));
     // Just below the objective must stay silent: an alert at 0.02 fires there.
-    let output = broken_rules("auth", "grpc_server_error_ratio:rate5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.001", "grpc_server_error_ratio:rate5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.0005");
+    let output = broken_rules(
+        "auth",
+        "grpc_server_error_ratio:rate5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.001",
+        "grpc_server_error_ratio:rate5m{grpc_service=\\\"nova.auth.v1.AuthService\\\"} > 0.0005",
+    );
     assert!(!output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("alertname: GRPCErrorRateHigh"), "{}", text(&output));
 }
@@ -221,7 +241,10 @@ fn the_chart_renders_lints_and_validates_for_every_service_and_matches_the_spec(
     assert_eq!(ops::DRAIN_DELAY_SECONDS, nova_runtime::server::DEFAULT_DRAIN_DELAY.as_secs());
     assert_eq!(ops::GRACE_SECONDS, nova_runtime::server::DEFAULT_GRACE.as_secs());
     let runtime_stop = nova_runtime::server::DEFAULT_DRAIN_DELAY + nova_runtime::server::DEFAULT_GRACE;
-    assert!(std::time::Duration::from_secs(ops::TERMINATION_GRACE_PERIOD_SECONDS) > runtime_stop, "the pod would be killed before the runtime's drain and grace end");
+    assert!(
+        std::time::Duration::from_secs(ops::TERMINATION_GRACE_PERIOD_SECONDS) > runtime_stop,
+        "the pod would be killed before the runtime's drain and grace end"
+    );
     for (dir, analysis) in [real_ops(), torture_ops()] {
         let (chart, crds) = validate_chart(&dir.path().join("generated/ops"), &analysis);
         assert!(chart.status.success(), "chart validation failed:\n{}", text(&chart));
@@ -279,7 +302,10 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
     let read = |path: &str| repo.read(&format!("generated/ops/{path}"));
     let (rules, values, dot) = (read("chart/rules/notes.rules.yml"), read("values/notes.yaml"), read("system.dot"));
-    assert!(rules.contains("grpc_service_method:grpc_server_handling_seconds:p95_5m{grpc_service=\\\"nova.notes.v1.NotesService\\\"} > 0.15"), "{rules}");
+    assert!(
+        rules.contains("grpc_service_method:grpc_server_handling_seconds:p95_5m{grpc_service=\\\"nova.notes.v1.NotesService\\\"} > 0.15"),
+        "{rules}"
+    );
     assert!(values.contains("NOVA_ACCOUNTS_ENDPOINT") && dot.contains("\"notes\" -> \"accounts\""), "{values}\n{dot}");
 
     repo.edit("specs/ownership.toml", "slo = { p95 = \"150ms\" }", "slo = { p95 = \"7ms\" }");
@@ -287,7 +313,12 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
     repo.edit("specs/ownership.toml", "calls = [\"accounts\"]\n", "");
     let check = nova_gen_cli(repo.root(), "check");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
-    for drifted in ["generated/ops/chart/rules/notes.rules.yml", "generated/ops/tests/notes.test.yml", "generated/ops/values/notes.yaml", "generated/ops/system.dot"] {
+    for drifted in [
+        "generated/ops/chart/rules/notes.rules.yml",
+        "generated/ops/tests/notes.test.yml",
+        "generated/ops/values/notes.yaml",
+        "generated/ops/system.dot",
+    ] {
         assert!(text(&check).contains(drifted), "check does not report {drifted}:\n{}", text(&check));
     }
     assert!(nova_gen_cli(repo.root(), "generate").status.success());
@@ -325,7 +356,11 @@ fn check_refuses_a_client_dependency_the_spec_does_not_declare() {
         repo.migrate(service, "init", false).unwrap_or_else(|e| panic!("{e:?}"));
     }
     assert!(nova_gen_cli(repo.root(), "generate").status.success());
-    repo.edit("handwritten/notes/Cargo.toml", "[dependencies]\n", "[dependencies]\nnova-accounts-api = { path = \"../../generated/accounts-api\" }\n");
+    repo.edit(
+        "handwritten/notes/Cargo.toml",
+        "[dependencies]\n",
+        "[dependencies]\nnova-accounts-api = { path = \"../../generated/accounts-api\" }\n",
+    );
     let check = nova_gen_cli(repo.root(), "check");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
     let line = repo.read("handwritten/notes/Cargo.toml").lines().position(|l| l.starts_with("nova-accounts-api")).unwrap() + 1;

@@ -33,11 +33,23 @@ pub(crate) fn check_calls(v: &mut Validator<'_>) {
                     Some(best) => format!("did you mean `{best}`? Services: {}", names.join(", ")),
                     None => format!("name a service of this spec: {}", names.join(", ")),
                 };
-                v.report("spec::unknown-callee", callee.span.clone(), "no such service", format!("`calls` of `{caller}` names unknown service `{}`", callee.value), help);
+                v.report(
+                    "spec::unknown-callee",
+                    callee.span.clone(),
+                    "no such service",
+                    format!("`calls` of `{caller}` names unknown service `{}`", callee.value),
+                    help,
+                );
                 continue;
             }
             if !seen.insert(callee.value.clone()) {
-                v.report("spec::duplicate-callee", callee.span.clone(), "listed twice", format!("`{}` appears twice in the `calls` of `{caller}`", callee.value), "list each callee once");
+                v.report(
+                    "spec::duplicate-callee",
+                    callee.span.clone(),
+                    "listed twice",
+                    format!("`{}` appears twice in the `calls` of `{caller}`", callee.value),
+                    "list each callee once",
+                );
                 continue;
             }
             edges.entry(caller.clone()).or_default().insert(callee.value.clone(), callee.span.clone());

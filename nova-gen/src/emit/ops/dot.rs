@@ -13,9 +13,17 @@ pub fn system_dot(spec: &Spec) -> String {
         let _ = writeln!(
             dot,
             "  \"{0}\" [shape=box, style=\"rounded,filled\", fillcolor=\"#dbe9ff\", label=\"{0}\\n:{1}\\n{2}\"];",
-            service.name, service.port, service.proto.full_name()
+            service.name,
+            service.port,
+            service.proto.full_name()
         );
-        let _ = writeln!(dot, "  \"db:{0}\" [shape=cylinder, style=filled, fillcolor=\"#fff3cd\", label=\"{1}\\n{2} tables\"];", service.name, service.database, service.tables.len());
+        let _ = writeln!(
+            dot,
+            "  \"db:{0}\" [shape=cylinder, style=filled, fillcolor=\"#fff3cd\", label=\"{1}\\n{2} tables\"];",
+            service.name,
+            service.database,
+            service.tables.len()
+        );
         let _ = writeln!(dot, "  \"{0}\" -> \"db:{0}\" [style=dashed, arrowhead=none, label=\"owns\"];", service.name);
     }
     for caller in &spec.services {
@@ -48,7 +56,9 @@ fn edge_label(callee: &Service) -> String {
     let cached: Vec<String> = callee
         .rpcs
         .iter()
-        .filter_map(|r| r.policy.cache.as_ref().map(|c| format!("{} {}s{}", r.name, c.ttl.as_secs(), if r.policy.fail_closed { " fail-closed" } else { "" })))
+        .filter_map(|r| {
+            r.policy.cache.as_ref().map(|c| format!("{} {}s{}", r.name, c.ttl.as_secs(), if r.policy.fail_closed { " fail-closed" } else { "" }))
+        })
         .collect();
     if cached.is_empty() { format!("{deadline}\\nno cache") } else { format!("{deadline}\\ncache: {}", cached.join("\\n")) }
 }

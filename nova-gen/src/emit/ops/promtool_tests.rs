@@ -197,7 +197,11 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                 TestCase {
                     name: name("an open breaker fires, a closed one resolves"),
                     series: vec![(state.clone(), quote(&format!("0x4 {open}x{} 0x30", wait + 20)))],
-                    checks: vec![check(alert, 5 + wait - 1, None), check(alert, 5 + wait + 5, Some(firing(alert, &kept))), check(alert, wait + 30, None)],
+                    checks: vec![
+                        check(alert, 5 + wait - 1, None),
+                        check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
+                        check(alert, wait + 30, None),
+                    ],
                 },
                 TestCase {
                     name: name("a half-open breaker stays silent"),
@@ -214,7 +218,11 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                 TestCase {
                     name: name("dropped retries fire, and resolve when retries flow again"),
                     series: vec![(throttled.clone(), quote(&format!("0x4 1+1x{rising} {}+0x30", rising + 1)))],
-                    checks: vec![check(alert, 5 + wait - 1, None), check(alert, 5 + wait + 5, Some(firing(alert, &kept))), check(alert, 5 + rising + 10, None)],
+                    checks: vec![
+                        check(alert, 5 + wait - 1, None),
+                        check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
+                        check(alert, 5 + rising + 10, None),
+                    ],
                 },
                 TestCase {
                     name: name("no dropped retry stays silent"),
@@ -243,7 +251,11 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                     series: vec![(other, quote(&format!("1x{}", wait + 10)))],
                     checks: vec![check(alert, wait + 5, Some(firing(alert, &[("job", job.as_str())])))],
                 },
-                TestCase { name: name("a target that answers stays silent"), series: vec![(up, quote(&format!("1x{}", wait + 20)))], checks: vec![check(alert, wait + 10, None)] },
+                TestCase {
+                    name: name("a target that answers stays silent"),
+                    series: vec![(up, quote(&format!("1x{}", wait + 20)))],
+                    checks: vec![check(alert, wait + 10, None)],
+                },
             ]
         }
     })

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use askama::Template;
 
-use super::expr::{self, BY_METHOD, BY_SERVICE, BURN_WINDOWS, record};
+use super::expr::{self, BURN_WINDOWS, BY_METHOD, BY_SERVICE, record};
 use super::yaml::{number, prom_duration, quote};
 use crate::emit::EmitError;
 use crate::ir::{Service, Slo};
@@ -40,11 +40,23 @@ pub struct Recording {
 #[derive(Debug, Clone)]
 pub enum Condition {
     /// P95 of `method` (or every method not in `except`) above `threshold`.
-    Latency { methods: Methods, threshold: Duration },
-    ErrorRate { methods: Methods, threshold: f64 },
-    BurnFast { budget: f64 },
-    BurnSlow { budget: f64 },
-    CacheHitRate { methods: Vec<String> },
+    Latency {
+        methods: Methods,
+        threshold: Duration,
+    },
+    ErrorRate {
+        methods: Methods,
+        threshold: f64,
+    },
+    BurnFast {
+        budget: f64,
+    },
+    BurnSlow {
+        budget: f64,
+    },
+    CacheHitRate {
+        methods: Vec<String>,
+    },
     BreakerOpen,
     RetryBudget,
     Absent,
