@@ -139,6 +139,12 @@ fn every_alert_of_every_service_has_firing_silent_and_resolved_tests() {
                 service.name
             );
         }
+        // The canary analysis' own queries, judged on a failing canary beside a healthy stable version.
+        assert!(
+            tests.contains("promql_expr_test:") && tests.contains(r#"rollouts_pod_template_hash=\"canary\""#),
+            "{}: no canary analysis test",
+            service.name
+        );
     }
 }
 

@@ -128,6 +128,8 @@ def check_service(label, name, want, values, objects, expect):
             if not condition.endswith(f"<= {limit}"):
                 problems.append(f"{label}: analysis {metric} succeeds on `{condition}`, the SLO gives {limit}")
             query = metrics.get(metric, {}).get("provider", {}).get("prometheus", {}).get("query", "")
+            if "{{args.canary-hash}}" not in query:
+                problems.append(f"{label}: analysis {metric} query `{query}` is not restricted to the canary's pods")
             if not any(f"{record}{{" in query for record in want["recording_rules"]):
                 problems.append(f"{label}: analysis {metric} query `{query}` reads no recording rule of {want['rules']}")
     return problems

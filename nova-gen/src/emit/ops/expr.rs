@@ -52,3 +52,21 @@ pub mod record {
 
 /// The windows of the multi-window, multi-burn-rate alerts (Google SRE workbook, ch. 5).
 pub const BURN_WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+/// The canary analysis' queries (Argo Rollouts `AnalysisTemplate`): the alerts' recording rules,
+/// restricted to the pods of one version (`hash`, `{{args.canary-hash}}` in the template); no
+/// series yet reads as 0.
+pub fn analysis_error_ratio_query(service: &Service, hash: &str) -> String {
+    format!(
+        "sum({}{{grpc_service=\"{}\",rollouts_pod_template_hash=\"{hash}\"}}) or vector(0)",
+        record::service_error_ratio("5m"),
+        grpc_service(service)
+    )
+}
+
+pub fn analysis_p95_query(service: &Service, hash: &str) -> String {
+    format!("max({}{{grpc_service=\"{}\",rollouts_pod_template_hash=\"{hash}\"}}) or vector(0)", record::SERVICE_P95, grpc_service(service))
+}
+
+/// What Argo Rollouts substitutes with the canary's pod-template hash.
+pub const CANARY_HASH_ARG: &str = "{{args.canary-hash}}";

@@ -29,6 +29,8 @@ struct TestCase {
     name: String,
     series: Vec<(String, String)>,
     checks: Vec<Check>,
+    /// `promql_expr_test`s: (eval time, quoted expression, expected value of its one `{}` sample).
+    exprs: Vec<(String, String, u8)>,
 }
 
 struct Check {
@@ -44,11 +46,12 @@ pub fn test_file(service: &Service, rules: &RuleFile) -> Result<String, EmitErro
     for alert in &rules.alerts {
         tests.extend(cases(service, alert)?);
     }
+    tests.extend(analysis_case(service)?);
     let view = TestFileView { header: super::header("#"), service: service.name.clone(), tests };
     view.render().map_err(|e| EmitError::new(format!("promtool test template: {e}")))
 }
 
-fn series(name: &str, labels: &[(&str, &str)]) -> String {
+fn series_text(name: &str, labels: &[(&str, &str)]) -> String {
     let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     format!("{name}{{{}}}", labels.join(","))
 }
@@ -104,7 +107,7 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                         cumulative.1 += fast[i];
                         let le = LATENCY_BUCKETS.get(i).map_or_else(|| "+Inf".to_string(), f64::to_string);
                         let labels = [("grpc_type", "unary"), ("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("le", le.as_str())];
-                        (quote(&series(expr::SERVER_SECONDS_BUCKET, &labels)), quote(&two_phases(cumulative.0, phase, cumulative.1, 20)))
+                        (quote(&series_text(expr::SERVER_SECONDS_BUCKET, &labels)), quote(&two_phases(cumulative.0, phase, cumulative.1, 20)))
                     })
                     .collect()
             };
@@ -114,11 +117,13 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                     name: name(&format!("{m} P95 just above {}s fires after {wait}m, resolves when it drops", number(limit))),
                     series: histogram(&above),
                     checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name(&format!("{m} P95 just below {}s stays silent", number(limit))),
                     series: histogram(&below),
                     checks: vec![check(alert, wait + 5, None)],
+                    exprs: Vec::new(),
                 },
             ]
         }
@@ -134,11 +139,13 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                     name: name(&format!("{m} {above} errors in {CALLS_PER_MINUTE} calls fires after {wait}m, resolves without errors")),
                     series: calls(above),
                     checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name(&format!("{m} {below} errors in {CALLS_PER_MINUTE} calls stays silent")),
                     series: calls(below),
                     checks: vec![check(alert, wait + 5, None)],
+                    exprs: Vec::new(),
                 },
             ]
         }
@@ -160,11 +167,13 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                         check(alert, fire_at, Some(firing(alert, &kept))),
                         check(alert, phase + resolved_after, None),
                     ],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name(&format!("{}x the error budget stays silent", number(below_factor))),
                     series: handled(&g, &m, (budget * below_factor * CALLS_PER_MINUTE as f64).floor() as u64, phase + resolved_after, 0, 0),
                     checks: vec![check(alert, phase + resolved_after - 10, None)],
+                    exprs: Vec::new(),
                 },
             ]
         }
@@ -175,8 +184,8 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                 let hit = [("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("level", "l1"), ("result", "hit")];
                 let miss = [("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("level", "none"), ("result", "miss")];
                 vec![
-                    (quote(&series(expr::CLIENT_CACHE_REQUESTS, &hit)), quote(&two_phases(hits, phase, 100, 20))),
-                    (quote(&series(expr::CLIENT_CACHE_REQUESTS, &miss)), quote(&two_phases(100 - hits, phase, 0, 20))),
+                    (quote(&series_text(expr::CLIENT_CACHE_REQUESTS, &hit)), quote(&two_phases(hits, phase, 100, 20))),
+                    (quote(&series_text(expr::CLIENT_CACHE_REQUESTS, &miss)), quote(&two_phases(100 - hits, phase, 0, 20))),
                 ]
             };
             let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
@@ -185,12 +194,18 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                     name: name(&format!("{m} 50% hits fires after {wait}m, resolves at 100%")),
                     series: cache(50),
                     checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
+                    exprs: Vec::new(),
                 },
-                TestCase { name: name(&format!("{m} 86% hits stays silent")), series: cache(86), checks: vec![check(alert, wait + 5, None)] },
+                TestCase {
+                    name: name(&format!("{m} 86% hits stays silent")),
+                    series: cache(86),
+                    checks: vec![check(alert, wait + 5, None)],
+                    exprs: Vec::new(),
+                },
             ]
         }
         Condition::BreakerOpen => {
-            let state = quote(&series(expr::CLIENT_BREAKER_STATE, &[("target", service.name.as_str())]));
+            let state = quote(&series_text(expr::CLIENT_BREAKER_STATE, &[("target", service.name.as_str())]));
             let kept = [("target", service.name.as_str())];
             let open = BREAKER_OPEN;
             vec![
@@ -202,16 +217,18 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                         check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
                         check(alert, wait + 30, None),
                     ],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name("a half-open breaker stays silent"),
                     series: vec![(state, quote(&format!("2x{}", wait + 20)))],
                     checks: vec![check(alert, wait + 10, None)],
+                    exprs: Vec::new(),
                 },
             ]
         }
         Condition::RetryBudget => {
-            let throttled = quote(&series(expr::CLIENT_RETRIES_THROTTLED, &[("target", service.name.as_str())]));
+            let throttled = quote(&series_text(expr::CLIENT_RETRIES_THROTTLED, &[("target", service.name.as_str())]));
             let kept = [("target", service.name.as_str())];
             let rising = wait + 20;
             vec![
@@ -223,18 +240,20 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                         check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
                         check(alert, 5 + rising + 10, None),
                     ],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name("no dropped retry stays silent"),
                     series: vec![(throttled, quote(&format!("0x{}", wait + 20)))],
                     checks: vec![check(alert, wait + 10, None)],
+                    exprs: Vec::new(),
                 },
             ]
         }
         Condition::Absent => {
             let job = expr::job_name(&service.name);
-            let up = quote(&series("up", &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]));
-            let other = quote(&series("up", &[("job", "some-other-job"), ("instance", "10.0.0.2:51051")]));
+            let up = quote(&series_text("up", &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]));
+            let other = quote(&series_text("up", &[("job", "some-other-job"), ("instance", "10.0.0.2:51051")]));
             let down = wait + 10;
             vec![
                 TestCase {
@@ -245,16 +264,19 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
                         check(alert, 11 + wait + 2, Some(firing(alert, &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]))),
                         check(alert, 11 + down + 5, None),
                     ],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name("a target missing from the scrapes fires"),
                     series: vec![(other, quote(&format!("1x{}", wait + 10)))],
                     checks: vec![check(alert, wait + 5, Some(firing(alert, &[("job", job.as_str())])))],
+                    exprs: Vec::new(),
                 },
                 TestCase {
                     name: name("a target that answers stays silent"),
                     series: vec![(up, quote(&format!("1x{}", wait + 20)))],
                     checks: vec![check(alert, wait + 10, None)],
+                    exprs: Vec::new(),
                 },
             ]
         }
@@ -269,7 +291,7 @@ fn handled(g: &str, m: &str, errors: u64, minutes: u64, then_errors: u64, after:
         .map(|code| {
             let labels = [("grpc_type", "unary"), ("grpc_service", g), ("grpc_method", m), ("grpc_code", code)];
             let (first, then) = if *code == "OK" { (CALLS_PER_MINUTE - errors, CALLS_PER_MINUTE - then_errors) } else { (errors, then_errors) };
-            (quote(&series(expr::SERVER_HANDLED, &labels)), quote(&two_phases(first, minutes, then, after)))
+            (quote(&series_text(expr::SERVER_HANDLED, &labels)), quote(&two_phases(first, minutes, then, after)))
         })
         .collect()
 }
@@ -324,4 +346,56 @@ fn quantile(q: f64, counts: &[u64]) -> f64 {
         }
     }
     f64::NAN
+}
+
+/// The canary analysis' queries (the same strings the values give the AnalysisTemplate), on a
+/// canary whose errors and latency breach the SLO beside a healthy stable version: each query
+/// judges only its own version's pods, and a version without series reads as 0 (passes).
+fn analysis_case(service: &Service) -> Result<Vec<TestCase>, EmitError> {
+    let Some(m) = service.rpcs.first().map(|r| r.name.clone()) else { return Ok(Vec::new()) };
+    let g = expr::grpc_service(service);
+    let ratio = service.slo.error_rate_percent / 100.0;
+    let limit = service.slo.p95_latency.as_secs_f64();
+    let slow =
+        placement(|p| p > limit * (1.0 + 1e-9), true).ok_or_else(|| EmitError::new(format!("no histogram placement puts P95 above {limit}s")))?;
+    let fast = bucket_counts(0, 0);
+    let mut series = Vec::new();
+    for (hash, errors, buckets) in [("canary", (ratio * CALLS_PER_MINUTE as f64 * 2.0).ceil() as u64, &slow), ("stable", 0, &fast)] {
+        for code in ["OK", "Internal"] {
+            let labels = [
+                ("grpc_type", "unary"),
+                ("grpc_service", g.as_str()),
+                ("grpc_method", m.as_str()),
+                ("grpc_code", code),
+                ("rollouts_pod_template_hash", hash),
+            ];
+            let count = if code == "OK" { CALLS_PER_MINUTE - errors } else { errors };
+            series.push((quote(&series_text(expr::SERVER_HANDLED, &labels)), quote(&format!("0+{count}x30"))));
+        }
+        let mut cumulative = 0u64;
+        for (i, count) in buckets.iter().enumerate() {
+            cumulative += count;
+            let le = LATENCY_BUCKETS.get(i).map_or_else(|| "+Inf".to_string(), f64::to_string);
+            let labels = [
+                ("grpc_type", "unary"),
+                ("grpc_service", g.as_str()),
+                ("grpc_method", m.as_str()),
+                ("le", le.as_str()),
+                ("rollouts_pod_template_hash", hash),
+            ];
+            series.push((quote(&series_text(expr::SERVER_SECONDS_BUCKET, &labels)), quote(&format!("0+{cumulative}x30"))));
+        }
+    }
+    let judged = |query: String, limit: f64| quote(&format!("({query}) > bool {}", number(limit)));
+    let mut exprs = Vec::new();
+    for (hash, breached) in [("canary", 1), ("stable", 0), ("no-such-version", 0)] {
+        exprs.push(("10m".to_string(), judged(expr::analysis_error_ratio_query(service, hash), ratio), breached));
+        exprs.push(("10m".to_string(), judged(expr::analysis_p95_query(service, hash), limit), breached));
+    }
+    Ok(vec![TestCase {
+        name: quote(&format!("canary analysis {}: a canary over the SLO fails, the stable version and a version without traffic pass", service.name)),
+        series,
+        checks: Vec::new(),
+        exprs,
+    }])
 }

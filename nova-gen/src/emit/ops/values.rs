@@ -37,6 +37,8 @@ struct ValuesView {
     termination: u64,
     error_rate: String,
     p95: String,
+    error_query: String,
+    p95_query: String,
 }
 
 pub fn values_file(spec: &Spec, service: &Service) -> Result<String, EmitError> {
@@ -65,6 +67,8 @@ pub fn values_file(spec: &Spec, service: &Service) -> Result<String, EmitError> 
         termination: TERMINATION_GRACE_PERIOD_SECONDS,
         error_rate: number(service.slo.error_rate_percent / 100.0),
         p95: number(service.slo.p95_latency.as_secs_f64()),
+        error_query: quote(&expr::analysis_error_ratio_query(service, expr::CANARY_HASH_ARG)),
+        p95_query: quote(&expr::analysis_p95_query(service, expr::CANARY_HASH_ARG)),
     };
     view.render().map_err(|e| EmitError::new(format!("values template: {e}")))
 }
