@@ -112,9 +112,18 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
         };
         out.push_str(&headline);
         let with_source = WithSource { diagnostic, source: diagnostic.file.as_ref().map(NamedText::new) };
-        if handler.render_report(&mut out, &with_source).is_err() {
-            // Rendering into a String cannot fail; keep the headline regardless.
-            out.push('\n');
+        let mut report = String::new();
+        // Rendering into a String cannot fail; on error the headline stands alone.
+        if handler.render_report(&mut report, &with_source).is_ok() {
+            // miette always opens with a `×` line holding the message; the headline already
+            // says it (WithSource displays as nothing), so that line is dropped.
+            let mut lines = report.lines().skip_while(|line| line.trim() == "×").peekable();
+            if lines.peek().is_some() {
+                for line in lines {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
         }
         out.push('\n');
     }
@@ -137,8 +146,9 @@ impl fmt::Debug for WithSource<'_> {
 }
 
 impl fmt::Display for WithSource<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.diagnostic, f)
+    /// Nothing: the message is printed once, in the headline that [`render`] writes.
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
     }
 }
 

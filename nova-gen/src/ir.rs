@@ -44,8 +44,9 @@ pub struct Service {
     pub calls: Vec<String>,
     /// Callees whose edge the spec allows to close a dependency cycle (`allow_cycle`), sorted.
     pub allow_cycle: Vec<String>,
-    /// Name of the service's own PostgreSQL database.
-    pub database: String,
+    /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
+    /// and never did (a stateless gateway): no database, repositories or migrations.
+    pub database: Option<String>,
     pub proto: ProtoService,
     pub slo: Slo,
     /// In proto declaration order.

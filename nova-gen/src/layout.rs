@@ -9,17 +9,45 @@ pub struct Layout {
     pub root: PathBuf,
     /// The specs directory holding `ownership.toml` and `proto/`.
     pub specs: PathBuf,
+    /// How the specs were found, so that a missing file is blamed on the right thing.
+    pub found_by: FoundBy,
+}
+
+/// Where the specs' location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    /// A root given explicitly (`--root`, or a path handed to [`Layout::at`]).
+    Root,
+    /// A specs directory given explicitly (`--specs`).
+    Specs,
+    /// Found by looking upward from the working directory ([`find_root`]).
+    Search,
+}
+
+/// The file whose presence marks a nova repository's root, relative to it.
+pub const ROOT_MARKER: &str = "specs/ownership.toml";
+
+/// The nearest directory, `start` or one of its ancestors, holding [`ROOT_MARKER`] (the way
+/// cargo finds `Cargo.toml`), so that nova-gen works from anywhere inside a repository.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|dir| dir.join(ROOT_MARKER).is_file()).map(Path::to_path_buf)
 }
 
 impl Layout {
     /// The standard layout: `<root>/specs`.
     pub fn at(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
-        Layout { specs: root.join("specs"), root }
+        Layout { specs: root.join("specs"), root, found_by: FoundBy::Root }
+    }
+
+    /// The standard layout below a root found by [`find_root`].
+    pub fn found(root: impl Into<PathBuf>) -> Self {
+        Layout { found_by: FoundBy::Search, ..Layout::at(root) }
     }
 
     pub fn with_specs(mut self, specs: impl Into<PathBuf>) -> Self {
         self.specs = specs.into();
+        self.found_by = FoundBy::Specs;
         self
     }
 

@@ -86,7 +86,7 @@ pub fn analyse(layout: &Layout) -> Result<Analysis, Failure> {
     if !problems.is_empty() {
         return Err(Failure::Spec(problems));
     }
-    let spec = model::build(&loaded)?;
+    let spec = model::build(&loaded, &histories)?;
     Ok(Analysis { spec, protos: loaded.protos, histories })
 }
 

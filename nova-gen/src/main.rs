@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use nova_gen::layout::Layout;
+use nova_gen::diagnostic::Diagnostic;
+use nova_gen::layout::{self, Layout};
 use nova_gen::migrate::MigrateRequest;
 use nova_gen::{Failure, boundaries, db, diagnostic, migrate, sync};
 
@@ -13,9 +14,10 @@ use nova_gen::{Failure, boundaries, db, diagnostic, migrate, sync};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Repository root: generated/, migrations/ and handwritten/ live below it.
-    #[arg(long, global = true, default_value = ".")]
-    root: PathBuf,
+    /// Repository root: generated/, migrations/ and handwritten/ live below it (default: the
+    /// nearest directory holding specs/ownership.toml, from the working directory upward).
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
     /// Directory holding ownership.toml and proto/ (default: <root>/specs).
     #[arg(long, global = true)]
     specs: Option<PathBuf>,
@@ -86,17 +88,9 @@ struct DbTarget {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut layout = Layout::at(&cli.root);
-    if let Some(specs) = &cli.specs {
-        layout = layout.with_specs(specs);
-    }
-    let outcome = match cli.command {
-        Command::Generate => generate(&layout),
-        Command::Check => check(&layout),
-        Command::Migrate { service, name, allow_destructive, record } => {
-            migrate_service(&layout, &MigrateRequest { service, name, allow_destructive, record })
-        }
-        Command::Db { command } => run_db(&layout, command),
+    let outcome = match find_layout(&cli) {
+        Ok(layout) => run(&layout, cli.command),
+        Err(failure) => Err(failure),
     };
     match outcome {
         Ok(code) => code,
@@ -108,6 +102,44 @@ fn main() -> ExitCode {
             eprintln!("nova-gen: {message}");
             ExitCode::from(3)
         }
+    }
+}
+
+/// Where the repository is: `--root` and `--specs` when given, otherwise the nearest
+/// directory holding specs/ownership.toml from the working directory upward.
+fn find_layout(cli: &Cli) -> Result<Layout, Failure> {
+    let layout = match (&cli.root, &cli.specs) {
+        (Some(root), _) => Layout::at(root),
+        (None, Some(_)) => Layout::at("."),
+        (None, None) => {
+            let here = std::env::current_dir().map_err(|e| Failure::Internal(format!("reading the working directory: {e}")))?;
+            match layout::find_root(&here) {
+                Some(root) => Layout::found(root),
+                None => {
+                    let problem = Diagnostic::new(
+                        "spec::no-repository",
+                        format!("not inside a nova repository: found no {} in {} or any directory above it", layout::ROOT_MARKER, here.display()),
+                    )
+                    .help("run nova-gen in a nova repository (the directory holding specs/ownership.toml and specs/proto/) or below it");
+                    return Err(Failure::Spec(vec![problem]));
+                }
+            }
+        }
+    };
+    Ok(match &cli.specs {
+        Some(specs) => layout.with_specs(specs),
+        None => layout,
+    })
+}
+
+fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Generate => generate(layout),
+        Command::Check => check(layout),
+        Command::Migrate { service, name, allow_destructive, record } => {
+            migrate_service(layout, &MigrateRequest { service, name, allow_destructive, record })
+        }
+        Command::Db { command } => run_db(layout, command),
     }
 }
 

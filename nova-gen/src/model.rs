@@ -8,6 +8,7 @@ use crate::ir::{
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
+use crate::load::migrations::History;
 use crate::load::ProtoSet;
 use crate::load::protos::ProtoServiceInfo;
 use crate::raw::RawTargetPolicy;
@@ -38,7 +39,9 @@ pub const BUILTIN_RETRY_BUDGET: RetryBudget = RetryBudget { max_tokens: 10, toke
 #[error("internal error: {0} (validation should have caught this; please report it)")]
 pub struct ModelError(String);
 
-pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
+/// `histories`: each service's migrations. A service has a database while it owns a table,
+/// and also after dropping its last one while migrations exist (they still have to be applied).
+pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError> {
     let spec = &loaded.ownership;
     let mut services = Vec::new();
     for (index, raw) in spec.services.iter().enumerate() {
@@ -50,7 +53,7 @@ pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
         services.push(Service {
             name: raw.name.value.clone(),
             port,
-            database: raw.database_name(),
+            database: has_database(raw, histories).then(|| raw.database_name()),
             proto: ProtoService { package: proto.package.clone(), name: proto.name.clone(), file: proto.file.clone(), docs: proto.docs.clone() },
             slo: resolve_slo(&[&spec.defaults.slo, &raw.slo]),
             calls: sorted(&raw.calls),
@@ -65,6 +68,10 @@ pub fn build(loaded: &Loaded) -> Result<Spec, ModelError> {
     services.sort_by(|a, b| a.name.cmp(&b.name));
     let shared_packages = link_packages(&loaded.protos, &mut services);
     Ok(Spec { services, shared_packages })
+}
+
+fn has_database(raw: &RawService, histories: &[History]) -> bool {
+    !raw.tables.is_empty() || histories.iter().any(|h| h.service == raw.name.value && !h.files.is_empty())
 }
 
 /// Which proto packages each service's API imports: other services' packages become

@@ -229,3 +229,88 @@ fn a_handwritten_crate_reaching_another_services_data_fails_check() {
     repo.append("handwritten/notes/src/lib.rs", "\npub type Accounts = nova_accounts_api::AccountsClient;\npub use nova_accounts_api::pb as accounts_pb;\n");
     assert_eq!(nova_gen(&repo, "check").status.code(), Some(0), "{}", stderr(&nova_gen(&repo, "check")));
 }
+
+/// `nova-gen` without `--root`, from `dir`.
+fn nova_gen_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nova-gen")).args(args).current_dir(dir).output().unwrap()
+}
+
+#[test]
+fn run_from_a_subdirectory_it_finds_the_repository_root_upward() {
+    let repo = TempRepo::with_fixture("mini");
+    let deep = repo.path("specs/proto/nova/notes");
+    let output = nova_gen_in(&deep, &["generate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(repo.path("generated/notes/src/server.rs").is_file(), "generated below the root found, not below the working directory");
+    assert!(!deep.join("generated").exists());
+    // Paths are shown relative to the root found.
+    assert!(String::from_utf8_lossy(&output.stdout).contains("wrote      generated/notes/src/server.rs"), "{}", String::from_utf8_lossy(&output.stdout));
+    for service in ["accounts", "notes"] {
+        let migrate = nova_gen_in(&deep, &["migrate", service, "--name", "init"]);
+        assert!(migrate.status.success(), "{}", stderr(&migrate));
+        assert!(repo.path(&format!("migrations/{service}/0001_init.sql")).is_file());
+    }
+    let check = nova_gen_in(&deep, &["check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+}
+
+#[test]
+fn outside_a_repository_it_says_what_it_looked_for_and_where() {
+    let empty = tempfile::tempdir().unwrap();
+    let here = empty.path().join("some/where");
+    std::fs::create_dir_all(&here).unwrap();
+    let output = nova_gen_in(&here, &["check"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let report = stderr(&output);
+    assert!(report.contains("error[spec::no-repository]"), "{report}");
+    assert!(report.contains(&format!("found no specs/ownership.toml in {} or any directory above it", here.canonicalize().unwrap().display())), "{report}");
+    // No flag was given: none is blamed.
+    assert!(!report.contains("--root") && !report.contains("--specs"), "{report}");
+    assert!(report.ends_with("1 error found\n"), "{report}");
+}
+
+#[test]
+fn a_wrong_path_is_blamed_on_the_flag_that_gave_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let root = Command::new(env!("CARGO_BIN_EXE_nova-gen")).args(["check", "--root"]).arg(empty.path()).output().unwrap();
+    assert_eq!(root.status.code(), Some(2));
+    assert!(stderr(&root).contains(&format!("cannot read {}", empty.path().join("specs/ownership.toml").display())), "{}", stderr(&root));
+    assert!(stderr(&root).contains("check the path given with --root"), "{}", stderr(&root));
+    assert!(!stderr(&root).contains("--specs"), "{}", stderr(&root));
+    let specs = Command::new(env!("CARGO_BIN_EXE_nova-gen")).args(["check", "--specs"]).arg(empty.path()).current_dir(empty.path()).output().unwrap();
+    assert_eq!(specs.status.code(), Some(2));
+    assert!(stderr(&specs).contains("check the path given with --specs"), "{}", stderr(&specs));
+    assert!(!stderr(&specs).contains("--root"), "{}", stderr(&specs));
+}
+
+/// A service that owns no table: everything but a database (db module, repositories,
+/// migrations); `migrate` has nothing to write for it and `check` passes.
+#[test]
+fn a_service_without_tables_gets_no_database() {
+    let repo = TempRepo::with_fixture("mini");
+    repo.write(
+        "specs/proto/nova/gateway/v1/gateway.proto",
+        "syntax = \"proto3\";\npackage nova.gateway.v1;\nservice GatewayService {\n  rpc Route(RouteRequest) returns (RouteResponse) {\n    option idempotency_level = NO_SIDE_EFFECTS;\n  }\n}\nmessage RouteRequest {\n  string path = 1;\n}\nmessage RouteResponse {\n  string target = 1;\n}\n",
+    );
+    repo.append("specs/ownership.toml", "\n[gateway]\nrpc.Route = { cache = \"5s\" }\n");
+    generated(&repo);
+    let migrate = nova_gen_with(&repo, &["migrate", "gateway", "--name", "init"]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("gateway: gateway owns no table: it needs no migration"));
+    for present in ["generated/gateway-api/src/client.rs", "generated/gateway/src/server.rs", "generated/gateway/src/logic.rs", "handwritten/gateway/src/lib.rs"] {
+        assert!(repo.path(present).is_file(), "{present} missing");
+    }
+    for absent in ["generated/gateway/src/db.rs", "generated/gateway/src/repo", "migrations/gateway"] {
+        assert!(!repo.path(absent).exists(), "{absent} exists");
+    }
+    let lib = repo.read("generated/gateway/src/lib.rs");
+    assert!(!lib.contains("pub mod db") && !lib.contains("pub mod repo") && !lib.contains("DATABASE"), "{lib}");
+    let server = repo.read("generated/gateway/src/server.rs");
+    assert!(server.contains("database: None,"), "{server}");
+    let handwritten = repo.read("handwritten/gateway/src/lib.rs");
+    assert!(handwritten.contains("database: None") && !handwritten.contains("PgPool") && !handwritten.contains("db::open"), "{handwritten}");
+    // The services with tables keep theirs.
+    assert!(repo.read("generated/notes/src/server.rs").contains("database: Some(crate::DATABASE),"));
+    let check = nova_gen(&repo, "check");
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+}

@@ -14,10 +14,25 @@ const NOTES_PROTO: &str = "specs/proto/nova/notes/v1/notes.proto";
 
 fn rendered(repo: &TempRepo) -> String {
     match nova_gen::analyse(&repo.layout()) {
-        Err(Failure::Spec(diagnostics)) => nova_gen::diagnostic::render(&diagnostics),
+        Err(Failure::Spec(diagnostics)) => {
+            let text = nova_gen::diagnostic::render(&diagnostics);
+            assert_each_message_once(&diagnostics, &text);
+            text
+        }
         Err(Failure::Internal(message)) => panic!("internal error instead of a spec error: {message}"),
         Ok(_) => panic!("the broken spec was accepted"),
     }
+}
+
+/// Each diagnostic's message appears once (in its `file:line:col: error[code]: message`
+/// headline), not a second time under a marker, and no `×` marker line is left.
+fn assert_each_message_once(diagnostics: &[nova_gen::diagnostic::Diagnostic], text: &str) {
+    for diagnostic in diagnostics {
+        let printed = text.matches(diagnostic.message.as_str()).count();
+        let expected = diagnostics.iter().filter(|d| d.message.contains(diagnostic.message.as_str())).count();
+        assert_eq!(printed, expected, "`{}` printed {printed} time(s) in:\n{text}", diagnostic.message);
+    }
+    assert!(!text.lines().any(|line| line.trim_start().starts_with('×')), "a `×` line is left in:\n{text}");
 }
 
 fn case(edit: impl FnOnce(&TempRepo)) -> String {
@@ -81,7 +96,7 @@ fn service_without_proto_service() {
 }
 
 #[test]
-fn proto_service_without_section_and_service_without_database() {
+fn proto_service_without_section_and_a_second_claim() {
     insta::assert_snapshot!(case(|r| {
         r.write("specs/proto/nova/billing/v1/billing.proto", "syntax = \"proto3\";\npackage nova.billing.v1;\nservice BillingService {}\n");
         r.append(OWNERSHIP, "\n[ledger]\nproto = \"nova.accounts.v1.AccountsService\"\n");
@@ -107,6 +122,68 @@ fn index_on_unknown_column_and_type_mismatch() {
 #[test]
 fn toml_syntax_error() {
     insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "[notes.tables.notes]", "[notes.tables.notes")));
+}
+
+/// One missing `}` used to give hundreds of errors (the parser's recovery echoing it to the
+/// end of the file), the real one buried at the top: now it is the only one.
+#[test]
+fn inline_table_missing_its_closing_brace() {
+    let text = case(|r| r.edit(OWNERSHIP, "multiplier = 1.5 }", "multiplier = 1.5"));
+    assert!(text.ends_with("\n1 error found\n"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// The same before a blank line and the next table header.
+#[test]
+fn inline_table_missing_its_closing_brace_before_a_table() {
+    let text = case(|r| r.edit(OWNERSHIP, "rpc.Ping = { deadline = \"50ms\" }", "rpc.Ping = { deadline = \"50ms\""));
+    assert!(text.ends_with("\n1 error found\n"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// Syntax errors after a duplicate key still show the duplicate (it is real), then stop at the
+/// first true syntax error.
+#[test]
+fn duplicate_key_then_syntax_error() {
+    let text = case(|r| {
+        r.edit(OWNERSHIP, "[notes]\n", "[notes]\nport = 50101\nport = 50102\n");
+        r.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"text");
+        r.append(OWNERSHIP, "\n[broken\n[also = broken\n");
+    });
+    assert!(text.ends_with("\n2 errors found\n"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A proto package off the `nova.<svc>.v1` convention: one error, on one line, whose help
+/// names the key to set and its value.
+#[test]
+fn proto_package_off_the_convention() {
+    let text = case(|r| r.edit(NOTES_PROTO, "package nova.notes.v1;", "package acme.notes.v1;"));
+    assert!(text.ends_with("\n1 error found\n"), "{text}");
+    assert!(text.contains("proto = \"acme.notes.v1.NotesService\""), "{text}");
+    assert!(text.lines().count() < 15, "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// A proto service no section claims is shown by its name's line, not its whole block; the help
+/// names `proto = ` when the package is off the convention.
+#[test]
+fn unowned_proto_service_off_the_convention() {
+    insta::assert_snapshot!(case(|r| {
+        r.write(
+            "specs/proto/acme/billing/v1/billing.proto",
+            "syntax = \"proto3\";\npackage acme.billing.v1;\nservice Invoicing {\n  rpc Bill(BillRequest) returns (BillResponse);\n  rpc Refund(BillRequest) returns (BillResponse);\n}\nmessage BillRequest {}\nmessage BillResponse {}\n",
+        );
+    }));
+}
+
+/// A service with no table has no database, so naming one is a mistake.
+#[test]
+fn database_named_by_a_service_without_tables() {
+    insta::assert_snapshot!(case(|r| {
+        r.write("specs/proto/nova/gateway/v1/gateway.proto", "syntax = \"proto3\";\npackage nova.gateway.v1;\nservice GatewayService {}\n");
+        r.append(OWNERSHIP, "\n[gateway]\ndatabase = \"nova_gateway\"\n");
+    }));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The torture spec (nova-gen/tests/torture/specs) holds every shape of proto and spec the
 //! validator accepts: keyword RPC names, a package split across files, a shared package
 //! imported by several services, another service's messages in an API, well-known types,
-//! enums, nested messages, maps, oneofs, a service without cached RPCs. Its generated output
+//! enums, nested messages, maps, oneofs, a service without cached RPCs, a service without tables. Its generated output
 //! is committed under nova-gen/tests/torture and is a member of the workspace, so
 //! `cargo test --workspace` compiles it and CI's clippy lints it with `-D warnings`, as typify
 //! compiles its snapshots. This test keeps the committed output equal to what nova-gen emits.
@@ -34,4 +34,7 @@ fn the_committed_torture_output_is_what_nova_gen_emits() {
     assert_eq!(beta.api_dependencies, ["alpha"], "beta's API uses alpha's messages");
     assert_eq!(spec.shared_packages.len(), 1);
     assert_eq!(alpha.shared_dependencies, beta.shared_dependencies, "both import the shared package");
+    let gamma = spec.service("gamma").unwrap();
+    assert!(gamma.tables.is_empty() && gamma.database.is_none(), "gamma is a gateway: no table, no database");
+    assert!(!files.owned.keys().any(|path| path.starts_with("generated/gamma/src/db") || path.starts_with("generated/gamma/src/repo")));
 }

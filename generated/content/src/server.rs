@@ -160,7 +160,7 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     file_descriptor_set: crate::FILE_DESCRIPTOR_SET,
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
-    database: crate::DATABASE,
+    database: Some(crate::DATABASE),
 };
 /// Serves `logic` with the default options: no database to follow (SERVING at once),
 /// the default shutdown sequence. See [`serve_with`].

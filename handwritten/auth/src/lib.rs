@@ -131,7 +131,7 @@ impl Logic for AuthLogic {
 /// Starts the service: opens its database (the server waits for it and applies
 /// migrations), then serves on `listeners` until `shutdown` is requested.
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let database = nova_auth::db::open(&config.database)?;
+    let database = nova_auth::db::open(config.database()?)?;
     let logic = AuthLogic::new(database.pool().clone());
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await

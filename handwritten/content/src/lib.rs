@@ -99,7 +99,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_content::db::open(&config.database)?;
+    let database = nova_content::db::open(config.database()?)?;
     let logic = ContentLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

@@ -99,7 +99,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_feed::db::open(&config.database)?;
+    let database = nova_feed::db::open(config.database()?)?;
     let logic = FeedLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

@@ -106,7 +106,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_media::db::open(&config.database)?;
+    let database = nova_media::db::open(config.database()?)?;
     let logic = MediaLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

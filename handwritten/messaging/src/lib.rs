@@ -99,7 +99,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_messaging::db::open(&config.database)?;
+    let database = nova_messaging::db::open(config.database()?)?;
     let logic = MessagingLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

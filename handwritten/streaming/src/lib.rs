@@ -127,7 +127,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_streaming::db::open(&config.database)?;
+    let database = nova_streaming::db::open(config.database()?)?;
     let logic = StreamingLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

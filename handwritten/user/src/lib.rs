@@ -120,7 +120,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_user::db::open(&config.database)?;
+    let database = nova_user::db::open(config.database()?)?;
     let logic = UserLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

@@ -50,7 +50,7 @@ impl BoundaryVisitor<'_> {
             }
         }
         for database in mentioned_databases(value) {
-            let owner = self.ownership.spec.services.iter().find(|s| s.database == database && s.name != self.service);
+            let owner = self.ownership.spec.services.iter().find(|s| s.database.as_deref() == Some(database.as_str()) && s.name != self.service);
             if let Some(owner) = owner {
                 let diagnostic = Diagnostic::new(
                     "boundary::foreign-database",

@@ -44,7 +44,7 @@ impl DbNames {
     pub fn of(service: &Service, prefix: Option<&str>) -> Self {
         let database = match prefix {
             Some(prefix) => format!("{prefix}_{}", service.name),
-            None => service.database.clone(),
+            None => service.database.clone().unwrap_or_else(|| format!("nova_{}", service.name)),
         };
         DbNames { service: service.name.clone(), owner: format!("{database}_owner"), login: format!("{database}_app"), database }
     }
@@ -155,7 +155,7 @@ pub fn services_with_databases(analysis: &crate::Analysis) -> Vec<(&Service, &Hi
         .iter()
         .filter_map(|service| {
             let history = crate::migrate::history_of(analysis, &service.name)?;
-            (!service.tables.is_empty() || !history.files.is_empty()).then_some((service, history))
+            service.database.is_some().then_some((service, history))
         })
         .collect()
 }

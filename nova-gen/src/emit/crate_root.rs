@@ -113,23 +113,36 @@ pub fn emit_api_lib(service: &Service) -> Result<String, EmitError> {
 pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
     let api = api_lib(service);
     let client = client_struct(service);
+    let storage = match service.database {
+        Some(_) => "- [`repo`] and [`db`]: the service's own tables and database,",
+        None => "- no database: the service owns no table (it keeps no state of its own),",
+    };
     let doc = crate_docs(
         service,
         format!("Generated crate of nova's `{}` service, for the service itself only.", service.name),
         &[
             "- [`Logic`]: the business logic, one method per RPC, implemented by hand,",
             "- [`server`]: serves a `Logic` over gRPC,",
-            "- [`repo`] and [`db`]: the service's own tables and database,",
+            storage,
             "- [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.",
         ],
     );
-    let database = &service.database;
+    // A service without a database has no `db`, `repo` or `DATABASE`.
+    let has_database = service.database.is_some();
+    let db_module = has_database.then(|| quote!(pub mod db;));
+    let repo_module = has_database.then(|| quote!(pub mod repo;));
+    let database = service.database.as_ref().map(|database| {
+        quote! {
+            /// The service's own database.
+            pub const DATABASE: &str = #database;
+        }
+    });
     rust_file(quote! {
         #doc
 
-        pub mod db;
+        #db_module
         pub mod logic;
-        pub mod repo;
+        #repo_module
         pub mod server;
 
         pub use ::#api as api;
@@ -137,8 +150,7 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
         pub use logic::Logic;
         pub use ::nova_runtime::{CallContext, LogicError};
 
-        /// The service's own database.
-        pub const DATABASE: &str = #database;
+        #database
         /// The service's protos (and their imports), encoded, for gRPC reflection.
         pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("file_descriptor_set.bin");
     })

@@ -144,10 +144,13 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
     files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos));
     files.owned(format!("{root}/src/logic.rs"), logic::emit_logic(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(service)?);
-    files.owned(format!("{root}/src/db.rs"), db::emit_db(service, &own_migrations)?);
-    files.owned(format!("{root}/src/repo/mod.rs"), repo::emit_repo_mod(service)?);
-    for table in &service.tables {
-        files.owned(format!("{root}/src/repo/{}.rs", table.name), repo::emit_table(service, table)?);
+    // A service without a database (it owns no table) gets no db module and no repositories.
+    if let Some(database) = &service.database {
+        files.owned(format!("{root}/src/db.rs"), db::emit_db(service, &own_migrations)?);
+        files.owned(format!("{root}/src/repo/mod.rs"), repo::emit_repo_mod(service, database)?);
+        for table in &service.tables {
+            files.owned(format!("{root}/src/repo/{}.rs", table.name), repo::emit_table(service, table)?);
+        }
     }
     scaffold::emit_scaffold(service, files)
 }

@@ -47,41 +47,70 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
             }
         }
     });
+    let pool = service.database.as_ref().map(|_| quote!(use ::nova_runtime::codegen::sqlx::PgPool;));
+    let body = match service.database {
+        Some(_) => quote! {
+            #doc
+            #[derive(Debug, Clone)]
+            pub struct #logic {
+                db: PgPool,
+            }
+
+            impl #logic {
+                pub fn new(db: PgPool) -> Self {
+                    #logic { db }
+                }
+
+                /// The service's own database.
+                pub fn db(&self) -> &PgPool {
+                    &self.db
+                }
+            }
+
+            impl Logic for #logic {
+                #(#methods)*
+            }
+
+            /// Starts the service: opens its database (the server waits for it and applies
+            /// migrations), then serves on `listeners` until `shutdown` is requested.
+            pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+                let database = #generated::db::open(config.database()?)?;
+                let logic = #logic::new(database.pool().clone());
+                let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+                #generated::server::serve_with(logic, options, listeners, shutdown).await
+            }
+        },
+        // Owns no table: no database to open or wait for; SERVING as soon as it listens.
+        None => quote! {
+            #doc
+            #[derive(Debug, Clone, Default)]
+            pub struct #logic {}
+
+            impl #logic {
+                pub fn new() -> Self {
+                    #logic {}
+                }
+            }
+
+            impl Logic for #logic {
+                #(#methods)*
+            }
+
+            /// Starts the service, which has no database (it owns no table): serves on
+            /// `listeners` until `shutdown` is requested.
+            pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+                let options = ServeOptions { shutdown: config.shutdown, database: None };
+                #generated::server::serve_with(#logic::new(), options, listeners, shutdown).await
+            }
+        },
+    };
     format_rust(quote! {
         //! Business logic of the service: implement each RPC here.
         use #generated::{CallContext, Logic, LogicError, pb};
-        use ::nova_runtime::codegen::sqlx::PgPool;
+        #pool
         use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 
-        #doc
-        #[derive(Debug, Clone)]
-        pub struct #logic {
-            db: PgPool,
-        }
-
-        impl #logic {
-            pub fn new(db: PgPool) -> Self {
-                #logic { db }
-            }
-
-            /// The service's own database.
-            pub fn db(&self) -> &PgPool {
-                &self.db
-            }
-        }
-
-        impl Logic for #logic {
-            #(#methods)*
-        }
-
-        /// Starts the service: opens its database (the server waits for it and applies
-        /// migrations), then serves on `listeners` until `shutdown` is requested.
-        pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-            let database = #generated::db::open(&config.database)?;
-            let logic = #logic::new(database.pool().clone());
-            let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-            #generated::server::serve_with(logic, options, listeners, shutdown).await
-        }
+        #body
     })
 }
 

@@ -4,7 +4,7 @@ use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
 use crate::emit::names::{rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
-use crate::emit::{EmitError, rust_file};
+use crate::emit::{EmitError, doc_lines, rust_file};
 use crate::ir::Service;
 
 pub fn emit_server(service: &Service) -> Result<String, EmitError> {
@@ -26,6 +26,20 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
             }
         }
     });
+    let database = match service.database {
+        Some(_) => quote!(Some(crate::DATABASE)),
+        None => quote!(None),
+    };
+    let config_doc = match service.database {
+        Some(_) => doc_lines(
+            &["This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with".into(), "local defaults (its default port and database).".into()],
+            false,
+        ),
+        None => doc_lines(
+            &["This service's configuration: `NOVA_GRPC_ADDR` and friends, with local defaults (its".into(), "default port). It has no database: no `NOVA_DATABASE_*` variable is read.".into()],
+            false,
+        ),
+    };
     rust_file(quote! {
         //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
         //! (deadline, panic isolation, error mapping and logging).
@@ -63,7 +77,7 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
             file_descriptor_set: crate::FILE_DESCRIPTOR_SET,
             rpcs: crate::rpc::ALL,
             default_port: crate::DEFAULT_PORT,
-            database: crate::DATABASE,
+            database: #database,
         };
 
         /// Serves `logic` with the default options: no database to follow (SERVING at once),
@@ -88,8 +102,7 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
             ::nova_runtime::server::serve(DESCRIPTION, routes(logic), options, listeners, shutdown).await
         }
 
-        /// This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with
-        /// local defaults (its default port and database).
+        #config_doc
         pub fn config_from_env() -> Result<::nova_runtime::server::ServiceConfig, ::nova_runtime::config::ConfigError> {
             ::nova_runtime::server::ServiceConfig::from_env(&DESCRIPTION)
         }

@@ -28,22 +28,66 @@ const TABLE_KEYS: [&str; 4] = ["doc", "columns", "unique", "indexes"];
 pub fn read_ownership(file: &SourceFile) -> Result<(RawSpec, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (document, errors) = DeTable::parse_recoverable(&file.text);
     if !errors.is_empty() {
-        return Err(errors.iter().map(|e| syntax_error(file, e)).collect());
+        return Err(first_syntax_errors(&errors).into_iter().map(|e| syntax_error(file, e)).collect());
     }
     let mut reader = Reader::new(file);
     let spec = read_document(&mut reader, document.get_ref());
     Ok((spec, reader.diagnostics))
 }
 
+/// The errors worth showing, in file order: every duplicate key up to the first real syntax
+/// error, and that one. The parser's recovery cannot know where a broken construct (an inline
+/// table missing its `}`) really ends, so everything after the first syntax error is usually an
+/// echo of it (one missing brace gave hundreds of errors) and would bury the real one.
+fn first_syntax_errors(errors: &[toml::de::Error]) -> Vec<&toml::de::Error> {
+    let mut sorted: Vec<&toml::de::Error> = errors.iter().collect();
+    sorted.sort_by_key(|e| e.span().map_or(0, |s| s.start));
+    let mut shown = Vec::new();
+    for error in sorted {
+        shown.push(error);
+        if !is_duplicate_key(error) {
+            break;
+        }
+    }
+    shown
+}
+
+fn is_duplicate_key(error: &toml::de::Error) -> bool {
+    error.message().contains("duplicate key")
+}
+
 fn syntax_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let message = error.message().trim().to_string();
-    let help = if message.contains("duplicate key") {
+    let help = if is_duplicate_key(error) {
         "each key may appear only once; a table is owned by exactly one service, so it is declared once"
     } else {
-        "fix the TOML syntax here (see https://toml.io)"
+        "fix the TOML syntax here (see https://toml.io); nova-gen stops at the first syntax error, so run it again afterwards"
     };
-    Diagnostic::new("spec::toml-syntax", format!("invalid TOML: {message}")).in_file(file).label(span, message).help(help)
+    match unclosed_inline_table_before(&file.text, span.start) {
+        Some(end) => Diagnostic::new("spec::toml-syntax", "invalid TOML: an inline table is not closed")
+            .in_file(file)
+            .label(end..end, "`}` missing here?")
+            .label(span, format!("noticed here: {message}"))
+            .help("end the inline table with `}` (an inline table may span lines, so the parser only notices at the next key)"),
+        None => Diagnostic::new("spec::toml-syntax", format!("invalid TOML: {message}")).in_file(file).label(span, message).help(help),
+    }
+}
+
+/// Where the last line with content before `offset` ends, when that line opens more `{` than
+/// it closes: an inline table missing its `}` is then reported at the next key ("missing
+/// comma"), and the place to fix is the end of that line.
+fn unclosed_inline_table_before(text: &str, offset: usize) -> Option<usize> {
+    let mut line_end = text.get(..offset)?.rfind('\n')?;
+    loop {
+        let line_start = text[..line_end].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[line_start..line_end].trim_end_matches('\r');
+        let code = line.split('#').next().unwrap_or(line).trim_end();
+        if !code.trim_start().is_empty() {
+            return (code.matches('{').count() > code.matches('}').count()).then_some(line_start + code.len());
+        }
+        line_end = line_start.checked_sub(1)?;
+    }
 }
 
 fn read_document(reader: &mut Reader<'_>, document: &DeTable<'_>) -> RawSpec {

@@ -38,6 +38,7 @@ pub struct ProtoServiceInfo {
     pub file: String,
     pub package: String,
     pub name: String,
+    /// Where the service is named (`BillingService` in `service BillingService {`).
     pub span: Span,
     pub docs: Vec<String>,
     pub methods: Vec<ProtoMethodInfo>,
@@ -202,7 +203,8 @@ fn list_protos(root: &Path) -> std::io::Result<Vec<String>> {
 }
 
 fn io_error(name: &str, error: &std::io::Error) -> Diagnostic {
-    Diagnostic::new("spec::io", format!("cannot read {name}: {error}")).help("check the path given with --specs")
+    // `load` adds a help naming the flag that gave the path, if one did.
+    Diagnostic::new("spec::io", format!("cannot read {name}: {error}"))
 }
 
 /// protox reports rich miette diagnostics; keep their labels and help, but name the file the
@@ -236,7 +238,12 @@ fn index_services(file: &FileDescriptorProto, sources: &BTreeMap<String, SourceF
                 file: file.name().to_string(),
                 package: file.package().to_string(),
                 name: service.name().to_string(),
-                span: span_of(info, source, &service_path),
+                // The name only: a diagnostic about the service shows its `service X {` line,
+                // not the whole block with every RPC.
+                span: match location(info, &[6, si as i32, 1]) {
+                    Some(_) => span_of(info, source, &[6, si as i32, 1]),
+                    None => span_of(info, source, &service_path),
+                },
                 docs: docs_of(info, &service_path),
                 methods,
             }

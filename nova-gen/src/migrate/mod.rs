@@ -84,7 +84,8 @@ pub fn migrate(layout: &Layout, analysis: &Analysis, request: &MigrateRequest) -
         if wanted.tables.is_empty() {
             return Ok(MigrateOutcome { written: Vec::new(), notes: vec![format!("{} owns no table: it needs no migration", service.name)] });
         }
-        let file = render::render_initial(&service.name, &service.database, &wanted, 1, &slug(request)?)?;
+        let database = service.database.as_deref().ok_or_else(|| Failure::Internal(format!("{} owns tables but has no database", service.name)))?;
+        let file = render::render_initial(&service.name, database, &wanted, 1, &slug(request)?)?;
         let notes = wanted.tables.keys().map(|t| format!("adds table {t}")).collect();
         return write(layout, service, history, &[file], &wanted, notes);
     }

@@ -13,6 +13,8 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
     let mut by_proto: BTreeMap<String, Span> = BTreeMap::new();
     let mut by_database: BTreeMap<String, Span> = BTreeMap::new();
     let mut by_port: BTreeMap<i64, Span> = BTreeMap::new();
+    // Proto services already named in the help of a service that misses its proto: reported once.
+    let mut suggested: Vec<String> = Vec::new();
     for (index, service) in spec.services.iter().enumerate() {
         let name = &service.name;
         if let Some(why) = service_name_problem(&name.value) {
@@ -28,10 +30,17 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
         let proto_span = service.proto.as_ref().map_or(name.span.clone(), |p| p.span.clone());
         if v.loaded.protos.service(&proto).is_none() {
             let pascal = name.value.to_upper_camel_case();
-            let help = match &service.proto {
-                Some(_) => "name a service declared in specs/proto, as package.Service".to_string(),
-                None => format!(
-                    "declare `service {pascal}Service` in specs/proto/nova/{0}/v1/{0}.proto (package nova.{0}.v1), or set `proto = \"package.Service\"` in [{0}]",
+            let candidates = candidates_for(v, &name.value);
+            let help = match (&service.proto, candidates.as_slice()) {
+                (Some(_), []) => "name a service declared in specs/proto: `proto = \"<package>.<Service>\"`".to_string(),
+                (Some(_), [one]) => format!("did you mean `proto = \"{one}\"`?"),
+                (None, [one]) => {
+                    suggested.push(one.clone());
+                    format!("set `proto = \"{one}\"` in [{0}]; without it, [{0}] means `{proto}`", name.value)
+                }
+                (_, many @ [_, ..]) => format!("set `proto = \"<package>.<Service>\"` in [{}], one of: {}", name.value, many.join(", ")),
+                (None, []) => format!(
+                    "declare `service {pascal}Service` in specs/proto/nova/{0}/v1/{0}.proto (package nova.{0}.v1), or name the service it implements with `proto = \"<package>.<Service>\"` in [{0}]",
                     name.value
                 ),
             };
@@ -52,33 +61,19 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
                 .help("each proto service is implemented by exactly one nova service");
             v.push(diagnostic);
         }
+        // A service that owns no table (a stateless gateway) has no database at all.
         if service.tables.is_empty() {
-            v.report(
-                "spec::service-without-database",
-                name.span.clone(),
-                "owns no table",
-                format!("service `{}` owns no table, so it has no database", name.value),
-                format!("declare the tables it owns with [{}.tables.<name>]; every service has its own database", name.value),
-            );
-        }
-        let database = service.database_name();
-        let database_span = service.database.as_ref().map_or(name.span.clone(), |d| d.span.clone());
-        if service_name_problem(&database).is_some() {
-            v.report(
-                "spec::bad-name",
-                database_span.clone(),
-                "not a plain identifier",
-                format!("`{database}` cannot name a database"),
-                "use lower_snake_case, e.g. \"nova_auth\"",
-            );
-        }
-        if let Some(first) = by_database.insert(database.clone(), database_span.clone()) {
-            let diagnostic = crate::diagnostic::Diagnostic::new("spec::shared-database", format!("database `{database}` is shared by two services"))
-                .in_file(v.ownership_file())
-                .label(database_span, "shared again here")
-                .label(first, "first used here")
-                .help("give every service its own database: a shared database is the distributed monolith nova removes");
-            v.push(diagnostic);
+            if let Some(database) = &service.database {
+                v.report(
+                    "spec::database-without-tables",
+                    database.span.clone(),
+                    "no table lives here",
+                    format!("service `{}` names a database but owns no table", name.value),
+                    format!("remove `database`: a service without tables gets no database; or declare its tables with [{}.tables.<name>]", name.value),
+                );
+            }
+        } else {
+            check_database(v, service, &name.span, &mut by_database);
         }
         let port = spec.port_of(index);
         let port_span = service.port.as_ref().map_or(name.span.clone(), |p| p.span.clone());
@@ -101,23 +96,79 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
             v.push(diagnostic);
         }
     }
-    check_unowned_proto_services(v);
+    check_unowned_proto_services(v, &suggested);
+}
+
+/// The proto services no section claims that `service` plausibly implements: named after it
+/// (`BillingService`, `Billing`) or in a package with its name (`acme.billing.v1`), sorted.
+fn candidates_for(v: &Validator<'_>, service: &str) -> Vec<String> {
+    let pascal = service.to_upper_camel_case();
+    let claimed: Vec<String> = v.loaded.ownership.services.iter().map(crate::raw::RawService::proto_name).collect();
+    let mut found: Vec<String> = v
+        .loaded
+        .protos
+        .services
+        .iter()
+        .filter(|p| !claimed.contains(&p.full_name()))
+        .filter(|p| p.name == format!("{pascal}Service") || p.name == pascal || p.package.split('.').any(|part| part == service))
+        .map(crate::load::protos::ProtoServiceInfo::full_name)
+        .collect();
+    found.sort();
+    found
+}
+
+fn check_database(v: &mut Validator<'_>, service: &crate::raw::RawService, name_span: &Span, by_database: &mut BTreeMap<String, Span>) {
+    let database = service.database_name();
+    let database_span = service.database.as_ref().map_or(name_span.clone(), |d| d.span.clone());
+    if service_name_problem(&database).is_some() {
+        v.report(
+            "spec::bad-name",
+            database_span.clone(),
+            "not a plain identifier",
+            format!("`{database}` cannot name a database"),
+            "use lower_snake_case, e.g. \"nova_auth\"",
+        );
+    }
+    if let Some(first) = by_database.insert(database.clone(), database_span.clone()) {
+        let diagnostic = crate::diagnostic::Diagnostic::new("spec::shared-database", format!("database `{database}` is shared by two services"))
+            .in_file(v.ownership_file())
+            .label(database_span, "shared again here")
+            .label(first, "first used here")
+            .help("give every service its own database: a shared database is the distributed monolith nova removes");
+        v.push(diagnostic);
+    }
 }
 
 /// Every proto service must belong to a section of ownership.toml: an API nobody owns has no
-/// database and no generated crate.
-fn check_unowned_proto_services(v: &mut Validator<'_>) {
+/// database and no generated crate. Those already suggested to a section (`suggested`) are not
+/// reported again.
+fn check_unowned_proto_services(v: &mut Validator<'_>, suggested: &[String]) {
     let claimed: Vec<String> = v.loaded.ownership.services.iter().map(|s| s.proto_name()).collect();
-    let unowned: Vec<_> = v.loaded.protos.services.iter().filter(|p| !claimed.contains(&p.full_name())).cloned().collect();
+    let unowned: Vec<_> = v
+        .loaded
+        .protos
+        .services
+        .iter()
+        .filter(|p| !claimed.contains(&p.full_name()) && !suggested.contains(&p.full_name()))
+        .cloned()
+        .collect();
     for proto in unowned {
         let guess = proto.package.split('.').nth(1).unwrap_or("name").to_string();
+        let full_name = proto.full_name();
+        let conventional = proto.package == format!("nova.{guess}.v1") && proto.name == format!("{}Service", guess.to_upper_camel_case());
+        let has_section = v.loaded.ownership.services.iter().any(|s| s.name.value == guess);
+        let help = match (conventional, has_section) {
+            (true, _) => format!("add a [{guess}] section to specs/ownership.toml (with the tables it owns, if any)"),
+            (false, true) => format!("set `proto = \"{full_name}\"` in [{guess}] if that service implements it"),
+            (false, false) => format!("set `proto = \"{full_name}\"` in the section of the service that implements it (e.g. a new [{guess}])"),
+        };
         v.report_proto(
             &proto.file,
             "spec::unowned-proto-service",
             proto.span.clone(),
             "no service owns this",
-            format!("proto service `{}` has no section in ownership.toml", proto.full_name()),
-            format!("add a [{guess}] section with the tables it owns to specs/ownership.toml"),
+            format!("proto service `{full_name}` has no section in ownership.toml"),
+            help,
         );
     }
 }

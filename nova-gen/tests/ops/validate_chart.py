@@ -98,11 +98,14 @@ def check_service(label, name, want, values, objects, expect):
     if pod.get("terminationGracePeriodSeconds") != expect["termination_grace_period_seconds"]:
         problems.append(f"{label}: terminationGracePeriodSeconds {pod.get('terminationGracePeriodSeconds')}, expected {expect['termination_grace_period_seconds']}")
     env = {e["name"]: e for e in container.get("env", [])}
-    db = env.get("NOVA_DATABASE_URL", {})
-    if "value" in db or "secretKeyRef" not in db.get("valueFrom", {}):
+    db = env.get("NOVA_DATABASE_URL")
+    if want["database"] is None:
+        if db is not None or "database" in values:
+            problems.append(f"{label}: the spec gives this service no database, the chart does: {db or values.get('database')}")
+    elif db is None or "value" in db or "secretKeyRef" not in db.get("valueFrom", {}):
         problems.append(f"{label}: NOVA_DATABASE_URL must come from a Secret, not a literal: {db}")
-    if values["database"]["name"] != want["database"]:
-        problems.append(f"{label}: database {values['database']['name']}, the spec says {want['database']}")
+    elif values.get("database", {}).get("name") != want["database"]:
+        problems.append(f"{label}: database {values.get('database', {}).get('name')}, the spec says {want['database']}")
     config = kinds["ConfigMap"][0]["data"]
     endpoints = {k: v for k, v in config.items() if k.endswith("_ENDPOINT")}
     if endpoints != want["endpoints"]:

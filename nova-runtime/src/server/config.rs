@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::ServiceDescription;
+use super::{ServiceDescription, StartError};
 use crate::config::{ConfigError, env_or};
 use crate::db::DatabaseConfig;
 
@@ -15,7 +15,8 @@ pub struct ServiceConfig {
     pub listen: SocketAddr,
     /// Where `/metrics` is served (Prometheus text), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
-    pub database: DatabaseConfig,
+    /// `None` for a service without a database (see [`ServiceDescription::database`]).
+    pub database: Option<DatabaseConfig>,
     pub shutdown: ShutdownConfig,
 }
 
@@ -54,7 +55,8 @@ impl ShutdownConfig {
 impl ServiceConfig {
     /// `NOVA_GRPC_ADDR` (default `127.0.0.1:<default port>`), `NOVA_METRICS_ADDR` (default
     /// `127.0.0.1:<default port + 1000>`, `off` to disable), plus
-    /// [`DatabaseConfig::from_env`] and [`ShutdownConfig::from_env`].
+    /// [`DatabaseConfig::from_env`] (only for a service with a database) and
+    /// [`ShutdownConfig::from_env`].
     pub fn from_env(service: &ServiceDescription) -> Result<Self, ConfigError> {
         let metrics_default = SocketAddr::from(([127, 0, 0, 1], service.default_port.saturating_add(1000)));
         let metrics_listen = match std::env::var("NOVA_METRICS_ADDR").ok().as_deref().map(str::trim) {
@@ -64,13 +66,23 @@ impl ServiceConfig {
         Ok(ServiceConfig {
             listen: env_or("NOVA_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], service.default_port)))?,
             metrics_listen,
-            database: DatabaseConfig::from_env(service.database)?,
+            database: service.database.map(DatabaseConfig::from_env).transpose()?,
             shutdown: ShutdownConfig::from_env()?,
         })
     }
 
     /// Loopback on any free port, no `/metrics`, the given database, default shutdown.
     pub fn loopback(database: DatabaseConfig) -> Self {
-        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database, shutdown: ShutdownConfig::default() }
+        ServiceConfig { database: Some(database), ..ServiceConfig::loopback_without_database() }
+    }
+
+    /// Loopback on any free port, no `/metrics`, no database, default shutdown.
+    pub fn loopback_without_database() -> Self {
+        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database: None, shutdown: ShutdownConfig::default() }
+    }
+
+    /// The database settings, for a service that has a database.
+    pub fn database(&self) -> Result<&DatabaseConfig, StartError> {
+        self.database.as_ref().ok_or(StartError::NoDatabase)
     }
 }

@@ -59,8 +59,9 @@ pub struct ServiceDescription {
     pub rpcs: &'static [&'static RpcDescriptor],
     /// The gRPC port used when `NOVA_GRPC_ADDR` is not set.
     pub default_port: u16,
-    /// The service's own database, e.g. `nova_auth`.
-    pub database: &'static str,
+    /// The service's own database, e.g. `nova_auth`; `None` for a service that owns no table
+    /// (a stateless gateway): it reads no database settings and never waits for one.
+    pub database: Option<&'static str>,
 }
 
 /// How [`serve`] runs a service beyond its routes.
@@ -78,6 +79,10 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("database setup failed")]
     Database(#[from] DbError),
+    /// A service that owns no table (its description names no database) asked for its
+    /// database settings.
+    #[error("this service owns no table, so it has no database to open")]
+    NoDatabase,
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,

@@ -36,12 +36,14 @@ spec:
       envFrom:
         - configMapRef:
             name: {{ .Values.service.fullname }}
+      {{- with .Values.database }}
       env:
         - name: NOVA_DATABASE_URL
           valueFrom:
             secretKeyRef:
-              name: {{ .Values.database.urlSecret.name }}
-              key: {{ .Values.database.urlSecret.key }}
+              name: {{ .urlSecret.name }}
+              key: {{ .urlSecret.key }}
+      {{- end }}
       readinessProbe:
         grpc:
           port: {{ .Values.ports.grpc }}

@@ -17,14 +17,17 @@ pub fn system_dot(spec: &Spec) -> String {
             service.port,
             service.proto.full_name()
         );
-        let _ = writeln!(
-            dot,
-            "  \"db:{0}\" [shape=cylinder, style=filled, fillcolor=\"#fff3cd\", label=\"{1}\\n{2} tables\"];",
-            service.name,
-            service.database,
-            service.tables.len()
-        );
-        let _ = writeln!(dot, "  \"{0}\" -> \"db:{0}\" [style=dashed, arrowhead=none, label=\"owns\"];", service.name);
+        // A stateless service (no table) has no database to draw.
+        if let Some(database) = &service.database {
+            let _ = writeln!(
+                dot,
+                "  \"db:{0}\" [shape=cylinder, style=filled, fillcolor=\"#fff3cd\", label=\"{1}\\n{2} tables\"];",
+                service.name,
+                database,
+                service.tables.len()
+            );
+            let _ = writeln!(dot, "  \"{0}\" -> \"db:{0}\" [style=dashed, arrowhead=none, label=\"owns\"];", service.name);
+        }
     }
     for caller in &spec.services {
         for callee in caller.calls.iter().filter_map(|c| spec.service(c)) {

@@ -13,7 +13,7 @@ use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
 use crate::ir::{Column, Reference, Service, Table};
 
 /// `src/repo/mod.rs`: the list of table modules.
-pub fn emit_repo_mod(service: &Service) -> Result<String, EmitError> {
+pub fn emit_repo_mod(service: &Service, database: &str) -> Result<String, EmitError> {
     let modules = service.tables.iter().map(|t| {
         let name = table_module(t);
         let doc = doc_line(&format!("Table `{}`.", t.name));
@@ -21,7 +21,7 @@ pub fn emit_repo_mod(service: &Service) -> Result<String, EmitError> {
     });
     let doc = format!(
         "Repositories of the tables the {} service owns, in its own database `{}`. Only the {} service uses them; other services read this data through its client.",
-        service.name, service.database, service.name
+        service.name, database, service.name
     );
     let doc = doc_lines(&[doc], true);
     let names = service.tables.iter().map(|t| t.name.as_str());

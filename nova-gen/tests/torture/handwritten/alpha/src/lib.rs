@@ -71,7 +71,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_alpha::db::open(&config.database)?;
+    let database = nova_alpha::db::open(config.database()?)?;
     let logic = AlphaLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,

@@ -43,7 +43,7 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_beta::db::open(&config.database)?;
+    let database = nova_beta::db::open(config.database()?)?;
     let logic = BetaLogic::new(database.pool().clone());
     let options = ServeOptions {
         shutdown: config.shutdown,
