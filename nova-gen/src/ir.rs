@@ -37,8 +37,13 @@ impl Spec {
 pub struct Service {
     /// Short lower-case name, e.g. `auth`; crates are `nova-<name>` and `nova-<name>-service`.
     pub name: String,
-    /// Default gRPC port when the environment sets none.
+    /// gRPC port: `port = ` in the spec, or derived from the name (never from file order).
     pub port: u16,
+    /// The services this one calls (`calls = [...]`), sorted: the only clients it may depend
+    /// on, the endpoints its deployment gets, the edges of the system picture.
+    pub calls: Vec<String>,
+    /// Callees whose edge the spec allows to close a dependency cycle (`allow_cycle`), sorted.
+    pub allow_cycle: Vec<String>,
     /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
     /// and never did (a stateless gateway): no database, repositories or migrations.
     pub database: Option<String>,
@@ -89,6 +94,10 @@ pub struct Rpc {
     pub output: MessageType,
     pub idempotency: Idempotency,
     pub policy: CallPolicy,
+    /// The objectives this RPC is held to: its own `slo` line over the service's.
+    pub slo: Slo,
+    /// Whether the RPC's line sets its own `slo` (its alerts are then emitted separately).
+    pub own_slo: bool,
     pub docs: Vec<String>,
     /// Hash of the request and response schemas (and every type they use), which versions
     /// cache keys: bytes cached under one schema are never decoded under another.
@@ -186,6 +195,10 @@ pub struct Slo {
     pub p95_latency: Duration,
     /// Percentage of calls, e.g. `1.0` for 1 %.
     pub error_rate_percent: f64,
+    /// How long a latency or error-rate breach must last before its alert fires.
+    pub alert_for: Duration,
+    /// The `severity` label of the latency and error-rate alerts.
+    pub severity: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -73,6 +73,9 @@ pub mod out {
     pub const GENERATED: &str = "generated";
     pub const HANDWRITTEN: &str = "handwritten";
     pub const MIGRATIONS: &str = "migrations";
+    /// Ops artifacts (Prometheus rules and their tests, Helm chart and values, the system
+    /// picture): generated, but not a crate (the workspace excludes it).
+    pub const OPS: &str = "generated/ops";
 
     pub fn generated_crate(service: &str) -> String {
         format!("{GENERATED}/{service}")

@@ -12,13 +12,17 @@ use crate::load::migrations::History;
 use crate::load::ProtoSet;
 use crate::load::protos::ProtoServiceInfo;
 use crate::raw::RawTargetPolicy;
-use crate::raw::{RawColumnList, RawPolicy, RawRetry, RawService, RawSlo, RawTable};
+use crate::raw::{RawColumnList, RawDefaults, RawPolicy, RawRetry, RawService, RawSlo, RawTable};
 
 /// Built-in policy when neither `[defaults]`, the service nor the RPC says otherwise.
 pub const BUILTIN_DEADLINE: Duration = Duration::from_secs(1);
 pub const BUILTIN_RETRY: RetryPolicy =
     RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(50), max_backoff: Duration::from_millis(500), multiplier: 2.0 };
-pub const BUILTIN_SLO: Slo = Slo { p95_latency: Duration::from_millis(100), error_rate_percent: 1.0 };
+pub const BUILTIN_P95: Duration = Duration::from_millis(100);
+pub const BUILTIN_ERROR_RATE_PERCENT: f64 = 1.0;
+/// The seed's alerts: "P95 > 100 ms for 5 m", "error rate > 1 % for 5 m".
+pub const BUILTIN_ALERT_FOR: Duration = Duration::from_secs(300);
+pub const BUILTIN_SEVERITY: &str = "page";
 pub const BUILTIN_STALE_IF_ERROR: Duration = Duration::from_secs(60);
 pub const BUILTIN_BREAKER: BreakerPolicy = BreakerPolicy {
     window: 20,
@@ -51,8 +55,10 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
             port,
             database: has_database(raw, histories).then(|| raw.database_name()),
             proto: ProtoService { package: proto.package.clone(), name: proto.name.clone(), file: proto.file.clone(), docs: proto.docs.clone() },
-            slo: resolve_slo(&spec.defaults.slo, &raw.slo),
-            rpcs: build_rpcs(&loaded.protos, &spec.defaults.policy, raw, proto)?,
+            slo: resolve_slo(&[&spec.defaults.slo, &raw.slo]),
+            calls: sorted(&raw.calls),
+            allow_cycle: sorted(&raw.allow_cycle),
+            rpcs: build_rpcs(&loaded.protos, &spec.defaults, raw, proto)?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
             target: resolve_target(&[&spec.defaults.target, &raw.target]),
             api_dependencies: Vec::new(),
@@ -145,7 +151,14 @@ fn link_packages(protos: &ProtoSet, services: &mut [Service]) -> Vec<SharedPacka
     shared
 }
 
-fn build_rpcs(protos: &ProtoSet, defaults: &RawPolicy, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
+fn sorted(names: &[crate::source::Located<String>]) -> Vec<String> {
+    let mut names: Vec<String> = names.iter().map(|n| n.value.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn build_rpcs(protos: &ProtoSet, defaults: &RawDefaults, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
     let package_prefix = format!(".{}.", proto.package);
     let message = |ty: &str| -> Result<MessageType, ModelError> {
         if ty == ".google.protobuf.Empty" {
@@ -159,8 +172,11 @@ fn build_rpcs(protos: &ProtoSet, defaults: &RawPolicy, service: &RawService, pro
         .methods
         .iter()
         .map(|method| {
-            let own = service.rpcs.iter().find(|r| r.name.value == method.name).map(|r| &r.policy);
-            let mut policy = resolve_policy(&[defaults, &service.policy], own);
+            let line = service.rpcs.iter().find(|r| r.name.value == method.name);
+            let own = line.map(|r| &r.policy);
+            let mut policy = resolve_policy(&[&defaults.policy, &service.policy], own);
+            let own_slo = line.map(|r| &r.slo);
+            let slo = resolve_slo(&[&defaults.slo, &service.slo, own_slo.unwrap_or(&RawSlo::default())]);
             if let (Some(cache), Some(entity)) = (policy.cache.as_mut(), own.and_then(|p| p.entity.as_ref())) {
                 let repeated = crate::validate::entity_field(protos, &method.input_type, &entity.value)
                     .ok_or_else(|| ModelError(format!("entity field {} of {} not found", entity.value, method.name)))?;
@@ -172,6 +188,8 @@ fn build_rpcs(protos: &ProtoSet, defaults: &RawPolicy, service: &RawService, pro
                 output: message(&method.output_type)?,
                 idempotency: method.idempotency,
                 policy,
+                slo,
+                own_slo: own_slo.is_some_and(|s| s.p95.is_some() || s.error_rate.is_some() || s.alert_for.is_some() || s.severity.is_some()),
                 docs: method.docs.clone(),
                 schema_hash: crate::schema::schema_hash(protos, &[&method.input_type, &method.output_type]),
             })
@@ -239,10 +257,14 @@ fn resolve_target(levels: &[&RawTargetPolicy]) -> TargetPolicy {
     TargetPolicy { breaker, retry_budget }
 }
 
-fn resolve_slo(defaults: &RawSlo, own: &RawSlo) -> Slo {
+/// Nearest level wins, key by key (levels are given outermost first).
+fn resolve_slo(levels: &[&RawSlo]) -> Slo {
+    let levels = || levels.iter().rev();
     Slo {
-        p95_latency: own.p95.as_ref().or(defaults.p95.as_ref()).map_or(BUILTIN_SLO.p95_latency, |d| d.value),
-        error_rate_percent: own.error_rate.as_ref().or(defaults.error_rate.as_ref()).map_or(BUILTIN_SLO.error_rate_percent, |r| r.value),
+        p95_latency: levels().find_map(|l| l.p95.as_ref()).map_or(BUILTIN_P95, |d| d.value),
+        error_rate_percent: levels().find_map(|l| l.error_rate.as_ref()).map_or(BUILTIN_ERROR_RATE_PERCENT, |r| r.value),
+        alert_for: levels().find_map(|l| l.alert_for.as_ref()).map_or(BUILTIN_ALERT_FOR, |d| d.value),
+        severity: levels().find_map(|l| l.severity.as_ref()).map_or_else(|| BUILTIN_SEVERITY.to_string(), |s| s.value.clone()),
     }
 }
 

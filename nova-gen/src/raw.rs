@@ -81,6 +81,10 @@ pub struct RawSlo {
     pub p95: Option<Located<Duration>>,
     /// Percent, e.g. 1.0 for "1%".
     pub error_rate: Option<Located<f64>>,
+    /// How long the latency and error-rate alerts' conditions must hold before they fire.
+    pub alert_for: Option<Located<Duration>>,
+    /// The `severity` label of those alerts, e.g. "page" or "ticket".
+    pub severity: Option<Located<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +93,10 @@ pub struct RawService {
     pub proto: Option<Located<String>>,
     pub database: Option<Located<String>>,
     pub port: Option<Located<i64>>,
+    /// `calls = [...]`: the services this one calls (its only allowed client dependencies).
+    pub calls: Vec<Located<String>>,
+    /// `allow_cycle = [...]`: callees whose edge may close a dependency cycle.
+    pub allow_cycle: Vec<Located<String>>,
     pub slo: RawSlo,
     pub policy: RawPolicy,
     pub target: RawTargetPolicy,
@@ -100,6 +108,8 @@ pub struct RawService {
 pub struct RawRpc {
     pub name: Located<String>,
     pub policy: RawPolicy,
+    /// `slo = { ... }` on the RPC's line: overrides the service's objectives for this RPC.
+    pub slo: RawSlo,
 }
 
 #[derive(Debug, Clone)]
@@ -199,8 +209,20 @@ pub struct RawKey {
     pub expression: bool,
 }
 
-/// First gRPC port handed out by default; services take consecutive ports in file order.
-pub const FIRST_DEFAULT_PORT: i64 = 50051;
+/// Ports derived from a service's name (when the spec sets none) fall in this range: a hash
+/// of the name, so that adding, removing or reordering services never moves another's port.
+pub const DERIVED_PORTS: std::ops::RangeInclusive<i64> = 50100..=50999;
+
+/// The port derived from `name`: FNV-1a (64-bit) of the name into [`DERIVED_PORTS`].
+pub fn derived_port(name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in name.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let span = u64::try_from(DERIVED_PORTS.end() - DERIVED_PORTS.start() + 1).unwrap_or(1);
+    DERIVED_PORTS.start() + i64::try_from(hash % span).unwrap_or(0)
+}
 
 impl RawService {
     /// `proto = ...`, or `nova.<service>.v1.<Service>Service`.
@@ -224,11 +246,11 @@ impl RawService {
 }
 
 impl RawSpec {
-    /// `port = ...`, or the next default port by position in the file.
+    /// `port = ...`, or the port derived from the service's name (see [`derived_port`]).
     pub fn port_of(&self, index: usize) -> i64 {
-        match self.services.get(index).and_then(|s| s.port.as_ref()) {
-            Some(p) => p.value,
-            None => FIRST_DEFAULT_PORT + i64::try_from(index).unwrap_or(0),
+        match self.services.get(index) {
+            Some(service) => service.port.as_ref().map_or_else(|| derived_port(&service.name.value), |p| p.value),
+            None => 0,
         }
     }
 }

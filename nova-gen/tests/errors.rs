@@ -269,6 +269,35 @@ fn a_shared_package_importing_a_service_and_services_importing_each_other() {
 }
 
 #[test]
+fn call_graph_problems() {
+    // An unknown callee, a self call, an allow_cycle that is no callee, and a cycle.
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "[accounts]\n", "[accounts]\ncalls = [\"notes\", \"nots\", \"accounts\"]\nallow_cycle = [\"billing\"]\n");
+    }));
+}
+
+#[test]
+fn a_cycle_marked_as_allowed_is_accepted() {
+    let repo = TempRepo::with_fixture("mini");
+    repo.edit(OWNERSHIP, "[accounts]\n", "[accounts]\ncalls = [\"notes\"]\nallow_cycle = [\"notes\"]\n");
+    nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+}
+
+#[test]
+fn duplicate_explicit_port_and_slo_bounds() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "[notes]\n", "[notes]\nport = 50100\n");
+        r.edit(OWNERSHIP, "slo = { p95 = \"150ms\" }", "slo = { p95 = \"7s\", error_rate = \"20%\", for = \"90s\", severity = \"Page!\" }");
+    }));
+}
+
+#[test]
+fn a_derived_port_colliding_with_a_declared_one_asks_for_an_explicit_port() {
+    let derived = nova_gen::raw::derived_port("notes");
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "port = 50100", &format!("port = {derived}"))));
+}
+
+#[test]
 fn column_language_mistakes() {
     insta::assert_snapshot!(case(|r| {
         r.edit(OWNERSHIP, "[notes.tables.note_links]\n", "[notes.tables.note_links]\nsoft_delete = true\n");

@@ -12,7 +12,7 @@ use crate::source::SourceFile;
 
 /// Which of a service's crates a package name is.
 enum ServiceCrate<'a> {
-    Api,
+    Api(&'a str),
     Own(&'a str),
     Handwritten(&'a str),
 }
@@ -22,7 +22,7 @@ fn classify<'a>(package: &str, ownership: &'a Ownership<'_>) -> Option<ServiceCr
         let own = format!("nova-{}", other.name.replace('_', "-"));
         let name = other.name.as_str();
         if package == format!("{own}-api") {
-            Some(ServiceCrate::Api)
+            Some(ServiceCrate::Api(name))
         } else if package == format!("{own}-service") {
             Some(ServiceCrate::Handwritten(name))
         } else if package == own {
@@ -44,6 +44,23 @@ pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Owner
                 DeValue::Table(t) => t.get("package").and_then(|p| p.get_ref().as_str()).map_or(name.clone(), str::to_string),
                 _ => name.clone(),
             };
+            if let Some(ServiceCrate::Api(callee)) = classify(&package, ownership)
+                && callee != service
+                && ownership.spec.service(service).is_some_and(|s| !s.calls.iter().any(|c| c == callee))
+            {
+                diagnostics.push(
+                    Diagnostic::new(
+                        "boundary::undeclared-call",
+                        format!("the {service} service depends on the {callee} service's client `{package}` ({section}), but does not declare that it calls {callee}"),
+                    )
+                    .in_file(file)
+                    .label(key.span(), "undeclared dependency")
+                    .help(format!(
+                        "declare the dependency once, in specs/ownership.toml: add \"{callee}\" to `calls` in [{service}] (Helm values, alerts and the system picture follow), or remove this line"
+                    )),
+                );
+                continue;
+            }
             let (other, what) = match classify(&package, ownership) {
                 Some(ServiceCrate::Own(other)) if other != service => (other, "own generated crate (server, Logic, repositories, database)"),
                 Some(ServiceCrate::Handwritten(other)) if other != service => (other, "implementation"),

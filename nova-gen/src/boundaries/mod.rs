@@ -5,7 +5,8 @@
 //! line, when a handwritten crate
 //! - depends on another service's own crate or handwritten crate (manifest.rs),
 //! - or has SQL naming another service's table, or another service's database, in a string
-//!   (rust.rs with sql.rs) — what no compiler can see.
+//!   (rust.rs with sql.rs) — what no compiler can see,
+//! - or depends on the client (`nova-<svc>-api`) of a service its `calls` do not list (manifest.rs).
 //!
 //! This turns the seed's success metrics ("100 % of inter-service communication over gRPC",
 //! "0 cross-database FKs") into a CI gate.

@@ -9,6 +9,7 @@ mod logic;
 pub mod manifest;
 pub mod migration;
 pub mod names;
+pub mod ops;
 mod protos;
 mod repo;
 mod rpc;
@@ -119,6 +120,7 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
         files.owned.extend(part.owned);
         files.scaffold.extend(part.scaffold);
     }
+    ops::emit_ops(spec, &mut files)?;
     for package in &spec.shared_packages {
         let root = out::shared_package_crate(&names::shared_package_crate(&package.name));
         files.owned(format!("{root}/Cargo.toml"), crate_root::emit_shared_manifest(package));

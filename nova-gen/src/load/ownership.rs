@@ -12,13 +12,13 @@ use crate::raw::{
 };
 use crate::source::{Located, SourceFile, Span};
 
-const SERVICE_KEYS: [&str; 11] =
-    ["proto", "database", "port", "slo", "deadline", "retry", "stale_if_error", "breaker", "retry_budget", "rpc", "tables"];
+const SERVICE_KEYS: [&str; 13] =
+    ["proto", "database", "port", "calls", "allow_cycle", "slo", "deadline", "retry", "stale_if_error", "breaker", "retry_budget", "rpc", "tables"];
 const DEFAULTS_KEYS: [&str; 6] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo"];
-const RPC_KEYS: [&str; 6] = ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed"];
+const RPC_KEYS: [&str; 7] = ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed", "slo"];
 const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_call", "slow_rate", "open_for", "half_open_calls"];
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
-const SLO_KEYS: [&str; 2] = ["p95", "error_rate"];
+const SLO_KEYS: [&str; 4] = ["p95", "error_rate", "for", "severity"];
 const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
 const TABLE_KEYS: [&str; 8] = ["doc", "columns", "unique", "indexes", "checks", "soft_delete", "foreign_keys", "append_only"];
 
@@ -122,7 +122,7 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
             let rpc_name = key.get_ref().to_string();
             if let Some((policy_table, _)) = reader.as_table(value, &format!("rpc.{rpc_name}")) {
                 reader.reject_unknown_keys(policy_table, &RPC_KEYS, &format!("the policy of `{rpc_name}`"));
-                rpcs.push(RawRpc { name: Located::new(rpc_name, key.span()), policy: read_policy(reader, policy_table) });
+                rpcs.push(RawRpc { name: Located::new(rpc_name, key.span()), policy: read_policy(reader, policy_table), slo: read_slo(reader, policy_table) });
             }
         }
     }
@@ -139,6 +139,8 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
         proto: reader.string(table, "proto"),
         database: reader.string(table, "database"),
         port: reader.integer(table, "port"),
+        calls: reader.strings(table, "calls"),
+        allow_cycle: reader.strings(table, "allow_cycle"),
         slo: read_slo(reader, table),
         policy: read_policy(reader, table),
         target: read_target(reader, table),
@@ -210,7 +212,12 @@ fn read_retry(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Located<Ra
 fn read_slo(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawSlo {
     let Some((slo, _)) = reader.table(table, "slo") else { return RawSlo::default() };
     reader.reject_unknown_keys(slo, &SLO_KEYS, "`slo`");
-    RawSlo { p95: reader.duration(slo, "p95"), error_rate: reader.percent(slo, "error_rate") }
+    RawSlo {
+        p95: reader.duration(slo, "p95"),
+        error_rate: reader.percent(slo, "error_rate"),
+        alert_for: reader.duration(slo, "for"),
+        severity: reader.string(slo, "severity"),
+    }
 }
 
 fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_>) -> RawTable {

@@ -3,6 +3,7 @@
 //! built when there are none.
 
 mod api;
+mod calls;
 mod names;
 mod rpcs;
 mod services;
@@ -21,6 +22,7 @@ pub use rpcs::entity_field;
 pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     let mut v = Validator { loaded, diagnostics: Vec::new() };
     services::check_services(&mut v);
+    calls::check_calls(&mut v);
     rpcs::check_rpcs(&mut v);
     tables::check_tables(&mut v);
     writes::check_writes(&mut v);

@@ -60,6 +60,7 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
         let method_names: Vec<&str> = proto.methods.iter().map(|m| m.name.as_str()).collect();
         for rpc in &service.rpcs {
             check_policy_values(v, &rpc.policy);
+            check_slo(v, &rpc.slo);
             let Some(method) = proto.methods.iter().find(|m| m.name == rpc.name.value) else {
                 let help = match closest(&rpc.name.value, &method_names) {
                     Some(best) => format!("did you mean `{best}`? RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
@@ -225,6 +226,40 @@ fn check_policy_values(v: &mut Validator<'_>, policy: &RawPolicy) {
     }
 }
 
+/// The objectives must be measurable by the runtime's histogram and leave room for the
+/// burn-rate alerts (a fast burn is 14.4 times the error budget, which must stay below 100 %).
 fn check_slo(v: &mut Validator<'_>, slo: &RawSlo) {
     check_positive(v, &slo.p95, "p95");
+    if let Some(p95) = &slo.p95
+        && (p95.value < Duration::from_millis(1) || p95.value > Duration::from_millis(2500))
+    {
+        v.report(
+            "spec::bad-value",
+            p95.span.clone(),
+            "not measurable",
+            "`p95` must lie between 1ms and 2.5s: the latency histogram's buckets (nova_runtime::metrics::LATENCY_BUCKETS) cannot resolve a quantile outside",
+            "use e.g. \"100ms\"",
+        );
+    }
+    if let Some(rate) = &slo.error_rate
+        && !(rate.value > 0.0 && rate.value <= 5.0)
+    {
+        v.report(
+            "spec::bad-value",
+            rate.span.clone(),
+            "out of range",
+            "`error_rate` must be above 0% and at most 5%: the fast burn-rate alert fires at 14.4 times the error budget",
+            "use e.g. \"1%\" or \"0.1%\"",
+        );
+    }
+    if let Some(wait) = &slo.alert_for
+        && (wait.value < Duration::from_secs(60) || wait.value.subsec_nanos() != 0 || !wait.value.as_secs().is_multiple_of(60))
+    {
+        v.report("spec::bad-value", wait.span.clone(), "not whole minutes", "`for` must be a whole number of minutes, at least 1m", "use e.g. \"5m\"");
+    }
+    if let Some(severity) = &slo.severity
+        && (severity.value.is_empty() || !severity.value.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    {
+        v.report("spec::bad-value", severity.span.clone(), "not a plain label", "`severity` must be a lower-case word", "use e.g. \"page\" or \"ticket\"");
+    }
 }

@@ -80,11 +80,19 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
         if !(1..=65535).contains(&port) {
             v.report("spec::bad-port", port_span.clone(), "out of range", format!("port {port} is not a TCP port"), "use a port between 1 and 65535");
         } else if let Some(first) = by_port.insert(port, port_span.clone()) {
+            let help = if service.port.is_none() {
+                format!(
+                    "the port derived from the name `{}` collides with another service's: set `port = <N>` in [{}] (derived ports lie in 50100-50999)",
+                    name.value, name.value
+                )
+            } else {
+                "set `port = ` so that each service has its own (ports not set are derived from the service's name, in 50100-50999)".to_string()
+            };
             let diagnostic = crate::diagnostic::Diagnostic::new("spec::duplicate-port", format!("port {port} is used by two services"))
                 .in_file(v.ownership_file())
                 .label(port_span, "used again here")
                 .label(first, "first used here")
-                .help("ports default to 50051 and up in file order; set `port = ` so that each service has its own");
+                .help(help);
             v.push(diagnostic);
         }
     }

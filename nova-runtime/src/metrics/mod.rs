@@ -33,7 +33,10 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             let builder = PrometheusBuilder::new().set_buckets_for_metric(Matcher::Suffix("_seconds".to_string()), &LATENCY_BUCKETS);
             match builder {
                 Ok(builder) => match builder.install_recorder() {
-                    Ok(handle) => Some(handle),
+                    Ok(handle) => {
+                        describe_client_families();
+                        Some(handle)
+                    }
                     Err(error) => {
                         tracing::warn!(error = %error, "prometheus recorder not installed");
                         None
@@ -46,6 +49,20 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             }
         })
         .as_ref()
+}
+
+/// HELP texts of the client families: `promtool check metrics` (and people) want one per family.
+fn describe_client_families() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("grpc_client_started_total", "Total number of RPCs started by the client.");
+    describe_counter!("grpc_client_handled_total", "Total number of RPCs completed by the client, regardless of success or failure.");
+    describe_histogram!("grpc_client_handling_seconds", "Histogram of response latency (seconds) of the gRPC calls made by the client, all attempts included.");
+    describe_counter!("grpc_client_attempts_total", "Total number of attempts (first tries and retries) sent by the client.");
+    describe_counter!("grpc_client_retries_total", "Total number of retries sent by the client.");
+    describe_counter!("grpc_client_cache_requests_total", "Client cache lookups by level (l1, l2, none) and result (hit, miss, stale).");
+    describe_gauge!("grpc_client_circuit_breaker_state", "State of the client's circuit breaker towards a target service: 0 closed, 1 open, 2 half-open.");
+    describe_counter!("grpc_client_circuit_breaker_rejected_total", "Calls the open circuit breaker rejected without sending them.");
+    describe_counter!("grpc_client_retries_throttled_total", "Retries the retry budget (gRFC A6 throttling) dropped.");
 }
 
 /// The text exposition of the process-wide (client) metrics.
