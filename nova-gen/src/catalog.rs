@@ -13,12 +13,15 @@
 //! (Interface shared by the migration engine and the column language; extend it here when
 //! the language gains a feature that changes DDL.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// A database: its tables by name, and the enum types it defines (if enums are PostgreSQL
-/// types rather than CHECK constraints).
+/// A database: its tables by name, and the extensions its column types need.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
+    /// Extensions created by the migrations (`citext`), by name. Left out of schema.json
+    /// when empty, so that histories without one keep their state file unchanged.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub extensions: BTreeSet<String>,
     pub tables: BTreeMap<String, CatalogTable>,
 }
 

@@ -369,11 +369,14 @@ pub enum ScalarType {
     Numeric(u16, u16),
     /// `inet`: an IP address.
     Inet,
+    /// `citext`: case-insensitive text (the `citext` extension); compared case-insensitively
+    /// in lookups, filters, uniques and cursors.
+    Citext,
 }
 
 impl ScalarType {
     /// The spelling used in ownership.toml.
-    pub const ALL: [(&'static str, ScalarType); 16] = [
+    pub const ALL: [(&'static str, ScalarType); 17] = [
         ("uuid", ScalarType::Uuid),
         ("text", ScalarType::Text),
         ("bool", ScalarType::Bool),
@@ -390,12 +393,22 @@ impl ScalarType {
         ("interval", ScalarType::Interval),
         ("tsvector", ScalarType::TsVector),
         ("inet", ScalarType::Inet),
+        ("citext", ScalarType::Citext),
     ];
 
     /// Element types PostgreSQL arrays are allowed for in specs.
-    /// Every scalar but `tsvector` and `jsonb` (a JSON array is a jsonb value already).
+    /// Every scalar but `tsvector` and `jsonb` (a JSON array is a jsonb value already), and
+    /// `citext` (its array type has no built-in Rust mapping; `text[]` with `lower(...)` serves).
     pub fn allows_array(self) -> bool {
-        !matches!(self, ScalarType::TsVector | ScalarType::Jsonb)
+        !matches!(self, ScalarType::TsVector | ScalarType::Jsonb | ScalarType::Citext)
+    }
+
+    /// The PostgreSQL extension a column of this type needs, if any.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            ScalarType::Citext => Some("citext"),
+            _ => None,
+        }
     }
 
     pub fn is_integer(self) -> bool {

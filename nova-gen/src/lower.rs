@@ -11,7 +11,16 @@ use crate::ir::{Check, Column, ColumnType, DefaultValue, ForeignKey, Index, Inde
 
 /// The catalog of a service's own database.
 pub fn lower_service(service: &Service) -> Catalog {
-    Catalog { tables: service.tables.iter().map(|table| (table.name.clone(), lower_table(table))).collect() }
+    let extensions = service
+        .tables
+        .iter()
+        .flat_map(|t| &t.columns)
+        .filter_map(|c| match c.ty {
+            ColumnType::Scalar(s) | ColumnType::Array(s) => s.extension(),
+        })
+        .map(str::to_string)
+        .collect();
+    Catalog { extensions, tables: service.tables.iter().map(|table| (table.name.clone(), lower_table(table))).collect() }
 }
 
 pub fn lower_table(table: &Table) -> CatalogTable {
@@ -192,6 +201,7 @@ fn scalar_sql_type(scalar: ScalarType) -> &'static str {
         ScalarType::Varchar(_) => "VARCHAR",
         ScalarType::Numeric(..) => "NUMERIC",
         ScalarType::Inet => "INET",
+        ScalarType::Citext => "CITEXT",
     }
 }
 

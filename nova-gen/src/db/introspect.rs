@@ -31,7 +31,10 @@ pub async fn introspect(connection: &mut PgConnection) -> Result<LiveCatalog, sq
     read_constraints(connection, &mut by_oid, &mut unfinished).await?;
     read_indexes(connection, &mut by_oid, &mut unfinished).await?;
     unfinished.sort();
-    Ok(LiveCatalog { catalog: Catalog { tables: by_oid.into_values().collect() }, unfinished })
+    // plpgsql comes with every database; only extensions migrations create are modelled.
+    let extensions: Vec<String> =
+        sqlx::query_scalar("SELECT extname::text FROM pg_extension WHERE extname <> 'plpgsql'").fetch_all(&mut *connection).await?;
+    Ok(LiveCatalog { catalog: Catalog { extensions: extensions.into_iter().collect(), tables: by_oid.into_values().collect() }, unfinished })
 }
 
 type ColumnRow = (i64, String, String, bool, Option<String>, Option<String>, String, Option<String>);

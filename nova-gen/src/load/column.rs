@@ -333,7 +333,7 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usi
             span,
             "no arrays of this type",
             format!("arrays of `{name}` are not supported"),
-            "arrays are supported for every type but jsonb (a JSON array is a jsonb value) and tsvector",
+            "arrays are supported for every type but jsonb (a JSON array is a jsonb value), tsvector and citext (use text[] and compare lower(...))",
         );
         return None;
     }

@@ -114,6 +114,15 @@ pub fn drop_constraint(table: &str, name: &str) -> String {
     format!("ALTER TABLE {table} DROP CONSTRAINT {name};")
 }
 
+/// Idempotent, so that a database where someone created it already migrates too.
+pub fn create_extension(name: &str) -> String {
+    format!("CREATE EXTENSION IF NOT EXISTS {name};")
+}
+
+pub fn drop_extension(name: &str) -> String {
+    format!("DROP EXTENSION IF EXISTS {name};")
+}
+
 pub fn drop_table(name: &str) -> String {
     format!("DROP TABLE {name};")
 }

@@ -92,6 +92,7 @@ impl Plan {
 /// The changes that turn `from` into `to`.
 pub fn plan(from: &Catalog, to: &Catalog) -> Plan {
     let mut planner = Planner { from, to, changes: Vec::new() };
+    planner.create_extensions();
     planner.drop_foreign_keys();
     planner.drop_constraints();
     planner.drop_indexes();
@@ -103,6 +104,7 @@ pub fn plan(from: &Catalog, to: &Catalog) -> Plan {
     planner.add_constraints();
     planner.create_indexes();
     planner.comments();
+    planner.drop_extensions();
     Plan { changes: planner.changes }
 }
 
@@ -140,6 +142,24 @@ fn is_foreign_key(constraint: &Constraint) -> bool {
 }
 
 impl<'a> Planner<'a> {
+    /// Extensions a new column type needs, before any table or column uses them. `citext` is
+    /// a trusted extension (PostgreSQL 13+): the owner role that runs migrations may create it.
+    fn create_extensions(&mut self) {
+        for name in self.to.extensions.difference(&self.from.extensions) {
+            let steps = vec![step(Phase::Transactional, ddl::create_extension(name))];
+            self.changes.push(change(format!("adds extension {name}"), format!("add-{name}"), steps));
+        }
+    }
+
+    /// Extensions no column needs any more, once the columns that used them are gone.
+    fn drop_extensions(&mut self) {
+        for name in self.from.extensions.difference(&self.to.extensions) {
+            let notes = vec![format!("No column of this database uses the {name} extension any more.")];
+            let steps = vec![Step { phase: Phase::Transactional, sql: ddl::drop_extension(name), notes, squawk_ignore: None }];
+            self.changes.push(change(format!("drops extension {name}"), format!("drop-{name}"), steps));
+        }
+    }
+
     /// Tables present on both sides, by name.
     fn kept_tables(&self) -> impl Iterator<Item = (&'a String, &'a CatalogTable, &'a CatalogTable)> {
         let to = self.to;

@@ -36,6 +36,8 @@ struct InitialView<'a> {
     header: String,
     service: &'a str,
     database: &'a str,
+    /// `CREATE EXTENSION` statements the column types need, before the tables.
+    extensions: Vec<String>,
     tables: Vec<TableView>,
     foreign_keys: Vec<String>,
 }
@@ -54,6 +56,7 @@ pub fn render_initial(service: &str, database: &str, catalog: &Catalog, version:
         header: format!("{}\n", header(service, version)),
         service,
         database,
+        extensions: catalog.extensions.iter().map(|e| ddl::create_extension(e)).collect(),
         tables: catalog
             .tables
             .iter()

@@ -353,7 +353,7 @@ fn default_mismatch(ty: ColumnType, default: &DefaultValue) -> Option<&'static s
     let fits = match (ty, default) {
         (_, DefaultValue::Expression(_)) => true,
         (ColumnType::Scalar(Real), DefaultValue::Number(_)) => true,
-        (ColumnType::Scalar(Varchar(_) | Time | Interval | Real | Inet | Numeric(..)), DefaultValue::Literal(_)) => true,
+        (ColumnType::Scalar(Varchar(_) | Time | Interval | Real | Inet | Citext | Numeric(..)), DefaultValue::Literal(_)) => true,
         (ColumnType::Scalar(Numeric(..)), DefaultValue::Number(_)) => true,
         (ColumnType::Array(_), DefaultValue::Literal(l)) => l.starts_with('{') && l.ends_with('}'),
         (ColumnType::Array(_), _) => false,

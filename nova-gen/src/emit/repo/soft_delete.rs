@@ -13,7 +13,7 @@ pub fn soft_delete_sql(table: &Table) -> String {
     format!(
         "UPDATE {} SET {SOFT_DELETE_COLUMN} = now() WHERE {} AND {SOFT_DELETE_COLUMN} IS NULL",
         table.name,
-        sql::equalities(&keys, 1)
+        sql::equalities(table, &keys, 1)
     )
 }
 

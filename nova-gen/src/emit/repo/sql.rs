@@ -4,7 +4,7 @@
 //! Every statement is fixed text (no SQL is assembled at run time), so each one is listed in
 //! the repository's `STATEMENTS` and prepared against the migrated schema by a test.
 
-use crate::ir::{Column, DefaultValue, Table};
+use crate::ir::{Column, ColumnType, DefaultValue, ScalarType, Table};
 
 /// `a, b, c`: every column, in declaration order (the order `Row::decode` reads).
 pub fn column_list(table: &Table) -> String {
@@ -18,9 +18,17 @@ pub fn live(table: &Table, conditions: Vec<String>) -> String {
     if all.is_empty() { String::new() } else { format!(" WHERE {}", all.join(" AND ")) }
 }
 
+/// `$n`, cast to `citext` when compared with a citext column. sqlx declares a `&str`
+/// parameter as `text`, and `citext = text` resolves to text equality (citext casts to text
+/// implicitly): without the cast a lookup would compare case-sensitively.
+pub fn param(table: &Table, column: &str, n: usize) -> String {
+    let citext = table.columns.iter().any(|c| c.name == column && matches!(c.ty, ColumnType::Scalar(ScalarType::Citext)));
+    if citext { format!("${n}::citext") } else { format!("${n}") }
+}
+
 /// `a = $1 AND b = $2`, numbering from `first`.
-pub fn equalities(columns: &[&str], first: usize) -> String {
-    columns.iter().enumerate().map(|(i, c)| format!("{c} = ${}", first + i)).collect::<Vec<_>>().join(" AND ")
+pub fn equalities(table: &Table, columns: &[&str], first: usize) -> String {
+    columns.iter().enumerate().map(|(i, c)| format!("{c} = {}", param(table, c, first + i))).collect::<Vec<_>>().join(" AND ")
 }
 
 /// Columns an insert takes from the caller (version counters always start at their default).
@@ -66,12 +74,18 @@ pub fn defaulted_nullable(table: &Table) -> Vec<&Column> {
 }
 
 pub fn select_by(table: &Table, columns: &[&str]) -> String {
-    format!("SELECT {} FROM {}{}", column_list(table), table.name, live(table, vec![equalities(columns, 1)]))
+    format!("SELECT {} FROM {}{}", column_list(table), table.name, live(table, vec![equalities(table, columns, 1)]))
+}
+
+/// `$n`, or `$n::citext[]` for a citext column (see [`param`]).
+fn array_param(table: &Table, column: &str, n: usize) -> String {
+    let single = param(table, column, n);
+    if single.ends_with("::citext") { format!("{single}[]") } else { single }
 }
 
 /// Rows whose single-column key is in `$1`, in key order.
 pub fn select_many(table: &Table, key: &str) -> String {
-    format!("SELECT {} FROM {}{} ORDER BY {key}", column_list(table), table.name, live(table, vec![format!("{key} = ANY($1)")]))
+    format!("SELECT {} FROM {}{} ORDER BY {key}", column_list(table), table.name, live(table, vec![format!("{key} = ANY({})", array_param(table, key, 1))]))
 }
 
 /// Columns a `Patch` can change: everything but the key, the version, counters (changed by
@@ -129,7 +143,7 @@ fn key_columns(table: &Table) -> Vec<&str> {
 
 /// Update by key, writing only what the patch gives.
 pub fn update(table: &Table) -> String {
-    format!("UPDATE {} SET {}{} RETURNING {}", table.name, set_list(table), live(table, vec![equalities(&key_columns(table), 1)]), column_list(table))
+    format!("UPDATE {} SET {}{} RETURNING {}", table.name, set_list(table), live(table, vec![equalities(table, &key_columns(table), 1)]), column_list(table))
 }
 
 /// Versioned update in one round trip: the first column says whether the update applied; if
@@ -139,7 +153,7 @@ pub fn update_if_version(table: &Table, version: &str) -> String {
     let version_param = key_names.len() + patch_parameter_count(table) + 1;
     let columns = column_list(table);
     // A soft-deleted row is gone for updates too.
-    let keys = live(table, vec![equalities(&key_names, 1)]).trim_start().trim_start_matches("WHERE ").to_string();
+    let keys = live(table, vec![equalities(table, &key_names, 1)]).trim_start().trim_start_matches("WHERE ").to_string();
     format!(
         "WITH updated AS (UPDATE {t} SET {sets} WHERE {keys} AND {version} = ${version_param} RETURNING {columns}) \
          SELECT true, {columns} FROM updated \
@@ -153,11 +167,11 @@ pub fn update_if_version(table: &Table, version: &str) -> String {
 /// lost and none needs a retry.
 pub fn increment(table: &Table, counter: &str) -> String {
     let keys = key_columns(table);
-    format!("UPDATE {t} SET {counter} = {counter} + ${}{} RETURNING {counter}", keys.len() + 1, live(table, vec![equalities(&keys, 1)]), t = table.name)
+    format!("UPDATE {t} SET {counter} = {counter} + ${}{} RETURNING {counter}", keys.len() + 1, live(table, vec![equalities(table, &keys, 1)]), t = table.name)
 }
 
 pub fn delete(table: &Table) -> String {
-    format!("DELETE FROM {} WHERE {}", table.name, equalities(&key_columns(table), 1))
+    format!("DELETE FROM {} WHERE {}", table.name, equalities(table, &key_columns(table), 1))
 }
 
 /// Where a page starts.
@@ -196,17 +210,17 @@ pub fn list_page(table: &Table, page: &Page<'_>) -> String {
         if *is_null {
             conditions.push(format!("{column} IS NULL"));
         } else {
-            conditions.push(format!("{column} = ${next}"));
+            conditions.push(format!("{column} = {}", param(table, column, next)));
             next += 1;
         }
     }
     if let Some(column) = page.range {
-        conditions.push(format!("{column} >= ${next} AND {column} < ${}", next + 1));
+        conditions.push(format!("{column} >= {} AND {column} < {}", param(table, column, next), param(table, column, next + 1)));
         next += 2;
     }
     let comparison = if page.descending { "<" } else { ">" };
     let tuple = |columns: &[&str], next: &mut usize| {
-        let params: Vec<String> = (0..columns.len()).map(|i| format!("${}", *next + i)).collect();
+        let params: Vec<String> = columns.iter().enumerate().map(|(i, c)| param(table, c, *next + i)).collect();
         *next += columns.len();
         match (columns, params.as_slice()) {
             ([column], [param]) => format!("{column} {comparison} {param}"),
@@ -369,5 +383,17 @@ mod tests {
             list_page(&table(), &page)
                 .ends_with("WHERE created_at >= $1 AND created_at < $2 AND (created_at, id) > ($3, $4) ORDER BY created_at, id LIMIT $5")
         );
+    }
+
+    #[test]
+    fn citext_parameters_are_cast_so_comparisons_ignore_case() {
+        let mut table = table();
+        table.columns.push(column("email", ScalarType::Citext, false, None));
+        table.primary_key = vec!["email".into()];
+        assert!(select_by(&table, &["email"]).ends_with("FROM posts WHERE email = $1::citext"));
+        assert!(select_many(&table, "email").contains("WHERE email = ANY($1::citext[])"));
+        let page = Page { filters: &[("email", false)], range: None, order: &["created_at", "email"], lead_nullable: false, descending: false, cursor: Cursor::After };
+        assert!(list_page(&table, &page).contains("WHERE email = $1::citext AND (created_at, email) > ($2, $3::citext)"), "{}", list_page(&table, &page));
+        assert!(delete(&table).ends_with("WHERE email = $1::citext"));
     }
 }

@@ -25,6 +25,7 @@ fn scalar(ty: ScalarType) -> TokenStream {
         ScalarType::Varchar(_) => quote!(String),
         ScalarType::Numeric(..) => quote!(sqlx::types::Decimal),
         ScalarType::Inet => quote!(std::net::IpAddr),
+        ScalarType::Citext => quote!(String),
         // Never read (see `Column::is_read`); text is what PostgreSQL would print.
         ScalarType::TsVector => quote!(String),
     }
@@ -143,7 +144,7 @@ pub fn value_param_type(column: &Column) -> TokenStream {
     match column.ty {
         _ if column.enumeration.is_some() => column_value_type(column),
         ty if is_copy(ty) => value_type(ty),
-        ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_)) => quote!(&str),
+        ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Citext) => quote!(&str),
         ColumnType::Scalar(ScalarType::Bytea) => quote!(&[u8]),
         ColumnType::Scalar(ScalarType::Jsonb) => quote!(&serde_json::Value),
         ColumnType::Array(s) => {
