@@ -25,6 +25,18 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/beta/0003_prices_and_addresses.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 4i64,
+        description: "citext",
+        sql: include_str!("../../../migrations/beta/0004_citext.sql"),
+        no_transaction: false,
+    },
+    Migration {
+        version: 5i64,
+        description: "citext concurrently",
+        sql: include_str!("../../../migrations/beta/0005_citext_concurrently.sql"),
+        no_transaction: true,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -11,17 +11,18 @@ pub const TABLE: &str = "everything";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $24 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history";
-const SQL_GET: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL";
-const SQL_GET_MANY: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
-const SQL_FIND_BY_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE title = $1 AND deleted_at IS NULL";
-const SQL_FIND_BY_LOWER_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL";
-const SQL_UPDATE: &str = "UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history";
-const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $37 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+const SQL_GET: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_FIND_BY_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE title = $1 AND deleted_at IS NULL";
+const SQL_FIND_BY_HANDLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE handle = $1::citext AND deleted_at IS NULL";
+const SQL_FIND_BY_LOWER_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL";
+const SQL_UPDATE: &str = "UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, handle = CASE WHEN $37 THEN $38 ELSE handle END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, handle = CASE WHEN $37 THEN $38 ELSE handle END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $39 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_DELETE: &str = "UPDATE everything SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM everything WHERE id = $1";
-const SQL_LIST: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
-const SQL_LIST__AFTER: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history FROM everything WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
 /// Every SQL statement the functions below run, as `(function or variant, SQL)`:
 /// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -29,6 +30,7 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
     ("find_by_title", SQL_FIND_BY_TITLE),
+    ("find_by_handle", SQL_FIND_BY_HANDLE),
     ("find_by_lower_title", SQL_FIND_BY_LOWER_TITLE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
@@ -190,6 +192,8 @@ pub struct Row {
     pub price: sqlx::types::Decimal,
     pub client_ip: Option<std::net::IpAddr>,
     pub history: Option<Vec<sqlx::types::Decimal>>,
+    /// case-insensitive: Ada and ada are the same handle
+    pub handle: Option<String>,
 }
 impl Row {
     /// Reads the table's columns, in declaration order, starting at column `offset`.
@@ -220,6 +224,7 @@ impl Row {
             price: row.try_get(offset + 22)?,
             client_ip: row.try_get(offset + 23)?,
             history: row.try_get(offset + 24)?,
+            handle: row.try_get(offset + 25)?,
         })
     }
 }
@@ -260,6 +265,7 @@ pub struct New {
     pub price: Option<sqlx::types::Decimal>,
     pub client_ip: Option<std::net::IpAddr>,
     pub history: Option<Vec<sqlx::types::Decimal>>,
+    pub handle: Option<String>,
 }
 /// Changes to one row of `everything`: `None` leaves a column as it is, so writers of different columns never undo each other.
 /// Not here: `version` (bumped by every update).
@@ -288,6 +294,7 @@ pub struct Patch {
     pub price: Option<sqlx::types::Decimal>,
     pub client_ip: Option<Option<std::net::IpAddr>>,
     pub history: Option<Option<Vec<sqlx::types::Decimal>>>,
+    pub handle: Option<Option<String>>,
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
@@ -315,6 +322,7 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
         .bind(new.price)
         .bind(new.client_ip)
         .bind(&new.history)
+        .bind(&new.handle)
         .bind(new.rank.is_none())
         .fetch_one(db)
         .await
@@ -345,6 +353,19 @@ pub async fn find_by_title<'e>(
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(SQL_FIND_BY_TITLE)
         .bind(title)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this `handle`, if any (unique).
+/// Rows holding NULL there are not unique and are never found here.
+pub async fn find_by_handle<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    handle: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_FIND_BY_HANDLE)
+        .bind(handle)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -406,6 +427,8 @@ pub async fn update<'e>(
         .bind(patch.client_ip.as_ref().and_then(Option::as_ref))
         .bind(patch.history.is_some())
         .bind(patch.history.as_ref().and_then(Option::as_ref))
+        .bind(patch.handle.is_some())
+        .bind(patch.handle.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -463,6 +486,8 @@ pub async fn update_if_version<'e>(
         .bind(patch.client_ip.as_ref().and_then(Option::as_ref))
         .bind(patch.history.is_some())
         .bind(patch.history.as_ref().and_then(Option::as_ref))
+        .bind(patch.handle.is_some())
+        .bind(patch.handle.as_ref().and_then(Option::as_ref))
         .bind(expected)
         .fetch_optional(db)
         .await
