@@ -2,7 +2,8 @@
 //! `beta.everything` table (which declares every addition), against the real PostgreSQL: enums
 //! in both storages, nullable columns with a default, expression defaults, identity keys,
 //! arrays, intervals and times, soft delete with live-row uniques (also over `lower(title)`),
-//! the generated full-text column and its GIN index, and `set null` foreign keys.
+//! the generated full-text column and its GIN index, `set null` foreign keys, and `citext`
+//! (case-insensitive uniques and lookups).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -46,6 +47,7 @@ fn new(title: &str) -> everything::New {
         price: None,
         client_ip: None,
         history: None,
+        handle: None,
     }
 }
 
@@ -122,6 +124,26 @@ async fn soft_delete_frees_live_uniques_and_full_text_search_uses_the_generated_
     assert_eq!(everything::find_by_lower_title(&pool, "Rust Notes").await.unwrap().map(|r| r.id), Some(second.id));
     assert_eq!(everything::list(&pool, None, 10).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), [second.id]);
     assert!(everything::purge(&pool, first.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn citext_uniques_and_lookups_ignore_case_and_keep_what_was_written() {
+    let (_database, pool) = beta_database().await;
+    let mut ada = new("Ada");
+    ada.handle = Some("ada@x.io".into());
+    let ada = everything::insert(&pool, &ada).await.unwrap();
+    // The unique (live rows) holds case-insensitively: another spelling is refused.
+    let mut shout = new("Shout");
+    shout.handle = Some("Ada@X.io".into());
+    assert_eq!(constraint(everything::insert(&pool, &shout).await.unwrap_err()).as_deref(), Some("everything_handle_live_key"));
+    // The lookup casts its text parameter to citext: any case finds the row.
+    assert_eq!(everything::find_by_handle(&pool, "ADA@X.IO").await.unwrap().map(|r| r.id), Some(ada.id));
+    assert!(everything::find_by_handle(&pool, "bob@x.io").await.unwrap().is_none());
+    // The value keeps the case it was written in, and a patch can change it.
+    let patch = everything::Patch { handle: Some(Some("Ada@X.io".into())), ..everything::Patch::default() };
+    let updated = everything::update(&pool, ada.id, &patch).await.unwrap();
+    assert_eq!(updated.handle.as_deref(), Some("Ada@X.io"));
+    assert_eq!(everything::find_by_handle(&pool, "ada@x.io").await.unwrap().and_then(|r| r.handle).as_deref(), Some("Ada@X.io"));
 }
 
 #[tokio::test]

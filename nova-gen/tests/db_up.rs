@@ -182,10 +182,11 @@ async fn assert_isolation(cluster: &Cluster) {
 /// A's login role reads and writes rows (of existing tables and of tables a later migration
 /// makes), reads the migration ledger, and cannot change the schema or the ledger.
 async fn assert_full_use_without_schema_changes(cluster: &Cluster, service: &str) {
-    // A later migration, made by the owner, as the runner makes them.
+    // A later migration, made by the owner, as the runner makes them; it needs citext, a
+    // trusted extension the owner (not a superuser) may create in its own database.
     let mut owner = cluster.admin_on(service).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "SET ROLE {}; CREATE TABLE crud_probe (id BIGSERIAL PRIMARY KEY, value TEXT NOT NULL)",
+        "SET ROLE {}; CREATE EXTENSION IF NOT EXISTS citext; CREATE TABLE crud_probe (id BIGSERIAL PRIMARY KEY, value CITEXT NOT NULL)",
         quote_identifier(&cluster.owner(service))
     )))
     .execute(&mut owner)
@@ -204,9 +205,14 @@ async fn assert_full_use_without_schema_changes(cluster: &Cluster, service: &str
     sqlx::query("UPDATE crud_probe SET value = 'b' WHERE id = $1").bind(id).execute(&mut login).await.unwrap();
     let value: String = sqlx::query_scalar("SELECT value FROM crud_probe WHERE id = $1").bind(id).fetch_one(&mut login).await.unwrap();
     assert_eq!(value, "b");
+    // The login role uses the extension's type and operators: citext compares ignoring case.
+    let found: i64 = sqlx::query_scalar("SELECT id FROM crud_probe WHERE value = $1::citext").bind("B").fetch_one(&mut login).await.unwrap();
+    assert_eq!(found, id);
     assert_eq!(sqlx::query("DELETE FROM crud_probe WHERE id = $1").bind(id).execute(&mut login).await.unwrap().rows_affected(), 1);
     for forbidden in [
         "CREATE TABLE mine (id int)",
+        // Trusted extensions need CREATE on the database, which only the owner has.
+        "CREATE EXTENSION hstore",
         "ALTER TABLE crud_probe ADD COLUMN extra int",
         "DROP TABLE crud_probe",
         "TRUNCATE crud_probe",

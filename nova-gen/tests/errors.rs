@@ -309,6 +309,14 @@ fn column_language_mistakes() {
 }
 
 #[test]
+fn citext_mistakes() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "columns.tags = \"text[] default '{}'\"", "columns.tags = \"citext[]\"");
+        r.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"citext default 5\"");
+    }));
+}
+
+#[test]
 fn composite_foreign_key_mistakes() {
     insta::assert_snapshot!(case(|r| {
         r.append(

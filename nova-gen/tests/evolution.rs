@@ -377,3 +377,24 @@ async fn composite_foreign_keys_inside_a_service() {
     let orphan = sqlx::query("INSERT INTO link_votes VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid())").execute(&mut connection).await.unwrap_err();
     assert_eq!(orphan.as_database_error().and_then(|e| e.constraint().map(str::to_string)).as_deref(), Some("link_votes_from_note_to_note_fkey"));
 }
+
+#[tokio::test]
+async fn a_citext_column_brings_its_extension_and_takes_it_away() {
+    let before = before().await;
+    before.repo.edit(OWNERSHIP, "columns.version = \"bigint version\"\n", "columns.version = \"bigint version\"\ncolumns.email = \"citext? unique\"\n");
+    let notes = before.evolve("add_citext", false).await;
+    assert_eq!(notes, ["adds extension citext", "adds column notes.email", "adds unique constraint notes_email_key"]);
+    // The column compares case-insensitively, so its unique constraint does too.
+    before.database.execute("UPDATE notes SET email = 'ada@x.io' WHERE title = 'one'").await;
+    let clash = sqlx::query("UPDATE notes SET email = 'Ada@X.io' WHERE title = 'two'").execute(&mut before.database.connect().await).await;
+    let code = clash.unwrap_err().as_database_error().and_then(|e| e.code().map(|c| c.to_string()));
+    assert_eq!(code.as_deref(), Some("23505"), "a second Ada@X.io must violate the unique constraint");
+
+    before.repo.edit(OWNERSHIP, "columns.email = \"citext? unique\"\n", "");
+    let refused = rendered_failure(before.repo.migrate("notes", "drop_citext", false));
+    assert!(refused.contains("notes.email"), "{refused}");
+    let notes = before.evolve("drop_citext", true).await;
+    assert_eq!(notes, ["drops unique constraint notes_email_key", "drops column notes.email", "drops extension citext"]);
+    let extensions = before.rows("SELECT extname::text FROM pg_extension WHERE extname = 'citext'").await;
+    assert!(extensions.is_empty(), "{extensions:?}");
+}
