@@ -154,8 +154,10 @@ impl<'a> Planner<'a> {
     /// Extensions no column needs any more, once the columns that used them are gone.
     fn drop_extensions(&mut self) {
         for name in self.from.extensions.difference(&self.to.extensions) {
-            let notes = vec![format!("No column of this database uses the {name} extension any more.")];
-            let steps = vec![Step { phase: Phase::Transactional, sql: ddl::drop_extension(name), notes, squawk_ignore: None }];
+            let notes = vec![format!(
+                "No column of this database uses the {name} extension any more; the service's database holds nothing but its migrations' objects."
+            )];
+            let steps = vec![deliberate(Phase::Transactional, ddl::drop_extension(name), "ban-drop-extension", notes)];
             self.changes.push(change(format!("drops extension {name}"), format!("drop-{name}"), steps));
         }
     }
