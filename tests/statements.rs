@@ -25,6 +25,8 @@ service_statements_prepare! {
     feed_statements_prepare => nova_feed,
     search_statements_prepare => nova_search,
     streaming_statements_prepare => nova_streaming,
+    // The torture spec's table with every column-language addition (citext included).
+    torture_beta_statements_prepare => nova_beta,
 }
 
 /// The check is not vacuous: a statement naming a column the schema lacks, or a table of
