@@ -25,6 +25,7 @@ pub mod db;
 pub mod error;
 pub mod metrics;
 pub mod migrate;
+pub mod paging;
 mod metrics_http;
 pub mod repo;
 pub mod rpc;

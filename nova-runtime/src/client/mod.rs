@@ -14,6 +14,7 @@
 
 mod breaker;
 pub mod cache;
+mod invalidator;
 mod retry;
 
 use std::future::Future;
@@ -30,6 +31,7 @@ use tracing::Instrument as _;
 
 pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
 pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, RedisConfig, ResponseCache, Snapshot};
+pub use invalidator::Invalidator;
 pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
 
 use crate::config::{ConfigError, env_or};
