@@ -17,6 +17,7 @@ pub mod redis_prefix;
 pub mod scripted;
 pub mod service;
 pub mod statements;
+pub mod system;
 
 pub use database::TestDatabase;
 pub use gated::Gated;
@@ -24,3 +25,4 @@ pub use private_postgres::PrivatePostgres;
 pub use raw_grpc::{RawGrpc, RawReply};
 pub use scripted::{Script, Scripted, start_scripted};
 pub use service::{HealthWatch, RunningService, SAFETY_TIMEOUT, wait_until_serving};
+pub use system::TestSystem;

@@ -2,7 +2,7 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! The typed client of the service.
-use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
+use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
 use ::nova_runtime::codegen::tonic;
 /// Client of the auth service, for other services: the only way they reach its data.
 ///
@@ -44,6 +44,13 @@ impl AuthClient {
                 ClientCore::from_env(&crate::rpc::TARGET, crate::DEFAULT_PORT)?,
             ),
         )
+    }
+    /// A client for this service's endpoint in `peers` (the calling service's
+    /// configuration), caching as `peers` say; connects on first use. Build it once per
+    /// process and clone it: clones share the cache, the breaker and the retry budget.
+    pub fn from_peers(peers: &Peers) -> Result<Self, ClientError> {
+        let channel = peers.channel(crate::SERVICE, crate::DEFAULT_PORT)?;
+        Ok(Self::with_options(channel, peers.options.clone()))
     }
     /// The shared call machinery (breaker state, cache) of this client and its clones.
     pub fn core(&self) -> &ClientCore {

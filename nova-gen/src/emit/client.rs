@@ -71,7 +71,7 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
     );
     rust_file(quote! {
         //! The typed client of the service.
-        use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions};
+        use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
         use ::nova_runtime::codegen::tonic;
 
         #doc
@@ -108,6 +108,14 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
             /// local port), caching in process and in Redis (`NOVA_REDIS_URL`).
             pub fn from_env() -> Result<Self, ClientError> {
                 Ok(Self::from_core(ClientCore::from_env(&crate::rpc::TARGET, crate::DEFAULT_PORT)?))
+            }
+
+            /// A client for this service's endpoint in `peers` (the calling service's
+            /// configuration), caching as `peers` say; connects on first use. Build it once per
+            /// process and clone it: clones share the cache, the breaker and the retry budget.
+            pub fn from_peers(peers: &Peers) -> Result<Self, ClientError> {
+                let channel = peers.channel(crate::SERVICE, crate::DEFAULT_PORT)?;
+                Ok(Self::with_options(channel, peers.options.clone()))
             }
 
             /// The shared call machinery (breaker state, cache) of this client and its clones.

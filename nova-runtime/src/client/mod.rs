@@ -15,6 +15,7 @@
 mod breaker;
 pub mod cache;
 mod invalidator;
+mod peers;
 mod retry;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use tracing::Instrument as _;
 pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
 pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, RedisConfig, ResponseCache, Snapshot};
 pub use invalidator::Invalidator;
+pub use peers::Peers;
 pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
 
 use crate::config::{ConfigError, env_or};
@@ -73,7 +75,7 @@ pub struct ClientOptions {
 impl ClientOptions {
     /// L1 plus L2 at `NOVA_REDIS_URL` (default `redis://127.0.0.1:6379`), keys prefixed with
     /// `NOVA_CACHE_PREFIX` (default `nova`).
-    pub fn from_env() -> Result<Self, ClientError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         let redis = RedisConfig::new(env_or::<String>("NOVA_REDIS_URL", "redis://127.0.0.1:6379")?);
         let cache = CacheConfig { redis: Some(redis), key_prefix: env_or::<String>("NOVA_CACHE_PREFIX", "nova")?, ..CacheConfig::default() };
         Ok(ClientOptions { cache: Some(cache) })

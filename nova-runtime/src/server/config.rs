@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{ServiceDescription, StartError};
+use crate::client::{ClientOptions, Peers};
 use crate::config::{ConfigError, env_or};
 use crate::db::DatabaseConfig;
 
@@ -18,6 +19,9 @@ pub struct ServiceConfig {
     /// `None` for a service without a database (see [`ServiceDescription::database`]).
     pub database: Option<DatabaseConfig>,
     pub shutdown: ShutdownConfig,
+    /// The services this one calls: their endpoints and how its clients cache. Build each
+    /// client once, with `<Svc>Client::from_peers(&config.peers)`.
+    pub peers: Peers,
 }
 
 /// The shutdown sequence on SIGTERM: report NOT_SERVING, keep serving for `drain_delay`
@@ -56,7 +60,7 @@ impl ServiceConfig {
     /// `NOVA_GRPC_ADDR` (default `127.0.0.1:<default port>`), `NOVA_METRICS_ADDR` (default
     /// `127.0.0.1:<default port + 1000>`, `off` to disable), plus
     /// [`DatabaseConfig::from_env`] (only for a service with a database) and
-    /// [`ShutdownConfig::from_env`].
+    /// [`ShutdownConfig::from_env`] and [`Peers::from_env`].
     pub fn from_env(service: &ServiceDescription) -> Result<Self, ConfigError> {
         let metrics_default = SocketAddr::from(([127, 0, 0, 1], service.default_port.saturating_add(1000)));
         let metrics_listen = match std::env::var("NOVA_METRICS_ADDR").ok().as_deref().map(str::trim) {
@@ -68,6 +72,7 @@ impl ServiceConfig {
             metrics_listen,
             database: service.database.map(DatabaseConfig::from_env).transpose()?,
             shutdown: ShutdownConfig::from_env()?,
+            peers: Peers::from_env()?,
         })
     }
 
@@ -76,9 +81,10 @@ impl ServiceConfig {
         ServiceConfig { database: Some(database), ..ServiceConfig::loopback_without_database() }
     }
 
-    /// Loopback on any free port, no `/metrics`, no database, default shutdown.
+    /// Loopback on any free port, no `/metrics`, no database, default shutdown; clients cache
+    /// in process only and find other services at their default local ports.
     pub fn loopback_without_database() -> Self {
-        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database: None, shutdown: ShutdownConfig::default() }
+        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database: None, shutdown: ShutdownConfig::default(), peers: Peers::new(ClientOptions::in_process()) }
     }
 
     /// The database settings, for a service that has a database.

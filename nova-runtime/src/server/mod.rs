@@ -79,6 +79,9 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("database setup failed")]
     Database(#[from] DbError),
+    /// A client of another service could not be built (e.g. an invalid endpoint URI).
+    #[error("cannot build a client of another service")]
+    Client(#[from] crate::client::ClientError),
     /// A service that owns no table (its description names no database) asked for its
     /// database settings.
     #[error("this service owns no table, so it has no database to open")]

@@ -1,0 +1,112 @@
+//! Several services under test, as a deployment runs them: each with its own fresh database,
+//! on its own loopback port, calling the others only through their generated clients, all
+//! clients caching in process and in the real Redis under one key prefix that belongs to the
+//! test. Nothing here names a service: a test starts the ones it needs, callees first.
+//!
+//! ```ignore
+//! let mut system = TestSystem::new();
+//! system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
+//! system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
+//! let users = system.client(UserClient::from_peers);      // a caller of its own (its own L1)
+//! ```
+
+use std::future::Future;
+
+use nova_runtime::client::{ClientError, ClientOptions, Peers};
+use nova_runtime::server::{Listeners, ServiceConfig, ServiceDescription, Shutdown, StartError};
+
+use crate::redis_prefix::RedisPrefix;
+use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving};
+use crate::TestDatabase;
+
+/// One started service: its task and its database (dropped with it).
+pub struct Member {
+    pub name: &'static str,
+    pub service: RunningService,
+    /// `None` for a service that owns no table.
+    pub database: Option<TestDatabase>,
+}
+
+/// Services started by one test; [`TestSystem::stop`] stops them callers first.
+pub struct TestSystem {
+    /// Every cache key of every client of the system lives under this prefix.
+    pub redis: RedisPrefix,
+    peers: Peers,
+    members: Vec<Member>,
+}
+
+impl TestSystem {
+    /// An empty system whose clients cache in L1 and in the test Redis under a fresh prefix.
+    pub fn new() -> Self {
+        let redis = RedisPrefix::new();
+        let peers = Peers::new(ClientOptions { cache: Some(redis.cache_config()) });
+        TestSystem { redis, peers, members: Vec::new() }
+    }
+
+    /// Starts the service `description` describes through its crate's `start` (what its
+    /// binary runs), with a fresh database if it has one and the endpoints of every service
+    /// started before it, and waits until it reports SERVING.
+    pub async fn start<F, Fut>(&mut self, description: &ServiceDescription, start: F) -> &RunningService
+    where
+        F: FnOnce(ServiceConfig, Listeners, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), StartError>> + Send + 'static,
+    {
+        let database = description.database.map(|_| TestDatabase::new(description.name));
+        let mut config = match &database {
+            Some(database) => ServiceConfig::loopback(database.config()),
+            None => ServiceConfig::loopback_without_database(),
+        };
+        config.peers = self.peers.clone();
+        let service = RunningService::start(move |listeners, shutdown| start(config, listeners, shutdown)).await;
+        wait_until_serving(service.addr, description.proto_service, SAFETY_TIMEOUT).await;
+        self.peers.set_endpoint(description.name, service.uri());
+        self.members.push(Member { name: description.name, service, database });
+        &self.members[self.members.len() - 1].service
+    }
+
+    /// Where every client of the system finds the started services, and how it caches.
+    pub fn peers(&self) -> &Peers {
+        &self.peers
+    }
+
+    /// A new client, e.g. `system.client(UserClient::from_peers)`: a caller with its own L1,
+    /// sharing L2 and the invalidation feed with every other client of the system, as
+    /// another replica would.
+    pub fn client<C>(&self, build: fn(&Peers) -> Result<C, ClientError>) -> C {
+        match build(&self.peers) {
+            Ok(client) => client,
+            Err(error) => panic!("cannot build a client: {error}"),
+        }
+    }
+
+    /// The started service called `name`.
+    pub fn member(&self, name: &str) -> &Member {
+        match self.members.iter().find(|m| m.name == name) {
+            Some(member) => member,
+            None => panic!("{name} was not started in this test system"),
+        }
+    }
+
+    /// A direct connection to `name`'s database, for assertions on what it stored.
+    pub async fn connect(&self, name: &str) -> nova_runtime::codegen::sqlx::PgConnection {
+        match &self.member(name).database {
+            Some(database) => database.connect().await,
+            None => panic!("{name} has no database"),
+        }
+    }
+
+    /// Stops every service, the last started (the callers) first, and drops their databases.
+    pub async fn stop(mut self) {
+        while let Some(member) = self.members.pop() {
+            if let Err(error) = member.service.stop().await {
+                panic!("{} did not stop cleanly: {error}", member.name);
+            }
+        }
+    }
+}
+
+impl Default for TestSystem {
+    fn default() -> Self {
+        Self::new()
+    }
+}
