@@ -316,7 +316,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_FOLLOWERS,
                 request,
-                |_: &crate::pb::GetUserFollowersRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowersRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_followers(request)
@@ -334,7 +336,9 @@ impl UserClient {
             .invalidate(
                 &crate::rpc::GET_USER_FOLLOWERS,
                 request,
-                |_: &crate::pb::GetUserFollowersRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowersRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
@@ -350,7 +354,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_FOLLOWING,
                 request,
-                |_: &crate::pb::GetUserFollowingRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowingRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_following(request)
@@ -368,7 +374,9 @@ impl UserClient {
             .invalidate(
                 &crate::rpc::GET_USER_FOLLOWING,
                 request,
-                |_: &crate::pb::GetUserFollowingRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowingRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
@@ -385,7 +393,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::CHECK_USER_RELATIONSHIP,
                 request,
-                |_: &crate::pb::CheckUserRelationshipRequest| Vec::new(),
+                |request: &crate::pb::CheckUserRelationshipRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .check_user_relationship(request)
@@ -403,7 +413,9 @@ impl UserClient {
             .invalidate(
                 &crate::rpc::CHECK_USER_RELATIONSHIP,
                 request,
-                |_: &crate::pb::CheckUserRelationshipRequest| Vec::new(),
+                |request: &crate::pb::CheckUserRelationshipRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
