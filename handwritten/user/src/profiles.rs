@@ -179,22 +179,6 @@ fn website_url(value: &str) -> Result<&str, LogicError> {
     Ok(value)
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::website_url;
-
-    #[test]
-    fn website_urls_need_a_scheme_and_a_host() {
-        for good in ["", "https://example.com", "http://example.com:8080/a?b#c", "https://[::1]/"] {
-            assert!(website_url(good).is_ok(), "{good}");
-        }
-        for bad in ["example.com", "ftp://example.com", "https://", "https:///path", "https://exa mple.com", "javascript:alert(1)"] {
-            assert!(website_url(bad).unwrap_err().to_string().contains("website_url"), "{bad}");
-        }
-    }
-}
-
 /// How many ids one GetUserProfilesByIds call may ask for (documented in the proto).
 pub const MAX_BATCH: usize = 100;
 
@@ -232,5 +216,21 @@ impl crate::UserLogic {
         let row = profiles::update_if_version(&self.db, id, version, &edit.patch(&current)).await?;
         self.invalidator.entity(&id.to_string()).await;
         Ok(pb::UpdateUserProfileResponse { profile: Some(to_proto(&row)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::website_url;
+
+    #[test]
+    fn website_urls_need_a_scheme_and_a_host() {
+        for good in ["", "https://example.com", "http://example.com:8080/a?b#c", "https://[::1]/"] {
+            assert!(website_url(good).is_ok(), "{good}");
+        }
+        for bad in ["example.com", "ftp://example.com", "https://", "https:///path", "https://exa mple.com", "javascript:alert(1)"] {
+            assert!(website_url(bad).unwrap_err().to_string().contains("website_url"), "{bad}");
+        }
     }
 }

@@ -95,27 +95,6 @@ fn is_time_zone_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.split('/').count() <= 3 && name.split('/').all(part_ok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{is_language_tag, is_time_zone_name};
-
-    #[test]
-    fn language_tags_and_time_zones_have_their_shape() {
-        for good in ["en", "zh-Hans", "pt-BR", "sr-Latn-RS", "es-419"] {
-            assert!(is_language_tag(good), "{good}");
-        }
-        for bad in ["", "e", "english language", "en_US", "en--US", "123"] {
-            assert!(!is_language_tag(bad), "{bad}");
-        }
-        for good in ["UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
-            assert!(is_time_zone_name(good), "{good}");
-        }
-        for bad in ["", "Asia/", "/UTC", "Asia Shanghai", "../etc/passwd", "1/2"] {
-            assert!(!is_time_zone_name(bad), "{bad}");
-        }
-    }
-}
-
 impl crate::UserLogic {
     pub(crate) async fn get_settings(&self, request: pb::GetUserSettingsRequest) -> Result<pb::GetUserSettingsResponse, LogicError> {
         let id = parse_uuid("user_id", &request.user_id)?;
@@ -136,5 +115,26 @@ impl crate::UserLogic {
         tx.commit().await.map_err(|e| LogicError::internal("committing the settings", e))?;
         self.invalidator.entity(&id.to_string()).await;
         Ok(pb::UpdateUserSettingsResponse { settings: Some(to_proto(&row)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_language_tag, is_time_zone_name};
+
+    #[test]
+    fn language_tags_and_time_zones_have_their_shape() {
+        for good in ["en", "zh-Hans", "pt-BR", "sr-Latn-RS", "es-419"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in ["", "e", "english language", "en_US", "en--US", "123"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+        for good in ["UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
+            assert!(is_time_zone_name(good), "{good}");
+        }
+        for bad in ["", "Asia/", "/UTC", "Asia Shanghai", "../etc/passwd", "1/2"] {
+            assert!(!is_time_zone_name(bad), "{bad}");
+        }
     }
 }
