@@ -3,7 +3,7 @@
 //! one transaction).
 
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::{optional_timestamp, parse_uuid, quote, text};
+use ::nova_runtime::convert::{parse_uuid, quote, text, timestamp};
 use nova_user::repo::user_settings::{self, DirectMessagePolicy, Row};
 use nova_user::{LogicError, pb};
 
@@ -32,7 +32,7 @@ pub fn to_proto(row: &Row) -> pb::UserSettings {
         show_online_status: row.show_online_status,
         language: row.language.clone(),
         time_zone: row.time_zone.clone(),
-        updated_at: optional_timestamp(Some(row.updated_at)),
+        updated_at: Some(timestamp(row.updated_at)),
     }
 }
 
