@@ -663,6 +663,11 @@ async fn search_finds_display_name_prefixes_ignoring_case() {
     let for_anyone = f.users.search_users(search("ali", "", 0, String::new())).await.unwrap();
     assert_eq!(names(&for_anyone).len(), 2);
 
+    // Case is folded beyond ASCII, the same way by the service and by PostgreSQL.
+    let elodie = pb::UpdateUserProfileRequest { display_name: "Élodie".into(), ..edit(bob, 0) };
+    f.users.update_user_profile(elodie).await.unwrap();
+    assert_eq!(names(&f.users.search_users(search("éLO", "", 0, String::new())).await.unwrap()), ["Élodie"]);
+
     let first = f.users.search_users(search("al", "", 1, String::new())).await.unwrap();
     assert_error(f.users.search_users(search("ali", "", 1, first.next_page_token)).await, Code::InvalidArgument, "page_token");
     assert_error(f.users.search_users(search("", "", 0, String::new())).await, Code::InvalidArgument, "query");
