@@ -4,6 +4,7 @@
 //! permissions. `impl Logic` only dispatches; each concern lives in its own module.
 
 mod accounts;
+mod input;
 mod keys;
 mod login;
 mod permissions;

@@ -5,11 +5,12 @@ use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::sqlx::PgConnection;
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::{text, timestamp};
+use ::nova_runtime::convert::timestamp;
 use ::nova_runtime::{LogicError, RepoError};
 use nova_auth::pb;
 use nova_auth::repo::{auth_logs, users as users_table};
 
+use crate::input::required;
 use crate::{AuthLogic, sessions, users};
 
 /// Longest accepted `device` description.
@@ -41,8 +42,8 @@ pub struct Failure {
 /// Login: see the proto. Everything a success writes (counter reset, last sign-in, session,
 /// refresh token, audit entry) commits in one transaction.
 pub async fn login(logic: &AuthLogic, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
-    let email = text("email", &request.email)?.trim().to_lowercase();
-    text("password", &request.password)?;
+    let email = required("email", &request.email)?.trim().to_lowercase();
+    required("password", &request.password)?;
     if request.device.chars().count() > MAX_DEVICE_CHARS {
         return Err(LogicError::invalid_argument(format!("device must be at most {MAX_DEVICE_CHARS} characters")));
     }

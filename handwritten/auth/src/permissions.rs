@@ -1,11 +1,12 @@
 //! Permissions held by users (`user_permissions`), e.g. `content.moderate`.
 
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::{parse_uuid, text};
+use ::nova_runtime::convert::parse_uuid;
 use ::nova_runtime::{LogicError, RepoError};
 use nova_auth::pb;
 use nova_auth::repo::{user_permissions, users as users_table};
 
+use crate::input::required;
 use crate::{AuthLogic, sql};
 
 /// Longest permission name.
@@ -14,7 +15,7 @@ const MAX_PERMISSION_CHARS: usize = 64;
 /// A permission name: dot-separated segments of `a-z`, `0-9` and `_`, each starting with a
 /// letter, at least two segments (`service.action`).
 pub fn parse_permission(value: &str) -> Result<&str, LogicError> {
-    let value = text("permission", value)?;
+    let value = required("permission", value)?;
     let segment_ok = |s: &str| s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     let valid = value.len() <= MAX_PERMISSION_CHARS && value.split('.').count() >= 2 && value.split('.').all(segment_ok);
     if !valid {

@@ -7,10 +7,11 @@ use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::sqlx::PgConnection;
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::{parse_uuid, text, timestamp};
+use ::nova_runtime::convert::{parse_uuid, timestamp};
 use nova_auth::pb;
 use nova_auth::repo::{refresh_tokens, sessions as sessions_table, users as users_table};
 
+use crate::input::required;
 use crate::login::audit;
 use crate::{AuthLogic, sql, tokens, users};
 
@@ -110,7 +111,7 @@ pub async fn logout(logic: &AuthLogic, request: pb::LogoutRequest) -> Result<pb:
 
 /// VerifyToken: see the proto.
 pub async fn verify(logic: &AuthLogic, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
-    let token = text("access_token", &request.access_token)?;
+    let token = required("access_token", &request.access_token)?;
     let now = Utc::now();
     let claims = tokens::verify_access(logic.keys(), token, now).await?;
     let invalid = || LogicError::Unauthenticated("access token is invalid".into());

@@ -38,7 +38,8 @@ pub struct AccessToken {
 /// Signs an access token for `user_id` in `session_id`, valid for `ttl` from `now`.
 pub async fn issue_access(keys: &KeyStore, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>, ttl: TimeDelta) -> Result<AccessToken, LogicError> {
     let (kid, key) = keys.signing_key().await?;
-    let expires_at = now + ttl;
+    // Whole seconds, as the token's `exp` says.
+    let expires_at = DateTime::<Utc>::from_timestamp((now + ttl).timestamp(), 0).unwrap_or(now + ttl);
     let claims = Claims {
         iss: ISSUER.to_string(),
         sub: user_id.to_string(),
