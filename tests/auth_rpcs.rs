@@ -18,7 +18,11 @@ const PASSWORD: &str = "correct horse battery";
 /// A system running auth with `settings`, and a client of it.
 async fn start(settings: AuthSettings) -> (TestSystem, AuthClient) {
     let mut system = TestSystem::new();
-    system.start(&nova_auth::server::DESCRIPTION, move |config, listeners, shutdown| nova_auth_service::start_with(config, settings, listeners, shutdown)).await;
+    system
+        .start(&nova_auth::server::DESCRIPTION, move |config, listeners, shutdown| {
+            nova_auth_service::start_with(config, settings, listeners, shutdown)
+        })
+        .await;
     let client = system.client(AuthClient::from_peers);
     (system, client)
 }
@@ -100,7 +104,11 @@ async fn login_opens_a_session_and_stores_only_hashes() {
 
     let mut db = system.connect("auth").await;
     let (device, revoked): (String, Option<nova_runtime::codegen::chrono::DateTime<nova_runtime::codegen::chrono::Utc>>) =
-        sqlx::query_as("SELECT device, revoked_at FROM sessions WHERE id = $1").bind(Uuid::parse_str(&verified.session_id).unwrap()).fetch_one(&mut db).await.unwrap();
+        sqlx::query_as("SELECT device, revoked_at FROM sessions WHERE id = $1")
+            .bind(Uuid::parse_str(&verified.session_id).unwrap())
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
     assert_eq!((device.as_str(), revoked), ("test device", None));
     let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens").fetch_all(&mut db).await.unwrap();
     assert_eq!(hashes.len(), 1);
@@ -121,7 +129,10 @@ async fn login_errors_do_not_tell_unknown_emails_from_wrong_passwords() {
     let wrong = assert_code(client.login(credentials("bea", "not the password")).await, Code::Unauthenticated);
     let unknown = assert_code(client.login(credentials("nobody", PASSWORD)).await, Code::Unauthenticated);
     assert_eq!(wrong.message(), unknown.message());
-    let empty = assert_code(client.login(pb::LoginRequest { email: String::new(), password: PASSWORD.into(), device: String::new() }).await, Code::InvalidArgument);
+    let empty = assert_code(
+        client.login(pb::LoginRequest { email: String::new(), password: PASSWORD.into(), device: String::new() }).await,
+        Code::InvalidArgument,
+    );
     assert!(empty.message().contains("email"), "{}", empty.message());
     let no_password = assert_code(client.login(credentials("bea", "")).await, Code::InvalidArgument);
     assert!(no_password.message().contains("password"), "{}", no_password.message());
@@ -203,9 +214,14 @@ async fn refresh_rotates_and_a_reused_token_revokes_its_family() {
 
     let mut db = system.connect("auth").await;
     let session = Uuid::parse_str(&verified.session_id).unwrap();
-    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE session_id = $1 AND revoked_at IS NULL").bind(session).fetch_one(&mut db).await.unwrap();
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM refresh_tokens WHERE session_id = $1 AND revoked_at IS NULL")
+        .bind(session)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(live, 0);
-    let revoked: bool = sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1").bind(session).fetch_one(&mut db).await.unwrap();
+    let revoked: bool =
+        sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1").bind(session).fetch_one(&mut db).await.unwrap();
     assert!(revoked);
     system.stop().await;
 }
@@ -286,8 +302,11 @@ async fn a_rotated_out_key_verifies_within_its_grace_and_not_after() {
     assert!(!rotated.kid.is_empty() && !rotated.retired_kid.is_empty());
     assert_ne!(rotated.kid, rotated.retired_kid);
     let mut db = system.connect("auth").await;
-    let (active, retired): (bool, bool) =
-        sqlx::query_as("SELECT active, retired_at IS NOT NULL FROM jwt_signing_keys WHERE kid = $1").bind(&rotated.retired_kid).fetch_one(&mut db).await.unwrap();
+    let (active, retired): (bool, bool) = sqlx::query_as("SELECT active, retired_at IS NOT NULL FROM jwt_signing_keys WHERE kid = $1")
+        .bind(&rotated.retired_kid)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!((active, retired), (false, true));
 
     // Within the grace period the old key still verifies; new tokens use the new key.
@@ -296,7 +315,11 @@ async fn a_rotated_out_key_verifies_within_its_grace_and_not_after() {
     let new_token = login(&client, "jon").await.tokens.unwrap().access_token;
     assert_ne!(new_token.split('.').next(), old_token.split('.').next(), "another kid in the header");
 
-    sqlx::query("UPDATE jwt_signing_keys SET retired_at = now() - interval '1 hour' WHERE kid = $1").bind(&rotated.retired_kid).execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE jwt_signing_keys SET retired_at = now() - interval '1 hour' WHERE kid = $1")
+        .bind(&rotated.retired_kid)
+        .execute(&mut db)
+        .await
+        .unwrap();
     let after = assert_code(verify(&fresh(), &old_token).await, Code::Unauthenticated);
     assert!(after.message().contains("retired"), "{}", after.message());
     verify(&fresh(), &new_token).await.unwrap();
@@ -356,8 +379,11 @@ async fn delete_user_is_seen_by_every_client_and_ends_its_sessions() {
     assert_code(verify(&other, &tokens.access_token).await, Code::Unauthenticated);
 
     let mut db = system.connect("auth").await;
-    let (deleted, status): (bool, i16) =
-        sqlx::query_as("SELECT deleted_at IS NOT NULL, status FROM users WHERE id = $1").bind(Uuid::parse_str(&lou.id).unwrap()).fetch_one(&mut db).await.unwrap();
+    let (deleted, status): (bool, i16) = sqlx::query_as("SELECT deleted_at IS NOT NULL, status FROM users WHERE id = $1")
+        .bind(Uuid::parse_str(&lou.id).unwrap())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!((deleted, status), (true, 3));
     let live_sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NULL").fetch_one(&mut db).await.unwrap();
     assert_eq!(live_sessions, 0);
@@ -446,13 +472,28 @@ async fn permissions_grant_check_list_and_revoke_idempotently() {
     assert_eq!(other.get_user_permissions(list).await.unwrap().permissions, ["media.delete_any"]);
 
     let unknown = Uuid::new_v4().to_string();
-    assert_code(client.check_permission(pb::CheckPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await, Code::NotFound);
+    assert_code(
+        client.check_permission(pb::CheckPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
+        Code::NotFound,
+    );
     assert_code(client.get_user_permissions(pb::GetUserPermissionsRequest { user_id: unknown.clone() }).await, Code::NotFound);
-    assert_code(client.grant_permission(pb::GrantPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await, Code::NotFound);
-    assert_code(client.revoke_permission(pb::RevokePermissionRequest { user_id: unknown, permission: "content.moderate".into() }).await, Code::NotFound);
-    let bad = assert_code(client.grant_permission(pb::GrantPermissionRequest { user_id: ozz.id.clone(), permission: "Moderate!".into() }).await, Code::InvalidArgument);
+    assert_code(
+        client.grant_permission(pb::GrantPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
+        Code::NotFound,
+    );
+    assert_code(
+        client.revoke_permission(pb::RevokePermissionRequest { user_id: unknown, permission: "content.moderate".into() }).await,
+        Code::NotFound,
+    );
+    let bad = assert_code(
+        client.grant_permission(pb::GrantPermissionRequest { user_id: ozz.id.clone(), permission: "Moderate!".into() }).await,
+        Code::InvalidArgument,
+    );
     assert!(bad.message().contains("permission"));
-    assert_code(client.check_permission(pb::CheckPermissionRequest { user_id: ozz.id.clone(), permission: String::new() }).await, Code::InvalidArgument);
+    assert_code(
+        client.check_permission(pb::CheckPermissionRequest { user_id: ozz.id.clone(), permission: String::new() }).await,
+        Code::InvalidArgument,
+    );
     assert_code(client.revoke_permission(pb::RevokePermissionRequest { user_id: ozz.id, permission: "x".into() }).await, Code::InvalidArgument);
     assert_code(client.get_user_permissions(pb::GetUserPermissionsRequest { user_id: "x".into() }).await, Code::InvalidArgument);
     system.stop().await;

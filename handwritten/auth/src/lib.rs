@@ -144,7 +144,11 @@ impl Logic for AuthLogic {
         permissions::check(self, request).await
     }
 
-    async fn get_user_permissions(&self, _ctx: &CallContext, request: pb::GetUserPermissionsRequest) -> Result<pb::GetUserPermissionsResponse, LogicError> {
+    async fn get_user_permissions(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetUserPermissionsRequest,
+    ) -> Result<pb::GetUserPermissionsResponse, LogicError> {
         permissions::list(self, request).await
     }
 
@@ -156,7 +160,11 @@ impl Logic for AuthLogic {
         permissions::revoke(self, request).await
     }
 
-    async fn record_failed_login(&self, _ctx: &CallContext, request: pb::RecordFailedLoginRequest) -> Result<pb::RecordFailedLoginResponse, LogicError> {
+    async fn record_failed_login(
+        &self,
+        _ctx: &CallContext,
+        request: pb::RecordFailedLoginRequest,
+    ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
         login::record_failed_login(self, request).await
     }
 
@@ -164,7 +172,11 @@ impl Logic for AuthLogic {
         accounts::delete_user(self, request).await
     }
 
-    async fn rotate_signing_key(&self, _ctx: &CallContext, _request: pb::RotateSigningKeyRequest) -> Result<pb::RotateSigningKeyResponse, LogicError> {
+    async fn rotate_signing_key(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::RotateSigningKeyRequest,
+    ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
         let (kid, retired) = self.keys.rotate().await?;
         Ok(pb::RotateSigningKeyResponse { kid, retired_kid: retired.unwrap_or_default() })
     }

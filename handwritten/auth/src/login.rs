@@ -27,7 +27,12 @@ fn locked(until: DateTime<Utc>) -> LogicError {
 }
 
 /// Appends an audit entry in the caller's transaction.
-pub async fn audit(conn: &mut PgConnection, user_id: Option<Uuid>, event: &str, detail: ::nova_runtime::codegen::serde_json::Value) -> Result<(), LogicError> {
+pub async fn audit(
+    conn: &mut PgConnection,
+    user_id: Option<Uuid>,
+    event: &str,
+    detail: ::nova_runtime::codegen::serde_json::Value,
+) -> Result<(), LogicError> {
     let entry = auth_logs::New { id: None, user_id, event: event.to_string(), ip_address: None, detail: Some(detail), created_at: None };
     auth_logs::insert(conn, &entry).await?;
     Ok(())

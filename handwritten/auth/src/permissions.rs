@@ -16,7 +16,8 @@ const MAX_PERMISSION_CHARS: usize = 64;
 /// letter, at least two segments (`service.action`).
 pub fn parse_permission(value: &str) -> Result<&str, LogicError> {
     let value = required("permission", value)?;
-    let segment_ok = |s: &str| s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let segment_ok =
+        |s: &str| s.starts_with(|c: char| c.is_ascii_lowercase()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     let valid = value.len() <= MAX_PERMISSION_CHARS && value.split('.').count() >= 2 && value.split('.').all(segment_ok);
     if !valid {
         return Err(LogicError::invalid_argument(format!(

@@ -40,7 +40,13 @@ pub async fn open(
 }
 
 /// A new refresh token stored in the session, and an access token for it.
-async fn issue_pair(logic: &AuthLogic, conn: &mut PgConnection, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Result<pb::TokenPair, LogicError> {
+async fn issue_pair(
+    logic: &AuthLogic,
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<pb::TokenPair, LogicError> {
     let settings = logic.settings();
     let (refresh, token_hash) = tokens::new_refresh();
     let refresh_expires_at = now + settings.refresh_token_ttl;
@@ -124,10 +130,17 @@ pub async fn verify(logic: &AuthLogic, request: pb::VerifyTokenRequest) -> Resul
     if session.revoked_at.is_some() {
         return Err(LogicError::Unauthenticated("access token belongs to a revoked session".into()));
     }
-    let user = users_table::get(logic.db(), user_id).await?.ok_or_else(|| LogicError::Unauthenticated("access token belongs to a deleted account".into()))?;
+    let user = users_table::get(logic.db(), user_id)
+        .await?
+        .ok_or_else(|| LogicError::Unauthenticated("access token belongs to a deleted account".into()))?;
     if users::locked_until(&user, now).is_some() {
         return Err(LogicError::Unauthenticated("access token belongs to a locked account".into()));
     }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0).ok_or_else(invalid)?;
-    Ok(pb::VerifyTokenResponse { valid: true, user_id: user_id.to_string(), session_id: session_id.to_string(), expires_at: Some(timestamp(expires_at)) })
+    Ok(pb::VerifyTokenResponse {
+        valid: true,
+        user_id: user_id.to_string(),
+        session_id: session_id.to_string(),
+        expires_at: Some(timestamp(expires_at)),
+    })
 }

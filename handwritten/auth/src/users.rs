@@ -92,7 +92,9 @@ pub fn explain_conflict(error: RepoError) -> LogicError {
         RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_live_key" => {
             LogicError::AlreadyExists("email is already registered".into())
         }
-        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => LogicError::AlreadyExists("username is taken".into()),
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => {
+            LogicError::AlreadyExists("username is taken".into())
+        }
         _ => error.into(),
     }
 }
