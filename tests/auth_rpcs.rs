@@ -507,3 +507,65 @@ async fn handwritten_statements_prepare_against_the_migrated_schema() {
     assert!(failed.is_empty(), "statements PostgreSQL refuses:\n{}", report.join("\n"));
     assert_eq!(prepared, nova_auth_service::sql::STATEMENTS.len());
 }
+
+#[tokio::test]
+async fn a_locked_account_cannot_refresh_or_verify() {
+    let settings = AuthSettings { max_failed_logins: 1, ..AuthSettings::default() };
+    let (system, client) = start(settings).await;
+    let pat = register(&client, "pat").await;
+    let tokens = login(&client, "pat").await.tokens.unwrap();
+    client.record_failed_login(pb::RecordFailedLoginRequest { user_id: pat.id }).await.unwrap();
+
+    let verify_locked = assert_code(verify(&direct(&system), &tokens.access_token).await, Code::Unauthenticated);
+    assert!(verify_locked.message().contains("locked"), "{}", verify_locked.message());
+    let refresh_locked = assert_code(refresh(&client, &tokens.refresh_token).await, Code::Unauthenticated);
+    assert!(refresh_locked.message().contains("locked"), "{}", refresh_locked.message());
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_first_sign_ins_create_one_signing_key() {
+    let (system, client) = start(AuthSettings::default()).await;
+    for name in ["qia", "qib", "qic", "qid"] {
+        register(&client, name).await;
+    }
+    let (a, b, c, d) = tokio::join!(login(&client, "qia"), login(&client, "qib"), login(&client, "qic"), login(&client, "qid"));
+    for response in [a, b, c, d] {
+        verify(&direct(&system), &response.tokens.unwrap().access_token).await.unwrap();
+    }
+    let mut db = system.connect("auth").await;
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM jwt_signing_keys").fetch_one(&mut db).await.unwrap();
+    assert_eq!(keys, 1);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn a_replica_verifies_tokens_signed_with_a_key_another_replica_created() {
+    // Two replicas of auth on one database, each with its own in-memory keys.
+    let database = nova_tests::TestDatabase::new("auth");
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let config = nova_runtime::server::ServiceConfig::loopback(database.config());
+        let service = nova_tests::RunningService::start(move |listeners, shutdown| {
+            nova_auth_service::start_with(config, AuthSettings::default(), listeners, shutdown)
+        })
+        .await;
+        nova_tests::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, nova_tests::SAFETY_TIMEOUT).await;
+        replicas.push(service);
+    }
+    let a = AuthClient::connect_lazy(&replicas[0].uri()).unwrap();
+    let b = AuthClient::connect_lazy(&replicas[1].uri()).unwrap();
+    register(&a, "rae").await;
+    let first = login(&a, "rae").await.tokens.unwrap().access_token;
+    verify(&b, &first).await.unwrap();
+
+    // B rotates; A has never seen the new kid and reloads its keys on meeting it.
+    let rotated = b.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
+    let second = login(&b, "rae").await.tokens.unwrap().access_token;
+    verify(&a, &second).await.unwrap();
+    verify(&a, &first).await.unwrap();
+    assert!(!rotated.retired_kid.is_empty());
+    for replica in replicas {
+        replica.stop().await.unwrap();
+    }
+}
