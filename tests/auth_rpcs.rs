@@ -569,3 +569,41 @@ async fn a_replica_verifies_tokens_signed_with_a_key_another_replica_created() {
         replica.stop().await.unwrap();
     }
 }
+
+/// Latency of one read (GetUserByEmail, not cached) and two writes (GrantPermission, Login)
+/// through the generated client, printed as P50/P95. Ignored by default: timing on a shared
+/// machine is a measurement, not a pass/fail check (`cargo test ... -- --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn p95_of_a_read_and_a_write() {
+    let (system, client) = start(AuthSettings::default()).await;
+    let user = register(&client, "perf").await;
+    login(&client, "perf").await;
+    fn report(name: &str, mut samples: Vec<Duration>) {
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+        println!("{name}: n={} p50={:?} p95={:?}", samples.len(), at(0.50), at(0.95));
+    }
+    let mut reads = Vec::new();
+    for _ in 0..300 {
+        let started = std::time::Instant::now();
+        client.get_user_by_email(pb::GetUserByEmailRequest { email: "perf@example.com".into() }).await.unwrap();
+        reads.push(started.elapsed());
+    }
+    report("GetUserByEmail", reads);
+    let mut writes = Vec::new();
+    for i in 0..300 {
+        let started = std::time::Instant::now();
+        client.grant_permission(pb::GrantPermissionRequest { user_id: user.id.clone(), permission: format!("perf.p{i}") }).await.unwrap();
+        writes.push(started.elapsed());
+    }
+    report("GrantPermission", writes);
+    let mut logins = Vec::new();
+    for _ in 0..30 {
+        let started = std::time::Instant::now();
+        login(&client, "perf").await;
+        logins.push(started.elapsed());
+    }
+    report("Login", logins);
+    system.stop().await;
+}
