@@ -157,6 +157,7 @@ pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners
     let database = nova_auth::db::open(config.database()?)?;
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
     let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
+    users::prewarm().await;
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -72,6 +72,12 @@ pub async fn verify_password(hash: Option<String>, password: String) -> Result<b
     Ok(verified)
 }
 
+/// Computes the dummy hash now (off the async workers), so that even the first sign-in with
+/// an unknown email costs what a wrong password costs.
+pub async fn prewarm() {
+    let _ = ::nova_runtime::codegen::tokio::task::spawn_blocking(dummy_hash).await;
+}
+
 /// An Argon2id hash of a random password nobody knows, made once per process with the same
 /// parameters as real hashes (so verifying against it takes as long).
 fn dummy_hash() -> &'static str {
