@@ -354,7 +354,8 @@ async fn initiate_validates_its_fields_and_the_owner() {
     let status = harness.media.get_processing_status(pb::GetProcessingStatusRequest { media_id: media.id.clone() }).await.unwrap().status.unwrap();
     assert_eq!(status.state, pb::ProcessingState::Queued as i32);
 
-    let cases: Vec<(Box<dyn Fn(&mut pb::InitiateMediaUploadRequest)>, Code, &str)> = vec![
+    type Change = Box<dyn Fn(&mut pb::InitiateMediaUploadRequest)>;
+    let cases: Vec<(Change, Code, &str)> = vec![
         (Box::new(|r| r.owner_id = "x".into()), Code::InvalidArgument, "owner_id"),
         (Box::new(|r| r.owner_id = uuid::Uuid::new_v4().to_string()), Code::NotFound, "owner_id"),
         (Box::new(|r| r.kind = 0), Code::InvalidArgument, "kind"),
