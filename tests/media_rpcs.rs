@@ -311,8 +311,12 @@ async fn refused_chunks_are_not_recorded() {
     // Unowned and unknown uploads for GetUpload and CompleteMediaUpload too.
     let request = pb::GetUploadRequest { upload_id: upload.id.clone(), requester_id: uuid::Uuid::new_v4().to_string() };
     assert_code(harness.media.get_upload(request).await, Code::PermissionDenied, "requester_id");
+    let request = pb::GetUploadRequest { upload_id: uuid::Uuid::new_v4().to_string(), requester_id: harness.owner.clone() };
+    assert_code(harness.media.get_upload(request).await, Code::NotFound, "upload_id");
     let request = pb::CompleteMediaUploadRequest { upload_id: uuid::Uuid::new_v4().to_string(), requester_id: harness.owner.clone() };
     assert_code(harness.media.complete_media_upload(request).await, Code::NotFound, "upload_id");
+    let request = pb::CompleteMediaUploadRequest { upload_id: upload.id.clone(), requester_id: uuid::Uuid::new_v4().to_string() };
+    assert_code(harness.media.complete_media_upload(request).await, Code::PermissionDenied, "requester_id");
     harness.stop().await;
 }
 
@@ -389,13 +393,16 @@ async fn processing_fails_with_a_reason_and_process_media_runs_it_again() {
 
     // A ready image: re-running a preset is idempotent (one row per preset, same output).
     let ready = harness.upload(pb::MediaKind::Image, "image/png", &png(400, 200)).await;
+    let variants = pb::GetMediaVariantsRequest { media_id: ready.id.clone() };
+    assert_eq!(harness.media.get_media_variants(variants.clone()).await.unwrap().variants.len(), 2); // now cached
     let request = pb::ProcessMediaRequest { media_id: ready.id.clone(), presets: vec![pb::VariantPreset::ImageSmall as i32] };
     for _ in 0..2 {
         let status = harness.media.process_media(request.clone()).await.unwrap().status.unwrap();
         assert_eq!(status.state, pb::ProcessingState::Succeeded as i32);
     }
-    let variants = harness.media.get_media_variants(pb::GetMediaVariantsRequest { media_id: ready.id.clone() }).await.unwrap().variants;
-    assert_eq!(variants.len(), 3, "thumbnail, medium and small, each once: {variants:?}");
+    let variants = harness.media.get_media_variants(variants).await.unwrap().variants;
+    assert_eq!(variants.len(), 3, "thumbnail, medium and small, each once (the cached answer was dropped): {variants:?}");
+    assert_eq!(harness.count("SELECT count(*) FROM media_variants WHERE media_id = $1", &ready.id).await, 3);
     let small = variant(&variants, pb::VariantPreset::ImageSmall);
     assert_eq!((small.width, small.height), (320, 160));
     assert_eq!((variant(&variants, pb::VariantPreset::Thumbnail).width, variant(&variants, pb::VariantPreset::Thumbnail).height), (150, 75));
@@ -444,12 +451,14 @@ async fn get_media_by_ids_keeps_request_order_and_owner_listing_pages() {
     assert_code(harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { page_size: -1, ..page(pb::MediaKind::Image, String::new()) }).await, Code::InvalidArgument, "page_size");
     assert_code(harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { owner_id: "x".into(), ..page(pb::MediaKind::Image, String::new()) }).await, Code::InvalidArgument, "owner_id");
 
-    // A deleted media leaves the listing and GetMediaByIds.
+    // A deleted media leaves the listing and GetMediaByIds (both cached before the delete).
+    let everything = pb::GetMediaByOwnerRequest { page_size: 10, ..page(pb::MediaKind::Unspecified, String::new()) };
+    assert_eq!(harness.media.get_media_by_owner(everything.clone()).await.unwrap().media.len(), 4);
     let request = pb::DeleteMediaRequest { media_id: ids[0].clone(), requester_id: harness.owner.clone() };
     harness.media.delete_media(request).await.unwrap();
     let response = harness.media.get_media_by_ids(pb::GetMediaByIdsRequest { media_ids: vec![ids[0].clone()] }).await.unwrap();
     assert_eq!(response.missing_media_ids, vec![ids[0].clone()]);
-    let all = harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { page_size: 10, ..page(pb::MediaKind::Unspecified, String::new()) }).await.unwrap();
+    let all = harness.media.get_media_by_owner(everything).await.unwrap();
     assert_eq!(all.media.len(), 3);
     harness.stop().await;
 }

@@ -18,6 +18,8 @@ use crate::{MediaLogic, ensure_owner, store};
 const MAX_IMAGE_BYTES: i64 = 50 * 1024 * 1024;
 const MAX_STREAM_BYTES: i64 = 5 * 1024 * 1024 * 1024;
 const MAX_FILE_NAME_CHARS: usize = 255;
+/// Parts of the assembled object uploaded concurrently (each up to 5 MiB).
+const MAX_PARTS_IN_FLIGHT: usize = 4;
 
 /// The MIME types accepted for each kind.
 fn allowed_mime_types(kind: media::Kind) -> &'static [&'static str] {
@@ -285,6 +287,11 @@ impl MediaLogic {
             hasher.update(&chunk);
             if let Some(original) = original.as_mut() {
                 original.extend_from_slice(&chunk);
+            }
+            // Bounded memory for large files: at most a few parts in flight.
+            if let Err(error) = writer.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await {
+                let _ = writer.abort().await;
+                return Err(unavailable(error));
             }
             writer.write(&chunk);
         }
