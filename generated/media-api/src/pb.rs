@@ -721,7 +721,8 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one media. NOT_FOUND when it does not exist or was deleted.
+        /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
+        /// naming media_id when it is not a UUID.
         pub async fn get_media(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaRequest>,
@@ -747,7 +748,9 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns the media among the given ids (at most 100), for callers that check or render
-        /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
+        /// many attachments at once, in request order. Unknown or deleted ids are listed in
+        /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
+        /// are more than 100.
         pub async fn get_media_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaByIdsRequest>,
@@ -829,7 +832,8 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-        /// NOT_FOUND when the media does not exist or was deleted.
+        /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
+        /// when it is not a UUID.
         pub async fn get_media_variants(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaVariantsRequest>,
@@ -1042,7 +1046,8 @@ pub mod media_service_server {
             tonic::Response<super::CompleteMediaUploadResponse>,
             tonic::Status,
         >;
-        /// Returns one media. NOT_FOUND when it does not exist or was deleted.
+        /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
+        /// naming media_id when it is not a UUID.
         async fn get_media(
             &self,
             request: tonic::Request<super::GetMediaRequest>,
@@ -1051,7 +1056,9 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Returns the media among the given ids (at most 100), for callers that check or render
-        /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
+        /// many attachments at once, in request order. Unknown or deleted ids are listed in
+        /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
+        /// are more than 100.
         async fn get_media_by_ids(
             &self,
             request: tonic::Request<super::GetMediaByIdsRequest>,
@@ -1080,7 +1087,8 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-        /// NOT_FOUND when the media does not exist or was deleted.
+        /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
+        /// when it is not a UUID.
         async fn get_media_variants(
             &self,
             request: tonic::Request<super::GetMediaVariantsRequest>,
