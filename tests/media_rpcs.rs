@@ -185,6 +185,7 @@ async fn png_in_three_chunks(harness_for: impl AsyncFnOnce(u64) -> Harness) {
     assert_eq!((media.width, media.height), (640, 480));
     assert_eq!(media.sha256, sha(&bytes));
     assert_eq!(media.owner_id, harness.owner);
+    assert_eq!(media.file_name, "photo.png");
 
     let variants = harness.media.get_media_variants(pb::GetMediaVariantsRequest { media_id: media.id.clone() }).await.unwrap().variants;
     assert_eq!(variants.len(), 2);
@@ -564,6 +565,9 @@ async fn an_expired_upload_takes_no_chunks_and_cannot_complete() {
     sqlx::query("UPDATE uploads SET expires_at = now() - interval '1 hour' WHERE id = $1").bind(id).execute(&mut db).await.unwrap();
     assert_code(harness.send_chunk(&upload, 1, &bytes).await, Code::FailedPrecondition, "expired");
     assert_code(harness.complete(&upload).await, Code::FailedPrecondition, "expired");
+    let request = pb::GetUploadRequest { upload_id: upload.id.clone(), requester_id: harness.owner.clone() };
+    let state = harness.media.get_upload(request).await.unwrap().upload.unwrap();
+    assert_eq!((state.status, state.received_chunks), (pb::UploadStatus::Expired as i32, vec![1]));
 
     // A fresh audio upload completes READY without variants (no transcoding).
     let media = harness.upload(pb::MediaKind::Audio, "audio/mpeg", &bytes).await;

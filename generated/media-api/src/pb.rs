@@ -40,6 +40,9 @@ pub struct Media {
     /// Optimistic-concurrency version; pass it back in UpdateMediaMetadataRequest.
     #[prost(int64, tag = "15")]
     pub version: i64,
+    /// The original file name given at upload, for downloads.
+    #[prost(string, tag = "16")]
+    pub file_name: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Upload {
@@ -658,7 +661,8 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns an upload with the chunks received so far, so that a client can resume: send the
-        /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+        /// chunks in `missing_chunks`, then complete. An upload past its `expires_at` is reported
+        /// EXPIRED. NOT_FOUND when the upload does not exist,
         /// PERMISSION_DENIED when the requester does not own it.
         pub async fn get_upload(
             &mut self,
@@ -1019,7 +1023,8 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Returns an upload with the chunks received so far, so that a client can resume: send the
-        /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+        /// chunks in `missing_chunks`, then complete. An upload past its `expires_at` is reported
+        /// EXPIRED. NOT_FOUND when the upload does not exist,
         /// PERMISSION_DENIED when the requester does not own it.
         async fn get_upload(
             &self,

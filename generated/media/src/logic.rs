@@ -42,7 +42,8 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::UploadMediaChunkResponse, LogicError>,
     > + Send;
     /// Returns an upload with the chunks received so far, so that a client can resume: send the
-    /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+    /// chunks in `missing_chunks`, then complete. An upload past its `expires_at` is reported
+    /// EXPIRED. NOT_FOUND when the upload does not exist,
     /// PERMISSION_DENIED when the requester does not own it.
     ///
     /// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.

@@ -144,7 +144,7 @@ impl MediaLogic {
         tx.commit().await?;
         // A new media changes its owner's listing.
         self.invalidator.entity(&new.owner_id.to_string()).await;
-        Ok(pb::InitiateMediaUploadResponse { upload: Some(upload_message(&upload, &new.sha256, &[])) })
+        Ok(pb::InitiateMediaUploadResponse { upload: Some(upload_message(&upload, &new.sha256, &[], Utc::now())) })
     }
 
     /// The upload `upload_id` names, checked to belong to `requester_id`.
@@ -221,14 +221,14 @@ impl MediaLogic {
         }
         let chunks = self.chunks(&upload).await?;
         let sha256 = media.sha256.clone().unwrap_or_default();
-        Ok(pb::UploadMediaChunkResponse { upload: Some(upload_message(&upload, &sha256, &chunks)) })
+        Ok(pb::UploadMediaChunkResponse { upload: Some(upload_message(&upload, &sha256, &chunks, Utc::now())) })
     }
 
     pub(crate) async fn upload_state(&self, request: pb::GetUploadRequest) -> Result<pb::GetUploadResponse, LogicError> {
         let upload = self.owned_upload(&request.upload_id, &request.requester_id).await?;
         let chunks = self.chunks(&upload).await?;
         let sha256 = media::get(&self.db, upload.media_id).await?.and_then(|m| m.sha256).unwrap_or_default();
-        Ok(pb::GetUploadResponse { upload: Some(upload_message(&upload, &sha256, &chunks)) })
+        Ok(pb::GetUploadResponse { upload: Some(upload_message(&upload, &sha256, &chunks, Utc::now())) })
     }
 
     pub(crate) async fn complete(&self, request: pb::CompleteMediaUploadRequest) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
