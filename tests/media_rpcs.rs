@@ -447,6 +447,8 @@ async fn get_media_by_ids_keeps_request_order_and_owner_listing_pages() {
     assert_eq!(response.missing_media_ids, vec![unknown]);
     let too_many = pb::GetMediaByIdsRequest { media_ids: (0..101).map(|_| uuid::Uuid::new_v4().to_string()).collect() };
     assert_code(harness.media.get_media_by_ids(too_many).await, Code::InvalidArgument, "media_ids");
+    let malformed = pb::GetMediaByIdsRequest { media_ids: vec![ids[0].clone(), "not-a-uuid".into()] };
+    assert_code(harness.media.get_media_by_ids(malformed).await, Code::InvalidArgument, "media_ids");
 
     // Newest first, two at a time, every kind.
     let page = |kind: pb::MediaKind, token: String| pb::GetMediaByOwnerRequest { owner_id: harness.owner.clone(), kind: kind as i32, page_size: 2, page_token: token };
