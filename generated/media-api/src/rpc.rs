@@ -37,12 +37,12 @@ pub static INITIATE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         cache: None,
         fail_closed: false,
     },
-    schema: 0x4be9197653afef67,
+    schema: 0xf21f2171bd688456,
 };
-/// `CompleteMediaUpload`: idempotent write, deadline 10s, up to 3 attempts.
-pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+/// `UploadMediaChunk`: idempotent write, deadline 10s, up to 3 attempts.
+pub static UPLOAD_MEDIA_CHUNK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
-    method: "CompleteMediaUpload",
+    method: "UploadMediaChunk",
     owner: "media",
     idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
     policy: ::nova_runtime::rpc::CallPolicy {
@@ -56,7 +56,45 @@ pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         cache: None,
         fail_closed: false,
     },
-    schema: 0xcd82cd04aaab0b8e,
+    schema: 0x654beebbcbab5b3b,
+};
+/// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+pub static GET_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.media.v1.MediaService",
+    method: "GetUpload",
+    owner: "media",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(200),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x7c6a4f25f3751349,
+};
+/// `CompleteMediaUpload`: idempotent write, deadline 20s, up to 3 attempts.
+pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.media.v1.MediaService",
+    method: "CompleteMediaUpload",
+    owner: "media",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(20000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xb23298363c201d85,
 };
 /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -78,7 +116,7 @@ pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
         }),
         fail_closed: false,
     },
-    schema: 0x8e1456225d4d5b63,
+    schema: 0xe6dc261df52f2ac6,
 };
 /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -100,7 +138,7 @@ pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         }),
         fail_closed: false,
     },
-    schema: 0x66bacfb5ae8635d5,
+    schema: 0xb780a9d494e683f0,
 };
 /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -122,7 +160,7 @@ pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         }),
         fail_closed: false,
     },
-    schema: 0xabaa0fcde3b1e296,
+    schema: 0xea83b79373afed5d,
 };
 /// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -165,14 +203,14 @@ pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
     },
     schema: 0x911a696c46cf3895,
 };
-/// `ProcessMedia`: idempotent write, deadline 2s, up to 3 attempts.
+/// `ProcessMedia`: idempotent write, deadline 10s, up to 3 attempts.
 pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "ProcessMedia",
     owner: "media",
     idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(2000),
+        deadline: ::std::time::Duration::from_millis(10000),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -220,7 +258,7 @@ pub static UPDATE_MEDIA_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         cache: None,
         fail_closed: false,
     },
-    schema: 0x36c4413e2f3cf9a1,
+    schema: 0x6bfdd92661f5ac2c,
 };
 /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -242,11 +280,13 @@ pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         }),
         fail_closed: false,
     },
-    schema: 0xfbfdf937264dbbc9,
+    schema: 0x93c5fe22fdd65665,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &INITIATE_MEDIA_UPLOAD,
+    &UPLOAD_MEDIA_CHUNK,
+    &GET_UPLOAD,
     &COMPLETE_MEDIA_UPLOAD,
     &GET_MEDIA,
     &GET_MEDIA_BY_IDS,

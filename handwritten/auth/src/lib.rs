@@ -1,17 +1,27 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the auth service: identity and credentials.
-//!
-//! Implemented so far: `Register`, `GetUser`, `GetUsersByIds`, `GetUserByEmail`. The other
-//! RPCs answer `UNIMPLEMENTED` until the business-logic work lands.
+//! Business logic of the auth service: identity, credentials, sessions, tokens and
+//! permissions. `impl Logic` only dispatches; each concern lives in its own module.
 
+mod accounts;
+mod input;
+mod keys;
+mod login;
+mod permissions;
+mod sessions;
+mod settings;
+pub mod sql;
+mod tokens;
 mod users;
 
+use std::sync::Arc;
+
+use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_auth::repo::{auth_logs, users as users_table};
 use nova_auth::{CallContext, Logic, LogicError, pb};
+
+pub use settings::AuthSettings;
 
 /// How many ids one `GetUsersByIds` call may ask for (documented in the proto).
 pub const MAX_BATCH: usize = 100;
@@ -20,119 +30,134 @@ pub const MAX_BATCH: usize = 100;
 #[derive(Debug, Clone)]
 pub struct AuthLogic {
     db: PgPool,
+    settings: AuthSettings,
+    keys: Arc<keys::KeyStore>,
+    invalidator: Invalidator,
 }
 
 impl AuthLogic {
-    pub fn new(db: PgPool) -> Self {
-        AuthLogic { db }
+    pub fn new(db: PgPool, settings: AuthSettings, invalidator: Invalidator) -> Self {
+        let keys = Arc::new(keys::KeyStore::new(db.clone(), settings.key_grace, settings.key_cache_ttl));
+        AuthLogic { db, settings, keys, invalidator }
     }
 
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
+
+    fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    fn keys(&self) -> &keys::KeyStore {
+        &self.keys
+    }
+
+    /// Drops callers' cached reads of an entity (a user id) after a write commits.
+    fn invalidator(&self) -> &Invalidator {
+        &self.invalidator
+    }
 }
 
 impl Logic for AuthLogic {
     async fn register(&self, _ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
-        let registration = users::Registration::parse(request)?;
-        let password_hash = users::hash_password(registration.password).await?;
-        // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
-        let mut tx = self.db.begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
-        let new = users_table::New {
-            id: None,
-            email: registration.email,
-            username: registration.username,
-            password_hash,
-            email_verified: None,
-            status: Some(users_table::Status::Active),
-            failed_login_attempts: None,
-            locked_until: None,
-            last_login_at: None,
-            created_at: None,
-            updated_at: None,
-            deleted_at: None,
-        };
-        let row = users_table::insert(&mut *tx, &new).await.map_err(users::explain_conflict)?;
-        let event =
-            auth_logs::New { id: None, user_id: Some(row.id), event: "register".to_string(), ip_address: None, detail: None, created_at: None };
-        auth_logs::insert(&mut *tx, &event).await?;
-        tx.commit().await.map_err(|e| LogicError::internal("committing the registration", e))?;
-        Ok(pb::RegisterResponse { user: Some(users::to_proto(&row)) })
+        users::register(self, request).await
     }
 
-    async fn login(&self, _ctx: &CallContext, _request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
-        Err(LogicError::Unimplemented("Login"))
+    async fn login(&self, _ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
+        login::login(self, request).await
     }
 
-    async fn refresh(&self, _ctx: &CallContext, _request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
-        Err(LogicError::Unimplemented("Refresh"))
+    async fn refresh(&self, _ctx: &CallContext, request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
+        sessions::refresh(self, request).await
+    }
+
+    async fn logout(&self, _ctx: &CallContext, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
+        sessions::logout(self, request).await
     }
 
     async fn get_user(&self, _ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
-        let id = parse_uuid("user_id", &request.user_id)?;
-        match users_table::get(&self.db, id).await? {
-            Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserResponse { user: Some(users::to_proto(&row)) }),
-            _ => Err(LogicError::not_found(format!("no user {id}"))),
-        }
+        accounts::get_user(self, request).await
     }
 
     async fn get_users_by_ids(&self, _ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
-        let ids = parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
-        let rows = users_table::get_many(&self.db, &ids).await?;
-        let live: Vec<&users_table::Row> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
-        let missing_user_ids = ids.iter().filter(|id| !live.iter().any(|r| r.id == **id)).map(|id| id.to_string()).collect();
-        // Answer in the order asked, which callers zip with their own lists.
-        let users = ids.iter().filter_map(|id| live.iter().find(|r| r.id == *id)).map(|r| users::to_proto(r)).collect();
-        Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
+        accounts::get_users_by_ids(self, request).await
     }
 
-    async fn verify_token(&self, _ctx: &CallContext, _request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
-        Err(LogicError::Unimplemented("VerifyToken"))
+    async fn verify_token(&self, _ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
+        sessions::verify(self, request).await
     }
 
-    async fn check_user_exists(&self, _ctx: &CallContext, _request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckUserExists"))
+    async fn check_user_exists(&self, _ctx: &CallContext, request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
+        accounts::check_user_exists(self, request).await
     }
 
     async fn get_user_by_email(&self, _ctx: &CallContext, request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
-        let email = text("email", &request.email)?.trim().to_lowercase();
-        match users_table::find_by_email(&self.db, &email).await? {
-            Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserByEmailResponse { user: Some(users::to_proto(&row)) }),
-            _ => Err(LogicError::not_found("no user with that email")),
-        }
+        accounts::get_user_by_email(self, request).await
     }
 
-    async fn list_users(&self, _ctx: &CallContext, _request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
-        Err(LogicError::Unimplemented("ListUsers"))
+    async fn list_users(&self, _ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+        accounts::list_users(self, request).await
     }
 
-    async fn check_permission(&self, _ctx: &CallContext, _request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckPermission"))
+    async fn check_permission(&self, _ctx: &CallContext, request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
+        permissions::check(self, request).await
     }
 
     async fn get_user_permissions(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetUserPermissionsRequest,
+        request: pb::GetUserPermissionsRequest,
     ) -> Result<pb::GetUserPermissionsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserPermissions"))
+        permissions::list(self, request).await
+    }
+
+    async fn grant_permission(&self, _ctx: &CallContext, request: pb::GrantPermissionRequest) -> Result<pb::GrantPermissionResponse, LogicError> {
+        permissions::grant(self, request).await
+    }
+
+    async fn revoke_permission(&self, _ctx: &CallContext, request: pb::RevokePermissionRequest) -> Result<pb::RevokePermissionResponse, LogicError> {
+        permissions::revoke(self, request).await
     }
 
     async fn record_failed_login(
         &self,
         _ctx: &CallContext,
-        _request: pb::RecordFailedLoginRequest,
+        request: pb::RecordFailedLoginRequest,
     ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
-        Err(LogicError::Unimplemented("RecordFailedLogin"))
+        login::record_failed_login(self, request).await
+    }
+
+    async fn delete_user(&self, _ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
+        accounts::delete_user(self, request).await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::RotateSigningKeyRequest,
+    ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
+        let (kid, retired) = self.keys.rotate().await?;
+        Ok(pb::RotateSigningKeyResponse { kid, retired_kid: retired.unwrap_or_default() })
     }
 }
 
 /// Starts the service: opens its database (the server waits for it and applies
 /// migrations), then serves on `listeners` until `shutdown` is requested.
+/// Settings come from the environment ([`AuthSettings::from_env`]).
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    start_with(config, AuthSettings::from_env()?, listeners, shutdown).await
+}
+
+/// [`start`] with explicit settings (tests shorten lifetimes and lockouts through this).
+/// The first signing key is created on first use (the schema exists only once the server
+/// has applied the migrations), race-free across replicas.
+pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_auth::db::open(config.database()?)?;
-    let logic = AuthLogic::new(database.pool().clone());
+    let invalidator = config.peers.invalidator(nova_auth::SERVICE);
+    let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
+    users::prewarm().await;
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -3,11 +3,15 @@
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
 use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-use nova_auth::pb;
-use nova_auth::repo::users;
+use std::sync::OnceLock;
 
+use ::nova_runtime::codegen::chrono::{DateTime, Utc};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use nova_auth::pb;
+use nova_auth::repo::{auth_logs, users};
+
+use crate::AuthLogic;
 
 /// A registration whose fields passed validation, email normalised to lower case.
 pub struct Registration {
@@ -51,23 +55,63 @@ pub async fn hash_password(password: String) -> Result<String, LogicError> {
     hashed.map_err(|e| LogicError::internal("hashing the password", std::io::Error::other(e.to_string())))
 }
 
+/// Checks `password` against `hash` with Argon2id, off the async workers. With no hash (an
+/// unknown email) it verifies against a fixed dummy hash, so that an unknown email costs the
+/// same time as a wrong password and the two cannot be told apart.
+pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool, LogicError> {
+    let verified = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
+        let (hash, real) = match &hash {
+            Some(hash) => (hash.as_str(), true),
+            None => (dummy_hash(), false),
+        };
+        let matches = PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+        matches && real
+    })
+    .await
+    .map_err(|e| LogicError::internal("password verification task failed", e))?;
+    Ok(verified)
+}
+
+/// Computes the dummy hash now (off the async workers), so that even the first sign-in with
+/// an unknown email costs what a wrong password costs.
+pub async fn prewarm() {
+    let _ = ::nova_runtime::codegen::tokio::task::spawn_blocking(dummy_hash).await;
+}
+
+/// An Argon2id hash of a random password nobody knows, made once per process with the same
+/// parameters as real hashes (so verifying against it takes as long).
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let secret = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(secret.as_str().as_bytes(), &salt).map(|hash| hash.to_string()).unwrap_or_default()
+    })
+}
+
+/// When the account's lock ends, if it is locked at `now`.
+pub fn locked_until(row: &users::Row, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    row.locked_until.filter(|until| *until > now)
+}
+
 /// A taken email or username is the caller's problem, named precisely.
 pub fn explain_conflict(error: RepoError) -> LogicError {
     match &error {
         RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_live_key" => {
             LogicError::AlreadyExists("email is already registered".into())
         }
-        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => LogicError::AlreadyExists("username is taken".into()),
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => {
+            LogicError::AlreadyExists("username is taken".into())
+        }
         _ => error.into(),
     }
 }
 
 /// What other services may see of a user: never the password hash.
 pub fn to_proto(row: &users::Row) -> pb::User {
-    let now = ::nova_runtime::codegen::chrono::Utc::now();
     let status = if row.deleted_at.is_some() {
         pb::AccountStatus::Deleted
-    } else if row.locked_until.is_some_and(|until| until > now) {
+    } else if locked_until(row, Utc::now()).is_some() {
         pb::AccountStatus::Locked
     } else {
         pb::AccountStatus::from(row.status)
@@ -81,6 +125,33 @@ pub fn to_proto(row: &users::Row) -> pb::User {
         created_at: Some(timestamp(row.created_at)),
         last_login_at: optional_timestamp(row.last_login_at),
     }
+}
+
+/// Register: see the proto. The account and its audit entry commit together.
+pub async fn register(logic: &AuthLogic, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+    let registration = Registration::parse(request)?;
+    let password_hash = hash_password(registration.password).await?;
+    // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
+    let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
+    let new = users::New {
+        id: None,
+        email: registration.email,
+        username: registration.username,
+        password_hash,
+        email_verified: None,
+        status: Some(users::Status::Active),
+        failed_login_attempts: None,
+        locked_until: None,
+        last_login_at: None,
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+    };
+    let row = users::insert(&mut *tx, &new).await.map_err(explain_conflict)?;
+    let event = auth_logs::New { id: None, user_id: Some(row.id), event: "register".to_string(), ip_address: None, detail: None, created_at: None };
+    auth_logs::insert(&mut *tx, &event).await?;
+    tx.commit().await.map_err(|e| LogicError::internal("committing the registration", e))?;
+    Ok(pb::RegisterResponse { user: Some(to_proto(&row)) })
 }
 
 #[cfg(test)]
