@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use nova_auth::AuthClient;
 use nova_auth::pb as auth_pb;
@@ -687,55 +686,6 @@ async fn handwritten_statements_prepare_against_the_migrated_schema() {
         if let Err(error) = (&mut db).prepare(sql.into_sql_str()).await {
             panic!("{name} does not prepare: {error}");
         }
-    }
-    f.system.stop().await;
-}
-
-/// The P50 and P95 of `samples` (durations of single calls).
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).saturating_sub(1)];
-    (at(0.50), at(0.95))
-}
-
-/// Latency of one uncached read, one cached read and one write through the generated client
-/// (real gRPC, PostgreSQL and Redis on this machine). A measurement, not a check: run it with
-/// `cargo test -p nova-tests --test user_rpcs -- --ignored --nocapture latency`.
-#[tokio::test]
-#[ignore = "a measurement for the notes, not a check"]
-async fn latency_of_a_read_and_a_write() {
-    let f = fixture().await;
-    let ada = f.register("ada").await;
-    f.profile(&ada).await;
-    const N: usize = 300;
-    let (mut uncached, mut cached, mut writes) = (Vec::with_capacity(N), Vec::with_capacity(N), Vec::with_capacity(N));
-    for _ in 0..N {
-        // A different pair each time: never a cache hit, four primary-key reads.
-        let request = pb::CheckUserRelationshipRequest { user_id: ada.clone(), other_user_id: unknown_id() };
-        let started = Instant::now();
-        f.users.check_user_relationship(request).await.unwrap();
-        uncached.push(started.elapsed());
-    }
-    for n in 0..N {
-        let language = if n % 2 == 0 { "en" } else { "fr" };
-        let update = pb::UpdateUserSettingsRequest { settings: Some(pb::UserSettings { language: language.into(), ..settings(&ada) }) };
-        let started = Instant::now();
-        f.users.update_user_settings(update).await.unwrap();
-        writes.push(started.elapsed());
-    }
-    // Last: every write above invalidated ada's cached answers.
-    for _ in 0..N {
-        let started = Instant::now();
-        f.users.get_user_profile(pb::GetUserProfileRequest { user_id: ada.clone() }).await.unwrap();
-        cached.push(started.elapsed());
-    }
-    for (name, samples) in [
-        ("CheckUserRelationship (uncached read)", uncached),
-        ("GetUserProfile (cached read, L1 hits after the first)", cached),
-        ("UpdateUserSettings (write)", writes),
-    ] {
-        let (p50, p95) = percentiles(samples);
-        println!("{name}: p50 {p50:?}, p95 {p95:?} over {N} calls");
     }
     f.system.stop().await;
 }

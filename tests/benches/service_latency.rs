@@ -54,7 +54,9 @@ async fn main() {
     let mut system = TestSystem::new();
     system.start_with_callees("content").await;
     let mut rows = Vec::new();
-    rows.extend(auth::rows(&system).await);
+    let (auth_rows, users) = auth::rows(&system).await;
+    rows.extend(auth_rows);
+    rows.extend(user::rows(&system, &users).await);
     println!("\n{:<8} {:<24} {:<12} {:>9} {:>9} {:>9}", "service", "rpc", "kind", "p50 ms", "p95 ms", "p99 ms");
     for row in &rows {
         println!(
@@ -75,7 +77,8 @@ mod auth {
 
     use super::*;
 
-    pub async fn rows(system: &TestSystem) -> Vec<Row> {
+    /// The rows, and the ids of the users registered for them (the other services use them).
+    pub async fn rows(system: &TestSystem) -> (Vec<Row>, Vec<String>) {
         let client = system.client(AuthClient::from_peers);
         let mut ids = Vec::with_capacity(CALLS);
         for i in 0..CALLS {
@@ -103,6 +106,49 @@ mod auth {
             }
         })
         .await;
+        (vec![cold, warm, write], ids)
+    }
+}
+
+mod user {
+    use nova_user::{UserClient, pb};
+
+    use super::*;
+
+    pub async fn rows(system: &TestSystem, users: &[String]) -> Vec<Row> {
+        // Profiles come to exist on first read (user asks auth); make them exist untimed,
+        // through a client of its own, so that the write below measures only the update.
+        let setup = system.client(UserClient::from_peers);
+        let mut versions = Vec::with_capacity(users.len());
+        for id in users {
+            versions.push(setup.get_user_profile(pb::GetUserProfileRequest { user_id: id.clone() }).await.unwrap().profile.unwrap().version);
+        }
+        let client = system.client(UserClient::from_peers);
+        // Each update invalidates the user's cached answers, so the reads after it are misses.
+        let write = measure("user", "UpdateUserProfile", "write", |i| {
+            let request = pb::UpdateUserProfileRequest {
+                user_id: users[i].clone(),
+                display_name: format!("Bench {i}"),
+                bio: "measuring".into(),
+                version: versions[i],
+                ..Default::default()
+            };
+            let client = client.clone();
+            async move {
+                client.update_user_profile(request).await.unwrap();
+            }
+        })
+        .await;
+        let read = |kind| {
+            measure("user", "GetUserProfile", kind, |i| {
+                let (client, id) = (client.clone(), users[i].clone());
+                async move {
+                    client.get_user_profile(pb::GetUserProfileRequest { user_id: id }).await.unwrap();
+                }
+            })
+        };
+        let cold = read("read cold").await;
+        let warm = read("read warm").await;
         vec![cold, warm, write]
     }
 }
