@@ -1,4 +1,358 @@
 //! The content service's RPCs over real gRPC, each test with its own databases and Redis key
-//! prefix (see `nova_tests::TestSystem`).
+//! prefix (see `nova_tests::TestSystem`): auth, media, user and content started in that
+//! order, content calling the others only through their generated clients.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
+use nova_auth::AuthClient;
+use nova_auth::pb as auth_pb;
+use nova_content::ContentClient;
+use nova_content::pb;
+use nova_runtime::codegen::sqlx;
+use nova_tests::TestSystem;
+use tonic::Code;
+use uuid::Uuid;
+
+/// The four services, started callees first, and a content client.
+struct Content {
+    system: TestSystem,
+    content: ContentClient,
+    auth: AuthClient,
+}
+
+impl Content {
+    async fn start() -> Self {
+        let mut system = TestSystem::new();
+        system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
+        system.start(&nova_media::server::DESCRIPTION, nova_media_service::start).await;
+        system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
+        system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
+        let content = system.client(ContentClient::from_peers);
+        let auth = system.client(AuthClient::from_peers);
+        Content { system, content, auth }
+    }
+
+    /// A registered (active) user's id.
+    async fn user(&self, name: &str) -> String {
+        let request = auth_pb::RegisterRequest { email: format!("{name}@example.com"), username: name.into(), password: "correct horse battery".into() };
+        self.auth.register(request).await.unwrap().user.unwrap().id
+    }
+
+    async fn post(&self, author: &str, body: &str) -> pb::Post {
+        self.post_with(author, body, pb::PostVisibility::Public).await
+    }
+
+    async fn post_with(&self, author: &str, body: &str, visibility: pb::PostVisibility) -> pb::Post {
+        let request = pb::CreatePostRequest { author_id: author.into(), body: body.into(), media_ids: vec![], visibility: visibility as i32 };
+        self.content.create_post(request).await.unwrap().post.unwrap()
+    }
+
+    async fn get(&self, post_id: &str) -> Result<pb::Post, tonic::Status> {
+        self.content.get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() }).await.map(|r| r.post.unwrap())
+    }
+
+    async fn sql(&self, service: &str, statement: &'static str) -> u64 {
+        let mut db = self.system.connect(service).await;
+        sqlx::query(statement).execute(&mut db).await.unwrap().rows_affected()
+    }
+
+    async fn count(&self, statement: &'static str, id: &str) -> i64 {
+        let mut db = self.system.connect("content").await;
+        sqlx::query_scalar(statement).bind(Uuid::parse_str(id).unwrap()).fetch_one(&mut db).await.unwrap()
+    }
+}
+
+/// The status of a call that must fail with `code`, its message naming `field`.
+fn assert_error<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, field: &str) {
+    let status = result.unwrap_err();
+    assert_eq!(status.code(), code, "{status:?}");
+    assert!(status.message().contains(field), "{field} not named in {:?}", status.message());
+}
+
+fn unknown() -> String {
+    Uuid::new_v4().to_string()
+}
+
+// ----- posts -----
+
+#[tokio::test]
+async fn posts_are_created_read_listed_and_paged() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let first = t.post(&ada, "first").await;
+    assert_eq!((first.author_id.as_str(), first.body.as_str(), first.version), (ada.as_str(), "first", 0));
+    assert_eq!(first.visibility, pb::PostVisibility::Public as i32, "UNSPECIFIED would mean PUBLIC too");
+    let second = t.post_with(&ada, "second", pb::PostVisibility::Followers).await;
+    let third = t.post_with(&ada, "third", pb::PostVisibility::Private).await;
+    let bobs = t.post(&bob, "bob's").await;
+
+    assert_eq!(t.get(&first.id).await.unwrap(), first);
+    assert!(t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: first.id.clone() }).await.unwrap().exists);
+    assert!(!t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: unknown() }).await.unwrap().exists);
+
+    let missing = unknown();
+    let batch = t
+        .content
+        .get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: vec![third.id.clone(), missing.clone(), first.id.clone(), third.id.clone()] })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = batch.posts.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [third.id.as_str(), first.id.as_str()], "in the order asked, once each");
+    assert_eq!(batch.missing_post_ids, [missing]);
+
+    // By author, newest first, two pages; a trusted read (no viewer) sees every visibility.
+    let page = |token: String, visibilities: Vec<i32>| pb::GetPostsByAuthorRequest {
+        author_id: ada.clone(),
+        visibilities,
+        page_size: 2,
+        page_token: token,
+        viewer_id: String::new(),
+    };
+    let one = t.content.get_posts_by_author(page(String::new(), vec![])).await.unwrap();
+    let ids: Vec<&str> = one.posts.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [third.id.as_str(), second.id.as_str()]);
+    let two = t.content.get_posts_by_author(page(one.next_page_token.clone(), vec![])).await.unwrap();
+    let ids: Vec<&str> = two.posts.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str()]);
+    assert!(two.next_page_token.is_empty());
+    let public = t.content.get_posts_by_author(page(String::new(), vec![pb::PostVisibility::Public as i32])).await.unwrap();
+    assert_eq!(public.posts, [first.clone()]);
+    // A token of one filter does not page another.
+    assert_error(t.content.get_posts_by_author(page(one.next_page_token.clone(), vec![pb::PostVisibility::Public as i32])).await, Code::InvalidArgument, "page_token");
+    assert_error(t.content.get_posts_by_author(page(String::new(), vec![0])).await, Code::InvalidArgument, "visibilities");
+    assert_error(t.content.get_posts_by_author(pb::GetPostsByAuthorRequest { page_size: -1, ..page(String::new(), vec![]) }).await, Code::InvalidArgument, "page_size");
+
+    // The feed: public and followers-only posts of the authors, newest first, paged.
+    let feed = |token: String| pb::GetFeedPostsRequest { author_ids: vec![ada.clone(), bob.clone()], page_size: 2, page_token: token };
+    let one = t.content.get_feed_posts(feed(String::new())).await.unwrap();
+    let two = t.content.get_feed_posts(feed(one.next_page_token.clone())).await.unwrap();
+    let ids: Vec<&str> = one.posts.iter().chain(two.posts.iter()).map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [bobs.id.as_str(), second.id.as_str(), first.id.as_str()], "private posts never reach a feed");
+    assert!(two.next_page_token.is_empty());
+    let too_many: Vec<String> = (0..501).map(|_| unknown()).collect();
+    assert_error(t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: too_many, page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "author_ids");
+    assert_error(t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec!["x".into()], page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "author_ids");
+    assert_error(t.content.get_feed_posts(feed("garbage".into())).await, Code::InvalidArgument, "page_token");
+
+    assert_error(t.get(&unknown()).await, Code::NotFound, "post_id");
+    assert_error(t.get("nope").await, Code::InvalidArgument, "post_id");
+    assert_error(t.content.get_post(pb::GetPostRequest { post_id: first.id.clone(), viewer_id: "nope".into() }).await, Code::InvalidArgument, "viewer_id");
+    assert_error(t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: (0..101).map(|_| unknown()).collect() }).await, Code::InvalidArgument, "post_ids");
+    assert_error(t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: "x".into() }).await, Code::InvalidArgument, "post_id");
+    t.system.stop().await;
+}
+
+#[tokio::test]
+async fn create_post_refuses_bad_input_and_unknown_or_inactive_authors() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let create = |author: &str, body: &str, media: Vec<String>, visibility: i32| pb::CreatePostRequest {
+        author_id: author.into(),
+        body: body.into(),
+        media_ids: media,
+        visibility,
+    };
+    assert_error(t.content.create_post(create("x", "hi", vec![], 0)).await, Code::InvalidArgument, "author_id");
+    assert_error(t.content.create_post(create(&ada, "  ", vec![], 0)).await, Code::InvalidArgument, "body");
+    assert_error(t.content.create_post(create(&ada, &"é".repeat(2201), vec![], 0)).await, Code::InvalidArgument, "body");
+    assert_error(t.content.create_post(create(&ada, "nul\0", vec![], 0)).await, Code::InvalidArgument, "body");
+    assert_error(t.content.create_post(create(&ada, "hi", (0..11).map(|_| unknown()).collect(), 0)).await, Code::InvalidArgument, "media_ids");
+    let twice = unknown();
+    assert_error(t.content.create_post(create(&ada, "hi", vec![twice.clone(), twice], 0)).await, Code::InvalidArgument, "media_ids");
+    assert_error(t.content.create_post(create(&ada, "hi", vec!["x".into()], 0)).await, Code::InvalidArgument, "media_ids");
+    assert_error(t.content.create_post(create(&ada, "hi", vec![], 99)).await, Code::InvalidArgument, "visibility");
+    assert_error(t.content.create_post(create(&unknown(), "hi", vec![], 0)).await, Code::NotFound, "author_id");
+    assert_eq!(t.count("SELECT count(*) FROM posts WHERE id <> $1", &unknown()).await, 0, "nothing stored");
+
+    // Accounts changed in auth's own database (before content ever read them).
+    let locked = t.user("locked").await;
+    let gone = t.user("gone").await;
+    t.sql("auth", "UPDATE users SET status = 2 WHERE username = 'locked'").await;
+    t.sql("auth", "UPDATE users SET status = 3, deleted_at = now() WHERE username = 'gone'").await;
+    assert_error(t.content.create_post(create(&locked, "hi", vec![], 0)).await, Code::FailedPrecondition, "author_id");
+    assert_error(t.content.create_post(create(&gone, "hi", vec![], 0)).await, Code::NotFound, "author_id");
+    assert_eq!(t.count("SELECT count(*) FROM posts WHERE id <> $1", &unknown()).await, 0, "nothing stored");
+    t.system.stop().await;
+}
+
+#[tokio::test]
+async fn update_post_checks_author_and_version() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let post = t.post(&ada, "draft").await;
+    let update = |requester: &str, body: &str, visibility: pb::PostVisibility, version: i64| pb::UpdatePostRequest {
+        post_id: post.id.clone(),
+        requester_id: requester.into(),
+        body: body.into(),
+        visibility: visibility as i32,
+        version,
+    };
+    let edited = t.content.update_post(update(&ada, "final", pb::PostVisibility::Unspecified, 0)).await.unwrap().post.unwrap();
+    assert_eq!((edited.body.as_str(), edited.version, edited.visibility), ("final", 1, pb::PostVisibility::Public as i32), "UNSPECIFIED keeps the visibility");
+    let private = t.content.update_post(update(&ada, "final", pb::PostVisibility::Private, 1)).await.unwrap().post.unwrap();
+    assert_eq!((private.version, private.visibility), (2, pb::PostVisibility::Private as i32));
+
+    assert_error(t.content.update_post(update(&ada, "stale", pb::PostVisibility::Unspecified, 1)).await, Code::Aborted, "version");
+    assert_error(t.content.update_post(update(&bob, "mine now", pb::PostVisibility::Unspecified, 2)).await, Code::PermissionDenied, "requester_id");
+    assert_error(t.content.update_post(update(&ada, "", pb::PostVisibility::Unspecified, 2)).await, Code::InvalidArgument, "body");
+    assert_error(t.content.update_post(update("x", "a", pb::PostVisibility::Unspecified, 2)).await, Code::InvalidArgument, "requester_id");
+    assert_error(t.content.update_post(pb::UpdatePostRequest { post_id: unknown(), ..update(&ada, "a", pb::PostVisibility::Unspecified, 2) }).await, Code::NotFound, "post_id");
+    assert_eq!(t.get(&post.id).await.unwrap().body, "final", "refused updates changed nothing");
+
+    t.content.delete_post(pb::DeletePostRequest { post_id: post.id.clone(), requester_id: ada.clone() }).await.unwrap();
+    assert_error(t.content.update_post(update(&ada, "zombie", pb::PostVisibility::Unspecified, 2)).await, Code::NotFound, "post_id");
+    t.system.stop().await;
+}
+
+#[tokio::test]
+async fn a_cached_post_is_fresh_after_a_write_through_every_client() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let post = t.post(&ada, "before").await;
+    let a = t.system.client(ContentClient::from_peers);
+    let read = |client: &ContentClient| {
+        let client = client.clone();
+        let id = post.id.clone();
+        async move { client.get_post(pb::GetPostRequest { post_id: id, viewer_id: String::new() }).await.unwrap().post.unwrap() }
+    };
+    assert_eq!(read(&a).await.body, "before");
+    assert_eq!(read(&a).await.body, "before", "served from A's cache");
+
+    t.content
+        .update_post(pb::UpdatePostRequest { post_id: post.id.clone(), requester_id: ada.clone(), body: "after".into(), visibility: 0, version: 0 })
+        .await
+        .unwrap();
+    let b = t.system.client(ContentClient::from_peers);
+    assert_eq!(read(&b).await.body, "after", "a fresh client B");
+    assert_eq!(read(&a).await.body, "after", "A's cached copy was invalidated");
+
+    // Counters too: a like is seen at once through the cached client.
+    t.content.like_post(pb::LikePostRequest { post_id: post.id.clone(), user_id: bob.clone() }).await.unwrap();
+    assert_eq!(read(&a).await.like_count, 1);
+    let exists = |client: &ContentClient| {
+        let client = client.clone();
+        let id = post.id.clone();
+        async move { client.check_post_exists(pb::CheckPostExistsRequest { post_id: id }).await.unwrap().exists }
+    };
+    assert!(exists(&a).await);
+    t.content.delete_post(pb::DeletePostRequest { post_id: post.id.clone(), requester_id: ada }).await.unwrap();
+    assert!(!exists(&a).await, "the cached existence check was invalidated");
+    let gone = a.get_post(pb::GetPostRequest { post_id: post.id.clone(), viewer_id: String::new() }).await;
+    assert_error(gone, Code::NotFound, "post_id");
+    t.system.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_post_disappears_from_every_read() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let kept = t.post(&ada, "kept").await;
+    let post = t.post(&ada, "doomed").await;
+    let id = post.id.clone();
+    t.content.like_post(pb::LikePostRequest { post_id: id.clone(), user_id: bob.clone() }).await.unwrap();
+    let comment = pb::CreateCommentRequest { post_id: id.clone(), author_id: ada.clone(), body: "note".into(), parent_comment_id: String::new() };
+    let comment = t.content.create_comment(comment).await.unwrap().comment.unwrap();
+    t.content.share_post(pb::SharePostRequest { post_id: id.clone(), user_id: ada.clone(), quote: String::new() }).await.unwrap();
+    for post_id in [&kept.id, &id] {
+        t.content.bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: post_id.clone(), collection_id: String::new() }).await.unwrap();
+    }
+
+    assert_error(t.content.delete_post(pb::DeletePostRequest { post_id: unknown(), requester_id: ada.clone() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.delete_post(pb::DeletePostRequest { post_id: "x".into(), requester_id: ada.clone() }).await, Code::InvalidArgument, "post_id");
+    let deleted = t.content.delete_post(pb::DeletePostRequest { post_id: id.clone(), requester_id: ada.clone() }).await.unwrap();
+    let again = t.content.delete_post(pb::DeletePostRequest { post_id: id.clone(), requester_id: ada.clone() }).await.unwrap();
+    assert!(deleted.deleted_at.is_some());
+    assert_eq!(deleted, again, "idempotent: the first deletion time, nothing changed");
+
+    assert_error(t.get(&id).await, Code::NotFound, "post_id");
+    assert!(!t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: id.clone() }).await.unwrap().exists);
+    let batch = t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: vec![id.clone()] }).await.unwrap();
+    assert!(batch.posts.is_empty() && batch.missing_post_ids == [id.clone()]);
+    let by_author = pb::GetPostsByAuthorRequest { author_id: ada.clone(), visibilities: vec![], page_size: 0, page_token: String::new(), viewer_id: String::new() };
+    assert_eq!(t.content.get_posts_by_author(by_author).await.unwrap().posts, [kept.clone()]);
+    let feed = t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec![ada.clone()], page_size: 0, page_token: String::new() }).await.unwrap();
+    assert_eq!(feed.posts, [kept.clone()]);
+    assert_error(t.content.like_post(pb::LikePostRequest { post_id: id.clone(), user_id: bob.clone() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.list_post_likes(pb::ListPostLikesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    let comments = pb::ListCommentsRequest { post_id: id.clone(), page_size: 0, page_token: String::new(), viewer_id: String::new() };
+    assert_error(t.content.list_comments(comments).await, Code::NotFound, "post_id");
+    let replies = pb::ListCommentRepliesRequest { comment_id: comment.id.clone(), page_size: 0, page_token: String::new() };
+    assert_error(t.content.list_comment_replies(replies).await, Code::NotFound, "comment_id");
+    assert_error(t.content.list_post_shares(pb::ListPostSharesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    let comment_on_it = pb::CreateCommentRequest { post_id: id.clone(), author_id: ada.clone(), body: "late".into(), parent_comment_id: String::new() };
+    assert_error(t.content.create_comment(comment_on_it).await, Code::NotFound, "post_id");
+    let bookmarks = t.content.list_bookmarks(pb::ListBookmarksRequest { user_id: bob.clone(), collection_id: String::new(), page_size: 0, page_token: String::new() }).await.unwrap();
+    let saved: Vec<&str> = bookmarks.bookmarks.iter().map(|b| b.post.as_ref().unwrap().id.as_str()).collect();
+    assert_eq!(saved, [kept.id.as_str()]);
+    assert_error(t.content.bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: id.clone(), collection_id: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.share_post(pb::SharePostRequest { post_id: id.clone(), user_id: ada.clone(), quote: String::new() }).await, Code::NotFound, "post_id");
+    t.system.stop().await;
+}
+
+// ----- likes -----
+
+#[tokio::test]
+async fn likes_are_idempotent_per_user_and_listed() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let post = t.post(&ada, "likeable").await;
+    let users: Vec<String> = vec![t.user("liker1").await, t.user("liker2").await, t.user("liker3").await];
+    let like = |user: &str| pb::LikePostRequest { post_id: post.id.clone(), user_id: user.into() };
+    let unlike = |user: &str| pb::UnlikePostRequest { post_id: post.id.clone(), user_id: user.into() };
+
+    assert_eq!(t.content.like_post(like(&users[0])).await.unwrap().like_count, 1);
+    assert_eq!(t.content.like_post(like(&users[0])).await.unwrap().like_count, 1, "a retry counts once");
+    assert_eq!(t.content.like_post(like(&users[1])).await.unwrap().like_count, 2);
+    assert_eq!(t.content.like_post(like(&users[2])).await.unwrap().like_count, 3);
+    assert_eq!(t.count("SELECT count(*) FROM likes WHERE post_id = $1", &post.id).await, 3);
+
+    let page = |token: String| pb::ListPostLikesRequest { post_id: post.id.clone(), page_size: 2, page_token: token };
+    let one = t.content.list_post_likes(page(String::new())).await.unwrap();
+    let two = t.content.list_post_likes(page(one.next_page_token.clone())).await.unwrap();
+    let likers: Vec<&str> = one.likes.iter().chain(two.likes.iter()).map(|l| l.user_id.as_str()).collect();
+    assert_eq!(likers, [users[2].as_str(), users[1].as_str(), users[0].as_str()], "most recent first");
+    assert!(two.next_page_token.is_empty());
+
+    assert_eq!(t.content.unlike_post(unlike(&users[1])).await.unwrap().like_count, 2);
+    assert_eq!(t.content.unlike_post(unlike(&users[1])).await.unwrap().like_count, 2, "a retry removes nothing more");
+    assert_eq!(t.content.unlike_post(unlike(&ada)).await.unwrap().like_count, 2, "unliking what was never liked changes nothing");
+    assert_eq!(t.get(&post.id).await.unwrap().like_count, 2);
+    assert_eq!(t.count("SELECT like_count FROM posts WHERE id = $1", &post.id).await, 2);
+
+    assert_error(t.content.like_post(pb::LikePostRequest { post_id: unknown(), user_id: ada.clone() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.unlike_post(pb::UnlikePostRequest { post_id: unknown(), user_id: ada.clone() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.like_post(like("x")).await, Code::InvalidArgument, "user_id");
+    assert_error(t.content.unlike_post(pb::UnlikePostRequest { post_id: "x".into(), user_id: ada.clone() }).await, Code::InvalidArgument, "post_id");
+    assert_error(t.content.list_post_likes(pb::ListPostLikesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.list_post_likes(page("bogus".into())).await, Code::InvalidArgument, "page_token");
+    t.system.stop().await;
+}
+
+#[tokio::test]
+async fn thirty_two_concurrent_likes_count_exactly() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let post = t.post(&ada, "viral").await;
+    let mut calls = Vec::new();
+    for _ in 0..32 {
+        // Likers need not be checked with auth: any user id counts once.
+        let user = unknown();
+        for _ in 0..2 {
+            let client = t.content.clone();
+            let request = pb::LikePostRequest { post_id: post.id.clone(), user_id: user.clone() };
+            calls.push(tokio::spawn(async move { client.like_post(request).await.unwrap().like_count }));
+        }
+    }
+    let mut counts = Vec::new();
+    for call in calls {
+        counts.push(call.await.unwrap());
+    }
+    assert_eq!(counts.iter().max(), Some(&32));
+    assert_eq!(t.count("SELECT like_count FROM posts WHERE id = $1", &post.id).await, 32);
+    assert_eq!(t.count("SELECT count(*) FROM likes WHERE post_id = $1", &post.id).await, 32);
+    t.system.stop().await;
+}
