@@ -60,8 +60,8 @@ impl UserClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Returns one user's profile. NOT_FOUND when the user has no live profile (unknown or
-    /// deleted user).
+    /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
+    /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
     ///
     /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_profile(
@@ -99,7 +99,9 @@ impl UserClient {
             .await;
     }
     /// Returns the profiles among the given user ids (at most 100), for callers that render
-    /// many authors at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+    /// many authors at once, in request order (profiles missing so far are materialised, with
+    /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
+    /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
     ///
     /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_profiles_by_ids(
@@ -137,9 +139,11 @@ impl UserClient {
             .await;
     }
     /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
-    /// (someone else edited it first: re-read and retry), NOT_FOUND when there is no live
-    /// profile, INVALID_ARGUMENT when a field is too long or the avatar is not a ready image
-    /// owned by the user.
+    /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
+    /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
+    /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
+    /// not checked against the media service (user does not call media); changing it clears
+    /// `avatar_url`.
     ///
     /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_user_profile(
@@ -159,8 +163,8 @@ impl UserClient {
             )
             .await
     }
-    /// Returns a user's settings; a user who never changed them gets the defaults.
-    /// NOT_FOUND when the user has no live profile.
+    /// Returns a user's settings; a user who never changed them gets the defaults (with
+    /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
     ///
     /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_settings(
@@ -198,8 +202,9 @@ impl UserClient {
             .await;
     }
     /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-    /// writes the same state). NOT_FOUND when the user has no live profile, INVALID_ARGUMENT
-    /// for an unknown language or time zone.
+    /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+    /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
+    /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
     ///
     /// `UpdateUserSettings`: idempotent write, deadline 500ms, up to 3 attempts.
     pub async fn update_user_settings(
@@ -220,8 +225,9 @@ impl UserClient {
             .await
     }
     /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-    /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND when either
-    /// user has no live profile, FAILED_PRECONDITION when either user blocks the other.
+    /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
+    /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
+    /// the other (a block must be lifted by its author before a follow is possible).
     ///
     /// `Follow`: idempotent write, deadline 500ms, up to 3 attempts.
     pub async fn follow(
@@ -241,7 +247,8 @@ impl UserClient {
             )
             .await
     }
-    /// Removes a follow. Unfollowing someone not followed succeeds and changes nothing.
+    /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
+    /// nothing. INVALID_ARGUMENT when both ids are the same.
     ///
     /// `Unfollow`: idempotent write, deadline 500ms, up to 3 attempts.
     pub async fn unfollow(
@@ -263,7 +270,7 @@ impl UserClient {
     }
     /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
     /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-    /// are the same, NOT_FOUND when the blocked user does not exist.
+    /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
     ///
     /// `Block`: idempotent write, deadline 1s, up to 3 attempts.
     pub async fn block(
@@ -284,7 +291,7 @@ impl UserClient {
             .await
     }
     /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-    /// blocked succeeds and changes nothing.
+    /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
     ///
     /// `Unblock`: idempotent write, deadline 500ms, up to 3 attempts.
     pub async fn unblock(
@@ -304,8 +311,9 @@ impl UserClient {
             )
             .await
     }
-    /// Lists who follows a user, most recent first, a page at a time. NOT_FOUND when the user
-    /// has no live profile.
+    /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
+    /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
+    /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
     ///
     /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_followers(
@@ -316,7 +324,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_FOLLOWERS,
                 request,
-                |_: &crate::pb::GetUserFollowersRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowersRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_followers(request)
@@ -334,12 +344,15 @@ impl UserClient {
             .invalidate(
                 &crate::rpc::GET_USER_FOLLOWERS,
                 request,
-                |_: &crate::pb::GetUserFollowersRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowersRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
     /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-    /// has no live profile.
+    /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+    /// list did not return.
     ///
     /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_following(
@@ -350,7 +363,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::GET_USER_FOLLOWING,
                 request,
-                |_: &crate::pb::GetUserFollowingRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowingRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_following(request)
@@ -368,13 +383,16 @@ impl UserClient {
             .invalidate(
                 &crate::rpc::GET_USER_FOLLOWING,
                 request,
-                |_: &crate::pb::GetUserFollowingRequest| Vec::new(),
+                |request: &crate::pb::GetUserFollowingRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
     /// Tells how two users relate (follows and blocks, both directions); used by other
-    /// services before showing content or delivering a message. Unknown users simply have no
-    /// relationship.
+    /// services before showing content or delivering a message. Unknown users, and a user
+    /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
+    /// a UUID.
     ///
     /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     pub async fn check_user_relationship(
@@ -385,7 +403,9 @@ impl UserClient {
             .unary(
                 &crate::rpc::CHECK_USER_RELATIONSHIP,
                 request,
-                |_: &crate::pb::CheckUserRelationshipRequest| Vec::new(),
+                |request: &crate::pb::CheckUserRelationshipRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .check_user_relationship(request)
@@ -403,13 +423,17 @@ impl UserClient {
             .invalidate(
                 &crate::rpc::CHECK_USER_RELATIONSHIP,
                 request,
-                |_: &crate::pb::CheckUserRelationshipRequest| Vec::new(),
+                |request: &crate::pb::CheckUserRelationshipRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
     /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
     /// time; users who block the searcher are left out. Full-text search over users belongs to
-    /// the search service. INVALID_ARGUMENT when the query is empty.
+    /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
+    /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
+    /// `page_token` is not one this search returned.
     ///
     /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     pub async fn search_users(

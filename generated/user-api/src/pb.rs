@@ -93,7 +93,7 @@ pub struct GetUserProfilesByIdsResponse {
 pub struct UpdateUserProfileRequest {
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
-    /// At most 64 characters.
+    /// 1 to 64 characters, not only spaces.
     #[prost(string, tag = "2")]
     pub display_name: ::prost::alloc::string::String,
     /// At most 500 characters.
@@ -102,10 +102,13 @@ pub struct UpdateUserProfileRequest {
     /// Empty removes the avatar.
     #[prost(string, tag = "4")]
     pub avatar_media_id: ::prost::alloc::string::String,
+    /// At most 100 characters.
     #[prost(string, tag = "5")]
     pub location: ::prost::alloc::string::String,
+    /// Empty, or an http:// or https:// address with a host, at most 200 bytes.
     #[prost(string, tag = "6")]
     pub website_url: ::prost::alloc::string::String,
+    /// UNSPECIFIED keeps the current visibility.
     #[prost(enumeration = "ProfileVisibility", tag = "7")]
     pub visibility: i32,
     /// The version the caller read; the update applies only if it is still current.
@@ -418,8 +421,8 @@ pub mod user_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Returns one user's profile. NOT_FOUND when the user has no live profile (unknown or
-        /// deleted user).
+        /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
+        /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
         pub async fn get_user_profile(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserProfileRequest>,
@@ -445,7 +448,9 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns the profiles among the given user ids (at most 100), for callers that render
-        /// many authors at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// many authors at once, in request order (profiles missing so far are materialised, with
+        /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
+        /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
         pub async fn get_user_profiles_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserProfilesByIdsRequest>,
@@ -473,9 +478,11 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
-        /// (someone else edited it first: re-read and retry), NOT_FOUND when there is no live
-        /// profile, INVALID_ARGUMENT when a field is too long or the avatar is not a ready image
-        /// owned by the user.
+        /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
+        /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
+        /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
+        /// not checked against the media service (user does not call media); changing it clears
+        /// `avatar_url`.
         pub async fn update_user_profile(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateUserProfileRequest>,
@@ -502,8 +509,8 @@ pub mod user_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns a user's settings; a user who never changed them gets the defaults.
-        /// NOT_FOUND when the user has no live profile.
+        /// Returns a user's settings; a user who never changed them gets the defaults (with
+        /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
         pub async fn get_user_settings(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserSettingsRequest>,
@@ -529,8 +536,9 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-        /// writes the same state). NOT_FOUND when the user has no live profile, INVALID_ARGUMENT
-        /// for an unknown language or time zone.
+        /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+        /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
+        /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
         pub async fn update_user_settings(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateUserSettingsRequest>,
@@ -558,8 +566,9 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-        /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND when either
-        /// user has no live profile, FAILED_PRECONDITION when either user blocks the other.
+        /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
+        /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
+        /// the other (a block must be lifted by its author before a follow is possible).
         pub async fn follow(
             &mut self,
             request: impl tonic::IntoRequest<super::FollowRequest>,
@@ -581,7 +590,8 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "Follow"));
             self.inner.unary(req, path, codec).await
         }
-        /// Removes a follow. Unfollowing someone not followed succeeds and changes nothing.
+        /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
+        /// nothing. INVALID_ARGUMENT when both ids are the same.
         pub async fn unfollow(
             &mut self,
             request: impl tonic::IntoRequest<super::UnfollowRequest>,
@@ -608,7 +618,7 @@ pub mod user_service_client {
         }
         /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
         /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-        /// are the same, NOT_FOUND when the blocked user does not exist.
+        /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
         pub async fn block(
             &mut self,
             request: impl tonic::IntoRequest<super::BlockRequest>,
@@ -631,7 +641,7 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-        /// blocked succeeds and changes nothing.
+        /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
         pub async fn unblock(
             &mut self,
             request: impl tonic::IntoRequest<super::UnblockRequest>,
@@ -656,8 +666,9 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "Unblock"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists who follows a user, most recent first, a page at a time. NOT_FOUND when the user
-        /// has no live profile.
+        /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
+        /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
+        /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
         pub async fn get_user_followers(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserFollowersRequest>,
@@ -683,7 +694,8 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-        /// has no live profile.
+        /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+        /// list did not return.
         pub async fn get_user_following(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserFollowingRequest>,
@@ -709,8 +721,9 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Tells how two users relate (follows and blocks, both directions); used by other
-        /// services before showing content or delivering a message. Unknown users simply have no
-        /// relationship.
+        /// services before showing content or delivering a message. Unknown users, and a user
+        /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
+        /// a UUID.
         pub async fn check_user_relationship(
             &mut self,
             request: impl tonic::IntoRequest<super::CheckUserRelationshipRequest>,
@@ -739,7 +752,9 @@ pub mod user_service_client {
         }
         /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
         /// time; users who block the searcher are left out. Full-text search over users belongs to
-        /// the search service. INVALID_ARGUMENT when the query is empty.
+        /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
+        /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
+        /// `page_token` is not one this search returned.
         pub async fn search_users(
             &mut self,
             request: impl tonic::IntoRequest<super::SearchUsersRequest>,
@@ -779,8 +794,8 @@ pub mod user_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with UserServiceServer.
     #[async_trait]
     pub trait UserService: std::marker::Send + std::marker::Sync + 'static {
-        /// Returns one user's profile. NOT_FOUND when the user has no live profile (unknown or
-        /// deleted user).
+        /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
+        /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
         async fn get_user_profile(
             &self,
             request: tonic::Request<super::GetUserProfileRequest>,
@@ -789,7 +804,9 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Returns the profiles among the given user ids (at most 100), for callers that render
-        /// many authors at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// many authors at once, in request order (profiles missing so far are materialised, with
+        /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
+        /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
         async fn get_user_profiles_by_ids(
             &self,
             request: tonic::Request<super::GetUserProfilesByIdsRequest>,
@@ -798,9 +815,11 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
-        /// (someone else edited it first: re-read and retry), NOT_FOUND when there is no live
-        /// profile, INVALID_ARGUMENT when a field is too long or the avatar is not a ready image
-        /// owned by the user.
+        /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
+        /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
+        /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
+        /// not checked against the media service (user does not call media); changing it clears
+        /// `avatar_url`.
         async fn update_user_profile(
             &self,
             request: tonic::Request<super::UpdateUserProfileRequest>,
@@ -808,8 +827,8 @@ pub mod user_service_server {
             tonic::Response<super::UpdateUserProfileResponse>,
             tonic::Status,
         >;
-        /// Returns a user's settings; a user who never changed them gets the defaults.
-        /// NOT_FOUND when the user has no live profile.
+        /// Returns a user's settings; a user who never changed them gets the defaults (with
+        /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
         async fn get_user_settings(
             &self,
             request: tonic::Request<super::GetUserSettingsRequest>,
@@ -818,8 +837,9 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-        /// writes the same state). NOT_FOUND when the user has no live profile, INVALID_ARGUMENT
-        /// for an unknown language or time zone.
+        /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+        /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
+        /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
         async fn update_user_settings(
             &self,
             request: tonic::Request<super::UpdateUserSettingsRequest>,
@@ -828,13 +848,15 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-        /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND when either
-        /// user has no live profile, FAILED_PRECONDITION when either user blocks the other.
+        /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
+        /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
+        /// the other (a block must be lifted by its author before a follow is possible).
         async fn follow(
             &self,
             request: tonic::Request<super::FollowRequest>,
         ) -> std::result::Result<tonic::Response<super::FollowResponse>, tonic::Status>;
-        /// Removes a follow. Unfollowing someone not followed succeeds and changes nothing.
+        /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
+        /// nothing. INVALID_ARGUMENT when both ids are the same.
         async fn unfollow(
             &self,
             request: tonic::Request<super::UnfollowRequest>,
@@ -844,19 +866,20 @@ pub mod user_service_server {
         >;
         /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
         /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-        /// are the same, NOT_FOUND when the blocked user does not exist.
+        /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
         async fn block(
             &self,
             request: tonic::Request<super::BlockRequest>,
         ) -> std::result::Result<tonic::Response<super::BlockResponse>, tonic::Status>;
         /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-        /// blocked succeeds and changes nothing.
+        /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
         async fn unblock(
             &self,
             request: tonic::Request<super::UnblockRequest>,
         ) -> std::result::Result<tonic::Response<super::UnblockResponse>, tonic::Status>;
-        /// Lists who follows a user, most recent first, a page at a time. NOT_FOUND when the user
-        /// has no live profile.
+        /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
+        /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
+        /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
         async fn get_user_followers(
             &self,
             request: tonic::Request<super::GetUserFollowersRequest>,
@@ -865,7 +888,8 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-        /// has no live profile.
+        /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+        /// list did not return.
         async fn get_user_following(
             &self,
             request: tonic::Request<super::GetUserFollowingRequest>,
@@ -874,8 +898,9 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Tells how two users relate (follows and blocks, both directions); used by other
-        /// services before showing content or delivering a message. Unknown users simply have no
-        /// relationship.
+        /// services before showing content or delivering a message. Unknown users, and a user
+        /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
+        /// a UUID.
         async fn check_user_relationship(
             &self,
             request: tonic::Request<super::CheckUserRelationshipRequest>,
@@ -885,7 +910,9 @@ pub mod user_service_server {
         >;
         /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
         /// time; users who block the searcher are left out. Full-text search over users belongs to
-        /// the search service. INVALID_ARGUMENT when the query is empty.
+        /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
+        /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
+        /// `page_token` is not one this search returned.
         async fn search_users(
             &self,
             request: tonic::Request<super::SearchUsersRequest>,

@@ -25,6 +25,14 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/user/0003_column_language_validate.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 4i64,
+        description: "search display name prefix concurrently",
+        sql: include_str!(
+            "../../../migrations/user/0004_search_display_name_prefix_concurrently.sql"
+        ),
+        no_transaction: true,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -9,8 +9,8 @@ use ::std::future::Future;
 /// Implemented by hand in handwritten/user. The generated server calls these methods with the
 /// caller's deadline already enforced, panics caught and errors mapped to status codes.
 pub trait Logic: Send + Sync + 'static {
-    /// Returns one user's profile. NOT_FOUND when the user has no live profile (unknown or
-    /// deleted user).
+    /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
+    /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
     ///
     /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profile(
@@ -21,7 +21,9 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetUserProfileResponse, LogicError>,
     > + Send;
     /// Returns the profiles among the given user ids (at most 100), for callers that render
-    /// many authors at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+    /// many authors at once, in request order (profiles missing so far are materialised, with
+    /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
+    /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
     ///
     /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profiles_by_ids(
@@ -32,9 +34,11 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetUserProfilesByIdsResponse, LogicError>,
     > + Send;
     /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
-    /// (someone else edited it first: re-read and retry), NOT_FOUND when there is no live
-    /// profile, INVALID_ARGUMENT when a field is too long or the avatar is not a ready image
-    /// owned by the user.
+    /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
+    /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
+    /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
+    /// not checked against the media service (user does not call media); changing it clears
+    /// `avatar_url`.
     ///
     /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_user_profile(
@@ -44,8 +48,8 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::UpdateUserProfileResponse, LogicError>,
     > + Send;
-    /// Returns a user's settings; a user who never changed them gets the defaults.
-    /// NOT_FOUND when the user has no live profile.
+    /// Returns a user's settings; a user who never changed them gets the defaults (with
+    /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
     ///
     /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_settings(
@@ -56,8 +60,9 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetUserSettingsResponse, LogicError>,
     > + Send;
     /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-    /// writes the same state). NOT_FOUND when the user has no live profile, INVALID_ARGUMENT
-    /// for an unknown language or time zone.
+    /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+    /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
+    /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
     ///
     /// `UpdateUserSettings`: idempotent write, deadline 500ms, up to 3 attempts.
     fn update_user_settings(
@@ -68,8 +73,9 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::UpdateUserSettingsResponse, LogicError>,
     > + Send;
     /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-    /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND when either
-    /// user has no live profile, FAILED_PRECONDITION when either user blocks the other.
+    /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
+    /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
+    /// the other (a block must be lifted by its author before a follow is possible).
     ///
     /// `Follow`: idempotent write, deadline 500ms, up to 3 attempts.
     fn follow(
@@ -77,7 +83,8 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::FollowRequest,
     ) -> impl Future<Output = Result<crate::pb::FollowResponse, LogicError>> + Send;
-    /// Removes a follow. Unfollowing someone not followed succeeds and changes nothing.
+    /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
+    /// nothing. INVALID_ARGUMENT when both ids are the same.
     ///
     /// `Unfollow`: idempotent write, deadline 500ms, up to 3 attempts.
     fn unfollow(
@@ -87,7 +94,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::UnfollowResponse, LogicError>> + Send;
     /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
     /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-    /// are the same, NOT_FOUND when the blocked user does not exist.
+    /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
     ///
     /// `Block`: idempotent write, deadline 1s, up to 3 attempts.
     fn block(
@@ -96,7 +103,7 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::BlockRequest,
     ) -> impl Future<Output = Result<crate::pb::BlockResponse, LogicError>> + Send;
     /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-    /// blocked succeeds and changes nothing.
+    /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
     ///
     /// `Unblock`: idempotent write, deadline 500ms, up to 3 attempts.
     fn unblock(
@@ -104,8 +111,9 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::UnblockRequest,
     ) -> impl Future<Output = Result<crate::pb::UnblockResponse, LogicError>> + Send;
-    /// Lists who follows a user, most recent first, a page at a time. NOT_FOUND when the user
-    /// has no live profile.
+    /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
+    /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
+    /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
     ///
     /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_followers(
@@ -116,7 +124,8 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetUserFollowersResponse, LogicError>,
     > + Send;
     /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-    /// has no live profile.
+    /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+    /// list did not return.
     ///
     /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_following(
@@ -127,8 +136,9 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetUserFollowingResponse, LogicError>,
     > + Send;
     /// Tells how two users relate (follows and blocks, both directions); used by other
-    /// services before showing content or delivering a message. Unknown users simply have no
-    /// relationship.
+    /// services before showing content or delivering a message. Unknown users, and a user
+    /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
+    /// a UUID.
     ///
     /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     fn check_user_relationship(
@@ -140,7 +150,9 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
     /// time; users who block the searcher are left out. Full-text search over users belongs to
-    /// the search service. INVALID_ARGUMENT when the query is empty.
+    /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
+    /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
+    /// `page_token` is not one this search returned.
     ///
     /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     fn search_users(

@@ -1,130 +1,145 @@
-// Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
+//! Business logic of the user service: profiles, settings, follows and blocks.
+//!
+//! # How profiles come to exist
+//!
+//! Auth owns identities, this service owns profiles, and no transaction spans the two
+//! databases. Profiles are therefore **materialised lazily**: whenever an RPC needs the
+//! profile of an id that has no row, it asks auth (`GetUser`, or `GetUsersByIds` once for a
+//! batch; both cached by the client). A live user gets its default profile inserted with
+//! `INSERT ... ON CONFLICT DO NOTHING` (display name from the username), then read back, so
+//! concurrent first calls all succeed and one row results; an unknown or deleted user is
+//! `NOT_FOUND`. Every registered user thus has a profile from the first time anyone looks,
+//! without auth ever writing here or Register waiting for this service. A profile row that
+//! exists is trusted without asking auth again (profiles are soft-deleted here when a user
+//! goes away). Consequence: SearchUsers finds only profiles materialised so far.
+//!
+//! # Relationships
+//!
+//! Follow, Unfollow, Block and Unblock are idempotent and lock both profiles for their
+//! transaction (see [`relations`]). Following someone who blocked you, or whom you blocked,
+//! is `FAILED_PRECONDITION`; a block removes follows both ways.
+//!
+//! # Caches
+//!
+//! Every cached read names a user in its `entity` field (`user_id`, or `user_ids` for the
+//! batch). Each write invalidates, after its commit, every user whose answers it changed: the
+//! edited user for profile and settings edits, both users for follows and blocks.
 
-//! Business logic of the service: implement each RPC here.
-use nova_user::{CallContext, Logic, LogicError, pb};
+mod auth;
+mod lists;
+mod profiles;
+mod relations;
+mod search;
+mod settings;
+mod sql;
+
+use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+use nova_auth_api::AuthClient;
+use nova_user::{CallContext, Logic, LogicError, pb};
+
+pub use sql::STATEMENTS;
+
 /// The business logic of the user service.
 #[derive(Debug, Clone)]
 pub struct UserLogic {
     db: PgPool,
+    /// Whether users exist (built once per process: L1 + L2 cache, endpoint from configuration).
+    auth: AuthClient,
+    /// Drops this service's cached answers about a user, in every caller, after a write.
+    invalidator: Invalidator,
 }
+
 impl UserLogic {
-    pub fn new(db: PgPool) -> Self {
-        UserLogic { db }
+    pub fn new(db: PgPool, auth: AuthClient, invalidator: Invalidator) -> Self {
+        UserLogic { db, auth, invalidator }
     }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
 }
+
 impl Logic for UserLogic {
-    async fn get_user_profile(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserProfileRequest,
-    ) -> Result<pb::GetUserProfileResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserProfile"))
+    async fn get_user_profile(&self, _ctx: &CallContext, request: pb::GetUserProfileRequest) -> Result<pb::GetUserProfileResponse, LogicError> {
+        self.get_profile(request).await
     }
+
     async fn get_user_profiles_by_ids(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetUserProfilesByIdsRequest,
+        request: pb::GetUserProfilesByIdsRequest,
     ) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserProfilesByIds"))
+        self.get_profiles(request).await
     }
+
     async fn update_user_profile(
         &self,
         _ctx: &CallContext,
-        _request: pb::UpdateUserProfileRequest,
+        request: pb::UpdateUserProfileRequest,
     ) -> Result<pb::UpdateUserProfileResponse, LogicError> {
-        Err(LogicError::Unimplemented("UpdateUserProfile"))
+        self.update_profile(request).await
     }
-    async fn get_user_settings(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserSettingsRequest,
-    ) -> Result<pb::GetUserSettingsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserSettings"))
+
+    async fn get_user_settings(&self, _ctx: &CallContext, request: pb::GetUserSettingsRequest) -> Result<pb::GetUserSettingsResponse, LogicError> {
+        self.get_settings(request).await
     }
+
     async fn update_user_settings(
         &self,
         _ctx: &CallContext,
-        _request: pb::UpdateUserSettingsRequest,
+        request: pb::UpdateUserSettingsRequest,
     ) -> Result<pb::UpdateUserSettingsResponse, LogicError> {
-        Err(LogicError::Unimplemented("UpdateUserSettings"))
+        self.update_settings(request).await
     }
-    async fn follow(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::FollowRequest,
-    ) -> Result<pb::FollowResponse, LogicError> {
-        Err(LogicError::Unimplemented("Follow"))
+
+    async fn follow(&self, _ctx: &CallContext, request: pb::FollowRequest) -> Result<pb::FollowResponse, LogicError> {
+        self.follow_user(request).await
     }
-    async fn unfollow(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::UnfollowRequest,
-    ) -> Result<pb::UnfollowResponse, LogicError> {
-        Err(LogicError::Unimplemented("Unfollow"))
+
+    async fn unfollow(&self, _ctx: &CallContext, request: pb::UnfollowRequest) -> Result<pb::UnfollowResponse, LogicError> {
+        self.unfollow_user(request).await
     }
-    async fn block(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::BlockRequest,
-    ) -> Result<pb::BlockResponse, LogicError> {
-        Err(LogicError::Unimplemented("Block"))
+
+    async fn block(&self, _ctx: &CallContext, request: pb::BlockRequest) -> Result<pb::BlockResponse, LogicError> {
+        self.block_user(request).await
     }
-    async fn unblock(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::UnblockRequest,
-    ) -> Result<pb::UnblockResponse, LogicError> {
-        Err(LogicError::Unimplemented("Unblock"))
+
+    async fn unblock(&self, _ctx: &CallContext, request: pb::UnblockRequest) -> Result<pb::UnblockResponse, LogicError> {
+        self.unblock_user(request).await
     }
-    async fn get_user_followers(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserFollowersRequest,
-    ) -> Result<pb::GetUserFollowersResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserFollowers"))
+
+    async fn get_user_followers(&self, _ctx: &CallContext, request: pb::GetUserFollowersRequest) -> Result<pb::GetUserFollowersResponse, LogicError> {
+        self.followers(request).await
     }
-    async fn get_user_following(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserFollowingRequest,
-    ) -> Result<pb::GetUserFollowingResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserFollowing"))
+
+    async fn get_user_following(&self, _ctx: &CallContext, request: pb::GetUserFollowingRequest) -> Result<pb::GetUserFollowingResponse, LogicError> {
+        self.following(request).await
     }
+
     async fn check_user_relationship(
         &self,
         _ctx: &CallContext,
-        _request: pb::CheckUserRelationshipRequest,
+        request: pb::CheckUserRelationshipRequest,
     ) -> Result<pb::CheckUserRelationshipResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckUserRelationship"))
+        self.relationship(request).await
     }
-    async fn search_users(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::SearchUsersRequest,
-    ) -> Result<pb::SearchUsersResponse, LogicError> {
-        Err(LogicError::Unimplemented("SearchUsers"))
+
+    async fn search_users(&self, _ctx: &CallContext, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
+        self.search(request).await
     }
 }
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
-pub async fn start(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> Result<(), StartError> {
+
+/// Starts the service: builds its auth client and its invalidator once, opens its database
+/// (the server waits for it and applies migrations), then serves on `listeners` until
+/// `shutdown` is requested.
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    let auth = AuthClient::from_peers(&config.peers)?;
+    let invalidator = config.peers.invalidator(nova_user::SERVICE);
     let database = nova_user::db::open(config.database()?)?;
-    let logic = UserLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let logic = UserLogic::new(database.pool().clone(), auth, invalidator);
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_user::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -1,0 +1,69 @@
+//! GetUserFollowers and GetUserFollowing: keyset pages over the follows indexes
+//! (`followee_id, created_at desc` and `follower_id, created_at desc`), most recent first.
+//! Blocked users never appear: a block deletes the follows in both directions.
+
+use ::nova_runtime::codegen::chrono::DateTime;
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::convert::parse_uuid;
+use ::nova_runtime::paging::{decode_token, page_size, split_page};
+use nova_user::repo::follows;
+use nova_user::{LogicError, pb};
+
+use crate::UserLogic;
+use crate::relations::edge_to_proto;
+
+/// Page size when the request asks for none, and the most a page holds (in the proto).
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+/// A position in a follows list: the last edge's time (microseconds, PostgreSQL's precision)
+/// and its two ids, as text.
+type Position = (i64, String, String);
+
+/// Which side of the follows the list is about.
+#[derive(Clone, Copy)]
+enum Side {
+    Followers,
+    Following,
+}
+
+impl UserLogic {
+    pub(crate) async fn followers(&self, request: pb::GetUserFollowersRequest) -> Result<pb::GetUserFollowersResponse, LogicError> {
+        let (edges, next_page_token) = self.follow_page(Side::Followers, &request.user_id, request.page_size, &request.page_token).await?;
+        Ok(pb::GetUserFollowersResponse { followers: edges, next_page_token })
+    }
+
+    pub(crate) async fn following(&self, request: pb::GetUserFollowingRequest) -> Result<pb::GetUserFollowingResponse, LogicError> {
+        let (edges, next_page_token) = self.follow_page(Side::Following, &request.user_id, request.page_size, &request.page_token).await?;
+        Ok(pb::GetUserFollowingResponse { following: edges, next_page_token })
+    }
+
+    async fn follow_page(&self, side: Side, user_id: &str, requested: i32, token: &str) -> Result<(Vec<pb::FollowEdge>, String), LogicError> {
+        let user = parse_uuid("user_id", user_id)?;
+        let size = page_size(requested, DEFAULT_PAGE, MAX_PAGE)?;
+        let list = match side {
+            Side::Followers => format!("GetUserFollowers/{user}"),
+            Side::Following => format!("GetUserFollowing/{user}"),
+        };
+        let after = decode_token::<Position>(&list, token)?.map(|p| position_row(&p)).transpose()?;
+        self.profile(user, "user_id").await?;
+        let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+        let rows = match side {
+            Side::Followers => follows::list_by_followee_id(&self.db, user, after.as_ref(), limit).await?,
+            Side::Following => follows::list_by_follower_id(&self.db, user, after.as_ref(), limit).await?,
+        };
+        let (rows, next) =
+            split_page(rows, size, &list, |row| (row.created_at.timestamp_micros(), row.follower_id.to_string(), row.followee_id.to_string()));
+        Ok((rows.iter().map(edge_to_proto).collect(), next))
+    }
+}
+
+/// The row a token's position stands for (the keyset functions continue after a row).
+fn position_row((micros, follower, followee): &Position) -> Result<follows::Row, LogicError> {
+    let invalid = || LogicError::invalid_argument("page_token is not a token this list returned; start again with an empty page_token");
+    Ok(follows::Row {
+        follower_id: Uuid::parse_str(follower).map_err(|_| invalid())?,
+        followee_id: Uuid::parse_str(followee).map_err(|_| invalid())?,
+        created_at: DateTime::from_timestamp_micros(*micros).ok_or_else(invalid)?,
+    })
+}

@@ -1,0 +1,53 @@
+//! SearchUsers: live profiles whose display name starts with the query, ignoring case, in
+//! `(lower(display_name), user_id)` order over the index of that name
+//! (`profiles_lower_display_name_user_id_idx`), leaving out users who block the searcher.
+//! Only materialised profiles are found: a user nobody ever looked up has no row yet (see the
+//! crate docs); full-text search over every user belongs to the search service.
+
+use std::collections::HashMap;
+
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::convert::{parse_uuid, text};
+use ::nova_runtime::paging::{decode_token, page_size, split_page};
+use nova_user::repo::profiles;
+use nova_user::{LogicError, pb};
+
+use crate::profiles::{MAX_DISPLAY_NAME, to_proto};
+use crate::{UserLogic, sql};
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 50;
+
+impl UserLogic {
+    pub(crate) async fn search(&self, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
+        let query = text("query", &request.query)?;
+        if query.trim().is_empty() {
+            return Err(LogicError::invalid_argument("query must not be empty"));
+        }
+        if query.chars().count() > MAX_DISPLAY_NAME {
+            return Err(LogicError::invalid_argument(format!("query holds more than {MAX_DISPLAY_NAME} characters")));
+        }
+        let searcher = match request.searcher_id.as_str() {
+            "" => None,
+            id => Some(parse_uuid("searcher_id", id)?),
+        };
+        let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
+        // PostgreSQL's lower() and Rust's agree on the characters a display name holds in
+        // practice; the token binds the page to the exact query and searcher.
+        let prefix = query.to_lowercase();
+        let list = format!("SearchUsers/{}/{prefix}", searcher.map(|s| s.to_string()).unwrap_or_default());
+        let after = decode_token::<(String, String)>(&list, &request.page_token)?
+            .map(|(name, id)| Uuid::parse_str(&id).map(|id| (name, id)))
+            .transpose()
+            .map_err(|_| LogicError::invalid_argument("page_token is not a token this list returned; start again with an empty page_token"))?;
+        let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+        let mut conn = self.db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
+        let hits = sql::search(&mut conn, &prefix, searcher, after.as_ref(), limit).await?;
+        let (hits, next_page_token) = split_page(hits, size, &list, |(name, id)| (name.clone(), id.to_string()));
+        let ids: Vec<Uuid> = hits.iter().map(|(_, id)| *id).collect();
+        let mut rows: HashMap<Uuid, profiles::Row> = profiles::get_many(&mut *conn, &ids).await?.into_iter().map(|r| (r.user_id, r)).collect();
+        // A profile deleted between the two reads is simply left out of the page.
+        let found = ids.iter().filter_map(|id| rows.remove(id)).map(|row| to_proto(&row)).collect();
+        Ok(pb::SearchUsersResponse { profiles: found, next_page_token })
+    }
+}

@@ -1,0 +1,119 @@
+//! The few statements the generated repositories do not offer, all on this service's own
+//! tables: inserts that tolerate an existing row (`ON CONFLICT DO NOTHING`, so a retry or a
+//! concurrent first call never fails and the caller learns whether it really inserted), the
+//! row locks that serialise relationship changes between two users, and the prefix search.
+//! Everything else goes through `nova_user::repo`.
+
+use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::repo::{RepoError, RepoResult};
+
+const INSERT_DEFAULT_PROFILE: &str = "INSERT INTO profiles (user_id, display_name) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING";
+const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
+const INSERT_FOLLOW: &str = "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT (follower_id, followee_id) DO NOTHING";
+const INSERT_BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
+const LOCK_PROFILES: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
+const SEARCH_FIRST: &str = "SELECT p.user_id, lower(p.display_name) FROM profiles p \
+     WHERE lower(p.display_name) LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
+     AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = p.user_id AND b.blocked_id = $2)) \
+     ORDER BY lower(p.display_name), p.user_id LIMIT $3";
+const SEARCH_AFTER: &str = "SELECT p.user_id, lower(p.display_name) FROM profiles p \
+     WHERE lower(p.display_name) LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
+     AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = p.user_id AND b.blocked_id = $2)) \
+     AND (lower(p.display_name), p.user_id) > ($4, $5) \
+     ORDER BY lower(p.display_name), p.user_id LIMIT $3";
+
+/// Every handwritten statement, by name (for a test that prepares them).
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert_default_profile", INSERT_DEFAULT_PROFILE),
+    ("insert_default_settings", INSERT_DEFAULT_SETTINGS),
+    ("insert_follow", INSERT_FOLLOW),
+    ("insert_block", INSERT_BLOCK),
+    ("lock_profiles", LOCK_PROFILES),
+    ("search_first", SEARCH_FIRST),
+    ("search_after", SEARCH_AFTER),
+];
+
+fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
+    move |e| RepoError::from_sqlx(table, e)
+}
+
+/// Inserts the default profile of a user auth reported live; an existing row (live or
+/// deleted) is left alone.
+pub async fn insert_default_profile(db: &mut PgConnection, user_id: Uuid, display_name: &str) -> RepoResult<()> {
+    sqlx::query(INSERT_DEFAULT_PROFILE).bind(user_id).bind(display_name).execute(db).await.map_err(error("profiles"))?;
+    Ok(())
+}
+
+/// Makes sure the user has a settings row (the defaults), so that a full update can follow.
+pub async fn insert_default_settings(db: &mut PgConnection, user_id: Uuid) -> RepoResult<()> {
+    sqlx::query(INSERT_DEFAULT_SETTINGS).bind(user_id).execute(db).await.map_err(error("user_settings"))?;
+    Ok(())
+}
+
+/// Inserts the follow unless it exists; true when this call inserted it.
+pub async fn insert_follow(db: &mut PgConnection, follower_id: Uuid, followee_id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(INSERT_FOLLOW).bind(follower_id).bind(followee_id).execute(db).await.map_err(error("follows"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inserts the block unless it exists; true when this call inserted it.
+pub async fn insert_block(db: &mut PgConnection, blocker_id: Uuid, blocked_id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(INSERT_BLOCK).bind(blocker_id).bind(blocked_id).execute(db).await.map_err(error("blocks"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Locks the live profiles of `ids` until the transaction ends, always in id order (so two
+/// transactions locking the same pair never deadlock); returns the ids it locked.
+pub async fn lock_profiles(db: &mut PgConnection, ids: &[Uuid]) -> RepoResult<Vec<Uuid>> {
+    let rows = sqlx::query(LOCK_PROFILES).bind(ids).fetch_all(db).await.map_err(error("profiles"))?;
+    rows.iter().map(|row| row.try_get::<Uuid, _>(0)).collect::<Result<_, _>>().map_err(error("profiles"))
+}
+
+/// Where a search page continues: the lowered display name and the user id of its last hit.
+pub type SearchPosition = (String, Uuid);
+
+/// One page of the ids of live profiles whose lowered display name starts with `prefix`
+/// (already lowered), in `(lower(display_name), user_id)` order, leaving out users who block
+/// `searcher`.
+pub async fn search(
+    db: &mut PgConnection,
+    prefix: &str,
+    searcher: Option<Uuid>,
+    after: Option<&SearchPosition>,
+    limit: i64,
+) -> RepoResult<Vec<SearchPosition>> {
+    let pattern = format!("{}%", escape_like(prefix));
+    let mut query = sqlx::query(if after.is_some() { SEARCH_AFTER } else { SEARCH_FIRST }).bind(pattern).bind(searcher).bind(limit);
+    if let Some((name, id)) = after {
+        query = query.bind(name.as_str()).bind(*id);
+    }
+    let rows = query.fetch_all(db).await.map_err(error("profiles"))?;
+    rows.iter()
+        .map(|row| Ok((row.try_get::<String, _>(1)?, row.try_get::<Uuid, _>(0)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(error("profiles"))
+}
+
+/// `value` with the LIKE wildcards and the escape character escaped, so it matches literally.
+pub fn escape_like(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_match_literally() {
+        assert_eq!(escape_like("a_b%c\\d"), "a\\_b\\%c\\\\d");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}
