@@ -64,7 +64,7 @@ impl ContentClient {
     /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
     /// when the user service cannot tell whether the viewer may see it.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_post(
         &self,
         request: crate::pb::GetPostRequest,
@@ -132,7 +132,7 @@ impl ContentClient {
     /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
     /// block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     pub async fn get_posts_by_author(
         &self,
         request: crate::pb::GetPostsByAuthorRequest,
@@ -149,19 +149,6 @@ impl ContentClient {
                 },
             )
             .await
-    }
-    /// Forgets the cached response of `GetPostsByAuthor` to `request`, in this process and (through Redis) every other.
-    pub async fn invalidate_get_posts_by_author(
-        &self,
-        request: &crate::pb::GetPostsByAuthorRequest,
-    ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_POSTS_BY_AUTHOR,
-                request,
-                |_: &crate::pb::GetPostsByAuthorRequest| Vec::new(),
-            )
-            .await;
     }
     /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
     /// neither a body nor media, the body is too long, there are more than 10 media or an id is
@@ -418,7 +405,7 @@ impl ContentClient {
     /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
     /// cannot answer.
     ///
-    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     pub async fn list_comments(
         &self,
         request: crate::pb::ListCommentsRequest,
@@ -427,7 +414,7 @@ impl ContentClient {
             .unary(
                 &crate::rpc::LIST_COMMENTS,
                 request,
-                |request: &crate::pb::ListCommentsRequest| vec![request.post_id.clone()],
+                |_: &crate::pb::ListCommentsRequest| Vec::new(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .list_comments(request)
@@ -435,19 +422,6 @@ impl ContentClient {
                 },
             )
             .await
-    }
-    /// Forgets the cached response of `ListComments` to `request`, in this process and (through Redis) every other.
-    pub async fn invalidate_list_comments(
-        &self,
-        request: &crate::pb::ListCommentsRequest,
-    ) {
-        self.core
-            .invalidate(
-                &crate::rpc::LIST_COMMENTS,
-                request,
-                |request: &crate::pb::ListCommentsRequest| vec![request.post_id.clone()],
-            )
-            .await;
     }
     /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist

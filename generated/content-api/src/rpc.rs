@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPost",
@@ -35,7 +35,7 @@ pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
             multiplier: 2.0,
         }),
         cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(60000),
+            ttl: ::std::time::Duration::from_millis(10000),
             stale_if_error: ::std::time::Duration::from_millis(300000),
         }),
         fail_closed: false,
@@ -64,7 +64,7 @@ pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
     },
     schema: 0x7a346f7eb2b440e9,
 };
-/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
 pub static GET_POSTS_BY_AUTHOR: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByAuthor",
@@ -78,10 +78,7 @@ pub static GET_POSTS_BY_AUTHOR: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
             max_backoff: ::std::time::Duration::from_millis(500),
             multiplier: 2.0,
         }),
-        cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(15000),
-            stale_if_error: ::std::time::Duration::from_millis(300000),
-        }),
+        cache: None,
         fail_closed: false,
     },
     schema: 0xcb0665e8a7a10a61,
@@ -266,7 +263,7 @@ pub static CREATE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
     },
     schema: 0x69389744fc73e1bb,
 };
-/// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
 pub static LIST_COMMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListComments",
@@ -280,10 +277,7 @@ pub static LIST_COMMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
             max_backoff: ::std::time::Duration::from_millis(500),
             multiplier: 2.0,
         }),
-        cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(30000),
-            stale_if_error: ::std::time::Duration::from_millis(300000),
-        }),
+        cache: None,
         fail_closed: false,
     },
     schema: 0x397bf1979da3b099,

@@ -13,7 +13,7 @@ pub trait Logic: Send + Sync + 'static {
     /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
     /// when the user service cannot tell whether the viewer may see it.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -36,7 +36,7 @@ pub trait Logic: Send + Sync + 'static {
     /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
     /// block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     fn get_posts_by_author(
         &self,
         ctx: &CallContext,
@@ -154,7 +154,7 @@ pub trait Logic: Send + Sync + 'static {
     /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
     /// cannot answer.
     ///
-    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     fn list_comments(
         &self,
         ctx: &CallContext,
