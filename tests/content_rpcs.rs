@@ -430,3 +430,109 @@ async fn visibility_follows_follows_and_blocks_even_with_a_warm_relationship_cac
     assert_error(t.content.get_posts_by_author(by_author(&stranger)).await, Code::NotFound, "author_id");
     t.system.stop().await;
 }
+
+// ----- comments -----
+
+#[tokio::test]
+async fn comments_are_threaded_paged_counted_and_soft_deleted() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let cy = t.user("cyril").await;
+    let post = t.post(&ada, "discuss").await;
+    let other = t.post(&ada, "elsewhere").await;
+    let create = |author: &str, body: &str, parent: &str| pb::CreateCommentRequest {
+        post_id: post.id.clone(),
+        author_id: author.into(),
+        body: body.into(),
+        parent_comment_id: parent.into(),
+    };
+    let first = t.content.create_comment(create(&bob, "first", "")).await.unwrap().comment.unwrap();
+    assert_eq!((first.post_id.as_str(), first.author_id.as_str(), first.parent_comment_id.as_str()), (post.id.as_str(), bob.as_str(), ""));
+    let second = t.content.create_comment(create(&cy, "second", "")).await.unwrap().comment.unwrap();
+    let third = t.content.create_comment(create(&ada, "third", "")).await.unwrap().comment.unwrap();
+    let reply = t.content.create_comment(create(&ada, "thanks", &first.id)).await.unwrap().comment.unwrap();
+    let reply2 = t.content.create_comment(create(&cy, "+1", &first.id)).await.unwrap().comment.unwrap();
+    assert_eq!(reply.parent_comment_id, first.id);
+    assert_eq!(t.get(&post.id).await.unwrap().comment_count, 5, "replies count too");
+
+    let top = |token: String| pb::ListCommentsRequest { post_id: post.id.clone(), page_size: 2, page_token: token, viewer_id: String::new() };
+    let one = t.content.list_comments(top(String::new())).await.unwrap();
+    let two = t.content.list_comments(top(one.next_page_token.clone())).await.unwrap();
+    let ids: Vec<&str> = one.comments.iter().chain(two.comments.iter()).map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, [first.id.as_str(), second.id.as_str(), third.id.as_str()], "top-level only, oldest first");
+    assert!(two.next_page_token.is_empty());
+    let replies = |token: String| pb::ListCommentRepliesRequest { comment_id: first.id.clone(), page_size: 1, page_token: token };
+    let r1 = t.content.list_comment_replies(replies(String::new())).await.unwrap();
+    let r2 = t.content.list_comment_replies(replies(r1.next_page_token.clone())).await.unwrap();
+    let ids: Vec<&str> = r1.comments.iter().chain(r2.comments.iter()).map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, [reply.id.as_str(), reply2.id.as_str()]);
+    assert!(r2.next_page_token.is_empty());
+
+    // Errors.
+    assert_error(t.content.create_comment(create(&bob, "  ", "")).await, Code::InvalidArgument, "body");
+    assert_error(t.content.create_comment(create(&bob, &"x".repeat(2201), "")).await, Code::InvalidArgument, "body");
+    assert_error(t.content.create_comment(create("x", "hi", "")).await, Code::InvalidArgument, "author_id");
+    assert_error(t.content.create_comment(create(&bob, "hi", "x")).await, Code::InvalidArgument, "parent_comment_id");
+    assert_error(t.content.create_comment(create(&bob, "hi", &unknown())).await, Code::NotFound, "parent_comment_id");
+    let elsewhere = pb::CreateCommentRequest { post_id: other.id.clone(), ..create(&bob, "hi", &first.id) };
+    assert_error(t.content.create_comment(elsewhere).await, Code::InvalidArgument, "parent_comment_id");
+    assert_error(t.content.create_comment(pb::CreateCommentRequest { post_id: unknown(), ..create(&bob, "hi", "") }).await, Code::NotFound, "post_id");
+    assert_error(t.content.list_comments(pb::ListCommentsRequest { post_id: unknown(), ..top(String::new()) }).await, Code::NotFound, "post_id");
+    assert_error(t.content.list_comments(top("zzz".into())).await, Code::InvalidArgument, "page_token");
+    assert_error(t.content.list_comment_replies(pb::ListCommentRepliesRequest { comment_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "comment_id");
+    assert_error(t.content.list_comment_replies(pb::ListCommentRepliesRequest { comment_id: "x".into(), page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "comment_id");
+
+    // Deleting: the comment's author or the post's author; idempotent; the count follows.
+    let delete = |id: &str, requester: &str| pb::DeleteCommentRequest { comment_id: id.into(), requester_id: requester.into() };
+    assert_error(t.content.delete_comment(delete(&first.id, &cy)).await, Code::PermissionDenied, "requester_id");
+    assert_error(t.content.delete_comment(delete(&unknown(), &cy)).await, Code::NotFound, "comment_id");
+    assert_error(t.content.delete_comment(delete("x", &cy)).await, Code::InvalidArgument, "comment_id");
+    let by_author = t.content.delete_comment(delete(&second.id, &cy)).await.unwrap();
+    let again = t.content.delete_comment(delete(&second.id, &cy)).await.unwrap();
+    assert!(by_author.deleted_at.is_some());
+    assert_eq!(by_author, again, "idempotent");
+    t.content.delete_comment(delete(&reply2.id, &ada)).await.unwrap(); // the post's author
+    assert_eq!(t.get(&post.id).await.unwrap().comment_count, 3);
+    assert_eq!(t.count("SELECT comment_count FROM posts WHERE id = $1", &post.id).await, 3);
+    assert_eq!(t.count("SELECT count(*) FROM comments WHERE post_id = $1 AND deleted_at IS NOT NULL", &post.id).await, 2, "soft-deleted, kept");
+    let listed = t.content.list_comments(pb::ListCommentsRequest { page_size: 0, ..top(String::new()) }).await.unwrap();
+    assert_eq!(listed.comments.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [first.id.as_str(), third.id.as_str()]);
+    let listed = t.content.list_comment_replies(pb::ListCommentRepliesRequest { page_size: 0, ..replies(String::new()) }).await.unwrap();
+    assert_eq!(listed.comments, [reply.clone()]);
+    assert_error(t.content.create_comment(create(&bob, "hi", &second.id)).await, Code::NotFound, "parent_comment_id");
+    t.system.stop().await;
+}
+
+// ----- shares -----
+
+#[tokio::test]
+async fn shares_count_and_list_newest_first() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let post = t.post(&ada, "share me").await;
+    let share = |user: &str, quote: &str| pb::SharePostRequest { post_id: post.id.clone(), user_id: user.into(), quote: quote.into() };
+    let plain = t.content.share_post(share(&bob, "")).await.unwrap();
+    assert_eq!((plain.share_count, plain.share.as_ref().unwrap().quote.as_str()), (1, ""));
+    let quoted = t.content.share_post(share(&bob, "look")).await.unwrap();
+    assert_eq!(quoted.share_count, 2, "not idempotent: every call is one share");
+    let own = t.content.share_post(share(&ada, "mine")).await.unwrap();
+    assert_eq!(t.get(&post.id).await.unwrap().share_count, 3);
+
+    let page = |token: String| pb::ListPostSharesRequest { post_id: post.id.clone(), page_size: 2, page_token: token };
+    let one = t.content.list_post_shares(page(String::new())).await.unwrap();
+    let two = t.content.list_post_shares(page(one.next_page_token.clone())).await.unwrap();
+    let ids: Vec<&str> = one.shares.iter().chain(two.shares.iter()).map(|s| s.id.as_str()).collect();
+    let expected = [own.share.unwrap().id, quoted.share.unwrap().id, plain.share.unwrap().id];
+    assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(two.next_page_token.is_empty());
+
+    assert_error(t.content.share_post(share(&bob, &"q".repeat(2201))).await, Code::InvalidArgument, "quote");
+    assert_error(t.content.share_post(share("x", "")).await, Code::InvalidArgument, "user_id");
+    assert_error(t.content.share_post(pb::SharePostRequest { post_id: unknown(), ..share(&bob, "") }).await, Code::NotFound, "post_id");
+    assert_error(t.content.list_post_shares(pb::ListPostSharesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(t.content.list_post_shares(page("bad".into())).await, Code::InvalidArgument, "page_token");
+    assert_eq!(t.count("SELECT count(*) FROM shares WHERE post_id = $1", &post.id).await, 3);
+    t.system.stop().await;
+}
