@@ -89,9 +89,17 @@ async fn registration_conflicts_and_bad_input_are_typed_errors() {
     let too_many = client.get_users_by_ids(pb::GetUsersByIdsRequest { user_ids: vec![uuid::Uuid::new_v4().to_string(); 101] }).await.unwrap_err();
     assert_eq!(too_many.code(), Code::InvalidArgument);
 
-    // Not yet implemented RPCs say so, rather than pretending.
-    let login = client.login(pb::LoginRequest { email: "lin@example.com".into(), password: "x".into(), device: String::new() }).await.unwrap_err();
-    assert_eq!(login.code(), Code::Unimplemented);
+    // Signing in through the real binary entry point: a wrong password is UNAUTHENTICATED,
+    // the right one opens a session whose access token verifies.
+    let wrong = client.login(pb::LoginRequest { email: "lin@example.com".into(), password: "x".into(), device: String::new() }).await.unwrap_err();
+    assert_eq!(wrong.code(), Code::Unauthenticated);
+    let login = client
+        .login(pb::LoginRequest { email: "lin@example.com".into(), password: "correct horse battery".into(), device: "e2e".into() })
+        .await
+        .unwrap();
+    let tokens = login.tokens.unwrap();
+    let verified = client.verify_token(pb::VerifyTokenRequest { access_token: tokens.access_token }).await.unwrap();
+    assert_eq!(verified.user_id, login.user.unwrap().id);
 
     service.stop().await.unwrap();
 }

@@ -264,6 +264,26 @@ impl Logic for Scripted {
         self.play(ctx).await?;
         Ok(pb::RecordFailedLoginResponse::default())
     }
+
+    async fn logout(&self, _ctx: &CallContext, _request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
+        Err(LogicError::Unimplemented("Logout"))
+    }
+
+    async fn grant_permission(&self, _ctx: &CallContext, _request: pb::GrantPermissionRequest) -> Result<pb::GrantPermissionResponse, LogicError> {
+        Err(LogicError::Unimplemented("GrantPermission"))
+    }
+
+    async fn revoke_permission(&self, _ctx: &CallContext, _request: pb::RevokePermissionRequest) -> Result<pb::RevokePermissionResponse, LogicError> {
+        Err(LogicError::Unimplemented("RevokePermission"))
+    }
+
+    async fn delete_user(&self, _ctx: &CallContext, _request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
+        Err(LogicError::Unimplemented("DeleteUser"))
+    }
+
+    async fn rotate_signing_key(&self, _ctx: &CallContext, _request: pb::RotateSigningKeyRequest) -> Result<pb::RotateSigningKeyResponse, LogicError> {
+        Err(LogicError::Unimplemented("RotateSigningKey"))
+    }
 }
 
 /// Starts the generated auth server around a [`Scripted`] logic on loopback ports.

@@ -81,8 +81,13 @@ impl AuthClient {
             )
             .await
     }
-    /// Checks a password and opens a session, returning an access token and a refresh token.
-    /// Failed attempts are counted; an account locks after repeated failures.
+    /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
+    /// whose `kid` header names its signing key) and a refresh token.
+    /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
+    /// password is incorrect" (unknown email, deleted account and wrong password are
+    /// indistinguishable); FAILED_PRECONDITION "account locked until <RFC 3339 time>" after
+    /// repeated failures, even with the right password. Each wrong password counts one failed
+    /// attempt; the account locks for a configured period at the configured count.
     ///
     /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn login(
@@ -102,7 +107,11 @@ impl AuthClient {
             )
             .await
     }
-    /// Exchanges a valid refresh token for a new token pair; the old refresh token is revoked.
+    /// Exchanges a valid refresh token for a new token pair in the same session; the presented
+    /// token is revoked (rotation). Presenting a token that was already rotated is treated as
+    /// theft: the whole session and all its tokens are revoked.
+    /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
+    /// revoked or reused token, revoked session, deleted or locked account).
     ///
     /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn refresh(
@@ -117,6 +126,29 @@ impl AuthClient {
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .refresh(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Revokes a session and every refresh token of it. Access tokens of the session stop
+    /// verifying at once in this service; callers caching VerifyToken see it within the
+    /// cache TTL (30 s). Revoking a revoked session succeeds.
+    /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
+    ///
+    /// `Logout`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn logout(
+        &self,
+        request: crate::pb::LogoutRequest,
+    ) -> Result<crate::pb::LogoutResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LOGOUT,
+                request,
+                |_: &crate::pb::LogoutRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .logout(request)
                         .await
                 },
             )
@@ -154,6 +186,7 @@ impl AuthClient {
     }
     /// Returns the users among the given ids (at most 100), for callers that resolve many
     /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+    /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
     ///
     /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_users_by_ids(
@@ -186,7 +219,13 @@ impl AuthClient {
             )
             .await;
     }
-    /// Checks an access token (signature, expiry, revocation) and returns whom it belongs to.
+    /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
+    /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+    /// until the key's retirement plus a grace period (default: the access-token lifetime).
+    /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
+    /// refresh-token reuse) takes effect for them within that TTL.
+    /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
+    /// expired or revoked token, unknown or expired key, deleted or locked account).
     ///
     /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
     pub async fn verify_token(
@@ -219,8 +258,9 @@ impl AuthClient {
             )
             .await;
     }
-    /// Tells whether a live user with the given id exists; cheap existence check for
-    /// services that hold logical references to users.
+    /// Tells whether a live user with the given id exists and is active (not deleted; a
+    /// temporary sign-in lockout does not count); cheap existence check for services that hold
+    /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
     ///
     /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_user_exists(
@@ -277,9 +317,10 @@ impl AuthClient {
             )
             .await
     }
-    /// Lists users in creation order, a page at a time.
+    /// Lists live users in creation order, a page at a time.
+    /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
     ///
-    /// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 1s, up to 3 attempts.
+    /// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     pub async fn list_users(
         &self,
         request: crate::pb::ListUsersRequest,
@@ -298,6 +339,7 @@ impl AuthClient {
             .await
     }
     /// Tells whether a user holds a permission (e.g. "content.moderate").
+    /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
     /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     pub async fn check_permission(
@@ -334,7 +376,8 @@ impl AuthClient {
             )
             .await;
     }
-    /// Lists every permission a user holds.
+    /// Lists every permission a user holds, sorted.
+    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
     ///
     /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     pub async fn get_user_permissions(
@@ -371,10 +414,54 @@ impl AuthClient {
             )
             .await;
     }
-    /// Records a failed sign-in attempt against an account and reports whether it is now
-    /// locked. Not idempotent: every call counts one attempt.
+    /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
+    /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `GrantPermission`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn grant_permission(
+        &self,
+        request: crate::pb::GrantPermissionRequest,
+    ) -> Result<crate::pb::GrantPermissionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::GRANT_PERMISSION,
+                request,
+                |_: &crate::pb::GrantPermissionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .grant_permission(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Revokes a permission from a user; revoking one not held succeeds.
+    /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
+    ///
+    /// `RevokePermission`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn revoke_permission(
+        &self,
+        request: crate::pb::RevokePermissionRequest,
+    ) -> Result<crate::pb::RevokePermissionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::REVOKE_PERMISSION,
+                request,
+                |_: &crate::pb::RevokePermissionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .revoke_permission(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Records a failed sign-in attempt against an account and reports whether it is now
+    /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
+    /// Login's failures).
+    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+    ///
+    /// `RecordFailedLogin`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     pub async fn record_failed_login(
         &self,
         request: crate::pb::RecordFailedLoginRequest,
@@ -387,6 +474,50 @@ impl AuthClient {
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .record_failed_login(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
+    /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
+    ///
+    /// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
+    pub async fn delete_user(
+        &self,
+        request: crate::pb::DeleteUserRequest,
+    ) -> Result<crate::pb::DeleteUserResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::DELETE_USER,
+                request,
+                |_: &crate::pb::DeleteUserRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .delete_user(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Administrative: creates a new active signing key and retires the previous one. Tokens
+    /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
+    /// rotates. Errors: none beyond UNAVAILABLE.
+    ///
+    /// `RotateSigningKey`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    pub async fn rotate_signing_key(
+        &self,
+        request: crate::pb::RotateSigningKeyRequest,
+    ) -> Result<crate::pb::RotateSigningKeyResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::ROTATE_SIGNING_KEY,
+                request,
+                |_: &crate::pb::RotateSigningKeyRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .rotate_signing_key(request)
                         .await
                 },
             )

@@ -104,9 +104,9 @@ pub struct VerifyTokenRequest {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct VerifyTokenResponse {
+    /// Always true: an invalid token is UNAUTHENTICATED, never a response.
     #[prost(bool, tag = "1")]
     pub valid: bool,
-    /// Set when valid.
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]
@@ -187,6 +187,51 @@ pub struct RecordFailedLoginResponse {
     /// Set when locked.
     #[prost(message, optional, tag = "3")]
     pub locked_until: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct LogoutRequest {
+    /// The session to revoke (the `session_id` VerifyToken returned).
+    #[prost(string, tag = "1")]
+    pub session_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct LogoutResponse {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GrantPermissionRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    /// Dotted lower-case name such as "content.moderate" (at most 64 characters).
+    #[prost(string, tag = "2")]
+    pub permission: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GrantPermissionResponse {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RevokePermissionRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub permission: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RevokePermissionResponse {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteUserRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteUserResponse {}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RotateSigningKeyRequest {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RotateSigningKeyResponse {
+    /// The `kid` of the new active key.
+    #[prost(string, tag = "1")]
+    pub kid: ::prost::alloc::string::String,
+    /// The `kid` of the key it replaced; empty when there was none.
+    #[prost(string, tag = "2")]
+    pub retired_kid: ::prost::alloc::string::String,
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -338,8 +383,13 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Register"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks a password and opens a session, returning an access token and a refresh token.
-        /// Failed attempts are counted; an account locks after repeated failures.
+        /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
+        /// whose `kid` header names its signing key) and a refresh token.
+        /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
+        /// password is incorrect" (unknown email, deleted account and wrong password are
+        /// indistinguishable); FAILED_PRECONDITION "account locked until \<RFC 3339 time>" after
+        /// repeated failures, even with the right password. Each wrong password counts one failed
+        /// attempt; the account locks for a configured period at the configured count.
         pub async fn login(
             &mut self,
             request: impl tonic::IntoRequest<super::LoginRequest>,
@@ -361,7 +411,11 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Login"));
             self.inner.unary(req, path, codec).await
         }
-        /// Exchanges a valid refresh token for a new token pair; the old refresh token is revoked.
+        /// Exchanges a valid refresh token for a new token pair in the same session; the presented
+        /// token is revoked (rotation). Presenting a token that was already rotated is treated as
+        /// theft: the whole session and all its tokens are revoked.
+        /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
+        /// revoked or reused token, revoked session, deleted or locked account).
         pub async fn refresh(
             &mut self,
             request: impl tonic::IntoRequest<super::RefreshRequest>,
@@ -384,6 +438,31 @@ pub mod auth_service_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Refresh"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Revokes a session and every refresh token of it. Access tokens of the session stop
+        /// verifying at once in this service; callers caching VerifyToken see it within the
+        /// cache TTL (30 s). Revoking a revoked session succeeds.
+        /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
+        pub async fn logout(
+            &mut self,
+            request: impl tonic::IntoRequest<super::LogoutRequest>,
+        ) -> std::result::Result<tonic::Response<super::LogoutResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/Logout",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Logout"));
             self.inner.unary(req, path, codec).await
         }
         /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
@@ -413,6 +492,7 @@ pub mod auth_service_client {
         }
         /// Returns the users among the given ids (at most 100), for callers that resolve many
         /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
         pub async fn get_users_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUsersByIdsRequest>,
@@ -437,7 +517,13 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUsersByIds"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks an access token (signature, expiry, revocation) and returns whom it belongs to.
+        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
+        /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+        /// until the key's retirement plus a grace period (default: the access-token lifetime).
+        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
+        /// refresh-token reuse) takes effect for them within that TTL.
+        /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
+        /// expired or revoked token, unknown or expired key, deleted or locked account).
         pub async fn verify_token(
             &mut self,
             request: impl tonic::IntoRequest<super::VerifyTokenRequest>,
@@ -462,8 +548,9 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "VerifyToken"));
             self.inner.unary(req, path, codec).await
         }
-        /// Tells whether a live user with the given id exists; cheap existence check for
-        /// services that hold logical references to users.
+        /// Tells whether a live user with the given id exists and is active (not deleted; a
+        /// temporary sign-in lockout does not count); cheap existence check for services that hold
+        /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
         pub async fn check_user_exists(
             &mut self,
             request: impl tonic::IntoRequest<super::CheckUserExistsRequest>,
@@ -513,7 +600,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUserByEmail"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists users in creation order, a page at a time.
+        /// Lists live users in creation order, a page at a time.
+        /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
         pub async fn list_users(
             &mut self,
             request: impl tonic::IntoRequest<super::ListUsersRequest>,
@@ -539,6 +627,7 @@ pub mod auth_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Tells whether a user holds a permission (e.g. "content.moderate").
+        /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         pub async fn check_permission(
             &mut self,
             request: impl tonic::IntoRequest<super::CheckPermissionRequest>,
@@ -563,7 +652,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "CheckPermission"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists every permission a user holds.
+        /// Lists every permission a user holds, sorted.
+        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
         pub async fn get_user_permissions(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserPermissionsRequest>,
@@ -590,8 +680,62 @@ pub mod auth_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
+        /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
+        pub async fn grant_permission(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GrantPermissionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GrantPermissionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/GrantPermission",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GrantPermission"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Revokes a permission from a user; revoking one not held succeeds.
+        /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
+        pub async fn revoke_permission(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RevokePermissionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RevokePermissionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/RevokePermission",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RevokePermission"));
+            self.inner.unary(req, path, codec).await
+        }
         /// Records a failed sign-in attempt against an account and reports whether it is now
-        /// locked. Not idempotent: every call counts one attempt.
+        /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
+        /// Login's failures).
+        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
         pub async fn record_failed_login(
             &mut self,
             request: impl tonic::IntoRequest<super::RecordFailedLoginRequest>,
@@ -618,6 +762,60 @@ pub mod auth_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
+        /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
+        pub async fn delete_user(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeleteUserRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteUserResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/DeleteUser",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "DeleteUser"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Administrative: creates a new active signing key and retires the previous one. Tokens
+        /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
+        /// rotates. Errors: none beyond UNAVAILABLE.
+        pub async fn rotate_signing_key(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RotateSigningKeyRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RotateSigningKeyResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/RotateSigningKey",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RotateSigningKey"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -642,17 +840,34 @@ pub mod auth_service_server {
             tonic::Response<super::RegisterResponse>,
             tonic::Status,
         >;
-        /// Checks a password and opens a session, returning an access token and a refresh token.
-        /// Failed attempts are counted; an account locks after repeated failures.
+        /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
+        /// whose `kid` header names its signing key) and a refresh token.
+        /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
+        /// password is incorrect" (unknown email, deleted account and wrong password are
+        /// indistinguishable); FAILED_PRECONDITION "account locked until \<RFC 3339 time>" after
+        /// repeated failures, even with the right password. Each wrong password counts one failed
+        /// attempt; the account locks for a configured period at the configured count.
         async fn login(
             &self,
             request: tonic::Request<super::LoginRequest>,
         ) -> std::result::Result<tonic::Response<super::LoginResponse>, tonic::Status>;
-        /// Exchanges a valid refresh token for a new token pair; the old refresh token is revoked.
+        /// Exchanges a valid refresh token for a new token pair in the same session; the presented
+        /// token is revoked (rotation). Presenting a token that was already rotated is treated as
+        /// theft: the whole session and all its tokens are revoked.
+        /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
+        /// revoked or reused token, revoked session, deleted or locked account).
         async fn refresh(
             &self,
             request: tonic::Request<super::RefreshRequest>,
         ) -> std::result::Result<tonic::Response<super::RefreshResponse>, tonic::Status>;
+        /// Revokes a session and every refresh token of it. Access tokens of the session stop
+        /// verifying at once in this service; callers caching VerifyToken see it within the
+        /// cache TTL (30 s). Revoking a revoked session succeeds.
+        /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
+        async fn logout(
+            &self,
+            request: tonic::Request<super::LogoutRequest>,
+        ) -> std::result::Result<tonic::Response<super::LogoutResponse>, tonic::Status>;
         /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
         async fn get_user(
             &self,
@@ -660,6 +875,7 @@ pub mod auth_service_server {
         ) -> std::result::Result<tonic::Response<super::GetUserResponse>, tonic::Status>;
         /// Returns the users among the given ids (at most 100), for callers that resolve many
         /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
         async fn get_users_by_ids(
             &self,
             request: tonic::Request<super::GetUsersByIdsRequest>,
@@ -667,7 +883,13 @@ pub mod auth_service_server {
             tonic::Response<super::GetUsersByIdsResponse>,
             tonic::Status,
         >;
-        /// Checks an access token (signature, expiry, revocation) and returns whom it belongs to.
+        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
+        /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+        /// until the key's retirement plus a grace period (default: the access-token lifetime).
+        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
+        /// refresh-token reuse) takes effect for them within that TTL.
+        /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
+        /// expired or revoked token, unknown or expired key, deleted or locked account).
         async fn verify_token(
             &self,
             request: tonic::Request<super::VerifyTokenRequest>,
@@ -675,8 +897,9 @@ pub mod auth_service_server {
             tonic::Response<super::VerifyTokenResponse>,
             tonic::Status,
         >;
-        /// Tells whether a live user with the given id exists; cheap existence check for
-        /// services that hold logical references to users.
+        /// Tells whether a live user with the given id exists and is active (not deleted; a
+        /// temporary sign-in lockout does not count); cheap existence check for services that hold
+        /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
         async fn check_user_exists(
             &self,
             request: tonic::Request<super::CheckUserExistsRequest>,
@@ -692,7 +915,8 @@ pub mod auth_service_server {
             tonic::Response<super::GetUserByEmailResponse>,
             tonic::Status,
         >;
-        /// Lists users in creation order, a page at a time.
+        /// Lists live users in creation order, a page at a time.
+        /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
         async fn list_users(
             &self,
             request: tonic::Request<super::ListUsersRequest>,
@@ -701,6 +925,7 @@ pub mod auth_service_server {
             tonic::Status,
         >;
         /// Tells whether a user holds a permission (e.g. "content.moderate").
+        /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         async fn check_permission(
             &self,
             request: tonic::Request<super::CheckPermissionRequest>,
@@ -708,7 +933,8 @@ pub mod auth_service_server {
             tonic::Response<super::CheckPermissionResponse>,
             tonic::Status,
         >;
-        /// Lists every permission a user holds.
+        /// Lists every permission a user holds, sorted.
+        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
         async fn get_user_permissions(
             &self,
             request: tonic::Request<super::GetUserPermissionsRequest>,
@@ -716,13 +942,53 @@ pub mod auth_service_server {
             tonic::Response<super::GetUserPermissionsResponse>,
             tonic::Status,
         >;
+        /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
+        /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
+        async fn grant_permission(
+            &self,
+            request: tonic::Request<super::GrantPermissionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GrantPermissionResponse>,
+            tonic::Status,
+        >;
+        /// Revokes a permission from a user; revoking one not held succeeds.
+        /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
+        async fn revoke_permission(
+            &self,
+            request: tonic::Request<super::RevokePermissionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RevokePermissionResponse>,
+            tonic::Status,
+        >;
         /// Records a failed sign-in attempt against an account and reports whether it is now
-        /// locked. Not idempotent: every call counts one attempt.
+        /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
+        /// Login's failures).
+        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
         async fn record_failed_login(
             &self,
             request: tonic::Request<super::RecordFailedLoginRequest>,
         ) -> std::result::Result<
             tonic::Response<super::RecordFailedLoginResponse>,
+            tonic::Status,
+        >;
+        /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
+        /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
+        async fn delete_user(
+            &self,
+            request: tonic::Request<super::DeleteUserRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteUserResponse>,
+            tonic::Status,
+        >;
+        /// Administrative: creates a new active signing key and retires the previous one. Tokens
+        /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
+        /// rotates. Errors: none beyond UNAVAILABLE.
+        async fn rotate_signing_key(
+            &self,
+            request: tonic::Request<super::RotateSigningKeyRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RotateSigningKeyResponse>,
             tonic::Status,
         >;
     }
@@ -920,6 +1186,51 @@ pub mod auth_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = RefreshSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/Logout" => {
+                    #[allow(non_camel_case_types)]
+                    struct LogoutSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::LogoutRequest>
+                    for LogoutSvc<T> {
+                        type Response = super::LogoutResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::LogoutRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::logout(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = LogoutSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
@@ -1296,6 +1607,96 @@ pub mod auth_service_server {
                     };
                     Box::pin(fut)
                 }
+                "/nova.auth.v1.AuthService/GrantPermission" => {
+                    #[allow(non_camel_case_types)]
+                    struct GrantPermissionSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::GrantPermissionRequest>
+                    for GrantPermissionSvc<T> {
+                        type Response = super::GrantPermissionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GrantPermissionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::grant_permission(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GrantPermissionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/RevokePermission" => {
+                    #[allow(non_camel_case_types)]
+                    struct RevokePermissionSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::RevokePermissionRequest>
+                    for RevokePermissionSvc<T> {
+                        type Response = super::RevokePermissionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RevokePermissionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::revoke_permission(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RevokePermissionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
                 "/nova.auth.v1.AuthService/RecordFailedLogin" => {
                     #[allow(non_camel_case_types)]
                     struct RecordFailedLoginSvc<T: AuthService>(pub Arc<T>);
@@ -1327,6 +1728,97 @@ pub mod auth_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = RecordFailedLoginSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/DeleteUser" => {
+                    #[allow(non_camel_case_types)]
+                    struct DeleteUserSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::DeleteUserRequest>
+                    for DeleteUserSvc<T> {
+                        type Response = super::DeleteUserResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::DeleteUserRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::delete_user(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = DeleteUserSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/RotateSigningKey" => {
+                    #[allow(non_camel_case_types)]
+                    struct RotateSigningKeySvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::RotateSigningKeyRequest>
+                    for RotateSigningKeySvc<T> {
+                        type Response = super::RotateSigningKeyResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RotateSigningKeyRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::rotate_signing_key(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RotateSigningKeySvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

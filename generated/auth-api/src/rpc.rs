@@ -77,6 +77,25 @@ pub static REFRESH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::Rp
     },
     schema: 0xb493e0aef9d7c253,
 };
+/// `Logout`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static LOGOUT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "Logout",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xb670b69fcdc005aa,
+};
 /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
@@ -184,14 +203,14 @@ pub static GET_USER_BY_EMAIL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
     },
     schema: 0x0e860028eb12c657,
 };
-/// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 1s, up to 3 attempts.
+/// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
 pub static LIST_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "ListUsers",
     owner: "auth",
     idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(1000),
+        deadline: ::std::time::Duration::from_millis(500),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -247,14 +266,52 @@ pub static GET_USER_PERMISSIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
     },
     schema: 0xb3bf384f5027474b,
 };
-/// `RecordFailedLogin`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `GrantPermission`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static GRANT_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "GrantPermission",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x4881ae4b32220c98,
+};
+/// `RevokePermission`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static REVOKE_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "RevokePermission",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x416aab9eb68bac56,
+};
+/// `RecordFailedLogin`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
 pub static RECORD_FAILED_LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "RecordFailedLogin",
     owner: "auth",
     idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(1000),
+        deadline: ::std::time::Duration::from_millis(500),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -266,11 +323,50 @@ pub static RECORD_FAILED_LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
     },
     schema: 0x68aadea77a73a427,
 };
+/// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
+pub static DELETE_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "DeleteUser",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x5327d3e856472652,
+};
+/// `RotateSigningKey`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+pub static ROTATE_SIGNING_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "RotateSigningKey",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(2000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xc1790290e48b053a,
+};
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &REGISTER,
     &LOGIN,
     &REFRESH,
+    &LOGOUT,
     &GET_USER,
     &GET_USERS_BY_IDS,
     &VERIFY_TOKEN,
@@ -279,5 +375,9 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &LIST_USERS,
     &CHECK_PERMISSION,
     &GET_USER_PERMISSIONS,
+    &GRANT_PERMISSION,
+    &REVOKE_PERMISSION,
     &RECORD_FAILED_LOGIN,
+    &DELETE_USER,
+    &ROTATE_SIGNING_KEY,
 ];

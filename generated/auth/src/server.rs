@@ -53,6 +53,18 @@ impl<L: Logic> crate::pb::auth_service_server::AuthService for Adapter<L> {
             )
             .await
     }
+    async fn logout(
+        &self,
+        request: tonic::Request<crate::pb::LogoutRequest>,
+    ) -> Result<tonic::Response<crate::pb::LogoutResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LOGOUT,
+                request,
+                |ctx, message| async move { logic.logout(&ctx, message).await },
+            )
+            .await
+    }
     async fn get_user(
         &self,
         request: tonic::Request<crate::pb::GetUserRequest>,
@@ -155,6 +167,32 @@ impl<L: Logic> crate::pb::auth_service_server::AuthService for Adapter<L> {
             )
             .await
     }
+    async fn grant_permission(
+        &self,
+        request: tonic::Request<crate::pb::GrantPermissionRequest>,
+    ) -> Result<tonic::Response<crate::pb::GrantPermissionResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::GRANT_PERMISSION,
+                request,
+                |ctx, message| async move { logic.grant_permission(&ctx, message).await },
+            )
+            .await
+    }
+    async fn revoke_permission(
+        &self,
+        request: tonic::Request<crate::pb::RevokePermissionRequest>,
+    ) -> Result<tonic::Response<crate::pb::RevokePermissionResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::REVOKE_PERMISSION,
+                request,
+                |ctx, message| async move {
+                    logic.revoke_permission(&ctx, message).await
+                },
+            )
+            .await
+    }
     async fn record_failed_login(
         &self,
         request: tonic::Request<crate::pb::RecordFailedLoginRequest>,
@@ -165,6 +203,32 @@ impl<L: Logic> crate::pb::auth_service_server::AuthService for Adapter<L> {
                 request,
                 |ctx, message| async move {
                     logic.record_failed_login(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn delete_user(
+        &self,
+        request: tonic::Request<crate::pb::DeleteUserRequest>,
+    ) -> Result<tonic::Response<crate::pb::DeleteUserResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::DELETE_USER,
+                request,
+                |ctx, message| async move { logic.delete_user(&ctx, message).await },
+            )
+            .await
+    }
+    async fn rotate_signing_key(
+        &self,
+        request: tonic::Request<crate::pb::RotateSigningKeyRequest>,
+    ) -> Result<tonic::Response<crate::pb::RotateSigningKeyResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::ROTATE_SIGNING_KEY,
+                request,
+                |ctx, message| async move {
+                    logic.rotate_signing_key(&ctx, message).await
                 },
             )
             .await

@@ -1,17 +1,29 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the auth service: identity and credentials.
-//!
-//! Implemented so far: `Register`, `GetUser`, `GetUsersByIds`, `GetUserByEmail`. The other
-//! RPCs answer `UNIMPLEMENTED` until the business-logic work lands.
+//! Business logic of the auth service: identity, credentials, sessions, tokens and
+//! permissions. `impl Logic` only dispatches; each concern lives in its own module.
 
+mod accounts;
+mod input;
+mod keys;
+mod login;
+mod permissions;
+mod sessions;
+mod settings;
+pub mod sql;
+mod tokens;
 mod users;
 
+use std::sync::Arc;
+
+use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_auth::repo::{auth_logs, users as users_table};
 use nova_auth::{CallContext, Logic, LogicError, pb};
+
+pub use settings::AuthSettings;
 
 /// How many ids one `GetUsersByIds` call may ask for (documented in the proto).
 pub const MAX_BATCH: usize = 100;
@@ -20,16 +32,33 @@ pub const MAX_BATCH: usize = 100;
 #[derive(Debug, Clone)]
 pub struct AuthLogic {
     db: PgPool,
+    settings: AuthSettings,
+    keys: Arc<keys::KeyStore>,
+    invalidator: Invalidator,
 }
 
 impl AuthLogic {
-    pub fn new(db: PgPool) -> Self {
-        AuthLogic { db }
+    pub fn new(db: PgPool, settings: AuthSettings, invalidator: Invalidator) -> Self {
+        let keys = Arc::new(keys::KeyStore::new(db.clone(), settings.key_grace, settings.key_cache_ttl));
+        AuthLogic { db, settings, keys, invalidator }
     }
 
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
+    }
+
+    fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    fn keys(&self) -> &keys::KeyStore {
+        &self.keys
+    }
+
+    /// Drops callers' cached reads of an entity (a user id) after a write commits.
+    fn invalidator(&self) -> &Invalidator {
+        &self.invalidator
     }
 }
 
@@ -61,12 +90,16 @@ impl Logic for AuthLogic {
         Ok(pb::RegisterResponse { user: Some(users::to_proto(&row)) })
     }
 
-    async fn login(&self, _ctx: &CallContext, _request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
-        Err(LogicError::Unimplemented("Login"))
+    async fn login(&self, _ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
+        login::login(self, request).await
     }
 
-    async fn refresh(&self, _ctx: &CallContext, _request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
-        Err(LogicError::Unimplemented("Refresh"))
+    async fn refresh(&self, _ctx: &CallContext, request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
+        sessions::refresh(self, request).await
+    }
+
+    async fn logout(&self, _ctx: &CallContext, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
+        sessions::logout(self, request).await
     }
 
     async fn get_user(&self, _ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
@@ -87,12 +120,12 @@ impl Logic for AuthLogic {
         Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
     }
 
-    async fn verify_token(&self, _ctx: &CallContext, _request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
-        Err(LogicError::Unimplemented("VerifyToken"))
+    async fn verify_token(&self, _ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
+        sessions::verify(self, request).await
     }
 
-    async fn check_user_exists(&self, _ctx: &CallContext, _request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckUserExists"))
+    async fn check_user_exists(&self, _ctx: &CallContext, request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
+        accounts::check_user_exists(self, request).await
     }
 
     async fn get_user_by_email(&self, _ctx: &CallContext, request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
@@ -103,36 +136,66 @@ impl Logic for AuthLogic {
         }
     }
 
-    async fn list_users(&self, _ctx: &CallContext, _request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
-        Err(LogicError::Unimplemented("ListUsers"))
+    async fn list_users(&self, _ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+        accounts::list_users(self, request).await
     }
 
-    async fn check_permission(&self, _ctx: &CallContext, _request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckPermission"))
+    async fn check_permission(&self, _ctx: &CallContext, request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
+        permissions::check(self, request).await
     }
 
     async fn get_user_permissions(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetUserPermissionsRequest,
+        request: pb::GetUserPermissionsRequest,
     ) -> Result<pb::GetUserPermissionsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserPermissions"))
+        permissions::list(self, request).await
+    }
+
+    async fn grant_permission(&self, _ctx: &CallContext, request: pb::GrantPermissionRequest) -> Result<pb::GrantPermissionResponse, LogicError> {
+        permissions::grant(self, request).await
+    }
+
+    async fn revoke_permission(&self, _ctx: &CallContext, request: pb::RevokePermissionRequest) -> Result<pb::RevokePermissionResponse, LogicError> {
+        permissions::revoke(self, request).await
     }
 
     async fn record_failed_login(
         &self,
         _ctx: &CallContext,
-        _request: pb::RecordFailedLoginRequest,
+        request: pb::RecordFailedLoginRequest,
     ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
-        Err(LogicError::Unimplemented("RecordFailedLogin"))
+        login::record_failed_login(self, request).await
+    }
+
+    async fn delete_user(&self, _ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
+        accounts::delete_user(self, request).await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::RotateSigningKeyRequest,
+    ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
+        let (kid, retired) = self.keys.rotate().await?;
+        Ok(pb::RotateSigningKeyResponse { kid, retired_kid: retired.unwrap_or_default() })
     }
 }
 
 /// Starts the service: opens its database (the server waits for it and applies
 /// migrations), then serves on `listeners` until `shutdown` is requested.
+/// Settings come from the environment ([`AuthSettings::from_env`]).
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    start_with(config, AuthSettings::from_env()?, listeners, shutdown).await
+}
+
+/// [`start`] with explicit settings (tests shorten lifetimes and lockouts through this).
+/// The first signing key is created on first use (the schema exists only once the server
+/// has applied the migrations), race-free across replicas.
+pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_auth::db::open(config.database()?)?;
-    let logic = AuthLogic::new(database.pool().clone());
+    let invalidator = config.peers.invalidator(nova_auth::SERVICE);
+    let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

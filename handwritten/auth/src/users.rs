@@ -3,11 +3,13 @@
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
 use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
+use std::sync::OnceLock;
+
+use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use nova_auth::pb;
 use nova_auth::repo::users;
-
 
 /// A registration whose fields passed validation, email normalised to lower case.
 pub struct Registration {
@@ -51,23 +53,57 @@ pub async fn hash_password(password: String) -> Result<String, LogicError> {
     hashed.map_err(|e| LogicError::internal("hashing the password", std::io::Error::other(e.to_string())))
 }
 
+/// Checks `password` against `hash` with Argon2id, off the async workers. With no hash (an
+/// unknown email) it verifies against a fixed dummy hash, so that an unknown email costs the
+/// same time as a wrong password and the two cannot be told apart.
+pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool, LogicError> {
+    let verified = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
+        let (hash, real) = match &hash {
+            Some(hash) => (hash.as_str(), true),
+            None => (dummy_hash(), false),
+        };
+        let matches = PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+        matches && real
+    })
+    .await
+    .map_err(|e| LogicError::internal("password verification task failed", e))?;
+    Ok(verified)
+}
+
+/// An Argon2id hash of a random password nobody knows, made once per process with the same
+/// parameters as real hashes (so verifying against it takes as long).
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let secret = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(secret.as_str().as_bytes(), &salt).map(|hash| hash.to_string()).unwrap_or_default()
+    })
+}
+
+/// When the account's lock ends, if it is locked at `now`.
+pub fn locked_until(row: &users::Row, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    row.locked_until.filter(|until| *until > now)
+}
+
 /// A taken email or username is the caller's problem, named precisely.
 pub fn explain_conflict(error: RepoError) -> LogicError {
     match &error {
         RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_email_live_key" => {
             LogicError::AlreadyExists("email is already registered".into())
         }
-        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => LogicError::AlreadyExists("username is taken".into()),
+        RepoError::UniqueViolation { constraint: Some(c), .. } if c == "users_username_live_key" => {
+            LogicError::AlreadyExists("username is taken".into())
+        }
         _ => error.into(),
     }
 }
 
 /// What other services may see of a user: never the password hash.
 pub fn to_proto(row: &users::Row) -> pb::User {
-    let now = ::nova_runtime::codegen::chrono::Utc::now();
     let status = if row.deleted_at.is_some() {
         pb::AccountStatus::Deleted
-    } else if row.locked_until.is_some_and(|until| until > now) {
+    } else if locked_until(row, Utc::now()).is_some() {
         pb::AccountStatus::Locked
     } else {
         pb::AccountStatus::from(row.status)

@@ -1,0 +1,86 @@
+//! Accounts as a whole: existence checks, listing, and deletion.
+
+use ::nova_runtime::LogicError;
+use ::nova_runtime::codegen::chrono::{DateTime, TimeZone, Utc};
+use ::nova_runtime::codegen::serde_json::json;
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::convert::parse_uuid;
+use ::nova_runtime::paging::{decode_token, page_size, split_page};
+use nova_auth::pb;
+use nova_auth::repo::users as users_table;
+
+use crate::login::audit;
+use crate::{AuthLogic, sql, users};
+
+/// ListUsers' default and largest page sizes (documented in the proto).
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 1000;
+/// The name page tokens of ListUsers carry.
+const LIST: &str = "ListUsers";
+
+/// CheckUserExists: a live account whose status is active.
+pub async fn check_user_exists(logic: &AuthLogic, request: pb::CheckUserExistsRequest) -> Result<pb::CheckUserExistsResponse, LogicError> {
+    let id = parse_uuid("user_id", &request.user_id)?;
+    let exists = users_table::get(logic.db(), id).await?.is_some_and(|row| row.status == users_table::Status::Active);
+    Ok(pb::CheckUserExistsResponse { exists })
+}
+
+/// A stand-in row holding only a keyset position `(created_at, id)`: the generated
+/// `list_by_created_at_between` reads nothing else of `after`, and the row itself may have
+/// been deleted since the token was issued.
+fn position(created_at: DateTime<Utc>, id: Uuid) -> users_table::Row {
+    users_table::Row {
+        id,
+        email: String::new(),
+        username: String::new(),
+        password_hash: String::new(),
+        email_verified: false,
+        status: users_table::Status::Active,
+        failed_login_attempts: 0,
+        locked_until: None,
+        last_login_at: None,
+        created_at,
+        updated_at: created_at,
+        deleted_at: None,
+        version: 0,
+    }
+}
+
+/// ListUsers: live users by creation time then id, keyset-paged over `users_created_at_idx`.
+/// Not cached by callers (no policy), so no invalidation to do.
+pub async fn list_users(logic: &AuthLogic, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+    let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
+    let after: Option<(DateTime<Utc>, Uuid)> = decode_token(LIST, &request.page_token)?;
+    let after = after.map(|(created_at, id)| position(created_at, id));
+    let since = DateTime::<Utc>::UNIX_EPOCH;
+    let until = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+    let rows = users_table::list_by_created_at_between(logic.db(), since, until, after.as_ref(), limit).await?;
+    let (rows, next_page_token) = split_page(rows, size, LIST, |row| (row.created_at, row.id));
+    Ok(pb::ListUsersResponse { users: rows.iter().map(users::to_proto).collect(), next_page_token })
+}
+
+/// DeleteUser: soft-deletes the account and revokes its sessions and tokens in one
+/// transaction, then drops every cached read of the user. Idempotent.
+pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
+    let id = parse_uuid("user_id", &request.user_id)?;
+    let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
+    match sql::account_deleted_at(&mut *tx, id).await? {
+        None => return Err(LogicError::not_found(format!("no user {id}"))),
+        Some(Some(_)) => return Ok(pb::DeleteUserResponse {}),
+        Some(None) => {}
+    }
+    let patch = users_table::Patch { status: Some(users_table::Status::Deleted), deleted_at: Some(Some(Utc::now())), ..Default::default() };
+    match users_table::update(&mut *tx, id, &patch).await {
+        // Deleted by a concurrent call between our read and our write: same outcome.
+        Err(::nova_runtime::RepoError::NotFound { .. }) => return Ok(pb::DeleteUserResponse {}),
+        other => other?,
+    };
+    let sessions = sql::revoke_user_sessions(&mut *tx, id).await?;
+    sql::revoke_user_tokens(&mut *tx, id).await?;
+    audit(&mut tx, Some(id), "delete_account", json!({ "sessions_revoked": sessions })).await?;
+    tx.commit().await.map_err(|e| LogicError::internal("committing the account deletion", e))?;
+    // GetUser, GetUsersByIds, CheckUserExists and the permission reads are cached by user id.
+    logic.invalidator().entity(&id.to_string()).await;
+    Ok(pb::DeleteUserResponse {})
+}

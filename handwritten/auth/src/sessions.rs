@@ -1,0 +1,146 @@
+//! Sessions and their tokens: opening one (Login), rotating its refresh token (Refresh, with
+//! reuse detection), revoking it (Logout), and checking an access token against it
+//! (VerifyToken).
+
+use ::nova_runtime::LogicError;
+use ::nova_runtime::codegen::chrono::{DateTime, Utc};
+use ::nova_runtime::codegen::serde_json::json;
+use ::nova_runtime::codegen::sqlx::PgConnection;
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::convert::{parse_uuid, timestamp};
+use nova_auth::pb;
+use nova_auth::repo::{refresh_tokens, sessions as sessions_table, users as users_table};
+
+use crate::input::required;
+use crate::login::audit;
+use crate::{AuthLogic, sql, tokens, users};
+
+/// Inserts session `session_id` of `user_id` with its first refresh token, in the caller's
+/// transaction, and signs its first access token.
+pub async fn open(
+    logic: &AuthLogic,
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    session_id: Uuid,
+    device: &str,
+    now: DateTime<Utc>,
+) -> Result<pb::TokenPair, LogicError> {
+    let expires_at = now + logic.settings().refresh_token_ttl;
+    let session = sessions_table::New {
+        id: Some(session_id),
+        user_id,
+        device: Some(device.to_string()),
+        ip_address: None,
+        created_at: None,
+        expires_at,
+        revoked_at: None,
+    };
+    sessions_table::insert(&mut *conn, &session).await?;
+    issue_pair(logic, conn, user_id, session_id, now).await
+}
+
+/// A new refresh token stored in the session, and an access token for it.
+async fn issue_pair(
+    logic: &AuthLogic,
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<pb::TokenPair, LogicError> {
+    let settings = logic.settings();
+    let (refresh, token_hash) = tokens::new_refresh();
+    let refresh_expires_at = now + settings.refresh_token_ttl;
+    let row = refresh_tokens::New { id: None, session_id, user_id, token_hash, expires_at: refresh_expires_at, revoked_at: None, created_at: None };
+    refresh_tokens::insert(&mut *conn, &row).await?;
+    let access = tokens::issue_access(logic.keys(), user_id, session_id, now, settings.access_token_ttl).await?;
+    Ok(pb::TokenPair {
+        access_token: access.token,
+        access_token_expires_at: Some(timestamp(access.expires_at)),
+        refresh_token: refresh,
+        refresh_token_expires_at: Some(timestamp(refresh_expires_at)),
+    })
+}
+
+fn refused(why: &str) -> LogicError {
+    LogicError::Unauthenticated(format!("refresh token {why}"))
+}
+
+/// Refresh: see the proto. The presented token is claimed (revoked) by one conditional
+/// update, so of two concurrent refreshes only one wins; the loser, like any later use of a
+/// rotated token, is reuse and revokes the session.
+pub async fn refresh(logic: &AuthLogic, request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
+    let token_hash = tokens::hash_refresh(tokens::parse_refresh(&request.refresh_token)?);
+    let now = Utc::now();
+    let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
+    let Some((session_id, user_id)) = sql::claim_refresh_token(&mut *tx, &token_hash).await? else {
+        let Some(known) = refresh_tokens::find_by_token_hash(&mut *tx, &token_hash).await? else {
+            return Err(refused("is unknown"));
+        };
+        if known.revoked_at.is_none() {
+            return Err(refused("has expired"));
+        }
+        // Reuse of a rotated token: whoever holds the family may be a thief. End the session.
+        sql::revoke_session(&mut *tx, known.session_id).await?;
+        sql::revoke_session_tokens(&mut *tx, known.session_id).await?;
+        audit(&mut tx, Some(known.user_id), "refresh_token_reused", json!({ "session_id": known.session_id })).await?;
+        tx.commit().await.map_err(|e| LogicError::internal("committing the revocation of a reused token's session", e))?;
+        return Err(refused("was already used; the session is revoked"));
+    };
+    let session = sessions_table::get(&mut *tx, session_id).await?.ok_or_else(|| refused("belongs to no session"))?;
+    if session.revoked_at.is_some() {
+        return Err(refused("belongs to a revoked session"));
+    }
+    let user = users_table::get(&mut *tx, user_id).await?.ok_or_else(|| refused("belongs to a deleted account"))?;
+    if users::locked_until(&user, now).is_some() {
+        return Err(refused("belongs to a locked account"));
+    }
+    let tokens = issue_pair(logic, &mut tx, user_id, session_id, now).await?;
+    let renewed = sessions_table::Patch { expires_at: Some(now + logic.settings().refresh_token_ttl), ..Default::default() };
+    sessions_table::update(&mut *tx, session_id, &renewed).await?;
+    audit(&mut tx, Some(user_id), "refresh", json!({ "session_id": session_id })).await?;
+    tx.commit().await.map_err(|e| LogicError::internal("committing the token rotation", e))?;
+    Ok(pb::RefreshResponse { tokens: Some(tokens) })
+}
+
+/// Logout: see the proto. Idempotent: a revoked session stays revoked.
+pub async fn logout(logic: &AuthLogic, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
+    let session_id = parse_uuid("session_id", &request.session_id)?;
+    let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
+    let session = sessions_table::get(&mut *tx, session_id).await?.ok_or_else(|| LogicError::not_found(format!("no session {session_id}")))?;
+    if sql::revoke_session(&mut *tx, session_id).await? {
+        sql::revoke_session_tokens(&mut *tx, session_id).await?;
+        audit(&mut tx, Some(session.user_id), "logout", json!({ "session_id": session_id })).await?;
+    }
+    tx.commit().await.map_err(|e| LogicError::internal("committing the sign-out", e))?;
+    Ok(pb::LogoutResponse {})
+}
+
+/// VerifyToken: see the proto.
+pub async fn verify(logic: &AuthLogic, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
+    let token = required("access_token", &request.access_token)?;
+    let now = Utc::now();
+    let claims = tokens::verify_access(logic.keys(), token, now).await?;
+    let invalid = || LogicError::Unauthenticated("access token is invalid".into());
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|_| invalid())?;
+    let session_id = Uuid::parse_str(&claims.sid).map_err(|_| invalid())?;
+    let session = sessions_table::get(logic.db(), session_id).await?.ok_or_else(invalid)?;
+    if session.user_id != user_id {
+        return Err(invalid());
+    }
+    if session.revoked_at.is_some() {
+        return Err(LogicError::Unauthenticated("access token belongs to a revoked session".into()));
+    }
+    let user = users_table::get(logic.db(), user_id)
+        .await?
+        .ok_or_else(|| LogicError::Unauthenticated("access token belongs to a deleted account".into()))?;
+    if users::locked_until(&user, now).is_some() {
+        return Err(LogicError::Unauthenticated("access token belongs to a locked account".into()));
+    }
+    let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0).ok_or_else(invalid)?;
+    Ok(pb::VerifyTokenResponse {
+        valid: true,
+        user_id: user_id.to_string(),
+        session_id: session_id.to_string(),
+        expires_at: Some(timestamp(expires_at)),
+    })
+}

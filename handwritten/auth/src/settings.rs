@@ -1,0 +1,73 @@
+//! The auth service's tunables: lockout, token lifetimes and signing-key grace, from the
+//! environment with defaults, and settable directly by tests (`start_with`).
+
+use std::time::Duration;
+
+use ::nova_runtime::codegen::chrono::TimeDelta;
+use ::nova_runtime::config::{ConfigError, env_or};
+
+/// How sign-in, tokens and keys behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Failed attempts (Login or RecordFailedLogin) that lock an account.
+    pub max_failed_logins: i32,
+    /// How long a lock lasts.
+    pub lockout: TimeDelta,
+    /// Lifetime of an access token (its `exp`). Tests may make it negative to issue expired tokens.
+    pub access_token_ttl: TimeDelta,
+    /// Lifetime of a refresh token (and of its session, renewed by each refresh).
+    pub refresh_token_ttl: TimeDelta,
+    /// How long a retired signing key still verifies tokens after its retirement.
+    pub key_grace: TimeDelta,
+    /// How long this process trusts its in-memory copy of the signing keys before reading them
+    /// again (another replica may have rotated); an unknown `kid` always reloads at once.
+    pub key_cache_ttl: Duration,
+}
+
+impl Default for AuthSettings {
+    /// 5 failures lock for 15 minutes; access tokens live 15 minutes, refresh tokens 30 days;
+    /// a retired key verifies for one access-token lifetime; keys are re-read every minute.
+    fn default() -> Self {
+        AuthSettings {
+            max_failed_logins: 5,
+            lockout: TimeDelta::minutes(15),
+            access_token_ttl: TimeDelta::minutes(15),
+            refresh_token_ttl: TimeDelta::days(30),
+            key_grace: TimeDelta::minutes(15),
+            key_cache_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+impl AuthSettings {
+    /// `NOVA_AUTH_MAX_FAILED_LOGINS` (default 5), `NOVA_AUTH_LOCKOUT_SECS` (900),
+    /// `NOVA_AUTH_ACCESS_TOKEN_SECS` (900), `NOVA_AUTH_REFRESH_TOKEN_SECS` (2592000),
+    /// `NOVA_AUTH_KEY_GRACE_SECS` (the access-token lifetime), `NOVA_AUTH_KEY_CACHE_SECS` (60).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = AuthSettings::default();
+        let max_failed_logins = positive("NOVA_AUTH_MAX_FAILED_LOGINS", env_or::<i64>("NOVA_AUTH_MAX_FAILED_LOGINS", 5)?)?;
+        let access = positive("NOVA_AUTH_ACCESS_TOKEN_SECS", env_or::<i64>("NOVA_AUTH_ACCESS_TOKEN_SECS", defaults.access_token_ttl.num_seconds())?)?;
+        Ok(AuthSettings {
+            max_failed_logins: i32::try_from(max_failed_logins).map_err(|e| invalid("NOVA_AUTH_MAX_FAILED_LOGINS", max_failed_logins, e))?,
+            lockout: seconds("NOVA_AUTH_LOCKOUT_SECS", defaults.lockout.num_seconds())?,
+            access_token_ttl: TimeDelta::seconds(access),
+            refresh_token_ttl: seconds("NOVA_AUTH_REFRESH_TOKEN_SECS", defaults.refresh_token_ttl.num_seconds())?,
+            key_grace: seconds("NOVA_AUTH_KEY_GRACE_SECS", access)?,
+            key_cache_ttl: Duration::from_secs(env_or::<u64>("NOVA_AUTH_KEY_CACHE_SECS", defaults.key_cache_ttl.as_secs())?),
+        })
+    }
+}
+
+/// A positive number of seconds from `name`.
+fn seconds(name: &str, default: i64) -> Result<TimeDelta, ConfigError> {
+    let value = positive(name, env_or::<i64>(name, default)?)?;
+    TimeDelta::try_seconds(value).ok_or_else(|| invalid(name, value, "too large"))
+}
+
+fn positive(name: &str, value: i64) -> Result<i64, ConfigError> {
+    if value > 0 { Ok(value) } else { Err(invalid(name, value, "must be positive")) }
+}
+
+fn invalid(name: &str, value: i64, reason: impl ToString) -> ConfigError {
+    ConfigError { name: name.to_string(), value: value.to_string(), reason: reason.to_string() }
+}

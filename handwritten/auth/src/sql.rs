@@ -1,0 +1,97 @@
+//! The few statements the generated repositories do not offer: bulk revocations, the
+//! conditional claim of a refresh token, and the signing-key bookkeeping. Every statement is
+//! listed in [`STATEMENTS`], which the auth tests prepare against the migrated schema.
+
+use ::nova_runtime::RepoError;
+use ::nova_runtime::codegen::chrono::{DateTime, Utc};
+use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
+use ::nova_runtime::codegen::uuid::Uuid;
+
+const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
+const REVOKE_SESSION_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = now() WHERE session_id = $1 AND revoked_at IS NULL";
+const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
+const REVOKE_USER_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL";
+/// Revokes a live, unexpired token and says whose it was. Two concurrent claims of one token
+/// serialise on its row lock: the second sees `revoked_at` set and claims nothing.
+const CLAIM_REFRESH_TOKEN: &str =
+    "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING session_id, user_id";
+const ACCOUNT_DELETED_AT: &str = "SELECT deleted_at FROM users WHERE id = $1";
+const USER_PERMISSIONS: &str = "SELECT permission FROM user_permissions WHERE user_id = $1 ORDER BY permission";
+/// Serialises key creation and rotation across replicas (released at commit).
+const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(hashtext('nova_auth.jwt_signing_keys'))";
+const ACTIVE_KID: &str = "SELECT kid FROM jwt_signing_keys WHERE active ORDER BY created_at DESC LIMIT 1";
+const RETIRE_ACTIVE_KEYS: &str = "UPDATE jwt_signing_keys SET active = false, retired_at = now() WHERE active RETURNING kid";
+
+/// Every statement of this module, as `(name, SQL)`.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("revoke_session", REVOKE_SESSION),
+    ("revoke_session_tokens", REVOKE_SESSION_TOKENS),
+    ("revoke_user_sessions", REVOKE_USER_SESSIONS),
+    ("revoke_user_tokens", REVOKE_USER_TOKENS),
+    ("claim_refresh_token", CLAIM_REFRESH_TOKEN),
+    ("account_deleted_at", ACCOUNT_DELETED_AT),
+    ("user_permissions", USER_PERMISSIONS),
+    ("lock_keys", LOCK_KEYS),
+    ("active_kid", ACTIVE_KID),
+    ("retire_active_keys", RETIRE_ACTIVE_KEYS),
+];
+
+fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
+    move |e| RepoError::from_sqlx(table, e)
+}
+
+/// Revokes a session; `false` when it was already revoked (or does not exist).
+pub async fn revoke_session<'e>(db: impl PgExecutor<'e>, session_id: Uuid) -> Result<bool, RepoError> {
+    let done = sqlx::query(REVOKE_SESSION).bind(session_id).execute(db).await.map_err(error("sessions"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Revokes every live refresh token of a session (its family).
+pub async fn revoke_session_tokens<'e>(db: impl PgExecutor<'e>, session_id: Uuid) -> Result<u64, RepoError> {
+    let done = sqlx::query(REVOKE_SESSION_TOKENS).bind(session_id).execute(db).await.map_err(error("refresh_tokens"))?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes every live session of a user.
+pub async fn revoke_user_sessions<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> Result<u64, RepoError> {
+    let done = sqlx::query(REVOKE_USER_SESSIONS).bind(user_id).execute(db).await.map_err(error("sessions"))?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes every live refresh token of a user.
+pub async fn revoke_user_tokens<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> Result<u64, RepoError> {
+    let done = sqlx::query(REVOKE_USER_TOKENS).bind(user_id).execute(db).await.map_err(error("refresh_tokens"))?;
+    Ok(done.rows_affected())
+}
+
+/// Revokes the live, unexpired token with this hash: its `(session_id, user_id)`, or `None`
+/// when there is no such token (unknown, expired, or already revoked).
+pub async fn claim_refresh_token<'e>(db: impl PgExecutor<'e>, token_hash: &str) -> Result<Option<(Uuid, Uuid)>, RepoError> {
+    sqlx::query_as(CLAIM_REFRESH_TOKEN).bind(token_hash).fetch_optional(db).await.map_err(error("refresh_tokens"))
+}
+
+/// `None` when no account ever had this id, `Some(deleted_at)` otherwise (deleted ones included).
+pub async fn account_deleted_at<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> Result<Option<Option<DateTime<Utc>>>, RepoError> {
+    sqlx::query_scalar(ACCOUNT_DELETED_AT).bind(user_id).fetch_optional(db).await.map_err(error("users"))
+}
+
+/// The permissions of a user, sorted (a range scan of the primary key).
+pub async fn user_permissions<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> Result<Vec<String>, RepoError> {
+    sqlx::query_scalar(USER_PERMISSIONS).bind(user_id).fetch_all(db).await.map_err(error("user_permissions"))
+}
+
+/// Takes the signing-key lock until the transaction ends.
+pub async fn lock_keys<'e>(db: impl PgExecutor<'e>) -> Result<(), RepoError> {
+    sqlx::query(LOCK_KEYS).execute(db).await.map_err(error("jwt_signing_keys"))?;
+    Ok(())
+}
+
+/// The `kid` of the active signing key, if any.
+pub async fn active_kid<'e>(db: impl PgExecutor<'e>) -> Result<Option<String>, RepoError> {
+    sqlx::query_scalar(ACTIVE_KID).fetch_optional(db).await.map_err(error("jwt_signing_keys"))
+}
+
+/// Retires every active key (`active = false`, `retired_at = now()`), returning their kids.
+pub async fn retire_active_keys<'e>(db: impl PgExecutor<'e>) -> Result<Vec<String>, RepoError> {
+    sqlx::query_scalar(RETIRE_ACTIVE_KEYS).fetch_all(db).await.map_err(error("jwt_signing_keys"))
+}
