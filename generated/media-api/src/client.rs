@@ -60,10 +60,13 @@ impl MediaClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Starts a chunked upload: creates the media in PENDING_UPLOAD and returns one signed
-    /// address per chunk, to which the client sends the bytes directly. INVALID_ARGUMENT when
-    /// the type is not allowed for the kind or the size is above the limit (50 MiB for images,
-    /// 5 GiB for video and audio). Not idempotent: every call starts a new upload.
+    /// Starts a resumable chunked upload: creates the media in PENDING_UPLOAD and an upload that
+    /// expects `total_chunks` chunks of `chunk_size_bytes` (the last one shorter), sent with
+    /// UploadMediaChunk in any order. INVALID_ARGUMENT (naming the field) when the type is not
+    /// allowed for the kind, the size is 0 or above the limit (50 MiB for images, 5 GiB for video
+    /// and audio), the file name is too long or sha256 is not 64 hex digits; NOT_FOUND naming
+    /// owner_id when the owner is not a live user; UNAVAILABLE when auth cannot be reached.
+    /// Not idempotent: every call starts a new upload.
     ///
     /// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn initiate_media_upload(
@@ -83,12 +86,67 @@ impl MediaClient {
             )
             .await
     }
-    /// Finishes an upload once every chunk has arrived, assembles the object and queues its
-    /// processing. Completing a completed upload returns the same media. NOT_FOUND when the
-    /// upload does not exist, PERMISSION_DENIED when the requester does not own it,
-    /// FAILED_PRECONDITION when chunks are missing or the upload expired.
+    /// Stores one chunk of an upload. Re-sending a chunk (a retry, or a resume after a broken
+    /// connection) replaces it with the same bytes, so retries are safe. A refused chunk is not
+    /// recorded. INVALID_ARGUMENT naming chunk_number when it is outside 1..=total_chunks, naming
+    /// data when its length is not the chunk's (chunk_size_bytes; the remainder for the last),
+    /// naming sha256 when the given checksum is malformed or does not match the data;
+    /// NOT_FOUND when the upload does not exist, PERMISSION_DENIED when the requester does not
+    /// own it, FAILED_PRECONDITION when the upload is completed or expired.
     ///
-    /// `CompleteMediaUpload`: idempotent write, deadline 10s, up to 3 attempts.
+    /// `UploadMediaChunk`: idempotent write, deadline 10s, up to 3 attempts.
+    pub async fn upload_media_chunk(
+        &self,
+        request: crate::pb::UploadMediaChunkRequest,
+    ) -> Result<crate::pb::UploadMediaChunkResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::UPLOAD_MEDIA_CHUNK,
+                request,
+                |_: &crate::pb::UploadMediaChunkRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::media_service_client::MediaServiceClient::new(channel)
+                        .upload_media_chunk(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Returns an upload with the chunks received so far, so that a client can resume: send the
+    /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+    /// PERMISSION_DENIED when the requester does not own it.
+    ///
+    /// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    pub async fn get_upload(
+        &self,
+        request: crate::pb::GetUploadRequest,
+    ) -> Result<crate::pb::GetUploadResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::GET_UPLOAD,
+                request,
+                |_: &crate::pb::GetUploadRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::media_service_client::MediaServiceClient::new(channel)
+                        .get_upload(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Finishes an upload once every chunk has arrived: assembles the chunks into the media's
+    /// object, checks the whole file against the SHA-256 given at initiation, deletes the staged
+    /// chunks and processes the media before answering (images: decoded, dimensions recorded,
+    /// thumbnail and medium variants produced; READY, or FAILED with the reason when the bytes
+    /// are not an image of the declared type; video and audio: READY, not transcoded).
+    /// Completing a completed upload returns the media as it is now. NOT_FOUND when the upload
+    /// does not exist, PERMISSION_DENIED when the requester does not own it,
+    /// FAILED_PRECONDITION when chunks are missing (the message lists their numbers), the upload
+    /// expired, or the assembled file's SHA-256 differs from the declared one: then the received
+    /// chunks are discarded (no object and no chunk row remains; the upload stays IN_PROGRESS and
+    /// its chunks can be sent again).
+    ///
+    /// `CompleteMediaUpload`: idempotent write, deadline 20s, up to 3 attempts.
     pub async fn complete_media_upload(
         &self,
         request: crate::pb::CompleteMediaUploadRequest,
@@ -171,6 +229,7 @@ impl MediaClient {
             .await;
     }
     /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
+    /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
     ///
     /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_owner(
@@ -181,7 +240,9 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_BY_OWNER,
                 request,
-                |_: &crate::pb::GetMediaByOwnerRequest| Vec::new(),
+                |request: &crate::pb::GetMediaByOwnerRequest| {
+                    vec![request.owner_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_by_owner(request)
@@ -199,14 +260,16 @@ impl MediaClient {
             .invalidate(
                 &crate::rpc::GET_MEDIA_BY_OWNER,
                 request,
-                |_: &crate::pb::GetMediaByOwnerRequest| Vec::new(),
+                |request: &crate::pb::GetMediaByOwnerRequest| {
+                    vec![request.owner_id.clone()]
+                },
             )
             .await;
     }
-    /// Soft-deletes a media; its stored objects and variants are removed later and services
-    /// holding its id are told through an event. Deleting a deleted media succeeds and changes
-    /// nothing. PERMISSION_DENIED when the requester does not own it, NOT_FOUND when it never
-    /// existed.
+    /// Soft-deletes a media and removes its stored objects: the original, its variants and any
+    /// staged chunks of its upload. Deleting a deleted media succeeds, changes nothing and
+    /// returns the first deletion time. PERMISSION_DENIED when the requester does not own it,
+    /// NOT_FOUND when it never existed.
     ///
     /// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
     pub async fn delete_media(
@@ -238,7 +301,9 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_VARIANTS,
                 request,
-                |_: &crate::pb::GetMediaVariantsRequest| Vec::new(),
+                |request: &crate::pb::GetMediaVariantsRequest| {
+                    vec![request.media_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_variants(request)
@@ -256,17 +321,19 @@ impl MediaClient {
             .invalidate(
                 &crate::rpc::GET_MEDIA_VARIANTS,
                 request,
-                |_: &crate::pb::GetMediaVariantsRequest| Vec::new(),
+                |request: &crate::pb::GetMediaVariantsRequest| {
+                    vec![request.media_id.clone()]
+                },
             )
             .await;
     }
-    /// Queues production of variants for an uploaded media, e.g. after a failure or to add a
-    /// preset. When a job for the media is already queued or running it is returned instead of
-    /// starting another, and variants are overwritten with identical output, so retries are
+    /// Runs processing of an uploaded media again, before answering (e.g. after a failure or an
+    /// interrupted completion): variants are overwritten with identical output, so retries are
     /// safe. FAILED_PRECONDITION when the upload is not complete, NOT_FOUND when the media does
-    /// not exist or was deleted.
+    /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
+    /// the media's kind.
     ///
-    /// `ProcessMedia`: idempotent write, deadline 2s, up to 3 attempts.
+    /// `ProcessMedia`: idempotent write, deadline 10s, up to 3 attempts.
     pub async fn process_media(
         &self,
         request: crate::pb::ProcessMediaRequest,
@@ -284,7 +351,8 @@ impl MediaClient {
             )
             .await
     }
-    /// Reports where processing of a media stands. NOT_FOUND when the media does not exist or
+    /// Reports where processing of a media stands: QUEUED while its upload is not complete,
+    /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
     /// was deleted.
     ///
     /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
@@ -327,9 +395,10 @@ impl MediaClient {
             )
             .await
     }
-    /// Returns a signed CDN address for the original or one variant, valid for an hour. Signing
-    /// changes nothing. NOT_FOUND when the media or that variant does not exist,
-    /// FAILED_PRECONDITION when the media is not READY.
+    /// Returns the CDN address of the original or of one variant: the configured CDN base
+    /// followed by the object's storage key. NOT_FOUND when the media does not exist or was
+    /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
+    /// when the media is not READY.
     ///
     /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_cdn_url(
@@ -340,7 +409,9 @@ impl MediaClient {
             .unary(
                 &crate::rpc::GET_MEDIA_CDN_URL,
                 request,
-                |_: &crate::pb::GetMediaCdnUrlRequest| Vec::new(),
+                |request: &crate::pb::GetMediaCdnUrlRequest| {
+                    vec![request.media_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_cdn_url(request)
@@ -358,7 +429,9 @@ impl MediaClient {
             .invalidate(
                 &crate::rpc::GET_MEDIA_CDN_URL,
                 request,
-                |_: &crate::pb::GetMediaCdnUrlRequest| Vec::new(),
+                |request: &crate::pb::GetMediaCdnUrlRequest| {
+                    vec![request.media_id.clone()]
+                },
             )
             .await;
     }

@@ -56,12 +56,21 @@ pub struct Upload {
     pub chunk_size_bytes: i64,
     #[prost(int32, tag = "5")]
     pub total_chunks: i32,
-    /// Signed PUT addresses, one per chunk in order (chunk number = index + 1).
-    #[prost(string, repeated, tag = "6")]
-    pub chunk_upload_urls: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     /// After this the upload can no longer be completed.
     #[prost(message, optional, tag = "7")]
     pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// Size of the whole file.
+    #[prost(int64, tag = "8")]
+    pub size_bytes: i64,
+    /// Numbers (1-based) of the chunks received so far, ascending.
+    #[prost(int32, repeated, tag = "9")]
+    pub received_chunks: ::prost::alloc::vec::Vec<i32>,
+    /// Numbers of the chunks still to send, ascending.
+    #[prost(int32, repeated, tag = "10")]
+    pub missing_chunks: ::prost::alloc::vec::Vec<i32>,
+    /// Lower-case hex SHA-256 the whole file must have.
+    #[prost(string, tag = "11")]
+    pub sha256: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct MediaVariant {
@@ -115,13 +124,49 @@ pub struct InitiateMediaUploadRequest {
     /// Original file name, kept for downloads; at most 255 characters.
     #[prost(string, tag = "5")]
     pub file_name: ::prost::alloc::string::String,
-    /// Lower-case hex SHA-256 of the whole file; may be empty. Checked during processing, where
-    /// a mismatch fails the media.
+    /// Hex SHA-256 of the whole file (64 digits, any case): required, checked by
+    /// CompleteMediaUpload.
     #[prost(string, tag = "6")]
     pub sha256: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct InitiateMediaUploadResponse {
+    #[prost(message, optional, tag = "1")]
+    pub upload: ::core::option::Option<Upload>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UploadMediaChunkRequest {
+    #[prost(string, tag = "1")]
+    pub upload_id: ::prost::alloc::string::String,
+    /// Must be the upload's owner.
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    /// 1-based, at most the upload's total_chunks.
+    #[prost(int32, tag = "3")]
+    pub chunk_number: i32,
+    /// Exactly chunk_size_bytes, except the last chunk, which holds the remainder.
+    #[prost(bytes = "vec", tag = "4")]
+    pub data: ::prost::alloc::vec::Vec<u8>,
+    /// Hex SHA-256 of `data`; optional (empty skips the check).
+    #[prost(string, tag = "5")]
+    pub sha256: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UploadMediaChunkResponse {
+    /// The upload after this chunk, with the chunks still missing.
+    #[prost(message, optional, tag = "1")]
+    pub upload: ::core::option::Option<Upload>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetUploadRequest {
+    #[prost(string, tag = "1")]
+    pub upload_id: ::prost::alloc::string::String,
+    /// Must be the upload's owner.
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetUploadResponse {
     #[prost(message, optional, tag = "1")]
     pub upload: ::core::option::Option<Upload>,
 }
@@ -135,7 +180,7 @@ pub struct CompleteMediaUploadRequest {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CompleteMediaUploadResponse {
-    /// Usually in PROCESSING; READY once processing has finished.
+    /// READY, or FAILED when processing failed (GetProcessingStatus says why).
     #[prost(message, optional, tag = "1")]
     pub media: ::core::option::Option<Media>,
 }
@@ -211,7 +256,8 @@ pub struct GetMediaVariantsResponse {
 pub struct ProcessMediaRequest {
     #[prost(string, tag = "1")]
     pub media_id: ::prost::alloc::string::String,
-    /// Presets to produce; empty means the defaults for the media's kind.
+    /// Presets to produce; empty means the defaults for the media's kind (images: THUMBNAIL and
+    /// IMAGE_MEDIUM; IMAGE_SMALL and IMAGE_LARGE on request; nothing for video and audio).
     #[prost(enumeration = "VariantPreset", repeated, tag = "2")]
     pub presets: ::prost::alloc::vec::Vec<i32>,
 }
@@ -264,8 +310,6 @@ pub struct GetMediaCdnUrlRequest {
 pub struct GetMediaCdnUrlResponse {
     #[prost(string, tag = "1")]
     pub url: ::prost::alloc::string::String,
-    #[prost(message, optional, tag = "2")]
-    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -373,11 +417,11 @@ impl UploadStatus {
 #[repr(i32)]
 pub enum VariantPreset {
     Unspecified = 0,
-    /// 150 px square crop, also the poster frame of a video.
+    /// Fits in 150 x 150 px, aspect ratio kept, never enlarged.
     Thumbnail = 1,
     /// Longest side 320 px.
     ImageSmall = 2,
-    /// Longest side 720 px.
+    /// Fits in 720 x 720 px (longest side 720), aspect ratio kept, never enlarged.
     ImageMedium = 3,
     /// Longest side 1080 px.
     ImageLarge = 4,
@@ -547,10 +591,13 @@ pub mod media_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Starts a chunked upload: creates the media in PENDING_UPLOAD and returns one signed
-        /// address per chunk, to which the client sends the bytes directly. INVALID_ARGUMENT when
-        /// the type is not allowed for the kind or the size is above the limit (50 MiB for images,
-        /// 5 GiB for video and audio). Not idempotent: every call starts a new upload.
+        /// Starts a resumable chunked upload: creates the media in PENDING_UPLOAD and an upload that
+        /// expects `total_chunks` chunks of `chunk_size_bytes` (the last one shorter), sent with
+        /// UploadMediaChunk in any order. INVALID_ARGUMENT (naming the field) when the type is not
+        /// allowed for the kind, the size is 0 or above the limit (50 MiB for images, 5 GiB for video
+        /// and audio), the file name is too long or sha256 is not 64 hex digits; NOT_FOUND naming
+        /// owner_id when the owner is not a live user; UNAVAILABLE when auth cannot be reached.
+        /// Not idempotent: every call starts a new upload.
         pub async fn initiate_media_upload(
             &mut self,
             request: impl tonic::IntoRequest<super::InitiateMediaUploadRequest>,
@@ -577,10 +624,77 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Finishes an upload once every chunk has arrived, assembles the object and queues its
-        /// processing. Completing a completed upload returns the same media. NOT_FOUND when the
-        /// upload does not exist, PERMISSION_DENIED when the requester does not own it,
-        /// FAILED_PRECONDITION when chunks are missing or the upload expired.
+        /// Stores one chunk of an upload. Re-sending a chunk (a retry, or a resume after a broken
+        /// connection) replaces it with the same bytes, so retries are safe. A refused chunk is not
+        /// recorded. INVALID_ARGUMENT naming chunk_number when it is outside 1..=total_chunks, naming
+        /// data when its length is not the chunk's (chunk_size_bytes; the remainder for the last),
+        /// naming sha256 when the given checksum is malformed or does not match the data;
+        /// NOT_FOUND when the upload does not exist, PERMISSION_DENIED when the requester does not
+        /// own it, FAILED_PRECONDITION when the upload is completed or expired.
+        pub async fn upload_media_chunk(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UploadMediaChunkRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UploadMediaChunkResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.media.v1.MediaService/UploadMediaChunk",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.media.v1.MediaService", "UploadMediaChunk"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Returns an upload with the chunks received so far, so that a client can resume: send the
+        /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+        /// PERMISSION_DENIED when the requester does not own it.
+        pub async fn get_upload(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetUploadRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetUploadResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.media.v1.MediaService/GetUpload",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.media.v1.MediaService", "GetUpload"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Finishes an upload once every chunk has arrived: assembles the chunks into the media's
+        /// object, checks the whole file against the SHA-256 given at initiation, deletes the staged
+        /// chunks and processes the media before answering (images: decoded, dimensions recorded,
+        /// thumbnail and medium variants produced; READY, or FAILED with the reason when the bytes
+        /// are not an image of the declared type; video and audio: READY, not transcoded).
+        /// Completing a completed upload returns the media as it is now. NOT_FOUND when the upload
+        /// does not exist, PERMISSION_DENIED when the requester does not own it,
+        /// FAILED_PRECONDITION when chunks are missing (the message lists their numbers), the upload
+        /// expired, or the assembled file's SHA-256 differs from the declared one: then the received
+        /// chunks are discarded (no object and no chunk row remains; the upload stays IN_PROGRESS and
+        /// its chunks can be sent again).
         pub async fn complete_media_upload(
             &mut self,
             request: impl tonic::IntoRequest<super::CompleteMediaUploadRequest>,
@@ -659,6 +773,7 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
+        /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
         pub async fn get_media_by_owner(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaByOwnerRequest>,
@@ -685,10 +800,10 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Soft-deletes a media; its stored objects and variants are removed later and services
-        /// holding its id are told through an event. Deleting a deleted media succeeds and changes
-        /// nothing. PERMISSION_DENIED when the requester does not own it, NOT_FOUND when it never
-        /// existed.
+        /// Soft-deletes a media and removes its stored objects: the original, its variants and any
+        /// staged chunks of its upload. Deleting a deleted media succeeds, changes nothing and
+        /// returns the first deletion time. PERMISSION_DENIED when the requester does not own it,
+        /// NOT_FOUND when it never existed.
         pub async fn delete_media(
             &mut self,
             request: impl tonic::IntoRequest<super::DeleteMediaRequest>,
@@ -741,11 +856,11 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Queues production of variants for an uploaded media, e.g. after a failure or to add a
-        /// preset. When a job for the media is already queued or running it is returned instead of
-        /// starting another, and variants are overwritten with identical output, so retries are
+        /// Runs processing of an uploaded media again, before answering (e.g. after a failure or an
+        /// interrupted completion): variants are overwritten with identical output, so retries are
         /// safe. FAILED_PRECONDITION when the upload is not complete, NOT_FOUND when the media does
-        /// not exist or was deleted.
+        /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
+        /// the media's kind.
         pub async fn process_media(
             &mut self,
             request: impl tonic::IntoRequest<super::ProcessMediaRequest>,
@@ -770,7 +885,8 @@ pub mod media_service_client {
                 .insert(GrpcMethod::new("nova.media.v1.MediaService", "ProcessMedia"));
             self.inner.unary(req, path, codec).await
         }
-        /// Reports where processing of a media stands. NOT_FOUND when the media does not exist or
+        /// Reports where processing of a media stands: QUEUED while its upload is not complete,
+        /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
         /// was deleted.
         pub async fn get_processing_status(
             &mut self,
@@ -827,9 +943,10 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns a signed CDN address for the original or one variant, valid for an hour. Signing
-        /// changes nothing. NOT_FOUND when the media or that variant does not exist,
-        /// FAILED_PRECONDITION when the media is not READY.
+        /// Returns the CDN address of the original or of one variant: the configured CDN base
+        /// followed by the object's storage key. NOT_FOUND when the media does not exist or was
+        /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
+        /// when the media is not READY.
         pub async fn get_media_cdn_url(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaCdnUrlRequest>,
@@ -869,10 +986,13 @@ pub mod media_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with MediaServiceServer.
     #[async_trait]
     pub trait MediaService: std::marker::Send + std::marker::Sync + 'static {
-        /// Starts a chunked upload: creates the media in PENDING_UPLOAD and returns one signed
-        /// address per chunk, to which the client sends the bytes directly. INVALID_ARGUMENT when
-        /// the type is not allowed for the kind or the size is above the limit (50 MiB for images,
-        /// 5 GiB for video and audio). Not idempotent: every call starts a new upload.
+        /// Starts a resumable chunked upload: creates the media in PENDING_UPLOAD and an upload that
+        /// expects `total_chunks` chunks of `chunk_size_bytes` (the last one shorter), sent with
+        /// UploadMediaChunk in any order. INVALID_ARGUMENT (naming the field) when the type is not
+        /// allowed for the kind, the size is 0 or above the limit (50 MiB for images, 5 GiB for video
+        /// and audio), the file name is too long or sha256 is not 64 hex digits; NOT_FOUND naming
+        /// owner_id when the owner is not a live user; UNAVAILABLE when auth cannot be reached.
+        /// Not idempotent: every call starts a new upload.
         async fn initiate_media_upload(
             &self,
             request: tonic::Request<super::InitiateMediaUploadRequest>,
@@ -880,10 +1000,41 @@ pub mod media_service_server {
             tonic::Response<super::InitiateMediaUploadResponse>,
             tonic::Status,
         >;
-        /// Finishes an upload once every chunk has arrived, assembles the object and queues its
-        /// processing. Completing a completed upload returns the same media. NOT_FOUND when the
-        /// upload does not exist, PERMISSION_DENIED when the requester does not own it,
-        /// FAILED_PRECONDITION when chunks are missing or the upload expired.
+        /// Stores one chunk of an upload. Re-sending a chunk (a retry, or a resume after a broken
+        /// connection) replaces it with the same bytes, so retries are safe. A refused chunk is not
+        /// recorded. INVALID_ARGUMENT naming chunk_number when it is outside 1..=total_chunks, naming
+        /// data when its length is not the chunk's (chunk_size_bytes; the remainder for the last),
+        /// naming sha256 when the given checksum is malformed or does not match the data;
+        /// NOT_FOUND when the upload does not exist, PERMISSION_DENIED when the requester does not
+        /// own it, FAILED_PRECONDITION when the upload is completed or expired.
+        async fn upload_media_chunk(
+            &self,
+            request: tonic::Request<super::UploadMediaChunkRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UploadMediaChunkResponse>,
+            tonic::Status,
+        >;
+        /// Returns an upload with the chunks received so far, so that a client can resume: send the
+        /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+        /// PERMISSION_DENIED when the requester does not own it.
+        async fn get_upload(
+            &self,
+            request: tonic::Request<super::GetUploadRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetUploadResponse>,
+            tonic::Status,
+        >;
+        /// Finishes an upload once every chunk has arrived: assembles the chunks into the media's
+        /// object, checks the whole file against the SHA-256 given at initiation, deletes the staged
+        /// chunks and processes the media before answering (images: decoded, dimensions recorded,
+        /// thumbnail and medium variants produced; READY, or FAILED with the reason when the bytes
+        /// are not an image of the declared type; video and audio: READY, not transcoded).
+        /// Completing a completed upload returns the media as it is now. NOT_FOUND when the upload
+        /// does not exist, PERMISSION_DENIED when the requester does not own it,
+        /// FAILED_PRECONDITION when chunks are missing (the message lists their numbers), the upload
+        /// expired, or the assembled file's SHA-256 differs from the declared one: then the received
+        /// chunks are discarded (no object and no chunk row remains; the upload stays IN_PROGRESS and
+        /// its chunks can be sent again).
         async fn complete_media_upload(
             &self,
             request: tonic::Request<super::CompleteMediaUploadRequest>,
@@ -909,6 +1060,7 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
+        /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
         async fn get_media_by_owner(
             &self,
             request: tonic::Request<super::GetMediaByOwnerRequest>,
@@ -916,10 +1068,10 @@ pub mod media_service_server {
             tonic::Response<super::GetMediaByOwnerResponse>,
             tonic::Status,
         >;
-        /// Soft-deletes a media; its stored objects and variants are removed later and services
-        /// holding its id are told through an event. Deleting a deleted media succeeds and changes
-        /// nothing. PERMISSION_DENIED when the requester does not own it, NOT_FOUND when it never
-        /// existed.
+        /// Soft-deletes a media and removes its stored objects: the original, its variants and any
+        /// staged chunks of its upload. Deleting a deleted media succeeds, changes nothing and
+        /// returns the first deletion time. PERMISSION_DENIED when the requester does not own it,
+        /// NOT_FOUND when it never existed.
         async fn delete_media(
             &self,
             request: tonic::Request<super::DeleteMediaRequest>,
@@ -936,11 +1088,11 @@ pub mod media_service_server {
             tonic::Response<super::GetMediaVariantsResponse>,
             tonic::Status,
         >;
-        /// Queues production of variants for an uploaded media, e.g. after a failure or to add a
-        /// preset. When a job for the media is already queued or running it is returned instead of
-        /// starting another, and variants are overwritten with identical output, so retries are
+        /// Runs processing of an uploaded media again, before answering (e.g. after a failure or an
+        /// interrupted completion): variants are overwritten with identical output, so retries are
         /// safe. FAILED_PRECONDITION when the upload is not complete, NOT_FOUND when the media does
-        /// not exist or was deleted.
+        /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
+        /// the media's kind.
         async fn process_media(
             &self,
             request: tonic::Request<super::ProcessMediaRequest>,
@@ -948,7 +1100,8 @@ pub mod media_service_server {
             tonic::Response<super::ProcessMediaResponse>,
             tonic::Status,
         >;
-        /// Reports where processing of a media stands. NOT_FOUND when the media does not exist or
+        /// Reports where processing of a media stands: QUEUED while its upload is not complete,
+        /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
         /// was deleted.
         async fn get_processing_status(
             &self,
@@ -967,9 +1120,10 @@ pub mod media_service_server {
             tonic::Response<super::UpdateMediaMetadataResponse>,
             tonic::Status,
         >;
-        /// Returns a signed CDN address for the original or one variant, valid for an hour. Signing
-        /// changes nothing. NOT_FOUND when the media or that variant does not exist,
-        /// FAILED_PRECONDITION when the media is not READY.
+        /// Returns the CDN address of the original or of one variant: the configured CDN base
+        /// followed by the object's storage key. NOT_FOUND when the media does not exist or was
+        /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
+        /// when the media is not READY.
         async fn get_media_cdn_url(
             &self,
             request: tonic::Request<super::GetMediaCdnUrlRequest>,
@@ -1085,6 +1239,97 @@ pub mod media_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = InitiateMediaUploadSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.media.v1.MediaService/UploadMediaChunk" => {
+                    #[allow(non_camel_case_types)]
+                    struct UploadMediaChunkSvc<T: MediaService>(pub Arc<T>);
+                    impl<
+                        T: MediaService,
+                    > tonic::server::UnaryService<super::UploadMediaChunkRequest>
+                    for UploadMediaChunkSvc<T> {
+                        type Response = super::UploadMediaChunkResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UploadMediaChunkRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MediaService>::upload_media_chunk(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UploadMediaChunkSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.media.v1.MediaService/GetUpload" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetUploadSvc<T: MediaService>(pub Arc<T>);
+                    impl<
+                        T: MediaService,
+                    > tonic::server::UnaryService<super::GetUploadRequest>
+                    for GetUploadSvc<T> {
+                        type Response = super::GetUploadResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GetUploadRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MediaService>::get_upload(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetUploadSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -37,16 +37,54 @@ pub static INITIATE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         cache: None,
         fail_closed: false,
     },
-    schema: 0x4be9197653afef67,
+    schema: 0xf21f2171bd688456,
 };
-/// `CompleteMediaUpload`: idempotent write, deadline 10s, up to 3 attempts.
+/// `UploadMediaChunk`: idempotent write, deadline 10s, up to 3 attempts.
+pub static UPLOAD_MEDIA_CHUNK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.media.v1.MediaService",
+    method: "UploadMediaChunk",
+    owner: "media",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(10000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x654beebbcbab5b3b,
+};
+/// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+pub static GET_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.media.v1.MediaService",
+    method: "GetUpload",
+    owner: "media",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(200),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x7c6a4f25f3751349,
+};
+/// `CompleteMediaUpload`: idempotent write, deadline 20s, up to 3 attempts.
 pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "CompleteMediaUpload",
     owner: "media",
     idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(10000),
+        deadline: ::std::time::Duration::from_millis(20000),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -165,14 +203,14 @@ pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
     },
     schema: 0x911a696c46cf3895,
 };
-/// `ProcessMedia`: idempotent write, deadline 2s, up to 3 attempts.
+/// `ProcessMedia`: idempotent write, deadline 10s, up to 3 attempts.
 pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "ProcessMedia",
     owner: "media",
     idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(2000),
+        deadline: ::std::time::Duration::from_millis(10000),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -242,11 +280,13 @@ pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         }),
         fail_closed: false,
     },
-    schema: 0xfbfdf937264dbbc9,
+    schema: 0x93c5fe22fdd65665,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &INITIATE_MEDIA_UPLOAD,
+    &UPLOAD_MEDIA_CHUNK,
+    &GET_UPLOAD,
     &COMPLETE_MEDIA_UPLOAD,
     &GET_MEDIA,
     &GET_MEDIA_BY_IDS,

@@ -33,6 +33,22 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/media/0004_column_language_validate.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 5i64,
+        description: "processing status and kind listing",
+        sql: include_str!(
+            "../../../migrations/media/0005_processing_status_and_kind_listing.sql"
+        ),
+        no_transaction: false,
+    },
+    Migration {
+        version: 6i64,
+        description: "processing status and kind listing concurrently",
+        sql: include_str!(
+            "../../../migrations/media/0006_processing_status_and_kind_listing_concurrently.sql"
+        ),
+        no_transaction: true,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -31,6 +31,32 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
             )
             .await
     }
+    async fn upload_media_chunk(
+        &self,
+        request: tonic::Request<crate::pb::UploadMediaChunkRequest>,
+    ) -> Result<tonic::Response<crate::pb::UploadMediaChunkResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::UPLOAD_MEDIA_CHUNK,
+                request,
+                |ctx, message| async move {
+                    logic.upload_media_chunk(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn get_upload(
+        &self,
+        request: tonic::Request<crate::pb::GetUploadRequest>,
+    ) -> Result<tonic::Response<crate::pb::GetUploadResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::GET_UPLOAD,
+                request,
+                |ctx, message| async move { logic.get_upload(&ctx, message).await },
+            )
+            .await
+    }
     async fn complete_media_upload(
         &self,
         request: tonic::Request<crate::pb::CompleteMediaUploadRequest>,

@@ -1,116 +1,129 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the service: implement each RPC here.
+//! Business logic of the media service. Each RPC lives in the module named for what it
+//! touches: `uploads` (initiate, chunks, completion), `processing` (variants and status),
+//! `library` (reads, metadata, CDN addresses, deletion); `store` holds the object layout,
+//! `variants` the image work, `settings` the storage and upload configuration.
+//!
+//! Processing is synchronous: CompleteMediaUpload and ProcessMedia decode and resize an image
+//! (on a blocking thread) before answering, within their deadlines, so a client never polls
+//! and no job queue is needed for images. Video and audio are stored and served as uploaded.
+
+mod convert;
+mod library;
+mod processing;
+pub mod settings;
+mod store;
+mod uploads;
+mod variants;
+
+use nova_auth_api::AuthClient;
 use nova_media::{CallContext, Logic, LogicError, pb};
-use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use nova_runtime::client::Invalidator;
+use nova_runtime::codegen::sqlx::PgPool;
+use nova_runtime::codegen::uuid::Uuid;
+use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+
+pub use settings::{MediaSettings, S3Settings};
+
 /// The business logic of the media service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MediaLogic {
     db: PgPool,
+    /// Checks that an upload's owner is a live user.
+    auth: AuthClient,
+    /// Drops cached reads of a media (by media id) and of an owner's listing (by owner id).
+    invalidator: Invalidator,
+    settings: MediaSettings,
 }
-impl MediaLogic {
-    pub fn new(db: PgPool) -> Self {
-        MediaLogic { db }
+
+impl std::fmt::Debug for MediaLogic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaLogic").field("settings", &self.settings).finish_non_exhaustive()
     }
+}
+
+impl MediaLogic {
+    pub fn new(db: PgPool, auth: AuthClient, invalidator: Invalidator, settings: MediaSettings) -> Self {
+        MediaLogic { db, auth, invalidator, settings }
+    }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
+
+    /// Tells every caller's cache that a media changed: its own reads are keyed by its id,
+    /// its owner's listing by the owner's id.
+    async fn invalidate(&self, media_id: Uuid, owner_id: Uuid) {
+        self.invalidator.entities([media_id.to_string(), owner_id.to_string()]).await;
+    }
 }
+
+/// `PERMISSION_DENIED` unless `requester` is `owner`.
+fn ensure_owner(requester: Uuid, owner: Uuid, what: &str) -> Result<(), LogicError> {
+    if requester == owner {
+        Ok(())
+    } else {
+        Err(LogicError::PermissionDenied(format!("requester_id: only the owner may {what}")))
+    }
+}
+
 impl Logic for MediaLogic {
-    async fn initiate_media_upload(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::InitiateMediaUploadRequest,
-    ) -> Result<pb::InitiateMediaUploadResponse, LogicError> {
-        Err(LogicError::Unimplemented("InitiateMediaUpload"))
+    async fn initiate_media_upload(&self, _ctx: &CallContext, request: pb::InitiateMediaUploadRequest) -> Result<pb::InitiateMediaUploadResponse, LogicError> {
+        self.initiate(request).await
     }
-    async fn complete_media_upload(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::CompleteMediaUploadRequest,
-    ) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
-        Err(LogicError::Unimplemented("CompleteMediaUpload"))
+    async fn upload_media_chunk(&self, _ctx: &CallContext, request: pb::UploadMediaChunkRequest) -> Result<pb::UploadMediaChunkResponse, LogicError> {
+        self.upload_chunk(request).await
     }
-    async fn get_media(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetMediaRequest,
-    ) -> Result<pb::GetMediaResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetMedia"))
+    async fn get_upload(&self, _ctx: &CallContext, request: pb::GetUploadRequest) -> Result<pb::GetUploadResponse, LogicError> {
+        self.upload_state(request).await
     }
-    async fn get_media_by_ids(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetMediaByIdsRequest,
-    ) -> Result<pb::GetMediaByIdsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetMediaByIds"))
+    async fn complete_media_upload(&self, _ctx: &CallContext, request: pb::CompleteMediaUploadRequest) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
+        self.complete(request).await
     }
-    async fn get_media_by_owner(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetMediaByOwnerRequest,
-    ) -> Result<pb::GetMediaByOwnerResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetMediaByOwner"))
+    async fn get_media(&self, _ctx: &CallContext, request: pb::GetMediaRequest) -> Result<pb::GetMediaResponse, LogicError> {
+        self.media(request).await
     }
-    async fn delete_media(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::DeleteMediaRequest,
-    ) -> Result<pb::DeleteMediaResponse, LogicError> {
-        Err(LogicError::Unimplemented("DeleteMedia"))
+    async fn get_media_by_ids(&self, _ctx: &CallContext, request: pb::GetMediaByIdsRequest) -> Result<pb::GetMediaByIdsResponse, LogicError> {
+        self.media_by_ids(request).await
     }
-    async fn get_media_variants(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetMediaVariantsRequest,
-    ) -> Result<pb::GetMediaVariantsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetMediaVariants"))
+    async fn get_media_by_owner(&self, _ctx: &CallContext, request: pb::GetMediaByOwnerRequest) -> Result<pb::GetMediaByOwnerResponse, LogicError> {
+        self.media_by_owner(request).await
     }
-    async fn process_media(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::ProcessMediaRequest,
-    ) -> Result<pb::ProcessMediaResponse, LogicError> {
-        Err(LogicError::Unimplemented("ProcessMedia"))
+    async fn delete_media(&self, _ctx: &CallContext, request: pb::DeleteMediaRequest) -> Result<pb::DeleteMediaResponse, LogicError> {
+        self.delete(request).await
     }
-    async fn get_processing_status(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetProcessingStatusRequest,
-    ) -> Result<pb::GetProcessingStatusResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetProcessingStatus"))
+    async fn get_media_variants(&self, _ctx: &CallContext, request: pb::GetMediaVariantsRequest) -> Result<pb::GetMediaVariantsResponse, LogicError> {
+        self.variants(request).await
     }
-    async fn update_media_metadata(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::UpdateMediaMetadataRequest,
-    ) -> Result<pb::UpdateMediaMetadataResponse, LogicError> {
-        Err(LogicError::Unimplemented("UpdateMediaMetadata"))
+    async fn process_media(&self, _ctx: &CallContext, request: pb::ProcessMediaRequest) -> Result<pb::ProcessMediaResponse, LogicError> {
+        self.reprocess(request).await
     }
-    async fn get_media_cdn_url(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetMediaCdnUrlRequest,
-    ) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetMediaCdnUrl"))
+    async fn get_processing_status(&self, _ctx: &CallContext, request: pb::GetProcessingStatusRequest) -> Result<pb::GetProcessingStatusResponse, LogicError> {
+        self.processing_status(request).await
+    }
+    async fn update_media_metadata(&self, _ctx: &CallContext, request: pb::UpdateMediaMetadataRequest) -> Result<pb::UpdateMediaMetadataResponse, LogicError> {
+        self.update_metadata(request).await
+    }
+    async fn get_media_cdn_url(&self, _ctx: &CallContext, request: pb::GetMediaCdnUrlRequest) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {
+        self.cdn_url(request).await
     }
 }
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
-pub async fn start(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> Result<(), StartError> {
+
+/// Starts the service with settings from the environment (see [`MediaSettings::from_env`]).
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    let settings = MediaSettings::from_env()?;
+    start_with(config, settings, listeners, shutdown).await
+}
+
+/// Starts the service: opens its database (the server waits for it and applies migrations),
+/// builds its auth client and invalidator once, then serves on `listeners` until `shutdown`.
+pub async fn start_with(config: ServiceConfig, settings: MediaSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_media::db::open(config.database()?)?;
-    let logic = MediaLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let auth = AuthClient::from_peers(&config.peers)?;
+    let invalidator = config.peers.invalidator(nova_media::SERVICE);
+    let logic = MediaLogic::new(database.pool().clone(), auth, invalidator, settings);
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_media::server::serve_with(logic, options, listeners, shutdown).await
 }

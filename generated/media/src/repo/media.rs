@@ -13,18 +13,21 @@ pub const TABLE: &str = "media";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version";
-const SQL_GET: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL";
-const SQL_GET_MANY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
-const SQL_FIND_BY_STORAGE_KEY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE storage_key = $1 AND deleted_at IS NULL";
-const SQL_UPDATE: &str = "UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version";
-const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $21 RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version) SELECT true, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at";
+const SQL_GET: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_MANY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_FIND_BY_STORAGE_KEY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE storage_key = $1 AND deleted_at IS NULL";
+const SQL_UPDATE: &str = "UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, processing_error = CASE WHEN $21 THEN $22 ELSE processing_error END, processing_started_at = CASE WHEN $23 THEN $24 ELSE processing_started_at END, processing_finished_at = CASE WHEN $25 THEN $26 ELSE processing_finished_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, processing_error = CASE WHEN $21 THEN $22 ELSE processing_error END, processing_started_at = CASE WHEN $23 THEN $24 ELSE processing_started_at END, processing_finished_at = CASE WHEN $25 THEN $26 ELSE processing_finished_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $27 RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at) SELECT true, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM updated UNION ALL SELECT false, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INCREMENT_PROCESSING_ATTEMPTS: &str = "UPDATE media SET processing_attempts = processing_attempts + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING processing_attempts";
 const SQL_DELETE: &str = "UPDATE media SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM media WHERE id = $1";
-const SQL_LIST: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
-const SQL_LIST__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
-const SQL_LIST_BY_OWNER_ID: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2";
-const SQL_LIST_BY_OWNER_ID__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version FROM media WHERE owner_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2";
+const SQL_LIST_BY_OWNER_ID: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_OWNER_ID__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE owner_id = $1 AND (created_at, id) < ($2, $3) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_OWNER_ID_AND_KIND: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE owner_id = $1 AND kind = $2 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3";
+const SQL_LIST_BY_OWNER_ID_AND_KIND__AFTER: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at FROM media WHERE owner_id = $1 AND kind = $2 AND (created_at, id) < ($3, $4) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $5";
 /// Every SQL statement the functions below run, as `(function or variant, SQL)`:
 /// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -34,12 +37,15 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("find_by_storage_key", SQL_FIND_BY_STORAGE_KEY),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("increment_processing_attempts", SQL_INCREMENT_PROCESSING_ATTEMPTS),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
     ("list_by_owner_id", SQL_LIST_BY_OWNER_ID),
     ("list_by_owner_id.after", SQL_LIST_BY_OWNER_ID__AFTER),
+    ("list_by_owner_id_and_kind", SQL_LIST_BY_OWNER_ID_AND_KIND),
+    ("list_by_owner_id_and_kind.after", SQL_LIST_BY_OWNER_ID_AND_KIND__AFTER),
 ];
 /// The values of `media.kind`, stored as its number (smallint) and checked by `media_kind_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -262,6 +268,13 @@ pub struct Row {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub version: i64,
+    /// why the last processing attempt failed; NULL otherwise
+    pub processing_error: Option<String>,
+    pub processing_attempts: i32,
+    /// when the last processing attempt started
+    pub processing_started_at: Option<DateTime<Utc>>,
+    /// when the last processing attempt ended
+    pub processing_finished_at: Option<DateTime<Utc>>,
 }
 impl Row {
     /// Reads the table's columns, in declaration order, starting at column `offset`.
@@ -285,6 +298,10 @@ impl Row {
             updated_at: row.try_get(offset + 15)?,
             deleted_at: row.try_get(offset + 16)?,
             version: row.try_get(offset + 17)?,
+            processing_error: row.try_get(offset + 18)?,
+            processing_attempts: row.try_get(offset + 19)?,
+            processing_started_at: row.try_get(offset + 20)?,
+            processing_finished_at: row.try_get(offset + 21)?,
         })
     }
 }
@@ -315,9 +332,14 @@ pub struct New {
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub processing_error: Option<String>,
+    /// `None` takes the default, `0`.
+    pub processing_attempts: Option<i32>,
+    pub processing_started_at: Option<DateTime<Utc>>,
+    pub processing_finished_at: Option<DateTime<Utc>>,
 }
 /// Changes to one row of `media`: `None` leaves a column as it is, so writers of different columns never undo each other.
-/// Not here: `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+/// Not here: `processing_attempts` (counter: `increment_processing_attempts`), `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patch {
     pub owner_id: Option<Uuid>,
@@ -334,6 +356,9 @@ pub struct Patch {
     pub title: Option<String>,
     pub alt_text: Option<String>,
     pub deleted_at: Option<Option<DateTime<Utc>>>,
+    pub processing_error: Option<Option<String>>,
+    pub processing_started_at: Option<Option<DateTime<Utc>>>,
+    pub processing_finished_at: Option<Option<DateTime<Utc>>>,
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
@@ -355,6 +380,10 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
         .bind(new.created_at)
         .bind(new.updated_at)
         .bind(new.deleted_at)
+        .bind(&new.processing_error)
+        .bind(new.processing_attempts)
+        .bind(new.processing_started_at)
+        .bind(new.processing_finished_at)
         .fetch_one(db)
         .await
         .map_err(db_error)?;
@@ -421,6 +450,12 @@ pub async fn update<'e>(
         .bind(patch.alt_text.as_ref())
         .bind(patch.deleted_at.is_some())
         .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.processing_error.is_some())
+        .bind(patch.processing_error.as_ref().and_then(Option::as_ref))
+        .bind(patch.processing_started_at.is_some())
+        .bind(patch.processing_started_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.processing_finished_at.is_some())
+        .bind(patch.processing_finished_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -462,6 +497,12 @@ pub async fn update_if_version<'e>(
         .bind(patch.alt_text.as_ref())
         .bind(patch.deleted_at.is_some())
         .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.processing_error.is_some())
+        .bind(patch.processing_error.as_ref().and_then(Option::as_ref))
+        .bind(patch.processing_started_at.is_some())
+        .bind(patch.processing_started_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.processing_finished_at.is_some())
+        .bind(patch.processing_finished_at.as_ref().and_then(Option::as_ref))
         .bind(expected)
         .fetch_optional(db)
         .await
@@ -481,6 +522,27 @@ pub async fn update_if_version<'e>(
             expected,
             actual: current.version,
         })
+    }
+}
+/// Adds `by` (negative to subtract) to `processing_attempts` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_processing_attempts<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i32,
+) -> RepoResult<i32> {
+    let result = sqlx::query(SQL_INCREMENT_PROCESSING_ATTEMPTS)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
     }
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
@@ -525,6 +587,32 @@ pub async fn list_by_owner_id<'e>(
         if after.is_none() { SQL_LIST_BY_OWNER_ID } else { SQL_LIST_BY_OWNER_ID__AFTER },
     );
     query = query.bind(owner_id);
+    if let Some(after) = after {
+        query = query.bind(after.created_at);
+        query = query.bind(after.id);
+    }
+    let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// Rows with these `owner_id, kind`, a page at a time, by `created_at` descending then key.
+///
+/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+pub async fn list_by_owner_id_and_kind<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    owner_id: Uuid,
+    kind: Kind,
+    after: Option<&Row>,
+    limit: i64,
+) -> RepoResult<Vec<Row>> {
+    let mut query = sqlx::query(
+        if after.is_none() {
+            SQL_LIST_BY_OWNER_ID_AND_KIND
+        } else {
+            SQL_LIST_BY_OWNER_ID_AND_KIND__AFTER
+        },
+    );
+    query = query.bind(owner_id);
+    query = query.bind(kind);
     if let Some(after) = after {
         query = query.bind(after.created_at);
         query = query.bind(after.id);

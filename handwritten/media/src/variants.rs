@@ -1,0 +1,117 @@
+//! Image variants, computed without I/O: decode the original as its declared type, then resize
+//! it to each preset's box (aspect ratio kept, never enlarged) and encode it. Callers run this
+//! on a blocking thread (`spawn_blocking`): decoding and resizing are CPU-bound.
+
+use std::io::Cursor;
+
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageFormat};
+use nova_media::repo::media_variants::Preset;
+
+/// The box (width, height) an image preset fits in.
+pub fn preset_box(preset: Preset) -> Option<(u32, u32)> {
+    match preset {
+        Preset::Thumbnail => Some((150, 150)),
+        Preset::ImageSmall => Some((320, 320)),
+        Preset::ImageMedium => Some((720, 720)),
+        Preset::ImageLarge => Some((1080, 1080)),
+        Preset::VideoHls => None,
+    }
+}
+
+/// The presets produced for an image when the request names none.
+pub const DEFAULT_IMAGE_PRESETS: [Preset; 2] = [Preset::Thumbnail, Preset::ImageMedium];
+
+/// The size of a `width` x `height` image fitted in `max_w` x `max_h`: scaled by the smaller
+/// ratio, rounded to the nearest pixel (at least 1), never enlarged.
+pub fn fit(width: u32, height: u32, max_w: u32, max_h: u32) -> (u32, u32) {
+    if width <= max_w && height <= max_h {
+        return (width, height);
+    }
+    // Compare ratios without floats: scale by max_w/width when that is the smaller one.
+    let by_width = u64::from(max_w) * u64::from(height) <= u64::from(max_h) * u64::from(width);
+    let scale = |value: u32, num: u32, den: u32| -> u32 {
+        let scaled = (u64::from(value) * u64::from(num) * 2 + u64::from(den)) / (u64::from(den) * 2);
+        u32::try_from(scaled.max(1)).unwrap_or(u32::MAX)
+    };
+    if by_width { (max_w, scale(height, max_w, width)) } else { (scale(width, max_h, height), max_h) }
+}
+
+/// A decoded original.
+pub struct Decoded {
+    pub image: DynamicImage,
+    pub format: ImageFormat,
+}
+
+/// One produced variant.
+pub struct Encoded {
+    pub preset: Preset,
+    pub width: u32,
+    pub height: u32,
+    pub mime_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// The image formats the service accepts, by MIME type.
+pub fn image_format(mime_type: &str) -> Option<ImageFormat> {
+    match mime_type {
+        "image/png" => Some(ImageFormat::Png),
+        "image/jpeg" => Some(ImageFormat::Jpeg),
+        "image/webp" => Some(ImageFormat::WebP),
+        _ => None,
+    }
+}
+
+/// Decodes `bytes` as `mime_type`; the error is the reason the media fails.
+pub fn decode(bytes: &[u8], mime_type: &str) -> Result<Decoded, String> {
+    let format = image_format(mime_type).ok_or_else(|| format!("{mime_type} is not an image type this service decodes"))?;
+    let image = image::load_from_memory_with_format(bytes, format)
+        .map_err(|e| format!("the bytes are not a decodable {mime_type} image: {e}"))?;
+    Ok(Decoded { image, format })
+}
+
+/// Produces `preset` from `decoded`: PNG for PNG and WebP originals (lossless, keeps
+/// transparency), JPEG (quality 85) for JPEG originals.
+pub fn produce(decoded: &Decoded, preset: Preset) -> Result<Encoded, String> {
+    let (max_w, max_h) = preset_box(preset).ok_or_else(|| format!("{} is not an image preset", preset.name()))?;
+    let (width, height) = fit(decoded.image.width(), decoded.image.height(), max_w, max_h);
+    let resized = if (width, height) == (decoded.image.width(), decoded.image.height()) {
+        decoded.image.clone()
+    } else {
+        decoded.image.resize_exact(width, height, FilterType::Triangle)
+    };
+    let mut bytes = Cursor::new(Vec::new());
+    let mime_type = if decoded.format == ImageFormat::Jpeg {
+        DynamicImage::ImageRgb8(resized.to_rgb8())
+            .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85))
+            .map_err(|e| format!("encoding the {} variant: {e}", preset.name()))?;
+        "image/jpeg"
+    } else {
+        resized.write_to(&mut bytes, ImageFormat::Png).map_err(|e| format!("encoding the {} variant: {e}", preset.name()))?;
+        "image/png"
+    };
+    Ok(Encoded { preset, width, height, mime_type, bytes: bytes.into_inner() })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fit_keeps_the_aspect_ratio_rounds_and_never_enlarges() {
+        assert_eq!(fit(640, 480, 150, 150), (150, 113));
+        assert_eq!(fit(480, 640, 150, 150), (113, 150));
+        assert_eq!(fit(640, 480, 720, 720), (640, 480));
+        assert_eq!(fit(1920, 1080, 720, 720), (720, 405));
+        assert_eq!(fit(100, 100, 150, 150), (100, 100));
+        assert_eq!(fit(10_000, 1, 150, 150), (150, 1));
+        assert_eq!(fit(300, 300, 150, 150), (150, 150));
+    }
+
+    #[test]
+    fn undecodable_bytes_give_a_reason() {
+        let error = decode(b"not a png", "image/png").err().unwrap();
+        assert!(error.contains("image/png"), "{error}");
+    }
+}
