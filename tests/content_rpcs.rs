@@ -8,6 +8,7 @@ use nova_auth::AuthClient;
 use nova_auth::pb as auth_pb;
 use nova_content::ContentClient;
 use nova_content::pb;
+use nova_media::pb as media_pb;
 use nova_runtime::codegen::sqlx;
 use nova_tests::TestSystem;
 use tonic::Code;
@@ -24,7 +25,10 @@ impl Content {
     async fn start() -> Self {
         let mut system = TestSystem::new();
         system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
-        system.start(&nova_media::server::DESCRIPTION, nova_media_service::start).await;
+        // Media stores its objects in a directory of this test's own.
+        let dir = std::env::temp_dir().join(format!("nova-content-test-media-{}", Uuid::new_v4()));
+        let settings = nova_media_service::MediaSettings::new(nova_media_service::settings::local_store(dir).unwrap());
+        system.start(&nova_media::server::DESCRIPTION, move |config, listeners, shutdown| nova_media_service::start_with(config, settings, listeners, shutdown)).await;
         system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
         system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
         let content = system.client(ContentClient::from_peers);
@@ -51,6 +55,37 @@ impl Content {
         self.content.get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() }).await.map(|r| r.post.unwrap())
     }
 
+    /// A media of `owner` taken through media's real upload flow (initiate, one chunk,
+    /// complete): READY when `complete`, PENDING_UPLOAD otherwise.
+    async fn media(&self, owner: &str, complete: bool) -> String {
+        let media = self.system.client(nova_media::MediaClient::from_peers);
+        let initiate = media_pb::InitiateMediaUploadRequest {
+            owner_id: owner.into(),
+            kind: media_pb::MediaKind::Image as i32,
+            mime_type: "image/png".into(),
+            size_bytes: PNG.len() as i64,
+            file_name: "tiny.png".into(),
+            sha256: PNG_SHA256.into(),
+        };
+        let upload = media.initiate_media_upload(initiate).await.unwrap().upload.unwrap();
+        if !complete {
+            return upload.media_id;
+        }
+        assert_eq!(upload.total_chunks, 1);
+        let chunk = media_pb::UploadMediaChunkRequest {
+            upload_id: upload.id.clone(),
+            requester_id: owner.into(),
+            chunk_number: 1,
+            data: PNG.to_vec().into(),
+            sha256: String::new(),
+        };
+        media.upload_media_chunk(chunk).await.unwrap();
+        let done = media.complete_media_upload(media_pb::CompleteMediaUploadRequest { upload_id: upload.id, requester_id: owner.into() }).await.unwrap();
+        let done = done.media.unwrap();
+        assert_eq!(done.status, media_pb::MediaStatus::Ready as i32);
+        done.id
+    }
+
     async fn sql(&self, service: &str, statement: &'static str) -> u64 {
         let mut db = self.system.connect(service).await;
         sqlx::query(statement).execute(&mut db).await.unwrap().rows_affected()
@@ -68,6 +103,16 @@ fn assert_error<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code
     assert_eq!(status.code(), code, "{status:?}");
     assert!(status.message().contains(field), "{field} not named in {:?}", status.message());
 }
+
+/// An 8x8 RGB PNG and its SHA-256 (made once with Python's zlib and hashlib).
+const PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 8, 0, 0, 0, 8, 8, 2, 0, 0, 0, 75, 109, 41, 220, 0, 0, 0, 108, 73, 68, 65, 84, 120,
+    156, 21, 205, 65, 21, 0, 81, 8, 66, 81, 163, 24, 133, 40, 70, 121, 81, 136, 66, 20, 162, 204, 31, 151, 92, 14, 206, 12, 59, 104, 184, 129, 193, 67, 134,
+    14, 51, 203, 46, 90, 110, 97, 241, 146, 165, 251, 64, 172, 144, 56, 129, 176, 136, 168, 30, 28, 123, 232, 184, 131, 195, 71, 142, 222, 131, 127, 224,
+    85, 95, 248, 159, 33, 208, 247, 110, 204, 26, 153, 243, 31, 219, 196, 212, 15, 194, 6, 133, 203, 95, 118, 72, 104, 30, 148, 45, 42, 215, 127, 194, 37,
+    165, 229, 3, 198, 123, 88, 1, 159, 87, 222, 116, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+const PNG_SHA256: &str = "26033d298e625be34fb18797154d047ca36381dbda96495333f9e2cca8605432";
 
 fn unknown() -> String {
     Uuid::new_v4().to_string()
@@ -534,5 +579,145 @@ async fn shares_count_and_list_newest_first() {
     assert_error(t.content.list_post_shares(pb::ListPostSharesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
     assert_error(t.content.list_post_shares(page("bad".into())).await, Code::InvalidArgument, "page_token");
     assert_eq!(t.count("SELECT count(*) FROM shares WHERE post_id = $1", &post.id).await, 3);
+    t.system.stop().await;
+}
+
+// ----- media attachments (content -> media) -----
+
+#[tokio::test]
+async fn posts_carry_only_ready_media_of_their_author() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let first = t.media(&ada, true).await;
+    let second = t.media(&ada, true).await;
+    let pending = t.media(&ada, false).await;
+    let bobs = t.media(&bob, true).await;
+    let create = |media: Vec<String>| pb::CreatePostRequest { author_id: ada.clone(), body: String::new(), media_ids: media, visibility: 0 };
+
+    let post = t.content.create_post(create(vec![second.clone(), first.clone()])).await.unwrap().post.unwrap();
+    assert_eq!(post.media_ids, [second.clone(), first.clone()], "display order kept; a body is optional with media");
+    assert_eq!(t.get(&post.id).await.unwrap().media_ids, [second.clone(), first.clone()]);
+    assert_eq!(t.count("SELECT count(*) FROM post_media WHERE post_id = $1", &post.id).await, 2);
+    let listed = t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: vec![post.id.clone()] }).await.unwrap();
+    assert_eq!(listed.posts[0].media_ids, [second.clone(), first.clone()]);
+
+    assert_error(t.content.create_post(create(vec![first.clone(), bobs])).await, Code::FailedPrecondition, "media_ids");
+    assert_error(t.content.create_post(create(vec![pending])).await, Code::FailedPrecondition, "media_ids");
+    assert_error(t.content.create_post(create(vec![unknown()])).await, Code::FailedPrecondition, "media_ids");
+    assert_eq!(t.count("SELECT count(*) FROM posts WHERE author_id = $1", &ada).await, 1, "refused posts stored nothing");
+    assert_eq!(t.count("SELECT count(*) FROM post_media WHERE post_id <> $1", &post.id).await, 0);
+
+    // An edit keeps the media and may then leave the body empty.
+    let edit = pb::UpdatePostRequest { post_id: post.id.clone(), requester_id: ada.clone(), body: String::new(), visibility: 0, version: 0 };
+    assert_eq!(t.content.update_post(edit).await.unwrap().post.unwrap().media_ids, [second, first]);
+    t.system.stop().await;
+}
+
+// ----- stories -----
+
+#[tokio::test]
+async fn stories_expire_count_each_viewer_once_and_show_viewers_to_the_author() {
+    let t = Content::start().await;
+    let users = t.system.client(nova_user::UserClient::from_peers);
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let cy = t.user("cyril").await;
+    let media = t.media(&ada, true).await;
+    let create = |media_id: &str, expires_at: Option<nova_runtime::codegen::prost_types::Timestamp>| pb::CreateStoryRequest {
+        author_id: ada.clone(),
+        media_id: media_id.into(),
+        caption: "sunset".into(),
+        expires_at,
+    };
+    let story = t.content.create_story(create(&media, None)).await.unwrap().story.unwrap();
+    let (created, expires) = (story.created_at.unwrap(), story.expires_at.unwrap());
+    assert!((expires.seconds - created.seconds - 24 * 3600).abs() <= 1, "24 hours by default");
+    let older = t.content.create_story(create(&media, None)).await.unwrap().story.unwrap();
+
+    let get = |viewer: &str| pb::GetStoryRequest { story_id: story.id.clone(), viewer_id: viewer.into() };
+    assert_eq!(t.content.get_story(get(&bob)).await.unwrap().story.unwrap(), story);
+    let list = |viewer: &str, token: String| pb::ListActiveStoriesRequest { author_id: ada.clone(), page_size: 1, page_token: token, viewer_id: viewer.into() };
+    let one = t.content.list_active_stories(list(&bob, String::new())).await.unwrap();
+    let two = t.content.list_active_stories(list(&bob, one.next_page_token.clone())).await.unwrap();
+    let ids: Vec<&str> = one.stories.iter().chain(two.stories.iter()).map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [older.id.as_str(), story.id.as_str()], "newest first");
+
+    let view = |viewer: &str| pb::ViewStoryRequest { story_id: story.id.clone(), viewer_id: viewer.into() };
+    assert_eq!(t.content.view_story(view(&bob)).await.unwrap().view_count, 1);
+    assert_eq!(t.content.view_story(view(&bob)).await.unwrap().view_count, 1, "a retry counts once");
+    assert_eq!(t.content.view_story(view(&cy)).await.unwrap().view_count, 2);
+    assert_eq!(t.content.view_story(view(&ada)).await.unwrap().view_count, 2, "the author's views are not counted");
+    let viewers = |requester: &str| pb::ListStoryViewersRequest { story_id: story.id.clone(), requester_id: requester.into(), page_size: 0, page_token: String::new() };
+    let seen = t.content.list_story_viewers(viewers(&ada)).await.unwrap();
+    let mut expected = vec![bob.clone(), cy.clone()];
+    expected.sort();
+    assert_eq!(seen.viewers.iter().map(|v| v.viewer_id.clone()).collect::<Vec<_>>(), expected);
+    assert_error(t.content.list_story_viewers(viewers(&bob)).await, Code::PermissionDenied, "requester_id");
+    assert_eq!(t.count("SELECT count(*) FROM story_views WHERE story_id = $1", &story.id).await, 2);
+
+    // A blocked viewer sees no story (with content's relationship cache warm from the reads above).
+    users.block(nova_user::pb::BlockRequest { blocker_id: ada.clone(), blocked_id: bob.clone() }).await.unwrap();
+    assert_error(t.content.get_story(get(&bob)).await, Code::NotFound, "story_id");
+    assert_error(t.content.view_story(view(&bob)).await, Code::NotFound, "story_id");
+    assert_error(t.content.list_active_stories(list(&bob, String::new())).await, Code::NotFound, "author_id");
+
+    // Expiry: a story whose time has passed (set in the database) is gone from every read.
+    t.sql("content", "UPDATE stories SET expires_at = now() - interval '1 second' WHERE caption = 'sunset' AND view_count = 0").await;
+    assert_error(t.content.get_story(pb::GetStoryRequest { story_id: older.id.clone(), viewer_id: String::new() }).await, Code::NotFound, "story_id");
+    let active = t.content.list_active_stories(list(&cy, String::new())).await.unwrap();
+    assert_eq!(active.stories.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [story.id.as_str()]);
+    assert_error(t.content.view_story(pb::ViewStoryRequest { story_id: older.id.clone(), viewer_id: cy.clone() }).await, Code::NotFound, "story_id");
+
+    // Deleting: author only, idempotent, then gone.
+    let delete = |requester: &str| pb::DeleteStoryRequest { story_id: story.id.clone(), requester_id: requester.into() };
+    assert_error(t.content.delete_story(delete(&cy)).await, Code::PermissionDenied, "requester_id");
+    let deleted = t.content.delete_story(delete(&ada)).await.unwrap();
+    assert_eq!(t.content.delete_story(delete(&ada)).await.unwrap(), deleted, "idempotent");
+    assert_error(t.content.get_story(get(&cy)).await, Code::NotFound, "story_id");
+    assert_error(t.content.list_story_viewers(viewers(&ada)).await, Code::NotFound, "story_id");
+    assert_error(t.content.delete_story(pb::DeleteStoryRequest { story_id: unknown(), requester_id: ada.clone() }).await, Code::NotFound, "story_id");
+
+    // Creation errors.
+    let past = nova_runtime::codegen::prost_types::Timestamp { seconds: created.seconds - 60, nanos: 0 };
+    let far = nova_runtime::codegen::prost_types::Timestamp { seconds: created.seconds + 8 * 24 * 3600, nanos: 0 };
+    assert_error(t.content.create_story(create(&media, Some(past))).await, Code::InvalidArgument, "expires_at");
+    assert_error(t.content.create_story(create(&media, Some(far))).await, Code::InvalidArgument, "expires_at");
+    assert_error(t.content.create_story(create("x", None)).await, Code::InvalidArgument, "media_id");
+    assert_error(t.content.create_story(create(&unknown(), None)).await, Code::FailedPrecondition, "media_id");
+    let bobs = t.media(&bob, true).await;
+    assert_error(t.content.create_story(create(&bobs, None)).await, Code::FailedPrecondition, "media_id");
+    assert_error(t.content.create_story(pb::CreateStoryRequest { author_id: unknown(), ..create(&media, None) }).await, Code::NotFound, "author_id");
+    assert_error(t.content.create_story(pb::CreateStoryRequest { caption: "c".repeat(2201), ..create(&media, None) }).await, Code::InvalidArgument, "caption");
+    assert_error(t.content.get_story(pb::GetStoryRequest { story_id: "x".into(), viewer_id: String::new() }).await, Code::InvalidArgument, "story_id");
+    assert_error(t.content.view_story(pb::ViewStoryRequest { story_id: story.id.clone(), viewer_id: "x".into() }).await, Code::InvalidArgument, "viewer_id");
+    t.system.stop().await;
+}
+#[tokio::test]
+async fn a_deleted_author_cannot_post_even_when_auth_is_cached() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    t.post(&ada, "while alive").await; // content's cache of auth GetUser is warm now
+    t.auth.delete_user(auth_pb::DeleteUserRequest { user_id: ada.clone() }).await.unwrap();
+    let request = pb::CreatePostRequest { author_id: ada.clone(), body: "from beyond".into(), media_ids: vec![], visibility: 0 };
+    assert_error(t.content.create_post(request).await, Code::NotFound, "author_id");
+    assert_eq!(t.count("SELECT count(*) FROM posts WHERE author_id = $1", &ada).await, 1);
+    t.system.stop().await;
+}
+
+#[tokio::test]
+async fn moderators_may_delete_any_post_and_others_may_not() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let moderator = t.user("moderator").await;
+    let troll = t.user("troll").await;
+    let post = t.post(&ada, "questionable").await;
+    let delete = |requester: &str| pb::DeletePostRequest { post_id: post.id.clone(), requester_id: requester.into() };
+    assert_error(t.content.delete_post(delete(&troll)).await, Code::PermissionDenied, "requester_id");
+    assert_error(t.content.delete_post(delete(&unknown())).await, Code::PermissionDenied, "requester_id");
+    assert!(t.get(&post.id).await.is_ok());
+    t.auth.grant_permission(auth_pb::GrantPermissionRequest { user_id: moderator.clone(), permission: "content.moderate".into() }).await.unwrap();
+    assert!(t.content.delete_post(delete(&moderator)).await.unwrap().deleted_at.is_some());
+    assert_error(t.get(&post.id).await, Code::NotFound, "post_id");
     t.system.stop().await;
 }
