@@ -721,3 +721,105 @@ async fn moderators_may_delete_any_post_and_others_may_not() {
     assert_error(t.get(&post.id).await, Code::NotFound, "post_id");
     t.system.stop().await;
 }
+
+// ----- bookmarks -----
+
+#[tokio::test]
+async fn bookmarks_are_idempotent_grouped_in_collections_and_survive_their_collection() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let p1 = t.post(&ada, "one").await;
+    let p2 = t.post(&ada, "two").await;
+    let p3 = t.post(&ada, "three").await;
+    let create = |user: &str, name: &str| pb::CreateBookmarkCollectionRequest { user_id: user.into(), name: name.into() };
+    let recipes = t.content.create_bookmark_collection(create(&bob, " recipes ")).await.unwrap().collection.unwrap();
+    assert_eq!(recipes.name, "recipes");
+    let art = t.content.create_bookmark_collection(create(&bob, "art")).await.unwrap().collection.unwrap();
+    let adas = t.content.create_bookmark_collection(create(&ada, "recipes")).await.unwrap().collection.unwrap();
+    assert_error(t.content.create_bookmark_collection(create(&bob, "recipes")).await, Code::AlreadyExists, "name");
+    assert_error(t.content.create_bookmark_collection(create(&bob, "  ")).await, Code::InvalidArgument, "name");
+    assert_error(t.content.create_bookmark_collection(create(&bob, &"n".repeat(101))).await, Code::InvalidArgument, "name");
+    assert_error(t.content.create_bookmark_collection(create("x", "a")).await, Code::InvalidArgument, "user_id");
+    let collections = |token: String| pb::ListBookmarkCollectionsRequest { user_id: bob.clone(), page_size: 1, page_token: token };
+    let one = t.content.list_bookmark_collections(collections(String::new())).await.unwrap();
+    let two = t.content.list_bookmark_collections(collections(one.next_page_token.clone())).await.unwrap();
+    let names: Vec<&str> = one.collections.iter().chain(two.collections.iter()).map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["art", "recipes"], "by name, only the user's");
+    assert!(two.next_page_token.is_empty());
+
+    let save = |post: &str, collection: &str| pb::BookmarkPostRequest { user_id: bob.clone(), post_id: post.into(), collection_id: collection.into() };
+    let saved = t.content.bookmark_post(save(&p1.id, "")).await.unwrap().bookmark.unwrap();
+    assert_eq!((saved.post.unwrap().id, saved.collection_id.as_str()), (p1.id.clone(), ""));
+    let again = t.content.bookmark_post(save(&p1.id, "")).await.unwrap().bookmark.unwrap();
+    assert_eq!(again.created_at, saved.created_at, "idempotent: saved once");
+    let moved = t.content.bookmark_post(save(&p1.id, &recipes.id)).await.unwrap().bookmark.unwrap();
+    assert_eq!(moved.collection_id, recipes.id, "saving again moves it");
+    t.content.bookmark_post(save(&p2.id, &recipes.id)).await.unwrap();
+    t.content.bookmark_post(save(&p3.id, &art.id)).await.unwrap();
+    assert_eq!(t.count("SELECT count(*) FROM bookmarks WHERE user_id = $1", &bob).await, 3);
+    assert_error(t.content.bookmark_post(save(&p1.id, &adas.id)).await, Code::PermissionDenied, "collection_id");
+    assert_error(t.content.bookmark_post(save(&p1.id, &unknown())).await, Code::NotFound, "collection_id");
+    assert_error(t.content.bookmark_post(save(&unknown(), "")).await, Code::NotFound, "post_id");
+    assert_error(t.content.bookmark_post(save("x", "")).await, Code::InvalidArgument, "post_id");
+
+    let list = |collection: &str, size: i32, token: String| pb::ListBookmarksRequest {
+        user_id: bob.clone(),
+        collection_id: collection.into(),
+        page_size: size,
+        page_token: token,
+    };
+    let ids = |response: &pb::ListBookmarksResponse| response.bookmarks.iter().map(|b| b.post.as_ref().unwrap().id.clone()).collect::<Vec<_>>();
+    let one = t.content.list_bookmarks(list("", 2, String::new())).await.unwrap();
+    let two = t.content.list_bookmarks(list("", 2, one.next_page_token.clone())).await.unwrap();
+    assert_eq!([ids(&one), ids(&two)].concat(), [p3.id.clone(), p2.id.clone(), p1.id.clone()], "newest saved first");
+    let mut in_recipes = ids(&t.content.list_bookmarks(list(&recipes.id, 0, String::new())).await.unwrap());
+    in_recipes.sort();
+    let mut expected = vec![p1.id.clone(), p2.id.clone()];
+    expected.sort();
+    assert_eq!(in_recipes, expected);
+    assert_error(t.content.list_bookmarks(pb::ListBookmarksRequest { user_id: ada.clone(), ..list(&recipes.id, 0, String::new()) }).await, Code::PermissionDenied, "collection_id");
+    assert_error(t.content.list_bookmarks(list(&unknown(), 0, String::new())).await, Code::NotFound, "collection_id");
+    assert_error(t.content.list_bookmarks(list("", 0, "not-a-token".into())).await, Code::InvalidArgument, "page_token");
+
+    // Deleting a collection keeps its bookmarks, outside any collection.
+    let delete = |id: &str, user: &str| pb::DeleteBookmarkCollectionRequest { collection_id: id.into(), user_id: user.into() };
+    assert_error(t.content.delete_bookmark_collection(delete(&recipes.id, &ada)).await, Code::PermissionDenied, "collection_id");
+    t.content.delete_bookmark_collection(delete(&recipes.id, &bob)).await.unwrap();
+    assert_error(t.content.delete_bookmark_collection(delete(&recipes.id, &bob)).await, Code::NotFound, "collection_id");
+    let all = t.content.list_bookmarks(list("", 0, String::new())).await.unwrap();
+    assert_eq!(all.bookmarks.len(), 3);
+    assert!(all.bookmarks.iter().filter(|b| b.collection_id.is_empty()).count() == 2, "moved out, still saved");
+
+    let remove = |post: &str| pb::RemoveBookmarkRequest { user_id: bob.clone(), post_id: post.into() };
+    assert!(t.content.remove_bookmark(remove(&p1.id)).await.unwrap().removed);
+    assert!(!t.content.remove_bookmark(remove(&p1.id)).await.unwrap().removed, "idempotent");
+    assert_error(t.content.remove_bookmark(remove("x")).await, Code::InvalidArgument, "post_id");
+    assert_eq!(t.count("SELECT count(*) FROM bookmarks WHERE user_id = $1", &bob).await, 2);
+    t.system.stop().await;
+}
+
+// ----- fail-closed -----
+
+#[tokio::test]
+async fn without_user_a_viewer_sees_nothing_but_trusted_reads_work() {
+    // user is never started: its endpoint answers nothing.
+    let mut system = TestSystem::new();
+    system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
+    system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
+    let content = system.client(ContentClient::from_peers);
+    let auth = system.client(AuthClient::from_peers);
+    let register = |name: &str| auth_pb::RegisterRequest { email: format!("{name}@example.com"), username: name.into(), password: "correct horse battery".into() };
+    let ada = auth.register(register("ada")).await.unwrap().user.unwrap().id;
+    let bob = auth.register(register("bob")).await.unwrap().user.unwrap().id;
+    let post = content.create_post(pb::CreatePostRequest { author_id: ada.clone(), body: "hi".into(), media_ids: vec![], visibility: 0 }).await.unwrap().post.unwrap();
+    assert!(content.get_post(as_viewer(&post.id, "")).await.is_ok(), "a trusted read needs no relationship");
+    assert!(content.get_post(as_viewer(&post.id, &ada)).await.is_ok(), "nor does the author's");
+    assert_eq!(content.get_post(as_viewer(&post.id, &bob)).await.unwrap_err().code(), Code::Unavailable);
+    let comment = pb::CreateCommentRequest { post_id: post.id.clone(), author_id: bob.clone(), body: "hi".into(), parent_comment_id: String::new() };
+    assert_eq!(content.create_comment(comment).await.unwrap_err().code(), Code::Unavailable);
+    // Media down too: attaching media cannot be checked.
+    let with_media = pb::CreatePostRequest { author_id: ada.clone(), body: "hi".into(), media_ids: vec![unknown()], visibility: 0 };
+    assert_eq!(content.create_post(with_media).await.unwrap_err().code(), Code::Unavailable);
+    system.stop().await;
+}
