@@ -17,6 +17,8 @@ use uuid::Uuid;
 /// The four services, started callees first, and a content client.
 struct Content {
     system: TestSystem,
+    /// Where this test's media service keeps its objects; removed by `stop`.
+    media_dir: std::path::PathBuf,
     content: ContentClient,
     auth: AuthClient,
 }
@@ -27,13 +29,18 @@ impl Content {
         system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
         // Media stores its objects in a directory of this test's own.
         let dir = std::env::temp_dir().join(format!("nova-content-test-media-{}", Uuid::new_v4()));
-        let settings = nova_media_service::MediaSettings::new(nova_media_service::settings::local_store(dir).unwrap());
+        let settings = nova_media_service::MediaSettings::new(nova_media_service::settings::local_store(dir.clone()).unwrap());
         system.start(&nova_media::server::DESCRIPTION, move |config, listeners, shutdown| nova_media_service::start_with(config, settings, listeners, shutdown)).await;
         system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
         system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
         let content = system.client(ContentClient::from_peers);
         let auth = system.client(AuthClient::from_peers);
-        Content { system, content, auth }
+        Content { system, media_dir: dir, content, auth }
+    }
+
+    async fn stop(self) {
+        self.system.stop().await;
+        let _ = std::fs::remove_dir_all(&self.media_dir);
     }
 
     /// A registered (active) user's id.
@@ -76,7 +83,7 @@ impl Content {
             upload_id: upload.id.clone(),
             requester_id: owner.into(),
             chunk_number: 1,
-            data: PNG.to_vec().into(),
+            data: PNG.to_vec(),
             sha256: String::new(),
         };
         media.upload_media_chunk(chunk).await.unwrap();
@@ -162,7 +169,7 @@ async fn posts_are_created_read_listed_and_paged() {
     assert_eq!(ids, [first.id.as_str()]);
     assert!(two.next_page_token.is_empty());
     let public = t.content.get_posts_by_author(page(String::new(), vec![pb::PostVisibility::Public as i32])).await.unwrap();
-    assert_eq!(public.posts, [first.clone()]);
+    assert_eq!(public.posts, std::slice::from_ref(&first));
     // A token of one filter does not page another.
     assert_error(t.content.get_posts_by_author(page(one.next_page_token.clone(), vec![pb::PostVisibility::Public as i32])).await, Code::InvalidArgument, "page_token");
     assert_error(t.content.get_posts_by_author(page(String::new(), vec![0])).await, Code::InvalidArgument, "visibilities");
@@ -185,7 +192,7 @@ async fn posts_are_created_read_listed_and_paged() {
     assert_error(t.content.get_post(pb::GetPostRequest { post_id: first.id.clone(), viewer_id: "nope".into() }).await, Code::InvalidArgument, "viewer_id");
     assert_error(t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: (0..101).map(|_| unknown()).collect() }).await, Code::InvalidArgument, "post_ids");
     assert_error(t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: "x".into() }).await, Code::InvalidArgument, "post_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test]
@@ -218,7 +225,7 @@ async fn create_post_refuses_bad_input_and_unknown_or_inactive_authors() {
     assert_error(t.content.create_post(create(&locked, "hi", vec![], 0)).await, Code::FailedPrecondition, "author_id");
     assert_error(t.content.create_post(create(&gone, "hi", vec![], 0)).await, Code::NotFound, "author_id");
     assert_eq!(t.count("SELECT count(*) FROM posts WHERE id <> $1", &unknown()).await, 0, "nothing stored");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test]
@@ -248,7 +255,7 @@ async fn update_post_checks_author_and_version() {
 
     t.content.delete_post(pb::DeletePostRequest { post_id: post.id.clone(), requester_id: ada.clone() }).await.unwrap();
     assert_error(t.content.update_post(update(&ada, "zombie", pb::PostVisibility::Unspecified, 2)).await, Code::NotFound, "post_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test]
@@ -287,7 +294,7 @@ async fn a_cached_post_is_fresh_after_a_write_through_every_client() {
     assert!(!exists(&a).await, "the cached existence check was invalidated");
     let gone = a.get_post(pb::GetPostRequest { post_id: post.id.clone(), viewer_id: String::new() }).await;
     assert_error(gone, Code::NotFound, "post_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test]
@@ -318,9 +325,9 @@ async fn a_deleted_post_disappears_from_every_read() {
     let batch = t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: vec![id.clone()] }).await.unwrap();
     assert!(batch.posts.is_empty() && batch.missing_post_ids == [id.clone()]);
     let by_author = pb::GetPostsByAuthorRequest { author_id: ada.clone(), visibilities: vec![], page_size: 0, page_token: String::new(), viewer_id: String::new() };
-    assert_eq!(t.content.get_posts_by_author(by_author).await.unwrap().posts, [kept.clone()]);
+    assert_eq!(t.content.get_posts_by_author(by_author).await.unwrap().posts, std::slice::from_ref(&kept));
     let feed = t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec![ada.clone()], page_size: 0, page_token: String::new() }).await.unwrap();
-    assert_eq!(feed.posts, [kept.clone()]);
+    assert_eq!(feed.posts, std::slice::from_ref(&kept));
     assert_error(t.content.like_post(pb::LikePostRequest { post_id: id.clone(), user_id: bob.clone() }).await, Code::NotFound, "post_id");
     assert_error(t.content.list_post_likes(pb::ListPostLikesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
     let comments = pb::ListCommentsRequest { post_id: id.clone(), page_size: 0, page_token: String::new(), viewer_id: String::new() };
@@ -335,7 +342,7 @@ async fn a_deleted_post_disappears_from_every_read() {
     assert_eq!(saved, [kept.id.as_str()]);
     assert_error(t.content.bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: id.clone(), collection_id: String::new() }).await, Code::NotFound, "post_id");
     assert_error(t.content.share_post(pb::SharePostRequest { post_id: id.clone(), user_id: ada.clone(), quote: String::new() }).await, Code::NotFound, "post_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- likes -----
@@ -374,7 +381,7 @@ async fn likes_are_idempotent_per_user_and_listed() {
     assert_error(t.content.unlike_post(pb::UnlikePostRequest { post_id: "x".into(), user_id: ada.clone() }).await, Code::InvalidArgument, "post_id");
     assert_error(t.content.list_post_likes(pb::ListPostLikesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
     assert_error(t.content.list_post_likes(page("bogus".into())).await, Code::InvalidArgument, "page_token");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 /// LikePost until it answers: on a loaded machine 64 concurrent calls may outwait the pool
@@ -413,7 +420,7 @@ async fn thirty_two_concurrent_likes_count_exactly() {
     assert!(counts.iter().all(|c| (1..=32).contains(c)), "{counts:?}");
     assert_eq!(t.count("SELECT like_count FROM posts WHERE id = $1", &post.id).await, 32);
     assert_eq!(t.count("SELECT count(*) FROM likes WHERE post_id = $1", &post.id).await, 32);
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- who sees what (content -> user, content -> auth) -----
@@ -452,7 +459,7 @@ async fn visibility_follows_follows_and_blocks_even_with_a_warm_relationship_cac
     let fan_list = t.content.get_posts_by_author(by_author(&fan)).await.unwrap();
     assert_eq!(fan_list.posts.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), [followers.id.as_str(), public.id.as_str()]);
     let stranger_list = t.content.get_posts_by_author(by_author(&stranger)).await.unwrap();
-    assert_eq!(stranger_list.posts, [public.clone()]);
+    assert_eq!(stranger_list.posts, std::slice::from_ref(&public));
     let only_private = pb::GetPostsByAuthorRequest { visibilities: vec![pb::PostVisibility::Private as i32], ..by_author(&fan) };
     assert!(t.content.get_posts_by_author(only_private).await.unwrap().posts.is_empty());
     let comment = |author: &str| pb::CreateCommentRequest { post_id: public.id.clone(), author_id: author.into(), body: "nice".into(), parent_comment_id: String::new() };
@@ -473,7 +480,7 @@ async fn visibility_follows_follows_and_blocks_even_with_a_warm_relationship_cac
     users.block(nova_user::pb::BlockRequest { blocker_id: stranger.clone(), blocked_id: ada.clone() }).await.unwrap();
     assert_error(t.content.get_post(as_viewer(&later.id, &stranger)).await, Code::NotFound, "post_id");
     assert_error(t.content.get_posts_by_author(by_author(&stranger)).await, Code::NotFound, "author_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- comments -----
@@ -544,9 +551,9 @@ async fn comments_are_threaded_paged_counted_and_soft_deleted() {
     let listed = t.content.list_comments(pb::ListCommentsRequest { page_size: 0, ..top(String::new()) }).await.unwrap();
     assert_eq!(listed.comments.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [first.id.as_str(), third.id.as_str()]);
     let listed = t.content.list_comment_replies(pb::ListCommentRepliesRequest { page_size: 0, ..replies(String::new()) }).await.unwrap();
-    assert_eq!(listed.comments, [reply.clone()]);
+    assert_eq!(listed.comments, std::slice::from_ref(&reply));
     assert_error(t.content.create_comment(create(&bob, "hi", &second.id)).await, Code::NotFound, "parent_comment_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- shares -----
@@ -579,7 +586,7 @@ async fn shares_count_and_list_newest_first() {
     assert_error(t.content.list_post_shares(pb::ListPostSharesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
     assert_error(t.content.list_post_shares(page("bad".into())).await, Code::InvalidArgument, "page_token");
     assert_eq!(t.count("SELECT count(*) FROM shares WHERE post_id = $1", &post.id).await, 3);
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- media attachments (content -> media) -----
@@ -611,7 +618,7 @@ async fn posts_carry_only_ready_media_of_their_author() {
     // An edit keeps the media and may then leave the body empty.
     let edit = pb::UpdatePostRequest { post_id: post.id.clone(), requester_id: ada.clone(), body: String::new(), visibility: 0, version: 0 };
     assert_eq!(t.content.update_post(edit).await.unwrap().post.unwrap().media_ids, [second, first]);
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- stories -----
@@ -691,7 +698,7 @@ async fn stories_expire_count_each_viewer_once_and_show_viewers_to_the_author() 
     assert_error(t.content.create_story(pb::CreateStoryRequest { caption: "c".repeat(2201), ..create(&media, None) }).await, Code::InvalidArgument, "caption");
     assert_error(t.content.get_story(pb::GetStoryRequest { story_id: "x".into(), viewer_id: String::new() }).await, Code::InvalidArgument, "story_id");
     assert_error(t.content.view_story(pb::ViewStoryRequest { story_id: story.id.clone(), viewer_id: "x".into() }).await, Code::InvalidArgument, "viewer_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 #[tokio::test]
 async fn a_deleted_author_cannot_post_even_when_auth_is_cached() {
@@ -702,7 +709,7 @@ async fn a_deleted_author_cannot_post_even_when_auth_is_cached() {
     let request = pb::CreatePostRequest { author_id: ada.clone(), body: "from beyond".into(), media_ids: vec![], visibility: 0 };
     assert_error(t.content.create_post(request).await, Code::NotFound, "author_id");
     assert_eq!(t.count("SELECT count(*) FROM posts WHERE author_id = $1", &ada).await, 1);
-    t.system.stop().await;
+    t.stop().await;
 }
 
 #[tokio::test]
@@ -719,7 +726,7 @@ async fn moderators_may_delete_any_post_and_others_may_not() {
     t.auth.grant_permission(auth_pb::GrantPermissionRequest { user_id: moderator.clone(), permission: "content.moderate".into() }).await.unwrap();
     assert!(t.content.delete_post(delete(&moderator)).await.unwrap().deleted_at.is_some());
     assert_error(t.get(&post.id).await, Code::NotFound, "post_id");
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- bookmarks -----
@@ -796,7 +803,7 @@ async fn bookmarks_are_idempotent_grouped_in_collections_and_survive_their_colle
     assert!(!t.content.remove_bookmark(remove(&p1.id)).await.unwrap().removed, "idempotent");
     assert_error(t.content.remove_bookmark(remove("x")).await, Code::InvalidArgument, "post_id");
     assert_eq!(t.count("SELECT count(*) FROM bookmarks WHERE user_id = $1", &bob).await, 2);
-    t.system.stop().await;
+    t.stop().await;
 }
 
 // ----- fail-closed -----

@@ -110,6 +110,8 @@ pub async fn comment_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Opti
     Ok(sqlx::query_as("SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1").bind(id).fetch_optional(db).await?)
 }
 
+type CollectionTuple = (Uuid, Uuid, String, DateTime<Utc>, DateTime<Utc>);
+
 /// A user's bookmark collections by name, after `after` (unique index `(user_id, name)`).
 pub async fn collections_page<'e>(
     db: impl PgExecutor<'e>,
@@ -117,7 +119,7 @@ pub async fn collections_page<'e>(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<bookmark_collections::Row>, LogicError> {
-    let rows: Vec<(Uuid, Uuid, String, DateTime<Utc>, DateTime<Utc>)> = match after {
+    let rows: Vec<CollectionTuple> = match after {
         None => sqlx::query_as(SQL_COLLECTIONS).bind(user_id).bind(limit).fetch_all(db).await?,
         Some(name) => sqlx::query_as(SQL_COLLECTIONS_AFTER).bind(user_id).bind(name).bind(limit).fetch_all(db).await?,
     };
