@@ -830,3 +830,14 @@ async fn without_user_a_viewer_sees_nothing_but_trusted_reads_work() {
     assert_eq!(content.create_post(with_media).await.unwrap_err().code(), Code::Unavailable);
     system.stop().await;
 }
+
+// ----- the service's own SQL -----
+
+#[tokio::test]
+async fn handwritten_statements_prepare_against_the_migrated_schema() {
+    let statements: nova_tests::statements::RepoStatements = &[("queries", nova_content_service::queries::STATEMENTS)];
+    let (prepared, failed) = nova_tests::statements::prepare_all("content_handwritten", nova_content::db::MIGRATIONS, statements).await;
+    let report: Vec<String> = failed.iter().map(|f| format!("{}: {}", f.statement, f.error)).collect();
+    assert!(failed.is_empty(), "statements PostgreSQL refuses:\n{}", report.join("\n"));
+    assert_eq!(prepared, nova_content_service::queries::STATEMENTS.len());
+}

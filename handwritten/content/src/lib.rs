@@ -14,7 +14,7 @@ mod comments;
 mod convert;
 mod likes;
 mod posts;
-mod queries;
+pub mod queries;
 mod shares;
 mod stories;
 

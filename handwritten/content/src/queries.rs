@@ -15,6 +15,10 @@ use nova_content::repo::{bookmark_collections, comments, posts, stories, story_v
 
 use crate::convert::Position;
 
+const SQL_MEDIA_OF: &str = "SELECT post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position";
+const SQL_POST_STATE: &str = "SELECT author_id, deleted_at FROM posts WHERE id = $1";
+const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1";
+const SQL_STORY_STATE: &str = "SELECT author_id, deleted_at FROM stories WHERE id = $1";
 const SQL_POSTS_PAGE: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
     FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3";
 const SQL_POSTS_PAGE_AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
@@ -36,6 +40,25 @@ const SQL_ACTIVE_STORIES_AFTER: &str = "SELECT id, author_id, media_id, caption,
 const SQL_STORY_VIEWERS: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 ORDER BY viewer_id LIMIT $2";
 const SQL_STORY_VIEWERS_AFTER: &str =
     "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id > $2 ORDER BY viewer_id LIMIT $3";
+/// Every statement above, as `(name, SQL)`: tests/content_rpcs.rs prepares each against
+/// the migrated schema, as the statements test does for the generated repositories.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("media_of", SQL_MEDIA_OF),
+    ("post_state", SQL_POST_STATE),
+    ("comment_state", SQL_COMMENT_STATE),
+    ("story_state", SQL_STORY_STATE),
+    ("posts_page", SQL_POSTS_PAGE),
+    ("posts_page.after", SQL_POSTS_PAGE_AFTER),
+    ("top_level_comments", SQL_TOP_LEVEL_COMMENTS),
+    ("top_level_comments.after", SQL_TOP_LEVEL_COMMENTS_AFTER),
+    ("collections", SQL_COLLECTIONS),
+    ("collections.after", SQL_COLLECTIONS_AFTER),
+    ("active_stories", SQL_ACTIVE_STORIES),
+    ("active_stories.after", SQL_ACTIVE_STORIES_AFTER),
+    ("story_viewers", SQL_STORY_VIEWERS),
+    ("story_viewers.after", SQL_STORY_VIEWERS_AFTER),
+];
+
 type PostTuple = (Uuid, Uuid, String, Visibility, i64, i64, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);
 
 fn post_row(t: PostTuple) -> posts::Row {
@@ -50,7 +73,7 @@ pub async fn media_of<'e>(db: impl PgExecutor<'e>, post_ids: &[Uuid]) -> Result<
         return Ok(media);
     }
     let rows: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position").bind(post_ids).fetch_all(db).await?;
+        sqlx::query_as(SQL_MEDIA_OF).bind(post_ids).fetch_all(db).await?;
     for (post_id, media_id) in rows {
         media.entry(post_id).or_default().push(media_id);
     }
@@ -76,7 +99,7 @@ pub async fn posts_page<'e>(
 
 /// The author of a post and when it was deleted, deleted or not; `None` when it never existed.
 pub async fn post_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as("SELECT author_id, deleted_at FROM posts WHERE id = $1").bind(id).fetch_optional(db).await?)
+    Ok(sqlx::query_as(SQL_POST_STATE).bind(id).fetch_optional(db).await?)
 }
 
 type CommentTuple = (Uuid, Uuid, Uuid, Option<Uuid>, String, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);
@@ -107,7 +130,7 @@ pub async fn top_level_comments<'e>(db: impl PgExecutor<'e>, post_id: Uuid, afte
 
 /// Author, post and deletion time of a comment, deleted or not; `None` when it never existed.
 pub async fn comment_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as("SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1").bind(id).fetch_optional(db).await?)
+    Ok(sqlx::query_as(SQL_COMMENT_STATE).bind(id).fetch_optional(db).await?)
 }
 
 type CollectionTuple = (Uuid, Uuid, String, DateTime<Utc>, DateTime<Utc>);
@@ -158,7 +181,7 @@ pub async fn active_stories<'e>(
 
 /// The author of a story and when it was deleted, deleted or not; `None` when it never existed.
 pub async fn story_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as("SELECT author_id, deleted_at FROM stories WHERE id = $1").bind(id).fetch_optional(db).await?)
+    Ok(sqlx::query_as(SQL_STORY_STATE).bind(id).fetch_optional(db).await?)
 }
 
 /// Viewers of a story by viewer id, after `after` (primary key `(story_id, viewer_id)`).
