@@ -76,6 +76,8 @@ pub mod out {
     /// Ops artifacts (Prometheus rules and their tests, Helm chart and values, the system
     /// picture): generated, but not a crate (the workspace excludes it).
     pub const OPS: &str = "generated/ops";
+    /// The registry crate `nova-services`: every service, for tools and tests that name none.
+    pub const SERVICES: &str = "generated/services";
 
     pub fn generated_crate(service: &str) -> String {
         format!("{GENERATED}/{service}")

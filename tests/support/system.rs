@@ -5,8 +5,9 @@
 //!
 //! ```ignore
 //! let mut system = TestSystem::new();
-//! system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
-//! system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
+//! system.start_with_callees("user").await;                // auth, then user
+//! // or one service explicitly, e.g. with settings of the test's own:
+//! // system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
 //! let users = system.client(UserClient::from_peers);      // a caller of its own (its own L1)
 //! ```
 
@@ -62,6 +63,32 @@ impl TestSystem {
         self.peers.set_endpoint(description.name, service.uri());
         self.members.push(Member { name: description.name, service, database });
         &self.members[self.members.len() - 1].service
+    }
+
+    /// Starts `name` from the generated registry, after every service it calls (transitively)
+    /// that is not running yet, callees first: `system.start_with_callees("content")` starts
+    /// auth, media, user and content, each as its binary would, with its own database.
+    pub async fn start_with_callees(&mut self, name: &str) -> &RunningService {
+        let Some(target) = nova_services::service(name) else { panic!("no service {name} in the spec") };
+        let mut needed = vec![target.name];
+        let mut index = 0;
+        while index < needed.len() {
+            if let Some(service) = nova_services::service(needed[index]) {
+                for callee in service.calls {
+                    if !needed.contains(callee) {
+                        needed.push(callee);
+                    }
+                }
+            }
+            index += 1;
+        }
+        // The registry lists callees before callers.
+        for service in nova_services::SERVICES.iter().filter(|s| needed.contains(&s.name)) {
+            if !self.members.iter().any(|m| m.name == service.name) {
+                self.start(service.description, service.start).await;
+            }
+        }
+        &self.member(name).service
     }
 
     /// Where every client of the system finds the started services, and how it caches.

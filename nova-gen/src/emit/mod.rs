@@ -11,6 +11,7 @@ pub mod migration;
 pub mod names;
 pub mod ops;
 mod protos;
+mod registry;
 mod repo;
 mod rpc;
 mod scaffold;
@@ -121,6 +122,9 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
         files.scaffold.extend(part.scaffold);
     }
     ops::emit_ops(spec, &mut files)?;
+    let registry = out::SERVICES;
+    files.owned(format!("{registry}/Cargo.toml"), registry::emit_registry_manifest(spec));
+    files.owned(format!("{registry}/src/lib.rs"), registry::emit_registry_lib(spec)?);
     for package in &spec.shared_packages {
         let root = out::shared_package_crate(&names::shared_package_crate(&package.name));
         files.owned(format!("{root}/Cargo.toml"), crate_root::emit_shared_manifest(package));

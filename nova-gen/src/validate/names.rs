@@ -53,6 +53,10 @@ pub fn service_name_problem(name: &str) -> Option<&'static str> {
     if !is_identifier(name) {
         return Some("names are lower_snake_case: a lower-case letter, then letters, digits or _");
     }
+    // generated/ops holds the ops artifacts and generated/services the registry of services.
+    if matches!(name, "ops" | "services") {
+        return Some("this name is taken by a generated directory (generated/ops, generated/services)");
+    }
     None
 }
 
@@ -83,5 +87,6 @@ mod tests {
         assert!(name_problem(&"a".repeat(64)).is_some());
         assert_eq!(service_name_problem("user"), None);
         assert!(name_problem("user").is_some());
+        assert!(service_name_problem("services").is_some(), "generated/services is the registry");
     }
 }
