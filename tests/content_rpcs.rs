@@ -403,20 +403,24 @@ async fn thirty_two_concurrent_likes_count_exactly() {
     let t = Content::start().await;
     let ada = t.user("ada").await;
     let post = t.post(&ada, "viral").await;
-    let mut calls = Vec::new();
-    for _ in 0..32 {
-        // Likers need not be checked with auth: any user id counts once.
-        let user = unknown();
-        for _ in 0..2 {
-            let client = t.content.clone();
-            let request = pb::LikePostRequest { post_id: post.id.clone(), user_id: user.clone() };
-            calls.push(tokio::spawn(async move { like_until_answered(&client, request).await }));
+    // Likers need not be checked with auth: any user id counts once.
+    let likers: Vec<String> = (0..32).map(|_| unknown()).collect();
+    let mut counts = Vec::new();
+    // Two waves of 32 concurrent calls: 32 different users, then the same 32 again (retries).
+    for _wave in 0..2 {
+        let calls: Vec<_> = likers
+            .iter()
+            .map(|user| {
+                let client = t.content.clone();
+                let request = pb::LikePostRequest { post_id: post.id.clone(), user_id: user.clone() };
+                tokio::spawn(async move { like_until_answered(&client, request).await })
+            })
+            .collect();
+        for call in calls {
+            counts.push(call.await.unwrap());
         }
     }
-    let mut counts = Vec::new();
-    for call in calls {
-        counts.push(call.await.unwrap());
-    }
+    assert!(counts[32..].iter().all(|c| *c == 32), "the second wave changes nothing: {counts:?}");
     assert!(counts.iter().all(|c| (1..=32).contains(c)), "{counts:?}");
     assert_eq!(t.count("SELECT like_count FROM posts WHERE id = $1", &post.id).await, 32);
     assert_eq!(t.count("SELECT count(*) FROM likes WHERE post_id = $1", &post.id).await, 32);

@@ -1,6 +1,5 @@
 //! Likes: one per user and post; `like_count` moves only when a row really comes or goes.
 
-use ::nova_runtime::codegen::sqlx::{Connection as _, PgConnection};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
@@ -11,30 +10,35 @@ use nova_content::{LogicError, pb};
 use crate::ContentLogic;
 use crate::convert::{DEFAULT_PAGE, MAX_PAGE};
 use crate::posts::limit;
+use crate::queries;
 
 pub async fn like_post(logic: &ContentLogic, request: pb::LikePostRequest) -> Result<pb::LikePostResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let user_id = parse_uuid("user_id", &request.user_id)?;
-    logic.live_post("post_id", post_id).await?;
+    // Four round trips and no read before: under 32 concurrent likes every transaction waits
+    // for the post's row lock while holding a pooled connection, so each statement counts.
     let mut tx = logic.db.begin().await?;
-    let new = likes::New { user_id, post_id, created_at: None };
-    // Adding 0 reads the current count under the row lock, in this transaction.
-    let by = if insert_once(&mut tx, &new).await? { 1 } else { 0 };
-    let like_count = count_change(posts::increment_like_count(&mut *tx, post_id, by).await, post_id)?;
+    let inserted = queries::insert_like(&mut *tx, user_id, post_id).await.map_err(|e| missing_post(e, post_id))?;
+    // Adding 0 reads the current count under the row lock, in this transaction; a missing or
+    // deleted post is NOT_FOUND and rolls the insert back.
+    let like_count = count_change(posts::increment_like_count(&mut *tx, post_id, i64::from(inserted)).await, post_id)?;
     tx.commit().await?;
-    logic.invalidate_post(post_id).await;
+    if inserted {
+        logic.invalidate_post(post_id).await;
+    }
     Ok(pb::LikePostResponse { like_count })
 }
 
 pub async fn unlike_post(logic: &ContentLogic, request: pb::UnlikePostRequest) -> Result<pb::UnlikePostResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let user_id = parse_uuid("user_id", &request.user_id)?;
-    logic.live_post("post_id", post_id).await?;
     let mut tx = logic.db.begin().await?;
-    let by = if likes::delete(&mut *tx, user_id, post_id).await? { -1 } else { 0 };
-    let like_count = count_change(posts::increment_like_count(&mut *tx, post_id, by).await, post_id)?;
+    let deleted = likes::delete(&mut *tx, user_id, post_id).await?;
+    let like_count = count_change(posts::increment_like_count(&mut *tx, post_id, -i64::from(deleted)).await, post_id)?;
     tx.commit().await?;
-    logic.invalidate_post(post_id).await;
+    if deleted {
+        logic.invalidate_post(post_id).await;
+    }
     Ok(pb::UnlikePostResponse { like_count })
 }
 
@@ -53,21 +57,11 @@ pub async fn list_post_likes(logic: &ContentLogic, request: pb::ListPostLikesReq
     Ok(pb::ListPostLikesResponse { likes, next_page_token })
 }
 
-/// Inserts the like unless the user already likes the post; `true` when a row was inserted.
-/// A savepoint confines the unique violation of a repeated (or concurrent) like, so the
-/// transaction goes on and the count is not touched.
-async fn insert_once(tx: &mut PgConnection, new: &likes::New) -> Result<bool, LogicError> {
-    let mut savepoint = tx.begin().await?;
-    match likes::insert(&mut *savepoint, new).await {
-        Ok(_) => {
-            savepoint.commit().await?;
-            Ok(true)
-        }
-        Err(RepoError::UniqueViolation { .. }) => {
-            savepoint.rollback().await?;
-            Ok(false)
-        }
-        Err(error) => Err(error.into()),
+/// A like of a post that does not exist breaks the foreign key: NOT_FOUND naming the post.
+fn missing_post(error: LogicError, post_id: Uuid) -> LogicError {
+    match error {
+        LogicError::FailedPrecondition(_) => LogicError::not_found(format!("post_id: no post {post_id}")),
+        other => other,
     }
 }
 

@@ -15,6 +15,7 @@ use nova_content::repo::{bookmark_collections, comments, posts, stories, story_v
 
 use crate::convert::Position;
 
+const SQL_INSERT_LIKE: &str = "INSERT INTO likes (user_id, post_id) VALUES ($1, $2) ON CONFLICT (user_id, post_id) DO NOTHING";
 const SQL_MEDIA_OF: &str = "SELECT post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position";
 const SQL_POST_STATE: &str = "SELECT author_id, deleted_at FROM posts WHERE id = $1";
 const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1";
@@ -43,6 +44,7 @@ const SQL_STORY_VIEWERS_AFTER: &str =
 /// Every statement above, as `(name, SQL)`: tests/content_rpcs.rs prepares each against
 /// the migrated schema, as the statements test does for the generated repositories.
 pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert_like", SQL_INSERT_LIKE),
     ("media_of", SQL_MEDIA_OF),
     ("post_state", SQL_POST_STATE),
     ("comment_state", SQL_COMMENT_STATE),
@@ -64,6 +66,13 @@ type PostTuple = (Uuid, Uuid, String, Visibility, i64, i64, i64, DateTime<Utc>, 
 fn post_row(t: PostTuple) -> posts::Row {
     let (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version) = t;
     posts::Row { id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version }
+}
+
+/// Records a like unless the user likes the post already; `true` when a row was inserted.
+/// (The generated `insert` would fail on the repeat, aborting the transaction; a savepoint
+/// around it costs two more round trips while the post's row lock is contended.)
+pub async fn insert_like<'e>(db: impl PgExecutor<'e>, user_id: Uuid, post_id: Uuid) -> Result<bool, LogicError> {
+    Ok(sqlx::query(SQL_INSERT_LIKE).bind(user_id).bind(post_id).execute(db).await?.rows_affected() > 0)
 }
 
 /// Media ids of each of `post_ids`, in display order (one statement on the primary key).
