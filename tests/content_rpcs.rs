@@ -845,3 +845,53 @@ async fn handwritten_statements_prepare_against_the_migrated_schema() {
     assert!(failed.is_empty(), "statements PostgreSQL refuses:\n{}", report.join("\n"));
     assert_eq!(prepared, nova_content_service::queries::STATEMENTS.len());
 }
+
+#[tokio::test]
+async fn page_tokens_belong_to_their_list_and_viewers_page() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let post = t.post(&ada, "tokens").await;
+    let other = t.post(&ada, "other").await;
+    let comment = |post_id: &str| pb::CreateCommentRequest { post_id: post_id.into(), author_id: ada.clone(), body: "c".into(), parent_comment_id: String::new() };
+    let parent = t.content.create_comment(comment(&post.id)).await.unwrap().comment.unwrap();
+    for _ in 0..2 {
+        t.content.create_comment(comment(&post.id)).await.unwrap();
+        t.content.create_comment(pb::CreateCommentRequest { parent_comment_id: parent.id.clone(), ..comment(&post.id) }).await.unwrap();
+        t.content.create_comment(comment(&other.id)).await.unwrap();
+    }
+    let comments = |post_id: &str, token: String| pb::ListCommentsRequest { post_id: post_id.into(), page_size: 1, page_token: token, viewer_id: String::new() };
+    let token = t.content.list_comments(comments(&post.id, String::new())).await.unwrap().next_page_token;
+    assert!(!token.is_empty());
+    assert_error(t.content.list_comments(comments(&other.id, token.clone())).await, Code::InvalidArgument, "page_token");
+    let replies = pb::ListCommentRepliesRequest { comment_id: parent.id.clone(), page_size: 1, page_token: token.clone() };
+    assert_error(t.content.list_comment_replies(replies).await, Code::InvalidArgument, "page_token");
+    let likes = pb::ListPostLikesRequest { post_id: post.id.clone(), page_size: 1, page_token: token.clone() };
+    assert_error(t.content.list_post_likes(likes).await, Code::InvalidArgument, "page_token");
+
+    // Story viewers, a page at a time, in viewer id order.
+    let media = t.media(&ada, true).await;
+    let story = pb::CreateStoryRequest { author_id: ada.clone(), media_id: media, caption: String::new(), expires_at: None };
+    let story = t.content.create_story(story).await.unwrap().story.unwrap();
+    let mut viewers = Vec::new();
+    for name in ["viewer1", "viewer2", "viewer3"] {
+        let viewer = t.user(name).await;
+        t.content.view_story(pb::ViewStoryRequest { story_id: story.id.clone(), viewer_id: viewer.clone() }).await.unwrap();
+        viewers.push(viewer);
+    }
+    viewers.sort();
+    let page = |token: String| pb::ListStoryViewersRequest { story_id: story.id.clone(), requester_id: ada.clone(), page_size: 2, page_token: token };
+    let one = t.content.list_story_viewers(page(String::new())).await.unwrap();
+    let two = t.content.list_story_viewers(page(one.next_page_token.clone())).await.unwrap();
+    let seen: Vec<String> = one.viewers.iter().chain(two.viewers.iter()).map(|v| v.viewer_id.clone()).collect();
+    assert_eq!(seen, viewers);
+    assert!(two.next_page_token.is_empty());
+    assert_error(t.content.list_story_viewers(page(token.clone())).await, Code::InvalidArgument, "page_token");
+    let stories = pb::ListActiveStoriesRequest { author_id: ada.clone(), page_size: 1, page_token: token, viewer_id: String::new() };
+    assert_error(t.content.list_active_stories(stories).await, Code::InvalidArgument, "page_token");
+
+    // A comment of a deleted post is gone with it, for deletion too.
+    t.content.delete_post(pb::DeletePostRequest { post_id: post.id.clone(), requester_id: ada.clone() }).await.unwrap();
+    let delete = pb::DeleteCommentRequest { comment_id: parent.id.clone(), requester_id: ada.clone() };
+    assert_error(t.content.delete_comment(delete).await, Code::NotFound, "comment_id");
+    t.stop().await;
+}
