@@ -7,6 +7,7 @@
 pub mod cache_probe;
 pub mod database;
 pub mod gated;
+pub mod media_s3;
 pub mod metrics;
 pub mod policy;
 pub mod private_postgres;

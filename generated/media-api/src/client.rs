@@ -113,7 +113,8 @@ impl MediaClient {
             .await
     }
     /// Returns an upload with the chunks received so far, so that a client can resume: send the
-    /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+    /// chunks in `missing_chunks`, then complete. An upload past its `expires_at` is reported
+    /// EXPIRED. NOT_FOUND when the upload does not exist,
     /// PERMISSION_DENIED when the requester does not own it.
     ///
     /// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
@@ -164,7 +165,8 @@ impl MediaClient {
             )
             .await
     }
-    /// Returns one media. NOT_FOUND when it does not exist or was deleted.
+    /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
+    /// naming media_id when it is not a UUID.
     ///
     /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media(
@@ -195,7 +197,9 @@ impl MediaClient {
             .await;
     }
     /// Returns the media among the given ids (at most 100), for callers that check or render
-    /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
+    /// many attachments at once, in request order. Unknown or deleted ids are listed in
+    /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
+    /// are more than 100.
     ///
     /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_ids(
@@ -290,7 +294,8 @@ impl MediaClient {
             .await
     }
     /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-    /// NOT_FOUND when the media does not exist or was deleted.
+    /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
+    /// when it is not a UUID.
     ///
     /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_variants(

@@ -40,6 +40,9 @@ pub struct Media {
     /// Optimistic-concurrency version; pass it back in UpdateMediaMetadataRequest.
     #[prost(int64, tag = "15")]
     pub version: i64,
+    /// The original file name given at upload, for downloads.
+    #[prost(string, tag = "16")]
+    pub file_name: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Upload {
@@ -658,7 +661,8 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns an upload with the chunks received so far, so that a client can resume: send the
-        /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+        /// chunks in `missing_chunks`, then complete. An upload past its `expires_at` is reported
+        /// EXPIRED. NOT_FOUND when the upload does not exist,
         /// PERMISSION_DENIED when the requester does not own it.
         pub async fn get_upload(
             &mut self,
@@ -721,7 +725,8 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one media. NOT_FOUND when it does not exist or was deleted.
+        /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
+        /// naming media_id when it is not a UUID.
         pub async fn get_media(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaRequest>,
@@ -747,7 +752,9 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns the media among the given ids (at most 100), for callers that check or render
-        /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
+        /// many attachments at once, in request order. Unknown or deleted ids are listed in
+        /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
+        /// are more than 100.
         pub async fn get_media_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaByIdsRequest>,
@@ -829,7 +836,8 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-        /// NOT_FOUND when the media does not exist or was deleted.
+        /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
+        /// when it is not a UUID.
         pub async fn get_media_variants(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaVariantsRequest>,
@@ -1015,7 +1023,8 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Returns an upload with the chunks received so far, so that a client can resume: send the
-        /// chunks in `missing_chunks`, then complete. NOT_FOUND when the upload does not exist,
+        /// chunks in `missing_chunks`, then complete. An upload past its `expires_at` is reported
+        /// EXPIRED. NOT_FOUND when the upload does not exist,
         /// PERMISSION_DENIED when the requester does not own it.
         async fn get_upload(
             &self,
@@ -1042,7 +1051,8 @@ pub mod media_service_server {
             tonic::Response<super::CompleteMediaUploadResponse>,
             tonic::Status,
         >;
-        /// Returns one media. NOT_FOUND when it does not exist or was deleted.
+        /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
+        /// naming media_id when it is not a UUID.
         async fn get_media(
             &self,
             request: tonic::Request<super::GetMediaRequest>,
@@ -1051,7 +1061,9 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Returns the media among the given ids (at most 100), for callers that check or render
-        /// many attachments at once. Unknown or deleted ids are listed in `missing_media_ids`.
+        /// many attachments at once, in request order. Unknown or deleted ids are listed in
+        /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
+        /// are more than 100.
         async fn get_media_by_ids(
             &self,
             request: tonic::Request<super::GetMediaByIdsRequest>,
@@ -1080,7 +1092,8 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-        /// NOT_FOUND when the media does not exist or was deleted.
+        /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
+        /// when it is not a UUID.
         async fn get_media_variants(
             &self,
             request: tonic::Request<super::GetMediaVariantsRequest>,

@@ -94,7 +94,7 @@ pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         cache: None,
         fail_closed: false,
     },
-    schema: 0xcd82cd04aaab0b8e,
+    schema: 0xb23298363c201d85,
 };
 /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -116,7 +116,7 @@ pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
         }),
         fail_closed: false,
     },
-    schema: 0x8e1456225d4d5b63,
+    schema: 0xe6dc261df52f2ac6,
 };
 /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -138,7 +138,7 @@ pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         }),
         fail_closed: false,
     },
-    schema: 0x66bacfb5ae8635d5,
+    schema: 0xb780a9d494e683f0,
 };
 /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -160,7 +160,7 @@ pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         }),
         fail_closed: false,
     },
-    schema: 0xabaa0fcde3b1e296,
+    schema: 0xea83b79373afed5d,
 };
 /// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -258,7 +258,7 @@ pub static UPDATE_MEDIA_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         cache: None,
         fail_closed: false,
     },
-    schema: 0x36c4413e2f3cf9a1,
+    schema: 0x6bfdd92661f5ac2c,
 };
 /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {

@@ -4,13 +4,13 @@ use ::nova_runtime::LogicError;
 use ::nova_runtime::codegen::chrono::{DateTime, TimeZone, Utc};
 use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::parse_uuid;
+use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_auth::pb;
 use nova_auth::repo::users as users_table;
 
 use crate::login::audit;
-use crate::{AuthLogic, sql, users};
+use crate::{AuthLogic, MAX_BATCH, sql, users};
 
 /// ListUsers' default and largest page sizes (documented in the proto).
 const DEFAULT_PAGE: u32 = 50;
@@ -83,4 +83,33 @@ pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> R
     // GetUser, GetUsersByIds, CheckUserExists and the permission reads are cached by user id.
     logic.invalidator().entity(&id.to_string()).await;
     Ok(pb::DeleteUserResponse {})
+}
+
+/// GetUser: a live user by id.
+pub async fn get_user(logic: &AuthLogic, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
+    let id = parse_uuid("user_id", &request.user_id)?;
+    match users_table::get(logic.db(), id).await? {
+        Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserResponse { user: Some(users::to_proto(&row)) }),
+        _ => Err(LogicError::not_found(format!("no user {id}"))),
+    }
+}
+
+/// GetUsersByIds: live users among the ids, in the order asked; the others listed as missing.
+pub async fn get_users_by_ids(logic: &AuthLogic, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+    let ids = parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
+    let rows = users_table::get_many(logic.db(), &ids).await?;
+    let live: Vec<&users_table::Row> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
+    let missing_user_ids = ids.iter().filter(|id| !live.iter().any(|r| r.id == **id)).map(|id| id.to_string()).collect();
+    // Answer in the order asked, which callers zip with their own lists.
+    let users = ids.iter().filter_map(|id| live.iter().find(|r| r.id == *id)).map(|r| users::to_proto(r)).collect();
+    Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
+}
+
+/// GetUserByEmail: a live user by email, case-insensitively.
+pub async fn get_user_by_email(logic: &AuthLogic, request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
+    let email = text("email", &request.email)?.trim().to_lowercase();
+    match users_table::find_by_email(logic.db(), &email).await? {
+        Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserByEmailResponse { user: Some(users::to_proto(&row)) }),
+        _ => Err(LogicError::not_found("no user with that email")),
+    }
 }

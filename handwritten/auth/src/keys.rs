@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ::nova_runtime::LogicError;
 use ::nova_runtime::codegen::chrono::{DateTime, TimeDelta, Utc};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::codegen::tokio::sync::RwLock;
+use ::nova_runtime::codegen::tokio::sync::{Mutex, RwLock};
 use ::nova_runtime::codegen::uuid::Uuid;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use ed25519_dalek::SigningKey;
@@ -51,6 +51,9 @@ pub struct KeyStore {
     grace: TimeDelta,
     cache_ttl: Duration,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// One reload at a time: callers that waited use the snapshot the reload they waited for
+    /// produced, so a burst of tokens with unknown kids costs one query at a time, not one each.
+    reloading: Mutex<()>,
 }
 
 impl fmt::Debug for KeyStore {
@@ -79,7 +82,7 @@ fn generate() -> jwt_signing_keys::New {
 
 impl KeyStore {
     pub fn new(db: PgPool, grace: TimeDelta, cache_ttl: Duration) -> Self {
-        KeyStore { db, grace, cache_ttl, snapshot: RwLock::new(Arc::new(Snapshot::default())) }
+        KeyStore { db, grace, cache_ttl, snapshot: RwLock::new(Arc::new(Snapshot::default())), reloading: Mutex::new(()) }
     }
 
     /// The snapshot, re-read when older than the cache TTL.
@@ -87,12 +90,27 @@ impl KeyStore {
         let snapshot = self.snapshot.read().await.clone();
         match snapshot.loaded_at {
             Some(at) if at.elapsed() < self.cache_ttl => Ok(snapshot),
-            _ => self.reload().await,
+            // Callers that queued behind one reload all take its result.
+            _ => self.reload_since(Instant::now().checked_sub(self.cache_ttl).unwrap_or_else(Instant::now)).await,
         }
     }
 
-    /// Reads every key from the table and replaces the snapshot.
+    /// A snapshot read from the table at or after `since`: the current one if a reload
+    /// finished since then (while this caller waited for it), otherwise a new one.
+    async fn reload_since(&self, since: Instant) -> Result<Arc<Snapshot>, LogicError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let snapshot = self.snapshot.read().await.clone();
+        if snapshot.loaded_at.is_some_and(|at| at >= since) {
+            return Ok(snapshot);
+        }
+        self.reload().await
+    }
+
+    /// Reads every key from the table and replaces the snapshot. Only `reload_since` calls it.
     async fn reload(&self) -> Result<Arc<Snapshot>, LogicError> {
+        // Stamped before reading: a snapshot loaded at or after an instant holds every key
+        // committed before it.
+        let started = Instant::now();
         let mut rows: Vec<jwt_signing_keys::Row> = Vec::new();
         loop {
             let page = jwt_signing_keys::list(&self.db, rows.last(), PAGE).await?;
@@ -102,7 +120,7 @@ impl KeyStore {
                 break;
             }
         }
-        let mut snapshot = Snapshot { loaded_at: Some(Instant::now()), ..Snapshot::default() };
+        let mut snapshot = Snapshot { loaded_at: Some(started), ..Snapshot::default() };
         let mut newest_active: Option<DateTime<Utc>> = None;
         for row in rows.into_iter().filter(|row| row.algorithm == ALGORITHM) {
             if row.active && newest_active.is_none_or(|at| row.created_at > at) {
@@ -126,7 +144,7 @@ impl KeyStore {
         let mut snapshot = self.current().await?;
         if snapshot.active.is_none() {
             self.create_if_none().await?;
-            snapshot = self.reload().await?;
+            snapshot = self.reload_since(Instant::now()).await?;
         }
         match snapshot.active.as_ref().and_then(|kid| snapshot.keys.get(kid).map(|key| (kid.clone(), key.encoding.clone()))) {
             Some(found) => Ok(found),
@@ -137,10 +155,11 @@ impl KeyStore {
     /// The key that verifies tokens naming `kid` at `now`; UNAUTHENTICATED for an unknown key
     /// or one retired longer ago than the grace period.
     pub async fn verifying_key(&self, kid: &str, now: DateTime<Utc>) -> Result<DecodingKey, LogicError> {
+        let asked = Instant::now();
         let mut snapshot = self.current().await?;
         if !snapshot.keys.contains_key(kid) {
             // Perhaps another replica created it since we last looked.
-            snapshot = self.reload().await?;
+            snapshot = self.reload_since(asked).await?;
         }
         let Some(key) = snapshot.keys.get(kid) else {
             return Err(LogicError::Unauthenticated("access token is signed by an unknown key".into()));
@@ -169,7 +188,7 @@ impl KeyStore {
         let retired = sql::retire_active_keys(&mut *tx).await?;
         let new = jwt_signing_keys::insert(&mut *tx, &generate()).await?;
         tx.commit().await.map_err(|e| LogicError::internal("committing the key rotation", e))?;
-        self.reload().await?;
+        self.reload_since(Instant::now()).await?;
         Ok((new.kid, retired.into_iter().next()))
     }
 }

@@ -18,9 +18,7 @@ use std::sync::Arc;
 
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_auth::repo::{auth_logs, users as users_table};
 use nova_auth::{CallContext, Logic, LogicError, pb};
 
 pub use settings::AuthSettings;
@@ -64,30 +62,7 @@ impl AuthLogic {
 
 impl Logic for AuthLogic {
     async fn register(&self, _ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
-        let registration = users::Registration::parse(request)?;
-        let password_hash = users::hash_password(registration.password).await?;
-        // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
-        let mut tx = self.db.begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
-        let new = users_table::New {
-            id: None,
-            email: registration.email,
-            username: registration.username,
-            password_hash,
-            email_verified: None,
-            status: Some(users_table::Status::Active),
-            failed_login_attempts: None,
-            locked_until: None,
-            last_login_at: None,
-            created_at: None,
-            updated_at: None,
-            deleted_at: None,
-        };
-        let row = users_table::insert(&mut *tx, &new).await.map_err(users::explain_conflict)?;
-        let event =
-            auth_logs::New { id: None, user_id: Some(row.id), event: "register".to_string(), ip_address: None, detail: None, created_at: None };
-        auth_logs::insert(&mut *tx, &event).await?;
-        tx.commit().await.map_err(|e| LogicError::internal("committing the registration", e))?;
-        Ok(pb::RegisterResponse { user: Some(users::to_proto(&row)) })
+        users::register(self, request).await
     }
 
     async fn login(&self, _ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
@@ -103,21 +78,11 @@ impl Logic for AuthLogic {
     }
 
     async fn get_user(&self, _ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
-        let id = parse_uuid("user_id", &request.user_id)?;
-        match users_table::get(&self.db, id).await? {
-            Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserResponse { user: Some(users::to_proto(&row)) }),
-            _ => Err(LogicError::not_found(format!("no user {id}"))),
-        }
+        accounts::get_user(self, request).await
     }
 
     async fn get_users_by_ids(&self, _ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
-        let ids = parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
-        let rows = users_table::get_many(&self.db, &ids).await?;
-        let live: Vec<&users_table::Row> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
-        let missing_user_ids = ids.iter().filter(|id| !live.iter().any(|r| r.id == **id)).map(|id| id.to_string()).collect();
-        // Answer in the order asked, which callers zip with their own lists.
-        let users = ids.iter().filter_map(|id| live.iter().find(|r| r.id == *id)).map(|r| users::to_proto(r)).collect();
-        Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
+        accounts::get_users_by_ids(self, request).await
     }
 
     async fn verify_token(&self, _ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
@@ -129,11 +94,7 @@ impl Logic for AuthLogic {
     }
 
     async fn get_user_by_email(&self, _ctx: &CallContext, request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
-        let email = text("email", &request.email)?.trim().to_lowercase();
-        match users_table::find_by_email(&self.db, &email).await? {
-            Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserByEmailResponse { user: Some(users::to_proto(&row)) }),
-            _ => Err(LogicError::not_found("no user with that email")),
-        }
+        accounts::get_user_by_email(self, request).await
     }
 
     async fn list_users(&self, _ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
@@ -196,6 +157,7 @@ pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners
     let database = nova_auth::db::open(config.database()?)?;
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
     let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
+    users::prewarm().await;
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

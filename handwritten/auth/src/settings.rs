@@ -71,3 +71,18 @@ fn positive(name: &str, value: i64) -> Result<i64, ConfigError> {
 fn invalid(name: &str, value: i64, reason: impl ToString) -> ConfigError {
     ConfigError { name: name.to_string(), value: value.to_string(), reason: reason.to_string() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_variables_the_defaults_apply_and_the_key_grace_follows_the_token_lifetime() {
+        // No NOVA_AUTH_* variable is set in the test environment.
+        let settings = AuthSettings::from_env().unwrap();
+        assert_eq!(settings, AuthSettings::default());
+        assert_eq!(settings.key_grace, settings.access_token_ttl);
+        assert!(positive("X", 0).is_err());
+        assert!(positive("X", -5).is_err());
+    }
+}

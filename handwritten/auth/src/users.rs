@@ -9,7 +9,9 @@ use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use nova_auth::pb;
-use nova_auth::repo::users;
+use nova_auth::repo::{auth_logs, users};
+
+use crate::AuthLogic;
 
 /// A registration whose fields passed validation, email normalised to lower case.
 pub struct Registration {
@@ -70,6 +72,12 @@ pub async fn verify_password(hash: Option<String>, password: String) -> Result<b
     Ok(verified)
 }
 
+/// Computes the dummy hash now (off the async workers), so that even the first sign-in with
+/// an unknown email costs what a wrong password costs.
+pub async fn prewarm() {
+    let _ = ::nova_runtime::codegen::tokio::task::spawn_blocking(dummy_hash).await;
+}
+
 /// An Argon2id hash of a random password nobody knows, made once per process with the same
 /// parameters as real hashes (so verifying against it takes as long).
 fn dummy_hash() -> &'static str {
@@ -117,6 +125,33 @@ pub fn to_proto(row: &users::Row) -> pb::User {
         created_at: Some(timestamp(row.created_at)),
         last_login_at: optional_timestamp(row.last_login_at),
     }
+}
+
+/// Register: see the proto. The account and its audit entry commit together.
+pub async fn register(logic: &AuthLogic, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+    let registration = Registration::parse(request)?;
+    let password_hash = hash_password(registration.password).await?;
+    // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
+    let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
+    let new = users::New {
+        id: None,
+        email: registration.email,
+        username: registration.username,
+        password_hash,
+        email_verified: None,
+        status: Some(users::Status::Active),
+        failed_login_attempts: None,
+        locked_until: None,
+        last_login_at: None,
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+    };
+    let row = users::insert(&mut *tx, &new).await.map_err(explain_conflict)?;
+    let event = auth_logs::New { id: None, user_id: Some(row.id), event: "register".to_string(), ip_address: None, detail: None, created_at: None };
+    auth_logs::insert(&mut *tx, &event).await?;
+    tx.commit().await.map_err(|e| LogicError::internal("committing the registration", e))?;
+    Ok(pb::RegisterResponse { user: Some(to_proto(&row)) })
 }
 
 #[cfg(test)]

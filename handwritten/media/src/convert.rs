@@ -2,6 +2,7 @@
 
 use nova_media::repo::{media, media_variants, upload_chunks, uploads};
 use nova_media::{LogicError, pb};
+use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::convert::{optional_timestamp, timestamp};
 use sha2::{Digest, Sha256};
 
@@ -26,6 +27,7 @@ pub fn media_message(row: &media::Row) -> pb::Media {
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
         version: row.version,
+        file_name: row.file_name.clone(),
     }
 }
 
@@ -42,14 +44,19 @@ pub fn variant_message(row: &media_variants::Row) -> pb::MediaVariant {
     }
 }
 
-/// The message of an upload, with its received chunks (`chunks`: this upload's rows).
-pub fn upload_message(row: &uploads::Row, sha256: &str, chunks: &[upload_chunks::Row]) -> pb::Upload {
+/// The message of an upload, with its received chunks (`chunks`: this upload's rows); an
+/// upload still in progress at `now` past its expiry is reported EXPIRED.
+pub fn upload_message(row: &uploads::Row, sha256: &str, chunks: &[upload_chunks::Row], now: DateTime<Utc>) -> pb::Upload {
     let received: Vec<i32> = chunks.iter().map(|c| c.chunk_number).collect();
     let missing = (1..=row.total_chunks).filter(|n| !received.contains(n)).collect();
+    let status = match row.status {
+        uploads::Status::InProgress if row.expires_at <= now => uploads::Status::Expired,
+        status => status,
+    };
     pb::Upload {
         id: row.id.to_string(),
         media_id: row.media_id.to_string(),
-        status: pb::UploadStatus::from(row.status) as i32,
+        status: pb::UploadStatus::from(status) as i32,
         chunk_size_bytes: row.chunk_size_bytes,
         total_chunks: row.total_chunks,
         expires_at: Some(timestamp(row.expires_at)),

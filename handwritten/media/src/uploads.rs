@@ -18,6 +18,8 @@ use crate::{MediaLogic, ensure_owner, store};
 const MAX_IMAGE_BYTES: i64 = 50 * 1024 * 1024;
 const MAX_STREAM_BYTES: i64 = 5 * 1024 * 1024 * 1024;
 const MAX_FILE_NAME_CHARS: usize = 255;
+/// Parts of the assembled object uploaded concurrently (each up to 5 MiB).
+const MAX_PARTS_IN_FLIGHT: usize = 4;
 
 /// The MIME types accepted for each kind.
 fn allowed_mime_types(kind: media::Kind) -> &'static [&'static str] {
@@ -142,7 +144,7 @@ impl MediaLogic {
         tx.commit().await?;
         // A new media changes its owner's listing.
         self.invalidator.entity(&new.owner_id.to_string()).await;
-        Ok(pb::InitiateMediaUploadResponse { upload: Some(upload_message(&upload, &new.sha256, &[])) })
+        Ok(pb::InitiateMediaUploadResponse { upload: Some(upload_message(&upload, &new.sha256, &[], Utc::now())) })
     }
 
     /// The upload `upload_id` names, checked to belong to `requester_id`.
@@ -219,14 +221,14 @@ impl MediaLogic {
         }
         let chunks = self.chunks(&upload).await?;
         let sha256 = media.sha256.clone().unwrap_or_default();
-        Ok(pb::UploadMediaChunkResponse { upload: Some(upload_message(&upload, &sha256, &chunks)) })
+        Ok(pb::UploadMediaChunkResponse { upload: Some(upload_message(&upload, &sha256, &chunks, Utc::now())) })
     }
 
     pub(crate) async fn upload_state(&self, request: pb::GetUploadRequest) -> Result<pb::GetUploadResponse, LogicError> {
         let upload = self.owned_upload(&request.upload_id, &request.requester_id).await?;
         let chunks = self.chunks(&upload).await?;
         let sha256 = media::get(&self.db, upload.media_id).await?.and_then(|m| m.sha256).unwrap_or_default();
-        Ok(pb::GetUploadResponse { upload: Some(upload_message(&upload, &sha256, &chunks)) })
+        Ok(pb::GetUploadResponse { upload: Some(upload_message(&upload, &sha256, &chunks, Utc::now())) })
     }
 
     pub(crate) async fn complete(&self, request: pb::CompleteMediaUploadRequest) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
@@ -285,6 +287,11 @@ impl MediaLogic {
             hasher.update(&chunk);
             if let Some(original) = original.as_mut() {
                 original.extend_from_slice(&chunk);
+            }
+            // Bounded memory for large files: at most a few parts in flight.
+            if let Err(error) = writer.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await {
+                let _ = writer.abort().await;
+                return Err(unavailable(error));
             }
             writer.write(&chunk);
         }

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageFormat};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use nova_media::repo::media_variants::Preset;
 
 /// The box (width, height) an image preset fits in.
@@ -18,6 +18,11 @@ pub fn preset_box(preset: Preset) -> Option<(u32, u32)> {
         Preset::VideoHls => None,
     }
 }
+
+/// The largest width or height decoded.
+const MAX_SIDE_PIXELS: u32 = 16_384;
+/// The most memory one decode may allocate.
+const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The presets produced for an image when the request names none.
 pub const DEFAULT_IMAGE_PRESETS: [Preset; 2] = [Preset::Thumbnail, Preset::ImageMedium];
@@ -65,8 +70,14 @@ pub fn image_format(mime_type: &str) -> Option<ImageFormat> {
 /// Decodes `bytes` as `mime_type`; the error is the reason the media fails.
 pub fn decode(bytes: &[u8], mime_type: &str) -> Result<Decoded, String> {
     let format = image_format(mime_type).ok_or_else(|| format!("{mime_type} is not an image type this service decodes"))?;
-    let image = image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| format!("the bytes are not a decodable {mime_type} image: {e}"))?;
+    // Explicit limits: a small file must not claim a huge canvas (a decompression bomb).
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE_PIXELS);
+    limits.max_image_height = Some(MAX_SIDE_PIXELS);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| format!("the bytes are not a decodable {mime_type} image: {e}"))?;
     Ok(Decoded { image, format })
 }
 

@@ -10,8 +10,10 @@
 //! concurrent first calls all succeed and one row results; an unknown or deleted user is
 //! `NOT_FOUND`. Every registered user thus has a profile from the first time anyone looks,
 //! without auth ever writing here or Register waiting for this service. A profile row that
-//! exists is trusted without asking auth again (profiles are soft-deleted here when a user
-//! goes away). Consequence: SearchUsers finds only profiles materialised so far.
+//! exists is trusted without asking auth again, so reads stay local: a user deleted in auth
+//! after its profile was materialised keeps the profile until this service is told of the
+//! deletion (a soft delete of the row; no RPC or event carries it yet). Consequence of
+//! laziness: SearchUsers finds only profiles materialised so far.
 //!
 //! # Relationships
 //!

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::{optional_timestamp, parse_uuid, text, timestamp};
+use ::nova_runtime::convert::{parse_uuid, text, timestamp};
+use ::nova_runtime::repo::RepoError;
 use nova_auth_api::AuthClient;
 use nova_user::repo::profiles::{self, Row};
 use nova_user::{LogicError, pb};
@@ -36,7 +37,7 @@ pub async fn materialise(db: &PgPool, auth_client: &AuthClient, id: Uuid, field:
         return Err(missing());
     };
     let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
-    sql::insert_default_profile(&mut conn, id, &default_display_name(&username)).await?;
+    sql::insert_default_profiles(&mut conn, &[(id, default_display_name(&username))]).await?;
     profiles::get(&mut *conn, id).await?.ok_or_else(missing)
 }
 
@@ -49,11 +50,9 @@ pub async fn materialise_many(db: &PgPool, auth_client: &AuthClient, ids: &[Uuid
         return Ok(found);
     }
     let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
-    let mut created = Vec::with_capacity(live.len());
-    for (id, username) in &live {
-        sql::insert_default_profile(&mut conn, *id, &default_display_name(username)).await?;
-        created.push(*id);
-    }
+    let defaults: Vec<(Uuid, String)> = live.iter().map(|(id, username)| (*id, default_display_name(username))).collect();
+    sql::insert_default_profiles(&mut conn, &defaults).await?;
+    let created: Vec<Uuid> = live.into_keys().collect();
     for row in profiles::get_many(&mut *conn, &created).await? {
         found.insert(row.user_id, row);
     }
@@ -79,7 +78,7 @@ pub fn to_proto(row: &Row) -> pb::UserProfile {
         follower_count: row.follower_count,
         following_count: row.following_count,
         created_at: Some(timestamp(row.created_at)),
-        updated_at: optional_timestamp(Some(row.updated_at)),
+        updated_at: Some(timestamp(row.updated_at)),
         version: row.version,
     }
 }
@@ -179,22 +178,6 @@ fn website_url(value: &str) -> Result<&str, LogicError> {
     Ok(value)
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::website_url;
-
-    #[test]
-    fn website_urls_need_a_scheme_and_a_host() {
-        for good in ["", "https://example.com", "http://example.com:8080/a?b#c", "https://[::1]/"] {
-            assert!(website_url(good).is_ok(), "{good}");
-        }
-        for bad in ["example.com", "ftp://example.com", "https://", "https:///path", "https://exa mple.com", "javascript:alert(1)"] {
-            assert!(website_url(bad).unwrap_err().to_string().contains("website_url"), "{bad}");
-        }
-    }
-}
-
 /// How many ids one GetUserProfilesByIds call may ask for (documented in the proto).
 pub const MAX_BATCH: usize = 100;
 
@@ -229,8 +212,28 @@ impl crate::UserLogic {
         let current = self.profile(id, "user_id").await?;
         // One statement: applies only while `version` is still the stored one (ABORTED
         // otherwise, re-read and retry), so no transaction is needed.
-        let row = profiles::update_if_version(&self.db, id, version, &edit.patch(&current)).await?;
+        let row = profiles::update_if_version(&self.db, id, version, &edit.patch(&current)).await.map_err(|error| match error {
+            // Deleted between the read and the update.
+            RepoError::NotFound { .. } => LogicError::not_found(format!("user_id: no user {id}")),
+            other => other.into(),
+        })?;
         self.invalidator.entity(&id.to_string()).await;
         Ok(pb::UpdateUserProfileResponse { profile: Some(to_proto(&row)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::website_url;
+
+    #[test]
+    fn website_urls_need_a_scheme_and_a_host() {
+        for good in ["", "https://example.com", "http://example.com:8080/a?b#c", "https://[::1]/"] {
+            assert!(website_url(good).is_ok(), "{good}");
+        }
+        for bad in ["example.com", "ftp://example.com", "https://", "https:///path", "https://exa mple.com", "javascript:alert(1)"] {
+            assert!(website_url(bad).unwrap_err().to_string().contains("website_url"), "{bad}");
+        }
     }
 }

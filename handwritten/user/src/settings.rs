@@ -3,7 +3,7 @@
 //! one transaction).
 
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::convert::{optional_timestamp, parse_uuid, quote, text};
+use ::nova_runtime::convert::{parse_uuid, quote, text, timestamp};
 use nova_user::repo::user_settings::{self, DirectMessagePolicy, Row};
 use nova_user::{LogicError, pb};
 
@@ -32,7 +32,7 @@ pub fn to_proto(row: &Row) -> pb::UserSettings {
         show_online_status: row.show_online_status,
         language: row.language.clone(),
         time_zone: row.time_zone.clone(),
-        updated_at: optional_timestamp(Some(row.updated_at)),
+        updated_at: Some(timestamp(row.updated_at)),
     }
 }
 
@@ -95,27 +95,6 @@ fn is_time_zone_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.split('/').count() <= 3 && name.split('/').all(part_ok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{is_language_tag, is_time_zone_name};
-
-    #[test]
-    fn language_tags_and_time_zones_have_their_shape() {
-        for good in ["en", "zh-Hans", "pt-BR", "sr-Latn-RS", "es-419"] {
-            assert!(is_language_tag(good), "{good}");
-        }
-        for bad in ["", "e", "english language", "en_US", "en--US", "123"] {
-            assert!(!is_language_tag(bad), "{bad}");
-        }
-        for good in ["UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
-            assert!(is_time_zone_name(good), "{good}");
-        }
-        for bad in ["", "Asia/", "/UTC", "Asia Shanghai", "../etc/passwd", "1/2"] {
-            assert!(!is_time_zone_name(bad), "{bad}");
-        }
-    }
-}
-
 impl crate::UserLogic {
     pub(crate) async fn get_settings(&self, request: pb::GetUserSettingsRequest) -> Result<pb::GetUserSettingsResponse, LogicError> {
         let id = parse_uuid("user_id", &request.user_id)?;
@@ -136,5 +115,26 @@ impl crate::UserLogic {
         tx.commit().await.map_err(|e| LogicError::internal("committing the settings", e))?;
         self.invalidator.entity(&id.to_string()).await;
         Ok(pb::UpdateUserSettingsResponse { settings: Some(to_proto(&row)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_language_tag, is_time_zone_name};
+
+    #[test]
+    fn language_tags_and_time_zones_have_their_shape() {
+        for good in ["en", "zh-Hans", "pt-BR", "sr-Latn-RS", "es-419"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in ["", "e", "english language", "en_US", "en--US", "123"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+        for good in ["UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
+            assert!(is_time_zone_name(good), "{good}");
+        }
+        for bad in ["", "Asia/", "/UTC", "Asia Shanghai", "../etc/passwd", "1/2"] {
+            assert!(!is_time_zone_name(bad), "{bad}");
+        }
     }
 }

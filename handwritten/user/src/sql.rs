@@ -8,7 +8,8 @@ use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 
-const INSERT_DEFAULT_PROFILE: &str = "INSERT INTO profiles (user_id, display_name) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING";
+const INSERT_DEFAULT_PROFILES: &str =
+    "INSERT INTO profiles (user_id, display_name) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (user_id) DO NOTHING";
 const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
 const INSERT_FOLLOW: &str = "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT (follower_id, followee_id) DO NOTHING";
 const INSERT_BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
@@ -25,7 +26,7 @@ const SEARCH_AFTER: &str = "SELECT p.user_id, lower(p.display_name) FROM profile
 
 /// Every handwritten statement, by name (for a test that prepares them).
 pub const STATEMENTS: &[(&str, &str)] = &[
-    ("insert_default_profile", INSERT_DEFAULT_PROFILE),
+    ("insert_default_profiles", INSERT_DEFAULT_PROFILES),
     ("insert_default_settings", INSERT_DEFAULT_SETTINGS),
     ("insert_follow", INSERT_FOLLOW),
     ("insert_block", INSERT_BLOCK),
@@ -38,10 +39,11 @@ fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }
 
-/// Inserts the default profile of a user auth reported live; an existing row (live or
-/// deleted) is left alone.
-pub async fn insert_default_profile(db: &mut PgConnection, user_id: Uuid, display_name: &str) -> RepoResult<()> {
-    sqlx::query(INSERT_DEFAULT_PROFILE).bind(user_id).bind(display_name).execute(db).await.map_err(error("profiles"))?;
+/// Inserts the default profiles (id, display name) of users auth reported live, in one
+/// statement; an existing row (live or deleted) is left alone.
+pub async fn insert_default_profiles(db: &mut PgConnection, profiles: &[(Uuid, String)]) -> RepoResult<()> {
+    let (ids, names): (Vec<Uuid>, Vec<&str>) = profiles.iter().map(|(id, name)| (*id, name.as_str())).unzip();
+    sqlx::query(INSERT_DEFAULT_PROFILES).bind(ids).bind(names).execute(db).await.map_err(error("profiles"))?;
     Ok(())
 }
 
