@@ -895,3 +895,58 @@ async fn page_tokens_belong_to_their_list_and_viewers_page() {
     assert_error(t.content.delete_comment(delete).await, Code::NotFound, "comment_id");
     t.stop().await;
 }
+
+// ----- a measurement for the notes -----
+
+fn percentiles(mut samples: Vec<std::time::Duration>) -> (std::time::Duration, std::time::Duration) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).saturating_sub(1)];
+    (at(0.50), at(0.95))
+}
+
+/// Latency of reads and writes through the generated client (real gRPC, PostgreSQL and
+/// Redis on this machine). A measurement, not a check: run it with
+/// `cargo test -p nova-tests --test content_rpcs -- --ignored --nocapture latency`.
+#[tokio::test]
+#[ignore = "a measurement for the notes, not a check"]
+async fn latency_of_reads_and_writes() {
+    let t = Content::start().await;
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    const N: usize = 300;
+    let (mut creates, mut likes, mut uncached, mut viewer_reads) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut ids = Vec::with_capacity(N);
+    for _ in 0..N {
+        let started = std::time::Instant::now();
+        // CreatePost: auth GetUser (cached after the first), insert, commit.
+        ids.push(t.post(&ada, "measured").await.id);
+        creates.push(started.elapsed());
+    }
+    for id in &ids {
+        let started = std::time::Instant::now();
+        t.content.like_post(pb::LikePostRequest { post_id: id.clone(), user_id: bob.clone() }).await.unwrap();
+        likes.push(started.elapsed());
+    }
+    for id in &ids {
+        // Every like invalidated its post: each first read is a miss at the caller.
+        let started = std::time::Instant::now();
+        t.get(id).await.unwrap();
+        uncached.push(started.elapsed());
+    }
+    for id in &ids {
+        // A viewer's read: content asks user (CheckUserRelationship, cached in content after the first).
+        let started = std::time::Instant::now();
+        t.content.get_post(as_viewer(id, &bob)).await.unwrap();
+        viewer_reads.push(started.elapsed());
+    }
+    for (name, samples) in [
+        ("CreatePost (write)", creates),
+        ("LikePost (write)", likes),
+        ("GetPost (read, caller cache miss)", uncached),
+        ("GetPost with viewer_id (read, miss, relationship via user)", viewer_reads),
+    ] {
+        let (p50, p95) = percentiles(samples);
+        println!("{name}: p50 {p50:?}, p95 {p95:?} over {N} calls");
+    }
+    t.stop().await;
+}
