@@ -829,9 +829,58 @@ async fn without_user_a_viewer_sees_nothing_but_trusted_reads_work() {
     assert_eq!(content.get_post(as_viewer(&post.id, &bob)).await.unwrap_err().code(), Code::Unavailable);
     let comment = pb::CreateCommentRequest { post_id: post.id.clone(), author_id: bob.clone(), body: "hi".into(), parent_comment_id: String::new() };
     assert_eq!(content.create_comment(comment).await.unwrap_err().code(), Code::Unavailable);
+    let by_author = pb::GetPostsByAuthorRequest { author_id: ada.clone(), visibilities: vec![], page_size: 0, page_token: String::new(), viewer_id: bob.clone() };
+    assert_eq!(content.get_posts_by_author(by_author).await.unwrap_err().code(), Code::Unavailable);
+    let comments = pb::ListCommentsRequest { post_id: post.id.clone(), page_size: 0, page_token: String::new(), viewer_id: bob.clone() };
+    assert_eq!(content.list_comments(comments).await.unwrap_err().code(), Code::Unavailable);
+    let share = pb::SharePostRequest { post_id: post.id.clone(), user_id: bob.clone(), quote: String::new() };
+    assert_eq!(content.share_post(share).await.unwrap_err().code(), Code::Unavailable);
     // Media down too: attaching media cannot be checked.
     let with_media = pb::CreatePostRequest { author_id: ada.clone(), body: "hi".into(), media_ids: vec![unknown()], visibility: 0 };
     assert_eq!(content.create_post(with_media).await.unwrap_err().code(), Code::Unavailable);
+    let story = pb::CreateStoryRequest { author_id: ada.clone(), media_id: unknown(), caption: String::new(), expires_at: None };
+    assert_eq!(content.create_story(story).await.unwrap_err().code(), Code::Unavailable);
+    // A story stored directly: its viewers cannot be checked either.
+    let mut db = system.connect("content").await;
+    let story_id: Uuid = sqlx::query_scalar("INSERT INTO stories (author_id, media_id, expires_at) VALUES ($1, $2, now() + interval '1 hour') RETURNING id")
+        .bind(Uuid::parse_str(&ada).unwrap())
+        .bind(Uuid::new_v4())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let view = pb::ViewStoryRequest { story_id: story_id.to_string(), viewer_id: bob.clone() };
+    assert_eq!(content.view_story(view).await.unwrap_err().code(), Code::Unavailable);
+    let get = pb::GetStoryRequest { story_id: story_id.to_string(), viewer_id: bob.clone() };
+    assert_eq!(content.get_story(get).await.unwrap_err().code(), Code::Unavailable);
+    let active = pb::ListActiveStoriesRequest { author_id: ada.clone(), page_size: 0, page_token: String::new(), viewer_id: bob.clone() };
+    assert_eq!(content.list_active_stories(active).await.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(count_of(&mut db, "SELECT count(*) FROM story_views").await, 0);
+    system.stop().await;
+}
+
+async fn count_of(db: &mut sqlx::PgConnection, statement: &'static str) -> i64 {
+    sqlx::query_scalar(statement).fetch_one(db).await.unwrap()
+}
+
+#[tokio::test]
+async fn without_auth_no_post_is_created_and_no_stranger_deletes() {
+    // Only content runs: auth (and the others) answer nothing.
+    let mut system = TestSystem::new();
+    system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
+    let content = system.client(ContentClient::from_peers);
+    let ada = unknown();
+    let create = pb::CreatePostRequest { author_id: ada.clone(), body: "hi".into(), media_ids: vec![], visibility: 0 };
+    assert_eq!(content.create_post(create).await.unwrap_err().code(), Code::Unavailable);
+    let mut db = system.connect("content").await;
+    let post_id: Uuid = sqlx::query_scalar("INSERT INTO posts (author_id, body) VALUES ($1, 'stored') RETURNING id")
+        .bind(Uuid::parse_str(&ada).unwrap())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let stranger = pb::DeletePostRequest { post_id: post_id.to_string(), requester_id: unknown() };
+    assert_eq!(content.delete_post(stranger).await.unwrap_err().code(), Code::Unavailable, "the moderator check fails closed");
+    let author = pb::DeletePostRequest { post_id: post_id.to_string(), requester_id: ada };
+    assert!(content.delete_post(author).await.unwrap().deleted_at.is_some(), "the author needs no permission check");
     system.stop().await;
 }
 
