@@ -84,7 +84,9 @@ pub async fn delete_comment(logic: &ContentLogic, request: pb::DeleteCommentRequ
     let Some((author, post_id, deleted_at)) = queries::comment_state(&logic.db, comment_id).await? else {
         return Err(LogicError::not_found(format!("comment_id: no comment {comment_id}")));
     };
-    let post = logic.live_post("post_id", post_id).await.map_err(|_| LogicError::not_found(format!("comment_id: no comment {comment_id} (its post was deleted)")))?;
+    let post = posts::get(&logic.db, post_id)
+        .await?
+        .ok_or_else(|| LogicError::not_found(format!("comment_id: no comment {comment_id} (its post was deleted)")))?;
     if requester != author && requester != post.author_id {
         return Err(LogicError::PermissionDenied(format!("requester_id: {requester} wrote neither comment {comment_id} nor its post")));
     }
