@@ -99,6 +99,15 @@ impl Harness {
         keys(&*self.store, prefix).await
     }
 
+    /// The service's logic on its database and store, for what no RPC triggers (the sweep).
+    async fn logic(&self) -> nova_media_service::MediaLogic {
+        let config = self.system.member("media").database.as_ref().unwrap().config();
+        let pool = nova_media::db::connect(&config).await.unwrap();
+        let auth = self.system.client(nova_auth::AuthClient::from_peers);
+        let invalidator = self.system.peers().invalidator(nova_media::SERVICE);
+        nova_media_service::MediaLogic::new(pool, auth, invalidator, MediaSettings::new(self.store.clone()))
+    }
+
     async fn count(&self, sql: &'static str, id: &str) -> i64 {
         let mut db = self.system.connect("media").await;
         let id: uuid::Uuid = id.parse().unwrap();
@@ -438,6 +447,8 @@ async fn get_media_by_ids_keeps_request_order_and_owner_listing_pages() {
     assert_eq!(response.missing_media_ids, vec![unknown]);
     let too_many = pb::GetMediaByIdsRequest { media_ids: (0..101).map(|_| uuid::Uuid::new_v4().to_string()).collect() };
     assert_code(harness.media.get_media_by_ids(too_many).await, Code::InvalidArgument, "media_ids");
+    let malformed = pb::GetMediaByIdsRequest { media_ids: vec![ids[0].clone(), "not-a-uuid".into()] };
+    assert_code(harness.media.get_media_by_ids(malformed).await, Code::InvalidArgument, "media_ids");
 
     // Newest first, two at a time, every kind.
     let page = |kind: pb::MediaKind, token: String| pb::GetMediaByOwnerRequest { owner_id: harness.owner.clone(), kind: kind as i32, page_size: 2, page_token: token };
@@ -568,6 +579,26 @@ async fn an_expired_upload_takes_no_chunks_and_cannot_complete() {
     let request = pb::GetUploadRequest { upload_id: upload.id.clone(), requester_id: harness.owner.clone() };
     let state = harness.media.get_upload(request).await.unwrap().upload.unwrap();
     assert_eq!((state.status, state.received_chunks), (pb::UploadStatus::Expired as i32, vec![1]));
+
+    // The sweep, run as if two days had passed: the staged chunks of every upload left
+    // incomplete are deleted, the uploads expire and their media fail.
+    let later = harness.initiate(pb::MediaKind::Audio, "audio/mpeg", &bytes).await;
+    harness.send_chunk(&later, 1, &bytes).await.unwrap();
+    let watched = pb::GetMediaRequest { media_id: later.media_id.clone() };
+    assert_eq!(harness.media.get_media(watched.clone()).await.unwrap().media.unwrap().status, pb::MediaStatus::PendingUpload as i32);
+    assert_eq!(harness.keys("uploads").await.len(), 2);
+    let logic = harness.logic().await;
+    let two_days_later = nova_runtime::codegen::chrono::Utc::now() + nova_runtime::codegen::chrono::Duration::days(2);
+    assert_eq!(logic.expire_uploads(two_days_later).await.unwrap(), 2);
+    assert_eq!(logic.expire_uploads(two_days_later).await.unwrap(), 0, "a second sweep finds nothing");
+    assert!(harness.keys("uploads").await.is_empty());
+    for (upload, media) in [(&upload.id, &upload.media_id), (&later.id, &later.media_id)] {
+        assert_eq!(harness.count("SELECT count(*) FROM upload_chunks WHERE upload_id = $1", upload).await, 0);
+        assert_eq!(harness.count("SELECT count(*) FROM uploads WHERE id = $1 AND status = 3", upload).await, 1);
+        assert_eq!(harness.count("SELECT count(*) FROM media WHERE id = $1 AND status = 4", media).await, 1);
+    }
+    let seen = harness.media.get_media(watched).await.unwrap().media.unwrap();
+    assert_eq!(seen.status, pb::MediaStatus::Failed as i32, "the cached read was dropped");
 
     // A fresh audio upload completes READY without variants (no transcoding).
     let media = harness.upload(pb::MediaKind::Audio, "audio/mpeg", &bytes).await;

@@ -17,6 +17,8 @@ pub const DEFAULT_CHUNK_SIZE_BYTES: u64 = 2 * 1024 * 1024;
 pub const MAX_CHUNK_SIZE_BYTES: u64 = 3 * 1024 * 1024;
 /// How long an upload may stay incomplete, by default.
 pub const DEFAULT_UPLOAD_TTL_SECONDS: i64 = 24 * 3600;
+/// How often expired uploads are swept, by default.
+pub const DEFAULT_SWEEP_INTERVAL_SECONDS: u64 = 600;
 
 /// Settings of the media service (see the module doc).
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct MediaSettings {
     pub chunk_size_bytes: u64,
     /// How long after initiation an upload can still be completed.
     pub upload_ttl_seconds: i64,
+    /// How often expired uploads are swept (their staged chunks deleted); 0 never.
+    pub sweep_interval_seconds: u64,
 }
 
 impl std::fmt::Debug for MediaSettings {
@@ -38,6 +42,7 @@ impl std::fmt::Debug for MediaSettings {
             .field("cdn_base_url", &self.cdn_base_url)
             .field("chunk_size_bytes", &self.chunk_size_bytes)
             .field("upload_ttl_seconds", &self.upload_ttl_seconds)
+            .field("sweep_interval_seconds", &self.sweep_interval_seconds)
             .finish()
     }
 }
@@ -61,6 +66,7 @@ impl MediaSettings {
             cdn_base_url: "http://127.0.0.1:8080/media/".to_string(),
             chunk_size_bytes: DEFAULT_CHUNK_SIZE_BYTES,
             upload_ttl_seconds: DEFAULT_UPLOAD_TTL_SECONDS,
+            sweep_interval_seconds: DEFAULT_SWEEP_INTERVAL_SECONDS,
         }
     }
 
@@ -68,7 +74,8 @@ impl MediaSettings {
     /// (`NOVA_MEDIA_S3_ENDPOINT`, `NOVA_MEDIA_S3_REGION` (default `us-east-1`),
     /// `NOVA_MEDIA_S3_ACCESS_KEY_ID`, `NOVA_MEDIA_S3_SECRET_ACCESS_KEY`), else the directory
     /// `NOVA_MEDIA_STORAGE_DIR` (default `var/media`, created if missing);
-    /// `NOVA_MEDIA_CDN_BASE_URL`, `NOVA_MEDIA_CHUNK_SIZE_BYTES`, `NOVA_MEDIA_UPLOAD_TTL_SECONDS`.
+    /// `NOVA_MEDIA_CDN_BASE_URL`, `NOVA_MEDIA_CHUNK_SIZE_BYTES`, `NOVA_MEDIA_UPLOAD_TTL_SECONDS`,
+    /// `NOVA_MEDIA_SWEEP_INTERVAL_SECONDS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let bucket: String = env_or("NOVA_MEDIA_S3_BUCKET", "")?;
         let store = if bucket.is_empty() {
@@ -91,6 +98,7 @@ impl MediaSettings {
         settings.cdn_base_url = env_or("NOVA_MEDIA_CDN_BASE_URL", settings.cdn_base_url)?;
         settings.chunk_size_bytes = env_or("NOVA_MEDIA_CHUNK_SIZE_BYTES", DEFAULT_CHUNK_SIZE_BYTES)?;
         settings.upload_ttl_seconds = env_or("NOVA_MEDIA_UPLOAD_TTL_SECONDS", DEFAULT_UPLOAD_TTL_SECONDS)?;
+        settings.sweep_interval_seconds = env_or("NOVA_MEDIA_SWEEP_INTERVAL_SECONDS", DEFAULT_SWEEP_INTERVAL_SECONDS)?;
         if settings.chunk_size_bytes == 0 || settings.chunk_size_bytes > MAX_CHUNK_SIZE_BYTES {
             return Err(invalid(
                 "NOVA_MEDIA_CHUNK_SIZE_BYTES",

@@ -164,7 +164,7 @@ impl MediaLogic {
     }
 
     /// The chunks recorded for `upload`, by number.
-    async fn chunks(&self, upload: &uploads::Row) -> Result<Vec<upload_chunks::Row>, LogicError> {
+    pub(crate) async fn chunks(&self, upload: &uploads::Row) -> Result<Vec<upload_chunks::Row>, LogicError> {
         // The repository pages upload_chunks in primary-key order (upload_id, chunk_number):
         // starting after (upload, 0) the first rows are this upload's, at most total_chunks.
         let start = upload_chunks::Row { upload_id: upload.id, chunk_number: 0, size_bytes: 0, etag: String::new(), received_at: upload.created_at };
