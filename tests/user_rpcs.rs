@@ -450,6 +450,45 @@ async fn thirty_two_concurrent_follows_give_thirty_two_followers() {
     assert_eq!(f.counts(&star).await, (32, 0));
     assert_eq!(f.stored("SELECT count(*) FROM follows").await, 32);
     assert_eq!(f.stored("SELECT sum(following_count)::bigint FROM profiles").await, 32);
+    assert_eq!(f.stored(COUNTS_MATCH_ROWS).await, 0);
+    f.system.stop().await;
+}
+
+/// Every profile's counters equal the follows stored.
+const COUNTS_MATCH_ROWS: &str = "SELECT count(*) FROM profiles p WHERE \
+     p.follower_count <> (SELECT count(*) FROM follows f WHERE f.followee_id = p.user_id) \
+     OR p.following_count <> (SELECT count(*) FROM follows f WHERE f.follower_id = p.user_id)";
+
+#[tokio::test]
+async fn follows_racing_a_block_never_survive_it() {
+    let f = fixture().await;
+    let (ada, bob) = (f.register("ada").await, f.register("bob").await);
+    for _ in 0..10 {
+        f.unblock(&ada, &bob).await.unwrap();
+        let follow_ab = tokio::spawn({
+            let (users, ada, bob) = (f.users.clone(), ada.clone(), bob.clone());
+            async move { users.follow(pb::FollowRequest { follower_id: ada, followee_id: bob }).await }
+        });
+        let follow_ba = tokio::spawn({
+            let (users, ada, bob) = (f.users.clone(), ada.clone(), bob.clone());
+            async move { users.follow(pb::FollowRequest { follower_id: bob, followee_id: ada }).await }
+        });
+        let block = tokio::spawn({
+            let (users, ada, bob) = (f.users.clone(), ada.clone(), bob.clone());
+            async move { users.block(pb::BlockRequest { blocker_id: ada, blocked_id: bob }).await }
+        });
+        for follow in [follow_ab.await.unwrap(), follow_ba.await.unwrap()] {
+            // Before the block it succeeds (and the block removes it), after it is refused.
+            if let Err(status) = follow {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+            }
+        }
+        block.await.unwrap().unwrap();
+        assert_eq!(f.stored("SELECT count(*) FROM follows").await, 0, "no follow survives the block");
+        assert_eq!(f.stored(COUNTS_MATCH_ROWS).await, 0, "counters match the follows");
+    }
+    assert_eq!(f.counts(&ada).await, (0, 0));
+    assert_eq!(f.counts(&bob).await, (0, 0));
     f.system.stop().await;
 }
 
@@ -623,6 +662,11 @@ async fn search_finds_display_name_prefixes_ignoring_case() {
     assert_eq!(names(&for_bob), ["ALIce Smith"]);
     let for_anyone = f.users.search_users(search("ali", "", 0, String::new())).await.unwrap();
     assert_eq!(names(&for_anyone).len(), 2);
+
+    // Case is folded beyond ASCII, the same way by the service and by PostgreSQL.
+    let elodie = pb::UpdateUserProfileRequest { display_name: "Élodie".into(), ..edit(bob, 0) };
+    f.users.update_user_profile(elodie).await.unwrap();
+    assert_eq!(names(&f.users.search_users(search("éLO", "", 0, String::new())).await.unwrap()), ["Élodie"]);
 
     let first = f.users.search_users(search("al", "", 1, String::new())).await.unwrap();
     assert_error(f.users.search_users(search("ali", "", 1, first.next_page_token)).await, Code::InvalidArgument, "page_token");

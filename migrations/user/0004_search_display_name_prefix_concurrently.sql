@@ -7,6 +7,6 @@ SET lock_timeout = '5s';
 SET statement_timeout = '0';
 
 -- Re-runnable: a build that failed part way leaves an INVALID index, dropped here.
-DROP INDEX CONCURRENTLY IF EXISTS profiles_lower_display_name_user_id_idx;
+DROP INDEX CONCURRENTLY IF EXISTS profiles_lower_display_name_collate_ucs_basic_user_id_idx;
 
-CREATE INDEX CONCURRENTLY IF NOT EXISTS profiles_lower_display_name_user_id_idx ON profiles ((lower(display_name)), user_id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS profiles_lower_display_name_collate_ucs_basic_user_id_idx ON profiles ((lower(display_name) collate ucs_basic), user_id);

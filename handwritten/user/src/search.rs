@@ -1,6 +1,7 @@
 //! SearchUsers: live profiles whose display name starts with the query, ignoring case, in
-//! `(lower(display_name), user_id)` order over the index of that name
-//! (`profiles_lower_display_name_user_id_idx`), leaving out users who block the searcher.
+//! `(lower(display_name), user_id)` order (byte order of the lowered name) over the index
+//! `profiles_lower_display_name_collate_ucs_basic_user_id_idx`, whose range the prefix
+//! bounds; users who block the searcher are left out.
 //! Only materialised profiles are found: a user nobody ever looked up has no row yet (see the
 //! crate docs); full-text search over every user belongs to the search service.
 

@@ -14,15 +14,21 @@ const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO user_settings (user_id) VALUE
 const INSERT_FOLLOW: &str = "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT (follower_id, followee_id) DO NOTHING";
 const INSERT_BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
 const LOCK_PROFILES: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
+/// The search key: the lowered display name in byte order (`ucs_basic`), the expression of
+/// `profiles_lower_display_name_collate_ucs_basic_user_id_idx`. The prefix is also given as a
+/// byte-order range (`$4 <= key < $5`), so the index range holds in a generic plan too, where
+/// PostgreSQL cannot derive it from the `LIKE` pattern; `LIKE` stays for exactness.
 const SEARCH_FIRST: &str = "SELECT p.user_id, lower(p.display_name) FROM profiles p \
-     WHERE lower(p.display_name) LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
+     WHERE lower(p.display_name) COLLATE ucs_basic >= $4 AND lower(p.display_name) COLLATE ucs_basic < $5 \
+     AND lower(p.display_name) COLLATE ucs_basic LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
      AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = p.user_id AND b.blocked_id = $2)) \
-     ORDER BY lower(p.display_name), p.user_id LIMIT $3";
+     ORDER BY lower(p.display_name) COLLATE ucs_basic, p.user_id LIMIT $3";
 const SEARCH_AFTER: &str = "SELECT p.user_id, lower(p.display_name) FROM profiles p \
-     WHERE lower(p.display_name) LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
+     WHERE lower(p.display_name) COLLATE ucs_basic >= $4 AND lower(p.display_name) COLLATE ucs_basic < $5 \
+     AND lower(p.display_name) COLLATE ucs_basic LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
      AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = p.user_id AND b.blocked_id = $2)) \
-     AND (lower(p.display_name), p.user_id) > ($4, $5) \
-     ORDER BY lower(p.display_name), p.user_id LIMIT $3";
+     AND (lower(p.display_name) COLLATE ucs_basic, p.user_id) > ($6, $7) \
+     ORDER BY lower(p.display_name) COLLATE ucs_basic, p.user_id LIMIT $3";
 
 /// Every handwritten statement, by name (for a test that prepares them).
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -86,7 +92,8 @@ pub async fn search(
     limit: i64,
 ) -> RepoResult<Vec<SearchPosition>> {
     let pattern = format!("{}%", escape_like(prefix));
-    let mut query = sqlx::query(if after.is_some() { SEARCH_AFTER } else { SEARCH_FIRST }).bind(pattern).bind(searcher).bind(limit);
+    let statement = if after.is_some() { SEARCH_AFTER } else { SEARCH_FIRST };
+    let mut query = sqlx::query(statement).bind(pattern).bind(searcher).bind(limit).bind(prefix).bind(upper_bound(prefix));
     if let Some((name, id)) = after {
         query = query.bind(name.as_str()).bind(*id);
     }
@@ -95,6 +102,25 @@ pub async fn search(
         .map(|row| Ok((row.try_get::<String, _>(1)?, row.try_get::<Uuid, _>(0)?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(error("profiles"))
+}
+
+/// The least string above every string that starts with `prefix`, in byte (= code point)
+/// order: the prefix with its last character incremented (dropping trailing U+10FFFF, which
+/// has no successor). Only a prefix made of U+10FFFF alone has none; then a string of one more
+/// U+10FFFF than it serves, which leaves out only names continuing with further U+10FFFF.
+pub fn upper_bound(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    char::MAX.to_string().repeat(prefix.chars().count() + 1)
 }
 
 /// `value` with the LIKE wildcards and the escape character escaped, so it matches literally.
@@ -111,7 +137,18 @@ pub fn escape_like(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_like;
+    use super::{escape_like, upper_bound};
+
+    #[test]
+    fn upper_bounds_follow_every_string_with_the_prefix() {
+        assert_eq!(upper_bound("ab"), "ac");
+        assert_eq!(upper_bound("a\u{D7FF}"), "a\u{E000}");
+        assert_eq!(upper_bound("a\u{10FFFF}"), "b");
+        assert_eq!(upper_bound("é"), "ê");
+        for name in ["ab", "abz", "ab\u{10FFFF}", "abé"] {
+            assert!(name >= "ab" && name < upper_bound("ab").as_str(), "{name}");
+        }
+    }
 
     #[test]
     fn like_wildcards_match_literally() {
