@@ -557,6 +557,18 @@ async fn comments_are_threaded_paged_counted_and_soft_deleted() {
     let listed = t.content.list_comment_replies(pb::ListCommentRepliesRequest { page_size: 0, ..replies(String::new()) }).await.unwrap();
     assert_eq!(listed.comments, std::slice::from_ref(&reply));
     assert_error(t.content.create_comment(create(&bob, "hi", &second.id)).await, Code::NotFound, "parent_comment_id");
+
+    // Deleting a comment takes the thread below it along, and the count follows exactly.
+    let nested = t.content.create_comment(create(&cy, "deeper", &reply.id)).await.unwrap().comment.unwrap();
+    assert_eq!(t.get(&post.id).await.unwrap().comment_count, 4);
+    t.content.delete_comment(delete(&first.id, &bob)).await.unwrap();
+    assert_eq!(t.get(&post.id).await.unwrap().comment_count, 1);
+    assert_eq!(t.count("SELECT count(*) FROM comments WHERE post_id = $1 AND deleted_at IS NULL", &post.id).await, 1);
+    let nested_replies = pb::ListCommentRepliesRequest { comment_id: reply.id.clone(), page_size: 0, page_token: String::new() };
+    assert_error(t.content.list_comment_replies(nested_replies).await, Code::NotFound, "comment_id");
+    let gone_with_it = t.content.delete_comment(delete(&nested.id, &cy)).await.unwrap();
+    assert!(gone_with_it.deleted_at.is_some(), "deleted with its thread; deleting it again changes nothing");
+    assert_eq!(t.get(&post.id).await.unwrap().comment_count, 1);
     t.stop().await;
 }
 

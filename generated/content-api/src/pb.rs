@@ -1133,7 +1133,8 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Soft-deletes a comment; deleting a deleted comment succeeds and changes nothing.
+        /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+        /// changes nothing.
         /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
         /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
         pub async fn delete_comment(
@@ -1739,7 +1740,8 @@ pub mod content_service_server {
             tonic::Response<super::ListCommentRepliesResponse>,
             tonic::Status,
         >;
-        /// Soft-deletes a comment; deleting a deleted comment succeeds and changes nothing.
+        /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+        /// changes nothing.
         /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
         /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
         async fn delete_comment(

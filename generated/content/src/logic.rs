@@ -174,7 +174,8 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::ListCommentRepliesResponse, LogicError>,
     > + Send;
-    /// Soft-deletes a comment; deleting a deleted comment succeeds and changes nothing.
+    /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+    /// changes nothing.
     /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
     /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
     ///

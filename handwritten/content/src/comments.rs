@@ -1,5 +1,6 @@
 //! Threaded comments: top-level comments of a post and replies to a comment of the same post;
-//! the post's `comment_count` counts every live comment, kept by atomic increments.
+//! the post's `comment_count` counts every live comment, kept by atomic increments. Deleting a
+//! comment deletes the replies below it.
 
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -93,9 +94,12 @@ pub async fn delete_comment(logic: &ContentLogic, request: pb::DeleteCommentRequ
     if let Some(at) = deleted_at {
         return Ok(pb::DeleteCommentResponse { deleted_at: Some(timestamp(at)) });
     }
+    // The replies below go with it (they could no longer be reached), and the post's count
+    // loses them all, in one transaction.
     let mut tx = logic.db.begin().await?;
-    if comments::delete(&mut *tx, comment_id).await? {
-        count_change(posts::increment_comment_count(&mut *tx, post_id, -1).await, post_id)?;
+    let deleted = queries::delete_comment_thread(&mut *tx, comment_id).await?;
+    if deleted > 0 {
+        count_change(posts::increment_comment_count(&mut *tx, post_id, -deleted).await, post_id)?;
     }
     tx.commit().await?;
     logic.invalidate_post(post_id).await;

@@ -16,6 +16,10 @@ use nova_content::repo::{bookmark_collections, comments, posts, stories, story_v
 use crate::convert::Position;
 
 const SQL_INSERT_LIKE: &str = "INSERT INTO likes (user_id, post_id) VALUES ($1, $2) ON CONFLICT (user_id, post_id) DO NOTHING";
+const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
+    SELECT id FROM comments WHERE id = $1 AND deleted_at IS NULL \
+    UNION ALL SELECT c.id FROM comments c JOIN thread t ON c.parent_comment_id = t.id WHERE c.deleted_at IS NULL) \
+    UPDATE comments SET deleted_at = now() WHERE id IN (SELECT id FROM thread) AND deleted_at IS NULL";
 const SQL_MEDIA_OF: &str = "SELECT post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position";
 const SQL_POST_STATE: &str = "SELECT author_id, deleted_at FROM posts WHERE id = $1";
 const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1";
@@ -45,6 +49,7 @@ const SQL_STORY_VIEWERS_AFTER: &str =
 /// the migrated schema, as the statements test does for the generated repositories.
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert_like", SQL_INSERT_LIKE),
+    ("delete_comment_thread", SQL_DELETE_COMMENT_THREAD),
     ("media_of", SQL_MEDIA_OF),
     ("post_state", SQL_POST_STATE),
     ("comment_state", SQL_COMMENT_STATE),
@@ -73,6 +78,13 @@ fn post_row(t: PostTuple) -> posts::Row {
 /// around it costs two more round trips while the post's row lock is contended.)
 pub async fn insert_like<'e>(db: impl PgExecutor<'e>, user_id: Uuid, post_id: Uuid) -> Result<bool, LogicError> {
     Ok(sqlx::query(SQL_INSERT_LIKE).bind(user_id).bind(post_id).execute(db).await?.rows_affected() > 0)
+}
+
+/// Soft-deletes a live comment and every live reply below it (index
+/// `comments (parent_comment_id, created_at)`); how many comments that deleted.
+pub async fn delete_comment_thread<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<i64, LogicError> {
+    let deleted = sqlx::query(SQL_DELETE_COMMENT_THREAD).bind(id).execute(db).await?.rows_affected();
+    Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
 }
 
 /// Media ids of each of `post_ids`, in display order (one statement on the primary key).
