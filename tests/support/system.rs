@@ -1,4 +1,5 @@
-//! Several services under test, as a deployment runs them: each with its own fresh database,
+//! Several services under test, as a deployment runs them: each with its own fresh database
+//! and directory,
 //! on its own loopback port, calling the others only through their generated clients, all
 //! clients caching in process and in the real Redis under one key prefix that belongs to the
 //! test. Nothing here names a service: a test starts the ones it needs, callees first.
@@ -12,6 +13,7 @@
 //! ```
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use nova_runtime::client::{ClientError, ClientOptions, Peers};
 use nova_runtime::server::{Listeners, ServiceConfig, ServiceDescription, Shutdown, StartError};
@@ -20,12 +22,40 @@ use crate::redis_prefix::RedisPrefix;
 use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving};
 use crate::TestDatabase;
 
-/// One started service: its task and its database (dropped with it).
+/// One started service: its task, its database and its files (both removed with it).
 pub struct Member {
     pub name: &'static str,
     pub service: RunningService,
     /// `None` for a service that owns no table.
     pub database: Option<TestDatabase>,
+    /// The service's `data_dir`: a fresh directory, removed on drop.
+    pub files: TestDirectory,
+}
+
+/// A directory that exists for one test (e.g. media's local object store) and is removed
+/// afterwards, even when the test fails.
+pub struct TestDirectory {
+    pub path: PathBuf,
+}
+
+impl TestDirectory {
+    pub fn new(prefix: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("nova-test-{prefix}-{}", uuid::Uuid::new_v4().simple()));
+        if let Err(error) = std::fs::create_dir_all(&path) {
+            panic!("cannot create {}: {error}", path.display());
+        }
+        TestDirectory { path }
+    }
+}
+
+impl Drop for TestDirectory {
+    fn drop(&mut self) {
+        if let Err(error) = std::fs::remove_dir_all(&self.path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("warning: could not remove {}: {error}", self.path.display());
+        }
+    }
 }
 
 /// Services started by one test; [`TestSystem::stop`] stops them callers first.
@@ -58,10 +88,12 @@ impl TestSystem {
             None => ServiceConfig::loopback_without_database(),
         };
         config.peers = self.peers.clone();
+        let files = TestDirectory::new(description.name);
+        config.data_dir = files.path.clone();
         let service = RunningService::start(move |listeners, shutdown| start(config, listeners, shutdown)).await;
         wait_until_serving(service.addr, description.proto_service, SAFETY_TIMEOUT).await;
         self.peers.set_endpoint(description.name, service.uri());
-        self.members.push(Member { name: description.name, service, database });
+        self.members.push(Member { name: description.name, service, database, files });
         &self.members[self.members.len() - 1].service
     }
 

@@ -115,7 +115,7 @@ impl Logic for MediaLogic {
 
 /// Starts the service with settings from the environment (see [`MediaSettings::from_env`]).
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let settings = MediaSettings::from_env()?;
+    let settings = MediaSettings::from_env(&config.data_dir)?;
     start_with(config, settings, listeners, shutdown).await
 }
 

@@ -73,14 +73,15 @@ impl MediaSettings {
     /// From the environment: S3-compatible storage when `NOVA_MEDIA_S3_BUCKET` is set
     /// (`NOVA_MEDIA_S3_ENDPOINT`, `NOVA_MEDIA_S3_REGION` (default `us-east-1`),
     /// `NOVA_MEDIA_S3_ACCESS_KEY_ID`, `NOVA_MEDIA_S3_SECRET_ACCESS_KEY`), else the directory
-    /// `NOVA_MEDIA_STORAGE_DIR` (default `var/media`, created if missing);
+    /// `NOVA_MEDIA_STORAGE_DIR` (default `data_dir`, the service's own directory, which is
+    /// `var/media` unless `NOVA_DATA_DIR` says otherwise; created if missing);
     /// `NOVA_MEDIA_CDN_BASE_URL`, `NOVA_MEDIA_CHUNK_SIZE_BYTES`, `NOVA_MEDIA_UPLOAD_TTL_SECONDS`,
     /// `NOVA_MEDIA_SWEEP_INTERVAL_SECONDS`.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env(data_dir: &std::path::Path) -> Result<Self, ConfigError> {
         let bucket: String = env_or("NOVA_MEDIA_S3_BUCKET", "")?;
         let store = if bucket.is_empty() {
-            let dir: String = env_or("NOVA_MEDIA_STORAGE_DIR", "var/media")?;
-            local_store(PathBuf::from(dir))?
+            let dir: PathBuf = env_or("NOVA_MEDIA_STORAGE_DIR", data_dir.to_path_buf())?;
+            local_store(dir)?
         } else {
             let optional = |name: &str| -> Result<Option<String>, ConfigError> {
                 let value: String = env_or(name, "")?;

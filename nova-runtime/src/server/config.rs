@@ -3,6 +3,7 @@
 //! default source ([`ServiceConfig::from_env`]).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{ServiceDescription, StartError};
@@ -22,6 +23,9 @@ pub struct ServiceConfig {
     /// The services this one calls: their endpoints and how its clients cache. Build each
     /// client once, with `<Svc>Client::from_peers(&config.peers)`.
     pub peers: Peers,
+    /// Where the service may keep files of its own (e.g. media's local object store):
+    /// `NOVA_DATA_DIR`, default `var/<service>` under the working directory.
+    pub data_dir: PathBuf,
 }
 
 /// The shutdown sequence on SIGTERM: report NOT_SERVING, keep serving for `drain_delay`
@@ -73,6 +77,7 @@ impl ServiceConfig {
             database: service.database.map(DatabaseConfig::from_env).transpose()?,
             shutdown: ShutdownConfig::from_env()?,
             peers: Peers::from_env()?,
+            data_dir: env_or("NOVA_DATA_DIR", PathBuf::from("var").join(service.name))?,
         })
     }
 
@@ -82,9 +87,10 @@ impl ServiceConfig {
     }
 
     /// Loopback on any free port, no `/metrics`, no database, default shutdown; clients cache
-    /// in process only and find other services at their default local ports.
+    /// in process only and find other services at their default local ports; files under
+    /// `var` (tests that write files set `data_dir` to a directory of their own).
     pub fn loopback_without_database() -> Self {
-        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database: None, shutdown: ShutdownConfig::default(), peers: Peers::new(ClientOptions::in_process()) }
+        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database: None, shutdown: ShutdownConfig::default(), peers: Peers::new(ClientOptions::in_process()), data_dir: PathBuf::from("var") }
     }
 
     /// The database settings, for a service that has a database.
