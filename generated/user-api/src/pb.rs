@@ -751,7 +751,8 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
-        /// time; users who block the searcher are left out. Full-text search over users belongs to
+        /// time, ordered by the lower-cased display name (code point order), then user id; users who
+        /// block the searcher are left out. Full-text search over users belongs to
         /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
         /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
         /// `page_token` is not one this search returned.
@@ -909,7 +910,8 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
-        /// time; users who block the searcher are left out. Full-text search over users belongs to
+        /// time, ordered by the lower-cased display name (code point order), then user id; users who
+        /// block the searcher are left out. Full-text search over users belongs to
         /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
         /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
         /// `page_token` is not one this search returned.
