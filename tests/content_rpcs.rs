@@ -17,8 +17,6 @@ use uuid::Uuid;
 /// The four services, started callees first, and a content client.
 struct Content {
     system: TestSystem,
-    /// Where this test's media service keeps its objects; removed by `stop`.
-    media_dir: std::path::PathBuf,
     content: ContentClient,
     auth: AuthClient,
 }
@@ -27,20 +25,17 @@ impl Content {
     async fn start() -> Self {
         let mut system = TestSystem::new();
         system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
-        // Media stores its objects in a directory of this test's own.
-        let dir = std::env::temp_dir().join(format!("nova-content-test-media-{}", Uuid::new_v4()));
-        let settings = nova_media_service::MediaSettings::new(nova_media_service::settings::local_store(dir.clone()).unwrap());
-        system.start(&nova_media::server::DESCRIPTION, move |config, listeners, shutdown| nova_media_service::start_with(config, settings, listeners, shutdown)).await;
+        // Media keeps its objects in the directory the test system gives it (removed after).
+        system.start(&nova_media::server::DESCRIPTION, nova_media_service::start).await;
         system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
         system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
         let content = system.client(ContentClient::from_peers);
         let auth = system.client(AuthClient::from_peers);
-        Content { system, media_dir: dir, content, auth }
+        Content { system, content, auth }
     }
 
     async fn stop(self) {
         self.system.stop().await;
-        let _ = std::fs::remove_dir_all(&self.media_dir);
     }
 
     /// A registered (active) user's id.
