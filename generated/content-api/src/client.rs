@@ -60,9 +60,11 @@ impl ContentClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Returns one post. NOT_FOUND when it does not exist or was deleted.
+    /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
+    /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
+    /// when the user service cannot tell whether the viewer may see it.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_post(
         &self,
         request: crate::pb::GetPostRequest,
@@ -92,6 +94,7 @@ impl ContentClient {
     }
     /// Returns the posts among the given ids (at most 100), for callers that render many at
     /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
+    /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
     ///
     /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_ids(
@@ -125,10 +128,11 @@ impl ContentClient {
             .await;
     }
     /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-    /// given visibilities (callers showing them to someone else filter out what that viewer may
-    /// not see).
+    /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
+    /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
+    /// block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     pub async fn get_posts_by_author(
         &self,
         request: crate::pb::GetPostsByAuthorRequest,
@@ -146,23 +150,12 @@ impl ContentClient {
             )
             .await
     }
-    /// Forgets the cached response of `GetPostsByAuthor` to `request`, in this process and (through Redis) every other.
-    pub async fn invalidate_get_posts_by_author(
-        &self,
-        request: &crate::pb::GetPostsByAuthorRequest,
-    ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_POSTS_BY_AUTHOR,
-                request,
-                |_: &crate::pb::GetPostsByAuthorRequest| Vec::new(),
-            )
-            .await;
-    }
-    /// Publishes a post. INVALID_ARGUMENT when there is neither a body nor media or the body is
-    /// too long, FAILED_PRECONDITION when an attached media is not ready or not owned by the
-    /// author, NOT_FOUND when the author does not exist. Not idempotent: every call publishes
-    /// one post.
+    /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
+    /// neither a body nor media, the body is too long, there are more than 10 media or an id is
+    /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
+    /// is not active or an attached media is missing, not READY or not owned by the author;
+    /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
+    /// post.
     ///
     /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_post(
@@ -182,9 +175,10 @@ impl ContentClient {
             )
             .await
     }
-    /// Replaces a post's body and visibility; attached media cannot change. ABORTED when
-    /// `version` is not the current one (re-read and retry), PERMISSION_DENIED when the requester
-    /// is not the author, NOT_FOUND when the post does not exist or was deleted.
+    /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
+    /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
+    /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
+    /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
     ///
     /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_post(
@@ -205,8 +199,10 @@ impl ContentClient {
             .await
     }
     /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-    /// Deleting a deleted post succeeds and changes nothing. PERMISSION_DENIED unless the
-    /// requester is the author or holds "content.moderate", NOT_FOUND when the post never existed.
+    /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
+    /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
+    /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
+    /// check.
     ///
     /// `DeletePost`: idempotent write, deadline 1s, up to 3 attempts.
     pub async fn delete_post(
@@ -226,54 +222,12 @@ impl ContentClient {
             )
             .await
     }
-    /// Adds one to a post's like count and returns the new count. NOT_FOUND when the post does
-    /// not exist or was deleted. Not idempotent: every call counts one like.
-    ///
-    /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
-    pub async fn increment_like_count(
-        &self,
-        request: crate::pb::IncrementLikeCountRequest,
-    ) -> Result<crate::pb::IncrementLikeCountResponse, tonic::Status> {
-        self.core
-            .unary(
-                &crate::rpc::INCREMENT_LIKE_COUNT,
-                request,
-                |_: &crate::pb::IncrementLikeCountRequest| Vec::new(),
-                |channel, request| async move {
-                    crate::pb::content_service_client::ContentServiceClient::new(channel)
-                        .increment_like_count(request)
-                        .await
-                },
-            )
-            .await
-    }
-    /// Takes one from a post's like count (never below zero) and returns the new count.
-    /// NOT_FOUND when the post does not exist or was deleted. Not idempotent: every call
-    /// removes one like.
-    ///
-    /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
-    pub async fn decrement_like_count(
-        &self,
-        request: crate::pb::DecrementLikeCountRequest,
-    ) -> Result<crate::pb::DecrementLikeCountResponse, tonic::Status> {
-        self.core
-            .unary(
-                &crate::rpc::DECREMENT_LIKE_COUNT,
-                request,
-                |_: &crate::pb::DecrementLikeCountRequest| Vec::new(),
-                |channel, request| async move {
-                    crate::pb::content_service_client::ContentServiceClient::new(channel)
-                        .decrement_like_count(request)
-                        .await
-                },
-            )
-            .await
-    }
     /// Lists the live public and followers-only posts of the given authors, newest first, a page
     /// at a time. The feed service passes the authors the viewer follows; this service does not
-    /// check follows. INVALID_ARGUMENT when more than 500 authors are given.
+    /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
+    /// or the page size or token is invalid.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_posts(
         &self,
         request: crate::pb::GetFeedPostsRequest,
@@ -305,7 +259,7 @@ impl ContentClient {
             .await;
     }
     /// Tells whether a live post with the given id exists; cheap existence check for services
-    /// that hold logical references to posts.
+    /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
     ///
     /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_post_exists(
@@ -341,5 +295,506 @@ impl ContentClient {
                 },
             )
             .await;
+    }
+    /// Records that a user likes a post and returns the post's like count. Liking twice is one
+    /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
+    /// deleted.
+    ///
+    /// `LikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn like_post(
+        &self,
+        request: crate::pb::LikePostRequest,
+    ) -> Result<crate::pb::LikePostResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIKE_POST,
+                request,
+                |_: &crate::pb::LikePostRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .like_post(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Removes a user's like of a post (nothing when there was none) and returns the post's
+    /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
+    /// or was deleted.
+    ///
+    /// `UnlikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn unlike_post(
+        &self,
+        request: crate::pb::UnlikePostRequest,
+    ) -> Result<crate::pb::UnlikePostResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::UNLIKE_POST,
+                request,
+                |_: &crate::pb::UnlikePostRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .unlike_post(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+    ///
+    /// `ListPostLikes`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    pub async fn list_post_likes(
+        &self,
+        request: crate::pb::ListPostLikesRequest,
+    ) -> Result<crate::pb::ListPostLikesResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_POST_LIKES,
+                request,
+                |request: &crate::pb::ListPostLikesRequest| {
+                    vec![request.post_id.clone()]
+                },
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_post_likes(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Forgets the cached response of `ListPostLikes` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_list_post_likes(
+        &self,
+        request: &crate::pb::ListPostLikesRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::LIST_POST_LIKES,
+                request,
+                |request: &crate::pb::ListPostLikesRequest| vec![request.post_id.clone()],
+            )
+            .await;
+    }
+    /// Comments on a post, or replies to a comment of the same post. INVALID_ARGUMENT for a
+    /// malformed id, an empty or too long body, or a parent comment of another post; NOT_FOUND
+    /// when the post (or the parent comment) does not exist, was deleted, or is hidden from the
+    /// author of the comment (blocked); UNAVAILABLE when the user service cannot answer. Not
+    /// idempotent: every call adds a comment.
+    ///
+    /// `CreateComment`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    pub async fn create_comment(
+        &self,
+        request: crate::pb::CreateCommentRequest,
+    ) -> Result<crate::pb::CreateCommentResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::CREATE_COMMENT,
+                request,
+                |_: &crate::pb::CreateCommentRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .create_comment(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists the top-level comments of a post, oldest first, a page at a time.
+    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+    /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
+    /// cannot answer.
+    ///
+    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    pub async fn list_comments(
+        &self,
+        request: crate::pb::ListCommentsRequest,
+    ) -> Result<crate::pb::ListCommentsResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_COMMENTS,
+                request,
+                |_: &crate::pb::ListCommentsRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_comments(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
+    /// or was deleted.
+    ///
+    /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    pub async fn list_comment_replies(
+        &self,
+        request: crate::pb::ListCommentRepliesRequest,
+    ) -> Result<crate::pb::ListCommentRepliesResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_COMMENT_REPLIES,
+                request,
+                |_: &crate::pb::ListCommentRepliesRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_comment_replies(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+    /// changes nothing.
+    /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
+    /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+    ///
+    /// `DeleteComment`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn delete_comment(
+        &self,
+        request: crate::pb::DeleteCommentRequest,
+    ) -> Result<crate::pb::DeleteCommentResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::DELETE_COMMENT,
+                request,
+                |_: &crate::pb::DeleteCommentRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .delete_comment(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Shares a post, with an optional quote, and returns the share. INVALID_ARGUMENT for a
+    /// malformed id or a quote too long; NOT_FOUND when the post does not exist, was deleted or
+    /// is hidden from the user; UNAVAILABLE when the user service cannot answer. Not
+    /// idempotent: every call is one share.
+    ///
+    /// `SharePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    pub async fn share_post(
+        &self,
+        request: crate::pb::SharePostRequest,
+    ) -> Result<crate::pb::SharePostResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::SHARE_POST,
+                request,
+                |_: &crate::pb::SharePostRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .share_post(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+    ///
+    /// `ListPostShares`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    pub async fn list_post_shares(
+        &self,
+        request: crate::pb::ListPostSharesRequest,
+    ) -> Result<crate::pb::ListPostSharesResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_POST_SHARES,
+                request,
+                |request: &crate::pb::ListPostSharesRequest| {
+                    vec![request.post_id.clone()]
+                },
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_post_shares(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Forgets the cached response of `ListPostShares` to `request`, in this process and (through Redis) every other.
+    pub async fn invalidate_list_post_shares(
+        &self,
+        request: &crate::pb::ListPostSharesRequest,
+    ) {
+        self.core
+            .invalidate(
+                &crate::rpc::LIST_POST_SHARES,
+                request,
+                |request: &crate::pb::ListPostSharesRequest| {
+                    vec![request.post_id.clone()]
+                },
+            )
+            .await;
+    }
+    /// Creates a named bookmark collection. INVALID_ARGUMENT for a malformed id or a name empty
+    /// or longer than 100 characters; ALREADY_EXISTS when the user has a collection with that
+    /// name. Not idempotent.
+    ///
+    /// `CreateBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    pub async fn create_bookmark_collection(
+        &self,
+        request: crate::pb::CreateBookmarkCollectionRequest,
+    ) -> Result<crate::pb::CreateBookmarkCollectionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::CREATE_BOOKMARK_COLLECTION,
+                request,
+                |_: &crate::pb::CreateBookmarkCollectionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .create_bookmark_collection(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists a user's bookmark collections by name, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token.
+    ///
+    /// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    pub async fn list_bookmark_collections(
+        &self,
+        request: crate::pb::ListBookmarkCollectionsRequest,
+    ) -> Result<crate::pb::ListBookmarkCollectionsResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_BOOKMARK_COLLECTIONS,
+                request,
+                |_: &crate::pb::ListBookmarkCollectionsRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_bookmark_collections(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Deletes a collection; its bookmarks stay, outside any collection. INVALID_ARGUMENT for a
+    /// malformed id; NOT_FOUND when the collection does not exist; PERMISSION_DENIED when it
+    /// belongs to another user.
+    ///
+    /// `DeleteBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    pub async fn delete_bookmark_collection(
+        &self,
+        request: crate::pb::DeleteBookmarkCollectionRequest,
+    ) -> Result<crate::pb::DeleteBookmarkCollectionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::DELETE_BOOKMARK_COLLECTION,
+                request,
+                |_: &crate::pb::DeleteBookmarkCollectionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .delete_bookmark_collection(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
+    /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
+    /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
+    /// PERMISSION_DENIED when the collection belongs to another user.
+    ///
+    /// `BookmarkPost`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn bookmark_post(
+        &self,
+        request: crate::pb::BookmarkPostRequest,
+    ) -> Result<crate::pb::BookmarkPostResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::BOOKMARK_POST,
+                request,
+                |_: &crate::pb::BookmarkPostRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .bookmark_post(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Removes a saved post (nothing when it was not saved). INVALID_ARGUMENT for a malformed
+    /// id.
+    ///
+    /// `RemoveBookmark`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn remove_bookmark(
+        &self,
+        request: crate::pb::RemoveBookmarkRequest,
+    ) -> Result<crate::pb::RemoveBookmarkResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::REMOVE_BOOKMARK,
+                request,
+                |_: &crate::pb::RemoveBookmarkRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .remove_bookmark(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
+    /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
+    /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+    /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
+    /// when it belongs to another user.
+    ///
+    /// `ListBookmarks`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    pub async fn list_bookmarks(
+        &self,
+        request: crate::pb::ListBookmarksRequest,
+    ) -> Result<crate::pb::ListBookmarksResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_BOOKMARKS,
+                request,
+                |_: &crate::pb::ListBookmarksRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_bookmarks(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
+    /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
+    /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
+    /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
+    /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+    ///
+    /// `CreateStory`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    pub async fn create_story(
+        &self,
+        request: crate::pb::CreateStoryRequest,
+    ) -> Result<crate::pb::CreateStoryResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::CREATE_STORY,
+                request,
+                |_: &crate::pb::CreateStoryRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .create_story(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
+    /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
+    /// cannot answer.
+    ///
+    /// `GetStory`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    pub async fn get_story(
+        &self,
+        request: crate::pb::GetStoryRequest,
+    ) -> Result<crate::pb::GetStoryResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::GET_STORY,
+                request,
+                |_: &crate::pb::GetStoryRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .get_story(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists an author's stories that have not expired, newest first, a page at a time.
+    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
+    /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+    ///
+    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    pub async fn list_active_stories(
+        &self,
+        request: crate::pb::ListActiveStoriesRequest,
+    ) -> Result<crate::pb::ListActiveStoriesResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_ACTIVE_STORIES,
+                request,
+                |_: &crate::pb::ListActiveStoriesRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_active_stories(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Records that a user viewed a story and returns its view count; viewing twice counts
+    /// once, and the author's own views are not counted. INVALID_ARGUMENT for a malformed id;
+    /// NOT_FOUND when the story does not exist, expired, was deleted or is hidden from the
+    /// viewer; UNAVAILABLE when the user service cannot answer.
+    ///
+    /// `ViewStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn view_story(
+        &self,
+        request: crate::pb::ViewStoryRequest,
+    ) -> Result<crate::pb::ViewStoryResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::VIEW_STORY,
+                request,
+                |_: &crate::pb::ViewStoryRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .view_story(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
+    /// author; NOT_FOUND when the story does not exist or was deleted.
+    ///
+    /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    pub async fn list_story_viewers(
+        &self,
+        request: crate::pb::ListStoryViewersRequest,
+    ) -> Result<crate::pb::ListStoryViewersResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_STORY_VIEWERS,
+                request,
+                |_: &crate::pb::ListStoryViewersRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .list_story_viewers(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
+    /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
+    /// author; NOT_FOUND when the story never existed.
+    ///
+    /// `DeleteStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn delete_story(
+        &self,
+        request: crate::pb::DeleteStoryRequest,
+    ) -> Result<crate::pb::DeleteStoryResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::DELETE_STORY,
+                request,
+                |_: &crate::pb::DeleteStoryRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::content_service_client::ContentServiceClient::new(channel)
+                        .delete_story(request)
+                        .await
+                },
+            )
+            .await
     }
 }

@@ -30,9 +30,99 @@ pub struct Post {
     pub version: i64,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Comment {
+    /// UUID of the comment.
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub post_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub author_id: ::prost::alloc::string::String,
+    /// Empty for a top-level comment.
+    #[prost(string, tag = "4")]
+    pub parent_comment_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "5")]
+    pub body: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "6")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PostLike {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Share {
+    /// UUID of the share.
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub post_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub user_id: ::prost::alloc::string::String,
+    /// Empty when the post was shared without a quote.
+    #[prost(string, tag = "4")]
+    pub quote: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "5")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct BookmarkCollection {
+    /// UUID of the collection.
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "4")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Bookmark {
+    /// The saved post, as it is now.
+    #[prost(message, optional, tag = "1")]
+    pub post: ::core::option::Option<Post>,
+    /// Empty when saved outside any collection.
+    #[prost(string, tag = "2")]
+    pub collection_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Story {
+    /// UUID of the story.
+    #[prost(string, tag = "1")]
+    pub id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub author_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub media_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "4")]
+    pub caption: ::prost::alloc::string::String,
+    #[prost(int64, tag = "5")]
+    pub view_count: i64,
+    #[prost(message, optional, tag = "6")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "7")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct StoryView {
+    #[prost(string, tag = "1")]
+    pub viewer_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub viewed_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetPostRequest {
     #[prost(string, tag = "1")]
     pub post_id: ::prost::alloc::string::String,
+    /// The user who will see the post; empty for a trusted service-to-service read.
+    #[prost(string, tag = "2")]
+    pub viewer_id: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetPostResponse {
@@ -47,6 +137,7 @@ pub struct GetPostsByIdsRequest {
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostsByIdsResponse {
+    /// In the order asked.
     #[prost(message, repeated, tag = "1")]
     pub posts: ::prost::alloc::vec::Vec<Post>,
     #[prost(string, repeated, tag = "2")]
@@ -65,6 +156,9 @@ pub struct GetPostsByAuthorRequest {
     /// Empty for the first page; otherwise `next_page_token` from the previous response.
     #[prost(string, tag = "4")]
     pub page_token: ::prost::alloc::string::String,
+    /// The user who will see the posts; empty for a trusted service-to-service read.
+    #[prost(string, tag = "5")]
+    pub viewer_id: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct GetPostsByAuthorResponse {
@@ -81,9 +175,10 @@ pub struct CreatePostRequest {
     /// At most 2200 characters.
     #[prost(string, tag = "2")]
     pub body: ::prost::alloc::string::String,
-    /// At most 10 media ids, in display order.
+    /// At most 10 distinct media ids, in display order.
     #[prost(string, repeated, tag = "3")]
     pub media_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// UNSPECIFIED means PUBLIC.
     #[prost(enumeration = "PostVisibility", tag = "4")]
     pub visibility: i32,
 }
@@ -102,6 +197,7 @@ pub struct UpdatePostRequest {
     /// At most 2200 characters.
     #[prost(string, tag = "3")]
     pub body: ::prost::alloc::string::String,
+    /// UNSPECIFIED keeps the current visibility.
     #[prost(enumeration = "PostVisibility", tag = "4")]
     pub visibility: i32,
     /// The version the caller read; the update applies only if it is still current.
@@ -126,26 +222,6 @@ pub struct DeletePostResponse {
     /// When the post was first deleted.
     #[prost(message, optional, tag = "1")]
     pub deleted_at: ::core::option::Option<::prost_types::Timestamp>,
-}
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct IncrementLikeCountRequest {
-    #[prost(string, tag = "1")]
-    pub post_id: ::prost::alloc::string::String,
-}
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct IncrementLikeCountResponse {
-    #[prost(int64, tag = "1")]
-    pub like_count: i64,
-}
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct DecrementLikeCountRequest {
-    #[prost(string, tag = "1")]
-    pub post_id: ::prost::alloc::string::String,
-}
-#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
-pub struct DecrementLikeCountResponse {
-    #[prost(int64, tag = "1")]
-    pub like_count: i64,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetFeedPostsRequest {
@@ -177,11 +253,361 @@ pub struct CheckPostExistsResponse {
     #[prost(bool, tag = "1")]
     pub exists: bool,
 }
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct LikePostRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct LikePostResponse {
+    /// The post's like count after the call.
+    #[prost(int64, tag = "1")]
+    pub like_count: i64,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UnlikePostRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UnlikePostResponse {
+    /// The post's like count after the call.
+    #[prost(int64, tag = "1")]
+    pub like_count: i64,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListPostLikesRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "2")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "3")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListPostLikesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub likes: ::prost::alloc::vec::Vec<PostLike>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateCommentRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    /// The user commenting.
+    #[prost(string, tag = "2")]
+    pub author_id: ::prost::alloc::string::String,
+    /// Between 1 and 2200 characters.
+    #[prost(string, tag = "3")]
+    pub body: ::prost::alloc::string::String,
+    /// The comment replied to, on the same post; empty for a top-level comment.
+    #[prost(string, tag = "4")]
+    pub parent_comment_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateCommentResponse {
+    #[prost(message, optional, tag = "1")]
+    pub comment: ::core::option::Option<Comment>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListCommentsRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "2")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "3")]
+    pub page_token: ::prost::alloc::string::String,
+    /// The user who will see the comments; empty for a trusted service-to-service read.
+    #[prost(string, tag = "4")]
+    pub viewer_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListCommentsResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub comments: ::prost::alloc::vec::Vec<Comment>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListCommentRepliesRequest {
+    #[prost(string, tag = "1")]
+    pub comment_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "2")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "3")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListCommentRepliesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub comments: ::prost::alloc::vec::Vec<Comment>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteCommentRequest {
+    #[prost(string, tag = "1")]
+    pub comment_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteCommentResponse {
+    /// When the comment was first deleted.
+    #[prost(message, optional, tag = "1")]
+    pub deleted_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SharePostRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    /// At most 2200 characters; may be empty.
+    #[prost(string, tag = "3")]
+    pub quote: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SharePostResponse {
+    #[prost(message, optional, tag = "1")]
+    pub share: ::core::option::Option<Share>,
+    /// The post's share count after the call.
+    #[prost(int64, tag = "2")]
+    pub share_count: i64,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListPostSharesRequest {
+    #[prost(string, tag = "1")]
+    pub post_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "2")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "3")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListPostSharesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub shares: ::prost::alloc::vec::Vec<Share>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateBookmarkCollectionRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    /// Between 1 and 100 characters, unique per user.
+    #[prost(string, tag = "2")]
+    pub name: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateBookmarkCollectionResponse {
+    #[prost(message, optional, tag = "1")]
+    pub collection: ::core::option::Option<BookmarkCollection>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListBookmarkCollectionsRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 50.
+    #[prost(int32, tag = "2")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "3")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListBookmarkCollectionsResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub collections: ::prost::alloc::vec::Vec<BookmarkCollection>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteBookmarkCollectionRequest {
+    #[prost(string, tag = "1")]
+    pub collection_id: ::prost::alloc::string::String,
+    /// Must own the collection.
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteBookmarkCollectionResponse {}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct BookmarkPostRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub post_id: ::prost::alloc::string::String,
+    /// Empty: saved outside any collection.
+    #[prost(string, tag = "3")]
+    pub collection_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct BookmarkPostResponse {
+    #[prost(message, optional, tag = "1")]
+    pub bookmark: ::core::option::Option<Bookmark>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveBookmarkRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub post_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveBookmarkResponse {
+    /// False when the post was not saved.
+    #[prost(bool, tag = "1")]
+    pub removed: bool,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListBookmarksRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    /// Only this collection's bookmarks; empty for all of the user's.
+    #[prost(string, tag = "2")]
+    pub collection_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "3")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "4")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListBookmarksResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub bookmarks: ::prost::alloc::vec::Vec<Bookmark>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateStoryRequest {
+    #[prost(string, tag = "1")]
+    pub author_id: ::prost::alloc::string::String,
+    /// A READY media owned by the author.
+    #[prost(string, tag = "2")]
+    pub media_id: ::prost::alloc::string::String,
+    /// At most 2200 characters.
+    #[prost(string, tag = "3")]
+    pub caption: ::prost::alloc::string::String,
+    /// Unset: 24 hours from now. At most 7 days ahead.
+    #[prost(message, optional, tag = "4")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateStoryResponse {
+    #[prost(message, optional, tag = "1")]
+    pub story: ::core::option::Option<Story>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetStoryRequest {
+    #[prost(string, tag = "1")]
+    pub story_id: ::prost::alloc::string::String,
+    /// The user who will see the story; empty for a trusted service-to-service read.
+    #[prost(string, tag = "2")]
+    pub viewer_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetStoryResponse {
+    #[prost(message, optional, tag = "1")]
+    pub story: ::core::option::Option<Story>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListActiveStoriesRequest {
+    #[prost(string, tag = "1")]
+    pub author_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "2")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "3")]
+    pub page_token: ::prost::alloc::string::String,
+    /// The user who will see the stories; empty for a trusted service-to-service read.
+    #[prost(string, tag = "4")]
+    pub viewer_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListActiveStoriesResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub stories: ::prost::alloc::vec::Vec<Story>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ViewStoryRequest {
+    #[prost(string, tag = "1")]
+    pub story_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub viewer_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ViewStoryResponse {
+    /// The story's view count after the call.
+    #[prost(int64, tag = "1")]
+    pub view_count: i64,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListStoryViewersRequest {
+    #[prost(string, tag = "1")]
+    pub story_id: ::prost::alloc::string::String,
+    /// Must be the story's author.
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "3")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "4")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListStoryViewersResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub viewers: ::prost::alloc::vec::Vec<StoryView>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteStoryRequest {
+    #[prost(string, tag = "1")]
+    pub story_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeleteStoryResponse {
+    /// When the story was first deleted.
+    #[prost(message, optional, tag = "1")]
+    pub deleted_at: ::core::option::Option<::prost_types::Timestamp>,
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum PostVisibility {
     Unspecified = 0,
     Public = 1,
+    /// The author's followers (and the author) see it.
     Followers = 2,
     /// Only the author sees it.
     Private = 3,
@@ -301,7 +727,9 @@ pub mod content_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Returns one post. NOT_FOUND when it does not exist or was deleted.
+        /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
+        /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
+        /// when the user service cannot tell whether the viewer may see it.
         pub async fn get_post(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPostRequest>,
@@ -328,6 +756,7 @@ pub mod content_service_client {
         }
         /// Returns the posts among the given ids (at most 100), for callers that render many at
         /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
+        /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
         pub async fn get_posts_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPostsByIdsRequest>,
@@ -355,8 +784,9 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-        /// given visibilities (callers showing them to someone else filter out what that viewer may
-        /// not see).
+        /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
+        /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
+        /// block each other; UNAVAILABLE when the user service cannot answer.
         pub async fn get_posts_by_author(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPostsByAuthorRequest>,
@@ -383,10 +813,12 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Publishes a post. INVALID_ARGUMENT when there is neither a body nor media or the body is
-        /// too long, FAILED_PRECONDITION when an attached media is not ready or not owned by the
-        /// author, NOT_FOUND when the author does not exist. Not idempotent: every call publishes
-        /// one post.
+        /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
+        /// neither a body nor media, the body is too long, there are more than 10 media or an id is
+        /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
+        /// is not active or an attached media is missing, not READY or not owned by the author;
+        /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
+        /// post.
         pub async fn create_post(
             &mut self,
             request: impl tonic::IntoRequest<super::CreatePostRequest>,
@@ -411,9 +843,10 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "CreatePost"));
             self.inner.unary(req, path, codec).await
         }
-        /// Replaces a post's body and visibility; attached media cannot change. ABORTED when
-        /// `version` is not the current one (re-read and retry), PERMISSION_DENIED when the requester
-        /// is not the author, NOT_FOUND when the post does not exist or was deleted.
+        /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
+        /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
+        /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
+        /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
         pub async fn update_post(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdatePostRequest>,
@@ -439,8 +872,10 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-        /// Deleting a deleted post succeeds and changes nothing. PERMISSION_DENIED unless the
-        /// requester is the author or holds "content.moderate", NOT_FOUND when the post never existed.
+        /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
+        /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
+        /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
+        /// check.
         pub async fn delete_post(
             &mut self,
             request: impl tonic::IntoRequest<super::DeletePostRequest>,
@@ -465,72 +900,10 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "DeletePost"));
             self.inner.unary(req, path, codec).await
         }
-        /// Adds one to a post's like count and returns the new count. NOT_FOUND when the post does
-        /// not exist or was deleted. Not idempotent: every call counts one like.
-        pub async fn increment_like_count(
-            &mut self,
-            request: impl tonic::IntoRequest<super::IncrementLikeCountRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::IncrementLikeCountResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
-            let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/nova.content.v1.ContentService/IncrementLikeCount",
-            );
-            let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "nova.content.v1.ContentService",
-                        "IncrementLikeCount",
-                    ),
-                );
-            self.inner.unary(req, path, codec).await
-        }
-        /// Takes one from a post's like count (never below zero) and returns the new count.
-        /// NOT_FOUND when the post does not exist or was deleted. Not idempotent: every call
-        /// removes one like.
-        pub async fn decrement_like_count(
-            &mut self,
-            request: impl tonic::IntoRequest<super::DecrementLikeCountRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::DecrementLikeCountResponse>,
-            tonic::Status,
-        > {
-            self.inner
-                .ready()
-                .await
-                .map_err(|e| {
-                    tonic::Status::unknown(
-                        format!("Service was not ready: {}", e.into()),
-                    )
-                })?;
-            let codec = tonic_prost::ProstCodec::default();
-            let path = http::uri::PathAndQuery::from_static(
-                "/nova.content.v1.ContentService/DecrementLikeCount",
-            );
-            let mut req = request.into_request();
-            req.extensions_mut()
-                .insert(
-                    GrpcMethod::new(
-                        "nova.content.v1.ContentService",
-                        "DecrementLikeCount",
-                    ),
-                );
-            self.inner.unary(req, path, codec).await
-        }
         /// Lists the live public and followers-only posts of the given authors, newest first, a page
         /// at a time. The feed service passes the authors the viewer follows; this service does not
-        /// check follows. INVALID_ARGUMENT when more than 500 authors are given.
+        /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
+        /// or the page size or token is invalid.
         pub async fn get_feed_posts(
             &mut self,
             request: impl tonic::IntoRequest<super::GetFeedPostsRequest>,
@@ -558,7 +931,7 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Tells whether a live post with the given id exists; cheap existence check for services
-        /// that hold logical references to posts.
+        /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
         pub async fn check_post_exists(
             &mut self,
             request: impl tonic::IntoRequest<super::CheckPostExistsRequest>,
@@ -585,6 +958,627 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Records that a user likes a post and returns the post's like count. Liking twice is one
+        /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
+        /// deleted.
+        pub async fn like_post(
+            &mut self,
+            request: impl tonic::IntoRequest<super::LikePostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::LikePostResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/LikePost",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.content.v1.ContentService", "LikePost"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes a user's like of a post (nothing when there was none) and returns the post's
+        /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
+        /// or was deleted.
+        pub async fn unlike_post(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UnlikePostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UnlikePostResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/UnlikePost",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.content.v1.ContentService", "UnlikePost"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        pub async fn list_post_likes(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListPostLikesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListPostLikesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListPostLikes",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "ListPostLikes"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Comments on a post, or replies to a comment of the same post. INVALID_ARGUMENT for a
+        /// malformed id, an empty or too long body, or a parent comment of another post; NOT_FOUND
+        /// when the post (or the parent comment) does not exist, was deleted, or is hidden from the
+        /// author of the comment (blocked); UNAVAILABLE when the user service cannot answer. Not
+        /// idempotent: every call adds a comment.
+        pub async fn create_comment(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CreateCommentRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateCommentResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/CreateComment",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "CreateComment"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists the top-level comments of a post, oldest first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+        /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
+        /// cannot answer.
+        pub async fn list_comments(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListCommentsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListCommentsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListComments",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "ListComments"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
+        /// or was deleted.
+        pub async fn list_comment_replies(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListCommentRepliesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListCommentRepliesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListCommentReplies",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.content.v1.ContentService",
+                        "ListCommentReplies",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+        /// changes nothing.
+        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
+        /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+        pub async fn delete_comment(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeleteCommentRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteCommentResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/DeleteComment",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "DeleteComment"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Shares a post, with an optional quote, and returns the share. INVALID_ARGUMENT for a
+        /// malformed id or a quote too long; NOT_FOUND when the post does not exist, was deleted or
+        /// is hidden from the user; UNAVAILABLE when the user service cannot answer. Not
+        /// idempotent: every call is one share.
+        pub async fn share_post(
+            &mut self,
+            request: impl tonic::IntoRequest<super::SharePostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::SharePostResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/SharePost",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.content.v1.ContentService", "SharePost"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        pub async fn list_post_shares(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListPostSharesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListPostSharesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListPostShares",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "ListPostShares"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Creates a named bookmark collection. INVALID_ARGUMENT for a malformed id or a name empty
+        /// or longer than 100 characters; ALREADY_EXISTS when the user has a collection with that
+        /// name. Not idempotent.
+        pub async fn create_bookmark_collection(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CreateBookmarkCollectionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateBookmarkCollectionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/CreateBookmarkCollection",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.content.v1.ContentService",
+                        "CreateBookmarkCollection",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists a user's bookmark collections by name, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token.
+        pub async fn list_bookmark_collections(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListBookmarkCollectionsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBookmarkCollectionsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListBookmarkCollections",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.content.v1.ContentService",
+                        "ListBookmarkCollections",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Deletes a collection; its bookmarks stay, outside any collection. INVALID_ARGUMENT for a
+        /// malformed id; NOT_FOUND when the collection does not exist; PERMISSION_DENIED when it
+        /// belongs to another user.
+        pub async fn delete_bookmark_collection(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeleteBookmarkCollectionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteBookmarkCollectionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/DeleteBookmarkCollection",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.content.v1.ContentService",
+                        "DeleteBookmarkCollection",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
+        /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
+        /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
+        /// PERMISSION_DENIED when the collection belongs to another user.
+        pub async fn bookmark_post(
+            &mut self,
+            request: impl tonic::IntoRequest<super::BookmarkPostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::BookmarkPostResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/BookmarkPost",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "BookmarkPost"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes a saved post (nothing when it was not saved). INVALID_ARGUMENT for a malformed
+        /// id.
+        pub async fn remove_bookmark(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RemoveBookmarkRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveBookmarkResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/RemoveBookmark",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "RemoveBookmark"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
+        /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
+        /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+        /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
+        /// when it belongs to another user.
+        pub async fn list_bookmarks(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListBookmarksRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBookmarksResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListBookmarks",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "ListBookmarks"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
+        /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
+        /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
+        /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
+        /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+        pub async fn create_story(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CreateStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateStoryResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/CreateStory",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "CreateStory"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
+        /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
+        /// cannot answer.
+        pub async fn get_story(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetStoryResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/GetStory",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.content.v1.ContentService", "GetStory"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists an author's stories that have not expired, newest first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
+        /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+        pub async fn list_active_stories(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListActiveStoriesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListActiveStoriesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListActiveStories",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.content.v1.ContentService",
+                        "ListActiveStories",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Records that a user viewed a story and returns its view count; viewing twice counts
+        /// once, and the author's own views are not counted. INVALID_ARGUMENT for a malformed id;
+        /// NOT_FOUND when the story does not exist, expired, was deleted or is hidden from the
+        /// viewer; UNAVAILABLE when the user service cannot answer.
+        pub async fn view_story(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ViewStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ViewStoryResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ViewStory",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.content.v1.ContentService", "ViewStory"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
+        /// author; NOT_FOUND when the story does not exist or was deleted.
+        pub async fn list_story_viewers(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListStoryViewersRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListStoryViewersResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/ListStoryViewers",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "ListStoryViewers"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
+        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
+        /// author; NOT_FOUND when the story never existed.
+        pub async fn delete_story(
+            &mut self,
+            request: impl tonic::IntoRequest<super::DeleteStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteStoryResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.content.v1.ContentService/DeleteStory",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.content.v1.ContentService", "DeleteStory"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -600,13 +1594,16 @@ pub mod content_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with ContentServiceServer.
     #[async_trait]
     pub trait ContentService: std::marker::Send + std::marker::Sync + 'static {
-        /// Returns one post. NOT_FOUND when it does not exist or was deleted.
+        /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
+        /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
+        /// when the user service cannot tell whether the viewer may see it.
         async fn get_post(
             &self,
             request: tonic::Request<super::GetPostRequest>,
         ) -> std::result::Result<tonic::Response<super::GetPostResponse>, tonic::Status>;
         /// Returns the posts among the given ids (at most 100), for callers that render many at
         /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
+        /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
         async fn get_posts_by_ids(
             &self,
             request: tonic::Request<super::GetPostsByIdsRequest>,
@@ -615,8 +1612,9 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-        /// given visibilities (callers showing them to someone else filter out what that viewer may
-        /// not see).
+        /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
+        /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
+        /// block each other; UNAVAILABLE when the user service cannot answer.
         async fn get_posts_by_author(
             &self,
             request: tonic::Request<super::GetPostsByAuthorRequest>,
@@ -624,10 +1622,12 @@ pub mod content_service_server {
             tonic::Response<super::GetPostsByAuthorResponse>,
             tonic::Status,
         >;
-        /// Publishes a post. INVALID_ARGUMENT when there is neither a body nor media or the body is
-        /// too long, FAILED_PRECONDITION when an attached media is not ready or not owned by the
-        /// author, NOT_FOUND when the author does not exist. Not idempotent: every call publishes
-        /// one post.
+        /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
+        /// neither a body nor media, the body is too long, there are more than 10 media or an id is
+        /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
+        /// is not active or an attached media is missing, not READY or not owned by the author;
+        /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
+        /// post.
         async fn create_post(
             &self,
             request: tonic::Request<super::CreatePostRequest>,
@@ -635,9 +1635,10 @@ pub mod content_service_server {
             tonic::Response<super::CreatePostResponse>,
             tonic::Status,
         >;
-        /// Replaces a post's body and visibility; attached media cannot change. ABORTED when
-        /// `version` is not the current one (re-read and retry), PERMISSION_DENIED when the requester
-        /// is not the author, NOT_FOUND when the post does not exist or was deleted.
+        /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
+        /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
+        /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
+        /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
         async fn update_post(
             &self,
             request: tonic::Request<super::UpdatePostRequest>,
@@ -646,8 +1647,10 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-        /// Deleting a deleted post succeeds and changes nothing. PERMISSION_DENIED unless the
-        /// requester is the author or holds "content.moderate", NOT_FOUND when the post never existed.
+        /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
+        /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
+        /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
+        /// check.
         async fn delete_post(
             &self,
             request: tonic::Request<super::DeletePostRequest>,
@@ -655,28 +1658,10 @@ pub mod content_service_server {
             tonic::Response<super::DeletePostResponse>,
             tonic::Status,
         >;
-        /// Adds one to a post's like count and returns the new count. NOT_FOUND when the post does
-        /// not exist or was deleted. Not idempotent: every call counts one like.
-        async fn increment_like_count(
-            &self,
-            request: tonic::Request<super::IncrementLikeCountRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::IncrementLikeCountResponse>,
-            tonic::Status,
-        >;
-        /// Takes one from a post's like count (never below zero) and returns the new count.
-        /// NOT_FOUND when the post does not exist or was deleted. Not idempotent: every call
-        /// removes one like.
-        async fn decrement_like_count(
-            &self,
-            request: tonic::Request<super::DecrementLikeCountRequest>,
-        ) -> std::result::Result<
-            tonic::Response<super::DecrementLikeCountResponse>,
-            tonic::Status,
-        >;
         /// Lists the live public and followers-only posts of the given authors, newest first, a page
         /// at a time. The feed service passes the authors the viewer follows; this service does not
-        /// check follows. INVALID_ARGUMENT when more than 500 authors are given.
+        /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
+        /// or the page size or token is invalid.
         async fn get_feed_posts(
             &self,
             request: tonic::Request<super::GetFeedPostsRequest>,
@@ -685,12 +1670,229 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Tells whether a live post with the given id exists; cheap existence check for services
-        /// that hold logical references to posts.
+        /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
         async fn check_post_exists(
             &self,
             request: tonic::Request<super::CheckPostExistsRequest>,
         ) -> std::result::Result<
             tonic::Response<super::CheckPostExistsResponse>,
+            tonic::Status,
+        >;
+        /// Records that a user likes a post and returns the post's like count. Liking twice is one
+        /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
+        /// deleted.
+        async fn like_post(
+            &self,
+            request: tonic::Request<super::LikePostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::LikePostResponse>,
+            tonic::Status,
+        >;
+        /// Removes a user's like of a post (nothing when there was none) and returns the post's
+        /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
+        /// or was deleted.
+        async fn unlike_post(
+            &self,
+            request: tonic::Request<super::UnlikePostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UnlikePostResponse>,
+            tonic::Status,
+        >;
+        /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        async fn list_post_likes(
+            &self,
+            request: tonic::Request<super::ListPostLikesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListPostLikesResponse>,
+            tonic::Status,
+        >;
+        /// Comments on a post, or replies to a comment of the same post. INVALID_ARGUMENT for a
+        /// malformed id, an empty or too long body, or a parent comment of another post; NOT_FOUND
+        /// when the post (or the parent comment) does not exist, was deleted, or is hidden from the
+        /// author of the comment (blocked); UNAVAILABLE when the user service cannot answer. Not
+        /// idempotent: every call adds a comment.
+        async fn create_comment(
+            &self,
+            request: tonic::Request<super::CreateCommentRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateCommentResponse>,
+            tonic::Status,
+        >;
+        /// Lists the top-level comments of a post, oldest first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+        /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
+        /// cannot answer.
+        async fn list_comments(
+            &self,
+            request: tonic::Request<super::ListCommentsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListCommentsResponse>,
+            tonic::Status,
+        >;
+        /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
+        /// or was deleted.
+        async fn list_comment_replies(
+            &self,
+            request: tonic::Request<super::ListCommentRepliesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListCommentRepliesResponse>,
+            tonic::Status,
+        >;
+        /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+        /// changes nothing.
+        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
+        /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+        async fn delete_comment(
+            &self,
+            request: tonic::Request<super::DeleteCommentRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteCommentResponse>,
+            tonic::Status,
+        >;
+        /// Shares a post, with an optional quote, and returns the share. INVALID_ARGUMENT for a
+        /// malformed id or a quote too long; NOT_FOUND when the post does not exist, was deleted or
+        /// is hidden from the user; UNAVAILABLE when the user service cannot answer. Not
+        /// idempotent: every call is one share.
+        async fn share_post(
+            &self,
+            request: tonic::Request<super::SharePostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::SharePostResponse>,
+            tonic::Status,
+        >;
+        /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        async fn list_post_shares(
+            &self,
+            request: tonic::Request<super::ListPostSharesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListPostSharesResponse>,
+            tonic::Status,
+        >;
+        /// Creates a named bookmark collection. INVALID_ARGUMENT for a malformed id or a name empty
+        /// or longer than 100 characters; ALREADY_EXISTS when the user has a collection with that
+        /// name. Not idempotent.
+        async fn create_bookmark_collection(
+            &self,
+            request: tonic::Request<super::CreateBookmarkCollectionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateBookmarkCollectionResponse>,
+            tonic::Status,
+        >;
+        /// Lists a user's bookmark collections by name, a page at a time. INVALID_ARGUMENT for a
+        /// malformed id, page size or token.
+        async fn list_bookmark_collections(
+            &self,
+            request: tonic::Request<super::ListBookmarkCollectionsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBookmarkCollectionsResponse>,
+            tonic::Status,
+        >;
+        /// Deletes a collection; its bookmarks stay, outside any collection. INVALID_ARGUMENT for a
+        /// malformed id; NOT_FOUND when the collection does not exist; PERMISSION_DENIED when it
+        /// belongs to another user.
+        async fn delete_bookmark_collection(
+            &self,
+            request: tonic::Request<super::DeleteBookmarkCollectionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteBookmarkCollectionResponse>,
+            tonic::Status,
+        >;
+        /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
+        /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
+        /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
+        /// PERMISSION_DENIED when the collection belongs to another user.
+        async fn bookmark_post(
+            &self,
+            request: tonic::Request<super::BookmarkPostRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::BookmarkPostResponse>,
+            tonic::Status,
+        >;
+        /// Removes a saved post (nothing when it was not saved). INVALID_ARGUMENT for a malformed
+        /// id.
+        async fn remove_bookmark(
+            &self,
+            request: tonic::Request<super::RemoveBookmarkRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveBookmarkResponse>,
+            tonic::Status,
+        >;
+        /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
+        /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
+        /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+        /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
+        /// when it belongs to another user.
+        async fn list_bookmarks(
+            &self,
+            request: tonic::Request<super::ListBookmarksRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListBookmarksResponse>,
+            tonic::Status,
+        >;
+        /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
+        /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
+        /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
+        /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
+        /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+        async fn create_story(
+            &self,
+            request: tonic::Request<super::CreateStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateStoryResponse>,
+            tonic::Status,
+        >;
+        /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
+        /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
+        /// cannot answer.
+        async fn get_story(
+            &self,
+            request: tonic::Request<super::GetStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetStoryResponse>,
+            tonic::Status,
+        >;
+        /// Lists an author's stories that have not expired, newest first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
+        /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+        async fn list_active_stories(
+            &self,
+            request: tonic::Request<super::ListActiveStoriesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListActiveStoriesResponse>,
+            tonic::Status,
+        >;
+        /// Records that a user viewed a story and returns its view count; viewing twice counts
+        /// once, and the author's own views are not counted. INVALID_ARGUMENT for a malformed id;
+        /// NOT_FOUND when the story does not exist, expired, was deleted or is hidden from the
+        /// viewer; UNAVAILABLE when the user service cannot answer.
+        async fn view_story(
+            &self,
+            request: tonic::Request<super::ViewStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ViewStoryResponse>,
+            tonic::Status,
+        >;
+        /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
+        /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
+        /// author; NOT_FOUND when the story does not exist or was deleted.
+        async fn list_story_viewers(
+            &self,
+            request: tonic::Request<super::ListStoryViewersRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListStoryViewersResponse>,
+            tonic::Status,
+        >;
+        /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
+        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
+        /// author; NOT_FOUND when the story never existed.
+        async fn delete_story(
+            &self,
+            request: tonic::Request<super::DeleteStoryRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::DeleteStoryResponse>,
             tonic::Status,
         >;
     }
@@ -1042,98 +2244,6 @@ pub mod content_service_server {
                     };
                     Box::pin(fut)
                 }
-                "/nova.content.v1.ContentService/IncrementLikeCount" => {
-                    #[allow(non_camel_case_types)]
-                    struct IncrementLikeCountSvc<T: ContentService>(pub Arc<T>);
-                    impl<
-                        T: ContentService,
-                    > tonic::server::UnaryService<super::IncrementLikeCountRequest>
-                    for IncrementLikeCountSvc<T> {
-                        type Response = super::IncrementLikeCountResponse;
-                        type Future = BoxFuture<
-                            tonic::Response<Self::Response>,
-                            tonic::Status,
-                        >;
-                        fn call(
-                            &mut self,
-                            request: tonic::Request<super::IncrementLikeCountRequest>,
-                        ) -> Self::Future {
-                            let inner = Arc::clone(&self.0);
-                            let fut = async move {
-                                <T as ContentService>::increment_like_count(&inner, request)
-                                    .await
-                            };
-                            Box::pin(fut)
-                        }
-                    }
-                    let accept_compression_encodings = self.accept_compression_encodings;
-                    let send_compression_encodings = self.send_compression_encodings;
-                    let max_decoding_message_size = self.max_decoding_message_size;
-                    let max_encoding_message_size = self.max_encoding_message_size;
-                    let inner = self.inner.clone();
-                    let fut = async move {
-                        let method = IncrementLikeCountSvc(inner);
-                        let codec = tonic_prost::ProstCodec::default();
-                        let mut grpc = tonic::server::Grpc::new(codec)
-                            .apply_compression_config(
-                                accept_compression_encodings,
-                                send_compression_encodings,
-                            )
-                            .apply_max_message_size_config(
-                                max_decoding_message_size,
-                                max_encoding_message_size,
-                            );
-                        let res = grpc.unary(method, req).await;
-                        Ok(res)
-                    };
-                    Box::pin(fut)
-                }
-                "/nova.content.v1.ContentService/DecrementLikeCount" => {
-                    #[allow(non_camel_case_types)]
-                    struct DecrementLikeCountSvc<T: ContentService>(pub Arc<T>);
-                    impl<
-                        T: ContentService,
-                    > tonic::server::UnaryService<super::DecrementLikeCountRequest>
-                    for DecrementLikeCountSvc<T> {
-                        type Response = super::DecrementLikeCountResponse;
-                        type Future = BoxFuture<
-                            tonic::Response<Self::Response>,
-                            tonic::Status,
-                        >;
-                        fn call(
-                            &mut self,
-                            request: tonic::Request<super::DecrementLikeCountRequest>,
-                        ) -> Self::Future {
-                            let inner = Arc::clone(&self.0);
-                            let fut = async move {
-                                <T as ContentService>::decrement_like_count(&inner, request)
-                                    .await
-                            };
-                            Box::pin(fut)
-                        }
-                    }
-                    let accept_compression_encodings = self.accept_compression_encodings;
-                    let send_compression_encodings = self.send_compression_encodings;
-                    let max_decoding_message_size = self.max_decoding_message_size;
-                    let max_encoding_message_size = self.max_encoding_message_size;
-                    let inner = self.inner.clone();
-                    let fut = async move {
-                        let method = DecrementLikeCountSvc(inner);
-                        let codec = tonic_prost::ProstCodec::default();
-                        let mut grpc = tonic::server::Grpc::new(codec)
-                            .apply_compression_config(
-                                accept_compression_encodings,
-                                send_compression_encodings,
-                            )
-                            .apply_max_message_size_config(
-                                max_decoding_message_size,
-                                max_encoding_message_size,
-                            );
-                        let res = grpc.unary(method, req).await;
-                        Ok(res)
-                    };
-                    Box::pin(fut)
-                }
                 "/nova.content.v1.ContentService/GetFeedPosts" => {
                     #[allow(non_camel_case_types)]
                     struct GetFeedPostsSvc<T: ContentService>(pub Arc<T>);
@@ -1210,6 +2320,975 @@ pub mod content_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = CheckPostExistsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/LikePost" => {
+                    #[allow(non_camel_case_types)]
+                    struct LikePostSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::LikePostRequest>
+                    for LikePostSvc<T> {
+                        type Response = super::LikePostResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::LikePostRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::like_post(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = LikePostSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/UnlikePost" => {
+                    #[allow(non_camel_case_types)]
+                    struct UnlikePostSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::UnlikePostRequest>
+                    for UnlikePostSvc<T> {
+                        type Response = super::UnlikePostResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UnlikePostRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::unlike_post(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UnlikePostSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListPostLikes" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListPostLikesSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListPostLikesRequest>
+                    for ListPostLikesSvc<T> {
+                        type Response = super::ListPostLikesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListPostLikesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_post_likes(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListPostLikesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/CreateComment" => {
+                    #[allow(non_camel_case_types)]
+                    struct CreateCommentSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::CreateCommentRequest>
+                    for CreateCommentSvc<T> {
+                        type Response = super::CreateCommentResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::CreateCommentRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::create_comment(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CreateCommentSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListComments" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListCommentsSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListCommentsRequest>
+                    for ListCommentsSvc<T> {
+                        type Response = super::ListCommentsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListCommentsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_comments(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListCommentsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListCommentReplies" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListCommentRepliesSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListCommentRepliesRequest>
+                    for ListCommentRepliesSvc<T> {
+                        type Response = super::ListCommentRepliesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListCommentRepliesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_comment_replies(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListCommentRepliesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/DeleteComment" => {
+                    #[allow(non_camel_case_types)]
+                    struct DeleteCommentSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::DeleteCommentRequest>
+                    for DeleteCommentSvc<T> {
+                        type Response = super::DeleteCommentResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::DeleteCommentRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::delete_comment(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = DeleteCommentSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/SharePost" => {
+                    #[allow(non_camel_case_types)]
+                    struct SharePostSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::SharePostRequest>
+                    for SharePostSvc<T> {
+                        type Response = super::SharePostResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::SharePostRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::share_post(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = SharePostSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListPostShares" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListPostSharesSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListPostSharesRequest>
+                    for ListPostSharesSvc<T> {
+                        type Response = super::ListPostSharesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListPostSharesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_post_shares(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListPostSharesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/CreateBookmarkCollection" => {
+                    #[allow(non_camel_case_types)]
+                    struct CreateBookmarkCollectionSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::CreateBookmarkCollectionRequest>
+                    for CreateBookmarkCollectionSvc<T> {
+                        type Response = super::CreateBookmarkCollectionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                super::CreateBookmarkCollectionRequest,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::create_bookmark_collection(
+                                        &inner,
+                                        request,
+                                    )
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CreateBookmarkCollectionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListBookmarkCollections" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListBookmarkCollectionsSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListBookmarkCollectionsRequest>
+                    for ListBookmarkCollectionsSvc<T> {
+                        type Response = super::ListBookmarkCollectionsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                super::ListBookmarkCollectionsRequest,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_bookmark_collections(
+                                        &inner,
+                                        request,
+                                    )
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListBookmarkCollectionsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/DeleteBookmarkCollection" => {
+                    #[allow(non_camel_case_types)]
+                    struct DeleteBookmarkCollectionSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::DeleteBookmarkCollectionRequest>
+                    for DeleteBookmarkCollectionSvc<T> {
+                        type Response = super::DeleteBookmarkCollectionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                super::DeleteBookmarkCollectionRequest,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::delete_bookmark_collection(
+                                        &inner,
+                                        request,
+                                    )
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = DeleteBookmarkCollectionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/BookmarkPost" => {
+                    #[allow(non_camel_case_types)]
+                    struct BookmarkPostSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::BookmarkPostRequest>
+                    for BookmarkPostSvc<T> {
+                        type Response = super::BookmarkPostResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::BookmarkPostRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::bookmark_post(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = BookmarkPostSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/RemoveBookmark" => {
+                    #[allow(non_camel_case_types)]
+                    struct RemoveBookmarkSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::RemoveBookmarkRequest>
+                    for RemoveBookmarkSvc<T> {
+                        type Response = super::RemoveBookmarkResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RemoveBookmarkRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::remove_bookmark(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RemoveBookmarkSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListBookmarks" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListBookmarksSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListBookmarksRequest>
+                    for ListBookmarksSvc<T> {
+                        type Response = super::ListBookmarksResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListBookmarksRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_bookmarks(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListBookmarksSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/CreateStory" => {
+                    #[allow(non_camel_case_types)]
+                    struct CreateStorySvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::CreateStoryRequest>
+                    for CreateStorySvc<T> {
+                        type Response = super::CreateStoryResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::CreateStoryRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::create_story(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CreateStorySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/GetStory" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetStorySvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::GetStoryRequest>
+                    for GetStorySvc<T> {
+                        type Response = super::GetStoryResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GetStoryRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::get_story(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetStorySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListActiveStories" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListActiveStoriesSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListActiveStoriesRequest>
+                    for ListActiveStoriesSvc<T> {
+                        type Response = super::ListActiveStoriesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListActiveStoriesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_active_stories(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListActiveStoriesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ViewStory" => {
+                    #[allow(non_camel_case_types)]
+                    struct ViewStorySvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ViewStoryRequest>
+                    for ViewStorySvc<T> {
+                        type Response = super::ViewStoryResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ViewStoryRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::view_story(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ViewStorySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/ListStoryViewers" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListStoryViewersSvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::ListStoryViewersRequest>
+                    for ListStoryViewersSvc<T> {
+                        type Response = super::ListStoryViewersResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListStoryViewersRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::list_story_viewers(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListStoryViewersSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.content.v1.ContentService/DeleteStory" => {
+                    #[allow(non_camel_case_types)]
+                    struct DeleteStorySvc<T: ContentService>(pub Arc<T>);
+                    impl<
+                        T: ContentService,
+                    > tonic::server::UnaryService<super::DeleteStoryRequest>
+                    for DeleteStorySvc<T> {
+                        type Response = super::DeleteStoryResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::DeleteStoryRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as ContentService>::delete_story(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = DeleteStorySvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

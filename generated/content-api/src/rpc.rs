@@ -20,14 +20,14 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPost",
     owner: "content",
     idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(200),
+        deadline: ::std::time::Duration::from_millis(300),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -35,12 +35,12 @@ pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
             multiplier: 2.0,
         }),
         cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(60000),
+            ttl: ::std::time::Duration::from_millis(10000),
             stale_if_error: ::std::time::Duration::from_millis(300000),
         }),
         fail_closed: false,
     },
-    schema: 0x51f39ea71a96b6e7,
+    schema: 0x66de0d2483e0696a,
 };
 /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -64,27 +64,24 @@ pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
     },
     schema: 0x7a346f7eb2b440e9,
 };
-/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
 pub static GET_POSTS_BY_AUTHOR: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByAuthor",
     owner: "content",
     idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(300),
+        deadline: ::std::time::Duration::from_millis(500),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
             max_backoff: ::std::time::Duration::from_millis(500),
             multiplier: 2.0,
         }),
-        cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(30000),
-            stale_if_error: ::std::time::Duration::from_millis(300000),
-        }),
+        cache: None,
         fail_closed: false,
     },
-    schema: 0x3f3f561c6229c7af,
+    schema: 0xcb0665e8a7a10a61,
 };
 /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -143,45 +140,7 @@ pub static DELETE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
     },
     schema: 0xc9e2551f790ec855,
 };
-/// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
-pub static INCREMENT_LIKE_COUNT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
-    service: "nova.content.v1.ContentService",
-    method: "IncrementLikeCount",
-    owner: "content",
-    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
-    policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(300),
-        retry: Some(::nova_runtime::rpc::RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: ::std::time::Duration::from_millis(50),
-            max_backoff: ::std::time::Duration::from_millis(500),
-            multiplier: 2.0,
-        }),
-        cache: None,
-        fail_closed: false,
-    },
-    schema: 0xd96a5052cc23ed20,
-};
-/// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
-pub static DECREMENT_LIKE_COUNT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
-    service: "nova.content.v1.ContentService",
-    method: "DecrementLikeCount",
-    owner: "content",
-    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
-    policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(300),
-        retry: Some(::nova_runtime::rpc::RetryPolicy {
-            max_attempts: 3,
-            initial_backoff: ::std::time::Duration::from_millis(50),
-            max_backoff: ::std::time::Duration::from_millis(500),
-            multiplier: 2.0,
-        }),
-        cache: None,
-        fail_closed: false,
-    },
-    schema: 0x688a8054836b4a40,
-};
-/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FEED_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetFeedPosts",
@@ -196,7 +155,7 @@ pub static GET_FEED_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
             multiplier: 2.0,
         }),
         cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(30000),
+            ttl: ::std::time::Duration::from_millis(15000),
             stale_if_error: ::std::time::Duration::from_millis(300000),
         }),
         fail_closed: false,
@@ -225,6 +184,411 @@ pub static CHECK_POST_EXISTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
     },
     schema: 0x88ef774d7be0ca52,
 };
+/// `LikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static LIKE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "LikePost",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x3e7e98bd83cbcc4b,
+};
+/// `UnlikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static UNLIKE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "UnlikePost",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x0b12eca487122409,
+};
+/// `ListPostLikes`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+pub static LIST_POST_LIKES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListPostLikes",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: Some(::nova_runtime::rpc::CachePolicy {
+            ttl: ::std::time::Duration::from_millis(30000),
+            stale_if_error: ::std::time::Duration::from_millis(300000),
+        }),
+        fail_closed: false,
+    },
+    schema: 0x38a6c38115d55294,
+};
+/// `CreateComment`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+pub static CREATE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "CreateComment",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x69389744fc73e1bb,
+};
+/// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+pub static LIST_COMMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListComments",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x397bf1979da3b099,
+};
+/// `ListCommentReplies`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+pub static LIST_COMMENT_REPLIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListCommentReplies",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x7dd560f13c0ca960,
+};
+/// `DeleteComment`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static DELETE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "DeleteComment",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x720b028d5db57cf7,
+};
+/// `SharePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+pub static SHARE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "SharePost",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xd535ff68c0745cc4,
+};
+/// `ListPostShares`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+pub static LIST_POST_SHARES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListPostShares",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: Some(::nova_runtime::rpc::CachePolicy {
+            ttl: ::std::time::Duration::from_millis(30000),
+            stale_if_error: ::std::time::Duration::from_millis(300000),
+        }),
+        fail_closed: false,
+    },
+    schema: 0x8d8ec2a918ca74ca,
+};
+/// `CreateBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+pub static CREATE_BOOKMARK_COLLECTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "CreateBookmarkCollection",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x348bd8d1732a73eb,
+};
+/// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+pub static LIST_BOOKMARK_COLLECTIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListBookmarkCollections",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x7861d3e5a68ead2a,
+};
+/// `DeleteBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+pub static DELETE_BOOKMARK_COLLECTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "DeleteBookmarkCollection",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xf93d77d2fc01e6fd,
+};
+/// `BookmarkPost`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static BOOKMARK_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "BookmarkPost",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x7cd9e66a2d2b4bb6,
+};
+/// `RemoveBookmark`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static REMOVE_BOOKMARK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "RemoveBookmark",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x8adec03593dfe797,
+};
+/// `ListBookmarks`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+pub static LIST_BOOKMARKS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListBookmarks",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xe4af572b4b6c12a5,
+};
+/// `CreateStory`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+pub static CREATE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "CreateStory",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(2000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x80509ba484752f93,
+};
+/// `GetStory`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+pub static GET_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "GetStory",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xc07edd43de3aa0ff,
+};
+/// `ListActiveStories`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+pub static LIST_ACTIVE_STORIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListActiveStories",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xa25f865d00ee9c36,
+};
+/// `ViewStory`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static VIEW_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ViewStory",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x6f24723a730aabdb,
+};
+/// `ListStoryViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+pub static LIST_STORY_VIEWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "ListStoryViewers",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xbb565efa1c26cd73,
+};
+/// `DeleteStory`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static DELETE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.content.v1.ContentService",
+    method: "DeleteStory",
+    owner: "content",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x28198f8e3f820c9b,
+};
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &GET_POST,
@@ -233,8 +597,27 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &CREATE_POST,
     &UPDATE_POST,
     &DELETE_POST,
-    &INCREMENT_LIKE_COUNT,
-    &DECREMENT_LIKE_COUNT,
     &GET_FEED_POSTS,
     &CHECK_POST_EXISTS,
+    &LIKE_POST,
+    &UNLIKE_POST,
+    &LIST_POST_LIKES,
+    &CREATE_COMMENT,
+    &LIST_COMMENTS,
+    &LIST_COMMENT_REPLIES,
+    &DELETE_COMMENT,
+    &SHARE_POST,
+    &LIST_POST_SHARES,
+    &CREATE_BOOKMARK_COLLECTION,
+    &LIST_BOOKMARK_COLLECTIONS,
+    &DELETE_BOOKMARK_COLLECTION,
+    &BOOKMARK_POST,
+    &REMOVE_BOOKMARK,
+    &LIST_BOOKMARKS,
+    &CREATE_STORY,
+    &GET_STORY,
+    &LIST_ACTIVE_STORIES,
+    &VIEW_STORY,
+    &LIST_STORY_VIEWERS,
+    &DELETE_STORY,
 ];

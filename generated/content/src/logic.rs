@@ -9,9 +9,11 @@ use ::std::future::Future;
 /// Implemented by hand in handwritten/content. The generated server calls these methods with the
 /// caller's deadline already enforced, panics caught and errors mapped to status codes.
 pub trait Logic: Send + Sync + 'static {
-    /// Returns one post. NOT_FOUND when it does not exist or was deleted.
+    /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
+    /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
+    /// when the user service cannot tell whether the viewer may see it.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -19,6 +21,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::GetPostResponse, LogicError>> + Send;
     /// Returns the posts among the given ids (at most 100), for callers that render many at
     /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
+    /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
     ///
     /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_ids(
@@ -29,10 +32,11 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetPostsByIdsResponse, LogicError>,
     > + Send;
     /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-    /// given visibilities (callers showing them to someone else filter out what that viewer may
-    /// not see).
+    /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
+    /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
+    /// block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
     fn get_posts_by_author(
         &self,
         ctx: &CallContext,
@@ -40,10 +44,12 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetPostsByAuthorResponse, LogicError>,
     > + Send;
-    /// Publishes a post. INVALID_ARGUMENT when there is neither a body nor media or the body is
-    /// too long, FAILED_PRECONDITION when an attached media is not ready or not owned by the
-    /// author, NOT_FOUND when the author does not exist. Not idempotent: every call publishes
-    /// one post.
+    /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
+    /// neither a body nor media, the body is too long, there are more than 10 media or an id is
+    /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
+    /// is not active or an attached media is missing, not READY or not owned by the author;
+    /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
+    /// post.
     ///
     /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn create_post(
@@ -51,9 +57,10 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::CreatePostRequest,
     ) -> impl Future<Output = Result<crate::pb::CreatePostResponse, LogicError>> + Send;
-    /// Replaces a post's body and visibility; attached media cannot change. ABORTED when
-    /// `version` is not the current one (re-read and retry), PERMISSION_DENIED when the requester
-    /// is not the author, NOT_FOUND when the post does not exist or was deleted.
+    /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
+    /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
+    /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
+    /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
     ///
     /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_post(
@@ -62,8 +69,10 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::UpdatePostRequest,
     ) -> impl Future<Output = Result<crate::pb::UpdatePostResponse, LogicError>> + Send;
     /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-    /// Deleting a deleted post succeeds and changes nothing. PERMISSION_DENIED unless the
-    /// requester is the author or holds "content.moderate", NOT_FOUND when the post never existed.
+    /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
+    /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
+    /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
+    /// check.
     ///
     /// `DeletePost`: idempotent write, deadline 1s, up to 3 attempts.
     fn delete_post(
@@ -71,34 +80,12 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::DeletePostRequest,
     ) -> impl Future<Output = Result<crate::pb::DeletePostResponse, LogicError>> + Send;
-    /// Adds one to a post's like count and returns the new count. NOT_FOUND when the post does
-    /// not exist or was deleted. Not idempotent: every call counts one like.
-    ///
-    /// `IncrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
-    fn increment_like_count(
-        &self,
-        ctx: &CallContext,
-        request: crate::pb::IncrementLikeCountRequest,
-    ) -> impl Future<
-        Output = Result<crate::pb::IncrementLikeCountResponse, LogicError>,
-    > + Send;
-    /// Takes one from a post's like count (never below zero) and returns the new count.
-    /// NOT_FOUND when the post does not exist or was deleted. Not idempotent: every call
-    /// removes one like.
-    ///
-    /// `DecrementLikeCount`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
-    fn decrement_like_count(
-        &self,
-        ctx: &CallContext,
-        request: crate::pb::DecrementLikeCountRequest,
-    ) -> impl Future<
-        Output = Result<crate::pb::DecrementLikeCountResponse, LogicError>,
-    > + Send;
     /// Lists the live public and followers-only posts of the given authors, newest first, a page
     /// at a time. The feed service passes the authors the viewer follows; this service does not
-    /// check follows. INVALID_ARGUMENT when more than 500 authors are given.
+    /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
+    /// or the page size or token is invalid.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_posts(
         &self,
         ctx: &CallContext,
@@ -107,7 +94,7 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetFeedPostsResponse, LogicError>,
     > + Send;
     /// Tells whether a live post with the given id exists; cheap existence check for services
-    /// that hold logical references to posts.
+    /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
     ///
     /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_post_exists(
@@ -117,4 +104,249 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::CheckPostExistsResponse, LogicError>,
     > + Send;
+    /// Records that a user likes a post and returns the post's like count. Liking twice is one
+    /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
+    /// deleted.
+    ///
+    /// `LikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn like_post(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::LikePostRequest,
+    ) -> impl Future<Output = Result<crate::pb::LikePostResponse, LogicError>> + Send;
+    /// Removes a user's like of a post (nothing when there was none) and returns the post's
+    /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
+    /// or was deleted.
+    ///
+    /// `UnlikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn unlike_post(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::UnlikePostRequest,
+    ) -> impl Future<Output = Result<crate::pb::UnlikePostResponse, LogicError>> + Send;
+    /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+    ///
+    /// `ListPostLikes`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    fn list_post_likes(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListPostLikesRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListPostLikesResponse, LogicError>,
+    > + Send;
+    /// Comments on a post, or replies to a comment of the same post. INVALID_ARGUMENT for a
+    /// malformed id, an empty or too long body, or a parent comment of another post; NOT_FOUND
+    /// when the post (or the parent comment) does not exist, was deleted, or is hidden from the
+    /// author of the comment (blocked); UNAVAILABLE when the user service cannot answer. Not
+    /// idempotent: every call adds a comment.
+    ///
+    /// `CreateComment`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    fn create_comment(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::CreateCommentRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::CreateCommentResponse, LogicError>,
+    > + Send;
+    /// Lists the top-level comments of a post, oldest first, a page at a time.
+    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+    /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
+    /// cannot answer.
+    ///
+    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    fn list_comments(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListCommentsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListCommentsResponse, LogicError>,
+    > + Send;
+    /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
+    /// or was deleted.
+    ///
+    /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    fn list_comment_replies(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListCommentRepliesRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListCommentRepliesResponse, LogicError>,
+    > + Send;
+    /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
+    /// changes nothing.
+    /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
+    /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+    ///
+    /// `DeleteComment`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn delete_comment(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::DeleteCommentRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::DeleteCommentResponse, LogicError>,
+    > + Send;
+    /// Shares a post, with an optional quote, and returns the share. INVALID_ARGUMENT for a
+    /// malformed id or a quote too long; NOT_FOUND when the post does not exist, was deleted or
+    /// is hidden from the user; UNAVAILABLE when the user service cannot answer. Not
+    /// idempotent: every call is one share.
+    ///
+    /// `SharePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    fn share_post(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::SharePostRequest,
+    ) -> impl Future<Output = Result<crate::pb::SharePostResponse, LogicError>> + Send;
+    /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+    ///
+    /// `ListPostShares`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    fn list_post_shares(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListPostSharesRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListPostSharesResponse, LogicError>,
+    > + Send;
+    /// Creates a named bookmark collection. INVALID_ARGUMENT for a malformed id or a name empty
+    /// or longer than 100 characters; ALREADY_EXISTS when the user has a collection with that
+    /// name. Not idempotent.
+    ///
+    /// `CreateBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    fn create_bookmark_collection(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::CreateBookmarkCollectionRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::CreateBookmarkCollectionResponse, LogicError>,
+    > + Send;
+    /// Lists a user's bookmark collections by name, a page at a time. INVALID_ARGUMENT for a
+    /// malformed id, page size or token.
+    ///
+    /// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    fn list_bookmark_collections(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListBookmarkCollectionsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListBookmarkCollectionsResponse, LogicError>,
+    > + Send;
+    /// Deletes a collection; its bookmarks stay, outside any collection. INVALID_ARGUMENT for a
+    /// malformed id; NOT_FOUND when the collection does not exist; PERMISSION_DENIED when it
+    /// belongs to another user.
+    ///
+    /// `DeleteBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    fn delete_bookmark_collection(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::DeleteBookmarkCollectionRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::DeleteBookmarkCollectionResponse, LogicError>,
+    > + Send;
+    /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
+    /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
+    /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
+    /// PERMISSION_DENIED when the collection belongs to another user.
+    ///
+    /// `BookmarkPost`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn bookmark_post(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::BookmarkPostRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::BookmarkPostResponse, LogicError>,
+    > + Send;
+    /// Removes a saved post (nothing when it was not saved). INVALID_ARGUMENT for a malformed
+    /// id.
+    ///
+    /// `RemoveBookmark`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn remove_bookmark(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RemoveBookmarkRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RemoveBookmarkResponse, LogicError>,
+    > + Send;
+    /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
+    /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
+    /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+    /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
+    /// when it belongs to another user.
+    ///
+    /// `ListBookmarks`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    fn list_bookmarks(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListBookmarksRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListBookmarksResponse, LogicError>,
+    > + Send;
+    /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
+    /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
+    /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
+    /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
+    /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+    ///
+    /// `CreateStory`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    fn create_story(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::CreateStoryRequest,
+    ) -> impl Future<Output = Result<crate::pb::CreateStoryResponse, LogicError>> + Send;
+    /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
+    /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
+    /// cannot answer.
+    ///
+    /// `GetStory`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    fn get_story(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::GetStoryRequest,
+    ) -> impl Future<Output = Result<crate::pb::GetStoryResponse, LogicError>> + Send;
+    /// Lists an author's stories that have not expired, newest first, a page at a time.
+    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
+    /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+    ///
+    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    fn list_active_stories(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListActiveStoriesRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListActiveStoriesResponse, LogicError>,
+    > + Send;
+    /// Records that a user viewed a story and returns its view count; viewing twice counts
+    /// once, and the author's own views are not counted. INVALID_ARGUMENT for a malformed id;
+    /// NOT_FOUND when the story does not exist, expired, was deleted or is hidden from the
+    /// viewer; UNAVAILABLE when the user service cannot answer.
+    ///
+    /// `ViewStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn view_story(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ViewStoryRequest,
+    ) -> impl Future<Output = Result<crate::pb::ViewStoryResponse, LogicError>> + Send;
+    /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
+    /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
+    /// author; NOT_FOUND when the story does not exist or was deleted.
+    ///
+    /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    fn list_story_viewers(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListStoryViewersRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListStoryViewersResponse, LogicError>,
+    > + Send;
+    /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
+    /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
+    /// author; NOT_FOUND when the story never existed.
+    ///
+    /// `DeleteStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn delete_story(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::DeleteStoryRequest,
+    ) -> impl Future<Output = Result<crate::pb::DeleteStoryResponse, LogicError>> + Send;
 }

@@ -91,34 +91,6 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
             )
             .await
     }
-    async fn increment_like_count(
-        &self,
-        request: tonic::Request<crate::pb::IncrementLikeCountRequest>,
-    ) -> Result<tonic::Response<crate::pb::IncrementLikeCountResponse>, tonic::Status> {
-        let logic = &*self.logic;
-        ::nova_runtime::server::unary(
-                &crate::rpc::INCREMENT_LIKE_COUNT,
-                request,
-                |ctx, message| async move {
-                    logic.increment_like_count(&ctx, message).await
-                },
-            )
-            .await
-    }
-    async fn decrement_like_count(
-        &self,
-        request: tonic::Request<crate::pb::DecrementLikeCountRequest>,
-    ) -> Result<tonic::Response<crate::pb::DecrementLikeCountResponse>, tonic::Status> {
-        let logic = &*self.logic;
-        ::nova_runtime::server::unary(
-                &crate::rpc::DECREMENT_LIKE_COUNT,
-                request,
-                |ctx, message| async move {
-                    logic.decrement_like_count(&ctx, message).await
-                },
-            )
-            .await
-    }
     async fn get_feed_posts(
         &self,
         request: tonic::Request<crate::pb::GetFeedPostsRequest>,
@@ -142,6 +114,279 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
                 |ctx, message| async move {
                     logic.check_post_exists(&ctx, message).await
                 },
+            )
+            .await
+    }
+    async fn like_post(
+        &self,
+        request: tonic::Request<crate::pb::LikePostRequest>,
+    ) -> Result<tonic::Response<crate::pb::LikePostResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIKE_POST,
+                request,
+                |ctx, message| async move { logic.like_post(&ctx, message).await },
+            )
+            .await
+    }
+    async fn unlike_post(
+        &self,
+        request: tonic::Request<crate::pb::UnlikePostRequest>,
+    ) -> Result<tonic::Response<crate::pb::UnlikePostResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::UNLIKE_POST,
+                request,
+                |ctx, message| async move { logic.unlike_post(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_post_likes(
+        &self,
+        request: tonic::Request<crate::pb::ListPostLikesRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListPostLikesResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_POST_LIKES,
+                request,
+                |ctx, message| async move { logic.list_post_likes(&ctx, message).await },
+            )
+            .await
+    }
+    async fn create_comment(
+        &self,
+        request: tonic::Request<crate::pb::CreateCommentRequest>,
+    ) -> Result<tonic::Response<crate::pb::CreateCommentResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::CREATE_COMMENT,
+                request,
+                |ctx, message| async move { logic.create_comment(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_comments(
+        &self,
+        request: tonic::Request<crate::pb::ListCommentsRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListCommentsResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_COMMENTS,
+                request,
+                |ctx, message| async move { logic.list_comments(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_comment_replies(
+        &self,
+        request: tonic::Request<crate::pb::ListCommentRepliesRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListCommentRepliesResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_COMMENT_REPLIES,
+                request,
+                |ctx, message| async move {
+                    logic.list_comment_replies(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn delete_comment(
+        &self,
+        request: tonic::Request<crate::pb::DeleteCommentRequest>,
+    ) -> Result<tonic::Response<crate::pb::DeleteCommentResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::DELETE_COMMENT,
+                request,
+                |ctx, message| async move { logic.delete_comment(&ctx, message).await },
+            )
+            .await
+    }
+    async fn share_post(
+        &self,
+        request: tonic::Request<crate::pb::SharePostRequest>,
+    ) -> Result<tonic::Response<crate::pb::SharePostResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::SHARE_POST,
+                request,
+                |ctx, message| async move { logic.share_post(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_post_shares(
+        &self,
+        request: tonic::Request<crate::pb::ListPostSharesRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListPostSharesResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_POST_SHARES,
+                request,
+                |ctx, message| async move { logic.list_post_shares(&ctx, message).await },
+            )
+            .await
+    }
+    async fn create_bookmark_collection(
+        &self,
+        request: tonic::Request<crate::pb::CreateBookmarkCollectionRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::CreateBookmarkCollectionResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::CREATE_BOOKMARK_COLLECTION,
+                request,
+                |ctx, message| async move {
+                    logic.create_bookmark_collection(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn list_bookmark_collections(
+        &self,
+        request: tonic::Request<crate::pb::ListBookmarkCollectionsRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::ListBookmarkCollectionsResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_BOOKMARK_COLLECTIONS,
+                request,
+                |ctx, message| async move {
+                    logic.list_bookmark_collections(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn delete_bookmark_collection(
+        &self,
+        request: tonic::Request<crate::pb::DeleteBookmarkCollectionRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::DeleteBookmarkCollectionResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::DELETE_BOOKMARK_COLLECTION,
+                request,
+                |ctx, message| async move {
+                    logic.delete_bookmark_collection(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn bookmark_post(
+        &self,
+        request: tonic::Request<crate::pb::BookmarkPostRequest>,
+    ) -> Result<tonic::Response<crate::pb::BookmarkPostResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::BOOKMARK_POST,
+                request,
+                |ctx, message| async move { logic.bookmark_post(&ctx, message).await },
+            )
+            .await
+    }
+    async fn remove_bookmark(
+        &self,
+        request: tonic::Request<crate::pb::RemoveBookmarkRequest>,
+    ) -> Result<tonic::Response<crate::pb::RemoveBookmarkResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::REMOVE_BOOKMARK,
+                request,
+                |ctx, message| async move { logic.remove_bookmark(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_bookmarks(
+        &self,
+        request: tonic::Request<crate::pb::ListBookmarksRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListBookmarksResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_BOOKMARKS,
+                request,
+                |ctx, message| async move { logic.list_bookmarks(&ctx, message).await },
+            )
+            .await
+    }
+    async fn create_story(
+        &self,
+        request: tonic::Request<crate::pb::CreateStoryRequest>,
+    ) -> Result<tonic::Response<crate::pb::CreateStoryResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::CREATE_STORY,
+                request,
+                |ctx, message| async move { logic.create_story(&ctx, message).await },
+            )
+            .await
+    }
+    async fn get_story(
+        &self,
+        request: tonic::Request<crate::pb::GetStoryRequest>,
+    ) -> Result<tonic::Response<crate::pb::GetStoryResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::GET_STORY,
+                request,
+                |ctx, message| async move { logic.get_story(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_active_stories(
+        &self,
+        request: tonic::Request<crate::pb::ListActiveStoriesRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListActiveStoriesResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_ACTIVE_STORIES,
+                request,
+                |ctx, message| async move {
+                    logic.list_active_stories(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn view_story(
+        &self,
+        request: tonic::Request<crate::pb::ViewStoryRequest>,
+    ) -> Result<tonic::Response<crate::pb::ViewStoryResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::VIEW_STORY,
+                request,
+                |ctx, message| async move { logic.view_story(&ctx, message).await },
+            )
+            .await
+    }
+    async fn list_story_viewers(
+        &self,
+        request: tonic::Request<crate::pb::ListStoryViewersRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListStoryViewersResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_STORY_VIEWERS,
+                request,
+                |ctx, message| async move {
+                    logic.list_story_viewers(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn delete_story(
+        &self,
+        request: tonic::Request<crate::pb::DeleteStoryRequest>,
+    ) -> Result<tonic::Response<crate::pb::DeleteStoryResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::DELETE_STORY,
+                request,
+                |ctx, message| async move { logic.delete_story(&ctx, message).await },
             )
             .await
     }

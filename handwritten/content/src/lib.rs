@@ -1,109 +1,184 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the service: implement each RPC here.
-use nova_content::{CallContext, Logic, LogicError, pb};
+//! Business logic of the content service: posts with their media, likes, threaded comments,
+//! shares, bookmarks and stories.
+//!
+//! Each RPC lives in the module named for what it touches (`posts`, `likes`, `comments`,
+//! `shares`, `bookmarks`, `stories`); the `Logic` impl below only dispatches. Calls to auth,
+//! media and user (and the mapping of their errors) are in `calls`, conversions to protos in
+//! `convert`, the few statements the generated repositories do not offer in `queries`.
+
+mod bookmarks;
+mod calls;
+mod comments;
+mod convert;
+mod likes;
+mod posts;
+pub mod queries;
+mod shares;
+mod stories;
+
+use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+use nova_auth_api::AuthClient;
+use nova_content::{CallContext, Logic, LogicError, pb};
+use nova_media_api::MediaClient;
+use nova_user_api::UserClient;
+
 /// The business logic of the content service.
 #[derive(Debug, Clone)]
 pub struct ContentLogic {
     db: PgPool,
+    /// Authors exist and are active; moderators hold `content.moderate`.
+    auth: AuthClient,
+    /// Attached media are READY and owned by the author.
+    media: MediaClient,
+    /// Blocks and follows decide who sees what (fail-closed).
+    user: UserClient,
+    /// Drops cached reads of this service (by post id) after a write commits.
+    invalidator: Invalidator,
 }
+
 impl ContentLogic {
-    pub fn new(db: PgPool) -> Self {
-        ContentLogic { db }
+    pub fn new(db: PgPool, auth: AuthClient, media: MediaClient, user: UserClient, invalidator: Invalidator) -> Self {
+        ContentLogic { db, auth, media, user, invalidator }
     }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
 }
+
 impl Logic for ContentLogic {
-    async fn get_post(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetPostRequest,
-    ) -> Result<pb::GetPostResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetPost"))
+    async fn get_post(&self, _ctx: &CallContext, request: pb::GetPostRequest) -> Result<pb::GetPostResponse, LogicError> {
+        posts::get_post(self, request).await
     }
-    async fn get_posts_by_ids(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetPostsByIdsRequest,
-    ) -> Result<pb::GetPostsByIdsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetPostsByIds"))
+
+    async fn get_posts_by_ids(&self, _ctx: &CallContext, request: pb::GetPostsByIdsRequest) -> Result<pb::GetPostsByIdsResponse, LogicError> {
+        posts::get_posts_by_ids(self, request).await
     }
-    async fn get_posts_by_author(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetPostsByAuthorRequest,
-    ) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetPostsByAuthor"))
+
+    async fn get_posts_by_author(&self, _ctx: &CallContext, request: pb::GetPostsByAuthorRequest) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
+        posts::get_posts_by_author(self, request).await
     }
-    async fn create_post(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::CreatePostRequest,
-    ) -> Result<pb::CreatePostResponse, LogicError> {
-        Err(LogicError::Unimplemented("CreatePost"))
+
+    async fn create_post(&self, _ctx: &CallContext, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
+        posts::create_post(self, request).await
     }
-    async fn update_post(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::UpdatePostRequest,
-    ) -> Result<pb::UpdatePostResponse, LogicError> {
-        Err(LogicError::Unimplemented("UpdatePost"))
+
+    async fn update_post(&self, _ctx: &CallContext, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
+        posts::update_post(self, request).await
     }
-    async fn delete_post(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::DeletePostRequest,
-    ) -> Result<pb::DeletePostResponse, LogicError> {
-        Err(LogicError::Unimplemented("DeletePost"))
+
+    async fn delete_post(&self, _ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
+        posts::delete_post(self, request).await
     }
-    async fn increment_like_count(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::IncrementLikeCountRequest,
-    ) -> Result<pb::IncrementLikeCountResponse, LogicError> {
-        Err(LogicError::Unimplemented("IncrementLikeCount"))
+
+    async fn get_feed_posts(&self, _ctx: &CallContext, request: pb::GetFeedPostsRequest) -> Result<pb::GetFeedPostsResponse, LogicError> {
+        posts::get_feed_posts(self, request).await
     }
-    async fn decrement_like_count(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::DecrementLikeCountRequest,
-    ) -> Result<pb::DecrementLikeCountResponse, LogicError> {
-        Err(LogicError::Unimplemented("DecrementLikeCount"))
+
+    async fn check_post_exists(&self, _ctx: &CallContext, request: pb::CheckPostExistsRequest) -> Result<pb::CheckPostExistsResponse, LogicError> {
+        posts::check_post_exists(self, request).await
     }
-    async fn get_feed_posts(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetFeedPostsRequest,
-    ) -> Result<pb::GetFeedPostsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetFeedPosts"))
+
+    async fn like_post(&self, _ctx: &CallContext, request: pb::LikePostRequest) -> Result<pb::LikePostResponse, LogicError> {
+        likes::like_post(self, request).await
     }
-    async fn check_post_exists(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::CheckPostExistsRequest,
-    ) -> Result<pb::CheckPostExistsResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckPostExists"))
+
+    async fn unlike_post(&self, _ctx: &CallContext, request: pb::UnlikePostRequest) -> Result<pb::UnlikePostResponse, LogicError> {
+        likes::unlike_post(self, request).await
+    }
+
+    async fn list_post_likes(&self, _ctx: &CallContext, request: pb::ListPostLikesRequest) -> Result<pb::ListPostLikesResponse, LogicError> {
+        likes::list_post_likes(self, request).await
+    }
+
+    async fn create_comment(&self, _ctx: &CallContext, request: pb::CreateCommentRequest) -> Result<pb::CreateCommentResponse, LogicError> {
+        comments::create_comment(self, request).await
+    }
+
+    async fn list_comments(&self, _ctx: &CallContext, request: pb::ListCommentsRequest) -> Result<pb::ListCommentsResponse, LogicError> {
+        comments::list_comments(self, request).await
+    }
+
+    async fn list_comment_replies(&self, _ctx: &CallContext, request: pb::ListCommentRepliesRequest) -> Result<pb::ListCommentRepliesResponse, LogicError> {
+        comments::list_comment_replies(self, request).await
+    }
+
+    async fn delete_comment(&self, _ctx: &CallContext, request: pb::DeleteCommentRequest) -> Result<pb::DeleteCommentResponse, LogicError> {
+        comments::delete_comment(self, request).await
+    }
+
+    async fn share_post(&self, _ctx: &CallContext, request: pb::SharePostRequest) -> Result<pb::SharePostResponse, LogicError> {
+        shares::share_post(self, request).await
+    }
+
+    async fn list_post_shares(&self, _ctx: &CallContext, request: pb::ListPostSharesRequest) -> Result<pb::ListPostSharesResponse, LogicError> {
+        shares::list_post_shares(self, request).await
+    }
+
+    async fn create_bookmark_collection(&self, _ctx: &CallContext, request: pb::CreateBookmarkCollectionRequest) -> Result<pb::CreateBookmarkCollectionResponse, LogicError> {
+        bookmarks::create_bookmark_collection(self, request).await
+    }
+
+    async fn list_bookmark_collections(&self, _ctx: &CallContext, request: pb::ListBookmarkCollectionsRequest) -> Result<pb::ListBookmarkCollectionsResponse, LogicError> {
+        bookmarks::list_bookmark_collections(self, request).await
+    }
+
+    async fn delete_bookmark_collection(&self, _ctx: &CallContext, request: pb::DeleteBookmarkCollectionRequest) -> Result<pb::DeleteBookmarkCollectionResponse, LogicError> {
+        bookmarks::delete_bookmark_collection(self, request).await
+    }
+
+    async fn bookmark_post(&self, _ctx: &CallContext, request: pb::BookmarkPostRequest) -> Result<pb::BookmarkPostResponse, LogicError> {
+        bookmarks::bookmark_post(self, request).await
+    }
+
+    async fn remove_bookmark(&self, _ctx: &CallContext, request: pb::RemoveBookmarkRequest) -> Result<pb::RemoveBookmarkResponse, LogicError> {
+        bookmarks::remove_bookmark(self, request).await
+    }
+
+    async fn list_bookmarks(&self, _ctx: &CallContext, request: pb::ListBookmarksRequest) -> Result<pb::ListBookmarksResponse, LogicError> {
+        bookmarks::list_bookmarks(self, request).await
+    }
+
+    async fn create_story(&self, _ctx: &CallContext, request: pb::CreateStoryRequest) -> Result<pb::CreateStoryResponse, LogicError> {
+        stories::create_story(self, request).await
+    }
+
+    async fn get_story(&self, _ctx: &CallContext, request: pb::GetStoryRequest) -> Result<pb::GetStoryResponse, LogicError> {
+        stories::get_story(self, request).await
+    }
+
+    async fn list_active_stories(&self, _ctx: &CallContext, request: pb::ListActiveStoriesRequest) -> Result<pb::ListActiveStoriesResponse, LogicError> {
+        stories::list_active_stories(self, request).await
+    }
+
+    async fn view_story(&self, _ctx: &CallContext, request: pb::ViewStoryRequest) -> Result<pb::ViewStoryResponse, LogicError> {
+        stories::view_story(self, request).await
+    }
+
+    async fn list_story_viewers(&self, _ctx: &CallContext, request: pb::ListStoryViewersRequest) -> Result<pb::ListStoryViewersResponse, LogicError> {
+        stories::list_story_viewers(self, request).await
+    }
+
+    async fn delete_story(&self, _ctx: &CallContext, request: pb::DeleteStoryRequest) -> Result<pb::DeleteStoryResponse, LogicError> {
+        stories::delete_story(self, request).await
     }
 }
+
 /// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
-pub async fn start(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> Result<(), StartError> {
+/// migrations), builds the clients of auth, media and user once (endpoints and caches from
+/// `config.peers`), then serves on `listeners` until `shutdown` is requested.
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_content::db::open(config.database()?)?;
-    let logic = ContentLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let auth = AuthClient::from_peers(&config.peers)?;
+    let media = MediaClient::from_peers(&config.peers)?;
+    let user = UserClient::from_peers(&config.peers)?;
+    let invalidator = config.peers.invalidator(nova_content::SERVICE);
+    let logic = ContentLogic::new(database.pool().clone(), auth, media, user, invalidator);
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_content::server::serve_with(logic, options, listeners, shutdown).await
 }

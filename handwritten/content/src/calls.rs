@@ -1,0 +1,126 @@
+//! Calls to auth, media and user, and what their answers mean here. Each callee error is
+//! mapped deliberately: the codes we expect (NOT_FOUND, ...) first, then
+//! `LogicError::from_upstream` (UNAVAILABLE stays UNAVAILABLE, anything else is our INTERNAL).
+
+use ::nova_runtime::codegen::tonic::{Code, Status};
+use ::nova_runtime::codegen::uuid::Uuid;
+use nova_auth_api::pb as auth_pb;
+use nova_content::LogicError;
+use nova_content::repo::posts::Visibility;
+use nova_media_api::pb as media_pb;
+use nova_user_api::pb as user_pb;
+
+use crate::ContentLogic;
+
+/// The permission that lets a user delete anybody's post.
+pub const MODERATE: &str = "content.moderate";
+
+/// Who is looking at an author's content, as far as visibility goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// No viewer given: a trusted service-to-service read.
+    Trusted,
+    Author,
+    Follower,
+    Other,
+    /// The author blocked the viewer or the viewer blocked the author: sees nothing.
+    Blocked,
+}
+
+impl Audience {
+    /// Whether this audience sees a post of this visibility.
+    pub fn sees(self, visibility: Visibility) -> bool {
+        match self {
+            Audience::Trusted | Audience::Author => true,
+            Audience::Follower => visibility != Visibility::Private,
+            Audience::Other => visibility == Visibility::Public,
+            Audience::Blocked => false,
+        }
+    }
+
+    /// The visibilities this audience sees.
+    pub fn visible(self) -> Vec<Visibility> {
+        Visibility::ALL.into_iter().filter(|v| self.sees(*v)).collect()
+    }
+}
+
+impl ContentLogic {
+    /// The author exists and is active (auth GetUser): NOT_FOUND naming `field` when auth
+    /// does not know them, FAILED_PRECONDITION when the account is locked or deleted.
+    pub(crate) async fn require_active_author(&self, field: &str, author_id: Uuid) -> Result<(), LogicError> {
+        let request = auth_pb::GetUserRequest { user_id: author_id.to_string() };
+        let user = match self.auth.get_user(request).await {
+            Ok(response) => response.user,
+            Err(status) if status.code() == Code::NotFound => None,
+            Err(status) => return Err(upstream("auth", status)),
+        };
+        let Some(user) = user else {
+            return Err(LogicError::not_found(format!("{field}: no user {author_id}")));
+        };
+        match auth_pb::AccountStatus::try_from(user.status) {
+            Ok(auth_pb::AccountStatus::Active) => Ok(()),
+            Ok(other) => Err(LogicError::FailedPrecondition(format!("{field}: the account of {author_id} is {}", other.as_str_name()))),
+            Err(_) => Err(LogicError::FailedPrecondition(format!("{field}: the account of {author_id} is not active"))),
+        }
+    }
+
+    /// Every media exists, belongs to `owner` and is READY (media GetMediaByIds);
+    /// FAILED_PRECONDITION naming `field` otherwise.
+    pub(crate) async fn require_ready_media(&self, field: &str, owner: Uuid, media_ids: &[Uuid]) -> Result<(), LogicError> {
+        if media_ids.is_empty() {
+            return Ok(());
+        }
+        let request = media_pb::GetMediaByIdsRequest { media_ids: media_ids.iter().map(Uuid::to_string).collect() };
+        let response = self.media.get_media_by_ids(request).await.map_err(|status| upstream("media", status))?;
+        for id in media_ids {
+            let id_text = id.to_string();
+            let Some(media) = response.media.iter().find(|m| m.id == id_text) else {
+                return Err(LogicError::FailedPrecondition(format!("{field}: media {id} does not exist")));
+            };
+            if media.owner_id != owner.to_string() {
+                return Err(LogicError::FailedPrecondition(format!("{field}: media {id} is not owned by {owner}")));
+            }
+            if media.status != media_pb::MediaStatus::Ready as i32 {
+                return Err(LogicError::FailedPrecondition(format!("{field}: media {id} is not ready")));
+            }
+        }
+        Ok(())
+    }
+
+    /// How `viewer` relates to `author` (user CheckUserRelationship, fail-closed: when user
+    /// cannot answer the call fails UNAVAILABLE, nothing is shown).
+    pub(crate) async fn audience(&self, author: Uuid, viewer: Option<Uuid>) -> Result<Audience, LogicError> {
+        let Some(viewer) = viewer else { return Ok(Audience::Trusted) };
+        if viewer == author {
+            return Ok(Audience::Author);
+        }
+        // Asked from the author's side: `blocking` = the author blocks the viewer,
+        // `followed_by` = the viewer follows the author.
+        let request = user_pb::CheckUserRelationshipRequest { user_id: author.to_string(), other_user_id: viewer.to_string() };
+        let relation = self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))?;
+        Ok(if relation.blocking || relation.blocked_by {
+            Audience::Blocked
+        } else if relation.followed_by {
+            Audience::Follower
+        } else {
+            Audience::Other
+        })
+    }
+
+    /// Whether `user` holds `permission` (auth CheckPermission, fail-closed); an unknown user
+    /// holds nothing.
+    pub(crate) async fn has_permission(&self, user: Uuid, permission: &str) -> Result<bool, LogicError> {
+        let request = auth_pb::CheckPermissionRequest { user_id: user.to_string(), permission: permission.to_string() };
+        match self.auth.check_permission(request).await {
+            Ok(response) => Ok(response.allowed),
+            Err(status) if status.code() == Code::NotFound => Ok(false),
+            Err(status) => Err(upstream("auth", status)),
+        }
+    }
+}
+
+/// A callee's failure we did not expect: outages stay retryable, the rest is ours.
+fn upstream(service: &str, status: Status) -> LogicError {
+    tracing::debug!(service, code = ?status.code(), message = status.message(), "call to a dependency failed");
+    LogicError::from_upstream(status)
+}

@@ -1,0 +1,204 @@
+//! Posts: read (one, many, by author, feed), create with media, edit, soft-delete.
+
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::convert::{parse_uuid, parse_uuids, timestamp};
+use ::nova_runtime::paging::{decode_token, page_size, split_page};
+use ::nova_runtime::repo::RepoError;
+use nova_content::repo::{post_media, posts};
+use nova_content::{LogicError, pb};
+
+use crate::ContentLogic;
+use crate::calls::{Audience, MODERATE};
+use crate::convert::{self, DEFAULT_PAGE, MAX_MEDIA, MAX_PAGE, MAX_TEXT_CHARS, Position, optional_uuid};
+use crate::queries;
+
+/// Most ids one GetPostsByIds call may ask for (documented in the proto).
+const MAX_BATCH: usize = 100;
+/// Most authors one GetFeedPosts call may name (documented in the proto).
+const MAX_FEED_AUTHORS: usize = 500;
+
+impl ContentLogic {
+    /// The live post `id` as `viewer` may see it: NOT_FOUND naming `field` when it does not
+    /// exist, was deleted or is hidden from the viewer.
+    pub(crate) async fn visible_post(&self, field: &str, id: Uuid, viewer: Option<Uuid>) -> Result<posts::Row, LogicError> {
+        let hidden = || LogicError::not_found(format!("{field}: no post {id}"));
+        let row = posts::get(&self.db, id).await?.ok_or_else(hidden)?;
+        if self.audience(row.author_id, viewer).await?.sees(row.visibility) { Ok(row) } else { Err(hidden()) }
+    }
+
+    /// The live post `id`, whoever asks: NOT_FOUND naming `field` otherwise.
+    pub(crate) async fn live_post(&self, field: &str, id: Uuid) -> Result<posts::Row, LogicError> {
+        posts::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("{field}: no post {id}")))
+    }
+
+    /// Posts as protos, with their media, in the order given.
+    pub(crate) async fn posts_to_proto(&self, rows: &[posts::Row]) -> Result<Vec<pb::Post>, LogicError> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let media = queries::media_of(&self.db, &ids).await?;
+        Ok(rows.iter().map(|row| convert::post(row, &media)).collect())
+    }
+
+    pub(crate) async fn post_to_proto(&self, row: &posts::Row) -> Result<pb::Post, LogicError> {
+        let mut posts = self.posts_to_proto(std::slice::from_ref(row)).await?;
+        posts.pop().ok_or_else(|| LogicError::Internal { context: "converting a post".into(), source: None })
+    }
+
+    /// Every cached read keyed by this post, in every caller (after the write committed).
+    pub(crate) async fn invalidate_post(&self, id: Uuid) {
+        self.invalidator.entity(&id.to_string()).await;
+    }
+}
+
+pub async fn get_post(logic: &ContentLogic, request: pb::GetPostRequest) -> Result<pb::GetPostResponse, LogicError> {
+    let id = parse_uuid("post_id", &request.post_id)?;
+    let viewer = optional_uuid("viewer_id", &request.viewer_id)?;
+    let row = logic.visible_post("post_id", id, viewer).await?;
+    Ok(pb::GetPostResponse { post: Some(logic.post_to_proto(&row).await?) })
+}
+
+pub async fn get_posts_by_ids(logic: &ContentLogic, request: pb::GetPostsByIdsRequest) -> Result<pb::GetPostsByIdsResponse, LogicError> {
+    let ids = parse_uuids("post_ids", &request.post_ids, MAX_BATCH)?;
+    let rows = posts::get_many(&logic.db, &ids).await?;
+    let found = logic.posts_to_proto(&rows).await?;
+    let mut posts = Vec::with_capacity(found.len());
+    let mut missing_post_ids = Vec::new();
+    for id in ids {
+        let id = id.to_string();
+        match found.iter().find(|p| p.id == id) {
+            Some(post) => posts.push(post.clone()),
+            None => missing_post_ids.push(id),
+        }
+    }
+    Ok(pb::GetPostsByIdsResponse { posts, missing_post_ids })
+}
+
+pub async fn get_posts_by_author(logic: &ContentLogic, request: pb::GetPostsByAuthorRequest) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
+    let author = parse_uuid("author_id", &request.author_id)?;
+    let viewer = optional_uuid("viewer_id", &request.viewer_id)?;
+    let mut wanted = Vec::new();
+    for value in &request.visibilities {
+        match convert::visibility("visibilities", *value)? {
+            Some(v) => wanted.push(v),
+            None => return Err(LogicError::invalid_argument("visibilities must not hold POST_VISIBILITY_UNSPECIFIED")),
+        }
+    }
+    let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
+    // The token belongs to this author, viewer and filter: it cannot page another list.
+    let list = format!("GetPostsByAuthor/{author}/{viewer:?}/{:?}", request.visibilities);
+    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let audience = logic.audience(author, viewer).await?;
+    if audience == Audience::Blocked {
+        return Err(LogicError::not_found(format!("author_id: no user {author}")));
+    }
+    let allowed: Vec<posts::Visibility> = audience.visible().into_iter().filter(|v| wanted.is_empty() || wanted.contains(v)).collect();
+    if allowed.is_empty() {
+        return Ok(pb::GetPostsByAuthorResponse { posts: Vec::new(), next_page_token: String::new() });
+    }
+    let rows = queries::posts_page(&logic.db, &[author], &allowed, after, limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    Ok(pb::GetPostsByAuthorResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
+}
+
+pub async fn create_post(logic: &ContentLogic, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
+    let author = parse_uuid("author_id", &request.author_id)?;
+    let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
+    let media = parse_uuids("media_ids", &request.media_ids, MAX_MEDIA)?;
+    if media.len() != request.media_ids.len() {
+        return Err(LogicError::invalid_argument("media_ids must not repeat a media"));
+    }
+    if body.trim().is_empty() && media.is_empty() {
+        return Err(LogicError::invalid_argument("body: a post needs a body or media_ids"));
+    }
+    let visibility = convert::visibility("visibility", request.visibility)?.unwrap_or(posts::Visibility::Public);
+    // Both checks are reads of other services: run them together.
+    let (author_ok, media_ok) =
+        ::nova_runtime::codegen::tokio::join!(logic.require_active_author("author_id", author), logic.require_ready_media("media_ids", author, &media));
+    author_ok?;
+    media_ok?;
+
+    let mut tx = logic.db.begin().await?;
+    let new = posts::New {
+        id: None,
+        author_id: author,
+        body: Some(body),
+        visibility: Some(visibility),
+        like_count: None,
+        comment_count: None,
+        share_count: None,
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+    };
+    let row = posts::insert(&mut *tx, &new).await?;
+    for (position, media_id) in (0_i16..).zip(media.iter()) {
+        post_media::insert(&mut *tx, &post_media::New { post_id: row.id, position, media_id: *media_id }).await?;
+    }
+    tx.commit().await?;
+    // A new post changes no cached answer keyed by an id; author and feed lists expire by TTL.
+    let media_map = std::iter::once((row.id, media)).collect();
+    Ok(pb::CreatePostResponse { post: Some(convert::post(&row, &media_map)) })
+}
+
+pub async fn update_post(logic: &ContentLogic, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
+    let id = parse_uuid("post_id", &request.post_id)?;
+    let requester = parse_uuid("requester_id", &request.requester_id)?;
+    let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
+    let visibility = convert::visibility("visibility", request.visibility)?;
+    let current = logic.live_post("post_id", id).await?;
+    if current.author_id != requester {
+        return Err(LogicError::PermissionDenied(format!("requester_id: {requester} is not the author of post {id}")));
+    }
+    if body.trim().is_empty() && queries::media_of(&logic.db, &[id]).await?.is_empty() {
+        return Err(LogicError::invalid_argument("body: a post without media needs a body"));
+    }
+    let patch = posts::Patch { body: Some(body), visibility, ..posts::Patch::default() };
+    let row = match posts::update_if_version(&logic.db, id, request.version, &patch).await {
+        Ok(row) => row,
+        Err(RepoError::NotFound { .. }) => return Err(LogicError::not_found(format!("post_id: no post {id}"))),
+        Err(error) => return Err(error.into()),
+    };
+    logic.invalidate_post(id).await;
+    Ok(pb::UpdatePostResponse { post: Some(logic.post_to_proto(&row).await?) })
+}
+
+pub async fn delete_post(logic: &ContentLogic, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
+    let id = parse_uuid("post_id", &request.post_id)?;
+    let requester = parse_uuid("requester_id", &request.requester_id)?;
+    let Some((author, _)) = queries::post_state(&logic.db, id).await? else {
+        return Err(LogicError::not_found(format!("post_id: no post {id}")));
+    };
+    if author != requester && !logic.has_permission(requester, MODERATE).await? {
+        return Err(LogicError::PermissionDenied(format!("requester_id: {requester} is neither the author of post {id} nor holds {MODERATE}")));
+    }
+    // Deleting a deleted post changes nothing; the first deletion time is the answer either way.
+    if posts::delete(&logic.db, id).await? {
+        logic.invalidate_post(id).await;
+    }
+    let deleted_at = queries::post_state(&logic.db, id).await?.and_then(|(_, at)| at);
+    Ok(pb::DeletePostResponse { deleted_at: deleted_at.map(timestamp) })
+}
+
+pub async fn get_feed_posts(logic: &ContentLogic, request: pb::GetFeedPostsRequest) -> Result<pb::GetFeedPostsResponse, LogicError> {
+    let authors = parse_uuids("author_ids", &request.author_ids, MAX_FEED_AUTHORS)?;
+    let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
+    // A position is meaningful in any author set, so the token names only the list.
+    let list = "GetFeedPosts";
+    let after: Option<Position> = decode_token(list, &request.page_token)?;
+    if authors.is_empty() {
+        return Ok(pb::GetFeedPostsResponse { posts: Vec::new(), next_page_token: String::new() });
+    }
+    let shown = [posts::Visibility::Public, posts::Visibility::Followers];
+    let rows = queries::posts_page(&logic.db, &authors, &shown, after, limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, list, |r| (r.created_at, r.id));
+    Ok(pb::GetFeedPostsResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
+}
+
+pub async fn check_post_exists(logic: &ContentLogic, request: pb::CheckPostExistsRequest) -> Result<pb::CheckPostExistsResponse, LogicError> {
+    let id = parse_uuid("post_id", &request.post_id)?;
+    Ok(pb::CheckPostExistsResponse { exists: posts::get(&logic.db, id).await?.is_some() })
+}
+
+/// Rows to fetch for a page of `size`: one more tells whether a next page exists.
+pub fn limit(size: usize) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX - 1) + 1
+}
