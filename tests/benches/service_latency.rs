@@ -35,18 +35,28 @@ impl Row {
 }
 
 /// Runs `call(i)` for `i` in `0..CALLS`, one at a time, timing each.
-async fn measure<F, Fut>(service: &'static str, rpc: &'static str, kind: &'static str, mut call: F) -> Row
+async fn measure<F, Fut>(service: &'static str, rpc: &'static str, kind: &'static str, call: F) -> Row
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = ()>,
 {
+    measure_returning(service, rpc, kind, call).await.0
+}
+
+/// [`measure`], keeping what each call returned.
+async fn measure_returning<F, Fut, T>(service: &'static str, rpc: &'static str, kind: &'static str, mut call: F) -> (Row, Vec<T>)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = T>,
+{
     let mut micros = Vec::with_capacity(CALLS);
+    let mut outputs = Vec::with_capacity(CALLS);
     for i in 0..CALLS {
         let started = Instant::now();
-        call(i).await;
+        outputs.push(call(i).await);
         micros.push(started.elapsed().as_secs_f64() * 1e6);
     }
-    Row { service, rpc, kind, micros }
+    (Row { service, rpc, kind, micros }, outputs)
 }
 
 #[tokio::main]
@@ -57,6 +67,9 @@ async fn main() {
     let (auth_rows, users) = auth::rows(&system).await;
     rows.extend(auth_rows);
     rows.extend(user::rows(&system, &users).await);
+    let media_ids = media::uploaded(&system, &users).await;
+    rows.extend(media::rows(&system, &users, &media_ids).await);
+    rows.extend(content::rows(&system, &users, &media_ids).await);
     println!("\n{:<8} {:<24} {:<12} {:>9} {:>9} {:>9}", "service", "rpc", "kind", "p50 ms", "p95 ms", "p99 ms");
     for row in &rows {
         println!(
@@ -144,6 +157,109 @@ mod user {
                 let (client, id) = (client.clone(), users[i].clone());
                 async move {
                     client.get_user_profile(pb::GetUserProfileRequest { user_id: id }).await.unwrap();
+                }
+            })
+        };
+        let cold = read("read cold").await;
+        let warm = read("read warm").await;
+        vec![cold, warm, write]
+    }
+}
+
+mod media {
+    use nova_media::{MediaClient, pb};
+    use sha2::{Digest as _, Sha256};
+
+    use super::*;
+
+    /// A 64x64 PNG with a pattern, and its SHA-256 in hex.
+    fn png() -> (Vec<u8>, String) {
+        let image = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x + y) * 2) as u8]));
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+        let bytes = bytes.into_inner();
+        let sha = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        (bytes, sha)
+    }
+
+    /// One READY image per user, through the real upload flow (untimed).
+    pub async fn uploaded(system: &TestSystem, users: &[String]) -> Vec<String> {
+        let client = system.client(MediaClient::from_peers);
+        let (bytes, sha) = png();
+        let mut ids = Vec::with_capacity(users.len());
+        for owner in users {
+            let initiate = pb::InitiateMediaUploadRequest {
+                owner_id: owner.clone(),
+                kind: pb::MediaKind::Image as i32,
+                mime_type: "image/png".into(),
+                size_bytes: bytes.len() as i64,
+                file_name: "bench.png".into(),
+                sha256: sha.clone(),
+            };
+            let upload = client.initiate_media_upload(initiate).await.unwrap().upload.unwrap();
+            let chunk = pb::UploadMediaChunkRequest { upload_id: upload.id.clone(), requester_id: owner.clone(), chunk_number: 1, data: bytes.clone(), sha256: String::new() };
+            client.upload_media_chunk(chunk).await.unwrap();
+            let complete = pb::CompleteMediaUploadRequest { upload_id: upload.id, requester_id: owner.clone() };
+            ids.push(client.complete_media_upload(complete).await.unwrap().media.unwrap().id);
+        }
+        ids
+    }
+
+    pub async fn rows(system: &TestSystem, users: &[String], media_ids: &[String]) -> Vec<Row> {
+        let client = system.client(MediaClient::from_peers);
+        let write = measure("media", "UpdateMediaMetadata", "write", |i| {
+            let request = pb::UpdateMediaMetadataRequest {
+                media_id: media_ids[i].clone(),
+                requester_id: users[i].clone(),
+                title: format!("bench {i}"),
+                alt_text: "a pattern".into(),
+                version: 0,
+            };
+            let client = client.clone();
+            async move {
+                client.update_media_metadata(request).await.unwrap();
+            }
+        })
+        .await;
+        let read = |kind| {
+            measure("media", "GetMedia", kind, |i| {
+                let (client, id) = (client.clone(), media_ids[i].clone());
+                async move {
+                    client.get_media(pb::GetMediaRequest { media_id: id }).await.unwrap();
+                }
+            })
+        };
+        let cold = read("read cold").await;
+        let warm = read("read warm").await;
+        vec![cold, warm, write]
+    }
+}
+
+mod content {
+    use nova_content::{ContentClient, pb};
+
+    use super::*;
+
+    pub async fn rows(system: &TestSystem, users: &[String], media_ids: &[String]) -> Vec<Row> {
+        let client = system.client(ContentClient::from_peers);
+        // CreatePost asks auth for the author and media for the attached image (both cached
+        // by content's clients after their first call per id).
+        let (write, posts) = measure_returning("content", "CreatePost", "write", |i| {
+            let request = pb::CreatePostRequest {
+                author_id: users[i].clone(),
+                body: format!("post {i} #bench"),
+                media_ids: vec![media_ids[i].clone()],
+                visibility: pb::PostVisibility::Public as i32,
+            };
+            let client = client.clone();
+            async move { client.create_post(request).await.unwrap().post.unwrap().id }
+        })
+        .await;
+        let read = |kind| {
+            measure("content", "GetPost", kind, |i| {
+                let (client, id) = (client.clone(), posts[i].clone());
+                async move {
+                    client.get_post(pb::GetPostRequest { post_id: id, viewer_id: String::new() }).await.unwrap();
                 }
             })
         };

@@ -22,6 +22,9 @@ use crate::redis_prefix::RedisPrefix;
 use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving};
 use crate::TestDatabase;
 
+/// Where a service that is not started "answers": connections are refused at once.
+pub const UNREACHABLE: &str = "http://127.0.0.1:1";
+
 /// One started service: its task, its database and its files (both removed with it).
 pub struct Member {
     pub name: &'static str,
@@ -68,9 +71,15 @@ pub struct TestSystem {
 
 impl TestSystem {
     /// An empty system whose clients cache in L1 and in the test Redis under a fresh prefix.
+    /// Until a service is started, its endpoint refuses connections (port 1 on loopback, which
+    /// nothing serves), so a test that leaves a callee out sees it down, whatever runs on the
+    /// machine's default ports.
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
-        let peers = Peers::new(ClientOptions { cache: Some(redis.cache_config()) });
+        let mut peers = Peers::new(ClientOptions { cache: Some(redis.cache_config()) });
+        for service in nova_services::SERVICES {
+            peers.set_endpoint(service.name, UNREACHABLE);
+        }
         TestSystem { redis, peers, members: Vec::new() }
     }
 
