@@ -10,7 +10,7 @@ use nova_content::ContentClient;
 use nova_content::pb;
 use nova_media::pb as media_pb;
 use nova_runtime::codegen::sqlx;
-use nova_tests::TestSystem;
+use nova_tests::{TestSystem, media_upload};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -40,7 +40,8 @@ impl Content {
 
     /// A registered (active) user's id.
     async fn user(&self, name: &str) -> String {
-        let request = auth_pb::RegisterRequest { email: format!("{name}@example.com"), username: name.into(), password: "correct horse battery".into() };
+        let request =
+            auth_pb::RegisterRequest { email: format!("{name}@example.com"), username: name.into(), password: "correct horse battery".into() };
         self.auth.register(request).await.unwrap().user.unwrap().id
     }
 
@@ -57,33 +58,15 @@ impl Content {
         self.content.get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() }).await.map(|r| r.post.unwrap())
     }
 
-    /// A media of `owner` taken through media's real upload flow (initiate, one chunk,
+    /// A media of `owner` taken through media's real upload flow (initiate, chunks,
     /// complete): READY when `complete`, PENDING_UPLOAD otherwise.
     async fn media(&self, owner: &str, complete: bool) -> String {
         let media = self.system.client(nova_media::MediaClient::from_peers);
-        let initiate = media_pb::InitiateMediaUploadRequest {
-            owner_id: owner.into(),
-            kind: media_pb::MediaKind::Image as i32,
-            mime_type: "image/png".into(),
-            size_bytes: PNG.len() as i64,
-            file_name: "tiny.png".into(),
-            sha256: PNG_SHA256.into(),
-        };
-        let upload = media.initiate_media_upload(initiate).await.unwrap().upload.unwrap();
+        let png = media_upload::png(8, 8);
         if !complete {
-            return upload.media_id;
+            return media_upload::initiate(&media, owner, &png).await.media_id;
         }
-        assert_eq!(upload.total_chunks, 1);
-        let chunk = media_pb::UploadMediaChunkRequest {
-            upload_id: upload.id.clone(),
-            requester_id: owner.into(),
-            chunk_number: 1,
-            data: PNG.to_vec(),
-            sha256: String::new(),
-        };
-        media.upload_media_chunk(chunk).await.unwrap();
-        let done = media.complete_media_upload(media_pb::CompleteMediaUploadRequest { upload_id: upload.id, requester_id: owner.into() }).await.unwrap();
-        let done = done.media.unwrap();
+        let done = media_upload::upload_png(&media, owner, &png).await;
         assert_eq!(done.status, media_pb::MediaStatus::Ready as i32);
         done.id
     }
@@ -105,16 +88,6 @@ fn assert_error<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code
     assert_eq!(status.code(), code, "{status:?}");
     assert!(status.message().contains(field), "{field} not named in {:?}", status.message());
 }
-
-/// An 8x8 RGB PNG and its SHA-256 (made once with Python's zlib and hashlib).
-const PNG: &[u8] = &[
-    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 8, 0, 0, 0, 8, 8, 2, 0, 0, 0, 75, 109, 41, 220, 0, 0, 0, 108, 73, 68, 65, 84, 120,
-    156, 21, 205, 65, 21, 0, 81, 8, 66, 81, 163, 24, 133, 40, 70, 121, 81, 136, 66, 20, 162, 204, 31, 151, 92, 14, 206, 12, 59, 104, 184, 129, 193, 67, 134,
-    14, 51, 203, 46, 90, 110, 97, 241, 146, 165, 251, 64, 172, 144, 56, 129, 176, 136, 168, 30, 28, 123, 232, 184, 131, 195, 71, 142, 222, 131, 127, 224,
-    85, 95, 248, 159, 33, 208, 247, 110, 204, 26, 153, 243, 31, 219, 196, 212, 15, 194, 6, 133, 203, 95, 118, 72, 104, 30, 148, 45, 42, 215, 127, 194, 37,
-    165, 229, 3, 198, 123, 88, 1, 159, 87, 222, 116, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
-];
-const PNG_SHA256: &str = "26033d298e625be34fb18797154d047ca36381dbda96495333f9e2cca8605432";
 
 fn unknown() -> String {
     Uuid::new_v4().to_string()
@@ -166,9 +139,17 @@ async fn posts_are_created_read_listed_and_paged() {
     let public = t.content.get_posts_by_author(page(String::new(), vec![pb::PostVisibility::Public as i32])).await.unwrap();
     assert_eq!(public.posts, std::slice::from_ref(&first));
     // A token of one filter does not page another.
-    assert_error(t.content.get_posts_by_author(page(one.next_page_token.clone(), vec![pb::PostVisibility::Public as i32])).await, Code::InvalidArgument, "page_token");
+    assert_error(
+        t.content.get_posts_by_author(page(one.next_page_token.clone(), vec![pb::PostVisibility::Public as i32])).await,
+        Code::InvalidArgument,
+        "page_token",
+    );
     assert_error(t.content.get_posts_by_author(page(String::new(), vec![0])).await, Code::InvalidArgument, "visibilities");
-    assert_error(t.content.get_posts_by_author(pb::GetPostsByAuthorRequest { page_size: -1, ..page(String::new(), vec![]) }).await, Code::InvalidArgument, "page_size");
+    assert_error(
+        t.content.get_posts_by_author(pb::GetPostsByAuthorRequest { page_size: -1, ..page(String::new(), vec![]) }).await,
+        Code::InvalidArgument,
+        "page_size",
+    );
 
     // The feed: public and followers-only posts of the authors, newest first, paged.
     let feed = |token: String| pb::GetFeedPostsRequest { author_ids: vec![ada.clone(), bob.clone()], page_size: 2, page_token: token };
@@ -178,14 +159,30 @@ async fn posts_are_created_read_listed_and_paged() {
     assert_eq!(ids, [bobs.id.as_str(), second.id.as_str(), first.id.as_str()], "private posts never reach a feed");
     assert!(two.next_page_token.is_empty());
     let too_many: Vec<String> = (0..501).map(|_| unknown()).collect();
-    assert_error(t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: too_many, page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "author_ids");
-    assert_error(t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec!["x".into()], page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "author_ids");
+    assert_error(
+        t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: too_many, page_size: 0, page_token: String::new() }).await,
+        Code::InvalidArgument,
+        "author_ids",
+    );
+    assert_error(
+        t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec!["x".into()], page_size: 0, page_token: String::new() }).await,
+        Code::InvalidArgument,
+        "author_ids",
+    );
     assert_error(t.content.get_feed_posts(feed("garbage".into())).await, Code::InvalidArgument, "page_token");
 
     assert_error(t.get(&unknown()).await, Code::NotFound, "post_id");
     assert_error(t.get("nope").await, Code::InvalidArgument, "post_id");
-    assert_error(t.content.get_post(pb::GetPostRequest { post_id: first.id.clone(), viewer_id: "nope".into() }).await, Code::InvalidArgument, "viewer_id");
-    assert_error(t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: (0..101).map(|_| unknown()).collect() }).await, Code::InvalidArgument, "post_ids");
+    assert_error(
+        t.content.get_post(pb::GetPostRequest { post_id: first.id.clone(), viewer_id: "nope".into() }).await,
+        Code::InvalidArgument,
+        "viewer_id",
+    );
+    assert_error(
+        t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: (0..101).map(|_| unknown()).collect() }).await,
+        Code::InvalidArgument,
+        "post_ids",
+    );
     assert_error(t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: "x".into() }).await, Code::InvalidArgument, "post_id");
     t.stop().await;
 }
@@ -237,7 +234,11 @@ async fn update_post_checks_author_and_version() {
         version,
     };
     let edited = t.content.update_post(update(&ada, "final", pb::PostVisibility::Unspecified, 0)).await.unwrap().post.unwrap();
-    assert_eq!((edited.body.as_str(), edited.version, edited.visibility), ("final", 1, pb::PostVisibility::Public as i32), "UNSPECIFIED keeps the visibility");
+    assert_eq!(
+        (edited.body.as_str(), edited.version, edited.visibility),
+        ("final", 1, pb::PostVisibility::Public as i32),
+        "UNSPECIFIED keeps the visibility"
+    );
     let private = t.content.update_post(update(&ada, "final", pb::PostVisibility::Private, 1)).await.unwrap().post.unwrap();
     assert_eq!((private.version, private.visibility), (2, pb::PostVisibility::Private as i32));
 
@@ -245,7 +246,11 @@ async fn update_post_checks_author_and_version() {
     assert_error(t.content.update_post(update(&bob, "mine now", pb::PostVisibility::Unspecified, 2)).await, Code::PermissionDenied, "requester_id");
     assert_error(t.content.update_post(update(&ada, "", pb::PostVisibility::Unspecified, 2)).await, Code::InvalidArgument, "body");
     assert_error(t.content.update_post(update("x", "a", pb::PostVisibility::Unspecified, 2)).await, Code::InvalidArgument, "requester_id");
-    assert_error(t.content.update_post(pb::UpdatePostRequest { post_id: unknown(), ..update(&ada, "a", pb::PostVisibility::Unspecified, 2) }).await, Code::NotFound, "post_id");
+    assert_error(
+        t.content.update_post(pb::UpdatePostRequest { post_id: unknown(), ..update(&ada, "a", pb::PostVisibility::Unspecified, 2) }).await,
+        Code::NotFound,
+        "post_id",
+    );
     assert_eq!(t.get(&post.id).await.unwrap().body, "final", "refused updates changed nothing");
 
     t.content.delete_post(pb::DeletePostRequest { post_id: post.id.clone(), requester_id: ada.clone() }).await.unwrap();
@@ -305,11 +310,18 @@ async fn a_deleted_post_disappears_from_every_read() {
     let comment = t.content.create_comment(comment).await.unwrap().comment.unwrap();
     t.content.share_post(pb::SharePostRequest { post_id: id.clone(), user_id: ada.clone(), quote: String::new() }).await.unwrap();
     for post_id in [&kept.id, &id] {
-        t.content.bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: post_id.clone(), collection_id: String::new() }).await.unwrap();
+        t.content
+            .bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: post_id.clone(), collection_id: String::new() })
+            .await
+            .unwrap();
     }
 
     assert_error(t.content.delete_post(pb::DeletePostRequest { post_id: unknown(), requester_id: ada.clone() }).await, Code::NotFound, "post_id");
-    assert_error(t.content.delete_post(pb::DeletePostRequest { post_id: "x".into(), requester_id: ada.clone() }).await, Code::InvalidArgument, "post_id");
+    assert_error(
+        t.content.delete_post(pb::DeletePostRequest { post_id: "x".into(), requester_id: ada.clone() }).await,
+        Code::InvalidArgument,
+        "post_id",
+    );
     let deleted = t.content.delete_post(pb::DeletePostRequest { post_id: id.clone(), requester_id: ada.clone() }).await.unwrap();
     let again = t.content.delete_post(pb::DeletePostRequest { post_id: id.clone(), requester_id: ada.clone() }).await.unwrap();
     assert!(deleted.deleted_at.is_some());
@@ -319,24 +331,52 @@ async fn a_deleted_post_disappears_from_every_read() {
     assert!(!t.content.check_post_exists(pb::CheckPostExistsRequest { post_id: id.clone() }).await.unwrap().exists);
     let batch = t.content.get_posts_by_ids(pb::GetPostsByIdsRequest { post_ids: vec![id.clone()] }).await.unwrap();
     assert!(batch.posts.is_empty() && batch.missing_post_ids == [id.clone()]);
-    let by_author = pb::GetPostsByAuthorRequest { author_id: ada.clone(), visibilities: vec![], page_size: 0, page_token: String::new(), viewer_id: String::new() };
+    let by_author = pb::GetPostsByAuthorRequest {
+        author_id: ada.clone(),
+        visibilities: vec![],
+        page_size: 0,
+        page_token: String::new(),
+        viewer_id: String::new(),
+    };
     assert_eq!(t.content.get_posts_by_author(by_author).await.unwrap().posts, std::slice::from_ref(&kept));
-    let feed = t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec![ada.clone()], page_size: 0, page_token: String::new() }).await.unwrap();
+    let feed =
+        t.content.get_feed_posts(pb::GetFeedPostsRequest { author_ids: vec![ada.clone()], page_size: 0, page_token: String::new() }).await.unwrap();
     assert_eq!(feed.posts, std::slice::from_ref(&kept));
     assert_error(t.content.like_post(pb::LikePostRequest { post_id: id.clone(), user_id: bob.clone() }).await, Code::NotFound, "post_id");
-    assert_error(t.content.list_post_likes(pb::ListPostLikesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(
+        t.content.list_post_likes(pb::ListPostLikesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
     let comments = pb::ListCommentsRequest { post_id: id.clone(), page_size: 0, page_token: String::new(), viewer_id: String::new() };
     assert_error(t.content.list_comments(comments).await, Code::NotFound, "post_id");
     let replies = pb::ListCommentRepliesRequest { comment_id: comment.id.clone(), page_size: 0, page_token: String::new() };
     assert_error(t.content.list_comment_replies(replies).await, Code::NotFound, "comment_id");
-    assert_error(t.content.list_post_shares(pb::ListPostSharesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
-    let comment_on_it = pb::CreateCommentRequest { post_id: id.clone(), author_id: ada.clone(), body: "late".into(), parent_comment_id: String::new() };
+    assert_error(
+        t.content.list_post_shares(pb::ListPostSharesRequest { post_id: id.clone(), page_size: 0, page_token: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
+    let comment_on_it =
+        pb::CreateCommentRequest { post_id: id.clone(), author_id: ada.clone(), body: "late".into(), parent_comment_id: String::new() };
     assert_error(t.content.create_comment(comment_on_it).await, Code::NotFound, "post_id");
-    let bookmarks = t.content.list_bookmarks(pb::ListBookmarksRequest { user_id: bob.clone(), collection_id: String::new(), page_size: 0, page_token: String::new() }).await.unwrap();
+    let bookmarks = t
+        .content
+        .list_bookmarks(pb::ListBookmarksRequest { user_id: bob.clone(), collection_id: String::new(), page_size: 0, page_token: String::new() })
+        .await
+        .unwrap();
     let saved: Vec<&str> = bookmarks.bookmarks.iter().map(|b| b.post.as_ref().unwrap().id.as_str()).collect();
     assert_eq!(saved, [kept.id.as_str()]);
-    assert_error(t.content.bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: id.clone(), collection_id: String::new() }).await, Code::NotFound, "post_id");
-    assert_error(t.content.share_post(pb::SharePostRequest { post_id: id.clone(), user_id: ada.clone(), quote: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(
+        t.content.bookmark_post(pb::BookmarkPostRequest { user_id: bob.clone(), post_id: id.clone(), collection_id: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
+    assert_error(
+        t.content.share_post(pb::SharePostRequest { post_id: id.clone(), user_id: ada.clone(), quote: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
     t.stop().await;
 }
 
@@ -374,7 +414,11 @@ async fn likes_are_idempotent_per_user_and_listed() {
     assert_error(t.content.unlike_post(pb::UnlikePostRequest { post_id: unknown(), user_id: ada.clone() }).await, Code::NotFound, "post_id");
     assert_error(t.content.like_post(like("x")).await, Code::InvalidArgument, "user_id");
     assert_error(t.content.unlike_post(pb::UnlikePostRequest { post_id: "x".into(), user_id: ada.clone() }).await, Code::InvalidArgument, "post_id");
-    assert_error(t.content.list_post_likes(pb::ListPostLikesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(
+        t.content.list_post_likes(pb::ListPostLikesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
     assert_error(t.content.list_post_likes(page("bogus".into())).await, Code::InvalidArgument, "page_token");
     t.stop().await;
 }
@@ -461,7 +505,12 @@ async fn visibility_follows_follows_and_blocks_even_with_a_warm_relationship_cac
     assert_eq!(stranger_list.posts, std::slice::from_ref(&public));
     let only_private = pb::GetPostsByAuthorRequest { visibilities: vec![pb::PostVisibility::Private as i32], ..by_author(&fan) };
     assert!(t.content.get_posts_by_author(only_private).await.unwrap().posts.is_empty());
-    let comment = |author: &str| pb::CreateCommentRequest { post_id: public.id.clone(), author_id: author.into(), body: "nice".into(), parent_comment_id: String::new() };
+    let comment = |author: &str| pb::CreateCommentRequest {
+        post_id: public.id.clone(),
+        author_id: author.into(),
+        body: "nice".into(),
+        parent_comment_id: String::new(),
+    };
     t.content.create_comment(comment(&fan)).await.unwrap();
     let later = t.post(&ada, "after the block").await;
 
@@ -470,8 +519,13 @@ async fn visibility_follows_follows_and_blocks_even_with_a_warm_relationship_cac
     assert_error(t.content.get_post(as_viewer(&later.id, &fan)).await, Code::NotFound, "post_id");
     assert_error(t.content.get_posts_by_author(by_author(&fan)).await, Code::NotFound, "author_id");
     assert_error(t.content.create_comment(comment(&fan)).await, Code::NotFound, "post_id");
-    assert_error(t.content.share_post(pb::SharePostRequest { post_id: later.id.clone(), user_id: fan.clone(), quote: String::new() }).await, Code::NotFound, "post_id");
-    let comments = |viewer: &str| pb::ListCommentsRequest { post_id: public.id.clone(), page_size: 0, page_token: String::new(), viewer_id: viewer.into() };
+    assert_error(
+        t.content.share_post(pb::SharePostRequest { post_id: later.id.clone(), user_id: fan.clone(), quote: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
+    let comments =
+        |viewer: &str| pb::ListCommentsRequest { post_id: public.id.clone(), page_size: 0, page_token: String::new(), viewer_id: viewer.into() };
     assert_error(t.content.list_comments(comments(&fan)).await, Code::NotFound, "post_id");
     assert_eq!(t.content.list_comments(comments(&stranger)).await.unwrap().comments.len(), 1, "others still see the thread");
 
@@ -528,11 +582,23 @@ async fn comments_are_threaded_paged_counted_and_soft_deleted() {
     assert_error(t.content.create_comment(create(&bob, "hi", &unknown())).await, Code::NotFound, "parent_comment_id");
     let elsewhere = pb::CreateCommentRequest { post_id: other.id.clone(), ..create(&bob, "hi", &first.id) };
     assert_error(t.content.create_comment(elsewhere).await, Code::InvalidArgument, "parent_comment_id");
-    assert_error(t.content.create_comment(pb::CreateCommentRequest { post_id: unknown(), ..create(&bob, "hi", "") }).await, Code::NotFound, "post_id");
+    assert_error(
+        t.content.create_comment(pb::CreateCommentRequest { post_id: unknown(), ..create(&bob, "hi", "") }).await,
+        Code::NotFound,
+        "post_id",
+    );
     assert_error(t.content.list_comments(pb::ListCommentsRequest { post_id: unknown(), ..top(String::new()) }).await, Code::NotFound, "post_id");
     assert_error(t.content.list_comments(top("zzz".into())).await, Code::InvalidArgument, "page_token");
-    assert_error(t.content.list_comment_replies(pb::ListCommentRepliesRequest { comment_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "comment_id");
-    assert_error(t.content.list_comment_replies(pb::ListCommentRepliesRequest { comment_id: "x".into(), page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "comment_id");
+    assert_error(
+        t.content.list_comment_replies(pb::ListCommentRepliesRequest { comment_id: unknown(), page_size: 0, page_token: String::new() }).await,
+        Code::NotFound,
+        "comment_id",
+    );
+    assert_error(
+        t.content.list_comment_replies(pb::ListCommentRepliesRequest { comment_id: "x".into(), page_size: 0, page_token: String::new() }).await,
+        Code::InvalidArgument,
+        "comment_id",
+    );
 
     // Deleting: the comment's author or the post's author; idempotent; the count follows.
     let delete = |id: &str, requester: &str| pb::DeleteCommentRequest { comment_id: id.into(), requester_id: requester.into() };
@@ -594,7 +660,11 @@ async fn shares_count_and_list_newest_first() {
     assert_error(t.content.share_post(share(&bob, &"q".repeat(2201))).await, Code::InvalidArgument, "quote");
     assert_error(t.content.share_post(share("x", "")).await, Code::InvalidArgument, "user_id");
     assert_error(t.content.share_post(pb::SharePostRequest { post_id: unknown(), ..share(&bob, "") }).await, Code::NotFound, "post_id");
-    assert_error(t.content.list_post_shares(pb::ListPostSharesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await, Code::NotFound, "post_id");
+    assert_error(
+        t.content.list_post_shares(pb::ListPostSharesRequest { post_id: unknown(), page_size: 0, page_token: String::new() }).await,
+        Code::NotFound,
+        "post_id",
+    );
     assert_error(t.content.list_post_shares(page("bad".into())).await, Code::InvalidArgument, "page_token");
     assert_eq!(t.count("SELECT count(*) FROM shares WHERE post_id = $1", &post.id).await, 3);
     t.stop().await;
@@ -655,7 +725,12 @@ async fn stories_expire_count_each_viewer_once_and_show_viewers_to_the_author() 
 
     let get = |viewer: &str| pb::GetStoryRequest { story_id: story.id.clone(), viewer_id: viewer.into() };
     assert_eq!(t.content.get_story(get(&bob)).await.unwrap().story.unwrap(), story);
-    let list = |viewer: &str, token: String| pb::ListActiveStoriesRequest { author_id: ada.clone(), page_size: 1, page_token: token, viewer_id: viewer.into() };
+    let list = |viewer: &str, token: String| pb::ListActiveStoriesRequest {
+        author_id: ada.clone(),
+        page_size: 1,
+        page_token: token,
+        viewer_id: viewer.into(),
+    };
     let one = t.content.list_active_stories(list(&bob, String::new())).await.unwrap();
     let two = t.content.list_active_stories(list(&bob, one.next_page_token.clone())).await.unwrap();
     let ids: Vec<&str> = one.stories.iter().chain(two.stories.iter()).map(|s| s.id.as_str()).collect();
@@ -666,7 +741,12 @@ async fn stories_expire_count_each_viewer_once_and_show_viewers_to_the_author() 
     assert_eq!(t.content.view_story(view(&bob)).await.unwrap().view_count, 1, "a retry counts once");
     assert_eq!(t.content.view_story(view(&cy)).await.unwrap().view_count, 2);
     assert_eq!(t.content.view_story(view(&ada)).await.unwrap().view_count, 2, "the author's views are not counted");
-    let viewers = |requester: &str| pb::ListStoryViewersRequest { story_id: story.id.clone(), requester_id: requester.into(), page_size: 0, page_token: String::new() };
+    let viewers = |requester: &str| pb::ListStoryViewersRequest {
+        story_id: story.id.clone(),
+        requester_id: requester.into(),
+        page_size: 0,
+        page_token: String::new(),
+    };
     let seen = t.content.list_story_viewers(viewers(&ada)).await.unwrap();
     let mut expected = vec![bob.clone(), cy.clone()];
     expected.sort();
@@ -706,9 +786,21 @@ async fn stories_expire_count_each_viewer_once_and_show_viewers_to_the_author() 
     let bobs = t.media(&bob, true).await;
     assert_error(t.content.create_story(create(&bobs, None)).await, Code::FailedPrecondition, "media_id");
     assert_error(t.content.create_story(pb::CreateStoryRequest { author_id: unknown(), ..create(&media, None) }).await, Code::NotFound, "author_id");
-    assert_error(t.content.create_story(pb::CreateStoryRequest { caption: "c".repeat(2201), ..create(&media, None) }).await, Code::InvalidArgument, "caption");
-    assert_error(t.content.get_story(pb::GetStoryRequest { story_id: "x".into(), viewer_id: String::new() }).await, Code::InvalidArgument, "story_id");
-    assert_error(t.content.view_story(pb::ViewStoryRequest { story_id: story.id.clone(), viewer_id: "x".into() }).await, Code::InvalidArgument, "viewer_id");
+    assert_error(
+        t.content.create_story(pb::CreateStoryRequest { caption: "c".repeat(2201), ..create(&media, None) }).await,
+        Code::InvalidArgument,
+        "caption",
+    );
+    assert_error(
+        t.content.get_story(pb::GetStoryRequest { story_id: "x".into(), viewer_id: String::new() }).await,
+        Code::InvalidArgument,
+        "story_id",
+    );
+    assert_error(
+        t.content.view_story(pb::ViewStoryRequest { story_id: story.id.clone(), viewer_id: "x".into() }).await,
+        Code::InvalidArgument,
+        "viewer_id",
+    );
     t.stop().await;
 }
 #[tokio::test]
@@ -766,7 +858,8 @@ async fn bookmarks_are_idempotent_grouped_in_collections_and_survive_their_colle
     assert_eq!(names, ["art", "recipes"], "by name, only the user's");
     assert!(two.next_page_token.is_empty());
 
-    let save = |post: &str, collection: &str| pb::BookmarkPostRequest { user_id: bob.clone(), post_id: post.into(), collection_id: collection.into() };
+    let save =
+        |post: &str, collection: &str| pb::BookmarkPostRequest { user_id: bob.clone(), post_id: post.into(), collection_id: collection.into() };
     let saved = t.content.bookmark_post(save(&p1.id, "")).await.unwrap().bookmark.unwrap();
     assert_eq!((saved.post.unwrap().id, saved.collection_id.as_str()), (p1.id.clone(), ""));
     let again = t.content.bookmark_post(save(&p1.id, "")).await.unwrap().bookmark.unwrap();
@@ -796,7 +889,11 @@ async fn bookmarks_are_idempotent_grouped_in_collections_and_survive_their_colle
     let mut expected = vec![p1.id.clone(), p2.id.clone()];
     expected.sort();
     assert_eq!(in_recipes, expected);
-    assert_error(t.content.list_bookmarks(pb::ListBookmarksRequest { user_id: ada.clone(), ..list(&recipes.id, 0, String::new()) }).await, Code::PermissionDenied, "collection_id");
+    assert_error(
+        t.content.list_bookmarks(pb::ListBookmarksRequest { user_id: ada.clone(), ..list(&recipes.id, 0, String::new()) }).await,
+        Code::PermissionDenied,
+        "collection_id",
+    );
     assert_error(t.content.list_bookmarks(list(&unknown(), 0, String::new())).await, Code::NotFound, "collection_id");
     assert_error(t.content.list_bookmarks(list("", 0, "not-a-token".into())).await, Code::InvalidArgument, "page_token");
 
@@ -827,16 +924,26 @@ async fn without_user_a_viewer_sees_nothing_but_trusted_reads_work() {
     system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
     let content = system.client(ContentClient::from_peers);
     let auth = system.client(AuthClient::from_peers);
-    let register = |name: &str| auth_pb::RegisterRequest { email: format!("{name}@example.com"), username: name.into(), password: "correct horse battery".into() };
+    let register = |name: &str| auth_pb::RegisterRequest {
+        email: format!("{name}@example.com"),
+        username: name.into(),
+        password: "correct horse battery".into(),
+    };
     let ada = auth.register(register("ada")).await.unwrap().user.unwrap().id;
     let bob = auth.register(register("bob")).await.unwrap().user.unwrap().id;
-    let post = content.create_post(pb::CreatePostRequest { author_id: ada.clone(), body: "hi".into(), media_ids: vec![], visibility: 0 }).await.unwrap().post.unwrap();
+    let post = content
+        .create_post(pb::CreatePostRequest { author_id: ada.clone(), body: "hi".into(), media_ids: vec![], visibility: 0 })
+        .await
+        .unwrap()
+        .post
+        .unwrap();
     assert!(content.get_post(as_viewer(&post.id, "")).await.is_ok(), "a trusted read needs no relationship");
     assert!(content.get_post(as_viewer(&post.id, &ada)).await.is_ok(), "nor does the author's");
     assert_eq!(content.get_post(as_viewer(&post.id, &bob)).await.unwrap_err().code(), Code::Unavailable);
     let comment = pb::CreateCommentRequest { post_id: post.id.clone(), author_id: bob.clone(), body: "hi".into(), parent_comment_id: String::new() };
     assert_eq!(content.create_comment(comment).await.unwrap_err().code(), Code::Unavailable);
-    let by_author = pb::GetPostsByAuthorRequest { author_id: ada.clone(), visibilities: vec![], page_size: 0, page_token: String::new(), viewer_id: bob.clone() };
+    let by_author =
+        pb::GetPostsByAuthorRequest { author_id: ada.clone(), visibilities: vec![], page_size: 0, page_token: String::new(), viewer_id: bob.clone() };
     assert_eq!(content.get_posts_by_author(by_author).await.unwrap_err().code(), Code::Unavailable);
     let comments = pb::ListCommentsRequest { post_id: post.id.clone(), page_size: 0, page_token: String::new(), viewer_id: bob.clone() };
     assert_eq!(content.list_comments(comments).await.unwrap_err().code(), Code::Unavailable);
@@ -849,12 +956,13 @@ async fn without_user_a_viewer_sees_nothing_but_trusted_reads_work() {
     assert_eq!(content.create_story(story).await.unwrap_err().code(), Code::Unavailable);
     // A story stored directly: its viewers cannot be checked either.
     let mut db = system.connect("content").await;
-    let story_id: Uuid = sqlx::query_scalar("INSERT INTO stories (author_id, media_id, expires_at) VALUES ($1, $2, now() + interval '1 hour') RETURNING id")
-        .bind(Uuid::parse_str(&ada).unwrap())
-        .bind(Uuid::new_v4())
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let story_id: Uuid =
+        sqlx::query_scalar("INSERT INTO stories (author_id, media_id, expires_at) VALUES ($1, $2, now() + interval '1 hour') RETURNING id")
+            .bind(Uuid::parse_str(&ada).unwrap())
+            .bind(Uuid::new_v4())
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
     let view = pb::ViewStoryRequest { story_id: story_id.to_string(), viewer_id: bob.clone() };
     assert_eq!(content.view_story(view).await.unwrap_err().code(), Code::Unavailable);
     let get = pb::GetStoryRequest { story_id: story_id.to_string(), viewer_id: bob.clone() };
@@ -908,14 +1016,20 @@ async fn page_tokens_belong_to_their_list_and_viewers_page() {
     let ada = t.user("ada").await;
     let post = t.post(&ada, "tokens").await;
     let other = t.post(&ada, "other").await;
-    let comment = |post_id: &str| pb::CreateCommentRequest { post_id: post_id.into(), author_id: ada.clone(), body: "c".into(), parent_comment_id: String::new() };
+    let comment = |post_id: &str| pb::CreateCommentRequest {
+        post_id: post_id.into(),
+        author_id: ada.clone(),
+        body: "c".into(),
+        parent_comment_id: String::new(),
+    };
     let parent = t.content.create_comment(comment(&post.id)).await.unwrap().comment.unwrap();
     for _ in 0..2 {
         t.content.create_comment(comment(&post.id)).await.unwrap();
         t.content.create_comment(pb::CreateCommentRequest { parent_comment_id: parent.id.clone(), ..comment(&post.id) }).await.unwrap();
         t.content.create_comment(comment(&other.id)).await.unwrap();
     }
-    let comments = |post_id: &str, token: String| pb::ListCommentsRequest { post_id: post_id.into(), page_size: 1, page_token: token, viewer_id: String::new() };
+    let comments =
+        |post_id: &str, token: String| pb::ListCommentsRequest { post_id: post_id.into(), page_size: 1, page_token: token, viewer_id: String::new() };
     let token = t.content.list_comments(comments(&post.id, String::new())).await.unwrap().next_page_token;
     assert!(!token.is_empty());
     assert_error(t.content.list_comments(comments(&other.id, token.clone())).await, Code::InvalidArgument, "page_token");

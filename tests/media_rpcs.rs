@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
-use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,9 +13,9 @@ use nova_media_service::settings::{local_store, s3_store};
 use nova_media_service::{MediaSettings, S3Settings};
 use nova_tests::TestSystem;
 use nova_tests::media_s3::{self, MotoS3};
+use nova_tests::media_upload::{png, sha256_hex as sha};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
-use sha2::{Digest, Sha256};
 use sqlx::Row as _;
 use tonic::Code;
 
@@ -141,21 +140,6 @@ fn chunk(upload: &pb::Upload, number: i32, bytes: &[u8]) -> Vec<u8> {
     let size = upload.chunk_size_bytes as usize;
     let start = (number as usize - 1) * size;
     bytes[start..(start + size).min(bytes.len())].to_vec()
-}
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A real PNG with a pattern that does not compress to nothing.
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) as u8;
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, noise])
-    });
-    let mut bytes = Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-    bytes.into_inner()
 }
 
 async fn keys(store: &dyn ObjectStore, prefix: &str) -> Vec<String> {
@@ -302,7 +286,11 @@ async fn refused_chunks_are_not_recorded() {
     assert_code(harness.media.upload_media_chunk(request(1, corrupt, sha(&first))).await, Code::InvalidArgument, "sha256");
     assert_code(harness.media.upload_media_chunk(request(1, first.clone(), "abc".into())).await, Code::InvalidArgument, "sha256");
     assert_code(harness.media.upload_media_chunk(request(1, first[..999].to_vec(), String::new())).await, Code::InvalidArgument, "data");
-    assert_code(harness.media.upload_media_chunk(request(3, first.clone(), String::new())).await, Code::InvalidArgument, "data: chunk 3 must be 500 bytes");
+    assert_code(
+        harness.media.upload_media_chunk(request(3, first.clone(), String::new())).await,
+        Code::InvalidArgument,
+        "data: chunk 3 must be 500 bytes",
+    );
     assert_code(harness.media.upload_media_chunk(request(0, first.clone(), String::new())).await, Code::InvalidArgument, "chunk_number");
     assert_code(harness.media.upload_media_chunk(request(4, first.clone(), String::new())).await, Code::InvalidArgument, "chunk_number");
     let mut stranger = request(1, first.clone(), String::new());
@@ -451,17 +439,35 @@ async fn get_media_by_ids_keeps_request_order_and_owner_listing_pages() {
     assert_code(harness.media.get_media_by_ids(malformed).await, Code::InvalidArgument, "media_ids");
 
     // Newest first, two at a time, every kind.
-    let page = |kind: pb::MediaKind, token: String| pb::GetMediaByOwnerRequest { owner_id: harness.owner.clone(), kind: kind as i32, page_size: 2, page_token: token };
+    let page = |kind: pb::MediaKind, token: String| pb::GetMediaByOwnerRequest {
+        owner_id: harness.owner.clone(),
+        kind: kind as i32,
+        page_size: 2,
+        page_token: token,
+    };
     let first = harness.media.get_media_by_owner(page(pb::MediaKind::Unspecified, String::new())).await.unwrap();
     let second = harness.media.get_media_by_owner(page(pb::MediaKind::Unspecified, first.next_page_token.clone())).await.unwrap();
     let listed: Vec<String> = first.media.iter().chain(&second.media).map(|m| m.id.clone()).collect();
     assert_eq!(listed, vec![video.clone(), ids[2].clone(), ids[1].clone(), ids[0].clone()]);
     assert!(second.next_page_token.is_empty());
-    let images = harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { page_size: 10, ..page(pb::MediaKind::Image, String::new()) }).await.unwrap();
+    let images =
+        harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { page_size: 10, ..page(pb::MediaKind::Image, String::new()) }).await.unwrap();
     assert_eq!(images.media.len(), 3);
-    assert_code(harness.media.get_media_by_owner(page(pb::MediaKind::Image, first.next_page_token.clone())).await, Code::InvalidArgument, "page_token");
-    assert_code(harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { page_size: -1, ..page(pb::MediaKind::Image, String::new()) }).await, Code::InvalidArgument, "page_size");
-    assert_code(harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { owner_id: "x".into(), ..page(pb::MediaKind::Image, String::new()) }).await, Code::InvalidArgument, "owner_id");
+    assert_code(
+        harness.media.get_media_by_owner(page(pb::MediaKind::Image, first.next_page_token.clone())).await,
+        Code::InvalidArgument,
+        "page_token",
+    );
+    assert_code(
+        harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { page_size: -1, ..page(pb::MediaKind::Image, String::new()) }).await,
+        Code::InvalidArgument,
+        "page_size",
+    );
+    assert_code(
+        harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { owner_id: "x".into(), ..page(pb::MediaKind::Image, String::new()) }).await,
+        Code::InvalidArgument,
+        "owner_id",
+    );
 
     // A deleted media leaves the listing and GetMediaByIds (both cached before the delete).
     let everything = pb::GetMediaByOwnerRequest { page_size: 10, ..page(pb::MediaKind::Unspecified, String::new()) };

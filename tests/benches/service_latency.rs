@@ -67,19 +67,20 @@ async fn main() {
     let (auth_rows, users) = auth::rows(&system).await;
     rows.extend(auth_rows);
     rows.extend(user::rows(&system, &users).await);
-    let media_ids = media::uploaded(&system, &users).await;
-    rows.extend(media::rows(&system, &users, &media_ids).await);
+    let uploaded = media::uploaded(&system, &users).await;
+    rows.extend(media::rows(&system, &users, &uploaded).await);
+    let media_ids: Vec<String> = uploaded.into_iter().map(|media| media.id).collect();
     rows.extend(content::rows(&system, &users, &media_ids).await);
-    println!("\n{:<8} {:<24} {:<12} {:>9} {:>9} {:>9}", "service", "rpc", "kind", "p50 ms", "p95 ms", "p99 ms");
+    println!("\n{:<8} {:<24} {:<12} {:>9} {:>9} {:>9}", "service", "rpc", "kind", "p50 µs", "p95 µs", "p99 µs");
     for row in &rows {
         println!(
-            "{:<8} {:<24} {:<12} {:>9.2} {:>9.2} {:>9.2}",
+            "{:<8} {:<24} {:<12} {:>9.1} {:>9.1} {:>9.1}",
             row.service,
             row.rpc,
             row.kind,
-            row.percentile(0.50) / 1e3,
-            row.percentile(0.95) / 1e3,
-            row.percentile(0.99) / 1e3
+            row.percentile(0.50),
+            row.percentile(0.95),
+            row.percentile(0.99)
         );
     }
     system.stop().await;
@@ -95,7 +96,11 @@ mod auth {
         let client = system.client(AuthClient::from_peers);
         let mut ids = Vec::with_capacity(CALLS);
         for i in 0..CALLS {
-            let request = pb::RegisterRequest { email: format!("bench{i}@example.com"), username: format!("bench{i}"), password: "correct horse battery".into() };
+            let request = pb::RegisterRequest {
+                email: format!("bench{i}@example.com"),
+                username: format!("bench{i}"),
+                password: "correct horse battery".into(),
+            };
             ids.push(client.register(request).await.unwrap().user.unwrap().id);
         }
         let cold = measure("auth", "GetUser", "read cold", |i| {
@@ -168,52 +173,30 @@ mod user {
 
 mod media {
     use nova_media::{MediaClient, pb};
-    use sha2::{Digest as _, Sha256};
+    use nova_tests::media_upload;
 
     use super::*;
 
-    /// A 64x64 PNG with a pattern, and its SHA-256 in hex.
-    fn png() -> (Vec<u8>, String) {
-        let image = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x + y) * 2) as u8]));
-        let mut bytes = std::io::Cursor::new(Vec::new());
-        image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-        let bytes = bytes.into_inner();
-        let sha = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        (bytes, sha)
-    }
-
     /// One READY image per user, through the real upload flow (untimed).
-    pub async fn uploaded(system: &TestSystem, users: &[String]) -> Vec<String> {
+    pub async fn uploaded(system: &TestSystem, users: &[String]) -> Vec<pb::Media> {
         let client = system.client(MediaClient::from_peers);
-        let (bytes, sha) = png();
+        let png = media_upload::png(64, 64);
         let mut ids = Vec::with_capacity(users.len());
         for owner in users {
-            let initiate = pb::InitiateMediaUploadRequest {
-                owner_id: owner.clone(),
-                kind: pb::MediaKind::Image as i32,
-                mime_type: "image/png".into(),
-                size_bytes: bytes.len() as i64,
-                file_name: "bench.png".into(),
-                sha256: sha.clone(),
-            };
-            let upload = client.initiate_media_upload(initiate).await.unwrap().upload.unwrap();
-            let chunk = pb::UploadMediaChunkRequest { upload_id: upload.id.clone(), requester_id: owner.clone(), chunk_number: 1, data: bytes.clone(), sha256: String::new() };
-            client.upload_media_chunk(chunk).await.unwrap();
-            let complete = pb::CompleteMediaUploadRequest { upload_id: upload.id, requester_id: owner.clone() };
-            ids.push(client.complete_media_upload(complete).await.unwrap().media.unwrap().id);
+            ids.push(media_upload::upload_png(&client, owner, &png).await);
         }
         ids
     }
 
-    pub async fn rows(system: &TestSystem, users: &[String], media_ids: &[String]) -> Vec<Row> {
+    pub async fn rows(system: &TestSystem, users: &[String], media: &[pb::Media]) -> Vec<Row> {
         let client = system.client(MediaClient::from_peers);
         let write = measure("media", "UpdateMediaMetadata", "write", |i| {
             let request = pb::UpdateMediaMetadataRequest {
-                media_id: media_ids[i].clone(),
+                media_id: media[i].id.clone(),
                 requester_id: users[i].clone(),
                 title: format!("bench {i}"),
                 alt_text: "a pattern".into(),
-                version: 0,
+                version: media[i].version,
             };
             let client = client.clone();
             async move {
@@ -223,7 +206,7 @@ mod media {
         .await;
         let read = |kind| {
             measure("media", "GetMedia", kind, |i| {
-                let (client, id) = (client.clone(), media_ids[i].clone());
+                let (client, id) = (client.clone(), media[i].id.clone());
                 async move {
                     client.get_media(pb::GetMediaRequest { media_id: id }).await.unwrap();
                 }

@@ -8,6 +8,7 @@ pub mod cache_probe;
 pub mod database;
 pub mod gated;
 pub mod media_s3;
+pub mod media_upload;
 pub mod metrics;
 pub mod policy;
 pub mod private_postgres;

@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use nova_runtime::client::{ClientError, ClientOptions, Peers};
 use nova_runtime::server::{Listeners, ServiceConfig, ServiceDescription, Shutdown, StartError};
 
+use crate::TestDatabase;
 use crate::redis_prefix::RedisPrefix;
 use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving};
-use crate::TestDatabase;
 
 /// Where a service that is not started "answers": connections are refused at once.
 pub const UNREACHABLE: &str = "http://127.0.0.1:1";
