@@ -146,11 +146,7 @@ fn lower_index(table: &Table, index: &Index) -> (String, CatalogIndex) {
         (None, Some(live)) if index.unique => Some(live.clone()),
         (p, _) => p.clone(),
     };
-    let words: Vec<String> = index
-        .columns
-        .iter()
-        .map(|c| if c.expression { crate::model::identifiers(&c.name).join("_") } else { c.name.clone() })
-        .collect();
+    let words: Vec<String> = index.columns.iter().map(index_words).collect();
     let qualifier = match (&predicate, &live) {
         (None, _) => "",
         (Some(p), Some(l)) if p.eq_ignore_ascii_case(l) => "_live",
@@ -167,6 +163,13 @@ fn lower_index(table: &Table, index: &Index) -> (String, CatalogIndex) {
         .collect();
     let name = format!("{}_{}{qualifier}_{suffix}", table.name, words.join("_"));
     (name, CatalogIndex { unique: index.unique, method: index.method.clone(), keys, predicate })
+}
+
+/// What a key contributes to its index's name: the column, or an expression's words in lower
+/// case. The name is written unquoted, so PostgreSQL folds it: `collate "C"` must not give a
+/// name that differs from the one the catalog holds.
+fn index_words(column: &crate::ir::IndexColumn) -> String {
+    if column.expression { crate::model::identifiers(&column.name).join("_").to_ascii_lowercase() } else { column.name.clone() }
 }
 
 pub fn sql_type(ty: ColumnType) -> String {
@@ -221,4 +224,18 @@ pub fn default_sql(default: &DefaultValue) -> String {
 /// `'text'`, with quotes doubled.
 pub fn string_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index_words;
+    use crate::ir::IndexColumn;
+
+    #[test]
+    fn index_names_are_lower_case_like_the_catalog() {
+        let key = |name: &str, expression| IndexColumn { name: name.to_string(), descending: false, expression };
+        assert_eq!(index_words(&key("lower(email)", true)), "lower_email");
+        assert_eq!(index_words(&key("lower(display_name) collate \"C\"", true)), "lower_display_name_collate_c");
+        assert_eq!(index_words(&key("created_at", false)), "created_at");
+    }
 }
