@@ -143,7 +143,8 @@ impl LogicError {
     }
 
     /// The status sent to the caller. Logs every error with the method and request id: client
-    /// mistakes at `info`, server-side failures at `error` with the whole cause chain.
+    /// mistakes at `debug`, failures of a dependency at `warn`, server-side failures at `error`
+    /// with the whole cause chain.
     pub fn into_status(self, method: &str, request_id: &str) -> Status {
         let code = self.code();
         match &self {
@@ -159,7 +160,8 @@ impl LogicError {
             }
             _ => {
                 let message = bounded(self.to_string());
-                tracing::info!(method, request_id, code = ?code, error = %message, "request rejected");
+                // The caller's mistake, not the service's: at debug, next to the call's line.
+                tracing::debug!(method, request_id, code = ?code, error = %message, "request rejected");
                 Status::new(code, message)
             }
         }

@@ -125,10 +125,16 @@ impl CallState {
             return response.map(|body| ResponseBody::until_stopped(body, self.streams_end.clone()));
         };
         let in_flight = self.in_flight.enter();
+        // Every call has a request id from here on: the caller's, or a fresh one that the
+        // handler, its errors and this call's log line all name.
+        let mut request = request;
+        let request_id = ensure_request_id(request.headers_mut());
         let mut record = Record { method, started: Instant::now(), finished: false };
         method.started();
         let response = self.run(method, routes, request).await;
-        record.finish(status_code(response.headers()));
+        let code = status_code(response.headers());
+        record.finish(code);
+        tracing::debug!(method = method.name(), code = ?code, duration_ms = (record.started.elapsed().as_secs_f64() * 1e6).round() / 1e3, request_id, "call");
         response.map(|body| ResponseBody { inner: body, ending: Ending::Tracked(Some(in_flight)) })
     }
 
@@ -193,6 +199,19 @@ impl Drop for Record<'_> {
 /// the trailers that follow the message).
 fn status_code(headers: &HeaderMap) -> Code {
     headers.get("grpc-status").map_or(Code::Ok, |value| Code::from_bytes(value.as_bytes()))
+}
+
+/// The call's `x-request-id` when it is a sensible id (short, printable); otherwise a fresh one,
+/// written into the headers so that the handler sees the same id.
+fn ensure_request_id(headers: &mut HeaderMap) -> String {
+    if let Some(id) = request_id(headers).filter(|id| !id.is_empty()) {
+        return id;
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&id) {
+        headers.insert("x-request-id", value);
+    }
+    id
 }
 
 /// `x-request-id`, when short enough to log.

@@ -54,7 +54,9 @@ async fn wait_and_prepare(database: &Database) -> Result<PgConnection, DbError> 
         attempts += 1;
         let error = match tokio::time::timeout_at(give_up, database.prepare()).await {
             Ok(Ok(connection)) => {
-                tracing::info!(attempts, "database ready: migrations applied");
+                // Each migration applied is logged at info where it is applied; an up-to-date
+                // schema is not news on every start.
+                tracing::debug!(attempts, "database ready: schema up to date");
                 return Ok(connection);
             }
             Ok(Err(error)) if !error.is_transient() => return Err(error),
