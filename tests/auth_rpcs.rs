@@ -503,11 +503,7 @@ async fn permissions_grant_check_list_and_revoke_idempotently() {
 
 #[tokio::test]
 async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    let statements: nova_tests::statements::RepoStatements = &[("handwritten", nova_auth_service::sql::STATEMENTS)];
-    let (prepared, failed) = nova_tests::statements::prepare_all("auth_handwritten", nova_auth::db::MIGRATIONS, statements).await;
-    let report: Vec<String> = failed.iter().map(|f| format!("{}: {}", f.statement, f.error)).collect();
-    assert!(failed.is_empty(), "statements PostgreSQL refuses:\n{}", report.join("\n"));
-    assert_eq!(prepared, nova_auth_service::sql::STATEMENTS.len());
+    nova_tests::statements::assert_handwritten_prepare("auth", nova_auth::db::MIGRATIONS, nova_auth_service::sql::STATEMENTS).await;
 }
 
 #[tokio::test]

@@ -1003,11 +1003,7 @@ async fn without_auth_no_post_is_created_and_no_stranger_deletes() {
 
 #[tokio::test]
 async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    let statements: nova_tests::statements::RepoStatements = &[("queries", nova_content_service::queries::STATEMENTS)];
-    let (prepared, failed) = nova_tests::statements::prepare_all("content_handwritten", nova_content::db::MIGRATIONS, statements).await;
-    let report: Vec<String> = failed.iter().map(|f| format!("{}: {}", f.statement, f.error)).collect();
-    assert!(failed.is_empty(), "statements PostgreSQL refuses:\n{}", report.join("\n"));
-    assert_eq!(prepared, nova_content_service::queries::STATEMENTS.len());
+    nova_tests::statements::assert_handwritten_prepare("content", nova_content::db::MIGRATIONS, nova_content_service::queries::STATEMENTS).await;
 }
 
 #[tokio::test]

@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
-use std::collections::HashSet;
-
 use nova_auth::AuthClient;
 use nova_auth::pb as auth_pb;
 use nova_runtime::client::{Level, Lookup};
 use nova_runtime::codegen::prost::Message;
-use nova_runtime::codegen::sqlx::{self, Executor as _, SqlSafeStr as _};
+use nova_runtime::codegen::sqlx;
 use nova_runtime::rpc::RpcDescriptor;
 use nova_tests::TestSystem;
 use nova_tests::cache_probe::until;
@@ -678,14 +676,5 @@ async fn search_finds_display_name_prefixes_ignoring_case() {
 
 #[tokio::test]
 async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    let f = fixture().await;
-    let mut db = f.system.connect("user").await;
-    let mut names = HashSet::new();
-    for (name, sql) in nova_user_service::STATEMENTS {
-        assert!(names.insert(*name), "{name} listed twice");
-        if let Err(error) = (&mut db).prepare(sql.into_sql_str()).await {
-            panic!("{name} does not prepare: {error}");
-        }
-    }
-    f.system.stop().await;
+    nova_tests::statements::assert_handwritten_prepare("user", nova_user::db::MIGRATIONS, nova_user_service::STATEMENTS).await;
 }

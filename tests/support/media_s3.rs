@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
+use crate::SAFETY_TIMEOUT;
+
 /// Credentials moto accepts (it checks none).
 pub const ACCESS_KEY_ID: &str = "testing";
 pub const SECRET_ACCESS_KEY: &str = "testing";
@@ -61,7 +63,9 @@ fn http_status(port: u16, method: &str, path: &str) -> std::io::Result<u16> {
 }
 
 impl MotoS3 {
-    /// Starts moto and creates the bucket `bucket`; waits (at most 30 s) until moto answers.
+    /// Starts moto and creates the bucket `bucket`, retrying until moto answers (it gives no
+    /// other sign of being ready); [`SAFETY_TIMEOUT`] only turns a moto that never answers into
+    /// a failure.
     pub async fn start(bucket: &str) -> Self {
         let port = free_port();
         let child = Command::new(moto_server_path())
@@ -71,7 +75,7 @@ impl MotoS3 {
             .spawn()
             .unwrap();
         let moto = MotoS3 { child, endpoint: format!("http://127.0.0.1:{port}"), bucket: bucket.to_string() };
-        let give_up = Instant::now() + Duration::from_secs(30);
+        let give_up = Instant::now() + SAFETY_TIMEOUT;
         // Wait for the server itself: its answer, not a fixed delay.
         loop {
             match http_status(port, "PUT", &format!("/{bucket}")) {

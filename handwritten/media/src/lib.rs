@@ -22,11 +22,15 @@ use nova_auth_api::AuthClient;
 use nova_media::{CallContext, Logic, LogicError, pb};
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
-use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::codegen::tokio;
+use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 
 pub use settings::{MediaSettings, S3Settings};
+
+/// Every statement this crate runs beside the generated repositories, by name (a test
+/// prepares them against the migrated schema).
+pub const STATEMENTS: &[(&str, &str)] = &[("owner_and_deletion", library::SQL_OWNER_AND_DELETION)];
 
 /// The business logic of the media service.
 #[derive(Clone)]
@@ -64,15 +68,15 @@ impl MediaLogic {
 
 /// `PERMISSION_DENIED` unless `requester` is `owner`.
 fn ensure_owner(requester: Uuid, owner: Uuid, what: &str) -> Result<(), LogicError> {
-    if requester == owner {
-        Ok(())
-    } else {
-        Err(LogicError::PermissionDenied(format!("requester_id: only the owner may {what}")))
-    }
+    if requester == owner { Ok(()) } else { Err(LogicError::PermissionDenied(format!("requester_id: only the owner may {what}"))) }
 }
 
 impl Logic for MediaLogic {
-    async fn initiate_media_upload(&self, _ctx: &CallContext, request: pb::InitiateMediaUploadRequest) -> Result<pb::InitiateMediaUploadResponse, LogicError> {
+    async fn initiate_media_upload(
+        &self,
+        _ctx: &CallContext,
+        request: pb::InitiateMediaUploadRequest,
+    ) -> Result<pb::InitiateMediaUploadResponse, LogicError> {
         self.initiate(request).await
     }
     async fn upload_media_chunk(&self, _ctx: &CallContext, request: pb::UploadMediaChunkRequest) -> Result<pb::UploadMediaChunkResponse, LogicError> {
@@ -81,7 +85,11 @@ impl Logic for MediaLogic {
     async fn get_upload(&self, _ctx: &CallContext, request: pb::GetUploadRequest) -> Result<pb::GetUploadResponse, LogicError> {
         self.upload_state(request).await
     }
-    async fn complete_media_upload(&self, _ctx: &CallContext, request: pb::CompleteMediaUploadRequest) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
+    async fn complete_media_upload(
+        &self,
+        _ctx: &CallContext,
+        request: pb::CompleteMediaUploadRequest,
+    ) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
         self.complete(request).await
     }
     async fn get_media(&self, _ctx: &CallContext, request: pb::GetMediaRequest) -> Result<pb::GetMediaResponse, LogicError> {
@@ -102,10 +110,18 @@ impl Logic for MediaLogic {
     async fn process_media(&self, _ctx: &CallContext, request: pb::ProcessMediaRequest) -> Result<pb::ProcessMediaResponse, LogicError> {
         self.reprocess(request).await
     }
-    async fn get_processing_status(&self, _ctx: &CallContext, request: pb::GetProcessingStatusRequest) -> Result<pb::GetProcessingStatusResponse, LogicError> {
+    async fn get_processing_status(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetProcessingStatusRequest,
+    ) -> Result<pb::GetProcessingStatusResponse, LogicError> {
         self.processing_status(request).await
     }
-    async fn update_media_metadata(&self, _ctx: &CallContext, request: pb::UpdateMediaMetadataRequest) -> Result<pb::UpdateMediaMetadataResponse, LogicError> {
+    async fn update_media_metadata(
+        &self,
+        _ctx: &CallContext,
+        request: pb::UpdateMediaMetadataRequest,
+    ) -> Result<pb::UpdateMediaMetadataResponse, LogicError> {
         self.update_metadata(request).await
     }
     async fn get_media_cdn_url(&self, _ctx: &CallContext, request: pb::GetMediaCdnUrlRequest) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {

@@ -26,7 +26,7 @@ impl Invalidator {
 
     /// With the Redis and key prefix callers use ([`ClientOptions::from_env`]).
     pub fn from_env(service: &'static str) -> Result<Self, ClientError> {
-        Ok(Self::new(service, ClientOptions::from_env()?))
+        Ok(super::Peers::from_env()?.invalidator(service))
     }
 
     /// Forgets every cached response that names `id` (e.g. a user id after its profile

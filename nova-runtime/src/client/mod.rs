@@ -126,8 +126,8 @@ impl ClientCore {
     /// A client of `policy.service` at `NOVA_<SERVICE>_ENDPOINT` (default: its local port),
     /// caching in process and in Redis ([`ClientOptions::from_env`]).
     pub fn from_env(policy: &'static TargetPolicy, default_port: u16) -> Result<Self, ClientError> {
-        let uri = endpoint_from_env(policy.service, default_port)?;
-        Ok(Self::new(policy, channel(&uri)?, ClientOptions::from_env()?))
+        let peers = Peers::from_env()?;
+        Ok(Self::new(policy, peers.channel(policy.service, default_port)?, peers.options))
     }
 
     /// The service this client calls, e.g. `auth`.
