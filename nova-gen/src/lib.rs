@@ -7,11 +7,13 @@
 //! only through their clients. Beside the pipeline, [`migrate`] keeps each service's
 //! append-only migration history (spec tables [`lower`]ed to a [`catalog`], diffed against the
 //! catalog the history produces) and [`db`] creates databases and roles and applies
-//! migrations (`nova-gen db up`, `db status`).
+//! migrations (`nova-gen db up`, `db status`); [`dev`] runs the whole system locally
+//! (`nova-gen dev`).
 
 pub mod boundaries;
 pub mod catalog;
 pub mod db;
+pub mod dev;
 pub mod diagnostic;
 pub mod emit;
 pub mod fileset;

@@ -1,9 +1,11 @@
-//! `nova-gen generate`, `check`, `migrate` and `db`.
+//! `nova-gen generate`, `check`, `migrate`, `db` and `dev`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use nova_gen::dev::DevOptions;
 use nova_gen::diagnostic::Diagnostic;
 use nova_gen::layout::{self, Layout};
 use nova_gen::migrate::MigrateRequest;
@@ -53,6 +55,31 @@ enum Command {
     Db {
         #[command(subcommand)]
         command: DbCommand,
+    },
+    /// Run the whole system locally: provision the databases (`db up`), build the service
+    /// binaries, start them with the local Redis, wait until each is SERVING and print where
+    /// they answer; prefix their log lines with their names, restart a crashed one with backoff,
+    /// and drain them all on Ctrl-C or SIGTERM.
+    Dev {
+        /// Fill the system with demo data through the public RPCs once it is up (users,
+        /// follows, posts with images, messages, streams).
+        #[arg(long)]
+        seed: bool,
+        /// Build and run release binaries.
+        #[arg(long)]
+        release: bool,
+        /// Stop (draining every service) once all are SERVING and the seed ran, instead of
+        /// running until Ctrl-C: exit 0 only if everything came up.
+        #[arg(long)]
+        exit_when_ready: bool,
+        /// Seconds a service may take from its start to SERVING before `dev` says so.
+        #[arg(long, default_value_t = 60)]
+        ready_timeout: u64,
+        #[command(flatten)]
+        target: DbTarget,
+        /// Where generated passwords are kept (git-ignored; default <root>/.nova/secrets.toml).
+        #[arg(long)]
+        secrets: Option<PathBuf>,
     },
 }
 
@@ -140,6 +167,18 @@ fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
             migrate_service(layout, &MigrateRequest { service, name, allow_destructive, record })
         }
         Command::Db { command } => run_db(layout, command),
+        Command::Dev { seed, release, exit_when_ready, ready_timeout, target, secrets } => {
+            let analysis = nova_gen::analyse(layout)?;
+            let options = DevOptions {
+                release,
+                seed,
+                db_url: target.url,
+                secrets: secrets.unwrap_or_else(|| layout.root.join(db::secrets::DEFAULT_FILE)),
+                exit_when_ready,
+                ready_timeout: Duration::from_secs(ready_timeout),
+            };
+            nova_gen::dev::run(layout, &analysis, &options)
+        }
     }
 }
 
