@@ -6,6 +6,7 @@
 
 pub mod cache_probe;
 pub mod database;
+pub mod eventually;
 pub mod gated;
 pub mod media_s3;
 pub mod media_upload;

@@ -12,14 +12,17 @@
 //! let users = system.client(UserClient::from_peers);      // a caller of its own (its own L1)
 //! ```
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use nova_runtime::client::{ClientError, ClientOptions, Peers};
 use nova_runtime::server::{Listeners, ServiceConfig, ServiceDescription, Shutdown, StartError};
 
 use crate::TestDatabase;
-use crate::redis_prefix::RedisPrefix;
+use crate::proxy::{Mode, Proxy};
+use crate::redis_prefix::{RedisPrefix, patient, redis_url};
 use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving};
 
 /// Where a service that is not started "answers": connections are refused at once.
@@ -67,6 +70,27 @@ pub struct TestSystem {
     pub redis: RedisPrefix,
     peers: Peers,
     members: Vec<Member>,
+    /// Set by [`TestSystem::with_faults`].
+    faults: Option<FaultPoints>,
+}
+
+/// What a fault test can break, one system at a time (nothing another test uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The service stops answering: its connections drop and new ones are closed at once, as
+    /// when its process was killed.
+    Service(&'static str),
+    /// The service's database stops answering (its connections drop, new ones fail).
+    Database(&'static str),
+    /// Redis, the L2 cache and invalidation feed of every client of the system.
+    Redis,
+}
+
+/// A proxy in front of each thing a [`Fault`] can break.
+struct FaultPoints {
+    redis: Proxy,
+    services: BTreeMap<&'static str, Proxy>,
+    databases: BTreeMap<&'static str, Proxy>,
 }
 
 impl TestSystem {
@@ -76,11 +100,44 @@ impl TestSystem {
     /// machine's default ports.
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
-        let mut peers = Peers::new(ClientOptions { cache: Some(redis.cache_config()) });
-        for service in nova_services::SERVICES {
-            peers.set_endpoint(service.name, UNREACHABLE);
+        let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()) });
+        TestSystem { redis, peers, members: Vec::new(), faults: None }
+    }
+
+    /// Like [`TestSystem::new`], but every service, every database and Redis is reached through
+    /// a proxy of this system's own, so that [`TestSystem::break_`] can take any of them down
+    /// (and [`TestSystem::repair`] bring it back) without touching anything another test uses.
+    pub async fn with_faults() -> Self {
+        let redis_addr = socket_of(&redis_url(), 6379);
+        let redis_proxy = Proxy::start(redis_addr).await;
+        let mut system = Self::new();
+        let cache = nova_runtime::client::CacheConfig { redis: Some(patient(format!("redis://{}", redis_proxy.addr))), ..system.redis.cache_config() };
+        system.peers = unreachable_peers(ClientOptions { cache: Some(cache) });
+        system.faults = Some(FaultPoints { redis: redis_proxy, services: BTreeMap::new(), databases: BTreeMap::new() });
+        system
+    }
+
+    /// Takes `fault`'s target down (see [`Fault`]); needs [`TestSystem::with_faults`].
+    pub fn break_(&self, fault: Fault) {
+        self.fault_proxy(fault).set(Mode::Reset);
+    }
+
+    /// Brings `fault`'s target back.
+    pub fn repair(&self, fault: Fault) {
+        self.fault_proxy(fault).set(Mode::Forward);
+    }
+
+    fn fault_proxy(&self, fault: Fault) -> &Proxy {
+        let Some(points) = &self.faults else { panic!("faults need TestSystem::with_faults()") };
+        let proxy = match fault {
+            Fault::Redis => Some(&points.redis),
+            Fault::Service(name) => points.services.get(name),
+            Fault::Database(name) => points.databases.get(name),
+        };
+        match proxy {
+            Some(proxy) => proxy,
+            None => panic!("{fault:?}: not started in this system"),
         }
-        TestSystem { redis, peers, members: Vec::new() }
     }
 
     /// Starts the service `description` describes through its crate's `start` (what its
@@ -93,7 +150,15 @@ impl TestSystem {
     {
         let database = description.database.map(|_| TestDatabase::new(description.name));
         let mut config = match &database {
-            Some(database) => ServiceConfig::loopback(database.config()),
+            Some(database) => {
+                let mut database_config = database.config();
+                if let Some(points) = &mut self.faults {
+                    let proxy = Proxy::start(socket_of(&database_config.url, 5432)).await;
+                    database_config.url = through(&database_config.url, proxy.addr);
+                    points.databases.insert(description.name, proxy);
+                }
+                ServiceConfig::loopback(database_config)
+            }
             None => ServiceConfig::loopback_without_database(),
         };
         config.peers = self.peers.clone();
@@ -101,7 +166,16 @@ impl TestSystem {
         config.data_dir = files.path.clone();
         let service = RunningService::start(move |listeners, shutdown| start(config, listeners, shutdown)).await;
         wait_until_serving(service.addr, description.proto_service, SAFETY_TIMEOUT).await;
-        self.peers.set_endpoint(description.name, service.uri());
+        let endpoint = match &mut self.faults {
+            Some(points) => {
+                let proxy = Proxy::start(service.addr).await;
+                let uri = proxy.uri();
+                points.services.insert(description.name, proxy);
+                uri
+            }
+            None => service.uri(),
+        };
+        self.peers.set_endpoint(description.name, endpoint);
         self.members.push(Member { name: description.name, service, database, files });
         &self.members[self.members.len() - 1].service
     }
@@ -147,6 +221,26 @@ impl TestSystem {
         }
     }
 
+    /// A new client that caches nothing: every call reaches the service, as a caller without a
+    /// cache policy would (fault tests use it to see what the service itself answers).
+    pub fn uncached_client<C>(&self, build: fn(&Peers) -> Result<C, ClientError>) -> C {
+        let mut peers = self.peers.clone();
+        peers.options = ClientOptions { cache: None };
+        match build(&peers) {
+            Ok(client) => client,
+            Err(error) => panic!("cannot build a client: {error}"),
+        }
+    }
+
+    /// Starts every service of the registry, callees first.
+    pub async fn start_all(&mut self) {
+        for service in nova_services::SERVICES {
+            if !self.members.iter().any(|m| m.name == service.name) {
+                self.start(service.description, service.start).await;
+            }
+        }
+    }
+
     /// The started service called `name`.
     pub fn member(&self, name: &str) -> &Member {
         match self.members.iter().find(|m| m.name == name) {
@@ -171,6 +265,35 @@ impl TestSystem {
             }
         }
     }
+}
+
+/// Peers that find every service unreachable until it is started.
+fn unreachable_peers(options: ClientOptions) -> Peers {
+    let mut peers = Peers::new(options);
+    for service in nova_services::SERVICES {
+        peers.set_endpoint(service.name, UNREACHABLE);
+    }
+    peers
+}
+
+/// The `host:port` of a `scheme://[user@]host[:port][/...]` URL, as a socket address.
+fn socket_of(url: &str, default_port: u16) -> SocketAddr {
+    let authority = url.split("://").nth(1).unwrap_or(url).split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    let with_port = if host_port.contains(':') { host_port.to_string() } else { format!("{host_port}:{default_port}") };
+    let with_port = with_port.replace("localhost", "127.0.0.1");
+    match with_port.parse() {
+        Ok(addr) => addr,
+        Err(error) => panic!("cannot read an address from {url}: {error}"),
+    }
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+fn through(url: &str, addr: SocketAddr) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = authority.rsplit_once('@').map(|(user, _)| format!("{user}@")).unwrap_or_default();
+    format!("{scheme}://{user}{addr}/{path}")
 }
 
 impl Default for TestSystem {
