@@ -263,6 +263,30 @@ async fn a_rotated_key_is_refused_and_its_successor_accepted() {
     }
     assert_eq!(accepted, 1, "only the last rotation's key starts the stream");
 
+    // Starts racing rotations: each start is accepted or refused, never a deadlock (ABORTED).
+    let racing = t.create(&ada, "race").await;
+    let race_id = racing.stream.unwrap().id;
+    let race_key = racing.stream_key.unwrap().stream_key;
+    let starts: Vec<_> = (0..4).map(|_| t.start_with(&race_key)).collect();
+    let rotations: Vec<_> = (0..4).map(|_| rotate(&race_id)).collect();
+    let (starts, rotations) = tokio::join!(futures_util::future::join_all(starts), futures_util::future::join_all(rotations));
+    for rotated in rotations {
+        rotated.unwrap();
+    }
+    let mut started = 0;
+    for start in starts {
+        match start {
+            Ok(stream) => {
+                assert_eq!(stream.status, pb::StreamStatus::Live as i32);
+                started += 1;
+            }
+            Err(status) => assert_eq!(status.code(), Code::PermissionDenied, "{status:?}"),
+        }
+    }
+    let live = t.stored("SELECT count(*) FROM streams WHERE id = $1 AND status = 2", &race_id).await;
+    assert_eq!(live, i64::from(started > 0), "live exactly when a start was accepted");
+    assert_eq!(t.stored("SELECT count(*) FROM stream_keys WHERE stream_id = $1 AND revoked_at IS NULL", &race_id).await, 1);
+
     assert_error(rotate(&new_id()).await, Code::NotFound, "stream_id");
     t.end(&stream.id).await.unwrap();
     assert_error(rotate(&stream.id).await, Code::FailedPrecondition, "stream_id");

@@ -146,7 +146,7 @@ pub trait Logic: Send + Sync + 'static {
     /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
     /// not live, or calling again on a session that was closed (by the viewer, by the stream's
     /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
-    /// stream does not exist, PERMISSION_DENIED when the creator blocks the viewer or the stream
+    /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
     /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
     /// session id is reused with another stream or viewer.
     ///

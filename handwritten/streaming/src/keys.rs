@@ -9,15 +9,17 @@
 //! Rotation (RotateStreamKey, or UpdateLiveStream with `rotate_stream_key`) revokes the active
 //! key and stores the new one in one transaction, under the stream's row lock; a partial
 //! unique index (`stream_keys_stream_id_partial_key`) keeps at most one unrevoked key per
-//! stream whatever happens. StartStream reads the key row `FOR SHARE`, so a rotation waits for
-//! a start that verified the old key, and a start after the rotation finds the key revoked.
+//! stream whatever happens. StartStream finds the stream by the key's hash, locks the stream
+//! row (as a rotation does, before touching keys: one lock order, no deadlock), and checks the
+//! key again under that lock: a rotation either committed before (the key is revoked: refused)
+//! or waits until the start has committed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nova_runtime::codegen::sqlx::PgConnection;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::timestamp;
-use nova_streaming::repo::stream_keys;
+use nova_streaming::repo::{stream_keys, streams};
 use nova_streaming::{LogicError, pb};
 use rand::TryRngCore as _;
 use rand::rngs::OsRng;
@@ -87,15 +89,19 @@ impl StreamingLogic {
         Ok(pb::RotateStreamKeyResponse { stream_key: Some(stream_key) })
     }
 
-    /// The stream a presented key opens; PERMISSION_DENIED for an unknown or revoked key. The
-    /// key row stays share-locked until `tx` ends (see the module doc).
-    pub(crate) async fn stream_of_key(&self, tx: &mut PgConnection, key: &str) -> Result<Uuid, LogicError> {
+    /// The stream a presented key opens, locked until `tx` ends; PERMISSION_DENIED for an
+    /// unknown or revoked key (see the module doc).
+    pub(crate) async fn lock_stream_of_key(&self, tx: &mut PgConnection, key: &str) -> Result<streams::Row, LogicError> {
         let denied = || LogicError::PermissionDenied("stream_key: unknown or revoked key".to_string());
-        let row = sql::key_for_share(&mut *tx, &hash(key)).await?.ok_or_else(denied)?;
-        if row.revoked_at.is_some() || !matches(key, &row.key_hash) {
+        let key_hash = hash(key);
+        let found = stream_keys::find_by_key_hash(&mut *tx, &key_hash).await?.ok_or_else(denied)?;
+        let stream = sql::lock_stream(&mut *tx, found.stream_id).await?.ok_or_else(denied)?;
+        // Again under the stream's lock, which every rotation holds while it revokes.
+        let current = stream_keys::find_by_key_hash(&mut *tx, &key_hash).await?.ok_or_else(denied)?;
+        if current.revoked_at.is_some() || !matches(key, &current.key_hash) {
             return Err(denied());
         }
-        Ok(row.stream_id)
+        Ok(stream)
     }
 }
 

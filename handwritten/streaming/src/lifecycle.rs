@@ -95,18 +95,13 @@ impl StreamingLogic {
     pub(crate) async fn start_stream(&self, request: pb::StartStreamRequest) -> Result<pb::StartStreamResponse, LogicError> {
         let key = keys::presented(&request.stream_key)?;
         let mut tx = self.db.begin().await?;
-        let id = self.stream_of_key(&mut tx, key).await?;
-        let started = sql::start(&mut tx, id).await?;
+        let locked = self.lock_stream_of_key(&mut tx, key).await?;
+        let started = sql::start(&mut tx, locked.id).await?;
         let changed = started.is_some();
         let row = match started {
             Some(row) => row,
-            None => {
-                let row = sql::lock_stream(&mut tx, id).await?.ok_or_else(|| convert::no_stream(id))?;
-                if row.status != Status::Live {
-                    return Err(convert::over(&row));
-                }
-                row
-            }
+            None if locked.status == Status::Live => locked,
+            None => return Err(convert::over(&locked)),
         };
         tx.commit().await?;
         if changed {

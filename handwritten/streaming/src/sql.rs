@@ -8,7 +8,7 @@ use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _, postgres::PgRow};
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::repo::{RepoError, RepoResult};
-use nova_streaming::repo::{stream_chat_messages, stream_keys, stream_metrics};
+use nova_streaming::repo::{stream_chat_messages, stream_metrics};
 use nova_streaming::repo::streams::{self, Status};
 
 /// The columns of `streams`, in the order [`stream_row`] reads them.
@@ -36,7 +36,6 @@ const END: &str = concat!(
     stream_columns!()
 );
 const LOCK_STREAM: &str = concat!("SELECT ", stream_columns!(), " FROM streams WHERE id = $1 FOR UPDATE");
-const KEY_FOR_SHARE: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE key_hash = $1 FOR SHARE";
 const REVOKE_KEYS: &str = "UPDATE stream_keys SET revoked_at = now() WHERE stream_id = $1 AND revoked_at IS NULL";
 /// Adds `$2` viewers (negative: removes) and raises the peak with them, while the stream is live.
 const MOVE_VIEWERS: &str = "UPDATE streams SET current_viewer_count = current_viewer_count + $2, \
@@ -117,7 +116,6 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("start", START),
     ("end", END),
     ("lock_stream", LOCK_STREAM),
-    ("key_for_share", KEY_FOR_SHARE),
     ("revoke_keys", REVOKE_KEYS),
     ("move_viewers", MOVE_VIEWERS),
     ("open_session", OPEN_SESSION),
@@ -206,21 +204,6 @@ pub async fn end(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::
 /// The stream, locked until the transaction ends.
 pub async fn lock_stream(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::Row>> {
     one_stream(db, LOCK_STREAM, id).await
-}
-
-/// The key with this hash, share-locked until the transaction ends.
-pub async fn key_for_share(db: &mut PgConnection, key_hash: &str) -> RepoResult<Option<stream_keys::Row>> {
-    let row = sqlx::query(KEY_FOR_SHARE).bind(key_hash).fetch_optional(db).await.map_err(error("stream_keys"))?;
-    let decode = |row: &PgRow| -> Result<stream_keys::Row, sqlx::Error> {
-        Ok(stream_keys::Row {
-            id: row.try_get(0)?,
-            stream_id: row.try_get(1)?,
-            key_hash: row.try_get(2)?,
-            created_at: row.try_get(3)?,
-            revoked_at: row.try_get(4)?,
-        })
-    };
-    row.as_ref().map(decode).transpose().map_err(error("stream_keys"))
 }
 
 pub async fn revoke_keys(db: &mut PgConnection, stream_id: Uuid) -> RepoResult<()> {
