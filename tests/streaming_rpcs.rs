@@ -6,7 +6,10 @@
 
 use nova_auth::AuthClient;
 use nova_auth::pb as auth_pb;
+use nova_runtime::client::{Level, Lookup};
+use nova_runtime::codegen::prost::Message;
 use nova_runtime::codegen::sqlx;
+use nova_runtime::rpc::RpcDescriptor;
 use nova_streaming::StreamingClient;
 use nova_streaming::pb;
 use nova_tests::TestSystem;
@@ -133,6 +136,17 @@ fn new_id() -> String {
     Uuid::new_v4().to_string()
 }
 
+/// Waits until the answer `client` cached for `request` (naming `entities`) is in Redis: from
+/// then on, a caller without it in L1 would be served this answer unless a write invalidated it.
+async fn until_in_l2<R: Message>(client: &StreamingClient, rpc: &RpcDescriptor, request: &R, entities: &[String]) {
+    let cache = client.core().cache().unwrap();
+    let key = cache.key(rpc, &request.encode_to_vec(), entities);
+    until(&format!("the cached answer of {} reached Redis", rpc.method), || async {
+        matches!(cache.lookup_l2(&key).await.0, Lookup::Fresh(_, Level::L2))
+    })
+    .await;
+}
+
 // ----- lifecycle -----
 
 #[tokio::test]
@@ -212,6 +226,35 @@ async fn the_lifecycle_moves_forward_only_and_its_transitions_are_idempotent() {
     assert_eq!(cancelled.status, pb::StreamStatus::Cancelled as i32);
     assert!(cancelled.started_at.is_none() && cancelled.ended_at.is_some());
     assert_error(t.start_with(&other.stream_key.unwrap().stream_key).await, Code::FailedPrecondition, "cancelled");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_transition_reaches_callers_that_cached_the_stream_and_the_creators_list() {
+    let t = Streaming::start().await;
+    let ada = t.user("ada").await;
+    let created = t.create(&ada, "cached").await;
+    let id = created.stream.unwrap().id;
+    let get = pb::GetLiveStreamRequest { stream_id: id.clone() };
+    let list = pb::GetCreatorStreamsRequest { creator_id: ada.clone(), ..Default::default() };
+    // Client A caches both answers (L1, then L2).
+    let scheduled = pb::StreamStatus::Scheduled as i32;
+    assert_eq!(t.streaming.get_live_stream(get.clone()).await.unwrap().stream.unwrap().status, scheduled);
+    assert_eq!(t.streaming.get_creator_streams(list.clone()).await.unwrap().streams[0].status, scheduled);
+    until_in_l2(&t.streaming, &nova_streaming::rpc::GET_LIVE_STREAM, &get, std::slice::from_ref(&id)).await;
+    until_in_l2(&t.streaming, &nova_streaming::rpc::GET_CREATOR_STREAMS, &list, std::slice::from_ref(&ada)).await;
+
+    t.start_with(&created.stream_key.unwrap().stream_key).await.unwrap();
+
+    // Client B has nothing in L1: without the invalidation it would get the old answers from L2.
+    let live = pb::StreamStatus::Live as i32;
+    let b = t.fresh();
+    assert_eq!(b.get_live_stream(get.clone()).await.unwrap().stream.unwrap().status, live, "client B");
+    assert_eq!(b.get_creator_streams(list.clone()).await.unwrap().streams[0].status, live, "client B, the creator's list");
+    // Client A hears of it through pub/sub.
+    until("client A sees the stream live", || async { t.streaming.get_live_stream(get.clone()).await.unwrap().stream.unwrap().status == live }).await;
+    until("client A sees the list change", || async { t.streaming.get_creator_streams(list.clone()).await.unwrap().streams[0].status == live })
+        .await;
     t.stop().await;
 }
 
