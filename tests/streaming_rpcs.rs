@@ -436,6 +436,32 @@ async fn a_viewer_the_creator_blocks_can_neither_join_nor_chat() {
     t.stop().await;
 }
 
+#[tokio::test]
+async fn with_user_down_who_may_watch_and_chat_fails_closed() {
+    // auth and streaming only: user's endpoint refuses connections.
+    let mut system = TestSystem::new();
+    system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
+    system.start(&nova_streaming::server::DESCRIPTION, nova_streaming_service::start).await;
+    let t = Streaming {
+        streaming: system.client(StreamingClient::from_peers),
+        auth: system.client(AuthClient::from_peers),
+        users: system.client(UserClient::from_peers),
+        system,
+    };
+    let ada = t.user("ada").await;
+    let bob = t.user("bob").await;
+    let (stream, _) = t.live(&ada, pb::StreamVisibility::Public).await;
+    let session = new_id();
+    assert_eq!(t.view(&session, &stream.id, &bob, false).await.unwrap_err().code(), Code::Unavailable, "no answer is no permission");
+    assert_eq!(t.chat(&new_id(), &stream.id, &bob, "hi").await.unwrap_err().code(), Code::Unavailable);
+    assert_eq!(t.stored("SELECT count(*) FROM viewer_sessions WHERE stream_id = $1", &stream.id).await, 0);
+    assert_eq!(t.stored("SELECT count(*) FROM stream_chat_messages WHERE stream_id = $1", &stream.id).await, 0);
+    // What needs no relationship still works: a signed-out viewer of a public stream, the creator.
+    t.view(&new_id(), &stream.id, "", false).await.unwrap();
+    t.chat(&new_id(), &stream.id, &ada, "still live").await.unwrap();
+    t.stop().await;
+}
+
 // ----- chat -----
 
 #[tokio::test]
