@@ -349,6 +349,8 @@ async fn pages_over_a_nullable_sort_column_do_not_stop_at_null() {
             ended_at: None,
             created_at: None,
             updated_at: None,
+            current_viewer_count: None,
+            peak_viewer_count: None,
         };
         streams::insert(&pool, &stream).await.unwrap();
     }

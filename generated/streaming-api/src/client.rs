@@ -62,7 +62,9 @@ impl StreamingClient {
     }
     /// Creates a scheduled stream for a creator and issues its first stream key, which is
     /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-    /// characters. Not idempotent: every call creates a stream.
+    /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
+    /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
+    /// creates a stream.
     ///
     /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_live_stream(
@@ -126,7 +128,8 @@ impl StreamingClient {
     /// Edits a stream's title, description, visibility, schedule or chat setting, and can
     /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
     /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-    /// ended or was cancelled, NOT_FOUND when it does not exist.
+    /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
+    /// as RotateStreamKey, applied in the same transaction as the edit.
     ///
     /// `UpdateLiveStream`: idempotent write, deadline 1s, up to 3 attempts.
     pub async fn update_live_stream(
@@ -151,7 +154,7 @@ impl StreamingClient {
     /// Marks a stream live when its encoder connects; called by the ingest edge with the key
     /// the encoder presented. Starting a live stream again returns it unchanged.
     /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
-    /// stream has ended or was cancelled.
+    /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
     ///
     /// `StartStream`: idempotent write, deadline 500ms, up to 3 attempts.
     pub async fn start_stream(
@@ -168,6 +171,31 @@ impl StreamingClient {
                             channel,
                         )
                         .start_stream(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Revokes the stream's current key and issues a new one, returned only here; the old key
+    /// is refused by StartStream from the moment this returns (an encoder already live is not
+    /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
+    /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+    ///
+    /// `RotateStreamKey`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    pub async fn rotate_stream_key(
+        &self,
+        request: crate::pb::RotateStreamKeyRequest,
+    ) -> Result<crate::pb::RotateStreamKeyResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::ROTATE_STREAM_KEY,
+                request,
+                |_: &crate::pb::RotateStreamKeyRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::streaming_service_client::StreamingServiceClient::new(
+                            channel,
+                        )
+                        .rotate_stream_key(request)
                         .await
                 },
             )
@@ -244,7 +272,9 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_STREAM_VIEWERS,
                 request,
-                |_: &crate::pb::GetStreamViewersRequest| Vec::new(),
+                |request: &crate::pb::GetStreamViewersRequest| {
+                    vec![request.stream_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -264,14 +294,19 @@ impl StreamingClient {
             .invalidate(
                 &crate::rpc::GET_STREAM_VIEWERS,
                 request,
-                |_: &crate::pb::GetStreamViewersRequest| Vec::new(),
+                |request: &crate::pb::GetStreamViewersRequest| {
+                    vec![request.stream_id.clone()]
+                },
             )
             .await;
     }
     /// Posts a chat message to a live stream. Retry-safe through `request_id`: a repeated id
     /// returns the message first created. FAILED_PRECONDITION when the stream is not live or its
     /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
-    /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit.
+    /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
+    /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
+    /// the creator blocks the sender or the stream is for followers and the sender is not one,
+    /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
     ///
     /// `SendChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
     pub async fn send_chat_message(
@@ -305,7 +340,9 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_CHAT_MESSAGES,
                 request,
-                |_: &crate::pb::GetChatMessagesRequest| Vec::new(),
+                |request: &crate::pb::GetChatMessagesRequest| {
+                    vec![request.stream_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -325,7 +362,9 @@ impl StreamingClient {
             .invalidate(
                 &crate::rpc::GET_CHAT_MESSAGES,
                 request,
-                |_: &crate::pb::GetChatMessagesRequest| Vec::new(),
+                |request: &crate::pb::GetChatMessagesRequest| {
+                    vec![request.stream_id.clone()]
+                },
             )
             .await;
     }
@@ -356,9 +395,13 @@ impl StreamingClient {
     /// Opens, extends (heartbeat) or closes a viewer's session on a stream. Keyed by the
     /// client-generated `viewer_session_id`, so a retry only refreshes the heartbeat; a view is
     /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
-    /// not live, NOT_FOUND when the stream does not exist.
+    /// not live, or calling again on a session that was closed (by the viewer, by the stream's
+    /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
+    /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+    /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
+    /// session id is reused with another stream or viewer.
     ///
-    /// `RecordStreamView`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `RecordStreamView`: idempotent write, deadline 1s, up to 3 attempts.
     pub async fn record_stream_view(
         &self,
         request: crate::pb::RecordStreamViewRequest,
@@ -415,7 +458,9 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_STREAM_ANALYTICS,
                 request,
-                |_: &crate::pb::GetStreamAnalyticsRequest| Vec::new(),
+                |request: &crate::pb::GetStreamAnalyticsRequest| {
+                    vec![request.stream_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -435,7 +480,9 @@ impl StreamingClient {
             .invalidate(
                 &crate::rpc::GET_STREAM_ANALYTICS,
                 request,
-                |_: &crate::pb::GetStreamAnalyticsRequest| Vec::new(),
+                |request: &crate::pb::GetStreamAnalyticsRequest| {
+                    vec![request.stream_id.clone()]
+                },
             )
             .await;
     }
@@ -451,7 +498,9 @@ impl StreamingClient {
             .unary(
                 &crate::rpc::GET_CREATOR_STREAMS,
                 request,
-                |_: &crate::pb::GetCreatorStreamsRequest| Vec::new(),
+                |request: &crate::pb::GetCreatorStreamsRequest| {
+                    vec![request.creator_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::streaming_service_client::StreamingServiceClient::new(
                             channel,
@@ -471,7 +520,9 @@ impl StreamingClient {
             .invalidate(
                 &crate::rpc::GET_CREATOR_STREAMS,
                 request,
-                |_: &crate::pb::GetCreatorStreamsRequest| Vec::new(),
+                |request: &crate::pb::GetCreatorStreamsRequest| {
+                    vec![request.creator_id.clone()]
+                },
             )
             .await;
     }

@@ -216,6 +216,16 @@ pub struct StartStreamResponse {
     pub stream: ::core::option::Option<LiveStream>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RotateStreamKeyRequest {
+    #[prost(string, tag = "1")]
+    pub stream_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RotateStreamKeyResponse {
+    #[prost(message, optional, tag = "1")]
+    pub stream_key: ::core::option::Option<StreamKey>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct EndStreamRequest {
     #[prost(string, tag = "1")]
     pub stream_id: ::prost::alloc::string::String,
@@ -592,7 +602,9 @@ pub mod streaming_service_client {
         }
         /// Creates a scheduled stream for a creator and issues its first stream key, which is
         /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-        /// characters. Not idempotent: every call creates a stream.
+        /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
+        /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
+        /// creates a stream.
         pub async fn create_live_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::CreateLiveStreamRequest>,
@@ -655,7 +667,8 @@ pub mod streaming_service_client {
         /// Edits a stream's title, description, visibility, schedule or chat setting, and can
         /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
         /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-        /// ended or was cancelled, NOT_FOUND when it does not exist.
+        /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
+        /// as RotateStreamKey, applied in the same transaction as the edit.
         pub async fn update_live_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateLiveStreamRequest>,
@@ -688,7 +701,7 @@ pub mod streaming_service_client {
         /// Marks a stream live when its encoder connects; called by the ingest edge with the key
         /// the encoder presented. Starting a live stream again returns it unchanged.
         /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
-        /// stream has ended or was cancelled.
+        /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
         pub async fn start_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::StartStreamRequest>,
@@ -712,6 +725,39 @@ pub mod streaming_service_client {
             req.extensions_mut()
                 .insert(
                     GrpcMethod::new("nova.streaming.v1.StreamingService", "StartStream"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Revokes the stream's current key and issues a new one, returned only here; the old key
+        /// is refused by StartStream from the moment this returns (an encoder already live is not
+        /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
+        /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+        pub async fn rotate_stream_key(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RotateStreamKeyRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RotateStreamKeyResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.streaming.v1.StreamingService/RotateStreamKey",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.streaming.v1.StreamingService",
+                        "RotateStreamKey",
+                    ),
                 );
             self.inner.unary(req, path, codec).await
         }
@@ -808,7 +854,10 @@ pub mod streaming_service_client {
         /// Posts a chat message to a live stream. Retry-safe through `request_id`: a repeated id
         /// returns the message first created. FAILED_PRECONDITION when the stream is not live or its
         /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
-        /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit.
+        /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
+        /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
+        /// the creator blocks the sender or the stream is for followers and the sender is not one,
+        /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
         pub async fn send_chat_message(
             &mut self,
             request: impl tonic::IntoRequest<super::SendChatMessageRequest>,
@@ -904,7 +953,11 @@ pub mod streaming_service_client {
         /// Opens, extends (heartbeat) or closes a viewer's session on a stream. Keyed by the
         /// client-generated `viewer_session_id`, so a retry only refreshes the heartbeat; a view is
         /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
-        /// not live, NOT_FOUND when the stream does not exist.
+        /// not live, or calling again on a session that was closed (by the viewer, by the stream's
+        /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
+        /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+        /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
+        /// session id is reused with another stream or viewer.
         pub async fn record_stream_view(
             &mut self,
             request: impl tonic::IntoRequest<super::RecordStreamViewRequest>,
@@ -1046,7 +1099,9 @@ pub mod streaming_service_server {
     pub trait StreamingService: std::marker::Send + std::marker::Sync + 'static {
         /// Creates a scheduled stream for a creator and issues its first stream key, which is
         /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-        /// characters. Not idempotent: every call creates a stream.
+        /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
+        /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
+        /// creates a stream.
         async fn create_live_stream(
             &self,
             request: tonic::Request<super::CreateLiveStreamRequest>,
@@ -1065,7 +1120,8 @@ pub mod streaming_service_server {
         /// Edits a stream's title, description, visibility, schedule or chat setting, and can
         /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
         /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-        /// ended or was cancelled, NOT_FOUND when it does not exist.
+        /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
+        /// as RotateStreamKey, applied in the same transaction as the edit.
         async fn update_live_stream(
             &self,
             request: tonic::Request<super::UpdateLiveStreamRequest>,
@@ -1076,12 +1132,23 @@ pub mod streaming_service_server {
         /// Marks a stream live when its encoder connects; called by the ingest edge with the key
         /// the encoder presented. Starting a live stream again returns it unchanged.
         /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
-        /// stream has ended or was cancelled.
+        /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
         async fn start_stream(
             &self,
             request: tonic::Request<super::StartStreamRequest>,
         ) -> std::result::Result<
             tonic::Response<super::StartStreamResponse>,
+            tonic::Status,
+        >;
+        /// Revokes the stream's current key and issues a new one, returned only here; the old key
+        /// is refused by StartStream from the moment this returns (an encoder already live is not
+        /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
+        /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+        async fn rotate_stream_key(
+            &self,
+            request: tonic::Request<super::RotateStreamKeyRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RotateStreamKeyResponse>,
             tonic::Status,
         >;
         /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
@@ -1114,7 +1181,10 @@ pub mod streaming_service_server {
         /// Posts a chat message to a live stream. Retry-safe through `request_id`: a repeated id
         /// returns the message first created. FAILED_PRECONDITION when the stream is not live or its
         /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
-        /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit.
+        /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
+        /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
+        /// the creator blocks the sender or the stream is for followers and the sender is not one,
+        /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
         async fn send_chat_message(
             &self,
             request: tonic::Request<super::SendChatMessageRequest>,
@@ -1144,7 +1214,11 @@ pub mod streaming_service_server {
         /// Opens, extends (heartbeat) or closes a viewer's session on a stream. Keyed by the
         /// client-generated `viewer_session_id`, so a retry only refreshes the heartbeat; a view is
         /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
-        /// not live, NOT_FOUND when the stream does not exist.
+        /// not live, or calling again on a session that was closed (by the viewer, by the stream's
+        /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
+        /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+        /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
+        /// session id is reused with another stream or viewer.
         async fn record_stream_view(
             &self,
             request: tonic::Request<super::RecordStreamViewRequest>,
@@ -1426,6 +1500,52 @@ pub mod streaming_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = StartStreamSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.streaming.v1.StreamingService/RotateStreamKey" => {
+                    #[allow(non_camel_case_types)]
+                    struct RotateStreamKeySvc<T: StreamingService>(pub Arc<T>);
+                    impl<
+                        T: StreamingService,
+                    > tonic::server::UnaryService<super::RotateStreamKeyRequest>
+                    for RotateStreamKeySvc<T> {
+                        type Response = super::RotateStreamKeyResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RotateStreamKeyRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as StreamingService>::rotate_stream_key(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RotateStreamKeySvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -99,6 +99,25 @@ pub static START_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
     },
     schema: 0x86043b3d8b9c41be,
 };
+/// `RotateStreamKey`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+pub static ROTATE_STREAM_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.streaming.v1.StreamingService",
+    method: "RotateStreamKey",
+    owner: "streaming",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xaa73cd62265c41ef,
+};
 /// `EndStream`: idempotent write, deadline 1s, up to 3 attempts.
 pub static END_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
@@ -222,14 +241,14 @@ pub static DELETE_CHAT_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
     },
     schema: 0xf8cfcf63acbeaf1e,
 };
-/// `RecordStreamView`: idempotent write, deadline 300ms, up to 3 attempts.
+/// `RecordStreamView`: idempotent write, deadline 1s, up to 3 attempts.
 pub static RECORD_STREAM_VIEW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "RecordStreamView",
     owner: "streaming",
     idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(300),
+        deadline: ::std::time::Duration::from_millis(1000),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -310,6 +329,7 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &GET_LIVE_STREAM,
     &UPDATE_LIVE_STREAM,
     &START_STREAM,
+    &ROTATE_STREAM_KEY,
     &END_STREAM,
     &GET_ACTIVE_STREAMS,
     &GET_STREAM_VIEWERS,

@@ -27,6 +27,22 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: false,
     },
+    Migration {
+        version: 4i64,
+        description: "viewer counts and one active key",
+        sql: include_str!(
+            "../../../migrations/streaming/0004_viewer_counts_and_one_active_key.sql"
+        ),
+        no_transaction: false,
+    },
+    Migration {
+        version: 5i64,
+        description: "viewer counts and one active key concurrently",
+        sql: include_str!(
+            "../../../migrations/streaming/0005_viewer_counts_and_one_active_key_concurrently.sql"
+        ),
+        no_transaction: true,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -11,7 +11,9 @@ use ::std::future::Future;
 pub trait Logic: Send + Sync + 'static {
     /// Creates a scheduled stream for a creator and issues its first stream key, which is
     /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-    /// characters. Not idempotent: every call creates a stream.
+    /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
+    /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
+    /// creates a stream.
     ///
     /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn create_live_stream(
@@ -34,7 +36,8 @@ pub trait Logic: Send + Sync + 'static {
     /// Edits a stream's title, description, visibility, schedule or chat setting, and can
     /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
     /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-    /// ended or was cancelled, NOT_FOUND when it does not exist.
+    /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
+    /// as RotateStreamKey, applied in the same transaction as the edit.
     ///
     /// `UpdateLiveStream`: idempotent write, deadline 1s, up to 3 attempts.
     fn update_live_stream(
@@ -47,7 +50,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Marks a stream live when its encoder connects; called by the ingest edge with the key
     /// the encoder presented. Starting a live stream again returns it unchanged.
     /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
-    /// stream has ended or was cancelled.
+    /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
     ///
     /// `StartStream`: idempotent write, deadline 500ms, up to 3 attempts.
     fn start_stream(
@@ -55,6 +58,19 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::StartStreamRequest,
     ) -> impl Future<Output = Result<crate::pb::StartStreamResponse, LogicError>> + Send;
+    /// Revokes the stream's current key and issues a new one, returned only here; the old key
+    /// is refused by StartStream from the moment this returns (an encoder already live is not
+    /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
+    /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+    ///
+    /// `RotateStreamKey`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    fn rotate_stream_key(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RotateStreamKeyRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RotateStreamKeyResponse, LogicError>,
+    > + Send;
     /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
     /// Ending an ended or cancelled stream returns it unchanged. NOT_FOUND when it does not exist.
     ///
@@ -89,7 +105,10 @@ pub trait Logic: Send + Sync + 'static {
     /// Posts a chat message to a live stream. Retry-safe through `request_id`: a repeated id
     /// returns the message first created. FAILED_PRECONDITION when the stream is not live or its
     /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
-    /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit.
+    /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
+    /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
+    /// the creator blocks the sender or the stream is for followers and the sender is not one,
+    /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
     ///
     /// `SendChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
     fn send_chat_message(
@@ -125,9 +144,13 @@ pub trait Logic: Send + Sync + 'static {
     /// Opens, extends (heartbeat) or closes a viewer's session on a stream. Keyed by the
     /// client-generated `viewer_session_id`, so a retry only refreshes the heartbeat; a view is
     /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
-    /// not live, NOT_FOUND when the stream does not exist.
+    /// not live, or calling again on a session that was closed (by the viewer, by the stream's
+    /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
+    /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+    /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
+    /// session id is reused with another stream or viewer.
     ///
-    /// `RecordStreamView`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `RecordStreamView`: idempotent write, deadline 1s, up to 3 attempts.
     fn record_stream_view(
         &self,
         ctx: &CallContext,

@@ -69,6 +69,20 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
             )
             .await
     }
+    async fn rotate_stream_key(
+        &self,
+        request: tonic::Request<crate::pb::RotateStreamKeyRequest>,
+    ) -> Result<tonic::Response<crate::pb::RotateStreamKeyResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::ROTATE_STREAM_KEY,
+                request,
+                |ctx, message| async move {
+                    logic.rotate_stream_key(&ctx, message).await
+                },
+            )
+            .await
+    }
     async fn end_stream(
         &self,
         request: tonic::Request<crate::pb::EndStreamRequest>,

@@ -1,137 +1,169 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the service: implement each RPC here.
+//! Business logic of the streaming service: live streams and their lifecycle, stream keys,
+//! viewer sessions and counts, live chat with moderation, and per-minute analytics.
+//!
+//! Each RPC lives in the module named for what it touches (`lifecycle`, `keys`, `viewers`,
+//! `chat`, `analytics`); the `Logic` impl below only dispatches. Calls to auth (creators,
+//! senders and viewers exist) and user (blocks and follows decide who may watch and chat,
+//! fail-closed) are in `calls`, conversions in `convert`, the statements the generated
+//! repositories do not offer in `sql`.
+//!
+//! # Caches
+//!
+//! Cached reads name the stream (`stream_id`) or the creator (`creator_id`). Lifecycle changes
+//! and edits invalidate both after their commit; joins, leaves, expiries and chat messages
+//! invalidate the stream. Heartbeats and telemetry events invalidate nothing: counts in
+//! GetLiveStream and analytics may lag by their TTL (5 s and 1 min). GetActiveStreams has no
+//! entity to invalidate (a list of all streams): a stream appears in it within its 10 s TTL.
+
+mod analytics;
+mod calls;
+mod chat;
+mod convert;
+mod keys;
+mod lifecycle;
+pub mod settings;
+mod sql;
+mod viewers;
+
+use nova_auth_api::AuthClient;
+use nova_runtime::client::Invalidator;
+use nova_runtime::codegen::sqlx::PgPool;
+use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_streaming::{CallContext, Logic, LogicError, pb};
-use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use nova_user_api::UserClient;
+
+pub use settings::StreamingSettings;
+pub use sql::STATEMENTS;
+
 /// The business logic of the streaming service.
 #[derive(Debug, Clone)]
 pub struct StreamingLogic {
     db: PgPool,
+    /// Creators, senders and viewers exist (GetUser, cached).
+    auth: AuthClient,
+    /// Whether a creator blocks a viewer, whether a viewer follows (fail-closed).
+    user: UserClient,
+    /// Drops cached reads of this service (by stream or creator id) after a write commits.
+    invalidator: Invalidator,
+    settings: StreamingSettings,
 }
+
 impl StreamingLogic {
-    pub fn new(db: PgPool) -> Self {
-        StreamingLogic { db }
+    pub fn new(db: PgPool, auth: AuthClient, user: UserClient, invalidator: Invalidator, settings: StreamingSettings) -> Self {
+        StreamingLogic { db, auth, user, invalidator, settings }
     }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
 }
+
 impl Logic for StreamingLogic {
-    async fn create_live_stream(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::CreateLiveStreamRequest,
-    ) -> Result<pb::CreateLiveStreamResponse, LogicError> {
-        Err(LogicError::Unimplemented("CreateLiveStream"))
+    async fn create_live_stream(&self, _ctx: &CallContext, request: pb::CreateLiveStreamRequest) -> Result<pb::CreateLiveStreamResponse, LogicError> {
+        self.create_stream(request).await
     }
-    async fn get_live_stream(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetLiveStreamRequest,
-    ) -> Result<pb::GetLiveStreamResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetLiveStream"))
+
+    async fn get_live_stream(&self, _ctx: &CallContext, request: pb::GetLiveStreamRequest) -> Result<pb::GetLiveStreamResponse, LogicError> {
+        self.get_stream(request).await
     }
-    async fn update_live_stream(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::UpdateLiveStreamRequest,
-    ) -> Result<pb::UpdateLiveStreamResponse, LogicError> {
-        Err(LogicError::Unimplemented("UpdateLiveStream"))
+
+    async fn update_live_stream(&self, _ctx: &CallContext, request: pb::UpdateLiveStreamRequest) -> Result<pb::UpdateLiveStreamResponse, LogicError> {
+        self.update_stream(request).await
     }
-    async fn start_stream(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::StartStreamRequest,
-    ) -> Result<pb::StartStreamResponse, LogicError> {
-        Err(LogicError::Unimplemented("StartStream"))
+
+    async fn start_stream(&self, _ctx: &CallContext, request: pb::StartStreamRequest) -> Result<pb::StartStreamResponse, LogicError> {
+        StreamingLogic::start_stream(self, request).await
     }
-    async fn end_stream(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::EndStreamRequest,
-    ) -> Result<pb::EndStreamResponse, LogicError> {
-        Err(LogicError::Unimplemented("EndStream"))
+
+    async fn rotate_stream_key(&self, _ctx: &CallContext, request: pb::RotateStreamKeyRequest) -> Result<pb::RotateStreamKeyResponse, LogicError> {
+        StreamingLogic::rotate_stream_key(self, request).await
     }
-    async fn get_active_streams(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetActiveStreamsRequest,
-    ) -> Result<pb::GetActiveStreamsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetActiveStreams"))
+
+    async fn end_stream(&self, _ctx: &CallContext, request: pb::EndStreamRequest) -> Result<pb::EndStreamResponse, LogicError> {
+        StreamingLogic::end_stream(self, request).await
     }
-    async fn get_stream_viewers(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetStreamViewersRequest,
-    ) -> Result<pb::GetStreamViewersResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetStreamViewers"))
+
+    async fn get_active_streams(&self, _ctx: &CallContext, request: pb::GetActiveStreamsRequest) -> Result<pb::GetActiveStreamsResponse, LogicError> {
+        self.active_streams(request).await
     }
-    async fn send_chat_message(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::SendChatMessageRequest,
-    ) -> Result<pb::SendChatMessageResponse, LogicError> {
-        Err(LogicError::Unimplemented("SendChatMessage"))
+
+    async fn get_stream_viewers(&self, _ctx: &CallContext, request: pb::GetStreamViewersRequest) -> Result<pb::GetStreamViewersResponse, LogicError> {
+        self.stream_viewers(request).await
     }
-    async fn get_chat_messages(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetChatMessagesRequest,
-    ) -> Result<pb::GetChatMessagesResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetChatMessages"))
+
+    async fn send_chat_message(&self, _ctx: &CallContext, request: pb::SendChatMessageRequest) -> Result<pb::SendChatMessageResponse, LogicError> {
+        self.send_chat(request).await
     }
-    async fn delete_chat_message(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::DeleteChatMessageRequest,
-    ) -> Result<pb::DeleteChatMessageResponse, LogicError> {
-        Err(LogicError::Unimplemented("DeleteChatMessage"))
+
+    async fn get_chat_messages(&self, _ctx: &CallContext, request: pb::GetChatMessagesRequest) -> Result<pb::GetChatMessagesResponse, LogicError> {
+        self.chat_messages(request).await
     }
-    async fn record_stream_view(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::RecordStreamViewRequest,
-    ) -> Result<pb::RecordStreamViewResponse, LogicError> {
-        Err(LogicError::Unimplemented("RecordStreamView"))
+
+    async fn delete_chat_message(&self, _ctx: &CallContext, request: pb::DeleteChatMessageRequest) -> Result<pb::DeleteChatMessageResponse, LogicError> {
+        self.delete_chat(request).await
     }
-    async fn record_stream_event(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::RecordStreamEventRequest,
-    ) -> Result<pb::RecordStreamEventResponse, LogicError> {
-        Err(LogicError::Unimplemented("RecordStreamEvent"))
+
+    async fn record_stream_view(&self, _ctx: &CallContext, request: pb::RecordStreamViewRequest) -> Result<pb::RecordStreamViewResponse, LogicError> {
+        self.record_view(request).await
     }
-    async fn get_stream_analytics(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetStreamAnalyticsRequest,
-    ) -> Result<pb::GetStreamAnalyticsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetStreamAnalytics"))
+
+    async fn record_stream_event(&self, _ctx: &CallContext, request: pb::RecordStreamEventRequest) -> Result<pb::RecordStreamEventResponse, LogicError> {
+        self.record_event(request).await
     }
-    async fn get_creator_streams(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetCreatorStreamsRequest,
-    ) -> Result<pb::GetCreatorStreamsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetCreatorStreams"))
+
+    async fn get_stream_analytics(&self, _ctx: &CallContext, request: pb::GetStreamAnalyticsRequest) -> Result<pb::GetStreamAnalyticsResponse, LogicError> {
+        self.analytics(request).await
+    }
+
+    async fn get_creator_streams(&self, _ctx: &CallContext, request: pb::GetCreatorStreamsRequest) -> Result<pb::GetCreatorStreamsResponse, LogicError> {
+        self.creator_streams(request).await
     }
 }
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
-pub async fn start(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> Result<(), StartError> {
+
+/// Starts the service with settings from the environment (see [`StreamingSettings::from_env`]).
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    let settings = StreamingSettings::from_env()?;
+    start_with(config, settings, listeners, shutdown).await
+}
+
+/// Starts the service: opens its database (the server waits for it and applies migrations),
+/// builds its auth and user clients and its invalidator once, sweeps silent viewer sessions
+/// periodically, and serves on `listeners` until `shutdown` is requested.
+pub async fn start_with(config: ServiceConfig, settings: StreamingSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_streaming::db::open(config.database()?)?;
-    let logic = StreamingLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
-    nova_streaming::server::serve_with(logic, options, listeners, shutdown).await
+    let auth = AuthClient::from_peers(&config.peers)?;
+    let user = UserClient::from_peers(&config.peers)?;
+    let invalidator = config.peers.invalidator(nova_streaming::SERVICE);
+    let logic = StreamingLogic::new(database.pool().clone(), auth, user, invalidator, settings);
+    let sweeper = sweep_periodically(logic.clone());
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let served = nova_streaming::server::serve_with(logic, options, listeners, shutdown).await;
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
+    served
+}
+
+/// Closes silent viewer sessions of every live stream every `sweep_interval_seconds` (first
+/// after one interval), until aborted. Failures (the database still starting, down) are
+/// logged and retried at the next run.
+fn sweep_periodically(logic: StreamingLogic) -> Option<tokio::task::JoinHandle<()>> {
+    let every = std::time::Duration::from_secs(logic.settings.sweep_interval_seconds);
+    if every.is_zero() {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            ticks.tick().await;
+            match logic.sweep_sessions().await {
+                Ok(0) => {}
+                Ok(streams) => tracing::debug!(streams, "silent viewer sessions closed"),
+                Err(error) => tracing::warn!(%error, "sweeping silent viewer sessions failed"),
+            }
+        }
+    }))
 }

@@ -14,19 +14,20 @@ pub const TABLE: &str = "streams";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now())) RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version";
-const SQL_GET: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = $1";
-const SQL_GET_MANY: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = ANY($1) ORDER BY id";
-const SQL_UPDATE: &str = "UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version";
-const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND version = $16 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version) SELECT true, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM updated UNION ALL SELECT false, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, current_viewer_count, peak_viewer_count) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now()), COALESCE($14, 0), COALESCE($15, 0)) RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
+const SQL_GET: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = ANY($1) ORDER BY id";
+const SQL_UPDATE: &str = "UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, peak_viewer_count = COALESCE($16, peak_viewer_count), updated_at = now(), version = version + 1 WHERE id = $1 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
+const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, peak_viewer_count = COALESCE($16, peak_viewer_count), updated_at = now(), version = version + 1 WHERE id = $1 AND version = $17 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count) SELECT true, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM updated UNION ALL SELECT false, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INCREMENT_CURRENT_VIEWER_COUNT: &str = "UPDATE streams SET current_viewer_count = current_viewer_count + $2 WHERE id = $1 RETURNING current_viewer_count";
 const SQL_DELETE: &str = "DELETE FROM streams WHERE id = $1";
-const SQL_LIST: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams ORDER BY id LIMIT $1";
-const SQL_LIST__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE id > $1 ORDER BY id LIMIT $2";
-const SQL_LIST_BY_CREATOR_ID: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE creator_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
-const SQL_LIST_BY_CREATOR_ID__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE creator_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
-const SQL_LIST_BY_STATUS: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $2";
-const SQL_LIST_BY_STATUS__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 AND (started_at, id) < ($2, $3) ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $4";
-const SQL_LIST_BY_STATUS__AFTER_NULL_STARTED_AT: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version FROM streams WHERE status = $1 AND (started_at IS NULL AND id < $2 OR started_at IS NOT NULL) ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $3";
+const SQL_LIST: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_CREATOR_ID: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE creator_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_CREATOR_ID__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE creator_id = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_STATUS: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE status = $1 ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $2";
+const SQL_LIST_BY_STATUS__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE status = $1 AND (started_at, id) < ($2, $3) ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $4";
+const SQL_LIST_BY_STATUS__AFTER_NULL_STARTED_AT: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE status = $1 AND (started_at IS NULL AND id < $2 OR started_at IS NOT NULL) ORDER BY started_at DESC NULLS FIRST, id DESC LIMIT $3";
 /// Every SQL statement the functions below run, as `(function or variant, SQL)`:
 /// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -35,6 +36,7 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("get_many", SQL_GET_MANY),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("increment_current_viewer_count", SQL_INCREMENT_CURRENT_VIEWER_COUNT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -269,6 +271,10 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// open viewer sessions; moved only by the session that opens or closes
+    pub current_viewer_count: i32,
+    /// highest current_viewer_count ever reached
+    pub peak_viewer_count: i32,
 }
 impl Row {
     /// Reads the table's columns, in declaration order, starting at column `offset`.
@@ -288,6 +294,8 @@ impl Row {
             created_at: row.try_get(offset + 11)?,
             updated_at: row.try_get(offset + 12)?,
             version: row.try_get(offset + 13)?,
+            current_viewer_count: row.try_get(offset + 14)?,
+            peak_viewer_count: row.try_get(offset + 15)?,
         })
     }
 }
@@ -314,9 +322,13 @@ pub struct New {
     pub created_at: Option<DateTime<Utc>>,
     /// `None` takes the default, `now()`.
     pub updated_at: Option<DateTime<Utc>>,
+    /// `None` takes the default, `0`.
+    pub current_viewer_count: Option<i32>,
+    /// `None` takes the default, `0`.
+    pub peak_viewer_count: Option<i32>,
 }
 /// Changes to one row of `streams`: `None` leaves a column as it is, so writers of different columns never undo each other.
-/// Not here: `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
+/// Not here: `current_viewer_count` (counter: `increment_current_viewer_count`), `created_at` (immutable), `updated_at` (set to now() by every update), `version` (bumped by every update).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patch {
     pub creator_id: Option<Uuid>,
@@ -329,6 +341,7 @@ pub struct Patch {
     pub scheduled_start_at: Option<Option<DateTime<Utc>>>,
     pub started_at: Option<Option<DateTime<Utc>>>,
     pub ended_at: Option<Option<DateTime<Utc>>>,
+    pub peak_viewer_count: Option<i32>,
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
@@ -346,6 +359,8 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
         .bind(new.ended_at)
         .bind(new.created_at)
         .bind(new.updated_at)
+        .bind(new.current_viewer_count)
+        .bind(new.peak_viewer_count)
         .fetch_one(db)
         .await
         .map_err(db_error)?;
@@ -395,6 +410,7 @@ pub async fn update<'e>(
         .bind(patch.started_at.as_ref().and_then(Option::as_ref))
         .bind(patch.ended_at.is_some())
         .bind(patch.ended_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.peak_viewer_count.as_ref())
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
@@ -431,6 +447,7 @@ pub async fn update_if_version<'e>(
         .bind(patch.started_at.as_ref().and_then(Option::as_ref))
         .bind(patch.ended_at.is_some())
         .bind(patch.ended_at.as_ref().and_then(Option::as_ref))
+        .bind(patch.peak_viewer_count.as_ref())
         .bind(expected)
         .fetch_optional(db)
         .await
@@ -450,6 +467,27 @@ pub async fn update_if_version<'e>(
             expected,
             actual: current.version,
         })
+    }
+}
+/// Adds `by` (negative to subtract) to `current_viewer_count` in one statement and returns the new value; concurrent increments never lose each other. `NotFound` when the row is gone.
+pub async fn increment_current_viewer_count<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    by: i32,
+) -> RepoResult<i32> {
+    let result = sqlx::query(SQL_INCREMENT_CURRENT_VIEWER_COUNT)
+        .bind(id)
+        .bind(by)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    match result {
+        Some(result) => result.try_get(0).map_err(db_error),
+        None => {
+            Err(RepoError::NotFound {
+                table: TABLE,
+            })
+        }
     }
 }
 /// Deletes the row with this key; `false` when there was none.

@@ -1,0 +1,409 @@
+//! The statements the generated repositories do not offer: lifecycle transitions as
+//! conditional updates (the state they leave is checked by the row they match, so two
+//! concurrent transitions cannot both apply), the viewer counter moved with its peak, viewer
+//! sessions opened, refreshed and closed exactly once, per-minute counters added by upsert,
+//! and the filtered keyset pages. Everything else goes through `nova_streaming::repo`.
+
+use nova_runtime::codegen::chrono::{DateTime, Utc};
+use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _, postgres::PgRow};
+use nova_runtime::codegen::uuid::Uuid;
+use nova_runtime::repo::{RepoError, RepoResult};
+use nova_streaming::repo::{stream_chat_messages, stream_metrics};
+use nova_streaming::repo::streams::{self, Status};
+
+/// The columns of `streams`, in the order [`stream_row`] reads them.
+macro_rules! stream_columns {
+    () => {
+        "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, \
+         started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count"
+    };
+}
+macro_rules! chat_columns {
+    () => {
+        "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id"
+    };
+}
+
+/// SCHEDULED -> LIVE; matches nothing in any other state.
+const START: &str = concat!(
+    "UPDATE streams SET status = 2, started_at = now(), updated_at = now(), version = version + 1 WHERE id = $1 AND status = 1 RETURNING ",
+    stream_columns!()
+);
+/// LIVE -> ENDED, SCHEDULED -> CANCELLED; matches nothing once over. Nobody watches any more.
+const END: &str = concat!(
+    "UPDATE streams SET status = CASE WHEN status = 2 THEN 3 ELSE 4 END, ended_at = now(), current_viewer_count = 0, \
+     updated_at = now(), version = version + 1 WHERE id = $1 AND status IN (1, 2) RETURNING ",
+    stream_columns!()
+);
+const LOCK_STREAM: &str = concat!("SELECT ", stream_columns!(), " FROM streams WHERE id = $1 FOR UPDATE");
+const REVOKE_KEYS: &str = "UPDATE stream_keys SET revoked_at = now() WHERE stream_id = $1 AND revoked_at IS NULL";
+/// Adds `$2` viewers (negative: removes) and raises the peak with them, while the stream is live.
+const MOVE_VIEWERS: &str = "UPDATE streams SET current_viewer_count = current_viewer_count + $2, \
+     peak_viewer_count = GREATEST(peak_viewer_count, current_viewer_count + $2) WHERE id = $1 AND status = 2 RETURNING current_viewer_count";
+const OPEN_SESSION: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (id) DO NOTHING RETURNING joined_at";
+const HEARTBEAT: &str = "UPDATE viewer_sessions SET last_seen_at = now() WHERE id = $1 AND left_at IS NULL RETURNING joined_at";
+const CLOSE_SESSION: &str = "UPDATE viewer_sessions SET left_at = now(), last_seen_at = now() WHERE id = $1 AND left_at IS NULL";
+const CLOSE_SESSIONS_OF_STREAM: &str = "UPDATE viewer_sessions SET left_at = now() WHERE stream_id = $1 AND left_at IS NULL";
+/// Closes the sessions of a stream silent for `$2` seconds (as of their last heartbeat).
+const EXPIRE_SESSIONS: &str = "UPDATE viewer_sessions SET left_at = last_seen_at WHERE stream_id = $1 AND left_at IS NULL \
+     AND last_seen_at < now() - make_interval(secs => $2)";
+const ANONYMOUS_VIEWERS: &str = "SELECT count(*) FROM viewer_sessions WHERE stream_id = $1 AND left_at IS NULL AND viewer_id IS NULL";
+const VIEWERS: &str = "SELECT id, viewer_id, joined_at FROM viewer_sessions WHERE stream_id = $1 AND left_at IS NULL \
+     AND viewer_id IS NOT NULL ORDER BY joined_at, id LIMIT $2";
+const VIEWERS_AFTER: &str = "SELECT id, viewer_id, joined_at FROM viewer_sessions WHERE stream_id = $1 AND left_at IS NULL \
+     AND viewer_id IS NOT NULL AND (joined_at, id) > ($3, $4) ORDER BY joined_at, id LIMIT $2";
+/// Adds to the minute's counters, creating the minute's row if needed (one statement: no
+/// read, no lost increment); the viewer count keeps the minute's highest.
+const ADD_METRICS: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, \
+     share_count, buffering_count, playback_error_count) VALUES ($1, date_trunc('minute', $2::timestamptz), $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (stream_id, bucket_start) DO UPDATE SET viewer_count = GREATEST(stream_metrics.viewer_count, EXCLUDED.viewer_count), \
+     chat_message_count = stream_metrics.chat_message_count + EXCLUDED.chat_message_count, \
+     reaction_count = stream_metrics.reaction_count + EXCLUDED.reaction_count, \
+     share_count = stream_metrics.share_count + EXCLUDED.share_count, \
+     buffering_count = stream_metrics.buffering_count + EXCLUDED.buffering_count, \
+     playback_error_count = stream_metrics.playback_error_count + EXCLUDED.playback_error_count";
+const METRIC_TOTALS: &str = "SELECT COALESCE(sum(chat_message_count), 0)::bigint, COALESCE(sum(reaction_count), 0)::bigint, \
+     COALESCE(sum(share_count), 0)::bigint FROM stream_metrics WHERE stream_id = $1";
+/// The last 24 hours of minutes (newest first; the caller reverses them).
+const TIMELINE: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, \
+     playback_error_count FROM stream_metrics WHERE stream_id = $1 ORDER BY bucket_start DESC LIMIT 1440";
+const VIEW_TOTALS: &str = "SELECT count(*), count(DISTINCT viewer_id), \
+     COALESCE(avg(EXTRACT(EPOCH FROM (COALESCE(left_at, last_seen_at) - joined_at))), 0)::float8 FROM viewer_sessions WHERE stream_id = $1";
+const ACTIVE: &str = concat!(
+    "SELECT ",
+    stream_columns!(),
+    " FROM streams WHERE status = 2 AND visibility = 1 ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
+);
+const ACTIVE_AFTER: &str = concat!(
+    "SELECT ",
+    stream_columns!(),
+    " FROM streams WHERE status = 2 AND visibility = 1 AND (current_viewer_count, id) < ($2, $3) ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
+);
+const BY_CREATOR: &str = concat!(
+    "SELECT ",
+    stream_columns!(),
+    " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) ORDER BY created_at DESC, id DESC LIMIT $3"
+);
+const BY_CREATOR_AFTER: &str = concat!(
+    "SELECT ",
+    stream_columns!(),
+    " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) AND (created_at, id) < ($4, $5) ORDER BY created_at DESC, id DESC LIMIT $3"
+);
+/// Serialises one sender's messages in one stream, so the rate limit below counts exactly.
+const LOCK_SENDER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 0))";
+const RECENT_MESSAGES: &str = "SELECT count(*) FROM stream_chat_messages WHERE sender_id = $2 AND stream_id = $1 \
+     AND created_at > now() - make_interval(secs => $3)";
+const INSERT_MESSAGE: &str = concat!(
+    "INSERT INTO stream_chat_messages (request_id, stream_id, sender_id, body) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (request_id) DO NOTHING RETURNING ",
+    chat_columns!()
+);
+const DELETE_MESSAGE: &str = "UPDATE stream_chat_messages SET deleted_at = now(), deleted_by_id = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
+const MESSAGES: &str = concat!(
+    "SELECT ",
+    chat_columns!(),
+    " FROM stream_chat_messages WHERE stream_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
+);
+const MESSAGES_AFTER: &str = concat!(
+    "SELECT ",
+    chat_columns!(),
+    " FROM stream_chat_messages WHERE stream_id = $1 AND deleted_at IS NULL AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2"
+);
+
+/// Every handwritten statement, by name (a test prepares them all).
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("start", START),
+    ("end", END),
+    ("lock_stream", LOCK_STREAM),
+    ("revoke_keys", REVOKE_KEYS),
+    ("move_viewers", MOVE_VIEWERS),
+    ("open_session", OPEN_SESSION),
+    ("heartbeat", HEARTBEAT),
+    ("close_session", CLOSE_SESSION),
+    ("close_sessions_of_stream", CLOSE_SESSIONS_OF_STREAM),
+    ("expire_sessions", EXPIRE_SESSIONS),
+    ("anonymous_viewers", ANONYMOUS_VIEWERS),
+    ("viewers", VIEWERS),
+    ("viewers.after", VIEWERS_AFTER),
+    ("add_metrics", ADD_METRICS),
+    ("metric_totals", METRIC_TOTALS),
+    ("timeline", TIMELINE),
+    ("view_totals", VIEW_TOTALS),
+    ("active", ACTIVE),
+    ("active.after", ACTIVE_AFTER),
+    ("by_creator", BY_CREATOR),
+    ("by_creator.after", BY_CREATOR_AFTER),
+    ("lock_sender", LOCK_SENDER),
+    ("recent_messages", RECENT_MESSAGES),
+    ("insert_message", INSERT_MESSAGE),
+    ("delete_message", DELETE_MESSAGE),
+    ("messages", MESSAGES),
+    ("messages.after", MESSAGES_AFTER),
+];
+
+fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
+    move |e| RepoError::from_sqlx(table, e)
+}
+
+/// A `streams` row from [`stream_columns`].
+fn stream_row(row: &PgRow) -> Result<streams::Row, sqlx::Error> {
+    Ok(streams::Row {
+        id: row.try_get(0)?,
+        creator_id: row.try_get(1)?,
+        title: row.try_get(2)?,
+        description: row.try_get(3)?,
+        status: row.try_get(4)?,
+        visibility: row.try_get(5)?,
+        chat_enabled: row.try_get(6)?,
+        thumbnail_media_id: row.try_get(7)?,
+        scheduled_start_at: row.try_get(8)?,
+        started_at: row.try_get(9)?,
+        ended_at: row.try_get(10)?,
+        created_at: row.try_get(11)?,
+        updated_at: row.try_get(12)?,
+        version: row.try_get(13)?,
+        current_viewer_count: row.try_get(14)?,
+        peak_viewer_count: row.try_get(15)?,
+    })
+}
+
+fn chat_row(row: &PgRow) -> Result<stream_chat_messages::Row, sqlx::Error> {
+    Ok(stream_chat_messages::Row {
+        id: row.try_get(0)?,
+        request_id: row.try_get(1)?,
+        stream_id: row.try_get(2)?,
+        sender_id: row.try_get(3)?,
+        body: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+        deleted_at: row.try_get(6)?,
+        deleted_by_id: row.try_get(7)?,
+    })
+}
+
+fn streams_of(rows: Vec<PgRow>) -> RepoResult<Vec<streams::Row>> {
+    rows.iter().map(stream_row).collect::<Result<_, _>>().map_err(error("streams"))
+}
+
+async fn one_stream<'e>(db: impl PgExecutor<'e>, sql: &'static str, id: Uuid) -> RepoResult<Option<streams::Row>> {
+    let row = sqlx::query(sql).bind(id).fetch_optional(db).await.map_err(error("streams"))?;
+    row.as_ref().map(stream_row).transpose().map_err(error("streams"))
+}
+
+/// The stream after SCHEDULED -> LIVE, `None` when it was not scheduled (or does not exist).
+pub async fn start(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::Row>> {
+    one_stream(db, START, id).await
+}
+
+/// The stream after LIVE -> ENDED or SCHEDULED -> CANCELLED, `None` when it was over already
+/// (or does not exist).
+pub async fn end(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::Row>> {
+    one_stream(db, END, id).await
+}
+
+/// The stream, locked until the transaction ends.
+pub async fn lock_stream(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::Row>> {
+    one_stream(db, LOCK_STREAM, id).await
+}
+
+pub async fn revoke_keys(db: &mut PgConnection, stream_id: Uuid) -> RepoResult<()> {
+    sqlx::query(REVOKE_KEYS).bind(stream_id).execute(db).await.map_err(error("stream_keys"))?;
+    Ok(())
+}
+
+/// Moves the live stream's viewer count by `by` (raising its peak); the new count, `None` when
+/// the stream is not live.
+pub async fn move_viewers(db: &mut PgConnection, stream_id: Uuid, by: i32) -> RepoResult<Option<i32>> {
+    let row = sqlx::query(MOVE_VIEWERS).bind(stream_id).bind(by).fetch_optional(db).await.map_err(error("streams"))?;
+    row.map(|r| r.try_get(0)).transpose().map_err(error("streams"))
+}
+
+/// Opens the session; its join time when this call opened it, `None` when it existed.
+pub async fn open_session(
+    db: &mut PgConnection,
+    id: Uuid,
+    stream_id: Uuid,
+    viewer_id: Option<Uuid>,
+    client: &str,
+) -> RepoResult<Option<DateTime<Utc>>> {
+    let row = sqlx::query(OPEN_SESSION)
+        .bind(id)
+        .bind(stream_id)
+        .bind(viewer_id)
+        .bind(client)
+        .fetch_optional(db)
+        .await
+        .map_err(error("viewer_sessions"))?;
+    row.map(|r| r.try_get(0)).transpose().map_err(error("viewer_sessions"))
+}
+
+/// Refreshes an open session; its join time, `None` when it is closed.
+pub async fn heartbeat<'e>(db: impl PgExecutor<'e>, id: Uuid) -> RepoResult<Option<DateTime<Utc>>> {
+    let row = sqlx::query(HEARTBEAT).bind(id).fetch_optional(db).await.map_err(error("viewer_sessions"))?;
+    row.map(|r| r.try_get(0)).transpose().map_err(error("viewer_sessions"))
+}
+
+/// Closes an open session; true when this call closed it.
+pub async fn close_session(db: &mut PgConnection, id: Uuid) -> RepoResult<bool> {
+    let done = sqlx::query(CLOSE_SESSION).bind(id).execute(db).await.map_err(error("viewer_sessions"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn close_sessions_of_stream(db: &mut PgConnection, stream_id: Uuid) -> RepoResult<u64> {
+    let done = sqlx::query(CLOSE_SESSIONS_OF_STREAM).bind(stream_id).execute(db).await.map_err(error("viewer_sessions"))?;
+    Ok(done.rows_affected())
+}
+
+/// Closes the stream's sessions silent for `timeout_seconds`; how many it closed.
+pub async fn expire_sessions(db: &mut PgConnection, stream_id: Uuid, timeout_seconds: f64) -> RepoResult<u64> {
+    let done = sqlx::query(EXPIRE_SESSIONS).bind(stream_id).bind(timeout_seconds).execute(db).await.map_err(error("viewer_sessions"))?;
+    Ok(done.rows_affected())
+}
+
+pub async fn anonymous_viewers<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> RepoResult<i64> {
+    sqlx::query_scalar(ANONYMOUS_VIEWERS).bind(stream_id).fetch_one(db).await.map_err(error("viewer_sessions"))
+}
+
+/// A signed-in viewer's open session: (session id, viewer id, joined at).
+pub type Viewer = (Uuid, Uuid, DateTime<Utc>);
+
+/// One page of the open sessions of signed-in viewers, earliest joiner first.
+pub async fn viewers<'e>(db: impl PgExecutor<'e>, stream_id: Uuid, after: Option<(DateTime<Utc>, Uuid)>, limit: i64) -> RepoResult<Vec<Viewer>> {
+    let query = match after {
+        None => sqlx::query_as(VIEWERS).bind(stream_id).bind(limit),
+        Some((joined_at, id)) => sqlx::query_as(VIEWERS_AFTER).bind(stream_id).bind(limit).bind(joined_at).bind(id),
+    };
+    query.fetch_all(db).await.map_err(error("viewer_sessions"))
+}
+
+/// What one call adds to a minute of a stream.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MetricsDelta {
+    /// Not added: the minute keeps the highest value it saw.
+    pub viewer_count: i32,
+    pub chat_messages: i64,
+    pub reactions: i64,
+    pub shares: i64,
+    pub buffering: i64,
+    pub playback_errors: i64,
+}
+
+pub async fn add_metrics<'e>(db: impl PgExecutor<'e>, stream_id: Uuid, at: DateTime<Utc>, delta: MetricsDelta) -> RepoResult<()> {
+    sqlx::query(ADD_METRICS)
+        .bind(stream_id)
+        .bind(at)
+        .bind(delta.viewer_count)
+        .bind(delta.chat_messages)
+        .bind(delta.reactions)
+        .bind(delta.shares)
+        .bind(delta.buffering)
+        .bind(delta.playback_errors)
+        .execute(db)
+        .await
+        .map_err(error("stream_metrics"))?;
+    Ok(())
+}
+
+/// (chat messages, reactions, shares) over the stream's whole life.
+pub async fn metric_totals<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> RepoResult<(i64, i64, i64)> {
+    sqlx::query_as(METRIC_TOTALS).bind(stream_id).fetch_one(db).await.map_err(error("stream_metrics"))
+}
+
+/// The stream's last 24 hours of minutes, oldest first.
+pub async fn timeline<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> RepoResult<Vec<stream_metrics::Row>> {
+    let decode = |row: &PgRow| -> Result<stream_metrics::Row, sqlx::Error> {
+        Ok(stream_metrics::Row {
+            stream_id: row.try_get(0)?,
+            bucket_start: row.try_get(1)?,
+            viewer_count: row.try_get(2)?,
+            chat_message_count: row.try_get(3)?,
+            reaction_count: row.try_get(4)?,
+            share_count: row.try_get(5)?,
+            buffering_count: row.try_get(6)?,
+            playback_error_count: row.try_get(7)?,
+        })
+    };
+    let rows = sqlx::query(TIMELINE).bind(stream_id).fetch_all(db).await.map_err(error("stream_metrics"))?;
+    rows.iter().rev().map(decode).collect::<Result<_, _>>().map_err(error("stream_metrics"))
+}
+
+/// (sessions, distinct signed-in viewers, average session length in seconds).
+pub async fn view_totals<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> RepoResult<(i64, i64, f64)> {
+    sqlx::query_as(VIEW_TOTALS).bind(stream_id).fetch_one(db).await.map_err(error("viewer_sessions"))
+}
+
+/// One page of public live streams, most watched first.
+pub async fn active<'e>(db: impl PgExecutor<'e>, after: Option<(i32, Uuid)>, limit: i64) -> RepoResult<Vec<streams::Row>> {
+    let query = match after {
+        None => sqlx::query(ACTIVE).bind(limit),
+        Some((count, id)) => sqlx::query(ACTIVE_AFTER).bind(limit).bind(count).bind(id),
+    };
+    streams_of(query.fetch_all(db).await.map_err(error("streams"))?)
+}
+
+/// One page of a creator's streams in `statuses`, newest first.
+pub async fn by_creator<'e>(
+    db: impl PgExecutor<'e>,
+    creator_id: Uuid,
+    statuses: &[Status],
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> RepoResult<Vec<streams::Row>> {
+    let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
+    let query = match after {
+        None => sqlx::query(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit),
+        Some((created_at, id)) => sqlx::query(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(created_at).bind(id),
+    };
+    streams_of(query.fetch_all(db).await.map_err(error("streams"))?)
+}
+
+/// Holds the (stream, sender) chat lock until the transaction ends.
+pub async fn lock_sender(db: &mut PgConnection, stream_id: Uuid, sender_id: Uuid) -> RepoResult<()> {
+    sqlx::query(LOCK_SENDER).bind(stream_id.to_string()).bind(sender_id.to_string()).execute(db).await.map_err(error("stream_chat_messages"))?;
+    Ok(())
+}
+
+/// How many messages the sender posted to the stream in the last `seconds`.
+pub async fn recent_messages(db: &mut PgConnection, stream_id: Uuid, sender_id: Uuid, seconds: f64) -> RepoResult<i64> {
+    sqlx::query_scalar(RECENT_MESSAGES).bind(stream_id).bind(sender_id).bind(seconds).fetch_one(db).await.map_err(error("stream_chat_messages"))
+}
+
+/// Inserts the message unless its request id is taken; the row when this call inserted it.
+pub async fn insert_message(
+    db: &mut PgConnection,
+    request_id: Uuid,
+    stream_id: Uuid,
+    sender_id: Uuid,
+    body: &str,
+) -> RepoResult<Option<stream_chat_messages::Row>> {
+    let row = sqlx::query(INSERT_MESSAGE)
+        .bind(request_id)
+        .bind(stream_id)
+        .bind(sender_id)
+        .bind(body)
+        .fetch_optional(db)
+        .await
+        .map_err(error("stream_chat_messages"))?;
+    row.as_ref().map(chat_row).transpose().map_err(error("stream_chat_messages"))
+}
+
+/// Soft-deletes a live message; its deletion time when this call deleted it.
+pub async fn delete_message<'e>(db: impl PgExecutor<'e>, id: Uuid, deleted_by: Uuid) -> RepoResult<Option<DateTime<Utc>>> {
+    let row = sqlx::query(DELETE_MESSAGE).bind(id).bind(deleted_by).fetch_optional(db).await.map_err(error("stream_chat_messages"))?;
+    row.map(|r| r.try_get(0)).transpose().map_err(error("stream_chat_messages"))
+}
+
+/// One page of the stream's messages that are not deleted, newest first.
+pub async fn messages<'e>(
+    db: impl PgExecutor<'e>,
+    stream_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> RepoResult<Vec<stream_chat_messages::Row>> {
+    let query = match after {
+        None => sqlx::query(MESSAGES).bind(stream_id).bind(limit),
+        Some((created_at, id)) => sqlx::query(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(created_at).bind(id),
+    };
+    let rows = query.fetch_all(db).await.map_err(error("stream_chat_messages"))?;
+    rows.iter().map(chat_row).collect::<Result<_, _>>().map_err(error("stream_chat_messages"))
+}
