@@ -214,6 +214,7 @@ async fn direct_messages_make_one_conversation_paged_newest_first() {
     assert_eq!(sequences, vec![6, 5, 4, 3, 2, 1]);
     assert_error(f.page(&conversation.id, &bob, -1, "").await, Code::InvalidArgument, "page_size");
     assert_error(f.page(&conversation.id, &cy, 0, "").await, Code::PermissionDenied, "requester_id");
+    assert_error(f.say(&cy, &conversation.id, "let me in").await, Code::PermissionDenied, "sender_id");
     assert_error(f.page(UNKNOWN, &cy, 0, "").await, Code::NotFound, "conversation_id");
 
     assert_eq!(f.message(&first.id, &bob).await.unwrap(), first);
@@ -260,18 +261,42 @@ async fn edits_keep_their_history_and_check_the_version() {
     assert_eq!(f.message(&message.id, &bob).await.unwrap(), edited);
     assert_eq!(f.stored("SELECT count(*) FROM message_edit_history WHERE message_id = $1::uuid AND previous_body = 'helo'", &message.id).await, 1);
 
+    let again = f.messaging.update_message(edit(&ada, "hello!", edited.version)).await.unwrap().message.unwrap();
+    assert_eq!(again.version, edited.version + 1);
+    // The history, newest edit first, a page at a time.
+    let history = |requester: &str, token: String| pb::ListMessageEditsRequest {
+        message_id: message.id.clone(),
+        requester_id: requester.into(),
+        page_size: 1,
+        page_token: token,
+    };
+    let first_page = f.messaging.list_message_edits(history(&bob, String::new())).await.unwrap();
+    assert_eq!(first_page.edits.iter().map(|e| (e.version, e.previous_body.as_str())).collect::<Vec<_>>(), vec![(1, "hello")]);
+    let second_page = f.messaging.list_message_edits(history(&bob, first_page.next_page_token.clone())).await.unwrap();
+    assert_eq!(second_page.edits.iter().map(|e| (e.version, e.previous_body.as_str(), e.edited_by.as_str())).collect::<Vec<_>>(), vec![(0, "helo", ada.as_str())]);
+    assert!(second_page.next_page_token.is_empty());
+    let stranger = f.register("stranger").await;
+    assert_error(f.messaging.list_message_edits(history(&stranger, String::new())).await, Code::PermissionDenied, "requester_id");
+    let unknown = pb::ListMessageEditsRequest { message_id: UNKNOWN.into(), ..history(&bob, String::new()) };
+    assert_error(f.messaging.list_message_edits(unknown).await, Code::NotFound, "message_id");
+
     // The old version lost: ABORTED, nothing written.
     assert_error(f.messaging.update_message(edit(&ada, "hullo", message.version)).await, Code::Aborted, "version");
     assert_error(f.messaging.update_message(edit(&bob, "hullo", edited.version)).await, Code::PermissionDenied, "editor_id");
     assert_error(f.messaging.update_message(edit(&ada, "", edited.version)).await, Code::InvalidArgument, "body");
     let unknown = pb::UpdateMessageRequest { message_id: UNKNOWN.into(), ..edit(&ada, "x", 0) };
     assert_error(f.messaging.update_message(unknown).await, Code::NotFound, "message_id");
-    assert_eq!(f.stored("SELECT count(*) FROM message_edit_history WHERE message_id = $1::uuid", &message.id).await, 1);
+    assert_eq!(f.stored("SELECT count(*) FROM message_edit_history WHERE message_id = $1::uuid", &message.id).await, 2);
 
     // Past the 15-minute window the message is final.
     f.stored("WITH moved AS (UPDATE messages SET created_at = now() - interval '16 minutes' WHERE id = $1::uuid RETURNING 1) SELECT count(*) FROM moved", &message.id)
         .await;
     assert_error(f.messaging.update_message(edit(&ada, "hullo", edited.version)).await, Code::FailedPrecondition, "edit window");
+
+    // A recall takes the earlier bodies with it.
+    f.messaging.delete_message(pb::DeleteMessageRequest { message_id: message.id.clone(), requester_id: ada.clone() }).await.unwrap();
+    assert!(f.messaging.list_message_edits(history(&bob, String::new())).await.unwrap().edits.is_empty());
+    assert_eq!(f.stored("SELECT count(*) FROM message_edit_history WHERE message_id = $1::uuid", &message.id).await, 0);
     f.system.stop().await;
 }
 

@@ -209,6 +209,31 @@ impl MessagingClient {
             )
             .await
     }
+    /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+    /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+    /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+    /// conversation. A recalled message keeps no history: its bodies are gone with it.
+    ///
+    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    pub async fn list_message_edits(
+        &self,
+        request: crate::pb::ListMessageEditsRequest,
+    ) -> Result<crate::pb::ListMessageEditsResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_MESSAGE_EDITS,
+                request,
+                |_: &crate::pb::ListMessageEditsRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .list_message_edits(request)
+                        .await
+                },
+            )
+            .await
+    }
     /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
     /// tombstone stays in the conversation, keeping its sequence number (it still counts in
     /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time

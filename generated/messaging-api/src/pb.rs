@@ -224,6 +224,40 @@ pub struct UpdateMessageResponse {
     pub message: ::core::option::Option<Message>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListMessageEditsRequest {
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "3")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "4")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MessageEdit {
+    /// The message's version while it had this body.
+    #[prost(int64, tag = "1")]
+    pub version: i64,
+    #[prost(string, tag = "2")]
+    pub previous_body: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub edited_by: ::prost::alloc::string::String,
+    /// When the edit replaced this body.
+    #[prost(message, optional, tag = "4")]
+    pub edited_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListMessageEditsResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub edits: ::prost::alloc::vec::Vec<MessageEdit>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteMessageRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
@@ -768,6 +802,39 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+        /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+        /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+        /// conversation. A recalled message keeps no history: its bodies are gone with it.
+        pub async fn list_message_edits(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListMessageEditsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListMessageEditsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/ListMessageEdits",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "ListMessageEdits",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
         /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
         /// tombstone stays in the conversation, keeping its sequence number (it still counts in
         /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
@@ -1111,6 +1178,17 @@ pub mod messaging_service_server {
             request: tonic::Request<super::UpdateMessageRequest>,
         ) -> std::result::Result<
             tonic::Response<super::UpdateMessageResponse>,
+            tonic::Status,
+        >;
+        /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+        /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+        /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+        /// conversation. A recalled message keeps no history: its bodies are gone with it.
+        async fn list_message_edits(
+            &self,
+            request: tonic::Request<super::ListMessageEditsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListMessageEditsResponse>,
             tonic::Status,
         >;
         /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
@@ -1543,6 +1621,52 @@ pub mod messaging_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = UpdateMessageSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/ListMessageEdits" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListMessageEditsSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::ListMessageEditsRequest>
+                    for ListMessageEditsSvc<T> {
+                        type Response = super::ListMessageEditsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListMessageEditsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::list_message_edits(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListMessageEditsSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -134,6 +134,25 @@ pub static UPDATE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
     },
     schema: 0x9d387229b7e39fda,
 };
+/// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+pub static LIST_MESSAGE_EDITS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "ListMessageEdits",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x48117371df569bc8,
+};
 /// `DeleteMessage`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
@@ -294,6 +313,7 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &GET_CONVERSATION_MEMBERS,
     &SEND_MESSAGE,
     &UPDATE_MESSAGE,
+    &LIST_MESSAGE_EDITS,
     &DELETE_MESSAGE,
     &MARK_AS_READ,
     &GET_UNREAD_COUNT,

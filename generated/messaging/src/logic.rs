@@ -80,6 +80,19 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::UpdateMessageResponse, LogicError>,
     > + Send;
+    /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+    /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+    /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+    /// conversation. A recalled message keeps no history: its bodies are gone with it.
+    ///
+    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    fn list_message_edits(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListMessageEditsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListMessageEditsResponse, LogicError>,
+    > + Send;
     /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
     /// tombstone stays in the conversation, keeping its sequence number (it still counts in
     /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time

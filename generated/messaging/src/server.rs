@@ -94,6 +94,20 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
             )
             .await
     }
+    async fn list_message_edits(
+        &self,
+        request: tonic::Request<crate::pb::ListMessageEditsRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListMessageEditsResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_MESSAGE_EDITS,
+                request,
+                |ctx, message| async move {
+                    logic.list_message_edits(&ctx, message).await
+                },
+            )
+            .await
+    }
     async fn delete_message(
         &self,
         request: tonic::Request<crate::pb::DeleteMessageRequest>,

@@ -96,6 +96,10 @@ impl Logic for MessagingLogic {
         self.edit(request).await
     }
 
+    async fn list_message_edits(&self, _ctx: &CallContext, request: pb::ListMessageEditsRequest) -> Result<pb::ListMessageEditsResponse, LogicError> {
+        self.edits(request).await
+    }
+
     async fn delete_message(&self, _ctx: &CallContext, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
         self.recall(request).await
     }

@@ -1,10 +1,11 @@
-//! GetMessages, GetMessage, UpdateMessage (with edit history) and DeleteMessage (recall).
+//! GetMessages, GetMessage, UpdateMessage (with edit history), ListMessageEdits and
+//! DeleteMessage (recall).
 //!
 //! An edit is a read-modify-write guarded by the message's `version`
 //! (`update_if_version`: ABORTED when another edit or a recall won); the body it replaces goes
 //! to `message_edit_history` in the same transaction, keyed by the version it had. A recall
-//! locks the message, clears its body and attachments once, and records who recalled it;
-//! repeating it finds the tombstone and answers the first deletion's time.
+//! locks the message, clears its body, attachments and edit history once, and records who
+//! recalled it; repeating it finds the tombstone and answers the first deletion's time.
 
 use ::nova_runtime::codegen::chrono::{Duration, Utc};
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -91,6 +92,28 @@ impl MessagingLogic {
         Ok(pb::UpdateMessageResponse { message })
     }
 
+    pub(crate) async fn edits(&self, request: pb::ListMessageEditsRequest) -> Result<pb::ListMessageEditsResponse, LogicError> {
+        let id = parse_uuid("message_id", &request.message_id)?;
+        let requester = parse_uuid("requester_id", &request.requester_id)?;
+        let size = page_size(request.page_size, 20, 100)?;
+        let list = format!("ListMessageEdits/{id}");
+        let before = decode_token::<i64>(&list, &request.page_token)?.unwrap_or(i64::MAX);
+        let row = self.message(id).await?;
+        self.membership(&self.db, row.conversation_id, "requester_id", requester).await?;
+        let rows = sql::edits_page(&self.db, id, before, limit(size)).await?;
+        let (rows, next_page_token) = split_page(rows, size, &list, |r| r.version);
+        let edits = rows
+            .into_iter()
+            .map(|r| pb::MessageEdit {
+                version: r.version,
+                previous_body: r.previous_body,
+                edited_by: r.edited_by.to_string(),
+                edited_at: Some(timestamp(r.edited_at)),
+            })
+            .collect();
+        Ok(pb::ListMessageEditsResponse { edits, next_page_token })
+    }
+
     pub(crate) async fn recall(&self, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
         let requester = parse_uuid("requester_id", &request.requester_id)?;
@@ -107,7 +130,7 @@ impl MessagingLogic {
         sql::lock_message(&mut tx, id).await?;
         let deleted_at = match sql::recall(&mut tx, id).await? {
             Some(deleted_at) => {
-                sql::delete_attachments(&mut tx, id).await?;
+                sql::delete_attachments_and_edits(&mut tx, id).await?;
                 let recall = message_recalls::New { message_id: id, recalled_by: requester, recalled_at: Some(deleted_at) };
                 message_recalls::insert(&mut *tx, &recall).await?;
                 deleted_at

@@ -78,6 +78,9 @@ impl MessagingLogic {
             }
             Target::Conversation(id) => {
                 let conversation = self.conversation(id).await?;
+                // Membership first, so a stranger learns nothing of the members' blocks; the
+                // transaction checks it again under the conversation's lock.
+                self.membership(&self.db, id, "sender_id", sender).await?;
                 match peer_of(&conversation, sender) {
                     Some(peer) => {
                         self.require_no_block("recipient_id", peer, "sender_id", sender).await?;

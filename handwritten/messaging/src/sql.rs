@@ -10,6 +10,7 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_messaging::repo::conversation_members::{self, Role};
 use nova_messaging::repo::conversations::Kind;
+use nova_messaging::repo::message_edit_history;
 
 const INSERT_DIRECT: &str = "INSERT INTO conversations (kind, created_by, direct_key, member_count) VALUES (1, $1, $2, 2) \
      ON CONFLICT (direct_key) WHERE deleted_at IS NULL DO NOTHING RETURNING id";
@@ -49,6 +50,10 @@ const ATTACHMENTS_OF: &str = "SELECT message_id, media_id, kind, mime_type, size
      WHERE message_id = ANY($1) ORDER BY message_id, position";
 const RECALL: &str = "UPDATE messages SET body = '', deleted_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
 const DELETE_ATTACHMENTS: &str = "DELETE FROM message_attachments WHERE message_id = $1";
+const DELETE_EDITS: &str = "DELETE FROM message_edit_history WHERE message_id = $1";
+/// Newest edit first through the `(message_id, version)` unique index.
+const EDITS_PAGE: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history \
+     WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3";
 
 /// Every handwritten statement, by name (for a test that prepares them).
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -67,6 +72,8 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("attachments_of", ATTACHMENTS_OF),
     ("recall", RECALL),
     ("delete_attachments", DELETE_ATTACHMENTS),
+    ("delete_edits", DELETE_EDITS),
+    ("edits_page", EDITS_PAGE),
 ];
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
@@ -223,10 +230,29 @@ pub async fn recall(db: &mut PgConnection, message: Uuid) -> RepoResult<Option<D
     row.map(|r| r.try_get::<DateTime<Utc>, _>(0)).transpose().map_err(error("messages"))
 }
 
-/// Removes a message's attachments (a recalled message keeps none).
-pub async fn delete_attachments(db: &mut PgConnection, message: Uuid) -> RepoResult<()> {
-    sqlx::query(DELETE_ATTACHMENTS).bind(message).execute(db).await.map_err(error("message_attachments"))?;
+/// Removes a message's attachments and earlier bodies (a recalled message keeps neither).
+pub async fn delete_attachments_and_edits(db: &mut PgConnection, message: Uuid) -> RepoResult<()> {
+    sqlx::query(DELETE_ATTACHMENTS).bind(message).execute(&mut *db).await.map_err(error("message_attachments"))?;
+    sqlx::query(DELETE_EDITS).bind(message).execute(db).await.map_err(error("message_edit_history"))?;
     Ok(())
+}
+
+/// A page of a message's earlier bodies, newest edit first, below version `before`.
+pub async fn edits_page(db: impl PgExecutor<'_>, message: Uuid, before: i64, limit: i64) -> RepoResult<Vec<message_edit_history::Row>> {
+    let rows = sqlx::query(EDITS_PAGE).bind(message).bind(before).bind(limit).fetch_all(db).await.map_err(error("message_edit_history"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(message_edit_history::Row {
+                id: r.try_get(0)?,
+                message_id: r.try_get(1)?,
+                version: r.try_get(2)?,
+                previous_body: r.try_get(3)?,
+                edited_by: r.try_get(4)?,
+                edited_at: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(error("message_edit_history"))
 }
 
 #[cfg(test)]
