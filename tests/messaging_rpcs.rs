@@ -309,6 +309,24 @@ async fn a_recall_leaves_one_tombstone_however_often_it_is_asked() {
     let (message, conversation) = f.dm(&ada, &bob, "oops").await.unwrap();
     let delete = |requester: &str| pb::DeleteMessageRequest { message_id: message.id.clone(), requester_id: requester.into() };
 
+    // Reactions: one per user and emoji, counted most used first.
+    let react = |user: &str, emoji: &str| pb::AddReactionRequest { message_id: message.id.clone(), user_id: user.into(), emoji: emoji.into() };
+    let counts = |reactions: Vec<pb::ReactionCount>| reactions.into_iter().map(|r| (r.emoji, r.count)).collect::<Vec<_>>();
+    f.messaging.add_reaction(react(&bob, "👍")).await.unwrap();
+    assert_eq!(counts(f.messaging.add_reaction(react(&bob, "👍")).await.unwrap().reactions), vec![("👍".to_string(), 1)], "reacting twice counts once");
+    f.messaging.add_reaction(react(&ada, "❤️")).await.unwrap();
+    let both = f.messaging.add_reaction(react(&ada, "👍")).await.unwrap().reactions;
+    assert_eq!(counts(both.clone()), vec![("👍".to_string(), 2), ("❤️".to_string(), 1)]);
+    assert_eq!(f.message(&message.id, &bob).await.unwrap().reactions, both);
+    let unreact = |user: &str, emoji: &str| pb::RemoveReactionRequest { message_id: message.id.clone(), user_id: user.into(), emoji: emoji.into() };
+    f.messaging.remove_reaction(unreact(&ada, "❤️")).await.unwrap();
+    assert_eq!(counts(f.messaging.remove_reaction(unreact(&ada, "❤️")).await.unwrap().reactions), vec![("👍".to_string(), 2)], "removing twice removes once");
+    assert_error(f.messaging.add_reaction(react(&cy, "👍")).await, Code::PermissionDenied, "user_id");
+    assert_error(f.messaging.add_reaction(react(&bob, "")).await, Code::InvalidArgument, "emoji");
+    assert_error(f.messaging.add_reaction(react(&bob, "a b")).await, Code::InvalidArgument, "emoji");
+    let unknown = pb::AddReactionRequest { message_id: UNKNOWN.into(), ..react(&bob, "👍") };
+    assert_error(f.messaging.add_reaction(unknown).await, Code::NotFound, "message_id");
+
     assert_error(f.messaging.delete_message(delete(&bob)).await, Code::PermissionDenied, "requester_id");
     assert_error(f.messaging.delete_message(pb::DeleteMessageRequest { message_id: UNKNOWN.into(), requester_id: ada.clone() }).await, Code::NotFound, "message_id");
     let first = f.messaging.delete_message(delete(&ada)).await.unwrap().deleted_at.unwrap();
@@ -321,6 +339,8 @@ async fn a_recall_leaves_one_tombstone_however_often_it_is_asked() {
     assert_eq!(f.stored("SELECT count(*) FROM messages WHERE id = $1::uuid AND body = ''", &message.id).await, 1, "the body is gone from storage");
     let page = f.page(&conversation.id, &bob, 0, "").await.unwrap();
     assert_eq!(page.messages, vec![tombstone.clone()], "the tombstone keeps its place");
+    assert!(tombstone.reactions.is_empty(), "a recall removes the reactions");
+    assert_error(f.messaging.add_reaction(react(&bob, "👍")).await, Code::FailedPrecondition, "deleted");
     let edit = pb::UpdateMessageRequest { message_id: message.id.clone(), editor_id: ada.clone(), body: "x".into(), version: tombstone.version };
     assert_error(f.messaging.update_message(edit).await, Code::FailedPrecondition, "deleted");
 

@@ -234,9 +234,9 @@ impl MessagingClient {
             )
             .await
     }
-    /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
-    /// tombstone stays in the conversation, keeping its sequence number (it still counts in
-    /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+    /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+    /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+    /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
     /// of the first deletion.
     /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
     /// conversation, NOT_FOUND when the message does not exist.
@@ -256,6 +256,54 @@ impl MessagingClient {
                             channel,
                         )
                         .delete_message(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+    /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+    /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+    /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+    ///
+    /// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn add_reaction(
+        &self,
+        request: crate::pb::AddReactionRequest,
+    ) -> Result<crate::pb::AddReactionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::ADD_REACTION,
+                request,
+                |_: &crate::pb::AddReactionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .add_reaction(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+    /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+    ///
+    /// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn remove_reaction(
+        &self,
+        request: crate::pb::RemoveReactionRequest,
+    ) -> Result<crate::pb::RemoveReactionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::REMOVE_REACTION,
+                request,
+                |_: &crate::pb::RemoveReactionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .remove_reaction(request)
                         .await
                 },
             )

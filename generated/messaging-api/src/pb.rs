@@ -271,6 +271,37 @@ pub struct DeleteMessageResponse {
     pub deleted_at: ::core::option::Option<::prost_types::Timestamp>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AddReactionRequest {
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    /// One emoji, as UTF-8.
+    #[prost(string, tag = "3")]
+    pub emoji: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AddReactionResponse {
+    /// The message's reactions after the call.
+    #[prost(message, repeated, tag = "1")]
+    pub reactions: ::prost::alloc::vec::Vec<ReactionCount>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveReactionRequest {
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub emoji: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RemoveReactionResponse {
+    /// The message's reactions after the call.
+    #[prost(message, repeated, tag = "1")]
+    pub reactions: ::prost::alloc::vec::Vec<ReactionCount>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct MarkAsReadRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
@@ -835,9 +866,9 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
-        /// tombstone stays in the conversation, keeping its sequence number (it still counts in
-        /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+        /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+        /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+        /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
         /// of the first deletion.
         /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
         /// conversation, NOT_FOUND when the message does not exist.
@@ -866,6 +897,67 @@ pub mod messaging_service_client {
                     GrpcMethod::new(
                         "nova.messaging.v1.MessagingService",
                         "DeleteMessage",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+        /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+        /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+        /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+        pub async fn add_reaction(
+            &mut self,
+            request: impl tonic::IntoRequest<super::AddReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::AddReactionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/AddReaction",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.messaging.v1.MessagingService", "AddReaction"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+        /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+        pub async fn remove_reaction(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RemoveReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveReactionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/RemoveReaction",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "RemoveReaction",
                     ),
                 );
             self.inner.unary(req, path, codec).await
@@ -1191,9 +1283,9 @@ pub mod messaging_service_server {
             tonic::Response<super::ListMessageEditsResponse>,
             tonic::Status,
         >;
-        /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
-        /// tombstone stays in the conversation, keeping its sequence number (it still counts in
-        /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+        /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+        /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+        /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
         /// of the first deletion.
         /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
         /// conversation, NOT_FOUND when the message does not exist.
@@ -1202,6 +1294,26 @@ pub mod messaging_service_server {
             request: tonic::Request<super::DeleteMessageRequest>,
         ) -> std::result::Result<
             tonic::Response<super::DeleteMessageResponse>,
+            tonic::Status,
+        >;
+        /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+        /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+        /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+        /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+        async fn add_reaction(
+            &self,
+            request: tonic::Request<super::AddReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::AddReactionResponse>,
+            tonic::Status,
+        >;
+        /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+        /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+        async fn remove_reaction(
+            &self,
+            request: tonic::Request<super::RemoveReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveReactionResponse>,
             tonic::Status,
         >;
         /// Moves a member's read position forward to a message; it never moves back, so a retried
@@ -1713,6 +1825,97 @@ pub mod messaging_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = DeleteMessageSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/AddReaction" => {
+                    #[allow(non_camel_case_types)]
+                    struct AddReactionSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::AddReactionRequest>
+                    for AddReactionSvc<T> {
+                        type Response = super::AddReactionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::AddReactionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::add_reaction(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = AddReactionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/RemoveReaction" => {
+                    #[allow(non_camel_case_types)]
+                    struct RemoveReactionSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::RemoveReactionRequest>
+                    for RemoveReactionSvc<T> {
+                        type Response = super::RemoveReactionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RemoveReactionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::remove_reaction(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RemoveReactionSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

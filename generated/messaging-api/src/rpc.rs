@@ -172,6 +172,44 @@ pub static DELETE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
     },
     schema: 0x61b6e9e5841c3e3f,
 };
+/// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static ADD_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "AddReaction",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xcc4c22e73dbbfd83,
+};
+/// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static REMOVE_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "RemoveReaction",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x2849b47a5e988153,
+};
 /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static MARK_AS_READ: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
@@ -315,6 +353,8 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &UPDATE_MESSAGE,
     &LIST_MESSAGE_EDITS,
     &DELETE_MESSAGE,
+    &ADD_REACTION,
+    &REMOVE_REACTION,
     &MARK_AS_READ,
     &GET_UNREAD_COUNT,
     &LIST_CONVERSATIONS,

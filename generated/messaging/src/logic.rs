@@ -93,9 +93,9 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::ListMessageEditsResponse, LogicError>,
     > + Send;
-    /// Deletes a message for everyone (a recall): the body and attachments are cleared and a
-    /// tombstone stays in the conversation, keeping its sequence number (it still counts in
-    /// unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+    /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+    /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+    /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
     /// of the first deletion.
     /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
     /// conversation, NOT_FOUND when the message does not exist.
@@ -107,6 +107,28 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::DeleteMessageRequest,
     ) -> impl Future<
         Output = Result<crate::pb::DeleteMessageResponse, LogicError>,
+    > + Send;
+    /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+    /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+    /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+    /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+    ///
+    /// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn add_reaction(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::AddReactionRequest,
+    ) -> impl Future<Output = Result<crate::pb::AddReactionResponse, LogicError>> + Send;
+    /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+    /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+    ///
+    /// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn remove_reaction(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RemoveReactionRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RemoveReactionResponse, LogicError>,
     > + Send;
     /// Moves a member's read position forward to a message; it never moves back, so a retried
     /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the

@@ -120,6 +120,30 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
             )
             .await
     }
+    async fn add_reaction(
+        &self,
+        request: tonic::Request<crate::pb::AddReactionRequest>,
+    ) -> Result<tonic::Response<crate::pb::AddReactionResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::ADD_REACTION,
+                request,
+                |ctx, message| async move { logic.add_reaction(&ctx, message).await },
+            )
+            .await
+    }
+    async fn remove_reaction(
+        &self,
+        request: tonic::Request<crate::pb::RemoveReactionRequest>,
+    ) -> Result<tonic::Response<crate::pb::RemoveReactionResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::REMOVE_REACTION,
+                request,
+                |ctx, message| async move { logic.remove_reaction(&ctx, message).await },
+            )
+            .await
+    }
     async fn mark_as_read(
         &self,
         request: tonic::Request<crate::pb::MarkAsReadRequest>,

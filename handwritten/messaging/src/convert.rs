@@ -1,5 +1,6 @@
-//! Rows to protos, in one place per entity. Messages are read with their attachments (one
-//! query for a whole page); a deleted message is a tombstone: no body, no attachments.
+//! Rows to protos, in one place per entity. Messages are read with their attachments and
+//! reaction counts (one query each for a whole page); a deleted message is a tombstone: no
+//! body, attachments or reactions.
 
 use std::collections::HashMap;
 
@@ -50,10 +51,25 @@ pub async fn messages(db: &PgPool, rows: &[messages::Row]) -> Result<Vec<pb::Mes
             });
         }
     }
-    Ok(rows.iter().map(|row| message(row, attachments.remove(&row.id).unwrap_or_default())).collect())
+    let mut reactions = reactions_of(db, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|row| message(row, attachments.remove(&row.id).unwrap_or_default(), reactions.remove(&row.id).unwrap_or_default()))
+        .collect())
 }
 
-fn message(row: &messages::Row, attachments: Vec<pb::Attachment>) -> pb::Message {
+/// The reaction counts of `ids`, per message.
+pub async fn reactions_of(db: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<pb::ReactionCount>>, LogicError> {
+    let mut reactions: HashMap<Uuid, Vec<pb::ReactionCount>> = HashMap::new();
+    if !ids.is_empty() {
+        for (message_id, emoji, count) in sql::reactions_of(db, ids).await? {
+            reactions.entry(message_id).or_default().push(pb::ReactionCount { emoji, count });
+        }
+    }
+    Ok(reactions)
+}
+
+fn message(row: &messages::Row, attachments: Vec<pb::Attachment>, reactions: Vec<pb::ReactionCount>) -> pb::Message {
     pb::Message {
         id: row.id.to_string(),
         conversation_id: row.conversation_id.to_string(),
@@ -62,8 +78,7 @@ fn message(row: &messages::Row, attachments: Vec<pb::Attachment>) -> pb::Message
         kind: pb::MessageKind::from(row.kind) as i32,
         body: if row.deleted_at.is_some() { String::new() } else { row.body.clone() },
         attachments,
-        // No RPC writes reactions yet: every message has none.
-        reactions: Vec::new(),
+        reactions,
         reply_to_message_id: row.reply_to_message_id.map(|id| id.to_string()).unwrap_or_default(),
         created_at: Some(timestamp(row.created_at)),
         edited_at: optional_timestamp(row.edited_at),

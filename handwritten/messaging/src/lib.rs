@@ -3,8 +3,8 @@
 //! unread counts.
 //!
 //! Each RPC lives in the module named for what it touches (`conversations`, `members`, `send`,
-//! `messages`, `reads`); calls to auth, media and user (and the mapping of their errors) are
-//! in `calls`, conversions to protos in `convert`, handwritten SQL in `sql`.
+//! `messages`, `reactions`, `reads`); calls to auth, media and user (and the mapping of their
+//! errors) are in `calls`, conversions to protos in `convert`, handwritten SQL in `sql`.
 //!
 //! # Sequences and unread counts
 //!
@@ -31,6 +31,7 @@ mod conversations;
 mod convert;
 mod members;
 mod messages;
+mod reactions;
 mod reads;
 mod send;
 mod sql;
@@ -102,6 +103,14 @@ impl Logic for MessagingLogic {
 
     async fn delete_message(&self, _ctx: &CallContext, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
         self.recall(request).await
+    }
+
+    async fn add_reaction(&self, _ctx: &CallContext, request: pb::AddReactionRequest) -> Result<pb::AddReactionResponse, LogicError> {
+        self.react(request).await
+    }
+
+    async fn remove_reaction(&self, _ctx: &CallContext, request: pb::RemoveReactionRequest) -> Result<pb::RemoveReactionResponse, LogicError> {
+        self.unreact(request).await
     }
 
     async fn mark_as_read(&self, _ctx: &CallContext, request: pb::MarkAsReadRequest) -> Result<pb::MarkAsReadResponse, LogicError> {

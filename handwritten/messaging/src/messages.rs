@@ -4,8 +4,8 @@
 //! An edit is a read-modify-write guarded by the message's `version`
 //! (`update_if_version`: ABORTED when another edit or a recall won); the body it replaces goes
 //! to `message_edit_history` in the same transaction, keyed by the version it had. A recall
-//! locks the message, clears its body, attachments and edit history once, and records who
-//! recalled it; repeating it finds the tombstone and answers the first deletion's time.
+//! locks the message, clears its body, attachments, reactions and edit history once, and
+//! records who recalled it; repeating it finds the tombstone and answers the first deletion's time.
 
 use ::nova_runtime::codegen::chrono::{Duration, Utc};
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -24,7 +24,7 @@ pub const EDIT_WINDOW: Duration = Duration::minutes(15);
 
 impl MessagingLogic {
     /// A message: NOT_FOUND naming `message_id` when it does not exist.
-    async fn message(&self, id: Uuid) -> Result<messages::Row, LogicError> {
+    pub(crate) async fn message(&self, id: Uuid) -> Result<messages::Row, LogicError> {
         messages::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("message_id: no message {id}")))
     }
 
@@ -130,7 +130,7 @@ impl MessagingLogic {
         sql::lock_message(&mut tx, id).await?;
         let deleted_at = match sql::recall(&mut tx, id).await? {
             Some(deleted_at) => {
-                sql::delete_attachments_and_edits(&mut tx, id).await?;
+                sql::clear_recalled(&mut tx, id).await?;
                 let recall = message_recalls::New { message_id: id, recalled_by: requester, recalled_at: Some(deleted_at) };
                 message_recalls::insert(&mut *tx, &recall).await?;
                 deleted_at

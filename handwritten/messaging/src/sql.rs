@@ -51,6 +51,12 @@ const ATTACHMENTS_OF: &str = "SELECT message_id, media_id, kind, mime_type, size
 const RECALL: &str = "UPDATE messages SET body = '', deleted_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
 const DELETE_ATTACHMENTS: &str = "DELETE FROM message_attachments WHERE message_id = $1";
 const DELETE_EDITS: &str = "DELETE FROM message_edit_history WHERE message_id = $1";
+const DELETE_REACTIONS: &str = "DELETE FROM message_reactions WHERE message_id = $1";
+const INSERT_REACTION: &str = "INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3) \
+     ON CONFLICT (message_id, user_id, emoji) DO NOTHING";
+/// Counts per emoji through the primary key's `message_id` prefix, most used first.
+const REACTIONS_OF: &str = "SELECT message_id, emoji, count(*)::int FROM message_reactions WHERE message_id = ANY($1) \
+     GROUP BY message_id, emoji ORDER BY message_id, count(*) DESC, emoji";
 /// Newest edit first through the `(message_id, version)` unique index.
 const EDITS_PAGE: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history \
      WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3";
@@ -73,6 +79,9 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("recall", RECALL),
     ("delete_attachments", DELETE_ATTACHMENTS),
     ("delete_edits", DELETE_EDITS),
+    ("delete_reactions", DELETE_REACTIONS),
+    ("insert_reaction", INSERT_REACTION),
+    ("reactions_of", REACTIONS_OF),
     ("edits_page", EDITS_PAGE),
 ];
 
@@ -230,11 +239,28 @@ pub async fn recall(db: &mut PgConnection, message: Uuid) -> RepoResult<Option<D
     row.map(|r| r.try_get::<DateTime<Utc>, _>(0)).transpose().map_err(error("messages"))
 }
 
-/// Removes a message's attachments and earlier bodies (a recalled message keeps neither).
-pub async fn delete_attachments_and_edits(db: &mut PgConnection, message: Uuid) -> RepoResult<()> {
+/// Removes a message's attachments, earlier bodies and reactions (a recalled message keeps
+/// none of them).
+pub async fn clear_recalled(db: &mut PgConnection, message: Uuid) -> RepoResult<()> {
     sqlx::query(DELETE_ATTACHMENTS).bind(message).execute(&mut *db).await.map_err(error("message_attachments"))?;
-    sqlx::query(DELETE_EDITS).bind(message).execute(db).await.map_err(error("message_edit_history"))?;
+    sqlx::query(DELETE_EDITS).bind(message).execute(&mut *db).await.map_err(error("message_edit_history"))?;
+    sqlx::query(DELETE_REACTIONS).bind(message).execute(db).await.map_err(error("message_reactions"))?;
     Ok(())
+}
+
+/// Adds a reaction unless the user gave it already.
+pub async fn insert_reaction(db: &mut PgConnection, message: Uuid, user: Uuid, emoji: &str) -> RepoResult<()> {
+    sqlx::query(INSERT_REACTION).bind(message).bind(user).bind(emoji).execute(db).await.map_err(error("message_reactions"))?;
+    Ok(())
+}
+
+/// The reactions of `messages`: (message, emoji, count), most used first per message.
+pub async fn reactions_of(db: impl PgExecutor<'_>, messages: &[Uuid]) -> RepoResult<Vec<(Uuid, String, i32)>> {
+    let rows = sqlx::query(REACTIONS_OF).bind(messages).fetch_all(db).await.map_err(error("message_reactions"))?;
+    rows.iter()
+        .map(|r| Ok((r.try_get::<Uuid, _>(0)?, r.try_get::<String, _>(1)?, r.try_get::<i32, _>(2)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(error("message_reactions"))
 }
 
 /// A page of a message's earlier bodies, newest edit first, below version `before`.
