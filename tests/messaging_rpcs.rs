@@ -459,6 +459,27 @@ async fn group_roles_decide_who_manages_members() {
     assert!(roles.contains(&(member.clone(), pb::MemberRole::Member as i32)));
     f.say(&member, &group.id, "first").await.unwrap();
 
+    // Members in join order, one per page.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let request =
+            pb::GetConversationMembersRequest { conversation_id: group.id.clone(), requester_id: admin.clone(), page_size: 1, page_token: token };
+        let page = f.messaging.get_conversation_members(request).await.unwrap();
+        assert!(page.members.len() <= 1);
+        paged.extend(page.members.into_iter().map(|m| m.user_id));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    // All three joined in the creating transaction: ties go by user id.
+    let mut expected = vec![owner.clone(), admin.clone(), member.clone()];
+    expected.sort();
+    assert_eq!(paged, expected);
+    let outsider = pb::GetConversationMembersRequest { conversation_id: group.id.clone(), requester_id: other.clone(), ..Default::default() };
+    assert_error(f.messaging.get_conversation_members(outsider).await, Code::PermissionDenied, "requester_id");
+
     // Roles: only the owner changes them; UNSPECIFIED is not a role.
     assert_error(f.set_role(&group.id, &admin, &member, pb::MemberRole::Admin).await, Code::PermissionDenied, "requester_id");
     assert_error(f.set_role(&group.id, &owner, &admin, pb::MemberRole::Unspecified).await, Code::InvalidArgument, "role");

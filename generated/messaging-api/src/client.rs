@@ -130,8 +130,9 @@ impl MessagingClient {
             )
             .await
     }
-    /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-    /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+    /// Lists a conversation's current members in join order (those who joined together, such as
+    /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+    /// does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
     /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
     pub async fn get_conversation_members(

@@ -733,8 +733,9 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-        /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// Lists a conversation's current members in join order (those who joined together, such as
+        /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+        /// does not exist, PERMISSION_DENIED when the requester is not a member.
         pub async fn get_conversation_members(
             &mut self,
             request: impl tonic::IntoRequest<super::GetConversationMembersRequest>,
@@ -1235,8 +1236,9 @@ pub mod messaging_service_server {
             tonic::Response<super::GetConversationResponse>,
             tonic::Status,
         >;
-        /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-        /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// Lists a conversation's current members in join order (those who joined together, such as
+        /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+        /// does not exist, PERMISSION_DENIED when the requester is not a member.
         async fn get_conversation_members(
             &self,
             request: tonic::Request<super::GetConversationMembersRequest>,

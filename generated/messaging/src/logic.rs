@@ -39,8 +39,9 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetConversationResponse, LogicError>,
     > + Send;
-    /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-    /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+    /// Lists a conversation's current members in join order (those who joined together, such as
+    /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+    /// does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
     /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
     fn get_conversation_members(
