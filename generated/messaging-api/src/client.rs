@@ -110,7 +110,7 @@ impl MessagingClient {
     /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
     /// PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
     pub async fn get_conversation(
         &self,
         request: crate::pb::GetConversationRequest,
@@ -130,23 +130,11 @@ impl MessagingClient {
             )
             .await
     }
-    /// Forgets the cached response of `GetConversation` to `request`, in this process and (through Redis) every other.
-    pub async fn invalidate_get_conversation(
-        &self,
-        request: &crate::pb::GetConversationRequest,
-    ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_CONVERSATION,
-                request,
-                |_: &crate::pb::GetConversationRequest| Vec::new(),
-            )
-            .await;
-    }
-    /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-    /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+    /// Lists a conversation's current members in join order (those who joined together, such as
+    /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+    /// does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
     pub async fn get_conversation_members(
         &self,
         request: crate::pb::GetConversationMembersRequest,
@@ -166,27 +154,18 @@ impl MessagingClient {
             )
             .await
     }
-    /// Forgets the cached response of `GetConversationMembers` to `request`, in this process and (through Redis) every other.
-    pub async fn invalidate_get_conversation_members(
-        &self,
-        request: &crate::pb::GetConversationMembersRequest,
-    ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_CONVERSATION_MEMBERS,
-                request,
-                |_: &crate::pb::GetConversationMembersRequest| Vec::new(),
-            )
-            .await;
-    }
     /// Sends a message to a conversation, or to a user directly: the direct conversation between
     /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
     /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-    /// messages from them, INVALID_ARGUMENT when there is neither a body nor an attachment,
-    /// NOT_FOUND when the conversation, the recipient or an attachment does not exist. Not
-    /// idempotent: every call sends one message.
+    /// messages from them (their DirectMessagePolicy, checked when the message would create the
+    /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
+    /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
+    /// the conversation, the sender, the recipient, the replied-to message or an attachment does
+    /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+    /// gaps even under concurrent sends, and the sender's read position moves to their message.
+    /// Not idempotent: every call sends one message.
     ///
-    /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `SendMessage`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn send_message(
         &self,
         request: crate::pb::SendMessageRequest,
@@ -231,8 +210,35 @@ impl MessagingClient {
             )
             .await
     }
-    /// Deletes a message for everyone: the body and attachments are cleared and a tombstone
-    /// stays in the conversation. Deleting a deleted message succeeds and changes nothing.
+    /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+    /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+    /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+    /// conversation. A recalled message keeps no history: its bodies are gone with it.
+    ///
+    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    pub async fn list_message_edits(
+        &self,
+        request: crate::pb::ListMessageEditsRequest,
+    ) -> Result<crate::pb::ListMessageEditsResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::LIST_MESSAGE_EDITS,
+                request,
+                |_: &crate::pb::ListMessageEditsRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .list_message_edits(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+    /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+    /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+    /// of the first deletion.
     /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
     /// conversation, NOT_FOUND when the message does not exist.
     ///
@@ -256,9 +262,57 @@ impl MessagingClient {
             )
             .await
     }
+    /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+    /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+    /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+    /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+    ///
+    /// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn add_reaction(
+        &self,
+        request: crate::pb::AddReactionRequest,
+    ) -> Result<crate::pb::AddReactionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::ADD_REACTION,
+                request,
+                |_: &crate::pb::AddReactionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .add_reaction(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+    /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+    ///
+    /// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    pub async fn remove_reaction(
+        &self,
+        request: crate::pb::RemoveReactionRequest,
+    ) -> Result<crate::pb::RemoveReactionResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::REMOVE_REACTION,
+                request,
+                |_: &crate::pb::RemoveReactionRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .remove_reaction(request)
+                        .await
+                },
+            )
+            .await
+    }
     /// Moves a member's read position forward to a message; it never moves back, so a retried
-    /// or late call changes nothing. PERMISSION_DENIED when the user is not a member, NOT_FOUND
-    /// when the message is not in the conversation.
+    /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
+    /// message is not in it, PERMISSION_DENIED when the user is not a member.
     ///
     /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
     pub async fn mark_as_read(
@@ -280,10 +334,12 @@ impl MessagingClient {
             )
             .await
     }
-    /// Counts a user's unread messages, in one conversation or across all of them.
-    /// PERMISSION_DENIED when a conversation is given and the user is not a member.
+    /// Counts a user's unread messages (the conversation's last sequence minus the member's read
+    /// position: exact whatever the concurrent sends), in one conversation or across all their
+    /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
+    /// the user is not a member of it.
     ///
-    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
     pub async fn get_unread_count(
         &self,
         request: crate::pb::GetUnreadCountRequest,
@@ -303,21 +359,10 @@ impl MessagingClient {
             )
             .await
     }
-    /// Forgets the cached response of `GetUnreadCount` to `request`, in this process and (through Redis) every other.
-    pub async fn invalidate_get_unread_count(
-        &self,
-        request: &crate::pb::GetUnreadCountRequest,
-    ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_UNREAD_COUNT,
-                request,
-                |_: &crate::pb::GetUnreadCountRequest| Vec::new(),
-            )
-            .await;
-    }
-    /// Lists the conversations a user is a member of, most recent activity first, a page at a
-    /// time.
+    /// Lists the conversations a user is a member of, most recent activity first (the last
+    /// message, else the creation), a page at a time. Pages are keyset positions in that order:
+    /// a conversation that gets a message while a client pages moves to the front, and is not
+    /// repeated on later pages.
     ///
     /// `ListConversations`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
     pub async fn list_conversations(
@@ -334,6 +379,109 @@ impl MessagingClient {
                             channel,
                         )
                         .list_conversations(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Creates a group with the creator as its owner and the given users as members.
+    /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
+    /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
+    /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
+    /// creator. Not idempotent: every call creates a group.
+    ///
+    /// `CreateGroupConversation`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    pub async fn create_group_conversation(
+        &self,
+        request: crate::pb::CreateGroupConversationRequest,
+    ) -> Result<crate::pb::CreateGroupConversationResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::CREATE_GROUP_CONVERSATION,
+                request,
+                |_: &crate::pb::CreateGroupConversationRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .create_group_conversation(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Adds users to a group as members; users already in it are left as they are, so a retry
+    /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
+    /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
+    /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
+    /// requester and a user, or a group that would exceed 256 members.
+    ///
+    /// `AddConversationMembers`: idempotent write, deadline 2s, up to 3 attempts.
+    pub async fn add_conversation_members(
+        &self,
+        request: crate::pb::AddConversationMembersRequest,
+    ) -> Result<crate::pb::AddConversationMembersResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::ADD_CONVERSATION_MEMBERS,
+                request,
+                |_: &crate::pb::AddConversationMembersRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .add_conversation_members(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
+    /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
+    /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
+    /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
+    /// remain (transfer ownership first). The last member leaving deletes the group.
+    ///
+    /// `RemoveConversationMember`: idempotent write, deadline 1s, up to 3 attempts.
+    pub async fn remove_conversation_member(
+        &self,
+        request: crate::pb::RemoveConversationMemberRequest,
+    ) -> Result<crate::pb::RemoveConversationMemberResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::REMOVE_CONVERSATION_MEMBER,
+                request,
+                |_: &crate::pb::RemoveConversationMemberRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .remove_conversation_member(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
+    /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
+    /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
+    /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+    ///
+    /// `UpdateMemberRole`: idempotent write, deadline 1s, up to 3 attempts.
+    pub async fn update_member_role(
+        &self,
+        request: crate::pb::UpdateMemberRoleRequest,
+    ) -> Result<crate::pb::UpdateMemberRoleResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::UPDATE_MEMBER_ROLE,
+                request,
+                |_: &crate::pb::UpdateMemberRoleRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::messaging_service_client::MessagingServiceClient::new(
+                            channel,
+                        )
+                        .update_member_role(request)
                         .await
                 },
             )

@@ -175,7 +175,7 @@ pub struct SendMessageRequest {
     /// At most 4000 characters.
     #[prost(string, tag = "5")]
     pub body: ::prost::alloc::string::String,
-    /// At most 10 media ids, ready and owned by the sender.
+    /// At most 10 media ids, each once, ready and owned by the sender.
     #[prost(string, repeated, tag = "6")]
     pub attachment_media_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     /// Empty when not replying; otherwise a message of the same conversation.
@@ -224,6 +224,40 @@ pub struct UpdateMessageResponse {
     pub message: ::core::option::Option<Message>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListMessageEditsRequest {
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    /// At most 100; 0 means the server's default of 20.
+    #[prost(int32, tag = "3")]
+    pub page_size: i32,
+    /// Empty for the first page; otherwise `next_page_token` from the previous response.
+    #[prost(string, tag = "4")]
+    pub page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MessageEdit {
+    /// The message's version while it had this body.
+    #[prost(int64, tag = "1")]
+    pub version: i64,
+    #[prost(string, tag = "2")]
+    pub previous_body: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub edited_by: ::prost::alloc::string::String,
+    /// When the edit replaced this body.
+    #[prost(message, optional, tag = "4")]
+    pub edited_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListMessageEditsResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub edits: ::prost::alloc::vec::Vec<MessageEdit>,
+    /// Empty when there are no more pages.
+    #[prost(string, tag = "2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteMessageRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
@@ -235,6 +269,37 @@ pub struct DeleteMessageResponse {
     /// When the message was first deleted.
     #[prost(message, optional, tag = "1")]
     pub deleted_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AddReactionRequest {
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    /// One emoji, as UTF-8.
+    #[prost(string, tag = "3")]
+    pub emoji: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AddReactionResponse {
+    /// The message's reactions after the call.
+    #[prost(message, repeated, tag = "1")]
+    pub reactions: ::prost::alloc::vec::Vec<ReactionCount>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveReactionRequest {
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub emoji: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RemoveReactionResponse {
+    /// The message's reactions after the call.
+    #[prost(message, repeated, tag = "1")]
+    pub reactions: ::prost::alloc::vec::Vec<ReactionCount>,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct MarkAsReadRequest {
@@ -289,6 +354,74 @@ pub struct ListConversationsResponse {
     /// Empty when there are no more pages.
     #[prost(string, tag = "2")]
     pub next_page_token: ::prost::alloc::string::String,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateGroupConversationRequest {
+    #[prost(string, tag = "1")]
+    pub creator_id: ::prost::alloc::string::String,
+    /// 1 to 100 characters.
+    #[prost(string, tag = "2")]
+    pub title: ::prost::alloc::string::String,
+    /// The other members, at most 255; duplicates and the creator are ignored.
+    #[prost(string, repeated, tag = "3")]
+    pub member_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct CreateGroupConversationResponse {
+    #[prost(message, optional, tag = "1")]
+    pub conversation: ::core::option::Option<Conversation>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct AddConversationMembersRequest {
+    #[prost(string, tag = "1")]
+    pub conversation_id: ::prost::alloc::string::String,
+    /// An owner or admin of the group.
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    /// 1 to 50 users; duplicates are ignored.
+    #[prost(string, repeated, tag = "3")]
+    pub user_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AddConversationMembersResponse {
+    /// The requested users as members, whether added now or before.
+    #[prost(message, repeated, tag = "1")]
+    pub members: ::prost::alloc::vec::Vec<ConversationMember>,
+    #[prost(int32, tag = "2")]
+    pub member_count: i32,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveConversationMemberRequest {
+    #[prost(string, tag = "1")]
+    pub conversation_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    /// The member to remove; the requester to leave.
+    #[prost(string, tag = "3")]
+    pub user_id: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveConversationMemberResponse {
+    /// Members left; 0 when the last member left and the group was deleted.
+    #[prost(int32, tag = "1")]
+    pub member_count: i32,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateMemberRoleRequest {
+    #[prost(string, tag = "1")]
+    pub conversation_id: ::prost::alloc::string::String,
+    /// The owner.
+    #[prost(string, tag = "2")]
+    pub requester_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(enumeration = "MemberRole", tag = "4")]
+    pub role: i32,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateMemberRoleResponse {
+    #[prost(message, optional, tag = "1")]
+    pub member: ::core::option::Option<ConversationMember>,
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -600,8 +733,9 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-        /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// Lists a conversation's current members in join order (those who joined together, such as
+        /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+        /// does not exist, PERMISSION_DENIED when the requester is not a member.
         pub async fn get_conversation_members(
             &mut self,
             request: impl tonic::IntoRequest<super::GetConversationMembersRequest>,
@@ -634,9 +768,13 @@ pub mod messaging_service_client {
         /// Sends a message to a conversation, or to a user directly: the direct conversation between
         /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
         /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-        /// messages from them, INVALID_ARGUMENT when there is neither a body nor an attachment,
-        /// NOT_FOUND when the conversation, the recipient or an attachment does not exist. Not
-        /// idempotent: every call sends one message.
+        /// messages from them (their DirectMessagePolicy, checked when the message would create the
+        /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
+        /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
+        /// the conversation, the sender, the recipient, the replied-to message or an attachment does
+        /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+        /// gaps even under concurrent sends, and the sender's read position moves to their message.
+        /// Not idempotent: every call sends one message.
         pub async fn send_message(
             &mut self,
             request: impl tonic::IntoRequest<super::SendMessageRequest>,
@@ -696,8 +834,43 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Deletes a message for everyone: the body and attachments are cleared and a tombstone
-        /// stays in the conversation. Deleting a deleted message succeeds and changes nothing.
+        /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+        /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+        /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+        /// conversation. A recalled message keeps no history: its bodies are gone with it.
+        pub async fn list_message_edits(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ListMessageEditsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListMessageEditsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/ListMessageEdits",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "ListMessageEdits",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+        /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+        /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+        /// of the first deletion.
         /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
         /// conversation, NOT_FOUND when the message does not exist.
         pub async fn delete_message(
@@ -729,9 +902,70 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+        /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+        /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+        /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+        pub async fn add_reaction(
+            &mut self,
+            request: impl tonic::IntoRequest<super::AddReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::AddReactionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/AddReaction",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.messaging.v1.MessagingService", "AddReaction"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+        /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+        pub async fn remove_reaction(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RemoveReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveReactionResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/RemoveReaction",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "RemoveReaction",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
         /// Moves a member's read position forward to a message; it never moves back, so a retried
-        /// or late call changes nothing. PERMISSION_DENIED when the user is not a member, NOT_FOUND
-        /// when the message is not in the conversation.
+        /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
+        /// message is not in it, PERMISSION_DENIED when the user is not a member.
         pub async fn mark_as_read(
             &mut self,
             request: impl tonic::IntoRequest<super::MarkAsReadRequest>,
@@ -758,8 +992,10 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Counts a user's unread messages, in one conversation or across all of them.
-        /// PERMISSION_DENIED when a conversation is given and the user is not a member.
+        /// Counts a user's unread messages (the conversation's last sequence minus the member's read
+        /// position: exact whatever the concurrent sends), in one conversation or across all their
+        /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
+        /// the user is not a member of it.
         pub async fn get_unread_count(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUnreadCountRequest>,
@@ -789,8 +1025,10 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the conversations a user is a member of, most recent activity first, a page at a
-        /// time.
+        /// Lists the conversations a user is a member of, most recent activity first (the last
+        /// message, else the creation), a page at a time. Pages are keyset positions in that order:
+        /// a conversation that gets a message while a client pages moves to the front, and is not
+        /// repeated on later pages.
         pub async fn list_conversations(
             &mut self,
             request: impl tonic::IntoRequest<super::ListConversationsRequest>,
@@ -816,6 +1054,141 @@ pub mod messaging_service_client {
                     GrpcMethod::new(
                         "nova.messaging.v1.MessagingService",
                         "ListConversations",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Creates a group with the creator as its owner and the given users as members.
+        /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
+        /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
+        /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
+        /// creator. Not idempotent: every call creates a group.
+        pub async fn create_group_conversation(
+            &mut self,
+            request: impl tonic::IntoRequest<super::CreateGroupConversationRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateGroupConversationResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/CreateGroupConversation",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "CreateGroupConversation",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Adds users to a group as members; users already in it are left as they are, so a retry
+        /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
+        /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
+        /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
+        /// requester and a user, or a group that would exceed 256 members.
+        pub async fn add_conversation_members(
+            &mut self,
+            request: impl tonic::IntoRequest<super::AddConversationMembersRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::AddConversationMembersResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/AddConversationMembers",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "AddConversationMembers",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
+        /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
+        /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
+        /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
+        /// remain (transfer ownership first). The last member leaving deletes the group.
+        pub async fn remove_conversation_member(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RemoveConversationMemberRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveConversationMemberResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/RemoveConversationMember",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "RemoveConversationMember",
+                    ),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
+        /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
+        /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
+        /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+        pub async fn update_member_role(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UpdateMemberRoleRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UpdateMemberRoleResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.messaging.v1.MessagingService/UpdateMemberRole",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new(
+                        "nova.messaging.v1.MessagingService",
+                        "UpdateMemberRole",
                     ),
                 );
             self.inner.unary(req, path, codec).await
@@ -863,8 +1236,9 @@ pub mod messaging_service_server {
             tonic::Response<super::GetConversationResponse>,
             tonic::Status,
         >;
-        /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-        /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// Lists a conversation's current members in join order (those who joined together, such as
+        /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+        /// does not exist, PERMISSION_DENIED when the requester is not a member.
         async fn get_conversation_members(
             &self,
             request: tonic::Request<super::GetConversationMembersRequest>,
@@ -875,9 +1249,13 @@ pub mod messaging_service_server {
         /// Sends a message to a conversation, or to a user directly: the direct conversation between
         /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
         /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-        /// messages from them, INVALID_ARGUMENT when there is neither a body nor an attachment,
-        /// NOT_FOUND when the conversation, the recipient or an attachment does not exist. Not
-        /// idempotent: every call sends one message.
+        /// messages from them (their DirectMessagePolicy, checked when the message would create the
+        /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
+        /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
+        /// the conversation, the sender, the recipient, the replied-to message or an attachment does
+        /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+        /// gaps even under concurrent sends, and the sender's read position moves to their message.
+        /// Not idempotent: every call sends one message.
         async fn send_message(
             &self,
             request: tonic::Request<super::SendMessageRequest>,
@@ -896,8 +1274,21 @@ pub mod messaging_service_server {
             tonic::Response<super::UpdateMessageResponse>,
             tonic::Status,
         >;
-        /// Deletes a message for everyone: the body and attachments are cleared and a tombstone
-        /// stays in the conversation. Deleting a deleted message succeeds and changes nothing.
+        /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+        /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+        /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+        /// conversation. A recalled message keeps no history: its bodies are gone with it.
+        async fn list_message_edits(
+            &self,
+            request: tonic::Request<super::ListMessageEditsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ListMessageEditsResponse>,
+            tonic::Status,
+        >;
+        /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+        /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+        /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+        /// of the first deletion.
         /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
         /// conversation, NOT_FOUND when the message does not exist.
         async fn delete_message(
@@ -907,9 +1298,29 @@ pub mod messaging_service_server {
             tonic::Response<super::DeleteMessageResponse>,
             tonic::Status,
         >;
+        /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+        /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+        /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+        /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+        async fn add_reaction(
+            &self,
+            request: tonic::Request<super::AddReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::AddReactionResponse>,
+            tonic::Status,
+        >;
+        /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+        /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+        async fn remove_reaction(
+            &self,
+            request: tonic::Request<super::RemoveReactionRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveReactionResponse>,
+            tonic::Status,
+        >;
         /// Moves a member's read position forward to a message; it never moves back, so a retried
-        /// or late call changes nothing. PERMISSION_DENIED when the user is not a member, NOT_FOUND
-        /// when the message is not in the conversation.
+        /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
+        /// message is not in it, PERMISSION_DENIED when the user is not a member.
         async fn mark_as_read(
             &self,
             request: tonic::Request<super::MarkAsReadRequest>,
@@ -917,8 +1328,10 @@ pub mod messaging_service_server {
             tonic::Response<super::MarkAsReadResponse>,
             tonic::Status,
         >;
-        /// Counts a user's unread messages, in one conversation or across all of them.
-        /// PERMISSION_DENIED when a conversation is given and the user is not a member.
+        /// Counts a user's unread messages (the conversation's last sequence minus the member's read
+        /// position: exact whatever the concurrent sends), in one conversation or across all their
+        /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
+        /// the user is not a member of it.
         async fn get_unread_count(
             &self,
             request: tonic::Request<super::GetUnreadCountRequest>,
@@ -926,13 +1339,62 @@ pub mod messaging_service_server {
             tonic::Response<super::GetUnreadCountResponse>,
             tonic::Status,
         >;
-        /// Lists the conversations a user is a member of, most recent activity first, a page at a
-        /// time.
+        /// Lists the conversations a user is a member of, most recent activity first (the last
+        /// message, else the creation), a page at a time. Pages are keyset positions in that order:
+        /// a conversation that gets a message while a client pages moves to the front, and is not
+        /// repeated on later pages.
         async fn list_conversations(
             &self,
             request: tonic::Request<super::ListConversationsRequest>,
         ) -> std::result::Result<
             tonic::Response<super::ListConversationsResponse>,
+            tonic::Status,
+        >;
+        /// Creates a group with the creator as its owner and the given users as members.
+        /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
+        /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
+        /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
+        /// creator. Not idempotent: every call creates a group.
+        async fn create_group_conversation(
+            &self,
+            request: tonic::Request<super::CreateGroupConversationRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::CreateGroupConversationResponse>,
+            tonic::Status,
+        >;
+        /// Adds users to a group as members; users already in it are left as they are, so a retry
+        /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
+        /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
+        /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
+        /// requester and a user, or a group that would exceed 256 members.
+        async fn add_conversation_members(
+            &self,
+            request: tonic::Request<super::AddConversationMembersRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::AddConversationMembersResponse>,
+            tonic::Status,
+        >;
+        /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
+        /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
+        /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
+        /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
+        /// remain (transfer ownership first). The last member leaving deletes the group.
+        async fn remove_conversation_member(
+            &self,
+            request: tonic::Request<super::RemoveConversationMemberRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveConversationMemberResponse>,
+            tonic::Status,
+        >;
+        /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
+        /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
+        /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
+        /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+        async fn update_member_role(
+            &self,
+            request: tonic::Request<super::UpdateMemberRoleRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UpdateMemberRoleResponse>,
             tonic::Status,
         >;
     }
@@ -1288,6 +1750,52 @@ pub mod messaging_service_server {
                     };
                     Box::pin(fut)
                 }
+                "/nova.messaging.v1.MessagingService/ListMessageEdits" => {
+                    #[allow(non_camel_case_types)]
+                    struct ListMessageEditsSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::ListMessageEditsRequest>
+                    for ListMessageEditsSvc<T> {
+                        type Response = super::ListMessageEditsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ListMessageEditsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::list_message_edits(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ListMessageEditsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
                 "/nova.messaging.v1.MessagingService/DeleteMessage" => {
                     #[allow(non_camel_case_types)]
                     struct DeleteMessageSvc<T: MessagingService>(pub Arc<T>);
@@ -1319,6 +1827,97 @@ pub mod messaging_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = DeleteMessageSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/AddReaction" => {
+                    #[allow(non_camel_case_types)]
+                    struct AddReactionSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::AddReactionRequest>
+                    for AddReactionSvc<T> {
+                        type Response = super::AddReactionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::AddReactionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::add_reaction(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = AddReactionSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/RemoveReaction" => {
+                    #[allow(non_camel_case_types)]
+                    struct RemoveReactionSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::RemoveReactionRequest>
+                    for RemoveReactionSvc<T> {
+                        type Response = super::RemoveReactionResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RemoveReactionRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::remove_reaction(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RemoveReactionSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
@@ -1456,6 +2055,203 @@ pub mod messaging_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = ListConversationsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/CreateGroupConversation" => {
+                    #[allow(non_camel_case_types)]
+                    struct CreateGroupConversationSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::CreateGroupConversationRequest>
+                    for CreateGroupConversationSvc<T> {
+                        type Response = super::CreateGroupConversationResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                super::CreateGroupConversationRequest,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::create_group_conversation(
+                                        &inner,
+                                        request,
+                                    )
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = CreateGroupConversationSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/AddConversationMembers" => {
+                    #[allow(non_camel_case_types)]
+                    struct AddConversationMembersSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::AddConversationMembersRequest>
+                    for AddConversationMembersSvc<T> {
+                        type Response = super::AddConversationMembersResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::AddConversationMembersRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::add_conversation_members(
+                                        &inner,
+                                        request,
+                                    )
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = AddConversationMembersSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/RemoveConversationMember" => {
+                    #[allow(non_camel_case_types)]
+                    struct RemoveConversationMemberSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::RemoveConversationMemberRequest>
+                    for RemoveConversationMemberSvc<T> {
+                        type Response = super::RemoveConversationMemberResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<
+                                super::RemoveConversationMemberRequest,
+                            >,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::remove_conversation_member(
+                                        &inner,
+                                        request,
+                                    )
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RemoveConversationMemberSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.messaging.v1.MessagingService/UpdateMemberRole" => {
+                    #[allow(non_camel_case_types)]
+                    struct UpdateMemberRoleSvc<T: MessagingService>(pub Arc<T>);
+                    impl<
+                        T: MessagingService,
+                    > tonic::server::UnaryService<super::UpdateMemberRoleRequest>
+                    for UpdateMemberRoleSvc<T> {
+                        type Response = super::UpdateMemberRoleResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UpdateMemberRoleRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as MessagingService>::update_member_role(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UpdateMemberRoleSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -58,7 +58,7 @@ pub static GET_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
     },
     schema: 0x5fc452f9bcfea77d,
 };
-/// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
 pub static GET_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetConversation",
@@ -72,15 +72,12 @@ pub static GET_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
             max_backoff: ::std::time::Duration::from_millis(500),
             multiplier: 2.0,
         }),
-        cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(10000),
-            stale_if_error: ::std::time::Duration::from_millis(300000),
-        }),
+        cache: None,
         fail_closed: false,
     },
     schema: 0xd653788a185226ea,
 };
-/// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
 pub static GET_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetConversationMembers",
@@ -94,22 +91,19 @@ pub static GET_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova
             max_backoff: ::std::time::Duration::from_millis(500),
             multiplier: 2.0,
         }),
-        cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(10000),
-            stale_if_error: ::std::time::Duration::from_millis(300000),
-        }),
+        cache: None,
         fail_closed: false,
     },
     schema: 0x69d9e6cc0b1245a5,
 };
-/// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+/// `SendMessage`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static SEND_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "SendMessage",
     owner: "messaging",
     idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
     policy: ::nova_runtime::rpc::CallPolicy {
-        deadline: ::std::time::Duration::from_millis(2000),
+        deadline: ::std::time::Duration::from_millis(3000),
         retry: Some(::nova_runtime::rpc::RetryPolicy {
             max_attempts: 3,
             initial_backoff: ::std::time::Duration::from_millis(50),
@@ -140,6 +134,25 @@ pub static UPDATE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
     },
     schema: 0x9d387229b7e39fda,
 };
+/// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+pub static LIST_MESSAGE_EDITS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "ListMessageEdits",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(300),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x48117371df569bc8,
+};
 /// `DeleteMessage`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
@@ -158,6 +171,44 @@ pub static DELETE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0x61b6e9e5841c3e3f,
+};
+/// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static ADD_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "AddReaction",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xcc4c22e73dbbfd83,
+};
+/// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+pub static REMOVE_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "RemoveReaction",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x2849b47a5e988153,
 };
 /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
 pub static MARK_AS_READ: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
@@ -178,7 +229,7 @@ pub static MARK_AS_READ: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
     },
     schema: 0xb29f88ca14aef6e5,
 };
-/// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
 pub static GET_UNREAD_COUNT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetUnreadCount",
@@ -192,10 +243,7 @@ pub static GET_UNREAD_COUNT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
             max_backoff: ::std::time::Duration::from_millis(500),
             multiplier: 2.0,
         }),
-        cache: Some(::nova_runtime::rpc::CachePolicy {
-            ttl: ::std::time::Duration::from_millis(5000),
-            stale_if_error: ::std::time::Duration::from_millis(300000),
-        }),
+        cache: None,
         fail_closed: false,
     },
     schema: 0xe63b7db4c590f3b4,
@@ -219,6 +267,82 @@ pub static LIST_CONVERSATIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
     },
     schema: 0x9824aea6e379be12,
 };
+/// `CreateGroupConversation`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+pub static CREATE_GROUP_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "CreateGroupConversation",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(2000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x3e7845bde4419f2b,
+};
+/// `AddConversationMembers`: idempotent write, deadline 2s, up to 3 attempts.
+pub static ADD_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "AddConversationMembers",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(2000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xefe10a7b0bf6a9e5,
+};
+/// `RemoveConversationMember`: idempotent write, deadline 1s, up to 3 attempts.
+pub static REMOVE_CONVERSATION_MEMBER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "RemoveConversationMember",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xeafdf8317467734f,
+};
+/// `UpdateMemberRole`: idempotent write, deadline 1s, up to 3 attempts.
+pub static UPDATE_MEMBER_ROLE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.messaging.v1.MessagingService",
+    method: "UpdateMemberRole",
+    owner: "messaging",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x77c7360d4ad3359a,
+};
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &GET_MESSAGES,
@@ -227,8 +351,15 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &GET_CONVERSATION_MEMBERS,
     &SEND_MESSAGE,
     &UPDATE_MESSAGE,
+    &LIST_MESSAGE_EDITS,
     &DELETE_MESSAGE,
+    &ADD_REACTION,
+    &REMOVE_REACTION,
     &MARK_AS_READ,
     &GET_UNREAD_COUNT,
     &LIST_CONVERSATIONS,
+    &CREATE_GROUP_CONVERSATION,
+    &ADD_CONVERSATION_MEMBERS,
+    &REMOVE_CONVERSATION_MEMBER,
+    &UPDATE_MEMBER_ROLE,
 ];

@@ -31,7 +31,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
     /// PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
     fn get_conversation(
         &self,
         ctx: &CallContext,
@@ -39,10 +39,11 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetConversationResponse, LogicError>,
     > + Send;
-    /// Lists a conversation's current members in join order, a page at a time. NOT_FOUND when
-    /// the conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+    /// Lists a conversation's current members in join order (those who joined together, such as
+    /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
+    /// does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
     fn get_conversation_members(
         &self,
         ctx: &CallContext,
@@ -53,11 +54,15 @@ pub trait Logic: Send + Sync + 'static {
     /// Sends a message to a conversation, or to a user directly: the direct conversation between
     /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
     /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-    /// messages from them, INVALID_ARGUMENT when there is neither a body nor an attachment,
-    /// NOT_FOUND when the conversation, the recipient or an attachment does not exist. Not
-    /// idempotent: every call sends one message.
+    /// messages from them (their DirectMessagePolicy, checked when the message would create the
+    /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
+    /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
+    /// the conversation, the sender, the recipient, the replied-to message or an attachment does
+    /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+    /// gaps even under concurrent sends, and the sender's read position moves to their message.
+    /// Not idempotent: every call sends one message.
     ///
-    /// `SendMessage`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `SendMessage`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn send_message(
         &self,
         ctx: &CallContext,
@@ -76,8 +81,23 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::UpdateMessageResponse, LogicError>,
     > + Send;
-    /// Deletes a message for everyone: the body and attachments are cleared and a tombstone
-    /// stays in the conversation. Deleting a deleted message succeeds and changes nothing.
+    /// Lists the bodies a message had before its edits, newest edit first, a page at a time
+    /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
+    /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
+    /// conversation. A recalled message keeps no history: its bodies are gone with it.
+    ///
+    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    fn list_message_edits(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ListMessageEditsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ListMessageEditsResponse, LogicError>,
+    > + Send;
+    /// Deletes a message for everyone (a recall): the body, attachments, reactions and edit
+    /// history are cleared and a tombstone stays in the conversation, keeping its sequence
+    /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
+    /// of the first deletion.
     /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
     /// conversation, NOT_FOUND when the message does not exist.
     ///
@@ -89,9 +109,31 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::DeleteMessageResponse, LogicError>,
     > + Send;
+    /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+    /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
+    /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
+    /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+    ///
+    /// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn add_reaction(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::AddReactionRequest,
+    ) -> impl Future<Output = Result<crate::pb::AddReactionResponse, LogicError>> + Send;
+    /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
+    /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+    ///
+    /// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    fn remove_reaction(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RemoveReactionRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RemoveReactionResponse, LogicError>,
+    > + Send;
     /// Moves a member's read position forward to a message; it never moves back, so a retried
-    /// or late call changes nothing. PERMISSION_DENIED when the user is not a member, NOT_FOUND
-    /// when the message is not in the conversation.
+    /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
+    /// message is not in it, PERMISSION_DENIED when the user is not a member.
     ///
     /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
     fn mark_as_read(
@@ -99,10 +141,12 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::MarkAsReadRequest,
     ) -> impl Future<Output = Result<crate::pb::MarkAsReadResponse, LogicError>> + Send;
-    /// Counts a user's unread messages, in one conversation or across all of them.
-    /// PERMISSION_DENIED when a conversation is given and the user is not a member.
+    /// Counts a user's unread messages (the conversation's last sequence minus the member's read
+    /// position: exact whatever the concurrent sends), in one conversation or across all their
+    /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
+    /// the user is not a member of it.
     ///
-    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
     fn get_unread_count(
         &self,
         ctx: &CallContext,
@@ -110,8 +154,10 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetUnreadCountResponse, LogicError>,
     > + Send;
-    /// Lists the conversations a user is a member of, most recent activity first, a page at a
-    /// time.
+    /// Lists the conversations a user is a member of, most recent activity first (the last
+    /// message, else the creation), a page at a time. Pages are keyset positions in that order:
+    /// a conversation that gets a message while a client pages moves to the front, and is not
+    /// repeated on later pages.
     ///
     /// `ListConversations`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
     fn list_conversations(
@@ -120,5 +166,60 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::ListConversationsRequest,
     ) -> impl Future<
         Output = Result<crate::pb::ListConversationsResponse, LogicError>,
+    > + Send;
+    /// Creates a group with the creator as its owner and the given users as members.
+    /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
+    /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
+    /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
+    /// creator. Not idempotent: every call creates a group.
+    ///
+    /// `CreateGroupConversation`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    fn create_group_conversation(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::CreateGroupConversationRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::CreateGroupConversationResponse, LogicError>,
+    > + Send;
+    /// Adds users to a group as members; users already in it are left as they are, so a retry
+    /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
+    /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
+    /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
+    /// requester and a user, or a group that would exceed 256 members.
+    ///
+    /// `AddConversationMembers`: idempotent write, deadline 2s, up to 3 attempts.
+    fn add_conversation_members(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::AddConversationMembersRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::AddConversationMembersResponse, LogicError>,
+    > + Send;
+    /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
+    /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
+    /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
+    /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
+    /// remain (transfer ownership first). The last member leaving deletes the group.
+    ///
+    /// `RemoveConversationMember`: idempotent write, deadline 1s, up to 3 attempts.
+    fn remove_conversation_member(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RemoveConversationMemberRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RemoveConversationMemberResponse, LogicError>,
+    > + Send;
+    /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
+    /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
+    /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
+    /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+    ///
+    /// `UpdateMemberRole`: idempotent write, deadline 1s, up to 3 attempts.
+    fn update_member_role(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::UpdateMemberRoleRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::UpdateMemberRoleResponse, LogicError>,
     > + Send;
 }

@@ -94,6 +94,20 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
             )
             .await
     }
+    async fn list_message_edits(
+        &self,
+        request: tonic::Request<crate::pb::ListMessageEditsRequest>,
+    ) -> Result<tonic::Response<crate::pb::ListMessageEditsResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::LIST_MESSAGE_EDITS,
+                request,
+                |ctx, message| async move {
+                    logic.list_message_edits(&ctx, message).await
+                },
+            )
+            .await
+    }
     async fn delete_message(
         &self,
         request: tonic::Request<crate::pb::DeleteMessageRequest>,
@@ -103,6 +117,30 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
                 &crate::rpc::DELETE_MESSAGE,
                 request,
                 |ctx, message| async move { logic.delete_message(&ctx, message).await },
+            )
+            .await
+    }
+    async fn add_reaction(
+        &self,
+        request: tonic::Request<crate::pb::AddReactionRequest>,
+    ) -> Result<tonic::Response<crate::pb::AddReactionResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::ADD_REACTION,
+                request,
+                |ctx, message| async move { logic.add_reaction(&ctx, message).await },
+            )
+            .await
+    }
+    async fn remove_reaction(
+        &self,
+        request: tonic::Request<crate::pb::RemoveReactionRequest>,
+    ) -> Result<tonic::Response<crate::pb::RemoveReactionResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::REMOVE_REACTION,
+                request,
+                |ctx, message| async move { logic.remove_reaction(&ctx, message).await },
             )
             .await
     }
@@ -140,6 +178,71 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
                 request,
                 |ctx, message| async move {
                     logic.list_conversations(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn create_group_conversation(
+        &self,
+        request: tonic::Request<crate::pb::CreateGroupConversationRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::CreateGroupConversationResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::CREATE_GROUP_CONVERSATION,
+                request,
+                |ctx, message| async move {
+                    logic.create_group_conversation(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn add_conversation_members(
+        &self,
+        request: tonic::Request<crate::pb::AddConversationMembersRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::AddConversationMembersResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::ADD_CONVERSATION_MEMBERS,
+                request,
+                |ctx, message| async move {
+                    logic.add_conversation_members(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn remove_conversation_member(
+        &self,
+        request: tonic::Request<crate::pb::RemoveConversationMemberRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::RemoveConversationMemberResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::REMOVE_CONVERSATION_MEMBER,
+                request,
+                |ctx, message| async move {
+                    logic.remove_conversation_member(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn update_member_role(
+        &self,
+        request: tonic::Request<crate::pb::UpdateMemberRoleRequest>,
+    ) -> Result<tonic::Response<crate::pb::UpdateMemberRoleResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::UPDATE_MEMBER_ROLE,
+                request,
+                |ctx, message| async move {
+                    logic.update_member_role(&ctx, message).await
                 },
             )
             .await

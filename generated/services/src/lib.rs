@@ -80,7 +80,7 @@ pub static SERVICES: &[Service] = &[
     Service {
         name: "messaging",
         description: &nova_messaging::server::DESCRIPTION,
-        calls: &["auth", "user"],
+        calls: &["auth", "media", "user"],
         migrations: nova_messaging::db::MIGRATIONS,
         tables: nova_messaging::repo::TABLES,
         statements: nova_messaging::repo::STATEMENTS,
