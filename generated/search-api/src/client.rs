@@ -389,4 +389,52 @@ impl SearchClient {
             )
             .await;
     }
+    /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+    /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
+    /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+    /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
+    /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
+    /// negative.
+    ///
+    /// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+    pub async fn index_documents(
+        &self,
+        request: crate::pb::IndexDocumentsRequest,
+    ) -> Result<crate::pb::IndexDocumentsResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::INDEX_DOCUMENTS,
+                request,
+                |_: &crate::pb::IndexDocumentsRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::search_service_client::SearchServiceClient::new(channel)
+                        .index_documents(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
+    /// older version arriving later does not bring the document back. Removing an unknown
+    /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
+    /// INVALID_ARGUMENT as for IndexDocuments.
+    ///
+    /// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+    pub async fn remove_documents(
+        &self,
+        request: crate::pb::RemoveDocumentsRequest,
+    ) -> Result<crate::pb::RemoveDocumentsResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::REMOVE_DOCUMENTS,
+                request,
+                |_: &crate::pb::RemoveDocumentsRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::search_service_client::SearchServiceClient::new(channel)
+                        .remove_documents(request)
+                        .await
+                },
+            )
+            .await
+    }
 }

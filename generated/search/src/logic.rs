@@ -117,4 +117,32 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetSearchAnalyticsResponse, LogicError>,
     > + Send;
+    /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+    /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
+    /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+    /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
+    /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
+    /// negative.
+    ///
+    /// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+    fn index_documents(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::IndexDocumentsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::IndexDocumentsResponse, LogicError>,
+    > + Send;
+    /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
+    /// older version arriving later does not bring the document back. Removing an unknown
+    /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
+    /// INVALID_ARGUMENT as for IndexDocuments.
+    ///
+    /// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+    fn remove_documents(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RemoveDocumentsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RemoveDocumentsResponse, LogicError>,
+    > + Send;
 }
