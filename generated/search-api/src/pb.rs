@@ -378,10 +378,11 @@ pub struct RemoveDocumentsRequest {
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RemoveDocumentsResponse {
-    /// Documents removed by this call.
+    /// Removals applied by this call (a tombstone written, or moved to a newer version).
     #[prost(int32, tag = "1")]
     pub removed: i32,
-    /// Documents already removed, or newer than the removal.
+    /// Removals left alone: the document was removed at this version already, or changed at a
+    /// newer one.
     #[prost(int32, tag = "2")]
     pub skipped: i32,
 }
