@@ -182,6 +182,34 @@ async fn a_post_written_while_search_is_down_is_pushed_by_the_reconcile() {
 }
 
 #[tokio::test]
+async fn a_profile_created_while_search_is_down_is_pushed_by_the_reconcile() {
+    let mut system = TestSystem::new();
+    system.start_with_callees("search").await;
+    let proxy = Proxy::start(system.member("search").service.addr).await;
+    proxy.set(Mode::Reset);
+    system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
+    let endpoint = proxy.uri();
+    let settings = nova_user_service::UserServiceSettings { search_reconcile: Duration::from_millis(50) };
+    system
+        .start(&nova_user::server::DESCRIPTION, move |mut config, listeners, shutdown| {
+            config.peers.set_endpoint("search", endpoint);
+            nova_user_service::start_with(config, settings, listeners, shutdown)
+        })
+        .await;
+    let (auth, users, search) = (system.client(AuthClient::from_peers), system.client(UserClient::from_peers), uncached(&system));
+    let id = register(&auth, "offline_bob").await;
+    users.get_user_profile(user_pb::GetUserProfileRequest { user_id: id.clone() }).await.unwrap();
+    // The profile exists although search is unreachable: its change waits in the outbox.
+    assert_eq!(outbox_rows(&system, "user", "SELECT count(*) FROM profile_search_outbox").await, 1);
+    assert!(users_found(&search, "offline_bob").await.is_empty());
+
+    proxy.set(Mode::Forward);
+    until("the reconcile pushes the profile", || async { users_found(&search, "offline_bob").await.iter().any(|u| u.user_id == id) }).await;
+    until("the outbox is drained", || async { outbox_rows(&system, "user", "SELECT count(*) FROM profile_search_outbox").await == 0 }).await;
+    system.stop().await;
+}
+
+#[tokio::test]
 async fn content_without_search_still_writes_and_keeps_the_change() {
     let mut system = TestSystem::new();
     // Each started alone (user calls search too): search is never started, so it refuses
@@ -315,6 +343,7 @@ async fn searches_page_with_tokens_and_filter() {
             doc
         })
         .collect();
+    let most_popular: Vec<String> = docs.iter().rev().take(3).map(|d| d.id.clone()).collect();
     index(&search, docs).await;
 
     // SearchPosts: 10, 10, 5, every post once, by popularity when asked.
@@ -336,7 +365,7 @@ async fn searches_page_with_tokens_and_filter() {
     seen.dedup();
     assert_eq!(seen.len(), 25);
     let first = search.search_posts(pb::SearchPostsRequest { query: "pagination".into(), page_size: 3, sort: pb::SearchSort::Popular as i32, ..Default::default() }).await.unwrap();
-    assert!(first.posts.windows(2).all(|w| w[0].score >= w[1].score || w[0].created_at.is_some()));
+    assert_eq!(first.posts.iter().map(|p| p.post_id.clone()).collect::<Vec<_>>(), most_popular, "most engagement first");
     // A token of another query is refused, naming the field.
     let request = pb::SearchPostsRequest { query: "example".into(), page_token: first.next_page_token.clone(), ..Default::default() };
     let error = search.search_posts(request).await.unwrap_err();
@@ -484,17 +513,17 @@ async fn every_rpc_refuses_bad_input_with_the_field_named() {
     let tags = (0..11).map(|i| format!("t{i}")).collect();
     expect(s.advanced_search(pb::AdvancedSearchRequest { hashtags: tags, ..Default::default() }).await.map(drop), "hashtags");
     let now = timestamp(nova_runtime::codegen::chrono::Utc::now());
-    let inverted = pb::AdvancedSearchRequest { created_after: Some(now.clone()), created_before: Some(now.clone()), ..Default::default() };
+    let inverted = pb::AdvancedSearchRequest { created_after: Some(now), created_before: Some(now), ..Default::default() };
     expect(s.advanced_search(inverted).await.map(drop), "created_after");
     expect(s.record_search_query(pb::RecordSearchQueryRequest { request_id: "1".into(), query: "a".into(), ..Default::default() }).await.map(drop), "request_id");
     let no_query = pb::RecordSearchQueryRequest { request_id: Uuid::new_v4().to_string(), ..Default::default() };
     expect(s.record_search_query(no_query).await.map(drop), "query");
     expect(s.get_trending_searches(pb::GetTrendingSearchesRequest::default()).await.map(drop), "window");
     expect(s.get_search_analytics(pb::GetSearchAnalyticsRequest::default()).await.map(drop), "start_time");
-    let reversed = pb::GetSearchAnalyticsRequest { start_time: Some(now.clone()), end_time: Some(now.clone()) };
+    let reversed = pb::GetSearchAnalyticsRequest { start_time: Some(now), end_time: Some(now) };
     expect(s.get_search_analytics(reversed).await.map(drop), "start_time");
     let far = timestamp(nova_runtime::codegen::chrono::Utc::now() + nova_runtime::codegen::chrono::TimeDelta::days(91));
-    expect(s.get_search_analytics(pb::GetSearchAnalyticsRequest { start_time: Some(now.clone()), end_time: Some(far) }).await.map(drop), "end_time");
+    expect(s.get_search_analytics(pb::GetSearchAnalyticsRequest { start_time: Some(now), end_time: Some(far) }).await.map(drop), "end_time");
     expect(s.index_documents(pb::IndexDocumentsRequest::default()).await.map(drop), "documents");
     let mut hashtag = post_doc(&Uuid::new_v4().to_string(), &Uuid::new_v4().to_string(), "x", 1);
     hashtag.kind = pb::DocumentKind::Hashtag as i32;
