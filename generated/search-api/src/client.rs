@@ -128,8 +128,9 @@ impl SearchClient {
             )
             .await;
     }
-    /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
-    /// than 256 characters, or the page token is malformed.
+    /// Searches display names and bios by words; a query equal to a username (any case) finds
+    /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
+    /// or the page token is malformed.
     ///
     /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_users(
@@ -230,8 +231,10 @@ impl SearchClient {
             )
             .await;
     }
-    /// Completes a partly typed query from popular queries, users and hashtags, for
-    /// search-as-you-type. An empty prefix yields no suggestions, not an error.
+    /// Completes a partly typed query from popular queries of the last 30 days that found
+    /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
+    /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
+    /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
     ///
     /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_suggestions(
@@ -392,6 +395,8 @@ impl SearchClient {
     /// Adds or replaces documents (posts and users; hashtags are derived from post text).
     /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
     /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+    /// Each document is applied on its own: a call that fails part way may have applied the first
+    /// ones, and repeating it is safe.
     /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
     /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
     /// negative.

@@ -104,7 +104,7 @@ pub struct FullTextSearchRequest {
 pub struct FullTextSearchResponse {
     #[prost(message, repeated, tag = "1")]
     pub hits: ::prost::alloc::vec::Vec<SearchHit>,
-    /// Empty when there are no more pages.
+    /// Empty when there are no more pages (ranked lists stop after 1000 results).
     #[prost(string, tag = "2")]
     pub next_page_token: ::prost::alloc::string::String,
 }
@@ -699,8 +699,9 @@ pub mod search_service_client {
                 .insert(GrpcMethod::new("nova.search.v1.SearchService", "SearchPosts"));
             self.inner.unary(req, path, codec).await
         }
-        /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
-        /// than 256 characters, or the page token is malformed.
+        /// Searches display names and bios by words; a query equal to a username (any case) finds
+        /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
+        /// or the page token is malformed.
         pub async fn search_users(
             &mut self,
             request: impl tonic::IntoRequest<super::SearchUsersRequest>,
@@ -781,8 +782,10 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Completes a partly typed query from popular queries, users and hashtags, for
-        /// search-as-you-type. An empty prefix yields no suggestions, not an error.
+        /// Completes a partly typed query from popular queries of the last 30 days that found
+        /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
+        /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
+        /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
         pub async fn get_search_suggestions(
             &mut self,
             request: impl tonic::IntoRequest<super::GetSearchSuggestionsRequest>,
@@ -932,6 +935,8 @@ pub mod search_service_client {
         /// Adds or replaces documents (posts and users; hashtags are derived from post text).
         /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
         /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+        /// Each document is applied on its own: a call that fails part way may have applied the first
+        /// ones, and repeating it is safe.
         /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
         /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
         /// negative.
@@ -1024,8 +1029,9 @@ pub mod search_service_server {
             tonic::Response<super::SearchPostsResponse>,
             tonic::Status,
         >;
-        /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
-        /// than 256 characters, or the page token is malformed.
+        /// Searches display names and bios by words; a query equal to a username (any case) finds
+        /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
+        /// or the page token is malformed.
         async fn search_users(
             &self,
             request: tonic::Request<super::SearchUsersRequest>,
@@ -1051,8 +1057,10 @@ pub mod search_service_server {
             tonic::Response<super::GetPostsByHashtagResponse>,
             tonic::Status,
         >;
-        /// Completes a partly typed query from popular queries, users and hashtags, for
-        /// search-as-you-type. An empty prefix yields no suggestions, not an error.
+        /// Completes a partly typed query from popular queries of the last 30 days that found
+        /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
+        /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
+        /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
         async fn get_search_suggestions(
             &self,
             request: tonic::Request<super::GetSearchSuggestionsRequest>,
@@ -1101,6 +1109,8 @@ pub mod search_service_server {
         /// Adds or replaces documents (posts and users; hashtags are derived from post text).
         /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
         /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+        /// Each document is applied on its own: a call that fails part way may have applied the first
+        /// ones, and repeating it is safe.
         /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
         /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
         /// negative.
