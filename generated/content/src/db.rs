@@ -27,6 +27,12 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: false,
     },
+    Migration {
+        version: 4i64,
+        description: "post search outbox",
+        sql: include_str!("../../../migrations/content/0004_post_search_outbox.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

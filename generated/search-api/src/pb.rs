@@ -104,7 +104,7 @@ pub struct FullTextSearchRequest {
 pub struct FullTextSearchResponse {
     #[prost(message, repeated, tag = "1")]
     pub hits: ::prost::alloc::vec::Vec<SearchHit>,
-    /// Empty when there are no more pages.
+    /// Empty when there are no more pages (ranked lists stop after 1000 results).
     #[prost(string, tag = "2")]
     pub next_page_token: ::prost::alloc::string::String,
 }
@@ -309,6 +309,82 @@ pub struct GetSearchAnalyticsResponse {
     /// The 20 most frequent queries that returned nothing, most frequent first.
     #[prost(message, repeated, tag = "5")]
     pub top_zero_result_queries: ::prost::alloc::vec::Vec<QueryCount>,
+}
+/// One document as its owner last wrote it.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct IndexedDocument {
+    /// DOCUMENT_KIND_POST or DOCUMENT_KIND_USER.
+    #[prost(enumeration = "DocumentKind", tag = "1")]
+    pub kind: i32,
+    /// UUID of the post or the user.
+    #[prost(string, tag = "2")]
+    pub id: ::prost::alloc::string::String,
+    /// Posts: UUID of the author. Users: empty (the user is their own author).
+    #[prost(string, tag = "3")]
+    pub author_id: ::prost::alloc::string::String,
+    /// Users: the display name (at most 200 characters). Posts: empty.
+    #[prost(string, tag = "4")]
+    pub title: ::prost::alloc::string::String,
+    /// Posts: the text, whose #hashtags are indexed too. Users: the bio. At most 10 000 characters.
+    #[prost(string, tag = "5")]
+    pub body: ::prost::alloc::string::String,
+    /// Users: the username; empty keeps the one indexed before. Posts: empty.
+    #[prost(string, tag = "6")]
+    pub username: ::prost::alloc::string::String,
+    /// Engagement (likes, comments, shares), for SEARCH_SORT_POPULAR; not negative.
+    #[prost(double, tag = "7")]
+    pub popularity: f64,
+    /// When the post or the user was created; required.
+    #[prost(message, optional, tag = "8")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// The owner's version of this state (e.g. the row's `version`); not negative. Greater
+    /// versions are newer.
+    #[prost(int64, tag = "9")]
+    pub version: i64,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct IndexDocumentsRequest {
+    /// At most 100.
+    #[prost(message, repeated, tag = "1")]
+    pub documents: ::prost::alloc::vec::Vec<IndexedDocument>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct IndexDocumentsResponse {
+    /// Documents written by this call.
+    #[prost(int32, tag = "1")]
+    pub applied: i32,
+    /// Documents left alone because a change of the same or a newer version was applied before.
+    #[prost(int32, tag = "2")]
+    pub skipped: i32,
+}
+/// A document to remove, and the owner's version at its removal.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemovedDocument {
+    /// DOCUMENT_KIND_POST or DOCUMENT_KIND_USER.
+    #[prost(enumeration = "DocumentKind", tag = "1")]
+    pub kind: i32,
+    /// UUID of the post or the user.
+    #[prost(string, tag = "2")]
+    pub id: ::prost::alloc::string::String,
+    /// Not negative; a removal applies unless a strictly newer upsert was applied.
+    #[prost(int64, tag = "3")]
+    pub version: i64,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RemoveDocumentsRequest {
+    /// At most 100.
+    #[prost(message, repeated, tag = "1")]
+    pub documents: ::prost::alloc::vec::Vec<RemovedDocument>,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RemoveDocumentsResponse {
+    /// Removals applied by this call (a tombstone written, or moved to a newer version).
+    #[prost(int32, tag = "1")]
+    pub removed: i32,
+    /// Removals left alone: the document was removed at this version already, or changed at a
+    /// newer one.
+    #[prost(int32, tag = "2")]
+    pub skipped: i32,
 }
 /// What an indexed document stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
@@ -623,8 +699,9 @@ pub mod search_service_client {
                 .insert(GrpcMethod::new("nova.search.v1.SearchService", "SearchPosts"));
             self.inner.unary(req, path, codec).await
         }
-        /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
-        /// than 256 characters, or the page token is malformed.
+        /// Searches display names and bios by words; a query equal to a username (any case) finds
+        /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
+        /// or the page token is malformed.
         pub async fn search_users(
             &mut self,
             request: impl tonic::IntoRequest<super::SearchUsersRequest>,
@@ -705,8 +782,10 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Completes a partly typed query from popular queries, users and hashtags, for
-        /// search-as-you-type. An empty prefix yields no suggestions, not an error.
+        /// Completes a partly typed query from popular queries of the last 30 days that found
+        /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
+        /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
+        /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
         pub async fn get_search_suggestions(
             &mut self,
             request: impl tonic::IntoRequest<super::GetSearchSuggestionsRequest>,
@@ -853,6 +932,70 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+        /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
+        /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+        /// Each document is applied on its own: a call that fails part way may have applied the first
+        /// ones, and repeating it is safe.
+        /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
+        /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
+        /// negative.
+        pub async fn index_documents(
+            &mut self,
+            request: impl tonic::IntoRequest<super::IndexDocumentsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::IndexDocumentsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.search.v1.SearchService/IndexDocuments",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.search.v1.SearchService", "IndexDocuments"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
+        /// older version arriving later does not bring the document back. Removing an unknown
+        /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
+        /// INVALID_ARGUMENT as for IndexDocuments.
+        pub async fn remove_documents(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RemoveDocumentsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveDocumentsResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.search.v1.SearchService/RemoveDocuments",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.search.v1.SearchService", "RemoveDocuments"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -886,8 +1029,9 @@ pub mod search_service_server {
             tonic::Response<super::SearchPostsResponse>,
             tonic::Status,
         >;
-        /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
-        /// than 256 characters, or the page token is malformed.
+        /// Searches display names and bios by words; a query equal to a username (any case) finds
+        /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
+        /// or the page token is malformed.
         async fn search_users(
             &self,
             request: tonic::Request<super::SearchUsersRequest>,
@@ -913,8 +1057,10 @@ pub mod search_service_server {
             tonic::Response<super::GetPostsByHashtagResponse>,
             tonic::Status,
         >;
-        /// Completes a partly typed query from popular queries, users and hashtags, for
-        /// search-as-you-type. An empty prefix yields no suggestions, not an error.
+        /// Completes a partly typed query from popular queries of the last 30 days that found
+        /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
+        /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
+        /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
         async fn get_search_suggestions(
             &self,
             request: tonic::Request<super::GetSearchSuggestionsRequest>,
@@ -958,6 +1104,32 @@ pub mod search_service_server {
             request: tonic::Request<super::GetSearchAnalyticsRequest>,
         ) -> std::result::Result<
             tonic::Response<super::GetSearchAnalyticsResponse>,
+            tonic::Status,
+        >;
+        /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+        /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
+        /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+        /// Each document is applied on its own: a call that fails part way may have applied the first
+        /// ones, and repeating it is safe.
+        /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
+        /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
+        /// negative.
+        async fn index_documents(
+            &self,
+            request: tonic::Request<super::IndexDocumentsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::IndexDocumentsResponse>,
+            tonic::Status,
+        >;
+        /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
+        /// older version arriving later does not bring the document back. Removing an unknown
+        /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
+        /// INVALID_ARGUMENT as for IndexDocuments.
+        async fn remove_documents(
+            &self,
+            request: tonic::Request<super::RemoveDocumentsRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RemoveDocumentsResponse>,
             tonic::Status,
         >;
     }
@@ -1481,6 +1653,97 @@ pub mod search_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = GetSearchAnalyticsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.search.v1.SearchService/IndexDocuments" => {
+                    #[allow(non_camel_case_types)]
+                    struct IndexDocumentsSvc<T: SearchService>(pub Arc<T>);
+                    impl<
+                        T: SearchService,
+                    > tonic::server::UnaryService<super::IndexDocumentsRequest>
+                    for IndexDocumentsSvc<T> {
+                        type Response = super::IndexDocumentsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::IndexDocumentsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as SearchService>::index_documents(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = IndexDocumentsSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.search.v1.SearchService/RemoveDocuments" => {
+                    #[allow(non_camel_case_types)]
+                    struct RemoveDocumentsSvc<T: SearchService>(pub Arc<T>);
+                    impl<
+                        T: SearchService,
+                    > tonic::server::UnaryService<super::RemoveDocumentsRequest>
+                    for RemoveDocumentsSvc<T> {
+                        type Response = super::RemoveDocumentsResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RemoveDocumentsRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as SearchService>::remove_documents(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RemoveDocumentsSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -237,6 +237,44 @@ pub static GET_SEARCH_ANALYTICS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
     },
     schema: 0xeae06bf1cafc805a,
 };
+/// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+pub static INDEX_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.search.v1.SearchService",
+    method: "IndexDocuments",
+    owner: "search",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(2000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0x0ec95f4d39b0f9f0,
+};
+/// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+pub static REMOVE_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.search.v1.SearchService",
+    method: "RemoveDocuments",
+    owner: "search",
+    idempotency: ::nova_runtime::rpc::Idempotency::Idempotent,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(1000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xfe14934eec7f20ca,
+};
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &FULL_TEXT_SEARCH,
@@ -249,4 +287,6 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &RECORD_SEARCH_QUERY,
     &GET_TRENDING_SEARCHES,
     &GET_SEARCH_ANALYTICS,
+    &INDEX_DOCUMENTS,
+    &REMOVE_DOCUMENTS,
 ];

@@ -35,6 +35,12 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: false,
     },
+    Migration {
+        version: 5i64,
+        description: "index versions",
+        sql: include_str!("../../../migrations/search/0005_index_versions.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -29,8 +29,9 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::SearchPostsRequest,
     ) -> impl Future<Output = Result<crate::pb::SearchPostsResponse, LogicError>> + Send;
-    /// Searches usernames and display names. INVALID_ARGUMENT when the query is empty or longer
-    /// than 256 characters, or the page token is malformed.
+    /// Searches display names and bios by words; a query equal to a username (any case) finds
+    /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
+    /// or the page token is malformed.
     ///
     /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_users(
@@ -60,8 +61,10 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetPostsByHashtagResponse, LogicError>,
     > + Send;
-    /// Completes a partly typed query from popular queries, users and hashtags, for
-    /// search-as-you-type. An empty prefix yields no suggestions, not an error.
+    /// Completes a partly typed query from popular queries of the last 30 days that found
+    /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
+    /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
+    /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
     ///
     /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_search_suggestions(
@@ -116,5 +119,35 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::GetSearchAnalyticsRequest,
     ) -> impl Future<
         Output = Result<crate::pb::GetSearchAnalyticsResponse, LogicError>,
+    > + Send;
+    /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+    /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
+    /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
+    /// Each document is applied on its own: a call that fails part way may have applied the first
+    /// ones, and repeating it is safe.
+    /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
+    /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
+    /// negative.
+    ///
+    /// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+    fn index_documents(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::IndexDocumentsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::IndexDocumentsResponse, LogicError>,
+    > + Send;
+    /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
+    /// older version arriving later does not bring the document back. Removing an unknown
+    /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
+    /// INVALID_ARGUMENT as for IndexDocuments.
+    ///
+    /// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+    fn remove_documents(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::RemoveDocumentsRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::RemoveDocumentsResponse, LogicError>,
     > + Send;
 }

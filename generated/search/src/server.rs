@@ -150,6 +150,30 @@ impl<L: Logic> crate::pb::search_service_server::SearchService for Adapter<L> {
             )
             .await
     }
+    async fn index_documents(
+        &self,
+        request: tonic::Request<crate::pb::IndexDocumentsRequest>,
+    ) -> Result<tonic::Response<crate::pb::IndexDocumentsResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::INDEX_DOCUMENTS,
+                request,
+                |ctx, message| async move { logic.index_documents(&ctx, message).await },
+            )
+            .await
+    }
+    async fn remove_documents(
+        &self,
+        request: tonic::Request<crate::pb::RemoveDocumentsRequest>,
+    ) -> Result<tonic::Response<crate::pb::RemoveDocumentsResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::REMOVE_DOCUMENTS,
+                request,
+                |ctx, message| async move { logic.remove_documents(&ctx, message).await },
+            )
+            .await
+    }
 }
 /// The routes of this service, ready to be served (or combined with others).
 pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {

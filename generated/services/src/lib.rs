@@ -51,9 +51,18 @@ pub static SERVICES: &[Service] = &[
         start: start_media,
     },
     Service {
+        name: "search",
+        description: &nova_search::server::DESCRIPTION,
+        calls: &[],
+        migrations: nova_search::db::MIGRATIONS,
+        tables: nova_search::repo::TABLES,
+        statements: nova_search::repo::STATEMENTS,
+        start: start_search,
+    },
+    Service {
         name: "user",
         description: &nova_user::server::DESCRIPTION,
-        calls: &["auth"],
+        calls: &["auth", "search"],
         migrations: nova_user::db::MIGRATIONS,
         tables: nova_user::repo::TABLES,
         statements: nova_user::repo::STATEMENTS,
@@ -62,7 +71,7 @@ pub static SERVICES: &[Service] = &[
     Service {
         name: "content",
         description: &nova_content::server::DESCRIPTION,
-        calls: &["auth", "media", "user"],
+        calls: &["auth", "media", "search", "user"],
         migrations: nova_content::db::MIGRATIONS,
         tables: nova_content::repo::TABLES,
         statements: nova_content::repo::STATEMENTS,
@@ -85,15 +94,6 @@ pub static SERVICES: &[Service] = &[
         tables: nova_messaging::repo::TABLES,
         statements: nova_messaging::repo::STATEMENTS,
         start: start_messaging,
-    },
-    Service {
-        name: "search",
-        description: &nova_search::server::DESCRIPTION,
-        calls: &["content", "user"],
-        migrations: nova_search::db::MIGRATIONS,
-        tables: nova_search::repo::TABLES,
-        statements: nova_search::repo::STATEMENTS,
-        start: start_search,
     },
     Service {
         name: "streaming",
@@ -124,6 +124,14 @@ fn start_media(
     shutdown: Shutdown,
 ) -> StartFuture {
     Box::pin(nova_media_service::start(config, listeners, shutdown))
+}
+///`nova_search_service::start` with its future boxed.
+fn start_search(
+    config: ServiceConfig,
+    listeners: Listeners,
+    shutdown: Shutdown,
+) -> StartFuture {
+    Box::pin(nova_search_service::start(config, listeners, shutdown))
 }
 ///`nova_user_service::start` with its future boxed.
 fn start_user(
@@ -156,14 +164,6 @@ fn start_messaging(
     shutdown: Shutdown,
 ) -> StartFuture {
     Box::pin(nova_messaging_service::start(config, listeners, shutdown))
-}
-///`nova_search_service::start` with its future boxed.
-fn start_search(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> StartFuture {
-    Box::pin(nova_search_service::start(config, listeners, shutdown))
 }
 ///`nova_streaming_service::start` with its future boxed.
 fn start_streaming(

@@ -33,6 +33,12 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: true,
     },
+    Migration {
+        version: 5i64,
+        description: "profile search outbox",
+        sql: include_str!("../../../migrations/user/0005_profile_search_outbox.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -6,7 +6,8 @@
 //! Each RPC lives in the module named for what it touches (`posts`, `likes`, `comments`,
 //! `shares`, `bookmarks`, `stories`); the `Logic` impl below only dispatches. Calls to auth,
 //! media and user (and the mapping of their errors) are in `calls`, conversions to protos in
-//! `convert`, the few statements the generated repositories do not offer in `queries`.
+//! `convert`, the few statements the generated repositories do not offer in `queries`; the push
+//! of post changes to search (a transactional outbox) in `search_push`.
 
 mod bookmarks;
 mod calls;
@@ -15,6 +16,8 @@ mod convert;
 mod likes;
 mod posts;
 pub mod queries;
+pub mod search_push;
+mod settings;
 mod shares;
 mod stories;
 
@@ -24,7 +27,11 @@ use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, S
 use nova_auth_api::AuthClient;
 use nova_content::{CallContext, Logic, LogicError, pb};
 use nova_media_api::MediaClient;
+use nova_search_api::SearchClient;
 use nova_user_api::UserClient;
+
+pub use search_push::SearchPush;
+pub use settings::ContentSettings;
 
 /// The business logic of the content service.
 #[derive(Debug, Clone)]
@@ -38,11 +45,14 @@ pub struct ContentLogic {
     user: UserClient,
     /// Drops cached reads of this service (by post id) after a write commits.
     invalidator: Invalidator,
+    /// Pushes post changes to search after they commit (the outbox, see `search_push`).
+    search: SearchPush,
 }
 
 impl ContentLogic {
-    pub fn new(db: PgPool, auth: AuthClient, media: MediaClient, user: UserClient, invalidator: Invalidator) -> Self {
-        ContentLogic { db, auth, media, user, invalidator }
+    pub fn new(db: PgPool, auth: AuthClient, media: MediaClient, user: UserClient, invalidator: Invalidator, search: SearchClient) -> Self {
+        let search = SearchPush::new(db.clone(), search);
+        ContentLogic { db, auth, media, user, invalidator, search }
     }
 
     /// The service's own database.
@@ -169,16 +179,28 @@ impl Logic for ContentLogic {
     }
 }
 
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), builds the clients of auth, media and user once (endpoints and caches from
-/// `config.peers`), then serves on `listeners` until `shutdown` is requested.
+/// Starts the service with settings from the environment (see [`ContentSettings::from_env`]).
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    start_with(config, ContentSettings::from_env()?, listeners, shutdown).await
+}
+
+/// Starts the service: opens its database (the server waits for it and applies
+/// migrations), builds the clients of auth, media, search and user once (endpoints and caches
+/// from `config.peers`), reconciles with search every `settings.search_reconcile`, then serves
+/// on `listeners` until `shutdown` is requested.
+pub async fn start_with(config: ServiceConfig, settings: ContentSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_content::db::open(config.database()?)?;
     let auth = AuthClient::from_peers(&config.peers)?;
     let media = MediaClient::from_peers(&config.peers)?;
+    let search = SearchClient::from_peers(&config.peers)?;
     let user = UserClient::from_peers(&config.peers)?;
     let invalidator = config.peers.invalidator(nova_content::SERVICE);
-    let logic = ContentLogic::new(database.pool().clone(), auth, media, user, invalidator);
+    let logic = ContentLogic::new(database.pool().clone(), auth, media, user, invalidator, search);
+    let reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-    nova_content::server::serve_with(logic, options, listeners, shutdown).await
+    let served = nova_content::server::serve_with(logic, options, listeners, shutdown).await;
+    if let Some(reconcile) = reconcile {
+        reconcile.abort();
+    }
+    served
 }

@@ -4,7 +4,7 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, parse_uuids, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use ::nova_runtime::repo::RepoError;
-use nova_content::repo::{post_media, posts};
+use nova_content::repo::{post_media, post_search_outbox, posts};
 use nova_content::{LogicError, pb};
 
 use crate::ContentLogic;
@@ -133,7 +133,9 @@ pub async fn create_post(logic: &ContentLogic, request: pb::CreatePostRequest) -
     for (position, media_id) in (0_i16..).zip(media.iter()) {
         post_media::insert(&mut *tx, &post_media::New { post_id: row.id, position, media_id: *media_id }).await?;
     }
+    post_search_outbox::insert(&mut *tx, &post_search_outbox::New { post_id: row.id, created_at: None }).await?;
     tx.commit().await?;
+    logic.search.push_post_soon(row.id);
     // A new post changes no cached answer keyed by an id; author and feed lists expire by TTL.
     let media_map = std::iter::once((row.id, media)).collect();
     Ok(pb::CreatePostResponse { post: Some(convert::post(&row, &media_map)) })
@@ -152,12 +154,16 @@ pub async fn update_post(logic: &ContentLogic, request: pb::UpdatePostRequest) -
         return Err(LogicError::invalid_argument("body: a post without media needs a body"));
     }
     let patch = posts::Patch { body: Some(body), visibility, ..posts::Patch::default() };
-    let row = match posts::update_if_version(&logic.db, id, request.version, &patch).await {
+    let mut tx = logic.db.begin().await?;
+    let row = match posts::update_if_version(&mut *tx, id, request.version, &patch).await {
         Ok(row) => row,
         Err(RepoError::NotFound { .. }) => return Err(LogicError::not_found(format!("post_id: no post {id}"))),
         Err(error) => return Err(error.into()),
     };
+    post_search_outbox::insert(&mut *tx, &post_search_outbox::New { post_id: id, created_at: None }).await?;
+    tx.commit().await?;
     logic.invalidate_post(id).await;
+    logic.search.push_post_soon(id);
     Ok(pb::UpdatePostResponse { post: Some(logic.post_to_proto(&row).await?) })
 }
 
@@ -171,8 +177,15 @@ pub async fn delete_post(logic: &ContentLogic, request: pb::DeletePostRequest) -
         return Err(LogicError::PermissionDenied(format!("requester_id: {requester} is neither the author of post {id} nor holds {MODERATE}")));
     }
     // Deleting a deleted post changes nothing; the first deletion time is the answer either way.
-    if posts::delete(&logic.db, id).await? {
+    let mut tx = logic.db.begin().await?;
+    let deleted = posts::delete(&mut *tx, id).await?;
+    if deleted {
+        post_search_outbox::insert(&mut *tx, &post_search_outbox::New { post_id: id, created_at: None }).await?;
+    }
+    tx.commit().await?;
+    if deleted {
         logic.invalidate_post(id).await;
+        logic.search.push_post_soon(id);
     }
     let deleted_at = queries::post_state(&logic.db, id).await?.and_then(|(_, at)| at);
     Ok(pb::DeletePostResponse { deleted_at: deleted_at.map(timestamp) })

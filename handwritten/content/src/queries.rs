@@ -64,6 +64,10 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("active_stories.after", SQL_ACTIVE_STORIES_AFTER),
     ("story_viewers", SQL_STORY_VIEWERS),
     ("story_viewers.after", SQL_STORY_VIEWERS_AFTER),
+    ("search_outbox.of_post", crate::search_push::SQL_OUTBOX_OF_POST),
+    ("search_outbox.oldest", crate::search_push::SQL_OUTBOX_OLDEST),
+    ("search_outbox.delete", crate::search_push::SQL_OUTBOX_DELETE),
+    ("search_outbox.posts", crate::search_push::SQL_POSTS_FOR_SEARCH),
 ];
 
 type PostTuple = (Uuid, Uuid, String, Visibility, i64, i64, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);

@@ -1,109 +1,112 @@
-// Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
+//! Business logic of the search service: full-text search over posts, users and hashtags from
+//! its own index, the query log behind suggestions, trending searches and analytics.
+//!
+//! The index is written only through [`index::apply`], which the owners' pushes
+//! (IndexDocuments, RemoveDocuments: content for posts, user for profiles, after their commits)
+//! reach today and an event consumer will reach later; it is order-safe by the owners'
+//! versions (see [`index`]). Search calls no other service.
+//!
+//! Module map: `index` (changes of the index, hashtag counts), `reads` (the searches),
+//! `log` (the query log and suggestions), `text` (query rules, hashtag extraction), `sql`
+//! (statements the generated repositories do not offer), `paging` (ranked-list pages).
+//!
+//! Caching: callers cache the searches for their TTLs (30 s to 5 min, in the spec); an index
+//! change reaches a caller's cached answer within that TTL, as no search answer is keyed by
+//! one document.
 
-//! Business logic of the service: implement each RPC here.
+pub mod index;
+mod log;
+mod paging;
+mod reads;
+mod sql;
+mod text;
+
+use ::nova_runtime::codegen::sqlx::{PgPool, Postgres, pool::PoolConnection};
+use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_search::{CallContext, Logic, LogicError, pb};
-use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+
+pub use sql::STATEMENTS;
+
 /// The business logic of the search service.
 #[derive(Debug, Clone)]
 pub struct SearchLogic {
     db: PgPool,
 }
+
 impl SearchLogic {
     pub fn new(db: PgPool) -> Self {
         SearchLogic { db }
     }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
+
+    async fn connection(&self) -> Result<PoolConnection<Postgres>, LogicError> {
+        Ok(self.db.acquire().await?)
+    }
 }
+
 impl Logic for SearchLogic {
-    async fn full_text_search(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::FullTextSearchRequest,
-    ) -> Result<pb::FullTextSearchResponse, LogicError> {
-        Err(LogicError::Unimplemented("FullTextSearch"))
+    async fn full_text_search(&self, _ctx: &CallContext, request: pb::FullTextSearchRequest) -> Result<pb::FullTextSearchResponse, LogicError> {
+        self.full_text(request).await
     }
-    async fn search_posts(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::SearchPostsRequest,
-    ) -> Result<pb::SearchPostsResponse, LogicError> {
-        Err(LogicError::Unimplemented("SearchPosts"))
+
+    async fn search_posts(&self, _ctx: &CallContext, request: pb::SearchPostsRequest) -> Result<pb::SearchPostsResponse, LogicError> {
+        self.posts(request).await
     }
-    async fn search_users(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::SearchUsersRequest,
-    ) -> Result<pb::SearchUsersResponse, LogicError> {
-        Err(LogicError::Unimplemented("SearchUsers"))
+
+    async fn search_users(&self, _ctx: &CallContext, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
+        self.users(request).await
     }
-    async fn search_hashtags(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::SearchHashtagsRequest,
-    ) -> Result<pb::SearchHashtagsResponse, LogicError> {
-        Err(LogicError::Unimplemented("SearchHashtags"))
+
+    async fn search_hashtags(&self, _ctx: &CallContext, request: pb::SearchHashtagsRequest) -> Result<pb::SearchHashtagsResponse, LogicError> {
+        self.hashtags(request).await
     }
-    async fn get_posts_by_hashtag(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetPostsByHashtagRequest,
-    ) -> Result<pb::GetPostsByHashtagResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetPostsByHashtag"))
+
+    async fn get_posts_by_hashtag(&self, _ctx: &CallContext, request: pb::GetPostsByHashtagRequest) -> Result<pb::GetPostsByHashtagResponse, LogicError> {
+        self.posts_by_hashtag(request).await
     }
+
     async fn get_search_suggestions(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetSearchSuggestionsRequest,
+        request: pb::GetSearchSuggestionsRequest,
     ) -> Result<pb::GetSearchSuggestionsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetSearchSuggestions"))
+        self.suggestions(request).await
     }
-    async fn advanced_search(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::AdvancedSearchRequest,
-    ) -> Result<pb::AdvancedSearchResponse, LogicError> {
-        Err(LogicError::Unimplemented("AdvancedSearch"))
+
+    async fn advanced_search(&self, _ctx: &CallContext, request: pb::AdvancedSearchRequest) -> Result<pb::AdvancedSearchResponse, LogicError> {
+        self.advanced(request).await
     }
-    async fn record_search_query(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::RecordSearchQueryRequest,
-    ) -> Result<pb::RecordSearchQueryResponse, LogicError> {
-        Err(LogicError::Unimplemented("RecordSearchQuery"))
+
+    async fn record_search_query(&self, _ctx: &CallContext, request: pb::RecordSearchQueryRequest) -> Result<pb::RecordSearchQueryResponse, LogicError> {
+        self.record(request).await
     }
-    async fn get_trending_searches(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetTrendingSearchesRequest,
-    ) -> Result<pb::GetTrendingSearchesResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetTrendingSearches"))
+
+    async fn get_trending_searches(&self, _ctx: &CallContext, request: pb::GetTrendingSearchesRequest) -> Result<pb::GetTrendingSearchesResponse, LogicError> {
+        self.trending(request).await
     }
-    async fn get_search_analytics(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetSearchAnalyticsRequest,
-    ) -> Result<pb::GetSearchAnalyticsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetSearchAnalytics"))
+
+    async fn get_search_analytics(&self, _ctx: &CallContext, request: pb::GetSearchAnalyticsRequest) -> Result<pb::GetSearchAnalyticsResponse, LogicError> {
+        self.analytics(request).await
+    }
+
+    async fn index_documents(&self, _ctx: &CallContext, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
+        self.index_changes(request).await
+    }
+
+    async fn remove_documents(&self, _ctx: &CallContext, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
+        self.remove_changes(request).await
     }
 }
+
 /// Starts the service: opens its database (the server waits for it and applies
 /// migrations), then serves on `listeners` until `shutdown` is requested.
-pub async fn start(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> Result<(), StartError> {
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_search::db::open(config.database()?)?;
     let logic = SearchLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_search::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -26,12 +26,19 @@
 //! Every cached read names a user in its `entity` field (`user_id`, or `user_ids` for the
 //! batch). Each write invalidates, after its commit, every user whose answers it changed: the
 //! edited user for profile and settings edits, both users for follows and blocks.
+//!
+//! # Search
+//!
+//! Profiles created and edited are pushed to search's index after they commit, through a
+//! transactional outbox (see [`search_push`]).
 
 mod auth;
 mod lists;
 mod profiles;
 mod relations;
 mod search;
+pub mod search_push;
+mod service_settings;
 mod settings;
 mod sql;
 
@@ -39,8 +46,11 @@ use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_auth_api::AuthClient;
+use nova_search_api::SearchClient;
 use nova_user::{CallContext, Logic, LogicError, pb};
 
+pub use search_push::SearchPush;
+pub use service_settings::UserServiceSettings;
 pub use sql::STATEMENTS;
 
 /// The business logic of the user service.
@@ -51,11 +61,14 @@ pub struct UserLogic {
     auth: AuthClient,
     /// Drops this service's cached answers about a user, in every caller, after a write.
     invalidator: Invalidator,
+    /// Pushes profile changes to search after they commit (the outbox, see `search_push`).
+    search: SearchPush,
 }
 
 impl UserLogic {
-    pub fn new(db: PgPool, auth: AuthClient, invalidator: Invalidator) -> Self {
-        UserLogic { db, auth, invalidator }
+    pub fn new(db: PgPool, auth: AuthClient, invalidator: Invalidator, search: SearchClient) -> Self {
+        let search = SearchPush::new(db.clone(), search);
+        UserLogic { db, auth, invalidator, search }
     }
 
     /// The service's own database.
@@ -134,14 +147,25 @@ impl Logic for UserLogic {
     }
 }
 
-/// Starts the service: builds its auth client and its invalidator once, opens its database
-/// (the server waits for it and applies migrations), then serves on `listeners` until
-/// `shutdown` is requested.
+/// Starts the service with settings from the environment (see [`UserServiceSettings::from_env`]).
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    start_with(config, UserServiceSettings::from_env()?, listeners, shutdown).await
+}
+
+/// Starts the service: builds its auth and search clients and its invalidator once, opens its
+/// database (the server waits for it and applies migrations), reconciles with search every
+/// `settings.search_reconcile`, then serves on `listeners` until `shutdown` is requested.
+pub async fn start_with(config: ServiceConfig, settings: UserServiceSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let auth = AuthClient::from_peers(&config.peers)?;
+    let search = SearchClient::from_peers(&config.peers)?;
     let invalidator = config.peers.invalidator(nova_user::SERVICE);
     let database = nova_user::db::open(config.database()?)?;
-    let logic = UserLogic::new(database.pool().clone(), auth, invalidator);
+    let logic = UserLogic::new(database.pool().clone(), auth, invalidator, search);
+    let reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-    nova_user::server::serve_with(logic, options, listeners, shutdown).await
+    let served = nova_user::server::serve_with(logic, options, listeners, shutdown).await;
+    if let Some(reconcile) = reconcile {
+        reconcile.abort();
+    }
+    served
 }

@@ -12,9 +12,11 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, text, timestamp};
 use ::nova_runtime::repo::RepoError;
 use nova_auth_api::AuthClient;
+use nova_user::repo::profile_search_outbox;
 use nova_user::repo::profiles::{self, Row};
 use nova_user::{LogicError, pb};
 
+use crate::search_push::SearchPush;
 use crate::{auth, sql};
 
 /// Longest display name, in characters (documented in the proto).
@@ -27,8 +29,9 @@ pub const MAX_LOCATION: usize = 100;
 pub const MAX_WEBSITE_URL: usize = 200;
 
 /// The live profile of `id`, materialised from auth when it has no row yet; NOT_FOUND naming
-/// `field` for an unknown or deleted user (or a deleted profile).
-pub async fn materialise(db: &PgPool, auth_client: &AuthClient, id: Uuid, field: &str) -> Result<Row, LogicError> {
+/// `field` for an unknown or deleted user (or a deleted profile). A profile it creates is
+/// pushed to search (through `push`) after its insert.
+pub async fn materialise(db: &PgPool, auth_client: &AuthClient, push: &SearchPush, id: Uuid, field: &str) -> Result<Row, LogicError> {
     if let Some(row) = profiles::get(db, id).await? {
         return Ok(row);
     }
@@ -37,12 +40,13 @@ pub async fn materialise(db: &PgPool, auth_client: &AuthClient, id: Uuid, field:
         return Err(missing());
     };
     let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
-    sql::insert_default_profiles(&mut conn, &[(id, default_display_name(&username))]).await?;
+    let created = sql::insert_default_profiles(&mut conn, &[(id, default_display_name(&username), username)]).await?;
+    push.push_soon(created);
     profiles::get(&mut *conn, id).await?.ok_or_else(missing)
 }
 
 /// The live profiles among `ids`, those without a row materialised from one auth call.
-pub async fn materialise_many(db: &PgPool, auth_client: &AuthClient, ids: &[Uuid]) -> Result<HashMap<Uuid, Row>, LogicError> {
+pub async fn materialise_many(db: &PgPool, auth_client: &AuthClient, push: &SearchPush, ids: &[Uuid]) -> Result<HashMap<Uuid, Row>, LogicError> {
     let mut found: HashMap<Uuid, Row> = profiles::get_many(db, ids).await?.into_iter().map(|row| (row.user_id, row)).collect();
     let absent: Vec<Uuid> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
     let live = auth::live_usernames(auth_client, &absent).await?;
@@ -50,8 +54,9 @@ pub async fn materialise_many(db: &PgPool, auth_client: &AuthClient, ids: &[Uuid
         return Ok(found);
     }
     let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
-    let defaults: Vec<(Uuid, String)> = live.iter().map(|(id, username)| (*id, default_display_name(username))).collect();
-    sql::insert_default_profiles(&mut conn, &defaults).await?;
+    let defaults: Vec<sql::DefaultProfile> = live.iter().map(|(id, username)| (*id, default_display_name(username), username.clone())).collect();
+    let inserted = sql::insert_default_profiles(&mut conn, &defaults).await?;
+    push.push_soon(inserted);
     let created: Vec<Uuid> = live.into_keys().collect();
     for row in profiles::get_many(&mut *conn, &created).await? {
         found.insert(row.user_id, row);
@@ -184,7 +189,7 @@ pub const MAX_BATCH: usize = 100;
 impl crate::UserLogic {
     /// The live profile of `id`, materialised if needed; NOT_FOUND names `field`.
     pub(crate) async fn profile(&self, id: Uuid, field: &str) -> Result<Row, LogicError> {
-        materialise(&self.db, &self.auth, id, field).await
+        materialise(&self.db, &self.auth, &self.search, id, field).await
     }
 
     pub(crate) async fn get_profile(&self, request: pb::GetUserProfileRequest) -> Result<pb::GetUserProfileResponse, LogicError> {
@@ -195,7 +200,7 @@ impl crate::UserLogic {
 
     pub(crate) async fn get_profiles(&self, request: pb::GetUserProfilesByIdsRequest) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
         let ids = ::nova_runtime::convert::parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
-        let mut found = materialise_many(&self.db, &self.auth, &ids).await?;
+        let mut found = materialise_many(&self.db, &self.auth, &self.search, &ids).await?;
         let mut response = pb::GetUserProfilesByIdsResponse::default();
         for id in ids {
             match found.remove(&id) {
@@ -210,14 +215,18 @@ impl crate::UserLogic {
         let edit = ProfileEdit::parse(request)?;
         let (id, version) = (edit.user_id, edit.version);
         let current = self.profile(id, "user_id").await?;
-        // One statement: applies only while `version` is still the stored one (ABORTED
-        // otherwise, re-read and retry), so no transaction is needed.
-        let row = profiles::update_if_version(&self.db, id, version, &edit.patch(&current)).await.map_err(|error| match error {
+        // Applies only while `version` is still the stored one (ABORTED otherwise, re-read and
+        // retry); the search outbox row commits with it.
+        let mut tx = self.db.begin().await?;
+        let row = profiles::update_if_version(&mut *tx, id, version, &edit.patch(&current)).await.map_err(|error| match error {
             // Deleted between the read and the update.
             RepoError::NotFound { .. } => LogicError::not_found(format!("user_id: no user {id}")),
             other => other.into(),
         })?;
+        profile_search_outbox::insert(&mut *tx, &profile_search_outbox::New { user_id: id, username: None, created_at: None }).await?;
+        tx.commit().await?;
         self.invalidator.entity(&id.to_string()).await;
+        self.search.push_soon(vec![id]);
         Ok(pb::UpdateUserProfileResponse { profile: Some(to_proto(&row)) })
     }
 }

@@ -1,15 +1,21 @@
 //! The few statements the generated repositories do not offer, all on this service's own
 //! tables: inserts that tolerate an existing row (`ON CONFLICT DO NOTHING`, so a retry or a
 //! concurrent first call never fails and the caller learns whether it really inserted), the
-//! row locks that serialise relationship changes between two users, and the prefix search.
+//! row locks that serialise relationship changes between two users, and the prefix search
+//! (the search outbox's statements are in `search_push`).
 //! Everything else goes through `nova_user::repo`.
 
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 
-const INSERT_DEFAULT_PROFILES: &str =
-    "INSERT INTO profiles (user_id, display_name) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (user_id) DO NOTHING";
+/// The default profiles, and for each one really inserted its search outbox row (with the
+/// username auth reported), in one statement: both or neither.
+const INSERT_DEFAULT_PROFILES: &str = "WITH inserted AS (INSERT INTO profiles (user_id, display_name) \
+     SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (user_id) DO NOTHING RETURNING user_id) \
+     INSERT INTO profile_search_outbox (user_id, username) \
+     SELECT i.user_id, u.username FROM inserted i JOIN unnest($1::uuid[], $3::text[]) AS u(user_id, username) ON u.user_id = i.user_id \
+     RETURNING user_id";
 const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
 const INSERT_FOLLOW: &str = "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT (follower_id, followee_id) DO NOTHING";
 const INSERT_BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
@@ -39,18 +45,27 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("lock_profiles", LOCK_PROFILES),
     ("search_first", SEARCH_FIRST),
     ("search_after", SEARCH_AFTER),
+    ("search_outbox.of_users", crate::search_push::SQL_OUTBOX_OF_USERS),
+    ("search_outbox.oldest", crate::search_push::SQL_OUTBOX_OLDEST),
+    ("search_outbox.delete", crate::search_push::SQL_OUTBOX_DELETE),
+    ("search_outbox.profiles", crate::search_push::SQL_PROFILES_FOR_SEARCH),
 ];
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }
 
-/// Inserts the default profiles (id, display name) of users auth reported live, in one
-/// statement; an existing row (live or deleted) is left alone.
-pub async fn insert_default_profiles(db: &mut PgConnection, profiles: &[(Uuid, String)]) -> RepoResult<()> {
-    let (ids, names): (Vec<Uuid>, Vec<&str>) = profiles.iter().map(|(id, name)| (*id, name.as_str())).unzip();
-    sqlx::query(INSERT_DEFAULT_PROFILES).bind(ids).bind(names).execute(db).await.map_err(error("profiles"))?;
-    Ok(())
+/// A new profile: user id, display name, username.
+pub type DefaultProfile = (Uuid, String, String);
+
+/// Inserts the default profiles of users auth reported live, with their search outbox rows,
+/// in one statement; an existing row (live or deleted) is left alone. Returns the ids it
+/// inserted (whose change search must learn).
+pub async fn insert_default_profiles(db: &mut PgConnection, profiles: &[DefaultProfile]) -> RepoResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = profiles.iter().map(|p| p.0).collect();
+    let names: Vec<&str> = profiles.iter().map(|p| p.1.as_str()).collect();
+    let usernames: Vec<&str> = profiles.iter().map(|p| p.2.as_str()).collect();
+    sqlx::query_scalar(INSERT_DEFAULT_PROFILES).bind(ids).bind(names).bind(usernames).fetch_all(db).await.map_err(error("profiles"))
 }
 
 /// Makes sure the user has a settings row (the defaults), so that a full update can follow.

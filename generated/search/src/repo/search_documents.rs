@@ -15,20 +15,20 @@ pub const TABLE: &str = "search_documents";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
-const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now())) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at";
-const SQL_GET: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = $1";
-const SQL_GET_MANY: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id = ANY($1) ORDER BY id";
-const SQL_FIND_BY_KIND_AND_SOURCE_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND source_id = $2";
-const SQL_UPDATE: &str = "UPDATE search_documents SET kind = COALESCE($2, kind), source_id = COALESCE($3, source_id), author_id = CASE WHEN $4 THEN $5 ELSE author_id END, title = COALESCE($6, title), body = COALESCE($7, body), hashtags = COALESCE($8, hashtags), language = COALESCE($9, language), popularity = COALESCE($10, popularity), source_created_at = COALESCE($11, source_created_at), indexed_at = COALESCE($12, indexed_at) WHERE id = $1 RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at";
+const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
+const SQL_GET: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = $1";
+const SQL_GET_MANY: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = ANY($1) ORDER BY id";
+const SQL_FIND_BY_KIND_AND_SOURCE_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE kind = $1 AND source_id = $2";
+const SQL_UPDATE: &str = "UPDATE search_documents SET kind = COALESCE($2, kind), source_id = COALESCE($3, source_id), author_id = CASE WHEN $4 THEN $5 ELSE author_id END, title = COALESCE($6, title), body = COALESCE($7, body), hashtags = COALESCE($8, hashtags), language = COALESCE($9, language), popularity = COALESCE($10, popularity), source_created_at = COALESCE($11, source_created_at), indexed_at = COALESCE($12, indexed_at), username = COALESCE($13, username), source_version = COALESCE($14, source_version), deleted_at = CASE WHEN $15 THEN $16 ELSE deleted_at END WHERE id = $1 RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
 const SQL_DELETE: &str = "DELETE FROM search_documents WHERE id = $1";
-const SQL_LIST: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents ORDER BY id LIMIT $1";
-const SQL_LIST__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE id > $1 ORDER BY id LIMIT $2";
-const SQL_LIST_BY_KIND: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2";
-const SQL_LIST_BY_KIND__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE kind = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4";
-const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2";
-const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4";
-const SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id IS NULL ORDER BY source_created_at DESC, id DESC LIMIT $1";
-const SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at FROM search_documents WHERE author_id IS NULL AND (source_created_at, id) < ($1, $2) ORDER BY source_created_at DESC, id DESC LIMIT $3";
+const SQL_LIST: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents ORDER BY id LIMIT $1";
+const SQL_LIST__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id > $1 ORDER BY id LIMIT $2";
+const SQL_LIST_BY_KIND: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE kind = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_KIND__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE kind = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_AUTHOR_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE author_id = $1 ORDER BY source_created_at DESC, id DESC LIMIT $2";
+const SQL_LIST_BY_AUTHOR_ID__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE author_id = $1 AND (source_created_at, id) < ($2, $3) ORDER BY source_created_at DESC, id DESC LIMIT $4";
+const SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE author_id IS NULL ORDER BY source_created_at DESC, id DESC LIMIT $1";
+const SQL_LIST_BY_AUTHOR_ID__AUTHOR_ID_NULL__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE author_id IS NULL AND (source_created_at, id) < ($1, $2) ORDER BY source_created_at DESC, id DESC LIMIT $3";
 /// Every SQL statement the functions below run, as `(function or variant, SQL)`:
 /// a test prepares each against the migrated schema, so spec and SQL cannot drift apart.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -160,6 +160,12 @@ pub struct Row {
     pub popularity: f64,
     pub source_created_at: DateTime<Utc>,
     pub indexed_at: DateTime<Utc>,
+    /// user documents: the username as last pushed with one
+    pub username: String,
+    /// the owner's version of the last change applied: older changes are ignored
+    pub source_version: i64,
+    /// tombstone: removed at source_version; only a newer upsert brings the document back
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 impl Row {
     /// Reads the table's columns, in declaration order, starting at column `offset`.
@@ -176,6 +182,9 @@ impl Row {
             popularity: row.try_get(offset + 8)?,
             source_created_at: row.try_get(offset + 9)?,
             indexed_at: row.try_get(offset + 10)?,
+            username: row.try_get(offset + 11)?,
+            source_version: row.try_get(offset + 12)?,
+            deleted_at: row.try_get(offset + 13)?,
         })
     }
 }
@@ -200,6 +209,11 @@ pub struct New {
     pub source_created_at: DateTime<Utc>,
     /// `None` takes the default, `now()`.
     pub indexed_at: Option<DateTime<Utc>>,
+    /// `None` takes the default, `''`.
+    pub username: Option<String>,
+    /// `None` takes the default, `0`.
+    pub source_version: Option<i64>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 /// Changes to one row of `search_documents`: `None` leaves a column as it is, so writers of different columns never undo each other.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -214,6 +228,9 @@ pub struct Patch {
     pub popularity: Option<f64>,
     pub source_created_at: Option<DateTime<Utc>>,
     pub indexed_at: Option<DateTime<Utc>>,
+    pub username: Option<String>,
+    pub source_version: Option<i64>,
+    pub deleted_at: Option<Option<DateTime<Utc>>>,
 }
 /// Inserts a row and returns it as stored, defaults filled in.
 pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
@@ -229,6 +246,9 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
         .bind(new.popularity)
         .bind(new.source_created_at)
         .bind(new.indexed_at)
+        .bind(&new.username)
+        .bind(new.source_version)
+        .bind(new.deleted_at)
         .fetch_one(db)
         .await
         .map_err(db_error)?;
@@ -287,6 +307,10 @@ pub async fn update<'e>(
         .bind(patch.popularity.as_ref())
         .bind(patch.source_created_at.as_ref())
         .bind(patch.indexed_at.as_ref())
+        .bind(patch.username.as_ref())
+        .bind(patch.source_version.as_ref())
+        .bind(patch.deleted_at.is_some())
+        .bind(patch.deleted_at.as_ref().and_then(Option::as_ref))
         .fetch_optional(db)
         .await
         .map_err(db_error)?;
