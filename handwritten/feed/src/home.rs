@@ -15,7 +15,7 @@ use nova_feed::{LogicError, pb};
 use crate::FeedLogic;
 use crate::calls::Reach;
 use crate::decay;
-use crate::paging::{self, DEFAULT_PAGE, MAX_PAGE, Position};
+use crate::paging::{self, DEFAULT_PAGE, MAX_PAGE};
 use crate::queries;
 
 /// The personalized feed ranks at most this many of the newest followed posts (two pages of
@@ -85,7 +85,7 @@ pub async fn personalized(logic: &FeedLogic, user_id: &str, requested_size: i32,
     let user = parse_uuid("user_id", user_id)?;
     let size = page_size(requested_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("GetPersonalizedFeed/{user}");
-    let after: Option<Position> = decode_token(&list, page_token)?;
+    let after = paging::decode_position(&list, page_token)?;
     let preferences = logic.preferences(user).await?;
     let authors: Vec<Uuid> = logic.followed("user_id", user).await?.into_iter().filter(|a| !preferences.muted_author_ids.contains(a)).collect();
     let now = Utc::now();

@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use ::nova_runtime::codegen::chrono::Utc;
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::parse_uuid;
-use ::nova_runtime::paging::{decode_token, page_size};
+use ::nova_runtime::paging::page_size;
 use futures_util::future::join_all;
 use nova_feed::repo::trending_scores::TimeWindow;
 use nova_feed::{LogicError, pb};
 
 use crate::FeedLogic;
 use crate::decay;
-use crate::paging::{self, Position};
+use crate::paging;
 use crate::queries;
 
 /// Default and largest page (documented in the proto).
@@ -41,7 +41,7 @@ pub async fn get_suggested_users(logic: &FeedLogic, request: pb::GetSuggestedUse
     let user = parse_uuid("user_id", &request.user_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("GetSuggestedUsers/{user}");
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after = paging::decode_position(&list, &request.page_token)?;
     let followed = logic.followed("user_id", user).await?;
     let excluded = |id: &Uuid| *id == user || followed.contains(id);
 

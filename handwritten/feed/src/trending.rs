@@ -12,7 +12,7 @@ use nova_feed::{LogicError, pb};
 use crate::FeedLogic;
 use crate::calls::Reach;
 use crate::decay;
-use crate::paging::{DEFAULT_PAGE, MAX_PAGE, Position, limit};
+use crate::paging::{DEFAULT_PAGE, MAX_PAGE, Position, decode_position, limit, stored};
 use crate::queries::{self, Scored};
 
 /// Longest category slug, in characters.
@@ -61,10 +61,10 @@ async fn trending_page(
     let size = page_size(page_size_requested, DEFAULT_PAGE, MAX_PAGE)?;
     // The token belongs to one window (and category): it cannot page another list.
     let list = format!("Trending/{}/{}", window.name(), category.unwrap_or(""));
-    let after: Option<Position> = decode_token(&list, page_token)?;
+    let after: Option<Position> = decode_position(&list, page_token)?;
     let now = Utc::now();
     let rows = queries::trending(&logic.db, window, category, now - decay::span(window), after, limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.score, r.post_id));
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| stored((r.score, r.post_id)));
     let items = logic.public_items(&rows, pb::FeedReason::Trending, |r| decay::value_at(window, r.score, now)).await?;
     Ok((items, next_page_token))
 }
