@@ -15,8 +15,8 @@ use nova_content::ContentClient;
 use nova_content::pb as content_pb;
 use nova_feed::FeedClient;
 use nova_feed::pb;
-use nova_feed_service::decay;
 use nova_feed::repo::trending_scores::TimeWindow;
+use nova_feed_service::decay;
 use nova_runtime::client::{ClientOptions, Peers};
 use nova_runtime::codegen::sqlx;
 use nova_tests::TestSystem;
@@ -106,7 +106,14 @@ impl Feed {
         self.fresh().get_trending_feed(request).await.unwrap().items
     }
 
-    async fn preferences(&self, user: &str, kind: pb::FeedKind, categories: &[&str], muted: &[&str], version: i64) -> Result<pb::FeedMetadata, tonic::Status> {
+    async fn preferences(
+        &self,
+        user: &str,
+        kind: pb::FeedKind,
+        categories: &[&str],
+        muted: &[&str],
+        version: i64,
+    ) -> Result<pb::FeedMetadata, tonic::Status> {
         let request = pb::UpdateFeedPreferencesRequest {
             user_id: user.into(),
             default_feed_kind: kind as i32,
@@ -165,7 +172,8 @@ async fn following_feed_is_followed_posts_newest_first_paged_without_muted_autho
     assert_eq!(t.following_ids(&ada, 2).await, expected);
     assert_eq!(t.following_ids(&ada, 0).await, expected);
     // Scores are creation times: non-increasing down the page.
-    let page = t.fresh().get_following_feed(pb::GetFollowingFeedRequest { user_id: ada.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
+    let page =
+        t.fresh().get_following_feed(pb::GetFollowingFeedRequest { user_id: ada.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
     assert!(page.items.windows(2).all(|w| w[0].score >= w[1].score));
     assert_eq!(page.items[0].author_id, cat);
     // Nobody followed: an empty feed.
@@ -173,7 +181,8 @@ async fn following_feed_is_followed_posts_newest_first_paged_without_muted_autho
 
     // Codes: malformed id, unknown user, negative size, a token of another user's feed.
     let fresh = t.fresh();
-    let read = |user: &str, page_size: i32, page_token: &str| pb::GetFollowingFeedRequest { user_id: user.into(), page_size, page_token: page_token.into() };
+    let read =
+        |user: &str, page_size: i32, page_token: &str| pb::GetFollowingFeedRequest { user_id: user.into(), page_size, page_token: page_token.into() };
     assert_error(fresh.get_following_feed(read("nope", 0, "")).await, Code::InvalidArgument, "user_id");
     assert_error(fresh.get_following_feed(read(&new_id(), 0, "")).await, Code::NotFound, "user_id");
     assert_error(fresh.get_following_feed(read(&ada, -1, "")).await, Code::InvalidArgument, "page_size");
@@ -307,7 +316,11 @@ async fn engagement_is_idempotent_and_trending_ranks_by_decayed_score_per_window
     }
     t.engage(&new_id(), &ada, &old, &bob, pb::EngagementType::Share, "art").await;
     let mut db = t.system.connect("feed").await;
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement_events WHERE request_id = $1").bind(Uuid::parse_str(&request).unwrap()).fetch_one(&mut db).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement_events WHERE request_id = $1")
+        .bind(Uuid::parse_str(&request).unwrap())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(events, 1);
 
     // Now: share (5) > three views (3) > like (2), in every window.
@@ -355,16 +368,27 @@ async fn engagement_is_idempotent_and_trending_ranks_by_decayed_score_per_window
         page_token = page.next_page_token;
     }
     assert_eq!(paged, [old.clone(), viewed.clone(), liked.clone()]);
-    let first = fresh.get_trending_feed(pb::GetTrendingFeedRequest { window: pb::TrendingWindow::Week as i32, page_size: 1, page_token: String::new() }).await.unwrap();
+    let first = fresh
+        .get_trending_feed(pb::GetTrendingFeedRequest { window: pb::TrendingWindow::Week as i32, page_size: 1, page_token: String::new() })
+        .await
+        .unwrap();
     let other_window = pb::GetTrendingFeedRequest { window: pb::TrendingWindow::Day as i32, page_size: 1, page_token: first.next_page_token };
     assert_error(fresh.get_trending_feed(other_window).await, Code::InvalidArgument, "page_token");
 
     // By category (stored lower-cased), and popular by count.
-    let by_category = |category: &str| pb::GetTrendingByCategoryRequest { category: category.into(), window: pb::TrendingWindow::Day as i32, page_size: 0, page_token: String::new() };
+    let by_category = |category: &str| pb::GetTrendingByCategoryRequest {
+        category: category.into(),
+        window: pb::TrendingWindow::Day as i32,
+        page_size: 0,
+        page_token: String::new(),
+    };
     assert_eq!(ids(&fresh.get_trending_by_category(by_category(" MUSIC")).await.unwrap().items), [viewed.as_str()]);
     assert!(fresh.get_trending_by_category(by_category("unknown")).await.unwrap().items.is_empty());
     assert_error(fresh.get_trending_by_category(by_category("")).await, Code::InvalidArgument, "category");
-    let popular = fresh.get_popular_posts(pb::GetPopularPostsRequest { window: pb::TrendingWindow::Week as i32, page_size: 0, page_token: String::new() }).await.unwrap();
+    let popular = fresh
+        .get_popular_posts(pb::GetPopularPostsRequest { window: pb::TrendingWindow::Week as i32, page_size: 0, page_token: String::new() })
+        .await
+        .unwrap();
     // Three views first; the two posts with one engagement each tie, ordered by post id.
     let mut tied = [old.clone(), liked.clone()];
     tied.sort_by(|a, b| b.cmp(a));
@@ -379,12 +403,20 @@ async fn engagement_is_idempotent_and_trending_ranks_by_decayed_score_per_window
     // Codes.
     let unspecified = pb::GetTrendingFeedRequest { window: 0, page_size: 0, page_token: String::new() };
     assert_error(fresh.get_trending_feed(unspecified).await, Code::InvalidArgument, "window");
-    assert_error(fresh.get_popular_posts(pb::GetPopularPostsRequest { window: 9, page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "window");
+    assert_error(
+        fresh.get_popular_posts(pb::GetPopularPostsRequest { window: 9, page_size: 0, page_token: String::new() }).await,
+        Code::InvalidArgument,
+        "window",
+    );
     let update = |r: pb::UpdateEngagementScoreRequest| t.feed.update_engagement_score(r);
     assert_error(update(engagement("x", &ada, &liked, &bob, pb::EngagementType::Like, "")).await, Code::InvalidArgument, "request_id");
     assert_error(update(engagement(&new_id(), &ada, "x", &bob, pb::EngagementType::Like, "")).await, Code::InvalidArgument, "post_id");
     assert_error(update(engagement(&new_id(), &ada, &liked, "", pb::EngagementType::Like, "")).await, Code::InvalidArgument, "author_id");
-    assert_error(update(engagement(&new_id(), &ada, &liked, &bob, pb::EngagementType::Unspecified, "")).await, Code::InvalidArgument, "engagement_type");
+    assert_error(
+        update(engagement(&new_id(), &ada, &liked, &bob, pb::EngagementType::Unspecified, "")).await,
+        Code::InvalidArgument,
+        "engagement_type",
+    );
     t.stop().await;
 }
 
@@ -424,7 +456,11 @@ async fn concurrent_engagements_are_each_counted_exactly_once() {
     let post_id = Uuid::parse_str(&post).unwrap();
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement_events WHERE post_id = $1").bind(post_id).fetch_one(&mut db).await.unwrap();
     assert_eq!(events, 33);
-    let counts: Vec<i64> = sqlx::query_scalar("SELECT engagement_count FROM trending_scores WHERE post_id = $1 ORDER BY time_window").bind(post_id).fetch_all(&mut db).await.unwrap();
+    let counts: Vec<i64> = sqlx::query_scalar("SELECT engagement_count FROM trending_scores WHERE post_id = $1 ORDER BY time_window")
+        .bind(post_id)
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
     assert_eq!(counts, [33, 33, 33]);
     // 33 views within moments of each other: a decayed score of about 33 now in the week window.
     let week = t.trending(pb::TrendingWindow::Week).await;
@@ -483,15 +519,26 @@ async fn personalized_feed_mixes_followed_and_trending_posts_with_reasons() {
     assert_error(fresh.get_personalized_feed(read("x", 0, String::new())).await, Code::InvalidArgument, "user_id");
     assert_error(fresh.get_personalized_feed(read(&new_id(), 0, String::new())).await, Code::NotFound, "user_id");
     assert_error(fresh.get_personalized_feed(read(&ada, 0, "x".into())).await, Code::InvalidArgument, "page_token");
-    assert_error(fresh.get_user_feed(pb::GetUserFeedRequest { user_id: "x".into(), page_size: 0, page_token: String::new() }).await, Code::InvalidArgument, "user_id");
+    assert_error(
+        fresh.get_user_feed(pb::GetUserFeedRequest { user_id: "x".into(), page_size: 0, page_token: String::new() }).await,
+        Code::InvalidArgument,
+        "user_id",
+    );
     t.stop().await;
 }
 
 #[tokio::test]
 async fn suggestions_are_friends_of_friends_then_popular_authors_never_followed_or_blocked() {
     let t = Feed::start().await;
-    let (ada, bob, cat, dan, eve, fay, gus) =
-        (t.user("ada").await, t.user("bob").await, t.user("cat").await, t.user("dan").await, t.user("eve").await, t.user("fay").await, t.user("gus").await);
+    let (ada, bob, cat, dan, eve, fay, gus) = (
+        t.user("ada").await,
+        t.user("bob").await,
+        t.user("cat").await,
+        t.user("dan").await,
+        t.user("eve").await,
+        t.user("fay").await,
+        t.user("gus").await,
+    );
     t.follow(&ada, &bob).await;
     t.follow(&ada, &cat).await;
     t.follow(&bob, &dan).await;

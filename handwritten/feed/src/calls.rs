@@ -110,7 +110,12 @@ impl FeedLogic {
 
     /// One page of the live public and followers-only posts of `authors`, newest first
     /// (content GetFeedPosts, cached 15 s); `page_token` is content's.
-    pub(crate) async fn feed_posts(&self, authors: &[Uuid], page_size: usize, page_token: String) -> Result<content_pb::GetFeedPostsResponse, LogicError> {
+    pub(crate) async fn feed_posts(
+        &self,
+        authors: &[Uuid],
+        page_size: usize,
+        page_token: String,
+    ) -> Result<content_pb::GetFeedPostsResponse, LogicError> {
         let request = content_pb::GetFeedPostsRequest {
             author_ids: authors.iter().map(Uuid::to_string).collect(),
             page_size: i32::try_from(page_size).unwrap_or(i32::MAX),

@@ -15,7 +15,10 @@ use crate::trending::category;
 /// waits for the first to commit), and then no score moves. Otherwise the event and the three
 /// windows' scores commit together; the scores move by one atomic upsert each (no read), so
 /// concurrent engagements are all counted.
-pub async fn update_engagement_score(logic: &FeedLogic, request: pb::UpdateEngagementScoreRequest) -> Result<pb::UpdateEngagementScoreResponse, LogicError> {
+pub async fn update_engagement_score(
+    logic: &FeedLogic,
+    request: pb::UpdateEngagementScoreRequest,
+) -> Result<pb::UpdateEngagementScoreResponse, LogicError> {
     let request_id = parse_uuid("request_id", &request.request_id)?;
     let user_id = parse_uuid("user_id", &request.user_id)?;
     let post_id = parse_uuid("post_id", &request.post_id)?;

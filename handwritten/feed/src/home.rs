@@ -81,7 +81,12 @@ struct Candidate {
 /// its creation time, engagement adds its decayed weight, a preferred category doubles a
 /// trending post. Scores are measured against a fixed epoch, so the order does not move with
 /// the clock and pages are keyset positions `(score, post id)`.
-pub async fn personalized(logic: &FeedLogic, user_id: &str, requested_size: i32, page_token: &str) -> Result<(Vec<pb::FeedItem>, String), LogicError> {
+pub async fn personalized(
+    logic: &FeedLogic,
+    user_id: &str,
+    requested_size: i32,
+    page_token: &str,
+) -> Result<(Vec<pb::FeedItem>, String), LogicError> {
     let user = parse_uuid("user_id", user_id)?;
     let size = page_size(requested_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("GetPersonalizedFeed/{user}");

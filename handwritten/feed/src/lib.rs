@@ -69,7 +69,11 @@ impl FeedLogic {
 }
 
 impl Logic for FeedLogic {
-    async fn get_personalized_feed(&self, _ctx: &CallContext, request: pb::GetPersonalizedFeedRequest) -> Result<pb::GetPersonalizedFeedResponse, LogicError> {
+    async fn get_personalized_feed(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetPersonalizedFeedRequest,
+    ) -> Result<pb::GetPersonalizedFeedResponse, LogicError> {
         let (items, next_page_token) = home::personalized(self, &request.user_id, request.page_size, &request.page_token).await?;
         Ok(pb::GetPersonalizedFeedResponse { items, next_page_token })
     }
@@ -91,7 +95,11 @@ impl Logic for FeedLogic {
         trending::get_trending_by_category(self, request).await
     }
 
-    async fn get_suggested_users(&self, _ctx: &CallContext, request: pb::GetSuggestedUsersRequest) -> Result<pb::GetSuggestedUsersResponse, LogicError> {
+    async fn get_suggested_users(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetSuggestedUsersRequest,
+    ) -> Result<pb::GetSuggestedUsersResponse, LogicError> {
         suggestions::get_suggested_users(self, request).await
     }
 
@@ -103,7 +111,11 @@ impl Logic for FeedLogic {
         home::get_user_feed(self, request).await
     }
 
-    async fn invalidate_feed_cache(&self, _ctx: &CallContext, request: pb::InvalidateFeedCacheRequest) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
+    async fn invalidate_feed_cache(
+        &self,
+        _ctx: &CallContext,
+        request: pb::InvalidateFeedCacheRequest,
+    ) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
         metadata::invalidate_feed_cache(self, request).await
     }
 

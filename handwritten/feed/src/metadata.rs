@@ -3,8 +3,8 @@
 
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{optional_timestamp, parse_uuid, parse_uuids, timestamp};
-use nova_feed::repo::user_feed_preferences::{self as preferences, DefaultFeedKind};
 use nova_feed::repo::feed_metadata;
+use nova_feed::repo::user_feed_preferences::{self as preferences, DefaultFeedKind};
 use nova_feed::{LogicError, pb};
 
 use crate::FeedLogic;
@@ -77,13 +77,20 @@ pub async fn get_feed_metadata(logic: &FeedLogic, request: pb::GetFeedMetadataRe
 /// missing (`ON CONFLICT DO NOTHING`, so concurrent first writers agree), then
 /// `update_if_version` applies, both in one transaction; the user's cached feeds are
 /// invalidated after the commit.
-pub async fn update_feed_preferences(logic: &FeedLogic, request: pb::UpdateFeedPreferencesRequest) -> Result<pb::UpdateFeedPreferencesResponse, LogicError> {
+pub async fn update_feed_preferences(
+    logic: &FeedLogic,
+    request: pb::UpdateFeedPreferencesRequest,
+) -> Result<pb::UpdateFeedPreferencesResponse, LogicError> {
     let user = parse_uuid("user_id", &request.user_id)?;
-    let invalid_kind = || LogicError::invalid_argument(format!("default_feed_kind must be PERSONALIZED or FOLLOWING, got {}", request.default_feed_kind));
+    let invalid_kind =
+        || LogicError::invalid_argument(format!("default_feed_kind must be PERSONALIZED or FOLLOWING, got {}", request.default_feed_kind));
     let kind = pb::FeedKind::try_from(request.default_feed_kind).map_err(|_| invalid_kind())?;
     let kind = DefaultFeedKind::try_from(kind).map_err(|_| invalid_kind())?;
     if request.preferred_categories.len() > MAX_CATEGORIES {
-        return Err(LogicError::invalid_argument(format!("preferred_categories holds {}; at most {MAX_CATEGORIES} are allowed", request.preferred_categories.len())));
+        return Err(LogicError::invalid_argument(format!(
+            "preferred_categories holds {}; at most {MAX_CATEGORIES} are allowed",
+            request.preferred_categories.len()
+        )));
     }
     let mut categories: Vec<String> = Vec::with_capacity(request.preferred_categories.len());
     for value in &request.preferred_categories {
@@ -110,7 +117,10 @@ pub async fn update_feed_preferences(logic: &FeedLogic, request: pb::UpdateFeedP
 /// Records the invalidation time of every user in one statement, then (after the commit)
 /// drops every caller's cached feeds, suggestions and metadata of each. Repeating it only
 /// moves the time: safe to retry.
-pub async fn invalidate_feed_cache(logic: &FeedLogic, request: pb::InvalidateFeedCacheRequest) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
+pub async fn invalidate_feed_cache(
+    logic: &FeedLogic,
+    request: pb::InvalidateFeedCacheRequest,
+) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
     let users = parse_uuids("user_ids", &request.user_ids, MAX_INVALIDATE)?;
     if users.is_empty() {
         return Err(LogicError::invalid_argument("user_ids must hold at least one id"));

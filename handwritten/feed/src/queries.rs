@@ -91,7 +91,13 @@ pub async fn insert_event<'e>(db: impl PgExecutor<'e>, event: &Engagement) -> Re
 /// Adds one engagement at `at` to the post's row of each window: `log_scores[i]` (the
 /// engagement's log-score in `windows[i]`) log-added to the stored score, the count
 /// incremented, in one statement.
-pub async fn add_scores<'e>(db: impl PgExecutor<'e>, event: &Engagement, at: DateTime<Utc>, windows: &[TimeWindow], log_scores: &[f64]) -> Result<(), LogicError> {
+pub async fn add_scores<'e>(
+    db: impl PgExecutor<'e>,
+    event: &Engagement,
+    at: DateTime<Utc>,
+    windows: &[TimeWindow],
+    log_scores: &[f64],
+) -> Result<(), LogicError> {
     let numbers: Vec<i16> = windows.iter().map(|w| w.number()).collect();
     sqlx::query(SQL_ADD_SCORES)
         .bind(event.post_id)
@@ -119,7 +125,9 @@ pub struct Scored {
 type ScoredTuple = (Uuid, Uuid, String, f64, i64);
 
 fn scored(rows: Vec<ScoredTuple>) -> Vec<Scored> {
-    rows.into_iter().map(|(post_id, author_id, category, score, engagement_count)| Scored { post_id, author_id, category, score, engagement_count }).collect()
+    rows.into_iter()
+        .map(|(post_id, author_id, category, score, engagement_count)| Scored { post_id, author_id, category, score, engagement_count })
+        .collect()
 }
 
 /// Posts of `window` engaged with since `since` (in `category` when given), by log-score,
@@ -135,7 +143,9 @@ pub async fn trending<'e>(
 ) -> Result<Vec<Scored>, LogicError> {
     let rows: Vec<ScoredTuple> = match (category, after) {
         (None, None) => sqlx::query_as(SQL_TRENDING).bind(window).bind(since).bind(limit).fetch_all(db).await?,
-        (None, Some((score, id))) => sqlx::query_as(SQL_TRENDING_AFTER).bind(window).bind(since).bind(score).bind(id).bind(limit).fetch_all(db).await?,
+        (None, Some((score, id))) => {
+            sqlx::query_as(SQL_TRENDING_AFTER).bind(window).bind(since).bind(score).bind(id).bind(limit).fetch_all(db).await?
+        }
         (Some(category), None) => sqlx::query_as(SQL_TRENDING_IN).bind(category).bind(window).bind(since).bind(limit).fetch_all(db).await?,
         (Some(category), Some((score, id))) => {
             sqlx::query_as(SQL_TRENDING_IN_AFTER).bind(category).bind(window).bind(since).bind(score).bind(id).bind(limit).fetch_all(db).await?
@@ -146,7 +156,13 @@ pub async fn trending<'e>(
 
 /// Posts of `window` engaged with since `since`, most engagements first, after `after`
 /// (index `(time_window, engagement_count desc)`).
-pub async fn popular<'e>(db: impl PgExecutor<'e>, window: TimeWindow, since: DateTime<Utc>, after: Option<(i64, Uuid)>, limit: i64) -> Result<Vec<Scored>, LogicError> {
+pub async fn popular<'e>(
+    db: impl PgExecutor<'e>,
+    window: TimeWindow,
+    since: DateTime<Utc>,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Scored>, LogicError> {
     let rows: Vec<ScoredTuple> = match after {
         None => sqlx::query_as(SQL_POPULAR).bind(window).bind(since).bind(limit).fetch_all(db).await?,
         Some((count, id)) => sqlx::query_as(SQL_POPULAR_AFTER).bind(window).bind(since).bind(count).bind(id).bind(limit).fetch_all(db).await?,

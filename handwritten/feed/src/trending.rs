@@ -43,7 +43,10 @@ pub async fn get_trending_feed(logic: &FeedLogic, request: pb::GetTrendingFeedRe
     Ok(pb::GetTrendingFeedResponse { items, next_page_token })
 }
 
-pub async fn get_trending_by_category(logic: &FeedLogic, request: pb::GetTrendingByCategoryRequest) -> Result<pb::GetTrendingByCategoryResponse, LogicError> {
+pub async fn get_trending_by_category(
+    logic: &FeedLogic,
+    request: pb::GetTrendingByCategoryRequest,
+) -> Result<pb::GetTrendingByCategoryResponse, LogicError> {
     let category = category("category", &request.category)?;
     let window = window("window", request.window)?;
     let (items, next_page_token) = trending_page(logic, window, Some(&category), request.page_size, &request.page_token).await?;
@@ -84,7 +87,12 @@ pub async fn get_popular_posts(logic: &FeedLogic, request: pb::GetPopularPostsRe
 impl FeedLogic {
     /// Scored rows as feed items, keeping only the posts content still shows to everyone
     /// (the author as content knows it).
-    pub(crate) async fn public_items(&self, rows: &[Scored], reason: pb::FeedReason, score: impl Fn(&Scored) -> f64) -> Result<Vec<pb::FeedItem>, LogicError> {
+    pub(crate) async fn public_items(
+        &self,
+        rows: &[Scored],
+        reason: pb::FeedReason,
+        score: impl Fn(&Scored) -> f64,
+    ) -> Result<Vec<pb::FeedItem>, LogicError> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.post_id).collect();
         let live = self.live_posts(&ids, Reach::Everyone).await?;
         Ok(rows
