@@ -144,8 +144,12 @@ impl FeedClient {
             )
             .await;
     }
-    /// Returns the posts gaining engagement fastest within a time window, across all categories.
-    /// INVALID_ARGUMENT when the window is unspecified.
+    /// Returns the posts gaining engagement fastest within a time window, across all categories:
+    /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+    /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+    /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+    /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+    /// the page token is not one of this list.
     ///
     /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_feed(

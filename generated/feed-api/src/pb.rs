@@ -595,8 +595,12 @@ pub mod feed_service_client {
                 .insert(GrpcMethod::new("nova.feed.v1.FeedService", "GetFollowingFeed"));
             self.inner.unary(req, path, codec).await
         }
-        /// Returns the posts gaining engagement fastest within a time window, across all categories.
-        /// INVALID_ARGUMENT when the window is unspecified.
+        /// Returns the posts gaining engagement fastest within a time window, across all categories:
+        /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+        /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+        /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+        /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+        /// the page token is not one of this list.
         pub async fn get_trending_feed(
             &mut self,
             request: impl tonic::IntoRequest<super::GetTrendingFeedRequest>,
@@ -892,8 +896,12 @@ pub mod feed_service_server {
             tonic::Response<super::GetFollowingFeedResponse>,
             tonic::Status,
         >;
-        /// Returns the posts gaining engagement fastest within a time window, across all categories.
-        /// INVALID_ARGUMENT when the window is unspecified.
+        /// Returns the posts gaining engagement fastest within a time window, across all categories:
+        /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+        /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+        /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+        /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+        /// the page token is not one of this list.
         async fn get_trending_feed(
             &self,
             request: tonic::Request<super::GetTrendingFeedRequest>,

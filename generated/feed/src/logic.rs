@@ -39,8 +39,12 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetFollowingFeedResponse, LogicError>,
     > + Send;
-    /// Returns the posts gaining engagement fastest within a time window, across all categories.
-    /// INVALID_ARGUMENT when the window is unspecified.
+    /// Returns the posts gaining engagement fastest within a time window, across all categories:
+    /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+    /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+    /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+    /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+    /// the page token is not one of this list.
     ///
     /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_feed(
