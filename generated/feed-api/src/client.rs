@@ -60,9 +60,12 @@ impl FeedClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Returns the user's ranked home feed: posts from followed accounts mixed with posts that
-    /// match their interests, best first. INVALID_ARGUMENT for a malformed user id or an
-    /// expired or malformed page token. A user with no signals yet gets a trending feed.
+    /// Returns the user's ranked home feed: posts from followed accounts mixed with trending
+    /// posts (those in the user's preferred categories marked INTEREST), best first by a
+    /// time-decayed score; muted authors are left out. A user with no signals yet gets a
+    /// trending feed. INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the
+    /// user is unknown or deleted; UNAVAILABLE when user or content cannot be reached and
+    /// nothing is cached.
     ///
     /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_personalized_feed(
@@ -73,7 +76,9 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_PERSONALIZED_FEED,
                 request,
-                |_: &crate::pb::GetPersonalizedFeedRequest| Vec::new(),
+                |request: &crate::pb::GetPersonalizedFeedRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_personalized_feed(request)
@@ -91,13 +96,18 @@ impl FeedClient {
             .invalidate(
                 &crate::rpc::GET_PERSONALIZED_FEED,
                 request,
-                |_: &crate::pb::GetPersonalizedFeedRequest| Vec::new(),
+                |request: &crate::pb::GetPersonalizedFeedRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
-    /// Returns posts from the accounts the user follows, newest first, without ranking.
-    /// INVALID_ARGUMENT for a malformed user id or page token; UNAVAILABLE when the follow graph
-    /// (user service) cannot be reached and nothing is cached.
+    /// Returns posts from the accounts the user follows (the 500 followed most recently), newest
+    /// first, without ranking; muted authors and deleted posts are left out, so a page may hold
+    /// fewer than `page_size` items: only an empty `next_page_token` ends the feed.
+    /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+    /// unknown or deleted; UNAVAILABLE when the follow graph (user service) or content cannot be
+    /// reached and nothing is cached.
     ///
     /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_following_feed(
@@ -108,7 +118,9 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_FOLLOWING_FEED,
                 request,
-                |_: &crate::pb::GetFollowingFeedRequest| Vec::new(),
+                |request: &crate::pb::GetFollowingFeedRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_following_feed(request)
@@ -126,12 +138,18 @@ impl FeedClient {
             .invalidate(
                 &crate::rpc::GET_FOLLOWING_FEED,
                 request,
-                |_: &crate::pb::GetFollowingFeedRequest| Vec::new(),
+                |request: &crate::pb::GetFollowingFeedRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
-    /// Returns the posts gaining engagement fastest within a time window, across all categories.
-    /// INVALID_ARGUMENT when the window is unspecified.
+    /// Returns the posts gaining engagement fastest within a time window, across all categories:
+    /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+    /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+    /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+    /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+    /// the page token is not one of this list.
     ///
     /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_feed(
@@ -198,8 +216,11 @@ impl FeedClient {
             )
             .await;
     }
-    /// Suggests accounts for the user to follow, best first; accounts the user already follows
-    /// or has blocked are left out. INVALID_ARGUMENT for a malformed user id or page token.
+    /// Suggests accounts for the user to follow, best first: accounts followed by the accounts
+    /// the user follows (more mutual follows first), then authors of popular posts. The user,
+    /// accounts they already follow and accounts blocked either way are left out.
+    /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+    /// unknown or deleted.
     ///
     /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_suggested_users(
@@ -210,7 +231,9 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_SUGGESTED_USERS,
                 request,
-                |_: &crate::pb::GetSuggestedUsersRequest| Vec::new(),
+                |request: &crate::pb::GetSuggestedUsersRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_suggested_users(request)
@@ -228,7 +251,9 @@ impl FeedClient {
             .invalidate(
                 &crate::rpc::GET_SUGGESTED_USERS,
                 request,
-                |_: &crate::pb::GetSuggestedUsersRequest| Vec::new(),
+                |request: &crate::pb::GetSuggestedUsersRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
     }
@@ -269,7 +294,7 @@ impl FeedClient {
     }
     /// Returns the user's home feed in the mode their feed preferences choose (ranked or
     /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
-    /// or page token.
+    /// or page token; NOT_FOUND when the user is unknown or deleted.
     ///
     /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_feed(
@@ -280,7 +305,7 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_USER_FEED,
                 request,
-                |_: &crate::pb::GetUserFeedRequest| Vec::new(),
+                |request: &crate::pb::GetUserFeedRequest| vec![request.user_id.clone()],
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_user_feed(request)
@@ -298,7 +323,7 @@ impl FeedClient {
             .invalidate(
                 &crate::rpc::GET_USER_FEED,
                 request,
-                |_: &crate::pb::GetUserFeedRequest| Vec::new(),
+                |request: &crate::pb::GetUserFeedRequest| vec![request.user_id.clone()],
             )
             .await;
     }
@@ -349,7 +374,7 @@ impl FeedClient {
     }
     /// Returns what the feed service knows about a user's feed: their preferences, the ranking
     /// model in use and when the feed was last built or invalidated. A user who never had a
-    /// feed gets default metadata, not NOT_FOUND.
+    /// feed gets default metadata, not NOT_FOUND. INVALID_ARGUMENT for a malformed user id.
     ///
     /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_metadata(
@@ -360,7 +385,9 @@ impl FeedClient {
             .unary(
                 &crate::rpc::GET_FEED_METADATA,
                 request,
-                |_: &crate::pb::GetFeedMetadataRequest| Vec::new(),
+                |request: &crate::pb::GetFeedMetadataRequest| {
+                    vec![request.user_id.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::feed_service_client::FeedServiceClient::new(channel)
                         .get_feed_metadata(request)
@@ -378,8 +405,34 @@ impl FeedClient {
             .invalidate(
                 &crate::rpc::GET_FEED_METADATA,
                 request,
-                |_: &crate::pb::GetFeedMetadataRequest| Vec::new(),
+                |request: &crate::pb::GetFeedMetadataRequest| {
+                    vec![request.user_id.clone()]
+                },
             )
             .await;
+    }
+    /// Replaces the user's feed preferences (mode, preferred categories, muted authors) if
+    /// `version` is still the stored one (0 for a user who never set any), and drops the user's
+    /// cached feeds. INVALID_ARGUMENT for a malformed user id or author id, an unspecified feed
+    /// kind, more than 50 categories or 1000 muted authors; NOT_FOUND when the user is unknown
+    /// or deleted; ABORTED when `version` is stale (read the metadata again and retry).
+    ///
+    /// `UpdateFeedPreferences`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    pub async fn update_feed_preferences(
+        &self,
+        request: crate::pb::UpdateFeedPreferencesRequest,
+    ) -> Result<crate::pb::UpdateFeedPreferencesResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::UPDATE_FEED_PREFERENCES,
+                request,
+                |_: &crate::pb::UpdateFeedPreferencesRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::feed_service_client::FeedServiceClient::new(channel)
+                        .update_feed_preferences(request)
+                        .await
+                },
+            )
+            .await
     }
 }

@@ -56,6 +56,9 @@ pub struct FeedMetadata {
     /// Unset when the user's feeds were never invalidated.
     #[prost(message, optional, tag = "7")]
     pub cache_invalidated_at: ::core::option::Option<::prost_types::Timestamp>,
+    /// Optimistic-concurrency version of the preferences; pass it to UpdateFeedPreferences.
+    #[prost(int64, tag = "8")]
+    pub version: i64,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetPersonalizedFeedRequest {
@@ -240,6 +243,28 @@ pub struct GetFeedMetadataRequest {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetFeedMetadataResponse {
+    #[prost(message, optional, tag = "1")]
+    pub metadata: ::core::option::Option<FeedMetadata>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateFeedPreferencesRequest {
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    /// FEED_KIND_UNSPECIFIED is refused.
+    #[prost(enumeration = "FeedKind", tag = "2")]
+    pub default_feed_kind: i32,
+    /// Category slugs, lowercase, at most 50; duplicates are stored once.
+    #[prost(string, repeated, tag = "3")]
+    pub preferred_categories: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// Auth user ids, at most 1000; duplicates are stored once.
+    #[prost(string, repeated, tag = "4")]
+    pub muted_author_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The `version` of the metadata read before; 0 for a user who never set preferences.
+    #[prost(int64, tag = "5")]
+    pub version: i64,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdateFeedPreferencesResponse {
     #[prost(message, optional, tag = "1")]
     pub metadata: ::core::option::Option<FeedMetadata>,
 }
@@ -508,9 +533,12 @@ pub mod feed_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Returns the user's ranked home feed: posts from followed accounts mixed with posts that
-        /// match their interests, best first. INVALID_ARGUMENT for a malformed user id or an
-        /// expired or malformed page token. A user with no signals yet gets a trending feed.
+        /// Returns the user's ranked home feed: posts from followed accounts mixed with trending
+        /// posts (those in the user's preferred categories marked INTEREST), best first by a
+        /// time-decayed score; muted authors are left out. A user with no signals yet gets a
+        /// trending feed. INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the
+        /// user is unknown or deleted; UNAVAILABLE when user or content cannot be reached and
+        /// nothing is cached.
         pub async fn get_personalized_feed(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPersonalizedFeedRequest>,
@@ -537,9 +565,12 @@ pub mod feed_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns posts from the accounts the user follows, newest first, without ranking.
-        /// INVALID_ARGUMENT for a malformed user id or page token; UNAVAILABLE when the follow graph
-        /// (user service) cannot be reached and nothing is cached.
+        /// Returns posts from the accounts the user follows (the 500 followed most recently), newest
+        /// first, without ranking; muted authors and deleted posts are left out, so a page may hold
+        /// fewer than `page_size` items: only an empty `next_page_token` ends the feed.
+        /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+        /// unknown or deleted; UNAVAILABLE when the follow graph (user service) or content cannot be
+        /// reached and nothing is cached.
         pub async fn get_following_feed(
             &mut self,
             request: impl tonic::IntoRequest<super::GetFollowingFeedRequest>,
@@ -564,8 +595,12 @@ pub mod feed_service_client {
                 .insert(GrpcMethod::new("nova.feed.v1.FeedService", "GetFollowingFeed"));
             self.inner.unary(req, path, codec).await
         }
-        /// Returns the posts gaining engagement fastest within a time window, across all categories.
-        /// INVALID_ARGUMENT when the window is unspecified.
+        /// Returns the posts gaining engagement fastest within a time window, across all categories:
+        /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+        /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+        /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+        /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+        /// the page token is not one of this list.
         pub async fn get_trending_feed(
             &mut self,
             request: impl tonic::IntoRequest<super::GetTrendingFeedRequest>,
@@ -618,8 +653,11 @@ pub mod feed_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Suggests accounts for the user to follow, best first; accounts the user already follows
-        /// or has blocked are left out. INVALID_ARGUMENT for a malformed user id or page token.
+        /// Suggests accounts for the user to follow, best first: accounts followed by the accounts
+        /// the user follows (more mutual follows first), then authors of popular posts. The user,
+        /// accounts they already follow and accounts blocked either way are left out.
+        /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+        /// unknown or deleted.
         pub async fn get_suggested_users(
             &mut self,
             request: impl tonic::IntoRequest<super::GetSuggestedUsersRequest>,
@@ -675,7 +713,7 @@ pub mod feed_service_client {
         }
         /// Returns the user's home feed in the mode their feed preferences choose (ranked or
         /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
-        /// or page token.
+        /// or page token; NOT_FOUND when the user is unknown or deleted.
         pub async fn get_user_feed(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserFeedRequest>,
@@ -761,7 +799,7 @@ pub mod feed_service_client {
         }
         /// Returns what the feed service knows about a user's feed: their preferences, the ranking
         /// model in use and when the feed was last built or invalidated. A user who never had a
-        /// feed gets default metadata, not NOT_FOUND.
+        /// feed gets default metadata, not NOT_FOUND. INVALID_ARGUMENT for a malformed user id.
         pub async fn get_feed_metadata(
             &mut self,
             request: impl tonic::IntoRequest<super::GetFeedMetadataRequest>,
@@ -786,6 +824,37 @@ pub mod feed_service_client {
                 .insert(GrpcMethod::new("nova.feed.v1.FeedService", "GetFeedMetadata"));
             self.inner.unary(req, path, codec).await
         }
+        /// Replaces the user's feed preferences (mode, preferred categories, muted authors) if
+        /// `version` is still the stored one (0 for a user who never set any), and drops the user's
+        /// cached feeds. INVALID_ARGUMENT for a malformed user id or author id, an unspecified feed
+        /// kind, more than 50 categories or 1000 muted authors; NOT_FOUND when the user is unknown
+        /// or deleted; ABORTED when `version` is stale (read the metadata again and retry).
+        pub async fn update_feed_preferences(
+            &mut self,
+            request: impl tonic::IntoRequest<super::UpdateFeedPreferencesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UpdateFeedPreferencesResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.feed.v1.FeedService/UpdateFeedPreferences",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.feed.v1.FeedService", "UpdateFeedPreferences"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -801,9 +870,12 @@ pub mod feed_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with FeedServiceServer.
     #[async_trait]
     pub trait FeedService: std::marker::Send + std::marker::Sync + 'static {
-        /// Returns the user's ranked home feed: posts from followed accounts mixed with posts that
-        /// match their interests, best first. INVALID_ARGUMENT for a malformed user id or an
-        /// expired or malformed page token. A user with no signals yet gets a trending feed.
+        /// Returns the user's ranked home feed: posts from followed accounts mixed with trending
+        /// posts (those in the user's preferred categories marked INTEREST), best first by a
+        /// time-decayed score; muted authors are left out. A user with no signals yet gets a
+        /// trending feed. INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the
+        /// user is unknown or deleted; UNAVAILABLE when user or content cannot be reached and
+        /// nothing is cached.
         async fn get_personalized_feed(
             &self,
             request: tonic::Request<super::GetPersonalizedFeedRequest>,
@@ -811,9 +883,12 @@ pub mod feed_service_server {
             tonic::Response<super::GetPersonalizedFeedResponse>,
             tonic::Status,
         >;
-        /// Returns posts from the accounts the user follows, newest first, without ranking.
-        /// INVALID_ARGUMENT for a malformed user id or page token; UNAVAILABLE when the follow graph
-        /// (user service) cannot be reached and nothing is cached.
+        /// Returns posts from the accounts the user follows (the 500 followed most recently), newest
+        /// first, without ranking; muted authors and deleted posts are left out, so a page may hold
+        /// fewer than `page_size` items: only an empty `next_page_token` ends the feed.
+        /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+        /// unknown or deleted; UNAVAILABLE when the follow graph (user service) or content cannot be
+        /// reached and nothing is cached.
         async fn get_following_feed(
             &self,
             request: tonic::Request<super::GetFollowingFeedRequest>,
@@ -821,8 +896,12 @@ pub mod feed_service_server {
             tonic::Response<super::GetFollowingFeedResponse>,
             tonic::Status,
         >;
-        /// Returns the posts gaining engagement fastest within a time window, across all categories.
-        /// INVALID_ARGUMENT when the window is unspecified.
+        /// Returns the posts gaining engagement fastest within a time window, across all categories:
+        /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+        /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+        /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+        /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+        /// the page token is not one of this list.
         async fn get_trending_feed(
             &self,
             request: tonic::Request<super::GetTrendingFeedRequest>,
@@ -839,8 +918,11 @@ pub mod feed_service_server {
             tonic::Response<super::GetTrendingByCategoryResponse>,
             tonic::Status,
         >;
-        /// Suggests accounts for the user to follow, best first; accounts the user already follows
-        /// or has blocked are left out. INVALID_ARGUMENT for a malformed user id or page token.
+        /// Suggests accounts for the user to follow, best first: accounts followed by the accounts
+        /// the user follows (more mutual follows first), then authors of popular posts. The user,
+        /// accounts they already follow and accounts blocked either way are left out.
+        /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+        /// unknown or deleted.
         async fn get_suggested_users(
             &self,
             request: tonic::Request<super::GetSuggestedUsersRequest>,
@@ -860,7 +942,7 @@ pub mod feed_service_server {
         >;
         /// Returns the user's home feed in the mode their feed preferences choose (ranked or
         /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
-        /// or page token.
+        /// or page token; NOT_FOUND when the user is unknown or deleted.
         async fn get_user_feed(
             &self,
             request: tonic::Request<super::GetUserFeedRequest>,
@@ -891,12 +973,24 @@ pub mod feed_service_server {
         >;
         /// Returns what the feed service knows about a user's feed: their preferences, the ranking
         /// model in use and when the feed was last built or invalidated. A user who never had a
-        /// feed gets default metadata, not NOT_FOUND.
+        /// feed gets default metadata, not NOT_FOUND. INVALID_ARGUMENT for a malformed user id.
         async fn get_feed_metadata(
             &self,
             request: tonic::Request<super::GetFeedMetadataRequest>,
         ) -> std::result::Result<
             tonic::Response<super::GetFeedMetadataResponse>,
+            tonic::Status,
+        >;
+        /// Replaces the user's feed preferences (mode, preferred categories, muted authors) if
+        /// `version` is still the stored one (0 for a user who never set any), and drops the user's
+        /// cached feeds. INVALID_ARGUMENT for a malformed user id or author id, an unspecified feed
+        /// kind, more than 50 categories or 1000 muted authors; NOT_FOUND when the user is unknown
+        /// or deleted; ABORTED when `version` is stale (read the metadata again and retry).
+        async fn update_feed_preferences(
+            &self,
+            request: tonic::Request<super::UpdateFeedPreferencesRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::UpdateFeedPreferencesResponse>,
             tonic::Status,
         >;
     }
@@ -1420,6 +1514,52 @@ pub mod feed_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = GetFeedMetadataSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.feed.v1.FeedService/UpdateFeedPreferences" => {
+                    #[allow(non_camel_case_types)]
+                    struct UpdateFeedPreferencesSvc<T: FeedService>(pub Arc<T>);
+                    impl<
+                        T: FeedService,
+                    > tonic::server::UnaryService<super::UpdateFeedPreferencesRequest>
+                    for UpdateFeedPreferencesSvc<T> {
+                        type Response = super::UpdateFeedPreferencesResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::UpdateFeedPreferencesRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as FeedService>::update_feed_preferences(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = UpdateFeedPreferencesSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

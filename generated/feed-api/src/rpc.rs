@@ -232,7 +232,26 @@ pub static GET_FEED_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         }),
         fail_closed: false,
     },
-    schema: 0x3b321632c19a4193,
+    schema: 0x12662eeadd86f219,
+};
+/// `UpdateFeedPreferences`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+pub static UPDATE_FEED_PREFERENCES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.feed.v1.FeedService",
+    method: "UpdateFeedPreferences",
+    owner: "feed",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xf0bc73e4c7af2a0c,
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
@@ -246,4 +265,5 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &INVALIDATE_FEED_CACHE,
     &UPDATE_ENGAGEMENT_SCORE,
     &GET_FEED_METADATA,
+    &UPDATE_FEED_PREFERENCES,
 ];

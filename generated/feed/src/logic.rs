@@ -9,9 +9,12 @@ use ::std::future::Future;
 /// Implemented by hand in handwritten/feed. The generated server calls these methods with the
 /// caller's deadline already enforced, panics caught and errors mapped to status codes.
 pub trait Logic: Send + Sync + 'static {
-    /// Returns the user's ranked home feed: posts from followed accounts mixed with posts that
-    /// match their interests, best first. INVALID_ARGUMENT for a malformed user id or an
-    /// expired or malformed page token. A user with no signals yet gets a trending feed.
+    /// Returns the user's ranked home feed: posts from followed accounts mixed with trending
+    /// posts (those in the user's preferred categories marked INTEREST), best first by a
+    /// time-decayed score; muted authors are left out. A user with no signals yet gets a
+    /// trending feed. INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the
+    /// user is unknown or deleted; UNAVAILABLE when user or content cannot be reached and
+    /// nothing is cached.
     ///
     /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_personalized_feed(
@@ -21,9 +24,12 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetPersonalizedFeedResponse, LogicError>,
     > + Send;
-    /// Returns posts from the accounts the user follows, newest first, without ranking.
-    /// INVALID_ARGUMENT for a malformed user id or page token; UNAVAILABLE when the follow graph
-    /// (user service) cannot be reached and nothing is cached.
+    /// Returns posts from the accounts the user follows (the 500 followed most recently), newest
+    /// first, without ranking; muted authors and deleted posts are left out, so a page may hold
+    /// fewer than `page_size` items: only an empty `next_page_token` ends the feed.
+    /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+    /// unknown or deleted; UNAVAILABLE when the follow graph (user service) or content cannot be
+    /// reached and nothing is cached.
     ///
     /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_following_feed(
@@ -33,8 +39,12 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetFollowingFeedResponse, LogicError>,
     > + Send;
-    /// Returns the posts gaining engagement fastest within a time window, across all categories.
-    /// INVALID_ARGUMENT when the window is unspecified.
+    /// Returns the posts gaining engagement fastest within a time window, across all categories:
+    /// posts engaged with within the window, by a time-decayed score (half-life 15 minutes for
+    /// HOUR, 6 hours for DAY, 2 days for WEEK). Only live public posts are listed, so a page may
+    /// hold fewer than `page_size` items: only an empty `next_page_token` ends the list (this
+    /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
+    /// the page token is not one of this list.
     ///
     /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_feed(
@@ -55,8 +65,11 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetTrendingByCategoryResponse, LogicError>,
     > + Send;
-    /// Suggests accounts for the user to follow, best first; accounts the user already follows
-    /// or has blocked are left out. INVALID_ARGUMENT for a malformed user id or page token.
+    /// Suggests accounts for the user to follow, best first: accounts followed by the accounts
+    /// the user follows (more mutual follows first), then authors of popular posts. The user,
+    /// accounts they already follow and accounts blocked either way are left out.
+    /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
+    /// unknown or deleted.
     ///
     /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_suggested_users(
@@ -80,7 +93,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Returns the user's home feed in the mode their feed preferences choose (ranked or
     /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
-    /// or page token.
+    /// or page token; NOT_FOUND when the user is unknown or deleted.
     ///
     /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_feed(
@@ -115,7 +128,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Returns what the feed service knows about a user's feed: their preferences, the ranking
     /// model in use and when the feed was last built or invalidated. A user who never had a
-    /// feed gets default metadata, not NOT_FOUND.
+    /// feed gets default metadata, not NOT_FOUND. INVALID_ARGUMENT for a malformed user id.
     ///
     /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_metadata(
@@ -124,5 +137,19 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::GetFeedMetadataRequest,
     ) -> impl Future<
         Output = Result<crate::pb::GetFeedMetadataResponse, LogicError>,
+    > + Send;
+    /// Replaces the user's feed preferences (mode, preferred categories, muted authors) if
+    /// `version` is still the stored one (0 for a user who never set any), and drops the user's
+    /// cached feeds. INVALID_ARGUMENT for a malformed user id or author id, an unspecified feed
+    /// kind, more than 50 categories or 1000 muted authors; NOT_FOUND when the user is unknown
+    /// or deleted; ABORTED when `version` is stale (read the metadata again and retry).
+    ///
+    /// `UpdateFeedPreferences`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    fn update_feed_preferences(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::UpdateFeedPreferencesRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::UpdateFeedPreferencesResponse, LogicError>,
     > + Send;
 }

@@ -161,6 +161,23 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
             )
             .await
     }
+    async fn update_feed_preferences(
+        &self,
+        request: tonic::Request<crate::pb::UpdateFeedPreferencesRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::UpdateFeedPreferencesResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::UPDATE_FEED_PREFERENCES,
+                request,
+                |ctx, message| async move {
+                    logic.update_feed_preferences(&ctx, message).await
+                },
+            )
+            .await
+    }
 }
 /// The routes of this service, ready to be served (or combined with others).
 pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {

@@ -1,109 +1,154 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the service: implement each RPC here.
-use nova_feed::{CallContext, Logic, LogicError, pb};
+//! Business logic of the feed service: what a user sees and in which order.
+//!
+//! Feed owns engagement signals, trending scores and feed preferences, never posts or follows:
+//! it asks user whom a viewer follows (GetUserFollowing, every page up to
+//! [`calls::MAX_FOLLOWED`] authors) and content for their posts (GetFeedPosts, keyset-paged),
+//! through the generated clients and their caches, and answers post ids with scores and
+//! reasons; callers fetch the bodies from content.
+//!
+//! # Freshness
+//!
+//! * Follows: user invalidates GetUserFollowing by `user_id` after Follow, Unfollow and Block,
+//!   so feed's next computation sees the new graph at once.
+//! * Deleted posts: every page is checked against content's GetPostsByIds (cached, and
+//!   invalidated by post id when a post is deleted or edited), so a deleted or newly private
+//!   post leaves the next computation at once, although GetFeedPosts itself is cached 15 s.
+//! * New posts appear within GetFeedPosts' TTL (15 s).
+//! * Feed's own callers cache its answers (GetFollowingFeed 30 s, GetPersonalizedFeed 2 min,
+//!   ...) keyed by `user_id`; only UpdateFeedPreferences and InvalidateFeedCache invalidate
+//!   them, so a follow or a deletion reaches a caller's cached page within that TTL.
+//!
+//! # Scores
+//!
+//! Trending scores decay exponentially with a half-life per window (see [`decay`]); each
+//! engagement adds its weight in log space, so old rows are never rewritten (see
+//! [`engagement`]).
+
+mod calls;
+pub mod decay;
+mod engagement;
+mod home;
+mod metadata;
+mod paging;
+pub mod queries;
+mod suggestions;
+mod trending;
+
+pub use queries::STATEMENTS;
+
+use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+use nova_content_api::ContentClient;
+use nova_feed::{CallContext, Logic, LogicError, pb};
+use nova_user_api::UserClient;
+
 /// The business logic of the feed service.
 #[derive(Debug, Clone)]
 pub struct FeedLogic {
     db: PgPool,
+    /// Posts of followed authors, and whether listed posts are still live.
+    content: ContentClient,
+    /// The follow graph and blocks.
+    user: UserClient,
+    /// Drops callers' cached feeds of a user (by user id) after a write commits.
+    invalidator: Invalidator,
 }
+
 impl FeedLogic {
-    pub fn new(db: PgPool) -> Self {
-        FeedLogic { db }
+    pub fn new(db: PgPool, content: ContentClient, user: UserClient, invalidator: Invalidator) -> Self {
+        FeedLogic { db, content, user, invalidator }
     }
+
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
         &self.db
     }
 }
+
 impl Logic for FeedLogic {
     async fn get_personalized_feed(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetPersonalizedFeedRequest,
+        request: pb::GetPersonalizedFeedRequest,
     ) -> Result<pb::GetPersonalizedFeedResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetPersonalizedFeed"))
+        let (items, next_page_token) = home::personalized(self, &request.user_id, request.page_size, &request.page_token).await?;
+        Ok(pb::GetPersonalizedFeedResponse { items, next_page_token })
     }
-    async fn get_following_feed(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetFollowingFeedRequest,
-    ) -> Result<pb::GetFollowingFeedResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetFollowingFeed"))
+
+    async fn get_following_feed(&self, _ctx: &CallContext, request: pb::GetFollowingFeedRequest) -> Result<pb::GetFollowingFeedResponse, LogicError> {
+        let (items, next_page_token) = home::following(self, &request.user_id, request.page_size, &request.page_token).await?;
+        Ok(pb::GetFollowingFeedResponse { items, next_page_token })
     }
-    async fn get_trending_feed(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetTrendingFeedRequest,
-    ) -> Result<pb::GetTrendingFeedResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetTrendingFeed"))
+
+    async fn get_trending_feed(&self, _ctx: &CallContext, request: pb::GetTrendingFeedRequest) -> Result<pb::GetTrendingFeedResponse, LogicError> {
+        trending::get_trending_feed(self, request).await
     }
+
     async fn get_trending_by_category(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetTrendingByCategoryRequest,
+        request: pb::GetTrendingByCategoryRequest,
     ) -> Result<pb::GetTrendingByCategoryResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetTrendingByCategory"))
+        trending::get_trending_by_category(self, request).await
     }
+
     async fn get_suggested_users(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetSuggestedUsersRequest,
+        request: pb::GetSuggestedUsersRequest,
     ) -> Result<pb::GetSuggestedUsersResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetSuggestedUsers"))
+        suggestions::get_suggested_users(self, request).await
     }
-    async fn get_popular_posts(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetPopularPostsRequest,
-    ) -> Result<pb::GetPopularPostsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetPopularPosts"))
+
+    async fn get_popular_posts(&self, _ctx: &CallContext, request: pb::GetPopularPostsRequest) -> Result<pb::GetPopularPostsResponse, LogicError> {
+        trending::get_popular_posts(self, request).await
     }
-    async fn get_user_feed(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserFeedRequest,
-    ) -> Result<pb::GetUserFeedResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserFeed"))
+
+    async fn get_user_feed(&self, _ctx: &CallContext, request: pb::GetUserFeedRequest) -> Result<pb::GetUserFeedResponse, LogicError> {
+        home::get_user_feed(self, request).await
     }
+
     async fn invalidate_feed_cache(
         &self,
         _ctx: &CallContext,
-        _request: pb::InvalidateFeedCacheRequest,
+        request: pb::InvalidateFeedCacheRequest,
     ) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
-        Err(LogicError::Unimplemented("InvalidateFeedCache"))
+        metadata::invalidate_feed_cache(self, request).await
     }
+
     async fn update_engagement_score(
         &self,
         _ctx: &CallContext,
-        _request: pb::UpdateEngagementScoreRequest,
+        request: pb::UpdateEngagementScoreRequest,
     ) -> Result<pb::UpdateEngagementScoreResponse, LogicError> {
-        Err(LogicError::Unimplemented("UpdateEngagementScore"))
+        engagement::update_engagement_score(self, request).await
     }
-    async fn get_feed_metadata(
+
+    async fn get_feed_metadata(&self, _ctx: &CallContext, request: pb::GetFeedMetadataRequest) -> Result<pb::GetFeedMetadataResponse, LogicError> {
+        metadata::get_feed_metadata(self, request).await
+    }
+
+    async fn update_feed_preferences(
         &self,
         _ctx: &CallContext,
-        _request: pb::GetFeedMetadataRequest,
-    ) -> Result<pb::GetFeedMetadataResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetFeedMetadata"))
+        request: pb::UpdateFeedPreferencesRequest,
+    ) -> Result<pb::UpdateFeedPreferencesResponse, LogicError> {
+        metadata::update_feed_preferences(self, request).await
     }
 }
+
 /// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
-pub async fn start(
-    config: ServiceConfig,
-    listeners: Listeners,
-    shutdown: Shutdown,
-) -> Result<(), StartError> {
+/// migrations), builds the clients of content and user once (endpoints and caches from
+/// `config.peers`), then serves on `listeners` until `shutdown` is requested.
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_feed::db::open(config.database()?)?;
-    let logic = FeedLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let content = ContentClient::from_peers(&config.peers)?;
+    let user = UserClient::from_peers(&config.peers)?;
+    let invalidator = config.peers.invalidator(nova_feed::SERVICE);
+    let logic = FeedLogic::new(database.pool().clone(), content, user, invalidator);
+    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_feed::server::serve_with(logic, options, listeners, shutdown).await
 }

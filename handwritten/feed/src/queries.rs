@@ -1,0 +1,195 @@
+//! The statements the generated repositories do not offer: the idempotent engagement insert
+//! and the atomic log-space score update (see `decay`), keyset pages of trending and popular
+//! posts filtered by recency, popular authors, and the upserts of feed metadata. Each runs on
+//! an index of the spec; each is prepared against the migrated schema by tests/feed_rpcs.rs.
+
+use ::nova_runtime::codegen::chrono::{DateTime, Utc};
+use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
+use ::nova_runtime::codegen::uuid::Uuid;
+use nova_feed::LogicError;
+use nova_feed::repo::engagement_events::EventType;
+use nova_feed::repo::trending_scores::TimeWindow;
+
+const SQL_INSERT_EVENT: &str = "INSERT INTO engagement_events (request_id, user_id, post_id, author_id, category, event_type, weight) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING RETURNING created_at";
+// One statement for the post's three windows, always in the same order (hour, day, week), so
+// concurrent engagements of one post lock its rows in one order and cannot deadlock. The
+// score is the log-sum `GREATEST(a, b) + ln(1 + exp(-|a - b|))`; the exponent is bounded
+// because PostgreSQL reports an underflow of `exp` as an error instead of returning 0.
+const SQL_ADD_SCORES: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) \
+    SELECT $1, w.time_window, $2, $3, w.score, 1, $4 FROM unnest($5::smallint[], $6::float8[]) AS w(time_window, score) \
+    ON CONFLICT (post_id, time_window) DO UPDATE SET \
+    score = GREATEST(trending_scores.score, EXCLUDED.score) + ln(1 + exp(GREATEST(-abs(trending_scores.score - EXCLUDED.score), -700))), \
+    engagement_count = trending_scores.engagement_count + 1, \
+    updated_at = GREATEST(trending_scores.updated_at, EXCLUDED.updated_at), \
+    author_id = EXCLUDED.author_id, \
+    category = CASE WHEN EXCLUDED.category = '' THEN trending_scores.category ELSE EXCLUDED.category END";
+const SQL_TRENDING: &str = "SELECT post_id, author_id, category, score, engagement_count FROM trending_scores \
+    WHERE time_window = $1 AND updated_at >= $2 ORDER BY score DESC, post_id DESC LIMIT $3";
+const SQL_TRENDING_AFTER: &str = "SELECT post_id, author_id, category, score, engagement_count FROM trending_scores \
+    WHERE time_window = $1 AND updated_at >= $2 AND (score, post_id) < ($3, $4) ORDER BY score DESC, post_id DESC LIMIT $5";
+const SQL_TRENDING_IN: &str = "SELECT post_id, author_id, category, score, engagement_count FROM trending_scores \
+    WHERE category = $1 AND time_window = $2 AND updated_at >= $3 ORDER BY score DESC, post_id DESC LIMIT $4";
+const SQL_TRENDING_IN_AFTER: &str = "SELECT post_id, author_id, category, score, engagement_count FROM trending_scores \
+    WHERE category = $1 AND time_window = $2 AND updated_at >= $3 AND (score, post_id) < ($4, $5) ORDER BY score DESC, post_id DESC LIMIT $6";
+const SQL_POPULAR: &str = "SELECT post_id, author_id, category, score, engagement_count FROM trending_scores \
+    WHERE time_window = $1 AND updated_at >= $2 ORDER BY engagement_count DESC, post_id DESC LIMIT $3";
+const SQL_POPULAR_AFTER: &str = "SELECT post_id, author_id, category, score, engagement_count FROM trending_scores \
+    WHERE time_window = $1 AND updated_at >= $2 AND (engagement_count, post_id) < ($3, $4) ORDER BY engagement_count DESC, post_id DESC LIMIT $5";
+const SQL_POPULAR_AUTHORS: &str = "SELECT author_id, max(score) AS best FROM trending_scores \
+    WHERE time_window = $1 AND updated_at >= $2 GROUP BY author_id ORDER BY best DESC, author_id DESC LIMIT $3";
+const SQL_MARK_INVALIDATED: &str = "INSERT INTO feed_metadata (user_id, cache_invalidated_at) SELECT id, now() FROM unnest($1::uuid[]) AS u(id) \
+    ON CONFLICT (user_id) DO UPDATE SET cache_invalidated_at = EXCLUDED.cache_invalidated_at, updated_at = now() RETURNING cache_invalidated_at";
+const SQL_MARK_GENERATED: &str = "INSERT INTO feed_metadata (user_id, last_generated_at) VALUES ($1, now()) \
+    ON CONFLICT (user_id) DO UPDATE SET last_generated_at = EXCLUDED.last_generated_at, updated_at = now()";
+const SQL_ENSURE_PREFERENCES: &str = "INSERT INTO user_feed_preferences (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
+
+/// Every statement above, as `(name, SQL)`: tests/feed_rpcs.rs prepares each against the
+/// migrated schema, as the statements test does for the generated repositories.
+pub const STATEMENTS: &[(&str, &str)] = &[
+    ("insert_event", SQL_INSERT_EVENT),
+    ("add_scores", SQL_ADD_SCORES),
+    ("trending", SQL_TRENDING),
+    ("trending.after", SQL_TRENDING_AFTER),
+    ("trending_in", SQL_TRENDING_IN),
+    ("trending_in.after", SQL_TRENDING_IN_AFTER),
+    ("popular", SQL_POPULAR),
+    ("popular.after", SQL_POPULAR_AFTER),
+    ("popular_authors", SQL_POPULAR_AUTHORS),
+    ("mark_invalidated", SQL_MARK_INVALIDATED),
+    ("mark_generated", SQL_MARK_GENERATED),
+    ("ensure_preferences", SQL_ENSURE_PREFERENCES),
+];
+
+/// One engagement to record.
+#[derive(Debug, Clone)]
+pub struct Engagement {
+    pub request_id: Uuid,
+    pub user_id: Uuid,
+    pub post_id: Uuid,
+    pub author_id: Uuid,
+    pub category: String,
+    pub kind: EventType,
+    pub weight: f64,
+}
+
+/// Records `event` unless its request id was recorded before: its time when inserted, `None`
+/// for a repeat. A concurrent repeat waits on the unique index for the first to commit.
+pub async fn insert_event<'e>(db: impl PgExecutor<'e>, event: &Engagement) -> Result<Option<DateTime<Utc>>, LogicError> {
+    Ok(sqlx::query_scalar(SQL_INSERT_EVENT)
+        .bind(event.request_id)
+        .bind(event.user_id)
+        .bind(event.post_id)
+        .bind(event.author_id)
+        .bind(&event.category)
+        .bind(event.kind)
+        .bind(event.weight)
+        .fetch_optional(db)
+        .await?)
+}
+
+/// Adds one engagement at `at` to the post's row of each window: `log_scores[i]` (the
+/// engagement's log-score in `windows[i]`) log-added to the stored score, the count
+/// incremented, in one statement.
+pub async fn add_scores<'e>(
+    db: impl PgExecutor<'e>,
+    event: &Engagement,
+    at: DateTime<Utc>,
+    windows: &[TimeWindow],
+    log_scores: &[f64],
+) -> Result<(), LogicError> {
+    let numbers: Vec<i16> = windows.iter().map(|w| w.number()).collect();
+    sqlx::query(SQL_ADD_SCORES)
+        .bind(event.post_id)
+        .bind(event.author_id)
+        .bind(&event.category)
+        .bind(at)
+        .bind(&numbers)
+        .bind(log_scores)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A post's row in one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub post_id: Uuid,
+    pub author_id: Uuid,
+    pub category: String,
+    /// The log-score (see `decay`).
+    pub score: f64,
+    pub engagement_count: i64,
+}
+
+type ScoredTuple = (Uuid, Uuid, String, f64, i64);
+
+fn scored(rows: Vec<ScoredTuple>) -> Vec<Scored> {
+    rows.into_iter()
+        .map(|(post_id, author_id, category, score, engagement_count)| Scored { post_id, author_id, category, score, engagement_count })
+        .collect()
+}
+
+/// Posts of `window` engaged with since `since` (in `category` when given), by log-score,
+/// best first, after `after` (index `(time_window, score desc)` or
+/// `(category, time_window, score desc)`).
+pub async fn trending<'e>(
+    db: impl PgExecutor<'e>,
+    window: TimeWindow,
+    category: Option<&str>,
+    since: DateTime<Utc>,
+    after: Option<(f64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Scored>, LogicError> {
+    let rows: Vec<ScoredTuple> = match (category, after) {
+        (None, None) => sqlx::query_as(SQL_TRENDING).bind(window).bind(since).bind(limit).fetch_all(db).await?,
+        (None, Some((score, id))) => {
+            sqlx::query_as(SQL_TRENDING_AFTER).bind(window).bind(since).bind(score).bind(id).bind(limit).fetch_all(db).await?
+        }
+        (Some(category), None) => sqlx::query_as(SQL_TRENDING_IN).bind(category).bind(window).bind(since).bind(limit).fetch_all(db).await?,
+        (Some(category), Some((score, id))) => {
+            sqlx::query_as(SQL_TRENDING_IN_AFTER).bind(category).bind(window).bind(since).bind(score).bind(id).bind(limit).fetch_all(db).await?
+        }
+    };
+    Ok(scored(rows))
+}
+
+/// Posts of `window` engaged with since `since`, most engagements first, after `after`
+/// (index `(time_window, engagement_count desc)`).
+pub async fn popular<'e>(
+    db: impl PgExecutor<'e>,
+    window: TimeWindow,
+    since: DateTime<Utc>,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Scored>, LogicError> {
+    let rows: Vec<ScoredTuple> = match after {
+        None => sqlx::query_as(SQL_POPULAR).bind(window).bind(since).bind(limit).fetch_all(db).await?,
+        Some((count, id)) => sqlx::query_as(SQL_POPULAR_AFTER).bind(window).bind(since).bind(count).bind(id).bind(limit).fetch_all(db).await?,
+    };
+    Ok(scored(rows))
+}
+
+/// Authors of the best-scored posts of `window` engaged with since `since`, best first.
+pub async fn popular_authors<'e>(db: impl PgExecutor<'e>, window: TimeWindow, since: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, LogicError> {
+    let rows: Vec<(Uuid, f64)> = sqlx::query_as(SQL_POPULAR_AUTHORS).bind(window).bind(since).bind(limit).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(author, _)| author).collect())
+}
+
+/// Records that the feeds of `users` were invalidated now; the time recorded.
+pub async fn mark_invalidated<'e>(db: impl PgExecutor<'e>, users: &[Uuid]) -> Result<Option<DateTime<Utc>>, LogicError> {
+    let times: Vec<Option<DateTime<Utc>>> = sqlx::query_scalar(SQL_MARK_INVALIDATED).bind(users).fetch_all(db).await?;
+    Ok(times.into_iter().flatten().next())
+}
+
+/// Records that a feed of `user` was built now.
+pub async fn mark_generated<'e>(db: impl PgExecutor<'e>, user: Uuid) -> Result<(), LogicError> {
+    sqlx::query(SQL_MARK_GENERATED).bind(user).execute(db).await?;
+    Ok(())
+}
+
+/// Gives `user` the default preferences (version 0) unless they have a row.
+pub async fn ensure_preferences<'e>(db: impl PgExecutor<'e>, user: Uuid) -> Result<(), LogicError> {
+    sqlx::query(SQL_ENSURE_PREFERENCES).bind(user).execute(db).await?;
+    Ok(())
+}
