@@ -6,6 +6,7 @@
 //! - auth is down: token verification fails closed, cached profile reads keep working;
 //! - Redis is down: every service keeps answering without L2;
 //! - content's database is down: only content and reads that need it uncached degrade.
+//!
 //! Success per service is printed for each fault (BENCHMARKS.md records a run).
 //! Each fault on a system of its own, started healthy: the figures (and the breakers) of one
 //! fault never mix with another's.
