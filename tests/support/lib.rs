@@ -21,6 +21,7 @@ pub mod scripted;
 pub mod service;
 pub mod statements;
 pub mod system;
+pub mod zipf;
 
 pub use database::TestDatabase;
 pub use gated::Gated;
