@@ -3,6 +3,7 @@
 
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {name}={value:?} is invalid: {reason}")]
@@ -23,5 +24,47 @@ where
             value.trim().parse().map_err(|e: T::Err| ConfigError { name: name.to_string(), value, reason: e.to_string() })
         }
         _ => Ok(default.into()),
+    }
+}
+
+/// The variable as a duration (`500ms`, `10s`, `5m`, or a bare number of seconds), or
+/// `default` when unset or empty.
+pub fn env_duration(name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => parse_duration(&value).ok_or_else(|| ConfigError {
+            name: name.to_string(),
+            value,
+            reason: "expected a duration such as 500ms, 10s, 5m or a number of seconds".to_string(),
+        }),
+        _ => Ok(default),
+    }
+}
+
+/// `500ms`, `10s`, `5m` or `10` (seconds).
+pub fn parse_duration(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Some(ms) = value.strip_suffix("ms") {
+        return ms.trim().parse().ok().map(Duration::from_millis);
+    }
+    if let Some(minutes) = value.strip_suffix('m') {
+        return minutes.trim().parse::<u64>().ok().map(|m| Duration::from_secs(m * 60));
+    }
+    value.strip_suffix('s').unwrap_or(value).trim().parse().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration(" 5m "), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_duration("ten"), None);
+        assert_eq!(parse_duration("-1s"), None);
     }
 }

@@ -26,6 +26,7 @@ pub mod error;
 pub mod metrics;
 pub mod migrate;
 pub mod paging;
+pub mod periodic;
 mod metrics_http;
 pub mod repo;
 pub mod rpc;

@@ -196,11 +196,7 @@ pub async fn start_with(config: ServiceConfig, settings: ContentSettings, listen
     let user = UserClient::from_peers(&config.peers)?;
     let invalidator = config.peers.invalidator(nova_content::SERVICE);
     let logic = ContentLogic::new(database.pool().clone(), auth, media, user, invalidator, search);
-    let reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
+    let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-    let served = nova_content::server::serve_with(logic, options, listeners, shutdown).await;
-    if let Some(reconcile) = reconcile {
-        reconcile.abort();
-    }
-    served
+    nova_content::server::serve_with(logic, options, listeners, shutdown).await
 }

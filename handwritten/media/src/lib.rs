@@ -20,9 +20,9 @@ mod variants;
 
 use nova_auth_api::AuthClient;
 use nova_media::{CallContext, Logic, LogicError, pb};
+use nova_runtime::periodic::{self, Periodic};
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
-use nova_runtime::codegen::tokio;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 
@@ -142,31 +142,23 @@ pub async fn start_with(config: ServiceConfig, settings: MediaSettings, listener
     let auth = AuthClient::from_peers(&config.peers)?;
     let invalidator = config.peers.invalidator(nova_media::SERVICE);
     let logic = MediaLogic::new(database.pool().clone(), auth, invalidator, settings);
-    let sweeper = sweep_periodically(logic.clone());
+    let _sweeper = sweep_periodically(logic.clone());
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-    let served = nova_media::server::serve_with(logic, options, listeners, shutdown).await;
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
-    served
+    nova_media::server::serve_with(logic, options, listeners, shutdown).await
 }
 
 /// Sweeps expired uploads every `sweep_interval_seconds` (first after one interval, once the
-/// database is up), until aborted. Failures are logged and retried at the next run.
-fn sweep_periodically(logic: MediaLogic) -> Option<tokio::task::JoinHandle<()>> {
+/// database is up) while the returned guard lives. Failures are logged and retried at the next run.
+fn sweep_periodically(logic: MediaLogic) -> Option<Periodic> {
     let every = std::time::Duration::from_secs(logic.settings.sweep_interval_seconds);
-    if every.is_zero() {
-        return None;
-    }
-    Some(tokio::spawn(async move {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            ticks.tick().await;
+    periodic::every(every, move || {
+        let logic = logic.clone();
+        async move {
             match logic.expire_uploads(nova_runtime::codegen::chrono::Utc::now()).await {
                 Ok(0) => {}
                 Ok(expired) => tracing::info!(expired, "expired uploads swept"),
                 Err(error) => tracing::warn!(%error, "sweeping expired uploads failed"),
             }
         }
-    }))
+    })
 }

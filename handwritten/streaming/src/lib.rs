@@ -28,6 +28,7 @@ mod sql;
 mod viewers;
 
 use nova_auth_api::AuthClient;
+use nova_runtime::periodic::{self, Periodic};
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
 use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
@@ -138,32 +139,24 @@ pub async fn start_with(config: ServiceConfig, settings: StreamingSettings, list
     let user = UserClient::from_peers(&config.peers)?;
     let invalidator = config.peers.invalidator(nova_streaming::SERVICE);
     let logic = StreamingLogic::new(database.pool().clone(), auth, user, invalidator, settings);
-    let sweeper = sweep_periodically(logic.clone());
+    let _sweeper = sweep_periodically(logic.clone());
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-    let served = nova_streaming::server::serve_with(logic, options, listeners, shutdown).await;
-    if let Some(sweeper) = sweeper {
-        sweeper.abort();
-    }
-    served
+    nova_streaming::server::serve_with(logic, options, listeners, shutdown).await
 }
 
 /// Closes silent viewer sessions of every live stream every `sweep_interval_seconds` (first
-/// after one interval), until aborted. Failures (the database still starting, down) are
+/// after one interval) while the returned guard lives. Failures (the database still starting, down) are
 /// logged and retried at the next run.
-fn sweep_periodically(logic: StreamingLogic) -> Option<tokio::task::JoinHandle<()>> {
+fn sweep_periodically(logic: StreamingLogic) -> Option<Periodic> {
     let every = std::time::Duration::from_secs(logic.settings.sweep_interval_seconds);
-    if every.is_zero() {
-        return None;
-    }
-    Some(tokio::spawn(async move {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            ticks.tick().await;
+    periodic::every(every, move || {
+        let logic = logic.clone();
+        async move {
             match logic.sweep_sessions().await {
                 Ok(0) => {}
                 Ok(streams) => tracing::debug!(streams, "silent viewer sessions closed"),
                 Err(error) => tracing::warn!(%error, "sweeping silent viewer sessions failed"),
             }
         }
-    }))
+    })
 }

@@ -161,11 +161,7 @@ pub async fn start_with(config: ServiceConfig, settings: UserServiceSettings, li
     let invalidator = config.peers.invalidator(nova_user::SERVICE);
     let database = nova_user::db::open(config.database()?)?;
     let logic = UserLogic::new(database.pool().clone(), auth, invalidator, search);
-    let reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
+    let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
-    let served = nova_user::server::serve_with(logic, options, listeners, shutdown).await;
-    if let Some(reconcile) = reconcile {
-        reconcile.abort();
-    }
-    served
+    nova_user::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use nova_runtime::periodic::{self, Periodic};
+
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgPool};
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -127,23 +129,19 @@ impl SearchPush {
         Ok(outbox.len())
     }
 
-    /// Runs [`Self::reconcile_once`] every `every` (first after one interval), until aborted;
-    /// `None` when `every` is zero (reconciling turned off).
-    pub fn reconcile_periodically(&self, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
-        if every.is_zero() {
-            return None;
-        }
+    /// Runs [`Self::reconcile_once`] every `every` (first after one interval) while the
+    /// returned guard lives; `None` when `every` is zero (reconciling turned off).
+    pub fn reconcile_periodically(&self, every: Duration) -> Option<Periodic> {
         let push = self.clone();
-        Some(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            loop {
-                ticks.tick().await;
+        periodic::every(every, move || {
+            let push = push.clone();
+            async move {
                 match push.reconcile_once().await {
                     Ok(0) => {}
                     Ok(pushed) => tracing::info!(pushed, "reconciled profile changes with search"),
                     Err(error) => tracing::warn!(%error, "reconciling profile changes with search failed; retrying at the next interval"),
                 }
             }
-        }))
+        })
     }
 }
