@@ -1,19 +1,31 @@
-//! What a handler knows about the call it serves, and the deadline it must pass on.
+//! What a handler knows about the call it serves, and what it passes on to the calls it makes.
 //!
-//! The server wrapper runs each handler inside a task-local scope holding the call's
-//! deadline, so that any generated client called from the handler sends downstream only the
-//! time that is left, without the handler passing anything along.
+//! The server wrapper runs each handler inside a task-local scope holding the call's deadline
+//! and its caller, so that any generated client called from the handler sends downstream only
+//! the time that is left, and the end user's token when it serves one, without the handler
+//! passing anything along. A task spawned from a handler starts outside the scope: it calls
+//! as the service itself, with no deadline inherited.
 
 use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 
+use crate::identity::{Caller, Principal};
 use crate::rpc::RpcDescriptor;
 
+/// What the calls a handler makes inherit from the call it serves.
+#[derive(Debug, Clone, Default)]
+struct Scope {
+    deadline: Option<Instant>,
+    caller: Option<Arc<Caller>>,
+}
+
 tokio::task_local! {
-    static DEADLINE: Option<Instant>;
+    static SCOPE: Scope;
 }
 
 /// Per-call information handed to every `Logic` method.
@@ -24,8 +36,14 @@ pub struct CallContext {
     pub deadline: Option<Instant>,
     /// `x-request-id` from the caller, or a fresh one; logged with every error.
     pub request_id: String,
-    /// The request's metadata (headers), e.g. for authentication.
+    /// The request's metadata (headers). Never read identity from it: use `principal`.
     pub metadata: MetadataMap,
+    /// Who the call acts for, proven by the connection's certificate and the bearer token; the
+    /// RPC's access policy admitted it and its acting fields are bound to it already.
+    pub principal: Principal,
+    /// Where the call comes from (the end user's address as the edge forwarded it, else the
+    /// connection's): what per-source throttles key on.
+    pub client_address: Option<IpAddr>,
 }
 
 impl CallContext {
@@ -35,12 +53,24 @@ impl CallContext {
     }
 }
 
-/// Runs `future` with `deadline` as the deadline outgoing calls inherit.
+/// Runs `future` with `deadline` as the deadline outgoing calls inherit (and no caller: they
+/// call as the service itself).
 pub async fn with_deadline<F: Future>(deadline: Option<Instant>, future: F) -> F::Output {
-    DEADLINE.scope(deadline, future).await
+    SCOPE.scope(Scope { deadline, caller: None }, future).await
+}
+
+/// Runs `future` serving `caller`: outgoing calls inherit `deadline` and forward the caller's
+/// token, if it has one.
+pub async fn serving<F: Future>(deadline: Option<Instant>, caller: Arc<Caller>, future: F) -> F::Output {
+    SCOPE.scope(Scope { deadline, caller: Some(caller) }, future).await
 }
 
 /// The deadline of the call being served by this task, if any.
 pub fn current_deadline() -> Option<Instant> {
-    DEADLINE.try_with(|d| *d).ok().flatten()
+    SCOPE.try_with(|s| s.deadline).ok().flatten()
+}
+
+/// The caller of the call being served by this task, if any.
+pub fn current_caller() -> Option<Arc<Caller>> {
+    SCOPE.try_with(|s| s.caller.clone()).ok().flatten()
 }

@@ -23,6 +23,7 @@ pub mod context;
 pub mod convert;
 pub mod db;
 pub mod error;
+pub mod identity;
 pub mod metrics;
 pub mod migrate;
 pub mod paging;

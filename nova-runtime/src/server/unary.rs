@@ -42,7 +42,7 @@ where
     let request_id = request_id(request.metadata());
     let span = tracing::info_span!("grpc.server", service = rpc.service, method = rpc.method, request_id = %request_id);
     let (metadata, _extensions, message) = request.into_parts();
-    let ctx = CallContext { rpc, deadline, request_id: request_id.clone(), metadata };
+    let ctx = CallContext { rpc, deadline, request_id: request_id.clone(), metadata, principal: crate::identity::Principal::Anonymous, client_address: None };
     let outcome = AssertUnwindSafe(context::with_deadline(deadline, handler(ctx, message))).catch_unwind().instrument(span.clone()).await;
     span.in_scope(|| match outcome {
         Ok(Ok(response)) => Ok(Response::new(response)),
