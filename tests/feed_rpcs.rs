@@ -52,7 +52,7 @@ impl Feed {
 
     /// A feed client without a cache: every call is computed by feed.
     fn fresh(&self) -> FeedClient {
-        let peers = Peers::new(ClientOptions { cache: None }).with_endpoint(nova_feed::SERVICE, self.system.member(nova_feed::SERVICE).service.uri());
+        let peers = Peers::new(ClientOptions { cache: None, ..Default::default() }).with_endpoint(nova_feed::SERVICE, self.system.member(nova_feed::SERVICE).service.uri());
         FeedClient::from_peers(&peers).unwrap()
     }
 

@@ -52,7 +52,7 @@ async fn name_of(core: &ClientCore, descriptor: &'static RpcDescriptor, id: &str
 /// (the owner service: entity tags are named after it) and the key prefix.
 fn replica(server_uri: &str, target: &'static str, redis: RedisConfig, prefix: &str) -> ClientCore {
     let cache = CacheConfig { redis: Some(redis), key_prefix: prefix.to_string(), ..CacheConfig::default() };
-    ClientCore::new(named_target(target, NO_BREAKER), nova_runtime::client::channel(server_uri).unwrap(), ClientOptions { cache: Some(cache) })
+    ClientCore::new(named_target(target, NO_BREAKER), nova_runtime::client::channel(server_uri).unwrap(), ClientOptions { cache: Some(cache), ..Default::default() })
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tonic::{Code, Status};
 
 fn core(policy: &'static TargetPolicy, uri: &str) -> ClientCore {
-    ClientCore::new(policy, nova_runtime::client::channel(uri).unwrap(), ClientOptions { cache: None })
+    ClientCore::new(policy, nova_runtime::client::channel(uri).unwrap(), ClientOptions { cache: None, ..Default::default() })
 }
 
 async fn get_user(core: &ClientCore, rpc: &'static RpcDescriptor) -> Result<pb::GetUserResponse, Status> {

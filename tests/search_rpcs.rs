@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 /// A search client that caches nothing, so each call reads the index as it is.
 fn uncached(system: &TestSystem) -> SearchClient {
-    let peers = Peers::new(ClientOptions { cache: None }).with_endpoint("search", system.member("search").service.uri());
+    let peers = Peers::new(ClientOptions { cache: None, ..Default::default() }).with_endpoint("search", system.member("search").service.uri());
     SearchClient::from_peers(&peers).unwrap()
 }
 

@@ -45,7 +45,7 @@ async fn get_user(core: &ClientCore, descriptor: &'static RpcDescriptor, id: &st
 /// caching in L1 and the test's own Redis prefix; its L1 is in use before it returns.
 async fn core(uri: &str, redis: &RedisPrefix, target: &'static str) -> ClientCore {
     let channel = nova_runtime::client::channel(uri).unwrap();
-    let core = ClientCore::new(named_target(target, NO_BREAKER), channel, ClientOptions { cache: Some(redis.cache_config()) });
+    let core = ClientCore::new(named_target(target, NO_BREAKER), channel, ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
     until_l1_trusted(core.cache().unwrap()).await;
     core
 }

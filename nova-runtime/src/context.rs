@@ -51,6 +51,19 @@ impl CallContext {
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
     }
+
+    /// Binds the acting field `field` of the request (holding `value`) to the caller, as the
+    /// RPC's access policy says (see [`crate::identity::AccessPolicy::bind`]): generated
+    /// servers call it for every acting field before the handler runs.
+    pub fn bind(&self, field: &str, value: &mut String) -> Result<(), crate::error::LogicError> {
+        self.rpc.access.bind(&self.principal, field, value)
+    }
+
+    /// The end user the call acts for, or `UNAUTHENTICATED`: for handlers of RPCs that admit
+    /// services as themselves as well, when a user is needed after all.
+    pub fn require_user(&self) -> Result<uuid::Uuid, crate::error::LogicError> {
+        self.principal.user_id().ok_or_else(|| crate::error::LogicError::Unauthenticated("this call needs a signed-in user".to_string()))
+    }
 }
 
 /// Runs `future` with `deadline` as the deadline outgoing calls inherit (and no caller: they

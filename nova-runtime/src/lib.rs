@@ -35,6 +35,7 @@ pub mod server;
 pub mod service;
 pub mod sql_error;
 pub mod telemetry;
+pub mod tls;
 
 pub use context::CallContext;
 pub use error::LogicError;

@@ -103,6 +103,9 @@ pub struct RpcDescriptor {
     /// Hash of the request and response message schemas: cached bytes written under one
     /// schema are never read under another.
     pub schema: u64,
+    /// Who may call it (from the spec's `access`), checked by the server before the handler
+    /// runs; also what a cached answer depends on.
+    pub access: crate::identity::AccessPolicy,
 }
 
 impl RpcDescriptor {

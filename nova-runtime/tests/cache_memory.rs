@@ -45,9 +45,9 @@ async fn a_million_keys_and_entities_leave_the_cache_bounded() {
     let mut peak_tags = 0;
     for i in 0..KEYS {
         let id = format!("user-{i}");
-        let missed = matches!(cache.lookup_l1(&cache.l1_key(&RPC, id.as_bytes())).await, Lookup::Miss);
+        let missed = matches!(cache.lookup_l1(&cache.l1_key(&RPC, "", id.as_bytes())).await, Lookup::Miss);
         if missed && i % LOADED_ONE_IN == 0 {
-            let key = cache.key(&RPC, id.as_bytes(), std::slice::from_ref(&id));
+            let key = cache.key(&RPC, "", id.as_bytes(), std::slice::from_ref(&id));
             let answer = payload.clone();
             cache.load(&key, POLICY, Snapshot::default(), far, move || std::future::ready(Ok(answer.clone())).boxed()).await.unwrap();
         }

@@ -21,7 +21,7 @@ fn cache(target: &'static str) -> Arc<ResponseCache> {
 }
 
 fn key(cache: &ResponseCache, id: &str) -> CacheKey {
-    cache.key(&RPC, id.as_bytes(), &[id.to_string()])
+    cache.key(&RPC, "", id.as_bytes(), &[id.to_string()])
 }
 
 async fn loads_in_flight(cache: &ResponseCache) -> usize {
@@ -30,7 +30,7 @@ async fn loads_in_flight(cache: &ResponseCache) -> usize {
 
 /// What L1 serves as fresh for `id`, if anything.
 async fn fresh_in_l1(cache: &ResponseCache, id: &str) -> Option<String> {
-    match cache.lookup_l1(&cache.l1_key(&RPC, id.as_bytes())).await {
+    match cache.lookup_l1(&cache.l1_key(&RPC, "", id.as_bytes())).await {
         Lookup::Fresh(bytes, Level::L1) => Some(String::from_utf8(bytes.to_vec()).unwrap()),
         _ => None,
     }

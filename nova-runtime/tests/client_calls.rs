@@ -46,7 +46,7 @@ fn rpc(deadline: Duration, retry: Option<RetryPolicy>, cached: bool) -> &'static
 fn core(target: &'static TargetPolicy, cached: bool) -> ClientCore {
     // Never connected: the attempts below do not use the channel.
     let channel = nova_runtime::client::channel("http://127.0.0.1:9").unwrap();
-    ClientCore::new(target, channel, ClientOptions { cache: cached.then(nova_runtime::client::CacheConfig::default) })
+    ClientCore::new(target, channel, ClientOptions { cache: cached.then(nova_runtime::client::CacheConfig::default), ..Default::default() })
 }
 
 /// Scripted attempts: each is counted; it fails with UNAVAILABLE after `takes` while

@@ -25,7 +25,7 @@ fn endpoints_default_to_loopback() {
 }
 
 #[tokio::test]
-async fn clients_from_the_environment_cache_in_redis_and_lazy_ones_in_process() {
+async fn clients_from_the_environment_need_tls_material_and_cache_in_redis() {
     static TARGET: nova_runtime::rpc::TargetPolicy = nova_runtime::rpc::TargetPolicy {
         service: "nonexistent_service_y",
         breaker: nova_runtime::rpc::BreakerPolicy {
@@ -39,7 +39,11 @@ async fn clients_from_the_environment_cache_in_redis_and_lazy_ones_in_process() 
         },
         retry_budget: nova_runtime::rpc::RetryBudget { max_tokens: 10, token_ratio: 0.1 },
     };
-    let from_env = nova_runtime::client::ClientCore::from_env(&TARGET, 50098).unwrap();
+    // No NOVA_TLS_* in the test's environment and no NOVA_TLS=off: refused, naming what to set.
+    let refused = nova_runtime::client::ClientCore::from_env(&TARGET, 50098).unwrap_err().to_string();
+    assert!(refused.contains("NOVA_TLS_CA") && refused.contains("NOVA_TLS=off"), "{refused}");
+    let options = nova_runtime::client::ClientOptions::from_env().unwrap();
+    let from_env = nova_runtime::client::ClientCore::new(&TARGET, channel("http://127.0.0.1:50098").unwrap(), options);
     assert!(from_env.cache().unwrap().has_l2());
     let lazy = nova_runtime::client::ClientCore::connect_lazy(&TARGET, "http://127.0.0.1:50098").unwrap();
     assert!(!lazy.cache().unwrap().has_l2());

@@ -30,6 +30,7 @@ static RPC: RpcDescriptor = RpcDescriptor {
     idempotency: nova_runtime::rpc::Idempotency::Unknown,
     policy: nova_runtime::rpc::CallPolicy { deadline: Duration::from_secs(1), retry: None, cache: None, fail_closed: false },
     schema: 0,
+    access: nova_runtime::identity::AccessPolicy::PUBLIC,
 };
 
 #[tokio::test]

@@ -59,8 +59,8 @@ async fn main() {
     let by_id = pb::GetUserRequest { user_id: user.id.clone() };
 
     let raw = AuthServiceClient::new(channel.clone());
-    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None });
-    let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()) });
+    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, ..Default::default() });
+    let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
     let cache = cached.core().cache().unwrap().clone();
     // L1 is used only once the client hears invalidations.
     nova_tests::cache_probe::until_l1_trusted(&cache).await;
@@ -176,7 +176,7 @@ async fn main() {
     println!("L2 hit vs the PostgreSQL-backed call it replaces: {:.2}x faster (target > 1x)", get_base / l2.percentile(0.5));
 
     // The stack's own CPU cost, without the network: an attempt that answers at once.
-    let local = nova_runtime::client::ClientCore::new(&nova_auth::rpc::TARGET, channel, ClientOptions { cache: None });
+    let local = nova_runtime::client::ClientCore::new(&nova_auth::rpc::TARGET, channel, ClientOptions { cache: None, ..Default::default() });
     let iterations = 200_000u32;
     let started = Instant::now();
     for _ in 0..iterations {

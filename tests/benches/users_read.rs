@@ -285,7 +285,7 @@ where
 async fn fresh_client(server: &RunningService, prefix: &RedisPrefix) -> AuthClient {
     let cache = CacheConfig { redis: Some(RedisConfig::new(redis_url())), key_prefix: prefix.prefix.clone(), ..CacheConfig::default() };
     let channel = nova_runtime::client::channel(&server.uri()).unwrap();
-    let client = AuthClient::with_options(channel, ClientOptions { cache: Some(cache) });
+    let client = AuthClient::with_options(channel, ClientOptions { cache: Some(cache), ..Default::default() });
     // L1 serves only once the cache hears invalidations; a caller service waits the same way.
     nova_tests::cache_probe::until_l1_trusted(client.core().cache().unwrap()).await;
     client
@@ -321,7 +321,7 @@ async fn nova_run(server: &RunningService, batches: &Arc<Vec<Batch>>, tasks: usi
 /// (client stack, gRPC, auth's logic and database) without the cache's Redis work.
 async fn nova_uncached_run(server: &RunningService, batches: &Arc<Vec<Batch>>, tasks: usize) -> [Half; 2] {
     let channel = nova_runtime::client::channel(&server.uri()).unwrap();
-    let client = AuthClient::with_options(channel, ClientOptions { cache: None });
+    let client = AuthClient::with_options(channel, ClientOptions { cache: None, ..Default::default() });
     run_halves(batches, tasks, None, move |batches, i| {
         let client = client.clone();
         async move {

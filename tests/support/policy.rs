@@ -48,5 +48,6 @@ pub fn rpc(
         idempotency,
         policy: CallPolicy { deadline, retry, cache, fail_closed: false },
         schema: nova_auth::rpc::GET_USER.schema,
+        access: nova_runtime::identity::AccessPolicy::PUBLIC,
     }))
 }

@@ -100,7 +100,7 @@ impl TestSystem {
     /// machine's default ports.
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
-        let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()) });
+        let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
         TestSystem { redis, peers, members: Vec::new(), faults: None }
     }
 
@@ -112,7 +112,7 @@ impl TestSystem {
         let redis_proxy = Proxy::start(redis_addr).await;
         let mut system = Self::new();
         let cache = nova_runtime::client::CacheConfig { redis: Some(patient(format!("redis://{}", redis_proxy.addr))), ..system.redis.cache_config() };
-        system.peers = unreachable_peers(ClientOptions { cache: Some(cache) });
+        system.peers = unreachable_peers(ClientOptions { cache: Some(cache), ..Default::default() });
         system.faults = Some(FaultPoints { redis: redis_proxy, services: BTreeMap::new(), databases: BTreeMap::new() });
         system
     }
@@ -225,7 +225,7 @@ impl TestSystem {
     /// cache policy would (fault tests use it to see what the service itself answers).
     pub fn uncached_client<C>(&self, build: fn(&Peers) -> Result<C, ClientError>) -> C {
         let mut peers = self.peers.clone();
-        peers.options = ClientOptions { cache: None };
+        peers.options = ClientOptions { cache: None, ..Default::default() };
         match build(&peers) {
             Ok(client) => client,
             Err(error) => panic!("cannot build a client: {error}"),

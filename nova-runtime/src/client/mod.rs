@@ -25,20 +25,24 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use prost::Message;
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument as _;
 
 pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
-pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, RedisConfig, ResponseCache, Snapshot};
+pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, MacKey, RedisConfig, ResponseCache, Snapshot};
 pub use invalidator::Invalidator;
 pub use peers::Peers;
 pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
 
 use crate::config::{ConfigError, env_or};
 use crate::context;
+use crate::identity::{Access, Caller};
 use crate::rpc::{RpcDescriptor, TargetPolicy};
+use crate::tls::{PLAINTEXT_PEER_HEADER, TlsConnector, TlsMaterial};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -50,13 +54,30 @@ pub enum ClientError {
     },
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
-/// A lazily connecting channel to `uri` (e.g. `http://127.0.0.1:50051`): constructing a client
-/// never fails because a dependency is down; calls do, and are retried or fail fast.
-pub fn channel(uri: &str) -> Result<Channel, ClientError> {
+/// How long establishing a connection (TCP, and TLS when used) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+fn endpoint(uri: &str) -> Result<Endpoint, ClientError> {
     let endpoint = Endpoint::from_shared(uri.to_string()).map_err(|source| ClientError::Endpoint { uri: uri.to_string(), source })?;
-    Ok(endpoint.connect_timeout(Duration::from_secs(1)).tcp_nodelay(true).http2_keep_alive_interval(Duration::from_secs(30)).connect_lazy())
+    Ok(endpoint.connect_timeout(CONNECT_TIMEOUT).tcp_nodelay(true).http2_keep_alive_interval(Duration::from_secs(30)))
+}
+
+/// A lazily connecting plaintext channel to `uri` (e.g. `http://127.0.0.1:50051`):
+/// constructing a client never fails because a dependency is down; calls do, and are retried
+/// or fail fast.
+pub fn channel(uri: &str) -> Result<Channel, ClientError> {
+    Ok(endpoint(uri)?.connect_lazy())
+}
+
+/// A lazily connecting mutual-TLS channel to the service `service` at `uri`, presenting
+/// `material`'s certificate and accepting only a server certificate naming `service`.
+pub fn tls_channel(uri: &str, material: &TlsMaterial, service: &str) -> Result<Channel, ClientError> {
+    let connector = TlsConnector::new(material, service, CONNECT_TIMEOUT).map_err(|e| ClientError::Tls(e.to_string()))?;
+    Ok(endpoint(uri)?.connect_with_connector_lazy(connector))
 }
 
 /// `NOVA_<SERVICE>_ENDPOINT`, default `http://127.0.0.1:<default_port>`.
@@ -65,25 +86,53 @@ pub fn endpoint_from_env(service: &str, default_port: u16) -> Result<String, Cli
     Ok(env_or(&name, format!("http://127.0.0.1:{default_port}"))?)
 }
 
-/// How a client caches, beyond what the RPC policies say.
+/// Who this process is when it calls others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// What its certificate says, e.g. `svc/content` or `client/edge`: part of every cache
+    /// key of an answer that depends on the caller.
+    pub name: String,
+    /// In plaintext mode only: the service it announces in `x-nova-service`.
+    pub announce: Option<String>,
+}
+
+impl Default for ClientIdentity {
+    /// A client that proves nothing (plaintext, announcing nobody).
+    fn default() -> Self {
+        ClientIdentity { name: "unproven".to_string(), announce: None }
+    }
+}
+
+/// How a client caches, beyond what the RPC policies say, and who it is.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     /// `None` turns caching off for this client.
     pub cache: Option<CacheConfig>,
+    pub identity: ClientIdentity,
 }
 
 impl ClientOptions {
-    /// L1 plus L2 at `NOVA_REDIS_URL` (default `redis://127.0.0.1:6379`), keys prefixed with
-    /// `NOVA_CACHE_PREFIX` (default `nova`).
+    /// L1 plus L2 at `NOVA_REDIS_URL` (default `redis://127.0.0.1:6379`; credentials in the
+    /// URL, `redis://user:password@host:port`), keys prefixed with `NOVA_CACHE_PREFIX` (default
+    /// `nova`), entries sealed with `NOVA_CACHE_KEY` (base64 of at least 32 bytes; every replica
+    /// of every service must share it; unset, a key of this process only, and a warning).
     pub fn from_env() -> Result<Self, ConfigError> {
         let redis = RedisConfig::new(env_or::<String>("NOVA_REDIS_URL", "redis://127.0.0.1:6379")?);
-        let cache = CacheConfig { redis: Some(redis), key_prefix: env_or::<String>("NOVA_CACHE_PREFIX", "nova")?, ..CacheConfig::default() };
-        Ok(ClientOptions { cache: Some(cache) })
+        let mac_key = match std::env::var("NOVA_CACHE_KEY").ok().filter(|v| !v.trim().is_empty()) {
+            Some(value) => MacKey::from_base64(&value).map_err(|reason| ConfigError { name: "NOVA_CACHE_KEY".to_string(), value: "(secret)".to_string(), reason })?,
+            None => {
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| tracing::warn!("NOVA_CACHE_KEY is not set: cache entries in Redis are sealed with a key of this process only, so other replicas cannot use them"));
+                MacKey::random()
+            }
+        };
+        let cache = CacheConfig { redis: Some(redis), key_prefix: env_or::<String>("NOVA_CACHE_PREFIX", "nova")?, mac_key, ..CacheConfig::default() };
+        Ok(ClientOptions { cache: Some(cache), identity: ClientIdentity::default() })
     }
 
     /// L1 only.
     pub fn in_process() -> Self {
-        ClientOptions { cache: Some(CacheConfig::default()) }
+        ClientOptions { cache: Some(CacheConfig::default()), identity: ClientIdentity::default() }
     }
 }
 
@@ -96,6 +145,9 @@ struct Target {
     throttle: RetryThrottle,
     cache: Option<Arc<ResponseCache>>,
     metrics: crate::metrics::TargetMetrics,
+    identity: ClientIdentity,
+    /// `x-nova-service` in plaintext mode.
+    announce: Option<MetadataValue<Ascii>>,
 }
 
 /// What a generated client holds: cheap to clone; clones share the breaker, the retry
@@ -103,6 +155,29 @@ struct Target {
 #[derive(Debug, Clone)]
 pub struct ClientCore {
     target: Arc<Target>,
+    /// An end user's access token this client always sends ([`ClientCore::with_token`]): what
+    /// the edge, a tool or a test does. Without it, a client inside a server forwards the token
+    /// of the user whose call it serves, if any.
+    token: Option<Arc<str>>,
+}
+
+/// What one call sends besides the request, fixed before it starts (the call may be carried
+/// out by a shared cache load running on another task).
+#[derive(Debug, Clone, Default)]
+struct Credentials {
+    authorization: Option<MetadataValue<Ascii>>,
+    announce: Option<MetadataValue<Ascii>>,
+}
+
+impl Credentials {
+    fn apply<T>(&self, request: &mut Request<T>) {
+        if let Some(value) = &self.authorization {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        if let Some(value) = &self.announce {
+            request.metadata_mut().insert(PLAINTEXT_PEER_HEADER, value.clone());
+        }
+    }
 }
 
 /// Ids a request is about (for invalidation by entity); generated per cacheable RPC.
@@ -114,8 +189,41 @@ impl ClientCore {
         metrics.breaker_state.set(BreakerState::Closed.as_gauge());
         let cache = options.cache.map(|config| ResponseCache::new(policy.service, config));
         let breaker = CircuitBreaker::new(policy.breaker);
-        let target = Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics };
-        ClientCore { target: Arc::new(target) }
+        let announce = options.identity.announce.as_deref().and_then(|name| MetadataValue::try_from(name).ok());
+        let identity = options.identity;
+        let target = Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics, identity, announce };
+        ClientCore { target: Arc::new(target), token: None }
+    }
+
+    /// This client (sharing its cache, breaker and budget) sending `token` as the end user's
+    /// access token on every call (`authorization: Bearer`). Answers that depend on the caller
+    /// are cached under the token.
+    pub fn with_token(&self, token: &str) -> Self {
+        ClientCore { target: Arc::clone(&self.target), token: Some(Arc::from(token)) }
+    }
+
+    /// Who a call made now acts for, and its cache scope: `""` for answers shared by every
+    /// caller; this process's identity for service-only RPCs (their answers must not depend on
+    /// the end user); and the end user as well (by token digest, or the id the server verified)
+    /// otherwise.
+    fn credentials_and_scope(&self, rpc: &RpcDescriptor, caller: Option<&Caller>) -> (Credentials, String) {
+        let token = self.token.clone().or_else(|| caller.and_then(|c| c.token.clone()));
+        let authorization = token.as_deref().and_then(|token| MetadataValue::try_from(format!("Bearer {token}")).ok());
+        let credentials = Credentials { authorization, announce: self.target.announce.clone() };
+        let me = &self.target.identity.name;
+        let scope = if rpc.access.shared {
+            String::new()
+        } else if matches!(rpc.access.access, Access::Service) {
+            me.clone()
+        } else if let Some(token) = &self.token {
+            let digest = Sha256::digest(token.as_bytes());
+            format!("{me}|t:{:x}", u128::from_be_bytes(digest[..16].try_into().unwrap_or([0; 16])))
+        } else if let Some(user) = caller.and_then(|c| c.principal.user()) {
+            format!("{me}|u:{}", user.id)
+        } else {
+            me.clone()
+        };
+        (credentials, scope)
     }
 
     /// A client of `policy.service` at `uri`, caching in process only; connects on first use.
@@ -125,8 +233,10 @@ impl ClientCore {
 
     /// A client of `policy.service` at `NOVA_<SERVICE>_ENDPOINT` (default: its local port),
     /// caching in process and in Redis ([`ClientOptions::from_env`]).
+    /// With `NOVA_TLS_*` (or `NOVA_TLS=off`) as [`crate::tls::Transport::from_env`] reads them.
     pub fn from_env(policy: &'static TargetPolicy, default_port: u16) -> Result<Self, ClientError> {
-        let peers = Peers::from_env()?;
+        let transport = crate::tls::Transport::from_env(None).map_err(|e| ClientError::Tls(e.to_string()))?;
+        let peers = Peers::from_env()?.with_transport(transport);
         Ok(Self::new(policy, peers.channel(policy.service, default_port)?, peers.options))
     }
 
@@ -161,8 +271,9 @@ impl ClientCore {
         let started = Instant::now();
         let metrics = crate::metrics::client(rpc);
         let deadline = call_deadline(rpc.policy.deadline, context::current_deadline(), started);
+        let (credentials, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
-        let result = self.call(rpc, &metrics, request, entities, attempt, deadline).instrument(span).await;
+        let result = self.call(rpc, &metrics, request, entities, attempt, deadline, credentials, &scope).instrument(span).await;
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
         metrics.handled(code, started.elapsed());
         result
@@ -176,6 +287,8 @@ impl ClientCore {
         entities: Entities<Req>,
         attempt: F,
         deadline: Instant,
+        credentials: Credentials,
+        scope: &str,
     ) -> Result<Resp, Status>
     where
         Req: Message + Clone + Send + Sync + 'static,
@@ -184,10 +297,10 @@ impl ClientCore {
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
         let (Some(policy), Some(cache)) = (rpc.policy.cache, self.target.cache.clone()) else {
-            return send_with_retries(&self.target, rpc, metrics, request, &attempt, deadline).await;
+            return send_with_retries(&self.target, rpc, metrics, request, &attempt, deadline, &credentials).await;
         };
         let encoded = request.encode_to_vec();
-        let l1_key = cache.l1_key(rpc, &encoded);
+        let l1_key = cache.l1_key(rpc, scope, &encoded);
         let mut stale = match cache.lookup_l1(&l1_key).await {
             Lookup::Fresh(bytes, _) => {
                 metrics.cache_l1_hits.increment(1);
@@ -196,7 +309,7 @@ impl ClientCore {
             Lookup::Stale(bytes) => Some(bytes),
             Lookup::Miss => None,
         };
-        let key = cache.key_from(l1_key, rpc, &encoded, &entities(&request));
+        let key = cache.key_from(l1_key, rpc, scope, &encoded, &entities(&request));
         let (l2, snapshot) = cache.lookup_l2(&key).await;
         match l2 {
             Lookup::Fresh(bytes, _) => {
@@ -211,10 +324,10 @@ impl ClientCore {
         let attempt = Arc::new(attempt);
         // Called again only if this caller must load after a shared load ran out of time.
         let fetch = move || {
-            let (target, attempt, request) = (Arc::clone(&target), Arc::clone(&attempt), request.clone());
+            let (target, attempt, request, credentials) = (Arc::clone(&target), Arc::clone(&attempt), request.clone(), credentials.clone());
             async move {
                 let metrics = crate::metrics::client(rpc);
-                let response: Resp = send_with_retries(&target, rpc, &metrics, request, &*attempt, deadline).await?;
+                let response: Resp = send_with_retries(&target, rpc, &metrics, request, &*attempt, deadline, &credentials).await?;
                 Ok(Bytes::from(response.encode_to_vec()))
             }
             .boxed()
@@ -231,10 +344,19 @@ impl ClientCore {
         }
     }
 
-    /// Forgets the cached response to `request`, here and in every replica.
+    /// The cache key a call of `rpc` with `request` made now would use (scope included), if
+    /// this client caches: for tests and tools that look into the cache.
+    pub fn cache_key<Req: Message>(&self, rpc: &'static RpcDescriptor, request: &Req, entities: Entities<Req>) -> Option<CacheKey> {
+        let cache = self.target.cache.as_ref()?;
+        let (_, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
+        Some(cache.key(rpc, &scope, &request.encode_to_vec(), &entities(request)))
+    }
+
+    /// Forgets the cached responses to `request` (whoever asked it), here and in every replica.
     pub async fn invalidate<Req: Message>(&self, rpc: &'static RpcDescriptor, request: &Req, entities: Entities<Req>) {
         if let Some(cache) = &self.target.cache {
-            cache.invalidate_key(&cache.key(rpc, &request.encode_to_vec(), &entities(request))).await;
+            let (_, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
+            cache.invalidate_key(&cache.key(rpc, &scope, &request.encode_to_vec(), &entities(request))).await;
         }
     }
 
@@ -295,6 +417,7 @@ async fn send_with_retries<Req, Resp, F, Fut>(
     request: Req,
     attempt: &F,
     deadline: Instant,
+    credentials: &Credentials,
 ) -> Result<Resp, Status>
 where
     Req: Clone,
@@ -320,6 +443,7 @@ where
         };
         let mut outgoing = Request::new(request.clone());
         outgoing.set_timeout(deadline - now);
+        credentials.apply(&mut outgoing);
         metrics.attempts.increment(1);
         let sent = Instant::now();
         let outcome = tokio::time::timeout_at(deadline, attempt(target.channel.clone(), outgoing)).await;

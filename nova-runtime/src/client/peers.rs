@@ -10,10 +10,12 @@ use std::collections::BTreeMap;
 
 use tonic::transport::Channel;
 
-use super::{ClientError, ClientOptions, Invalidator, channel, endpoint_from_env};
+use super::{ClientError, ClientIdentity, ClientOptions, Invalidator, channel, endpoint_from_env, tls_channel};
 use crate::config::ConfigError;
+use crate::tls::Transport;
 
-/// The endpoints of other services and the cache settings of this process's clients.
+/// The endpoints of other services, how this process's clients connect to them (mutual TLS
+/// with its certificate, or plaintext) and how they cache.
 #[derive(Debug, Clone, Default)]
 pub struct Peers {
     endpoints: BTreeMap<String, String>,
@@ -21,19 +23,43 @@ pub struct Peers {
     from_env: bool,
     /// How every client of the process caches (and where the owner's invalidations go).
     pub options: ClientOptions,
+    transport: Transport,
 }
 
 impl Peers {
     /// Endpoints from `NOVA_<SERVICE>_ENDPOINT` (default: the callee's local port), L1 plus L2
     /// in Redis as [`ClientOptions::from_env`] says.
+    /// Plaintext until [`Peers::with_transport`] says otherwise.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Peers { endpoints: BTreeMap::new(), from_env: true, options: ClientOptions::from_env()? })
+        Ok(Peers { endpoints: BTreeMap::new(), from_env: true, options: ClientOptions::from_env()?, transport: Transport::default() })
     }
 
     /// Only the endpoints given with [`Peers::with_endpoint`] (else the default local port),
-    /// caching as `options` say; the environment is not read.
+    /// caching as `options` say, plaintext until [`Peers::with_transport`]; the environment is
+    /// not read.
     pub fn new(options: ClientOptions) -> Self {
-        Peers { endpoints: BTreeMap::new(), from_env: false, options }
+        Peers { endpoints: BTreeMap::new(), from_env: false, options, transport: Transport::default() }
+    }
+
+    /// Connect with `transport`: with TLS, every client presents its certificate and is known
+    /// by it (in cache keys too); in plaintext, it announces the service named there.
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.set_transport(transport);
+        self
+    }
+
+    pub fn set_transport(&mut self, transport: Transport) {
+        self.options.identity = match &transport {
+            Transport::Tls(material) => ClientIdentity { name: material.identity().path(), announce: None },
+            Transport::Plaintext { announce } => {
+                ClientIdentity { name: announce.as_ref().map_or_else(|| "unproven".to_string(), |name| format!("unproven/{name}")), announce: announce.clone() }
+            }
+        };
+        self.transport = transport;
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// `service` (e.g. `auth`) answers at `uri` (e.g. `http://127.0.0.1:50051`).
@@ -56,9 +82,14 @@ impl Peers {
         }
     }
 
-    /// A lazily connecting channel to `service`.
+    /// A lazily connecting channel to `service`: mutual TLS verifying that the server is
+    /// `service`, or plaintext.
     pub fn channel(&self, service: &str, default_port: u16) -> Result<Channel, ClientError> {
-        channel(&self.endpoint(service, default_port)?)
+        let uri = self.endpoint(service, default_port)?;
+        match &self.transport {
+            Transport::Tls(material) => tls_channel(&uri, material, service),
+            Transport::Plaintext { .. } => channel(&uri),
+        }
     }
 
     /// What the owner `service` uses to invalidate its callers' cached responses after a

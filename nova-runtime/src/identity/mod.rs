@@ -12,8 +12,39 @@
 
 mod policy;
 mod principal;
+mod remote;
 mod source;
+mod token;
+mod verifier;
 
 pub use policy::{Access, AccessPolicy};
+pub use remote::{Issuer, RemoteIssuer};
 pub use principal::{Caller, Peer, Principal, UserPrincipal};
+pub use token::{Claims, Refusal};
+pub use verifier::{Verifier, VerifierSettings, VerifyError};
 pub use source::{KeySource, Revocation, RevokedSubject, SourceFuture, VerificationKey, VerificationState};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub type PermissionFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, tonic::Status>> + Send + 'a>>;
+
+/// Whether an end user holds a permission (e.g. `auth.admin`): the issuer's `CheckPermission`
+/// for every service but the issuer, which reads its own table.
+pub trait Permissions: Send + Sync + 'static {
+    fn has(&self, user: uuid::Uuid, permission: &'static str) -> PermissionFuture<'_>;
+}
+
+/// What a server verifies its callers with.
+#[derive(Clone)]
+pub struct Identity {
+    pub verifier: Arc<Verifier>,
+    pub permissions: Arc<dyn Permissions>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").field("verifier", &self.verifier).finish_non_exhaustive()
+    }
+}

@@ -8,6 +8,10 @@
 //!   answers `CANCELLED`, which is why `serve` does not use it);
 //! - **undecodable requests**: a request tonic could not turn into a message before the
 //!   handler ran is the caller's fault: `INVALID_ARGUMENT`, not `INTERNAL`;
+//! - **identity**: who calls ([`Caller`]): the peer its connection's certificate proves, the
+//!   end user its bearer token proves (verified here, against the issuer's keys and
+//!   revocations), and the RPC's access policy checked against both, a permission included,
+//!   before the call reaches its handler;
 //! - **metrics**: every call is counted when its answer is ready, before it leaves; a call
 //!   the client abandons is counted `Canceled`;
 //! - **draining**: calls are tracked in flight until their response body is sent; when the
@@ -16,8 +20,10 @@
 //! Health and reflection pass through untouched, except that their streams end when the
 //! server stops, so that a health watcher does not hold a stopping server open.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,10 +39,14 @@ use tonic::service::Routes;
 use tonic::{Code, Status};
 use tower::ServiceExt as _;
 
+use super::connections::ConnectionInfo;
 use super::readiness::Readiness;
 use super::unary::parse_grpc_timeout;
 use crate::convert::quote;
+use crate::identity::{Caller, Identity, Peer, Principal, UserPrincipal, VerifyError};
 use crate::metrics::server::{MethodMetrics, ServerMetrics};
+use crate::rpc::RpcDescriptor;
+use crate::tls::PLAINTEXT_PEER_HEADER;
 
 /// What the layer tells the handler wrapper about a call, through the request's extensions.
 #[derive(Debug)]
@@ -91,6 +101,9 @@ impl Drop for InFlightGuard {
 #[derive(Debug)]
 pub(crate) struct CallState {
     pub(crate) proto_service: &'static str,
+    /// The service's RPCs by path: their access policies.
+    pub(crate) rpcs: HashMap<String, &'static RpcDescriptor>,
+    pub(crate) identity: Identity,
     pub(crate) metrics: Arc<ServerMetrics>,
     pub(crate) readiness: Arc<Readiness>,
     pub(crate) in_flight: InFlight,
@@ -105,6 +118,15 @@ pub(crate) struct CallState {
 pub(crate) struct Calls {
     pub(crate) routes: Routes,
     pub(crate) state: Arc<CallState>,
+    /// What the transport proved about the connection these calls arrive on.
+    pub(crate) connection: Option<Arc<ConnectionInfo>>,
+}
+
+impl Calls {
+    /// These calls, on a connection the transport described with `info`.
+    pub(crate) fn on(self, info: ConnectionInfo) -> Self {
+        Calls { connection: Some(Arc::new(info)), ..self }
+    }
 }
 
 impl hyper::service::Service<Request<Incoming>> for Calls {
@@ -113,13 +135,13 @@ impl hyper::service::Service<Request<Incoming>> for Calls {
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let (routes, state) = (self.routes.clone(), Arc::clone(&self.state));
-        Box::pin(async move { Ok(state.respond(routes, request).await) })
+        let (routes, state, connection) = (self.routes.clone(), Arc::clone(&self.state), self.connection.clone());
+        Box::pin(async move { Ok(state.respond(routes, request, connection).await) })
     }
 }
 
 impl CallState {
-    async fn respond(self: Arc<Self>, routes: Routes, request: Request<Incoming>) -> Response<ResponseBody> {
+    async fn respond(self: Arc<Self>, routes: Routes, request: Request<Incoming>, connection: Option<Arc<ConnectionInfo>>) -> Response<ResponseBody> {
         let Some(method) = self.metrics.method(request.uri().path()) else {
             let response = routes.oneshot(request).await.unwrap_or_else(|never| match never {});
             return response.map(|body| ResponseBody::until_stopped(body, self.streams_end.clone()));
@@ -131,14 +153,14 @@ impl CallState {
         let request_id = ensure_request_id(request.headers_mut());
         let mut record = Record { method, started: Instant::now(), finished: false };
         method.started();
-        let response = self.run(method, routes, request).await;
+        let response = self.run(method, routes, request, connection.as_deref()).await;
         let code = status_code(response.headers());
         record.finish(code);
         tracing::debug!(method = method.name(), code = ?code, duration_ms = (record.started.elapsed().as_secs_f64() * 1e6).round() / 1e3, request_id, "call");
         response.map(|body| ResponseBody { inner: body, ending: Ending::Tracked(Some(in_flight)) })
     }
 
-    async fn run(&self, method: &MethodMetrics, routes: Routes, mut request: Request<Incoming>) -> Response<Body> {
+    async fn run(&self, method: &MethodMetrics, routes: Routes, mut request: Request<Incoming>, connection: Option<&ConnectionInfo>) -> Response<Body> {
         if !self.readiness.admits_calls() {
             return Status::unavailable(format!("{} is not ready: its database does not answer; retry later", self.proto_service)).into_http();
         }
@@ -154,11 +176,21 @@ impl CallState {
             }
         };
         let mut cut = self.cut.clone();
-        tokio::select! {
-            response = routes.oneshot(request) => {
-                let response = response.unwrap_or_else(|never| match never {});
-                undecodable_is_invalid_argument(response, &slot, method)
+        let rpc = self.rpcs.get(request.uri().path()).copied();
+        let call = async {
+            if let Some(rpc) = rpc {
+                match self.identify(rpc, request.headers(), connection).await {
+                    Ok(caller) => {
+                        request.extensions_mut().insert(Arc::new(caller));
+                    }
+                    Err(refused) => return refused.into_http(),
+                }
             }
+            let response = routes.oneshot(request).await.unwrap_or_else(|never| match never {});
+            undecodable_is_invalid_argument(response, &slot, method)
+        };
+        tokio::select! {
+            response = call => response,
             () = expired => {
                 let timeout = timeout.unwrap_or_default();
                 tracing::warn!(method = method.name(), request_id, timeout = ?timeout, "deadline exceeded: call dropped");
@@ -170,6 +202,74 @@ impl CallState {
             }
         }
     }
+}
+
+impl CallState {
+    /// Who calls, as the connection and the token prove, admitted by `rpc`'s access policy
+    /// (a permission checked with the issuer); the refusal to send otherwise.
+    async fn identify(&self, rpc: &'static RpcDescriptor, headers: &HeaderMap, connection: Option<&ConnectionInfo>) -> Result<Caller, Status> {
+        let peer = match connection.and_then(|c| c.peer.clone()) {
+            Some(peer) => peer,
+            // Plaintext (explicitly local): a service is whoever the header says.
+            None => match headers.get(PLAINTEXT_PEER_HEADER).and_then(|v| v.to_str().ok()).and_then(|name| crate::tls::spiffe::parse(&format!("spiffe://{}/svc/{name}", crate::tls::spiffe::TRUST_DOMAIN))) {
+                Some(peer) => peer,
+                None => Peer::Client("plaintext".to_string()),
+            },
+        };
+        let token = bearer_token(headers)?;
+        let user = match &token {
+            None => None,
+            Some(token) => match self.identity.verifier.verify(token).await {
+                Ok(claims) => Some(claims),
+                Err(VerifyError::Refused(why)) => return Err(Status::unauthenticated(why.to_string())),
+                Err(VerifyError::Unavailable(why)) => return Err(Status::unavailable(why)),
+            },
+        };
+        let principal = match (&peer, user) {
+            (Peer::Service(name), Some(claims)) => Principal::User(UserPrincipal { id: claims.user, session_id: claims.session, via: Some(name.clone()) }),
+            (Peer::Client(_), Some(claims)) => Principal::User(UserPrincipal { id: claims.user, session_id: claims.session, via: None }),
+            (Peer::Service(name), None) => Principal::Service(name.clone()),
+            (Peer::Client(_), None) => Principal::Anonymous,
+        };
+        rpc.access.admits(&principal).map_err(|refused| refused.into_status(&rpc.path(), ""))?;
+        if let Some((permission, user)) = rpc.access.needs_permission(&principal) {
+            match self.identity.permissions.has(user, permission).await {
+                Ok(true) => {}
+                Ok(false) => return Err(Status::permission_denied(format!("this call needs the permission {permission}"))),
+                Err(status) => {
+                    // Fail closed: no answer from the issuer is no permission.
+                    tracing::warn!(permission, code = ?status.code(), message = status.message(), "cannot check a permission with the token issuer");
+                    return Err(Status::unavailable(format!("cannot check the permission {permission} now; retry later")));
+                }
+            }
+        }
+        let address = forwarded_for(&peer, headers).or_else(|| connection.and_then(|c| c.remote).map(|addr| addr.ip()));
+        Ok(Caller { principal, token: token.map(Arc::from), address })
+    }
+}
+
+/// The token of `authorization: Bearer <token>`, if the header is there; a header of another
+/// shape is refused rather than ignored.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, Status> {
+    let Some(value) = headers.get("authorization") else { return Ok(None) };
+    let refused = || Status::unauthenticated("authorization must be `Bearer <access token>`");
+    let value = value.to_str().map_err(|_| refused())?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or_else(refused)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(refused());
+    }
+    Ok(Some(token.to_string()))
+}
+
+/// The end user's address as a client peer (the edge) forwards it: the first entry of
+/// `x-forwarded-for`. Never believed from a service (it has no end user's address to give)
+/// nor without a header.
+fn forwarded_for(peer: &Peer, headers: &HeaderMap) -> Option<IpAddr> {
+    if !matches!(peer, Peer::Client(_)) {
+        return None;
+    }
+    headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse().ok()
 }
 
 /// Counts a call once: when its answer is ready, or as `Canceled` if the caller left first.

@@ -10,6 +10,8 @@ use super::{ServiceDescription, StartError};
 use crate::client::{ClientOptions, Peers};
 use crate::config::{ConfigError, env_or};
 use crate::db::DatabaseConfig;
+use crate::identity::VerifierSettings;
+use crate::tls::Transport;
 
 /// Everything a service binary needs to know to run.
 #[derive(Debug, Clone)]
@@ -26,7 +28,18 @@ pub struct ServiceConfig {
     /// Where the service may keep files of its own (e.g. media's local object store):
     /// `NOVA_DATA_DIR`, default `var/<service>` under the working directory.
     pub data_dir: PathBuf,
+    /// How it serves and calls: mutual TLS with its certificate (`NOVA_TLS_*`), or plaintext
+    /// when explicitly asked (`NOVA_TLS=off`). `peers` connect the same way.
+    pub transport: Transport,
+    /// How it keeps up with the token issuer's keys and revocations (`NOVA_IDENTITY_*`).
+    pub verifier: VerifierSettings,
+    /// At most this many calls in flight on one connection (`NOVA_GRPC_MAX_CONCURRENT_STREAMS`,
+    /// 512): one client cannot hold the server's every task.
+    pub max_concurrent_streams: u32,
 }
+
+/// The default cap on calls in flight per connection.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 512;
 
 /// The shutdown sequence on SIGTERM: report NOT_SERVING, keep serving for `drain_delay`
 /// (load balancers need that long to stop sending calls), stop accepting, then give calls in
@@ -71,13 +84,21 @@ impl ServiceConfig {
             Some("off") => None,
             _ => Some(env_or("NOVA_METRICS_ADDR", metrics_default)?),
         };
+        let transport = Transport::from_env(Some(service.name))
+            .map_err(|e| ConfigError { name: "NOVA_TLS_CA/NOVA_TLS_CERT/NOVA_TLS_KEY".to_string(), value: String::new(), reason: e.to_string() })?;
+        if !transport.is_tls() {
+            tracing::warn!("NOVA_TLS=off: serving and calling in plaintext; callers' service identities are claimed, not proven (local development only)");
+        }
         Ok(ServiceConfig {
             listen: env_or("NOVA_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], service.default_port)))?,
             metrics_listen,
             database: service.database.map(DatabaseConfig::from_env).transpose()?,
             shutdown: ShutdownConfig::from_env()?,
-            peers: Peers::from_env()?,
+            peers: Peers::from_env()?.with_transport(transport.clone()),
             data_dir: env_or("NOVA_DATA_DIR", PathBuf::from("var").join(service.name))?,
+            transport,
+            verifier: VerifierSettings::from_env()?,
+            max_concurrent_streams: env_or("NOVA_GRPC_MAX_CONCURRENT_STREAMS", DEFAULT_MAX_CONCURRENT_STREAMS)?,
         })
     }
 
@@ -88,9 +109,20 @@ impl ServiceConfig {
 
     /// Loopback on any free port, no `/metrics`, no database, default shutdown; clients cache
     /// in process only and find other services at their default local ports; files under
-    /// `var` (tests that write files set `data_dir` to a directory of their own).
+    /// `var` (tests that write files set `data_dir` to a directory of their own); plaintext
+    /// (the test system sets mutual TLS, see `nova_tests::TestSystem`).
     pub fn loopback_without_database() -> Self {
-        ServiceConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)), metrics_listen: None, database: None, shutdown: ShutdownConfig::default(), peers: Peers::new(ClientOptions::in_process()), data_dir: PathBuf::from("var") }
+        ServiceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_listen: None,
+            database: None,
+            shutdown: ShutdownConfig::default(),
+            peers: Peers::new(ClientOptions::in_process()),
+            data_dir: PathBuf::from("var"),
+            transport: Transport::default(),
+            verifier: VerifierSettings::default(),
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+        }
     }
 
     /// The database settings, for a service that has a database.

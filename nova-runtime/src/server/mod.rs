@@ -19,7 +19,7 @@ mod calls;
 mod config;
 mod connections;
 mod database;
-mod readiness;
+pub(crate) mod readiness;
 mod shutdown;
 mod unary;
 
@@ -33,17 +33,20 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tonic::service::Routes;
 
-pub use config::{DEFAULT_DRAIN_DELAY, DEFAULT_GRACE, ServiceConfig, ShutdownConfig};
+pub use config::{DEFAULT_DRAIN_DELAY, DEFAULT_GRACE, DEFAULT_MAX_CONCURRENT_STREAMS, ServiceConfig, ShutdownConfig};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 pub use unary::{grpc_timeout, parse_grpc_timeout, unary};
 
 use self::calls::{CallState, Calls, InFlight};
 use self::connections::Connections;
 use self::readiness::Readiness;
+use crate::client::Peers;
 use crate::config::ConfigError;
 use crate::db::{Database, DbError};
+use crate::identity::{Identity, Issuer, KeySource, Permissions, RemoteIssuer, Verifier, VerifierSettings};
 use crate::metrics::server::ServerMetrics;
 use crate::rpc::RpcDescriptor;
+use crate::tls::{TlsAcceptor, Transport};
 
 /// What the server announces about the service it serves, and the defaults its binary
 /// starts from; generated per service as `server::DESCRIPTION`.
@@ -62,15 +65,89 @@ pub struct ServiceDescription {
     /// The service's own database, e.g. `nova_auth`; `None` for a service that owns no table
     /// (a stateless gateway): it reads no database settings and never waits for one.
     pub database: Option<&'static str>,
+    /// The service that signs end users' access tokens (`[defaults] token_issuer` in the
+    /// spec): where this service gets the keys and revocations it verifies tokens with.
+    /// `None`: the spec names no issuer, and no call can carry a user.
+    pub issuer: Option<Issuer>,
 }
 
 /// How [`serve`] runs a service beyond its routes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServeOptions {
     pub shutdown: ShutdownConfig,
     /// The database the service needs: health follows it, and calls are admitted only
     /// while it answers. `None`: SERVING from the start.
     pub database: Option<Database>,
+    /// Mutual TLS (callers prove who they are) or, explicitly, plaintext.
+    pub transport: Transport,
+    /// How callers' tokens are verified and permissions checked. `None`: against the issuer
+    /// the description names, reached through `peers` (every service but the issuer itself,
+    /// which gives its own with [`ServeOptions::with_identity`]).
+    pub identity: Option<Identity>,
+    /// Where the issuer answers and how to connect to it.
+    pub peers: Peers,
+    pub verifier: VerifierSettings,
+    /// At most this many calls in flight on one connection.
+    pub max_concurrent_streams: u32,
+}
+
+impl ServeOptions {
+    /// What `config` says, serving with `database` (if the service has one).
+    pub fn new(config: &ServiceConfig, database: Option<Database>) -> Self {
+        ServeOptions {
+            shutdown: config.shutdown,
+            database,
+            transport: config.transport.clone(),
+            identity: None,
+            peers: config.peers.clone(),
+            verifier: config.verifier,
+            max_concurrent_streams: config.max_concurrent_streams,
+        }
+    }
+
+    /// Plaintext, no database, no token issuer: for tests of the server's own machinery
+    /// (every caller is anonymous or claims a service).
+    pub fn insecure_local(shutdown: ShutdownConfig) -> Self {
+        ServeOptions::new(&ServiceConfig { shutdown, ..ServiceConfig::loopback_without_database() }, None)
+    }
+
+    /// Verify tokens against `keys` and check permissions with `permissions`: what the token
+    /// issuer itself serves with, reading its own database instead of calling itself.
+    pub fn with_identity(mut self, keys: Arc<dyn KeySource>, permissions: Arc<dyn Permissions>) -> Self {
+        self.identity = Some(Identity { verifier: Verifier::new(keys, self.verifier), permissions });
+        self
+    }
+}
+
+/// A [`KeySource`] and [`Permissions`] for a deployment without a token issuer: nothing
+/// verifies, nobody holds a permission.
+struct NoIssuer;
+
+impl KeySource for NoIssuer {
+    fn fetch(&self, _after: i64) -> crate::identity::SourceFuture<'_> {
+        Box::pin(async { Err(tonic::Status::unauthenticated("this deployment has no token issuer: calls cannot carry a user")) })
+    }
+}
+
+impl Permissions for NoIssuer {
+    fn has(&self, _user: uuid::Uuid, _permission: &'static str) -> crate::identity::PermissionFuture<'_> {
+        Box::pin(async { Ok(false) })
+    }
+}
+
+/// The identity a server checks its callers with: the options' own, or the issuer's over
+/// gRPC.
+fn identity_of(service: &ServiceDescription, options: &mut ServeOptions) -> Result<Identity, StartError> {
+    if let Some(identity) = options.identity.take() {
+        return Ok(identity);
+    }
+    let Some(issuer) = service.issuer else {
+        let none = Arc::new(NoIssuer);
+        return Ok(Identity { verifier: Verifier::new(none.clone(), options.verifier), permissions: none });
+    };
+    let channel = options.peers.channel(issuer.service, issuer.default_port)?;
+    let remote = Arc::new(RemoteIssuer::new(&issuer, channel).map_err(|status| StartError::Identity(status.message().to_string()))?);
+    Ok(Identity { verifier: Verifier::new(remote.clone(), options.verifier), permissions: remote })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +171,10 @@ pub enum StartError {
     },
     #[error("gRPC reflection could not read the service's descriptors")]
     Reflection(#[source] tonic_reflection::server::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("cannot reach the token issuer: {0}")]
+    Identity(String),
     #[error("cannot install the SIGTERM/SIGINT handlers")]
     Signals(#[source] std::io::Error),
     /// The grace period ran out with calls still running; they were cut off.
@@ -136,11 +217,20 @@ const CUT_FLUSH: Duration = Duration::from_secs(1);
 pub async fn serve(
     service: ServiceDescription,
     routes: Routes,
-    options: ServeOptions,
+    mut options: ServeOptions,
     listeners: Listeners,
     mut shutdown: Shutdown,
 ) -> Result<(), StartError> {
     let name = service.proto_service;
+    let identity = identity_of(&service, &mut options)?;
+    identity.verifier.start();
+    let acceptor = match &options.transport {
+        Transport::Tls(material) => Some(TlsAcceptor::new(material)?),
+        Transport::Plaintext { .. } => {
+            tracing::warn!(service = name, "serving plaintext gRPC: callers' identities are claimed, not proven (local development only)");
+            None
+        }
+    };
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
         builder
             .register_encoded_file_descriptor_set(service.file_descriptor_set)
@@ -154,22 +244,25 @@ pub async fn serve(
     let (stop_metrics, metrics_stopped) = watch::channel(false);
     if let Some(listener) = listeners.metrics {
         tracing::info!(service = name, addr = ?listener.local_addr().ok(), "serving /metrics");
-        tokio::spawn(crate::metrics_http::serve(listener, Arc::clone(&metrics), metrics_stopped));
+        tokio::spawn(crate::metrics_http::serve(listener, Arc::clone(&metrics), Arc::clone(&readiness), metrics_stopped));
     }
     let (cut, cut_seen) = watch::channel(false);
     let (end_streams, streams_end) = watch::channel(false);
     let state = Arc::new(CallState {
         proto_service: name,
+        rpcs: service.rpcs.iter().map(|rpc| (rpc.path(), *rpc)).collect(),
+        identity,
         metrics,
         readiness: Arc::clone(&readiness),
         in_flight: InFlight::new(),
         cut: cut_seen,
         streams_end,
     });
-    let calls = Calls { routes: routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha), state: Arc::clone(&state) };
+    let calls = Calls { routes: routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha), state: Arc::clone(&state), connection: None };
     let database = options.database.map(|database| tokio::spawn(database::follow(database, Arc::clone(&readiness))));
     tracing::info!(service = name, addr = ?listeners.grpc.local_addr().ok(), "serving gRPC");
-    let mut server = Running { calls, connections: Connections::new(), readiness, state, cut, end_streams, config: options.shutdown };
+    let connections = Connections::new(acceptor, options.max_concurrent_streams);
+    let mut server = Running { calls, connections, readiness, state, cut, end_streams, config: options.shutdown };
     let served = server.run(listeners.grpc, &mut shutdown, database).await;
     let _ = stop_metrics.send(true);
     tracing::info!(service = name, "stopped");

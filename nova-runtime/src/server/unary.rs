@@ -1,7 +1,7 @@
-//! The wrapper every generated RPC handler runs in: the call's deadline and request id in
-//! scope, panics turned into `INTERNAL` without taking the process down, errors mapped and
-//! logged. Deadline enforcement, call admission and metrics happen around it, in
-//! [`super::calls`], where the answer is built.
+//! The wrapper every generated RPC handler runs in: the call's deadline, caller and request id
+//! in scope, panics turned into `INTERNAL` without taking the process down, errors mapped and
+//! logged. Deadline enforcement, call admission, the caller's identity and metrics happen
+//! around it, in [`super::calls`], where the answer is built.
 
 use std::any::Any;
 use std::future::Future;
@@ -18,6 +18,7 @@ use tracing::Instrument as _;
 use super::calls::CallSlot;
 use crate::context::{self, CallContext};
 use crate::error::LogicError;
+use crate::identity::Caller;
 use crate::rpc::RpcDescriptor;
 
 /// Runs one unary call: reads the caller's deadline and request id, runs `handler` under
@@ -41,9 +42,22 @@ where
     };
     let request_id = request_id(request.metadata());
     let span = tracing::info_span!("grpc.server", service = rpc.service, method = rpc.method, request_id = %request_id);
+    // Established and admitted by the server around it; without that server (a bare tonic
+    // one), the caller is anonymous, and only a public RPC runs.
+    let caller = request.extensions().get::<Arc<Caller>>().cloned().unwrap_or_default();
+    if let Err(refused) = rpc.access.admits(&caller.principal) {
+        return Err(span.in_scope(|| refused.into_status(&rpc.path(), &request_id)));
+    }
     let (metadata, _extensions, message) = request.into_parts();
-    let ctx = CallContext { rpc, deadline, request_id: request_id.clone(), metadata, principal: crate::identity::Principal::Anonymous, client_address: None };
-    let outcome = AssertUnwindSafe(context::with_deadline(deadline, handler(ctx, message))).catch_unwind().instrument(span.clone()).await;
+    let ctx = CallContext {
+        rpc,
+        deadline,
+        request_id: request_id.clone(),
+        metadata,
+        principal: caller.principal.clone(),
+        client_address: caller.address,
+    };
+    let outcome = AssertUnwindSafe(context::serving(deadline, caller, handler(ctx, message))).catch_unwind().instrument(span.clone()).await;
     span.in_scope(|| match outcome {
         Ok(Ok(response)) => Ok(Response::new(response)),
         Ok(Err(error)) => Err(error.into_status(&rpc.path(), &request_id)),

@@ -25,6 +25,7 @@ pub static RPC: RpcDescriptor = RpcDescriptor {
     idempotency: Idempotency::NoSideEffects,
     policy: CallPolicy { deadline: Duration::from_secs(1), retry: None, cache: Some(POLICY), fail_closed: false },
     schema: 1,
+    access: nova_runtime::identity::AccessPolicy::PUBLIC,
 };
 
 #[derive(Debug, Clone)]

@@ -2,12 +2,71 @@
 //!
 //! Times are Unix milliseconds because L2 entries are shared by processes; generations are
 //! those of the entry's tags in Redis (see `l2.rs`) when its load started.
+//!
+//! Redis is not trusted with the answers: anyone who reaches it could write an entry (say, a
+//! CheckPermission answer saying yes). Every entry is sealed with an HMAC-SHA256 over its Redis
+//! key and its bytes, under a key only the deployment's services hold (`NOVA_CACHE_KEY`); an
+//! entry whose seal does not check is a miss (and counted). What someone with write access to
+//! Redis can still do is delete entries or bump generations (more misses), or put back an entry
+//! this caller itself stored earlier under the same key (within its stale window).
 
+use std::fmt;
+
+use base64::Engine as _;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use ring::hmac;
 
-/// Version 2: generations are compared for equality, and generation keys expire (`l2.rs`).
-/// Entries of version 1 were written without those guarantees and read as misses.
-const MAGIC: &[u8; 4] = b"NVC2";
+/// Version 3: sealed (see above). Entries of earlier versions read as misses.
+const MAGIC: &[u8; 4] = b"NVC3";
+/// The seal's length (HMAC-SHA256), at the end of the entry.
+const SEAL: usize = 32;
+
+/// The key entries are sealed with.
+#[derive(Clone)]
+pub struct MacKey(hmac::Key);
+
+impl fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MacKey(..)")
+    }
+}
+
+impl MacKey {
+    /// At least 32 bytes of secret.
+    pub fn from_bytes(secret: &[u8]) -> Result<Self, String> {
+        if secret.len() < 32 {
+            return Err(format!("needs at least 32 bytes of secret, got {}", secret.len()));
+        }
+        Ok(MacKey(hmac::Key::new(hmac::HMAC_SHA256, secret)))
+    }
+
+    /// Base64 (standard or URL-safe, padded or not) of at least 32 bytes.
+    pub fn from_base64(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let engines = [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::STANDARD_NO_PAD, &base64::engine::general_purpose::URL_SAFE, &base64::engine::general_purpose::URL_SAFE_NO_PAD];
+        let bytes = engines.iter().find_map(|engine| engine.decode(text).ok()).ok_or("is not base64")?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// A key of this process only: entries it stores are readable by nobody else (other
+    /// replicas miss them), which is correct, merely less shared.
+    pub fn random() -> Self {
+        match hmac::Key::generate(hmac::HMAC_SHA256, &ring::rand::SystemRandom::new()) {
+            Ok(key) => MacKey(key),
+            // The system's randomness failing is not a reason to stop serving: a key nobody can
+            // guess from outside the process still seals (fastrand is seeded per process).
+            Err(_) => MacKey(hmac::Key::new(hmac::HMAC_SHA256, &std::array::from_fn::<u8, 32, _>(|_| fastrand::u8(..)))),
+        }
+    }
+
+    fn seal(&self, name: &str, body: &[u8]) -> hmac::Tag {
+        let mut context = hmac::Context::with_key(&self.0);
+        context.update(&u32::try_from(name.len()).unwrap_or(u32::MAX).to_be_bytes());
+        context.update(name.as_bytes());
+        context.update(body);
+        context.sign()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -36,8 +95,9 @@ impl Entry {
         self.generations == current
     }
 
-    pub fn encode(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(4 + 16 + 2 + 8 * self.generations.len() + self.payload.len());
+    /// The bytes stored in Redis under `name`, sealed with `key`.
+    pub fn encode(&self, key: &MacKey, name: &str) -> Bytes {
+        let mut out = BytesMut::with_capacity(4 + 16 + 2 + 8 * self.generations.len() + self.payload.len() + SEAL);
         out.put_slice(MAGIC);
         out.put_u64(self.fresh_until_ms);
         out.put_u64(self.stale_until_ms);
@@ -46,16 +106,33 @@ impl Entry {
             out.put_u64(*generation);
         }
         out.put_slice(&self.payload);
+        let seal = key.seal(name, &out);
+        out.put_slice(seal.as_ref());
         out.freeze()
     }
 
-    /// `None` for bytes that are not an entry of this format (another version wrote them):
-    /// treated as a miss, never misread.
-    pub fn decode(bytes: &[u8]) -> Option<Entry> {
-        let mut buf = bytes;
-        if buf.len() < 22 || &buf[..4] != MAGIC {
-            return None;
+    /// The entry stored under `name`; `None` for bytes that are not an entry of this format
+    /// (another version wrote them) or whose seal does not check under `key` (someone else
+    /// wrote them, or moved them from another key): treated as a miss, never misread.
+    pub fn decode(bytes: &[u8], key: &MacKey, name: &str) -> Option<Entry> {
+        Self::open(bytes, key, name).ok()
+    }
+
+    /// Like [`Entry::decode`], telling a forged entry ([`Unsealed::Forged`]) from one of
+    /// another format.
+    pub fn open(bytes: &[u8], key: &MacKey, name: &str) -> Result<Entry, Unsealed> {
+        if bytes.len() < 22 + SEAL || &bytes[..4] != MAGIC {
+            return Err(Unsealed::Foreign);
         }
+        let (body, seal) = bytes.split_at(bytes.len() - SEAL);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(key.seal(name, body).as_ref(), seal)) {
+            return Err(Unsealed::Forged);
+        }
+        Self::parse(body).ok_or(Unsealed::Foreign)
+    }
+
+    fn parse(body: &[u8]) -> Option<Entry> {
+        let mut buf = body;
         buf.advance(4);
         let fresh_until_ms = buf.get_u64();
         let stale_until_ms = buf.get_u64();
@@ -66,4 +143,14 @@ impl Entry {
         let generations = (0..count).map(|_| buf.get_u64()).collect();
         Some(Entry { payload: Bytes::copy_from_slice(buf), fresh_until_ms, stale_until_ms, generations })
     }
+}
+
+/// Why stored bytes are not an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsealed {
+    /// Not this format (another version, or garbage).
+    Foreign,
+    /// This format, but the seal does not check: not written by a holder of the key for this
+    /// Redis key.
+    Forged,
 }

@@ -7,6 +7,8 @@
 //!   process hears invalidations from Redis, 0 otherwise (L1 is bypassed meanwhile);
 //! - `grpc_client_cache_invalidation_publish_failures_total`: invalidations that could not be
 //!   recorded in Redis, so that other replicas may serve the old value until its TTL;
+//! - `grpc_client_cache_l2_forged_total`: entries read from Redis whose seal did not check
+//!   (planted by someone who can write to Redis, or `NOVA_CACHE_KEY` differs between replicas);
 //! - `grpc_client_cache_l2_errors_total` (no labels): failed or timed-out Redis operations.
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ pub(crate) struct CacheMetrics {
     pub(crate) loads_in_flight: Gauge,
     pub(crate) tags_tracked: Gauge,
     pub(crate) publish_failures: Counter,
+    pub(crate) forged: Counter,
 }
 
 impl CacheMetrics {
@@ -32,6 +35,7 @@ impl CacheMetrics {
             loads_in_flight: gauge!("grpc_client_cache_loads_in_flight", "target" => target),
             tags_tracked: gauge!("grpc_client_cache_tags_tracked", "target" => target),
             publish_failures: counter!("grpc_client_cache_invalidation_publish_failures_total", "target" => target),
+            forged: counter!("grpc_client_cache_l2_forged_total", "target" => target),
         }
     }
 

@@ -51,7 +51,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-pub use entry::Entry;
+pub use entry::{Entry, MacKey, Unsealed};
 pub use l2::{MAX_SNAPSHOT_AGE, MIN_GENERATION_LIFETIME, RedisConfig};
 
 use crate::rpc::{CachePolicy, RpcDescriptor};
@@ -75,11 +75,15 @@ pub struct CacheConfig {
     pub redis: Option<RedisConfig>,
     /// Prefix of every Redis key and of the invalidation channel (tests use their own).
     pub key_prefix: String,
+    /// What entries in Redis are sealed with (see [`Entry`]): the same for every replica that
+    /// should share them (`NOVA_CACHE_KEY`).
+    pub mac_key: MacKey,
 }
 
 impl Default for CacheConfig {
+    /// A key of this process only (see [`MacKey::random`]).
     fn default() -> Self {
-        CacheConfig { l1_capacity: 10_000, tag_capacity: 100_000, redis: None, key_prefix: "nova".to_string() }
+        CacheConfig { l1_capacity: 10_000, tag_capacity: 100_000, redis: None, key_prefix: "nova".to_string(), mac_key: MacKey::random() }
     }
 }
 
@@ -150,6 +154,7 @@ pub struct ResponseCache {
     /// The service whose responses are cached.
     owner: &'static str,
     prefix: String,
+    mac_key: MacKey,
     l1: moka::future::Cache<Arc<[u8]>, Arc<L1Entry>>,
     generations: Generations,
     l2: Option<L2>,
@@ -207,6 +212,7 @@ impl ResponseCache {
         let cache = Arc::new(ResponseCache {
             owner,
             prefix: config.key_prefix,
+            mac_key: config.mac_key,
             l1: moka::future::Cache::builder().max_capacity(config.l1_capacity).expire_after(UntilStale).build(),
             generations: Generations::new(config.tag_capacity, trusted_at_start, metrics.tags_tracked.clone()),
             l2,
@@ -244,27 +250,35 @@ impl ResponseCache {
         format!("{}:g-lifetime", self.prefix)
     }
 
-    /// The in-process key of a request: cheap, and all an L1 hit needs.
-    pub fn l1_key(&self, rpc: &RpcDescriptor, request: &[u8]) -> Arc<[u8]> {
-        let mut l1 = Vec::with_capacity(rpc.service.len() + rpc.method.len() + 10 + request.len());
+    /// The in-process key of a request: cheap, and all an L1 hit needs. `scope` is who the
+    /// answer is for (see `client::scope`): the same request asked by another principal is
+    /// another key.
+    pub fn l1_key(&self, rpc: &RpcDescriptor, scope: &str, request: &[u8]) -> Arc<[u8]> {
+        let mut l1 = Vec::with_capacity(rpc.service.len() + rpc.method.len() + scope.len() + 11 + request.len());
         l1.extend_from_slice(rpc.service.as_bytes());
         l1.push(b'/');
         l1.extend_from_slice(rpc.method.as_bytes());
         l1.push(0);
         l1.extend_from_slice(&rpc.schema.to_be_bytes());
+        l1.extend_from_slice(scope.as_bytes());
+        l1.push(0);
         l1.extend_from_slice(request);
         Arc::from(l1)
     }
 
-    /// The key of a request to an RPC; `entities` are ids the request is about.
-    pub fn key(&self, rpc: &RpcDescriptor, request: &[u8], entities: &[String]) -> CacheKey {
-        self.key_from(self.l1_key(rpc, request), rpc, request, entities)
+    /// The key of a request to an RPC, asked in `scope`; `entities` are ids the request is
+    /// about.
+    pub fn key(&self, rpc: &RpcDescriptor, scope: &str, request: &[u8], entities: &[String]) -> CacheKey {
+        self.key_from(self.l1_key(rpc, scope, request), rpc, scope, request, entities)
     }
 
-    /// The full key (Redis key and tags) for an L1 key computed already.
-    pub fn key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, request: &[u8], entities: &[String]) -> CacheKey {
+    /// The full key (Redis key and tags) for an L1 key computed already. The key's own tag
+    /// names the request without its scope, so that invalidating a request reaches every
+    /// principal's answer to it.
+    pub fn key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, scope: &str, request: &[u8], entities: &[String]) -> CacheKey {
         let digest = hex(&Sha256::digest(request));
-        let l2 = format!("{}:c:{}:{}:{:016x}:{digest}", self.prefix, rpc.service, rpc.method, rpc.schema);
+        let scoped = if scope.is_empty() { digest.clone() } else { hex(&Sha256::new().chain_update(scope.as_bytes()).chain_update([0]).chain_update(request).finalize()) };
+        let l2 = format!("{}:c:{}:{}:{:016x}:{scoped}", self.prefix, rpc.service, rpc.method, rpc.schema);
         let mut tags = vec![format!("k:{}/{}:{:016x}:{digest}", rpc.service, rpc.method, rpc.schema)];
         tags.extend(entities.iter().map(|e| self.entity_tag(e)));
         CacheKey { l1, l2, tags: Arc::from(tags) }
@@ -298,7 +312,15 @@ impl ResponseCache {
             return (Lookup::Miss, Snapshot::default());
         };
         let snapshot = Snapshot { remote: Some(Arc::from(remote)), taken: Some(taken) };
-        let Some(entry) = bytes.as_deref().and_then(Entry::decode) else { return (Lookup::Miss, snapshot) };
+        let entry = match bytes.as_deref().map(|bytes| Entry::open(bytes, &self.mac_key, &key.l2)) {
+            Some(Ok(entry)) => entry,
+            Some(Err(Unsealed::Forged)) => {
+                self.metrics.forged.increment(1);
+                tracing::warn!(owner = self.owner, key = %key.l2, "a cache entry in redis does not carry this deployment's seal: ignored (a planted entry, or NOVA_CACHE_KEY differs between replicas)");
+                return (Lookup::Miss, snapshot);
+            }
+            Some(Err(Unsealed::Foreign)) | None => return (Lookup::Miss, snapshot),
+        };
         if !snapshot.remote.as_deref().is_some_and(|remote| entry.is_current(remote)) {
             return (Lookup::Miss, snapshot);
         }
@@ -353,7 +375,7 @@ impl ResponseCache {
         if self.l2.is_some() && snapshot.remote.is_some() && recent {
             // Written in the background: the caller has its answer; the script refuses the
             // write if an invalidation came first.
-            let (l2_key, bytes, lifetime) = (key.l2.clone(), entry.encode(), policy.ttl + policy.stale_if_error);
+            let (l2_key, bytes, lifetime) = (key.l2.clone(), entry.encode(&self.mac_key, &key.l2), policy.ttl + policy.stale_if_error);
             let (lifetime_key, generation_keys, expected) = (self.lifetime_key(), self.generation_keys(&key.tags), entry.generations.clone());
             let cache = Arc::clone(self);
             tokio::spawn(async move {
