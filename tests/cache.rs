@@ -71,7 +71,7 @@ async fn batch(client: &AuthClient, ids: &[&str]) -> Vec<String> {
 
 async fn lookup(client: &AuthClient, id: &str) -> Lookup {
     let cache = client.core().cache().unwrap();
-    let key = cache.key(&nova_auth::rpc::GET_USER, &by_id(id).encode_to_vec(), &[id.to_string()]);
+    let key = cache.key(&nova_auth::rpc::GET_USER, &nova_tests::cache_probe::anonymous_scope(), &by_id(id).encode_to_vec(), &[id.to_string()]);
     cache.lookup(&key).await
 }
 
@@ -79,7 +79,7 @@ async fn lookup(client: &AuthClient, id: &str) -> Lookup {
 /// background, after the caller has its answer).
 async fn until_in_l2(client: &AuthClient, id: &str) {
     let cache = client.core().cache().unwrap();
-    let key = cache.key(&nova_auth::rpc::GET_USER, &by_id(id).encode_to_vec(), &[id.to_string()]);
+    let key = cache.key(&nova_auth::rpc::GET_USER, &nova_tests::cache_probe::anonymous_scope(), &by_id(id).encode_to_vec(), &[id.to_string()]);
     until("the entry reached Redis", || async { matches!(cache.lookup_l2(&key).await.0, Lookup::Fresh(_, Level::L2)) }).await;
 }
 
@@ -125,7 +125,7 @@ async fn cache_requests_are_counted_by_level_and_result() {
     get_user(&core, read, "u1").await.unwrap();
     get_user(&core, read, "u1").await.unwrap();
     get_user(&core, read, "u1").await.unwrap();
-    let key = core.cache().unwrap().key(read, &by_id("u1").encode_to_vec(), &["u1".to_string()]);
+    let key = core.cache().unwrap().key(read, &nova_tests::cache_probe::anonymous_scope(), &by_id("u1").encode_to_vec(), &["u1".to_string()]);
     until("the entry reached Redis", || async { matches!(core.cache().unwrap().lookup_l2(&key).await.0, Lookup::Fresh(..)) }).await;
     core.cache().unwrap().clear_l1();
     get_user(&core, read, "u1").await.unwrap();
@@ -300,7 +300,7 @@ async fn a_schema_change_never_reads_old_bytes() {
     let changed: &'static RpcDescriptor = Box::leak(Box::new(changed));
     let after = ClientCore::new(&nova_auth::rpc::TARGET, channel(&server.uri()), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
     let cache = after.cache().unwrap();
-    let key = cache.key(changed, &by_id("u1").encode_to_vec(), &["u1".to_string()]);
+    let key = cache.key(changed, &nova_tests::cache_probe::anonymous_scope(), &by_id("u1").encode_to_vec(), &["u1".to_string()]);
     assert!(matches!(cache.lookup(&key).await, Lookup::Miss), "bytes cached under the old schema are not found");
     get_user(&after, changed, "u1").await.unwrap();
     assert_eq!(scripted.calls(), 2);

@@ -140,7 +140,7 @@ fn new_id() -> String {
 /// then on, a caller without it in L1 would be served this answer unless a write invalidated it.
 async fn until_in_l2<R: Message>(client: &StreamingClient, rpc: &RpcDescriptor, request: &R, entities: &[String]) {
     let cache = client.core().cache().unwrap();
-    let key = cache.key(rpc, &request.encode_to_vec(), entities);
+    let key = client.core().cache_key(rpc, request, entities).unwrap();
     until(&format!("the cached answer of {} reached Redis", rpc.method), || async {
         matches!(cache.lookup_l2(&key).await.0, Lookup::Fresh(_, Level::L2))
     })

@@ -8,6 +8,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     pub services: Vec<Service>,
+    /// The service that signs end users' access tokens (`[defaults] token_issuer`), if any:
+    /// every other service verifies tokens with its keys.
+    pub token_issuer: Option<String>,
     /// Proto packages of specs/proto that belong to no service (shared types such as
     /// `nova.common.v1`), sorted by name. Each is generated once, into a crate of its own.
     pub shared_packages: Vec<SharedPackage>,
@@ -94,6 +97,8 @@ pub struct Rpc {
     pub output: MessageType,
     pub idempotency: Idempotency,
     pub policy: CallPolicy,
+    /// Who may call it.
+    pub access: Access,
     /// The objectives this RPC is held to: its own `slo` line over the service's.
     pub slo: Slo,
     /// Whether the RPC's line sets its own `slo` (its alerts are then emitted separately).
@@ -102,6 +107,62 @@ pub struct Rpc {
     /// Hash of the request and response schemas (and every type they use), which versions
     /// cache keys: bytes cached under one schema are never decoded under another.
     pub schema_hash: u64,
+}
+
+/// Who may call an RPC (`access` in the spec), enforced by the generated server before the
+/// handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub kind: AccessKind,
+    /// For [`AccessKind::Service`]: the services that may call (explicit, or every service
+    /// whose `calls` list the owner). For the others: services that may also call as
+    /// themselves. Sorted.
+    pub services: Vec<String>,
+    /// Request fields naming the acting user, bound to the caller (spec order).
+    pub acting: Vec<String>,
+    /// The answer is the same for every admitted caller: cached responses are shared.
+    pub shared: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessKind {
+    Public,
+    User,
+    Service,
+    /// An end user holding this permission.
+    Permission(String),
+}
+
+impl Access {
+    /// One line for docs and tables, e.g. `user; author_id bound to the caller`.
+    pub fn describe(&self) -> String {
+        let mut text = match &self.kind {
+            AccessKind::Public => "public".to_string(),
+            AccessKind::User => "user".to_string(),
+            AccessKind::Service => format!("service ({})", self.services.join(", ")),
+            AccessKind::Permission(permission) => format!("permission `{permission}`"),
+        };
+        if !matches!(self.kind, AccessKind::Service) && !self.services.is_empty() {
+            text.push_str(&format!("; services {} as themselves", self.services.join(", ")));
+        }
+        if !self.acting.is_empty() {
+            text.push_str(&format!("; {} bound to the caller", self.acting.join(", ")));
+        }
+        if self.shared {
+            text.push_str("; one answer for all callers");
+        }
+        text
+    }
+
+    /// The spec's word for the kind: `public`, `user`, `service` or `permission`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            AccessKind::Public => "public",
+            AccessKind::User => "user",
+            AccessKind::Service => "service",
+            AccessKind::Permission(_) => "permission",
+        }
+    }
 }
 
 /// protobuf's standard `idempotency_level` method option: the API's own statement of what is

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ir::{
-    BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, ForeignKey, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget,
+    Access, AccessKind, BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, ForeignKey, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget,
     RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
@@ -58,7 +58,7 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
             slo: resolve_slo(&[&spec.defaults.slo, &raw.slo]),
             calls: sorted(&raw.calls),
             allow_cycle: sorted(&raw.allow_cycle),
-            rpcs: build_rpcs(&loaded.protos, &spec.defaults, raw, proto)?,
+            rpcs: build_rpcs(&loaded.protos, &spec.defaults, raw, proto, &callers_of(spec, &raw.name.value))?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
             target: resolve_target(&[&spec.defaults.target, &raw.target]),
             api_dependencies: Vec::new(),
@@ -70,7 +70,44 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
     }
     services.sort_by(|a, b| a.name.cmp(&b.name));
     let shared_packages = link_packages(&loaded.protos, &mut services);
-    Ok(Spec { services, shared_packages })
+    let token_issuer = spec.defaults.token_issuer.as_ref().map(|t| t.value.clone());
+    Ok(Spec { services, token_issuer, shared_packages })
+}
+
+/// The services whose `calls` list `service`, sorted.
+fn callers_of(spec: &crate::raw::RawSpec, service: &str) -> Vec<String> {
+    let mut callers: Vec<String> = spec.services.iter().filter(|s| s.calls.iter().any(|c| c.value == service)).map(|s| s.name.value.clone()).collect();
+    callers.sort();
+    callers
+}
+
+/// The RPC's access policy: its own line's `access`, else `[defaults]` (validation refused
+/// anything else, and any default but `service`).
+fn build_access(defaults: &RawDefaults, own: Option<&RawPolicy>, callers: &[String], rpc: &str) -> Result<Access, ModelError> {
+    let word = own.and_then(|p| p.access.as_ref()).or(defaults.policy.access.as_ref()).ok_or_else(|| ModelError(format!("no access policy for {rpc}")))?;
+    let named: Option<Vec<String>> = own.and_then(|p| p.services.as_ref()).map(|list| {
+        let mut names: Vec<String> = list.value.iter().map(|s| s.value.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    });
+    let kind = match word.value.as_str() {
+        "public" => AccessKind::Public,
+        "user" => AccessKind::User,
+        "service" => AccessKind::Service,
+        "permission" => AccessKind::Permission(
+            own.and_then(|p| p.permission.as_ref()).map(|p| p.value.clone()).ok_or_else(|| ModelError(format!("no permission named for {rpc}")))?,
+        ),
+        other => return Err(ModelError(format!("unknown access {other} for {rpc}"))),
+    };
+    let services = match (&kind, named) {
+        (_, Some(named)) => named,
+        (AccessKind::Service, None) => callers.to_vec(),
+        (_, None) => Vec::new(),
+    };
+    let acting = own.map(|p| p.acting.iter().map(|a| a.value.clone()).collect()).unwrap_or_default();
+    let shared = own.and_then(|p| p.shared.as_ref()).is_some_and(|s| s.value);
+    Ok(Access { kind, services, acting, shared })
 }
 
 /// Each enum column of the service maps to the top-level enum of the service's proto package
@@ -158,7 +195,7 @@ fn sorted(names: &[crate::source::Located<String>]) -> Vec<String> {
     names
 }
 
-fn build_rpcs(protos: &ProtoSet, defaults: &RawDefaults, service: &RawService, proto: &ProtoServiceInfo) -> Result<Vec<Rpc>, ModelError> {
+fn build_rpcs(protos: &ProtoSet, defaults: &RawDefaults, service: &RawService, proto: &ProtoServiceInfo, callers: &[String]) -> Result<Vec<Rpc>, ModelError> {
     let package_prefix = format!(".{}.", proto.package);
     let message = |ty: &str| -> Result<MessageType, ModelError> {
         if ty == ".google.protobuf.Empty" {
@@ -183,6 +220,7 @@ fn build_rpcs(protos: &ProtoSet, defaults: &RawDefaults, service: &RawService, p
                 cache.entity = Some(EntityField { field: entity.value.clone(), repeated });
             }
             Ok(Rpc {
+                access: build_access(defaults, own, callers, &method.name)?,
                 name: method.name.clone(),
                 input: message(&method.input_type)?,
                 output: message(&method.output_type)?,

@@ -17,6 +17,8 @@ pub struct RawSpec {
 #[derive(Debug, Clone, Default)]
 pub struct RawDefaults {
     pub span: Option<Span>,
+    /// `token_issuer = "auth"`: the service that signs end users' access tokens.
+    pub token_issuer: Option<Located<String>>,
     pub policy: RawPolicy,
     pub target: RawTargetPolicy,
     pub slo: RawSlo,
@@ -34,6 +36,18 @@ pub struct RawPolicy {
     pub entity: Option<Located<String>>,
     /// Only on an RPC line: never serve a stale cached answer when the owner fails.
     pub fail_closed: Option<Located<bool>>,
+    /// Who may call: `public`, `user`, `service` or `permission` (on an RPC line; in
+    /// `[defaults]` only `service`, a default that closes).
+    pub access: Option<Located<String>>,
+    /// Only on an RPC line: the permission of `access = "permission"`, e.g. `auth.admin`.
+    pub permission: Option<Located<String>>,
+    /// Only on an RPC line: the services that may call (`access = "service"`), or that may
+    /// also call as themselves (the other kinds).
+    pub services: Option<Located<Vec<Located<String>>>>,
+    /// Only on an RPC line: request fields naming the acting user, bound to the caller.
+    pub acting: Vec<Located<String>>,
+    /// Only on an RPC line: the answer is the same for every admitted caller (shared cache).
+    pub shared: Option<Located<bool>>,
 }
 
 /// Settings for a whole target service, in `[defaults]` or a service section.

@@ -128,8 +128,7 @@ async fn main() {
             timed_once(&mut miss, cached_call()).await;
         }
         // Let the last miss's background write to Redis land.
-        let key =
-            cache.key(&nova_auth::rpc::GET_USER, &nova_runtime::codegen::prost::Message::encode_to_vec(&by_id), std::slice::from_ref(&by_id.user_id));
+        let key = cached.core().cache_key(&nova_auth::rpc::GET_USER, &by_id, std::slice::from_ref(&by_id.user_id)).unwrap();
         while !matches!(cache.lookup_l2(&key).await.0, nova_runtime::client::Lookup::Fresh(..)) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }

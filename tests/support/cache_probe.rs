@@ -7,6 +7,13 @@ use std::time::Duration;
 
 use nova_runtime::client::ResponseCache;
 
+/// The cache scope of a plaintext client that carries no token (these tests' scripted servers
+/// run without TLS): answers that depend on the caller are keyed by who asks, and such a
+/// client is "unproven".
+pub fn anonymous_scope() -> String {
+    nova_runtime::client::ClientIdentity::default().name
+}
+
 /// A safety net only: turns an event that never comes into a failure, and is far beyond what
 /// any event here takes, even on a loaded 2-core machine.
 pub const SAFETY: Duration = Duration::from_secs(60);

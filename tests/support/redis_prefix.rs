@@ -1,9 +1,14 @@
 //! A Redis key prefix owned by one test: every key the test's caches write lives under it,
 //! and `Drop` deletes them all, so tests run in parallel and leave nothing behind.
+//!
+//! Caches reach Redis as an ACL user of the test's own, with a password, allowed only the
+//! keys and channels under its prefix (as production gives each deployment credentials of its
+//! own): a test's clients can neither see nor touch another test's keys. Entries are sealed
+//! with a key of the prefix's own, shared by every client of the test.
 
 use std::time::Duration;
 
-use nova_runtime::client::{CacheConfig, RedisConfig};
+use nova_runtime::client::{CacheConfig, MacKey, RedisConfig};
 
 pub fn redis_url() -> String {
     std::env::var("NOVA_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
@@ -19,16 +24,56 @@ pub fn patient(url: impl Into<String>) -> RedisConfig {
 
 pub struct RedisPrefix {
     pub prefix: String,
+    /// The ACL user (named like the prefix) and its password.
+    password: String,
+    pub mac_key: MacKey,
+}
+
+/// One admin command on the test Redis (no credentials: the machine's Redis trusts local
+/// connections, the way an operator's would).
+fn admin(command: &mut redis::Cmd) -> redis::RedisResult<redis::Value> {
+    let client = redis::Client::open(redis_url())?;
+    let mut connection = client.get_connection()?;
+    command.query(&mut connection)
 }
 
 impl RedisPrefix {
     pub fn new() -> Self {
-        RedisPrefix { prefix: format!("nova-test-{}", uuid::Uuid::new_v4().simple()) }
+        let prefix = format!("nova-test-{}", uuid::Uuid::new_v4().simple());
+        let password = uuid::Uuid::new_v4().simple().to_string();
+        let created = admin(
+            redis::cmd("ACL")
+                .arg("SETUSER")
+                .arg(&prefix)
+                .arg("reset")
+                .arg("on")
+                .arg(format!(">{password}"))
+                .arg(format!("~{prefix}:*"))
+                .arg(format!("&{prefix}:*"))
+                .arg("+@all")
+                .arg("-@dangerous")
+                .arg("+info"),
+        );
+        if let Err(error) = created {
+            panic!("cannot create the Redis ACL user {prefix} (is Redis 6+ running at {}?): {error}", redis_url());
+        }
+        RedisPrefix { prefix, password, mac_key: MacKey::random() }
     }
 
-    /// L1 plus L2 in the test Redis, under this prefix, with [`patient`] timeouts.
+    /// `redis://<user>:<password>@host:port` for this prefix's ACL user.
+    pub fn url(&self) -> String {
+        url_with_user(&redis_url(), &self.prefix, &self.password)
+    }
+
+    /// The same Redis reached at `host_port` (a proxy), as this prefix's ACL user.
+    pub fn url_through(&self, host_port: &str) -> String {
+        format!("redis://{}:{}@{host_port}", self.prefix, self.password)
+    }
+
+    /// L1 plus L2 in the test Redis, under this prefix, as its ACL user, with [`patient`]
+    /// timeouts and the prefix's sealing key.
     pub fn cache_config(&self) -> CacheConfig {
-        CacheConfig { redis: Some(patient(redis_url())), key_prefix: self.prefix.clone(), ..CacheConfig::default() }
+        CacheConfig { redis: Some(patient(self.url())), key_prefix: self.prefix.clone(), mac_key: self.mac_key.clone(), ..CacheConfig::default() }
     }
 
     /// How many keys exist under the prefix.
@@ -50,8 +95,18 @@ impl Default for RedisPrefix {
     }
 }
 
+/// `url` (`redis://host:port[/db]`) with credentials.
+fn url_with_user(url: &str, user: &str, password: &str) -> String {
+    let rest = url.strip_prefix("redis://").unwrap_or(url);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("redis://{user}:{password}@{rest}")
+}
+
 impl Drop for RedisPrefix {
     fn drop(&mut self) {
+        if admin(redis::cmd("ACL").arg("DELUSER").arg(&self.prefix)).is_err() {
+            eprintln!("warning: could not delete the Redis ACL user {}", self.prefix);
+        }
         let keys = self.keys();
         if keys.is_empty() {
             return;

@@ -284,12 +284,23 @@ impl Logic for Scripted {
     async fn rotate_signing_key(&self, _ctx: &CallContext, _request: pb::RotateSigningKeyRequest) -> Result<pb::RotateSigningKeyResponse, LogicError> {
         Err(LogicError::Unimplemented("RotateSigningKey"))
     }
+
+    async fn get_token_verification(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::GetTokenVerificationRequest,
+    ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
+        Err(LogicError::Unimplemented("GetTokenVerification"))
+    }
 }
 
-/// Starts the generated auth server around a [`Scripted`] logic on loopback ports.
+/// Starts the generated auth server around a [`Scripted`] logic on loopback ports, in plaintext
+/// with no token issuer: these tests are about the call path (deadlines, retries, breakers,
+/// caches), and every caller is anonymous to it (a public RPC such as GetUser is admitted).
 pub async fn start_scripted(scripted: &Scripted) -> crate::RunningService {
     let logic = scripted.clone();
-    let service = crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve(logic, listeners, shutdown)).await;
+    let options = || nova_runtime::server::ServeOptions::insecure_local(nova_runtime::server::ShutdownConfig::default());
+    let service = crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve_with(logic, options(), listeners, shutdown)).await;
     crate::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(10)).await;
     service
 }

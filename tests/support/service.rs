@@ -82,8 +82,21 @@ pub struct HealthWatch {
 }
 
 impl HealthWatch {
+    /// Over plaintext (servers started with `ServeOptions::insecure_local`).
     pub async fn start(addr: SocketAddr, service: &str) -> Self {
         let channel = nova_runtime::client::channel(&format!("http://{addr}")).unwrap_or_else(|e| panic!("bad address {addr}: {e}"));
+        Self::over(channel, addr, service).await
+    }
+
+    /// Over mutual TLS as the edge, to the nova service `description` describes.
+    pub async fn start_tls(addr: SocketAddr, description: &nova_runtime::server::ServiceDescription) -> Self {
+        let material = crate::pki::material(&nova_runtime::identity::Peer::Client("edge".to_string()));
+        let channel = nova_runtime::client::tls_channel(&format!("http://{addr}"), &material, description.name)
+            .unwrap_or_else(|e| panic!("bad address {addr}: {e}"));
+        Self::over(channel, addr, description.proto_service).await
+    }
+
+    async fn over(channel: tonic::transport::Channel, addr: SocketAddr, service: &str) -> Self {
         let mut health = HealthClient::new(channel);
         let request = HealthCheckRequest { service: service.to_string() };
         let watch = tokio::time::timeout(SAFETY_TIMEOUT, health.watch(request)).await;
@@ -113,6 +126,14 @@ impl HealthWatch {
                 None => panic!("health stream ended before {wanted:?}"),
             }
         }
+    }
+}
+
+/// [`wait_until_serving`] over mutual TLS, for a service of the test system.
+pub async fn wait_until_serving_tls(addr: SocketAddr, description: &nova_runtime::server::ServiceDescription, safety: Duration) {
+    let serving = async { HealthWatch::start_tls(addr, description).await.until(ServingStatus::Serving).await };
+    if tokio::time::timeout(safety, serving).await.is_err() {
+        panic!("{} at {addr} did not become SERVING within {safety:?}", description.proto_service);
     }
 }
 

@@ -1,15 +1,19 @@
 //! Several services under test, as a deployment runs them: each with its own fresh database
-//! and directory,
-//! on its own loopback port, calling the others only through their generated clients, all
-//! clients caching in process and in the real Redis under one key prefix that belongs to the
-//! test. Nothing here names a service: a test starts the ones it needs, callees first.
+//! and directory, on its own loopback port, speaking mutual TLS with a certificate of its own
+//! (from the test CA, see `pki`), verifying end users' tokens against auth, calling the others
+//! only through their generated clients, all clients caching in process and in the real Redis
+//! under one key prefix (and ACL user) that belongs to the test. Nothing here names a service:
+//! a test starts the ones it needs, callees first.
 //!
 //! ```ignore
 //! let mut system = TestSystem::new();
 //! system.start_with_callees("user").await;                // auth, then user
 //! // or one service explicitly, e.g. with settings of the test's own:
 //! // system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
-//! let users = system.client(UserClient::from_peers);      // a caller of its own (its own L1)
+//! let ada = system.sign_up("ada").await;                  // registered and signed in
+//! let users = system.client(UserClient::from_peers);      // the edge: anonymous, its own L1
+//! let as_ada = users.with_token(&ada.token);              // the edge carrying ada's token
+//! let as_feed = system.service_client("feed", UserClient::from_peers); // the feed service itself
 //! ```
 
 use std::collections::BTreeMap;
@@ -18,12 +22,29 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use nova_runtime::client::{ClientError, ClientOptions, Peers};
+use nova_runtime::identity::VerifierSettings;
 use nova_runtime::server::{Listeners, ServiceConfig, ServiceDescription, Shutdown, StartError};
+use nova_runtime::tls::Transport;
 
 use crate::TestDatabase;
+use crate::pki;
 use crate::proxy::{Mode, Proxy};
 use crate::redis_prefix::{RedisPrefix, patient, redis_url};
-use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving};
+use crate::service::{RunningService, SAFETY_TIMEOUT, wait_until_serving_tls};
+
+/// The password every test user signs up with.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A registered user, signed in: their id and the access token that proves it.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub name: String,
+    pub id: String,
+    pub email: String,
+    pub token: String,
+    pub session_id: String,
+    pub refresh_token: String,
+}
 
 /// Where a service that is not started "answers": connections are refused at once.
 pub const UNREACHABLE: &str = "http://127.0.0.1:1";
@@ -100,7 +121,7 @@ impl TestSystem {
     /// machine's default ports.
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
-        let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
+        let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()), ..Default::default() }).with_transport(pki::edge());
         TestSystem { redis, peers, members: Vec::new(), faults: None }
     }
 
@@ -111,8 +132,8 @@ impl TestSystem {
         let redis_addr = socket_of(&redis_url(), 6379);
         let redis_proxy = Proxy::start(redis_addr).await;
         let mut system = Self::new();
-        let cache = nova_runtime::client::CacheConfig { redis: Some(patient(format!("redis://{}", redis_proxy.addr))), ..system.redis.cache_config() };
-        system.peers = unreachable_peers(ClientOptions { cache: Some(cache), ..Default::default() });
+        let cache = nova_runtime::client::CacheConfig { redis: Some(patient(system.redis.url_through(&redis_proxy.addr.to_string()))), ..system.redis.cache_config() };
+        system.peers = unreachable_peers(ClientOptions { cache: Some(cache), ..Default::default() }).with_transport(pki::edge());
         system.faults = Some(FaultPoints { redis: redis_proxy, services: BTreeMap::new(), databases: BTreeMap::new() });
         system
     }
@@ -161,11 +182,16 @@ impl TestSystem {
             }
             None => ServiceConfig::loopback_without_database(),
         };
-        config.peers = self.peers.clone();
+        // Its own certificate, to serve and to call with.
+        config.transport = pki::service(description.name);
+        config.peers = self.peers.clone().with_transport(config.transport.clone());
+        // Revocations are polled often, so that tests of them wait little (they wait for the
+        // event, whatever the interval).
+        config.verifier = VerifierSettings { refresh: std::time::Duration::from_millis(200), ..VerifierSettings::default() };
         let files = TestDirectory::new(description.name);
         config.data_dir = files.path.clone();
         let service = RunningService::start(move |listeners, shutdown| start(config, listeners, shutdown)).await;
-        wait_until_serving(service.addr, description.proto_service, SAFETY_TIMEOUT).await;
+        wait_until_serving_tls(service.addr, description, SAFETY_TIMEOUT).await;
         let endpoint = match &mut self.faults {
             Some(points) => {
                 let proxy = Proxy::start(service.addr).await;
@@ -221,6 +247,56 @@ impl TestSystem {
         }
     }
 
+    /// A new client of the service `service` itself (its certificate): what another service's
+    /// client is, e.g. `system.service_client("feed", ContentClient::from_peers)`.
+    pub fn service_client<C>(&self, service: &str, build: fn(&Peers) -> Result<C, ClientError>) -> C {
+        let peers = self.peers.clone().with_transport(pki::service(service));
+        match build(&peers) {
+            Ok(client) => client,
+            Err(error) => panic!("cannot build a client: {error}"),
+        }
+    }
+
+    /// A new client connecting with `transport` (another identity, a stranger's certificate,
+    /// plaintext), for tests of what servers refuse.
+    pub fn client_with<C>(&self, transport: Transport, build: fn(&Peers) -> Result<C, ClientError>) -> C {
+        let peers = self.peers.clone().with_transport(transport);
+        match build(&peers) {
+            Ok(client) => client,
+            Err(error) => panic!("cannot build a client: {error}"),
+        }
+    }
+
+    /// Registers `name` (`<name>@example.com`, password [`PASSWORD`]) with auth and signs in.
+    pub async fn sign_up(&self, name: &str) -> TestUser {
+        let auth = self.client(nova_auth::AuthClient::from_peers);
+        let email = format!("{name}@example.com");
+        let request = nova_auth::pb::RegisterRequest { email: email.clone(), username: name.to_string(), password: PASSWORD.to_string() };
+        let registered = match auth.register(request).await {
+            Ok(response) => response,
+            Err(status) => panic!("cannot register {name}: {status:?}"),
+        };
+        let id = registered.user.map(|u| u.id).unwrap_or_default();
+        let mut user = self.sign_in(&email).await;
+        assert_eq!(user.id, id, "signed in as someone else");
+        user.name = name.to_string();
+        user
+    }
+
+    /// Signs in an existing account with [`PASSWORD`].
+    pub async fn sign_in(&self, email: &str) -> TestUser {
+        let auth = self.client(nova_auth::AuthClient::from_peers);
+        let request = nova_auth::pb::LoginRequest { email: email.to_string(), password: PASSWORD.to_string(), device: "test".to_string() };
+        let login = match auth.login(request).await {
+            Ok(response) => response,
+            Err(status) => panic!("cannot sign in {email}: {status:?}"),
+        };
+        let tokens = login.tokens.unwrap_or_default();
+        let user = login.user.unwrap_or_default();
+        let session_id = session_of(&tokens.access_token);
+        TestUser { name: user.username, id: user.id, email: email.to_string(), token: tokens.access_token, session_id, refresh_token: tokens.refresh_token }
+    }
+
     /// A new client that caches nothing: every call reaches the service, as a caller without a
     /// cache policy would (fault tests use it to see what the service itself answers).
     pub fn uncached_client<C>(&self, build: fn(&Peers) -> Result<C, ClientError>) -> C {
@@ -265,6 +341,15 @@ impl TestSystem {
             }
         }
     }
+}
+
+/// The session (`sid`) an access token names, read without verifying it (the test got the token
+/// from auth itself).
+fn session_of(token: &str) -> String {
+    use base64::Engine as _;
+    let claims = token.split('.').nth(1).and_then(|part| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok());
+    let claims: Option<serde_json::Value> = claims.and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    claims.and_then(|c| c.get("sid").and_then(|v| v.as_str().map(str::to_string))).unwrap_or_default()
 }
 
 /// Peers that find every service unreachable until it is started.

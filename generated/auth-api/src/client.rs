@@ -56,6 +56,14 @@ impl AuthClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -63,7 +71,7 @@ impl AuthClient {
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
     /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
     ///
-    /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `Register`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn register(
         &self,
         request: crate::pb::RegisterRequest,
@@ -89,7 +97,7 @@ impl AuthClient {
     /// repeated failures, even with the right password. Each wrong password counts one failed
     /// attempt; the account locks for a configured period at the configured count.
     ///
-    /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `Login`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn login(
         &self,
         request: crate::pb::LoginRequest,
@@ -113,7 +121,7 @@ impl AuthClient {
     /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
     /// revoked or reused token, revoked session, deleted or locked account).
     ///
-    /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `Refresh`: write, not retry-safe, access: public, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn refresh(
         &self,
         request: crate::pb::RefreshRequest,
@@ -136,7 +144,7 @@ impl AuthClient {
     /// cache TTL (30 s). Revoking a revoked session succeeds.
     /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
     ///
-    /// `Logout`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Logout`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
     pub async fn logout(
         &self,
         request: crate::pb::LogoutRequest,
@@ -156,7 +164,7 @@ impl AuthClient {
     }
     /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
     ///
-    /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUser`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user(
         &self,
         request: crate::pb::GetUserRequest,
@@ -188,7 +196,7 @@ impl AuthClient {
     /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
     /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
     ///
-    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_users_by_ids(
         &self,
         request: crate::pb::GetUsersByIdsRequest,
@@ -227,7 +235,7 @@ impl AuthClient {
     /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
     /// expired or revoked token, unknown or expired key, deleted or locked account).
     ///
-    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
+    /// `VerifyToken`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
     pub async fn verify_token(
         &self,
         request: crate::pb::VerifyTokenRequest,
@@ -262,7 +270,7 @@ impl AuthClient {
     /// temporary sign-in lockout does not count); cheap existence check for services that hold
     /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
     ///
-    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_user_exists(
         &self,
         request: crate::pb::CheckUserExistsRequest,
@@ -299,7 +307,7 @@ impl AuthClient {
     }
     /// Looks a user up by email address (case-insensitive). NOT_FOUND when none matches.
     ///
-    /// `GetUserByEmail`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetUserByEmail`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 200ms, up to 3 attempts.
     pub async fn get_user_by_email(
         &self,
         request: crate::pb::GetUserByEmailRequest,
@@ -320,7 +328,7 @@ impl AuthClient {
     /// Lists live users in creation order, a page at a time.
     /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
     ///
-    /// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListUsers`: read (NO_SIDE_EFFECTS), access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
     pub async fn list_users(
         &self,
         request: crate::pb::ListUsersRequest,
@@ -341,7 +349,7 @@ impl AuthClient {
     /// Tells whether a user holds a permission (e.g. "content.moderate").
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
+    /// `CheckPermission`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user); one answer for all callers, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     pub async fn check_permission(
         &self,
         request: crate::pb::CheckPermissionRequest,
@@ -379,7 +387,7 @@ impl AuthClient {
     /// Lists every permission a user holds, sorted.
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
     ///
-    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
+    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     pub async fn get_user_permissions(
         &self,
         request: crate::pb::GetUserPermissionsRequest,
@@ -417,7 +425,7 @@ impl AuthClient {
     /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `GrantPermission`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `GrantPermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
     pub async fn grant_permission(
         &self,
         request: crate::pb::GrantPermissionRequest,
@@ -438,7 +446,7 @@ impl AuthClient {
     /// Revokes a permission from a user; revoking one not held succeeds.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `RevokePermission`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `RevokePermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
     pub async fn revoke_permission(
         &self,
         request: crate::pb::RevokePermissionRequest,
@@ -461,7 +469,7 @@ impl AuthClient {
     /// Login's failures).
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
     ///
-    /// `RecordFailedLogin`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `RecordFailedLogin`: write, not retry-safe, access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts, only while the request never reached the server.
     pub async fn record_failed_login(
         &self,
         request: crate::pb::RecordFailedLoginRequest,
@@ -483,7 +491,7 @@ impl AuthClient {
     /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
     ///
-    /// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeleteUser`: idempotent write, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_user(
         &self,
         request: crate::pb::DeleteUserRequest,
@@ -505,7 +513,7 @@ impl AuthClient {
     /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
     /// rotates. Errors: none beyond UNAVAILABLE.
     ///
-    /// `RotateSigningKey`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `RotateSigningKey`: write, not retry-safe, access: permission `auth.admin`, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn rotate_signing_key(
         &self,
         request: crate::pb::RotateSigningKeyRequest,
@@ -518,6 +526,27 @@ impl AuthClient {
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .rotate_signing_key(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+    /// every service needs to verify tokens itself. Services poll it about every second.
+    ///
+    /// `GetTokenVerification`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts.
+    pub async fn get_token_verification(
+        &self,
+        request: crate::pb::GetTokenVerificationRequest,
+    ) -> Result<crate::pb::GetTokenVerificationResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::GET_TOKEN_VERIFICATION,
+                request,
+                |_: &crate::pb::GetTokenVerificationRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .get_token_verification(request)
                         .await
                 },
             )

@@ -233,6 +233,57 @@ pub struct RotateSigningKeyResponse {
     #[prost(string, tag = "2")]
     pub retired_kid: ::prost::alloc::string::String,
 }
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetTokenVerificationRequest {
+    /// Revocations recorded after this cursor; 0 for every revocation still in force.
+    #[prost(int64, tag = "1")]
+    pub revocations_after: i64,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetTokenVerificationResponse {
+    /// The `iss` of every access token.
+    #[prost(string, tag = "1")]
+    pub issuer: ::prost::alloc::string::String,
+    /// Every key that still verifies, active and retired-within-grace.
+    #[prost(message, repeated, tag = "2")]
+    pub keys: ::prost::alloc::vec::Vec<VerificationKey>,
+    /// In cursor order, at most 1000.
+    #[prost(message, repeated, tag = "3")]
+    pub revocations: ::prost::alloc::vec::Vec<TokenRevocation>,
+    /// Pass back as revocations_after.
+    #[prost(int64, tag = "4")]
+    pub cursor: i64,
+    /// More revocations wait after `cursor`: ask again at once.
+    #[prost(bool, tag = "5")]
+    pub more: bool,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct VerificationKey {
+    #[prost(string, tag = "1")]
+    pub kid: ::prost::alloc::string::String,
+    /// "EdDSA"
+    #[prost(string, tag = "2")]
+    pub algorithm: ::prost::alloc::string::String,
+    /// The raw 32-byte Ed25519 public key.
+    #[prost(bytes = "vec", tag = "3")]
+    pub public_key: ::prost::alloc::vec::Vec<u8>,
+    /// Tokens signed by this key are refused from this time (retirement + grace); unset while active.
+    #[prost(message, optional, tag = "4")]
+    pub not_after: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TokenRevocation {
+    /// Exactly one of session_id and user_id is set.
+    #[prost(string, tag = "1")]
+    pub session_id: ::prost::alloc::string::String,
+    /// Every token of this user issued (iat) at or before revoked_at.
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub revoked_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "4")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum AccountStatus {
@@ -816,6 +867,34 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RotateSigningKey"));
             self.inner.unary(req, path, codec).await
         }
+        /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+        /// every service needs to verify tokens itself. Services poll it about every second.
+        pub async fn get_token_verification(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetTokenVerificationRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetTokenVerificationResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/GetTokenVerification",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.auth.v1.AuthService", "GetTokenVerification"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -989,6 +1068,15 @@ pub mod auth_service_server {
             request: tonic::Request<super::RotateSigningKeyRequest>,
         ) -> std::result::Result<
             tonic::Response<super::RotateSigningKeyResponse>,
+            tonic::Status,
+        >;
+        /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+        /// every service needs to verify tokens itself. Services poll it about every second.
+        async fn get_token_verification(
+            &self,
+            request: tonic::Request<super::GetTokenVerificationRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetTokenVerificationResponse>,
             tonic::Status,
         >;
     }
@@ -1819,6 +1907,52 @@ pub mod auth_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = RotateSigningKeySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/GetTokenVerification" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetTokenVerificationSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::GetTokenVerificationRequest>
+                    for GetTokenVerificationSvc<T> {
+                        type Response = super::GetTokenVerificationResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GetTokenVerificationRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::get_token_verification(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetTokenVerificationSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

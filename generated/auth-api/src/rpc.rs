@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+/// `Register`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static REGISTER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "Register",
@@ -38,8 +38,14 @@ pub static REGISTER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         fail_closed: false,
     },
     schema: 0x2bf72deb328b6bec,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+/// `Login`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "Login",
@@ -57,8 +63,14 @@ pub static LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcD
         fail_closed: false,
     },
     schema: 0x172afc8174bf647c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `Refresh`: write, not retry-safe, access: public, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static REFRESH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "Refresh",
@@ -76,8 +88,14 @@ pub static REFRESH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::Rp
         fail_closed: false,
     },
     schema: 0xb493e0aef9d7c253,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Logout`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `Logout`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
 pub static LOGOUT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "Logout",
@@ -95,8 +113,14 @@ pub static LOGOUT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::Rpc
         fail_closed: false,
     },
     schema: 0xb670b69fcdc005aa,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUser`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUser",
@@ -117,8 +141,14 @@ pub static GET_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         fail_closed: false,
     },
     schema: 0x60798dd730af9dc2,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUsersByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USERS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUsersByIds",
@@ -139,8 +169,14 @@ pub static GET_USERS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0x475c272c82dd24c0,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
+/// `VerifyToken`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
 pub static VERIFY_TOKEN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "VerifyToken",
@@ -161,8 +197,14 @@ pub static VERIFY_TOKEN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: true,
     },
     schema: 0x689c546df15d5030,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `CheckUserExists`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static CHECK_USER_EXISTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "CheckUserExists",
@@ -183,8 +225,14 @@ pub static CHECK_USER_EXISTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x16519ba6f876d206,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetUserByEmail`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+/// `GetUserByEmail`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 200ms, up to 3 attempts.
 pub static GET_USER_BY_EMAIL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUserByEmail",
@@ -202,8 +250,22 @@ pub static GET_USER_BY_EMAIL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x0e860028eb12c657,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &[
+            "content",
+            "feed",
+            "media",
+            "messaging",
+            "search",
+            "streaming",
+            "user",
+        ],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+/// `ListUsers`: read (NO_SIDE_EFFECTS), access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
 pub static LIST_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "ListUsers",
@@ -221,8 +283,14 @@ pub static LIST_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc:
         fail_closed: false,
     },
     schema: 0xdb72e0e33228910b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Permission("auth.admin"),
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
+/// `CheckPermission`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user); one answer for all callers, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
 pub static CHECK_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "CheckPermission",
@@ -243,8 +311,22 @@ pub static CHECK_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: true,
     },
     schema: 0x6e418e5d49c64f04,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &[
+            "content",
+            "feed",
+            "media",
+            "messaging",
+            "search",
+            "streaming",
+            "user",
+        ],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
+/// `GetUserPermissions`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
 pub static GET_USER_PERMISSIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GetUserPermissions",
@@ -265,8 +347,14 @@ pub static GET_USER_PERMISSIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         fail_closed: true,
     },
     schema: 0xb3bf384f5027474b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GrantPermission`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `GrantPermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
 pub static GRANT_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "GrantPermission",
@@ -284,8 +372,14 @@ pub static GRANT_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0x4881ae4b32220c98,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Permission("auth.admin"),
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `RevokePermission`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `RevokePermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
 pub static REVOKE_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "RevokePermission",
@@ -303,8 +397,14 @@ pub static REVOKE_PERMISSION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x416aab9eb68bac56,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Permission("auth.admin"),
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `RecordFailedLogin`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+/// `RecordFailedLogin`: write, not retry-safe, access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts, only while the request never reached the server.
 pub static RECORD_FAILED_LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "RecordFailedLogin",
@@ -322,8 +422,22 @@ pub static RECORD_FAILED_LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0x68aadea77a73a427,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &[
+            "content",
+            "feed",
+            "media",
+            "messaging",
+            "search",
+            "streaming",
+            "user",
+        ],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
+/// `DeleteUser`: idempotent write, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static DELETE_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "DeleteUser",
@@ -341,8 +455,14 @@ pub static DELETE_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         fail_closed: false,
     },
     schema: 0x5327d3e856472652,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `RotateSigningKey`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+/// `RotateSigningKey`: write, not retry-safe, access: permission `auth.admin`, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static ROTATE_SIGNING_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.auth.v1.AuthService",
     method: "RotateSigningKey",
@@ -360,6 +480,45 @@ pub static ROTATE_SIGNING_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0xc1790290e48b053a,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Permission("auth.admin"),
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
+};
+/// `GetTokenVerification`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts.
+pub static GET_TOKEN_VERIFICATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "GetTokenVerification",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xb68f3fdf0ae3fb48,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &[
+            "content",
+            "feed",
+            "media",
+            "messaging",
+            "search",
+            "streaming",
+            "user",
+        ],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
@@ -380,4 +539,5 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &RECORD_FAILED_LOGIN,
     &DELETE_USER,
     &ROTATE_SIGNING_KEY,
+    &GET_TOKEN_VERIFICATION,
 ];

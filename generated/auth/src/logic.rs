@@ -12,7 +12,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
     /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
     ///
-    /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `Register`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn register(
         &self,
         ctx: &CallContext,
@@ -26,7 +26,7 @@ pub trait Logic: Send + Sync + 'static {
     /// repeated failures, even with the right password. Each wrong password counts one failed
     /// attempt; the account locks for a configured period at the configured count.
     ///
-    /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `Login`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn login(
         &self,
         ctx: &CallContext,
@@ -38,7 +38,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
     /// revoked or reused token, revoked session, deleted or locked account).
     ///
-    /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `Refresh`: write, not retry-safe, access: public, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn refresh(
         &self,
         ctx: &CallContext,
@@ -49,7 +49,7 @@ pub trait Logic: Send + Sync + 'static {
     /// cache TTL (30 s). Revoking a revoked session succeeds.
     /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
     ///
-    /// `Logout`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Logout`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
     fn logout(
         &self,
         ctx: &CallContext,
@@ -57,7 +57,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::LogoutResponse, LogicError>> + Send;
     /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
     ///
-    /// `GetUser`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUser`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user(
         &self,
         ctx: &CallContext,
@@ -67,7 +67,7 @@ pub trait Logic: Send + Sync + 'static {
     /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
     /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
     ///
-    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_users_by_ids(
         &self,
         ctx: &CallContext,
@@ -83,7 +83,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
     /// expired or revoked token, unknown or expired key, deleted or locked account).
     ///
-    /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
+    /// `VerifyToken`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
     fn verify_token(
         &self,
         ctx: &CallContext,
@@ -93,7 +93,7 @@ pub trait Logic: Send + Sync + 'static {
     /// temporary sign-in lockout does not count); cheap existence check for services that hold
     /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
     ///
-    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `CheckUserExists`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_user_exists(
         &self,
         ctx: &CallContext,
@@ -103,7 +103,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Looks a user up by email address (case-insensitive). NOT_FOUND when none matches.
     ///
-    /// `GetUserByEmail`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetUserByEmail`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 200ms, up to 3 attempts.
     fn get_user_by_email(
         &self,
         ctx: &CallContext,
@@ -114,7 +114,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists live users in creation order, a page at a time.
     /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
     ///
-    /// `ListUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListUsers`: read (NO_SIDE_EFFECTS), access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
     fn list_users(
         &self,
         ctx: &CallContext,
@@ -123,7 +123,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Tells whether a user holds a permission (e.g. "content.moderate").
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `CheckPermission`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
+    /// `CheckPermission`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user); one answer for all callers, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     fn check_permission(
         &self,
         ctx: &CallContext,
@@ -134,7 +134,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists every permission a user holds, sorted.
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
     ///
-    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
+    /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     fn get_user_permissions(
         &self,
         ctx: &CallContext,
@@ -145,7 +145,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `GrantPermission`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `GrantPermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
     fn grant_permission(
         &self,
         ctx: &CallContext,
@@ -156,7 +156,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Revokes a permission from a user; revoking one not held succeeds.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
-    /// `RevokePermission`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `RevokePermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
     fn revoke_permission(
         &self,
         ctx: &CallContext,
@@ -169,7 +169,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Login's failures).
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
     ///
-    /// `RecordFailedLogin`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `RecordFailedLogin`: write, not retry-safe, access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts, only while the request never reached the server.
     fn record_failed_login(
         &self,
         ctx: &CallContext,
@@ -181,7 +181,7 @@ pub trait Logic: Send + Sync + 'static {
     /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
     ///
-    /// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeleteUser`: idempotent write, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts.
     fn delete_user(
         &self,
         ctx: &CallContext,
@@ -191,12 +191,23 @@ pub trait Logic: Send + Sync + 'static {
     /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
     /// rotates. Errors: none beyond UNAVAILABLE.
     ///
-    /// `RotateSigningKey`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `RotateSigningKey`: write, not retry-safe, access: permission `auth.admin`, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn rotate_signing_key(
         &self,
         ctx: &CallContext,
         request: crate::pb::RotateSigningKeyRequest,
     ) -> impl Future<
         Output = Result<crate::pb::RotateSigningKeyResponse, LogicError>,
+    > + Send;
+    /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+    /// every service needs to verify tokens itself. Services poll it about every second.
+    ///
+    /// `GetTokenVerification`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts.
+    fn get_token_verification(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::GetTokenVerificationRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::GetTokenVerificationResponse, LogicError>,
     > + Send;
 }

@@ -56,6 +56,14 @@ impl ContentClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -64,7 +72,7 @@ impl ContentClient {
     /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
     /// when the user service cannot tell whether the viewer may see it.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_post(
         &self,
         request: crate::pb::GetPostRequest,
@@ -96,7 +104,7 @@ impl ContentClient {
     /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
     /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
     ///
-    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_ids(
         &self,
         request: crate::pb::GetPostsByIdsRequest,
@@ -132,7 +140,7 @@ impl ContentClient {
     /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
     /// block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn get_posts_by_author(
         &self,
         request: crate::pb::GetPostsByAuthorRequest,
@@ -157,7 +165,7 @@ impl ContentClient {
     /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
     /// post.
     ///
-    /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `CreatePost`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_post(
         &self,
         request: crate::pb::CreatePostRequest,
@@ -180,7 +188,7 @@ impl ContentClient {
     /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
     /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdatePost`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_post(
         &self,
         request: crate::pb::UpdatePostRequest,
@@ -204,7 +212,7 @@ impl ContentClient {
     /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
     /// check.
     ///
-    /// `DeletePost`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeletePost`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_post(
         &self,
         request: crate::pb::DeletePostRequest,
@@ -227,7 +235,7 @@ impl ContentClient {
     /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
     /// or the page size or token is invalid.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; services feed as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_posts(
         &self,
         request: crate::pb::GetFeedPostsRequest,
@@ -261,7 +269,7 @@ impl ContentClient {
     /// Tells whether a live post with the given id exists; cheap existence check for services
     /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
     ///
-    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_post_exists(
         &self,
         request: crate::pb::CheckPostExistsRequest,
@@ -300,7 +308,7 @@ impl ContentClient {
     /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
     /// deleted.
     ///
-    /// `LikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `LikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn like_post(
         &self,
         request: crate::pb::LikePostRequest,
@@ -322,7 +330,7 @@ impl ContentClient {
     /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
     /// or was deleted.
     ///
-    /// `UnlikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `UnlikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn unlike_post(
         &self,
         request: crate::pb::UnlikePostRequest,
@@ -343,7 +351,7 @@ impl ContentClient {
     /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `ListPostLikes`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `ListPostLikes`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn list_post_likes(
         &self,
         request: crate::pb::ListPostLikesRequest,
@@ -382,7 +390,7 @@ impl ContentClient {
     /// author of the comment (blocked); UNAVAILABLE when the user service cannot answer. Not
     /// idempotent: every call adds a comment.
     ///
-    /// `CreateComment`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateComment`: write, not retry-safe, access: user; author_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_comment(
         &self,
         request: crate::pb::CreateCommentRequest,
@@ -405,7 +413,7 @@ impl ContentClient {
     /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
     /// cannot answer.
     ///
-    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListComments`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn list_comments(
         &self,
         request: crate::pb::ListCommentsRequest,
@@ -427,7 +435,7 @@ impl ContentClient {
     /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
     /// or was deleted.
     ///
-    /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
     pub async fn list_comment_replies(
         &self,
         request: crate::pb::ListCommentRepliesRequest,
@@ -450,7 +458,7 @@ impl ContentClient {
     /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
     /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
     ///
-    /// `DeleteComment`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `DeleteComment`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn delete_comment(
         &self,
         request: crate::pb::DeleteCommentRequest,
@@ -473,7 +481,7 @@ impl ContentClient {
     /// is hidden from the user; UNAVAILABLE when the user service cannot answer. Not
     /// idempotent: every call is one share.
     ///
-    /// `SharePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `SharePost`: write, not retry-safe, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn share_post(
         &self,
         request: crate::pb::SharePostRequest,
@@ -494,7 +502,7 @@ impl ContentClient {
     /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `ListPostShares`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `ListPostShares`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn list_post_shares(
         &self,
         request: crate::pb::ListPostSharesRequest,
@@ -533,7 +541,7 @@ impl ContentClient {
     /// or longer than 100 characters; ALREADY_EXISTS when the user has a collection with that
     /// name. Not idempotent.
     ///
-    /// `CreateBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `CreateBookmarkCollection`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     pub async fn create_bookmark_collection(
         &self,
         request: crate::pb::CreateBookmarkCollectionRequest,
@@ -554,7 +562,7 @@ impl ContentClient {
     /// Lists a user's bookmark collections by name, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token.
     ///
-    /// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_bookmark_collections(
         &self,
         request: crate::pb::ListBookmarkCollectionsRequest,
@@ -576,7 +584,7 @@ impl ContentClient {
     /// malformed id; NOT_FOUND when the collection does not exist; PERMISSION_DENIED when it
     /// belongs to another user.
     ///
-    /// `DeleteBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `DeleteBookmarkCollection`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     pub async fn delete_bookmark_collection(
         &self,
         request: crate::pb::DeleteBookmarkCollectionRequest,
@@ -599,7 +607,7 @@ impl ContentClient {
     /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
     /// PERMISSION_DENIED when the collection belongs to another user.
     ///
-    /// `BookmarkPost`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `BookmarkPost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn bookmark_post(
         &self,
         request: crate::pb::BookmarkPostRequest,
@@ -620,7 +628,7 @@ impl ContentClient {
     /// Removes a saved post (nothing when it was not saved). INVALID_ARGUMENT for a malformed
     /// id.
     ///
-    /// `RemoveBookmark`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `RemoveBookmark`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn remove_bookmark(
         &self,
         request: crate::pb::RemoveBookmarkRequest,
@@ -644,7 +652,7 @@ impl ContentClient {
     /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
     /// when it belongs to another user.
     ///
-    /// `ListBookmarks`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListBookmarks`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn list_bookmarks(
         &self,
         request: crate::pb::ListBookmarksRequest,
@@ -668,7 +676,7 @@ impl ContentClient {
     /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
     /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
     ///
-    /// `CreateStory`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateStory`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_story(
         &self,
         request: crate::pb::CreateStoryRequest,
@@ -690,7 +698,7 @@ impl ContentClient {
     /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
     /// cannot answer.
     ///
-    /// `GetStory`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `GetStory`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn get_story(
         &self,
         request: crate::pb::GetStoryRequest,
@@ -712,7 +720,7 @@ impl ContentClient {
     /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
     /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn list_active_stories(
         &self,
         request: crate::pb::ListActiveStoriesRequest,
@@ -735,7 +743,7 @@ impl ContentClient {
     /// NOT_FOUND when the story does not exist, expired, was deleted or is hidden from the
     /// viewer; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `ViewStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `ViewStory`: idempotent write, access: user; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn view_story(
         &self,
         request: crate::pb::ViewStoryRequest,
@@ -757,7 +765,7 @@ impl ContentClient {
     /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
     /// author; NOT_FOUND when the story does not exist or was deleted.
     ///
-    /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_story_viewers(
         &self,
         request: crate::pb::ListStoryViewersRequest,
@@ -779,7 +787,7 @@ impl ContentClient {
     /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
     /// author; NOT_FOUND when the story never existed.
     ///
-    /// `DeleteStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `DeleteStory`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn delete_story(
         &self,
         request: crate::pb::DeleteStoryRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPost`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPost",
@@ -41,8 +41,14 @@ pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         fail_closed: false,
     },
     schema: 0x66de0d2483e0696a,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByIds",
@@ -63,8 +69,14 @@ pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0x7a346f7eb2b440e9,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+/// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static GET_POSTS_BY_AUTHOR: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByAuthor",
@@ -82,8 +94,14 @@ pub static GET_POSTS_BY_AUTHOR: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0xcb0665e8a7a10a61,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+/// `CreatePost`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "CreatePost",
@@ -101,8 +119,14 @@ pub static CREATE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         fail_closed: false,
     },
     schema: 0x887372cd9827346a,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["author_id"],
+        shared: false,
+    },
 };
-/// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `UpdatePost`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "UpdatePost",
@@ -120,8 +144,14 @@ pub static UPDATE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         fail_closed: false,
     },
     schema: 0x165922c93fb94015,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `DeletePost`: idempotent write, deadline 1s, up to 3 attempts.
+/// `DeletePost`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static DELETE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "DeletePost",
@@ -139,8 +169,14 @@ pub static DELETE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         fail_closed: false,
     },
     schema: 0xc9e2551f790ec855,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; services feed as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FEED_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetFeedPosts",
@@ -161,8 +197,14 @@ pub static GET_FEED_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0xed1315dc49355f0e,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["feed"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `CheckPostExists`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static CHECK_POST_EXISTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "CheckPostExists",
@@ -183,8 +225,14 @@ pub static CHECK_POST_EXISTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x88ef774d7be0ca52,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `LikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `LikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static LIKE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "LikePost",
@@ -202,8 +250,14 @@ pub static LIKE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
         fail_closed: false,
     },
     schema: 0x3e7e98bd83cbcc4b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `UnlikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `UnlikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static UNLIKE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "UnlikePost",
@@ -221,8 +275,14 @@ pub static UNLIKE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         fail_closed: false,
     },
     schema: 0x0b12eca487122409,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `ListPostLikes`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `ListPostLikes`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static LIST_POST_LIKES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListPostLikes",
@@ -243,8 +303,14 @@ pub static LIST_POST_LIKES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0x38a6c38115d55294,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `CreateComment`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `CreateComment`: write, not retry-safe, access: user; author_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "CreateComment",
@@ -262,8 +328,14 @@ pub static CREATE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0x69389744fc73e1bb,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["author_id"],
+        shared: false,
+    },
 };
-/// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+/// `ListComments`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static LIST_COMMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListComments",
@@ -281,8 +353,14 @@ pub static LIST_COMMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
         fail_closed: false,
     },
     schema: 0x397bf1979da3b099,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `ListCommentReplies`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `ListCommentReplies`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
 pub static LIST_COMMENT_REPLIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListCommentReplies",
@@ -300,8 +378,14 @@ pub static LIST_COMMENT_REPLIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         fail_closed: false,
     },
     schema: 0x7dd560f13c0ca960,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `DeleteComment`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `DeleteComment`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static DELETE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "DeleteComment",
@@ -319,8 +403,14 @@ pub static DELETE_COMMENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0x720b028d5db57cf7,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `SharePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `SharePost`: write, not retry-safe, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static SHARE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "SharePost",
@@ -338,8 +428,14 @@ pub static SHARE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc:
         fail_closed: false,
     },
     schema: 0xd535ff68c0745cc4,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `ListPostShares`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `ListPostShares`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static LIST_POST_SHARES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListPostShares",
@@ -360,8 +456,14 @@ pub static LIST_POST_SHARES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0x8d8ec2a918ca74ca,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `CreateBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+/// `CreateBookmarkCollection`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_BOOKMARK_COLLECTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "CreateBookmarkCollection",
@@ -379,8 +481,14 @@ pub static CREATE_BOOKMARK_COLLECTION: ::nova_runtime::rpc::RpcDescriptor = ::no
         fail_closed: false,
     },
     schema: 0x348bd8d1732a73eb,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static LIST_BOOKMARK_COLLECTIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListBookmarkCollections",
@@ -398,8 +506,14 @@ pub static LIST_BOOKMARK_COLLECTIONS: ::nova_runtime::rpc::RpcDescriptor = ::nov
         fail_closed: false,
     },
     schema: 0x7861d3e5a68ead2a,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `DeleteBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+/// `DeleteBookmarkCollection`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
 pub static DELETE_BOOKMARK_COLLECTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "DeleteBookmarkCollection",
@@ -417,8 +531,14 @@ pub static DELETE_BOOKMARK_COLLECTION: ::nova_runtime::rpc::RpcDescriptor = ::no
         fail_closed: false,
     },
     schema: 0xf93d77d2fc01e6fd,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `BookmarkPost`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `BookmarkPost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static BOOKMARK_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "BookmarkPost",
@@ -436,8 +556,14 @@ pub static BOOKMARK_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
         fail_closed: false,
     },
     schema: 0x7cd9e66a2d2b4bb6,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `RemoveBookmark`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `RemoveBookmark`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static REMOVE_BOOKMARK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "RemoveBookmark",
@@ -455,8 +581,14 @@ pub static REMOVE_BOOKMARK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0x8adec03593dfe797,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `ListBookmarks`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+/// `ListBookmarks`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static LIST_BOOKMARKS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListBookmarks",
@@ -474,8 +606,14 @@ pub static LIST_BOOKMARKS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0xe4af572b4b6c12a5,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `CreateStory`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+/// `CreateStory`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "CreateStory",
@@ -493,8 +631,14 @@ pub static CREATE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x80509ba484752f93,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["author_id"],
+        shared: false,
+    },
 };
-/// `GetStory`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `GetStory`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static GET_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetStory",
@@ -512,8 +656,14 @@ pub static GET_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
         fail_closed: false,
     },
     schema: 0xc07edd43de3aa0ff,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `ListActiveStories`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+/// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static LIST_ACTIVE_STORIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListActiveStories",
@@ -531,8 +681,14 @@ pub static LIST_ACTIVE_STORIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0xa25f865d00ee9c36,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `ViewStory`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `ViewStory`: idempotent write, access: user; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static VIEW_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ViewStory",
@@ -550,8 +706,14 @@ pub static VIEW_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc:
         fail_closed: false,
     },
     schema: 0x6f24723a730aabdb,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `ListStoryViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `ListStoryViewers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static LIST_STORY_VIEWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListStoryViewers",
@@ -569,8 +731,14 @@ pub static LIST_STORY_VIEWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0xbb565efa1c26cd73,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `DeleteStory`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `DeleteStory`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static DELETE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "DeleteStory",
@@ -588,6 +756,12 @@ pub static DELETE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x28198f8e3f820c9b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

@@ -13,7 +13,7 @@ pub trait Logic: Send + Sync + 'static {
     /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
     /// when the user service cannot tell whether the viewer may see it.
     ///
-    /// `GetPost`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPost`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_post(
         &self,
         ctx: &CallContext,
@@ -23,7 +23,7 @@ pub trait Logic: Send + Sync + 'static {
     /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
     /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
     ///
-    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_ids(
         &self,
         ctx: &CallContext,
@@ -36,7 +36,7 @@ pub trait Logic: Send + Sync + 'static {
     /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
     /// block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn get_posts_by_author(
         &self,
         ctx: &CallContext,
@@ -51,7 +51,7 @@ pub trait Logic: Send + Sync + 'static {
     /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
     /// post.
     ///
-    /// `CreatePost`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `CreatePost`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn create_post(
         &self,
         ctx: &CallContext,
@@ -62,7 +62,7 @@ pub trait Logic: Send + Sync + 'static {
     /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
     /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `UpdatePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdatePost`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_post(
         &self,
         ctx: &CallContext,
@@ -74,7 +74,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
     /// check.
     ///
-    /// `DeletePost`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeletePost`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     fn delete_post(
         &self,
         ctx: &CallContext,
@@ -85,7 +85,7 @@ pub trait Logic: Send + Sync + 'static {
     /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
     /// or the page size or token is invalid.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; services feed as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_posts(
         &self,
         ctx: &CallContext,
@@ -96,7 +96,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Tells whether a live post with the given id exists; cheap existence check for services
     /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
     ///
-    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `CheckPostExists`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn check_post_exists(
         &self,
         ctx: &CallContext,
@@ -108,7 +108,7 @@ pub trait Logic: Send + Sync + 'static {
     /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
     /// deleted.
     ///
-    /// `LikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `LikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn like_post(
         &self,
         ctx: &CallContext,
@@ -118,7 +118,7 @@ pub trait Logic: Send + Sync + 'static {
     /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
     /// or was deleted.
     ///
-    /// `UnlikePost`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `UnlikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn unlike_post(
         &self,
         ctx: &CallContext,
@@ -127,7 +127,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `ListPostLikes`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `ListPostLikes`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn list_post_likes(
         &self,
         ctx: &CallContext,
@@ -141,7 +141,7 @@ pub trait Logic: Send + Sync + 'static {
     /// author of the comment (blocked); UNAVAILABLE when the user service cannot answer. Not
     /// idempotent: every call adds a comment.
     ///
-    /// `CreateComment`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateComment`: write, not retry-safe, access: user; author_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn create_comment(
         &self,
         ctx: &CallContext,
@@ -154,7 +154,7 @@ pub trait Logic: Send + Sync + 'static {
     /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
     /// cannot answer.
     ///
-    /// `ListComments`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListComments`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn list_comments(
         &self,
         ctx: &CallContext,
@@ -166,7 +166,7 @@ pub trait Logic: Send + Sync + 'static {
     /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
     /// or was deleted.
     ///
-    /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
     fn list_comment_replies(
         &self,
         ctx: &CallContext,
@@ -179,7 +179,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
     /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
     ///
-    /// `DeleteComment`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `DeleteComment`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn delete_comment(
         &self,
         ctx: &CallContext,
@@ -192,7 +192,7 @@ pub trait Logic: Send + Sync + 'static {
     /// is hidden from the user; UNAVAILABLE when the user service cannot answer. Not
     /// idempotent: every call is one share.
     ///
-    /// `SharePost`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `SharePost`: write, not retry-safe, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn share_post(
         &self,
         ctx: &CallContext,
@@ -201,7 +201,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
     ///
-    /// `ListPostShares`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `ListPostShares`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn list_post_shares(
         &self,
         ctx: &CallContext,
@@ -213,7 +213,7 @@ pub trait Logic: Send + Sync + 'static {
     /// or longer than 100 characters; ALREADY_EXISTS when the user has a collection with that
     /// name. Not idempotent.
     ///
-    /// `CreateBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `CreateBookmarkCollection`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     fn create_bookmark_collection(
         &self,
         ctx: &CallContext,
@@ -224,7 +224,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a user's bookmark collections by name, a page at a time. INVALID_ARGUMENT for a
     /// malformed id, page size or token.
     ///
-    /// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListBookmarkCollections`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn list_bookmark_collections(
         &self,
         ctx: &CallContext,
@@ -236,7 +236,7 @@ pub trait Logic: Send + Sync + 'static {
     /// malformed id; NOT_FOUND when the collection does not exist; PERMISSION_DENIED when it
     /// belongs to another user.
     ///
-    /// `DeleteBookmarkCollection`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `DeleteBookmarkCollection`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     fn delete_bookmark_collection(
         &self,
         ctx: &CallContext,
@@ -249,7 +249,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
     /// PERMISSION_DENIED when the collection belongs to another user.
     ///
-    /// `BookmarkPost`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `BookmarkPost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn bookmark_post(
         &self,
         ctx: &CallContext,
@@ -260,7 +260,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Removes a saved post (nothing when it was not saved). INVALID_ARGUMENT for a malformed
     /// id.
     ///
-    /// `RemoveBookmark`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `RemoveBookmark`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn remove_bookmark(
         &self,
         ctx: &CallContext,
@@ -274,7 +274,7 @@ pub trait Logic: Send + Sync + 'static {
     /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
     /// when it belongs to another user.
     ///
-    /// `ListBookmarks`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListBookmarks`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn list_bookmarks(
         &self,
         ctx: &CallContext,
@@ -288,7 +288,7 @@ pub trait Logic: Send + Sync + 'static {
     /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
     /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
     ///
-    /// `CreateStory`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateStory`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn create_story(
         &self,
         ctx: &CallContext,
@@ -298,7 +298,7 @@ pub trait Logic: Send + Sync + 'static {
     /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
     /// cannot answer.
     ///
-    /// `GetStory`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `GetStory`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn get_story(
         &self,
         ctx: &CallContext,
@@ -308,7 +308,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
     /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn list_active_stories(
         &self,
         ctx: &CallContext,
@@ -321,7 +321,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the story does not exist, expired, was deleted or is hidden from the
     /// viewer; UNAVAILABLE when the user service cannot answer.
     ///
-    /// `ViewStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `ViewStory`: idempotent write, access: user; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn view_story(
         &self,
         ctx: &CallContext,
@@ -331,7 +331,7 @@ pub trait Logic: Send + Sync + 'static {
     /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
     /// author; NOT_FOUND when the story does not exist or was deleted.
     ///
-    /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn list_story_viewers(
         &self,
         ctx: &CallContext,
@@ -343,7 +343,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
     /// author; NOT_FOUND when the story never existed.
     ///
-    /// `DeleteStory`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `DeleteStory`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn delete_story(
         &self,
         ctx: &CallContext,

@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -25,7 +26,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_POST,
                 request,
-                |ctx, message| async move { logic.get_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
+                    logic.get_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -49,7 +53,8 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_POSTS_BY_AUTHOR,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
                     logic.get_posts_by_author(&ctx, message).await
                 },
             )
@@ -63,7 +68,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::CREATE_POST,
                 request,
-                |ctx, message| async move { logic.create_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("author_id", &mut message.author_id)?;
+                    logic.create_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -75,7 +83,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_POST,
                 request,
-                |ctx, message| async move { logic.update_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.update_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -87,7 +98,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_POST,
                 request,
-                |ctx, message| async move { logic.delete_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.delete_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -125,7 +139,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::LIKE_POST,
                 request,
-                |ctx, message| async move { logic.like_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.like_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -137,7 +154,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::UNLIKE_POST,
                 request,
-                |ctx, message| async move { logic.unlike_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.unlike_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -161,7 +181,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::CREATE_COMMENT,
                 request,
-                |ctx, message| async move { logic.create_comment(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("author_id", &mut message.author_id)?;
+                    logic.create_comment(&ctx, message).await
+                },
             )
             .await
     }
@@ -173,7 +196,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_COMMENTS,
                 request,
-                |ctx, message| async move { logic.list_comments(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
+                    logic.list_comments(&ctx, message).await
+                },
             )
             .await
     }
@@ -199,7 +225,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_COMMENT,
                 request,
-                |ctx, message| async move { logic.delete_comment(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.delete_comment(&ctx, message).await
+                },
             )
             .await
     }
@@ -211,7 +240,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::SHARE_POST,
                 request,
-                |ctx, message| async move { logic.share_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.share_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -238,7 +270,8 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::CREATE_BOOKMARK_COLLECTION,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.create_bookmark_collection(&ctx, message).await
                 },
             )
@@ -255,7 +288,8 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_BOOKMARK_COLLECTIONS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.list_bookmark_collections(&ctx, message).await
                 },
             )
@@ -272,7 +306,8 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_BOOKMARK_COLLECTION,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.delete_bookmark_collection(&ctx, message).await
                 },
             )
@@ -286,7 +321,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::BOOKMARK_POST,
                 request,
-                |ctx, message| async move { logic.bookmark_post(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.bookmark_post(&ctx, message).await
+                },
             )
             .await
     }
@@ -298,7 +336,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::REMOVE_BOOKMARK,
                 request,
-                |ctx, message| async move { logic.remove_bookmark(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.remove_bookmark(&ctx, message).await
+                },
             )
             .await
     }
@@ -310,7 +351,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_BOOKMARKS,
                 request,
-                |ctx, message| async move { logic.list_bookmarks(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.list_bookmarks(&ctx, message).await
+                },
             )
             .await
     }
@@ -322,7 +366,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::CREATE_STORY,
                 request,
-                |ctx, message| async move { logic.create_story(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("author_id", &mut message.author_id)?;
+                    logic.create_story(&ctx, message).await
+                },
             )
             .await
     }
@@ -334,7 +381,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_STORY,
                 request,
-                |ctx, message| async move { logic.get_story(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
+                    logic.get_story(&ctx, message).await
+                },
             )
             .await
     }
@@ -346,7 +396,8 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_ACTIVE_STORIES,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
                     logic.list_active_stories(&ctx, message).await
                 },
             )
@@ -360,7 +411,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::VIEW_STORY,
                 request,
-                |ctx, message| async move { logic.view_story(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
+                    logic.view_story(&ctx, message).await
+                },
             )
             .await
     }
@@ -372,7 +426,8 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_STORY_VIEWERS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.list_story_viewers(&ctx, message).await
                 },
             )
@@ -386,7 +441,10 @@ impl<L: Logic> crate::pb::content_service_server::ContentService for Adapter<L> 
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_STORY,
                 request,
-                |ctx, message| async move { logic.delete_story(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.delete_story(&ctx, message).await
+                },
             )
             .await
     }
@@ -406,25 +464,17 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: Some(::nova_runtime::identity::Issuer {
+        service: "auth",
+        proto_service: "nova.auth.v1.AuthService",
+        default_port: 50051u16,
+    }),
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

@@ -56,6 +56,14 @@ impl FeedClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -67,7 +75,7 @@ impl FeedClient {
     /// user is unknown or deleted; UNAVAILABLE when user or content cannot be reached and
     /// nothing is cached.
     ///
-    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_personalized_feed(
         &self,
         request: crate::pb::GetPersonalizedFeedRequest,
@@ -109,7 +117,7 @@ impl FeedClient {
     /// unknown or deleted; UNAVAILABLE when the follow graph (user service) or content cannot be
     /// reached and nothing is cached.
     ///
-    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_following_feed(
         &self,
         request: crate::pb::GetFollowingFeedRequest,
@@ -151,7 +159,7 @@ impl FeedClient {
     /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
     /// the page token is not one of this list.
     ///
-    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_feed(
         &self,
         request: crate::pb::GetTrendingFeedRequest,
@@ -185,7 +193,7 @@ impl FeedClient {
     /// Like GetTrendingFeed, restricted to one category. An unknown category yields an empty
     /// page, not an error; INVALID_ARGUMENT when the category is empty or the window unspecified.
     ///
-    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_by_category(
         &self,
         request: crate::pb::GetTrendingByCategoryRequest,
@@ -222,7 +230,7 @@ impl FeedClient {
     /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
     /// unknown or deleted.
     ///
-    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_suggested_users(
         &self,
         request: crate::pb::GetSuggestedUsersRequest,
@@ -261,7 +269,7 @@ impl FeedClient {
     /// trending, which rewards velocity, this rewards volume. INVALID_ARGUMENT when the window
     /// is unspecified.
     ///
-    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_popular_posts(
         &self,
         request: crate::pb::GetPopularPostsRequest,
@@ -296,7 +304,7 @@ impl FeedClient {
     /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
     /// or page token; NOT_FOUND when the user is unknown or deleted.
     ///
-    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_feed(
         &self,
         request: crate::pb::GetUserFeedRequest,
@@ -331,7 +339,7 @@ impl FeedClient {
     /// computed afresh (e.g. after they follow someone, or a followed author posts). Safe to
     /// retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a malformed one.
     ///
-    /// `InvalidateFeedCache`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `InvalidateFeedCache`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
     pub async fn invalidate_feed_cache(
         &self,
         request: crate::pb::InvalidateFeedCacheRequest,
@@ -354,7 +362,7 @@ impl FeedClient {
     /// repeated id is acknowledged without counting again. INVALID_ARGUMENT when the request id,
     /// user id or post id is malformed or the engagement type is unspecified.
     ///
-    /// `UpdateEngagementScore`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `UpdateEngagementScore`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn update_engagement_score(
         &self,
         request: crate::pb::UpdateEngagementScoreRequest,
@@ -376,7 +384,7 @@ impl FeedClient {
     /// model in use and when the feed was last built or invalidated. A user who never had a
     /// feed gets default metadata, not NOT_FOUND. INVALID_ARGUMENT for a malformed user id.
     ///
-    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_metadata(
         &self,
         request: crate::pb::GetFeedMetadataRequest,
@@ -417,7 +425,7 @@ impl FeedClient {
     /// kind, more than 50 categories or 1000 muted authors; NOT_FOUND when the user is unknown
     /// or deleted; ABORTED when `version` is stale (read the metadata again and retry).
     ///
-    /// `UpdateFeedPreferences`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateFeedPreferences`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     pub async fn update_feed_preferences(
         &self,
         request: crate::pb::UpdateFeedPreferencesRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_PERSONALIZED_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetPersonalizedFeed",
@@ -41,8 +41,14 @@ pub static GET_PERSONALIZED_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0xfb8307e33e26b356,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FOLLOWING_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetFollowingFeed",
@@ -63,8 +69,14 @@ pub static GET_FOLLOWING_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0xbe710f8b9cba2c72,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_TRENDING_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetTrendingFeed",
@@ -85,8 +97,14 @@ pub static GET_TRENDING_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x84c7a401b429cec0,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_TRENDING_BY_CATEGORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetTrendingByCategory",
@@ -107,8 +125,14 @@ pub static GET_TRENDING_BY_CATEGORY: ::nova_runtime::rpc::RpcDescriptor = ::nova
         fail_closed: false,
     },
     schema: 0xb71465e38f30cd26,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_SUGGESTED_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetSuggestedUsers",
@@ -129,8 +153,14 @@ pub static GET_SUGGESTED_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0x5ebe8f527c7c496b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPopularPosts`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POPULAR_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetPopularPosts",
@@ -151,8 +181,14 @@ pub static GET_POPULAR_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0xb9c8513781d29f26,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetUserFeed",
@@ -173,8 +209,14 @@ pub static GET_USER_FEED: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
         fail_closed: false,
     },
     schema: 0xcfd95342766a37e4,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `InvalidateFeedCache`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `InvalidateFeedCache`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
 pub static INVALIDATE_FEED_CACHE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "InvalidateFeedCache",
@@ -192,8 +234,14 @@ pub static INVALIDATE_FEED_CACHE: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0xf74ab53302beb6cc,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `UpdateEngagementScore`: idempotent write, deadline 300ms, up to 3 attempts.
+/// `UpdateEngagementScore`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static UPDATE_ENGAGEMENT_SCORE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "UpdateEngagementScore",
@@ -211,8 +259,14 @@ pub static UPDATE_ENGAGEMENT_SCORE: ::nova_runtime::rpc::RpcDescriptor = ::nova_
         fail_closed: false,
     },
     schema: 0x366f39b16cb6571f,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FEED_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "GetFeedMetadata",
@@ -233,8 +287,14 @@ pub static GET_FEED_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x12662eeadd86f219,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `UpdateFeedPreferences`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+/// `UpdateFeedPreferences`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_FEED_PREFERENCES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.feed.v1.FeedService",
     method: "UpdateFeedPreferences",
@@ -252,6 +312,12 @@ pub static UPDATE_FEED_PREFERENCES: ::nova_runtime::rpc::RpcDescriptor = ::nova_
         fail_closed: false,
     },
     schema: 0xf0bc73e4c7af2a0c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

@@ -16,7 +16,7 @@ pub trait Logic: Send + Sync + 'static {
     /// user is unknown or deleted; UNAVAILABLE when user or content cannot be reached and
     /// nothing is cached.
     ///
-    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPersonalizedFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 2m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_personalized_feed(
         &self,
         ctx: &CallContext,
@@ -31,7 +31,7 @@ pub trait Logic: Send + Sync + 'static {
     /// unknown or deleted; UNAVAILABLE when the follow graph (user service) or content cannot be
     /// reached and nothing is cached.
     ///
-    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFollowingFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_following_feed(
         &self,
         ctx: &CallContext,
@@ -46,7 +46,7 @@ pub trait Logic: Send + Sync + 'static {
     /// holds for every feed of this service). INVALID_ARGUMENT when the window is unspecified or
     /// the page token is not one of this list.
     ///
-    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetTrendingFeed`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_feed(
         &self,
         ctx: &CallContext,
@@ -57,7 +57,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Like GetTrendingFeed, restricted to one category. An unknown category yields an empty
     /// page, not an error; INVALID_ARGUMENT when the category is empty or the window unspecified.
     ///
-    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetTrendingByCategory`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_by_category(
         &self,
         ctx: &CallContext,
@@ -71,7 +71,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT for a malformed user id or page token; NOT_FOUND when the user is
     /// unknown or deleted.
     ///
-    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetSuggestedUsers`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 10m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_suggested_users(
         &self,
         ctx: &CallContext,
@@ -83,7 +83,7 @@ pub trait Logic: Send + Sync + 'static {
     /// trending, which rewards velocity, this rewards volume. INVALID_ARGUMENT when the window
     /// is unspecified.
     ///
-    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPopularPosts`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_popular_posts(
         &self,
         ctx: &CallContext,
@@ -95,7 +95,7 @@ pub trait Logic: Send + Sync + 'static {
     /// chronological), and says which mode it served. INVALID_ARGUMENT for a malformed user id
     /// or page token; NOT_FOUND when the user is unknown or deleted.
     ///
-    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserFeed`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 1s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_feed(
         &self,
         ctx: &CallContext,
@@ -105,7 +105,7 @@ pub trait Logic: Send + Sync + 'static {
     /// computed afresh (e.g. after they follow someone, or a followed author posts). Safe to
     /// retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a malformed one.
     ///
-    /// `InvalidateFeedCache`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `InvalidateFeedCache`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
     fn invalidate_feed_cache(
         &self,
         ctx: &CallContext,
@@ -118,7 +118,7 @@ pub trait Logic: Send + Sync + 'static {
     /// repeated id is acknowledged without counting again. INVALID_ARGUMENT when the request id,
     /// user id or post id is malformed or the engagement type is unspecified.
     ///
-    /// `UpdateEngagementScore`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `UpdateEngagementScore`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn update_engagement_score(
         &self,
         ctx: &CallContext,
@@ -130,7 +130,7 @@ pub trait Logic: Send + Sync + 'static {
     /// model in use and when the feed was last built or invalidated. A user who never had a
     /// feed gets default metadata, not NOT_FOUND. INVALID_ARGUMENT for a malformed user id.
     ///
-    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedMetadata`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_metadata(
         &self,
         ctx: &CallContext,
@@ -144,7 +144,7 @@ pub trait Logic: Send + Sync + 'static {
     /// kind, more than 50 categories or 1000 muted authors; NOT_FOUND when the user is unknown
     /// or deleted; ABORTED when `version` is stale (read the metadata again and retry).
     ///
-    /// `UpdateFeedPreferences`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateFeedPreferences`: write, not retry-safe, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     fn update_feed_preferences(
         &self,
         ctx: &CallContext,

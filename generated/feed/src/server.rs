@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -25,7 +26,8 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_PERSONALIZED_FEED,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.get_personalized_feed(&ctx, message).await
                 },
             )
@@ -39,7 +41,8 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_FOLLOWING_FEED,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.get_following_feed(&ctx, message).await
                 },
             )
@@ -84,7 +87,8 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_SUGGESTED_USERS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.get_suggested_users(&ctx, message).await
                 },
             )
@@ -112,7 +116,10 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_USER_FEED,
                 request,
-                |ctx, message| async move { logic.get_user_feed(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.get_user_feed(&ctx, message).await
+                },
             )
             .await
     }
@@ -141,7 +148,8 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_ENGAGEMENT_SCORE,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.update_engagement_score(&ctx, message).await
                 },
             )
@@ -155,7 +163,8 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_FEED_METADATA,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.get_feed_metadata(&ctx, message).await
                 },
             )
@@ -172,7 +181,8 @@ impl<L: Logic> crate::pb::feed_service_server::FeedService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_FEED_PREFERENCES,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.update_feed_preferences(&ctx, message).await
                 },
             )
@@ -194,25 +204,17 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: Some(::nova_runtime::identity::Issuer {
+        service: "auth",
+        proto_service: "nova.auth.v1.AuthService",
+        default_port: 50051u16,
+    }),
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

@@ -56,6 +56,14 @@ impl MediaClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -68,7 +76,7 @@ impl MediaClient {
     /// owner_id when the owner is not a live user; UNAVAILABLE when auth cannot be reached.
     /// Not idempotent: every call starts a new upload.
     ///
-    /// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `InitiateMediaUpload`: write, not retry-safe, access: user; owner_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn initiate_media_upload(
         &self,
         request: crate::pb::InitiateMediaUploadRequest,
@@ -94,7 +102,7 @@ impl MediaClient {
     /// NOT_FOUND when the upload does not exist, PERMISSION_DENIED when the requester does not
     /// own it, FAILED_PRECONDITION when the upload is completed or expired.
     ///
-    /// `UploadMediaChunk`: idempotent write, deadline 10s, up to 3 attempts.
+    /// `UploadMediaChunk`: idempotent write, access: user; requester_id bound to the caller, deadline 10s, up to 3 attempts.
     pub async fn upload_media_chunk(
         &self,
         request: crate::pb::UploadMediaChunkRequest,
@@ -117,7 +125,7 @@ impl MediaClient {
     /// EXPIRED. NOT_FOUND when the upload does not exist,
     /// PERMISSION_DENIED when the requester does not own it.
     ///
-    /// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetUpload`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_upload(
         &self,
         request: crate::pb::GetUploadRequest,
@@ -147,7 +155,7 @@ impl MediaClient {
     /// chunks are discarded (no object and no chunk row remains; the upload stays IN_PROGRESS and
     /// its chunks can be sent again).
     ///
-    /// `CompleteMediaUpload`: idempotent write, deadline 20s, up to 3 attempts.
+    /// `CompleteMediaUpload`: idempotent write, access: user; requester_id bound to the caller, deadline 20s, up to 3 attempts.
     pub async fn complete_media_upload(
         &self,
         request: crate::pb::CompleteMediaUploadRequest,
@@ -168,7 +176,7 @@ impl MediaClient {
     /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
     /// naming media_id when it is not a UUID.
     ///
-    /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media(
         &self,
         request: crate::pb::GetMediaRequest,
@@ -201,7 +209,7 @@ impl MediaClient {
     /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
     /// are more than 100.
     ///
-    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_ids(
         &self,
         request: crate::pb::GetMediaByIdsRequest,
@@ -235,7 +243,7 @@ impl MediaClient {
     /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
     /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
     ///
-    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_owner(
         &self,
         request: crate::pb::GetMediaByOwnerRequest,
@@ -275,7 +283,7 @@ impl MediaClient {
     /// returns the first deletion time. PERMISSION_DENIED when the requester does not own it,
     /// NOT_FOUND when it never existed.
     ///
-    /// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeleteMedia`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_media(
         &self,
         request: crate::pb::DeleteMediaRequest,
@@ -297,7 +305,7 @@ impl MediaClient {
     /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
     /// when it is not a UUID.
     ///
-    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_variants(
         &self,
         request: crate::pb::GetMediaVariantsRequest,
@@ -338,7 +346,7 @@ impl MediaClient {
     /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
     /// the media's kind.
     ///
-    /// `ProcessMedia`: idempotent write, deadline 10s, up to 3 attempts.
+    /// `ProcessMedia`: idempotent write, access: user, deadline 10s, up to 3 attempts.
     pub async fn process_media(
         &self,
         request: crate::pb::ProcessMediaRequest,
@@ -360,7 +368,7 @@ impl MediaClient {
     /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
     /// was deleted.
     ///
-    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user, deadline 200ms, up to 3 attempts.
     pub async fn get_processing_status(
         &self,
         request: crate::pb::GetProcessingStatusRequest,
@@ -382,7 +390,7 @@ impl MediaClient {
     /// one (re-read and retry), PERMISSION_DENIED when the requester does not own it, NOT_FOUND
     /// when it does not exist or was deleted, INVALID_ARGUMENT when a field is too long.
     ///
-    /// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateMediaMetadata`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_media_metadata(
         &self,
         request: crate::pb::UpdateMediaMetadataRequest,
@@ -405,7 +413,7 @@ impl MediaClient {
     /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
     /// when the media is not READY.
     ///
-    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_cdn_url(
         &self,
         request: crate::pb::GetMediaCdnUrlRequest,

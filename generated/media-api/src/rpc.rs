@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+/// `InitiateMediaUpload`: write, not retry-safe, access: user; owner_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static INITIATE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "InitiateMediaUpload",
@@ -38,8 +38,14 @@ pub static INITIATE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0xf21f2171bd688456,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["owner_id"],
+        shared: false,
+    },
 };
-/// `UploadMediaChunk`: idempotent write, deadline 10s, up to 3 attempts.
+/// `UploadMediaChunk`: idempotent write, access: user; requester_id bound to the caller, deadline 10s, up to 3 attempts.
 pub static UPLOAD_MEDIA_CHUNK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "UploadMediaChunk",
@@ -57,8 +63,14 @@ pub static UPLOAD_MEDIA_CHUNK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x654beebbcbab5b3b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+/// `GetUpload`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
 pub static GET_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetUpload",
@@ -76,8 +88,14 @@ pub static GET_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc:
         fail_closed: false,
     },
     schema: 0x7c6a4f25f3751349,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `CompleteMediaUpload`: idempotent write, deadline 20s, up to 3 attempts.
+/// `CompleteMediaUpload`: idempotent write, access: user; requester_id bound to the caller, deadline 20s, up to 3 attempts.
 pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "CompleteMediaUpload",
@@ -95,8 +113,14 @@ pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0xb23298363c201d85,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMedia",
@@ -117,8 +141,14 @@ pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
         fail_closed: false,
     },
     schema: 0xe6dc261df52f2ac6,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["content", "messaging"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaByIds",
@@ -139,8 +169,14 @@ pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0xb780a9d494e683f0,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["content", "messaging"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaByOwner",
@@ -161,8 +197,14 @@ pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0xea83b79373afed5d,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["content", "messaging"],
+        acting: &["owner_id"],
+        shared: false,
+    },
 };
-/// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
+/// `DeleteMedia`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static DELETE_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "DeleteMedia",
@@ -180,8 +222,14 @@ pub static DELETE_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x03e234de46954011,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaVariants",
@@ -202,8 +250,14 @@ pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x911a696c46cf3895,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["content", "messaging"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `ProcessMedia`: idempotent write, deadline 10s, up to 3 attempts.
+/// `ProcessMedia`: idempotent write, access: user, deadline 10s, up to 3 attempts.
 pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "ProcessMedia",
@@ -221,8 +275,14 @@ pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
         fail_closed: false,
     },
     schema: 0x62223d5a6a47563b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+/// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user, deadline 200ms, up to 3 attempts.
 pub static GET_PROCESSING_STATUS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetProcessingStatus",
@@ -240,8 +300,14 @@ pub static GET_PROCESSING_STATUS: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0x193d85b615b07cdc,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `UpdateMediaMetadata`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_MEDIA_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "UpdateMediaMetadata",
@@ -259,8 +325,14 @@ pub static UPDATE_MEDIA_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0x6bfdd92661f5ac2c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaCdnUrl",
@@ -281,6 +353,12 @@ pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0x93c5fe22fdd65665,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["content", "messaging"],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

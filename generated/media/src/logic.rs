@@ -17,7 +17,7 @@ pub trait Logic: Send + Sync + 'static {
     /// owner_id when the owner is not a live user; UNAVAILABLE when auth cannot be reached.
     /// Not idempotent: every call starts a new upload.
     ///
-    /// `InitiateMediaUpload`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `InitiateMediaUpload`: write, not retry-safe, access: user; owner_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn initiate_media_upload(
         &self,
         ctx: &CallContext,
@@ -33,7 +33,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the upload does not exist, PERMISSION_DENIED when the requester does not
     /// own it, FAILED_PRECONDITION when the upload is completed or expired.
     ///
-    /// `UploadMediaChunk`: idempotent write, deadline 10s, up to 3 attempts.
+    /// `UploadMediaChunk`: idempotent write, access: user; requester_id bound to the caller, deadline 10s, up to 3 attempts.
     fn upload_media_chunk(
         &self,
         ctx: &CallContext,
@@ -46,7 +46,7 @@ pub trait Logic: Send + Sync + 'static {
     /// EXPIRED. NOT_FOUND when the upload does not exist,
     /// PERMISSION_DENIED when the requester does not own it.
     ///
-    /// `GetUpload`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetUpload`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     fn get_upload(
         &self,
         ctx: &CallContext,
@@ -64,7 +64,7 @@ pub trait Logic: Send + Sync + 'static {
     /// chunks are discarded (no object and no chunk row remains; the upload stays IN_PROGRESS and
     /// its chunks can be sent again).
     ///
-    /// `CompleteMediaUpload`: idempotent write, deadline 20s, up to 3 attempts.
+    /// `CompleteMediaUpload`: idempotent write, access: user; requester_id bound to the caller, deadline 20s, up to 3 attempts.
     fn complete_media_upload(
         &self,
         ctx: &CallContext,
@@ -75,7 +75,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
     /// naming media_id when it is not a UUID.
     ///
-    /// `GetMedia`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media(
         &self,
         ctx: &CallContext,
@@ -86,7 +86,7 @@ pub trait Logic: Send + Sync + 'static {
     /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
     /// are more than 100.
     ///
-    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_ids(
         &self,
         ctx: &CallContext,
@@ -97,7 +97,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
     /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
     ///
-    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_owner(
         &self,
         ctx: &CallContext,
@@ -110,7 +110,7 @@ pub trait Logic: Send + Sync + 'static {
     /// returns the first deletion time. PERMISSION_DENIED when the requester does not own it,
     /// NOT_FOUND when it never existed.
     ///
-    /// `DeleteMedia`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeleteMedia`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     fn delete_media(
         &self,
         ctx: &CallContext,
@@ -120,7 +120,7 @@ pub trait Logic: Send + Sync + 'static {
     /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
     /// when it is not a UUID.
     ///
-    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_variants(
         &self,
         ctx: &CallContext,
@@ -134,7 +134,7 @@ pub trait Logic: Send + Sync + 'static {
     /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
     /// the media's kind.
     ///
-    /// `ProcessMedia`: idempotent write, deadline 10s, up to 3 attempts.
+    /// `ProcessMedia`: idempotent write, access: user, deadline 10s, up to 3 attempts.
     fn process_media(
         &self,
         ctx: &CallContext,
@@ -146,7 +146,7 @@ pub trait Logic: Send + Sync + 'static {
     /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
     /// was deleted.
     ///
-    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user, deadline 200ms, up to 3 attempts.
     fn get_processing_status(
         &self,
         ctx: &CallContext,
@@ -158,7 +158,7 @@ pub trait Logic: Send + Sync + 'static {
     /// one (re-read and retry), PERMISSION_DENIED when the requester does not own it, NOT_FOUND
     /// when it does not exist or was deleted, INVALID_ARGUMENT when a field is too long.
     ///
-    /// `UpdateMediaMetadata`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateMediaMetadata`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_media_metadata(
         &self,
         ctx: &CallContext,
@@ -171,7 +171,7 @@ pub trait Logic: Send + Sync + 'static {
     /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
     /// when the media is not READY.
     ///
-    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_cdn_url(
         &self,
         ctx: &CallContext,

@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -25,7 +26,8 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::INITIATE_MEDIA_UPLOAD,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("owner_id", &mut message.owner_id)?;
                     logic.initiate_media_upload(&ctx, message).await
                 },
             )
@@ -39,7 +41,8 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UPLOAD_MEDIA_CHUNK,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.upload_media_chunk(&ctx, message).await
                 },
             )
@@ -53,7 +56,10 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_UPLOAD,
                 request,
-                |ctx, message| async move { logic.get_upload(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.get_upload(&ctx, message).await
+                },
             )
             .await
     }
@@ -65,7 +71,8 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::COMPLETE_MEDIA_UPLOAD,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.complete_media_upload(&ctx, message).await
                 },
             )
@@ -103,7 +110,8 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_MEDIA_BY_OWNER,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("owner_id", &mut message.owner_id)?;
                     logic.get_media_by_owner(&ctx, message).await
                 },
             )
@@ -117,7 +125,10 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_MEDIA,
                 request,
-                |ctx, message| async move { logic.delete_media(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.delete_media(&ctx, message).await
+                },
             )
             .await
     }
@@ -169,7 +180,8 @@ impl<L: Logic> crate::pb::media_service_server::MediaService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_MEDIA_METADATA,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.update_media_metadata(&ctx, message).await
                 },
             )
@@ -205,25 +217,17 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: Some(::nova_runtime::identity::Issuer {
+        service: "auth",
+        proto_service: "nova.auth.v1.AuthService",
+        default_port: 50051u16,
+    }),
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

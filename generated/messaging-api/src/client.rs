@@ -56,6 +56,14 @@ impl MessagingClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -64,7 +72,7 @@ impl MessagingClient {
     /// everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND when the
     /// conversation does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `GetMessages`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn get_messages(
         &self,
         request: crate::pb::GetMessagesRequest,
@@ -87,7 +95,7 @@ impl MessagingClient {
     /// Returns one message. NOT_FOUND when it does not exist, PERMISSION_DENIED when the
     /// requester is not a member of its conversation.
     ///
-    /// `GetMessage`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetMessage`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_message(
         &self,
         request: crate::pb::GetMessageRequest,
@@ -110,7 +118,7 @@ impl MessagingClient {
     /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
     /// PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetConversation`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_conversation(
         &self,
         request: crate::pb::GetConversationRequest,
@@ -134,7 +142,7 @@ impl MessagingClient {
     /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
     /// does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn get_conversation_members(
         &self,
         request: crate::pb::GetConversationMembersRequest,
@@ -165,7 +173,7 @@ impl MessagingClient {
     /// gaps even under concurrent sends, and the sender's read position moves to their message.
     /// Not idempotent: every call sends one message.
     ///
-    /// `SendMessage`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `SendMessage`: write, not retry-safe, access: user; sender_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn send_message(
         &self,
         request: crate::pb::SendMessageRequest,
@@ -190,7 +198,7 @@ impl MessagingClient {
     /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
     /// (15 minutes), NOT_FOUND when it does not exist.
     ///
-    /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateMessage`: write, not retry-safe, access: user; editor_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_message(
         &self,
         request: crate::pb::UpdateMessageRequest,
@@ -215,7 +223,7 @@ impl MessagingClient {
     /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
     /// conversation. A recalled message keeps no history: its bodies are gone with it.
     ///
-    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_message_edits(
         &self,
         request: crate::pb::ListMessageEditsRequest,
@@ -242,7 +250,7 @@ impl MessagingClient {
     /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
     /// conversation, NOT_FOUND when the message does not exist.
     ///
-    /// `DeleteMessage`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeleteMessage`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_message(
         &self,
         request: crate::pb::DeleteMessageRequest,
@@ -267,7 +275,7 @@ impl MessagingClient {
     /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
     /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
     ///
-    /// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `AddReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn add_reaction(
         &self,
         request: crate::pb::AddReactionRequest,
@@ -290,7 +298,7 @@ impl MessagingClient {
     /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
     /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
     ///
-    /// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `RemoveReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn remove_reaction(
         &self,
         request: crate::pb::RemoveReactionRequest,
@@ -314,7 +322,7 @@ impl MessagingClient {
     /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
     /// message is not in it, PERMISSION_DENIED when the user is not a member.
     ///
-    /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `MarkAsRead`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn mark_as_read(
         &self,
         request: crate::pb::MarkAsReadRequest,
@@ -339,7 +347,7 @@ impl MessagingClient {
     /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
     /// the user is not a member of it.
     ///
-    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_unread_count(
         &self,
         request: crate::pb::GetUnreadCountRequest,
@@ -364,7 +372,7 @@ impl MessagingClient {
     /// a conversation that gets a message while a client pages moves to the front, and is not
     /// repeated on later pages.
     ///
-    /// `ListConversations`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListConversations`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_conversations(
         &self,
         request: crate::pb::ListConversationsRequest,
@@ -390,7 +398,7 @@ impl MessagingClient {
     /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
     /// creator. Not idempotent: every call creates a group.
     ///
-    /// `CreateGroupConversation`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateGroupConversation`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_group_conversation(
         &self,
         request: crate::pb::CreateGroupConversationRequest,
@@ -416,7 +424,7 @@ impl MessagingClient {
     /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
     /// requester and a user, or a group that would exceed 256 members.
     ///
-    /// `AddConversationMembers`: idempotent write, deadline 2s, up to 3 attempts.
+    /// `AddConversationMembers`: idempotent write, access: user; requester_id bound to the caller, deadline 2s, up to 3 attempts.
     pub async fn add_conversation_members(
         &self,
         request: crate::pb::AddConversationMembersRequest,
@@ -442,7 +450,7 @@ impl MessagingClient {
     /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
     /// remain (transfer ownership first). The last member leaving deletes the group.
     ///
-    /// `RemoveConversationMember`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `RemoveConversationMember`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn remove_conversation_member(
         &self,
         request: crate::pb::RemoveConversationMemberRequest,
@@ -467,7 +475,7 @@ impl MessagingClient {
     /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
     /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
     ///
-    /// `UpdateMemberRole`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `UpdateMemberRole`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn update_member_role(
         &self,
         request: crate::pb::UpdateMemberRoleRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `GetMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `GetMessages`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static GET_MESSAGES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetMessages",
@@ -38,8 +38,14 @@ pub static GET_MESSAGES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0xf3fd4421fb6e67bc,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetMessage`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+/// `GetMessage`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
 pub static GET_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetMessage",
@@ -57,8 +63,14 @@ pub static GET_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         fail_closed: false,
     },
     schema: 0x5fc452f9bcfea77d,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+/// `GetConversation`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
 pub static GET_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetConversation",
@@ -76,8 +88,14 @@ pub static GET_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0xd653788a185226ea,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `GetConversationMembers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static GET_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetConversationMembers",
@@ -95,8 +113,14 @@ pub static GET_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova
         fail_closed: false,
     },
     schema: 0x69d9e6cc0b1245a5,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `SendMessage`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+/// `SendMessage`: write, not retry-safe, access: user; sender_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
 pub static SEND_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "SendMessage",
@@ -114,8 +138,14 @@ pub static SEND_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x85aedecbd0f6c51c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["sender_id"],
+        shared: false,
+    },
 };
-/// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `UpdateMessage`: write, not retry-safe, access: user; editor_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "UpdateMessage",
@@ -133,8 +163,14 @@ pub static UPDATE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0x9d387229b7e39fda,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["editor_id"],
+        shared: false,
+    },
 };
-/// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `ListMessageEdits`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static LIST_MESSAGE_EDITS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "ListMessageEdits",
@@ -152,8 +188,14 @@ pub static LIST_MESSAGE_EDITS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x48117371df569bc8,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `DeleteMessage`: idempotent write, deadline 1s, up to 3 attempts.
+/// `DeleteMessage`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static DELETE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "DeleteMessage",
@@ -171,8 +213,14 @@ pub static DELETE_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::
         fail_closed: false,
     },
     schema: 0x61b6e9e5841c3e3f,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `AddReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static ADD_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "AddReaction",
@@ -190,8 +238,14 @@ pub static ADD_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0xcc4c22e73dbbfd83,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `RemoveReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static REMOVE_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "RemoveReaction",
@@ -209,8 +263,14 @@ pub static REMOVE_REACTION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0x2849b47a5e988153,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
+/// `MarkAsRead`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static MARK_AS_READ: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "MarkAsRead",
@@ -228,8 +288,14 @@ pub static MARK_AS_READ: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0xb29f88ca14aef6e5,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+/// `GetUnreadCount`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, up to 3 attempts.
 pub static GET_UNREAD_COUNT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "GetUnreadCount",
@@ -247,8 +313,14 @@ pub static GET_UNREAD_COUNT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0xe63b7db4c590f3b4,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `ListConversations`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `ListConversations`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static LIST_CONVERSATIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "ListConversations",
@@ -266,8 +338,14 @@ pub static LIST_CONVERSATIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x9824aea6e379be12,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `CreateGroupConversation`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+/// `CreateGroupConversation`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_GROUP_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "CreateGroupConversation",
@@ -285,8 +363,14 @@ pub static CREATE_GROUP_CONVERSATION: ::nova_runtime::rpc::RpcDescriptor = ::nov
         fail_closed: false,
     },
     schema: 0x3e7845bde4419f2b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["creator_id"],
+        shared: false,
+    },
 };
-/// `AddConversationMembers`: idempotent write, deadline 2s, up to 3 attempts.
+/// `AddConversationMembers`: idempotent write, access: user; requester_id bound to the caller, deadline 2s, up to 3 attempts.
 pub static ADD_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "AddConversationMembers",
@@ -304,8 +388,14 @@ pub static ADD_CONVERSATION_MEMBERS: ::nova_runtime::rpc::RpcDescriptor = ::nova
         fail_closed: false,
     },
     schema: 0xefe10a7b0bf6a9e5,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `RemoveConversationMember`: idempotent write, deadline 1s, up to 3 attempts.
+/// `RemoveConversationMember`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static REMOVE_CONVERSATION_MEMBER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "RemoveConversationMember",
@@ -323,8 +413,14 @@ pub static REMOVE_CONVERSATION_MEMBER: ::nova_runtime::rpc::RpcDescriptor = ::no
         fail_closed: false,
     },
     schema: 0xeafdf8317467734f,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
-/// `UpdateMemberRole`: idempotent write, deadline 1s, up to 3 attempts.
+/// `UpdateMemberRole`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static UPDATE_MEMBER_ROLE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.messaging.v1.MessagingService",
     method: "UpdateMemberRole",
@@ -342,6 +438,12 @@ pub static UPDATE_MEMBER_ROLE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x77c7360d4ad3359a,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["requester_id"],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

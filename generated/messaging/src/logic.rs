@@ -13,7 +13,7 @@ pub trait Logic: Send + Sync + 'static {
     /// everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND when the
     /// conversation does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `GetMessages`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn get_messages(
         &self,
         ctx: &CallContext,
@@ -22,7 +22,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one message. NOT_FOUND when it does not exist, PERMISSION_DENIED when the
     /// requester is not a member of its conversation.
     ///
-    /// `GetMessage`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetMessage`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     fn get_message(
         &self,
         ctx: &CallContext,
@@ -31,7 +31,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
     /// PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversation`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetConversation`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     fn get_conversation(
         &self,
         ctx: &CallContext,
@@ -43,7 +43,7 @@ pub trait Logic: Send + Sync + 'static {
     /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
     /// does not exist, PERMISSION_DENIED when the requester is not a member.
     ///
-    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn get_conversation_members(
         &self,
         ctx: &CallContext,
@@ -62,7 +62,7 @@ pub trait Logic: Send + Sync + 'static {
     /// gaps even under concurrent sends, and the sender's read position moves to their message.
     /// Not idempotent: every call sends one message.
     ///
-    /// `SendMessage`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    /// `SendMessage`: write, not retry-safe, access: user; sender_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn send_message(
         &self,
         ctx: &CallContext,
@@ -73,7 +73,7 @@ pub trait Logic: Send + Sync + 'static {
     /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
     /// (15 minutes), NOT_FOUND when it does not exist.
     ///
-    /// `UpdateMessage`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateMessage`: write, not retry-safe, access: user; editor_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_message(
         &self,
         ctx: &CallContext,
@@ -86,7 +86,7 @@ pub trait Logic: Send + Sync + 'static {
     /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
     /// conversation. A recalled message keeps no history: its bodies are gone with it.
     ///
-    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn list_message_edits(
         &self,
         ctx: &CallContext,
@@ -101,7 +101,7 @@ pub trait Logic: Send + Sync + 'static {
     /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
     /// conversation, NOT_FOUND when the message does not exist.
     ///
-    /// `DeleteMessage`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `DeleteMessage`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     fn delete_message(
         &self,
         ctx: &CallContext,
@@ -114,7 +114,7 @@ pub trait Logic: Send + Sync + 'static {
     /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
     /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
     ///
-    /// `AddReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `AddReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn add_reaction(
         &self,
         ctx: &CallContext,
@@ -123,7 +123,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
     /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
     ///
-    /// `RemoveReaction`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `RemoveReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn remove_reaction(
         &self,
         ctx: &CallContext,
@@ -135,7 +135,7 @@ pub trait Logic: Send + Sync + 'static {
     /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
     /// message is not in it, PERMISSION_DENIED when the user is not a member.
     ///
-    /// `MarkAsRead`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `MarkAsRead`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn mark_as_read(
         &self,
         ctx: &CallContext,
@@ -146,7 +146,7 @@ pub trait Logic: Send + Sync + 'static {
     /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
     /// the user is not a member of it.
     ///
-    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), deadline 200ms, up to 3 attempts.
+    /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, up to 3 attempts.
     fn get_unread_count(
         &self,
         ctx: &CallContext,
@@ -159,7 +159,7 @@ pub trait Logic: Send + Sync + 'static {
     /// a conversation that gets a message while a client pages moves to the front, and is not
     /// repeated on later pages.
     ///
-    /// `ListConversations`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `ListConversations`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn list_conversations(
         &self,
         ctx: &CallContext,
@@ -173,7 +173,7 @@ pub trait Logic: Send + Sync + 'static {
     /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
     /// creator. Not idempotent: every call creates a group.
     ///
-    /// `CreateGroupConversation`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateGroupConversation`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn create_group_conversation(
         &self,
         ctx: &CallContext,
@@ -187,7 +187,7 @@ pub trait Logic: Send + Sync + 'static {
     /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
     /// requester and a user, or a group that would exceed 256 members.
     ///
-    /// `AddConversationMembers`: idempotent write, deadline 2s, up to 3 attempts.
+    /// `AddConversationMembers`: idempotent write, access: user; requester_id bound to the caller, deadline 2s, up to 3 attempts.
     fn add_conversation_members(
         &self,
         ctx: &CallContext,
@@ -201,7 +201,7 @@ pub trait Logic: Send + Sync + 'static {
     /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
     /// remain (transfer ownership first). The last member leaving deletes the group.
     ///
-    /// `RemoveConversationMember`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `RemoveConversationMember`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     fn remove_conversation_member(
         &self,
         ctx: &CallContext,
@@ -214,7 +214,7 @@ pub trait Logic: Send + Sync + 'static {
     /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
     /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
     ///
-    /// `UpdateMemberRole`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `UpdateMemberRole`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     fn update_member_role(
         &self,
         ctx: &CallContext,

@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -25,7 +26,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_MESSAGES,
                 request,
-                |ctx, message| async move { logic.get_messages(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.get_messages(&ctx, message).await
+                },
             )
             .await
     }
@@ -37,7 +41,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_MESSAGE,
                 request,
-                |ctx, message| async move { logic.get_message(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.get_message(&ctx, message).await
+                },
             )
             .await
     }
@@ -49,7 +56,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_CONVERSATION,
                 request,
-                |ctx, message| async move { logic.get_conversation(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.get_conversation(&ctx, message).await
+                },
             )
             .await
     }
@@ -64,7 +74,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_CONVERSATION_MEMBERS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.get_conversation_members(&ctx, message).await
                 },
             )
@@ -78,7 +89,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::SEND_MESSAGE,
                 request,
-                |ctx, message| async move { logic.send_message(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("sender_id", &mut message.sender_id)?;
+                    logic.send_message(&ctx, message).await
+                },
             )
             .await
     }
@@ -90,7 +104,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_MESSAGE,
                 request,
-                |ctx, message| async move { logic.update_message(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("editor_id", &mut message.editor_id)?;
+                    logic.update_message(&ctx, message).await
+                },
             )
             .await
     }
@@ -102,7 +119,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_MESSAGE_EDITS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.list_message_edits(&ctx, message).await
                 },
             )
@@ -116,7 +134,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_MESSAGE,
                 request,
-                |ctx, message| async move { logic.delete_message(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
+                    logic.delete_message(&ctx, message).await
+                },
             )
             .await
     }
@@ -128,7 +149,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::ADD_REACTION,
                 request,
-                |ctx, message| async move { logic.add_reaction(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.add_reaction(&ctx, message).await
+                },
             )
             .await
     }
@@ -140,7 +164,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::REMOVE_REACTION,
                 request,
-                |ctx, message| async move { logic.remove_reaction(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.remove_reaction(&ctx, message).await
+                },
             )
             .await
     }
@@ -152,7 +179,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::MARK_AS_READ,
                 request,
-                |ctx, message| async move { logic.mark_as_read(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.mark_as_read(&ctx, message).await
+                },
             )
             .await
     }
@@ -164,7 +194,10 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_UNREAD_COUNT,
                 request,
-                |ctx, message| async move { logic.get_unread_count(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.get_unread_count(&ctx, message).await
+                },
             )
             .await
     }
@@ -176,7 +209,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::LIST_CONVERSATIONS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.list_conversations(&ctx, message).await
                 },
             )
@@ -193,7 +227,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::CREATE_GROUP_CONVERSATION,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("creator_id", &mut message.creator_id)?;
                     logic.create_group_conversation(&ctx, message).await
                 },
             )
@@ -210,7 +245,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::ADD_CONVERSATION_MEMBERS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.add_conversation_members(&ctx, message).await
                 },
             )
@@ -227,7 +263,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::REMOVE_CONVERSATION_MEMBER,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.remove_conversation_member(&ctx, message).await
                 },
             )
@@ -241,7 +278,8 @@ impl<L: Logic> crate::pb::messaging_service_server::MessagingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_MEMBER_ROLE,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("requester_id", &mut message.requester_id)?;
                     logic.update_member_role(&ctx, message).await
                 },
             )
@@ -265,25 +303,17 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: Some(::nova_runtime::identity::Issuer {
+        service: "auth",
+        proto_service: "nova.auth.v1.AuthService",
+        default_port: 50051u16,
+    }),
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

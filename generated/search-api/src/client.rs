@@ -56,6 +56,14 @@ impl SearchClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -63,7 +71,7 @@ impl SearchClient {
     /// Searches posts, users and hashtags at once, best match first. INVALID_ARGUMENT when the
     /// query is empty or longer than 256 characters, or the page token is malformed.
     ///
-    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn full_text_search(
         &self,
         request: crate::pb::FullTextSearchRequest,
@@ -97,7 +105,7 @@ impl SearchClient {
     /// Searches post text. INVALID_ARGUMENT when the query is empty or longer than 256
     /// characters, or the page token is malformed.
     ///
-    /// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `SearchPosts`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_posts(
         &self,
         request: crate::pb::SearchPostsRequest,
@@ -132,7 +140,7 @@ impl SearchClient {
     /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
     /// or the page token is malformed.
     ///
-    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_users(
         &self,
         request: crate::pb::SearchUsersRequest,
@@ -166,7 +174,7 @@ impl SearchClient {
     /// Finds hashtags starting with the query (a leading '#' is ignored), most used first.
     /// INVALID_ARGUMENT when the query is empty or the page token is malformed.
     ///
-    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn search_hashtags(
         &self,
         request: crate::pb::SearchHashtagsRequest,
@@ -200,7 +208,7 @@ impl SearchClient {
     /// Lists the posts tagged with a hashtag, newest first. An unknown hashtag yields an empty
     /// page, not NOT_FOUND; INVALID_ARGUMENT when the tag is empty or the page token malformed.
     ///
-    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_hashtag(
         &self,
         request: crate::pb::GetPostsByHashtagRequest,
@@ -236,7 +244,7 @@ impl SearchClient {
     /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
     /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
     ///
-    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), access: public; user_id bound to the caller, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_suggestions(
         &self,
         request: crate::pb::GetSearchSuggestionsRequest,
@@ -271,7 +279,7 @@ impl SearchClient {
     /// INVALID_ARGUMENT when neither a query nor a filter is given, when a filter list is over
     /// its limit, or when `created_after` is not before `created_before`.
     ///
-    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn advanced_search(
         &self,
         request: crate::pb::AdvancedSearchRequest,
@@ -306,7 +314,7 @@ impl SearchClient {
     /// through `request_id`: a repeated id is acknowledged without logging twice.
     /// INVALID_ARGUMENT when the request id is malformed or the query empty.
     ///
-    /// `RecordSearchQuery`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `RecordSearchQuery`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn record_search_query(
         &self,
         request: crate::pb::RecordSearchQueryRequest,
@@ -327,7 +335,7 @@ impl SearchClient {
     /// Returns the queries searched most within a time window, with their growth against the
     /// window before. INVALID_ARGUMENT when the window is unspecified.
     ///
-    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_searches(
         &self,
         request: crate::pb::GetTrendingSearchesRequest,
@@ -361,7 +369,7 @@ impl SearchClient {
     /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
     /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
     ///
-    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), access: permission `search.analytics`, deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_analytics(
         &self,
         request: crate::pb::GetSearchAnalyticsRequest,
@@ -401,7 +409,7 @@ impl SearchClient {
     /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
     /// negative.
     ///
-    /// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+    /// `IndexDocuments`: idempotent write, access: service (content, user), deadline 2s, up to 3 attempts.
     pub async fn index_documents(
         &self,
         request: crate::pb::IndexDocumentsRequest,
@@ -424,7 +432,7 @@ impl SearchClient {
     /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
     /// INVALID_ARGUMENT as for IndexDocuments.
     ///
-    /// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `RemoveDocuments`: idempotent write, access: service (content, user), deadline 1s, up to 3 attempts.
     pub async fn remove_documents(
         &self,
         request: crate::pb::RemoveDocumentsRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `FullTextSearch`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static FULL_TEXT_SEARCH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "FullTextSearch",
@@ -41,8 +41,14 @@ pub static FULL_TEXT_SEARCH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0x53832880814a43d4,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `SearchPosts`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static SEARCH_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "SearchPosts",
@@ -63,8 +69,14 @@ pub static SEARCH_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x993a270b9d3e2c20,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static SEARCH_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "SearchUsers",
@@ -85,8 +97,14 @@ pub static SEARCH_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x0e739369a717fd8b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `SearchHashtags`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static SEARCH_HASHTAGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "SearchHashtags",
@@ -107,8 +125,14 @@ pub static SEARCH_HASHTAGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0xb1017642b82a1185,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_HASHTAG: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetPostsByHashtag",
@@ -129,8 +153,14 @@ pub static GET_POSTS_BY_HASHTAG: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         fail_closed: false,
     },
     schema: 0x0d87eb43da3094e2,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), access: public; user_id bound to the caller, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_SEARCH_SUGGESTIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetSearchSuggestions",
@@ -151,8 +181,14 @@ pub static GET_SEARCH_SUGGESTIONS: ::nova_runtime::rpc::RpcDescriptor = ::nova_r
         fail_closed: false,
     },
     schema: 0x3a73b11e2a316cfe,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `AdvancedSearch`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static ADVANCED_SEARCH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "AdvancedSearch",
@@ -173,8 +209,14 @@ pub static ADVANCED_SEARCH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0xfdf00a367c4ff6e4,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `RecordSearchQuery`: idempotent write, deadline 300ms, up to 3 attempts.
+/// `RecordSearchQuery`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static RECORD_SEARCH_QUERY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "RecordSearchQuery",
@@ -192,8 +234,14 @@ pub static RECORD_SEARCH_QUERY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0xb47e6eddc0be926c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_TRENDING_SEARCHES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetTrendingSearches",
@@ -214,8 +262,14 @@ pub static GET_TRENDING_SEARCHES: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0x0d5ae7ba26a69f7d,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), access: permission `search.analytics`, deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_SEARCH_ANALYTICS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "GetSearchAnalytics",
@@ -236,8 +290,14 @@ pub static GET_SEARCH_ANALYTICS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         fail_closed: false,
     },
     schema: 0xeae06bf1cafc805a,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Permission("search.analytics"),
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+/// `IndexDocuments`: idempotent write, access: service (content, user), deadline 2s, up to 3 attempts.
 pub static INDEX_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "IndexDocuments",
@@ -255,8 +315,14 @@ pub static INDEX_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0x0ec95f4d39b0f9f0,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["content", "user"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+/// `RemoveDocuments`: idempotent write, access: service (content, user), deadline 1s, up to 3 attempts.
 pub static REMOVE_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "RemoveDocuments",
@@ -274,6 +340,12 @@ pub static REMOVE_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0xfe14934eec7f20ca,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["content", "user"],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

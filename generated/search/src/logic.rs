@@ -12,7 +12,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Searches posts, users and hashtags at once, best match first. INVALID_ARGUMENT when the
     /// query is empty or longer than 256 characters, or the page token is malformed.
     ///
-    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `FullTextSearch`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 1s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn full_text_search(
         &self,
         ctx: &CallContext,
@@ -23,7 +23,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Searches post text. INVALID_ARGUMENT when the query is empty or longer than 256
     /// characters, or the page token is malformed.
     ///
-    /// `SearchPosts`: read (NO_SIDE_EFFECTS), deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `SearchPosts`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 800ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_posts(
         &self,
         ctx: &CallContext,
@@ -33,7 +33,7 @@ pub trait Logic: Send + Sync + 'static {
     /// that user first. INVALID_ARGUMENT when the query is empty or longer than 256 characters,
     /// or the page token is malformed.
     ///
-    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_users(
         &self,
         ctx: &CallContext,
@@ -42,7 +42,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Finds hashtags starting with the query (a leading '#' is ignored), most used first.
     /// INVALID_ARGUMENT when the query is empty or the page token is malformed.
     ///
-    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `SearchHashtags`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn search_hashtags(
         &self,
         ctx: &CallContext,
@@ -53,7 +53,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists the posts tagged with a hashtag, newest first. An unknown hashtag yields an empty
     /// page, not NOT_FOUND; INVALID_ARGUMENT when the tag is empty or the page token malformed.
     ///
-    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByHashtag`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_hashtag(
         &self,
         ctx: &CallContext,
@@ -66,7 +66,7 @@ pub trait Logic: Send + Sync + 'static {
     /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
     /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
     ///
-    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), access: public; user_id bound to the caller, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_search_suggestions(
         &self,
         ctx: &CallContext,
@@ -78,7 +78,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT when neither a query nor a filter is given, when a filter list is over
     /// its limit, or when `created_after` is not before `created_before`.
     ///
-    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `AdvancedSearch`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 2s, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn advanced_search(
         &self,
         ctx: &CallContext,
@@ -90,7 +90,7 @@ pub trait Logic: Send + Sync + 'static {
     /// through `request_id`: a repeated id is acknowledged without logging twice.
     /// INVALID_ARGUMENT when the request id is malformed or the query empty.
     ///
-    /// `RecordSearchQuery`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `RecordSearchQuery`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn record_search_query(
         &self,
         ctx: &CallContext,
@@ -101,7 +101,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns the queries searched most within a time window, with their growth against the
     /// window before. INVALID_ARGUMENT when the window is unspecified.
     ///
-    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_trending_searches(
         &self,
         ctx: &CallContext,
@@ -112,7 +112,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
     /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
     ///
-    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), access: permission `search.analytics`, deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_search_analytics(
         &self,
         ctx: &CallContext,
@@ -129,7 +129,7 @@ pub trait Logic: Send + Sync + 'static {
     /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
     /// negative.
     ///
-    /// `IndexDocuments`: idempotent write, deadline 2s, up to 3 attempts.
+    /// `IndexDocuments`: idempotent write, access: service (content, user), deadline 2s, up to 3 attempts.
     fn index_documents(
         &self,
         ctx: &CallContext,
@@ -142,7 +142,7 @@ pub trait Logic: Send + Sync + 'static {
     /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
     /// INVALID_ARGUMENT as for IndexDocuments.
     ///
-    /// `RemoveDocuments`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `RemoveDocuments`: idempotent write, access: service (content, user), deadline 1s, up to 3 attempts.
     fn remove_documents(
         &self,
         ctx: &CallContext,

@@ -53,7 +53,7 @@ pub static SERVICES: &[Service] = &[
     Service {
         name: "search",
         description: &nova_search::server::DESCRIPTION,
-        calls: &[],
+        calls: &["auth"],
         migrations: nova_search::db::MIGRATIONS,
         tables: nova_search::repo::TABLES,
         statements: nova_search::repo::STATEMENTS,
@@ -80,7 +80,7 @@ pub static SERVICES: &[Service] = &[
     Service {
         name: "feed",
         description: &nova_feed::server::DESCRIPTION,
-        calls: &["content", "user"],
+        calls: &["auth", "content", "user"],
         migrations: nova_feed::db::MIGRATIONS,
         tables: nova_feed::repo::TABLES,
         statements: nova_feed::repo::STATEMENTS,

@@ -56,6 +56,14 @@ impl StreamingClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -66,7 +74,7 @@ impl StreamingClient {
     /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
     /// creates a stream.
     ///
-    /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateLiveStream`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_live_stream(
         &self,
         request: crate::pb::CreateLiveStreamRequest,
@@ -88,7 +96,7 @@ impl StreamingClient {
     }
     /// Returns one stream by id. NOT_FOUND when no stream has that id.
     ///
-    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_live_stream(
         &self,
         request: crate::pb::GetLiveStreamRequest,
@@ -131,7 +139,7 @@ impl StreamingClient {
     /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
     /// as RotateStreamKey, applied in the same transaction as the edit.
     ///
-    /// `UpdateLiveStream`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `UpdateLiveStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
     pub async fn update_live_stream(
         &self,
         request: crate::pb::UpdateLiveStreamRequest,
@@ -156,7 +164,7 @@ impl StreamingClient {
     /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
     /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
     ///
-    /// `StartStream`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `StartStream`: idempotent write, access: public, deadline 500ms, up to 3 attempts.
     pub async fn start_stream(
         &self,
         request: crate::pb::StartStreamRequest,
@@ -181,7 +189,7 @@ impl StreamingClient {
     /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
     /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
     ///
-    /// `RotateStreamKey`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `RotateStreamKey`: write, not retry-safe, access: user, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn rotate_stream_key(
         &self,
         request: crate::pb::RotateStreamKeyRequest,
@@ -204,7 +212,7 @@ impl StreamingClient {
     /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
     /// Ending an ended or cancelled stream returns it unchanged. NOT_FOUND when it does not exist.
     ///
-    /// `EndStream`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `EndStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
     pub async fn end_stream(
         &self,
         request: crate::pb::EndStreamRequest,
@@ -227,7 +235,7 @@ impl StreamingClient {
     /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
     /// malformed page token.
     ///
-    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_active_streams(
         &self,
         request: crate::pb::GetActiveStreamsRequest,
@@ -263,7 +271,7 @@ impl StreamingClient {
     /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
     /// first, with the current counts. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), access: user, deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_stream_viewers(
         &self,
         request: crate::pb::GetStreamViewersRequest,
@@ -308,7 +316,7 @@ impl StreamingClient {
     /// the creator blocks the sender or the stream is for followers and the sender is not one,
     /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
     ///
-    /// `SendChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `SendChatMessage`: idempotent write, access: user; sender_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn send_chat_message(
         &self,
         request: crate::pb::SendChatMessageRequest,
@@ -331,7 +339,7 @@ impl StreamingClient {
     /// Lists a stream's chat messages, newest first; deleted messages are left out.
     /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
     ///
-    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_chat_messages(
         &self,
         request: crate::pb::GetChatMessagesRequest,
@@ -372,7 +380,7 @@ impl StreamingClient {
     /// PERMISSION_DENIED unless `deleted_by_id` is the sender or the stream's creator,
     /// NOT_FOUND when no such message exists.
     ///
-    /// `DeleteChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `DeleteChatMessage`: idempotent write, access: user; deleted_by_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn delete_chat_message(
         &self,
         request: crate::pb::DeleteChatMessageRequest,
@@ -401,7 +409,7 @@ impl StreamingClient {
     /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
     /// session id is reused with another stream or viewer.
     ///
-    /// `RecordStreamView`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `RecordStreamView`: idempotent write, access: public; viewer_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn record_stream_view(
         &self,
         request: crate::pb::RecordStreamViewRequest,
@@ -426,7 +434,7 @@ impl StreamingClient {
     /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
     /// unspecified or `occurred_at` is more than five minutes away from now.
     ///
-    /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
+    /// `RecordStreamEvent`: write, not retry-safe, access: public; viewer_id bound to the caller, deadline 200ms, up to 3 attempts, only while the request never reached the server.
     pub async fn record_stream_event(
         &self,
         request: crate::pb::RecordStreamEventRequest,
@@ -449,7 +457,7 @@ impl StreamingClient {
     /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
     /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), access: user, deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_stream_analytics(
         &self,
         request: crate::pb::GetStreamAnalyticsRequest,
@@ -489,7 +497,7 @@ impl StreamingClient {
     /// Lists a creator's streams, newest first, optionally only those in given states.
     /// INVALID_ARGUMENT for a malformed creator id or page token.
     ///
-    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_creator_streams(
         &self,
         request: crate::pb::GetCreatorStreamsRequest,

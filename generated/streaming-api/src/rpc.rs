@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `CreateLiveStream`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static CREATE_LIVE_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "CreateLiveStream",
@@ -38,8 +38,14 @@ pub static CREATE_LIVE_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x0aebf4a9ff7ee779,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["creator_id"],
+        shared: false,
+    },
 };
-/// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetLiveStream`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_LIVE_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetLiveStream",
@@ -60,8 +66,14 @@ pub static GET_LIVE_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
         fail_closed: false,
     },
     schema: 0x12c9890f522f2bb8,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `UpdateLiveStream`: idempotent write, deadline 1s, up to 3 attempts.
+/// `UpdateLiveStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
 pub static UPDATE_LIVE_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "UpdateLiveStream",
@@ -79,8 +91,14 @@ pub static UPDATE_LIVE_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x2e5110edb70c4347,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `StartStream`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `StartStream`: idempotent write, access: public, deadline 500ms, up to 3 attempts.
 pub static START_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "StartStream",
@@ -98,8 +116,14 @@ pub static START_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x86043b3d8b9c41be,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `RotateStreamKey`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `RotateStreamKey`: write, not retry-safe, access: user, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static ROTATE_STREAM_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "RotateStreamKey",
@@ -117,8 +141,14 @@ pub static ROTATE_STREAM_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0xaa73cd62265c41ef,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `EndStream`: idempotent write, deadline 1s, up to 3 attempts.
+/// `EndStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
 pub static END_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "EndStream",
@@ -136,8 +166,14 @@ pub static END_STREAM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc:
         fail_closed: false,
     },
     schema: 0xea04d1a9fc3fdebe,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetActiveStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_ACTIVE_STREAMS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetActiveStreams",
@@ -158,8 +194,14 @@ pub static GET_ACTIVE_STREAMS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0xe888a544332efe13,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetStreamViewers`: read (NO_SIDE_EFFECTS), access: user, deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_STREAM_VIEWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetStreamViewers",
@@ -180,8 +222,14 @@ pub static GET_STREAM_VIEWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x86a4dc3cc1ec3546,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `SendChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
+/// `SendChatMessage`: idempotent write, access: user; sender_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static SEND_CHAT_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "SendChatMessage",
@@ -199,8 +247,14 @@ pub static SEND_CHAT_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0xeee2b13f7cc95d74,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["sender_id"],
+        shared: false,
+    },
 };
-/// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetChatMessages`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_CHAT_MESSAGES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetChatMessages",
@@ -221,8 +275,14 @@ pub static GET_CHAT_MESSAGES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0xb01415ab20951fe6,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `DeleteChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
+/// `DeleteChatMessage`: idempotent write, access: user; deleted_by_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static DELETE_CHAT_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "DeleteChatMessage",
@@ -240,8 +300,14 @@ pub static DELETE_CHAT_MESSAGE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0xf8cfcf63acbeaf1e,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["deleted_by_id"],
+        shared: false,
+    },
 };
-/// `RecordStreamView`: idempotent write, deadline 1s, up to 3 attempts.
+/// `RecordStreamView`: idempotent write, access: public; viewer_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static RECORD_STREAM_VIEW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "RecordStreamView",
@@ -259,8 +325,14 @@ pub static RECORD_STREAM_VIEW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x92f8fd22f937eb00,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
+/// `RecordStreamEvent`: write, not retry-safe, access: public; viewer_id bound to the caller, deadline 200ms, up to 3 attempts, only while the request never reached the server.
 pub static RECORD_STREAM_EVENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "RecordStreamEvent",
@@ -278,8 +350,14 @@ pub static RECORD_STREAM_EVENT: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0x39cccb2891ee0206,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["viewer_id"],
+        shared: false,
+    },
 };
-/// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), access: user, deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_STREAM_ANALYTICS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetStreamAnalytics",
@@ -300,8 +378,14 @@ pub static GET_STREAM_ANALYTICS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         fail_closed: false,
     },
     schema: 0x04bdb2a1b8c99bfb,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_CREATOR_STREAMS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.streaming.v1.StreamingService",
     method: "GetCreatorStreams",
@@ -322,6 +406,12 @@ pub static GET_CREATOR_STREAMS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0xf52de096ff84e871,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

@@ -15,7 +15,7 @@ pub trait Logic: Send + Sync + 'static {
     /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
     /// creates a stream.
     ///
-    /// `CreateLiveStream`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `CreateLiveStream`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn create_live_stream(
         &self,
         ctx: &CallContext,
@@ -25,7 +25,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Returns one stream by id. NOT_FOUND when no stream has that id.
     ///
-    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetLiveStream`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_live_stream(
         &self,
         ctx: &CallContext,
@@ -39,7 +39,7 @@ pub trait Logic: Send + Sync + 'static {
     /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
     /// as RotateStreamKey, applied in the same transaction as the edit.
     ///
-    /// `UpdateLiveStream`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `UpdateLiveStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
     fn update_live_stream(
         &self,
         ctx: &CallContext,
@@ -52,7 +52,7 @@ pub trait Logic: Send + Sync + 'static {
     /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
     /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
     ///
-    /// `StartStream`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `StartStream`: idempotent write, access: public, deadline 500ms, up to 3 attempts.
     fn start_stream(
         &self,
         ctx: &CallContext,
@@ -63,7 +63,7 @@ pub trait Logic: Send + Sync + 'static {
     /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
     /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
     ///
-    /// `RotateStreamKey`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `RotateStreamKey`: write, not retry-safe, access: user, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn rotate_stream_key(
         &self,
         ctx: &CallContext,
@@ -74,7 +74,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
     /// Ending an ended or cancelled stream returns it unchanged. NOT_FOUND when it does not exist.
     ///
-    /// `EndStream`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `EndStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
     fn end_stream(
         &self,
         ctx: &CallContext,
@@ -83,7 +83,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
     /// malformed page token.
     ///
-    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_active_streams(
         &self,
         ctx: &CallContext,
@@ -94,7 +94,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
     /// first, with the current counts. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), access: user, deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_stream_viewers(
         &self,
         ctx: &CallContext,
@@ -110,7 +110,7 @@ pub trait Logic: Send + Sync + 'static {
     /// the creator blocks the sender or the stream is for followers and the sender is not one,
     /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
     ///
-    /// `SendChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `SendChatMessage`: idempotent write, access: user; sender_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn send_chat_message(
         &self,
         ctx: &CallContext,
@@ -121,7 +121,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a stream's chat messages, newest first; deleted messages are left out.
     /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
     ///
-    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetChatMessages`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_chat_messages(
         &self,
         ctx: &CallContext,
@@ -133,7 +133,7 @@ pub trait Logic: Send + Sync + 'static {
     /// PERMISSION_DENIED unless `deleted_by_id` is the sender or the stream's creator,
     /// NOT_FOUND when no such message exists.
     ///
-    /// `DeleteChatMessage`: idempotent write, deadline 300ms, up to 3 attempts.
+    /// `DeleteChatMessage`: idempotent write, access: user; deleted_by_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn delete_chat_message(
         &self,
         ctx: &CallContext,
@@ -150,7 +150,7 @@ pub trait Logic: Send + Sync + 'static {
     /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
     /// session id is reused with another stream or viewer.
     ///
-    /// `RecordStreamView`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `RecordStreamView`: idempotent write, access: public; viewer_id bound to the caller, deadline 1s, up to 3 attempts.
     fn record_stream_view(
         &self,
         ctx: &CallContext,
@@ -163,7 +163,7 @@ pub trait Logic: Send + Sync + 'static {
     /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
     /// unspecified or `occurred_at` is more than five minutes away from now.
     ///
-    /// `RecordStreamEvent`: write, not retry-safe, deadline 200ms, up to 3 attempts, only while the request never reached the server.
+    /// `RecordStreamEvent`: write, not retry-safe, access: public; viewer_id bound to the caller, deadline 200ms, up to 3 attempts, only while the request never reached the server.
     fn record_stream_event(
         &self,
         ctx: &CallContext,
@@ -174,7 +174,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
     /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
     ///
-    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), access: user, deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_stream_analytics(
         &self,
         ctx: &CallContext,
@@ -185,7 +185,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Lists a creator's streams, newest first, optionally only those in given states.
     /// INVALID_ARGUMENT for a malformed creator id or page token.
     ///
-    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_creator_streams(
         &self,
         ctx: &CallContext,

@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -25,7 +26,8 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::CREATE_LIVE_STREAM,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("creator_id", &mut message.creator_id)?;
                     logic.create_live_stream(&ctx, message).await
                 },
             )
@@ -131,7 +133,8 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::SEND_CHAT_MESSAGE,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("sender_id", &mut message.sender_id)?;
                     logic.send_chat_message(&ctx, message).await
                 },
             )
@@ -159,7 +162,8 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::DELETE_CHAT_MESSAGE,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("deleted_by_id", &mut message.deleted_by_id)?;
                     logic.delete_chat_message(&ctx, message).await
                 },
             )
@@ -173,7 +177,8 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::RECORD_STREAM_VIEW,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
                     logic.record_stream_view(&ctx, message).await
                 },
             )
@@ -187,7 +192,8 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
         ::nova_runtime::server::unary(
                 &crate::rpc::RECORD_STREAM_EVENT,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("viewer_id", &mut message.viewer_id)?;
                     logic.record_stream_event(&ctx, message).await
                 },
             )
@@ -239,25 +245,17 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: Some(::nova_runtime::identity::Issuer {
+        service: "auth",
+        proto_service: "nova.auth.v1.AuthService",
+        default_port: 50051u16,
+    }),
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

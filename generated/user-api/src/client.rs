@@ -56,6 +56,14 @@ impl UserClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
@@ -63,7 +71,7 @@ impl UserClient {
     /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
     /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
     ///
-    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_profile(
         &self,
         request: crate::pb::GetUserProfileRequest,
@@ -103,7 +111,7 @@ impl UserClient {
     /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
     /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
     ///
-    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_profiles_by_ids(
         &self,
         request: crate::pb::GetUserProfilesByIdsRequest,
@@ -145,7 +153,7 @@ impl UserClient {
     /// not checked against the media service (user does not call media); changing it clears
     /// `avatar_url`.
     ///
-    /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateUserProfile`: write, not retry-safe, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_user_profile(
         &self,
         request: crate::pb::UpdateUserProfileRequest,
@@ -166,7 +174,7 @@ impl UserClient {
     /// Returns a user's settings; a user who never changed them gets the defaults (with
     /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
     ///
-    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; services messaging as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_settings(
         &self,
         request: crate::pb::GetUserSettingsRequest,
@@ -206,7 +214,7 @@ impl UserClient {
     /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
     /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
     ///
-    /// `UpdateUserSettings`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `UpdateUserSettings`: idempotent write, access: user; settings.user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn update_user_settings(
         &self,
         request: crate::pb::UpdateUserSettingsRequest,
@@ -229,7 +237,7 @@ impl UserClient {
     /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
     /// the other (a block must be lifted by its author before a follow is possible).
     ///
-    /// `Follow`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Follow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn follow(
         &self,
         request: crate::pb::FollowRequest,
@@ -250,7 +258,7 @@ impl UserClient {
     /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
     /// nothing. INVALID_ARGUMENT when both ids are the same.
     ///
-    /// `Unfollow`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Unfollow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn unfollow(
         &self,
         request: crate::pb::UnfollowRequest,
@@ -272,7 +280,7 @@ impl UserClient {
     /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
     /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
     ///
-    /// `Block`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `Block`: idempotent write, access: user; blocker_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn block(
         &self,
         request: crate::pb::BlockRequest,
@@ -293,7 +301,7 @@ impl UserClient {
     /// Removes a block; follows removed by the block are not restored. Unblocking someone not
     /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
     ///
-    /// `Unblock`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Unblock`: idempotent write, access: user; blocker_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn unblock(
         &self,
         request: crate::pb::UnblockRequest,
@@ -315,7 +323,7 @@ impl UserClient {
     /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
     /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
     ///
-    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_followers(
         &self,
         request: crate::pb::GetUserFollowersRequest,
@@ -354,7 +362,7 @@ impl UserClient {
     /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
     /// list did not return.
     ///
-    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_following(
         &self,
         request: crate::pb::GetUserFollowingRequest,
@@ -394,7 +402,7 @@ impl UserClient {
     /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
     /// a UUID.
     ///
-    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
+    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), access: service (content, feed, messaging, streaming); one answer for all callers, deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     pub async fn check_user_relationship(
         &self,
         request: crate::pb::CheckUserRelationshipRequest,
@@ -436,7 +444,7 @@ impl UserClient {
     /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
     /// `page_token` is not one this search returned.
     ///
-    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; searcher_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn search_users(
         &self,
         request: crate::pb::SearchUsersRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserProfile`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_PROFILE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserProfile",
@@ -41,8 +41,14 @@ pub static GET_USER_PROFILE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         fail_closed: false,
     },
     schema: 0xb81c5de697606217,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_PROFILES_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserProfilesByIds",
@@ -63,8 +69,14 @@ pub static GET_USER_PROFILES_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova
         fail_closed: false,
     },
     schema: 0x6e904f5eaf87e25d,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `UpdateUserProfile`: write, not retry-safe, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static UPDATE_USER_PROFILE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "UpdateUserProfile",
@@ -82,8 +94,14 @@ pub static UPDATE_USER_PROFILE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         fail_closed: false,
     },
     schema: 0x7b96c46b3c42befe,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; services messaging as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_SETTINGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserSettings",
@@ -104,8 +122,14 @@ pub static GET_USER_SETTINGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         fail_closed: false,
     },
     schema: 0xb5869c93c3b221bf,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &["messaging"],
+        acting: &["user_id"],
+        shared: false,
+    },
 };
-/// `UpdateUserSettings`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `UpdateUserSettings`: idempotent write, access: user; settings.user_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static UPDATE_USER_SETTINGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "UpdateUserSettings",
@@ -123,8 +147,14 @@ pub static UPDATE_USER_SETTINGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         fail_closed: false,
     },
     schema: 0x48a66ff8d9bb867c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["settings.user_id"],
+        shared: false,
+    },
 };
-/// `Follow`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `Follow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static FOLLOW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "Follow",
@@ -142,8 +172,14 @@ pub static FOLLOW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::Rpc
         fail_closed: false,
     },
     schema: 0x3f000948af004f9b,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["follower_id"],
+        shared: false,
+    },
 };
-/// `Unfollow`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `Unfollow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static UNFOLLOW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "Unfollow",
@@ -161,8 +197,14 @@ pub static UNFOLLOW: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         fail_closed: false,
     },
     schema: 0x0a128383cac94877,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["follower_id"],
+        shared: false,
+    },
 };
-/// `Block`: idempotent write, deadline 1s, up to 3 attempts.
+/// `Block`: idempotent write, access: user; blocker_id bound to the caller, deadline 1s, up to 3 attempts.
 pub static BLOCK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "Block",
@@ -180,8 +222,14 @@ pub static BLOCK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcD
         fail_closed: false,
     },
     schema: 0x49307a25180aee2f,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["blocker_id"],
+        shared: false,
+    },
 };
-/// `Unblock`: idempotent write, deadline 500ms, up to 3 attempts.
+/// `Unblock`: idempotent write, access: user; blocker_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static UNBLOCK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "Unblock",
@@ -199,8 +247,14 @@ pub static UNBLOCK: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::Rp
         fail_closed: false,
     },
     schema: 0x1ec699f9789343af,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["blocker_id"],
+        shared: false,
+    },
 };
-/// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserFollowers`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_FOLLOWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserFollowers",
@@ -221,8 +275,14 @@ pub static GET_USER_FOLLOWERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0x28c300eb25c8324d,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserFollowing`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_FOLLOWING: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserFollowing",
@@ -243,8 +303,14 @@ pub static GET_USER_FOLLOWING: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         fail_closed: false,
     },
     schema: 0xe15e78387d303c05,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
+/// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), access: service (content, feed, messaging, streaming); one answer for all callers, deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
 pub static CHECK_USER_RELATIONSHIP: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "CheckUserRelationship",
@@ -265,8 +331,14 @@ pub static CHECK_USER_RELATIONSHIP: ::nova_runtime::rpc::RpcDescriptor = ::nova_
         fail_closed: true,
     },
     schema: 0xcfe6e65825ed096c,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["content", "feed", "messaging", "streaming"],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+/// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; searcher_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static SEARCH_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "SearchUsers",
@@ -284,6 +356,12 @@ pub static SEARCH_USERS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         fail_closed: false,
     },
     schema: 0x6905fe864e354732,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &["searcher_id"],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

@@ -12,7 +12,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
     /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
     ///
-    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserProfile`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profile(
         &self,
         ctx: &CallContext,
@@ -25,7 +25,7 @@ pub trait Logic: Send + Sync + 'static {
     /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
     /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
     ///
-    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profiles_by_ids(
         &self,
         ctx: &CallContext,
@@ -40,7 +40,7 @@ pub trait Logic: Send + Sync + 'static {
     /// not checked against the media service (user does not call media); changing it clears
     /// `avatar_url`.
     ///
-    /// `UpdateUserProfile`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `UpdateUserProfile`: write, not retry-safe, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn update_user_profile(
         &self,
         ctx: &CallContext,
@@ -51,7 +51,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns a user's settings; a user who never changed them gets the defaults (with
     /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
     ///
-    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; services messaging as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_settings(
         &self,
         ctx: &CallContext,
@@ -64,7 +64,7 @@ pub trait Logic: Send + Sync + 'static {
     /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
     /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
     ///
-    /// `UpdateUserSettings`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `UpdateUserSettings`: idempotent write, access: user; settings.user_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn update_user_settings(
         &self,
         ctx: &CallContext,
@@ -77,7 +77,7 @@ pub trait Logic: Send + Sync + 'static {
     /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
     /// the other (a block must be lifted by its author before a follow is possible).
     ///
-    /// `Follow`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Follow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn follow(
         &self,
         ctx: &CallContext,
@@ -86,7 +86,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
     /// nothing. INVALID_ARGUMENT when both ids are the same.
     ///
-    /// `Unfollow`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Unfollow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn unfollow(
         &self,
         ctx: &CallContext,
@@ -96,7 +96,7 @@ pub trait Logic: Send + Sync + 'static {
     /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
     /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
     ///
-    /// `Block`: idempotent write, deadline 1s, up to 3 attempts.
+    /// `Block`: idempotent write, access: user; blocker_id bound to the caller, deadline 1s, up to 3 attempts.
     fn block(
         &self,
         ctx: &CallContext,
@@ -105,7 +105,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Removes a block; follows removed by the block are not restored. Unblocking someone not
     /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
     ///
-    /// `Unblock`: idempotent write, deadline 500ms, up to 3 attempts.
+    /// `Unblock`: idempotent write, access: user; blocker_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn unblock(
         &self,
         ctx: &CallContext,
@@ -115,7 +115,7 @@ pub trait Logic: Send + Sync + 'static {
     /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
     /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
     ///
-    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_followers(
         &self,
         ctx: &CallContext,
@@ -127,7 +127,7 @@ pub trait Logic: Send + Sync + 'static {
     /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
     /// list did not return.
     ///
-    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_following(
         &self,
         ctx: &CallContext,
@@ -140,7 +140,7 @@ pub trait Logic: Send + Sync + 'static {
     /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
     /// a UUID.
     ///
-    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
+    /// `CheckUserRelationship`: read (NO_SIDE_EFFECTS), access: service (content, feed, messaging, streaming); one answer for all callers, deadline 200ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     fn check_user_relationship(
         &self,
         ctx: &CallContext,
@@ -155,7 +155,7 @@ pub trait Logic: Send + Sync + 'static {
     /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
     /// `page_token` is not one this search returned.
     ///
-    /// `SearchUsers`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    /// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; searcher_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn search_users(
         &self,
         ctx: &CallContext,

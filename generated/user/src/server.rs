@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -54,7 +55,8 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_USER_PROFILE,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.update_user_profile(&ctx, message).await
                 },
             )
@@ -68,7 +70,8 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::GET_USER_SETTINGS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
                     logic.get_user_settings(&ctx, message).await
                 },
             )
@@ -82,7 +85,10 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UPDATE_USER_SETTINGS,
                 request,
-                |ctx, message| async move {
+                |ctx, mut message| async move {
+                    if let Some(inner) = message.settings.as_mut() {
+                        ctx.bind("settings.user_id", &mut inner.user_id)?;
+                    }
                     logic.update_user_settings(&ctx, message).await
                 },
             )
@@ -96,7 +102,10 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::FOLLOW,
                 request,
-                |ctx, message| async move { logic.follow(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("follower_id", &mut message.follower_id)?;
+                    logic.follow(&ctx, message).await
+                },
             )
             .await
     }
@@ -108,7 +117,10 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UNFOLLOW,
                 request,
-                |ctx, message| async move { logic.unfollow(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("follower_id", &mut message.follower_id)?;
+                    logic.unfollow(&ctx, message).await
+                },
             )
             .await
     }
@@ -120,7 +132,10 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::BLOCK,
                 request,
-                |ctx, message| async move { logic.block(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("blocker_id", &mut message.blocker_id)?;
+                    logic.block(&ctx, message).await
+                },
             )
             .await
     }
@@ -132,7 +147,10 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::UNBLOCK,
                 request,
-                |ctx, message| async move { logic.unblock(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("blocker_id", &mut message.blocker_id)?;
+                    logic.unblock(&ctx, message).await
+                },
             )
             .await
     }
@@ -189,7 +207,10 @@ impl<L: Logic> crate::pb::user_service_server::UserService for Adapter<L> {
         ::nova_runtime::server::unary(
                 &crate::rpc::SEARCH_USERS,
                 request,
-                |ctx, message| async move { logic.search_users(&ctx, message).await },
+                |ctx, mut message| async move {
+                    ctx.bind("searcher_id", &mut message.searcher_id)?;
+                    logic.search_users(&ctx, message).await
+                },
             )
             .await
     }
@@ -209,25 +230,17 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: Some(::nova_runtime::identity::Issuer {
+        service: "auth",
+        proto_service: "nova.auth.v1.AuthService",
+        default_port: 50051u16,
+    }),
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod input;
+mod issuer;
 mod keys;
 mod login;
 mod permissions;
@@ -46,7 +47,7 @@ impl AuthLogic {
         &self.db
     }
 
-    fn settings(&self) -> &AuthSettings {
+    pub(crate) fn settings(&self) -> &AuthSettings {
         &self.settings
     }
 
@@ -141,6 +142,14 @@ impl Logic for AuthLogic {
         let (kid, retired) = self.keys.rotate().await?;
         Ok(pb::RotateSigningKeyResponse { kid, retired_kid: retired.unwrap_or_default() })
     }
+
+    async fn get_token_verification(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetTokenVerificationRequest,
+    ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
+        issuer::get(self, request).await
+    }
 }
 
 /// Starts the service: opens its database (the server waits for it and applies
@@ -158,6 +167,8 @@ pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
     let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
     users::prewarm().await;
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    // auth is the token issuer: it verifies tokens with its own keys, read in process.
+    let (keys, permissions) = issuer::local(&logic);
+    let options = ServeOptions::new(&config, Some(database)).with_identity(keys, permissions);
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

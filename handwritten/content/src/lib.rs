@@ -197,6 +197,6 @@ pub async fn start_with(config: ServiceConfig, settings: ContentSettings, listen
     let invalidator = config.peers.invalidator(nova_content::SERVICE);
     let logic = ContentLogic::new(database.pool().clone(), auth, media, user, invalidator, search);
     let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_content::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -149,6 +149,6 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
     let user = UserClient::from_peers(&config.peers)?;
     let invalidator = config.peers.invalidator(nova_feed::SERVICE);
     let logic = FeedLogic::new(database.pool().clone(), content, user, invalidator);
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_feed::server::serve_with(logic, options, listeners, shutdown).await
 }

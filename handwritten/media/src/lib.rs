@@ -143,7 +143,7 @@ pub async fn start_with(config: ServiceConfig, settings: MediaSettings, listener
     let invalidator = config.peers.invalidator(nova_media::SERVICE);
     let logic = MediaLogic::new(database.pool().clone(), auth, invalidator, settings);
     let _sweeper = sweep_periodically(logic.clone());
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_media::server::serve_with(logic, options, listeners, shutdown).await
 }
 

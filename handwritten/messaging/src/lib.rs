@@ -163,6 +163,6 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
     let user = UserClient::from_peers(&config.peers)?;
     let database = nova_messaging::db::open(config.database()?)?;
     let logic = MessagingLogic::new(database.pool().clone(), auth, media, user);
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_messaging::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -107,6 +107,6 @@ impl Logic for SearchLogic {
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let database = nova_search::db::open(config.database()?)?;
     let logic = SearchLogic::new(database.pool().clone());
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_search::server::serve_with(logic, options, listeners, shutdown).await
 }

@@ -140,7 +140,7 @@ pub async fn start_with(config: ServiceConfig, settings: StreamingSettings, list
     let invalidator = config.peers.invalidator(nova_streaming::SERVICE);
     let logic = StreamingLogic::new(database.pool().clone(), auth, user, invalidator, settings);
     let _sweeper = sweep_periodically(logic.clone());
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_streaming::server::serve_with(logic, options, listeners, shutdown).await
 }
 

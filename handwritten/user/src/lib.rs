@@ -162,6 +162,6 @@ pub async fn start_with(config: ServiceConfig, settings: UserServiceSettings, li
     let database = nova_user::db::open(config.database()?)?;
     let logic = UserLogic::new(database.pool().clone(), auth, invalidator, search);
     let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
-    let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+    let options = ServeOptions::new(&config, Some(database));
     nova_user::server::serve_with(logic, options, listeners, shutdown).await
 }

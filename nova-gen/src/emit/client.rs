@@ -123,6 +123,13 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
                 &self.core
             }
 
+            /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+            /// user's access token, on every call: what the edge does for a signed-in user. Inside
+            /// a server, clients forward the token of the user being served without this.
+            pub fn with_token(&self, token: &str) -> Self {
+                Self { core: self.core.with_token(token) }
+            }
+
             /// Forgets every cached response about the entity `id` (e.g. after it changed).
             pub async fn invalidate_entity(&self, id: &str) {
                 self.core.invalidate_entity(id).await;

@@ -7,7 +7,7 @@ use quote::quote;
 
 use crate::emit::names::rpc_const;
 use crate::emit::{EmitError, doc_line, rust_file};
-use crate::ir::{Idempotency, Rpc, Service};
+use crate::ir::{Access, AccessKind, Idempotency, Rpc, Service};
 
 pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
     let full_name = service.proto.full_name();
@@ -39,6 +39,7 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
         };
         let fail_closed = rpc.policy.fail_closed;
         let schema = hex_literal(rpc.schema_hash);
+        let access = access_policy(&rpc.access);
         let doc = doc_line(&format!("`{}`: {}.", rpc.name, policy_summary(rpc)));
         quote! {
             #doc
@@ -49,6 +50,7 @@ pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
                 idempotency: #idempotency,
                 policy: ::nova_runtime::rpc::CallPolicy { deadline: #deadline, retry: #retry, cache: #cache, fail_closed: #fail_closed },
                 schema: #schema,
+                access: #access,
             };
         }
     });
@@ -105,6 +107,18 @@ fn target_policy(service: &Service) -> proc_macro2::TokenStream {
     }
 }
 
+/// The runtime's `AccessPolicy` of an RPC.
+fn access_policy(access: &Access) -> proc_macro2::TokenStream {
+    let kind = match &access.kind {
+        AccessKind::Public => quote!(::nova_runtime::identity::Access::Public),
+        AccessKind::User => quote!(::nova_runtime::identity::Access::User),
+        AccessKind::Service => quote!(::nova_runtime::identity::Access::Service),
+        AccessKind::Permission(permission) => quote!(::nova_runtime::identity::Access::Permission(#permission)),
+    };
+    let (services, acting, shared) = (&access.services, &access.acting, access.shared);
+    quote!(::nova_runtime::identity::AccessPolicy { access: #kind, services: &[#(#services),*], acting: &[#(#acting),*], shared: #shared })
+}
+
 /// `0x0123456789abcdef` (hashes read better in hex).
 fn hex_literal(value: u64) -> proc_macro2::Literal {
     format!("0x{value:016x}").parse().unwrap_or_else(|_| proc_macro2::Literal::u64_unsuffixed(value))
@@ -122,7 +136,7 @@ pub fn policy_summary(rpc: &Rpc) -> String {
         Idempotency::Idempotent => "idempotent write",
         Idempotency::Unknown => "write, not retry-safe",
     };
-    let mut parts = vec![kind.to_string(), format!("deadline {}", human(rpc.policy.deadline))];
+    let mut parts = vec![kind.to_string(), format!("access: {}", rpc.access.describe()), format!("deadline {}", human(rpc.policy.deadline))];
     match &rpc.policy.cache {
         Some(cache) if rpc.policy.fail_closed => parts.push(format!("cached {}, fail-closed (never served stale)", human(cache.ttl))),
         Some(cache) => parts.push(format!("cached {} (stale up to {} more if the service fails)", human(cache.ttl), human(cache.stale_if_error))),

@@ -76,7 +76,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
             pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
                 let database = #generated::db::open(config.database()?)?;
                 let logic = #logic::new(database.pool().clone());
-                let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
+                let options = ServeOptions::new(&config, Some(database));
                 #generated::server::serve_with(logic, options, listeners, shutdown).await
             }
         },
@@ -99,7 +99,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
             /// Starts the service, which has no database (it owns no table): serves on
             /// `listeners` until `shutdown` is requested.
             pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-                let options = ServeOptions { shutdown: config.shutdown, database: None };
+                let options = ServeOptions::new(&config, None);
                 #generated::server::serve_with(#logic::new(), options, listeners, shutdown).await
             }
         },

@@ -1,13 +1,14 @@
 //! `src/server.rs`: the tonic service around a `Logic`, and how to serve it.
 
+use heck::ToSnakeCase as _;
 use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::{rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
+use crate::emit::names::{ident, rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
 use crate::emit::{EmitError, doc_lines, rust_file};
-use crate::ir::Service;
+use crate::ir::{Service, Spec};
 
-pub fn emit_server(service: &Service) -> Result<String, EmitError> {
+pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> {
     let module = tonic_server_module(service);
     let tonic_trait = tonic_trait(service);
     let server_struct = tonic_server_struct(service);
@@ -16,16 +17,27 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
         let descriptor = rpc_const(rpc);
         let input = message_tokens(&rpc.input);
         let output = message_tokens(&rpc.output);
+        // The acting fields are bound to the caller before the handler sees the request.
+        let binds = rpc.access.acting.iter().map(|path| bind_statement(path));
+        let message = if rpc.access.acting.is_empty() { quote!(message) } else { quote!(mut message) };
         quote! {
             async fn #name(&self, request: tonic::Request<#input>) -> Result<tonic::Response<#output>, tonic::Status> {
                 let logic = &*self.logic;
-                ::nova_runtime::server::unary(&crate::rpc::#descriptor, request, |ctx, message| async move {
+                ::nova_runtime::server::unary(&crate::rpc::#descriptor, request, |ctx, #message| async move {
+                    #(#binds)*
                     logic.#name(&ctx, message).await
                 })
                 .await
             }
         }
     });
+    let issuer = match spec.token_issuer.as_deref().and_then(|name| spec.service(name)) {
+        Some(issuer) => {
+            let (name, proto, port) = (&issuer.name, issuer.proto.full_name(), issuer.port);
+            quote!(Some(::nova_runtime::identity::Issuer { service: #name, proto_service: #proto, default_port: #port }))
+        }
+        None => quote!(None),
+    };
     let database = match service.database {
         Some(_) => quote!(Some(crate::DATABASE)),
         None => quote!(None),
@@ -42,7 +54,8 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
     };
     rust_file(quote! {
         //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-        //! (deadline, panic isolation, error mapping and logging).
+        //! (the caller admitted by the RPC's access policy and its acting fields bound to the
+        //! caller, deadline, panic isolation, error mapping and logging).
         use ::nova_runtime::codegen::tonic;
         use ::std::sync::Arc;
 
@@ -78,21 +91,14 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
             rpcs: crate::rpc::ALL,
             default_port: crate::DEFAULT_PORT,
             database: #database,
+            issuer: #issuer,
         };
 
-        /// Serves `logic` with the default options: no database to follow (SERVING at once),
-        /// the default shutdown sequence. See [`serve_with`].
-        pub async fn serve<L: Logic>(
-            logic: L,
-            listeners: ::nova_runtime::server::Listeners,
-            shutdown: ::nova_runtime::server::Shutdown,
-        ) -> Result<(), ::nova_runtime::server::StartError> {
-            serve_with(logic, ::nova_runtime::server::ServeOptions::default(), listeners, shutdown).await
-        }
-
-        /// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-        /// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-        /// is requested; then runs the shutdown sequence of `options`.
+        /// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+        /// with `grpc.health.v1` (following the database in `options`), reflection, and
+        /// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+        /// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+        /// verified against the token issuer's keys (see `ServeOptions::new`).
         pub async fn serve_with<L: Logic>(
             logic: L,
             options: ::nova_runtime::server::ServeOptions,
@@ -107,4 +113,21 @@ pub fn emit_server(service: &Service) -> Result<String, EmitError> {
             ::nova_runtime::server::ServiceConfig::from_env(&DESCRIPTION)
         }
     })
+}
+
+/// Binds the acting field at `path` (`user_id`, or `settings.user_id` through singular message
+/// fields, which prost makes `Option`s: an absent message has nothing to bind, and the handler
+/// refuses it as a missing argument).
+fn bind_statement(path: &str) -> proc_macro2::TokenStream {
+    let segments: Vec<proc_macro2::Ident> = path.split('.').map(|s| ident(&s.to_snake_case())).collect();
+    let Some((last, through)) = segments.split_last() else { return quote!() };
+    let mut statement = quote!(ctx.bind(#path, &mut inner.#last)?;);
+    for (depth, segment) in through.iter().enumerate().rev() {
+        let outer = if depth == 0 { quote!(message) } else { quote!(inner) };
+        statement = quote!(if let Some(inner) = #outer.#segment.as_mut() { #statement });
+    }
+    if through.is_empty() {
+        statement = quote!(ctx.bind(#path, &mut message.#last)?;);
+    }
+    statement
 }

@@ -14,8 +14,9 @@ use crate::source::{Located, SourceFile, Span};
 
 const SERVICE_KEYS: [&str; 13] =
     ["proto", "database", "port", "calls", "allow_cycle", "slo", "deadline", "retry", "stale_if_error", "breaker", "retry_budget", "rpc", "tables"];
-const DEFAULTS_KEYS: [&str; 6] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo"];
-const RPC_KEYS: [&str; 7] = ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed", "slo"];
+const DEFAULTS_KEYS: [&str; 8] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo", "access", "token_issuer"];
+const RPC_KEYS: [&str; 12] =
+    ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed", "slo", "access", "permission", "services", "acting", "shared"];
 const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_call", "slow_rate", "open_for", "half_open_calls"];
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 4] = ["p95", "error_rate", "for", "severity"];
@@ -100,6 +101,7 @@ fn read_document(reader: &mut Reader<'_>, document: &DeTable<'_>) -> RawSpec {
                 reader.reject_unknown_keys(table, &DEFAULTS_KEYS, "[defaults]");
                 defaults = RawDefaults {
                     span: Some(span),
+                    token_issuer: reader.string(table, "token_issuer"),
                     policy: read_policy(reader, table),
                     target: read_target(reader, table),
                     slo: read_slo(reader, table),
@@ -158,6 +160,11 @@ fn read_policy(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawPolicy {
         stale_if_error: reader.duration(table, "stale_if_error"),
         entity: reader.string(table, "entity"),
         fail_closed: reader.boolean(table, "fail_closed"),
+        access: reader.string(table, "access"),
+        permission: reader.string(table, "permission"),
+        services: table.get_key_value("services").map(|(_, value)| Located::new(reader.strings(table, "services"), value.span())),
+        acting: reader.strings(table, "acting"),
+        shared: reader.boolean(table, "shared"),
     }
 }
 

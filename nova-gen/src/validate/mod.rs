@@ -2,6 +2,7 @@
 //! located raw spec and the compiled protos. All problems are collected; the model is only
 //! built when there are none.
 
+mod access;
 mod api;
 mod calls;
 mod names;
@@ -24,6 +25,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     services::check_services(&mut v);
     calls::check_calls(&mut v);
     rpcs::check_rpcs(&mut v);
+    access::check_access(&mut v);
     tables::check_tables(&mut v);
     writes::check_writes(&mut v);
     targets::check_targets(&mut v);

@@ -346,10 +346,10 @@ impl ClientCore {
 
     /// The cache key a call of `rpc` with `request` made now would use (scope included), if
     /// this client caches: for tests and tools that look into the cache.
-    pub fn cache_key<Req: Message>(&self, rpc: &'static RpcDescriptor, request: &Req, entities: Entities<Req>) -> Option<CacheKey> {
+    pub fn cache_key<Req: Message>(&self, rpc: &RpcDescriptor, request: &Req, entities: &[String]) -> Option<CacheKey> {
         let cache = self.target.cache.as_ref()?;
         let (_, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
-        Some(cache.key(rpc, &scope, &request.encode_to_vec(), &entities(request)))
+        Some(cache.key(rpc, &scope, &request.encode_to_vec(), entities))
     }
 
     /// Forgets the cached responses to `request` (whoever asked it), here and in every replica.

@@ -28,8 +28,9 @@ pub enum Access {
 pub struct AccessPolicy {
     pub access: Access,
     /// For [`Access::Service`]: the services that may call (by default those whose `calls`
-    /// list the owner). For the others: services that may also call as themselves, and may
-    /// then name any user in the acting fields.
+    /// list the owner). For the others: services that may also call as themselves, and are
+    /// trusted to name any user in the acting fields (also while serving a user: messaging
+    /// reads the recipient's settings while serving the sender).
     pub services: &'static [&'static str],
     /// Request fields naming the acting user (`author_id`, `viewer_id`, ...): bound to the
     /// caller's user by the generated server (empty -> the caller's id; another id ->
@@ -96,9 +97,15 @@ impl AccessPolicy {
     }
 
     /// Binds the acting field `field` (holding `value`) to the caller: the caller's user id
-    /// when empty; `PERMISSION_DENIED` when it names someone else. A listed service calling as
-    /// itself may name anyone; a call without a user may name nobody.
+    /// when empty; `PERMISSION_DENIED` when it names someone else. A listed service (as itself
+    /// or serving a user) may name anyone; a call without a user may name nobody.
     pub fn bind(&self, principal: &Principal, field: &str, value: &mut String) -> Result<(), LogicError> {
+        if principal.service().is_some_and(|name| self.lists(name)) {
+            if let (true, Some(user)) = (value.is_empty(), principal.user_id()) {
+                *value = user.to_string();
+            }
+            return Ok(());
+        }
         match principal {
             Principal::User(user) => {
                 if value.is_empty() {
@@ -116,7 +123,6 @@ impl AccessPolicy {
                     ))),
                 }
             }
-            Principal::Service(name) if self.lists(name) => Ok(()),
             _ if value.is_empty() => Ok(()),
             Principal::Anonymous => {
                 Err(LogicError::Unauthenticated(format!("{field} names a user, but the call carries no token: sign in as that user")))
@@ -175,16 +181,20 @@ mod tests {
         USER.bind(&user(alice, None), "user_id", &mut empty).unwrap();
         assert_eq!(empty, alice.to_string());
         let mut upper = alice.to_string().to_uppercase();
-        USER.bind(&user(alice, Some("feed")), "user_id", &mut upper).unwrap();
+        USER.bind(&user(alice, Some("content")), "user_id", &mut upper).unwrap();
         assert_eq!(upper, alice.to_string());
         let mut other = bob.to_string();
         assert_eq!(code(USER.bind(&user(alice, None), "user_id", &mut other)), Some(tonic::Code::PermissionDenied));
         assert_eq!(other, bob.to_string(), "a refused value is left as it was");
         let mut garbage = "not-an-id".to_string();
         assert_eq!(code(USER.bind(&user(alice, None), "user_id", &mut garbage)), Some(tonic::Code::PermissionDenied));
-        // A listed service as itself names anyone; an unlisted one or nobody names nobody.
+        // A listed service names anyone, also while serving a user; an unlisted one or nobody
+        // names nobody.
         let mut named = bob.to_string();
         USER.bind(&Principal::Service("feed".into()), "user_id", &mut named).unwrap();
+        USER.bind(&user(alice, Some("feed")), "user_id", &mut named).unwrap();
+        assert_eq!(named, bob.to_string());
+        assert_eq!(code(USER.bind(&user(alice, Some("content")), "user_id", &mut named)), Some(tonic::Code::PermissionDenied));
         assert_eq!(code(USER.bind(&Principal::Service("media".into()), "user_id", &mut named)), Some(tonic::Code::PermissionDenied));
         assert_eq!(code(AccessPolicy::PUBLIC.bind(&Principal::Anonymous, "viewer_id", &mut named)), Some(tonic::Code::Unauthenticated));
         let mut nobody = String::new();

@@ -56,13 +56,21 @@ impl AlphaClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
     /// `type` is a keyword: a raw identifier.
     ///
-    /// `Type`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 1m more if the service fails), up to 3 attempts.
+    /// `Type`: read (NO_SIDE_EFFECTS), access: service (beta); one answer for all callers, deadline 300ms, cached 1m (stale up to 1m more if the service fails), up to 3 attempts.
     pub async fn r#type(
         &self,
         request: crate::pb::TypeRequest,
@@ -92,7 +100,7 @@ impl AlphaClient {
     }
     /// Cached by a repeated entity.
     ///
-    /// `Match`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 1m more if the service fails), up to 3 attempts.
+    /// `Match`: read (NO_SIDE_EFFECTS), access: service (beta), deadline 300ms, cached 30s (stale up to 1m more if the service fails), up to 3 attempts.
     pub async fn r#match(
         &self,
         request: crate::pb::MatchRequest,
@@ -122,7 +130,7 @@ impl AlphaClient {
     }
     /// `super` has no raw form: prost and nova name it `super_`; fail-closed.
     ///
-    /// `Super`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
+    /// `Super`: read (NO_SIDE_EFFECTS), access: service (beta), deadline 300ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     pub async fn super_(
         &self,
         request: crate::pb::SuperRequest,
@@ -152,7 +160,7 @@ impl AlphaClient {
     }
     /// `self` has no raw form either.
     ///
-    /// `Self`: idempotent write, deadline 100ms, up to 3 attempts.
+    /// `Self`: idempotent write, access: service (beta), deadline 100ms, up to 3 attempts.
     pub async fn self_(
         &self,
         request: crate::pb::SelfRequest,
@@ -172,7 +180,7 @@ impl AlphaClient {
     }
     /// Close to the invalidation helpers' names, but collides with none.
     ///
-    /// `InvalidateEverything`: write, not retry-safe, deadline 300ms, no retries.
+    /// `InvalidateEverything`: write, not retry-safe, access: service (beta), deadline 300ms, no retries.
     pub async fn invalidate_everything(
         &self,
         request: crate::pb::InvalidateEverythingRequest,
@@ -192,7 +200,7 @@ impl AlphaClient {
     }
     /// Close to the client's `new`, but collides with nothing.
     ///
-    /// `NewItem`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
+    /// `NewItem`: write, not retry-safe, access: service (beta), deadline 300ms, up to 3 attempts, only while the request never reached the server.
     pub async fn new_item(
         &self,
         request: crate::pb::NewItemRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `Type`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 1m more if the service fails), up to 3 attempts.
+/// `Type`: read (NO_SIDE_EFFECTS), access: service (beta); one answer for all callers, deadline 300ms, cached 1m (stale up to 1m more if the service fails), up to 3 attempts.
 pub static TYPE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.alpha.v1.AlphaService",
     method: "Type",
@@ -41,8 +41,14 @@ pub static TYPE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDe
         fail_closed: false,
     },
     schema: 0x98a3d4a0cf0caf00,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["beta"],
+        acting: &[],
+        shared: true,
+    },
 };
-/// `Match`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 1m more if the service fails), up to 3 attempts.
+/// `Match`: read (NO_SIDE_EFFECTS), access: service (beta), deadline 300ms, cached 30s (stale up to 1m more if the service fails), up to 3 attempts.
 pub static MATCH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.alpha.v1.AlphaService",
     method: "Match",
@@ -63,8 +69,14 @@ pub static MATCH: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcD
         fail_closed: false,
     },
     schema: 0xa098c4cb1c29000f,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["beta"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Super`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
+/// `Super`: read (NO_SIDE_EFFECTS), access: service (beta), deadline 300ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
 pub static SUPER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.alpha.v1.AlphaService",
     method: "Super",
@@ -85,8 +97,14 @@ pub static SUPER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcD
         fail_closed: true,
     },
     schema: 0xe030c957077d25b1,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["beta"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Self`: idempotent write, deadline 100ms, up to 3 attempts.
+/// `Self`: idempotent write, access: service (beta), deadline 100ms, up to 3 attempts.
 pub static SELF: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.alpha.v1.AlphaService",
     method: "Self",
@@ -104,8 +122,14 @@ pub static SELF: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDe
         fail_closed: false,
     },
     schema: 0x6046ae7328dac308,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["beta"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `InvalidateEverything`: write, not retry-safe, deadline 300ms, no retries.
+/// `InvalidateEverything`: write, not retry-safe, access: service (beta), deadline 300ms, no retries.
 pub static INVALIDATE_EVERYTHING: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.alpha.v1.AlphaService",
     method: "InvalidateEverything",
@@ -118,8 +142,14 @@ pub static INVALIDATE_EVERYTHING: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         fail_closed: false,
     },
     schema: 0x8e488e96b588803f,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["beta"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `NewItem`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
+/// `NewItem`: write, not retry-safe, access: service (beta), deadline 300ms, up to 3 attempts, only while the request never reached the server.
 pub static NEW_ITEM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.alpha.v1.AlphaService",
     method: "NewItem",
@@ -137,6 +167,12 @@ pub static NEW_ITEM: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         fail_closed: false,
     },
     schema: 0x94e02e492a8c94ed,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["beta"],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[

@@ -11,7 +11,7 @@ use ::std::future::Future;
 pub trait Logic: Send + Sync + 'static {
     /// `type` is a keyword: a raw identifier.
     ///
-    /// `Type`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 1m (stale up to 1m more if the service fails), up to 3 attempts.
+    /// `Type`: read (NO_SIDE_EFFECTS), access: service (beta); one answer for all callers, deadline 300ms, cached 1m (stale up to 1m more if the service fails), up to 3 attempts.
     fn r#type(
         &self,
         ctx: &CallContext,
@@ -19,7 +19,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::TypeResponse, LogicError>> + Send;
     /// Cached by a repeated entity.
     ///
-    /// `Match`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 30s (stale up to 1m more if the service fails), up to 3 attempts.
+    /// `Match`: read (NO_SIDE_EFFECTS), access: service (beta), deadline 300ms, cached 30s (stale up to 1m more if the service fails), up to 3 attempts.
     fn r#match(
         &self,
         ctx: &CallContext,
@@ -27,7 +27,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::MatchResponse, LogicError>> + Send;
     /// `super` has no raw form: prost and nova name it `super_`; fail-closed.
     ///
-    /// `Super`: read (NO_SIDE_EFFECTS), deadline 300ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
+    /// `Super`: read (NO_SIDE_EFFECTS), access: service (beta), deadline 300ms, cached 10s, fail-closed (never served stale), up to 3 attempts.
     fn super_(
         &self,
         ctx: &CallContext,
@@ -35,7 +35,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::SuperResponse, LogicError>> + Send;
     /// `self` has no raw form either.
     ///
-    /// `Self`: idempotent write, deadline 100ms, up to 3 attempts.
+    /// `Self`: idempotent write, access: service (beta), deadline 100ms, up to 3 attempts.
     fn self_(
         &self,
         ctx: &CallContext,
@@ -43,7 +43,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), LogicError>> + Send;
     /// Close to the invalidation helpers' names, but collides with none.
     ///
-    /// `InvalidateEverything`: write, not retry-safe, deadline 300ms, no retries.
+    /// `InvalidateEverything`: write, not retry-safe, access: service (beta), deadline 300ms, no retries.
     fn invalidate_everything(
         &self,
         ctx: &CallContext,
@@ -51,7 +51,7 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), LogicError>> + Send;
     /// Close to the client's `new`, but collides with nothing.
     ///
-    /// `NewItem`: write, not retry-safe, deadline 300ms, up to 3 attempts, only while the request never reached the server.
+    /// `NewItem`: write, not retry-safe, access: service (beta), deadline 300ms, up to 3 attempts, only while the request never reached the server.
     fn new_item(
         &self,
         ctx: &CallContext,

@@ -2,7 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
-//! (deadline, panic isolation, error mapping and logging).
+//! (the caller admitted by the RPC's access policy and its acting fields bound to the
+//! caller, deadline, panic isolation, error mapping and logging).
 use ::nova_runtime::codegen::tonic;
 use ::std::sync::Arc;
 use crate::logic::Logic;
@@ -107,25 +108,13 @@ pub const DESCRIPTION: ::nova_runtime::server::ServiceDescription = ::nova_runti
     rpcs: crate::rpc::ALL,
     default_port: crate::DEFAULT_PORT,
     database: Some(crate::DATABASE),
+    issuer: None,
 };
-/// Serves `logic` with the default options: no database to follow (SERVING at once),
-/// the default shutdown sequence. See [`serve_with`].
-pub async fn serve<L: Logic>(
-    logic: L,
-    listeners: ::nova_runtime::server::Listeners,
-    shutdown: ::nova_runtime::server::Shutdown,
-) -> Result<(), ::nova_runtime::server::StartError> {
-    serve_with(
-            logic,
-            ::nova_runtime::server::ServeOptions::default(),
-            listeners,
-            shutdown,
-        )
-        .await
-}
-/// Serves `logic` on the gRPC listener, with `grpc.health.v1` (following the database
-/// in `options`), reflection, and `/metrics` on the metrics listener, until `shutdown`
-/// is requested; then runs the shutdown sequence of `options`.
+/// Serves `logic` on the gRPC listener (mutual TLS, or plaintext if `options` say so),
+/// with `grpc.health.v1` (following the database in `options`), reflection, and
+/// `/metrics`, `/readyz` and `/livez` on the metrics listener, until `shutdown` is
+/// requested; then runs the shutdown sequence of `options`. Callers' tokens are
+/// verified against the token issuer's keys (see `ServeOptions::new`).
 pub async fn serve_with<L: Logic>(
     logic: L,
     options: ::nova_runtime::server::ServeOptions,

@@ -56,13 +56,21 @@ impl BetaClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
     /// `gen` is reserved in edition 2024.
     ///
-    /// `Gen`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `Gen`: write, not retry-safe, access: service (alpha), deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn r#gen(
         &self,
         request: crate::pb::GenRequest,
@@ -81,7 +89,7 @@ impl BetaClient {
             .await
     }
     ///
-    /// `Try`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `Try`: read (NO_SIDE_EFFECTS), access: service (alpha), deadline 300ms, up to 3 attempts.
     pub async fn r#try(
         &self,
         request: crate::pb::TryRequest,

@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `Gen`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+/// `Gen`: write, not retry-safe, access: service (alpha), deadline 1s, up to 3 attempts, only while the request never reached the server.
 pub static GEN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.beta.v1.BetaService",
     method: "Gen",
@@ -38,8 +38,14 @@ pub static GEN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDes
         fail_closed: false,
     },
     schema: 0x736aeedf289f329e,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["alpha"],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Try`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `Try`: read (NO_SIDE_EFFECTS), access: service (alpha), deadline 300ms, up to 3 attempts.
 pub static TRY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.beta.v1.BetaService",
     method: "Try",
@@ -57,6 +63,12 @@ pub static TRY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDes
         fail_closed: false,
     },
     schema: 0x6bdf24f682151337,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Service,
+        services: &["alpha"],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[&GEN, &TRY];

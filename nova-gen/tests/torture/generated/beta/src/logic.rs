@@ -11,14 +11,14 @@ use ::std::future::Future;
 pub trait Logic: Send + Sync + 'static {
     /// `gen` is reserved in edition 2024.
     ///
-    /// `Gen`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
+    /// `Gen`: write, not retry-safe, access: service (alpha), deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn r#gen(
         &self,
         ctx: &CallContext,
         request: crate::pb::GenRequest,
     ) -> impl Future<Output = Result<crate::pb::GenResponse, LogicError>> + Send;
     ///
-    /// `Try`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `Try`: read (NO_SIDE_EFFECTS), access: service (alpha), deadline 300ms, up to 3 attempts.
     fn r#try(
         &self,
         ctx: &CallContext,

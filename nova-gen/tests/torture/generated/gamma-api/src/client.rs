@@ -56,12 +56,20 @@ impl GammaClient {
     pub fn core(&self) -> &ClientCore {
         &self.core
     }
+    /// This client (sharing its cache, breaker and retry budget) sending `token`, an end
+    /// user's access token, on every call: what the edge does for a signed-in user. Inside
+    /// a server, clients forward the token of the user being served without this.
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            core: self.core.with_token(token),
+        }
+    }
     /// Forgets every cached response about the entity `id` (e.g. after it changed).
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
     ///
-    /// `Echo`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `Echo`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
     pub async fn echo(
         &self,
         request: crate::pb::EchoRequest,
@@ -80,7 +88,7 @@ impl GammaClient {
             .await
     }
     ///
-    /// `Forward`: write, not retry-safe, deadline 300ms, no retries.
+    /// `Forward`: write, not retry-safe, access: public, deadline 300ms, no retries.
     pub async fn forward(
         &self,
         request: crate::pb::ForwardRequest,

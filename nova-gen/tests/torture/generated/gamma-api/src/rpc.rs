@@ -20,7 +20,7 @@ pub static TARGET: ::nova_runtime::rpc::TargetPolicy = ::nova_runtime::rpc::Targ
         token_ratio: 0.1,
     },
 };
-/// `Echo`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+/// `Echo`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
 pub static ECHO: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.gamma.v1.GammaService",
     method: "Echo",
@@ -38,8 +38,14 @@ pub static ECHO: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDe
         fail_closed: false,
     },
     schema: 0x01bacf1a67229954,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
-/// `Forward`: write, not retry-safe, deadline 300ms, no retries.
+/// `Forward`: write, not retry-safe, access: public, deadline 300ms, no retries.
 pub static FORWARD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "torture.gamma.v1.GammaService",
     method: "Forward",
@@ -52,6 +58,12 @@ pub static FORWARD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::Rp
         fail_closed: false,
     },
     schema: 0xd1869ba2d435674d,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::Public,
+        services: &[],
+        acting: &[],
+        shared: false,
+    },
 };
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[&ECHO, &FORWARD];

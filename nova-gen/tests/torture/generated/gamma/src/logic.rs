@@ -10,14 +10,14 @@ use ::std::future::Future;
 /// caller's deadline already enforced, panics caught and errors mapped to status codes.
 pub trait Logic: Send + Sync + 'static {
     ///
-    /// `Echo`: read (NO_SIDE_EFFECTS), deadline 300ms, up to 3 attempts.
+    /// `Echo`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
     fn echo(
         &self,
         ctx: &CallContext,
         request: crate::pb::EchoRequest,
     ) -> impl Future<Output = Result<crate::pb::EchoResponse, LogicError>> + Send;
     ///
-    /// `Forward`: write, not retry-safe, deadline 300ms, no retries.
+    /// `Forward`: write, not retry-safe, access: public, deadline 300ms, no retries.
     fn forward(
         &self,
         ctx: &CallContext,

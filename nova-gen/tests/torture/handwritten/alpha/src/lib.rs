@@ -73,9 +73,6 @@ pub async fn start(
 ) -> Result<(), StartError> {
     let database = nova_alpha::db::open(config.database()?)?;
     let logic = AlphaLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let options = ServeOptions::new(&config, Some(database));
     nova_alpha::server::serve_with(logic, options, listeners, shutdown).await
 }

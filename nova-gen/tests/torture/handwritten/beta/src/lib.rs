@@ -45,9 +45,6 @@ pub async fn start(
 ) -> Result<(), StartError> {
     let database = nova_beta::db::open(config.database()?)?;
     let logic = BetaLogic::new(database.pool().clone());
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: Some(database),
-    };
+    let options = ServeOptions::new(&config, Some(database));
     nova_beta::server::serve_with(logic, options, listeners, shutdown).await
 }

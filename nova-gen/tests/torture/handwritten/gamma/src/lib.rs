@@ -36,9 +36,6 @@ pub async fn start(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let options = ServeOptions {
-        shutdown: config.shutdown,
-        database: None,
-    };
+    let options = ServeOptions::new(&config, None);
     nova_gamma::server::serve_with(GammaLogic::new(), options, listeners, shutdown).await
 }
