@@ -1,0 +1,118 @@
+//! Who may call what, end to end: real services on mutual TLS with the test CA, real tokens
+//! from auth, the access policies of specs/ownership.toml enforced by the generated servers.
+//! Each test checks refusals as well as the calls that succeed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
+use nova_auth::AuthClient;
+use nova_auth::pb as auth_pb;
+use nova_runtime::identity::Peer;
+use nova_runtime::tls::Transport;
+use nova_search::SearchClient;
+use nova_search::pb as search_pb;
+use nova_tests::{TestSystem, pki};
+use nova_user::UserClient;
+use nova_user::pb;
+use tonic::Code;
+
+async fn user_system() -> TestSystem {
+    let mut system = TestSystem::new();
+    system.start_with_callees(nova_user::SERVICE).await;
+    system
+}
+
+fn code<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+#[tokio::test]
+async fn only_clients_with_a_certificate_of_the_deployment_connect() {
+    let system = user_system().await;
+    let request = || pb::GetUserProfileRequest { user_id: uuid::Uuid::new_v4().to_string() };
+    // The edge's certificate: the call reaches the service (which finds no such user).
+    let edge = system.client(UserClient::from_peers);
+    assert_eq!(code(edge.get_user_profile(request()).await), Code::NotFound);
+    // No certificate at all (plaintext), or a certificate of another CA claiming to be a
+    // service: the TLS handshake fails, nothing reaches a handler.
+    for transport in [Transport::Plaintext { announce: Some("content".to_string()) }, pki::stranger(&Peer::Service("content".to_string()))] {
+        let refused = system.client_with(transport, UserClient::from_peers).get_user_profile(request()).await;
+        assert_eq!(code(refused), Code::Unavailable);
+    }
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn user_calls_need_a_valid_token_and_act_only_for_its_user() {
+    let system = user_system().await;
+    let ada = system.sign_up("ada").await;
+    let bob = system.sign_up("bob").await;
+    let users = system.client(UserClient::from_peers);
+    let follow = |follower: &str, followee: &str| pb::FollowRequest { follower_id: follower.to_string(), followee_id: followee.to_string() };
+
+    // No token: UNAUTHENTICATED, before the handler.
+    assert_eq!(code(users.follow(follow(&ada.id, &bob.id)).await), Code::Unauthenticated);
+    // A tampered token, a token with another key, garbage: UNAUTHENTICATED.
+    let mut tampered = ada.token.clone().into_bytes();
+    let at = tampered.len() / 2;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    for token in [String::from_utf8(tampered).unwrap(), "not.a.token".to_string(), format!("{}x", ada.token)] {
+        assert_eq!(code(users.with_token(&token).follow(follow(&ada.id, &bob.id)).await), Code::Unauthenticated, "{token}");
+    }
+    // Bob's token cannot make ada follow anyone.
+    let as_bob = users.with_token(&bob.token);
+    let refused = as_bob.follow(follow(&ada.id, &bob.id)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(refused.message().contains("follower_id"), "{refused:?}");
+    // Ada's token: her own id, or an empty field (the server fills in the caller).
+    let as_ada = users.with_token(&ada.token);
+    as_ada.follow(follow(&ada.id, &bob.id)).await.unwrap();
+    as_ada.unfollow(pb::UnfollowRequest { follower_id: String::new(), followee_id: bob.id.clone() }).await.unwrap();
+    as_ada.follow(follow("", &bob.id)).await.unwrap();
+    let followers = users.get_user_followers(pb::GetUserFollowersRequest { user_id: bob.id.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
+    assert_eq!(followers.followers.iter().map(|f| f.follower_id.as_str()).collect::<Vec<_>>(), vec![ada.id.as_str()]);
+    // A public read needs no token.
+    assert_eq!(code(users.get_user_profile(pb::GetUserProfileRequest { user_id: ada.id.clone() }).await), Code::Ok);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn service_only_rpcs_refuse_end_users_and_undeclared_services() {
+    let mut system = TestSystem::new();
+    system.start_with_callees(nova_search::SERVICE).await;
+    let ada = system.sign_up("ada").await;
+    let index = || search_pb::IndexDocumentsRequest { documents: vec![] };
+    // The edge, anonymous or with a user's token: PERMISSION_DENIED (only content and user may
+    // index).
+    let search = system.client(SearchClient::from_peers);
+    assert_eq!(code(search.index_documents(index()).await), Code::PermissionDenied);
+    assert_eq!(code(search.with_token(&ada.token).index_documents(index()).await), Code::PermissionDenied);
+    // media has a certificate of the deployment, but is not a declared producer.
+    assert_eq!(code(system.service_client("media", SearchClient::from_peers).index_documents(index()).await), Code::PermissionDenied);
+    // content is: the call reaches the handler (which refuses an empty batch itself, or accepts it).
+    let as_content = system.service_client("content", SearchClient::from_peers).index_documents(index()).await;
+    let reached = as_content.as_ref().map_or_else(|status| status.code(), |_| Code::Ok);
+    assert!(!matches!(reached, Code::PermissionDenied | Code::Unauthenticated), "{as_content:?}");
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn operator_rpcs_need_the_permission() {
+    let mut system = TestSystem::new();
+    system.start_with_callees(nova_auth::SERVICE).await;
+    let ada = system.sign_up("ada").await;
+    let auth = system.client(AuthClient::from_peers);
+    assert_eq!(code(auth.rotate_signing_key(auth_pb::RotateSigningKeyRequest {}).await), Code::Unauthenticated);
+    assert_eq!(code(auth.with_token(&ada.token).rotate_signing_key(auth_pb::RotateSigningKeyRequest {}).await), Code::PermissionDenied);
+    // Granted (by an operator with the database, as the first admin is), the same token may.
+    let mut db = system.connect("auth").await;
+    nova_runtime::codegen::sqlx::query("INSERT INTO user_permissions (user_id, permission) VALUES ($1::uuid, 'auth.admin')")
+        .bind(&ada.id)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    auth.with_token(&ada.token).rotate_signing_key(auth_pb::RotateSigningKeyRequest {}).await.unwrap();
+    system.stop().await;
+}
