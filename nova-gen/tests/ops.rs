@@ -43,7 +43,7 @@ fn python() -> PathBuf {
 }
 
 fn node_modules_ready() {
-    for package in ["argo-rollouts", "prometheus-operator"] {
+    for package in ["argo-rollouts", "prometheus-operator", "cert-manager"] {
         let dir = ops_dir().join("node_modules/@kubernetes-models").join(package);
         assert!(dir.is_dir(), "{} is missing: {INSTALL}", dir.display());
     }
@@ -187,26 +187,40 @@ fn a_broken_metric_name_fails_the_rule_tests() {
     assert!(text(&output).contains("alertname: GRPCCircuitBreakerOpen"), "{}", text(&output));
 }
 
-/// What the chart must say for each service, from the IR and the runtime's own defaults.
+/// What the chart must say for each service, from the IR, the runtime's own defaults and its
+/// security contract (issue 17), computed here independently of the generator.
 fn expectations(analysis: &nova_gen::Analysis, ops: &Path) -> serde_json::Value {
     let spec = &analysis.spec;
     let services: serde_json::Map<String, serde_json::Value> = spec
         .services
         .iter()
         .map(|s| {
+            let callee = |c: &String| spec.service(c).unwrap();
+            // Clients verify the callee's certificate by its Service name, over mTLS only.
             let endpoints: serde_json::Map<String, serde_json::Value> = s
                 .calls
                 .iter()
-                .map(|c| {
-                    let callee = spec.service(c).unwrap();
-                    (format!("NOVA_{}_ENDPOINT", c.to_ascii_uppercase()), format!("http://{}:{}", ops::job_name(c), callee.port).into())
-                })
+                .map(|c| (format!("NOVA_{}_ENDPOINT", c.to_ascii_uppercase()), format!("https://{}:{}", ops::job_name(c), callee(c).port).into()))
                 .collect();
+            let callees: serde_json::Map<String, serde_json::Value> = s.calls.iter().map(|c| (ops::job_name(c), callee(c).port.into())).collect();
+            // The reverse edges: every service whose `calls` name this one.
+            let callers: Vec<String> = spec.services.iter().filter(|c| c.calls.contains(&s.name)).map(|c| ops::job_name(&c.name)).collect();
+            let mut secret_env = vec!["NOVA_REDIS_URL", "NOVA_CACHE_KEY"];
+            if s.database.is_some() {
+                secret_env.push("NOVA_DATABASE_URL");
+            }
+            if s.name == "auth" {
+                secret_env.push("NOVA_AUTH_KEY_ENCRYPTION_KEY");
+            }
             let value = serde_json::json!({
                 "port": s.port,
                 "database": s.database,
                 "job": ops::job_name(&s.name),
                 "endpoints": endpoints,
+                "callees": callees,
+                "callers": callers,
+                "identity": format!("spiffe://nova.local/svc/{}", s.name),
+                "secret_env": secret_env,
                 "rules": ops.join(format!("chart/rules/{}.rules.yml", s.name)),
                 "max_error_ratio": s.slo.error_rate_percent / 100.0,
                 "max_p95_seconds": s.slo.p95_latency.as_secs_f64(),
@@ -230,7 +244,8 @@ fn validate_chart(ops: &Path, analysis: &nova_gen::Analysis) -> (Output, Option<
     std::fs::write(&expect, expectations(analysis, ops).to_string()).unwrap();
     let crds = work.path().join("crds.json");
     let chart = run(
-        Command::new(python()).arg(ops_dir().join("validate_chart.py")).arg(ops.join("chart")).arg(ops.join("values")).arg(&expect).arg(&crds),
+        // No __pycache__ beside the sources (validate_chart.py imports checkov_scan.py).
+        Command::new(python()).env("PYTHONDONTWRITEBYTECODE", "1").arg(ops_dir().join("validate_chart.py")).arg(ops.join("chart")).arg(ops.join("values")).arg(&expect).arg(&crds),
         "validate_chart.py",
     );
     if !chart.status.success() {
@@ -253,12 +268,16 @@ fn the_chart_renders_lints_and_validates_for_every_service_and_matches_the_spec(
     );
     for (dir, analysis) in [real_ops(), torture_ops()] {
         let (chart, crds) = validate_chart(&dir.path().join("generated/ops"), &analysis);
+        println!("{}", text(&chart)); // checkov's figures per service, shown with --nocapture
         assert!(chart.status.success(), "chart validation failed:\n{}", text(&chart));
         let count = analysis.spec.services.len();
-        assert!(text(&chart).contains(&format!("validate_chart: {count} services, {} custom resources, 0 problems", count * 6)), "{}", text(&chart));
+        // Per service: canary on (Rollout, AnalysisTemplate, ServiceMonitor, PrometheusRule,
+        // Certificate), canary off (the last three) and options on (those and the edge's Certificate).
+        let custom = count * (5 + 3 + 4);
+        assert!(text(&chart).contains(&format!("validate_chart: {count} services, {custom} custom resources, 0 problems")), "{}", text(&chart));
         let crds = crds.unwrap();
         assert!(crds.status.success(), "CRD validation failed:\n{}", text(&crds));
-        assert!(text(&crds).contains(&format!("validate_crds: {} custom resources, 0 problems", count * 6)), "{}", text(&crds));
+        assert!(text(&crds).contains(&format!("validate_crds: {custom} custom resources, 0 problems")), "{}", text(&crds));
     }
 }
 
@@ -277,6 +296,35 @@ fn a_broken_values_key_or_value_fails_chart_validation_clearly() {
     let (chart, _) = validate_chart(&dir.path().join("generated/ops"), &analysis);
     assert!(!chart.status.success(), "{}", text(&chart));
     assert!(text(&chart).contains("container grpc port 50999, the spec says 50051"), "{}", text(&chart));
+}
+
+#[test]
+fn a_security_regression_fails_chart_validation_naming_it() {
+    let (dir, analysis) = real_ops();
+    let ops = dir.path().join("generated/ops");
+    let edit = |path: &str, from: &str, to: &str| {
+        let file = ops.join(path);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(from), "{from} not in {}", file.display());
+        std::fs::write(&file, text.replacen(from, to, 1)).unwrap();
+    };
+    // A writable root filesystem: the direct Pod Security check and checkov both name it.
+    edit("chart/templates/_helpers.tpl", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false");
+    // media calls auth, but auth's NetworkPolicy no longer admits it.
+    edit("values/auth.yaml", "  - name: \"media\"\n    fullname: \"nova-media\"\n", "");
+    // A password in the ConfigMap.
+    edit("chart/templates/configmap.yaml", "  NOVA_DATA_DIR:", "  NOVA_REDIS_URL: \"redis://nova:hunter2@redis:6379\"\n  NOVA_DATA_DIR:");
+    let (chart, _) = validate_chart(&ops, &analysis);
+    let report = text(&chart);
+    assert!(!chart.status.success(), "{report}");
+    for expected in [
+        "values/user.yaml (canary on): container user securityContext.readOnlyRootFilesystem is False, the Restricted Pod Security Standard wants True",
+        "values/user.yaml (canary on): checkov CKV_K8S_22 fails on Deployment.nova-apps.nova-user: Use read-only filesystem",
+        "values/auth.yaml (canary off): the NetworkPolicy admits callers ['nova-content', 'nova-messaging', 'nova-streaming', 'nova-user'] to the gRPC port, the spec's reverse calls give ['nova-content', 'nova-media', 'nova-messaging', 'nova-streaming', 'nova-user']",
+        "values/feed.yaml (options on): the ConfigMap carries a secret: NOVA_REDIS_URL",
+    ] {
+        assert!(report.contains(expected), "no `{expected}` in:\n{report}");
+    }
 }
 
 #[test]
@@ -313,6 +361,7 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
         "{rules}"
     );
     assert!(values.contains("NOVA_ACCOUNTS_ENDPOINT") && dot.contains("\"notes\" -> \"accounts\""), "{values}\n{dot}");
+    assert!(read("values/accounts.yaml").contains("callers:\n  - name: \"notes\"\n"), "{}", read("values/accounts.yaml"));
 
     repo.edit("specs/ownership.toml", "slo = { p95 = \"150ms\" }", "slo = { p95 = \"7ms\" }");
     repo.edit("specs/ownership.toml", "[notes]\n", "[notes]\nport = 50777\n");
@@ -323,6 +372,8 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
         "generated/ops/chart/rules/notes.rules.yml",
         "generated/ops/tests/notes.test.yml",
         "generated/ops/values/notes.yaml",
+        // The callee's NetworkPolicy admits its callers: accounts' values change too.
+        "generated/ops/values/accounts.yaml",
         "generated/ops/system.dot",
     ] {
         assert!(text(&check).contains(drifted), "check does not report {drifted}:\n{}", text(&check));
@@ -331,6 +382,7 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
     let (rules, values, dot) = (read("chart/rules/notes.rules.yml"), read("values/notes.yaml"), read("system.dot"));
     assert!(rules.contains("> 0.007"), "{rules}");
     assert!(values.contains("grpc: 50777") && !values.contains("NOVA_ACCOUNTS_ENDPOINT"), "{values}");
+    assert!(read("values/accounts.yaml").contains("callers: []\n"), "{}", read("values/accounts.yaml"));
     assert!(dot.contains(":50777") && !dot.contains("\"notes\" -> \"accounts\""), "{dot}");
     assert_eq!(nova_gen_cli(repo.root(), "check").status.code(), Some(0));
 }

@@ -1,12 +1,14 @@
 // Validates the custom resources rendered by validate_chart.py (Rollout, AnalysisTemplate,
-// ServiceMonitor, PrometheusRule) against their CRDs' schemas, with the validators that
-// @kubernetes-models/argo-rollouts and @kubernetes-models/prometheus-operator generate from
-// them. Usage: node validate_crds.mjs <crds.json>. Run by nova-gen/tests/ops.rs.
+// ServiceMonitor, PrometheusRule, Certificate) against their CRDs' schemas, with the validators
+// that @kubernetes-models/argo-rollouts, @kubernetes-models/prometheus-operator and
+// @kubernetes-models/cert-manager generate from them.
+// Usage: node validate_crds.mjs <crds.json>. Run by nova-gen/tests/ops.rs.
 import { readFileSync } from "node:fs";
 import { Rollout, AnalysisTemplate } from "@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1";
 import { ServiceMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { Certificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 
-const models = { Rollout, AnalysisTemplate, ServiceMonitor, PrometheusRule };
+const models = { Rollout, AnalysisTemplate, ServiceMonitor, PrometheusRule, Certificate };
 const items = JSON.parse(readFileSync(process.argv[2], "utf8"));
 let problems = 0;
 const seen = new Set();

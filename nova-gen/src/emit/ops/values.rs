@@ -1,7 +1,8 @@
 //! The Helm values of one service, for the chart in `generated/ops/chart`: image, replicas and
-//! resources; ports; its own database URL as a Secret reference; the Redis URL; the endpoints
-//! of exactly the services it `calls`; shutdown timing matching the runtime; and the canary
-//! analysis derived from its SLO.
+//! resources; ports; the pod's user and writable directories; its own database URL, Redis URL,
+//! cache key and other secrets as Secret references; its mTLS identity; the services it `calls`
+//! and, reversed, those that call it (the NetworkPolicy's admitted callers); shutdown timing
+//! matching the runtime; and the canary analysis derived from its SLO.
 
 use askama::Template;
 
@@ -18,6 +19,53 @@ pub const TERMINATION_GRACE_PERIOD_SECONDS: u64 = 30;
 const _: () = assert!(TERMINATION_GRACE_PERIOD_SECONDS > DRAIN_DELAY_SECONDS + GRACE_SECONDS);
 /// The metrics listener: the gRPC port + 1000 (nova_runtime::server::ServiceConfig::from_env).
 pub const METRICS_PORT_OFFSET: u16 = 1000;
+/// The SPIFFE trust domain of the runtime's identities: `spiffe://nova.local/svc/<service>`
+/// for services, `spiffe://nova.local/client/<name>` for callers that are not services.
+const TRUST_DOMAIN: &str = "nova.local";
+/// The pod's user and group: high, so that it matches no user of the node.
+const POD_UID: u32 = 10001;
+/// The environment variable holding the key that encrypts the token issuer's signing keys.
+const KEY_ENCRYPTION_KEY_ENV: &str = "NOVA_AUTH_KEY_ENCRYPTION_KEY";
+
+/// The identity a service's certificate carries (its URI SAN).
+fn service_identity(service: &str) -> String {
+    format!("spiffe://{TRUST_DOMAIN}/svc/{service}")
+}
+
+/// The identity of a client that is not a service, such as the edge.
+fn client_identity(client: &str) -> String {
+    format!("spiffe://{TRUST_DOMAIN}/client/{client}")
+}
+
+/// The service that issues tokens and so keeps signing keys encrypted at rest.
+// The spec will name it (`[defaults] token_issuer`); until then it is the service named auth.
+fn is_token_issuer(_spec: &Spec, service: &Service) -> bool {
+    service.name == "auth"
+}
+
+/// The services that call `service` (their `calls` name it), sorted by name: the reverse edges.
+fn callers<'a>(spec: &'a Spec, service: &Service) -> Vec<&'a Service> {
+    spec.services.iter().filter(|s| s.calls.contains(&service.name)).collect()
+}
+
+/// A peer of the service in values: a callee or a caller.
+struct Peer {
+    name: String,
+    fullname: String,
+    port: u16,
+    env: String,
+}
+
+impl Peer {
+    fn of(service: &Service) -> Peer {
+        Peer {
+            name: quote(&service.name),
+            fullname: quote(&expr::job_name(&service.name)),
+            port: service.port,
+            env: quote(&format!("NOVA_{}_ENDPOINT", service.name.to_ascii_uppercase())),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "ops/values.yaml", escape = "none")]
@@ -30,9 +78,16 @@ struct ValuesView {
     grpc_service: String,
     grpc_port: u16,
     metrics_port: u16,
+    uid: u32,
     /// (database name, Secret name); `None` for a stateless service.
     database: Option<(String, String)>,
-    calls: Vec<(String, String, String)>,
+    redis_secret: String,
+    secret_env: Vec<SecretEnv>,
+    identity: String,
+    tls_secret: String,
+    edge_identity: String,
+    calls: Vec<Peer>,
+    callers: Vec<Peer>,
     drain: u64,
     grace: u64,
     termination: u64,
@@ -42,27 +97,52 @@ struct ValuesView {
     p95_query: String,
 }
 
-pub fn values_file(spec: &Spec, service: &Service) -> Result<String, EmitError> {
-    let calls = service
+/// The services `service` calls. The model has checked every name, so a miss is a bug here.
+fn callees(spec: &Spec, service: &Service) -> Result<Vec<Peer>, EmitError> {
+    service
         .calls
         .iter()
-        .filter_map(|c| spec.service(c))
-        .map(|callee| {
-            let env = format!("NOVA_{}_ENDPOINT", callee.name.to_ascii_uppercase());
-            (quote(&callee.name), quote(&env), quote(&format!("http://{}:{}", expr::job_name(&callee.name), callee.port)))
-        })
-        .collect();
+        .map(|c| spec.service(c).map(Peer::of).ok_or_else(|| EmitError::new(format!("values of {}: it calls {c}, which the spec does not have", service.name))))
+        .collect()
+}
+
+/// An environment variable the pod reads from a key of a Secret (values quoted for YAML).
+struct SecretEnv {
+    name: String,
+    secret: String,
+    key: String,
+}
+
+/// Secret environment beyond the database and Redis URLs and the cache key.
+fn secret_env(spec: &Spec, service: &Service) -> Vec<SecretEnv> {
+    let mut env = Vec::new();
+    if is_token_issuer(spec, service) {
+        let secret = format!("{}-keys", expr::job_name(&service.name));
+        env.push(SecretEnv { name: quote(KEY_ENCRYPTION_KEY_ENV), secret: quote(&secret), key: quote("key-encryption-key") });
+    }
+    env
+}
+
+pub fn values_file(spec: &Spec, service: &Service) -> Result<String, EmitError> {
+    let job = expr::job_name(&service.name);
     let view = ValuesView {
         header: super::header("#"),
         file: service.name.clone(),
-        release: expr::job_name(&service.name),
+        release: job.clone(),
         name: quote(&service.name),
-        job: quote(&expr::job_name(&service.name)),
+        job: quote(&job),
         grpc_service: quote(&service.proto.full_name()),
         grpc_port: service.port,
         metrics_port: service.port.saturating_add(METRICS_PORT_OFFSET),
-        database: service.database.as_ref().map(|d| (quote(d), quote(&format!("{}-database", expr::job_name(&service.name))))),
-        calls,
+        uid: POD_UID,
+        database: service.database.as_ref().map(|d| (quote(d), quote(&format!("{job}-database")))),
+        redis_secret: quote(&format!("{job}-redis")),
+        secret_env: secret_env(spec, service),
+        identity: quote(&service_identity(&service.name)),
+        tls_secret: quote(&format!("{job}-tls")),
+        edge_identity: quote(&client_identity("edge")),
+        calls: callees(spec, service)?,
+        callers: callers(spec, service).into_iter().map(Peer::of).collect(),
         drain: DRAIN_DELAY_SECONDS,
         grace: GRACE_SECONDS,
         termination: TERMINATION_GRACE_PERIOD_SECONDS,
