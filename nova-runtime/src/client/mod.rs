@@ -75,9 +75,12 @@ pub fn channel(uri: &str) -> Result<Channel, ClientError> {
 
 /// A lazily connecting mutual-TLS channel to the service `service` at `uri`, presenting
 /// `material`'s certificate and accepting only a server certificate naming `service`.
+/// `https://` and `http://` mean the same here: the connector always speaks TLS (and tonic must
+/// not try its own TLS on top).
 pub fn tls_channel(uri: &str, material: &TlsMaterial, service: &str) -> Result<Channel, ClientError> {
     let connector = TlsConnector::new(material, service, CONNECT_TIMEOUT).map_err(|e| ClientError::Tls(e.to_string()))?;
-    Ok(endpoint(uri)?.connect_with_connector_lazy(connector))
+    let uri = uri.strip_prefix("https://").map_or_else(|| uri.to_string(), |rest| format!("http://{rest}"));
+    Ok(endpoint(&uri)?.connect_with_connector_lazy(connector))
 }
 
 /// `NOVA_<SERVICE>_ENDPOINT`, default `http://127.0.0.1:<default_port>`.

@@ -37,10 +37,10 @@ fn client_identity(client: &str) -> String {
     format!("spiffe://{TRUST_DOMAIN}/client/{client}")
 }
 
-/// The service that issues tokens and so keeps signing keys encrypted at rest.
-// The spec will name it (`[defaults] token_issuer`); until then it is the service named auth.
-fn is_token_issuer(_spec: &Spec, service: &Service) -> bool {
-    service.name == "auth"
+/// The service that issues tokens (`[defaults] token_issuer`) and so keeps signing keys
+/// encrypted at rest.
+fn is_token_issuer(spec: &Spec, service: &Service) -> bool {
+    spec.token_issuer.as_deref() == Some(service.name.as_str())
 }
 
 /// The services that call `service` (their `calls` name it), sorted by name: the reverse edges.
