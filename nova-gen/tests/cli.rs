@@ -173,10 +173,10 @@ fn invalid_specs_exit_2_naming_file_line_and_column() {
         ),
         ("-> notes.id cascade\"\ncolumns.to_note", "-> notes.nope cascade\"\ncolumns.to_note", "-> notes.nope", 9, "spec::unknown-column"),
         (
-            "rpc.CreateAccount = { retry = false }",
-            "rpc.CreateAccount = { cache = \"1m\" }",
-            "rpc.CreateAccount = { cache",
-            30,
+            "rpc.CreateAccount = { access = \"public\", retry = false }",
+            "rpc.CreateAccount = { access = \"public\", cache = \"1m\" }",
+            "rpc.CreateAccount = { access = \"public\", cache",
+            49,
             "spec::cache-on-write",
         ),
     ];
@@ -292,7 +292,7 @@ fn a_service_without_tables_gets_no_database() {
         "specs/proto/nova/gateway/v1/gateway.proto",
         "syntax = \"proto3\";\npackage nova.gateway.v1;\nservice GatewayService {\n  rpc Route(RouteRequest) returns (RouteResponse) {\n    option idempotency_level = NO_SIDE_EFFECTS;\n  }\n}\nmessage RouteRequest {\n  string path = 1;\n}\nmessage RouteResponse {\n  string target = 1;\n}\n",
     );
-    repo.append("specs/ownership.toml", "\n[gateway]\nrpc.Route = { cache = \"5s\" }\n");
+    repo.append("specs/ownership.toml", "\n[gateway]\nrpc.Route = { access = \"public\", cache = \"5s\" }\n");
     generated(&repo);
     let migrate = nova_gen_with(&repo, &["migrate", "gateway", "--name", "init"]);
     assert!(migrate.status.success(), "{}", stderr(&migrate));
@@ -308,7 +308,7 @@ fn a_service_without_tables_gets_no_database() {
     let server = repo.read("generated/gateway/src/server.rs");
     assert!(server.contains("database: None,"), "{server}");
     let handwritten = repo.read("handwritten/gateway/src/lib.rs");
-    assert!(handwritten.contains("database: None") && !handwritten.contains("PgPool") && !handwritten.contains("db::open"), "{handwritten}");
+    assert!(handwritten.contains("ServeOptions::new(&config, None)") && !handwritten.contains("PgPool") && !handwritten.contains("db::open"), "{handwritten}");
     // The services with tables keep theirs.
     assert!(repo.read("generated/notes/src/server.rs").contains("database: Some(crate::DATABASE),"));
     let check = nova_gen(&repo, "check");

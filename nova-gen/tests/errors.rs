@@ -61,8 +61,8 @@ fn reference_to_missing_column() {
 fn cache_on_a_write() {
     insta::assert_snapshot!(case(|r| r.edit(
         OWNERSHIP,
-        "rpc.CreateAccount = { retry = false }",
-        "rpc.CreateAccount = { retry = false, cache = \"1m\" }"
+        "rpc.CreateAccount = { access = \"public\", retry = false }",
+        "rpc.CreateAccount = { access = \"public\", retry = false, cache = \"1m\" }"
     )));
 }
 
@@ -97,7 +97,7 @@ fn unknown_table_column_type_and_modifier() {
 
 #[test]
 fn unknown_rpc_in_policy() {
-    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "rpc.Ping = ", "rpc.Pong = ")));
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "rpc.Ping = ", "rpc.Pong = { access = \"public\" }\nrpc.Ping = ")));
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn inline_table_missing_its_closing_brace() {
 /// The same before a blank line and the next table header.
 #[test]
 fn inline_table_missing_its_closing_brace_before_a_table() {
-    let text = case(|r| r.edit(OWNERSHIP, "rpc.Ping = { deadline = \"50ms\" }", "rpc.Ping = { deadline = \"50ms\""));
+    let text = case(|r| r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\", deadline = \"50ms\" }", "rpc.Ping = { access = \"public\", deadline = \"50ms\""));
     assert!(text.ends_with("\n1 error found\n"), "{text}");
     insta::assert_snapshot!(text);
 }
@@ -204,7 +204,7 @@ fn proto_syntax_error() {
 #[test]
 fn every_problem_is_reported_at_once() {
     let text = case(|r| {
-        r.edit(OWNERSHIP, "rpc.Ping = ", "rpc.Pong = ");
+        r.edit(OWNERSHIP, "rpc.Ping = ", "rpc.Pong = { access = \"public\" }\nrpc.Ping = ");
         r.edit(OWNERSHIP, "deadline = \"100ms\"", "deadline = \"soon\"");
         r.append(OWNERSHIP, "\n[notes.tables.accounts]\ncolumns.id = \"uuid pk\"\n");
     });
@@ -218,7 +218,7 @@ fn every_problem_is_reported_at_once() {
 fn cache_options_and_target_settings_are_checked() {
     insta::assert_snapshot!(case(|r| {
         r.edit(OWNERSHIP, "entity = \"account_id\"", "entity = \"acount_id\"");
-        r.edit(OWNERSHIP, "rpc.Ping = { deadline = \"50ms\" }", "rpc.Ping = { deadline = \"50ms\", stale_if_error = \"1m\" }");
+        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\", deadline = \"50ms\" }", "rpc.Ping = { access = \"public\", deadline = \"50ms\", stale_if_error = \"1m\" }");
         r.edit(OWNERSHIP, "breaker = { window = 10, min_calls = 5,", "breaker = { window = 10, min_calls = 50,");
         r.edit(OWNERSHIP, "token_ratio = 0.2", "token_ratio = 2.0");
     }));
@@ -228,7 +228,7 @@ fn cache_options_and_target_settings_are_checked() {
 fn entity_inside_a_oneof_or_optional() {
     insta::assert_snapshot!(case(|r| {
         r.edit(NOTES_PROTO, "  string author_id = 1;\n  int32 page_size = 2;", "  oneof who {\n    string author_id = 1;\n  }\n  optional string team_id = 4;\n  int32 page_size = 2;");
-        r.edit(OWNERSHIP, "rpc.ListNotes = { cache = \"10s\" }", "rpc.ListNotes = { cache = \"10s\", entity = \"author_id\" }");
+        r.edit(OWNERSHIP, "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\" }", "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\", entity = \"author_id\" }");
         r.append(OWNERSHIP, "");
     }));
 }
@@ -237,8 +237,8 @@ fn entity_inside_a_oneof_or_optional() {
 fn fail_closed_with_a_stale_window() {
     insta::assert_snapshot!(case(|r| r.edit(
         OWNERSHIP,
-        "rpc.ListNotes = { cache = \"10s\" }",
-        "rpc.ListNotes = { cache = \"10s\", fail_closed = true, stale_if_error = \"1m\" }"
+        "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\" }",
+        "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\", fail_closed = true, stale_if_error = \"1m\" }"
     )));
 }
 
@@ -323,5 +323,63 @@ fn composite_foreign_key_mistakes() {
             OWNERSHIP,
             "\n[notes.tables.link_votes]\ncolumns.from_note = \"uuid pk\"\ncolumns.to_note = \"text pk\"\nforeign_keys = [\"from_note, to_note -> note_links(from_note, label)\", \"from_note -> note_linx(from_note)\", \"from_note -> notes\"]\n",
         );
+    }));
+}
+
+// ----- access policies -----
+
+#[test]
+fn an_rpc_without_access_and_a_default_that_would_open() {
+    insta::assert_snapshot!(case(|r| {
+        // Without the closing default, Ping's line and GetAccount's say nothing.
+        r.edit(OWNERSHIP, "access = \"service\"\n", "access = \"public\"\n");
+        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\", ", "rpc.Ping = { ");
+    }));
+}
+
+#[test]
+fn unknown_access_kinds_permissions_and_services() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\"", "rpc.Ping = { access = \"pubic\"");
+        r.edit(OWNERSHIP, "rpc.CreateAccount = { access = \"public\"", "rpc.CreateAccount = { access = \"permission\"");
+        r.edit(OWNERSHIP, "rpc.GetAccount = {", "rpc.GetAccount = { services = [\"notez\", \"accounts\"], permission = \"Accounts-Admin\",");
+    }));
+}
+
+#[test]
+fn user_access_without_a_token_issuer() {
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "rpc.UpdateNote = { access = \"public\"", "rpc.UpdateNote = { access = \"user\"")));
+}
+
+#[test]
+fn a_token_issuer_that_serves_no_keys_and_is_not_called() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "access = \"service\"\n", "access = \"service\"\ntoken_issuer = \"notes\"\n");
+        r.edit(OWNERSHIP, "[defaults]\n", "[defaults]\n");
+    }));
+}
+
+#[test]
+fn acting_fields_that_are_not_plain_strings_of_the_request() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "acting = [\"note.author_id\"]", "acting = [\"note.version\", \"notes.author_id\", \"note.author_id\", \"note.author_id\"]");
+        r.edit(OWNERSHIP, "rpc.GetAccount = {", "rpc.GetAccount = { acting = [\"account_id\"],");
+    }));
+}
+
+#[test]
+fn a_shared_answer_needs_a_cache_and_no_acting_field() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "rpc.UpdateNote = { access = \"public\",", "rpc.UpdateNote = { access = \"public\", shared = true,");
+        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\",", "rpc.Ping = { access = \"public\", shared = true,");
+    }));
+}
+
+#[test]
+fn a_service_rpc_nobody_calls_and_a_named_service_that_does_not_call() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\",", "rpc.Ping = { access = \"service\",");
+        r.edit(OWNERSHIP, "rpc.ListNotes = { access = \"public\",", "rpc.ListNotes = { access = \"public\", services = [\"accounts\"],");
+        r.edit(OWNERSHIP, "rpc.CreateAccount = { access = \"public\",", "rpc.CreateAccount = { access = \"service\", services = [],");
     }));
 }

@@ -38,7 +38,9 @@ pub(crate) fn check_access(v: &mut Validator<'_>) {
         for method in &proto.methods {
             let line = service.rpcs.iter().find(|r| r.name.value == method.name);
             let own = line.map(|r| &r.policy);
-            let word = own.and_then(|p| p.access.as_ref()).or(spec.defaults.policy.access.as_ref());
+            // A default other than "service" is refused above, and opens nothing here either.
+            let default = spec.defaults.policy.access.as_ref().filter(|d| d.value == "service");
+            let word = own.and_then(|p| p.access.as_ref()).or(default);
             let Some(word) = word else {
                 let (span, label) = match line {
                     Some(line) => (line.name.span.clone(), "no `access`"),
