@@ -1,8 +1,9 @@
 //! Ops artifacts under `generated/ops/`, from the same IR as the code: Prometheus rules per
 //! service (`rules/`), promtool unit tests for every alert (`tests/`), the Helm chart
-//! (`chart/`) with a values file per service (`values/`), and the system picture
-//! (`system.dot`). One file per artifact kind.
+//! (`chart/`) with a values file per service (`values/`), the system picture (`system.dot`),
+//! and the access policy of every RPC (`access.json`, `ACCESS.md`). One file per artifact kind.
 
+mod access;
 mod chart;
 mod dot;
 mod expr;
@@ -39,6 +40,8 @@ pub fn emit_ops(spec: &Spec, files: &mut FileSet) -> Result<(), EmitError> {
         files.owned(format!("{OPS}/values/{}.yaml", service.name), values::values_file(spec, service)?);
     }
     files.owned(format!("{OPS}/system.dot"), dot::system_dot(spec));
+    files.owned(format!("{OPS}/access.json"), access::access_json(spec)?);
+    files.owned(format!("{OPS}/ACCESS.md"), access::access_markdown(spec));
     chart::emit_chart(files);
     Ok(())
 }
