@@ -80,6 +80,10 @@ enum Command {
         /// Where generated passwords are kept (git-ignored; default <root>/.nova/secrets.toml).
         #[arg(long)]
         secrets: Option<PathBuf>,
+        /// The Redis server, as a user that may create users: `dev` creates the services' own
+        /// (keys and channel under `nova:` only).
+        #[arg(long, default_value = "redis://127.0.0.1:6379")]
+        redis_url: String,
     },
 }
 
@@ -167,13 +171,14 @@ fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
             migrate_service(layout, &MigrateRequest { service, name, allow_destructive, record })
         }
         Command::Db { command } => run_db(layout, command),
-        Command::Dev { seed, release, exit_when_ready, ready_timeout, target, secrets } => {
+        Command::Dev { seed, release, exit_when_ready, ready_timeout, target, secrets, redis_url } => {
             let analysis = nova_gen::analyse(layout)?;
             let options = DevOptions {
                 release,
                 seed,
                 db_url: target.url,
                 secrets: secrets.unwrap_or_else(|| layout.root.join(db::secrets::DEFAULT_FILE)),
+                redis_url,
                 exit_when_ready,
                 ready_timeout: Duration::from_secs(ready_timeout),
             };

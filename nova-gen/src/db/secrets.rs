@@ -16,6 +16,7 @@ pub struct Secrets {
     path: PathBuf,
     /// Login role -> password.
     passwords: BTreeMap<String, String>,
+    keys: BTreeMap<String, String>,
     changed: bool,
 }
 
@@ -23,6 +24,10 @@ pub struct Secrets {
 struct SecretsFile {
     #[serde(default)]
     passwords: BTreeMap<String, String>,
+    /// Named secret keys (base64 of 32 random bytes): `nova-gen dev`'s cache sealing key, auth's
+    /// signing-key encryption key.
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
 }
 
 /// The environment variable that overrides a service's login password.
@@ -32,12 +37,12 @@ pub fn env_var(service: &str) -> String {
 
 impl Secrets {
     pub fn load(path: &Path) -> Result<Self, String> {
-        let passwords = match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str::<SecretsFile>(&text).map_err(|e| format!("{}: {e}", path.display()))?.passwords,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        let file = match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<SecretsFile>(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SecretsFile::default(),
             Err(e) => return Err(format!("reading {}: {e}", path.display())),
         };
-        Ok(Secrets { path: path.to_path_buf(), passwords, changed: false })
+        Ok(Secrets { path: path.to_path_buf(), passwords: file.passwords, keys: file.keys, changed: false })
     }
 
     /// The password of `role` (service `service`): the environment's, the file's, or a new one
@@ -57,6 +62,31 @@ impl Secrets {
         password
     }
 
+    /// The secret key `name` (base64 of 32 random bytes): the file's, or a new one (kept in it).
+    pub fn key(&mut self, name: &str) -> String {
+        use base64::Engine as _;
+        if let Some(key) = self.keys.get(name) {
+            return key.clone();
+        }
+        let bytes: [u8; 32] = rand::rng().random();
+        let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+        self.keys.insert(name.to_string(), key.clone());
+        self.changed = true;
+        key
+    }
+
+    /// A password kept under `name` in the file (not a database role's), e.g. the local Redis
+    /// user's.
+    pub fn named_password(&mut self, name: &str) -> String {
+        if let Some(password) = self.passwords.get(name) {
+            return password.clone();
+        }
+        let password: String = rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+        self.passwords.insert(name.to_string(), password.clone());
+        self.changed = true;
+        password
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -69,9 +99,9 @@ impl Secrets {
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
         }
-        let file = SecretsFile { passwords: self.passwords.clone() };
+        let file = SecretsFile { passwords: self.passwords.clone(), keys: self.keys.clone() };
         let text = toml::to_string(&file).map_err(|e| format!("writing {}: {e}", self.path.display()))?;
-        let text = format!("# Local database passwords written by `nova-gen db up`. Never commit this file.\n{text}");
+        let text = format!("# Local passwords and keys written by `nova-gen db up` and `nova-gen dev`. Never commit this file.\n{text}");
         std::fs::write(&self.path, text).map_err(|e| format!("writing {}: {e}", self.path.display()))?;
         restrict_permissions(&self.path)
     }

@@ -1,5 +1,6 @@
 //! Phase 3b: when is a service SERVING? Asked the way a load balancer asks: `grpc.health.v1`
-//! `Check` on the whole server (service name ""), over loopback.
+//! `Check` on the whole server (service name ""), over loopback, with the edge's certificate
+//! (the services accept mutual TLS only).
 
 use std::time::Duration;
 
@@ -13,9 +14,9 @@ const POLL: Duration = Duration::from_millis(10);
 /// One check may take this long (a service that is listening answers health at once).
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Waits until the service on `port` reports SERVING, or `deadline` passes (`false`).
-pub async fn wait_serving(port: u16, deadline: Instant) -> bool {
-    let Ok(channel) = nova_runtime::client::channel(&format!("http://127.0.0.1:{port}")) else {
+/// Waits until the service `service` on `port` reports SERVING, or `deadline` passes (`false`).
+pub async fn wait_serving(service: &str, port: u16, edge: &nova_runtime::tls::TlsMaterial, deadline: Instant) -> bool {
+    let Ok(channel) = nova_runtime::client::tls_channel(&format!("http://127.0.0.1:{port}"), edge, service) else {
         return false;
     };
     let mut client = HealthClient::new(channel);

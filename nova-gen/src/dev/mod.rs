@@ -11,6 +11,7 @@
 
 mod build;
 mod health;
+pub mod pki;
 mod provision;
 mod supervisor;
 mod table;
@@ -31,8 +32,10 @@ pub struct DevOptions {
     pub seed: bool,
     /// The PostgreSQL server and a role that may create databases and roles.
     pub db_url: String,
-    /// Where `db up` keeps the login roles' passwords.
+    /// Where `db up` keeps the login roles' passwords (and `dev` its keys).
     pub secrets: PathBuf,
+    /// The Redis server, as a user that may create users (`ACL SETUSER`).
+    pub redis_url: String,
     /// Stop after every service is SERVING (and the seed ran) instead of supervising until a
     /// signal: for scripts and CI, which want the table and the exit status.
     pub exit_when_ready: bool,
@@ -44,12 +47,12 @@ pub struct DevOptions {
 /// [`DevOptions::exit_when_ready`]). Exit 0 after a clean stop; 1 when a service never became
 /// SERVING or the seed failed.
 pub fn run(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> Result<ExitCode, Failure> {
-    let services = provision::provision(layout, analysis, options)?;
-    let binaries = build::build(layout, &services, options)?;
+    let system = provision::provision(layout, analysis, options)?;
+    let binaries = build::build(layout, &system.services, options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Internal(format!("starting tokio: {e}")))?;
-    let ok = runtime.block_on(supervisor::run(layout, services, binaries, options));
+    let ok = runtime.block_on(supervisor::run(layout, system, binaries, options));
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

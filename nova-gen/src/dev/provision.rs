@@ -1,4 +1,5 @@
-//! Phase 1: databases and roles (`db up`), and what each service is started with.
+//! Phase 1: databases and roles (`db up`), the local CA and certificates (`pki`), a Redis user,
+//! and what each service is started with.
 
 use crate::db::secrets::Secrets;
 use crate::db::{self, DbNames, Server};
@@ -21,11 +22,25 @@ pub struct DevService {
     pub env: Vec<(String, String)>,
 }
 
-/// Runs `db up` (printing one line per service) and returns the services in spec order with
-/// their environment: the least-privilege login role's URL (the database exists and is
-/// migrated, so the service neither creates nor migrates it) and a data directory under the
-/// repository's `var/`.
-pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> Result<Vec<DevService>, Failure> {
+/// What `dev` runs: the services, and the environment of a client of the system (the seeder,
+/// or anyone trying it) acting as the edge.
+#[derive(Debug, Clone)]
+pub struct DevSystem {
+    pub services: Vec<DevService>,
+    pub client_env: Vec<(String, String)>,
+    pub pki: super::pki::Pki,
+}
+
+/// The Redis user `dev`'s services reach the cache as, allowed only the `nova:` keys and channel.
+const REDIS_USER: &str = "nova-dev";
+
+/// Runs `db up` (printing one line per service), makes or reuses the local CA and the
+/// certificates, a Redis user of the services' own, and returns the services in spec order
+/// with their environment: the least-privilege login role's URL (the database exists and is
+/// migrated, so the service neither creates nor migrates it), a data directory under the
+/// repository's `var/`, its certificate, the Redis URL with credentials, the cache sealing key
+/// and, for the token issuer, the key its signing keys are encrypted with.
+pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> Result<DevSystem, Failure> {
     println!("dev: provisioning databases on {}", redact(&options.db_url));
     let (report, _) = db::commands::up(analysis, &options.db_url, None, &options.secrets)?;
     // The first line of each service's block says what changed; the rest (URLs) is for `db up`.
@@ -34,12 +49,23 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
     }
     let server = Server::parse(&options.db_url).map_err(Failure::Internal)?;
     let mut secrets = Secrets::load(&options.secrets).map_err(Failure::Internal)?;
+    let names: Vec<String> = analysis.spec.services.iter().map(|s| s.name.clone()).collect();
+    let pki = super::pki::ensure(&layout.root, &names)?;
+    let redis_url = redis_user(&options.redis_url, &mut secrets);
+    // Every service (and the seeder) seals cached entries with the same key, so that replicas
+    // and callers share them.
+    let shared = vec![("NOVA_REDIS_URL".to_string(), redis_url), ("NOVA_CACHE_KEY".to_string(), secrets.key("cache"))];
     let mut services = Vec::new();
     for service in &analysis.spec.services {
         let mut env = vec![(
             "NOVA_DATA_DIR".to_string(),
             layout.root.join("var").join(&service.name).display().to_string(),
         )];
+        env.extend(pki.env(&pki.service(&service.name)));
+        env.extend(shared.iter().cloned());
+        if analysis.spec.token_issuer.as_deref() == Some(service.name.as_str()) {
+            env.push(("NOVA_AUTH_KEY_ENCRYPTION_KEY".to_string(), secrets.key("auth-key-encryption")));
+        }
         if service.database.is_some() {
             let names = DbNames::of(service, None);
             let password = secrets.password(&names.service, &names.login);
@@ -54,7 +80,42 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
             env,
         });
     }
-    Ok(services)
+    secrets.save().map_err(Failure::Internal)?;
+    let mut client_env = pki.env(&pki.edge);
+    client_env.extend(shared);
+    Ok(DevSystem { services, client_env, pki })
+}
+
+/// The URL the services reach Redis with: as a user of their own (`ACL SETUSER` through
+/// `admin_url`, keys and channels under `nova:` only, no dangerous commands), or, when Redis
+/// cannot create one (no ACLs, no rights), `admin_url` itself with a warning.
+fn redis_user(admin_url: &str, secrets: &mut Secrets) -> String {
+    let password = secrets.named_password(&format!("redis:{REDIS_USER}"));
+    let created = redis::Client::open(admin_url).and_then(|client| client.get_connection()).and_then(|mut connection| {
+        redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(REDIS_USER)
+            .arg("reset")
+            .arg("on")
+            .arg(format!(">{password}"))
+            .arg("~nova:*")
+            .arg("&nova:*")
+            .arg("+@all")
+            .arg("-@dangerous")
+            .arg("+info")
+            .query::<()>(&mut connection)
+    });
+    match created {
+        Ok(()) => {
+            let host = admin_url.strip_prefix("redis://").unwrap_or(admin_url);
+            let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+            format!("redis://{REDIS_USER}:{password}@{host}")
+        }
+        Err(error) => {
+            println!("dev: warning: cannot create the Redis user {REDIS_USER} ({error}); the services use {}", redact(admin_url));
+            admin_url.to_string()
+        }
+    }
 }
 
 /// The login role's URL with its password (generated passwords are alphanumeric).

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::DevOptions;
 use super::build::{Binaries, SEED_PACKAGE};
 use super::health::wait_serving;
-use super::provision::DevService;
+use super::provision::{DevService, DevSystem};
 use super::table::{self, Row};
 use crate::layout::Layout;
 
@@ -46,7 +46,15 @@ enum Event {
 
 /// Runs every service until a stop signal (or until ready with `exit_when_ready`); `true` when
 /// every service became SERVING, the seed (if asked for) succeeded and all stopped cleanly.
-pub async fn run(layout: &Layout, services: Vec<DevService>, binaries: Binaries, options: &DevOptions) -> bool {
+pub async fn run(layout: &Layout, system: DevSystem, binaries: Binaries, options: &DevOptions) -> bool {
+    let DevSystem { services, client_env, pki } = system;
+    let edge = match pki.edge_material() {
+        Ok(material) => std::sync::Arc::new(material),
+        Err(error) => {
+            eprintln!("dev: {error:?}");
+            return false;
+        }
+    };
     if let Some(problem) = ports_in_use(&services) {
         eprintln!("dev: {problem}");
         return false;
@@ -62,7 +70,15 @@ pub async fn run(layout: &Layout, services: Vec<DevService>, binaries: Binaries,
             service.name.clone(),
             Row { service: service.name.clone(), grpc_port: service.grpc_port, metrics_port: service.metrics_port, state: "starting".into(), ready_after: None, pid: None },
         );
-        let task = ServiceTask { service, binary, root: layout.root.clone(), printer: printer.clone(), ready_timeout: options.ready_timeout, events: events_tx.clone() };
+        let task = ServiceTask {
+            service,
+            binary,
+            root: layout.root.clone(),
+            printer: printer.clone(),
+            ready_timeout: options.ready_timeout,
+            events: events_tx.clone(),
+            edge: std::sync::Arc::clone(&edge),
+        };
         tokio::spawn(task.supervise(stop_rx.clone()));
     }
     drop(events_tx);
@@ -80,13 +96,14 @@ pub async fn run(layout: &Layout, services: Vec<DevService>, binaries: Binaries,
     }
     let all_serving = rows.values().all(|row| row.state == "SERVING");
     println!("\n{}", table::render(&rows.values().cloned().collect::<Vec<_>>()));
+    println!("{}", table::how_to_call(&pki, &rows.values().cloned().collect::<Vec<_>>()));
     let mut ok = all_serving;
     if !all_serving {
         println!("dev: not every service is SERVING; see its log lines above");
     } else if options.seed
         && let Some(seeder) = binaries.get(SEED_PACKAGE)
     {
-        ok = run_seed(seeder, &layout.root, &printer, stop_rx.clone()).await;
+        ok = run_seed(seeder, &layout.root, &client_env, &printer, stop_rx.clone()).await;
     }
     if options.exit_when_ready {
         stop_tx.send_modify(|n| *n += 1);
@@ -195,6 +212,8 @@ struct ServiceTask {
     printer: Printer,
     ready_timeout: Duration,
     events: mpsc::UnboundedSender<Event>,
+    /// The edge's certificate, which health checks present.
+    edge: std::sync::Arc<nova_runtime::tls::TlsMaterial>,
 }
 
 enum Outcome {
@@ -217,7 +236,14 @@ impl ServiceTask {
                 }
             };
             let _ = self.events.send(Event::Started { service: name.clone(), pid: child.id() });
-            let health = tokio::spawn(report_serving(name.clone(), self.service.grpc_port, started, self.ready_timeout, self.events.clone()));
+            let health = tokio::spawn(report_serving(
+                name.clone(),
+                self.service.grpc_port,
+                std::sync::Arc::clone(&self.edge),
+                started,
+                self.ready_timeout,
+                self.events.clone(),
+            ));
             let outcome = tokio::select! {
                 status = child.wait() => Outcome::Exited(status.ok()),
                 _ = stopping(&mut stop) => Outcome::Stop,
@@ -269,14 +295,21 @@ fn piped(command: &mut Command) -> std::io::Result<Child> {
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).process_group(0).spawn()
 }
 
-async fn report_serving(service: String, port: u16, started: Instant, ready_timeout: Duration, events: mpsc::UnboundedSender<Event>) {
-    if wait_serving(port, started + ready_timeout).await {
+async fn report_serving(
+    service: String,
+    port: u16,
+    edge: std::sync::Arc<nova_runtime::tls::TlsMaterial>,
+    started: Instant,
+    ready_timeout: Duration,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    if wait_serving(&service, port, &edge, started + ready_timeout).await {
         let _ = events.send(Event::Serving { service, after: started.elapsed() });
         return;
     }
     let _ = events.send(Event::NotServing { service: service.clone(), waited: ready_timeout });
     // Keep waiting: a service waiting for its database becomes SERVING when the database answers.
-    if wait_serving(port, Instant::now() + Duration::from_secs(3600)).await {
+    if wait_serving(&service, port, &edge, Instant::now() + Duration::from_secs(3600)).await {
         let _ = events.send(Event::Serving { service, after: started.elapsed() });
     }
 }
@@ -315,10 +348,10 @@ fn signal(child: &Child, signal: Signal) {
 }
 
 /// Runs the seeder against the running system; `true` when it succeeded.
-async fn run_seed(seeder: &Path, root: &Path, printer: &Printer, mut stop: watch::Receiver<u32>) -> bool {
-    printer.line("dev", "seeding demo data through the public RPCs");
+async fn run_seed(seeder: &Path, root: &Path, env: &[(String, String)], printer: &Printer, mut stop: watch::Receiver<u32>) -> bool {
+    printer.line("dev", "seeding demo data through the public RPCs, as the edge with each user's token");
     let mut command = Command::new(seeder);
-    command.current_dir(root);
+    command.current_dir(root).envs(env.iter().map(|(k, v)| (k, v)));
     let mut child = match piped(&mut command) {
         Ok(child) => child,
         Err(error) => {

@@ -2,8 +2,9 @@
 
 use nova_runtime::client::{ClientError, Peers};
 
-/// Clients of every service the seed writes through, from one set of peers (endpoints and
-/// cache options: `Peers::from_env` reads `NOVA_<SVC>_ENDPOINT`, `NOVA_REDIS_URL`...).
+/// Clients of every service the seed writes through, from one set of peers (endpoints, the
+/// client certificate and cache options: `Peers::from_env` reads `NOVA_<SVC>_ENDPOINT`,
+/// `NOVA_REDIS_URL`...). Anonymous as built; [`Clients::as_user`] acts for a signed-in user.
 #[derive(Clone)]
 pub struct Clients {
     pub auth: nova_auth_api::AuthClient,
@@ -26,5 +27,19 @@ impl Clients {
             feed: nova_feed_api::FeedClient::from_peers(peers)?,
             streaming: nova_streaming_api::StreamingClient::from_peers(peers)?,
         })
+    }
+
+    /// The same clients (sharing caches and breakers) acting for the user whose access token
+    /// this is, as the edge does for a signed-in user.
+    pub fn as_user(&self, token: &str) -> Clients {
+        Clients {
+            auth: self.auth.with_token(token),
+            user: self.user.with_token(token),
+            media: self.media.with_token(token),
+            content: self.content.with_token(token),
+            messaging: self.messaging.with_token(token),
+            feed: self.feed.with_token(token),
+            streaming: self.streaming.with_token(token),
+        }
     }
 }

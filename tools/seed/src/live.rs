@@ -32,13 +32,14 @@ pub async fn broadcast(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: 
                 ..Default::default()
             };
             let step = format!("CreateLiveStream by {}", creator.username);
-            let created = clients.streaming.create_live_stream(request).await.step(&step)?;
+            let created = clients.streaming.with_token(&creator.token).create_live_stream(request).await.step(&step)?;
             let stream_id = present(created.stream, &step, "stream")?.id;
             let key = present(created.stream_key, &step, "stream key")?.stream_key;
             clients.streaming.start_stream(streaming::StartStreamRequest { stream_key: key }).await.step("StartStream")?;
             let mut chat = 0;
             for (viewer, line) in viewers {
                 let Some(viewer) = users.get(viewer) else { continue };
+                let as_viewer = clients.streaming.with_token(&viewer.token);
                 let view = streaming::RecordStreamViewRequest {
                     viewer_session_id: uuid::Uuid::new_v4().to_string(),
                     stream_id: stream_id.clone(),
@@ -46,14 +47,14 @@ pub async fn broadcast(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: 
                     client: "nova-seed".into(),
                     ..Default::default()
                 };
-                idempotent(format!("RecordStreamView by {}", viewer.username), || clients.streaming.record_stream_view(view.clone())).await?;
+                idempotent(format!("RecordStreamView by {}", viewer.username), || as_viewer.record_stream_view(view.clone())).await?;
                 let message = streaming::SendChatMessageRequest {
                     request_id: uuid::Uuid::new_v4().to_string(),
                     stream_id: stream_id.clone(),
                     sender_id: viewer.id.clone(),
                     body: line,
                 };
-                idempotent(format!("SendChatMessage by {}", viewer.username), || clients.streaming.send_chat_message(message.clone())).await?;
+                idempotent(format!("SendChatMessage by {}", viewer.username), || as_viewer.send_chat_message(message.clone())).await?;
                 chat += 1;
             }
             Ok((stream_id, chat))

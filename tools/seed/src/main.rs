@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use nova_runtime::client::Peers;
+use nova_runtime::tls::Transport;
 use nova_seed::{Clients, Plan};
 
 #[tokio::main]
@@ -27,7 +28,10 @@ async fn main() -> ExitCode {
     if let Some(users) = users {
         plan.users = users;
     }
-    let clients = match Peers::from_env().map_err(|e| e.to_string()).and_then(|peers| Clients::from_peers(&peers).map_err(|e| e.to_string())) {
+    // The edge's certificate (NOVA_TLS_*, which `nova-gen dev` sets): the seeder is a client
+    // of the system like any other, acting for each user with that user's token.
+    let peers = Transport::from_env(None).map_err(|e| e.to_string()).and_then(|transport| Ok(Peers::from_env().map_err(|e| e.to_string())?.with_transport(transport)));
+    let clients = match peers.and_then(|peers| Clients::from_peers(&peers).map_err(|e| e.to_string())) {
         Ok(clients) => clients,
         Err(error) => {
             eprintln!("nova-seed: {error}");

@@ -55,6 +55,8 @@ pub struct SeedUser {
     pub username: String,
     pub password: String,
     pub display_name: String,
+    /// An access token of the user (from Login), which every call made as them carries.
+    pub token: String,
 }
 
 /// What a seed made, for the summary and for benchmarks that build on it.

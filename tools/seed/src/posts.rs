@@ -26,6 +26,7 @@ pub async fn publish(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: &m
         plan.concurrency,
         drafts.into_iter().map(|(author, body, with_image)| async move {
             let Some(user) = users.get(author) else { return Ok((author, String::new())) };
+            let clients = clients.as_user(&user.token);
             let mut media_ids = Vec::new();
             if with_image && let Some(image) = image {
                 media_ids.push(upload_png(&clients.media, &user.id, image).await?.id);
@@ -58,6 +59,7 @@ pub async fn like(clients: &Clients, plan: &Plan, users: &[SeedUser], posts: &[(
         plan.concurrency,
         likes.iter().map(|&(liker, post)| async move {
             let (Some(user), Some((author, post_id))) = (users.get(liker), posts.get(post)) else { return Ok(0) };
+            let clients = clients.as_user(&user.token);
             let request = content::LikePostRequest { post_id: post_id.clone(), user_id: user.id.clone() };
             idempotent(format!("LikePost by {}", user.username), || clients.content.like_post(request.clone())).await?;
             let engagement = feed::UpdateEngagementScoreRequest {

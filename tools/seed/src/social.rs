@@ -23,6 +23,10 @@ pub async fn register(clients: &Clients, plan: &Plan, rng: &mut fastrand::Rng) -
             let step = format!("Register {username}");
             let registered = clients.auth.register(request).await.step(&step)?;
             let id = present(registered.user, &step, "user")?.id;
+            let step = format!("Login {username}");
+            let login = auth::LoginRequest { email: email.clone(), password: password.clone(), device: "nova-seed".to_string() };
+            let token = present(clients.auth.login(login).await.step(&step)?.tokens, &step, "tokens")?.access_token;
+            let clients = clients.as_user(&token);
             let step = format!("profile of {username}");
             let profile = idempotent(&step, || clients.user.get_user_profile(user::GetUserProfileRequest { user_id: id.clone() })).await?;
             let version = present(profile.profile, &step, "profile")?.version;
@@ -35,7 +39,7 @@ pub async fn register(clients: &Clients, plan: &Plan, rng: &mut fastrand::Rng) -
                 ..Default::default()
             };
             clients.user.update_user_profile(update).await.step(&step)?;
-            Ok(SeedUser { id, email, username, password, display_name })
+            Ok(SeedUser { id, email, username, password, display_name, token })
         }),
     )
     .await
@@ -62,7 +66,8 @@ pub async fn follow(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: &mu
         pairs.iter().map(|&(follower, followee)| async move {
             let (Some(a), Some(b)) = (users.get(follower), users.get(followee)) else { return Ok(()) };
             let request = user::FollowRequest { follower_id: a.id.clone(), followee_id: b.id.clone() };
-            idempotent(format!("Follow {} -> {}", a.username, b.username), || clients.user.follow(request.clone())).await?;
+            let as_follower = clients.user.with_token(&a.token);
+            idempotent(format!("Follow {} -> {}", a.username, b.username), || as_follower.follow(request.clone())).await?;
             Ok(())
         }),
     )

@@ -40,7 +40,7 @@ pub async fn converse(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: &
                     ..Default::default()
                 };
                 let step = format!("SendMessage {} -> {}", sender.username, recipient.username);
-                let response = clients.messaging.send_message(request).await.step(&step)?;
+                let response = clients.messaging.with_token(&sender.token).send_message(request).await.step(&step)?;
                 conversation = present(response.conversation, &step, "conversation")?.id;
             }
             Ok(plan.messages_per_conversation)
