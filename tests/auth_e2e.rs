@@ -10,11 +10,14 @@ use nova_auth::AuthClient;
 use nova_auth::pb;
 use nova_runtime::codegen::sqlx;
 use nova_runtime::server::ServiceConfig;
+use nova_tests::system::TestDirectory;
 use nova_tests::{RunningService, TestDatabase, wait_until_serving};
 use tonic::Code;
 
-async fn start_auth(database: &TestDatabase) -> RunningService {
-    let config = ServiceConfig::loopback(database.config());
+/// Auth on `database` with `files` as its data directory (its key-encryption key lives there).
+async fn start_auth(database: &TestDatabase, files: &TestDirectory) -> RunningService {
+    let mut config = ServiceConfig::loopback(database.config());
+    config.data_dir = files.path.clone();
     let service = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
     service
@@ -27,7 +30,8 @@ fn register(email: &str, username: &str) -> pb::RegisterRequest {
 #[tokio::test]
 async fn register_then_read_back_over_grpc() {
     let database = TestDatabase::new("auth");
-    let service = start_auth(&database).await;
+    let files = TestDirectory::new("auth");
+    let service = start_auth(&database, &files).await;
     let client = AuthClient::connect_lazy(&service.uri()).unwrap();
 
     let ada = client.register(register(" Ada@Example.com", "ada")).await.unwrap().user.unwrap();
@@ -74,7 +78,8 @@ async fn register_then_read_back_over_grpc() {
 #[tokio::test]
 async fn registration_conflicts_and_bad_input_are_typed_errors() {
     let database = TestDatabase::new("auth");
-    let service = start_auth(&database).await;
+    let files = TestDirectory::new("auth");
+    let service = start_auth(&database, &files).await;
     let client = AuthClient::connect_lazy(&service.uri()).unwrap();
 
     client.register(register("lin@example.com", "lin")).await.unwrap();
@@ -107,12 +112,13 @@ async fn registration_conflicts_and_bad_input_are_typed_errors() {
 #[tokio::test]
 async fn restarting_on_an_existing_database_keeps_data_and_migrations() {
     let database = TestDatabase::new("auth");
-    let first = start_auth(&database).await;
+    let files = TestDirectory::new("auth");
+    let first = start_auth(&database, &files).await;
     let client = AuthClient::connect_lazy(&first.uri()).unwrap();
     let user = client.register(register("kay@example.com", "kay")).await.unwrap().user.unwrap();
     first.stop().await.unwrap();
 
-    let second = start_auth(&database).await;
+    let second = start_auth(&database, &files).await;
     let client = AuthClient::connect_lazy(&second.uri()).unwrap();
     let again = client.get_user(pb::GetUserRequest { user_id: user.id.clone() }).await.unwrap().user.unwrap();
     assert_eq!(again, user);

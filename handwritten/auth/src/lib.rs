@@ -5,6 +5,7 @@
 
 mod accounts;
 mod input;
+mod kek;
 mod keys;
 mod login;
 mod permissions;
@@ -21,6 +22,8 @@ use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_auth::{CallContext, Logic, LogicError, pb};
 
+pub use kek::KeyEncryptionKey;
+pub use keys::MAX_RETIRED_KEYS;
 pub use settings::AuthSettings;
 
 /// How many ids one `GetUsersByIds` call may ask for (documented in the proto).
@@ -36,8 +39,9 @@ pub struct AuthLogic {
 }
 
 impl AuthLogic {
-    pub fn new(db: PgPool, settings: AuthSettings, invalidator: Invalidator) -> Self {
-        let keys = Arc::new(keys::KeyStore::new(db.clone(), settings.key_grace, settings.key_cache_ttl));
+    /// The logic over `db`, sealing signing keys under `kek`.
+    pub fn new(db: PgPool, settings: AuthSettings, kek: KeyEncryptionKey, invalidator: Invalidator) -> Self {
+        let keys = Arc::new(keys::KeyStore::new(db.clone(), kek, settings.key_grace, settings.key_cache_ttl));
         AuthLogic { db, settings, keys, invalidator }
     }
 
@@ -151,12 +155,15 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
 }
 
 /// [`start`] with explicit settings (tests shorten lifetimes and lockouts through this).
+/// The key-encryption key comes from `NOVA_AUTH_KEY_ENCRYPTION_KEY`, else from
+/// `<data_dir>/jwt-kek` (see [`KeyEncryptionKey::load`]); a malformed one fails the start.
 /// The first signing key is created on first use (the schema exists only once the server
 /// has applied the migrations), race-free across replicas.
 pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    let kek = KeyEncryptionKey::load(&config.data_dir)?;
     let database = nova_auth::db::open(config.database()?)?;
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
-    let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
+    let logic = AuthLogic::new(database.pool().clone(), settings, kek, invalidator);
     users::prewarm().await;
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await

@@ -19,8 +19,14 @@ const ACCOUNT_DELETED_AT: &str = "SELECT deleted_at FROM users WHERE id = $1";
 const USER_PERMISSIONS: &str = "SELECT permission FROM user_permissions WHERE user_id = $1 ORDER BY permission";
 /// Serialises key creation and rotation across replicas (released at commit).
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(hashtext('nova_auth.jwt_signing_keys'))";
-const ACTIVE_KID: &str = "SELECT kid FROM jwt_signing_keys WHERE active ORDER BY created_at DESC LIMIT 1";
+const ACTIVE_KEYS: &str = "SELECT kid, private_key, public_key FROM jwt_signing_keys WHERE active ORDER BY created_at DESC";
 const RETIRE_ACTIVE_KEYS: &str = "UPDATE jwt_signing_keys SET active = false, retired_at = now() WHERE active RETURNING kid";
+/// Replaces a private key by its sealed form, unless it changed since it was read.
+const RESEAL_KEY: &str = "UPDATE jwt_signing_keys SET private_key = $3 WHERE kid = $1 AND private_key = $2";
+/// Deletes retired keys that no longer verify (retired at or before `$1`, i.e. more than the
+/// grace period ago), and all but the `$2` most recently retired ones.
+const PRUNE_RETIRED_KEYS: &str = "DELETE FROM jwt_signing_keys WHERE NOT active AND (coalesce(retired_at, created_at) <= $1 OR kid NOT IN \
+     (SELECT kid FROM jwt_signing_keys WHERE NOT active ORDER BY coalesce(retired_at, created_at) DESC, kid DESC LIMIT $2))";
 
 /// Every statement of this module, as `(name, SQL)`.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -32,8 +38,10 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("account_deleted_at", ACCOUNT_DELETED_AT),
     ("user_permissions", USER_PERMISSIONS),
     ("lock_keys", LOCK_KEYS),
-    ("active_kid", ACTIVE_KID),
+    ("active_keys", ACTIVE_KEYS),
     ("retire_active_keys", RETIRE_ACTIVE_KEYS),
+    ("reseal_key", RESEAL_KEY),
+    ("prune_retired_keys", PRUNE_RETIRED_KEYS),
 ];
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
@@ -86,9 +94,22 @@ pub async fn lock_keys<'e>(db: impl PgExecutor<'e>) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// The `kid` of the active signing key, if any.
-pub async fn active_kid<'e>(db: impl PgExecutor<'e>) -> Result<Option<String>, RepoError> {
-    sqlx::query_scalar(ACTIVE_KID).fetch_optional(db).await.map_err(error("jwt_signing_keys"))
+/// Every active key as `(kid, private_key, public_key)`, newest first.
+pub async fn active_keys<'e>(db: impl PgExecutor<'e>) -> Result<Vec<(String, Vec<u8>, Vec<u8>)>, RepoError> {
+    sqlx::query_as(ACTIVE_KEYS).fetch_all(db).await.map_err(error("jwt_signing_keys"))
+}
+
+/// Stores `sealed` as the private key of `kid` if it still holds `plaintext`; whether it did.
+pub async fn reseal_key<'e>(db: impl PgExecutor<'e>, kid: &str, plaintext: &[u8], sealed: &[u8]) -> Result<bool, RepoError> {
+    let done = sqlx::query(RESEAL_KEY).bind(kid).bind(plaintext).bind(sealed).execute(db).await.map_err(error("jwt_signing_keys"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes the retired keys that no longer verify at `retired_before` + grace, and all but the
+/// `keep` most recently retired; how many went.
+pub async fn prune_retired_keys<'e>(db: impl PgExecutor<'e>, retired_before: DateTime<Utc>, keep: i64) -> Result<u64, RepoError> {
+    let done = sqlx::query(PRUNE_RETIRED_KEYS).bind(retired_before).bind(keep).execute(db).await.map_err(error("jwt_signing_keys"))?;
+    Ok(done.rows_affected())
 }
 
 /// Retires every active key (`active = false`, `retired_at = now()`), returning their kids.
