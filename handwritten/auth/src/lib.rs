@@ -8,6 +8,7 @@ mod input;
 mod kek;
 mod keys;
 mod login;
+mod passwords;
 mod permissions;
 mod sessions;
 mod settings;
@@ -35,6 +36,7 @@ pub struct AuthLogic {
     db: PgPool,
     settings: AuthSettings,
     keys: Arc<keys::KeyStore>,
+    hashing: Arc<passwords::HashPool>,
     invalidator: Invalidator,
 }
 
@@ -42,7 +44,8 @@ impl AuthLogic {
     /// The logic over `db`, sealing signing keys under `kek`.
     pub fn new(db: PgPool, settings: AuthSettings, kek: KeyEncryptionKey, invalidator: Invalidator) -> Self {
         let keys = Arc::new(keys::KeyStore::new(db.clone(), kek, settings.key_grace, settings.key_cache_ttl));
-        AuthLogic { db, settings, keys, invalidator }
+        let hashing = Arc::new(passwords::HashPool::new(settings.hash_concurrency, settings.hash_queue));
+        AuthLogic { db, settings, keys, hashing, invalidator }
     }
 
     /// The service's own database.
@@ -58,6 +61,11 @@ impl AuthLogic {
         &self.keys
     }
 
+    /// Where passwords are hashed and checked, a bounded number at a time.
+    fn hashing(&self) -> &passwords::HashPool {
+        &self.hashing
+    }
+
     /// Drops callers' cached reads of an entity (a user id) after a write commits.
     fn invalidator(&self) -> &Invalidator {
         &self.invalidator
@@ -65,12 +73,12 @@ impl AuthLogic {
 }
 
 impl Logic for AuthLogic {
-    async fn register(&self, _ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
-        users::register(self, request).await
+    async fn register(&self, ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+        users::register(self, ctx, request).await
     }
 
-    async fn login(&self, _ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
-        login::login(self, request).await
+    async fn login(&self, ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
+        login::login(self, ctx, request).await
     }
 
     async fn refresh(&self, _ctx: &CallContext, request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
@@ -164,7 +172,7 @@ pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners
     let database = nova_auth::db::open(config.database()?)?;
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
     let logic = AuthLogic::new(database.pool().clone(), settings, kek, invalidator);
-    users::prewarm().await;
+    passwords::prewarm().await;
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

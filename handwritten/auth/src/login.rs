@@ -6,7 +6,7 @@ use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::sqlx::PgConnection;
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::timestamp;
-use ::nova_runtime::{LogicError, RepoError};
+use ::nova_runtime::{CallContext, LogicError, RepoError};
 use nova_auth::pb;
 use nova_auth::repo::{auth_logs, users as users_table};
 
@@ -46,21 +46,21 @@ pub struct Failure {
 
 /// Login: see the proto. Everything a success writes (counter reset, last sign-in, session,
 /// refresh token, audit entry) commits in one transaction.
-pub async fn login(logic: &AuthLogic, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
+pub async fn login(logic: &AuthLogic, ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
     let email = required("email", &request.email)?.trim().to_lowercase();
     required("password", &request.password)?;
     if request.device.chars().count() > MAX_DEVICE_CHARS {
         return Err(LogicError::invalid_argument(format!("device must be at most {MAX_DEVICE_CHARS} characters")));
     }
     let Some(row) = users_table::find_by_email(logic.db(), &email).await? else {
-        users::verify_password(None, request.password).await?;
+        logic.hashing().verify(ctx.deadline, None, request.password).await?;
         return Err(incorrect());
     };
     let now = Utc::now();
     if let Some(until) = users::locked_until(&row, now) {
         return Err(locked(until));
     }
-    if !users::verify_password(Some(row.password_hash.clone()), request.password).await? {
+    if !logic.hashing().verify(ctx.deadline, Some(row.password_hash.clone()), request.password).await? {
         record_failure(logic, row.id, now).await?;
         return Err(incorrect());
     }

@@ -1,5 +1,6 @@
-//! The auth service's tunables: lockout, token lifetimes and signing-key grace, from the
-//! environment with defaults, and settable directly by tests (`start_with`).
+//! The auth service's tunables: lockout, token lifetimes, signing-key grace and the password
+//! hashing pool, from the environment with defaults, and settable directly by tests
+//! (`start_with`).
 
 use std::time::Duration;
 
@@ -22,11 +23,16 @@ pub struct AuthSettings {
     /// How long this process trusts its in-memory copy of the signing keys before reading them
     /// again (another replica may have rotated); an unknown `kid` always reloads at once.
     pub key_cache_ttl: Duration,
+    /// Password hashes (Argon2id, 19 MiB each) running at once in this process.
+    pub hash_concurrency: usize,
+    /// Callers that may wait for a hash to start; beyond them calls fail RESOURCE_EXHAUSTED.
+    pub hash_queue: usize,
 }
 
 impl Default for AuthSettings {
     /// 5 failures lock for 15 minutes; access tokens live 15 minutes, refresh tokens 30 days;
-    /// a retired key verifies for one access-token lifetime; keys are re-read every minute.
+    /// a retired key verifies for one access-token lifetime; keys are re-read every minute;
+    /// 2 password hashes at a time (38 MiB of a 512 Mi pod), 32 callers waiting.
     fn default() -> Self {
         AuthSettings {
             max_failed_logins: 5,
@@ -35,6 +41,8 @@ impl Default for AuthSettings {
             refresh_token_ttl: TimeDelta::days(30),
             key_grace: TimeDelta::minutes(15),
             key_cache_ttl: Duration::from_secs(60),
+            hash_concurrency: 2,
+            hash_queue: 32,
         }
     }
 }
@@ -42,11 +50,17 @@ impl Default for AuthSettings {
 impl AuthSettings {
     /// `NOVA_AUTH_MAX_FAILED_LOGINS` (default 5), `NOVA_AUTH_LOCKOUT_SECS` (900),
     /// `NOVA_AUTH_ACCESS_TOKEN_SECS` (900), `NOVA_AUTH_REFRESH_TOKEN_SECS` (2592000),
-    /// `NOVA_AUTH_KEY_GRACE_SECS` (the access-token lifetime), `NOVA_AUTH_KEY_CACHE_SECS` (60).
+    /// `NOVA_AUTH_KEY_GRACE_SECS` (the access-token lifetime), `NOVA_AUTH_KEY_CACHE_SECS` (60),
+    /// `NOVA_AUTH_HASH_CONCURRENCY` (2, at least 1), `NOVA_AUTH_HASH_QUEUE` (32, 0 refuses
+    /// every caller that would wait).
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = AuthSettings::default();
         let max_failed_logins = positive("NOVA_AUTH_MAX_FAILED_LOGINS", env_or::<i64>("NOVA_AUTH_MAX_FAILED_LOGINS", 5)?)?;
         let access = positive("NOVA_AUTH_ACCESS_TOKEN_SECS", env_or::<i64>("NOVA_AUTH_ACCESS_TOKEN_SECS", defaults.access_token_ttl.num_seconds())?)?;
+        let hash_concurrency = env_or::<usize>("NOVA_AUTH_HASH_CONCURRENCY", defaults.hash_concurrency)?;
+        if hash_concurrency == 0 {
+            return Err(invalid("NOVA_AUTH_HASH_CONCURRENCY", 0, "must be positive"));
+        }
         Ok(AuthSettings {
             max_failed_logins: i32::try_from(max_failed_logins).map_err(|e| invalid("NOVA_AUTH_MAX_FAILED_LOGINS", max_failed_logins, e))?,
             lockout: seconds("NOVA_AUTH_LOCKOUT_SECS", defaults.lockout.num_seconds())?,
@@ -54,6 +68,8 @@ impl AuthSettings {
             refresh_token_ttl: seconds("NOVA_AUTH_REFRESH_TOKEN_SECS", defaults.refresh_token_ttl.num_seconds())?,
             key_grace: seconds("NOVA_AUTH_KEY_GRACE_SECS", access)?,
             key_cache_ttl: Duration::from_secs(env_or::<u64>("NOVA_AUTH_KEY_CACHE_SECS", defaults.key_cache_ttl.as_secs())?),
+            hash_concurrency,
+            hash_queue: env_or::<usize>("NOVA_AUTH_HASH_QUEUE", defaults.hash_queue)?,
         })
     }
 }

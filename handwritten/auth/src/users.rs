@@ -1,17 +1,14 @@
-//! Users: validating registrations, hashing passwords, and the proto view of a row.
+//! Users: validating registrations, and the proto view of a row.
 
+use ::nova_runtime::CallContext;
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
-use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
-use std::sync::OnceLock;
-
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
 use nova_auth::pb;
 use nova_auth::repo::{auth_logs, users};
 
-use crate::AuthLogic;
+use crate::{AuthLogic, passwords};
 
 /// A registration whose fields passed validation, email normalised to lower case.
 pub struct Registration {
@@ -36,57 +33,9 @@ impl Registration {
         if !valid_username {
             return Err(LogicError::invalid_argument("username must be 3 to 32 characters: a-z, 0-9 or _"));
         }
-        text("password", &request.password)?;
-        if !(8..=128).contains(&request.password.chars().count()) {
-            return Err(LogicError::invalid_argument("password must be 8 to 128 characters"));
-        }
+        passwords::check_new("password", &request.password)?;
         Ok(Registration { email, username, password: request.password })
     }
-}
-
-/// Argon2id with a random salt, off the async workers (it takes tens of milliseconds of CPU).
-pub async fn hash_password(password: String) -> Result<String, LogicError> {
-    let hashed = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|e| LogicError::internal("password hashing task failed", e))?;
-    hashed.map_err(|e| LogicError::internal("hashing the password", std::io::Error::other(e.to_string())))
-}
-
-/// Checks `password` against `hash` with Argon2id, off the async workers. With no hash (an
-/// unknown email) it verifies against a fixed dummy hash, so that an unknown email costs the
-/// same time as a wrong password and the two cannot be told apart.
-pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool, LogicError> {
-    let verified = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
-        let (hash, real) = match &hash {
-            Some(hash) => (hash.as_str(), true),
-            None => (dummy_hash(), false),
-        };
-        let matches = PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
-        matches && real
-    })
-    .await
-    .map_err(|e| LogicError::internal("password verification task failed", e))?;
-    Ok(verified)
-}
-
-/// Computes the dummy hash now (off the async workers), so that even the first sign-in with
-/// an unknown email costs what a wrong password costs.
-pub async fn prewarm() {
-    let _ = ::nova_runtime::codegen::tokio::task::spawn_blocking(dummy_hash).await;
-}
-
-/// An Argon2id hash of a random password nobody knows, made once per process with the same
-/// parameters as real hashes (so verifying against it takes as long).
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        let secret = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(secret.as_str().as_bytes(), &salt).map(|hash| hash.to_string()).unwrap_or_default()
-    })
 }
 
 /// When the account's lock ends, if it is locked at `now`.
@@ -128,9 +77,9 @@ pub fn to_proto(row: &users::Row) -> pb::User {
 }
 
 /// Register: see the proto. The account and its audit entry commit together.
-pub async fn register(logic: &AuthLogic, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+pub async fn register(logic: &AuthLogic, ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
     let registration = Registration::parse(request)?;
-    let password_hash = hash_password(registration.password).await?;
+    let password_hash = logic.hashing().hash(ctx.deadline, registration.password).await?;
     // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
     let new = users::New {
@@ -170,13 +119,5 @@ mod tests {
             let error = Registration::parse(bad).err().unwrap();
             assert_eq!(error.code(), ::nova_runtime::codegen::tonic::Code::InvalidArgument);
         }
-    }
-
-    #[tokio::test]
-    async fn passwords_are_hashed_with_argon2id_and_salted() {
-        let first = hash_password("correct horse".into()).await.unwrap();
-        let second = hash_password("correct horse".into()).await.unwrap();
-        assert!(first.starts_with("$argon2id$"));
-        assert_ne!(first, second);
     }
 }
