@@ -61,7 +61,10 @@ impl AuthClient {
         self.core.invalidate_entity(id).await;
     }
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
-    /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
+    /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
+    /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
+    /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
+    /// waiting for one.
     ///
     /// `Register`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn register(
@@ -83,11 +86,20 @@ impl AuthClient {
     }
     /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
     /// whose `kid` header names its signing key) and a refresh token.
+    /// Failures are counted per (email as typed, source address) and per source address, whether
+    /// or not the email has an account: after the configured number of wrong passwords for one
+    /// email from one source within the window (default 5 in 15 minutes), that pair is refused
+    /// for the lockout period without a password check, and a source with too many failures for
+    /// any emails (default 50) is refused for every email. Another source (the real user
+    /// elsewhere) is never affected, no account is ever locked, and sessions keep working. A
+    /// successful sign-in clears its pair's count.
     /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
     /// password is incorrect" (unknown email, deleted account and wrong password are
-    /// indistinguishable); FAILED_PRECONDITION "account locked until <RFC 3339 time>" after
-    /// repeated failures, even with the right password. Each wrong password counts one failed
-    /// attempt; the account locks for a configured period at the configured count.
+    /// indistinguishable); RESOURCE_EXHAUSTED "too many failed sign-ins for this email from this
+    /// address; retry after <RFC 3339 time>" or "too many failed sign-ins from this address; retry
+    /// after <time>" (the same for existing and unknown emails), or "too many sign-ins in
+    /// progress; retry shortly" (every password check slot and queue place taken);
+    /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
     ///
     /// `Login`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
     pub async fn login(
@@ -111,7 +123,8 @@ impl AuthClient {
     /// token is revoked (rotation). Presenting a token that was already rotated is treated as
     /// theft: the whole session and all its tokens are revoked.
     /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
-    /// revoked or reused token, revoked session, deleted or locked account).
+    /// revoked or reused token, revoked session, deleted account). Failed sign-ins never stop a
+    /// session from refreshing.
     ///
     /// `Refresh`: write, not retry-safe, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn refresh(
@@ -219,13 +232,13 @@ impl AuthClient {
             )
             .await;
     }
-    /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
-    /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+    /// Checks an access token (signature, `kid`, expiry, session not revoked, account live) and
+    /// returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
     /// until the key's retirement plus a grace period (default: the access-token lifetime).
     /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
     /// refresh-token reuse) takes effect for them within that TTL.
     /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
-    /// expired or revoked token, unknown or expired key, deleted or locked account).
+    /// expired or revoked token, unknown or expired key, deleted account).
     ///
     /// `VerifyToken`: read (NO_SIDE_EFFECTS), deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
     pub async fn verify_token(
@@ -456,10 +469,11 @@ impl AuthClient {
             )
             .await
     }
-    /// Records a failed sign-in attempt against an account and reports whether it is now
-    /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
-    /// Login's failures).
-    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+    /// Records a failed sign-in attempt, for a service that checks a credential of the user's
+    /// itself: it counts like a wrong password at Login, for the account's email from
+    /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+    /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
+    /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
     ///
     /// `RecordFailedLogin`: write, not retry-safe, deadline 500ms, up to 3 attempts, only while the request never reached the server.
     pub async fn record_failed_login(

@@ -177,14 +177,20 @@ pub struct GetUserPermissionsResponse {
 pub struct RecordFailedLoginRequest {
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
+    /// Where the failed attempt came from (an IPv4 or IPv6 address) as the reporting service saw
+    /// it; empty: the address of the call itself.
+    #[prost(string, tag = "2")]
+    pub source_address: ::prost::alloc::string::String,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RecordFailedLoginResponse {
+    /// Failures for the account's email from that source within the current window.
     #[prost(int32, tag = "1")]
     pub failed_attempts: i32,
+    /// Sign-ins with the account's email from that source are now refused.
     #[prost(bool, tag = "2")]
     pub locked: bool,
-    /// Set when locked.
+    /// Set when locked: when they are accepted again.
     #[prost(message, optional, tag = "3")]
     pub locked_until: ::core::option::Option<::prost_types::Timestamp>,
 }
@@ -238,7 +244,8 @@ pub struct RotateSigningKeyResponse {
 pub enum AccountStatus {
     Unspecified = 0,
     Active = 1,
-    /// Temporarily locked after repeated failed sign-ins.
+    /// Locked by an operator. Failed sign-ins never lock an account (they throttle an email and
+    /// source address at Login instead).
     Locked = 2,
     Deleted = 3,
 }
@@ -358,7 +365,10 @@ pub mod auth_service_client {
             self
         }
         /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
-        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
+        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
+        /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
+        /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
+        /// waiting for one.
         pub async fn register(
             &mut self,
             request: impl tonic::IntoRequest<super::RegisterRequest>,
@@ -385,11 +395,20 @@ pub mod auth_service_client {
         }
         /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
         /// whose `kid` header names its signing key) and a refresh token.
+        /// Failures are counted per (email as typed, source address) and per source address, whether
+        /// or not the email has an account: after the configured number of wrong passwords for one
+        /// email from one source within the window (default 5 in 15 minutes), that pair is refused
+        /// for the lockout period without a password check, and a source with too many failures for
+        /// any emails (default 50) is refused for every email. Another source (the real user
+        /// elsewhere) is never affected, no account is ever locked, and sessions keep working. A
+        /// successful sign-in clears its pair's count.
         /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
         /// password is incorrect" (unknown email, deleted account and wrong password are
-        /// indistinguishable); FAILED_PRECONDITION "account locked until \<RFC 3339 time>" after
-        /// repeated failures, even with the right password. Each wrong password counts one failed
-        /// attempt; the account locks for a configured period at the configured count.
+        /// indistinguishable); RESOURCE_EXHAUSTED "too many failed sign-ins for this email from this
+        /// address; retry after \<RFC 3339 time>" or "too many failed sign-ins from this address; retry
+        /// after <time>" (the same for existing and unknown emails), or "too many sign-ins in
+        /// progress; retry shortly" (every password check slot and queue place taken);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
         pub async fn login(
             &mut self,
             request: impl tonic::IntoRequest<super::LoginRequest>,
@@ -415,7 +434,8 @@ pub mod auth_service_client {
         /// token is revoked (rotation). Presenting a token that was already rotated is treated as
         /// theft: the whole session and all its tokens are revoked.
         /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
-        /// revoked or reused token, revoked session, deleted or locked account).
+        /// revoked or reused token, revoked session, deleted account). Failed sign-ins never stop a
+        /// session from refreshing.
         pub async fn refresh(
             &mut self,
             request: impl tonic::IntoRequest<super::RefreshRequest>,
@@ -517,13 +537,13 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUsersByIds"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
-        /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live) and
+        /// returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
         /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
         /// refresh-token reuse) takes effect for them within that TTL.
         /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
-        /// expired or revoked token, unknown or expired key, deleted or locked account).
+        /// expired or revoked token, unknown or expired key, deleted account).
         pub async fn verify_token(
             &mut self,
             request: impl tonic::IntoRequest<super::VerifyTokenRequest>,
@@ -732,10 +752,11 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RevokePermission"));
             self.inner.unary(req, path, codec).await
         }
-        /// Records a failed sign-in attempt against an account and reports whether it is now
-        /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
-        /// Login's failures).
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+        /// Records a failed sign-in attempt, for a service that checks a credential of the user's
+        /// itself: it counts like a wrong password at Login, for the account's email from
+        /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+        /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
+        /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
         pub async fn record_failed_login(
             &mut self,
             request: impl tonic::IntoRequest<super::RecordFailedLoginRequest>,
@@ -832,7 +853,10 @@ pub mod auth_service_server {
     #[async_trait]
     pub trait AuthService: std::marker::Send + std::marker::Sync + 'static {
         /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
-        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
+        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
+        /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
+        /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
+        /// waiting for one.
         async fn register(
             &self,
             request: tonic::Request<super::RegisterRequest>,
@@ -842,11 +866,20 @@ pub mod auth_service_server {
         >;
         /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
         /// whose `kid` header names its signing key) and a refresh token.
+        /// Failures are counted per (email as typed, source address) and per source address, whether
+        /// or not the email has an account: after the configured number of wrong passwords for one
+        /// email from one source within the window (default 5 in 15 minutes), that pair is refused
+        /// for the lockout period without a password check, and a source with too many failures for
+        /// any emails (default 50) is refused for every email. Another source (the real user
+        /// elsewhere) is never affected, no account is ever locked, and sessions keep working. A
+        /// successful sign-in clears its pair's count.
         /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
         /// password is incorrect" (unknown email, deleted account and wrong password are
-        /// indistinguishable); FAILED_PRECONDITION "account locked until \<RFC 3339 time>" after
-        /// repeated failures, even with the right password. Each wrong password counts one failed
-        /// attempt; the account locks for a configured period at the configured count.
+        /// indistinguishable); RESOURCE_EXHAUSTED "too many failed sign-ins for this email from this
+        /// address; retry after \<RFC 3339 time>" or "too many failed sign-ins from this address; retry
+        /// after <time>" (the same for existing and unknown emails), or "too many sign-ins in
+        /// progress; retry shortly" (every password check slot and queue place taken);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
         async fn login(
             &self,
             request: tonic::Request<super::LoginRequest>,
@@ -855,7 +888,8 @@ pub mod auth_service_server {
         /// token is revoked (rotation). Presenting a token that was already rotated is treated as
         /// theft: the whole session and all its tokens are revoked.
         /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
-        /// revoked or reused token, revoked session, deleted or locked account).
+        /// revoked or reused token, revoked session, deleted account). Failed sign-ins never stop a
+        /// session from refreshing.
         async fn refresh(
             &self,
             request: tonic::Request<super::RefreshRequest>,
@@ -883,13 +917,13 @@ pub mod auth_service_server {
             tonic::Response<super::GetUsersByIdsResponse>,
             tonic::Status,
         >;
-        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
-        /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live) and
+        /// returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
         /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
         /// refresh-token reuse) takes effect for them within that TTL.
         /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
-        /// expired or revoked token, unknown or expired key, deleted or locked account).
+        /// expired or revoked token, unknown or expired key, deleted account).
         async fn verify_token(
             &self,
             request: tonic::Request<super::VerifyTokenRequest>,
@@ -960,10 +994,11 @@ pub mod auth_service_server {
             tonic::Response<super::RevokePermissionResponse>,
             tonic::Status,
         >;
-        /// Records a failed sign-in attempt against an account and reports whether it is now
-        /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
-        /// Login's failures).
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+        /// Records a failed sign-in attempt, for a service that checks a credential of the user's
+        /// itself: it counts like a wrong password at Login, for the account's email from
+        /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+        /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
+        /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
         async fn record_failed_login(
             &self,
             request: tonic::Request<super::RecordFailedLoginRequest>,

@@ -321,7 +321,7 @@ pub static RECORD_FAILED_LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         cache: None,
         fail_closed: false,
     },
-    schema: 0x68aadea77a73a427,
+    schema: 0x6090ff8fa9ab2a96,
 };
 /// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
 pub static DELETE_USER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {

@@ -8,11 +8,13 @@ mod input;
 mod kek;
 mod keys;
 mod login;
+mod maintenance;
 mod passwords;
 mod permissions;
 mod sessions;
 mod settings;
 pub mod sql;
+mod throttle;
 mod tokens;
 mod users;
 
@@ -135,10 +137,10 @@ impl Logic for AuthLogic {
 
     async fn record_failed_login(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::RecordFailedLoginRequest,
     ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
-        login::record_failed_login(self, request).await
+        login::record_failed_login(self, ctx, request).await
     }
 
     async fn delete_user(&self, _ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
@@ -172,6 +174,12 @@ pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners
     let database = nova_auth::db::open(config.database()?)?;
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
     let logic = AuthLogic::new(database.pool().clone(), settings, kek, invalidator);
+    let pruned = logic.clone();
+    // Stops with the server: dropped when this function returns.
+    let _pruning = ::nova_runtime::periodic::every(settings.prune_interval, move || {
+        let logic = pruned.clone();
+        async move { maintenance::prune(&logic).await }
+    });
     passwords::prewarm().await;
     let options = ServeOptions { shutdown: config.shutdown, database: Some(database) };
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await

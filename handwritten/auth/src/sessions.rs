@@ -13,30 +13,33 @@ use nova_auth::repo::{refresh_tokens, sessions as sessions_table, users as users
 
 use crate::input::required;
 use crate::login::audit;
-use crate::{AuthLogic, sql, tokens, users};
+use crate::{AuthLogic, sql, tokens};
 
-/// Inserts session `session_id` of `user_id` with its first refresh token, in the caller's
-/// transaction, and signs its first access token.
-pub async fn open(
-    logic: &AuthLogic,
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    session_id: Uuid,
-    device: &str,
-    now: DateTime<Utc>,
-) -> Result<pb::TokenPair, LogicError> {
+/// A session about to be opened.
+pub struct Opening<'a> {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    /// The client's description of itself.
+    pub device: &'a str,
+    /// Where the sign-in came from, if the call said.
+    pub address: Option<String>,
+}
+
+/// Inserts the session with its first refresh token, in the caller's transaction, and signs
+/// its first access token.
+pub async fn open(logic: &AuthLogic, conn: &mut PgConnection, opening: Opening<'_>, now: DateTime<Utc>) -> Result<pb::TokenPair, LogicError> {
     let expires_at = now + logic.settings().refresh_token_ttl;
     let session = sessions_table::New {
-        id: Some(session_id),
-        user_id,
-        device: Some(device.to_string()),
-        ip_address: None,
+        id: Some(opening.session_id),
+        user_id: opening.user_id,
+        device: Some(opening.device.to_string()),
+        ip_address: opening.address,
         created_at: None,
         expires_at,
         revoked_at: None,
     };
     sessions_table::insert(&mut *conn, &session).await?;
-    issue_pair(logic, conn, user_id, session_id, now).await
+    issue_pair(logic, conn, opening.user_id, opening.session_id, now).await
 }
 
 /// A new refresh token stored in the session, and an access token for it.
@@ -90,9 +93,9 @@ pub async fn refresh(logic: &AuthLogic, request: pb::RefreshRequest) -> Result<p
     if session.revoked_at.is_some() {
         return Err(refused("belongs to a revoked session"));
     }
-    let user = users_table::get(&mut *tx, user_id).await?.ok_or_else(|| refused("belongs to a deleted account"))?;
-    if users::locked_until(&user, now).is_some() {
-        return Err(refused("belongs to a locked account"));
+    // Deleted accounts are hidden from reads: their sessions cannot refresh.
+    if users_table::get(&mut *tx, user_id).await?.is_none() {
+        return Err(refused("belongs to a deleted account"));
     }
     let tokens = issue_pair(logic, &mut tx, user_id, session_id, now).await?;
     let renewed = sessions_table::Patch { expires_at: Some(now + logic.settings().refresh_token_ttl), ..Default::default() };
@@ -130,11 +133,8 @@ pub async fn verify(logic: &AuthLogic, request: pb::VerifyTokenRequest) -> Resul
     if session.revoked_at.is_some() {
         return Err(LogicError::Unauthenticated("access token belongs to a revoked session".into()));
     }
-    let user = users_table::get(logic.db(), user_id)
-        .await?
-        .ok_or_else(|| LogicError::Unauthenticated("access token belongs to a deleted account".into()))?;
-    if users::locked_until(&user, now).is_some() {
-        return Err(LogicError::Unauthenticated("access token belongs to a locked account".into()));
+    if users_table::get(logic.db(), user_id).await?.is_none() {
+        return Err(LogicError::Unauthenticated("access token belongs to a deleted account".into()));
     }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0).ok_or_else(invalid)?;
     Ok(pb::VerifyTokenResponse {

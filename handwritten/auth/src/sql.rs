@@ -1,11 +1,21 @@
 //! The few statements the generated repositories do not offer: bulk revocations, the
-//! conditional claim of a refresh token, and the signing-key bookkeeping. Every statement is
+//! conditional claim of a refresh token, the signing-key bookkeeping and the sign-in
+//! throttle's locked read-modify-write. Every statement is
 //! listed in [`STATEMENTS`], which the auth tests prepare against the migrated schema.
 
 use ::nova_runtime::RepoError;
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
 use ::nova_runtime::codegen::uuid::Uuid;
+
+use crate::throttle::Count;
+
+/// A throttle row as read: its email ('' for the source's row) and its count.
+type ThrottleRow = (String, DateTime<Utc>, i32, Option<DateTime<Utc>>);
+
+fn counts(rows: Vec<ThrottleRow>) -> Vec<(String, Count)> {
+    rows.into_iter().map(|(email, window_started_at, failures, locked_until)| (email, Count { window_started_at, failures, locked_until })).collect()
+}
 
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_SESSION_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = now() WHERE session_id = $1 AND revoked_at IS NULL";
@@ -27,6 +37,17 @@ const RESEAL_KEY: &str = "UPDATE jwt_signing_keys SET private_key = $3 WHERE kid
 /// grace period ago), and all but the `$2` most recently retired ones.
 const PRUNE_RETIRED_KEYS: &str = "DELETE FROM jwt_signing_keys WHERE NOT active AND (coalesce(retired_at, created_at) <= $1 OR kid NOT IN \
      (SELECT kid FROM jwt_signing_keys WHERE NOT active ORDER BY coalesce(retired_at, created_at) DESC, kid DESC LIMIT $2))";
+/// A sign-in attempt's two throttle rows: its (source, email) pair and its source (email '').
+const THROTTLE_COUNTS: &str = "SELECT email, window_started_at, failures, locked_until FROM login_throttles WHERE source = $1 AND email IN ('', $2)";
+/// Creates the two rows if missing (the source row first, as every writer orders them).
+const SEED_THROTTLES: &str = "INSERT INTO login_throttles (source, email, window_started_at, failures) VALUES ($1, '', $3, 0), ($1, $2, $3, 0) ON CONFLICT (source, email) DO NOTHING";
+/// Locks the two rows, the source row ('') first, so concurrent writers never deadlock.
+const LOCK_THROTTLES: &str =
+    "SELECT email, window_started_at, failures, locked_until FROM login_throttles WHERE source = $1 AND email IN ('', $2) ORDER BY email FOR UPDATE";
+const WRITE_THROTTLE: &str = "UPDATE login_throttles SET window_started_at = $3, failures = $4, locked_until = $5 WHERE source = $1 AND email = $2";
+const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE source = $1 AND email = $2";
+/// Rows whose window started before `$1` and whose refusal (if any) ended before `$2`.
+const PRUNE_THROTTLES: &str = "DELETE FROM login_throttles WHERE window_started_at < $1 AND (locked_until IS NULL OR locked_until < $2)";
 
 /// Every statement of this module, as `(name, SQL)`.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -42,6 +63,12 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("retire_active_keys", RETIRE_ACTIVE_KEYS),
     ("reseal_key", RESEAL_KEY),
     ("prune_retired_keys", PRUNE_RETIRED_KEYS),
+    ("throttle_counts", THROTTLE_COUNTS),
+    ("seed_throttles", SEED_THROTTLES),
+    ("lock_throttles", LOCK_THROTTLES),
+    ("write_throttle", WRITE_THROTTLE),
+    ("clear_throttle", CLEAR_THROTTLE),
+    ("prune_throttles", PRUNE_THROTTLES),
 ];
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
@@ -115,4 +142,49 @@ pub async fn prune_retired_keys<'e>(db: impl PgExecutor<'e>, retired_before: Dat
 /// Retires every active key (`active = false`, `retired_at = now()`), returning their kids.
 pub async fn retire_active_keys<'e>(db: impl PgExecutor<'e>) -> Result<Vec<String>, RepoError> {
     sqlx::query_scalar(RETIRE_ACTIVE_KEYS).fetch_all(db).await.map_err(error("jwt_signing_keys"))
+}
+
+/// The counts of `email` from `source` and of `source` itself, as `(email, count)`, where they exist.
+pub async fn throttle_counts<'e>(db: impl PgExecutor<'e>, source: &str, email: &str) -> Result<Vec<(String, Count)>, RepoError> {
+    let rows = sqlx::query_as(THROTTLE_COUNTS).bind(source).bind(email).fetch_all(db).await.map_err(error("login_throttles"))?;
+    Ok(counts(rows))
+}
+
+/// Creates the rows of `email` from `source` and of `source`, empty, unless they exist.
+pub async fn seed_throttles<'e>(db: impl PgExecutor<'e>, source: &str, email: &str, now: DateTime<Utc>) -> Result<(), RepoError> {
+    sqlx::query(SEED_THROTTLES).bind(source).bind(email).bind(now).execute(db).await.map_err(error("login_throttles"))?;
+    Ok(())
+}
+
+/// [`throttle_counts`], locking the rows until the transaction ends.
+pub async fn lock_throttles<'e>(db: impl PgExecutor<'e>, source: &str, email: &str) -> Result<Vec<(String, Count)>, RepoError> {
+    let rows = sqlx::query_as(LOCK_THROTTLES).bind(source).bind(email).fetch_all(db).await.map_err(error("login_throttles"))?;
+    Ok(counts(rows))
+}
+
+/// Stores the count of `email` ('' for the source's row) from `source`.
+pub async fn write_throttle<'e>(db: impl PgExecutor<'e>, source: &str, email: &str, count: &Count) -> Result<(), RepoError> {
+    sqlx::query(WRITE_THROTTLE)
+        .bind(source)
+        .bind(email)
+        .bind(count.window_started_at)
+        .bind(count.failures)
+        .bind(count.locked_until)
+        .execute(db)
+        .await
+        .map_err(error("login_throttles"))?;
+    Ok(())
+}
+
+/// Deletes the count of `email` from `source`.
+pub async fn clear_throttle<'e>(db: impl PgExecutor<'e>, source: &str, email: &str) -> Result<(), RepoError> {
+    sqlx::query(CLEAR_THROTTLE).bind(source).bind(email).execute(db).await.map_err(error("login_throttles"))?;
+    Ok(())
+}
+
+/// Deletes counts whose window started before `window_started_before` and that refuse nothing
+/// at `now`; how many went.
+pub async fn prune_throttles<'e>(db: impl PgExecutor<'e>, window_started_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, RepoError> {
+    let done = sqlx::query(PRUNE_THROTTLES).bind(window_started_before).bind(now).execute(db).await.map_err(error("login_throttles"))?;
+    Ok(done.rows_affected())
 }

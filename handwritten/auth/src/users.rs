@@ -3,7 +3,6 @@
 use ::nova_runtime::CallContext;
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
-use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
 use nova_auth::pb;
 use nova_auth::repo::{auth_logs, users};
@@ -38,11 +37,6 @@ impl Registration {
     }
 }
 
-/// When the account's lock ends, if it is locked at `now`.
-pub fn locked_until(row: &users::Row, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    row.locked_until.filter(|until| *until > now)
-}
-
 /// A taken email or username is the caller's problem, named precisely.
 pub fn explain_conflict(error: RepoError) -> LogicError {
     match &error {
@@ -58,13 +52,8 @@ pub fn explain_conflict(error: RepoError) -> LogicError {
 
 /// What other services may see of a user: never the password hash.
 pub fn to_proto(row: &users::Row) -> pb::User {
-    let status = if row.deleted_at.is_some() {
-        pb::AccountStatus::Deleted
-    } else if locked_until(row, Utc::now()).is_some() {
-        pb::AccountStatus::Locked
-    } else {
-        pb::AccountStatus::from(row.status)
-    };
+    // Failed sign-ins never lock an account: `locked_until` is not read (see login_throttles).
+    let status = if row.deleted_at.is_some() { pb::AccountStatus::Deleted } else { pb::AccountStatus::from(row.status) };
     pb::User {
         id: row.id.to_string(),
         email: row.email.clone(),

@@ -20,6 +20,8 @@ pub mod two_fa_backup_codes;
 pub mod jwt_signing_keys;
 /// Table `user_permissions`.
 pub mod user_permissions;
+/// Table `login_throttles`.
+pub mod login_throttles;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &[
     "users",
@@ -31,6 +33,7 @@ pub const TABLES: &[&str] = &[
     "two_fa_backup_codes",
     "jwt_signing_keys",
     "user_permissions",
+    "login_throttles",
 ];
 /// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
 pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
@@ -43,4 +46,5 @@ pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
     (two_fa_backup_codes::TABLE, two_fa_backup_codes::STATEMENTS),
     (jwt_signing_keys::TABLE, jwt_signing_keys::STATEMENTS),
     (user_permissions::TABLE, user_permissions::STATEMENTS),
+    (login_throttles::TABLE, login_throttles::STATEMENTS),
 ];
