@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 #[path = "auth_rpcs/keys.rs"]
 mod keys;
+#[path = "auth_rpcs/revocations.rs"]
+mod revocations;
 #[path = "auth_rpcs/throttle.rs"]
 mod throttle;
 

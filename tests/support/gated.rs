@@ -110,4 +110,16 @@ impl Logic for Gated {
     async fn rotate_signing_key(&self, _ctx: &CallContext, _request: pb::RotateSigningKeyRequest) -> Result<pb::RotateSigningKeyResponse, LogicError> {
         Err(LogicError::Unimplemented("RotateSigningKey"))
     }
+
+    async fn get_token_verification(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::GetTokenVerificationRequest,
+    ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
+        Err(LogicError::Unimplemented("GetTokenVerification"))
+    }
+
+    async fn change_password(&self, _ctx: &CallContext, _request: pb::ChangePasswordRequest) -> Result<pb::ChangePasswordResponse, LogicError> {
+        Err(LogicError::Unimplemented("ChangePassword"))
+    }
 }

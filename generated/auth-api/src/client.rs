@@ -144,9 +144,11 @@ impl AuthClient {
             )
             .await
     }
-    /// Revokes a session and every refresh token of it. Access tokens of the session stop
-    /// verifying at once in this service; callers caching VerifyToken see it within the
-    /// cache TTL (30 s). Revoking a revoked session succeeds.
+    /// Revokes a session and every refresh token of it, and records the revocation for every
+    /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
+    /// verifying at once in this service, in services applying revocations within their poll
+    /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
+    /// revoked session succeeds.
     /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
     ///
     /// `Logout`: idempotent write, deadline 500ms, up to 3 attempts.
@@ -232,11 +234,12 @@ impl AuthClient {
             )
             .await;
     }
-    /// Checks an access token (signature, `kid`, expiry, session not revoked, account live) and
-    /// returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
+    /// Checks an access token the way every service does with GetTokenVerification's answer
+    /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
+    /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
     /// until the key's retirement plus a grace period (default: the access-token lifetime).
-    /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
-    /// refresh-token reuse) takes effect for them within that TTL.
+    /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, ChangePassword,
+    /// DeleteUser, refresh-token reuse) takes effect for them within that TTL.
     /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
     /// expired or revoked token, unknown or expired key, deleted account).
     ///
@@ -494,7 +497,8 @@ impl AuthClient {
             .await
     }
     /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-    /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+    /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
+    /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
     ///
     /// `DeleteUser`: idempotent write, deadline 1s, up to 3 attempts.
@@ -515,9 +519,10 @@ impl AuthClient {
             )
             .await
     }
-    /// Administrative: creates a new active signing key and retires the previous one. Tokens
-    /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
-    /// rotates. Errors: none beyond UNAVAILABLE.
+    /// Administrative: creates a new active signing key and retires the previous one, and deletes
+    /// keys retired longer ago than the grace period (and all but the 10 most recently retired).
+    /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
+    /// every call rotates. Errors: none beyond UNAVAILABLE.
     ///
     /// `RotateSigningKey`: write, not retry-safe, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn rotate_signing_key(
@@ -532,6 +537,58 @@ impl AuthClient {
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .rotate_signing_key(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+    /// every service needs to verify tokens itself. Services poll it about every second.
+    /// Errors: INVALID_ARGUMENT (negative revocations_after).
+    ///
+    /// `GetTokenVerification`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+    pub async fn get_token_verification(
+        &self,
+        request: crate::pb::GetTokenVerificationRequest,
+    ) -> Result<crate::pb::GetTokenVerificationResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::GET_TOKEN_VERIFICATION,
+                request,
+                |_: &crate::pb::GetTokenVerificationRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .get_token_verification(request)
+                        .await
+                },
+            )
+            .await
+    }
+    /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
+    /// through the same bounded pool as Login), then signs out every other session of the user
+    /// (their refresh tokens are revoked and their access tokens stop verifying wherever
+    /// revocations are applied); the session of the call's own token stays signed in. A wrong
+    /// current password counts like a failed sign-in for the account's email from the call's
+    /// source. Not retry-safe.
+    /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
+    /// 128 characters or the same as the current one); NOT_FOUND (no live user);
+    /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+    /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
+    /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
+    ///
+    /// `ChangePassword`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    pub async fn change_password(
+        &self,
+        request: crate::pb::ChangePasswordRequest,
+    ) -> Result<crate::pb::ChangePasswordResponse, tonic::Status> {
+        self.core
+            .unary(
+                &crate::rpc::CHANGE_PASSWORD,
+                request,
+                |_: &crate::pb::ChangePasswordRequest| Vec::new(),
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .change_password(request)
                         .await
                 },
             )

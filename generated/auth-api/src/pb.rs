@@ -239,6 +239,74 @@ pub struct RotateSigningKeyResponse {
     #[prost(string, tag = "2")]
     pub retired_kid: ::prost::alloc::string::String,
 }
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetTokenVerificationRequest {
+    /// Revocations recorded after this cursor; 0 for every revocation still in force.
+    #[prost(int64, tag = "1")]
+    pub revocations_after: i64,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct GetTokenVerificationResponse {
+    /// The `iss` of every access token.
+    #[prost(string, tag = "1")]
+    pub issuer: ::prost::alloc::string::String,
+    /// Every key that still verifies, active and retired-within-grace.
+    #[prost(message, repeated, tag = "2")]
+    pub keys: ::prost::alloc::vec::Vec<VerificationKey>,
+    /// In cursor order, at most 1000.
+    #[prost(message, repeated, tag = "3")]
+    pub revocations: ::prost::alloc::vec::Vec<TokenRevocation>,
+    /// Pass back as revocations_after.
+    #[prost(int64, tag = "4")]
+    pub cursor: i64,
+    /// More revocations wait after `cursor`: ask again at once.
+    #[prost(bool, tag = "5")]
+    pub more: bool,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct VerificationKey {
+    #[prost(string, tag = "1")]
+    pub kid: ::prost::alloc::string::String,
+    /// "EdDSA"
+    #[prost(string, tag = "2")]
+    pub algorithm: ::prost::alloc::string::String,
+    /// The raw 32-byte Ed25519 public key.
+    #[prost(bytes = "vec", tag = "3")]
+    pub public_key: ::prost::alloc::vec::Vec<u8>,
+    /// Tokens signed by this key are refused from this time (retirement + grace); unset while active.
+    #[prost(message, optional, tag = "4")]
+    pub not_after: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct TokenRevocation {
+    /// Exactly one of session_id and user_id is set.
+    #[prost(string, tag = "1")]
+    pub session_id: ::prost::alloc::string::String,
+    /// Every token of this user issued (iat) at or before revoked_at.
+    #[prost(string, tag = "2")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "3")]
+    pub revoked_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "4")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChangePasswordRequest {
+    /// The acting user (bound to the caller by the server).
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub current_password: ::prost::alloc::string::String,
+    /// 8 to 128 characters.
+    #[prost(string, tag = "3")]
+    pub new_password: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChangePasswordResponse {
+    /// How many other sessions were signed out.
+    #[prost(int32, tag = "1")]
+    pub sessions_signed_out: i32,
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum AccountStatus {
@@ -460,9 +528,11 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Refresh"));
             self.inner.unary(req, path, codec).await
         }
-        /// Revokes a session and every refresh token of it. Access tokens of the session stop
-        /// verifying at once in this service; callers caching VerifyToken see it within the
-        /// cache TTL (30 s). Revoking a revoked session succeeds.
+        /// Revokes a session and every refresh token of it, and records the revocation for every
+        /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
+        /// verifying at once in this service, in services applying revocations within their poll
+        /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
+        /// revoked session succeeds.
         /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
         pub async fn logout(
             &mut self,
@@ -537,11 +607,12 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUsersByIds"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live) and
-        /// returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
+        /// Checks an access token the way every service does with GetTokenVerification's answer
+        /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
+        /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
-        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
-        /// refresh-token reuse) takes effect for them within that TTL.
+        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, ChangePassword,
+        /// DeleteUser, refresh-token reuse) takes effect for them within that TTL.
         /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
         /// expired or revoked token, unknown or expired key, deleted account).
         pub async fn verify_token(
@@ -784,7 +855,8 @@ pub mod auth_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-        /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+        /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
+        /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
         /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
         pub async fn delete_user(
             &mut self,
@@ -810,9 +882,10 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "DeleteUser"));
             self.inner.unary(req, path, codec).await
         }
-        /// Administrative: creates a new active signing key and retires the previous one. Tokens
-        /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
-        /// rotates. Errors: none beyond UNAVAILABLE.
+        /// Administrative: creates a new active signing key and retires the previous one, and deletes
+        /// keys retired longer ago than the grace period (and all but the 10 most recently retired).
+        /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
+        /// every call rotates. Errors: none beyond UNAVAILABLE.
         pub async fn rotate_signing_key(
             &mut self,
             request: impl tonic::IntoRequest<super::RotateSigningKeyRequest>,
@@ -835,6 +908,70 @@ pub mod auth_service_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RotateSigningKey"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+        /// every service needs to verify tokens itself. Services poll it about every second.
+        /// Errors: INVALID_ARGUMENT (negative revocations_after).
+        pub async fn get_token_verification(
+            &mut self,
+            request: impl tonic::IntoRequest<super::GetTokenVerificationRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetTokenVerificationResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/GetTokenVerification",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("nova.auth.v1.AuthService", "GetTokenVerification"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
+        /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
+        /// through the same bounded pool as Login), then signs out every other session of the user
+        /// (their refresh tokens are revoked and their access tokens stop verifying wherever
+        /// revocations are applied); the session of the call's own token stays signed in. A wrong
+        /// current password counts like a failed sign-in for the account's email from the call's
+        /// source. Not retry-safe.
+        /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
+        /// 128 characters or the same as the current one); NOT_FOUND (no live user);
+        /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+        /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
+        pub async fn change_password(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ChangePasswordRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ChangePasswordResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/ChangePassword",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "ChangePassword"));
             self.inner.unary(req, path, codec).await
         }
     }
@@ -894,9 +1031,11 @@ pub mod auth_service_server {
             &self,
             request: tonic::Request<super::RefreshRequest>,
         ) -> std::result::Result<tonic::Response<super::RefreshResponse>, tonic::Status>;
-        /// Revokes a session and every refresh token of it. Access tokens of the session stop
-        /// verifying at once in this service; callers caching VerifyToken see it within the
-        /// cache TTL (30 s). Revoking a revoked session succeeds.
+        /// Revokes a session and every refresh token of it, and records the revocation for every
+        /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
+        /// verifying at once in this service, in services applying revocations within their poll
+        /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
+        /// revoked session succeeds.
         /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
         async fn logout(
             &self,
@@ -917,11 +1056,12 @@ pub mod auth_service_server {
             tonic::Response<super::GetUsersByIdsResponse>,
             tonic::Status,
         >;
-        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live) and
-        /// returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
+        /// Checks an access token the way every service does with GetTokenVerification's answer
+        /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
+        /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
-        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
-        /// refresh-token reuse) takes effect for them within that TTL.
+        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, ChangePassword,
+        /// DeleteUser, refresh-token reuse) takes effect for them within that TTL.
         /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
         /// expired or revoked token, unknown or expired key, deleted account).
         async fn verify_token(
@@ -1007,7 +1147,8 @@ pub mod auth_service_server {
             tonic::Status,
         >;
         /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-        /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+        /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
+        /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
         /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
         async fn delete_user(
             &self,
@@ -1016,14 +1157,43 @@ pub mod auth_service_server {
             tonic::Response<super::DeleteUserResponse>,
             tonic::Status,
         >;
-        /// Administrative: creates a new active signing key and retires the previous one. Tokens
-        /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
-        /// rotates. Errors: none beyond UNAVAILABLE.
+        /// Administrative: creates a new active signing key and retires the previous one, and deletes
+        /// keys retired longer ago than the grace period (and all but the 10 most recently retired).
+        /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
+        /// every call rotates. Errors: none beyond UNAVAILABLE.
         async fn rotate_signing_key(
             &self,
             request: tonic::Request<super::RotateSigningKeyRequest>,
         ) -> std::result::Result<
             tonic::Response<super::RotateSigningKeyResponse>,
+            tonic::Status,
+        >;
+        /// The public keys that sign access tokens and the revocations recorded after a cursor: what
+        /// every service needs to verify tokens itself. Services poll it about every second.
+        /// Errors: INVALID_ARGUMENT (negative revocations_after).
+        async fn get_token_verification(
+            &self,
+            request: tonic::Request<super::GetTokenVerificationRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::GetTokenVerificationResponse>,
+            tonic::Status,
+        >;
+        /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
+        /// through the same bounded pool as Login), then signs out every other session of the user
+        /// (their refresh tokens are revoked and their access tokens stop verifying wherever
+        /// revocations are applied); the session of the call's own token stays signed in. A wrong
+        /// current password counts like a failed sign-in for the account's email from the call's
+        /// source. Not retry-safe.
+        /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
+        /// 128 characters or the same as the current one); NOT_FOUND (no live user);
+        /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+        /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
+        async fn change_password(
+            &self,
+            request: tonic::Request<super::ChangePasswordRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ChangePasswordResponse>,
             tonic::Status,
         >;
     }
@@ -1854,6 +2024,97 @@ pub mod auth_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = RotateSigningKeySvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/GetTokenVerification" => {
+                    #[allow(non_camel_case_types)]
+                    struct GetTokenVerificationSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::GetTokenVerificationRequest>
+                    for GetTokenVerificationSvc<T> {
+                        type Response = super::GetTokenVerificationResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::GetTokenVerificationRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::get_token_verification(&inner, request)
+                                    .await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = GetTokenVerificationSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/ChangePassword" => {
+                    #[allow(non_camel_case_types)]
+                    struct ChangePasswordSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::ChangePasswordRequest>
+                    for ChangePasswordSvc<T> {
+                        type Response = super::ChangePasswordResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ChangePasswordRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::change_password(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ChangePasswordSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -361,6 +361,44 @@ pub static ROTATE_SIGNING_KEY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
     },
     schema: 0xc1790290e48b053a,
 };
+/// `GetTokenVerification`: read (NO_SIDE_EFFECTS), deadline 500ms, up to 3 attempts.
+pub static GET_TOKEN_VERIFICATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "GetTokenVerification",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::NoSideEffects,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(500),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xb68f3fdf0ae3fb48,
+};
+/// `ChangePassword`: write, not retry-safe, deadline 3s, up to 3 attempts, only while the request never reached the server.
+pub static CHANGE_PASSWORD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "ChangePassword",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(3000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xb1eaea85c0f015fc,
+};
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &REGISTER,
@@ -380,4 +418,6 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &RECORD_FAILED_LOGIN,
     &DELETE_USER,
     &ROTATE_SIGNING_KEY,
+    &GET_TOKEN_VERIFICATION,
+    &CHANGE_PASSWORD,
 ];

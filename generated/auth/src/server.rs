@@ -233,6 +233,35 @@ impl<L: Logic> crate::pb::auth_service_server::AuthService for Adapter<L> {
             )
             .await
     }
+    async fn get_token_verification(
+        &self,
+        request: tonic::Request<crate::pb::GetTokenVerificationRequest>,
+    ) -> Result<
+        tonic::Response<crate::pb::GetTokenVerificationResponse>,
+        tonic::Status,
+    > {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::GET_TOKEN_VERIFICATION,
+                request,
+                |ctx, message| async move {
+                    logic.get_token_verification(&ctx, message).await
+                },
+            )
+            .await
+    }
+    async fn change_password(
+        &self,
+        request: tonic::Request<crate::pb::ChangePasswordRequest>,
+    ) -> Result<tonic::Response<crate::pb::ChangePasswordResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::CHANGE_PASSWORD,
+                request,
+                |ctx, message| async move { logic.change_password(&ctx, message).await },
+            )
+            .await
+    }
 }
 /// The routes of this service, ready to be served (or combined with others).
 pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {

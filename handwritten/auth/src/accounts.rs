@@ -10,7 +10,7 @@ use nova_auth::pb;
 use nova_auth::repo::users as users_table;
 
 use crate::login::audit;
-use crate::{AuthLogic, MAX_BATCH, sql, users};
+use crate::{AuthLogic, MAX_BATCH, revocations, sql, users};
 
 /// ListUsers' default and largest page sizes (documented in the proto).
 const DEFAULT_PAGE: u32 = 50;
@@ -60,8 +60,9 @@ pub async fn list_users(logic: &AuthLogic, request: pb::ListUsersRequest) -> Res
     Ok(pb::ListUsersResponse { users: rows.iter().map(users::to_proto).collect(), next_page_token })
 }
 
-/// DeleteUser: soft-deletes the account and revokes its sessions and tokens in one
-/// transaction, then drops every cached read of the user. Idempotent.
+/// DeleteUser: soft-deletes the account, revokes its sessions and refresh tokens and records a
+/// revocation of every token of the user for verifiers, in one transaction, then drops every
+/// cached read of the user. Idempotent.
 pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
     let id = parse_uuid("user_id", &request.user_id)?;
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
@@ -79,6 +80,7 @@ pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> R
     let sessions = sql::revoke_user_sessions(&mut *tx, id).await?;
     sql::revoke_user_tokens(&mut *tx, id).await?;
     audit(&mut tx, Some(id), "delete_account", json!({ "sessions_revoked": sessions })).await?;
+    revocations::revoke_user(&mut tx, logic.settings(), id).await?;
     tx.commit().await.map_err(|e| LogicError::internal("committing the account deletion", e))?;
     // GetUser, GetUsersByIds, CheckUserExists and the permission reads are cached by user id.
     logic.invalidator().entity(&id.to_string()).await;

@@ -9,14 +9,17 @@ mod kek;
 mod keys;
 mod login;
 mod maintenance;
+mod password_change;
 mod passwords;
 mod permissions;
+mod revocations;
 mod sessions;
 mod settings;
 pub mod sql;
 mod throttle;
 mod tokens;
 mod users;
+mod verification;
 
 use std::sync::Arc;
 
@@ -28,6 +31,7 @@ use nova_auth::{CallContext, Logic, LogicError, pb};
 pub use kek::KeyEncryptionKey;
 pub use keys::MAX_RETIRED_KEYS;
 pub use settings::AuthSettings;
+pub use verification::LocalKeySource;
 
 /// How many ids one `GetUsersByIds` call may ask for (documented in the proto).
 pub const MAX_BATCH: usize = 100;
@@ -48,6 +52,12 @@ impl AuthLogic {
         let keys = Arc::new(keys::KeyStore::new(db.clone(), kek, settings.key_grace, settings.key_cache_ttl));
         let hashing = Arc::new(passwords::HashPool::new(settings.hash_concurrency, settings.hash_queue));
         AuthLogic { db, settings, keys, hashing, invalidator }
+    }
+
+    /// Keys and revocations as every verifier sees them, read from this service's own database:
+    /// what the runtime's verifier uses inside auth instead of calling GetTokenVerification.
+    pub fn key_source(&self) -> LocalKeySource {
+        LocalKeySource::new(self.db.clone(), self.settings.key_grace)
     }
 
     /// The service's own database.
@@ -154,6 +164,18 @@ impl Logic for AuthLogic {
     ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
         let (kid, retired) = self.keys.rotate().await?;
         Ok(pb::RotateSigningKeyResponse { kid, retired_kid: retired.unwrap_or_default() })
+    }
+
+    async fn get_token_verification(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetTokenVerificationRequest,
+    ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
+        verification::get(self, request).await
+    }
+
+    async fn change_password(&self, ctx: &CallContext, request: pb::ChangePasswordRequest) -> Result<pb::ChangePasswordResponse, LogicError> {
+        password_change::change_password(self, ctx, request).await
     }
 }
 

@@ -95,6 +95,10 @@ pub async fn login(logic: &AuthLogic, ctx: &CallContext, request: pb::LoginReque
         Err(RepoError::NotFound { .. }) => return Err(incorrect()),
         other => other?,
     };
+    if user.password_hash != row.password_hash {
+        // ChangePassword committed since the check: the password checked is no longer it.
+        return Err(incorrect());
+    }
     throttle::clear(&mut tx, &source, &email).await?;
     let address = ctx.client_address.map(|address| address.to_string());
     let tokens = sessions::open(logic, &mut tx, sessions::Opening { user_id: user.id, session_id, device: &request.device, address }, now).await?;
@@ -107,7 +111,7 @@ pub async fn login(logic: &AuthLogic, ctx: &CallContext, request: pb::LoginReque
 
 /// Counts one failed sign-in with `email` from `source` (and for `user_id`'s audit trail, when
 /// the email has an account), in one transaction.
-async fn record_failure(logic: &AuthLogic, user_id: Option<Uuid>, source: &str, email: &str, now: DateTime<Utc>) -> Result<Counts, LogicError> {
+pub async fn record_failure(logic: &AuthLogic, user_id: Option<Uuid>, source: &str, email: &str, now: DateTime<Utc>) -> Result<Counts, LogicError> {
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
     let counts = throttle::record_failure(&mut tx, logic.settings(), source, email, now).await?;
     let detail =

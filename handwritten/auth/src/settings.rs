@@ -31,8 +31,8 @@ pub struct AuthSettings {
     pub hash_concurrency: usize,
     /// Callers that may wait for a hash to start; beyond them calls fail RESOURCE_EXHAUSTED.
     pub hash_queue: usize,
-    /// How often rows that no longer decide anything (ended sign-in counts) are deleted; zero:
-    /// never.
+    /// How often rows that no longer decide anything (ended sign-in counts, expired
+    /// revocations) are deleted; zero: never.
     pub prune_interval: Duration,
 }
 

@@ -5,7 +5,8 @@
 
 use ::nova_runtime::RepoError;
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
-use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
+use ::nova_runtime::codegen::sqlx::postgres::PgRow;
+use ::nova_runtime::codegen::sqlx::{self, PgExecutor, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 
 use crate::throttle::Count;
@@ -48,6 +49,34 @@ const WRITE_THROTTLE: &str = "UPDATE login_throttles SET window_started_at = $3,
 const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE source = $1 AND email = $2";
 /// Rows whose window started before `$1` and whose refusal (if any) ended before `$2`.
 const PRUNE_THROTTLES: &str = "DELETE FROM login_throttles WHERE window_started_at < $1 AND (locked_until IS NULL OR locked_until < $2)";
+/// Serialises writers of `token_revocations` until they commit, so ids become visible in order
+/// (see `revocations`).
+const LOCK_REVOCATIONS: &str = "SELECT pg_advisory_xact_lock(hashtext('nova_auth.token_revocations'))";
+/// Revocations stamped with one reading of the database's clock (`clock_timestamp()`, not the
+/// transaction's start), kept `$2` seconds after it.
+const INSERT_SESSION_REVOCATIONS: &str = "INSERT INTO token_revocations (session_id, revoked_at, expires_at) \
+     SELECT session, stamp, stamp + make_interval(secs => $2) FROM unnest($1::uuid[]) AS session, (SELECT clock_timestamp() AS stamp) AS clock";
+const INSERT_USER_REVOCATION: &str = "INSERT INTO token_revocations (user_id, revoked_at, expires_at) \
+     SELECT $1, stamp, stamp + make_interval(secs => $2) FROM (SELECT clock_timestamp() AS stamp) AS clock";
+/// Whether a revocation in force at `$4` covers a token of session `$1`, user `$2`, issued at
+/// `$3`: `true` for its session's, `false` for its user's, no row for none.
+const REVOCATION_COVERING: &str = "SELECT session_id IS NOT NULL FROM token_revocations \
+     WHERE expires_at > $4 AND (session_id = $1 OR (user_id = $2 AND revoked_at >= $3)) ORDER BY session_id IS NULL LIMIT 1";
+const REVOCATIONS_AFTER: &str =
+    "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id > $1 AND expires_at > $2 ORDER BY id LIMIT $3";
+const PRUNE_REVOCATIONS: &str = "DELETE FROM token_revocations WHERE expires_at <= $1";
+/// Keys that verify: active ones, and retired ones retired after `$1` (now minus the grace).
+const VERIFYING_KEYS: &str = "SELECT kid, public_key, CASE WHEN active THEN NULL ELSE coalesce(retired_at, created_at) END FROM jwt_signing_keys \
+     WHERE algorithm = 'EdDSA' AND (active OR coalesce(retired_at, created_at) > $1) ORDER BY created_at, kid";
+/// Stores a new password hash if the stored one is still `$2` (the one the current password
+/// was checked against) and the account is live; bumps `version` and `updated_at` as the
+/// generated updates do.
+const CHANGE_PASSWORD_HASH: &str =
+    "UPDATE users SET password_hash = $3, updated_at = now(), version = version + 1 WHERE id = $1 AND password_hash = $2 AND deleted_at IS NULL";
+const REVOKE_OTHER_SESSIONS: &str =
+    "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id";
+const REVOKE_OTHER_SESSIONS_TOKENS: &str =
+    "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND session_id IS DISTINCT FROM $2";
 
 /// Every statement of this module, as `(name, SQL)`.
 pub const STATEMENTS: &[(&str, &str)] = &[
@@ -69,6 +98,16 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("write_throttle", WRITE_THROTTLE),
     ("clear_throttle", CLEAR_THROTTLE),
     ("prune_throttles", PRUNE_THROTTLES),
+    ("lock_revocations", LOCK_REVOCATIONS),
+    ("insert_session_revocations", INSERT_SESSION_REVOCATIONS),
+    ("insert_user_revocation", INSERT_USER_REVOCATION),
+    ("revocation_covering", REVOCATION_COVERING),
+    ("revocations_after", REVOCATIONS_AFTER),
+    ("prune_revocations", PRUNE_REVOCATIONS),
+    ("verifying_keys", VERIFYING_KEYS),
+    ("change_password_hash", CHANGE_PASSWORD_HASH),
+    ("revoke_other_sessions", REVOKE_OTHER_SESSIONS),
+    ("revoke_other_sessions_tokens", REVOKE_OTHER_SESSIONS_TOKENS),
 ];
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
@@ -186,5 +225,105 @@ pub async fn clear_throttle<'e>(db: impl PgExecutor<'e>, source: &str, email: &s
 /// at `now`; how many went.
 pub async fn prune_throttles<'e>(db: impl PgExecutor<'e>, window_started_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, RepoError> {
     let done = sqlx::query(PRUNE_THROTTLES).bind(window_started_before).bind(now).execute(db).await.map_err(error("login_throttles"))?;
+    Ok(done.rows_affected())
+}
+
+/// Takes the revocation writers' lock until the transaction ends.
+pub async fn lock_revocations<'e>(db: impl PgExecutor<'e>) -> Result<(), RepoError> {
+    sqlx::query(LOCK_REVOCATIONS).execute(db).await.map_err(error("token_revocations"))?;
+    Ok(())
+}
+
+/// One revocation per session, kept `kept_for_secs` after now (the database's clock).
+pub async fn insert_session_revocations<'e>(db: impl PgExecutor<'e>, sessions: &[Uuid], kept_for_secs: f64) -> Result<(), RepoError> {
+    sqlx::query(INSERT_SESSION_REVOCATIONS).bind(sessions).bind(kept_for_secs).execute(db).await.map_err(error("token_revocations"))?;
+    Ok(())
+}
+
+/// A revocation of every token of `user_id` issued until now, kept `kept_for_secs`.
+pub async fn insert_user_revocation<'e>(db: impl PgExecutor<'e>, user_id: Uuid, kept_for_secs: f64) -> Result<(), RepoError> {
+    sqlx::query(INSERT_USER_REVOCATION).bind(user_id).bind(kept_for_secs).execute(db).await.map_err(error("token_revocations"))?;
+    Ok(())
+}
+
+/// `Some(true)` when the token's session is revoked, `Some(false)` when its user's tokens
+/// issued at or after `issued_at` are, `None` when nothing in force at `now` covers it.
+pub async fn revocation_covering<'e>(
+    db: impl PgExecutor<'e>,
+    session_id: Uuid,
+    user_id: Uuid,
+    issued_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<bool>, RepoError> {
+    sqlx::query_scalar(REVOCATION_COVERING)
+        .bind(session_id)
+        .bind(user_id)
+        .bind(issued_at)
+        .bind(now)
+        .fetch_optional(db)
+        .await
+        .map_err(error("token_revocations"))
+}
+
+/// A row of `token_revocations`.
+pub struct RevocationRow {
+    pub id: i64,
+    pub session_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub revoked_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl<'r> sqlx::FromRow<'r, PgRow> for RevocationRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(RevocationRow {
+            id: row.try_get("id")?,
+            session_id: row.try_get("session_id")?,
+            user_id: row.try_get("user_id")?,
+            revoked_at: row.try_get("revoked_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    }
+}
+
+/// Revocations in force at `now` with ids after `after`, in id order, at most `limit`.
+pub async fn revocations_after<'e>(db: impl PgExecutor<'e>, after: i64, now: DateTime<Utc>, limit: i64) -> Result<Vec<RevocationRow>, RepoError> {
+    sqlx::query_as(REVOCATIONS_AFTER).bind(after).bind(now).bind(limit).fetch_all(db).await.map_err(error("token_revocations"))
+}
+
+/// Deletes revocations expired at `now`; how many went.
+pub async fn prune_revocations<'e>(db: impl PgExecutor<'e>, now: DateTime<Utc>) -> Result<u64, RepoError> {
+    let done = sqlx::query(PRUNE_REVOCATIONS).bind(now).execute(db).await.map_err(error("token_revocations"))?;
+    Ok(done.rows_affected())
+}
+
+/// A key that verifies: `retired_at` is `None` while it is active.
+pub struct VerifyingKey {
+    pub kid: String,
+    pub public_key: Vec<u8>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// The active keys and those retired after `retired_after`, oldest first.
+pub async fn verifying_keys<'e>(db: impl PgExecutor<'e>, retired_after: DateTime<Utc>) -> Result<Vec<VerifyingKey>, RepoError> {
+    let rows: Vec<(String, Vec<u8>, Option<DateTime<Utc>>)> =
+        sqlx::query_as(VERIFYING_KEYS).bind(retired_after).fetch_all(db).await.map_err(error("jwt_signing_keys"))?;
+    Ok(rows.into_iter().map(|(kid, public_key, retired_at)| VerifyingKey { kid, public_key, retired_at }).collect())
+}
+
+/// Stores `new_hash` for `user_id` if its hash is still `checked_hash`; whether it was.
+pub async fn change_password_hash<'e>(db: impl PgExecutor<'e>, user_id: Uuid, checked_hash: &str, new_hash: &str) -> Result<bool, RepoError> {
+    let done = sqlx::query(CHANGE_PASSWORD_HASH).bind(user_id).bind(checked_hash).bind(new_hash).execute(db).await.map_err(error("users"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Revokes every live session of `user_id` but `keep`; the ids of those it revoked.
+pub async fn revoke_other_sessions<'e>(db: impl PgExecutor<'e>, user_id: Uuid, keep: Option<Uuid>) -> Result<Vec<Uuid>, RepoError> {
+    sqlx::query_scalar(REVOKE_OTHER_SESSIONS).bind(user_id).bind(keep).fetch_all(db).await.map_err(error("sessions"))
+}
+
+/// Revokes every live refresh token of `user_id` but those of session `keep`.
+pub async fn revoke_other_sessions_tokens<'e>(db: impl PgExecutor<'e>, user_id: Uuid, keep: Option<Uuid>) -> Result<u64, RepoError> {
+    let done = sqlx::query(REVOKE_OTHER_SESSIONS_TOKENS).bind(user_id).bind(keep).execute(db).await.map_err(error("refresh_tokens"))?;
     Ok(done.rows_affected())
 }

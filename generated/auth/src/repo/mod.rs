@@ -22,6 +22,8 @@ pub mod jwt_signing_keys;
 pub mod user_permissions;
 /// Table `login_throttles`.
 pub mod login_throttles;
+/// Table `token_revocations`.
+pub mod token_revocations;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &[
     "users",
@@ -34,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "jwt_signing_keys",
     "user_permissions",
     "login_throttles",
+    "token_revocations",
 ];
 /// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
 pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
@@ -47,4 +50,5 @@ pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
     (jwt_signing_keys::TABLE, jwt_signing_keys::STATEMENTS),
     (user_permissions::TABLE, user_permissions::STATEMENTS),
     (login_throttles::TABLE, login_throttles::STATEMENTS),
+    (token_revocations::TABLE, token_revocations::STATEMENTS),
 ];
