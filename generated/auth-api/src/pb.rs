@@ -7,6 +7,8 @@ pub struct User {
     /// UUID of the user.
     #[prost(string, tag = "1")]
     pub id: ::prost::alloc::string::String,
+    /// Shown only to the user themself and to nova services; empty for anyone else in GetUser,
+    /// GetUsersByIds and ListUsers (Register, Login and GetUserByEmail answer a caller who gave it).
     #[prost(string, tag = "2")]
     pub email: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]

@@ -101,12 +101,12 @@ impl Logic for AuthLogic {
         sessions::logout(self, request).await
     }
 
-    async fn get_user(&self, _ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
-        accounts::get_user(self, request).await
+    async fn get_user(&self, ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
+        accounts::get_user(self, ctx, request).await
     }
 
-    async fn get_users_by_ids(&self, _ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
-        accounts::get_users_by_ids(self, request).await
+    async fn get_users_by_ids(&self, ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+        accounts::get_users_by_ids(self, ctx, request).await
     }
 
     async fn verify_token(&self, _ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
@@ -121,8 +121,8 @@ impl Logic for AuthLogic {
         accounts::get_user_by_email(self, request).await
     }
 
-    async fn list_users(&self, _ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
-        accounts::list_users(self, request).await
+    async fn list_users(&self, ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+        accounts::list_users(self, ctx, request).await
     }
 
     async fn check_permission(&self, _ctx: &CallContext, request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {

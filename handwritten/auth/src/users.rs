@@ -3,7 +3,9 @@
 use ::nova_runtime::CallContext;
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
+use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
+use ::nova_runtime::identity::Principal;
 use nova_auth::pb;
 use nova_auth::repo::{auth_logs, users};
 
@@ -50,7 +52,25 @@ pub fn explain_conflict(error: RepoError) -> LogicError {
     }
 }
 
-/// What other services may see of a user: never the password hash.
+/// Whether `viewer` may see `user`'s email: the user themself, or a nova service (as itself or
+/// serving a user: services are trusted with more than end users, and answer their own
+/// callers with what those may see). Never another user, nor the anonymous audience.
+pub fn may_see_email(viewer: &Principal, user: Uuid) -> bool {
+    viewer.is_user(user) || viewer.is_service()
+}
+
+/// What `viewer` may see of a user (GetUser, GetUsersByIds, ListUsers): [`to_proto`], with
+/// the email left empty unless [`may_see_email`].
+pub fn visible_to(viewer: &Principal, row: &users::Row) -> pb::User {
+    let mut user = to_proto(row);
+    if !may_see_email(viewer, row.id) {
+        user.email.clear();
+    }
+    user
+}
+
+/// A user as the user themself may see it (Register, Login, GetUserByEmail, whose caller
+/// already knows the email): never the password hash.
 pub fn to_proto(row: &users::Row) -> pb::User {
     // Failed sign-ins never lock an account: `locked_until` is not read (see login_throttles).
     let status = if row.deleted_at.is_some() { pb::AccountStatus::Deleted } else { pb::AccountStatus::from(row.status) };
@@ -94,10 +114,51 @@ pub async fn register(logic: &AuthLogic, ctx: &CallContext, request: pb::Registe
 
 #[cfg(test)]
 mod tests {
+    use ::nova_runtime::identity::UserPrincipal;
+
     use super::*;
 
     fn request(email: &str, username: &str, password: &str) -> pb::RegisterRequest {
         pb::RegisterRequest { email: email.into(), username: username.into(), password: password.into() }
+    }
+
+    fn row(email: &str) -> users::Row {
+        let now = ::nova_runtime::codegen::chrono::Utc::now();
+        users::Row {
+            id: Uuid::new_v4(),
+            email: email.into(),
+            username: "ada".into(),
+            password_hash: "$argon2id$...".into(),
+            email_verified: true,
+            status: users::Status::Active,
+            failed_login_attempts: 0,
+            locked_until: None,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn only_the_user_themself_and_services_see_an_email() {
+        let ada = row("ada@example.com");
+        let as_user = |id: Uuid, via: Option<&str>| Principal::User(UserPrincipal { id, session_id: Uuid::new_v4(), via: via.map(str::to_string) });
+        let cases = [
+            (Principal::Anonymous, ""),
+            (as_user(Uuid::new_v4(), None), ""),
+            (as_user(ada.id, None), "ada@example.com"),
+            (as_user(ada.id, Some("feed")), "ada@example.com"),
+            (Principal::Service("content".into()), "ada@example.com"),
+            (as_user(Uuid::new_v4(), Some("messaging")), "ada@example.com"),
+        ];
+        for (viewer, email) in cases {
+            let seen = visible_to(&viewer, &ada);
+            assert_eq!(seen.email, email, "{viewer}");
+            assert_eq!((seen.id, seen.username.as_str()), (ada.id.to_string(), "ada"), "the rest is shown to {viewer}");
+        }
+        assert!(!format!("{:?}", to_proto(&ada)).contains("argon2"), "never the password hash");
     }
 
     #[test]
