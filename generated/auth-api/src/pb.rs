@@ -885,7 +885,7 @@ pub mod auth_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Administrative: creates a new active signing key and retires the previous one, and deletes
-        /// keys retired longer ago than the grace period (and all but the 10 most recently retired).
+        /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
         /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
         /// every call rotates. Errors: none beyond UNAVAILABLE.
         pub async fn rotate_signing_key(
@@ -1160,7 +1160,7 @@ pub mod auth_service_server {
             tonic::Status,
         >;
         /// Administrative: creates a new active signing key and retires the previous one, and deletes
-        /// keys retired longer ago than the grace period (and all but the 10 most recently retired).
+        /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
         /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
         /// every call rotates. Errors: none beyond UNAVAILABLE.
         async fn rotate_signing_key(

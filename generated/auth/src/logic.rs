@@ -206,7 +206,7 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::DeleteUserRequest,
     ) -> impl Future<Output = Result<crate::pb::DeleteUserResponse, LogicError>> + Send;
     /// Administrative: creates a new active signing key and retires the previous one, and deletes
-    /// keys retired longer ago than the grace period (and all but the 10 most recently retired).
+    /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
     /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
     /// every call rotates. Errors: none beyond UNAVAILABLE.
     ///

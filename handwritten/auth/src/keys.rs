@@ -42,8 +42,9 @@ const PKCS8_ED25519_LEN: usize = PKCS8_ED25519_PREFIX.len() + 32;
 /// Retired keys kept even within their grace period: a rotation deletes older ones, so a loop
 /// of rotations cannot grow the table (nor every verifier's key set) without bound. Tokens
 /// signed by a key deleted this way stop verifying early, which is what rotating that often
-/// (an emergency) wants anyway.
-pub const MAX_RETIRED_KEYS: i64 = 10;
+/// (an emergency) wants anyway. Generous enough for replicas that disagree on the KEK (each
+/// rotates once per `key_cache_ttl`: two replicas, 15 minutes of grace, about 30 keys).
+pub const MAX_RETIRED_KEYS: i64 = 32;
 
 /// Keys read per page when loading the table.
 const PAGE: i64 = 100;

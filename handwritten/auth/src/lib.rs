@@ -1,7 +1,9 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the auth service: identity, credentials, sessions, tokens and
-//! permissions. `impl Logic` only dispatches; each concern lives in its own module.
+//! Business logic of the auth service: identity, credentials (a bounded Argon2id pool,
+//! sign-in throttling), sessions, tokens and the keys that sign them (sealed at rest), the
+//! revocations every service applies, and permissions. `impl Logic` only dispatches; each
+//! concern lives in its own module.
 
 mod accounts;
 mod input;
