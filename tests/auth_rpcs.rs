@@ -9,9 +9,17 @@ use nova_auth::{AuthClient, pb};
 use nova_auth_service::AuthSettings;
 use nova_runtime::codegen::chrono::TimeDelta;
 use nova_runtime::codegen::sqlx;
-use nova_tests::TestSystem;
+use nova_tests::system::TestDirectory;
+use nova_tests::{RunningService, TestDatabase, TestSystem};
 use tonic::Code;
 use uuid::Uuid;
+
+#[path = "auth_rpcs/keys.rs"]
+mod keys;
+#[path = "auth_rpcs/revocations.rs"]
+mod revocations;
+#[path = "auth_rpcs/throttle.rs"]
+mod throttle;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -25,6 +33,16 @@ async fn start(settings: AuthSettings) -> (TestSystem, AuthClient) {
         .await;
     let client = system.client(AuthClient::from_peers);
     (system, client)
+}
+
+/// Auth on `database`, with `files` as its data directory (where its key-encryption key lives),
+/// serving; replicas started with the same arguments share both.
+async fn start_replica(database: &TestDatabase, files: &TestDirectory, settings: AuthSettings) -> RunningService {
+    let mut config = nova_runtime::server::ServiceConfig::loopback(database.config());
+    config.data_dir = files.path.clone();
+    let service = RunningService::start(move |listeners, shutdown| nova_auth_service::start_with(config, settings, listeners, shutdown)).await;
+    nova_tests::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, nova_tests::SAFETY_TIMEOUT).await;
+    service
 }
 
 /// A client with nothing cached and no shared cache: it sees what the service answers now.
@@ -143,58 +161,6 @@ async fn login_errors_do_not_tell_unknown_emails_from_wrong_passwords() {
 }
 
 #[tokio::test]
-async fn wrong_passwords_lock_the_account_even_against_the_right_password() {
-    let settings = AuthSettings { max_failed_logins: 3, ..AuthSettings::default() };
-    let (system, client) = start(settings).await;
-    let cal = register(&client, "cal").await;
-    // Cached through this client before the lock: the lock must show through it afterwards.
-    let before = client.get_user(pb::GetUserRequest { user_id: cal.id.clone() }).await.unwrap().user.unwrap();
-    assert_eq!(before.status, pb::AccountStatus::Active as i32);
-
-    for _ in 0..3 {
-        assert_code(client.login(credentials("cal", "wrong password")).await, Code::Unauthenticated);
-    }
-    let locked = assert_code(client.login(credentials("cal", PASSWORD)).await, Code::FailedPrecondition);
-    assert!(locked.message().starts_with("account locked until "), "{}", locked.message());
-    let after = client.get_user(pb::GetUserRequest { user_id: cal.id.clone() }).await.unwrap().user.unwrap();
-    assert_eq!(after.status, pb::AccountStatus::Locked as i32);
-    let other = system.client(AuthClient::from_peers);
-    assert_eq!(other.get_user(pb::GetUserRequest { user_id: cal.id.clone() }).await.unwrap().user.unwrap().status, pb::AccountStatus::Locked as i32);
-
-    let mut db = system.connect("auth").await;
-    let attempts: i32 = sqlx::query_scalar("SELECT failed_login_attempts FROM users WHERE username = 'cal'").fetch_one(&mut db).await.unwrap();
-    assert_eq!(attempts, 3, "attempts while locked are refused without counting");
-
-    // The lock runs out (moved into the past, no sleeping): the right password works and resets the count.
-    sqlx::query("UPDATE users SET locked_until = now() - interval '1 minute' WHERE username = 'cal'").execute(&mut db).await.unwrap();
-    login(&client, "cal").await;
-    let (attempts, until): (i32, Option<nova_runtime::codegen::chrono::DateTime<nova_runtime::codegen::chrono::Utc>>) =
-        sqlx::query_as("SELECT failed_login_attempts, locked_until FROM users WHERE username = 'cal'").fetch_one(&mut db).await.unwrap();
-    assert_eq!((attempts, until), (0, None));
-    system.stop().await;
-}
-
-#[tokio::test]
-async fn record_failed_login_counts_and_locks_like_login() {
-    let settings = AuthSettings { max_failed_logins: 2, ..AuthSettings::default() };
-    let (system, client) = start(settings).await;
-    let dee = register(&client, "dee").await;
-    let record = || client.record_failed_login(pb::RecordFailedLoginRequest { user_id: dee.id.clone() });
-
-    let first = record().await.unwrap();
-    assert_eq!((first.failed_attempts, first.locked, first.locked_until), (1, false, None));
-    let second = record().await.unwrap();
-    assert_eq!((second.failed_attempts, second.locked), (2, true));
-    assert!(second.locked_until.is_some());
-    assert_code(client.login(credentials("dee", PASSWORD)).await, Code::FailedPrecondition);
-
-    assert_code(client.record_failed_login(pb::RecordFailedLoginRequest { user_id: Uuid::new_v4().to_string() }).await, Code::NotFound);
-    let malformed = assert_code(client.record_failed_login(pb::RecordFailedLoginRequest { user_id: "nope".into() }).await, Code::InvalidArgument);
-    assert!(malformed.message().contains("user_id"));
-    system.stop().await;
-}
-
-#[tokio::test]
 async fn refresh_rotates_and_a_reused_token_revokes_its_family() {
     let (system, client) = start(AuthSettings::default()).await;
     register(&client, "eve").await;
@@ -289,48 +255,6 @@ async fn expired_tampered_and_unknown_key_tokens_are_unauthenticated() {
     assert_code(verify(&client, "garbage").await, Code::Unauthenticated);
     let empty = assert_code(verify(&client, "").await, Code::InvalidArgument);
     assert!(empty.message().contains("access_token"));
-    system.stop().await;
-}
-
-#[tokio::test]
-async fn a_rotated_out_key_verifies_within_its_grace_and_not_after() {
-    // Keys re-read on every use, so the retirement moved by SQL below is seen at once.
-    let settings = AuthSettings { key_cache_ttl: Duration::ZERO, ..AuthSettings::default() };
-    let (system, client) = start(settings).await;
-    register(&client, "jon").await;
-    let old_token = login(&client, "jon").await.tokens.unwrap().access_token;
-
-    let rotated = client.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
-    assert!(!rotated.kid.is_empty() && !rotated.retired_kid.is_empty());
-    assert_ne!(rotated.kid, rotated.retired_kid);
-    let mut db = system.connect("auth").await;
-    let (active, retired): (bool, bool) = sqlx::query_as("SELECT active, retired_at IS NOT NULL FROM jwt_signing_keys WHERE kid = $1")
-        .bind(&rotated.retired_kid)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    assert_eq!((active, retired), (false, true));
-
-    // Within the grace period the old key still verifies; new tokens use the new key.
-    let fresh = || direct(&system);
-    verify(&fresh(), &old_token).await.unwrap();
-    let new_token = login(&client, "jon").await.tokens.unwrap().access_token;
-    assert_ne!(new_token.split('.').next(), old_token.split('.').next(), "another kid in the header");
-
-    sqlx::query("UPDATE jwt_signing_keys SET retired_at = now() - interval '1 hour' WHERE kid = $1")
-        .bind(&rotated.retired_kid)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    let after = assert_code(verify(&fresh(), &old_token).await, Code::Unauthenticated);
-    assert!(after.message().contains("retired"), "{}", after.message());
-    verify(&fresh(), &new_token).await.unwrap();
-
-    // Rotating again retires the second key: one active key at a time.
-    let again = client.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
-    assert_eq!(again.retired_kid, rotated.kid);
-    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM jwt_signing_keys WHERE active").fetch_one(&mut db).await.unwrap();
-    assert_eq!(active, 1);
     system.stop().await;
 }
 
@@ -504,66 +428,4 @@ async fn permissions_grant_check_list_and_revoke_idempotently() {
 #[tokio::test]
 async fn handwritten_statements_prepare_against_the_migrated_schema() {
     nova_tests::statements::assert_handwritten_prepare("auth", nova_auth::db::MIGRATIONS, nova_auth_service::sql::STATEMENTS).await;
-}
-
-#[tokio::test]
-async fn a_locked_account_cannot_refresh_or_verify() {
-    let settings = AuthSettings { max_failed_logins: 1, ..AuthSettings::default() };
-    let (system, client) = start(settings).await;
-    let pat = register(&client, "pat").await;
-    let tokens = login(&client, "pat").await.tokens.unwrap();
-    client.record_failed_login(pb::RecordFailedLoginRequest { user_id: pat.id }).await.unwrap();
-
-    let verify_locked = assert_code(verify(&direct(&system), &tokens.access_token).await, Code::Unauthenticated);
-    assert!(verify_locked.message().contains("locked"), "{}", verify_locked.message());
-    let refresh_locked = assert_code(refresh(&client, &tokens.refresh_token).await, Code::Unauthenticated);
-    assert!(refresh_locked.message().contains("locked"), "{}", refresh_locked.message());
-    system.stop().await;
-}
-
-#[tokio::test]
-async fn concurrent_first_sign_ins_create_one_signing_key() {
-    let (system, client) = start(AuthSettings::default()).await;
-    for name in ["qia", "qib", "qic", "qid"] {
-        register(&client, name).await;
-    }
-    let (a, b, c, d) = tokio::join!(login(&client, "qia"), login(&client, "qib"), login(&client, "qic"), login(&client, "qid"));
-    for response in [a, b, c, d] {
-        verify(&direct(&system), &response.tokens.unwrap().access_token).await.unwrap();
-    }
-    let mut db = system.connect("auth").await;
-    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM jwt_signing_keys").fetch_one(&mut db).await.unwrap();
-    assert_eq!(keys, 1);
-    system.stop().await;
-}
-
-#[tokio::test]
-async fn a_replica_verifies_tokens_signed_with_a_key_another_replica_created() {
-    // Two replicas of auth on one database, each with its own in-memory keys.
-    let database = nova_tests::TestDatabase::new("auth");
-    let mut replicas = Vec::new();
-    for _ in 0..2 {
-        let config = nova_runtime::server::ServiceConfig::loopback(database.config());
-        let service = nova_tests::RunningService::start(move |listeners, shutdown| {
-            nova_auth_service::start_with(config, AuthSettings::default(), listeners, shutdown)
-        })
-        .await;
-        nova_tests::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, nova_tests::SAFETY_TIMEOUT).await;
-        replicas.push(service);
-    }
-    let a = AuthClient::connect_lazy(&replicas[0].uri()).unwrap();
-    let b = AuthClient::connect_lazy(&replicas[1].uri()).unwrap();
-    register(&a, "rae").await;
-    let first = login(&a, "rae").await.tokens.unwrap().access_token;
-    verify(&b, &first).await.unwrap();
-
-    // B rotates; A has never seen the new kid and reloads its keys on meeting it.
-    let rotated = b.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
-    let second = login(&b, "rae").await.tokens.unwrap().access_token;
-    verify(&a, &second).await.unwrap();
-    verify(&a, &first).await.unwrap();
-    assert!(!rotated.retired_kid.is_empty());
-    for replica in replicas {
-        replica.stop().await.unwrap();
-    }
 }

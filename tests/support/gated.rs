@@ -118,4 +118,8 @@ impl Logic for Gated {
     ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
         Err(LogicError::Unimplemented("GetTokenVerification"))
     }
+
+    async fn change_password(&self, _ctx: &CallContext, _request: pb::ChangePasswordRequest) -> Result<pb::ChangePasswordResponse, LogicError> {
+        Err(LogicError::Unimplemented("ChangePassword"))
+    }
 }

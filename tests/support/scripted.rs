@@ -292,6 +292,10 @@ impl Logic for Scripted {
     ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
         Err(LogicError::Unimplemented("GetTokenVerification"))
     }
+
+    async fn change_password(&self, _ctx: &CallContext, _request: pb::ChangePasswordRequest) -> Result<pb::ChangePasswordResponse, LogicError> {
+        Err(LogicError::Unimplemented("ChangePassword"))
+    }
 }
 
 /// Starts the generated auth server around a [`Scripted`] logic on loopback ports, in plaintext

@@ -7,6 +7,8 @@ pub struct User {
     /// UUID of the user.
     #[prost(string, tag = "1")]
     pub id: ::prost::alloc::string::String,
+    /// Shown only to the user themself and to nova services; empty for anyone else in GetUser,
+    /// GetUsersByIds and ListUsers (Register, Login and GetUserByEmail answer a caller who gave it).
     #[prost(string, tag = "2")]
     pub email: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]
@@ -177,14 +179,20 @@ pub struct GetUserPermissionsResponse {
 pub struct RecordFailedLoginRequest {
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
+    /// Where the failed attempt came from (an IPv4 or IPv6 address) as the reporting service saw
+    /// it; empty: the address of the call itself.
+    #[prost(string, tag = "2")]
+    pub source_address: ::prost::alloc::string::String,
 }
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct RecordFailedLoginResponse {
+    /// Failures for the account's email from that source within the current window.
     #[prost(int32, tag = "1")]
     pub failed_attempts: i32,
+    /// Sign-ins with the account's email from that source are now refused.
     #[prost(bool, tag = "2")]
     pub locked: bool,
-    /// Set when locked.
+    /// Set when locked: when they are accepted again.
     #[prost(message, optional, tag = "3")]
     pub locked_until: ::core::option::Option<::prost_types::Timestamp>,
 }
@@ -284,12 +292,30 @@ pub struct TokenRevocation {
     #[prost(message, optional, tag = "4")]
     pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
 }
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChangePasswordRequest {
+    /// The acting user (bound to the caller by the server).
+    #[prost(string, tag = "1")]
+    pub user_id: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub current_password: ::prost::alloc::string::String,
+    /// 8 to 128 characters.
+    #[prost(string, tag = "3")]
+    pub new_password: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChangePasswordResponse {
+    /// How many other sessions were signed out.
+    #[prost(int32, tag = "1")]
+    pub sessions_signed_out: i32,
+}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
 pub enum AccountStatus {
     Unspecified = 0,
     Active = 1,
-    /// Temporarily locked after repeated failed sign-ins.
+    /// Locked by an operator. Failed sign-ins never lock an account (they throttle an email and
+    /// source address at Login instead).
     Locked = 2,
     Deleted = 3,
 }
@@ -409,7 +435,10 @@ pub mod auth_service_client {
             self
         }
         /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
-        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
+        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
+        /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
+        /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
+        /// waiting for one.
         pub async fn register(
             &mut self,
             request: impl tonic::IntoRequest<super::RegisterRequest>,
@@ -436,11 +465,20 @@ pub mod auth_service_client {
         }
         /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
         /// whose `kid` header names its signing key) and a refresh token.
+        /// Failures are counted per (email as typed, source address) and per source address, whether
+        /// or not the email has an account: after the configured number of wrong passwords for one
+        /// email from one source within the window (default 5 in 15 minutes), that pair is refused
+        /// for the lockout period without a password check, and a source with too many failures for
+        /// any emails (default 50) is refused for every email. Another source (the real user
+        /// elsewhere) is never affected, no account is ever locked, and sessions keep working. A
+        /// successful sign-in clears its pair's count.
         /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
         /// password is incorrect" (unknown email, deleted account and wrong password are
-        /// indistinguishable); FAILED_PRECONDITION "account locked until \<RFC 3339 time>" after
-        /// repeated failures, even with the right password. Each wrong password counts one failed
-        /// attempt; the account locks for a configured period at the configured count.
+        /// indistinguishable); RESOURCE_EXHAUSTED "too many failed sign-ins for this email from this
+        /// address; retry after \<RFC 3339 time>" or "too many failed sign-ins from this address; retry
+        /// after <time>" (the same for existing and unknown emails), or "too many sign-ins in
+        /// progress; retry shortly" (every password check slot and queue place taken);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
         pub async fn login(
             &mut self,
             request: impl tonic::IntoRequest<super::LoginRequest>,
@@ -466,7 +504,8 @@ pub mod auth_service_client {
         /// token is revoked (rotation). Presenting a token that was already rotated is treated as
         /// theft: the whole session and all its tokens are revoked.
         /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
-        /// revoked or reused token, revoked session, deleted or locked account).
+        /// revoked or reused token, revoked session, deleted account). Failed sign-ins never stop a
+        /// session from refreshing.
         pub async fn refresh(
             &mut self,
             request: impl tonic::IntoRequest<super::RefreshRequest>,
@@ -491,9 +530,11 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Refresh"));
             self.inner.unary(req, path, codec).await
         }
-        /// Revokes a session and every refresh token of it. Access tokens of the session stop
-        /// verifying at once in this service; callers caching VerifyToken see it within the
-        /// cache TTL (30 s). Revoking a revoked session succeeds.
+        /// Revokes a session and every refresh token of it, and records the revocation for every
+        /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
+        /// verifying at once in this service, in services applying revocations within their poll
+        /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
+        /// revoked session succeeds.
         /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
         pub async fn logout(
             &mut self,
@@ -568,13 +609,14 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUsersByIds"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
-        /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+        /// Checks an access token the way every service does with GetTokenVerification's answer
+        /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
+        /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
-        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
-        /// refresh-token reuse) takes effect for them within that TTL.
+        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, ChangePassword,
+        /// DeleteUser, refresh-token reuse) takes effect for them within that TTL.
         /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
-        /// expired or revoked token, unknown or expired key, deleted or locked account).
+        /// expired or revoked token, unknown or expired key, deleted account).
         pub async fn verify_token(
             &mut self,
             request: impl tonic::IntoRequest<super::VerifyTokenRequest>,
@@ -783,10 +825,11 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RevokePermission"));
             self.inner.unary(req, path, codec).await
         }
-        /// Records a failed sign-in attempt against an account and reports whether it is now
-        /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
-        /// Login's failures).
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+        /// Records a failed sign-in attempt, for a service that checks a credential of the user's
+        /// itself: it counts like a wrong password at Login, for the account's email from
+        /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+        /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
+        /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
         pub async fn record_failed_login(
             &mut self,
             request: impl tonic::IntoRequest<super::RecordFailedLoginRequest>,
@@ -814,7 +857,8 @@ pub mod auth_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-        /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+        /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
+        /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
         /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
         pub async fn delete_user(
             &mut self,
@@ -840,9 +884,10 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "DeleteUser"));
             self.inner.unary(req, path, codec).await
         }
-        /// Administrative: creates a new active signing key and retires the previous one. Tokens
-        /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
-        /// rotates. Errors: none beyond UNAVAILABLE.
+        /// Administrative: creates a new active signing key and retires the previous one, and deletes
+        /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
+        /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
+        /// every call rotates. Errors: none beyond UNAVAILABLE.
         pub async fn rotate_signing_key(
             &mut self,
             request: impl tonic::IntoRequest<super::RotateSigningKeyRequest>,
@@ -869,6 +914,7 @@ pub mod auth_service_client {
         }
         /// The public keys that sign access tokens and the revocations recorded after a cursor: what
         /// every service needs to verify tokens itself. Services poll it about every second.
+        /// Errors: INVALID_ARGUMENT (negative revocations_after).
         pub async fn get_token_verification(
             &mut self,
             request: impl tonic::IntoRequest<super::GetTokenVerificationRequest>,
@@ -895,6 +941,41 @@ pub mod auth_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
+        /// through the same bounded pool as Login), then signs out every other session of the user
+        /// (their refresh tokens are revoked and their access tokens stop verifying wherever
+        /// revocations are applied); the session of the call's own token stays signed in. A wrong
+        /// current password counts like a failed sign-in for the account's email from the call's
+        /// source. Not retry-safe.
+        /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
+        /// 128 characters or the same as the current one); NOT_FOUND (no live user);
+        /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+        /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
+        pub async fn change_password(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ChangePasswordRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ChangePasswordResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/nova.auth.v1.AuthService/ChangePassword",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("nova.auth.v1.AuthService", "ChangePassword"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -911,7 +992,10 @@ pub mod auth_service_server {
     #[async_trait]
     pub trait AuthService: std::marker::Send + std::marker::Sync + 'static {
         /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
-        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
+        /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
+        /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
+        /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
+        /// waiting for one.
         async fn register(
             &self,
             request: tonic::Request<super::RegisterRequest>,
@@ -921,11 +1005,20 @@ pub mod auth_service_server {
         >;
         /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
         /// whose `kid` header names its signing key) and a refresh token.
+        /// Failures are counted per (email as typed, source address) and per source address, whether
+        /// or not the email has an account: after the configured number of wrong passwords for one
+        /// email from one source within the window (default 5 in 15 minutes), that pair is refused
+        /// for the lockout period without a password check, and a source with too many failures for
+        /// any emails (default 50) is refused for every email. Another source (the real user
+        /// elsewhere) is never affected, no account is ever locked, and sessions keep working. A
+        /// successful sign-in clears its pair's count.
         /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
         /// password is incorrect" (unknown email, deleted account and wrong password are
-        /// indistinguishable); FAILED_PRECONDITION "account locked until \<RFC 3339 time>" after
-        /// repeated failures, even with the right password. Each wrong password counts one failed
-        /// attempt; the account locks for a configured period at the configured count.
+        /// indistinguishable); RESOURCE_EXHAUSTED "too many failed sign-ins for this email from this
+        /// address; retry after \<RFC 3339 time>" or "too many failed sign-ins from this address; retry
+        /// after <time>" (the same for existing and unknown emails), or "too many sign-ins in
+        /// progress; retry shortly" (every password check slot and queue place taken);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
         async fn login(
             &self,
             request: tonic::Request<super::LoginRequest>,
@@ -934,14 +1027,17 @@ pub mod auth_service_server {
         /// token is revoked (rotation). Presenting a token that was already rotated is treated as
         /// theft: the whole session and all its tokens are revoked.
         /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
-        /// revoked or reused token, revoked session, deleted or locked account).
+        /// revoked or reused token, revoked session, deleted account). Failed sign-ins never stop a
+        /// session from refreshing.
         async fn refresh(
             &self,
             request: tonic::Request<super::RefreshRequest>,
         ) -> std::result::Result<tonic::Response<super::RefreshResponse>, tonic::Status>;
-        /// Revokes a session and every refresh token of it. Access tokens of the session stop
-        /// verifying at once in this service; callers caching VerifyToken see it within the
-        /// cache TTL (30 s). Revoking a revoked session succeeds.
+        /// Revokes a session and every refresh token of it, and records the revocation for every
+        /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
+        /// verifying at once in this service, in services applying revocations within their poll
+        /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
+        /// revoked session succeeds.
         /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
         async fn logout(
             &self,
@@ -962,13 +1058,14 @@ pub mod auth_service_server {
             tonic::Response<super::GetUsersByIdsResponse>,
             tonic::Status,
         >;
-        /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
-        /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+        /// Checks an access token the way every service does with GetTokenVerification's answer
+        /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
+        /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
-        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
-        /// refresh-token reuse) takes effect for them within that TTL.
+        /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, ChangePassword,
+        /// DeleteUser, refresh-token reuse) takes effect for them within that TTL.
         /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
-        /// expired or revoked token, unknown or expired key, deleted or locked account).
+        /// expired or revoked token, unknown or expired key, deleted account).
         async fn verify_token(
             &self,
             request: tonic::Request<super::VerifyTokenRequest>,
@@ -1039,10 +1136,11 @@ pub mod auth_service_server {
             tonic::Response<super::RevokePermissionResponse>,
             tonic::Status,
         >;
-        /// Records a failed sign-in attempt against an account and reports whether it is now
-        /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
-        /// Login's failures).
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+        /// Records a failed sign-in attempt, for a service that checks a credential of the user's
+        /// itself: it counts like a wrong password at Login, for the account's email from
+        /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+        /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
+        /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
         async fn record_failed_login(
             &self,
             request: tonic::Request<super::RecordFailedLoginRequest>,
@@ -1051,7 +1149,8 @@ pub mod auth_service_server {
             tonic::Status,
         >;
         /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-        /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+        /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
+        /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
         /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
         async fn delete_user(
             &self,
@@ -1060,9 +1159,10 @@ pub mod auth_service_server {
             tonic::Response<super::DeleteUserResponse>,
             tonic::Status,
         >;
-        /// Administrative: creates a new active signing key and retires the previous one. Tokens
-        /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
-        /// rotates. Errors: none beyond UNAVAILABLE.
+        /// Administrative: creates a new active signing key and retires the previous one, and deletes
+        /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
+        /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
+        /// every call rotates. Errors: none beyond UNAVAILABLE.
         async fn rotate_signing_key(
             &self,
             request: tonic::Request<super::RotateSigningKeyRequest>,
@@ -1072,11 +1172,30 @@ pub mod auth_service_server {
         >;
         /// The public keys that sign access tokens and the revocations recorded after a cursor: what
         /// every service needs to verify tokens itself. Services poll it about every second.
+        /// Errors: INVALID_ARGUMENT (negative revocations_after).
         async fn get_token_verification(
             &self,
             request: tonic::Request<super::GetTokenVerificationRequest>,
         ) -> std::result::Result<
             tonic::Response<super::GetTokenVerificationResponse>,
+            tonic::Status,
+        >;
+        /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
+        /// through the same bounded pool as Login), then signs out every other session of the user
+        /// (their refresh tokens are revoked and their access tokens stop verifying wherever
+        /// revocations are applied); the session of the call's own token stays signed in. A wrong
+        /// current password counts like a failed sign-in for the account's email from the call's
+        /// source. Not retry-safe.
+        /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
+        /// 128 characters or the same as the current one); NOT_FOUND (no live user);
+        /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+        /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
+        /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
+        async fn change_password(
+            &self,
+            request: tonic::Request<super::ChangePasswordRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::ChangePasswordResponse>,
             tonic::Status,
         >;
     }
@@ -1953,6 +2072,51 @@ pub mod auth_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = GetTokenVerificationSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/nova.auth.v1.AuthService/ChangePassword" => {
+                    #[allow(non_camel_case_types)]
+                    struct ChangePasswordSvc<T: AuthService>(pub Arc<T>);
+                    impl<
+                        T: AuthService,
+                    > tonic::server::UnaryService<super::ChangePasswordRequest>
+                    for ChangePasswordSvc<T> {
+                        type Response = super::ChangePasswordResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ChangePasswordRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as AuthService>::change_password(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ChangePasswordSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

@@ -421,7 +421,7 @@ pub static RECORD_FAILED_LOGIN: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         cache: None,
         fail_closed: false,
     },
-    schema: 0x68aadea77a73a427,
+    schema: 0x6090ff8fa9ab2a96,
     access: ::nova_runtime::identity::AccessPolicy {
         access: ::nova_runtime::identity::Access::Service,
         services: &[
@@ -520,6 +520,31 @@ pub static GET_TOKEN_VERIFICATION: ::nova_runtime::rpc::RpcDescriptor = ::nova_r
         shared: false,
     },
 };
+/// `ChangePassword`: write, not retry-safe, access: user; user_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
+pub static CHANGE_PASSWORD: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
+    service: "nova.auth.v1.AuthService",
+    method: "ChangePassword",
+    owner: "auth",
+    idempotency: ::nova_runtime::rpc::Idempotency::Unknown,
+    policy: ::nova_runtime::rpc::CallPolicy {
+        deadline: ::std::time::Duration::from_millis(3000),
+        retry: Some(::nova_runtime::rpc::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: ::std::time::Duration::from_millis(50),
+            max_backoff: ::std::time::Duration::from_millis(500),
+            multiplier: 2.0,
+        }),
+        cache: None,
+        fail_closed: false,
+    },
+    schema: 0xb1eaea85c0f015fc,
+    access: ::nova_runtime::identity::AccessPolicy {
+        access: ::nova_runtime::identity::Access::User,
+        services: &[],
+        acting: &["user_id"],
+        shared: false,
+    },
+};
 /// Every RPC of the service, in proto order.
 pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &REGISTER,
@@ -540,4 +565,5 @@ pub static ALL: &[&::nova_runtime::rpc::RpcDescriptor] = &[
     &DELETE_USER,
     &ROTATE_SIGNING_KEY,
     &GET_TOKEN_VERIFICATION,
+    &CHANGE_PASSWORD,
 ];

@@ -33,6 +33,18 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/auth/0004_column_language_validate.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 5i64,
+        description: "login throttles",
+        sql: include_str!("../../../migrations/auth/0005_login_throttles.sql"),
+        no_transaction: false,
+    },
+    Migration {
+        version: 6i64,
+        description: "token revocations",
+        sql: include_str!("../../../migrations/auth/0006_token_revocations.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

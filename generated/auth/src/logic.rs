@@ -10,7 +10,10 @@ use ::std::future::Future;
 /// caller's deadline already enforced, panics caught and errors mapped to status codes.
 pub trait Logic: Send + Sync + 'static {
     /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
-    /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed.
+    /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
+    /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
+    /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
+    /// waiting for one.
     ///
     /// `Register`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn register(
@@ -20,11 +23,20 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<Output = Result<crate::pb::RegisterResponse, LogicError>> + Send;
     /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
     /// whose `kid` header names its signing key) and a refresh token.
+    /// Failures are counted per (email as typed, source address) and per source address, whether
+    /// or not the email has an account: after the configured number of wrong passwords for one
+    /// email from one source within the window (default 5 in 15 minutes), that pair is refused
+    /// for the lockout period without a password check, and a source with too many failures for
+    /// any emails (default 50) is refused for every email. Another source (the real user
+    /// elsewhere) is never affected, no account is ever locked, and sessions keep working. A
+    /// successful sign-in clears its pair's count.
     /// Errors: INVALID_ARGUMENT (a field is empty or malformed); UNAUTHENTICATED "email or
     /// password is incorrect" (unknown email, deleted account and wrong password are
-    /// indistinguishable); FAILED_PRECONDITION "account locked until <RFC 3339 time>" after
-    /// repeated failures, even with the right password. Each wrong password counts one failed
-    /// attempt; the account locks for a configured period at the configured count.
+    /// indistinguishable); RESOURCE_EXHAUSTED "too many failed sign-ins for this email from this
+    /// address; retry after <RFC 3339 time>" or "too many failed sign-ins from this address; retry
+    /// after <time>" (the same for existing and unknown emails), or "too many sign-ins in
+    /// progress; retry shortly" (every password check slot and queue place taken);
+    /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
     ///
     /// `Login`: write, not retry-safe, access: public, deadline 3s, up to 3 attempts, only while the request never reached the server.
     fn login(
@@ -36,7 +48,8 @@ pub trait Logic: Send + Sync + 'static {
     /// token is revoked (rotation). Presenting a token that was already rotated is treated as
     /// theft: the whole session and all its tokens are revoked.
     /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
-    /// revoked or reused token, revoked session, deleted or locked account).
+    /// revoked or reused token, revoked session, deleted account). Failed sign-ins never stop a
+    /// session from refreshing.
     ///
     /// `Refresh`: write, not retry-safe, access: public, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn refresh(
@@ -44,9 +57,11 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::RefreshRequest,
     ) -> impl Future<Output = Result<crate::pb::RefreshResponse, LogicError>> + Send;
-    /// Revokes a session and every refresh token of it. Access tokens of the session stop
-    /// verifying at once in this service; callers caching VerifyToken see it within the
-    /// cache TTL (30 s). Revoking a revoked session succeeds.
+    /// Revokes a session and every refresh token of it, and records the revocation for every
+    /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
+    /// verifying at once in this service, in services applying revocations within their poll
+    /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
+    /// revoked session succeeds.
     /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
     ///
     /// `Logout`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
@@ -75,13 +90,14 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetUsersByIdsResponse, LogicError>,
     > + Send;
-    /// Checks an access token (signature, `kid`, expiry, session not revoked, account live and
-    /// not locked) and returns whom it belongs to. A token signed by a rotated-out key verifies
+    /// Checks an access token the way every service does with GetTokenVerification's answer
+    /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
+    /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
     /// until the key's retirement plus a grace period (default: the access-token lifetime).
-    /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, DeleteUser,
-    /// refresh-token reuse) takes effect for them within that TTL.
+    /// Callers cache the answer for 30 s, failing closed: a revocation (Logout, ChangePassword,
+    /// DeleteUser, refresh-token reuse) takes effect for them within that TTL.
     /// Errors: INVALID_ARGUMENT (empty access_token); UNAUTHENTICATED (malformed, tampered,
-    /// expired or revoked token, unknown or expired key, deleted or locked account).
+    /// expired or revoked token, unknown or expired key, deleted account).
     ///
     /// `VerifyToken`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 30s, fail-closed (never served stale), up to 3 attempts.
     fn verify_token(
@@ -164,10 +180,11 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::RevokePermissionResponse, LogicError>,
     > + Send;
-    /// Records a failed sign-in attempt against an account and reports whether it is now
-    /// locked. Not idempotent: every call counts one attempt (the same counter and lock as
-    /// Login's failures).
-    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+    /// Records a failed sign-in attempt, for a service that checks a credential of the user's
+    /// itself: it counts like a wrong password at Login, for the account's email from
+    /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+    /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
+    /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
     ///
     /// `RecordFailedLogin`: write, not retry-safe, access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts, only while the request never reached the server.
     fn record_failed_login(
@@ -178,7 +195,8 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::RecordFailedLoginResponse, LogicError>,
     > + Send;
     /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-    /// reads answer NOT_FOUND) and revokes all its sessions. Deleting a deleted account succeeds.
+    /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
+    /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
     /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
     ///
     /// `DeleteUser`: idempotent write, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts.
@@ -187,9 +205,10 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::DeleteUserRequest,
     ) -> impl Future<Output = Result<crate::pb::DeleteUserResponse, LogicError>> + Send;
-    /// Administrative: creates a new active signing key and retires the previous one. Tokens
-    /// signed by the retired key keep verifying for the grace period. Not idempotent: every call
-    /// rotates. Errors: none beyond UNAVAILABLE.
+    /// Administrative: creates a new active signing key and retires the previous one, and deletes
+    /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
+    /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
+    /// every call rotates. Errors: none beyond UNAVAILABLE.
     ///
     /// `RotateSigningKey`: write, not retry-safe, access: permission `auth.admin`, deadline 2s, up to 3 attempts, only while the request never reached the server.
     fn rotate_signing_key(
@@ -201,6 +220,7 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// The public keys that sign access tokens and the revocations recorded after a cursor: what
     /// every service needs to verify tokens itself. Services poll it about every second.
+    /// Errors: INVALID_ARGUMENT (negative revocations_after).
     ///
     /// `GetTokenVerification`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts.
     fn get_token_verification(
@@ -209,5 +229,25 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::GetTokenVerificationRequest,
     ) -> impl Future<
         Output = Result<crate::pb::GetTokenVerificationResponse, LogicError>,
+    > + Send;
+    /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
+    /// through the same bounded pool as Login), then signs out every other session of the user
+    /// (their refresh tokens are revoked and their access tokens stop verifying wherever
+    /// revocations are applied); the session of the call's own token stays signed in. A wrong
+    /// current password counts like a failed sign-in for the account's email from the call's
+    /// source. Not retry-safe.
+    /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
+    /// 128 characters or the same as the current one); NOT_FOUND (no live user);
+    /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+    /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
+    /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
+    ///
+    /// `ChangePassword`: write, not retry-safe, access: user; user_id bound to the caller, deadline 3s, up to 3 attempts, only while the request never reached the server.
+    fn change_password(
+        &self,
+        ctx: &CallContext,
+        request: crate::pb::ChangePasswordRequest,
+    ) -> impl Future<
+        Output = Result<crate::pb::ChangePasswordResponse, LogicError>,
     > + Send;
 }

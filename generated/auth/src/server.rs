@@ -255,6 +255,21 @@ impl<L: Logic> crate::pb::auth_service_server::AuthService for Adapter<L> {
             )
             .await
     }
+    async fn change_password(
+        &self,
+        request: tonic::Request<crate::pb::ChangePasswordRequest>,
+    ) -> Result<tonic::Response<crate::pb::ChangePasswordResponse>, tonic::Status> {
+        let logic = &*self.logic;
+        ::nova_runtime::server::unary(
+                &crate::rpc::CHANGE_PASSWORD,
+                request,
+                |ctx, mut message| async move {
+                    ctx.bind("user_id", &mut message.user_id)?;
+                    logic.change_password(&ctx, message).await
+                },
+            )
+            .await
+    }
 }
 /// The routes of this service, ready to be served (or combined with others).
 pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {

@@ -1,16 +1,16 @@
 //! Accounts as a whole: existence checks, listing, and deletion.
 
-use ::nova_runtime::LogicError;
 use ::nova_runtime::codegen::chrono::{DateTime, TimeZone, Utc};
 use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
+use ::nova_runtime::{CallContext, LogicError};
 use nova_auth::pb;
 use nova_auth::repo::users as users_table;
 
 use crate::login::audit;
-use crate::{AuthLogic, MAX_BATCH, sql, users};
+use crate::{AuthLogic, MAX_BATCH, revocations, sql, users};
 
 /// ListUsers' default and largest page sizes (documented in the proto).
 const DEFAULT_PAGE: u32 = 50;
@@ -46,9 +46,10 @@ fn position(created_at: DateTime<Utc>, id: Uuid) -> users_table::Row {
     }
 }
 
-/// ListUsers: live users by creation time then id, keyset-paged over `users_created_at_idx`.
+/// ListUsers: live users by creation time then id, keyset-paged over `users_created_at_idx`
+/// (emails as for GetUser).
 /// Not cached by callers (no policy), so no invalidation to do.
-pub async fn list_users(logic: &AuthLogic, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+pub async fn list_users(logic: &AuthLogic, ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let after: Option<(DateTime<Utc>, Uuid)> = decode_token(LIST, &request.page_token)?;
     let after = after.map(|(created_at, id)| position(created_at, id));
@@ -57,11 +58,12 @@ pub async fn list_users(logic: &AuthLogic, request: pb::ListUsersRequest) -> Res
     let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
     let rows = users_table::list_by_created_at_between(logic.db(), since, until, after.as_ref(), limit).await?;
     let (rows, next_page_token) = split_page(rows, size, LIST, |row| (row.created_at, row.id));
-    Ok(pb::ListUsersResponse { users: rows.iter().map(users::to_proto).collect(), next_page_token })
+    Ok(pb::ListUsersResponse { users: rows.iter().map(|row| users::visible_to(&ctx.principal, row)).collect(), next_page_token })
 }
 
-/// DeleteUser: soft-deletes the account and revokes its sessions and tokens in one
-/// transaction, then drops every cached read of the user. Idempotent.
+/// DeleteUser: soft-deletes the account, revokes its sessions and refresh tokens and records a
+/// revocation of every token of the user for verifiers, in one transaction, then drops every
+/// cached read of the user. Idempotent.
 pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
     let id = parse_uuid("user_id", &request.user_id)?;
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
@@ -79,29 +81,35 @@ pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> R
     let sessions = sql::revoke_user_sessions(&mut *tx, id).await?;
     sql::revoke_user_tokens(&mut *tx, id).await?;
     audit(&mut tx, Some(id), "delete_account", json!({ "sessions_revoked": sessions })).await?;
+    revocations::revoke_user(&mut tx, logic.settings(), id).await?;
     tx.commit().await.map_err(|e| LogicError::internal("committing the account deletion", e))?;
     // GetUser, GetUsersByIds, CheckUserExists and the permission reads are cached by user id.
     logic.invalidator().entity(&id.to_string()).await;
     Ok(pb::DeleteUserResponse {})
 }
 
-/// GetUser: a live user by id.
-pub async fn get_user(logic: &AuthLogic, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
+/// GetUser: a live user by id, its email only for the user themself or a service.
+pub async fn get_user(logic: &AuthLogic, ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
     let id = parse_uuid("user_id", &request.user_id)?;
     match users_table::get(logic.db(), id).await? {
-        Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserResponse { user: Some(users::to_proto(&row)) }),
+        Some(row) if row.deleted_at.is_none() => Ok(pb::GetUserResponse { user: Some(users::visible_to(&ctx.principal, &row)) }),
         _ => Err(LogicError::not_found(format!("no user {id}"))),
     }
 }
 
-/// GetUsersByIds: live users among the ids, in the order asked; the others listed as missing.
-pub async fn get_users_by_ids(logic: &AuthLogic, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+/// GetUsersByIds: live users among the ids, in the order asked (emails as for GetUser); the
+/// others listed as missing.
+pub async fn get_users_by_ids(
+    logic: &AuthLogic,
+    ctx: &CallContext,
+    request: pb::GetUsersByIdsRequest,
+) -> Result<pb::GetUsersByIdsResponse, LogicError> {
     let ids = parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
     let rows = users_table::get_many(logic.db(), &ids).await?;
     let live: Vec<&users_table::Row> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
     let missing_user_ids = ids.iter().filter(|id| !live.iter().any(|r| r.id == **id)).map(|id| id.to_string()).collect();
     // Answer in the order asked, which callers zip with their own lists.
-    let users = ids.iter().filter_map(|id| live.iter().find(|r| r.id == *id)).map(|r| users::to_proto(r)).collect();
+    let users = ids.iter().filter_map(|id| live.iter().find(|r| r.id == *id)).map(|r| users::visible_to(&ctx.principal, r)).collect();
     Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
 }
 

@@ -1,19 +1,28 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
-//! Business logic of the auth service: identity, credentials, sessions, tokens and
-//! permissions. `impl Logic` only dispatches; each concern lives in its own module.
+//! Business logic of the auth service: identity, credentials (a bounded Argon2id pool,
+//! sign-in throttling), sessions, tokens and the keys that sign them (sealed at rest), the
+//! revocations every service applies, and permissions. `impl Logic` only dispatches; each
+//! concern lives in its own module.
 
 mod accounts;
 mod input;
+mod kek;
 mod issuer;
 mod keys;
 mod login;
+mod maintenance;
+mod password_change;
+mod passwords;
 mod permissions;
+mod revocations;
 mod sessions;
 mod settings;
 pub mod sql;
+mod throttle;
 mod tokens;
 mod users;
+mod verification;
 
 use std::sync::Arc;
 
@@ -22,7 +31,10 @@ use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_auth::{CallContext, Logic, LogicError, pb};
 
+pub use kek::KeyEncryptionKey;
+pub use keys::MAX_RETIRED_KEYS;
 pub use settings::AuthSettings;
+pub use verification::LocalKeySource;
 
 /// How many ids one `GetUsersByIds` call may ask for (documented in the proto).
 pub const MAX_BATCH: usize = 100;
@@ -33,13 +45,22 @@ pub struct AuthLogic {
     db: PgPool,
     settings: AuthSettings,
     keys: Arc<keys::KeyStore>,
+    hashing: Arc<passwords::HashPool>,
     invalidator: Invalidator,
 }
 
 impl AuthLogic {
-    pub fn new(db: PgPool, settings: AuthSettings, invalidator: Invalidator) -> Self {
-        let keys = Arc::new(keys::KeyStore::new(db.clone(), settings.key_grace, settings.key_cache_ttl));
-        AuthLogic { db, settings, keys, invalidator }
+    /// The logic over `db`, sealing signing keys under `kek`.
+    pub fn new(db: PgPool, settings: AuthSettings, kek: KeyEncryptionKey, invalidator: Invalidator) -> Self {
+        let keys = Arc::new(keys::KeyStore::new(db.clone(), kek, settings.key_grace, settings.key_cache_ttl));
+        let hashing = Arc::new(passwords::HashPool::new(settings.hash_concurrency, settings.hash_queue));
+        AuthLogic { db, settings, keys, hashing, invalidator }
+    }
+
+    /// Keys and revocations as every verifier sees them, read from this service's own database:
+    /// what the runtime's verifier uses inside auth instead of calling GetTokenVerification.
+    pub fn key_source(&self) -> LocalKeySource {
+        LocalKeySource::new(self.db.clone(), self.settings.key_grace)
     }
 
     /// The service's own database.
@@ -47,12 +68,17 @@ impl AuthLogic {
         &self.db
     }
 
-    pub(crate) fn settings(&self) -> &AuthSettings {
+    fn settings(&self) -> &AuthSettings {
         &self.settings
     }
 
     fn keys(&self) -> &keys::KeyStore {
         &self.keys
+    }
+
+    /// Where passwords are hashed and checked, a bounded number at a time.
+    fn hashing(&self) -> &passwords::HashPool {
+        &self.hashing
     }
 
     /// Drops callers' cached reads of an entity (a user id) after a write commits.
@@ -62,12 +88,12 @@ impl AuthLogic {
 }
 
 impl Logic for AuthLogic {
-    async fn register(&self, _ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
-        users::register(self, request).await
+    async fn register(&self, ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+        users::register(self, ctx, request).await
     }
 
-    async fn login(&self, _ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
-        login::login(self, request).await
+    async fn login(&self, ctx: &CallContext, request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
+        login::login(self, ctx, request).await
     }
 
     async fn refresh(&self, _ctx: &CallContext, request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
@@ -78,12 +104,12 @@ impl Logic for AuthLogic {
         sessions::logout(self, request).await
     }
 
-    async fn get_user(&self, _ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
-        accounts::get_user(self, request).await
+    async fn get_user(&self, ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
+        accounts::get_user(self, ctx, request).await
     }
 
-    async fn get_users_by_ids(&self, _ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
-        accounts::get_users_by_ids(self, request).await
+    async fn get_users_by_ids(&self, ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+        accounts::get_users_by_ids(self, ctx, request).await
     }
 
     async fn verify_token(&self, _ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
@@ -98,8 +124,8 @@ impl Logic for AuthLogic {
         accounts::get_user_by_email(self, request).await
     }
 
-    async fn list_users(&self, _ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
-        accounts::list_users(self, request).await
+    async fn list_users(&self, ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
+        accounts::list_users(self, ctx, request).await
     }
 
     async fn check_permission(&self, _ctx: &CallContext, request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
@@ -124,10 +150,10 @@ impl Logic for AuthLogic {
 
     async fn record_failed_login(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::RecordFailedLoginRequest,
     ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
-        login::record_failed_login(self, request).await
+        login::record_failed_login(self, ctx, request).await
     }
 
     async fn delete_user(&self, _ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
@@ -148,7 +174,11 @@ impl Logic for AuthLogic {
         _ctx: &CallContext,
         request: pb::GetTokenVerificationRequest,
     ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
-        issuer::get(self, request).await
+        verification::get(self, request).await
+    }
+
+    async fn change_password(&self, ctx: &CallContext, request: pb::ChangePasswordRequest) -> Result<pb::ChangePasswordResponse, LogicError> {
+        password_change::change_password(self, ctx, request).await
     }
 }
 
@@ -160,15 +190,25 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
 }
 
 /// [`start`] with explicit settings (tests shorten lifetimes and lockouts through this).
+/// The key-encryption key comes from `NOVA_AUTH_KEY_ENCRYPTION_KEY`, else from
+/// `<data_dir>/jwt-kek` (see [`KeyEncryptionKey::load`]); a malformed one fails the start.
 /// The first signing key is created on first use (the schema exists only once the server
 /// has applied the migrations), race-free across replicas.
 pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+    let kek = KeyEncryptionKey::load(&config.data_dir)?;
     let database = nova_auth::db::open(config.database()?)?;
     let invalidator = config.peers.invalidator(nova_auth::SERVICE);
-    let logic = AuthLogic::new(database.pool().clone(), settings, invalidator);
-    users::prewarm().await;
-    // auth is the token issuer: it verifies tokens with its own keys, read in process.
-    let (keys, permissions) = issuer::local(&logic);
-    let options = ServeOptions::new(&config, Some(database)).with_identity(keys, permissions);
+    let logic = AuthLogic::new(database.pool().clone(), settings, kek, invalidator);
+    let pruned = logic.clone();
+    // Stops with the server: dropped when this function returns.
+    let _pruning = ::nova_runtime::periodic::every(settings.prune_interval, move || {
+        let logic = pruned.clone();
+        async move { maintenance::prune(&logic).await }
+    });
+    passwords::prewarm().await;
+    // auth is the token issuer: it verifies tokens with its own keys and revocations, and
+    // checks permissions in its own table, read in process.
+    let permissions = std::sync::Arc::new(issuer::LocalPermissions(logic.clone()));
+    let options = ServeOptions::new(&config, Some(database)).with_identity(std::sync::Arc::new(logic.key_source()), permissions);
     nova_auth::server::serve_with(logic, options, listeners, shutdown).await
 }

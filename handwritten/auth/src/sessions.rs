@@ -1,6 +1,6 @@
 //! Sessions and their tokens: opening one (Login), rotating its refresh token (Refresh, with
-//! reuse detection), revoking it (Logout), and checking an access token against it
-//! (VerifyToken).
+//! reuse detection), revoking it (Logout, recorded for every verifier), and checking an access
+//! token (VerifyToken: the checks every service makes).
 
 use ::nova_runtime::LogicError;
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
@@ -13,30 +13,34 @@ use nova_auth::repo::{refresh_tokens, sessions as sessions_table, users as users
 
 use crate::input::required;
 use crate::login::audit;
-use crate::{AuthLogic, sql, tokens, users};
+use crate::revocations::{self, Revoked};
+use crate::{AuthLogic, sql, tokens};
 
-/// Inserts session `session_id` of `user_id` with its first refresh token, in the caller's
-/// transaction, and signs its first access token.
-pub async fn open(
-    logic: &AuthLogic,
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    session_id: Uuid,
-    device: &str,
-    now: DateTime<Utc>,
-) -> Result<pb::TokenPair, LogicError> {
+/// A session about to be opened.
+pub struct Opening<'a> {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    /// The client's description of itself.
+    pub device: &'a str,
+    /// Where the sign-in came from, if the call said.
+    pub address: Option<String>,
+}
+
+/// Inserts the session with its first refresh token, in the caller's transaction, and signs
+/// its first access token.
+pub async fn open(logic: &AuthLogic, conn: &mut PgConnection, opening: Opening<'_>, now: DateTime<Utc>) -> Result<pb::TokenPair, LogicError> {
     let expires_at = now + logic.settings().refresh_token_ttl;
     let session = sessions_table::New {
-        id: Some(session_id),
-        user_id,
-        device: Some(device.to_string()),
-        ip_address: None,
+        id: Some(opening.session_id),
+        user_id: opening.user_id,
+        device: Some(opening.device.to_string()),
+        ip_address: opening.address,
         created_at: None,
         expires_at,
         revoked_at: None,
     };
     sessions_table::insert(&mut *conn, &session).await?;
-    issue_pair(logic, conn, user_id, session_id, now).await
+    issue_pair(logic, conn, opening.user_id, opening.session_id, now).await
 }
 
 /// A new refresh token stored in the session, and an access token for it.
@@ -79,10 +83,14 @@ pub async fn refresh(logic: &AuthLogic, request: pb::RefreshRequest) -> Result<p
         if known.revoked_at.is_none() {
             return Err(refused("has expired"));
         }
-        // Reuse of a rotated token: whoever holds the family may be a thief. End the session.
-        sql::revoke_session(&mut *tx, known.session_id).await?;
+        // Reuse of a rotated token: whoever holds the family may be a thief. End the session,
+        // and its access tokens everywhere.
+        let newly_revoked = sql::revoke_session(&mut *tx, known.session_id).await?;
         sql::revoke_session_tokens(&mut *tx, known.session_id).await?;
         audit(&mut tx, Some(known.user_id), "refresh_token_reused", json!({ "session_id": known.session_id })).await?;
+        if newly_revoked {
+            revocations::revoke_sessions(&mut tx, logic.settings(), &[known.session_id]).await?;
+        }
         tx.commit().await.map_err(|e| LogicError::internal("committing the revocation of a reused token's session", e))?;
         return Err(refused("was already used; the session is revoked"));
     };
@@ -90,9 +98,9 @@ pub async fn refresh(logic: &AuthLogic, request: pb::RefreshRequest) -> Result<p
     if session.revoked_at.is_some() {
         return Err(refused("belongs to a revoked session"));
     }
-    let user = users_table::get(&mut *tx, user_id).await?.ok_or_else(|| refused("belongs to a deleted account"))?;
-    if users::locked_until(&user, now).is_some() {
-        return Err(refused("belongs to a locked account"));
+    // Deleted accounts are hidden from reads: their sessions cannot refresh.
+    if users_table::get(&mut *tx, user_id).await?.is_none() {
+        return Err(refused("belongs to a deleted account"));
     }
     let tokens = issue_pair(logic, &mut tx, user_id, session_id, now).await?;
     let renewed = sessions_table::Patch { expires_at: Some(now + logic.settings().refresh_token_ttl), ..Default::default() };
@@ -102,7 +110,8 @@ pub async fn refresh(logic: &AuthLogic, request: pb::RefreshRequest) -> Result<p
     Ok(pb::RefreshResponse { tokens: Some(tokens) })
 }
 
-/// Logout: see the proto. Idempotent: a revoked session stays revoked.
+/// Logout: see the proto. Idempotent: a revoked session stays revoked, and is recorded for
+/// verifiers once.
 pub async fn logout(logic: &AuthLogic, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
     let session_id = parse_uuid("session_id", &request.session_id)?;
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
@@ -110,12 +119,16 @@ pub async fn logout(logic: &AuthLogic, request: pb::LogoutRequest) -> Result<pb:
     if sql::revoke_session(&mut *tx, session_id).await? {
         sql::revoke_session_tokens(&mut *tx, session_id).await?;
         audit(&mut tx, Some(session.user_id), "logout", json!({ "session_id": session_id })).await?;
+        revocations::revoke_sessions(&mut tx, logic.settings(), &[session_id]).await?;
     }
     tx.commit().await.map_err(|e| LogicError::internal("committing the sign-out", e))?;
     Ok(pb::LogoutResponse {})
 }
 
-/// VerifyToken: see the proto.
+/// VerifyToken: see the proto. The checks every service makes with GetTokenVerification's
+/// answer: signature by a key that still verifies, issuer, expiry, then the revocations of
+/// the token's session and of its user (DeleteUser records one). Sessions and accounts are
+/// not read: what revokes a token is recorded as a revocation, in the same transaction.
 pub async fn verify(logic: &AuthLogic, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {
     let token = required("access_token", &request.access_token)?;
     let now = Utc::now();
@@ -123,18 +136,13 @@ pub async fn verify(logic: &AuthLogic, request: pb::VerifyTokenRequest) -> Resul
     let invalid = || LogicError::Unauthenticated("access token is invalid".into());
     let user_id = Uuid::parse_str(&claims.sub).map_err(|_| invalid())?;
     let session_id = Uuid::parse_str(&claims.sid).map_err(|_| invalid())?;
-    let session = sessions_table::get(logic.db(), session_id).await?.ok_or_else(invalid)?;
-    if session.user_id != user_id {
-        return Err(invalid());
-    }
-    if session.revoked_at.is_some() {
-        return Err(LogicError::Unauthenticated("access token belongs to a revoked session".into()));
-    }
-    let user = users_table::get(logic.db(), user_id)
-        .await?
-        .ok_or_else(|| LogicError::Unauthenticated("access token belongs to a deleted account".into()))?;
-    if users::locked_until(&user, now).is_some() {
-        return Err(LogicError::Unauthenticated("access token belongs to a locked account".into()));
+    let issued_at = DateTime::<Utc>::from_timestamp(claims.iat, 0).ok_or_else(invalid)?;
+    match revocations::covering(logic.db(), session_id, user_id, issued_at, now).await? {
+        Some(Revoked::Session) => return Err(LogicError::Unauthenticated("access token belongs to a revoked session".into())),
+        Some(Revoked::User) => {
+            return Err(LogicError::Unauthenticated("access token was revoked with every token of its account (the account was deleted)".into()));
+        }
+        None => {}
     }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0).ok_or_else(invalid)?;
     Ok(pb::VerifyTokenResponse {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::keys::KeyStore;
 
 /// The `iss` of every access token, checked on verification.
-pub(crate) const ISSUER: &str = "nova-auth";
+pub const ISSUER: &str = "nova-auth";
 
 /// What an access token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,17 +1,15 @@
-//! Users: validating registrations, hashing passwords, and the proto view of a row.
+//! Users: validating registrations, and the proto view of a row.
 
+use ::nova_runtime::CallContext;
 use ::nova_runtime::LogicError;
 use ::nova_runtime::RepoError;
+use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{optional_timestamp, text, timestamp};
-use std::sync::OnceLock;
-
-use ::nova_runtime::codegen::chrono::{DateTime, Utc};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use ::nova_runtime::identity::Principal;
 use nova_auth::pb;
 use nova_auth::repo::{auth_logs, users};
 
-use crate::AuthLogic;
+use crate::{AuthLogic, passwords};
 
 /// A registration whose fields passed validation, email normalised to lower case.
 pub struct Registration {
@@ -36,62 +34,9 @@ impl Registration {
         if !valid_username {
             return Err(LogicError::invalid_argument("username must be 3 to 32 characters: a-z, 0-9 or _"));
         }
-        text("password", &request.password)?;
-        if !(8..=128).contains(&request.password.chars().count()) {
-            return Err(LogicError::invalid_argument("password must be 8 to 128 characters"));
-        }
+        passwords::check_new("password", &request.password)?;
         Ok(Registration { email, username, password: request.password })
     }
-}
-
-/// Argon2id with a random salt, off the async workers (it takes tens of milliseconds of CPU).
-pub async fn hash_password(password: String) -> Result<String, LogicError> {
-    let hashed = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|e| LogicError::internal("password hashing task failed", e))?;
-    hashed.map_err(|e| LogicError::internal("hashing the password", std::io::Error::other(e.to_string())))
-}
-
-/// Checks `password` against `hash` with Argon2id, off the async workers. With no hash (an
-/// unknown email) it verifies against a fixed dummy hash, so that an unknown email costs the
-/// same time as a wrong password and the two cannot be told apart.
-pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool, LogicError> {
-    let verified = ::nova_runtime::codegen::tokio::task::spawn_blocking(move || {
-        let (hash, real) = match &hash {
-            Some(hash) => (hash.as_str(), true),
-            None => (dummy_hash(), false),
-        };
-        let matches = PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
-        matches && real
-    })
-    .await
-    .map_err(|e| LogicError::internal("password verification task failed", e))?;
-    Ok(verified)
-}
-
-/// Computes the dummy hash now (off the async workers), so that even the first sign-in with
-/// an unknown email costs what a wrong password costs.
-pub async fn prewarm() {
-    let _ = ::nova_runtime::codegen::tokio::task::spawn_blocking(dummy_hash).await;
-}
-
-/// An Argon2id hash of a random password nobody knows, made once per process with the same
-/// parameters as real hashes (so verifying against it takes as long).
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        let secret = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(secret.as_str().as_bytes(), &salt).map(|hash| hash.to_string()).unwrap_or_default()
-    })
-}
-
-/// When the account's lock ends, if it is locked at `now`.
-pub fn locked_until(row: &users::Row, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    row.locked_until.filter(|until| *until > now)
 }
 
 /// A taken email or username is the caller's problem, named precisely.
@@ -107,15 +52,28 @@ pub fn explain_conflict(error: RepoError) -> LogicError {
     }
 }
 
-/// What other services may see of a user: never the password hash.
+/// Whether `viewer` may see `user`'s email: the user themself, or a nova service (as itself or
+/// serving a user: services are trusted with more than end users, and answer their own
+/// callers with what those may see). Never another user, nor the anonymous audience.
+pub fn may_see_email(viewer: &Principal, user: Uuid) -> bool {
+    viewer.is_user(user) || viewer.is_service()
+}
+
+/// What `viewer` may see of a user (GetUser, GetUsersByIds, ListUsers): [`to_proto`], with
+/// the email left empty unless [`may_see_email`].
+pub fn visible_to(viewer: &Principal, row: &users::Row) -> pb::User {
+    let mut user = to_proto(row);
+    if !may_see_email(viewer, row.id) {
+        user.email.clear();
+    }
+    user
+}
+
+/// A user as the user themself may see it (Register, Login, GetUserByEmail, whose caller
+/// already knows the email): never the password hash.
 pub fn to_proto(row: &users::Row) -> pb::User {
-    let status = if row.deleted_at.is_some() {
-        pb::AccountStatus::Deleted
-    } else if locked_until(row, Utc::now()).is_some() {
-        pb::AccountStatus::Locked
-    } else {
-        pb::AccountStatus::from(row.status)
-    };
+    // Failed sign-ins never lock an account: `locked_until` is not read (see login_throttles).
+    let status = if row.deleted_at.is_some() { pb::AccountStatus::Deleted } else { pb::AccountStatus::from(row.status) };
     pb::User {
         id: row.id.to_string(),
         email: row.email.clone(),
@@ -128,9 +86,9 @@ pub fn to_proto(row: &users::Row) -> pb::User {
 }
 
 /// Register: see the proto. The account and its audit entry commit together.
-pub async fn register(logic: &AuthLogic, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
+pub async fn register(logic: &AuthLogic, ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
     let registration = Registration::parse(request)?;
-    let password_hash = hash_password(registration.password).await?;
+    let password_hash = logic.hashing().hash(ctx.deadline, registration.password).await?;
     // A database outage here is UNAVAILABLE, a lost race ABORTED (see nova_runtime::sql_error).
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
     let new = users::New {
@@ -156,10 +114,51 @@ pub async fn register(logic: &AuthLogic, request: pb::RegisterRequest) -> Result
 
 #[cfg(test)]
 mod tests {
+    use ::nova_runtime::identity::UserPrincipal;
+
     use super::*;
 
     fn request(email: &str, username: &str, password: &str) -> pb::RegisterRequest {
         pb::RegisterRequest { email: email.into(), username: username.into(), password: password.into() }
+    }
+
+    fn row(email: &str) -> users::Row {
+        let now = ::nova_runtime::codegen::chrono::Utc::now();
+        users::Row {
+            id: Uuid::new_v4(),
+            email: email.into(),
+            username: "ada".into(),
+            password_hash: "$argon2id$...".into(),
+            email_verified: true,
+            status: users::Status::Active,
+            failed_login_attempts: 0,
+            locked_until: None,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn only_the_user_themself_and_services_see_an_email() {
+        let ada = row("ada@example.com");
+        let as_user = |id: Uuid, via: Option<&str>| Principal::User(UserPrincipal { id, session_id: Uuid::new_v4(), via: via.map(str::to_string) });
+        let cases = [
+            (Principal::Anonymous, ""),
+            (as_user(Uuid::new_v4(), None), ""),
+            (as_user(ada.id, None), "ada@example.com"),
+            (as_user(ada.id, Some("feed")), "ada@example.com"),
+            (Principal::Service("content".into()), "ada@example.com"),
+            (as_user(Uuid::new_v4(), Some("messaging")), "ada@example.com"),
+        ];
+        for (viewer, email) in cases {
+            let seen = visible_to(&viewer, &ada);
+            assert_eq!(seen.email, email, "{viewer}");
+            assert_eq!((seen.id, seen.username.as_str()), (ada.id.to_string(), "ada"), "the rest is shown to {viewer}");
+        }
+        assert!(!format!("{:?}", to_proto(&ada)).contains("argon2"), "never the password hash");
     }
 
     #[test]
@@ -170,13 +169,5 @@ mod tests {
             let error = Registration::parse(bad).err().unwrap();
             assert_eq!(error.code(), ::nova_runtime::codegen::tonic::Code::InvalidArgument);
         }
-    }
-
-    #[tokio::test]
-    async fn passwords_are_hashed_with_argon2id_and_salted() {
-        let first = hash_password("correct horse".into()).await.unwrap();
-        let second = hash_password("correct horse".into()).await.unwrap();
-        assert!(first.starts_with("$argon2id$"));
-        assert_ne!(first, second);
     }
 }

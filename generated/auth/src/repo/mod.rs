@@ -20,6 +20,10 @@ pub mod two_fa_backup_codes;
 pub mod jwt_signing_keys;
 /// Table `user_permissions`.
 pub mod user_permissions;
+/// Table `login_throttles`.
+pub mod login_throttles;
+/// Table `token_revocations`.
+pub mod token_revocations;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &[
     "users",
@@ -31,6 +35,8 @@ pub const TABLES: &[&str] = &[
     "two_fa_backup_codes",
     "jwt_signing_keys",
     "user_permissions",
+    "login_throttles",
+    "token_revocations",
 ];
 /// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
 pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
@@ -43,4 +49,6 @@ pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
     (two_fa_backup_codes::TABLE, two_fa_backup_codes::STATEMENTS),
     (jwt_signing_keys::TABLE, jwt_signing_keys::STATEMENTS),
     (user_permissions::TABLE, user_permissions::STATEMENTS),
+    (login_throttles::TABLE, login_throttles::STATEMENTS),
+    (token_revocations::TABLE, token_revocations::STATEMENTS),
 ];

@@ -149,7 +149,9 @@ pub struct Row {
     pub email_verified: bool,
     /// AccountStatus numbers
     pub status: Status,
+    /// unused since sign-in failures are counted per email and source in login_throttles; kept for replicas of the previous release
     pub failed_login_attempts: i32,
+    /// unused: sign-in throttling never locks an account (see login_throttles); kept for replicas of the previous release
     pub locked_until: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
