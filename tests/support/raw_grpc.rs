@@ -29,10 +29,24 @@ pub struct RawGrpc {
 }
 
 impl RawGrpc {
+    /// In plaintext (servers started with `ServeOptions::insecure_local`).
     pub async fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect {addr}: {e}"));
         let (sender, connection) =
             http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap_or_else(|e| panic!("HTTP/2 handshake with {addr}: {e}"));
+        tokio::spawn(connection);
+        RawGrpc { addr, sender }
+    }
+
+    /// Over mutual TLS to the nova service `service`, presenting `peer`'s certificate of the
+    /// test CA (`Peer::Client("edge")` for an end user's client, `Peer::Service(..)` for a
+    /// service).
+    pub async fn connect_tls(addr: SocketAddr, service: &str, peer: &nova_runtime::identity::Peer) -> Self {
+        let material = crate::pki::material(peer);
+        let connector = nova_runtime::tls::TlsConnector::new(&material, service, std::time::Duration::from_secs(10)).unwrap_or_else(|e| panic!("TLS: {e}"));
+        let uri: tonic::codegen::http::Uri = format!("http://{addr}").parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+        let io = connector.connect(uri).await.unwrap_or_else(|e| panic!("TLS connect {addr}: {e}"));
+        let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.unwrap_or_else(|e| panic!("HTTP/2 handshake with {addr}: {e}"));
         tokio::spawn(connection);
         RawGrpc { addr, sender }
     }

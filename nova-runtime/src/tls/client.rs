@@ -51,7 +51,8 @@ impl TlsConnector {
         Ok(TlsConnector { config: Arc::new(config), server_name, connect_timeout })
     }
 
-    async fn connect(self, uri: Uri) -> Result<TokioIo<TlsStream<TcpStream>>, BoxError> {
+    /// Dials `uri`'s host and port: a TLS stream to the expected server, ready for HTTP/2.
+    pub async fn connect(self, uri: Uri) -> Result<TokioIo<TlsStream<TcpStream>>, BoxError> {
         let host = uri.host().ok_or_else(|| format!("{uri} names no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = uri.port_u16().unwrap_or(443);
