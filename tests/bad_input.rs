@@ -6,15 +6,13 @@
 
 use nova_auth::pb;
 use nova_auth::pb::auth_service_client::AuthServiceClient;
-use nova_runtime::server::ServiceConfig;
-use nova_tests::{RawGrpc, RunningService, SAFETY_TIMEOUT, TestDatabase, wait_until_serving};
+use nova_runtime::identity::Peer;
+use nova_tests::{RawGrpc, TestSystem, pki};
 use tonic::Code;
 
-async fn start_auth(database: &TestDatabase) -> RunningService {
-    let config = ServiceConfig::loopback(database.config());
-    let service = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
-    wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, SAFETY_TIMEOUT).await;
-    service
+/// A plain tonic client of auth at `uri` over mutual TLS as `peer`.
+fn raw_client(uri: &str, peer: Peer) -> AuthServiceClient<tonic::transport::Channel> {
+    AuthServiceClient::new(nova_runtime::client::tls_channel(uri, &pki::material(&peer), "auth").unwrap())
 }
 
 /// Longest message a caller gets back here: the input is quoted, at most 64 characters of it.
@@ -22,11 +20,14 @@ const SHORT: usize = 200;
 
 #[tokio::test]
 async fn oversized_nul_and_undecodable_input_is_invalid_argument_with_a_short_message() {
-    let database = TestDatabase::new("auth");
-    let service = start_auth(&database).await;
+    let mut system = TestSystem::new();
+    let service = system.start_with_callees("auth").await;
+    let (uri, addr) = (service.uri(), service.addr);
     // A plain tonic client: no deadline of its own (a 1 MB request on a loaded machine may
-    // take longer than GetUser's 200 ms policy), so what it reads is the server's answer.
-    let mut client = AuthServiceClient::new(nova_runtime::client::channel(&service.uri()).unwrap());
+    // take longer than GetUser's 200 ms policy), so what it reads is the server's answer. The
+    // edge's certificate; GetUserByEmail is for services, so it is asked as one.
+    let mut client = raw_client(&uri, Peer::Client("edge".to_string()));
+    let mut as_service = raw_client(&uri, Peer::Service("user".to_string()));
 
     for size in [20 * 1024, 1024 * 1024] {
         let huge = client.get_user(pb::GetUserRequest { user_id: "x".repeat(size) }).await.unwrap_err();
@@ -39,12 +40,12 @@ async fn oversized_nul_and_undecodable_input_is_invalid_argument_with_a_short_me
     let rejected = client.register(nul_email).await.unwrap_err();
     assert_eq!(rejected.code(), Code::InvalidArgument, "{rejected:?}");
     assert!(rejected.message().contains("email"), "{}", rejected.message());
-    let lookup = client.get_user_by_email(pb::GetUserByEmailRequest { email: "a\0b@example.com".into() }).await.unwrap_err();
+    let lookup = as_service.get_user_by_email(pb::GetUserByEmailRequest { email: "a\0b@example.com".into() }).await.unwrap_err();
     assert_eq!(lookup.code(), Code::InvalidArgument, "{lookup:?}");
     let nul_id = client.get_user(pb::GetUserRequest { user_id: "\0".into() }).await.unwrap_err();
     assert_eq!(nul_id.code(), Code::InvalidArgument, "{nul_id:?}");
 
-    let mut raw = RawGrpc::connect(service.addr).await;
+    let mut raw = RawGrpc::connect_tls(addr, "auth", &Peer::Client("edge".to_string())).await;
     let garbage = raw.unary("/nova.auth.v1.AuthService/GetUser", b"\xff\xfe\xfd garbage \x00\x01", &[]).await;
     assert_eq!(garbage.code, Code::InvalidArgument, "{garbage:?}");
     assert!(garbage.message.len() < SHORT, "{garbage:?}");
@@ -53,8 +54,8 @@ async fn oversized_nul_and_undecodable_input_is_invalid_argument_with_a_short_me
     let ok =
         client.register(pb::RegisterRequest { email: "ok@example.com".into(), username: "okay".into(), password: "correct horse battery".into() });
     assert_eq!(ok.await.unwrap().into_inner().user.unwrap().email, "ok@example.com");
-    let mut db = database.connect().await;
+    let mut db = system.connect("auth").await;
     let users: i64 = nova_runtime::codegen::sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut db).await.unwrap();
     assert_eq!(users, 1);
-    service.stop().await.unwrap();
+    system.stop().await;
 }

@@ -45,7 +45,7 @@ async fn every_call_is_one_debug_line_with_method_code_duration_and_request_id()
 
     let mut system = TestSystem::new();
     let auth = system.start_with_callees("auth").await.addr;
-    let mut raw = RawGrpc::connect(auth).await;
+    let mut raw = RawGrpc::connect_tls(auth, "auth", &nova_runtime::identity::Peer::Client("edge".to_string())).await;
     let unknown = nova_auth::pb::GetUserRequest { user_id: uuid::Uuid::new_v4().to_string() }.encode_to_vec();
     let path = nova_auth::rpc::GET_USER.path();
     let named = raw.unary(&path, &unknown, &[("x-request-id", "trace-me-42")]).await;

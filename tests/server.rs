@@ -169,7 +169,8 @@ async fn an_expired_call_is_answered_deadline_exceeded_and_counted_before_the_an
     // A raw HTTP/2 client with no deadline of its own: what it reads is what the server sent.
     let mut raw = RawGrpc::connect(server.addr).await;
     let request = pb::RecordFailedLoginRequest::default().encode_to_vec();
-    let reply = raw.unary("/nova.auth.v1.AuthService/RecordFailedLogin", &request, &[("grpc-timeout", "100m")]).await;
+    // In plaintext (the scripted server), a service is whoever x-nova-service says.
+    let reply = raw.unary("/nova.auth.v1.AuthService/RecordFailedLogin", &request, &[("grpc-timeout", "100m"), ("x-nova-service", "user")]).await;
     assert_eq!(reply.code, Code::DeadlineExceeded, "{reply:?}");
     // On a loaded machine the deadline can pass before the handler is first polled; either way
     // the answer is DEADLINE_EXCEEDED, and the handler never runs twice.
