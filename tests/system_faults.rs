@@ -3,7 +3,9 @@
 //! bounded load loop of one read per service while one thing is broken:
 //! - content is down: feed keeps answering from what its clients cached (stale-if-error),
 //!   a feed that needs content fails fast, and feed recovers by itself once content is back;
-//! - auth is down: token verification fails closed, cached profile reads keep working;
+//! - auth is down: its own RPCs fail, but every other service keeps verifying tokens with the
+//!   keys and revocations it already has (within its staleness bound), so signed-in calls to
+//!   them keep working; VerifyToken answers fail closed;
 //! - Redis is down: every service keeps answering without L2;
 //! - content's database is down: only content and reads that need it uncached degrade.
 //!
@@ -70,7 +72,11 @@ struct World {
     carol: String,
     /// Registered, never posted or read before a fault: what feed knows nothing about.
     newcomer: String,
+    /// Each user's access token: every call acting as a user carries it (through the edge).
     alice_token: String,
+    bob_token: String,
+    carol_token: String,
+    newcomer_token: String,
     post: String,
     photo: String,
     conversation: String,
@@ -93,19 +99,28 @@ async fn one_read_each(callers: &Callers, world: &World, tally: &mut Tally) {
     let outcomes: [(&'static str, Result<(), tonic::Status>); 8] = [
         ("auth", callers.auth.get_user(auth::GetUserRequest { user_id: world.alice.clone() }).await.map(drop)),
         ("user", callers.user.get_user_profile(user::GetUserProfileRequest { user_id: world.bob.clone() }).await.map(drop)),
-        ("media", callers.media.get_media(media::GetMediaRequest { media_id: world.photo.clone() }).await.map(drop)),
-        ("content", callers.content.get_post(content::GetPostRequest { post_id: world.post.clone(), viewer_id: world.carol.clone() }).await.map(drop)),
+        ("media", callers.media.with_token(&world.alice_token).get_media(media::GetMediaRequest { media_id: world.photo.clone() }).await.map(drop)),
+        (
+            "content",
+            callers.content.with_token(&world.carol_token).get_post(content::GetPostRequest { post_id: world.post.clone(), viewer_id: world.carol.clone() }).await.map(drop),
+        ),
         (
             "messaging",
             callers
                 .messaging
+                .with_token(&world.bob_token)
                 .get_conversation(messaging::GetConversationRequest { conversation_id: world.conversation.clone(), requester_id: world.bob.clone() })
                 .await
                 .map(drop),
         ),
         (
             "feed",
-            callers.feed.get_following_feed(feed::GetFollowingFeedRequest { user_id: world.carol.clone(), page_size: 20, page_token: String::new() }).await.map(drop),
+            callers
+                .feed
+                .with_token(&world.carol_token)
+                .get_following_feed(feed::GetFollowingFeedRequest { user_id: world.carol.clone(), page_size: 20, page_token: String::new() })
+                .await
+                .map(drop),
         ),
         ("search", callers.search.search_posts(search::SearchPostsRequest { query: "glacier".into(), page_size: 10, ..Default::default() }).await.map(drop)),
         ("streaming", callers.streaming.get_live_stream(streaming::GetLiveStreamRequest { stream_id: world.stream.clone() }).await.map(drop)),
@@ -178,37 +193,26 @@ fn none_ok(tally: &Tally, service: &str, code: Code) -> bool {
 
 async fn build_world(system: &TestSystem) -> World {
     let c = Callers::new(system, true);
-    let register = |name: &'static str| {
-        let auth = c.auth.clone();
-        async move {
-            let email = format!("{name}@example.com");
-            let id = auth.register(auth::RegisterRequest { email: email.clone(), username: name.into(), password: "correct horse battery".into() }).await.unwrap().user.unwrap().id;
-            let token = auth.login(auth::LoginRequest { email, password: "correct horse battery".into(), device: "faults".into() }).await.unwrap().tokens.unwrap().access_token;
-            (id, token)
-        }
-    };
-    let (alice, alice_token) = register("alice").await;
-    let (bob, _) = register("bob").await;
-    let (carol, _) = register("carol").await;
-    let (newcomer, _) = register("newcomer").await;
+    let (alice, bob, carol, newcomer) = (system.sign_up("alice").await, system.sign_up("bob").await, system.sign_up("carol").await, system.sign_up("newcomer").await);
     for follower in [&bob, &carol, &newcomer] {
-        c.user.follow(user::FollowRequest { follower_id: follower.clone(), followee_id: alice.clone() }).await.unwrap();
+        c.user.with_token(&follower.token).follow(user::FollowRequest { follower_id: follower.id.clone(), followee_id: alice.id.clone() }).await.unwrap();
     }
     // The newcomer's authors (alice and bob) are a set no other feed asks content for.
-    c.user.follow(user::FollowRequest { follower_id: newcomer.clone(), followee_id: bob.clone() }).await.unwrap();
-    let photo = media_upload::upload_png(&c.media, &alice, &media_upload::png(32, 32)).await.id;
+    c.user.with_token(&newcomer.token).follow(user::FollowRequest { follower_id: newcomer.id.clone(), followee_id: bob.id.clone() }).await.unwrap();
+    let photo = media_upload::upload_png(&c.media.with_token(&alice.token), &alice.id, &media_upload::png(32, 32)).await.id;
     let create = content::CreatePostRequest {
-        author_id: alice.clone(),
+        author_id: alice.id.clone(),
         body: "Sunrise over the glacier #mountains".into(),
         media_ids: vec![photo.clone()],
         visibility: content::PostVisibility::Public as i32,
     };
-    let post = c.content.create_post(create).await.unwrap().post.unwrap().id;
+    let post = c.content.with_token(&alice.token).create_post(create).await.unwrap().post.unwrap().id;
     let sent = c
         .messaging
+        .with_token(&bob.token)
         .send_message(messaging::SendMessageRequest {
-            sender_id: bob.clone(),
-            target: Some(messaging::send_message_request::Target::RecipientId(alice.clone())),
+            sender_id: bob.id.clone(),
+            target: Some(messaging::send_message_request::Target::RecipientId(alice.id.clone())),
             kind: messaging::MessageKind::Text as i32,
             body: "hello".into(),
             ..Default::default()
@@ -218,13 +222,27 @@ async fn build_world(system: &TestSystem) -> World {
     let conversation = sent.conversation.unwrap().id;
     let stream = c
         .streaming
-        .create_live_stream(streaming::CreateLiveStreamRequest { creator_id: alice.clone(), title: "live".into(), visibility: streaming::StreamVisibility::Public as i32, chat_enabled: true, ..Default::default() })
+        .with_token(&alice.token)
+        .create_live_stream(streaming::CreateLiveStreamRequest { creator_id: alice.id.clone(), title: "live".into(), visibility: streaming::StreamVisibility::Public as i32, chat_enabled: true, ..Default::default() })
         .await
         .unwrap()
         .stream
         .unwrap()
         .id;
-    let world = World { alice, bob, carol, newcomer, alice_token, post, photo, conversation, stream };
+    let world = World {
+        alice: alice.id,
+        bob: bob.id,
+        carol: carol.id,
+        newcomer: newcomer.id,
+        alice_token: alice.token,
+        bob_token: bob.token,
+        carol_token: carol.token,
+        newcomer_token: newcomer.token,
+        post,
+        photo,
+        conversation,
+        stream,
+    };
     let search = system.uncached_client(SearchClient::from_peers);
     eventually("search has indexed the post", || async {
         let request = search::SearchPostsRequest { query: "glacier".into(), page_size: 10, ..Default::default() };
@@ -296,7 +314,7 @@ async fn content_down_feed_answers_from_its_caches_and_recovers_by_itself() {
     let (world, uncached) = (&scene.world, &scene.uncached);
     let newcomer_feed = || {
         let request = feed::GetFollowingFeedRequest { user_id: world.newcomer.clone(), page_size: 5, page_token: String::new() };
-        let feed = uncached.feed.clone();
+        let feed = uncached.feed.with_token(&world.newcomer_token);
         async move { feed.get_following_feed(request).await }
     };
     let refused = newcomer_feed().await.map(drop).unwrap_err();
