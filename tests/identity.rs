@@ -116,3 +116,69 @@ async fn operator_rpcs_need_the_permission() {
     auth.with_token(&ada.token).rotate_signing_key(auth_pb::RotateSigningKeyRequest {}).await.unwrap();
     system.stop().await;
 }
+
+/// An answer cached for one user is never served to another, even by one client instance (one
+/// L1, one L2): a follower's view of a followers-only post stays the follower's.
+#[tokio::test]
+async fn an_answer_cached_for_one_user_is_never_served_to_another() {
+    use nova_content::{ContentClient, pb as content};
+    let mut system = TestSystem::new();
+    system.start_with_callees(nova_content::SERVICE).await;
+    let (ada, bob, eve) = (system.sign_up("ada").await, system.sign_up("bob").await, system.sign_up("eve").await);
+    let users = system.client(UserClient::from_peers);
+    users.with_token(&bob.token).follow(pb::FollowRequest { follower_id: bob.id.clone(), followee_id: ada.id.clone() }).await.unwrap();
+    let posts = system.client(ContentClient::from_peers);
+    let create = content::CreatePostRequest { author_id: ada.id.clone(), body: "for my followers".into(), media_ids: vec![], visibility: content::PostVisibility::Followers as i32 };
+    let post = posts.with_token(&ada.token).create_post(create).await.unwrap().post.unwrap();
+    let read = || content::GetPostRequest { post_id: post.id.clone(), viewer_id: String::new() };
+    // Bob (a follower) reads it: now cached in this client, for bob.
+    assert_eq!(posts.with_token(&bob.token).get_post(read()).await.unwrap().post.unwrap().id, post.id);
+    assert_eq!(posts.with_token(&bob.token).get_post(read()).await.unwrap().post.unwrap().id, post.id, "again, from the cache");
+    // Eve and the anonymous edge ask the same client the same request: not bob's answer.
+    assert_eq!(code(posts.with_token(&eve.token).get_post(read()).await), Code::NotFound);
+    assert_eq!(code(posts.get_post(read()).await), Code::NotFound);
+    system.stop().await;
+}
+
+/// Redis is not trusted with answers: an entry written by someone without the deployment's
+/// sealing key (say, a CheckPermission answer saying yes) is ignored and counted, while the same
+/// entry sealed with the key would have been served.
+#[tokio::test]
+async fn a_cache_entry_planted_in_redis_is_rejected() {
+    use nova_runtime::client::cache::{Entry, MacKey};
+    use nova_runtime::codegen::prost::Message as _;
+    let mut system = TestSystem::new();
+    system.start_with_callees(nova_auth::SERVICE).await;
+    let ada = system.sign_up("ada").await;
+    let request = auth_pb::CheckPermissionRequest { user_id: ada.id.clone(), permission: "content.moderate".into() };
+    let rpc = &nova_auth::rpc::CHECK_PERMISSION;
+    // content asks: not allowed; the answer is stored in L2 (sealed).
+    let first = system.service_client("content", AuthClient::from_peers);
+    assert!(!first.check_permission(request.clone()).await.unwrap().allowed);
+    let key = first.core().cache_key(rpc, &request, std::slice::from_ref(&ada.id)).unwrap();
+    let mut redis = redis::Client::open(nova_tests::redis_prefix::redis_url()).unwrap().get_connection().unwrap();
+    let stored: Vec<u8> = nova_tests::eventually::eventually_some("the answer reached Redis", || {
+        let value: Option<Vec<u8>> = redis::cmd("GET").arg(key.redis_key()).query(&mut redis).unwrap();
+        async move { value }
+    })
+    .await;
+    let genuine = Entry::decode(&stored, &system.redis.mac_key, key.redis_key()).expect("sealed with the system's key");
+    let yes = auth_pb::CheckPermissionResponse { allowed: true }.encode_to_vec();
+    let forged = Entry { payload: yes.into(), ..genuine };
+    let forged_bytes = |mac: &MacKey| forged.encode(mac, key.redis_key()).to_vec();
+    let rejected_before = forged_count();
+    // Planted without the key: a fresh caller (empty L1) ignores it and asks auth.
+    let _: () = redis::cmd("SET").arg(key.redis_key()).arg(forged_bytes(&MacKey::random())).query(&mut redis).unwrap();
+    let second = system.service_client("content", AuthClient::from_peers);
+    assert!(!second.check_permission(request.clone()).await.unwrap().allowed, "a planted answer was served");
+    assert!(forged_count() > rejected_before, "the planted entry is counted");
+    // The control: the same entry sealed with the key is what a cache would serve.
+    let _: () = redis::cmd("SET").arg(key.redis_key()).arg(forged_bytes(&system.redis.mac_key)).query(&mut redis).unwrap();
+    let third = system.service_client("content", AuthClient::from_peers);
+    assert!(third.check_permission(request).await.unwrap().allowed, "the control entry should be served: the test would not see a missing seal check");
+    system.stop().await;
+}
+
+fn forged_count() -> f64 {
+    nova_tests::metrics::sum(&nova_runtime::metrics::render(), "grpc_client_cache_l2_forged_total", &[("target", "auth")])
+}

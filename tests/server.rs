@@ -217,3 +217,47 @@ async fn unknown_methods_are_unimplemented_and_create_no_series() {
     assert!(!text.contains("NoSuchMethod"), "{text}");
     server.stop().await.unwrap();
 }
+
+/// The kubelet cannot speak mutual TLS to the gRPC port, so probes ask the metrics port:
+/// `/readyz` follows health (503 once the server drains), `/livez` answers while it runs.
+#[tokio::test]
+async fn probes_on_the_metrics_port_follow_health() {
+    use nova_tests::metrics::get;
+    let server = start_scripted(&Scripted::default()).await;
+    assert_eq!(get(server.metrics_addr, "/readyz").await, (200, "SERVING\n".to_string()));
+    assert_eq!(get(server.metrics_addr, "/livez").await.0, 200);
+    assert_eq!(get(server.metrics_addr, "/nothing").await.0, 404);
+    let mut watch = nova_tests::HealthWatch::start(server.addr, nova_auth::PROTO_SERVICE).await;
+    watch.until(tonic_health::pb::health_check_response::ServingStatus::Serving).await;
+    // SIGTERM: NOT_SERVING for the drain delay (5 s by default), still running.
+    server.request_stop();
+    watch.until(tonic_health::pb::health_check_response::ServingStatus::NotServing).await;
+    assert_eq!(get(server.metrics_addr, "/readyz").await, (503, "NOT_SERVING\n".to_string()));
+    assert_eq!(get(server.metrics_addr, "/livez").await.0, 200);
+    server.stop().await.unwrap();
+}
+
+/// One connection cannot hold every task of a server: the server announces a cap on
+/// concurrent calls per connection in its HTTP/2 SETTINGS (read here off the wire).
+#[tokio::test]
+async fn the_server_caps_concurrent_calls_per_connection() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let server = start_scripted(&Scripted::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // The client preface and an empty SETTINGS frame.
+    stream.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").await.unwrap();
+    let announced = loop {
+        let mut header = [0u8; 9];
+        stream.read_exact(&mut header).await.unwrap();
+        let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+        let mut payload = vec![0u8; length];
+        stream.read_exact(&mut payload).await.unwrap();
+        // A SETTINGS frame that is not an acknowledgement: six bytes per setting.
+        if header[3] == 0x4 && header[4] & 0x1 == 0 {
+            let max_streams = payload.chunks(6).find(|s| u16::from_be_bytes([s[0], s[1]]) == 0x3).map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]));
+            break max_streams;
+        }
+    };
+    assert_eq!(announced, Some(nova_runtime::server::DEFAULT_MAX_CONCURRENT_STREAMS));
+    server.stop().await.unwrap();
+}

@@ -24,3 +24,22 @@ where
         tokio::time::sleep(PAUSE).await;
     }
 }
+
+/// Calls `value` until it gives `Some`; that value. Panics naming `what` after
+/// [`SAFETY_TIMEOUT`].
+pub async fn eventually_some<T, F, Fut>(what: &str, mut value: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
+    loop {
+        if let Some(found) = value().await {
+            return found;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what}: still nothing after {SAFETY_TIMEOUT:?}");
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+}

@@ -8,14 +8,22 @@ use tokio::net::TcpStream;
 
 /// The body of `GET /metrics`; panics on anything but 200.
 pub async fn scrape(addr: SocketAddr) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect to /metrics: {e}"));
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let (status, body) = get(addr, "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// `GET path` on the metrics port (plain HTTP/1.1, as Prometheus and the kubelet's probes ask):
+/// the status code and the body.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect to {path}: {e}"));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap_or_else(|e| panic!("write: {e}"));
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap_or_else(|e| panic!("read: {e}"));
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP body in {response:?}"));
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_string()
+    let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, body.to_string())
 }
 
 /// The sum of the samples of `family` whose labels include every `label="value"` given.

@@ -120,6 +120,13 @@ pub struct CacheKey {
     tags: Arc<[String]>,
 }
 
+impl CacheKey {
+    /// The Redis key of the entry (tests and tools that look into Redis).
+    pub fn redis_key(&self) -> &str {
+        &self.l2
+    }
+}
+
 /// What an L2 lookup saw of the key's generations in Redis, for the load that may follow: the
 /// load writes back only if they are unchanged. Empty when Redis did not answer.
 #[derive(Debug, Clone, Default)]
