@@ -46,17 +46,30 @@ pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_millis(500);
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl DatabaseConfig {
-    /// `NOVA_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/<database>`),
+    /// `NOVA_DATABASE_URL` (required: no default),
     /// `NOVA_DATABASE_MAX_CONNECTIONS` (10), `NOVA_DATABASE_CREATE` (true),
     /// `NOVA_DATABASE_ACQUIRE_TIMEOUT_MS` (250), `NOVA_DATABASE_STARTUP_WAIT_SECONDS` (60),
     /// `NOVA_DATABASE_PROBE_INTERVAL_MS` (500), `NOVA_DATABASE_PROBE_TIMEOUT_MS` (1000),
     /// `NOVA_DATABASE_MIGRATION_URL` (none: migrate through `NOVA_DATABASE_URL`).
     pub fn from_env(database: &str) -> Result<Self, ConfigError> {
-        let defaults = DatabaseConfig::for_url(format!("postgres://postgres@127.0.0.1:5432/{database}"));
+        // No default: a default URL would be a passwordless superuser's. The service's own
+        // least-privilege login role is what it should connect as (`nova-gen db up` creates it
+        // and `nova-gen dev` passes its URL).
+        let url: String = env_or("NOVA_DATABASE_URL", String::new())?;
+        if url.is_empty() {
+            return Err(ConfigError {
+                name: "NOVA_DATABASE_URL".to_string(),
+                value: String::new(),
+                reason: format!(
+                    "not set: give the URL of the service's own login role, e.g. postgres://{database}_app:<password>@127.0.0.1:5432/{database} (`nova-gen db up` creates the role; `nova-gen dev` sets this for you)"
+                ),
+            });
+        }
+        let defaults = DatabaseConfig::for_url(url);
         let migration_url: String = env_or("NOVA_DATABASE_MIGRATION_URL", String::new())?;
         Ok(DatabaseConfig {
             migration_url: (!migration_url.is_empty()).then_some(migration_url),
-            url: env_or("NOVA_DATABASE_URL", defaults.url)?,
+            url: defaults.url.clone(),
             max_connections: env_or("NOVA_DATABASE_MAX_CONNECTIONS", defaults.max_connections)?,
             acquire_timeout: millis("NOVA_DATABASE_ACQUIRE_TIMEOUT_MS", defaults.acquire_timeout)?,
             create_if_missing: env_or("NOVA_DATABASE_CREATE", defaults.create_if_missing)?,
