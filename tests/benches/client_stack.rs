@@ -3,7 +3,11 @@
 //!
 //! - raw tonic `GetUserByEmail` vs the generated client on it (no cache policy: deadline,
 //!   retries, breaker, metrics only);
-//! - raw tonic `GetUser` vs the generated client on it as a full miss, an L2 hit and an L1 hit.
+//! - raw tonic `GetUser` vs the generated client on it as a full miss, an L2 hit and an L1 hit;
+//! - identity on vs off: the generated client without a cache on `GetUser`, plaintext and
+//!   anonymous (the server checks nothing) against mutual TLS with a user's access token (the
+//!   server verifies the peer's certificate once per connection and the token on every call),
+//!   on two replicas of auth sharing one database.
 //!
 //!     cargo bench -p nova-tests --bench client_stack
 //!
@@ -16,10 +20,12 @@ use std::time::{Duration, Instant};
 
 use nova_auth::pb::auth_service_client::AuthServiceClient;
 use nova_auth::{AuthClient, pb};
-use nova_runtime::client::ClientOptions;
+use nova_runtime::client::{ClientIdentity, ClientOptions};
+use nova_runtime::identity::Peer;
 use nova_runtime::server::ServiceConfig;
 use nova_tests::redis_prefix::RedisPrefix;
-use nova_tests::{RunningService, TestDatabase, wait_until_serving};
+use nova_tests::system::TestDirectory;
+use nova_tests::{RunningService, TestDatabase, pki, wait_until_serving, wait_until_serving_tls};
 
 const ROUNDS: usize = 20;
 const PER_ROUND: usize = 300;
@@ -46,21 +52,43 @@ async fn timed_once(samples: &mut Samples, call: impl Future<Output = ()>) {
 #[tokio::main]
 async fn main() {
     let database = TestDatabase::new("bench");
-    let config = ServiceConfig::loopback(database.config());
+    let files = TestDirectory::new("bench");
+    let mut config = ServiceConfig::loopback(database.config());
+    config.data_dir = files.path.clone();
+    let tls_config = ServiceConfig { transport: pki::service("auth"), ..config.clone() };
+    // The plaintext replica: every caller is anonymous unless it announces a service.
     let server = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(server.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
+    // The mutual-TLS replica, on the same database.
+    let tls_server = RunningService::start(move |listeners, shutdown| nova_auth_service::start(tls_config, listeners, shutdown)).await;
+    wait_until_serving_tls(tls_server.addr, &nova_auth::server::DESCRIPTION, Duration::from_secs(30)).await;
     let redis = RedisPrefix::new();
     let channel = nova_runtime::client::channel(&server.uri()).unwrap();
+    let edge = pki::material(&Peer::Client("edge".to_string()));
+    let tls_channel = nova_runtime::client::tls_channel(&tls_server.uri(), &edge, "auth").unwrap();
 
     let setup = AuthClient::new(channel.clone());
     let request = pb::RegisterRequest { email: "bench@example.com".into(), username: "bench".into(), password: "correct horse battery".into() };
     let user = setup.register(request).await.unwrap().user.unwrap();
+    let login = pb::LoginRequest { email: user.email.clone(), password: "correct horse battery".into(), device: "bench".into() };
+    let token = setup.login(login).await.unwrap().tokens.unwrap().access_token;
     let by_email = pb::GetUserByEmailRequest { email: user.email.clone() };
     let by_id = pb::GetUserRequest { user_id: user.id.clone() };
 
+    // GetUserByEmail is for services: in plaintext a caller announces one (x-nova-service).
+    let announce = |request: pb::GetUserByEmailRequest| {
+        let mut request = tonic::Request::new(request);
+        request.metadata_mut().insert("x-nova-service", tonic::metadata::MetadataValue::from_static("user"));
+        request
+    };
+    let as_service = ClientIdentity { name: "unproven/user".into(), announce: Some("user".into()) };
     let raw = AuthServiceClient::new(channel.clone());
-    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, ..Default::default() });
-    let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
+    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, identity: as_service.clone() });
+    let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()), identity: as_service });
+    // Identity off and on, both without a cache: anonymous in plaintext, a user over mTLS.
+    let plain_anonymous = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, ..Default::default() });
+    let tls_identity = ClientIdentity { name: edge.identity().path(), announce: None };
+    let tls_user = AuthClient::with_options(tls_channel, ClientOptions { cache: None, identity: tls_identity }).with_token(&token);
     let cache = cached.core().cache().unwrap().clone();
     // L1 is used only once the client hears invalidations.
     nova_tests::cache_probe::until_l1_trusted(&cache).await;
@@ -72,9 +100,11 @@ async fn main() {
     let mut l2 = Samples { name: "generated GetUser, L2 hit (Redis)", micros: Vec::new() };
     let mut l1 = Samples { name: "generated GetUser, L1 hit", micros: Vec::new() };
 
-    // Warm up connections, statement caches and the allocator.
+    // Warm up connections, statement caches, the verifier and the allocator.
     for _ in 0..200 {
-        raw.clone().get_user_by_email(by_email.clone()).await.unwrap();
+        raw.clone().get_user_by_email(announce(by_email.clone())).await.unwrap();
+        plain_anonymous.get_user(by_id.clone()).await.unwrap();
+        tls_user.get_user(by_id.clone()).await.unwrap();
         uncached.get_user_by_email(by_email.clone()).await.unwrap();
         cached.get_user(by_id.clone()).await.unwrap();
     }
@@ -84,14 +114,14 @@ async fn main() {
     let mut raw_with_deadline = Samples { name: "raw tonic GetUserByEmail with grpc-timeout", micros: Vec::new() };
     let raw_call = || {
         let mut raw = raw.clone();
-        let request = by_email.clone();
+        let request = announce(by_email.clone());
         async move {
             raw.get_user_by_email(request).await.unwrap();
         }
     };
     let with_deadline = || {
         let mut raw = raw.clone();
-        let mut request = tonic::Request::new(by_email.clone());
+        let mut request = announce(by_email.clone());
         request.set_timeout(Duration::from_secs(1));
         async move {
             raw.get_user_by_email(request).await.unwrap();
@@ -103,7 +133,20 @@ async fn main() {
     let cached_call = || async {
         cached.get_user(by_id.clone()).await.unwrap();
     };
+    let mut identity_off = Samples { name: "generated GetUser, no cache, plaintext, anonymous", micros: Vec::new() };
+    let mut identity_on = Samples { name: "generated GetUser, no cache, mTLS + user token", micros: Vec::new() };
     for _ in 0..ROUNDS {
+        for i in 0..PER_ROUND {
+            let off = || async { plain_anonymous.get_user(by_id.clone()).await.unwrap() };
+            let on = || async { tls_user.get_user(by_id.clone()).await.unwrap() };
+            if i % 2 == 0 {
+                timed_once(&mut identity_off, async { drop(off().await) }).await;
+                timed_once(&mut identity_on, async { drop(on().await) }).await;
+            } else {
+                timed_once(&mut identity_on, async { drop(on().await) }).await;
+                timed_once(&mut identity_off, async { drop(off().await) }).await;
+            }
+        }
         for i in 0..PER_ROUND {
             if i % 2 == 0 {
                 timed_once(&mut raw_email, raw_call()).await;
@@ -153,6 +196,8 @@ async fn main() {
         (&miss, get_base),
         (&l2, get_base),
         (&l1, get_base),
+        (&identity_off, identity_off.percentile(0.5)),
+        (&identity_on, identity_off.percentile(0.5)),
     ];
     for (samples, base) in rows {
         let median = samples.percentile(0.5);
@@ -172,6 +217,12 @@ async fn main() {
         (paired_deadline.percentile(0.5) - 1.0) * 100.0
     );
     println!("L1 hit speed-up over the raw call: {:.0}x (target >= 100x)", get_base / l1.percentile(0.5));
+    let paired_identity = Samples { name: "paired", micros: identity_on.micros.iter().zip(&identity_off.micros).map(|(on, off)| on / off).collect() };
+    println!(
+        "mTLS + identity over plaintext without: {:+.1} % by medians, {:+.1} % by paired calls (target <= 10 %)",
+        (identity_on.percentile(0.5) / identity_off.percentile(0.5) - 1.0) * 100.0,
+        (paired_identity.percentile(0.5) - 1.0) * 100.0
+    );
     println!("L2 hit vs the PostgreSQL-backed call it replaces: {:.2}x faster (target > 1x)", get_base / l2.percentile(0.5));
 
     // The stack's own CPU cost, without the network: an attempt that answers at once.
@@ -192,4 +243,5 @@ async fn main() {
     }
     println!("client stack CPU per call without the network: {:.2} µs", started.elapsed().as_secs_f64() * 1e6 / f64::from(iterations));
     server.stop().await.unwrap();
+    tls_server.stop().await.unwrap();
 }

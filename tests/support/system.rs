@@ -93,6 +93,10 @@ pub struct TestSystem {
     members: Vec<Member>,
     /// Set by [`TestSystem::with_faults`].
     faults: Option<FaultPoints>,
+    /// How the services it starts keep up with auth's keys and revocations: polled every
+    /// 200 ms by default, so that tests of revocation wait little (they wait for the event,
+    /// whatever the interval); benchmarks set production's.
+    pub verifier: VerifierSettings,
 }
 
 /// What a fault test can break, one system at a time (nothing another test uses).
@@ -122,7 +126,7 @@ impl TestSystem {
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
         let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()), ..Default::default() }).with_transport(pki::edge());
-        TestSystem { redis, peers, members: Vec::new(), faults: None }
+        TestSystem { redis, peers, members: Vec::new(), faults: None, verifier: VerifierSettings { refresh: std::time::Duration::from_millis(200), ..VerifierSettings::default() } }
     }
 
     /// Like [`TestSystem::new`], but every service, every database and Redis is reached through
@@ -185,9 +189,7 @@ impl TestSystem {
         // Its own certificate, to serve and to call with.
         config.transport = pki::service(description.name);
         config.peers = self.peers.clone().with_transport(config.transport.clone());
-        // Revocations are polled often, so that tests of them wait little (they wait for the
-        // event, whatever the interval).
-        config.verifier = VerifierSettings { refresh: std::time::Duration::from_millis(200), ..VerifierSettings::default() };
+        config.verifier = self.verifier;
         let files = TestDirectory::new(description.name);
         config.data_dir = files.path.clone();
         let service = RunningService::start(move |listeners, shutdown| start(config, listeners, shutdown)).await;
