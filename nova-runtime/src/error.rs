@@ -114,13 +114,16 @@ impl LogicError {
     }
 
     /// A failed call to another service, seen from this one: its outages stay retryable for
-    /// our caller, its deadline is ours, anything else is our own internal failure (the
-    /// caller asked us, not the dependency).
+    /// our caller, its deadline is ours, a refused (forwarded) token is the caller's, anything
+    /// else is our own internal failure (the caller asked us, not the dependency).
     pub fn from_upstream(status: Status) -> Self {
         match status.code() {
             Code::Unavailable => LogicError::Unavailable(format!("a dependency is unavailable: {}", status.message())),
             Code::DeadlineExceeded => LogicError::DeadlineExceeded,
             Code::ResourceExhausted => LogicError::ResourceExhausted(status.message().to_string()),
+            // The user's token, forwarded, was refused downstream (it expired or was revoked
+            // while this call ran): the caller's credentials, not a bug.
+            Code::Unauthenticated => LogicError::Unauthenticated(status.message().to_string()),
             _ => LogicError::Internal { context: "dependency call failed".to_string(), source: Some(Box::new(status)) },
         }
     }
