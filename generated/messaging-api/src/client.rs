@@ -68,9 +68,9 @@ impl MessagingClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Lists a conversation's messages, newest first, a page at a time. Messages deleted for
-    /// everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND when the
-    /// conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+    /// Lists a conversation's messages, newest first, a page at a time, to a member. Messages
+    /// deleted for everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND
+    /// when the conversation does not exist or the requester is not a member of it.
     ///
     /// `GetMessages`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn get_messages(
@@ -92,8 +92,8 @@ impl MessagingClient {
             )
             .await
     }
-    /// Returns one message. NOT_FOUND when it does not exist, PERMISSION_DENIED when the
-    /// requester is not a member of its conversation.
+    /// Returns one message to a member of its conversation. NOT_FOUND when it does not exist or
+    /// the requester is not a member of its conversation.
     ///
     /// `GetMessage`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_message(
@@ -115,8 +115,8 @@ impl MessagingClient {
             )
             .await
     }
-    /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
-    /// PERMISSION_DENIED when the requester is not a member.
+    /// Returns one conversation to a member. NOT_FOUND when it does not exist, was deleted, or
+    /// the requester is not a member of it.
     ///
     /// `GetConversation`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_conversation(
@@ -139,8 +139,8 @@ impl MessagingClient {
             .await
     }
     /// Lists a conversation's current members in join order (those who joined together, such as
-    /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
-    /// does not exist, PERMISSION_DENIED when the requester is not a member.
+    /// a group's first members, by user id), a page at a time, to a member. NOT_FOUND when the
+    /// conversation does not exist or the requester is not a member of it.
     ///
     /// `GetConversationMembers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn get_conversation_members(
@@ -162,14 +162,16 @@ impl MessagingClient {
             )
             .await
     }
-    /// Sends a message to a conversation, or to a user directly: the direct conversation between
-    /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
-    /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-    /// messages from them (their DirectMessagePolicy, checked when the message would create the
-    /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
-    /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
-    /// the conversation, the sender, the recipient, the replied-to message or an attachment does
-    /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+    /// Sends a message as the caller to a conversation, or to a user directly: the direct
+    /// conversation between the two is created on the first message. FAILED_PRECONDITION when
+    /// the recipient does not accept direct messages from the sender (they block the sender, or
+    /// their DirectMessagePolicy does not admit them when the message would create the
+    /// conversation: one and the same refusal), when the sender blocks the recipient (said as
+    /// such), or when an attachment is not READY; INVALID_ARGUMENT when there is neither a body
+    /// nor an attachment (or a field is malformed); NOT_FOUND when the conversation does not
+    /// exist or the sender is not a member of it, when the sender, the recipient or the
+    /// replied-to message does not exist, or an attachment does not exist or is not the
+    /// sender's. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
     /// gaps even under concurrent sends, and the sender's read position moves to their message.
     /// Not idempotent: every call sends one message.
     ///
@@ -193,10 +195,11 @@ impl MessagingClient {
             )
             .await
     }
-    /// Replaces a message's body; the previous body is kept in the edit history. ABORTED when
-    /// `version` is not the current one, PERMISSION_DENIED when the editor is not the sender,
-    /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
-    /// (15 minutes), NOT_FOUND when it does not exist.
+    /// Replaces a message's body, for its sender only; the previous body is kept in the edit
+    /// history. ABORTED when `version` is not the current one, PERMISSION_DENIED when the editor
+    /// is a member but not the sender, FAILED_PRECONDITION when the message was deleted or is
+    /// older than the edit window (15 minutes), NOT_FOUND when it does not exist or the editor is
+    /// not a member of its conversation.
     ///
     /// `UpdateMessage`: write, not retry-safe, access: user; editor_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_message(
@@ -219,9 +222,9 @@ impl MessagingClient {
             .await
     }
     /// Lists the bodies a message had before its edits, newest edit first, a page at a time
-    /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
-    /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
-    /// conversation. A recalled message keeps no history: its bodies are gone with it.
+    /// (each entry is the body that the edit to `version + 1` replaced), to every member of its
+    /// conversation. NOT_FOUND when the message does not exist or the requester is not a member
+    /// of its conversation. A recalled message keeps no history: its bodies are gone with it.
     ///
     /// `ListMessageEdits`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_message_edits(
@@ -247,8 +250,9 @@ impl MessagingClient {
     /// history are cleared and a tombstone stays in the conversation, keeping its sequence
     /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
     /// of the first deletion.
-    /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
-    /// conversation, NOT_FOUND when the message does not exist.
+    /// PERMISSION_DENIED when the requester is a member but neither the sender nor an owner or
+    /// admin of the conversation, NOT_FOUND when the message does not exist or the requester is
+    /// not a member of its conversation.
     ///
     /// `DeleteMessage`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_message(
@@ -270,10 +274,10 @@ impl MessagingClient {
             )
             .await
     }
-    /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+    /// Adds the caller's reaction (one emoji) to a message; reacting again with the same emoji
     /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
-    /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
-    /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+    /// holds whitespace, NOT_FOUND when the message does not exist or the user is not a member
+    /// of its conversation, FAILED_PRECONDITION when it was deleted.
     ///
     /// `AddReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn add_reaction(
@@ -295,8 +299,8 @@ impl MessagingClient {
             )
             .await
     }
-    /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
-    /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+    /// Removes the caller's own reaction; removing one that is not there changes nothing.
+    /// NOT_FOUND when the message does not exist or the user is not a member of its conversation.
     ///
     /// `RemoveReaction`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn remove_reaction(
@@ -318,9 +322,9 @@ impl MessagingClient {
             )
             .await
     }
-    /// Moves a member's read position forward to a message; it never moves back, so a retried
-    /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
-    /// message is not in it, PERMISSION_DENIED when the user is not a member.
+    /// Moves the caller's own read position forward to a message; it never moves back, so a
+    /// retried or late call changes nothing. NOT_FOUND when the conversation does not exist, the
+    /// user is not a member of it, or the message is not in it.
     ///
     /// `MarkAsRead`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn mark_as_read(
@@ -342,10 +346,10 @@ impl MessagingClient {
             )
             .await
     }
-    /// Counts a user's unread messages (the conversation's last sequence minus the member's read
-    /// position: exact whatever the concurrent sends), in one conversation or across all their
-    /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
-    /// the user is not a member of it.
+    /// Counts the caller's own unread messages (the conversation's last sequence minus the
+    /// member's read position: exact whatever the concurrent sends), in one conversation or
+    /// across all their unmuted ones. NOT_FOUND when the given conversation does not exist or the
+    /// user is not a member of it.
     ///
     /// `GetUnreadCount`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, up to 3 attempts.
     pub async fn get_unread_count(
@@ -367,10 +371,10 @@ impl MessagingClient {
             )
             .await
     }
-    /// Lists the conversations a user is a member of, most recent activity first (the last
-    /// message, else the creation), a page at a time. Pages are keyset positions in that order:
-    /// a conversation that gets a message while a client pages moves to the front, and is not
-    /// repeated on later pages.
+    /// Lists the caller's own conversations (those they are a member of), most recent activity
+    /// first (the last message, else the creation), a page at a time. Pages are keyset positions
+    /// in that order: a conversation that gets a message while a client pages moves to the
+    /// front, and is not repeated on later pages.
     ///
     /// `ListConversations`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_conversations(
@@ -392,11 +396,13 @@ impl MessagingClient {
             )
             .await
     }
-    /// Creates a group with the creator as its owner and the given users as members.
+    /// Creates a group with the caller as its owner and the given users as members.
     /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
     /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
-    /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
-    /// creator. Not idempotent: every call creates a group.
+    /// exist; FAILED_PRECONDITION naming `member_ids` when the creator blocks a member (said as
+    /// such), or a member does not accept being added by the creator (they block the creator, or
+    /// their DirectMessagePolicy does not admit them: one and the same refusal). Not idempotent:
+    /// every call creates a group.
     ///
     /// `CreateGroupConversation`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_group_conversation(
@@ -419,10 +425,14 @@ impl MessagingClient {
             .await
     }
     /// Adds users to a group as members; users already in it are left as they are, so a retry
-    /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
-    /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
-    /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
-    /// requester and a user, or a group that would exceed 256 members.
+    /// changes nothing (and is not checked again). New members start with everything before them
+    /// read. NOT_FOUND when the conversation does not exist or the requester is not a member of
+    /// it, or a user does not exist; PERMISSION_DENIED when the requester is a plain member;
+    /// FAILED_PRECONDITION for a direct conversation, a group that would exceed 256 members, the
+    /// requester blocking a user (said as such), or a user not accepting being added by the
+    /// requester (they block the requester, or their DirectMessagePolicy does not admit them:
+    /// one and the same refusal); ABORTED when a user who was a member at the first check left
+    /// before the change (retry).
     ///
     /// `AddConversationMembers`: idempotent write, access: user; requester_id bound to the caller, deadline 2s, up to 3 attempts.
     pub async fn add_conversation_members(
@@ -445,10 +455,14 @@ impl MessagingClient {
             .await
     }
     /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
-    /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
-    /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
-    /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
-    /// remain (transfer ownership first). The last member leaving deletes the group.
+    /// user who is not a member succeeds and changes nothing. Leaving a conversation the
+    /// requester is not in (left already, never was, or that does not exist) succeeds with a
+    /// `member_count` of 0 and changes nothing: a retried leave passes and tells nothing.
+    /// PERMISSION_DENIED when the requester may not remove that member (see the roles above; a
+    /// plain member removes nobody), NOT_FOUND when, removing someone else, the conversation does
+    /// not exist or the requester is not a member of it, FAILED_PRECONDITION for a direct
+    /// conversation, or when the owner leaves while others remain (transfer ownership first).
+    /// The last member leaving deletes the group.
     ///
     /// `RemoveConversationMember`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn remove_conversation_member(
@@ -471,9 +485,10 @@ impl MessagingClient {
             .await
     }
     /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
-    /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
-    /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
-    /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+    /// NOT_FOUND when the conversation does not exist or the requester is not a member of it, or
+    /// the user is not a member; PERMISSION_DENIED when the requester is a member but not the
+    /// owner; FAILED_PRECONDITION for a direct conversation or when the owner would demote
+    /// themselves; INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
     ///
     /// `UpdateMemberRole`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn update_member_role(

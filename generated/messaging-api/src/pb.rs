@@ -33,9 +33,11 @@ pub struct ConversationMember {
     pub user_id: ::prost::alloc::string::String,
     #[prost(enumeration = "MemberRole", tag = "3")]
     pub role: i32,
-    /// Sequence number of the last message the member has read.
+    /// Sequence number of the last message the member has read (shown to every member).
     #[prost(int64, tag = "4")]
     pub last_read_sequence: i64,
+    /// Whether the member muted the conversation; shown on the caller's own entry only (false on
+    /// the others').
     #[prost(bool, tag = "5")]
     pub muted: bool,
     #[prost(message, optional, tag = "6")]
@@ -103,7 +105,8 @@ pub struct ReactionCount {
 pub struct GetMessagesRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
-    /// The member reading.
+    /// The member reading: the caller (empty means the caller; another user's id is
+    /// PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     /// At most 100; 0 means the server's default of 50.
@@ -125,6 +128,7 @@ pub struct GetMessagesResponse {
 pub struct GetMessageRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
 }
@@ -137,6 +141,7 @@ pub struct GetMessageResponse {
 pub struct GetConversationRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
 }
@@ -149,6 +154,7 @@ pub struct GetConversationResponse {
 pub struct GetConversationMembersRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     /// At most 500; 0 means the server's default of 100.
@@ -168,6 +174,7 @@ pub struct GetConversationMembersResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SendMessageRequest {
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "1")]
     pub sender_id: ::prost::alloc::string::String,
     #[prost(enumeration = "MessageKind", tag = "4")]
@@ -208,6 +215,7 @@ pub struct SendMessageResponse {
 pub struct UpdateMessageRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub editor_id: ::prost::alloc::string::String,
     /// At most 4000 characters.
@@ -227,6 +235,7 @@ pub struct UpdateMessageResponse {
 pub struct ListMessageEditsRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     /// At most 100; 0 means the server's default of 20.
@@ -261,6 +270,7 @@ pub struct ListMessageEditsResponse {
 pub struct DeleteMessageRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
 }
@@ -274,6 +284,7 @@ pub struct DeleteMessageResponse {
 pub struct AddReactionRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     /// One emoji, as UTF-8.
@@ -290,6 +301,7 @@ pub struct AddReactionResponse {
 pub struct RemoveReactionRequest {
     #[prost(string, tag = "1")]
     pub message_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]
@@ -305,6 +317,7 @@ pub struct RemoveReactionResponse {
 pub struct MarkAsReadRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     /// The newest message the user has seen.
@@ -322,6 +335,7 @@ pub struct MarkAsReadResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetUnreadCountRequest {
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
     /// Empty counts across all the user's unmuted conversations.
@@ -338,6 +352,7 @@ pub struct GetUnreadCountResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ListConversationsRequest {
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
     /// At most 100; 0 means the server's default of 20.
@@ -357,6 +372,7 @@ pub struct ListConversationsResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct CreateGroupConversationRequest {
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "1")]
     pub creator_id: ::prost::alloc::string::String,
     /// 1 to 100 characters.
@@ -375,7 +391,8 @@ pub struct CreateGroupConversationResponse {
 pub struct AddConversationMembersRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
-    /// An owner or admin of the group.
+    /// The caller, an owner or admin of the group (empty means the caller; another user's id is
+    /// PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     /// 1 to 50 users; duplicates are ignored.
@@ -394,6 +411,7 @@ pub struct AddConversationMembersResponse {
 pub struct RemoveConversationMemberRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
+    /// The caller (empty means the caller; another user's id is PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     /// The member to remove; the requester to leave.
@@ -410,7 +428,8 @@ pub struct RemoveConversationMemberResponse {
 pub struct UpdateMemberRoleRequest {
     #[prost(string, tag = "1")]
     pub conversation_id: ::prost::alloc::string::String,
-    /// The owner.
+    /// The caller, the group's owner (empty means the caller; another user's id is
+    /// PERMISSION_DENIED).
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]
@@ -645,9 +664,9 @@ pub mod messaging_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Lists a conversation's messages, newest first, a page at a time. Messages deleted for
-        /// everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND when the
-        /// conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// Lists a conversation's messages, newest first, a page at a time, to a member. Messages
+        /// deleted for everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND
+        /// when the conversation does not exist or the requester is not a member of it.
         pub async fn get_messages(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMessagesRequest>,
@@ -674,8 +693,8 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one message. NOT_FOUND when it does not exist, PERMISSION_DENIED when the
-        /// requester is not a member of its conversation.
+        /// Returns one message to a member of its conversation. NOT_FOUND when it does not exist or
+        /// the requester is not a member of its conversation.
         pub async fn get_message(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMessageRequest>,
@@ -702,8 +721,8 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
-        /// PERMISSION_DENIED when the requester is not a member.
+        /// Returns one conversation to a member. NOT_FOUND when it does not exist, was deleted, or
+        /// the requester is not a member of it.
         pub async fn get_conversation(
             &mut self,
             request: impl tonic::IntoRequest<super::GetConversationRequest>,
@@ -734,8 +753,8 @@ pub mod messaging_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists a conversation's current members in join order (those who joined together, such as
-        /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
-        /// does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// a group's first members, by user id), a page at a time, to a member. NOT_FOUND when the
+        /// conversation does not exist or the requester is not a member of it.
         pub async fn get_conversation_members(
             &mut self,
             request: impl tonic::IntoRequest<super::GetConversationMembersRequest>,
@@ -765,14 +784,16 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Sends a message to a conversation, or to a user directly: the direct conversation between
-        /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
-        /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-        /// messages from them (their DirectMessagePolicy, checked when the message would create the
-        /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
-        /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
-        /// the conversation, the sender, the recipient, the replied-to message or an attachment does
-        /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+        /// Sends a message as the caller to a conversation, or to a user directly: the direct
+        /// conversation between the two is created on the first message. FAILED_PRECONDITION when
+        /// the recipient does not accept direct messages from the sender (they block the sender, or
+        /// their DirectMessagePolicy does not admit them when the message would create the
+        /// conversation: one and the same refusal), when the sender blocks the recipient (said as
+        /// such), or when an attachment is not READY; INVALID_ARGUMENT when there is neither a body
+        /// nor an attachment (or a field is malformed); NOT_FOUND when the conversation does not
+        /// exist or the sender is not a member of it, when the sender, the recipient or the
+        /// replied-to message does not exist, or an attachment does not exist or is not the
+        /// sender's. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
         /// gaps even under concurrent sends, and the sender's read position moves to their message.
         /// Not idempotent: every call sends one message.
         pub async fn send_message(
@@ -801,10 +822,11 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Replaces a message's body; the previous body is kept in the edit history. ABORTED when
-        /// `version` is not the current one, PERMISSION_DENIED when the editor is not the sender,
-        /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
-        /// (15 minutes), NOT_FOUND when it does not exist.
+        /// Replaces a message's body, for its sender only; the previous body is kept in the edit
+        /// history. ABORTED when `version` is not the current one, PERMISSION_DENIED when the editor
+        /// is a member but not the sender, FAILED_PRECONDITION when the message was deleted or is
+        /// older than the edit window (15 minutes), NOT_FOUND when it does not exist or the editor is
+        /// not a member of its conversation.
         pub async fn update_message(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateMessageRequest>,
@@ -835,9 +857,9 @@ pub mod messaging_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists the bodies a message had before its edits, newest edit first, a page at a time
-        /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
-        /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
-        /// conversation. A recalled message keeps no history: its bodies are gone with it.
+        /// (each entry is the body that the edit to `version + 1` replaced), to every member of its
+        /// conversation. NOT_FOUND when the message does not exist or the requester is not a member
+        /// of its conversation. A recalled message keeps no history: its bodies are gone with it.
         pub async fn list_message_edits(
             &mut self,
             request: impl tonic::IntoRequest<super::ListMessageEditsRequest>,
@@ -871,8 +893,9 @@ pub mod messaging_service_client {
         /// history are cleared and a tombstone stays in the conversation, keeping its sequence
         /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
         /// of the first deletion.
-        /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
-        /// conversation, NOT_FOUND when the message does not exist.
+        /// PERMISSION_DENIED when the requester is a member but neither the sender nor an owner or
+        /// admin of the conversation, NOT_FOUND when the message does not exist or the requester is
+        /// not a member of its conversation.
         pub async fn delete_message(
             &mut self,
             request: impl tonic::IntoRequest<super::DeleteMessageRequest>,
@@ -902,10 +925,10 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+        /// Adds the caller's reaction (one emoji) to a message; reacting again with the same emoji
         /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
-        /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
-        /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+        /// holds whitespace, NOT_FOUND when the message does not exist or the user is not a member
+        /// of its conversation, FAILED_PRECONDITION when it was deleted.
         pub async fn add_reaction(
             &mut self,
             request: impl tonic::IntoRequest<super::AddReactionRequest>,
@@ -932,8 +955,8 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
-        /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+        /// Removes the caller's own reaction; removing one that is not there changes nothing.
+        /// NOT_FOUND when the message does not exist or the user is not a member of its conversation.
         pub async fn remove_reaction(
             &mut self,
             request: impl tonic::IntoRequest<super::RemoveReactionRequest>,
@@ -963,9 +986,9 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Moves a member's read position forward to a message; it never moves back, so a retried
-        /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
-        /// message is not in it, PERMISSION_DENIED when the user is not a member.
+        /// Moves the caller's own read position forward to a message; it never moves back, so a
+        /// retried or late call changes nothing. NOT_FOUND when the conversation does not exist, the
+        /// user is not a member of it, or the message is not in it.
         pub async fn mark_as_read(
             &mut self,
             request: impl tonic::IntoRequest<super::MarkAsReadRequest>,
@@ -992,10 +1015,10 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Counts a user's unread messages (the conversation's last sequence minus the member's read
-        /// position: exact whatever the concurrent sends), in one conversation or across all their
-        /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
-        /// the user is not a member of it.
+        /// Counts the caller's own unread messages (the conversation's last sequence minus the
+        /// member's read position: exact whatever the concurrent sends), in one conversation or
+        /// across all their unmuted ones. NOT_FOUND when the given conversation does not exist or the
+        /// user is not a member of it.
         pub async fn get_unread_count(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUnreadCountRequest>,
@@ -1025,10 +1048,10 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the conversations a user is a member of, most recent activity first (the last
-        /// message, else the creation), a page at a time. Pages are keyset positions in that order:
-        /// a conversation that gets a message while a client pages moves to the front, and is not
-        /// repeated on later pages.
+        /// Lists the caller's own conversations (those they are a member of), most recent activity
+        /// first (the last message, else the creation), a page at a time. Pages are keyset positions
+        /// in that order: a conversation that gets a message while a client pages moves to the
+        /// front, and is not repeated on later pages.
         pub async fn list_conversations(
             &mut self,
             request: impl tonic::IntoRequest<super::ListConversationsRequest>,
@@ -1058,11 +1081,13 @@ pub mod messaging_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Creates a group with the creator as its owner and the given users as members.
+        /// Creates a group with the caller as its owner and the given users as members.
         /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
         /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
-        /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
-        /// creator. Not idempotent: every call creates a group.
+        /// exist; FAILED_PRECONDITION naming `member_ids` when the creator blocks a member (said as
+        /// such), or a member does not accept being added by the creator (they block the creator, or
+        /// their DirectMessagePolicy does not admit them: one and the same refusal). Not idempotent:
+        /// every call creates a group.
         pub async fn create_group_conversation(
             &mut self,
             request: impl tonic::IntoRequest<super::CreateGroupConversationRequest>,
@@ -1093,10 +1118,14 @@ pub mod messaging_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Adds users to a group as members; users already in it are left as they are, so a retry
-        /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
-        /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
-        /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
-        /// requester and a user, or a group that would exceed 256 members.
+        /// changes nothing (and is not checked again). New members start with everything before them
+        /// read. NOT_FOUND when the conversation does not exist or the requester is not a member of
+        /// it, or a user does not exist; PERMISSION_DENIED when the requester is a plain member;
+        /// FAILED_PRECONDITION for a direct conversation, a group that would exceed 256 members, the
+        /// requester blocking a user (said as such), or a user not accepting being added by the
+        /// requester (they block the requester, or their DirectMessagePolicy does not admit them:
+        /// one and the same refusal); ABORTED when a user who was a member at the first check left
+        /// before the change (retry).
         pub async fn add_conversation_members(
             &mut self,
             request: impl tonic::IntoRequest<super::AddConversationMembersRequest>,
@@ -1127,10 +1156,14 @@ pub mod messaging_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
-        /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
-        /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
-        /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
-        /// remain (transfer ownership first). The last member leaving deletes the group.
+        /// user who is not a member succeeds and changes nothing. Leaving a conversation the
+        /// requester is not in (left already, never was, or that does not exist) succeeds with a
+        /// `member_count` of 0 and changes nothing: a retried leave passes and tells nothing.
+        /// PERMISSION_DENIED when the requester may not remove that member (see the roles above; a
+        /// plain member removes nobody), NOT_FOUND when, removing someone else, the conversation does
+        /// not exist or the requester is not a member of it, FAILED_PRECONDITION for a direct
+        /// conversation, or when the owner leaves while others remain (transfer ownership first).
+        /// The last member leaving deletes the group.
         pub async fn remove_conversation_member(
             &mut self,
             request: impl tonic::IntoRequest<super::RemoveConversationMemberRequest>,
@@ -1161,9 +1194,10 @@ pub mod messaging_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
-        /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
-        /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
-        /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+        /// NOT_FOUND when the conversation does not exist or the requester is not a member of it, or
+        /// the user is not a member; PERMISSION_DENIED when the requester is a member but not the
+        /// owner; FAILED_PRECONDITION for a direct conversation or when the owner would demote
+        /// themselves; INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
         pub async fn update_member_role(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateMemberRoleRequest>,
@@ -1208,9 +1242,9 @@ pub mod messaging_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with MessagingServiceServer.
     #[async_trait]
     pub trait MessagingService: std::marker::Send + std::marker::Sync + 'static {
-        /// Lists a conversation's messages, newest first, a page at a time. Messages deleted for
-        /// everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND when the
-        /// conversation does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// Lists a conversation's messages, newest first, a page at a time, to a member. Messages
+        /// deleted for everyone are returned as tombstones (empty body, `deleted_at` set). NOT_FOUND
+        /// when the conversation does not exist or the requester is not a member of it.
         async fn get_messages(
             &self,
             request: tonic::Request<super::GetMessagesRequest>,
@@ -1218,8 +1252,8 @@ pub mod messaging_service_server {
             tonic::Response<super::GetMessagesResponse>,
             tonic::Status,
         >;
-        /// Returns one message. NOT_FOUND when it does not exist, PERMISSION_DENIED when the
-        /// requester is not a member of its conversation.
+        /// Returns one message to a member of its conversation. NOT_FOUND when it does not exist or
+        /// the requester is not a member of its conversation.
         async fn get_message(
             &self,
             request: tonic::Request<super::GetMessageRequest>,
@@ -1227,8 +1261,8 @@ pub mod messaging_service_server {
             tonic::Response<super::GetMessageResponse>,
             tonic::Status,
         >;
-        /// Returns one conversation. NOT_FOUND when it does not exist or was deleted,
-        /// PERMISSION_DENIED when the requester is not a member.
+        /// Returns one conversation to a member. NOT_FOUND when it does not exist, was deleted, or
+        /// the requester is not a member of it.
         async fn get_conversation(
             &self,
             request: tonic::Request<super::GetConversationRequest>,
@@ -1237,8 +1271,8 @@ pub mod messaging_service_server {
             tonic::Status,
         >;
         /// Lists a conversation's current members in join order (those who joined together, such as
-        /// a group's first members, by user id), a page at a time. NOT_FOUND when the conversation
-        /// does not exist, PERMISSION_DENIED when the requester is not a member.
+        /// a group's first members, by user id), a page at a time, to a member. NOT_FOUND when the
+        /// conversation does not exist or the requester is not a member of it.
         async fn get_conversation_members(
             &self,
             request: tonic::Request<super::GetConversationMembersRequest>,
@@ -1246,14 +1280,16 @@ pub mod messaging_service_server {
             tonic::Response<super::GetConversationMembersResponse>,
             tonic::Status,
         >;
-        /// Sends a message to a conversation, or to a user directly: the direct conversation between
-        /// the two is created on the first message. PERMISSION_DENIED when the sender is not a
-        /// member, FAILED_PRECONDITION when the recipient blocks the sender or does not accept direct
-        /// messages from them (their DirectMessagePolicy, checked when the message would create the
-        /// conversation) or when an attachment is not the sender's or not READY, INVALID_ARGUMENT
-        /// when there is neither a body nor an attachment (or a field is malformed), NOT_FOUND when
-        /// the conversation, the sender, the recipient, the replied-to message or an attachment does
-        /// not exist. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
+        /// Sends a message as the caller to a conversation, or to a user directly: the direct
+        /// conversation between the two is created on the first message. FAILED_PRECONDITION when
+        /// the recipient does not accept direct messages from the sender (they block the sender, or
+        /// their DirectMessagePolicy does not admit them when the message would create the
+        /// conversation: one and the same refusal), when the sender blocks the recipient (said as
+        /// such), or when an attachment is not READY; INVALID_ARGUMENT when there is neither a body
+        /// nor an attachment (or a field is malformed); NOT_FOUND when the conversation does not
+        /// exist or the sender is not a member of it, when the sender, the recipient or the
+        /// replied-to message does not exist, or an attachment does not exist or is not the
+        /// sender's. Sequence numbers are assigned in the sending transaction, 1, 2, 3... without
         /// gaps even under concurrent sends, and the sender's read position moves to their message.
         /// Not idempotent: every call sends one message.
         async fn send_message(
@@ -1263,10 +1299,11 @@ pub mod messaging_service_server {
             tonic::Response<super::SendMessageResponse>,
             tonic::Status,
         >;
-        /// Replaces a message's body; the previous body is kept in the edit history. ABORTED when
-        /// `version` is not the current one, PERMISSION_DENIED when the editor is not the sender,
-        /// FAILED_PRECONDITION when the message was deleted or is older than the edit window
-        /// (15 minutes), NOT_FOUND when it does not exist.
+        /// Replaces a message's body, for its sender only; the previous body is kept in the edit
+        /// history. ABORTED when `version` is not the current one, PERMISSION_DENIED when the editor
+        /// is a member but not the sender, FAILED_PRECONDITION when the message was deleted or is
+        /// older than the edit window (15 minutes), NOT_FOUND when it does not exist or the editor is
+        /// not a member of its conversation.
         async fn update_message(
             &self,
             request: tonic::Request<super::UpdateMessageRequest>,
@@ -1275,9 +1312,9 @@ pub mod messaging_service_server {
             tonic::Status,
         >;
         /// Lists the bodies a message had before its edits, newest edit first, a page at a time
-        /// (each entry is the body that the edit to `version + 1` replaced). NOT_FOUND when the
-        /// message does not exist, PERMISSION_DENIED when the requester is not a member of its
-        /// conversation. A recalled message keeps no history: its bodies are gone with it.
+        /// (each entry is the body that the edit to `version + 1` replaced), to every member of its
+        /// conversation. NOT_FOUND when the message does not exist or the requester is not a member
+        /// of its conversation. A recalled message keeps no history: its bodies are gone with it.
         async fn list_message_edits(
             &self,
             request: tonic::Request<super::ListMessageEditsRequest>,
@@ -1289,8 +1326,9 @@ pub mod messaging_service_server {
         /// history are cleared and a tombstone stays in the conversation, keeping its sequence
         /// number (it still counts in unread counts). Deleting a deleted message succeeds, changes nothing and answers the time
         /// of the first deletion.
-        /// PERMISSION_DENIED unless the requester is the sender or an owner or admin of the
-        /// conversation, NOT_FOUND when the message does not exist.
+        /// PERMISSION_DENIED when the requester is a member but neither the sender nor an owner or
+        /// admin of the conversation, NOT_FOUND when the message does not exist or the requester is
+        /// not a member of its conversation.
         async fn delete_message(
             &self,
             request: tonic::Request<super::DeleteMessageRequest>,
@@ -1298,10 +1336,10 @@ pub mod messaging_service_server {
             tonic::Response<super::DeleteMessageResponse>,
             tonic::Status,
         >;
-        /// Adds the user's reaction (one emoji) to a message; reacting again with the same emoji
+        /// Adds the caller's reaction (one emoji) to a message; reacting again with the same emoji
         /// changes nothing. INVALID_ARGUMENT when `emoji` is empty, longer than 16 characters or
-        /// holds whitespace, NOT_FOUND when the message does not exist, PERMISSION_DENIED when the
-        /// user is not a member of its conversation, FAILED_PRECONDITION when it was deleted.
+        /// holds whitespace, NOT_FOUND when the message does not exist or the user is not a member
+        /// of its conversation, FAILED_PRECONDITION when it was deleted.
         async fn add_reaction(
             &self,
             request: tonic::Request<super::AddReactionRequest>,
@@ -1309,8 +1347,8 @@ pub mod messaging_service_server {
             tonic::Response<super::AddReactionResponse>,
             tonic::Status,
         >;
-        /// Removes the user's reaction; removing one that is not there changes nothing. NOT_FOUND
-        /// when the message does not exist, PERMISSION_DENIED when the user is not a member.
+        /// Removes the caller's own reaction; removing one that is not there changes nothing.
+        /// NOT_FOUND when the message does not exist or the user is not a member of its conversation.
         async fn remove_reaction(
             &self,
             request: tonic::Request<super::RemoveReactionRequest>,
@@ -1318,9 +1356,9 @@ pub mod messaging_service_server {
             tonic::Response<super::RemoveReactionResponse>,
             tonic::Status,
         >;
-        /// Moves a member's read position forward to a message; it never moves back, so a retried
-        /// or late call changes nothing. NOT_FOUND when the conversation does not exist or the
-        /// message is not in it, PERMISSION_DENIED when the user is not a member.
+        /// Moves the caller's own read position forward to a message; it never moves back, so a
+        /// retried or late call changes nothing. NOT_FOUND when the conversation does not exist, the
+        /// user is not a member of it, or the message is not in it.
         async fn mark_as_read(
             &self,
             request: tonic::Request<super::MarkAsReadRequest>,
@@ -1328,10 +1366,10 @@ pub mod messaging_service_server {
             tonic::Response<super::MarkAsReadResponse>,
             tonic::Status,
         >;
-        /// Counts a user's unread messages (the conversation's last sequence minus the member's read
-        /// position: exact whatever the concurrent sends), in one conversation or across all their
-        /// unmuted ones. NOT_FOUND when the given conversation does not exist, PERMISSION_DENIED when
-        /// the user is not a member of it.
+        /// Counts the caller's own unread messages (the conversation's last sequence minus the
+        /// member's read position: exact whatever the concurrent sends), in one conversation or
+        /// across all their unmuted ones. NOT_FOUND when the given conversation does not exist or the
+        /// user is not a member of it.
         async fn get_unread_count(
             &self,
             request: tonic::Request<super::GetUnreadCountRequest>,
@@ -1339,10 +1377,10 @@ pub mod messaging_service_server {
             tonic::Response<super::GetUnreadCountResponse>,
             tonic::Status,
         >;
-        /// Lists the conversations a user is a member of, most recent activity first (the last
-        /// message, else the creation), a page at a time. Pages are keyset positions in that order:
-        /// a conversation that gets a message while a client pages moves to the front, and is not
-        /// repeated on later pages.
+        /// Lists the caller's own conversations (those they are a member of), most recent activity
+        /// first (the last message, else the creation), a page at a time. Pages are keyset positions
+        /// in that order: a conversation that gets a message while a client pages moves to the
+        /// front, and is not repeated on later pages.
         async fn list_conversations(
             &self,
             request: tonic::Request<super::ListConversationsRequest>,
@@ -1350,11 +1388,13 @@ pub mod messaging_service_server {
             tonic::Response<super::ListConversationsResponse>,
             tonic::Status,
         >;
-        /// Creates a group with the creator as its owner and the given users as members.
+        /// Creates a group with the caller as its owner and the given users as members.
         /// INVALID_ARGUMENT when the title is empty or longer than 100 characters, or there are more
         /// than 255 other members; NOT_FOUND naming `creator_id` or `member_ids` when a user does not
-        /// exist; FAILED_PRECONDITION when the creator blocks a member or a member blocks the
-        /// creator. Not idempotent: every call creates a group.
+        /// exist; FAILED_PRECONDITION naming `member_ids` when the creator blocks a member (said as
+        /// such), or a member does not accept being added by the creator (they block the creator, or
+        /// their DirectMessagePolicy does not admit them: one and the same refusal). Not idempotent:
+        /// every call creates a group.
         async fn create_group_conversation(
             &self,
             request: tonic::Request<super::CreateGroupConversationRequest>,
@@ -1363,10 +1403,14 @@ pub mod messaging_service_server {
             tonic::Status,
         >;
         /// Adds users to a group as members; users already in it are left as they are, so a retry
-        /// changes nothing. New members start with everything before them read. PERMISSION_DENIED
-        /// unless the requester is the owner or an admin, NOT_FOUND when the conversation or a user
-        /// does not exist, FAILED_PRECONDITION for a direct conversation, a block between the
-        /// requester and a user, or a group that would exceed 256 members.
+        /// changes nothing (and is not checked again). New members start with everything before them
+        /// read. NOT_FOUND when the conversation does not exist or the requester is not a member of
+        /// it, or a user does not exist; PERMISSION_DENIED when the requester is a plain member;
+        /// FAILED_PRECONDITION for a direct conversation, a group that would exceed 256 members, the
+        /// requester blocking a user (said as such), or a user not accepting being added by the
+        /// requester (they block the requester, or their DirectMessagePolicy does not admit them:
+        /// one and the same refusal); ABORTED when a user who was a member at the first check left
+        /// before the change (retry).
         async fn add_conversation_members(
             &self,
             request: tonic::Request<super::AddConversationMembersRequest>,
@@ -1375,10 +1419,14 @@ pub mod messaging_service_server {
             tonic::Status,
         >;
         /// Removes a member from a group, or leaves it when `user_id` is the requester. Removing a
-        /// user who is not a member succeeds and changes nothing. PERMISSION_DENIED when the requester
-        /// may not remove that member (see the roles above), NOT_FOUND when the conversation does not
-        /// exist, FAILED_PRECONDITION for a direct conversation, or when the owner leaves while others
-        /// remain (transfer ownership first). The last member leaving deletes the group.
+        /// user who is not a member succeeds and changes nothing. Leaving a conversation the
+        /// requester is not in (left already, never was, or that does not exist) succeeds with a
+        /// `member_count` of 0 and changes nothing: a retried leave passes and tells nothing.
+        /// PERMISSION_DENIED when the requester may not remove that member (see the roles above; a
+        /// plain member removes nobody), NOT_FOUND when, removing someone else, the conversation does
+        /// not exist or the requester is not a member of it, FAILED_PRECONDITION for a direct
+        /// conversation, or when the owner leaves while others remain (transfer ownership first).
+        /// The last member leaving deletes the group.
         async fn remove_conversation_member(
             &self,
             request: tonic::Request<super::RemoveConversationMemberRequest>,
@@ -1387,9 +1435,10 @@ pub mod messaging_service_server {
             tonic::Status,
         >;
         /// Sets a member's role; OWNER transfers ownership (the requester becomes an admin).
-        /// PERMISSION_DENIED unless the requester is the owner, NOT_FOUND when the conversation does
-        /// not exist or the user is not a member, FAILED_PRECONDITION for a direct conversation or
-        /// when the owner would demote themselves, INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
+        /// NOT_FOUND when the conversation does not exist or the requester is not a member of it, or
+        /// the user is not a member; PERMISSION_DENIED when the requester is a member but not the
+        /// owner; FAILED_PRECONDITION for a direct conversation or when the owner would demote
+        /// themselves; INVALID_ARGUMENT for MEMBER_ROLE_UNSPECIFIED.
         async fn update_member_role(
             &self,
             request: tonic::Request<super::UpdateMemberRoleRequest>,

@@ -1,6 +1,7 @@
 //! GetConversation, GetConversationMembers, ListConversations and CreateGroupConversation, and
-//! the access rule every conversation read shares: the conversation must exist (NOT_FOUND)
-//! and the requester be one of its members (PERMISSION_DENIED).
+//! the access rule every conversation read and write shares: the caller sees a conversation
+//! only while they are one of its members; to anyone else it does not exist (NOT_FOUND, the
+//! same answer as for an unknown id).
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use nova_messaging::repo::conversation_members::{self, Role};
 use nova_messaging::repo::conversations::{self, Kind};
 use nova_messaging::{LogicError, pb};
 
+use crate::calls::{Party, Policy};
 use crate::{MessagingLogic, convert, sql};
 
 /// The most members a group holds, its owner included.
@@ -29,52 +31,63 @@ fn position_of(token: Option<Position>) -> Result<Option<(DateTime<::nova_runtim
         .transpose()
 }
 
+/// The answer for a conversation the caller may not see: the same whether it does not exist,
+/// was deleted, or the caller is not (or no longer) a member.
+pub(crate) fn no_conversation(id: Uuid) -> LogicError {
+    LogicError::not_found(format!("conversation_id: no conversation {id}"))
+}
+
 impl MessagingLogic {
-    /// A live conversation: NOT_FOUND naming `conversation_id` otherwise.
+    /// A live conversation, whoever asks: NOT_FOUND naming `conversation_id` otherwise. Only for
+    /// paths that check the caller's membership next (or create the membership).
     pub(crate) async fn conversation(&self, id: Uuid) -> Result<conversations::Row, LogicError> {
-        conversations::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("conversation_id: no conversation {id}")))
+        conversations::get(&self.db, id).await?.ok_or_else(|| no_conversation(id))
     }
 
-    /// The membership of `user` (the request's `field`): PERMISSION_DENIED when not a member.
-    pub(crate) async fn membership(
+    /// `user`'s membership of `conversation`: NOT_FOUND naming `conversation_id` (as for an
+    /// unknown conversation) when they are not a member, so a stranger learns nothing.
+    pub(crate) async fn membership(&self, db: impl PgExecutor<'_>, conversation: Uuid, user: Uuid) -> Result<conversation_members::Row, LogicError> {
+        conversation_members::get(db, conversation, user).await?.ok_or_else(|| no_conversation(conversation))
+    }
+
+    /// The conversation `id` as `me` may see it: live, with `me` a member (and that membership).
+    pub(crate) async fn visible_conversation(&self, id: Uuid, me: Uuid) -> Result<(conversations::Row, conversation_members::Row), LogicError> {
+        let conversation = self.conversation(id).await?;
+        let member = self.membership(&self.db, id, me).await?;
+        Ok((conversation, member))
+    }
+
+    pub(crate) async fn get_one_conversation(
         &self,
-        db: impl PgExecutor<'_>,
-        conversation: Uuid,
-        field: &str,
-        user: Uuid,
-    ) -> Result<conversation_members::Row, LogicError> {
-        conversation_members::get(db, conversation, user)
-            .await?
-            .ok_or_else(|| LogicError::PermissionDenied(format!("{field} {user} is not a member of conversation {conversation}")))
-    }
-
-    pub(crate) async fn get_one_conversation(&self, request: pb::GetConversationRequest) -> Result<pb::GetConversationResponse, LogicError> {
+        me: Uuid,
+        request: pb::GetConversationRequest,
+    ) -> Result<pb::GetConversationResponse, LogicError> {
         let id = parse_uuid("conversation_id", &request.conversation_id)?;
-        let requester = parse_uuid("requester_id", &request.requester_id)?;
-        let row = self.conversation(id).await?;
-        self.membership(&self.db, id, "requester_id", requester).await?;
+        let (row, _) = self.visible_conversation(id, me).await?;
         Ok(pb::GetConversationResponse { conversation: Some(convert::conversation(&row)) })
     }
 
-    pub(crate) async fn members(&self, request: pb::GetConversationMembersRequest) -> Result<pb::GetConversationMembersResponse, LogicError> {
+    pub(crate) async fn members(
+        &self,
+        me: Uuid,
+        request: pb::GetConversationMembersRequest,
+    ) -> Result<pb::GetConversationMembersResponse, LogicError> {
         let id = parse_uuid("conversation_id", &request.conversation_id)?;
-        let requester = parse_uuid("requester_id", &request.requester_id)?;
         let size = page_size(request.page_size, 100, 500)?;
         let list = format!("GetConversationMembers/{id}");
         let after = position_of(decode_token::<Position>(&list, &request.page_token)?)?;
-        self.conversation(id).await?;
-        self.membership(&self.db, id, "requester_id", requester).await?;
+        self.visible_conversation(id, me).await?;
         let rows = sql::members_page(&self.db, id, after, limit(size)).await?;
         let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.joined_at.timestamp_micros(), r.user_id.to_string()));
-        Ok(pb::GetConversationMembersResponse { members: rows.iter().map(convert::member).collect(), next_page_token })
+        Ok(pb::GetConversationMembersResponse { members: rows.iter().map(|r| convert::member(r, me)).collect(), next_page_token })
     }
 
-    pub(crate) async fn list(&self, request: pb::ListConversationsRequest) -> Result<pb::ListConversationsResponse, LogicError> {
-        let user = parse_uuid("user_id", &request.user_id)?;
+    /// The caller's own conversations: `user_id` is bound to the caller, and only `me` is read.
+    pub(crate) async fn list(&self, me: Uuid, request: pb::ListConversationsRequest) -> Result<pb::ListConversationsResponse, LogicError> {
         let size = page_size(request.page_size, 20, 100)?;
-        let list = format!("ListConversations/{user}");
+        let list = format!("ListConversations/{me}");
         let after = position_of(decode_token::<Position>(&list, &request.page_token)?)?;
-        let page = sql::conversations_page(&self.db, user, after, limit(size)).await?;
+        let page = sql::conversations_page(&self.db, me, after, limit(size)).await?;
         let (page, next_page_token) = split_page(page, size, &list, |(id, at)| (at.timestamp_micros(), id.to_string()));
         let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
         let mut rows: HashMap<Uuid, conversations::Row> = conversations::get_many(&self.db, &ids).await?.into_iter().map(|r| (r.id, r)).collect();
@@ -83,8 +96,11 @@ impl MessagingLogic {
         Ok(pb::ListConversationsResponse { conversations, next_page_token })
     }
 
-    pub(crate) async fn create_group(&self, request: pb::CreateGroupConversationRequest) -> Result<pb::CreateGroupConversationResponse, LogicError> {
-        let creator = parse_uuid("creator_id", &request.creator_id)?;
+    pub(crate) async fn create_group(
+        &self,
+        creator: Uuid,
+        request: pb::CreateGroupConversationRequest,
+    ) -> Result<pb::CreateGroupConversationResponse, LogicError> {
         let title = text("title", &request.title)?.trim();
         let title_chars = title.chars().count();
         if title_chars == 0 || title_chars > MAX_TITLE_CHARS {
@@ -98,7 +114,8 @@ impl MessagingLogic {
         users.extend(others.iter().map(|id| ("member_ids", *id)));
         self.require_named_users(&users).await?;
         for member in &others {
-            self.require_no_block("creator_id", creator, "member_ids", *member).await?;
+            let refusal = || format!("member_ids: user {member} does not accept being added to a group by creator_id {creator}");
+            self.require_accepted(Party::new("creator_id", creator), Party::new("member_ids", *member), Policy::Checked, refusal).await?;
         }
         let mut members = vec![(creator, Role::Owner)];
         members.extend(others.iter().map(|id| (*id, Role::Member)));

@@ -25,13 +25,15 @@ pub fn conversation(row: &conversations::Row) -> pb::Conversation {
     }
 }
 
-pub fn member(row: &conversation_members::Row) -> pb::ConversationMember {
+/// A member as `viewer` sees them: whether a member muted the conversation is theirs to know
+/// only (false on everyone else's entry).
+pub fn member(row: &conversation_members::Row, viewer: Uuid) -> pb::ConversationMember {
     pb::ConversationMember {
         conversation_id: row.conversation_id.to_string(),
         user_id: row.user_id.to_string(),
         role: pb::MemberRole::from(row.role) as i32,
         last_read_sequence: row.last_read_sequence,
-        muted: row.muted,
+        muted: row.muted && row.user_id == viewer,
         joined_at: Some(timestamp(row.joined_at)),
     }
 }
@@ -52,10 +54,7 @@ pub async fn messages(db: &PgPool, rows: &[messages::Row]) -> Result<Vec<pb::Mes
         }
     }
     let mut reactions = reactions_of(db, &ids).await?;
-    Ok(rows
-        .iter()
-        .map(|row| message(row, attachments.remove(&row.id).unwrap_or_default(), reactions.remove(&row.id).unwrap_or_default()))
-        .collect())
+    Ok(rows.iter().map(|row| message(row, attachments.remove(&row.id).unwrap_or_default(), reactions.remove(&row.id).unwrap_or_default())).collect())
 }
 
 /// The reaction counts of `ids`, per message.

@@ -13,13 +13,33 @@
 //! sending transaction (see [`send`]): numbers are 1, 2, 3... without gaps, and a member's
 //! unread count is `last_sequence - last_read_sequence`, exact under concurrent sends.
 //!
+//! # Who calls
+//!
+//! Every RPC is `user` in the spec: an anonymous call is UNAUTHENTICATED and another user's id
+//! in an acting field (`sender_id`, `requester_id`, ...) PERMISSION_DENIED before a handler
+//! runs. The handlers then decide on `ctx.principal`'s user alone (the `me` each of them
+//! takes), never on a request field: membership, roles, who sent a message. No service may
+//! call as itself (no RPC lists `services`): there is no caller without a user here.
+//!
+//! # What a caller sees
+//!
+//! A conversation, its messages, members, edits and unread counts are seen by its current
+//! members only. To anyone else a conversation or a message of it does not exist: NOT_FOUND,
+//! word for word what an unknown id gets (`visible_conversation`, `visible_message`), before
+//! any other check that would tell something about it (its kind, roles, blocks). Leaving a
+//! conversation one is not in succeeds and answers a member count of 0, whatever the id.
+//! A member's `muted` flag is shown to that member only.
+//!
 //! # Who may message whom
 //!
 //! Senders, recipients and added members must exist in auth (NOT_FOUND naming the field).
 //! In a direct conversation no message passes while either user blocks the other (user's
-//! CheckUserRelationship, fail closed), and a new direct conversation also needs the
-//! recipient's DirectMessagePolicy to allow it. In groups a block stops being added together,
-//! not speaking: see the proto's header.
+//! CheckUserRelationship, fail closed); a new direct conversation, and adding a user to a
+//! group, also need that user's DirectMessagePolicy to admit the one starting it. Whoever is
+//! refused because the other user blocks them gets the very refusal a DirectMessagePolicy
+//! gives (see `calls::require_accepted`): nobody learns from messaging that they are
+//! blocked. In groups a block stops being added together, not speaking: see the proto's
+//! header.
 //!
 //! # Caches
 //!
@@ -69,88 +89,92 @@ impl MessagingLogic {
 }
 
 impl Logic for MessagingLogic {
-    async fn get_messages(&self, _ctx: &CallContext, request: pb::GetMessagesRequest) -> Result<pb::GetMessagesResponse, LogicError> {
-        self.page(request).await
+    async fn get_messages(&self, ctx: &CallContext, request: pb::GetMessagesRequest) -> Result<pb::GetMessagesResponse, LogicError> {
+        self.page(ctx.require_user()?, request).await
     }
 
-    async fn get_message(&self, _ctx: &CallContext, request: pb::GetMessageRequest) -> Result<pb::GetMessageResponse, LogicError> {
-        self.get_one(request).await
+    async fn get_message(&self, ctx: &CallContext, request: pb::GetMessageRequest) -> Result<pb::GetMessageResponse, LogicError> {
+        self.get_one(ctx.require_user()?, request).await
     }
 
-    async fn get_conversation(&self, _ctx: &CallContext, request: pb::GetConversationRequest) -> Result<pb::GetConversationResponse, LogicError> {
-        self.get_one_conversation(request).await
+    async fn get_conversation(&self, ctx: &CallContext, request: pb::GetConversationRequest) -> Result<pb::GetConversationResponse, LogicError> {
+        self.get_one_conversation(ctx.require_user()?, request).await
     }
 
     async fn get_conversation_members(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::GetConversationMembersRequest,
     ) -> Result<pb::GetConversationMembersResponse, LogicError> {
-        self.members(request).await
+        self.members(ctx.require_user()?, request).await
     }
 
-    async fn send_message(&self, _ctx: &CallContext, request: pb::SendMessageRequest) -> Result<pb::SendMessageResponse, LogicError> {
-        self.send(request).await
+    async fn send_message(&self, ctx: &CallContext, request: pb::SendMessageRequest) -> Result<pb::SendMessageResponse, LogicError> {
+        self.send(ctx.require_user()?, request).await
     }
 
-    async fn update_message(&self, _ctx: &CallContext, request: pb::UpdateMessageRequest) -> Result<pb::UpdateMessageResponse, LogicError> {
-        self.edit(request).await
+    async fn update_message(&self, ctx: &CallContext, request: pb::UpdateMessageRequest) -> Result<pb::UpdateMessageResponse, LogicError> {
+        self.edit(ctx.require_user()?, request).await
     }
 
-    async fn list_message_edits(&self, _ctx: &CallContext, request: pb::ListMessageEditsRequest) -> Result<pb::ListMessageEditsResponse, LogicError> {
-        self.edits(request).await
+    async fn list_message_edits(&self, ctx: &CallContext, request: pb::ListMessageEditsRequest) -> Result<pb::ListMessageEditsResponse, LogicError> {
+        self.edits(ctx.require_user()?, request).await
     }
 
-    async fn delete_message(&self, _ctx: &CallContext, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
-        self.recall(request).await
+    async fn delete_message(&self, ctx: &CallContext, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
+        self.recall(ctx.require_user()?, request).await
     }
 
-    async fn add_reaction(&self, _ctx: &CallContext, request: pb::AddReactionRequest) -> Result<pb::AddReactionResponse, LogicError> {
-        self.react(request).await
+    async fn add_reaction(&self, ctx: &CallContext, request: pb::AddReactionRequest) -> Result<pb::AddReactionResponse, LogicError> {
+        self.react(ctx.require_user()?, request).await
     }
 
-    async fn remove_reaction(&self, _ctx: &CallContext, request: pb::RemoveReactionRequest) -> Result<pb::RemoveReactionResponse, LogicError> {
-        self.unreact(request).await
+    async fn remove_reaction(&self, ctx: &CallContext, request: pb::RemoveReactionRequest) -> Result<pb::RemoveReactionResponse, LogicError> {
+        self.unreact(ctx.require_user()?, request).await
     }
 
-    async fn mark_as_read(&self, _ctx: &CallContext, request: pb::MarkAsReadRequest) -> Result<pb::MarkAsReadResponse, LogicError> {
-        self.mark_read(request).await
+    async fn mark_as_read(&self, ctx: &CallContext, request: pb::MarkAsReadRequest) -> Result<pb::MarkAsReadResponse, LogicError> {
+        self.mark_read(ctx.require_user()?, request).await
     }
 
-    async fn get_unread_count(&self, _ctx: &CallContext, request: pb::GetUnreadCountRequest) -> Result<pb::GetUnreadCountResponse, LogicError> {
-        self.unread(request).await
+    async fn get_unread_count(&self, ctx: &CallContext, request: pb::GetUnreadCountRequest) -> Result<pb::GetUnreadCountResponse, LogicError> {
+        self.unread(ctx.require_user()?, request).await
     }
 
-    async fn list_conversations(&self, _ctx: &CallContext, request: pb::ListConversationsRequest) -> Result<pb::ListConversationsResponse, LogicError> {
-        self.list(request).await
+    async fn list_conversations(
+        &self,
+        ctx: &CallContext,
+        request: pb::ListConversationsRequest,
+    ) -> Result<pb::ListConversationsResponse, LogicError> {
+        self.list(ctx.require_user()?, request).await
     }
 
     async fn create_group_conversation(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::CreateGroupConversationRequest,
     ) -> Result<pb::CreateGroupConversationResponse, LogicError> {
-        self.create_group(request).await
+        self.create_group(ctx.require_user()?, request).await
     }
 
     async fn add_conversation_members(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::AddConversationMembersRequest,
     ) -> Result<pb::AddConversationMembersResponse, LogicError> {
-        self.add_members(request).await
+        self.add_members(ctx.require_user()?, request).await
     }
 
     async fn remove_conversation_member(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::RemoveConversationMemberRequest,
     ) -> Result<pb::RemoveConversationMemberResponse, LogicError> {
-        self.remove_member(request).await
+        self.remove_member(ctx.require_user()?, request).await
     }
 
-    async fn update_member_role(&self, _ctx: &CallContext, request: pb::UpdateMemberRoleRequest) -> Result<pb::UpdateMemberRoleResponse, LogicError> {
-        self.update_role(request).await
+    async fn update_member_role(&self, ctx: &CallContext, request: pb::UpdateMemberRoleRequest) -> Result<pb::UpdateMemberRoleResponse, LogicError> {
+        self.update_role(ctx.require_user()?, request).await
     }
 }
 

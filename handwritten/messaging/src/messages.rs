@@ -1,5 +1,7 @@
 //! GetMessages, GetMessage, UpdateMessage (with edit history), ListMessageEdits and
-//! DeleteMessage (recall).
+//! DeleteMessage (recall). Each is decided for the caller (`me`): a message is seen only by
+//! the members of its conversation (NOT_FOUND for anyone else, as for an unknown id), edited
+//! only by its sender, recalled by its sender or the conversation's owner and admins.
 //!
 //! An edit is a read-modify-write guarded by the message's `version`
 //! (`update_if_version`: ABORTED when another edit or a recall won); the body it replaces goes
@@ -23,19 +25,22 @@ use crate::{MessagingLogic, convert, sql};
 pub const EDIT_WINDOW: Duration = Duration::minutes(15);
 
 impl MessagingLogic {
-    /// A message: NOT_FOUND naming `message_id` when it does not exist.
-    pub(crate) async fn message(&self, id: Uuid) -> Result<messages::Row, LogicError> {
-        messages::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("message_id: no message {id}")))
+    /// The message `id` as `me` may see it, with `me`'s membership of its conversation:
+    /// NOT_FOUND naming `message_id`, the same answer as for an unknown id, when `me` is not a
+    /// member of its conversation.
+    pub(crate) async fn visible_message(&self, id: Uuid, me: Uuid) -> Result<(messages::Row, conversation_members::Row), LogicError> {
+        let no_message = || LogicError::not_found(format!("message_id: no message {id}"));
+        let message = messages::get(&self.db, id).await?.ok_or_else(no_message)?;
+        let member = conversation_members::get(&self.db, message.conversation_id, me).await?.ok_or_else(no_message)?;
+        Ok((message, member))
     }
 
-    pub(crate) async fn page(&self, request: pb::GetMessagesRequest) -> Result<pb::GetMessagesResponse, LogicError> {
+    pub(crate) async fn page(&self, me: Uuid, request: pb::GetMessagesRequest) -> Result<pb::GetMessagesResponse, LogicError> {
         let id = parse_uuid("conversation_id", &request.conversation_id)?;
-        let requester = parse_uuid("requester_id", &request.requester_id)?;
         let size = page_size(request.page_size, 50, 100)?;
         let list = format!("GetMessages/{id}");
         let before = decode_token::<i64>(&list, &request.page_token)?.unwrap_or(i64::MAX);
-        self.conversation(id).await?;
-        self.membership(&self.db, id, "requester_id", requester).await?;
+        self.visible_conversation(id, me).await?;
         let page = sql::messages_page(&self.db, id, before, limit(size)).await?;
         let (page, next_page_token) = split_page(page, size, &list, |(_, sequence)| *sequence);
         let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
@@ -44,20 +49,19 @@ impl MessagingLogic {
         Ok(pb::GetMessagesResponse { messages: convert::messages(&self.db, &rows).await?, next_page_token })
     }
 
-    pub(crate) async fn get_one(&self, request: pb::GetMessageRequest) -> Result<pb::GetMessageResponse, LogicError> {
+    pub(crate) async fn get_one(&self, me: Uuid, request: pb::GetMessageRequest) -> Result<pb::GetMessageResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
-        let requester = parse_uuid("requester_id", &request.requester_id)?;
-        let row = self.message(id).await?;
-        self.membership(&self.db, row.conversation_id, "requester_id", requester).await?;
+        let (row, _) = self.visible_message(id, me).await?;
         let message = convert::messages(&self.db, std::slice::from_ref(&row)).await?.pop();
         Ok(pb::GetMessageResponse { message })
     }
 
-    pub(crate) async fn edit(&self, request: pb::UpdateMessageRequest) -> Result<pb::UpdateMessageResponse, LogicError> {
+    /// Edits as `editor`, the caller: a member of the conversation (NOT_FOUND otherwise) who
+    /// sent the message (PERMISSION_DENIED otherwise).
+    pub(crate) async fn edit(&self, editor: Uuid, request: pb::UpdateMessageRequest) -> Result<pb::UpdateMessageResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
-        let editor = parse_uuid("editor_id", &request.editor_id)?;
         let new_body = body("body", &request.body)?;
-        let row = self.message(id).await?;
+        let (row, _) = self.visible_message(id, editor).await?;
         if row.sender_id != editor {
             return Err(LogicError::PermissionDenied(format!("editor_id {editor} did not send message {id}")));
         }
@@ -65,7 +69,10 @@ impl MessagingLogic {
             return Err(LogicError::FailedPrecondition(format!("message {id} was deleted")));
         }
         if Utc::now() - row.created_at > EDIT_WINDOW {
-            return Err(LogicError::FailedPrecondition(format!("message {id} is older than the edit window of {} minutes", EDIT_WINDOW.num_minutes())));
+            return Err(LogicError::FailedPrecondition(format!(
+                "message {id} is older than the edit window of {} minutes",
+                EDIT_WINDOW.num_minutes()
+            )));
         }
         if new_body.is_empty() && row.kind == messages::Kind::Text {
             return Err(LogicError::invalid_argument("body must not be empty: a text message needs one"));
@@ -92,14 +99,12 @@ impl MessagingLogic {
         Ok(pb::UpdateMessageResponse { message })
     }
 
-    pub(crate) async fn edits(&self, request: pb::ListMessageEditsRequest) -> Result<pb::ListMessageEditsResponse, LogicError> {
+    pub(crate) async fn edits(&self, me: Uuid, request: pb::ListMessageEditsRequest) -> Result<pb::ListMessageEditsResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
-        let requester = parse_uuid("requester_id", &request.requester_id)?;
         let size = page_size(request.page_size, 20, 100)?;
         let list = format!("ListMessageEdits/{id}");
         let before = decode_token::<i64>(&list, &request.page_token)?.unwrap_or(i64::MAX);
-        let row = self.message(id).await?;
-        self.membership(&self.db, row.conversation_id, "requester_id", requester).await?;
+        self.visible_message(id, me).await?;
         let rows = sql::edits_page(&self.db, id, before, limit(size)).await?;
         let (rows, next_page_token) = split_page(rows, size, &list, |r| r.version);
         let edits = rows
@@ -114,17 +119,15 @@ impl MessagingLogic {
         Ok(pb::ListMessageEditsResponse { edits, next_page_token })
     }
 
-    pub(crate) async fn recall(&self, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
+    /// Recalls as `requester`, the caller: a member of the conversation (NOT_FOUND otherwise)
+    /// who sent the message or is an owner or admin there (PERMISSION_DENIED otherwise).
+    pub(crate) async fn recall(&self, requester: Uuid, request: pb::DeleteMessageRequest) -> Result<pb::DeleteMessageResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
-        let requester = parse_uuid("requester_id", &request.requester_id)?;
-        let row = self.message(id).await?;
-        if row.sender_id != requester {
-            let role = conversation_members::get(&self.db, row.conversation_id, requester).await?.map(|m| m.role);
-            if !matches!(role, Some(Role::Owner | Role::Admin)) {
-                return Err(LogicError::PermissionDenied(format!(
-                    "requester_id {requester} is neither the sender of message {id} nor an owner or admin of its conversation"
-                )));
-            }
+        let (row, member) = self.visible_message(id, requester).await?;
+        if row.sender_id != requester && !matches!(member.role, Role::Owner | Role::Admin) {
+            return Err(LogicError::PermissionDenied(format!(
+                "requester_id {requester} is neither the sender of message {id} nor an owner or admin of its conversation"
+            )));
         }
         let mut tx = self.db.begin().await?;
         sql::lock_message(&mut tx, id).await?;
@@ -136,7 +139,10 @@ impl MessagingLogic {
                 deleted_at
             }
             // Deleted before (maybe by a concurrent call that held the lock first).
-            None => messages::get(&mut *tx, id).await?.and_then(|m| m.deleted_at).ok_or_else(|| LogicError::not_found(format!("message_id: no message {id}")))?,
+            None => messages::get(&mut *tx, id)
+                .await?
+                .and_then(|m| m.deleted_at)
+                .ok_or_else(|| LogicError::not_found(format!("message_id: no message {id}")))?,
         };
         tx.commit().await?;
         Ok(pb::DeleteMessageResponse { deleted_at: Some(timestamp(deleted_at)) })

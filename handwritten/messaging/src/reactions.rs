@@ -2,6 +2,7 @@
 //! by the primary key. Adding locks the message row, the lock a recall takes, so a reaction
 //! never lands on a message recalled meanwhile (the recall removes the reactions it finds).
 
+use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, text};
 use nova_messaging::repo::message_reactions;
 use nova_messaging::{LogicError, pb};
@@ -22,12 +23,11 @@ fn emoji(value: &str) -> Result<&str, LogicError> {
 }
 
 impl MessagingLogic {
-    pub(crate) async fn react(&self, request: pb::AddReactionRequest) -> Result<pb::AddReactionResponse, LogicError> {
+    /// `user`'s reaction, `user` being the caller and a member (NOT_FOUND otherwise).
+    pub(crate) async fn react(&self, user: Uuid, request: pb::AddReactionRequest) -> Result<pb::AddReactionResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
-        let user = parse_uuid("user_id", &request.user_id)?;
         let emoji = emoji(&request.emoji)?;
-        let message = self.message(id).await?;
-        self.membership(&self.db, message.conversation_id, "user_id", user).await?;
+        self.visible_message(id, user).await?;
         let mut tx = self.db.begin().await?;
         let deleted = sql::lock_message(&mut tx, id).await?.ok_or_else(|| LogicError::not_found(format!("message_id: no message {id}")))?;
         if deleted.is_some() {
@@ -39,12 +39,11 @@ impl MessagingLogic {
         Ok(pb::AddReactionResponse { reactions })
     }
 
-    pub(crate) async fn unreact(&self, request: pb::RemoveReactionRequest) -> Result<pb::RemoveReactionResponse, LogicError> {
+    /// Removes `user`'s own reaction, `user` being the caller and a member (NOT_FOUND otherwise).
+    pub(crate) async fn unreact(&self, user: Uuid, request: pb::RemoveReactionRequest) -> Result<pb::RemoveReactionResponse, LogicError> {
         let id = parse_uuid("message_id", &request.message_id)?;
-        let user = parse_uuid("user_id", &request.user_id)?;
         let emoji = emoji(&request.emoji)?;
-        let message = self.message(id).await?;
-        self.membership(&self.db, message.conversation_id, "user_id", user).await?;
+        self.visible_message(id, user).await?;
         message_reactions::delete(&self.db, id, user, emoji).await?;
         let reactions = convert::reactions_of(&self.db, &[id]).await?.remove(&id).unwrap_or_default();
         Ok(pb::RemoveReactionResponse { reactions })

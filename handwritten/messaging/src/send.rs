@@ -10,6 +10,7 @@
 //!    conversation's row lock until commit: concurrent sends queue there, each gets the next
 //!    number, and a send that fails later rolls its number back, so sequences have no gaps;
 //! 3. checks the sender is a member under that lock (a removal takes the same lock);
+//!    a non-member gets NOT_FOUND, as for a conversation that does not exist;
 //! 4. inserts the message and its attachments and moves the sender's read position to it.
 //!
 //! Unread counts are `last_sequence - last_read_sequence`, so they are exact whatever the
@@ -24,7 +25,8 @@ use nova_messaging::repo::messages::{self, Kind};
 use nova_messaging::repo::{conversations, message_attachments};
 use nova_messaging::{LogicError, pb};
 
-use crate::calls::CheckedMedia;
+use crate::calls::{CheckedMedia, Party, Policy};
+use crate::conversations::no_conversation;
 use crate::{MessagingLogic, convert, sql};
 
 pub const MAX_BODY_CHARS: usize = 4000;
@@ -37,8 +39,8 @@ enum Target {
 }
 
 impl MessagingLogic {
-    pub(crate) async fn send(&self, request: pb::SendMessageRequest) -> Result<pb::SendMessageResponse, LogicError> {
-        let sender = parse_uuid("sender_id", &request.sender_id)?;
+    /// Sends as `sender`, the caller (`sender_id` is bound to them).
+    pub(crate) async fn send(&self, sender: Uuid, request: pb::SendMessageRequest) -> Result<pb::SendMessageResponse, LogicError> {
         let target = match &request.target {
             Some(pb::send_message_request::Target::ConversationId(id)) => Target::Conversation(parse_uuid("conversation_id", id)?),
             Some(pb::send_message_request::Target::RecipientId(id)) => {
@@ -66,24 +68,25 @@ impl MessagingLogic {
         };
 
         // Checks with other services, outside the transaction.
+        let me = Party::new("sender_id", sender);
         let direct_peer = match target {
             Target::Recipient(recipient) => {
                 self.require_named_users(&[("sender_id", sender), ("recipient_id", recipient)]).await?;
-                let relation = self.require_no_block("recipient_id", recipient, "sender_id", sender).await?;
                 let key = sql::direct_key(sender, recipient);
-                if conversations::find_by_direct_key(&self.db, &key).await?.is_none() {
-                    self.require_accepts_direct(recipient, sender, &relation).await?;
-                }
+                let policy = match conversations::find_by_direct_key(&self.db, &key).await? {
+                    Some(_) => Policy::NotChecked,
+                    None => Policy::Checked,
+                };
+                self.require_accepted(me, Party::new("recipient_id", recipient), policy, || refusal(recipient, sender)).await?;
                 Some(recipient)
             }
             Target::Conversation(id) => {
-                let conversation = self.conversation(id).await?;
-                // Membership first, so a stranger learns nothing of the members' blocks; the
-                // transaction checks it again under the conversation's lock.
-                self.membership(&self.db, id, "sender_id", sender).await?;
+                // Membership first, so a stranger learns nothing, not even that the
+                // conversation exists; the transaction checks it again under the lock.
+                let (conversation, _) = self.visible_conversation(id, sender).await?;
                 match peer_of(&conversation, sender) {
                     Some(peer) => {
-                        self.require_no_block("recipient_id", peer, "sender_id", sender).await?;
+                        self.require_accepted(me, Party::new("recipient_id", peer), Policy::NotChecked, || refusal(peer, sender)).await?;
                         Some(peer)
                     }
                     None => None,
@@ -97,10 +100,8 @@ impl MessagingLogic {
             Target::Conversation(id) => (id, false),
             Target::Recipient(recipient) => direct_conversation(&mut tx, sender, recipient).await?,
         };
-        let sequence = sql::next_sequence(&mut tx, conversation_id)
-            .await?
-            .ok_or_else(|| LogicError::not_found(format!("conversation_id: no conversation {conversation_id}")))?;
-        self.membership(&mut *tx, conversation_id, "sender_id", sender).await?;
+        let sequence = sql::next_sequence(&mut tx, conversation_id).await?.ok_or_else(|| no_conversation(conversation_id))?;
+        self.membership(&mut *tx, conversation_id, sender).await?;
         if let Some(reply) = reply_to {
             let original = messages::get(&mut *tx, reply).await?;
             if original.is_none_or(|m| m.conversation_id != conversation_id) {
@@ -143,9 +144,9 @@ async fn direct_conversation(tx: &mut Transaction<'static, Postgres>, sender: Uu
         return Ok((id, true));
     }
     // Inserted by someone else, committed before our insert gave up: this statement sees it.
-    let existing = conversations::find_by_direct_key(&mut **tx, &key)
-        .await?
-        .ok_or_else(|| LogicError::Aborted(format!("the direct conversation of sender_id {sender} and recipient_id {recipient} was deleted meanwhile; retry")))?;
+    let existing = conversations::find_by_direct_key(&mut **tx, &key).await?.ok_or_else(|| {
+        LogicError::Aborted(format!("the direct conversation of sender_id {sender} and recipient_id {recipient} was deleted meanwhile; retry"))
+    })?;
     Ok((existing.id, false))
 }
 
@@ -165,6 +166,13 @@ async fn insert_attachments(tx: &mut Transaction<'static, Postgres>, message: Uu
         message_attachments::insert(&mut **tx, &new).await?;
     }
     Ok(())
+}
+
+/// Why a direct message to `recipient` does not pass when it is not the sender's own block:
+/// the recipient blocks the sender, or their DirectMessagePolicy does not admit the sender.
+/// One text for all of these, so the sender cannot tell a block from a policy (see the proto).
+fn refusal(recipient: Uuid, sender: Uuid) -> String {
+    format!("recipient_id {recipient} does not accept direct messages from sender_id {sender}")
 }
 
 /// The other member of a direct conversation, as far as its key tells; `None` for a group.

@@ -48,7 +48,8 @@ const UNREAD_IN: &str = "SELECT c.last_sequence - m.last_read_sequence FROM conv
      JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = $1 AND m.user_id = $2 AND c.deleted_at IS NULL";
 const ATTACHMENTS_OF: &str = "SELECT message_id, media_id, kind, mime_type, size_bytes, file_name FROM message_attachments \
      WHERE message_id = ANY($1) ORDER BY message_id, position";
-const RECALL: &str = "UPDATE messages SET body = '', deleted_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
+const RECALL: &str =
+    "UPDATE messages SET body = '', deleted_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
 const DELETE_ATTACHMENTS: &str = "DELETE FROM message_attachments WHERE message_id = $1";
 const DELETE_EDITS: &str = "DELETE FROM message_edit_history WHERE message_id = $1";
 const DELETE_REACTIONS: &str = "DELETE FROM message_reactions WHERE message_id = $1";
@@ -102,8 +103,8 @@ pub async fn insert_direct(db: &mut PgConnection, created_by: Uuid, key: &str) -
 }
 
 /// Inserts the members not in the conversation yet, reading from `last_read_sequence`;
-/// returns how many this call inserted.
-pub async fn insert_members(db: &mut PgConnection, conversation: Uuid, members: &[(Uuid, Role)], last_read_sequence: i64) -> RepoResult<usize> {
+/// returns the users this call inserted.
+pub async fn insert_members(db: &mut PgConnection, conversation: Uuid, members: &[(Uuid, Role)], last_read_sequence: i64) -> RepoResult<Vec<Uuid>> {
     let (ids, roles): (Vec<Uuid>, Vec<i16>) = members.iter().map(|(id, role)| (*id, role.number())).unzip();
     let rows = sqlx::query(INSERT_MEMBERS)
         .bind(conversation)
@@ -113,7 +114,7 @@ pub async fn insert_members(db: &mut PgConnection, conversation: Uuid, members: 
         .fetch_all(db)
         .await
         .map_err(error("conversation_members"))?;
-    Ok(rows.len())
+    rows.iter().map(|r| r.try_get::<Uuid, _>(0)).collect::<Result<_, _>>().map_err(error("conversation_members"))
 }
 
 /// The next sequence number of a live conversation (locking it until the transaction ends);
@@ -163,7 +164,8 @@ pub async fn members_page(
     limit: i64,
 ) -> RepoResult<Vec<conversation_members::Row>> {
     let (time, id) = after.unzip();
-    let rows = sqlx::query(MEMBERS_PAGE).bind(conversation).bind(time).bind(id).bind(limit).fetch_all(db).await.map_err(error("conversation_members"))?;
+    let rows =
+        sqlx::query(MEMBERS_PAGE).bind(conversation).bind(time).bind(id).bind(limit).fetch_all(db).await.map_err(error("conversation_members"))?;
     rows.iter().map(member_row).collect::<Result<_, _>>().map_err(error("conversation_members"))
 }
 
