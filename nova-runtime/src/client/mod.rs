@@ -164,6 +164,15 @@ pub struct ClientCore {
     token: Option<Arc<str>>,
 }
 
+/// How one logical call is made, fixed before it starts.
+struct How {
+    rpc: &'static RpcDescriptor,
+    deadline: Instant,
+    credentials: Credentials,
+    /// Who the answer is for, in cache keys.
+    scope: String,
+}
+
 /// What one call sends besides the request, fixed before it starts (the call may be carried
 /// out by a shared cache load running on another task).
 #[derive(Debug, Clone, Default)]
@@ -276,29 +285,21 @@ impl ClientCore {
         let deadline = call_deadline(rpc.policy.deadline, context::current_deadline(), started);
         let (credentials, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
-        let result = self.call(rpc, &metrics, request, entities, attempt, deadline, credentials, &scope).instrument(span).await;
+        let how = How { rpc, deadline, credentials, scope };
+        let result = self.call(&how, &metrics, request, entities, attempt).instrument(span).await;
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
         metrics.handled(code, started.elapsed());
         result
     }
 
-    async fn call<Req, Resp, F, Fut>(
-        &self,
-        rpc: &'static RpcDescriptor,
-        metrics: &crate::metrics::RpcMetrics,
-        request: Req,
-        entities: Entities<Req>,
-        attempt: F,
-        deadline: Instant,
-        credentials: Credentials,
-        scope: &str,
-    ) -> Result<Resp, Status>
+    async fn call<Req, Resp, F, Fut>(&self, how: &How, metrics: &crate::metrics::RpcMetrics, request: Req, entities: Entities<Req>, attempt: F) -> Result<Resp, Status>
     where
         Req: Message + Clone + Send + Sync + 'static,
         Resp: Message + Default + Send + 'static,
         F: Fn(Channel, Request<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
+        let (rpc, deadline, credentials, scope) = (how.rpc, how.deadline, how.credentials.clone(), how.scope.as_str());
         let (Some(policy), Some(cache)) = (rpc.policy.cache, self.target.cache.clone()) else {
             return send_with_retries(&self.target, rpc, metrics, request, &attempt, deadline, &credentials).await;
         };
