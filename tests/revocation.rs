@@ -40,13 +40,19 @@ async fn revoked_everywhere(system: &TestSystem, user: &TestUser, bystander: &Te
     }
 }
 
-#[tokio::test]
-async fn logout_reaches_every_service() {
+/// All eight services, with ada and bob signed in, and a client of auth acting as ada.
+async fn scene() -> (TestSystem, TestUser, TestUser, AuthClient) {
     let mut system = TestSystem::new();
     system.start_all().await;
     let ada = system.sign_up("ada").await;
     let bob = system.sign_up("bob").await;
     let auth = system.client(AuthClient::from_peers).with_token(&ada.token);
+    (system, ada, bob, auth)
+}
+
+#[tokio::test]
+async fn logout_reaches_every_service() {
+    let (system, ada, bob, auth) = scene().await;
     revoked_everywhere(&system, &ada, &bob, async {
         auth.logout(auth_pb::LogoutRequest { session_id: ada.session_id.clone() }).await.unwrap();
     })
@@ -61,11 +67,7 @@ async fn logout_reaches_every_service() {
 
 #[tokio::test]
 async fn deleting_an_account_reaches_every_service() {
-    let mut system = TestSystem::new();
-    system.start_all().await;
-    let ada = system.sign_up("ada").await;
-    let bob = system.sign_up("bob").await;
-    let auth = system.client(AuthClient::from_peers).with_token(&ada.token);
+    let (system, ada, bob, auth) = scene().await;
     revoked_everywhere(&system, &ada, &bob, async {
         auth.delete_user(auth_pb::DeleteUserRequest { user_id: ada.id.clone() }).await.unwrap();
     })
@@ -75,11 +77,8 @@ async fn deleting_an_account_reaches_every_service() {
 
 #[tokio::test]
 async fn a_password_change_signs_out_the_other_sessions_everywhere() {
-    let mut system = TestSystem::new();
-    system.start_all().await;
-    let ada = system.sign_up("ada").await;
+    let (system, ada, _, auth) = scene().await;
     let elsewhere = system.sign_in(&ada.email).await;
-    let auth = system.client(AuthClient::from_peers).with_token(&ada.token);
     revoked_everywhere(&system, &elsewhere, &ada, async {
         let request = auth_pb::ChangePasswordRequest {
             user_id: ada.id.clone(),
