@@ -1,6 +1,7 @@
 //! The auth service end to end: its real binary entry point (`start`) on a loopback port, its
 //! own freshly created database on the real PostgreSQL, called through the generated client
-//! over real gRPC.
+//! over real gRPC (plaintext, as on a laptop: a caller is the service it announces, or an
+//! anonymous client; mutual TLS is what `auth_rpcs` runs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
@@ -8,8 +9,10 @@ use std::time::Duration;
 
 use nova_auth::AuthClient;
 use nova_auth::pb;
+use nova_runtime::client::{ClientOptions, Peers};
 use nova_runtime::codegen::sqlx;
 use nova_runtime::server::ServiceConfig;
+use nova_runtime::tls::Transport;
 use nova_tests::system::TestDirectory;
 use nova_tests::{RunningService, TestDatabase, wait_until_serving};
 use tonic::Code;
@@ -21,6 +24,15 @@ async fn start_auth(database: &TestDatabase, files: &TestDirectory) -> RunningSe
     let service = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(30)).await;
     service
+}
+
+/// A client announcing itself as the nova service `user` (believed in plaintext mode): what
+/// the service-only RPCs admit.
+fn as_service(service: &RunningService) -> AuthClient {
+    let peers = Peers::new(ClientOptions::in_process())
+        .with_transport(Transport::Plaintext { announce: Some("user".to_string()) })
+        .with_endpoint(nova_auth::SERVICE, service.uri());
+    AuthClient::from_peers(&peers).unwrap()
 }
 
 fn register(email: &str, username: &str) -> pb::RegisterRequest {
@@ -55,10 +67,16 @@ async fn register_then_read_back_over_grpc() {
     assert!(batch.users.iter().all(|u| u.email.is_empty()), "nor in batches");
     assert_eq!(batch.missing_user_ids, std::slice::from_ref(&unknown));
 
-    let by_email = client.get_user_by_email(pb::GetUserByEmailRequest { email: "GRACE@example.com".into() }).await.unwrap().user.unwrap();
+    // A nova service sees emails, and may look a user up by one; an anonymous client may not.
+    let service_client = as_service(&service);
+    let seen_by_service = service_client.get_user(pb::GetUserRequest { user_id: ada.id.clone() }).await.unwrap().user.unwrap();
+    assert_eq!(seen_by_service, ada);
+    let by_email = service_client.get_user_by_email(pb::GetUserByEmailRequest { email: "GRACE@example.com".into() }).await.unwrap().user.unwrap();
     assert_eq!(by_email, grace, "emails are matched case-insensitively");
-    let nobody = client.get_user_by_email(pb::GetUserByEmailRequest { email: "nobody@example.com".into() }).await.unwrap_err();
+    let nobody = service_client.get_user_by_email(pb::GetUserByEmailRequest { email: "nobody@example.com".into() }).await.unwrap_err();
     assert_eq!(nobody.code(), Code::NotFound);
+    let anonymous = client.get_user_by_email(pb::GetUserByEmailRequest { email: "grace@example.com".into() }).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::PermissionDenied);
 
     let missing = client.get_user(pb::GetUserRequest { user_id: unknown }).await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);

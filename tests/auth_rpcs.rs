@@ -1,5 +1,8 @@
-//! The auth service's RPCs over real gRPC, each test with its own databases and Redis key
-//! prefix (see `nova_tests::TestSystem`).
+//! The auth service's RPCs over real gRPC and mutual TLS, each test with its own databases and
+//! Redis key prefix (see `nova_tests::TestSystem`). Calls are made as the caller each RPC's
+//! access policy admits: the edge anonymous (`client`), the edge carrying a user's token
+//! (`client.with_token`), an operator holding `auth.admin`, or a nova service as itself
+//! (`service`); `access.rs` checks that every other caller is refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
@@ -10,10 +13,12 @@ use nova_auth_service::AuthSettings;
 use nova_runtime::codegen::chrono::TimeDelta;
 use nova_runtime::codegen::sqlx;
 use nova_tests::system::TestDirectory;
-use nova_tests::{RunningService, TestDatabase, TestSystem};
+use nova_tests::{RunningService, TestDatabase, TestSystem, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
+#[path = "auth_rpcs/access.rs"]
+mod access;
 #[path = "auth_rpcs/keys.rs"]
 mod keys;
 #[path = "auth_rpcs/revocations.rs"]
@@ -21,7 +26,7 @@ mod revocations;
 #[path = "auth_rpcs/throttle.rs"]
 mod throttle;
 
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = nova_tests::system::PASSWORD;
 
 /// A system running auth with `settings`, and a client of it.
 async fn start(settings: AuthSettings) -> (TestSystem, AuthClient) {
@@ -45,10 +50,29 @@ async fn start_replica(database: &TestDatabase, files: &TestDirectory, settings:
     service
 }
 
-/// A client with nothing cached and no shared cache: it sees what the service answers now.
+/// The edge with nothing cached and no shared cache: it sees what the service answers now.
 /// (Cached `VerifyToken` answers of other clients outlive a revocation by up to the TTL.)
 fn direct(system: &TestSystem) -> AuthClient {
-    AuthClient::connect_lazy(&system.member("auth").service.uri()).unwrap()
+    system.uncached_client(AuthClient::from_peers)
+}
+
+/// A nova service calling auth as itself (user calls auth): what the service-only RPCs admit.
+fn service(system: &TestSystem) -> AuthClient {
+    system.service_client("user", AuthClient::from_peers)
+}
+
+/// Gives `user_id` a permission the way an operator with database access does (the first
+/// `auth.admin` of a deployment without `NOVA_AUTH_ADMIN_EMAILS`).
+async fn grant_in_database(system: &TestSystem, user_id: &str, permission: &str) {
+    let mut db = system.connect("auth").await;
+    sqlx::query("INSERT INTO user_permissions (user_id, permission) VALUES ($1::uuid, $2)").bind(user_id).bind(permission).execute(&mut db).await.unwrap();
+}
+
+/// A user holding `auth.admin`, signed in: who may call the operator RPCs.
+async fn operator(system: &TestSystem, name: &str) -> TestUser {
+    let operator = system.sign_up(name).await;
+    grant_in_database(system, &operator.id, "auth.admin").await;
+    operator
 }
 
 async fn register(client: &AuthClient, name: &str) -> pb::User {
@@ -262,22 +286,62 @@ async fn expired_tampered_and_unknown_key_tokens_are_unauthenticated() {
 async fn logout_revokes_the_session_and_is_idempotent() {
     let (system, client) = start(AuthSettings::default()).await;
     register(&client, "kim").await;
-    let tokens = login(&client, "kim").await.tokens.unwrap();
-    let session_id = direct(&system).verify_token(pb::VerifyTokenRequest { access_token: tokens.access_token.clone() }).await.unwrap().session_id;
+    let first = login(&client, "kim").await.tokens.unwrap();
+    let second = login(&client, "kim").await.tokens.unwrap();
+    let first_session = direct(&system).verify_token(pb::VerifyTokenRequest { access_token: first.access_token.clone() }).await.unwrap().session_id;
+    let as_second = client.with_token(&second.access_token);
 
-    client.logout(pb::LogoutRequest { session_id: session_id.clone() }).await.unwrap();
-    client.logout(pb::LogoutRequest { session_id: session_id.clone() }).await.unwrap();
-    let revoked = assert_code(verify(&direct(&system), &tokens.access_token).await, Code::Unauthenticated);
+    // From the second session, the first one, twice: the retry changes nothing.
+    as_second.logout(pb::LogoutRequest { session_id: first_session.clone() }).await.unwrap();
+    as_second.logout(pb::LogoutRequest { session_id: first_session.clone() }).await.unwrap();
+    let revoked = assert_code(verify(&direct(&system), &first.access_token).await, Code::Unauthenticated);
     assert!(revoked.message().contains("revoked"), "{}", revoked.message());
-    assert_code(refresh(&client, &tokens.refresh_token).await, Code::Unauthenticated);
+    assert_code(refresh(&client, &first.refresh_token).await, Code::Unauthenticated);
+    verify(&direct(&system), &second.access_token).await.unwrap();
 
     let mut db = system.connect("auth").await;
     let logouts: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_logs WHERE event = 'logout'").fetch_one(&mut db).await.unwrap();
     assert_eq!(logouts, 1, "the retry changed nothing");
 
-    assert_code(client.logout(pb::LogoutRequest { session_id: Uuid::new_v4().to_string() }).await, Code::NotFound);
-    let malformed = assert_code(client.logout(pb::LogoutRequest { session_id: "x".into() }).await, Code::InvalidArgument);
+    assert_code(as_second.logout(pb::LogoutRequest { session_id: Uuid::new_v4().to_string() }).await, Code::NotFound);
+    let malformed = assert_code(as_second.logout(pb::LogoutRequest { session_id: "x".into() }).await, Code::InvalidArgument);
     assert!(malformed.message().contains("session_id"));
+
+    // An empty session_id is the caller's own session.
+    as_second.logout(pb::LogoutRequest { session_id: String::new() }).await.unwrap();
+    assert_code(verify(&direct(&system), &second.access_token).await, Code::Unauthenticated);
+    assert_code(refresh(&client, &second.refresh_token).await, Code::Unauthenticated);
+    let logouts: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_logs WHERE event = 'logout'").fetch_one(&mut db).await.unwrap();
+    assert_eq!(logouts, 2);
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn logout_ends_only_the_callers_own_sessions_and_hides_the_others() {
+    let (system, client) = start(AuthSettings::default()).await;
+    let kim = system.sign_up("kim").await;
+    let lee = system.sign_up("lee").await;
+
+    // Lee cannot sign kim out: kim's session is answered like one that does not exist.
+    let unknown = Uuid::new_v4().to_string();
+    let as_lee = client.with_token(&lee.token);
+    let other = assert_code(as_lee.logout(pb::LogoutRequest { session_id: kim.session_id.clone() }).await, Code::NotFound);
+    let missing = assert_code(as_lee.logout(pb::LogoutRequest { session_id: unknown.clone() }).await, Code::NotFound);
+    assert_eq!(other.message().replace(&kim.session_id, "<id>"), missing.message().replace(&unknown, "<id>"), "nothing tells kim's session from none");
+    verify(&direct(&system), &kim.token).await.unwrap();
+    refresh(&client, &kim.refresh_token).await.unwrap();
+    // Nor can an anonymous caller, nor a service as itself (it has no session).
+    assert_code(client.logout(pb::LogoutRequest { session_id: kim.session_id.clone() }).await, Code::Unauthenticated);
+    assert_code(service(&system).logout(pb::LogoutRequest { session_id: kim.session_id.clone() }).await, Code::PermissionDenied);
+    verify(&direct(&system), &kim.token).await.unwrap();
+    let mut db = system.connect("auth").await;
+    let revoked: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL").fetch_one(&mut db).await.unwrap();
+    assert_eq!(revoked, 0, "no session was revoked by a refused call");
+
+    // Lee signs out lee's own session; kim's stays.
+    client.with_token(&lee.token).logout(pb::LogoutRequest { session_id: lee.session_id.clone() }).await.unwrap();
+    assert_code(verify(&direct(&system), &lee.token).await, Code::Unauthenticated);
+    verify(&direct(&system), &kim.token).await.unwrap();
     system.stop().await;
 }
 
@@ -292,8 +356,13 @@ async fn delete_user_is_seen_by_every_client_and_ends_its_sessions() {
     client.get_user(get.clone()).await.unwrap();
     assert!(client.check_user_exists(exists.clone()).await.unwrap().exists);
 
-    client.delete_user(pb::DeleteUserRequest { user_id: lou.id.clone() }).await.unwrap();
-    client.delete_user(pb::DeleteUserRequest { user_id: lou.id.clone() }).await.unwrap();
+    // Two deletions at once with lou's token (a retry racing the first call): both are
+    // answered as done (or the second finds the token already revoked), recorded once.
+    let as_lou = client.with_token(&tokens.access_token);
+    let (a, b) =
+        tokio::join!(as_lou.delete_user(pb::DeleteUserRequest { user_id: lou.id.clone() }), as_lou.delete_user(pb::DeleteUserRequest { user_id: String::new() }));
+    let codes = [&a, &b].map(|r| r.as_ref().map_or_else(tonic::Status::code, |_| Code::Ok));
+    assert!(codes.contains(&Code::Ok) && codes.iter().all(|c| matches!(c, Code::Ok | Code::Unauthenticated)), "{a:?} {b:?}");
 
     let other = system.client(AuthClient::from_peers);
     assert_code(client.get_user(get.clone()).await, Code::NotFound);
@@ -303,6 +372,11 @@ async fn delete_user_is_seen_by_every_client_and_ends_its_sessions() {
     assert_code(client.login(credentials("lou", PASSWORD)).await, Code::Unauthenticated);
     assert_code(refresh(&client, &tokens.refresh_token).await, Code::Unauthenticated);
     assert_code(verify(&other, &tokens.access_token).await, Code::Unauthenticated);
+    // Every token of the account is revoked, so it cannot call again.
+    nova_tests::eventually::eventually("the deleted account's token is refused", || async {
+        as_lou.delete_user(pb::DeleteUserRequest { user_id: String::new() }).await.err().map(|s| s.code()) == Some(Code::Unauthenticated)
+    })
+    .await;
 
     let mut db = system.connect("auth").await;
     let (deleted, status): (bool, i16) = sqlx::query_as("SELECT deleted_at IS NOT NULL, status FROM users WHERE id = $1")
@@ -314,12 +388,18 @@ async fn delete_user_is_seen_by_every_client_and_ends_its_sessions() {
     let live_sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NULL").fetch_one(&mut db).await.unwrap();
     assert_eq!(live_sessions, 0);
     let deletions: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_logs WHERE event = 'delete_account'").fetch_one(&mut db).await.unwrap();
-    assert_eq!(deletions, 1, "the retry changed nothing");
+    assert_eq!(deletions, 1, "the concurrent retry changed nothing");
 
-    // The email is free again for a new account.
-    register(&client, "lou").await;
-    assert_code(client.delete_user(pb::DeleteUserRequest { user_id: Uuid::new_v4().to_string() }).await, Code::NotFound);
-    assert_code(client.delete_user(pb::DeleteUserRequest { user_id: "x".into() }).await, Code::InvalidArgument);
+    // The email is free again for a new account, which deletes only itself.
+    let again = system.sign_up("lou").await;
+    let mia = system.sign_up("mia").await;
+    let as_again = client.with_token(&again.token);
+    for someone_else in [mia.id.clone(), Uuid::new_v4().to_string(), "x".into()] {
+        let refused = assert_code(as_again.delete_user(pb::DeleteUserRequest { user_id: someone_else }).await, Code::PermissionDenied);
+        assert!(refused.message().contains("user_id"), "{}", refused.message());
+    }
+    assert_code(client.delete_user(pb::DeleteUserRequest { user_id: mia.id.clone() }).await, Code::Unauthenticated);
+    assert!(client.check_user_exists(pb::CheckUserExistsRequest { user_id: mia.id.clone() }).await.unwrap().exists);
     system.stop().await;
 }
 
@@ -337,34 +417,39 @@ async fn check_user_exists_answers_for_live_unknown_and_malformed_ids() {
 #[tokio::test]
 async fn list_users_pages_in_creation_order_with_opaque_tokens() {
     let (system, client) = start(AuthSettings::default()).await;
-    let mut names = Vec::new();
-    for name in ["nia", "noa", "ned", "nat", "nil"] {
+    let root = operator(&system, "root").await;
+    let mut names = vec![root.name.clone()];
+    for name in ["nia", "noa", "ned", "nat"] {
         names.push(register(&client, name).await.username);
     }
-    let gone = register(&client, "nox").await;
-    client.delete_user(pb::DeleteUserRequest { user_id: gone.id }).await.unwrap();
+    let gone = system.sign_up("nox").await;
+    client.with_token(&gone.token).delete_user(pb::DeleteUserRequest { user_id: gone.id }).await.unwrap();
 
+    let as_root = client.with_token(&root.token);
     let mut seen = Vec::new();
     let mut token = String::new();
     let mut pages = 0;
     loop {
-        let page = client.list_users(pb::ListUsersRequest { page_size: 2, page_token: token.clone() }).await.unwrap();
+        let page = as_root.list_users(pb::ListUsersRequest { page_size: 2, page_token: token.clone() }).await.unwrap();
         assert!(page.users.len() <= 2);
-        seen.extend(page.users.into_iter().map(|u| u.username));
+        seen.extend(page.users.into_iter().map(|u| (u.username, u.email)));
         pages += 1;
         if page.next_page_token.is_empty() {
             break;
         }
         token = page.next_page_token;
     }
-    assert_eq!(seen, names, "creation order, deleted users left out");
+    assert_eq!(seen.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(), names, "creation order, deleted users left out");
+    // The operator is not a nova service: only their own email is shown to them.
+    let emails: Vec<&str> = seen.iter().map(|(_, email)| email.as_str()).collect();
+    assert_eq!(emails, ["root@example.com", "", "", "", ""]);
     assert_eq!(pages, 3);
-    let all = client.list_users(pb::ListUsersRequest { page_size: 0, page_token: String::new() }).await.unwrap();
+    let all = as_root.list_users(pb::ListUsersRequest { page_size: 0, page_token: String::new() }).await.unwrap();
     assert_eq!((all.users.len(), all.next_page_token.as_str()), (5, ""));
 
-    let negative = assert_code(client.list_users(pb::ListUsersRequest { page_size: -1, page_token: String::new() }).await, Code::InvalidArgument);
+    let negative = assert_code(as_root.list_users(pb::ListUsersRequest { page_size: -1, page_token: String::new() }).await, Code::InvalidArgument);
     assert!(negative.message().contains("page_size"));
-    let forged = assert_code(client.list_users(pb::ListUsersRequest { page_size: 2, page_token: "forged".into() }).await, Code::InvalidArgument);
+    let forged = assert_code(as_root.list_users(pb::ListUsersRequest { page_size: 2, page_token: "forged".into() }).await, Code::InvalidArgument);
     assert!(forged.message().contains("page_token"));
     system.stop().await;
 }
@@ -372,56 +457,70 @@ async fn list_users_pages_in_creation_order_with_opaque_tokens() {
 #[tokio::test]
 async fn permissions_grant_check_list_and_revoke_idempotently() {
     let (system, client) = start(AuthSettings::default()).await;
-    let ozz = register(&client, "ozz").await;
+    let root = operator(&system, "root").await;
+    let ozz = system.sign_up("ozz").await;
+    let as_root = client.with_token(&root.token);
+    let as_ozz = client.with_token(&ozz.token);
+    let (services, other) = (service(&system), system.service_client("content", AuthClient::from_peers));
     let check = pb::CheckPermissionRequest { user_id: ozz.id.clone(), permission: "content.moderate".into() };
     let list = pb::GetUserPermissionsRequest { user_id: ozz.id.clone() };
-    // Cached through this client before the grant: the grant must show through it.
-    assert!(!client.check_permission(check.clone()).await.unwrap().allowed);
-    assert!(client.get_user_permissions(list.clone()).await.unwrap().permissions.is_empty());
+    // Cached through these clients before the grant: the grant must show through them.
+    assert!(!services.check_permission(check.clone()).await.unwrap().allowed);
+    assert!(as_ozz.get_user_permissions(list.clone()).await.unwrap().permissions.is_empty());
 
     for permission in ["content.moderate", "content.moderate", "media.delete_any"] {
-        client.grant_permission(pb::GrantPermissionRequest { user_id: ozz.id.clone(), permission: permission.into() }).await.unwrap();
+        as_root.grant_permission(pb::GrantPermissionRequest { user_id: ozz.id.clone(), permission: permission.into() }).await.unwrap();
     }
-    let other = system.client(AuthClient::from_peers);
-    assert!(client.check_permission(check.clone()).await.unwrap().allowed);
+    assert!(services.check_permission(check.clone()).await.unwrap().allowed);
     assert!(other.check_permission(check.clone()).await.unwrap().allowed);
-    assert_eq!(client.get_user_permissions(list.clone()).await.unwrap().permissions, ["content.moderate", "media.delete_any"]);
+    assert_eq!(as_ozz.get_user_permissions(list.clone()).await.unwrap().permissions, ["content.moderate", "media.delete_any"]);
+    // An empty user_id is the caller's own.
+    assert_eq!(as_ozz.get_user_permissions(pb::GetUserPermissionsRequest::default()).await.unwrap().permissions, ["content.moderate", "media.delete_any"]);
     let mut db = system.connect("auth").await;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM user_permissions").fetch_one(&mut db).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM user_permissions WHERE user_id = $1::uuid").bind(&ozz.id).fetch_one(&mut db).await.unwrap();
     assert_eq!(rows, 2, "the repeated grant changed nothing");
 
     for _ in 0..2 {
-        client.revoke_permission(pb::RevokePermissionRequest { user_id: ozz.id.clone(), permission: "content.moderate".into() }).await.unwrap();
+        as_root.revoke_permission(pb::RevokePermissionRequest { user_id: ozz.id.clone(), permission: "content.moderate".into() }).await.unwrap();
     }
-    assert!(!client.check_permission(check.clone()).await.unwrap().allowed);
+    assert!(!services.check_permission(check.clone()).await.unwrap().allowed);
     assert!(!other.check_permission(check).await.unwrap().allowed);
-    assert_eq!(other.get_user_permissions(list).await.unwrap().permissions, ["media.delete_any"]);
+    let other_edge = system.client(AuthClient::from_peers).with_token(&ozz.token);
+    assert_eq!(other_edge.get_user_permissions(list).await.unwrap().permissions, ["media.delete_any"]);
 
     let unknown = Uuid::new_v4().to_string();
     assert_code(
-        client.check_permission(pb::CheckPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
-        Code::NotFound,
-    );
-    assert_code(client.get_user_permissions(pb::GetUserPermissionsRequest { user_id: unknown.clone() }).await, Code::NotFound);
-    assert_code(
-        client.grant_permission(pb::GrantPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
+        services.check_permission(pb::CheckPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
         Code::NotFound,
     );
     assert_code(
-        client.revoke_permission(pb::RevokePermissionRequest { user_id: unknown, permission: "content.moderate".into() }).await,
+        as_root.grant_permission(pb::GrantPermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
         Code::NotFound,
     );
+    assert_code(
+        as_root.revoke_permission(pb::RevokePermissionRequest { user_id: unknown.clone(), permission: "content.moderate".into() }).await,
+        Code::NotFound,
+    );
+    // Another user's permissions, or a malformed id, are not ozz's to list.
+    for user_id in [root.id.clone(), unknown, "x".into()] {
+        let refused = assert_code(as_ozz.get_user_permissions(pb::GetUserPermissionsRequest { user_id }).await, Code::PermissionDenied);
+        assert!(refused.message().contains("user_id"), "{}", refused.message());
+    }
     let bad = assert_code(
-        client.grant_permission(pb::GrantPermissionRequest { user_id: ozz.id.clone(), permission: "Moderate!".into() }).await,
+        as_root.grant_permission(pb::GrantPermissionRequest { user_id: ozz.id.clone(), permission: "Moderate!".into() }).await,
         Code::InvalidArgument,
     );
     assert!(bad.message().contains("permission"));
     assert_code(
-        client.check_permission(pb::CheckPermissionRequest { user_id: ozz.id.clone(), permission: String::new() }).await,
+        services.check_permission(pb::CheckPermissionRequest { user_id: ozz.id.clone(), permission: String::new() }).await,
         Code::InvalidArgument,
     );
-    assert_code(client.revoke_permission(pb::RevokePermissionRequest { user_id: ozz.id, permission: "x".into() }).await, Code::InvalidArgument);
-    assert_code(client.get_user_permissions(pb::GetUserPermissionsRequest { user_id: "x".into() }).await, Code::InvalidArgument);
+    assert_code(as_root.revoke_permission(pb::RevokePermissionRequest { user_id: ozz.id, permission: "x".into() }).await, Code::InvalidArgument);
+    let malformed = assert_code(
+        services.check_permission(pb::CheckPermissionRequest { user_id: "x".into(), permission: "content.moderate".into() }).await,
+        Code::InvalidArgument,
+    );
+    assert!(malformed.message().contains("user_id"), "{}", malformed.message());
     system.stop().await;
 }
 

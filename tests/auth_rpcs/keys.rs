@@ -7,10 +7,10 @@ async fn a_rotated_out_key_verifies_within_its_grace_and_not_after() {
     // Keys re-read on every use, so the retirement moved by SQL below is seen at once.
     let settings = AuthSettings { key_cache_ttl: Duration::ZERO, ..AuthSettings::default() };
     let (system, client) = start(settings).await;
-    register(&client, "jon").await;
-    let old_token = login(&client, "jon").await.tokens.unwrap().access_token;
+    let jon = operator(&system, "jon").await;
+    let old_token = jon.token.clone();
 
-    let rotated = client.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
+    let rotated = client.with_token(&old_token).rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
     assert!(!rotated.kid.is_empty() && !rotated.retired_kid.is_empty());
     assert_ne!(rotated.kid, rotated.retired_kid);
     let mut db = system.connect("auth").await;
@@ -36,8 +36,9 @@ async fn a_rotated_out_key_verifies_within_its_grace_and_not_after() {
     assert!(after.message().contains("retired"), "{}", after.message());
     verify(&fresh(), &new_token).await.unwrap();
 
-    // Rotating again retires the second key: one active key at a time.
-    let again = client.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
+    // Rotating again (with a token of the new key: the old one is refused now) retires the
+    // second key: one active key at a time.
+    let again = client.with_token(&new_token).rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
     assert_eq!(again.retired_kid, rotated.kid);
     let active: i64 = sqlx::query_scalar("SELECT count(*) FROM jwt_signing_keys WHERE active").fetch_one(&mut db).await.unwrap();
     assert_eq!(active, 1);
@@ -67,8 +68,10 @@ async fn a_replica_verifies_tokens_signed_with_a_key_another_replica_created() {
     let database = nova_tests::TestDatabase::new("auth");
     let files = TestDirectory::new("auth");
     let mut replicas = Vec::new();
+    // rae operates by email (NOVA_AUTH_ADMIN_EMAILS), the same on every replica.
+    let settings = || AuthSettings { admin_emails: vec!["rae@example.com".into()], ..AuthSettings::default() };
     for _ in 0..2 {
-        replicas.push(start_replica(&database, &files, AuthSettings::default()).await);
+        replicas.push(start_replica(&database, &files, settings()).await);
     }
     let a = AuthClient::connect_lazy(&replicas[0].uri()).unwrap();
     let b = AuthClient::connect_lazy(&replicas[1].uri()).unwrap();
@@ -76,8 +79,9 @@ async fn a_replica_verifies_tokens_signed_with_a_key_another_replica_created() {
     let first = login(&a, "rae").await.tokens.unwrap().access_token;
     verify(&b, &first).await.unwrap();
 
-    // B rotates; A has never seen the new kid and reloads its keys on meeting it.
-    let rotated = b.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
+    // B rotates (checking the token A signed); A has never seen the new kid and reloads its
+    // keys on meeting it.
+    let rotated = b.with_token(&first).rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
     let second = login(&b, "rae").await.tokens.unwrap().access_token;
     verify(&a, &second).await.unwrap();
     verify(&a, &first).await.unwrap();
@@ -196,18 +200,24 @@ async fn a_plaintext_key_from_before_sealing_is_sealed_when_loaded_and_keeps_sig
 #[tokio::test]
 async fn rotating_in_a_loop_keeps_the_key_table_bounded() {
     let (system, client) = start(AuthSettings::default()).await;
+    let mut root = operator(&system, "root").await;
     let mut db = system.connect("auth").await;
     // Faster than the grace period: retired keys still verify, but only the newest few stay.
+    // The operator refreshes before each rotation, so their token is always signed by a key
+    // that is kept (the one just retired).
     let mut last = String::new();
     for _ in 0..40 {
-        last = client.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap().kid;
+        let renewed = refresh(&client, &root.refresh_token).await.unwrap();
+        (root.token, root.refresh_token) = (renewed.access_token, renewed.refresh_token);
+        last = client.with_token(&root.token).rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap().kid;
     }
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jwt_signing_keys").fetch_one(&mut db).await.unwrap();
     assert_eq!(rows, 1 + nova_auth_service::MAX_RETIRED_KEYS, "the active key and the newest retired ones");
 
     // Retired longer ago than the grace period: the next rotation deletes them all.
+    let renewed = refresh(&client, &root.refresh_token).await.unwrap();
     sqlx::query("UPDATE jwt_signing_keys SET retired_at = now() - interval '1 day' WHERE NOT active").execute(&mut db).await.unwrap();
-    let rotated = client.rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
+    let rotated = client.with_token(&renewed.access_token).rotate_signing_key(pb::RotateSigningKeyRequest {}).await.unwrap();
     assert_eq!(rotated.retired_kid, last);
     let kids: Vec<String> = sqlx::query_scalar("SELECT kid FROM jwt_signing_keys ORDER BY active").fetch_all(&mut db).await.unwrap();
     assert_eq!(kids, [last, rotated.kid], "the key just retired (within its grace) and the new one");

@@ -68,7 +68,7 @@ impl AuthClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
+    /// Anyone. Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
     /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
     /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
     /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
@@ -92,8 +92,10 @@ impl AuthClient {
             )
             .await
     }
-    /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
-    /// whose `kid` header names its signing key) and a refresh token.
+    /// Anyone. Checks a password (Argon2id) and opens a session, returning an access token (an
+    /// EdDSA JWT whose `kid` header names its signing key) and a refresh token.
+    /// The source address is the end user's as the edge forwards it (`x-forwarded-for`, believed
+    /// from client peers only), else the caller's own (an IPv6 client counts by its /64).
     /// Failures are counted per (email as typed, source address) and per source address, whether
     /// or not the email has an account: after the configured number of wrong passwords for one
     /// email from one source within the window (default 5 in 15 minutes), that pair is refused
@@ -127,7 +129,8 @@ impl AuthClient {
             )
             .await
     }
-    /// Exchanges a valid refresh token for a new token pair in the same session; the presented
+    /// Anyone holding the refresh token. Exchanges a valid refresh token for a new token pair in
+    /// the same session; the presented
     /// token is revoked (rotation). Presenting a token that was already rotated is treated as
     /// theft: the whole session and all its tokens are revoked.
     /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
@@ -152,12 +155,15 @@ impl AuthClient {
             )
             .await
     }
-    /// Revokes a session and every refresh token of it, and records the revocation for every
-    /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
-    /// verifying at once in this service, in services applying revocations within their poll
-    /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
-    /// revoked session succeeds.
-    /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
+    /// A signed-in user, for one of their own sessions: `session_id` empty is the session of the
+    /// call's own token. Revokes the session and every refresh token of it, and records the
+    /// revocation for every verifier (GetTokenVerification) in the same transaction. Access
+    /// tokens of the session stop verifying in this service and in services applying revocations
+    /// within their poll (about a second), and for callers caching VerifyToken within its TTL
+    /// (30 s). Revoking a revoked session succeeds.
+    /// Errors: UNAUTHENTICATED (no valid token); INVALID_ARGUMENT (malformed session_id);
+    /// NOT_FOUND (no such session of the caller's: another user's session is answered the same,
+    /// its existence not revealed).
     ///
     /// `Logout`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
     pub async fn logout(
@@ -177,7 +183,8 @@ impl AuthClient {
             )
             .await
     }
-    /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
+    /// Anyone. Returns one user's identity by id, the email only to the user themself or a nova
+    /// service calling as itself (see User.email). NOT_FOUND when no live user has that id.
     ///
     /// `GetUser`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user(
@@ -207,8 +214,9 @@ impl AuthClient {
             )
             .await;
     }
-    /// Returns the users among the given ids (at most 100), for callers that resolve many
-    /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+    /// Anyone. Returns the users among the given ids (at most 100), for callers that resolve many
+    /// references at once, emails as for GetUser. Unknown or deleted ids are listed in
+    /// `missing_user_ids`, not errors.
     /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
     ///
     /// `GetUsersByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
@@ -242,7 +250,8 @@ impl AuthClient {
             )
             .await;
     }
-    /// Checks an access token the way every service does with GetTokenVerification's answer
+    /// Anyone (the token is the proof). Checks an access token the way every service does with
+    /// GetTokenVerification's answer
     /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
     /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
     /// until the key's retirement plus a grace period (default: the access-token lifetime).
@@ -282,7 +291,8 @@ impl AuthClient {
             )
             .await;
     }
-    /// Tells whether a live user with the given id exists and is active (not deleted; a
+    /// Anyone; the same answer for every caller. Tells whether a live user with the given id
+    /// exists and is active (not deleted; a
     /// temporary sign-in lockout does not count); cheap existence check for services that hold
     /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
     ///
@@ -321,7 +331,8 @@ impl AuthClient {
             )
             .await;
     }
-    /// Looks a user up by email address (case-insensitive). NOT_FOUND when none matches.
+    /// Nova services only (an end user is PERMISSION_DENIED: emails are not a directory). Looks a
+    /// user up by email address (case-insensitive), email included. NOT_FOUND when none matches.
     ///
     /// `GetUserByEmail`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 200ms, up to 3 attempts.
     pub async fn get_user_by_email(
@@ -341,7 +352,8 @@ impl AuthClient {
             )
             .await
     }
-    /// Lists live users in creation order, a page at a time.
+    /// Operators (`auth.admin`). Lists live users in creation order, a page at a time; emails as
+    /// for GetUser (an operator sees only their own).
     /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
     ///
     /// `ListUsers`: read (NO_SIDE_EFFECTS), access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
@@ -362,7 +374,9 @@ impl AuthClient {
             )
             .await
     }
-    /// Tells whether a user holds a permission (e.g. "content.moderate").
+    /// Nova services only (how they check permission policies); the same answer for every
+    /// service. Tells whether a user holds a permission (e.g. "content.moderate"): granted, or an
+    /// `auth.*` one and the user's email listed in NOVA_AUTH_ADMIN_EMAILS.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
     /// `CheckPermission`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user); one answer for all callers, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
@@ -400,8 +414,11 @@ impl AuthClient {
             )
             .await;
     }
-    /// Lists every permission a user holds, sorted.
-    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+    /// A signed-in user, for their own permissions (`user_id` empty or theirs; another id is
+    /// PERMISSION_DENIED). Lists every permission the user holds, sorted: those granted, and for
+    /// an operator by email (NOVA_AUTH_ADMIN_EMAILS) the `auth.*` permissions auth's RPCs ask for.
+    /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id);
+    /// NOT_FOUND (no live user).
     ///
     /// `GetUserPermissions`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 200ms, cached 1m, fail-closed (never served stale), up to 3 attempts.
     pub async fn get_user_permissions(
@@ -438,7 +455,8 @@ impl AuthClient {
             )
             .await;
     }
-    /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
+    /// Operators (`auth.admin`). Grants a permission to a user; granting a held permission
+    /// succeeds and changes nothing.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
     /// `GrantPermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
@@ -459,7 +477,8 @@ impl AuthClient {
             )
             .await
     }
-    /// Revokes a permission from a user; revoking one not held succeeds.
+    /// Operators (`auth.admin`). Revokes a granted permission from a user; revoking one not held
+    /// succeeds. An operator by email keeps the `auth.*` permissions while the email is listed.
     /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
     ///
     /// `RevokePermission`: idempotent write, access: permission `auth.admin`, deadline 500ms, up to 3 attempts.
@@ -480,9 +499,10 @@ impl AuthClient {
             )
             .await
     }
-    /// Records a failed sign-in attempt, for a service that checks a credential of the user's
-    /// itself: it counts like a wrong password at Login, for the account's email from
-    /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+    /// Nova services only. Records a failed sign-in attempt, for a service that checks a
+    /// credential of the user's itself: it counts like a wrong password at Login, for the
+    /// account's email from `source_address`, and reports whether sign-ins with that email from
+    /// there are now refused.
     /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
     /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
     ///
@@ -504,10 +524,12 @@ impl AuthClient {
             )
             .await
     }
-    /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-    /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
-    /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
-    /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
+    /// A signed-in user, for their own account (`user_id` empty or theirs; another id is
+    /// PERMISSION_DENIED). Deletes the account (soft delete: it can no longer sign in, refresh or
+    /// verify tokens, and reads answer NOT_FOUND) and revokes all its sessions, recording a
+    /// revocation of every token of the user for every verifier in the same transaction. Deleting
+    /// a deleted account succeeds (while the call's token still verifies).
+    /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id).
     ///
     /// `DeleteUser`: idempotent write, access: user; user_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_user(
@@ -527,7 +549,7 @@ impl AuthClient {
             )
             .await
     }
-    /// Administrative: creates a new active signing key and retires the previous one, and deletes
+    /// Operators (`auth.admin`). Creates a new active signing key and retires the previous one, and deletes
     /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
     /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
     /// every call rotates. Errors: none beyond UNAVAILABLE.
@@ -550,8 +572,9 @@ impl AuthClient {
             )
             .await
     }
-    /// The public keys that sign access tokens and the revocations recorded after a cursor: what
-    /// every service needs to verify tokens itself. Services poll it about every second.
+    /// Nova services only. The public keys that sign access tokens and the revocations recorded
+    /// after a cursor: what every service needs to verify tokens itself. Services poll it about
+    /// every second.
     /// Errors: INVALID_ARGUMENT (negative revocations_after).
     ///
     /// `GetTokenVerification`: read (NO_SIDE_EFFECTS), access: service (content, feed, media, messaging, search, streaming, user), deadline 500ms, up to 3 attempts.
@@ -572,15 +595,17 @@ impl AuthClient {
             )
             .await
     }
-    /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
-    /// through the same bounded pool as Login), then signs out every other session of the user
-    /// (their refresh tokens are revoked and their access tokens stop verifying wherever
-    /// revocations are applied); the session of the call's own token stays signed in. A wrong
-    /// current password counts like a failed sign-in for the account's email from the call's
-    /// source. Not retry-safe.
-    /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
-    /// 128 characters or the same as the current one); NOT_FOUND (no live user);
-    /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+    /// A signed-in user, for their own password (`user_id` empty or theirs; another id is
+    /// PERMISSION_DENIED). Checks `current_password` and stores the new one (Argon2id, through
+    /// the same bounded pool as Login), then signs out every other session of the user (their
+    /// refresh tokens are revoked and their access tokens stop verifying wherever revocations are
+    /// applied); the session of the call's own token stays signed in. A wrong current password
+    /// counts like a failed sign-in for the account's email from the call's source. Not
+    /// retry-safe.
+    /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id, or
+    /// "current_password is incorrect"); INVALID_ARGUMENT (empty current_password, new_password
+    /// not 8 to 128 characters or the same as the current one); NOT_FOUND (no live user);
+    /// RESOURCE_EXHAUSTED (throttled as at
     /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
     /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
     ///

@@ -7,8 +7,10 @@ pub struct User {
     /// UUID of the user.
     #[prost(string, tag = "1")]
     pub id: ::prost::alloc::string::String,
-    /// Shown only to the user themself and to nova services; empty for anyone else in GetUser,
-    /// GetUsersByIds and ListUsers (Register, Login and GetUserByEmail answer a caller who gave it).
+    /// Shown only to the user themself (in person or through a service serving them) and to nova
+    /// services calling as themselves; empty for anyone else in GetUser, GetUsersByIds and
+    /// ListUsers: the anonymous audience, another user, a service serving another user, an
+    /// operator (Register, Login and GetUserByEmail answer a caller who gave it).
     #[prost(string, tag = "2")]
     pub email: ::prost::alloc::string::String,
     #[prost(string, tag = "3")]
@@ -167,6 +169,7 @@ pub struct CheckPermissionResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetUserPermissionsRequest {
+    /// The acting user (bound to the caller by the server: empty is the caller).
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
 }
@@ -180,7 +183,8 @@ pub struct RecordFailedLoginRequest {
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
     /// Where the failed attempt came from (an IPv4 or IPv6 address) as the reporting service saw
-    /// it; empty: the address of the call itself.
+    /// it; empty: the address of the call itself (the reporting service's own: services forward
+    /// no end user's address).
     #[prost(string, tag = "2")]
     pub source_address: ::prost::alloc::string::String,
 }
@@ -198,7 +202,8 @@ pub struct RecordFailedLoginResponse {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct LogoutRequest {
-    /// The session to revoke (the `session_id` VerifyToken returned).
+    /// The session to revoke, one of the caller's (the `session_id` VerifyToken returned); empty:
+    /// the session of the call's own token.
     #[prost(string, tag = "1")]
     pub session_id: ::prost::alloc::string::String,
 }
@@ -225,6 +230,7 @@ pub struct RevokePermissionRequest {
 pub struct RevokePermissionResponse {}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct DeleteUserRequest {
+    /// The acting user (bound to the caller by the server: empty is the caller).
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
 }
@@ -294,7 +300,7 @@ pub struct TokenRevocation {
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ChangePasswordRequest {
-    /// The acting user (bound to the caller by the server).
+    /// The acting user (bound to the caller by the server: empty is the caller).
     #[prost(string, tag = "1")]
     pub user_id: ::prost::alloc::string::String,
     #[prost(string, tag = "2")]
@@ -434,7 +440,7 @@ pub mod auth_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
+        /// Anyone. Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
         /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
         /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
         /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
@@ -463,8 +469,10 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Register"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
-        /// whose `kid` header names its signing key) and a refresh token.
+        /// Anyone. Checks a password (Argon2id) and opens a session, returning an access token (an
+        /// EdDSA JWT whose `kid` header names its signing key) and a refresh token.
+        /// The source address is the end user's as the edge forwards it (`x-forwarded-for`, believed
+        /// from client peers only), else the caller's own (an IPv6 client counts by its /64).
         /// Failures are counted per (email as typed, source address) and per source address, whether
         /// or not the email has an account: after the configured number of wrong passwords for one
         /// email from one source within the window (default 5 in 15 minutes), that pair is refused
@@ -500,7 +508,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Login"));
             self.inner.unary(req, path, codec).await
         }
-        /// Exchanges a valid refresh token for a new token pair in the same session; the presented
+        /// Anyone holding the refresh token. Exchanges a valid refresh token for a new token pair in
+        /// the same session; the presented
         /// token is revoked (rotation). Presenting a token that was already rotated is treated as
         /// theft: the whole session and all its tokens are revoked.
         /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
@@ -530,12 +539,15 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Refresh"));
             self.inner.unary(req, path, codec).await
         }
-        /// Revokes a session and every refresh token of it, and records the revocation for every
-        /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
-        /// verifying at once in this service, in services applying revocations within their poll
-        /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
-        /// revoked session succeeds.
-        /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
+        /// A signed-in user, for one of their own sessions: `session_id` empty is the session of the
+        /// call's own token. Revokes the session and every refresh token of it, and records the
+        /// revocation for every verifier (GetTokenVerification) in the same transaction. Access
+        /// tokens of the session stop verifying in this service and in services applying revocations
+        /// within their poll (about a second), and for callers caching VerifyToken within its TTL
+        /// (30 s). Revoking a revoked session succeeds.
+        /// Errors: UNAUTHENTICATED (no valid token); INVALID_ARGUMENT (malformed session_id);
+        /// NOT_FOUND (no such session of the caller's: another user's session is answered the same,
+        /// its existence not revealed).
         pub async fn logout(
             &mut self,
             request: impl tonic::IntoRequest<super::LogoutRequest>,
@@ -557,7 +569,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "Logout"));
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
+        /// Anyone. Returns one user's identity by id, the email only to the user themself or a nova
+        /// service calling as itself (see User.email). NOT_FOUND when no live user has that id.
         pub async fn get_user(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserRequest>,
@@ -582,8 +595,9 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUser"));
             self.inner.unary(req, path, codec).await
         }
-        /// Returns the users among the given ids (at most 100), for callers that resolve many
-        /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// Anyone. Returns the users among the given ids (at most 100), for callers that resolve many
+        /// references at once, emails as for GetUser. Unknown or deleted ids are listed in
+        /// `missing_user_ids`, not errors.
         /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
         pub async fn get_users_by_ids(
             &mut self,
@@ -609,7 +623,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUsersByIds"));
             self.inner.unary(req, path, codec).await
         }
-        /// Checks an access token the way every service does with GetTokenVerification's answer
+        /// Anyone (the token is the proof). Checks an access token the way every service does with
+        /// GetTokenVerification's answer
         /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
         /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
@@ -641,7 +656,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "VerifyToken"));
             self.inner.unary(req, path, codec).await
         }
-        /// Tells whether a live user with the given id exists and is active (not deleted; a
+        /// Anyone; the same answer for every caller. Tells whether a live user with the given id
+        /// exists and is active (not deleted; a
         /// temporary sign-in lockout does not count); cheap existence check for services that hold
         /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
         pub async fn check_user_exists(
@@ -668,7 +684,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "CheckUserExists"));
             self.inner.unary(req, path, codec).await
         }
-        /// Looks a user up by email address (case-insensitive). NOT_FOUND when none matches.
+        /// Nova services only (an end user is PERMISSION_DENIED: emails are not a directory). Looks a
+        /// user up by email address (case-insensitive), email included. NOT_FOUND when none matches.
         pub async fn get_user_by_email(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserByEmailRequest>,
@@ -693,7 +710,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GetUserByEmail"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists live users in creation order, a page at a time.
+        /// Operators (`auth.admin`). Lists live users in creation order, a page at a time; emails as
+        /// for GetUser (an operator sees only their own).
         /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
         pub async fn list_users(
             &mut self,
@@ -719,7 +737,9 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "ListUsers"));
             self.inner.unary(req, path, codec).await
         }
-        /// Tells whether a user holds a permission (e.g. "content.moderate").
+        /// Nova services only (how they check permission policies); the same answer for every
+        /// service. Tells whether a user holds a permission (e.g. "content.moderate"): granted, or an
+        /// `auth.*` one and the user's email listed in NOVA_AUTH_ADMIN_EMAILS.
         /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         pub async fn check_permission(
             &mut self,
@@ -745,8 +765,11 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "CheckPermission"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists every permission a user holds, sorted.
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+        /// A signed-in user, for their own permissions (`user_id` empty or theirs; another id is
+        /// PERMISSION_DENIED). Lists every permission the user holds, sorted: those granted, and for
+        /// an operator by email (NOVA_AUTH_ADMIN_EMAILS) the `auth.*` permissions auth's RPCs ask for.
+        /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id);
+        /// NOT_FOUND (no live user).
         pub async fn get_user_permissions(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserPermissionsRequest>,
@@ -773,7 +796,8 @@ pub mod auth_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
+        /// Operators (`auth.admin`). Grants a permission to a user; granting a held permission
+        /// succeeds and changes nothing.
         /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         pub async fn grant_permission(
             &mut self,
@@ -799,7 +823,8 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "GrantPermission"));
             self.inner.unary(req, path, codec).await
         }
-        /// Revokes a permission from a user; revoking one not held succeeds.
+        /// Operators (`auth.admin`). Revokes a granted permission from a user; revoking one not held
+        /// succeeds. An operator by email keeps the `auth.*` permissions while the email is listed.
         /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         pub async fn revoke_permission(
             &mut self,
@@ -825,9 +850,10 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RevokePermission"));
             self.inner.unary(req, path, codec).await
         }
-        /// Records a failed sign-in attempt, for a service that checks a credential of the user's
-        /// itself: it counts like a wrong password at Login, for the account's email from
-        /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+        /// Nova services only. Records a failed sign-in attempt, for a service that checks a
+        /// credential of the user's itself: it counts like a wrong password at Login, for the
+        /// account's email from `source_address`, and reports whether sign-ins with that email from
+        /// there are now refused.
         /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
         /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
         pub async fn record_failed_login(
@@ -856,10 +882,12 @@ pub mod auth_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-        /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
-        /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
+        /// A signed-in user, for their own account (`user_id` empty or theirs; another id is
+        /// PERMISSION_DENIED). Deletes the account (soft delete: it can no longer sign in, refresh or
+        /// verify tokens, and reads answer NOT_FOUND) and revokes all its sessions, recording a
+        /// revocation of every token of the user for every verifier in the same transaction. Deleting
+        /// a deleted account succeeds (while the call's token still verifies).
+        /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id).
         pub async fn delete_user(
             &mut self,
             request: impl tonic::IntoRequest<super::DeleteUserRequest>,
@@ -884,7 +912,7 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "DeleteUser"));
             self.inner.unary(req, path, codec).await
         }
-        /// Administrative: creates a new active signing key and retires the previous one, and deletes
+        /// Operators (`auth.admin`). Creates a new active signing key and retires the previous one, and deletes
         /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
         /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
         /// every call rotates. Errors: none beyond UNAVAILABLE.
@@ -912,8 +940,9 @@ pub mod auth_service_client {
                 .insert(GrpcMethod::new("nova.auth.v1.AuthService", "RotateSigningKey"));
             self.inner.unary(req, path, codec).await
         }
-        /// The public keys that sign access tokens and the revocations recorded after a cursor: what
-        /// every service needs to verify tokens itself. Services poll it about every second.
+        /// Nova services only. The public keys that sign access tokens and the revocations recorded
+        /// after a cursor: what every service needs to verify tokens itself. Services poll it about
+        /// every second.
         /// Errors: INVALID_ARGUMENT (negative revocations_after).
         pub async fn get_token_verification(
             &mut self,
@@ -941,15 +970,17 @@ pub mod auth_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
-        /// through the same bounded pool as Login), then signs out every other session of the user
-        /// (their refresh tokens are revoked and their access tokens stop verifying wherever
-        /// revocations are applied); the session of the call's own token stays signed in. A wrong
-        /// current password counts like a failed sign-in for the account's email from the call's
-        /// source. Not retry-safe.
-        /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
-        /// 128 characters or the same as the current one); NOT_FOUND (no live user);
-        /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+        /// A signed-in user, for their own password (`user_id` empty or theirs; another id is
+        /// PERMISSION_DENIED). Checks `current_password` and stores the new one (Argon2id, through
+        /// the same bounded pool as Login), then signs out every other session of the user (their
+        /// refresh tokens are revoked and their access tokens stop verifying wherever revocations are
+        /// applied); the session of the call's own token stays signed in. A wrong current password
+        /// counts like a failed sign-in for the account's email from the call's source. Not
+        /// retry-safe.
+        /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id, or
+        /// "current_password is incorrect"); INVALID_ARGUMENT (empty current_password, new_password
+        /// not 8 to 128 characters or the same as the current one); NOT_FOUND (no live user);
+        /// RESOURCE_EXHAUSTED (throttled as at
         /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
         /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
         pub async fn change_password(
@@ -991,7 +1022,7 @@ pub mod auth_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with AuthServiceServer.
     #[async_trait]
     pub trait AuthService: std::marker::Send + std::marker::Sync + 'static {
-        /// Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
+        /// Anyone. Creates an account with an email, a username and a password. Fails with ALREADY_EXISTS
         /// when the email or the username is taken, INVALID_ARGUMENT when a field is malformed,
         /// RESOURCE_EXHAUSTED "too many sign-ins in progress; retry shortly" when every password
         /// hashing slot and queue place is taken, DEADLINE_EXCEEDED when the deadline passes while
@@ -1003,8 +1034,10 @@ pub mod auth_service_server {
             tonic::Response<super::RegisterResponse>,
             tonic::Status,
         >;
-        /// Checks a password (Argon2id) and opens a session, returning an access token (an EdDSA JWT
-        /// whose `kid` header names its signing key) and a refresh token.
+        /// Anyone. Checks a password (Argon2id) and opens a session, returning an access token (an
+        /// EdDSA JWT whose `kid` header names its signing key) and a refresh token.
+        /// The source address is the end user's as the edge forwards it (`x-forwarded-for`, believed
+        /// from client peers only), else the caller's own (an IPv6 client counts by its /64).
         /// Failures are counted per (email as typed, source address) and per source address, whether
         /// or not the email has an account: after the configured number of wrong passwords for one
         /// email from one source within the window (default 5 in 15 minutes), that pair is refused
@@ -1023,7 +1056,8 @@ pub mod auth_service_server {
             &self,
             request: tonic::Request<super::LoginRequest>,
         ) -> std::result::Result<tonic::Response<super::LoginResponse>, tonic::Status>;
-        /// Exchanges a valid refresh token for a new token pair in the same session; the presented
+        /// Anyone holding the refresh token. Exchanges a valid refresh token for a new token pair in
+        /// the same session; the presented
         /// token is revoked (rotation). Presenting a token that was already rotated is treated as
         /// theft: the whole session and all its tokens are revoked.
         /// Errors: INVALID_ARGUMENT (empty or malformed token); UNAUTHENTICATED (unknown, expired,
@@ -1033,23 +1067,28 @@ pub mod auth_service_server {
             &self,
             request: tonic::Request<super::RefreshRequest>,
         ) -> std::result::Result<tonic::Response<super::RefreshResponse>, tonic::Status>;
-        /// Revokes a session and every refresh token of it, and records the revocation for every
-        /// verifier (GetTokenVerification) in the same transaction. Access tokens of the session stop
-        /// verifying at once in this service, in services applying revocations within their poll
-        /// (about a second), and for callers caching VerifyToken within its TTL (30 s). Revoking a
-        /// revoked session succeeds.
-        /// Errors: INVALID_ARGUMENT (malformed session_id); NOT_FOUND (no such session).
+        /// A signed-in user, for one of their own sessions: `session_id` empty is the session of the
+        /// call's own token. Revokes the session and every refresh token of it, and records the
+        /// revocation for every verifier (GetTokenVerification) in the same transaction. Access
+        /// tokens of the session stop verifying in this service and in services applying revocations
+        /// within their poll (about a second), and for callers caching VerifyToken within its TTL
+        /// (30 s). Revoking a revoked session succeeds.
+        /// Errors: UNAUTHENTICATED (no valid token); INVALID_ARGUMENT (malformed session_id);
+        /// NOT_FOUND (no such session of the caller's: another user's session is answered the same,
+        /// its existence not revealed).
         async fn logout(
             &self,
             request: tonic::Request<super::LogoutRequest>,
         ) -> std::result::Result<tonic::Response<super::LogoutResponse>, tonic::Status>;
-        /// Returns one user's identity by id. NOT_FOUND when no live user has that id.
+        /// Anyone. Returns one user's identity by id, the email only to the user themself or a nova
+        /// service calling as itself (see User.email). NOT_FOUND when no live user has that id.
         async fn get_user(
             &self,
             request: tonic::Request<super::GetUserRequest>,
         ) -> std::result::Result<tonic::Response<super::GetUserResponse>, tonic::Status>;
-        /// Returns the users among the given ids (at most 100), for callers that resolve many
-        /// references at once. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// Anyone. Returns the users among the given ids (at most 100), for callers that resolve many
+        /// references at once, emails as for GetUser. Unknown or deleted ids are listed in
+        /// `missing_user_ids`, not errors.
         /// Errors: INVALID_ARGUMENT (malformed id, more than 100 ids).
         async fn get_users_by_ids(
             &self,
@@ -1058,7 +1097,8 @@ pub mod auth_service_server {
             tonic::Response<super::GetUsersByIdsResponse>,
             tonic::Status,
         >;
-        /// Checks an access token the way every service does with GetTokenVerification's answer
+        /// Anyone (the token is the proof). Checks an access token the way every service does with
+        /// GetTokenVerification's answer
         /// (signature, `kid`, issuer, expiry, and the revocations of its session and of its user,
         /// which DeleteUser records) and returns whom it belongs to; failed sign-ins never affect it. A token signed by a rotated-out key verifies
         /// until the key's retirement plus a grace period (default: the access-token lifetime).
@@ -1073,7 +1113,8 @@ pub mod auth_service_server {
             tonic::Response<super::VerifyTokenResponse>,
             tonic::Status,
         >;
-        /// Tells whether a live user with the given id exists and is active (not deleted; a
+        /// Anyone; the same answer for every caller. Tells whether a live user with the given id
+        /// exists and is active (not deleted; a
         /// temporary sign-in lockout does not count); cheap existence check for services that hold
         /// logical references to users. Errors: INVALID_ARGUMENT (malformed user_id).
         async fn check_user_exists(
@@ -1083,7 +1124,8 @@ pub mod auth_service_server {
             tonic::Response<super::CheckUserExistsResponse>,
             tonic::Status,
         >;
-        /// Looks a user up by email address (case-insensitive). NOT_FOUND when none matches.
+        /// Nova services only (an end user is PERMISSION_DENIED: emails are not a directory). Looks a
+        /// user up by email address (case-insensitive), email included. NOT_FOUND when none matches.
         async fn get_user_by_email(
             &self,
             request: tonic::Request<super::GetUserByEmailRequest>,
@@ -1091,7 +1133,8 @@ pub mod auth_service_server {
             tonic::Response<super::GetUserByEmailResponse>,
             tonic::Status,
         >;
-        /// Lists live users in creation order, a page at a time.
+        /// Operators (`auth.admin`). Lists live users in creation order, a page at a time; emails as
+        /// for GetUser (an operator sees only their own).
         /// Errors: INVALID_ARGUMENT (negative page_size, page_token not from this list).
         async fn list_users(
             &self,
@@ -1100,7 +1143,9 @@ pub mod auth_service_server {
             tonic::Response<super::ListUsersResponse>,
             tonic::Status,
         >;
-        /// Tells whether a user holds a permission (e.g. "content.moderate").
+        /// Nova services only (how they check permission policies); the same answer for every
+        /// service. Tells whether a user holds a permission (e.g. "content.moderate"): granted, or an
+        /// `auth.*` one and the user's email listed in NOVA_AUTH_ADMIN_EMAILS.
         /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         async fn check_permission(
             &self,
@@ -1109,8 +1154,11 @@ pub mod auth_service_server {
             tonic::Response<super::CheckPermissionResponse>,
             tonic::Status,
         >;
-        /// Lists every permission a user holds, sorted.
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no live user).
+        /// A signed-in user, for their own permissions (`user_id` empty or theirs; another id is
+        /// PERMISSION_DENIED). Lists every permission the user holds, sorted: those granted, and for
+        /// an operator by email (NOVA_AUTH_ADMIN_EMAILS) the `auth.*` permissions auth's RPCs ask for.
+        /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id);
+        /// NOT_FOUND (no live user).
         async fn get_user_permissions(
             &self,
             request: tonic::Request<super::GetUserPermissionsRequest>,
@@ -1118,7 +1166,8 @@ pub mod auth_service_server {
             tonic::Response<super::GetUserPermissionsResponse>,
             tonic::Status,
         >;
-        /// Grants a permission to a user; granting a held permission succeeds and changes nothing.
+        /// Operators (`auth.admin`). Grants a permission to a user; granting a held permission
+        /// succeeds and changes nothing.
         /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         async fn grant_permission(
             &self,
@@ -1127,7 +1176,8 @@ pub mod auth_service_server {
             tonic::Response<super::GrantPermissionResponse>,
             tonic::Status,
         >;
-        /// Revokes a permission from a user; revoking one not held succeeds.
+        /// Operators (`auth.admin`). Revokes a granted permission from a user; revoking one not held
+        /// succeeds. An operator by email keeps the `auth.*` permissions while the email is listed.
         /// Errors: INVALID_ARGUMENT (malformed user_id or permission); NOT_FOUND (no live user).
         async fn revoke_permission(
             &self,
@@ -1136,9 +1186,10 @@ pub mod auth_service_server {
             tonic::Response<super::RevokePermissionResponse>,
             tonic::Status,
         >;
-        /// Records a failed sign-in attempt, for a service that checks a credential of the user's
-        /// itself: it counts like a wrong password at Login, for the account's email from
-        /// `source_address`, and reports whether sign-ins with that email from there are now refused.
+        /// Nova services only. Records a failed sign-in attempt, for a service that checks a
+        /// credential of the user's itself: it counts like a wrong password at Login, for the
+        /// account's email from `source_address`, and reports whether sign-ins with that email from
+        /// there are now refused.
         /// Not idempotent: every call counts one attempt (the same counts as Login's failures).
         /// Errors: INVALID_ARGUMENT (malformed user_id or source_address); NOT_FOUND (no live user).
         async fn record_failed_login(
@@ -1148,10 +1199,12 @@ pub mod auth_service_server {
             tonic::Response<super::RecordFailedLoginResponse>,
             tonic::Status,
         >;
-        /// Deletes an account (soft delete: it can no longer sign in, refresh or verify tokens, and
-        /// reads answer NOT_FOUND) and revokes all its sessions, recording a revocation of every token
-        /// of the user for every verifier in the same transaction. Deleting a deleted account succeeds.
-        /// Errors: INVALID_ARGUMENT (malformed user_id); NOT_FOUND (no account ever had that id).
+        /// A signed-in user, for their own account (`user_id` empty or theirs; another id is
+        /// PERMISSION_DENIED). Deletes the account (soft delete: it can no longer sign in, refresh or
+        /// verify tokens, and reads answer NOT_FOUND) and revokes all its sessions, recording a
+        /// revocation of every token of the user for every verifier in the same transaction. Deleting
+        /// a deleted account succeeds (while the call's token still verifies).
+        /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id).
         async fn delete_user(
             &self,
             request: tonic::Request<super::DeleteUserRequest>,
@@ -1159,7 +1212,7 @@ pub mod auth_service_server {
             tonic::Response<super::DeleteUserResponse>,
             tonic::Status,
         >;
-        /// Administrative: creates a new active signing key and retires the previous one, and deletes
+        /// Operators (`auth.admin`). Creates a new active signing key and retires the previous one, and deletes
         /// keys retired longer ago than the grace period (and all but the 32 most recently retired).
         /// Tokens signed by the retired key keep verifying for the grace period. Not idempotent:
         /// every call rotates. Errors: none beyond UNAVAILABLE.
@@ -1170,8 +1223,9 @@ pub mod auth_service_server {
             tonic::Response<super::RotateSigningKeyResponse>,
             tonic::Status,
         >;
-        /// The public keys that sign access tokens and the revocations recorded after a cursor: what
-        /// every service needs to verify tokens itself. Services poll it about every second.
+        /// Nova services only. The public keys that sign access tokens and the revocations recorded
+        /// after a cursor: what every service needs to verify tokens itself. Services poll it about
+        /// every second.
         /// Errors: INVALID_ARGUMENT (negative revocations_after).
         async fn get_token_verification(
             &self,
@@ -1180,15 +1234,17 @@ pub mod auth_service_server {
             tonic::Response<super::GetTokenVerificationResponse>,
             tonic::Status,
         >;
-        /// Changes a user's password: checks `current_password` and stores the new one (Argon2id,
-        /// through the same bounded pool as Login), then signs out every other session of the user
-        /// (their refresh tokens are revoked and their access tokens stop verifying wherever
-        /// revocations are applied); the session of the call's own token stays signed in. A wrong
-        /// current password counts like a failed sign-in for the account's email from the call's
-        /// source. Not retry-safe.
-        /// Errors: INVALID_ARGUMENT (malformed user_id, empty current_password, new_password not 8 to
-        /// 128 characters or the same as the current one); NOT_FOUND (no live user);
-        /// PERMISSION_DENIED "current_password is incorrect"; RESOURCE_EXHAUSTED (throttled as at
+        /// A signed-in user, for their own password (`user_id` empty or theirs; another id is
+        /// PERMISSION_DENIED). Checks `current_password` and stores the new one (Argon2id, through
+        /// the same bounded pool as Login), then signs out every other session of the user (their
+        /// refresh tokens are revoked and their access tokens stop verifying wherever revocations are
+        /// applied); the session of the call's own token stays signed in. A wrong current password
+        /// counts like a failed sign-in for the account's email from the call's source. Not
+        /// retry-safe.
+        /// Errors: UNAUTHENTICATED (no valid token); PERMISSION_DENIED (another user's id, or
+        /// "current_password is incorrect"); INVALID_ARGUMENT (empty current_password, new_password
+        /// not 8 to 128 characters or the same as the current one); NOT_FOUND (no live user);
+        /// RESOURCE_EXHAUSTED (throttled as at
         /// Login, or every password check slot taken); ABORTED (the password changed meanwhile);
         /// DEADLINE_EXCEEDED (the deadline passed while waiting for a password check slot).
         async fn change_password(

@@ -84,7 +84,7 @@ pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> R
     revocations::revoke_user(&mut tx, logic.settings(), id).await?;
     tx.commit().await.map_err(|e| LogicError::internal("committing the account deletion", e))?;
     // GetUser, GetUsersByIds, CheckUserExists and the permission reads are cached by user id.
-    logic.invalidator().entity(&id.to_string()).await;
+    logic.forget_user(id).await;
     Ok(pb::DeleteUserResponse {})
 }
 

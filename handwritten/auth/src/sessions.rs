@@ -2,7 +2,7 @@
 //! reuse detection), revoking it (Logout, recorded for every verifier), and checking an access
 //! token (VerifyToken: the checks every service makes).
 
-use ::nova_runtime::LogicError;
+use ::nova_runtime::{CallContext, LogicError};
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::sqlx::PgConnection;
@@ -110,12 +110,22 @@ pub async fn refresh(logic: &AuthLogic, request: pb::RefreshRequest) -> Result<p
     Ok(pb::RefreshResponse { tokens: Some(tokens) })
 }
 
-/// Logout: see the proto. Idempotent: a revoked session stays revoked, and is recorded for
+/// Logout: see the proto. Only the caller's own sessions: an empty `session_id` is the session
+/// of the caller's token, and another user's session is NOT_FOUND like an unknown one (its
+/// existence is not revealed). Idempotent: a revoked session stays revoked, and is recorded for
 /// verifiers once.
-pub async fn logout(logic: &AuthLogic, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
-    let session_id = parse_uuid("session_id", &request.session_id)?;
+pub async fn logout(logic: &AuthLogic, ctx: &CallContext, request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
+    // The policy (`user`) admits only calls carrying a user's token.
+    let caller = ctx.principal.user().ok_or_else(|| LogicError::Unauthenticated("Logout needs a signed-in user".into()))?;
+    let session_id = match request.session_id.trim() {
+        "" => caller.session_id,
+        given => parse_uuid("session_id", given)?,
+    };
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
-    let session = sessions_table::get(&mut *tx, session_id).await?.ok_or_else(|| LogicError::not_found(format!("no session {session_id}")))?;
+    let session = sessions_table::get(&mut *tx, session_id)
+        .await?
+        .filter(|session| session.user_id == caller.id)
+        .ok_or_else(|| LogicError::not_found(format!("no session {session_id} of the signed-in user")))?;
     if sql::revoke_session(&mut *tx, session_id).await? {
         sql::revoke_session_tokens(&mut *tx, session_id).await?;
         audit(&mut tx, Some(session.user_id), "logout", json!({ "session_id": session_id })).await?;

@@ -1,6 +1,6 @@
-//! The auth service's tunables: lockout, token lifetimes, signing-key grace and the password
-//! hashing pool, from the environment with defaults, and settable directly by tests
-//! (`start_with`).
+//! The auth service's tunables: lockout, token lifetimes, signing-key grace, the password
+//! hashing pool and the operators' emails, from the environment with defaults, and settable
+//! directly by tests (`start_with`).
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use ::nova_runtime::codegen::chrono::TimeDelta;
 use ::nova_runtime::config::{ConfigError, env_or};
 
 /// How sign-in, tokens and keys behave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
     /// Failed sign-ins (Login or RecordFailedLogin) for one email from one source, within
     /// `lockout`, after which that pair is refused for `lockout`.
@@ -34,6 +34,11 @@ pub struct AuthSettings {
     /// How often rows that no longer decide anything (ended sign-in counts, expired
     /// revocations) are deleted; zero: never.
     pub prune_interval: Duration,
+    /// Emails of the operators: an account whose email is listed (compared trimmed and
+    /// lower-cased) holds every `auth.*` permission (`auth.admin`: ListUsers, GrantPermission,
+    /// RevokePermission, RotateSigningKey) without a row in `user_permissions`, so that the
+    /// first operator can sign in and grant the others. Empty: nobody does.
+    pub admin_emails: Vec<String>,
 }
 
 impl Default for AuthSettings {
@@ -41,7 +46,7 @@ impl Default for AuthSettings {
     /// for 15 minutes; access tokens live 15 minutes, refresh tokens 30 days;
     /// a retired key verifies for one access-token lifetime; keys are re-read every minute;
     /// 2 password hashes at a time (38 MiB of a 512 Mi pod), 32 callers waiting; clean-up
-    /// every minute.
+    /// every minute; no operator email.
     fn default() -> Self {
         AuthSettings {
             max_failed_logins: 5,
@@ -54,6 +59,7 @@ impl Default for AuthSettings {
             hash_concurrency: 2,
             hash_queue: 32,
             prune_interval: Duration::from_secs(60),
+            admin_emails: Vec::new(),
         }
     }
 }
@@ -64,7 +70,8 @@ impl AuthSettings {
     /// `NOVA_AUTH_ACCESS_TOKEN_SECS` (900), `NOVA_AUTH_REFRESH_TOKEN_SECS` (2592000),
     /// `NOVA_AUTH_KEY_GRACE_SECS` (the access-token lifetime), `NOVA_AUTH_KEY_CACHE_SECS` (60),
     /// `NOVA_AUTH_HASH_CONCURRENCY` (2, at least 1), `NOVA_AUTH_HASH_QUEUE` (32, 0 refuses
-    /// every caller that would wait), `NOVA_AUTH_PRUNE_SECS` (60, 0 never).
+    /// every caller that would wait), `NOVA_AUTH_PRUNE_SECS` (60, 0 never),
+    /// `NOVA_AUTH_ADMIN_EMAILS` (comma-separated operators' emails, default none).
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = AuthSettings::default();
         let max_failed_logins = positive("NOVA_AUTH_MAX_FAILED_LOGINS", env_or::<i64>("NOVA_AUTH_MAX_FAILED_LOGINS", 5)?)?;
@@ -85,8 +92,35 @@ impl AuthSettings {
             hash_concurrency,
             hash_queue: env_or::<usize>("NOVA_AUTH_HASH_QUEUE", defaults.hash_queue)?,
             prune_interval: Duration::from_secs(env_or::<u64>("NOVA_AUTH_PRUNE_SECS", defaults.prune_interval.as_secs())?),
+            admin_emails: admin_emails(ADMIN_EMAILS, &std::env::var(ADMIN_EMAILS).unwrap_or_default())?,
         })
     }
+
+    /// Whether `email` (as stored: lower case) is one of [`AuthSettings::admin_emails`].
+    pub fn is_admin_email(&self, email: &str) -> bool {
+        !email.is_empty() && self.admin_emails.iter().any(|admin| admin.trim().to_lowercase() == email)
+    }
+}
+
+/// The variable naming the operators' emails.
+const ADMIN_EMAILS: &str = "NOVA_AUTH_ADMIN_EMAILS";
+
+/// The emails of `value` (comma-separated, spaces around them ignored), lower-cased; empty
+/// entries are skipped, an entry that is not an address is refused.
+fn admin_emails(name: &str, value: &str) -> Result<Vec<String>, ConfigError> {
+    let mut emails = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let valid = entry.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty()) && !entry.contains(char::is_whitespace);
+        if !valid {
+            return Err(ConfigError {
+                name: name.to_string(),
+                value: value.to_string(),
+                reason: format!("{entry:?} is not an email address (expected comma-separated addresses like ops@example.com)"),
+            });
+        }
+        emails.push(entry.to_lowercase());
+    }
+    Ok(emails)
 }
 
 /// A positive number of seconds from `name`.
@@ -115,5 +149,21 @@ mod tests {
         assert_eq!(settings.key_grace, settings.access_token_ttl);
         assert!(positive("X", 0).is_err());
         assert!(positive("X", -5).is_err());
+    }
+
+    #[test]
+    fn admin_emails_are_a_comma_separated_list_of_addresses_compared_in_lower_case() {
+        assert_eq!(admin_emails("V", "").unwrap(), Vec::<String>::new());
+        assert_eq!(admin_emails("V", " Ops@Example.com , ,root@example.org,").unwrap(), ["ops@example.com", "root@example.org"]);
+        let error = admin_emails("V", "ops@example.com, nobody").unwrap_err();
+        assert_eq!(error.name, "V");
+        assert!(error.reason.contains("\"nobody\""), "{}", error.reason);
+        assert!(admin_emails("V", "two words@example.com").is_err());
+
+        let settings = AuthSettings { admin_emails: vec![" Ops@Example.COM".into()], ..AuthSettings::default() };
+        assert!(settings.is_admin_email("ops@example.com"));
+        assert!(!settings.is_admin_email("other@example.com"));
+        assert!(!settings.is_admin_email(""));
+        assert!(!AuthSettings::default().is_admin_email("ops@example.com"));
     }
 }

@@ -52,11 +52,12 @@ pub fn explain_conflict(error: RepoError) -> LogicError {
     }
 }
 
-/// Whether `viewer` may see `user`'s email: the user themself, or a nova service (as itself or
-/// serving a user: services are trusted with more than end users, and answer their own
-/// callers with what those may see). Never another user, nor the anonymous audience.
+/// Whether `viewer` may see `user`'s email: the user themself (in person or through a service
+/// serving them), or a nova service calling as itself (a background job, with no end user to
+/// answer). When a service serves another end user, the answer is what that user may see (the
+/// audience rule for reads): no email. Never the anonymous audience.
 pub fn may_see_email(viewer: &Principal, user: Uuid) -> bool {
-    viewer.is_user(user) || viewer.is_service()
+    viewer.is_user(user) || matches!(viewer, Principal::Service(_))
 }
 
 /// What `viewer` may see of a user (GetUser, GetUsersByIds, ListUsers): [`to_proto`], with
@@ -151,7 +152,7 @@ mod tests {
             (as_user(ada.id, None), "ada@example.com"),
             (as_user(ada.id, Some("feed")), "ada@example.com"),
             (Principal::Service("content".into()), "ada@example.com"),
-            (as_user(Uuid::new_v4(), Some("messaging")), "ada@example.com"),
+            (as_user(Uuid::new_v4(), Some("messaging")), ""),
         ];
         for (viewer, email) in cases {
             let seen = visible_to(&viewer, &ada);
