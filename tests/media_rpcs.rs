@@ -1,6 +1,8 @@
 //! The media service's RPCs over real gRPC, each test with its own databases and Redis key
 //! prefix (see `nova_tests::TestSystem`), auth started first (an upload's owner must be a live
 //! user), objects in a directory of the test's own or in a real S3-compatible server (moto).
+//! Calls are made as the owner, with their token; who else may see a media is tested in
+//! `media_access.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
@@ -9,11 +11,12 @@ use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 use nova_media::{MediaClient, pb};
+use nova_media_service::cdn::UrlSigningKey;
 use nova_media_service::settings::{local_store, s3_store};
 use nova_media_service::{MediaSettings, S3Settings};
-use nova_tests::TestSystem;
 use nova_tests::media_s3::{self, MotoS3};
 use nova_tests::media_upload::{png, sha256_hex as sha};
+use nova_tests::{TestSystem, TestUser};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use sqlx::Row as _;
@@ -21,12 +24,21 @@ use tonic::Code;
 
 const CDN: &str = "https://cdn.test/media/";
 
+/// The key the tests' media signs CDN addresses with (signed addresses are tested in
+/// `media_cdn.rs`).
+fn url_key() -> UrlSigningKey {
+    UrlSigningKey::new(&[42; 32]).unwrap()
+}
+
 /// A running auth + media pair, a registered owner and the store the service writes to.
 struct Harness {
     system: TestSystem,
+    /// The edge carrying the owner's token.
     media: MediaClient,
     store: Arc<dyn ObjectStore>,
+    /// The owner's id.
     owner: String,
+    user: TestUser,
     dir: Option<PathBuf>,
 }
 
@@ -43,7 +55,7 @@ impl Harness {
     async fn with_store(store: Arc<dyn ObjectStore>, chunk_size: u64) -> Self {
         let mut system = TestSystem::new();
         system.start(&nova_auth::server::DESCRIPTION, nova_auth_service::start).await;
-        let mut settings = MediaSettings::new(store.clone());
+        let mut settings = MediaSettings::new(store.clone(), url_key());
         settings.cdn_base_url = CDN.to_string();
         settings.chunk_size_bytes = chunk_size;
         system
@@ -51,9 +63,16 @@ impl Harness {
                 nova_media_service::start_with(config, settings, listeners, shutdown)
             })
             .await;
-        let owner = register(&system, "ada").await;
-        let media = system.client(MediaClient::from_peers);
-        Harness { system, media, store, owner, dir: None }
+        let user = system.sign_up("ada").await;
+        let media = system.client(MediaClient::from_peers).with_token(&user.token);
+        Harness { system, media, store, owner: user.id.clone(), user, dir: None }
+    }
+
+    /// Another signed-in user, and the edge carrying their token.
+    async fn stranger(&self) -> (TestUser, MediaClient) {
+        let bob = self.system.sign_up("bob").await;
+        let media = self.media.with_token(&bob.token);
+        (bob, media)
     }
 
     async fn stop(self) {
@@ -104,7 +123,7 @@ impl Harness {
         let pool = nova_media::db::connect(&config).await.unwrap();
         let auth = self.system.client(nova_auth::AuthClient::from_peers);
         let invalidator = self.system.peers().invalidator(nova_media::SERVICE);
-        nova_media_service::MediaLogic::new(pool, auth, invalidator, MediaSettings::new(self.store.clone()))
+        nova_media_service::MediaLogic::new(pool, auth, invalidator, MediaSettings::new(self.store.clone(), url_key()))
     }
 
     async fn count(&self, sql: &'static str, id: &str) -> i64 {
@@ -112,16 +131,6 @@ impl Harness {
         let id: uuid::Uuid = id.parse().unwrap();
         sqlx::query(sql).bind(id).fetch_one(&mut db).await.unwrap().get::<i64, _>(0)
     }
-}
-
-async fn register(system: &TestSystem, name: &str) -> String {
-    let auth = system.client(nova_auth::AuthClient::from_peers);
-    let request = nova_auth::pb::RegisterRequest {
-        email: format!("{name}@example.com"),
-        username: name.to_string(),
-        password: "correct horse battery".to_string(),
-    };
-    auth.register(request).await.unwrap().user.unwrap().id
 }
 
 fn initiate_request(owner: &str, kind: pb::MediaKind, mime_type: &str, size: i64, sha256: &str) -> pb::InitiateMediaUploadRequest {
@@ -226,7 +235,7 @@ async fn s3_storage_against_a_real_s3_compatible_server() {
     // Deletion removes the objects from the bucket too.
     let harness = Harness::with_store(store.clone(), 4096).await;
     let media = harness.upload(pb::MediaKind::Image, "image/png", &png(64, 48)).await;
-    assert_eq!(harness.keys(&format!("media/{}", harness.owner)).await.len(), 3);
+    assert_eq!(harness.keys(&format!("media/{}", harness.owner)).await.len(), 4, "original, rendition, two variants");
     let request = pb::DeleteMediaRequest { media_id: media.id.clone(), requester_id: harness.owner.clone() };
     harness.media.delete_media(request).await.unwrap();
     assert!(harness.keys(&format!("media/{}", harness.owner)).await.is_empty());
@@ -293,9 +302,16 @@ async fn refused_chunks_are_not_recorded() {
     );
     assert_code(harness.media.upload_media_chunk(request(0, first.clone(), String::new())).await, Code::InvalidArgument, "chunk_number");
     assert_code(harness.media.upload_media_chunk(request(4, first.clone(), String::new())).await, Code::InvalidArgument, "chunk_number");
+    // Bob, in his own name, does not own the upload; in ada's name he is refused before that.
+    let (bob, as_bob) = harness.stranger().await;
     let mut stranger = request(1, first.clone(), String::new());
-    stranger.requester_id = uuid::Uuid::new_v4().to_string();
-    assert_code(harness.media.upload_media_chunk(stranger).await, Code::PermissionDenied, "requester_id");
+    stranger.requester_id = bob.id.clone();
+    assert_code(as_bob.upload_media_chunk(stranger).await, Code::PermissionDenied, "requester_id: only the owner");
+    assert_code(as_bob.upload_media_chunk(request(1, first.clone(), String::new())).await, Code::PermissionDenied, "requester_id");
+    assert_eq!(
+        harness.system.client(MediaClient::from_peers).upload_media_chunk(request(1, first.clone(), String::new())).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
     let mut unknown = request(1, first.clone(), String::new());
     unknown.upload_id = uuid::Uuid::new_v4().to_string();
     assert_code(harness.media.upload_media_chunk(unknown).await, Code::NotFound, "upload_id");
@@ -307,14 +323,14 @@ async fn refused_chunks_are_not_recorded() {
     assert!(harness.keys("").await.is_empty(), "a refused chunk leaves no object");
 
     // Unowned and unknown uploads for GetUpload and CompleteMediaUpload too.
-    let request = pb::GetUploadRequest { upload_id: upload.id.clone(), requester_id: uuid::Uuid::new_v4().to_string() };
-    assert_code(harness.media.get_upload(request).await, Code::PermissionDenied, "requester_id");
+    let request = pb::GetUploadRequest { upload_id: upload.id.clone(), requester_id: bob.id.clone() };
+    assert_code(as_bob.get_upload(request).await, Code::PermissionDenied, "requester_id: only the owner");
     let request = pb::GetUploadRequest { upload_id: uuid::Uuid::new_v4().to_string(), requester_id: harness.owner.clone() };
     assert_code(harness.media.get_upload(request).await, Code::NotFound, "upload_id");
     let request = pb::CompleteMediaUploadRequest { upload_id: uuid::Uuid::new_v4().to_string(), requester_id: harness.owner.clone() };
     assert_code(harness.media.complete_media_upload(request).await, Code::NotFound, "upload_id");
-    let request = pb::CompleteMediaUploadRequest { upload_id: upload.id.clone(), requester_id: uuid::Uuid::new_v4().to_string() };
-    assert_code(harness.media.complete_media_upload(request).await, Code::PermissionDenied, "requester_id");
+    let request = pb::CompleteMediaUploadRequest { upload_id: upload.id.clone(), requester_id: String::new() };
+    assert_code(as_bob.complete_media_upload(request).await, Code::PermissionDenied, "requester_id: only the owner");
     harness.stop().await;
 }
 
@@ -358,8 +374,9 @@ async fn initiate_validates_its_fields_and_the_owner() {
 
     type Change = Box<dyn Fn(&mut pb::InitiateMediaUploadRequest)>;
     let cases: Vec<(Change, Code, &str)> = vec![
-        (Box::new(|r| r.owner_id = "x".into()), Code::InvalidArgument, "owner_id"),
-        (Box::new(|r| r.owner_id = uuid::Uuid::new_v4().to_string()), Code::NotFound, "owner_id"),
+        // The owner is the signed-in user: anything else in owner_id is refused before the handler.
+        (Box::new(|r| r.owner_id = "x".into()), Code::PermissionDenied, "owner_id"),
+        (Box::new(|r| r.owner_id = uuid::Uuid::new_v4().to_string()), Code::PermissionDenied, "owner_id"),
         (Box::new(|r| r.kind = 0), Code::InvalidArgument, "kind"),
         (Box::new(|r| r.kind = 42), Code::InvalidArgument, "kind"),
         (Box::new(|r| r.mime_type = "image/gif".into()), Code::InvalidArgument, "mime_type"),
@@ -463,11 +480,12 @@ async fn get_media_by_ids_keeps_request_order_and_owner_listing_pages() {
         Code::InvalidArgument,
         "page_size",
     );
-    assert_code(
-        harness.media.get_media_by_owner(pb::GetMediaByOwnerRequest { owner_id: "x".into(), ..page(pb::MediaKind::Image, String::new()) }).await,
-        Code::InvalidArgument,
-        "owner_id",
-    );
+    // A malformed owner: refused before the handler for a user (it is not theirs); a service
+    // listing as itself is told it is malformed.
+    let malformed = pb::GetMediaByOwnerRequest { owner_id: "x".into(), ..page(pb::MediaKind::Image, String::new()) };
+    assert_code(harness.media.get_media_by_owner(malformed.clone()).await, Code::PermissionDenied, "owner_id");
+    let content = harness.system.service_client("content", MediaClient::from_peers);
+    assert_code(content.get_media_by_owner(malformed).await, Code::InvalidArgument, "owner_id");
 
     // A deleted media leaves the listing and GetMediaByIds (both cached before the delete).
     let everything = pb::GetMediaByOwnerRequest { page_size: 10, ..page(pb::MediaKind::Unspecified, String::new()) };
@@ -501,7 +519,7 @@ async fn metadata_updates_are_seen_through_every_client_instance() {
     let updated = a.update_media_metadata(update.clone()).await.unwrap().media.unwrap();
     assert_eq!(updated.version, before.version + 1);
 
-    let b = harness.system.client(MediaClient::from_peers);
+    let b = harness.system.client(MediaClient::from_peers).with_token(&harness.user.token);
     for client in [a, &b] {
         let seen = client.get_media(pb::GetMediaRequest { media_id: media_id.clone() }).await.unwrap().media.unwrap();
         assert_eq!((seen.title.as_str(), seen.version), ("Sunset", updated.version));
@@ -510,8 +528,11 @@ async fn metadata_updates_are_seen_through_every_client_instance() {
     }
 
     assert_code(a.update_media_metadata(update.clone()).await, Code::Aborted, "");
-    let stranger = pb::UpdateMediaMetadataRequest { requester_id: uuid::Uuid::new_v4().to_string(), version: updated.version, ..update.clone() };
-    assert_code(a.update_media_metadata(stranger).await, Code::PermissionDenied, "requester_id");
+    let (bob, as_bob) = harness.stranger().await;
+    let stranger = pb::UpdateMediaMetadataRequest { requester_id: bob.id.clone(), version: updated.version, ..update.clone() };
+    assert_code(as_bob.update_media_metadata(stranger).await, Code::PermissionDenied, "requester_id: only the owner");
+    let in_adas_name = pb::UpdateMediaMetadataRequest { version: updated.version, ..update.clone() };
+    assert_code(as_bob.update_media_metadata(in_adas_name).await, Code::PermissionDenied, "requester_id");
     let long = pb::UpdateMediaMetadataRequest { title: "t".repeat(201), version: updated.version, ..update.clone() };
     assert_code(a.update_media_metadata(long).await, Code::InvalidArgument, "title");
     let long = pb::UpdateMediaMetadataRequest { alt_text: "t".repeat(1001), version: updated.version, ..update.clone() };
@@ -524,26 +545,6 @@ async fn metadata_updates_are_seen_through_every_client_instance() {
 }
 
 #[tokio::test]
-async fn cdn_urls_name_the_configured_base_and_the_storage_key() {
-    let harness = Harness::local(4096).await;
-    let pending = harness.initiate(pb::MediaKind::Image, "image/png", b"later").await;
-    let request = pb::GetMediaCdnUrlRequest { media_id: pending.media_id.clone(), preset: 0 };
-    assert_code(harness.media.get_media_cdn_url(request).await, Code::FailedPrecondition, "not ready");
-
-    let media = harness.upload(pb::MediaKind::Image, "image/png", &png(64, 48)).await;
-    let url = |preset: pb::VariantPreset| pb::GetMediaCdnUrlRequest { media_id: media.id.clone(), preset: preset as i32 };
-    let original = harness.media.get_media_cdn_url(url(pb::VariantPreset::Unspecified)).await.unwrap().url;
-    assert_eq!(original, format!("https://cdn.test/media/media/{}/{}", harness.owner, media.id));
-    let thumbnail = harness.media.get_media_cdn_url(url(pb::VariantPreset::Thumbnail)).await.unwrap().url;
-    assert_eq!(thumbnail, format!("{original}.thumbnail"));
-    assert_code(harness.media.get_media_cdn_url(url(pb::VariantPreset::ImageLarge)).await, Code::NotFound, "preset");
-    assert_code(harness.media.get_media_cdn_url(url(pb::VariantPreset::VideoHls)).await, Code::NotFound, "preset");
-    let unknown = pb::GetMediaCdnUrlRequest { media_id: uuid::Uuid::new_v4().to_string(), preset: 0 };
-    assert_code(harness.media.get_media_cdn_url(unknown).await, Code::NotFound, "media_id");
-    harness.stop().await;
-}
-
-#[tokio::test]
 async fn delete_removes_the_objects_and_is_idempotent() {
     let harness = Harness::local(4096).await;
     let media = harness.upload(pb::MediaKind::Image, "image/png", &png(64, 48)).await;
@@ -551,21 +552,22 @@ async fn delete_removes_the_objects_and_is_idempotent() {
     harness.media.get_media(pb::GetMediaRequest { media_id: media.id.clone() }).await.unwrap();
     let staged = harness.initiate(pb::MediaKind::Audio, "audio/mpeg", b"half an upload").await;
     harness.send_chunk(&staged, 1, b"half an upload").await.unwrap();
-    assert_eq!(harness.keys("").await.len(), 4, "original, two variants, one staged chunk");
+    assert_eq!(harness.keys("").await.len(), 5, "original, its rendition, two variants, one staged chunk");
 
     let delete = |media_id: &str| pb::DeleteMediaRequest { media_id: media_id.to_string(), requester_id: harness.owner.clone() };
-    let stranger = pb::DeleteMediaRequest { requester_id: uuid::Uuid::new_v4().to_string(), ..delete(&media.id) };
-    assert_code(harness.media.delete_media(stranger).await, Code::PermissionDenied, "requester_id");
+    let (bob, as_bob) = harness.stranger().await;
+    let stranger = pb::DeleteMediaRequest { requester_id: bob.id.clone(), ..delete(&media.id) };
+    assert_code(as_bob.delete_media(stranger).await, Code::PermissionDenied, "requester_id: only the owner");
     let first = harness.media.delete_media(delete(&media.id)).await.unwrap().deleted_at.unwrap();
     let again = harness.media.delete_media(delete(&media.id)).await.unwrap().deleted_at.unwrap();
     assert_eq!(first, again);
     assert_eq!(harness.count("SELECT count(*) FROM media WHERE id = $1 AND deleted_at IS NOT NULL", &media.id).await, 1);
     assert_code(harness.media.get_media(pb::GetMediaRequest { media_id: media.id.clone() }).await, Code::NotFound, "media_id");
-    let other = harness.system.client(MediaClient::from_peers);
+    let other = harness.system.client(MediaClient::from_peers).with_token(&harness.user.token);
     assert_code(other.get_media_variants(pb::GetMediaVariantsRequest { media_id: media.id.clone() }).await, Code::NotFound, "media_id");
 
     harness.media.delete_media(delete(&staged.media_id)).await.unwrap();
-    assert!(harness.keys("").await.is_empty(), "original, variants and staged chunks are removed");
+    assert!(harness.keys("").await.is_empty(), "original, rendition, variants and staged chunks are removed");
     assert_code(harness.send_chunk(&staged, 1, b"half an upload").await, Code::NotFound, "deleted");
     assert_code(harness.media.delete_media(delete(&uuid::Uuid::new_v4().to_string())).await, Code::NotFound, "media_id");
     harness.stop().await;

@@ -305,14 +305,20 @@ pub struct UpdateMediaMetadataResponse {
 pub struct GetMediaCdnUrlRequest {
     #[prost(string, tag = "1")]
     pub media_id: ::prost::alloc::string::String,
-    /// VARIANT_PRESET_UNSPECIFIED addresses the original.
+    /// VARIANT_PRESET_UNSPECIFIED addresses what is served for the original: its rendition
+    /// without metadata.
     #[prost(enumeration = "VariantPreset", tag = "2")]
     pub preset: i32,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetMediaCdnUrlResponse {
+    /// The signed address.
     #[prost(string, tag = "1")]
     pub url: ::prost::alloc::string::String,
+    /// When the address stops working: at least NOVA_MEDIA_URL_TTL_SECONDS after it was issued,
+    /// on a 5-minute boundary (the same address is answered within such a window).
+    #[prost(message, optional, tag = "2")]
+    pub expires_at: ::core::option::Option<::prost_types::Timestamp>,
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -725,8 +731,8 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
-        /// naming media_id when it is not a UUID.
+        /// Returns one media, to its owner, content or messaging. NOT_FOUND when it does not exist, was
+        /// deleted or is not the caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
         pub async fn get_media(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaRequest>,
@@ -752,7 +758,8 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns the media among the given ids (at most 100), for callers that check or render
-        /// many attachments at once, in request order. Unknown or deleted ids are listed in
+        /// many attachments at once, in request order. Unknown or deleted ids, and those of media the
+        /// caller may not see (another user's, unless content or messaging asks), are listed in
         /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
         /// are more than 100.
         pub async fn get_media_by_ids(
@@ -779,8 +786,11 @@ pub mod media_service_client {
                 .insert(GrpcMethod::new("nova.media.v1.MediaService", "GetMediaByIds"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
-        /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
+        /// Lists a user's live media, newest first, a page at a time, optionally of one kind: to that
+        /// user (owner_id empty or theirs), or to content or messaging calling as themselves.
+        /// PERMISSION_DENIED naming owner_id for another user's listing (also when content or messaging
+        /// asks while serving another user); INVALID_ARGUMENT naming owner_id, page_size or page_token
+        /// when malformed.
         pub async fn get_media_by_owner(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaByOwnerRequest>,
@@ -835,9 +845,9 @@ pub mod media_service_client {
                 .insert(GrpcMethod::new("nova.media.v1.MediaService", "DeleteMedia"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-        /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
-        /// when it is not a UUID.
+        /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes), to its owner,
+        /// content or messaging. NOT_FOUND when the media does not exist, was deleted or is not the
+        /// caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
         pub async fn get_media_variants(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaVariantsRequest>,
@@ -865,10 +875,11 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Runs processing of an uploaded media again, before answering (e.g. after a failure or an
-        /// interrupted completion): variants are overwritten with identical output, so retries are
-        /// safe. FAILED_PRECONDITION when the upload is not complete, NOT_FOUND when the media does
-        /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
-        /// the media's kind.
+        /// interrupted completion, or for an image processed before renditions without metadata
+        /// existed): variants and the rendition are overwritten with identical output, so retries are
+        /// safe. By its owner, content or messaging. FAILED_PRECONDITION when the upload is not
+        /// complete, NOT_FOUND when the media does not exist, was deleted or is not the caller's,
+        /// INVALID_ARGUMENT naming presets when one is not produced for the media's kind.
         pub async fn process_media(
             &mut self,
             request: impl tonic::IntoRequest<super::ProcessMediaRequest>,
@@ -894,8 +905,8 @@ pub mod media_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Reports where processing of a media stands: QUEUED while its upload is not complete,
-        /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
-        /// was deleted.
+        /// RUNNING, SUCCEEDED (READY) or FAILED with the reason; to its owner, content or messaging.
+        /// NOT_FOUND when the media does not exist, was deleted or is not the caller's.
         pub async fn get_processing_status(
             &mut self,
             request: impl tonic::IntoRequest<super::GetProcessingStatusRequest>,
@@ -951,10 +962,15 @@ pub mod media_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns the CDN address of the original or of one variant: the configured CDN base
-        /// followed by the object's storage key. NOT_FOUND when the media does not exist or was
-        /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
-        /// when the media is not READY.
+        /// Returns a signed CDN address of one variant, or of what is served for the original: its
+        /// rendition, the image re-encoded at full size without metadata (EXIF, GPS position, text);
+        /// the upload itself is never served. To its owner, content or messaging. The address is
+        /// `<CDN base><object key>?expires=<unix seconds>&signature=<base64url HMAC-SHA256 of  "<path>\n<expires>">` and works until `expires_at` (at least an hour by default); the CDN
+        /// refuses anything unsigned, altered or expired (README, "What the services do"). NOT_FOUND
+        /// when the media does not exist, was deleted or is not the caller's; NOT_FOUND naming preset
+        /// when that variant was not produced, or for the original of a video or audio (not
+        /// transcoded, so nothing can be served); FAILED_PRECONDITION when the media is not READY, or
+        /// is an image processed before renditions existed (ProcessMedia produces its rendition).
         pub async fn get_media_cdn_url(
             &mut self,
             request: impl tonic::IntoRequest<super::GetMediaCdnUrlRequest>,
@@ -1051,8 +1067,8 @@ pub mod media_service_server {
             tonic::Response<super::CompleteMediaUploadResponse>,
             tonic::Status,
         >;
-        /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
-        /// naming media_id when it is not a UUID.
+        /// Returns one media, to its owner, content or messaging. NOT_FOUND when it does not exist, was
+        /// deleted or is not the caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
         async fn get_media(
             &self,
             request: tonic::Request<super::GetMediaRequest>,
@@ -1061,7 +1077,8 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Returns the media among the given ids (at most 100), for callers that check or render
-        /// many attachments at once, in request order. Unknown or deleted ids are listed in
+        /// many attachments at once, in request order. Unknown or deleted ids, and those of media the
+        /// caller may not see (another user's, unless content or messaging asks), are listed in
         /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
         /// are more than 100.
         async fn get_media_by_ids(
@@ -1071,8 +1088,11 @@ pub mod media_service_server {
             tonic::Response<super::GetMediaByIdsResponse>,
             tonic::Status,
         >;
-        /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
-        /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
+        /// Lists a user's live media, newest first, a page at a time, optionally of one kind: to that
+        /// user (owner_id empty or theirs), or to content or messaging calling as themselves.
+        /// PERMISSION_DENIED naming owner_id for another user's listing (also when content or messaging
+        /// asks while serving another user); INVALID_ARGUMENT naming owner_id, page_size or page_token
+        /// when malformed.
         async fn get_media_by_owner(
             &self,
             request: tonic::Request<super::GetMediaByOwnerRequest>,
@@ -1091,9 +1111,9 @@ pub mod media_service_server {
             tonic::Response<super::DeleteMediaResponse>,
             tonic::Status,
         >;
-        /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-        /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
-        /// when it is not a UUID.
+        /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes), to its owner,
+        /// content or messaging. NOT_FOUND when the media does not exist, was deleted or is not the
+        /// caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
         async fn get_media_variants(
             &self,
             request: tonic::Request<super::GetMediaVariantsRequest>,
@@ -1102,10 +1122,11 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Runs processing of an uploaded media again, before answering (e.g. after a failure or an
-        /// interrupted completion): variants are overwritten with identical output, so retries are
-        /// safe. FAILED_PRECONDITION when the upload is not complete, NOT_FOUND when the media does
-        /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
-        /// the media's kind.
+        /// interrupted completion, or for an image processed before renditions without metadata
+        /// existed): variants and the rendition are overwritten with identical output, so retries are
+        /// safe. By its owner, content or messaging. FAILED_PRECONDITION when the upload is not
+        /// complete, NOT_FOUND when the media does not exist, was deleted or is not the caller's,
+        /// INVALID_ARGUMENT naming presets when one is not produced for the media's kind.
         async fn process_media(
             &self,
             request: tonic::Request<super::ProcessMediaRequest>,
@@ -1114,8 +1135,8 @@ pub mod media_service_server {
             tonic::Status,
         >;
         /// Reports where processing of a media stands: QUEUED while its upload is not complete,
-        /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
-        /// was deleted.
+        /// RUNNING, SUCCEEDED (READY) or FAILED with the reason; to its owner, content or messaging.
+        /// NOT_FOUND when the media does not exist, was deleted or is not the caller's.
         async fn get_processing_status(
             &self,
             request: tonic::Request<super::GetProcessingStatusRequest>,
@@ -1133,10 +1154,15 @@ pub mod media_service_server {
             tonic::Response<super::UpdateMediaMetadataResponse>,
             tonic::Status,
         >;
-        /// Returns the CDN address of the original or of one variant: the configured CDN base
-        /// followed by the object's storage key. NOT_FOUND when the media does not exist or was
-        /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
-        /// when the media is not READY.
+        /// Returns a signed CDN address of one variant, or of what is served for the original: its
+        /// rendition, the image re-encoded at full size without metadata (EXIF, GPS position, text);
+        /// the upload itself is never served. To its owner, content or messaging. The address is
+        /// `<CDN base><object key>?expires=<unix seconds>&signature=<base64url HMAC-SHA256 of  "<path>\n<expires>">` and works until `expires_at` (at least an hour by default); the CDN
+        /// refuses anything unsigned, altered or expired (README, "What the services do"). NOT_FOUND
+        /// when the media does not exist, was deleted or is not the caller's; NOT_FOUND naming preset
+        /// when that variant was not produced, or for the original of a video or audio (not
+        /// transcoded, so nothing can be served); FAILED_PRECONDITION when the media is not READY, or
+        /// is an image processed before renditions existed (ProcessMedia produces its rendition).
         async fn get_media_cdn_url(
             &self,
             request: tonic::Request<super::GetMediaCdnUrlRequest>,

@@ -257,7 +257,7 @@ pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         shared: false,
     },
 };
-/// `ProcessMedia`: idempotent write, access: user, deadline 10s, up to 3 attempts.
+/// `ProcessMedia`: idempotent write, access: user; services content, messaging as themselves, deadline 10s, up to 3 attempts.
 pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "ProcessMedia",
@@ -277,12 +277,12 @@ pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
     schema: 0x62223d5a6a47563b,
     access: ::nova_runtime::identity::AccessPolicy {
         access: ::nova_runtime::identity::Access::User,
-        services: &[],
+        services: &["content", "messaging"],
         acting: &[],
         shared: false,
     },
 };
-/// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user, deadline 200ms, up to 3 attempts.
+/// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, up to 3 attempts.
 pub static GET_PROCESSING_STATUS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetProcessingStatus",
@@ -302,7 +302,7 @@ pub static GET_PROCESSING_STATUS: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
     schema: 0x193d85b615b07cdc,
     access: ::nova_runtime::identity::AccessPolicy {
         access: ::nova_runtime::identity::Access::User,
-        services: &[],
+        services: &["content", "messaging"],
         acting: &[],
         shared: false,
     },
@@ -352,7 +352,7 @@ pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtim
         }),
         fail_closed: false,
     },
-    schema: 0x93c5fe22fdd65665,
+    schema: 0xfbfdf937264dbbc9,
     access: ::nova_runtime::identity::AccessPolicy {
         access: ::nova_runtime::identity::Access::User,
         services: &["content", "messaging"],

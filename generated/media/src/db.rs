@@ -49,6 +49,14 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: true,
     },
+    Migration {
+        version: 7i64,
+        description: "rendition without metadata",
+        sql: include_str!(
+            "../../../migrations/media/0007_rendition_without_metadata.sql"
+        ),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -72,8 +72,8 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::CompleteMediaUploadResponse, LogicError>,
     > + Send;
-    /// Returns one media. NOT_FOUND when it does not exist or was deleted, INVALID_ARGUMENT
-    /// naming media_id when it is not a UUID.
+    /// Returns one media, to its owner, content or messaging. NOT_FOUND when it does not exist, was
+    /// deleted or is not the caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
     ///
     /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media(
@@ -82,7 +82,8 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::GetMediaRequest,
     ) -> impl Future<Output = Result<crate::pb::GetMediaResponse, LogicError>> + Send;
     /// Returns the media among the given ids (at most 100), for callers that check or render
-    /// many attachments at once, in request order. Unknown or deleted ids are listed in
+    /// many attachments at once, in request order. Unknown or deleted ids, and those of media the
+    /// caller may not see (another user's, unless content or messaging asks), are listed in
     /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
     /// are more than 100.
     ///
@@ -94,8 +95,11 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetMediaByIdsResponse, LogicError>,
     > + Send;
-    /// Lists a user's live media, newest first, a page at a time, optionally of one kind.
-    /// INVALID_ARGUMENT naming owner_id, page_size or page_token when malformed.
+    /// Lists a user's live media, newest first, a page at a time, optionally of one kind: to that
+    /// user (owner_id empty or theirs), or to content or messaging calling as themselves.
+    /// PERMISSION_DENIED naming owner_id for another user's listing (also when content or messaging
+    /// asks while serving another user); INVALID_ARGUMENT naming owner_id, page_size or page_token
+    /// when malformed.
     ///
     /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_owner(
@@ -116,9 +120,9 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::DeleteMediaRequest,
     ) -> impl Future<Output = Result<crate::pb::DeleteMediaResponse, LogicError>> + Send;
-    /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes).
-    /// NOT_FOUND when the media does not exist or was deleted, INVALID_ARGUMENT naming media_id
-    /// when it is not a UUID.
+    /// Lists the variants produced so far for a media (thumbnails, sizes, transcodes), to its owner,
+    /// content or messaging. NOT_FOUND when the media does not exist, was deleted or is not the
+    /// caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
     ///
     /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_variants(
@@ -129,12 +133,13 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetMediaVariantsResponse, LogicError>,
     > + Send;
     /// Runs processing of an uploaded media again, before answering (e.g. after a failure or an
-    /// interrupted completion): variants are overwritten with identical output, so retries are
-    /// safe. FAILED_PRECONDITION when the upload is not complete, NOT_FOUND when the media does
-    /// not exist or was deleted, INVALID_ARGUMENT naming presets when one is not produced for
-    /// the media's kind.
+    /// interrupted completion, or for an image processed before renditions without metadata
+    /// existed): variants and the rendition are overwritten with identical output, so retries are
+    /// safe. By its owner, content or messaging. FAILED_PRECONDITION when the upload is not
+    /// complete, NOT_FOUND when the media does not exist, was deleted or is not the caller's,
+    /// INVALID_ARGUMENT naming presets when one is not produced for the media's kind.
     ///
-    /// `ProcessMedia`: idempotent write, access: user, deadline 10s, up to 3 attempts.
+    /// `ProcessMedia`: idempotent write, access: user; services content, messaging as themselves, deadline 10s, up to 3 attempts.
     fn process_media(
         &self,
         ctx: &CallContext,
@@ -143,10 +148,10 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::ProcessMediaResponse, LogicError>,
     > + Send;
     /// Reports where processing of a media stands: QUEUED while its upload is not complete,
-    /// RUNNING, SUCCEEDED (READY) or FAILED with the reason. NOT_FOUND when the media does not exist or
-    /// was deleted.
+    /// RUNNING, SUCCEEDED (READY) or FAILED with the reason; to its owner, content or messaging.
+    /// NOT_FOUND when the media does not exist, was deleted or is not the caller's.
     ///
-    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user, deadline 200ms, up to 3 attempts.
+    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, up to 3 attempts.
     fn get_processing_status(
         &self,
         ctx: &CallContext,
@@ -166,10 +171,16 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::UpdateMediaMetadataResponse, LogicError>,
     > + Send;
-    /// Returns the CDN address of the original or of one variant: the configured CDN base
-    /// followed by the object's storage key. NOT_FOUND when the media does not exist or was
-    /// deleted, NOT_FOUND naming preset when that variant was not produced, FAILED_PRECONDITION
-    /// when the media is not READY.
+    /// Returns a signed CDN address of one variant, or of what is served for the original: its
+    /// rendition, the image re-encoded at full size without metadata (EXIF, GPS position, text);
+    /// the upload itself is never served. To its owner, content or messaging. The address is
+    /// `<CDN base><object key>?expires=<unix seconds>&signature=<base64url HMAC-SHA256 of
+    /// "<path>\n<expires>">` and works until `expires_at` (at least an hour by default); the CDN
+    /// refuses anything unsigned, altered or expired (README, "What the services do"). NOT_FOUND
+    /// when the media does not exist, was deleted or is not the caller's; NOT_FOUND naming preset
+    /// when that variant was not produced, or for the original of a video or audio (not
+    /// transcoded, so nothing can be served); FAILED_PRECONDITION when the media is not READY, or
+    /// is an image processed before renditions existed (ProcessMedia produces its rendition).
     ///
     /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_cdn_url(

@@ -68,11 +68,11 @@ impl StreamingClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Creates a scheduled stream for a creator and issues its first stream key, which is
-    /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-    /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
-    /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
-    /// creates a stream.
+    /// Creates a scheduled stream for the signed-in creator and issues its first stream key, which
+    /// is returned only here. PERMISSION_DENIED naming creator_id when it is not the caller's id,
+    /// INVALID_ARGUMENT when the title is empty or longer than 140 characters (or another field is
+    /// malformed), NOT_FOUND when auth knows no such creator, FAILED_PRECONDITION when the
+    /// creator's account is not active. Not idempotent: every call creates a stream.
     ///
     /// `CreateLiveStream`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_live_stream(
@@ -94,7 +94,10 @@ impl StreamingClient {
             )
             .await
     }
-    /// Returns one stream by id. NOT_FOUND when no stream has that id.
+    /// Returns one stream by id, with its playback address, if the caller may watch it (anyone,
+    /// signed in or not, for PUBLIC and UNLISTED streams; the creator and followers for
+    /// FOLLOWERS_ONLY ones; never a viewer the creator blocks). NOT_FOUND when no stream has that
+    /// id or the caller may not watch it; UNAVAILABLE when user cannot say whether they may.
     ///
     /// `GetLiveStream`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_live_stream(
@@ -134,10 +137,11 @@ impl StreamingClient {
             .await;
     }
     /// Edits a stream's title, description, visibility, schedule or chat setting, and can
-    /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
-    /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-    /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
-    /// as RotateStreamKey, applied in the same transaction as the edit.
+    /// replace its stream key; by its creator only. Optimistic concurrency: ABORTED when `version`
+    /// is not the stream's current version (re-read and retry), FAILED_PRECONDITION when the
+    /// stream has ended or was cancelled, PERMISSION_DENIED naming stream_id when the caller is not
+    /// the creator, NOT_FOUND when it does not exist or the caller may not watch it. A key rotation
+    /// here is the same as RotateStreamKey, applied in the same transaction as the edit.
     ///
     /// `UpdateLiveStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
     pub async fn update_live_stream(
@@ -160,7 +164,8 @@ impl StreamingClient {
             .await
     }
     /// Marks a stream live when its encoder connects; called by the ingest edge with the key
-    /// the encoder presented. Starting a live stream again returns it unchanged.
+    /// the encoder presented, which is the credential (no token needed). Starting a live stream
+    /// again returns it unchanged.
     /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
     /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
     ///
@@ -186,8 +191,10 @@ impl StreamingClient {
     }
     /// Revokes the stream's current key and issues a new one, returned only here; the old key
     /// is refused by StartStream from the moment this returns (an encoder already live is not
-    /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
-    /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+    /// cut off). By the stream's creator only. Not idempotent: every call issues a new key.
+    /// PERMISSION_DENIED naming stream_id when the caller is not the creator, NOT_FOUND when the
+    /// stream does not exist or the caller may not watch it, FAILED_PRECONDITION when it has
+    /// ended or was cancelled.
     ///
     /// `RotateStreamKey`: write, not retry-safe, access: user, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn rotate_stream_key(
@@ -209,8 +216,10 @@ impl StreamingClient {
             )
             .await
     }
-    /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
-    /// Ending an ended or cancelled stream returns it unchanged. NOT_FOUND when it does not exist.
+    /// Ends a live stream, or cancels one that never started, and closes its viewer sessions; by
+    /// its creator only. Ending an ended or cancelled stream returns it unchanged.
+    /// PERMISSION_DENIED naming stream_id when the caller is not the creator, NOT_FOUND when it
+    /// does not exist or the caller may not watch it.
     ///
     /// `EndStream`: idempotent write, access: user, deadline 1s, up to 3 attempts.
     pub async fn end_stream(
@@ -232,8 +241,10 @@ impl StreamingClient {
             )
             .await
     }
-    /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
-    /// malformed page token.
+    /// Lists public streams that are live now, most watched first, leaving out those whose creator
+    /// blocks the caller (such a page holds fewer than page_size streams; next_page_token says
+    /// whether more follow). INVALID_ARGUMENT for a malformed page token; UNAVAILABLE when user
+    /// cannot say who blocks the caller.
     ///
     /// `GetActiveStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 500ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_active_streams(
@@ -269,7 +280,8 @@ impl StreamingClient {
             .await;
     }
     /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
-    /// first, with the current counts. NOT_FOUND when the stream does not exist.
+    /// first, with the current counts; to signed-in users who may watch it. NOT_FOUND when the
+    /// stream does not exist or the caller may not watch it.
     ///
     /// `GetStreamViewers`: read (NO_SIDE_EFFECTS), access: user, deadline 300ms, cached 5s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_stream_viewers(
@@ -313,8 +325,9 @@ impl StreamingClient {
     /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
     /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
     /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
-    /// the creator blocks the sender or the stream is for followers and the sender is not one,
-    /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
+    /// sender_id is not the caller's id, the creator blocks the sender or the stream is for
+    /// followers and the sender is not one, ALREADY_EXISTS when `request_id` was used for another
+    /// stream, sender or body.
     ///
     /// `SendChatMessage`: idempotent write, access: user; sender_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn send_chat_message(
@@ -336,8 +349,9 @@ impl StreamingClient {
             )
             .await
     }
-    /// Lists a stream's chat messages, newest first; deleted messages are left out.
-    /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
+    /// Lists a stream's chat messages, newest first; deleted messages are left out. To anyone who
+    /// may watch the stream. NOT_FOUND when the stream does not exist or the caller may not watch
+    /// it, INVALID_ARGUMENT for a malformed page token.
     ///
     /// `GetChatMessages`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_chat_messages(
@@ -377,8 +391,8 @@ impl StreamingClient {
             .await;
     }
     /// Removes a chat message (soft delete). Deleting a deleted message succeeds again.
-    /// PERMISSION_DENIED unless `deleted_by_id` is the sender or the stream's creator,
-    /// NOT_FOUND when no such message exists.
+    /// PERMISSION_DENIED unless `deleted_by_id` is the caller and the sender or the stream's
+    /// creator, NOT_FOUND when no such message exists.
     ///
     /// `DeleteChatMessage`: idempotent write, access: user; deleted_by_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn delete_chat_message(
@@ -405,7 +419,8 @@ impl StreamingClient {
     /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
     /// not live, or calling again on a session that was closed (by the viewer, by the stream's
     /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
-    /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+    /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when viewer_id
+    /// is not the caller's id (empty: signed out), the creator blocks the viewer or the stream
     /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
     /// session id is reused with another stream or viewer.
     ///
@@ -432,7 +447,8 @@ impl StreamingClient {
     /// Counts one viewer-side event (reaction, share, buffering, playback error) into the
     /// stream's per-minute metrics. Not idempotent: every call counts once; the telemetry is
     /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
-    /// unspecified or `occurred_at` is more than five minutes away from now.
+    /// unspecified or `occurred_at` is more than five minutes away from now, PERMISSION_DENIED
+    /// when viewer_id is not the caller's id (empty: signed out).
     ///
     /// `RecordStreamEvent`: write, not retry-safe, access: public; viewer_id bound to the caller, deadline 200ms, up to 3 attempts, only while the request never reached the server.
     pub async fn record_stream_event(
@@ -455,7 +471,9 @@ impl StreamingClient {
             .await
     }
     /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
-    /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
+    /// counts) and its per-minute timeline, to its creator only. PERMISSION_DENIED naming
+    /// stream_id when the caller is not the creator, NOT_FOUND when the stream does not exist or
+    /// the caller may not watch it.
     ///
     /// `GetStreamAnalytics`: read (NO_SIDE_EFFECTS), access: user, deadline 2s, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_stream_analytics(
@@ -494,8 +512,10 @@ impl StreamingClient {
             )
             .await;
     }
-    /// Lists a creator's streams, newest first, optionally only those in given states.
-    /// INVALID_ARGUMENT for a malformed creator id or page token.
+    /// Lists a creator's streams, newest first, optionally only those in given states: all of them
+    /// to the creator; PUBLIC and FOLLOWERS_ONLY ones to followers; PUBLIC ones to anyone else;
+    /// none to a viewer the creator blocks. INVALID_ARGUMENT for a malformed creator id or page
+    /// token; UNAVAILABLE when user cannot say how the caller relates to the creator.
     ///
     /// `GetCreatorStreams`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_creator_streams(

@@ -22,7 +22,7 @@ pub struct LiveStream {
     /// UUID of the thumbnail image (media service); empty when none.
     #[prost(string, tag = "8")]
     pub thumbnail_media_id: ::prost::alloc::string::String,
-    /// Where viewers play the stream (HLS manifest URL).
+    /// Where viewers play the stream (HLS manifest URL); only those who may watch it get it.
     #[prost(string, tag = "9")]
     pub playback_url: ::prost::alloc::string::String,
     /// Unset when the stream was not scheduled for a time.
@@ -600,11 +600,11 @@ pub mod streaming_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Creates a scheduled stream for a creator and issues its first stream key, which is
-        /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-        /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
-        /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
-        /// creates a stream.
+        /// Creates a scheduled stream for the signed-in creator and issues its first stream key, which
+        /// is returned only here. PERMISSION_DENIED naming creator_id when it is not the caller's id,
+        /// INVALID_ARGUMENT when the title is empty or longer than 140 characters (or another field is
+        /// malformed), NOT_FOUND when auth knows no such creator, FAILED_PRECONDITION when the
+        /// creator's account is not active. Not idempotent: every call creates a stream.
         pub async fn create_live_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::CreateLiveStreamRequest>,
@@ -634,7 +634,10 @@ pub mod streaming_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one stream by id. NOT_FOUND when no stream has that id.
+        /// Returns one stream by id, with its playback address, if the caller may watch it (anyone,
+        /// signed in or not, for PUBLIC and UNLISTED streams; the creator and followers for
+        /// FOLLOWERS_ONLY ones; never a viewer the creator blocks). NOT_FOUND when no stream has that
+        /// id or the caller may not watch it; UNAVAILABLE when user cannot say whether they may.
         pub async fn get_live_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::GetLiveStreamRequest>,
@@ -665,10 +668,11 @@ pub mod streaming_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Edits a stream's title, description, visibility, schedule or chat setting, and can
-        /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
-        /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-        /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
-        /// as RotateStreamKey, applied in the same transaction as the edit.
+        /// replace its stream key; by its creator only. Optimistic concurrency: ABORTED when `version`
+        /// is not the stream's current version (re-read and retry), FAILED_PRECONDITION when the
+        /// stream has ended or was cancelled, PERMISSION_DENIED naming stream_id when the caller is not
+        /// the creator, NOT_FOUND when it does not exist or the caller may not watch it. A key rotation
+        /// here is the same as RotateStreamKey, applied in the same transaction as the edit.
         pub async fn update_live_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateLiveStreamRequest>,
@@ -699,7 +703,8 @@ pub mod streaming_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Marks a stream live when its encoder connects; called by the ingest edge with the key
-        /// the encoder presented. Starting a live stream again returns it unchanged.
+        /// the encoder presented, which is the credential (no token needed). Starting a live stream
+        /// again returns it unchanged.
         /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
         /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
         pub async fn start_stream(
@@ -730,8 +735,10 @@ pub mod streaming_service_client {
         }
         /// Revokes the stream's current key and issues a new one, returned only here; the old key
         /// is refused by StartStream from the moment this returns (an encoder already live is not
-        /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
-        /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+        /// cut off). By the stream's creator only. Not idempotent: every call issues a new key.
+        /// PERMISSION_DENIED naming stream_id when the caller is not the creator, NOT_FOUND when the
+        /// stream does not exist or the caller may not watch it, FAILED_PRECONDITION when it has
+        /// ended or was cancelled.
         pub async fn rotate_stream_key(
             &mut self,
             request: impl tonic::IntoRequest<super::RotateStreamKeyRequest>,
@@ -761,8 +768,10 @@ pub mod streaming_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
-        /// Ending an ended or cancelled stream returns it unchanged. NOT_FOUND when it does not exist.
+        /// Ends a live stream, or cancels one that never started, and closes its viewer sessions; by
+        /// its creator only. Ending an ended or cancelled stream returns it unchanged.
+        /// PERMISSION_DENIED naming stream_id when the caller is not the creator, NOT_FOUND when it
+        /// does not exist or the caller may not watch it.
         pub async fn end_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::EndStreamRequest>,
@@ -789,8 +798,10 @@ pub mod streaming_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
-        /// malformed page token.
+        /// Lists public streams that are live now, most watched first, leaving out those whose creator
+        /// blocks the caller (such a page holds fewer than page_size streams; next_page_token says
+        /// whether more follow). INVALID_ARGUMENT for a malformed page token; UNAVAILABLE when user
+        /// cannot say who blocks the caller.
         pub async fn get_active_streams(
             &mut self,
             request: impl tonic::IntoRequest<super::GetActiveStreamsRequest>,
@@ -821,7 +832,8 @@ pub mod streaming_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
-        /// first, with the current counts. NOT_FOUND when the stream does not exist.
+        /// first, with the current counts; to signed-in users who may watch it. NOT_FOUND when the
+        /// stream does not exist or the caller may not watch it.
         pub async fn get_stream_viewers(
             &mut self,
             request: impl tonic::IntoRequest<super::GetStreamViewersRequest>,
@@ -856,8 +868,9 @@ pub mod streaming_service_client {
         /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
         /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
         /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
-        /// the creator blocks the sender or the stream is for followers and the sender is not one,
-        /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
+        /// sender_id is not the caller's id, the creator blocks the sender or the stream is for
+        /// followers and the sender is not one, ALREADY_EXISTS when `request_id` was used for another
+        /// stream, sender or body.
         pub async fn send_chat_message(
             &mut self,
             request: impl tonic::IntoRequest<super::SendChatMessageRequest>,
@@ -887,8 +900,9 @@ pub mod streaming_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists a stream's chat messages, newest first; deleted messages are left out.
-        /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
+        /// Lists a stream's chat messages, newest first; deleted messages are left out. To anyone who
+        /// may watch the stream. NOT_FOUND when the stream does not exist or the caller may not watch
+        /// it, INVALID_ARGUMENT for a malformed page token.
         pub async fn get_chat_messages(
             &mut self,
             request: impl tonic::IntoRequest<super::GetChatMessagesRequest>,
@@ -919,8 +933,8 @@ pub mod streaming_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Removes a chat message (soft delete). Deleting a deleted message succeeds again.
-        /// PERMISSION_DENIED unless `deleted_by_id` is the sender or the stream's creator,
-        /// NOT_FOUND when no such message exists.
+        /// PERMISSION_DENIED unless `deleted_by_id` is the caller and the sender or the stream's
+        /// creator, NOT_FOUND when no such message exists.
         pub async fn delete_chat_message(
             &mut self,
             request: impl tonic::IntoRequest<super::DeleteChatMessageRequest>,
@@ -955,7 +969,8 @@ pub mod streaming_service_client {
         /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
         /// not live, or calling again on a session that was closed (by the viewer, by the stream's
         /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
-        /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+        /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when viewer_id
+        /// is not the caller's id (empty: signed out), the creator blocks the viewer or the stream
         /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
         /// session id is reused with another stream or viewer.
         pub async fn record_stream_view(
@@ -990,7 +1005,8 @@ pub mod streaming_service_client {
         /// Counts one viewer-side event (reaction, share, buffering, playback error) into the
         /// stream's per-minute metrics. Not idempotent: every call counts once; the telemetry is
         /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
-        /// unspecified or `occurred_at` is more than five minutes away from now.
+        /// unspecified or `occurred_at` is more than five minutes away from now, PERMISSION_DENIED
+        /// when viewer_id is not the caller's id (empty: signed out).
         pub async fn record_stream_event(
             &mut self,
             request: impl tonic::IntoRequest<super::RecordStreamEventRequest>,
@@ -1021,7 +1037,9 @@ pub mod streaming_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
-        /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
+        /// counts) and its per-minute timeline, to its creator only. PERMISSION_DENIED naming
+        /// stream_id when the caller is not the creator, NOT_FOUND when the stream does not exist or
+        /// the caller may not watch it.
         pub async fn get_stream_analytics(
             &mut self,
             request: impl tonic::IntoRequest<super::GetStreamAnalyticsRequest>,
@@ -1051,8 +1069,10 @@ pub mod streaming_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists a creator's streams, newest first, optionally only those in given states.
-        /// INVALID_ARGUMENT for a malformed creator id or page token.
+        /// Lists a creator's streams, newest first, optionally only those in given states: all of them
+        /// to the creator; PUBLIC and FOLLOWERS_ONLY ones to followers; PUBLIC ones to anyone else;
+        /// none to a viewer the creator blocks. INVALID_ARGUMENT for a malformed creator id or page
+        /// token; UNAVAILABLE when user cannot say how the caller relates to the creator.
         pub async fn get_creator_streams(
             &mut self,
             request: impl tonic::IntoRequest<super::GetCreatorStreamsRequest>,
@@ -1097,11 +1117,11 @@ pub mod streaming_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with StreamingServiceServer.
     #[async_trait]
     pub trait StreamingService: std::marker::Send + std::marker::Sync + 'static {
-        /// Creates a scheduled stream for a creator and issues its first stream key, which is
-        /// returned only here. INVALID_ARGUMENT when the title is empty or longer than 140
-        /// characters (or another field is malformed), NOT_FOUND when auth knows no such creator,
-        /// FAILED_PRECONDITION when the creator's account is not active. Not idempotent: every call
-        /// creates a stream.
+        /// Creates a scheduled stream for the signed-in creator and issues its first stream key, which
+        /// is returned only here. PERMISSION_DENIED naming creator_id when it is not the caller's id,
+        /// INVALID_ARGUMENT when the title is empty or longer than 140 characters (or another field is
+        /// malformed), NOT_FOUND when auth knows no such creator, FAILED_PRECONDITION when the
+        /// creator's account is not active. Not idempotent: every call creates a stream.
         async fn create_live_stream(
             &self,
             request: tonic::Request<super::CreateLiveStreamRequest>,
@@ -1109,7 +1129,10 @@ pub mod streaming_service_server {
             tonic::Response<super::CreateLiveStreamResponse>,
             tonic::Status,
         >;
-        /// Returns one stream by id. NOT_FOUND when no stream has that id.
+        /// Returns one stream by id, with its playback address, if the caller may watch it (anyone,
+        /// signed in or not, for PUBLIC and UNLISTED streams; the creator and followers for
+        /// FOLLOWERS_ONLY ones; never a viewer the creator blocks). NOT_FOUND when no stream has that
+        /// id or the caller may not watch it; UNAVAILABLE when user cannot say whether they may.
         async fn get_live_stream(
             &self,
             request: tonic::Request<super::GetLiveStreamRequest>,
@@ -1118,10 +1141,11 @@ pub mod streaming_service_server {
             tonic::Status,
         >;
         /// Edits a stream's title, description, visibility, schedule or chat setting, and can
-        /// replace its stream key. Optimistic concurrency: ABORTED when `version` is not the
-        /// stream's current version (re-read and retry), FAILED_PRECONDITION when the stream has
-        /// ended or was cancelled, NOT_FOUND when it does not exist. A key rotation here is the same
-        /// as RotateStreamKey, applied in the same transaction as the edit.
+        /// replace its stream key; by its creator only. Optimistic concurrency: ABORTED when `version`
+        /// is not the stream's current version (re-read and retry), FAILED_PRECONDITION when the
+        /// stream has ended or was cancelled, PERMISSION_DENIED naming stream_id when the caller is not
+        /// the creator, NOT_FOUND when it does not exist or the caller may not watch it. A key rotation
+        /// here is the same as RotateStreamKey, applied in the same transaction as the edit.
         async fn update_live_stream(
             &self,
             request: tonic::Request<super::UpdateLiveStreamRequest>,
@@ -1130,7 +1154,8 @@ pub mod streaming_service_server {
             tonic::Status,
         >;
         /// Marks a stream live when its encoder connects; called by the ingest edge with the key
-        /// the encoder presented. Starting a live stream again returns it unchanged.
+        /// the encoder presented, which is the credential (no token needed). Starting a live stream
+        /// again returns it unchanged.
         /// PERMISSION_DENIED when the key is unknown or revoked, FAILED_PRECONDITION when the
         /// stream has ended or was cancelled, INVALID_ARGUMENT when `stream_key` is empty.
         async fn start_stream(
@@ -1142,8 +1167,10 @@ pub mod streaming_service_server {
         >;
         /// Revokes the stream's current key and issues a new one, returned only here; the old key
         /// is refused by StartStream from the moment this returns (an encoder already live is not
-        /// cut off). Not idempotent: every call issues a new key. NOT_FOUND when the stream does not
-        /// exist, FAILED_PRECONDITION when it has ended or was cancelled.
+        /// cut off). By the stream's creator only. Not idempotent: every call issues a new key.
+        /// PERMISSION_DENIED naming stream_id when the caller is not the creator, NOT_FOUND when the
+        /// stream does not exist or the caller may not watch it, FAILED_PRECONDITION when it has
+        /// ended or was cancelled.
         async fn rotate_stream_key(
             &self,
             request: tonic::Request<super::RotateStreamKeyRequest>,
@@ -1151,8 +1178,10 @@ pub mod streaming_service_server {
             tonic::Response<super::RotateStreamKeyResponse>,
             tonic::Status,
         >;
-        /// Ends a live stream, or cancels one that never started, and closes its viewer sessions.
-        /// Ending an ended or cancelled stream returns it unchanged. NOT_FOUND when it does not exist.
+        /// Ends a live stream, or cancels one that never started, and closes its viewer sessions; by
+        /// its creator only. Ending an ended or cancelled stream returns it unchanged.
+        /// PERMISSION_DENIED naming stream_id when the caller is not the creator, NOT_FOUND when it
+        /// does not exist or the caller may not watch it.
         async fn end_stream(
             &self,
             request: tonic::Request<super::EndStreamRequest>,
@@ -1160,8 +1189,10 @@ pub mod streaming_service_server {
             tonic::Response<super::EndStreamResponse>,
             tonic::Status,
         >;
-        /// Lists public streams that are live now, most watched first. INVALID_ARGUMENT for a
-        /// malformed page token.
+        /// Lists public streams that are live now, most watched first, leaving out those whose creator
+        /// blocks the caller (such a page holds fewer than page_size streams; next_page_token says
+        /// whether more follow). INVALID_ARGUMENT for a malformed page token; UNAVAILABLE when user
+        /// cannot say who blocks the caller.
         async fn get_active_streams(
             &self,
             request: tonic::Request<super::GetActiveStreamsRequest>,
@@ -1170,7 +1201,8 @@ pub mod streaming_service_server {
             tonic::Status,
         >;
         /// Lists who is watching a stream now (sessions seen in the last minute), earliest joiner
-        /// first, with the current counts. NOT_FOUND when the stream does not exist.
+        /// first, with the current counts; to signed-in users who may watch it. NOT_FOUND when the
+        /// stream does not exist or the caller may not watch it.
         async fn get_stream_viewers(
             &self,
             request: tonic::Request<super::GetStreamViewersRequest>,
@@ -1183,8 +1215,9 @@ pub mod streaming_service_server {
         /// chat is off, INVALID_ARGUMENT when the body is empty or longer than 500 characters,
         /// RESOURCE_EXHAUSTED when the sender exceeds the per-stream chat rate limit (30 messages
         /// a minute), NOT_FOUND when the stream or the sender does not exist, PERMISSION_DENIED when
-        /// the creator blocks the sender or the stream is for followers and the sender is not one,
-        /// ALREADY_EXISTS when `request_id` was used for another stream, sender or body.
+        /// sender_id is not the caller's id, the creator blocks the sender or the stream is for
+        /// followers and the sender is not one, ALREADY_EXISTS when `request_id` was used for another
+        /// stream, sender or body.
         async fn send_chat_message(
             &self,
             request: tonic::Request<super::SendChatMessageRequest>,
@@ -1192,8 +1225,9 @@ pub mod streaming_service_server {
             tonic::Response<super::SendChatMessageResponse>,
             tonic::Status,
         >;
-        /// Lists a stream's chat messages, newest first; deleted messages are left out.
-        /// NOT_FOUND when the stream does not exist, INVALID_ARGUMENT for a malformed page token.
+        /// Lists a stream's chat messages, newest first; deleted messages are left out. To anyone who
+        /// may watch the stream. NOT_FOUND when the stream does not exist or the caller may not watch
+        /// it, INVALID_ARGUMENT for a malformed page token.
         async fn get_chat_messages(
             &self,
             request: tonic::Request<super::GetChatMessagesRequest>,
@@ -1202,8 +1236,8 @@ pub mod streaming_service_server {
             tonic::Status,
         >;
         /// Removes a chat message (soft delete). Deleting a deleted message succeeds again.
-        /// PERMISSION_DENIED unless `deleted_by_id` is the sender or the stream's creator,
-        /// NOT_FOUND when no such message exists.
+        /// PERMISSION_DENIED unless `deleted_by_id` is the caller and the sender or the stream's
+        /// creator, NOT_FOUND when no such message exists.
         async fn delete_chat_message(
             &self,
             request: tonic::Request<super::DeleteChatMessageRequest>,
@@ -1216,7 +1250,8 @@ pub mod streaming_service_server {
         /// counted once per session. FAILED_PRECONDITION when opening a session on a stream that is
         /// not live, or calling again on a session that was closed (by the viewer, by the stream's
         /// end, or after a minute without a heartbeat: open a new session), NOT_FOUND when the
-        /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when the creator blocks the viewer or the stream
+        /// stream does not exist or, closing, the session does not, PERMISSION_DENIED when viewer_id
+        /// is not the caller's id (empty: signed out), the creator blocks the viewer or the stream
         /// is for followers and the viewer is signed out or not one, INVALID_ARGUMENT when the
         /// session id is reused with another stream or viewer.
         async fn record_stream_view(
@@ -1229,7 +1264,8 @@ pub mod streaming_service_server {
         /// Counts one viewer-side event (reaction, share, buffering, playback error) into the
         /// stream's per-minute metrics. Not idempotent: every call counts once; the telemetry is
         /// loss-tolerant, so callers should not retry. INVALID_ARGUMENT when the event type is
-        /// unspecified or `occurred_at` is more than five minutes away from now.
+        /// unspecified or `occurred_at` is more than five minutes away from now, PERMISSION_DENIED
+        /// when viewer_id is not the caller's id (empty: signed out).
         async fn record_stream_event(
             &self,
             request: tonic::Request<super::RecordStreamEventRequest>,
@@ -1238,7 +1274,9 @@ pub mod streaming_service_server {
             tonic::Status,
         >;
         /// Returns a stream's totals (views, unique and peak viewers, watch time, chat and event
-        /// counts) and its per-minute timeline. NOT_FOUND when the stream does not exist.
+        /// counts) and its per-minute timeline, to its creator only. PERMISSION_DENIED naming
+        /// stream_id when the caller is not the creator, NOT_FOUND when the stream does not exist or
+        /// the caller may not watch it.
         async fn get_stream_analytics(
             &self,
             request: tonic::Request<super::GetStreamAnalyticsRequest>,
@@ -1246,8 +1284,10 @@ pub mod streaming_service_server {
             tonic::Response<super::GetStreamAnalyticsResponse>,
             tonic::Status,
         >;
-        /// Lists a creator's streams, newest first, optionally only those in given states.
-        /// INVALID_ARGUMENT for a malformed creator id or page token.
+        /// Lists a creator's streams, newest first, optionally only those in given states: all of them
+        /// to the creator; PUBLIC and FOLLOWERS_ONLY ones to followers; PUBLIC ones to anyone else;
+        /// none to a viewer the creator blocks. INVALID_ARGUMENT for a malformed creator id or page
+        /// token; UNAVAILABLE when user cannot say how the caller relates to the creator.
         async fn get_creator_streams(
             &self,
             request: tonic::Request<super::GetCreatorStreamsRequest>,

@@ -3,27 +3,34 @@
 //! Business logic of the media service. Each RPC lives in the module named for what it
 //! touches: `uploads` (initiate, chunks, completion), `processing` (variants and status),
 //! `library` (reads, metadata, CDN addresses, deletion); `store` holds the object layout,
-//! `variants` the image work, `settings` the storage and upload configuration.
+//! `variants` the image work, `cdn` the signed addresses and their check, `signing_key` where
+//! their key comes from, `settings` the storage and upload configuration.
+//!
+//! A media is its owner's: who else may read it is decided by [`Reader`] (see `library`).
 //!
 //! Processing is synchronous: CompleteMediaUpload and ProcessMedia decode and resize an image
 //! (on a blocking thread) before answering, within their deadlines, so a client never polls
 //! and no job queue is needed for images. Video and audio are stored and served as uploaded.
 
+pub mod cdn;
 mod convert;
 mod expiry;
 mod library;
 mod processing;
 pub mod settings;
+pub mod signing_key;
 mod store;
 mod uploads;
 mod variants;
 
 use nova_auth_api::AuthClient;
+use nova_media::repo::media;
 use nova_media::{CallContext, Logic, LogicError, pb};
-use nova_runtime::periodic::{self, Periodic};
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
 use nova_runtime::codegen::uuid::Uuid;
+use nova_runtime::identity::Principal;
+use nova_runtime::periodic::{self, Periodic};
 use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 
 pub use settings::{MediaSettings, S3Settings};
@@ -66,6 +73,25 @@ impl MediaLogic {
     }
 }
 
+/// Who reads a media, and the services the RPC's policy trusts to show media to other users
+/// (content and messaging: they check the audience of the post or message that references
+/// it, also while serving another user).
+pub(crate) struct Reader<'a> {
+    principal: &'a Principal,
+    services: &'static [&'static str],
+}
+
+impl<'a> Reader<'a> {
+    fn of(ctx: &'a CallContext) -> Self {
+        Reader { principal: &ctx.principal, services: ctx.rpc.access.services }
+    }
+
+    /// The owner, or a listed service (as itself or serving anyone); nobody else.
+    pub(crate) fn may_see(&self, media: &media::Row) -> bool {
+        self.principal.is_user(media.owner_id) || self.principal.service().is_some_and(|name| self.services.contains(&name))
+    }
+}
+
 /// `PERMISSION_DENIED` unless `requester` is `owner`.
 fn ensure_owner(requester: Uuid, owner: Uuid, what: &str) -> Result<(), LogicError> {
     if requester == owner { Ok(()) } else { Err(LogicError::PermissionDenied(format!("requester_id: only the owner may {what}"))) }
@@ -92,30 +118,30 @@ impl Logic for MediaLogic {
     ) -> Result<pb::CompleteMediaUploadResponse, LogicError> {
         self.complete(request).await
     }
-    async fn get_media(&self, _ctx: &CallContext, request: pb::GetMediaRequest) -> Result<pb::GetMediaResponse, LogicError> {
-        self.media(request).await
+    async fn get_media(&self, ctx: &CallContext, request: pb::GetMediaRequest) -> Result<pb::GetMediaResponse, LogicError> {
+        self.media(&Reader::of(ctx), request).await
     }
-    async fn get_media_by_ids(&self, _ctx: &CallContext, request: pb::GetMediaByIdsRequest) -> Result<pb::GetMediaByIdsResponse, LogicError> {
-        self.media_by_ids(request).await
+    async fn get_media_by_ids(&self, ctx: &CallContext, request: pb::GetMediaByIdsRequest) -> Result<pb::GetMediaByIdsResponse, LogicError> {
+        self.media_by_ids(&Reader::of(ctx), request).await
     }
-    async fn get_media_by_owner(&self, _ctx: &CallContext, request: pb::GetMediaByOwnerRequest) -> Result<pb::GetMediaByOwnerResponse, LogicError> {
-        self.media_by_owner(request).await
+    async fn get_media_by_owner(&self, ctx: &CallContext, request: pb::GetMediaByOwnerRequest) -> Result<pb::GetMediaByOwnerResponse, LogicError> {
+        self.media_by_owner(&ctx.principal, request).await
     }
     async fn delete_media(&self, _ctx: &CallContext, request: pb::DeleteMediaRequest) -> Result<pb::DeleteMediaResponse, LogicError> {
         self.delete(request).await
     }
-    async fn get_media_variants(&self, _ctx: &CallContext, request: pb::GetMediaVariantsRequest) -> Result<pb::GetMediaVariantsResponse, LogicError> {
-        self.variants(request).await
+    async fn get_media_variants(&self, ctx: &CallContext, request: pb::GetMediaVariantsRequest) -> Result<pb::GetMediaVariantsResponse, LogicError> {
+        self.variants(&Reader::of(ctx), request).await
     }
-    async fn process_media(&self, _ctx: &CallContext, request: pb::ProcessMediaRequest) -> Result<pb::ProcessMediaResponse, LogicError> {
-        self.reprocess(request).await
+    async fn process_media(&self, ctx: &CallContext, request: pb::ProcessMediaRequest) -> Result<pb::ProcessMediaResponse, LogicError> {
+        self.reprocess(&Reader::of(ctx), request).await
     }
     async fn get_processing_status(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::GetProcessingStatusRequest,
     ) -> Result<pb::GetProcessingStatusResponse, LogicError> {
-        self.processing_status(request).await
+        self.processing_status(&Reader::of(ctx), request).await
     }
     async fn update_media_metadata(
         &self,
@@ -124,8 +150,8 @@ impl Logic for MediaLogic {
     ) -> Result<pb::UpdateMediaMetadataResponse, LogicError> {
         self.update_metadata(request).await
     }
-    async fn get_media_cdn_url(&self, _ctx: &CallContext, request: pb::GetMediaCdnUrlRequest) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {
-        self.cdn_url(request).await
+    async fn get_media_cdn_url(&self, ctx: &CallContext, request: pb::GetMediaCdnUrlRequest) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {
+        self.cdn_url(&Reader::of(ctx), request).await
     }
 }
 

@@ -1,4 +1,11 @@
 //! Reads of stored media, metadata updates, CDN addresses and deletion.
+//!
+//! Who reads what: a media is its owner's. The reads of one media (GetMedia, GetMediaByIds,
+//! GetMediaVariants, GetMediaCdnUrl) answer the owner, and the services their policy lists
+//! (content and messaging, as themselves or serving any user: they decide who sees the post or
+//! message that references the media); for anyone else the media does not exist (NOT_FOUND, or
+//! listed as missing). GetMediaByOwner lists the owner's own media to the owner, and to those
+//! services only as themselves: serving a user, they see that user's listing only.
 
 use nova_media::repo::{media, media_variants, uploads};
 use nova_media::{LogicError, pb};
@@ -6,10 +13,11 @@ use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::sqlx;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::{parse_uuid, parse_uuids, text, timestamp};
+use nova_runtime::identity::Principal;
 use nova_runtime::paging::{decode_token, page_size, split_page};
 
 use crate::convert::{enum_value, media_message, variant_message};
-use crate::{MediaLogic, ensure_owner, store};
+use crate::{MediaLogic, Reader, cdn, ensure_owner, store};
 
 const MAX_IDS: usize = 100;
 const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -59,6 +67,25 @@ fn cursor_row(owner_id: Uuid, (created_at, id): Position) -> media::Row {
         processing_attempts: 0,
         processing_started_at: None,
         processing_finished_at: None,
+        rendition_key: None,
+    }
+}
+
+/// The object served for a READY media's original: its rendition without metadata, never the
+/// upload itself.
+fn rendition_of(media: &media::Row) -> Result<String, LogicError> {
+    match (&media.rendition_key, media.kind) {
+        (Some(key), _) => Ok(key.clone()),
+        (None, media::Kind::Image) => Err(LogicError::FailedPrecondition(format!(
+            "media_id: media {} was processed before renditions without metadata existed; ProcessMedia produces one",
+            media.id
+        ))),
+        (None, kind) => Err(LogicError::not_found(format!(
+            "preset: {} media {} has nothing to serve for the original (the upload itself is never served, and {} is not transcoded)",
+            kind.name(),
+            media.id,
+            kind.name()
+        ))),
     }
 }
 
@@ -71,12 +98,12 @@ fn bounded_text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, 
 }
 
 impl MediaLogic {
-    pub(crate) async fn media(&self, request: pb::GetMediaRequest) -> Result<pb::GetMediaResponse, LogicError> {
-        let media = self.live_media(&request.media_id).await?;
+    pub(crate) async fn media(&self, reader: &Reader<'_>, request: pb::GetMediaRequest) -> Result<pb::GetMediaResponse, LogicError> {
+        let media = self.visible_media(reader, &request.media_id).await?;
         Ok(pb::GetMediaResponse { media: Some(media_message(&media)) })
     }
 
-    pub(crate) async fn media_by_ids(&self, request: pb::GetMediaByIdsRequest) -> Result<pb::GetMediaByIdsResponse, LogicError> {
+    pub(crate) async fn media_by_ids(&self, reader: &Reader<'_>, request: pb::GetMediaByIdsRequest) -> Result<pb::GetMediaByIdsResponse, LogicError> {
         let mut ids = parse_uuids("media_ids", &request.media_ids, MAX_IDS)?;
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
@@ -84,7 +111,8 @@ impl MediaLogic {
         let mut found = Vec::with_capacity(rows.len());
         let mut missing = Vec::new();
         for id in ids {
-            match rows.iter().find(|row| row.id == id) {
+            // What the reader may not see is missing, as an unknown id is.
+            match rows.iter().find(|row| row.id == id && reader.may_see(row)) {
                 Some(row) => found.push(media_message(row)),
                 None => missing.push(id.to_string()),
             }
@@ -92,8 +120,19 @@ impl MediaLogic {
         Ok(pb::GetMediaByIdsResponse { media: found, missing_media_ids: missing })
     }
 
-    pub(crate) async fn media_by_owner(&self, request: pb::GetMediaByOwnerRequest) -> Result<pb::GetMediaByOwnerResponse, LogicError> {
+    pub(crate) async fn media_by_owner(
+        &self,
+        principal: &Principal,
+        request: pb::GetMediaByOwnerRequest,
+    ) -> Result<pb::GetMediaByOwnerResponse, LogicError> {
         let owner_id = parse_uuid("owner_id", &request.owner_id)?;
+        // The generated server bound owner_id to a user caller, except for a listed service
+        // serving a user: it too may list only that user's media.
+        if !matches!(principal, Principal::Service(_)) && !principal.is_user(owner_id) {
+            return Err(LogicError::PermissionDenied(format!(
+                "owner_id: only {owner_id} may list their media (a service serving another user may list only that user's)"
+            )));
+        }
         let kind: pb::MediaKind = enum_value("kind", request.kind)?;
         let kind = match kind {
             pb::MediaKind::Unspecified => None,
@@ -135,28 +174,37 @@ impl MediaLogic {
         Ok(rows)
     }
 
-    pub(crate) async fn variants(&self, request: pb::GetMediaVariantsRequest) -> Result<pb::GetMediaVariantsResponse, LogicError> {
-        let media = self.live_media(&request.media_id).await?;
+    pub(crate) async fn variants(
+        &self,
+        reader: &Reader<'_>,
+        request: pb::GetMediaVariantsRequest,
+    ) -> Result<pb::GetMediaVariantsResponse, LogicError> {
+        let media = self.visible_media(reader, &request.media_id).await?;
         let rows = self.variant_rows(media.id).await?;
         Ok(pb::GetMediaVariantsResponse { variants: rows.iter().map(variant_message).collect() })
     }
 
-    pub(crate) async fn cdn_url(&self, request: pb::GetMediaCdnUrlRequest) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {
-        let media = self.live_media(&request.media_id).await?;
+    /// A signed, expiring address (see `cdn`) of the rendition (for the original) or of a
+    /// variant; the original upload itself is never addressed.
+    pub(crate) async fn cdn_url(&self, reader: &Reader<'_>, request: pb::GetMediaCdnUrlRequest) -> Result<pb::GetMediaCdnUrlResponse, LogicError> {
+        let media = self.visible_media(reader, &request.media_id).await?;
         let preset: pb::VariantPreset = enum_value("preset", request.preset)?;
         if media.status != media::Status::Ready {
             return Err(LogicError::FailedPrecondition(format!("media_id: media {} is {}, not ready", media.id, media.status.name())));
         }
         let key = match preset {
-            pb::VariantPreset::Unspecified => media.storage_key,
+            pb::VariantPreset::Unspecified => rendition_of(&media)?,
             preset => {
                 let not_found = || LogicError::not_found(format!("preset: media {} has no {} variant", media.id, preset.as_str_name()));
                 let preset = media_variants::Preset::try_from(preset).map_err(|_| not_found())?;
                 media_variants::find_by_media_id_and_preset(&self.db, media.id, preset).await?.ok_or_else(not_found)?.storage_key
             }
         };
-        let url = format!("{}/{key}", self.settings.cdn_base_url.trim_end_matches('/'));
-        Ok(pb::GetMediaCdnUrlResponse { url })
+        let expires = cdn::expiry(Utc::now().timestamp(), self.settings.url_ttl_seconds);
+        let url = cdn::signed_url(&self.settings.cdn_base_url, &self.settings.url_signing_key, &key, expires)
+            .map_err(|reason| LogicError::internal("signing a CDN address", format!("NOVA_MEDIA_CDN_BASE_URL {reason}")))?;
+        let expires_at = DateTime::from_timestamp(expires, 0).map(timestamp);
+        Ok(pb::GetMediaCdnUrlResponse { url, expires_at })
     }
 
     pub(crate) async fn delete(&self, request: pb::DeleteMediaRequest) -> Result<pb::DeleteMediaResponse, LogicError> {
@@ -191,6 +239,7 @@ impl MediaLogic {
     async fn remove_objects(&self, media_id: Uuid, storage_key: &str) -> Result<(), LogicError> {
         let objects = &*self.settings.store;
         store::delete(objects, storage_key).await?;
+        store::delete(objects, &store::rendition_key(storage_key)).await?;
         for preset in PRESETS {
             store::delete(objects, &store::variant_key(storage_key, preset.name())).await?;
         }

@@ -1,7 +1,8 @@
 //! Processing of an uploaded media: for an image, decode it, record its dimensions and produce
-//! its variants (objects first, then the rows in one transaction); video and audio are served
-//! as uploaded (no transcoder in this service yet). Runs inside CompleteMediaUpload and
-//! ProcessMedia, before they answer.
+//! its variants and its full-size rendition without metadata, the object served for the
+//! original (objects first, then the rows in one transaction); video and audio are stored as
+//! uploaded (no transcoder in this service yet, so nothing of theirs is served). Runs inside
+//! CompleteMediaUpload and ProcessMedia, before they answer.
 
 use nova_media::repo::{media, media_variants};
 use nova_media::{LogicError, pb};
@@ -10,17 +11,25 @@ use nova_runtime::codegen::tokio;
 use nova_runtime::convert::parse_uuid;
 
 use crate::convert::{enum_value, processing_message};
-use crate::variants::{self, DEFAULT_IMAGE_PRESETS, Encoded};
-use crate::{MediaLogic, store};
+use crate::variants::{self, DEFAULT_IMAGE_PRESETS, Encoded, Encoding};
+use crate::{MediaLogic, Reader, store};
 
-/// What decoding and resizing gave: the original's size and the variants, or why it failed.
-type Outcome = Result<((u32, u32), Vec<Encoded>), String>;
+/// What decoding and resizing gave.
+struct Produced {
+    /// The image's size, as displayed (after its EXIF orientation).
+    size: (u32, u32),
+    variants: Vec<Encoded>,
+    /// What is served for the original.
+    rendition: Encoding,
+}
 
-fn produce_all(bytes: &[u8], mime_type: &str, presets: &[media_variants::Preset]) -> Outcome {
+/// What decoding and resizing gave, or why the bytes cannot be processed.
+fn produce_all(bytes: &[u8], mime_type: &str, presets: &[media_variants::Preset]) -> Result<Produced, String> {
     let decoded = variants::decode(bytes, mime_type)?;
     let size = (decoded.image.width(), decoded.image.height());
-    let produced = presets.iter().map(|preset| variants::produce(&decoded, *preset)).collect::<Result<Vec<_>, _>>()?;
-    Ok((size, produced))
+    let variants = presets.iter().map(|preset| variants::produce(&decoded, *preset)).collect::<Result<Vec<_>, _>>()?;
+    let rendition = variants::rendition(&decoded)?;
+    Ok(Produced { size, variants, rendition })
 }
 
 fn pixels(value: u32) -> i32 {
@@ -31,7 +40,12 @@ impl MediaLogic {
     /// Processes `media` (status PROCESSING, READY or FAILED): `original` are its bytes when
     /// the caller has them, `presets` the image presets to produce (empty: the defaults).
     /// Returns the row as stored afterwards: READY, or FAILED with the reason.
-    pub(crate) async fn run_processing(&self, media: media::Row, original: Option<Vec<u8>>, presets: &[media_variants::Preset]) -> Result<media::Row, LogicError> {
+    pub(crate) async fn run_processing(
+        &self,
+        media: media::Row,
+        original: Option<Vec<u8>>,
+        presets: &[media_variants::Preset],
+    ) -> Result<media::Row, LogicError> {
         media::increment_processing_attempts(&self.db, media.id, 1).await?;
         let started = media::Patch {
             status: Some(media::Status::Processing),
@@ -51,7 +65,12 @@ impl MediaLogic {
         Ok(done)
     }
 
-    async fn process_image(&self, media: &media::Row, original: Option<Vec<u8>>, presets: &[media_variants::Preset]) -> Result<media::Row, LogicError> {
+    async fn process_image(
+        &self,
+        media: &media::Row,
+        original: Option<Vec<u8>>,
+        presets: &[media_variants::Preset],
+    ) -> Result<media::Row, LogicError> {
         let bytes = match original {
             Some(bytes) => bytes,
             None => store::get(&*self.settings.store, &media.storage_key).await?.to_vec(),
@@ -61,7 +80,7 @@ impl MediaLogic {
         let outcome = tokio::task::spawn_blocking(move || produce_all(&bytes, &mime_type, &presets))
             .await
             .map_err(|e| LogicError::internal("producing image variants", e))?;
-        let ((width, height), produced) = match outcome {
+        let Produced { size: (width, height), variants: produced, rendition } = match outcome {
             Ok(done) => done,
             Err(reason) => {
                 let patch = media::Patch {
@@ -75,6 +94,8 @@ impl MediaLogic {
         };
         // Objects first: a row never names an object that is not there. Rewriting a variant
         // overwrites its object with identical bytes.
+        let rendition_key = store::rendition_key(&media.storage_key);
+        store::put(&*self.settings.store, &rendition_key, rendition.bytes).await?;
         let mut keys = Vec::with_capacity(produced.len());
         for variant in &produced {
             let key = store::variant_key(&media.storage_key, variant.preset.name());
@@ -103,6 +124,7 @@ impl MediaLogic {
             status: Some(media::Status::Ready),
             width: Some(Some(pixels(width))),
             height: Some(Some(pixels(height))),
+            rendition_key: Some(Some(rendition_key)),
             processing_finished_at: Some(Some(Utc::now())),
             ..Default::default()
         };
@@ -111,15 +133,17 @@ impl MediaLogic {
         Ok(media)
     }
 
-    pub(crate) async fn reprocess(&self, request: pb::ProcessMediaRequest) -> Result<pb::ProcessMediaResponse, LogicError> {
-        let media = self.live_media(&request.media_id).await?;
+    pub(crate) async fn reprocess(&self, reader: &Reader<'_>, request: pb::ProcessMediaRequest) -> Result<pb::ProcessMediaResponse, LogicError> {
+        let media = self.visible_media(reader, &request.media_id).await?;
         let mut presets = Vec::with_capacity(request.presets.len());
         for value in &request.presets {
             let preset: pb::VariantPreset = enum_value("presets", *value)?;
             let preset = media_variants::Preset::try_from(preset)
                 .ok()
                 .filter(|p| media.kind == media::Kind::Image && variants::preset_box(*p).is_some())
-                .ok_or_else(|| LogicError::invalid_argument(format!("presets: {} is not produced for {} media", preset.as_str_name(), media.kind.name())))?;
+                .ok_or_else(|| {
+                    LogicError::invalid_argument(format!("presets: {} is not produced for {} media", preset.as_str_name(), media.kind.name()))
+                })?;
             if !presets.contains(&preset) {
                 presets.push(preset);
             }
@@ -131,8 +155,12 @@ impl MediaLogic {
         Ok(pb::ProcessMediaResponse { status: Some(processing_message(&media)) })
     }
 
-    pub(crate) async fn processing_status(&self, request: pb::GetProcessingStatusRequest) -> Result<pb::GetProcessingStatusResponse, LogicError> {
-        let media = self.live_media(&request.media_id).await?;
+    pub(crate) async fn processing_status(
+        &self,
+        reader: &Reader<'_>,
+        request: pb::GetProcessingStatusRequest,
+    ) -> Result<pb::GetProcessingStatusResponse, LogicError> {
+        let media = self.visible_media(reader, &request.media_id).await?;
         Ok(pb::GetProcessingStatusResponse { status: Some(processing_message(&media)) })
     }
 
@@ -140,5 +168,12 @@ impl MediaLogic {
     pub(crate) async fn live_media(&self, media_id: &str) -> Result<media::Row, LogicError> {
         let id = parse_uuid("media_id", media_id)?;
         media::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("media_id: no media {id}")))
+    }
+
+    /// The live media `media_id` names if `reader` may see it; the same NOT_FOUND as for no
+    /// media otherwise (existence is not revealed).
+    pub(crate) async fn visible_media(&self, reader: &Reader<'_>, media_id: &str) -> Result<media::Row, LogicError> {
+        let media = self.live_media(media_id).await?;
+        if reader.may_see(&media) { Ok(media) } else { Err(LogicError::not_found(format!("media_id: no media {}", media.id))) }
     }
 }

@@ -1,9 +1,12 @@
 //! The object layout and the few object-store operations the service needs.
 //!
 //! - `uploads/<upload id>/<chunk number>`: a staged chunk, deleted once assembled;
-//! - `media/<owner id>/<media id>`: the original, assembled on completion;
+//! - `media/<owner id>/<media id>`: the original, assembled on completion; never served (it
+//!   carries whatever metadata the uploader's device wrote: EXIF, GPS position, ...);
 //! - `media/<owner id>/<media id>.<preset>`: its variants (a sibling, not a child, so that
-//!   listing or deleting the original never touches them by accident).
+//!   listing or deleting the original never touches them by accident);
+//! - `media/<owner id>/<media id>.full`: its rendition, what is served for the original: the
+//!   image re-encoded at full size, without metadata.
 
 use futures_util::TryStreamExt;
 use nova_media::LogicError;
@@ -29,6 +32,11 @@ pub fn original_key(owner_id: Uuid, media_id: Uuid) -> String {
 /// The key of one variant of the original stored at `original_key`.
 pub fn variant_key(original_key: &str, preset_name: &str) -> String {
     format!("{original_key}.{preset_name}")
+}
+
+/// The key of the rendition served for the original stored at `original_key`.
+pub fn rendition_key(original_key: &str) -> String {
+    format!("{original_key}.full")
 }
 
 fn failed(what: &str, key: &str, error: object_store::Error) -> LogicError {

@@ -121,6 +121,7 @@ impl MediaLogic {
                 processing_attempts: None,
                 processing_started_at: None,
                 processing_finished_at: None,
+                rendition_key: None,
             },
         )
         .await?;

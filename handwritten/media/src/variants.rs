@@ -1,11 +1,14 @@
-//! Image variants, computed without I/O: decode the original as its declared type, then resize
-//! it to each preset's box (aspect ratio kept, never enlarged) and encode it. Callers run this
-//! on a blocking thread (`spawn_blocking`): decoding and resizing are CPU-bound.
+//! Image variants, computed without I/O: decode the original as its declared type (turned as
+//! its EXIF orientation says), then resize it to each preset's box (aspect ratio kept, never
+//! enlarged) and encode it; the rendition served for the original is the decoded image encoded
+//! at full size. Encoding starts from pixels only, so nothing of the original's metadata (EXIF
+//! with its GPS position, XMP, PNG text chunks, ICC profiles) reaches what is served. Callers
+//! run this on a blocking thread (`spawn_blocking`): decoding and resizing are CPU-bound.
 
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder as _, ImageFormat, ImageReader, Limits};
 use nova_media::repo::media_variants::Preset;
 
 /// The box (width, height) an image preset fits in.
@@ -48,6 +51,12 @@ pub struct Decoded {
     pub format: ImageFormat,
 }
 
+/// An image encoded for serving: its type and bytes.
+pub struct Encoding {
+    pub mime_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
 /// One produced variant.
 pub struct Encoded {
     pub preset: Preset,
@@ -77,8 +86,35 @@ pub fn decode(bytes: &[u8], mime_type: &str) -> Result<Decoded, String> {
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| format!("the bytes are not a decodable {mime_type} image: {e}"))?;
+    let undecodable = |e: image::ImageError| format!("the bytes are not a decodable {mime_type} image: {e}");
+    let mut decoder = reader.into_decoder().map_err(undecodable)?;
+    // A camera stores the sensor's pixels and says how to turn them; the served image has no
+    // EXIF to say it, so the pixels are turned here (an unreadable orientation is ignored).
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(undecodable)?;
+    image.apply_orientation(orientation);
     Ok(Decoded { image, format })
+}
+
+/// `image` encoded as served for an original in `format`: JPEG (quality 85) for JPEG, PNG
+/// (lossless, keeps transparency) for PNG and WebP. Only pixels are written: no metadata.
+fn encode(image: &DynamicImage, format: ImageFormat, what: &str) -> Result<Encoding, String> {
+    let mut bytes = Cursor::new(Vec::new());
+    let mime_type = if format == ImageFormat::Jpeg {
+        DynamicImage::ImageRgb8(image.to_rgb8())
+            .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85))
+            .map_err(|e| format!("encoding the {what}: {e}"))?;
+        "image/jpeg"
+    } else {
+        image.write_to(&mut bytes, ImageFormat::Png).map_err(|e| format!("encoding the {what}: {e}"))?;
+        "image/png"
+    };
+    Ok(Encoding { mime_type, bytes: bytes.into_inner() })
+}
+
+/// The rendition served for the original: the decoded image at full size, re-encoded.
+pub fn rendition(decoded: &Decoded) -> Result<Encoding, String> {
+    encode(&decoded.image, decoded.format, "full-size rendition")
 }
 
 /// Produces `preset` from `decoded`: PNG for PNG and WebP originals (lossless, keeps
@@ -91,17 +127,8 @@ pub fn produce(decoded: &Decoded, preset: Preset) -> Result<Encoded, String> {
     } else {
         decoded.image.resize_exact(width, height, FilterType::Triangle)
     };
-    let mut bytes = Cursor::new(Vec::new());
-    let mime_type = if decoded.format == ImageFormat::Jpeg {
-        DynamicImage::ImageRgb8(resized.to_rgb8())
-            .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85))
-            .map_err(|e| format!("encoding the {} variant: {e}", preset.name()))?;
-        "image/jpeg"
-    } else {
-        resized.write_to(&mut bytes, ImageFormat::Png).map_err(|e| format!("encoding the {} variant: {e}", preset.name()))?;
-        "image/png"
-    };
-    Ok(Encoded { preset, width, height, mime_type, bytes: bytes.into_inner() })
+    let Encoding { mime_type, bytes } = encode(&resized, decoded.format, &format!("{} variant", preset.name()))?;
+    Ok(Encoded { preset, width, height, mime_type, bytes })
 }
 
 #[cfg(test)]

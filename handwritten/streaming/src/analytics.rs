@@ -6,6 +6,7 @@
 use nova_runtime::codegen::chrono::{Duration, Utc};
 use nova_runtime::codegen::prost_types;
 use nova_runtime::convert::timestamp;
+use nova_runtime::identity::Principal;
 use nova_streaming::repo::streams::Status;
 use nova_streaming::{LogicError, pb};
 
@@ -39,9 +40,13 @@ impl StreamingLogic {
         Ok(pb::RecordStreamEventResponse {})
     }
 
-    pub(crate) async fn analytics(&self, request: pb::GetStreamAnalyticsRequest) -> Result<pb::GetStreamAnalyticsResponse, LogicError> {
+    pub(crate) async fn analytics(
+        &self,
+        principal: &Principal,
+        request: pb::GetStreamAnalyticsRequest,
+    ) -> Result<pb::GetStreamAnalyticsResponse, LogicError> {
         let stream_id = convert::stream_id(&request.stream_id)?;
-        let stream = self.stream(stream_id).await?;
+        let stream = self.creators_stream(principal, stream_id, "read its analytics").await?;
         let (total_views, unique_viewers, average_seconds) = sql::view_totals(&self.db, stream_id).await?;
         let (chat_message_count, reaction_count, share_count) = sql::metric_totals(&self.db, stream_id).await?;
         let timeline = sql::timeline(&self.db, stream_id).await?;

@@ -12,7 +12,6 @@ use nova_auth_api::pb as auth_pb;
 use nova_runtime::codegen::tonic::{Code, Status};
 use nova_runtime::codegen::uuid::Uuid;
 use nova_streaming::LogicError;
-use nova_streaming::repo::streams::{self, Visibility};
 use nova_user_api::pb as user_pb;
 
 use crate::StreamingLogic;
@@ -39,32 +38,11 @@ impl StreamingLogic {
         }
     }
 
-    /// Whether `viewer` (None: signed out) may watch and chat on `stream`: PERMISSION_DENIED
-    /// naming `field` when the creator blocks them, or the stream is for followers and they
-    /// are signed out or not one. The creator always may.
-    pub(crate) async fn require_audience(&self, field: &str, stream: &streams::Row, viewer: Option<Uuid>) -> Result<(), LogicError> {
-        let followers_only = stream.visibility == Visibility::FollowersOnly;
-        let Some(viewer) = viewer else {
-            return if followers_only {
-                Err(LogicError::PermissionDenied(format!("{field}: stream {} is for the creator's followers; sign in", stream.id)))
-            } else {
-                Ok(())
-            };
-        };
-        if viewer == stream.creator_id {
-            return Ok(());
-        }
-        // Asked from the creator's side: `blocking` = the creator blocks the viewer,
-        // `followed_by` = the viewer follows the creator.
-        let request = user_pb::CheckUserRelationshipRequest { user_id: stream.creator_id.to_string(), other_user_id: viewer.to_string() };
-        let relation = self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))?;
-        if relation.blocking {
-            return Err(LogicError::PermissionDenied(format!("{field}: the creator of stream {} blocks {viewer}", stream.id)));
-        }
-        if followers_only && !relation.followed_by {
-            return Err(LogicError::PermissionDenied(format!("{field}: stream {} is for the creator's followers", stream.id)));
-        }
-        Ok(())
+    /// How `viewer` relates to `creator`, asked from the creator's side: `blocking` = the
+    /// creator blocks the viewer, `followed_by` = the viewer follows the creator.
+    pub(crate) async fn relation(&self, creator: Uuid, viewer: Uuid) -> Result<user_pb::CheckUserRelationshipResponse, LogicError> {
+        let request = user_pb::CheckUserRelationshipRequest { user_id: creator.to_string(), other_user_id: viewer.to_string() };
+        self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))
     }
 }
 

@@ -9,6 +9,7 @@
 use nova_runtime::codegen::chrono::Utc;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::{parse_uuid, timestamp};
+use nova_runtime::identity::Principal;
 use nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_streaming::repo::stream_chat_messages;
 use nova_streaming::repo::streams::Status;
@@ -65,12 +66,16 @@ impl StreamingLogic {
         Ok(pb::SendChatMessageResponse { message: Some(convert::chat_message(&row)) })
     }
 
-    pub(crate) async fn chat_messages(&self, request: pb::GetChatMessagesRequest) -> Result<pb::GetChatMessagesResponse, LogicError> {
+    pub(crate) async fn chat_messages(
+        &self,
+        principal: &Principal,
+        request: pb::GetChatMessagesRequest,
+    ) -> Result<pb::GetChatMessagesResponse, LogicError> {
         let stream_id = convert::stream_id(&request.stream_id)?;
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let list = format!("GetChatMessages/{stream_id}");
         let after = decode_token(&list, &request.page_token)?;
-        self.stream(stream_id).await?;
+        self.visible_stream(principal, stream_id).await?;
         let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
         let rows = sql::messages(&self.db, stream_id, after, limit).await?;
         let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));

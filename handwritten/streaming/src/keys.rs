@@ -19,6 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nova_runtime::codegen::sqlx::PgConnection;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::timestamp;
+use nova_runtime::identity::Principal;
 use nova_streaming::repo::{stream_keys, streams};
 use nova_streaming::{LogicError, pb};
 use rand::TryRngCore as _;
@@ -77,8 +78,14 @@ impl StreamingLogic {
         Ok(pb::StreamKey { stream_key: key, ingest_url: self.settings.ingest_url.clone(), created_at: Some(timestamp(row.created_at)) })
     }
 
-    pub(crate) async fn rotate_stream_key(&self, request: pb::RotateStreamKeyRequest) -> Result<pb::RotateStreamKeyResponse, LogicError> {
+    pub(crate) async fn rotate_stream_key(
+        &self,
+        principal: &Principal,
+        request: pb::RotateStreamKeyRequest,
+    ) -> Result<pb::RotateStreamKeyResponse, LogicError> {
         let stream_id = convert::stream_id(&request.stream_id)?;
+        // The creator never changes: checked before the row is locked (no call under a lock).
+        self.creators_stream(principal, stream_id, "rotate its key").await?;
         let mut tx = self.db.begin().await?;
         let stream = sql::lock_stream(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
         if convert::is_over(stream.status) {

@@ -4,20 +4,24 @@
 //! viewer sessions and counts, live chat with moderation, and per-minute analytics.
 //!
 //! Each RPC lives in the module named for what it touches (`lifecycle`, `keys`, `viewers`,
-//! `chat`, `analytics`); the `Logic` impl below only dispatches. Calls to auth (creators,
-//! senders and viewers exist) and user (blocks and follows decide who may watch and chat,
-//! fail-closed) are in `calls`, conversions in `convert`, the statements the generated
-//! repositories do not offer in `sql`.
+//! `chat`, `analytics`); the `Logic` impl below only dispatches. Who may see a stream and who
+//! may run it is decided in one place, `audience`. Calls to auth (creators, senders and
+//! viewers exist) and user (blocks and follows decide who may watch and chat, fail-closed) are
+//! in `calls`, conversions in `convert`, the statements the generated repositories do not
+//! offer in `sql`.
 //!
 //! # Caches
 //!
-//! Cached reads name the stream (`stream_id`) or the creator (`creator_id`). Lifecycle changes
-//! and edits invalidate both after their commit; joins, leaves, expiries and chat messages
-//! invalidate the stream. Heartbeats and telemetry events invalidate nothing: counts in
+//! Cached reads name the stream (`stream_id`) or the creator (`creator_id`). Their answers
+//! depend on who asks (the audience), so callers cache them per caller, never shared; a follow
+//! or a block reaches a cached answer within its TTL (5 s for a stream, 30 s for a creator's
+//! list). Lifecycle changes and edits invalidate both after their commit; joins, leaves,
+//! expiries and chat messages invalidate the stream. Heartbeats and telemetry events invalidate nothing: counts in
 //! GetLiveStream and analytics may lag by their TTL (5 s and 1 min). GetActiveStreams has no
 //! entity to invalidate (a list of all streams): a stream appears in it within its 10 s TTL.
 
 mod analytics;
+mod audience;
 mod calls;
 mod chat;
 mod convert;
@@ -28,9 +32,9 @@ mod sql;
 mod viewers;
 
 use nova_auth_api::AuthClient;
-use nova_runtime::periodic::{self, Periodic};
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
+use nova_runtime::periodic::{self, Periodic};
 use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_streaming::{CallContext, Logic, LogicError, pb};
 use nova_user_api::UserClient;
@@ -67,40 +71,40 @@ impl Logic for StreamingLogic {
         self.create_stream(request).await
     }
 
-    async fn get_live_stream(&self, _ctx: &CallContext, request: pb::GetLiveStreamRequest) -> Result<pb::GetLiveStreamResponse, LogicError> {
-        self.get_stream(request).await
+    async fn get_live_stream(&self, ctx: &CallContext, request: pb::GetLiveStreamRequest) -> Result<pb::GetLiveStreamResponse, LogicError> {
+        self.get_stream(&ctx.principal, request).await
     }
 
-    async fn update_live_stream(&self, _ctx: &CallContext, request: pb::UpdateLiveStreamRequest) -> Result<pb::UpdateLiveStreamResponse, LogicError> {
-        self.update_stream(request).await
+    async fn update_live_stream(&self, ctx: &CallContext, request: pb::UpdateLiveStreamRequest) -> Result<pb::UpdateLiveStreamResponse, LogicError> {
+        self.update_stream(&ctx.principal, request).await
     }
 
     async fn start_stream(&self, _ctx: &CallContext, request: pb::StartStreamRequest) -> Result<pb::StartStreamResponse, LogicError> {
         StreamingLogic::start_stream(self, request).await
     }
 
-    async fn rotate_stream_key(&self, _ctx: &CallContext, request: pb::RotateStreamKeyRequest) -> Result<pb::RotateStreamKeyResponse, LogicError> {
-        StreamingLogic::rotate_stream_key(self, request).await
+    async fn rotate_stream_key(&self, ctx: &CallContext, request: pb::RotateStreamKeyRequest) -> Result<pb::RotateStreamKeyResponse, LogicError> {
+        StreamingLogic::rotate_stream_key(self, &ctx.principal, request).await
     }
 
-    async fn end_stream(&self, _ctx: &CallContext, request: pb::EndStreamRequest) -> Result<pb::EndStreamResponse, LogicError> {
-        StreamingLogic::end_stream(self, request).await
+    async fn end_stream(&self, ctx: &CallContext, request: pb::EndStreamRequest) -> Result<pb::EndStreamResponse, LogicError> {
+        StreamingLogic::end_stream(self, &ctx.principal, request).await
     }
 
-    async fn get_active_streams(&self, _ctx: &CallContext, request: pb::GetActiveStreamsRequest) -> Result<pb::GetActiveStreamsResponse, LogicError> {
-        self.active_streams(request).await
+    async fn get_active_streams(&self, ctx: &CallContext, request: pb::GetActiveStreamsRequest) -> Result<pb::GetActiveStreamsResponse, LogicError> {
+        self.active_streams(&ctx.principal, request).await
     }
 
-    async fn get_stream_viewers(&self, _ctx: &CallContext, request: pb::GetStreamViewersRequest) -> Result<pb::GetStreamViewersResponse, LogicError> {
-        self.stream_viewers(request).await
+    async fn get_stream_viewers(&self, ctx: &CallContext, request: pb::GetStreamViewersRequest) -> Result<pb::GetStreamViewersResponse, LogicError> {
+        self.stream_viewers(&ctx.principal, request).await
     }
 
     async fn send_chat_message(&self, _ctx: &CallContext, request: pb::SendChatMessageRequest) -> Result<pb::SendChatMessageResponse, LogicError> {
         self.send_chat(request).await
     }
 
-    async fn get_chat_messages(&self, _ctx: &CallContext, request: pb::GetChatMessagesRequest) -> Result<pb::GetChatMessagesResponse, LogicError> {
-        self.chat_messages(request).await
+    async fn get_chat_messages(&self, ctx: &CallContext, request: pb::GetChatMessagesRequest) -> Result<pb::GetChatMessagesResponse, LogicError> {
+        self.chat_messages(&ctx.principal, request).await
     }
 
     async fn delete_chat_message(&self, _ctx: &CallContext, request: pb::DeleteChatMessageRequest) -> Result<pb::DeleteChatMessageResponse, LogicError> {
@@ -115,12 +119,20 @@ impl Logic for StreamingLogic {
         self.record_event(request).await
     }
 
-    async fn get_stream_analytics(&self, _ctx: &CallContext, request: pb::GetStreamAnalyticsRequest) -> Result<pb::GetStreamAnalyticsResponse, LogicError> {
-        self.analytics(request).await
+    async fn get_stream_analytics(
+        &self,
+        ctx: &CallContext,
+        request: pb::GetStreamAnalyticsRequest,
+    ) -> Result<pb::GetStreamAnalyticsResponse, LogicError> {
+        self.analytics(&ctx.principal, request).await
     }
 
-    async fn get_creator_streams(&self, _ctx: &CallContext, request: pb::GetCreatorStreamsRequest) -> Result<pb::GetCreatorStreamsResponse, LogicError> {
-        self.creator_streams(request).await
+    async fn get_creator_streams(
+        &self,
+        ctx: &CallContext,
+        request: pb::GetCreatorStreamsRequest,
+    ) -> Result<pb::GetCreatorStreamsResponse, LogicError> {
+        self.creator_streams(&ctx.principal, request).await
     }
 }
 

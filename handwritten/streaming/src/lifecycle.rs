@@ -6,13 +6,20 @@
 //! again, are returned unchanged) and a transition out of ENDED or CANCELLED is
 //! FAILED_PRECONDITION. Edits use the row's `version` (ABORTED when stale); transitions bump
 //! it too, so an edit read before a stream ended cannot apply after it.
+//!
+//! Edits and EndStream are the creator's (see `audience`); StartStream is anyone's who holds
+//! the stream key, which is the credential. Reads show what the caller's audience may see.
+
+use std::collections::btree_map::{BTreeMap, Entry};
 
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::parse_uuid;
+use nova_runtime::identity::Principal;
 use nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_streaming::repo::streams::{self, Status};
 use nova_streaming::{LogicError, pb};
 
+use crate::audience::{self, Standing};
 use crate::{StreamingLogic, convert, keys, sql};
 
 const DEFAULT_PAGE: u32 = 20;
@@ -56,9 +63,9 @@ impl StreamingLogic {
         Ok(pb::CreateLiveStreamResponse { stream: Some(convert::stream(&row, &self.settings)), stream_key: Some(stream_key) })
     }
 
-    pub(crate) async fn get_stream(&self, request: pb::GetLiveStreamRequest) -> Result<pb::GetLiveStreamResponse, LogicError> {
+    pub(crate) async fn get_stream(&self, principal: &Principal, request: pb::GetLiveStreamRequest) -> Result<pb::GetLiveStreamResponse, LogicError> {
         let id = convert::stream_id(&request.stream_id)?;
-        let row = self.stream(id).await?;
+        let row = self.visible_stream(principal, id).await?;
         Ok(pb::GetLiveStreamResponse { stream: Some(convert::stream(&row, &self.settings)) })
     }
 
@@ -67,7 +74,11 @@ impl StreamingLogic {
         streams::get(&self.db, id).await?.ok_or_else(|| convert::no_stream(id))
     }
 
-    pub(crate) async fn update_stream(&self, request: pb::UpdateLiveStreamRequest) -> Result<pb::UpdateLiveStreamResponse, LogicError> {
+    pub(crate) async fn update_stream(
+        &self,
+        principal: &Principal,
+        request: pb::UpdateLiveStreamRequest,
+    ) -> Result<pb::UpdateLiveStreamResponse, LogicError> {
         let id = convert::stream_id(&request.stream_id)?;
         let patch = streams::Patch {
             title: Some(convert::required_text("title", &request.title, convert::MAX_TITLE_CHARS)?),
@@ -78,6 +89,8 @@ impl StreamingLogic {
             scheduled_start_at: Some(convert::optional_time("scheduled_start_at", request.scheduled_start_at.as_ref())?),
             ..Default::default()
         };
+        // The creator never changes: checked before the row is locked (no call under a lock).
+        self.creators_stream(principal, id, "edit it").await?;
         let mut tx = self.db.begin().await?;
         // Locked, so that a rotation and the edit are one step; the state is checked on the
         // row as locked, the version by the update itself.
@@ -110,8 +123,9 @@ impl StreamingLogic {
         Ok(pb::StartStreamResponse { stream: Some(convert::stream(&row, &self.settings)) })
     }
 
-    pub(crate) async fn end_stream(&self, request: pb::EndStreamRequest) -> Result<pb::EndStreamResponse, LogicError> {
+    pub(crate) async fn end_stream(&self, principal: &Principal, request: pb::EndStreamRequest) -> Result<pb::EndStreamResponse, LogicError> {
         let id = convert::stream_id(&request.stream_id)?;
+        self.creators_stream(principal, id, "end it").await?;
         let mut tx = self.db.begin().await?;
         let ended = sql::end(&mut tx, id).await?;
         let changed = ended.is_some();
@@ -131,7 +145,11 @@ impl StreamingLogic {
         Ok(pb::EndStreamResponse { stream: Some(convert::stream(&row, &self.settings)) })
     }
 
-    pub(crate) async fn active_streams(&self, request: pb::GetActiveStreamsRequest) -> Result<pb::GetActiveStreamsResponse, LogicError> {
+    pub(crate) async fn active_streams(
+        &self,
+        principal: &Principal,
+        request: pb::GetActiveStreamsRequest,
+    ) -> Result<pb::GetActiveStreamsResponse, LogicError> {
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         const LIST: &str = "GetActiveStreams";
         // Ordered by the live viewer count, which moves: a stream whose count changes between
@@ -139,17 +157,42 @@ impl StreamingLogic {
         let after: Option<(i32, Uuid)> = decode_token(LIST, &request.page_token)?;
         let rows = sql::active(&self.db, after, limit(size)).await?;
         let (rows, next_page_token) = split_page(rows, size, LIST, |r| (r.current_viewer_count, r.id));
-        Ok(pb::GetActiveStreamsResponse { streams: rows.iter().map(|r| convert::stream(r, &self.settings)).collect(), next_page_token })
+        // Public streams only: what the page leaves out are those whose creator blocks the
+        // caller (the page may hold fewer than page_size; the token tells whether more follow).
+        let viewer = audience::viewer(principal);
+        let mut standings: BTreeMap<Uuid, Standing> = BTreeMap::new();
+        for row in &rows {
+            if let Entry::Vacant(entry) = standings.entry(row.creator_id) {
+                entry.insert(self.standing(row.creator_id, viewer).await?);
+            }
+        }
+        let streams = rows
+            .iter()
+            .filter(|r| standings.get(&r.creator_id).is_some_and(|s| s.may_watch(r.visibility)))
+            .map(|r| convert::stream(r, &self.settings))
+            .collect();
+        Ok(pb::GetActiveStreamsResponse { streams, next_page_token })
     }
 
-    pub(crate) async fn creator_streams(&self, request: pb::GetCreatorStreamsRequest) -> Result<pb::GetCreatorStreamsResponse, LogicError> {
+    pub(crate) async fn creator_streams(
+        &self,
+        principal: &Principal,
+        request: pb::GetCreatorStreamsRequest,
+    ) -> Result<pb::GetCreatorStreamsResponse, LogicError> {
         let creator_id = parse_uuid("creator_id", &request.creator_id)?;
         let statuses = convert::statuses("statuses", &request.statuses)?;
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
         let list = format!("GetCreatorStreams/{creator_id}/{numbers:?}");
         let after = decode_token(&list, &request.page_token)?;
-        let rows = sql::by_creator(&self.db, creator_id, &statuses, after, limit(size)).await?;
+        // The caller's standing decides which visibilities are listed (nothing for a viewer the
+        // creator blocks; UNLISTED streams for the creator only): filtered in the query, so
+        // pages stay full.
+        let visibilities = self.standing(creator_id, audience::viewer(principal)).await?.listed();
+        if visibilities.is_empty() {
+            return Ok(pb::GetCreatorStreamsResponse { streams: Vec::new(), next_page_token: String::new() });
+        }
+        let rows = sql::by_creator(&self.db, creator_id, &statuses, visibilities, after, limit(size)).await?;
         let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
         Ok(pb::GetCreatorStreamsResponse { streams: rows.iter().map(|r| convert::stream(r, &self.settings)).collect(), next_page_token })
     }

@@ -8,8 +8,8 @@ use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _, postgres::PgRow};
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::repo::{RepoError, RepoResult};
+use nova_streaming::repo::streams::{self, Status, Visibility};
 use nova_streaming::repo::{stream_chat_messages, stream_metrics};
-use nova_streaming::repo::streams::{self, Status};
 
 /// The columns of `streams`, in the order [`stream_row`] reads them.
 macro_rules! stream_columns {
@@ -83,12 +83,13 @@ const ACTIVE_AFTER: &str = concat!(
 const BY_CREATOR: &str = concat!(
     "SELECT ",
     stream_columns!(),
-    " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) ORDER BY created_at DESC, id DESC LIMIT $3"
+    " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) AND visibility = ANY($4::smallint[]) ORDER BY created_at DESC, id DESC LIMIT $3"
 );
 const BY_CREATOR_AFTER: &str = concat!(
     "SELECT ",
     stream_columns!(),
-    " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) AND (created_at, id) < ($4, $5) ORDER BY created_at DESC, id DESC LIMIT $3"
+    " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) AND visibility = ANY($4::smallint[]) AND (created_at, id) < ($5, $6) \
+     ORDER BY created_at DESC, id DESC LIMIT $3"
 );
 /// Serialises one sender's messages in one stream, so the rate limit below counts exactly.
 const LOCK_SENDER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 0))";
@@ -341,18 +342,20 @@ pub async fn active<'e>(db: impl PgExecutor<'e>, after: Option<(i32, Uuid)>, lim
     streams_of(query.fetch_all(db).await.map_err(error("streams"))?)
 }
 
-/// One page of a creator's streams in `statuses`, newest first.
+/// One page of a creator's streams in `statuses` with one of `visibilities`, newest first.
 pub async fn by_creator<'e>(
     db: impl PgExecutor<'e>,
     creator_id: Uuid,
     statuses: &[Status],
+    visibilities: &[Visibility],
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> RepoResult<Vec<streams::Row>> {
     let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
+    let shown: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
     let query = match after {
-        None => sqlx::query(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit),
-        Some((created_at, id)) => sqlx::query(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(created_at).bind(id),
+        None => sqlx::query(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit).bind(shown),
+        Some((created_at, id)) => sqlx::query(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(created_at).bind(id),
     };
     streams_of(query.fetch_all(db).await.map_err(error("streams"))?)
 }

@@ -22,6 +22,7 @@ use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::sqlx::PgConnection;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::{parse_uuid, timestamp};
+use nova_runtime::identity::Principal;
 use nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_streaming::repo::streams::{self, Status};
 use nova_streaming::repo::viewer_sessions;
@@ -78,7 +79,13 @@ impl StreamingLogic {
 
     /// Opens the session (once) on a live stream: (joined at, current count, whether this
     /// call opened it).
-    async fn join(&self, stream: &streams::Row, session_id: Uuid, viewer_id: Option<Uuid>, client: &str) -> Result<(DateTime<Utc>, i32, bool), LogicError> {
+    async fn join(
+        &self,
+        stream: &streams::Row,
+        session_id: Uuid,
+        viewer_id: Option<Uuid>,
+        client: &str,
+    ) -> Result<(DateTime<Utc>, i32, bool), LogicError> {
         let mut tx = self.db.begin().await?;
         let opened = sql::open_session(&mut tx, session_id, stream.id, viewer_id, client).await?;
         let Some(joined_at) = opened else {
@@ -140,12 +147,16 @@ impl StreamingLogic {
         }
     }
 
-    pub(crate) async fn stream_viewers(&self, request: pb::GetStreamViewersRequest) -> Result<pb::GetStreamViewersResponse, LogicError> {
+    pub(crate) async fn stream_viewers(
+        &self,
+        principal: &Principal,
+        request: pb::GetStreamViewersRequest,
+    ) -> Result<pb::GetStreamViewersResponse, LogicError> {
         let stream_id = convert::stream_id(&request.stream_id)?;
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let list = format!("GetStreamViewers/{stream_id}");
         let after = decode_token(&list, &request.page_token)?;
-        let stream = self.stream(stream_id).await?;
+        let stream = self.visible_stream(principal, stream_id).await?;
         let count = if stream.status == Status::Live { self.expire_sessions(stream_id).await? } else { 0 };
         let anonymous = sql::anonymous_viewers(&self.db, stream_id).await?;
         let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
