@@ -68,9 +68,9 @@ impl ContentClient {
     pub async fn invalidate_entity(&self, id: &str) {
         self.core.invalidate_entity(id).await;
     }
-    /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
-    /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
-    /// when the user service cannot tell whether the viewer may see it.
+    /// Returns one post, to anyone who may see it (see the file comment). INVALID_ARGUMENT when
+    /// an id is malformed; NOT_FOUND when it does not exist, was deleted, or is hidden from the
+    /// caller; UNAVAILABLE when the user service cannot tell whether the caller may see it.
     ///
     /// `GetPost`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, cached 10s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_post(
@@ -100,11 +100,13 @@ impl ContentClient {
             )
             .await;
     }
-    /// Returns the posts among the given ids (at most 100), for callers that render many at
-    /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
-    /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
+    /// Returns the posts among the given ids (at most 100) that the caller may see, for callers
+    /// that render many at once; the feed service calling as itself gets every live one.
+    /// Unknown, deleted and hidden ids are listed in `missing_post_ids`, not errors.
+    /// INVALID_ARGUMENT when an id is malformed or more than 100 are given; UNAVAILABLE when the
+    /// user service cannot answer.
     ///
-    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public; services feed as themselves, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_posts_by_ids(
         &self,
         request: crate::pb::GetPostsByIdsRequest,
@@ -135,10 +137,10 @@ impl ContentClient {
             )
             .await;
     }
-    /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-    /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
-    /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
-    /// block each other; UNAVAILABLE when the user service cannot answer.
+    /// Lists an author's live posts that the caller may see, newest first, a page at a time,
+    /// optionally only those with given visibilities. INVALID_ARGUMENT for a malformed id, page
+    /// size or page token; NOT_FOUND when the author and the caller block each other;
+    /// UNAVAILABLE when the user service cannot answer.
     ///
     /// `GetPostsByAuthor`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn get_posts_by_author(
@@ -186,7 +188,8 @@ impl ContentClient {
     /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
     /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
     /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
-    /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
+    /// requester is not the author; NOT_FOUND when the post does not exist, was deleted or is
+    /// hidden from the requester; UNAVAILABLE when the user service cannot answer.
     ///
     /// `UpdatePost`: write, not retry-safe, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     pub async fn update_post(
@@ -207,10 +210,11 @@ impl ContentClient {
             .await
     }
     /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-    /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
-    /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
-    /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
-    /// check.
+    /// Deleting a deleted post succeeds and changes nothing (for its author or a moderator).
+    /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester is the author
+    /// or holds "content.moderate"; NOT_FOUND when the post never existed, or (for others) was
+    /// deleted or is hidden from the requester; UNAVAILABLE when auth cannot answer the
+    /// permission check (or user the visibility check).
     ///
     /// `DeletePost`: idempotent write, access: user; requester_id bound to the caller, deadline 1s, up to 3 attempts.
     pub async fn delete_post(
@@ -230,10 +234,13 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists the live public and followers-only posts of the given authors, newest first, a page
-    /// at a time. The feed service passes the authors the viewer follows; this service does not
-    /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
-    /// or the page size or token is invalid.
+    /// Lists the live public and followers-only posts of the given authors that the caller may
+    /// see (never private ones), newest first, a page at a time: for a signed-in user (in person
+    /// or through the feed service) a FOLLOWERS post only if they follow its author, nothing of
+    /// an author blocked either way; for the feed service calling as itself, all of them.
+    /// Signed-in users and the feed service only. INVALID_ARGUMENT when more than 500 authors
+    /// are given, an id is malformed, or the page size or token is invalid; UNAVAILABLE when the
+    /// user service cannot answer.
     ///
     /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; services feed as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_feed_posts(
@@ -266,8 +273,10 @@ impl ContentClient {
             )
             .await;
     }
-    /// Tells whether a live post with the given id exists; cheap existence check for services
-    /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
+    /// Tells whether a live post with the given id exists and the caller may see it (false for a
+    /// post hidden from the caller); cheap existence check for services that hold logical
+    /// references to posts. INVALID_ARGUMENT when the id is malformed; UNAVAILABLE when the user
+    /// service cannot answer.
     ///
     /// `CheckPostExists`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn check_post_exists(
@@ -305,8 +314,8 @@ impl ContentClient {
             .await;
     }
     /// Records that a user likes a post and returns the post's like count. Liking twice is one
-    /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
-    /// deleted.
+    /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist, was
+    /// deleted or is hidden from the user; UNAVAILABLE when the user service cannot answer.
     ///
     /// `LikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn like_post(
@@ -327,8 +336,8 @@ impl ContentClient {
             .await
     }
     /// Removes a user's like of a post (nothing when there was none) and returns the post's
-    /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
-    /// or was deleted.
+    /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist,
+    /// was deleted or is hidden from the user; UNAVAILABLE when the user service cannot answer.
     ///
     /// `UnlikePost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn unlike_post(
@@ -348,8 +357,10 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
-    /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+    /// Lists who liked a post the caller may see, most recent first, a page at a time.
+    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+    /// exist, was deleted or is hidden from the caller; UNAVAILABLE when the user service cannot
+    /// answer.
     ///
     /// `ListPostLikes`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn list_post_likes(
@@ -408,10 +419,10 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists the top-level comments of a post, oldest first, a page at a time.
-    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
-    /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
-    /// cannot answer.
+    /// Lists the top-level comments of a post the caller may see, oldest first, a page at a
+    /// time. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post
+    /// does not exist, was deleted or is hidden from the caller; UNAVAILABLE when the user
+    /// service cannot answer.
     ///
     /// `ListComments`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn list_comments(
@@ -431,9 +442,10 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
-    /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
-    /// or was deleted.
+    /// Lists the replies to a comment on a post the caller may see, oldest first, a page at a
+    /// time. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the comment
+    /// or its post does not exist or was deleted, or the post is hidden from the caller;
+    /// UNAVAILABLE when the user service cannot answer.
     ///
     /// `ListCommentReplies`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, up to 3 attempts.
     pub async fn list_comment_replies(
@@ -456,7 +468,9 @@ impl ContentClient {
     /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
     /// changes nothing.
     /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
-    /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+    /// comment or the post, or holds "content.moderate"; NOT_FOUND when the comment never
+    /// existed or its post was deleted (or, for others, is hidden from the requester);
+    /// UNAVAILABLE when auth cannot answer the permission check (or user the visibility check).
     ///
     /// `DeleteComment`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn delete_comment(
@@ -499,8 +513,10 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
-    /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+    /// Lists the shares of a post the caller may see, newest first, a page at a time.
+    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+    /// exist, was deleted or is hidden from the caller; UNAVAILABLE when the user service cannot
+    /// answer.
     ///
     /// `ListPostShares`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn list_post_shares(
@@ -603,9 +619,10 @@ impl ContentClient {
             .await
     }
     /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
-    /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
-    /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
-    /// PERMISSION_DENIED when the collection belongs to another user.
+    /// saved post moves it to the given collection; only a post the user may see can be saved.
+    /// INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post or the collection does not
+    /// exist (or the post was deleted or is hidden from the user); PERMISSION_DENIED when the
+    /// collection belongs to another user; UNAVAILABLE when the user service cannot answer.
     ///
     /// `BookmarkPost`: idempotent write, access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn bookmark_post(
@@ -646,11 +663,12 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
-    /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
-    /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+    /// Lists a user's saved live posts that they may still see, a page at a time: all of them
+    /// newest first, or those of one collection. A page may hold fewer than `page_size`
+    /// bookmarks when saved posts were deleted or became hidden from the user (made private,
+    /// a block); only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
     /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
-    /// when it belongs to another user.
+    /// when it belongs to another user; UNAVAILABLE when the user service cannot answer.
     ///
     /// `ListBookmarks`: read (NO_SIDE_EFFECTS), access: user; user_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn list_bookmarks(
@@ -694,11 +712,11 @@ impl ContentClient {
             )
             .await
     }
-    /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
-    /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
-    /// cannot answer.
+    /// Returns one story to a signed-in user. INVALID_ARGUMENT for a malformed id; NOT_FOUND
+    /// when it does not exist, expired, was deleted, or is hidden from the caller (blocked);
+    /// UNAVAILABLE when the user service cannot answer.
     ///
-    /// `GetStory`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
+    /// `GetStory`: read (NO_SIDE_EFFECTS), access: user; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn get_story(
         &self,
         request: crate::pb::GetStoryRequest,
@@ -716,11 +734,12 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists an author's stories that have not expired, newest first, a page at a time.
-    /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
-    /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+    /// Lists an author's stories that have not expired, newest first, a page at a time, to a
+    /// signed-in user. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when
+    /// the author and the caller block each other; UNAVAILABLE when the user service cannot
+    /// answer.
     ///
-    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
+    /// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: user; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn list_active_stories(
         &self,
         request: crate::pb::ListActiveStoriesRequest,
@@ -761,9 +780,11 @@ impl ContentClient {
             )
             .await
     }
-    /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
-    /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
-    /// author; NOT_FOUND when the story does not exist or was deleted.
+    /// Lists who viewed a story, a page at a time, for its author only (also after it expired).
+    /// INVALID_ARGUMENT for a malformed id, page size or token; PERMISSION_DENIED when the
+    /// requester is not the author; NOT_FOUND when the story does not exist or was deleted, or
+    /// (for others) expired or is hidden from the requester; UNAVAILABLE when the user service
+    /// cannot answer.
     ///
     /// `ListStoryViewers`: read (NO_SIDE_EFFECTS), access: user; requester_id bound to the caller, deadline 300ms, up to 3 attempts.
     pub async fn list_story_viewers(
@@ -783,9 +804,10 @@ impl ContentClient {
             )
             .await
     }
-    /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
-    /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
-    /// author; NOT_FOUND when the story never existed.
+    /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing (for its
+    /// author). INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not
+    /// the author; NOT_FOUND when the story never existed, or (for others) was deleted, expired
+    /// or is hidden from the requester; UNAVAILABLE when the user service cannot answer.
     ///
     /// `DeleteStory`: idempotent write, access: user; requester_id bound to the caller, deadline 500ms, up to 3 attempts.
     pub async fn delete_story(

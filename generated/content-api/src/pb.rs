@@ -120,7 +120,7 @@ pub struct StoryView {
 pub struct GetPostRequest {
     #[prost(string, tag = "1")]
     pub post_id: ::prost::alloc::string::String,
-    /// The user who will see the post; empty for a trusted service-to-service read.
+    /// The caller (empty: filled in by the server; nobody signed in is the anonymous audience).
     #[prost(string, tag = "2")]
     pub viewer_id: ::prost::alloc::string::String,
 }
@@ -156,7 +156,7 @@ pub struct GetPostsByAuthorRequest {
     /// Empty for the first page; otherwise `next_page_token` from the previous response.
     #[prost(string, tag = "4")]
     pub page_token: ::prost::alloc::string::String,
-    /// The user who will see the posts; empty for a trusted service-to-service read.
+    /// The caller (empty: filled in by the server; nobody signed in is the anonymous audience).
     #[prost(string, tag = "5")]
     pub viewer_id: ::prost::alloc::string::String,
 }
@@ -191,7 +191,7 @@ pub struct CreatePostResponse {
 pub struct UpdatePostRequest {
     #[prost(string, tag = "1")]
     pub post_id: ::prost::alloc::string::String,
-    /// The user editing; must be the author.
+    /// The user editing, the caller (empty: filled in by the server); must be the author.
     #[prost(string, tag = "2")]
     pub requester_id: ::prost::alloc::string::String,
     /// At most 2200 characters.
@@ -327,7 +327,7 @@ pub struct ListCommentsRequest {
     /// Empty for the first page; otherwise `next_page_token` from the previous response.
     #[prost(string, tag = "3")]
     pub page_token: ::prost::alloc::string::String,
-    /// The user who will see the comments; empty for a trusted service-to-service read.
+    /// The caller (empty: filled in by the server; nobody signed in is the anonymous audience).
     #[prost(string, tag = "4")]
     pub viewer_id: ::prost::alloc::string::String,
 }
@@ -523,7 +523,7 @@ pub struct CreateStoryResponse {
 pub struct GetStoryRequest {
     #[prost(string, tag = "1")]
     pub story_id: ::prost::alloc::string::String,
-    /// The user who will see the story; empty for a trusted service-to-service read.
+    /// The signed-in caller (empty: filled in by the server).
     #[prost(string, tag = "2")]
     pub viewer_id: ::prost::alloc::string::String,
 }
@@ -542,7 +542,7 @@ pub struct ListActiveStoriesRequest {
     /// Empty for the first page; otherwise `next_page_token` from the previous response.
     #[prost(string, tag = "3")]
     pub page_token: ::prost::alloc::string::String,
-    /// The user who will see the stories; empty for a trusted service-to-service read.
+    /// The signed-in caller (empty: filled in by the server).
     #[prost(string, tag = "4")]
     pub viewer_id: ::prost::alloc::string::String,
 }
@@ -558,6 +558,7 @@ pub struct ListActiveStoriesResponse {
 pub struct ViewStoryRequest {
     #[prost(string, tag = "1")]
     pub story_id: ::prost::alloc::string::String,
+    /// The signed-in caller (empty: filled in by the server).
     #[prost(string, tag = "2")]
     pub viewer_id: ::prost::alloc::string::String,
 }
@@ -727,9 +728,9 @@ pub mod content_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
-        /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
-        /// when the user service cannot tell whether the viewer may see it.
+        /// Returns one post, to anyone who may see it (see the file comment). INVALID_ARGUMENT when
+        /// an id is malformed; NOT_FOUND when it does not exist, was deleted, or is hidden from the
+        /// caller; UNAVAILABLE when the user service cannot tell whether the caller may see it.
         pub async fn get_post(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPostRequest>,
@@ -754,9 +755,11 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "GetPost"));
             self.inner.unary(req, path, codec).await
         }
-        /// Returns the posts among the given ids (at most 100), for callers that render many at
-        /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
-        /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
+        /// Returns the posts among the given ids (at most 100) that the caller may see, for callers
+        /// that render many at once; the feed service calling as itself gets every live one.
+        /// Unknown, deleted and hidden ids are listed in `missing_post_ids`, not errors.
+        /// INVALID_ARGUMENT when an id is malformed or more than 100 are given; UNAVAILABLE when the
+        /// user service cannot answer.
         pub async fn get_posts_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPostsByIdsRequest>,
@@ -783,10 +786,10 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-        /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
-        /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
-        /// block each other; UNAVAILABLE when the user service cannot answer.
+        /// Lists an author's live posts that the caller may see, newest first, a page at a time,
+        /// optionally only those with given visibilities. INVALID_ARGUMENT for a malformed id, page
+        /// size or page token; NOT_FOUND when the author and the caller block each other;
+        /// UNAVAILABLE when the user service cannot answer.
         pub async fn get_posts_by_author(
             &mut self,
             request: impl tonic::IntoRequest<super::GetPostsByAuthorRequest>,
@@ -846,7 +849,8 @@ pub mod content_service_client {
         /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
         /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
         /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
-        /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
+        /// requester is not the author; NOT_FOUND when the post does not exist, was deleted or is
+        /// hidden from the requester; UNAVAILABLE when the user service cannot answer.
         pub async fn update_post(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdatePostRequest>,
@@ -872,10 +876,11 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-        /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
-        /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
-        /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
-        /// check.
+        /// Deleting a deleted post succeeds and changes nothing (for its author or a moderator).
+        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester is the author
+        /// or holds "content.moderate"; NOT_FOUND when the post never existed, or (for others) was
+        /// deleted or is hidden from the requester; UNAVAILABLE when auth cannot answer the
+        /// permission check (or user the visibility check).
         pub async fn delete_post(
             &mut self,
             request: impl tonic::IntoRequest<super::DeletePostRequest>,
@@ -900,10 +905,13 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "DeletePost"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the live public and followers-only posts of the given authors, newest first, a page
-        /// at a time. The feed service passes the authors the viewer follows; this service does not
-        /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
-        /// or the page size or token is invalid.
+        /// Lists the live public and followers-only posts of the given authors that the caller may
+        /// see (never private ones), newest first, a page at a time: for a signed-in user (in person
+        /// or through the feed service) a FOLLOWERS post only if they follow its author, nothing of
+        /// an author blocked either way; for the feed service calling as itself, all of them.
+        /// Signed-in users and the feed service only. INVALID_ARGUMENT when more than 500 authors
+        /// are given, an id is malformed, or the page size or token is invalid; UNAVAILABLE when the
+        /// user service cannot answer.
         pub async fn get_feed_posts(
             &mut self,
             request: impl tonic::IntoRequest<super::GetFeedPostsRequest>,
@@ -930,8 +938,10 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Tells whether a live post with the given id exists; cheap existence check for services
-        /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
+        /// Tells whether a live post with the given id exists and the caller may see it (false for a
+        /// post hidden from the caller); cheap existence check for services that hold logical
+        /// references to posts. INVALID_ARGUMENT when the id is malformed; UNAVAILABLE when the user
+        /// service cannot answer.
         pub async fn check_post_exists(
             &mut self,
             request: impl tonic::IntoRequest<super::CheckPostExistsRequest>,
@@ -959,8 +969,8 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Records that a user likes a post and returns the post's like count. Liking twice is one
-        /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
-        /// deleted.
+        /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist, was
+        /// deleted or is hidden from the user; UNAVAILABLE when the user service cannot answer.
         pub async fn like_post(
             &mut self,
             request: impl tonic::IntoRequest<super::LikePostRequest>,
@@ -986,8 +996,8 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Removes a user's like of a post (nothing when there was none) and returns the post's
-        /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
-        /// or was deleted.
+        /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist,
+        /// was deleted or is hidden from the user; UNAVAILABLE when the user service cannot answer.
         pub async fn unlike_post(
             &mut self,
             request: impl tonic::IntoRequest<super::UnlikePostRequest>,
@@ -1012,8 +1022,10 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "UnlikePost"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        /// Lists who liked a post the caller may see, most recent first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+        /// exist, was deleted or is hidden from the caller; UNAVAILABLE when the user service cannot
+        /// answer.
         pub async fn list_post_likes(
             &mut self,
             request: impl tonic::IntoRequest<super::ListPostLikesRequest>,
@@ -1071,10 +1083,10 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the top-level comments of a post, oldest first, a page at a time.
-        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
-        /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
-        /// cannot answer.
+        /// Lists the top-level comments of a post the caller may see, oldest first, a page at a
+        /// time. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post
+        /// does not exist, was deleted or is hidden from the caller; UNAVAILABLE when the user
+        /// service cannot answer.
         pub async fn list_comments(
             &mut self,
             request: impl tonic::IntoRequest<super::ListCommentsRequest>,
@@ -1101,9 +1113,10 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
-        /// or was deleted.
+        /// Lists the replies to a comment on a post the caller may see, oldest first, a page at a
+        /// time. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the comment
+        /// or its post does not exist or was deleted, or the post is hidden from the caller;
+        /// UNAVAILABLE when the user service cannot answer.
         pub async fn list_comment_replies(
             &mut self,
             request: impl tonic::IntoRequest<super::ListCommentRepliesRequest>,
@@ -1136,7 +1149,9 @@ pub mod content_service_client {
         /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
         /// changes nothing.
         /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
-        /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+        /// comment or the post, or holds "content.moderate"; NOT_FOUND when the comment never
+        /// existed or its post was deleted (or, for others, is hidden from the requester);
+        /// UNAVAILABLE when auth cannot answer the permission check (or user the visibility check).
         pub async fn delete_comment(
             &mut self,
             request: impl tonic::IntoRequest<super::DeleteCommentRequest>,
@@ -1191,8 +1206,10 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "SharePost"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        /// Lists the shares of a post the caller may see, newest first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+        /// exist, was deleted or is hidden from the caller; UNAVAILABLE when the user service cannot
+        /// answer.
         pub async fn list_post_shares(
             &mut self,
             request: impl tonic::IntoRequest<super::ListPostSharesRequest>,
@@ -1315,9 +1332,10 @@ pub mod content_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
-        /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
-        /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
-        /// PERMISSION_DENIED when the collection belongs to another user.
+        /// saved post moves it to the given collection; only a post the user may see can be saved.
+        /// INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post or the collection does not
+        /// exist (or the post was deleted or is hidden from the user); PERMISSION_DENIED when the
+        /// collection belongs to another user; UNAVAILABLE when the user service cannot answer.
         pub async fn bookmark_post(
             &mut self,
             request: impl tonic::IntoRequest<super::BookmarkPostRequest>,
@@ -1372,11 +1390,12 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
-        /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
-        /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+        /// Lists a user's saved live posts that they may still see, a page at a time: all of them
+        /// newest first, or those of one collection. A page may hold fewer than `page_size`
+        /// bookmarks when saved posts were deleted or became hidden from the user (made private,
+        /// a block); only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
         /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
-        /// when it belongs to another user.
+        /// when it belongs to another user; UNAVAILABLE when the user service cannot answer.
         pub async fn list_bookmarks(
             &mut self,
             request: impl tonic::IntoRequest<super::ListBookmarksRequest>,
@@ -1434,9 +1453,9 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
-        /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
-        /// cannot answer.
+        /// Returns one story to a signed-in user. INVALID_ARGUMENT for a malformed id; NOT_FOUND
+        /// when it does not exist, expired, was deleted, or is hidden from the caller (blocked);
+        /// UNAVAILABLE when the user service cannot answer.
         pub async fn get_story(
             &mut self,
             request: impl tonic::IntoRequest<super::GetStoryRequest>,
@@ -1461,9 +1480,10 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "GetStory"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists an author's stories that have not expired, newest first, a page at a time.
-        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
-        /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+        /// Lists an author's stories that have not expired, newest first, a page at a time, to a
+        /// signed-in user. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when
+        /// the author and the caller block each other; UNAVAILABLE when the user service cannot
+        /// answer.
         pub async fn list_active_stories(
             &mut self,
             request: impl tonic::IntoRequest<super::ListActiveStoriesRequest>,
@@ -1521,9 +1541,11 @@ pub mod content_service_client {
                 .insert(GrpcMethod::new("nova.content.v1.ContentService", "ViewStory"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
-        /// author; NOT_FOUND when the story does not exist or was deleted.
+        /// Lists who viewed a story, a page at a time, for its author only (also after it expired).
+        /// INVALID_ARGUMENT for a malformed id, page size or token; PERMISSION_DENIED when the
+        /// requester is not the author; NOT_FOUND when the story does not exist or was deleted, or
+        /// (for others) expired or is hidden from the requester; UNAVAILABLE when the user service
+        /// cannot answer.
         pub async fn list_story_viewers(
             &mut self,
             request: impl tonic::IntoRequest<super::ListStoryViewersRequest>,
@@ -1550,9 +1572,10 @@ pub mod content_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
-        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
-        /// author; NOT_FOUND when the story never existed.
+        /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing (for its
+        /// author). INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not
+        /// the author; NOT_FOUND when the story never existed, or (for others) was deleted, expired
+        /// or is hidden from the requester; UNAVAILABLE when the user service cannot answer.
         pub async fn delete_story(
             &mut self,
             request: impl tonic::IntoRequest<super::DeleteStoryRequest>,
@@ -1594,16 +1617,18 @@ pub mod content_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with ContentServiceServer.
     #[async_trait]
     pub trait ContentService: std::marker::Send + std::marker::Sync + 'static {
-        /// Returns one post. INVALID_ARGUMENT when an id is malformed; NOT_FOUND when it does not
-        /// exist, was deleted, or is hidden from `viewer_id` (see the file comment); UNAVAILABLE
-        /// when the user service cannot tell whether the viewer may see it.
+        /// Returns one post, to anyone who may see it (see the file comment). INVALID_ARGUMENT when
+        /// an id is malformed; NOT_FOUND when it does not exist, was deleted, or is hidden from the
+        /// caller; UNAVAILABLE when the user service cannot tell whether the caller may see it.
         async fn get_post(
             &self,
             request: tonic::Request<super::GetPostRequest>,
         ) -> std::result::Result<tonic::Response<super::GetPostResponse>, tonic::Status>;
-        /// Returns the posts among the given ids (at most 100), for callers that render many at
-        /// once. Unknown or deleted ids are listed in `missing_post_ids`, not errors.
-        /// INVALID_ARGUMENT when an id is malformed or more than 100 are given.
+        /// Returns the posts among the given ids (at most 100) that the caller may see, for callers
+        /// that render many at once; the feed service calling as itself gets every live one.
+        /// Unknown, deleted and hidden ids are listed in `missing_post_ids`, not errors.
+        /// INVALID_ARGUMENT when an id is malformed or more than 100 are given; UNAVAILABLE when the
+        /// user service cannot answer.
         async fn get_posts_by_ids(
             &self,
             request: tonic::Request<super::GetPostsByIdsRequest>,
@@ -1611,10 +1636,10 @@ pub mod content_service_server {
             tonic::Response<super::GetPostsByIdsResponse>,
             tonic::Status,
         >;
-        /// Lists an author's live posts, newest first, a page at a time, optionally only those with
-        /// given visibilities; with a `viewer_id`, only what that viewer may see. INVALID_ARGUMENT
-        /// for a malformed id, page size or page token; NOT_FOUND when the author and the viewer
-        /// block each other; UNAVAILABLE when the user service cannot answer.
+        /// Lists an author's live posts that the caller may see, newest first, a page at a time,
+        /// optionally only those with given visibilities. INVALID_ARGUMENT for a malformed id, page
+        /// size or page token; NOT_FOUND when the author and the caller block each other;
+        /// UNAVAILABLE when the user service cannot answer.
         async fn get_posts_by_author(
             &self,
             request: tonic::Request<super::GetPostsByAuthorRequest>,
@@ -1638,7 +1663,8 @@ pub mod content_service_server {
         /// Replaces a post's body and visibility; attached media cannot change. INVALID_ARGUMENT
         /// for a malformed id or a body too long (or empty on a post without media); ABORTED when
         /// `version` is not the current one (re-read and retry); PERMISSION_DENIED when the
-        /// requester is not the author; NOT_FOUND when the post does not exist or was deleted.
+        /// requester is not the author; NOT_FOUND when the post does not exist, was deleted or is
+        /// hidden from the requester; UNAVAILABLE when the user service cannot answer.
         async fn update_post(
             &self,
             request: tonic::Request<super::UpdatePostRequest>,
@@ -1647,10 +1673,11 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Soft-deletes a post; its comments, likes, shares and bookmarks disappear with it.
-        /// Deleting a deleted post succeeds and changes nothing. INVALID_ARGUMENT for a malformed id;
-        /// PERMISSION_DENIED unless the requester is the author or holds "content.moderate";
-        /// NOT_FOUND when the post never existed; UNAVAILABLE when auth cannot answer the permission
-        /// check.
+        /// Deleting a deleted post succeeds and changes nothing (for its author or a moderator).
+        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester is the author
+        /// or holds "content.moderate"; NOT_FOUND when the post never existed, or (for others) was
+        /// deleted or is hidden from the requester; UNAVAILABLE when auth cannot answer the
+        /// permission check (or user the visibility check).
         async fn delete_post(
             &self,
             request: tonic::Request<super::DeletePostRequest>,
@@ -1658,10 +1685,13 @@ pub mod content_service_server {
             tonic::Response<super::DeletePostResponse>,
             tonic::Status,
         >;
-        /// Lists the live public and followers-only posts of the given authors, newest first, a page
-        /// at a time. The feed service passes the authors the viewer follows; this service does not
-        /// check follows. INVALID_ARGUMENT when more than 500 authors are given, an id is malformed,
-        /// or the page size or token is invalid.
+        /// Lists the live public and followers-only posts of the given authors that the caller may
+        /// see (never private ones), newest first, a page at a time: for a signed-in user (in person
+        /// or through the feed service) a FOLLOWERS post only if they follow its author, nothing of
+        /// an author blocked either way; for the feed service calling as itself, all of them.
+        /// Signed-in users and the feed service only. INVALID_ARGUMENT when more than 500 authors
+        /// are given, an id is malformed, or the page size or token is invalid; UNAVAILABLE when the
+        /// user service cannot answer.
         async fn get_feed_posts(
             &self,
             request: tonic::Request<super::GetFeedPostsRequest>,
@@ -1669,8 +1699,10 @@ pub mod content_service_server {
             tonic::Response<super::GetFeedPostsResponse>,
             tonic::Status,
         >;
-        /// Tells whether a live post with the given id exists; cheap existence check for services
-        /// that hold logical references to posts. INVALID_ARGUMENT when the id is malformed.
+        /// Tells whether a live post with the given id exists and the caller may see it (false for a
+        /// post hidden from the caller); cheap existence check for services that hold logical
+        /// references to posts. INVALID_ARGUMENT when the id is malformed; UNAVAILABLE when the user
+        /// service cannot answer.
         async fn check_post_exists(
             &self,
             request: tonic::Request<super::CheckPostExistsRequest>,
@@ -1679,8 +1711,8 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Records that a user likes a post and returns the post's like count. Liking twice is one
-        /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist or was
-        /// deleted.
+        /// like. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist, was
+        /// deleted or is hidden from the user; UNAVAILABLE when the user service cannot answer.
         async fn like_post(
             &self,
             request: tonic::Request<super::LikePostRequest>,
@@ -1689,8 +1721,8 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Removes a user's like of a post (nothing when there was none) and returns the post's
-        /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist
-        /// or was deleted.
+        /// like count. INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post does not exist,
+        /// was deleted or is hidden from the user; UNAVAILABLE when the user service cannot answer.
         async fn unlike_post(
             &self,
             request: tonic::Request<super::UnlikePostRequest>,
@@ -1698,8 +1730,10 @@ pub mod content_service_server {
             tonic::Response<super::UnlikePostResponse>,
             tonic::Status,
         >;
-        /// Lists who liked a post, most recent first, a page at a time. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        /// Lists who liked a post the caller may see, most recent first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+        /// exist, was deleted or is hidden from the caller; UNAVAILABLE when the user service cannot
+        /// answer.
         async fn list_post_likes(
             &self,
             request: tonic::Request<super::ListPostLikesRequest>,
@@ -1719,10 +1753,10 @@ pub mod content_service_server {
             tonic::Response<super::CreateCommentResponse>,
             tonic::Status,
         >;
-        /// Lists the top-level comments of a post, oldest first, a page at a time.
-        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
-        /// exist, was deleted or is hidden from `viewer_id`; UNAVAILABLE when the user service
-        /// cannot answer.
+        /// Lists the top-level comments of a post the caller may see, oldest first, a page at a
+        /// time. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post
+        /// does not exist, was deleted or is hidden from the caller; UNAVAILABLE when the user
+        /// service cannot answer.
         async fn list_comments(
             &self,
             request: tonic::Request<super::ListCommentsRequest>,
@@ -1730,9 +1764,10 @@ pub mod content_service_server {
             tonic::Response<super::ListCommentsResponse>,
             tonic::Status,
         >;
-        /// Lists the replies to a comment, oldest first, a page at a time. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; NOT_FOUND when the comment or its post does not exist
-        /// or was deleted.
+        /// Lists the replies to a comment on a post the caller may see, oldest first, a page at a
+        /// time. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the comment
+        /// or its post does not exist or was deleted, or the post is hidden from the caller;
+        /// UNAVAILABLE when the user service cannot answer.
         async fn list_comment_replies(
             &self,
             request: tonic::Request<super::ListCommentRepliesRequest>,
@@ -1743,7 +1778,9 @@ pub mod content_service_server {
         /// Soft-deletes a comment and the replies below it; deleting a deleted comment succeeds and
         /// changes nothing.
         /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED unless the requester wrote the
-        /// comment or the post; NOT_FOUND when the comment never existed or its post was deleted.
+        /// comment or the post, or holds "content.moderate"; NOT_FOUND when the comment never
+        /// existed or its post was deleted (or, for others, is hidden from the requester);
+        /// UNAVAILABLE when auth cannot answer the permission check (or user the visibility check).
         async fn delete_comment(
             &self,
             request: tonic::Request<super::DeleteCommentRequest>,
@@ -1762,8 +1799,10 @@ pub mod content_service_server {
             tonic::Response<super::SharePostResponse>,
             tonic::Status,
         >;
-        /// Lists the shares of a post, newest first, a page at a time. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; NOT_FOUND when the post does not exist or was deleted.
+        /// Lists the shares of a post the caller may see, newest first, a page at a time.
+        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the post does not
+        /// exist, was deleted or is hidden from the caller; UNAVAILABLE when the user service cannot
+        /// answer.
         async fn list_post_shares(
             &self,
             request: tonic::Request<super::ListPostSharesRequest>,
@@ -1801,9 +1840,10 @@ pub mod content_service_server {
             tonic::Status,
         >;
         /// Saves a post for a user, in a collection or outside any (`collection_id` empty); saving a
-        /// saved post moves it to the given collection. INVALID_ARGUMENT for a malformed id;
-        /// NOT_FOUND when the post or the collection does not exist (or the post was deleted);
-        /// PERMISSION_DENIED when the collection belongs to another user.
+        /// saved post moves it to the given collection; only a post the user may see can be saved.
+        /// INVALID_ARGUMENT for a malformed id; NOT_FOUND when the post or the collection does not
+        /// exist (or the post was deleted or is hidden from the user); PERMISSION_DENIED when the
+        /// collection belongs to another user; UNAVAILABLE when the user service cannot answer.
         async fn bookmark_post(
             &self,
             request: tonic::Request<super::BookmarkPostRequest>,
@@ -1820,11 +1860,12 @@ pub mod content_service_server {
             tonic::Response<super::RemoveBookmarkResponse>,
             tonic::Status,
         >;
-        /// Lists a user's saved live posts, a page at a time: all of them newest first, or those of
-        /// one collection. A page may hold fewer than `page_size` bookmarks when saved posts were
-        /// deleted; only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
+        /// Lists a user's saved live posts that they may still see, a page at a time: all of them
+        /// newest first, or those of one collection. A page may hold fewer than `page_size`
+        /// bookmarks when saved posts were deleted or became hidden from the user (made private,
+        /// a block); only an empty `next_page_token` ends the list. INVALID_ARGUMENT for a malformed
         /// id, page size or token; NOT_FOUND when the collection does not exist; PERMISSION_DENIED
-        /// when it belongs to another user.
+        /// when it belongs to another user; UNAVAILABLE when the user service cannot answer.
         async fn list_bookmarks(
             &self,
             request: tonic::Request<super::ListBookmarksRequest>,
@@ -1844,9 +1885,9 @@ pub mod content_service_server {
             tonic::Response<super::CreateStoryResponse>,
             tonic::Status,
         >;
-        /// Returns one story. INVALID_ARGUMENT for a malformed id; NOT_FOUND when it does not exist,
-        /// expired, was deleted, or is hidden from `viewer_id`; UNAVAILABLE when the user service
-        /// cannot answer.
+        /// Returns one story to a signed-in user. INVALID_ARGUMENT for a malformed id; NOT_FOUND
+        /// when it does not exist, expired, was deleted, or is hidden from the caller (blocked);
+        /// UNAVAILABLE when the user service cannot answer.
         async fn get_story(
             &self,
             request: tonic::Request<super::GetStoryRequest>,
@@ -1854,9 +1895,10 @@ pub mod content_service_server {
             tonic::Response<super::GetStoryResponse>,
             tonic::Status,
         >;
-        /// Lists an author's stories that have not expired, newest first, a page at a time.
-        /// INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when the author and
-        /// `viewer_id` block each other; UNAVAILABLE when the user service cannot answer.
+        /// Lists an author's stories that have not expired, newest first, a page at a time, to a
+        /// signed-in user. INVALID_ARGUMENT for a malformed id, page size or token; NOT_FOUND when
+        /// the author and the caller block each other; UNAVAILABLE when the user service cannot
+        /// answer.
         async fn list_active_stories(
             &self,
             request: tonic::Request<super::ListActiveStoriesRequest>,
@@ -1875,9 +1917,11 @@ pub mod content_service_server {
             tonic::Response<super::ViewStoryResponse>,
             tonic::Status,
         >;
-        /// Lists who viewed a story, a page at a time, for its author only. INVALID_ARGUMENT for a
-        /// malformed id, page size or token; PERMISSION_DENIED when the requester is not the
-        /// author; NOT_FOUND when the story does not exist or was deleted.
+        /// Lists who viewed a story, a page at a time, for its author only (also after it expired).
+        /// INVALID_ARGUMENT for a malformed id, page size or token; PERMISSION_DENIED when the
+        /// requester is not the author; NOT_FOUND when the story does not exist or was deleted, or
+        /// (for others) expired or is hidden from the requester; UNAVAILABLE when the user service
+        /// cannot answer.
         async fn list_story_viewers(
             &self,
             request: tonic::Request<super::ListStoryViewersRequest>,
@@ -1885,9 +1929,10 @@ pub mod content_service_server {
             tonic::Response<super::ListStoryViewersResponse>,
             tonic::Status,
         >;
-        /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing.
-        /// INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not the
-        /// author; NOT_FOUND when the story never existed.
+        /// Soft-deletes a story; deleting a deleted story succeeds and changes nothing (for its
+        /// author). INVALID_ARGUMENT for a malformed id; PERMISSION_DENIED when the requester is not
+        /// the author; NOT_FOUND when the story never existed, or (for others) was deleted, expired
+        /// or is hidden from the requester; UNAVAILABLE when the user service cannot answer.
         async fn delete_story(
             &self,
             request: tonic::Request<super::DeleteStoryRequest>,

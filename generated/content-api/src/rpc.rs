@@ -48,7 +48,7 @@ pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         shared: false,
     },
 };
-/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public; services feed as themselves, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByIds",
@@ -71,7 +71,7 @@ pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
     schema: 0x7a346f7eb2b440e9,
     access: ::nova_runtime::identity::AccessPolicy {
         access: ::nova_runtime::identity::Access::Public,
-        services: &[],
+        services: &["feed"],
         acting: &[],
         shared: false,
     },
@@ -638,7 +638,7 @@ pub static CREATE_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         shared: false,
     },
 };
-/// `GetStory`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
+/// `GetStory`: read (NO_SIDE_EFFECTS), access: user; viewer_id bound to the caller, deadline 300ms, up to 3 attempts.
 pub static GET_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetStory",
@@ -657,13 +657,13 @@ pub static GET_STORY: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
     },
     schema: 0xc07edd43de3aa0ff,
     access: ::nova_runtime::identity::AccessPolicy {
-        access: ::nova_runtime::identity::Access::Public,
+        access: ::nova_runtime::identity::Access::User,
         services: &[],
         acting: &["viewer_id"],
         shared: false,
     },
 };
-/// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: public; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
+/// `ListActiveStories`: read (NO_SIDE_EFFECTS), access: user; viewer_id bound to the caller, deadline 500ms, up to 3 attempts.
 pub static LIST_ACTIVE_STORIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "ListActiveStories",
@@ -682,7 +682,7 @@ pub static LIST_ACTIVE_STORIES: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
     },
     schema: 0xa25f865d00ee9c36,
     access: ::nova_runtime::identity::AccessPolicy {
-        access: ::nova_runtime::identity::Access::Public,
+        access: ::nova_runtime::identity::Access::User,
         services: &[],
         acting: &["viewer_id"],
         shared: false,

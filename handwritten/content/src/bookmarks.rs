@@ -8,12 +8,13 @@ use ::nova_runtime::convert::{parse_uuid, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use ::nova_runtime::repo::RepoError;
 use nova_content::repo::{bookmark_collections, bookmarks, posts};
-use nova_content::{LogicError, pb};
+use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, optional_uuid};
 use crate::posts::limit;
 use crate::queries;
+use crate::viewers::Viewer;
 
 /// Longest collection name, in characters (documented in the proto).
 const MAX_NAME_CHARS: usize = 100;
@@ -23,7 +24,8 @@ const DEFAULT_COLLECTIONS_PAGE: u32 = 50;
 impl ContentLogic {
     /// The collection, if `user` owns it: NOT_FOUND or PERMISSION_DENIED naming `collection_id`.
     async fn owned_collection(&self, id: Uuid, user: Uuid) -> Result<bookmark_collections::Row, LogicError> {
-        let row = bookmark_collections::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("collection_id: no collection {id}")))?;
+        let row =
+            bookmark_collections::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("collection_id: no collection {id}")))?;
         if row.user_id != user {
             return Err(LogicError::PermissionDenied(format!("collection_id: collection {id} belongs to another user")));
         }
@@ -33,6 +35,7 @@ impl ContentLogic {
 
 pub async fn create_bookmark_collection(
     logic: &ContentLogic,
+    _ctx: &CallContext,
     request: pb::CreateBookmarkCollectionRequest,
 ) -> Result<pb::CreateBookmarkCollectionResponse, LogicError> {
     let user_id = parse_uuid("user_id", &request.user_id)?;
@@ -43,7 +46,9 @@ pub async fn create_bookmark_collection(
     let new = bookmark_collections::New { id: None, user_id, name, created_at: None, updated_at: None };
     let row = match bookmark_collections::insert(&logic.db, &new).await {
         Ok(row) => row,
-        Err(RepoError::UniqueViolation { .. }) => return Err(LogicError::AlreadyExists(format!("name: the user has a collection named {:?}", new.name))),
+        Err(RepoError::UniqueViolation { .. }) => {
+            return Err(LogicError::AlreadyExists(format!("name: the user has a collection named {:?}", new.name)));
+        }
         Err(error) => return Err(error.into()),
     };
     Ok(pb::CreateBookmarkCollectionResponse { collection: Some(convert::collection(&row)) })
@@ -51,6 +56,7 @@ pub async fn create_bookmark_collection(
 
 pub async fn list_bookmark_collections(
     logic: &ContentLogic,
+    _ctx: &CallContext,
     request: pb::ListBookmarkCollectionsRequest,
 ) -> Result<pb::ListBookmarkCollectionsResponse, LogicError> {
     let user_id = parse_uuid("user_id", &request.user_id)?;
@@ -64,6 +70,7 @@ pub async fn list_bookmark_collections(
 
 pub async fn delete_bookmark_collection(
     logic: &ContentLogic,
+    _ctx: &CallContext,
     request: pb::DeleteBookmarkCollectionRequest,
 ) -> Result<pb::DeleteBookmarkCollectionResponse, LogicError> {
     let id = parse_uuid("collection_id", &request.collection_id)?;
@@ -76,14 +83,19 @@ pub async fn delete_bookmark_collection(
     Ok(pb::DeleteBookmarkCollectionResponse {})
 }
 
-pub async fn bookmark_post(logic: &ContentLogic, request: pb::BookmarkPostRequest) -> Result<pb::BookmarkPostResponse, LogicError> {
+pub async fn bookmark_post(
+    logic: &ContentLogic,
+    _ctx: &CallContext,
+    request: pb::BookmarkPostRequest,
+) -> Result<pb::BookmarkPostResponse, LogicError> {
     let user_id = parse_uuid("user_id", &request.user_id)?;
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let collection_id = optional_uuid("collection_id", &request.collection_id)?;
     if let Some(id) = collection_id {
         logic.owned_collection(id, user_id).await?;
     }
-    let post = logic.live_post("post_id", post_id).await?;
+    // Saving a post returns it: only what the user may see can be saved.
+    let post = logic.visible_post("post_id", post_id, Viewer::User(user_id)).await?;
     let mut tx = logic.db.begin().await?;
     let new = bookmarks::New { user_id, post_id, collection_id, created_at: None };
     // A savepoint confines the unique violation of a post saved already: then it moves to
@@ -105,13 +117,21 @@ pub async fn bookmark_post(logic: &ContentLogic, request: pb::BookmarkPostReques
     Ok(pb::BookmarkPostResponse { bookmark: Some(bookmark) })
 }
 
-pub async fn remove_bookmark(logic: &ContentLogic, request: pb::RemoveBookmarkRequest) -> Result<pb::RemoveBookmarkResponse, LogicError> {
+pub async fn remove_bookmark(
+    logic: &ContentLogic,
+    _ctx: &CallContext,
+    request: pb::RemoveBookmarkRequest,
+) -> Result<pb::RemoveBookmarkResponse, LogicError> {
     let user_id = parse_uuid("user_id", &request.user_id)?;
     let post_id = parse_uuid("post_id", &request.post_id)?;
     Ok(pb::RemoveBookmarkResponse { removed: bookmarks::delete(&logic.db, user_id, post_id).await? })
 }
 
-pub async fn list_bookmarks(logic: &ContentLogic, request: pb::ListBookmarksRequest) -> Result<pb::ListBookmarksResponse, LogicError> {
+pub async fn list_bookmarks(
+    logic: &ContentLogic,
+    _ctx: &CallContext,
+    request: pb::ListBookmarksRequest,
+) -> Result<pb::ListBookmarksResponse, LogicError> {
     let user_id = parse_uuid("user_id", &request.user_id)?;
     let collection_id = optional_uuid("collection_id", &request.collection_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
@@ -127,9 +147,12 @@ pub async fn list_bookmarks(logic: &ContentLogic, request: pb::ListBookmarksRequ
         None => bookmarks::list_by_user_id(&logic.db, user_id, cursor.as_ref(), limit(size)).await?,
     };
     let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.post_id));
-    // Deleted posts disappear: the page keeps only bookmarks of live posts.
+    // Deleted posts disappear, and so do posts the user may no longer see (the author made
+    // one private, or blocked them since): the page keeps only bookmarks of posts shown.
     let post_ids: Vec<Uuid> = rows.iter().map(|r| r.post_id).collect();
     let live = posts::get_many(&logic.db, &post_ids).await?;
+    let audiences = logic.audiences(Viewer::User(user_id), live.iter().map(|r| r.author_id)).await?;
+    let live: Vec<posts::Row> = live.into_iter().filter(|r| audiences.sees(r)).collect();
     let protos = logic.posts_to_proto(&live).await?;
     let bookmarks = rows
         .iter()

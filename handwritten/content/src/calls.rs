@@ -6,43 +6,13 @@ use ::nova_runtime::codegen::tonic::{Code, Status};
 use ::nova_runtime::codegen::uuid::Uuid;
 use nova_auth_api::pb as auth_pb;
 use nova_content::LogicError;
-use nova_content::repo::posts::Visibility;
 use nova_media_api::pb as media_pb;
 use nova_user_api::pb as user_pb;
 
 use crate::ContentLogic;
 
-/// The permission that lets a user delete anybody's post.
+/// The permission that lets a user delete anybody's post or comment.
 pub const MODERATE: &str = "content.moderate";
-
-/// Who is looking at an author's content, as far as visibility goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    /// No viewer given: a trusted service-to-service read.
-    Trusted,
-    Author,
-    Follower,
-    Other,
-    /// The author blocked the viewer or the viewer blocked the author: sees nothing.
-    Blocked,
-}
-
-impl Audience {
-    /// Whether this audience sees a post of this visibility.
-    pub fn sees(self, visibility: Visibility) -> bool {
-        match self {
-            Audience::Trusted | Audience::Author => true,
-            Audience::Follower => visibility != Visibility::Private,
-            Audience::Other => visibility == Visibility::Public,
-            Audience::Blocked => false,
-        }
-    }
-
-    /// The visibilities this audience sees.
-    pub fn visible(self) -> Vec<Visibility> {
-        Visibility::ALL.into_iter().filter(|v| self.sees(*v)).collect()
-    }
-}
 
 impl ContentLogic {
     /// The author exists and is active (auth GetUser): NOT_FOUND naming `field` when auth
@@ -87,24 +57,13 @@ impl ContentLogic {
         Ok(())
     }
 
-    /// How `viewer` relates to `author` (user CheckUserRelationship, fail-closed: when user
-    /// cannot answer the call fails UNAVAILABLE, nothing is shown).
-    pub(crate) async fn audience(&self, author: Uuid, viewer: Option<Uuid>) -> Result<Audience, LogicError> {
-        let Some(viewer) = viewer else { return Ok(Audience::Trusted) };
-        if viewer == author {
-            return Ok(Audience::Author);
-        }
-        // Asked from the author's side: `blocking` = the author blocks the viewer,
-        // `followed_by` = the viewer follows the author.
+    /// How `viewer` relates to `author` (user CheckUserRelationship, cached 10 s and
+    /// fail-closed: when user cannot answer the call fails UNAVAILABLE, nothing is shown).
+    /// Asked from the author's side: `blocking` = the author blocks the viewer,
+    /// `followed_by` = the viewer follows the author.
+    pub(crate) async fn relationship(&self, author: Uuid, viewer: Uuid) -> Result<user_pb::CheckUserRelationshipResponse, LogicError> {
         let request = user_pb::CheckUserRelationshipRequest { user_id: author.to_string(), other_user_id: viewer.to_string() };
-        let relation = self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))?;
-        Ok(if relation.blocking || relation.blocked_by {
-            Audience::Blocked
-        } else if relation.followed_by {
-            Audience::Follower
-        } else {
-            Audience::Other
-        })
+        self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))
     }
 
     /// Whether `user` holds `permission` (auth CheckPermission, fail-closed); an unknown user

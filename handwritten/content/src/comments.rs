@@ -7,15 +7,21 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_content::repo::{comments, posts};
-use nova_content::{LogicError, pb};
+use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
+use crate::calls::MODERATE;
 use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, Position, optional_uuid};
 use crate::likes::count_change;
 use crate::posts::limit;
 use crate::queries;
+use crate::viewers::Viewer;
 
-pub async fn create_comment(logic: &ContentLogic, request: pb::CreateCommentRequest) -> Result<pb::CreateCommentResponse, LogicError> {
+pub async fn create_comment(
+    logic: &ContentLogic,
+    _ctx: &CallContext,
+    request: pb::CreateCommentRequest,
+) -> Result<pb::CreateCommentResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let author = parse_uuid("author_id", &request.author_id)?;
     let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
@@ -24,11 +30,10 @@ pub async fn create_comment(logic: &ContentLogic, request: pb::CreateCommentRequ
     }
     let parent = optional_uuid("parent_comment_id", &request.parent_comment_id)?;
     // A commenter the author blocked (or who blocked the author) does not see the post.
-    logic.visible_post("post_id", post_id, Some(author)).await?;
+    logic.visible_post("post_id", post_id, Viewer::User(author)).await?;
     if let Some(parent_id) = parent {
-        let parent_row = comments::get(&logic.db, parent_id)
-            .await?
-            .ok_or_else(|| LogicError::not_found(format!("parent_comment_id: no comment {parent_id}")))?;
+        let parent_row =
+            comments::get(&logic.db, parent_id).await?.ok_or_else(|| LogicError::not_found(format!("parent_comment_id: no comment {parent_id}")))?;
         if parent_row.post_id != post_id {
             return Err(LogicError::invalid_argument(format!("parent_comment_id: comment {parent_id} is on another post")));
         }
@@ -52,9 +57,13 @@ pub async fn create_comment(logic: &ContentLogic, request: pb::CreateCommentRequ
     Ok(pb::CreateCommentResponse { comment: Some(convert::comment(&row)) })
 }
 
-pub async fn list_comments(logic: &ContentLogic, request: pb::ListCommentsRequest) -> Result<pb::ListCommentsResponse, LogicError> {
+pub async fn list_comments(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::ListCommentsRequest,
+) -> Result<pb::ListCommentsResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
-    let viewer = optional_uuid("viewer_id", &request.viewer_id)?;
+    let viewer = Viewer::named(ctx, "viewer_id", &request.viewer_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListComments/{post_id}");
     let after: Option<Position> = decode_token(&list, &request.page_token)?;
@@ -64,14 +73,22 @@ pub async fn list_comments(logic: &ContentLogic, request: pb::ListCommentsReques
     Ok(pb::ListCommentsResponse { comments: rows.iter().map(convert::comment).collect(), next_page_token })
 }
 
-pub async fn list_comment_replies(logic: &ContentLogic, request: pb::ListCommentRepliesRequest) -> Result<pb::ListCommentRepliesResponse, LogicError> {
+pub async fn list_comment_replies(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::ListCommentRepliesRequest,
+) -> Result<pb::ListCommentRepliesResponse, LogicError> {
     let comment_id = parse_uuid("comment_id", &request.comment_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListCommentReplies/{comment_id}");
     let after: Option<Position> = decode_token(&list, &request.page_token)?;
     let parent = comments::get(&logic.db, comment_id).await?.ok_or_else(|| LogicError::not_found(format!("comment_id: no comment {comment_id}")))?;
-    if posts::get(&logic.db, parent.post_id).await?.is_none() {
+    let Some(post) = posts::get(&logic.db, parent.post_id).await? else {
         return Err(LogicError::not_found(format!("comment_id: no comment {comment_id} (its post was deleted)")));
+    };
+    // The thread of a post the caller may not see is hidden with the post.
+    if !logic.audience(post.author_id, Viewer::caller(ctx)).await?.sees(post.visibility) {
+        return Err(LogicError::not_found(format!("comment_id: no comment {comment_id}")));
     }
     let cursor = after.map(|(created_at, id)| cursor_row(&parent, created_at, id));
     let rows = comments::list_by_parent_comment_id(&logic.db, Some(comment_id), cursor.as_ref(), limit(size)).await?;
@@ -79,7 +96,11 @@ pub async fn list_comment_replies(logic: &ContentLogic, request: pb::ListComment
     Ok(pb::ListCommentRepliesResponse { comments: rows.iter().map(convert::comment).collect(), next_page_token })
 }
 
-pub async fn delete_comment(logic: &ContentLogic, request: pb::DeleteCommentRequest) -> Result<pb::DeleteCommentResponse, LogicError> {
+pub async fn delete_comment(
+    logic: &ContentLogic,
+    _ctx: &CallContext,
+    request: pb::DeleteCommentRequest,
+) -> Result<pb::DeleteCommentResponse, LogicError> {
     let comment_id = parse_uuid("comment_id", &request.comment_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
     let Some((author, post_id, deleted_at)) = queries::comment_state(&logic.db, comment_id).await? else {
@@ -88,8 +109,14 @@ pub async fn delete_comment(logic: &ContentLogic, request: pb::DeleteCommentRequ
     let post = posts::get(&logic.db, post_id)
         .await?
         .ok_or_else(|| LogicError::not_found(format!("comment_id: no comment {comment_id} (its post was deleted)")))?;
-    if requester != author && requester != post.author_id {
-        return Err(LogicError::PermissionDenied(format!("requester_id: {requester} wrote neither comment {comment_id} nor its post")));
+    if requester != author && requester != post.author_id && !logic.has_permission(requester, MODERATE).await? {
+        // A comment on a post the requester may not see is not revealed.
+        if !logic.audience(post.author_id, Viewer::User(requester)).await?.sees(post.visibility) {
+            return Err(LogicError::not_found(format!("comment_id: no comment {comment_id}")));
+        }
+        return Err(LogicError::PermissionDenied(format!(
+            "requester_id: {requester} wrote neither comment {comment_id} nor its post, and does not hold {MODERATE}"
+        )));
     }
     if let Some(at) = deleted_at {
         return Ok(pb::DeleteCommentResponse { deleted_at: Some(timestamp(at)) });

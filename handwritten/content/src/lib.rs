@@ -7,7 +7,8 @@
 //! `shares`, `bookmarks`, `stories`); the `Logic` impl below only dispatches. Calls to auth,
 //! media and user (and the mapping of their errors) are in `calls`, conversions to protos in
 //! `convert`, the few statements the generated repositories do not offer in `queries`; the push
-//! of post changes to search (a transactional outbox) in `search_push`.
+//! of post changes to search (a transactional outbox) in `search_push`; who sees what (the
+//! viewer of a call and their audience towards an author) in `viewers`.
 
 mod bookmarks;
 mod calls;
@@ -20,6 +21,7 @@ pub mod search_push;
 mod settings;
 mod shares;
 mod stories;
+mod viewers;
 
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
@@ -62,120 +64,140 @@ impl ContentLogic {
 }
 
 impl Logic for ContentLogic {
-    async fn get_post(&self, _ctx: &CallContext, request: pb::GetPostRequest) -> Result<pb::GetPostResponse, LogicError> {
-        posts::get_post(self, request).await
+    async fn get_post(&self, ctx: &CallContext, request: pb::GetPostRequest) -> Result<pb::GetPostResponse, LogicError> {
+        posts::get_post(self, ctx, request).await
     }
 
-    async fn get_posts_by_ids(&self, _ctx: &CallContext, request: pb::GetPostsByIdsRequest) -> Result<pb::GetPostsByIdsResponse, LogicError> {
-        posts::get_posts_by_ids(self, request).await
+    async fn get_posts_by_ids(&self, ctx: &CallContext, request: pb::GetPostsByIdsRequest) -> Result<pb::GetPostsByIdsResponse, LogicError> {
+        posts::get_posts_by_ids(self, ctx, request).await
     }
 
-    async fn get_posts_by_author(&self, _ctx: &CallContext, request: pb::GetPostsByAuthorRequest) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
-        posts::get_posts_by_author(self, request).await
+    async fn get_posts_by_author(&self, ctx: &CallContext, request: pb::GetPostsByAuthorRequest) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
+        posts::get_posts_by_author(self, ctx, request).await
     }
 
-    async fn create_post(&self, _ctx: &CallContext, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
-        posts::create_post(self, request).await
+    async fn create_post(&self, ctx: &CallContext, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
+        posts::create_post(self, ctx, request).await
     }
 
-    async fn update_post(&self, _ctx: &CallContext, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
-        posts::update_post(self, request).await
+    async fn update_post(&self, ctx: &CallContext, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
+        posts::update_post(self, ctx, request).await
     }
 
-    async fn delete_post(&self, _ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
-        posts::delete_post(self, request).await
+    async fn delete_post(&self, ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
+        posts::delete_post(self, ctx, request).await
     }
 
-    async fn get_feed_posts(&self, _ctx: &CallContext, request: pb::GetFeedPostsRequest) -> Result<pb::GetFeedPostsResponse, LogicError> {
-        posts::get_feed_posts(self, request).await
+    async fn get_feed_posts(&self, ctx: &CallContext, request: pb::GetFeedPostsRequest) -> Result<pb::GetFeedPostsResponse, LogicError> {
+        posts::get_feed_posts(self, ctx, request).await
     }
 
-    async fn check_post_exists(&self, _ctx: &CallContext, request: pb::CheckPostExistsRequest) -> Result<pb::CheckPostExistsResponse, LogicError> {
-        posts::check_post_exists(self, request).await
+    async fn check_post_exists(&self, ctx: &CallContext, request: pb::CheckPostExistsRequest) -> Result<pb::CheckPostExistsResponse, LogicError> {
+        posts::check_post_exists(self, ctx, request).await
     }
 
-    async fn like_post(&self, _ctx: &CallContext, request: pb::LikePostRequest) -> Result<pb::LikePostResponse, LogicError> {
-        likes::like_post(self, request).await
+    async fn like_post(&self, ctx: &CallContext, request: pb::LikePostRequest) -> Result<pb::LikePostResponse, LogicError> {
+        likes::like_post(self, ctx, request).await
     }
 
-    async fn unlike_post(&self, _ctx: &CallContext, request: pb::UnlikePostRequest) -> Result<pb::UnlikePostResponse, LogicError> {
-        likes::unlike_post(self, request).await
+    async fn unlike_post(&self, ctx: &CallContext, request: pb::UnlikePostRequest) -> Result<pb::UnlikePostResponse, LogicError> {
+        likes::unlike_post(self, ctx, request).await
     }
 
-    async fn list_post_likes(&self, _ctx: &CallContext, request: pb::ListPostLikesRequest) -> Result<pb::ListPostLikesResponse, LogicError> {
-        likes::list_post_likes(self, request).await
+    async fn list_post_likes(&self, ctx: &CallContext, request: pb::ListPostLikesRequest) -> Result<pb::ListPostLikesResponse, LogicError> {
+        likes::list_post_likes(self, ctx, request).await
     }
 
-    async fn create_comment(&self, _ctx: &CallContext, request: pb::CreateCommentRequest) -> Result<pb::CreateCommentResponse, LogicError> {
-        comments::create_comment(self, request).await
+    async fn create_comment(&self, ctx: &CallContext, request: pb::CreateCommentRequest) -> Result<pb::CreateCommentResponse, LogicError> {
+        comments::create_comment(self, ctx, request).await
     }
 
-    async fn list_comments(&self, _ctx: &CallContext, request: pb::ListCommentsRequest) -> Result<pb::ListCommentsResponse, LogicError> {
-        comments::list_comments(self, request).await
+    async fn list_comments(&self, ctx: &CallContext, request: pb::ListCommentsRequest) -> Result<pb::ListCommentsResponse, LogicError> {
+        comments::list_comments(self, ctx, request).await
     }
 
-    async fn list_comment_replies(&self, _ctx: &CallContext, request: pb::ListCommentRepliesRequest) -> Result<pb::ListCommentRepliesResponse, LogicError> {
-        comments::list_comment_replies(self, request).await
+    async fn list_comment_replies(
+        &self,
+        ctx: &CallContext,
+        request: pb::ListCommentRepliesRequest,
+    ) -> Result<pb::ListCommentRepliesResponse, LogicError> {
+        comments::list_comment_replies(self, ctx, request).await
     }
 
-    async fn delete_comment(&self, _ctx: &CallContext, request: pb::DeleteCommentRequest) -> Result<pb::DeleteCommentResponse, LogicError> {
-        comments::delete_comment(self, request).await
+    async fn delete_comment(&self, ctx: &CallContext, request: pb::DeleteCommentRequest) -> Result<pb::DeleteCommentResponse, LogicError> {
+        comments::delete_comment(self, ctx, request).await
     }
 
-    async fn share_post(&self, _ctx: &CallContext, request: pb::SharePostRequest) -> Result<pb::SharePostResponse, LogicError> {
-        shares::share_post(self, request).await
+    async fn share_post(&self, ctx: &CallContext, request: pb::SharePostRequest) -> Result<pb::SharePostResponse, LogicError> {
+        shares::share_post(self, ctx, request).await
     }
 
-    async fn list_post_shares(&self, _ctx: &CallContext, request: pb::ListPostSharesRequest) -> Result<pb::ListPostSharesResponse, LogicError> {
-        shares::list_post_shares(self, request).await
+    async fn list_post_shares(&self, ctx: &CallContext, request: pb::ListPostSharesRequest) -> Result<pb::ListPostSharesResponse, LogicError> {
+        shares::list_post_shares(self, ctx, request).await
     }
 
-    async fn create_bookmark_collection(&self, _ctx: &CallContext, request: pb::CreateBookmarkCollectionRequest) -> Result<pb::CreateBookmarkCollectionResponse, LogicError> {
-        bookmarks::create_bookmark_collection(self, request).await
+    async fn create_bookmark_collection(
+        &self,
+        ctx: &CallContext,
+        request: pb::CreateBookmarkCollectionRequest,
+    ) -> Result<pb::CreateBookmarkCollectionResponse, LogicError> {
+        bookmarks::create_bookmark_collection(self, ctx, request).await
     }
 
-    async fn list_bookmark_collections(&self, _ctx: &CallContext, request: pb::ListBookmarkCollectionsRequest) -> Result<pb::ListBookmarkCollectionsResponse, LogicError> {
-        bookmarks::list_bookmark_collections(self, request).await
+    async fn list_bookmark_collections(
+        &self,
+        ctx: &CallContext,
+        request: pb::ListBookmarkCollectionsRequest,
+    ) -> Result<pb::ListBookmarkCollectionsResponse, LogicError> {
+        bookmarks::list_bookmark_collections(self, ctx, request).await
     }
 
-    async fn delete_bookmark_collection(&self, _ctx: &CallContext, request: pb::DeleteBookmarkCollectionRequest) -> Result<pb::DeleteBookmarkCollectionResponse, LogicError> {
-        bookmarks::delete_bookmark_collection(self, request).await
+    async fn delete_bookmark_collection(
+        &self,
+        ctx: &CallContext,
+        request: pb::DeleteBookmarkCollectionRequest,
+    ) -> Result<pb::DeleteBookmarkCollectionResponse, LogicError> {
+        bookmarks::delete_bookmark_collection(self, ctx, request).await
     }
 
-    async fn bookmark_post(&self, _ctx: &CallContext, request: pb::BookmarkPostRequest) -> Result<pb::BookmarkPostResponse, LogicError> {
-        bookmarks::bookmark_post(self, request).await
+    async fn bookmark_post(&self, ctx: &CallContext, request: pb::BookmarkPostRequest) -> Result<pb::BookmarkPostResponse, LogicError> {
+        bookmarks::bookmark_post(self, ctx, request).await
     }
 
-    async fn remove_bookmark(&self, _ctx: &CallContext, request: pb::RemoveBookmarkRequest) -> Result<pb::RemoveBookmarkResponse, LogicError> {
-        bookmarks::remove_bookmark(self, request).await
+    async fn remove_bookmark(&self, ctx: &CallContext, request: pb::RemoveBookmarkRequest) -> Result<pb::RemoveBookmarkResponse, LogicError> {
+        bookmarks::remove_bookmark(self, ctx, request).await
     }
 
-    async fn list_bookmarks(&self, _ctx: &CallContext, request: pb::ListBookmarksRequest) -> Result<pb::ListBookmarksResponse, LogicError> {
-        bookmarks::list_bookmarks(self, request).await
+    async fn list_bookmarks(&self, ctx: &CallContext, request: pb::ListBookmarksRequest) -> Result<pb::ListBookmarksResponse, LogicError> {
+        bookmarks::list_bookmarks(self, ctx, request).await
     }
 
-    async fn create_story(&self, _ctx: &CallContext, request: pb::CreateStoryRequest) -> Result<pb::CreateStoryResponse, LogicError> {
-        stories::create_story(self, request).await
+    async fn create_story(&self, ctx: &CallContext, request: pb::CreateStoryRequest) -> Result<pb::CreateStoryResponse, LogicError> {
+        stories::create_story(self, ctx, request).await
     }
 
-    async fn get_story(&self, _ctx: &CallContext, request: pb::GetStoryRequest) -> Result<pb::GetStoryResponse, LogicError> {
-        stories::get_story(self, request).await
+    async fn get_story(&self, ctx: &CallContext, request: pb::GetStoryRequest) -> Result<pb::GetStoryResponse, LogicError> {
+        stories::get_story(self, ctx, request).await
     }
 
-    async fn list_active_stories(&self, _ctx: &CallContext, request: pb::ListActiveStoriesRequest) -> Result<pb::ListActiveStoriesResponse, LogicError> {
-        stories::list_active_stories(self, request).await
+    async fn list_active_stories(
+        &self,
+        ctx: &CallContext,
+        request: pb::ListActiveStoriesRequest,
+    ) -> Result<pb::ListActiveStoriesResponse, LogicError> {
+        stories::list_active_stories(self, ctx, request).await
     }
 
-    async fn view_story(&self, _ctx: &CallContext, request: pb::ViewStoryRequest) -> Result<pb::ViewStoryResponse, LogicError> {
-        stories::view_story(self, request).await
+    async fn view_story(&self, ctx: &CallContext, request: pb::ViewStoryRequest) -> Result<pb::ViewStoryResponse, LogicError> {
+        stories::view_story(self, ctx, request).await
     }
 
-    async fn list_story_viewers(&self, _ctx: &CallContext, request: pb::ListStoryViewersRequest) -> Result<pb::ListStoryViewersResponse, LogicError> {
-        stories::list_story_viewers(self, request).await
+    async fn list_story_viewers(&self, ctx: &CallContext, request: pb::ListStoryViewersRequest) -> Result<pb::ListStoryViewersResponse, LogicError> {
+        stories::list_story_viewers(self, ctx, request).await
     }
 
-    async fn delete_story(&self, _ctx: &CallContext, request: pb::DeleteStoryRequest) -> Result<pb::DeleteStoryResponse, LogicError> {
-        stories::delete_story(self, request).await
+    async fn delete_story(&self, ctx: &CallContext, request: pb::DeleteStoryRequest) -> Result<pb::DeleteStoryResponse, LogicError> {
+        stories::delete_story(self, ctx, request).await
     }
 }
 

@@ -5,17 +5,21 @@ use ::nova_runtime::convert::{parse_uuid, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use ::nova_runtime::repo::RepoError;
 use nova_content::repo::{likes, posts};
-use nova_content::{LogicError, pb};
+use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::convert::{DEFAULT_PAGE, MAX_PAGE};
 use crate::posts::limit;
 use crate::queries;
+use crate::viewers::Viewer;
 
-pub async fn like_post(logic: &ContentLogic, request: pb::LikePostRequest) -> Result<pb::LikePostResponse, LogicError> {
+pub async fn like_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::LikePostRequest) -> Result<pb::LikePostResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let user_id = parse_uuid("user_id", &request.user_id)?;
-    // Four round trips and no read before: under 32 concurrent likes every transaction waits
+    // Only what the user may see can be liked (and its count read): checked before the
+    // transaction, which holds no lock meanwhile.
+    logic.visible_post("post_id", post_id, Viewer::User(user_id)).await?;
+    // Four round trips in the transaction: under 32 concurrent likes every transaction waits
     // for the post's row lock while holding a pooled connection, so each statement counts.
     let mut tx = logic.db.begin().await?;
     let inserted = queries::insert_like(&mut *tx, user_id, post_id).await.map_err(|e| missing_post(e, post_id))?;
@@ -29,9 +33,11 @@ pub async fn like_post(logic: &ContentLogic, request: pb::LikePostRequest) -> Re
     Ok(pb::LikePostResponse { like_count })
 }
 
-pub async fn unlike_post(logic: &ContentLogic, request: pb::UnlikePostRequest) -> Result<pb::UnlikePostResponse, LogicError> {
+pub async fn unlike_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::UnlikePostRequest) -> Result<pb::UnlikePostResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let user_id = parse_uuid("user_id", &request.user_id)?;
+    // The count of a post the user may no longer see is not theirs to read.
+    logic.visible_post("post_id", post_id, Viewer::User(user_id)).await?;
     let mut tx = logic.db.begin().await?;
     let deleted = likes::delete(&mut *tx, user_id, post_id).await?;
     let like_count = count_change(posts::increment_like_count(&mut *tx, post_id, -i64::from(deleted)).await, post_id)?;
@@ -42,13 +48,17 @@ pub async fn unlike_post(logic: &ContentLogic, request: pb::UnlikePostRequest) -
     Ok(pb::UnlikePostResponse { like_count })
 }
 
-pub async fn list_post_likes(logic: &ContentLogic, request: pb::ListPostLikesRequest) -> Result<pb::ListPostLikesResponse, LogicError> {
+pub async fn list_post_likes(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::ListPostLikesRequest,
+) -> Result<pb::ListPostLikesResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListPostLikes/{post_id}");
     let after: Option<(::nova_runtime::codegen::chrono::DateTime<::nova_runtime::codegen::chrono::Utc>, Uuid)> =
         decode_token(&list, &request.page_token)?;
-    logic.live_post("post_id", post_id).await?;
+    logic.visible_post("post_id", post_id, Viewer::caller(ctx)).await?;
     // The keyset reads only (created_at, user_id, post_id) of the row it continues after.
     let cursor = after.map(|(created_at, user_id)| likes::Row { user_id, post_id, created_at });
     let rows = likes::list_by_post_id(&logic.db, post_id, cursor.as_ref(), limit(size)).await?;

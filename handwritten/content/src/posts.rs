@@ -5,12 +5,13 @@ use ::nova_runtime::convert::{parse_uuid, parse_uuids, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use ::nova_runtime::repo::RepoError;
 use nova_content::repo::{post_media, post_search_outbox, posts};
-use nova_content::{LogicError, pb};
+use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
-use crate::calls::{Audience, MODERATE};
-use crate::convert::{self, DEFAULT_PAGE, MAX_MEDIA, MAX_PAGE, MAX_TEXT_CHARS, Position, optional_uuid};
+use crate::calls::MODERATE;
+use crate::convert::{self, DEFAULT_PAGE, MAX_MEDIA, MAX_PAGE, MAX_TEXT_CHARS, Position};
 use crate::queries;
+use crate::viewers::{Audience, Audiences, Viewer};
 
 /// Most ids one GetPostsByIds call may ask for (documented in the proto).
 const MAX_BATCH: usize = 100;
@@ -18,19 +19,6 @@ const MAX_BATCH: usize = 100;
 const MAX_FEED_AUTHORS: usize = 500;
 
 impl ContentLogic {
-    /// The live post `id` as `viewer` may see it: NOT_FOUND naming `field` when it does not
-    /// exist, was deleted or is hidden from the viewer.
-    pub(crate) async fn visible_post(&self, field: &str, id: Uuid, viewer: Option<Uuid>) -> Result<posts::Row, LogicError> {
-        let hidden = || LogicError::not_found(format!("{field}: no post {id}"));
-        let row = posts::get(&self.db, id).await?.ok_or_else(hidden)?;
-        if self.audience(row.author_id, viewer).await?.sees(row.visibility) { Ok(row) } else { Err(hidden()) }
-    }
-
-    /// The live post `id`, whoever asks: NOT_FOUND naming `field` otherwise.
-    pub(crate) async fn live_post(&self, field: &str, id: Uuid) -> Result<posts::Row, LogicError> {
-        posts::get(&self.db, id).await?.ok_or_else(|| LogicError::not_found(format!("{field}: no post {id}")))
-    }
-
     /// Posts as protos, with their media, in the order given.
     pub(crate) async fn posts_to_proto(&self, rows: &[posts::Row]) -> Result<Vec<pb::Post>, LogicError> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
@@ -49,16 +37,23 @@ impl ContentLogic {
     }
 }
 
-pub async fn get_post(logic: &ContentLogic, request: pb::GetPostRequest) -> Result<pb::GetPostResponse, LogicError> {
+pub async fn get_post(logic: &ContentLogic, ctx: &CallContext, request: pb::GetPostRequest) -> Result<pb::GetPostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
-    let viewer = optional_uuid("viewer_id", &request.viewer_id)?;
+    let viewer = Viewer::named(ctx, "viewer_id", &request.viewer_id)?;
     let row = logic.visible_post("post_id", id, viewer).await?;
     Ok(pb::GetPostResponse { post: Some(logic.post_to_proto(&row).await?) })
 }
 
-pub async fn get_posts_by_ids(logic: &ContentLogic, request: pb::GetPostsByIdsRequest) -> Result<pb::GetPostsByIdsResponse, LogicError> {
+pub async fn get_posts_by_ids(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::GetPostsByIdsRequest,
+) -> Result<pb::GetPostsByIdsResponse, LogicError> {
     let ids = parse_uuids("post_ids", &request.post_ids, MAX_BATCH)?;
     let rows = posts::get_many(&logic.db, &ids).await?;
+    // A post the caller may not see is missing, like a deleted one.
+    let audiences = logic.audiences(Viewer::caller(ctx), rows.iter().map(|r| r.author_id)).await?;
+    let rows: Vec<posts::Row> = rows.into_iter().filter(|r| audiences.sees(r)).collect();
     let found = logic.posts_to_proto(&rows).await?;
     let mut posts = Vec::with_capacity(found.len());
     let mut missing_post_ids = Vec::new();
@@ -72,9 +67,13 @@ pub async fn get_posts_by_ids(logic: &ContentLogic, request: pb::GetPostsByIdsRe
     Ok(pb::GetPostsByIdsResponse { posts, missing_post_ids })
 }
 
-pub async fn get_posts_by_author(logic: &ContentLogic, request: pb::GetPostsByAuthorRequest) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
+pub async fn get_posts_by_author(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::GetPostsByAuthorRequest,
+) -> Result<pb::GetPostsByAuthorResponse, LogicError> {
     let author = parse_uuid("author_id", &request.author_id)?;
-    let viewer = optional_uuid("viewer_id", &request.viewer_id)?;
+    let viewer = Viewer::named(ctx, "viewer_id", &request.viewer_id)?;
     let mut wanted = Vec::new();
     for value in &request.visibilities {
         match convert::visibility("visibilities", *value)? {
@@ -99,7 +98,7 @@ pub async fn get_posts_by_author(logic: &ContentLogic, request: pb::GetPostsByAu
     Ok(pb::GetPostsByAuthorResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
 }
 
-pub async fn create_post(logic: &ContentLogic, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
+pub async fn create_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
     let author = parse_uuid("author_id", &request.author_id)?;
     let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
     let media = parse_uuids("media_ids", &request.media_ids, MAX_MEDIA)?;
@@ -111,8 +110,10 @@ pub async fn create_post(logic: &ContentLogic, request: pb::CreatePostRequest) -
     }
     let visibility = convert::visibility("visibility", request.visibility)?.unwrap_or(posts::Visibility::Public);
     // Both checks are reads of other services: run them together.
-    let (author_ok, media_ok) =
-        ::nova_runtime::codegen::tokio::join!(logic.require_active_author("author_id", author), logic.require_ready_media("media_ids", author, &media));
+    let (author_ok, media_ok) = ::nova_runtime::codegen::tokio::join!(
+        logic.require_active_author("author_id", author),
+        logic.require_ready_media("media_ids", author, &media)
+    );
     author_ok?;
     media_ok?;
 
@@ -141,12 +142,14 @@ pub async fn create_post(logic: &ContentLogic, request: pb::CreatePostRequest) -
     Ok(pb::CreatePostResponse { post: Some(convert::post(&row, &media_map)) })
 }
 
-pub async fn update_post(logic: &ContentLogic, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
+pub async fn update_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
     let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
     let visibility = convert::visibility("visibility", request.visibility)?;
-    let current = logic.live_post("post_id", id).await?;
+    // A post the requester may not see is NOT_FOUND (its existence is not revealed); one they
+    // see but did not write is theirs to read, not to edit.
+    let current = logic.visible_post("post_id", id, Viewer::User(requester)).await?;
     if current.author_id != requester {
         return Err(LogicError::PermissionDenied(format!("requester_id: {requester} is not the author of post {id}")));
     }
@@ -167,13 +170,16 @@ pub async fn update_post(logic: &ContentLogic, request: pb::UpdatePostRequest) -
     Ok(pb::UpdatePostResponse { post: Some(logic.post_to_proto(&row).await?) })
 }
 
-pub async fn delete_post(logic: &ContentLogic, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
+pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
     let Some((author, _)) = queries::post_state(&logic.db, id).await? else {
         return Err(LogicError::not_found(format!("post_id: no post {id}")));
     };
     if author != requester && !logic.has_permission(requester, MODERATE).await? {
+        // Neither the author nor a moderator: a post the requester may not see (or a deleted
+        // one) is NOT_FOUND, as every read says; one they see is refused.
+        logic.visible_post("post_id", id, Viewer::User(requester)).await?;
         return Err(LogicError::PermissionDenied(format!("requester_id: {requester} is neither the author of post {id} nor holds {MODERATE}")));
     }
     // Deleting a deleted post changes nothing; the first deletion time is the answer either way.
@@ -191,24 +197,76 @@ pub async fn delete_post(logic: &ContentLogic, request: pb::DeletePostRequest) -
     Ok(pb::DeletePostResponse { deleted_at: deleted_at.map(timestamp) })
 }
 
-pub async fn get_feed_posts(logic: &ContentLogic, request: pb::GetFeedPostsRequest) -> Result<pb::GetFeedPostsResponse, LogicError> {
+pub async fn get_feed_posts(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::GetFeedPostsRequest,
+) -> Result<pb::GetFeedPostsResponse, LogicError> {
     let authors = parse_uuids("author_ids", &request.author_ids, MAX_FEED_AUTHORS)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     // A position is meaningful in any author set, so the token names only the list.
     let list = "GetFeedPosts";
-    let after: Option<Position> = decode_token(list, &request.page_token)?;
-    if authors.is_empty() {
-        return Ok(pb::GetFeedPostsResponse { posts: Vec::new(), next_page_token: String::new() });
+    let mut after: Option<Position> = decode_token(list, &request.page_token)?;
+    let viewer = Viewer::caller(ctx);
+    // The viewer's audience towards an author is asked only once a post of theirs comes up:
+    // an unknown author's public and followers-only posts are read, then filtered; a known
+    // one's are read exactly as far as the viewer sees them (a blocked author's not at all).
+    // Each round either fills the page, reaches the end, or learns a new author.
+    let mut known = Audiences::default();
+    let mut shown: Vec<posts::Row> = Vec::new();
+    loop {
+        let groups = feed_groups(&authors, &known);
+        if groups.iter().all(|g| g.authors.is_empty()) {
+            break;
+        }
+        let rows = queries::feed_page(&logic.db, &groups, after, limit(size)).await?;
+        let exhausted = i64::try_from(rows.len()).unwrap_or(i64::MAX) < limit(size);
+        if let Some(last) = rows.last() {
+            after = Some((last.created_at, last.id));
+        }
+        logic.learn_audiences(viewer, &mut known, rows.iter().map(|r| r.author_id)).await?;
+        shown.extend(rows.into_iter().filter(|r| known.sees(r)));
+        if exhausted || shown.len() > size {
+            break;
+        }
     }
-    let shown = [posts::Visibility::Public, posts::Visibility::Followers];
-    let rows = queries::posts_page(&logic.db, &authors, &shown, after, limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, list, |r| (r.created_at, r.id));
+    shown.truncate(size + 1);
+    let (rows, next_page_token) = split_page(shown, size, list, |r| (r.created_at, r.id));
     Ok(pb::GetFeedPostsResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
 }
 
-pub async fn check_post_exists(logic: &ContentLogic, request: pb::CheckPostExistsRequest) -> Result<pb::CheckPostExistsResponse, LogicError> {
+/// The visibilities a feed reads of each author, as far as the viewer's audience is known:
+/// public and followers-only posts (never private ones) of the authors not asked yet and of
+/// those whose followers-only posts the viewer sees; only public posts of the others; nothing
+/// of blocked ones.
+fn feed_groups(authors: &[Uuid], known: &Audiences) -> [queries::AuthorGroup; 2] {
+    let (mut wide, mut public) = (Vec::new(), Vec::new());
+    for author in authors {
+        match known.of(*author) {
+            None => wide.push(*author),
+            Some(audience) if audience.sees(posts::Visibility::Followers) => wide.push(*author),
+            Some(audience) if audience.sees(posts::Visibility::Public) => public.push(*author),
+            Some(_) => {}
+        }
+    }
+    [
+        queries::AuthorGroup { authors: wide, visibilities: vec![posts::Visibility::Public, posts::Visibility::Followers] },
+        queries::AuthorGroup { authors: public, visibilities: vec![posts::Visibility::Public] },
+    ]
+}
+
+pub async fn check_post_exists(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::CheckPostExistsRequest,
+) -> Result<pb::CheckPostExistsResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
-    Ok(pb::CheckPostExistsResponse { exists: posts::get(&logic.db, id).await?.is_some() })
+    // A post the caller may not see does not exist for them.
+    let exists = match posts::get(&logic.db, id).await? {
+        Some(row) => logic.audience(row.author_id, Viewer::caller(ctx)).await?.sees(row.visibility),
+        None => false,
+    };
+    Ok(pb::CheckPostExistsResponse { exists })
 }
 
 /// Rows to fetch for a page of `size`: one more tells whether a next page exists.

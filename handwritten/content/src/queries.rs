@@ -1,7 +1,8 @@
 //! The few reads the generated repositories do not offer: batch and filtered keyset pages
-//! (several authors at once, visibility and expiry filters, top-level comments only), media
-//! of many posts in one statement, and the state of soft-deleted rows (the generated `get`
-//! skips them, but an idempotent delete must tell "already deleted" from "never existed").
+//! (several authors at once, visibilities per group of authors, expiry filters, top-level
+//! comments only), media of many posts in one statement, and the state of soft-deleted rows
+//! (the generated `get` skips them, but an idempotent delete must tell "already deleted" from
+//! "never existed").
 //! Each runs on an index of the spec; each is exercised by tests/content_rpcs.rs.
 
 use std::collections::HashMap;
@@ -29,6 +30,12 @@ const SQL_POSTS_PAGE: &str = "SELECT id, author_id, body, visibility, like_count
 const SQL_POSTS_PAGE_AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
     FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
     ORDER BY created_at DESC, id DESC LIMIT $5";
+const SQL_FEED_PAGE: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
+    FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
+    ORDER BY created_at DESC, id DESC LIMIT $5";
+const SQL_FEED_PAGE_AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
+    FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
+    AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $7";
 const SQL_TOP_LEVEL_COMMENTS: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version \
     FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2";
 const SQL_TOP_LEVEL_COMMENTS_AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version \
@@ -56,6 +63,8 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("story_state", SQL_STORY_STATE),
     ("posts_page", SQL_POSTS_PAGE),
     ("posts_page.after", SQL_POSTS_PAGE_AFTER),
+    ("feed_page", SQL_FEED_PAGE),
+    ("feed_page.after", SQL_FEED_PAGE_AFTER),
     ("top_level_comments", SQL_TOP_LEVEL_COMMENTS),
     ("top_level_comments.after", SQL_TOP_LEVEL_COMMENTS_AFTER),
     ("collections", SQL_COLLECTIONS),
@@ -97,8 +106,7 @@ pub async fn media_of<'e>(db: impl PgExecutor<'e>, post_ids: &[Uuid]) -> Result<
     if post_ids.is_empty() {
         return Ok(media);
     }
-    let rows: Vec<(Uuid, Uuid)> =
-        sqlx::query_as(SQL_MEDIA_OF).bind(post_ids).fetch_all(db).await?;
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(SQL_MEDIA_OF).bind(post_ids).fetch_all(db).await?;
     for (post_id, media_id) in rows {
         media.entry(post_id).or_default().push(media_id);
     }
@@ -122,6 +130,51 @@ pub async fn posts_page<'e>(
     Ok(rows.into_iter().map(post_row).collect())
 }
 
+/// Authors whose posts of these visibilities a feed page reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorGroup {
+    pub authors: Vec<Uuid>,
+    pub visibilities: Vec<Visibility>,
+}
+
+/// Live posts of the authors of either group with one of that group's visibilities, newest
+/// first, after `after` (index `posts (author_id, created_at desc)`).
+pub async fn feed_page<'e>(
+    db: impl PgExecutor<'e>,
+    groups: &[AuthorGroup; 2],
+    after: Option<Position>,
+    limit: i64,
+) -> Result<Vec<posts::Row>, LogicError> {
+    let numbers = |group: &AuthorGroup| group.visibilities.iter().map(|v| v.number()).collect::<Vec<i16>>();
+    let [first, second] = groups;
+    let (first_visibilities, second_visibilities) = (numbers(first), numbers(second));
+    let rows: Vec<PostTuple> = match after {
+        None => {
+            sqlx::query_as(SQL_FEED_PAGE)
+                .bind(&first.authors)
+                .bind(&first_visibilities)
+                .bind(&second.authors)
+                .bind(&second_visibilities)
+                .bind(limit)
+                .fetch_all(db)
+                .await?
+        }
+        Some((at, id)) => {
+            sqlx::query_as(SQL_FEED_PAGE_AFTER)
+                .bind(&first.authors)
+                .bind(&first_visibilities)
+                .bind(&second.authors)
+                .bind(&second_visibilities)
+                .bind(at)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(db)
+                .await?
+        }
+    };
+    Ok(rows.into_iter().map(post_row).collect())
+}
+
 /// The author of a post and when it was deleted, deleted or not; `None` when it never existed.
 pub async fn post_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
     Ok(sqlx::query_as(SQL_POST_STATE).bind(id).fetch_optional(db).await?)
@@ -131,7 +184,12 @@ type CommentTuple = (Uuid, Uuid, Uuid, Option<Uuid>, String, i64, DateTime<Utc>,
 
 /// Live top-level comments of a post, oldest first, after `after` (index
 /// `comments (post_id, created_at)`).
-pub async fn top_level_comments<'e>(db: impl PgExecutor<'e>, post_id: Uuid, after: Option<Position>, limit: i64) -> Result<Vec<comments::Row>, LogicError> {
+pub async fn top_level_comments<'e>(
+    db: impl PgExecutor<'e>,
+    post_id: Uuid,
+    after: Option<Position>,
+    limit: i64,
+) -> Result<Vec<comments::Row>, LogicError> {
     let rows: Vec<CommentTuple> = match after {
         None => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS).bind(post_id).bind(limit).fetch_all(db).await?,
         Some((at, id)) => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS_AFTER).bind(post_id).bind(at).bind(id).bind(limit).fetch_all(db).await?,
@@ -171,7 +229,10 @@ pub async fn collections_page<'e>(
         None => sqlx::query_as(SQL_COLLECTIONS).bind(user_id).bind(limit).fetch_all(db).await?,
         Some(name) => sqlx::query_as(SQL_COLLECTIONS_AFTER).bind(user_id).bind(name).bind(limit).fetch_all(db).await?,
     };
-    Ok(rows.into_iter().map(|(id, user_id, name, created_at, updated_at)| bookmark_collections::Row { id, user_id, name, created_at, updated_at }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_id, name, created_at, updated_at)| bookmark_collections::Row { id, user_id, name, created_at, updated_at })
+        .collect())
 }
 
 type StoryTuple = (Uuid, Uuid, Uuid, String, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
@@ -210,7 +271,12 @@ pub async fn story_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option
 }
 
 /// Viewers of a story by viewer id, after `after` (primary key `(story_id, viewer_id)`).
-pub async fn story_viewers<'e>(db: impl PgExecutor<'e>, story_id: Uuid, after: Option<Uuid>, limit: i64) -> Result<Vec<story_views::Row>, LogicError> {
+pub async fn story_viewers<'e>(
+    db: impl PgExecutor<'e>,
+    story_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<story_views::Row>, LogicError> {
     let rows: Vec<(Uuid, Uuid, DateTime<Utc>)> = match after {
         None => sqlx::query_as(SQL_STORY_VIEWERS).bind(story_id).bind(limit).fetch_all(db).await?,
         Some(viewer) => sqlx::query_as(SQL_STORY_VIEWERS_AFTER).bind(story_id).bind(viewer).bind(limit).fetch_all(db).await?,

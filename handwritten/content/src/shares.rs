@@ -4,19 +4,20 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::parse_uuid;
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_content::repo::{posts, shares};
-use nova_content::{LogicError, pb};
+use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, Position};
 use crate::likes::count_change;
 use crate::posts::limit;
+use crate::viewers::Viewer;
 
-pub async fn share_post(logic: &ContentLogic, request: pb::SharePostRequest) -> Result<pb::SharePostResponse, LogicError> {
+pub async fn share_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::SharePostRequest) -> Result<pb::SharePostResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let user_id = parse_uuid("user_id", &request.user_id)?;
     let quote = convert::bounded_text("quote", request.quote, MAX_TEXT_CHARS)?;
     // Only what the user may see can be shared.
-    logic.visible_post("post_id", post_id, Some(user_id)).await?;
+    logic.visible_post("post_id", post_id, Viewer::User(user_id)).await?;
     let mut tx = logic.db.begin().await?;
     let row = shares::insert(&mut *tx, &shares::New { id: None, post_id, user_id, quote: Some(quote), created_at: None }).await?;
     let share_count = count_change(posts::increment_share_count(&mut *tx, post_id, 1).await, post_id)?;
@@ -25,12 +26,16 @@ pub async fn share_post(logic: &ContentLogic, request: pb::SharePostRequest) -> 
     Ok(pb::SharePostResponse { share: Some(convert::share(&row)), share_count })
 }
 
-pub async fn list_post_shares(logic: &ContentLogic, request: pb::ListPostSharesRequest) -> Result<pb::ListPostSharesResponse, LogicError> {
+pub async fn list_post_shares(
+    logic: &ContentLogic,
+    ctx: &CallContext,
+    request: pb::ListPostSharesRequest,
+) -> Result<pb::ListPostSharesResponse, LogicError> {
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListPostShares/{post_id}");
     let after: Option<Position> = decode_token(&list, &request.page_token)?;
-    logic.live_post("post_id", post_id).await?;
+    logic.visible_post("post_id", post_id, Viewer::caller(ctx)).await?;
     // The generated keyset reads only (created_at, id) of the row it continues after.
     let cursor = after.map(|(created_at, id)| shares::Row { id, post_id, user_id: Uuid::nil(), quote: String::new(), created_at });
     let rows = shares::list_by_post_id(&logic.db, post_id, cursor.as_ref(), limit(size)).await?;
