@@ -636,21 +636,21 @@ async fn analytics_need_the_permission() {
     let range = pb::GetSearchAnalyticsRequest { start_time: Some(timestamp(now - TimeDelta::hours(1))), end_time: Some(timestamp(now + TimeDelta::hours(1))) };
 
     // The log's top queries as they are: for holders of `search.analytics` only.
-    assert_eq!(search.get_search_analytics(range.clone()).await.unwrap_err().code(), Code::Unauthenticated);
-    assert_eq!(search.with_token(&ada.token).get_search_analytics(range.clone()).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(search.get_search_analytics(range).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(search.with_token(&ada.token).get_search_analytics(range).await.unwrap_err().code(), Code::PermissionDenied);
     let mut auth_db = system.connect("auth").await;
     sqlx::query("INSERT INTO user_permissions (user_id, permission) VALUES ($1::uuid, 'search.analytics')")
         .bind(&bob.id)
         .execute(&mut auth_db)
         .await
         .unwrap();
-    let analytics = search.with_token(&bob.token).get_search_analytics(range.clone()).await.unwrap();
+    let analytics = search.with_token(&bob.token).get_search_analytics(range).await.unwrap();
     assert_eq!((analytics.total_queries, analytics.unique_users), (4, 2));
     assert!((analytics.zero_result_rate - 0.25).abs() < 1e-9, "{}", analytics.zero_result_rate);
     assert_eq!((analytics.top_queries[0].query.as_str(), analytics.top_queries[0].count), ("rust async", 3));
     assert_eq!(analytics.top_zero_result_queries.iter().map(|q| q.query.as_str()).collect::<Vec<_>>(), ["zzz nothing"]);
     // Still only bob's: ada has no permission, and the service itself is not a user.
-    assert_eq!(search.with_token(&ada.token).get_search_analytics(range.clone()).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(search.with_token(&ada.token).get_search_analytics(range).await.unwrap_err().code(), Code::PermissionDenied);
     assert_eq!(producer(&system, "content").get_search_analytics(range).await.unwrap_err().code(), Code::PermissionDenied);
     system.stop().await;
 }

@@ -830,9 +830,9 @@ async fn a_private_profile_shows_its_outline_to_whoever_does_not_follow_it() {
         let hits = client.search_users(search("ada lo", "", 0, String::new())).await.unwrap();
         hits.profiles.iter().map(|p| p.user_id.clone()).collect::<Vec<_>>()
     };
-    assert_eq!(finds(f.as_(&ada)).await, [ada.id.clone()]);
-    assert_eq!(finds(f.as_(&bob)).await, [ada.id.clone()]);
-    assert_eq!(finds(f.service()).await, [ada.id.clone()]);
+    assert_eq!(finds(f.as_(&ada)).await, std::slice::from_ref(&ada.id));
+    assert_eq!(finds(f.as_(&bob)).await, std::slice::from_ref(&ada.id));
+    assert_eq!(finds(f.service()).await, std::slice::from_ref(&ada.id));
     assert!(finds(f.as_(&cyd)).await.is_empty());
     assert!(finds(f.fresh()).await.is_empty());
 
@@ -843,7 +843,7 @@ async fn a_private_profile_shows_its_outline_to_whoever_does_not_follow_it() {
     f.follow(&cyd, &ada.id).await.unwrap();
     assert_eq!(profile_for(f.fresh().with_token(&cyd.token)).await, pb::UserProfile { follower_count: 2, ..stored.clone() });
     until("cyd's caller sees the details", || async { details(&profile_for(as_cyd.clone()).await) == full }).await;
-    assert_eq!(finds(as_cyd.clone()).await, [ada.id.clone()]);
+    assert_eq!(finds(as_cyd.clone()).await, std::slice::from_ref(&ada.id));
     f.unfollow(&cyd, &ada.id).await.unwrap();
     until("cyd's caller sees the outline again", || async { details(&profile_for(as_cyd.clone()).await) == ("", "", "") }).await;
     // A block removes the follow: bob sees the outline from then on.
@@ -853,7 +853,7 @@ async fn a_private_profile_shows_its_outline_to_whoever_does_not_follow_it() {
     let public = pb::UpdateUserProfileRequest { visibility: pb::ProfileVisibility::Public as i32, ..edit(&ada.id, stored.version) };
     f.as_(&ada).update_user_profile(public).await.unwrap();
     assert_eq!(details(&profile_for(f.fresh()).await), full);
-    assert_eq!(finds(f.fresh()).await, [ada.id.clone()]);
+    assert_eq!(finds(f.fresh()).await, std::slice::from_ref(&ada.id));
     f.system.stop().await;
 }
 
