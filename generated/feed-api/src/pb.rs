@@ -221,7 +221,8 @@ pub struct UpdateEngagementScoreRequest {
     /// The post engaged with (content service).
     #[prost(string, tag = "3")]
     pub post_id: ::prost::alloc::string::String,
-    /// The post's author (auth service), so trending lists need no lookup per post.
+    /// The post's author (auth service), so trending lists need no lookup per post; checked
+    /// against content's.
     #[prost(string, tag = "4")]
     pub author_id: ::prost::alloc::string::String,
     #[prost(enumeration = "EngagementType", tag = "5")]
@@ -235,6 +236,12 @@ pub struct UpdateEngagementScoreResponse {
     /// True when `request_id` had been recorded before and nothing was counted this time.
     #[prost(bool, tag = "1")]
     pub already_recorded: bool,
+    /// True when this call moved the post's scores. False for a repeated `request_id`, and for
+    /// an engagement of a kind the user already counted for this post: each kind counts once
+    /// per user and post, a view again once 24 hours passed since the view that counted (the
+    /// event is still logged).
+    #[prost(bool, tag = "2")]
+    pub counted: bool,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct GetFeedMetadataRequest {
@@ -739,8 +746,10 @@ pub mod feed_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Drops every cached feed and suggestion list of the given users, so their next request is
-        /// computed afresh (e.g. after they follow someone, or a followed author posts). Safe to
-        /// retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a malformed one.
+        /// computed afresh (e.g. after they follow someone, or a followed author posts). A user drops
+        /// only their own: every id must be the caller's (PERMISSION_DENIED naming `user_ids`
+        /// otherwise). Safe to retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a
+        /// malformed one.
         pub async fn invalidate_feed_cache(
             &mut self,
             request: impl tonic::IntoRequest<super::InvalidateFeedCacheRequest>,
@@ -767,10 +776,15 @@ pub mod feed_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Records one engagement (view, like, comment, share, bookmark) with a post and adds its
-        /// weight to the post's trending and popularity scores. Retry-safe through `request_id`: a
-        /// repeated id is acknowledged without counting again. INVALID_ARGUMENT when the request id,
-        /// user id or post id is malformed or the engagement type is unspecified.
+        /// Records one engagement (view, like, comment, share, bookmark) of the caller (`user_id` is
+        /// bound to them) with a post and, when it counts, adds its weight to the post's trending and
+        /// popularity scores. One account cannot pump a post: each kind counts once per user and
+        /// post, a view again once 24 hours passed since the view that counted (`counted` says
+        /// whether this call did). Retry-safe through `request_id`: a repeated id is acknowledged
+        /// without counting again. INVALID_ARGUMENT when the request id, post id or author id is
+        /// malformed, the engagement type is unspecified, or `author_id` is not the post's author;
+        /// NOT_FOUND naming `post_id` when content does not show the post to the caller (unknown,
+        /// deleted or not theirs to see); UNAVAILABLE when content cannot be reached.
         pub async fn update_engagement_score(
             &mut self,
             request: impl tonic::IntoRequest<super::UpdateEngagementScoreRequest>,
@@ -951,8 +965,10 @@ pub mod feed_service_server {
             tonic::Status,
         >;
         /// Drops every cached feed and suggestion list of the given users, so their next request is
-        /// computed afresh (e.g. after they follow someone, or a followed author posts). Safe to
-        /// retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a malformed one.
+        /// computed afresh (e.g. after they follow someone, or a followed author posts). A user drops
+        /// only their own: every id must be the caller's (PERMISSION_DENIED naming `user_ids`
+        /// otherwise). Safe to retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a
+        /// malformed one.
         async fn invalidate_feed_cache(
             &self,
             request: tonic::Request<super::InvalidateFeedCacheRequest>,
@@ -960,10 +976,15 @@ pub mod feed_service_server {
             tonic::Response<super::InvalidateFeedCacheResponse>,
             tonic::Status,
         >;
-        /// Records one engagement (view, like, comment, share, bookmark) with a post and adds its
-        /// weight to the post's trending and popularity scores. Retry-safe through `request_id`: a
-        /// repeated id is acknowledged without counting again. INVALID_ARGUMENT when the request id,
-        /// user id or post id is malformed or the engagement type is unspecified.
+        /// Records one engagement (view, like, comment, share, bookmark) of the caller (`user_id` is
+        /// bound to them) with a post and, when it counts, adds its weight to the post's trending and
+        /// popularity scores. One account cannot pump a post: each kind counts once per user and
+        /// post, a view again once 24 hours passed since the view that counted (`counted` says
+        /// whether this call did). Retry-safe through `request_id`: a repeated id is acknowledged
+        /// without counting again. INVALID_ARGUMENT when the request id, post id or author id is
+        /// malformed, the engagement type is unspecified, or `author_id` is not the post's author;
+        /// NOT_FOUND naming `post_id` when content does not show the post to the caller (unknown,
+        /// deleted or not theirs to see); UNAVAILABLE when content cannot be reached.
         async fn update_engagement_score(
             &self,
             request: tonic::Request<super::UpdateEngagementScoreRequest>,

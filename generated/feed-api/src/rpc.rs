@@ -258,7 +258,7 @@ pub static UPDATE_ENGAGEMENT_SCORE: ::nova_runtime::rpc::RpcDescriptor = ::nova_
         cache: None,
         fail_closed: false,
     },
-    schema: 0x366f39b16cb6571f,
+    schema: 0x3d6b514f03f17f6c,
     access: ::nova_runtime::identity::AccessPolicy {
         access: ::nova_runtime::identity::Access::User,
         services: &[],

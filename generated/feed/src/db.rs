@@ -25,6 +25,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/feed/0003_column_language_validate.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 4i64,
+        description: "count engagements once",
+        sql: include_str!("../../../migrations/feed/0004_count_engagements_once.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

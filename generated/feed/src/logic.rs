@@ -102,8 +102,10 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::GetUserFeedRequest,
     ) -> impl Future<Output = Result<crate::pb::GetUserFeedResponse, LogicError>> + Send;
     /// Drops every cached feed and suggestion list of the given users, so their next request is
-    /// computed afresh (e.g. after they follow someone, or a followed author posts). Safe to
-    /// retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a malformed one.
+    /// computed afresh (e.g. after they follow someone, or a followed author posts). A user drops
+    /// only their own: every id must be the caller's (PERMISSION_DENIED naming `user_ids`
+    /// otherwise). Safe to retry. INVALID_ARGUMENT when there are no ids, more than 1000, or a
+    /// malformed one.
     ///
     /// `InvalidateFeedCache`: idempotent write, access: user, deadline 500ms, up to 3 attempts.
     fn invalidate_feed_cache(
@@ -113,10 +115,15 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::InvalidateFeedCacheResponse, LogicError>,
     > + Send;
-    /// Records one engagement (view, like, comment, share, bookmark) with a post and adds its
-    /// weight to the post's trending and popularity scores. Retry-safe through `request_id`: a
-    /// repeated id is acknowledged without counting again. INVALID_ARGUMENT when the request id,
-    /// user id or post id is malformed or the engagement type is unspecified.
+    /// Records one engagement (view, like, comment, share, bookmark) of the caller (`user_id` is
+    /// bound to them) with a post and, when it counts, adds its weight to the post's trending and
+    /// popularity scores. One account cannot pump a post: each kind counts once per user and
+    /// post, a view again once 24 hours passed since the view that counted (`counted` says
+    /// whether this call did). Retry-safe through `request_id`: a repeated id is acknowledged
+    /// without counting again. INVALID_ARGUMENT when the request id, post id or author id is
+    /// malformed, the engagement type is unspecified, or `author_id` is not the post's author;
+    /// NOT_FOUND naming `post_id` when content does not show the post to the caller (unknown,
+    /// deleted or not theirs to see); UNAVAILABLE when content cannot be reached.
     ///
     /// `UpdateEngagementScore`: idempotent write, access: user; user_id bound to the caller, deadline 300ms, up to 3 attempts.
     fn update_engagement_score(

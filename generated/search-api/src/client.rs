@@ -239,10 +239,13 @@ impl SearchClient {
             )
             .await;
     }
-    /// Completes a partly typed query from popular queries of the last 30 days that found
-    /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
-    /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
-    /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
+    /// Completes a partly typed query, for search-as-you-type, from logged queries of the last 30
+    /// days that found something: the caller's own, and those at least 5 distinct users ran
+    /// (never another user's query below that), the caller's own weighing more; and from user
+    /// names and hashtags of the index; interleaved so each kind shows early. Public; `user_id`
+    /// is bound to the caller (empty without a token, PERMISSION_DENIED when it names another
+    /// user). An empty prefix yields no suggestions, not an error; INVALID_ARGUMENT when the
+    /// prefix is over 100 characters.
     ///
     /// `GetSearchSuggestions`: read (NO_SIDE_EFFECTS), access: public; user_id bound to the caller, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_suggestions(
@@ -310,7 +313,8 @@ impl SearchClient {
             )
             .await;
     }
-    /// Logs a query a user ran, for suggestions, trending searches and analytics. Retry-safe
+    /// Logs a query the caller ran, for their suggestions, trending searches and analytics: a
+    /// signed-in user (UNAUTHENTICATED without a token), `user_id` bound to them. Retry-safe
     /// through `request_id`: a repeated id is acknowledged without logging twice.
     /// INVALID_ARGUMENT when the request id is malformed or the query empty.
     ///
@@ -332,8 +336,9 @@ impl SearchClient {
             )
             .await
     }
-    /// Returns the queries searched most within a time window, with their growth against the
-    /// window before. INVALID_ARGUMENT when the window is unspecified.
+    /// Returns the queries the most distinct users searched within a time window, with their
+    /// growth against the window before; only queries at least 5 distinct users ran in the window
+    /// are listed. Public. INVALID_ARGUMENT when the window is unspecified.
     ///
     /// `GetTrendingSearches`: read (NO_SIDE_EFFECTS), access: public; one answer for all callers, deadline 500ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_trending_searches(
@@ -367,7 +372,9 @@ impl SearchClient {
             .await;
     }
     /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
-    /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
+    /// top queries (as logged, rare ones included). For users holding the `search.analytics`
+    /// permission: UNAUTHENTICATED without a token, PERMISSION_DENIED without the permission.
+    /// INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
     ///
     /// `GetSearchAnalytics`: read (NO_SIDE_EFFECTS), access: permission `search.analytics`, deadline 5s, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_search_analytics(
@@ -400,14 +407,16 @@ impl SearchClient {
             )
             .await;
     }
-    /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+    /// Adds or replaces documents (posts and users; hashtags are derived from post text). For the
+    /// owners only: content writes posts, user writes users; PERMISSION_DENIED (naming the
+    /// document's kind) for another kind, and for any other caller, before anything is written.
     /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
     /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
     /// Each document is applied on its own: a call that fails part way may have applied the first
     /// ones, and repeating it is safe.
     /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
     /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
-    /// negative.
+    /// negative or more than 5 minutes ahead of search's clock.
     ///
     /// `IndexDocuments`: idempotent write, access: service (content, user), deadline 2s, up to 3 attempts.
     pub async fn index_documents(
@@ -429,8 +438,9 @@ impl SearchClient {
     }
     /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
     /// older version arriving later does not bring the document back. Removing an unknown
-    /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
-    /// INVALID_ARGUMENT as for IndexDocuments.
+    /// document records the tombstone too (the removal overtook the upsert). The tombstone keeps
+    /// no text (a user's username only, never shown). Retry-safe. For the owners only, each its
+    /// own kind, and INVALID_ARGUMENT, as for IndexDocuments.
     ///
     /// `RemoveDocuments`: idempotent write, access: service (content, user), deadline 1s, up to 3 attempts.
     pub async fn remove_documents(

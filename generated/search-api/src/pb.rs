@@ -71,9 +71,11 @@ pub struct TrendingSearch {
     /// The normalised query (lowercase, whitespace collapsed).
     #[prost(string, tag = "1")]
     pub query: ::prost::alloc::string::String,
+    /// Distinct signed-in users who searched it in the window (at least 5).
     #[prost(int64, tag = "2")]
     pub search_count: i64,
-    /// Searches in this window divided by searches in the window before; 0 when new.
+    /// Distinct users in this window divided by those in the window before; 0 when fewer than 5
+    /// searched it before (new).
     #[prost(double, tag = "3")]
     pub growth_ratio: f64,
 }
@@ -195,8 +197,8 @@ pub struct GetSearchSuggestionsRequest {
     /// What the user has typed so far; at most 100 characters.
     #[prost(string, tag = "1")]
     pub prefix: ::prost::alloc::string::String,
-    /// The searching user (auth service), to favour their own recent queries; empty when
-    /// signed out.
+    /// The searching user (auth service): the caller, whose own queries are suggested too;
+    /// empty means the caller (nobody when signed out).
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     /// At most 20; 0 means the server's default of 10.
@@ -250,7 +252,7 @@ pub struct RecordSearchQueryRequest {
     /// Client-generated UUID identifying this query; a retry reuses it.
     #[prost(string, tag = "1")]
     pub request_id: ::prost::alloc::string::String,
-    /// The searching user (auth service); empty when signed out.
+    /// The searching user (auth service): the caller; empty means the caller.
     #[prost(string, tag = "2")]
     pub user_id: ::prost::alloc::string::String,
     /// The query as typed; at most 256 characters.
@@ -337,7 +339,9 @@ pub struct IndexedDocument {
     /// When the post or the user was created; required.
     #[prost(message, optional, tag = "8")]
     pub created_at: ::core::option::Option<::prost_types::Timestamp>,
-    /// The owner's version of this state (e.g. the row's `version`); not negative. Greater
+    /// The owner's version of this state: the time of the state, in microseconds since the Unix
+    /// epoch (the owners read their database's clock under a lock on the row, so a later state
+    /// has a greater version); not negative, at most 5 minutes ahead of search's clock. Greater
     /// versions are newer.
     #[prost(int64, tag = "9")]
     pub version: i64,
@@ -366,7 +370,9 @@ pub struct RemovedDocument {
     /// UUID of the post or the user.
     #[prost(string, tag = "2")]
     pub id: ::prost::alloc::string::String,
-    /// Not negative; a removal applies unless a strictly newer upsert was applied.
+    /// As IndexedDocument.version: the time of the removal, in microseconds since the Unix epoch,
+    /// at most 5 minutes ahead of search's clock; a removal applies unless a strictly newer
+    /// upsert was applied.
     #[prost(int64, tag = "3")]
     pub version: i64,
 }
@@ -493,7 +499,7 @@ impl SearchSort {
 #[repr(i32)]
 pub enum SuggestionKind {
     Unspecified = 0,
-    /// A query other users ran.
+    /// A query the caller ran, or one at least 5 distinct users ran.
     Query = 1,
     User = 2,
     Hashtag = 3,
@@ -782,10 +788,13 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Completes a partly typed query from popular queries of the last 30 days that found
-        /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
-        /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
-        /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
+        /// Completes a partly typed query, for search-as-you-type, from logged queries of the last 30
+        /// days that found something: the caller's own, and those at least 5 distinct users ran
+        /// (never another user's query below that), the caller's own weighing more; and from user
+        /// names and hashtags of the index; interleaved so each kind shows early. Public; `user_id`
+        /// is bound to the caller (empty without a token, PERMISSION_DENIED when it names another
+        /// user). An empty prefix yields no suggestions, not an error; INVALID_ARGUMENT when the
+        /// prefix is over 100 characters.
         pub async fn get_search_suggestions(
             &mut self,
             request: impl tonic::IntoRequest<super::GetSearchSuggestionsRequest>,
@@ -844,7 +853,8 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Logs a query a user ran, for suggestions, trending searches and analytics. Retry-safe
+        /// Logs a query the caller ran, for their suggestions, trending searches and analytics: a
+        /// signed-in user (UNAUTHENTICATED without a token), `user_id` bound to them. Retry-safe
         /// through `request_id`: a repeated id is acknowledged without logging twice.
         /// INVALID_ARGUMENT when the request id is malformed or the query empty.
         pub async fn record_search_query(
@@ -873,8 +883,9 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Returns the queries searched most within a time window, with their growth against the
-        /// window before. INVALID_ARGUMENT when the window is unspecified.
+        /// Returns the queries the most distinct users searched within a time window, with their
+        /// growth against the window before; only queries at least 5 distinct users ran in the window
+        /// are listed. Public. INVALID_ARGUMENT when the window is unspecified.
         pub async fn get_trending_searches(
             &mut self,
             request: impl tonic::IntoRequest<super::GetTrendingSearchesRequest>,
@@ -905,7 +916,9 @@ pub mod search_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
-        /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
+        /// top queries (as logged, rare ones included). For users holding the `search.analytics`
+        /// permission: UNAUTHENTICATED without a token, PERMISSION_DENIED without the permission.
+        /// INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
         pub async fn get_search_analytics(
             &mut self,
             request: impl tonic::IntoRequest<super::GetSearchAnalyticsRequest>,
@@ -932,14 +945,16 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+        /// Adds or replaces documents (posts and users; hashtags are derived from post text). For the
+        /// owners only: content writes posts, user writes users; PERMISSION_DENIED (naming the
+        /// document's kind) for another kind, and for any other caller, before anything is written.
         /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
         /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
         /// Each document is applied on its own: a call that fails part way may have applied the first
         /// ones, and repeating it is safe.
         /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
         /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
-        /// negative.
+        /// negative or more than 5 minutes ahead of search's clock.
         pub async fn index_documents(
             &mut self,
             request: impl tonic::IntoRequest<super::IndexDocumentsRequest>,
@@ -968,8 +983,9 @@ pub mod search_service_client {
         }
         /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
         /// older version arriving later does not bring the document back. Removing an unknown
-        /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
-        /// INVALID_ARGUMENT as for IndexDocuments.
+        /// document records the tombstone too (the removal overtook the upsert). The tombstone keeps
+        /// no text (a user's username only, never shown). Retry-safe. For the owners only, each its
+        /// own kind, and INVALID_ARGUMENT, as for IndexDocuments.
         pub async fn remove_documents(
             &mut self,
             request: impl tonic::IntoRequest<super::RemoveDocumentsRequest>,
@@ -1057,10 +1073,13 @@ pub mod search_service_server {
             tonic::Response<super::GetPostsByHashtagResponse>,
             tonic::Status,
         >;
-        /// Completes a partly typed query from popular queries of the last 30 days that found
-        /// something (the user's own weighing more), user names and hashtags, interleaved so each kind
-        /// shows early, for search-as-you-type. An empty prefix yields no suggestions, not an error;
-        /// INVALID_ARGUMENT when the prefix is over 100 characters or the user id malformed.
+        /// Completes a partly typed query, for search-as-you-type, from logged queries of the last 30
+        /// days that found something: the caller's own, and those at least 5 distinct users ran
+        /// (never another user's query below that), the caller's own weighing more; and from user
+        /// names and hashtags of the index; interleaved so each kind shows early. Public; `user_id`
+        /// is bound to the caller (empty without a token, PERMISSION_DENIED when it names another
+        /// user). An empty prefix yields no suggestions, not an error; INVALID_ARGUMENT when the
+        /// prefix is over 100 characters.
         async fn get_search_suggestions(
             &self,
             request: tonic::Request<super::GetSearchSuggestionsRequest>,
@@ -1078,7 +1097,8 @@ pub mod search_service_server {
             tonic::Response<super::AdvancedSearchResponse>,
             tonic::Status,
         >;
-        /// Logs a query a user ran, for suggestions, trending searches and analytics. Retry-safe
+        /// Logs a query the caller ran, for their suggestions, trending searches and analytics: a
+        /// signed-in user (UNAUTHENTICATED without a token), `user_id` bound to them. Retry-safe
         /// through `request_id`: a repeated id is acknowledged without logging twice.
         /// INVALID_ARGUMENT when the request id is malformed or the query empty.
         async fn record_search_query(
@@ -1088,8 +1108,9 @@ pub mod search_service_server {
             tonic::Response<super::RecordSearchQueryResponse>,
             tonic::Status,
         >;
-        /// Returns the queries searched most within a time window, with their growth against the
-        /// window before. INVALID_ARGUMENT when the window is unspecified.
+        /// Returns the queries the most distinct users searched within a time window, with their
+        /// growth against the window before; only queries at least 5 distinct users ran in the window
+        /// are listed. Public. INVALID_ARGUMENT when the window is unspecified.
         async fn get_trending_searches(
             &self,
             request: tonic::Request<super::GetTrendingSearchesRequest>,
@@ -1098,7 +1119,9 @@ pub mod search_service_server {
             tonic::Status,
         >;
         /// Summarises logged queries over a time range: volume, distinct users, zero-result rate and
-        /// top queries. INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
+        /// top queries (as logged, rare ones included). For users holding the `search.analytics`
+        /// permission: UNAUTHENTICATED without a token, PERMISSION_DENIED without the permission.
+        /// INVALID_ARGUMENT when the range is empty, inverted or longer than 90 days.
         async fn get_search_analytics(
             &self,
             request: tonic::Request<super::GetSearchAnalyticsRequest>,
@@ -1106,14 +1129,16 @@ pub mod search_service_server {
             tonic::Response<super::GetSearchAnalyticsResponse>,
             tonic::Status,
         >;
-        /// Adds or replaces documents (posts and users; hashtags are derived from post text).
+        /// Adds or replaces documents (posts and users; hashtags are derived from post text). For the
+        /// owners only: content writes posts, user writes users; PERMISSION_DENIED (naming the
+        /// document's kind) for another kind, and for any other caller, before anything is written.
         /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
         /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
         /// Each document is applied on its own: a call that fails part way may have applied the first
         /// ones, and repeating it is safe.
         /// INVALID_ARGUMENT (naming the field and the document's index) when the batch is empty or
         /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
-        /// negative.
+        /// negative or more than 5 minutes ahead of search's clock.
         async fn index_documents(
             &self,
             request: tonic::Request<super::IndexDocumentsRequest>,
@@ -1123,8 +1148,9 @@ pub mod search_service_server {
         >;
         /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
         /// older version arriving later does not bring the document back. Removing an unknown
-        /// document records the tombstone too (the removal overtook the upsert). Retry-safe.
-        /// INVALID_ARGUMENT as for IndexDocuments.
+        /// document records the tombstone too (the removal overtook the upsert). The tombstone keeps
+        /// no text (a user's username only, never shown). Retry-safe. For the owners only, each its
+        /// own kind, and INVALID_ARGUMENT, as for IndexDocuments.
         async fn remove_documents(
             &self,
             request: tonic::Request<super::RemoveDocumentsRequest>,

@@ -2,6 +2,8 @@
 // change the specs (or nova-gen) and regenerate with `cargo run -p nova-gen -- generate`.
 
 /// What other users see of a user. The username lives with the identity in the auth service.
+/// Of a private profile, whoever does not see it in full gets `bio`, `location` and
+/// `website_url` empty.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UserProfile {
     /// UUID of the user (auth's user id); one profile per user.
@@ -249,7 +251,8 @@ pub struct SearchUsersRequest {
     /// Display-name prefix, at most 64 characters.
     #[prost(string, tag = "1")]
     pub query: ::prost::alloc::string::String,
-    /// The user searching; profiles of users who block them are left out. May be empty.
+    /// The user searching: the caller (empty means the caller; empty without a token). Profiles
+    /// of users who block them, and private profiles they do not follow, are left out.
     #[prost(string, tag = "2")]
     pub searcher_id: ::prost::alloc::string::String,
     /// At most 50; 0 means the server's default of 20.
@@ -272,7 +275,9 @@ pub struct SearchUsersResponse {
 pub enum ProfileVisibility {
     Unspecified = 0,
     Public = 1,
-    /// Only followers see the user's posts and follower lists.
+    /// Only the user and their followers see the bio, location, website and the follower and
+    /// following lists; everyone else sees the outline (see the service's comment), and searches
+    /// do not list the profile.
     Private = 2,
 }
 impl ProfileVisibility {
@@ -421,8 +426,9 @@ pub mod user_service_client {
             self.inner = self.inner.max_encoding_message_size(limit);
             self
         }
-        /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
-        /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
+        /// Returns one user's profile as the caller may see it (a private profile in outline unless
+        /// the caller is the user or a follower), materialising it on first use. Public. NOT_FOUND
+        /// when the user is unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
         pub async fn get_user_profile(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserProfileRequest>,
@@ -449,8 +455,9 @@ pub mod user_service_client {
         }
         /// Returns the profiles among the given user ids (at most 100), for callers that render
         /// many authors at once, in request order (profiles missing so far are materialised, with
-        /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
-        /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
+        /// one auth call for all of them), each as the caller may see it (see GetUserProfile).
+        /// Public. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
         pub async fn get_user_profiles_by_ids(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserProfilesByIdsRequest>,
@@ -477,7 +484,9 @@ pub mod user_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
+        /// Replaces the editable fields of the caller's profile (`user_id` is bound to the caller:
+        /// PERMISSION_DENIED for another user's, UNAUTHENTICATED without a token); making it private
+        /// takes it out of search's index. ABORTED when `version` is not the current one
         /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
         /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
         /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
@@ -510,7 +519,9 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Returns a user's settings; a user who never changed them gets the defaults (with
-        /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
+        /// `updated_at` unset). The user's own (`user_id` bound to the caller: PERMISSION_DENIED for
+        /// another user's), or any user's for messaging. NOT_FOUND when the user is unknown or
+        /// deleted.
         pub async fn get_user_settings(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserSettingsRequest>,
@@ -535,8 +546,9 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "GetUserSettings"));
             self.inner.unary(req, path, codec).await
         }
-        /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-        /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+        /// Replaces all of the caller's settings with the given ones (full replacement, so a retry
+        /// writes the same state); `settings.user_id` is bound to the caller (PERMISSION_DENIED for
+        /// another user's). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
         /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
         /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
         pub async fn update_user_settings(
@@ -565,10 +577,10 @@ pub mod user_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-        /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
-        /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
-        /// the other (a block must be lifted by its author before a follow is possible).
+        /// Makes `follower_id` (the caller) follow `followee_id`. Following someone already followed
+        /// succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming
+        /// the field when either user is unknown or deleted, FAILED_PRECONDITION when either user
+        /// blocks the other (a block must be lifted by its author before a follow is possible).
         pub async fn follow(
             &mut self,
             request: impl tonic::IntoRequest<super::FollowRequest>,
@@ -590,8 +602,8 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "Follow"));
             self.inner.unary(req, path, codec).await
         }
-        /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
-        /// nothing. INVALID_ARGUMENT when both ids are the same.
+        /// Removes the caller's (`follower_id`) follow. Unfollowing someone not followed (or unknown)
+        /// succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
         pub async fn unfollow(
             &mut self,
             request: impl tonic::IntoRequest<super::UnfollowRequest>,
@@ -616,9 +628,9 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "Unfollow"));
             self.inner.unary(req, path, codec).await
         }
-        /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
-        /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-        /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
+        /// Makes `blocker_id` (the caller) block `blocked_id` and removes any follow between the two,
+        /// in both directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both
+        /// ids are the same, NOT_FOUND naming the field when either user is unknown or deleted.
         pub async fn block(
             &mut self,
             request: impl tonic::IntoRequest<super::BlockRequest>,
@@ -640,8 +652,9 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "Block"));
             self.inner.unary(req, path, codec).await
         }
-        /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-        /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
+        /// Removes the caller's (`blocker_id`) block; follows removed by the block are not restored.
+        /// Unblocking someone not blocked succeeds and changes nothing. INVALID_ARGUMENT when both
+        /// ids are the same.
         pub async fn unblock(
             &mut self,
             request: impl tonic::IntoRequest<super::UnblockRequest>,
@@ -667,8 +680,10 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
-        /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
-        /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
+        /// (a block removes follows both ways). Public, but PERMISSION_DENIED for the list of a
+        /// private profile unless the caller is the user or a follower. NOT_FOUND when the user is
+        /// unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+        /// list did not return.
         pub async fn get_user_followers(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserFollowersRequest>,
@@ -693,9 +708,10 @@ pub mod user_service_client {
                 .insert(GrpcMethod::new("nova.user.v1.UserService", "GetUserFollowers"));
             self.inner.unary(req, path, codec).await
         }
-        /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-        /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
-        /// list did not return.
+        /// Lists whom a user follows, most recent first, a page at a time. Public, but
+        /// PERMISSION_DENIED for the list of a private profile unless the caller is the user or a
+        /// follower. NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT for a negative
+        /// `page_size` or a `page_token` this list did not return.
         pub async fn get_user_following(
             &mut self,
             request: impl tonic::IntoRequest<super::GetUserFollowingRequest>,
@@ -721,7 +737,8 @@ pub mod user_service_client {
             self.inner.unary(req, path, codec).await
         }
         /// Tells how two users relate (follows and blocks, both directions); used by other
-        /// services before showing content or delivering a message. Unknown users, and a user
+        /// services before showing content or delivering a message; nova services only
+        /// (PERMISSION_DENIED for end users), one answer for all of them. Unknown users, and a user
         /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
         /// a UUID.
         pub async fn check_user_relationship(
@@ -752,10 +769,12 @@ pub mod user_service_client {
         }
         /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
         /// time, ordered by the lower-cased display name (code point order), then user id; users who
-        /// block the searcher are left out. Full-text search over users belongs to
-        /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
-        /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
-        /// `page_token` is not one this search returned.
+        /// block the searcher are left out, and so are private profiles the searcher does not see in
+        /// full (they are found by the user and their followers only). Public; `searcher_id` is
+        /// bound to the caller (empty without a token, PERMISSION_DENIED when it names another
+        /// user). Full-text search over users belongs to the search service. Only profiles
+        /// materialised so far are found. INVALID_ARGUMENT when the query is empty or too long,
+        /// `page_size` is negative or `page_token` is not one this search returned for this searcher.
         pub async fn search_users(
             &mut self,
             request: impl tonic::IntoRequest<super::SearchUsersRequest>,
@@ -795,8 +814,9 @@ pub mod user_service_server {
     /// Generated trait containing gRPC methods that should be implemented for use with UserServiceServer.
     #[async_trait]
     pub trait UserService: std::marker::Send + std::marker::Sync + 'static {
-        /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
-        /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
+        /// Returns one user's profile as the caller may see it (a private profile in outline unless
+        /// the caller is the user or a follower), materialising it on first use. Public. NOT_FOUND
+        /// when the user is unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
         async fn get_user_profile(
             &self,
             request: tonic::Request<super::GetUserProfileRequest>,
@@ -806,8 +826,9 @@ pub mod user_service_server {
         >;
         /// Returns the profiles among the given user ids (at most 100), for callers that render
         /// many authors at once, in request order (profiles missing so far are materialised, with
-        /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
-        /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
+        /// one auth call for all of them), each as the caller may see it (see GetUserProfile).
+        /// Public. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+        /// INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
         async fn get_user_profiles_by_ids(
             &self,
             request: tonic::Request<super::GetUserProfilesByIdsRequest>,
@@ -815,7 +836,9 @@ pub mod user_service_server {
             tonic::Response<super::GetUserProfilesByIdsResponse>,
             tonic::Status,
         >;
-        /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
+        /// Replaces the editable fields of the caller's profile (`user_id` is bound to the caller:
+        /// PERMISSION_DENIED for another user's, UNAUTHENTICATED without a token); making it private
+        /// takes it out of search's index. ABORTED when `version` is not the current one
         /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
         /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
         /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
@@ -829,7 +852,9 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Returns a user's settings; a user who never changed them gets the defaults (with
-        /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
+        /// `updated_at` unset). The user's own (`user_id` bound to the caller: PERMISSION_DENIED for
+        /// another user's), or any user's for messaging. NOT_FOUND when the user is unknown or
+        /// deleted.
         async fn get_user_settings(
             &self,
             request: tonic::Request<super::GetUserSettingsRequest>,
@@ -837,8 +862,9 @@ pub mod user_service_server {
             tonic::Response<super::GetUserSettingsResponse>,
             tonic::Status,
         >;
-        /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-        /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+        /// Replaces all of the caller's settings with the given ones (full replacement, so a retry
+        /// writes the same state); `settings.user_id` is bound to the caller (PERMISSION_DENIED for
+        /// another user's). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
         /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
         /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
         async fn update_user_settings(
@@ -848,16 +874,16 @@ pub mod user_service_server {
             tonic::Response<super::UpdateUserSettingsResponse>,
             tonic::Status,
         >;
-        /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-        /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
-        /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
-        /// the other (a block must be lifted by its author before a follow is possible).
+        /// Makes `follower_id` (the caller) follow `followee_id`. Following someone already followed
+        /// succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming
+        /// the field when either user is unknown or deleted, FAILED_PRECONDITION when either user
+        /// blocks the other (a block must be lifted by its author before a follow is possible).
         async fn follow(
             &self,
             request: tonic::Request<super::FollowRequest>,
         ) -> std::result::Result<tonic::Response<super::FollowResponse>, tonic::Status>;
-        /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
-        /// nothing. INVALID_ARGUMENT when both ids are the same.
+        /// Removes the caller's (`follower_id`) follow. Unfollowing someone not followed (or unknown)
+        /// succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
         async fn unfollow(
             &self,
             request: tonic::Request<super::UnfollowRequest>,
@@ -865,22 +891,25 @@ pub mod user_service_server {
             tonic::Response<super::UnfollowResponse>,
             tonic::Status,
         >;
-        /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
-        /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-        /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
+        /// Makes `blocker_id` (the caller) block `blocked_id` and removes any follow between the two,
+        /// in both directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both
+        /// ids are the same, NOT_FOUND naming the field when either user is unknown or deleted.
         async fn block(
             &self,
             request: tonic::Request<super::BlockRequest>,
         ) -> std::result::Result<tonic::Response<super::BlockResponse>, tonic::Status>;
-        /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-        /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
+        /// Removes the caller's (`blocker_id`) block; follows removed by the block are not restored.
+        /// Unblocking someone not blocked succeeds and changes nothing. INVALID_ARGUMENT when both
+        /// ids are the same.
         async fn unblock(
             &self,
             request: tonic::Request<super::UnblockRequest>,
         ) -> std::result::Result<tonic::Response<super::UnblockResponse>, tonic::Status>;
         /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
-        /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
-        /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
+        /// (a block removes follows both ways). Public, but PERMISSION_DENIED for the list of a
+        /// private profile unless the caller is the user or a follower. NOT_FOUND when the user is
+        /// unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+        /// list did not return.
         async fn get_user_followers(
             &self,
             request: tonic::Request<super::GetUserFollowersRequest>,
@@ -888,9 +917,10 @@ pub mod user_service_server {
             tonic::Response<super::GetUserFollowersResponse>,
             tonic::Status,
         >;
-        /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-        /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
-        /// list did not return.
+        /// Lists whom a user follows, most recent first, a page at a time. Public, but
+        /// PERMISSION_DENIED for the list of a private profile unless the caller is the user or a
+        /// follower. NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT for a negative
+        /// `page_size` or a `page_token` this list did not return.
         async fn get_user_following(
             &self,
             request: tonic::Request<super::GetUserFollowingRequest>,
@@ -899,7 +929,8 @@ pub mod user_service_server {
             tonic::Status,
         >;
         /// Tells how two users relate (follows and blocks, both directions); used by other
-        /// services before showing content or delivering a message. Unknown users, and a user
+        /// services before showing content or delivering a message; nova services only
+        /// (PERMISSION_DENIED for end users), one answer for all of them. Unknown users, and a user
         /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
         /// a UUID.
         async fn check_user_relationship(
@@ -911,10 +942,12 @@ pub mod user_service_server {
         >;
         /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
         /// time, ordered by the lower-cased display name (code point order), then user id; users who
-        /// block the searcher are left out. Full-text search over users belongs to
-        /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
-        /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
-        /// `page_token` is not one this search returned.
+        /// block the searcher are left out, and so are private profiles the searcher does not see in
+        /// full (they are found by the user and their followers only). Public; `searcher_id` is
+        /// bound to the caller (empty without a token, PERMISSION_DENIED when it names another
+        /// user). Full-text search over users belongs to the search service. Only profiles
+        /// materialised so far are found. INVALID_ARGUMENT when the query is empty or too long,
+        /// `page_size` is negative or `page_token` is not one this search returned for this searcher.
         async fn search_users(
             &self,
             request: tonic::Request<super::SearchUsersRequest>,

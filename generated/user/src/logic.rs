@@ -9,8 +9,9 @@ use ::std::future::Future;
 /// Implemented by hand in handwritten/user. The generated server calls these methods with the
 /// caller's deadline already enforced, panics caught and errors mapped to status codes.
 pub trait Logic: Send + Sync + 'static {
-    /// Returns one user's profile, materialising it on first use. NOT_FOUND when the user is
-    /// unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
+    /// Returns one user's profile as the caller may see it (a private profile in outline unless
+    /// the caller is the user or a follower), materialising it on first use. Public. NOT_FOUND
+    /// when the user is unknown or deleted, INVALID_ARGUMENT when `user_id` is not a UUID.
     ///
     /// `GetUserProfile`: read (NO_SIDE_EFFECTS), access: public, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profile(
@@ -22,8 +23,9 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Returns the profiles among the given user ids (at most 100), for callers that render
     /// many authors at once, in request order (profiles missing so far are materialised, with
-    /// one auth call for all of them). Unknown or deleted ids are listed in `missing_user_ids`,
-    /// not errors. INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
+    /// one auth call for all of them), each as the caller may see it (see GetUserProfile).
+    /// Public. Unknown or deleted ids are listed in `missing_user_ids`, not errors.
+    /// INVALID_ARGUMENT for more than 100 ids or an id that is not a UUID.
     ///
     /// `GetUserProfilesByIds`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_profiles_by_ids(
@@ -33,7 +35,9 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetUserProfilesByIdsResponse, LogicError>,
     > + Send;
-    /// Replaces the editable fields of a profile. ABORTED when `version` is not the current one
+    /// Replaces the editable fields of the caller's profile (`user_id` is bound to the caller:
+    /// PERMISSION_DENIED for another user's, UNAUTHENTICATED without a token); making it private
+    /// takes it out of search's index. ABORTED when `version` is not the current one
     /// (someone else edited it first: re-read and retry), NOT_FOUND when the user is unknown or
     /// deleted, INVALID_ARGUMENT naming the field when a field is empty where it may not be, too
     /// long, not a UUID (`avatar_media_id`) or not an http(s) URL (`website_url`). The avatar is
@@ -49,7 +53,9 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::UpdateUserProfileResponse, LogicError>,
     > + Send;
     /// Returns a user's settings; a user who never changed them gets the defaults (with
-    /// `updated_at` unset). NOT_FOUND when the user is unknown or deleted.
+    /// `updated_at` unset). The user's own (`user_id` bound to the caller: PERMISSION_DENIED for
+    /// another user's), or any user's for messaging. NOT_FOUND when the user is unknown or
+    /// deleted.
     ///
     /// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; services messaging as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_settings(
@@ -59,8 +65,9 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetUserSettingsResponse, LogicError>,
     > + Send;
-    /// Replaces all of a user's settings with the given ones (full replacement, so a retry
-    /// writes the same state). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
+    /// Replaces all of the caller's settings with the given ones (full replacement, so a retry
+    /// writes the same state); `settings.user_id` is bound to the caller (PERMISSION_DENIED for
+    /// another user's). NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT
     /// when `settings` is missing, `direct_message_policy` is UNSPECIFIED, or `language` /
     /// `time_zone` do not have the shape of a BCP 47 tag / IANA zone name.
     ///
@@ -72,10 +79,10 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::UpdateUserSettingsResponse, LogicError>,
     > + Send;
-    /// Makes `follower_id` follow `followee_id`. Following someone already followed succeeds
-    /// and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming the
-    /// field when either user is unknown or deleted, FAILED_PRECONDITION when either user blocks
-    /// the other (a block must be lifted by its author before a follow is possible).
+    /// Makes `follower_id` (the caller) follow `followee_id`. Following someone already followed
+    /// succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same, NOT_FOUND naming
+    /// the field when either user is unknown or deleted, FAILED_PRECONDITION when either user
+    /// blocks the other (a block must be lifted by its author before a follow is possible).
     ///
     /// `Follow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn follow(
@@ -83,8 +90,8 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::FollowRequest,
     ) -> impl Future<Output = Result<crate::pb::FollowResponse, LogicError>> + Send;
-    /// Removes a follow. Unfollowing someone not followed (or unknown) succeeds and changes
-    /// nothing. INVALID_ARGUMENT when both ids are the same.
+    /// Removes the caller's (`follower_id`) follow. Unfollowing someone not followed (or unknown)
+    /// succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
     ///
     /// `Unfollow`: idempotent write, access: user; follower_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn unfollow(
@@ -92,9 +99,9 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::UnfollowRequest,
     ) -> impl Future<Output = Result<crate::pb::UnfollowResponse, LogicError>> + Send;
-    /// Makes `blocker_id` block `blocked_id` and removes any follow between the two, in both
-    /// directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both ids
-    /// are the same, NOT_FOUND naming the field when either user is unknown or deleted.
+    /// Makes `blocker_id` (the caller) block `blocked_id` and removes any follow between the two,
+    /// in both directions. Blocking someone already blocked succeeds. INVALID_ARGUMENT when both
+    /// ids are the same, NOT_FOUND naming the field when either user is unknown or deleted.
     ///
     /// `Block`: idempotent write, access: user; blocker_id bound to the caller, deadline 1s, up to 3 attempts.
     fn block(
@@ -102,8 +109,9 @@ pub trait Logic: Send + Sync + 'static {
         ctx: &CallContext,
         request: crate::pb::BlockRequest,
     ) -> impl Future<Output = Result<crate::pb::BlockResponse, LogicError>> + Send;
-    /// Removes a block; follows removed by the block are not restored. Unblocking someone not
-    /// blocked succeeds and changes nothing. INVALID_ARGUMENT when both ids are the same.
+    /// Removes the caller's (`blocker_id`) block; follows removed by the block are not restored.
+    /// Unblocking someone not blocked succeeds and changes nothing. INVALID_ARGUMENT when both
+    /// ids are the same.
     ///
     /// `Unblock`: idempotent write, access: user; blocker_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn unblock(
@@ -112,8 +120,10 @@ pub trait Logic: Send + Sync + 'static {
         request: crate::pb::UnblockRequest,
     ) -> impl Future<Output = Result<crate::pb::UnblockResponse, LogicError>> + Send;
     /// Lists who follows a user, most recent first, a page at a time. Blocked users never appear
-    /// (a block removes follows both ways). NOT_FOUND when the user is unknown or deleted,
-    /// INVALID_ARGUMENT for a negative `page_size` or a `page_token` this list did not return.
+    /// (a block removes follows both ways). Public, but PERMISSION_DENIED for the list of a
+    /// private profile unless the caller is the user or a follower. NOT_FOUND when the user is
+    /// unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
+    /// list did not return.
     ///
     /// `GetUserFollowers`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_followers(
@@ -123,9 +133,10 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetUserFollowersResponse, LogicError>,
     > + Send;
-    /// Lists whom a user follows, most recent first, a page at a time. NOT_FOUND when the user
-    /// is unknown or deleted, INVALID_ARGUMENT for a negative `page_size` or a `page_token` this
-    /// list did not return.
+    /// Lists whom a user follows, most recent first, a page at a time. Public, but
+    /// PERMISSION_DENIED for the list of a private profile unless the caller is the user or a
+    /// follower. NOT_FOUND when the user is unknown or deleted, INVALID_ARGUMENT for a negative
+    /// `page_size` or a `page_token` this list did not return.
     ///
     /// `GetUserFollowing`: read (NO_SIDE_EFFECTS), access: public, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_user_following(
@@ -136,7 +147,8 @@ pub trait Logic: Send + Sync + 'static {
         Output = Result<crate::pb::GetUserFollowingResponse, LogicError>,
     > + Send;
     /// Tells how two users relate (follows and blocks, both directions); used by other
-    /// services before showing content or delivering a message. Unknown users, and a user
+    /// services before showing content or delivering a message; nova services only
+    /// (PERMISSION_DENIED for end users), one answer for all of them. Unknown users, and a user
     /// asked about themselves, simply have no relationship. INVALID_ARGUMENT when an id is not
     /// a UUID.
     ///
@@ -150,10 +162,12 @@ pub trait Logic: Send + Sync + 'static {
     > + Send;
     /// Finds profiles whose display name starts with the query (case-insensitive), a page at a
     /// time, ordered by the lower-cased display name (code point order), then user id; users who
-    /// block the searcher are left out. Full-text search over users belongs to
-    /// the search service. Only profiles materialised so far are found. INVALID_ARGUMENT when
-    /// the query is empty or too long, `searcher_id` is not a UUID, `page_size` is negative or
-    /// `page_token` is not one this search returned.
+    /// block the searcher are left out, and so are private profiles the searcher does not see in
+    /// full (they are found by the user and their followers only). Public; `searcher_id` is
+    /// bound to the caller (empty without a token, PERMISSION_DENIED when it names another
+    /// user). Full-text search over users belongs to the search service. Only profiles
+    /// materialised so far are found. INVALID_ARGUMENT when the query is empty or too long,
+    /// `page_size` is negative or `page_token` is not one this search returned for this searcher.
     ///
     /// `SearchUsers`: read (NO_SIDE_EFFECTS), access: public; searcher_id bound to the caller, deadline 500ms, up to 3 attempts.
     fn search_users(

@@ -6,12 +6,22 @@
 //! the post to [`SearchPush::push_post_soon`], which pushes in the background (the write never
 //! waits for search, nor fails when search is down): it reads the post's outbox rows, then the
 //! post's *current* state, sends it to search (IndexDocuments for a live public post,
-//! RemoveDocuments for a deleted or no longer public one, with the post's `version`), and
-//! deletes the rows it read once search acknowledged. A change committed meanwhile has its own
-//! row, read on a later pass. Failures are logged at warn and the rows stay;
-//! [`SearchPush::reconcile_once`], run every `NOVA_CONTENT_SEARCH_RECONCILE` by
-//! `start_with`, pushes whatever is left. Search applies changes by version, so pushing the
-//! same state twice, or an older one late, changes nothing there.
+//! RemoveDocuments for a deleted or no longer public one), and deletes the rows it read once
+//! search acknowledged. A change committed meanwhile has its own row, read on a later pass.
+//! Failures are logged at warn and the rows stay; [`SearchPush::reconcile_once`], run every
+//! `NOVA_CONTENT_SEARCH_RECONCILE` by `start_with`, pushes whatever is left.
+//!
+//! **Versions.** Search applies a change only when its version is newer than the last one it
+//! applied, and refuses versions more than a few minutes ahead of its own clock (so that no
+//! push can freeze a document). A pushed version is therefore *the time of the state*: the
+//! database's clock in microseconds since the Unix epoch, read while the post's row is locked
+//! `FOR SHARE` (in one short transaction, see [`SQL_LOCK_FOR_PUSH`]). No write of the row can
+//! commit while the lock is held, so a state read later carries a later time than any state
+//! read before it, whichever replica pushes and in whatever order the pushes arrive; pushing
+//! the same state twice, or an older one late, changes nothing in search. Rows locked by a
+//! writer at that moment are skipped (`SKIP LOCKED`: no push waits for a write, nor deadlocks
+//! with one) and their outbox rows stay for the writer's own push or the next reconcile. The
+//! order holds as long as the database's clock does not step back.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,9 +44,13 @@ const BATCH: i64 = 100;
 pub(crate) const SQL_OUTBOX_OF_POST: &str = "SELECT id, post_id FROM post_search_outbox WHERE post_id = $1";
 pub(crate) const SQL_OUTBOX_OLDEST: &str = "SELECT id, post_id FROM post_search_outbox ORDER BY id LIMIT $1";
 pub(crate) const SQL_OUTBOX_DELETE: &str = "DELETE FROM post_search_outbox WHERE id = ANY($1)";
-/// Deleted posts included (the generated `get` skips them): their removal is pushed too.
+/// The posts to push, locked until the transaction reading them ends; those a writer holds are
+/// skipped. Deleted posts included (the generated `get` skips them): their removal is pushed too.
+pub(crate) const SQL_LOCK_FOR_PUSH: &str = "SELECT id FROM posts WHERE id = ANY($1) ORDER BY id FOR SHARE SKIP LOCKED";
+/// The locked posts' current state, with the database's clock (microseconds since the epoch)
+/// as the state's version.
 pub(crate) const SQL_POSTS_FOR_SEARCH: &str = "SELECT id, author_id, body, visibility, like_count + comment_count + share_count, \
-     created_at, deleted_at, version FROM posts WHERE id = ANY($1)";
+     created_at, deleted_at, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint FROM posts WHERE id = ANY($1)";
 
 type PostState = (Uuid, Uuid, String, Visibility, i64, DateTime<Utc>, Option<DateTime<Utc>>, i64);
 
@@ -76,7 +90,8 @@ impl SearchPush {
     }
 
     /// Reads the outbox rows `rows` selects, pushes the current state of their posts, and
-    /// deletes those rows once search acknowledged; returns how many rows it deleted.
+    /// deletes the rows of the posts pushed once search acknowledged; returns how many rows it
+    /// deleted (the rows of posts a writer held stay, see the module doc).
     async fn push_rows<'q>(
         &self,
         rows: sqlx::query::QueryAs<'q, sqlx::Postgres, (i64, Uuid), sqlx::postgres::PgArguments>,
@@ -87,8 +102,8 @@ impl SearchPush {
         }
         // Rows first, then the posts: a change committed after this read has a row of its own.
         let ids: Vec<Uuid> = rows.iter().map(|(_, post)| *post).collect::<BTreeSet<_>>().into_iter().collect();
-        let states: Vec<PostState> =
-            sqlx::query_as(SQL_POSTS_FOR_SEARCH).bind(&ids).fetch_all(&self.db).await.map_err(|e| RepoError::from_sqlx("posts", e))?;
+        let states = self.current_states(&ids).await?;
+        let pushed: BTreeSet<Uuid> = states.iter().map(|state| state.0).collect();
         let mut documents = Vec::new();
         let mut removed = Vec::new();
         for (id, author, body, visibility, engagement, created_at, deleted_at, version) in states {
@@ -116,9 +131,20 @@ impl SearchPush {
             let request = search_pb::RemoveDocumentsRequest { documents: removed };
             self.search.remove_documents(request).await.map_err(LogicError::from_upstream)?;
         }
-        let outbox: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+        let outbox: Vec<i64> = rows.iter().filter(|(_, post)| pushed.contains(post)).map(|(id, _)| *id).collect();
         sqlx::query(SQL_OUTBOX_DELETE).bind(&outbox).execute(&self.db).await.map_err(|e| RepoError::from_sqlx("post_search_outbox", e))?;
         Ok(outbox.len())
+    }
+
+    /// The current state of those of `ids` no writer holds, each with its version (see the
+    /// module doc), read under a share lock released before anything is sent.
+    async fn current_states(&self, ids: &[Uuid]) -> Result<Vec<PostState>, LogicError> {
+        let posts_error = |e| LogicError::from(RepoError::from_sqlx("posts", e));
+        let mut tx = self.db.begin().await.map_err(posts_error)?;
+        let locked: Vec<Uuid> = sqlx::query_scalar(SQL_LOCK_FOR_PUSH).bind(ids).fetch_all(&mut *tx).await.map_err(posts_error)?;
+        let states = sqlx::query_as(SQL_POSTS_FOR_SEARCH).bind(&locked).fetch_all(&mut *tx).await.map_err(posts_error)?;
+        tx.commit().await.map_err(posts_error)?;
+        Ok(states)
     }
 
     /// Runs [`Self::reconcile_once`] every `every` (first after one interval) while the

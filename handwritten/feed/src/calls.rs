@@ -71,13 +71,15 @@ impl FeedLogic {
         }
     }
 
-    /// The first page (at most 100) of whom `user` follows; empty when user does not know them
-    /// (a followee deleted since is simply not a source of suggestions).
+    /// The first page (at most 100) of whom `user` follows, as the viewer may see it; empty
+    /// when user does not know them (a followee deleted since) or does not show the viewer
+    /// their list (a private profile the viewer stopped following meanwhile): such an account
+    /// is simply not a source of suggestions.
     pub(crate) async fn following_sample(&self, user: Uuid) -> Result<Vec<Uuid>, LogicError> {
         let request = user_pb::GetUserFollowingRequest { user_id: user.to_string(), page_size: FOLLOWING_PAGE, page_token: String::new() };
         match self.user.get_user_following(request).await {
             Ok(page) => Ok(page.following.iter().filter_map(|edge| Uuid::parse_str(&edge.followee_id).ok()).collect()),
-            Err(status) if status.code() == Code::NotFound => Ok(Vec::new()),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::PermissionDenied) => Ok(Vec::new()),
             Err(status) => Err(upstream("user", status)),
         }
     }
@@ -122,6 +124,22 @@ impl FeedLogic {
             page_token,
         };
         self.content.get_feed_posts(request).await.map_err(|status| upstream("content", status))
+    }
+
+    /// The post `post` as content shows it to the caller (the user's token is forwarded, so
+    /// content answers what that user may see); `None` when content does not show it to them.
+    pub(crate) async fn visible_post(&self, post: Uuid) -> Result<Option<content_pb::Post>, LogicError> {
+        let request = content_pb::GetPostsByIdsRequest { post_ids: vec![post.to_string()] };
+        let answer = self.content.get_posts_by_ids(request).await.map_err(|status| upstream("content", status))?;
+        Ok(answer.posts.into_iter().find(|p| Uuid::parse_str(&p.id).is_ok_and(|id| id == post)))
+    }
+
+    /// Of `ids`, the live posts everyone may see, asked of content as feed itself (never with a
+    /// user's token): the lists shared by every caller (trending, popular) must not depend on
+    /// who happened to ask first.
+    pub(crate) async fn public_posts(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, content_pb::Post>, LogicError> {
+        // A scope without a caller: the calls made in it carry no token (see nova_runtime::context).
+        ::nova_runtime::context::with_deadline(::nova_runtime::context::current_deadline(), self.live_posts(ids, Reach::Everyone)).await
     }
 
     /// Of `ids`, the posts content still holds (GetPostsByIds, cached and invalidated by post

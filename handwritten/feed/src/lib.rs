@@ -20,6 +20,15 @@
 //!   ...) keyed by `user_id`; only UpdateFeedPreferences and InvalidateFeedCache invalidate
 //!   them, so a follow or a deletion reaches a caller's cached page within that TTL.
 //!
+//! # Who sees what
+//!
+//! A user's feeds, suggestions, metadata and preferences are bound to the caller by the
+//! policy; feed forwards the user's token to user and content (the generated clients do), so
+//! they answer what that user may see. The trending and popular lists are shared by every
+//! caller: their posts are checked with content as feed itself (see
+//! [`calls`]'s `public_posts`), public ones only. Engagement counts once per user, post and
+//! kind (see [`engagement`]).
+//!
 //! # Scores
 //!
 //! Trending scores decay exponentially with a half-life per window (see [`decay`]); each
@@ -113,10 +122,10 @@ impl Logic for FeedLogic {
 
     async fn invalidate_feed_cache(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::InvalidateFeedCacheRequest,
     ) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
-        metadata::invalidate_feed_cache(self, request).await
+        metadata::invalidate_feed_cache(self, ctx.require_user()?, request).await
     }
 
     async fn update_engagement_score(

@@ -116,14 +116,21 @@ pub async fn update_feed_preferences(
 
 /// Records the invalidation time of every user in one statement, then (after the commit)
 /// drops every caller's cached feeds, suggestions and metadata of each. Repeating it only
-/// moves the time: safe to retry.
+/// moves the time: safe to retry. A user drops only their own feeds: every id must be
+/// `caller`'s (PERMISSION_DENIED naming `user_ids` otherwise).
 pub async fn invalidate_feed_cache(
     logic: &FeedLogic,
+    caller: Uuid,
     request: pb::InvalidateFeedCacheRequest,
 ) -> Result<pb::InvalidateFeedCacheResponse, LogicError> {
     let users = parse_uuids("user_ids", &request.user_ids, MAX_INVALIDATE)?;
     if users.is_empty() {
         return Err(LogicError::invalid_argument("user_ids must hold at least one id"));
+    }
+    if let Some(other) = users.iter().find(|user| **user != caller) {
+        return Err(LogicError::PermissionDenied(format!(
+            "user_ids names {other}, not the signed-in user: a user may drop only their own feeds"
+        )));
     }
     let invalidated_at = queries::mark_invalidated(&logic.db, &users).await?;
     logic.invalidator.entities(users.iter().map(Uuid::to_string)).await;

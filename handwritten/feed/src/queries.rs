@@ -1,5 +1,6 @@
-//! The statements the generated repositories do not offer: the idempotent engagement insert
-//! and the atomic log-space score update (see `decay`), keyset pages of trending and popular
+//! The statements the generated repositories do not offer: the idempotent engagement insert,
+//! the claim that counts an engagement once per user, post and kind, the atomic log-space
+//! score update (see `decay`), keyset pages of trending and popular
 //! posts filtered by recency, popular authors, and the upserts of feed metadata. Each runs on
 //! an index of the spec; each is prepared against the migrated schema by tests/feed_rpcs.rs.
 
@@ -12,6 +13,13 @@ use nova_feed::repo::trending_scores::TimeWindow;
 
 const SQL_INSERT_EVENT: &str = "INSERT INTO engagement_events (request_id, user_id, post_id, author_id, category, event_type, weight) \
     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING RETURNING created_at";
+// Claims the (user, post, kind) engagement for the scores: inserted the first time; a view
+// claimed before counts again (its time moves) once `$6` seconds passed since it counted.
+// Concurrent first claims meet on the primary key: one inserts, the other then finds the row.
+const SQL_COUNT_ONCE: &str = "INSERT INTO counted_engagements (user_id, post_id, event_type, counted_at) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (user_id, post_id, event_type) DO UPDATE SET counted_at = EXCLUDED.counted_at \
+    WHERE counted_engagements.event_type = $5 AND counted_engagements.counted_at <= EXCLUDED.counted_at - make_interval(secs => $6) \
+    RETURNING counted_at";
 // One statement for the post's three windows, always in the same order (hour, day, week), so
 // concurrent engagements of one post lock its rows in one order and cannot deadlock. The
 // score is the log-sum `GREATEST(a, b) + ln(1 + exp(-|a - b|))`; the exponent is bounded
@@ -48,6 +56,7 @@ const SQL_ENSURE_PREFERENCES: &str = "INSERT INTO user_feed_preferences (user_id
 /// migrated schema, as the statements test does for the generated repositories.
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert_event", SQL_INSERT_EVENT),
+    ("count_once", SQL_COUNT_ONCE),
     ("add_scores", SQL_ADD_SCORES),
     ("trending", SQL_TRENDING),
     ("trending.after", SQL_TRENDING_AFTER),
@@ -86,6 +95,27 @@ pub async fn insert_event<'e>(db: impl PgExecutor<'e>, event: &Engagement) -> Re
         .bind(event.weight)
         .fetch_optional(db)
         .await?)
+}
+
+/// Claims `event`, which happened at `at`, for the post's scores: true when it counts (the
+/// first of its user, post and kind; a view also when `view_again_after` passed since the
+/// view that counted), false when it was counted already.
+pub async fn count_once<'e>(
+    db: impl PgExecutor<'e>,
+    event: &Engagement,
+    at: DateTime<Utc>,
+    view_again_after: ::nova_runtime::codegen::chrono::TimeDelta,
+) -> Result<bool, LogicError> {
+    let counted: Option<DateTime<Utc>> = sqlx::query_scalar(SQL_COUNT_ONCE)
+        .bind(event.user_id)
+        .bind(event.post_id)
+        .bind(event.kind)
+        .bind(at)
+        .bind(EventType::View)
+        .bind(view_again_after.as_seconds_f64())
+        .fetch_optional(db)
+        .await?;
+    Ok(counted.is_some())
 }
 
 /// Adds one engagement at `at` to the post's row of each window: `log_scores[i]` (the

@@ -10,7 +10,6 @@ use nova_feed::repo::trending_scores::TimeWindow;
 use nova_feed::{LogicError, pb};
 
 use crate::FeedLogic;
-use crate::calls::Reach;
 use crate::decay;
 use crate::paging::{DEFAULT_PAGE, MAX_PAGE, Position, decode_position, limit, stored};
 use crate::queries::{self, Scored};
@@ -86,7 +85,8 @@ pub async fn get_popular_posts(logic: &FeedLogic, request: pb::GetPopularPostsRe
 
 impl FeedLogic {
     /// Scored rows as feed items, keeping only the posts content still shows to everyone
-    /// (the author as content knows it).
+    /// (asked as feed itself, whoever called: these lists are shared), with the author as
+    /// content knows it.
     pub(crate) async fn public_items(
         &self,
         rows: &[Scored],
@@ -94,7 +94,7 @@ impl FeedLogic {
         score: impl Fn(&Scored) -> f64,
     ) -> Result<Vec<pb::FeedItem>, LogicError> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.post_id).collect();
-        let live = self.live_posts(&ids, Reach::Everyone).await?;
+        let live = self.public_posts(&ids).await?;
         Ok(rows
             .iter()
             .filter_map(|row| {

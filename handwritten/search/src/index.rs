@@ -6,6 +6,16 @@
 //! its version (see `sql::UPSERT_DOCUMENT` and `sql::REMOVE_DOCUMENT`), so retries, duplicates
 //! and late deliveries change nothing, and a late upsert never resurrects a removed post.
 //!
+//! **Who may change what.** Only the owners push (the spec admits content and user only), and
+//! each only its own kind ([`Producer`]): content posts (and, through their text, hashtags),
+//! user profiles. Anything else is `PERMISSION_DENIED` before a document is written.
+//!
+//! **Versions are times.** An owner's version is the time of the state it pushes, in
+//! microseconds since the Unix epoch (see the owners' `search_push`). A version more than
+//! [`MAX_VERSION_AHEAD`] ahead of search's clock is refused (`INVALID_ARGUMENT`): a bad push
+//! can hold a document against the owner's real changes for at most those few minutes, never
+//! freeze it (before, `version: i64::MAX` rewrote a post for good).
+//!
 //! **Hashtags** are extracted here from post text (lowercase, without '#'). While a change of a
 //! post holds that post's document row (the upsert's lock), its tags are compared with those
 //! it is filed under: each tag gained or lost is filed or unfiled and its `post_count` moved
@@ -15,9 +25,11 @@
 
 use std::collections::BTreeMap;
 
+use ::nova_runtime::codegen::chrono::{DateTime, TimeDelta, Utc};
 use ::nova_runtime::codegen::sqlx::{PgConnection, PgPool};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{from_timestamp, parse_uuid, text};
+use ::nova_runtime::identity::Principal;
 use nova_search::{LogicError, pb};
 
 use crate::sql::{self, Document};
@@ -31,6 +43,57 @@ pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 10_000;
 /// Longest username, in characters.
 pub const MAX_USERNAME: usize = 64;
+/// How far a version may be ahead of search's clock (documented in the proto): room for the
+/// owners' clocks to run ahead of ours, not for a push to outlive the owner's next change.
+pub const MAX_VERSION_AHEAD: TimeDelta = TimeDelta::minutes(5);
+
+/// The owner of a kind of document, as the caller's certificate proves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Producer {
+    /// content: posts (hashtags are derived from their text).
+    Content,
+    /// user: profiles.
+    User,
+}
+
+impl Producer {
+    /// The producer calling, from the service behind the call (as itself, or forwarding a
+    /// user's token); PERMISSION_DENIED for anyone else.
+    pub fn of(principal: &Principal) -> Result<Self, LogicError> {
+        match principal.service() {
+            Some("content") => Ok(Producer::Content),
+            Some("user") => Ok(Producer::User),
+            Some(other) => Err(LogicError::PermissionDenied(format!(
+                "the service {other} owns no documents of search's index: posts come from content, users from user"
+            ))),
+            None => Err(LogicError::PermissionDenied("only the owners of documents (content, user) may change search's index".to_string())),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Producer::Content => "content",
+            Producer::User => "user",
+        }
+    }
+
+    /// The kind it owns, as stored.
+    fn kind(self) -> i16 {
+        match self {
+            Producer::Content => KIND_POST,
+            Producer::User => KIND_USER,
+        }
+    }
+
+    /// `kind` (of the document at `field`) if this producer owns it; PERMISSION_DENIED otherwise.
+    fn owns(self, field: &str, kind: i16) -> Result<i16, LogicError> {
+        if kind == self.kind() {
+            return Ok(kind);
+        }
+        let owned = if self == Producer::Content { "DOCUMENT_KIND_POST" } else { "DOCUMENT_KIND_USER" };
+        Err(LogicError::PermissionDenied(format!("{field}: the service {} may write only {owned} documents", self.name())))
+    }
+}
 
 /// One change of the index.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +130,7 @@ pub async fn apply(db: &PgPool, changes: &[Change]) -> Result<Applied, LogicErro
             Change::Remove { kind, id, version } => {
                 let written = sql::remove_document(&mut tx, *kind, *id, *version).await?;
                 if written && *kind == KIND_POST {
-                    file_post(&mut tx, *id, &[], ::nova_runtime::codegen::chrono::Utc::now()).await?;
+                    file_post(&mut tx, *id, &[], Utc::now()).await?;
                 }
                 written
             }
@@ -87,7 +150,7 @@ async fn file_post(
     db: &mut PgConnection,
     post: Uuid,
     tags: &[String],
-    created_at: ::nova_runtime::codegen::chrono::DateTime<::nova_runtime::codegen::chrono::Utc>,
+    created_at: DateTime<Utc>,
 ) -> Result<(), LogicError> {
     // tag -> true to file, false to unfile; a BTreeMap visits them in sorted order.
     let mut moves: BTreeMap<String, bool> = BTreeMap::new();
@@ -123,9 +186,18 @@ fn kind(field: &str, value: i32) -> Result<i16, LogicError> {
     }
 }
 
-fn version(field: &str, value: i64) -> Result<i64, LogicError> {
+/// A version at most [`MAX_VERSION_AHEAD`] ahead of `now`, not negative.
+fn version(field: &str, value: i64, now: DateTime<Utc>) -> Result<i64, LogicError> {
     if value < 0 {
         return Err(LogicError::invalid_argument(format!("{field} must not be negative, got {value}")));
+    }
+    let latest = (now + MAX_VERSION_AHEAD).timestamp_micros();
+    if value > latest {
+        return Err(LogicError::invalid_argument(format!(
+            "{field} is {value}, more than {} minutes ahead of search's clock ({} microseconds since the Unix epoch): a version is the time of the change, in microseconds",
+            MAX_VERSION_AHEAD.num_minutes(),
+            now.timestamp_micros()
+        )));
     }
     Ok(value)
 }
@@ -149,8 +221,9 @@ fn batch_size(len: usize) -> Result<(), LogicError> {
     Ok(())
 }
 
-/// An IndexDocuments request as changes; errors name the document's index.
-pub fn upserts(request: pb::IndexDocumentsRequest) -> Result<Vec<Change>, LogicError> {
+/// An IndexDocuments request of `producer` as changes, at search's time `now`; errors name the
+/// document's index.
+pub fn upserts(request: pb::IndexDocumentsRequest, producer: Producer, now: DateTime<Utc>) -> Result<Vec<Change>, LogicError> {
     batch_size(request.documents.len())?;
     request
         .documents
@@ -158,7 +231,7 @@ pub fn upserts(request: pb::IndexDocumentsRequest) -> Result<Vec<Change>, LogicE
         .enumerate()
         .map(|(i, d)| {
             let field = |name: &str| format!("documents[{i}].{name}");
-            let kind = kind(&field("kind"), d.kind)?;
+            let kind = producer.owns(&field("kind"), kind(&field("kind"), d.kind)?)?;
             let id = parse_uuid(&field("id"), &d.id)?;
             let author_id = match (kind, d.author_id.as_str()) {
                 // A user is the author of their own profile (AdvancedSearch's author filter).
@@ -181,14 +254,15 @@ pub fn upserts(request: pb::IndexDocumentsRequest) -> Result<Vec<Change>, LogicE
                 username: bounded(&field("username"), d.username.trim(), MAX_USERNAME)?,
                 popularity: d.popularity,
                 created_at: from_timestamp(&field("created_at"), created_at)?,
-                version: version(&field("version"), d.version)?,
+                version: version(&field("version"), d.version, now)?,
             }))
         })
         .collect()
 }
 
-/// A RemoveDocuments request as changes; errors name the document's index.
-pub fn removals(request: pb::RemoveDocumentsRequest) -> Result<Vec<Change>, LogicError> {
+/// A RemoveDocuments request of `producer` as changes, at search's time `now`; errors name
+/// the document's index.
+pub fn removals(request: pb::RemoveDocumentsRequest, producer: Producer, now: DateTime<Utc>) -> Result<Vec<Change>, LogicError> {
     batch_size(request.documents.len())?;
     request
         .documents
@@ -197,24 +271,97 @@ pub fn removals(request: pb::RemoveDocumentsRequest) -> Result<Vec<Change>, Logi
         .map(|(i, d)| {
             let field = |name: &str| format!("documents[{i}].{name}");
             Ok(Change::Remove {
-                kind: kind(&field("kind"), d.kind)?,
+                kind: producer.owns(&field("kind"), kind(&field("kind"), d.kind)?)?,
                 id: parse_uuid(&field("id"), &d.id)?,
-                version: version(&field("version"), d.version)?,
+                version: version(&field("version"), d.version, now)?,
             })
         })
         .collect()
 }
 
 impl crate::SearchLogic {
-    pub(crate) async fn index_changes(&self, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
-        let changes = upserts(request)?;
+    pub(crate) async fn index_changes(&self, principal: &Principal, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
+        let changes = upserts(request, Producer::of(principal)?, Utc::now())?;
         let done = apply(&self.db, &changes).await?;
         Ok(pb::IndexDocumentsResponse { applied: done.applied, skipped: done.skipped })
     }
 
-    pub(crate) async fn remove_changes(&self, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
-        let changes = removals(request)?;
+    pub(crate) async fn remove_changes(&self, principal: &Principal, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
+        let changes = removals(request, Producer::of(principal)?, Utc::now())?;
         let done = apply(&self.db, &changes).await?;
         Ok(pb::RemoveDocumentsResponse { removed: done.applied, skipped: done.skipped })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use ::nova_runtime::codegen::chrono::{DateTime, TimeDelta, Utc};
+    use ::nova_runtime::codegen::tonic::Code;
+    use ::nova_runtime::codegen::uuid::Uuid;
+    use ::nova_runtime::convert::timestamp;
+    use ::nova_runtime::identity::{Principal, UserPrincipal};
+    use nova_search::pb;
+
+    use super::{Change, MAX_VERSION_AHEAD, Producer, removals, upserts};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn doc(kind: pb::DocumentKind, version: i64) -> pb::IndexedDocument {
+        pb::IndexedDocument {
+            kind: kind as i32,
+            id: "0b9e3c52-6d0e-4d4c-9a55-0d2f7f3c3b11".into(),
+            author_id: "5a1f0f7e-4f42-4a0c-8d0e-0f6f7d7f7a22".into(),
+            body: "text".into(),
+            created_at: Some(timestamp(now())),
+            version,
+            ..Default::default()
+        }
+    }
+
+    fn code<T>(result: Result<T, nova_search::LogicError>) -> Option<Code> {
+        result.err().map(|e| e.code())
+    }
+
+    #[test]
+    fn versions_may_run_ahead_of_the_clock_by_a_few_minutes_only() {
+        let at_limit = (now() + MAX_VERSION_AHEAD).timestamp_micros();
+        for version in [0, now().timestamp_micros(), at_limit] {
+            let request = pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, version)] };
+            assert!(matches!(upserts(request, Producer::Content, now()).unwrap()[..], [Change::Upsert(_)]), "{version}");
+        }
+        for version in [at_limit + 1, (now() + TimeDelta::hours(1)).timestamp_micros(), i64::MAX] {
+            let request = pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, version)] };
+            let error = upserts(request, Producer::Content, now()).unwrap_err();
+            assert_eq!(error.code(), Code::InvalidArgument, "{version}");
+            assert!(error.to_string().contains("documents[0].version"), "{error}");
+            let removal = pb::RemovedDocument { kind: pb::DocumentKind::Post as i32, id: doc(pb::DocumentKind::Post, 0).id, version };
+            let request = pb::RemoveDocumentsRequest { documents: vec![removal] };
+            assert_eq!(code(removals(request, Producer::Content, now())), Some(Code::InvalidArgument), "{version}");
+        }
+    }
+
+    #[test]
+    fn each_producer_writes_only_its_own_kind() {
+        let posts = || pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, 1)] };
+        let users = || pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, 1), doc(pb::DocumentKind::User, 1)] };
+        assert!(upserts(posts(), Producer::Content, now()).is_ok());
+        assert_eq!(code(upserts(posts(), Producer::User, now())), Some(Code::PermissionDenied));
+        let mixed = upserts(users(), Producer::Content, now()).unwrap_err();
+        assert_eq!(mixed.code(), Code::PermissionDenied);
+        assert!(mixed.to_string().contains("documents[1].kind"), "{mixed}");
+        let user_removal = pb::RemovedDocument { kind: pb::DocumentKind::User as i32, id: doc(pb::DocumentKind::User, 0).id, version: 1 };
+        let request = || pb::RemoveDocumentsRequest { documents: vec![user_removal.clone()] };
+        assert!(removals(request(), Producer::User, now()).is_ok());
+        assert_eq!(code(removals(request(), Producer::Content, now())), Some(Code::PermissionDenied));
+
+        let user = |via: Option<&str>| Principal::User(UserPrincipal { id: Uuid::nil(), session_id: Uuid::nil(), via: via.map(str::to_string) });
+        assert_eq!(Producer::of(&Principal::Service("content".into())).unwrap(), Producer::Content);
+        assert_eq!(Producer::of(&user(Some("user"))).unwrap(), Producer::User);
+        for other in [Principal::Service("media".into()), Principal::Anonymous, user(None), user(Some("feed"))] {
+            assert_eq!(code(Producer::of(&other)), Some(Code::PermissionDenied), "{other}");
+        }
     }
 }

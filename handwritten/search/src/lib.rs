@@ -3,8 +3,14 @@
 //!
 //! The index is written only through [`index::apply`], which the owners' pushes
 //! (IndexDocuments, RemoveDocuments: content for posts, user for profiles, after their commits)
-//! reach today and an event consumer will reach later; it is order-safe by the owners'
-//! versions (see [`index`]). Search calls no other service.
+//! reach today and an event consumer will reach later; each owner writes only its own kind,
+//! and it is order-safe by the owners' versions, which are times no more than a few minutes
+//! ahead of search's clock (see [`index`]). Search calls only auth (whose keys verify tokens,
+//! and which says who holds `search.analytics`).
+//!
+//! **Who sees what.** The searches are `shared`: one answer for every caller, so the index
+//! holds only what everyone may see (public posts, public profiles: the owners push removals
+//! for the rest). The query log is private to each user; see `log` for what of it others see.
 //!
 //! Module map: `index` (changes of the index, hashtag counts), `reads` (the searches),
 //! `log` (the query log and suggestions), `text` (query rules, hashtag extraction), `sql`
@@ -93,12 +99,12 @@ impl Logic for SearchLogic {
         self.analytics(request).await
     }
 
-    async fn index_documents(&self, _ctx: &CallContext, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
-        self.index_changes(request).await
+    async fn index_documents(&self, ctx: &CallContext, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
+        self.index_changes(&ctx.principal, request).await
     }
 
-    async fn remove_documents(&self, _ctx: &CallContext, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
-        self.remove_changes(request).await
+    async fn remove_documents(&self, ctx: &CallContext, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
+        self.remove_changes(&ctx.principal, request).await
     }
 }
 

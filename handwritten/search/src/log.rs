@@ -1,6 +1,14 @@
 //! The query log and what is read from it: RecordSearchQuery (retry-safe by request id),
 //! GetTrendingSearches, GetSearchAnalytics, and GetSearchSuggestions (which also completes
 //! user names and hashtags from the index).
+//!
+//! **Privacy.** A logged query is the user's: what others see of the log is only what cannot
+//! point at anyone. Suggestions complete the searcher's own queries (`user_id`, bound to the
+//! caller) and the queries at least [`MIN_SEARCHERS`] distinct users ran; trending counts
+//! distinct users and lists only queries with at least [`MIN_SEARCHERS`] of them in the window
+//! (one account is one vote, and a rare query, which could name its author, never shows).
+//! Analytics, which shows the log's top queries as they are, needs the `search.analytics`
+//! permission (checked with auth before the handler runs).
 
 use ::nova_runtime::codegen::chrono::TimeDelta;
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -20,6 +28,10 @@ const DEFAULT_TRENDING: u32 = 10;
 const MAX_TRENDING: u32 = 50;
 const DEFAULT_SUGGESTIONS: u32 = 10;
 const MAX_SUGGESTIONS: u32 = 20;
+/// The `k` of the log's aggregates (documented in the proto): a query shows to others only
+/// once this many distinct signed-in users ran it (in the last 30 days for suggestions, in
+/// the window for trending).
+pub const MIN_SEARCHERS: i64 = 5;
 
 fn optional_uuid(field: &str, value: &str) -> Result<Option<Uuid>, LogicError> {
     if value.is_empty() { Ok(None) } else { parse_uuid(field, value).map(Some) }
@@ -37,7 +49,8 @@ fn count(field: &str, value: i32, default: u32, max: u32) -> Result<i64, LogicEr
 impl SearchLogic {
     pub(crate) async fn record(&self, request: pb::RecordSearchQueryRequest) -> Result<pb::RecordSearchQueryResponse, LogicError> {
         let request_id = parse_uuid("request_id", &request.request_id)?;
-        let user_id = optional_uuid("user_id", &request.user_id)?;
+        // Bound to the signed-in caller by the policy: every logged query has its user.
+        let user_id = Some(parse_uuid("user_id", &request.user_id)?);
         let query = text::required("query", &request.query, MAX_QUERY)?;
         let scope = match pb::SearchScope::try_from(request.scope) {
             Ok(pb::SearchScope::Unspecified) => pb::SearchScope::All,
@@ -70,13 +83,14 @@ impl SearchLogic {
         };
         let max = count("max_results", request.max_results, DEFAULT_TRENDING, MAX_TRENDING)?;
         let mut conn = self.connection().await?;
-        let rows = sql::trending(&mut conn, window.num_seconds() as f64, max).await?;
+        let rows = sql::trending(&mut conn, window.num_seconds() as f64, max, MIN_SEARCHERS).await?;
         let searches = rows
             .into_iter()
             .map(|(query, current, previous)| pb::TrendingSearch {
                 query,
                 search_count: current,
-                growth_ratio: if previous == 0 { 0.0 } else { current as f64 / previous as f64 },
+                // Fewer than k users before count as none: the ratio would tell how many.
+                growth_ratio: if previous < MIN_SEARCHERS { 0.0 } else { current as f64 / previous as f64 },
             })
             .collect();
         Ok(pb::GetTrendingSearchesResponse { searches })
@@ -106,8 +120,10 @@ impl SearchLogic {
         })
     }
 
-    /// Popular queries, users and hashtags completing the prefix, interleaved (a query, a user,
-    /// a hashtag, ...) so that each kind shows among the first few; best first within a kind.
+    /// Queries (the caller's own, and those of at least [`MIN_SEARCHERS`] users), users and
+    /// hashtags completing the prefix, interleaved (a query, a user, a hashtag, ...) so that each
+    /// kind shows among the first few; best first within a kind. `user_id` is the caller's
+    /// (bound by the policy), empty without a signed-in user.
     pub(crate) async fn suggestions(&self, request: pb::GetSearchSuggestionsRequest) -> Result<pb::GetSearchSuggestionsResponse, LogicError> {
         let prefix = text::optional("prefix", &request.prefix, MAX_PREFIX)?;
         let user = optional_uuid("user_id", &request.user_id)?;
@@ -117,7 +133,7 @@ impl SearchLogic {
             return Ok(pb::GetSearchSuggestionsResponse::default());
         }
         let mut conn = self.connection().await?;
-        let queries = sql::suggest_queries(&mut conn, &normalized, max, user).await?;
+        let queries = sql::suggest_queries(&mut conn, &normalized, max, user, MIN_SEARCHERS).await?;
         let users = match text::prefix_tsquery(&normalized) {
             Some(tsquery) => sql::suggest_users(&mut conn, &tsquery, &normalized, max).await?,
             None => Vec::new(),

@@ -30,9 +30,12 @@ const UPSERT_DOCUMENT: &str = "INSERT INTO search_documents \
 /// Turns a document into a tombstone at `version` (inserting one when the removal overtook
 /// the first upsert). Applies over an older version, or over a live document of the same
 /// version (the owner's delete need not bump it); a later upsert of that version then loses.
+/// The text goes; a user's username stays (never shown from a tombstone; public in auth), so
+/// that a profile made private and then public again, whose push carries no username, is
+/// found by it again.
 const REMOVE_DOCUMENT: &str = "INSERT INTO search_documents \
      (kind, source_id, source_created_at, source_version, deleted_at, indexed_at) VALUES ($1, $2, now(), $3, now(), now()) \
-     ON CONFLICT (kind, source_id) DO UPDATE SET title = '', body = '', hashtags = '{}', username = '', popularity = 0, \
+     ON CONFLICT (kind, source_id) DO UPDATE SET title = '', body = '', hashtags = '{}', popularity = 0, \
      source_version = EXCLUDED.source_version, deleted_at = now(), indexed_at = now() \
      WHERE search_documents.source_version < EXCLUDED.source_version \
      OR (search_documents.source_version = EXCLUDED.source_version AND search_documents.deleted_at IS NULL) \
@@ -109,10 +112,16 @@ const POSTS_BY_HASHTAG: &str = "SELECT ph.post_id, d.author_id, ph.post_created_
      WHERE h.tag = $1 AND ($2::timestamptz IS NULL OR (ph.post_created_at, ph.post_id) < ($2::timestamptz, $3::uuid)) \
      ORDER BY ph.post_created_at DESC, ph.post_id DESC LIMIT $4";
 
+/// Logged queries completing `$1` that found something in the last 30 days and that either
+/// the searcher `$3` ran, or at least `$4` distinct users ran (an aggregate that names nobody).
+/// The score counts those users only above the threshold, so a query of the searcher's own
+/// does not tell how many others (fewer than `$4`) ran it too; the searcher's own runs weigh 2.
 const SUGGEST_QUERIES: &str = "SELECT normalized_query, \
-     (count(*) + 2 * count(*) FILTER (WHERE user_id = $3))::float8 AS score FROM search_queries \
+     (CASE WHEN count(DISTINCT user_id) >= $4 THEN count(DISTINCT user_id) ELSE 0 END \
+     + 2 * count(*) FILTER (WHERE user_id = $3))::float8 AS score FROM search_queries \
      WHERE created_at >= now() - interval '30 days' AND starts_with(normalized_query, $1) AND result_count > 0 \
-     GROUP BY normalized_query ORDER BY score DESC, normalized_query LIMIT $2";
+     GROUP BY normalized_query HAVING count(DISTINCT user_id) >= $4 OR count(*) FILTER (WHERE user_id = $3) > 0 \
+     ORDER BY score DESC, normalized_query LIMIT $2";
 const SUGGEST_USERS: &str = "SELECT source_id, CASE WHEN title = '' THEN username ELSE title END, \
      (ts_rank_cd(search_vector, to_tsquery('simple', $1)) + CASE WHEN starts_with(lower(username), $2) THEN 1 ELSE 0 END)::float8 AS score \
      FROM search_documents WHERE kind = 2 AND deleted_at IS NULL \
@@ -123,13 +132,13 @@ const SUGGEST_HASHTAGS: &str = "SELECT id, tag, post_count::float8 FROM hashtags
 
 const RECORD_QUERY: &str = "INSERT INTO search_queries (request_id, user_id, query, normalized_query, scope, result_count) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING RETURNING id";
-/// Searches per normalised query in the window ending now ($1 seconds long) and the window
-/// before it.
+/// Distinct users per normalised query in the window ending now ($1 seconds long) and the
+/// window before it, for the queries at least `$3` distinct users ran in the window.
 const TRENDING: &str = "SELECT normalized_query, \
-     count(*) FILTER (WHERE created_at >= now() - make_interval(secs => $1)) AS current, \
-     count(*) FILTER (WHERE created_at < now() - make_interval(secs => $1)) AS previous \
+     count(DISTINCT user_id) FILTER (WHERE created_at >= now() - make_interval(secs => $1)) AS current, \
+     count(DISTINCT user_id) FILTER (WHERE created_at < now() - make_interval(secs => $1)) AS previous \
      FROM search_queries WHERE created_at >= now() - make_interval(secs => 2 * $1) AND created_at <= now() \
-     GROUP BY normalized_query HAVING count(*) FILTER (WHERE created_at >= now() - make_interval(secs => $1)) > 0 \
+     GROUP BY normalized_query HAVING count(DISTINCT user_id) FILTER (WHERE created_at >= now() - make_interval(secs => $1)) >= $3 \
      ORDER BY current DESC, normalized_query LIMIT $2";
 const ANALYTICS_TOTALS: &str = "SELECT count(*), count(DISTINCT user_id), count(*) FILTER (WHERE result_count = 0) \
      FROM search_queries WHERE created_at >= $1 AND created_at < $2";
@@ -304,9 +313,11 @@ pub async fn posts_by_hashtag(db: &mut PgConnection, tag: &str, after: Option<(D
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, 0.0, r.try_get(2)?))).collect::<Result<_, sqlx::Error>>().map_err(error("post_hashtags"))
 }
 
-/// Popular logged queries starting with `prefix`, the searcher's own weighing more.
-pub async fn suggest_queries(db: &mut PgConnection, prefix: &str, limit: i64, user: Option<Uuid>) -> RepoResult<Vec<(String, f64)>> {
-    let rows = sqlx::query(SUGGEST_QUERIES).bind(prefix).bind(limit).bind(user).fetch_all(db).await.map_err(error("search_queries"))?;
+/// Logged queries starting with `prefix` that `user` ran or at least `min_users` distinct
+/// users ran, the searcher's own weighing more.
+pub async fn suggest_queries(db: &mut PgConnection, prefix: &str, limit: i64, user: Option<Uuid>, min_users: i64) -> RepoResult<Vec<(String, f64)>> {
+    let rows =
+        sqlx::query(SUGGEST_QUERIES).bind(prefix).bind(limit).bind(user).bind(min_users).fetch_all(db).await.map_err(error("search_queries"))?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>().map_err(error("search_queries"))
 }
 
@@ -346,9 +357,10 @@ pub async fn record_query(db: &mut PgConnection, q: &LoggedQuery<'_>) -> RepoRes
         .map_err(error("search_queries"))
 }
 
-/// Normalised queries with their counts in the current and the previous window.
-pub async fn trending(db: &mut PgConnection, window_seconds: f64, limit: i64) -> RepoResult<Vec<(String, i64, i64)>> {
-    let rows = sqlx::query(TRENDING).bind(window_seconds).bind(limit).fetch_all(db).await.map_err(error("search_queries"))?;
+/// Normalised queries at least `min_users` distinct users ran in the window, with their
+/// distinct users in the current and the previous window.
+pub async fn trending(db: &mut PgConnection, window_seconds: f64, limit: i64, min_users: i64) -> RepoResult<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query(TRENDING).bind(window_seconds).bind(limit).bind(min_users).fetch_all(db).await.map_err(error("search_queries"))?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<_, sqlx::Error>>().map_err(error("search_queries"))
 }
 

@@ -21,17 +21,29 @@
 //! transaction (see [`relations`]). Following someone who blocked you, or whom you blocked,
 //! is `FAILED_PRECONDITION`; a block removes follows both ways.
 //!
+//! # Who sees what
+//!
+//! The writes act for the caller only (the generated server binds their acting fields to the
+//! token's user). The reads answer for the caller too (the audience rule, see [`audience`]):
+//! a private profile shows in full to the user, their followers and a service calling as
+//! itself, its outline to everyone else, and its lists to the former only.
+//!
 //! # Caches
 //!
 //! Every cached read names a user in its `entity` field (`user_id`, or `user_ids` for the
-//! batch). Each write invalidates, after its commit, every user whose answers it changed: the
-//! edited user for profile and settings edits, both users for follows and blocks.
+//! batch), and callers cache each answer for whoever asked (nothing here is `shared`, but
+//! CheckUserRelationship, which only services ask). Each write invalidates, after its commit,
+//! every user whose answers it changed: the edited user for profile and settings edits (which
+//! also drops what others saw of a profile turned private), both users for follows and blocks
+//! (which changes what one sees of the other's private profile).
 //!
 //! # Search
 //!
 //! Profiles created and edited are pushed to search's index after they commit, through a
-//! transactional outbox (see [`search_push`]).
+//! transactional outbox (see [`search_push`]); a private or deleted profile is pushed as a
+//! removal, as search's answers are the same for everyone.
 
+mod audience;
 mod auth;
 mod lists;
 mod profiles;
@@ -48,6 +60,8 @@ use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, S
 use nova_auth_api::AuthClient;
 use nova_search_api::SearchClient;
 use nova_user::{CallContext, Logic, LogicError, pb};
+
+use crate::audience::Viewer;
 
 pub use search_push::SearchPush;
 pub use service_settings::UserServiceSettings;
@@ -78,16 +92,16 @@ impl UserLogic {
 }
 
 impl Logic for UserLogic {
-    async fn get_user_profile(&self, _ctx: &CallContext, request: pb::GetUserProfileRequest) -> Result<pb::GetUserProfileResponse, LogicError> {
-        self.get_profile(request).await
+    async fn get_user_profile(&self, ctx: &CallContext, request: pb::GetUserProfileRequest) -> Result<pb::GetUserProfileResponse, LogicError> {
+        self.get_profile(Viewer::of(&ctx.principal), request).await
     }
 
     async fn get_user_profiles_by_ids(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::GetUserProfilesByIdsRequest,
     ) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
-        self.get_profiles(request).await
+        self.get_profiles(Viewer::of(&ctx.principal), request).await
     }
 
     async fn update_user_profile(
@@ -126,12 +140,12 @@ impl Logic for UserLogic {
         self.unblock_user(request).await
     }
 
-    async fn get_user_followers(&self, _ctx: &CallContext, request: pb::GetUserFollowersRequest) -> Result<pb::GetUserFollowersResponse, LogicError> {
-        self.followers(request).await
+    async fn get_user_followers(&self, ctx: &CallContext, request: pb::GetUserFollowersRequest) -> Result<pb::GetUserFollowersResponse, LogicError> {
+        self.followers(Viewer::of(&ctx.principal), request).await
     }
 
-    async fn get_user_following(&self, _ctx: &CallContext, request: pb::GetUserFollowingRequest) -> Result<pb::GetUserFollowingResponse, LogicError> {
-        self.following(request).await
+    async fn get_user_following(&self, ctx: &CallContext, request: pb::GetUserFollowingRequest) -> Result<pb::GetUserFollowingResponse, LogicError> {
+        self.following(Viewer::of(&ctx.principal), request).await
     }
 
     async fn check_user_relationship(
@@ -142,8 +156,8 @@ impl Logic for UserLogic {
         self.relationship(request).await
     }
 
-    async fn search_users(&self, _ctx: &CallContext, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
-        self.search(request).await
+    async fn search_users(&self, ctx: &CallContext, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
+        self.search(Viewer::of(&ctx.principal), request).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! GetUserFollowers and GetUserFollowing: keyset pages over the follows indexes
 //! (`followee_id, created_at desc` and `follower_id, created_at desc`), most recent first.
-//! Blocked users never appear: a block deletes the follows in both directions.
+//! Blocked users never appear: a block deletes the follows in both directions. The lists of a
+//! private profile are PERMISSION_DENIED to whom does not see it in full (see `audience`).
 
 use ::nova_runtime::codegen::chrono::DateTime;
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -10,6 +11,7 @@ use nova_user::repo::follows;
 use nova_user::{LogicError, pb};
 
 use crate::UserLogic;
+use crate::audience::Viewer;
 use crate::relations::edge_to_proto;
 
 /// Page size when the request asks for none, and the most a page holds (in the proto).
@@ -28,17 +30,24 @@ enum Side {
 }
 
 impl UserLogic {
-    pub(crate) async fn followers(&self, request: pb::GetUserFollowersRequest) -> Result<pb::GetUserFollowersResponse, LogicError> {
-        let (edges, next_page_token) = self.follow_page(Side::Followers, &request.user_id, request.page_size, &request.page_token).await?;
+    pub(crate) async fn followers(&self, viewer: Viewer, request: pb::GetUserFollowersRequest) -> Result<pb::GetUserFollowersResponse, LogicError> {
+        let (edges, next_page_token) = self.follow_page(viewer, Side::Followers, &request.user_id, request.page_size, &request.page_token).await?;
         Ok(pb::GetUserFollowersResponse { followers: edges, next_page_token })
     }
 
-    pub(crate) async fn following(&self, request: pb::GetUserFollowingRequest) -> Result<pb::GetUserFollowingResponse, LogicError> {
-        let (edges, next_page_token) = self.follow_page(Side::Following, &request.user_id, request.page_size, &request.page_token).await?;
+    pub(crate) async fn following(&self, viewer: Viewer, request: pb::GetUserFollowingRequest) -> Result<pb::GetUserFollowingResponse, LogicError> {
+        let (edges, next_page_token) = self.follow_page(viewer, Side::Following, &request.user_id, request.page_size, &request.page_token).await?;
         Ok(pb::GetUserFollowingResponse { following: edges, next_page_token })
     }
 
-    async fn follow_page(&self, side: Side, user_id: &str, requested: i32, token: &str) -> Result<(Vec<pb::FollowEdge>, String), LogicError> {
+    async fn follow_page(
+        &self,
+        viewer: Viewer,
+        side: Side,
+        user_id: &str,
+        requested: i32,
+        token: &str,
+    ) -> Result<(Vec<pb::FollowEdge>, String), LogicError> {
         let user = parse_uuid("user_id", user_id)?;
         let size = page_size(requested, DEFAULT_PAGE, MAX_PAGE)?;
         let list = match side {
@@ -46,7 +55,12 @@ impl UserLogic {
             Side::Following => format!("GetUserFollowing/{user}"),
         };
         let after = decode_token::<Position>(&list, token)?.map(|p| position_row(&p)).transpose()?;
-        self.profile(user, "user_id").await?;
+        let profile = self.profile(user, "user_id").await?;
+        let what = match side {
+            Side::Followers => "followers",
+            Side::Following => "follows",
+        };
+        self.require_full_view(viewer, &profile, what).await?;
         let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
         let rows = match side {
             Side::Followers => follows::list_by_followee_id(&self.db, user, after.as_ref(), limit).await?,

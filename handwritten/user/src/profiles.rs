@@ -16,6 +16,7 @@ use nova_user::repo::profile_search_outbox;
 use nova_user::repo::profiles::{self, Row};
 use nova_user::{LogicError, pb};
 
+use crate::audience::{Viewer, outline};
 use crate::search_push::SearchPush;
 use crate::{auth, sql};
 
@@ -192,19 +193,27 @@ impl crate::UserLogic {
         materialise(&self.db, &self.auth, &self.search, id, field).await
     }
 
-    pub(crate) async fn get_profile(&self, request: pb::GetUserProfileRequest) -> Result<pb::GetUserProfileResponse, LogicError> {
+    /// The profile as `viewer` may see it: a private one in outline unless they see it in full.
+    pub(crate) async fn get_profile(&self, viewer: Viewer, request: pb::GetUserProfileRequest) -> Result<pb::GetUserProfileResponse, LogicError> {
         let id = parse_uuid("user_id", &request.user_id)?;
         let row = self.profile(id, "user_id").await?;
-        Ok(pb::GetUserProfileResponse { profile: Some(to_proto(&row)) })
+        Ok(pb::GetUserProfileResponse { profile: Some(self.profile_for(viewer, &row).await?) })
     }
 
-    pub(crate) async fn get_profiles(&self, request: pb::GetUserProfilesByIdsRequest) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
+    /// Each profile as `viewer` may see it (one query for the follows of them all).
+    pub(crate) async fn get_profiles(
+        &self,
+        viewer: Viewer,
+        request: pb::GetUserProfilesByIdsRequest,
+    ) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
         let ids = ::nova_runtime::convert::parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
-        let mut found = materialise_many(&self.db, &self.auth, &self.search, &ids).await?;
+        let found = materialise_many(&self.db, &self.auth, &self.search, &ids).await?;
+        let full = self.seen_in_full(viewer, &found.values().collect::<Vec<_>>()).await?;
         let mut response = pb::GetUserProfilesByIdsResponse::default();
         for id in ids {
-            match found.remove(&id) {
-                Some(row) => response.profiles.push(to_proto(&row)),
+            match found.get(&id) {
+                Some(row) if full.contains(&id) => response.profiles.push(to_proto(row)),
+                Some(row) => response.profiles.push(outline(to_proto(row))),
                 None => response.missing_user_ids.push(id.to_string()),
             }
         }

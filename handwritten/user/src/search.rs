@@ -1,7 +1,9 @@
 //! SearchUsers: live profiles whose display name starts with the query, ignoring case, in
 //! `(lower(display_name), user_id)` order (byte order of the lowered name) over the index
 //! `profiles_lower_display_name_collate_ucs_basic_user_id_idx`, whose range the prefix
-//! bounds; users who block the searcher are left out.
+//! bounds; users who block the searcher are left out, and so are private profiles the searcher
+//! does not see in full (see `audience`): a private profile is found only by the user and
+//! their followers.
 //! Only materialised profiles are found: a user nobody ever looked up has no row yet (see the
 //! crate docs); full-text search over every user belongs to the search service.
 
@@ -13,6 +15,7 @@ use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_user::repo::profiles;
 use nova_user::{LogicError, pb};
 
+use crate::audience::Viewer;
 use crate::profiles::{MAX_DISPLAY_NAME, to_proto};
 use crate::{UserLogic, sql};
 
@@ -20,7 +23,9 @@ const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 50;
 
 impl UserLogic {
-    pub(crate) async fn search(&self, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
+    /// `searcher_id` is bound to the caller (empty without a user); the viewer decides which
+    /// private profiles are listed, so the token binds the page to both.
+    pub(crate) async fn search(&self, viewer: Viewer, request: pb::SearchUsersRequest) -> Result<pb::SearchUsersResponse, LogicError> {
         let query = text("query", &request.query)?;
         if query.trim().is_empty() {
             return Err(LogicError::invalid_argument("query must not be empty"));
@@ -36,7 +41,9 @@ impl UserLogic {
         // PostgreSQL's lower() and Rust's agree on the characters a display name holds in
         // practice; the token binds the page to the exact query and searcher.
         let prefix = query.to_lowercase();
-        let list = format!("SearchUsers/{}/{prefix}", searcher.map(|s| s.to_string()).unwrap_or_default());
+        // The caller's user, whatever the field says (the policy bound it to them already).
+        let searcher = sql::Searcher { user: viewer.user().or(searcher), trusted: viewer == Viewer::Trusted };
+        let list = format!("SearchUsers/{}/{}/{prefix}", searcher.user.map(|s| s.to_string()).unwrap_or_default(), searcher.trusted);
         let after = decode_token::<(String, String)>(&list, &request.page_token)?
             .map(|(name, id)| Uuid::parse_str(&id).map(|id| (name, id)))
             .transpose()

@@ -8,6 +8,7 @@
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
+use nova_user::repo::profiles::Visibility;
 
 /// The default profiles, and for each one really inserted its search outbox row (with the
 /// username auth reported), in one statement: both or neither.
@@ -20,20 +21,28 @@ const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO user_settings (user_id) VALUE
 const INSERT_FOLLOW: &str = "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT (follower_id, followee_id) DO NOTHING";
 const INSERT_BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
 const LOCK_PROFILES: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
+/// Which of `$2` the user `$1` follows (whose private profiles they see in full).
+const FOLLOWED_AMONG: &str = "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id = ANY($2)";
 /// The search key: the lowered display name in byte order (`ucs_basic`), the expression of
 /// `profiles_lower_display_name_collate_ucs_basic_user_id_idx`. The prefix is also given as a
 /// byte-order range (`$4 <= key < $5`), so the index range holds in a generic plan too, where
-/// PostgreSQL cannot derive it from the `LIKE` pattern; `LIKE` stays for exactness.
+/// PostgreSQL cannot derive it from the `LIKE` pattern; `LIKE` stays for exactness. Private
+/// profiles are listed only to whom sees them in full (`$6` public, `$7` a trusted caller, or
+/// the searcher `$2` is the user or a follower; see `audience`).
 const SEARCH_FIRST: &str = "SELECT p.user_id, lower(p.display_name) FROM profiles p \
      WHERE lower(p.display_name) COLLATE ucs_basic >= $4 AND lower(p.display_name) COLLATE ucs_basic < $5 \
      AND lower(p.display_name) COLLATE ucs_basic LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
      AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = p.user_id AND b.blocked_id = $2)) \
+     AND (p.visibility = $6 OR $7 OR p.user_id = $2 \
+          OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.user_id)) \
      ORDER BY lower(p.display_name) COLLATE ucs_basic, p.user_id LIMIT $3";
 const SEARCH_AFTER: &str = "SELECT p.user_id, lower(p.display_name) FROM profiles p \
      WHERE lower(p.display_name) COLLATE ucs_basic >= $4 AND lower(p.display_name) COLLATE ucs_basic < $5 \
      AND lower(p.display_name) COLLATE ucs_basic LIKE $1 ESCAPE '\\' AND p.deleted_at IS NULL \
      AND ($2::uuid IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = p.user_id AND b.blocked_id = $2)) \
-     AND (lower(p.display_name) COLLATE ucs_basic, p.user_id) > ($6, $7) \
+     AND (p.visibility = $6 OR $7 OR p.user_id = $2 \
+          OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.user_id)) \
+     AND (lower(p.display_name) COLLATE ucs_basic, p.user_id) > ($8, $9) \
      ORDER BY lower(p.display_name) COLLATE ucs_basic, p.user_id LIMIT $3";
 
 /// Every handwritten statement, by name (for a test that prepares them).
@@ -43,11 +52,13 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert_follow", INSERT_FOLLOW),
     ("insert_block", INSERT_BLOCK),
     ("lock_profiles", LOCK_PROFILES),
+    ("followed_among", FOLLOWED_AMONG),
     ("search_first", SEARCH_FIRST),
     ("search_after", SEARCH_AFTER),
     ("search_outbox.of_users", crate::search_push::SQL_OUTBOX_OF_USERS),
     ("search_outbox.oldest", crate::search_push::SQL_OUTBOX_OLDEST),
     ("search_outbox.delete", crate::search_push::SQL_OUTBOX_DELETE),
+    ("search_outbox.lock", crate::search_push::SQL_LOCK_FOR_PUSH),
     ("search_outbox.profiles", crate::search_push::SQL_PROFILES_FOR_SEARCH),
 ];
 
@@ -93,22 +104,41 @@ pub async fn lock_profiles(db: &mut PgConnection, ids: &[Uuid]) -> RepoResult<Ve
     rows.iter().map(|row| row.try_get::<Uuid, _>(0)).collect::<Result<_, _>>().map_err(error("profiles"))
 }
 
+/// Which of `others` `follower` follows.
+pub async fn followed_among(db: &mut PgConnection, follower: Uuid, others: &[Uuid]) -> RepoResult<Vec<Uuid>> {
+    sqlx::query_scalar(FOLLOWED_AMONG).bind(follower).bind(others).fetch_all(db).await.map_err(error("follows"))
+}
+
 /// Where a search page continues: the lowered display name and the user id of its last hit.
 pub type SearchPosition = (String, Uuid);
 
+/// Who searches: the end user (`None` when nobody signed in), or a trusted service.
+#[derive(Debug, Clone, Copy)]
+pub struct Searcher {
+    pub user: Option<Uuid>,
+    pub trusted: bool,
+}
+
 /// One page of the ids of live profiles whose lowered display name starts with `prefix`
 /// (already lowered), in `(lower(display_name), user_id)` order, leaving out users who block
-/// `searcher`.
+/// the searcher and private profiles the searcher does not see in full.
 pub async fn search(
     db: &mut PgConnection,
     prefix: &str,
-    searcher: Option<Uuid>,
+    searcher: Searcher,
     after: Option<&SearchPosition>,
     limit: i64,
 ) -> RepoResult<Vec<SearchPosition>> {
     let pattern = format!("{}%", escape_like(prefix));
     let statement = if after.is_some() { SEARCH_AFTER } else { SEARCH_FIRST };
-    let mut query = sqlx::query(statement).bind(pattern).bind(searcher).bind(limit).bind(prefix).bind(upper_bound(prefix));
+    let mut query = sqlx::query(statement)
+        .bind(pattern)
+        .bind(searcher.user)
+        .bind(limit)
+        .bind(prefix)
+        .bind(upper_bound(prefix))
+        .bind(Visibility::Public)
+        .bind(searcher.trusted);
     if let Some((name, id)) = after {
         query = query.bind(name.as_str()).bind(*id);
     }

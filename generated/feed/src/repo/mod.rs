@@ -6,6 +6,8 @@
 pub mod user_feed_preferences;
 /// Table `engagement_events`.
 pub mod engagement_events;
+/// Table `counted_engagements`.
+pub mod counted_engagements;
 /// Table `trending_scores`.
 pub mod trending_scores;
 /// Table `feed_metadata`.
@@ -14,6 +16,7 @@ pub mod feed_metadata;
 pub const TABLES: &[&str] = &[
     "user_feed_preferences",
     "engagement_events",
+    "counted_engagements",
     "trending_scores",
     "feed_metadata",
 ];
@@ -21,6 +24,7 @@ pub const TABLES: &[&str] = &[
 pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
     (user_feed_preferences::TABLE, user_feed_preferences::STATEMENTS),
     (engagement_events::TABLE, engagement_events::STATEMENTS),
+    (counted_engagements::TABLE, counted_engagements::STATEMENTS),
     (trending_scores::TABLE, trending_scores::STATEMENTS),
     (feed_metadata::TABLE, feed_metadata::STATEMENTS),
 ];
