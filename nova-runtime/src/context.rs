@@ -72,6 +72,13 @@ pub async fn with_deadline<F: Future>(deadline: Option<Instant>, future: F) -> F
     SCOPE.scope(Scope { deadline, caller: None }, future).await
 }
 
+/// Runs `future` as the service itself, whatever call this task serves: outgoing calls keep the
+/// deadline but carry no user's token (e.g. answers shared by every caller, which must not
+/// depend on who asked first).
+pub async fn as_service<F: Future>(future: F) -> F::Output {
+    with_deadline(current_deadline(), future).await
+}
+
 /// Runs `future` serving `caller`: outgoing calls inherit `deadline` and forward the caller's
 /// token, if it has one.
 pub async fn serving<F: Future>(deadline: Option<Instant>, caller: Arc<Caller>, future: F) -> F::Output {

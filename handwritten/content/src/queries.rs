@@ -77,6 +77,7 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("search_outbox.oldest", crate::search_push::SQL_OUTBOX_OLDEST),
     ("search_outbox.delete", crate::search_push::SQL_OUTBOX_DELETE),
     ("search_outbox.posts", crate::search_push::SQL_POSTS_FOR_SEARCH),
+    ("search_outbox.lock", crate::search_push::SQL_LOCK_FOR_PUSH),
 ];
 
 type PostTuple = (Uuid, Uuid, String, Visibility, i64, i64, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);

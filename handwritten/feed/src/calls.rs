@@ -138,8 +138,7 @@ impl FeedLogic {
     /// user's token): the lists shared by every caller (trending, popular) must not depend on
     /// who happened to ask first.
     pub(crate) async fn public_posts(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, content_pb::Post>, LogicError> {
-        // A scope without a caller: the calls made in it carry no token (see nova_runtime::context).
-        ::nova_runtime::context::with_deadline(::nova_runtime::context::current_deadline(), self.live_posts(ids, Reach::Everyone)).await
+        ::nova_runtime::context::as_service(self.live_posts(ids, Reach::Everyone)).await
     }
 
     /// Of `ids`, the posts content still holds (GetPostsByIds, cached and invalidated by post
