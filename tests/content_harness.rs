@@ -21,6 +21,9 @@ pub struct Content {
     pub system: TestSystem,
     /// The edge with nobody signed in: `.with_token` for a user.
     pub content: ContentClient,
+    /// The same without a cache of its own: what content answers now (another caller's cache
+    /// hears an invalidation over Redis pub/sub, a moment after the write returned).
+    pub fresh: ContentClient,
     pub users: UserClient,
 }
 
@@ -33,8 +36,9 @@ impl Content {
         system.start(&nova_user::server::DESCRIPTION, nova_user_service::start).await;
         system.start(&nova_content::server::DESCRIPTION, nova_content_service::start).await;
         let content = system.client(ContentClient::from_peers);
+        let fresh = system.uncached_client(ContentClient::from_peers);
         let users = system.client(UserClient::from_peers);
-        Content { system, content, users }
+        Content { system, content, fresh, users }
     }
 
     pub async fn stop(self) {
@@ -65,9 +69,10 @@ impl Content {
         self.as_user(author).create_post(request).await.unwrap().post.unwrap()
     }
 
-    /// GetPost as `viewer` (the viewer_id left for the server to fill in).
+    /// GetPost as `viewer` (the viewer_id left for the server to fill in), uncached: what
+    /// content answers now.
     pub async fn get(&self, viewer: &TestUser, post_id: &str) -> Result<pb::Post, tonic::Status> {
-        self.as_user(viewer).get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() }).await.map(|r| r.post.unwrap())
+        self.fresh.with_token(&viewer.token).get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() }).await.map(|r| r.post.unwrap())
     }
 
     pub async fn follow(&self, follower: &TestUser, followee: &TestUser) {

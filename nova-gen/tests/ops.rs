@@ -320,7 +320,7 @@ fn a_security_regression_fails_chart_validation_naming_it() {
     for expected in [
         "values/user.yaml (canary on): container user securityContext.readOnlyRootFilesystem is False, the Restricted Pod Security Standard wants True",
         "values/user.yaml (canary on): checkov CKV_K8S_22 fails on Deployment.nova-apps.nova-user: Use read-only filesystem",
-        "values/auth.yaml (canary off): the NetworkPolicy admits callers ['nova-content', 'nova-messaging', 'nova-streaming', 'nova-user'] to the gRPC port, the spec's reverse calls give ['nova-content', 'nova-media', 'nova-messaging', 'nova-streaming', 'nova-user']",
+        "values/auth.yaml (canary off): the NetworkPolicy admits callers ['nova-content', 'nova-feed', 'nova-messaging', 'nova-search', 'nova-streaming', 'nova-user'] to the gRPC port, the spec's reverse calls give ['nova-content', 'nova-feed', 'nova-media', 'nova-messaging', 'nova-search', 'nova-streaming', 'nova-user']",
         "values/feed.yaml (options on): the ConfigMap carries a secret: NOVA_REDIS_URL",
     ] {
         assert!(report.contains(expected), "no `{expected}` in:\n{report}");
@@ -366,6 +366,8 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
     repo.edit("specs/ownership.toml", "slo = { p95 = \"150ms\" }", "slo = { p95 = \"7ms\" }");
     repo.edit("specs/ownership.toml", "[notes]\n", "[notes]\nport = 50777\n");
     repo.edit("specs/ownership.toml", "calls = [\"accounts\"]\n", "");
+    // With no caller left, accounts' service-only read would admit nobody: open it.
+    repo.edit("specs/ownership.toml", "rpc.GetAccount = {", "rpc.GetAccount = { access = \"public\",");
     let check = nova_gen_cli(repo.root(), "check");
     assert_eq!(check.status.code(), Some(1), "{}", text(&check));
     for drifted in [
@@ -398,7 +400,7 @@ fn ports_stay_put_when_a_service_is_added_before_the_others() {
         "specs/proto/nova/aaa/v1/aaa.proto",
         "syntax = \"proto3\";\npackage nova.aaa.v1;\nservice AaaService {\n  rpc Ping(PingRequest) returns (PingResponse);\n}\nmessage PingRequest {}\nmessage PingResponse {}\n",
     );
-    repo.edit("specs/ownership.toml", "[accounts]\n", "[aaa]\n\n[aaa.tables.pings]\ncolumns.id = \"uuid pk\"\n\n[accounts]\n");
+    repo.edit("specs/ownership.toml", "[accounts]\n", "[aaa]\nrpc.Ping = { access = \"public\" }\n\n[aaa.tables.pings]\ncolumns.id = \"uuid pk\"\n\n[accounts]\n");
     let after = nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(port(&after, "accounts"), port(&before, "accounts"));
     assert_eq!(port(&after, "notes"), port(&before, "notes"));
@@ -409,6 +411,7 @@ fn ports_stay_put_when_a_service_is_added_before_the_others() {
 fn check_refuses_a_client_dependency_the_spec_does_not_declare() {
     let repo = TempRepo::with_fixture("mini");
     repo.edit("specs/ownership.toml", "calls = [\"accounts\"]\n", "");
+    repo.edit("specs/ownership.toml", "rpc.GetAccount = {", "rpc.GetAccount = { access = \"public\",");
     assert!(nova_gen_cli(repo.root(), "generate").status.success());
     for service in ["accounts", "notes"] {
         repo.migrate(service, "init", false).unwrap_or_else(|e| panic!("{e:?}"));
