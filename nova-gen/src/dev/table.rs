@@ -50,6 +50,22 @@ pub fn render(rows: &[Row]) -> String {
     out
 }
 
+/// How to call the running system from outside: the edge certificate, a token, grpcurl.
+pub fn how_to_call(pki: &super::pki::Pki, rows: &[Row]) -> String {
+    let auth = rows.iter().find(|r| r.service == "auth").map_or(50051, |r| r.grpc_port);
+    let edge = (pki.edge.cert.display(), pki.edge.key.display(), pki.ca.display());
+    let mut text = String::new();
+    let _ = writeln!(text, "Every service speaks mutual TLS only. Call it as the edge (the client certificate `dev` made) and,");
+    let _ = writeln!(text, "for anything but public RPCs, with a user's access token (see generated/ops/ACCESS.md):");
+    let _ = writeln!(text, "  TLS=\"-cacert {} -cert {} -key {}\"", edge.2, edge.0, edge.1);
+    let _ = writeln!(
+        text,
+        "  TOKEN=$(grpcurl $TLS -authority nova-auth -d '{{\"email\":\"<email>\",\"password\":\"<password>\"}}' 127.0.0.1:{auth} nova.auth.v1.AuthService/Login | jq -r .tokens.accessToken)"
+    );
+    let _ = writeln!(text, "  grpcurl $TLS -authority nova-<service> -H \"authorization: Bearer $TOKEN\" 127.0.0.1:<port> list");
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -72,18 +88,3 @@ mod tests {
     }
 }
 
-/// How to call the running system from outside: the edge certificate, a token, grpcurl.
-pub fn how_to_call(pki: &super::pki::Pki, rows: &[Row]) -> String {
-    let auth = rows.iter().find(|r| r.service == "auth").map_or(50051, |r| r.grpc_port);
-    let edge = (pki.edge.cert.display(), pki.edge.key.display(), pki.ca.display());
-    let mut text = String::new();
-    let _ = writeln!(text, "Every service speaks mutual TLS only. Call it as the edge (the client certificate `dev` made) and,");
-    let _ = writeln!(text, "for anything but public RPCs, with a user's access token (see generated/ops/ACCESS.md):");
-    let _ = writeln!(text, "  TLS=\"-cacert {} -cert {} -key {}\"", edge.2, edge.0, edge.1);
-    let _ = writeln!(
-        text,
-        "  TOKEN=$(grpcurl $TLS -authority nova-auth -d '{{\"email\":\"<email>\",\"password\":\"<password>\"}}' 127.0.0.1:{auth} nova.auth.v1.AuthService/Login | jq -r .tokens.accessToken)"
-    );
-    let _ = writeln!(text, "  grpcurl $TLS -authority nova-<service> -H \"authorization: Bearer $TOKEN\" 127.0.0.1:<port> list");
-    text
-}
