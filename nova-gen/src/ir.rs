@@ -143,7 +143,7 @@ impl Access {
             AccessKind::Permission(permission) => format!("permission `{permission}`"),
         };
         if !matches!(self.kind, AccessKind::Service) && !self.services.is_empty() {
-            text.push_str(&format!("; services {} as themselves", self.services.join(", ")));
+            text.push_str(&format!("; also {} calling as themselves", self.services.join(", ")));
         }
         if !self.acting.is_empty() {
             text.push_str(&format!("; {} bound to the caller", self.acting.join(", ")));

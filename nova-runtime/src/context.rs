@@ -59,6 +59,16 @@ impl CallContext {
         self.rpc.access.bind(&self.principal, field, value)
     }
 
+    /// The service calling as itself (no end user), when the RPC's policy lists it among the
+    /// services it trusts (`services = [...]`): what handlers may answer more fully than an end
+    /// user (`None` for anyone else, a listed service serving a user included).
+    pub fn listed_service(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::Service(name) if self.rpc.access.services.contains(&name.as_str()) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The end user the call acts for, or `UNAUTHENTICATED`: for handlers of RPCs that admit
     /// services as themselves as well, when a user is needed after all.
     pub fn require_user(&self) -> Result<uuid::Uuid, crate::error::LogicError> {

@@ -48,7 +48,7 @@ pub static GET_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::R
         shared: false,
     },
 };
-/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public; services feed as themselves, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public; also feed calling as themselves, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_POSTS_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetPostsByIds",
@@ -176,7 +176,7 @@ pub static DELETE_POST: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc
         shared: false,
     },
 };
-/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; services feed as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; also feed calling as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_FEED_POSTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.content.v1.ContentService",
     method: "GetFeedPosts",

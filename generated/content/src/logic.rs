@@ -25,7 +25,7 @@ pub trait Logic: Send + Sync + 'static {
     /// INVALID_ARGUMENT when an id is malformed or more than 100 are given; UNAVAILABLE when the
     /// user service cannot answer.
     ///
-    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public; services feed as themselves, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetPostsByIds`: read (NO_SIDE_EFFECTS), access: public; also feed calling as themselves, deadline 300ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_posts_by_ids(
         &self,
         ctx: &CallContext,
@@ -92,7 +92,7 @@ pub trait Logic: Send + Sync + 'static {
     /// are given, an id is malformed, or the page size or token is invalid; UNAVAILABLE when the
     /// user service cannot answer.
     ///
-    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; services feed as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetFeedPosts`: read (NO_SIDE_EFFECTS), access: user; also feed calling as themselves, deadline 500ms, cached 15s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_feed_posts(
         &self,
         ctx: &CallContext,

@@ -176,7 +176,7 @@ impl MediaClient {
     /// Returns one media, to its owner, content or messaging. NOT_FOUND when it does not exist, was
     /// deleted or is not the caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
     ///
-    /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media(
         &self,
         request: crate::pb::GetMediaRequest,
@@ -210,7 +210,7 @@ impl MediaClient {
     /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
     /// are more than 100.
     ///
-    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_ids(
         &self,
         request: crate::pb::GetMediaByIdsRequest,
@@ -247,7 +247,7 @@ impl MediaClient {
     /// asks while serving another user); INVALID_ARGUMENT naming owner_id, page_size or page_token
     /// when malformed.
     ///
-    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_by_owner(
         &self,
         request: crate::pb::GetMediaByOwnerRequest,
@@ -309,7 +309,7 @@ impl MediaClient {
     /// content or messaging. NOT_FOUND when the media does not exist, was deleted or is not the
     /// caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
     ///
-    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_variants(
         &self,
         request: crate::pb::GetMediaVariantsRequest,
@@ -351,7 +351,7 @@ impl MediaClient {
     /// complete, NOT_FOUND when the media does not exist, was deleted or is not the caller's,
     /// INVALID_ARGUMENT naming presets when one is not produced for the media's kind.
     ///
-    /// `ProcessMedia`: idempotent write, access: user; services content, messaging as themselves, deadline 10s, up to 3 attempts.
+    /// `ProcessMedia`: idempotent write, access: user; also content, messaging calling as themselves, deadline 10s, up to 3 attempts.
     pub async fn process_media(
         &self,
         request: crate::pb::ProcessMediaRequest,
@@ -373,7 +373,7 @@ impl MediaClient {
     /// RUNNING, SUCCEEDED (READY) or FAILED with the reason; to its owner, content or messaging.
     /// NOT_FOUND when the media does not exist, was deleted or is not the caller's.
     ///
-    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, up to 3 attempts.
+    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, up to 3 attempts.
     pub async fn get_processing_status(
         &self,
         request: crate::pb::GetProcessingStatusRequest,
@@ -424,7 +424,7 @@ impl MediaClient {
     /// transcoded, so nothing can be served); FAILED_PRECONDITION when the media is not READY, or
     /// is an image processed before renditions existed (ProcessMedia produces its rendition).
     ///
-    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_media_cdn_url(
         &self,
         request: crate::pb::GetMediaCdnUrlRequest,

@@ -120,7 +120,7 @@ pub static COMPLETE_MEDIA_UPLOAD: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         shared: false,
     },
 };
-/// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMedia",
@@ -148,7 +148,7 @@ pub static GET_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::
         shared: false,
     },
 };
-/// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaByIds",
@@ -176,7 +176,7 @@ pub static GET_MEDIA_BY_IDS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
         shared: false,
     },
 };
-/// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_BY_OWNER: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaByOwner",
@@ -229,7 +229,7 @@ pub static DELETE_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rp
         shared: false,
     },
 };
-/// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaVariants",
@@ -257,7 +257,7 @@ pub static GET_MEDIA_VARIANTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runti
         shared: false,
     },
 };
-/// `ProcessMedia`: idempotent write, access: user; services content, messaging as themselves, deadline 10s, up to 3 attempts.
+/// `ProcessMedia`: idempotent write, access: user; also content, messaging calling as themselves, deadline 10s, up to 3 attempts.
 pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "ProcessMedia",
@@ -282,7 +282,7 @@ pub static PROCESS_MEDIA: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::r
         shared: false,
     },
 };
-/// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, up to 3 attempts.
+/// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, up to 3 attempts.
 pub static GET_PROCESSING_STATUS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetProcessingStatus",
@@ -332,7 +332,7 @@ pub static UPDATE_MEDIA_METADATA: ::nova_runtime::rpc::RpcDescriptor = ::nova_ru
         shared: false,
     },
 };
-/// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_MEDIA_CDN_URL: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.media.v1.MediaService",
     method: "GetMediaCdnUrl",

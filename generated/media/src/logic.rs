@@ -75,7 +75,7 @@ pub trait Logic: Send + Sync + 'static {
     /// Returns one media, to its owner, content or messaging. NOT_FOUND when it does not exist, was
     /// deleted or is not the caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
     ///
-    /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMedia`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media(
         &self,
         ctx: &CallContext,
@@ -87,7 +87,7 @@ pub trait Logic: Send + Sync + 'static {
     /// `missing_media_ids`. INVALID_ARGUMENT naming media_ids when one is not a UUID or there
     /// are more than 100.
     ///
-    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByIds`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_ids(
         &self,
         ctx: &CallContext,
@@ -101,7 +101,7 @@ pub trait Logic: Send + Sync + 'static {
     /// asks while serving another user); INVALID_ARGUMENT naming owner_id, page_size or page_token
     /// when malformed.
     ///
-    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaByOwner`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves; owner_id bound to the caller, deadline 300ms, cached 30s (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_by_owner(
         &self,
         ctx: &CallContext,
@@ -124,7 +124,7 @@ pub trait Logic: Send + Sync + 'static {
     /// content or messaging. NOT_FOUND when the media does not exist, was deleted or is not the
     /// caller's; INVALID_ARGUMENT naming media_id when it is not a UUID.
     ///
-    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaVariants`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_variants(
         &self,
         ctx: &CallContext,
@@ -139,7 +139,7 @@ pub trait Logic: Send + Sync + 'static {
     /// complete, NOT_FOUND when the media does not exist, was deleted or is not the caller's,
     /// INVALID_ARGUMENT naming presets when one is not produced for the media's kind.
     ///
-    /// `ProcessMedia`: idempotent write, access: user; services content, messaging as themselves, deadline 10s, up to 3 attempts.
+    /// `ProcessMedia`: idempotent write, access: user; also content, messaging calling as themselves, deadline 10s, up to 3 attempts.
     fn process_media(
         &self,
         ctx: &CallContext,
@@ -151,7 +151,7 @@ pub trait Logic: Send + Sync + 'static {
     /// RUNNING, SUCCEEDED (READY) or FAILED with the reason; to its owner, content or messaging.
     /// NOT_FOUND when the media does not exist, was deleted or is not the caller's.
     ///
-    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, up to 3 attempts.
+    /// `GetProcessingStatus`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, up to 3 attempts.
     fn get_processing_status(
         &self,
         ctx: &CallContext,
@@ -182,7 +182,7 @@ pub trait Logic: Send + Sync + 'static {
     /// transcoded, so nothing can be served); FAILED_PRECONDITION when the media is not READY, or
     /// is an image processed before renditions existed (ProcessMedia produces its rendition).
     ///
-    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; services content, messaging as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetMediaCdnUrl`: read (NO_SIDE_EFFECTS), access: user; also content, messaging calling as themselves, deadline 200ms, cached 5m (stale up to 5m more if the service fails), up to 3 attempts.
     fn get_media_cdn_url(
         &self,
         ctx: &CallContext,

@@ -180,7 +180,7 @@ impl UserClient {
     /// another user's), or any user's for messaging. NOT_FOUND when the user is unknown or
     /// deleted.
     ///
-    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; services messaging as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+    /// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; also messaging calling as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
     pub async fn get_user_settings(
         &self,
         request: crate::pb::GetUserSettingsRequest,

@@ -101,7 +101,7 @@ pub static UPDATE_USER_PROFILE: ::nova_runtime::rpc::RpcDescriptor = ::nova_runt
         shared: false,
     },
 };
-/// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; services messaging as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
+/// `GetUserSettings`: read (NO_SIDE_EFFECTS), access: user; also messaging calling as themselves; user_id bound to the caller, deadline 200ms, cached 1m (stale up to 5m more if the service fails), up to 3 attempts.
 pub static GET_USER_SETTINGS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.user.v1.UserService",
     method: "GetUserSettings",

@@ -46,10 +46,10 @@ impl Viewer {
     /// The viewer of a call whose request names none: the end user the call acts for, a
     /// service the RPC's policy lists calling as itself (trusted), or else anonymous.
     pub fn caller(ctx: &CallContext) -> Viewer {
-        match &ctx.principal {
-            Principal::User(user) => Viewer::User(user.id),
-            Principal::Service(name) if ctx.rpc.access.services.contains(&name.as_str()) => Viewer::Trusted,
-            Principal::Service(_) | Principal::Anonymous => Viewer::Anonymous,
+        match (&ctx.principal, ctx.listed_service()) {
+            (Principal::User(user), _) => Viewer::User(user.id),
+            (_, Some(_)) => Viewer::Trusted,
+            (Principal::Service(_) | Principal::Anonymous, None) => Viewer::Anonymous,
         }
     }
 }

@@ -55,7 +55,7 @@ impl AccessPolicy {
             Access::Permission(permission) => format!("permission `{permission}`"),
         };
         if !matches!(self.access, Access::Service) && !self.services.is_empty() {
-            text.push_str(&format!("; services {} as themselves", self.services.join(", ")));
+            text.push_str(&format!("; also {} calling as themselves", self.services.join(", ")));
         }
         if !self.acting.is_empty() {
             text.push_str(&format!("; {} bound to the caller", self.acting.join(", ")));
