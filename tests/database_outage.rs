@@ -16,7 +16,7 @@ use nova_runtime::codegen::sqlx::{self, Connection as _};
 use nova_runtime::db::{DatabaseConfig, DbError};
 use nova_runtime::server::{ServiceConfig, StartError};
 use nova_tests::metrics::{sample, scrape};
-use nova_tests::{HealthWatch, PrivatePostgres, RunningService, SAFETY_TIMEOUT};
+use nova_tests::{HealthWatch, PrivatePostgres, RunningService, TestDirectory, SAFETY_TIMEOUT};
 use tokio::sync::watch;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -24,9 +24,14 @@ use tonic_health::pb::health_check_response::ServingStatus;
 /// What the gate answers while the database is away: the call never touched the pool.
 const NOT_READY: &str = "is not ready: its database does not answer";
 
-async fn start_auth(database: DatabaseConfig) -> RunningService {
-    let config = ServiceConfig::loopback(database);
-    RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await
+/// The running service and the directory it keeps its files in (its sealed signing keys): a
+/// temporary one of the test's own, removed when the test ends, never the repository's `var/`.
+async fn start_auth(database: DatabaseConfig) -> (RunningService, TestDirectory) {
+    let files = TestDirectory::new("database-outage");
+    let mut config = ServiceConfig::loopback(database);
+    config.data_dir = files.path.clone();
+    let service = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
+    (service, files)
 }
 
 fn client(service: &RunningService) -> AuthServiceClient<tonic::transport::Channel> {
@@ -94,7 +99,7 @@ impl Load {
 async fn health_follows_the_database_calls_fail_fast_while_it_is_away_and_no_acknowledged_write_is_lost() {
     let postgres = PrivatePostgres::init().await;
     postgres.start().await;
-    let service = start_auth(DatabaseConfig::for_url(postgres.url("nova_auth"))).await;
+    let (service, _files) = start_auth(DatabaseConfig::for_url(postgres.url("nova_auth"))).await;
     let mut health = HealthWatch::start(service.addr, nova_auth::PROTO_SERVICE).await;
     health.until(ServingStatus::Serving).await;
     let mut load = Load::start(client(&service));
@@ -131,7 +136,7 @@ async fn health_follows_the_database_calls_fail_fast_while_it_is_away_and_no_ack
 #[tokio::test]
 async fn a_service_started_before_its_database_waits_not_serving_then_serves_by_itself() {
     let postgres = PrivatePostgres::init().await;
-    let service = start_auth(DatabaseConfig::for_url(postgres.url("nova_auth"))).await;
+    let (service, _files) = start_auth(DatabaseConfig::for_url(postgres.url("nova_auth"))).await;
     let mut health = HealthWatch::start(service.addr, nova_auth::PROTO_SERVICE).await;
     assert_eq!(health.next().await, Some(ServingStatus::NotServing));
     // Everything but the calls is served meanwhile: health (above), /metrics, and a clear
@@ -157,7 +162,7 @@ async fn a_service_whose_database_never_answers_gives_up_after_its_startup_wait(
     let closed = nova_tests::proxy::closed_port().await;
     let mut database = DatabaseConfig::for_url(format!("postgres://postgres@{closed}/nova_auth"));
     database.startup_wait = Duration::from_millis(300);
-    let service = start_auth(database).await;
+    let (service, _files) = start_auth(database).await;
     let mut health = HealthWatch::start(service.addr, nova_auth::PROTO_SERVICE).await;
     assert_eq!(health.next().await, Some(ServingStatus::NotServing));
     let result = service.finished().await;

@@ -30,4 +30,4 @@ pub use private_postgres::PrivatePostgres;
 pub use raw_grpc::{RawGrpc, RawReply};
 pub use scripted::{Script, Scripted, start_scripted};
 pub use service::{HealthWatch, RunningService, SAFETY_TIMEOUT, wait_until_serving, wait_until_serving_tls};
-pub use system::{TestSystem, TestUser};
+pub use system::{TestDirectory, TestSystem, TestUser};

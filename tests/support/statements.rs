@@ -6,7 +6,7 @@
 use nova_runtime::codegen::sqlx::{Executor as _, SqlSafeStr as _};
 use nova_runtime::db::Migration;
 
-use crate::TestDatabase;
+use crate::{TestDatabase, SAFETY_TIMEOUT};
 
 /// `repo::STATEMENTS` of a generated service crate: `(table, [(function or variant, SQL)])`.
 pub type RepoStatements = &'static [(&'static str, &'static [(&'static str, &'static str)])];
@@ -28,7 +28,12 @@ pub async fn prepare_all(
     statements: &[(&'static str, &'static [(&'static str, &'static str)])],
 ) -> (usize, Vec<Unpreparable>) {
     let database = TestDatabase::new(&format!("stmts_{service}"));
-    let pool = match nova_runtime::db::connect_and_migrate(&database.config(), migrations).await {
+    // The service default (250 ms to get a connection) is a production fail-fast budget; on a
+    // loaded CI box opening the first connection and migrating can take longer, and this test
+    // is about the statements, not the latency.
+    let mut config = database.config();
+    config.acquire_timeout = SAFETY_TIMEOUT;
+    let pool = match nova_runtime::db::connect_and_migrate(&config, migrations).await {
         Ok(pool) => pool,
         Err(error) => panic!("{service}: migrations do not apply: {}", nova_runtime::error::cause_chain(&error)),
     };
