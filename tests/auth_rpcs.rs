@@ -65,7 +65,12 @@ fn service(system: &TestSystem) -> AuthClient {
 /// `auth.admin` of a deployment without `NOVA_AUTH_ADMIN_EMAILS`).
 async fn grant_in_database(system: &TestSystem, user_id: &str, permission: &str) {
     let mut db = system.connect("auth").await;
-    sqlx::query("INSERT INTO user_permissions (user_id, permission) VALUES ($1::uuid, $2)").bind(user_id).bind(permission).execute(&mut db).await.unwrap();
+    sqlx::query("INSERT INTO user_permissions (user_id, permission) VALUES ($1::uuid, $2)")
+        .bind(user_id)
+        .bind(permission)
+        .execute(&mut db)
+        .await
+        .unwrap();
 }
 
 /// A user holding `auth.admin`, signed in: who may call the operator RPCs.
@@ -327,7 +332,11 @@ async fn logout_ends_only_the_callers_own_sessions_and_hides_the_others() {
     let as_lee = client.with_token(&lee.token);
     let other = assert_code(as_lee.logout(pb::LogoutRequest { session_id: kim.session_id.clone() }).await, Code::NotFound);
     let missing = assert_code(as_lee.logout(pb::LogoutRequest { session_id: unknown.clone() }).await, Code::NotFound);
-    assert_eq!(other.message().replace(&kim.session_id, "<id>"), missing.message().replace(&unknown, "<id>"), "nothing tells kim's session from none");
+    assert_eq!(
+        other.message().replace(&kim.session_id, "<id>"),
+        missing.message().replace(&unknown, "<id>"),
+        "nothing tells kim's session from none"
+    );
     verify(&direct(&system), &kim.token).await.unwrap();
     refresh(&client, &kim.refresh_token).await.unwrap();
     // Nor can an anonymous caller, nor a service as itself (it has no session).
@@ -359,8 +368,10 @@ async fn delete_user_is_seen_by_every_client_and_ends_its_sessions() {
     // Two deletions at once with lou's token (a retry racing the first call): both are
     // answered as done (or the second finds the token already revoked), recorded once.
     let as_lou = client.with_token(&tokens.access_token);
-    let (a, b) =
-        tokio::join!(as_lou.delete_user(pb::DeleteUserRequest { user_id: lou.id.clone() }), as_lou.delete_user(pb::DeleteUserRequest { user_id: String::new() }));
+    let (a, b) = tokio::join!(
+        as_lou.delete_user(pb::DeleteUserRequest { user_id: lou.id.clone() }),
+        as_lou.delete_user(pb::DeleteUserRequest { user_id: String::new() })
+    );
     let codes = [&a, &b].map(|r| r.as_ref().map_or_else(tonic::Status::code, |_| Code::Ok));
     assert!(codes.contains(&Code::Ok) && codes.iter().all(|c| matches!(c, Code::Ok | Code::Unauthenticated)), "{a:?} {b:?}");
 
@@ -475,9 +486,13 @@ async fn permissions_grant_check_list_and_revoke_idempotently() {
     assert!(other.check_permission(check.clone()).await.unwrap().allowed);
     assert_eq!(as_ozz.get_user_permissions(list.clone()).await.unwrap().permissions, ["content.moderate", "media.delete_any"]);
     // An empty user_id is the caller's own.
-    assert_eq!(as_ozz.get_user_permissions(pb::GetUserPermissionsRequest::default()).await.unwrap().permissions, ["content.moderate", "media.delete_any"]);
+    assert_eq!(
+        as_ozz.get_user_permissions(pb::GetUserPermissionsRequest::default()).await.unwrap().permissions,
+        ["content.moderate", "media.delete_any"]
+    );
     let mut db = system.connect("auth").await;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM user_permissions WHERE user_id = $1::uuid").bind(&ozz.id).fetch_one(&mut db).await.unwrap();
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM user_permissions WHERE user_id = $1::uuid").bind(&ozz.id).fetch_one(&mut db).await.unwrap();
     assert_eq!(rows, 2, "the repeated grant changed nothing");
 
     for _ in 0..2 {

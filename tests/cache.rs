@@ -116,7 +116,11 @@ async fn cache_requests_are_counted_by_level_and_result() {
     let server = start_scripted(&scripted).await;
     // A method name only this test uses labels the series; the call itself is GetUser.
     let read = rpc("GetUserCountedByLevel", Idempotency::NoSideEffects, Duration::from_secs(5), None, Some(LONG));
-    let core = ClientCore::new(named_target("auth", NO_BREAKER), channel(&server.uri()), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
+    let core = ClientCore::new(
+        named_target("auth", NO_BREAKER),
+        channel(&server.uri()),
+        ClientOptions { cache: Some(redis.cache_config()), ..Default::default() },
+    );
     until_l1_trusted(core.cache().unwrap()).await;
     let count = |level: &str, result: &str| {
         let labels = [("grpc_method", "GetUserCountedByLevel"), ("level", level), ("result", result)];
@@ -191,7 +195,6 @@ async fn invalidating_an_entity_drops_every_response_about_it_in_every_instance(
     server.stop().await.unwrap();
 }
 
-
 const FAST_BREAKER: BreakerPolicy = BreakerPolicy {
     window: 4,
     min_calls: 2,
@@ -233,7 +236,11 @@ async fn with_the_owner_down_cached_keys_are_served_stale_and_others_fail_fast()
     let never_stale = CachePolicy { ttl: Duration::ZERO, stale_if_error: Duration::ZERO };
     let read = rpc("GetUser", Idempotency::NoSideEffects, Duration::from_secs(5), Some(QUICK_RETRY), Some(stale_for_an_hour));
     let read_never_stale = rpc("GetUser", Idempotency::NoSideEffects, Duration::from_secs(5), Some(QUICK_RETRY), Some(never_stale));
-    let core = ClientCore::new(named_target("auth", FAST_BREAKER), channel(&proxy.uri()), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
+    let core = ClientCore::new(
+        named_target("auth", FAST_BREAKER),
+        channel(&proxy.uri()),
+        ClientOptions { cache: Some(redis.cache_config()), ..Default::default() },
+    );
     until_l1_trusted(core.cache().unwrap()).await;
     assert_eq!(get_user(&core, read, "u1").await.unwrap().user.unwrap().username, "ada");
     assert_eq!(get_user(&core, read_never_stale, "u2").await.unwrap().user.unwrap().username, "bob");
@@ -271,7 +278,8 @@ async fn redis_down_degrades_to_upstream_and_counts_lost_invalidations() {
     for redis_url in [format!("redis://{}", silent.addr), format!("redis://{refused}")] {
         let target = unique_target("redis-down");
         let config = CacheConfig { redis: Some(RedisConfig::new(redis_url)), key_prefix: "nova-test-down".into(), ..CacheConfig::default() };
-        let core = ClientCore::new(named_target(target, NO_BREAKER), channel(&server.uri()), ClientOptions { cache: Some(config), ..Default::default() });
+        let core =
+            ClientCore::new(named_target(target, NO_BREAKER), channel(&server.uri()), ClientOptions { cache: Some(config), ..Default::default() });
         let read = rpc("GetUser", Idempotency::NoSideEffects, Duration::from_secs(5), None, Some(LONG));
         let before = scripted.calls();
         // A 60 s safety net: Redis timeouts bound every cache step, so a hang is a failure.
@@ -298,7 +306,8 @@ async fn a_schema_change_never_reads_old_bytes() {
     let mut changed = nova_auth::rpc::GET_USER;
     changed.schema ^= 1;
     let changed: &'static RpcDescriptor = Box::leak(Box::new(changed));
-    let after = ClientCore::new(&nova_auth::rpc::TARGET, channel(&server.uri()), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
+    let after =
+        ClientCore::new(&nova_auth::rpc::TARGET, channel(&server.uri()), ClientOptions { cache: Some(redis.cache_config()), ..Default::default() });
     let cache = after.cache().unwrap();
     let key = cache.key(changed, &nova_tests::cache_probe::anonymous_scope(), &by_id("u1").encode_to_vec(), &["u1".to_string()]);
     assert!(matches!(cache.lookup(&key).await, Lookup::Miss), "bytes cached under the old schema are not found");

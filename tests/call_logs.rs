@@ -36,12 +36,7 @@ async fn every_call_is_one_debug_line_with_method_code_duration_and_request_id()
     let captured = Captured::default();
     let writer = captured.clone();
     // The runtime's plain-text format (what a service writes when stdout is not a terminal).
-    tracing_subscriber::fmt()
-        .with_env_filter("nova_runtime=debug")
-        .with_target(false)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    tracing_subscriber::fmt().with_env_filter("nova_runtime=debug").with_target(false).with_ansi(false).with_writer(move || writer.clone()).init();
 
     let mut system = TestSystem::new();
     let auth = system.start_with_callees("auth").await.addr;

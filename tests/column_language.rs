@@ -114,7 +114,8 @@ async fn soft_delete_frees_live_uniques_and_full_text_search_uses_the_generated_
     // lower(title) is unique among live rows: another case of the same title is refused.
     assert_eq!(constraint(everything::insert(&pool, &new("rust notes")).await.unwrap_err()).as_deref(), Some("everything_lower_title_live_key"));
     assert_eq!(everything::find_by_lower_title(&pool, "RUST notes").await.unwrap().map(|r| r.id), Some(first.id));
-    let found: Vec<i64> = sqlx::query_scalar("SELECT id FROM everything WHERE search @@ to_tsquery('simple', 'borrowing')").fetch_all(&pool).await.unwrap();
+    let found: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM everything WHERE search @@ to_tsquery('simple', 'borrowing')").fetch_all(&pool).await.unwrap();
     assert_eq!(found, [first.id]);
     assert!(everything::delete(&pool, first.id).await.unwrap());
     assert!(everything::get(&pool, first.id).await.unwrap().is_none());

@@ -72,7 +72,11 @@ impl Content {
     /// GetPost as `viewer` (the viewer_id left for the server to fill in), uncached: what
     /// content answers now.
     pub async fn get(&self, viewer: &TestUser, post_id: &str) -> Result<pb::Post, tonic::Status> {
-        self.fresh.with_token(&viewer.token).get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() }).await.map(|r| r.post.unwrap())
+        self.fresh
+            .with_token(&viewer.token)
+            .get_post(pb::GetPostRequest { post_id: post_id.into(), viewer_id: String::new() })
+            .await
+            .map(|r| r.post.unwrap())
     }
 
     pub async fn follow(&self, follower: &TestUser, followee: &TestUser) {

@@ -16,7 +16,7 @@ use nova_runtime::codegen::sqlx::{self, Connection as _};
 use nova_runtime::db::{DatabaseConfig, DbError};
 use nova_runtime::server::{ServiceConfig, StartError};
 use nova_tests::metrics::{sample, scrape};
-use nova_tests::{HealthWatch, PrivatePostgres, RunningService, TestDirectory, SAFETY_TIMEOUT};
+use nova_tests::{HealthWatch, PrivatePostgres, RunningService, SAFETY_TIMEOUT, TestDirectory};
 use tokio::sync::watch;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;

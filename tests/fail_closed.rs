@@ -17,8 +17,7 @@ fn token(value: &str) -> pb::VerifyTokenRequest {
 }
 
 async fn verify(core: &ClientCore, rpc: &'static RpcDescriptor, value: &str) -> Result<pb::VerifyTokenResponse, tonic::Status> {
-    core.unary(rpc, token(value), |_| Vec::new(), |channel, request| async move { AuthServiceClient::new(channel).verify_token(request).await })
-        .await
+    core.unary(rpc, token(value), |_| Vec::new(), |channel, request| async move { AuthServiceClient::new(channel).verify_token(request).await }).await
 }
 
 /// VerifyToken as the spec declares it, except that its cached answers expire at once and may
@@ -32,7 +31,12 @@ fn expiring_verify_token(fail_closed: bool) -> &'static RpcDescriptor {
 
 #[test]
 fn the_spec_makes_authorization_decisions_fail_closed() {
-    for rpc in [&nova_auth::rpc::VERIFY_TOKEN, &nova_auth::rpc::CHECK_PERMISSION, &nova_auth::rpc::GET_USER_PERMISSIONS, &nova_user::rpc::CHECK_USER_RELATIONSHIP] {
+    for rpc in [
+        &nova_auth::rpc::VERIFY_TOKEN,
+        &nova_auth::rpc::CHECK_PERMISSION,
+        &nova_auth::rpc::GET_USER_PERMISSIONS,
+        &nova_user::rpc::CHECK_USER_RELATIONSHIP,
+    ] {
         assert!(rpc.policy.fail_closed, "{} is an authorization decision", rpc.method);
         assert_eq!(rpc.policy.cache.map(|c| c.stale_if_error), Some(Duration::ZERO), "{} keeps no stale window", rpc.method);
     }

@@ -71,7 +71,8 @@ impl Feed {
     }
 
     async fn post_with(&self, author: &TestUser, body: &str, visibility: content_pb::PostVisibility) -> String {
-        let request = content_pb::CreatePostRequest { author_id: author.id.clone(), body: body.into(), media_ids: vec![], visibility: visibility as i32 };
+        let request =
+            content_pb::CreatePostRequest { author_id: author.id.clone(), body: body.into(), media_ids: vec![], visibility: visibility as i32 };
         self.content.with_token(&author.token).create_post(request).await.unwrap().post.unwrap().id
     }
 
@@ -198,11 +199,13 @@ async fn following_feed_is_followed_posts_newest_first_paged_without_muted_autho
     assert_eq!(t.following_ids(&ada, 0).await, expected);
     // Scores are creation times: non-increasing down the page.
     let fresh = t.fresh_as(&ada);
-    let page = fresh.get_following_feed(pb::GetFollowingFeedRequest { user_id: ada.id.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
+    let page =
+        fresh.get_following_feed(pb::GetFollowingFeedRequest { user_id: ada.id.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
     assert!(page.items.windows(2).all(|w| w[0].score >= w[1].score));
     assert_eq!(page.items[0].author_id, cat.id);
     // An empty user id is the caller's own feed.
-    let own = fresh.get_following_feed(pb::GetFollowingFeedRequest { user_id: String::new(), page_size: 10, page_token: String::new() }).await.unwrap();
+    let own =
+        fresh.get_following_feed(pb::GetFollowingFeedRequest { user_id: String::new(), page_size: 10, page_token: String::new() }).await.unwrap();
     assert_eq!(own.items, page.items);
     // Nobody followed: an empty feed.
     assert!(t.following_ids(&dan, 10).await.is_empty());
@@ -352,7 +355,12 @@ async fn preferences_are_versioned_validated_and_reach_cached_metadata() {
     assert_error(t.preferences(&ada, pb::FeedKind::Following, &[], &["x"], 2).await, Code::InvalidArgument, "muted_author_ids");
     // Preferences are the user's own: bob's token changes nothing of ada's, reads none of
     // them, and nobody without a token does either.
-    let for_ada = pb::UpdateFeedPreferencesRequest { user_id: ada.id.clone(), default_feed_kind: pb::FeedKind::Following as i32, version: 2, ..Default::default() };
+    let for_ada = pb::UpdateFeedPreferencesRequest {
+        user_id: ada.id.clone(),
+        default_feed_kind: pb::FeedKind::Following as i32,
+        version: 2,
+        ..Default::default()
+    };
     let as_bob = t.feed.with_token(&bob.token);
     assert_error(as_bob.update_feed_preferences(for_ada.clone()).await, Code::PermissionDenied, "user_id");
     assert_code(t.feed.update_feed_preferences(for_ada).await, Code::Unauthenticated);
@@ -512,7 +520,8 @@ async fn concurrent_engagements_are_each_counted_exactly_once() {
         fans.push(t.user(&format!("fan{n}")).await);
     }
     let post = t.post(&bob, "hot").await;
-    let kinds = [pb::EngagementType::View, pb::EngagementType::Like, pb::EngagementType::Comment, pb::EngagementType::Share, pb::EngagementType::Bookmark];
+    let kinds =
+        [pb::EngagementType::View, pb::EngagementType::Like, pb::EngagementType::Comment, pb::EngagementType::Share, pb::EngagementType::Bookmark];
     let mut calls = Vec::new();
     let mut requests = 0;
     for fan in &fans {
@@ -587,7 +596,11 @@ async fn one_account_cannot_pump_a_post() {
     assert!(t.engage(&new_id(), &cyd, &pumped, &bob, pb::EngagementType::View, "").await, "a day later");
     assert!(!t.engage(&new_id(), &cyd, &pumped, &bob, pb::EngagementType::View, "").await);
     // (Only views count again: the like of long ago still counts nothing.)
-    sqlx::query("UPDATE counted_engagements SET counted_at = counted_at - interval '48 hours' WHERE user_id = $1::uuid").bind(&ada.id).execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE counted_engagements SET counted_at = counted_at - interval '48 hours' WHERE user_id = $1::uuid")
+        .bind(&ada.id)
+        .execute(&mut db)
+        .await
+        .unwrap();
     assert!(!t.engage(&new_id(), &ada, &pumped, &bob, pb::EngagementType::Like, "").await);
     let counts: Vec<i64> = sqlx::query_scalar("SELECT engagement_count FROM trending_scores WHERE post_id = $1::uuid ORDER BY time_window")
         .bind(&pumped)
@@ -595,7 +608,8 @@ async fn one_account_cannot_pump_a_post() {
         .await
         .unwrap();
     assert_eq!(counts, [4, 4, 4], "a like, a share and two views");
-    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement_events WHERE post_id = $1::uuid").bind(&pumped).fetch_one(&mut db).await.unwrap();
+    let logged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM engagement_events WHERE post_id = $1::uuid").bind(&pumped).fetch_one(&mut db).await.unwrap();
     assert_eq!(logged, 28, "every engagement is logged, counted or not");
 
     // The engaging user is the caller, the post one content shows them, by its real author.
@@ -661,7 +675,8 @@ async fn personalized_feed_mixes_followed_and_trending_posts_with_reasons() {
         t.engage(&new_id(), &new, post.0, post.1, pb::EngagementType::Share, post.2).await;
     }
     t.preferences(&ada, pb::FeedKind::Personalized, &["music"], &[], 0).await.unwrap();
-    let read = |user: &TestUser, page_size: i32, page_token: String| pb::GetPersonalizedFeedRequest { user_id: user.id.clone(), page_size, page_token };
+    let read =
+        |user: &TestUser, page_size: i32, page_token: String| pb::GetPersonalizedFeedRequest { user_id: user.id.clone(), page_size, page_token };
     let fresh = t.fresh_as(&ada);
     let items = fresh.get_personalized_feed(read(&ada, 0, String::new())).await.unwrap().items;
     let reason = |post: &str| items.iter().find(|i| i.post_id == post).map(|i| i.reason);
@@ -690,7 +705,8 @@ async fn personalized_feed_mixes_followed_and_trending_posts_with_reasons() {
     t.preferences(&ada, pb::FeedKind::Personalized, &["music"], &[&dan.id], 1).await.unwrap();
     assert_eq!(ids(&fresh.get_personalized_feed(read(&ada, 0, String::new())).await.unwrap().items), [art.as_str(), followed.as_str()]);
     // A user with no follows and no preferences gets the trending feed; GetUserFeed serves it.
-    let user_feed = t.fresh_as(&new).get_user_feed(pb::GetUserFeedRequest { user_id: new.id.clone(), page_size: 0, page_token: String::new() }).await.unwrap();
+    let user_feed =
+        t.fresh_as(&new).get_user_feed(pb::GetUserFeedRequest { user_id: new.id.clone(), page_size: 0, page_token: String::new() }).await.unwrap();
     assert_eq!(user_feed.feed_kind, pb::FeedKind::Personalized as i32);
     assert_eq!(ids(&user_feed.items), [art.as_str(), music.as_str()]);
 

@@ -71,7 +71,8 @@ async fn user_calls_need_a_valid_token_and_act_only_for_its_user() {
     as_ada.follow(follow(&ada.id, &bob.id)).await.unwrap();
     as_ada.unfollow(pb::UnfollowRequest { follower_id: String::new(), followee_id: bob.id.clone() }).await.unwrap();
     as_ada.follow(follow("", &bob.id)).await.unwrap();
-    let followers = users.get_user_followers(pb::GetUserFollowersRequest { user_id: bob.id.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
+    let followers =
+        users.get_user_followers(pb::GetUserFollowersRequest { user_id: bob.id.clone(), page_size: 10, page_token: String::new() }).await.unwrap();
     assert_eq!(followers.followers.iter().map(|f| f.follower_id.as_str()).collect::<Vec<_>>(), vec![ada.id.as_str()]);
     // A public read needs no token.
     assert_eq!(code(users.get_user_profile(pb::GetUserProfileRequest { user_id: ada.id.clone() }).await), Code::Ok);
@@ -128,7 +129,12 @@ async fn an_answer_cached_for_one_user_is_never_served_to_another() {
     let users = system.client(UserClient::from_peers);
     users.with_token(&bob.token).follow(pb::FollowRequest { follower_id: bob.id.clone(), followee_id: ada.id.clone() }).await.unwrap();
     let posts = system.client(ContentClient::from_peers);
-    let create = content::CreatePostRequest { author_id: ada.id.clone(), body: "for my followers".into(), media_ids: vec![], visibility: content::PostVisibility::Followers as i32 };
+    let create = content::CreatePostRequest {
+        author_id: ada.id.clone(),
+        body: "for my followers".into(),
+        media_ids: vec![],
+        visibility: content::PostVisibility::Followers as i32,
+    };
     let post = posts.with_token(&ada.token).create_post(create).await.unwrap().post.unwrap();
     let read = || content::GetPostRequest { post_id: post.id.clone(), viewer_id: String::new() };
     // Bob (a follower) reads it: now cached in this client, for bob.
@@ -175,7 +181,10 @@ async fn a_cache_entry_planted_in_redis_is_rejected() {
     // The control: the same entry sealed with the key is what a cache would serve.
     let _: () = redis::cmd("SET").arg(key.redis_key()).arg(forged_bytes(&system.redis.mac_key)).query(&mut redis).unwrap();
     let third = system.service_client("content", AuthClient::from_peers);
-    assert!(third.check_permission(request).await.unwrap().allowed, "the control entry should be served: the test would not see a missing seal check");
+    assert!(
+        third.check_permission(request).await.unwrap().allowed,
+        "the control entry should be served: the test would not see a missing seal check"
+    );
     system.stop().await;
 }
 

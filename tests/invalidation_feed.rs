@@ -23,7 +23,6 @@ use nova_tests::proxy::{Mode, Proxy, Upstream};
 use nova_tests::redis_prefix::{RedisPrefix, patient};
 use nova_tests::{Scripted, start_scripted};
 
-
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn read(method: &'static str, policy: CachePolicy) -> &'static RpcDescriptor {
@@ -52,7 +51,11 @@ async fn name_of(core: &ClientCore, descriptor: &'static RpcDescriptor, id: &str
 /// (the owner service: entity tags are named after it) and the key prefix.
 fn replica(server_uri: &str, target: &'static str, redis: RedisConfig, prefix: &str) -> ClientCore {
     let cache = CacheConfig { redis: Some(redis), key_prefix: prefix.to_string(), ..CacheConfig::default() };
-    ClientCore::new(named_target(target, NO_BREAKER), nova_runtime::client::channel(server_uri).unwrap(), ClientOptions { cache: Some(cache), ..Default::default() })
+    ClientCore::new(
+        named_target(target, NO_BREAKER),
+        nova_runtime::client::channel(server_uri).unwrap(),
+        ClientOptions { cache: Some(cache), ..Default::default() },
+    )
 }
 
 #[tokio::test]
@@ -187,7 +190,12 @@ async fn generation_keys_expire_but_outlive_every_entry_stored_under_them() {
     // Entries stored under it (2 min and 2 h lifetimes): the key is made to outlive both.
     name_of(&client, minutes, "u1").await;
     name_of(&client, hours, "u1").await;
-    let key = client.cache().unwrap().key(hours, &nova_tests::cache_probe::anonymous_scope(), &pb::GetUserRequest { user_id: "u1".into() }.encode_to_vec(), &["u1".to_string()]);
+    let key = client.cache().unwrap().key(
+        hours,
+        &nova_tests::cache_probe::anonymous_scope(),
+        &pb::GetUserRequest { user_id: "u1".into() }.encode_to_vec(),
+        &["u1".to_string()],
+    );
     until("both entries reached Redis", || async { time_to_live(&redis).1.len() == 2 }).await;
     assert!(matches!(client.cache().unwrap().lookup_l2(&key).await.0, Lookup::Fresh(..)));
     let (generations, entries) = time_to_live(&redis);
@@ -213,7 +221,12 @@ async fn an_entry_whose_generation_key_vanished_is_never_served() {
     client.invalidate_entity("u1").await;
     name_of(&client, cached_for_an_hour(), "u1").await;
     let cache = client.cache().unwrap();
-    let key = cache.key(cached_for_an_hour(), &nova_tests::cache_probe::anonymous_scope(), &pb::GetUserRequest { user_id: "u1".into() }.encode_to_vec(), &["u1".to_string()]);
+    let key = cache.key(
+        cached_for_an_hour(),
+        &nova_tests::cache_probe::anonymous_scope(),
+        &pb::GetUserRequest { user_id: "u1".into() }.encode_to_vec(),
+        &["u1".to_string()],
+    );
     until("the entry reached Redis", || async { matches!(cache.lookup_l2(&key).await.0, Lookup::Fresh(..)) }).await;
     // The entry was stored under generation 1 of u1. Should that key ever vanish (it cannot
     // expire first, but keys can be deleted), a later bump would start again at 1: an entry

@@ -34,7 +34,10 @@ async fn revoked_everywhere(system: &TestSystem, user: &TestUser, bystander: &Te
     }
     revoke.await;
     for service in nova_services::SERVICES {
-        eventually(&format!("{} refuses the revoked token", service.name), || async { answer(system, service, &user.token).await == Code::Unauthenticated }).await;
+        eventually(&format!("{} refuses the revoked token", service.name), || async {
+            answer(system, service, &user.token).await == Code::Unauthenticated
+        })
+        .await;
         // Only that token: another user's still verifies.
         assert_ne!(answer(system, service, &bystander.token).await, Code::Unauthenticated, "{} refuses a bystander", service.name);
     }

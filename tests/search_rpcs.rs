@@ -143,10 +143,7 @@ async fn a_post_written_in_content_is_found_by_word_and_hashtag_until_it_is_dele
     assert_eq!(tag_count(&search, "books").await, 0);
     let all = pb::FullTextSearchRequest { query: "rainy".into(), ..Default::default() };
     assert!(search.full_text_search(all).await.unwrap().hits.is_empty());
-    until("content's outbox is drained", || async {
-        outbox_rows(&system, "content", "SELECT count(*) FROM post_search_outbox").await == 0
-    })
-    .await;
+    until("content's outbox is drained", || async { outbox_rows(&system, "content", "SELECT count(*) FROM post_search_outbox").await == 0 }).await;
     system.stop().await;
 }
 
@@ -284,8 +281,11 @@ async fn profiles_are_found_by_name_bio_and_username_while_they_are_public() {
     assert!(by_username().await.is_empty());
     assert!(!suggest().await.iter().any(|s| s.id == id), "no suggestion names it");
     let mut db = system.connect("search").await;
-    let (title, body): (String, String) =
-        sqlx::query_as("SELECT title, body FROM search_documents WHERE source_id = $1").bind(Uuid::parse_str(&id).unwrap()).fetch_one(&mut db).await.unwrap();
+    let (title, body): (String, String) = sqlx::query_as("SELECT title, body FROM search_documents WHERE source_id = $1")
+        .bind(Uuid::parse_str(&id).unwrap())
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!((title.as_str(), body.as_str()), ("", ""), "the tombstone keeps no text of the profile");
     // Public again: found again, by its username too.
     as_alice.update_user_profile(edit(user_pb::ProfileVisibility::Public, private.version)).await.unwrap();
@@ -388,7 +388,8 @@ async fn only_the_owners_change_the_index_and_each_only_its_own_kind() {
     let status = refused(content.index_documents(both.clone()).await.map(drop), "content indexing a user");
     assert!(status.message().contains("documents[1].kind"), "{status:?}");
     refused(user.index_documents(both).await.map(drop), "user indexing a post");
-    let remove_profile = pb::RemoveDocumentsRequest { documents: vec![pb::RemovedDocument { kind: pb::DocumentKind::User as i32, id: profile.clone(), version: 5 }] };
+    let remove_profile =
+        pb::RemoveDocumentsRequest { documents: vec![pb::RemovedDocument { kind: pb::DocumentKind::User as i32, id: profile.clone(), version: 5 }] };
     refused(content.remove_documents(remove_profile.clone()).await.map(drop), "content removing a user");
     refused(user.remove_documents(pb::RemoveDocumentsRequest { documents: vec![removal(&post, 5)] }).await.map(drop), "user removing a post");
     // Nobody else at all: another service, an end user, the edge without a token.
@@ -469,7 +470,8 @@ async fn searches_page_with_tokens_and_filter() {
     let mut token = String::new();
     let mut pages = Vec::new();
     loop {
-        let request = pb::SearchPostsRequest { query: "pagination".into(), page_size: 10, page_token: token.clone(), sort: pb::SearchSort::Popular as i32 };
+        let request =
+            pb::SearchPostsRequest { query: "pagination".into(), page_size: 10, page_token: token.clone(), sort: pb::SearchSort::Popular as i32 };
         let page = search.search_posts(request).await.unwrap();
         pages.push(page.posts.len());
         seen.extend(page.posts.iter().map(|p| p.post_id.clone()));
@@ -482,7 +484,10 @@ async fn searches_page_with_tokens_and_filter() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 25);
-    let first = search.search_posts(pb::SearchPostsRequest { query: "pagination".into(), page_size: 3, sort: pb::SearchSort::Popular as i32, ..Default::default() }).await.unwrap();
+    let first = search
+        .search_posts(pb::SearchPostsRequest { query: "pagination".into(), page_size: 3, sort: pb::SearchSort::Popular as i32, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(first.posts.iter().map(|p| p.post_id.clone()).collect::<Vec<_>>(), most_popular, "most engagement first");
     // A token of another query is refused, naming the field.
     let request = pb::SearchPostsRequest { query: "example".into(), page_token: first.next_page_token.clone(), ..Default::default() };
@@ -507,7 +512,8 @@ async fn searches_page_with_tokens_and_filter() {
     assert_eq!((total, pages), (25, 3));
 
     // FullTextSearch pages too, restricted to kinds.
-    let request = pb::FullTextSearchRequest { query: "pagination".into(), kinds: vec![pb::DocumentKind::Post as i32], page_size: 20, ..Default::default() };
+    let request =
+        pb::FullTextSearchRequest { query: "pagination".into(), kinds: vec![pb::DocumentKind::Post as i32], page_size: 20, ..Default::default() };
     let page = search.full_text_search(request.clone()).await.unwrap();
     assert_eq!(page.hits.len(), 20);
     assert!(page.hits.iter().all(|h| h.snippet.contains("pagination") && h.snippet.chars().count() <= 200));
@@ -590,7 +596,8 @@ async fn a_logged_query_shows_to_others_only_once_five_users_ran_it() {
     record(&search, &users[0], "rust zero", 0).await;
 
     // Trending: distinct users, only queries at least five ran.
-    let trending = search.get_trending_searches(pb::GetTrendingSearchesRequest { window: pb::TrendingWindow::Hour as i32, max_results: 10 }).await.unwrap();
+    let trending =
+        search.get_trending_searches(pb::GetTrendingSearchesRequest { window: pb::TrendingWindow::Hour as i32, max_results: 10 }).await.unwrap();
     let listed: Vec<(&str, i64)> = trending.searches.iter().map(|t| (t.query.as_str(), t.search_count)).collect();
     assert_eq!(listed, [("rust async", 5)], "one account is one vote; rarer queries never show");
     assert_eq!(trending.searches[0].growth_ratio, 0.0, "new in this window");
@@ -633,7 +640,10 @@ async fn analytics_need_the_permission() {
     record(&search, &bob, "rust async", 1).await;
     record(&search, &bob, "zzz nothing", 0).await;
     let now = Utc::now();
-    let range = pb::GetSearchAnalyticsRequest { start_time: Some(timestamp(now - TimeDelta::hours(1))), end_time: Some(timestamp(now + TimeDelta::hours(1))) };
+    let range = pb::GetSearchAnalyticsRequest {
+        start_time: Some(timestamp(now - TimeDelta::hours(1))),
+        end_time: Some(timestamp(now + TimeDelta::hours(1))),
+    };
 
     // The log's top queries as they are: for holders of `search.analytics` only.
     assert_eq!(search.get_search_analytics(range).await.unwrap_err().code(), Code::Unauthenticated);
@@ -677,14 +687,20 @@ async fn every_rpc_refuses_bad_input_with_the_field_named() {
     expect(s.full_text_search(pb::FullTextSearchRequest { query: " ".into(), ..Default::default() }).await.map(drop), "query");
     expect(s.full_text_search(pb::FullTextSearchRequest { query: long.clone(), ..Default::default() }).await.map(drop), "query");
     expect(s.full_text_search(pb::FullTextSearchRequest { query: "a".into(), kinds: vec![0], ..Default::default() }).await.map(drop), "kinds");
-    expect(s.full_text_search(pb::FullTextSearchRequest { query: "a".into(), page_token: "garbage".into(), ..Default::default() }).await.map(drop), "page_token");
+    expect(
+        s.full_text_search(pb::FullTextSearchRequest { query: "a".into(), page_token: "garbage".into(), ..Default::default() }).await.map(drop),
+        "page_token",
+    );
     expect(s.search_posts(pb::SearchPostsRequest { query: String::new(), ..Default::default() }).await.map(drop), "query");
     expect(s.search_posts(pb::SearchPostsRequest { query: "a".into(), page_size: -1, ..Default::default() }).await.map(drop), "page_size");
     expect(s.search_posts(pb::SearchPostsRequest { query: "a".into(), sort: 42, ..Default::default() }).await.map(drop), "sort");
     expect(s.search_users(pb::SearchUsersRequest { query: long.clone(), ..Default::default() }).await.map(drop), "query");
     expect(s.search_hashtags(pb::SearchHashtagsRequest { query: "#".into(), ..Default::default() }).await.map(drop), "query");
     expect(s.get_posts_by_hashtag(pb::GetPostsByHashtagRequest { tag: String::new(), ..Default::default() }).await.map(drop), "tag");
-    expect(s.get_posts_by_hashtag(pb::GetPostsByHashtagRequest { tag: "a".into(), page_token: "x".into(), ..Default::default() }).await.map(drop), "page_token");
+    expect(
+        s.get_posts_by_hashtag(pb::GetPostsByHashtagRequest { tag: "a".into(), page_token: "x".into(), ..Default::default() }).await.map(drop),
+        "page_token",
+    );
     expect(s.get_search_suggestions(pb::GetSearchSuggestionsRequest { prefix: "x".repeat(101), ..Default::default() }).await.map(drop), "prefix");
     expect(s.advanced_search(pb::AdvancedSearchRequest::default()).await.map(drop), "query");
     let authors = (0..51).map(|_| Uuid::new_v4().to_string()).collect();
@@ -694,7 +710,10 @@ async fn every_rpc_refuses_bad_input_with_the_field_named() {
     let now = timestamp(Utc::now());
     let inverted = pb::AdvancedSearchRequest { created_after: Some(now), created_before: Some(now), ..Default::default() };
     expect(s.advanced_search(inverted).await.map(drop), "created_after");
-    expect(as_ada.record_search_query(pb::RecordSearchQueryRequest { request_id: "1".into(), query: "a".into(), ..Default::default() }).await.map(drop), "request_id");
+    expect(
+        as_ada.record_search_query(pb::RecordSearchQueryRequest { request_id: "1".into(), query: "a".into(), ..Default::default() }).await.map(drop),
+        "request_id",
+    );
     let no_query = pb::RecordSearchQueryRequest { request_id: Uuid::new_v4().to_string(), ..Default::default() };
     expect(as_ada.record_search_query(no_query).await.map(drop), "query");
     expect(s.get_trending_searches(pb::GetTrendingSearchesRequest::default()).await.map(drop), "window");

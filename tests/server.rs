@@ -254,7 +254,8 @@ async fn the_server_caps_concurrent_calls_per_connection() {
         stream.read_exact(&mut payload).await.unwrap();
         // A SETTINGS frame that is not an acknowledgement: six bytes per setting.
         if header[3] == 0x4 && header[4] & 0x1 == 0 {
-            let max_streams = payload.chunks(6).find(|s| u16::from_be_bytes([s[0], s[1]]) == 0x3).map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]));
+            let max_streams =
+                payload.chunks(6).find(|s| u16::from_be_bytes([s[0], s[1]]) == 0x3).map(|s| u32::from_be_bytes([s[2], s[3], s[4], s[5]]));
             break max_streams;
         }
     };

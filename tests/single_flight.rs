@@ -21,7 +21,6 @@ use nova_tests::scripted::{Gate, Hold};
 use nova_tests::{Script, Scripted, start_scripted};
 use tonic::{Code, Status};
 
-
 const LONG: CachePolicy = CachePolicy { ttl: Duration::from_secs(3600), stale_if_error: Duration::from_secs(3600) };
 
 fn read(deadline: Duration) -> &'static RpcDescriptor {

@@ -274,8 +274,7 @@ async fn a_transition_reaches_callers_that_cached_the_stream_and_the_creators_li
     assert_eq!(b.get_creator_streams(list.clone()).await.unwrap().streams[0].status, live, "client B, the creator's list");
     // Client A hears of it through pub/sub.
     until("client A sees the stream live", || async { t.streaming.get_live_stream(get.clone()).await.unwrap().stream.unwrap().status == live }).await;
-    until("client A sees the list change", || async { t.streaming.get_creator_streams(list.clone()).await.unwrap().streams[0].status == live })
-        .await;
+    until("client A sees the list change", || async { t.streaming.get_creator_streams(list.clone()).await.unwrap().streams[0].status == live }).await;
     t.stop().await;
 }
 
@@ -315,8 +314,7 @@ async fn a_rotated_key_is_refused_and_its_successor_accepted() {
 
     // Concurrent rotations leave exactly one key in force.
     let rotations: Vec<_> = (0..6).map(|_| rotate(&stream.id)).collect();
-    let keys: Vec<String> =
-        futures_util::future::join_all(rotations).await.into_iter().map(|r| r.unwrap().stream_key.unwrap().stream_key).collect();
+    let keys: Vec<String> = futures_util::future::join_all(rotations).await.into_iter().map(|r| r.unwrap().stream_key.unwrap().stream_key).collect();
     assert_eq!(t.stored("SELECT count(*) FROM stream_keys WHERE stream_id = $1 AND revoked_at IS NULL", &stream.id).await, 1);
     assert_eq!(t.stored("SELECT count(*) FROM stream_keys WHERE stream_id = $1", &stream.id).await, 9, "revoked keys are kept");
     assert_error(t.start_with(&third).await, Code::PermissionDenied, "stream_key");
@@ -577,7 +575,8 @@ async fn views_chat_and_events_add_up_in_the_analytics() {
     let ada = t.user("ada").await;
     let bob = t.user("bob").await;
     let (stream, _) = t.live(&ada, pb::StreamVisibility::Public).await;
-    let event = |kind: pb::StreamEventType| pb::RecordStreamEventRequest { stream_id: stream.id.clone(), event_type: kind as i32, ..Default::default() };
+    let event =
+        |kind: pb::StreamEventType| pb::RecordStreamEventRequest { stream_id: stream.id.clone(), event_type: kind as i32, ..Default::default() };
     for kind in [pb::StreamEventType::Reaction, pb::StreamEventType::Reaction, pb::StreamEventType::Reaction, pb::StreamEventType::Share] {
         t.streaming.record_stream_event(event(kind)).await.unwrap();
     }

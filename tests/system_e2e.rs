@@ -93,7 +93,12 @@ impl App {
         self.search.get_posts_by_hashtag(request).await.unwrap().posts.into_iter().map(|hit| hit.post_id).collect()
     }
 
-    async fn send(&self, sender: &str, target: messaging::send_message_request::Target, body: &str) -> Result<messaging::SendMessageResponse, tonic::Status> {
+    async fn send(
+        &self,
+        sender: &str,
+        target: messaging::send_message_request::Target,
+        body: &str,
+    ) -> Result<messaging::SendMessageResponse, tonic::Status> {
         let request = messaging::SendMessageRequest {
             sender_id: sender.into(),
             target: Some(target),
@@ -151,7 +156,12 @@ async fn two_users_live_a_day_on_nova() {
     let first = as_bob.send(&bob.id, messaging::send_message_request::Target::RecipientId(alice.id.clone()), "nice photo!").await.unwrap();
     let conversation = first.conversation.unwrap().id;
     as_alice.send(&alice.id, messaging::send_message_request::Target::ConversationId(conversation.clone()), "thanks!").await.unwrap();
-    let read = |requester: &str| messaging::GetMessagesRequest { conversation_id: conversation.clone(), requester_id: requester.into(), page_size: 10, page_token: String::new() };
+    let read = |requester: &str| messaging::GetMessagesRequest {
+        conversation_id: conversation.clone(),
+        requester_id: requester.into(),
+        page_size: 10,
+        page_token: String::new(),
+    };
     let listed = as_bob.messaging.get_messages(read(&bob.id)).await.unwrap();
     let bodies: Vec<&str> = listed.messages.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["thanks!", "nice photo!"], "newest first");
@@ -193,7 +203,10 @@ async fn two_users_live_a_day_on_nova() {
     let stream = created.stream.unwrap();
     let key = created.stream_key.unwrap().stream_key;
     edge.streaming.start_stream(streaming::StartStreamRequest { stream_key: key }).await.unwrap();
-    assert!(as_mallory.streaming.rotate_stream_key(streaming::RotateStreamKeyRequest { stream_id: stream.id.clone() }).await.is_err(), "mallory took the stream key");
+    assert!(
+        as_mallory.streaming.rotate_stream_key(streaming::RotateStreamKeyRequest { stream_id: stream.id.clone() }).await.is_err(),
+        "mallory took the stream key"
+    );
     let view = streaming::RecordStreamViewRequest {
         viewer_session_id: uuid::Uuid::new_v4().to_string(),
         stream_id: stream.id.clone(),

@@ -102,7 +102,12 @@ async fn one_read_each(callers: &Callers, world: &World, tally: &mut Tally) {
         ("media", callers.media.with_token(&world.alice_token).get_media(media::GetMediaRequest { media_id: world.photo.clone() }).await.map(drop)),
         (
             "content",
-            callers.content.with_token(&world.carol_token).get_post(content::GetPostRequest { post_id: world.post.clone(), viewer_id: world.carol.clone() }).await.map(drop),
+            callers
+                .content
+                .with_token(&world.carol_token)
+                .get_post(content::GetPostRequest { post_id: world.post.clone(), viewer_id: world.carol.clone() })
+                .await
+                .map(drop),
         ),
         (
             "messaging",
@@ -122,7 +127,10 @@ async fn one_read_each(callers: &Callers, world: &World, tally: &mut Tally) {
                 .await
                 .map(drop),
         ),
-        ("search", callers.search.search_posts(search::SearchPostsRequest { query: "glacier".into(), page_size: 10, ..Default::default() }).await.map(drop)),
+        (
+            "search",
+            callers.search.search_posts(search::SearchPostsRequest { query: "glacier".into(), page_size: 10, ..Default::default() }).await.map(drop),
+        ),
         ("streaming", callers.streaming.get_live_stream(streaming::GetLiveStreamRequest { stream_id: world.stream.clone() }).await.map(drop)),
     ];
     for (service, outcome) in outcomes {
@@ -193,9 +201,14 @@ fn none_ok(tally: &Tally, service: &str, code: Code) -> bool {
 
 async fn build_world(system: &TestSystem) -> World {
     let c = Callers::new(system, true);
-    let (alice, bob, carol, newcomer) = (system.sign_up("alice").await, system.sign_up("bob").await, system.sign_up("carol").await, system.sign_up("newcomer").await);
+    let (alice, bob, carol, newcomer) =
+        (system.sign_up("alice").await, system.sign_up("bob").await, system.sign_up("carol").await, system.sign_up("newcomer").await);
     for follower in [&bob, &carol, &newcomer] {
-        c.user.with_token(&follower.token).follow(user::FollowRequest { follower_id: follower.id.clone(), followee_id: alice.id.clone() }).await.unwrap();
+        c.user
+            .with_token(&follower.token)
+            .follow(user::FollowRequest { follower_id: follower.id.clone(), followee_id: alice.id.clone() })
+            .await
+            .unwrap();
     }
     // The newcomer's authors (alice and bob) are a set no other feed asks content for.
     c.user.with_token(&newcomer.token).follow(user::FollowRequest { follower_id: newcomer.id.clone(), followee_id: bob.id.clone() }).await.unwrap();
@@ -223,7 +236,13 @@ async fn build_world(system: &TestSystem) -> World {
     let stream = c
         .streaming
         .with_token(&alice.token)
-        .create_live_stream(streaming::CreateLiveStreamRequest { creator_id: alice.id.clone(), title: "live".into(), visibility: streaming::StreamVisibility::Public as i32, chat_enabled: true, ..Default::default() })
+        .create_live_stream(streaming::CreateLiveStreamRequest {
+            creator_id: alice.id.clone(),
+            title: "live".into(),
+            visibility: streaming::StreamVisibility::Public as i32,
+            chat_enabled: true,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .stream

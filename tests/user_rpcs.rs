@@ -381,7 +381,11 @@ async fn follow_and_unfollow_are_idempotent_and_count_exactly() {
     // unfollow), a malformed follower id is not ada's, and without a token nothing acts.
     let as_ada = f.as_(&ada_user);
     let as_bob = f.as_(&bob_user);
-    assert_error(as_bob.follow(pb::FollowRequest { follower_id: ada.clone(), followee_id: bob.clone() }).await, Code::PermissionDenied, "follower_id");
+    assert_error(
+        as_bob.follow(pb::FollowRequest { follower_id: ada.clone(), followee_id: bob.clone() }).await,
+        Code::PermissionDenied,
+        "follower_id",
+    );
     assert_error(as_ada.follow(pb::FollowRequest { follower_id: "x".into(), followee_id: bob.clone() }).await, Code::PermissionDenied, "follower_id");
     let anonymous = f.users.follow(pb::FollowRequest { follower_id: ada.clone(), followee_id: bob.clone() }).await;
     assert_eq!(anonymous.unwrap_err().code(), Code::Unauthenticated);

@@ -68,11 +68,22 @@ pub struct Constraint {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ConstraintKind {
-    PrimaryKey { columns: Vec<String> },
-    Unique { columns: Vec<String> },
+    PrimaryKey {
+        columns: Vec<String>,
+    },
+    Unique {
+        columns: Vec<String>,
+    },
     /// `CHECK (<expr>)`, the expression as written.
-    Check { expression: String },
-    ForeignKey { columns: Vec<String>, references_table: String, references_columns: Vec<String>, on_delete: FkAction },
+    Check {
+        expression: String,
+    },
+    ForeignKey {
+        columns: Vec<String>,
+        references_table: String,
+        references_columns: Vec<String>,
+        on_delete: FkAction,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

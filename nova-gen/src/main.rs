@@ -237,7 +237,8 @@ fn migrate_service(layout: &Layout, request: &MigrateRequest) -> Result<ExitCode
 fn check(layout: &Layout) -> Result<ExitCode, Failure> {
     let (analysis, files) = nova_gen::generate_files(layout)?;
     let drift = sync::compare(&layout.root, &files).map_err(|e| Failure::Internal(format!("reading the tree: {e}")))?;
-    let mut violations = boundaries::check(&layout.root, &analysis.spec).map_err(|e| Failure::Internal(format!("reading handwritten crates: {e}")))?;
+    let mut violations =
+        boundaries::check(&layout.root, &analysis.spec).map_err(|e| Failure::Internal(format!("reading handwritten crates: {e}")))?;
     for service in &analysis.spec.services {
         if let Some(history) = migrate::history_of(&analysis, &service.name) {
             violations.extend(migrate::verify_service(service, history));

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use crate::ir::{
-    Access, AccessKind, BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, ForeignKey, Index, SharedPackage, IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget,
-    RetryPolicy, Rpc, Service, Slo, Spec, Table, TargetPolicy,
+    Access, AccessKind, BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, ForeignKey, Index,
+    IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget, RetryPolicy, Rpc, Service, SharedPackage, Slo, Spec, Table,
+    TargetPolicy,
 };
 use crate::load::Loaded;
-use crate::load::migrations::History;
 use crate::load::ProtoSet;
+use crate::load::migrations::History;
 use crate::load::protos::ProtoServiceInfo;
 use crate::raw::RawTargetPolicy;
 use crate::raw::{RawColumnList, RawDefaults, RawPolicy, RawRetry, RawService, RawSlo, RawTable};
@@ -76,7 +77,8 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
 
 /// The services whose `calls` list `service`, sorted.
 fn callers_of(spec: &crate::raw::RawSpec, service: &str) -> Vec<String> {
-    let mut callers: Vec<String> = spec.services.iter().filter(|s| s.calls.iter().any(|c| c.value == service)).map(|s| s.name.value.clone()).collect();
+    let mut callers: Vec<String> =
+        spec.services.iter().filter(|s| s.calls.iter().any(|c| c.value == service)).map(|s| s.name.value.clone()).collect();
     callers.sort();
     callers
 }
@@ -84,7 +86,8 @@ fn callers_of(spec: &crate::raw::RawSpec, service: &str) -> Vec<String> {
 /// The RPC's access policy: its own line's `access`, else `[defaults]` (validation refused
 /// anything else, and any default but `service`).
 fn build_access(defaults: &RawDefaults, own: Option<&RawPolicy>, callers: &[String], rpc: &str) -> Result<Access, ModelError> {
-    let word = own.and_then(|p| p.access.as_ref()).or(defaults.policy.access.as_ref()).ok_or_else(|| ModelError(format!("no access policy for {rpc}")))?;
+    let word =
+        own.and_then(|p| p.access.as_ref()).or(defaults.policy.access.as_ref()).ok_or_else(|| ModelError(format!("no access policy for {rpc}")))?;
     let named: Option<Vec<String>> = own.and_then(|p| p.services.as_ref()).map(|list| {
         let mut names: Vec<String> = list.value.iter().map(|s| s.value.clone()).collect();
         names.sort();
@@ -195,7 +198,13 @@ fn sorted(names: &[crate::source::Located<String>]) -> Vec<String> {
     names
 }
 
-fn build_rpcs(protos: &ProtoSet, defaults: &RawDefaults, service: &RawService, proto: &ProtoServiceInfo, callers: &[String]) -> Result<Vec<Rpc>, ModelError> {
+fn build_rpcs(
+    protos: &ProtoSet,
+    defaults: &RawDefaults,
+    service: &RawService,
+    proto: &ProtoServiceInfo,
+    callers: &[String],
+) -> Result<Vec<Rpc>, ModelError> {
     let package_prefix = format!(".{}.", proto.package);
     let message = |ty: &str| -> Result<MessageType, ModelError> {
         if ty == ".google.protobuf.Empty" {
@@ -360,7 +369,11 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
     let is_plain = |list: &&RawColumnList| list.predicate.is_none() && list.method.is_none() && list.columns.iter().all(|k| !k.expression);
     let names = |list: &RawColumnList| list.columns.iter().map(|k| k.name.value.clone()).collect::<Vec<_>>();
     let index_of = |list: &RawColumnList, unique: bool| Index {
-        columns: list.columns.iter().map(|k| IndexColumn { name: k.name.value.clone(), descending: k.descending, expression: k.expression }).collect(),
+        columns: list
+            .columns
+            .iter()
+            .map(|k| IndexColumn { name: k.name.value.clone(), descending: k.descending, expression: k.expression })
+            .collect(),
         unique,
         method: list.method.as_ref().map_or_else(|| "btree".to_string(), |m| m.value.clone()),
         predicate: list.predicate.as_ref().map(|p| p.value.clone()),

@@ -115,7 +115,10 @@ fn adding_a_column_to_the_spec_fails_check_until_it_is_migrated() {
     let migrate = nova_gen_with(&repo, &["migrate", "notes", "--name", "archive-notes"]);
     assert!(migrate.status.success(), "{}", stderr(&migrate));
     let stdout = String::from_utf8_lossy(&migrate.stdout);
-    assert!(stdout.contains("notes: adds column notes.archived") && stdout.contains("wrote      migrations/notes/0002_archive_notes.sql"), "{stdout}");
+    assert!(
+        stdout.contains("notes: adds column notes.archived") && stdout.contains("wrote      migrations/notes/0002_archive_notes.sql"),
+        "{stdout}"
+    );
     assert!(repo.read("migrations/notes/0002_archive_notes.sql").contains("ALTER TABLE notes ADD COLUMN archived BOOLEAN NOT NULL DEFAULT false;"));
     assert!(repo.read("generated/notes/src/db.rs").contains("0002_archive_notes.sql"));
     assert_eq!(repo.read("migrations/notes/0001_init.sql"), init);
@@ -199,11 +202,7 @@ fn a_handwritten_crate_reaching_another_services_data_fails_check() {
     generated(&repo);
     // Another service's own crate (its repositories) and its handwritten crate are refused in
     // the manifest, on the line that names them; SQL on its tables is refused in the code.
-    repo.edit(
-        "handwritten/notes/Cargo.toml",
-        "[dependencies]\n",
-        "[dependencies]\nnova-accounts = { path = \"../../generated/accounts\" }\n",
-    );
+    repo.edit("handwritten/notes/Cargo.toml", "[dependencies]\n", "[dependencies]\nnova-accounts = { path = \"../../generated/accounts\" }\n");
     repo.append("handwritten/notes/Cargo.toml", "\n[dev-dependencies]\naccounts = { package = \"nova-accounts-service\", path = \"../accounts\" }\n");
     repo.append(
         "handwritten/notes/src/lib.rs",
@@ -218,15 +217,27 @@ fn a_handwritten_crate_reaching_another_services_data_fails_check() {
     assert!(report.contains("error[boundary::foreign-table]: the notes service queries table `accounts`, owned by the accounts service"), "{report}");
     let manifest = "handwritten/notes/Cargo.toml";
     let own_crate = location_of(&repo, manifest, "nova-accounts = ", 0);
-    assert!(report.contains(&format!("{own_crate}: error[boundary::foreign-crate]: the notes service depends on the accounts service's own generated crate")), "{report}");
+    assert!(
+        report.contains(&format!(
+            "{own_crate}: error[boundary::foreign-crate]: the notes service depends on the accounts service's own generated crate"
+        )),
+        "{report}"
+    );
     assert!(report.contains("depend on `nova-accounts-api` and call its `AccountsClient`"), "{report}");
     let handwritten = location_of(&repo, manifest, "accounts = { package", 0);
     assert!(report.contains(&format!("{handwritten}: error[boundary::foreign-crate]")), "{report}");
     // Using the API crate (client and messages) is what services are meant to do.
     let repo = TempRepo::with_fixture("mini");
     generated(&repo);
-    repo.edit("handwritten/notes/Cargo.toml", "[dependencies]\n", "[dependencies]\nnova-accounts-api = { path = \"../../generated/accounts-api\" }\n");
-    repo.append("handwritten/notes/src/lib.rs", "\npub type Accounts = nova_accounts_api::AccountsClient;\npub use nova_accounts_api::pb as accounts_pb;\n");
+    repo.edit(
+        "handwritten/notes/Cargo.toml",
+        "[dependencies]\n",
+        "[dependencies]\nnova-accounts-api = { path = \"../../generated/accounts-api\" }\n",
+    );
+    repo.append(
+        "handwritten/notes/src/lib.rs",
+        "\npub type Accounts = nova_accounts_api::AccountsClient;\npub use nova_accounts_api::pb as accounts_pb;\n",
+    );
     assert_eq!(nova_gen(&repo, "check").status.code(), Some(0), "{}", stderr(&nova_gen(&repo, "check")));
 }
 
@@ -244,7 +255,11 @@ fn run_from_a_subdirectory_it_finds_the_repository_root_upward() {
     assert!(repo.path("generated/notes/src/server.rs").is_file(), "generated below the root found, not below the working directory");
     assert!(!deep.join("generated").exists());
     // Paths are shown relative to the root found.
-    assert!(String::from_utf8_lossy(&output.stdout).contains("wrote      generated/notes/src/server.rs"), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("wrote      generated/notes/src/server.rs"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     for service in ["accounts", "notes"] {
         let migrate = nova_gen_in(&deep, &["migrate", service, "--name", "init"]);
         assert!(migrate.status.success(), "{}", stderr(&migrate));
@@ -263,7 +278,10 @@ fn outside_a_repository_it_says_what_it_looked_for_and_where() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let report = stderr(&output);
     assert!(report.contains("error[spec::no-repository]"), "{report}");
-    assert!(report.contains(&format!("found no specs/ownership.toml in {} or any directory above it", here.canonicalize().unwrap().display())), "{report}");
+    assert!(
+        report.contains(&format!("found no specs/ownership.toml in {} or any directory above it", here.canonicalize().unwrap().display())),
+        "{report}"
+    );
     // No flag was given: none is blamed.
     assert!(!report.contains("--root") && !report.contains("--specs"), "{report}");
     assert!(report.ends_with("1 error found\n"), "{report}");
@@ -297,7 +315,9 @@ fn a_service_without_tables_gets_no_database() {
     let migrate = nova_gen_with(&repo, &["migrate", "gateway", "--name", "init"]);
     assert!(migrate.status.success(), "{}", stderr(&migrate));
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("gateway: gateway owns no table: it needs no migration"));
-    for present in ["generated/gateway-api/src/client.rs", "generated/gateway/src/server.rs", "generated/gateway/src/logic.rs", "handwritten/gateway/src/lib.rs"] {
+    for present in
+        ["generated/gateway-api/src/client.rs", "generated/gateway/src/server.rs", "generated/gateway/src/logic.rs", "handwritten/gateway/src/lib.rs"]
+    {
         assert!(repo.path(present).is_file(), "{present} missing");
     }
     for absent in ["generated/gateway/src/db.rs", "generated/gateway/src/repo", "migrations/gateway"] {
@@ -308,7 +328,10 @@ fn a_service_without_tables_gets_no_database() {
     let server = repo.read("generated/gateway/src/server.rs");
     assert!(server.contains("database: None,"), "{server}");
     let handwritten = repo.read("handwritten/gateway/src/lib.rs");
-    assert!(handwritten.contains("ServeOptions::new(&config, None)") && !handwritten.contains("PgPool") && !handwritten.contains("db::open"), "{handwritten}");
+    assert!(
+        handwritten.contains("ServeOptions::new(&config, None)") && !handwritten.contains("PgPool") && !handwritten.contains("db::open"),
+        "{handwritten}"
+    );
     // The services with tables keep theirs.
     assert!(repo.read("generated/notes/src/server.rs").contains("database: Some(crate::DATABASE),"));
     let check = nova_gen(&repo, "check");

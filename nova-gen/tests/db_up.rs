@@ -54,7 +54,13 @@ impl Cluster {
     }
 
     async fn connect(&self, role: &str, service: &str) -> Result<PgConnection, sqlx::Error> {
-        PgConnectOptions::from_str(&server_url()).unwrap().username(role).password("irrelevant-under-trust").database(&self.database(service)).connect().await
+        PgConnectOptions::from_str(&server_url())
+            .unwrap()
+            .username(role)
+            .password("irrelevant-under-trust")
+            .database(&self.database(service))
+            .connect()
+            .await
     }
 
     async fn admin_on(&self, service: &str) -> PgConnection {
@@ -132,14 +138,20 @@ async fn db_up_twice_changes_nothing_and_isolates_every_service() {
     // content was started once before `db up` existed: its database and tables belong to the
     // superuser; `db up` adopts them.
     let analysis = nova_gen::analyse(&nova_gen::layout::Layout::at(workspace_root())).unwrap_or_else(|e| panic!("{e:?}"));
-    let content: &'static [nova_runtime::migrate::Migration] = nova_gen::db::migrations_of(nova_gen::migrate::history_of(&analysis, "content").unwrap()).leak();
+    let content: &'static [nova_runtime::migrate::Migration] =
+        nova_gen::db::migrations_of(nova_gen::migrate::history_of(&analysis, "content").unwrap()).leak();
     let url = format!("{}/{}", server_url(), cluster.database("content"));
     nova_runtime::db::connect_and_migrate(&nova_runtime::db::DatabaseConfig::for_url(url), content).await.unwrap().close().await;
     let first = cluster.nova_gen(&["db", "up"]);
     assert!(first.status.success(), "{}", text(&first));
     assert!(text(&first).contains(&format!("gave posts to {} (was postgres)", cluster.owner("content"))), "{}", text(&first));
     for service in SERVICES {
-        assert!(text(&first).contains(&format!("{service}: database {}, owner {} (NOLOGIN), login {};", cluster.database(service), cluster.owner(service), cluster.login(service))));
+        assert!(text(&first).contains(&format!(
+            "{service}: database {}, owner {} (NOLOGIN), login {};",
+            cluster.database(service),
+            cluster.owner(service),
+            cluster.login(service)
+        )));
     }
     let before = cluster_state(&cluster).await;
     // Eight databases, each owned by its owner role; sixteen roles.
@@ -150,7 +162,11 @@ async fn db_up_twice_changes_nothing_and_isolates_every_service() {
         let relations: Vec<&String> = before.iter().filter(|r| r.starts_with(&format!("{service}: relation "))).collect();
         assert!(!relations.is_empty() && relations.iter().all(|r| r.contains(&format!(" owner={} ", cluster.owner(service)))), "{relations:#?}");
         assert!(before.iter().any(|r| r.starts_with(&format!("role {} login=f super=f", cluster.owner(service)))));
-        assert!(before.iter().any(|r| r.starts_with(&format!("role {} login=t super=f inherit=t createrole=f createdb=f password=SCRAM", cluster.login(service)))));
+        assert!(
+            before
+                .iter()
+                .any(|r| r.starts_with(&format!("role {} login=t super=f inherit=t createrole=f createdb=f password=SCRAM", cluster.login(service))))
+        );
     }
     let second = cluster.nova_gen(&["db", "up"]);
     assert!(second.status.success(), "{}", text(&second));
@@ -194,10 +210,14 @@ async fn assert_full_use_without_schema_changes(cluster: &Cluster, service: &str
     .unwrap();
     let mut login = cluster.connect(&cluster.login(service), service).await.unwrap_or_else(|e| panic!("{service}: {e}"));
     let tables: Vec<String> =
-        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'").fetch_all(&mut login).await.unwrap();
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'")
+            .fetch_all(&mut login)
+            .await
+            .unwrap();
     assert!(tables.len() > 1, "{service}: {tables:?}");
     for table in &tables {
-        let allowed: bool = sqlx::query_scalar("SELECT has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE')").bind(table).fetch_one(&mut login).await.unwrap();
+        let allowed: bool =
+            sqlx::query_scalar("SELECT has_table_privilege($1, 'SELECT, INSERT, UPDATE, DELETE')").bind(table).fetch_one(&mut login).await.unwrap();
         assert!(allowed, "{service}: the login role cannot read and write {table}");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).execute(&mut login).await.unwrap();
     }

@@ -146,7 +146,9 @@ fn inline_table_missing_its_closing_brace() {
 /// The same before a blank line and the next table header.
 #[test]
 fn inline_table_missing_its_closing_brace_before_a_table() {
-    let text = case(|r| r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\", deadline = \"50ms\" }", "rpc.Ping = { access = \"public\", deadline = \"50ms\""));
+    let text = case(|r| {
+        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\", deadline = \"50ms\" }", "rpc.Ping = { access = \"public\", deadline = \"50ms\"")
+    });
     assert!(text.ends_with("\n1 error found\n"), "{text}");
     insta::assert_snapshot!(text);
 }
@@ -218,7 +220,11 @@ fn every_problem_is_reported_at_once() {
 fn cache_options_and_target_settings_are_checked() {
     insta::assert_snapshot!(case(|r| {
         r.edit(OWNERSHIP, "entity = \"account_id\"", "entity = \"acount_id\"");
-        r.edit(OWNERSHIP, "rpc.Ping = { access = \"public\", deadline = \"50ms\" }", "rpc.Ping = { access = \"public\", deadline = \"50ms\", stale_if_error = \"1m\" }");
+        r.edit(
+            OWNERSHIP,
+            "rpc.Ping = { access = \"public\", deadline = \"50ms\" }",
+            "rpc.Ping = { access = \"public\", deadline = \"50ms\", stale_if_error = \"1m\" }",
+        );
         r.edit(OWNERSHIP, "breaker = { window = 10, min_calls = 5,", "breaker = { window = 10, min_calls = 50,");
         r.edit(OWNERSHIP, "token_ratio = 0.2", "token_ratio = 2.0");
     }));
@@ -227,8 +233,16 @@ fn cache_options_and_target_settings_are_checked() {
 #[test]
 fn entity_inside_a_oneof_or_optional() {
     insta::assert_snapshot!(case(|r| {
-        r.edit(NOTES_PROTO, "  string author_id = 1;\n  int32 page_size = 2;", "  oneof who {\n    string author_id = 1;\n  }\n  optional string team_id = 4;\n  int32 page_size = 2;");
-        r.edit(OWNERSHIP, "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\" }", "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\", entity = \"author_id\" }");
+        r.edit(
+            NOTES_PROTO,
+            "  string author_id = 1;\n  int32 page_size = 2;",
+            "  oneof who {\n    string author_id = 1;\n  }\n  optional string team_id = 4;\n  int32 page_size = 2;",
+        );
+        r.edit(
+            OWNERSHIP,
+            "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\" }",
+            "rpc.ListNotes = { access = \"public\", shared = true, cache = \"10s\", entity = \"author_id\" }",
+        );
         r.append(OWNERSHIP, "");
     }));
 }
@@ -254,7 +268,10 @@ fn rpc_names_that_collide_with_generated_code() {
 fn a_shared_package_importing_a_service_and_services_importing_each_other() {
     // No file imports itself (protoc would refuse that); the packages do, through other files.
     insta::assert_snapshot!(case(|r| {
-        r.write("specs/proto/nova/notes/v1/note_types.proto", "syntax = \"proto3\";\npackage nova.notes.v1;\nmessage NoteRef {\n  string id = 1;\n}\n");
+        r.write(
+            "specs/proto/nova/notes/v1/note_types.proto",
+            "syntax = \"proto3\";\npackage nova.notes.v1;\nmessage NoteRef {\n  string id = 1;\n}\n",
+        );
         r.write(
             "specs/proto/nova/common/v1/common.proto",
             "syntax = \"proto3\";\npackage nova.common.v1;\nimport \"nova/notes/v1/note_types.proto\";\nmessage Wrapped {\n  nova.notes.v1.NoteRef note = 1;\n}\n",
@@ -263,8 +280,15 @@ fn a_shared_package_importing_a_service_and_services_importing_each_other() {
             "specs/proto/nova/accounts/v1/types.proto",
             "syntax = \"proto3\";\npackage nova.accounts.v1;\nimport \"nova/notes/v1/note_types.proto\";\nmessage AccountNotes {\n  nova.notes.v1.NoteRef note = 1;\n}\n",
         );
-        r.write("specs/proto/nova/accounts/v1/owner.proto", "syntax = \"proto3\";\npackage nova.accounts.v1;\nmessage Owner {\n  string id = 1;\n}\n");
-        r.edit(NOTES_PROTO, "import \"google/protobuf/empty.proto\";", "import \"google/protobuf/empty.proto\";\nimport \"nova/accounts/v1/owner.proto\";");
+        r.write(
+            "specs/proto/nova/accounts/v1/owner.proto",
+            "syntax = \"proto3\";\npackage nova.accounts.v1;\nmessage Owner {\n  string id = 1;\n}\n",
+        );
+        r.edit(
+            NOTES_PROTO,
+            "import \"google/protobuf/empty.proto\";",
+            "import \"google/protobuf/empty.proto\";\nimport \"nova/accounts/v1/owner.proto\";",
+        );
     }));
 }
 
@@ -362,7 +386,11 @@ fn a_token_issuer_that_serves_no_keys_and_is_not_called() {
 #[test]
 fn acting_fields_that_are_not_plain_strings_of_the_request() {
     insta::assert_snapshot!(case(|r| {
-        r.edit(OWNERSHIP, "acting = [\"note.author_id\"]", "acting = [\"note.version\", \"notes.author_id\", \"note.author_id\", \"note.author_id\"]");
+        r.edit(
+            OWNERSHIP,
+            "acting = [\"note.author_id\"]",
+            "acting = [\"note.version\", \"notes.author_id\", \"note.author_id\", \"note.author_id\"]",
+        );
         r.edit(OWNERSHIP, "rpc.GetAccount = {", "rpc.GetAccount = { acting = [\"account_id\"],");
     }));
 }

@@ -180,7 +180,11 @@ async fn unique_constraints_are_built_on_a_concurrent_index() {
 #[tokio::test]
 async fn foreign_keys_are_added_not_valid_then_validated() {
     let before = before().await;
-    before.repo.edit(OWNERSHIP, "columns.version = \"bigint version\"\n", "columns.version = \"bigint version\"\ncolumns.parent_id = \"uuid? -> notes.id\"\n");
+    before.repo.edit(
+        OWNERSHIP,
+        "columns.version = \"bigint version\"\n",
+        "columns.version = \"bigint version\"\ncolumns.parent_id = \"uuid? -> notes.id\"\n",
+    );
     before.repo.edit(OWNERSHIP, "columns.from_note = \"uuid pk -> notes.id cascade\"", "columns.from_note = \"uuid pk -> notes.id\"");
     let notes = before.evolve("foreign_keys", false).await;
     assert_eq!(notes, ["adds column notes.parent_id", "changes foreign key note_links_from_note_fkey", "adds foreign key notes_parent_id_fkey"]);
@@ -189,7 +193,11 @@ async fn foreign_keys_are_added_not_valid_then_validated() {
 #[tokio::test]
 async fn comments_follow_the_spec() {
     let before = before().await;
-    before.repo.edit(OWNERSHIP, "[notes.tables.note_links]\n", "[notes.tables.note_links]\ndoc = \"Links between notes; deleting a note deletes its links.\"\n");
+    before.repo.edit(
+        OWNERSHIP,
+        "[notes.tables.note_links]\n",
+        "[notes.tables.note_links]\ndoc = \"Links between notes; deleting a note deletes its links.\"\n",
+    );
     before.repo.edit(OWNERSHIP, "columns.author_id = \"uuid -> accounts.accounts.id\"", "columns.author_id = \"uuid\"");
     let notes = before.evolve("comments", false).await;
     assert_eq!(notes, ["changes the comment of table note_links", "changes the comment of notes.author_id"]);
@@ -244,8 +252,20 @@ async fn destructive_changes_are_refused_without_the_flag() {
     assert!(!before.repo.path("migrations/notes/0002_drop_things.sql").exists(), "nothing is written");
     // With the flag: written, each step with a comment saying what it destroys.
     let notes = before.evolve("destructive_allowed", true).await;
-    assert_eq!(notes, ["drops unique constraint note_links_to_note_label_key", "drops column notes.score", "changes the type of note_links.day from DATE to TIMESTAMPTZ"]);
-    assert!(before.repo.read("migrations/notes/0002_destructive_allowed.sql").contains("-- DESTRUCTIVE (written with --allow-destructive): destroys every value of notes.score"));
+    assert_eq!(
+        notes,
+        [
+            "drops unique constraint note_links_to_note_label_key",
+            "drops column notes.score",
+            "changes the type of note_links.day from DATE to TIMESTAMPTZ"
+        ]
+    );
+    assert!(
+        before
+            .repo
+            .read("migrations/notes/0002_destructive_allowed.sql")
+            .contains("-- DESTRUCTIVE (written with --allow-destructive): destroys every value of notes.score")
+    );
 }
 
 #[tokio::test]
@@ -316,7 +336,11 @@ async fn enums_and_checks_are_added_not_valid_then_validated() {
 #[tokio::test]
 async fn soft_delete_narrows_uniques_to_live_rows_without_a_gap() {
     let before = before().await;
-    before.repo.edit(OWNERSHIP, "[notes.tables.notes]\n", "[notes.tables.notes]\nsoft_delete = true\nunique = [\"lower(title) where deleted_at is null\"]\n");
+    before.repo.edit(
+        OWNERSHIP,
+        "[notes.tables.notes]\n",
+        "[notes.tables.notes]\nsoft_delete = true\nunique = [\"lower(title) where deleted_at is null\"]\n",
+    );
     before.repo.edit(OWNERSHIP, "columns.title = \"text\"", "columns.title = \"text unique\"");
     let notes = before.evolve("soft_delete", false).await;
     assert_eq!(notes, ["adds index notes_lower_title_live_key", "adds index notes_title_live_key"]);
@@ -346,7 +370,11 @@ async fn full_text_search_columns_gin_indexes_and_set_null() {
         "columns.version = \"bigint version\"\n",
         "columns.version = \"bigint version\"\ncolumns.search = \"tsvector generated (to_tsvector('simple', title || ' ' || body))\"\ncolumns.parent_id = \"uuid? -> notes.id set null\"\ncolumns.code = \"varchar(12)?\"\ncolumns.ratio = \"real default 1.5\"\ncolumns.remind_at = \"time?\"\ncolumns.ttl = \"interval default '1 day'\"\ncolumns.flags = \"bool[] default '{}'\"\ncolumns.expires_at = \"timestamptz default (now() + interval '24 hours')\"\n",
     );
-    before.repo.edit(OWNERSHIP, "indexes = [\"author_id, created_at desc\"]", "indexes = [\"author_id, created_at desc\", \"search using gin\", \"tags using gin\", \"created_at where pinned\"]");
+    before.repo.edit(
+        OWNERSHIP,
+        "indexes = [\"author_id, created_at desc\"]",
+        "indexes = [\"author_id, created_at desc\", \"search using gin\", \"tags using gin\", \"created_at where pinned\"]",
+    );
     // Filling a generated column rewrites the table: refused without the flag.
     insta::assert_snapshot!("generated_column_refused", rendered_failure(before.repo.migrate("notes", "search", false)));
     let notes = before.evolve("search", true).await;
@@ -374,14 +402,21 @@ async fn composite_foreign_keys_inside_a_service() {
     sqlx::query("INSERT INTO link_votes SELECT from_note, to_note, gen_random_uuid() FROM note_links").execute(&mut connection).await.unwrap();
     sqlx::query("DELETE FROM note_links WHERE label = 'see also'").execute(&mut connection).await.unwrap();
     assert_eq!(before.rows("SELECT count(*)::text FROM link_votes").await, ["1"]);
-    let orphan = sqlx::query("INSERT INTO link_votes VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid())").execute(&mut connection).await.unwrap_err();
+    let orphan = sqlx::query("INSERT INTO link_votes VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid())")
+        .execute(&mut connection)
+        .await
+        .unwrap_err();
     assert_eq!(orphan.as_database_error().and_then(|e| e.constraint().map(str::to_string)).as_deref(), Some("link_votes_from_note_to_note_fkey"));
 }
 
 #[tokio::test]
 async fn a_citext_column_brings_its_extension_and_takes_it_away() {
     let before = before().await;
-    before.repo.edit(OWNERSHIP, "columns.version = \"bigint version\"\n", "columns.version = \"bigint version\"\ncolumns.email = \"citext? unique\"\n");
+    before.repo.edit(
+        OWNERSHIP,
+        "columns.version = \"bigint version\"\n",
+        "columns.version = \"bigint version\"\ncolumns.email = \"citext? unique\"\n",
+    );
     let notes = before.evolve("add_citext", false).await;
     assert_eq!(notes, ["adds extension citext", "adds column notes.email", "adds unique constraint notes_email_key"]);
     // The column compares case-insensitively, so its unique constraint does too.

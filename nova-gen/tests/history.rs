@@ -45,7 +45,10 @@ fn an_edited_migration_is_named() {
     repo.edit("migrations/notes/0001_init.sql", "title TEXT NOT NULL", "title TEXT");
     let (code, report) = check(&repo);
     assert_eq!(code, 1);
-    assert!(report.contains("migrations/notes/nova.sum:2:1: error[migrations::edited]: migrations/notes/0001_init.sql was edited after it was recorded"), "{report}");
+    assert!(
+        report.contains("migrations/notes/nova.sum:2:1: error[migrations::edited]: migrations/notes/0001_init.sql was edited after it was recorded"),
+        "{report}"
+    );
     insta::assert_snapshot!(report);
 }
 

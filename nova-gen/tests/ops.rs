@@ -245,7 +245,13 @@ fn validate_chart(ops: &Path, analysis: &nova_gen::Analysis) -> (Output, Option<
     let crds = work.path().join("crds.json");
     let chart = run(
         // No __pycache__ beside the sources (validate_chart.py imports checkov_scan.py).
-        Command::new(python()).env("PYTHONDONTWRITEBYTECODE", "1").arg(ops_dir().join("validate_chart.py")).arg(ops.join("chart")).arg(ops.join("values")).arg(&expect).arg(&crds),
+        Command::new(python())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .arg(ops_dir().join("validate_chart.py"))
+            .arg(ops.join("chart"))
+            .arg(ops.join("values"))
+            .arg(&expect)
+            .arg(&crds),
         "validate_chart.py",
     );
     if !chart.status.success() {
@@ -400,7 +406,11 @@ fn ports_stay_put_when_a_service_is_added_before_the_others() {
         "specs/proto/nova/aaa/v1/aaa.proto",
         "syntax = \"proto3\";\npackage nova.aaa.v1;\nservice AaaService {\n  rpc Ping(PingRequest) returns (PingResponse);\n}\nmessage PingRequest {}\nmessage PingResponse {}\n",
     );
-    repo.edit("specs/ownership.toml", "[accounts]\n", "[aaa]\nrpc.Ping = { access = \"public\" }\n\n[aaa.tables.pings]\ncolumns.id = \"uuid pk\"\n\n[accounts]\n");
+    repo.edit(
+        "specs/ownership.toml",
+        "[accounts]\n",
+        "[aaa]\nrpc.Ping = { access = \"public\" }\n\n[aaa.tables.pings]\ncolumns.id = \"uuid pk\"\n\n[accounts]\n",
+    );
     let after = nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(port(&after, "accounts"), port(&before, "accounts"));
     assert_eq!(port(&after, "notes"), port(&before, "notes"));

@@ -20,7 +20,10 @@ async fn assert_state_matches_history(root: &Path) {
     for history in analysis.histories.iter().filter(|h| !h.files.is_empty()) {
         let service = &history.service;
         let applied = ScratchDb::new("history").await;
-        applied.migrate(&nova_gen::db::migrations_of(history)).await.unwrap_or_else(|e| panic!("{service}: {}", nova_runtime::error::cause_chain(&e)));
+        applied
+            .migrate(&nova_gen::db::migrations_of(history))
+            .await
+            .unwrap_or_else(|e| panic!("{service}: {}", nova_runtime::error::cause_chain(&e)));
         let recorded = state::parse(history.state.as_deref().unwrap_or_else(|| panic!("{service} has no schema.json"))).unwrap();
         let materialised = ScratchDb::new("state").await;
         materialised.execute(&render::render_initial(service, "x", &recorded, 1, "x").unwrap().text).await;

@@ -19,7 +19,11 @@ fn every_emitted_file_kind() {
     assert_eq!(kinds.len(), 61, "{kinds:#?}");
     // The chart's templates are copied verbatim from templates/helm/ (its rules are generated).
     let copied = |path: &str| path.starts_with("generated/ops/chart/") && !path.starts_with("generated/ops/chart/rules/");
-    let texts = files.owned.iter().filter(|(path, _)| !path.ends_with(".bin") && !copied(path)).map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()));
+    let texts = files
+        .owned
+        .iter()
+        .filter(|(path, _)| !path.ends_with(".bin") && !copied(path))
+        .map(|(path, bytes)| (path, String::from_utf8(bytes.clone()).unwrap()));
     for (path, contents) in texts.chain(files.scaffold.iter().map(|(p, c)| (p, c.clone()))) {
         // Each snapshot is named after its path in the repository.
         let name = path.replace('/', "__");

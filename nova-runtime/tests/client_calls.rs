@@ -133,10 +133,10 @@ async fn a_call_inside_a_served_call_passes_on_only_the_time_left() {
     let inherited = Instant::now() + Duration::from_millis(80);
     nova_runtime::context::with_deadline(Some(inherited), attempts.call(&core, read)).await.unwrap();
     attempts.call(&core, read).await.unwrap();
-    let sent: Vec<Duration> = attempts.timeouts.lock().unwrap().iter().map(|t| nova_runtime::server::parse_grpc_timeout(t).expect("a valid grpc-timeout header")).collect();
+    let sent: Vec<Duration> =
+        attempts.timeouts.lock().unwrap().iter().map(|t| nova_runtime::server::parse_grpc_timeout(t).expect("a valid grpc-timeout header")).collect();
     assert_eq!(sent, [Duration::from_millis(80), Duration::from_millis(300)], "the inherited 80 ms, then the policy's 300 ms");
 }
-
 
 /// A breaker that never opens (to observe deadlines and retries alone).
 const BREAKER_NEVER: BreakerPolicy = BreakerPolicy { window: 1000, min_calls: 1000, ..BREAKER };

@@ -99,9 +99,16 @@ fn no_transaction_files_split_at_top_level_semicolons_only() {
 
 #[test]
 fn the_ledger_comparison_names_every_state() {
-    let files = [migration(1, "init", "SELECT 1"), migration(2, "two", "SELECT 2"), migration(4, "four", "SELECT 4"), migration(5, "five", "SELECT 5")];
-    let row = |version: i64, sql: &str, success: bool| AppliedMigration { version, description: format!("v{version}"), checksum: migrate::checksum(sql), success };
-    let applied = [row(1, "SELECT 1", true), row(2, "SELECT 2 -- edited", true), row(3, "SELECT 3", true), row(4, "SELECT 4", false), row(9, "SELECT 9", true)];
+    let files =
+        [migration(1, "init", "SELECT 1"), migration(2, "two", "SELECT 2"), migration(4, "four", "SELECT 4"), migration(5, "five", "SELECT 5")];
+    let row = |version: i64, sql: &str, success: bool| AppliedMigration {
+        version,
+        description: format!("v{version}"),
+        checksum: migrate::checksum(sql),
+        success,
+    };
+    let applied =
+        [row(1, "SELECT 1", true), row(2, "SELECT 2 -- edited", true), row(3, "SELECT 3", true), row(4, "SELECT 4", false), row(9, "SELECT 9", true)];
     let states: Vec<(i64, MigrationState)> = migrate::compare(&files, &applied).into_iter().map(|e| (e.version, e.state)).collect();
     assert_eq!(
         states,
@@ -219,8 +226,10 @@ async fn a_no_transaction_file_that_failed_part_way_can_be_run_again() {
     let error = migrate::apply_pending(&mut connection, &UNIQUE_ONLINE).await.unwrap_err();
     assert!(matches!(error, MigrateError::Apply { version: 2, .. }), "{error:?}");
     assert_eq!(scalar_i64(&mut connection, "SELECT count(*) FROM accounts WHERE token IS NULL").await, 0, "backfill batches committed");
-    let valid: bool =
-        sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass").fetch_one(&mut connection).await.unwrap();
+    let valid: bool = sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
     assert!(!valid, "a failed concurrent build leaves an invalid index behind");
     assert_eq!(scalar_i64(&mut connection, "SELECT count(*) FROM _sqlx_migrations").await, 1);
     // The session was given back clean (no role, no timeouts left over).
@@ -230,8 +239,10 @@ async fn a_no_transaction_file_that_failed_part_way_can_be_run_again() {
     sqlx::raw_sql("UPDATE accounts SET email = 'c' WHERE id = 2").execute(&mut connection).await.unwrap();
     let applied = migrate::apply_pending(&mut connection, &UNIQUE_ONLINE).await.unwrap();
     assert_eq!(applied.versions, [2]);
-    let valid: bool =
-        sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass").fetch_one(&mut connection).await.unwrap();
+    let valid: bool = sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
     assert!(valid);
 }
 
@@ -255,10 +266,8 @@ async fn migrations_run_as_the_owner_role_and_need_its_rights() {
     let mut connection = database.connect().await;
     let applied = migrate::apply_pending(&mut connection, &RACE).await.unwrap();
     assert_eq!(applied.owner_role.as_deref(), Some(owner.as_str()));
-    let owners: Vec<String> = sqlx::query_scalar("SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'public'")
-        .fetch_all(&mut connection)
-        .await
-        .unwrap();
+    let owners: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'public'").fetch_all(&mut connection).await.unwrap();
     assert_eq!(owners, [owner.as_str()]);
     let current: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&mut connection).await.unwrap();
     assert_eq!(current, "postgres", "the connection is handed back as the role it connected as");
@@ -291,7 +300,13 @@ async fn a_service_connects_as_its_login_role_and_migrates_through_the_migration
     database.create_role(&owner, "NOLOGIN").await;
     database.create_role(&login, "LOGIN").await;
     admin(&format!("ALTER DATABASE {} OWNER TO {}", quote_identifier(&database.name), quote_identifier(&owner))).await;
-    admin(&format!("REVOKE ALL ON DATABASE {} FROM PUBLIC; GRANT CONNECT ON DATABASE {} TO {}", quote_identifier(&database.name), quote_identifier(&database.name), quote_identifier(&login))).await;
+    admin(&format!(
+        "REVOKE ALL ON DATABASE {} FROM PUBLIC; GRANT CONNECT ON DATABASE {} TO {}",
+        quote_identifier(&database.name),
+        quote_identifier(&database.name),
+        quote_identifier(&login)
+    ))
+    .await;
     let login_url = format!("{}/{}", server_url().replacen("postgres@", &format!("{login}@"), 1), database.name);
     // The login role alone cannot apply the pending migrations: start-up fails, saying why.
     let config = DatabaseConfig { create_if_missing: false, ..DatabaseConfig::for_url(&login_url) };

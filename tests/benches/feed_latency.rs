@@ -82,9 +82,16 @@ async fn main() {
     at_rate(&caching, &viewers).await;
     let warm_caller = at_rate(&caching, &viewers).await;
 
-    println!("\nGetFollowingFeed at {RATE}/s, {} viewers following {} authors each ({} posts in all)", viewers.len(), plan.follows_per_user, seeded.posts.len());
+    println!(
+        "\nGetFollowingFeed at {RATE}/s, {} viewers following {} authors each ({} posts in all)",
+        viewers.len(),
+        plan.follows_per_user,
+        seeded.posts.len()
+    );
     println!("{:<36} {:>9} {:>9} {:>9}", "", "p50 ms", "p95 ms", "p99 ms");
-    for (name, millis) in [("cold (feed builds it)", &cold), ("warm in feed (caller uncached)", &warm_feed), ("warm in the caller's cache", &warm_caller)] {
+    for (name, millis) in
+        [("cold (feed builds it)", &cold), ("warm in feed (caller uncached)", &warm_feed), ("warm in the caller's cache", &warm_caller)]
+    {
         println!("{name:<36} {:>9.2} {:>9.2} {:>9.2}", percentile(millis, 0.5), percentile(millis, 0.95), percentile(millis, 0.99));
     }
     system.stop().await;

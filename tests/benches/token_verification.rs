@@ -25,7 +25,9 @@ struct Issuer {
 impl KeySource for Issuer {
     fn fetch(&self, after: i64) -> SourceFuture<'_> {
         let key = VerificationKey { kid: "k1".into(), public_key: self.public_key.clone(), not_after: None };
-        Box::pin(async move { Ok(VerificationState { issuer: "nova-auth".into(), keys: vec![key], revocations: vec![], cursor: after, more: false }) })
+        Box::pin(
+            async move { Ok(VerificationState { issuer: "nova-auth".into(), keys: vec![key], revocations: vec![], cursor: after, more: false }) },
+        )
     }
 }
 

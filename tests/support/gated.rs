@@ -107,7 +107,11 @@ impl Logic for Gated {
         Err(LogicError::Unimplemented("DeleteUser"))
     }
 
-    async fn rotate_signing_key(&self, _ctx: &CallContext, _request: pb::RotateSigningKeyRequest) -> Result<pb::RotateSigningKeyResponse, LogicError> {
+    async fn rotate_signing_key(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::RotateSigningKeyRequest,
+    ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
         Err(LogicError::Unimplemented("RotateSigningKey"))
     }
 

@@ -43,7 +43,8 @@ impl RawGrpc {
     /// service).
     pub async fn connect_tls(addr: SocketAddr, service: &str, peer: &nova_runtime::identity::Peer) -> Self {
         let material = crate::pki::material(peer);
-        let connector = nova_runtime::tls::TlsConnector::new(&material, service, std::time::Duration::from_secs(10)).unwrap_or_else(|e| panic!("TLS: {e}"));
+        let connector =
+            nova_runtime::tls::TlsConnector::new(&material, service, std::time::Duration::from_secs(10)).unwrap_or_else(|e| panic!("TLS: {e}"));
         let uri: tonic::codegen::http::Uri = format!("http://{addr}").parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
         let io = connector.connect(uri).await.unwrap_or_else(|e| panic!("TLS connect {addr}: {e}"));
         let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await.unwrap_or_else(|e| panic!("HTTP/2 handshake with {addr}: {e}"));

@@ -281,7 +281,11 @@ impl Logic for Scripted {
         Err(LogicError::Unimplemented("DeleteUser"))
     }
 
-    async fn rotate_signing_key(&self, _ctx: &CallContext, _request: pb::RotateSigningKeyRequest) -> Result<pb::RotateSigningKeyResponse, LogicError> {
+    async fn rotate_signing_key(
+        &self,
+        _ctx: &CallContext,
+        _request: pb::RotateSigningKeyRequest,
+    ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
         Err(LogicError::Unimplemented("RotateSigningKey"))
     }
 

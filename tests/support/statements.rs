@@ -6,7 +6,7 @@
 use nova_runtime::codegen::sqlx::{Executor as _, SqlSafeStr as _};
 use nova_runtime::db::Migration;
 
-use crate::{TestDatabase, SAFETY_TIMEOUT};
+use crate::{SAFETY_TIMEOUT, TestDatabase};
 
 /// `repo::STATEMENTS` of a generated service crate: `(table, [(function or variant, SQL)])`.
 pub type RepoStatements = &'static [(&'static str, &'static [(&'static str, &'static str)])];

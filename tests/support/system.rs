@@ -126,7 +126,13 @@ impl TestSystem {
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
         let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()), ..Default::default() }).with_transport(pki::edge());
-        TestSystem { redis, peers, members: Vec::new(), faults: None, verifier: VerifierSettings { refresh: std::time::Duration::from_millis(200), ..VerifierSettings::default() } }
+        TestSystem {
+            redis,
+            peers,
+            members: Vec::new(),
+            faults: None,
+            verifier: VerifierSettings { refresh: std::time::Duration::from_millis(200), ..VerifierSettings::default() },
+        }
     }
 
     /// Like [`TestSystem::new`], but every service, every database and Redis is reached through
@@ -136,7 +142,10 @@ impl TestSystem {
         let redis_addr = socket_of(&redis_url(), 6379);
         let redis_proxy = Proxy::start(redis_addr).await;
         let mut system = Self::new();
-        let cache = nova_runtime::client::CacheConfig { redis: Some(patient(system.redis.url_through(&redis_proxy.addr.to_string()))), ..system.redis.cache_config() };
+        let cache = nova_runtime::client::CacheConfig {
+            redis: Some(patient(system.redis.url_through(&redis_proxy.addr.to_string()))),
+            ..system.redis.cache_config()
+        };
         system.peers = unreachable_peers(ClientOptions { cache: Some(cache), ..Default::default() }).with_transport(pki::edge());
         system.faults = Some(FaultPoints { redis: redis_proxy, services: BTreeMap::new(), databases: BTreeMap::new() });
         system
@@ -296,7 +305,14 @@ impl TestSystem {
         let tokens = login.tokens.unwrap_or_default();
         let user = login.user.unwrap_or_default();
         let session_id = session_of(&tokens.access_token);
-        TestUser { name: user.username, id: user.id, email: email.to_string(), token: tokens.access_token, session_id, refresh_token: tokens.refresh_token }
+        TestUser {
+            name: user.username,
+            id: user.id,
+            email: email.to_string(),
+            token: tokens.access_token,
+            session_id,
+            refresh_token: tokens.refresh_token,
+        }
     }
 
     /// A new client that caches nothing: every call reaches the service, as a caller without a

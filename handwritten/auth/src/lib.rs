@@ -7,8 +7,8 @@
 
 mod accounts;
 mod input;
-mod kek;
 mod issuer;
+mod kek;
 mod keys;
 mod login;
 mod maintenance;

@@ -2,12 +2,12 @@
 //! reuse detection), revoking it (Logout, recorded for every verifier), and checking an access
 //! token (VerifyToken: the checks every service makes).
 
-use ::nova_runtime::{CallContext, LogicError};
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::serde_json::json;
 use ::nova_runtime::codegen::sqlx::PgConnection;
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, timestamp};
+use ::nova_runtime::{CallContext, LogicError};
 use nova_auth::pb;
 use nova_auth::repo::{refresh_tokens, sessions as sessions_table, users as users_table};
 

@@ -110,7 +110,8 @@ const ADMIN_EMAILS: &str = "NOVA_AUTH_ADMIN_EMAILS";
 fn admin_emails(name: &str, value: &str) -> Result<Vec<String>, ConfigError> {
     let mut emails = Vec::new();
     for entry in value.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-        let valid = entry.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty()) && !entry.contains(char::is_whitespace);
+        let valid =
+            entry.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty()) && !entry.contains(char::is_whitespace);
         if !valid {
             return Err(ConfigError {
                 name: name.to_string(),

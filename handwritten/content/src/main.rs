@@ -3,8 +3,5 @@
 //! The service's binary: `nova_runtime::service::main` runs it (signal handlers first,
 //! configuration from the environment, serve until SIGTERM, exit status).
 fn main() -> ::std::process::ExitCode {
-    ::nova_runtime::service::main(
-        nova_content::server::DESCRIPTION,
-        nova_content_service::start,
-    )
+    ::nova_runtime::service::main(nova_content::server::DESCRIPTION, nova_content_service::start)
 }

@@ -128,9 +128,7 @@ pub async fn invalidate_feed_cache(
         return Err(LogicError::invalid_argument("user_ids must hold at least one id"));
     }
     if let Some(other) = users.iter().find(|user| **user != caller) {
-        return Err(LogicError::PermissionDenied(format!(
-            "user_ids names {other}, not the signed-in user: a user may drop only their own feeds"
-        )));
+        return Err(LogicError::PermissionDenied(format!("user_ids names {other}, not the signed-in user: a user may drop only their own feeds")));
     }
     let invalidated_at = queries::mark_invalidated(&logic.db, &users).await?;
     logic.invalidator.entities(users.iter().map(Uuid::to_string)).await;

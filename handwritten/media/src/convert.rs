@@ -17,10 +17,9 @@ pub fn media_message(row: &media::Row) -> pb::Media {
         size_bytes: row.size_bytes,
         width: row.width.unwrap_or(0),
         height: row.height.unwrap_or(0),
-        duration: row.duration_ms.map(|ms| nova_runtime::codegen::prost_types::Duration {
-            seconds: ms / 1000,
-            nanos: ((ms % 1000) * 1_000_000) as i32,
-        }),
+        duration: row
+            .duration_ms
+            .map(|ms| nova_runtime::codegen::prost_types::Duration { seconds: ms / 1000, nanos: ((ms % 1000) * 1_000_000) as i32 }),
         sha256: row.sha256.clone().unwrap_or_default(),
         title: row.title.clone(),
         alt_text: row.alt_text.clone(),

@@ -151,10 +151,7 @@ pub fn local_store(dir: PathBuf) -> Result<Arc<dyn ObjectStore>, ConfigError> {
 /// A store in an S3-compatible bucket, addressed path-style (what MinIO and moto expect);
 /// plain `http://` endpoints are allowed for local servers.
 pub fn s3_store(s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, ConfigError> {
-    let mut builder = AmazonS3Builder::new()
-        .with_bucket_name(&s3.bucket)
-        .with_region(&s3.region)
-        .with_virtual_hosted_style_request(false);
+    let mut builder = AmazonS3Builder::new().with_bucket_name(&s3.bucket).with_region(&s3.region).with_virtual_hosted_style_request(false);
     if let Some(endpoint) = &s3.endpoint {
         builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
     }

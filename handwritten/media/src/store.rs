@@ -67,12 +67,8 @@ pub async fn delete(store: &dyn ObjectStore, key: &str) -> Result<(), LogicError
 
 /// Deletes every object under `prefix` (a path prefix: `uploads/x` does not cover `uploads/xy`).
 pub async fn delete_prefix(store: &dyn ObjectStore, prefix: &str) -> Result<(), LogicError> {
-    let keys: Vec<Path> = store
-        .list(Some(&Path::from(prefix)))
-        .map_ok(|meta| meta.location)
-        .try_collect()
-        .await
-        .map_err(|e| failed("listing", prefix, e))?;
+    let keys: Vec<Path> =
+        store.list(Some(&Path::from(prefix))).map_ok(|meta| meta.location).try_collect().await.map_err(|e| failed("listing", prefix, e))?;
     for key in keys {
         delete(store, key.as_ref()).await?;
     }

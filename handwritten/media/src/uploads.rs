@@ -46,11 +46,20 @@ fn validate_new_upload(request: &pb::InitiateMediaUploadRequest) -> Result<NewUp
     let kind = media::Kind::try_from(kind).map_err(|_| LogicError::invalid_argument("kind: must be IMAGE, VIDEO or AUDIO"))?;
     let allowed = allowed_mime_types(kind);
     if !allowed.contains(&request.mime_type.as_str()) {
-        return Err(LogicError::invalid_argument(format!("mime_type: {:?} is not allowed for {}; allowed: {}", request.mime_type, kind.name(), allowed.join(", "))));
+        return Err(LogicError::invalid_argument(format!(
+            "mime_type: {:?} is not allowed for {}; allowed: {}",
+            request.mime_type,
+            kind.name(),
+            allowed.join(", ")
+        )));
     }
     let limit = if kind == media::Kind::Image { MAX_IMAGE_BYTES } else { MAX_STREAM_BYTES };
     if request.size_bytes <= 0 || request.size_bytes > limit {
-        return Err(LogicError::invalid_argument(format!("size_bytes: must be between 1 and {limit} for {}, got {}", kind.name(), request.size_bytes)));
+        return Err(LogicError::invalid_argument(format!(
+            "size_bytes: must be between 1 and {limit} for {}, got {}",
+            kind.name(),
+            request.size_bytes
+        )));
     }
     let file_name = text("file_name", &request.file_name)?;
     if file_name.chars().count() > MAX_FILE_NAME_CHARS {
@@ -209,7 +218,8 @@ impl MediaLogic {
                     upload_chunks::update(&self.db, upload.id, number, &patch).await.map(|_| ())
                 }
                 None => {
-                    let new = upload_chunks::New { upload_id: upload.id, chunk_number: number, size_bytes: expected, etag: digest, received_at: None };
+                    let new =
+                        upload_chunks::New { upload_id: upload.id, chunk_number: number, size_bytes: expected, etag: digest, received_at: None };
                     upload_chunks::insert(&self.db, &new).await.map(|_| ())
                 }
             };
@@ -240,9 +250,13 @@ impl MediaLogic {
         }
         Self::ensure_open(&upload)?;
         let chunks = self.chunks(&upload).await?;
-        let missing: Vec<String> = (1..=upload.total_chunks).filter(|n| !chunks.iter().any(|c| c.chunk_number == *n)).map(|n| n.to_string()).collect();
+        let missing: Vec<String> =
+            (1..=upload.total_chunks).filter(|n| !chunks.iter().any(|c| c.chunk_number == *n)).map(|n| n.to_string()).collect();
         if !missing.is_empty() {
-            return Err(LogicError::FailedPrecondition(format!("upload_id: chunks {} are missing; send them with UploadMediaChunk", missing.join(", "))));
+            return Err(LogicError::FailedPrecondition(format!(
+                "upload_id: chunks {} are missing; send them with UploadMediaChunk",
+                missing.join(", ")
+            )));
         }
         let (digest, original) = self.assemble(&upload, &media).await?;
         let declared = media.sha256.clone().unwrap_or_default();

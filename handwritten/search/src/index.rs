@@ -146,12 +146,7 @@ pub async fn apply(db: &PgPool, changes: &[Change]) -> Result<Applied, LogicErro
 }
 
 /// Files `post` under exactly `tags`: unfiles the tags it lost, files those it gained.
-async fn file_post(
-    db: &mut PgConnection,
-    post: Uuid,
-    tags: &[String],
-    created_at: DateTime<Utc>,
-) -> Result<(), LogicError> {
+async fn file_post(db: &mut PgConnection, post: Uuid, tags: &[String], created_at: DateTime<Utc>) -> Result<(), LogicError> {
     // tag -> true to file, false to unfile; a BTreeMap visits them in sorted order.
     let mut moves: BTreeMap<String, bool> = BTreeMap::new();
     let current = sql::post_tags(db, post).await?;
@@ -280,13 +275,21 @@ pub fn removals(request: pb::RemoveDocumentsRequest, producer: Producer, now: Da
 }
 
 impl crate::SearchLogic {
-    pub(crate) async fn index_changes(&self, principal: &Principal, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
+    pub(crate) async fn index_changes(
+        &self,
+        principal: &Principal,
+        request: pb::IndexDocumentsRequest,
+    ) -> Result<pb::IndexDocumentsResponse, LogicError> {
         let changes = upserts(request, Producer::of(principal)?, Utc::now())?;
         let done = apply(&self.db, &changes).await?;
         Ok(pb::IndexDocumentsResponse { applied: done.applied, skipped: done.skipped })
     }
 
-    pub(crate) async fn remove_changes(&self, principal: &Principal, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
+    pub(crate) async fn remove_changes(
+        &self,
+        principal: &Principal,
+        request: pb::RemoveDocumentsRequest,
+    ) -> Result<pb::RemoveDocumentsResponse, LogicError> {
         let changes = removals(request, Producer::of(principal)?, Utc::now())?;
         let done = apply(&self.db, &changes).await?;
         Ok(pb::RemoveDocumentsResponse { removed: done.applied, skipped: done.skipped })

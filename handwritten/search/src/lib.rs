@@ -71,7 +71,11 @@ impl Logic for SearchLogic {
         self.hashtags(request).await
     }
 
-    async fn get_posts_by_hashtag(&self, _ctx: &CallContext, request: pb::GetPostsByHashtagRequest) -> Result<pb::GetPostsByHashtagResponse, LogicError> {
+    async fn get_posts_by_hashtag(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetPostsByHashtagRequest,
+    ) -> Result<pb::GetPostsByHashtagResponse, LogicError> {
         self.posts_by_hashtag(request).await
     }
 
@@ -87,15 +91,27 @@ impl Logic for SearchLogic {
         self.advanced(request).await
     }
 
-    async fn record_search_query(&self, _ctx: &CallContext, request: pb::RecordSearchQueryRequest) -> Result<pb::RecordSearchQueryResponse, LogicError> {
+    async fn record_search_query(
+        &self,
+        _ctx: &CallContext,
+        request: pb::RecordSearchQueryRequest,
+    ) -> Result<pb::RecordSearchQueryResponse, LogicError> {
         self.record(request).await
     }
 
-    async fn get_trending_searches(&self, _ctx: &CallContext, request: pb::GetTrendingSearchesRequest) -> Result<pb::GetTrendingSearchesResponse, LogicError> {
+    async fn get_trending_searches(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetTrendingSearchesRequest,
+    ) -> Result<pb::GetTrendingSearchesResponse, LogicError> {
         self.trending(request).await
     }
 
-    async fn get_search_analytics(&self, _ctx: &CallContext, request: pb::GetSearchAnalyticsRequest) -> Result<pb::GetSearchAnalyticsResponse, LogicError> {
+    async fn get_search_analytics(
+        &self,
+        _ctx: &CallContext,
+        request: pb::GetSearchAnalyticsRequest,
+    ) -> Result<pb::GetSearchAnalyticsResponse, LogicError> {
         self.analytics(request).await
     }
 

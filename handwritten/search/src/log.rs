@@ -16,9 +16,9 @@ use ::nova_runtime::convert::{from_timestamp, parse_uuid};
 use nova_search::repo::search_queries;
 use nova_search::{LogicError, pb};
 
+use crate::SearchLogic;
 use crate::sql::{self, LoggedQuery};
 use crate::text::{self, MAX_PREFIX, MAX_QUERY};
-use crate::SearchLogic;
 
 /// Longest range GetSearchAnalytics summarises (documented in the proto).
 const MAX_ANALYTICS_DAYS: i64 = 90;
@@ -141,11 +141,22 @@ impl SearchLogic {
         let tag = text::tag(&normalized);
         let hashtags = if tag.is_empty() { Vec::new() } else { sql::suggest_hashtags(&mut conn, &tag, max).await? };
         let mut kinds = [
-            queries.into_iter().map(|(text, score)| pb::SearchSuggestion { text, kind: pb::SuggestionKind::Query as i32, id: String::new(), score }).collect::<Vec<_>>(),
-            users.into_iter().map(|(id, text, score)| pb::SearchSuggestion { text, kind: pb::SuggestionKind::User as i32, id: id.to_string(), score }).collect(),
+            queries
+                .into_iter()
+                .map(|(text, score)| pb::SearchSuggestion { text, kind: pb::SuggestionKind::Query as i32, id: String::new(), score })
+                .collect::<Vec<_>>(),
+            users
+                .into_iter()
+                .map(|(id, text, score)| pb::SearchSuggestion { text, kind: pb::SuggestionKind::User as i32, id: id.to_string(), score })
+                .collect(),
             hashtags
                 .into_iter()
-                .map(|(id, tag, score)| pb::SearchSuggestion { text: format!("#{tag}"), kind: pb::SuggestionKind::Hashtag as i32, id: id.to_string(), score })
+                .map(|(id, tag, score)| pb::SearchSuggestion {
+                    text: format!("#{tag}"),
+                    kind: pb::SuggestionKind::Hashtag as i32,
+                    id: id.to_string(),
+                    score,
+                })
                 .collect(),
         ]
         .map(|list| list.into_iter());

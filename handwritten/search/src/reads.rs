@@ -10,10 +10,10 @@ use ::nova_runtime::convert::{from_timestamp, parse_uuids, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_search::{LogicError, pb};
 
+use crate::SearchLogic;
 use crate::paging::{self, limit, sql_offset};
 use crate::sql::{self, Filters};
 use crate::text::{self, MAX_PREFIX, MAX_QUERY};
-use crate::SearchLogic;
 
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
@@ -62,7 +62,12 @@ fn hit((kind, id, score, snippet): sql::Hit) -> pb::SearchHit {
 }
 
 fn post_hit((id, author, score, created_at): sql::PostHit) -> pb::PostHit {
-    pb::PostHit { post_id: id.to_string(), author_id: author.map(|a| a.to_string()).unwrap_or_default(), score, created_at: Some(timestamp(created_at)) }
+    pb::PostHit {
+        post_id: id.to_string(),
+        author_id: author.map(|a| a.to_string()).unwrap_or_default(),
+        score,
+        created_at: Some(timestamp(created_at)),
+    }
 }
 
 impl SearchLogic {
@@ -115,7 +120,12 @@ impl SearchLogic {
         let (rows, next_page_token) = paging::split(rows, &list, offset, size);
         let hashtags = rows
             .into_iter()
-            .map(|(id, tag, post_count, last_used_at)| pb::Hashtag { id: id.to_string(), tag, post_count, last_used_at: Some(timestamp(last_used_at)) })
+            .map(|(id, tag, post_count, last_used_at)| pb::Hashtag {
+                id: id.to_string(),
+                tag,
+                post_count,
+                last_used_at: Some(timestamp(last_used_at)),
+            })
             .collect();
         Ok(pb::SearchHashtagsResponse { hashtags, next_page_token })
     }
@@ -139,7 +149,10 @@ impl SearchLogic {
         let kinds = kinds(&request.kinds)?;
         let authors = parse_uuids("author_ids", &request.author_ids, MAX_AUTHORS)?;
         if request.hashtags.len() > MAX_HASHTAGS {
-            return Err(LogicError::invalid_argument(format!("hashtags holds {} entries; at most {MAX_HASHTAGS} are allowed", request.hashtags.len())));
+            return Err(LogicError::invalid_argument(format!(
+                "hashtags holds {} entries; at most {MAX_HASHTAGS} are allowed",
+                request.hashtags.len()
+            )));
         }
         let mut hashtags = Vec::new();
         for (i, value) in request.hashtags.iter().enumerate() {

@@ -243,7 +243,10 @@ pub type PostHit = (Uuid, Option<Uuid>, f64, DateTime<Utc>);
 
 pub async fn search_posts(db: &mut PgConnection, query: &str, sort: i32, limit: i64, offset: i64) -> RepoResult<Vec<PostHit>> {
     let rows = sqlx::query(SEARCH_POSTS).bind(query).bind(sort).bind(limit).bind(offset).fetch_all(db).await.map_err(error("search_documents"))?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect::<Result<_, sqlx::Error>>().map_err(error("search_documents"))
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(error("search_documents"))
 }
 
 /// A user hit: id, username, score.
@@ -256,7 +259,10 @@ pub async fn search_users(db: &mut PgConnection, query: &str, limit: i64, offset
 pub type Hit = (i16, Uuid, f64, String);
 
 fn hits(rows: Vec<sqlx::postgres::PgRow>) -> RepoResult<Vec<Hit>> {
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect::<Result<_, sqlx::Error>>().map_err(error("search_documents"))
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(error("search_documents"))
 }
 
 pub async fn search_all(db: &mut PgConnection, query: &str, kinds: &[i16], limit: i64, offset: i64) -> RepoResult<Vec<Hit>> {
@@ -297,7 +303,10 @@ pub type HashtagRow = (Uuid, String, i64, DateTime<Utc>);
 
 pub async fn search_hashtags(db: &mut PgConnection, prefix: &str, limit: i64, offset: i64) -> RepoResult<Vec<HashtagRow>> {
     let rows = sqlx::query(SEARCH_HASHTAGS).bind(prefix).bind(limit).bind(offset).fetch_all(db).await.map_err(error("hashtags"))?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect::<Result<_, sqlx::Error>>().map_err(error("hashtags"))
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(error("hashtags"))
 }
 
 /// Posts tagged `tag` after the keyset position `after` (creation time, post id).
@@ -372,7 +381,13 @@ pub async fn analytics_totals(db: &mut PgConnection, start: DateTime<Utc>, end: 
 
 /// The most frequent normalised queries in `[start, end)`, only those without results when
 /// `zero_only`.
-pub async fn analytics_top(db: &mut PgConnection, start: DateTime<Utc>, end: DateTime<Utc>, zero_only: bool, limit: i64) -> RepoResult<Vec<(String, i64)>> {
+pub async fn analytics_top(
+    db: &mut PgConnection,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    zero_only: bool,
+    limit: i64,
+) -> RepoResult<Vec<(String, i64)>> {
     let rows = sqlx::query(ANALYTICS_TOP).bind(start).bind(end).bind(zero_only).bind(limit).fetch_all(db).await.map_err(error("search_queries"))?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>().map_err(error("search_queries"))
 }

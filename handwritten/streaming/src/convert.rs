@@ -3,8 +3,8 @@
 use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::{optional_timestamp, parse_uuid, text, timestamp};
-use nova_streaming::repo::streams::{self, Status, Visibility};
 use nova_streaming::repo::stream_chat_messages;
+use nova_streaming::repo::streams::{self, Status, Visibility};
 use nova_streaming::{LogicError, pb};
 
 use crate::settings::StreamingSettings;

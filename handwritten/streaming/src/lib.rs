@@ -107,7 +107,11 @@ impl Logic for StreamingLogic {
         self.chat_messages(&ctx.principal, request).await
     }
 
-    async fn delete_chat_message(&self, _ctx: &CallContext, request: pb::DeleteChatMessageRequest) -> Result<pb::DeleteChatMessageResponse, LogicError> {
+    async fn delete_chat_message(
+        &self,
+        _ctx: &CallContext,
+        request: pb::DeleteChatMessageRequest,
+    ) -> Result<pb::DeleteChatMessageResponse, LogicError> {
         self.delete_chat(request).await
     }
 
@@ -115,7 +119,11 @@ impl Logic for StreamingLogic {
         self.record_view(request).await
     }
 
-    async fn record_stream_event(&self, _ctx: &CallContext, request: pb::RecordStreamEventRequest) -> Result<pb::RecordStreamEventResponse, LogicError> {
+    async fn record_stream_event(
+        &self,
+        _ctx: &CallContext,
+        request: pb::RecordStreamEventRequest,
+    ) -> Result<pb::RecordStreamEventResponse, LogicError> {
         self.record_event(request).await
     }
 

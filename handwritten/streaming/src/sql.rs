@@ -70,11 +70,8 @@ const TIMELINE: &str = "SELECT stream_id, bucket_start, viewer_count, chat_messa
      playback_error_count FROM stream_metrics WHERE stream_id = $1 ORDER BY bucket_start DESC LIMIT 1440";
 const VIEW_TOTALS: &str = "SELECT count(*), count(DISTINCT viewer_id), \
      COALESCE(avg(EXTRACT(EPOCH FROM (COALESCE(left_at, last_seen_at) - joined_at))), 0)::float8 FROM viewer_sessions WHERE stream_id = $1";
-const ACTIVE: &str = concat!(
-    "SELECT ",
-    stream_columns!(),
-    " FROM streams WHERE status = 2 AND visibility = 1 ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
-);
+const ACTIVE: &str =
+    concat!("SELECT ", stream_columns!(), " FROM streams WHERE status = 2 AND visibility = 1 ORDER BY current_viewer_count DESC, id DESC LIMIT $1");
 const ACTIVE_AFTER: &str = concat!(
     "SELECT ",
     stream_columns!(),
@@ -100,7 +97,8 @@ const INSERT_MESSAGE: &str = concat!(
      ON CONFLICT (request_id) DO NOTHING RETURNING ",
     chat_columns!()
 );
-const DELETE_MESSAGE: &str = "UPDATE stream_chat_messages SET deleted_at = now(), deleted_by_id = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
+const DELETE_MESSAGE: &str =
+    "UPDATE stream_chat_messages SET deleted_at = now(), deleted_by_id = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
 const MESSAGES: &str = concat!(
     "SELECT ",
     chat_columns!(),
@@ -227,14 +225,8 @@ pub async fn open_session(
     viewer_id: Option<Uuid>,
     client: &str,
 ) -> RepoResult<Option<DateTime<Utc>>> {
-    let row = sqlx::query(OPEN_SESSION)
-        .bind(id)
-        .bind(stream_id)
-        .bind(viewer_id)
-        .bind(client)
-        .fetch_optional(db)
-        .await
-        .map_err(error("viewer_sessions"))?;
+    let row =
+        sqlx::query(OPEN_SESSION).bind(id).bind(stream_id).bind(viewer_id).bind(client).fetch_optional(db).await.map_err(error("viewer_sessions"))?;
     row.map(|r| r.try_get(0)).transpose().map_err(error("viewer_sessions"))
 }
 

@@ -163,7 +163,10 @@ impl StreamingLogic {
         let rows = sql::viewers(&self.db, stream_id, after, limit).await?;
         let (rows, next_page_token) = split_page(rows, size, &list, |(session, _, joined_at)| (*joined_at, *session));
         Ok(pb::GetStreamViewersResponse {
-            viewers: rows.iter().map(|(_, viewer, joined_at)| pb::StreamViewer { viewer_id: viewer.to_string(), joined_at: Some(timestamp(*joined_at)) }).collect(),
+            viewers: rows
+                .iter()
+                .map(|(_, viewer, joined_at)| pb::StreamViewer { viewer_id: viewer.to_string(), joined_at: Some(timestamp(*joined_at)) })
+                .collect(),
             next_page_token,
             current_viewer_count: count,
             anonymous_viewer_count: i32::try_from(anonymous).unwrap_or(i32::MAX),

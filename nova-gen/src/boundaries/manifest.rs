@@ -73,10 +73,7 @@ pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Owner
             )
             .in_file(file)
             .label(key.span(), "crosses a service boundary")
-            .help(format!(
-                "depend on `{api}` and call its `{}` instead: services reach each other only over gRPC",
-                client_struct_name(other)
-            ));
+            .help(format!("depend on `{api}` and call its `{}` instead: services reach each other only over gRPC", client_struct_name(other)));
             diagnostics.push(diagnostic);
         }
     }

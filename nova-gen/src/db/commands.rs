@@ -13,7 +13,8 @@ fn failed(error: impl std::error::Error + 'static) -> Failure {
 }
 
 fn block_on<T>(work: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::Internal(format!("starting tokio: {e}")))?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::Internal(format!("starting tokio: {e}")))?;
     runtime.block_on(work)
 }
 
@@ -31,7 +32,8 @@ pub fn up(analysis: &Analysis, url: &str, prefix: Option<&str>, secrets_path: &P
     // Saved before any role is made with them.
     secrets.save().map_err(Failure::Internal)?;
     let reports = block_on(async {
-        let reports = futures_util::future::join_all(work.iter().map(|(names, migrations, password)| up::up(&server, names, migrations, password))).await;
+        let reports =
+            futures_util::future::join_all(work.iter().map(|(names, migrations, password)| up::up(&server, names, migrations, password))).await;
         reports.into_iter().collect::<Result<Vec<_>, _>>().map_err(failed)
     })?;
     let mut out = String::new();
@@ -61,7 +63,8 @@ pub fn up(analysis: &Analysis, url: &str, prefix: Option<&str>, secrets_path: &P
 /// `db status`: the report, and whether every service is applied and in sync.
 pub fn status(analysis: &Analysis, url: &str, prefix: Option<&str>) -> Result<(String, bool), Failure> {
     let server = Server::parse(url).map_err(Failure::Internal)?;
-    let work: Vec<_> = services_with_databases(analysis).into_iter().map(|(service, history)| (DbNames::of(service, prefix), migrations_of(history))).collect();
+    let work: Vec<_> =
+        services_with_databases(analysis).into_iter().map(|(service, history)| (DbNames::of(service, prefix), migrations_of(history))).collect();
     let reports = block_on(async {
         let reports = futures_util::future::join_all(work.iter().map(|(names, migrations)| status::status(&server, names, migrations))).await;
         reports.into_iter().collect::<Result<Vec<_>, _>>().map_err(failed)

@@ -40,21 +40,35 @@ pub async fn status(server: &Server, names: &DbNames, migrations: &[Migration]) 
         .await
         .map_err(sql_error(service, "reading roles"))?;
     let missing_roles = [&names.owner, &names.login].into_iter().filter(|r| !roles.contains(r)).cloned().collect();
-    let mut report =
-        StatusReport { names: names.clone(), database_exists: false, missing_roles, migrations: Vec::new(), drift: Vec::new(), unfinished: Vec::new() };
+    let mut report = StatusReport {
+        names: names.clone(),
+        database_exists: false,
+        missing_roles,
+        migrations: Vec::new(),
+        drift: Vec::new(),
+        unfinished: Vec::new(),
+    };
     if !database_exists(&mut maintenance, &names.database).await.map_err(sql_error(service, "reading databases"))? {
-        report.migrations = migrations.iter().map(|m| MigrationEntry { version: m.version, description: m.description.to_string(), state: MigrationState::Pending }).collect();
+        report.migrations = migrations
+            .iter()
+            .map(|m| MigrationEntry { version: m.version, description: m.description.to_string(), state: MigrationState::Pending })
+            .collect();
         return Ok(report);
     }
     report.database_exists = true;
     let mut live = server.connect(&names.database).await.map_err(sql_error(service, "connecting to its database"))?;
-    report.migrations = migrate::status(&mut live, migrations).await.map_err(|source| DbCommandError::Migrate { service: service.clone(), source })?;
+    report.migrations =
+        migrate::status(&mut live, migrations).await.map_err(|source| DbCommandError::Migrate { service: service.clone(), source })?;
     let live_catalog = introspect(&mut live).await.map_err(sql_error(service, "reading the live schema"))?;
     report.unfinished = live_catalog.unfinished;
-    let applied: Vec<Migration> =
-        migrations.iter().filter(|m| report.migrations.iter().any(|e| e.version == m.version && e.state == MigrationState::Applied)).copied().collect();
+    let applied: Vec<Migration> = migrations
+        .iter()
+        .filter(|m| report.migrations.iter().any(|e| e.version == m.version && e.state == MigrationState::Applied))
+        .copied()
+        .collect();
     let expected = expected_catalog(server, service, &applied).await?;
-    report.drift = plan(&expected, &live_catalog.catalog).described().map(|c| format!("the live database {} (its migrations do not)", c.summary)).collect();
+    report.drift =
+        plan(&expected, &live_catalog.catalog).described().map(|c| format!("the live database {} (its migrations do not)", c.summary)).collect();
     Ok(report)
 }
 
@@ -63,7 +77,9 @@ pub async fn expected_catalog(server: &Server, service: &str, migrations: &[Migr
     let scratch = Scratch::create(server, "status").await.map_err(sql_error(service, "creating a scratch database"))?;
     let built = async {
         let mut connection = server.connect(&scratch.name).await.map_err(sql_error(service, "connecting to the scratch database"))?;
-        migrate::apply_pending(&mut connection, migrations).await.map_err(|source| DbCommandError::Migrate { service: service.to_string(), source })?;
+        migrate::apply_pending(&mut connection, migrations)
+            .await
+            .map_err(|source| DbCommandError::Migrate { service: service.to_string(), source })?;
         introspect(&mut connection).await.map_err(sql_error(service, "reading the scratch schema"))
     }
     .await;

@@ -143,10 +143,15 @@ async fn ensure_schema(connection: &mut PgConnection, names: &DbNames, actions: 
 /// readable, so that a service can see it is up to date without the owner's rights.
 async fn grant_rows(connection: &mut PgConnection, names: &DbNames) -> Result<(), sqlx::Error> {
     let login = q(&names.login);
-    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").fetch_all(&mut *connection).await?;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1").fetch_all(&mut *connection).await?;
     for table in tables {
         let statement = if table == "_sqlx_migrations" {
-            format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON public.{} FROM {login}; GRANT SELECT ON public.{} TO {login}", q(&table), q(&table))
+            format!(
+                "REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON public.{} FROM {login}; GRANT SELECT ON public.{} TO {login}",
+                q(&table),
+                q(&table)
+            )
         } else {
             format!("GRANT SELECT, INSERT, UPDATE, DELETE ON public.{} TO {login}", q(&table))
         };

@@ -8,8 +8,8 @@ use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::layout::Layout;
 use crate::Failure;
+use crate::layout::Layout;
 
 use super::DevOptions;
 use super::provision::DevService;
@@ -38,11 +38,8 @@ pub fn build(layout: &Layout, services: &[DevService], options: &DevOptions) -> 
         command.args(["-p", package]);
     }
     // Cargo's progress and diagnostics go to stderr, shown as they come; stdout is JSON.
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| Failure::Internal(format!("running cargo build: {e}")))?;
+    let mut child =
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|e| Failure::Internal(format!("running cargo build: {e}")))?;
     let mut binaries = Binaries::new();
     if let Some(stdout) = child.stdout.take() {
         for line in std::io::BufReader::new(stdout).lines() {

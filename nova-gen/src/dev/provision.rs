@@ -57,10 +57,7 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
     let shared = vec![("NOVA_REDIS_URL".to_string(), redis_url), ("NOVA_CACHE_KEY".to_string(), secrets.key("cache"))];
     let mut services = Vec::new();
     for service in &analysis.spec.services {
-        let mut env = vec![(
-            "NOVA_DATA_DIR".to_string(),
-            layout.root.join("var").join(&service.name).display().to_string(),
-        )];
+        let mut env = vec![("NOVA_DATA_DIR".to_string(), layout.root.join("var").join(&service.name).display().to_string())];
         env.extend(pki.env(&pki.service(&service.name)));
         env.extend(shared.iter().cloned());
         if analysis.spec.token_issuer.as_deref() == Some(service.name.as_str()) {

@@ -68,7 +68,14 @@ pub async fn run(layout: &Layout, system: DevSystem, binaries: Binaries, options
         let Some(binary) = binaries.get(&service.package).cloned() else { continue };
         rows.insert(
             service.name.clone(),
-            Row { service: service.name.clone(), grpc_port: service.grpc_port, metrics_port: service.metrics_port, state: "starting".into(), ready_after: None, pid: None },
+            Row {
+                service: service.name.clone(),
+                grpc_port: service.grpc_port,
+                metrics_port: service.metrics_port,
+                state: "starting".into(),
+                ready_after: None,
+                pid: None,
+            },
         );
         let task = ServiceTask {
             service,
@@ -137,7 +144,9 @@ fn apply(rows: &mut BTreeMap<String, Row>, event: Event, printer: &Printer, afte
             }
             (service, Some("SERVING"), Some(format!("SERVING {} ms after its start", after.as_millis())))
         }
-        Event::NotServing { service, waited } => (service, Some("NOT SERVING"), Some(format!("not SERVING after {} s; still waiting", waited.as_secs()))),
+        Event::NotServing { service, waited } => {
+            (service, Some("NOT SERVING"), Some(format!("not SERVING after {} s; still waiting", waited.as_secs())))
+        }
         Event::Exited { service, status, restart_in } => {
             let message = format!("exited ({}); restarting in {} ms", describe(status), restart_in.as_millis());
             (service, Some("restarting"), Some(message))

@@ -75,7 +75,14 @@ mod tests {
     #[test]
     fn columns_line_up() {
         let rows = [
-            Row { service: "auth".into(), grpc_port: 50051, metrics_port: 51051, state: "SERVING".into(), ready_after: Some(Duration::from_millis(87)), pid: Some(42) },
+            Row {
+                service: "auth".into(),
+                grpc_port: 50051,
+                metrics_port: 51051,
+                state: "SERVING".into(),
+                ready_after: Some(Duration::from_millis(87)),
+                pid: Some(42),
+            },
             Row { service: "streaming".into(), grpc_port: 50058, metrics_port: 51058, state: "exited".into(), ready_after: None, pid: None },
         ];
         let table = render(&rows);
@@ -87,4 +94,3 @@ mod tests {
         assert_eq!(lines[1].find("SERVING"), state_column, "{table}");
     }
 }
-

@@ -44,7 +44,10 @@ pub fn emit_shared_manifest(package: &SharedPackage) -> String {
     dependencies.extend(package.dependencies.iter().map(|p| shared_dependency(p)));
     let manifest = Manifest {
         package: shared_package_crate(&package.name),
-        description: format!("Generated messages of the proto package {}, which no nova service owns: shared by the API crates that import it", package.name),
+        description: format!(
+            "Generated messages of the proto package {}, which no nova service owns: shared by the API crates that import it",
+            package.name
+        ),
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
@@ -85,7 +88,11 @@ pub fn emit_api_lib(service: &Service) -> Result<String, EmitError> {
     let doc = crate_docs(
         service,
         format!("API of nova's `{}` service (`{}`): what other services may use.", service.name, service.proto.full_name()),
-        &["- [`pb`]: the messages and tonic code of the proto package,", &client_line, "- [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml."],
+        &[
+            "- [`pb`]: the messages and tonic code of the proto package,",
+            &client_line,
+            "- [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml.",
+        ],
     );
     let name = &service.name;
     let full_name = service.proto.full_name();
@@ -129,8 +136,16 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
     );
     // A service without a database has no `db`, `repo` or `DATABASE`.
     let has_database = service.database.is_some();
-    let db_module = has_database.then(|| quote!(pub mod db;));
-    let repo_module = has_database.then(|| quote!(pub mod repo;));
+    let db_module = has_database.then(|| {
+        quote!(
+            pub mod db;
+        )
+    });
+    let repo_module = has_database.then(|| {
+        quote!(
+            pub mod repo;
+        )
+    });
     let database = service.database.as_ref().map(|database| {
         quote! {
             /// The service's own database.

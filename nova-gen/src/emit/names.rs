@@ -8,9 +8,9 @@ use crate::ir::{Rpc, Service, Table};
 
 /// Keywords that can be raw identifiers (`r#type`), exactly prost-build's list.
 const RAW_KEYWORDS: [&str; 43] = [
-    "as", "break", "const", "continue", "else", "enum", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "dyn", "abstract", "become", "box", "do", "final",
-    "macro", "override", "priv", "typeof", "unsized", "virtual", "yield",
+    "as", "break", "const", "continue", "else", "enum", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "dyn", "abstract", "become", "box", "do",
+    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
 const RAW_KEYWORDS_2018: [&str; 4] = ["async", "await", "try", "gen"];
 /// Keywords that cannot be raw identifiers: prost-build appends `_`.
@@ -183,9 +183,17 @@ mod tests {
 
     #[test]
     fn keywords_become_identifiers_the_way_prost_makes_them() {
-        for (name, expected) in
-            [("type", "r#type"), ("gen", "r#gen"), ("async", "r#async"), ("kind", "kind"), ("self", "self_"), ("super", "super_"), ("crate", "crate_"), ("Self", "Self_"), ("2fa", "_2fa")]
-        {
+        for (name, expected) in [
+            ("type", "r#type"),
+            ("gen", "r#gen"),
+            ("async", "r#async"),
+            ("kind", "kind"),
+            ("self", "self_"),
+            ("super", "super_"),
+            ("crate", "crate_"),
+            ("Self", "Self_"),
+            ("2fa", "_2fa"),
+        ] {
             assert_eq!(ident(name).to_string(), expected, "{name}");
             assert_eq!(sanitized(name), expected, "{name}");
         }

@@ -73,7 +73,9 @@ pub fn emit_pb(spec: &Spec, service: &Service, protos: &ProtoSet) -> Result<Stri
 /// no code).
 pub fn emit_shared_package(spec: &Spec, package: &str, protos: &ProtoSet) -> Result<String, EmitError> {
     let code = generate_package(config(), spec, protos, package)?;
-    Ok(format!("//! Messages of the proto package `{package}`, which no nova service owns.\n#![allow(clippy::all, clippy::pedantic, missing_docs)]\n{code}"))
+    Ok(format!(
+        "//! Messages of the proto package `{package}`, which no nova service owns.\n#![allow(clippy::all, clippy::pedantic, missing_docs)]\n{code}"
+    ))
 }
 
 /// The encoded `FileDescriptorSet` gRPC reflection serves: the service's own files and every

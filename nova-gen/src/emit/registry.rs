@@ -118,9 +118,11 @@ fn callees_first(spec: &Spec) -> Vec<&Service> {
     let mut remaining: Vec<&Service> = spec.services.iter().collect();
     while !remaining.is_empty() {
         let ready = remaining.iter().position(|service| {
-            service.calls.iter().filter(|callee| !service.allow_cycle.contains(callee)).all(|callee| {
-                ordered.iter().any(|done| &done.name == callee) || spec.service(callee).is_none() || callee == &service.name
-            })
+            service
+                .calls
+                .iter()
+                .filter(|callee| !service.allow_cycle.contains(callee))
+                .all(|callee| ordered.iter().any(|done| &done.name == callee) || spec.service(callee).is_none() || callee == &service.name)
         });
         // A cycle the validator let through (it reports undeclared ones): keep spec order.
         let next = remaining.remove(ready.unwrap_or(0));

@@ -47,7 +47,11 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
             }
         }
     });
-    let pool = service.database.as_ref().map(|_| quote!(use ::nova_runtime::codegen::sqlx::PgPool;));
+    let pool = service.database.as_ref().map(|_| {
+        quote!(
+            use ::nova_runtime::codegen::sqlx::PgPool;
+        )
+    });
     let body = match service.database {
         Some(_) => quote! {
             #doc

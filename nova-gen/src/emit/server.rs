@@ -44,11 +44,17 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
     };
     let config_doc = match service.database {
         Some(_) => doc_lines(
-            &["This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with".into(), "local defaults (its default port and database).".into()],
+            &[
+                "This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with".into(),
+                "local defaults (its default port and database).".into(),
+            ],
             false,
         ),
         None => doc_lines(
-            &["This service's configuration: `NOVA_GRPC_ADDR` and friends, with local defaults (its".into(), "default port). It has no database: no `NOVA_DATABASE_*` variable is read.".into()],
+            &[
+                "This service's configuration: `NOVA_GRPC_ADDR` and friends, with local defaults (its".into(),
+                "default port). It has no database: no `NOVA_DATABASE_*` variable is read.".into(),
+            ],
             false,
         ),
     };

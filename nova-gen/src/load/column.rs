@@ -12,7 +12,21 @@ use crate::raw::{ColumnDecl, RawEnumValue, RawReference};
 use crate::source::{Located, Span};
 
 const MODIFIERS: [&str; 15] = [
-    "pk", "unique", "index", "version", "counter", "touch", "immutable", "identity", "default", "generated", "->", "cascade", "set", "restrict", "--",
+    "pk",
+    "unique",
+    "index",
+    "version",
+    "counter",
+    "touch",
+    "immutable",
+    "identity",
+    "default",
+    "generated",
+    "->",
+    "cascade",
+    "set",
+    "restrict",
+    "--",
 ];
 const AFTER_TYPE: &str = "after the type come: pk, unique, index, version, counter, touch, immutable, identity, default <value>, generated (<expr>), -> <reference> [cascade | set null | restrict], -- <doc>";
 
@@ -278,7 +292,13 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usi
     };
     if let Some(inner) = name.strip_prefix("enum(").and_then(|r| r.strip_suffix(')')) {
         if array {
-            reader.error("spec::unknown-type", span, "no arrays of enums", "arrays of enums are not supported", "use a separate table with one row per value");
+            reader.error(
+                "spec::unknown-type",
+                span,
+                "no arrays of enums",
+                "arrays of enums are not supported",
+                "use a separate table with one row per value",
+            );
             return None;
         }
         let values = parse_enum(reader, inner, start + 5, at)?;
@@ -356,14 +376,26 @@ fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, at: &dyn Fn(us
         let number = match number.map(|v| v.parse::<i16>()) {
             Some(Ok(n)) => Some(i64::from(n)),
             Some(Err(_)) => {
-                reader.error("spec::bad-enum", item_span, "not a smallint", format!("`{}` is not a number for `{name}`", part.trim()), "enum numbers are smallints, e.g. enum(active = 1, locked = 2)");
+                reader.error(
+                    "spec::bad-enum",
+                    item_span,
+                    "not a smallint",
+                    format!("`{}` is not a number for `{name}`", part.trim()),
+                    "enum numbers are smallints, e.g. enum(active = 1, locked = 2)",
+                );
                 ok = false;
                 continue;
             }
             None => None,
         };
         if !is_identifier(name) {
-            reader.error("spec::bad-enum", item_span, "not a value name", format!("`{}` is not an enum value", part.trim()), "enum values are lower_snake_case names, e.g. enum(active, suspended, deleted)");
+            reader.error(
+                "spec::bad-enum",
+                item_span,
+                "not a value name",
+                format!("`{}` is not an enum value", part.trim()),
+                "enum values are lower_snake_case names, e.g. enum(active, suspended, deleted)",
+            );
             ok = false;
             continue;
         }
@@ -373,14 +405,26 @@ fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, at: &dyn Fn(us
             continue;
         }
         if number.is_some() && values.iter().any(|v| v.number == number) {
-            reader.error("spec::bad-enum", item_span, "number used twice", format!("enum number of `{name}` is used twice"), "give each value its own number");
+            reader.error(
+                "spec::bad-enum",
+                item_span,
+                "number used twice",
+                format!("enum number of `{name}` is used twice"),
+                "give each value its own number",
+            );
             ok = false;
             continue;
         }
         values.push(RawEnumValue { name: Located::new(name.to_string(), item_span), number });
     }
     if ok && values.is_empty() {
-        reader.error("spec::bad-enum", at(start, start + inner.len()), "no values", "an enum needs values", "write e.g. enum(active, suspended, deleted)");
+        reader.error(
+            "spec::bad-enum",
+            at(start, start + inner.len()),
+            "no values",
+            "an enum needs values",
+            "write e.g. enum(active, suspended, deleted)",
+        );
         return None;
     }
     let numbered = values.iter().filter(|v| v.number.is_some()).count();

@@ -7,8 +7,8 @@ use crate::diagnostic::Diagnostic;
 use crate::load::column::parse_column;
 use crate::load::toml_read::Reader;
 use crate::raw::{
-    RawBreaker, RawColumn, RawColumnList, RawForeignKey, RawKey, RawDefaults, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc, RawService, RawSlo, RawSpec,
-    RawTable, RawTargetPolicy,
+    RawBreaker, RawColumn, RawColumnList, RawDefaults, RawForeignKey, RawKey, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc,
+    RawService, RawSlo, RawSpec, RawTable, RawTargetPolicy,
 };
 use crate::source::{Located, SourceFile, Span};
 
@@ -124,7 +124,11 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
             let rpc_name = key.get_ref().to_string();
             if let Some((policy_table, _)) = reader.as_table(value, &format!("rpc.{rpc_name}")) {
                 reader.reject_unknown_keys(policy_table, &RPC_KEYS, &format!("the policy of `{rpc_name}`"));
-                rpcs.push(RawRpc { name: Located::new(rpc_name, key.span()), policy: read_policy(reader, policy_table), slo: read_slo(reader, policy_table) });
+                rpcs.push(RawRpc {
+                    name: Located::new(rpc_name, key.span()),
+                    policy: read_policy(reader, policy_table),
+                    slo: read_slo(reader, policy_table),
+                });
             }
         }
     }
@@ -244,13 +248,29 @@ fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_
     let checks = reader.strings(table, "checks");
     for check in &checks {
         if check.value.trim().is_empty() {
-            reader.error("spec::bad-check", check.span.clone(), "empty", "a check needs a boolean expression", "write e.g. checks = [\"length(username) between 3 and 32\"]");
+            reader.error(
+                "spec::bad-check",
+                check.span.clone(),
+                "empty",
+                "a check needs a boolean expression",
+                "write e.g. checks = [\"length(username) between 3 and 32\"]",
+            );
         }
     }
     let checks = checks.into_iter().filter(|c| !c.value.trim().is_empty()).collect();
     let foreign_keys = reader.strings(table, "foreign_keys").iter().filter_map(|s| read_foreign_key(reader, s)).collect();
     let append_only = reader.boolean(table, "append_only");
-    RawTable { append_only, doc: reader.string(table, "doc"), soft_delete: reader.boolean(table, "soft_delete"), checks, foreign_keys, name, columns, uniques, indexes }
+    RawTable {
+        append_only,
+        doc: reader.string(table, "doc"),
+        soft_delete: reader.boolean(table, "soft_delete"),
+        checks,
+        foreign_keys,
+        name,
+        columns,
+        uniques,
+        indexes,
+    }
 }
 
 /// `"a, lower(b) desc [using gin] [where <predicate>]"`: keys (column names, or expressions
@@ -277,10 +297,22 @@ fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColum
     if let Some(m) = &method
         && !matches!(m.value.as_str(), "btree" | "gin")
     {
-        reader.error("spec::bad-column-list", m.span.clone(), "unknown index method", format!("`using {}` is not supported", m.value), "write `using gin` (jsonb, arrays, tsvector) or leave it out for a btree");
+        reader.error(
+            "spec::bad-column-list",
+            m.span.clone(),
+            "unknown index method",
+            format!("`using {}` is not supported", m.value),
+            "write `using gin` (jsonb, arrays, tsvector) or leave it out for a btree",
+        );
     }
     if predicate.as_ref().is_some_and(|p| p.value.is_empty()) {
-        reader.error("spec::bad-column-list", text.span.clone(), "empty predicate", "`where` needs a condition", "write e.g. \"email where deleted_at is null\"");
+        reader.error(
+            "spec::bad-column-list",
+            text.span.clone(),
+            "empty predicate",
+            "`where` needs a condition",
+            "write e.g. \"email where deleted_at is null\"",
+        );
     }
     let keys_text = &value[..using_at.unwrap_or(keys_end)];
     let mut columns = Vec::new();

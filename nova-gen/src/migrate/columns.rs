@@ -18,12 +18,7 @@ fn bare(column: &CatalogColumn) -> CatalogColumn {
 /// A new column on an existing table.
 pub fn add_column(table: &str, column: &CatalogColumn) -> Change {
     let name = &column.name;
-    let mut change = Change {
-        summary: format!("adds column {table}.{name}"),
-        slug: format!("add-{table}-{name}"),
-        refusal: None,
-        steps: Vec::new(),
-    };
+    let mut change = Change { summary: format!("adds column {table}.{name}"), slug: format!("add-{table}-{name}"), refusal: None, steps: Vec::new() };
     if column.generated.is_some() || column.identity.is_some() {
         let reason = format!("filling {table}.{name} for every existing row rewrites {table} under an ACCESS EXCLUSIVE lock (reads and writes wait)");
         change.steps.push(Step {
@@ -129,7 +124,8 @@ pub fn alter_column(table: &str, before: &CatalogColumn, after: &CatalogColumn) 
     } else if before.default != after.default {
         let mut set = step(Phase::Transactional, ddl::set_default(table, name, after.default.as_deref()));
         if after.default.is_none() {
-            set.notes = vec![format!("The spec removes the default of {table}.{name}: inserts give a value (the generated repository requires one).")];
+            set.notes =
+                vec![format!("The spec removes the default of {table}.{name}: inserts give a value (the generated repository requires one).")];
             set.squawk_ignore = Some("ban-drop-default");
         }
         changes.push(Change {
@@ -185,8 +181,12 @@ fn change_type(table: &str, before: &CatalogColumn, after: &CatalogColumn) -> Ch
     let kind = classify_type_change(from, to);
     let reason = match kind {
         TypeChange::Free => String::new(),
-        TypeChange::Widening => format!("changing {table}.{name} from {from} to {to} rewrites {table} under an ACCESS EXCLUSIVE lock (reads and writes wait until it ends); for a large table add a new column, backfill it and switch instead"),
-        TypeChange::Conversion => format!("converting {table}.{name} from {from} to {to} fails on values that do not convert and may lose precision, and rewrites {table} under an ACCESS EXCLUSIVE lock"),
+        TypeChange::Widening => format!(
+            "changing {table}.{name} from {from} to {to} rewrites {table} under an ACCESS EXCLUSIVE lock (reads and writes wait until it ends); for a large table add a new column, backfill it and switch instead"
+        ),
+        TypeChange::Conversion => format!(
+            "converting {table}.{name} from {from} to {to} fails on values that do not convert and may lose precision, and rewrites {table} under an ACCESS EXCLUSIVE lock"
+        ),
     };
     let mut steps = Vec::new();
     // A default of the old type may not convert: set it again for the new type.
@@ -194,11 +194,15 @@ fn change_type(table: &str, before: &CatalogColumn, after: &CatalogColumn) -> Ch
         steps.push(Step {
             phase: Phase::Transactional,
             sql: ddl::set_default(table, name, None),
-            notes: vec![format!("The default of the old type may not convert; {} in the same transaction.", if after.default.is_some() { "set again below" } else { "the spec gives none" })],
+            notes: vec![format!(
+                "The default of the old type may not convert; {} in the same transaction.",
+                if after.default.is_some() { "set again below" } else { "the spec gives none" }
+            )],
             squawk_ignore: Some("ban-drop-default"),
         });
     }
-    let notes = if kind == TypeChange::Free { vec![format!("{from} to {to} is binary-coercible: no rewrite, no scan.")] } else { destroy_notes(&reason) };
+    let notes =
+        if kind == TypeChange::Free { vec![format!("{from} to {to} is binary-coercible: no rewrite, no scan.")] } else { destroy_notes(&reason) };
     steps.push(Step { phase: Phase::Transactional, sql: ddl::change_type(table, name, to), notes, squawk_ignore: Some("changing-column-type") });
     if let Some(default) = &after.default {
         steps.push(step(Phase::Transactional, ddl::set_default(table, name, Some(default))));

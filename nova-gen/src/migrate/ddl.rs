@@ -249,6 +249,9 @@ mod tests {
         let index = CatalogIndex { unique: false, method: "btree".into(), keys: vec!["a".into(), "b DESC".into()], predicate: None };
         assert_eq!(create_index("t", "t_a_b_idx", &index, false), "CREATE INDEX t_a_b_idx ON t (a, b DESC);");
         let gin = CatalogIndex { unique: true, method: "gin".into(), keys: vec!["(lower(e))".into()], predicate: Some("d IS NULL".into()) };
-        assert_eq!(create_index("t", "i", &gin, true), "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t USING gin ((lower(e))) WHERE d IS NULL;");
+        assert_eq!(
+            create_index("t", "i", &gin, true),
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t USING gin ((lower(e))) WHERE d IS NULL;"
+        );
     }
 }

@@ -92,7 +92,10 @@ pub fn migrate(layout: &Layout, analysis: &Analysis, request: &MigrateRequest) -
     let produced = produced.unwrap_or_default();
     let plan = plan::plan(&produced, &wanted);
     if plan.is_empty() {
-        return Ok(MigrateOutcome { written: Vec::new(), notes: vec![format!("the migrations of {} already produce the spec's schema", service.name)] });
+        return Ok(MigrateOutcome {
+            written: Vec::new(),
+            notes: vec![format!("the migrations of {} already produce the spec's schema", service.name)],
+        });
     }
     refuse(&plan, request.allow_destructive)?;
     let files = render::render_plan(&service.name, &plan, history.next_version(), &slug(request)?)?;
@@ -105,12 +108,15 @@ fn refuse(plan: &plan::Plan, allow_destructive: bool) -> Result<(), Failure> {
     let mut problems = Vec::new();
     for change in &plan.changes {
         match &change.refusal {
-            Some(Refusal::Unsupported(reason)) => {
-                problems.push(Diagnostic::new("migrate::unsupported", format!("cannot write a migration for this change: spec {}", change.summary)).help(reason.clone()))
-            }
+            Some(Refusal::Unsupported(reason)) => problems.push(
+                Diagnostic::new("migrate::unsupported", format!("cannot write a migration for this change: spec {}", change.summary))
+                    .help(reason.clone()),
+            ),
             Some(Refusal::Destructive(reason)) if !allow_destructive => problems.push(
-                Diagnostic::new("migrate::destructive", format!("refusing a destructive change: spec {}", change.summary))
-                    .help(format!("{}; if that is intended, run again with --allow-destructive (the migration then says so in a comment above the statement)", capitalised(reason))),
+                Diagnostic::new("migrate::destructive", format!("refusing a destructive change: spec {}", change.summary)).help(format!(
+                    "{}; if that is intended, run again with --allow-destructive (the migration then says so in a comment above the statement)",
+                    capitalised(reason)
+                )),
             ),
             _ => {}
         }
@@ -120,7 +126,14 @@ fn refuse(plan: &plan::Plan, allow_destructive: bool) -> Result<(), Failure> {
 
 /// Writes the new files, the state they produce and the checksum file with their entries
 /// appended.
-fn write(layout: &Layout, service: &Service, history: &History, files: &[RenderedFile], produced: &Catalog, notes: Vec<String>) -> Result<MigrateOutcome, Failure> {
+fn write(
+    layout: &Layout,
+    service: &Service,
+    history: &History,
+    files: &[RenderedFile],
+    produced: &Catalog,
+    notes: Vec<String>,
+) -> Result<MigrateOutcome, Failure> {
     let dir = out::migrations(&service.name);
     let state_text = state::render(produced)?;
     let mut entries: Vec<(String, Vec<u8>)> = history.files.iter().map(|f| (f.file_name.clone(), f.text.clone().into_bytes())).collect();
@@ -149,8 +162,10 @@ fn write_file(root: &Path, relative: &str, text: &str) -> Result<String, Failure
 /// one); a history without state takes the spec's schema as the one it produces.
 fn record(layout: &Layout, service: &Service, history: &History) -> Result<MigrateOutcome, Failure> {
     let (_, problems) = verify::verify_history(history);
-    let blocking: Vec<Diagnostic> =
-        problems.into_iter().filter(|p| !matches!(p.code, "migrations::unrecorded" | "migrations::no-sum" | "migrations::no-state" | "migrations::state-edited")).collect();
+    let blocking: Vec<Diagnostic> = problems
+        .into_iter()
+        .filter(|p| !matches!(p.code, "migrations::unrecorded" | "migrations::no-sum" | "migrations::no-state" | "migrations::state-edited"))
+        .collect();
     if !blocking.is_empty() {
         return Err(Failure::Spec(blocking));
     }
@@ -160,8 +175,11 @@ fn record(layout: &Layout, service: &Service, history: &History) -> Result<Migra
     for file in history.files.iter().filter(|f| !recorded.iter().any(|e| e.file == f.file_name)) {
         if file.version < last_recorded {
             return Err(Failure::Spec(vec![
-                Diagnostic::new("migrate::out-of-order", format!("migrations/{}/{} comes before migrations already recorded", service.name, file.file_name))
-                    .help(format!("number it after the last recorded migration ({last_recorded:04})")),
+                Diagnostic::new(
+                    "migrate::out-of-order",
+                    format!("migrations/{}/{} comes before migrations already recorded", service.name, file.file_name),
+                )
+                .help(format!("number it after the last recorded migration ({last_recorded:04})")),
             ]));
         }
         notes.push(format!("records {}", file.file_name));
@@ -193,11 +211,14 @@ fn capitalised(text: &str) -> String {
 
 fn unknown_service(analysis: &Analysis, name: &str) -> Failure {
     let known: Vec<&str> = analysis.spec.services.iter().map(|s| s.name.as_str()).collect();
-    Failure::Spec(vec![Diagnostic::new("migrate::unknown-service", format!("no service named `{name}` in the spec")).help(format!("services: {}", known.join(", ")))])
+    Failure::Spec(vec![
+        Diagnostic::new("migrate::unknown-service", format!("no service named `{name}` in the spec")).help(format!("services: {}", known.join(", "))),
+    ])
 }
 
 fn missing_name(service: &str) -> Diagnostic {
-    Diagnostic::new("migrate::missing-name", "a new migration needs a name").help(format!("say what it does: `nova-gen migrate {service} --name pin-posts`"))
+    Diagnostic::new("migrate::missing-name", "a new migration needs a name")
+        .help(format!("say what it does: `nova-gen migrate {service} --name pin-posts`"))
 }
 
 fn bad_name(name: &str) -> Diagnostic {

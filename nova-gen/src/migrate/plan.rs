@@ -187,7 +187,8 @@ impl<'a> Planner<'a> {
                 let replaced = new.constraints.get(name).is_some_and(|n| n != constraint);
                 if !new.constraints.contains_key(name) || replaced {
                     let verb = if replaced { "changes" } else { "drops" };
-                    let notes = vec![format!("The spec {} foreign key {name}; no row changes.", if replaced { "redefines" } else { "no longer declares" })];
+                    let notes =
+                        vec![format!("The spec {} foreign key {name}; no row changes.", if replaced { "redefines" } else { "no longer declares" })];
                     // A redefined key is added back below: only one change for it.
                     let steps = vec![deliberate(Phase::Transactional, ddl::drop_constraint(table, name), "ban-drop-constraint", notes)];
                     if replaced {
@@ -201,7 +202,12 @@ impl<'a> Planner<'a> {
         for (table, old) in self.dropped_tables() {
             for name in old.constraints.iter().filter(|(_, c)| is_foreign_key(c)).map(|(n, _)| n) {
                 let notes = vec![format!("Table {table} is dropped below; its foreign keys go first so that tables can be dropped in any order.")];
-                changes.push(part_of_another(vec![deliberate(Phase::Transactional, ddl::drop_constraint(table, name), "ban-drop-constraint", notes)]));
+                changes.push(part_of_another(vec![deliberate(
+                    Phase::Transactional,
+                    ddl::drop_constraint(table, name),
+                    "ban-drop-constraint",
+                    notes,
+                )]));
             }
         }
         self.changes.extend(changes);
@@ -299,7 +305,9 @@ impl<'a> Planner<'a> {
                 create.notes.push(super::columns::VARCHAR_NOTE.to_string());
             }
             let mut steps = vec![create];
-            steps.extend(table.indexes.iter().map(|(index, definition)| step(Phase::Transactional, ddl::create_index(name, index, definition, false))));
+            steps.extend(
+                table.indexes.iter().map(|(index, definition)| step(Phase::Transactional, ddl::create_index(name, index, definition, false))),
+            );
             if let Some(comment) = &table.comment {
                 steps.push(step(Phase::Transactional, ddl::comment_on_table(name, Some(comment))));
             }
@@ -396,7 +404,11 @@ impl<'a> Planner<'a> {
                 // A new column's comment comes with the column.
                 if before.is_some_and(|b| b.comment != column.comment) {
                     let steps = vec![step(Phase::Transactional, ddl::comment_on_column(table, &column.name, column.comment.as_deref()))];
-                    changes.push(change(format!("changes the comment of {table}.{}", column.name), format!("document-{table}-{}", column.name), steps));
+                    changes.push(change(
+                        format!("changes the comment of {table}.{}", column.name),
+                        format!("document-{table}-{}", column.name),
+                        steps,
+                    ));
                 }
             }
         }
@@ -415,7 +427,9 @@ fn replacing_unique_index<'t>(constraint: &Constraint, new: &'t CatalogTable) ->
 /// concurrently in the online file, the constraint dropped in the validate file), so that no
 /// moment is without a guarantee for live rows.
 fn narrow_unique(table: &str, name: &str, index: &str) -> Change {
-    let notes = vec![format!("{index} (built above, without blocking writes) keeps these values of {table} unique among the rows its predicate selects; {name} held among all rows.")];
+    let notes = vec![format!(
+        "{index} (built above, without blocking writes) keeps these values of {table} unique among the rows its predicate selects; {name} held among all rows."
+    )];
     let steps = vec![deliberate(Phase::Validate, ddl::drop_constraint(table, name), "ban-drop-constraint", notes)];
     change(format!("narrows unique constraint {name} to {index}"), format!("narrow-{name}"), steps)
 }

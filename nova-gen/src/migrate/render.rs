@@ -63,7 +63,9 @@ pub fn render_initial(service: &str, database: &str, catalog: &Catalog, version:
             .map(|(name, table)| {
                 let mut statements: Vec<String> = table.indexes.iter().map(|(index, def)| ddl::create_index(name, index, def, false)).collect();
                 statements.extend(table.comment.as_deref().map(|c| ddl::comment_on_table(name, Some(c))));
-                statements.extend(table.columns.iter().filter(|c| c.comment.is_some()).map(|c| ddl::comment_on_column(name, &c.name, c.comment.as_deref())));
+                statements.extend(
+                    table.columns.iter().filter(|c| c.comment.is_some()).map(|c| ddl::comment_on_column(name, &c.name, c.comment.as_deref())),
+                );
                 TableView { name: name.clone(), lines: ddl::create_table_lines(table), statements }
             })
             .collect(),
@@ -71,7 +73,11 @@ pub fn render_initial(service: &str, database: &str, catalog: &Catalog, version:
             .tables
             .iter()
             .flat_map(|(name, table)| {
-                table.constraints.values().filter(|c| matches!(c.kind, ConstraintKind::ForeignKey { .. })).map(move |c| ddl::add_constraint(name, c, false))
+                table
+                    .constraints
+                    .values()
+                    .filter(|c| matches!(c.kind, ConstraintKind::ForeignKey { .. }))
+                    .map(move |c| ddl::add_constraint(name, c, false))
             })
             .collect(),
     };

@@ -72,10 +72,13 @@ fn check_entries(history: &History, recorded: &SumFile, sum_file: &SourceFile, p
     let sum_text = &sum_file.text;
     if recorded.computed_total() != recorded.total {
         problems.push(
-            Diagnostic::new("migrations::sum-edited", format!("{} was edited by hand: its first line does not match the entries below it", sum_file.name))
-                .in_file(sum_file)
-                .label(line_span(sum_text, 0), "the hash of every line below")
-                .help("nova-gen writes this file: restore it from version control"),
+            Diagnostic::new(
+                "migrations::sum-edited",
+                format!("{} was edited by hand: its first line does not match the entries below it", sum_file.name),
+            )
+            .in_file(sum_file)
+            .label(line_span(sum_text, 0), "the hash of every line below")
+            .help("nova-gen writes this file: restore it from version control"),
         );
     }
     let unrecorded: Vec<_> = history.files.iter().filter(|f| recorded.entry(&f.file_name).is_none()).collect();

@@ -94,11 +94,23 @@ fn check_defaults(v: &mut Validator<'_>, defaults: &RawPolicy) {
         ("shared", defaults.shared.as_ref().map(|s| s.span.clone())),
     ] {
         if let Some(span) = span {
-            v.report("spec::misplaced-access", span, "per RPC only", format!("`{key}` is set per RPC"), format!("move `{key}` to the RPC lines it belongs to"));
+            v.report(
+                "spec::misplaced-access",
+                span,
+                "per RPC only",
+                format!("`{key}` is set per RPC"),
+                format!("move `{key}` to the RPC lines it belongs to"),
+            );
         }
     }
     if let Some(first) = defaults.acting.first() {
-        v.report("spec::misplaced-access", first.span.clone(), "per RPC only", "`acting` is set per RPC", "move `acting` to the RPC lines it belongs to");
+        v.report(
+            "spec::misplaced-access",
+            first.span.clone(),
+            "per RPC only",
+            "`acting` is set per RPC",
+            "move `acting` to the RPC lines it belongs to",
+        );
     }
 }
 
@@ -110,7 +122,13 @@ fn check_issuer(v: &mut Validator<'_>, issuer: &Located<String>, services: &[Raw
             Some(best) => format!("did you mean `{best}`? Services: {}", names.join(", ")),
             None => format!("name the service that signs access tokens: {}", names.join(", ")),
         };
-        v.report("spec::unknown-token-issuer", issuer.span.clone(), "no such service", format!("`token_issuer` names unknown service `{}`", issuer.value), help);
+        v.report(
+            "spec::unknown-token-issuer",
+            issuer.span.clone(),
+            "no such service",
+            format!("`token_issuer` names unknown service `{}`", issuer.value),
+            help,
+        );
         return;
     };
     if let Some(proto) = v.loaded.protos.service(&owner.proto_name()).cloned() {
@@ -140,7 +158,16 @@ fn check_issuer(v: &mut Validator<'_>, issuer: &Located<String>, services: &[Raw
 }
 
 #[allow(clippy::too_many_arguments)] // one RPC line, read from its several places
-fn check_line(v: &mut Validator<'_>, service: &RawService, rpc: &str, input_type: &str, word: &Located<String>, own: &RawPolicy, names: &[&str], has_issuer: bool) {
+fn check_line(
+    v: &mut Validator<'_>,
+    service: &RawService,
+    rpc: &str,
+    input_type: &str,
+    word: &Located<String>,
+    own: &RawPolicy,
+    names: &[&str],
+    has_issuer: bool,
+) {
     let owner = &service.name.value;
     if !KINDS.contains(&word.value.as_str()) {
         let help = match closest(&word.value, &KINDS) {
@@ -237,7 +264,13 @@ fn check_named_service(v: &mut Validator<'_>, owner: &RawService, rpc: &str, nam
             Some(best) => format!("did you mean `{best}`? Services: {}", names.join(", ")),
             None => format!("name services of this spec: {}", names.join(", ")),
         };
-        v.report("spec::unknown-access-service", named.span.clone(), "no such service", format!("`services` of `{rpc}` names unknown service `{}`", named.value), help);
+        v.report(
+            "spec::unknown-access-service",
+            named.span.clone(),
+            "no such service",
+            format!("`services` of `{rpc}` names unknown service `{}`", named.value),
+            help,
+        );
         return;
     }
     if named.value == *owner_name {
@@ -257,7 +290,10 @@ fn check_named_service(v: &mut Validator<'_>, owner: &RawService, rpc: &str, nam
             named.span.clone(),
             format!("does not call {owner_name}"),
             format!("`{}` may call `{rpc}` by its `services`, but does not list `{owner_name}` in its `calls`", named.value),
-            format!("add \"{owner_name}\" to the `calls` of `{}` (its client dependency and network policy follow from it), or remove it here", named.value),
+            format!(
+                "add \"{owner_name}\" to the `calls` of `{}` (its client dependency and network policy follow from it), or remove it here",
+                named.value
+            ),
         );
     }
 }
@@ -278,7 +314,13 @@ fn check_acting(v: &mut Validator<'_>, owner: &str, rpc: &str, input_type: &str,
             continue;
         }
         if seen.contains(&field.value.as_str()) {
-            v.report("spec::duplicate-acting", field.span.clone(), "listed twice", format!("`{}` appears twice in `acting` of `{rpc}`", field.value), "list each field once");
+            v.report(
+                "spec::duplicate-acting",
+                field.span.clone(),
+                "listed twice",
+                format!("`{}` appears twice in `acting` of `{rpc}`", field.value),
+                "list each field once",
+            );
             continue;
         }
         seen.push(&field.value);
@@ -288,7 +330,13 @@ fn check_acting(v: &mut Validator<'_>, owner: &str, rpc: &str, input_type: &str,
                 .loaded
                 .protos
                 .message(input_type)
-                .map(|m| m.field.iter().filter(|f| super::entity_field(&v.loaded.protos, input_type, f.name()) == Some(false)).map(|f| f.name().to_string()).collect())
+                .map(|m| {
+                    m.field
+                        .iter()
+                        .filter(|f| super::entity_field(&v.loaded.protos, input_type, f.name()) == Some(false))
+                        .map(|f| f.name().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
             let help = match closest(&field.value, &candidates) {

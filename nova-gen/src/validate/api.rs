@@ -81,9 +81,13 @@ fn check_package_links(v: &mut Validator<'_>, services: &[(String, ProtoServiceI
         shared_edges.insert(package.clone(), direct.into_iter().filter(|p| shared.contains(p)).collect());
         for imported in imported_packages(&v.loaded.protos, package) {
             if let Some(service) = owner(&imported) {
-                report_import(v, package, &imported, format!(
-                    "shared package `{package}` imports `{imported}`, the API of the {service} service"
-                ), "shared packages hold types every service may use; move the type into the shared package, or the shared message into the service's package");
+                report_import(
+                    v,
+                    package,
+                    &imported,
+                    format!("shared package `{package}` imports `{imported}`, the API of the {service} service"),
+                    "shared packages hold types every service may use; move the type into the shared package, or the shared message into the service's package",
+                );
             }
         }
     }
@@ -166,6 +170,7 @@ fn report_import(v: &mut Validator<'_>, package: &str, imported: &str, message: 
         let at = source.text.find(&format!("\"{dependency}\""))?;
         Some((file.name().to_string(), at..at + dependency.len() + 2))
     });
-    let (file, span) = found.unwrap_or_else(|| (protos.files.values().find(|f| f.package() == package).map(|f| f.name().to_string()).unwrap_or_default(), 0..0));
+    let (file, span) =
+        found.unwrap_or_else(|| (protos.files.values().find(|f| f.package() == package).map(|f| f.name().to_string()).unwrap_or_default(), 0..0));
     v.report_proto(&file, "spec::proto-import", span, "imported here", message, help);
 }

@@ -125,7 +125,9 @@ fn check_cache_options(v: &mut Validator<'_>, rpc: &crate::raw::RawRpc, input_ty
             .loaded
             .protos
             .message(input_type)
-            .map(|m| m.field.iter().filter(|f| entity_field(&v.loaded.protos, input_type, f.name()).is_some()).map(|f| f.name().to_string()).collect())
+            .map(|m| {
+                m.field.iter().filter(|f| entity_field(&v.loaded.protos, input_type, f.name()).is_some()).map(|f| f.name().to_string()).collect()
+            })
             .unwrap_or_default();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let message = input_type.trim_start_matches('.');
@@ -138,10 +140,7 @@ fn check_cache_options(v: &mut Validator<'_>, rpc: &crate::raw::RawRpc, input_ty
             "spec::unknown-entity-field",
             entity.span.clone(),
             "not a plain string field of the request",
-            format!(
-                "`{}` is not a `string` or `repeated string` field of {message} outside any oneof and not `optional`",
-                entity.value
-            ),
+            format!("`{}` is not a `string` or `repeated string` field of {message} outside any oneof and not `optional`", entity.value),
             help,
         );
     }
@@ -255,11 +254,23 @@ fn check_slo(v: &mut Validator<'_>, slo: &RawSlo) {
     if let Some(wait) = &slo.alert_for
         && (wait.value < Duration::from_secs(60) || wait.value.subsec_nanos() != 0 || !wait.value.as_secs().is_multiple_of(60))
     {
-        v.report("spec::bad-value", wait.span.clone(), "not whole minutes", "`for` must be a whole number of minutes, at least 1m", "use e.g. \"5m\"");
+        v.report(
+            "spec::bad-value",
+            wait.span.clone(),
+            "not whole minutes",
+            "`for` must be a whole number of minutes, at least 1m",
+            "use e.g. \"5m\"",
+        );
     }
     if let Some(severity) = &slo.severity
         && (severity.value.is_empty() || !severity.value.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
     {
-        v.report("spec::bad-value", severity.span.clone(), "not a plain label", "`severity` must be a lower-case word", "use e.g. \"page\" or \"ticket\"");
+        v.report(
+            "spec::bad-value",
+            severity.span.clone(),
+            "not a plain label",
+            "`severity` must be a lower-case word",
+            "use e.g. \"page\" or \"ticket\"",
+        );
     }
 }

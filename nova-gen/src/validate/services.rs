@@ -69,7 +69,10 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
                     database.span.clone(),
                     "no table lives here",
                     format!("service `{}` names a database but owns no table", name.value),
-                    format!("remove `database`: a service without tables gets no database; or declare its tables with [{}.tables.<name>]", name.value),
+                    format!(
+                        "remove `database`: a service without tables gets no database; or declare its tables with [{}.tables.<name>]",
+                        name.value
+                    ),
                 );
             }
         } else {
@@ -144,14 +147,8 @@ fn check_database(v: &mut Validator<'_>, service: &crate::raw::RawService, name_
 /// reported again.
 fn check_unowned_proto_services(v: &mut Validator<'_>, suggested: &[String]) {
     let claimed: Vec<String> = v.loaded.ownership.services.iter().map(|s| s.proto_name()).collect();
-    let unowned: Vec<_> = v
-        .loaded
-        .protos
-        .services
-        .iter()
-        .filter(|p| !claimed.contains(&p.full_name()) && !suggested.contains(&p.full_name()))
-        .cloned()
-        .collect();
+    let unowned: Vec<_> =
+        v.loaded.protos.services.iter().filter(|p| !claimed.contains(&p.full_name()) && !suggested.contains(&p.full_name())).cloned().collect();
     for proto in unowned {
         let guess = proto.package.split('.').nth(1).unwrap_or("name").to_string();
         let full_name = proto.full_name();

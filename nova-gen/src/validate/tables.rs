@@ -119,7 +119,13 @@ fn check_foreign_key(v: &mut Validator<'_>, service: &RawService, table: &RawTab
         let names: Vec<&str> = service.tables.iter().map(|t| t.name.value.as_str()).collect();
         let help = closest(&key.table.value, &names)
             .map_or_else(|| format!("foreign keys stay inside the service; its tables: {}", names.join(", ")), |b| format!("did you mean `{b}`?"));
-        v.report("spec::unknown-table", key.table.span.clone(), "no such table here", format!("service `{}` has no table `{}`", service.name.value, key.table.value), help);
+        v.report(
+            "spec::unknown-table",
+            key.table.span.clone(),
+            "no such table here",
+            format!("service `{}` has no table `{}`", service.name.value, key.table.value),
+            help,
+        );
         return;
     };
     for column in &key.target_columns {

@@ -63,7 +63,8 @@ impl TempRepo {
     /// `nova-gen migrate <service> --name <name> [--allow-destructive]`, in process.
     pub fn migrate(&self, service: &str, name: &str, allow_destructive: bool) -> Result<nova_gen::migrate::MigrateOutcome, nova_gen::Failure> {
         let analysis = nova_gen::analyse(&self.layout())?;
-        let request = nova_gen::migrate::MigrateRequest { service: service.to_string(), name: Some(name.to_string()), allow_destructive, record: false };
+        let request =
+            nova_gen::migrate::MigrateRequest { service: service.to_string(), name: Some(name.to_string()), allow_destructive, record: false };
         nova_gen::migrate::migrate(&self.layout(), &analysis, &request)
     }
 

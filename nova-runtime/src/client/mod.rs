@@ -122,7 +122,11 @@ impl ClientOptions {
     pub fn from_env() -> Result<Self, ConfigError> {
         let redis = RedisConfig::new(env_or::<String>("NOVA_REDIS_URL", "redis://127.0.0.1:6379")?);
         let mac_key = match std::env::var("NOVA_CACHE_KEY").ok().filter(|v| !v.trim().is_empty()) {
-            Some(value) => MacKey::from_base64(&value).map_err(|reason| ConfigError { name: "NOVA_CACHE_KEY".to_string(), value: "(secret)".to_string(), reason })?,
+            Some(value) => MacKey::from_base64(&value).map_err(|reason| ConfigError {
+                name: "NOVA_CACHE_KEY".to_string(),
+                value: "(secret)".to_string(),
+                reason,
+            })?,
             None => {
                 static WARNED: std::sync::Once = std::sync::Once::new();
                 WARNED.call_once(|| tracing::warn!("NOVA_CACHE_KEY is not set: cache entries in Redis are sealed with a key of this process only, so other replicas cannot use them"));
@@ -292,7 +296,14 @@ impl ClientCore {
         result
     }
 
-    async fn call<Req, Resp, F, Fut>(&self, how: &How, metrics: &crate::metrics::RpcMetrics, request: Req, entities: Entities<Req>, attempt: F) -> Result<Resp, Status>
+    async fn call<Req, Resp, F, Fut>(
+        &self,
+        how: &How,
+        metrics: &crate::metrics::RpcMetrics,
+        request: Req,
+        entities: Entities<Req>,
+        attempt: F,
+    ) -> Result<Resp, Status>
     where
         Req: Message + Clone + Send + Sync + 'static,
         Resp: Message + Default + Send + 'static,

@@ -51,9 +51,10 @@ impl Peers {
     pub fn set_transport(&mut self, transport: Transport) {
         self.options.identity = match &transport {
             Transport::Tls(material) => ClientIdentity { name: material.identity().path(), announce: None },
-            Transport::Plaintext { announce } => {
-                ClientIdentity { name: announce.as_ref().map_or_else(|| "unproven".to_string(), |name| format!("unproven/{name}")), announce: announce.clone() }
-            }
+            Transport::Plaintext { announce } => ClientIdentity {
+                name: announce.as_ref().map_or_else(|| "unproven".to_string(), |name| format!("unproven/{name}")),
+                announce: announce.clone(),
+            },
         };
         self.transport = transport;
     }

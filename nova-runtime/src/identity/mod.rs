@@ -18,11 +18,11 @@ mod token;
 mod verifier;
 
 pub use policy::{Access, AccessPolicy};
-pub use remote::{Issuer, RemoteIssuer};
 pub use principal::{Caller, Peer, Principal, UserPrincipal};
+pub use remote::{Issuer, RemoteIssuer};
+pub use source::{KeySource, Revocation, RevokedSubject, SourceFuture, VerificationKey, VerificationState};
 pub use token::{Claims, Refusal};
 pub use verifier::{Verifier, VerifierSettings, VerifyError};
-pub use source::{KeySource, Revocation, RevokedSubject, SourceFuture, VerificationKey, VerificationState};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -78,9 +78,7 @@ impl AccessPolicy {
             (Access::User | Access::Permission(_), Principal::Anonymous) => {
                 Err(LogicError::Unauthenticated("this call needs a signed-in user: send `authorization: Bearer <access token>`".to_string()))
             }
-            (Access::Service, _) => {
-                Err(LogicError::PermissionDenied(format!("only the services {} may make this call", or_nobody(self.services))))
-            }
+            (Access::Service, _) => Err(LogicError::PermissionDenied(format!("only the services {} may make this call", or_nobody(self.services)))),
             (_, Principal::Service(name)) => Err(LogicError::PermissionDenied(format!(
                 "the service {name} may not make this call as itself: forward the user's token, or list {name} in the RPC's `services`"
             ))),
@@ -127,9 +125,9 @@ impl AccessPolicy {
             Principal::Anonymous => {
                 Err(LogicError::Unauthenticated(format!("{field} names a user, but the call carries no token: sign in as that user")))
             }
-            Principal::Service(name) => Err(LogicError::PermissionDenied(format!(
-                "{field} names a user, but the service {name} calls as itself: forward that user's token"
-            ))),
+            Principal::Service(name) => {
+                Err(LogicError::PermissionDenied(format!("{field} names a user, but the service {name} calls as itself: forward that user's token")))
+            }
         }
     }
 }

@@ -93,7 +93,8 @@ impl Unverified<'_> {
     /// issuer and revocation are the verifier's to check).
     pub fn verify(&self, public_key: &[u8]) -> Result<Claims, Refusal> {
         UnparsedPublicKey::new(&ED25519, public_key).verify(self.signing_input.as_bytes(), &self.signature).map_err(|_| Refusal::Signature)?;
-        let raw: RawClaims = URL_SAFE_NO_PAD.decode(self.claims).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or(Refusal::Malformed)?;
+        let raw: RawClaims =
+            URL_SAFE_NO_PAD.decode(self.claims).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or(Refusal::Malformed)?;
         let user = Uuid::parse_str(&raw.sub).map_err(|_| Refusal::Malformed)?;
         let session = Uuid::parse_str(&raw.sid).map_err(|_| Refusal::Malformed)?;
         Ok(Claims { issuer: raw.iss, user, session, issued_at: raw.iat, expires_at: raw.exp })
@@ -132,7 +133,9 @@ pub(crate) mod tests {
         }
 
         pub(crate) fn token(&self, user: Uuid, session: Uuid, iat: i64, exp: i64) -> String {
-            self.sign(serde_json::json!({ "iss": "nova-auth", "sub": user.to_string(), "sid": session.to_string(), "iat": iat, "exp": exp, "jti": "x" }))
+            self.sign(
+                serde_json::json!({ "iss": "nova-auth", "sub": user.to_string(), "sid": session.to_string(), "iat": iat, "exp": exp, "jti": "x" }),
+            )
         }
     }
 
@@ -150,7 +153,10 @@ pub(crate) mod tests {
         // Another key, a changed claim, a changed signature: all refused.
         assert_eq!(parse(&token).unwrap().verify(&TestSigner::new("k2").public_key()), Err(Refusal::Signature));
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
-        let forged = URL_SAFE_NO_PAD.encode(serde_json::json!({ "iss": "nova-auth", "sub": Uuid::new_v4().to_string(), "sid": session.to_string(), "iat": 10, "exp": 20 }).to_string());
+        let forged = URL_SAFE_NO_PAD.encode(
+            serde_json::json!({ "iss": "nova-auth", "sub": Uuid::new_v4().to_string(), "sid": session.to_string(), "iat": 10, "exp": 20 })
+                .to_string(),
+        );
         parts[1] = forged;
         assert_eq!(parse(&parts.join(".")).unwrap().verify(&signer.public_key()), Err(Refusal::Signature));
         let mut flipped = token.clone().into_bytes();

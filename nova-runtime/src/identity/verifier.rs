@@ -374,7 +374,11 @@ mod tests {
         assert_eq!(verifier.verify(&expired).await, Err(VerifyError::Refused(Refusal::Expired)));
 
         let far = SystemTime::now() + Duration::from_secs(600);
-        issuer.revocations.lock().unwrap().push(Revocation { subject: RevokedSubject::Session(session), revoked_at: SystemTime::now(), expires_at: far });
+        issuer.revocations.lock().unwrap().push(Revocation {
+            subject: RevokedSubject::Session(session),
+            revoked_at: SystemTime::now(),
+            expires_at: far,
+        });
         // Not seen until the next poll: the documented bound.
         assert!(verifier.verify(&token).await.is_ok());
         verifier.refresh().await.unwrap();
@@ -402,7 +406,8 @@ mod tests {
         let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
         let other = TestSigner::new("k1");
         assert_eq!(verifier.verify(&other.token(user, session, now(), now() + 60)).await, Err(VerifyError::Refused(Refusal::Signature)));
-        let foreign = signer.sign(serde_json::json!({ "iss": "someone", "sub": user.to_string(), "sid": session.to_string(), "iat": now(), "exp": now() + 60 }));
+        let foreign = signer
+            .sign(serde_json::json!({ "iss": "someone", "sub": user.to_string(), "sid": session.to_string(), "iat": now(), "exp": now() + 60 }));
         assert_eq!(verifier.verify(&foreign).await, Err(VerifyError::Refused(Refusal::Issuer)));
     }
 

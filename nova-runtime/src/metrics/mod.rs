@@ -56,11 +56,17 @@ fn describe_client_families() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!("grpc_client_started_total", "Total number of RPCs started by the client.");
     describe_counter!("grpc_client_handled_total", "Total number of RPCs completed by the client, regardless of success or failure.");
-    describe_histogram!("grpc_client_handling_seconds", "Histogram of response latency (seconds) of the gRPC calls made by the client, all attempts included.");
+    describe_histogram!(
+        "grpc_client_handling_seconds",
+        "Histogram of response latency (seconds) of the gRPC calls made by the client, all attempts included."
+    );
     describe_counter!("grpc_client_attempts_total", "Total number of attempts (first tries and retries) sent by the client.");
     describe_counter!("grpc_client_retries_total", "Total number of retries sent by the client.");
     describe_counter!("grpc_client_cache_requests_total", "Client cache lookups by level (l1, l2, none) and result (hit, miss, stale).");
-    describe_gauge!("grpc_client_circuit_breaker_state", "State of the client's circuit breaker towards a target service: 0 closed, 1 open, 2 half-open.");
+    describe_gauge!(
+        "grpc_client_circuit_breaker_state",
+        "State of the client's circuit breaker towards a target service: 0 closed, 1 open, 2 half-open."
+    );
     describe_counter!("grpc_client_circuit_breaker_rejected_total", "Calls the open circuit breaker rejected without sending them.");
     describe_counter!("grpc_client_retries_throttled_total", "Retries the retry budget (gRFC A6 throttling) dropped.");
 }
@@ -212,4 +218,3 @@ impl TargetMetrics {
         }
     }
 }
-

@@ -63,14 +63,12 @@ pub(crate) async fn read(connection: &mut PgConnection) -> Result<Vec<AppliedMig
 }
 
 pub(crate) async fn record(connection: &mut PgConnection, migration: &Migration, execution_nanos: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO public._sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, $4)",
-    )
-    .bind(migration.version)
-    .bind(migration.description)
-    .bind(migration.checksum())
-    .bind(execution_nanos)
-    .execute(connection)
-    .await?;
+    sqlx::query("INSERT INTO public._sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, $4)")
+        .bind(migration.version)
+        .bind(migration.description)
+        .bind(migration.checksum())
+        .bind(execution_nanos)
+        .execute(connection)
+        .await?;
     Ok(())
 }

@@ -195,12 +195,11 @@ pub async fn apply_pending(connection: &mut PgConnection, migrations: &[Migratio
 /// Switches to `<database>_owner` when it exists and the session may become it, then makes
 /// sure the session may change the schema at all.
 async fn become_owner(connection: &mut PgConnection, pending: usize) -> Result<Option<String>, MigrateError> {
-    let owner: Option<String> = sqlx::query_scalar(
-        "SELECT rolname::text FROM pg_roles WHERE rolname = current_database() || '_owner' AND pg_has_role(oid, 'MEMBER')",
-    )
-    .fetch_optional(&mut *connection)
-    .await
-    .map_err(MigrateError::Ledger)?;
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE rolname = current_database() || '_owner' AND pg_has_role(oid, 'MEMBER')")
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(MigrateError::Ledger)?;
     if let Some(role) = &owner {
         let statement = format!("SET ROLE {}", crate::db::quote_identifier(role));
         sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *connection).await.map_err(MigrateError::Ledger)?;
@@ -225,7 +224,8 @@ const LOCK_POLL_MAX: Duration = Duration::from_millis(500);
 async fn take_lock(connection: &mut PgConnection, key: i64) -> Result<(), MigrateError> {
     let mut pause = LOCK_POLL_FIRST;
     loop {
-        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *connection).await.map_err(MigrateError::Lock)?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *connection).await.map_err(MigrateError::Lock)?;
         if taken {
             return Ok(());
         }
@@ -245,7 +245,12 @@ async fn apply_locked(connection: &mut PgConnection, migrations: &[Migration]) -
     let mut applied = Vec::new();
     for migration in pending {
         apply_one(connection, migration).await?;
-        tracing::info!(version = migration.version, description = migration.description, no_transaction = migration.no_transaction, "applied migration");
+        tracing::info!(
+            version = migration.version,
+            description = migration.description,
+            no_transaction = migration.no_transaction,
+            "applied migration"
+        );
         applied.push(migration.version);
     }
     Ok(applied)

@@ -60,9 +60,7 @@ fn only_comments(fragment: &str) -> bool {
 
 /// `E'…'` strings treat a backslash as an escape; standard strings do not.
 fn escapes_backslash(bytes: &[u8], quote: usize) -> bool {
-    quote > 0
-        && matches!(bytes[quote - 1], b'E' | b'e')
-        && (quote < 2 || !(bytes[quote - 2].is_ascii_alphanumeric() || bytes[quote - 2] == b'_'))
+    quote > 0 && matches!(bytes[quote - 1], b'E' | b'e') && (quote < 2 || !(bytes[quote - 2].is_ascii_alphanumeric() || bytes[quote - 2] == b'_'))
 }
 
 /// The offset just past a quoted string or identifier starting at `open`; a doubled quote is

@@ -160,7 +160,13 @@ impl CallState {
         response.map(|body| ResponseBody { inner: body, ending: Ending::Tracked(Some(in_flight)) })
     }
 
-    async fn run(&self, method: &MethodMetrics, routes: Routes, mut request: Request<Incoming>, connection: Option<&ConnectionInfo>) -> Response<Body> {
+    async fn run(
+        &self,
+        method: &MethodMetrics,
+        routes: Routes,
+        mut request: Request<Incoming>,
+        connection: Option<&ConnectionInfo>,
+    ) -> Response<Body> {
         if !self.readiness.admits_calls() {
             return Status::unavailable(format!("{} is not ready: its database does not answer; retry later", self.proto_service)).into_http();
         }
@@ -211,7 +217,11 @@ impl CallState {
         let peer = match connection.and_then(|c| c.peer.clone()) {
             Some(peer) => peer,
             // Plaintext (explicitly local): a service is whoever the header says.
-            None => match headers.get(PLAINTEXT_PEER_HEADER).and_then(|v| v.to_str().ok()).and_then(|name| crate::tls::spiffe::parse(&format!("spiffe://{}/svc/{name}", crate::tls::spiffe::TRUST_DOMAIN))) {
+            None => match headers
+                .get(PLAINTEXT_PEER_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|name| crate::tls::spiffe::parse(&format!("spiffe://{}/svc/{name}", crate::tls::spiffe::TRUST_DOMAIN)))
+            {
                 Some(peer) => peer,
                 None => Peer::Client("plaintext".to_string()),
             },
@@ -226,7 +236,9 @@ impl CallState {
             },
         };
         let principal = match (&peer, user) {
-            (Peer::Service(name), Some(claims)) => Principal::User(UserPrincipal { id: claims.user, session_id: claims.session, via: Some(name.clone()) }),
+            (Peer::Service(name), Some(claims)) => {
+                Principal::User(UserPrincipal { id: claims.user, session_id: claims.session, via: Some(name.clone()) })
+            }
             (Peer::Client(_), Some(claims)) => Principal::User(UserPrincipal { id: claims.user, session_id: claims.session, via: None }),
             (Peer::Service(name), None) => Principal::Service(name.clone()),
             (Peer::Client(_), None) => Principal::Anonymous,

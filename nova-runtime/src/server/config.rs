@@ -84,10 +84,15 @@ impl ServiceConfig {
             Some("off") => None,
             _ => Some(env_or("NOVA_METRICS_ADDR", metrics_default)?),
         };
-        let transport = Transport::from_env(Some(service.name))
-            .map_err(|e| ConfigError { name: "NOVA_TLS_CA/NOVA_TLS_CERT/NOVA_TLS_KEY".to_string(), value: String::new(), reason: e.to_string() })?;
+        let transport = Transport::from_env(Some(service.name)).map_err(|e| ConfigError {
+            name: "NOVA_TLS_CA/NOVA_TLS_CERT/NOVA_TLS_KEY".to_string(),
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
         if !transport.is_tls() {
-            tracing::warn!("NOVA_TLS=off: serving and calling in plaintext; callers' service identities are claimed, not proven (local development only)");
+            tracing::warn!(
+                "NOVA_TLS=off: serving and calling in plaintext; callers' service identities are claimed, not proven (local development only)"
+            );
         }
         Ok(ServiceConfig {
             listen: env_or("NOVA_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], service.default_port)))?,

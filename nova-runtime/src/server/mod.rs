@@ -258,7 +258,11 @@ pub async fn serve(
         cut: cut_seen,
         streams_end,
     });
-    let calls = Calls { routes: routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha), state: Arc::clone(&state), connection: None };
+    let calls = Calls {
+        routes: routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha),
+        state: Arc::clone(&state),
+        connection: None,
+    };
     let database = options.database.map(|database| tokio::spawn(database::follow(database, Arc::clone(&readiness))));
     tracing::info!(service = name, addr = ?listeners.grpc.local_addr().ok(), "serving gRPC");
     let connections = Connections::new(acceptor, options.max_concurrent_streams);

@@ -49,14 +49,8 @@ where
         return Err(span.in_scope(|| refused.into_status(&rpc.path(), &request_id)));
     }
     let (metadata, _extensions, message) = request.into_parts();
-    let ctx = CallContext {
-        rpc,
-        deadline,
-        request_id: request_id.clone(),
-        metadata,
-        principal: caller.principal.clone(),
-        client_address: caller.address,
-    };
+    let ctx =
+        CallContext { rpc, deadline, request_id: request_id.clone(), metadata, principal: caller.principal.clone(), client_address: caller.address };
     let outcome = AssertUnwindSafe(context::serving(deadline, caller, handler(ctx, message))).catch_unwind().instrument(span.clone()).await;
     span.in_scope(|| match outcome {
         Ok(Ok(response)) => Ok(Response::new(response)),

@@ -47,7 +47,8 @@ impl TlsConnector {
             .with_client_auth_cert(material.certs.clone(), material.key.clone_key())?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         let name = server_name_of(service);
-        let server_name = ServerName::try_from(name.clone()).map_err(|e| TlsError::Invalid { what: format!("server name {name}"), reason: e.to_string() })?;
+        let server_name =
+            ServerName::try_from(name.clone()).map_err(|e| TlsError::Invalid { what: format!("server name {name}"), reason: e.to_string() })?;
         Ok(TlsConnector { config: Arc::new(config), server_name, connect_timeout })
     }
 

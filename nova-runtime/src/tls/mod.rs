@@ -86,7 +86,13 @@ impl TlsMaterial {
             CertificateDer::pem_slice_iter(cert).collect::<Result<_, _>>().map_err(|e| invalid("the certificate", e.to_string()))?;
         let leaf = certs.first().ok_or_else(|| invalid("the certificate", "holds no certificate".to_string()))?;
         let identity = spiffe::peer_of(leaf).ok_or_else(|| {
-            invalid("the certificate", format!("names no nova identity: it needs one subject alternative name URI spiffe://{}/svc/<service> or .../client/<name>", spiffe::TRUST_DOMAIN))
+            invalid(
+                "the certificate",
+                format!(
+                    "names no nova identity: it needs one subject alternative name URI spiffe://{}/svc/<service> or .../client/<name>",
+                    spiffe::TRUST_DOMAIN
+                ),
+            )
         })?;
         let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| invalid("the private key", e.to_string()))?;
         Ok(TlsMaterial { certs, key, roots: Arc::new(roots), identity })
@@ -126,7 +132,9 @@ impl Transport {
             return Ok(Transport::Plaintext { announce: service.map(str::to_string) });
         }
         match (var("NOVA_TLS_CA"), var("NOVA_TLS_CERT"), var("NOVA_TLS_KEY")) {
-            (Some(ca), Some(cert), Some(key)) => Ok(Transport::Tls(Arc::new(TlsMaterial::from_files(Path::new(&ca), Path::new(&cert), Path::new(&key))?))),
+            (Some(ca), Some(cert), Some(key)) => {
+                Ok(Transport::Tls(Arc::new(TlsMaterial::from_files(Path::new(&ca), Path::new(&cert), Path::new(&key))?)))
+            }
             _ => Err(TlsError::Missing),
         }
     }

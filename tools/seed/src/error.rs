@@ -43,7 +43,10 @@ where
     loop {
         match call().await {
             Ok(value) => return Ok(value),
-            Err(status) if attempt < 5 && matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::ResourceExhausted) => {
+            Err(status)
+                if attempt < 5
+                    && matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::ResourceExhausted) =>
+            {
                 tokio::time::sleep(pause).await;
                 pause *= 2;
                 attempt += 1;

@@ -15,9 +15,8 @@ pub async fn broadcast(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: 
     let mut shows = Vec::new();
     for _ in 0..plan.streams {
         let creator = rng.usize(..users.len());
-        let viewers: Vec<(usize, String)> = (0..plan.viewers_per_stream)
-            .map(|_| ((creator + 1 + rng.usize(..users.len() - 1)) % users.len(), words::chat_line(rng)))
-            .collect();
+        let viewers: Vec<(usize, String)> =
+            (0..plan.viewers_per_stream).map(|_| ((creator + 1 + rng.usize(..users.len() - 1)) % users.len(), words::chat_line(rng))).collect();
         shows.push((creator, words::stream_title(rng), viewers));
     }
     let streams = bounded(

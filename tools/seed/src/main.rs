@@ -16,7 +16,11 @@ async fn main() -> ExitCode {
     let mut users = None;
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
-            ("--tag", Some(value)) if !value.is_empty() && value.len() <= 8 && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) => tag = value,
+            ("--tag", Some(value))
+                if !value.is_empty() && value.len() <= 8 && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
+            {
+                tag = value
+            }
             ("--users", Some(value)) if value.parse::<usize>().is_ok_and(|n| n >= 2) => users = value.parse().ok(),
             _ => {
                 eprintln!("usage: nova-seed [--tag <1-8 of a-z0-9>] [--users <n >= 2>]");
@@ -30,7 +34,9 @@ async fn main() -> ExitCode {
     }
     // The edge's certificate (NOVA_TLS_*, which `nova-gen dev` sets): the seeder is a client
     // of the system like any other, acting for each user with that user's token.
-    let peers = Transport::from_env(None).map_err(|e| e.to_string()).and_then(|transport| Ok(Peers::from_env().map_err(|e| e.to_string())?.with_transport(transport)));
+    let peers = Transport::from_env(None)
+        .map_err(|e| e.to_string())
+        .and_then(|transport| Ok(Peers::from_env().map_err(|e| e.to_string())?.with_transport(transport)));
     let clients = match peers.and_then(|peers| Clients::from_peers(&peers).map_err(|e| e.to_string())) {
         Ok(clients) => clients,
         Err(error) => {

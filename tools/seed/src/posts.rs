@@ -11,7 +11,12 @@ use crate::{Clients, bounded, words};
 
 /// Publishes `plan.posts_per_user` posts per user; returns (author index, post id) and how many
 /// carry an image.
-pub async fn publish(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: &mut fastrand::Rng) -> Result<(Vec<(usize, String)>, usize), SeedError> {
+pub async fn publish(
+    clients: &Clients,
+    plan: &Plan,
+    users: &[SeedUser],
+    rng: &mut fastrand::Rng,
+) -> Result<(Vec<(usize, String)>, usize), SeedError> {
     let image = if plan.image_every > 0 { Some(png(320, 240)?) } else { None };
     let mut drafts = Vec::new();
     for author in 0..users.len() {
@@ -31,7 +36,8 @@ pub async fn publish(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: &m
             if with_image && let Some(image) = image {
                 media_ids.push(upload_png(&clients.media, &user.id, image).await?.id);
             }
-            let request = content::CreatePostRequest { author_id: user.id.clone(), body, media_ids, visibility: content::PostVisibility::Public as i32 };
+            let request =
+                content::CreatePostRequest { author_id: user.id.clone(), body, media_ids, visibility: content::PostVisibility::Public as i32 };
             let step = format!("CreatePost by {}", user.username);
             let created = clients.content.create_post(request).await.step(&step)?;
             Ok((author, present(created.post, &step, "post")?.id))
@@ -42,7 +48,13 @@ pub async fn publish(clients: &Clients, plan: &Plan, users: &[SeedUser], rng: &m
 }
 
 /// Each user likes `plan.likes_per_user` random posts of others; returns the number of likes.
-pub async fn like(clients: &Clients, plan: &Plan, users: &[SeedUser], posts: &[(usize, String)], rng: &mut fastrand::Rng) -> Result<usize, SeedError> {
+pub async fn like(
+    clients: &Clients,
+    plan: &Plan,
+    users: &[SeedUser],
+    posts: &[(usize, String)],
+    rng: &mut fastrand::Rng,
+) -> Result<usize, SeedError> {
     let mut likes = Vec::new();
     for liker in 0..users.len() {
         let mut chosen: Vec<usize> = Vec::new();

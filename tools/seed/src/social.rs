@@ -10,9 +10,8 @@ use crate::{Clients, bounded};
 
 /// Registers `plan.users` accounts and gives each a display name and a bio.
 pub async fn register(clients: &Clients, plan: &Plan, rng: &mut fastrand::Rng) -> Result<Vec<SeedUser>, SeedError> {
-    let people: Vec<(usize, String, String)> = (0..plan.users)
-        .map(|i| (i, format!("{} {}", words::pick(rng, FIRST_NAMES), words::pick(rng, LAST_NAMES)), words::bio(rng)))
-        .collect();
+    let people: Vec<(usize, String, String)> =
+        (0..plan.users).map(|i| (i, format!("{} {}", words::pick(rng, FIRST_NAMES), words::pick(rng, LAST_NAMES)), words::bio(rng))).collect();
     bounded(
         plan.concurrency,
         people.into_iter().map(|(i, display_name, bio)| async move {

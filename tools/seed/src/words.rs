@@ -2,12 +2,33 @@
 //! a seeded RNG, so one seed value always gives the same system.
 
 pub const FIRST_NAMES: &[&str] = &[
-    "Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia", "Edsger", "Hedy", "Donald", "Katherine",
-    "Tim", "Shafi", "Leslie", "Sophie", "Niklaus", "Anita",
+    "Ada",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Ken",
+    "Barbara",
+    "Dennis",
+    "Frances",
+    "Alan",
+    "Radia",
+    "Edsger",
+    "Hedy",
+    "Donald",
+    "Katherine",
+    "Tim",
+    "Shafi",
+    "Leslie",
+    "Sophie",
+    "Niklaus",
+    "Anita",
 ];
-pub const LAST_NAMES: &[&str] = &["Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Turing", "Perlman", "Knuth", "Johnson"];
-const TOPICS: &[&str] = &["rust", "postgres", "coffee", "hiking", "music", "photography", "cooking", "cycling", "books", "travel", "design", "gardening"];
-const OPENERS: &[&str] = &["Just finished", "Thinking about", "Trying out", "Loving", "Notes on", "Weekend plans:", "Today I learned about", "Finally tried"];
+pub const LAST_NAMES: &[&str] =
+    &["Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Turing", "Perlman", "Knuth", "Johnson"];
+const TOPICS: &[&str] =
+    &["rust", "postgres", "coffee", "hiking", "music", "photography", "cooking", "cycling", "books", "travel", "design", "gardening"];
+const OPENERS: &[&str] =
+    &["Just finished", "Thinking about", "Trying out", "Loving", "Notes on", "Weekend plans:", "Today I learned about", "Finally tried"];
 const OBJECTS: &[&str] = &[
     "a new espresso recipe",
     "the mountain trail north of town",

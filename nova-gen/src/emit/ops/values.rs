@@ -102,7 +102,11 @@ fn callees(spec: &Spec, service: &Service) -> Result<Vec<Peer>, EmitError> {
     service
         .calls
         .iter()
-        .map(|c| spec.service(c).map(Peer::of).ok_or_else(|| EmitError::new(format!("values of {}: it calls {c}, which the spec does not have", service.name))))
+        .map(|c| {
+            spec.service(c)
+                .map(Peer::of)
+                .ok_or_else(|| EmitError::new(format!("values of {}: it calls {c}, which the spec does not have", service.name)))
+        })
         .collect()
 }
 

@@ -52,7 +52,11 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
         }
     };
     let storage_impls = if enumeration.is_numbered() {
-        let numbers: Vec<proc_macro2::Literal> = enumeration.values.iter().map(|v| proc_macro2::Literal::i16_unsuffixed(v.number.and_then(|n| i16::try_from(n).ok()).unwrap_or(0))).collect();
+        let numbers: Vec<proc_macro2::Literal> = enumeration
+            .values
+            .iter()
+            .map(|v| proc_macro2::Literal::i16_unsuffixed(v.number.and_then(|n| i16::try_from(n).ok()).unwrap_or(0)))
+            .collect();
         quote! {
             impl #ty {
                 /// The number stored for the value.

@@ -29,22 +29,31 @@ fn lower_unique_columns(table: &Table) -> Vec<&Column> {
 }
 
 pub fn find_by_lower_fns(table: &Table, statements: &mut Statements) -> TokenStream {
-    let functions: Vec<TokenStream> = lower_unique_columns(table).into_iter().map(|column| {
-        let name = field(column);
-        let ty = types::param_type(column);
-        let function = format_ident!("find_by_lower_{}", column.name);
-        let sql = statements.add(
-            &format!("find_by_lower_{}", column.name),
-            format!("SELECT {} FROM {}{}", sql::column_list(table), table.name, sql::live(table, vec![format!("lower({}) = lower($1)", column.name)])),
-        );
-        let doc = doc_line(&format!("The row whose `{}` equals this one ignoring case, if any (unique on `lower({})`).", column.name, column.name));
-        quote! {
-            #doc
-            pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #name: #ty) -> RepoResult<Option<Row>> {
-                let row = sqlx::query(#sql).bind(#name).fetch_optional(db).await.map_err(db_error)?;
-                row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+    let functions: Vec<TokenStream> = lower_unique_columns(table)
+        .into_iter()
+        .map(|column| {
+            let name = field(column);
+            let ty = types::param_type(column);
+            let function = format_ident!("find_by_lower_{}", column.name);
+            let sql = statements.add(
+                &format!("find_by_lower_{}", column.name),
+                format!(
+                    "SELECT {} FROM {}{}",
+                    sql::column_list(table),
+                    table.name,
+                    sql::live(table, vec![format!("lower({}) = lower($1)", column.name)])
+                ),
+            );
+            let doc =
+                doc_line(&format!("The row whose `{}` equals this one ignoring case, if any (unique on `lower({})`).", column.name, column.name));
+            quote! {
+                #doc
+                pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #name: #ty) -> RepoResult<Option<Row>> {
+                    let row = sqlx::query(#sql).bind(#name).fetch_optional(db).await.map_err(db_error)?;
+                    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+                }
             }
-        }
-    }).collect();
+        })
+        .collect();
     quote! { #(#functions)* }
 }

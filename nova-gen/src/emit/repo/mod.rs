@@ -193,7 +193,8 @@ fn new_struct(table: &Table) -> TokenStream {
         let ty = types::row_type(c);
         match &c.default {
             Some(default) if c.nullable => {
-                let doc = doc_line(&format!("`None` takes the default, `{}`; `Some(None)` stores NULL.", crate::emit::migration::default_sql(default)));
+                let doc =
+                    doc_line(&format!("`None` takes the default, `{}`; `Some(None)` stores NULL.", crate::emit::migration::default_sql(default)));
                 quote! { #doc pub #name: Option<#ty>, }
             }
             Some(default) => {

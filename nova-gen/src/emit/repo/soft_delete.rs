@@ -10,11 +10,7 @@ use crate::ir::{SOFT_DELETE_COLUMN, Table};
 /// `UPDATE t SET deleted_at = now() WHERE <key> AND deleted_at IS NULL`.
 pub fn soft_delete_sql(table: &Table) -> String {
     let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
-    format!(
-        "UPDATE {} SET {SOFT_DELETE_COLUMN} = now() WHERE {} AND {SOFT_DELETE_COLUMN} IS NULL",
-        table.name,
-        sql::equalities(table, &keys, 1)
-    )
+    format!("UPDATE {} SET {SOFT_DELETE_COLUMN} = now() WHERE {} AND {SOFT_DELETE_COLUMN} IS NULL", table.name, sql::equalities(table, &keys, 1))
 }
 
 pub fn delete_fn(table: &Table, statements: &mut Statements) -> TokenStream {

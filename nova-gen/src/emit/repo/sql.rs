@@ -85,7 +85,12 @@ fn array_param(table: &Table, column: &str, n: usize) -> String {
 
 /// Rows whose single-column key is in `$1`, in key order.
 pub fn select_many(table: &Table, key: &str) -> String {
-    format!("SELECT {} FROM {}{} ORDER BY {key}", column_list(table), table.name, live(table, vec![format!("{key} = ANY({})", array_param(table, key, 1))]))
+    format!(
+        "SELECT {} FROM {}{} ORDER BY {key}",
+        column_list(table),
+        table.name,
+        live(table, vec![format!("{key} = ANY({})", array_param(table, key, 1))])
+    )
 }
 
 /// Columns a `Patch` can change: everything but the key, the version, counters (changed by
@@ -143,7 +148,13 @@ fn key_columns(table: &Table) -> Vec<&str> {
 
 /// Update by key, writing only what the patch gives.
 pub fn update(table: &Table) -> String {
-    format!("UPDATE {} SET {}{} RETURNING {}", table.name, set_list(table), live(table, vec![equalities(table, &key_columns(table), 1)]), column_list(table))
+    format!(
+        "UPDATE {} SET {}{} RETURNING {}",
+        table.name,
+        set_list(table),
+        live(table, vec![equalities(table, &key_columns(table), 1)]),
+        column_list(table)
+    )
 }
 
 /// Versioned update in one round trip: the first column says whether the update applied; if
@@ -167,7 +178,12 @@ pub fn update_if_version(table: &Table, version: &str) -> String {
 /// lost and none needs a retry.
 pub fn increment(table: &Table, counter: &str) -> String {
     let keys = key_columns(table);
-    format!("UPDATE {t} SET {counter} = {counter} + ${}{} RETURNING {counter}", keys.len() + 1, live(table, vec![equalities(table, &keys, 1)]), t = table.name)
+    format!(
+        "UPDATE {t} SET {counter} = {counter} + ${}{} RETURNING {counter}",
+        keys.len() + 1,
+        live(table, vec![equalities(table, &keys, 1)]),
+        t = table.name
+    )
 }
 
 pub fn delete(table: &Table) -> String {
@@ -253,7 +269,17 @@ mod tests {
     use crate::ir::{ColumnType, ScalarType};
 
     fn column(name: &str, ty: ScalarType, nullable: bool, default: Option<DefaultValue>) -> Column {
-        Column { name: name.into(), ty: ColumnType::Scalar(ty), nullable, default, reference: None, doc: None, enumeration: None, generated: None, identity: false }
+        Column {
+            name: name.into(),
+            ty: ColumnType::Scalar(ty),
+            nullable,
+            default,
+            reference: None,
+            doc: None,
+            enumeration: None,
+            generated: None,
+            identity: false,
+        }
     }
 
     fn table() -> Table {
@@ -392,8 +418,19 @@ mod tests {
         table.primary_key = vec!["email".into()];
         assert!(select_by(&table, &["email"]).ends_with("FROM posts WHERE email = $1::citext"));
         assert!(select_many(&table, "email").contains("WHERE email = ANY($1::citext[])"));
-        let page = Page { filters: &[("email", false)], range: None, order: &["created_at", "email"], lead_nullable: false, descending: false, cursor: Cursor::After };
-        assert!(list_page(&table, &page).contains("WHERE email = $1::citext AND (created_at, email) > ($2, $3::citext)"), "{}", list_page(&table, &page));
+        let page = Page {
+            filters: &[("email", false)],
+            range: None,
+            order: &["created_at", "email"],
+            lead_nullable: false,
+            descending: false,
+            cursor: Cursor::After,
+        };
+        assert!(
+            list_page(&table, &page).contains("WHERE email = $1::citext AND (created_at, email) > ($2, $3::citext)"),
+            "{}",
+            list_page(&table, &page)
+        );
         assert!(delete(&table).ends_with("WHERE email = $1::citext"));
     }
 }

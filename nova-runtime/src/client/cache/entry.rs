@@ -43,7 +43,12 @@ impl MacKey {
     /// Base64 (standard or URL-safe, padded or not) of at least 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let engines = [&base64::engine::general_purpose::STANDARD, &base64::engine::general_purpose::STANDARD_NO_PAD, &base64::engine::general_purpose::URL_SAFE, &base64::engine::general_purpose::URL_SAFE_NO_PAD];
+        let engines = [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ];
         let bytes = engines.iter().find_map(|engine| engine.decode(text).ok()).ok_or("is not base64")?;
         Self::from_bytes(&bytes)
     }

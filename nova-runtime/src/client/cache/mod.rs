@@ -284,7 +284,11 @@ impl ResponseCache {
     /// principal's answer to it.
     pub fn key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, scope: &str, request: &[u8], entities: &[String]) -> CacheKey {
         let digest = hex(&Sha256::digest(request));
-        let scoped = if scope.is_empty() { digest.clone() } else { hex(&Sha256::new().chain_update(scope.as_bytes()).chain_update([0]).chain_update(request).finalize()) };
+        let scoped = if scope.is_empty() {
+            digest.clone()
+        } else {
+            hex(&Sha256::new().chain_update(scope.as_bytes()).chain_update([0]).chain_update(request).finalize())
+        };
         let l2 = format!("{}:c:{}:{}:{:016x}:{scoped}", self.prefix, rpc.service, rpc.method, rpc.schema);
         let mut tags = vec![format!("k:{}/{}:{:016x}:{digest}", rpc.service, rpc.method, rpc.schema)];
         tags.extend(entities.iter().map(|e| self.entity_tag(e)));
