@@ -12,6 +12,7 @@ use content_harness::{Content, assert_error, code, ids, unknown};
 use nova_content::ContentClient;
 use nova_content::pb;
 use nova_runtime::codegen::sqlx;
+use nova_tests::eventually::until_answered;
 use nova_tests::{TestSystem, TestUser};
 use tonic::Code;
 use uuid::Uuid;
@@ -395,18 +396,12 @@ async fn likes_are_idempotent_per_user_and_listed() {
     t.stop().await;
 }
 
-/// LikePost until it answers: on a loaded machine 64 concurrent calls may outwait the pool
-/// or the deadline, and LikePost is IDEMPOTENT, so a retry is what a real caller does (and a
-/// like that committed before its answer was lost still counts once).
+/// LikePost until it answers: 64 concurrent calls on one post (each like locks the post's row
+/// to count it) may outwait the pool or the deadline on a loaded machine, and LikePost is
+/// IDEMPOTENT, so a retry is what a real caller does (and a like that committed before its
+/// answer was lost still counts once).
 async fn like_until_answered(client: &ContentClient, request: pb::LikePostRequest) -> i64 {
-    for _ in 0..20 {
-        match client.like_post(request.clone()).await {
-            Ok(response) => return response.like_count,
-            Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => continue,
-            Err(status) => panic!("{status:?}"),
-        }
-    }
-    panic!("LikePost never answered")
+    until_answered("LikePost", || client.like_post(request.clone())).await.like_count
 }
 
 #[tokio::test]

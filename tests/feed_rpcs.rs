@@ -17,6 +17,7 @@ use nova_feed::repo::trending_scores::TimeWindow;
 use nova_feed_service::decay;
 use nova_runtime::codegen::sqlx;
 use nova_tests::cache_probe::until;
+use nova_tests::eventually::until_answered;
 use nova_tests::{TestSystem, TestUser};
 use nova_user::UserClient;
 use nova_user::pb as user_pb;
@@ -500,15 +501,7 @@ async fn engagement_is_idempotent_and_trending_ranks_by_decayed_score_per_window
 /// UpdateEngagementScore, retried as a client would for an idempotent call when the server was
 /// too busy to answer in time (the request id makes the retry safe).
 async fn engage_until_done(feed: FeedClient, request: pb::UpdateEngagementScoreRequest) {
-    let mut last = None;
-    for _ in 0..50 {
-        match feed.update_engagement_score(request.clone()).await {
-            Ok(_) => return,
-            Err(status) if matches!(status.code(), Code::DeadlineExceeded | Code::Unavailable | Code::Aborted) => last = Some(status),
-            Err(status) => panic!("engagement failed: {status:?}"),
-        }
-    }
-    panic!("engagement never recorded: {last:?}");
+    until_answered("UpdateEngagementScore", || feed.update_engagement_score(request.clone())).await;
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use nova_runtime::codegen::prost::Message;
 use nova_runtime::codegen::sqlx;
 use nova_runtime::rpc::RpcDescriptor;
 use nova_tests::cache_probe::until;
+use nova_tests::eventually::until_answered;
 use nova_tests::{TestSystem, TestUser};
 use nova_user::UserClient;
 use nova_user::pb;
@@ -481,15 +482,7 @@ async fn a_block_removes_follows_both_ways_and_forbids_new_ones() {
 /// Follow, retried as a client would for an idempotent call when the server was too busy to
 /// answer in time (32 writers queue on one profile's row lock and on a pool of 10 connections).
 async fn follow_until_done(users: UserClient, follower: String, followee: String) {
-    for _ in 0..50 {
-        let request = pb::FollowRequest { follower_id: follower.clone(), followee_id: followee.clone() };
-        match users.follow(request).await {
-            Ok(_) => return,
-            Err(status) if matches!(status.code(), Code::DeadlineExceeded | Code::Unavailable | Code::Aborted) => continue,
-            Err(status) => panic!("follow failed: {status:?}"),
-        }
-    }
-    panic!("follow never succeeded");
+    until_answered("Follow", || users.follow(pb::FollowRequest { follower_id: follower.clone(), followee_id: followee.clone() })).await;
 }
 
 #[tokio::test]
