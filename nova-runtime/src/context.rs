@@ -29,8 +29,15 @@ tokio::task_local! {
 }
 
 /// Per-call information handed to every `Logic` method.
+///
+/// Built by the generated server (see [`crate::server::unary`]) once the caller is verified and
+/// admitted; a handler reads who is calling from [`CallContext::principal`], never from the
+/// request, and may check how much time is left with [`CallContext::remaining`] before
+/// starting long work. Calls the handler makes through generated clients inherit its deadline
+/// and caller on their own (see the module docs); the context need not be passed to them.
 #[derive(Debug, Clone)]
 pub struct CallContext {
+    /// The RPC being served (its name, policies and access policy).
     pub rpc: &'static RpcDescriptor,
     /// When the caller stops waiting (from `grpc-timeout`), if it said.
     pub deadline: Option<Instant>,
@@ -55,6 +62,12 @@ impl CallContext {
     /// Binds the acting field `field` of the request (holding `value`) to the caller, as the
     /// RPC's access policy says (see [`crate::identity::AccessPolicy::bind`]): generated
     /// servers call it for every acting field before the handler runs.
+    ///
+    /// # Errors
+    ///
+    /// [`LogicError::PermissionDenied`](crate::LogicError::PermissionDenied) when `value` names
+    /// another user than the caller's, [`LogicError::Unauthenticated`](crate::LogicError::Unauthenticated)
+    /// when it names a user and the call carries no token; `value` is left as it was.
     pub fn bind(&self, field: &str, value: &mut String) -> Result<(), crate::error::LogicError> {
         self.rpc.access.bind(&self.principal, field, value)
     }
@@ -71,6 +84,11 @@ impl CallContext {
 
     /// The end user the call acts for, or `UNAUTHENTICATED`: for handlers of RPCs that admit
     /// services as themselves as well, when a user is needed after all.
+    ///
+    /// # Errors
+    ///
+    /// [`LogicError::Unauthenticated`](crate::LogicError::Unauthenticated) when the call acts
+    /// for no end user (anonymous, or a service calling as itself).
     pub fn require_user(&self) -> Result<uuid::Uuid, crate::error::LogicError> {
         self.principal.user_id().ok_or_else(|| crate::error::LogicError::Unauthenticated("this call needs a signed-in user".to_string()))
     }

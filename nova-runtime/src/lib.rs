@@ -16,6 +16,8 @@
 //! - [`convert`]: proto <-> database value conversions and checks of request text,
 //! - [`metrics`]: Prometheus families of servers and clients.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod client;
 pub mod codegen;
 pub mod config;

@@ -22,10 +22,14 @@ use tokio::time::Instant;
 
 use crate::rpc::BreakerPolicy;
 
+/// The state of a [`CircuitBreaker`], as exported in the `nova_client_breaker_state` gauge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
+    /// Calls pass; outcomes are counted.
     Closed,
+    /// Calls are rejected at once, until `open_for` has passed.
     Open,
+    /// A few probe calls decide whether to close or open again.
     HalfOpen,
 }
 
@@ -75,6 +79,9 @@ struct Inner {
     period: u64,
 }
 
+/// The breaker of one target service, shared by every clone of its client (see the module
+/// docs for the states). Ask with [`CircuitBreaker::try_acquire`] before a call, then report
+/// how it went with [`CircuitBreaker::record`].
 #[derive(Debug)]
 pub struct CircuitBreaker {
     policy: BreakerPolicy,
@@ -82,11 +89,13 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
+    /// A closed breaker with an empty window.
     pub fn new(policy: BreakerPolicy) -> Self {
         let window = VecDeque::with_capacity(policy.window as usize);
         CircuitBreaker { policy, inner: Mutex::new(Inner { phase: Phase::Closed { window }, period: 0 }) }
     }
 
+    /// The thresholds it applies.
     pub fn policy(&self) -> &BreakerPolicy {
         &self.policy
     }
@@ -107,6 +116,11 @@ impl CircuitBreaker {
     }
 
     /// Asks to make a call now.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] while the breaker is open, or half-open with every probe taken: fail the
+    /// call without sending it.
     pub fn try_acquire(&self, now: Instant) -> Result<Permit, Rejected> {
         let mut inner = self.lock();
         let period = inner.period;

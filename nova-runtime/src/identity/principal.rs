@@ -119,6 +119,7 @@ impl fmt::Display for Principal {
 /// the server, before the handler runs.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
+    /// Who the call acts for (what [`crate::CallContext::principal`] holds).
     pub principal: Principal,
     /// The end user's access token as received, forwarded on the calls the handler makes
     /// while serving them (so the callee verifies the user itself).

@@ -2,7 +2,7 @@
 //! go-grpc-prometheus (`grpc_server_handled_total`, `grpc_client_handling_seconds`, ...) so
 //! that existing dashboards and the generated alert rules read them.
 //!
-//! - Server families live in a registry owned by each running server ([`server`]), created
+//! - Server families live in a registry owned by each running server ([`crate::server::serve`]), created
 //!   with every series of every method at zero, and rendered by that server's `/metrics`.
 //! - Client families go to the process-wide recorder, installed on first use; [`render`]
 //!   gives their text, which every `/metrics` of the process appends. A client registers its
@@ -106,12 +106,20 @@ pub struct RpcMetrics {
     rpc: &'static RpcDescriptor,
     handled: [OnceLock<Counter>; 17],
     seconds: Histogram,
+    /// `grpc_client_started_total`: logical calls started.
     pub started: Counter,
+    /// `grpc_client_attempts_total`: attempts sent (first tries and retries).
     pub attempts: Counter,
+    /// `grpc_client_retries_total`: retries sent.
     pub retries: Counter,
+    /// `grpc_client_cache_requests_total{level="l1",result="hit"}`.
     pub cache_l1_hits: Counter,
+    /// `grpc_client_cache_requests_total{level="l2",result="hit"}`.
     pub cache_l2_hits: Counter,
+    /// `grpc_client_cache_requests_total{level="none",result="miss"}`.
     pub cache_misses: Counter,
+    /// `grpc_client_cache_requests_total{level="none",result="stale"}`: expired entries served
+    /// because the owner failed.
     pub cache_stale: Counter,
 }
 
@@ -203,12 +211,17 @@ pub(crate) const ALL_CODES: [tonic::Code; 17] = [
 /// Per-target handles of a client: its breaker and its retry budget.
 #[derive(Debug, Clone)]
 pub struct TargetMetrics {
+    /// `grpc_client_circuit_breaker_state`: 0 closed, 1 open, 2 half-open.
     pub breaker_state: metrics::Gauge,
+    /// `grpc_client_circuit_breaker_rejected_total`: calls failed by the open breaker.
     pub breaker_rejected: Counter,
+    /// `grpc_client_retries_throttled_total`: retries the budget dropped.
     pub retries_throttled: Counter,
 }
 
 impl TargetMetrics {
+    /// The handles for calls to `target` (e.g. `auth`), in the process-wide registry of
+    /// client metrics (installed on first use).
     pub fn new(target: &'static str) -> Self {
         install();
         TargetMetrics {

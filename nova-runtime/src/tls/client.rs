@@ -40,6 +40,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl TlsConnector {
     /// A connector presenting `material`'s certificate to the service `service`.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError`] when rustls refuses the material or `service` makes no valid DNS name.
     pub fn new(material: &TlsMaterial, service: &str, connect_timeout: Duration) -> Result<Self, TlsError> {
         let mut config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
@@ -53,6 +57,12 @@ impl TlsConnector {
     }
 
     /// Dials `uri`'s host and port: a TLS stream to the expected server, ready for HTTP/2.
+    ///
+    /// # Errors
+    ///
+    /// When `uri` has no host, the TCP connection fails or times out, or the handshake fails
+    /// (the server's certificate does not name the expected service, or is not signed by the
+    /// CA).
     pub async fn connect(self, uri: Uri) -> Result<TokioIo<TlsStream<TcpStream>>, BoxError> {
         let host = uri.host().ok_or_else(|| format!("{uri} names no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');

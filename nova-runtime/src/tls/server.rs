@@ -29,11 +29,19 @@ impl std::fmt::Debug for TlsAcceptor {
 
 /// A connection whose client proved who it is.
 pub struct Accepted {
+    /// The TLS stream, handshake done, ready for HTTP/2.
     pub stream: TlsStream<TcpStream>,
+    /// Who the client's certificate says it is.
     pub peer: Peer,
 }
 
 impl TlsAcceptor {
+    /// An acceptor serving with `material`'s certificate and requiring a client certificate
+    /// signed by its CA; it offers only HTTP/2 (`h2`).
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError`] when the CA bundle or the certificate and key are refused by rustls.
     pub fn new(material: &TlsMaterial) -> Result<Self, TlsError> {
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::clone(&material.roots), provider())
             .build()
@@ -48,6 +56,10 @@ impl TlsAcceptor {
 
     /// Completes the handshake; `Err` with a reason to log when the client has no valid
     /// certificate of the CA, names no nova identity, or is too slow.
+    ///
+    /// # Errors
+    ///
+    /// The reason the connection was refused, as text for the log; the connection is dropped.
     pub async fn accept(&self, stream: TcpStream) -> Result<Accepted, String> {
         let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.inner.accept(stream)).await {
             Ok(Ok(stream)) => stream,
