@@ -109,7 +109,7 @@ pub async fn as_service<F: Future>(future: F) -> F::Output {
 
 /// Runs `future` serving `caller`: outgoing calls inherit `deadline` and forward the caller's
 /// token, if it has one.
-pub async fn serving<F: Future>(deadline: Option<Instant>, caller: Arc<Caller>, future: F) -> F::Output {
+pub(crate) async fn serving<F: Future>(deadline: Option<Instant>, caller: Arc<Caller>, future: F) -> F::Output {
     SCOPE.scope(Scope { deadline, caller: Some(caller) }, future).await
 }
 
@@ -119,6 +119,6 @@ pub fn current_deadline() -> Option<Instant> {
 }
 
 /// The caller of the call being served by this task, if any.
-pub fn current_caller() -> Option<Arc<Caller>> {
+pub(crate) fn current_caller() -> Option<Arc<Caller>> {
     SCOPE.try_with(|s| s.caller.clone()).ok().flatten()
 }

@@ -79,9 +79,17 @@ struct Inner {
     period: u64,
 }
 
-/// The breaker of one target service, shared by every clone of its client (see the module
-/// docs for the states). Ask with [`CircuitBreaker::try_acquire`] before a call, then report
-/// how it went with [`CircuitBreaker::record`].
+/// The breaker of one target service, shared by every clone of its client, with
+/// Resilience4j's semantics: closed, it counts the outcomes of the last `window` calls and
+/// opens when the failure or slow-call rate reaches its threshold (after `min_calls`); open,
+/// it rejects calls for `open_for`; half-open, it admits `half_open_calls` probes whose
+/// outcomes close or reopen it (see [`BreakerPolicy`]).
+///
+/// Ask with [`CircuitBreaker::try_acquire`] before a call, then report how it went with
+/// [`CircuitBreaker::record`] (or hand the permit back unused with
+/// [`CircuitBreaker::release`]). An outcome reported after the breaker changed state is
+/// ignored, so a slow call started while closed cannot close a breaker that opened since.
+/// Time is passed in (`now`), which keeps it deterministic under test.
 #[derive(Debug)]
 pub struct CircuitBreaker {
     policy: BreakerPolicy,

@@ -36,7 +36,8 @@ pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
 pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, MacKey, RedisConfig, ResponseCache, Snapshot};
 pub use invalidator::Invalidator;
 pub use peers::Peers;
-pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
+use retry::target_failure;
+pub use retry::{RetryThrottle, backoff, never_sent, retryable};
 
 use crate::config::{ConfigError, env_or};
 use crate::context;

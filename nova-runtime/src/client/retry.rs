@@ -44,7 +44,7 @@ pub fn retryable(status: &Status, idempotency: Idempotency) -> bool {
 
 /// Whether an attempt's status says the target is unhealthy (for the breaker and the retry
 /// budget), as opposed to a normal answer such as `NOT_FOUND` or `INVALID_ARGUMENT`.
-pub fn target_failure(status: &Status) -> bool {
+pub(crate) fn target_failure(status: &Status) -> bool {
     matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::ResourceExhausted | Code::DataLoss)
 }
 

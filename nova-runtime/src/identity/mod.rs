@@ -18,7 +18,8 @@ mod token;
 mod verifier;
 
 pub use policy::{Access, AccessPolicy};
-pub use principal::{Caller, Peer, Principal, UserPrincipal};
+pub(crate) use principal::Caller;
+pub use principal::{Peer, Principal, UserPrincipal};
 pub use remote::{Issuer, RemoteIssuer};
 pub use source::{KeySource, Revocation, RevokedSubject, SourceFuture, VerificationKey, VerificationState};
 pub use token::{Claims, Refusal};

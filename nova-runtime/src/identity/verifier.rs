@@ -101,6 +101,13 @@ struct Remembered {
 
 /// Verifies access tokens against the issuer's keys and revocations. Shared by every call of a
 /// server behind an `Arc`; its poller stops when the last `Arc` is dropped.
+///
+/// No call waits for the issuer on the hot path: a background task ([`Verifier::start`])
+/// polls it every `refresh` (1 s by default), so a revocation takes effect within about one
+/// `refresh`. While the issuer is unreachable, tokens keep verifying by signature for at most
+/// `max_staleness` (5 min) after the last successful poll; then calls carrying a token fail
+/// `UNAVAILABLE` (fail closed) until a poll succeeds. A token naming a key not seen yet (just
+/// after a rotation) makes its call wait for one poll, at most `unknown_key_wait`.
 pub struct Verifier {
     source: Arc<dyn KeySource>,
     settings: VerifierSettings,

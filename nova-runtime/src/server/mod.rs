@@ -35,7 +35,7 @@ use tonic::service::Routes;
 
 pub use config::{DEFAULT_DRAIN_DELAY, DEFAULT_GRACE, DEFAULT_MAX_CONCURRENT_STREAMS, ServiceConfig, ShutdownConfig};
 pub use shutdown::{Shutdown, ShutdownTrigger};
-pub use unary::{grpc_timeout, parse_grpc_timeout, unary};
+pub use unary::{parse_grpc_timeout, unary};
 
 use self::calls::{CallState, Calls, InFlight};
 use self::connections::Connections;

@@ -18,7 +18,7 @@ use super::{TlsError, TlsMaterial, provider};
 
 /// The DNS name a service's certificate carries and its clients verify: `nova-<service>` (also
 /// its Kubernetes Service name), wherever it actually answers.
-pub fn server_name_of(service: &str) -> String {
+pub(crate) fn server_name_of(service: &str) -> String {
     format!("nova-{}", service.replace('_', "-"))
 }
 

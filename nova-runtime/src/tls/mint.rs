@@ -6,8 +6,9 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
+use super::client::server_name_of;
 use super::spiffe;
-use super::{TlsError, TlsMaterial, server_name_of};
+use super::{TlsError, TlsMaterial};
 use crate::identity::Peer;
 
 /// PEM texts of one certificate and its key.

@@ -22,8 +22,8 @@ use rustls::crypto::CryptoProvider;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use client::{TlsConnector, server_name_of};
-pub use server::{Accepted, TlsAcceptor};
+pub use client::TlsConnector;
+pub(crate) use server::TlsAcceptor;
 
 use crate::identity::Peer;
 
