@@ -10,7 +10,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {name}={value:?} is invalid: {reason}")]
 pub struct ConfigError {
-    /// The variable, e.g. `NOVA_DB_MAX_CONNECTIONS`.
+    /// The variable, e.g. `NOVA_DATABASE_MAX_CONNECTIONS`.
     pub name: String,
     /// Its value as set (`(secret)` for secrets).
     pub value: String,

@@ -34,7 +34,7 @@ tokio::task_local! {
 /// admitted; a handler reads who is calling from [`CallContext::principal`], never from the
 /// request, and may check how much time is left with [`CallContext::remaining`] before
 /// starting long work. Calls the handler makes through generated clients inherit its deadline
-/// and caller on their own (see the module docs); the context need not be passed to them.
+/// and caller on their own (see [`crate::context`]); the context need not be passed to them.
 #[derive(Debug, Clone)]
 pub struct CallContext {
     /// The RPC being served (its name, policies and access policy).

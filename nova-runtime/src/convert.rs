@@ -86,7 +86,7 @@ pub fn optional_timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::T
 /// # Errors
 ///
 /// [`LogicError::InvalidArgument`] naming `field` when the value is out of chrono's range or
-/// its nanoseconds are negative.
+/// its nanoseconds are out of bounds.
 pub fn from_timestamp(field: &str, value: &prost_types::Timestamp) -> Result<DateTime<Utc>, LogicError> {
     u32::try_from(value.nanos)
         .ok()

@@ -32,9 +32,9 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// Unexpected failures go through [`LogicError::internal`], which keeps the cause for the log
 /// and sends the caller only "internal error" and the request id.
 ///
-/// The generated server turns it into a `tonic::Status` with [`LogicError::into_status`];
-/// generated clients turn a failed call to another service back into one with
-/// [`LogicError::from_upstream`].
+/// The generated server turns it into a `tonic::Status` with [`LogicError::into_status`]; a
+/// handler whose call to another service failed turns that status back into one with
+/// [`LogicError::from_upstream`] (e.g. `.map_err(LogicError::from_upstream)?`).
 #[derive(Debug, thiserror::Error)]
 pub enum LogicError {
     /// The addressed entity does not exist -> `NOT_FOUND`.

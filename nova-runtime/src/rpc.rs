@@ -34,8 +34,8 @@ pub struct RetryPolicy {
     pub multiplier: f64,
 }
 
-/// How generated clients cache the answers of a read (an RPC with `NoSideEffects`), from the
-/// spec's `cache` settings; see [`crate::client::cache`].
+/// How generated clients cache the answers of a read, from the spec's cache settings; see
+/// [`crate::client::cache`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CachePolicy {
     /// How long a response is served without asking the owner again.

@@ -22,7 +22,8 @@ use tokio::time::Instant;
 
 use crate::rpc::BreakerPolicy;
 
-/// The state of a [`CircuitBreaker`], as exported in the `nova_client_breaker_state` gauge.
+/// The state of a [`CircuitBreaker`], as exported in the `grpc_client_circuit_breaker_state` gauge
+/// ([`BreakerState::as_gauge`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
     /// Calls pass; outcomes are counted.

@@ -40,8 +40,8 @@ pub type PermissionFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, tonic::
 pub trait Permissions: Send + Sync + 'static {
     /// Whether `user` holds `permission` now.
     ///
-    /// An `Err` (the issuer unreachable or failing) fails the call with that status rather
-    /// than deciding either way: permissions fail closed.
+    /// An `Err` (the issuer unreachable or failing) fails the call `UNAVAILABLE` rather than
+    /// deciding either way: permissions fail closed.
     fn has(&self, user: uuid::Uuid, permission: &'static str) -> PermissionFuture<'_>;
 }
 

@@ -103,8 +103,8 @@ fn system_time(timestamp: Option<&prost_types::Timestamp>) -> Option<SystemTime>
 }
 
 impl RemoteIssuer {
-    /// The issuer `issuer` reached over `channel` (a mutual-TLS channel presenting this
-    /// service's certificate: the issuer answers services only). Nothing is sent yet.
+    /// The issuer `issuer` reached over `channel` (normally a mutual-TLS channel presenting
+    /// this service's certificate, see [`crate::client::tls_channel`]). Nothing is sent yet.
     ///
     /// # Errors
     ///

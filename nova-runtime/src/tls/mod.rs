@@ -61,7 +61,8 @@ pub enum TlsError {
          or NOVA_TLS=off for plaintext (local development only: callers' identities are then not proven)"
     )]
     Missing,
-    /// rustls refused the configuration (e.g. the key does not match the certificate).
+    /// rustls refused the configuration built from the material (e.g. an unsupported key
+    /// type).
     #[error(transparent)]
     Rustls(#[from] rustls::Error),
 }

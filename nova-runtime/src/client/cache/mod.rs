@@ -170,7 +170,7 @@ struct L1Entry {
 }
 
 /// The two-level cache of one target service's responses, shared by every clone of a client
-/// (see the module docs for keys, invalidation and staleness). Generated clients use it
+/// (see [`crate::client::cache`] for keys, invalidation and staleness). Generated clients use it
 /// through [`crate::client::ClientCore`]; its methods are public for tests and tools that
 /// look into it.
 pub struct ResponseCache {
