@@ -5,15 +5,24 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A configuration variable is set to something unusable: services refuse to start with it
+/// rather than run with a default the operator did not choose.
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {name}={value:?} is invalid: {reason}")]
 pub struct ConfigError {
+    /// The variable, e.g. `NOVA_DATABASE_MAX_CONNECTIONS`.
     pub name: String,
+    /// Its value as set (`(secret)` for secrets).
     pub value: String,
+    /// Why it was refused, e.g. the parser's message.
     pub reason: String,
 }
 
 /// The variable parsed as `T`, or `default` when unset or empty.
+///
+/// # Errors
+///
+/// [`ConfigError`] when the variable is set but does not parse as `T`.
 pub fn env_or<T>(name: &str, default: impl Into<T>) -> Result<T, ConfigError>
 where
     T: FromStr,
@@ -29,6 +38,10 @@ where
 
 /// The variable as a duration (`500ms`, `10s`, `5m`, or a bare number of seconds), or
 /// `default` when unset or empty.
+///
+/// # Errors
+///
+/// [`ConfigError`] when the variable is set but is not such a duration.
 pub fn env_duration(name: &str, default: Duration) -> Result<Duration, ConfigError> {
     match std::env::var(name) {
         Ok(value) if !value.trim().is_empty() => parse_duration(&value).ok_or_else(|| ConfigError {
@@ -40,7 +53,8 @@ pub fn env_duration(name: &str, default: Duration) -> Result<Duration, ConfigErr
     }
 }
 
-/// `500ms`, `10s`, `5m` or `10` (seconds).
+/// `500ms`, `10s`, `5m` or `10` (seconds) as a duration; `None` for anything else (negative
+/// numbers and other units included).
 pub fn parse_duration(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Some(ms) = value.strip_suffix("ms") {

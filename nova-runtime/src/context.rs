@@ -29,8 +29,15 @@ tokio::task_local! {
 }
 
 /// Per-call information handed to every `Logic` method.
+///
+/// Built by the generated server (see [`crate::server::unary`]) once the caller is verified and
+/// admitted; a handler reads who is calling from [`CallContext::principal`], never from the
+/// request, and may check how much time is left with [`CallContext::remaining`] before
+/// starting long work. Calls the handler makes through generated clients inherit its deadline
+/// and caller on their own (see [`crate::context`]); the context need not be passed to them.
 #[derive(Debug, Clone)]
 pub struct CallContext {
+    /// The RPC being served (its name, policies and access policy).
     pub rpc: &'static RpcDescriptor,
     /// When the caller stops waiting (from `grpc-timeout`), if it said.
     pub deadline: Option<Instant>,
@@ -55,6 +62,12 @@ impl CallContext {
     /// Binds the acting field `field` of the request (holding `value`) to the caller, as the
     /// RPC's access policy says (see [`crate::identity::AccessPolicy::bind`]): generated
     /// servers call it for every acting field before the handler runs.
+    ///
+    /// # Errors
+    ///
+    /// [`LogicError::PermissionDenied`](crate::LogicError::PermissionDenied) when `value` names
+    /// another user than the caller's, [`LogicError::Unauthenticated`](crate::LogicError::Unauthenticated)
+    /// when it names a user and the call carries no token; `value` is left as it was.
     pub fn bind(&self, field: &str, value: &mut String) -> Result<(), crate::error::LogicError> {
         self.rpc.access.bind(&self.principal, field, value)
     }
@@ -71,6 +84,11 @@ impl CallContext {
 
     /// The end user the call acts for, or `UNAUTHENTICATED`: for handlers of RPCs that admit
     /// services as themselves as well, when a user is needed after all.
+    ///
+    /// # Errors
+    ///
+    /// [`LogicError::Unauthenticated`](crate::LogicError::Unauthenticated) when the call acts
+    /// for no end user (anonymous, or a service calling as itself).
     pub fn require_user(&self) -> Result<uuid::Uuid, crate::error::LogicError> {
         self.principal.user_id().ok_or_else(|| crate::error::LogicError::Unauthenticated("this call needs a signed-in user".to_string()))
     }
@@ -91,7 +109,7 @@ pub async fn as_service<F: Future>(future: F) -> F::Output {
 
 /// Runs `future` serving `caller`: outgoing calls inherit `deadline` and forward the caller's
 /// token, if it has one.
-pub async fn serving<F: Future>(deadline: Option<Instant>, caller: Arc<Caller>, future: F) -> F::Output {
+pub(crate) async fn serving<F: Future>(deadline: Option<Instant>, caller: Arc<Caller>, future: F) -> F::Output {
     SCOPE.scope(Scope { deadline, caller: Some(caller) }, future).await
 }
 
@@ -101,6 +119,6 @@ pub fn current_deadline() -> Option<Instant> {
 }
 
 /// The caller of the call being served by this task, if any.
-pub fn current_caller() -> Option<Arc<Caller>> {
+pub(crate) fn current_caller() -> Option<Arc<Caller>> {
     SCOPE.try_with(|s| s.caller.clone()).ok().flatten()
 }

@@ -30,7 +30,11 @@ pub fn quote(value: &str) -> String {
 /// A string field checked for text the database can store: protobuf decoding already
 /// guarantees valid UTF-8 (an undecodable request is `INVALID_ARGUMENT` before any handler
 /// runs), and this rejects the NUL character, which PostgreSQL refuses in `text`.
-/// `INVALID_ARGUMENT` naming the field otherwise.
+///
+/// # Errors
+///
+/// [`LogicError::InvalidArgument`] naming `field` and the NUL's position when `value` holds
+/// one.
 pub fn text<'a>(field: &str, value: &'a str) -> Result<&'a str, LogicError> {
     match value.find('\0') {
         None => Ok(value),
@@ -38,12 +42,21 @@ pub fn text<'a>(field: &str, value: &'a str) -> Result<&'a str, LogicError> {
     }
 }
 
-/// A UUID from a request field; `INVALID_ARGUMENT` naming the field otherwise.
+/// A UUID from a request field (any form [`Uuid::parse_str`] accepts).
+///
+/// # Errors
+///
+/// [`LogicError::InvalidArgument`] naming `field` and quoting `value` when it is not a UUID.
 pub fn parse_uuid(field: &str, value: &str) -> Result<Uuid, LogicError> {
     Uuid::parse_str(text(field, value)?).map_err(|_| LogicError::invalid_argument(format!("{field} must be a UUID, got {}", quote(value))))
 }
 
 /// UUIDs from a repeated request field, at most `max` of them, duplicates removed in order.
+///
+/// # Errors
+///
+/// [`LogicError::InvalidArgument`] when the field holds more than `max` values, or for the
+/// first value that is not a UUID.
 pub fn parse_uuids(field: &str, values: &[String], max: usize) -> Result<Vec<Uuid>, LogicError> {
     if values.len() > max {
         return Err(LogicError::invalid_argument(format!("{field} holds {} ids; at most {max} are allowed", values.len())));
@@ -58,15 +71,22 @@ pub fn parse_uuids(field: &str, values: &[String], max: usize) -> Result<Vec<Uui
     Ok(ids)
 }
 
+/// A database time as a protobuf `Timestamp` for a response (nanosecond precision kept).
 pub fn timestamp(value: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: value.timestamp(), nanos: i32::try_from(value.timestamp_subsec_nanos()).unwrap_or(0) }
 }
 
+/// [`timestamp`] for a nullable column: `None` stays an unset field.
 pub fn optional_timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
     value.map(timestamp)
 }
 
-/// A timestamp from a request field; `INVALID_ARGUMENT` when out of range.
+/// A timestamp from a request field.
+///
+/// # Errors
+///
+/// [`LogicError::InvalidArgument`] naming `field` when the value is out of chrono's range or
+/// its nanoseconds are out of bounds.
 pub fn from_timestamp(field: &str, value: &prost_types::Timestamp) -> Result<DateTime<Utc>, LogicError> {
     u32::try_from(value.nanos)
         .ok()

@@ -18,8 +18,23 @@ use crate::sql_error::{SqlFault, classify, find_in_chain};
 /// (see [`crate::convert::quote`]); this only bounds messages nobody bounded.
 pub const MAX_STATUS_MESSAGE: usize = 512;
 
+/// Any error, boxed: the cause kept by [`LogicError::Internal`] (and taken by
+/// [`LogicError::internal`]), so that the whole chain can be logged.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
+/// The error every handler (`Logic` method) returns: one variant per decision the caller can
+/// act on, each mapped to exactly one gRPC status code by [`LogicError::code`].
+///
+/// Handlers build it with the variant that describes the situation from the *caller's* point
+/// of view (`NotFound`, `InvalidArgument`, `Aborted`, ...), with a message the caller may read,
+/// or with `?` on a [`RepoError`] or a `sqlx::Error` (both classified, so a database outage
+/// becomes [`LogicError::Unavailable`], a serialization failure [`LogicError::Aborted`]).
+/// Unexpected failures go through [`LogicError::internal`], which keeps the cause for the log
+/// and sends the caller only "internal error" and the request id.
+///
+/// The generated server turns it into a `tonic::Status` with [`LogicError::into_status`]; a
+/// handler whose call to another service failed turns that status back into one with
+/// [`LogicError::from_upstream`] (e.g. `.map_err(LogicError::from_upstream)?`).
 #[derive(Debug, thiserror::Error)]
 pub enum LogicError {
     /// The addressed entity does not exist -> `NOT_FOUND`.
@@ -37,10 +52,12 @@ pub enum LogicError {
     /// The system is not in the state the operation needs -> `FAILED_PRECONDITION`.
     #[error("{0}")]
     FailedPrecondition(String),
-    /// -> `PERMISSION_DENIED`
+    /// The caller is known but may not do this (another user's data, a service the RPC does
+    /// not list, a missing permission) -> `PERMISSION_DENIED`.
     #[error("{0}")]
     PermissionDenied(String),
-    /// -> `UNAUTHENTICATED`
+    /// The call carries no valid credentials (no token, or an expired, revoked or forged one)
+    /// where it needs them -> `UNAUTHENTICATED`.
     #[error("{0}")]
     Unauthenticated(String),
     /// A quota or limit is exhausted -> `RESOURCE_EXHAUSTED`.
@@ -59,17 +76,24 @@ pub enum LogicError {
     /// caller sees only "internal error".
     #[error("{context}")]
     Internal {
+        /// What the service was doing when it failed (e.g. `hashing password`): logged, never
+        /// sent.
         context: String,
+        /// The underlying error, if any: logged with its whole `source()` chain.
         #[source]
         source: Option<BoxError>,
     },
 }
 
 impl LogicError {
+    /// Shorthand for [`LogicError::NotFound`]; `what` names the missing entity, e.g.
+    /// `LogicError::not_found(format!("post {id}"))`.
     pub fn not_found(what: impl Into<String>) -> Self {
         LogicError::NotFound(what.into())
     }
 
+    /// Shorthand for [`LogicError::InvalidArgument`]; `what` tells the caller what to fix in
+    /// the request.
     pub fn invalid_argument(what: impl Into<String>) -> Self {
         LogicError::InvalidArgument(what.into())
     }
@@ -128,6 +152,8 @@ impl LogicError {
         }
     }
 
+    /// The gRPC status code this error is sent with (the one place where the mapping is
+    /// defined).
     pub fn code(&self) -> Code {
         match self {
             LogicError::NotFound(_) => Code::NotFound,
@@ -195,7 +221,8 @@ impl From<sqlx::Error> for LogicError {
     }
 }
 
-/// `outer: inner: innermost`, the whole `source()` chain of an error.
+/// `outer: inner: innermost`, the whole `source()` chain of an error: what error logs should
+/// show, since most errors' `Display` leaves the cause out.
 pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut current = error.source();

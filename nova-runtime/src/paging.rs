@@ -17,7 +17,11 @@ use crate::error::LogicError;
 const MAX_TOKEN_BYTES: usize = 1024;
 
 /// The page size to use for `requested` (the request's `page_size`): `default` when 0, at
-/// most `max` (larger values are lowered, as AIP-158 asks), `INVALID_ARGUMENT` when negative.
+/// most `max` (larger values are lowered, as AIP-158 asks).
+///
+/// # Errors
+///
+/// [`LogicError::InvalidArgument`] naming `page_size` when `requested` is negative.
 pub fn page_size(requested: i32, default: u32, max: u32) -> Result<usize, LogicError> {
     match requested {
         n if n < 0 => Err(LogicError::invalid_argument(format!("page_size must not be negative, got {n}"))),
@@ -50,7 +54,12 @@ pub fn encode_token<P: Serialize>(list: &str, position: &P) -> String {
 }
 
 /// The position a request's `page_token` continues from: `None` for the first page (empty
-/// token); `INVALID_ARGUMENT` naming `page_token` when it is not a token of this list.
+/// token).
+///
+/// # Errors
+///
+/// [`LogicError::InvalidArgument`] naming `page_token` when it is not a token of this list
+/// (another list's, tampered with, too long, or not a token at all).
 pub fn decode_token<P: DeserializeOwned>(list: &str, token: &str) -> Result<Option<P>, LogicError> {
     if token.is_empty() {
         return Ok(None);

@@ -26,11 +26,16 @@ impl Idempotency {
 pub struct RetryPolicy {
     /// Attempts in total, the first one included (2..=5).
     pub max_attempts: u32,
+    /// The ceiling of the first retry's random pause (see [`crate::client::backoff`]).
     pub initial_backoff: Duration,
+    /// The largest ceiling any pause may have.
     pub max_backoff: Duration,
+    /// How much the ceiling grows with each retry.
     pub multiplier: f64,
 }
 
+/// How generated clients cache the answers of a read, from the spec's cache settings; see
+/// [`crate::client::cache`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CachePolicy {
     /// How long a response is served without asking the owner again.
@@ -63,6 +68,7 @@ pub struct BreakerPolicy {
 /// most recent calls fail, so an outage does not multiply the load on it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryBudget {
+    /// The bucket's size; it starts full, and retries stop at half of it.
     pub max_tokens: u32,
     /// Tokens earned back by each success (each failure costs one).
     pub token_ratio: f64,
@@ -73,7 +79,9 @@ pub struct RetryBudget {
 pub struct TargetPolicy {
     /// The nova service, e.g. `auth`.
     pub service: &'static str,
+    /// When calls to it fail fast without trying.
     pub breaker: BreakerPolicy,
+    /// When retries to it stop.
     pub retry_budget: RetryBudget,
 }
 
@@ -82,7 +90,9 @@ pub struct TargetPolicy {
 pub struct CallPolicy {
     /// One deadline for the whole logical call, all attempts included.
     pub deadline: Duration,
+    /// How `UNAVAILABLE` attempts are retried; `None`: never.
     pub retry: Option<RetryPolicy>,
+    /// How answers are cached; `None`: never (every call reaches the owner).
     pub cache: Option<CachePolicy>,
     /// An authorization decision or anything else that must not be answered from old data:
     /// a cached answer is never served stale when the owner fails (the call fails instead).
@@ -98,7 +108,9 @@ pub struct RpcDescriptor {
     pub method: &'static str,
     /// The nova service that owns it, e.g. `auth`.
     pub owner: &'static str,
+    /// What repeating it does: decides retries and caching.
     pub idempotency: Idempotency,
+    /// How callers call it (deadline, retries, cache).
     pub policy: CallPolicy,
     /// Hash of the request and response message schemas: cached bytes written under one
     /// schema are never read under another.

@@ -32,7 +32,13 @@ where
     ExitCode::from(exit_code(&result))
 }
 
-/// Everything [`main`] does inside the runtime, in order.
+/// Everything [`main`] does inside the runtime, in order: for embedders that run their own
+/// runtime.
+///
+/// # Errors
+///
+/// [`StartError::Signals`] when the handlers cannot be installed, [`StartError::Config`] or
+/// [`StartError::Bind`] when configuration or binding fails, else whatever `start` returns.
 pub async fn run<F, Fut>(service: ServiceDescription, start: F) -> Result<(), StartError>
 where
     F: FnOnce(ServiceConfig, Listeners, Shutdown) -> Fut,

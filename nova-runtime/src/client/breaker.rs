@@ -22,10 +22,15 @@ use tokio::time::Instant;
 
 use crate::rpc::BreakerPolicy;
 
+/// The state of a [`CircuitBreaker`], as exported in the `grpc_client_circuit_breaker_state` gauge
+/// ([`BreakerState::as_gauge`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
+    /// Calls pass; outcomes are counted.
     Closed,
+    /// Calls are rejected at once, until `open_for` has passed.
     Open,
+    /// A few probe calls decide whether to close or open again.
     HalfOpen,
 }
 
@@ -75,6 +80,17 @@ struct Inner {
     period: u64,
 }
 
+/// The breaker of one target service, shared by every clone of its client, with
+/// Resilience4j's semantics: closed, it counts the outcomes of the last `window` calls and
+/// opens when the failure or slow-call rate reaches its threshold (after `min_calls`); open,
+/// it rejects calls for `open_for`; half-open, it admits `half_open_calls` probes whose
+/// outcomes close or reopen it (see [`BreakerPolicy`]).
+///
+/// Ask with [`CircuitBreaker::try_acquire`] before a call, then report how it went with
+/// [`CircuitBreaker::record`] (or hand the permit back unused with
+/// [`CircuitBreaker::release`]). An outcome reported after the breaker changed state is
+/// ignored, so a slow call started while closed cannot close a breaker that opened since.
+/// Time is passed in (`now`), which keeps it deterministic under test.
 #[derive(Debug)]
 pub struct CircuitBreaker {
     policy: BreakerPolicy,
@@ -82,11 +98,13 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
+    /// A closed breaker with an empty window.
     pub fn new(policy: BreakerPolicy) -> Self {
         let window = VecDeque::with_capacity(policy.window as usize);
         CircuitBreaker { policy, inner: Mutex::new(Inner { phase: Phase::Closed { window }, period: 0 }) }
     }
 
+    /// The thresholds it applies.
     pub fn policy(&self) -> &BreakerPolicy {
         &self.policy
     }
@@ -107,6 +125,11 @@ impl CircuitBreaker {
     }
 
     /// Asks to make a call now.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] while the breaker is open, or half-open with every probe taken: fail the
+    /// call without sending it.
     pub fn try_acquire(&self, now: Instant) -> Result<Permit, Rejected> {
         let mut inner = self.lock();
         let period = inner.period;

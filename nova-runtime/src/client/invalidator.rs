@@ -25,6 +25,10 @@ impl Invalidator {
     }
 
     /// With the Redis and key prefix callers use ([`ClientOptions::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Config`] when a cache variable is invalid.
     pub fn from_env(service: &'static str) -> Result<Self, ClientError> {
         Ok(super::Peers::from_env()?.invalidator(service))
     }

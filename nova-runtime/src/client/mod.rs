@@ -36,7 +36,8 @@ pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
 pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, MacKey, RedisConfig, ResponseCache, Snapshot};
 pub use invalidator::Invalidator;
 pub use peers::Peers;
-pub use retry::{RetryThrottle, backoff, never_sent, retryable, target_failure};
+use retry::target_failure;
+pub use retry::{RetryThrottle, backoff, never_sent, retryable};
 
 use crate::config::{ConfigError, env_or};
 use crate::context;
@@ -44,16 +45,23 @@ use crate::identity::{Access, Caller};
 use crate::rpc::{RpcDescriptor, TargetPolicy};
 use crate::tls::{PLAINTEXT_PEER_HEADER, TlsConnector, TlsMaterial};
 
+/// Why a client could not be built. Only configuration fails here: connecting is lazy, so a
+/// target that is down shows up as `UNAVAILABLE` on the calls, never at construction.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The target's URI is not a valid endpoint.
     #[error("invalid endpoint {uri:?}")]
     Endpoint {
+        /// The URI as configured.
         uri: String,
+        /// tonic's reason.
         #[source]
         source: tonic::transport::Error,
     },
+    /// A configuration variable (endpoint, cache settings) is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The TLS material is missing or unusable (see [`crate::tls::TlsError`]).
     #[error("TLS: {0}")]
     Tls(String),
 }
@@ -69,6 +77,10 @@ fn endpoint(uri: &str) -> Result<Endpoint, ClientError> {
 /// A lazily connecting plaintext channel to `uri` (e.g. `http://127.0.0.1:50051`):
 /// constructing a client never fails because a dependency is down; calls do, and are retried
 /// or fail fast.
+///
+/// # Errors
+///
+/// [`ClientError::Endpoint`] when `uri` is not a valid endpoint.
 pub fn channel(uri: &str) -> Result<Channel, ClientError> {
     Ok(endpoint(uri)?.connect_lazy())
 }
@@ -77,6 +89,11 @@ pub fn channel(uri: &str) -> Result<Channel, ClientError> {
 /// `material`'s certificate and accepting only a server certificate naming `service`.
 /// `https://` and `http://` mean the same here: the connector always speaks TLS (and tonic must
 /// not try its own TLS on top).
+///
+/// # Errors
+///
+/// [`ClientError::Tls`] when the connector cannot be built from `material`,
+/// [`ClientError::Endpoint`] when `uri` is not a valid endpoint.
 pub fn tls_channel(uri: &str, material: &TlsMaterial, service: &str) -> Result<Channel, ClientError> {
     let connector = TlsConnector::new(material, service, CONNECT_TIMEOUT).map_err(|e| ClientError::Tls(e.to_string()))?;
     let uri = uri.strip_prefix("https://").map_or_else(|| uri.to_string(), |rest| format!("http://{rest}"));
@@ -84,6 +101,10 @@ pub fn tls_channel(uri: &str, material: &TlsMaterial, service: &str) -> Result<C
 }
 
 /// `NOVA_<SERVICE>_ENDPOINT`, default `http://127.0.0.1:<default_port>`.
+///
+/// # Errors
+///
+/// [`ClientError::Config`] when the variable is set but not valid text.
 pub fn endpoint_from_env(service: &str, default_port: u16) -> Result<String, ClientError> {
     let name = format!("NOVA_{}_ENDPOINT", service.to_ascii_uppercase());
     Ok(env_or(&name, format!("http://127.0.0.1:{default_port}"))?)
@@ -111,6 +132,7 @@ impl Default for ClientIdentity {
 pub struct ClientOptions {
     /// `None` turns caching off for this client.
     pub cache: Option<CacheConfig>,
+    /// Who the client is when it calls (set from the transport by [`Peers`]).
     pub identity: ClientIdentity,
 }
 
@@ -119,6 +141,11 @@ impl ClientOptions {
     /// URL, `redis://user:password@host:port`), keys prefixed with `NOVA_CACHE_PREFIX` (default
     /// `nova`), entries sealed with `NOVA_CACHE_KEY` (base64 of at least 32 bytes; every replica
     /// of every service must share it; unset, a key of this process only, and a warning).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when a variable is set but invalid (`NOVA_CACHE_KEY` not base64 of at
+    /// least 32 bytes, say).
     pub fn from_env() -> Result<Self, ConfigError> {
         let redis = RedisConfig::new(env_or::<String>("NOVA_REDIS_URL", "redis://127.0.0.1:6379")?);
         let mac_key = match std::env::var("NOVA_CACHE_KEY").ok().filter(|v| !v.trim().is_empty()) {
@@ -200,6 +227,9 @@ impl Credentials {
 pub type Entities<Req> = fn(&Req) -> Vec<String>;
 
 impl ClientCore {
+    /// A client of `policy.service` over `channel`, with its own breaker, retry budget,
+    /// metrics and (if `options.cache` says so) response cache. Generated clients call it;
+    /// [`ClientCore::from_env`] and [`ClientCore::connect_lazy`] are the usual ways in.
     pub fn new(policy: &'static TargetPolicy, channel: Channel, options: ClientOptions) -> Self {
         let metrics = crate::metrics::TargetMetrics::new(policy.service);
         metrics.breaker_state.set(BreakerState::Closed.as_gauge());
@@ -243,6 +273,10 @@ impl ClientCore {
     }
 
     /// A client of `policy.service` at `uri`, caching in process only; connects on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Endpoint`] when `uri` is not a valid endpoint.
     pub fn connect_lazy(policy: &'static TargetPolicy, uri: &str) -> Result<Self, ClientError> {
         Ok(Self::new(policy, channel(uri)?, ClientOptions::in_process()))
     }
@@ -250,6 +284,11 @@ impl ClientCore {
     /// A client of `policy.service` at `NOVA_<SERVICE>_ENDPOINT` (default: its local port),
     /// caching in process and in Redis ([`ClientOptions::from_env`]).
     /// With `NOVA_TLS_*` (or `NOVA_TLS=off`) as [`crate::tls::Transport::from_env`] reads them.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Tls`] when TLS is neither configured nor turned off (or its material is
+    /// unusable), [`ClientError::Config`] or [`ClientError::Endpoint`] for an invalid variable.
     pub fn from_env(policy: &'static TargetPolicy, default_port: u16) -> Result<Self, ClientError> {
         let transport = crate::tls::Transport::from_env(None).map_err(|e| ClientError::Tls(e.to_string()))?;
         let peers = Peers::from_env()?.with_transport(transport);
@@ -261,16 +300,26 @@ impl ClientCore {
         self.target.policy.service
     }
 
+    /// The state of the circuit breaker of this client's target now (shared by every clone).
     pub fn breaker_state(&self) -> BreakerState {
         self.target.breaker.state(Instant::now())
     }
 
+    /// The response cache, when this client caches (tests and tools look into it).
     pub fn cache(&self) -> Option<&Arc<ResponseCache>> {
         self.target.cache.as_ref()
     }
 
     /// Makes one logical call. `attempt` performs the RPC on a channel (generated code wraps
     /// the tonic method); `entities` names the ids the request is about.
+    ///
+    /// # Errors
+    ///
+    /// The status of the call as the caller should see it: the target's answer (after any
+    /// retries the policy allows), `DEADLINE_EXCEEDED` when the deadline passed, `UNAVAILABLE`
+    /// when the breaker is open, the target unreachable or a lost connection. A cacheable read
+    /// may instead answer from a stale entry when the target fails within its stale-if-error
+    /// window.
     pub async fn unary<Req, Resp, F, Fut>(
         &self,
         rpc: &'static RpcDescriptor,

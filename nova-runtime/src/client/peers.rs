@@ -30,6 +30,10 @@ impl Peers {
     /// Endpoints from `NOVA_<SERVICE>_ENDPOINT` (default: the callee's local port), L1 plus L2
     /// in Redis as [`ClientOptions::from_env`] says.
     /// Plaintext until [`Peers::with_transport`] says otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] as [`ClientOptions::from_env`].
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Peers { endpoints: BTreeMap::new(), from_env: true, options: ClientOptions::from_env()?, transport: Transport::default() })
     }
@@ -48,6 +52,7 @@ impl Peers {
         self
     }
 
+    /// [`Peers::with_transport`] in place.
     pub fn set_transport(&mut self, transport: Transport) {
         self.options.identity = match &transport {
             Transport::Tls(material) => ClientIdentity { name: material.identity().path(), announce: None },
@@ -59,6 +64,7 @@ impl Peers {
         self.transport = transport;
     }
 
+    /// How clients connect.
     pub fn transport(&self) -> &Transport {
         &self.transport
     }
@@ -74,7 +80,12 @@ impl Peers {
         self.endpoints.insert(service.to_string(), uri.into());
     }
 
-    /// The URI of `service`, whose local default port is `default_port`.
+    /// The URI of `service`, whose local default port is `default_port`: an explicit endpoint,
+    /// else `NOVA_<SERVICE>_ENDPOINT` when reading the environment, else the local port.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Config`] when the environment variable is set but invalid.
     pub fn endpoint(&self, service: &str, default_port: u16) -> Result<String, ClientError> {
         match self.endpoints.get(service) {
             Some(uri) => Ok(uri.clone()),
@@ -85,6 +96,10 @@ impl Peers {
 
     /// A lazily connecting channel to `service`: mutual TLS verifying that the server is
     /// `service`, or plaintext.
+    ///
+    /// # Errors
+    ///
+    /// As [`Peers::endpoint`], [`crate::client::channel`] and [`crate::client::tls_channel`].
     pub fn channel(&self, service: &str, default_port: u16) -> Result<Channel, ClientError> {
         let uri = self.endpoint(service, default_port)?;
         match &self.transport {

@@ -27,7 +27,7 @@ pub fn never_sent(status: &Status) -> bool {
 /// hyper cancels the calls of a connection that closes, and tonic reports that as CANCELLED;
 /// for the caller it is the target becoming unavailable (gRPC's code for a broken
 /// connection). The request may have been sent, so it is not "never sent".
-pub fn connection_lost_is_unavailable(status: Status) -> Status {
+pub(crate) fn connection_lost_is_unavailable(status: Status) -> Status {
     // tonic reports a connection that broke under a call as CANCELLED or UNKNOWN ("transport
     // error"); gRPC calls both UNAVAILABLE.
     let from_transport = matches!(status.code(), Code::Cancelled | Code::Unknown)
@@ -44,7 +44,7 @@ pub fn retryable(status: &Status, idempotency: Idempotency) -> bool {
 
 /// Whether an attempt's status says the target is unhealthy (for the breaker and the retry
 /// budget), as opposed to a normal answer such as `NOT_FOUND` or `INVALID_ARGUMENT`.
-pub fn target_failure(status: &Status) -> bool {
+pub(crate) fn target_failure(status: &Status) -> bool {
     matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Internal | Code::Unknown | Code::ResourceExhausted | Code::DataLoss)
 }
 
@@ -68,6 +68,7 @@ pub struct RetryThrottle {
 }
 
 impl RetryThrottle {
+    /// A full bucket of `budget.max_tokens`.
     pub fn new(budget: RetryBudget) -> Self {
         let max_milli = i64::from(budget.max_tokens) * 1000;
         // Saturating float-to-int cast: ratios are small positive numbers.
@@ -75,10 +76,12 @@ impl RetryThrottle {
         RetryThrottle { milli_tokens: AtomicI64::new(max_milli), max_milli, ratio_milli }
     }
 
+    /// An attempt failed in a way that counts against the target: one token less.
     pub fn on_failure(&self) {
         let _ = self.milli_tokens.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| Some((t - 1000).max(0)));
     }
 
+    /// An attempt succeeded: `token_ratio` tokens back, up to the maximum.
     pub fn on_success(&self) {
         let (max, ratio) = (self.max_milli, self.ratio_milli);
         let _ = self.milli_tokens.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| Some((t + ratio).min(max)));
@@ -89,6 +92,7 @@ impl RetryThrottle {
         self.milli_tokens.load(Ordering::Relaxed) * 2 > self.max_milli
     }
 
+    /// The tokens left (for tests and diagnostics).
     pub fn tokens(&self) -> f64 {
         self.milli_tokens.load(Ordering::Relaxed) as f64 / 1000.0
     }

@@ -18,7 +18,10 @@ pub use crate::migrate::{MigrateError, Migration};
 /// [`DatabaseConfig::from_env`] reads overrides from the environment.
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
+    /// The service's own login role's connection URL (`postgres://user:password@host/db`):
+    /// what handlers' queries run as.
     pub url: String,
+    /// The pool's size: the most connections (and so concurrent queries) this replica holds.
     pub max_connections: u32,
     /// The longest a call waits for a pooled connection; the call's own deadline bounds it
     /// too. Short, so that calls fail fast with `UNAVAILABLE` instead of queueing when the
@@ -38,11 +41,15 @@ pub struct DatabaseConfig {
     pub migration_url: Option<String>,
 }
 
-/// Defaults of [`DatabaseConfig`].
+/// Default of [`DatabaseConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// Default of [`DatabaseConfig::acquire_timeout`].
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(250);
+/// Default of [`DatabaseConfig::startup_wait`].
 pub const DEFAULT_STARTUP_WAIT: Duration = Duration::from_secs(60);
+/// Default of [`DatabaseConfig::probe_interval`].
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_millis(500);
+/// Default of [`DatabaseConfig::probe_timeout`].
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl DatabaseConfig {
@@ -51,6 +58,12 @@ impl DatabaseConfig {
     /// `NOVA_DATABASE_ACQUIRE_TIMEOUT_MS` (250), `NOVA_DATABASE_STARTUP_WAIT_SECONDS` (60),
     /// `NOVA_DATABASE_PROBE_INTERVAL_MS` (500), `NOVA_DATABASE_PROBE_TIMEOUT_MS` (1000),
     /// `NOVA_DATABASE_MIGRATION_URL` (none: migrate through `NOVA_DATABASE_URL`).
+    ///
+    /// `database` (the service's database name) only appears in the error's example URL.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when `NOVA_DATABASE_URL` is unset or a variable does not parse.
     pub fn from_env(database: &str) -> Result<Self, ConfigError> {
         // No default: a default URL would be a passwordless superuser's. The service's own
         // least-privilege login role is what it should connect as (`nova-gen db up` creates it
@@ -107,23 +120,34 @@ fn millis(name: &str, default: Duration) -> Result<Duration, ConfigError> {
     Ok(Duration::from_millis(env_or(name, default)?))
 }
 
+/// Why a service's database could not be opened or prepared. [`DbError::is_transient`] tells
+/// a database that is not up yet (wait and retry) from a mistake (exit).
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The URL does not parse.
     #[error("invalid database URL: {0}")]
     Url(#[source] sqlx::Error),
+    /// Connecting failed (refused, unreachable, timed out, credentials refused).
     #[error("cannot connect to the database")]
     Connect(#[source] sqlx::Error),
+    /// The database was missing and could not be created.
     #[error("cannot create database {database}")]
     Create {
+        /// The database's name.
         database: String,
+        /// The driver's error.
         #[source]
         source: sqlx::Error,
     },
+    /// Applying the embedded migrations failed.
     #[error("migrations failed")]
     Migrate(#[source] MigrateError),
+    /// The database stayed unreachable for the whole startup wait.
     #[error("the database did not answer within {waited:?}")]
     GaveUp {
+        /// How long the service waited.
         waited: Duration,
+        /// The last failure seen.
         #[source]
         last: Box<DbError>,
     },
@@ -154,6 +178,10 @@ pub struct Database {
 impl Database {
     /// The pool for `config`, without any I/O: a service starts (and serves health, reflection
     /// and `/metrics`) while its database is still unreachable. Fails only on a malformed URL.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Url`] when `config.url` does not parse.
     pub fn open(config: &DatabaseConfig, migrations: &'static [Migration]) -> Result<Self, DbError> {
         let options = PgConnectOptions::from_str(&config.url).map_err(DbError::Url)?;
         let pool = PgPoolOptions::new()
@@ -170,6 +198,7 @@ impl Database {
         &self.pool
     }
 
+    /// The configuration it was opened with.
     pub fn config(&self) -> &DatabaseConfig {
         &self.config
     }
@@ -202,6 +231,11 @@ impl Database {
 /// embedded migrations (see [`crate::migrate`]: as the owner role, under an advisory lock,
 /// refusing edited ones) through the migration connection. Fails at once when the database
 /// is unreachable; services use [`Database::open`] and let the server wait for it.
+///
+/// # Errors
+///
+/// [`DbError::Url`], [`DbError::Connect`], [`DbError::Create`] or [`DbError::Migrate`]: the
+/// first step that failed.
 pub async fn connect_and_migrate(config: &DatabaseConfig, migrations: &'static [Migration]) -> Result<PgPool, DbError> {
     let options = PgConnectOptions::from_str(&config.url).map_err(DbError::Url)?;
     let migration_options = config.migration_options(&options)?;

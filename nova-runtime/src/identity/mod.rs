@@ -18,7 +18,8 @@ mod token;
 mod verifier;
 
 pub use policy::{Access, AccessPolicy};
-pub use principal::{Caller, Peer, Principal, UserPrincipal};
+pub(crate) use principal::Caller;
+pub use principal::{Peer, Principal, UserPrincipal};
 pub use remote::{Issuer, RemoteIssuer};
 pub use source::{KeySource, Revocation, RevokedSubject, SourceFuture, VerificationKey, VerificationState};
 pub use token::{Claims, Refusal};
@@ -28,18 +29,29 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+/// The answer of [`Permissions::has`]: boxed so that the trait stays object-safe.
 pub type PermissionFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, tonic::Status>> + Send + 'a>>;
 
 /// Whether an end user holds a permission (e.g. `auth.admin`): the issuer's `CheckPermission`
 /// for every service but the issuer, which reads its own table.
+///
+/// The generated server asks it for RPCs whose policy is [`Access::Permission`], after the
+/// caller's token verified; [`RemoteIssuer`] implements it over gRPC.
 pub trait Permissions: Send + Sync + 'static {
+    /// Whether `user` holds `permission` now.
+    ///
+    /// An `Err` (the issuer unreachable or failing) fails the call `UNAVAILABLE` rather than
+    /// deciding either way: permissions fail closed.
     fn has(&self, user: uuid::Uuid, permission: &'static str) -> PermissionFuture<'_>;
 }
 
-/// What a server verifies its callers with.
+/// What a server verifies its callers with: the token verifier and the permission check, shared
+/// by every call (see [`crate::server::ServeOptions`]).
 #[derive(Clone)]
 pub struct Identity {
+    /// Verifies the bearer tokens of end users (keys and revocations from the issuer).
     pub verifier: Arc<Verifier>,
+    /// Answers [`Access::Permission`] checks.
     pub permissions: Arc<dyn Permissions>,
 }
 

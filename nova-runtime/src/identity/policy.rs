@@ -26,6 +26,7 @@ pub enum Access {
 /// The access policy of one RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccessPolicy {
+    /// The kind of caller admitted.
     pub access: Access,
     /// For [`Access::Service`]: the services that may call (by default those whose `calls`
     /// list the owner). For the others: services that may also call as themselves, and are
@@ -69,6 +70,12 @@ impl AccessPolicy {
 
     /// Whether the call may go on as far as the caller's kind is concerned. A permission is
     /// checked afterwards ([`AccessPolicy::needs_permission`]), against the issuer.
+    ///
+    /// # Errors
+    ///
+    /// [`LogicError::Unauthenticated`] for an anonymous caller of an RPC that needs a user;
+    /// [`LogicError::PermissionDenied`] for a service the policy does not list, or an end user
+    /// of a service-only RPC.
     pub fn admits(&self, principal: &Principal) -> Result<(), LogicError> {
         match (self.access, principal) {
             (Access::Public, _) => Ok(()),
@@ -97,6 +104,13 @@ impl AccessPolicy {
     /// Binds the acting field `field` (holding `value`) to the caller: the caller's user id
     /// when empty; `PERMISSION_DENIED` when it names someone else. A listed service (as itself
     /// or serving a user) may name anyone; a call without a user may name nobody.
+    ///
+    /// # Errors
+    ///
+    /// [`LogicError::PermissionDenied`] when `value` names another user than the caller's (or
+    /// is not an id), or names a user while an unlisted service calls as itself;
+    /// [`LogicError::Unauthenticated`] when it names a user and the call is anonymous. `value`
+    /// is left as it was.
     pub fn bind(&self, principal: &Principal, field: &str, value: &mut String) -> Result<(), LogicError> {
         if principal.service().is_some_and(|name| self.lists(name)) {
             if let (true, Some(user)) = (value.is_empty(), principal.user_id()) {

@@ -118,12 +118,13 @@ impl fmt::Display for Principal {
 /// What the server knows about the caller beyond the request: established once per call by
 /// the server, before the handler runs.
 #[derive(Debug, Clone, Default)]
-pub struct Caller {
-    pub principal: Principal,
+pub(crate) struct Caller {
+    /// Who the call acts for (what [`crate::CallContext::principal`] holds).
+    pub(crate) principal: Principal,
     /// The end user's access token as received, forwarded on the calls the handler makes
     /// while serving them (so the callee verifies the user itself).
-    pub token: Option<std::sync::Arc<str>>,
+    pub(crate) token: Option<std::sync::Arc<str>>,
     /// Where the call comes from: the address the edge forwarded (`x-forwarded-for`, trusted
     /// from client peers only), else the connection's remote address. Throttles key on it.
-    pub address: Option<IpAddr>,
+    pub(crate) address: Option<IpAddr>,
 }

@@ -103,6 +103,12 @@ fn system_time(timestamp: Option<&prost_types::Timestamp>) -> Option<SystemTime>
 }
 
 impl RemoteIssuer {
+    /// The issuer `issuer` reached over `channel` (normally a mutual-TLS channel presenting
+    /// this service's certificate, see [`crate::client::tls_channel`]). Nothing is sent yet.
+    ///
+    /// # Errors
+    ///
+    /// `INTERNAL` when `issuer.proto_service` does not make a valid request path.
     pub fn new(issuer: &Issuer, channel: Channel) -> Result<Self, Status> {
         let path = |method: &str| {
             PathAndQuery::try_from(format!("/{}/{method}", issuer.proto_service)).map_err(|e| Status::internal(format!("issuer path: {e}")))

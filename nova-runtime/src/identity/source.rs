@@ -12,6 +12,7 @@ use uuid::Uuid;
 /// A public key that verifies access tokens naming it in their `kid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerificationKey {
+    /// The key id tokens name in their header.
     pub kid: String,
     /// The raw 32-byte Ed25519 public key (tokens are EdDSA JWTs).
     pub public_key: Vec<u8>,
@@ -29,9 +30,13 @@ pub enum RevokedSubject {
     User(Uuid),
 }
 
+/// One revocation recorded by the issuer: which tokens, from when, and until when it matters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
+    /// The session or user whose tokens it covers.
     pub subject: RevokedSubject,
+    /// When it was recorded: for [`RevokedSubject::User`], tokens issued at or before this
+    /// are refused (tokens issued later, e.g. after a new login, still verify).
     pub revoked_at: SystemTime,
     /// No token this revocation covers can be valid after this (issue time plus token
     /// lifetime): verifiers forget it then.
@@ -53,10 +58,14 @@ pub struct VerificationState {
     pub more: bool,
 }
 
+/// The answer of [`KeySource::fetch`]: boxed so that the trait stays object-safe.
 pub type SourceFuture<'a> = Pin<Box<dyn Future<Output = Result<VerificationState, tonic::Status>> + Send + 'a>>;
 
 /// Where a [`super::Verifier`] gets keys and revocations.
 pub trait KeySource: Send + Sync + 'static {
     /// Keys, and revocations recorded after `revocations_after` (0: every one still in force).
+    ///
+    /// An `Err` (the issuer unreachable) leaves the verifier's state as it was; it keeps
+    /// verifying by signature until its `max_staleness` runs out.
     fn fetch(&self, revocations_after: i64) -> SourceFuture<'_>;
 }

@@ -11,25 +11,34 @@ use uuid::Uuid;
 
 /// Longest token accepted: a real one is about 400 bytes; this bounds the work a garbage
 /// header can cause.
-pub const MAX_TOKEN_BYTES: usize = 4096;
+pub(crate) const MAX_TOKEN_BYTES: usize = 4096;
 
 /// Why a token was refused (`UNAUTHENTICATED`; the text is what the caller reads).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// Not a compact JWS, not base64url or JSON, too long, no `kid`, or claims of the wrong
+    /// shape.
     #[error("the access token is malformed")]
     Malformed,
+    /// The header names an algorithm other than `EdDSA` (`none` and HMAC included).
     #[error("the access token uses an algorithm other than EdDSA")]
     Algorithm,
+    /// The `kid` names no key the issuer published, even after a poll.
     #[error("the access token is signed by an unknown key")]
     UnknownKey,
+    /// The key was retired and its grace period is over.
     #[error("the access token is signed by a retired key")]
     RetiredKey,
+    /// The signature does not match the header and claims.
     #[error("the access token's signature is invalid")]
     Signature,
+    /// `iss` is not the issuer the verifier trusts.
     #[error("the access token was issued by someone else")]
     Issuer,
+    /// `exp` has passed.
     #[error("the access token has expired")]
     Expired,
+    /// The session or user was revoked after the token was issued.
     #[error("the access token has been revoked (signed out, password changed or account deleted)")]
     Revoked,
 }
@@ -52,17 +61,21 @@ struct RawClaims {
 /// What a verified token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
+    /// `iss`: who signed it.
     pub issuer: String,
+    /// `sub`: the end user.
     pub user: Uuid,
+    /// `sid`: the login session it belongs to.
     pub session: Uuid,
-    /// Seconds since the epoch.
+    /// `iat`, seconds since the epoch.
     pub issued_at: i64,
+    /// `exp`, seconds since the epoch.
     pub expires_at: i64,
 }
 
 /// A token split and decoded, its signature not yet checked.
-pub struct Unverified<'a> {
-    pub kid: String,
+pub(crate) struct Unverified<'a> {
+    pub(crate) kid: String,
     signing_input: &'a str,
     signature: Vec<u8>,
     claims: &'a str,
@@ -70,7 +83,7 @@ pub struct Unverified<'a> {
 
 /// Splits and decodes `token`'s header; refuses anything but a well-formed EdDSA token naming
 /// its key.
-pub fn parse(token: &str) -> Result<Unverified<'_>, Refusal> {
+pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, Refusal> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Refusal::Malformed);
     }
@@ -91,7 +104,7 @@ pub fn parse(token: &str) -> Result<Unverified<'_>, Refusal> {
 impl Unverified<'_> {
     /// Checks the signature with the raw Ed25519 `public_key`, then decodes the claims (expiry,
     /// issuer and revocation are the verifier's to check).
-    pub fn verify(&self, public_key: &[u8]) -> Result<Claims, Refusal> {
+    pub(crate) fn verify(&self, public_key: &[u8]) -> Result<Claims, Refusal> {
         UnparsedPublicKey::new(&ED25519, public_key).verify(self.signing_input.as_bytes(), &self.signature).map_err(|_| Refusal::Signature)?;
         let raw: RawClaims =
             URL_SAFE_NO_PAD.decode(self.claims).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).ok_or(Refusal::Malformed)?;

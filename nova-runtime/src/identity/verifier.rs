@@ -43,6 +43,10 @@ impl Default for VerifierSettings {
 
 impl VerifierSettings {
     /// `NOVA_IDENTITY_REFRESH` (1s) and `NOVA_IDENTITY_MAX_STALENESS` (5m).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when either is set but is not a duration.
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = VerifierSettings::default();
         Ok(VerifierSettings {
@@ -97,6 +101,13 @@ struct Remembered {
 
 /// Verifies access tokens against the issuer's keys and revocations. Shared by every call of a
 /// server behind an `Arc`; its poller stops when the last `Arc` is dropped.
+///
+/// No call waits for the issuer on the hot path: a background task ([`Verifier::start`])
+/// polls it every `refresh` (1 s by default), so a revocation takes effect within about one
+/// `refresh`. While the issuer is unreachable, tokens keep verifying by signature for at most
+/// `max_staleness` (5 min) after the last successful poll; then calls carrying a token fail
+/// `UNAVAILABLE` (fail closed) until a poll succeeds. A token naming a key not seen yet (just
+/// after a rotation) makes its call wait for one poll, at most `unknown_key_wait`.
 pub struct Verifier {
     source: Arc<dyn KeySource>,
     settings: VerifierSettings,
@@ -124,6 +135,8 @@ fn unix_seconds(time: SystemTime) -> i64 {
 }
 
 impl Verifier {
+    /// A verifier with no keys yet, fed by `source`: call [`Verifier::start`] (or
+    /// [`Verifier::refresh`]) before it can verify anything.
     pub fn new(source: Arc<dyn KeySource>, settings: VerifierSettings) -> Arc<Self> {
         Arc::new(Verifier {
             source,
@@ -137,6 +150,7 @@ impl Verifier {
         })
     }
 
+    /// The settings it was created with.
     pub fn settings(&self) -> VerifierSettings {
         self.settings
     }
@@ -153,6 +167,11 @@ impl Verifier {
 
     /// Polls the issuer now, until it has nothing more to say; the state changes only on
     /// success.
+    ///
+    /// # Errors
+    ///
+    /// The status of the failed fetch (the issuer unreachable or answering nonsense); the
+    /// verifier keeps its previous state.
     pub async fn refresh(&self) -> Result<(), tonic::Status> {
         let started = Instant::now();
         let number = self.next_poll.fetch_add(1, Ordering::SeqCst) + 1;
@@ -208,6 +227,12 @@ impl Verifier {
     }
 
     /// The user and session `token` proves, or why not.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::Refused`] when the token is not good (malformed, forged, expired,
+    /// revoked, ...); [`VerifyError::Unavailable`] when the verifier has had no answer from the
+    /// issuer for longer than `max_staleness` and cannot tell.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         if self.stale().is_some() {
             self.await_poll(self.settings.unknown_key_wait).await;

@@ -12,7 +12,9 @@ pub(crate) const TABLE: &str = "_sqlx_migrations";
 /// A row of the ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedMigration {
+    /// The migration's version.
     pub version: i64,
+    /// Its description when it was applied.
     pub description: String,
     /// SHA-384 of the file's text, as sqlx computes it.
     pub checksum: Vec<u8>,
@@ -26,6 +28,8 @@ pub fn checksum(sql: &str) -> Vec<u8> {
 }
 
 impl Migration {
+    /// sqlx's checksum of this file's text: what the ledger records, and compares to detect
+    /// an edited migration.
     pub fn checksum(&self) -> Vec<u8> {
         checksum(self.sql)
     }

@@ -35,8 +35,13 @@ pub const NO_TRANSACTION_MARKER: &str = "-- no-transaction";
 /// One file of `migrations/<service>/`, embedded with `include_str!` by generated code.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
+    /// The number the file name starts with (`0003_...sql` -> 3): the order of application
+    /// and the ledger's key.
     pub version: i64,
+    /// The rest of the file name with `_` read as spaces (`0002_column_language.sql` ->
+    /// `column language`), as sqlx records it.
     pub description: &'static str,
+    /// The file's text.
     pub sql: &'static str,
     /// The file starts with [`NO_TRANSACTION_MARKER`]: run statement by statement.
     pub no_transaction: bool,
@@ -53,7 +58,9 @@ impl Migration {
 /// Where one migration stands in a database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MigrationState {
+    /// Applied, with the same text as the file.
     Applied,
+    /// A known file not applied yet.
     Pending,
     /// Applied, but the file's text has changed since.
     Edited,
@@ -69,8 +76,11 @@ pub enum MigrationState {
 /// One line of a status report: a known file or a ledger row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationEntry {
+    /// The migration's version.
     pub version: i64,
+    /// Its description (the file's, or the ledger's for a row without a file).
     pub description: String,
+    /// Where it stands.
     pub state: MigrationState,
 }
 
@@ -85,27 +95,62 @@ pub struct Applied {
     pub ahead: Vec<i64>,
 }
 
+/// Why migrating stopped. Every variant but [`MigrateError::Ledger`], [`MigrateError::Lock`]
+/// and a transient [`MigrateError::Apply`] needs a person: the run refuses to guess.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
+    /// The ledger could not be read or created, or the session could not switch roles.
     #[error("cannot read the migration ledger ({})", ledger::TABLE)]
     Ledger(#[source] sqlx::Error),
+    /// An applied migration's file changed since it ran: fix the file back, add a new one.
     #[error("migration {version} ({description}) was edited after it was applied: its checksum differs from the one recorded")]
-    Edited { version: i64, description: String },
+    Edited {
+        /// The migration's version.
+        version: i64,
+        /// Its description.
+        description: String,
+    },
+    /// An applied migration has no file in this build (removed or renamed).
     #[error("migration {version} ({description}) was applied but is not among this build's migrations: was it removed or renamed?")]
-    Unknown { version: i64, description: String },
+    Unknown {
+        /// The ledger row's version.
+        version: i64,
+        /// The ledger row's description.
+        description: String,
+    },
+    /// The ledger records a migration as started and never finished.
     #[error("migration {version} ({description}) is recorded as failed: repair the database by hand, then delete its row from {}", ledger::TABLE)]
-    Failed { version: i64, description: String },
+    Failed {
+        /// The migration's version.
+        version: i64,
+        /// Its description.
+        description: String,
+    },
+    /// An owner role exists but the session may not become it, so migrating would create
+    /// objects owned by the wrong role.
     #[error(
         "{pending} pending migration(s) need the owner's rights, which role {role} does not have: migrate with a role that may \
          become {database}_owner (set NOVA_DATABASE_MIGRATION_URL), or run `nova-gen db up`"
     )]
-    NoOwnerRights { role: String, database: String, pending: usize },
+    NoOwnerRights {
+        /// The role the session runs as.
+        role: String,
+        /// The database (the owner role is `<database>_owner`).
+        database: String,
+        /// How many migrations are pending.
+        pending: usize,
+    },
+    /// The advisory lock could not be taken or released.
     #[error("cannot take the migration lock")]
     Lock(#[source] sqlx::Error),
+    /// A migration's SQL failed (its transaction, if any, rolled back).
     #[error("migration {version} ({description}) failed")]
     Apply {
+        /// The migration's version.
         version: i64,
+        /// Its description.
         description: String,
+        /// The database's error.
         #[source]
         source: sqlx::Error,
     },
@@ -147,6 +192,10 @@ pub fn compare(migrations: &[Migration], applied: &[AppliedMigration]) -> Vec<Mi
 }
 
 /// Where every migration stands in the database `connection` is on (read only; takes no lock).
+///
+/// # Errors
+///
+/// [`MigrateError::Ledger`] when the ledger cannot be read.
 pub async fn status(connection: &mut PgConnection, migrations: &[Migration]) -> Result<Vec<MigrationEntry>, MigrateError> {
     let applied = ledger::read(connection).await.map_err(MigrateError::Ledger)?;
     Ok(compare(migrations, &applied))
@@ -173,6 +222,14 @@ fn pending_of(entries: &[MigrationEntry]) -> usize {
 /// Applies the pending migrations on `connection`, as the owner role when there is one, under
 /// the advisory lock. Use a connection of its own: its session settings are reset afterwards,
 /// but statements of other users would run as the owner meanwhile.
+///
+/// # Errors
+///
+/// [`MigrateError::Edited`], [`MigrateError::Unknown`] or [`MigrateError::Failed`] before
+/// anything runs when the ledger and the files disagree; [`MigrateError::NoOwnerRights`] when
+/// the owner role exists but cannot be used; [`MigrateError::Lock`] or
+/// [`MigrateError::Ledger`] on the database's failures; [`MigrateError::Apply`] for the first
+/// migration that failed (the ones before it stay applied).
 pub async fn apply_pending(connection: &mut PgConnection, migrations: &[Migration]) -> Result<Applied, MigrateError> {
     let entries = status(connection, migrations).await?;
     refuse_broken(&entries)?;

@@ -16,11 +16,13 @@ use crate::tls::Transport;
 /// Everything a service binary needs to know to run.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
+    /// Where gRPC is served.
     pub listen: SocketAddr,
     /// Where `/metrics` is served (Prometheus text), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
     /// `None` for a service without a database (see [`ServiceDescription::database`]).
     pub database: Option<DatabaseConfig>,
+    /// The shutdown sequence's delays.
     pub shutdown: ShutdownConfig,
     /// The services this one calls: their endpoints and how its clients cache. Build each
     /// client once, with `<Svc>Client::from_peers(&config.peers)`.
@@ -47,11 +49,16 @@ pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 512;
 /// reports it (the binary exits non-zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShutdownConfig {
+    /// How long the server keeps serving after reporting NOT_SERVING, so that load balancers
+    /// stop sending it calls before it stops accepting them.
     pub drain_delay: Duration,
+    /// How long calls in flight may take to finish once it stopped accepting.
     pub grace: Duration,
 }
 
+/// Default of [`ShutdownConfig::drain_delay`].
 pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+/// Default of [`ShutdownConfig::grace`].
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(20);
 
 impl Default for ShutdownConfig {
@@ -64,6 +71,10 @@ impl Default for ShutdownConfig {
 
 impl ShutdownConfig {
     /// `NOVA_SHUTDOWN_DRAIN_DELAY_SECONDS` (5) and `NOVA_SHUTDOWN_GRACE_SECONDS` (20).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when either is set but not a number of seconds.
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = ShutdownConfig::default();
         Ok(ShutdownConfig {
@@ -78,6 +89,12 @@ impl ServiceConfig {
     /// `127.0.0.1:<default port + 1000>`, `off` to disable), plus
     /// [`DatabaseConfig::from_env`] (only for a service with a database) and
     /// [`ShutdownConfig::from_env`] and [`Peers::from_env`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for the first invalid variable, TLS material that is missing (without
+    /// `NOVA_TLS=off`) or unusable included, and for a missing `NOVA_DATABASE_URL` when the
+    /// service has a database.
     pub fn from_env(service: &ServiceDescription) -> Result<Self, ConfigError> {
         let metrics_default = SocketAddr::from(([127, 0, 0, 1], service.default_port.saturating_add(1000)));
         let metrics_listen = match std::env::var("NOVA_METRICS_ADDR").ok().as_deref().map(str::trim) {
@@ -131,6 +148,10 @@ impl ServiceConfig {
     }
 
     /// The database settings, for a service that has a database.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::NoDatabase`] for a service without one.
     pub fn database(&self) -> Result<&DatabaseConfig, StartError> {
         self.database.as_ref().ok_or(StartError::NoDatabase)
     }

@@ -7,7 +7,7 @@
 //!   service waits for it, and whenever it goes away later), and calls meanwhile get
 //!   `UNAVAILABLE` at once instead of queueing;
 //! - the caller's deadline enforced with `DEADLINE_EXCEEDED`, undecodable requests answered
-//!   `INVALID_ARGUMENT`, every call counted before its answer leaves ([`calls`]);
+//!   `INVALID_ARGUMENT`, every call counted before its answer leaves;
 //! - on shutdown: NOT_SERVING, serve on for the drain delay, stop accepting, let calls in
 //!   flight finish within the grace period, and report the calls that had to be cut off.
 //!
@@ -35,7 +35,7 @@ use tonic::service::Routes;
 
 pub use config::{DEFAULT_DRAIN_DELAY, DEFAULT_GRACE, DEFAULT_MAX_CONCURRENT_STREAMS, ServiceConfig, ShutdownConfig};
 pub use shutdown::{Shutdown, ShutdownTrigger};
-pub use unary::{grpc_timeout, parse_grpc_timeout, unary};
+pub use unary::{parse_grpc_timeout, unary};
 
 use self::calls::{CallState, Calls, InFlight};
 use self::connections::Connections;
@@ -74,6 +74,7 @@ pub struct ServiceDescription {
 /// How [`serve`] runs a service beyond its routes.
 #[derive(Debug)]
 pub struct ServeOptions {
+    /// The shutdown sequence's delays.
     pub shutdown: ShutdownConfig,
     /// The database the service needs: health follows it, and calls are admitted only
     /// while it answers. `None`: SERVING from the start.
@@ -86,6 +87,7 @@ pub struct ServeOptions {
     pub identity: Option<Identity>,
     /// Where the issuer answers and how to connect to it.
     pub peers: Peers,
+    /// How the token verifier keeps up with the issuer.
     pub verifier: VerifierSettings,
     /// At most this many calls in flight on one connection.
     pub max_concurrent_streams: u32,
@@ -150,10 +152,16 @@ fn identity_of(service: &ServiceDescription, options: &mut ServeOptions) -> Resu
     Ok(Identity { verifier: Verifier::new(remote.clone(), options.verifier), permissions: remote })
 }
 
+/// Why a service did not start, or did not stop cleanly: what [`serve`] and
+/// [`crate::service::main`] report before the binary exits non-zero (see
+/// [`crate::service::exit_code`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A configuration variable is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The database could not be opened, did not answer within the startup wait, or could not
+    /// be migrated.
     #[error("database setup failed")]
     Database(#[from] DbError),
     /// A client of another service could not be built (e.g. an invalid endpoint URI).
@@ -163,34 +171,53 @@ pub enum StartError {
     /// database settings.
     #[error("this service owns no table, so it has no database to open")]
     NoDatabase,
+    /// A listening address could not be bound (in use, not permitted).
     #[error("cannot listen on {addr}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The service's encoded descriptors (a generated constant) do not decode: a build
+    /// problem.
     #[error("gRPC reflection could not read the service's descriptors")]
     Reflection(#[source] tonic_reflection::server::Error),
+    /// The TLS material is unusable.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The client of the token issuer could not be built.
     #[error("cannot reach the token issuer: {0}")]
     Identity(String),
+    /// The signal handlers could not be installed.
     #[error("cannot install the SIGTERM/SIGINT handlers")]
     Signals(#[source] std::io::Error),
     /// The grace period ran out with calls still running; they were cut off.
     #[error("{calls} call(s) were still running when the {grace:?} grace period ran out and were cut off")]
-    CallsCutOff { calls: usize, grace: Duration },
+    CallsCutOff {
+        /// How many calls were cut off.
+        calls: usize,
+        /// The grace period they had.
+        grace: Duration,
+    },
 }
 
 /// The sockets a service serves on, bound before it starts (tests bind port 0).
 #[derive(Debug)]
 pub struct Listeners {
+    /// gRPC (health, reflection and the service's RPCs).
     pub grpc: TcpListener,
+    /// `/metrics` and `/readyz`, if served.
     pub metrics: Option<TcpListener>,
 }
 
 impl Listeners {
     /// Binds the configured addresses.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Bind`] for the first address that cannot be bound.
     pub async fn bind(config: &ServiceConfig) -> Result<Self, StartError> {
         let grpc = bind(config.listen).await?;
         let metrics = match config.metrics_listen {
@@ -214,6 +241,12 @@ const CUT_FLUSH: Duration = Duration::from_secs(1);
 /// [`ShutdownConfig`]. Also returns, with [`StartError::Database`], when the database could
 /// not be prepared (the startup wait ran out, or migrations failed), and with
 /// [`StartError::CallsCutOff`] when the grace period cut calls off.
+///
+/// # Errors
+///
+/// Before serving: [`StartError::Tls`], [`StartError::Identity`], [`StartError::Client`] or
+/// [`StartError::Reflection`] when the server cannot be set up. While serving or after:
+/// [`StartError::Database`] and [`StartError::CallsCutOff`] as above.
 pub async fn serve(
     service: ServiceDescription,
     routes: Routes,

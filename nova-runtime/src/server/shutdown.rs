@@ -24,6 +24,10 @@ impl Shutdown {
     /// The signal handlers are installed before this returns, so a signal that arrives
     /// while the service is still binding or connecting is a request to stop, not a kill.
     /// Call it first, inside the runtime. Fails only when the handlers cannot be installed.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of installing a handler.
     pub fn on_signals() -> std::io::Result<Shutdown> {
         let (trigger, shutdown) = Shutdown::manual();
         let mut signals = Signals::install()?;

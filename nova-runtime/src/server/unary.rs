@@ -27,6 +27,12 @@ use crate::rpc::RpcDescriptor;
 ///
 /// Served by [`super::serve`], the call is also admitted, timed out at its deadline with
 /// `DEADLINE_EXCEEDED` and counted there.
+///
+/// # Errors
+///
+/// The status the caller gets: the handler's [`LogicError`] mapped by
+/// [`LogicError::into_status`]; the access policy's refusal (`UNAUTHENTICATED`,
+/// `PERMISSION_DENIED`) before the handler runs; `INTERNAL` when the handler panicked.
 pub async fn unary<Req, Resp, F, Fut>(rpc: &'static RpcDescriptor, request: Request<Req>, handler: F) -> Result<Response<Resp>, Status>
 where
     F: FnOnce(CallContext, Req) -> Fut,
@@ -76,11 +82,13 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// The `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).
-pub fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
+pub(crate) fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
     let value = metadata.get("grpc-timeout")?.to_str().ok()?;
     parse_grpc_timeout(value)
 }
 
+/// A `grpc-timeout` value (`100m`, `5S`, ...) as a duration; `None` when malformed (more than
+/// 8 digits, an unknown unit, no digits).
 pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     if value.len() < 2 || value.len() > 9 {
         return None;

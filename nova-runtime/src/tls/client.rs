@@ -18,7 +18,7 @@ use super::{TlsError, TlsMaterial, provider};
 
 /// The DNS name a service's certificate carries and its clients verify: `nova-<service>` (also
 /// its Kubernetes Service name), wherever it actually answers.
-pub fn server_name_of(service: &str) -> String {
+pub(crate) fn server_name_of(service: &str) -> String {
     format!("nova-{}", service.replace('_', "-"))
 }
 
@@ -40,6 +40,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl TlsConnector {
     /// A connector presenting `material`'s certificate to the service `service`.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError`] when rustls refuses the material or `service` makes no valid DNS name.
     pub fn new(material: &TlsMaterial, service: &str, connect_timeout: Duration) -> Result<Self, TlsError> {
         let mut config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
@@ -53,6 +57,12 @@ impl TlsConnector {
     }
 
     /// Dials `uri`'s host and port: a TLS stream to the expected server, ready for HTTP/2.
+    ///
+    /// # Errors
+    ///
+    /// When `uri` has no host, the TCP connection fails or times out, or the handshake fails
+    /// (the server's certificate does not name the expected service, or is not signed by the
+    /// CA).
     pub async fn connect(self, uri: Uri) -> Result<TokioIo<TlsStream<TcpStream>>, BoxError> {
         let host = uri.host().ok_or_else(|| format!("{uri} names no host"))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');

@@ -6,14 +6,17 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
+use super::client::server_name_of;
 use super::spiffe;
-use super::{TlsError, TlsMaterial, server_name_of};
+use super::{TlsError, TlsMaterial};
 use crate::identity::Peer;
 
 /// PEM texts of one certificate and its key.
 #[derive(Debug, Clone)]
 pub struct Minted {
+    /// The certificate, PEM.
     pub cert_pem: String,
+    /// Its private key, PEM (PKCS#8).
     pub key_pem: String,
 }
 
@@ -46,6 +49,10 @@ fn ca_params() -> CertificateParams {
 
 impl Authority {
     /// A new CA with a fresh key.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Invalid`] when the key or the self-signed certificate cannot be generated.
     pub fn new() -> Result<Self, TlsError> {
         let key = KeyPair::generate().map_err(|e| failed("the CA key", e))?;
         let params = ca_params();
@@ -54,21 +61,31 @@ impl Authority {
     }
 
     /// The CA this module made earlier, from its certificate and key (e.g. `.nova/pki`).
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Invalid`] when the key does not parse.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, TlsError> {
         let key = KeyPair::from_pem(key_pem).map_err(|e| failed("the CA key", e))?;
         Ok(Authority { cert_pem: cert_pem.to_string(), issuer: Issuer::new(ca_params(), key) })
     }
 
+    /// The CA's certificate, PEM: the bundle every process trusts (`NOVA_TLS_CA`).
     pub fn cert_pem(&self) -> &str {
         &self.cert_pem
     }
 
+    /// The CA's private key, PEM: to keep (e.g. in `.nova/pki`) for [`Authority::from_pem`].
     pub fn key_pem(&self) -> String {
         self.issuer.key().serialize_pem()
     }
 
     /// A certificate for `peer`: its SPIFFE-style URI and, for a service, the DNS name its
     /// clients verify (`nova-<service>`) plus `localhost`; usable to serve and to call.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Invalid`] when the key or the certificate cannot be generated.
     pub fn issue(&self, peer: &Peer) -> Result<Minted, TlsError> {
         let key = KeyPair::generate().map_err(|e| failed("a certificate key", e))?;
         let mut params = CertificateParams::default();
@@ -91,6 +108,10 @@ impl Authority {
     }
 
     /// [`Authority::issue`] as material a process can use at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Authority::issue`] and [`TlsMaterial::from_pem`].
     pub fn material(&self, peer: &Peer) -> Result<TlsMaterial, TlsError> {
         let minted = self.issue(peer)?;
         TlsMaterial::from_pem(self.cert_pem.as_bytes(), minted.cert_pem.as_bytes(), minted.key_pem.as_bytes())

@@ -22,30 +22,47 @@ use rustls::crypto::CryptoProvider;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-pub use client::{TlsConnector, server_name_of};
-pub use server::{Accepted, TlsAcceptor};
+pub use client::TlsConnector;
+pub(crate) use server::TlsAcceptor;
 
 use crate::identity::Peer;
 
 /// The header a caller's service identity is read from in plaintext mode (local only).
 pub const PLAINTEXT_PEER_HEADER: &str = "x-nova-service";
 
+/// Why TLS could not be set up: a process refuses to start (or a client to be built) with it
+/// rather than fall back to plaintext.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// A PEM file could not be read.
     #[error("cannot read {what} {path}")]
     Read {
+        /// Which file, e.g. `the CA bundle`.
         what: &'static str,
+        /// Where it was looked for.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The material is unusable: not PEM, no certificate, a certificate naming no nova
+    /// identity, a key that does not parse.
     #[error("{what}: {reason}")]
-    Invalid { what: String, reason: String },
+    Invalid {
+        /// Which part, e.g. `the certificate`.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Neither `NOVA_TLS_CA`, `NOVA_TLS_CERT` and `NOVA_TLS_KEY` nor `NOVA_TLS=off` is set: a
+    /// service never guesses plaintext.
     #[error(
         "no TLS material: set NOVA_TLS_CA, NOVA_TLS_CERT and NOVA_TLS_KEY to PEM files (`nova-gen dev` writes them under .nova/pki), \
          or NOVA_TLS=off for plaintext (local development only: callers' identities are then not proven)"
     )]
     Missing,
+    /// rustls refused the configuration built from the material (e.g. an unsupported key
+    /// type).
     #[error(transparent)]
     Rustls(#[from] rustls::Error),
 }
@@ -70,6 +87,11 @@ impl std::fmt::Debug for TlsMaterial {
 impl TlsMaterial {
     /// From PEM text: the CA bundle, the certificate chain (leaf first) and its private key.
     /// The leaf must name exactly one nova identity.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Invalid`] when a part does not parse, the CA bundle or the chain holds no
+    /// certificate, or the leaf names no nova identity.
     pub fn from_pem(ca: &[u8], cert: &[u8], key: &[u8]) -> Result<Self, TlsError> {
         let invalid = |what: &str, reason: String| TlsError::Invalid { what: what.to_string(), reason };
         let mut roots = RootCertStore::empty();
@@ -98,7 +120,11 @@ impl TlsMaterial {
         Ok(TlsMaterial { certs, key, roots: Arc::new(roots), identity })
     }
 
-    /// From PEM files.
+    /// From PEM files, as [`TlsMaterial::from_pem`] reads them.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Read`] when a file cannot be read, else as [`TlsMaterial::from_pem`].
     pub fn from_files(ca: &Path, cert: &Path, key: &Path) -> Result<Self, TlsError> {
         let read = |what: &'static str, path: &Path| std::fs::read(path).map_err(|source| TlsError::Read { what, path: path.to_path_buf(), source });
         Self::from_pem(&read("the CA bundle", ca)?, &read("the certificate", cert)?, &read("the private key", key)?)
@@ -114,6 +140,8 @@ impl TlsMaterial {
 /// setting) or plaintext.
 #[derive(Debug, Clone)]
 pub enum Transport {
+    /// Mutual TLS with this material: serve with its certificate, call with it, and trust
+    /// only peers signed by its CA.
     Tls(Arc<TlsMaterial>),
     /// No encryption, no proof of anything. Clients announce their service (if any) in
     /// [`PLAINTEXT_PEER_HEADER`] and servers believe it: for a laptop, never a network.
@@ -126,6 +154,11 @@ pub enum Transport {
 impl Transport {
     /// `NOVA_TLS=off`: plaintext; otherwise `NOVA_TLS_CA`, `NOVA_TLS_CERT`, `NOVA_TLS_KEY` (PEM
     /// files), all three required. `service` is announced in plaintext mode.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Missing`] when TLS is not turned off and a variable is missing, else as
+    /// [`TlsMaterial::from_files`].
     pub fn from_env(service: Option<&str>) -> Result<Self, TlsError> {
         let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         if var("NOVA_TLS").is_some_and(|v| v.eq_ignore_ascii_case("off")) {
@@ -139,6 +172,7 @@ impl Transport {
         }
     }
 
+    /// Whether connections are mutual TLS (peers' identities are proven).
     pub fn is_tls(&self) -> bool {
         matches!(self, Transport::Tls(_))
     }

@@ -17,7 +17,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts TLS connections from clients holding a certificate of the deployment's CA.
 #[derive(Clone)]
-pub struct TlsAcceptor {
+pub(crate) struct TlsAcceptor {
     inner: tokio_rustls::TlsAcceptor,
 }
 
@@ -28,13 +28,21 @@ impl std::fmt::Debug for TlsAcceptor {
 }
 
 /// A connection whose client proved who it is.
-pub struct Accepted {
-    pub stream: TlsStream<TcpStream>,
-    pub peer: Peer,
+pub(crate) struct Accepted {
+    /// The TLS stream, handshake done, ready for HTTP/2.
+    pub(crate) stream: TlsStream<TcpStream>,
+    /// Who the client's certificate says it is.
+    pub(crate) peer: Peer,
 }
 
 impl TlsAcceptor {
-    pub fn new(material: &TlsMaterial) -> Result<Self, TlsError> {
+    /// An acceptor serving with `material`'s certificate and requiring a client certificate
+    /// signed by its CA; it offers only HTTP/2 (`h2`).
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError`] when the CA bundle or the certificate and key are refused by rustls.
+    pub(crate) fn new(material: &TlsMaterial) -> Result<Self, TlsError> {
         let verifier = WebPkiClientVerifier::builder_with_provider(Arc::clone(&material.roots), provider())
             .build()
             .map_err(|e| TlsError::Invalid { what: "the CA bundle".to_string(), reason: e.to_string() })?;
@@ -48,7 +56,11 @@ impl TlsAcceptor {
 
     /// Completes the handshake; `Err` with a reason to log when the client has no valid
     /// certificate of the CA, names no nova identity, or is too slow.
-    pub async fn accept(&self, stream: TcpStream) -> Result<Accepted, String> {
+    ///
+    /// # Errors
+    ///
+    /// The reason the connection was refused, as text for the log; the connection is dropped.
+    pub(crate) async fn accept(&self, stream: TcpStream) -> Result<Accepted, String> {
         let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.inner.accept(stream)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => return Err(format!("TLS handshake failed: {error}")),

@@ -33,6 +33,10 @@ impl fmt::Debug for MacKey {
 
 impl MacKey {
     /// At least 32 bytes of secret.
+    ///
+    /// # Errors
+    ///
+    /// Why the secret is refused (shorter than 32 bytes), as text for a configuration error.
     pub fn from_bytes(secret: &[u8]) -> Result<Self, String> {
         if secret.len() < 32 {
             return Err(format!("needs at least 32 bytes of secret, got {}", secret.len()));
@@ -41,6 +45,10 @@ impl MacKey {
     }
 
     /// Base64 (standard or URL-safe, padded or not) of at least 32 bytes.
+    ///
+    /// # Errors
+    ///
+    /// Why the text is refused (not base64, or too short a secret).
     pub fn from_base64(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let engines = [
@@ -73,21 +81,29 @@ impl MacKey {
     }
 }
 
+/// One cached response as stored in Redis (L2): the response, its lifetimes and the
+/// generations of its tags when its load started. [`Entry::encode`] and [`Entry::decode`] give
+/// its sealed byte form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The encoded response message.
     pub payload: Bytes,
+    /// Served as fresh until this time (Unix ms): the policy's TTL after the load.
     pub fresh_until_ms: u64,
+    /// Kept, and served only if the owner fails, until this time (Unix ms): the end of the
+    /// stale-if-error window.
     pub stale_until_ms: u64,
     /// One generation per tag of the key, in the key's tag order.
     pub generations: Vec<u64>,
 }
 
 impl Entry {
+    /// Whether it is within its TTL at `now_ms` (Unix ms).
     pub fn is_fresh(&self, now_ms: u64) -> bool {
         now_ms < self.fresh_until_ms
     }
 
+    /// Whether it is within its stale-if-error window at `now_ms` (Unix ms).
     pub fn is_usable_stale(&self, now_ms: u64) -> bool {
         now_ms < self.stale_until_ms
     }
@@ -125,6 +141,11 @@ impl Entry {
 
     /// Like [`Entry::decode`], telling a forged entry ([`Unsealed::Forged`]) from one of
     /// another format.
+    ///
+    /// # Errors
+    ///
+    /// [`Unsealed::Foreign`] for bytes of another format, [`Unsealed::Forged`] for bytes whose
+    /// seal does not check under `key` for `name`.
     pub fn open(bytes: &[u8], key: &MacKey, name: &str) -> Result<Entry, Unsealed> {
         if bytes.len() < 22 + SEAL || &bytes[..4] != MAGIC {
             return Err(Unsealed::Foreign);

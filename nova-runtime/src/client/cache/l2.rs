@@ -10,8 +10,11 @@ use redis::{AsyncCommands as _, RedisResult, Script};
 
 use super::now_ms;
 
+/// Where L2 lives and how patient the cache is with it: every timeout is short because Redis
+/// only saves work, and a slow Redis must not slow calls down.
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`.
     pub url: String,
     /// Longest any single Redis operation may take before L2 is treated as down.
     pub op_timeout: Duration,
@@ -26,6 +29,8 @@ pub struct RedisConfig {
 }
 
 impl RedisConfig {
+    /// Redis at `url` with the default timeouts: 50 ms per operation, 1 s cool-down after a
+    /// failure, a 1 s heartbeat with a 1 s timeout.
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
@@ -40,11 +45,11 @@ impl RedisConfig {
 /// The least time a generation key lives after a bump, even when no entry was ever stored
 /// under this prefix. It must exceed the longest time between reading a generation snapshot
 /// and the store that uses it (a load's deadline plus the write-back), which
-/// [`MAX_SNAPSHOT_AGE`] bounds with a wide margin.
+/// `MAX_SNAPSHOT_AGE` (60 s) bounds with a wide margin.
 pub const MIN_GENERATION_LIFETIME: Duration = Duration::from_secs(600);
 
 /// A load whose generation snapshot is older than this does not write back to Redis.
-pub const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(60);
+pub(crate) const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(60);
 
 /// Writes an entry only if no generation of its tags moved since the load read them, so an
 /// in-flight load cannot put back data that an invalidation removed.
@@ -91,8 +96,9 @@ redis.call('PUBLISH', ARGV[1], generation .. '	' .. ARGV[2])
 return generation
 ";
 
-pub struct L2 {
-    pub client: redis::Client,
+/// The connection to Redis and the scripts run there; skipped while down.
+pub(crate) struct L2 {
+    pub(crate) client: redis::Client,
     connection: ConnectionManager,
     config: RedisConfig,
     down_until_ms: AtomicU64,
@@ -107,7 +113,7 @@ impl std::fmt::Debug for L2 {
 }
 
 impl L2 {
-    pub fn connect(config: RedisConfig) -> RedisResult<Self> {
+    pub(crate) fn connect(config: RedisConfig) -> RedisResult<Self> {
         let client = redis::Client::open(config.url.as_str())?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.op_timeout))
@@ -124,11 +130,11 @@ impl L2 {
         })
     }
 
-    pub fn config(&self) -> &RedisConfig {
+    pub(crate) fn config(&self) -> &RedisConfig {
         &self.config
     }
 
-    pub fn is_available(&self) -> bool {
+    pub(crate) fn is_available(&self) -> bool {
         now_ms() >= self.down_until_ms.load(Ordering::Relaxed)
     }
 
@@ -160,7 +166,7 @@ impl L2 {
     }
 
     /// The entry bytes and the current generations of `generation_keys`, in one round trip.
-    pub async fn get_with_generations(&self, key: &str, generation_keys: &[String]) -> Option<(Option<Vec<u8>>, Vec<u64>)> {
+    pub(crate) async fn get_with_generations(&self, key: &str, generation_keys: &[String]) -> Option<(Option<Vec<u8>>, Vec<u64>)> {
         let mut connection = self.connection.clone();
         let mut pipe = redis::pipe();
         pipe.get(key).cmd("MGET").arg(generation_keys);
@@ -170,7 +176,7 @@ impl L2 {
 
     /// Stores `value` for `lifetime` unless a generation differs from `expected`; `Some(true)`
     /// if stored.
-    pub async fn store_if_current(
+    pub(crate) async fn store_if_current(
         &self,
         key: &str,
         value: &[u8],
@@ -191,14 +197,14 @@ impl L2 {
 
     /// Bumps a generation and tells the other replicas; the new generation, or `None` if Redis
     /// did not answer (then nothing was published: the script is atomic).
-    pub async fn bump(&self, generation_key: &str, lifetime_key: &str, channel: &str, tag: &str) -> Option<u64> {
+    pub(crate) async fn bump(&self, generation_key: &str, lifetime_key: &str, channel: &str, tag: &str) -> Option<u64> {
         let mut connection = self.connection.clone();
         let mut invocation = self.bump_script.key(generation_key);
         invocation.key(lifetime_key).arg(channel).arg(tag).arg(millis(MIN_GENERATION_LIFETIME));
         self.run(invocation.invoke_async(&mut connection)).await
     }
 
-    pub async fn delete(&self, key: &str) {
+    pub(crate) async fn delete(&self, key: &str) {
         let mut connection = self.connection.clone();
         let _removed: Option<i64> = self.run(connection.del(key)).await;
     }

@@ -52,7 +52,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use entry::{Entry, MacKey, Unsealed};
-pub use l2::{MAX_SNAPSHOT_AGE, MIN_GENERATION_LIFETIME, RedisConfig};
+use l2::MAX_SNAPSHOT_AGE;
+pub use l2::{MIN_GENERATION_LIFETIME, RedisConfig};
 
 use crate::rpc::{CachePolicy, RpcDescriptor};
 use generations::Generations;
@@ -64,6 +65,8 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// How a [`ResponseCache`] is sized, where its L2 is and how its entries are sealed. What is
+/// cached and for how long is not here: that is each RPC's [`CachePolicy`].
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
     /// Entries kept in process.
@@ -90,11 +93,14 @@ impl Default for CacheConfig {
 /// Where a cached answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// This process's memory.
     L1,
+    /// Redis, shared by the replicas.
     L2,
 }
 
 impl Level {
+    /// `l1` or `l2`: the value of the `level` label of cache metrics.
     pub fn label(self) -> &'static str {
         match self {
             Level::L1 => "l1",
@@ -103,11 +109,15 @@ impl Level {
     }
 }
 
+/// What the cache holds for a key: the encoded response message, if any, and how usable it
+/// is.
 #[derive(Debug)]
 pub enum Lookup {
+    /// Within its TTL and current (no invalidation since its load): serve it.
     Fresh(Bytes, Level),
     /// Past its TTL but within the stale-if-error window: usable if the owner fails.
     Stale(Bytes),
+    /// Nothing usable: call the owner.
     Miss,
 }
 
@@ -138,9 +148,11 @@ pub struct Snapshot {
 /// A count of what the cache holds, for diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
+    /// Entries in L1 (moka's estimate).
     pub l1_entries: u64,
     /// Tags in the local generations table (at most `tag_capacity`).
     pub tags_tracked: usize,
+    /// Upstream loads running now (one per key, however many callers wait on it).
     pub loads_in_flight: usize,
     /// Whether L1 is trusted: always without Redis; with Redis, while subscribed to invalidations.
     pub l1_trusted: bool,
@@ -157,6 +169,10 @@ struct L1Entry {
     loaded_at: u64,
 }
 
+/// The two-level cache of one target service's responses, shared by every clone of a client
+/// (see [`crate::client::cache`] for keys, invalidation and staleness). Generated clients use it
+/// through [`crate::client::ClientCore`]; its methods are public for tests and tools that
+/// look into it.
 pub struct ResponseCache {
     /// The service whose responses are cached.
     owner: &'static str,
@@ -282,7 +298,7 @@ impl ResponseCache {
     /// The full key (Redis key and tags) for an L1 key computed already. The key's own tag
     /// names the request without its scope, so that invalidating a request reaches every
     /// principal's answer to it.
-    pub fn key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, scope: &str, request: &[u8], entities: &[String]) -> CacheKey {
+    pub(crate) fn key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, scope: &str, request: &[u8], entities: &[String]) -> CacheKey {
         let digest = hex(&Sha256::digest(request));
         let scoped = if scope.is_empty() {
             digest.clone()
@@ -487,6 +503,7 @@ impl ResponseCache {
         self.l1.invalidate_all();
     }
 
+    /// Whether Redis is configured as L2 (whether or not it answers now).
     pub fn has_l2(&self) -> bool {
         self.l2.is_some()
     }

@@ -84,6 +84,13 @@ impl ResponseCache {
     /// result unless the key was invalidated meanwhile. `snapshot` is what this caller's L2
     /// lookup saw; `deadline` is this caller's. `fetch` makes the upstream call (within the
     /// deadline of the caller that runs it); it is called once per load this caller starts.
+    ///
+    /// # Errors
+    ///
+    /// The load's failure as `fetch` returned it (shared by every caller of that load), or
+    /// `DEADLINE_EXCEEDED` when this caller's `deadline` passes first (the load itself goes
+    /// on for the others), or `INTERNAL` when the load task ended without an outcome (it
+    /// panicked).
     pub async fn load<F>(
         self: &Arc<Self>,
         key: &CacheKey,
