@@ -61,6 +61,15 @@ async fn every_family_is_there_at_zero_from_the_start_and_served_calls_make_no_c
             let labels = [("grpc_service", rpc.service), ("grpc_method", rpc.method), ("grpc_code", code)];
             assert_eq!(sample(&text, "grpc_client_handled_total", &labels), 0.0, "{} {code}", rpc.method);
         }
+        assert_eq!(sample(&text, "grpc_client_started_total", &[("grpc_service", rpc.service), ("grpc_method", rpc.method)]), 0.0);
     }
+
+    // A call through the generated client: started once, handled once.
+    let client = nova_auth::AuthClient::connect_lazy(&server.uri()).unwrap();
+    client.get_user(pb::GetUserRequest { user_id: "u2".into() }).await.unwrap();
+    let text = scrape(server.metrics_addr).await;
+    assert_eq!(sample(&text, "grpc_client_started_total", &[("grpc_method", "GetUser")]), 1.0);
+    assert_eq!(sample(&text, "grpc_client_handled_total", &[("grpc_method", "GetUser"), ("grpc_code", "OK")]), 1.0);
+    assert_eq!(sample(&text, "grpc_client_started_total", &[("grpc_method", "Login")]), 0.0);
     server.stop().await.unwrap();
 }

@@ -335,6 +335,7 @@ impl ClientCore {
     {
         let started = Instant::now();
         let metrics = crate::metrics::client(rpc);
+        metrics.started.increment(1);
         let deadline = call_deadline(rpc.policy.deadline, context::current_deadline(), started);
         let (credentials, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());

@@ -106,9 +106,8 @@ pub(crate) struct RpcMetrics {
     rpc: &'static RpcDescriptor,
     handled: [OnceLock<Counter>; 17],
     seconds: Histogram,
-    /// `grpc_client_started_total`: logical calls started. Registered (at zero) with the
-    /// others, but nothing increments it yet: the client call path counts only finished calls.
-    #[expect(dead_code, reason = "grpc_client_started_total is registered but not yet incremented by the client call path")]
+    /// `grpc_client_started_total`: logical calls started (once per call, whatever its retries
+    /// or cache); with `grpc_client_handled_total` it shows calls in flight.
     pub(crate) started: Counter,
     /// `grpc_client_attempts_total`: attempts sent (first tries and retries).
     pub(crate) attempts: Counter,
