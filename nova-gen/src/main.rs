@@ -1,15 +1,17 @@
-//! `nova-gen generate`, `check`, `migrate`, `db` and `dev`.
+//! `nova-gen generate`, `check`, `migrate`, `db` and `dev`: arguments parsed, the work done by
+//! nova-gen-core (and [`nova_gen::db`], [`nova_gen::dev`]), results printed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use nova_gen::db;
 use nova_gen::dev::DevOptions;
-use nova_gen::diagnostic::Diagnostic;
-use nova_gen::layout::{self, Layout};
-use nova_gen::migrate::MigrateRequest;
-use nova_gen::{Failure, boundaries, db, diagnostic, migrate, sync};
+use nova_gen_core::diagnostic::{self, Diagnostic};
+use nova_gen_core::layout::{self, Layout};
+use nova_gen_core::migrate::{self, MigrateRequest};
+use nova_gen_core::{Failure, sync};
 
 #[derive(Parser)]
 #[command(name = "nova-gen", version, about = "Generates nova's service crates, migrations and ops artifacts from specs/")]
@@ -172,7 +174,7 @@ fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Db { command } => run_db(layout, command),
         Command::Dev { seed, release, exit_when_ready, ready_timeout, target, secrets, redis_url } => {
-            let analysis = nova_gen::analyse(layout)?;
+            let analysis = nova_gen_core::analyse(layout)?;
             let options = DevOptions {
                 release,
                 seed,
@@ -188,7 +190,7 @@ fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
 }
 
 fn generate(layout: &Layout) -> Result<ExitCode, Failure> {
-    let (analysis, files) = nova_gen::generate_files(layout)?;
+    let (analysis, files) = nova_gen_core::generate_files(layout)?;
     let report = sync::write(&layout.root, &files).map_err(|e| Failure::Internal(format!("writing files: {e}")))?;
     for path in &report.written {
         println!("wrote      {path}");
@@ -219,7 +221,7 @@ fn generate(layout: &Layout) -> Result<ExitCode, Failure> {
 }
 
 fn migrate_service(layout: &Layout, request: &MigrateRequest) -> Result<ExitCode, Failure> {
-    let analysis = nova_gen::analyse(layout)?;
+    let analysis = nova_gen_core::analyse(layout)?;
     let outcome = migrate::migrate(layout, &analysis, request)?;
     for note in &outcome.notes {
         println!("{}: {note}", request.service);
@@ -235,34 +237,17 @@ fn migrate_service(layout: &Layout, request: &MigrateRequest) -> Result<ExitCode
 }
 
 fn check(layout: &Layout) -> Result<ExitCode, Failure> {
-    let (analysis, files) = nova_gen::generate_files(layout)?;
-    let drift = sync::compare(&layout.root, &files).map_err(|e| Failure::Internal(format!("reading the tree: {e}")))?;
-    let mut violations =
-        boundaries::check(&layout.root, &analysis.spec).map_err(|e| Failure::Internal(format!("reading handwritten crates: {e}")))?;
-    for service in &analysis.spec.services {
-        if let Some(history) = migrate::history_of(&analysis, &service.name) {
-            violations.extend(migrate::verify_service(service, history));
-        }
-    }
-    if drift.is_empty() && violations.is_empty() {
-        println!(
-            "nova-gen check: {} services, {} generated files in sync, boundaries respected, migrations intact and up to date",
-            analysis.spec.services.len(),
-            files.owned.len()
-        );
+    let report = nova_gen_core::check::check(layout)?;
+    if report.is_clean() {
+        println!("{}", report.summary());
         return Ok(ExitCode::SUCCESS);
     }
-    if !drift.is_empty() {
-        eprint!("{}", sync::render_drift(&drift));
-    }
-    if !violations.is_empty() {
-        eprint!("{}", diagnostic::render(&violations));
-    }
+    eprint!("{}", report.render_problems());
     Ok(ExitCode::FAILURE)
 }
 
 fn run_db(layout: &Layout, command: DbCommand) -> Result<ExitCode, Failure> {
-    let analysis = nova_gen::analyse(layout)?;
+    let analysis = nova_gen_core::analyse(layout)?;
     let (report, clean) = match command {
         DbCommand::Up { target, secrets } => {
             let secrets = secrets.unwrap_or_else(|| layout.root.join(db::secrets::DEFAULT_FILE));

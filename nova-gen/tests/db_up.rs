@@ -137,9 +137,9 @@ async fn db_up_twice_changes_nothing_and_isolates_every_service() {
     let cluster = Cluster::new();
     // content was started once before `db up` existed: its database and tables belong to the
     // superuser; `db up` adopts them.
-    let analysis = nova_gen::analyse(&nova_gen::layout::Layout::at(workspace_root())).unwrap_or_else(|e| panic!("{e:?}"));
+    let analysis = nova_gen_core::analyse(&nova_gen_core::layout::Layout::at(workspace_root())).unwrap_or_else(|e| panic!("{e:?}"));
     let content: &'static [nova_runtime::migrate::Migration] =
-        nova_gen::db::migrations_of(nova_gen::migrate::history_of(&analysis, "content").unwrap()).leak();
+        nova_gen::db::migrations_of(nova_gen_core::migrate::history_of(&analysis, "content").unwrap()).leak();
     let url = format!("{}/{}", server_url(), cluster.database("content"));
     nova_runtime::db::connect_and_migrate(&nova_runtime::db::DatabaseConfig::for_url(url), content).await.unwrap().close().await;
     let first = cluster.nova_gen(&["db", "up"]);
@@ -243,8 +243,8 @@ async fn assert_full_use_without_schema_changes(cluster: &Cluster, service: &str
         assert_eq!(sqlstate(&error).as_deref(), Some("42501"), "{service}: `{forbidden}` was allowed: {error}");
     }
     // A service starting with its login role finds its migrations applied: nothing to do.
-    let analysis = nova_gen::analyse(&nova_gen::layout::Layout::at(workspace_root())).unwrap_or_else(|e| panic!("{e:?}"));
-    let migrations = nova_gen::db::migrations_of(nova_gen::migrate::history_of(&analysis, service).unwrap());
+    let analysis = nova_gen_core::analyse(&nova_gen_core::layout::Layout::at(workspace_root())).unwrap_or_else(|e| panic!("{e:?}"));
+    let migrations = nova_gen::db::migrations_of(nova_gen_core::migrate::history_of(&analysis, service).unwrap());
     assert!(nova_runtime::migrate::apply_pending(&mut login, &migrations).await.unwrap().versions.is_empty());
 }
 

@@ -11,9 +11,9 @@ mod common;
 
 use common::TempRepo;
 use common::pg::{ScratchDb, assert_squawk_passes, ignoring_column_order};
-use nova_gen::Failure;
-use nova_gen::catalog::{Catalog, Constraint, ConstraintKind};
-use nova_gen::migrate::{plan, render, state};
+use nova_gen_core::Failure;
+use nova_gen_core::catalog::{Catalog, Constraint, ConstraintKind};
+use nova_gen_core::migrate::{plan, render, state};
 
 const OWNERSHIP: &str = "specs/ownership.toml";
 
@@ -44,13 +44,13 @@ async fn before() -> Before {
 }
 
 fn migrations(repo: &TempRepo) -> Vec<nova_runtime::migrate::Migration> {
-    let analysis = nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
-    nova_gen::db::migrations_of(nova_gen::migrate::history_of(&analysis, "notes").unwrap())
+    let analysis = nova_gen_core::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+    nova_gen::db::migrations_of(nova_gen_core::migrate::history_of(&analysis, "notes").unwrap())
 }
 
-fn rendered_failure(result: Result<nova_gen::migrate::MigrateOutcome, Failure>) -> String {
+fn rendered_failure(result: Result<nova_gen_core::migrate::MigrateOutcome, Failure>) -> String {
     match result {
-        Err(Failure::Spec(diagnostics)) => nova_gen::diagnostic::render(&diagnostics),
+        Err(Failure::Spec(diagnostics)) => nova_gen_core::diagnostic::render(&diagnostics),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -79,15 +79,15 @@ impl Before {
         let fresh = ScratchDb::new("fresh").await;
         fresh.migrate(&migrations(&self.repo)).await.unwrap();
         assert_catalogs_equal(&evolved.catalog, &fresh.catalog().await.catalog, "the history applied from scratch");
-        let analysis = nova_gen::analyse(&self.repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+        let analysis = nova_gen_core::analyse(&self.repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
         let service = analysis.spec.service("notes").unwrap();
-        let described = materialise(&nova_gen::lower::lower_service(service)).await;
+        let described = materialise(&nova_gen_core::lower::lower_service(service)).await;
         assert_catalogs_equal(&ignoring_column_order(&evolved.catalog), &ignoring_column_order(&described), "the spec's schema");
         let state_text = self.repo.read("migrations/notes/schema.json");
         let recorded = materialise(&state::parse(&state_text).unwrap()).await;
         assert_catalogs_equal(&evolved.catalog, &recorded, "the state file (column order included)");
-        let problems = nova_gen::migrate::verify_service(service, nova_gen::migrate::history_of(&analysis, "notes").unwrap());
-        assert!(problems.is_empty(), "{}", nova_gen::diagnostic::render(&problems));
+        let problems = nova_gen_core::migrate::verify_service(service, nova_gen_core::migrate::history_of(&analysis, "notes").unwrap());
+        assert!(problems.is_empty(), "{}", nova_gen_core::diagnostic::render(&problems));
     }
 
     async fn rows(&self, query: &str) -> Vec<String> {
@@ -303,8 +303,8 @@ async fn a_new_service_starts_with_a_first_migration_that_creates_every_table() 
     // Applied, it creates exactly what the spec describes.
     let database = ScratchDb::new("first").await;
     database.migrate(&migrations(&repo)).await.unwrap();
-    let analysis = nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
-    let wanted = nova_gen::lower::lower_service(analysis.spec.service("notes").unwrap());
+    let analysis = nova_gen_core::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+    let wanted = nova_gen_core::lower::lower_service(analysis.spec.service("notes").unwrap());
     assert_catalogs_equal(&database.catalog().await.catalog, &materialise(&wanted).await, "the spec's schema");
 }
 

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::TempRepo;
-use nova_gen::emit::ops;
-use nova_gen::layout::Layout;
+use nova_gen_core::emit::ops;
+use nova_gen_core::layout::Layout;
 
 const INSTALL: &str = "install the ops tools with `.ci/ops-tools` (from the repository root)";
 
@@ -50,8 +50,8 @@ fn node_modules_ready() {
 }
 
 /// The generated/ops files of the specs at `layout`, written below a fresh directory.
-fn ops_tree(layout: &Layout) -> (tempfile::TempDir, nova_gen::Analysis) {
-    let (analysis, files) = nova_gen::generate_files(layout).unwrap_or_else(|e| panic!("{e:?}"));
+fn ops_tree(layout: &Layout) -> (tempfile::TempDir, nova_gen_core::Analysis) {
+    let (analysis, files) = nova_gen_core::generate_files(layout).unwrap_or_else(|e| panic!("{e:?}"));
     let dir = tempfile::tempdir().unwrap();
     for (path, contents) in files.owned.iter().filter(|(p, _)| p.starts_with("generated/ops/")) {
         let target = dir.path().join(path);
@@ -61,11 +61,11 @@ fn ops_tree(layout: &Layout) -> (tempfile::TempDir, nova_gen::Analysis) {
     (dir, analysis)
 }
 
-fn real_ops() -> (tempfile::TempDir, nova_gen::Analysis) {
+fn real_ops() -> (tempfile::TempDir, nova_gen_core::Analysis) {
     ops_tree(&Layout::at(workspace_root()))
 }
 
-fn torture_ops() -> (tempfile::TempDir, nova_gen::Analysis) {
+fn torture_ops() -> (tempfile::TempDir, nova_gen_core::Analysis) {
     ops_tree(&Layout::at(workspace_root().join("nova-gen/tests/torture")))
 }
 
@@ -189,7 +189,7 @@ fn a_broken_metric_name_fails_the_rule_tests() {
 
 /// What the chart must say for each service, from the IR, the runtime's own defaults and its
 /// security contract (issue 17), computed here independently of the generator.
-fn expectations(analysis: &nova_gen::Analysis, ops: &Path) -> serde_json::Value {
+fn expectations(analysis: &nova_gen_core::Analysis, ops: &Path) -> serde_json::Value {
     let spec = &analysis.spec;
     let services: serde_json::Map<String, serde_json::Value> = spec
         .services
@@ -238,7 +238,7 @@ fn expectations(analysis: &nova_gen::Analysis, ops: &Path) -> serde_json::Value 
 }
 
 /// validate_chart.py on the tree's chart and values; then validate_crds.mjs on what it rendered.
-fn validate_chart(ops: &Path, analysis: &nova_gen::Analysis) -> (Output, Option<Output>) {
+fn validate_chart(ops: &Path, analysis: &nova_gen_core::Analysis) -> (Output, Option<Output>) {
     let work = tempfile::tempdir().unwrap();
     let expect = work.path().join("expect.json");
     std::fs::write(&expect, expectations(analysis, ops).to_string()).unwrap();
@@ -398,10 +398,10 @@ fn changing_an_slo_a_port_or_a_dependency_changes_rules_values_and_picture_and_c
 #[test]
 fn ports_stay_put_when_a_service_is_added_before_the_others() {
     let repo = TempRepo::with_fixture("mini");
-    let before = nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
-    let port = |analysis: &nova_gen::Analysis, name: &str| analysis.spec.service(name).unwrap().port;
+    let before = nova_gen_core::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+    let port = |analysis: &nova_gen_core::Analysis, name: &str| analysis.spec.service(name).unwrap().port;
     assert_eq!(port(&before, "accounts"), 50100, "declared");
-    assert_eq!(i64::from(port(&before, "notes")), nova_gen::raw::derived_port("notes"), "derived from the name");
+    assert_eq!(i64::from(port(&before, "notes")), nova_gen_core::raw::derived_port("notes"), "derived from the name");
     repo.write(
         "specs/proto/nova/aaa/v1/aaa.proto",
         "syntax = \"proto3\";\npackage nova.aaa.v1;\nservice AaaService {\n  rpc Ping(PingRequest) returns (PingResponse);\n}\nmessage PingRequest {}\nmessage PingResponse {}\n",
@@ -411,10 +411,10 @@ fn ports_stay_put_when_a_service_is_added_before_the_others() {
         "[accounts]\n",
         "[aaa]\nrpc.Ping = { access = \"public\" }\n\n[aaa.tables.pings]\ncolumns.id = \"uuid pk\"\n\n[accounts]\n",
     );
-    let after = nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+    let after = nova_gen_core::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(port(&after, "accounts"), port(&before, "accounts"));
     assert_eq!(port(&after, "notes"), port(&before, "notes"));
-    assert_eq!(i64::from(port(&after, "aaa")), nova_gen::raw::derived_port("aaa"));
+    assert_eq!(i64::from(port(&after, "aaa")), nova_gen_core::raw::derived_port("aaa"));
 }
 
 #[test]

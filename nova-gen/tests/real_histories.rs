@@ -11,11 +11,11 @@ use std::path::Path;
 use std::process::Command;
 
 use common::pg::{ScratchDb, workspace_root};
-use nova_gen::layout::Layout;
-use nova_gen::migrate::{render, state};
+use nova_gen_core::layout::Layout;
+use nova_gen_core::migrate::{render, state};
 
 async fn assert_state_matches_history(root: &Path) {
-    let analysis = nova_gen::analyse(&Layout::at(root)).unwrap_or_else(|e| panic!("{e:?}"));
+    let analysis = nova_gen_core::analyse(&Layout::at(root)).unwrap_or_else(|e| panic!("{e:?}"));
     let mut checked = 0;
     for history in analysis.histories.iter().filter(|h| !h.files.is_empty()) {
         let service = &history.service;

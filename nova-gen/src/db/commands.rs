@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::secrets::{Secrets, env_var};
 use super::{DbNames, Server, intact_migrations, migrations_of, services_with_databases, status, up};
-use crate::{Analysis, Failure};
+use nova_gen_core::{Analysis, Failure};
 
 fn failed(error: impl std::error::Error + 'static) -> Failure {
     Failure::Internal(nova_runtime::error::cause_chain(&error))

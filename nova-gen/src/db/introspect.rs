@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use sqlx::PgConnection;
 
-use crate::catalog::{Catalog, CatalogColumn, CatalogIndex, CatalogTable, Constraint, ConstraintKind, FkAction, Identity};
+use nova_gen_core::catalog::{Catalog, CatalogColumn, CatalogIndex, CatalogTable, Constraint, ConstraintKind, FkAction, Identity};
 
 /// A live catalog, and what an interrupted online migration left unfinished (indexes still
 /// INVALID, constraints still NOT VALID), which the catalog itself does not model.

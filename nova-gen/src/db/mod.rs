@@ -23,8 +23,8 @@ use nova_runtime::migrate::Migration;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 
-use crate::ir::Service;
-use crate::load::migrations::History;
+use nova_gen_core::ir::Service;
+use nova_gen_core::load::migrations::History;
 
 /// The local server `db` commands use unless `--url` says otherwise.
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432";
@@ -148,13 +148,13 @@ pub fn sql_error(service: &str, what: &str) -> impl FnOnce(sqlx::Error) -> DbCom
 }
 
 /// The services that have a database: those that own tables or already have migrations.
-pub fn services_with_databases(analysis: &crate::Analysis) -> Vec<(&Service, &History)> {
+pub fn services_with_databases(analysis: &nova_gen_core::Analysis) -> Vec<(&Service, &History)> {
     analysis
         .spec
         .services
         .iter()
         .filter_map(|service| {
-            let history = crate::migrate::history_of(analysis, &service.name)?;
+            let history = nova_gen_core::migrate::history_of(analysis, &service.name)?;
             service.database.is_some().then_some((service, history))
         })
         .collect()
@@ -162,8 +162,8 @@ pub fn services_with_databases(analysis: &crate::Analysis) -> Vec<(&Service, &Hi
 
 /// Refuses histories `check` would refuse (edited, renamed, removed or unrecorded files): the
 /// `db` commands apply only what is committed and recorded.
-pub fn intact_migrations(history: &History) -> Result<Vec<Migration>, Vec<crate::diagnostic::Diagnostic>> {
-    let (_, problems) = crate::migrate::verify::verify_history(history);
+pub fn intact_migrations(history: &History) -> Result<Vec<Migration>, Vec<nova_gen_core::diagnostic::Diagnostic>> {
+    let (_, problems) = nova_gen_core::migrate::verify::verify_history(history);
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -6,7 +6,7 @@ use nova_runtime::migrate::{self, Migration, MigrationEntry, MigrationState};
 
 use super::introspect::introspect;
 use super::{DbCommandError, DbNames, Scratch, Server, database_exists, sql_error};
-use crate::migrate::plan::plan;
+use nova_gen_core::migrate::plan::plan;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusReport {
@@ -73,7 +73,7 @@ pub async fn status(server: &Server, names: &DbNames, migrations: &[Migration]) 
 }
 
 /// The schema `migrations` produce, built in a scratch database that is dropped again.
-pub async fn expected_catalog(server: &Server, service: &str, migrations: &[Migration]) -> Result<crate::catalog::Catalog, DbCommandError> {
+pub async fn expected_catalog(server: &Server, service: &str, migrations: &[Migration]) -> Result<nova_gen_core::catalog::Catalog, DbCommandError> {
     let scratch = Scratch::create(server, "status").await.map_err(sql_error(service, "creating a scratch database"))?;
     let built = async {
         let mut connection = server.connect(&scratch.name).await.map_err(sql_error(service, "connecting to the scratch database"))?;

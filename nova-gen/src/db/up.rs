@@ -7,7 +7,7 @@ use nova_runtime::migrate::{self, Migration};
 use sqlx::PgConnection;
 
 use super::{DbCommandError, DbNames, Server, database_exists, execute, sql_error};
-use crate::lower::string_literal;
+use nova_gen_core::lower::string_literal;
 
 /// What `db up` did for one service.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::Failure;
-use crate::layout::Layout;
+use nova_gen_core::Failure;
+use nova_gen_core::layout::Layout;
 
 use super::DevOptions;
 use super::provision::DevService;

@@ -20,8 +20,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::layout::Layout;
-use crate::{Analysis, Failure};
+use nova_gen_core::layout::Layout;
+use nova_gen_core::{Analysis, Failure};
 
 /// What `nova-gen dev` was asked to do.
 #[derive(Debug, Clone)]

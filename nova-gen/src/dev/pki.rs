@@ -10,7 +10,7 @@ use nova_runtime::identity::Peer;
 use nova_runtime::tls::TlsMaterial;
 use nova_runtime::tls::mint::Authority;
 
-use crate::Failure;
+use nova_gen_core::Failure;
 
 /// Where `dev` keeps them, relative to the repository root.
 pub const DIR: &str = ".nova/pki";

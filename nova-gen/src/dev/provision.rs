@@ -3,9 +3,9 @@
 
 use crate::db::secrets::Secrets;
 use crate::db::{self, DbNames, Server};
-use crate::emit::names;
-use crate::layout::Layout;
-use crate::{Analysis, Failure};
+use nova_gen_core::emit::names;
+use nova_gen_core::layout::Layout;
+use nova_gen_core::{Analysis, Failure};
 
 use super::DevOptions;
 

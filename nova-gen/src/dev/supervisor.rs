@@ -19,7 +19,7 @@ use super::build::{Binaries, SEED_PACKAGE};
 use super::health::wait_serving;
 use super::provision::{DevService, DevSystem};
 use super::table::{self, Row};
-use crate::layout::Layout;
+use nova_gen_core::layout::Layout;
 
 /// First pause before restarting a service that exited on its own; doubled after each
 /// exit in a row, up to [`RESTART_BACKOFF_MAX`].

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nova_gen::catalog::Catalog;
 use nova_gen::db::introspect::{LiveCatalog, introspect};
+use nova_gen_core::catalog::Catalog;
 use nova_runtime::db::quote_identifier;
 use nova_runtime::migrate::Migration;
 use sqlx::{Connection as _, PgConnection};

@@ -29,8 +29,9 @@ use sqlx::{Connection as _, PgConnection};
 
 pub use ledger::{AppliedMigration, checksum};
 
-/// sqlx's marker for a migration that must not run inside a transaction.
-pub const NO_TRANSACTION_MARKER: &str = "-- no-transaction";
+/// sqlx's marker for a migration that must not run inside a transaction, defined in
+/// `nova-constants` (the generator records it without linking the runtime).
+pub use nova_constants::migrate::NO_TRANSACTION_MARKER;
 
 /// One file of `migrations/<service>/`, embedded with `include_str!` by generated code.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +52,7 @@ impl Migration {
     /// Whether migration text starts with the no-transaction marker (what the generator
     /// records in [`Migration::no_transaction`]).
     pub fn wants_no_transaction(sql: &str) -> bool {
-        sql.lines().next().is_some_and(|line| line.trim_end() == NO_TRANSACTION_MARKER)
+        nova_constants::migrate::wants_no_transaction(sql)
     }
 }
 

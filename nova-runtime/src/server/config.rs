@@ -56,10 +56,9 @@ pub struct ShutdownConfig {
     pub grace: Duration,
 }
 
-/// Default of [`ShutdownConfig::drain_delay`].
-pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
-/// Default of [`ShutdownConfig::grace`].
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(20);
+/// The defaults of [`ShutdownConfig::drain_delay`] (5 s) and [`ShutdownConfig::grace`] (20 s),
+/// defined in `nova-constants` (the generated Helm values read the same numbers there).
+pub use nova_constants::server::{DEFAULT_DRAIN_DELAY, DEFAULT_GRACE};
 
 impl Default for ShutdownConfig {
     /// 5 s of drain delay and 20 s of grace: together under Kubernetes' default 30 s
@@ -96,7 +95,7 @@ impl ServiceConfig {
     /// `NOVA_TLS=off`) or unusable included, and for a missing `NOVA_DATABASE_URL` when the
     /// service has a database.
     pub fn from_env(service: &ServiceDescription) -> Result<Self, ConfigError> {
-        let metrics_default = SocketAddr::from(([127, 0, 0, 1], service.default_port.saturating_add(1000)));
+        let metrics_default = SocketAddr::from(([127, 0, 0, 1], service.default_port.saturating_add(nova_constants::server::METRICS_PORT_OFFSET)));
         let metrics_listen = match std::env::var("NOVA_METRICS_ADDR").ok().as_deref().map(str::trim) {
             Some("off") => None,
             _ => Some(env_or("NOVA_METRICS_ADDR", metrics_default)?),

@@ -7,15 +7,15 @@
 mod common;
 
 use common::TempRepo;
-use nova_gen::Failure;
+use nova_gen_core::Failure;
 
 const OWNERSHIP: &str = "specs/ownership.toml";
 const NOTES_PROTO: &str = "specs/proto/nova/notes/v1/notes.proto";
 
 fn rendered(repo: &TempRepo) -> String {
-    match nova_gen::analyse(&repo.layout()) {
+    match nova_gen_core::analyse(&repo.layout()) {
         Err(Failure::Spec(diagnostics)) => {
-            let text = nova_gen::diagnostic::render(&diagnostics);
+            let text = nova_gen_core::diagnostic::render(&diagnostics);
             assert_each_message_once(&diagnostics, &text);
             text
         }
@@ -26,7 +26,7 @@ fn rendered(repo: &TempRepo) -> String {
 
 /// Each diagnostic's message appears once (in its `file:line:col: error[code]: message`
 /// headline), not a second time under a marker, and no `×` marker line is left.
-fn assert_each_message_once(diagnostics: &[nova_gen::diagnostic::Diagnostic], text: &str) {
+fn assert_each_message_once(diagnostics: &[nova_gen_core::diagnostic::Diagnostic], text: &str) {
     for diagnostic in diagnostics {
         let printed = text.matches(diagnostic.message.as_str()).count();
         let expected = diagnostics.iter().filter(|d| d.message.contains(diagnostic.message.as_str())).count();
@@ -44,7 +44,7 @@ fn case(edit: impl FnOnce(&TempRepo)) -> String {
 #[test]
 fn the_fixture_itself_is_valid() {
     let repo = TempRepo::with_fixture("mini");
-    assert!(nova_gen::analyse(&repo.layout()).is_ok());
+    assert!(nova_gen_core::analyse(&repo.layout()).is_ok());
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn call_graph_problems() {
 fn a_cycle_marked_as_allowed_is_accepted() {
     let repo = TempRepo::with_fixture("mini");
     repo.edit(OWNERSHIP, "[accounts]\n", "[accounts]\ncalls = [\"notes\"]\nallow_cycle = [\"notes\"]\n");
-    nova_gen::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
+    nova_gen_core::analyse(&repo.layout()).unwrap_or_else(|e| panic!("{e:?}"));
 }
 
 #[test]
@@ -317,7 +317,7 @@ fn duplicate_explicit_port_and_slo_bounds() {
 
 #[test]
 fn a_derived_port_colliding_with_a_declared_one_asks_for_an_explicit_port() {
-    let derived = nova_gen::raw::derived_port("notes");
+    let derived = nova_gen_core::raw::derived_port("notes");
     insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "port = 50100", &format!("port = {derived}"))));
 }
 

@@ -66,6 +66,6 @@ mod tests {
         on_disk.sort();
         let mut listed: Vec<String> = super::CHART_FILES.iter().map(|(path, _)| path.to_string()).collect();
         listed.sort();
-        assert_eq!(listed, on_disk, "CHART_FILES (nova-gen/src/emit/ops/chart.rs) and templates/helm/ differ");
+        assert_eq!(listed, on_disk, "CHART_FILES (nova-gen-core/src/emit/ops/chart.rs) and templates/helm/ differ");
     }
 }

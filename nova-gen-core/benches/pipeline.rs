@@ -1,7 +1,7 @@
 //! How long `generate` and `check` take on the real eight-service specs and on synthetic
 //! specs of growing size, to show the cost grows linearly with the spec.
 //!
-//!     cargo bench -p nova-gen --bench pipeline
+//!     cargo bench -p nova-gen-core --bench pipeline
 //!
 //! Prints a Markdown table (medians of several runs); README.md records the figures.
 
@@ -12,7 +12,7 @@ mod synthetic;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nova_gen::layout::Layout;
+use nova_gen_core::layout::Layout;
 
 const RUNS: usize = 5;
 
@@ -46,18 +46,18 @@ struct Row {
 
 fn measure(label: &str, root: &Path) -> Row {
     let layout = Layout::at(root);
-    let (analysis, files) = nova_gen::generate_files(&layout).expect("specs are valid");
-    let analyse = time(|| nova_gen::analyse(&layout).expect("valid"));
-    let emit = time(|| nova_gen::emit::emit(&analysis.spec, &analysis.protos, &analysis.migration_files()).expect("emits"));
+    let (analysis, files) = nova_gen_core::generate_files(&layout).expect("specs are valid");
+    let analyse = time(|| nova_gen_core::analyse(&layout).expect("valid"));
+    let emit = time(|| nova_gen_core::emit::emit(&analysis.spec, &analysis.protos, &analysis.migration_files()).expect("emits"));
     // `generate` end to end (the first run writes everything; later runs find it unchanged).
     let write = time(|| {
-        let (_, files) = nova_gen::generate_files(&layout).expect("valid");
-        nova_gen::sync::write(root, &files).expect("writes")
+        let (_, files) = nova_gen_core::generate_files(&layout).expect("valid");
+        nova_gen_core::sync::write(root, &files).expect("writes")
     });
     let check = time(|| {
-        let (analysis, files) = nova_gen::generate_files(&layout).expect("valid");
-        let drift = nova_gen::sync::compare(root, &files).expect("reads");
-        let violations = nova_gen::boundaries::check(root, &analysis.spec).expect("reads");
+        let (analysis, files) = nova_gen_core::generate_files(&layout).expect("valid");
+        let drift = nova_gen_core::sync::compare(root, &files).expect("reads");
+        let violations = nova_gen_core::boundaries::check(root, &analysis.spec).expect("reads");
         assert!(drift.is_empty() && violations.is_empty());
     });
     Row {

@@ -13,7 +13,7 @@ fn every_emitted_file_kind() {
     // With a first migration per service, so that the database module embeds one (migration
     // files themselves are snapshot by the migrate tests).
     repo.migrate_all_init();
-    let (_, files) = nova_gen::generate_files(&repo.layout()).unwrap();
+    let (_, files) = nova_gen_core::generate_files(&repo.layout()).unwrap();
     let kinds: Vec<&str> = files.owned.keys().chain(files.scaffold.keys()).map(String::as_str).collect();
     // Guard against a new artifact slipping in without a snapshot.
     assert_eq!(kinds.len(), 61, "{kinds:#?}");
@@ -38,7 +38,7 @@ fn every_emitted_file_kind() {
 fn reflection_descriptors_hold_the_service_and_its_imports() {
     use prost::Message as _;
     let repo = TempRepo::with_fixture("mini");
-    let (_, files) = nova_gen::generate_files(&repo.layout()).unwrap();
+    let (_, files) = nova_gen_core::generate_files(&repo.layout()).unwrap();
     let bytes = &files.owned["generated/accounts/src/file_descriptor_set.bin"];
     let set = prost_types::FileDescriptorSet::decode(bytes.as_slice()).unwrap();
     let names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();

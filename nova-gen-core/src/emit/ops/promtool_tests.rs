@@ -3,7 +3,7 @@
 //! resolved once the condition stops) and one just on the safe side of its threshold (silent).
 
 use askama::Template;
-use nova_runtime::metrics::LATENCY_BUCKETS;
+use nova_constants::metrics::LATENCY_BUCKETS;
 
 use super::expr::{self, BREAKER_OPEN};
 use super::rules::{Alert, Condition, Methods, RuleFile};

@@ -11,14 +11,16 @@ use super::yaml::{number, quote};
 use crate::emit::EmitError;
 use crate::ir::{Service, Spec};
 
-/// Seconds: the runtime's defaults (`nova_runtime::server::DEFAULT_DRAIN_DELAY`, `DEFAULT_GRACE`;
-/// a test keeps them equal) and the pod's grace period, which covers both with room to exit.
-pub const DRAIN_DELAY_SECONDS: u64 = 5;
-pub const GRACE_SECONDS: u64 = 20;
+/// Seconds: the runtime's defaults (`nova_constants::server::DEFAULT_DRAIN_DELAY`,
+/// `DEFAULT_GRACE`, which the runtime re-exports) and the pod's grace period, which covers both
+/// with room to exit.
+pub const DRAIN_DELAY_SECONDS: u64 = nova_constants::server::DEFAULT_DRAIN_DELAY.as_secs();
+pub const GRACE_SECONDS: u64 = nova_constants::server::DEFAULT_GRACE.as_secs();
 pub const TERMINATION_GRACE_PERIOD_SECONDS: u64 = 30;
 const _: () = assert!(TERMINATION_GRACE_PERIOD_SECONDS > DRAIN_DELAY_SECONDS + GRACE_SECONDS);
-/// The metrics listener: the gRPC port + 1000 (nova_runtime::server::ServiceConfig::from_env).
-pub const METRICS_PORT_OFFSET: u16 = 1000;
+/// The metrics listener: the gRPC port + this (what `nova_runtime::server::ServiceConfig::from_env`
+/// listens on by default).
+pub const METRICS_PORT_OFFSET: u16 = nova_constants::server::METRICS_PORT_OFFSET;
 /// The SPIFFE trust domain of the runtime's identities: `spiffe://nova.local/svc/<service>`
 /// for services, `spiffe://nova.local/client/<name>` for callers that are not services.
 const TRUST_DOMAIN: &str = "nova.local";

@@ -71,7 +71,7 @@ fn read_history(dir: &Path, service: &str) -> Result<History, Vec<Diagnostic>> {
             _ => match parse_name(service, &name) {
                 Some(mut file) if !history.files.iter().any(|f| f.version == file.version) => {
                     file.text = read().map_err(|e| vec![unreadable(e)])?;
-                    file.no_transaction = nova_runtime::migrate::Migration::wants_no_transaction(&file.text);
+                    file.no_transaction = nova_constants::migrate::wants_no_transaction(&file.text);
                     history.files.push(file);
                 }
                 _ => problems.push(
