@@ -82,18 +82,3 @@ pub async fn assert_all_prepare(service: &str, migrations: &'static [Migration],
     assert!(failed.is_empty(), "{service}: statements PostgreSQL refuses:\n{}", report.join("\n"));
     assert_eq!(prepared, total, "{service}: every statement was prepared");
 }
-
-/// Asserts that every statement a handwritten crate runs beside its repositories (its
-/// `STATEMENTS`: `(name, SQL)`) prepares against its service's migrated schema, and that no
-/// name is listed twice.
-pub async fn assert_handwritten_prepare(service: &str, migrations: &'static [Migration], statements: &'static [(&'static str, &'static str)]) {
-    let mut names: Vec<&str> = statements.iter().map(|(name, _)| *name).collect();
-    names.sort_unstable();
-    let listed = names.len();
-    names.dedup();
-    assert_eq!(names.len(), listed, "{service}: a handwritten statement is listed twice");
-    let (prepared, failed) = prepare_all(&format!("{service}_handwritten"), migrations, &[("handwritten", statements)]).await;
-    let report: Vec<String> = failed.iter().map(|f| format!("{}: {}", f.statement, f.error)).collect();
-    assert!(failed.is_empty(), "{service}: handwritten statements PostgreSQL refuses:\n{}", report.join("\n"));
-    assert_eq!(prepared, statements.len(), "{service}: every handwritten statement was prepared");
-}
