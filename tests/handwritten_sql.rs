@@ -48,7 +48,7 @@ async fn check_scan(label: &str, migrations: &'static [Migration], scan: &Scan) 
         failures.push(format!("{label}: the crate runs {calls} queries but the scanner found no statement (is the scanner broken?)"));
     }
     let sqls: Vec<&str> = statements.iter().map(|found| found.sql.as_str()).collect();
-    let refusals = if sqls.is_empty() { Vec::new() } else { prepare_each(&format!("{label}_handwritten"), migrations, &sqls).await };
+    let refusals = if sqls.is_empty() { Vec::new() } else { prepare_each(&format!("hw_{label}"), migrations, &sqls).await };
     assert_eq!(refusals.len(), statements.len(), "{label}: one answer per statement");
     for (found, refusal) in statements.iter().zip(&refusals) {
         if let Some(error) = refusal {
