@@ -538,8 +538,3 @@ async fn permissions_grant_check_list_and_revoke_idempotently() {
     assert!(malformed.message().contains("user_id"), "{}", malformed.message());
     system.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    nova_tests::statements::assert_handwritten_prepare("auth", nova_auth::db::MIGRATIONS, nova_auth_service::sql::STATEMENTS).await;
-}

@@ -985,13 +985,6 @@ async fn without_auth_no_post_is_created_and_no_stranger_deletes() {
     system.stop().await;
 }
 
-// ----- the service's own SQL -----
-
-#[tokio::test]
-async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    nova_tests::statements::assert_handwritten_prepare("content", nova_content::db::MIGRATIONS, nova_content_service::queries::STATEMENTS).await;
-}
-
 #[tokio::test]
 async fn page_tokens_belong_to_their_list_and_viewers_page() {
     let t = Content::start().await;

@@ -767,8 +767,3 @@ async fn suggestions_are_friends_of_friends_then_popular_authors_never_followed_
     assert_code(t.fresh().get_suggested_users(read(&ada, 0, String::new())).await, Code::Unauthenticated);
     t.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare() {
-    nova_tests::statements::assert_handwritten_prepare("feed", nova_feed::db::MIGRATIONS, nova_feed_service::STATEMENTS).await;
-}

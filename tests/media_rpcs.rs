@@ -615,8 +615,3 @@ async fn an_expired_upload_takes_no_chunks_and_cannot_complete() {
     assert!(variants.is_empty());
     harness.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    nova_tests::statements::assert_handwritten_prepare("media", nova_media::db::MIGRATIONS, nova_media_service::STATEMENTS).await;
-}

@@ -1065,8 +1065,3 @@ async fn every_call_acts_for_its_caller_only_and_strangers_see_nothing() {
     assert_eq!(f.stored("SELECT count(*) FROM conversation_members WHERE user_id = $1::uuid", &mallory.id).await, 0);
     f.system.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare() {
-    nova_tests::statements::assert_handwritten_prepare("messaging", nova_messaging::db::MIGRATIONS, nova_messaging_service::STATEMENTS).await;
-}

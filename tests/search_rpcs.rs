@@ -738,8 +738,3 @@ async fn every_rpc_refuses_bad_input_with_the_field_named() {
     expect(s.remove_documents(pb::RemoveDocumentsRequest { documents: many }).await.map(drop), "documents");
     system.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    nova_tests::statements::assert_handwritten_prepare("search", nova_search::db::MIGRATIONS, nova_search_service::STATEMENTS).await;
-}

@@ -672,8 +672,3 @@ async fn active_and_creator_streams_are_keyset_paged() {
     assert_error(t.fresh().get_creator_streams(malformed).await, Code::InvalidArgument, "creator_id");
     t.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare() {
-    nova_tests::statements::assert_handwritten_prepare("streaming", nova_streaming::db::MIGRATIONS, nova_streaming_service::STATEMENTS).await;
-}

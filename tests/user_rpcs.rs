@@ -853,8 +853,3 @@ async fn a_private_profile_shows_its_outline_to_whoever_does_not_follow_it() {
     assert_eq!(finds(f.fresh()).await, std::slice::from_ref(&ada.id));
     f.system.stop().await;
 }
-
-#[tokio::test]
-async fn handwritten_statements_prepare_against_the_migrated_schema() {
-    nova_tests::statements::assert_handwritten_prepare("user", nova_user::db::MIGRATIONS, nova_user_service::STATEMENTS).await;
-}

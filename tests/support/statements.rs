@@ -3,7 +3,7 @@
 //! than at the first request. Works from what a generated crate exports (`db::MIGRATIONS`,
 //! `repo::STATEMENTS`), so it knows nothing about any particular service.
 
-use nova_runtime::codegen::sqlx::{Executor as _, SqlSafeStr as _};
+use nova_runtime::codegen::sqlx::{AssertSqlSafe, Executor as _, SqlSafeStr as _};
 use nova_runtime::db::Migration;
 
 use crate::{SAFETY_TIMEOUT, TestDatabase};
@@ -27,6 +27,25 @@ pub async fn prepare_all(
     migrations: &'static [Migration],
     statements: &[(&'static str, &'static [(&'static str, &'static str)])],
 ) -> (usize, Vec<Unpreparable>) {
+    let named: Vec<(&'static str, &'static str, &'static str)> =
+        statements.iter().flat_map(|(table, table_statements)| table_statements.iter().map(|(statement, sql)| (*table, *statement, *sql))).collect();
+    let sqls: Vec<&str> = named.iter().map(|(_, _, sql)| *sql).collect();
+    let refusals = prepare_each(service, migrations, &sqls).await;
+    let mut prepared = 0;
+    let mut failed = Vec::new();
+    for ((table, statement, _), refusal) in named.into_iter().zip(refusals) {
+        match refusal {
+            None => prepared += 1,
+            Some(error) => failed.push(Unpreparable { table, statement, error }),
+        }
+    }
+    (prepared, failed)
+}
+
+/// Applies `migrations` to a fresh database (through nova-runtime's migration code, as a
+/// service does at start) and prepares each of `statements`: for each, in order, `None` when
+/// it prepared, PostgreSQL's error when it did not.
+pub async fn prepare_each(service: &str, migrations: &'static [Migration], statements: &[&str]) -> Vec<Option<String>> {
     let database = TestDatabase::new(&format!("stmts_{service}"));
     // The service default (250 ms to get a connection) is a production fail-fast budget; on a
     // loaded CI box opening the first connection and migrating can take longer, and this test
@@ -41,19 +60,14 @@ pub async fn prepare_all(
         Ok(connection) => connection,
         Err(error) => panic!("{service}: no connection: {error}"),
     };
-    let mut prepared = 0;
-    let mut failed = Vec::new();
-    for (table, table_statements) in statements {
-        for (statement, sql) in table_statements.iter() {
-            match (&mut *connection).prepare(sql.into_sql_str()).await {
-                Ok(_) => prepared += 1,
-                Err(error) => failed.push(Unpreparable { table, statement, error: error.to_string() }),
-            }
-        }
+    let mut refusals = Vec::with_capacity(statements.len());
+    for sql in statements {
+        let sql: String = (*sql).to_string();
+        refusals.push((&mut *connection).prepare(AssertSqlSafe(sql).into_sql_str()).await.err().map(|error| error.to_string()));
     }
     drop(connection);
     pool.close().await;
-    (prepared, failed)
+    refusals
 }
 
 /// Asserts that every statement of every table prepares, and that every table has some.
@@ -67,19 +81,4 @@ pub async fn assert_all_prepare(service: &str, migrations: &'static [Migration],
     let report: Vec<String> = failed.iter().map(|f| format!("{}.{}: {}", f.table, f.statement, f.error)).collect();
     assert!(failed.is_empty(), "{service}: statements PostgreSQL refuses:\n{}", report.join("\n"));
     assert_eq!(prepared, total, "{service}: every statement was prepared");
-}
-
-/// Asserts that every statement a handwritten crate runs beside its repositories (its
-/// `STATEMENTS`: `(name, SQL)`) prepares against its service's migrated schema, and that no
-/// name is listed twice.
-pub async fn assert_handwritten_prepare(service: &str, migrations: &'static [Migration], statements: &'static [(&'static str, &'static str)]) {
-    let mut names: Vec<&str> = statements.iter().map(|(name, _)| *name).collect();
-    names.sort_unstable();
-    let listed = names.len();
-    names.dedup();
-    assert_eq!(names.len(), listed, "{service}: a handwritten statement is listed twice");
-    let (prepared, failed) = prepare_all(&format!("{service}_handwritten"), migrations, &[("handwritten", statements)]).await;
-    let report: Vec<String> = failed.iter().map(|f| format!("{}: {}", f.statement, f.error)).collect();
-    assert!(failed.is_empty(), "{service}: handwritten statements PostgreSQL refuses:\n{}", report.join("\n"));
-    assert_eq!(prepared, statements.len(), "{service}: every handwritten statement was prepared");
 }

@@ -1,7 +1,7 @@
 //! The few statements the generated repositories do not offer: bulk revocations, the
 //! conditional claim of a refresh token, the signing-key bookkeeping and the sign-in
-//! throttle's locked read-modify-write. Every statement is
-//! listed in [`STATEMENTS`], which the auth tests prepare against the migrated schema.
+//! throttle's locked read-modify-write. tests/handwritten_sql.rs finds every statement here
+//! and prepares it against the migrated schema.
 
 use ::nova_runtime::RepoError;
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
@@ -77,38 +77,6 @@ const REVOKE_OTHER_SESSIONS: &str =
     "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2 RETURNING id";
 const REVOKE_OTHER_SESSIONS_TOKENS: &str =
     "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND session_id IS DISTINCT FROM $2";
-
-/// Every statement of this module, as `(name, SQL)`.
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("revoke_session", REVOKE_SESSION),
-    ("revoke_session_tokens", REVOKE_SESSION_TOKENS),
-    ("revoke_user_sessions", REVOKE_USER_SESSIONS),
-    ("revoke_user_tokens", REVOKE_USER_TOKENS),
-    ("claim_refresh_token", CLAIM_REFRESH_TOKEN),
-    ("account_deleted_at", ACCOUNT_DELETED_AT),
-    ("user_permissions", USER_PERMISSIONS),
-    ("lock_keys", LOCK_KEYS),
-    ("active_keys", ACTIVE_KEYS),
-    ("retire_active_keys", RETIRE_ACTIVE_KEYS),
-    ("reseal_key", RESEAL_KEY),
-    ("prune_retired_keys", PRUNE_RETIRED_KEYS),
-    ("throttle_counts", THROTTLE_COUNTS),
-    ("seed_throttles", SEED_THROTTLES),
-    ("lock_throttles", LOCK_THROTTLES),
-    ("write_throttle", WRITE_THROTTLE),
-    ("clear_throttle", CLEAR_THROTTLE),
-    ("prune_throttles", PRUNE_THROTTLES),
-    ("lock_revocations", LOCK_REVOCATIONS),
-    ("insert_session_revocations", INSERT_SESSION_REVOCATIONS),
-    ("insert_user_revocation", INSERT_USER_REVOCATION),
-    ("revocation_covering", REVOCATION_COVERING),
-    ("revocations_after", REVOCATIONS_AFTER),
-    ("prune_revocations", PRUNE_REVOCATIONS),
-    ("verifying_keys", VERIFYING_KEYS),
-    ("change_password_hash", CHANGE_PASSWORD_HASH),
-    ("revoke_other_sessions", REVOKE_OTHER_SESSIONS),
-    ("revoke_other_sessions_tokens", REVOKE_OTHER_SESSIONS_TOKENS),
-];
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)

@@ -52,33 +52,6 @@ const SQL_ACTIVE_STORIES_AFTER: &str = "SELECT id, author_id, media_id, caption,
 const SQL_STORY_VIEWERS: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 ORDER BY viewer_id LIMIT $2";
 const SQL_STORY_VIEWERS_AFTER: &str =
     "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id > $2 ORDER BY viewer_id LIMIT $3";
-/// Every statement above, as `(name, SQL)`: tests/content_rpcs.rs prepares each against
-/// the migrated schema, as the statements test does for the generated repositories.
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("insert_like", SQL_INSERT_LIKE),
-    ("delete_comment_thread", SQL_DELETE_COMMENT_THREAD),
-    ("media_of", SQL_MEDIA_OF),
-    ("post_state", SQL_POST_STATE),
-    ("comment_state", SQL_COMMENT_STATE),
-    ("story_state", SQL_STORY_STATE),
-    ("posts_page", SQL_POSTS_PAGE),
-    ("posts_page.after", SQL_POSTS_PAGE_AFTER),
-    ("feed_page", SQL_FEED_PAGE),
-    ("feed_page.after", SQL_FEED_PAGE_AFTER),
-    ("top_level_comments", SQL_TOP_LEVEL_COMMENTS),
-    ("top_level_comments.after", SQL_TOP_LEVEL_COMMENTS_AFTER),
-    ("collections", SQL_COLLECTIONS),
-    ("collections.after", SQL_COLLECTIONS_AFTER),
-    ("active_stories", SQL_ACTIVE_STORIES),
-    ("active_stories.after", SQL_ACTIVE_STORIES_AFTER),
-    ("story_viewers", SQL_STORY_VIEWERS),
-    ("story_viewers.after", SQL_STORY_VIEWERS_AFTER),
-    ("search_outbox.of_post", crate::search_push::SQL_OUTBOX_OF_POST),
-    ("search_outbox.oldest", crate::search_push::SQL_OUTBOX_OLDEST),
-    ("search_outbox.delete", crate::search_push::SQL_OUTBOX_DELETE),
-    ("search_outbox.posts", crate::search_push::SQL_POSTS_FOR_SEARCH),
-    ("search_outbox.lock", crate::search_push::SQL_LOCK_FOR_PUSH),
-];
 
 type PostTuple = (Uuid, Uuid, String, Visibility, i64, i64, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);
 

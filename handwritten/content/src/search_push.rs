@@ -41,15 +41,15 @@ use nova_search_api::pb as search_pb;
 /// Outbox rows (oldest first) a reconcile pass reads at once; search takes 100 documents a call.
 const BATCH: i64 = 100;
 
-pub(crate) const SQL_OUTBOX_OF_POST: &str = "SELECT id, post_id FROM post_search_outbox WHERE post_id = $1";
-pub(crate) const SQL_OUTBOX_OLDEST: &str = "SELECT id, post_id FROM post_search_outbox ORDER BY id LIMIT $1";
-pub(crate) const SQL_OUTBOX_DELETE: &str = "DELETE FROM post_search_outbox WHERE id = ANY($1)";
+const SQL_OUTBOX_OF_POST: &str = "SELECT id, post_id FROM post_search_outbox WHERE post_id = $1";
+const SQL_OUTBOX_OLDEST: &str = "SELECT id, post_id FROM post_search_outbox ORDER BY id LIMIT $1";
+const SQL_OUTBOX_DELETE: &str = "DELETE FROM post_search_outbox WHERE id = ANY($1)";
 /// The posts to push, locked until the transaction reading them ends; those a writer holds are
 /// skipped. Deleted posts included (the generated `get` skips them): their removal is pushed too.
-pub(crate) const SQL_LOCK_FOR_PUSH: &str = "SELECT id FROM posts WHERE id = ANY($1) ORDER BY id FOR SHARE SKIP LOCKED";
+const SQL_LOCK_FOR_PUSH: &str = "SELECT id FROM posts WHERE id = ANY($1) ORDER BY id FOR SHARE SKIP LOCKED";
 /// The locked posts' current state, with the database's clock (microseconds since the epoch)
 /// as the state's version.
-pub(crate) const SQL_POSTS_FOR_SEARCH: &str = "SELECT id, author_id, body, visibility, like_count + comment_count + share_count, \
+const SQL_POSTS_FOR_SEARCH: &str = "SELECT id, author_id, body, visibility, like_count + comment_count + share_count, \
      created_at, deleted_at, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint FROM posts WHERE id = ANY($1)";
 
 type PostState = (Uuid, Uuid, String, Visibility, i64, DateTime<Utc>, Option<DateTime<Utc>>, i64);

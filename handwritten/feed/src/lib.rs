@@ -45,8 +45,6 @@ pub mod queries;
 mod suggestions;
 mod trending;
 
-pub use queries::STATEMENTS;
-
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};

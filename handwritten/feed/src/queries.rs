@@ -2,7 +2,7 @@
 //! the claim that counts an engagement once per user, post and kind, the atomic log-space
 //! score update (see `decay`), keyset pages of trending and popular
 //! posts filtered by recency, popular authors, and the upserts of feed metadata. Each runs on
-//! an index of the spec; each is prepared against the migrated schema by tests/feed_rpcs.rs.
+//! an index of the spec; each is prepared against the migrated schema by tests/handwritten_sql.rs.
 
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
@@ -51,24 +51,6 @@ const SQL_MARK_INVALIDATED: &str = "INSERT INTO feed_metadata (user_id, cache_in
 const SQL_MARK_GENERATED: &str = "INSERT INTO feed_metadata (user_id, last_generated_at) VALUES ($1, now()) \
     ON CONFLICT (user_id) DO UPDATE SET last_generated_at = EXCLUDED.last_generated_at, updated_at = now()";
 const SQL_ENSURE_PREFERENCES: &str = "INSERT INTO user_feed_preferences (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
-
-/// Every statement above, as `(name, SQL)`: tests/feed_rpcs.rs prepares each against the
-/// migrated schema, as the statements test does for the generated repositories.
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("insert_event", SQL_INSERT_EVENT),
-    ("count_once", SQL_COUNT_ONCE),
-    ("add_scores", SQL_ADD_SCORES),
-    ("trending", SQL_TRENDING),
-    ("trending.after", SQL_TRENDING_AFTER),
-    ("trending_in", SQL_TRENDING_IN),
-    ("trending_in.after", SQL_TRENDING_IN_AFTER),
-    ("popular", SQL_POPULAR),
-    ("popular.after", SQL_POPULAR_AFTER),
-    ("popular_authors", SQL_POPULAR_AUTHORS),
-    ("mark_invalidated", SQL_MARK_INVALIDATED),
-    ("mark_generated", SQL_MARK_GENERATED),
-    ("ensure_preferences", SQL_ENSURE_PREFERENCES),
-];
 
 /// One engagement to record.
 #[derive(Debug, Clone)]

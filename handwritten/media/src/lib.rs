@@ -35,10 +35,6 @@ use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, Sta
 
 pub use settings::{MediaSettings, S3Settings};
 
-/// Every statement this crate runs beside the generated repositories, by name (a test
-/// prepares them against the migrated schema).
-pub const STATEMENTS: &[(&str, &str)] = &[("owner_and_deletion", library::SQL_OWNER_AND_DELETION)];
-
 /// The business logic of the media service.
 #[derive(Clone)]
 pub struct MediaLogic {

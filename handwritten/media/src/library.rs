@@ -36,7 +36,7 @@ const PRESETS: [media_variants::Preset; 5] = [
 
 /// Owner and deletion time of a media, deleted or not (the repository reads live rows only;
 /// DeleteMedia must tell "deleted" from "never existed").
-pub(crate) const SQL_OWNER_AND_DELETION: &str = "SELECT owner_id, storage_key, deleted_at FROM media WHERE id = $1";
+const SQL_OWNER_AND_DELETION: &str = "SELECT owner_id, storage_key, deleted_at FROM media WHERE id = $1";
 
 /// The keyset position a GetMediaByOwner page token holds: the last row's time and id.
 type Position = (DateTime<Utc>, Uuid);

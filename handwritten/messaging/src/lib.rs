@@ -63,8 +63,6 @@ use nova_media_api::MediaClient;
 use nova_messaging::{CallContext, Logic, LogicError, pb};
 use nova_user_api::UserClient;
 
-pub use sql::STATEMENTS;
-
 /// The business logic of the messaging service.
 #[derive(Debug, Clone)]
 pub struct MessagingLogic {

@@ -62,30 +62,6 @@ const REACTIONS_OF: &str = "SELECT message_id, emoji, count(*)::int FROM message
 const EDITS_PAGE: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history \
      WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3";
 
-/// Every handwritten statement, by name (for a test that prepares them).
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("insert_direct", INSERT_DIRECT),
-    ("insert_members", INSERT_MEMBERS),
-    ("next_sequence", NEXT_SEQUENCE),
-    ("lock_conversation", LOCK_CONVERSATION),
-    ("lock_message", LOCK_MESSAGE),
-    ("mark_read", MARK_READ),
-    ("members_page", MEMBERS_PAGE),
-    ("members_by_ids", MEMBERS_BY_IDS),
-    ("messages_page", MESSAGES_PAGE),
-    ("conversations_page", CONVERSATIONS_PAGE),
-    ("unread_total", UNREAD_TOTAL),
-    ("unread_in", UNREAD_IN),
-    ("attachments_of", ATTACHMENTS_OF),
-    ("recall", RECALL),
-    ("delete_attachments", DELETE_ATTACHMENTS),
-    ("delete_edits", DELETE_EDITS),
-    ("delete_reactions", DELETE_REACTIONS),
-    ("insert_reaction", INSERT_REACTION),
-    ("reactions_of", REACTIONS_OF),
-    ("edits_page", EDITS_PAGE),
-];
-
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }

@@ -31,8 +31,6 @@ use ::nova_runtime::codegen::sqlx::{PgPool, Postgres, pool::PoolConnection};
 use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
 use nova_search::{CallContext, Logic, LogicError, pb};
 
-pub use sql::STATEMENTS;
-
 /// The business logic of the search service.
 #[derive(Debug, Clone)]
 pub struct SearchLogic {

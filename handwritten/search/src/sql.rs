@@ -146,31 +146,6 @@ const ANALYTICS_TOP: &str = "SELECT normalized_query, count(*) FROM search_queri
      WHERE created_at >= $1 AND created_at < $2 AND (NOT $3 OR result_count = 0) \
      GROUP BY normalized_query ORDER BY count(*) DESC, normalized_query LIMIT $4";
 
-/// Every handwritten statement, by name (for a test that prepares them).
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("upsert_document", UPSERT_DOCUMENT),
-    ("remove_document", REMOVE_DOCUMENT),
-    ("post_tags", POST_TAGS),
-    ("ensure_hashtag", ENSURE_HASHTAG),
-    ("tag_post", TAG_POST),
-    ("untag_post", UNTAG_POST),
-    ("count_hashtag", COUNT_HASHTAG),
-    ("sync_hashtag_document", SYNC_HASHTAG_DOCUMENT),
-    ("search_posts", SEARCH_POSTS),
-    ("search_users", SEARCH_USERS),
-    ("search_all", SEARCH_ALL),
-    ("search_advanced", SEARCH_ADVANCED),
-    ("search_hashtags", SEARCH_HASHTAGS),
-    ("posts_by_hashtag", POSTS_BY_HASHTAG),
-    ("suggest_queries", SUGGEST_QUERIES),
-    ("suggest_users", SUGGEST_USERS),
-    ("suggest_hashtags", SUGGEST_HASHTAGS),
-    ("record_query", RECORD_QUERY),
-    ("trending", TRENDING),
-    ("analytics_totals", ANALYTICS_TOTALS),
-    ("analytics_top", ANALYTICS_TOP),
-];
-
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }

@@ -40,7 +40,6 @@ use nova_streaming::{CallContext, Logic, LogicError, pb};
 use nova_user_api::UserClient;
 
 pub use settings::StreamingSettings;
-pub use sql::STATEMENTS;
 
 /// The business logic of the streaming service.
 #[derive(Debug, Clone)]

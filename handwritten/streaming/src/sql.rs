@@ -110,37 +110,6 @@ const MESSAGES_AFTER: &str = concat!(
     " FROM stream_chat_messages WHERE stream_id = $1 AND deleted_at IS NULL AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2"
 );
 
-/// Every handwritten statement, by name (a test prepares them all).
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("start", START),
-    ("end", END),
-    ("lock_stream", LOCK_STREAM),
-    ("revoke_keys", REVOKE_KEYS),
-    ("move_viewers", MOVE_VIEWERS),
-    ("open_session", OPEN_SESSION),
-    ("heartbeat", HEARTBEAT),
-    ("close_session", CLOSE_SESSION),
-    ("close_sessions_of_stream", CLOSE_SESSIONS_OF_STREAM),
-    ("expire_sessions", EXPIRE_SESSIONS),
-    ("anonymous_viewers", ANONYMOUS_VIEWERS),
-    ("viewers", VIEWERS),
-    ("viewers.after", VIEWERS_AFTER),
-    ("add_metrics", ADD_METRICS),
-    ("metric_totals", METRIC_TOTALS),
-    ("timeline", TIMELINE),
-    ("view_totals", VIEW_TOTALS),
-    ("active", ACTIVE),
-    ("active.after", ACTIVE_AFTER),
-    ("by_creator", BY_CREATOR),
-    ("by_creator.after", BY_CREATOR_AFTER),
-    ("lock_sender", LOCK_SENDER),
-    ("recent_messages", RECENT_MESSAGES),
-    ("insert_message", INSERT_MESSAGE),
-    ("delete_message", DELETE_MESSAGE),
-    ("messages", MESSAGES),
-    ("messages.after", MESSAGES_AFTER),
-];
-
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }

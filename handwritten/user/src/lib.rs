@@ -65,7 +65,6 @@ use crate::audience::Viewer;
 
 pub use search_push::SearchPush;
 pub use service_settings::UserServiceSettings;
-pub use sql::STATEMENTS;
 
 /// The business logic of the user service.
 #[derive(Debug, Clone)]

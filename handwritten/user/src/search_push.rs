@@ -43,16 +43,16 @@ use nova_user::repo::profiles::Visibility;
 /// Outbox rows (oldest first) a reconcile pass reads at once; search takes 100 documents a call.
 const BATCH: i64 = 100;
 
-pub(crate) const SQL_OUTBOX_OF_USERS: &str = "SELECT id, user_id, username FROM profile_search_outbox WHERE user_id = ANY($1)";
-pub(crate) const SQL_OUTBOX_OLDEST: &str = "SELECT id, user_id, username FROM profile_search_outbox ORDER BY id LIMIT $1";
-pub(crate) const SQL_OUTBOX_DELETE: &str = "DELETE FROM profile_search_outbox WHERE id = ANY($1)";
+const SQL_OUTBOX_OF_USERS: &str = "SELECT id, user_id, username FROM profile_search_outbox WHERE user_id = ANY($1)";
+const SQL_OUTBOX_OLDEST: &str = "SELECT id, user_id, username FROM profile_search_outbox ORDER BY id LIMIT $1";
+const SQL_OUTBOX_DELETE: &str = "DELETE FROM profile_search_outbox WHERE id = ANY($1)";
 /// The profiles to push, locked until the transaction reading them ends; those a writer holds
 /// are skipped. Deleted profiles included (the generated `get` skips them): their removal is
 /// pushed too.
-pub(crate) const SQL_LOCK_FOR_PUSH: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) ORDER BY user_id FOR SHARE SKIP LOCKED";
+const SQL_LOCK_FOR_PUSH: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) ORDER BY user_id FOR SHARE SKIP LOCKED";
 /// The locked profiles' current state, with the database's clock (microseconds since the
 /// epoch) as the state's version.
-pub(crate) const SQL_PROFILES_FOR_SEARCH: &str = "SELECT user_id, display_name, bio, follower_count, visibility, created_at, deleted_at, \
+const SQL_PROFILES_FOR_SEARCH: &str = "SELECT user_id, display_name, bio, follower_count, visibility, created_at, deleted_at, \
      (extract(epoch FROM clock_timestamp()) * 1000000)::bigint FROM profiles WHERE user_id = ANY($1)";
 
 type ProfileState = (Uuid, String, String, i64, Visibility, DateTime<Utc>, Option<DateTime<Utc>>, i64);

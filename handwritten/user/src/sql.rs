@@ -45,23 +45,6 @@ const SEARCH_AFTER: &str = "SELECT p.user_id, lower(p.display_name) FROM profile
      AND (lower(p.display_name) COLLATE ucs_basic, p.user_id) > ($8, $9) \
      ORDER BY lower(p.display_name) COLLATE ucs_basic, p.user_id LIMIT $3";
 
-/// Every handwritten statement, by name (for a test that prepares them).
-pub const STATEMENTS: &[(&str, &str)] = &[
-    ("insert_default_profiles", INSERT_DEFAULT_PROFILES),
-    ("insert_default_settings", INSERT_DEFAULT_SETTINGS),
-    ("insert_follow", INSERT_FOLLOW),
-    ("insert_block", INSERT_BLOCK),
-    ("lock_profiles", LOCK_PROFILES),
-    ("followed_among", FOLLOWED_AMONG),
-    ("search_first", SEARCH_FIRST),
-    ("search_after", SEARCH_AFTER),
-    ("search_outbox.of_users", crate::search_push::SQL_OUTBOX_OF_USERS),
-    ("search_outbox.oldest", crate::search_push::SQL_OUTBOX_OLDEST),
-    ("search_outbox.delete", crate::search_push::SQL_OUTBOX_DELETE),
-    ("search_outbox.lock", crate::search_push::SQL_LOCK_FOR_PUSH),
-    ("search_outbox.profiles", crate::search_push::SQL_PROFILES_FOR_SEARCH),
-];
-
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }
