@@ -19,7 +19,7 @@ fn rendered(repo: &TempRepo) -> String {
             assert_each_message_once(&diagnostics, &text);
             text
         }
-        Err(Failure::Internal(message)) => panic!("internal error instead of a spec error: {message}"),
+        Err(other) => panic!("internal error instead of a spec error: {other}"),
         Ok(_) => panic!("the broken spec was accepted"),
     }
 }

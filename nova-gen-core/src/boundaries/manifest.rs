@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::Ownership;
 use crate::diagnostic::Diagnostic;
-use crate::emit::names::client_struct_name;
+use crate::names::client_struct_name;
 use crate::source::SourceFile;
 
 /// Which of a service's crates a package name is.

@@ -10,10 +10,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::emit::manifest::{Dependency, Manifest};
-use crate::emit::names::{api_lib, api_package, client_struct, generated_package, message_type, shared_package_crate};
 use crate::emit::{EmitError, Header, doc_lines, rust_file};
 use crate::ir::{MessageType, Service, SharedPackage, Spec};
 use crate::layout::out;
+use crate::names::{api_lib, api_package, client_struct, generated_package, message_type, shared_package_crate};
 
 /// `generated/<svc>-api/Cargo.toml`.
 pub fn emit_api_manifest(spec: &Spec, service: &Service) -> String {

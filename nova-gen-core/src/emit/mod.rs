@@ -8,7 +8,9 @@ mod db;
 mod logic;
 pub mod manifest;
 pub mod migration;
-pub mod names;
+// The naming rules live below emit (validate and boundaries need them too); re-exported for
+// the emitters that still name them here.
+pub use crate::names;
 pub mod ops;
 mod protos;
 mod registry;

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use prost_build::Module;
 
 use crate::emit::EmitError;
-use crate::emit::names::{api_lib, shared_package_lib};
 use crate::ir::{Service, Spec};
 use crate::load::ProtoSet;
+use crate::names::{api_lib, shared_package_lib};
 
 /// A prost-build configuration with nova's settings.
 fn config() -> prost_build::Config {

@@ -7,10 +7,10 @@
 use quote::{format_ident, quote};
 
 use crate::emit::manifest::{Dependency, Manifest};
-use crate::emit::names::{generated_lib, generated_package, handwritten_lib, handwritten_package};
 use crate::emit::{EmitError, Header, rust_file};
 use crate::ir::{Service, Spec};
 use crate::layout::out;
+use crate::names::{generated_lib, generated_package, handwritten_lib, handwritten_package};
 
 /// `generated/services/Cargo.toml`.
 pub fn emit_registry_manifest(spec: &Spec) -> String {

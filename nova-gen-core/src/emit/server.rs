@@ -4,9 +4,9 @@ use heck::ToSnakeCase as _;
 use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::{ident, rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
 use crate::emit::{EmitError, doc_lines, rust_file};
 use crate::ir::{Service, Spec};
+use crate::names::{ident, rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
 
 pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> {
     let module = tonic_server_module(service);
