@@ -19,7 +19,7 @@ use crate::names::{api_lib, api_package, client_struct, generated_package, messa
 pub fn emit_api_manifest(spec: &Spec, service: &Service) -> String {
     let mut dependencies: Vec<Dependency> =
         ["nova-runtime", "prost", "prost-types", "tonic", "tonic-prost"].into_iter().map(Dependency::workspace).collect();
-    for other in service.api_dependencies.iter().filter_map(|name| spec.service(name)) {
+    for other in spec.resolve(&service.api_dependencies) {
         dependencies.push(Dependency::path(&api_package(other), &format!("../{}", out::api_crate_dir(&other.name))));
     }
     dependencies.extend(service.shared_dependencies.iter().map(|package| shared_dependency(package)));

@@ -31,7 +31,7 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
             }
         }
     });
-    let issuer = match spec.token_issuer.as_deref().and_then(|name| spec.service(name)) {
+    let issuer = match spec.token_issuer() {
         Some(issuer) => {
             let (name, proto, port) = (&issuer.name, issuer.proto.full_name(), issuer.port);
             quote!(Some(::nova_runtime::identity::Issuer { service: #name, proto_service: #proto, default_port: #port }))

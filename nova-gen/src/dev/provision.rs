@@ -60,7 +60,7 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
         let mut env = vec![("NOVA_DATA_DIR".to_string(), layout.root.join("var").join(&service.name).display().to_string())];
         env.extend(pki.env(&pki.service(&service.name)));
         env.extend(shared.iter().cloned());
-        if analysis.spec.token_issuer.as_deref() == Some(service.name.as_str()) {
+        if analysis.spec.token_issuer == Some(service.id) {
             env.push(("NOVA_AUTH_KEY_ENCRYPTION_KEY".to_string(), secrets.key("auth-key-encryption")));
         }
         if service.database.is_some() {
