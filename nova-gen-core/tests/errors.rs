@@ -384,6 +384,13 @@ fn a_token_issuer_that_serves_no_keys_and_is_not_called() {
 }
 
 #[test]
+fn an_unknown_token_issuer() {
+    // Like the callees, the issuer is a reference the model resolves to a service: a name the
+    // spec lacks is refused here, located, never dropped later.
+    insta::assert_snapshot!(case(|r| r.edit(OWNERSHIP, "access = \"service\"\n", "access = \"service\"\ntoken_issuer = \"acounts\"\n")));
+}
+
+#[test]
 fn acting_fields_that_are_not_plain_strings_of_the_request() {
     insta::assert_snapshot!(case(|r| {
         r.edit(
