@@ -51,9 +51,8 @@ impl CheckReport {
 /// every service's migration history.
 pub fn check(layout: &Layout) -> Result<CheckReport, Failure> {
     let (analysis, files) = generate_files(layout)?;
-    let drift = sync::compare(&layout.root, &files).map_err(|e| Failure::Internal(format!("reading the tree: {e}")))?;
-    let mut violations =
-        boundaries::check(&layout.root, &analysis.spec).map_err(|e| Failure::Internal(format!("reading handwritten crates: {e}")))?;
+    let drift = sync::compare(&layout.root, &files).map_err(Failure::io("reading the tree"))?;
+    let mut violations = boundaries::check(&layout.root, &analysis.spec).map_err(Failure::io("reading handwritten crates"))?;
     for service in &analysis.spec.services {
         if let Some(history) = migrate::history_of(&analysis, &service.name) {
             violations.extend(migrate::verify_service(service, history));

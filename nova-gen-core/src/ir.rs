@@ -10,7 +10,7 @@ pub struct Spec {
     pub services: Vec<Service>,
     /// The service that signs end users' access tokens (`[defaults] token_issuer`), if any:
     /// every other service verifies tokens with its keys.
-    pub token_issuer: Option<String>,
+    pub token_issuer: Option<ServiceId>,
     /// Proto packages of specs/proto that belong to no service (shared types such as
     /// `nova.common.v1`), sorted by name. Each is generated once, into a crate of its own.
     pub shared_packages: Vec<SharedPackage>,
@@ -25,9 +25,44 @@ pub struct SharedPackage {
     pub dependencies: Vec<String>,
 }
 
+/// A service of the spec, resolved once when the model is built: its position in
+/// [`Spec::services`]. Only the model makes them, from names validation has checked, so
+/// looking one up in its spec cannot miss. Services are sorted by name, so ids sort as their
+/// names do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceId(usize);
+
+impl ServiceId {
+    pub(crate) fn new(index: usize) -> Self {
+        ServiceId(index)
+    }
+}
+
 impl Spec {
+    /// The service named `name`, if the spec has it (for names from outside the spec, such as
+    /// a command line; references inside the IR are [`ServiceId`]s).
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The service `id` refers to.
+    pub fn get(&self, id: ServiceId) -> &Service {
+        &self.services[id.0]
+    }
+
+    /// The name of the service `id` refers to.
+    pub fn name(&self, id: ServiceId) -> &str {
+        &self.get(id).name
+    }
+
+    /// The services `ids` refer to, in the same order.
+    pub fn resolve<'a>(&'a self, ids: &'a [ServiceId]) -> impl Iterator<Item = &'a Service> + 'a {
+        ids.iter().map(|&id| self.get(id))
+    }
+
+    /// The token issuer (`[defaults] token_issuer`), if the spec names one.
+    pub fn token_issuer(&self) -> Option<&Service> {
+        self.token_issuer.map(|id| self.get(id))
     }
 
     /// The service that owns `table`, if any.
@@ -38,15 +73,17 @@ impl Spec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Service {
+    /// This service's own id in [`Spec::services`].
+    pub id: ServiceId,
     /// Short lower-case name, e.g. `auth`; crates are `nova-<name>` and `nova-<name>-service`.
     pub name: String,
     /// gRPC port: `port = ` in the spec, or derived from the name (never from file order).
     pub port: u16,
     /// The services this one calls (`calls = [...]`), sorted: the only clients it may depend
     /// on, the endpoints its deployment gets, the edges of the system picture.
-    pub calls: Vec<String>,
+    pub calls: Vec<ServiceId>,
     /// Callees whose edge the spec allows to close a dependency cycle (`allow_cycle`), sorted.
-    pub allow_cycle: Vec<String>,
+    pub allow_cycle: Vec<ServiceId>,
     /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
     /// and never did (a stateless gateway): no database, repositories or migrations.
     pub database: Option<String>,
@@ -60,7 +97,7 @@ pub struct Service {
     pub target: TargetPolicy,
     /// Other services whose proto packages this service's protos import (their messages appear
     /// in its API), sorted: its API crate depends on theirs.
-    pub api_dependencies: Vec<String>,
+    pub api_dependencies: Vec<ServiceId>,
     /// The shared packages (see [`Spec::shared_packages`]) this service's protos import, sorted.
     pub shared_dependencies: Vec<String>,
 }

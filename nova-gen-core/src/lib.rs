@@ -11,7 +11,9 @@
 //! only through their clients. Beside the pipeline, [`migrate`] keeps each service's
 //! append-only migration history (spec tables [`lower`]ed to a [`catalog`], diffed against the
 //! catalog the history produces), and [`check`] puts sync, boundaries and migrations together
-//! for `nova-gen check`.
+//! for `nova-gen check`. [`names`] holds the naming rules generated code follows; it sits
+//! below every phase, so validation and boundaries apply the same rules the emitters do
+//! without depending on [`emit`].
 
 pub mod boundaries;
 pub mod catalog;
@@ -25,6 +27,7 @@ pub mod load;
 pub mod lower;
 pub mod migrate;
 pub mod model;
+pub mod names;
 pub mod raw;
 pub mod schema;
 pub mod source;
@@ -38,24 +41,41 @@ use layout::Layout;
 use load::ProtoSet;
 use load::migrations::{History, MigrationFile};
 
-/// Why a run could not produce output.
-#[derive(Debug)]
+/// Why a run could not produce output. [`Failure::Spec`] is the user's to fix (exit code 2);
+/// every other variant is a bug or a problem of the machine (exit code 3), and its `Display`
+/// is the line `nova-gen` prints.
+#[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The specs are invalid: located diagnostics, exit code 2.
+    #[error("{} problem(s) in the specs", .0.len())]
     Spec(Vec<Diagnostic>),
-    /// A bug or an I/O problem: exit code 3.
-    Internal(String),
+    /// The model met something validation should have refused.
+    #[error(transparent)]
+    Model(#[from] model::ModelError),
+    /// An emitter failed (generated code that does not parse, a template that does not render).
+    #[error(transparent)]
+    Emit(#[from] emit::EmitError),
+    /// `nova-gen migrate` failed to render a migration or to read a state file.
+    #[error(transparent)]
+    Migrate(#[from] migrate::MigrateError),
+    /// Reading or writing the repository (or starting a process) failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, e.g. `writing migrations/notes/schema.json`.
+        context: String,
+        source: std::io::Error,
+    },
+    /// A command beyond the specs failed (the database, TLS material, a build): `nova-gen`
+    /// runs these, nova-gen-core does not.
+    #[error("{0}")]
+    Command(Box<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<emit::EmitError> for Failure {
-    fn from(e: emit::EmitError) -> Self {
-        Failure::Internal(e.to_string())
-    }
-}
-
-impl From<model::ModelError> for Failure {
-    fn from(e: model::ModelError) -> Self {
-        Failure::Internal(e.to_string())
+impl Failure {
+    /// An I/O failure while doing `context` (e.g. `writing files`).
+    pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Failure {
+        let context = context.into();
+        move |source| Failure::Io { context, source }
     }
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::ir::{
     Access, AccessKind, BreakerPolicy, CachePolicy, CallPolicy, Check, Column, DefaultValue, EntityField, EnumValue, Enumeration, ForeignKey, Index,
-    IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget, RetryPolicy, Rpc, Service, SharedPackage, Slo, Spec, Table,
-    TargetPolicy,
+    IndexColumn, MessageType, OnDelete, ProtoEnum, ProtoService, Reference, RetryBudget, RetryPolicy, Rpc, Service, ServiceId, SharedPackage, Slo,
+    Spec, Table, TargetPolicy,
 };
 use crate::load::Loaded;
 use crate::load::ProtoSet;
@@ -44,6 +44,7 @@ pub struct ModelError(String);
 /// and also after dropping its last one while migrations exist (they still have to be applied).
 pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError> {
     let spec = &loaded.ownership;
+    let ids = ServiceIds::of(spec);
     let mut services = Vec::new();
     for (index, raw) in spec.services.iter().enumerate() {
         let proto = loaded
@@ -52,13 +53,14 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
             .ok_or_else(|| ModelError(format!("proto service {} of {} not found", raw.proto_name(), raw.name.value)))?;
         let port = u16::try_from(spec.port_of(index)).map_err(|_| ModelError(format!("port of {} out of range", raw.name.value)))?;
         services.push(Service {
+            id: ids.resolve(&raw.name)?,
             name: raw.name.value.clone(),
             port,
             database: has_database(raw, histories).then(|| raw.database_name()),
             proto: ProtoService { package: proto.package.clone(), name: proto.name.clone(), file: proto.file.clone(), docs: proto.docs.clone() },
             slo: resolve_slo(&[&spec.defaults.slo, &raw.slo]),
-            calls: sorted(&raw.calls),
-            allow_cycle: sorted(&raw.allow_cycle),
+            calls: ids.resolve_all(&raw.calls)?,
+            allow_cycle: ids.resolve_all(&raw.allow_cycle)?,
             rpcs: build_rpcs(&loaded.protos, &spec.defaults, raw, proto, &callers_of(spec, &raw.name.value))?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
             target: resolve_target(&[&spec.defaults.target, &raw.target]),
@@ -69,10 +71,36 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
     for service in &mut services {
         link_proto_enums(&loaded.protos, service);
     }
-    services.sort_by(|a, b| a.name.cmp(&b.name));
+    // Ids are positions in name order: sorted, each service sits at its own id.
+    services.sort_by_key(|s| s.id);
     let shared_packages = link_packages(&loaded.protos, &mut services);
-    let token_issuer = spec.defaults.token_issuer.as_ref().map(|t| t.value.clone());
+    let token_issuer = spec.defaults.token_issuer.as_ref().map(|t| ids.resolve(t)).transpose()?;
     Ok(Spec { services, token_issuer, shared_packages })
+}
+
+/// The services' names in the order of [`Spec::services`] (by name): a name's position is
+/// its [`ServiceId`]. References are resolved here, once; validation has refused unknown
+/// names (`spec::unknown-callee`, `spec::bad-allow-cycle`, `spec::unknown-token-issuer`).
+struct ServiceIds<'a>(Vec<&'a str>);
+
+impl<'a> ServiceIds<'a> {
+    fn of(spec: &'a crate::raw::RawSpec) -> Self {
+        let mut names: Vec<&str> = spec.services.iter().map(|s| s.name.value.as_str()).collect();
+        names.sort_unstable();
+        ServiceIds(names)
+    }
+
+    fn resolve(&self, name: &crate::source::Located<String>) -> Result<ServiceId, ModelError> {
+        self.0.binary_search(&name.value.as_str()).map(ServiceId::new).map_err(|_| ModelError(format!("unknown service {}", name.value)))
+    }
+
+    /// Sorted by name, without repeats.
+    fn resolve_all(&self, names: &[crate::source::Located<String>]) -> Result<Vec<ServiceId>, ModelError> {
+        let mut ids = names.iter().map(|n| self.resolve(n)).collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
 }
 
 /// The services whose `calls` list `service`, sorted.
@@ -169,7 +197,7 @@ fn has_database(raw: &RawService, histories: &[History]) -> bool {
 /// Returns the shared packages, sorted.
 fn link_packages(protos: &ProtoSet, services: &mut [Service]) -> Vec<SharedPackage> {
     use crate::load::protos::{imported_packages, spec_packages};
-    let owner_of_package = |package: &str| services.iter().find(|s| s.proto.package == package).map(|s| s.name.clone());
+    let owner_of_package = |package: &str| services.iter().find(|s| s.proto.package == package).map(|s| s.id);
     let shared: Vec<SharedPackage> = spec_packages(protos)
         .into_iter()
         .filter(|p| owner_of_package(p).is_none())
@@ -179,7 +207,7 @@ fn link_packages(protos: &ProtoSet, services: &mut [Service]) -> Vec<SharedPacka
     let mut links = Vec::new();
     for service in services.iter() {
         let imported = imported_packages(protos, &service.proto.package);
-        let dependencies: Vec<String> = imported.iter().filter_map(|p| owner_of_package(p)).filter(|s| *s != service.name).collect();
+        let dependencies: Vec<ServiceId> = imported.iter().filter_map(|p| owner_of_package(p)).filter(|s| *s != service.id).collect();
         links.push((dependencies, imported.iter().filter(|p| is_shared(p)).cloned().collect()));
     }
     for (service, (mut dependencies, shared_dependencies)) in services.iter_mut().zip(links) {
@@ -189,13 +217,6 @@ fn link_packages(protos: &ProtoSet, services: &mut [Service]) -> Vec<SharedPacka
         service.shared_dependencies = shared_dependencies;
     }
     shared
-}
-
-fn sorted(names: &[crate::source::Located<String>]) -> Vec<String> {
-    let mut names: Vec<String> = names.iter().map(|n| n.value.clone()).collect();
-    names.sort();
-    names.dedup();
-    names
 }
 
 fn build_rpcs(

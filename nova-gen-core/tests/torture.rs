@@ -33,7 +33,7 @@ fn the_committed_torture_output_is_what_nova_gen_emits() {
     let beta = spec.service("beta").unwrap();
     assert!(alpha.rpcs.iter().any(|r| r.name == "Super" && r.policy.fail_closed));
     assert!(beta.rpcs.iter().all(|r| r.policy.cache.is_none()), "beta caches nothing");
-    assert_eq!(beta.api_dependencies, ["alpha"], "beta's API uses alpha's messages");
+    assert_eq!(beta.api_dependencies, [alpha.id], "beta's API uses alpha's messages");
     assert_eq!(spec.shared_packages.len(), 1);
     assert_eq!(alpha.shared_dependencies, beta.shared_dependencies, "both import the shared package");
     let gamma = spec.service("gamma").unwrap();

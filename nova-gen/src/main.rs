@@ -131,8 +131,8 @@ fn main() -> ExitCode {
             eprint!("{}", diagnostic::render(&diagnostics));
             ExitCode::from(2)
         }
-        Err(Failure::Internal(message)) => {
-            eprintln!("nova-gen: {message}");
+        Err(failure) => {
+            eprintln!("nova-gen: {failure}");
             ExitCode::from(3)
         }
     }
@@ -145,7 +145,7 @@ fn find_layout(cli: &Cli) -> Result<Layout, Failure> {
         (Some(root), _) => Layout::at(root),
         (None, Some(_)) => Layout::at("."),
         (None, None) => {
-            let here = std::env::current_dir().map_err(|e| Failure::Internal(format!("reading the working directory: {e}")))?;
+            let here = std::env::current_dir().map_err(Failure::io("reading the working directory"))?;
             match layout::find_root(&here) {
                 Some(root) => Layout::found(root),
                 None => {
@@ -191,7 +191,7 @@ fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
 
 fn generate(layout: &Layout) -> Result<ExitCode, Failure> {
     let (analysis, files) = nova_gen_core::generate_files(layout)?;
-    let report = sync::write(&layout.root, &files).map_err(|e| Failure::Internal(format!("writing files: {e}")))?;
+    let report = sync::write(&layout.root, &files).map_err(Failure::io("writing files"))?;
     for path in &report.written {
         println!("wrote      {path}");
     }

@@ -195,16 +195,15 @@ fn expectations(analysis: &nova_gen_core::Analysis, ops: &Path) -> serde_json::V
         .services
         .iter()
         .map(|s| {
-            let callee = |c: &String| spec.service(c).unwrap();
             // Clients verify the callee's certificate by its Service name, over mTLS only.
-            let endpoints: serde_json::Map<String, serde_json::Value> = s
-                .calls
-                .iter()
-                .map(|c| (format!("NOVA_{}_ENDPOINT", c.to_ascii_uppercase()), format!("https://{}:{}", ops::job_name(c), callee(c).port).into()))
+            let endpoints: serde_json::Map<String, serde_json::Value> = spec
+                .resolve(&s.calls)
+                .map(|c| (format!("NOVA_{}_ENDPOINT", c.name.to_ascii_uppercase()), format!("https://{}:{}", ops::job_name(&c.name), c.port).into()))
                 .collect();
-            let callees: serde_json::Map<String, serde_json::Value> = s.calls.iter().map(|c| (ops::job_name(c), callee(c).port.into())).collect();
+            let callees: serde_json::Map<String, serde_json::Value> =
+                spec.resolve(&s.calls).map(|c| (ops::job_name(&c.name), c.port.into())).collect();
             // The reverse edges: every service whose `calls` name this one.
-            let callers: Vec<String> = spec.services.iter().filter(|c| c.calls.contains(&s.name)).map(|c| ops::job_name(&c.name)).collect();
+            let callers: Vec<String> = spec.services.iter().filter(|c| c.calls.contains(&s.id)).map(|c| ops::job_name(&c.name)).collect();
             let mut secret_env = vec!["NOVA_REDIS_URL", "NOVA_CACHE_KEY"];
             if s.database.is_some() {
                 secret_env.push("NOVA_DATABASE_URL");

@@ -7,7 +7,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::Ownership;
 use crate::diagnostic::Diagnostic;
-use crate::emit::names::client_struct_name;
+use crate::names::client_struct_name;
 use crate::source::SourceFile;
 
 /// Which of a service's crates a package name is.
@@ -46,7 +46,7 @@ pub(crate) fn check_manifest(file: &SourceFile, service: &str, ownership: &Owner
             };
             if let Some(ServiceCrate::Api(callee)) = classify(&package, ownership)
                 && callee != service
-                && ownership.spec.service(service).is_some_and(|s| !s.calls.iter().any(|c| c == callee))
+                && ownership.spec.service(service).is_some_and(|s| !ownership.spec.resolve(&s.calls).any(|c| c.name == callee))
             {
                 diagnostics.push(
                     Diagnostic::new(

@@ -9,7 +9,7 @@ use syn::visit::Visit;
 use super::Ownership;
 use super::sql::{mentioned_databases, mentioned_tables};
 use crate::diagnostic::Diagnostic;
-use crate::emit::names::client_struct_name;
+use crate::names::client_struct_name;
 use crate::source::{SourceFile, Span as ByteSpan};
 
 pub(crate) fn check_rust(file: &SourceFile, service: &str, ownership: &Ownership<'_>) -> Vec<Diagnostic> {

@@ -4,10 +4,10 @@ use heck::ToSnakeCase;
 use quote::{format_ident, quote};
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::{client_struct, ident, invalidate_method, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
 use crate::emit::rpc::rpc_docs;
 use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
 use crate::ir::{Rpc, Service};
+use crate::names::{client_struct, ident, invalidate_method, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
 
 /// The function naming the entities a request is about (for invalidation by id).
 fn entities_fn(rpc: &Rpc) -> proc_macro2::TokenStream {

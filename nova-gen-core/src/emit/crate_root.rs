@@ -10,16 +10,16 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::emit::manifest::{Dependency, Manifest};
-use crate::emit::names::{api_lib, api_package, client_struct, generated_package, message_type, shared_package_crate};
 use crate::emit::{EmitError, Header, doc_lines, rust_file};
 use crate::ir::{MessageType, Service, SharedPackage, Spec};
 use crate::layout::out;
+use crate::names::{api_lib, api_package, client_struct, generated_package, message_type, shared_package_crate};
 
 /// `generated/<svc>-api/Cargo.toml`.
 pub fn emit_api_manifest(spec: &Spec, service: &Service) -> String {
     let mut dependencies: Vec<Dependency> =
         ["nova-runtime", "prost", "prost-types", "tonic", "tonic-prost"].into_iter().map(Dependency::workspace).collect();
-    for other in service.api_dependencies.iter().filter_map(|name| spec.service(name)) {
+    for other in spec.resolve(&service.api_dependencies) {
         dependencies.push(Dependency::path(&api_package(other), &format!("../{}", out::api_crate_dir(&other.name))));
     }
     dependencies.extend(service.shared_dependencies.iter().map(|package| shared_dependency(package)));

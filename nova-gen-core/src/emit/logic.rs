@@ -3,10 +3,10 @@
 use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::rpc_method;
 use crate::emit::rpc::rpc_docs;
 use crate::emit::{EmitError, doc_lines, rust_file};
 use crate::ir::Service;
+use crate::names::rpc_method;
 
 pub fn emit_logic(service: &Service) -> Result<String, EmitError> {
     let methods = service.rpcs.iter().map(|rpc| {

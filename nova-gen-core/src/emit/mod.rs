@@ -8,7 +8,9 @@ mod db;
 mod logic;
 pub mod manifest;
 pub mod migration;
-pub mod names;
+// The naming rules live below emit (validate and boundaries need them too); re-exported for
+// the emitters that still name them here.
+pub use crate::names;
 pub mod ops;
 mod protos;
 mod registry;
@@ -145,7 +147,7 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
     let own_migrations: Vec<&MigrationFile> = migrations.iter().filter(|m| m.service == service.name).collect();
     files.owned(format!("{root}/Cargo.toml"), crate_root::emit_service_manifest(service));
     files.owned(format!("{root}/src/lib.rs"), crate_root::emit_service_lib(service)?);
-    files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos));
+    files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos)?);
     files.owned(format!("{root}/src/logic.rs"), logic::emit_logic(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(spec, service)?);
     // A service without a database (it owns no table) gets no db module and no repositories.

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use prost_build::Module;
 
 use crate::emit::EmitError;
-use crate::emit::names::{api_lib, shared_package_lib};
 use crate::ir::{Service, Spec};
 use crate::load::ProtoSet;
+use crate::names::{api_lib, shared_package_lib};
 
 /// A prost-build configuration with nova's settings.
 fn config() -> prost_build::Config {
@@ -80,17 +80,22 @@ pub fn emit_shared_package(spec: &Spec, package: &str, protos: &ProtoSet) -> Res
 
 /// The encoded `FileDescriptorSet` gRPC reflection serves: the service's own files and every
 /// file they import, transitively, without source info (so comment edits do not change it).
-pub fn emit_descriptor_set(service: &Service, protos: &ProtoSet) -> Vec<u8> {
+/// protox compiled every import, so a file missing here is a bug.
+pub fn emit_descriptor_set(service: &Service, protos: &ProtoSet) -> Result<Vec<u8>, EmitError> {
     use prost::Message as _;
     let all: Vec<&prost_types::FileDescriptorProto> = protos.files.values().chain(protos.imports.iter()).collect();
     let mut wanted: Vec<String> = protos.files.values().filter(|f| f.package() == service.proto.package).map(|f| f.name().to_string()).collect();
+    let find = |name: &str| {
+        all.iter()
+            .copied()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| EmitError::new(format!("descriptor set of {}: {name} is not among the compiled files", service.name)))
+    };
     let mut index = 0;
     while index < wanted.len() {
-        if let Some(file) = all.iter().find(|f| f.name() == wanted[index]) {
-            for dependency in &file.dependency {
-                if !wanted.contains(dependency) {
-                    wanted.push(dependency.clone());
-                }
+        for dependency in &find(&wanted[index])?.dependency {
+            if !wanted.contains(dependency) {
+                wanted.push(dependency.clone());
             }
         }
         index += 1;
@@ -98,8 +103,7 @@ pub fn emit_descriptor_set(service: &Service, protos: &ProtoSet) -> Vec<u8> {
     wanted.sort();
     let file = wanted
         .iter()
-        .filter_map(|name| all.iter().find(|f| f.name() == name.as_str()))
-        .map(|f| prost_types::FileDescriptorProto { source_code_info: None, ..(*f).clone() })
-        .collect();
-    prost_types::FileDescriptorSet { file }.encode_to_vec()
+        .map(|name| find(name).map(|f| prost_types::FileDescriptorProto { source_code_info: None, ..f.clone() }))
+        .collect::<Result<_, _>>()?;
+    Ok(prost_types::FileDescriptorSet { file }.encode_to_vec())
 }

@@ -7,10 +7,10 @@
 use quote::{format_ident, quote};
 
 use crate::emit::manifest::{Dependency, Manifest};
-use crate::emit::names::{generated_lib, generated_package, handwritten_lib, handwritten_package};
 use crate::emit::{EmitError, Header, rust_file};
 use crate::ir::{Service, Spec};
 use crate::layout::out;
+use crate::names::{generated_lib, generated_package, handwritten_lib, handwritten_package};
 
 /// `generated/services/Cargo.toml`.
 pub fn emit_registry_manifest(spec: &Spec) -> String {
@@ -47,7 +47,7 @@ pub fn emit_registry_lib(spec: &Spec) -> Result<String, EmitError> {
         let name = &service.name;
         let own = generated_lib(service);
         let start = format_ident!("start_{}", service.name);
-        let calls = &service.calls;
+        let calls = service.calls.iter().map(|&callee| spec.name(callee));
         let (migrations, tables, statements) = if service.database.is_some() {
             (quote!(#own::db::MIGRATIONS), quote!(#own::repo::TABLES), quote!(#own::repo::STATEMENTS))
         } else {
@@ -122,7 +122,7 @@ fn callees_first(spec: &Spec) -> Vec<&Service> {
                 .calls
                 .iter()
                 .filter(|callee| !service.allow_cycle.contains(callee))
-                .all(|callee| ordered.iter().any(|done| &done.name == callee) || spec.service(callee).is_none() || callee == &service.name)
+                .all(|&callee| ordered.iter().any(|done| done.id == callee) || callee == service.id)
         });
         // A cycle the validator let through (it reports undeclared ones): keep spec order.
         let next = remaining.remove(ready.unwrap_or(0));

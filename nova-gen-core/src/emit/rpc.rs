@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use quote::quote;
 
-use crate::emit::names::rpc_const;
 use crate::emit::{EmitError, doc_line, rust_file};
 use crate::ir::{Access, AccessKind, Idempotency, Rpc, Service};
+use crate::names::rpc_const;
 
 pub fn emit_rpc(service: &Service) -> Result<String, EmitError> {
     let full_name = service.proto.full_name();

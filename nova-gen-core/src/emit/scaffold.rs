@@ -6,11 +6,11 @@ use quote::quote;
 
 use crate::emit::crate_root::message_in;
 use crate::emit::manifest::{Dependency, Manifest};
-use crate::emit::names::{generated_lib, generated_package, handwritten_lib, handwritten_package, logic_struct, rpc_method};
 use crate::emit::{EmitError, Header, doc_line, format_rust};
 use crate::fileset::FileSet;
 use crate::ir::Service;
 use crate::layout::out;
+use crate::names::{generated_lib, generated_package, handwritten_lib, handwritten_package, logic_struct, rpc_method};
 
 pub fn emit_scaffold(service: &Service, files: &mut FileSet) -> Result<(), EmitError> {
     let root = out::handwritten_crate(&service.name);

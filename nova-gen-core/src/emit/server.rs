@@ -4,9 +4,9 @@ use heck::ToSnakeCase as _;
 use quote::quote;
 
 use crate::emit::crate_root::message_tokens;
-use crate::emit::names::{ident, rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
 use crate::emit::{EmitError, doc_lines, rust_file};
 use crate::ir::{Service, Spec};
+use crate::names::{ident, rpc_const, rpc_method, tonic_server_module, tonic_server_struct, tonic_trait};
 
 pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> {
     let module = tonic_server_module(service);
@@ -31,7 +31,7 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
             }
         }
     });
-    let issuer = match spec.token_issuer.as_deref().and_then(|name| spec.service(name)) {
+    let issuer = match spec.token_issuer() {
         Some(issuer) => {
             let (name, proto, port) = (&issuer.name, issuer.proto.full_name(), issuer.port);
             quote!(Some(::nova_runtime::identity::Issuer { service: #name, proto_service: #proto, default_port: #port }))

@@ -26,6 +26,20 @@ use plan::Refusal;
 use render::RenderedFile;
 use sum::{SumEntry, SumFile};
 
+/// A bug in `nova-gen migrate`, or a state file it cannot read (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// A migration or the state file did not render.
+    #[error("internal error while generating code: {0}")]
+    Render(String),
+    /// The model gave a service tables but no database.
+    #[error("{service} owns tables but has no database")]
+    NoDatabase { service: String },
+    /// `migrations/<service>/schema.json` is not a state file.
+    #[error("migrations/{service}/{STATE_FILE}: {source}")]
+    State { service: String, source: serde_json::Error },
+}
+
 /// What `nova-gen migrate <service>` was asked to do.
 #[derive(Debug, Clone)]
 pub struct MigrateRequest {
@@ -84,7 +98,7 @@ pub fn migrate(layout: &Layout, analysis: &Analysis, request: &MigrateRequest) -
         if wanted.tables.is_empty() {
             return Ok(MigrateOutcome { written: Vec::new(), notes: vec![format!("{} owns no table: it needs no migration", service.name)] });
         }
-        let database = service.database.as_deref().ok_or_else(|| Failure::Internal(format!("{} owns tables but has no database", service.name)))?;
+        let database = service.database.as_deref().ok_or_else(|| MigrateError::NoDatabase { service: service.name.clone() })?;
         let file = render::render_initial(&service.name, database, &wanted, 1, &slug(request)?)?;
         let notes = wanted.tables.keys().map(|t| format!("adds table {t}")).collect();
         return write(layout, service, history, &[file], &wanted, notes);
@@ -152,9 +166,9 @@ fn write(
 fn write_file(root: &Path, relative: &str, text: &str) -> Result<String, Failure> {
     let target = root.join(relative);
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Failure::Internal(format!("creating {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(Failure::io(format!("creating {}", parent.display())))?;
     }
-    std::fs::write(&target, text).map_err(|e| Failure::Internal(format!("writing {relative}: {e}")))?;
+    std::fs::write(&target, text).map_err(Failure::io(format!("writing {relative}")))?;
     Ok(relative.to_string())
 }
 
@@ -186,7 +200,7 @@ fn record(layout: &Layout, service: &Service, history: &History) -> Result<Migra
     }
     let produced = match history.state.as_deref().map(state::parse) {
         Some(Ok(catalog)) => catalog,
-        Some(Err(e)) => return Err(Failure::Internal(format!("migrations/{}/{STATE_FILE}: {e}", service.name))),
+        Some(Err(source)) => return Err(MigrateError::State { service: service.name.clone(), source }.into()),
         None => {
             notes.push(format!("takes the spec's schema as the one the existing migrations produce ({STATE_FILE})"));
             crate::lower::lower_service(service)

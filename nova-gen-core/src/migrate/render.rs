@@ -4,10 +4,10 @@
 
 use askama::Template;
 
+use super::MigrateError;
 use super::ddl;
 use super::plan::{Phase, Plan, Step};
 use crate::catalog::{Catalog, ConstraintKind};
-use crate::emit::EmitError;
 
 /// One file to write: `NNNN_<slug>.sql` and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +51,7 @@ struct TableView {
 }
 
 /// The first migration of a service: every table of `catalog`, created whole.
-pub fn render_initial(service: &str, database: &str, catalog: &Catalog, version: i64, slug: &str) -> Result<RenderedFile, EmitError> {
+pub fn render_initial(service: &str, database: &str, catalog: &Catalog, version: i64, slug: &str) -> Result<RenderedFile, MigrateError> {
     let view = InitialView {
         header: format!("{}\n", header(service, version)),
         service,
@@ -81,7 +81,7 @@ pub fn render_initial(service: &str, database: &str, catalog: &Catalog, version:
             })
             .collect(),
     };
-    let mut text = view.render().map_err(|e| EmitError::new(format!("rendering the first migration of {service}: {e}")))?;
+    let mut text = view.render().map_err(|e| MigrateError::Render(format!("rendering the first migration of {service}: {e}")))?;
     text.push('\n');
     Ok(RenderedFile { file_name: file_name(version, slug), text })
 }
@@ -132,7 +132,7 @@ fn phase_text(phase: Phase) -> PhaseText {
 pub const LOCK_TIMEOUT: &str = "5s";
 
 /// The files of a plan, numbered from `first_version`, named after `slug`.
-pub fn render_plan(service: &str, plan: &Plan, first_version: i64, slug: &str) -> Result<Vec<RenderedFile>, EmitError> {
+pub fn render_plan(service: &str, plan: &Plan, first_version: i64, slug: &str) -> Result<Vec<RenderedFile>, MigrateError> {
     let mut files = Vec::new();
     let mut version = first_version;
     for phase in [Phase::Transactional, Phase::Online, Phase::Validate] {
@@ -149,7 +149,7 @@ pub fn render_plan(service: &str, plan: &Plan, first_version: i64, slug: &str) -
             statement_timeout: text.statement_timeout,
             blocks: steps.iter().map(|s| block(s)).collect(),
         };
-        let mut rendered = view.render().map_err(|e| EmitError::new(format!("rendering migration {version} of {service}: {e}")))?;
+        let mut rendered = view.render().map_err(|e| MigrateError::Render(format!("rendering migration {version} of {service}: {e}")))?;
         rendered.push('\n');
         files.push(RenderedFile { file_name: file_name(version, &format!("{slug}{}", text.suffix)), text: rendered });
         version += 1;

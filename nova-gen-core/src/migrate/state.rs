@@ -2,8 +2,8 @@
 //! written by `nova-gen migrate` with every migration, so that `check` and `migrate` know it
 //! without a database. A test applies every history to a real PostgreSQL and compares.
 
+use super::MigrateError;
 use crate::catalog::Catalog;
-use crate::emit::EmitError;
 
 const WRITTEN_BY: &str = "nova-gen migrate: the schema the migrations of this directory produce. Do not edit.";
 
@@ -15,9 +15,9 @@ struct StateFile {
 }
 
 /// Pretty JSON with a trailing newline; maps are ordered, so the text is deterministic.
-pub fn render(catalog: &Catalog) -> Result<String, EmitError> {
+pub fn render(catalog: &Catalog) -> Result<String, MigrateError> {
     let file = StateFile { written_by: WRITTEN_BY.to_string(), catalog: catalog.clone() };
-    let mut text = serde_json::to_string_pretty(&file).map_err(|e| EmitError::new(format!("writing schema state: {e}")))?;
+    let mut text = serde_json::to_string_pretty(&file).map_err(|e| MigrateError::Render(format!("writing schema state: {e}")))?;
     text.push('\n');
     Ok(text)
 }

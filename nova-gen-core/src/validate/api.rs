@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use heck::ToSnakeCase;
 
 use super::Validator;
-use crate::emit::names::{CLIENT_HELPERS, RPC_MODULE_CONSTS, invalidate_method, method_name, rpc_const_name};
 use crate::load::protos::{ProtoServiceInfo, imported_packages, spec_packages};
+use crate::names::{CLIENT_HELPERS, RPC_MODULE_CONSTS, invalidate_method, method_name, rpc_const_name};
 
 pub(crate) fn check_api(v: &mut Validator<'_>) {
     let services: Vec<(String, ProtoServiceInfo)> = v

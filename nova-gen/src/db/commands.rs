@@ -9,19 +9,19 @@ use super::{DbNames, Server, intact_migrations, migrations_of, services_with_dat
 use nova_gen_core::{Analysis, Failure};
 
 fn failed(error: impl std::error::Error + 'static) -> Failure {
-    Failure::Internal(nova_runtime::error::cause_chain(&error))
+    // The whole chain (sqlx hides the server's message in its source), as one line.
+    Failure::Command(nova_runtime::error::cause_chain(&error).into())
 }
 
 fn block_on<T>(work: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::Internal(format!("starting tokio: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::io("starting tokio"))?;
     runtime.block_on(work)
 }
 
 /// `db up`: the report to print, and whether it succeeded (always, when it returns).
 pub fn up(analysis: &Analysis, url: &str, prefix: Option<&str>, secrets_path: &Path) -> Result<(String, bool), Failure> {
-    let server = Server::parse(url).map_err(Failure::Internal)?;
-    let mut secrets = Secrets::load(secrets_path).map_err(Failure::Internal)?;
+    let server = Server::parse(url).map_err(|e| Failure::Command(e.into()))?;
+    let mut secrets = Secrets::load(secrets_path).map_err(|e| Failure::Command(e.into()))?;
     let mut work = Vec::new();
     for (service, history) in services_with_databases(analysis) {
         let migrations = intact_migrations(history).map_err(Failure::Spec)?;
@@ -30,7 +30,7 @@ pub fn up(analysis: &Analysis, url: &str, prefix: Option<&str>, secrets_path: &P
         work.push((names, migrations, password));
     }
     // Saved before any role is made with them.
-    secrets.save().map_err(Failure::Internal)?;
+    secrets.save().map_err(|e| Failure::Command(e.into()))?;
     let reports = block_on(async {
         let reports =
             futures_util::future::join_all(work.iter().map(|(names, migrations, password)| up::up(&server, names, migrations, password))).await;
@@ -62,7 +62,7 @@ pub fn up(analysis: &Analysis, url: &str, prefix: Option<&str>, secrets_path: &P
 
 /// `db status`: the report, and whether every service is applied and in sync.
 pub fn status(analysis: &Analysis, url: &str, prefix: Option<&str>) -> Result<(String, bool), Failure> {
-    let server = Server::parse(url).map_err(Failure::Internal)?;
+    let server = Server::parse(url).map_err(|e| Failure::Command(e.into()))?;
     let work: Vec<_> =
         services_with_databases(analysis).into_iter().map(|(service, history)| (DbNames::of(service, prefix), migrations_of(history))).collect();
     let reports = block_on(async {

@@ -17,6 +17,16 @@ use super::provision::DevService;
 /// The package of the seeder `--seed` runs (tools/seed).
 pub const SEED_PACKAGE: &str = "nova-seed";
 
+/// Why `cargo build` gave no binaries to run.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cargo build failed ({0}); fix the errors above and run `nova-gen dev` again")]
+    Failed(std::process::ExitStatus),
+    /// The packages, comma-separated.
+    #[error("cargo built no binary for {0}: each needs a src/main.rs")]
+    NoBinary(String),
+}
+
 /// Package name -> executable.
 pub type Binaries = BTreeMap<String, PathBuf>;
 
@@ -38,24 +48,23 @@ pub fn build(layout: &Layout, services: &[DevService], options: &DevOptions) -> 
         command.args(["-p", package]);
     }
     // Cargo's progress and diagnostics go to stderr, shown as they come; stdout is JSON.
-    let mut child =
-        command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|e| Failure::Internal(format!("running cargo build: {e}")))?;
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(Failure::io("running cargo build"))?;
     let mut binaries = Binaries::new();
     if let Some(stdout) = child.stdout.take() {
         for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.map_err(|e| Failure::Internal(format!("reading cargo's output: {e}")))?;
+            let line = line.map_err(Failure::io("reading cargo's output"))?;
             if let Some((package, executable)) = executable_of(&line) {
                 binaries.insert(package, executable);
             }
         }
     }
-    let status = child.wait().map_err(|e| Failure::Internal(format!("waiting for cargo build: {e}")))?;
+    let status = child.wait().map_err(Failure::io("waiting for cargo build"))?;
     if !status.success() {
-        return Err(Failure::Internal(format!("cargo build failed ({status}); fix the errors above and run `nova-gen dev` again")));
+        return Err(Failure::Command(Box::new(BuildError::Failed(status))));
     }
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !binaries.contains_key(*p)).collect();
     if !missing.is_empty() {
-        return Err(Failure::Internal(format!("cargo built no binary for {}: each needs a src/main.rs", missing.join(", "))));
+        return Err(Failure::Command(Box::new(BuildError::NoBinary(missing.join(", ")))));
     }
     Ok(binaries)
 }

@@ -49,7 +49,7 @@ pub struct DevOptions {
 pub fn run(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> Result<ExitCode, Failure> {
     let system = provision::provision(layout, analysis, options)?;
     let binaries = build::build(layout, &system.services, options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure::Internal(format!("starting tokio: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::io("starting tokio"))?;
     let ok = runtime.block_on(supervisor::run(layout, system, binaries, options));
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -47,12 +47,12 @@ impl Pki {
 
     /// The edge's identity loaded, for `dev`'s own health checks.
     pub fn edge_material(&self) -> Result<TlsMaterial, Failure> {
-        TlsMaterial::from_files(&self.ca, &self.edge.cert, &self.edge.key).map_err(|e| Failure::Internal(format!("the edge certificate: {e}")))
+        TlsMaterial::from_files(&self.ca, &self.edge.cert, &self.edge.key).map_err(|e| failed("the edge certificate", e))
     }
 }
 
 fn failed(what: &str, error: impl std::fmt::Display) -> Failure {
-    Failure::Internal(format!("{what}: {error}"))
+    Failure::Command(format!("{what}: {error}").into())
 }
 
 fn write(path: &Path, text: &str, secret: bool) -> Result<(), Failure> {

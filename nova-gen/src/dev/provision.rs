@@ -3,8 +3,8 @@
 
 use crate::db::secrets::Secrets;
 use crate::db::{self, DbNames, Server};
-use nova_gen_core::emit::names;
 use nova_gen_core::layout::Layout;
+use nova_gen_core::names;
 use nova_gen_core::{Analysis, Failure};
 
 use super::DevOptions;
@@ -47,8 +47,8 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
     for line in report.lines().filter(|line| !line.starts_with(' ')) {
         println!("  {line}");
     }
-    let server = Server::parse(&options.db_url).map_err(Failure::Internal)?;
-    let mut secrets = Secrets::load(&options.secrets).map_err(Failure::Internal)?;
+    let server = Server::parse(&options.db_url).map_err(|e| Failure::Command(e.into()))?;
+    let mut secrets = Secrets::load(&options.secrets).map_err(|e| Failure::Command(e.into()))?;
     let names: Vec<String> = analysis.spec.services.iter().map(|s| s.name.clone()).collect();
     let pki = super::pki::ensure(&layout.root, &names)?;
     let redis_url = redis_user(&options.redis_url, &mut secrets);
@@ -60,7 +60,7 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
         let mut env = vec![("NOVA_DATA_DIR".to_string(), layout.root.join("var").join(&service.name).display().to_string())];
         env.extend(pki.env(&pki.service(&service.name)));
         env.extend(shared.iter().cloned());
-        if analysis.spec.token_issuer.as_deref() == Some(service.name.as_str()) {
+        if analysis.spec.token_issuer == Some(service.id) {
             env.push(("NOVA_AUTH_KEY_ENCRYPTION_KEY".to_string(), secrets.key("auth-key-encryption")));
         }
         if service.database.is_some() {
@@ -77,7 +77,7 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
             env,
         });
     }
-    secrets.save().map_err(Failure::Internal)?;
+    secrets.save().map_err(|e| Failure::Command(e.into()))?;
     let mut client_env = pki.env(&pki.edge);
     client_env.extend(shared);
     Ok(DevSystem { services, client_env, pki })

@@ -30,8 +30,8 @@ pub fn system_dot(spec: &Spec) -> String {
         }
     }
     for caller in &spec.services {
-        for callee in caller.calls.iter().filter_map(|c| spec.service(c)) {
-            let allowed = caller.allow_cycle.contains(&callee.name);
+        for callee in spec.resolve(&caller.calls) {
+            let allowed = caller.allow_cycle.contains(&callee.id);
             let _ = writeln!(
                 dot,
                 "  \"{}\" -> \"{}\" [label=\"{}\"{}];",

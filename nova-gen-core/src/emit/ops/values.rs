@@ -42,12 +42,12 @@ fn client_identity(client: &str) -> String {
 /// The service that issues tokens (`[defaults] token_issuer`) and so keeps signing keys
 /// encrypted at rest.
 fn is_token_issuer(spec: &Spec, service: &Service) -> bool {
-    spec.token_issuer.as_deref() == Some(service.name.as_str())
+    spec.token_issuer == Some(service.id)
 }
 
 /// The services that call `service` (their `calls` name it), sorted by name: the reverse edges.
 fn callers<'a>(spec: &'a Spec, service: &Service) -> Vec<&'a Service> {
-    spec.services.iter().filter(|s| s.calls.contains(&service.name)).collect()
+    spec.services.iter().filter(|s| s.calls.contains(&service.id)).collect()
 }
 
 /// A peer of the service in values: a callee or a caller.
@@ -99,17 +99,9 @@ struct ValuesView {
     p95_query: String,
 }
 
-/// The services `service` calls. The model has checked every name, so a miss is a bug here.
-fn callees(spec: &Spec, service: &Service) -> Result<Vec<Peer>, EmitError> {
-    service
-        .calls
-        .iter()
-        .map(|c| {
-            spec.service(c)
-                .map(Peer::of)
-                .ok_or_else(|| EmitError::new(format!("values of {}: it calls {c}, which the spec does not have", service.name)))
-        })
-        .collect()
+/// The services `service` calls, sorted by name.
+fn callees(spec: &Spec, service: &Service) -> Vec<Peer> {
+    spec.resolve(&service.calls).map(Peer::of).collect()
 }
 
 /// An environment variable the pod reads from a key of a Secret (values quoted for YAML).
@@ -147,7 +139,7 @@ pub fn values_file(spec: &Spec, service: &Service) -> Result<String, EmitError> 
         identity: quote(&service_identity(&service.name)),
         tls_secret: quote(&format!("{job}-tls")),
         edge_identity: quote(&client_identity("edge")),
-        calls: callees(spec, service)?,
+        calls: callees(spec, service),
         callers: callers(spec, service).into_iter().map(Peer::of).collect(),
         drain: DRAIN_DELAY_SECONDS,
         grace: GRACE_SECONDS,
