@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use nova_runtime::client::{call_deadline, channel, endpoint_from_env};
+use nova_runtime::client::{call_deadline, channel, endpoint_from_env, own_budget};
 use tokio::time::Instant;
 #[test]
 fn inherited_deadlines_only_shorten() {
@@ -16,6 +16,18 @@ fn inherited_deadlines_only_shorten() {
     assert_eq!(call_deadline(policy, Some(sooner), now), sooner);
     let later = now + Duration::from_secs(5);
     assert_eq!(call_deadline(policy, Some(later), now), now + policy);
+}
+
+#[test]
+fn a_minimum_deadline_only_lengthens_a_calls_own_budget() {
+    let policy = Duration::from_millis(200);
+    assert_eq!(own_budget(policy, None), policy);
+    assert_eq!(own_budget(policy, Some(Duration::from_secs(10))), Duration::from_secs(10));
+    assert_eq!(own_budget(Duration::from_secs(30), Some(Duration::from_secs(10))), Duration::from_secs(30));
+    // An inherited deadline still caps the lengthened budget.
+    let now = Instant::now();
+    let sooner = now + Duration::from_millis(100);
+    assert_eq!(call_deadline(own_budget(policy, Some(Duration::from_secs(10))), Some(sooner), now), sooner);
 }
 
 #[test]

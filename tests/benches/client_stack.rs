@@ -83,12 +83,14 @@ async fn main() {
     };
     let as_service = ClientIdentity { name: "unproven/user".into(), announce: Some("user".into()) };
     let raw = AuthServiceClient::new(channel.clone());
-    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, identity: as_service.clone() });
-    let cached = AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()), identity: as_service });
+    let uncached = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, identity: as_service.clone(), ..Default::default() });
+    let cached =
+        AuthClient::with_options(channel.clone(), ClientOptions { cache: Some(redis.cache_config()), identity: as_service, ..Default::default() });
     // Identity off and on, both without a cache: anonymous in plaintext, a user over mTLS.
     let plain_anonymous = AuthClient::with_options(channel.clone(), ClientOptions { cache: None, ..Default::default() });
     let tls_identity = ClientIdentity { name: edge.identity().path(), announce: None };
-    let tls_user = AuthClient::with_options(tls_channel, ClientOptions { cache: None, identity: tls_identity }).with_token(&token);
+    let tls_user =
+        AuthClient::with_options(tls_channel, ClientOptions { cache: None, identity: tls_identity, ..Default::default() }).with_token(&token);
     let cache = cached.core().cache().unwrap().clone();
     // L1 is used only once the client hears invalidations.
     nova_tests::cache_probe::until_l1_trusted(&cache).await;

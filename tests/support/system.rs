@@ -118,14 +118,23 @@ struct FaultPoints {
     databases: BTreeMap<&'static str, Proxy>,
 }
 
+/// The least time a call of a [`TestSystem::new`] system may take (its clients' and its
+/// services' clients' `min_deadline`): the specs' deadlines (200 ms for a lookup) are a
+/// production budget, and these tests are about what the services answer, not how fast a
+/// loaded CI box answers. [`TestSystem::with_faults`] keeps the specs' deadlines: its tests are
+/// about what happens when they run out.
+pub const UNHURRIED: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl TestSystem {
-    /// An empty system whose clients cache in L1 and in the test Redis under a fresh prefix.
+    /// An empty system whose clients cache in L1 and in the test Redis under a fresh prefix
+    /// and give every call at least [`UNHURRIED`].
     /// Until a service is started, its endpoint refuses connections (port 1 on loopback, which
     /// nothing serves), so a test that leaves a callee out sees it down, whatever runs on the
     /// machine's default ports.
     pub fn new() -> Self {
         let redis = RedisPrefix::new();
-        let peers = unreachable_peers(ClientOptions { cache: Some(redis.cache_config()), ..Default::default() }).with_transport(pki::edge());
+        let options = ClientOptions { cache: Some(redis.cache_config()), min_deadline: Some(UNHURRIED), ..Default::default() };
+        let peers = unreachable_peers(options).with_transport(pki::edge());
         TestSystem {
             redis,
             peers,
@@ -319,7 +328,7 @@ impl TestSystem {
     /// cache policy would (fault tests use it to see what the service itself answers).
     pub fn uncached_client<C>(&self, build: fn(&Peers) -> Result<C, ClientError>) -> C {
         let mut peers = self.peers.clone();
-        peers.options = ClientOptions { cache: None, ..Default::default() };
+        peers.options = ClientOptions { cache: None, min_deadline: peers.options.min_deadline, ..Default::default() };
         match build(&peers) {
             Ok(client) => client,
             Err(error) => panic!("cannot build a client: {error}"),

@@ -134,6 +134,11 @@ pub struct ClientOptions {
     pub cache: Option<CacheConfig>,
     /// Who the client is when it calls (set from the transport by [`Peers`]).
     pub identity: ClientIdentity,
+    /// A floor under every call's own deadline (an inherited deadline still caps it). `None`
+    /// everywhere but test harnesses: the RPC policies' deadlines (200 ms for a lookup) are a
+    /// production budget, and a test that is not about deadlines, run on a loaded 2-core CI
+    /// box, must not fail because a call took 300 ms.
+    pub min_deadline: Option<Duration>,
 }
 
 impl ClientOptions {
@@ -161,12 +166,12 @@ impl ClientOptions {
             }
         };
         let cache = CacheConfig { redis: Some(redis), key_prefix: env_or::<String>("NOVA_CACHE_PREFIX", "nova")?, mac_key, ..CacheConfig::default() };
-        Ok(ClientOptions { cache: Some(cache), identity: ClientIdentity::default() })
+        Ok(ClientOptions { cache: Some(cache), identity: ClientIdentity::default(), min_deadline: None })
     }
 
     /// L1 only.
     pub fn in_process() -> Self {
-        ClientOptions { cache: Some(CacheConfig::default()), identity: ClientIdentity::default() }
+        ClientOptions { cache: Some(CacheConfig::default()), identity: ClientIdentity::default(), min_deadline: None }
     }
 }
 
@@ -182,6 +187,8 @@ struct Target {
     identity: ClientIdentity,
     /// `x-nova-service` in plaintext mode.
     announce: Option<MetadataValue<Ascii>>,
+    /// [`ClientOptions::min_deadline`].
+    min_deadline: Option<Duration>,
 }
 
 /// What a generated client holds: cheap to clone; clones share the breaker, the retry
@@ -237,7 +244,9 @@ impl ClientCore {
         let breaker = CircuitBreaker::new(policy.breaker);
         let announce = options.identity.announce.as_deref().and_then(|name| MetadataValue::try_from(name).ok());
         let identity = options.identity;
-        let target = Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics, identity, announce };
+        let min_deadline = options.min_deadline;
+        let target =
+            Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics, identity, announce, min_deadline };
         ClientCore { target: Arc::new(target), token: None }
     }
 
@@ -336,7 +345,7 @@ impl ClientCore {
         let started = Instant::now();
         let metrics = crate::metrics::client(rpc);
         metrics.started.increment(1);
-        let deadline = call_deadline(rpc.policy.deadline, context::current_deadline(), started);
+        let deadline = call_deadline(own_budget(rpc.policy.deadline, self.target.min_deadline), context::current_deadline(), started);
         let (credentials, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
         let how = How { rpc, deadline, credentials, scope };
@@ -554,6 +563,12 @@ where
         metrics.retries.increment(1);
         tokio::time::sleep(pause).await;
     }
+}
+
+/// How long an outgoing call may take by itself: the policy's deadline, or the client's
+/// [`ClientOptions::min_deadline`] if that is longer.
+pub fn own_budget(policy: Duration, min_deadline: Option<Duration>) -> Duration {
+    min_deadline.map_or(policy, |floor| policy.max(floor))
 }
 
 /// The deadline of an outgoing call: the policy's, never later than the inherited one.
