@@ -21,13 +21,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, event, ip_address, detail, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __auth_logs_columns {
+macro_rules! __auth_logs__columns {
     () => {
         "id, user_id, event, ip_address, detail, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM auth_logs")`.
-pub use crate::__auth_logs_columns as columns;
+pub use crate::__auth_logs__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO auth_logs (id, user_id, event, ip_address, detail, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, '{}'::JSONB), COALESCE($6, now())) RETURNING id, user_id, event, ip_address, detail, created_at";
 const SQL_GET: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, event, ip_address, detail, created_at FROM auth_logs WHERE id = ANY($1) ORDER BY id";

@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, email, token_hash, expires_at, verified_at, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __email_verifications_columns {
+macro_rules! __email_verifications__columns {
     () => {
         "id, user_id, email, token_hash, expires_at, verified_at, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM email_verifications")`.
-pub use crate::__email_verifications_columns as columns;
+pub use crate::__email_verifications__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO email_verifications (id, user_id, email, token_hash, expires_at, verified_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6, COALESCE($7, now())) RETURNING id, user_id, email, token_hash, expires_at, verified_at, created_at";
 const SQL_GET: &str = "SELECT id, user_id, email, token_hash, expires_at, verified_at, created_at FROM email_verifications WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, email, token_hash, expires_at, verified_at, created_at FROM email_verifications WHERE id = ANY($1) ORDER BY id";

@@ -15,13 +15,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "kid, algorithm, public_key, private_key, active, created_at, retired_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __jwt_signing_keys_columns {
+macro_rules! __jwt_signing_keys__columns {
     () => {
         "kid, algorithm, public_key, private_key, active, created_at, retired_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM jwt_signing_keys")`.
-pub use crate::__jwt_signing_keys_columns as columns;
+pub use crate::__jwt_signing_keys__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'::TEXT), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
 const SQL_GET: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = $1";
 const SQL_GET_MANY: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = ANY($1) ORDER BY kid";

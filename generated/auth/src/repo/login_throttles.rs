@@ -17,13 +17,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "source, email, window_started_at, failures, locked_until";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __login_throttles_columns {
+macro_rules! __login_throttles__columns {
     () => {
         "source, email, window_started_at, failures, locked_until"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM login_throttles")`.
-pub use crate::__login_throttles_columns as columns;
+pub use crate::__login_throttles__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO login_throttles (source, email, window_started_at, failures, locked_until) VALUES ($1, $2, $3, COALESCE($4, 0), $5) RETURNING source, email, window_started_at, failures, locked_until";
 const SQL_GET: &str = "SELECT source, email, window_started_at, failures, locked_until FROM login_throttles WHERE source = $1 AND email = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT source, email, window_started_at, failures, locked_until FROM login_throttles WHERE source = $1 AND email = $2 FOR UPDATE";

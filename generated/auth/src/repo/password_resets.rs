@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, token_hash, expires_at, used_at, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __password_resets_columns {
+macro_rules! __password_resets__columns {
     () => {
         "id, user_id, token_hash, expires_at, used_at, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM password_resets")`.
-pub use crate::__password_resets_columns as columns;
+pub use crate::__password_resets__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO password_resets (id, user_id, token_hash, expires_at, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) RETURNING id, user_id, token_hash, expires_at, used_at, created_at";
 const SQL_GET: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id = ANY($1) ORDER BY id";

@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, session_id, user_id, token_hash, expires_at, revoked_at, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __refresh_tokens_columns {
+macro_rules! __refresh_tokens__columns {
     () => {
         "id, session_id, user_id, token_hash, expires_at, revoked_at, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM refresh_tokens")`.
-pub use crate::__refresh_tokens_columns as columns;
+pub use crate::__refresh_tokens__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO refresh_tokens (id, session_id, user_id, token_hash, expires_at, revoked_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6, COALESCE($7, now())) RETURNING id, session_id, user_id, token_hash, expires_at, revoked_at, created_at";
 const SQL_GET: &str = "SELECT id, session_id, user_id, token_hash, expires_at, revoked_at, created_at FROM refresh_tokens WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, session_id, user_id, token_hash, expires_at, revoked_at, created_at FROM refresh_tokens WHERE id = ANY($1) ORDER BY id";

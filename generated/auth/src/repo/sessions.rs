@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, device, ip_address, created_at, expires_at, revoked_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __sessions_columns {
+macro_rules! __sessions__columns {
     () => {
         "id, user_id, device, ip_address, created_at, expires_at, revoked_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM sessions")`.
-pub use crate::__sessions_columns as columns;
+pub use crate::__sessions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO sessions (id, user_id, device, ip_address, created_at, expires_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, COALESCE($5, now()), $6, $7) RETURNING id, user_id, device, ip_address, created_at, expires_at, revoked_at";
 const SQL_GET: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, device, ip_address, created_at, expires_at, revoked_at FROM sessions WHERE id = ANY($1) ORDER BY id";

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, session_id, user_id, revoked_at, expires_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __token_revocations_columns {
+macro_rules! __token_revocations__columns {
     () => {
         "id, session_id, user_id, revoked_at, expires_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM token_revocations")`.
-pub use crate::__token_revocations_columns as columns;
+pub use crate::__token_revocations__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO token_revocations (session_id, user_id, revoked_at, expires_at) VALUES ($1, $2, COALESCE($3, now()), $4) RETURNING id, session_id, user_id, revoked_at, expires_at";
 const SQL_GET: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id = ANY($1) ORDER BY id";

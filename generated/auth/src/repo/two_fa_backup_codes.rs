@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, code_hash, used_at, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __two_fa_backup_codes_columns {
+macro_rules! __two_fa_backup_codes__columns {
     () => {
         "id, user_id, code_hash, used_at, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM two_fa_backup_codes")`.
-pub use crate::__two_fa_backup_codes_columns as columns;
+pub use crate::__two_fa_backup_codes__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO two_fa_backup_codes (id, user_id, code_hash, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, now())) RETURNING id, user_id, code_hash, used_at, created_at";
 const SQL_GET: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, code_hash, used_at, created_at FROM two_fa_backup_codes WHERE id = ANY($1) ORDER BY id";

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, permission, granted_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __user_permissions_columns {
+macro_rules! __user_permissions__columns {
     () => {
         "user_id, permission, granted_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM user_permissions")`.
-pub use crate::__user_permissions_columns as columns;
+pub use crate::__user_permissions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO user_permissions (user_id, permission, granted_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, permission, granted_at";
 const SQL_GET: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE user_id = $1 AND permission = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE user_id = $1 AND permission = $2 FOR UPDATE";

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __users_columns {
+macro_rules! __users__columns {
     () => {
         "id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM users")`.
-pub use crate::__users_columns as columns;
+pub use crate::__users__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
@@ -166,7 +166,7 @@ impl TryFrom<crate::pb::AccountStatus> for Status {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __users_status_sql {
+macro_rules! __users__status__sql {
     (active) => {
         "1"
     };
@@ -178,7 +178,7 @@ macro_rules! __users_status_sql {
     };
 }
 /// The SQL literal of a `users.status` value, by its spec name, for `concat!`: `status_sql!(active)` is `1`; `Status` is the Rust value to bind.
-pub use crate::__users_status_sql as status_sql;
+pub use crate::__users__status__sql as status_sql;
 /// One row of `users`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, name, created_at, updated_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __bookmark_collections_columns {
+macro_rules! __bookmark_collections__columns {
     () => {
         "id, user_id, name, created_at, updated_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM bookmark_collections")`.
-pub use crate::__bookmark_collections_columns as columns;
+pub use crate::__bookmark_collections__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO bookmark_collections (id, user_id, name, created_at, updated_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), COALESCE($5, now())) RETURNING id, user_id, name, created_at, updated_at";
 const SQL_GET: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE id = ANY($1) ORDER BY id";

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, post_id, collection_id, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __bookmarks_columns {
+macro_rules! __bookmarks__columns {
     () => {
         "user_id, post_id, collection_id, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM bookmarks")`.
-pub use crate::__bookmarks_columns as columns;
+pub use crate::__bookmarks__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO bookmarks (user_id, post_id, collection_id, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING user_id, post_id, collection_id, created_at";
 const SQL_GET: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 AND post_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, post_id, collection_id, created_at FROM bookmarks WHERE user_id = $1 AND post_id = $2 FOR UPDATE";

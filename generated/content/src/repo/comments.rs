@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __comments_columns {
+macro_rules! __comments__columns {
     () => {
         "id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM comments")`.
-pub use crate::__comments_columns as columns;
+pub use crate::__comments__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO comments (id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 0), COALESCE($7, now()), COALESCE($8, now()), $9) RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";

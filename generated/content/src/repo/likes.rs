@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, post_id, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __likes_columns {
+macro_rules! __likes__columns {
     () => {
         "user_id, post_id, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM likes")`.
-pub use crate::__likes_columns as columns;
+pub use crate::__likes__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO likes (user_id, post_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, post_id, created_at";
 const SQL_GET: &str = "SELECT user_id, post_id, created_at FROM likes WHERE user_id = $1 AND post_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, post_id, created_at FROM likes WHERE user_id = $1 AND post_id = $2 FOR UPDATE";

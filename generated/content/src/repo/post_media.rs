@@ -19,13 +19,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "post_id, position, media_id";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __post_media_columns {
+macro_rules! __post_media__columns {
     () => {
         "post_id, position, media_id"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM post_media")`.
-pub use crate::__post_media_columns as columns;
+pub use crate::__post_media__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO post_media (post_id, position, media_id) VALUES ($1, $2, $3) RETURNING post_id, position, media_id";
 const SQL_GET: &str = "SELECT post_id, position, media_id FROM post_media WHERE post_id = $1 AND position = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT post_id, position, media_id FROM post_media WHERE post_id = $1 AND position = $2 FOR UPDATE";

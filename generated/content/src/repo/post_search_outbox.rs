@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, post_id, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __post_search_outbox_columns {
+macro_rules! __post_search_outbox__columns {
     () => {
         "id, post_id, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM post_search_outbox")`.
-pub use crate::__post_search_outbox_columns as columns;
+pub use crate::__post_search_outbox__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO post_search_outbox (post_id, created_at) VALUES ($1, COALESCE($2, now())) RETURNING id, post_id, created_at";
 const SQL_GET: &str = "SELECT id, post_id, created_at FROM post_search_outbox WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, post_id, created_at FROM post_search_outbox WHERE id = ANY($1) ORDER BY id";

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __posts_columns {
+macro_rules! __posts__columns {
     () => {
         "id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM posts")`.
-pub use crate::__posts_columns as columns;
+pub use crate::__posts__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO posts (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), COALESCE($4, 1), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, now()), COALESCE($9, now()), $10) RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
@@ -164,7 +164,7 @@ impl TryFrom<crate::pb::PostVisibility> for Visibility {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __posts_visibility_sql {
+macro_rules! __posts__visibility__sql {
     (public) => {
         "1"
     };
@@ -176,7 +176,7 @@ macro_rules! __posts_visibility_sql {
     };
 }
 /// The SQL literal of a `posts.visibility` value, by its spec name, for `concat!`: `visibility_sql!(public)` is `1`; `Visibility` is the Rust value to bind.
-pub use crate::__posts_visibility_sql as visibility_sql;
+pub use crate::__posts__visibility__sql as visibility_sql;
 /// One row of `posts`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, post_id, user_id, quote, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __shares_columns {
+macro_rules! __shares__columns {
     () => {
         "id, post_id, user_id, quote, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM shares")`.
-pub use crate::__shares_columns as columns;
+pub use crate::__shares__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO shares (id, post_id, user_id, quote, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now())) RETURNING id, post_id, user_id, quote, created_at";
 const SQL_GET: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, post_id, user_id, quote, created_at FROM shares WHERE id = ANY($1) ORDER BY id";

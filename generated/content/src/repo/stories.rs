@@ -19,13 +19,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __stories_columns {
+macro_rules! __stories__columns {
     () => {
         "id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stories")`.
-pub use crate::__stories_columns as columns;
+pub use crate::__stories__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, now()), $7, $8) RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
 const SQL_GET: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "story_id, viewer_id, viewed_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __story_views_columns {
+macro_rules! __story_views__columns {
     () => {
         "story_id, viewer_id, viewed_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM story_views")`.
-pub use crate::__story_views_columns as columns;
+pub use crate::__story_views__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO story_views (story_id, viewer_id, viewed_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING story_id, viewer_id, viewed_at";
 const SQL_GET: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id = $2 FOR UPDATE";

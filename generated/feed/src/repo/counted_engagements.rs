@@ -21,13 +21,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, post_id, event_type, counted_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __counted_engagements_columns {
+macro_rules! __counted_engagements__columns {
     () => {
         "user_id, post_id, event_type, counted_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM counted_engagements")`.
-pub use crate::__counted_engagements_columns as columns;
+pub use crate::__counted_engagements__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO counted_engagements (user_id, post_id, event_type, counted_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING user_id, post_id, event_type, counted_at";
 const SQL_GET: &str = "SELECT user_id, post_id, event_type, counted_at FROM counted_engagements WHERE user_id = $1 AND post_id = $2 AND event_type = $3";
 const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, post_id, event_type, counted_at FROM counted_engagements WHERE user_id = $1 AND post_id = $2 AND event_type = $3 FOR UPDATE";
@@ -168,7 +168,7 @@ impl TryFrom<crate::pb::EngagementType> for EventType {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __counted_engagements_event_type_sql {
+macro_rules! __counted_engagements__event_type__sql {
     (view) => {
         "1"
     };
@@ -186,7 +186,7 @@ macro_rules! __counted_engagements_event_type_sql {
     };
 }
 /// The SQL literal of a `counted_engagements.event_type` value, by its spec name, for `concat!`: `event_type_sql!(view)` is `1`; `EventType` is the Rust value to bind.
-pub use crate::__counted_engagements_event_type_sql as event_type_sql;
+pub use crate::__counted_engagements__event_type__sql as event_type_sql;
 /// One row of `counted_engagements`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -24,13 +24,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __engagement_events_columns {
+macro_rules! __engagement_events__columns {
     () => {
         "id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM engagement_events")`.
-pub use crate::__engagement_events_columns as columns;
+pub use crate::__engagement_events__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO engagement_events (id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, ''::TEXT), $7, $8, COALESCE($9, now())) RETURNING id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at";
 const SQL_GET: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, request_id, user_id, post_id, author_id, category, event_type, weight, created_at FROM engagement_events WHERE id = ANY($1) ORDER BY id";
@@ -187,7 +187,7 @@ impl TryFrom<crate::pb::EngagementType> for EventType {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __engagement_events_event_type_sql {
+macro_rules! __engagement_events__event_type__sql {
     (view) => {
         "1"
     };
@@ -205,7 +205,7 @@ macro_rules! __engagement_events_event_type_sql {
     };
 }
 /// The SQL literal of a `engagement_events.event_type` value, by its spec name, for `concat!`: `event_type_sql!(view)` is `1`; `EventType` is the Rust value to bind.
-pub use crate::__engagement_events_event_type_sql as event_type_sql;
+pub use crate::__engagement_events__event_type__sql as event_type_sql;
 /// One row of `engagement_events`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __feed_metadata_columns {
+macro_rules! __feed_metadata__columns {
     () => {
         "user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM feed_metadata")`.
-pub use crate::__feed_metadata_columns as columns;
+pub use crate::__feed_metadata__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO feed_metadata (user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at) VALUES ($1, COALESCE($2, 'v1'::TEXT), $3, $4, COALESCE($5, now())) RETURNING user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at";
 const SQL_GET: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, ranking_version, last_generated_at, cache_invalidated_at, updated_at FROM feed_metadata WHERE user_id = ANY($1) ORDER BY user_id";

@@ -21,13 +21,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "post_id, time_window, author_id, category, score, engagement_count, updated_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trending_scores_columns {
+macro_rules! __trending_scores__columns {
     () => {
         "post_id, time_window, author_id, category, score, engagement_count, updated_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM trending_scores")`.
-pub use crate::__trending_scores_columns as columns;
+pub use crate::__trending_scores__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
 const SQL_GET: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2 FOR UPDATE";
@@ -169,7 +169,7 @@ impl TryFrom<crate::pb::TrendingWindow> for TimeWindow {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __trending_scores_time_window_sql {
+macro_rules! __trending_scores__time_window__sql {
     (hour) => {
         "1"
     };
@@ -181,7 +181,7 @@ macro_rules! __trending_scores_time_window_sql {
     };
 }
 /// The SQL literal of a `trending_scores.time_window` value, by its spec name, for `concat!`: `time_window_sql!(hour)` is `1`; `TimeWindow` is the Rust value to bind.
-pub use crate::__trending_scores_time_window_sql as time_window_sql;
+pub use crate::__trending_scores__time_window__sql as time_window_sql;
 /// One row of `trending_scores`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __user_feed_preferences_columns {
+macro_rules! __user_feed_preferences__columns {
     () => {
         "user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM user_feed_preferences")`.
-pub use crate::__user_feed_preferences_columns as columns;
+pub use crate::__user_feed_preferences__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'::TEXT[]), COALESCE($4, '{}'::UUID[]), COALESCE($5, now()), COALESCE($6, now())) RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
 const SQL_GET: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = ANY($1) ORDER BY user_id";
@@ -152,7 +152,7 @@ impl TryFrom<crate::pb::FeedKind> for DefaultFeedKind {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __user_feed_preferences_default_feed_kind_sql {
+macro_rules! __user_feed_preferences__default_feed_kind__sql {
     (personalized) => {
         "1"
     };
@@ -161,7 +161,7 @@ macro_rules! __user_feed_preferences_default_feed_kind_sql {
     };
 }
 /// The SQL literal of a `user_feed_preferences.default_feed_kind` value, by its spec name, for `concat!`: `default_feed_kind_sql!(personalized)` is `1`; `DefaultFeedKind` is the Rust value to bind.
-pub use crate::__user_feed_preferences_default_feed_kind_sql as default_feed_kind_sql;
+pub use crate::__user_feed_preferences__default_feed_kind__sql as default_feed_kind_sql;
 /// One row of `user_feed_preferences`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

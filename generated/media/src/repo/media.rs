@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __media_columns {
+macro_rules! __media__columns {
     () => {
         "id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM media")`.
-pub use crate::__media_columns as columns;
+pub use crate::__media__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21, $22) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
 const SQL_GET: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
@@ -164,7 +164,7 @@ impl TryFrom<crate::pb::MediaKind> for Kind {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __media_kind_sql {
+macro_rules! __media__kind__sql {
     (image) => {
         "1"
     };
@@ -176,7 +176,7 @@ macro_rules! __media_kind_sql {
     };
 }
 /// The SQL literal of a `media.kind` value, by its spec name, for `concat!`: `kind_sql!(image)` is `1`; `Kind` is the Rust value to bind.
-pub use crate::__media_kind_sql as kind_sql;
+pub use crate::__media__kind__sql as kind_sql;
 /// The values of `media.status`, stored as its number (smallint) and checked by `media_status_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -284,7 +284,7 @@ impl TryFrom<crate::pb::MediaStatus> for Status {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __media_status_sql {
+macro_rules! __media__status__sql {
     (pending_upload) => {
         "1"
     };
@@ -299,7 +299,7 @@ macro_rules! __media_status_sql {
     };
 }
 /// The SQL literal of a `media.status` value, by its spec name, for `concat!`: `status_sql!(pending_upload)` is `1`; `Status` is the Rust value to bind.
-pub use crate::__media_status_sql as status_sql;
+pub use crate::__media__status__sql as status_sql;
 /// One row of `media`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

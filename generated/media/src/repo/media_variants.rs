@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __media_variants_columns {
+macro_rules! __media_variants__columns {
     () => {
         "id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM media_variants")`.
-pub use crate::__media_variants_columns as columns;
+pub use crate::__media_variants__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
 const SQL_GET: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = ANY($1) ORDER BY id";
@@ -181,7 +181,7 @@ impl TryFrom<crate::pb::VariantPreset> for Preset {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __media_variants_preset_sql {
+macro_rules! __media_variants__preset__sql {
     (thumbnail) => {
         "1"
     };
@@ -199,7 +199,7 @@ macro_rules! __media_variants_preset_sql {
     };
 }
 /// The SQL literal of a `media_variants.preset` value, by its spec name, for `concat!`: `preset_sql!(thumbnail)` is `1`; `Preset` is the Rust value to bind.
-pub use crate::__media_variants_preset_sql as preset_sql;
+pub use crate::__media_variants__preset__sql as preset_sql;
 /// One row of `media_variants`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "upload_id, chunk_number, size_bytes, etag, received_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __upload_chunks_columns {
+macro_rules! __upload_chunks__columns {
     () => {
         "upload_id, chunk_number, size_bytes, etag, received_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM upload_chunks")`.
-pub use crate::__upload_chunks_columns as columns;
+pub use crate::__upload_chunks__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, etag, received_at) VALUES ($1, $2, $3, $4, COALESCE($5, now())) RETURNING upload_id, chunk_number, size_bytes, etag, received_at";
 const SQL_GET: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2 FOR UPDATE";

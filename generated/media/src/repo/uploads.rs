@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __uploads_columns {
+macro_rules! __uploads__columns {
     () => {
         "id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM uploads")`.
-pub use crate::__uploads_columns as columns;
+pub use crate::__uploads__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
 const SQL_GET: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = ANY($1) ORDER BY id";
@@ -166,7 +166,7 @@ impl TryFrom<crate::pb::UploadStatus> for Status {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __uploads_status_sql {
+macro_rules! __uploads__status__sql {
     (in_progress) => {
         "1"
     };
@@ -178,7 +178,7 @@ macro_rules! __uploads_status_sql {
     };
 }
 /// The SQL literal of a `uploads.status` value, by its spec name, for `concat!`: `status_sql!(in_progress)` is `1`; `Status` is the Rust value to bind.
-pub use crate::__uploads_status_sql as status_sql;
+pub use crate::__uploads__status__sql as status_sql;
 /// One row of `uploads`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __videos_columns {
+macro_rules! __videos__columns {
     () => {
         "media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM videos")`.
-pub use crate::__videos_columns as columns;
+pub use crate::__videos__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO videos (media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, 0), COALESCE($4, 0), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now())) RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
 const SQL_GET: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = $1";
 const SQL_GET_MANY: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = ANY($1) ORDER BY media_id";
@@ -164,7 +164,7 @@ impl TryFrom<crate::pb::ProcessingState> for State {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __videos_state_sql {
+macro_rules! __videos__state__sql {
     (queued) => {
         "1"
     };
@@ -179,7 +179,7 @@ macro_rules! __videos_state_sql {
     };
 }
 /// The SQL literal of a `videos.state` value, by its spec name, for `concat!`: `state_sql!(queued)` is `1`; `State` is the Rust value to bind.
-pub use crate::__videos_state_sql as state_sql;
+pub use crate::__videos__state__sql as state_sql;
 /// One row of `videos`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

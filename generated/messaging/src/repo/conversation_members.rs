@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __conversation_members_columns {
+macro_rules! __conversation_members__columns {
     () => {
         "conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM conversation_members")`.
-pub use crate::__conversation_members_columns as columns;
+pub use crate::__conversation_members__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at) VALUES ($1, $2, COALESCE($3, 3), COALESCE($4, 0), $5, COALESCE($6, false), COALESCE($7, now())) RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
 const SQL_GET: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE";
@@ -147,7 +147,7 @@ impl TryFrom<crate::pb::MemberRole> for Role {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __conversation_members_role_sql {
+macro_rules! __conversation_members__role__sql {
     (owner) => {
         "1"
     };
@@ -159,7 +159,7 @@ macro_rules! __conversation_members_role_sql {
     };
 }
 /// The SQL literal of a `conversation_members.role` value, by its spec name, for `concat!`: `role_sql!(owner)` is `1`; `Role` is the Rust value to bind.
-pub use crate::__conversation_members_role_sql as role_sql;
+pub use crate::__conversation_members__role__sql as role_sql;
 /// One row of `conversation_members`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

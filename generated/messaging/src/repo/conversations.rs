@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __conversations_columns {
+macro_rules! __conversations__columns {
     () => {
         "id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM conversations")`.
-pub use crate::__conversations_columns as columns;
+pub use crate::__conversations__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
 const SQL_GET: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
@@ -151,7 +151,7 @@ impl TryFrom<crate::pb::ConversationKind> for Kind {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __conversations_kind_sql {
+macro_rules! __conversations__kind__sql {
     (direct) => {
         "1"
     };
@@ -160,7 +160,7 @@ macro_rules! __conversations_kind_sql {
     };
 }
 /// The SQL literal of a `conversations.kind` value, by its spec name, for `concat!`: `kind_sql!(direct)` is `1`; `Kind` is the Rust value to bind.
-pub use crate::__conversations_kind_sql as kind_sql;
+pub use crate::__conversations__kind__sql as kind_sql;
 /// One row of `conversations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __message_attachments_columns {
+macro_rules! __message_attachments__columns {
     () => {
         "id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM message_attachments")`.
-pub use crate::__message_attachments_columns as columns;
+pub use crate::__message_attachments__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
 const SQL_GET: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = ANY($1) ORDER BY id";

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, message_id, version, previous_body, edited_by, edited_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __message_edit_history_columns {
+macro_rules! __message_edit_history__columns {
     () => {
         "id, message_id, version, previous_body, edited_by, edited_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM message_edit_history")`.
-pub use crate::__message_edit_history_columns as columns;
+pub use crate::__message_edit_history__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO message_edit_history (id, message_id, version, previous_body, edited_by, edited_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) RETURNING id, message_id, version, previous_body, edited_by, edited_at";
 const SQL_GET: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history WHERE id = ANY($1) ORDER BY id";

@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "message_id, user_id, emoji, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __message_reactions_columns {
+macro_rules! __message_reactions__columns {
     () => {
         "message_id, user_id, emoji, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM message_reactions")`.
-pub use crate::__message_reactions_columns as columns;
+pub use crate::__message_reactions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING message_id, user_id, emoji, created_at";
 const SQL_GET: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
 const SQL_GET_FOR_UPDATE: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 FOR UPDATE";

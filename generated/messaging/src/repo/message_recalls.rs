@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "message_id, recalled_by, recalled_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __message_recalls_columns {
+macro_rules! __message_recalls__columns {
     () => {
         "message_id, recalled_by, recalled_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM message_recalls")`.
-pub use crate::__message_recalls_columns as columns;
+pub use crate::__message_recalls__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO message_recalls (message_id, recalled_by, recalled_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING message_id, recalled_by, recalled_at";
 const SQL_GET: &str = "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id = $1";
 const SQL_GET_MANY: &str = "SELECT message_id, recalled_by, recalled_at FROM message_recalls WHERE message_id = ANY($1) ORDER BY message_id";

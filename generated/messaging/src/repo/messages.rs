@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __messages_columns {
+macro_rules! __messages__columns {
     () => {
         "id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM messages")`.
-pub use crate::__messages_columns as columns;
+pub use crate::__messages__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = ANY($1) ORDER BY id";
@@ -168,7 +168,7 @@ impl TryFrom<crate::pb::MessageKind> for Kind {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __messages_kind_sql {
+macro_rules! __messages__kind__sql {
     (text) => {
         "1"
     };
@@ -180,7 +180,7 @@ macro_rules! __messages_kind_sql {
     };
 }
 /// The SQL literal of a `messages.kind` value, by its spec name, for `concat!`: `kind_sql!(text)` is `1`; `Kind` is the Rust value to bind.
-pub use crate::__messages_kind_sql as kind_sql;
+pub use crate::__messages__kind__sql as kind_sql;
 /// One row of `messages`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

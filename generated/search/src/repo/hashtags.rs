@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, tag, post_count, first_used_at, last_used_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __hashtags_columns {
+macro_rules! __hashtags__columns {
     () => {
         "id, tag, post_count, first_used_at, last_used_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM hashtags")`.
-pub use crate::__hashtags_columns as columns;
+pub use crate::__hashtags__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) RETURNING id, tag, post_count, first_used_at, last_used_at";
 const SQL_GET: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = ANY($1) ORDER BY id";

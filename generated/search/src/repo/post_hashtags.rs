@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "hashtag_id, post_id, post_created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __post_hashtags_columns {
+macro_rules! __post_hashtags__columns {
     () => {
         "hashtag_id, post_id, post_created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM post_hashtags")`.
-pub use crate::__post_hashtags_columns as columns;
+pub use crate::__post_hashtags__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO post_hashtags (hashtag_id, post_id, post_created_at) VALUES ($1, $2, $3) RETURNING hashtag_id, post_id, post_created_at";
 const SQL_GET: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 AND post_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT hashtag_id, post_id, post_created_at FROM post_hashtags WHERE hashtag_id = $1 AND post_id = $2 FOR UPDATE";

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __search_documents_columns {
+macro_rules! __search_documents__columns {
     () => {
         "id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM search_documents")`.
-pub use crate::__search_documents_columns as columns;
+pub use crate::__search_documents__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
 const SQL_GET: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = ANY($1) ORDER BY id";
@@ -174,7 +174,7 @@ impl TryFrom<crate::pb::DocumentKind> for Kind {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __search_documents_kind_sql {
+macro_rules! __search_documents__kind__sql {
     (post) => {
         "1"
     };
@@ -186,7 +186,7 @@ macro_rules! __search_documents_kind_sql {
     };
 }
 /// The SQL literal of a `search_documents.kind` value, by its spec name, for `concat!`: `kind_sql!(post)` is `1`; `Kind` is the Rust value to bind.
-pub use crate::__search_documents_kind_sql as kind_sql;
+pub use crate::__search_documents__kind__sql as kind_sql;
 /// One row of `search_documents`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -22,13 +22,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __search_queries_columns {
+macro_rules! __search_queries__columns {
     () => {
         "id, request_id, user_id, query, normalized_query, scope, result_count, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM search_queries")`.
-pub use crate::__search_queries_columns as columns;
+pub use crate::__search_queries__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
 const SQL_GET: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = ANY($1) ORDER BY id";
@@ -180,7 +180,7 @@ impl TryFrom<crate::pb::SearchScope> for Scope {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __search_queries_scope_sql {
+macro_rules! __search_queries__scope__sql {
     (all) => {
         "1"
     };
@@ -195,7 +195,7 @@ macro_rules! __search_queries_scope_sql {
     };
 }
 /// The SQL literal of a `search_queries.scope` value, by its spec name, for `concat!`: `scope_sql!(all)` is `1`; `Scope` is the Rust value to bind.
-pub use crate::__search_queries_scope_sql as scope_sql;
+pub use crate::__search_queries__scope__sql as scope_sql;
 /// One row of `search_queries`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

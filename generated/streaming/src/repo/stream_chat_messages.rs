@@ -21,13 +21,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __stream_chat_messages_columns {
+macro_rules! __stream_chat_messages__columns {
     () => {
         "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stream_chat_messages")`.
-pub use crate::__stream_chat_messages_columns as columns;
+pub use crate::__stream_chat_messages__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 const SQL_GET: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = ANY($1) ORDER BY id";

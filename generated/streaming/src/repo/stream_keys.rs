@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, stream_id, key_hash, created_at, revoked_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __stream_keys_columns {
+macro_rules! __stream_keys__columns {
     () => {
         "id, stream_id, key_hash, created_at, revoked_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stream_keys")`.
-pub use crate::__stream_keys_columns as columns;
+pub use crate::__stream_keys__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) RETURNING id, stream_id, key_hash, created_at, revoked_at";
 const SQL_GET: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = ANY($1) ORDER BY id";

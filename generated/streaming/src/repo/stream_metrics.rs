@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __stream_metrics_columns {
+macro_rules! __stream_metrics__columns {
     () => {
         "stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stream_metrics")`.
-pub use crate::__stream_metrics_columns as columns;
+pub use crate::__stream_metrics__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count) VALUES ($1, $2, COALESCE($3, 0), COALESCE($4, 0), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, 0)) RETURNING stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count";
 const SQL_GET: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2 FOR UPDATE";

@@ -19,13 +19,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __streams_columns {
+macro_rules! __streams__columns {
     () => {
         "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM streams")`.
-pub use crate::__streams_columns as columns;
+pub use crate::__streams__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, current_viewer_count, peak_viewer_count) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now()), COALESCE($14, 0), COALESCE($15, 0)) RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
 const SQL_GET: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = ANY($1) ORDER BY id";
@@ -175,7 +175,7 @@ impl TryFrom<crate::pb::StreamStatus> for Status {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __streams_status_sql {
+macro_rules! __streams__status__sql {
     (scheduled) => {
         "1"
     };
@@ -190,7 +190,7 @@ macro_rules! __streams_status_sql {
     };
 }
 /// The SQL literal of a `streams.status` value, by its spec name, for `concat!`: `status_sql!(scheduled)` is `1`; `Status` is the Rust value to bind.
-pub use crate::__streams_status_sql as status_sql;
+pub use crate::__streams__status__sql as status_sql;
 /// The values of `streams.visibility`, stored as its number (smallint) and checked by `streams_visibility_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Visibility {
@@ -292,7 +292,7 @@ impl TryFrom<crate::pb::StreamVisibility> for Visibility {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __streams_visibility_sql {
+macro_rules! __streams__visibility__sql {
     (public) => {
         "1"
     };
@@ -304,7 +304,7 @@ macro_rules! __streams_visibility_sql {
     };
 }
 /// The SQL literal of a `streams.visibility` value, by its spec name, for `concat!`: `visibility_sql!(public)` is `1`; `Visibility` is the Rust value to bind.
-pub use crate::__streams_visibility_sql as visibility_sql;
+pub use crate::__streams__visibility__sql as visibility_sql;
 /// One row of `streams`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __viewer_sessions_columns {
+macro_rules! __viewer_sessions__columns {
     () => {
         "id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM viewer_sessions")`.
-pub use crate::__viewer_sessions_columns as columns;
+pub use crate::__viewer_sessions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now()), COALESCE($6, now()), $7) RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
 const SQL_GET: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = ANY($1) ORDER BY id";

@@ -19,13 +19,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "blocker_id, blocked_id, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __blocks_columns {
+macro_rules! __blocks__columns {
     () => {
         "blocker_id, blocked_id, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM blocks")`.
-pub use crate::__blocks_columns as columns;
+pub use crate::__blocks__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING blocker_id, blocked_id, created_at";
 const SQL_GET: &str = "SELECT blocker_id, blocked_id, created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT blocker_id, blocked_id, created_at FROM blocks WHERE blocker_id = $1 AND blocked_id = $2 FOR UPDATE";

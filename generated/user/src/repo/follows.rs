@@ -19,13 +19,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "follower_id, followee_id, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __follows_columns {
+macro_rules! __follows__columns {
     () => {
         "follower_id, followee_id, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM follows")`.
-pub use crate::__follows_columns as columns;
+pub use crate::__follows__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING follower_id, followee_id, created_at";
 const SQL_GET: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND followee_id = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND followee_id = $2 FOR UPDATE";

@@ -20,13 +20,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, user_id, username, created_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __profile_search_outbox_columns {
+macro_rules! __profile_search_outbox__columns {
     () => {
         "id, user_id, username, created_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM profile_search_outbox")`.
-pub use crate::__profile_search_outbox_columns as columns;
+pub use crate::__profile_search_outbox__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO profile_search_outbox (user_id, username, created_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, now())) RETURNING id, user_id, username, created_at";
 const SQL_GET: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id = ANY($1) ORDER BY id";

@@ -21,13 +21,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __profiles_columns {
+macro_rules! __profiles__columns {
     () => {
         "user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM profiles")`.
-pub use crate::__profiles_columns as columns;
+pub use crate::__profiles__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO profiles (user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, ''::TEXT), COALESCE($7, ''::TEXT), COALESCE($8, 1), COALESCE($9, 0), COALESCE($10, 0), COALESCE($11, now()), COALESCE($12, now()), $13) RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id";
@@ -154,7 +154,7 @@ impl TryFrom<crate::pb::ProfileVisibility> for Visibility {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __profiles_visibility_sql {
+macro_rules! __profiles__visibility__sql {
     (public) => {
         "1"
     };
@@ -163,7 +163,7 @@ macro_rules! __profiles_visibility_sql {
     };
 }
 /// The SQL literal of a `profiles.visibility` value, by its spec name, for `concat!`: `visibility_sql!(public)` is `1`; `Visibility` is the Rust value to bind.
-pub use crate::__profiles_visibility_sql as visibility_sql;
+pub use crate::__profiles__visibility__sql as visibility_sql;
 /// One row of `profiles`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

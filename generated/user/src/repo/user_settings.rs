@@ -18,13 +18,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __user_settings_columns {
+macro_rules! __user_settings__columns {
     () => {
         "user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM user_settings")`.
-pub use crate::__user_settings_columns as columns;
+pub use crate::__user_settings__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO user_settings (user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at) VALUES ($1, COALESCE($2, true), COALESCE($3, true), COALESCE($4, 1), COALESCE($5, true), COALESCE($6, 'en'::TEXT), COALESCE($7, 'UTC'::TEXT), COALESCE($8, now())) RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
 const SQL_GET: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = ANY($1) ORDER BY user_id";
@@ -157,7 +157,7 @@ impl TryFrom<crate::pb::DirectMessagePolicy> for DirectMessagePolicy {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __user_settings_direct_message_policy_sql {
+macro_rules! __user_settings__direct_message_policy__sql {
     (everyone) => {
         "1"
     };
@@ -169,7 +169,7 @@ macro_rules! __user_settings_direct_message_policy_sql {
     };
 }
 /// The SQL literal of a `user_settings.direct_message_policy` value, by its spec name, for `concat!`: `direct_message_policy_sql!(everyone)` is `1`; `DirectMessagePolicy` is the Rust value to bind.
-pub use crate::__user_settings_direct_message_policy_sql as direct_message_policy_sql;
+pub use crate::__user_settings__direct_message_policy__sql as direct_message_policy_sql;
 /// One row of `user_settings`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -125,7 +125,7 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
 /// that is not a value of the column does not compile, so SQL never holds a magic number.
 /// Binding the enum (`.bind(Status::Live)`) needs no macro; this is for SQL text.
 fn sql_macro(table: &Table, column: &Column, enumeration: &Enumeration) -> TokenStream {
-    let exported = format_ident!("__{}_{}_sql", table.name, column.name);
+    let exported = format_ident!("__{}__{}__sql", table.name, column.name);
     let local = format_ident!("{}_sql", column.name);
     let arms = enumeration.values.iter().filter_map(|v| {
         let literal = enumeration.sql_value(&v.name)?;

@@ -204,10 +204,13 @@ fn row_struct(table: &Table) -> TokenStream {
 }
 
 /// `COLUMNS`, and the same list as a macro (`<table>::columns!()`) for `concat!`: static SQL
-/// (what `sqlx::query` takes without an assertion) can only be built from literals.
+/// (what `sqlx::query` takes without an assertion) can only be built from literals. An
+/// exported macro lives at the crate root, so its hidden name carries the table and the module
+/// re-exports it under the short name. Two names could only clash through names with `__` in
+/// them (enum macros: `__<table>__<column>__sql`), and a clash fails to compile.
 fn columns_items(table: &Table) -> TokenStream {
     let list = sql::column_list(table);
-    let exported = format_ident!("__{}_columns", table.name);
+    let exported = format_ident!("__{}__columns", table.name);
     let macro_doc =
         doc_line(&format!("[`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!(\"SELECT \", columns!(), \" FROM {}\")`.", table.name));
     quote! {

@@ -184,3 +184,56 @@ pub fn upsert_fns(table: &Table, statements: &mut Statements) -> TokenStream {
     });
     quote! { #(#functions)* }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::repo::sql::tests::{column, table};
+    use crate::ir::{DefaultValue, ScalarType};
+
+    fn target<'a>(columns: &[&'a str], primary: bool) -> Target<'a> {
+        Target { suffix: String::new(), columns: columns.to_vec(), primary }
+    }
+
+    #[test]
+    fn upserts_update_the_given_columns_and_keep_defaulted_ones() {
+        let posts = table();
+        let sets = upsert_set_list(&posts, &["id"]);
+        // `likes` is a counter and `created_at` immutable: kept; `updated_at` is the touch column.
+        assert_eq!(sets, ["body = EXCLUDED.body", "pinned_at = EXCLUDED.pinned_at", "updated_at = now()", "version = posts.version + 1"]);
+        let sql = upsert_sql(&posts, &conflict_target(&posts, &target(&["id"], true)), &sets);
+        assert!(sql.contains(" ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, "), "{sql}");
+        assert!(sql.ends_with(" RETURNING (xmax = 0), id, body, pinned_at, likes, created_at, updated_at, version"), "{sql}");
+    }
+
+    #[test]
+    fn a_default_left_out_keeps_the_stored_value_and_a_null_flag_is_honoured() {
+        let mut posts = table();
+        posts.columns.push(column("title", ScalarType::Text, false, Some(DefaultValue::Literal("untitled".into()))));
+        posts.columns.push(column("rank", ScalarType::Int, true, Some(DefaultValue::Number("5".into()))));
+        let sets = upsert_set_list(&posts, &["id"]);
+        // `title` is the 7th inserted column; `rank`'s flag follows the 8 values.
+        assert!(sets.contains(&"title = COALESCE($7, posts.title)".to_string()), "{sets:?}");
+        assert!(sets.contains(&"rank = CASE WHEN $9 THEN posts.rank ELSE $8 END".to_string()), "{sets:?}");
+    }
+
+    #[test]
+    fn nothing_to_update_means_no_upsert() {
+        let mut pairs = table();
+        pairs.columns.truncate(2);
+        pairs.primary_key = vec!["id".into(), "body".into()];
+        pairs.version_column = None;
+        assert!(upsert_set_list(&pairs, &["id", "body"]).is_empty());
+        assert!(upsert_fns(&pairs, &mut Statements::default()).is_empty());
+    }
+
+    #[test]
+    fn live_uniques_are_targeted_with_their_predicate() {
+        let mut posts = table();
+        posts.soft_delete = true;
+        assert_eq!(conflict_target(&posts, &target(&["body"], false)), "(body) WHERE deleted_at IS NULL");
+        assert_eq!(conflict_target(&posts, &target(&["id"], true)), "(id)", "the primary key is a plain constraint");
+        let sql = insert_if_absent_sql(&posts, "(body) WHERE deleted_at IS NULL");
+        assert!(sql.contains(") ON CONFLICT (body) WHERE deleted_at IS NULL DO NOTHING RETURNING id, body, "), "{sql}");
+    }
+}

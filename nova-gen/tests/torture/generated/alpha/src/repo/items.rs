@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, name, labels, created_at, version";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __items_columns {
+macro_rules! __items__columns {
     () => {
         "id, name, labels, created_at, version"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM items")`.
-pub use crate::__items_columns as columns;
+pub use crate::__items__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) RETURNING id, name, labels, created_at, version";
 const SQL_GET: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = ANY($1) ORDER BY id";

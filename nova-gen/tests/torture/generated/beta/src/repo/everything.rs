@@ -16,13 +16,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __everything_columns {
+macro_rules! __everything__columns {
     () => {
         "id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM everything")`.
-pub use crate::__everything_columns as columns;
+pub use crate::__everything__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
 const SQL_GET: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
@@ -138,7 +138,7 @@ impl sqlx::Decode<'_, sqlx::Postgres> for State {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __everything_state_sql {
+macro_rules! __everything__state__sql {
     (draft) => {
         "1"
     };
@@ -150,7 +150,7 @@ macro_rules! __everything_state_sql {
     };
 }
 /// The SQL literal of a `everything.state` value, by its spec name, for `concat!`: `state_sql!(draft)` is `1`; `State` is the Rust value to bind.
-pub use crate::__everything_state_sql as state_sql;
+pub use crate::__everything__state__sql as state_sql;
 /// The values of `everything.mood`, stored as its name (text) and checked by `everything_mood_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mood {
@@ -205,7 +205,7 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Mood {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __everything_mood_sql {
+macro_rules! __everything__mood__sql {
     (calm) => {
         "'calm'"
     };
@@ -214,7 +214,7 @@ macro_rules! __everything_mood_sql {
     };
 }
 /// The SQL literal of a `everything.mood` value, by its spec name, for `concat!`: `mood_sql!(calm)` is `'calm'`; `Mood` is the Rust value to bind.
-pub use crate::__everything_mood_sql as mood_sql;
+pub use crate::__everything__mood__sql as mood_sql;
 /// One row of `everything`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {

@@ -17,13 +17,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "id, item_id, note";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __links_columns {
+macro_rules! __links__columns {
     () => {
         "id, item_id, note"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM links")`.
-pub use crate::__links_columns as columns;
+pub use crate::__links__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO links (id, item_id, note) VALUES ($1, $2, $3) RETURNING id, item_id, note";
 const SQL_GET: &str = "SELECT id, item_id, note FROM links WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, item_id, note FROM links WHERE id = ANY($1) ORDER BY id";

@@ -17,13 +17,13 @@ fn db_error(error: sqlx::Error) -> RepoError {
 pub const COLUMNS: &str = "owner_id, name, kind";
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __shelves_columns {
+macro_rules! __shelves__columns {
     () => {
         "owner_id, name, kind"
     };
 }
 /// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM shelves")`.
-pub use crate::__shelves_columns as columns;
+pub use crate::__shelves__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO shelves (owner_id, name, kind) VALUES ($1, $2, COALESCE($3, 'public'::TEXT)) RETURNING owner_id, name, kind";
 const SQL_GET: &str = "SELECT owner_id, name, kind FROM shelves WHERE owner_id = $1 AND name = $2";
 const SQL_GET_FOR_UPDATE: &str = "SELECT owner_id, name, kind FROM shelves WHERE owner_id = $1 AND name = $2 FOR UPDATE";
@@ -98,7 +98,7 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
 }
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __shelves_kind_sql {
+macro_rules! __shelves__kind__sql {
     (public) => {
         "'public'"
     };
@@ -107,7 +107,7 @@ macro_rules! __shelves_kind_sql {
     };
 }
 /// The SQL literal of a `shelves.kind` value, by its spec name, for `concat!`: `kind_sql!(public)` is `'public'`; `Kind` is the Rust value to bind.
-pub use crate::__shelves_kind_sql as kind_sql;
+pub use crate::__shelves__kind__sql as kind_sql;
 /// One row of `shelves`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
