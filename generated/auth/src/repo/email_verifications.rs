@@ -257,7 +257,7 @@ pub async fn insert_if_absent_by_token_hash<'e>(
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
-/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; a conflict on another unique is still an error.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
 pub async fn upsert<'e>(
     db: impl sqlx::PgExecutor<'e>,
     new: &New,
@@ -277,7 +277,7 @@ pub async fn upsert<'e>(
     Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Inserts the row, or updates the one with the same `token_hash` in the same statement; returns the stored row and `true` when it was inserted.
-/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; a conflict on another unique is still an error.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
 pub async fn upsert_by_token_hash<'e>(
     db: impl sqlx::PgExecutor<'e>,
     new: &New,

@@ -438,7 +438,7 @@ pub async fn insert_if_absent_by_direct_key<'e>(
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Inserts the row, or updates the one with the same `direct_key` in the same statement; returns the stored row and `true` when it was inserted.
-/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; a conflict on another unique is still an error.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
 /// A NULL in the key conflicts with nothing: such a row is always inserted.
 pub async fn upsert_by_direct_key<'e>(
     db: impl sqlx::PgExecutor<'e>,

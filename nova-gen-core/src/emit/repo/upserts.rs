@@ -169,7 +169,7 @@ pub fn upsert_fns(table: &Table, statements: &mut Statements) -> TokenStream {
                 "Inserts the row, or updates the one with the same `{}` in the same statement; returns the stored row and `true` when it was inserted.",
                 target.columns.join(", ")
             ),
-            "On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; a conflict on another unique is still an error.".to_string(),
+            "On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.".to_string(),
         ];
         doc.extend(nullable_note(table, &target));
         let doc = doc_lines(&doc, false);
