@@ -530,6 +530,9 @@ async fn locking_many_rows_in_opposite_orders_does_not_deadlock() {
         }
     });
     futures_util::future::join_all(rounds).await;
+    // What makes the order hold whatever the plan: the rows are sorted before they are locked.
+    let statement = users::STATEMENTS.iter().find(|(name, _)| *name == "get_many_for_update").map(|(_, sql)| *sql).unwrap();
+    assert!(statement.ends_with(" ORDER BY id FOR UPDATE"), "{statement}");
     for id in ids {
         assert_eq!(users::get(&pool, id).await.unwrap().unwrap().version, 8, "every round updated every row");
     }
