@@ -170,3 +170,43 @@ async fn set_null_foreign_keys_simple_and_composite() {
     let after = everything::get(&pool, row.id).await.unwrap().unwrap();
     assert_eq!((after.shelf_owner, after.shelf_name, after.link_id), (None, None, None));
 }
+
+/// Upserts and insert-if-absent over the column language: a citext live-rows unique as the
+/// conflict target (another spelling is the same key), a nullable column with a default (its
+/// "use the default" flag keeps the stored value on update, `Some(None)` stores NULL), and a
+/// text enum written in SQL by name.
+#[tokio::test]
+async fn upserts_by_a_citext_unique_keep_defaulted_columns_and_text_enums_have_sql_names() {
+    let (_database, pool) = beta_database().await;
+    let mut ada = new("Ada");
+    ada.handle = Some("ada@x.io".into());
+    ada.rank = Some(Some(9));
+    let (stored, inserted) = everything::upsert_by_handle(&pool, &ada).await.unwrap();
+    assert!(inserted);
+    assert_eq!(stored.rank, Some(9));
+
+    let mut again = new("Ada again");
+    again.handle = Some("ADA@X.IO".into());
+    again.mood = Some(everything::Mood::Busy);
+    assert_eq!(everything::insert_if_absent_by_handle(&pool, &again).await.unwrap(), None, "citext: the same handle");
+    let (updated, inserted) = everything::upsert_by_handle(&pool, &again).await.unwrap();
+    assert!(!inserted);
+    assert_eq!((updated.id, updated.title.as_str(), updated.rank, updated.mood), (stored.id, "Ada again", Some(9), Some(everything::Mood::Busy)));
+    assert_eq!(updated.version, stored.version + 1);
+    again.rank = Some(None);
+    let (cleared, _) = everything::upsert_by_handle(&pool, &again).await.unwrap();
+    assert_eq!(cleared.rank, None, "Some(None) stores NULL");
+
+    // Soft delete frees the live unique: the next upsert inserts.
+    everything::delete(&pool, stored.id).await.unwrap();
+    let (fresh, inserted) = everything::upsert_by_handle(&pool, &again).await.unwrap();
+    assert!(inserted && fresh.id != stored.id);
+
+    assert_eq!(everything::mood_sql!(busy), "'busy'");
+    const BUSY: &str = concat!("SELECT count(*) FROM everything WHERE mood = ", everything::mood_sql!(busy), " AND deleted_at IS NULL");
+    let busy: i64 = sqlx::query_scalar(BUSY).fetch_one(&pool).await.unwrap();
+    assert_eq!(busy, 1);
+    const ROWS: &str = concat!("SELECT ", everything::columns!(), " FROM everything WHERE id = $1");
+    let row: everything::Row = sqlx::query_as(ROWS).bind(fresh.id).fetch_one(&pool).await.unwrap();
+    assert_eq!(row, fresh);
+}

@@ -416,3 +416,214 @@ async fn check_and_range_violations_are_invalid_arguments() {
     assert_eq!(LogicError::from(error).code(), Code::InvalidArgument);
     assert_eq!(users::get(&pool, ada.id).await.unwrap().unwrap().failed_login_attempts, i32::MAX);
 }
+
+/// A hand-written query over an owned table decodes through the generated `Row`: `COLUMNS`
+/// (or `columns!()` in static SQL) is the select list in the order `Row` reads it.
+#[tokio::test]
+async fn hand_written_queries_decode_through_the_generated_row() {
+    let (_database, pool) = auth_database().await;
+    let ada = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    assert_eq!(users::COLUMNS, users::columns!());
+    assert!(users::COLUMNS.starts_with("id, email, "), "{}", users::COLUMNS);
+
+    // Static SQL built with the macro, decoded with `FromRow`.
+    const BY_EMAIL: &str = concat!("SELECT ", users::columns!(), " FROM users WHERE email = $1");
+    let found: users::Row = sqlx::query_as(BY_EMAIL).bind("ada@example.com").fetch_one(&pool).await.unwrap();
+    assert_eq!(found, ada);
+
+    // Something selected before the columns: `Row::decode` at an offset.
+    const COUNTED: &str = concat!("SELECT count(*) OVER (), ", users::columns!(), " FROM users");
+    let row = sqlx::query(COUNTED).fetch_one(&pool).await.unwrap();
+    assert_eq!(users::Row::decode(&row, 1).unwrap(), ada);
+    // A list that does not match the order fails to decode instead of mixing fields up.
+    let swapped = sqlx::query("SELECT email, id FROM users").fetch_one(&pool).await.unwrap();
+    assert!(users::Row::decode(&swapped, 0).is_err());
+}
+
+/// Enum values in SQL text by name: `status_sql!(locked)` is the stored number; a name the
+/// column does not have would not compile. The enum's `number()` is usable in constants.
+#[tokio::test]
+async fn enum_values_are_written_in_sql_by_name() {
+    use nova_streaming::repo::streams;
+    assert_eq!(users::status_sql!(locked), "2");
+    assert_eq!(streams::status_sql!(live), "2");
+    const LIVE: i16 = streams::Status::Live.number();
+    assert_eq!(streams::Status::from_number(LIVE), Some(streams::Status::Live));
+    assert_eq!(users::status_sql!(active), users::Status::Active.number().to_string());
+
+    let (_database, pool) = auth_database().await;
+    let ada = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    users::insert(&pool, &new_user("bob@example.com")).await.unwrap();
+    const LOCK: &str = concat!("UPDATE users SET status = ", users::status_sql!(locked), " WHERE id = $1 AND status = ", users::status_sql!(active));
+    assert_eq!(sqlx::query(LOCK).bind(ada.id).execute(&pool).await.unwrap().rows_affected(), 1);
+    assert_eq!(users::get(&pool, ada.id).await.unwrap().unwrap().status, users::Status::Locked);
+    const LOCKED: &str = concat!("SELECT count(*) FROM users WHERE status = ", users::status_sql!(locked));
+    let locked: i64 = sqlx::query_scalar(LOCKED).fetch_one(&pool).await.unwrap();
+    assert_eq!(locked, 1);
+}
+
+/// Whether another session could lock the row right now (`NOWAIT` fails on a held lock).
+async fn lockable(pool: &PgPool, id: Uuid) -> bool {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL lock_timeout = '50ms'").execute(&mut *tx).await.unwrap();
+    let locked = sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE NOWAIT").bind(id).fetch_optional(&mut *tx).await;
+    match locked {
+        Ok(_) => true,
+        Err(error) => {
+            let code = error.as_database_error().and_then(|e| e.code().map(|c| c.to_string()));
+            assert_eq!(code.as_deref(), Some("55P03"), "lock_not_available, got {error}");
+            false
+        }
+    }
+}
+
+#[tokio::test]
+async fn rows_locked_for_update_stay_locked_until_the_transaction_ends() {
+    let (_database, pool) = auth_database().await;
+    let ada = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    let bob = users::insert(&pool, &new_user("bob@example.com")).await.unwrap();
+    let gone = users::insert(&pool, &new_user("gone@example.com")).await.unwrap();
+    users::delete(&pool, gone.id).await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    assert_eq!(users::get_for_update(&mut tx, ada.id).await.unwrap(), Some(ada.clone()));
+    assert!(users::get_for_update(&mut tx, gone.id).await.unwrap().is_none(), "a soft-deleted row is not found");
+    assert!(!lockable(&pool, ada.id).await, "held by the transaction");
+    assert!(lockable(&pool, bob.id).await);
+    tx.commit().await.unwrap();
+    assert!(lockable(&pool, ada.id).await, "released at commit");
+
+    let mut tx = pool.begin().await.unwrap();
+    let mut expected = vec![ada.id, bob.id];
+    expected.sort();
+    let locked: Vec<Uuid> =
+        users::get_many_for_update(&mut tx, &[bob.id, gone.id, Uuid::new_v4(), ada.id]).await.unwrap().iter().map(|u| u.id).collect();
+    assert_eq!(locked, expected, "live rows, in key order");
+    assert!(!lockable(&pool, ada.id).await && !lockable(&pool, bob.id).await);
+    tx.rollback().await.unwrap();
+    assert!(lockable(&pool, ada.id).await && lockable(&pool, bob.id).await);
+}
+
+/// Transactions that lock the same rows, asked for in opposite orders, wait for each other
+/// instead of deadlocking: both lock in key order.
+#[tokio::test]
+async fn locking_many_rows_in_opposite_orders_does_not_deadlock() {
+    let (_database, pool) = auth_database().await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(users::insert(&pool, &new_user(&format!("user{i}@example.com"))).await.unwrap().id);
+    }
+    let rounds = (0..8).map(|round| {
+        let pool = pool.clone();
+        let mut ids = ids.clone();
+        if round % 2 == 1 {
+            ids.reverse();
+        }
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            let rows = users::get_many_for_update(&mut tx, &ids).await.unwrap();
+            for row in &rows {
+                let patch = users::Patch { password_hash: Some(format!("round {round}")), ..Default::default() };
+                users::update(&mut *tx, row.id, &patch).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    });
+    futures_util::future::join_all(rounds).await;
+    // What makes the order hold whatever the plan: the rows are sorted before they are locked.
+    let statement = users::STATEMENTS.iter().find(|(name, _)| *name == "get_many_for_update").map(|(_, sql)| *sql).unwrap();
+    assert!(statement.ends_with(" ORDER BY id FOR UPDATE"), "{statement}");
+    for id in ids {
+        assert_eq!(users::get(&pool, id).await.unwrap().unwrap().version, 8, "every round updated every row");
+    }
+}
+
+#[tokio::test]
+async fn insert_if_absent_inserts_once_by_any_unique_key() {
+    let (_database, pool) = auth_database().await;
+    let ada = users::insert_if_absent_by_email(&pool, &new_user("ada@example.com")).await.unwrap().expect("inserted");
+    let mut again = new_user("ada@example.com");
+    again.username = "other".into();
+    assert_eq!(users::insert_if_absent_by_email(&pool, &again).await.unwrap(), None, "the email is taken");
+    let mut same_username = new_user("other@example.com");
+    same_username.username = "ada".into();
+    assert_eq!(users::insert_if_absent_by_username(&pool, &same_username).await.unwrap(), None);
+    let mut same_id = new_user("third@example.com");
+    same_id.id = Some(ada.id);
+    assert_eq!(users::insert_if_absent(&pool, &same_id).await.unwrap(), None, "the key is taken");
+    // Another unique than the target still fails as a violation: only the target is tolerated.
+    assert!(matches!(users::insert_if_absent_by_username(&pool, &again).await, Err(RepoError::UniqueViolation { .. })));
+    // A soft-deleted row frees its live-rows unique (the target's partial index).
+    users::delete(&pool, ada.id).await.unwrap();
+    let ada2 = users::insert_if_absent_by_email(&pool, &new_user("ada@example.com")).await.unwrap().expect("inserted again");
+    assert_ne!(ada2.id, ada.id);
+    // A deleted row still holds its primary key.
+    let mut deleted_id = new_user("fourth@example.com");
+    deleted_id.id = Some(ada.id);
+    assert_eq!(users::insert_if_absent(&pool, &deleted_id).await.unwrap(), None);
+
+    // Concurrent first writers: exactly one inserts, none fails.
+    let writers = (0..8).map(|_| {
+        let pool = pool.clone();
+        async move { users::insert_if_absent_by_email(&pool, &new_user("race@example.com")).await.unwrap() }
+    });
+    let inserted = futures_util::future::join_all(writers).await.into_iter().flatten().count();
+    assert_eq!(inserted, 1);
+}
+
+#[tokio::test]
+async fn upsert_inserts_then_updates_and_says_which() {
+    let (_database, pool) = auth_database().await;
+    let (ada, inserted) = users::upsert_by_email(&pool, &new_user("ada@example.com")).await.unwrap();
+    assert!(inserted && ada.version == 0);
+    users::update(&pool, ada.id, &users::Patch { status: Some(users::Status::Locked), ..Default::default() }).await.unwrap();
+
+    let mut changed = new_user("ada@example.com");
+    changed.id = Some(Uuid::new_v4());
+    changed.password_hash = "new hash".into();
+    changed.created_at = Some(Utc::now() - Duration::days(3));
+    let (stored, inserted) = users::upsert_by_email(&pool, &changed).await.unwrap();
+    assert!(!inserted);
+    assert_eq!(stored.id, ada.id, "the key is not changed");
+    assert_eq!(stored.password_hash, "new hash");
+    assert_eq!(stored.status, users::Status::Locked, "a column left to its default keeps its value");
+    assert_eq!(stored.created_at, ada.created_at, "immutable");
+    assert_eq!(stored.version, 2, "bumped like an update");
+    assert!(stored.updated_at >= ada.updated_at);
+
+    // By the primary key, on a table without soft delete.
+    let database = TestDatabase::new("repo_feed");
+    let feed = nova_feed::db::connect(&database.config()).await.unwrap();
+    use nova_feed::repo::user_feed_preferences as preferences;
+    let user = Uuid::new_v4();
+    let new = preferences::New {
+        user_id: user,
+        default_feed_kind: None,
+        preferred_categories: Some(vec!["rust".into()]),
+        muted_author_ids: None,
+        created_at: None,
+        updated_at: None,
+    };
+    let (first, inserted) = preferences::upsert(&feed, &new).await.unwrap();
+    assert!(inserted && first.default_feed_kind == preferences::DefaultFeedKind::Personalized);
+    let following = preferences::New { default_feed_kind: Some(preferences::DefaultFeedKind::Following), preferred_categories: None, ..new.clone() };
+    let (second, inserted) = preferences::upsert(&feed, &following).await.unwrap();
+    assert!(!inserted);
+    assert_eq!(
+        (second.default_feed_kind, second.preferred_categories.clone(), second.version),
+        (preferences::DefaultFeedKind::Following, vec!["rust".to_string()], 1)
+    );
+    assert_eq!(preferences::insert_if_absent(&feed, &new).await.unwrap(), None);
+
+    // Concurrent upserts of one new key: one inserts, the others update, none fails.
+    let other = preferences::New { user_id: Uuid::new_v4(), ..new.clone() };
+    let writers = (0..8).map(|_| {
+        let feed = feed.clone();
+        let other = other.clone();
+        async move { preferences::upsert(&feed, &other).await.unwrap().1 }
+    });
+    let inserts = futures_util::future::join_all(writers).await.into_iter().filter(|inserted| *inserted).count();
+    assert_eq!(inserts, 1);
+    assert_eq!(preferences::get(&feed, other.user_id).await.unwrap().unwrap().version, 7);
+    feed.close().await;
+}

@@ -10,10 +10,26 @@ pub const TABLE: &str = "jwt_signing_keys";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "kid, algorithm, public_key, private_key, active, created_at, retired_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __jwt_signing_keys__columns {
+    () => {
+        "kid, algorithm, public_key, private_key, active, created_at, retired_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM jwt_signing_keys")`.
+pub use crate::__jwt_signing_keys__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'::TEXT), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
 const SQL_GET: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = $1";
 const SQL_GET_MANY: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = ANY($1) ORDER BY kid";
+const SQL_GET_FOR_UPDATE: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid = ANY($1) ORDER BY kid FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE jwt_signing_keys SET algorithm = COALESCE($2, algorithm), public_key = COALESCE($3, public_key), private_key = COALESCE($4, private_key), active = COALESCE($5, active), retired_at = CASE WHEN $6 THEN $7 ELSE retired_at END WHERE kid = $1 RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'::TEXT), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) ON CONFLICT (kid) DO NOTHING RETURNING kid, algorithm, public_key, private_key, active, created_at, retired_at";
+const SQL_UPSERT: &str = "INSERT INTO jwt_signing_keys (kid, algorithm, public_key, private_key, active, created_at, retired_at) VALUES ($1, COALESCE($2, 'EdDSA'::TEXT), $3, $4, COALESCE($5, true), COALESCE($6, now()), $7) ON CONFLICT (kid) DO UPDATE SET algorithm = COALESCE($2, jwt_signing_keys.algorithm), public_key = EXCLUDED.public_key, private_key = EXCLUDED.private_key, active = COALESCE($5, jwt_signing_keys.active), retired_at = EXCLUDED.retired_at RETURNING (xmax = 0), kid, algorithm, public_key, private_key, active, created_at, retired_at";
 const SQL_DELETE: &str = "DELETE FROM jwt_signing_keys WHERE kid = $1";
 const SQL_LIST: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys ORDER BY kid LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT kid, algorithm, public_key, private_key, active, created_at, retired_at FROM jwt_signing_keys WHERE kid > $1 ORDER BY kid LIMIT $2";
@@ -23,7 +39,11 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -40,8 +60,12 @@ pub struct Row {
     pub retired_at: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             kid: row.try_get(offset)?,
             algorithm: row.try_get(offset + 1)?,
@@ -51,6 +75,13 @@ impl Row {
             created_at: row.try_get(offset + 5)?,
             retired_at: row.try_get(offset + 6)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `jwt_signing_keys`.
@@ -112,6 +143,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    kid: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(kid)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    kids: &[String],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(kids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -137,6 +195,45 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `kid` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(&new.kid)
+        .bind(&new.algorithm)
+        .bind(&new.public_key)
+        .bind(&new.private_key)
+        .bind(new.active)
+        .bind(new.created_at)
+        .bind(new.retired_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `kid` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(&new.kid)
+        .bind(&new.algorithm)
+        .bind(&new.public_key)
+        .bind(&new.private_key)
+        .bind(new.active)
+        .bind(new.created_at)
+        .bind(new.retired_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, kid: &str) -> RepoResult<bool> {

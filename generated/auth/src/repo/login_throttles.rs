@@ -12,9 +12,24 @@ pub const TABLE: &str = "login_throttles";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "source, email, window_started_at, failures, locked_until";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __login_throttles__columns {
+    () => {
+        "source, email, window_started_at, failures, locked_until"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM login_throttles")`.
+pub use crate::__login_throttles__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO login_throttles (source, email, window_started_at, failures, locked_until) VALUES ($1, $2, $3, COALESCE($4, 0), $5) RETURNING source, email, window_started_at, failures, locked_until";
 const SQL_GET: &str = "SELECT source, email, window_started_at, failures, locked_until FROM login_throttles WHERE source = $1 AND email = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT source, email, window_started_at, failures, locked_until FROM login_throttles WHERE source = $1 AND email = $2 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE login_throttles SET window_started_at = COALESCE($3, window_started_at), failures = COALESCE($4, failures), locked_until = CASE WHEN $5 THEN $6 ELSE locked_until END WHERE source = $1 AND email = $2 RETURNING source, email, window_started_at, failures, locked_until";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO login_throttles (source, email, window_started_at, failures, locked_until) VALUES ($1, $2, $3, COALESCE($4, 0), $5) ON CONFLICT (source, email) DO NOTHING RETURNING source, email, window_started_at, failures, locked_until";
+const SQL_UPSERT: &str = "INSERT INTO login_throttles (source, email, window_started_at, failures, locked_until) VALUES ($1, $2, $3, COALESCE($4, 0), $5) ON CONFLICT (source, email) DO UPDATE SET window_started_at = EXCLUDED.window_started_at, failures = COALESCE($4, login_throttles.failures), locked_until = EXCLUDED.locked_until RETURNING (xmax = 0), source, email, window_started_at, failures, locked_until";
 const SQL_DELETE: &str = "DELETE FROM login_throttles WHERE source = $1 AND email = $2";
 const SQL_LIST: &str = "SELECT source, email, window_started_at, failures, locked_until FROM login_throttles ORDER BY source, email LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT source, email, window_started_at, failures, locked_until FROM login_throttles WHERE (source, email) > ($1, $2) ORDER BY source, email LIMIT $3";
@@ -25,7 +40,10 @@ const SQL_LIST_BY_WINDOW_STARTED_AT_BETWEEN__AFTER: &str = "SELECT source, email
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -50,8 +68,12 @@ pub struct Row {
     pub locked_until: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             source: row.try_get(offset)?,
             email: row.try_get(offset + 1)?,
@@ -59,6 +81,13 @@ impl Row {
             failures: row.try_get(offset + 3)?,
             locked_until: row.try_get(offset + 4)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `login_throttles`.
@@ -105,6 +134,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    source: &str,
+    email: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(source)
+        .bind(email)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -130,6 +174,41 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `source, email` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(&new.source)
+        .bind(&new.email)
+        .bind(new.window_started_at)
+        .bind(new.failures)
+        .bind(new.locked_until)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `source, email` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(&new.source)
+        .bind(&new.email)
+        .bind(new.window_started_at)
+        .bind(new.failures)
+        .bind(new.locked_until)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

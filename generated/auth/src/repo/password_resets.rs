@@ -11,11 +11,29 @@ pub const TABLE: &str = "password_resets";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, user_id, token_hash, expires_at, used_at, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __password_resets__columns {
+    () => {
+        "id, user_id, token_hash, expires_at, used_at, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM password_resets")`.
+pub use crate::__password_resets__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO password_resets (id, user_id, token_hash, expires_at, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) RETURNING id, user_id, token_hash, expires_at, used_at, created_at";
 const SQL_GET: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_TOKEN_HASH: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE token_hash = $1";
 const SQL_UPDATE: &str = "UPDATE password_resets SET user_id = COALESCE($2, user_id), token_hash = COALESCE($3, token_hash), expires_at = COALESCE($4, expires_at), used_at = CASE WHEN $5 THEN $6 ELSE used_at END WHERE id = $1 RETURNING id, user_id, token_hash, expires_at, used_at, created_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO password_resets (id, user_id, token_hash, expires_at, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) ON CONFLICT (id) DO NOTHING RETURNING id, user_id, token_hash, expires_at, used_at, created_at";
+const SQL_INSERT_IF_ABSENT_BY_TOKEN_HASH: &str = "INSERT INTO password_resets (id, user_id, token_hash, expires_at, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) ON CONFLICT (token_hash) DO NOTHING RETURNING id, user_id, token_hash, expires_at, used_at, created_at";
+const SQL_UPSERT: &str = "INSERT INTO password_resets (id, user_id, token_hash, expires_at, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at, used_at = EXCLUDED.used_at RETURNING (xmax = 0), id, user_id, token_hash, expires_at, used_at, created_at";
+const SQL_UPSERT_BY_TOKEN_HASH: &str = "INSERT INTO password_resets (id, user_id, token_hash, expires_at, used_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now())) ON CONFLICT (token_hash) DO UPDATE SET user_id = EXCLUDED.user_id, expires_at = EXCLUDED.expires_at, used_at = EXCLUDED.used_at RETURNING (xmax = 0), id, user_id, token_hash, expires_at, used_at, created_at";
 const SQL_DELETE: &str = "DELETE FROM password_resets WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, user_id, token_hash, expires_at, used_at, created_at FROM password_resets WHERE id > $1 ORDER BY id LIMIT $2";
@@ -27,8 +45,14 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_token_hash", SQL_FIND_BY_TOKEN_HASH),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_token_hash", SQL_INSERT_IF_ABSENT_BY_TOKEN_HASH),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_token_hash", SQL_UPSERT_BY_TOKEN_HASH),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -46,8 +70,12 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             user_id: row.try_get(offset + 1)?,
@@ -56,6 +84,13 @@ impl Row {
             used_at: row.try_get(offset + 4)?,
             created_at: row.try_get(offset + 5)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `password_resets`.
@@ -113,6 +148,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `token_hash`, if any (unique).
 pub async fn find_by_token_hash<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -149,6 +211,80 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.user_id)
+        .bind(&new.token_hash)
+        .bind(new.expires_at)
+        .bind(new.used_at)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `token_hash` exists: the stored row when inserted, `None` when not (read it with `find_by_token_hash`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_token_hash<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_TOKEN_HASH)
+        .bind(new.id)
+        .bind(new.user_id)
+        .bind(&new.token_hash)
+        .bind(new.expires_at)
+        .bind(new.used_at)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.user_id)
+        .bind(&new.token_hash)
+        .bind(new.expires_at)
+        .bind(new.used_at)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `token_hash` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_token_hash<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_TOKEN_HASH)
+        .bind(new.id)
+        .bind(new.user_id)
+        .bind(&new.token_hash)
+        .bind(new.expires_at)
+        .bind(new.used_at)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

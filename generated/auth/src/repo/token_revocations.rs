@@ -15,9 +15,24 @@ pub const TABLE: &str = "token_revocations";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, session_id, user_id, revoked_at, expires_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __token_revocations__columns {
+    () => {
+        "id, session_id, user_id, revoked_at, expires_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM token_revocations")`.
+pub use crate::__token_revocations__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO token_revocations (session_id, user_id, revoked_at, expires_at) VALUES ($1, $2, COALESCE($3, now()), $4) RETURNING id, session_id, user_id, revoked_at, expires_at";
 const SQL_GET: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO token_revocations (session_id, user_id, revoked_at, expires_at) VALUES ($1, $2, COALESCE($3, now()), $4) ON CONFLICT (id) DO NOTHING RETURNING id, session_id, user_id, revoked_at, expires_at";
 const SQL_DELETE: &str = "DELETE FROM token_revocations WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id > $1 ORDER BY id LIMIT $2";
@@ -37,6 +52,9 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -68,8 +86,12 @@ pub struct Row {
     pub expires_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             session_id: row.try_get(offset + 1)?,
@@ -77,6 +99,13 @@ impl Row {
             revoked_at: row.try_get(offset + 3)?,
             expires_at: row.try_get(offset + 4)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `token_revocations`.
@@ -116,6 +145,49 @@ pub async fn get_many<'e>(
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[i64],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.session_id)
+        .bind(new.user_id)
+        .bind(new.revoked_at)
+        .bind(new.expires_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<bool> {

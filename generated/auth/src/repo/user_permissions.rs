@@ -13,8 +13,22 @@ pub const TABLE: &str = "user_permissions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "user_id, permission, granted_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __user_permissions__columns {
+    () => {
+        "user_id, permission, granted_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM user_permissions")`.
+pub use crate::__user_permissions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO user_permissions (user_id, permission, granted_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING user_id, permission, granted_at";
 const SQL_GET: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE user_id = $1 AND permission = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE user_id = $1 AND permission = $2 FOR UPDATE";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO user_permissions (user_id, permission, granted_at) VALUES ($1, $2, COALESCE($3, now())) ON CONFLICT (user_id, permission) DO NOTHING RETURNING user_id, permission, granted_at";
 const SQL_DELETE: &str = "DELETE FROM user_permissions WHERE user_id = $1 AND permission = $2";
 const SQL_LIST: &str = "SELECT user_id, permission, granted_at FROM user_permissions ORDER BY user_id, permission LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT user_id, permission, granted_at FROM user_permissions WHERE (user_id, permission) > ($1, $2) ORDER BY user_id, permission LIMIT $3";
@@ -23,6 +37,8 @@ const SQL_LIST__AFTER: &str = "SELECT user_id, permission, granted_at FROM user_
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -35,13 +51,24 @@ pub struct Row {
     pub granted_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             user_id: row.try_get(offset)?,
             permission: row.try_get(offset + 1)?,
             granted_at: row.try_get(offset + 2)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `user_permissions`.
@@ -72,6 +99,36 @@ pub async fn get<'e>(
     let row = sqlx::query(SQL_GET)
         .bind(user_id)
         .bind(permission)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    permission: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(user_id)
+        .bind(permission)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `user_id, permission` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.user_id)
+        .bind(&new.permission)
+        .bind(new.granted_at)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;

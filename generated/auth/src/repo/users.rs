@@ -13,14 +13,33 @@ pub const TABLE: &str = "users";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __users__columns {
+    () => {
+        "id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM users")`.
+pub use crate::__users__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_EMAIL: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE email = $1 AND deleted_at IS NULL";
 const SQL_FIND_BY_USERNAME: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE username = $1 AND deleted_at IS NULL";
 const SQL_UPDATE: &str = "UPDATE users SET email = COALESCE($2, email), username = COALESCE($3, username), password_hash = COALESCE($4, password_hash), email_verified = COALESCE($5, email_verified), status = COALESCE($6, status), locked_until = CASE WHEN $7 THEN $8 ELSE locked_until END, last_login_at = CASE WHEN $9 THEN $10 ELSE last_login_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE users SET email = COALESCE($2, email), username = COALESCE($3, username), password_hash = COALESCE($4, password_hash), email_verified = COALESCE($5, email_verified), status = COALESCE($6, status), locked_until = CASE WHEN $7 THEN $8 ELSE locked_until END, last_login_at = CASE WHEN $9 THEN $10 ELSE last_login_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $13 RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version) SELECT true, id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_INCREMENT_FAILED_LOGIN_ATTEMPTS: &str = "UPDATE users SET failed_login_attempts = failed_login_attempts + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING failed_login_attempts";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) ON CONFLICT (id) DO NOTHING RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+const SQL_INSERT_IF_ABSENT_BY_EMAIL: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) ON CONFLICT (email) WHERE deleted_at IS NULL DO NOTHING RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+const SQL_INSERT_IF_ABSENT_BY_USERNAME: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) ON CONFLICT (username) WHERE deleted_at IS NULL DO NOTHING RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+const SQL_UPSERT_BY_EMAIL: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) ON CONFLICT (email) WHERE deleted_at IS NULL DO UPDATE SET username = EXCLUDED.username, password_hash = EXCLUDED.password_hash, email_verified = COALESCE($5, users.email_verified), status = COALESCE($6, users.status), locked_until = EXCLUDED.locked_until, last_login_at = EXCLUDED.last_login_at, deleted_at = EXCLUDED.deleted_at, updated_at = now(), version = users.version + 1 RETURNING (xmax = 0), id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
+const SQL_UPSERT_BY_USERNAME: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) ON CONFLICT (username) WHERE deleted_at IS NULL DO UPDATE SET email = EXCLUDED.email, password_hash = EXCLUDED.password_hash, email_verified = COALESCE($5, users.email_verified), status = COALESCE($6, users.status), locked_until = EXCLUDED.locked_until, last_login_at = EXCLUDED.last_login_at, deleted_at = EXCLUDED.deleted_at, updated_at = now(), version = users.version + 1 RETURNING (xmax = 0), id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
 const SQL_DELETE: &str = "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM users WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -33,11 +52,18 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_email", SQL_FIND_BY_EMAIL),
     ("find_by_username", SQL_FIND_BY_USERNAME),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
     ("increment_failed_login_attempts", SQL_INCREMENT_FAILED_LOGIN_ATTEMPTS),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_email", SQL_INSERT_IF_ABSENT_BY_EMAIL),
+    ("insert_if_absent_by_username", SQL_INSERT_IF_ABSENT_BY_USERNAME),
+    ("upsert_by_email", SQL_UPSERT_BY_EMAIL),
+    ("upsert_by_username", SQL_UPSERT_BY_USERNAME),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -56,7 +82,7 @@ impl Status {
     /// Every value, in declaration order.
     pub const ALL: [Status; 3usize] = [Status::Active, Status::Locked, Status::Deleted];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Status::Active => "active",
             Status::Locked => "locked",
@@ -75,7 +101,7 @@ impl Status {
 }
 impl Status {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Status::Active => 1,
             Status::Locked => 2,
@@ -138,6 +164,21 @@ impl TryFrom<crate::pb::AccountStatus> for Status {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __users__status__sql {
+    (active) => {
+        "1"
+    };
+    (locked) => {
+        "2"
+    };
+    (deleted) => {
+        "3"
+    };
+}
+/// The SQL literal of a `users.status` value, by its spec name, for `concat!`: `status_sql!(active)` is `1`; `Status` is the Rust value to bind.
+pub use crate::__users__status__sql as status_sql;
 /// One row of `users`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -160,8 +201,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             email: row.try_get(offset + 1)?,
@@ -177,6 +222,13 @@ impl Row {
             deleted_at: row.try_get(offset + 11)?,
             version: row.try_get(offset + 12)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `users`.
@@ -250,6 +302,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -373,6 +452,129 @@ pub async fn increment_failed_login_attempts<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(&new.email)
+        .bind(&new.username)
+        .bind(&new.password_hash)
+        .bind(new.email_verified)
+        .bind(new.status)
+        .bind(new.failed_login_attempts)
+        .bind(new.locked_until)
+        .bind(new.last_login_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `email` exists: the stored row when inserted, `None` when not (read it with `find_by_email`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_email<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_EMAIL)
+        .bind(new.id)
+        .bind(&new.email)
+        .bind(&new.username)
+        .bind(&new.password_hash)
+        .bind(new.email_verified)
+        .bind(new.status)
+        .bind(new.failed_login_attempts)
+        .bind(new.locked_until)
+        .bind(new.last_login_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `username` exists: the stored row when inserted, `None` when not (read it with `find_by_username`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_username<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_USERNAME)
+        .bind(new.id)
+        .bind(&new.email)
+        .bind(&new.username)
+        .bind(&new.password_hash)
+        .bind(new.email_verified)
+        .bind(new.status)
+        .bind(new.failed_login_attempts)
+        .bind(new.locked_until)
+        .bind(new.last_login_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `email` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_email<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_EMAIL)
+        .bind(new.id)
+        .bind(&new.email)
+        .bind(&new.username)
+        .bind(&new.password_hash)
+        .bind(new.email_verified)
+        .bind(new.status)
+        .bind(new.failed_login_attempts)
+        .bind(new.locked_until)
+        .bind(new.last_login_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `username` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_username<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_USERNAME)
+        .bind(new.id)
+        .bind(&new.email)
+        .bind(&new.username)
+        .bind(&new.password_hash)
+        .bind(new.email_verified)
+        .bind(new.status)
+        .bind(new.failed_login_attempts)
+        .bind(new.locked_until)
+        .bind(new.last_login_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

@@ -13,12 +13,27 @@ pub const TABLE: &str = "comments";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __comments__columns {
+    () => {
+        "id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM comments")`.
+pub use crate::__comments__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO comments (id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 0), COALESCE($7, now()), COALESCE($8, now()), $9) RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE comments SET post_id = COALESCE($2, post_id), author_id = COALESCE($3, author_id), parent_comment_id = CASE WHEN $4 THEN $5 ELSE parent_comment_id END, body = COALESCE($6, body), deleted_at = CASE WHEN $7 THEN $8 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE comments SET post_id = COALESCE($2, post_id), author_id = COALESCE($3, author_id), parent_comment_id = CASE WHEN $4 THEN $5 ELSE parent_comment_id END, body = COALESCE($6, body), deleted_at = CASE WHEN $7 THEN $8 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $9 RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version) SELECT true, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_INCREMENT_LIKE_COUNT: &str = "UPDATE comments SET like_count = like_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING like_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO comments (id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 0), COALESCE($7, now()), COALESCE($8, now()), $9) ON CONFLICT (id) DO NOTHING RETURNING id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version";
 const SQL_DELETE: &str = "UPDATE comments SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM comments WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version FROM comments WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -37,9 +52,12 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
     ("increment_like_count", SQL_INCREMENT_LIKE_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -74,8 +92,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             post_id: row.try_get(offset + 1)?,
@@ -88,6 +110,13 @@ impl Row {
             deleted_at: row.try_get(offset + 8)?,
             version: row.try_get(offset + 9)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `comments`.
@@ -150,6 +179,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -241,6 +297,28 @@ pub async fn increment_like_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.post_id)
+        .bind(new.author_id)
+        .bind(new.parent_comment_id)
+        .bind(&new.body)
+        .bind(new.like_count)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

@@ -14,9 +14,24 @@ pub const TABLE: &str = "post_media";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "post_id, position, media_id";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __post_media__columns {
+    () => {
+        "post_id, position, media_id"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM post_media")`.
+pub use crate::__post_media__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO post_media (post_id, position, media_id) VALUES ($1, $2, $3) RETURNING post_id, position, media_id";
 const SQL_GET: &str = "SELECT post_id, position, media_id FROM post_media WHERE post_id = $1 AND position = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT post_id, position, media_id FROM post_media WHERE post_id = $1 AND position = $2 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE post_media SET media_id = COALESCE($3, media_id) WHERE post_id = $1 AND position = $2 RETURNING post_id, position, media_id";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO post_media (post_id, position, media_id) VALUES ($1, $2, $3) ON CONFLICT (post_id, position) DO NOTHING RETURNING post_id, position, media_id";
+const SQL_UPSERT: &str = "INSERT INTO post_media (post_id, position, media_id) VALUES ($1, $2, $3) ON CONFLICT (post_id, position) DO UPDATE SET media_id = EXCLUDED.media_id RETURNING (xmax = 0), post_id, position, media_id";
 const SQL_DELETE: &str = "DELETE FROM post_media WHERE post_id = $1 AND position = $2";
 const SQL_LIST: &str = "SELECT post_id, position, media_id FROM post_media ORDER BY post_id, position LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT post_id, position, media_id FROM post_media WHERE (post_id, position) > ($1, $2) ORDER BY post_id, position LIMIT $3";
@@ -27,7 +42,10 @@ const SQL_LIST_BY_MEDIA_ID__AFTER: &str = "SELECT post_id, position, media_id FR
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -42,13 +60,24 @@ pub struct Row {
     pub media_id: Uuid,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             post_id: row.try_get(offset)?,
             position: row.try_get(offset + 1)?,
             media_id: row.try_get(offset + 2)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `post_media`.
@@ -88,6 +117,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    post_id: Uuid,
+    position: i16,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(post_id)
+        .bind(position)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -110,6 +154,37 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `post_id, position` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.post_id)
+        .bind(new.position)
+        .bind(new.media_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `post_id, position` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.post_id)
+        .bind(new.position)
+        .bind(new.media_id)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

@@ -13,14 +13,29 @@ pub const TABLE: &str = "posts";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __posts__columns {
+    () => {
+        "id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM posts")`.
+pub use crate::__posts__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO posts (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), COALESCE($4, 1), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, now()), COALESCE($9, now()), $10) RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE posts SET author_id = COALESCE($2, author_id), body = COALESCE($3, body), visibility = COALESCE($4, visibility), deleted_at = CASE WHEN $5 THEN $6 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE posts SET author_id = COALESCE($2, author_id), body = COALESCE($3, body), visibility = COALESCE($4, visibility), deleted_at = CASE WHEN $5 THEN $6 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $7 RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version) SELECT true, id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_INCREMENT_LIKE_COUNT: &str = "UPDATE posts SET like_count = like_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING like_count";
 const SQL_INCREMENT_COMMENT_COUNT: &str = "UPDATE posts SET comment_count = comment_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING comment_count";
 const SQL_INCREMENT_SHARE_COUNT: &str = "UPDATE posts SET share_count = share_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING share_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO posts (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), COALESCE($4, 1), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, now()), COALESCE($9, now()), $10) ON CONFLICT (id) DO NOTHING RETURNING id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version";
 const SQL_DELETE: &str = "UPDATE posts SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM posts WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version FROM posts WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -33,11 +48,14 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
     ("increment_like_count", SQL_INCREMENT_LIKE_COUNT),
     ("increment_comment_count", SQL_INCREMENT_COMMENT_COUNT),
     ("increment_share_count", SQL_INCREMENT_SHARE_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -60,7 +78,7 @@ impl Visibility {
         Visibility::Private,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Visibility::Public => "public",
             Visibility::Followers => "followers",
@@ -79,7 +97,7 @@ impl Visibility {
 }
 impl Visibility {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Visibility::Public => 1,
             Visibility::Followers => 2,
@@ -144,6 +162,21 @@ impl TryFrom<crate::pb::PostVisibility> for Visibility {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __posts__visibility__sql {
+    (public) => {
+        "1"
+    };
+    (followers) => {
+        "2"
+    };
+    (private) => {
+        "3"
+    };
+}
+/// The SQL literal of a `posts.visibility` value, by its spec name, for `concat!`: `visibility_sql!(public)` is `1`; `Visibility` is the Rust value to bind.
+pub use crate::__posts__visibility__sql as visibility_sql;
 /// One row of `posts`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -161,8 +194,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             author_id: row.try_get(offset + 1)?,
@@ -176,6 +213,13 @@ impl Row {
             deleted_at: row.try_get(offset + 9)?,
             version: row.try_get(offset + 10)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `posts`.
@@ -243,6 +287,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -372,6 +443,29 @@ pub async fn increment_share_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.author_id)
+        .bind(&new.body)
+        .bind(new.visibility)
+        .bind(new.like_count)
+        .bind(new.comment_count)
+        .bind(new.share_count)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

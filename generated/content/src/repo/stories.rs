@@ -14,11 +14,26 @@ pub const TABLE: &str = "stories";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stories__columns {
+    () => {
+        "id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stories")`.
+pub use crate::__stories__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, now()), $7, $8) RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
 const SQL_GET: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE stories SET author_id = COALESCE($2, author_id), media_id = COALESCE($3, media_id), caption = COALESCE($4, caption), expires_at = COALESCE($5, expires_at), deleted_at = CASE WHEN $6 THEN $7 ELSE deleted_at END WHERE id = $1 AND deleted_at IS NULL RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
 const SQL_INCREMENT_VIEW_COUNT: &str = "UPDATE stories SET view_count = view_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING view_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO stories (id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, now()), $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at";
 const SQL_DELETE: &str = "UPDATE stories SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM stories WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at FROM stories WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -35,8 +50,11 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("increment_view_count", SQL_INCREMENT_VIEW_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -61,8 +79,12 @@ pub struct Row {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             author_id: row.try_get(offset + 1)?,
@@ -73,6 +95,13 @@ impl Row {
             expires_at: row.try_get(offset + 6)?,
             deleted_at: row.try_get(offset + 7)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `stories`.
@@ -137,6 +166,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -183,6 +239,27 @@ pub async fn increment_view_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.author_id)
+        .bind(new.media_id)
+        .bind(&new.caption)
+        .bind(new.view_count)
+        .bind(new.created_at)
+        .bind(new.expires_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

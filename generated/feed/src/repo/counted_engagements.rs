@@ -16,9 +16,24 @@ pub const TABLE: &str = "counted_engagements";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "user_id, post_id, event_type, counted_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __counted_engagements__columns {
+    () => {
+        "user_id, post_id, event_type, counted_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM counted_engagements")`.
+pub use crate::__counted_engagements__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO counted_engagements (user_id, post_id, event_type, counted_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING user_id, post_id, event_type, counted_at";
 const SQL_GET: &str = "SELECT user_id, post_id, event_type, counted_at FROM counted_engagements WHERE user_id = $1 AND post_id = $2 AND event_type = $3";
+const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, post_id, event_type, counted_at FROM counted_engagements WHERE user_id = $1 AND post_id = $2 AND event_type = $3 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE counted_engagements SET counted_at = COALESCE($4, counted_at) WHERE user_id = $1 AND post_id = $2 AND event_type = $3 RETURNING user_id, post_id, event_type, counted_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO counted_engagements (user_id, post_id, event_type, counted_at) VALUES ($1, $2, $3, COALESCE($4, now())) ON CONFLICT (user_id, post_id, event_type) DO NOTHING RETURNING user_id, post_id, event_type, counted_at";
+const SQL_UPSERT: &str = "INSERT INTO counted_engagements (user_id, post_id, event_type, counted_at) VALUES ($1, $2, $3, COALESCE($4, now())) ON CONFLICT (user_id, post_id, event_type) DO UPDATE SET counted_at = COALESCE($4, counted_engagements.counted_at) RETURNING (xmax = 0), user_id, post_id, event_type, counted_at";
 const SQL_DELETE: &str = "DELETE FROM counted_engagements WHERE user_id = $1 AND post_id = $2 AND event_type = $3";
 const SQL_LIST: &str = "SELECT user_id, post_id, event_type, counted_at FROM counted_engagements ORDER BY user_id, post_id, event_type LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT user_id, post_id, event_type, counted_at FROM counted_engagements WHERE (user_id, post_id, event_type) > ($1, $2, $3) ORDER BY user_id, post_id, event_type LIMIT $4";
@@ -27,7 +42,10 @@ const SQL_LIST__AFTER: &str = "SELECT user_id, post_id, event_type, counted_at F
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -51,7 +69,7 @@ impl EventType {
         EventType::Bookmark,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             EventType::View => "view",
             EventType::Like => "like",
@@ -74,7 +92,7 @@ impl EventType {
 }
 impl EventType {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             EventType::View => 1,
             EventType::Like => 2,
@@ -148,6 +166,27 @@ impl TryFrom<crate::pb::EngagementType> for EventType {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __counted_engagements__event_type__sql {
+    (view) => {
+        "1"
+    };
+    (like) => {
+        "2"
+    };
+    (comment) => {
+        "3"
+    };
+    (share) => {
+        "4"
+    };
+    (bookmark) => {
+        "5"
+    };
+}
+/// The SQL literal of a `counted_engagements.event_type` value, by its spec name, for `concat!`: `event_type_sql!(view)` is `1`; `EventType` is the Rust value to bind.
+pub use crate::__counted_engagements__event_type__sql as event_type_sql;
 /// One row of `counted_engagements`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -159,14 +198,25 @@ pub struct Row {
     pub counted_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             user_id: row.try_get(offset)?,
             post_id: row.try_get(offset + 1)?,
             event_type: row.try_get(offset + 2)?,
             counted_at: row.try_get(offset + 3)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `counted_engagements`.
@@ -211,6 +261,23 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+    post_id: Uuid,
+    event_type: EventType,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(user_id)
+        .bind(post_id)
+        .bind(event_type)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -235,6 +302,39 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `user_id, post_id, event_type` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.user_id)
+        .bind(new.post_id)
+        .bind(new.event_type)
+        .bind(new.counted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `user_id, post_id, event_type` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.user_id)
+        .bind(new.post_id)
+        .bind(new.event_type)
+        .bind(new.counted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

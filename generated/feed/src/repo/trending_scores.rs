@@ -16,10 +16,25 @@ pub const TABLE: &str = "trending_scores";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "post_id, time_window, author_id, category, score, engagement_count, updated_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trending_scores__columns {
+    () => {
+        "post_id, time_window, author_id, category, score, engagement_count, updated_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM trending_scores")`.
+pub use crate::__trending_scores__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
 const SQL_GET: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE post_id = $1 AND time_window = $2 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE trending_scores SET author_id = COALESCE($3, author_id), category = COALESCE($4, category), score = COALESCE($5, score), updated_at = now() WHERE post_id = $1 AND time_window = $2 RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
 const SQL_INCREMENT_ENGAGEMENT_COUNT: &str = "UPDATE trending_scores SET engagement_count = engagement_count + $3 WHERE post_id = $1 AND time_window = $2 RETURNING engagement_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) ON CONFLICT (post_id, time_window) DO NOTHING RETURNING post_id, time_window, author_id, category, score, engagement_count, updated_at";
+const SQL_UPSERT: &str = "INSERT INTO trending_scores (post_id, time_window, author_id, category, score, engagement_count, updated_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, now())) ON CONFLICT (post_id, time_window) DO UPDATE SET author_id = EXCLUDED.author_id, category = COALESCE($4, trending_scores.category), score = COALESCE($5, trending_scores.score), updated_at = now() RETURNING (xmax = 0), post_id, time_window, author_id, category, score, engagement_count, updated_at";
 const SQL_DELETE: &str = "DELETE FROM trending_scores WHERE post_id = $1 AND time_window = $2";
 const SQL_LIST: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores ORDER BY post_id, time_window LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT post_id, time_window, author_id, category, score, engagement_count, updated_at FROM trending_scores WHERE (post_id, time_window) > ($1, $2) ORDER BY post_id, time_window LIMIT $3";
@@ -34,8 +49,11 @@ const SQL_LIST_BY_CATEGORY_AND_TIME_WINDOW__AFTER: &str = "SELECT post_id, time_
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("increment_engagement_count", SQL_INCREMENT_ENGAGEMENT_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -64,7 +82,7 @@ impl TimeWindow {
         TimeWindow::Week,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             TimeWindow::Hour => "hour",
             TimeWindow::Day => "day",
@@ -83,7 +101,7 @@ impl TimeWindow {
 }
 impl TimeWindow {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             TimeWindow::Hour => 1,
             TimeWindow::Day => 2,
@@ -149,6 +167,21 @@ impl TryFrom<crate::pb::TrendingWindow> for TimeWindow {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __trending_scores__time_window__sql {
+    (hour) => {
+        "1"
+    };
+    (day) => {
+        "2"
+    };
+    (week) => {
+        "3"
+    };
+}
+/// The SQL literal of a `trending_scores.time_window` value, by its spec name, for `concat!`: `time_window_sql!(hour)` is `1`; `TimeWindow` is the Rust value to bind.
+pub use crate::__trending_scores__time_window__sql as time_window_sql;
 /// One row of `trending_scores`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -162,8 +195,12 @@ pub struct Row {
     pub updated_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             post_id: row.try_get(offset)?,
             time_window: row.try_get(offset + 1)?,
@@ -173,6 +210,13 @@ impl Row {
             engagement_count: row.try_get(offset + 5)?,
             updated_at: row.try_get(offset + 6)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `trending_scores`.
@@ -227,6 +271,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    post_id: Uuid,
+    time_window: TimeWindow,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(post_id)
+        .bind(time_window)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 /// Sets `updated_at` to now().
 pub async fn update<'e>(
@@ -275,6 +334,45 @@ pub async fn increment_engagement_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `post_id, time_window` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.post_id)
+        .bind(new.time_window)
+        .bind(new.author_id)
+        .bind(&new.category)
+        .bind(new.score)
+        .bind(new.engagement_count)
+        .bind(new.updated_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `post_id, time_window` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.post_id)
+        .bind(new.time_window)
+        .bind(new.author_id)
+        .bind(&new.category)
+        .bind(new.score)
+        .bind(new.engagement_count)
+        .bind(new.updated_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

@@ -15,11 +15,27 @@ pub const TABLE: &str = "user_feed_preferences";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __user_feed_preferences__columns {
+    () => {
+        "user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM user_feed_preferences")`.
+pub use crate::__user_feed_preferences__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'::TEXT[]), COALESCE($4, '{}'::UUID[]), COALESCE($5, now()), COALESCE($6, now())) RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
 const SQL_GET: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = ANY($1) ORDER BY user_id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE user_feed_preferences SET default_feed_kind = COALESCE($2, default_feed_kind), preferred_categories = COALESCE($3, preferred_categories), muted_author_ids = COALESCE($4, muted_author_ids), updated_at = now(), version = version + 1 WHERE user_id = $1 RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE user_feed_preferences SET default_feed_kind = COALESCE($2, default_feed_kind), preferred_categories = COALESCE($3, preferred_categories), muted_author_ids = COALESCE($4, muted_author_ids), updated_at = now(), version = version + 1 WHERE user_id = $1 AND version = $5 RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version) SELECT true, user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM updated UNION ALL SELECT false, user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'::TEXT[]), COALESCE($4, '{}'::UUID[]), COALESCE($5, now()), COALESCE($6, now())) ON CONFLICT (user_id) DO NOTHING RETURNING user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
+const SQL_UPSERT: &str = "INSERT INTO user_feed_preferences (user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, '{}'::TEXT[]), COALESCE($4, '{}'::UUID[]), COALESCE($5, now()), COALESCE($6, now())) ON CONFLICT (user_id) DO UPDATE SET default_feed_kind = COALESCE($2, user_feed_preferences.default_feed_kind), preferred_categories = COALESCE($3, user_feed_preferences.preferred_categories), muted_author_ids = COALESCE($4, user_feed_preferences.muted_author_ids), updated_at = now(), version = user_feed_preferences.version + 1 RETURNING (xmax = 0), user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version";
 const SQL_DELETE: &str = "DELETE FROM user_feed_preferences WHERE user_id = $1";
 const SQL_LIST: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences ORDER BY user_id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT user_id, default_feed_kind, preferred_categories, muted_author_ids, created_at, updated_at, version FROM user_feed_preferences WHERE user_id > $1 ORDER BY user_id LIMIT $2";
@@ -29,8 +45,12 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -48,7 +68,7 @@ impl DefaultFeedKind {
         DefaultFeedKind::Following,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             DefaultFeedKind::Personalized => "personalized",
             DefaultFeedKind::Following => "following",
@@ -65,7 +85,7 @@ impl DefaultFeedKind {
 }
 impl DefaultFeedKind {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             DefaultFeedKind::Personalized => 1,
             DefaultFeedKind::Following => 2,
@@ -130,6 +150,18 @@ impl TryFrom<crate::pb::FeedKind> for DefaultFeedKind {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __user_feed_preferences__default_feed_kind__sql {
+    (personalized) => {
+        "1"
+    };
+    (following) => {
+        "2"
+    };
+}
+/// The SQL literal of a `user_feed_preferences.default_feed_kind` value, by its spec name, for `concat!`: `default_feed_kind_sql!(personalized)` is `1`; `DefaultFeedKind` is the Rust value to bind.
+pub use crate::__user_feed_preferences__default_feed_kind__sql as default_feed_kind_sql;
 /// One row of `user_feed_preferences`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -143,8 +175,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             user_id: row.try_get(offset)?,
             default_feed_kind: row.try_get(offset + 1)?,
@@ -154,6 +190,13 @@ impl Row {
             updated_at: row.try_get(offset + 5)?,
             version: row.try_get(offset + 6)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `user_feed_preferences`.
@@ -217,6 +260,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(user_ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 /// Sets `updated_at` to now().
 /// Bumps `version` without checking it: for a value computed from what was read, use `update_if_version`.
@@ -275,6 +345,43 @@ pub async fn update_if_version<'e>(
             actual: current.version,
         })
     }
+}
+/// Inserts the row unless one with the same `user_id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.user_id)
+        .bind(new.default_feed_kind)
+        .bind(&new.preferred_categories)
+        .bind(&new.muted_author_ids)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `user_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.user_id)
+        .bind(new.default_feed_kind)
+        .bind(&new.preferred_categories)
+        .bind(&new.muted_author_ids)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

@@ -13,13 +13,30 @@ pub const TABLE: &str = "media";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __media__columns {
+    () => {
+        "id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM media")`.
+pub use crate::__media__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21, $22) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
 const SQL_GET: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_STORAGE_KEY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE storage_key = $1 AND deleted_at IS NULL";
 const SQL_UPDATE: &str = "UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, processing_error = CASE WHEN $21 THEN $22 ELSE processing_error END, processing_started_at = CASE WHEN $23 THEN $24 ELSE processing_started_at END, processing_finished_at = CASE WHEN $25 THEN $26 ELSE processing_finished_at END, rendition_key = CASE WHEN $27 THEN $28 ELSE rendition_key END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE media SET owner_id = COALESCE($2, owner_id), kind = COALESCE($3, kind), status = COALESCE($4, status), mime_type = COALESCE($5, mime_type), size_bytes = COALESCE($6, size_bytes), width = CASE WHEN $7 THEN $8 ELSE width END, height = CASE WHEN $9 THEN $10 ELSE height END, duration_ms = CASE WHEN $11 THEN $12 ELSE duration_ms END, sha256 = CASE WHEN $13 THEN $14 ELSE sha256 END, storage_key = COALESCE($15, storage_key), file_name = COALESCE($16, file_name), title = COALESCE($17, title), alt_text = COALESCE($18, alt_text), deleted_at = CASE WHEN $19 THEN $20 ELSE deleted_at END, processing_error = CASE WHEN $21 THEN $22 ELSE processing_error END, processing_started_at = CASE WHEN $23 THEN $24 ELSE processing_started_at END, processing_finished_at = CASE WHEN $25 THEN $26 ELSE processing_finished_at END, rendition_key = CASE WHEN $27 THEN $28 ELSE rendition_key END, updated_at = now(), version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $29 RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) SELECT true, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM updated UNION ALL SELECT false, id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_INCREMENT_PROCESSING_ATTEMPTS: &str = "UPDATE media SET processing_attempts = processing_attempts + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING processing_attempts";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21, $22) ON CONFLICT (id) DO NOTHING RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
+const SQL_INSERT_IF_ABSENT_BY_STORAGE_KEY: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21, $22) ON CONFLICT (storage_key) WHERE deleted_at IS NULL DO NOTHING RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
+const SQL_UPSERT_BY_STORAGE_KEY: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21, $22) ON CONFLICT (storage_key) WHERE deleted_at IS NULL DO UPDATE SET owner_id = EXCLUDED.owner_id, kind = EXCLUDED.kind, status = COALESCE($4, media.status), mime_type = EXCLUDED.mime_type, size_bytes = EXCLUDED.size_bytes, width = EXCLUDED.width, height = EXCLUDED.height, duration_ms = EXCLUDED.duration_ms, sha256 = EXCLUDED.sha256, file_name = COALESCE($12, media.file_name), title = COALESCE($13, media.title), alt_text = COALESCE($14, media.alt_text), deleted_at = EXCLUDED.deleted_at, processing_error = EXCLUDED.processing_error, processing_started_at = EXCLUDED.processing_started_at, processing_finished_at = EXCLUDED.processing_finished_at, rendition_key = EXCLUDED.rendition_key, updated_at = now(), version = media.version + 1 RETURNING (xmax = 0), id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
 const SQL_DELETE: &str = "UPDATE media SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM media WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -34,10 +51,15 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_storage_key", SQL_FIND_BY_STORAGE_KEY),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
     ("increment_processing_attempts", SQL_INCREMENT_PROCESSING_ATTEMPTS),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_storage_key", SQL_INSERT_IF_ABSENT_BY_STORAGE_KEY),
+    ("upsert_by_storage_key", SQL_UPSERT_BY_STORAGE_KEY),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -58,7 +80,7 @@ impl Kind {
     /// Every value, in declaration order.
     pub const ALL: [Kind; 3usize] = [Kind::Image, Kind::Video, Kind::Audio];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Kind::Image => "image",
             Kind::Video => "video",
@@ -77,7 +99,7 @@ impl Kind {
 }
 impl Kind {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Kind::Image => 1,
             Kind::Video => 2,
@@ -140,6 +162,21 @@ impl TryFrom<crate::pb::MediaKind> for Kind {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __media__kind__sql {
+    (image) => {
+        "1"
+    };
+    (video) => {
+        "2"
+    };
+    (audio) => {
+        "3"
+    };
+}
+/// The SQL literal of a `media.kind` value, by its spec name, for `concat!`: `kind_sql!(image)` is `1`; `Kind` is the Rust value to bind.
+pub use crate::__media__kind__sql as kind_sql;
 /// The values of `media.status`, stored as its number (smallint) and checked by `media_status_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -157,7 +194,7 @@ impl Status {
         Status::Failed,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Status::PendingUpload => "pending_upload",
             Status::Processing => "processing",
@@ -178,7 +215,7 @@ impl Status {
 }
 impl Status {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Status::PendingUpload => 1,
             Status::Processing => 2,
@@ -245,6 +282,24 @@ impl TryFrom<crate::pb::MediaStatus> for Status {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __media__status__sql {
+    (pending_upload) => {
+        "1"
+    };
+    (processing) => {
+        "2"
+    };
+    (ready) => {
+        "3"
+    };
+    (failed) => {
+        "4"
+    };
+}
+/// The SQL literal of a `media.status` value, by its spec name, for `concat!`: `status_sql!(pending_upload)` is `1`; `Status` is the Rust value to bind.
+pub use crate::__media__status__sql as status_sql;
 /// One row of `media`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -279,8 +334,12 @@ pub struct Row {
     pub rendition_key: Option<String>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             owner_id: row.try_get(offset + 1)?,
@@ -306,6 +365,13 @@ impl Row {
             processing_finished_at: row.try_get(offset + 21)?,
             rendition_key: row.try_get(offset + 22)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `media`.
@@ -411,6 +477,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -554,6 +647,110 @@ pub async fn increment_processing_attempts<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.owner_id)
+        .bind(new.kind)
+        .bind(new.status)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.duration_ms)
+        .bind(&new.sha256)
+        .bind(&new.storage_key)
+        .bind(&new.file_name)
+        .bind(&new.title)
+        .bind(&new.alt_text)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .bind(&new.processing_error)
+        .bind(new.processing_attempts)
+        .bind(new.processing_started_at)
+        .bind(new.processing_finished_at)
+        .bind(&new.rendition_key)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `storage_key` exists: the stored row when inserted, `None` when not (read it with `find_by_storage_key`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_storage_key<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_STORAGE_KEY)
+        .bind(new.id)
+        .bind(new.owner_id)
+        .bind(new.kind)
+        .bind(new.status)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.duration_ms)
+        .bind(&new.sha256)
+        .bind(&new.storage_key)
+        .bind(&new.file_name)
+        .bind(&new.title)
+        .bind(&new.alt_text)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .bind(&new.processing_error)
+        .bind(new.processing_attempts)
+        .bind(new.processing_started_at)
+        .bind(new.processing_finished_at)
+        .bind(&new.rendition_key)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `storage_key` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_storage_key<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_STORAGE_KEY)
+        .bind(new.id)
+        .bind(new.owner_id)
+        .bind(new.kind)
+        .bind(new.status)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.duration_ms)
+        .bind(&new.sha256)
+        .bind(&new.storage_key)
+        .bind(&new.file_name)
+        .bind(&new.title)
+        .bind(&new.alt_text)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .bind(&new.processing_error)
+        .bind(new.processing_attempts)
+        .bind(new.processing_started_at)
+        .bind(new.processing_finished_at)
+        .bind(&new.rendition_key)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

@@ -11,12 +11,32 @@ pub const TABLE: &str = "media_variants";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __media_variants__columns {
+    () => {
+        "id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM media_variants")`.
+pub use crate::__media_variants__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
 const SQL_GET: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_STORAGE_KEY: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE storage_key = $1";
 const SQL_FIND_BY_MEDIA_ID_AND_PRESET: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE media_id = $1 AND preset = $2";
 const SQL_UPDATE: &str = "UPDATE media_variants SET media_id = COALESCE($2, media_id), preset = COALESCE($3, preset), mime_type = COALESCE($4, mime_type), width = COALESCE($5, width), height = COALESCE($6, height), size_bytes = COALESCE($7, size_bytes), storage_key = COALESCE($8, storage_key) WHERE id = $1 RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) ON CONFLICT (id) DO NOTHING RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_INSERT_IF_ABSENT_BY_STORAGE_KEY: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) ON CONFLICT (storage_key) DO NOTHING RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_INSERT_IF_ABSENT_BY_MEDIA_ID_AND_PRESET: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) ON CONFLICT (media_id, preset) DO NOTHING RETURNING id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_UPSERT: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) ON CONFLICT (id) DO UPDATE SET media_id = EXCLUDED.media_id, preset = EXCLUDED.preset, mime_type = EXCLUDED.mime_type, width = COALESCE($5, media_variants.width), height = COALESCE($6, media_variants.height), size_bytes = EXCLUDED.size_bytes, storage_key = EXCLUDED.storage_key RETURNING (xmax = 0), id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_UPSERT_BY_STORAGE_KEY: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) ON CONFLICT (storage_key) DO UPDATE SET media_id = EXCLUDED.media_id, preset = EXCLUDED.preset, mime_type = EXCLUDED.mime_type, width = COALESCE($5, media_variants.width), height = COALESCE($6, media_variants.height), size_bytes = EXCLUDED.size_bytes RETURNING (xmax = 0), id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
+const SQL_UPSERT_BY_MEDIA_ID_AND_PRESET: &str = "INSERT INTO media_variants (id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 0), COALESCE($6, 0), $7, $8, COALESCE($9, now())) ON CONFLICT (media_id, preset) DO UPDATE SET mime_type = EXCLUDED.mime_type, width = COALESCE($5, media_variants.width), height = COALESCE($6, media_variants.height), size_bytes = EXCLUDED.size_bytes, storage_key = EXCLUDED.storage_key RETURNING (xmax = 0), id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at";
 const SQL_DELETE: &str = "DELETE FROM media_variants WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, media_id, preset, mime_type, width, height, size_bytes, storage_key, created_at FROM media_variants WHERE id > $1 ORDER BY id LIMIT $2";
@@ -26,9 +46,20 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_storage_key", SQL_FIND_BY_STORAGE_KEY),
     ("find_by_media_id_and_preset", SQL_FIND_BY_MEDIA_ID_AND_PRESET),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_storage_key", SQL_INSERT_IF_ABSENT_BY_STORAGE_KEY),
+    (
+        "insert_if_absent_by_media_id_and_preset",
+        SQL_INSERT_IF_ABSENT_BY_MEDIA_ID_AND_PRESET,
+    ),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_storage_key", SQL_UPSERT_BY_STORAGE_KEY),
+    ("upsert_by_media_id_and_preset", SQL_UPSERT_BY_MEDIA_ID_AND_PRESET),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -52,7 +83,7 @@ impl Preset {
         Preset::VideoHls,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Preset::Thumbnail => "thumbnail",
             Preset::ImageSmall => "image_small",
@@ -75,7 +106,7 @@ impl Preset {
 }
 impl Preset {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Preset::Thumbnail => 1,
             Preset::ImageSmall => 2,
@@ -148,6 +179,27 @@ impl TryFrom<crate::pb::VariantPreset> for Preset {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __media_variants__preset__sql {
+    (thumbnail) => {
+        "1"
+    };
+    (image_small) => {
+        "2"
+    };
+    (image_medium) => {
+        "3"
+    };
+    (image_large) => {
+        "4"
+    };
+    (video_hls) => {
+        "8"
+    };
+}
+/// The SQL literal of a `media_variants.preset` value, by its spec name, for `concat!`: `preset_sql!(thumbnail)` is `1`; `Preset` is the Rust value to bind.
+pub use crate::__media_variants__preset__sql as preset_sql;
 /// One row of `media_variants`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -163,8 +215,12 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             media_id: row.try_get(offset + 1)?,
@@ -176,6 +232,13 @@ impl Row {
             storage_key: row.try_get(offset + 7)?,
             created_at: row.try_get(offset + 8)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `media_variants`.
@@ -244,6 +307,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `storage_key`, if any (unique).
 pub async fn find_by_storage_key<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -296,6 +386,135 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.preset)
+        .bind(&new.mime_type)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.size_bytes)
+        .bind(&new.storage_key)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `storage_key` exists: the stored row when inserted, `None` when not (read it with `find_by_storage_key`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_storage_key<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_STORAGE_KEY)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.preset)
+        .bind(&new.mime_type)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.size_bytes)
+        .bind(&new.storage_key)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `media_id, preset` exists: the stored row when inserted, `None` when not (read it with `find_by_media_id_and_preset`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_media_id_and_preset<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_MEDIA_ID_AND_PRESET)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.preset)
+        .bind(&new.mime_type)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.size_bytes)
+        .bind(&new.storage_key)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.preset)
+        .bind(&new.mime_type)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.size_bytes)
+        .bind(&new.storage_key)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `storage_key` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_storage_key<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_STORAGE_KEY)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.preset)
+        .bind(&new.mime_type)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.size_bytes)
+        .bind(&new.storage_key)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `media_id, preset` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_media_id_and_preset<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_MEDIA_ID_AND_PRESET)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.preset)
+        .bind(&new.mime_type)
+        .bind(new.width)
+        .bind(new.height)
+        .bind(new.size_bytes)
+        .bind(&new.storage_key)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

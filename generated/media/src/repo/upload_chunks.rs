@@ -13,9 +13,24 @@ pub const TABLE: &str = "upload_chunks";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "upload_id, chunk_number, size_bytes, etag, received_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __upload_chunks__columns {
+    () => {
+        "upload_id, chunk_number, size_bytes, etag, received_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM upload_chunks")`.
+pub use crate::__upload_chunks__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, etag, received_at) VALUES ($1, $2, $3, $4, COALESCE($5, now())) RETURNING upload_id, chunk_number, size_bytes, etag, received_at";
 const SQL_GET: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE upload_chunks SET size_bytes = COALESCE($3, size_bytes), etag = COALESCE($4, etag), received_at = COALESCE($5, received_at) WHERE upload_id = $1 AND chunk_number = $2 RETURNING upload_id, chunk_number, size_bytes, etag, received_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, etag, received_at) VALUES ($1, $2, $3, $4, COALESCE($5, now())) ON CONFLICT (upload_id, chunk_number) DO NOTHING RETURNING upload_id, chunk_number, size_bytes, etag, received_at";
+const SQL_UPSERT: &str = "INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, etag, received_at) VALUES ($1, $2, $3, $4, COALESCE($5, now())) ON CONFLICT (upload_id, chunk_number) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, etag = EXCLUDED.etag, received_at = COALESCE($5, upload_chunks.received_at) RETURNING (xmax = 0), upload_id, chunk_number, size_bytes, etag, received_at";
 const SQL_DELETE: &str = "DELETE FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2";
 const SQL_LIST: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks ORDER BY upload_id, chunk_number LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT upload_id, chunk_number, size_bytes, etag, received_at FROM upload_chunks WHERE (upload_id, chunk_number) > ($1, $2) ORDER BY upload_id, chunk_number LIMIT $3";
@@ -24,7 +39,10 @@ const SQL_LIST__AFTER: &str = "SELECT upload_id, chunk_number, size_bytes, etag,
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -39,8 +57,12 @@ pub struct Row {
     pub received_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             upload_id: row.try_get(offset)?,
             chunk_number: row.try_get(offset + 1)?,
@@ -48,6 +70,13 @@ impl Row {
             etag: row.try_get(offset + 3)?,
             received_at: row.try_get(offset + 4)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `upload_chunks`.
@@ -94,6 +123,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    upload_id: Uuid,
+    chunk_number: i32,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(upload_id)
+        .bind(chunk_number)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -118,6 +162,41 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `upload_id, chunk_number` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.upload_id)
+        .bind(new.chunk_number)
+        .bind(new.size_bytes)
+        .bind(&new.etag)
+        .bind(new.received_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `upload_id, chunk_number` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.upload_id)
+        .bind(new.chunk_number)
+        .bind(new.size_bytes)
+        .bind(&new.etag)
+        .bind(new.received_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

@@ -13,11 +13,29 @@ pub const TABLE: &str = "uploads";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __uploads__columns {
+    () => {
+        "id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM uploads")`.
+pub use crate::__uploads__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
 const SQL_GET: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_MEDIA_ID: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE media_id = $1";
 const SQL_UPDATE: &str = "UPDATE uploads SET media_id = COALESCE($2, media_id), owner_id = COALESCE($3, owner_id), status = COALESCE($4, status), size_bytes = COALESCE($5, size_bytes), chunk_size_bytes = COALESCE($6, chunk_size_bytes), total_chunks = COALESCE($7, total_chunks), storage_upload_id = COALESCE($8, storage_upload_id), expires_at = COALESCE($9, expires_at), completed_at = CASE WHEN $10 THEN $11 ELSE completed_at END WHERE id = $1 RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) ON CONFLICT (id) DO NOTHING RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+const SQL_INSERT_IF_ABSENT_BY_MEDIA_ID: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) ON CONFLICT (media_id) DO NOTHING RETURNING id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+const SQL_UPSERT: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) ON CONFLICT (id) DO UPDATE SET media_id = EXCLUDED.media_id, owner_id = EXCLUDED.owner_id, status = COALESCE($4, uploads.status), size_bytes = EXCLUDED.size_bytes, chunk_size_bytes = EXCLUDED.chunk_size_bytes, total_chunks = EXCLUDED.total_chunks, storage_upload_id = EXCLUDED.storage_upload_id, expires_at = EXCLUDED.expires_at, completed_at = EXCLUDED.completed_at RETURNING (xmax = 0), id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
+const SQL_UPSERT_BY_MEDIA_ID: &str = "INSERT INTO uploads (id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, COALESCE($11, now())) ON CONFLICT (media_id) DO UPDATE SET owner_id = EXCLUDED.owner_id, status = COALESCE($4, uploads.status), size_bytes = EXCLUDED.size_bytes, chunk_size_bytes = EXCLUDED.chunk_size_bytes, total_chunks = EXCLUDED.total_chunks, storage_upload_id = EXCLUDED.storage_upload_id, expires_at = EXCLUDED.expires_at, completed_at = EXCLUDED.completed_at RETURNING (xmax = 0), id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at";
 const SQL_DELETE: &str = "DELETE FROM uploads WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, media_id, owner_id, status, size_bytes, chunk_size_bytes, total_chunks, storage_upload_id, expires_at, completed_at, created_at FROM uploads WHERE id > $1 ORDER BY id LIMIT $2";
@@ -31,8 +49,14 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_media_id", SQL_FIND_BY_MEDIA_ID),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_media_id", SQL_INSERT_IF_ABSENT_BY_MEDIA_ID),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_media_id", SQL_UPSERT_BY_MEDIA_ID),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -56,7 +80,7 @@ impl Status {
         Status::Expired,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Status::InProgress => "in_progress",
             Status::Completed => "completed",
@@ -75,7 +99,7 @@ impl Status {
 }
 impl Status {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Status::InProgress => 1,
             Status::Completed => 2,
@@ -140,6 +164,21 @@ impl TryFrom<crate::pb::UploadStatus> for Status {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __uploads__status__sql {
+    (in_progress) => {
+        "1"
+    };
+    (completed) => {
+        "2"
+    };
+    (expired) => {
+        "3"
+    };
+}
+/// The SQL literal of a `uploads.status` value, by its spec name, for `concat!`: `status_sql!(in_progress)` is `1`; `Status` is the Rust value to bind.
+pub use crate::__uploads__status__sql as status_sql;
 /// One row of `uploads`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -157,8 +196,12 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             media_id: row.try_get(offset + 1)?,
@@ -172,6 +215,13 @@ impl Row {
             completed_at: row.try_get(offset + 9)?,
             created_at: row.try_get(offset + 10)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `uploads`.
@@ -245,6 +295,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `media_id`, if any (unique).
 pub async fn find_by_media_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -286,6 +363,100 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.owner_id)
+        .bind(new.status)
+        .bind(new.size_bytes)
+        .bind(new.chunk_size_bytes)
+        .bind(new.total_chunks)
+        .bind(&new.storage_upload_id)
+        .bind(new.expires_at)
+        .bind(new.completed_at)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `media_id` exists: the stored row when inserted, `None` when not (read it with `find_by_media_id`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_media_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_MEDIA_ID)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.owner_id)
+        .bind(new.status)
+        .bind(new.size_bytes)
+        .bind(new.chunk_size_bytes)
+        .bind(new.total_chunks)
+        .bind(&new.storage_upload_id)
+        .bind(new.expires_at)
+        .bind(new.completed_at)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.owner_id)
+        .bind(new.status)
+        .bind(new.size_bytes)
+        .bind(new.chunk_size_bytes)
+        .bind(new.total_chunks)
+        .bind(&new.storage_upload_id)
+        .bind(new.expires_at)
+        .bind(new.completed_at)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `media_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_media_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_MEDIA_ID)
+        .bind(new.id)
+        .bind(new.media_id)
+        .bind(new.owner_id)
+        .bind(new.status)
+        .bind(new.size_bytes)
+        .bind(new.chunk_size_bytes)
+        .bind(new.total_chunks)
+        .bind(&new.storage_upload_id)
+        .bind(new.expires_at)
+        .bind(new.completed_at)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -13,11 +13,27 @@ pub const TABLE: &str = "videos";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __videos__columns {
+    () => {
+        "media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM videos")`.
+pub use crate::__videos__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO videos (media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, 0), COALESCE($4, 0), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now())) RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
 const SQL_GET: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = $1";
 const SQL_GET_MANY: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = ANY($1) ORDER BY media_id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id = ANY($1) ORDER BY media_id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE videos SET state = COALESCE($2, state), progress_percent = COALESCE($3, progress_percent), codec = CASE WHEN $4 THEN $5 ELSE codec END, frame_rate = CASE WHEN $6 THEN $7 ELSE frame_rate END, bitrate_bps = CASE WHEN $8 THEN $9 ELSE bitrate_bps END, hls_manifest_key = CASE WHEN $10 THEN $11 ELSE hls_manifest_key END, error_message = CASE WHEN $12 THEN $13 ELSE error_message END, started_at = CASE WHEN $14 THEN $15 ELSE started_at END, finished_at = CASE WHEN $16 THEN $17 ELSE finished_at END, updated_at = now() WHERE media_id = $1 RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
 const SQL_INCREMENT_ATTEMPTS: &str = "UPDATE videos SET attempts = attempts + $2 WHERE media_id = $1 RETURNING attempts";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO videos (media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, 0), COALESCE($4, 0), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now())) ON CONFLICT (media_id) DO NOTHING RETURNING media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
+const SQL_UPSERT: &str = "INSERT INTO videos (media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at) VALUES ($1, COALESCE($2, 1), COALESCE($3, 0), COALESCE($4, 0), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, now())) ON CONFLICT (media_id) DO UPDATE SET state = COALESCE($2, videos.state), progress_percent = COALESCE($3, videos.progress_percent), codec = EXCLUDED.codec, frame_rate = EXCLUDED.frame_rate, bitrate_bps = EXCLUDED.bitrate_bps, hls_manifest_key = EXCLUDED.hls_manifest_key, error_message = EXCLUDED.error_message, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, updated_at = now() RETURNING (xmax = 0), media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at";
 const SQL_DELETE: &str = "DELETE FROM videos WHERE media_id = $1";
 const SQL_LIST: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos ORDER BY media_id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT media_id, state, progress_percent, attempts, codec, frame_rate, bitrate_bps, hls_manifest_key, error_message, started_at, finished_at, updated_at FROM videos WHERE media_id > $1 ORDER BY media_id LIMIT $2";
@@ -29,8 +45,12 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("increment_attempts", SQL_INCREMENT_ATTEMPTS),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -54,7 +74,7 @@ impl State {
         State::Failed,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             State::Queued => "queued",
             State::Running => "running",
@@ -75,7 +95,7 @@ impl State {
 }
 impl State {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             State::Queued => 1,
             State::Running => 2,
@@ -142,6 +162,24 @@ impl TryFrom<crate::pb::ProcessingState> for State {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __videos__state__sql {
+    (queued) => {
+        "1"
+    };
+    (running) => {
+        "2"
+    };
+    (succeeded) => {
+        "3"
+    };
+    (failed) => {
+        "4"
+    };
+}
+/// The SQL literal of a `videos.state` value, by its spec name, for `concat!`: `state_sql!(queued)` is `1`; `State` is the Rust value to bind.
+pub use crate::__videos__state__sql as state_sql;
 /// One row of `videos`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -160,8 +198,12 @@ pub struct Row {
     pub updated_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             media_id: row.try_get(offset)?,
             state: row.try_get(offset + 1)?,
@@ -176,6 +218,13 @@ impl Row {
             finished_at: row.try_get(offset + 10)?,
             updated_at: row.try_get(offset + 11)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `videos`.
@@ -256,6 +305,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    media_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(media_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    media_ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(media_ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 /// Sets `updated_at` to now().
 pub async fn update<'e>(
@@ -313,6 +389,55 @@ pub async fn increment_attempts<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `media_id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.media_id)
+        .bind(new.state)
+        .bind(new.progress_percent)
+        .bind(new.attempts)
+        .bind(&new.codec)
+        .bind(new.frame_rate)
+        .bind(new.bitrate_bps)
+        .bind(&new.hls_manifest_key)
+        .bind(&new.error_message)
+        .bind(new.started_at)
+        .bind(new.finished_at)
+        .bind(new.updated_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `media_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.media_id)
+        .bind(new.state)
+        .bind(new.progress_percent)
+        .bind(new.attempts)
+        .bind(&new.codec)
+        .bind(new.frame_rate)
+        .bind(new.bitrate_bps)
+        .bind(&new.hls_manifest_key)
+        .bind(&new.error_message)
+        .bind(new.started_at)
+        .bind(new.finished_at)
+        .bind(new.updated_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

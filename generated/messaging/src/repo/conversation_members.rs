@@ -15,9 +15,24 @@ pub const TABLE: &str = "conversation_members";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conversation_members__columns {
+    () => {
+        "conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM conversation_members")`.
+pub use crate::__conversation_members__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at) VALUES ($1, $2, COALESCE($3, 3), COALESCE($4, 0), $5, COALESCE($6, false), COALESCE($7, now())) RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
 const SQL_GET: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE conversation_members SET role = COALESCE($3, role), last_read_sequence = COALESCE($4, last_read_sequence), last_read_at = CASE WHEN $5 THEN $6 ELSE last_read_at END, muted = COALESCE($7, muted) WHERE conversation_id = $1 AND user_id = $2 RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at) VALUES ($1, $2, COALESCE($3, 3), COALESCE($4, 0), $5, COALESCE($6, false), COALESCE($7, now())) ON CONFLICT (conversation_id, user_id) DO NOTHING RETURNING conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
+const SQL_UPSERT: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at) VALUES ($1, $2, COALESCE($3, 3), COALESCE($4, 0), $5, COALESCE($6, false), COALESCE($7, now())) ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = COALESCE($3, conversation_members.role), last_read_sequence = COALESCE($4, conversation_members.last_read_sequence), last_read_at = EXCLUDED.last_read_at, muted = COALESCE($6, conversation_members.muted) RETURNING (xmax = 0), conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at";
 const SQL_DELETE: &str = "DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
 const SQL_LIST: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members ORDER BY conversation_id, user_id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at FROM conversation_members WHERE (conversation_id, user_id) > ($1, $2) ORDER BY conversation_id, user_id LIMIT $3";
@@ -26,7 +41,10 @@ const SQL_LIST__AFTER: &str = "SELECT conversation_id, user_id, role, last_read_
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -42,7 +60,7 @@ impl Role {
     /// Every value, in declaration order.
     pub const ALL: [Role; 3usize] = [Role::Owner, Role::Admin, Role::Member];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Role::Owner => "owner",
             Role::Admin => "admin",
@@ -61,7 +79,7 @@ impl Role {
 }
 impl Role {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Role::Owner => 1,
             Role::Admin => 2,
@@ -127,6 +145,21 @@ impl TryFrom<crate::pb::MemberRole> for Role {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conversation_members__role__sql {
+    (owner) => {
+        "1"
+    };
+    (admin) => {
+        "2"
+    };
+    (member) => {
+        "3"
+    };
+}
+/// The SQL literal of a `conversation_members.role` value, by its spec name, for `concat!`: `role_sql!(owner)` is `1`; `Role` is the Rust value to bind.
+pub use crate::__conversation_members__role__sql as role_sql;
 /// One row of `conversation_members`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -140,8 +173,12 @@ pub struct Row {
     pub joined_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             conversation_id: row.try_get(offset)?,
             user_id: row.try_get(offset + 1)?,
@@ -151,6 +188,13 @@ impl Row {
             muted: row.try_get(offset + 5)?,
             joined_at: row.try_get(offset + 6)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `conversation_members`.
@@ -206,6 +250,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    conversation_id: Uuid,
+    user_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(conversation_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -232,6 +291,45 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `conversation_id, user_id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.conversation_id)
+        .bind(new.user_id)
+        .bind(new.role)
+        .bind(new.last_read_sequence)
+        .bind(new.last_read_at)
+        .bind(new.muted)
+        .bind(new.joined_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `conversation_id, user_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.conversation_id)
+        .bind(new.user_id)
+        .bind(new.role)
+        .bind(new.last_read_sequence)
+        .bind(new.last_read_at)
+        .bind(new.muted)
+        .bind(new.joined_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

@@ -13,13 +13,30 @@ pub const TABLE: &str = "conversations";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conversations__columns {
+    () => {
+        "id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM conversations")`.
+pub use crate::__conversations__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
 const SQL_GET: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_DIRECT_KEY: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE direct_key = $1 AND deleted_at IS NULL";
 const SQL_UPDATE: &str = "UPDATE conversations SET kind = COALESCE($2, kind), title = COALESCE($3, title), created_by = COALESCE($4, created_by), direct_key = CASE WHEN $5 THEN $6 ELSE direct_key END, last_message_at = CASE WHEN $7 THEN $8 ELSE last_message_at END, deleted_at = CASE WHEN $9 THEN $10 ELSE deleted_at END, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
 const SQL_INCREMENT_MEMBER_COUNT: &str = "UPDATE conversations SET member_count = member_count + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING member_count";
 const SQL_INCREMENT_LAST_SEQUENCE: &str = "UPDATE conversations SET last_sequence = last_sequence + $2 WHERE id = $1 AND deleted_at IS NULL RETURNING last_sequence";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) ON CONFLICT (id) DO NOTHING RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
+const SQL_INSERT_IF_ABSENT_BY_DIRECT_KEY: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) ON CONFLICT (direct_key) WHERE deleted_at IS NULL DO NOTHING RETURNING id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
+const SQL_UPSERT_BY_DIRECT_KEY: &str = "INSERT INTO conversations (id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, 0), COALESCE($7, 0), $8, COALESCE($9, now()), COALESCE($10, now()), $11) ON CONFLICT (direct_key) WHERE deleted_at IS NULL DO UPDATE SET kind = EXCLUDED.kind, title = COALESCE($3, conversations.title), created_by = EXCLUDED.created_by, last_message_at = EXCLUDED.last_message_at, deleted_at = EXCLUDED.deleted_at, updated_at = now() RETURNING (xmax = 0), id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at";
 const SQL_DELETE: &str = "UPDATE conversations SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM conversations WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, kind, title, created_by, direct_key, member_count, last_sequence, last_message_at, created_at, updated_at, deleted_at FROM conversations WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -30,10 +47,15 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_direct_key", SQL_FIND_BY_DIRECT_KEY),
     ("update", SQL_UPDATE),
     ("increment_member_count", SQL_INCREMENT_MEMBER_COUNT),
     ("increment_last_sequence", SQL_INCREMENT_LAST_SEQUENCE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_direct_key", SQL_INSERT_IF_ABSENT_BY_DIRECT_KEY),
+    ("upsert_by_direct_key", SQL_UPSERT_BY_DIRECT_KEY),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -49,7 +71,7 @@ impl Kind {
     /// Every value, in declaration order.
     pub const ALL: [Kind; 2usize] = [Kind::Direct, Kind::Group];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Kind::Direct => "direct",
             Kind::Group => "group",
@@ -66,7 +88,7 @@ impl Kind {
 }
 impl Kind {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Kind::Direct => 1,
             Kind::Group => 2,
@@ -127,6 +149,18 @@ impl TryFrom<crate::pb::ConversationKind> for Kind {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conversations__kind__sql {
+    (direct) => {
+        "1"
+    };
+    (group) => {
+        "2"
+    };
+}
+/// The SQL literal of a `conversations.kind` value, by its spec name, for `concat!`: `kind_sql!(direct)` is `1`; `Kind` is the Rust value to bind.
+pub use crate::__conversations__kind__sql as kind_sql;
 /// One row of `conversations`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -144,8 +178,12 @@ pub struct Row {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             kind: row.try_get(offset + 1)?,
@@ -159,6 +197,13 @@ impl Row {
             updated_at: row.try_get(offset + 9)?,
             deleted_at: row.try_get(offset + 10)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `conversations`.
@@ -228,6 +273,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -316,6 +388,79 @@ pub async fn increment_last_sequence<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(&new.title)
+        .bind(new.created_by)
+        .bind(&new.direct_key)
+        .bind(new.member_count)
+        .bind(new.last_sequence)
+        .bind(new.last_message_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `direct_key` exists: the stored row when inserted, `None` when not (read it with `find_by_direct_key`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A NULL in the key conflicts with nothing: such a row is always inserted.
+pub async fn insert_if_absent_by_direct_key<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_DIRECT_KEY)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(&new.title)
+        .bind(new.created_by)
+        .bind(&new.direct_key)
+        .bind(new.member_count)
+        .bind(new.last_sequence)
+        .bind(new.last_message_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `direct_key` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+/// A NULL in the key conflicts with nothing: such a row is always inserted.
+pub async fn upsert_by_direct_key<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_DIRECT_KEY)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(&new.title)
+        .bind(new.created_by)
+        .bind(&new.direct_key)
+        .bind(new.member_count)
+        .bind(new.last_sequence)
+        .bind(new.last_message_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

@@ -13,11 +13,29 @@ pub const TABLE: &str = "message_attachments";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __message_attachments__columns {
+    () => {
+        "id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM message_attachments")`.
+pub use crate::__message_attachments__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
 const SQL_GET: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_MESSAGE_ID_AND_POSITION: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE message_id = $1 AND position = $2";
 const SQL_UPDATE: &str = "UPDATE message_attachments SET message_id = COALESCE($2, message_id), position = COALESCE($3, position), media_id = COALESCE($4, media_id), kind = COALESCE($5, kind), mime_type = COALESCE($6, mime_type), size_bytes = COALESCE($7, size_bytes), file_name = COALESCE($8, file_name) WHERE id = $1 RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) ON CONFLICT (id) DO NOTHING RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_INSERT_IF_ABSENT_BY_MESSAGE_ID_AND_POSITION: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) ON CONFLICT (message_id, position) DO NOTHING RETURNING id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_UPSERT: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) ON CONFLICT (id) DO UPDATE SET message_id = EXCLUDED.message_id, position = COALESCE($3, message_attachments.position), media_id = EXCLUDED.media_id, kind = EXCLUDED.kind, mime_type = EXCLUDED.mime_type, size_bytes = COALESCE($7, message_attachments.size_bytes), file_name = COALESCE($8, message_attachments.file_name) RETURNING (xmax = 0), id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
+const SQL_UPSERT_BY_MESSAGE_ID_AND_POSITION: &str = "INSERT INTO message_attachments (id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), $4, $5, $6, COALESCE($7, 0), COALESCE($8, ''::TEXT), COALESCE($9, now())) ON CONFLICT (message_id, position) DO UPDATE SET media_id = EXCLUDED.media_id, kind = EXCLUDED.kind, mime_type = EXCLUDED.mime_type, size_bytes = COALESCE($7, message_attachments.size_bytes), file_name = COALESCE($8, message_attachments.file_name) RETURNING (xmax = 0), id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at";
 const SQL_DELETE: &str = "DELETE FROM message_attachments WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, message_id, position, media_id, kind, mime_type, size_bytes, file_name, created_at FROM message_attachments WHERE id > $1 ORDER BY id LIMIT $2";
@@ -29,8 +47,17 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_message_id_and_position", SQL_FIND_BY_MESSAGE_ID_AND_POSITION),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    (
+        "insert_if_absent_by_message_id_and_position",
+        SQL_INSERT_IF_ABSENT_BY_MESSAGE_ID_AND_POSITION,
+    ),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_message_id_and_position", SQL_UPSERT_BY_MESSAGE_ID_AND_POSITION),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -51,8 +78,12 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             message_id: row.try_get(offset + 1)?,
@@ -64,6 +95,13 @@ impl Row {
             file_name: row.try_get(offset + 7)?,
             created_at: row.try_get(offset + 8)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `message_attachments`.
@@ -133,6 +171,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `message_id, position`, if any (unique).
 pub async fn find_by_message_id_and_position<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -173,6 +238,92 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.message_id)
+        .bind(new.position)
+        .bind(new.media_id)
+        .bind(new.kind)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(&new.file_name)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `message_id, position` exists: the stored row when inserted, `None` when not (read it with `find_by_message_id_and_position`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_message_id_and_position<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_MESSAGE_ID_AND_POSITION)
+        .bind(new.id)
+        .bind(new.message_id)
+        .bind(new.position)
+        .bind(new.media_id)
+        .bind(new.kind)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(&new.file_name)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.message_id)
+        .bind(new.position)
+        .bind(new.media_id)
+        .bind(new.kind)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(&new.file_name)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `message_id, position` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_message_id_and_position<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_MESSAGE_ID_AND_POSITION)
+        .bind(new.id)
+        .bind(new.message_id)
+        .bind(new.position)
+        .bind(new.media_id)
+        .bind(new.kind)
+        .bind(&new.mime_type)
+        .bind(new.size_bytes)
+        .bind(&new.file_name)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

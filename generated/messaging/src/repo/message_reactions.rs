@@ -13,8 +13,22 @@ pub const TABLE: &str = "message_reactions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "message_id, user_id, emoji, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __message_reactions__columns {
+    () => {
+        "message_id, user_id, emoji, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM message_reactions")`.
+pub use crate::__message_reactions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING message_id, user_id, emoji, created_at";
 const SQL_GET: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
+const SQL_GET_FOR_UPDATE: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 FOR UPDATE";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO message_reactions (message_id, user_id, emoji, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) ON CONFLICT (message_id, user_id, emoji) DO NOTHING RETURNING message_id, user_id, emoji, created_at";
 const SQL_DELETE: &str = "DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3";
 const SQL_LIST: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions ORDER BY message_id, user_id, emoji LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT message_id, user_id, emoji, created_at FROM message_reactions WHERE (message_id, user_id, emoji) > ($1, $2, $3) ORDER BY message_id, user_id, emoji LIMIT $4";
@@ -23,6 +37,8 @@ const SQL_LIST__AFTER: &str = "SELECT message_id, user_id, emoji, created_at FRO
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -36,14 +52,25 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             message_id: row.try_get(offset)?,
             user_id: row.try_get(offset + 1)?,
             emoji: row.try_get(offset + 2)?,
             created_at: row.try_get(offset + 3)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `message_reactions`.
@@ -78,6 +105,39 @@ pub async fn get<'e>(
         .bind(message_id)
         .bind(user_id)
         .bind(emoji)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    message_id: Uuid,
+    user_id: Uuid,
+    emoji: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(message_id)
+        .bind(user_id)
+        .bind(emoji)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `message_id, user_id, emoji` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.message_id)
+        .bind(new.user_id)
+        .bind(&new.emoji)
+        .bind(new.created_at)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;

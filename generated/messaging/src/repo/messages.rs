@@ -15,12 +15,30 @@ pub const TABLE: &str = "messages";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __messages__columns {
+    () => {
+        "id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM messages")`.
+pub use crate::__messages__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_CONVERSATION_ID_AND_SEQUENCE: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE conversation_id = $1 AND sequence = $2";
 const SQL_UPDATE: &str = "UPDATE messages SET conversation_id = COALESCE($2, conversation_id), sender_id = COALESCE($3, sender_id), sequence = COALESCE($4, sequence), kind = COALESCE($5, kind), body = COALESCE($6, body), reply_to_message_id = CASE WHEN $7 THEN $8 ELSE reply_to_message_id END, edited_at = CASE WHEN $9 THEN $10 ELSE edited_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, version = version + 1 WHERE id = $1 RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE messages SET conversation_id = COALESCE($2, conversation_id), sender_id = COALESCE($3, sender_id), sequence = COALESCE($4, sequence), kind = COALESCE($5, kind), body = COALESCE($6, body), reply_to_message_id = CASE WHEN $7 THEN $8 ELSE reply_to_message_id END, edited_at = CASE WHEN $9 THEN $10 ELSE edited_at END, deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, version = version + 1 WHERE id = $1 AND version = $13 RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version) SELECT true, id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM updated UNION ALL SELECT false, id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) ON CONFLICT (id) DO NOTHING RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+const SQL_INSERT_IF_ABSENT_BY_CONVERSATION_ID_AND_SEQUENCE: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) ON CONFLICT (conversation_id, sequence) DO NOTHING RETURNING id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+const SQL_UPSERT: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) ON CONFLICT (id) DO UPDATE SET conversation_id = EXCLUDED.conversation_id, sender_id = EXCLUDED.sender_id, sequence = EXCLUDED.sequence, kind = COALESCE($5, messages.kind), body = COALESCE($6, messages.body), reply_to_message_id = EXCLUDED.reply_to_message_id, edited_at = EXCLUDED.edited_at, deleted_at = EXCLUDED.deleted_at, version = messages.version + 1 RETURNING (xmax = 0), id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
+const SQL_UPSERT_BY_CONVERSATION_ID_AND_SEQUENCE: &str = "INSERT INTO messages (id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, 1), COALESCE($6, ''::TEXT), $7, COALESCE($8, now()), $9, $10) ON CONFLICT (conversation_id, sequence) DO UPDATE SET sender_id = EXCLUDED.sender_id, kind = COALESCE($5, messages.kind), body = COALESCE($6, messages.body), reply_to_message_id = EXCLUDED.reply_to_message_id, edited_at = EXCLUDED.edited_at, deleted_at = EXCLUDED.deleted_at, version = messages.version + 1 RETURNING (xmax = 0), id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version";
 const SQL_DELETE: &str = "DELETE FROM messages WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, conversation_id, sender_id, sequence, kind, body, reply_to_message_id, created_at, edited_at, deleted_at, version FROM messages WHERE id > $1 ORDER BY id LIMIT $2";
@@ -32,9 +50,21 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_conversation_id_and_sequence", SQL_FIND_BY_CONVERSATION_ID_AND_SEQUENCE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    (
+        "insert_if_absent_by_conversation_id_and_sequence",
+        SQL_INSERT_IF_ABSENT_BY_CONVERSATION_ID_AND_SEQUENCE,
+    ),
+    ("upsert", SQL_UPSERT),
+    (
+        "upsert_by_conversation_id_and_sequence",
+        SQL_UPSERT_BY_CONVERSATION_ID_AND_SEQUENCE,
+    ),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -52,7 +82,7 @@ impl Kind {
     /// Every value, in declaration order.
     pub const ALL: [Kind; 3usize] = [Kind::Text, Kind::Media, Kind::System];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Kind::Text => "text",
             Kind::Media => "media",
@@ -71,7 +101,7 @@ impl Kind {
 }
 impl Kind {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Kind::Text => 1,
             Kind::Media => 2,
@@ -136,6 +166,21 @@ impl TryFrom<crate::pb::MessageKind> for Kind {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __messages__kind__sql {
+    (text) => {
+        "1"
+    };
+    (media) => {
+        "2"
+    };
+    (system) => {
+        "3"
+    };
+}
+/// The SQL literal of a `messages.kind` value, by its spec name, for `concat!`: `kind_sql!(text)` is `1`; `Kind` is the Rust value to bind.
+pub use crate::__messages__kind__sql as kind_sql;
 /// One row of `messages`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -153,8 +198,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             conversation_id: row.try_get(offset + 1)?,
@@ -168,6 +217,13 @@ impl Row {
             deleted_at: row.try_get(offset + 9)?,
             version: row.try_get(offset + 10)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `messages`.
@@ -235,6 +291,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -326,6 +409,96 @@ pub async fn update_if_version<'e>(
             actual: current.version,
         })
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.conversation_id)
+        .bind(new.sender_id)
+        .bind(new.sequence)
+        .bind(new.kind)
+        .bind(&new.body)
+        .bind(new.reply_to_message_id)
+        .bind(new.created_at)
+        .bind(new.edited_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `conversation_id, sequence` exists: the stored row when inserted, `None` when not (read it with `find_by_conversation_id_and_sequence`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_conversation_id_and_sequence<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_CONVERSATION_ID_AND_SEQUENCE)
+        .bind(new.id)
+        .bind(new.conversation_id)
+        .bind(new.sender_id)
+        .bind(new.sequence)
+        .bind(new.kind)
+        .bind(&new.body)
+        .bind(new.reply_to_message_id)
+        .bind(new.created_at)
+        .bind(new.edited_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.conversation_id)
+        .bind(new.sender_id)
+        .bind(new.sequence)
+        .bind(new.kind)
+        .bind(&new.body)
+        .bind(new.reply_to_message_id)
+        .bind(new.created_at)
+        .bind(new.edited_at)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `conversation_id, sequence` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_conversation_id_and_sequence<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_CONVERSATION_ID_AND_SEQUENCE)
+        .bind(new.id)
+        .bind(new.conversation_id)
+        .bind(new.sender_id)
+        .bind(new.sequence)
+        .bind(new.kind)
+        .bind(&new.body)
+        .bind(new.reply_to_message_id)
+        .bind(new.created_at)
+        .bind(new.edited_at)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -13,12 +13,30 @@ pub const TABLE: &str = "hashtags";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, tag, post_count, first_used_at, last_used_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hashtags__columns {
+    () => {
+        "id, tag, post_count, first_used_at, last_used_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM hashtags")`.
+pub use crate::__hashtags__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) RETURNING id, tag, post_count, first_used_at, last_used_at";
 const SQL_GET: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_TAG: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE tag = $1";
 const SQL_UPDATE: &str = "UPDATE hashtags SET tag = COALESCE($2, tag), last_used_at = COALESCE($3, last_used_at) WHERE id = $1 RETURNING id, tag, post_count, first_used_at, last_used_at";
 const SQL_INCREMENT_POST_COUNT: &str = "UPDATE hashtags SET post_count = post_count + $2 WHERE id = $1 RETURNING post_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) ON CONFLICT (id) DO NOTHING RETURNING id, tag, post_count, first_used_at, last_used_at";
+const SQL_INSERT_IF_ABSENT_BY_TAG: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) ON CONFLICT (tag) DO NOTHING RETURNING id, tag, post_count, first_used_at, last_used_at";
+const SQL_UPSERT: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) ON CONFLICT (id) DO UPDATE SET tag = EXCLUDED.tag, last_used_at = COALESCE($5, hashtags.last_used_at) RETURNING (xmax = 0), id, tag, post_count, first_used_at, last_used_at";
+const SQL_UPSERT_BY_TAG: &str = "INSERT INTO hashtags (id, tag, post_count, first_used_at, last_used_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, 0), COALESCE($4, now()), COALESCE($5, now())) ON CONFLICT (tag) DO UPDATE SET last_used_at = COALESCE($5, hashtags.last_used_at) RETURNING (xmax = 0), id, tag, post_count, first_used_at, last_used_at";
 const SQL_DELETE: &str = "DELETE FROM hashtags WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, tag, post_count, first_used_at, last_used_at FROM hashtags WHERE id > $1 ORDER BY id LIMIT $2";
@@ -30,9 +48,15 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_tag", SQL_FIND_BY_TAG),
     ("update", SQL_UPDATE),
     ("increment_post_count", SQL_INCREMENT_POST_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_tag", SQL_INSERT_IF_ABSENT_BY_TAG),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_tag", SQL_UPSERT_BY_TAG),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -49,8 +73,12 @@ pub struct Row {
     pub last_used_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             tag: row.try_get(offset + 1)?,
@@ -58,6 +86,13 @@ impl Row {
             first_used_at: row.try_get(offset + 3)?,
             last_used_at: row.try_get(offset + 4)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `hashtags`.
@@ -109,6 +144,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -167,6 +229,76 @@ pub async fn increment_post_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(&new.tag)
+        .bind(new.post_count)
+        .bind(new.first_used_at)
+        .bind(new.last_used_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `tag` exists: the stored row when inserted, `None` when not (read it with `find_by_tag`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_tag<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_TAG)
+        .bind(new.id)
+        .bind(&new.tag)
+        .bind(new.post_count)
+        .bind(new.first_used_at)
+        .bind(new.last_used_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(&new.tag)
+        .bind(new.post_count)
+        .bind(new.first_used_at)
+        .bind(new.last_used_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `tag` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_tag<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_TAG)
+        .bind(new.id)
+        .bind(&new.tag)
+        .bind(new.post_count)
+        .bind(new.first_used_at)
+        .bind(new.last_used_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -15,11 +15,29 @@ pub const TABLE: &str = "search_documents";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __search_documents__columns {
+    () => {
+        "id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM search_documents")`.
+pub use crate::__search_documents__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
 const SQL_GET: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_KIND_AND_SOURCE_ID: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE kind = $1 AND source_id = $2";
 const SQL_UPDATE: &str = "UPDATE search_documents SET kind = COALESCE($2, kind), source_id = COALESCE($3, source_id), author_id = CASE WHEN $4 THEN $5 ELSE author_id END, title = COALESCE($6, title), body = COALESCE($7, body), hashtags = COALESCE($8, hashtags), language = COALESCE($9, language), popularity = COALESCE($10, popularity), source_created_at = COALESCE($11, source_created_at), indexed_at = COALESCE($12, indexed_at), username = COALESCE($13, username), source_version = COALESCE($14, source_version), deleted_at = CASE WHEN $15 THEN $16 ELSE deleted_at END WHERE id = $1 RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) ON CONFLICT (id) DO NOTHING RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
+const SQL_INSERT_IF_ABSENT_BY_KIND_AND_SOURCE_ID: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) ON CONFLICT (kind, source_id) DO NOTHING RETURNING id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
+const SQL_UPSERT: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, source_id = EXCLUDED.source_id, author_id = EXCLUDED.author_id, title = COALESCE($5, search_documents.title), body = COALESCE($6, search_documents.body), hashtags = COALESCE($7, search_documents.hashtags), language = COALESCE($8, search_documents.language), popularity = COALESCE($9, search_documents.popularity), source_created_at = EXCLUDED.source_created_at, indexed_at = COALESCE($11, search_documents.indexed_at), username = COALESCE($12, search_documents.username), source_version = COALESCE($13, search_documents.source_version), deleted_at = EXCLUDED.deleted_at RETURNING (xmax = 0), id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
+const SQL_UPSERT_BY_KIND_AND_SOURCE_ID: &str = "INSERT INTO search_documents (id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, ''::TEXT), COALESCE($6, ''::TEXT), COALESCE($7, '{}'::TEXT[]), COALESCE($8, ''::TEXT), COALESCE($9, 0), $10, COALESCE($11, now()), COALESCE($12, ''::TEXT), COALESCE($13, 0), $14) ON CONFLICT (kind, source_id) DO UPDATE SET author_id = EXCLUDED.author_id, title = COALESCE($5, search_documents.title), body = COALESCE($6, search_documents.body), hashtags = COALESCE($7, search_documents.hashtags), language = COALESCE($8, search_documents.language), popularity = COALESCE($9, search_documents.popularity), source_created_at = EXCLUDED.source_created_at, indexed_at = COALESCE($11, search_documents.indexed_at), username = COALESCE($12, search_documents.username), source_version = COALESCE($13, search_documents.source_version), deleted_at = EXCLUDED.deleted_at RETURNING (xmax = 0), id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at";
 const SQL_DELETE: &str = "DELETE FROM search_documents WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, kind, source_id, author_id, title, body, hashtags, language, popularity, source_created_at, indexed_at, username, source_version, deleted_at FROM search_documents WHERE id > $1 ORDER BY id LIMIT $2";
@@ -35,8 +53,17 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_kind_and_source_id", SQL_FIND_BY_KIND_AND_SOURCE_ID),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    (
+        "insert_if_absent_by_kind_and_source_id",
+        SQL_INSERT_IF_ABSENT_BY_KIND_AND_SOURCE_ID,
+    ),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_kind_and_source_id", SQL_UPSERT_BY_KIND_AND_SOURCE_ID),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -61,7 +88,7 @@ impl Kind {
     /// Every value, in declaration order.
     pub const ALL: [Kind; 3usize] = [Kind::Post, Kind::User, Kind::Hashtag];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Kind::Post => "post",
             Kind::User => "user",
@@ -80,7 +107,7 @@ impl Kind {
 }
 impl Kind {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Kind::Post => 1,
             Kind::User => 2,
@@ -145,6 +172,21 @@ impl TryFrom<crate::pb::DocumentKind> for Kind {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __search_documents__kind__sql {
+    (post) => {
+        "1"
+    };
+    (user) => {
+        "2"
+    };
+    (hashtag) => {
+        "3"
+    };
+}
+/// The SQL literal of a `search_documents.kind` value, by its spec name, for `concat!`: `kind_sql!(post)` is `1`; `Kind` is the Rust value to bind.
+pub use crate::__search_documents__kind__sql as kind_sql;
 /// One row of `search_documents`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -168,8 +210,12 @@ pub struct Row {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             kind: row.try_get(offset + 1)?,
@@ -186,6 +232,13 @@ impl Row {
             source_version: row.try_get(offset + 12)?,
             deleted_at: row.try_get(offset + 13)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `search_documents`.
@@ -274,6 +327,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `kind, source_id`, if any (unique).
 pub async fn find_by_kind_and_source_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -322,6 +402,112 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(new.source_id)
+        .bind(new.author_id)
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(&new.hashtags)
+        .bind(&new.language)
+        .bind(new.popularity)
+        .bind(new.source_created_at)
+        .bind(new.indexed_at)
+        .bind(&new.username)
+        .bind(new.source_version)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `kind, source_id` exists: the stored row when inserted, `None` when not (read it with `find_by_kind_and_source_id`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_kind_and_source_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_KIND_AND_SOURCE_ID)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(new.source_id)
+        .bind(new.author_id)
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(&new.hashtags)
+        .bind(&new.language)
+        .bind(new.popularity)
+        .bind(new.source_created_at)
+        .bind(new.indexed_at)
+        .bind(&new.username)
+        .bind(new.source_version)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(new.source_id)
+        .bind(new.author_id)
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(&new.hashtags)
+        .bind(&new.language)
+        .bind(new.popularity)
+        .bind(new.source_created_at)
+        .bind(new.indexed_at)
+        .bind(&new.username)
+        .bind(new.source_version)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `kind, source_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_kind_and_source_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_KIND_AND_SOURCE_ID)
+        .bind(new.id)
+        .bind(new.kind)
+        .bind(new.source_id)
+        .bind(new.author_id)
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(&new.hashtags)
+        .bind(&new.language)
+        .bind(new.popularity)
+        .bind(new.source_created_at)
+        .bind(new.indexed_at)
+        .bind(&new.username)
+        .bind(new.source_version)
+        .bind(new.deleted_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -17,10 +17,26 @@ pub const TABLE: &str = "search_queries";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __search_queries__columns {
+    () => {
+        "id, request_id, user_id, query, normalized_query, scope, result_count, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM search_queries")`.
+pub use crate::__search_queries__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
 const SQL_GET: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE request_id = $1";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) ON CONFLICT (id) DO NOTHING RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
+const SQL_INSERT_IF_ABSENT_BY_REQUEST_ID: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
 const SQL_DELETE: &str = "DELETE FROM search_queries WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id > $1 ORDER BY id LIMIT $2";
@@ -38,7 +54,11 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_request_id", SQL_FIND_BY_REQUEST_ID),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_request_id", SQL_INSERT_IF_ABSENT_BY_REQUEST_ID),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -68,7 +88,7 @@ impl Scope {
         Scope::Hashtags,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Scope::All => "all",
             Scope::Posts => "posts",
@@ -89,7 +109,7 @@ impl Scope {
 }
 impl Scope {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Scope::All => 1,
             Scope::Posts => 2,
@@ -158,6 +178,24 @@ impl TryFrom<crate::pb::SearchScope> for Scope {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __search_queries__scope__sql {
+    (all) => {
+        "1"
+    };
+    (posts) => {
+        "2"
+    };
+    (users) => {
+        "3"
+    };
+    (hashtags) => {
+        "4"
+    };
+}
+/// The SQL literal of a `search_queries.scope` value, by its spec name, for `concat!`: `scope_sql!(all)` is `1`; `Scope` is the Rust value to bind.
+pub use crate::__search_queries__scope__sql as scope_sql;
 /// One row of `search_queries`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -172,8 +210,12 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             request_id: row.try_get(offset + 1)?,
@@ -184,6 +226,13 @@ impl Row {
             result_count: row.try_get(offset + 6)?,
             created_at: row.try_get(offset + 7)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `search_queries`.
@@ -238,6 +287,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `request_id`, if any (unique).
 pub async fn find_by_request_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -245,6 +321,46 @@ pub async fn find_by_request_id<'e>(
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(SQL_FIND_BY_REQUEST_ID)
         .bind(request_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.user_id)
+        .bind(&new.query)
+        .bind(&new.normalized_query)
+        .bind(new.scope)
+        .bind(new.result_count)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `request_id` exists: the stored row when inserted, `None` when not (read it with `find_by_request_id`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_request_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_REQUEST_ID)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.user_id)
+        .bind(&new.query)
+        .bind(&new.normalized_query)
+        .bind(new.scope)
+        .bind(new.result_count)
+        .bind(new.created_at)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;

@@ -16,11 +16,29 @@ pub const TABLE: &str = "stream_chat_messages";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stream_chat_messages__columns {
+    () => {
+        "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stream_chat_messages")`.
+pub use crate::__stream_chat_messages__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 const SQL_GET: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE request_id = $1";
 const SQL_UPDATE: &str = "UPDATE stream_chat_messages SET request_id = COALESCE($2, request_id), stream_id = COALESCE($3, stream_id), sender_id = COALESCE($4, sender_id), body = COALESCE($5, body), deleted_at = CASE WHEN $6 THEN $7 ELSE deleted_at END, deleted_by_id = CASE WHEN $8 THEN $9 ELSE deleted_by_id END WHERE id = $1 RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_INSERT_IF_ABSENT_BY_REQUEST_ID: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_UPSERT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (id) DO UPDATE SET request_id = EXCLUDED.request_id, stream_id = EXCLUDED.stream_id, sender_id = EXCLUDED.sender_id, body = EXCLUDED.body, deleted_at = EXCLUDED.deleted_at, deleted_by_id = EXCLUDED.deleted_by_id RETURNING (xmax = 0), id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_UPSERT_BY_REQUEST_ID: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (request_id) DO UPDATE SET stream_id = EXCLUDED.stream_id, sender_id = EXCLUDED.sender_id, body = EXCLUDED.body, deleted_at = EXCLUDED.deleted_at, deleted_by_id = EXCLUDED.deleted_by_id RETURNING (xmax = 0), id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 const SQL_DELETE: &str = "DELETE FROM stream_chat_messages WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id > $1 ORDER BY id LIMIT $2";
@@ -34,8 +52,14 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_request_id", SQL_FIND_BY_REQUEST_ID),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_request_id", SQL_INSERT_IF_ABSENT_BY_REQUEST_ID),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_request_id", SQL_UPSERT_BY_REQUEST_ID),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -57,8 +81,12 @@ pub struct Row {
     pub deleted_by_id: Option<Uuid>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             request_id: row.try_get(offset + 1)?,
@@ -69,6 +97,13 @@ impl Row {
             deleted_at: row.try_get(offset + 6)?,
             deleted_by_id: row.try_get(offset + 7)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `stream_chat_messages`.
@@ -132,6 +167,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `request_id`, if any (unique).
 pub async fn find_by_request_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -171,6 +233,88 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.stream_id)
+        .bind(new.sender_id)
+        .bind(&new.body)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.deleted_by_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `request_id` exists: the stored row when inserted, `None` when not (read it with `find_by_request_id`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_request_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_REQUEST_ID)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.stream_id)
+        .bind(new.sender_id)
+        .bind(&new.body)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.deleted_by_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.stream_id)
+        .bind(new.sender_id)
+        .bind(&new.body)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.deleted_by_id)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `request_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_request_id<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_REQUEST_ID)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.stream_id)
+        .bind(new.sender_id)
+        .bind(&new.body)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.deleted_by_id)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -13,11 +13,29 @@ pub const TABLE: &str = "stream_keys";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, stream_id, key_hash, created_at, revoked_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stream_keys__columns {
+    () => {
+        "id, stream_id, key_hash, created_at, revoked_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stream_keys")`.
+pub use crate::__stream_keys__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) RETURNING id, stream_id, key_hash, created_at, revoked_at";
 const SQL_GET: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_KEY_HASH: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE key_hash = $1";
 const SQL_UPDATE: &str = "UPDATE stream_keys SET stream_id = COALESCE($2, stream_id), key_hash = COALESCE($3, key_hash), revoked_at = CASE WHEN $4 THEN $5 ELSE revoked_at END WHERE id = $1 RETURNING id, stream_id, key_hash, created_at, revoked_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) ON CONFLICT (id) DO NOTHING RETURNING id, stream_id, key_hash, created_at, revoked_at";
+const SQL_INSERT_IF_ABSENT_BY_KEY_HASH: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) ON CONFLICT (key_hash) DO NOTHING RETURNING id, stream_id, key_hash, created_at, revoked_at";
+const SQL_UPSERT: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) ON CONFLICT (id) DO UPDATE SET stream_id = EXCLUDED.stream_id, key_hash = EXCLUDED.key_hash, revoked_at = EXCLUDED.revoked_at RETURNING (xmax = 0), id, stream_id, key_hash, created_at, revoked_at";
+const SQL_UPSERT_BY_KEY_HASH: &str = "INSERT INTO stream_keys (id, stream_id, key_hash, created_at, revoked_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, now()), $5) ON CONFLICT (key_hash) DO UPDATE SET stream_id = EXCLUDED.stream_id, revoked_at = EXCLUDED.revoked_at RETURNING (xmax = 0), id, stream_id, key_hash, created_at, revoked_at";
 const SQL_DELETE: &str = "DELETE FROM stream_keys WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, stream_id, key_hash, created_at, revoked_at FROM stream_keys WHERE id > $1 ORDER BY id LIMIT $2";
@@ -29,8 +47,14 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_key_hash", SQL_FIND_BY_KEY_HASH),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_key_hash", SQL_INSERT_IF_ABSENT_BY_KEY_HASH),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_key_hash", SQL_UPSERT_BY_KEY_HASH),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -47,8 +71,12 @@ pub struct Row {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             stream_id: row.try_get(offset + 1)?,
@@ -56,6 +84,13 @@ impl Row {
             created_at: row.try_get(offset + 3)?,
             revoked_at: row.try_get(offset + 4)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `stream_keys`.
@@ -110,6 +145,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// The row with this `key_hash`, if any (unique).
 pub async fn find_by_key_hash<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -145,6 +207,76 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.stream_id)
+        .bind(&new.key_hash)
+        .bind(new.created_at)
+        .bind(new.revoked_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `key_hash` exists: the stored row when inserted, `None` when not (read it with `find_by_key_hash`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_key_hash<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_KEY_HASH)
+        .bind(new.id)
+        .bind(new.stream_id)
+        .bind(&new.key_hash)
+        .bind(new.created_at)
+        .bind(new.revoked_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.stream_id)
+        .bind(&new.key_hash)
+        .bind(new.created_at)
+        .bind(new.revoked_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `key_hash` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_key_hash<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_KEY_HASH)
+        .bind(new.id)
+        .bind(new.stream_id)
+        .bind(&new.key_hash)
+        .bind(new.created_at)
+        .bind(new.revoked_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -13,14 +13,28 @@ pub const TABLE: &str = "stream_metrics";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __stream_metrics__columns {
+    () => {
+        "stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM stream_metrics")`.
+pub use crate::__stream_metrics__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count) VALUES ($1, $2, COALESCE($3, 0), COALESCE($4, 0), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, 0)) RETURNING stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count";
 const SQL_GET: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2 FOR UPDATE";
 const SQL_INCREMENT_VIEWER_COUNT: &str = "UPDATE stream_metrics SET viewer_count = viewer_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING viewer_count";
 const SQL_INCREMENT_CHAT_MESSAGE_COUNT: &str = "UPDATE stream_metrics SET chat_message_count = chat_message_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING chat_message_count";
 const SQL_INCREMENT_REACTION_COUNT: &str = "UPDATE stream_metrics SET reaction_count = reaction_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING reaction_count";
 const SQL_INCREMENT_SHARE_COUNT: &str = "UPDATE stream_metrics SET share_count = share_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING share_count";
 const SQL_INCREMENT_BUFFERING_COUNT: &str = "UPDATE stream_metrics SET buffering_count = buffering_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING buffering_count";
 const SQL_INCREMENT_PLAYBACK_ERROR_COUNT: &str = "UPDATE stream_metrics SET playback_error_count = playback_error_count + $3 WHERE stream_id = $1 AND bucket_start = $2 RETURNING playback_error_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count) VALUES ($1, $2, COALESCE($3, 0), COALESCE($4, 0), COALESCE($5, 0), COALESCE($6, 0), COALESCE($7, 0), COALESCE($8, 0)) ON CONFLICT (stream_id, bucket_start) DO NOTHING RETURNING stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count";
 const SQL_DELETE: &str = "DELETE FROM stream_metrics WHERE stream_id = $1 AND bucket_start = $2";
 const SQL_LIST: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics ORDER BY stream_id, bucket_start LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count FROM stream_metrics WHERE (stream_id, bucket_start) > ($1, $2) ORDER BY stream_id, bucket_start LIMIT $3";
@@ -29,12 +43,14 @@ const SQL_LIST__AFTER: &str = "SELECT stream_id, bucket_start, viewer_count, cha
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("increment_viewer_count", SQL_INCREMENT_VIEWER_COUNT),
     ("increment_chat_message_count", SQL_INCREMENT_CHAT_MESSAGE_COUNT),
     ("increment_reaction_count", SQL_INCREMENT_REACTION_COUNT),
     ("increment_share_count", SQL_INCREMENT_SHARE_COUNT),
     ("increment_buffering_count", SQL_INCREMENT_BUFFERING_COUNT),
     ("increment_playback_error_count", SQL_INCREMENT_PLAYBACK_ERROR_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -52,8 +68,12 @@ pub struct Row {
     pub playback_error_count: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             stream_id: row.try_get(offset)?,
             bucket_start: row.try_get(offset + 1)?,
@@ -64,6 +84,13 @@ impl Row {
             buffering_count: row.try_get(offset + 6)?,
             playback_error_count: row.try_get(offset + 7)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `stream_metrics`.
@@ -110,6 +137,21 @@ pub async fn get<'e>(
         .bind(stream_id)
         .bind(bucket_start)
         .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    stream_id: Uuid,
+    bucket_start: DateTime<Utc>,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(stream_id)
+        .bind(bucket_start)
+        .fetch_optional(conn)
         .await
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
@@ -251,6 +293,26 @@ pub async fn increment_playback_error_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `stream_id, bucket_start` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.stream_id)
+        .bind(new.bucket_start)
+        .bind(new.viewer_count)
+        .bind(new.chat_message_count)
+        .bind(new.reaction_count)
+        .bind(new.share_count)
+        .bind(new.buffering_count)
+        .bind(new.playback_error_count)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

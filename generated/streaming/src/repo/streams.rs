@@ -14,12 +14,28 @@ pub const TABLE: &str = "streams";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __streams__columns {
+    () => {
+        "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM streams")`.
+pub use crate::__streams__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, current_viewer_count, peak_viewer_count) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now()), COALESCE($14, 0), COALESCE($15, 0)) RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
 const SQL_GET: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, peak_viewer_count = COALESCE($16, peak_viewer_count), updated_at = now(), version = version + 1 WHERE id = $1 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE streams SET creator_id = COALESCE($2, creator_id), title = COALESCE($3, title), description = COALESCE($4, description), status = COALESCE($5, status), visibility = COALESCE($6, visibility), chat_enabled = COALESCE($7, chat_enabled), thumbnail_media_id = CASE WHEN $8 THEN $9 ELSE thumbnail_media_id END, scheduled_start_at = CASE WHEN $10 THEN $11 ELSE scheduled_start_at END, started_at = CASE WHEN $12 THEN $13 ELSE started_at END, ended_at = CASE WHEN $14 THEN $15 ELSE ended_at END, peak_viewer_count = COALESCE($16, peak_viewer_count), updated_at = now(), version = version + 1 WHERE id = $1 AND version = $17 RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count) SELECT true, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM updated UNION ALL SELECT false, id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_INCREMENT_CURRENT_VIEWER_COUNT: &str = "UPDATE streams SET current_viewer_count = current_viewer_count + $2 WHERE id = $1 RETURNING current_viewer_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, current_viewer_count, peak_viewer_count) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now()), COALESCE($14, 0), COALESCE($15, 0)) ON CONFLICT (id) DO NOTHING RETURNING id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
+const SQL_UPSERT: &str = "INSERT INTO streams (id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, current_viewer_count, peak_viewer_count) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, 1), COALESCE($6, 1), COALESCE($7, true), $8, $9, $10, $11, COALESCE($12, now()), COALESCE($13, now()), COALESCE($14, 0), COALESCE($15, 0)) ON CONFLICT (id) DO UPDATE SET creator_id = EXCLUDED.creator_id, title = EXCLUDED.title, description = COALESCE($4, streams.description), status = COALESCE($5, streams.status), visibility = COALESCE($6, streams.visibility), chat_enabled = COALESCE($7, streams.chat_enabled), thumbnail_media_id = EXCLUDED.thumbnail_media_id, scheduled_start_at = EXCLUDED.scheduled_start_at, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, peak_viewer_count = COALESCE($15, streams.peak_viewer_count), updated_at = now(), version = streams.version + 1 RETURNING (xmax = 0), id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count";
 const SQL_DELETE: &str = "DELETE FROM streams WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count FROM streams WHERE id > $1 ORDER BY id LIMIT $2";
@@ -34,9 +50,13 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
     ("increment_current_viewer_count", SQL_INCREMENT_CURRENT_VIEWER_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -63,7 +83,7 @@ impl Status {
         Status::Cancelled,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Status::Scheduled => "scheduled",
             Status::Live => "live",
@@ -84,7 +104,7 @@ impl Status {
 }
 impl Status {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Status::Scheduled => 1,
             Status::Live => 2,
@@ -153,6 +173,24 @@ impl TryFrom<crate::pb::StreamStatus> for Status {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __streams__status__sql {
+    (scheduled) => {
+        "1"
+    };
+    (live) => {
+        "2"
+    };
+    (ended) => {
+        "3"
+    };
+    (cancelled) => {
+        "4"
+    };
+}
+/// The SQL literal of a `streams.status` value, by its spec name, for `concat!`: `status_sql!(scheduled)` is `1`; `Status` is the Rust value to bind.
+pub use crate::__streams__status__sql as status_sql;
 /// The values of `streams.visibility`, stored as its number (smallint) and checked by `streams_visibility_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Visibility {
@@ -168,7 +206,7 @@ impl Visibility {
         Visibility::Unlisted,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Visibility::Public => "public",
             Visibility::FollowersOnly => "followers_only",
@@ -187,7 +225,7 @@ impl Visibility {
 }
 impl Visibility {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Visibility::Public => 1,
             Visibility::FollowersOnly => 2,
@@ -252,6 +290,21 @@ impl TryFrom<crate::pb::StreamVisibility> for Visibility {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __streams__visibility__sql {
+    (public) => {
+        "1"
+    };
+    (followers_only) => {
+        "2"
+    };
+    (unlisted) => {
+        "3"
+    };
+}
+/// The SQL literal of a `streams.visibility` value, by its spec name, for `concat!`: `visibility_sql!(public)` is `1`; `Visibility` is the Rust value to bind.
+pub use crate::__streams__visibility__sql as visibility_sql;
 /// One row of `streams`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -277,8 +330,12 @@ pub struct Row {
     pub peak_viewer_count: i32,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             creator_id: row.try_get(offset + 1)?,
@@ -297,6 +354,13 @@ impl Row {
             current_viewer_count: row.try_get(offset + 14)?,
             peak_viewer_count: row.try_get(offset + 15)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `streams`.
@@ -382,6 +446,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -489,6 +580,61 @@ pub async fn increment_current_viewer_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.creator_id)
+        .bind(&new.title)
+        .bind(&new.description)
+        .bind(new.status)
+        .bind(new.visibility)
+        .bind(new.chat_enabled)
+        .bind(new.thumbnail_media_id)
+        .bind(new.scheduled_start_at)
+        .bind(new.started_at)
+        .bind(new.ended_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.current_viewer_count)
+        .bind(new.peak_viewer_count)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.creator_id)
+        .bind(&new.title)
+        .bind(&new.description)
+        .bind(new.status)
+        .bind(new.visibility)
+        .bind(new.chat_enabled)
+        .bind(new.thumbnail_media_id)
+        .bind(new.scheduled_start_at)
+        .bind(new.started_at)
+        .bind(new.ended_at)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.current_viewer_count)
+        .bind(new.peak_viewer_count)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -15,10 +15,26 @@ pub const TABLE: &str = "viewer_sessions";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __viewer_sessions__columns {
+    () => {
+        "id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM viewer_sessions")`.
+pub use crate::__viewer_sessions__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now()), COALESCE($6, now()), $7) RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
 const SQL_GET: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE viewer_sessions SET stream_id = COALESCE($2, stream_id), viewer_id = CASE WHEN $3 THEN $4 ELSE viewer_id END, client = COALESCE($5, client), last_seen_at = COALESCE($6, last_seen_at), left_at = CASE WHEN $7 THEN $8 ELSE left_at END WHERE id = $1 RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now()), COALESCE($6, now()), $7) ON CONFLICT (id) DO NOTHING RETURNING id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
+const SQL_UPSERT: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at) VALUES ($1, $2, $3, COALESCE($4, ''::TEXT), COALESCE($5, now()), COALESCE($6, now()), $7) ON CONFLICT (id) DO UPDATE SET stream_id = EXCLUDED.stream_id, viewer_id = EXCLUDED.viewer_id, client = COALESCE($4, viewer_sessions.client), last_seen_at = COALESCE($6, viewer_sessions.last_seen_at), left_at = EXCLUDED.left_at RETURNING (xmax = 0), id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at";
 const SQL_DELETE: &str = "DELETE FROM viewer_sessions WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, stream_id, viewer_id, client, joined_at, last_seen_at, left_at FROM viewer_sessions WHERE id > $1 ORDER BY id LIMIT $2";
@@ -34,7 +50,11 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -60,8 +80,12 @@ pub struct Row {
     pub left_at: Option<DateTime<Utc>>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             stream_id: row.try_get(offset + 1)?,
@@ -71,6 +95,13 @@ impl Row {
             last_seen_at: row.try_get(offset + 5)?,
             left_at: row.try_get(offset + 6)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `viewer_sessions`.
@@ -132,6 +163,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -158,6 +216,45 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(new.stream_id)
+        .bind(new.viewer_id)
+        .bind(&new.client)
+        .bind(new.joined_at)
+        .bind(new.last_seen_at)
+        .bind(new.left_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(new.stream_id)
+        .bind(new.viewer_id)
+        .bind(&new.client)
+        .bind(new.joined_at)
+        .bind(new.last_seen_at)
+        .bind(new.left_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -14,8 +14,22 @@ pub const TABLE: &str = "follows";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "follower_id, followee_id, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __follows__columns {
+    () => {
+        "follower_id, followee_id, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM follows")`.
+pub use crate::__follows__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, COALESCE($3, now())) RETURNING follower_id, followee_id, created_at";
 const SQL_GET: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND followee_id = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE follower_id = $1 AND followee_id = $2 FOR UPDATE";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, COALESCE($3, now())) ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING follower_id, followee_id, created_at";
 const SQL_DELETE: &str = "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2";
 const SQL_LIST: &str = "SELECT follower_id, followee_id, created_at FROM follows ORDER BY follower_id, followee_id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT follower_id, followee_id, created_at FROM follows WHERE (follower_id, followee_id) > ($1, $2) ORDER BY follower_id, followee_id LIMIT $3";
@@ -28,6 +42,8 @@ const SQL_LIST_BY_FOLLOWER_ID__AFTER: &str = "SELECT follower_id, followee_id, c
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -44,13 +60,24 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             follower_id: row.try_get(offset)?,
             followee_id: row.try_get(offset + 1)?,
             created_at: row.try_get(offset + 2)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `follows`.
@@ -81,6 +108,36 @@ pub async fn get<'e>(
     let row = sqlx::query(SQL_GET)
         .bind(follower_id)
         .bind(followee_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    follower_id: Uuid,
+    followee_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(follower_id)
+        .bind(followee_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `follower_id, followee_id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.follower_id)
+        .bind(new.followee_id)
+        .bind(new.created_at)
         .fetch_optional(db)
         .await
         .map_err(db_error)?;

@@ -15,9 +15,24 @@ pub const TABLE: &str = "profile_search_outbox";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, user_id, username, created_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __profile_search_outbox__columns {
+    () => {
+        "id, user_id, username, created_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM profile_search_outbox")`.
+pub use crate::__profile_search_outbox__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO profile_search_outbox (user_id, username, created_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, now())) RETURNING id, user_id, username, created_at";
 const SQL_GET: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO profile_search_outbox (user_id, username, created_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, now())) ON CONFLICT (id) DO NOTHING RETURNING id, user_id, username, created_at";
 const SQL_DELETE: &str = "DELETE FROM profile_search_outbox WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, user_id, username, created_at FROM profile_search_outbox WHERE id > $1 ORDER BY id LIMIT $2";
@@ -29,6 +44,9 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -45,14 +63,25 @@ pub struct Row {
     pub created_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             user_id: row.try_get(offset + 1)?,
             username: row.try_get(offset + 2)?,
             created_at: row.try_get(offset + 3)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `profile_search_outbox`.
@@ -91,6 +120,48 @@ pub async fn get_many<'e>(
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[i64],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.user_id)
+        .bind(&new.username)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<bool> {

@@ -16,13 +16,28 @@ pub const TABLE: &str = "profiles";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __profiles__columns {
+    () => {
+        "user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM profiles")`.
+pub use crate::__profiles__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO profiles (user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, ''::TEXT), COALESCE($7, ''::TEXT), COALESCE($8, 1), COALESCE($9, 0), COALESCE($10, 0), COALESCE($11, now()), COALESCE($12, now()), $13) RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE profiles SET display_name = COALESCE($2, display_name), bio = COALESCE($3, bio), avatar_media_id = CASE WHEN $4 THEN $5 ELSE avatar_media_id END, avatar_url = CASE WHEN $6 THEN $7 ELSE avatar_url END, location = COALESCE($8, location), website_url = COALESCE($9, website_url), visibility = COALESCE($10, visibility), deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE user_id = $1 AND deleted_at IS NULL RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE profiles SET display_name = COALESCE($2, display_name), bio = COALESCE($3, bio), avatar_media_id = CASE WHEN $4 THEN $5 ELSE avatar_media_id END, avatar_url = CASE WHEN $6 THEN $7 ELSE avatar_url END, location = COALESCE($8, location), website_url = COALESCE($9, website_url), visibility = COALESCE($10, visibility), deleted_at = CASE WHEN $11 THEN $12 ELSE deleted_at END, updated_at = now(), version = version + 1 WHERE user_id = $1 AND deleted_at IS NULL AND version = $13 RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version) SELECT true, user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM updated UNION ALL SELECT false, user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
 const SQL_INCREMENT_FOLLOWER_COUNT: &str = "UPDATE profiles SET follower_count = follower_count + $2 WHERE user_id = $1 AND deleted_at IS NULL RETURNING follower_count";
 const SQL_INCREMENT_FOLLOWING_COUNT: &str = "UPDATE profiles SET following_count = following_count + $2 WHERE user_id = $1 AND deleted_at IS NULL RETURNING following_count";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO profiles (user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, ''::TEXT), COALESCE($7, ''::TEXT), COALESCE($8, 1), COALESCE($9, 0), COALESCE($10, 0), COALESCE($11, now()), COALESCE($12, now()), $13) ON CONFLICT (user_id) DO NOTHING RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
 const SQL_DELETE: &str = "UPDATE profiles SET deleted_at = now() WHERE user_id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM profiles WHERE user_id = $1";
 const SQL_LIST: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE deleted_at IS NULL ORDER BY user_id LIMIT $1";
@@ -35,10 +50,13 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
     ("increment_follower_count", SQL_INCREMENT_FOLLOWER_COUNT),
     ("increment_following_count", SQL_INCREMENT_FOLLOWING_COUNT),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -56,7 +74,7 @@ impl Visibility {
     /// Every value, in declaration order.
     pub const ALL: [Visibility; 2usize] = [Visibility::Public, Visibility::Private];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Visibility::Public => "public",
             Visibility::Private => "private",
@@ -73,7 +91,7 @@ impl Visibility {
 }
 impl Visibility {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             Visibility::Public => 1,
             Visibility::Private => 2,
@@ -134,6 +152,18 @@ impl TryFrom<crate::pb::ProfileVisibility> for Visibility {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __profiles__visibility__sql {
+    (public) => {
+        "1"
+    };
+    (private) => {
+        "2"
+    };
+}
+/// The SQL literal of a `profiles.visibility` value, by its spec name, for `concat!`: `visibility_sql!(public)` is `1`; `Visibility` is the Rust value to bind.
+pub use crate::__profiles__visibility__sql as visibility_sql;
 /// One row of `profiles`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -154,8 +184,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             user_id: row.try_get(offset)?,
             display_name: row.try_get(offset + 1)?,
@@ -172,6 +206,13 @@ impl Row {
             deleted_at: row.try_get(offset + 12)?,
             version: row.try_get(offset + 13)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `profiles`.
@@ -254,6 +295,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(user_ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(user_ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -374,6 +442,32 @@ pub async fn increment_following_count<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `user_id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.user_id)
+        .bind(&new.display_name)
+        .bind(&new.bio)
+        .bind(new.avatar_media_id)
+        .bind(&new.avatar_url)
+        .bind(&new.location)
+        .bind(&new.website_url)
+        .bind(new.visibility)
+        .bind(new.follower_count)
+        .bind(new.following_count)
+        .bind(new.created_at)
+        .bind(new.updated_at)
+        .bind(new.deleted_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

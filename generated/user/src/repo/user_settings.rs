@@ -13,10 +13,26 @@ pub const TABLE: &str = "user_settings";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __user_settings__columns {
+    () => {
+        "user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM user_settings")`.
+pub use crate::__user_settings__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO user_settings (user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at) VALUES ($1, COALESCE($2, true), COALESCE($3, true), COALESCE($4, 1), COALESCE($5, true), COALESCE($6, 'en'::TEXT), COALESCE($7, 'UTC'::TEXT), COALESCE($8, now())) RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
 const SQL_GET: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = ANY($1) ORDER BY user_id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE user_settings SET email_notifications = COALESCE($2, email_notifications), push_notifications = COALESCE($3, push_notifications), direct_message_policy = COALESCE($4, direct_message_policy), show_online_status = COALESCE($5, show_online_status), language = COALESCE($6, language), time_zone = COALESCE($7, time_zone), updated_at = now() WHERE user_id = $1 RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO user_settings (user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at) VALUES ($1, COALESCE($2, true), COALESCE($3, true), COALESCE($4, 1), COALESCE($5, true), COALESCE($6, 'en'::TEXT), COALESCE($7, 'UTC'::TEXT), COALESCE($8, now())) ON CONFLICT (user_id) DO NOTHING RETURNING user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
+const SQL_UPSERT: &str = "INSERT INTO user_settings (user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at) VALUES ($1, COALESCE($2, true), COALESCE($3, true), COALESCE($4, 1), COALESCE($5, true), COALESCE($6, 'en'::TEXT), COALESCE($7, 'UTC'::TEXT), COALESCE($8, now())) ON CONFLICT (user_id) DO UPDATE SET email_notifications = COALESCE($2, user_settings.email_notifications), push_notifications = COALESCE($3, user_settings.push_notifications), direct_message_policy = COALESCE($4, user_settings.direct_message_policy), show_online_status = COALESCE($5, user_settings.show_online_status), language = COALESCE($6, user_settings.language), time_zone = COALESCE($7, user_settings.time_zone), updated_at = now() RETURNING (xmax = 0), user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at";
 const SQL_DELETE: &str = "DELETE FROM user_settings WHERE user_id = $1";
 const SQL_LIST: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings ORDER BY user_id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT user_id, email_notifications, push_notifications, direct_message_policy, show_online_status, language, time_zone, updated_at FROM user_settings WHERE user_id > $1 ORDER BY user_id LIMIT $2";
@@ -26,7 +42,11 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -46,7 +66,7 @@ impl DirectMessagePolicy {
         DirectMessagePolicy::Nobody,
     ];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             DirectMessagePolicy::Everyone => "everyone",
             DirectMessagePolicy::Following => "following",
@@ -65,7 +85,7 @@ impl DirectMessagePolicy {
 }
 impl DirectMessagePolicy {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             DirectMessagePolicy::Everyone => 1,
             DirectMessagePolicy::Following => 2,
@@ -135,6 +155,21 @@ impl TryFrom<crate::pb::DirectMessagePolicy> for DirectMessagePolicy {
         }
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __user_settings__direct_message_policy__sql {
+    (everyone) => {
+        "1"
+    };
+    (following) => {
+        "2"
+    };
+    (nobody) => {
+        "3"
+    };
+}
+/// The SQL literal of a `user_settings.direct_message_policy` value, by its spec name, for `concat!`: `direct_message_policy_sql!(everyone)` is `1`; `DirectMessagePolicy` is the Rust value to bind.
+pub use crate::__user_settings__direct_message_policy__sql as direct_message_policy_sql;
 /// One row of `user_settings`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -149,8 +184,12 @@ pub struct Row {
     pub updated_at: DateTime<Utc>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             user_id: row.try_get(offset)?,
             email_notifications: row.try_get(offset + 1)?,
@@ -161,6 +200,13 @@ impl Row {
             time_zone: row.try_get(offset + 6)?,
             updated_at: row.try_get(offset + 7)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `user_settings`.
@@ -233,6 +279,33 @@ pub async fn get_many<'e>(
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    user_ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(user_ids)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 /// Sets `updated_at` to now().
 pub async fn update<'e>(
@@ -259,6 +332,47 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `user_id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.user_id)
+        .bind(new.email_notifications)
+        .bind(new.push_notifications)
+        .bind(new.direct_message_policy)
+        .bind(new.show_online_status)
+        .bind(&new.language)
+        .bind(&new.time_zone)
+        .bind(new.updated_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `user_id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.user_id)
+        .bind(new.email_notifications)
+        .bind(new.push_notifications)
+        .bind(new.direct_message_policy)
+        .bind(new.show_online_status)
+        .bind(&new.language)
+        .bind(&new.time_zone)
+        .bind(new.updated_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(

@@ -41,7 +41,7 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
             pub const ALL: [#ty; #count] = [#(#ty::#variants),*];
 
             /// The value's name in the spec.
-            pub fn name(self) -> &'static str {
+            pub const fn name(self) -> &'static str {
                 match self { #(#ty::#variants => #names,)* }
             }
 
@@ -60,7 +60,7 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
         quote! {
             impl #ty {
                 /// The number stored for the value.
-                pub fn number(self) -> i16 {
+                pub const fn number(self) -> i16 {
                     match self { #(#ty::#variants => #numbers,)* }
                 }
 
@@ -116,7 +116,38 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
         }
     };
     let proto = enumeration.proto.as_ref().map(|p| proto_conversions(&ty, &variants, p));
-    quote! { #common #storage_impls #proto }
+    let sql_macro = sql_macro(table, column, enumeration);
+    quote! { #common #storage_impls #proto #sql_macro }
+}
+
+/// `<column>_sql!(<value>)`: the SQL literal a value is stored as (`2`, or `'live'`), by name,
+/// for `concat!` in hand-written static SQL (`WHERE status = ", status_sql!(live), "`). A name
+/// that is not a value of the column does not compile, so SQL never holds a magic number.
+/// Binding the enum (`.bind(Status::Live)`) needs no macro; this is for SQL text.
+fn sql_macro(table: &Table, column: &Column, enumeration: &Enumeration) -> TokenStream {
+    let exported = format_ident!("__{}__{}__sql", table.name, column.name);
+    let local = format_ident!("{}_sql", column.name);
+    let arms = enumeration.values.iter().filter_map(|v| {
+        let literal = enumeration.sql_value(&v.name)?;
+        let name = format_ident!("{}", v.name);
+        Some(quote! { (#name) => { #literal }; })
+    });
+    let ty = type_name(column);
+    let doc = doc_line(&format!(
+        "The SQL literal of a `{}.{}` value, by its spec name, for `concat!`: `{local}!({})` is `{}`; `{ty}` is the Rust value to bind.",
+        table.name,
+        column.name,
+        enumeration.values.first().map_or("", |v| v.name.as_str()),
+        enumeration.values.first().and_then(|v| enumeration.sql_value(&v.name)).unwrap_or_default(),
+    ));
+    quote! {
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #exported { #(#arms)* }
+
+        #doc
+        pub use crate::#exported as #local;
+    }
 }
 
 /// `From<Column> for pb::E` and `TryFrom<pb::E> for Column` (the proto's `UNSPECIFIED` and

@@ -9,6 +9,7 @@ mod lookups;
 mod soft_delete;
 mod sql;
 mod types;
+mod upserts;
 mod writes;
 
 use proc_macro2::Ident;
@@ -119,15 +120,20 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
         insert_fn(table, &mut statements),
         get_fn(table, &mut statements),
         get_many_fn(table, &mut statements),
+        get_for_update_fn(table, &mut statements),
+        get_many_for_update_fn(table, &mut statements),
         find_fns(table, &mut statements),
         lookups::find_by_lower_fns(table, &mut statements),
         writes::update_fns(table, &mut statements),
         writes::increment_fns(table, &mut statements),
+        upserts::insert_if_absent_fns(table, &mut statements),
+        upserts::upsert_fns(table, &mut statements),
         delete_fn(table, &mut statements),
         soft_delete::purge_fn(table, &mut statements),
         lists::list_fns(table, &mut statements),
     ];
     let statements = statements.emit();
+    let columns = columns_items(table);
     rust_file(quote! {
         #doc
         use ::nova_runtime::codegen::sqlx::{self, Row as _};
@@ -141,6 +147,7 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
             RepoError::from_sqlx(TABLE, error)
         }
 
+        #columns
         #statements
         #enums
         #row
@@ -179,11 +186,44 @@ fn row_struct(table: &Table) -> TokenStream {
         pub struct Row { #(#fields)* }
 
         impl Row {
-            /// Reads the table's columns, in declaration order, starting at column `offset`.
-            fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+            /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+            /// `offset` (non-zero when a query selects something before them, e.g. a join).
+            pub fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
                 Ok(Row { #(#decodes)* })
             }
         }
+
+        /// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+        /// (`sqlx::query_as`), instead of reading the columns again by position.
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                Row::decode(row, 0)
+            }
+        }
+    }
+}
+
+/// `COLUMNS`, and the same list as a macro (`<table>::columns!()`) for `concat!`: static SQL
+/// (what `sqlx::query` takes without an assertion) can only be built from literals. An
+/// exported macro lives at the crate root, so its hidden name carries the table and the module
+/// re-exports it under the short name. Two names could only clash through names with `__` in
+/// them (enum macros: `__<table>__<column>__sql`), and a clash fails to compile.
+fn columns_items(table: &Table) -> TokenStream {
+    let list = sql::column_list(table);
+    let exported = format_ident!("__{}__columns", table.name);
+    let macro_doc =
+        doc_line(&format!("[`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!(\"SELECT \", columns!(), \" FROM {}\")`.", table.name));
+    quote! {
+        /// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+        /// `Row::decode` or `sqlx::query_as::<_, Row>`.
+        pub const COLUMNS: &str = #list;
+
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #exported { () => { #list }; }
+
+        #macro_doc
+        pub use crate::#exported as columns;
     }
 }
 
@@ -219,20 +259,7 @@ pub(crate) fn binds(exprs: impl IntoIterator<Item = TokenStream>) -> TokenStream
 
 fn insert_fn(table: &Table, statements: &mut Statements) -> TokenStream {
     let sql = statements.add("insert", sql::insert(table));
-    let values = sql::insert_columns(table).into_iter().map(|c| {
-        let name = field(c);
-        // `Option<Option<T>>`: bound as the inner value; its flag below says "use the default".
-        if c.nullable && c.default.is_some() {
-            if types::is_copy_column(c) { quote!(new.#name.flatten()) } else { quote!(new.#name.as_ref().and_then(|v| v.as_ref())) }
-        } else {
-            types::field_ref(&quote!(new), c)
-        }
-    });
-    let flags = sql::defaulted_nullable(table).into_iter().map(|c| {
-        let name = field(c);
-        quote!(new.#name.is_none())
-    });
-    let bound = binds(values.chain(flags));
+    let bound = upserts::insert_binds(table);
     quote! {
         /// Inserts a row and returns it as stored, defaults filled in.
         pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Row> {
@@ -280,6 +307,44 @@ fn get_many_fn(table: &Table, statements: &mut Statements) -> TokenStream {
         /// The rows whose keys are in the slice (missing keys are skipped), in key order.
         pub async fn get_many<'e>(db: impl sqlx::PgExecutor<'e>, #param: &[#element]) -> RepoResult<Vec<Row>> {
             let rows = sqlx::query(#sql).bind(#param).fetch_all(db).await.map_err(db_error)?;
+            rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+        }
+    }
+}
+
+/// `get_for_update`: the live row with this key, locked until the transaction ends. It takes a
+/// connection rather than any executor: a lock taken outside a transaction ends with the
+/// statement, so a pool would make the lock meaningless.
+fn get_for_update_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+    let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+    let sql = statements.add("get_for_update", format!("{} FOR UPDATE", sql::select_by(table, &keys)));
+    let (params, args) = key_params(table);
+    let bound = binds(args);
+    quote! {
+        /// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+        /// `conn` runs ends: other writers and lockers of the row wait for it.
+        pub async fn get_for_update(conn: &mut sqlx::PgConnection, #(#params),*) -> RepoResult<Option<Row>> {
+            let row = sqlx::query(#sql) #bound .fetch_optional(conn).await.map_err(db_error)?;
+            row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+        }
+    }
+}
+
+/// `get_many_for_update`: like `get_many`, locking the rows in key order. PostgreSQL locks the
+/// rows of `ORDER BY ... FOR UPDATE` as the sorted rows come out, so two transactions locking
+/// overlapping sets both lock in key order and cannot deadlock on each other.
+fn get_many_for_update_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+    let [key] = table.primary_key.as_slice() else { return TokenStream::new() };
+    let Some(column) = table.column(key) else { return TokenStream::new() };
+    let sql = statements.add("get_many_for_update", format!("{} FOR UPDATE", sql::select_many(table, key)));
+    let element = types::slice_element(column);
+    let param = format_ident!("{}s", key);
+    quote! {
+        /// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+        /// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+        /// lock overlapping sets this way wait for each other instead of deadlocking.
+        pub async fn get_many_for_update(conn: &mut sqlx::PgConnection, #param: &[#element]) -> RepoResult<Vec<Row>> {
+            let rows = sqlx::query(#sql).bind(#param).fetch_all(conn).await.map_err(db_error)?;
             rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
         }
     }

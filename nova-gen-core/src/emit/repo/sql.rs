@@ -264,11 +264,11 @@ pub fn list_page(table: &Table, page: &Page<'_>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ir::{ColumnType, ScalarType};
 
-    fn column(name: &str, ty: ScalarType, nullable: bool, default: Option<DefaultValue>) -> Column {
+    pub(crate) fn column(name: &str, ty: ScalarType, nullable: bool, default: Option<DefaultValue>) -> Column {
         Column {
             name: name.into(),
             ty: ColumnType::Scalar(ty),
@@ -282,7 +282,7 @@ mod tests {
         }
     }
 
-    fn table() -> Table {
+    pub(crate) fn table() -> Table {
         Table {
             name: "posts".into(),
             doc: None,

@@ -11,12 +11,30 @@ pub const TABLE: &str = "items";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, name, labels, created_at, version";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __items__columns {
+    () => {
+        "id, name, labels, created_at, version"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM items")`.
+pub use crate::__items__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) RETURNING id, name, labels, created_at, version";
 const SQL_GET: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = ANY($1) ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = $1 FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_NAME: &str = "SELECT id, name, labels, created_at, version FROM items WHERE name = $1";
 const SQL_UPDATE: &str = "UPDATE items SET name = COALESCE($2, name), labels = COALESCE($3, labels), created_at = COALESCE($4, created_at), version = version + 1 WHERE id = $1 RETURNING id, name, labels, created_at, version";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE items SET name = COALESCE($2, name), labels = COALESCE($3, labels), created_at = COALESCE($4, created_at), version = version + 1 WHERE id = $1 AND version = $5 RETURNING id, name, labels, created_at, version) SELECT true, id, name, labels, created_at, version FROM updated UNION ALL SELECT false, id, name, labels, created_at, version FROM items WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) ON CONFLICT (id) DO NOTHING RETURNING id, name, labels, created_at, version";
+const SQL_INSERT_IF_ABSENT_BY_NAME: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) ON CONFLICT (name) DO NOTHING RETURNING id, name, labels, created_at, version";
+const SQL_UPSERT: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, labels = COALESCE($3, items.labels), created_at = COALESCE($4, items.created_at), version = items.version + 1 RETURNING (xmax = 0), id, name, labels, created_at, version";
+const SQL_UPSERT_BY_NAME: &str = "INSERT INTO items (id, name, labels, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, COALESCE($3, '{}'::TEXT[]), COALESCE($4, now())) ON CONFLICT (name) DO UPDATE SET labels = COALESCE($3, items.labels), created_at = COALESCE($4, items.created_at), version = items.version + 1 RETURNING (xmax = 0), id, name, labels, created_at, version";
 const SQL_DELETE: &str = "DELETE FROM items WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, name, labels, created_at, version FROM items ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, name, labels, created_at, version FROM items WHERE id > $1 ORDER BY id LIMIT $2";
@@ -26,9 +44,15 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_name", SQL_FIND_BY_NAME),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_name", SQL_INSERT_IF_ABSENT_BY_NAME),
+    ("upsert", SQL_UPSERT),
+    ("upsert_by_name", SQL_UPSERT_BY_NAME),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -43,8 +67,12 @@ pub struct Row {
     pub version: i64,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             name: row.try_get(offset + 1)?,
@@ -52,6 +80,13 @@ impl Row {
             created_at: row.try_get(offset + 3)?,
             version: row.try_get(offset + 4)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `items`.
@@ -101,6 +136,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -174,6 +236,72 @@ pub async fn update_if_version<'e>(
             actual: current.version,
         })
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.id)
+        .bind(&new.name)
+        .bind(&new.labels)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `name` exists: the stored row when inserted, `None` when not (read it with `find_by_name`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_name<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_NAME)
+        .bind(new.id)
+        .bind(&new.name)
+        .bind(&new.labels)
+        .bind(new.created_at)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `id` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.id)
+        .bind(&new.name)
+        .bind(&new.labels)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `name` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_name<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_NAME)
+        .bind(new.id)
+        .bind(&new.name)
+        .bind(&new.labels)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {

@@ -11,14 +11,33 @@ pub const TABLE: &str = "everything";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __everything__columns {
+    () => {
+        "id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM everything")`.
+pub use crate::__everything__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
 const SQL_GET: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL";
 const SQL_GET_MANY: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
+const SQL_GET_FOR_UPDATE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
+const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
 const SQL_FIND_BY_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE title = $1 AND deleted_at IS NULL";
 const SQL_FIND_BY_HANDLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE handle = $1::citext AND deleted_at IS NULL";
 const SQL_FIND_BY_LOWER_TITLE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE lower(title) = lower($1) AND deleted_at IS NULL";
 const SQL_UPDATE: &str = "UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, handle = CASE WHEN $37 THEN $38 ELSE handle END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
 const SQL_UPDATE_IF_VERSION: &str = "WITH updated AS (UPDATE everything SET title = COALESCE($2, title), state = COALESCE($3, state), mood = CASE WHEN $4 THEN $5 ELSE mood END, code = CASE WHEN $6 THEN $7 ELSE code END, ratio = COALESCE($8, ratio), opens_at = CASE WHEN $9 THEN $10 ELSE opens_at END, ttl = COALESCE($11, ttl), tags = COALESCE($12, tags), flags = COALESCE($13, flags), scores = CASE WHEN $14 THEN $15 ELSE scores END, days = CASE WHEN $16 THEN $17 ELSE days END, rank = CASE WHEN $18 THEN $19 ELSE rank END, expires_at = COALESCE($20, expires_at), pinned = COALESCE($21, pinned), body = COALESCE($22, body), shelf_owner = CASE WHEN $23 THEN $24 ELSE shelf_owner END, shelf_name = CASE WHEN $25 THEN $26 ELSE shelf_name END, link_id = CASE WHEN $27 THEN $28 ELSE link_id END, created_at = COALESCE($29, created_at), deleted_at = CASE WHEN $30 THEN $31 ELSE deleted_at END, price = COALESCE($32, price), client_ip = CASE WHEN $33 THEN $34 ELSE client_ip END, history = CASE WHEN $35 THEN $36 ELSE history END, handle = CASE WHEN $37 THEN $38 ELSE handle END, version = version + 1 WHERE id = $1 AND deleted_at IS NULL AND version = $39 RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle) SELECT true, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM updated UNION ALL SELECT false, id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM updated)";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) ON CONFLICT (id) DO NOTHING RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+const SQL_INSERT_IF_ABSENT_BY_TITLE: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) ON CONFLICT (title) WHERE deleted_at IS NULL DO NOTHING RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+const SQL_INSERT_IF_ABSENT_BY_HANDLE: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) ON CONFLICT (handle) WHERE deleted_at IS NULL DO NOTHING RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+const SQL_UPSERT_BY_TITLE: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) ON CONFLICT (title) WHERE deleted_at IS NULL DO UPDATE SET state = COALESCE($2, everything.state), mood = EXCLUDED.mood, code = EXCLUDED.code, ratio = COALESCE($5, everything.ratio), opens_at = EXCLUDED.opens_at, ttl = COALESCE($7, everything.ttl), tags = COALESCE($8, everything.tags), flags = COALESCE($9, everything.flags), scores = EXCLUDED.scores, days = EXCLUDED.days, rank = CASE WHEN $25 THEN everything.rank ELSE $12 END, expires_at = COALESCE($13, everything.expires_at), pinned = COALESCE($14, everything.pinned), body = COALESCE($15, everything.body), shelf_owner = EXCLUDED.shelf_owner, shelf_name = EXCLUDED.shelf_name, link_id = EXCLUDED.link_id, created_at = COALESCE($19, everything.created_at), deleted_at = EXCLUDED.deleted_at, price = COALESCE($21, everything.price), client_ip = EXCLUDED.client_ip, history = EXCLUDED.history, handle = EXCLUDED.handle, version = everything.version + 1 RETURNING (xmax = 0), id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
+const SQL_UPSERT_BY_HANDLE: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) ON CONFLICT (handle) WHERE deleted_at IS NULL DO UPDATE SET title = EXCLUDED.title, state = COALESCE($2, everything.state), mood = EXCLUDED.mood, code = EXCLUDED.code, ratio = COALESCE($5, everything.ratio), opens_at = EXCLUDED.opens_at, ttl = COALESCE($7, everything.ttl), tags = COALESCE($8, everything.tags), flags = COALESCE($9, everything.flags), scores = EXCLUDED.scores, days = EXCLUDED.days, rank = CASE WHEN $25 THEN everything.rank ELSE $12 END, expires_at = COALESCE($13, everything.expires_at), pinned = COALESCE($14, everything.pinned), body = COALESCE($15, everything.body), shelf_owner = EXCLUDED.shelf_owner, shelf_name = EXCLUDED.shelf_name, link_id = EXCLUDED.link_id, created_at = COALESCE($19, everything.created_at), deleted_at = EXCLUDED.deleted_at, price = COALESCE($21, everything.price), client_ip = EXCLUDED.client_ip, history = EXCLUDED.history, version = everything.version + 1 RETURNING (xmax = 0), id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
 const SQL_DELETE: &str = "UPDATE everything SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL";
 const SQL_PURGE: &str = "DELETE FROM everything WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE deleted_at IS NULL ORDER BY id LIMIT $1";
@@ -29,11 +48,18 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
     ("get_many", SQL_GET_MANY),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
+    ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
     ("find_by_title", SQL_FIND_BY_TITLE),
     ("find_by_handle", SQL_FIND_BY_HANDLE),
     ("find_by_lower_title", SQL_FIND_BY_LOWER_TITLE),
     ("update", SQL_UPDATE),
     ("update_if_version", SQL_UPDATE_IF_VERSION),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("insert_if_absent_by_title", SQL_INSERT_IF_ABSENT_BY_TITLE),
+    ("insert_if_absent_by_handle", SQL_INSERT_IF_ABSENT_BY_HANDLE),
+    ("upsert_by_title", SQL_UPSERT_BY_TITLE),
+    ("upsert_by_handle", SQL_UPSERT_BY_HANDLE),
     ("delete", SQL_DELETE),
     ("purge", SQL_PURGE),
     ("list", SQL_LIST),
@@ -50,7 +76,7 @@ impl State {
     /// Every value, in declaration order.
     pub const ALL: [State; 3usize] = [State::Draft, State::Published, State::Archived];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             State::Draft => "draft",
             State::Published => "published",
@@ -69,7 +95,7 @@ impl State {
 }
 impl State {
     /// The number stored for the value.
-    pub fn number(self) -> i16 {
+    pub const fn number(self) -> i16 {
         match self {
             State::Draft => 1,
             State::Published => 2,
@@ -110,6 +136,21 @@ impl sqlx::Decode<'_, sqlx::Postgres> for State {
             })
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __everything__state__sql {
+    (draft) => {
+        "1"
+    };
+    (published) => {
+        "2"
+    };
+    (archived) => {
+        "3"
+    };
+}
+/// The SQL literal of a `everything.state` value, by its spec name, for `concat!`: `state_sql!(draft)` is `1`; `State` is the Rust value to bind.
+pub use crate::__everything__state__sql as state_sql;
 /// The values of `everything.mood`, stored as its name (text) and checked by `everything_mood_check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Mood {
@@ -120,7 +161,7 @@ impl Mood {
     /// Every value, in declaration order.
     pub const ALL: [Mood; 2usize] = [Mood::Calm, Mood::Busy];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Mood::Calm => "calm",
             Mood::Busy => "busy",
@@ -162,6 +203,18 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Mood {
             })
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __everything__mood__sql {
+    (calm) => {
+        "'calm'"
+    };
+    (busy) => {
+        "'busy'"
+    };
+}
+/// The SQL literal of a `everything.mood` value, by its spec name, for `concat!`: `mood_sql!(calm)` is `'calm'`; `Mood` is the Rust value to bind.
+pub use crate::__everything__mood__sql as mood_sql;
 /// One row of `everything`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -196,8 +249,12 @@ pub struct Row {
     pub handle: Option<String>,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             id: row.try_get(offset)?,
             title: row.try_get(offset + 1)?,
@@ -226,6 +283,13 @@ impl Row {
             history: row.try_get(offset + 24)?,
             handle: row.try_get(offset + 25)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `everything`.
@@ -342,6 +406,33 @@ pub async fn get_many<'e>(
     let rows = sqlx::query(SQL_GET_MANY)
         .bind(ids)
         .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+}
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
+/// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
+/// lock overlapping sets this way wait for each other instead of deadlocking.
+pub async fn get_many_for_update(
+    conn: &mut sqlx::PgConnection,
+    ids: &[i64],
+) -> RepoResult<Vec<Row>> {
+    let rows = sqlx::query(SQL_GET_MANY_FOR_UPDATE)
+        .bind(ids)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
@@ -508,6 +599,196 @@ pub async fn update_if_version<'e>(
             actual: current.version,
         })
     }
+}
+/// Inserts the row unless one with the same `id` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A deleted row still holds its key: it counts as existing.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(&new.title)
+        .bind(new.state)
+        .bind(new.mood)
+        .bind(&new.code)
+        .bind(new.ratio)
+        .bind(new.opens_at)
+        .bind(new.ttl)
+        .bind(&new.tags)
+        .bind(&new.flags)
+        .bind(&new.scores)
+        .bind(&new.days)
+        .bind(new.rank.flatten())
+        .bind(new.expires_at)
+        .bind(new.pinned)
+        .bind(&new.body)
+        .bind(new.shelf_owner)
+        .bind(&new.shelf_name)
+        .bind(new.link_id)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.price)
+        .bind(new.client_ip)
+        .bind(&new.history)
+        .bind(&new.handle)
+        .bind(new.rank.is_none())
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `title` exists: the stored row when inserted, `None` when not (read it with `find_by_title`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent_by_title<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_TITLE)
+        .bind(&new.title)
+        .bind(new.state)
+        .bind(new.mood)
+        .bind(&new.code)
+        .bind(new.ratio)
+        .bind(new.opens_at)
+        .bind(new.ttl)
+        .bind(&new.tags)
+        .bind(&new.flags)
+        .bind(&new.scores)
+        .bind(&new.days)
+        .bind(new.rank.flatten())
+        .bind(new.expires_at)
+        .bind(new.pinned)
+        .bind(&new.body)
+        .bind(new.shelf_owner)
+        .bind(&new.shelf_name)
+        .bind(new.link_id)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.price)
+        .bind(new.client_ip)
+        .bind(&new.history)
+        .bind(&new.handle)
+        .bind(new.rank.is_none())
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row unless one with the same `handle` exists: the stored row when inserted, `None` when not (read it with `find_by_handle`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+/// A NULL in the key conflicts with nothing: such a row is always inserted.
+pub async fn insert_if_absent_by_handle<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT_BY_HANDLE)
+        .bind(&new.title)
+        .bind(new.state)
+        .bind(new.mood)
+        .bind(&new.code)
+        .bind(new.ratio)
+        .bind(new.opens_at)
+        .bind(new.ttl)
+        .bind(&new.tags)
+        .bind(&new.flags)
+        .bind(&new.scores)
+        .bind(&new.days)
+        .bind(new.rank.flatten())
+        .bind(new.expires_at)
+        .bind(new.pinned)
+        .bind(&new.body)
+        .bind(new.shelf_owner)
+        .bind(&new.shelf_name)
+        .bind(new.link_id)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.price)
+        .bind(new.client_ip)
+        .bind(&new.history)
+        .bind(&new.handle)
+        .bind(new.rank.is_none())
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `title` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert_by_title<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_TITLE)
+        .bind(&new.title)
+        .bind(new.state)
+        .bind(new.mood)
+        .bind(&new.code)
+        .bind(new.ratio)
+        .bind(new.opens_at)
+        .bind(new.ttl)
+        .bind(&new.tags)
+        .bind(&new.flags)
+        .bind(&new.scores)
+        .bind(&new.days)
+        .bind(new.rank.flatten())
+        .bind(new.expires_at)
+        .bind(new.pinned)
+        .bind(&new.body)
+        .bind(new.shelf_owner)
+        .bind(&new.shelf_name)
+        .bind(new.link_id)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.price)
+        .bind(new.client_ip)
+        .bind(&new.history)
+        .bind(&new.handle)
+        .bind(new.rank.is_none())
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
+}
+/// Inserts the row, or updates the one with the same `handle` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+/// A NULL in the key conflicts with nothing: such a row is always inserted.
+pub async fn upsert_by_handle<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT_BY_HANDLE)
+        .bind(&new.title)
+        .bind(new.state)
+        .bind(new.mood)
+        .bind(&new.code)
+        .bind(new.ratio)
+        .bind(new.opens_at)
+        .bind(new.ttl)
+        .bind(&new.tags)
+        .bind(&new.flags)
+        .bind(&new.scores)
+        .bind(&new.days)
+        .bind(new.rank.flatten())
+        .bind(new.expires_at)
+        .bind(new.pinned)
+        .bind(&new.body)
+        .bind(new.shelf_owner)
+        .bind(&new.shelf_name)
+        .bind(new.link_id)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.price)
+        .bind(new.client_ip)
+        .bind(&new.history)
+        .bind(&new.handle)
+        .bind(new.rank.is_none())
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
 /// it and its unique values are free again. `false` when there was no live row.

@@ -12,9 +12,24 @@ pub const TABLE: &str = "shelves";
 fn db_error(error: sqlx::Error) -> RepoError {
     RepoError::from_sqlx(TABLE, error)
 }
+/// The columns `Row` reads, in its order: `SELECT {COLUMNS} FROM ...` decodes through
+/// `Row::decode` or `sqlx::query_as::<_, Row>`.
+pub const COLUMNS: &str = "owner_id, name, kind";
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __shelves__columns {
+    () => {
+        "owner_id, name, kind"
+    };
+}
+/// [`COLUMNS`] as a literal, for `concat!` in static SQL: `concat!("SELECT ", columns!(), " FROM shelves")`.
+pub use crate::__shelves__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO shelves (owner_id, name, kind) VALUES ($1, $2, COALESCE($3, 'public'::TEXT)) RETURNING owner_id, name, kind";
 const SQL_GET: &str = "SELECT owner_id, name, kind FROM shelves WHERE owner_id = $1 AND name = $2";
+const SQL_GET_FOR_UPDATE: &str = "SELECT owner_id, name, kind FROM shelves WHERE owner_id = $1 AND name = $2 FOR UPDATE";
 const SQL_UPDATE: &str = "UPDATE shelves SET kind = COALESCE($3, kind) WHERE owner_id = $1 AND name = $2 RETURNING owner_id, name, kind";
+const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO shelves (owner_id, name, kind) VALUES ($1, $2, COALESCE($3, 'public'::TEXT)) ON CONFLICT (owner_id, name) DO NOTHING RETURNING owner_id, name, kind";
+const SQL_UPSERT: &str = "INSERT INTO shelves (owner_id, name, kind) VALUES ($1, $2, COALESCE($3, 'public'::TEXT)) ON CONFLICT (owner_id, name) DO UPDATE SET kind = COALESCE($3, shelves.kind) RETURNING (xmax = 0), owner_id, name, kind";
 const SQL_DELETE: &str = "DELETE FROM shelves WHERE owner_id = $1 AND name = $2";
 const SQL_LIST: &str = "SELECT owner_id, name, kind FROM shelves ORDER BY owner_id, name LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT owner_id, name, kind FROM shelves WHERE (owner_id, name) > ($1, $2) ORDER BY owner_id, name LIMIT $3";
@@ -23,7 +38,10 @@ const SQL_LIST__AFTER: &str = "SELECT owner_id, name, kind FROM shelves WHERE (o
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_for_update", SQL_GET_FOR_UPDATE),
     ("update", SQL_UPDATE),
+    ("insert_if_absent", SQL_INSERT_IF_ABSENT),
+    ("upsert", SQL_UPSERT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -38,7 +56,7 @@ impl Kind {
     /// Every value, in declaration order.
     pub const ALL: [Kind; 2usize] = [Kind::Public, Kind::Private];
     /// The value's name in the spec.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Kind::Public => "public",
             Kind::Private => "private",
@@ -78,6 +96,18 @@ impl sqlx::Decode<'_, sqlx::Postgres> for Kind {
             .ok_or_else(|| format!("{}{name}", "not a value of shelves.kind: ").into())
     }
 }
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __shelves__kind__sql {
+    (public) => {
+        "'public'"
+    };
+    (private) => {
+        "'private'"
+    };
+}
+/// The SQL literal of a `shelves.kind` value, by its spec name, for `concat!`: `kind_sql!(public)` is `'public'`; `Kind` is the Rust value to bind.
+pub use crate::__shelves__kind__sql as kind_sql;
 /// One row of `shelves`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -87,13 +117,24 @@ pub struct Row {
     pub kind: Kind,
 }
 impl Row {
-    /// Reads the table's columns, in declaration order, starting at column `offset`.
-    fn decode(row: &sqlx::postgres::PgRow, offset: usize) -> Result<Self, sqlx::Error> {
+    /// Reads the table's columns in the order of [`COLUMNS`], starting at column
+    /// `offset` (non-zero when a query selects something before them, e.g. a join).
+    pub fn decode(
+        row: &sqlx::postgres::PgRow,
+        offset: usize,
+    ) -> Result<Self, sqlx::Error> {
         Ok(Row {
             owner_id: row.try_get(offset)?,
             name: row.try_get(offset + 1)?,
             kind: row.try_get(offset + 2)?,
         })
+    }
+}
+/// A hand-written query that selects [`COLUMNS`] first decodes its rows as `Row`
+/// (`sqlx::query_as`), instead of reading the columns again by position.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Row {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        Row::decode(row, 0)
     }
 }
 /// A row to insert into `shelves`.
@@ -134,6 +175,21 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
+/// `conn` runs ends: other writers and lockers of the row wait for it.
+pub async fn get_for_update(
+    conn: &mut sqlx::PgConnection,
+    owner_id: Uuid,
+    name: &str,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_FOR_UPDATE)
+        .bind(owner_id)
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// Writes the columns `patch` gives, and nothing else; `NotFound` when the row is gone.
 pub async fn update<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -156,6 +212,37 @@ pub async fn update<'e>(
             })
         }
     }
+}
+/// Inserts the row unless one with the same `owner_id, name` exists: the stored row when inserted, `None` when not (read it with `get`).
+/// Retried or concurrent first writes insert exactly once, and none fails; a conflict on another unique is still an error.
+pub async fn insert_if_absent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_INSERT_IF_ABSENT)
+        .bind(new.owner_id)
+        .bind(&new.name)
+        .bind(new.kind)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// Inserts the row, or updates the one with the same `owner_id, name` in the same statement; returns the stored row and `true` when it was inserted.
+/// On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.
+pub async fn upsert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_UPSERT)
+        .bind(new.owner_id)
+        .bind(&new.name)
+        .bind(new.kind)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let inserted: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(
