@@ -87,7 +87,7 @@ impl StreamingLogic {
         // The creator never changes: checked before the row is locked (no call under a lock).
         self.creators_stream(principal, stream_id, "rotate its key").await?;
         let mut tx = self.db.begin().await?;
-        let stream = sql::lock_stream(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
+        let stream = streams::get_for_update(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
         if convert::is_over(stream.status) {
             return Err(convert::over(&stream));
         }
@@ -102,7 +102,7 @@ impl StreamingLogic {
         let denied = || LogicError::PermissionDenied("stream_key: unknown or revoked key".to_string());
         let key_hash = hash(key);
         let found = stream_keys::find_by_key_hash(&mut *tx, &key_hash).await?.ok_or_else(denied)?;
-        let stream = sql::lock_stream(&mut *tx, found.stream_id).await?.ok_or_else(denied)?;
+        let stream = streams::get_for_update(&mut *tx, found.stream_id).await?.ok_or_else(denied)?;
         // Again under the stream's lock, which every rotation holds while it revokes.
         let current = stream_keys::find_by_key_hash(&mut *tx, &key_hash).await?.ok_or_else(denied)?;
         if current.revoked_at.is_some() || !matches(key, &current.key_hash) {

@@ -94,7 +94,7 @@ impl StreamingLogic {
         let mut tx = self.db.begin().await?;
         // Locked, so that a rotation and the edit are one step; the state is checked on the
         // row as locked, the version by the update itself.
-        let current = sql::lock_stream(&mut tx, id).await?.ok_or_else(|| convert::no_stream(id))?;
+        let current = streams::get_for_update(&mut tx, id).await?.ok_or_else(|| convert::no_stream(id))?;
         if convert::is_over(current.status) {
             return Err(convert::over(&current));
         }

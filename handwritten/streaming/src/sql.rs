@@ -1,17 +1,21 @@
 //! The statements the generated repositories do not offer: lifecycle transitions as
 //! conditional updates (the state they leave is checked by the row they match, so two
 //! concurrent transitions cannot both apply), the viewer counter moved with its peak, viewer
-//! sessions opened, refreshed and closed exactly once, per-minute counters added by upsert,
-//! and the filtered keyset pages. Everything else goes through `nova_streaming::repo`.
+//! sessions refreshed and closed exactly once, per-minute counters added by upsert, and the
+//! filtered keyset pages. Everything else (the row lock, first inserts of sessions and chat
+//! messages) goes through `nova_streaming::repo`.
 
 use nova_runtime::codegen::chrono::{DateTime, Utc};
-use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _, postgres::PgRow};
+use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _};
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::repo::{RepoError, RepoResult};
 use nova_streaming::repo::streams::{self, Status, Visibility};
-use nova_streaming::repo::{stream_chat_messages, stream_metrics};
+use nova_streaming::repo::{stream_chat_messages, stream_metrics, viewer_sessions};
 
-/// The columns of `streams`, in the order [`stream_row`] reads them.
+// The column lists and enum literals of the statements below, as argument-less macros of
+// this crate (the hand-written-SQL test expands those, not the generated crate's macros);
+// the assertions fail the build if one ever differs from what the repository reads or
+// stores (`streams::COLUMNS`, `streams::status_sql!(..)`, ...).
 macro_rules! stream_columns {
     () => {
         "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, \
@@ -23,25 +27,93 @@ macro_rules! chat_columns {
         "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id"
     };
 }
+macro_rules! metric_columns {
+    () => {
+        "stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count"
+    };
+}
+macro_rules! scheduled {
+    () => {
+        "1"
+    };
+}
+macro_rules! live {
+    () => {
+        "2"
+    };
+}
+macro_rules! ended {
+    () => {
+        "3"
+    };
+}
+macro_rules! cancelled {
+    () => {
+        "4"
+    };
+}
+macro_rules! public {
+    () => {
+        "1"
+    };
+}
+
+/// `a == b`, for the compile-time checks below.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+const _: () = assert!(same(stream_columns!(), streams::COLUMNS));
+const _: () = assert!(same(chat_columns!(), stream_chat_messages::COLUMNS));
+const _: () = assert!(same(metric_columns!(), stream_metrics::COLUMNS));
+const _: () = assert!(same(scheduled!(), streams::status_sql!(scheduled)));
+const _: () = assert!(same(live!(), streams::status_sql!(live)));
+const _: () = assert!(same(ended!(), streams::status_sql!(ended)));
+const _: () = assert!(same(cancelled!(), streams::status_sql!(cancelled)));
+const _: () = assert!(same(public!(), streams::visibility_sql!(public)));
 
 /// SCHEDULED -> LIVE; matches nothing in any other state.
 const START: &str = concat!(
-    "UPDATE streams SET status = 2, started_at = now(), updated_at = now(), version = version + 1 WHERE id = $1 AND status = 1 RETURNING ",
+    "UPDATE streams SET status = ",
+    live!(),
+    ", started_at = now(), updated_at = now(), version = version + 1 WHERE id = $1 AND status = ",
+    scheduled!(),
+    " RETURNING ",
     stream_columns!()
 );
 /// LIVE -> ENDED, SCHEDULED -> CANCELLED; matches nothing once over. Nobody watches any more.
 const END: &str = concat!(
-    "UPDATE streams SET status = CASE WHEN status = 2 THEN 3 ELSE 4 END, ended_at = now(), current_viewer_count = 0, \
-     updated_at = now(), version = version + 1 WHERE id = $1 AND status IN (1, 2) RETURNING ",
+    "UPDATE streams SET status = CASE WHEN status = ",
+    live!(),
+    " THEN ",
+    ended!(),
+    " ELSE ",
+    cancelled!(),
+    " END, ended_at = now(), current_viewer_count = 0, updated_at = now(), version = version + 1 WHERE id = $1 AND status IN (",
+    scheduled!(),
+    ", ",
+    live!(),
+    ") RETURNING ",
     stream_columns!()
 );
-const LOCK_STREAM: &str = concat!("SELECT ", stream_columns!(), " FROM streams WHERE id = $1 FOR UPDATE");
 const REVOKE_KEYS: &str = "UPDATE stream_keys SET revoked_at = now() WHERE stream_id = $1 AND revoked_at IS NULL";
 /// Adds `$2` viewers (negative: removes) and raises the peak with them, while the stream is live.
-const MOVE_VIEWERS: &str = "UPDATE streams SET current_viewer_count = current_viewer_count + $2, \
-     peak_viewer_count = GREATEST(peak_viewer_count, current_viewer_count + $2) WHERE id = $1 AND status = 2 RETURNING current_viewer_count";
-const OPEN_SESSION: &str = "INSERT INTO viewer_sessions (id, stream_id, viewer_id, client) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (id) DO NOTHING RETURNING joined_at";
+const MOVE_VIEWERS: &str = concat!(
+    "UPDATE streams SET current_viewer_count = current_viewer_count + $2, \
+     peak_viewer_count = GREATEST(peak_viewer_count, current_viewer_count + $2) WHERE id = $1 AND status = ",
+    live!(),
+    " RETURNING current_viewer_count"
+);
 const HEARTBEAT: &str = "UPDATE viewer_sessions SET last_seen_at = now() WHERE id = $1 AND left_at IS NULL RETURNING joined_at";
 const CLOSE_SESSION: &str = "UPDATE viewer_sessions SET left_at = now(), last_seen_at = now() WHERE id = $1 AND left_at IS NULL";
 const CLOSE_SESSIONS_OF_STREAM: &str = "UPDATE viewer_sessions SET left_at = now() WHERE stream_id = $1 AND left_at IS NULL";
@@ -66,16 +138,26 @@ const ADD_METRICS: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, 
 const METRIC_TOTALS: &str = "SELECT COALESCE(sum(chat_message_count), 0)::bigint, COALESCE(sum(reaction_count), 0)::bigint, \
      COALESCE(sum(share_count), 0)::bigint FROM stream_metrics WHERE stream_id = $1";
 /// The last 24 hours of minutes (newest first; the caller reverses them).
-const TIMELINE: &str = "SELECT stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, \
-     playback_error_count FROM stream_metrics WHERE stream_id = $1 ORDER BY bucket_start DESC LIMIT 1440";
+const TIMELINE: &str = concat!("SELECT ", metric_columns!(), " FROM stream_metrics WHERE stream_id = $1 ORDER BY bucket_start DESC LIMIT 1440");
 const VIEW_TOTALS: &str = "SELECT count(*), count(DISTINCT viewer_id), \
      COALESCE(avg(EXTRACT(EPOCH FROM (COALESCE(left_at, last_seen_at) - joined_at))), 0)::float8 FROM viewer_sessions WHERE stream_id = $1";
-const ACTIVE: &str =
-    concat!("SELECT ", stream_columns!(), " FROM streams WHERE status = 2 AND visibility = 1 ORDER BY current_viewer_count DESC, id DESC LIMIT $1");
+const ACTIVE: &str = concat!(
+    "SELECT ",
+    stream_columns!(),
+    " FROM streams WHERE status = ",
+    live!(),
+    " AND visibility = ",
+    public!(),
+    " ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
+);
 const ACTIVE_AFTER: &str = concat!(
     "SELECT ",
     stream_columns!(),
-    " FROM streams WHERE status = 2 AND visibility = 1 AND (current_viewer_count, id) < ($2, $3) ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
+    " FROM streams WHERE status = ",
+    live!(),
+    " AND visibility = ",
+    public!(),
+    " AND (current_viewer_count, id) < ($2, $3) ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
 );
 const BY_CREATOR: &str = concat!(
     "SELECT ",
@@ -92,11 +174,6 @@ const BY_CREATOR_AFTER: &str = concat!(
 const LOCK_SENDER: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 0))";
 const RECENT_MESSAGES: &str = "SELECT count(*) FROM stream_chat_messages WHERE sender_id = $2 AND stream_id = $1 \
      AND created_at > now() - make_interval(secs => $3)";
-const INSERT_MESSAGE: &str = concat!(
-    "INSERT INTO stream_chat_messages (request_id, stream_id, sender_id, body) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (request_id) DO NOTHING RETURNING ",
-    chat_columns!()
-);
 const DELETE_MESSAGE: &str =
     "UPDATE stream_chat_messages SET deleted_at = now(), deleted_by_id = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
 const MESSAGES: &str = concat!(
@@ -114,48 +191,8 @@ fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
 }
 
-/// A `streams` row from [`stream_columns`].
-fn stream_row(row: &PgRow) -> Result<streams::Row, sqlx::Error> {
-    Ok(streams::Row {
-        id: row.try_get(0)?,
-        creator_id: row.try_get(1)?,
-        title: row.try_get(2)?,
-        description: row.try_get(3)?,
-        status: row.try_get(4)?,
-        visibility: row.try_get(5)?,
-        chat_enabled: row.try_get(6)?,
-        thumbnail_media_id: row.try_get(7)?,
-        scheduled_start_at: row.try_get(8)?,
-        started_at: row.try_get(9)?,
-        ended_at: row.try_get(10)?,
-        created_at: row.try_get(11)?,
-        updated_at: row.try_get(12)?,
-        version: row.try_get(13)?,
-        current_viewer_count: row.try_get(14)?,
-        peak_viewer_count: row.try_get(15)?,
-    })
-}
-
-fn chat_row(row: &PgRow) -> Result<stream_chat_messages::Row, sqlx::Error> {
-    Ok(stream_chat_messages::Row {
-        id: row.try_get(0)?,
-        request_id: row.try_get(1)?,
-        stream_id: row.try_get(2)?,
-        sender_id: row.try_get(3)?,
-        body: row.try_get(4)?,
-        created_at: row.try_get(5)?,
-        deleted_at: row.try_get(6)?,
-        deleted_by_id: row.try_get(7)?,
-    })
-}
-
-fn streams_of(rows: Vec<PgRow>) -> RepoResult<Vec<streams::Row>> {
-    rows.iter().map(stream_row).collect::<Result<_, _>>().map_err(error("streams"))
-}
-
 async fn one_stream<'e>(db: impl PgExecutor<'e>, sql: &'static str, id: Uuid) -> RepoResult<Option<streams::Row>> {
-    let row = sqlx::query(sql).bind(id).fetch_optional(db).await.map_err(error("streams"))?;
-    row.as_ref().map(stream_row).transpose().map_err(error("streams"))
+    sqlx::query_as(sql).bind(id).fetch_optional(db).await.map_err(error("streams"))
 }
 
 /// The stream after SCHEDULED -> LIVE, `None` when it was not scheduled (or does not exist).
@@ -167,11 +204,6 @@ pub async fn start(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams
 /// (or does not exist).
 pub async fn end(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::Row>> {
     one_stream(db, END, id).await
-}
-
-/// The stream, locked until the transaction ends.
-pub async fn lock_stream(db: &mut PgConnection, id: Uuid) -> RepoResult<Option<streams::Row>> {
-    one_stream(db, LOCK_STREAM, id).await
 }
 
 pub async fn revoke_keys(db: &mut PgConnection, stream_id: Uuid) -> RepoResult<()> {
@@ -194,9 +226,8 @@ pub async fn open_session(
     viewer_id: Option<Uuid>,
     client: &str,
 ) -> RepoResult<Option<DateTime<Utc>>> {
-    let row =
-        sqlx::query(OPEN_SESSION).bind(id).bind(stream_id).bind(viewer_id).bind(client).fetch_optional(db).await.map_err(error("viewer_sessions"))?;
-    row.map(|r| r.try_get(0)).transpose().map_err(error("viewer_sessions"))
+    let new = viewer_sessions::New { id, stream_id, viewer_id, client: Some(client.to_owned()), joined_at: None, last_seen_at: None, left_at: None };
+    Ok(viewer_sessions::insert_if_absent(db, &new).await?.map(|row| row.joined_at))
 }
 
 /// Refreshes an open session; its join time, `None` when it is closed.
@@ -273,20 +304,9 @@ pub async fn metric_totals<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> Repo
 
 /// The stream's last 24 hours of minutes, oldest first.
 pub async fn timeline<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> RepoResult<Vec<stream_metrics::Row>> {
-    let decode = |row: &PgRow| -> Result<stream_metrics::Row, sqlx::Error> {
-        Ok(stream_metrics::Row {
-            stream_id: row.try_get(0)?,
-            bucket_start: row.try_get(1)?,
-            viewer_count: row.try_get(2)?,
-            chat_message_count: row.try_get(3)?,
-            reaction_count: row.try_get(4)?,
-            share_count: row.try_get(5)?,
-            buffering_count: row.try_get(6)?,
-            playback_error_count: row.try_get(7)?,
-        })
-    };
-    let rows = sqlx::query(TIMELINE).bind(stream_id).fetch_all(db).await.map_err(error("stream_metrics"))?;
-    rows.iter().rev().map(decode).collect::<Result<_, _>>().map_err(error("stream_metrics"))
+    let mut rows: Vec<stream_metrics::Row> = sqlx::query_as(TIMELINE).bind(stream_id).fetch_all(db).await.map_err(error("stream_metrics"))?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// (sessions, distinct signed-in viewers, average session length in seconds).
@@ -297,10 +317,10 @@ pub async fn view_totals<'e>(db: impl PgExecutor<'e>, stream_id: Uuid) -> RepoRe
 /// One page of public live streams, most watched first.
 pub async fn active<'e>(db: impl PgExecutor<'e>, after: Option<(i32, Uuid)>, limit: i64) -> RepoResult<Vec<streams::Row>> {
     let query = match after {
-        None => sqlx::query(ACTIVE).bind(limit),
-        Some((count, id)) => sqlx::query(ACTIVE_AFTER).bind(limit).bind(count).bind(id),
+        None => sqlx::query_as(ACTIVE).bind(limit),
+        Some((count, id)) => sqlx::query_as(ACTIVE_AFTER).bind(limit).bind(count).bind(id),
     };
-    streams_of(query.fetch_all(db).await.map_err(error("streams"))?)
+    query.fetch_all(db).await.map_err(error("streams"))
 }
 
 /// One page of a creator's streams in `statuses` with one of `visibilities`, newest first.
@@ -315,10 +335,10 @@ pub async fn by_creator<'e>(
     let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
     let shown: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
     let query = match after {
-        None => sqlx::query(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit).bind(shown),
-        Some((created_at, id)) => sqlx::query(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(created_at).bind(id),
+        None => sqlx::query_as(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit).bind(shown),
+        Some((created_at, id)) => sqlx::query_as(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(created_at).bind(id),
     };
-    streams_of(query.fetch_all(db).await.map_err(error("streams"))?)
+    query.fetch_all(db).await.map_err(error("streams"))
 }
 
 /// Holds the (stream, sender) chat lock until the transaction ends.
@@ -340,15 +360,17 @@ pub async fn insert_message(
     sender_id: Uuid,
     body: &str,
 ) -> RepoResult<Option<stream_chat_messages::Row>> {
-    let row = sqlx::query(INSERT_MESSAGE)
-        .bind(request_id)
-        .bind(stream_id)
-        .bind(sender_id)
-        .bind(body)
-        .fetch_optional(db)
-        .await
-        .map_err(error("stream_chat_messages"))?;
-    row.as_ref().map(chat_row).transpose().map_err(error("stream_chat_messages"))
+    let new = stream_chat_messages::New {
+        id: None,
+        request_id,
+        stream_id,
+        sender_id,
+        body: body.to_owned(),
+        created_at: None,
+        deleted_at: None,
+        deleted_by_id: None,
+    };
+    stream_chat_messages::insert_if_absent_by_request_id(db, &new).await
 }
 
 /// Soft-deletes a live message; its deletion time when this call deleted it.
@@ -365,9 +387,8 @@ pub async fn messages<'e>(
     limit: i64,
 ) -> RepoResult<Vec<stream_chat_messages::Row>> {
     let query = match after {
-        None => sqlx::query(MESSAGES).bind(stream_id).bind(limit),
-        Some((created_at, id)) => sqlx::query(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(created_at).bind(id),
+        None => sqlx::query_as(MESSAGES).bind(stream_id).bind(limit),
+        Some((created_at, id)) => sqlx::query_as(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(created_at).bind(id),
     };
-    let rows = query.fetch_all(db).await.map_err(error("stream_chat_messages"))?;
-    rows.iter().map(chat_row).collect::<Result<_, _>>().map_err(error("stream_chat_messages"))
+    query.fetch_all(db).await.map_err(error("stream_chat_messages"))
 }

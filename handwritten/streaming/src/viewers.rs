@@ -106,7 +106,7 @@ impl StreamingLogic {
     /// Closes the session if open; the stream's count after.
     async fn leave(&self, stream_id: Uuid, session_id: Uuid) -> Result<i32, LogicError> {
         let mut tx = self.db.begin().await?;
-        let stream = sql::lock_stream(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
+        let stream = streams::get_for_update(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
         let closed = sql::close_session(&mut tx, session_id).await?;
         let count = if closed { sql::move_viewers(&mut tx, stream_id, -1).await?.unwrap_or(0) } else { stream.current_viewer_count };
         tx.commit().await?;
@@ -119,7 +119,7 @@ impl StreamingLogic {
     /// Closes the stream's silent sessions (see the module doc); its count after.
     pub(crate) async fn expire_sessions(&self, stream_id: Uuid) -> Result<i32, LogicError> {
         let mut tx = self.db.begin().await?;
-        let stream = sql::lock_stream(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
+        let stream = streams::get_for_update(&mut tx, stream_id).await?.ok_or_else(|| convert::no_stream(stream_id))?;
         let before = stream.current_viewer_count;
         let count = expire(&mut tx, &stream).await?;
         tx.commit().await?;
