@@ -12,6 +12,45 @@ use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
+use nova_search::repo::{hashtags, search_documents};
+
+// The stored `search_documents.kind` literals, as argument-less macros of this crate for
+// `concat!` (the hand-written-SQL test expands those, not the generated crate's
+// `search_documents::kind_sql!`); the assertions fail the build if one ever differs from it.
+macro_rules! post_kind {
+    () => {
+        "1"
+    };
+}
+macro_rules! user_kind {
+    () => {
+        "2"
+    };
+}
+macro_rules! hashtag_kind {
+    () => {
+        "3"
+    };
+}
+
+/// `a == b`, for the compile-time checks below.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+const _: () = assert!(same(post_kind!(), search_documents::kind_sql!(post)));
+const _: () = assert!(same(user_kind!(), search_documents::kind_sql!(user)));
+const _: () = assert!(same(hashtag_kind!(), search_documents::kind_sql!(hashtag)));
 
 /// Writes a post or user document unless a change of the same or a newer version was
 /// applied (an upsert or a tombstone): the row lock taken by ON CONFLICT serialises
@@ -41,7 +80,6 @@ const REMOVE_DOCUMENT: &str = "INSERT INTO search_documents \
      OR (search_documents.source_version = EXCLUDED.source_version AND search_documents.deleted_at IS NULL) \
      RETURNING id";
 const POST_TAGS: &str = "SELECT h.tag FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id WHERE ph.post_id = $1";
-const ENSURE_HASHTAG: &str = "INSERT INTO hashtags (tag) VALUES ($1) ON CONFLICT (tag) DO NOTHING";
 const TAG_POST: &str = "INSERT INTO post_hashtags (hashtag_id, post_id, post_created_at) \
      SELECT h.id, $2, $3 FROM hashtags h WHERE h.tag = $1 ON CONFLICT (hashtag_id, post_id) DO NOTHING RETURNING hashtag_id";
 const UNTAG_POST: &str = "DELETE FROM post_hashtags ph USING hashtags h \
@@ -52,39 +90,58 @@ const COUNT_HASHTAG: &str = "UPDATE hashtags SET post_count = post_count + $2, \
      last_used_at = CASE WHEN $2 > 0 THEN now() ELSE last_used_at END WHERE id = $1";
 /// The hashtag's own document, following its count (a tombstone while no post carries it).
 /// Runs under the hashtag's row lock, taken by COUNT_HASHTAG in the same transaction.
-const SYNC_HASHTAG_DOCUMENT: &str = "INSERT INTO search_documents \
+const SYNC_HASHTAG_DOCUMENT: &str = concat!(
+    "INSERT INTO search_documents \
      (kind, source_id, title, popularity, source_created_at, deleted_at) \
-     SELECT 3, h.id, h.tag, h.post_count, h.first_used_at, CASE WHEN h.post_count > 0 THEN NULL ELSE now() END \
+     SELECT ",
+    hashtag_kind!(),
+    ", h.id, h.tag, h.post_count, h.first_used_at, CASE WHEN h.post_count > 0 THEN NULL ELSE now() END \
      FROM hashtags h WHERE h.id = $1 \
-     ON CONFLICT (kind, source_id) DO UPDATE SET popularity = EXCLUDED.popularity, deleted_at = EXCLUDED.deleted_at, indexed_at = now()";
+     ON CONFLICT (kind, source_id) DO UPDATE SET popularity = EXCLUDED.popularity, deleted_at = EXCLUDED.deleted_at, indexed_at = now()"
+);
 
 /// Order keys shared by the ranked lists: `$sort` 2 = newest, 3 = popular, else relevance.
-const SEARCH_POSTS: &str = "SELECT d.source_id, d.author_id, ts_rank_cd(d.search_vector, q)::float8 AS score, d.source_created_at \
+const SEARCH_POSTS: &str = concat!(
+    "SELECT d.source_id, d.author_id, ts_rank_cd(d.search_vector, q)::float8 AS score, d.source_created_at \
      FROM search_documents d, websearch_to_tsquery('simple', $1) q \
-     WHERE d.kind = 1 AND d.deleted_at IS NULL AND d.search_vector @@ q \
+     WHERE d.kind = ",
+    post_kind!(),
+    " AND d.deleted_at IS NULL AND d.search_vector @@ q \
      ORDER BY CASE $2::int WHEN 2 THEN extract(epoch FROM d.source_created_at)::float8 WHEN 3 THEN d.popularity \
      ELSE ts_rank_cd(d.search_vector, q)::float8 END DESC, d.source_id \
-     LIMIT $3 OFFSET $4";
+     LIMIT $3 OFFSET $4"
+);
 /// Display name and bio by words; the exact username (any case) ranks first.
-const SEARCH_USERS: &str = "SELECT d.source_id, d.username, \
+const SEARCH_USERS: &str = concat!(
+    "SELECT d.source_id, d.username, \
      (ts_rank_cd(d.search_vector, q) + CASE WHEN lower(d.username) = lower($1) THEN 1 ELSE 0 END)::float8 AS score \
      FROM search_documents d, websearch_to_tsquery('simple', $1) q \
-     WHERE d.kind = 2 AND d.deleted_at IS NULL AND (d.search_vector @@ q OR lower(d.username) = lower($1)) \
-     ORDER BY score DESC, d.source_id LIMIT $2 OFFSET $3";
+     WHERE d.kind = ",
+    user_kind!(),
+    " AND d.deleted_at IS NULL AND (d.search_vector @@ q OR lower(d.username) = lower($1)) \
+     ORDER BY score DESC, d.source_id LIMIT $2 OFFSET $3"
+);
 /// Every kind at once (or those of `$2`, empty = all), best match first, with snippets.
-const SEARCH_ALL: &str = "SELECT p.kind, p.source_id, p.score, \
+const SEARCH_ALL: &str = concat!(
+    "SELECT p.kind, p.source_id, p.score, \
      ts_headline('simple', p.title || ' ' || p.body, websearch_to_tsquery('simple', $1), \
      'StartSel=\"\",StopSel=\"\",MaxWords=30,MinWords=10,ShortWord=0') AS snippet \
      FROM (SELECT d.kind, d.source_id, d.title, d.body, \
-     (ts_rank_cd(d.search_vector, q) + CASE WHEN d.kind = 2 AND lower(d.username) = lower($1) THEN 1 ELSE 0 END)::float8 AS score \
+     (ts_rank_cd(d.search_vector, q) + CASE WHEN d.kind = ",
+    user_kind!(),
+    " AND lower(d.username) = lower($1) THEN 1 ELSE 0 END)::float8 AS score \
      FROM search_documents d, websearch_to_tsquery('simple', $1) q \
      WHERE d.deleted_at IS NULL AND (cardinality($2::smallint[]) = 0 OR d.kind = ANY($2::smallint[])) \
-     AND (d.search_vector @@ q OR (d.kind = 2 AND lower(d.username) = lower($1))) \
+     AND (d.search_vector @@ q OR (d.kind = ",
+    user_kind!(),
+    " AND lower(d.username) = lower($1))) \
      ORDER BY score DESC, d.kind, d.source_id LIMIT $3 OFFSET $4) p \
-     ORDER BY p.score DESC, p.kind, p.source_id";
+     ORDER BY p.score DESC, p.kind, p.source_id"
+);
 /// AdvancedSearch: an optional query ($1, '' for none) and filters; an empty array or NULL
 /// bound means "no filter". Hashtag filters match posts only.
-const SEARCH_ADVANCED: &str = "SELECT p.kind, p.source_id, p.score, \
+const SEARCH_ADVANCED: &str = concat!(
+    "SELECT p.kind, p.source_id, p.score, \
      CASE WHEN $1 = '' THEN left(btrim(p.title || ' ' || p.body), 200) \
      ELSE ts_headline('simple', p.title || ' ' || p.body, websearch_to_tsquery('simple', $1), \
      'StartSel=\"\",StopSel=\"\",MaxWords=30,MinWords=10,ShortWord=0') END AS snippet \
@@ -94,23 +151,30 @@ const SEARCH_ADVANCED: &str = "SELECT p.kind, p.source_id, p.score, \
      WHERE d.deleted_at IS NULL AND ($1 = '' OR d.search_vector @@ q) \
      AND (cardinality($2::smallint[]) = 0 OR d.kind = ANY($2::smallint[])) \
      AND (cardinality($3::uuid[]) = 0 OR d.author_id = ANY($3::uuid[])) \
-     AND (cardinality($4::text[]) = 0 OR (d.kind = 1 AND d.hashtags @> $4::text[])) \
+     AND (cardinality($4::text[]) = 0 OR (d.kind = ",
+    post_kind!(),
+    " AND d.hashtags @> $4::text[])) \
      AND ($5::timestamptz IS NULL OR d.source_created_at >= $5) \
      AND ($6::timestamptz IS NULL OR d.source_created_at < $6) \
      ORDER BY CASE $7::int WHEN 2 THEN extract(epoch FROM d.source_created_at)::float8 WHEN 3 THEN d.popularity \
      ELSE COALESCE(ts_rank_cd(d.search_vector, q), 0)::float8 END DESC, d.kind, d.source_id \
      LIMIT $8 OFFSET $9) p \
      ORDER BY CASE $7::int WHEN 2 THEN extract(epoch FROM p.source_created_at)::float8 WHEN 3 THEN p.popularity \
-     ELSE p.score END DESC, p.kind, p.source_id";
+     ELSE p.score END DESC, p.kind, p.source_id"
+);
 /// Hashtags some live post carries, starting with `$1`, most used first.
 const SEARCH_HASHTAGS: &str = "SELECT id, tag, post_count, last_used_at FROM hashtags \
      WHERE starts_with(tag, $1) AND post_count > 0 ORDER BY post_count DESC, tag LIMIT $2 OFFSET $3";
 /// Posts carrying `$1`, newest first, keyset-paged on (post_created_at, post_id).
-const POSTS_BY_HASHTAG: &str = "SELECT ph.post_id, d.author_id, ph.post_created_at \
+const POSTS_BY_HASHTAG: &str = concat!(
+    "SELECT ph.post_id, d.author_id, ph.post_created_at \
      FROM hashtags h JOIN post_hashtags ph ON ph.hashtag_id = h.id \
-     JOIN search_documents d ON d.kind = 1 AND d.source_id = ph.post_id AND d.deleted_at IS NULL \
+     JOIN search_documents d ON d.kind = ",
+    post_kind!(),
+    " AND d.source_id = ph.post_id AND d.deleted_at IS NULL \
      WHERE h.tag = $1 AND ($2::timestamptz IS NULL OR (ph.post_created_at, ph.post_id) < ($2::timestamptz, $3::uuid)) \
-     ORDER BY ph.post_created_at DESC, ph.post_id DESC LIMIT $4";
+     ORDER BY ph.post_created_at DESC, ph.post_id DESC LIMIT $4"
+);
 
 /// Logged queries completing `$1` that found something in the last 30 days and that either
 /// the searcher `$3` ran, or at least `$4` distinct users ran (an aggregate that names nobody).
@@ -122,11 +186,15 @@ const SUGGEST_QUERIES: &str = "SELECT normalized_query, \
      WHERE created_at >= now() - interval '30 days' AND starts_with(normalized_query, $1) AND result_count > 0 \
      GROUP BY normalized_query HAVING count(DISTINCT user_id) >= $4 OR count(*) FILTER (WHERE user_id = $3) > 0 \
      ORDER BY score DESC, normalized_query LIMIT $2";
-const SUGGEST_USERS: &str = "SELECT source_id, CASE WHEN title = '' THEN username ELSE title END, \
+const SUGGEST_USERS: &str = concat!(
+    "SELECT source_id, CASE WHEN title = '' THEN username ELSE title END, \
      (ts_rank_cd(search_vector, to_tsquery('simple', $1)) + CASE WHEN starts_with(lower(username), $2) THEN 1 ELSE 0 END)::float8 AS score \
-     FROM search_documents WHERE kind = 2 AND deleted_at IS NULL \
+     FROM search_documents WHERE kind = ",
+    user_kind!(),
+    " AND deleted_at IS NULL \
      AND (search_vector @@ to_tsquery('simple', $1) OR starts_with(lower(username), $2)) \
-     ORDER BY score DESC, source_id LIMIT $3";
+     ORDER BY score DESC, source_id LIMIT $3"
+);
 const SUGGEST_HASHTAGS: &str = "SELECT id, tag, post_count::float8 FROM hashtags \
      WHERE starts_with(tag, $1) AND post_count > 0 ORDER BY post_count DESC, tag LIMIT $2";
 
@@ -197,7 +265,8 @@ pub async fn post_tags(db: &mut PgConnection, post: Uuid) -> RepoResult<Vec<Stri
 
 /// Files `post` under `tag` (creating the tag); the tag's id when this call filed it.
 pub async fn tag_post(db: &mut PgConnection, tag: &str, post: Uuid, post_created_at: DateTime<Utc>) -> RepoResult<Option<Uuid>> {
-    sqlx::query(ENSURE_HASHTAG).bind(tag).execute(&mut *db).await.map_err(error("hashtags"))?;
+    let new = hashtags::New { id: None, tag: tag.to_owned(), post_count: None, first_used_at: None, last_used_at: None };
+    hashtags::insert_if_absent_by_tag(&mut *db, &new).await?;
     sqlx::query_scalar(TAG_POST).bind(tag).bind(post).bind(post_created_at).fetch_optional(db).await.map_err(error("post_hashtags"))
 }
 
