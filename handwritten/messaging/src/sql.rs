@@ -1,19 +1,50 @@
 //! The statements the generated repositories do not offer, all on this service's own tables:
-//! the race-free creation of a direct conversation (`ON CONFLICT DO NOTHING` on the live
-//! `direct_key` unique), the sequence bump that serialises sends, row locks, read positions
-//! that only move forward, and the keyset pages in the orders the API promises. Everything
-//! else goes through `nova_messaging::repo`.
+//! the sequence bump that serialises sends, row locks, read positions that only move
+//! forward, and the keyset pages in the orders the API promises. Everything else goes
+//! through `nova_messaging::repo`, including the race-free creation of a direct conversation
+//! (`insert_if_absent_by_direct_key`: `ON CONFLICT DO NOTHING` on the live `direct_key` unique).
 
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_messaging::repo::conversation_members::{self, Role};
-use nova_messaging::repo::conversations::Kind;
-use nova_messaging::repo::message_edit_history;
+use nova_messaging::repo::conversations::{self, Kind};
+use nova_messaging::repo::{message_edit_history, message_reactions};
 
-const INSERT_DIRECT: &str = "INSERT INTO conversations (kind, created_by, direct_key, member_count) VALUES (1, $1, $2, 2) \
-     ON CONFLICT (direct_key) WHERE deleted_at IS NULL DO NOTHING RETURNING id";
+// The column lists of the rows decoded below (through the generated `FromRow`), as
+// argument-less macros of this crate for `concat!` (the hand-written-SQL test expands
+// those, not the generated `columns!()`); the assertions fail the build if one ever
+// differs from the repository's `COLUMNS`.
+macro_rules! member_columns {
+    () => {
+        "conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at"
+    };
+}
+macro_rules! edit_columns {
+    () => {
+        "id, message_id, version, previous_body, edited_by, edited_at"
+    };
+}
+
+/// `a == b`, for the compile-time checks below.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+const _: () = assert!(same(member_columns!(), conversation_members::COLUMNS));
+const _: () = assert!(same(edit_columns!(), message_edit_history::COLUMNS));
+
 const INSERT_MEMBERS: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence) \
      SELECT $1, t.user_id, t.role, $4 FROM unnest($2::uuid[], $3::smallint[]) AS t(user_id, role) \
      ON CONFLICT (conversation_id, user_id) DO NOTHING RETURNING user_id";
@@ -28,11 +59,14 @@ const MARK_READ: &str = "UPDATE conversation_members m SET last_read_sequence = 
      last_read_at = CASE WHEN $3 > m.last_read_sequence THEN now() ELSE m.last_read_at END \
      FROM conversations c WHERE m.conversation_id = $1 AND m.user_id = $2 AND c.id = m.conversation_id \
      RETURNING m.last_read_sequence, c.last_sequence";
-const MEMBERS_PAGE: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at \
-     FROM conversation_members WHERE conversation_id = $1 AND ($2::timestamptz IS NULL OR (joined_at, user_id) > ($2, $3)) \
-     ORDER BY joined_at, user_id LIMIT $4";
-const MEMBERS_BY_IDS: &str = "SELECT conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at \
-     FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2) ORDER BY joined_at, user_id";
+const MEMBERS_PAGE: &str = concat!(
+    "SELECT ",
+    member_columns!(),
+    " FROM conversation_members WHERE conversation_id = $1 AND ($2::timestamptz IS NULL OR (joined_at, user_id) > ($2, $3)) \
+     ORDER BY joined_at, user_id LIMIT $4"
+);
+const MEMBERS_BY_IDS: &str =
+    concat!("SELECT ", member_columns!(), " FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2) ORDER BY joined_at, user_id");
 /// Newest first through the `(conversation_id, sequence)` unique index.
 const MESSAGES_PAGE: &str = "SELECT id, sequence FROM messages WHERE conversation_id = $1 AND sequence < $2 ORDER BY sequence DESC LIMIT $3";
 /// A user's conversations by activity: the last message, else the creation.
@@ -53,14 +87,12 @@ const RECALL: &str =
 const DELETE_ATTACHMENTS: &str = "DELETE FROM message_attachments WHERE message_id = $1";
 const DELETE_EDITS: &str = "DELETE FROM message_edit_history WHERE message_id = $1";
 const DELETE_REACTIONS: &str = "DELETE FROM message_reactions WHERE message_id = $1";
-const INSERT_REACTION: &str = "INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3) \
-     ON CONFLICT (message_id, user_id, emoji) DO NOTHING";
 /// Counts per emoji through the primary key's `message_id` prefix, most used first.
 const REACTIONS_OF: &str = "SELECT message_id, emoji, count(*)::int FROM message_reactions WHERE message_id = ANY($1) \
      GROUP BY message_id, emoji ORDER BY message_id, count(*) DESC, emoji";
 /// Newest edit first through the `(message_id, version)` unique index.
-const EDITS_PAGE: &str = "SELECT id, message_id, version, previous_body, edited_by, edited_at FROM message_edit_history \
-     WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3";
+const EDITS_PAGE: &str =
+    concat!("SELECT ", edit_columns!(), " FROM message_edit_history WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3");
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)
@@ -74,8 +106,20 @@ pub fn direct_key(a: Uuid, b: Uuid) -> String {
 /// Inserts the live direct conversation of the pair unless one exists; its id when this call
 /// created it. A concurrent creator makes this wait for its commit, then do nothing.
 pub async fn insert_direct(db: &mut PgConnection, created_by: Uuid, key: &str) -> RepoResult<Option<Uuid>> {
-    let row = sqlx::query(INSERT_DIRECT).bind(created_by).bind(key).fetch_optional(db).await.map_err(error("conversations"))?;
-    row.map(|r| r.try_get::<Uuid, _>(0)).transpose().map_err(error("conversations"))
+    let new = conversations::New {
+        id: None,
+        kind: Kind::Direct,
+        title: None,
+        created_by,
+        direct_key: Some(key.to_owned()),
+        member_count: Some(2),
+        last_sequence: None,
+        last_message_at: None,
+        created_at: None,
+        updated_at: None,
+        deleted_at: None,
+    };
+    Ok(conversations::insert_if_absent_by_direct_key(db, &new).await?.map(|row| row.id))
 }
 
 /// Inserts the members not in the conversation yet, reading from `last_read_sequence`;
@@ -120,18 +164,6 @@ pub async fn mark_read(db: impl PgExecutor<'_>, conversation: Uuid, user: Uuid, 
     row.map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?))).transpose().map_err(error("conversation_members"))
 }
 
-fn member_row(row: &sqlx::postgres::PgRow) -> Result<conversation_members::Row, sqlx::Error> {
-    Ok(conversation_members::Row {
-        conversation_id: row.try_get(0)?,
-        user_id: row.try_get(1)?,
-        role: row.try_get(2)?,
-        last_read_sequence: row.try_get(3)?,
-        last_read_at: row.try_get(4)?,
-        muted: row.try_get(5)?,
-        joined_at: row.try_get(6)?,
-    })
-}
-
 /// A page of a conversation's members in join order (ties by user id), after `after`.
 pub async fn members_page(
     db: impl PgExecutor<'_>,
@@ -140,15 +172,12 @@ pub async fn members_page(
     limit: i64,
 ) -> RepoResult<Vec<conversation_members::Row>> {
     let (time, id) = after.unzip();
-    let rows =
-        sqlx::query(MEMBERS_PAGE).bind(conversation).bind(time).bind(id).bind(limit).fetch_all(db).await.map_err(error("conversation_members"))?;
-    rows.iter().map(member_row).collect::<Result<_, _>>().map_err(error("conversation_members"))
+    sqlx::query_as(MEMBERS_PAGE).bind(conversation).bind(time).bind(id).bind(limit).fetch_all(db).await.map_err(error("conversation_members"))
 }
 
 /// The members among `users`, in join order.
 pub async fn members_by_ids(db: impl PgExecutor<'_>, conversation: Uuid, users: &[Uuid]) -> RepoResult<Vec<conversation_members::Row>> {
-    let rows = sqlx::query(MEMBERS_BY_IDS).bind(conversation).bind(users).fetch_all(db).await.map_err(error("conversation_members"))?;
-    rows.iter().map(member_row).collect::<Result<_, _>>().map_err(error("conversation_members"))
+    sqlx::query_as(MEMBERS_BY_IDS).bind(conversation).bind(users).fetch_all(db).await.map_err(error("conversation_members"))
 }
 
 /// The ids and sequences of a page of messages, newest first, below sequence `before`.
@@ -228,7 +257,8 @@ pub async fn clear_recalled(db: &mut PgConnection, message: Uuid) -> RepoResult<
 
 /// Adds a reaction unless the user gave it already.
 pub async fn insert_reaction(db: &mut PgConnection, message: Uuid, user: Uuid, emoji: &str) -> RepoResult<()> {
-    sqlx::query(INSERT_REACTION).bind(message).bind(user).bind(emoji).execute(db).await.map_err(error("message_reactions"))?;
+    let new = message_reactions::New { message_id: message, user_id: user, emoji: emoji.to_owned(), created_at: None };
+    message_reactions::insert_if_absent(db, &new).await?;
     Ok(())
 }
 
@@ -243,20 +273,7 @@ pub async fn reactions_of(db: impl PgExecutor<'_>, messages: &[Uuid]) -> RepoRes
 
 /// A page of a message's earlier bodies, newest edit first, below version `before`.
 pub async fn edits_page(db: impl PgExecutor<'_>, message: Uuid, before: i64, limit: i64) -> RepoResult<Vec<message_edit_history::Row>> {
-    let rows = sqlx::query(EDITS_PAGE).bind(message).bind(before).bind(limit).fetch_all(db).await.map_err(error("message_edit_history"))?;
-    rows.iter()
-        .map(|r| {
-            Ok(message_edit_history::Row {
-                id: r.try_get(0)?,
-                message_id: r.try_get(1)?,
-                version: r.try_get(2)?,
-                previous_body: r.try_get(3)?,
-                edited_by: r.try_get(4)?,
-                edited_at: r.try_get(5)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(error("message_edit_history"))
+    sqlx::query_as(EDITS_PAGE).bind(message).bind(before).bind(limit).fetch_all(db).await.map_err(error("message_edit_history"))
 }
 
 #[cfg(test)]
