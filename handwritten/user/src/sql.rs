@@ -1,14 +1,16 @@
 //! The few statements the generated repositories do not offer, all on this service's own
-//! tables: inserts that tolerate an existing row (`ON CONFLICT DO NOTHING`, so a retry or a
-//! concurrent first call never fails and the caller learns whether it really inserted), the
-//! row locks that serialise relationship changes between two users, and the prefix search
-//! (the search outbox's statements are in `search_push`).
-//! Everything else goes through `nova_user::repo`.
+//! tables: the default profiles inserted with their search outbox rows in one statement
+//! (`ON CONFLICT DO NOTHING`, so a retry or a concurrent first call never fails), the row
+//! locks that serialise relationship changes between two users, and the prefix search (the
+//! search outbox's statements are in `search_push`). Everything else goes through
+//! `nova_user::repo`, including the other inserts that tolerate an existing row
+//! (`insert_if_absent`: the caller learns whether it really inserted).
 
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_user::repo::profiles::Visibility;
+use nova_user::repo::{blocks, follows, user_settings};
 
 /// The default profiles, and for each one really inserted its search outbox row (with the
 /// username auth reported), in one statement: both or neither.
@@ -17,9 +19,6 @@ const INSERT_DEFAULT_PROFILES: &str = "WITH inserted AS (INSERT INTO profiles (u
      INSERT INTO profile_search_outbox (user_id, username) \
      SELECT i.user_id, u.username FROM inserted i JOIN unnest($1::uuid[], $3::text[]) AS u(user_id, username) ON u.user_id = i.user_id \
      RETURNING user_id";
-const INSERT_DEFAULT_SETTINGS: &str = "INSERT INTO user_settings (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
-const INSERT_FOLLOW: &str = "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT (follower_id, followee_id) DO NOTHING";
-const INSERT_BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
 const LOCK_PROFILES: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
 /// Which of `$2` the user `$1` follows (whose private profiles they see in full).
 const FOLLOWED_AMONG: &str = "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id = ANY($2)";
@@ -64,20 +63,30 @@ pub async fn insert_default_profiles(db: &mut PgConnection, profiles: &[DefaultP
 
 /// Makes sure the user has a settings row (the defaults), so that a full update can follow.
 pub async fn insert_default_settings(db: &mut PgConnection, user_id: Uuid) -> RepoResult<()> {
-    sqlx::query(INSERT_DEFAULT_SETTINGS).bind(user_id).execute(db).await.map_err(error("user_settings"))?;
+    let new = user_settings::New {
+        user_id,
+        email_notifications: None,
+        push_notifications: None,
+        direct_message_policy: None,
+        show_online_status: None,
+        language: None,
+        time_zone: None,
+        updated_at: None,
+    };
+    user_settings::insert_if_absent(db, &new).await?;
     Ok(())
 }
 
 /// Inserts the follow unless it exists; true when this call inserted it.
 pub async fn insert_follow(db: &mut PgConnection, follower_id: Uuid, followee_id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(INSERT_FOLLOW).bind(follower_id).bind(followee_id).execute(db).await.map_err(error("follows"))?;
-    Ok(done.rows_affected() == 1)
+    let new = follows::New { follower_id, followee_id, created_at: None };
+    Ok(follows::insert_if_absent(db, &new).await?.is_some())
 }
 
 /// Inserts the block unless it exists; true when this call inserted it.
 pub async fn insert_block(db: &mut PgConnection, blocker_id: Uuid, blocked_id: Uuid) -> RepoResult<bool> {
-    let done = sqlx::query(INSERT_BLOCK).bind(blocker_id).bind(blocked_id).execute(db).await.map_err(error("blocks"))?;
-    Ok(done.rows_affected() == 1)
+    let new = blocks::New { blocker_id, blocked_id, created_at: None };
+    Ok(blocks::insert_if_absent(db, &new).await?.is_some())
 }
 
 /// Locks the live profiles of `ids` until the transaction ends, always in id order (so two
