@@ -12,11 +12,61 @@ use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
 use ::nova_runtime::codegen::uuid::Uuid;
 use nova_content::LogicError;
 use nova_content::repo::posts::Visibility;
-use nova_content::repo::{bookmark_collections, comments, posts, stories, story_views};
+use nova_content::repo::{bookmark_collections, comments, likes, posts, stories, story_views};
 
 use crate::convert::Position;
 
-const SQL_INSERT_LIKE: &str = "INSERT INTO likes (user_id, post_id) VALUES ($1, $2) ON CONFLICT (user_id, post_id) DO NOTHING";
+// The column lists of the rows decoded below (through the generated `FromRow`), as
+// argument-less macros of this crate for `concat!` (the hand-written-SQL test expands
+// those, not the generated `columns!()`); the assertions fail the build if one ever
+// differs from the repository's `COLUMNS`.
+macro_rules! post_columns {
+    () => {
+        "id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version"
+    };
+}
+macro_rules! comment_columns {
+    () => {
+        "id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version"
+    };
+}
+macro_rules! collection_columns {
+    () => {
+        "id, user_id, name, created_at, updated_at"
+    };
+}
+macro_rules! story_columns {
+    () => {
+        "id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at"
+    };
+}
+macro_rules! story_view_columns {
+    () => {
+        "story_id, viewer_id, viewed_at"
+    };
+}
+
+/// `a == b`, for the compile-time checks below.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+const _: () = assert!(same(post_columns!(), posts::COLUMNS));
+const _: () = assert!(same(comment_columns!(), comments::COLUMNS));
+const _: () = assert!(same(collection_columns!(), bookmark_collections::COLUMNS));
+const _: () = assert!(same(story_columns!(), stories::COLUMNS));
+const _: () = assert!(same(story_view_columns!(), story_views::COLUMNS));
+
 const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
     SELECT id FROM comments WHERE id = $1 AND deleted_at IS NULL \
     UNION ALL SELECT c.id FROM comments c JOIN thread t ON c.parent_comment_id = t.id WHERE c.deleted_at IS NULL) \
@@ -25,46 +75,64 @@ const SQL_MEDIA_OF: &str = "SELECT post_id, media_id FROM post_media WHERE post_
 const SQL_POST_STATE: &str = "SELECT author_id, deleted_at FROM posts WHERE id = $1";
 const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1";
 const SQL_STORY_STATE: &str = "SELECT author_id, deleted_at FROM stories WHERE id = $1";
-const SQL_POSTS_PAGE: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
-    FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3";
-const SQL_POSTS_PAGE_AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
-    FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
-    ORDER BY created_at DESC, id DESC LIMIT $5";
-const SQL_FEED_PAGE: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
-    FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
-    ORDER BY created_at DESC, id DESC LIMIT $5";
-const SQL_FEED_PAGE_AFTER: &str = "SELECT id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version \
-    FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
-    AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $7";
-const SQL_TOP_LEVEL_COMMENTS: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version \
-    FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2";
-const SQL_TOP_LEVEL_COMMENTS_AFTER: &str = "SELECT id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version \
-    FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL AND (created_at, id) > ($2, $3) \
-    ORDER BY created_at, id LIMIT $4";
-const SQL_COLLECTIONS: &str = "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE user_id = $1 ORDER BY name LIMIT $2";
+const SQL_POSTS_PAGE: &str = concat!(
+    "SELECT ",
+    post_columns!(),
+    " FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+);
+const SQL_POSTS_PAGE_AFTER: &str = concat!(
+    "SELECT ",
+    post_columns!(),
+    " FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
+    ORDER BY created_at DESC, id DESC LIMIT $5"
+);
+const SQL_FEED_PAGE: &str = concat!(
+    "SELECT ",
+    post_columns!(),
+    " FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
+    ORDER BY created_at DESC, id DESC LIMIT $5"
+);
+const SQL_FEED_PAGE_AFTER: &str = concat!(
+    "SELECT ",
+    post_columns!(),
+    " FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
+    AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $7"
+);
+const SQL_TOP_LEVEL_COMMENTS: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2"
+);
+const SQL_TOP_LEVEL_COMMENTS_AFTER: &str = concat!(
+    "SELECT ",
+    comment_columns!(),
+    " FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL AND (created_at, id) > ($2, $3) \
+    ORDER BY created_at, id LIMIT $4"
+);
+const SQL_COLLECTIONS: &str = concat!("SELECT ", collection_columns!(), " FROM bookmark_collections WHERE user_id = $1 ORDER BY name LIMIT $2");
 const SQL_COLLECTIONS_AFTER: &str =
-    "SELECT id, user_id, name, created_at, updated_at FROM bookmark_collections WHERE user_id = $1 AND name > $2 ORDER BY name LIMIT $3";
-const SQL_ACTIVE_STORIES: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at \
-    FROM stories WHERE author_id = $1 AND expires_at > $2 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3";
-const SQL_ACTIVE_STORIES_AFTER: &str = "SELECT id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at \
-    FROM stories WHERE author_id = $1 AND expires_at > $2 AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
-    ORDER BY created_at DESC, id DESC LIMIT $5";
-const SQL_STORY_VIEWERS: &str = "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 ORDER BY viewer_id LIMIT $2";
+    concat!("SELECT ", collection_columns!(), " FROM bookmark_collections WHERE user_id = $1 AND name > $2 ORDER BY name LIMIT $3");
+const SQL_ACTIVE_STORIES: &str = concat!(
+    "SELECT ",
+    story_columns!(),
+    " FROM stories WHERE author_id = $1 AND expires_at > $2 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+);
+const SQL_ACTIVE_STORIES_AFTER: &str = concat!(
+    "SELECT ",
+    story_columns!(),
+    " FROM stories WHERE author_id = $1 AND expires_at > $2 AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
+    ORDER BY created_at DESC, id DESC LIMIT $5"
+);
+const SQL_STORY_VIEWERS: &str = concat!("SELECT ", story_view_columns!(), " FROM story_views WHERE story_id = $1 ORDER BY viewer_id LIMIT $2");
 const SQL_STORY_VIEWERS_AFTER: &str =
-    "SELECT story_id, viewer_id, viewed_at FROM story_views WHERE story_id = $1 AND viewer_id > $2 ORDER BY viewer_id LIMIT $3";
-
-type PostTuple = (Uuid, Uuid, String, Visibility, i64, i64, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);
-
-fn post_row(t: PostTuple) -> posts::Row {
-    let (id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version) = t;
-    posts::Row { id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version }
-}
+    concat!("SELECT ", story_view_columns!(), " FROM story_views WHERE story_id = $1 AND viewer_id > $2 ORDER BY viewer_id LIMIT $3");
 
 /// Records a like unless the user likes the post already; `true` when a row was inserted.
 /// (The generated `insert` would fail on the repeat, aborting the transaction; a savepoint
 /// around it costs two more round trips while the post's row lock is contended.)
 pub async fn insert_like<'e>(db: impl PgExecutor<'e>, user_id: Uuid, post_id: Uuid) -> Result<bool, LogicError> {
-    Ok(sqlx::query(SQL_INSERT_LIKE).bind(user_id).bind(post_id).execute(db).await?.rows_affected() > 0)
+    let new = likes::New { user_id, post_id, created_at: None };
+    Ok(likes::insert_if_absent(db, &new).await?.is_some())
 }
 
 /// Soft-deletes a live comment and every live reply below it (index
@@ -97,11 +165,11 @@ pub async fn posts_page<'e>(
     limit: i64,
 ) -> Result<Vec<posts::Row>, LogicError> {
     let numbers: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
-    let rows: Vec<PostTuple> = match after {
+    let rows: Vec<posts::Row> = match after {
         None => sqlx::query_as(SQL_POSTS_PAGE).bind(authors).bind(&numbers).bind(limit).fetch_all(db).await?,
         Some((at, id)) => sqlx::query_as(SQL_POSTS_PAGE_AFTER).bind(authors).bind(&numbers).bind(at).bind(id).bind(limit).fetch_all(db).await?,
     };
-    Ok(rows.into_iter().map(post_row).collect())
+    Ok(rows)
 }
 
 /// Authors whose posts of these visibilities a feed page reads.
@@ -122,7 +190,7 @@ pub async fn feed_page<'e>(
     let numbers = |group: &AuthorGroup| group.visibilities.iter().map(|v| v.number()).collect::<Vec<i16>>();
     let [first, second] = groups;
     let (first_visibilities, second_visibilities) = (numbers(first), numbers(second));
-    let rows: Vec<PostTuple> = match after {
+    let rows: Vec<posts::Row> = match after {
         None => {
             sqlx::query_as(SQL_FEED_PAGE)
                 .bind(&first.authors)
@@ -146,15 +214,13 @@ pub async fn feed_page<'e>(
                 .await?
         }
     };
-    Ok(rows.into_iter().map(post_row).collect())
+    Ok(rows)
 }
 
 /// The author of a post and when it was deleted, deleted or not; `None` when it never existed.
 pub async fn post_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
     Ok(sqlx::query_as(SQL_POST_STATE).bind(id).fetch_optional(db).await?)
 }
-
-type CommentTuple = (Uuid, Uuid, Uuid, Option<Uuid>, String, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>, i64);
 
 /// Live top-level comments of a post, oldest first, after `after` (index
 /// `comments (post_id, created_at)`).
@@ -164,33 +230,17 @@ pub async fn top_level_comments<'e>(
     after: Option<Position>,
     limit: i64,
 ) -> Result<Vec<comments::Row>, LogicError> {
-    let rows: Vec<CommentTuple> = match after {
+    let rows: Vec<comments::Row> = match after {
         None => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS).bind(post_id).bind(limit).fetch_all(db).await?,
         Some((at, id)) => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS_AFTER).bind(post_id).bind(at).bind(id).bind(limit).fetch_all(db).await?,
     };
-    Ok(rows
-        .into_iter()
-        .map(|(id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version)| comments::Row {
-            id,
-            post_id,
-            author_id,
-            parent_comment_id,
-            body,
-            like_count,
-            created_at,
-            updated_at,
-            deleted_at,
-            version,
-        })
-        .collect())
+    Ok(rows)
 }
 
 /// Author, post and deletion time of a comment, deleted or not; `None` when it never existed.
 pub async fn comment_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Uuid, Option<DateTime<Utc>>)>, LogicError> {
     Ok(sqlx::query_as(SQL_COMMENT_STATE).bind(id).fetch_optional(db).await?)
 }
-
-type CollectionTuple = (Uuid, Uuid, String, DateTime<Utc>, DateTime<Utc>);
 
 /// A user's bookmark collections by name, after `after` (unique index `(user_id, name)`).
 pub async fn collections_page<'e>(
@@ -199,17 +249,12 @@ pub async fn collections_page<'e>(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<bookmark_collections::Row>, LogicError> {
-    let rows: Vec<CollectionTuple> = match after {
+    let rows: Vec<bookmark_collections::Row> = match after {
         None => sqlx::query_as(SQL_COLLECTIONS).bind(user_id).bind(limit).fetch_all(db).await?,
         Some(name) => sqlx::query_as(SQL_COLLECTIONS_AFTER).bind(user_id).bind(name).bind(limit).fetch_all(db).await?,
     };
-    Ok(rows
-        .into_iter()
-        .map(|(id, user_id, name, created_at, updated_at)| bookmark_collections::Row { id, user_id, name, created_at, updated_at })
-        .collect())
+    Ok(rows)
 }
-
-type StoryTuple = (Uuid, Uuid, Uuid, String, i64, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// An author's live stories that expire after `now`, newest first, after `after` (index
 /// `stories (author_id, created_at desc)`).
@@ -220,23 +265,11 @@ pub async fn active_stories<'e>(
     after: Option<Position>,
     limit: i64,
 ) -> Result<Vec<stories::Row>, LogicError> {
-    let rows: Vec<StoryTuple> = match after {
+    let rows: Vec<stories::Row> = match after {
         None => sqlx::query_as(SQL_ACTIVE_STORIES).bind(author_id).bind(now).bind(limit).fetch_all(db).await?,
         Some((at, id)) => sqlx::query_as(SQL_ACTIVE_STORIES_AFTER).bind(author_id).bind(now).bind(at).bind(id).bind(limit).fetch_all(db).await?,
     };
-    Ok(rows
-        .into_iter()
-        .map(|(id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at)| stories::Row {
-            id,
-            author_id,
-            media_id,
-            caption,
-            view_count,
-            created_at,
-            expires_at,
-            deleted_at,
-        })
-        .collect())
+    Ok(rows)
 }
 
 /// The author of a story and when it was deleted, deleted or not; `None` when it never existed.
@@ -251,9 +284,9 @@ pub async fn story_viewers<'e>(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<story_views::Row>, LogicError> {
-    let rows: Vec<(Uuid, Uuid, DateTime<Utc>)> = match after {
+    let rows: Vec<story_views::Row> = match after {
         None => sqlx::query_as(SQL_STORY_VIEWERS).bind(story_id).bind(limit).fetch_all(db).await?,
         Some(viewer) => sqlx::query_as(SQL_STORY_VIEWERS_AFTER).bind(story_id).bind(viewer).bind(limit).fetch_all(db).await?,
     };
-    Ok(rows.into_iter().map(|(story_id, viewer_id, viewed_at)| story_views::Row { story_id, viewer_id, viewed_at }).collect())
+    Ok(rows)
 }
