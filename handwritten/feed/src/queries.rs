@@ -1,18 +1,18 @@
-//! The statements the generated repositories do not offer: the idempotent engagement insert,
-//! the claim that counts an engagement once per user, post and kind, the atomic log-space
-//! score update (see `decay`), keyset pages of trending and popular
-//! posts filtered by recency, popular authors, and the upserts of feed metadata. Each runs on
+//! The statements the generated repositories do not offer (the idempotent engagement insert
+//! and the default preferences are their `insert_if_absent*`): the claim that counts an
+//! engagement once per user, post and kind, the atomic log-space score update (see `decay`),
+//! keyset pages of trending and popular posts filtered by recency, popular authors, and the
+//! upserts of feed metadata. Each runs on
 //! an index of the spec; each is prepared against the migrated schema by tests/handwritten_sql.rs.
 
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
 use ::nova_runtime::codegen::uuid::Uuid;
 use nova_feed::LogicError;
-use nova_feed::repo::engagement_events::EventType;
+use nova_feed::repo::engagement_events::{self, EventType};
 use nova_feed::repo::trending_scores::TimeWindow;
+use nova_feed::repo::user_feed_preferences;
 
-const SQL_INSERT_EVENT: &str = "INSERT INTO engagement_events (request_id, user_id, post_id, author_id, category, event_type, weight) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING RETURNING created_at";
 // Claims the (user, post, kind) engagement for the scores: inserted the first time; a view
 // claimed before counts again (its time moves) once `$6` seconds passed since it counted.
 // Concurrent first claims meet on the primary key: one inserts, the other then finds the row.
@@ -50,7 +50,6 @@ const SQL_MARK_INVALIDATED: &str = "INSERT INTO feed_metadata (user_id, cache_in
     ON CONFLICT (user_id) DO UPDATE SET cache_invalidated_at = EXCLUDED.cache_invalidated_at, updated_at = now() RETURNING cache_invalidated_at";
 const SQL_MARK_GENERATED: &str = "INSERT INTO feed_metadata (user_id, last_generated_at) VALUES ($1, now()) \
     ON CONFLICT (user_id) DO UPDATE SET last_generated_at = EXCLUDED.last_generated_at, updated_at = now()";
-const SQL_ENSURE_PREFERENCES: &str = "INSERT INTO user_feed_preferences (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
 
 /// One engagement to record.
 #[derive(Debug, Clone)]
@@ -67,16 +66,18 @@ pub struct Engagement {
 /// Records `event` unless its request id was recorded before: its time when inserted, `None`
 /// for a repeat. A concurrent repeat waits on the unique index for the first to commit.
 pub async fn insert_event<'e>(db: impl PgExecutor<'e>, event: &Engagement) -> Result<Option<DateTime<Utc>>, LogicError> {
-    Ok(sqlx::query_scalar(SQL_INSERT_EVENT)
-        .bind(event.request_id)
-        .bind(event.user_id)
-        .bind(event.post_id)
-        .bind(event.author_id)
-        .bind(&event.category)
-        .bind(event.kind)
-        .bind(event.weight)
-        .fetch_optional(db)
-        .await?)
+    let new = engagement_events::New {
+        id: None,
+        request_id: event.request_id,
+        user_id: event.user_id,
+        post_id: event.post_id,
+        author_id: event.author_id,
+        category: Some(event.category.clone()),
+        event_type: event.kind,
+        weight: event.weight,
+        created_at: None,
+    };
+    Ok(engagement_events::insert_if_absent_by_request_id(db, &new).await?.map(|row| row.created_at))
 }
 
 /// Claims `event`, which happened at `at`, for the post's scores: true when it counts (the
@@ -202,6 +203,14 @@ pub async fn mark_generated<'e>(db: impl PgExecutor<'e>, user: Uuid) -> Result<(
 
 /// Gives `user` the default preferences (version 0) unless they have a row.
 pub async fn ensure_preferences<'e>(db: impl PgExecutor<'e>, user: Uuid) -> Result<(), LogicError> {
-    sqlx::query(SQL_ENSURE_PREFERENCES).bind(user).execute(db).await?;
+    let new = user_feed_preferences::New {
+        user_id: user,
+        default_feed_kind: None,
+        preferred_categories: None,
+        muted_author_ids: None,
+        created_at: None,
+        updated_at: None,
+    };
+    user_feed_preferences::insert_if_absent(db, &new).await?;
     Ok(())
 }
