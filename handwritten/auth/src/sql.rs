@@ -5,9 +5,9 @@
 
 use ::nova_runtime::RepoError;
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
-use ::nova_runtime::codegen::sqlx::postgres::PgRow;
-use ::nova_runtime::codegen::sqlx::{self, PgExecutor, Row as _};
+use ::nova_runtime::codegen::sqlx::{self, PgExecutor};
 use ::nova_runtime::codegen::uuid::Uuid;
+use nova_auth::repo::token_revocations;
 
 use crate::throttle::Count;
 
@@ -17,6 +17,32 @@ type ThrottleRow = (String, DateTime<Utc>, i32, Option<DateTime<Utc>>);
 fn counts(rows: Vec<ThrottleRow>) -> Vec<(String, Count)> {
     rows.into_iter().map(|(email, window_started_at, failures, locked_until)| (email, Count { window_started_at, failures, locked_until })).collect()
 }
+
+// The columns of `token_revocations` as the generated `Row` reads them, as an argument-less
+// macro of this crate for `concat!` (the hand-written-SQL test expands those, not the
+// generated `columns!()`); the assertion fails the build if it ever differs from `COLUMNS`.
+macro_rules! revocation_columns {
+    () => {
+        "id, session_id, user_id, revoked_at, expires_at"
+    };
+}
+
+/// `a == b`, for the compile-time check below.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+const _: () = assert!(same(revocation_columns!(), token_revocations::COLUMNS));
 
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_SESSION_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = now() WHERE session_id = $1 AND revoked_at IS NULL";
@@ -63,7 +89,7 @@ const INSERT_USER_REVOCATION: &str = "INSERT INTO token_revocations (user_id, re
 const REVOCATION_COVERING: &str = "SELECT session_id IS NOT NULL FROM token_revocations \
      WHERE expires_at > $4 AND (session_id = $1 OR (user_id = $2 AND revoked_at >= $3)) ORDER BY session_id IS NULL LIMIT 1";
 const REVOCATIONS_AFTER: &str =
-    "SELECT id, session_id, user_id, revoked_at, expires_at FROM token_revocations WHERE id > $1 AND expires_at > $2 ORDER BY id LIMIT $3";
+    concat!("SELECT ", revocation_columns!(), " FROM token_revocations WHERE id > $1 AND expires_at > $2 ORDER BY id LIMIT $3");
 const PRUNE_REVOCATIONS: &str = "DELETE FROM token_revocations WHERE expires_at <= $1";
 /// Keys that verify: active ones, and retired ones retired after `$1` (now minus the grace).
 const VERIFYING_KEYS: &str = "SELECT kid, public_key, CASE WHEN active THEN NULL ELSE coalesce(retired_at, created_at) END FROM jwt_signing_keys \
@@ -233,29 +259,13 @@ pub async fn revocation_covering<'e>(
         .map_err(error("token_revocations"))
 }
 
-/// A row of `token_revocations`.
-pub struct RevocationRow {
-    pub id: i64,
-    pub session_id: Option<Uuid>,
-    pub user_id: Option<Uuid>,
-    pub revoked_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl<'r> sqlx::FromRow<'r, PgRow> for RevocationRow {
-    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
-        Ok(RevocationRow {
-            id: row.try_get("id")?,
-            session_id: row.try_get("session_id")?,
-            user_id: row.try_get("user_id")?,
-            revoked_at: row.try_get("revoked_at")?,
-            expires_at: row.try_get("expires_at")?,
-        })
-    }
-}
-
 /// Revocations in force at `now` with ids after `after`, in id order, at most `limit`.
-pub async fn revocations_after<'e>(db: impl PgExecutor<'e>, after: i64, now: DateTime<Utc>, limit: i64) -> Result<Vec<RevocationRow>, RepoError> {
+pub async fn revocations_after<'e>(
+    db: impl PgExecutor<'e>,
+    after: i64,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<token_revocations::Row>, RepoError> {
     sqlx::query_as(REVOCATIONS_AFTER).bind(after).bind(now).bind(limit).fetch_all(db).await.map_err(error("token_revocations"))
 }
 
