@@ -45,29 +45,24 @@ where
 }
 
 /// Calls an idempotent RPC until it answers, as a real client would when the server was too
-/// busy: `UNAVAILABLE`, `DEADLINE_EXCEEDED` and `ABORTED` are retried, backing off from 10 ms
-/// doubling to 320 ms so that callers refused together do not come back together; any other
-/// code panics at once, and only a hang ([`SAFETY_TIMEOUT`]) fails the test. For tests that
-/// load one row from many callers (its row lock and a pool of 10 connections queue them), where
-/// a fixed number of attempts is a bet on the machine's speed.
+/// busy: `UNAVAILABLE`, `DEADLINE_EXCEEDED` and `ABORTED` are tried again (through
+/// [`eventually_some`]); any other code panics at once. For tests that load one row from many
+/// callers (its row lock and a pool of 10 connections queue them), where a fixed number of
+/// attempts is a bet on the machine's speed.
 pub async fn until_answered<T, F, Fut>(what: &str, mut call: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, tonic::Status>>,
 {
-    let deadline = tokio::time::Instant::now() + SAFETY_TIMEOUT;
-    let mut pause = Duration::from_millis(10);
-    loop {
-        match call().await {
-            Ok(answer) => return answer,
-            Err(status) if matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Aborted) => {
-                if tokio::time::Instant::now() >= deadline {
-                    panic!("{what}: still no answer after {SAFETY_TIMEOUT:?}; last: {status:?}");
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(320));
+    eventually_some(what, || {
+        let answer = call();
+        async move {
+            match answer.await {
+                Ok(answer) => Some(answer),
+                Err(status) if matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Aborted) => None,
+                Err(status) => panic!("{what}: {status:?}"),
             }
-            Err(status) => panic!("{what}: {status:?}"),
         }
-    }
+    })
+    .await
 }

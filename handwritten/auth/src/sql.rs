@@ -10,6 +10,7 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use nova_auth::repo::token_revocations;
 
 use crate::throttle::Count;
+use ::nova_runtime::repo::same_text;
 
 /// A throttle row as read: its email ('' for the source's row) and its count.
 type ThrottleRow = (String, DateTime<Utc>, i32, Option<DateTime<Utc>>);
@@ -27,22 +28,7 @@ macro_rules! revocation_columns {
     };
 }
 
-/// `a == b`, for the compile-time check below.
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-const _: () = assert!(same(revocation_columns!(), token_revocations::COLUMNS));
+const _: () = assert!(same_text(revocation_columns!(), token_revocations::COLUMNS));
 
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_SESSION_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = now() WHERE session_id = $1 AND revoked_at IS NULL";

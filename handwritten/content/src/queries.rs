@@ -15,6 +15,7 @@ use nova_content::repo::posts::Visibility;
 use nova_content::repo::{bookmark_collections, comments, likes, posts, stories, story_views};
 
 use crate::convert::Position;
+use ::nova_runtime::repo::same_text;
 
 // The column lists of the rows decoded below (through the generated `FromRow`), as
 // argument-less macros of this crate for `concat!` (the hand-written-SQL test expands
@@ -46,26 +47,11 @@ macro_rules! story_view_columns {
     };
 }
 
-/// `a == b`, for the compile-time checks below.
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-const _: () = assert!(same(post_columns!(), posts::COLUMNS));
-const _: () = assert!(same(comment_columns!(), comments::COLUMNS));
-const _: () = assert!(same(collection_columns!(), bookmark_collections::COLUMNS));
-const _: () = assert!(same(story_columns!(), stories::COLUMNS));
-const _: () = assert!(same(story_view_columns!(), story_views::COLUMNS));
+const _: () = assert!(same_text(post_columns!(), posts::COLUMNS));
+const _: () = assert!(same_text(comment_columns!(), comments::COLUMNS));
+const _: () = assert!(same_text(collection_columns!(), bookmark_collections::COLUMNS));
+const _: () = assert!(same_text(story_columns!(), stories::COLUMNS));
+const _: () = assert!(same_text(story_view_columns!(), story_views::COLUMNS));
 
 const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
     SELECT id FROM comments WHERE id = $1 AND deleted_at IS NULL \

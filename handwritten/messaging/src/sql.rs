@@ -7,6 +7,7 @@
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::repo::same_text;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_messaging::repo::conversation_members::{self, Role};
 use nova_messaging::repo::conversations::{self, Kind};
@@ -27,23 +28,8 @@ macro_rules! edit_columns {
     };
 }
 
-/// `a == b`, for the compile-time checks below.
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-const _: () = assert!(same(member_columns!(), conversation_members::COLUMNS));
-const _: () = assert!(same(edit_columns!(), message_edit_history::COLUMNS));
+const _: () = assert!(same_text(member_columns!(), conversation_members::COLUMNS));
+const _: () = assert!(same_text(edit_columns!(), message_edit_history::COLUMNS));
 
 const INSERT_MEMBERS: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence) \
      SELECT $1, t.user_id, t.role, $4 FROM unnest($2::uuid[], $3::smallint[]) AS t(user_id, role) \

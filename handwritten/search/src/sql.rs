@@ -11,6 +11,7 @@
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::repo::same_text;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_search::repo::{hashtags, search_documents};
 
@@ -33,24 +34,9 @@ macro_rules! hashtag_kind {
     };
 }
 
-/// `a == b`, for the compile-time checks below.
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-const _: () = assert!(same(post_kind!(), search_documents::kind_sql!(post)));
-const _: () = assert!(same(user_kind!(), search_documents::kind_sql!(user)));
-const _: () = assert!(same(hashtag_kind!(), search_documents::kind_sql!(hashtag)));
+const _: () = assert!(same_text(post_kind!(), search_documents::kind_sql!(post)));
+const _: () = assert!(same_text(user_kind!(), search_documents::kind_sql!(user)));
+const _: () = assert!(same_text(hashtag_kind!(), search_documents::kind_sql!(hashtag)));
 
 /// Writes a post or user document unless a change of the same or a newer version was
 /// applied (an upsert or a tombstone): the row lock taken by ON CONFLICT serialises

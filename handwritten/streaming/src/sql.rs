@@ -5,6 +5,7 @@
 //! filtered keyset pages. Everything else (the row lock, first inserts of sessions and chat
 //! messages) goes through `nova_streaming::repo`.
 
+use ::nova_runtime::repo::same_text;
 use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _};
 use nova_runtime::codegen::uuid::Uuid;
@@ -58,29 +59,14 @@ macro_rules! public {
     };
 }
 
-/// `a == b`, for the compile-time checks below.
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-const _: () = assert!(same(stream_columns!(), streams::COLUMNS));
-const _: () = assert!(same(chat_columns!(), stream_chat_messages::COLUMNS));
-const _: () = assert!(same(metric_columns!(), stream_metrics::COLUMNS));
-const _: () = assert!(same(scheduled!(), streams::status_sql!(scheduled)));
-const _: () = assert!(same(live!(), streams::status_sql!(live)));
-const _: () = assert!(same(ended!(), streams::status_sql!(ended)));
-const _: () = assert!(same(cancelled!(), streams::status_sql!(cancelled)));
-const _: () = assert!(same(public!(), streams::visibility_sql!(public)));
+const _: () = assert!(same_text(stream_columns!(), streams::COLUMNS));
+const _: () = assert!(same_text(chat_columns!(), stream_chat_messages::COLUMNS));
+const _: () = assert!(same_text(metric_columns!(), stream_metrics::COLUMNS));
+const _: () = assert!(same_text(scheduled!(), streams::status_sql!(scheduled)));
+const _: () = assert!(same_text(live!(), streams::status_sql!(live)));
+const _: () = assert!(same_text(ended!(), streams::status_sql!(ended)));
+const _: () = assert!(same_text(cancelled!(), streams::status_sql!(cancelled)));
+const _: () = assert!(same_text(public!(), streams::visibility_sql!(public)));
 
 /// SCHEDULED -> LIVE; matches nothing in any other state.
 const START: &str = concat!(
