@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use nova_runtime::db::Migration;
 use nova_tests::statements::prepare_each;
-use scan::{Found, Scan, scan_crate, scan_source};
+use scan::{Found, Scan, scan_service, scan_source};
 
 /// The repository's root (`handwritten/`, `tests/`, ...).
 fn root() -> PathBuf {
@@ -71,7 +71,7 @@ async fn check_scan(label: &str, migrations: &'static [Migration], scan: &Scan) 
 /// Scans `handwritten/<service>` and prepares what it holds against the service's schema.
 async fn check(service: &str) -> usize {
     let root = root();
-    let scan = scan_crate(&root, &root.join("handwritten").join(service));
+    let scan = scan_service(&root, &root.join("handwritten").join(service), &root.join("generated").join(service));
     let (report, failures) = check_scan(service, migrations_of(service), &scan).await;
     println!("{report}");
     assert!(failures.is_empty(), "{service}: hand-written SQL that does not fit:\n{}", failures.join("\n"));
@@ -218,4 +218,15 @@ fn prose_is_not_taken_for_sql() {
     for prose in ["delete this media", "Select a file", "update the profile first", "with care", "SELECTED", "INSERTS", "", "select"] {
         assert!(!scan::is_statement(prose), "{prose}");
     }
+}
+
+#[test]
+fn the_generated_repositories_macros_are_expanded() {
+    let source = "macro_rules! __t__columns { () => { \"a, b\" }; }\n\
+                  macro_rules! __t__status__sql { (live) => { \"2\" }; (ended) => { \"3\" }; }\n\
+                  const Q: &str = concat!(\"SELECT \", t::columns!(), \" FROM t WHERE status = \", t::status_sql!(ended));\n";
+    let scan = scan_source("src/q.rs", source);
+    let found: Vec<&str> = scan.statements().map(|found| found.sql.as_str()).collect();
+    assert_eq!(found, ["SELECT a, b FROM t WHERE status = 3"]);
+    assert_eq!(scan.dynamic().count(), 0, "every piece was expanded");
 }

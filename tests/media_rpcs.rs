@@ -123,7 +123,9 @@ impl Harness {
         let pool = nova_media::db::connect(&config).await.unwrap();
         let auth = self.system.client(nova_auth::AuthClient::from_peers);
         let invalidator = self.system.peers().invalidator(nova_media::SERVICE);
-        nova_media_service::MediaLogic::new(pool, auth, invalidator, MediaSettings::new(self.store.clone(), url_key()))
+        let users = nova_media::wiring::Users::new(auth.clone());
+        let dependencies = nova_media::Dependencies { db: pool, invalidator, auth, users };
+        nova_media_service::MediaLogic::new(dependencies, MediaSettings::new(self.store.clone(), url_key()))
     }
 
     async fn count(&self, sql: &'static str, id: &str) -> i64 {

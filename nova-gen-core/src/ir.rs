@@ -14,6 +14,27 @@ pub struct Spec {
     /// Proto packages of specs/proto that belong to no service (shared types such as
     /// `nova.common.v1`), sorted by name. Each is generated once, into a crate of its own.
     pub shared_packages: Vec<SharedPackage>,
+    /// The token issuer's user lookups, when some service checks users (`checks_users`):
+    /// what the generated check calls and how it reads an account's status.
+    pub user_directory: Option<UserDirectory>,
+}
+
+/// The token issuer's API for looking users up, as `checks_users` needs it; every name is a
+/// top-level type of the issuer's proto package (validation checked the fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDirectory {
+    /// `GetUser`'s request message, with a string `user_id`.
+    pub get_one_request: String,
+    /// `GetUsersByIds`'s request message, with `repeated string user_ids`.
+    pub get_many_request: String,
+    /// The user message both answer (`user`, `users`), with a string `id` and a `status`.
+    pub user: String,
+    /// The enum of `status`.
+    pub status: String,
+    /// Its value for an active account, e.g. `ACCOUNT_STATUS_ACTIVE`.
+    pub active: String,
+    /// Its value for a deleted account, e.g. `ACCOUNT_STATUS_DELETED`.
+    pub deleted: String,
 }
 
 /// A proto package no service owns: its messages are shared by the API crates that use them.
@@ -84,6 +105,9 @@ pub struct Service {
     pub calls: Vec<ServiceId>,
     /// Callees whose edge the spec allows to close a dependency cycle (`allow_cycle`), sorted.
     pub allow_cycle: Vec<ServiceId>,
+    /// `checks_users = true`: the service gets a generated check of users against the token
+    /// issuer (see [`Spec::user_directory`]).
+    pub checks_users: bool,
     /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
     /// and never did (a stateless gateway): no database, repositories or migrations.
     pub database: Option<String>,

@@ -61,6 +61,7 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
             slo: resolve_slo(&[&spec.defaults.slo, &raw.slo]),
             calls: ids.resolve_all(&raw.calls)?,
             allow_cycle: ids.resolve_all(&raw.allow_cycle)?,
+            checks_users: raw.checks_users.as_ref().is_some_and(|flag| flag.value),
             rpcs: build_rpcs(&loaded.protos, &spec.defaults, raw, proto, &callers_of(spec, &raw.name.value))?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
             target: resolve_target(&[&spec.defaults.target, &raw.target]),
@@ -75,7 +76,15 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
     services.sort_by_key(|s| s.id);
     let shared_packages = link_packages(&loaded.protos, &mut services);
     let token_issuer = spec.defaults.token_issuer.as_ref().map(|t| ids.resolve(t)).transpose()?;
-    Ok(Spec { services, token_issuer, shared_packages })
+    let user_directory = match token_issuer {
+        Some(issuer) if services.iter().any(|s| s.checks_users) => {
+            let proto = services.iter().find(|s| s.id == issuer).map(|s| s.proto.full_name()).unwrap_or_default();
+            let info = loaded.protos.service(&proto).ok_or_else(|| ModelError(format!("proto service {proto} of the token issuer not found")))?;
+            Some(crate::validate::user_directory(&loaded.protos, info).map_err(ModelError)?)
+        }
+        _ => None,
+    };
+    Ok(Spec { services, token_issuer, shared_packages, user_directory })
 }
 
 /// The services' names in the order of [`Spec::services`] (by name): a name's position is

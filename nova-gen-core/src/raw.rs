@@ -111,6 +111,9 @@ pub struct RawService {
     pub calls: Vec<Located<String>>,
     /// `allow_cycle = [...]`: callees whose edge may close a dependency cycle.
     pub allow_cycle: Vec<Located<String>>,
+    /// `checks_users = true`: the service asks the token issuer whether users exist and are
+    /// active, through a generated check.
+    pub checks_users: Option<Located<bool>>,
     pub slo: RawSlo,
     pub policy: RawPolicy,
     pub target: RawTargetPolicy,

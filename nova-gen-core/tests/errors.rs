@@ -418,3 +418,21 @@ fn a_service_rpc_nobody_calls_and_a_named_service_that_does_not_call() {
         r.edit(OWNERSHIP, "rpc.CreateAccount = { access = \"public\",", "rpc.CreateAccount = { access = \"service\", services = [],");
     }));
 }
+
+#[test]
+fn user_check_without_a_token_issuer() {
+    insta::assert_snapshot!(case(|r| r.edit(
+        OWNERSHIP,
+        "[notes]\ncalls = [\"accounts\"]\n",
+        "[notes]\ncalls = [\"accounts\"]\nchecks_users = true\n"
+    )));
+}
+
+#[test]
+fn user_check_on_the_issuer_and_against_an_issuer_without_user_lookups() {
+    insta::assert_snapshot!(case(|r| {
+        r.edit(OWNERSHIP, "access = \"service\"\n", "access = \"service\"\ntoken_issuer = \"accounts\"\n");
+        r.edit(OWNERSHIP, "[accounts]\nport = 50100\n", "[accounts]\nport = 50100\nchecks_users = true\n");
+        r.edit(OWNERSHIP, "[notes]\ncalls = [\"accounts\"]\n", "[notes]\ncalls = [\"accounts\"]\nchecks_users = true\n");
+    }));
+}

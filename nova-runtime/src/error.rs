@@ -152,6 +152,14 @@ impl LogicError {
         }
     }
 
+    /// A failed call to the dependency `service`, as [`LogicError::from_upstream`] maps it,
+    /// logged at debug level with the dependency's name, code and message first: what every
+    /// service's calls do with an answer they did not expect.
+    pub fn upstream(service: &'static str, status: Status) -> Self {
+        tracing::debug!(service, code = ?status.code(), message = status.message(), "call to a dependency failed");
+        LogicError::from_upstream(status)
+    }
+
     /// The gRPC status code this error is sent with (the one place where the mapping is
     /// defined).
     pub fn code(&self) -> Code {

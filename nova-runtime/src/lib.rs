@@ -56,6 +56,7 @@ pub mod service;
 pub mod sql_error;
 pub mod telemetry;
 pub mod tls;
+pub mod users;
 
 pub use context::CallContext;
 pub use error::LogicError;

@@ -125,22 +125,3 @@ impl RepoError {
 
 /// `Result` of repository functions.
 pub type RepoResult<T> = Result<T, RepoError>;
-
-/// Whether two texts are equal, usable in a `const` context: hand-written SQL that spells out a
-/// generated column list or enum literal (for `concat!`, which takes literals only) asserts at
-/// compile time that it still matches the repository, e.g.
-/// `const _: () = assert!(same_text(stream_columns!(), streams::COLUMNS));`.
-pub const fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}

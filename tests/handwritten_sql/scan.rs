@@ -104,11 +104,29 @@ fn has_placeholder(text: &str) -> bool {
     text.replace("{{", "").replace("}}", "").contains('{')
 }
 
-/// The crate's `macro_rules!` without arguments and with one rule: `name!()` and its body.
+/// Macros that expand to SQL text, by the key an invocation is looked up with: the crate's
+/// own `macro_rules!` without arguments (`name`), and the generated repositories'
+/// `<table>::columns!()` (`__<table>__columns`) and `<table>::<column>_sql!(value)`
+/// (`__<table>__<column>__sql(value)`, one entry per rule).
 type Macros = BTreeMap<String, TokenStream>;
 
+/// Scans `src/**/*.rs` of the service crate at `crate_dir`, with the macros of its generated
+/// crate at `generated_dir` (its repositories' column lists and enum literals) known.
+pub fn scan_service(root: &Path, crate_dir: &Path, generated_dir: &Path) -> Scan {
+    let mut generated = Vec::new();
+    rust_files(&generated_dir.join("src").join("repo"), &mut generated);
+    generated.sort();
+    let mut macros = Macros::new();
+    for path in &generated {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: does not parse: {e}", path.display()));
+        collect_macros(&file, &mut macros);
+    }
+    scan_with(root, crate_dir, macros)
+}
+
 /// Scans `src/**/*.rs` of the crate at `crate_dir`; places are given relative to `root`.
-pub fn scan_crate(root: &Path, crate_dir: &Path) -> Scan {
+fn scan_with(root: &Path, crate_dir: &Path, mut macros: Macros) -> Scan {
     let mut files = Vec::new();
     rust_files(&crate_dir.join("src"), &mut files);
     files.sort();
@@ -121,7 +139,6 @@ pub fn scan_crate(root: &Path, crate_dir: &Path) -> Scan {
             (label, parsed)
         })
         .collect();
-    let mut macros = Macros::new();
     for (_, file) in &sources {
         collect_macros(file, &mut macros);
     }
@@ -159,21 +176,51 @@ fn collect_macros(file: &syn::File, macros: &mut Macros) {
     impl<'ast> Visit<'ast> for Collector<'_> {
         fn visit_item_macro(&mut self, item: &'ast syn::ItemMacro) {
             let (Some(name), true) = (&item.ident, item.mac.path.is_ident("macro_rules")) else { return };
-            // `() => { body }`, optionally followed by `;`: one rule without arguments.
+            // Rules `(matcher) => { body }`, each optionally followed by `;`. A rule without
+            // arguments is the macro's text; one whose matcher is a single word `value` (the
+            // generated enum literals) is `name(value)`.
             let tokens: Vec<TokenTree> = item.mac.tokens.clone().into_iter().collect();
-            let rule = match tokens.as_slice() {
-                [TokenTree::Group(matcher), TokenTree::Punct(eq), TokenTree::Punct(gt), TokenTree::Group(body)]
-                | [TokenTree::Group(matcher), TokenTree::Punct(eq), TokenTree::Punct(gt), TokenTree::Group(body), TokenTree::Punct(_)] => {
-                    (matcher.stream().is_empty() && eq.as_char() == '=' && gt.as_char() == '>').then(|| body.stream())
+            let mut rest = tokens.as_slice();
+            while let [TokenTree::Group(matcher), TokenTree::Punct(eq), TokenTree::Punct(gt), TokenTree::Group(body), after @ ..] = rest {
+                if eq.as_char() != '=' || gt.as_char() != '>' {
+                    return;
                 }
-                _ => None,
-            };
-            if let Some(body) = rule {
-                self.0.insert(name.to_string(), body);
+                let matcher: Vec<TokenTree> = matcher.stream().into_iter().collect();
+                match matcher.as_slice() {
+                    [] => {
+                        self.0.insert(name.to_string(), body.stream());
+                    }
+                    [TokenTree::Ident(value)] => {
+                        self.0.insert(format!("{name}({value})"), body.stream());
+                    }
+                    _ => return,
+                }
+                rest = match after {
+                    [TokenTree::Punct(semi), more @ ..] if semi.as_char() == ';' => more,
+                    more => more,
+                };
             }
         }
     }
     Collector(macros).visit_file(file);
+}
+
+/// The key of an invocation in [`Macros`]: `name` for a crate macro `name!()`,
+/// `__<table>__columns` for `<table>::columns!()`, `__<table>__<column>__sql(value)` for
+/// `<table>::<column>_sql!(value)` (the generated repositories' macros, named through the
+/// table's module as the handwritten crates do).
+fn macro_key(path: &syn::Path, tokens: &TokenStream) -> Option<String> {
+    let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+    let args: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    match (segments.as_slice(), args.as_slice()) {
+        ([name], []) => Some(name.clone()),
+        ([.., table, name], []) if name == "columns" => Some(format!("__{table}__columns")),
+        ([.., table, name], [TokenTree::Ident(value)]) => {
+            let column = name.strip_suffix("_sql")?;
+            Some(format!("__{table}__{column}__sql({value})"))
+        }
+        _ => None,
+    }
 }
 
 fn last_segment(path: &syn::Path) -> String {
@@ -223,11 +270,9 @@ impl Scanner<'_> {
         if name == "concat" {
             let pieces = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated).ok()?;
             pieces.iter().map(|piece| self.text(piece)).collect()
-        } else if mac.tokens.is_empty() {
-            let body = self.macros.get(&name)?;
-            self.text(&syn::parse2::<Expr>(body.clone()).ok()?)
         } else {
-            None
+            let body = self.macros.get(&macro_key(&mac.path, &mac.tokens)?)?;
+            self.text(&syn::parse2::<Expr>(body.clone()).ok()?)
         }
     }
 

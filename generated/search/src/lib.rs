@@ -5,17 +5,20 @@
 //!
 //! - [`Logic`]: the business logic, one method per RPC, implemented by hand,
 //! - [`server`]: serves a `Logic` over gRPC,
+//! - [`wiring`]: what the service runs with, from the spec ([`Dependencies`]: database pool, clients, invalidator), and [`Wiring::serve`],
 //! - [`repo`] and [`db`]: the service's own tables and database,
 //! - [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.
 pub mod db;
 pub mod logic;
 pub mod repo;
 pub mod server;
+pub mod wiring;
 pub use ::nova_search_api as api;
 pub use ::nova_search_api::{
     pb, rpc, client, SearchClient, DEFAULT_PORT, PROTO_SERVICE, SERVICE,
 };
 pub use logic::Logic;
+pub use wiring::{Dependencies, Wiring};
 pub use ::nova_runtime::{CallContext, LogicError};
 /// The service's own database.
 pub const DATABASE: &str = "nova_search";

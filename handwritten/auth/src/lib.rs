@@ -28,8 +28,8 @@ use std::sync::Arc;
 
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_auth::{CallContext, Logic, LogicError, pb};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
+use nova_auth::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 
 pub use kek::KeyEncryptionKey;
 pub use keys::MAX_RETIRED_KEYS;
@@ -50,8 +50,9 @@ pub struct AuthLogic {
 }
 
 impl AuthLogic {
-    /// The logic over `db`, sealing signing keys under `kek`.
-    pub fn new(db: PgPool, settings: AuthSettings, kek: KeyEncryptionKey, invalidator: Invalidator) -> Self {
+    /// The logic over the spec's dependencies, sealing signing keys under `kek`.
+    pub fn new(dependencies: Dependencies, settings: AuthSettings, kek: KeyEncryptionKey) -> Self {
+        let Dependencies { db, invalidator } = dependencies;
         let keys = Arc::new(keys::KeyStore::new(db.clone(), kek, settings.key_grace, settings.key_cache_ttl));
         let hashing = Arc::new(passwords::HashPool::new(settings.hash_concurrency, settings.hash_queue));
         AuthLogic { db, settings, keys, hashing, invalidator }
@@ -208,10 +209,9 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
 /// has applied the migrations), race-free across replicas.
 pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let kek = KeyEncryptionKey::load(&config.data_dir)?;
-    let database = nova_auth::db::open(config.database()?)?;
-    let invalidator = config.peers.invalidator(nova_auth::SERVICE);
+    let mut wiring = Wiring::from_config(&config)?;
     let prune_interval = settings.prune_interval;
-    let logic = AuthLogic::new(database.pool().clone(), settings, kek, invalidator);
+    let logic = AuthLogic::new(wiring.dependencies.clone(), settings, kek);
     let pruned = logic.clone();
     // Stops with the server: dropped when this function returns.
     let _pruning = ::nova_runtime::periodic::every(prune_interval, move || {
@@ -222,6 +222,6 @@ pub async fn start_with(config: ServiceConfig, settings: AuthSettings, listeners
     // auth is the token issuer: it verifies tokens with its own keys and revocations, and
     // checks permissions in its own table, read in process.
     let permissions = std::sync::Arc::new(issuer::LocalPermissions(logic.clone()));
-    let options = ServeOptions::new(&config, Some(database)).with_identity(std::sync::Arc::new(logic.key_source()), permissions);
-    nova_auth::server::serve_with(logic, options, listeners, shutdown).await
+    wiring.options = wiring.options.with_identity(std::sync::Arc::new(logic.key_source()), permissions);
+    wiring.serve(logic, listeners, shutdown).await
 }

@@ -10,7 +10,6 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use nova_auth::repo::token_revocations;
 
 use crate::throttle::Count;
-use ::nova_runtime::repo::same_text;
 
 /// A throttle row as read: its email ('' for the source's row) and its count.
 type ThrottleRow = (String, DateTime<Utc>, i32, Option<DateTime<Utc>>);
@@ -18,17 +17,6 @@ type ThrottleRow = (String, DateTime<Utc>, i32, Option<DateTime<Utc>>);
 fn counts(rows: Vec<ThrottleRow>) -> Vec<(String, Count)> {
     rows.into_iter().map(|(email, window_started_at, failures, locked_until)| (email, Count { window_started_at, failures, locked_until })).collect()
 }
-
-// The columns of `token_revocations` as the generated `Row` reads them, as an argument-less
-// macro of this crate for `concat!` (the hand-written-SQL test expands those, not the
-// generated `columns!()`); the assertion fails the build if it ever differs from `COLUMNS`.
-macro_rules! revocation_columns {
-    () => {
-        "id, session_id, user_id, revoked_at, expires_at"
-    };
-}
-
-const _: () = assert!(same_text(revocation_columns!(), token_revocations::COLUMNS));
 
 const REVOKE_SESSION: &str = "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_SESSION_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = now() WHERE session_id = $1 AND revoked_at IS NULL";
@@ -75,7 +63,7 @@ const INSERT_USER_REVOCATION: &str = "INSERT INTO token_revocations (user_id, re
 const REVOCATION_COVERING: &str = "SELECT session_id IS NOT NULL FROM token_revocations \
      WHERE expires_at > $4 AND (session_id = $1 OR (user_id = $2 AND revoked_at >= $3)) ORDER BY session_id IS NULL LIMIT 1";
 const REVOCATIONS_AFTER: &str =
-    concat!("SELECT ", revocation_columns!(), " FROM token_revocations WHERE id > $1 AND expires_at > $2 ORDER BY id LIMIT $3");
+    concat!("SELECT ", token_revocations::columns!(), " FROM token_revocations WHERE id > $1 AND expires_at > $2 ORDER BY id LIMIT $3");
 const PRUNE_REVOCATIONS: &str = "DELETE FROM token_revocations WHERE expires_at <= $1";
 /// Keys that verify: active ones, and retired ones retired after `$1` (now minus the grace).
 const VERIFYING_KEYS: &str = "SELECT kid, public_key, CASE WHEN active THEN NULL ELSE coalesce(retired_at, created_at) END FROM jwt_signing_keys \

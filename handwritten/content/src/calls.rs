@@ -2,7 +2,7 @@
 //! mapped deliberately: the codes we expect (NOT_FOUND, ...) first, then
 //! `LogicError::from_upstream` (UNAVAILABLE stays UNAVAILABLE, anything else is our INTERNAL).
 
-use ::nova_runtime::codegen::tonic::{Code, Status};
+use ::nova_runtime::codegen::tonic::Code;
 use ::nova_runtime::codegen::uuid::Uuid;
 use nova_auth_api::pb as auth_pb;
 use nova_content::LogicError;
@@ -15,23 +15,11 @@ use crate::ContentLogic;
 pub const MODERATE: &str = "content.moderate";
 
 impl ContentLogic {
-    /// The author exists and is active (auth GetUser): NOT_FOUND naming `field` when auth
-    /// does not know them, FAILED_PRECONDITION when the account is locked or deleted.
+    /// The author exists and is active (the generated check, asking auth; cached): NOT_FOUND
+    /// naming `field` when auth does not know them or they are deleted, FAILED_PRECONDITION
+    /// when the account is locked.
     pub(crate) async fn require_active_author(&self, field: &str, author_id: Uuid) -> Result<(), LogicError> {
-        let request = auth_pb::GetUserRequest { user_id: author_id.to_string() };
-        let user = match self.auth.get_user(request).await {
-            Ok(response) => response.user,
-            Err(status) if status.code() == Code::NotFound => None,
-            Err(status) => return Err(upstream("auth", status)),
-        };
-        let Some(user) = user else {
-            return Err(LogicError::not_found(format!("{field}: no user {author_id}")));
-        };
-        match auth_pb::AccountStatus::try_from(user.status) {
-            Ok(auth_pb::AccountStatus::Active) => Ok(()),
-            Ok(other) => Err(LogicError::FailedPrecondition(format!("{field}: the account of {author_id} is {}", other.as_str_name()))),
-            Err(_) => Err(LogicError::FailedPrecondition(format!("{field}: the account of {author_id} is not active"))),
-        }
+        self.users.require_active(field, author_id).await.map(|_| ())
     }
 
     /// Every media exists, belongs to `owner` and is READY (media GetMediaByIds);
@@ -41,7 +29,7 @@ impl ContentLogic {
             return Ok(());
         }
         let request = media_pb::GetMediaByIdsRequest { media_ids: media_ids.iter().map(Uuid::to_string).collect() };
-        let response = self.media.get_media_by_ids(request).await.map_err(|status| upstream("media", status))?;
+        let response = self.media.get_media_by_ids(request).await.map_err(|status| LogicError::upstream("media", status))?;
         for id in media_ids {
             let id_text = id.to_string();
             let Some(media) = response.media.iter().find(|m| m.id == id_text) else {
@@ -63,7 +51,7 @@ impl ContentLogic {
     /// `followed_by` = the viewer follows the author.
     pub(crate) async fn relationship(&self, author: Uuid, viewer: Uuid) -> Result<user_pb::CheckUserRelationshipResponse, LogicError> {
         let request = user_pb::CheckUserRelationshipRequest { user_id: author.to_string(), other_user_id: viewer.to_string() };
-        self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))
+        self.user.check_user_relationship(request).await.map_err(|status| LogicError::upstream("user", status))
     }
 
     /// Whether `user` holds `permission` (auth CheckPermission, fail-closed); an unknown user
@@ -73,13 +61,7 @@ impl ContentLogic {
         match self.auth.check_permission(request).await {
             Ok(response) => Ok(response.allowed),
             Err(status) if status.code() == Code::NotFound => Ok(false),
-            Err(status) => Err(upstream("auth", status)),
+            Err(status) => Err(LogicError::upstream("auth", status)),
         }
     }
-}
-
-/// A callee's failure we did not expect: outages stay retryable, the rest is ours.
-fn upstream(service: &str, status: Status) -> LogicError {
-    tracing::debug!(service, code = ?status.code(), message = status.message(), "call to a dependency failed");
-    LogicError::from_upstream(status)
 }

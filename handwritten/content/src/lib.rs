@@ -25,11 +25,11 @@ mod viewers;
 
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 use nova_auth_api::AuthClient;
-use nova_content::{CallContext, Logic, LogicError, pb};
+use nova_content::wiring::Users;
+use nova_content::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use nova_media_api::MediaClient;
-use nova_search_api::SearchClient;
 use nova_user_api::UserClient;
 
 pub use search_push::SearchPush;
@@ -49,12 +49,15 @@ pub struct ContentLogic {
     invalidator: Invalidator,
     /// Pushes post changes to search after they commit (the outbox, see `search_push`).
     search: SearchPush,
+    /// Whether authors exist and are active (auth, cached).
+    users: Users,
 }
 
 impl ContentLogic {
-    pub fn new(db: PgPool, auth: AuthClient, media: MediaClient, user: UserClient, invalidator: Invalidator, search: SearchClient) -> Self {
+    pub fn new(dependencies: Dependencies) -> Self {
+        let Dependencies { db, auth, media, user, invalidator, search, users } = dependencies;
         let search = SearchPush::new(db.clone(), search);
-        ContentLogic { db, auth, media, user, invalidator, search }
+        ContentLogic { db, auth, media, user, invalidator, search, users }
     }
 
     /// The service's own database.
@@ -211,14 +214,8 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
 /// from `config.peers`), reconciles with search every `settings.search_reconcile`, then serves
 /// on `listeners` until `shutdown` is requested.
 pub async fn start_with(config: ServiceConfig, settings: ContentSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let database = nova_content::db::open(config.database()?)?;
-    let auth = AuthClient::from_peers(&config.peers)?;
-    let media = MediaClient::from_peers(&config.peers)?;
-    let search = SearchClient::from_peers(&config.peers)?;
-    let user = UserClient::from_peers(&config.peers)?;
-    let invalidator = config.peers.invalidator(nova_content::SERVICE);
-    let logic = ContentLogic::new(database.pool().clone(), auth, media, user, invalidator, search);
+    let wiring = Wiring::from_config(&config)?;
+    let logic = ContentLogic::new(wiring.dependencies.clone());
     let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
-    let options = ServeOptions::new(&config, Some(database));
-    nova_content::server::serve_with(logic, options, listeners, shutdown).await
+    wiring.serve(logic, listeners, shutdown).await
 }

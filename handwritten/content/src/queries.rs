@@ -15,44 +15,9 @@ use nova_content::repo::posts::Visibility;
 use nova_content::repo::{bookmark_collections, comments, likes, posts, stories, story_views};
 
 use crate::convert::Position;
-use ::nova_runtime::repo::same_text;
 
-// The column lists of the rows decoded below (through the generated `FromRow`), as
-// argument-less macros of this crate for `concat!` (the hand-written-SQL test expands
-// those, not the generated `columns!()`); the assertions fail the build if one ever
-// differs from the repository's `COLUMNS`.
-macro_rules! post_columns {
-    () => {
-        "id, author_id, body, visibility, like_count, comment_count, share_count, created_at, updated_at, deleted_at, version"
-    };
-}
-macro_rules! comment_columns {
-    () => {
-        "id, post_id, author_id, parent_comment_id, body, like_count, created_at, updated_at, deleted_at, version"
-    };
-}
-macro_rules! collection_columns {
-    () => {
-        "id, user_id, name, created_at, updated_at"
-    };
-}
-macro_rules! story_columns {
-    () => {
-        "id, author_id, media_id, caption, view_count, created_at, expires_at, deleted_at"
-    };
-}
-macro_rules! story_view_columns {
-    () => {
-        "story_id, viewer_id, viewed_at"
-    };
-}
-
-const _: () = assert!(same_text(post_columns!(), posts::COLUMNS));
-const _: () = assert!(same_text(comment_columns!(), comments::COLUMNS));
-const _: () = assert!(same_text(collection_columns!(), bookmark_collections::COLUMNS));
-const _: () = assert!(same_text(story_columns!(), stories::COLUMNS));
-const _: () = assert!(same_text(story_view_columns!(), story_views::COLUMNS));
-
+// The column lists of the rows decoded below (through the generated `FromRow`) are the
+// generated repositories' `columns!()`, so they cannot drift from what `Row` reads.
 const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
     SELECT id FROM comments WHERE id = $1 AND deleted_at IS NULL \
     UNION ALL SELECT c.id FROM comments c JOIN thread t ON c.parent_comment_id = t.id WHERE c.deleted_at IS NULL) \
@@ -63,55 +28,56 @@ const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comm
 const SQL_STORY_STATE: &str = "SELECT author_id, deleted_at FROM stories WHERE id = $1";
 const SQL_POSTS_PAGE: &str = concat!(
     "SELECT ",
-    post_columns!(),
+    posts::columns!(),
     " FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
 );
 const SQL_POSTS_PAGE_AFTER: &str = concat!(
     "SELECT ",
-    post_columns!(),
+    posts::columns!(),
     " FROM posts WHERE author_id = ANY($1) AND visibility = ANY($2) AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
     ORDER BY created_at DESC, id DESC LIMIT $5"
 );
 const SQL_FEED_PAGE: &str = concat!(
     "SELECT ",
-    post_columns!(),
+    posts::columns!(),
     " FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
     ORDER BY created_at DESC, id DESC LIMIT $5"
 );
 const SQL_FEED_PAGE_AFTER: &str = concat!(
     "SELECT ",
-    post_columns!(),
+    posts::columns!(),
     " FROM posts WHERE deleted_at IS NULL AND ((author_id = ANY($1) AND visibility = ANY($2)) OR (author_id = ANY($3) AND visibility = ANY($4))) \
     AND (created_at, id) < ($5, $6) ORDER BY created_at DESC, id DESC LIMIT $7"
 );
 const SQL_TOP_LEVEL_COMMENTS: &str = concat!(
     "SELECT ",
-    comment_columns!(),
+    comments::columns!(),
     " FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id LIMIT $2"
 );
 const SQL_TOP_LEVEL_COMMENTS_AFTER: &str = concat!(
     "SELECT ",
-    comment_columns!(),
+    comments::columns!(),
     " FROM comments WHERE post_id = $1 AND parent_comment_id IS NULL AND deleted_at IS NULL AND (created_at, id) > ($2, $3) \
     ORDER BY created_at, id LIMIT $4"
 );
-const SQL_COLLECTIONS: &str = concat!("SELECT ", collection_columns!(), " FROM bookmark_collections WHERE user_id = $1 ORDER BY name LIMIT $2");
+const SQL_COLLECTIONS: &str =
+    concat!("SELECT ", bookmark_collections::columns!(), " FROM bookmark_collections WHERE user_id = $1 ORDER BY name LIMIT $2");
 const SQL_COLLECTIONS_AFTER: &str =
-    concat!("SELECT ", collection_columns!(), " FROM bookmark_collections WHERE user_id = $1 AND name > $2 ORDER BY name LIMIT $3");
+    concat!("SELECT ", bookmark_collections::columns!(), " FROM bookmark_collections WHERE user_id = $1 AND name > $2 ORDER BY name LIMIT $3");
 const SQL_ACTIVE_STORIES: &str = concat!(
     "SELECT ",
-    story_columns!(),
+    stories::columns!(),
     " FROM stories WHERE author_id = $1 AND expires_at > $2 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
 );
 const SQL_ACTIVE_STORIES_AFTER: &str = concat!(
     "SELECT ",
-    story_columns!(),
+    stories::columns!(),
     " FROM stories WHERE author_id = $1 AND expires_at > $2 AND deleted_at IS NULL AND (created_at, id) < ($3, $4) \
     ORDER BY created_at DESC, id DESC LIMIT $5"
 );
-const SQL_STORY_VIEWERS: &str = concat!("SELECT ", story_view_columns!(), " FROM story_views WHERE story_id = $1 ORDER BY viewer_id LIMIT $2");
+const SQL_STORY_VIEWERS: &str = concat!("SELECT ", story_views::columns!(), " FROM story_views WHERE story_id = $1 ORDER BY viewer_id LIMIT $2");
 const SQL_STORY_VIEWERS_AFTER: &str =
-    concat!("SELECT ", story_view_columns!(), " FROM story_views WHERE story_id = $1 AND viewer_id > $2 ORDER BY viewer_id LIMIT $3");
+    concat!("SELECT ", story_views::columns!(), " FROM story_views WHERE story_id = $1 AND viewer_id > $2 ORDER BY viewer_id LIMIT $3");
 
 /// Records a like unless the user likes the post already; `true` when a row was inserted.
 /// (The generated `insert` would fail on the repeat, aborting the transaction; a savepoint

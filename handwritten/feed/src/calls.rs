@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ::nova_runtime::codegen::tonic::{Code, Status};
+use ::nova_runtime::codegen::tonic::Code;
 use ::nova_runtime::codegen::uuid::Uuid;
 use futures_util::future::join_all;
 use nova_content_api::pb as content_pb;
@@ -53,7 +53,7 @@ impl FeedLogic {
             let page = match self.user.get_user_following(request).await {
                 Ok(page) => page,
                 Err(status) if status.code() == Code::NotFound => return Err(LogicError::not_found(format!("{field}: no user {user}"))),
-                Err(status) => return Err(upstream("user", status)),
+                Err(status) => return Err(LogicError::upstream("user", status)),
             };
             for edge in &page.following {
                 // user answers UUIDs; anything else would be its bug, not a followed author.
@@ -80,17 +80,14 @@ impl FeedLogic {
         match self.user.get_user_following(request).await {
             Ok(page) => Ok(page.following.iter().filter_map(|edge| Uuid::parse_str(&edge.followee_id).ok()).collect()),
             Err(status) if matches!(status.code(), Code::NotFound | Code::PermissionDenied) => Ok(Vec::new()),
-            Err(status) => Err(upstream("user", status)),
+            Err(status) => Err(LogicError::upstream("user", status)),
         }
     }
 
-    /// The user exists for user (GetUserProfile, cached): NOT_FOUND naming `field` otherwise.
+    /// The user exists and is not deleted (the generated check, asking auth; cached):
+    /// NOT_FOUND naming `field` otherwise.
     pub(crate) async fn require_user(&self, field: &str, user: Uuid) -> Result<(), LogicError> {
-        match self.user.get_user_profile(user_pb::GetUserProfileRequest { user_id: user.to_string() }).await {
-            Ok(_) => Ok(()),
-            Err(status) if status.code() == Code::NotFound => Err(LogicError::not_found(format!("{field}: no user {user}"))),
-            Err(status) => Err(upstream("user", status)),
-        }
+        self.users.require_live(field, user).await.map(|_| ())
     }
 
     /// Which of `others` `user` blocks or is blocked by (user CheckUserRelationship, cached
@@ -102,7 +99,7 @@ impl FeedLogic {
         });
         let mut blocked = Vec::new();
         for answer in join_all(checks).await {
-            let (other, is_blocked) = answer.map_err(|status| upstream("user", status))?;
+            let (other, is_blocked) = answer.map_err(|status| LogicError::upstream("user", status))?;
             if is_blocked {
                 blocked.push(other);
             }
@@ -123,14 +120,14 @@ impl FeedLogic {
             page_size: i32::try_from(page_size).unwrap_or(i32::MAX),
             page_token,
         };
-        self.content.get_feed_posts(request).await.map_err(|status| upstream("content", status))
+        self.content.get_feed_posts(request).await.map_err(|status| LogicError::upstream("content", status))
     }
 
     /// The post `post` as content shows it to the caller (the user's token is forwarded, so
     /// content answers what that user may see); `None` when content does not show it to them.
     pub(crate) async fn visible_post(&self, post: Uuid) -> Result<Option<content_pb::Post>, LogicError> {
         let request = content_pb::GetPostsByIdsRequest { post_ids: vec![post.to_string()] };
-        let answer = self.content.get_posts_by_ids(request).await.map_err(|status| upstream("content", status))?;
+        let answer = self.content.get_posts_by_ids(request).await.map_err(|status| LogicError::upstream("content", status))?;
         Ok(answer.posts.into_iter().find(|p| Uuid::parse_str(&p.id).is_ok_and(|id| id == post)))
     }
 
@@ -147,7 +144,7 @@ impl FeedLogic {
         let mut live = HashMap::new();
         for chunk in ids.chunks(POSTS_BY_IDS) {
             let request = content_pb::GetPostsByIdsRequest { post_ids: chunk.iter().map(Uuid::to_string).collect() };
-            let answer = self.content.get_posts_by_ids(request).await.map_err(|status| upstream("content", status))?;
+            let answer = self.content.get_posts_by_ids(request).await.map_err(|status| LogicError::upstream("content", status))?;
             for post in answer.posts {
                 if let Ok(id) = Uuid::parse_str(&post.id)
                     && reach.admits(&post)
@@ -158,10 +155,4 @@ impl FeedLogic {
         }
         Ok(live)
     }
-}
-
-/// A callee's failure we did not expect: outages stay retryable, the rest is ours.
-pub fn upstream(service: &str, status: Status) -> LogicError {
-    tracing::debug!(service, code = ?status.code(), message = status.message(), "call to a dependency failed");
-    LogicError::from_upstream(status)
 }

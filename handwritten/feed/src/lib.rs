@@ -47,9 +47,10 @@ mod trending;
 
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 use nova_content_api::ContentClient;
-use nova_feed::{CallContext, Logic, LogicError, pb};
+use nova_feed::wiring::Users;
+use nova_feed::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use nova_user_api::UserClient;
 
 /// The business logic of the feed service.
@@ -62,11 +63,14 @@ pub struct FeedLogic {
     user: UserClient,
     /// Drops callers' cached feeds of a user (by user id) after a write commits.
     invalidator: Invalidator,
+    /// Whether a user exists (auth, cached).
+    users: Users,
 }
 
 impl FeedLogic {
-    pub fn new(db: PgPool, content: ContentClient, user: UserClient, invalidator: Invalidator) -> Self {
-        FeedLogic { db, content, user, invalidator }
+    pub fn new(dependencies: Dependencies) -> Self {
+        let Dependencies { db, content, user, invalidator, users, auth: _ } = dependencies;
+        FeedLogic { db, content, user, invalidator, users }
     }
 
     /// The service's own database.
@@ -147,15 +151,10 @@ impl Logic for FeedLogic {
     }
 }
 
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), builds the clients of content and user once (endpoints and caches from
-/// `config.peers`), then serves on `listeners` until `shutdown` is requested.
+/// Starts the service as the spec wires it (see [`Wiring`]), then serves on `listeners` until
+/// `shutdown` is requested.
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let database = nova_feed::db::open(config.database()?)?;
-    let content = ContentClient::from_peers(&config.peers)?;
-    let user = UserClient::from_peers(&config.peers)?;
-    let invalidator = config.peers.invalidator(nova_feed::SERVICE);
-    let logic = FeedLogic::new(database.pool().clone(), content, user, invalidator);
-    let options = ServeOptions::new(&config, Some(database));
-    nova_feed::server::serve_with(logic, options, listeners, shutdown).await
+    let wiring = Wiring::from_config(&config)?;
+    let logic = FeedLogic::new(wiring.dependencies.clone());
+    wiring.serve(logic, listeners, shutdown).await
 }

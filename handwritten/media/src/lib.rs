@@ -23,15 +23,15 @@ mod store;
 mod uploads;
 mod variants;
 
-use nova_auth_api::AuthClient;
 use nova_media::repo::media;
-use nova_media::{CallContext, Logic, LogicError, pb};
+use nova_media::wiring::Users;
+use nova_media::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::identity::Principal;
 use nova_runtime::periodic::{self, Periodic};
-use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+use nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 
 pub use settings::{MediaSettings, S3Settings};
 
@@ -39,8 +39,8 @@ pub use settings::{MediaSettings, S3Settings};
 #[derive(Clone)]
 pub struct MediaLogic {
     db: PgPool,
-    /// Checks that an upload's owner is a live user.
-    auth: AuthClient,
+    /// Checks that an upload's owner is a live user (auth, cached).
+    users: Users,
     /// Drops cached reads of a media (by media id) and of an owner's listing (by owner id).
     invalidator: Invalidator,
     settings: MediaSettings,
@@ -53,8 +53,9 @@ impl std::fmt::Debug for MediaLogic {
 }
 
 impl MediaLogic {
-    pub fn new(db: PgPool, auth: AuthClient, invalidator: Invalidator, settings: MediaSettings) -> Self {
-        MediaLogic { db, auth, invalidator, settings }
+    pub fn new(dependencies: Dependencies, settings: MediaSettings) -> Self {
+        let Dependencies { db, invalidator, users, auth: _ } = dependencies;
+        MediaLogic { db, users, invalidator, settings }
     }
 
     /// The service's own database.
@@ -157,16 +158,13 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
     start_with(config, settings, listeners, shutdown).await
 }
 
-/// Starts the service: opens its database (the server waits for it and applies migrations),
-/// builds its auth client and invalidator once, then serves on `listeners` until `shutdown`.
+/// Starts the service as the spec wires it (see [`Wiring`]) with `settings`, sweeps expired
+/// uploads while it runs, and serves on `listeners` until `shutdown`.
 pub async fn start_with(config: ServiceConfig, settings: MediaSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let database = nova_media::db::open(config.database()?)?;
-    let auth = AuthClient::from_peers(&config.peers)?;
-    let invalidator = config.peers.invalidator(nova_media::SERVICE);
-    let logic = MediaLogic::new(database.pool().clone(), auth, invalidator, settings);
+    let wiring = Wiring::from_config(&config)?;
+    let logic = MediaLogic::new(wiring.dependencies.clone(), settings);
     let _sweeper = sweep_periodically(logic.clone());
-    let options = ServeOptions::new(&config, Some(database));
-    nova_media::server::serve_with(logic, options, listeners, shutdown).await
+    wiring.serve(logic, listeners, shutdown).await
 }
 
 /// Sweeps expired uploads every `sweep_interval_seconds` (first after one interval, once the

@@ -1,11 +1,9 @@
 //! The resumable chunked upload: initiate, send chunks (any order, re-sendable), inspect,
 //! complete (assemble, verify the whole-file SHA-256, process).
 
-use nova_auth_api::pb as auth_pb;
 use nova_media::repo::{media, upload_chunks, uploads};
 use nova_media::{LogicError, pb};
 use nova_runtime::codegen::chrono::{Duration, Utc};
-use nova_runtime::codegen::tonic::Code;
 use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::convert::{parse_uuid, text};
 use object_store::path::Path;
@@ -85,17 +83,10 @@ fn expected_chunk_len(upload: &uploads::Row, number: i32) -> i64 {
 }
 
 impl MediaLogic {
-    /// NOT_FOUND naming owner_id unless auth knows `owner_id` as a live user.
+    /// NOT_FOUND naming owner_id unless auth knows `owner_id` as a live user (the generated
+    /// check; cached).
     async fn ensure_live_user(&self, owner_id: Uuid) -> Result<(), LogicError> {
-        let request = auth_pb::GetUserRequest { user_id: owner_id.to_string() };
-        match self.auth.get_user(request).await {
-            Ok(response) => match response.user {
-                Some(user) if user.status != auth_pb::AccountStatus::Deleted as i32 => Ok(()),
-                _ => Err(LogicError::not_found(format!("owner_id: no live user {owner_id}"))),
-            },
-            Err(status) if status.code() == Code::NotFound => Err(LogicError::not_found(format!("owner_id: no live user {owner_id}"))),
-            Err(status) => Err(LogicError::from_upstream(status)),
-        }
+        self.users.require_live("owner_id", owner_id).await.map(|_| ())
     }
 
     pub(crate) async fn initiate(&self, request: pb::InitiateMediaUploadRequest) -> Result<pb::InitiateMediaUploadResponse, LogicError> {

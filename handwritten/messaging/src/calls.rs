@@ -11,11 +11,8 @@
 //! send fails UNAVAILABLE instead of trusting an expired "not blocked". Its 10 s cache is
 //! exact anyway: a Block invalidates both users in every caller after it commits.
 
-use std::collections::HashSet;
-
-use ::nova_runtime::codegen::tonic::{Code, Status};
+use ::nova_runtime::codegen::tonic::Code;
 use ::nova_runtime::codegen::uuid::Uuid;
-use nova_auth_api::pb as auth_pb;
 use nova_media_api::pb as media_pb;
 use nova_messaging::{LogicError, pb};
 use nova_user_api::pb as user_pb;
@@ -53,33 +50,23 @@ pub struct CheckedMedia {
 }
 
 impl MessagingLogic {
-    /// Every user exists and is not deleted (auth GetUsersByIds, one batched call, cached):
+    /// Every user exists and is not deleted (auth GetUsersByIds, batched, cached):
     /// NOT_FOUND naming `field` and the first missing user otherwise.
     pub(crate) async fn require_users(&self, field: &str, users: &[Uuid]) -> Result<(), LogicError> {
         let named: Vec<(&str, Uuid)> = users.iter().map(|id| (field, *id)).collect();
         self.require_named_users(&named).await
     }
 
-    /// Like [`Self::require_users`] for users of different fields, still in one call: NOT_FOUND
-    /// naming the field of the first missing user.
+    /// Like [`Self::require_users`] for users of different fields, still in as few calls (the
+    /// generated check): NOT_FOUND naming the field of the first missing user.
     pub(crate) async fn require_named_users(&self, users: &[(&str, Uuid)]) -> Result<(), LogicError> {
-        // GetUsersByIds answers at most 100 ids per call.
-        for chunk in users.chunks(100) {
-            let request = auth_pb::GetUsersByIdsRequest { user_ids: chunk.iter().map(|(_, id)| id.to_string()).collect() };
-            let response = self.auth.get_users_by_ids(request).await.map_err(|status| upstream("auth", status))?;
-            let live: HashSet<&str> =
-                response.users.iter().filter(|u| u.status() != auth_pb::AccountStatus::Deleted).map(|u| u.id.as_str()).collect();
-            if let Some((field, missing)) = chunk.iter().find(|(_, id)| !live.contains(id.to_string().as_str())) {
-                return Err(LogicError::not_found(format!("{field}: no user {missing}")));
-            }
-        }
-        Ok(())
+        self.users.require_all_live(users).await
     }
 
     /// How `user` relates to `other`, seen from `user` (user CheckUserRelationship, fail closed).
     async fn relationship(&self, user: Uuid, other: Uuid) -> Result<user_pb::CheckUserRelationshipResponse, LogicError> {
         let request = user_pb::CheckUserRelationshipRequest { user_id: user.to_string(), other_user_id: other.to_string() };
-        self.user.check_user_relationship(request).await.map_err(|status| upstream("user", status))
+        self.user.check_user_relationship(request).await.map_err(|status| LogicError::upstream("user", status))
     }
 
     /// `other`'s DirectMessagePolicy (user GetUserSettings, which admits messaging naming
@@ -90,7 +77,7 @@ impl MessagingLogic {
         let settings = match self.user.get_user_settings(request).await {
             Ok(response) => response.settings.unwrap_or_default(),
             Err(status) if status.code() == Code::NotFound => return Err(LogicError::not_found(format!("{}: no user {}", other.field, other.id))),
-            Err(status) => return Err(upstream("user", status)),
+            Err(status) => return Err(LogicError::upstream("user", status)),
         };
         Ok(match settings.direct_message_policy() {
             user_pb::DirectMessagePolicy::Nobody => false,
@@ -139,7 +126,7 @@ impl MessagingLogic {
             return Ok(Vec::new());
         }
         let request = media_pb::GetMediaByIdsRequest { media_ids: media_ids.iter().map(Uuid::to_string).collect() };
-        let response = self.media.get_media_by_ids(request).await.map_err(|status| upstream("media", status))?;
+        let response = self.media.get_media_by_ids(request).await.map_err(|status| LogicError::upstream("media", status))?;
         let owner_text = owner.to_string();
         let mut checked = Vec::with_capacity(media_ids.len());
         for id in media_ids {
@@ -166,10 +153,4 @@ impl MessagingLogic {
         }
         Ok(checked)
     }
-}
-
-/// A callee's failure we did not expect: outages stay retryable, the rest is ours.
-fn upstream(service: &str, status: Status) -> LogicError {
-    tracing::debug!(service, code = ?status.code(), message = status.message(), "call to a dependency failed");
-    LogicError::from_upstream(status)
 }

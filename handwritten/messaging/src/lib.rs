@@ -57,18 +57,18 @@ mod send;
 mod sql;
 
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_auth_api::AuthClient;
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 use nova_media_api::MediaClient;
-use nova_messaging::{CallContext, Logic, LogicError, pb};
+use nova_messaging::wiring::Users;
+use nova_messaging::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use nova_user_api::UserClient;
 
 /// The business logic of the messaging service.
 #[derive(Debug, Clone)]
 pub struct MessagingLogic {
     db: PgPool,
-    /// Senders, recipients and members exist.
-    auth: AuthClient,
+    /// Senders, recipients and members exist (auth, cached).
+    users: Users,
     /// Attachments belong to the sender and are READY.
     media: MediaClient,
     /// Blocks and direct-message policies.
@@ -76,8 +76,9 @@ pub struct MessagingLogic {
 }
 
 impl MessagingLogic {
-    pub fn new(db: PgPool, auth: AuthClient, media: MediaClient, user: UserClient) -> Self {
-        MessagingLogic { db, auth, media, user }
+    pub fn new(dependencies: Dependencies) -> Self {
+        let Dependencies { db, media, user, users, auth: _ } = dependencies;
+        MessagingLogic { db, users, media, user }
     }
 
     /// The service's own database.
@@ -180,11 +181,7 @@ impl Logic for MessagingLogic {
 /// server waits for it and applies migrations), then serves on `listeners` until `shutdown`
 /// is requested.
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let auth = AuthClient::from_peers(&config.peers)?;
-    let media = MediaClient::from_peers(&config.peers)?;
-    let user = UserClient::from_peers(&config.peers)?;
-    let database = nova_messaging::db::open(config.database()?)?;
-    let logic = MessagingLogic::new(database.pool().clone(), auth, media, user);
-    let options = ServeOptions::new(&config, Some(database));
-    nova_messaging::server::serve_with(logic, options, listeners, shutdown).await
+    let wiring = Wiring::from_config(&config)?;
+    let logic = MessagingLogic::new(wiring.dependencies.clone());
+    wiring.serve(logic, listeners, shutdown).await
 }

@@ -7,30 +7,13 @@
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::repo::same_text;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_messaging::repo::conversation_members::{self, Role};
 use nova_messaging::repo::conversations::{self, Kind};
 use nova_messaging::repo::{message_edit_history, message_reactions};
 
-// The column lists of the rows decoded below (through the generated `FromRow`), as
-// argument-less macros of this crate for `concat!` (the hand-written-SQL test expands
-// those, not the generated `columns!()`); the assertions fail the build if one ever
-// differs from the repository's `COLUMNS`.
-macro_rules! member_columns {
-    () => {
-        "conversation_id, user_id, role, last_read_sequence, last_read_at, muted, joined_at"
-    };
-}
-macro_rules! edit_columns {
-    () => {
-        "id, message_id, version, previous_body, edited_by, edited_at"
-    };
-}
-
-const _: () = assert!(same_text(member_columns!(), conversation_members::COLUMNS));
-const _: () = assert!(same_text(edit_columns!(), message_edit_history::COLUMNS));
-
+// The column lists of the rows decoded below (through the generated `FromRow`) are the
+// generated repositories' `columns!()`, so they cannot drift from what `Row` reads.
 const INSERT_MEMBERS: &str = "INSERT INTO conversation_members (conversation_id, user_id, role, last_read_sequence) \
      SELECT $1, t.user_id, t.role, $4 FROM unnest($2::uuid[], $3::smallint[]) AS t(user_id, role) \
      ON CONFLICT (conversation_id, user_id) DO NOTHING RETURNING user_id";
@@ -47,12 +30,15 @@ const MARK_READ: &str = "UPDATE conversation_members m SET last_read_sequence = 
      RETURNING m.last_read_sequence, c.last_sequence";
 const MEMBERS_PAGE: &str = concat!(
     "SELECT ",
-    member_columns!(),
+    conversation_members::columns!(),
     " FROM conversation_members WHERE conversation_id = $1 AND ($2::timestamptz IS NULL OR (joined_at, user_id) > ($2, $3)) \
      ORDER BY joined_at, user_id LIMIT $4"
 );
-const MEMBERS_BY_IDS: &str =
-    concat!("SELECT ", member_columns!(), " FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2) ORDER BY joined_at, user_id");
+const MEMBERS_BY_IDS: &str = concat!(
+    "SELECT ",
+    conversation_members::columns!(),
+    " FROM conversation_members WHERE conversation_id = $1 AND user_id = ANY($2) ORDER BY joined_at, user_id"
+);
 /// Newest first through the `(conversation_id, sequence)` unique index.
 const MESSAGES_PAGE: &str = "SELECT id, sequence FROM messages WHERE conversation_id = $1 AND sequence < $2 ORDER BY sequence DESC LIMIT $3";
 /// A user's conversations by activity: the last message, else the creation.
@@ -77,8 +63,11 @@ const DELETE_REACTIONS: &str = "DELETE FROM message_reactions WHERE message_id =
 const REACTIONS_OF: &str = "SELECT message_id, emoji, count(*)::int FROM message_reactions WHERE message_id = ANY($1) \
      GROUP BY message_id, emoji ORDER BY message_id, count(*) DESC, emoji";
 /// Newest edit first through the `(message_id, version)` unique index.
-const EDITS_PAGE: &str =
-    concat!("SELECT ", edit_columns!(), " FROM message_edit_history WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3");
+const EDITS_PAGE: &str = concat!(
+    "SELECT ",
+    message_edit_history::columns!(),
+    " FROM message_edit_history WHERE message_id = $1 AND version < $2 ORDER BY version DESC LIMIT $3"
+);
 
 fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
     move |e| RepoError::from_sqlx(table, e)

@@ -28,8 +28,8 @@ mod sql;
 mod text;
 
 use ::nova_runtime::codegen::sqlx::{PgPool, Postgres, pool::PoolConnection};
-use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_search::{CallContext, Logic, LogicError, pb};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
+use nova_search::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 
 /// The business logic of the search service.
 #[derive(Debug, Clone)]
@@ -38,8 +38,8 @@ pub struct SearchLogic {
 }
 
 impl SearchLogic {
-    pub fn new(db: PgPool) -> Self {
-        SearchLogic { db }
+    pub fn new(dependencies: Dependencies) -> Self {
+        SearchLogic { db: dependencies.db }
     }
 
     /// The service's own database.
@@ -122,11 +122,10 @@ impl Logic for SearchLogic {
     }
 }
 
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
+/// Starts the service as the spec wires it (see [`Wiring`]), then serves on `listeners` until
+/// `shutdown` is requested.
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let database = nova_search::db::open(config.database()?)?;
-    let logic = SearchLogic::new(database.pool().clone());
-    let options = ServeOptions::new(&config, Some(database));
-    nova_search::server::serve_with(logic, options, listeners, shutdown).await
+    let wiring = Wiring::from_config(&config)?;
+    let logic = SearchLogic::new(wiring.dependencies.clone());
+    wiring.serve(logic, listeners, shutdown).await
 }

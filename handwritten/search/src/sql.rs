@@ -11,32 +11,11 @@
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgConnection, Row as _};
 use ::nova_runtime::codegen::uuid::Uuid;
-use ::nova_runtime::repo::same_text;
 use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_search::repo::{hashtags, search_documents};
 
-// The stored `search_documents.kind` literals, as argument-less macros of this crate for
-// `concat!` (the hand-written-SQL test expands those, not the generated crate's
-// `search_documents::kind_sql!`); the assertions fail the build if one ever differs from it.
-macro_rules! post_kind {
-    () => {
-        "1"
-    };
-}
-macro_rules! user_kind {
-    () => {
-        "2"
-    };
-}
-macro_rules! hashtag_kind {
-    () => {
-        "3"
-    };
-}
-
-const _: () = assert!(same_text(post_kind!(), search_documents::kind_sql!(post)));
-const _: () = assert!(same_text(user_kind!(), search_documents::kind_sql!(user)));
-const _: () = assert!(same_text(hashtag_kind!(), search_documents::kind_sql!(hashtag)));
+// The stored `search_documents.kind` literals come from the generated
+// `search_documents::kind_sql!(..)`, so they cannot drift from what the repository stores.
 
 /// Writes a post or user document unless a change of the same or a newer version was
 /// applied (an upsert or a tombstone): the row lock taken by ON CONFLICT serialises
@@ -80,7 +59,7 @@ const SYNC_HASHTAG_DOCUMENT: &str = concat!(
     "INSERT INTO search_documents \
      (kind, source_id, title, popularity, source_created_at, deleted_at) \
      SELECT ",
-    hashtag_kind!(),
+    search_documents::kind_sql!(hashtag),
     ", h.id, h.tag, h.post_count, h.first_used_at, CASE WHEN h.post_count > 0 THEN NULL ELSE now() END \
      FROM hashtags h WHERE h.id = $1 \
      ON CONFLICT (kind, source_id) DO UPDATE SET popularity = EXCLUDED.popularity, deleted_at = EXCLUDED.deleted_at, indexed_at = now()"
@@ -91,7 +70,7 @@ const SEARCH_POSTS: &str = concat!(
     "SELECT d.source_id, d.author_id, ts_rank_cd(d.search_vector, q)::float8 AS score, d.source_created_at \
      FROM search_documents d, websearch_to_tsquery('simple', $1) q \
      WHERE d.kind = ",
-    post_kind!(),
+    search_documents::kind_sql!(post),
     " AND d.deleted_at IS NULL AND d.search_vector @@ q \
      ORDER BY CASE $2::int WHEN 2 THEN extract(epoch FROM d.source_created_at)::float8 WHEN 3 THEN d.popularity \
      ELSE ts_rank_cd(d.search_vector, q)::float8 END DESC, d.source_id \
@@ -103,7 +82,7 @@ const SEARCH_USERS: &str = concat!(
      (ts_rank_cd(d.search_vector, q) + CASE WHEN lower(d.username) = lower($1) THEN 1 ELSE 0 END)::float8 AS score \
      FROM search_documents d, websearch_to_tsquery('simple', $1) q \
      WHERE d.kind = ",
-    user_kind!(),
+    search_documents::kind_sql!(user),
     " AND d.deleted_at IS NULL AND (d.search_vector @@ q OR lower(d.username) = lower($1)) \
      ORDER BY score DESC, d.source_id LIMIT $2 OFFSET $3"
 );
@@ -114,12 +93,12 @@ const SEARCH_ALL: &str = concat!(
      'StartSel=\"\",StopSel=\"\",MaxWords=30,MinWords=10,ShortWord=0') AS snippet \
      FROM (SELECT d.kind, d.source_id, d.title, d.body, \
      (ts_rank_cd(d.search_vector, q) + CASE WHEN d.kind = ",
-    user_kind!(),
+    search_documents::kind_sql!(user),
     " AND lower(d.username) = lower($1) THEN 1 ELSE 0 END)::float8 AS score \
      FROM search_documents d, websearch_to_tsquery('simple', $1) q \
      WHERE d.deleted_at IS NULL AND (cardinality($2::smallint[]) = 0 OR d.kind = ANY($2::smallint[])) \
      AND (d.search_vector @@ q OR (d.kind = ",
-    user_kind!(),
+    search_documents::kind_sql!(user),
     " AND lower(d.username) = lower($1))) \
      ORDER BY score DESC, d.kind, d.source_id LIMIT $3 OFFSET $4) p \
      ORDER BY p.score DESC, p.kind, p.source_id"
@@ -138,7 +117,7 @@ const SEARCH_ADVANCED: &str = concat!(
      AND (cardinality($2::smallint[]) = 0 OR d.kind = ANY($2::smallint[])) \
      AND (cardinality($3::uuid[]) = 0 OR d.author_id = ANY($3::uuid[])) \
      AND (cardinality($4::text[]) = 0 OR (d.kind = ",
-    post_kind!(),
+    search_documents::kind_sql!(post),
     " AND d.hashtags @> $4::text[])) \
      AND ($5::timestamptz IS NULL OR d.source_created_at >= $5) \
      AND ($6::timestamptz IS NULL OR d.source_created_at < $6) \
@@ -156,7 +135,7 @@ const POSTS_BY_HASHTAG: &str = concat!(
     "SELECT ph.post_id, d.author_id, ph.post_created_at \
      FROM hashtags h JOIN post_hashtags ph ON ph.hashtag_id = h.id \
      JOIN search_documents d ON d.kind = ",
-    post_kind!(),
+    search_documents::kind_sql!(post),
     " AND d.source_id = ph.post_id AND d.deleted_at IS NULL \
      WHERE h.tag = $1 AND ($2::timestamptz IS NULL OR (ph.post_created_at, ph.post_id) < ($2::timestamptz, $3::uuid)) \
      ORDER BY ph.post_created_at DESC, ph.post_id DESC LIMIT $4"
@@ -176,7 +155,7 @@ const SUGGEST_USERS: &str = concat!(
     "SELECT source_id, CASE WHEN title = '' THEN username ELSE title END, \
      (ts_rank_cd(search_vector, to_tsquery('simple', $1)) + CASE WHEN starts_with(lower(username), $2) THEN 1 ELSE 0 END)::float8 AS score \
      FROM search_documents WHERE kind = ",
-    user_kind!(),
+    search_documents::kind_sql!(user),
     " AND deleted_at IS NULL \
      AND (search_vector @@ to_tsquery('simple', $1) OR starts_with(lower(username), $2)) \
      ORDER BY score DESC, source_id LIMIT $3"

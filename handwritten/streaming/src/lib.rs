@@ -31,12 +31,12 @@ pub mod settings;
 mod sql;
 mod viewers;
 
-use nova_auth_api::AuthClient;
 use nova_runtime::client::Invalidator;
 use nova_runtime::codegen::sqlx::PgPool;
 use nova_runtime::periodic::{self, Periodic};
-use nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_streaming::{CallContext, Logic, LogicError, pb};
+use nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
+use nova_streaming::wiring::Users;
+use nova_streaming::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use nova_user_api::UserClient;
 
 pub use settings::StreamingSettings;
@@ -45,8 +45,8 @@ pub use settings::StreamingSettings;
 #[derive(Debug, Clone)]
 pub struct StreamingLogic {
     db: PgPool,
-    /// Creators, senders and viewers exist (GetUser, cached).
-    auth: AuthClient,
+    /// Creators, senders and viewers exist (auth, cached).
+    users: Users,
     /// Whether a creator blocks a viewer, whether a viewer follows (fail-closed).
     user: UserClient,
     /// Drops cached reads of this service (by stream or creator id) after a write commits.
@@ -55,8 +55,9 @@ pub struct StreamingLogic {
 }
 
 impl StreamingLogic {
-    pub fn new(db: PgPool, auth: AuthClient, user: UserClient, invalidator: Invalidator, settings: StreamingSettings) -> Self {
-        StreamingLogic { db, auth, user, invalidator, settings }
+    pub fn new(dependencies: Dependencies, settings: StreamingSettings) -> Self {
+        let Dependencies { db, user, invalidator, users, auth: _ } = dependencies;
+        StreamingLogic { db, users, user, invalidator, settings }
     }
 
     /// The service's own database.
@@ -149,18 +150,13 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
     start_with(config, settings, listeners, shutdown).await
 }
 
-/// Starts the service: opens its database (the server waits for it and applies migrations),
-/// builds its auth and user clients and its invalidator once, sweeps silent viewer sessions
-/// periodically, and serves on `listeners` until `shutdown` is requested.
+/// Starts the service as the spec wires it (see [`Wiring`]) with `settings`, sweeps silent
+/// viewer sessions periodically, and serves on `listeners` until `shutdown` is requested.
 pub async fn start_with(config: ServiceConfig, settings: StreamingSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let database = nova_streaming::db::open(config.database()?)?;
-    let auth = AuthClient::from_peers(&config.peers)?;
-    let user = UserClient::from_peers(&config.peers)?;
-    let invalidator = config.peers.invalidator(nova_streaming::SERVICE);
-    let logic = StreamingLogic::new(database.pool().clone(), auth, user, invalidator, settings);
+    let wiring = Wiring::from_config(&config)?;
+    let logic = StreamingLogic::new(wiring.dependencies.clone(), settings);
     let _sweeper = sweep_periodically(logic.clone());
-    let options = ServeOptions::new(&config, Some(database));
-    nova_streaming::server::serve_with(logic, options, listeners, shutdown).await
+    wiring.serve(logic, listeners, shutdown).await
 }
 
 /// Closes silent viewer sessions of every live stream every `sweep_interval_seconds` (first

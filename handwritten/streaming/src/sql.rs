@@ -5,7 +5,6 @@
 //! filtered keyset pages. Everything else (the row lock, first inserts of sessions and chat
 //! messages) goes through `nova_streaming::repo`.
 
-use ::nova_runtime::repo::same_text;
 use nova_runtime::codegen::chrono::{DateTime, Utc};
 use nova_runtime::codegen::sqlx::{self, PgConnection, PgExecutor, Row as _};
 use nova_runtime::codegen::uuid::Uuid;
@@ -13,91 +12,40 @@ use nova_runtime::repo::{RepoError, RepoResult};
 use nova_streaming::repo::streams::{self, Status, Visibility};
 use nova_streaming::repo::{stream_chat_messages, stream_metrics, viewer_sessions};
 
-// The column lists and enum literals of the statements below, as argument-less macros of
-// this crate (the hand-written-SQL test expands those, not the generated crate's macros);
-// the assertions fail the build if one ever differs from what the repository reads or
-// stores (`streams::COLUMNS`, `streams::status_sql!(..)`, ...).
-macro_rules! stream_columns {
-    () => {
-        "id, creator_id, title, description, status, visibility, chat_enabled, thumbnail_media_id, scheduled_start_at, \
-         started_at, ended_at, created_at, updated_at, version, current_viewer_count, peak_viewer_count"
-    };
-}
-macro_rules! chat_columns {
-    () => {
-        "id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id"
-    };
-}
-macro_rules! metric_columns {
-    () => {
-        "stream_id, bucket_start, viewer_count, chat_message_count, reaction_count, share_count, buffering_count, playback_error_count"
-    };
-}
-macro_rules! scheduled {
-    () => {
-        "1"
-    };
-}
-macro_rules! live {
-    () => {
-        "2"
-    };
-}
-macro_rules! ended {
-    () => {
-        "3"
-    };
-}
-macro_rules! cancelled {
-    () => {
-        "4"
-    };
-}
-macro_rules! public {
-    () => {
-        "1"
-    };
-}
-
-const _: () = assert!(same_text(stream_columns!(), streams::COLUMNS));
-const _: () = assert!(same_text(chat_columns!(), stream_chat_messages::COLUMNS));
-const _: () = assert!(same_text(metric_columns!(), stream_metrics::COLUMNS));
-const _: () = assert!(same_text(scheduled!(), streams::status_sql!(scheduled)));
-const _: () = assert!(same_text(live!(), streams::status_sql!(live)));
-const _: () = assert!(same_text(ended!(), streams::status_sql!(ended)));
-const _: () = assert!(same_text(cancelled!(), streams::status_sql!(cancelled)));
-const _: () = assert!(same_text(public!(), streams::visibility_sql!(public)));
+// The column lists and enum literals of the statements below come from the generated
+// repositories' macros (`streams::columns!()`, `streams::status_sql!(live)`, ...), so they
+// cannot drift from what the repository reads or stores.
 
 /// SCHEDULED -> LIVE; matches nothing in any other state.
 const START: &str = concat!(
     "UPDATE streams SET status = ",
-    live!(),
+    streams::status_sql!(live),
     ", started_at = now(), updated_at = now(), version = version + 1 WHERE id = $1 AND status = ",
-    scheduled!(),
+    streams::status_sql!(scheduled),
     " RETURNING ",
-    stream_columns!()
+    streams::columns!()
 );
 /// LIVE -> ENDED, SCHEDULED -> CANCELLED; matches nothing once over. Nobody watches any more.
 const END: &str = concat!(
     "UPDATE streams SET status = CASE WHEN status = ",
-    live!(),
+    streams::status_sql!(live),
     " THEN ",
-    ended!(),
+    streams::status_sql!(ended),
     " ELSE ",
-    cancelled!(),
+    streams::status_sql!(cancelled),
     " END, ended_at = now(), current_viewer_count = 0, updated_at = now(), version = version + 1 WHERE id = $1 AND status IN (",
-    scheduled!(),
+    streams::status_sql!(scheduled),
     ", ",
-    live!(),
+    streams::status_sql!(live),
     ") RETURNING ",
-    stream_columns!()
+    streams::columns!()
 );
 const REVOKE_KEYS: &str = "UPDATE stream_keys SET revoked_at = now() WHERE stream_id = $1 AND revoked_at IS NULL";
 /// Adds `$2` viewers (negative: removes) and raises the peak with them, while the stream is live.
 const MOVE_VIEWERS: &str = concat!(
     "UPDATE streams SET current_viewer_count = current_viewer_count + $2, \
      peak_viewer_count = GREATEST(peak_viewer_count, current_viewer_count + $2) WHERE id = $1 AND status = ",
-    live!(),
+    streams::status_sql!(live),
     " RETURNING current_viewer_count"
 );
 const HEARTBEAT: &str = "UPDATE viewer_sessions SET last_seen_at = now() WHERE id = $1 AND left_at IS NULL RETURNING joined_at";
@@ -124,35 +72,36 @@ const ADD_METRICS: &str = "INSERT INTO stream_metrics (stream_id, bucket_start, 
 const METRIC_TOTALS: &str = "SELECT COALESCE(sum(chat_message_count), 0)::bigint, COALESCE(sum(reaction_count), 0)::bigint, \
      COALESCE(sum(share_count), 0)::bigint FROM stream_metrics WHERE stream_id = $1";
 /// The last 24 hours of minutes (newest first; the caller reverses them).
-const TIMELINE: &str = concat!("SELECT ", metric_columns!(), " FROM stream_metrics WHERE stream_id = $1 ORDER BY bucket_start DESC LIMIT 1440");
+const TIMELINE: &str =
+    concat!("SELECT ", stream_metrics::columns!(), " FROM stream_metrics WHERE stream_id = $1 ORDER BY bucket_start DESC LIMIT 1440");
 const VIEW_TOTALS: &str = "SELECT count(*), count(DISTINCT viewer_id), \
      COALESCE(avg(EXTRACT(EPOCH FROM (COALESCE(left_at, last_seen_at) - joined_at))), 0)::float8 FROM viewer_sessions WHERE stream_id = $1";
 const ACTIVE: &str = concat!(
     "SELECT ",
-    stream_columns!(),
+    streams::columns!(),
     " FROM streams WHERE status = ",
-    live!(),
+    streams::status_sql!(live),
     " AND visibility = ",
-    public!(),
+    streams::visibility_sql!(public),
     " ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
 );
 const ACTIVE_AFTER: &str = concat!(
     "SELECT ",
-    stream_columns!(),
+    streams::columns!(),
     " FROM streams WHERE status = ",
-    live!(),
+    streams::status_sql!(live),
     " AND visibility = ",
-    public!(),
+    streams::visibility_sql!(public),
     " AND (current_viewer_count, id) < ($2, $3) ORDER BY current_viewer_count DESC, id DESC LIMIT $1"
 );
 const BY_CREATOR: &str = concat!(
     "SELECT ",
-    stream_columns!(),
+    streams::columns!(),
     " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) AND visibility = ANY($4::smallint[]) ORDER BY created_at DESC, id DESC LIMIT $3"
 );
 const BY_CREATOR_AFTER: &str = concat!(
     "SELECT ",
-    stream_columns!(),
+    streams::columns!(),
     " FROM streams WHERE creator_id = $1 AND status = ANY($2::smallint[]) AND visibility = ANY($4::smallint[]) AND (created_at, id) < ($5, $6) \
      ORDER BY created_at DESC, id DESC LIMIT $3"
 );
@@ -164,12 +113,12 @@ const DELETE_MESSAGE: &str =
     "UPDATE stream_chat_messages SET deleted_at = now(), deleted_by_id = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at";
 const MESSAGES: &str = concat!(
     "SELECT ",
-    chat_columns!(),
+    stream_chat_messages::columns!(),
     " FROM stream_chat_messages WHERE stream_id = $1 AND deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
 );
 const MESSAGES_AFTER: &str = concat!(
     "SELECT ",
-    chat_columns!(),
+    stream_chat_messages::columns!(),
     " FROM stream_chat_messages WHERE stream_id = $1 AND deleted_at IS NULL AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2"
 );
 

@@ -56,10 +56,9 @@ mod sql;
 
 use ::nova_runtime::client::Invalidator;
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-use nova_auth_api::AuthClient;
-use nova_search_api::SearchClient;
-use nova_user::{CallContext, Logic, LogicError, pb};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
+use nova_user::wiring::Users;
+use nova_user::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 
 use crate::audience::Viewer;
 
@@ -71,7 +70,7 @@ pub use service_settings::UserServiceSettings;
 pub struct UserLogic {
     db: PgPool,
     /// Whether users exist (built once per process: L1 + L2 cache, endpoint from configuration).
-    auth: AuthClient,
+    users: Users,
     /// Drops this service's cached answers about a user, in every caller, after a write.
     invalidator: Invalidator,
     /// Pushes profile changes to search after they commit (the outbox, see `search_push`).
@@ -79,9 +78,10 @@ pub struct UserLogic {
 }
 
 impl UserLogic {
-    pub fn new(db: PgPool, auth: AuthClient, invalidator: Invalidator, search: SearchClient) -> Self {
+    pub fn new(dependencies: Dependencies) -> Self {
+        let Dependencies { db, invalidator, search, users, auth: _ } = dependencies;
         let search = SearchPush::new(db.clone(), search);
-        UserLogic { db, auth, invalidator, search }
+        UserLogic { db, users, invalidator, search }
     }
 
     /// The service's own database.
@@ -169,12 +169,8 @@ pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdo
 /// database (the server waits for it and applies migrations), reconciles with search every
 /// `settings.search_reconcile`, then serves on `listeners` until `shutdown` is requested.
 pub async fn start_with(config: ServiceConfig, settings: UserServiceSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    let auth = AuthClient::from_peers(&config.peers)?;
-    let search = SearchClient::from_peers(&config.peers)?;
-    let invalidator = config.peers.invalidator(nova_user::SERVICE);
-    let database = nova_user::db::open(config.database()?)?;
-    let logic = UserLogic::new(database.pool().clone(), auth, invalidator, search);
+    let wiring = Wiring::from_config(&config)?;
+    let logic = UserLogic::new(wiring.dependencies.clone());
     let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
-    let options = ServeOptions::new(&config, Some(database));
-    nova_user::server::serve_with(logic, options, listeners, shutdown).await
+    wiring.serve(logic, listeners, shutdown).await
 }

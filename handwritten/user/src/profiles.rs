@@ -11,9 +11,9 @@ use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, text, timestamp};
 use ::nova_runtime::repo::RepoError;
-use nova_auth_api::AuthClient;
 use nova_user::repo::profile_search_outbox;
 use nova_user::repo::profiles::{self, Row};
+use nova_user::wiring::Users;
 use nova_user::{LogicError, pb};
 
 use crate::audience::{Viewer, outline};
@@ -32,12 +32,12 @@ pub const MAX_WEBSITE_URL: usize = 200;
 /// The live profile of `id`, materialised from auth when it has no row yet; NOT_FOUND naming
 /// `field` for an unknown or deleted user (or a deleted profile). A profile it creates is
 /// pushed to search (through `push`) after its insert.
-pub async fn materialise(db: &PgPool, auth_client: &AuthClient, push: &SearchPush, id: Uuid, field: &str) -> Result<Row, LogicError> {
+pub async fn materialise(db: &PgPool, users: &Users, push: &SearchPush, id: Uuid, field: &str) -> Result<Row, LogicError> {
     if let Some(row) = profiles::get(db, id).await? {
         return Ok(row);
     }
     let missing = || LogicError::not_found(format!("{field}: no user {id}"));
-    let Some(username) = auth::live_username(auth_client, id).await? else {
+    let Some(username) = auth::live_username(users, id).await? else {
         return Err(missing());
     };
     let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
@@ -47,10 +47,10 @@ pub async fn materialise(db: &PgPool, auth_client: &AuthClient, push: &SearchPus
 }
 
 /// The live profiles among `ids`, those without a row materialised from one auth call.
-pub async fn materialise_many(db: &PgPool, auth_client: &AuthClient, push: &SearchPush, ids: &[Uuid]) -> Result<HashMap<Uuid, Row>, LogicError> {
+pub async fn materialise_many(db: &PgPool, users: &Users, push: &SearchPush, ids: &[Uuid]) -> Result<HashMap<Uuid, Row>, LogicError> {
     let mut found: HashMap<Uuid, Row> = profiles::get_many(db, ids).await?.into_iter().map(|row| (row.user_id, row)).collect();
     let absent: Vec<Uuid> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
-    let live = auth::live_usernames(auth_client, &absent).await?;
+    let live = auth::live_usernames(users, &absent).await?;
     if live.is_empty() {
         return Ok(found);
     }
@@ -190,7 +190,7 @@ pub const MAX_BATCH: usize = 100;
 impl crate::UserLogic {
     /// The live profile of `id`, materialised if needed; NOT_FOUND names `field`.
     pub(crate) async fn profile(&self, id: Uuid, field: &str) -> Result<Row, LogicError> {
-        materialise(&self.db, &self.auth, &self.search, id, field).await
+        materialise(&self.db, &self.users, &self.search, id, field).await
     }
 
     /// The profile as `viewer` may see it: a private one in outline unless they see it in full.
@@ -207,7 +207,7 @@ impl crate::UserLogic {
         request: pb::GetUserProfilesByIdsRequest,
     ) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
         let ids = ::nova_runtime::convert::parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
-        let found = materialise_many(&self.db, &self.auth, &self.search, &ids).await?;
+        let found = materialise_many(&self.db, &self.users, &self.search, &ids).await?;
         let full = self.seen_in_full(viewer, &found.values().collect::<Vec<_>>()).await?;
         let mut response = pb::GetUserProfilesByIdsResponse::default();
         for id in ids {

@@ -56,15 +56,18 @@ pub fn emit_shared_manifest(package: &SharedPackage) -> String {
 }
 
 /// `generated/<svc>/Cargo.toml`.
-pub fn emit_service_manifest(service: &Service) -> String {
+pub fn emit_service_manifest(spec: &Spec, service: &Service) -> String {
+    let mut dependencies =
+        vec![Dependency::workspace("nova-runtime"), Dependency::path(&api_package(service), &format!("../{}", out::api_crate_dir(&service.name)))];
+    // The generated `Dependencies` holds one client per `calls` entry.
+    for callee in spec.resolve(&service.calls) {
+        dependencies.push(Dependency::path(&api_package(callee), &format!("../{}", out::api_crate_dir(&callee.name))));
+    }
     let manifest = Manifest {
         package: generated_package(service),
         description: format!("Generated server, Logic trait, repositories and database of nova's {} service (its owner's only)", service.name),
         bins: Vec::new(),
-        dependencies: vec![
-            Dependency::workspace("nova-runtime"),
-            Dependency::path(&api_package(service), &format!("../{}", out::api_crate_dir(&service.name))),
-        ],
+        dependencies,
         dev_dependencies: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
@@ -130,6 +133,7 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
         &[
             "- [`Logic`]: the business logic, one method per RPC, implemented by hand,",
             "- [`server`]: serves a `Logic` over gRPC,",
+            "- [`wiring`]: what the service runs with, from the spec ([`Dependencies`]: database pool, clients, invalidator), and [`Wiring::serve`],",
             storage,
             "- [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.",
         ],
@@ -159,10 +163,12 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
         pub mod logic;
         #repo_module
         pub mod server;
+        pub mod wiring;
 
         pub use ::#api as api;
         pub use ::#api::{pb, rpc, client, #client, DEFAULT_PORT, PROTO_SERVICE, SERVICE};
         pub use logic::Logic;
+        pub use wiring::{Dependencies, Wiring};
         pub use ::nova_runtime::{CallContext, LogicError};
 
         #database

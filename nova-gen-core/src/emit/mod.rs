@@ -18,6 +18,8 @@ mod repo;
 mod rpc;
 mod scaffold;
 mod server;
+mod users;
+mod wiring;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -145,11 +147,12 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
 
     let root = out::generated_crate(&service.name);
     let own_migrations: Vec<&MigrationFile> = migrations.iter().filter(|m| m.service == service.name).collect();
-    files.owned(format!("{root}/Cargo.toml"), crate_root::emit_service_manifest(service));
+    files.owned(format!("{root}/Cargo.toml"), crate_root::emit_service_manifest(spec, service));
     files.owned(format!("{root}/src/lib.rs"), crate_root::emit_service_lib(service)?);
     files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos)?);
     files.owned(format!("{root}/src/logic.rs"), logic::emit_logic(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(spec, service)?);
+    files.owned(format!("{root}/src/wiring.rs"), wiring::emit_wiring(spec, service)?);
     // A service without a database (it owns no table) gets no db module and no repositories.
     if let Some(database) = &service.database {
         files.owned(format!("{root}/src/db.rs"), db::emit_db(service, &own_migrations)?);

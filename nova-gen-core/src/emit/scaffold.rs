@@ -2,6 +2,7 @@
 //! methods all answer `UNIMPLEMENTED`, and a `main` that starts the service. From then on the
 //! files belong to people; nova-gen never overwrites them.
 
+use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::emit::crate_root::message_in;
@@ -52,67 +53,60 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
             use ::nova_runtime::codegen::sqlx::PgPool;
         )
     });
-    let body = match service.database {
-        Some(_) => quote! {
-            #doc
-            #[derive(Debug, Clone)]
-            pub struct #logic {
+    // Everything the spec wires (database, clients, invalidator) comes in `Dependencies`; the
+    // scaffold keeps the pool, and people add the clients they use.
+    let (fields, keep) = match service.database {
+        Some(_) => (
+            quote! {
                 db: PgPool,
-            }
-
-            impl #logic {
-                pub fn new(db: PgPool) -> Self {
-                    #logic { db }
-                }
-
-                /// The service's own database.
-                pub fn db(&self) -> &PgPool {
-                    &self.db
-                }
-            }
-
-            impl Logic for #logic {
-                #(#methods)*
-            }
-
-            /// Starts the service: opens its database (the server waits for it and applies
-            /// migrations), then serves on `listeners` until `shutdown` is requested.
-            pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-                let database = #generated::db::open(config.database()?)?;
-                let logic = #logic::new(database.pool().clone());
-                let options = ServeOptions::new(&config, Some(database));
-                #generated::server::serve_with(logic, options, listeners, shutdown).await
-            }
-        },
+            },
+            quote!(#logic { db: dependencies.db }),
+        ),
         // Owns no table: no database to open or wait for; SERVING as soon as it listens.
-        None => quote! {
-            #doc
-            #[derive(Debug, Clone, Default)]
-            pub struct #logic {}
+        None => (TokenStream::new(), quote!({ let _ = dependencies; #logic {} })),
+    };
+    let db_accessor = service.database.as_ref().map(|_| {
+        quote! {
+            /// The service's own database.
+            pub fn db(&self) -> &PgPool {
+                &self.db
+            }
+        }
+    });
+    let body = quote! {
+        #doc
+        #[derive(Debug, Clone)]
+        pub struct #logic {
+            #fields
+        }
 
-            impl #logic {
-                pub fn new() -> Self {
-                    #logic {}
-                }
+        impl #logic {
+            /// The logic over what the spec wires the service with.
+            pub fn new(dependencies: Dependencies) -> Self {
+                #keep
             }
 
-            impl Logic for #logic {
-                #(#methods)*
-            }
+            #db_accessor
+        }
 
-            /// Starts the service, which has no database (it owns no table): serves on
-            /// `listeners` until `shutdown` is requested.
-            pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-                let options = ServeOptions::new(&config, None);
-                #generated::server::serve_with(#logic::new(), options, listeners, shutdown).await
-            }
-        },
+        impl Logic for #logic {
+            #(#methods)*
+        }
+
+        /// Starts the service as the spec wires it (its database, if it has one, is opened
+        /// without connecting: the server waits for it and applies migrations), then serves
+        /// on `listeners` until `shutdown` is requested.
+        pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+            let wiring = Wiring::from_config(&config)?;
+            let logic = #logic::new(wiring.dependencies.clone());
+            wiring.serve(logic, listeners, shutdown).await
+        }
     };
     format_rust(quote! {
         //! Business logic of the service: implement each RPC here.
-        use #generated::{CallContext, Logic, LogicError, pb};
+        use #generated::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
         #pool
-        use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+        use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 
         #body
     })

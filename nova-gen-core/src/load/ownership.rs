@@ -12,8 +12,22 @@ use crate::raw::{
 };
 use crate::source::{Located, SourceFile, Span};
 
-const SERVICE_KEYS: [&str; 13] =
-    ["proto", "database", "port", "calls", "allow_cycle", "slo", "deadline", "retry", "stale_if_error", "breaker", "retry_budget", "rpc", "tables"];
+const SERVICE_KEYS: [&str; 14] = [
+    "proto",
+    "database",
+    "port",
+    "calls",
+    "allow_cycle",
+    "checks_users",
+    "slo",
+    "deadline",
+    "retry",
+    "stale_if_error",
+    "breaker",
+    "retry_budget",
+    "rpc",
+    "tables",
+];
 const DEFAULTS_KEYS: [&str; 8] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo", "access", "token_issuer"];
 const RPC_KEYS: [&str; 12] =
     ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed", "slo", "access", "permission", "services", "acting", "shared"];
@@ -147,6 +161,7 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
         port: reader.integer(table, "port"),
         calls: reader.strings(table, "calls"),
         allow_cycle: reader.strings(table, "allow_cycle"),
+        checks_users: reader.boolean(table, "checks_users"),
         slo: read_slo(reader, table),
         policy: read_policy(reader, table),
         target: read_target(reader, table),

@@ -10,6 +10,7 @@ mod rpcs;
 mod services;
 mod tables;
 mod targets;
+mod users;
 mod writes;
 
 use crate::diagnostic::Diagnostic;
@@ -18,6 +19,7 @@ use crate::source::{SourceFile, Span};
 
 pub use names::{name_problem, service_name_problem};
 pub use rpcs::entity_field;
+pub(crate) use users::directory as user_directory;
 
 /// Runs every rule; an empty result means the model can be built.
 pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
@@ -30,6 +32,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     writes::check_writes(&mut v);
     targets::check_targets(&mut v);
     api::check_api(&mut v);
+    users::check_user_checks(&mut v);
     v.diagnostics
 }
 

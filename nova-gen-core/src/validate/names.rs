@@ -57,6 +57,10 @@ pub fn service_name_problem(name: &str) -> Option<&'static str> {
     if matches!(name, "ops" | "services") {
         return Some("this name is taken by a generated directory (generated/ops, generated/services)");
     }
+    // A caller's generated `Dependencies` has a field per callee next to these.
+    if matches!(name, "db" | "invalidator" | "users") {
+        return Some("this name is taken by a field of the generated `Dependencies` (db, invalidator, users)");
+    }
     None
 }
 

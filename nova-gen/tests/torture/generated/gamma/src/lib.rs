@@ -8,15 +8,18 @@
 //!
 //! - [`Logic`]: the business logic, one method per RPC, implemented by hand,
 //! - [`server`]: serves a `Logic` over gRPC,
+//! - [`wiring`]: what the service runs with, from the spec ([`Dependencies`]: database pool, clients, invalidator), and [`Wiring::serve`],
 //! - no database: the service owns no table (it keeps no state of its own),
 //! - [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.
 pub mod logic;
 pub mod server;
+pub mod wiring;
 pub use ::nova_gamma_api as api;
 pub use ::nova_gamma_api::{
     pb, rpc, client, GammaClient, DEFAULT_PORT, PROTO_SERVICE, SERVICE,
 };
 pub use logic::Logic;
+pub use wiring::{Dependencies, Wiring};
 pub use ::nova_runtime::{CallContext, LogicError};
 /// The service's protos (and their imports), encoded, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!("file_descriptor_set.bin");

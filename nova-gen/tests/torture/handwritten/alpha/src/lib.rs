@@ -1,19 +1,18 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
 //! Business logic of the service: implement each RPC here.
-use nova_alpha::{CallContext, Logic, LogicError, pb};
+use nova_alpha::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 /// The business logic of the alpha service.
 #[derive(Debug, Clone)]
 pub struct AlphaLogic {
     db: PgPool,
 }
 impl AlphaLogic {
-    pub fn new(db: PgPool) -> Self {
-        AlphaLogic { db }
+    /// The logic over what the spec wires the service with.
+    pub fn new(dependencies: Dependencies) -> Self {
+        AlphaLogic { db: dependencies.db }
     }
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
@@ -64,15 +63,15 @@ impl Logic for AlphaLogic {
         Err(LogicError::Unimplemented("NewItem"))
     }
 }
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
+/// Starts the service as the spec wires it (its database, if it has one, is opened
+/// without connecting: the server waits for it and applies migrations), then serves
+/// on `listeners` until `shutdown` is requested.
 pub async fn start(
     config: ServiceConfig,
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_alpha::db::open(config.database()?)?;
-    let logic = AlphaLogic::new(database.pool().clone());
-    let options = ServeOptions::new(&config, Some(database));
-    nova_alpha::server::serve_with(logic, options, listeners, shutdown).await
+    let wiring = Wiring::from_config(&config)?;
+    let logic = AlphaLogic::new(wiring.dependencies.clone());
+    wiring.serve(logic, listeners, shutdown).await
 }

@@ -1,19 +1,18 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
 //! Business logic of the service: implement each RPC here.
-use nova_beta::{CallContext, Logic, LogicError, pb};
+use nova_beta::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use ::nova_runtime::codegen::sqlx::PgPool;
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 /// The business logic of the beta service.
 #[derive(Debug, Clone)]
 pub struct BetaLogic {
     db: PgPool,
 }
 impl BetaLogic {
-    pub fn new(db: PgPool) -> Self {
-        BetaLogic { db }
+    /// The logic over what the spec wires the service with.
+    pub fn new(dependencies: Dependencies) -> Self {
+        BetaLogic { db: dependencies.db }
     }
     /// The service's own database.
     pub fn db(&self) -> &PgPool {
@@ -36,15 +35,15 @@ impl Logic for BetaLogic {
         Err(LogicError::Unimplemented("Try"))
     }
 }
-/// Starts the service: opens its database (the server waits for it and applies
-/// migrations), then serves on `listeners` until `shutdown` is requested.
+/// Starts the service as the spec wires it (its database, if it has one, is opened
+/// without connecting: the server waits for it and applies migrations), then serves
+/// on `listeners` until `shutdown` is requested.
 pub async fn start(
     config: ServiceConfig,
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let database = nova_beta::db::open(config.database()?)?;
-    let logic = BetaLogic::new(database.pool().clone());
-    let options = ServeOptions::new(&config, Some(database));
-    nova_beta::server::serve_with(logic, options, listeners, shutdown).await
+    let wiring = Wiring::from_config(&config)?;
+    let logic = BetaLogic::new(wiring.dependencies.clone());
+    wiring.serve(logic, listeners, shutdown).await
 }

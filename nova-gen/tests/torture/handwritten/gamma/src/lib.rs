@@ -1,16 +1,18 @@
 // Scaffolded once by nova-gen; yours to edit. nova-gen never overwrites this file.
 
 //! Business logic of the service: implement each RPC here.
-use nova_gamma::{CallContext, Logic, LogicError, pb};
-use ::nova_runtime::server::{
-    Listeners, ServeOptions, ServiceConfig, Shutdown, StartError,
-};
+use nova_gamma::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
+use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 /// The business logic of the gamma service.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GammaLogic {}
 impl GammaLogic {
-    pub fn new() -> Self {
-        GammaLogic {}
+    /// The logic over what the spec wires the service with.
+    pub fn new(dependencies: Dependencies) -> Self {
+        {
+            let _ = dependencies;
+            GammaLogic {}
+        }
     }
 }
 impl Logic for GammaLogic {
@@ -29,13 +31,15 @@ impl Logic for GammaLogic {
         Err(LogicError::Unimplemented("Forward"))
     }
 }
-/// Starts the service, which has no database (it owns no table): serves on
-/// `listeners` until `shutdown` is requested.
+/// Starts the service as the spec wires it (its database, if it has one, is opened
+/// without connecting: the server waits for it and applies migrations), then serves
+/// on `listeners` until `shutdown` is requested.
 pub async fn start(
     config: ServiceConfig,
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let options = ServeOptions::new(&config, None);
-    nova_gamma::server::serve_with(GammaLogic::new(), options, listeners, shutdown).await
+    let wiring = Wiring::from_config(&config)?;
+    let logic = GammaLogic::new(wiring.dependencies.clone());
+    wiring.serve(logic, listeners, shutdown).await
 }
