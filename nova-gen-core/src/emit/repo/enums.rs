@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::doc_line;
-use crate::ir::{Column, Enumeration, Table};
+use crate::ir::{Column, EnumValue, Enumeration, Table};
 
 /// The Rust name of a column's enum: the column's name in UpperCamelCase (`status` is
 /// `Status`), kept clear of the module's own `Row` and `New`.
@@ -127,10 +127,10 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
 fn sql_macro(table: &Table, column: &Column, enumeration: &Enumeration) -> TokenStream {
     let exported = format_ident!("__{}__{}__sql", table.name, column.name);
     let local = format_ident!("{}_sql", column.name);
-    let arms = enumeration.values.iter().filter_map(|v| {
-        let literal = enumeration.sql_value(&v.name)?;
+    let arms = enumeration.values.iter().map(|v| {
+        let literal = v.sql_literal();
         let name = format_ident!("{}", v.name);
-        Some(quote! { (#name) => { #literal }; })
+        quote! { (#name) => { #literal }; }
     });
     let ty = type_name(column);
     let doc = doc_line(&format!(
@@ -138,7 +138,7 @@ fn sql_macro(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
         table.name,
         column.name,
         enumeration.values.first().map_or("", |v| v.name.as_str()),
-        enumeration.values.first().and_then(|v| enumeration.sql_value(&v.name)).unwrap_or_default(),
+        enumeration.values.first().map(EnumValue::sql_literal).unwrap_or_default(),
     ));
     quote! {
         #[doc(hidden)]
