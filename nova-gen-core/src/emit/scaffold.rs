@@ -2,6 +2,7 @@
 //! methods all answer `UNIMPLEMENTED`, and a `main` that starts the service. From then on the
 //! files belong to people; nova-gen never overwrites them.
 
+use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use crate::emit::crate_root::message_in;
@@ -36,24 +37,50 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
     let generated = generated_lib(service);
     let logic = logic_struct(service);
     let doc = doc_line(&format!("The business logic of the {} service.", service.name));
-    let methods = service.rpcs.iter().map(|rpc| {
-        let method = rpc_method(rpc);
-        let input = message_in(&rpc.input, &quote!(pb));
-        let output = message_in(&rpc.output, &quote!(pb));
-        let name = &rpc.name;
-        quote! {
-            async fn #method(&self, _ctx: &CallContext, _request: #input) -> Result<#output, LogicError> {
-                Err(LogicError::Unimplemented(#name))
-            }
-        }
-    });
+    let methods = stub_methods(service);
     let pool = service.database.as_ref().map(|_| {
         quote!(
             use ::nova_runtime::codegen::sqlx::PgPool;
         )
     });
     let body = match service.database {
-        Some(_) => quote! {
+        Some(_) => logic_with_database(&doc, &logic, &generated, &methods),
+        // Owns no table: no database to open or wait for; SERVING as soon as it listens.
+        None => logic_without_database(&doc, &logic, &generated, &methods),
+    };
+    format_rust(quote! {
+        //! Business logic of the service: implement each RPC here.
+        use #generated::{CallContext, Logic, LogicError, pb};
+        #pool
+        use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
+
+        #body
+    })
+}
+
+/// A stub per RPC that answers `Unimplemented` until it is written.
+fn stub_methods(service: &Service) -> Vec<TokenStream> {
+    service
+        .rpcs
+        .iter()
+        .map(|rpc| {
+            let method = rpc_method(rpc);
+            let input = message_in(&rpc.input, &quote!(pb));
+            let output = message_in(&rpc.output, &quote!(pb));
+            let name = &rpc.name;
+            quote! {
+                async fn #method(&self, _ctx: &CallContext, _request: #input) -> Result<#output, LogicError> {
+                    Err(LogicError::Unimplemented(#name))
+                }
+            }
+        })
+        .collect()
+}
+
+/// The logic struct of a service that owns tables: it holds the pool, and `start` opens the
+/// database before serving.
+fn logic_with_database(doc: &TokenStream, logic: &Ident, generated: &Ident, methods: &[TokenStream]) -> TokenStream {
+    quote! {
             #doc
             #[derive(Debug, Clone)]
             pub struct #logic {
@@ -83,9 +110,12 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
                 let options = ServeOptions::new(&config, Some(database));
                 #generated::server::serve_with(logic, options, listeners, shutdown).await
             }
-        },
-        // Owns no table: no database to open or wait for; SERVING as soon as it listens.
-        None => quote! {
+    }
+}
+
+/// The logic struct of a service without tables: nothing to hold, nothing to open.
+fn logic_without_database(doc: &TokenStream, logic: &Ident, generated: &Ident, methods: &[TokenStream]) -> TokenStream {
+    quote! {
             #doc
             #[derive(Debug, Clone, Default)]
             pub struct #logic {}
@@ -106,16 +136,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
                 let options = ServeOptions::new(&config, None);
                 #generated::server::serve_with(#logic::new(), options, listeners, shutdown).await
             }
-        },
-    };
-    format_rust(quote! {
-        //! Business logic of the service: implement each RPC here.
-        use #generated::{CallContext, Logic, LogicError, pb};
-        #pool
-        use ::nova_runtime::server::{Listeners, ServeOptions, ServiceConfig, Shutdown, StartError};
-
-        #body
-    })
+    }
 }
 
 fn scaffold_main(service: &Service) -> Result<String, EmitError> {
