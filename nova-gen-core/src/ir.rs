@@ -373,9 +373,31 @@ pub struct Check {
     pub expression: String,
 }
 
+/// A name in one of a table's column lists (key, uniques, indexes, counters, ...) that names
+/// none of its columns. Validation rejects such specs, so this is a bug in nova-gen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "table `{table}` lists `{column}` as a column but has no such column; validation should have rejected the spec, so this is a bug in nova-gen: please report it with the spec"
+)]
+pub struct UnknownColumn {
+    pub table: String,
+    pub column: String,
+}
+
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The columns `names` name, in order. A name that is no column is an error rather than a
+    /// shorter list, which would silently generate a function with a parameter or a bind too few.
+    pub fn columns_named<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> Result<Vec<&Column>, UnknownColumn> {
+        names.into_iter().map(|name| self.column_named(name)).collect()
+    }
+
+    /// [`Table::columns_named`] for one name.
+    pub fn column_named(&self, name: &str) -> Result<&Column, UnknownColumn> {
+        self.column(name).ok_or_else(|| UnknownColumn { table: self.name.clone(), column: name.to_string() })
     }
 
     pub fn is_primary_key(&self, column: &str) -> bool {
@@ -446,19 +468,21 @@ pub struct EnumValue {
     pub number: Option<i64>,
 }
 
+impl EnumValue {
+    /// The SQL literal the value is stored as: its number, or its name quoted. Taken from the
+    /// value itself rather than looked up by name, so there is no name to miss.
+    pub fn sql_literal(&self) -> String {
+        match self.number {
+            Some(n) => n.to_string(),
+            None => format!("'{}'", self.name),
+        }
+    }
+}
+
 impl Enumeration {
     /// Stored as numbers (smallint) rather than names (text).
     pub fn is_numbered(&self) -> bool {
         self.values.iter().any(|v| v.number.is_some())
-    }
-
-    /// The SQL literal a value is stored as.
-    pub fn sql_value(&self, name: &str) -> Option<String> {
-        let value = self.values.iter().find(|v| v.name == name)?;
-        Some(match value.number {
-            Some(n) => n.to_string(),
-            None => format!("'{name}'"),
-        })
     }
 }
 
@@ -603,4 +627,53 @@ pub struct IndexColumn {
     pub name: String,
     pub descending: bool,
     pub expression: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str) -> Column {
+        let ty = ColumnType::Scalar(ScalarType::BigInt);
+        Column {
+            name: name.into(),
+            ty,
+            nullable: false,
+            default: None,
+            reference: None,
+            doc: None,
+            enumeration: None,
+            generated: None,
+            identity: false,
+        }
+    }
+
+    fn table() -> Table {
+        Table {
+            name: "posts".into(),
+            doc: None,
+            columns: vec![column("id"), column("body"), column("likes")],
+            primary_key: vec!["id".into()],
+            uniques: vec![vec!["body".into()]],
+            indexes: vec![],
+            version_column: None,
+            counters: vec!["likes".into()],
+            touch_column: None,
+            immutable: vec![],
+            append_only: false,
+            checks: vec![],
+            soft_delete: false,
+            foreign_keys: vec![],
+        }
+    }
+
+    #[test]
+    fn a_name_without_a_column_is_an_error_not_a_shorter_list() {
+        let posts = table();
+        let found = posts.columns_named(["likes", "id"]).unwrap();
+        assert_eq!(found.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["likes", "id"]);
+        let error = posts.columns_named(["id", "shares"]).unwrap_err();
+        assert_eq!(error, UnknownColumn { table: "posts".into(), column: "shares".into() });
+        assert!(posts.column_named("body").is_ok());
+    }
 }

@@ -450,7 +450,7 @@ fn build_checks(table: &str, columns: &[Column], raw: &[crate::source::Located<S
         .iter()
         .filter_map(|c| {
             let e = c.enumeration.as_ref()?;
-            let values: Vec<String> = e.values.iter().filter_map(|v| e.sql_value(&v.name)).collect();
+            let values: Vec<String> = e.values.iter().map(EnumValue::sql_literal).collect();
             Some(Check { name: format!("{table}_{}_check", c.name), expression: format!("{} IN ({})", c.name, values.join(", ")) })
         })
         .collect();

@@ -56,31 +56,10 @@ fn method(service: &Service, rpc: &Rpc) -> proc_macro2::TokenStream {
     }
 }
 
-pub fn emit_client(service: &Service) -> Result<String, EmitError> {
-    let client = client_struct(service);
-    let methods = service.rpcs.iter().map(|rpc| method(service, rpc));
-    let doc = doc_lines(
-        &[
-            format!("Client of the {} service, for other services: the only way they reach its data.", service.name),
-            String::new(),
-            "Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in".to_string(),
-            "Redis), one deadline for all attempts (never later than the deadline of the call being".to_string(),
-            "served), retries where safe within a retry budget, and a circuit breaker shared by clones.".to_string(),
-        ],
-        false,
-    );
-    rust_file(quote! {
-        //! The typed client of the service.
-        use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
-        use ::nova_runtime::codegen::tonic;
-
-        #doc
-        #[derive(Debug, Clone)]
-        pub struct #client {
-            core: ClientCore,
-        }
-
-        impl #client {
+/// The constructors of the client struct `client`: from a channel, a URI, the environment or
+/// the calling service's peers; all end in `from_core`, which registers the metrics.
+fn constructors(client: &proc_macro2::Ident) -> proc_macro2::TokenStream {
+    quote! {
             /// A client over an existing channel, caching in process only.
             pub fn new(channel: tonic::transport::Channel) -> Self {
                 Self::with_options(channel, ClientOptions::in_process())
@@ -117,6 +96,36 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
                 let channel = peers.channel(crate::SERVICE, crate::DEFAULT_PORT)?;
                 Ok(Self::with_options(channel, peers.options.clone()))
             }
+    }
+}
+
+pub fn emit_client(service: &Service) -> Result<String, EmitError> {
+    let client = client_struct(service);
+    let methods = service.rpcs.iter().map(|rpc| method(service, rpc));
+    let constructors = constructors(&client);
+    let doc = doc_lines(
+        &[
+            format!("Client of the {} service, for other services: the only way they reach its data.", service.name),
+            String::new(),
+            "Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in".to_string(),
+            "Redis), one deadline for all attempts (never later than the deadline of the call being".to_string(),
+            "served), retries where safe within a retry budget, and a circuit breaker shared by clones.".to_string(),
+        ],
+        false,
+    );
+    rust_file(quote! {
+        //! The typed client of the service.
+        use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
+        use ::nova_runtime::codegen::tonic;
+
+        #doc
+        #[derive(Debug, Clone)]
+        pub struct #client {
+            core: ClientCore,
+        }
+
+        impl #client {
+            #constructors
 
             /// The shared call machinery (breaker state, cache) of this client and its clones.
             pub fn core(&self) -> &ClientCore {

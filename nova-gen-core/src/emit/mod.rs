@@ -41,6 +41,12 @@ impl EmitError {
     }
 }
 
+impl From<crate::ir::UnknownColumn> for EmitError {
+    fn from(error: crate::ir::UnknownColumn) -> Self {
+        EmitError(error.to_string())
+    }
+}
+
 /// The comment that opens every generated file.
 #[derive(Debug, Clone, Copy)]
 pub enum Header {

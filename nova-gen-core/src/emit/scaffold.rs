@@ -37,17 +37,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
     let generated = generated_lib(service);
     let logic = logic_struct(service);
     let doc = doc_line(&format!("The business logic of the {} service.", service.name));
-    let methods = service.rpcs.iter().map(|rpc| {
-        let method = rpc_method(rpc);
-        let input = message_in(&rpc.input, &quote!(pb));
-        let output = message_in(&rpc.output, &quote!(pb));
-        let name = &rpc.name;
-        quote! {
-            async fn #method(&self, _ctx: &CallContext, _request: #input) -> Result<#output, LogicError> {
-                Err(LogicError::Unimplemented(#name))
-            }
-        }
-    });
+    let methods = stub_methods(service);
     let pool = service.database.as_ref().map(|_| {
         quote!(
             use ::nova_runtime::codegen::sqlx::PgPool;
@@ -110,6 +100,25 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
 
         #body
     })
+}
+
+/// A stub per RPC that answers `Unimplemented` until it is written.
+fn stub_methods(service: &Service) -> Vec<TokenStream> {
+    service
+        .rpcs
+        .iter()
+        .map(|rpc| {
+            let method = rpc_method(rpc);
+            let input = message_in(&rpc.input, &quote!(pb));
+            let output = message_in(&rpc.output, &quote!(pb));
+            let name = &rpc.name;
+            quote! {
+                async fn #method(&self, _ctx: &CallContext, _request: #input) -> Result<#output, LogicError> {
+                    Err(LogicError::Unimplemented(#name))
+                }
+            }
+        })
+        .collect()
 }
 
 fn scaffold_main(service: &Service) -> Result<String, EmitError> {

@@ -12,52 +12,13 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
     let module = tonic_server_module(service);
     let tonic_trait = tonic_trait(service);
     let server_struct = tonic_server_struct(service);
-    let methods = service.rpcs.iter().map(|rpc| {
-        let name = rpc_method(rpc);
-        let descriptor = rpc_const(rpc);
-        let input = message_tokens(&rpc.input);
-        let output = message_tokens(&rpc.output);
-        // The acting fields are bound to the caller before the handler sees the request.
-        let binds = rpc.access.acting.iter().map(|path| bind_statement(path));
-        let message = if rpc.access.acting.is_empty() { quote!(message) } else { quote!(mut message) };
-        quote! {
-            async fn #name(&self, request: tonic::Request<#input>) -> Result<tonic::Response<#output>, tonic::Status> {
-                let logic = &*self.logic;
-                ::nova_runtime::server::unary(&crate::rpc::#descriptor, request, |ctx, #message| async move {
-                    #(#binds)*
-                    logic.#name(&ctx, message).await
-                })
-                .await
-            }
-        }
-    });
-    let issuer = match spec.token_issuer() {
-        Some(issuer) => {
-            let (name, proto, port) = (&issuer.name, issuer.proto.full_name(), issuer.port);
-            quote!(Some(::nova_runtime::identity::Issuer { service: #name, proto_service: #proto, default_port: #port }))
-        }
-        None => quote!(None),
-    };
+    let methods = adapter_methods(service);
+    let issuer = issuer_tokens(spec);
     let database = match service.database {
         Some(_) => quote!(Some(crate::DATABASE)),
         None => quote!(None),
     };
-    let config_doc = match service.database {
-        Some(_) => doc_lines(
-            &[
-                "This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with".into(),
-                "local defaults (its default port and database).".into(),
-            ],
-            false,
-        ),
-        None => doc_lines(
-            &[
-                "This service's configuration: `NOVA_GRPC_ADDR` and friends, with local defaults (its".into(),
-                "default port). It has no database: no `NOVA_DATABASE_*` variable is read.".into(),
-            ],
-            false,
-        ),
-    };
+    let config_doc = config_doc(service);
     rust_file(quote! {
         //! Serves a [`Logic`] over gRPC: every call runs through `nova_runtime::server::unary`
         //! (the caller admitted by the RPC's access policy and its acting fields bound to the
@@ -119,6 +80,64 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
             ::nova_runtime::server::ServiceConfig::from_env(&DESCRIPTION)
         }
     })
+}
+
+/// The adapter's trait methods: each RPC run through `unary`, its acting fields bound first.
+fn adapter_methods(service: &Service) -> Vec<proc_macro2::TokenStream> {
+    service
+        .rpcs
+        .iter()
+        .map(|rpc| {
+            let name = rpc_method(rpc);
+            let descriptor = rpc_const(rpc);
+            let input = message_tokens(&rpc.input);
+            let output = message_tokens(&rpc.output);
+            // The acting fields are bound to the caller before the handler sees the request.
+            let binds = rpc.access.acting.iter().map(|path| bind_statement(path));
+            let message = if rpc.access.acting.is_empty() { quote!(message) } else { quote!(mut message) };
+            quote! {
+                async fn #name(&self, request: tonic::Request<#input>) -> Result<tonic::Response<#output>, tonic::Status> {
+                    let logic = &*self.logic;
+                    ::nova_runtime::server::unary(&crate::rpc::#descriptor, request, |ctx, #message| async move {
+                        #(#binds)*
+                        logic.#name(&ctx, message).await
+                    })
+                    .await
+                }
+            }
+        })
+        .collect()
+}
+
+/// The token issuer the server verifies callers' tokens with, if the spec names one.
+fn issuer_tokens(spec: &Spec) -> proc_macro2::TokenStream {
+    match spec.token_issuer() {
+        Some(issuer) => {
+            let (name, proto, port) = (&issuer.name, issuer.proto.full_name(), issuer.port);
+            quote!(Some(::nova_runtime::identity::Issuer { service: #name, proto_service: #proto, default_port: #port }))
+        }
+        None => quote!(None),
+    }
+}
+
+/// The doc of `config_from_env`: which variables it reads depends on the database.
+fn config_doc(service: &Service) -> proc_macro2::TokenStream {
+    match service.database {
+        Some(_) => doc_lines(
+            &[
+                "This service's configuration: `NOVA_GRPC_ADDR`, `NOVA_DATABASE_URL` and friends, with".into(),
+                "local defaults (its default port and database).".into(),
+            ],
+            false,
+        ),
+        None => doc_lines(
+            &[
+                "This service's configuration: `NOVA_GRPC_ADDR` and friends, with local defaults (its".into(),
+                "default port). It has no database: no `NOVA_DATABASE_*` variable is read.".into(),
+            ],
+            false,
+        ),
+    }
 }
 
 /// Binds the acting field at `path` (`user_id`, or `settings.user_id` through singular message

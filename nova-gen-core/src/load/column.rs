@@ -6,7 +6,10 @@
 //! Short enough to scan a table at a glance, and parsed token by token so that each mistake
 //! is reported at the exact word. Parenthesised groups and 'quoted literals' are one token.
 
+use std::iter::Peekable;
+
 use crate::ir::{ColumnType, DefaultValue, OnDelete, ScalarType};
+use crate::load::scan::{self, Inside};
 use crate::load::toml_read::{Reader, closest};
 use crate::raw::{ColumnDecl, RawEnumValue, RawReference};
 use crate::source::{Located, Span};
@@ -32,17 +35,13 @@ const AFTER_TYPE: &str = "after the type come: pk, unique, index, version, count
 
 /// Parses one column line; `text` is the string's value and `span` the string in the file,
 /// quotes included. Returns `None` (with diagnostics recorded) when the line is unusable.
+///
+/// Three steps: split off the `-- doc`, read the type (the first token), then the modifiers.
 pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<ColumnDecl> {
-    let base = content_offset(reader, text, &span);
-    let at = |start: usize, end: usize| -> Span {
-        match base {
-            Some(b) => b + start..b + end,
-            None => span.clone(),
-        }
-    };
+    let inside = Inside::new(&reader.file.text, text, &span);
     let (code, doc) = split_doc(text);
     let tokens = tokenize(code);
-    let Some(first) = tokens.first() else {
+    let Some((first, modifiers)) = tokens.split_first() else {
         reader.error(
             "spec::empty-column",
             span.clone(),
@@ -52,10 +51,10 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         );
         return None;
     };
-    let (ty, nullable, enumeration) = parse_type(reader, first.text, first.start, &at)?;
+    let (ty, nullable, enumeration) = parse_type(reader, first.text, first.start, &inside)?;
     let mut decl = ColumnDecl {
         span: span.clone(),
-        ty: Located::new(ty, at(first.start, first.end)),
+        ty: Located::new(ty, inside.at(first.start, first.end)),
         nullable,
         primary_key: None,
         unique: None,
@@ -68,180 +67,196 @@ pub fn parse_column(reader: &mut Reader<'_>, text: &str, span: Span) -> Option<C
         reference: None,
         identity: None,
         generated: None,
-        doc: doc.map(|(start, d)| Located::new(d.to_string(), at(start, text.len()))),
+        doc: doc.map(|(start, d)| Located::new(d.to_string(), inside.at(start, text.len()))),
         enumeration,
     };
-    let mut rest = tokens[1..].iter().peekable();
+    read_modifiers(reader, modifiers, &mut decl, &inside).then_some(decl)
+}
+
+/// A modifier that could not be read, its error recorded. `Skip` reads on, so that one run
+/// reports every independent mistake of the line; `Stop` ends the line, because what follows
+/// (after a misread word, or a broken `set null`) would only produce echoes of this error.
+enum Miss {
+    Skip,
+    Stop,
+}
+
+/// The tokens after the type; a modifier with an argument (`default 0`) takes the next ones.
+type Rest<'a, 't> = Peekable<std::slice::Iter<'a, Token<'t>>>;
+
+/// Reads every modifier into `decl`; false when any of them was wrong (the line is then unusable,
+/// but its later mistakes are still reported, unless one of them is a [`Miss::Stop`]).
+fn read_modifiers(reader: &mut Reader<'_>, modifiers: &[Token<'_>], decl: &mut ColumnDecl, inside: &Inside) -> bool {
+    let mut rest = modifiers.iter().peekable();
     let mut ok = true;
     while let Some(token) = rest.next() {
-        let token_span = at(token.start, token.end);
-        let flag = match token.text {
-            "pk" => Some(&mut decl.primary_key),
-            "unique" => Some(&mut decl.unique),
-            "index" => Some(&mut decl.index),
-            "version" => Some(&mut decl.version),
-            "identity" => Some(&mut decl.identity),
-            "counter" => Some(&mut decl.counter),
-            "touch" => Some(&mut decl.touch),
-            "immutable" => Some(&mut decl.immutable),
-            _ => None,
-        };
-        if let Some(slot) = flag {
-            if slot.is_some() {
-                reader.error(
-                    "spec::repeated-modifier",
-                    token_span,
-                    "given again here",
-                    format!("`{}` is given twice", token.text),
-                    "remove the repeated word",
-                );
-                ok = false;
-            }
-            *slot = Some(at(token.start, token.end));
-            continue;
-        }
-        match token.text {
-            "default" => match rest.next() {
-                Some(value) => {
-                    let value_span = at(value.start, value.end);
-                    match parse_default(value.text) {
-                        Some(v) => decl.default = Some(Located::new(v, value_span)),
-                        None => {
-                            reader.error(
-                                "spec::bad-default",
-                                value_span,
-                                "not an allowed default",
-                                format!("`{}` is not an allowed default", value.text),
-                                "use now(), gen_random_uuid(), a number, true, false, a 'quoted' literal, an enum value or an (expression) in parentheses",
-                            );
-                            ok = false;
-                        }
-                    }
-                }
-                None => {
-                    reader.error(
-                        "spec::bad-default",
-                        token_span,
-                        "no value follows",
-                        "`default` needs a value",
-                        "write e.g. `default now()` or `default 0`",
-                    );
-                    ok = false;
-                }
-            },
-            "generated" => match rest.next().and_then(|t| parenthesised(t.text).map(|inner| (t, inner))) {
-                Some((value, inner)) if !inner.trim().is_empty() => {
-                    decl.generated = Some(Located::new(inner.trim().to_string(), at(value.start, value.end)));
-                }
-                _ => {
-                    reader.error(
-                        "spec::bad-generated",
-                        token_span,
-                        "no (expression) follows",
-                        "`generated` needs an expression in parentheses",
-                        "write e.g. `tsvector generated (to_tsvector('simple', title))`",
-                    );
-                    ok = false;
-                }
-            },
-            "cascade" | "set" | "restrict" => {
-                reader.error(
-                    "spec::misplaced-on-delete",
-                    token_span,
-                    "not after a reference",
-                    format!("`{}` must directly follow a reference", token.text),
-                    "write `-> table.column cascade`, `-> table.column set null` or `-> table.column restrict`",
-                );
-                ok = false;
-            }
-            word if word.starts_with("->") => {
-                let target = if word == "->" { rest.next().map(|t| (t.text, t.start)) } else { Some((&word[2..], token.start + 2)) };
-                let Some((target, target_start)) = target else {
-                    reader.error(
-                        "spec::bad-reference",
-                        token_span,
-                        "nothing follows",
-                        "`->` needs a target",
-                        "write `-> table.column` or `-> service.table.column`",
-                    );
-                    ok = false;
-                    continue;
-                };
-                let Some(mut reference) = parse_reference(reader, target, target_start, &at) else {
-                    ok = false;
-                    continue;
-                };
-                let mut end = target_start + target.len();
-                if let Some(action) = rest.next_if(|t| matches!(t.text, "cascade" | "restrict")) {
-                    let value = if action.text == "cascade" { OnDelete::Cascade } else { OnDelete::Restrict };
-                    reference.on_delete = Some(Located::new(value, at(action.start, action.end)));
-                    end = action.end;
-                } else if let Some(set) = rest.next_if(|t| t.text == "set") {
-                    match rest.next_if(|t| t.text == "null") {
-                        Some(null) => {
-                            reference.on_delete = Some(Located::new(OnDelete::SetNull, at(set.start, null.end)));
-                            end = null.end;
-                        }
-                        None => {
-                            reader.error(
-                                "spec::bad-reference",
-                                at(set.start, set.end),
-                                "`null` must follow",
-                                "`set` after a reference must be `set null`",
-                                "write `-> table.column set null` to clear the reference when the row it points to is deleted",
-                            );
-                            return None;
-                        }
-                    }
-                }
-                reference.span = at(token.start, end);
-                decl.reference = Some(reference);
-            }
-            other => {
-                let help = match closest(other, &MODIFIERS) {
-                    Some(best) => format!("did you mean `{best}`? {}{}", AFTER_TYPE[..1].to_uppercase(), &AFTER_TYPE[1..]),
-                    None => AFTER_TYPE.to_string(),
-                };
-                reader.error("spec::unknown-modifier", token_span, "not understood", format!("unknown word `{other}` in column declaration"), help);
-                // What follows a misread word would only produce echoes of this error.
-                return None;
-            }
+        match read_modifier(reader, token, &mut rest, decl, inside) {
+            Ok(()) => {}
+            Err(Miss::Skip) => ok = false,
+            Err(Miss::Stop) => return false,
         }
     }
-    ok.then_some(decl)
+    ok
+}
+
+fn read_modifier(reader: &mut Reader<'_>, token: &Token<'_>, rest: &mut Rest<'_, '_>, decl: &mut ColumnDecl, inside: &Inside) -> Result<(), Miss> {
+    let token_span = inside.at(token.start, token.end);
+    if let Some(slot) = flag_slot(decl, token.text) {
+        let repeated = slot.is_some();
+        *slot = Some(token_span.clone());
+        if repeated {
+            reader.error(
+                "spec::repeated-modifier",
+                token_span,
+                "given again here",
+                format!("`{}` is given twice", token.text),
+                "remove the repeated word",
+            );
+            return Err(Miss::Skip);
+        }
+        return Ok(());
+    }
+    match token.text {
+        "default" => decl.default = Some(read_default(reader, token_span, rest, inside)?),
+        "generated" => decl.generated = Some(read_generated(reader, token_span, rest, inside)?),
+        "cascade" | "set" | "restrict" => {
+            reader.error(
+                "spec::misplaced-on-delete",
+                token_span,
+                "not after a reference",
+                format!("`{}` must directly follow a reference", token.text),
+                "write `-> table.column cascade`, `-> table.column set null` or `-> table.column restrict`",
+            );
+            return Err(Miss::Skip);
+        }
+        word if word.starts_with("->") => decl.reference = Some(read_reference(reader, token, rest, inside)?),
+        other => {
+            let help = match closest(other, &MODIFIERS) {
+                Some(best) => format!("did you mean `{best}`? {}{}", AFTER_TYPE[..1].to_uppercase(), &AFTER_TYPE[1..]),
+                None => AFTER_TYPE.to_string(),
+            };
+            reader.error("spec::unknown-modifier", token_span, "not understood", format!("unknown word `{other}` in column declaration"), help);
+            return Err(Miss::Stop);
+        }
+    }
+    Ok(())
+}
+
+/// The field of a modifier that is a bare word (`pk`, `unique`, ...), holding where it was given.
+fn flag_slot<'d>(decl: &'d mut ColumnDecl, word: &str) -> Option<&'d mut Option<Span>> {
+    match word {
+        "pk" => Some(&mut decl.primary_key),
+        "unique" => Some(&mut decl.unique),
+        "index" => Some(&mut decl.index),
+        "version" => Some(&mut decl.version),
+        "identity" => Some(&mut decl.identity),
+        "counter" => Some(&mut decl.counter),
+        "touch" => Some(&mut decl.touch),
+        "immutable" => Some(&mut decl.immutable),
+        _ => None,
+    }
+}
+
+/// `default <value>`; `token_span` is the word `default`.
+fn read_default(reader: &mut Reader<'_>, token_span: Span, rest: &mut Rest<'_, '_>, inside: &Inside) -> Result<Located<DefaultValue>, Miss> {
+    let Some(value) = rest.next() else {
+        reader.error("spec::bad-default", token_span, "no value follows", "`default` needs a value", "write e.g. `default now()` or `default 0`");
+        return Err(Miss::Skip);
+    };
+    let value_span = inside.at(value.start, value.end);
+    match parse_default(value.text) {
+        Some(v) => Ok(Located::new(v, value_span)),
+        None => {
+            reader.error(
+                "spec::bad-default",
+                value_span,
+                "not an allowed default",
+                format!("`{}` is not an allowed default", value.text),
+                "use now(), gen_random_uuid(), a number, true, false, a 'quoted' literal, an enum value or an (expression) in parentheses",
+            );
+            Err(Miss::Skip)
+        }
+    }
+}
+
+/// `generated (<expr>)`; `token_span` is the word `generated`.
+fn read_generated(reader: &mut Reader<'_>, token_span: Span, rest: &mut Rest<'_, '_>, inside: &Inside) -> Result<Located<String>, Miss> {
+    match rest.next().and_then(|t| parenthesised(t.text).map(|inner| (t, inner))) {
+        Some((value, inner)) if !inner.trim().is_empty() => Ok(Located::new(inner.trim().to_string(), inside.at(value.start, value.end))),
+        _ => {
+            reader.error(
+                "spec::bad-generated",
+                token_span,
+                "no (expression) follows",
+                "`generated` needs an expression in parentheses",
+                "write e.g. `tsvector generated (to_tsvector('simple', title))`",
+            );
+            Err(Miss::Skip)
+        }
+    }
+}
+
+/// `-> <target> [cascade | set null | restrict]`, where the target may be glued to the arrow
+/// (`->posts.id`); `token` is the arrow's token.
+fn read_reference(reader: &mut Reader<'_>, token: &Token<'_>, rest: &mut Rest<'_, '_>, inside: &Inside) -> Result<RawReference, Miss> {
+    let target = if token.text == "->" { rest.next().map(|t| (t.text, t.start)) } else { Some((&token.text[2..], token.start + 2)) };
+    let Some((target, target_start)) = target else {
+        reader.error(
+            "spec::bad-reference",
+            inside.at(token.start, token.end),
+            "nothing follows",
+            "`->` needs a target",
+            "write `-> table.column` or `-> service.table.column`",
+        );
+        return Err(Miss::Skip);
+    };
+    let mut reference = parse_reference(reader, target, target_start, inside).ok_or(Miss::Skip)?;
+    let mut end = target_start + target.len();
+    if let Some((action, action_end)) = read_on_delete(reader, rest, inside)? {
+        reference.on_delete = Some(action);
+        end = action_end;
+    }
+    reference.span = inside.at(token.start, end);
+    Ok(reference)
+}
+
+/// The optional action after a reference's target, with the offset where it ends.
+fn read_on_delete(reader: &mut Reader<'_>, rest: &mut Rest<'_, '_>, inside: &Inside) -> Result<Option<(Located<OnDelete>, usize)>, Miss> {
+    if let Some(action) = rest.next_if(|t| matches!(t.text, "cascade" | "restrict")) {
+        let value = if action.text == "cascade" { OnDelete::Cascade } else { OnDelete::Restrict };
+        return Ok(Some((Located::new(value, inside.at(action.start, action.end)), action.end)));
+    }
+    let Some(set) = rest.next_if(|t| t.text == "set") else { return Ok(None) };
+    match rest.next_if(|t| t.text == "null") {
+        Some(null) => Ok(Some((Located::new(OnDelete::SetNull, inside.at(set.start, null.end)), null.end))),
+        None => {
+            reader.error(
+                "spec::bad-reference",
+                inside.at(set.start, set.end),
+                "`null` must follow",
+                "`set` after a reference must be `set null`",
+                "write `-> table.column set null` to clear the reference when the row it points to is deleted",
+            );
+            Err(Miss::Stop)
+        }
+    }
 }
 
 /// `code -- doc`: the doc starts at the first `--` outside quotes and parentheses. Returns
 /// the code and, when there is one, the doc's start offset and trimmed text.
 fn split_doc(text: &str) -> (&str, Option<(usize, &str)>) {
-    let bytes = text.as_bytes();
-    let (mut depth, mut quoted) = (0usize, false);
-    for i in 0..bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.saturating_sub(1),
-            b'-' if !quoted && depth == 0 && bytes.get(i + 1) == Some(&b'-') => {
-                let doc = text[i + 2..].trim();
-                return (&text[..i], (!doc.is_empty()).then_some((i, doc)));
-            }
-            _ => {}
+    match scan::find_top_level(text, "--") {
+        Some(i) => {
+            let doc = text[i + 2..].trim();
+            (&text[..i], (!doc.is_empty()).then_some((i, doc)))
         }
+        None => (text, None),
     }
-    (text, None)
 }
 
 /// The inside of `(...)`, when the token is one parenthesised group.
 fn parenthesised(token: &str) -> Option<&str> {
     token.strip_prefix('(')?.strip_suffix(')')
-}
-
-/// Where the string's characters start in the file, when the file text is the value verbatim
-/// (no escapes); otherwise labels fall back to the whole string.
-fn content_offset(reader: &Reader<'_>, text: &str, span: &Span) -> Option<usize> {
-    let raw = reader.file.text.get(span.clone())?;
-    let inner = raw.get(1..raw.len().checked_sub(1)?)?;
-    (inner == text).then_some(span.start + 1)
 }
 
 struct Token<'t> {
@@ -253,35 +268,14 @@ struct Token<'t> {
 /// Splits on whitespace, keeping a 'single-quoted literal' (which may hold spaces) and a
 /// parenthesised group such as `enum(a, b)` or `(now() + interval '1 day')` whole.
 fn tokenize(text: &str) -> Vec<Token<'_>> {
-    let mut tokens = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let (mut depth, mut quoted) = (0usize, false);
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\'' => quoted = !quoted,
-                b'(' if !quoted => depth += 1,
-                b')' if !quoted => depth = depth.saturating_sub(1),
-                c if c.is_ascii_whitespace() && !quoted && depth == 0 => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        tokens.push(Token { text: &text[start..i], start, end: i });
-    }
-    tokens
+    let pieces = scan::split_top_level(text, |b| b.is_ascii_whitespace());
+    pieces.into_iter().filter(|(_, piece)| !piece.is_empty()).map(|(start, text)| Token { text, start, end: start + text.len() }).collect()
 }
 
 type ParsedType = (ColumnType, bool, Option<Located<Vec<RawEnumValue>>>);
 
-fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usize, usize) -> Span) -> Option<ParsedType> {
-    let span = at(start, start + word.len());
+fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, inside: &Inside) -> Option<ParsedType> {
+    let span = inside.at(start, start + word.len());
     let (word, nullable) = match word.strip_suffix('?') {
         Some(w) => (w, true),
         None => (word, false),
@@ -301,7 +295,7 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usi
             );
             return None;
         }
-        let values = parse_enum(reader, inner, start + 5, at)?;
+        let values = parse_enum(reader, inner, start + 5, inside)?;
         let storage = if values.iter().any(|v| v.number.is_some()) { ScalarType::SmallInt } else { ScalarType::Text };
         return Some((ColumnType::Scalar(storage), nullable, Some(Located::new(values, span))));
     }
@@ -361,13 +355,13 @@ fn parse_type(reader: &mut Reader<'_>, word: &str, start: usize, at: &dyn Fn(usi
 }
 
 /// `a, b` or `a = 1, b = 2`: names, all with a number or none.
-fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, at: &dyn Fn(usize, usize) -> Span) -> Option<Vec<RawEnumValue>> {
+fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, inside: &Inside) -> Option<Vec<RawEnumValue>> {
     let mut values: Vec<RawEnumValue> = Vec::new();
     let mut offset = start;
     let mut ok = true;
     for part in inner.split(',') {
         let leading = part.len() - part.trim_start().len();
-        let item_span = at(offset + leading, offset + leading + part.trim().len());
+        let item_span = inside.at(offset + leading, offset + leading + part.trim().len());
         offset += part.len() + 1;
         let (name, number) = match part.split_once('=') {
             Some((n, v)) => (n.trim(), Some(v.trim())),
@@ -420,7 +414,7 @@ fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, at: &dyn Fn(us
     if ok && values.is_empty() {
         reader.error(
             "spec::bad-enum",
-            at(start, start + inner.len()),
+            inside.at(start, start + inner.len()),
             "no values",
             "an enum needs values",
             "write e.g. enum(active, suspended, deleted)",
@@ -431,7 +425,7 @@ fn parse_enum(reader: &mut Reader<'_>, inner: &str, start: usize, at: &dyn Fn(us
     if ok && numbered != 0 && numbered != values.len() {
         reader.error(
             "spec::bad-enum",
-            at(start, start + inner.len()),
+            inside.at(start, start + inner.len()),
             "some values numbered, some not",
             "either every enum value has a number or none has",
             "numbers store the enum as smallint (e.g. a legacy status column); names alone store it as text",
@@ -469,14 +463,14 @@ fn parse_default(word: &str) -> Option<DefaultValue> {
     (is_digits(whole) && fraction.is_none_or(is_digits)).then(|| DefaultValue::Number(word.to_string()))
 }
 
-fn parse_reference(reader: &mut Reader<'_>, target: &str, start: usize, at: &dyn Fn(usize, usize) -> Span) -> Option<RawReference> {
+fn parse_reference(reader: &mut Reader<'_>, target: &str, start: usize, inside: &Inside) -> Option<RawReference> {
     let mut segments = Vec::new();
     let mut offset = start;
     for part in target.split('.') {
-        segments.push(Located::new(part.to_string(), at(offset, offset + part.len())));
+        segments.push(Located::new(part.to_string(), inside.at(offset, offset + part.len())));
         offset += part.len() + 1;
     }
-    let span = at(start, start + target.len());
+    let span = inside.at(start, start + target.len());
     let well_formed = (2..=3).contains(&segments.len()) && segments.iter().all(|s| is_identifier(&s.value));
     if !well_formed {
         reader.error(
@@ -488,7 +482,7 @@ fn parse_reference(reader: &mut Reader<'_>, target: &str, start: usize, at: &dyn
         );
         return None;
     }
-    Some(RawReference { span: at(start, start + target.len()), segments, on_delete: None })
+    Some(RawReference { span: inside.at(start, start + target.len()), segments, on_delete: None })
 }
 
 /// Lower-case SQL/Rust-friendly identifier: `[a-z][a-z0-9_]*`.

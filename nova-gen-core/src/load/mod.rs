@@ -4,6 +4,7 @@ pub mod column;
 pub mod migrations;
 pub mod ownership;
 pub mod protos;
+pub mod scan;
 pub mod toml_read;
 pub mod values;
 

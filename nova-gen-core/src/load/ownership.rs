@@ -5,12 +5,13 @@ use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::Diagnostic;
 use crate::load::column::parse_column;
+use crate::load::scan::{self, Inside};
 use crate::load::toml_read::Reader;
 use crate::raw::{
     RawBreaker, RawColumn, RawColumnList, RawDefaults, RawForeignKey, RawKey, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc,
     RawService, RawSlo, RawSpec, RawTable, RawTargetPolicy,
 };
-use crate::source::{Located, SourceFile, Span};
+use crate::source::{Located, SourceFile};
 
 const SERVICE_KEYS: [&str; 14] = [
     "proto",
@@ -291,13 +292,13 @@ fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_
 /// `"a, lower(b) desc [using gin] [where <predicate>]"`: keys (column names, or expressions
 /// holding a parenthesis) with an optional `asc`/`desc` each, an index method and a predicate.
 fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColumnList {
-    let verbatim = reader.file.text.get(text.span.start + 1..text.span.end.saturating_sub(1)) == Some(text.value.as_str());
-    let at = |start: usize, end: usize| -> Span { if verbatim { text.span.start + 1 + start..text.span.start + 1 + end } else { text.span.clone() } };
+    let inside = Inside::new(&reader.file.text, &text.value, &text.span);
+    let at = |start: usize, end: usize| inside.at(start, end);
     let value = text.value.as_str();
     let lower = value.to_ascii_lowercase();
-    let where_at = top_level_word(&lower, " where ");
+    let where_at = scan::find_top_level(&lower, " where ");
     let keys_end = where_at.unwrap_or(value.len());
-    let using_at = top_level_word(&lower[..keys_end], " using ");
+    let using_at = scan::find_top_level(&lower[..keys_end], " using ");
     let predicate = where_at.map(|w| {
         let start = w + " where ".len();
         let trimmed = value[start..].trim();
@@ -331,12 +332,10 @@ fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColum
     }
     let keys_text = &value[..using_at.unwrap_or(keys_end)];
     let mut columns = Vec::new();
-    let mut offset = 0;
-    for part in split_top_level(keys_text) {
+    for (offset, part) in scan::split_top_level(keys_text, |b| b == b',') {
         let leading = part.len() - part.trim_start().len();
         let start = offset + leading;
         let span = at(start, start + part.trim().len());
-        offset += part.len() + 1;
         let trimmed = part.trim();
         let (key, descending) = match trimmed.rsplit_once(char::is_whitespace) {
             Some((k, order)) if order.eq_ignore_ascii_case("desc") => (k.trim(), true),
@@ -362,8 +361,8 @@ fn read_column_list(reader: &mut Reader<'_>, text: &Located<String>) -> RawColum
 
 /// `"a, b -> t(c, d) [cascade | set null | restrict]"`.
 fn read_foreign_key(reader: &mut Reader<'_>, text: &Located<String>) -> Option<RawForeignKey> {
-    let verbatim = reader.file.text.get(text.span.start + 1..text.span.end.saturating_sub(1)) == Some(text.value.as_str());
-    let at = |start: usize, end: usize| -> Span { if verbatim { text.span.start + 1 + start..text.span.start + 1 + end } else { text.span.clone() } };
+    let inside = Inside::new(&reader.file.text, &text.value, &text.span);
+    let at = |start: usize, end: usize| inside.at(start, end);
     let value = text.value.as_str();
     let names = |part: &str, base: usize| -> Vec<Located<String>> {
         let mut offset = base;
@@ -408,40 +407,4 @@ fn read_foreign_key(reader: &mut Reader<'_>, text: &Located<String>) -> Option<R
         );
     }
     parsed
-}
-
-/// The byte offset of `word` outside parentheses and quotes.
-fn top_level_word(text: &str, word: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let (mut depth, mut quoted) = (0usize, false);
-    for i in 0..bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.saturating_sub(1),
-            _ if !quoted && depth == 0 && text[i..].starts_with(word) => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Splits on commas outside parentheses and quotes.
-fn split_top_level(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut quoted, mut start) = (0usize, false, 0);
-    for (i, c) in text.char_indices() {
-        match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth = depth.saturating_sub(1),
-            ',' if !quoted && depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts
 }

@@ -177,6 +177,23 @@ fn check_line(
         v.report("spec::unknown-access", word.span.clone(), "unknown", format!("`access` of `{rpc}` is \"{}\"", word.value), help);
         return;
     }
+    check_permission(v, rpc, word, own);
+    if matches!(word.value.as_str(), "user" | "permission") && !has_issuer {
+        v.report(
+            "spec::no-token-issuer",
+            word.span.clone(),
+            "who signs the tokens?",
+            format!("`{rpc}` admits end users, but the spec names no token issuer"),
+            "add `token_issuer = \"<service>\"` to [defaults]: the service that signs access tokens",
+        );
+    }
+    check_services_list(v, service, rpc, word, own, names);
+    check_acting(v, owner, rpc, input_type, &word.value, &own.acting);
+    check_shared(v, rpc, own);
+}
+
+/// `permission` is given exactly when the access kind is "permission", and well-formed.
+fn check_permission(v: &mut Validator<'_>, rpc: &str, word: &Located<String>, own: &RawPolicy) {
     match (word.value.as_str(), &own.permission) {
         ("permission", None) => v.report(
             "spec::missing-permission",
@@ -201,30 +218,27 @@ fn check_line(
         ),
         _ => {}
     }
-    if matches!(word.value.as_str(), "user" | "permission") && !has_issuer {
+}
+
+/// `services = [...]`: not empty for a services-only RPC, and each one a service that may call.
+fn check_services_list(v: &mut Validator<'_>, service: &RawService, rpc: &str, word: &Located<String>, own: &RawPolicy, names: &[&str]) {
+    let Some(list) = &own.services else { return };
+    if list.value.is_empty() && word.value == "service" {
         v.report(
-            "spec::no-token-issuer",
-            word.span.clone(),
-            "who signs the tokens?",
-            format!("`{rpc}` admits end users, but the spec names no token issuer"),
-            "add `token_issuer = \"<service>\"` to [defaults]: the service that signs access tokens",
+            "spec::no-callers",
+            list.span.clone(),
+            "nobody",
+            format!("`{rpc}` admits services only, and lists none"),
+            "name the services that may call it, or leave `services` out for every service that calls this one",
         );
     }
-    if let Some(list) = &own.services {
-        if list.value.is_empty() && word.value == "service" {
-            v.report(
-                "spec::no-callers",
-                list.span.clone(),
-                "nobody",
-                format!("`{rpc}` admits services only, and lists none"),
-                "name the services that may call it, or leave `services` out for every service that calls this one",
-            );
-        }
-        for named in &list.value {
-            check_named_service(v, service, rpc, named, names);
-        }
+    for named in &list.value {
+        check_named_service(v, service, rpc, named, names);
     }
-    check_acting(v, owner, rpc, input_type, &word.value, &own.acting);
+}
+
+/// `shared = true` needs a cache to share and an answer that does not depend on the caller.
+fn check_shared(v: &mut Validator<'_>, rpc: &str, own: &RawPolicy) {
     if let Some(shared) = &own.shared
         && shared.value
     {

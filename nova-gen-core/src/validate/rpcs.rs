@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use super::Validator;
 use crate::ir::Idempotency;
+use crate::load::protos::ProtoServiceInfo;
 use crate::load::toml_read::closest;
-use crate::raw::{RawPolicy, RawRetry, RawSlo};
+use crate::raw::{RawPolicy, RawRetry, RawService, RawSlo};
 use crate::source::Located;
 
 pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
@@ -26,62 +27,69 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
             );
         }
         let Some(proto) = v.loaded.protos.service(&service.proto_name()).cloned() else { continue };
-        for method in &proto.methods {
-            if method.streaming {
+        check_methods(v, &proto);
+        check_rpc_policies(v, service, &proto);
+    }
+}
+
+/// What nova can generate: unary RPCs whose request and response are messages of the
+/// service's own package.
+fn check_methods(v: &mut Validator<'_>, proto: &ProtoServiceInfo) {
+    for method in &proto.methods {
+        if method.streaming {
+            v.report_proto(
+                &proto.file,
+                "spec::streaming-rpc",
+                method.span.clone(),
+                "streaming",
+                format!("`{}` is a streaming RPC", method.name),
+                "nova generates unary RPCs only; page through results with page_token instead",
+            );
+        }
+        let package_prefix = format!(".{}.", proto.package);
+        for ty in [&method.input_type, &method.output_type] {
+            let local = ty.strip_prefix(&package_prefix).is_some_and(|rest| !rest.contains('.'));
+            if !local && ty != ".google.protobuf.Empty" {
                 v.report_proto(
                     &proto.file,
-                    "spec::streaming-rpc",
+                    "spec::foreign-message-type",
                     method.span.clone(),
-                    "streaming",
-                    format!("`{}` is a streaming RPC", method.name),
-                    "nova generates unary RPCs only; page through results with page_token instead",
+                    "request and response must be local",
+                    format!("`{}` uses `{}`, which is not a top-level message of package {}", method.name, ty.trim_start_matches('.'), proto.package),
+                    "declare a request and a response message for each RPC in the service's own package (fields may use other types)",
                 );
-            }
-            let package_prefix = format!(".{}.", proto.package);
-            for ty in [&method.input_type, &method.output_type] {
-                let local = ty.strip_prefix(&package_prefix).is_some_and(|rest| !rest.contains('.'));
-                if !local && ty != ".google.protobuf.Empty" {
-                    v.report_proto(
-                        &proto.file,
-                        "spec::foreign-message-type",
-                        method.span.clone(),
-                        "request and response must be local",
-                        format!(
-                            "`{}` uses `{}`, which is not a top-level message of package {}",
-                            method.name,
-                            ty.trim_start_matches('.'),
-                            proto.package
-                        ),
-                        "declare a request and a response message for each RPC in the service's own package (fields may use other types)",
-                    );
-                }
             }
         }
-        let method_names: Vec<&str> = proto.methods.iter().map(|m| m.name.as_str()).collect();
-        for rpc in &service.rpcs {
-            check_policy_values(v, &rpc.policy);
-            check_slo(v, &rpc.slo);
-            let Some(method) = proto.methods.iter().find(|m| m.name == rpc.name.value) else {
-                let help = match closest(&rpc.name.value, &method_names) {
-                    Some(best) => format!("did you mean `{best}`? RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
-                    None => format!("RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
-                };
-                v.report(
-                    "spec::unknown-rpc",
-                    rpc.name.span.clone(),
-                    "not in the proto",
-                    format!("`{}` is not an RPC of {}", rpc.name.value, proto.full_name()),
-                    help,
-                );
-                continue;
+    }
+}
+
+/// Each `rpc.<Name>` policy names an RPC of the proto service and fits it (a cache only on a read).
+fn check_rpc_policies(v: &mut Validator<'_>, service: &RawService, proto: &ProtoServiceInfo) {
+    let method_names: Vec<&str> = proto.methods.iter().map(|m| m.name.as_str()).collect();
+    for rpc in &service.rpcs {
+        check_policy_values(v, &rpc.policy);
+        check_slo(v, &rpc.slo);
+        let Some(method) = proto.methods.iter().find(|m| m.name == rpc.name.value) else {
+            let help = match closest(&rpc.name.value, &method_names) {
+                Some(best) => format!("did you mean `{best}`? RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
+                None => format!("RPCs of {}: {}", proto.full_name(), method_names.join(", ")),
             };
-            check_cache_options(v, rpc, &method.input_type);
-            check_fail_closed(v, rpc);
-            if let Some(cache) = &rpc.policy.cache
-                && method.idempotency != Idempotency::NoSideEffects
-            {
-                let file = v.loaded.protos.sources.get(&proto.file).map(|f| f.location(method.span.start)).unwrap_or_else(|| proto.file.clone());
-                v.report(
+            v.report(
+                "spec::unknown-rpc",
+                rpc.name.span.clone(),
+                "not in the proto",
+                format!("`{}` is not an RPC of {}", rpc.name.value, proto.full_name()),
+                help,
+            );
+            continue;
+        };
+        check_cache_options(v, rpc, &method.input_type);
+        check_fail_closed(v, rpc);
+        if let Some(cache) = &rpc.policy.cache
+            && method.idempotency != Idempotency::NoSideEffects
+        {
+            let file = v.loaded.protos.sources.get(&proto.file).map(|f| f.location(method.span.start)).unwrap_or_else(|| proto.file.clone());
+            v.report(
                         "spec::cache-on-write",
                         cache.span.clone(),
                         "cached, but not a read",
@@ -91,7 +99,6 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
                             rpc.name.value
                         ),
                     );
-            }
         }
     }
 }

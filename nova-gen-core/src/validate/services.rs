@@ -6,15 +6,23 @@ use heck::ToUpperCamelCase;
 
 use super::Validator;
 use super::names::service_name_problem;
+use crate::raw::RawService;
 use crate::source::Span;
+
+/// What earlier services claimed, so that a second claim is reported at both places.
+#[derive(Default)]
+struct Claimed {
+    protos: BTreeMap<String, Span>,
+    databases: BTreeMap<String, Span>,
+    ports: BTreeMap<i64, Span>,
+    /// Proto services already named in the help of a service that misses its proto: the
+    /// report of unowned proto services leaves them out rather than name them twice.
+    suggested: Vec<String>,
+}
 
 pub(crate) fn check_services(v: &mut Validator<'_>) {
     let spec = &v.loaded.ownership;
-    let mut by_proto: BTreeMap<String, Span> = BTreeMap::new();
-    let mut by_database: BTreeMap<String, Span> = BTreeMap::new();
-    let mut by_port: BTreeMap<i64, Span> = BTreeMap::new();
-    // Proto services already named in the help of a service that misses its proto: reported once.
-    let mut suggested: Vec<String> = Vec::new();
+    let mut claimed = Claimed::default();
     for (index, service) in spec.services.iter().enumerate() {
         let name = &service.name;
         if let Some(why) = service_name_problem(&name.value) {
@@ -26,80 +34,95 @@ pub(crate) fn check_services(v: &mut Validator<'_>) {
                 "rename the section, e.g. [media] or [live_streaming]",
             );
         }
-        let proto = service.proto_name();
-        let proto_span = service.proto.as_ref().map_or(name.span.clone(), |p| p.span.clone());
-        if v.loaded.protos.service(&proto).is_none() {
-            let pascal = name.value.to_upper_camel_case();
-            let candidates = candidates_for(v, &name.value);
-            let help = match (&service.proto, candidates.as_slice()) {
-                (Some(_), []) => "name a service declared in specs/proto: `proto = \"<package>.<Service>\"`".to_string(),
-                (Some(_), [one]) => format!("did you mean `proto = \"{one}\"`?"),
-                (None, [one]) => {
-                    suggested.push(one.clone());
-                    format!("set `proto = \"{one}\"` in [{0}]; without it, [{0}] means `{proto}`", name.value)
-                }
-                (_, many @ [_, ..]) => format!("set `proto = \"<package>.<Service>\"` in [{}], one of: {}", name.value, many.join(", ")),
-                (None, []) => format!(
-                    "declare `service {pascal}Service` in specs/proto/nova/{0}/v1/{0}.proto (package nova.{0}.v1), or name the service it implements with `proto = \"<package>.<Service>\"` in [{0}]",
-                    name.value
-                ),
-            };
-            v.report(
-                "spec::missing-proto-service",
-                proto_span.clone(),
-                "no such proto service",
-                format!("service `{}` has no proto service `{proto}`", name.value),
-                help,
-            );
-        }
-        if let Some(first) = by_proto.insert(proto.clone(), proto_span.clone()) {
-            let message = format!("proto service `{proto}` is claimed by two services");
-            let diagnostic = crate::diagnostic::Diagnostic::new("spec::duplicate-proto-service", message)
-                .in_file(v.ownership_file())
-                .label(proto_span, "claimed again here")
-                .label(first, "first claimed here")
-                .help("each proto service is implemented by exactly one nova service");
-            v.push(diagnostic);
-        }
-        // A service that owns no table (a stateless gateway) has no database at all.
-        if service.tables.is_empty() {
-            if let Some(database) = &service.database {
-                v.report(
-                    "spec::database-without-tables",
-                    database.span.clone(),
-                    "no table lives here",
-                    format!("service `{}` names a database but owns no table", name.value),
-                    format!(
-                        "remove `database`: a service without tables gets no database; or declare its tables with [{}.tables.<name>]",
-                        name.value
-                    ),
-                );
-            }
-        } else {
-            check_database(v, service, &name.span, &mut by_database);
-        }
-        let port = spec.port_of(index);
-        let port_span = service.port.as_ref().map_or(name.span.clone(), |p| p.span.clone());
-        if !(1..=65535).contains(&port) {
-            v.report("spec::bad-port", port_span.clone(), "out of range", format!("port {port} is not a TCP port"), "use a port between 1 and 65535");
-        } else if let Some(first) = by_port.insert(port, port_span.clone()) {
-            let help = if service.port.is_none() {
-                format!(
-                    "the port derived from the name `{}` collides with another service's: set `port = <N>` in [{}] (derived ports lie in 50100-50999)",
-                    name.value, name.value
-                )
-            } else {
-                "set `port = ` so that each service has its own (ports not set are derived from the service's name, in 50100-50999)".to_string()
-            };
-            let diagnostic = crate::diagnostic::Diagnostic::new("spec::duplicate-port", format!("port {port} is used by two services"))
-                .in_file(v.ownership_file())
-                .label(port_span, "used again here")
-                .label(first, "first used here")
-                .help(help);
-            v.push(diagnostic);
-        }
+        check_proto(v, service, &mut claimed);
+        check_database_presence(v, service, &mut claimed);
+        check_port(v, service, spec.port_of(index), &mut claimed);
     }
-    check_unowned_proto_services(v, &suggested);
+    check_unowned_proto_services(v, &claimed.suggested);
+}
+
+/// The service's proto service exists (else: which one it probably means) and no other
+/// service claims it.
+fn check_proto(v: &mut Validator<'_>, service: &RawService, claimed: &mut Claimed) {
+    let name = &service.name;
+    let proto = service.proto_name();
+    let proto_span = service.proto.as_ref().map_or(name.span.clone(), |p| p.span.clone());
+    if v.loaded.protos.service(&proto).is_none() {
+        let pascal = name.value.to_upper_camel_case();
+        let candidates = candidates_for(v, &name.value);
+        let help = match (&service.proto, candidates.as_slice()) {
+            (Some(_), []) => "name a service declared in specs/proto: `proto = \"<package>.<Service>\"`".to_string(),
+            (Some(_), [one]) => format!("did you mean `proto = \"{one}\"`?"),
+            (None, [one]) => {
+                claimed.suggested.push(one.clone());
+                format!("set `proto = \"{one}\"` in [{0}]; without it, [{0}] means `{proto}`", name.value)
+            }
+            (_, many @ [_, ..]) => format!("set `proto = \"<package>.<Service>\"` in [{}], one of: {}", name.value, many.join(", ")),
+            (None, []) => format!(
+                "declare `service {pascal}Service` in specs/proto/nova/{0}/v1/{0}.proto (package nova.{0}.v1), or name the service it implements with `proto = \"<package>.<Service>\"` in [{0}]",
+                name.value
+            ),
+        };
+        v.report(
+            "spec::missing-proto-service",
+            proto_span.clone(),
+            "no such proto service",
+            format!("service `{}` has no proto service `{proto}`", name.value),
+            help,
+        );
+    }
+    if let Some(first) = claimed.protos.insert(proto.clone(), proto_span.clone()) {
+        let message = format!("proto service `{proto}` is claimed by two services");
+        let diagnostic = crate::diagnostic::Diagnostic::new("spec::duplicate-proto-service", message)
+            .in_file(v.ownership_file())
+            .label(proto_span, "claimed again here")
+            .label(first, "first claimed here")
+            .help("each proto service is implemented by exactly one nova service");
+        v.push(diagnostic);
+    }
+}
+
+/// A service with tables has a well-formed database of its own; one without tables (a
+/// stateless gateway) has no database at all, so naming one is a mistake.
+fn check_database_presence(v: &mut Validator<'_>, service: &RawService, claimed: &mut Claimed) {
+    let name = &service.name;
+    if !service.tables.is_empty() {
+        check_database(v, service, &name.span, &mut claimed.databases);
+        return;
+    }
+    if let Some(database) = &service.database {
+        v.report(
+            "spec::database-without-tables",
+            database.span.clone(),
+            "no table lives here",
+            format!("service `{}` names a database but owns no table", name.value),
+            format!("remove `database`: a service without tables gets no database; or declare its tables with [{}.tables.<name>]", name.value),
+        );
+    }
+}
+
+/// The service's port (given or derived from its name) is a TCP port no other service uses.
+fn check_port(v: &mut Validator<'_>, service: &RawService, port: i64, claimed: &mut Claimed) {
+    let name = &service.name;
+    let port_span = service.port.as_ref().map_or(name.span.clone(), |p| p.span.clone());
+    if !(1..=65535).contains(&port) {
+        v.report("spec::bad-port", port_span.clone(), "out of range", format!("port {port} is not a TCP port"), "use a port between 1 and 65535");
+    } else if let Some(first) = claimed.ports.insert(port, port_span.clone()) {
+        let help = if service.port.is_none() {
+            format!(
+                "the port derived from the name `{}` collides with another service's: set `port = <N>` in [{}] (derived ports lie in 50100-50999)",
+                name.value, name.value
+            )
+        } else {
+            "set `port = ` so that each service has its own (ports not set are derived from the service's name, in 50100-50999)".to_string()
+        };
+        let diagnostic = crate::diagnostic::Diagnostic::new("spec::duplicate-port", format!("port {port} is used by two services"))
+            .in_file(v.ownership_file())
+            .label(port_span, "used again here")
+            .label(first, "first used here")
+            .help(help);
+        v.push(diagnostic);
+    }
 }
 
 /// The proto services no section claims that `service` plausibly implements: named after it

@@ -5,12 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::secrets::{Secrets, env_var};
-use super::{DbNames, Server, intact_migrations, migrations_of, services_with_databases, status, up};
+use super::{DbCommandError, DbNames, Server, WithCauses, intact_migrations, migrations_of, services_with_databases, status, up};
 use nova_gen_core::{Analysis, Failure};
 
-fn failed(error: impl std::error::Error + 'static) -> Failure {
-    // The whole chain (sqlx hides the server's message in its source), as one line.
-    Failure::Command(nova_runtime::error::cause_chain(&error).into())
+fn failed(error: DbCommandError) -> Failure {
+    Failure::Command(Box::new(WithCauses(error)))
 }
 
 fn block_on<T>(work: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {

@@ -57,9 +57,19 @@ pub struct Server {
     pub admin: PgConnectOptions,
 }
 
+/// The server URL (`db --url`, `dev --db-url`) is not a PostgreSQL URL.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid PostgreSQL URL {url}: {source}; give the URL of a role that may create databases and roles, e.g. postgres://postgres:postgres@localhost:5432/postgres"
+)]
+pub struct BadUrl {
+    url: String,
+    source: sqlx::Error,
+}
+
 impl Server {
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let admin = PgConnectOptions::from_str(url).map_err(|e| format!("invalid --url {url}: {e}"))?;
+    pub fn parse(url: &str) -> Result<Self, BadUrl> {
+        let admin = PgConnectOptions::from_str(url).map_err(|source| BadUrl { url: url.to_string(), source })?;
         Ok(Server { admin })
     }
 
@@ -137,9 +147,34 @@ pub enum DbCommandError {
         #[source]
         source: nova_runtime::migrate::MigrateError,
     },
-    #[error("{0}")]
-    Other(String),
 }
+
+impl DbCommandError {
+    /// What to do about it, for [`WithCauses`].
+    fn remedy(&self) -> &'static str {
+        match self {
+            DbCommandError::Sql { .. } => {
+                "check that PostgreSQL is running at the given URL and that its role may create databases and roles, then run the command again"
+            }
+            DbCommandError::Migrate { .. } => "fix the failing migration (or the rows it trips over) and run `nova-gen db up` again",
+        }
+    }
+}
+
+/// A [`DbCommandError`] as the command reports it: every cause on one line (sqlx keeps the
+/// server's own message in the source, which a plain `Display` would drop), then what to do.
+#[derive(Debug)]
+pub struct WithCauses(pub DbCommandError);
+
+impl std::fmt::Display for WithCauses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", nova_runtime::error::cause_chain(&self.0), self.0.remedy())
+    }
+}
+
+// No `source`: the message already holds the whole chain, and a reporter walking sources
+// would print each cause twice.
+impl std::error::Error for WithCauses {}
 
 /// `map_err` helper: a SQL failure while doing `what` for `service`.
 pub fn sql_error(service: &str, what: &str) -> impl FnOnce(sqlx::Error) -> DbCommandError {

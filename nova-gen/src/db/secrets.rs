@@ -11,6 +11,29 @@ use rand::distr::Alphanumeric;
 /// Where `db up` keeps generated passwords, relative to the repository root.
 pub const DEFAULT_FILE: &str = ".nova/secrets.toml";
 
+/// Why the secrets file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read the secrets file {}: {source}; check its permissions, or pass another file with --secrets", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the secrets file {} is not valid: {source}; fix it (it holds [passwords] and [keys] tables of strings), or pass another file with --secrets",
+        path.display()
+    )]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("cannot create {} for the secrets file: {source}; check its permissions, or pass another file with --secrets", path.display())]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot render the secrets for {} as TOML: {source}; this is a bug in nova-gen, please report it", path.display())]
+    Render { path: PathBuf, source: toml::ser::Error },
+    #[error("cannot write the secrets file {}: {source}; check its permissions and the free disk space, or pass another file with --secrets", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot make the secrets file {} readable by its owner only: {source}; it holds passwords, so keep it on a file system with Unix permissions",
+        path.display()
+    )]
+    Protect { path: PathBuf, source: std::io::Error },
+}
+
 #[derive(Debug)]
 pub struct Secrets {
     path: PathBuf,
@@ -36,11 +59,11 @@ pub fn env_var(service: &str) -> String {
 }
 
 impl Secrets {
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, SecretsError> {
         let file = match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str::<SecretsFile>(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+            Ok(text) => toml::from_str::<SecretsFile>(&text).map_err(|source| SecretsError::Parse { path: path.to_path_buf(), source })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => SecretsFile::default(),
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
+            Err(source) => return Err(SecretsError::Read { path: path.to_path_buf(), source }),
         };
         Ok(Secrets { path: path.to_path_buf(), passwords: file.passwords, keys: file.keys, changed: false })
     }
@@ -92,28 +115,30 @@ impl Secrets {
     }
 
     /// Writes the file if a password was generated (owner-only permissions).
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), SecretsError> {
         if !self.changed {
             return Ok(());
         }
+        let path = || self.path.clone();
         if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|source| SecretsError::CreateDir { path: parent.to_path_buf(), source })?;
         }
         let file = SecretsFile { passwords: self.passwords.clone(), keys: self.keys.clone() };
-        let text = toml::to_string(&file).map_err(|e| format!("writing {}: {e}", self.path.display()))?;
+        let text = toml::to_string(&file).map_err(|source| SecretsError::Render { path: path(), source })?;
         let text = format!("# Local passwords and keys written by `nova-gen db up` and `nova-gen dev`. Never commit this file.\n{text}");
-        std::fs::write(&self.path, text).map_err(|e| format!("writing {}: {e}", self.path.display()))?;
+        std::fs::write(&self.path, text).map_err(|source| SecretsError::Write { path: path(), source })?;
         restrict_permissions(&self.path)
     }
 }
 
 #[cfg(unix)]
-fn restrict_permissions(path: &Path) -> Result<(), String> {
+fn restrict_permissions(path: &Path) -> Result<(), SecretsError> {
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("protecting {}: {e}", path.display()))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|source| SecretsError::Protect { path: path.to_path_buf(), source })
 }
 
 #[cfg(not(unix))]
-fn restrict_permissions(_: &Path) -> Result<(), String> {
+fn restrict_permissions(_: &Path) -> Result<(), SecretsError> {
     Ok(())
 }

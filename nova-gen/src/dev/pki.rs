@@ -7,13 +7,37 @@
 use std::path::{Path, PathBuf};
 
 use nova_runtime::identity::Peer;
-use nova_runtime::tls::TlsMaterial;
 use nova_runtime::tls::mint::Authority;
+use nova_runtime::tls::{TlsError, TlsMaterial};
 
 use nova_gen_core::Failure;
 
 /// Where `dev` keeps them, relative to the repository root.
 pub const DIR: &str = ".nova/pki";
+
+/// Why the local CA or a certificate could not be made or loaded. Everything under [`DIR`] is
+/// made again when missing, so deleting the directory is always a way out.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("cannot create {}: {source}; check the permissions of the repository's .nova directory", path.display())]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}; check its permissions and the free disk space", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot make the private key {} readable by its owner only: {source}; keep the repository on a file system with Unix permissions", path.display())]
+    Protect { path: PathBuf, source: std::io::Error },
+    #[error("cannot mint the local certificate authority: {source}; this is a bug in nova-gen or its TLS library, please report it")]
+    MintCa { source: TlsError },
+    #[error("cannot issue a certificate for {peer}: {source}; delete {DIR} and run `nova-gen dev` again to start from a new CA")]
+    Issue { peer: String, source: TlsError },
+    #[error("cannot load the edge certificate: {source}; delete {DIR} and run `nova-gen dev` again to issue new certificates")]
+    Edge { source: TlsError },
+}
+
+impl From<PkiError> for Failure {
+    fn from(error: PkiError) -> Self {
+        Failure::Command(Box::new(error))
+    }
+}
 
 /// The files of one identity.
 #[derive(Debug, Clone)]
@@ -47,20 +71,17 @@ impl Pki {
 
     /// The edge's identity loaded, for `dev`'s own health checks.
     pub fn edge_material(&self) -> Result<TlsMaterial, Failure> {
-        TlsMaterial::from_files(&self.ca, &self.edge.cert, &self.edge.key).map_err(|e| failed("the edge certificate", e))
+        Ok(TlsMaterial::from_files(&self.ca, &self.edge.cert, &self.edge.key).map_err(|source| PkiError::Edge { source })?)
     }
 }
 
-fn failed(what: &str, error: impl std::fmt::Display) -> Failure {
-    Failure::Command(format!("{what}: {error}").into())
-}
-
-fn write(path: &Path, text: &str, secret: bool) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| failed(&format!("writing {}", path.display()), e))?;
+fn write(path: &Path, text: &str, secret: bool) -> Result<(), PkiError> {
+    std::fs::write(path, text).map_err(|source| PkiError::Write { path: path.to_path_buf(), source })?;
     #[cfg(unix)]
     if secret {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| failed(&format!("protecting {}", path.display()), e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| PkiError::Protect { path: path.to_path_buf(), source })?;
     }
     #[cfg(not(unix))]
     let _ = secret;
@@ -71,13 +92,13 @@ fn write(path: &Path, text: &str, secret: bool) -> Result<(), Failure> {
 /// for the edge (issued when missing, or when the CA is new). Prints what it made.
 pub fn ensure(root: &Path, services: &[String]) -> Result<Pki, Failure> {
     let dir = root.join(DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| failed(&format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(&dir).map_err(|source| PkiError::CreateDir { path: dir.clone(), source })?;
     let (ca_cert, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
     let existing = std::fs::read_to_string(&ca_cert).ok().zip(std::fs::read_to_string(&ca_key).ok());
     let (authority, fresh) = match existing.map(|(cert, key)| Authority::from_pem(&cert, &key)) {
         Some(Ok(authority)) => (authority, false),
         _ => {
-            let authority = Authority::new().map_err(|e| failed("minting the local CA", e))?;
+            let authority = Authority::new().map_err(|source| PkiError::MintCa { source })?;
             write(&ca_cert, authority.cert_pem(), false)?;
             write(&ca_key, &authority.key_pem(), true)?;
             println!("dev: a new local certificate authority in {}", dir.display());
@@ -94,7 +115,7 @@ pub fn ensure(root: &Path, services: &[String]) -> Result<Pki, Failure> {
         if valid {
             continue;
         }
-        let minted = authority.issue(&peer).map_err(|e| failed(&format!("issuing a certificate for {peer}"), e))?;
+        let minted = authority.issue(&peer).map_err(|source| PkiError::Issue { peer: peer.to_string(), source })?;
         write(&cert, &minted.cert_pem, false)?;
         write(&key, &minted.key_pem, true)?;
         issued.push(file);

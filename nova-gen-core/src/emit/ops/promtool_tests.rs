@@ -85,202 +85,245 @@ fn method_of(service: &Service, methods: &Methods) -> Option<String> {
     }
 }
 
+/// What every test case of one alert shares.
+struct Scene<'a> {
+    service: &'a Service,
+    alert: &'a Alert,
+    /// The service's `grpc_service` label.
+    g: String,
+    /// How long the condition must hold before the alert fires, in whole minutes.
+    wait: u64,
+}
+
+impl Scene<'_> {
+    /// A case's name: the alert and the service, then `what`.
+    fn name(&self, what: &str) -> String {
+        quote(&format!("{} {}: {what}", self.alert.name, self.service.name))
+    }
+}
+
+/// Test cases for one alert: one per condition kind, each showing that the alert fires (and
+/// resolves) when it should and stays silent just short of it.
 fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
-    let g = expr::grpc_service(service);
-    let wait = minutes(alert.wait);
-    let name = |what: &str| quote(&format!("{} {}: {what}", alert.name, service.name));
+    let scene = Scene { service, alert, g: expr::grpc_service(service), wait: minutes(alert.wait) };
     Ok(match &alert.condition {
-        Condition::Latency { methods, threshold } => {
-            let Some(m) = method_of(service, methods) else { return Ok(Vec::new()) };
-            let limit = threshold.as_secs_f64();
-            let above = placement(|p| p > limit * (1.0 + 1e-9), true)
-                .ok_or_else(|| EmitError::new(format!("no histogram placement puts P95 above {limit}s")))?;
-            let below = placement(|p| p < limit * (1.0 - 1e-9), false)
-                .ok_or_else(|| EmitError::new(format!("no histogram placement puts P95 below {limit}s")))?;
-            let fast = bucket_counts(0, 0);
-            let phase = wait + 15;
-            let histogram = |during: &[u64]| -> Vec<(String, String)> {
-                let mut cumulative = (0u64, 0u64);
-                (0..=LATENCY_BUCKETS.len())
-                    .map(|i| {
-                        cumulative.0 += during[i];
-                        cumulative.1 += fast[i];
-                        let le = LATENCY_BUCKETS.get(i).map_or_else(|| "+Inf".to_string(), f64::to_string);
-                        let labels = [("grpc_type", "unary"), ("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("le", le.as_str())];
-                        (quote(&series_text(expr::SERVER_SECONDS_BUCKET, &labels)), quote(&two_phases(cumulative.0, phase, cumulative.1, 20)))
-                    })
-                    .collect()
-            };
-            let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
-            vec![
-                TestCase {
-                    name: name(&format!("{m} P95 just above {}s fires after {wait}m, resolves when it drops", number(limit))),
-                    series: histogram(&above),
-                    checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name(&format!("{m} P95 just below {}s stays silent", number(limit))),
-                    series: histogram(&below),
-                    checks: vec![check(alert, wait + 5, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
-        Condition::ErrorRate { methods, threshold } => {
-            let Some(m) = method_of(service, methods) else { return Ok(Vec::new()) };
-            let above = (threshold * CALLS_PER_MINUTE as f64 * 1.5).ceil() as u64;
-            let below = (threshold * CALLS_PER_MINUTE as f64 * 0.9).floor() as u64;
-            let phase = wait + 15;
-            let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
-            let calls = |errors: u64| handled(&g, &m, errors, phase, 0, 20);
-            vec![
-                TestCase {
-                    name: name(&format!("{m} {above} errors in {CALLS_PER_MINUTE} calls fires after {wait}m, resolves without errors")),
-                    series: calls(above),
-                    checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name(&format!("{m} {below} errors in {CALLS_PER_MINUTE} calls stays silent")),
-                    series: calls(below),
-                    checks: vec![check(alert, wait + 5, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
-        Condition::BurnFast { budget } | Condition::BurnSlow { budget } => {
-            let Some(m) = service.rpcs.first().map(|r| r.name.clone()) else { return Ok(Vec::new()) };
-            let fast = matches!(alert.condition, Condition::BurnFast { .. });
-            // Fast: 18x the budget (over 14.4x) for 30m; slow: 4x (over 3x) for 3h. Just below:
-            // 0.98 x the lowest factor of the pair.
-            let (factor, below_factor, phase, resolved_after, fire_at) =
-                if fast { (18.0, 0.98 * 6.0, 30, 35, 15) } else { (4.0, 0.98, 180, 300, 60) };
-            let errors = |f: f64| ((budget * f * CALLS_PER_MINUTE as f64).ceil() as u64).min(CALLS_PER_MINUTE);
-            let kept = [("grpc_service", g.as_str())];
-            vec![
-                TestCase {
-                    name: name(&format!("{}x the error budget fires after {wait}m, resolves without errors", number(factor))),
-                    series: handled(&g, &m, errors(factor), phase, 0, resolved_after + 10),
-                    checks: vec![
-                        check(alert, wait, None),
-                        check(alert, fire_at, Some(firing(alert, &kept))),
-                        check(alert, phase + resolved_after, None),
-                    ],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name(&format!("{}x the error budget stays silent", number(below_factor))),
-                    series: handled(&g, &m, (budget * below_factor * CALLS_PER_MINUTE as f64).floor() as u64, phase + resolved_after, 0, 0),
-                    checks: vec![check(alert, phase + resolved_after - 10, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
-        Condition::CacheHitRate { methods } => {
-            let Some(m) = methods.first() else { return Ok(Vec::new()) };
-            let phase = wait + 15;
-            let cache = |hits: u64| {
-                let hit = [("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("level", "l1"), ("result", "hit")];
-                let miss = [("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("level", "none"), ("result", "miss")];
-                vec![
-                    (quote(&series_text(expr::CLIENT_CACHE_REQUESTS, &hit)), quote(&two_phases(hits, phase, 100, 20))),
-                    (quote(&series_text(expr::CLIENT_CACHE_REQUESTS, &miss)), quote(&two_phases(100 - hits, phase, 0, 20))),
-                ]
-            };
-            let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
-            vec![
-                TestCase {
-                    name: name(&format!("{m} 50% hits fires after {wait}m, resolves at 100%")),
-                    series: cache(50),
-                    checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name(&format!("{m} 86% hits stays silent")),
-                    series: cache(86),
-                    checks: vec![check(alert, wait + 5, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
-        Condition::BreakerOpen => {
-            let state = quote(&series_text(expr::CLIENT_BREAKER_STATE, &[("target", service.name.as_str())]));
-            let kept = [("target", service.name.as_str())];
-            let open = BREAKER_OPEN;
-            vec![
-                TestCase {
-                    name: name("an open breaker fires, a closed one resolves"),
-                    series: vec![(state.clone(), quote(&format!("0x4 {open}x{} 0x30", wait + 20)))],
-                    checks: vec![
-                        check(alert, 5 + wait - 1, None),
-                        check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
-                        check(alert, wait + 30, None),
-                    ],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name("a half-open breaker stays silent"),
-                    series: vec![(state, quote(&format!("2x{}", wait + 20)))],
-                    checks: vec![check(alert, wait + 10, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
-        Condition::RetryBudget => {
-            let throttled = quote(&series_text(expr::CLIENT_RETRIES_THROTTLED, &[("target", service.name.as_str())]));
-            let kept = [("target", service.name.as_str())];
-            let rising = wait + 20;
-            vec![
-                TestCase {
-                    name: name("dropped retries fire, and resolve when retries flow again"),
-                    series: vec![(throttled.clone(), quote(&format!("0x4 1+1x{rising} {}+0x30", rising + 1)))],
-                    checks: vec![
-                        check(alert, 5 + wait - 1, None),
-                        check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
-                        check(alert, 5 + rising + 10, None),
-                    ],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name("no dropped retry stays silent"),
-                    series: vec![(throttled, quote(&format!("0x{}", wait + 20)))],
-                    checks: vec![check(alert, wait + 10, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
-        Condition::Absent => {
-            let job = expr::job_name(&service.name);
-            let up = quote(&series_text("up", &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]));
-            let other = quote(&series_text("up", &[("job", "some-other-job"), ("instance", "10.0.0.2:51051")]));
-            let down = wait + 10;
-            vec![
-                TestCase {
-                    name: name("a failing scrape fires, and resolves when the target is back"),
-                    series: vec![(up.clone(), quote(&format!("1x10 0x{down} 1x30")))],
-                    checks: vec![
-                        check(alert, 11 + wait - 1, None),
-                        check(alert, 11 + wait + 2, Some(firing(alert, &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]))),
-                        check(alert, 11 + down + 5, None),
-                    ],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name("a target missing from the scrapes fires"),
-                    series: vec![(other, quote(&format!("1x{}", wait + 10)))],
-                    checks: vec![check(alert, wait + 5, Some(firing(alert, &[("job", job.as_str())])))],
-                    exprs: Vec::new(),
-                },
-                TestCase {
-                    name: name("a target that answers stays silent"),
-                    series: vec![(up, quote(&format!("1x{}", wait + 20)))],
-                    checks: vec![check(alert, wait + 10, None)],
-                    exprs: Vec::new(),
-                },
-            ]
-        }
+        Condition::Latency { methods, threshold } => latency_cases(&scene, methods, threshold)?,
+        Condition::ErrorRate { methods, threshold } => error_rate_cases(&scene, methods, threshold),
+        Condition::BurnFast { budget } | Condition::BurnSlow { budget } => burn_cases(&scene, budget),
+        Condition::CacheHitRate { methods } => cache_cases(&scene, methods),
+        Condition::BreakerOpen => breaker_cases(&scene),
+        Condition::RetryBudget => retry_budget_cases(&scene),
+        Condition::Absent => absent_cases(&scene),
     })
+}
+
+/// P95 latency: a histogram just above the threshold fires and resolves, one just below stays silent.
+fn latency_cases(scene: &Scene<'_>, methods: &Methods, threshold: &std::time::Duration) -> Result<Vec<TestCase>, EmitError> {
+    let (service, alert, g, wait) = (scene.service, scene.alert, &scene.g, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let Some(m) = method_of(service, methods) else { return Ok(Vec::new()) };
+    let limit = threshold.as_secs_f64();
+    let above =
+        placement(|p| p > limit * (1.0 + 1e-9), true).ok_or_else(|| EmitError::new(format!("no histogram placement puts P95 above {limit}s")))?;
+    let below =
+        placement(|p| p < limit * (1.0 - 1e-9), false).ok_or_else(|| EmitError::new(format!("no histogram placement puts P95 below {limit}s")))?;
+    let fast = bucket_counts(0, 0);
+    let phase = wait + 15;
+    let histogram = |during: &[u64]| -> Vec<(String, String)> {
+        let mut cumulative = (0u64, 0u64);
+        (0..=LATENCY_BUCKETS.len())
+            .map(|i| {
+                cumulative.0 += during[i];
+                cumulative.1 += fast[i];
+                let le = LATENCY_BUCKETS.get(i).map_or_else(|| "+Inf".to_string(), f64::to_string);
+                let labels = [("grpc_type", "unary"), ("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("le", le.as_str())];
+                (quote(&series_text(expr::SERVER_SECONDS_BUCKET, &labels)), quote(&two_phases(cumulative.0, phase, cumulative.1, 20)))
+            })
+            .collect()
+    };
+    let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
+    Ok(vec![
+        TestCase {
+            name: name(&format!("{m} P95 just above {}s fires after {wait}m, resolves when it drops", number(limit))),
+            series: histogram(&above),
+            checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name(&format!("{m} P95 just below {}s stays silent", number(limit))),
+            series: histogram(&below),
+            checks: vec![check(alert, wait + 5, None)],
+            exprs: Vec::new(),
+        },
+    ])
+}
+
+/// Error rate: 1.5x the objective fires and resolves, 0.9x stays silent.
+fn error_rate_cases(scene: &Scene<'_>, methods: &Methods, threshold: &f64) -> Vec<TestCase> {
+    let (service, alert, g, wait) = (scene.service, scene.alert, &scene.g, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let Some(m) = method_of(service, methods) else { return Vec::new() };
+    let above = (threshold * CALLS_PER_MINUTE as f64 * 1.5).ceil() as u64;
+    let below = (threshold * CALLS_PER_MINUTE as f64 * 0.9).floor() as u64;
+    let phase = wait + 15;
+    let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
+    let calls = |errors: u64| handled(g, &m, errors, phase, 0, 20);
+    vec![
+        TestCase {
+            name: name(&format!("{m} {above} errors in {CALLS_PER_MINUTE} calls fires after {wait}m, resolves without errors")),
+            series: calls(above),
+            checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name(&format!("{m} {below} errors in {CALLS_PER_MINUTE} calls stays silent")),
+            series: calls(below),
+            checks: vec![check(alert, wait + 5, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// Error-budget burn (fast or slow, after `alert`): over the pair's factor fires, just under its lowest factor stays silent.
+fn burn_cases(scene: &Scene<'_>, budget: &f64) -> Vec<TestCase> {
+    let (service, alert, g, wait) = (scene.service, scene.alert, &scene.g, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let Some(m) = service.rpcs.first().map(|r| r.name.clone()) else { return Vec::new() };
+    let fast = matches!(alert.condition, Condition::BurnFast { .. });
+    // Fast: 18x the budget (over 14.4x) for 30m; slow: 4x (over 3x) for 3h. Just below:
+    // 0.98 x the lowest factor of the pair.
+    let (factor, below_factor, phase, resolved_after, fire_at) = if fast { (18.0, 0.98 * 6.0, 30, 35, 15) } else { (4.0, 0.98, 180, 300, 60) };
+    let errors = |f: f64| ((budget * f * CALLS_PER_MINUTE as f64).ceil() as u64).min(CALLS_PER_MINUTE);
+    let kept = [("grpc_service", g.as_str())];
+    vec![
+        TestCase {
+            name: name(&format!("{}x the error budget fires after {wait}m, resolves without errors", number(factor))),
+            series: handled(g, &m, errors(factor), phase, 0, resolved_after + 10),
+            checks: vec![check(alert, wait, None), check(alert, fire_at, Some(firing(alert, &kept))), check(alert, phase + resolved_after, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name(&format!("{}x the error budget stays silent", number(below_factor))),
+            series: handled(g, &m, (budget * below_factor * CALLS_PER_MINUTE as f64).floor() as u64, phase + resolved_after, 0, 0),
+            checks: vec![check(alert, phase + resolved_after - 10, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// Cache hit rate: 50% fires and resolves at 100%, 86% stays silent.
+fn cache_cases(scene: &Scene<'_>, methods: &[String]) -> Vec<TestCase> {
+    let (alert, g, wait) = (scene.alert, &scene.g, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let Some(m) = methods.first() else { return Vec::new() };
+    let phase = wait + 15;
+    let cache = |hits: u64| {
+        let hit = [("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("level", "l1"), ("result", "hit")];
+        let miss = [("grpc_service", g.as_str()), ("grpc_method", m.as_str()), ("level", "none"), ("result", "miss")];
+        vec![
+            (quote(&series_text(expr::CLIENT_CACHE_REQUESTS, &hit)), quote(&two_phases(hits, phase, 100, 20))),
+            (quote(&series_text(expr::CLIENT_CACHE_REQUESTS, &miss)), quote(&two_phases(100 - hits, phase, 0, 20))),
+        ]
+    };
+    let kept = [("grpc_service", g.as_str()), ("grpc_method", m.as_str())];
+    vec![
+        TestCase {
+            name: name(&format!("{m} 50% hits fires after {wait}m, resolves at 100%")),
+            series: cache(50),
+            checks: vec![check(alert, wait, None), check(alert, wait + 5, Some(firing(alert, &kept))), check(alert, phase + 10, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name(&format!("{m} 86% hits stays silent")),
+            series: cache(86),
+            checks: vec![check(alert, wait + 5, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// An open breaker fires, a half-open one stays silent.
+fn breaker_cases(scene: &Scene<'_>) -> Vec<TestCase> {
+    let (service, alert, wait) = (scene.service, scene.alert, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let state = quote(&series_text(expr::CLIENT_BREAKER_STATE, &[("target", service.name.as_str())]));
+    let kept = [("target", service.name.as_str())];
+    let open = BREAKER_OPEN;
+    vec![
+        TestCase {
+            name: name("an open breaker fires, a closed one resolves"),
+            series: vec![(state.clone(), quote(&format!("0x4 {open}x{} 0x30", wait + 20)))],
+            checks: vec![check(alert, 5 + wait - 1, None), check(alert, 5 + wait + 5, Some(firing(alert, &kept))), check(alert, wait + 30, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name("a half-open breaker stays silent"),
+            series: vec![(state, quote(&format!("2x{}", wait + 20)))],
+            checks: vec![check(alert, wait + 10, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// Dropped retries fire, none stays silent.
+fn retry_budget_cases(scene: &Scene<'_>) -> Vec<TestCase> {
+    let (service, alert, wait) = (scene.service, scene.alert, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let throttled = quote(&series_text(expr::CLIENT_RETRIES_THROTTLED, &[("target", service.name.as_str())]));
+    let kept = [("target", service.name.as_str())];
+    let rising = wait + 20;
+    vec![
+        TestCase {
+            name: name("dropped retries fire, and resolve when retries flow again"),
+            series: vec![(throttled.clone(), quote(&format!("0x4 1+1x{rising} {}+0x30", rising + 1)))],
+            checks: vec![
+                check(alert, 5 + wait - 1, None),
+                check(alert, 5 + wait + 5, Some(firing(alert, &kept))),
+                check(alert, 5 + rising + 10, None),
+            ],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name("no dropped retry stays silent"),
+            series: vec![(throttled, quote(&format!("0x{}", wait + 20)))],
+            checks: vec![check(alert, wait + 10, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// A failing scrape and a missing target fire, an answering target stays silent.
+fn absent_cases(scene: &Scene<'_>) -> Vec<TestCase> {
+    let (service, alert, wait) = (scene.service, scene.alert, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let job = expr::job_name(&service.name);
+    let up = quote(&series_text("up", &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]));
+    let other = quote(&series_text("up", &[("job", "some-other-job"), ("instance", "10.0.0.2:51051")]));
+    let down = wait + 10;
+    vec![
+        TestCase {
+            name: name("a failing scrape fires, and resolves when the target is back"),
+            series: vec![(up.clone(), quote(&format!("1x10 0x{down} 1x30")))],
+            checks: vec![
+                check(alert, 11 + wait - 1, None),
+                check(alert, 11 + wait + 2, Some(firing(alert, &[("job", job.as_str()), ("instance", "10.0.0.1:51051")]))),
+                check(alert, 11 + down + 5, None),
+            ],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name("a target missing from the scrapes fires"),
+            series: vec![(other, quote(&format!("1x{}", wait + 10)))],
+            checks: vec![check(alert, wait + 5, Some(firing(alert, &[("job", job.as_str())])))],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name("a target that answers stays silent"),
+            series: vec![(up, quote(&format!("1x{}", wait + 20)))],
+            checks: vec![check(alert, wait + 10, None)],
+            exprs: Vec::new(),
+        },
+    ]
 }
 
 /// `grpc_server_handled_total` of one method: `errors` Internal and the rest OK per minute for

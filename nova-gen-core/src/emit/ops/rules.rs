@@ -176,11 +176,19 @@ fn labels(service: &Service, severity: &str, more: &[(&str, &str)]) -> Vec<(Stri
 }
 
 fn alerts(service: &Service, cached: &[String]) -> Vec<Alert> {
+    let mut alerts = slo_alerts(service);
+    alerts.extend(budget_alerts(service));
+    alerts.extend(caller_alerts(service, cached));
+    alerts.push(absent_alert(service));
+    alerts
+}
+
+/// One latency and one error-rate alert for the RPCs held to the service's SLO, then one each
+/// for every RPC with its own.
+fn slo_alerts(service: &Service) -> Vec<Alert> {
     let g = expr::grpc_service(service);
     let name = &service.name;
     let mut alerts = Vec::new();
-    // One latency and one error-rate alert for the RPCs held to the service's SLO, then one
-    // each for every RPC with its own.
     let own: Vec<String> = service.rpcs.iter().filter(|r| r.own_slo).map(|r| r.name.clone()).collect();
     let mut groups: Vec<(Methods, &Slo)> = vec![(Methods::AllBut(own.clone()), &service.slo)];
     groups.extend(service.rpcs.iter().filter(|r| r.own_slo).map(|r| (Methods::One(r.name.clone()), &r.slo)));
@@ -214,6 +222,15 @@ fn alerts(service: &Service, cached: &[String]) -> Vec<Alert> {
             condition: Condition::ErrorRate { methods, threshold: ratio },
         });
     }
+    alerts
+}
+
+/// The multi-window burn-rate alerts of the service's error budget: a fast burn pages, a slow
+/// one opens a ticket.
+fn budget_alerts(service: &Service) -> Vec<Alert> {
+    let g = expr::grpc_service(service);
+    let name = &service.name;
+    let mut alerts = Vec::new();
     let budget = service.slo.error_rate_percent / 100.0;
     let burn = |pairs: &[(f64, &str, &str)]| {
         pairs
@@ -245,6 +262,15 @@ fn alerts(service: &Service, cached: &[String]) -> Vec<Alert> {
         summary: format!("{name} is burning its {}% error budget (3x over 1d, or 1x over 3d)", number(service.slo.error_rate_percent)),
         condition: Condition::BurnSlow { budget },
     });
+    alerts
+}
+
+/// What the service's callers see: a low cache hit rate (when some RPC is cached), an open
+/// breaker, a drained retry budget.
+fn caller_alerts(service: &Service, cached: &[String]) -> Vec<Alert> {
+    let g = expr::grpc_service(service);
+    let name = &service.name;
+    let mut alerts = Vec::new();
     if !cached.is_empty() {
         alerts.push(Alert {
             name: "GRPCCacheHitRateLow",
@@ -276,14 +302,19 @@ fn alerts(service: &Service, cached: &[String]) -> Vec<Alert> {
         summary: format!("callers of {name} have exhausted their retry budget: retries are being dropped"),
         condition: Condition::RetryBudget,
     });
+    alerts
+}
+
+/// Prometheus no longer scrapes the service.
+fn absent_alert(service: &Service) -> Alert {
+    let name = &service.name;
     let job = expr::job_name(name);
-    alerts.push(Alert {
+    Alert {
         name: "GRPCServiceAbsent",
         expr: format!("up{{job=\"{job}\"}} == 0 or absent(up{{job=\"{job}\"}})"),
         wait: ABSENT_FOR,
         labels: labels(service, "page", &[]),
         summary: format!("{name} is absent from Prometheus' scrapes"),
         condition: Condition::Absent,
-    });
-    alerts
+    }
 }

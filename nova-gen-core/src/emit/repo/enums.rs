@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit::doc_line;
-use crate::ir::{Column, Enumeration, Table};
+use crate::ir::{Column, EnumValue, Enumeration, Table};
 
 /// The Rust name of a column's enum: the column's name in UpperCamelCase (`status` is
 /// `Status`), kept clear of the module's own `Row` and `New`.
@@ -51,73 +51,77 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
             }
         }
     };
-    let storage_impls = if enumeration.is_numbered() {
-        let numbers: Vec<proc_macro2::Literal> = enumeration
-            .values
-            .iter()
-            .map(|v| proc_macro2::Literal::i16_unsuffixed(v.number.and_then(|n| i16::try_from(n).ok()).unwrap_or(0)))
-            .collect();
-        quote! {
-            impl #ty {
-                /// The number stored for the value.
-                pub const fn number(self) -> i16 {
-                    match self { #(#ty::#variants => #numbers,)* }
-                }
-
-                /// The value stored as this number, if any.
-                pub fn from_number(number: i16) -> Option<Self> {
-                    match number { #(#numbers => Some(#ty::#variants),)* _ => None }
-                }
-            }
-
-            impl sqlx::Type<sqlx::Postgres> for #ty {
-                fn type_info() -> sqlx::postgres::PgTypeInfo {
-                    <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
-                }
-            }
-
-            impl sqlx::Encode<'_, sqlx::Postgres> for #ty {
-                fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                    <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
-                }
-            }
-
-            impl sqlx::Decode<'_, sqlx::Postgres> for #ty {
-                fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
-                    let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-                    Self::from_number(number).ok_or_else(|| format!("{}{number}", #unknown).into())
-                }
-            }
-        }
-    } else {
-        quote! {
-            impl sqlx::Type<sqlx::Postgres> for #ty {
-                fn type_info() -> sqlx::postgres::PgTypeInfo {
-                    <str as sqlx::Type<sqlx::Postgres>>::type_info()
-                }
-
-                fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-                    <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-                }
-            }
-
-            impl sqlx::Encode<'_, sqlx::Postgres> for #ty {
-                fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                    <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.name(), buf)
-                }
-            }
-
-            impl sqlx::Decode<'_, sqlx::Postgres> for #ty {
-                fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
-                    let name = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-                    Self::from_name(name).ok_or_else(|| format!("{}{name}", #unknown).into())
-                }
-            }
-        }
-    };
+    let storage_impls =
+        if enumeration.is_numbered() { numbered_storage(&ty, &variants, enumeration, &unknown) } else { named_storage(&ty, &unknown) };
     let proto = enumeration.proto.as_ref().map(|p| proto_conversions(&ty, &variants, p));
     let sql_macro = sql_macro(table, column, enumeration);
     quote! { #common #storage_impls #proto #sql_macro }
+}
+
+/// `number`/`from_number` and the sqlx impls of an enum stored as its numbers (smallint).
+fn numbered_storage(ty: &proc_macro2::Ident, variants: &[proc_macro2::Ident], enumeration: &Enumeration, unknown: &str) -> TokenStream {
+    let numbers: Vec<proc_macro2::Literal> =
+        enumeration.values.iter().map(|v| proc_macro2::Literal::i16_unsuffixed(v.number.and_then(|n| i16::try_from(n).ok()).unwrap_or(0))).collect();
+    quote! {
+        impl #ty {
+            /// The number stored for the value.
+            pub const fn number(self) -> i16 {
+                match self { #(#ty::#variants => #numbers,)* }
+            }
+
+            /// The value stored as this number, if any.
+            pub fn from_number(number: i16) -> Option<Self> {
+                match number { #(#numbers => Some(#ty::#variants),)* _ => None }
+            }
+        }
+
+        impl sqlx::Type<sqlx::Postgres> for #ty {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for #ty {
+            fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <i16 as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.number(), buf)
+            }
+        }
+
+        impl sqlx::Decode<'_, sqlx::Postgres> for #ty {
+            fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
+                let number = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Self::from_number(number).ok_or_else(|| format!("{}{number}", #unknown).into())
+            }
+        }
+    }
+}
+
+/// The sqlx impls of an enum stored as its names (text).
+fn named_storage(ty: &proc_macro2::Ident, unknown: &str) -> TokenStream {
+    quote! {
+        impl sqlx::Type<sqlx::Postgres> for #ty {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for #ty {
+            fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.name(), buf)
+            }
+        }
+
+        impl sqlx::Decode<'_, sqlx::Postgres> for #ty {
+            fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
+                let name = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Self::from_name(name).ok_or_else(|| format!("{}{name}", #unknown).into())
+            }
+        }
+    }
 }
 
 /// `<column>_sql!(<value>)`: the SQL literal a value is stored as (`2`, or `'live'`), by name,
@@ -127,10 +131,10 @@ fn enum_type(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
 fn sql_macro(table: &Table, column: &Column, enumeration: &Enumeration) -> TokenStream {
     let exported = format_ident!("__{}__{}__sql", table.name, column.name);
     let local = format_ident!("{}_sql", column.name);
-    let arms = enumeration.values.iter().filter_map(|v| {
-        let literal = enumeration.sql_value(&v.name)?;
+    let arms = enumeration.values.iter().map(|v| {
+        let literal = v.sql_literal();
         let name = format_ident!("{}", v.name);
-        Some(quote! { (#name) => { #literal }; })
+        quote! { (#name) => { #literal }; }
     });
     let ty = type_name(column);
     let doc = doc_line(&format!(
@@ -138,7 +142,7 @@ fn sql_macro(table: &Table, column: &Column, enumeration: &Enumeration) -> Token
         table.name,
         column.name,
         enumeration.values.first().map_or("", |v| v.name.as_str()),
-        enumeration.values.first().and_then(|v| enumeration.sql_value(&v.name)).unwrap_or_default(),
+        enumeration.values.first().map(EnumValue::sql_literal).unwrap_or_default(),
     ));
     quote! {
         #[doc(hidden)]

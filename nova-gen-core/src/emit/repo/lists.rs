@@ -15,7 +15,7 @@ use quote::{format_ident, quote};
 use super::sql::{Cursor, Page};
 use super::{Statements, field, sql, types};
 use crate::emit::doc_lines;
-use crate::ir::{Column, ColumnType, ScalarType, Table};
+use crate::ir::{Column, ColumnType, ScalarType, Table, UnknownColumn};
 
 /// What one list function filters on and orders by.
 struct ListShape<'t> {
@@ -28,8 +28,8 @@ struct ListShape<'t> {
     doc: String,
 }
 
-pub fn list_fns(table: &Table, statements: &mut Statements) -> TokenStream {
-    let keys: Vec<&Column> = table.primary_key.iter().filter_map(|k| table.column(k)).collect();
+pub fn list_fns(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
+    let keys = table.columns_named(table.primary_key.iter().map(String::as_str))?;
     let mut shapes = vec![ListShape {
         name: "list".into(),
         filters: vec![],
@@ -39,10 +39,8 @@ pub fn list_fns(table: &Table, statements: &mut Statements) -> TokenStream {
         doc: "All rows, a page at a time, in key order.".into(),
     }];
     for index in table.indexes.iter().filter(|i| i.is_plain()) {
-        let columns: Vec<&Column> = index.columns.iter().filter_map(|c| table.column(&c.name)).collect();
-        if columns.len() != index.columns.len() {
-            continue;
-        }
+        // A plain index has no expression keys, so every key names a column.
+        let columns = table.columns_named(index.columns.iter().map(|c| c.name.as_str()))?;
         let shape = match (columns.as_slice(), index.columns.last()) {
             ([single], _) if is_time(single) => ListShape {
                 name: format!("list_by_{}_between", single.name),
@@ -82,7 +80,7 @@ pub fn list_fns(table: &Table, statements: &mut Statements) -> TokenStream {
         shapes.push(shape);
     }
     let functions = shapes.iter().map(|shape| list_fn(table, shape, statements));
-    quote! { #(#functions)* }
+    Ok(quote! { #(#functions)* })
 }
 
 fn is_time(column: &Column) -> bool {

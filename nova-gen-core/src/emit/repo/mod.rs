@@ -18,7 +18,7 @@ use quote::{format_ident, quote};
 
 use crate::emit::names::{ident, table_module};
 use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
-use crate::ir::{Column, Reference, Service, Table};
+use crate::ir::{Column, Reference, Service, Table, UnknownColumn};
 
 /// `src/repo/mod.rs`: the list of table modules.
 pub fn emit_repo_mod(service: &Service, database: &str) -> Result<String, EmitError> {
@@ -118,19 +118,19 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
     let mut statements = Statements::default();
     let functions = [
         insert_fn(table, &mut statements),
-        get_fn(table, &mut statements),
-        get_many_fn(table, &mut statements),
-        get_for_update_fn(table, &mut statements),
-        get_many_for_update_fn(table, &mut statements),
-        find_fns(table, &mut statements),
+        get_fn(table, &mut statements)?,
+        get_many_fn(table, &mut statements)?,
+        get_for_update_fn(table, &mut statements)?,
+        get_many_for_update_fn(table, &mut statements)?,
+        find_fns(table, &mut statements)?,
         lookups::find_by_lower_fns(table, &mut statements),
-        writes::update_fns(table, &mut statements),
-        writes::increment_fns(table, &mut statements),
-        upserts::insert_if_absent_fns(table, &mut statements),
-        upserts::upsert_fns(table, &mut statements),
-        delete_fn(table, &mut statements),
-        soft_delete::purge_fn(table, &mut statements),
-        lists::list_fns(table, &mut statements),
+        writes::update_fns(table, &mut statements)?,
+        writes::increment_fns(table, &mut statements)?,
+        upserts::insert_if_absent_fns(table, &mut statements)?,
+        upserts::upsert_fns(table, &mut statements)?,
+        delete_fn(table, &mut statements)?,
+        soft_delete::purge_fn(table, &mut statements)?,
+        lists::list_fns(table, &mut statements)?,
     ];
     let statements = statements.emit();
     let columns = columns_items(table);
@@ -270,76 +270,75 @@ fn insert_fn(table: &Table, statements: &mut Statements) -> TokenStream {
 }
 
 /// `id: Uuid, ...` and `id, ...` for the primary key columns.
-pub(crate) fn key_params(table: &Table) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    table
-        .primary_key
-        .iter()
-        .filter_map(|k| table.column(k))
+pub(crate) fn key_params(table: &Table) -> Result<(Vec<TokenStream>, Vec<TokenStream>), UnknownColumn> {
+    let keys = table.columns_named(table.primary_key.iter().map(String::as_str))?;
+    Ok(keys
+        .into_iter()
         .map(|c| {
             let name = field(c);
             let ty = types::param_type(c);
             (quote!(#name: #ty), quote!(#name))
         })
-        .unzip()
+        .unzip())
 }
 
-fn get_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+fn get_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
     let sql = statements.add("get", sql::select_by(table, &keys));
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let bound = binds(args);
-    quote! {
+    Ok(quote! {
         /// The row with this primary key, if any.
         pub async fn get<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<Option<Row>> {
             let row = sqlx::query(#sql) #bound .fetch_optional(db).await.map_err(db_error)?;
             row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
         }
-    }
+    })
 }
 
-fn get_many_fn(table: &Table, statements: &mut Statements) -> TokenStream {
-    let [key] = table.primary_key.as_slice() else { return TokenStream::new() };
-    let Some(column) = table.column(key) else { return TokenStream::new() };
+fn get_many_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
+    let [key] = table.primary_key.as_slice() else { return Ok(TokenStream::new()) };
+    let column = table.column_named(key)?;
     let sql = statements.add("get_many", sql::select_many(table, key));
     let element = types::slice_element(column);
     let param = format_ident!("{}s", key);
-    quote! {
+    Ok(quote! {
         /// The rows whose keys are in the slice (missing keys are skipped), in key order.
         pub async fn get_many<'e>(db: impl sqlx::PgExecutor<'e>, #param: &[#element]) -> RepoResult<Vec<Row>> {
             let rows = sqlx::query(#sql).bind(#param).fetch_all(db).await.map_err(db_error)?;
             rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
         }
-    }
+    })
 }
 
 /// `get_for_update`: the live row with this key, locked until the transaction ends. It takes a
 /// connection rather than any executor: a lock taken outside a transaction ends with the
 /// statement, so a pool would make the lock meaningless.
-fn get_for_update_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+fn get_for_update_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     let keys: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
     let sql = statements.add("get_for_update", format!("{} FOR UPDATE", sql::select_by(table, &keys)));
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let bound = binds(args);
-    quote! {
+    Ok(quote! {
         /// The row with this primary key, if any, locked (`FOR UPDATE`) until the transaction
         /// `conn` runs ends: other writers and lockers of the row wait for it.
         pub async fn get_for_update(conn: &mut sqlx::PgConnection, #(#params),*) -> RepoResult<Option<Row>> {
             let row = sqlx::query(#sql) #bound .fetch_optional(conn).await.map_err(db_error)?;
             row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
         }
-    }
+    })
 }
 
 /// `get_many_for_update`: like `get_many`, locking the rows in key order. PostgreSQL locks the
 /// rows of `ORDER BY ... FOR UPDATE` as the sorted rows come out, so two transactions locking
 /// overlapping sets both lock in key order and cannot deadlock on each other.
-fn get_many_for_update_fn(table: &Table, statements: &mut Statements) -> TokenStream {
-    let [key] = table.primary_key.as_slice() else { return TokenStream::new() };
-    let Some(column) = table.column(key) else { return TokenStream::new() };
+fn get_many_for_update_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
+    let [key] = table.primary_key.as_slice() else { return Ok(TokenStream::new()) };
+    let column = table.column_named(key)?;
     let sql = statements.add("get_many_for_update", format!("{} FOR UPDATE", sql::select_many(table, key)));
     let element = types::slice_element(column);
     let param = format_ident!("{}s", key);
-    quote! {
+    Ok(quote! {
         /// The rows whose keys are in the slice (missing keys are skipped), in key order, locked
         /// (`FOR UPDATE`) in key order until the transaction `conn` runs ends: transactions that
         /// lock overlapping sets this way wait for each other instead of deadlocking.
@@ -347,15 +346,15 @@ fn get_many_for_update_fn(table: &Table, statements: &mut Statements) -> TokenSt
             let rows = sqlx::query(#sql).bind(#param).fetch_all(conn).await.map_err(db_error)?;
             rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
         }
-    }
+    })
 }
 
 /// `find_by_<columns>` for every unique constraint. Parameters are values, never `None`, even
 /// for nullable columns: a unique constraint lets any number of rows hold NULL, so NULL finds
 /// no single row (`list_by_<column>` pages through those, when the column is indexed).
-fn find_fns(table: &Table, statements: &mut Statements) -> TokenStream {
+fn find_fns(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     let functions = table.uniques.iter().map(|unique| {
-        let columns: Vec<&Column> = unique.iter().filter_map(|c| table.column(c)).collect();
+        let columns = table.columns_named(unique.iter().map(String::as_str))?;
         let names: Vec<&str> = unique.iter().map(String::as_str).collect();
         let function_name = format!("find_by_{}", names.join("_and_"));
         let sql = statements.add(&function_name, sql::select_by(table, &names));
@@ -374,29 +373,30 @@ fn find_fns(table: &Table, statements: &mut Statements) -> TokenStream {
             doc.push("Rows holding NULL there are not unique and are never found here.".to_string());
         }
         let doc = doc_lines(&doc, false);
-        quote! {
+        Ok(quote! {
             #doc
             pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<Option<Row>> {
                 let row = sqlx::query(#sql) #bound .fetch_optional(db).await.map_err(db_error)?;
                 row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
             }
-        }
+        })
     });
-    quote! { #(#functions)* }
+    let functions = functions.collect::<Result<Vec<_>, UnknownColumn>>()?;
+    Ok(quote! { #(#functions)* })
 }
 
-fn delete_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+fn delete_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     if table.soft_delete {
         return soft_delete::delete_fn(table, statements);
     }
     let sql = statements.add("delete", sql::delete(table));
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let bound = binds(args);
-    quote! {
+    Ok(quote! {
         /// Deletes the row with this key; `false` when there was none.
         pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<bool> {
             let done = sqlx::query(#sql) #bound .execute(db).await.map_err(db_error)?;
             Ok(done.rows_affected() > 0)
         }
-    }
+    })
 }

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{Statements, binds, key_params, sql};
-use crate::ir::{SOFT_DELETE_COLUMN, Table};
+use crate::ir::{SOFT_DELETE_COLUMN, Table, UnknownColumn};
 
 /// `UPDATE t SET deleted_at = now() WHERE <key> AND deleted_at IS NULL`.
 pub fn soft_delete_sql(table: &Table) -> String {
@@ -13,34 +13,34 @@ pub fn soft_delete_sql(table: &Table) -> String {
     format!("UPDATE {} SET {SOFT_DELETE_COLUMN} = now() WHERE {} AND {SOFT_DELETE_COLUMN} IS NULL", table.name, sql::equalities(table, &keys, 1))
 }
 
-pub fn delete_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+pub fn delete_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     let sql = statements.add("delete", soft_delete_sql(table));
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let bound = binds(args);
-    quote! {
+    Ok(quote! {
         /// Marks the live row with this key deleted (`deleted_at = now()`): reads no longer see
         /// it and its unique values are free again. `false` when there was no live row.
         pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<bool> {
             let done = sqlx::query(#sql) #bound .execute(db).await.map_err(db_error)?;
             Ok(done.rows_affected() > 0)
         }
-    }
+    })
 }
 
 /// `purge`: removes the row, deleted or not, for good (data retention, tests).
-pub fn purge_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+pub fn purge_fn(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     if !table.soft_delete {
-        return TokenStream::new();
+        return Ok(TokenStream::new());
     }
     let sql = statements.add("purge", sql::delete(table));
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let bound = binds(args);
-    quote! {
+    Ok(quote! {
         /// Removes the row with this key for good, whether or not it was deleted; `false` when
         /// there was none.
         pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, #(#params),*) -> RepoResult<bool> {
             let done = sqlx::query(#sql) #bound .execute(db).await.map_err(db_error)?;
             Ok(done.rows_affected() > 0)
         }
-    }
+    })
 }

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::{Statements, binds, field, sql, types};
 use crate::emit::doc_lines;
-use crate::ir::Table;
+use crate::ir::{Table, UnknownColumn};
 
 /// A conflict target: the function suffix (`""` or `_by_a_and_b`), its columns, and whether
 /// it is the primary key.
@@ -113,12 +113,12 @@ pub(crate) fn insert_binds(table: &Table) -> TokenStream {
     binds(values.chain(flags))
 }
 
-fn nullable_note(table: &Table, target: &Target<'_>) -> Option<String> {
-    let nullable = target.columns.iter().filter_map(|c| table.column(c)).any(|c| c.nullable);
-    nullable.then(|| "A NULL in the key conflicts with nothing: such a row is always inserted.".to_string())
+fn nullable_note(table: &Table, target: &Target<'_>) -> Result<Option<String>, UnknownColumn> {
+    let nullable = table.columns_named(target.columns.iter().copied())?.iter().any(|c| c.nullable);
+    Ok(nullable.then(|| "A NULL in the key conflicts with nothing: such a row is always inserted.".to_string()))
 }
 
-pub fn insert_if_absent_fns(table: &Table, statements: &mut Statements) -> TokenStream {
+pub fn insert_if_absent_fns(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     let bound = insert_binds(table);
     let functions = targets(table).into_iter().map(|target| {
         let name = format!("insert_if_absent{}", target.suffix);
@@ -135,31 +135,32 @@ pub fn insert_if_absent_fns(table: &Table, statements: &mut Statements) -> Token
         if target.primary && table.soft_delete {
             doc.push("A deleted row still holds its key: it counts as existing.".to_string());
         }
-        doc.extend(nullable_note(table, &target));
+        doc.extend(nullable_note(table, &target)?);
         let doc = doc_lines(&doc, false);
-        quote! {
+        Ok(quote! {
             #doc
             pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<Option<Row>> {
                 let row = sqlx::query(#sql) #bound .fetch_optional(db).await.map_err(db_error)?;
                 row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
             }
-        }
+        })
     });
-    quote! { #(#functions)* }
+    let functions = functions.collect::<Result<Vec<_>, UnknownColumn>>()?;
+    Ok(quote! { #(#functions)* })
 }
 
 /// `upsert` and `upsert_by_<unique>`. None for append-only tables (never updated), for targets
 /// whose rows have nothing to change, and by the primary key of a soft-deleting table: the key
 /// conflicts with deleted rows too, and updating one would bring it back half-deleted.
-pub fn upsert_fns(table: &Table, statements: &mut Statements) -> TokenStream {
+pub fn upsert_fns(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     if table.append_only {
-        return TokenStream::new();
+        return Ok(TokenStream::new());
     }
     let bound = insert_binds(table);
-    let functions = targets(table).into_iter().filter(|t| !(t.primary && table.soft_delete)).filter_map(|target| {
+    let functions = targets(table).into_iter().filter(|t| !(t.primary && table.soft_delete)).map(|target| {
         let sets = upsert_set_list(table, &target.columns);
         if sets.is_empty() {
-            return None;
+            return Ok(None);
         }
         let name = format!("upsert{}", target.suffix);
         let sql = statements.add(&name, upsert_sql(table, &conflict_target(table, &target), &sets));
@@ -171,18 +172,19 @@ pub fn upsert_fns(table: &Table, statements: &mut Statements) -> TokenStream {
             ),
             "On update, the columns `new` leaves to their default (`None`) keep their values, as do the key, counters and immutable columns; every other column takes `new`'s value, NULL included. A conflict on another unique is still an error.".to_string(),
         ];
-        doc.extend(nullable_note(table, &target));
+        doc.extend(nullable_note(table, &target)?);
         let doc = doc_lines(&doc, false);
-        Some(quote! {
+        Ok(Some(quote! {
             #doc
             pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<(Row, bool)> {
                 let row = sqlx::query(#sql) #bound .fetch_one(db).await.map_err(db_error)?;
                 let inserted: bool = row.try_get(0).map_err(db_error)?;
                 Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
             }
-        })
+        }))
     });
-    quote! { #(#functions)* }
+    let functions = functions.collect::<Result<Vec<Option<TokenStream>>, UnknownColumn>>()?.into_iter().flatten();
+    Ok(quote! { #(#functions)* })
 }
 
 #[cfg(test)]
@@ -224,7 +226,7 @@ mod tests {
         pairs.primary_key = vec!["id".into(), "body".into()];
         pairs.version_column = None;
         assert!(upsert_set_list(&pairs, &["id", "body"]).is_empty());
-        assert!(upsert_fns(&pairs, &mut Statements::default()).is_empty());
+        assert!(upsert_fns(&pairs, &mut Statements::default()).unwrap().is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 use super::{Statements, binds, field, key_params, sql, types};
 use crate::emit::{doc_line, doc_lines};
-use crate::ir::Table;
+use crate::ir::{Table, UnknownColumn};
 
 /// `Patch`: one `Option` per patchable column (`Option<Option<_>>` when the column is nullable,
 /// so that "set to NULL" differs from "leave as is").
@@ -52,11 +52,11 @@ fn patch_binds(table: &Table) -> TokenStream {
     }))
 }
 
-pub fn update_fns(table: &Table, statements: &mut Statements) -> TokenStream {
+pub fn update_fns(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     if !sql::has_update(table) {
-        return TokenStream::new();
+        return Ok(TokenStream::new());
     }
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let keys = binds(args);
     let values = patch_binds(table);
     let sql = statements.add("update", sql::update(table));
@@ -78,7 +78,7 @@ pub fn update_fns(table: &Table, statements: &mut Statements) -> TokenStream {
             }
         }
     };
-    let Some(version) = &table.version_column else { return update };
+    let Some(version) = &table.version_column else { return Ok(update) };
     let sql = statements.add("update_if_version", sql::update_if_version(table, version));
     let version = format_ident!("{}", version);
     let doc = doc_lines(
@@ -88,7 +88,7 @@ pub fn update_fns(table: &Table, statements: &mut Statements) -> TokenStream {
         ],
         false,
     );
-    quote! {
+    Ok(quote! {
         #update
 
         #doc
@@ -103,17 +103,18 @@ pub fn update_fns(table: &Table, statements: &mut Statements) -> TokenStream {
                 Err(RepoError::VersionConflict { table: TABLE, expected, actual: current.#version })
             }
         }
-    }
+    })
 }
 
 /// `increment_<counter>(key, by)` for every counter column.
-pub fn increment_fns(table: &Table, statements: &mut Statements) -> TokenStream {
+pub fn increment_fns(table: &Table, statements: &mut Statements) -> Result<TokenStream, UnknownColumn> {
     if table.append_only {
-        return TokenStream::new();
+        return Ok(TokenStream::new());
     }
-    let (params, args) = key_params(table);
+    let (params, args) = key_params(table)?;
     let keys = binds(args);
-    let functions = table.counters.iter().filter_map(|name| table.column(name)).map(|column| {
+    let counters = table.columns_named(table.counters.iter().map(String::as_str))?;
+    let functions = counters.into_iter().map(|column| {
         let function = format!("increment_{}", column.name);
         let sql = statements.add(&function, sql::increment(table, &column.name));
         let function = format_ident!("{}", function);
@@ -133,5 +134,5 @@ pub fn increment_fns(table: &Table, statements: &mut Statements) -> TokenStream 
             }
         }
     });
-    quote! { #(#functions)* }
+    Ok(quote! { #(#functions)* })
 }
