@@ -418,3 +418,13 @@ fn a_service_rpc_nobody_calls_and_a_named_service_that_does_not_call() {
         r.edit(OWNERSHIP, "rpc.CreateAccount = { access = \"public\",", "rpc.CreateAccount = { access = \"service\", services = [],");
     }));
 }
+
+#[test]
+fn idempotency_keys_must_be_unique_columns_of_the_table() {
+    insta::assert_snapshot!(case(|r| {
+        // A column that does not exist, one that is not unique, and one unique only with another.
+        r.edit(OWNERSHIP, "[notes.tables.notes]\n", "[notes.tables.notes]\nidempotency_key = \"request_id\"\n");
+        r.edit(OWNERSHIP, "[notes.tables.note_links]\n", "[notes.tables.note_links]\nidempotency_key = \"label\"\n");
+        r.append(OWNERSHIP, "\n[notes.tables.note_requests]\nidempotency_key = \"title\"\ncolumns.id = \"uuid pk\"\ncolumns.title = \"text\"\n");
+    }));
+}

@@ -173,7 +173,8 @@ pub async fn update_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
 pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
-    let Some((author, _)) = queries::post_state(&logic.db, id).await? else {
+    // Deleted or not: deleting twice answers with the first deletion time.
+    let Some(author) = posts::get_including_deleted(&logic.db, id).await?.map(|p| p.author_id) else {
         return Err(LogicError::not_found(format!("post_id: no post {id}")));
     };
     if author != requester && !logic.has_permission(requester, MODERATE).await? {
@@ -193,7 +194,7 @@ pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
         logic.invalidate_post(id).await;
         logic.search.push_post_soon(id);
     }
-    let deleted_at = queries::post_state(&logic.db, id).await?.and_then(|(_, at)| at);
+    let deleted_at = posts::get_including_deleted(&logic.db, id).await?.and_then(|p| p.deleted_at);
     Ok(pb::DeletePostResponse { deleted_at: deleted_at.map(timestamp) })
 }
 

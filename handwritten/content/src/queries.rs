@@ -58,9 +58,6 @@ const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
     UNION ALL SELECT c.id FROM comments c JOIN thread t ON c.parent_comment_id = t.id WHERE c.deleted_at IS NULL) \
     UPDATE comments SET deleted_at = now() WHERE id IN (SELECT id FROM thread) AND deleted_at IS NULL";
 const SQL_MEDIA_OF: &str = "SELECT post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position";
-const SQL_POST_STATE: &str = "SELECT author_id, deleted_at FROM posts WHERE id = $1";
-const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1";
-const SQL_STORY_STATE: &str = "SELECT author_id, deleted_at FROM stories WHERE id = $1";
 const SQL_POSTS_PAGE: &str = concat!(
     "SELECT ",
     post_columns!(),
@@ -203,10 +200,6 @@ pub async fn feed_page<'e>(
     Ok(rows)
 }
 
-/// The author of a post and when it was deleted, deleted or not; `None` when it never existed.
-pub async fn post_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as(SQL_POST_STATE).bind(id).fetch_optional(db).await?)
-}
 
 /// Live top-level comments of a post, oldest first, after `after` (index
 /// `comments (post_id, created_at)`).
@@ -223,10 +216,6 @@ pub async fn top_level_comments<'e>(
     Ok(rows)
 }
 
-/// Author, post and deletion time of a comment, deleted or not; `None` when it never existed.
-pub async fn comment_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as(SQL_COMMENT_STATE).bind(id).fetch_optional(db).await?)
-}
 
 /// A user's bookmark collections by name, after `after` (unique index `(user_id, name)`).
 pub async fn collections_page<'e>(
@@ -258,10 +247,6 @@ pub async fn active_stories<'e>(
     Ok(rows)
 }
 
-/// The author of a story and when it was deleted, deleted or not; `None` when it never existed.
-pub async fn story_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as(SQL_STORY_STATE).bind(id).fetch_optional(db).await?)
-}
 
 /// Viewers of a story by viewer id, after `after` (primary key `(story_id, viewer_id)`).
 pub async fn story_viewers<'e>(

@@ -156,7 +156,8 @@ pub async fn list_story_viewers(
 pub async fn delete_story(logic: &ContentLogic, _ctx: &CallContext, request: pb::DeleteStoryRequest) -> Result<pb::DeleteStoryResponse, LogicError> {
     let id = parse_uuid("story_id", &request.story_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
-    let Some((author, _)) = queries::story_state(&logic.db, id).await? else {
+    // Deleted or not: deleting twice answers with the first deletion time.
+    let Some(author) = stories::get_including_deleted(&logic.db, id).await?.map(|s| s.author_id) else {
         return Err(LogicError::not_found(format!("story_id: no story {id}")));
     };
     if author != requester {
@@ -166,6 +167,6 @@ pub async fn delete_story(logic: &ContentLogic, _ctx: &CallContext, request: pb:
     }
     // Deleting a deleted story changes nothing; the first deletion time is the answer.
     stories::delete(&logic.db, id).await?;
-    let deleted_at = queries::story_state(&logic.db, id).await?.and_then(|(_, at)| at);
+    let deleted_at = stories::get_including_deleted(&logic.db, id).await?.and_then(|s| s.deleted_at);
     Ok(pb::DeleteStoryResponse { deleted_at: deleted_at.map(timestamp) })
 }

@@ -51,15 +51,12 @@ impl StreamingLogic {
                 "sender_id: at most {RATE_LIMIT} messages a minute per stream; {sender_id} sent {recent}"
             )));
         }
-        let inserted = sql::insert_message(&mut tx, request_id, stream_id, sender_id, &body).await?;
-        let Some(row) = inserted else {
+        let (row, created) = sql::insert_message(&mut tx, request_id, stream_id, sender_id, &body).await?;
+        if !created {
             // The same request id committed concurrently: answer as a retry.
             tx.rollback().await?;
-            let row = stream_chat_messages::find_by_request_id(&self.db, request_id)
-                .await?
-                .ok_or_else(|| LogicError::internal("reading a message whose request id is taken", "no row"))?;
             return same_message(row, stream_id, sender_id, &body);
-        };
+        }
         sql::add_metrics(&mut *tx, stream_id, row.created_at, MetricsDelta { chat_messages: 1, ..Default::default() }).await?;
         tx.commit().await?;
         self.invalidator.entities([stream_id.to_string()]).await;

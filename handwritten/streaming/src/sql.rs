@@ -338,14 +338,15 @@ pub async fn recent_messages(db: &mut PgConnection, stream_id: Uuid, sender_id: 
     sqlx::query_scalar(RECENT_MESSAGES).bind(stream_id).bind(sender_id).bind(seconds).fetch_one(db).await.map_err(error("stream_chat_messages"))
 }
 
-/// Inserts the message unless its request id is taken; the row when this call inserted it.
+/// Inserts the message once per request id: the stored row, and whether this call inserted it
+/// (`false`: the row an earlier or concurrent call with this request id stored).
 pub async fn insert_message(
     db: &mut PgConnection,
     request_id: Uuid,
     stream_id: Uuid,
     sender_id: Uuid,
     body: &str,
-) -> RepoResult<Option<stream_chat_messages::Row>> {
+) -> RepoResult<(stream_chat_messages::Row, bool)> {
     let new = stream_chat_messages::New {
         id: None,
         request_id,
@@ -356,7 +357,7 @@ pub async fn insert_message(
         deleted_at: None,
         deleted_by_id: None,
     };
-    stream_chat_messages::insert_if_absent_by_request_id(db, &new).await
+    stream_chat_messages::insert_idempotent(db, &new).await
 }
 
 /// Soft-deletes a live message; its deletion time when this call deleted it.

@@ -148,6 +148,40 @@ pub fn insert_if_absent_fns(table: &Table, statements: &mut Statements) -> Token
     quote! { #(#functions)* }
 }
 
+/// `INSERT ... ON CONFLICT (<key>) DO UPDATE SET <key> = EXCLUDED.<key> RETURNING (xmax = 0),
+/// <columns>`. The update writes nothing new; it is there because `DO NOTHING` returns no row
+/// on a conflict, and a second statement to read the first row would not see one a concurrent
+/// request committed after this statement's snapshot: `DO UPDATE` waits for it and returns it.
+pub fn insert_idempotent_sql(table: &Table, key: &str) -> String {
+    let target = Target { suffix: String::new(), columns: vec![key], primary: table.is_primary_key(key) };
+    let insert = sql::insert(table);
+    let (head, returning) = insert.split_once(" RETURNING ").unwrap_or((insert.as_str(), ""));
+    format!("{head} ON CONFLICT {} DO UPDATE SET {key} = EXCLUDED.{key} RETURNING (xmax = 0), {returning}", conflict_target(table, &target))
+}
+
+/// `insert_idempotent`, for a table with an `idempotency_key`: a retried request gets its first
+/// row back (and `false`) instead of a second row or a unique violation.
+pub fn insert_idempotent_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+    let Some(key) = table.idempotency_key.as_deref() else { return TokenStream::new() };
+    let sql = statements.add("insert_idempotent", insert_idempotent_sql(table, key));
+    let bound = insert_binds(table);
+    let doc = doc_lines(
+        &[
+            format!("Inserts the row once per `{key}`: the stored row and `true` when inserted, or the row an earlier request with the same `{key}` stored and `false` (its values, not `new`'s: compare them to tell a retry from a reused id)."),
+            "Concurrent requests with one id insert exactly once and all get that row; a conflict on another unique is still an error.".to_string(),
+        ],
+        false,
+    );
+    quote! {
+        #doc
+        pub async fn insert_idempotent<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<(Row, bool)> {
+            let row = sqlx::query(#sql) #bound .fetch_one(db).await.map_err(db_error)?;
+            let created: bool = row.try_get(0).map_err(db_error)?;
+            Ok((Row::decode(&row, 1).map_err(db_error)?, created))
+        }
+    }
+}
+
 /// `upsert` and `upsert_by_<unique>`. None for append-only tables (never updated), for targets
 /// whose rows have nothing to change, and by the primary key of a soft-deleting table: the key
 /// conflicts with deleted rows too, and updating one would bring it back half-deleted.
