@@ -9,7 +9,7 @@ use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::calls::MODERATE;
-use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, Position, optional_uuid};
+use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, optional_uuid};
 use crate::likes::count_change;
 use crate::posts::limit;
 use crate::queries;
@@ -64,10 +64,10 @@ pub async fn list_comments(
     let viewer = Viewer::named(ctx, "viewer_id", &request.viewer_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListComments/{post_id}");
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after: Option<comments::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     logic.visible_post("post_id", post_id, viewer).await?;
-    let rows = queries::top_level_comments(&logic.db, post_id, after, limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    let rows = queries::top_level_comments(&logic.db, post_id, after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| comments::CreatedAtCursor::from(r));
     Ok(pb::ListCommentsResponse { comments: rows.iter().map(convert::comment).collect(), next_page_token })
 }
 

@@ -14,7 +14,6 @@ use nova_content::LogicError;
 use nova_content::repo::posts::Visibility;
 use nova_content::repo::{bookmark_collections, comments, likes, posts, stories, story_views};
 
-use crate::convert::Position;
 use ::nova_runtime::repo::same_text;
 
 // The column lists of the rows decoded below (through the generated `FromRow`), as
@@ -144,13 +143,13 @@ pub async fn posts_page<'e>(
     db: impl PgExecutor<'e>,
     authors: &[Uuid],
     visibilities: &[Visibility],
-    after: Option<Position>,
+    after: Option<&posts::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<posts::Row>, LogicError> {
     let numbers: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
     let rows: Vec<posts::Row> = match after {
         None => sqlx::query_as(SQL_POSTS_PAGE).bind(authors).bind(&numbers).bind(limit).fetch_all(db).await?,
-        Some((at, id)) => sqlx::query_as(SQL_POSTS_PAGE_AFTER).bind(authors).bind(&numbers).bind(at).bind(id).bind(limit).fetch_all(db).await?,
+        Some(after) => sqlx::query_as(SQL_POSTS_PAGE_AFTER).bind(authors).bind(&numbers).bind(after.created_at).bind(after.id).bind(limit).fetch_all(db).await?,
     };
     Ok(rows)
 }
@@ -167,7 +166,7 @@ pub struct AuthorGroup {
 pub async fn feed_page<'e>(
     db: impl PgExecutor<'e>,
     groups: &[AuthorGroup; 2],
-    after: Option<Position>,
+    after: Option<&posts::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<posts::Row>, LogicError> {
     let numbers = |group: &AuthorGroup| group.visibilities.iter().map(|v| v.number()).collect::<Vec<i16>>();
@@ -184,14 +183,14 @@ pub async fn feed_page<'e>(
                 .fetch_all(db)
                 .await?
         }
-        Some((at, id)) => {
+        Some(after) => {
             sqlx::query_as(SQL_FEED_PAGE_AFTER)
                 .bind(&first.authors)
                 .bind(&first_visibilities)
                 .bind(&second.authors)
                 .bind(&second_visibilities)
-                .bind(at)
-                .bind(id)
+                .bind(after.created_at)
+                .bind(after.id)
                 .bind(limit)
                 .fetch_all(db)
                 .await?
@@ -206,12 +205,12 @@ pub async fn feed_page<'e>(
 pub async fn top_level_comments<'e>(
     db: impl PgExecutor<'e>,
     post_id: Uuid,
-    after: Option<Position>,
+    after: Option<&comments::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<comments::Row>, LogicError> {
     let rows: Vec<comments::Row> = match after {
         None => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS).bind(post_id).bind(limit).fetch_all(db).await?,
-        Some((at, id)) => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS_AFTER).bind(post_id).bind(at).bind(id).bind(limit).fetch_all(db).await?,
+        Some(after) => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS_AFTER).bind(post_id).bind(after.created_at).bind(after.id).bind(limit).fetch_all(db).await?,
     };
     Ok(rows)
 }
@@ -237,12 +236,12 @@ pub async fn active_stories<'e>(
     db: impl PgExecutor<'e>,
     author_id: Uuid,
     now: DateTime<Utc>,
-    after: Option<Position>,
+    after: Option<&stories::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<stories::Row>, LogicError> {
     let rows: Vec<stories::Row> = match after {
         None => sqlx::query_as(SQL_ACTIVE_STORIES).bind(author_id).bind(now).bind(limit).fetch_all(db).await?,
-        Some((at, id)) => sqlx::query_as(SQL_ACTIVE_STORIES_AFTER).bind(author_id).bind(now).bind(at).bind(id).bind(limit).fetch_all(db).await?,
+        Some(after) => sqlx::query_as(SQL_ACTIVE_STORIES_AFTER).bind(author_id).bind(now).bind(after.created_at).bind(after.id).bind(limit).fetch_all(db).await?,
     };
     Ok(rows)
 }
