@@ -71,11 +71,11 @@ impl StreamingLogic {
         let stream_id = convert::stream_id(&request.stream_id)?;
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let list = format!("GetChatMessages/{stream_id}");
-        let after = decode_token(&list, &request.page_token)?;
+        let after: Option<stream_chat_messages::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
         self.visible_stream(principal, stream_id).await?;
         let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
-        let rows = sql::messages(&self.db, stream_id, after, limit).await?;
-        let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+        let rows = sql::messages(&self.db, stream_id, after.as_ref(), limit).await?;
+        let (rows, next_page_token) = split_page(rows, size, &list, |r| stream_chat_messages::CreatedAtCursor::from(r));
         Ok(pb::GetChatMessagesResponse { messages: rows.iter().map(convert::chat_message).collect(), next_page_token })
     }
 

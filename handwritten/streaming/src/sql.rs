@@ -315,14 +315,14 @@ pub async fn by_creator<'e>(
     creator_id: Uuid,
     statuses: &[Status],
     visibilities: &[Visibility],
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<&streams::CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<streams::Row>> {
     let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
     let shown: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
     let query = match after {
         None => sqlx::query_as(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit).bind(shown),
-        Some((created_at, id)) => sqlx::query_as(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(created_at).bind(id),
+        Some(after) => sqlx::query_as(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(after.created_at).bind(after.id),
     };
     query.fetch_all(db).await.map_err(error("streams"))
 }
@@ -370,12 +370,12 @@ pub async fn delete_message<'e>(db: impl PgExecutor<'e>, id: Uuid, deleted_by: U
 pub async fn messages<'e>(
     db: impl PgExecutor<'e>,
     stream_id: Uuid,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<&stream_chat_messages::CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<stream_chat_messages::Row>> {
     let query = match after {
         None => sqlx::query_as(MESSAGES).bind(stream_id).bind(limit),
-        Some((created_at, id)) => sqlx::query_as(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(created_at).bind(id),
+        Some(after) => sqlx::query_as(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(after.created_at).bind(after.id),
     };
     query.fetch_all(db).await.map_err(error("stream_chat_messages"))
 }
