@@ -270,4 +270,22 @@ mod tests {
         let sql = insert_if_absent_sql(&posts, "(body) WHERE deleted_at IS NULL");
         assert!(sql.contains(") ON CONFLICT (body) WHERE deleted_at IS NULL DO NOTHING RETURNING id, body, "), "{sql}");
     }
+
+    #[test]
+    fn idempotent_inserts_return_the_existing_row_through_a_no_op_update() {
+        let mut posts = table();
+        posts.columns.push(column("request_id", ScalarType::Uuid, false, None));
+        posts.uniques = vec![vec!["request_id".into()]];
+        let sql = insert_idempotent_sql(&posts, "request_id");
+        assert!(sql.contains(" ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id RETURNING (xmax = 0), id, "), "{sql}");
+        // On a soft-deleting table the unique is a partial index over live rows: the target says so.
+        posts.soft_delete = true;
+        let sql = insert_idempotent_sql(&posts, "request_id");
+        assert!(sql.contains(" ON CONFLICT (request_id) WHERE deleted_at IS NULL DO UPDATE "), "{sql}");
+        // Only tables that declare a key get the function.
+        posts.idempotency_key = None;
+        assert!(insert_idempotent_fn(&posts, &mut Statements::default()).is_empty());
+        posts.idempotency_key = Some("request_id".into());
+        assert!(insert_idempotent_fn(&posts, &mut Statements::default()).to_string().contains("insert_idempotent"));
+    }
 }
