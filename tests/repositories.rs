@@ -158,11 +158,12 @@ async fn pages_walk_every_row_once_in_order() {
         users::insert(&pool, &new_user(&format!("user{i}@example.com"))).await.unwrap();
     }
     let mut seen = Vec::new();
-    let mut after: Option<users::Row> = None;
+    let mut after: Option<users::KeyCursor> = None;
     loop {
         let page = users::list(&pool, after.as_ref(), 3).await.unwrap();
         assert!(page.len() <= 3);
-        let Some(last) = page.last().cloned() else { break };
+        let Some(last) = page.last().map(users::KeyCursor::from) else { break };
+        assert_eq!(last, users::KeyCursor { id: page[page.len() - 1].id }, "a key cursor is the key");
         seen.extend(page.into_iter().map(|u| u.id));
         after = Some(last);
     }
@@ -187,7 +188,7 @@ async fn pages_walk_every_row_once_in_order() {
         sessions::insert(&pool, &session).await.unwrap();
     }
     let first = sessions::list_by_user_id(&pool, owner.id, None, 2).await.unwrap();
-    let second = sessions::list_by_user_id(&pool, owner.id, first.last(), 10).await.unwrap();
+    let second = sessions::list_by_user_id(&pool, owner.id, first.last().map(Into::into).as_ref(), 10).await.unwrap();
     let devices: Vec<String> = first.iter().chain(&second).map(|s| s.device.clone()).collect();
     assert_eq!(devices, ["device 1", "device 2", "device 3", "device 4", "device 5"]);
 
@@ -308,7 +309,7 @@ async fn null_filters_match_null_rows() {
     // `None` matches the top-level comments (parent_comment_id IS NULL), a page at a time.
     let found = walk(2, |after: Option<comments::Row>, limit| {
         let pool = pool.clone();
-        async move { comments::list_by_parent_comment_id(&pool, None, after.as_ref(), limit).await.unwrap() }
+        async move { comments::list_by_parent_comment_id(&pool, None, after.as_ref().map(Into::into).as_ref(), limit).await.unwrap() }
     })
     .await;
     let mut found: Vec<Uuid> = found.iter().map(|c| c.id).collect();
@@ -357,7 +358,7 @@ async fn pages_over_a_nullable_sort_column_do_not_stop_at_null() {
     for page_size in [1, 2, 3, 10] {
         let seen = walk(page_size, |after: Option<streams::Row>, limit| {
             let pool = pool.clone();
-            async move { streams::list_by_status(&pool, streams::Status::Scheduled, after.as_ref(), limit).await.unwrap() }
+            async move { streams::list_by_status(&pool, streams::Status::Scheduled, after.as_ref().map(Into::into).as_ref(), limit).await.unwrap() }
         })
         .await;
         assert_eq!(seen.len(), starts.len(), "pages of {page_size} reach every row, past the NULLs");
@@ -388,7 +389,7 @@ async fn a_timestamp_index_gives_a_time_range() {
     let until = base + Duration::hours(7);
     let seen = walk(2, |after: Option<users::Row>, limit| {
         let pool = pool.clone();
-        async move { users::list_by_created_at_between(&pool, since, until, after.as_ref(), limit).await.unwrap() }
+        async move { users::list_by_created_at_between(&pool, since, until, after.as_ref().map(Into::into).as_ref(), limit).await.unwrap() }
     })
     .await;
     let names: Vec<&str> = seen.iter().map(|u| u.username.as_str()).collect();
@@ -626,4 +627,99 @@ async fn upsert_inserts_then_updates_and_says_which() {
     assert_eq!(inserts, 1);
     assert_eq!(preferences::get(&feed, other.user_id).await.unwrap().unwrap().version, 7);
     feed.close().await;
+}
+
+#[tokio::test]
+async fn typed_cursors_continue_a_page_without_the_row_and_survive_a_page_token() {
+    use nova_runtime::paging::{decode_token, encode_token};
+    let (_database, pool) = auth_database().await;
+    let base = Utc::now() - Duration::days(1);
+    let mut ids = Vec::new();
+    for hours in 0..5 {
+        let mut user = new_user(&format!("user{hours}@example.com"));
+        user.created_at = Some(base + Duration::hours(hours));
+        ids.push(users::insert(&pool, &user).await.unwrap().id);
+    }
+    let (since, until) = (base - Duration::hours(1), base + Duration::hours(10));
+    let first = users::list_by_created_at_between(&pool, since, until, None, 2).await.unwrap();
+    let cursor: users::CreatedAtCursor = first.last().unwrap().into();
+    assert_eq!(cursor, users::CreatedAtCursor { created_at: first[1].created_at, id: ids[1] }, "exactly the ordering columns");
+
+    // Through a page token and back, the cursor is the same value.
+    let token = encode_token("ListUsers", &cursor);
+    let decoded: users::CreatedAtCursor = decode_token("ListUsers", &token).unwrap().unwrap();
+    assert_eq!(decoded, cursor);
+    assert!(decode_token::<users::CreatedAtCursor>("ListOtherUsers", &token).is_err(), "another list's token is refused");
+
+    // The row the cursor came from may be gone: the page still continues after its position.
+    assert!(users::purge(&pool, ids[1]).await.unwrap());
+    let rest = users::list_by_created_at_between(&pool, since, until, Some(&decoded), 10).await.unwrap();
+    assert_eq!(rest.iter().map(|u| u.id).collect::<Vec<_>>(), ids[2..]);
+
+    // A cursor built by hand (no row at all) starts where its values say.
+    let by_hand = users::CreatedAtCursor { created_at: base + Duration::hours(3), id: Uuid::nil() };
+    let tail = users::list_by_created_at_between(&pool, since, until, Some(&by_hand), 10).await.unwrap();
+    assert_eq!(tail.iter().map(|u| u.id).collect::<Vec<_>>(), ids[3..], "(created_at, nil id) sorts before the row at that time");
+}
+
+#[tokio::test]
+async fn get_including_deleted_sees_soft_deleted_rows_that_get_hides() {
+    let (_database, pool) = auth_database().await;
+    let ada = users::insert(&pool, &new_user("ada@example.com")).await.unwrap();
+    assert_eq!(users::get_including_deleted(&pool, ada.id).await.unwrap().as_ref(), Some(&ada), "a live row, as get reads it");
+    assert!(users::delete(&pool, ada.id).await.unwrap());
+    assert_eq!(users::get(&pool, ada.id).await.unwrap(), None);
+    let deleted = users::get_including_deleted(&pool, ada.id).await.unwrap().expect("the deleted row is still readable");
+    assert_eq!(deleted.id, ada.id);
+    assert!(deleted.deleted_at.is_some(), "and says it is deleted");
+    // A row that never existed, or one purged for good, is None.
+    assert_eq!(users::get_including_deleted(&pool, Uuid::new_v4()).await.unwrap(), None);
+    assert!(users::purge(&pool, ada.id).await.unwrap());
+    assert_eq!(users::get_including_deleted(&pool, ada.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn insert_idempotent_returns_the_first_row_for_a_repeated_request_id() {
+    use nova_search::repo::search_queries as queries;
+    let database = TestDatabase::new("repo_idempotent");
+    let pool = nova_search::db::connect(&database.config()).await.unwrap();
+    let new = |request_id: Uuid, query: &str| queries::New {
+        id: None,
+        request_id,
+        user_id: None,
+        query: query.into(),
+        normalized_query: query.to_lowercase(),
+        scope: None,
+        result_count: Some(3),
+        created_at: None,
+    };
+    let request = Uuid::new_v4();
+    let (first, created) = queries::insert_idempotent(&pool, &new(request, "Rust")).await.unwrap();
+    assert!(created);
+    assert_eq!((first.query.as_str(), first.scope, first.result_count), ("Rust", queries::Scope::All, 3), "defaults filled in");
+
+    // The same request id again, even with other values: the first row, not created, nothing written.
+    let (again, created) = queries::insert_idempotent(&pool, &new(request, "Go")).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, first);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM search_queries").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 1);
+
+    // A conflict on another unique (the primary key) is still an error.
+    let mut same_id = new(Uuid::new_v4(), "Zig");
+    same_id.id = Some(first.id);
+    assert!(matches!(queries::insert_idempotent(&pool, &same_id).await, Err(RepoError::UniqueViolation { .. })));
+
+    // Concurrent requests with one new id: exactly one creates, every one gets that row.
+    let racing = Uuid::new_v4();
+    let writers = (0..8).map(|i| {
+        let pool = pool.clone();
+        let new = new(racing, &format!("query {i}"));
+        async move { queries::insert_idempotent(&pool, &new).await.unwrap() }
+    });
+    let results = futures_util::future::join_all(writers).await;
+    assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+    let winner = results.iter().find(|(_, created)| *created).map(|(row, _)| row.clone()).unwrap();
+    assert!(results.iter().all(|(row, _)| *row == winner));
+    pool.close().await;
 }

@@ -350,6 +350,9 @@ pub struct Table {
     /// `soft_delete = true`: deleting sets `deleted_at`, reads hide such rows, and uniques hold
     /// among live rows only (partial unique indexes), so a deleted row's values can be reused.
     pub soft_delete: bool,
+    /// `idempotency_key = "<column>"`: the unique column naming the request that wrote a row;
+    /// the repository gets `insert_idempotent`.
+    pub idempotency_key: Option<String>,
     /// Composite foreign keys to tables of the same service (`foreign_keys = [...]`); a
     /// single column's `-> t.c` stays on the column.
     pub foreign_keys: Vec<ForeignKey>,
@@ -664,6 +667,7 @@ mod tests {
             checks: vec![],
             soft_delete: false,
             foreign_keys: vec![],
+            idempotency_key: None,
         }
     }
 

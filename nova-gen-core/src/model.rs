@@ -428,6 +428,7 @@ fn build_table(service: &RawService, raw: &RawTable) -> Table {
         append_only: raw.append_only.as_ref().is_some_and(|a| a.value),
         checks: build_checks(&raw.name.value, &columns, &raw.checks),
         soft_delete: raw.soft_delete.as_ref().is_some_and(|s| s.value),
+        idempotency_key: raw.idempotency_key.as_ref().map(|k| k.value.clone()),
         foreign_keys: raw
             .foreign_keys
             .iter()

@@ -142,6 +142,9 @@ pub struct RawTable {
     pub checks: Vec<Located<String>>,
     /// `soft_delete = true`.
     pub soft_delete: Option<Located<bool>>,
+    /// `idempotency_key = "<column>"`: a unique column naming the request that wrote the row,
+    /// so a repeated request finds its first row instead of inserting another.
+    pub idempotency_key: Option<Located<String>>,
     /// `foreign_keys = ["a, b -> t(c, d) [cascade | set null | restrict]"]`.
     pub foreign_keys: Vec<RawForeignKey>,
 }

@@ -436,3 +436,13 @@ fn user_check_on_the_issuer_and_against_an_issuer_without_user_lookups() {
         r.edit(OWNERSHIP, "[notes]\ncalls = [\"accounts\"]\n", "[notes]\ncalls = [\"accounts\"]\nchecks_users = true\n");
     }));
 }
+
+#[test]
+fn idempotency_keys_must_be_unique_columns_of_the_table() {
+    insta::assert_snapshot!(case(|r| {
+        // A column that does not exist, one that is not unique, and one unique only with another.
+        r.edit(OWNERSHIP, "[notes.tables.notes]\n", "[notes.tables.notes]\nidempotency_key = \"request_id\"\n");
+        r.edit(OWNERSHIP, "[notes.tables.note_links]\n", "[notes.tables.note_links]\nidempotency_key = \"label\"\n");
+        r.append(OWNERSHIP, "\n[notes.tables.note_requests]\nidempotency_key = \"title\"\ncolumns.id = \"uuid pk\"\ncolumns.title = \"text\"\n");
+    }));
+}

@@ -4,6 +4,7 @@
 pub use chrono;
 pub use prost;
 pub use prost_types;
+pub use serde;
 pub use serde_json;
 pub use sqlx;
 pub use tokio;

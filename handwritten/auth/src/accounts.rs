@@ -2,7 +2,6 @@
 
 use ::nova_runtime::codegen::chrono::{DateTime, TimeZone, Utc};
 use ::nova_runtime::codegen::serde_json::json;
-use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, parse_uuids, text};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use ::nova_runtime::{CallContext, LogicError};
@@ -25,39 +24,18 @@ pub async fn check_user_exists(logic: &AuthLogic, request: pb::CheckUserExistsRe
     Ok(pb::CheckUserExistsResponse { exists })
 }
 
-/// A stand-in row holding only a keyset position `(created_at, id)`: the generated
-/// `list_by_created_at_between` reads nothing else of `after`, and the row itself may have
-/// been deleted since the token was issued.
-fn position(created_at: DateTime<Utc>, id: Uuid) -> users_table::Row {
-    users_table::Row {
-        id,
-        email: String::new(),
-        username: String::new(),
-        password_hash: String::new(),
-        email_verified: false,
-        status: users_table::Status::Active,
-        failed_login_attempts: 0,
-        locked_until: None,
-        last_login_at: None,
-        created_at,
-        updated_at: created_at,
-        deleted_at: None,
-        version: 0,
-    }
-}
-
 /// ListUsers: live users by creation time then id, keyset-paged over `users_created_at_idx`
 /// (emails as for GetUser).
 /// Not cached by callers (no policy), so no invalidation to do.
 pub async fn list_users(logic: &AuthLogic, ctx: &CallContext, request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_token(LIST, &request.page_token)?;
-    let after = after.map(|(created_at, id)| position(created_at, id));
+    // The token holds the generated cursor of the last row: its `created_at` and `id`.
+    let after: Option<users_table::CreatedAtCursor> = decode_token(LIST, &request.page_token)?;
     let since = DateTime::<Utc>::UNIX_EPOCH;
     let until = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).single().unwrap_or(DateTime::<Utc>::MAX_UTC);
     let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
     let rows = users_table::list_by_created_at_between(logic.db(), since, until, after.as_ref(), limit).await?;
-    let (rows, next_page_token) = split_page(rows, size, LIST, |row| (row.created_at, row.id));
+    let (rows, next_page_token) = split_page(rows, size, LIST, |row| users_table::CreatedAtCursor::from(row));
     Ok(pb::ListUsersResponse { users: rows.iter().map(|row| users::visible_to(&ctx.principal, row)).collect(), next_page_token })
 }
 

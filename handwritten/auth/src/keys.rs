@@ -174,7 +174,8 @@ impl KeyStore {
         let started = Instant::now();
         let mut rows: Vec<jwt_signing_keys::Row> = Vec::new();
         loop {
-            let page = jwt_signing_keys::list(&self.db, rows.last(), PAGE).await?;
+            let after: Option<jwt_signing_keys::KeyCursor> = rows.last().map(Into::into);
+            let page = jwt_signing_keys::list(&self.db, after.as_ref(), PAGE).await?;
             let done = page.len() < PAGE as usize;
             rows.extend(page);
             if done {

@@ -136,17 +136,21 @@ pub async fn list_bookmarks(
     let collection_id = optional_uuid("collection_id", &request.collection_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListBookmarks/{user_id}/{collection_id:?}");
-    let after: Option<(DateTime<Utc>, Uuid)> = decode_token(&list, &request.page_token)?;
-    // The generated keysets read only the ordering columns of the row they continue after.
-    let cursor = after.map(|(created_at, post_id)| bookmarks::Row { user_id, post_id, collection_id, created_at });
-    let rows = match collection_id {
+    // A collection pages in key order, all of a user's bookmarks newest first: each token holds
+    // the generated cursor of its ordering (the list name keeps the two apart).
+    let (rows, next_page_token) = match collection_id {
         Some(id) => {
+            let after: Option<bookmarks::KeyCursor> = decode_token(&list, &request.page_token)?;
             logic.owned_collection(id, user_id).await?;
-            bookmarks::list_by_collection_id(&logic.db, Some(id), cursor.as_ref(), limit(size)).await?
+            let rows = bookmarks::list_by_collection_id(&logic.db, Some(id), after.as_ref(), limit(size)).await?;
+            split_page(rows, size, &list, |r| bookmarks::KeyCursor::from(r))
         }
-        None => bookmarks::list_by_user_id(&logic.db, user_id, cursor.as_ref(), limit(size)).await?,
+        None => {
+            let after: Option<bookmarks::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
+            let rows = bookmarks::list_by_user_id(&logic.db, user_id, after.as_ref(), limit(size)).await?;
+            split_page(rows, size, &list, |r| bookmarks::CreatedAtCursor::from(r))
+        }
     };
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.post_id));
     // Deleted posts disappear, and so do posts the user may no longer see (the author made
     // one private, or blocked them since): the page keeps only bookmarks of posts shown.
     let post_ids: Vec<Uuid> = rows.iter().map(|r| r.post_id).collect();

@@ -2,8 +2,6 @@
 //! the post's `comment_count` counts every live comment, kept by atomic increments. Deleting a
 //! comment deletes the replies below it.
 
-use ::nova_runtime::codegen::chrono::{DateTime, Utc};
-use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_content::repo::{comments, posts};
@@ -11,7 +9,7 @@ use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::calls::MODERATE;
-use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, Position, optional_uuid};
+use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, optional_uuid};
 use crate::likes::count_change;
 use crate::posts::limit;
 use crate::queries;
@@ -66,10 +64,10 @@ pub async fn list_comments(
     let viewer = Viewer::named(ctx, "viewer_id", &request.viewer_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListComments/{post_id}");
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after: Option<comments::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     logic.visible_post("post_id", post_id, viewer).await?;
-    let rows = queries::top_level_comments(&logic.db, post_id, after, limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    let rows = queries::top_level_comments(&logic.db, post_id, after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| comments::CreatedAtCursor::from(r));
     Ok(pb::ListCommentsResponse { comments: rows.iter().map(convert::comment).collect(), next_page_token })
 }
 
@@ -81,7 +79,7 @@ pub async fn list_comment_replies(
     let comment_id = parse_uuid("comment_id", &request.comment_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListCommentReplies/{comment_id}");
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after: Option<comments::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     let parent = comments::get(&logic.db, comment_id).await?.ok_or_else(|| LogicError::not_found(format!("comment_id: no comment {comment_id}")))?;
     let Some(post) = posts::get(&logic.db, parent.post_id).await? else {
         return Err(LogicError::not_found(format!("comment_id: no comment {comment_id} (its post was deleted)")));
@@ -90,9 +88,8 @@ pub async fn list_comment_replies(
     if !logic.audience(post.author_id, Viewer::caller(ctx)).await?.sees(post.visibility) {
         return Err(LogicError::not_found(format!("comment_id: no comment {comment_id}")));
     }
-    let cursor = after.map(|(created_at, id)| cursor_row(&parent, created_at, id));
-    let rows = comments::list_by_parent_comment_id(&logic.db, Some(comment_id), cursor.as_ref(), limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    let rows = comments::list_by_parent_comment_id(&logic.db, Some(comment_id), after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| comments::CreatedAtCursor::from(r));
     Ok(pb::ListCommentRepliesResponse { comments: rows.iter().map(convert::comment).collect(), next_page_token })
 }
 
@@ -103,7 +100,8 @@ pub async fn delete_comment(
 ) -> Result<pb::DeleteCommentResponse, LogicError> {
     let comment_id = parse_uuid("comment_id", &request.comment_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
-    let Some((author, post_id, deleted_at)) = queries::comment_state(&logic.db, comment_id).await? else {
+    // Deleted or not: deleting twice answers with the first deletion time.
+    let Some(comments::Row { author_id: author, post_id, deleted_at, .. }) = comments::get_including_deleted(&logic.db, comment_id).await? else {
         return Err(LogicError::not_found(format!("comment_id: no comment {comment_id}")));
     };
     let post = posts::get(&logic.db, post_id)
@@ -130,12 +128,6 @@ pub async fn delete_comment(
     }
     tx.commit().await?;
     logic.invalidate_post(post_id).await;
-    let deleted_at = queries::comment_state(&logic.db, comment_id).await?.and_then(|(_, _, at)| at);
+    let deleted_at = comments::get_including_deleted(&logic.db, comment_id).await?.and_then(|c| c.deleted_at);
     Ok(pb::DeleteCommentResponse { deleted_at: deleted_at.map(timestamp) })
-}
-
-/// The row a keyset page continues after: the generated `list_by_*` reads only its
-/// `(created_at, id)`, the rest is copied from the parent to fill the struct.
-fn cursor_row(parent: &comments::Row, created_at: DateTime<Utc>, id: Uuid) -> comments::Row {
-    comments::Row { id, created_at, parent_comment_id: Some(parent.id), ..parent.clone() }
 }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, text, timestamp};
 use nova_content::repo::{bookmark_collections, comments, posts, shares, stories};
@@ -15,9 +14,6 @@ pub const MAX_MEDIA: usize = 10;
 /// Default and largest page of every list.
 pub const DEFAULT_PAGE: u32 = 20;
 pub const MAX_PAGE: u32 = 100;
-
-/// A keyset position: the creation time and id of the last item of a page.
-pub type Position = (DateTime<Utc>, Uuid);
 
 /// An optional id field: empty means absent, anything else must be a UUID.
 pub fn optional_uuid(field: &str, value: &str) -> Result<Option<Uuid>, LogicError> {

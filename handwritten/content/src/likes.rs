@@ -56,13 +56,10 @@ pub async fn list_post_likes(
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListPostLikes/{post_id}");
-    let after: Option<(::nova_runtime::codegen::chrono::DateTime<::nova_runtime::codegen::chrono::Utc>, Uuid)> =
-        decode_token(&list, &request.page_token)?;
+    let after: Option<likes::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     logic.visible_post("post_id", post_id, Viewer::caller(ctx)).await?;
-    // The keyset reads only (created_at, user_id, post_id) of the row it continues after.
-    let cursor = after.map(|(created_at, user_id)| likes::Row { user_id, post_id, created_at });
-    let rows = likes::list_by_post_id(&logic.db, post_id, cursor.as_ref(), limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.user_id));
+    let rows = likes::list_by_post_id(&logic.db, post_id, after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| likes::CreatedAtCursor::from(r));
     let likes = rows.iter().map(|r| pb::PostLike { user_id: r.user_id.to_string(), created_at: Some(timestamp(r.created_at)) }).collect();
     Ok(pb::ListPostLikesResponse { likes, next_page_token })
 }

@@ -9,7 +9,7 @@ use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::calls::MODERATE;
-use crate::convert::{self, DEFAULT_PAGE, MAX_MEDIA, MAX_PAGE, MAX_TEXT_CHARS, Position};
+use crate::convert::{self, DEFAULT_PAGE, MAX_MEDIA, MAX_PAGE, MAX_TEXT_CHARS};
 use crate::queries;
 use crate::viewers::{Audience, Audiences, Viewer};
 
@@ -84,7 +84,7 @@ pub async fn get_posts_by_author(
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     // The token belongs to this author, viewer and filter: it cannot page another list.
     let list = format!("GetPostsByAuthor/{author}/{viewer:?}/{:?}", request.visibilities);
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after: Option<posts::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     let audience = logic.audience(author, viewer).await?;
     if audience == Audience::Blocked {
         return Err(LogicError::not_found(format!("author_id: no user {author}")));
@@ -93,8 +93,8 @@ pub async fn get_posts_by_author(
     if allowed.is_empty() {
         return Ok(pb::GetPostsByAuthorResponse { posts: Vec::new(), next_page_token: String::new() });
     }
-    let rows = queries::posts_page(&logic.db, &[author], &allowed, after, limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    let rows = queries::posts_page(&logic.db, &[author], &allowed, after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| posts::CreatedAtCursor::from(r));
     Ok(pb::GetPostsByAuthorResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
 }
 
@@ -173,7 +173,8 @@ pub async fn update_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
 pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
-    let Some((author, _)) = queries::post_state(&logic.db, id).await? else {
+    // Deleted or not: deleting twice answers with the first deletion time.
+    let Some(author) = posts::get_including_deleted(&logic.db, id).await?.map(|p| p.author_id) else {
         return Err(LogicError::not_found(format!("post_id: no post {id}")));
     };
     if author != requester && !logic.has_permission(requester, MODERATE).await? {
@@ -193,7 +194,7 @@ pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
         logic.invalidate_post(id).await;
         logic.search.push_post_soon(id);
     }
-    let deleted_at = queries::post_state(&logic.db, id).await?.and_then(|(_, at)| at);
+    let deleted_at = posts::get_including_deleted(&logic.db, id).await?.and_then(|p| p.deleted_at);
     Ok(pb::DeletePostResponse { deleted_at: deleted_at.map(timestamp) })
 }
 
@@ -206,7 +207,7 @@ pub async fn get_feed_posts(
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     // A position is meaningful in any author set, so the token names only the list.
     let list = "GetFeedPosts";
-    let mut after: Option<Position> = decode_token(list, &request.page_token)?;
+    let mut after: Option<posts::CreatedAtCursor> = decode_token(list, &request.page_token)?;
     let viewer = Viewer::caller(ctx);
     // The viewer's audience towards an author is asked only once a post of theirs comes up:
     // an unknown author's public and followers-only posts are read, then filtered; a known
@@ -219,10 +220,10 @@ pub async fn get_feed_posts(
         if groups.iter().all(|g| g.authors.is_empty()) {
             break;
         }
-        let rows = queries::feed_page(&logic.db, &groups, after, limit(size)).await?;
+        let rows = queries::feed_page(&logic.db, &groups, after.as_ref(), limit(size)).await?;
         let exhausted = i64::try_from(rows.len()).unwrap_or(i64::MAX) < limit(size);
         if let Some(last) = rows.last() {
-            after = Some((last.created_at, last.id));
+            after = Some(last.into());
         }
         logic.learn_audiences(viewer, &mut known, rows.iter().map(|r| r.author_id)).await?;
         shown.extend(rows.into_iter().filter(|r| known.sees(r)));
@@ -231,7 +232,7 @@ pub async fn get_feed_posts(
         }
     }
     shown.truncate(size + 1);
-    let (rows, next_page_token) = split_page(shown, size, list, |r| (r.created_at, r.id));
+    let (rows, next_page_token) = split_page(shown, size, list, |r| posts::CreatedAtCursor::from(r));
     Ok(pb::GetFeedPostsResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
 }
 

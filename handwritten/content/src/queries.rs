@@ -14,8 +14,6 @@ use nova_content::LogicError;
 use nova_content::repo::posts::Visibility;
 use nova_content::repo::{bookmark_collections, comments, likes, posts, stories, story_views};
 
-use crate::convert::Position;
-
 // The column lists of the rows decoded below (through the generated `FromRow`) are the
 // generated repositories' `columns!()`, so they cannot drift from what `Row` reads.
 const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
@@ -23,9 +21,6 @@ const SQL_DELETE_COMMENT_THREAD: &str = "WITH RECURSIVE thread AS (\
     UNION ALL SELECT c.id FROM comments c JOIN thread t ON c.parent_comment_id = t.id WHERE c.deleted_at IS NULL) \
     UPDATE comments SET deleted_at = now() WHERE id IN (SELECT id FROM thread) AND deleted_at IS NULL";
 const SQL_MEDIA_OF: &str = "SELECT post_id, media_id FROM post_media WHERE post_id = ANY($1) ORDER BY post_id, position";
-const SQL_POST_STATE: &str = "SELECT author_id, deleted_at FROM posts WHERE id = $1";
-const SQL_COMMENT_STATE: &str = "SELECT author_id, post_id, deleted_at FROM comments WHERE id = $1";
-const SQL_STORY_STATE: &str = "SELECT author_id, deleted_at FROM stories WHERE id = $1";
 const SQL_POSTS_PAGE: &str = concat!(
     "SELECT ",
     posts::columns!(),
@@ -113,13 +108,15 @@ pub async fn posts_page<'e>(
     db: impl PgExecutor<'e>,
     authors: &[Uuid],
     visibilities: &[Visibility],
-    after: Option<Position>,
+    after: Option<&posts::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<posts::Row>, LogicError> {
     let numbers: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
     let rows: Vec<posts::Row> = match after {
         None => sqlx::query_as(SQL_POSTS_PAGE).bind(authors).bind(&numbers).bind(limit).fetch_all(db).await?,
-        Some((at, id)) => sqlx::query_as(SQL_POSTS_PAGE_AFTER).bind(authors).bind(&numbers).bind(at).bind(id).bind(limit).fetch_all(db).await?,
+        Some(after) => {
+            sqlx::query_as(SQL_POSTS_PAGE_AFTER).bind(authors).bind(&numbers).bind(after.created_at).bind(after.id).bind(limit).fetch_all(db).await?
+        }
     };
     Ok(rows)
 }
@@ -136,7 +133,7 @@ pub struct AuthorGroup {
 pub async fn feed_page<'e>(
     db: impl PgExecutor<'e>,
     groups: &[AuthorGroup; 2],
-    after: Option<Position>,
+    after: Option<&posts::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<posts::Row>, LogicError> {
     let numbers = |group: &AuthorGroup| group.visibilities.iter().map(|v| v.number()).collect::<Vec<i16>>();
@@ -153,14 +150,14 @@ pub async fn feed_page<'e>(
                 .fetch_all(db)
                 .await?
         }
-        Some((at, id)) => {
+        Some(after) => {
             sqlx::query_as(SQL_FEED_PAGE_AFTER)
                 .bind(&first.authors)
                 .bind(&first_visibilities)
                 .bind(&second.authors)
                 .bind(&second_visibilities)
-                .bind(at)
-                .bind(id)
+                .bind(after.created_at)
+                .bind(after.id)
                 .bind(limit)
                 .fetch_all(db)
                 .await?
@@ -169,29 +166,21 @@ pub async fn feed_page<'e>(
     Ok(rows)
 }
 
-/// The author of a post and when it was deleted, deleted or not; `None` when it never existed.
-pub async fn post_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as(SQL_POST_STATE).bind(id).fetch_optional(db).await?)
-}
-
 /// Live top-level comments of a post, oldest first, after `after` (index
 /// `comments (post_id, created_at)`).
 pub async fn top_level_comments<'e>(
     db: impl PgExecutor<'e>,
     post_id: Uuid,
-    after: Option<Position>,
+    after: Option<&comments::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<comments::Row>, LogicError> {
     let rows: Vec<comments::Row> = match after {
         None => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS).bind(post_id).bind(limit).fetch_all(db).await?,
-        Some((at, id)) => sqlx::query_as(SQL_TOP_LEVEL_COMMENTS_AFTER).bind(post_id).bind(at).bind(id).bind(limit).fetch_all(db).await?,
+        Some(after) => {
+            sqlx::query_as(SQL_TOP_LEVEL_COMMENTS_AFTER).bind(post_id).bind(after.created_at).bind(after.id).bind(limit).fetch_all(db).await?
+        }
     };
     Ok(rows)
-}
-
-/// Author, post and deletion time of a comment, deleted or not; `None` when it never existed.
-pub async fn comment_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as(SQL_COMMENT_STATE).bind(id).fetch_optional(db).await?)
 }
 
 /// A user's bookmark collections by name, after `after` (unique index `(user_id, name)`).
@@ -214,19 +203,16 @@ pub async fn active_stories<'e>(
     db: impl PgExecutor<'e>,
     author_id: Uuid,
     now: DateTime<Utc>,
-    after: Option<Position>,
+    after: Option<&stories::CreatedAtCursor>,
     limit: i64,
 ) -> Result<Vec<stories::Row>, LogicError> {
     let rows: Vec<stories::Row> = match after {
         None => sqlx::query_as(SQL_ACTIVE_STORIES).bind(author_id).bind(now).bind(limit).fetch_all(db).await?,
-        Some((at, id)) => sqlx::query_as(SQL_ACTIVE_STORIES_AFTER).bind(author_id).bind(now).bind(at).bind(id).bind(limit).fetch_all(db).await?,
+        Some(after) => {
+            sqlx::query_as(SQL_ACTIVE_STORIES_AFTER).bind(author_id).bind(now).bind(after.created_at).bind(after.id).bind(limit).fetch_all(db).await?
+        }
     };
     Ok(rows)
-}
-
-/// The author of a story and when it was deleted, deleted or not; `None` when it never existed.
-pub async fn story_state<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<(Uuid, Option<DateTime<Utc>>)>, LogicError> {
-    Ok(sqlx::query_as(SQL_STORY_STATE).bind(id).fetch_optional(db).await?)
 }
 
 /// Viewers of a story by viewer id, after `after` (primary key `(story_id, viewer_id)`).

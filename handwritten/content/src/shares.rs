@@ -1,13 +1,12 @@
 //! Shares of a post, with an optional quote; the post's `share_count` counts them.
 
-use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::parse_uuid;
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_content::repo::{posts, shares};
 use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
-use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, Position};
+use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS};
 use crate::likes::count_change;
 use crate::posts::limit;
 use crate::viewers::Viewer;
@@ -34,11 +33,9 @@ pub async fn list_post_shares(
     let post_id = parse_uuid("post_id", &request.post_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListPostShares/{post_id}");
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after: Option<shares::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     logic.visible_post("post_id", post_id, Viewer::caller(ctx)).await?;
-    // The generated keyset reads only (created_at, id) of the row it continues after.
-    let cursor = after.map(|(created_at, id)| shares::Row { id, post_id, user_id: Uuid::nil(), quote: String::new(), created_at });
-    let rows = shares::list_by_post_id(&logic.db, post_id, cursor.as_ref(), limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    let rows = shares::list_by_post_id(&logic.db, post_id, after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| shares::CreatedAtCursor::from(r));
     Ok(pb::ListPostSharesResponse { shares: rows.iter().map(convert::share).collect(), next_page_token })
 }

@@ -13,7 +13,7 @@ use nova_content::repo::{stories, story_views};
 use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
-use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS, Position};
+use crate::convert::{self, DEFAULT_PAGE, MAX_PAGE, MAX_TEXT_CHARS};
 use crate::posts::limit;
 use crate::queries;
 use crate::viewers::{Audience, Viewer};
@@ -90,12 +90,12 @@ pub async fn list_active_stories(
     let viewer = parse_uuid("viewer_id", &request.viewer_id)?;
     let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
     let list = format!("ListActiveStories/{author}");
-    let after: Option<Position> = decode_token(&list, &request.page_token)?;
+    let after: Option<stories::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
     if logic.audience(author, Viewer::User(viewer)).await? == Audience::Blocked {
         return Err(LogicError::not_found(format!("author_id: no user {author}")));
     }
-    let rows = queries::active_stories(&logic.db, author, Utc::now(), after, limit(size)).await?;
-    let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+    let rows = queries::active_stories(&logic.db, author, Utc::now(), after.as_ref(), limit(size)).await?;
+    let (rows, next_page_token) = split_page(rows, size, &list, |r| stories::CreatedAtCursor::from(r));
     Ok(pb::ListActiveStoriesResponse { stories: rows.iter().map(convert::story).collect(), next_page_token })
 }
 
@@ -156,7 +156,8 @@ pub async fn list_story_viewers(
 pub async fn delete_story(logic: &ContentLogic, _ctx: &CallContext, request: pb::DeleteStoryRequest) -> Result<pb::DeleteStoryResponse, LogicError> {
     let id = parse_uuid("story_id", &request.story_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
-    let Some((author, _)) = queries::story_state(&logic.db, id).await? else {
+    // Deleted or not: deleting twice answers with the first deletion time.
+    let Some(author) = stories::get_including_deleted(&logic.db, id).await?.map(|s| s.author_id) else {
         return Err(LogicError::not_found(format!("story_id: no story {id}")));
     };
     if author != requester {
@@ -166,6 +167,6 @@ pub async fn delete_story(logic: &ContentLogic, _ctx: &CallContext, request: pb:
     }
     // Deleting a deleted story changes nothing; the first deletion time is the answer.
     stories::delete(&logic.db, id).await?;
-    let deleted_at = queries::story_state(&logic.db, id).await?.and_then(|(_, at)| at);
+    let deleted_at = stories::get_including_deleted(&logic.db, id).await?.and_then(|s| s.deleted_at);
     Ok(pb::DeleteStoryResponse { deleted_at: deleted_at.map(timestamp) })
 }

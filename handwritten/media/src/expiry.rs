@@ -20,7 +20,7 @@ impl MediaLogic {
     /// sweep window); returns how many. Safe to run concurrently and to re-run.
     pub async fn expire_uploads(&self, now: DateTime<Utc>) -> Result<usize, LogicError> {
         let since = now - Duration::days(SWEEP_WINDOW_DAYS);
-        let mut after: Option<uploads::Row> = None;
+        let mut after: Option<uploads::ExpiresAtCursor> = None;
         let mut expired = 0;
         loop {
             let page = uploads::list_by_expires_at_between(&self.db, since, now, after.as_ref(), PAGE).await?;
@@ -31,7 +31,7 @@ impl MediaLogic {
             if page.len() < PAGE as usize {
                 return Ok(expired);
             }
-            after = page.into_iter().last();
+            after = page.last().map(Into::into);
         }
     }
 

@@ -38,39 +38,6 @@ const PRESETS: [media_variants::Preset; 5] = [
 /// DeleteMedia must tell "deleted" from "never existed").
 const SQL_OWNER_AND_DELETION: &str = "SELECT owner_id, storage_key, deleted_at FROM media WHERE id = $1";
 
-/// The keyset position a GetMediaByOwner page token holds: the last row's time and id.
-type Position = (DateTime<Utc>, Uuid);
-
-/// A row standing for a page position: `list_by_owner_id*` read only `created_at` and `id` of
-/// the row they continue after, and the row itself may have been deleted since.
-fn cursor_row(owner_id: Uuid, (created_at, id): Position) -> media::Row {
-    media::Row {
-        id,
-        owner_id,
-        kind: media::Kind::Image,
-        status: media::Status::Ready,
-        mime_type: String::new(),
-        size_bytes: 0,
-        width: None,
-        height: None,
-        duration_ms: None,
-        sha256: None,
-        storage_key: String::new(),
-        file_name: String::new(),
-        title: String::new(),
-        alt_text: String::new(),
-        created_at,
-        updated_at: created_at,
-        deleted_at: None,
-        version: 0,
-        processing_error: None,
-        processing_attempts: 0,
-        processing_started_at: None,
-        processing_finished_at: None,
-        rendition_key: None,
-    }
-}
-
 /// The object served for a READY media's original: its rendition without metadata, never the
 /// upload itself.
 fn rendition_of(media: &media::Row) -> Result<String, LogicError> {
@@ -141,13 +108,14 @@ impl MediaLogic {
         let size = page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
         // The token belongs to one owner and one kind filter.
         let list = format!("GetMediaByOwner/{owner_id}/{}", kind.map_or("all", media::Kind::name));
-        let after = decode_token::<Position>(&list, &request.page_token)?.map(|position| cursor_row(owner_id, position));
+        // The token holds the generated cursor of the last row: its `created_at` and `id`.
+        let after = decode_token::<media::CreatedAtCursor>(&list, &request.page_token)?;
         let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
         let rows = match kind {
             Some(kind) => media::list_by_owner_id_and_kind(&self.db, owner_id, kind, after.as_ref(), limit).await?,
             None => media::list_by_owner_id(&self.db, owner_id, after.as_ref(), limit).await?,
         };
-        let (rows, next_page_token) = split_page(rows, size, &list, |row: &media::Row| (row.created_at, row.id));
+        let (rows, next_page_token) = split_page(rows, size, &list, |row| media::CreatedAtCursor::from(row));
         Ok(pb::GetMediaByOwnerResponse { media: rows.iter().map(media_message).collect(), next_page_token })
     }
 

@@ -168,7 +168,7 @@ impl MediaLogic {
     pub(crate) async fn chunks(&self, upload: &uploads::Row) -> Result<Vec<upload_chunks::Row>, LogicError> {
         // The repository pages upload_chunks in primary-key order (upload_id, chunk_number):
         // starting after (upload, 0) the first rows are this upload's, at most total_chunks.
-        let start = upload_chunks::Row { upload_id: upload.id, chunk_number: 0, size_bytes: 0, etag: String::new(), received_at: upload.created_at };
+        let start = upload_chunks::KeyCursor { upload_id: upload.id, chunk_number: 0 };
         let rows = upload_chunks::list(&self.db, Some(&start), i64::from(upload.total_chunks)).await?;
         Ok(rows.into_iter().filter(|row| row.upload_id == upload.id).collect())
     }

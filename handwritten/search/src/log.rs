@@ -17,7 +17,7 @@ use nova_search::repo::search_queries;
 use nova_search::{LogicError, pb};
 
 use crate::SearchLogic;
-use crate::sql::{self, LoggedQuery};
+use crate::sql;
 use crate::text::{self, MAX_PREFIX, MAX_QUERY};
 
 /// Longest range GetSearchAnalytics summarises (documented in the proto).
@@ -61,16 +61,21 @@ impl SearchLogic {
             return Err(LogicError::invalid_argument(format!("result_count must not be negative, got {}", request.result_count)));
         }
         let normalized = text::normalize(query);
-        let logged = LoggedQuery { request_id, user_id, query, normalized: &normalized, scope: scope as i16, result_count: request.result_count };
+        let logged = search_queries::New {
+            id: None,
+            request_id,
+            user_id,
+            query: query.to_string(),
+            normalized_query: normalized,
+            // Never UNSPECIFIED here (mapped to ALL above), so the conversion always succeeds.
+            scope: search_queries::Scope::try_from(scope).ok(),
+            result_count: Some(request.result_count),
+            created_at: None,
+        };
         let mut conn = self.connection().await?;
-        if let Some(id) = sql::record_query(&mut conn, &logged).await? {
-            return Ok(pb::RecordSearchQueryResponse { query_id: id.to_string(), already_recorded: false });
-        }
-        // Logged before under this request id: answer with the first log's id.
-        let first = search_queries::find_by_request_id(&mut *conn, request_id)
-            .await?
-            .ok_or_else(|| LogicError::Internal { context: format!("query {request_id} conflicted but is not logged"), source: None })?;
-        Ok(pb::RecordSearchQueryResponse { query_id: first.id.to_string(), already_recorded: true })
+        // Logged before under this request id: the first log's id, and `already_recorded`.
+        let (row, created) = search_queries::insert_idempotent(&mut *conn, &logged).await?;
+        Ok(pb::RecordSearchQueryResponse { query_id: row.id.to_string(), already_recorded: !created })
     }
 
     pub(crate) async fn trending(&self, request: pb::GetTrendingSearchesRequest) -> Result<pb::GetTrendingSearchesResponse, LogicError> {

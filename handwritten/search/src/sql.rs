@@ -163,8 +163,6 @@ const SUGGEST_USERS: &str = concat!(
 const SUGGEST_HASHTAGS: &str = "SELECT id, tag, post_count::float8 FROM hashtags \
      WHERE starts_with(tag, $1) AND post_count > 0 ORDER BY post_count DESC, tag LIMIT $2";
 
-const RECORD_QUERY: &str = "INSERT INTO search_queries (request_id, user_id, query, normalized_query, scope, result_count) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING RETURNING id";
 /// Distinct users per normalised query in the window ending now ($1 seconds long) and the
 /// window before it, for the queries at least `$3` distinct users ran in the window.
 const TRENDING: &str = "SELECT normalized_query, \
@@ -349,30 +347,6 @@ pub async fn suggest_users(db: &mut PgConnection, tsquery: &str, prefix: &str, l
 pub async fn suggest_hashtags(db: &mut PgConnection, prefix: &str, limit: i64) -> RepoResult<Vec<(Uuid, String, f64)>> {
     let rows = sqlx::query(SUGGEST_HASHTAGS).bind(prefix).bind(limit).fetch_all(db).await.map_err(error("hashtags"))?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect::<Result<_, sqlx::Error>>().map_err(error("hashtags"))
-}
-
-/// A query to log.
-pub struct LoggedQuery<'a> {
-    pub request_id: Uuid,
-    pub user_id: Option<Uuid>,
-    pub query: &'a str,
-    pub normalized: &'a str,
-    pub scope: i16,
-    pub result_count: i32,
-}
-
-/// Logs the query unless its request id was logged before; its id when this call logged it.
-pub async fn record_query(db: &mut PgConnection, q: &LoggedQuery<'_>) -> RepoResult<Option<Uuid>> {
-    sqlx::query_scalar(RECORD_QUERY)
-        .bind(q.request_id)
-        .bind(q.user_id)
-        .bind(q.query)
-        .bind(q.normalized)
-        .bind(q.scope)
-        .bind(q.result_count)
-        .fetch_optional(db)
-        .await
-        .map_err(error("search_queries"))
 }
 
 /// Normalised queries at least `min_users` distinct users ran in the window, with their

@@ -51,15 +51,12 @@ impl StreamingLogic {
                 "sender_id: at most {RATE_LIMIT} messages a minute per stream; {sender_id} sent {recent}"
             )));
         }
-        let inserted = sql::insert_message(&mut tx, request_id, stream_id, sender_id, &body).await?;
-        let Some(row) = inserted else {
+        let (row, created) = sql::insert_message(&mut tx, request_id, stream_id, sender_id, &body).await?;
+        if !created {
             // The same request id committed concurrently: answer as a retry.
             tx.rollback().await?;
-            let row = stream_chat_messages::find_by_request_id(&self.db, request_id)
-                .await?
-                .ok_or_else(|| LogicError::internal("reading a message whose request id is taken", "no row"))?;
             return same_message(row, stream_id, sender_id, &body);
-        };
+        }
         sql::add_metrics(&mut *tx, stream_id, row.created_at, MetricsDelta { chat_messages: 1, ..Default::default() }).await?;
         tx.commit().await?;
         self.invalidator.entities([stream_id.to_string()]).await;
@@ -74,11 +71,11 @@ impl StreamingLogic {
         let stream_id = convert::stream_id(&request.stream_id)?;
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let list = format!("GetChatMessages/{stream_id}");
-        let after = decode_token(&list, &request.page_token)?;
+        let after: Option<stream_chat_messages::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
         self.visible_stream(principal, stream_id).await?;
         let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
-        let rows = sql::messages(&self.db, stream_id, after, limit).await?;
-        let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+        let rows = sql::messages(&self.db, stream_id, after.as_ref(), limit).await?;
+        let (rows, next_page_token) = split_page(rows, size, &list, |r| stream_chat_messages::CreatedAtCursor::from(r));
         Ok(pb::GetChatMessagesResponse { messages: rows.iter().map(convert::chat_message).collect(), next_page_token })
     }
 

@@ -184,7 +184,7 @@ impl StreamingLogic {
         let size = page_size(request.page_size, DEFAULT_PAGE, MAX_PAGE)?;
         let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
         let list = format!("GetCreatorStreams/{creator_id}/{numbers:?}");
-        let after = decode_token(&list, &request.page_token)?;
+        let after: Option<streams::CreatedAtCursor> = decode_token(&list, &request.page_token)?;
         // The caller's standing decides which visibilities are listed (nothing for a viewer the
         // creator blocks; UNLISTED streams for the creator only): filtered in the query, so
         // pages stay full.
@@ -192,8 +192,8 @@ impl StreamingLogic {
         if visibilities.is_empty() {
             return Ok(pb::GetCreatorStreamsResponse { streams: Vec::new(), next_page_token: String::new() });
         }
-        let rows = sql::by_creator(&self.db, creator_id, &statuses, visibilities, after, limit(size)).await?;
-        let (rows, next_page_token) = split_page(rows, size, &list, |r| (r.created_at, r.id));
+        let rows = sql::by_creator(&self.db, creator_id, &statuses, visibilities, after.as_ref(), limit(size)).await?;
+        let (rows, next_page_token) = split_page(rows, size, &list, |r| streams::CreatedAtCursor::from(r));
         Ok(pb::GetCreatorStreamsResponse { streams: rows.iter().map(|r| convert::stream(r, &self.settings)).collect(), next_page_token })
     }
 

@@ -264,14 +264,14 @@ pub async fn by_creator<'e>(
     creator_id: Uuid,
     statuses: &[Status],
     visibilities: &[Visibility],
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<&streams::CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<streams::Row>> {
     let numbers: Vec<i16> = statuses.iter().map(|s| s.number()).collect();
     let shown: Vec<i16> = visibilities.iter().map(|v| v.number()).collect();
     let query = match after {
         None => sqlx::query_as(BY_CREATOR).bind(creator_id).bind(numbers).bind(limit).bind(shown),
-        Some((created_at, id)) => sqlx::query_as(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(created_at).bind(id),
+        Some(after) => sqlx::query_as(BY_CREATOR_AFTER).bind(creator_id).bind(numbers).bind(limit).bind(shown).bind(after.created_at).bind(after.id),
     };
     query.fetch_all(db).await.map_err(error("streams"))
 }
@@ -287,14 +287,15 @@ pub async fn recent_messages(db: &mut PgConnection, stream_id: Uuid, sender_id: 
     sqlx::query_scalar(RECENT_MESSAGES).bind(stream_id).bind(sender_id).bind(seconds).fetch_one(db).await.map_err(error("stream_chat_messages"))
 }
 
-/// Inserts the message unless its request id is taken; the row when this call inserted it.
+/// Inserts the message once per request id: the stored row, and whether this call inserted it
+/// (`false`: the row an earlier or concurrent call with this request id stored).
 pub async fn insert_message(
     db: &mut PgConnection,
     request_id: Uuid,
     stream_id: Uuid,
     sender_id: Uuid,
     body: &str,
-) -> RepoResult<Option<stream_chat_messages::Row>> {
+) -> RepoResult<(stream_chat_messages::Row, bool)> {
     let new = stream_chat_messages::New {
         id: None,
         request_id,
@@ -305,7 +306,7 @@ pub async fn insert_message(
         deleted_at: None,
         deleted_by_id: None,
     };
-    stream_chat_messages::insert_if_absent_by_request_id(db, &new).await
+    stream_chat_messages::insert_idempotent(db, &new).await
 }
 
 /// Soft-deletes a live message; its deletion time when this call deleted it.
@@ -318,12 +319,12 @@ pub async fn delete_message<'e>(db: impl PgExecutor<'e>, id: Uuid, deleted_by: U
 pub async fn messages<'e>(
     db: impl PgExecutor<'e>,
     stream_id: Uuid,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<&stream_chat_messages::CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<stream_chat_messages::Row>> {
     let query = match after {
         None => sqlx::query_as(MESSAGES).bind(stream_id).bind(limit),
-        Some((created_at, id)) => sqlx::query_as(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(created_at).bind(id),
+        Some(after) => sqlx::query_as(MESSAGES_AFTER).bind(stream_id).bind(limit).bind(after.created_at).bind(after.id),
     };
     query.fetch_all(db).await.map_err(error("stream_chat_messages"))
 }

@@ -131,7 +131,7 @@ impl StreamingLogic {
 
     /// Expires the silent sessions of every live stream; how many streams changed.
     pub async fn sweep_sessions(&self) -> Result<usize, LogicError> {
-        let mut after: Option<streams::Row> = None;
+        let mut after: Option<streams::StartedAtCursor> = None;
         let mut changed = 0;
         loop {
             let page = streams::list_by_status(&self.db, Status::Live, after.as_ref(), 100).await?;
@@ -143,7 +143,7 @@ impl StreamingLogic {
             if page.len() < 100 {
                 return Ok(changed);
             }
-            after = page.into_iter().last();
+            after = page.last().map(Into::into);
         }
     }
 

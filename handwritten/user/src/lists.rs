@@ -3,8 +3,6 @@
 //! Blocked users never appear: a block deletes the follows in both directions. The lists of a
 //! private profile are PERMISSION_DENIED to whom does not see it in full (see `audience`).
 
-use ::nova_runtime::codegen::chrono::DateTime;
-use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::parse_uuid;
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use nova_user::repo::follows;
@@ -17,10 +15,6 @@ use crate::relations::edge_to_proto;
 /// Page size when the request asks for none, and the most a page holds (in the proto).
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
-
-/// A position in a follows list: the last edge's time (microseconds, PostgreSQL's precision)
-/// and its two ids, as text.
-type Position = (i64, String, String);
 
 /// Which side of the follows the list is about.
 #[derive(Clone, Copy)]
@@ -54,7 +48,8 @@ impl UserLogic {
             Side::Followers => format!("GetUserFollowers/{user}"),
             Side::Following => format!("GetUserFollowing/{user}"),
         };
-        let after = decode_token::<Position>(&list, token)?.map(|p| position_row(&p)).transpose()?;
+        // The token holds the generated cursor of the last edge: its time and both ids.
+        let after: Option<follows::CreatedAtCursor> = decode_token(&list, token)?;
         let profile = self.profile(user, "user_id").await?;
         let what = match side {
             Side::Followers => "followers",
@@ -66,18 +61,7 @@ impl UserLogic {
             Side::Followers => follows::list_by_followee_id(&self.db, user, after.as_ref(), limit).await?,
             Side::Following => follows::list_by_follower_id(&self.db, user, after.as_ref(), limit).await?,
         };
-        let (rows, next) =
-            split_page(rows, size, &list, |row| (row.created_at.timestamp_micros(), row.follower_id.to_string(), row.followee_id.to_string()));
+        let (rows, next) = split_page(rows, size, &list, |row| follows::CreatedAtCursor::from(row));
         Ok((rows.iter().map(edge_to_proto).collect(), next))
     }
-}
-
-/// The row a token's position stands for (the keyset functions continue after a row).
-fn position_row((micros, follower, followee): &Position) -> Result<follows::Row, LogicError> {
-    let invalid = || LogicError::invalid_argument("page_token is not a token this list returned; start again with an empty page_token");
-    Ok(follows::Row {
-        follower_id: Uuid::parse_str(follower).map_err(|_| invalid())?,
-        followee_id: Uuid::parse_str(followee).map_err(|_| invalid())?,
-        created_at: DateTime::from_timestamp_micros(*micros).ok_or_else(invalid)?,
-    })
 }

@@ -36,7 +36,7 @@ const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_ca
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 4] = ["p95", "error_rate", "for", "severity"];
 const RETRY_KEYS: [&str; 4] = ["max_attempts", "initial_backoff", "max_backoff", "multiplier"];
-const TABLE_KEYS: [&str; 8] = ["doc", "columns", "unique", "indexes", "checks", "soft_delete", "foreign_keys", "append_only"];
+const TABLE_KEYS: [&str; 9] = ["doc", "columns", "unique", "indexes", "checks", "soft_delete", "foreign_keys", "append_only", "idempotency_key"];
 
 /// Parses the file. TOML syntax errors are fatal (the structure is unknown); problems with
 /// single values are returned beside the spec, which then lacks those values, so that the
@@ -280,6 +280,7 @@ fn read_table(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<'_
         append_only,
         doc: reader.string(table, "doc"),
         soft_delete: reader.boolean(table, "soft_delete"),
+        idempotency_key: reader.string(table, "idempotency_key"),
         checks,
         foreign_keys,
         name,

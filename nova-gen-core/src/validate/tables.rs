@@ -87,6 +87,7 @@ fn check_table(v: &mut Validator<'_>, service: &RawService, table: &RawTable) {
         );
     }
     check_soft_delete(v, table);
+    check_idempotency_key(v, table);
     for list in table.uniques.iter().chain(&table.indexes) {
         let mut seen: Vec<&str> = Vec::new();
         for key in &list.columns {
@@ -199,6 +200,37 @@ fn check_soft_delete(v: &mut Validator<'_>, table: &RawTable) {
             "needs deleted_at timestamptz?",
             format!("soft-deleting table `{}` needs a nullable `deleted_at` timestamp without default", table.name.value),
             "declare columns.deleted_at = \"timestamptz?\" (NULL while the row is live), or remove `soft_delete = true`",
+        );
+    }
+}
+
+/// `idempotency_key = "<column>"` names a column of the table that is unique on its own (a
+/// `unique` column, or `unique = ["<column>"]`): only then does a repeated request id find
+/// exactly one earlier row.
+fn check_idempotency_key(v: &mut Validator<'_>, table: &RawTable) {
+    let Some(key) = &table.idempotency_key else { return };
+    let Some(column) = table.columns.iter().find(|c| c.name.value == key.value) else {
+        v.report(
+            "spec::bad-idempotency-key",
+            key.span.clone(),
+            "no such column",
+            format!("idempotency key `{}` is not a column of table `{}`", key.value, table.name.value),
+            format!("declare columns.{} = \"uuid unique\", or name an existing unique column", key.value),
+        );
+        return;
+    };
+    let unique_alone = column.decl.unique.is_some()
+        || table
+            .uniques
+            .iter()
+            .any(|u| u.predicate.is_none() && matches!(u.columns.as_slice(), [only] if !only.expression && only.name.value == key.value));
+    if !unique_alone || column.decl.nullable {
+        v.report(
+            "spec::bad-idempotency-key",
+            key.span.clone(),
+            if column.decl.nullable { "nullable" } else { "not unique" },
+            format!("idempotency key `{}` of table `{}` must be a non-null column unique on its own", key.value, table.name.value),
+            format!("declare columns.{} = \"uuid unique\" (not nullable), or remove `idempotency_key`", key.value),
         );
     }
 }

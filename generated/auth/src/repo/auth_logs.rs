@@ -189,12 +189,50 @@ pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<b
     let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
+/// Where a page of `list_by_user_id` continues: the `created_at`, `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct CreatedAtCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+impl From<&Row> for CreatedAtCursor {
+    /// The position just after `row` in the order of `list_by_user_id`.
+    fn from(row: &Row) -> Self {
+        CreatedAtCursor {
+            created_at: row.created_at,
+            id: row.id,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -210,11 +248,11 @@ pub async fn list<'e>(
 ///
 /// `None` for `user_id` matches rows where it is NULL.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_user_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Option<Uuid>,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

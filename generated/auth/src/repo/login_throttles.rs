@@ -224,12 +224,56 @@ pub async fn delete<'e>(
         .map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `source`, `email` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub source: String,
+    pub email: String,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor {
+            source: row.source.clone(),
+            email: row.email.clone(),
+        }
+    }
+}
+/// Where a page of `list_by_window_started_at_between` continues: the `window_started_at`, `source`, `email` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct WindowStartedAtCursor {
+    pub window_started_at: DateTime<Utc>,
+    pub source: String,
+    pub email: String,
+}
+impl From<&Row> for WindowStartedAtCursor {
+    /// The position just after `row` in the order of `list_by_window_started_at_between`.
+    fn from(row: &Row) -> Self {
+        WindowStartedAtCursor {
+            window_started_at: row.window_started_at,
+            source: row.source.clone(),
+            email: row.email.clone(),
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -244,12 +288,12 @@ pub async fn list<'e>(
 }
 /// Rows with `since <= window_started_at < until`, a page at a time, by `window_started_at` then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`WindowStartedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_window_started_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-    after: Option<&Row>,
+    after: Option<&WindowStartedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

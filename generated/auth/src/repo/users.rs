@@ -27,6 +27,7 @@ macro_rules! __users__columns {
 pub use crate::__users__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO users (id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, COALESCE($5, false), COALESCE($6, 1), COALESCE($7, 0), $8, $9, COALESCE($10, now()), COALESCE($11, now()), $12) RETURNING id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_INCLUDING_DELETED: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
 const SQL_GET_FOR_UPDATE: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
 const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, email, username, password_hash, email_verified, status, failed_login_attempts, locked_until, last_login_at, created_at, updated_at, deleted_at, version FROM users WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
@@ -51,6 +52,7 @@ const SQL_LIST_BY_CREATED_AT_BETWEEN__AFTER: &str = "SELECT id, email, username,
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_including_deleted", SQL_GET_INCLUDING_DELETED),
     ("get_many", SQL_GET_MANY),
     ("get_for_update", SQL_GET_FOR_UPDATE),
     ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
@@ -292,6 +294,18 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> RepoResult<Option<Row>> {
     let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this primary key, if any, deleted or not: `deleted_at` says which.
+pub async fn get_including_deleted<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_INCLUDING_DELETED)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -588,12 +602,50 @@ pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bo
     let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
+/// Where a page of `list_by_created_at_between` continues: the `created_at`, `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct CreatedAtCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+impl From<&Row> for CreatedAtCursor {
+    /// The position just after `row` in the order of `list_by_created_at_between`.
+    fn from(row: &Row) -> Self {
+        CreatedAtCursor {
+            created_at: row.created_at,
+            id: row.id,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -607,12 +659,12 @@ pub async fn list<'e>(
 }
 /// Rows with `since <= created_at < until`, a page at a time, by `created_at` then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_created_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

@@ -388,12 +388,46 @@ pub async fn delete<'e>(
         .map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list`, `list_by_author_id` continues: the `post_id`, `time_window` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyCursor {
+    pub post_id: Uuid,
+    pub time_window: TimeWindow,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`, `list_by_author_id`.
+    fn from(row: &Row) -> Self {
+        KeyCursor {
+            post_id: row.post_id,
+            time_window: row.time_window,
+        }
+    }
+}
+/// Where a page of `list_by_time_window`, `list_by_category_and_time_window` continues: the `score`, `post_id`, `time_window` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreCursor {
+    pub score: f64,
+    pub post_id: Uuid,
+    pub time_window: TimeWindow,
+}
+impl From<&Row> for ScoreCursor {
+    /// The position just after `row` in the order of `list_by_time_window`, `list_by_category_and_time_window`.
+    fn from(row: &Row) -> Self {
+        ScoreCursor {
+            score: row.score,
+            post_id: row.post_id,
+            time_window: row.time_window,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -408,11 +442,11 @@ pub async fn list<'e>(
 }
 /// Rows with this `author_id`, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_author_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     author_id: Uuid,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -432,11 +466,11 @@ pub async fn list_by_author_id<'e>(
 }
 /// Rows with these `time_window`, a page at a time, by `score` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`ScoreCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_time_window<'e>(
     db: impl sqlx::PgExecutor<'e>,
     time_window: TimeWindow,
-    after: Option<&Row>,
+    after: Option<&ScoreCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -457,12 +491,12 @@ pub async fn list_by_time_window<'e>(
 }
 /// Rows with these `category, time_window`, a page at a time, by `score` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`ScoreCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_category_and_time_window<'e>(
     db: impl sqlx::PgExecutor<'e>,
     category: &str,
     time_window: TimeWindow,
-    after: Option<&Row>,
+    after: Option<&ScoreCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

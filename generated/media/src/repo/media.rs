@@ -27,6 +27,7 @@ macro_rules! __media__columns {
 pub use crate::__media__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO media (id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, COALESCE($4, 1), $5, $6, $7, $8, $9, $10, $11, COALESCE($12, ''::TEXT), COALESCE($13, ''::TEXT), COALESCE($14, ''::TEXT), COALESCE($15, now()), COALESCE($16, now()), $17, $18, COALESCE($19, 0), $20, $21, $22) RETURNING id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key";
 const SQL_GET: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_INCLUDING_DELETED: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
 const SQL_GET_FOR_UPDATE: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
 const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, owner_id, kind, status, mime_type, size_bytes, width, height, duration_ms, sha256, storage_key, file_name, title, alt_text, created_at, updated_at, deleted_at, version, processing_error, processing_attempts, processing_started_at, processing_finished_at, rendition_key FROM media WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
@@ -50,6 +51,7 @@ const SQL_LIST_BY_OWNER_ID_AND_KIND__AFTER: &str = "SELECT id, owner_id, kind, s
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_including_deleted", SQL_GET_INCLUDING_DELETED),
     ("get_many", SQL_GET_MANY),
     ("get_for_update", SQL_GET_FOR_UPDATE),
     ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
@@ -469,6 +471,18 @@ pub async fn get<'e>(
     let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, deleted or not: `deleted_at` says which.
+pub async fn get_including_deleted<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_INCLUDING_DELETED)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
 pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -764,12 +778,50 @@ pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bo
     let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
+/// Where a page of `list_by_owner_id`, `list_by_owner_id_and_kind` continues: the `created_at`, `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct CreatedAtCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+impl From<&Row> for CreatedAtCursor {
+    /// The position just after `row` in the order of `list_by_owner_id`, `list_by_owner_id_and_kind`.
+    fn from(row: &Row) -> Self {
+        CreatedAtCursor {
+            created_at: row.created_at,
+            id: row.id,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -783,11 +835,11 @@ pub async fn list<'e>(
 }
 /// Rows with these `owner_id`, a page at a time, by `created_at` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_owner_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     owner_id: Uuid,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -803,12 +855,12 @@ pub async fn list_by_owner_id<'e>(
 }
 /// Rows with these `owner_id, kind`, a page at a time, by `created_at` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_owner_id_and_kind<'e>(
     db: impl sqlx::PgExecutor<'e>,
     owner_id: Uuid,
     kind: Kind,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

@@ -201,12 +201,56 @@ pub async fn delete<'e>(
         .map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `hashtag_id`, `post_id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub hashtag_id: Uuid,
+    pub post_id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor {
+            hashtag_id: row.hashtag_id,
+            post_id: row.post_id,
+        }
+    }
+}
+/// Where a page of `list_by_hashtag_id` continues: the `post_created_at`, `hashtag_id`, `post_id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct PostCreatedAtCursor {
+    pub post_created_at: DateTime<Utc>,
+    pub hashtag_id: Uuid,
+    pub post_id: Uuid,
+}
+impl From<&Row> for PostCreatedAtCursor {
+    /// The position just after `row` in the order of `list_by_hashtag_id`.
+    fn from(row: &Row) -> Self {
+        PostCreatedAtCursor {
+            post_created_at: row.post_created_at,
+            hashtag_id: row.hashtag_id,
+            post_id: row.post_id,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -221,11 +265,11 @@ pub async fn list<'e>(
 }
 /// Rows with these `hashtag_id`, a page at a time, by `post_created_at` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`PostCreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_hashtag_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     hashtag_id: Uuid,
-    after: Option<&Row>,
+    after: Option<&PostCreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

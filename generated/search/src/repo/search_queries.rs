@@ -37,6 +37,7 @@ const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, request_id, user_id, query, no
 const SQL_FIND_BY_REQUEST_ID: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE request_id = $1";
 const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) ON CONFLICT (id) DO NOTHING RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
 const SQL_INSERT_IF_ABSENT_BY_REQUEST_ID: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
+const SQL_INSERT_IDEMPOTENT: &str = "INSERT INTO search_queries (id, request_id, user_id, query, normalized_query, scope, result_count, created_at) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, 1), COALESCE($7, 0), COALESCE($8, now())) ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id RETURNING (xmax = 0), id, request_id, user_id, query, normalized_query, scope, result_count, created_at";
 const SQL_DELETE: &str = "DELETE FROM search_queries WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, request_id, user_id, query, normalized_query, scope, result_count, created_at FROM search_queries WHERE id > $1 ORDER BY id LIMIT $2";
@@ -59,6 +60,7 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("find_by_request_id", SQL_FIND_BY_REQUEST_ID),
     ("insert_if_absent", SQL_INSERT_IF_ABSENT),
     ("insert_if_absent_by_request_id", SQL_INSERT_IF_ABSENT_BY_REQUEST_ID),
+    ("insert_idempotent", SQL_INSERT_IDEMPOTENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -366,17 +368,76 @@ pub async fn insert_if_absent_by_request_id<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// Inserts the row once per `request_id`: the stored row and `true` when inserted, or the row an earlier request with the same `request_id` stored and `false` (its values, not `new`'s: compare them to tell a retry from a reused id).
+/// Concurrent requests with one id insert exactly once and all get that row; a conflict on another unique is still an error.
+pub async fn insert_idempotent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_INSERT_IDEMPOTENT)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.user_id)
+        .bind(&new.query)
+        .bind(&new.normalized_query)
+        .bind(new.scope)
+        .bind(new.result_count)
+        .bind(new.created_at)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let created: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, created))
+}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
+/// Where a page of `list_by_created_at_between`, `list_by_normalized_query`, `list_by_user_id` continues: the `created_at`, `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct CreatedAtCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+impl From<&Row> for CreatedAtCursor {
+    /// The position just after `row` in the order of `list_by_created_at_between`, `list_by_normalized_query`, `list_by_user_id`.
+    fn from(row: &Row) -> Self {
+        CreatedAtCursor {
+            created_at: row.created_at,
+            id: row.id,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -390,12 +451,12 @@ pub async fn list<'e>(
 }
 /// Rows with `since <= created_at < until`, a page at a time, by `created_at` then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_created_at_between<'e>(
     db: impl sqlx::PgExecutor<'e>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -415,11 +476,11 @@ pub async fn list_by_created_at_between<'e>(
 }
 /// Rows with these `normalized_query`, a page at a time, by `created_at` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_normalized_query<'e>(
     db: impl sqlx::PgExecutor<'e>,
     normalized_query: &str,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -441,11 +502,11 @@ pub async fn list_by_normalized_query<'e>(
 ///
 /// `None` for `user_id` matches rows where it is NULL.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_user_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     user_id: Option<Uuid>,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

@@ -39,6 +39,7 @@ const SQL_INSERT_IF_ABSENT: &str = "INSERT INTO stream_chat_messages (id, reques
 const SQL_INSERT_IF_ABSENT_BY_REQUEST_ID: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 const SQL_UPSERT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (id) DO UPDATE SET request_id = EXCLUDED.request_id, stream_id = EXCLUDED.stream_id, sender_id = EXCLUDED.sender_id, body = EXCLUDED.body, deleted_at = EXCLUDED.deleted_at, deleted_by_id = EXCLUDED.deleted_by_id RETURNING (xmax = 0), id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 const SQL_UPSERT_BY_REQUEST_ID: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (request_id) DO UPDATE SET stream_id = EXCLUDED.stream_id, sender_id = EXCLUDED.sender_id, body = EXCLUDED.body, deleted_at = EXCLUDED.deleted_at, deleted_by_id = EXCLUDED.deleted_by_id RETURNING (xmax = 0), id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
+const SQL_INSERT_IDEMPOTENT: &str = "INSERT INTO stream_chat_messages (id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id) VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, COALESCE($6, now()), $7, $8) ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id RETURNING (xmax = 0), id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id";
 const SQL_DELETE: &str = "DELETE FROM stream_chat_messages WHERE id = $1";
 const SQL_LIST: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages ORDER BY id LIMIT $1";
 const SQL_LIST__AFTER: &str = "SELECT id, request_id, stream_id, sender_id, body, created_at, deleted_at, deleted_by_id FROM stream_chat_messages WHERE id > $1 ORDER BY id LIMIT $2";
@@ -60,6 +61,7 @@ pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert_if_absent_by_request_id", SQL_INSERT_IF_ABSENT_BY_REQUEST_ID),
     ("upsert", SQL_UPSERT),
     ("upsert_by_request_id", SQL_UPSERT_BY_REQUEST_ID),
+    ("insert_idempotent", SQL_INSERT_IDEMPOTENT),
     ("delete", SQL_DELETE),
     ("list", SQL_LIST),
     ("list.after", SQL_LIST__AFTER),
@@ -316,17 +318,76 @@ pub async fn upsert_by_request_id<'e>(
     let inserted: bool = row.try_get(0).map_err(db_error)?;
     Ok((Row::decode(&row, 1).map_err(db_error)?, inserted))
 }
+/// Inserts the row once per `request_id`: the stored row and `true` when inserted, or the row an earlier request with the same `request_id` stored and `false` (its values, not `new`'s: compare them to tell a retry from a reused id).
+/// Concurrent requests with one id insert exactly once and all get that row; a conflict on another unique is still an error.
+pub async fn insert_idempotent<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    new: &New,
+) -> RepoResult<(Row, bool)> {
+    let row = sqlx::query(SQL_INSERT_IDEMPOTENT)
+        .bind(new.id)
+        .bind(new.request_id)
+        .bind(new.stream_id)
+        .bind(new.sender_id)
+        .bind(&new.body)
+        .bind(new.created_at)
+        .bind(new.deleted_at)
+        .bind(new.deleted_by_id)
+        .fetch_one(db)
+        .await
+        .map_err(db_error)?;
+    let created: bool = row.try_get(0).map_err(db_error)?;
+    Ok((Row::decode(&row, 1).map_err(db_error)?, created))
+}
 /// Deletes the row with this key; `false` when there was none.
 pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<bool> {
     let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list`, `list_by_sender_id` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`, `list_by_sender_id`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
+/// Where a page of `list_by_stream_id` continues: the `created_at`, `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct CreatedAtCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+impl From<&Row> for CreatedAtCursor {
+    /// The position just after `row` in the order of `list_by_stream_id`.
+    fn from(row: &Row) -> Self {
+        CreatedAtCursor {
+            created_at: row.created_at,
+            id: row.id,
+        }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -340,11 +401,11 @@ pub async fn list<'e>(
 }
 /// Rows with this `sender_id`, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_sender_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     sender_id: Uuid,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -363,11 +424,11 @@ pub async fn list_by_sender_id<'e>(
 }
 /// Rows with these `stream_id`, a page at a time, by `created_at` descending then key.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`CreatedAtCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_stream_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     stream_id: Uuid,
-    after: Option<&Row>,
+    after: Option<&CreatedAtCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

@@ -283,12 +283,29 @@ pub async fn delete<'e>(db: impl sqlx::PgExecutor<'e>, id: Uuid) -> RepoResult<b
     let done = sqlx::query(SQL_DELETE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list`, `list_by_stream_id` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`, `list_by_stream_id`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -302,11 +319,11 @@ pub async fn list<'e>(
 }
 /// Rows with this `stream_id`, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_stream_id<'e>(
     db: impl sqlx::PgExecutor<'e>,
     stream_id: Uuid,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

@@ -30,6 +30,7 @@ macro_rules! __profiles__columns {
 pub use crate::__profiles__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO profiles (user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at) VALUES ($1, COALESCE($2, ''::TEXT), COALESCE($3, ''::TEXT), $4, $5, COALESCE($6, ''::TEXT), COALESCE($7, ''::TEXT), COALESCE($8, 1), COALESCE($9, 0), COALESCE($10, 0), COALESCE($11, now()), COALESCE($12, now()), $13) RETURNING user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version";
 const SQL_GET: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL";
+const SQL_GET_INCLUDING_DELETED: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1";
 const SQL_GET_MANY: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id";
 const SQL_GET_FOR_UPDATE: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = $1 AND deleted_at IS NULL FOR UPDATE";
 const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT user_id, display_name, bio, avatar_media_id, avatar_url, location, website_url, visibility, follower_count, following_count, created_at, updated_at, deleted_at, version FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
@@ -49,6 +50,7 @@ const SQL_LIST_BY_DISPLAY_NAME__AFTER: &str = "SELECT user_id, display_name, bio
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_including_deleted", SQL_GET_INCLUDING_DELETED),
     ("get_many", SQL_GET_MANY),
     ("get_for_update", SQL_GET_FOR_UPDATE),
     ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
@@ -287,6 +289,18 @@ pub async fn get<'e>(
         .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
+/// The row with this primary key, if any, deleted or not: `deleted_at` says which.
+pub async fn get_including_deleted<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    user_id: Uuid,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_INCLUDING_DELETED)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
 pub async fn get_many<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -491,12 +505,29 @@ pub async fn purge<'e>(
     let done = sqlx::query(SQL_PURGE).bind(user_id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list`, `list_by_display_name` continues: the `user_id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub user_id: Uuid,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`, `list_by_display_name`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { user_id: row.user_id }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
@@ -510,11 +541,11 @@ pub async fn list<'e>(
 }
 /// Rows with this `display_name`, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list_by_display_name<'e>(
     db: impl sqlx::PgExecutor<'e>,
     display_name: &str,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(

@@ -8,8 +8,14 @@
 //! keeps paging past its NULLs. Both need different SQL for NULL than for a value (`IS NULL`
 //! is indexable, `IS NOT DISTINCT FROM` is not), so each such function picks one of a few
 //! fixed statements at run time.
+//!
+//! A page continues from a typed cursor: one struct per distinct ordering (`KeyCursor` for
+//! key order, `<Lead>Cursor` for a lead column then the key) holding exactly the ordering
+//! values, built from the last row (`From<&Row>`) or decoded from a page token (serde), so no
+//! caller has to make up a whole row to say where a page starts.
 
-use proc_macro2::TokenStream;
+use heck::ToUpperCamelCase;
+use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use super::sql::{Cursor, Page};
@@ -79,8 +85,98 @@ pub fn list_fns(table: &Table, statements: &mut Statements) -> Result<TokenStrea
         }
         shapes.push(shape);
     }
-    let functions = shapes.iter().map(|shape| list_fn(table, shape, statements));
-    Ok(quote! { #(#functions)* })
+    let cursors = cursor_structs(&shapes, &keys);
+    let functions = shapes.iter().map(|shape| list_fn(table, shape, &cursor_name(&shape.order, &keys), statements));
+    Ok(quote! { #cursors #(#functions)* })
+}
+
+/// `KeyCursor` for key order, `<Lead>Cursor` otherwise: the lead column alone tells the
+/// ordering apart, since the key always follows it.
+fn cursor_name(order: &[&Column], keys: &[&Column]) -> Ident {
+    let is_key_order = order.len() == keys.len() && order.iter().zip(keys).all(|(o, k)| o.name == k.name);
+    match order.first() {
+        Some(lead) if !is_key_order => format_ident!("{}Cursor", lead.name.to_upper_camel_case()),
+        _ => format_ident!("KeyCursor"),
+    }
+}
+
+/// Whether serde can write and read the column's values as they are (enums, intervals and
+/// decimals carry no serde implementation here): only then does a cursor derive serde.
+fn serde_friendly(column: &Column) -> bool {
+    column.enumeration.is_none()
+        && matches!(
+            column.ty,
+            ColumnType::Scalar(
+                ScalarType::Uuid
+                    | ScalarType::Text
+                    | ScalarType::Varchar(_)
+                    | ScalarType::Citext
+                    | ScalarType::Bool
+                    | ScalarType::SmallInt
+                    | ScalarType::Int
+                    | ScalarType::BigInt
+                    | ScalarType::Double
+                    | ScalarType::Real
+                    | ScalarType::Timestamptz
+                    | ScalarType::Date
+                    | ScalarType::Time
+            )
+        )
+}
+
+/// One cursor struct per distinct ordering of the table's list functions, with `From<&Row>`.
+fn cursor_structs(shapes: &[ListShape<'_>], keys: &[&Column]) -> TokenStream {
+    let mut emitted: Vec<(Ident, Vec<&str>)> = Vec::new();
+    for shape in shapes {
+        let name = cursor_name(&shape.order, keys);
+        match emitted.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, users)) => users.push(&shape.name),
+            None => emitted.push((name, vec![&shape.name])),
+        }
+    }
+    let items = emitted.iter().map(|(name, users)| {
+        let Some(shape) = shapes.iter().find(|s| users.first() == Some(&s.name.as_str())) else { return TokenStream::new() };
+        let fields = shape.order.iter().map(|c| {
+            let n = field(c);
+            let ty = types::row_type(c);
+            quote!(pub #n: #ty,)
+        });
+        let copies = shape.order.iter().map(|c| {
+            let n = field(c);
+            if types::is_copy_column(c) { quote!(#n: row.#n,) } else { quote!(#n: row.#n.clone(),) }
+        });
+        let serde = shape.order.iter().all(|c| serde_friendly(c)).then(|| {
+            quote! {
+                #[derive(::nova_runtime::codegen::serde::Serialize, ::nova_runtime::codegen::serde::Deserialize)]
+                #[serde(crate = "::nova_runtime::codegen::serde")]
+            }
+        });
+        let columns = shape.order.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ");
+        let functions = users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
+        let mut doc = vec![
+            format!("Where a page of {functions} continues: the {columns} of the last row of the previous page."),
+            "Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token.".to_string(),
+        ];
+        if serde.is_some() {
+            doc[1] = "Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).".to_string();
+        }
+        let doc = doc_lines(&doc, false);
+        let from_doc = crate::emit::doc_line(&format!("The position just after `row` in the order of {functions}."));
+        quote! {
+            #doc
+            #[derive(Debug, Clone, PartialEq)]
+            #serde
+            pub struct #name { #(#fields)* }
+
+            impl From<&Row> for #name {
+                #from_doc
+                fn from(row: &Row) -> Self {
+                    #name { #(#copies)* }
+                }
+            }
+        }
+    });
+    quote! { #(#items)* }
 }
 
 fn is_time(column: &Column) -> bool {
@@ -100,7 +196,7 @@ struct Variant {
     guards: Vec<TokenStream>,
 }
 
-fn list_fn(table: &Table, shape: &ListShape<'_>, statements: &mut Statements) -> TokenStream {
+fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mut Statements) -> TokenStream {
     let lead = shape.order.first().copied();
     let lead_nullable = lead.is_some_and(|c| c.nullable);
     let nullable_filters: Vec<&Column> = shape.filters.iter().copied().filter(|c| c.nullable).collect();
@@ -196,11 +292,13 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, statements: &mut Statements) ->
         doc.push(format!("Rows whose `{}` is NULL come {}.", lead.name, if shape.descending { "first" } else { "last" }));
     }
     doc.push(String::new());
-    doc.push("`after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.".to_string());
+    doc.push(format!(
+        "`after` is where the previous page ended (`{cursor}::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back."
+    ));
     let doc = doc_lines(&doc, false);
     quote! {
         #doc
-        pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #(#params,)* after: Option<&Row>, limit: i64) -> RepoResult<Vec<Row>> {
+        pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #(#params,)* after: Option<&#cursor>, limit: i64) -> RepoResult<Vec<Row>> {
             let mut query = sqlx::query(#choice);
             #(#filter_binds)*
             if let Some(after) = after {

@@ -119,6 +119,7 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
     let functions = [
         insert_fn(table, &mut statements),
         get_fn(table, &mut statements)?,
+        soft_delete::get_including_deleted_fn(table, &mut statements)?,
         get_many_fn(table, &mut statements)?,
         get_for_update_fn(table, &mut statements)?,
         get_many_for_update_fn(table, &mut statements)?,
@@ -128,6 +129,7 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
         writes::increment_fns(table, &mut statements)?,
         upserts::insert_if_absent_fns(table, &mut statements)?,
         upserts::upsert_fns(table, &mut statements)?,
+        upserts::insert_idempotent_fn(table, &mut statements),
         delete_fn(table, &mut statements)?,
         soft_delete::purge_fn(table, &mut statements)?,
         lists::list_fns(table, &mut statements)?,

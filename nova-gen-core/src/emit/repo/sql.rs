@@ -305,6 +305,7 @@ pub(crate) mod tests {
             append_only: false,
             checks: vec![],
             soft_delete: false,
+            idempotency_key: None,
             foreign_keys: vec![],
         }
     }

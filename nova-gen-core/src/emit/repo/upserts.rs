@@ -149,6 +149,42 @@ pub fn insert_if_absent_fns(table: &Table, statements: &mut Statements) -> Resul
     Ok(quote! { #(#functions)* })
 }
 
+/// `INSERT ... ON CONFLICT (<key>) DO UPDATE SET <key> = EXCLUDED.<key> RETURNING (xmax = 0),
+/// <columns>`. The update writes nothing new; it is there because `DO NOTHING` returns no row
+/// on a conflict, and a second statement to read the first row would not see one a concurrent
+/// request committed after this statement's snapshot: `DO UPDATE` waits for it and returns it.
+pub fn insert_idempotent_sql(table: &Table, key: &str) -> String {
+    let target = Target { suffix: String::new(), columns: vec![key], primary: table.is_primary_key(key) };
+    let insert = sql::insert(table);
+    let (head, returning) = insert.split_once(" RETURNING ").unwrap_or((insert.as_str(), ""));
+    format!("{head} ON CONFLICT {} DO UPDATE SET {key} = EXCLUDED.{key} RETURNING (xmax = 0), {returning}", conflict_target(table, &target))
+}
+
+/// `insert_idempotent`, for a table with an `idempotency_key`: a retried request gets its first
+/// row back (and `false`) instead of a second row or a unique violation.
+pub fn insert_idempotent_fn(table: &Table, statements: &mut Statements) -> TokenStream {
+    let Some(key) = table.idempotency_key.as_deref() else { return TokenStream::new() };
+    let sql = statements.add("insert_idempotent", insert_idempotent_sql(table, key));
+    let bound = insert_binds(table);
+    let doc = doc_lines(
+        &[
+            format!(
+                "Inserts the row once per `{key}`: the stored row and `true` when inserted, or the row an earlier request with the same `{key}` stored and `false` (its values, not `new`'s: compare them to tell a retry from a reused id)."
+            ),
+            "Concurrent requests with one id insert exactly once and all get that row; a conflict on another unique is still an error.".to_string(),
+        ],
+        false,
+    );
+    quote! {
+        #doc
+        pub async fn insert_idempotent<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<(Row, bool)> {
+            let row = sqlx::query(#sql) #bound .fetch_one(db).await.map_err(db_error)?;
+            let created: bool = row.try_get(0).map_err(db_error)?;
+            Ok((Row::decode(&row, 1).map_err(db_error)?, created))
+        }
+    }
+}
+
 /// `upsert` and `upsert_by_<unique>`. None for append-only tables (never updated), for targets
 /// whose rows have nothing to change, and by the primary key of a soft-deleting table: the key
 /// conflicts with deleted rows too, and updating one would bring it back half-deleted.
@@ -237,5 +273,23 @@ mod tests {
         assert_eq!(conflict_target(&posts, &target(&["id"], true)), "(id)", "the primary key is a plain constraint");
         let sql = insert_if_absent_sql(&posts, "(body) WHERE deleted_at IS NULL");
         assert!(sql.contains(") ON CONFLICT (body) WHERE deleted_at IS NULL DO NOTHING RETURNING id, body, "), "{sql}");
+    }
+
+    #[test]
+    fn idempotent_inserts_return_the_existing_row_through_a_no_op_update() {
+        let mut posts = table();
+        posts.columns.push(column("request_id", ScalarType::Uuid, false, None));
+        posts.uniques = vec![vec!["request_id".into()]];
+        let sql = insert_idempotent_sql(&posts, "request_id");
+        assert!(sql.contains(" ON CONFLICT (request_id) DO UPDATE SET request_id = EXCLUDED.request_id RETURNING (xmax = 0), id, "), "{sql}");
+        // On a soft-deleting table the unique is a partial index over live rows: the target says so.
+        posts.soft_delete = true;
+        let sql = insert_idempotent_sql(&posts, "request_id");
+        assert!(sql.contains(" ON CONFLICT (request_id) WHERE deleted_at IS NULL DO UPDATE "), "{sql}");
+        // Only tables that declare a key get the function.
+        posts.idempotency_key = None;
+        assert!(insert_idempotent_fn(&posts, &mut Statements::default()).is_empty());
+        posts.idempotency_key = Some("request_id".into());
+        assert!(insert_idempotent_fn(&posts, &mut Statements::default()).to_string().contains("insert_idempotent"));
     }
 }

@@ -25,6 +25,7 @@ macro_rules! __everything__columns {
 pub use crate::__everything__columns as columns;
 const SQL_INSERT: &str = "INSERT INTO everything (title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, price, client_ip, history, handle) VALUES ($1, COALESCE($2, 1), $3, $4, COALESCE($5, 1.5), $6, COALESCE($7, '1 day'::INTERVAL), COALESCE($8, '{}'::TEXT[]), COALESCE($9, '{}'::BOOLEAN[]), $10, $11, CASE WHEN $25 THEN 5 ELSE $12 END, COALESCE($13, now() + interval '24 hours'), COALESCE($14, false), COALESCE($15, ''::TEXT), $16, $17, $18, COALESCE($19, now()), $20, COALESCE($21, 0), $22, $23, $24) RETURNING id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle";
 const SQL_GET: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL";
+const SQL_GET_INCLUDING_DELETED: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1";
 const SQL_GET_MANY: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id";
 const SQL_GET_FOR_UPDATE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
 const SQL_GET_MANY_FOR_UPDATE: &str = "SELECT id, title, state, mood, code, ratio, opens_at, ttl, tags, flags, scores, days, rank, expires_at, pinned, body, shelf_owner, shelf_name, link_id, created_at, deleted_at, version, price, client_ip, history, handle FROM everything WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE";
@@ -47,6 +48,7 @@ const SQL_LIST__AFTER: &str = "SELECT id, title, state, mood, code, ratio, opens
 pub const STATEMENTS: &[(&str, &str)] = &[
     ("insert", SQL_INSERT),
     ("get", SQL_GET),
+    ("get_including_deleted", SQL_GET_INCLUDING_DELETED),
     ("get_many", SQL_GET_MANY),
     ("get_for_update", SQL_GET_FOR_UPDATE),
     ("get_many_for_update", SQL_GET_MANY_FOR_UPDATE),
@@ -396,6 +398,18 @@ pub async fn insert<'e>(db: impl sqlx::PgExecutor<'e>, new: &New) -> RepoResult<
 /// The row with this primary key, if any.
 pub async fn get<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<Option<Row>> {
     let row = sqlx::query(SQL_GET).bind(id).fetch_optional(db).await.map_err(db_error)?;
+    row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
+}
+/// The row with this primary key, if any, deleted or not: `deleted_at` says which.
+pub async fn get_including_deleted<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    id: i64,
+) -> RepoResult<Option<Row>> {
+    let row = sqlx::query(SQL_GET_INCLUDING_DELETED)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
     row.map(|r| Row::decode(&r, 0)).transpose().map_err(db_error)
 }
 /// The rows whose keys are in the slice (missing keys are skipped), in key order.
@@ -802,12 +816,29 @@ pub async fn purge<'e>(db: impl sqlx::PgExecutor<'e>, id: i64) -> RepoResult<boo
     let done = sqlx::query(SQL_PURGE).bind(id).execute(db).await.map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
+/// Where a page of `list` continues: the `id` of the last row of the previous page.
+/// Build it from that row (`rows.last().map(Into::into)`) or keep it in a page token (it is serde, for `nova_runtime::paging::encode_token`).
+#[derive(Debug, Clone, PartialEq)]
+#[derive(
+    ::nova_runtime::codegen::serde::Serialize,
+    ::nova_runtime::codegen::serde::Deserialize
+)]
+#[serde(crate = "::nova_runtime::codegen::serde")]
+pub struct KeyCursor {
+    pub id: i64,
+}
+impl From<&Row> for KeyCursor {
+    /// The position just after `row` in the order of `list`.
+    fn from(row: &Row) -> Self {
+        KeyCursor { id: row.id }
+    }
+}
 /// All rows, a page at a time, in key order.
 ///
-/// `after` is the last row of the previous page (`None` for the first page); at most `limit` rows come back. To resume from a page token, load its row with `get`.
+/// `after` is where the previous page ended (`KeyCursor::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back.
 pub async fn list<'e>(
     db: impl sqlx::PgExecutor<'e>,
-    after: Option<&Row>,
+    after: Option<&KeyCursor>,
     limit: i64,
 ) -> RepoResult<Vec<Row>> {
     let mut query = sqlx::query(
