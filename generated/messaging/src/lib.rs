@@ -7,10 +7,14 @@
 //! - [`server`]: serves a `Logic` over gRPC,
 //! - [`repo`] and [`db`]: the service's own tables and database,
 //! - [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.
+//! - `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every
+//!   method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.
 pub mod db;
 pub mod logic;
 pub mod repo;
 pub mod server;
+#[cfg(feature = "test-doubles")]
+pub mod testing;
 pub use ::nova_messaging_api as api;
 pub use ::nova_messaging_api::{
     pb, rpc, client, MessagingClient, DEFAULT_PORT, PROTO_SERVICE, SERVICE,

@@ -29,6 +29,7 @@ pub fn emit_api_manifest(spec: &Spec, service: &Service) -> String {
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
+        features: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
@@ -51,6 +52,7 @@ pub fn emit_shared_manifest(package: &SharedPackage) -> String {
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
+        features: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
@@ -66,6 +68,8 @@ pub fn emit_service_manifest(service: &Service) -> String {
             Dependency::path(&api_package(service), &format!("../{}", out::api_crate_dir(&service.name))),
         ],
         dev_dependencies: Vec::new(),
+        // The `testing` module (Logic doubles with per-method defaults): for tests only.
+        features: vec![(crate::emit::logic::TEST_DOUBLES_FEATURE.to_string(), Vec::new())],
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
@@ -132,6 +136,8 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
             "- [`server`]: serves a `Logic` over gRPC,",
             storage,
             "- [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.",
+            "- `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every",
+            "  method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.",
         ],
     );
     // A service without a database has no `db`, `repo` or `DATABASE`.
@@ -159,6 +165,8 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
         pub mod logic;
         #repo_module
         pub mod server;
+        #[cfg(feature = "test-doubles")]
+        pub mod testing;
 
         pub use ::#api as api;
         pub use ::#api::{pb, rpc, client, #client, DEFAULT_PORT, PROTO_SERVICE, SERVICE};

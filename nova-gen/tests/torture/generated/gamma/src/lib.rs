@@ -10,8 +10,12 @@
 //! - [`server`]: serves a `Logic` over gRPC,
 //! - no database: the service owns no table (it keeps no state of its own),
 //! - [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.
+//! - `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every
+//!   method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.
 pub mod logic;
 pub mod server;
+#[cfg(feature = "test-doubles")]
+pub mod testing;
 pub use ::nova_gamma_api as api;
 pub use ::nova_gamma_api::{
     pb, rpc, client, GammaClient, DEFAULT_PORT, PROTO_SERVICE, SERVICE,
