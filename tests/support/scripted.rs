@@ -246,7 +246,8 @@ impl LogicDouble for Scripted {
 pub async fn start_scripted(scripted: &Scripted) -> crate::RunningService {
     let logic = scripted.clone();
     let options = || nova_runtime::server::ServeOptions::insecure_local(nova_runtime::server::ShutdownConfig::default());
-    let service = crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve_with(Double(logic), options(), listeners, shutdown)).await;
+    let service =
+        crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve_with(Double(logic), options(), listeners, shutdown)).await;
     crate::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(10)).await;
     service
 }

@@ -1,0 +1,8 @@
+//! Whole systems and single servers under stress: the eight services end to end, faults and
+//! outages, what every generated server provides, and shutdown.
+
+mod database_outage;
+mod server;
+mod shutdown;
+mod system_e2e;
+mod system_faults;
