@@ -1,6 +1,8 @@
 //! Each service's RPCs over real gRPC (one module per former test binary), each test starting
 //! the services it needs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
+
 mod auth_rpcs;
 mod bad_input;
 mod content_harness;
