@@ -1,5 +1,6 @@
 //! A real auth server (the generated crate's server, over real gRPC) whose business logic is
-//! a script the test controls: how often to fail and with which code, how long to take,
+//! a script the test controls (RPCs it does not script answer UNIMPLEMENTED, the default of
+//! `nova_auth::testing::LogicDouble`): how often to fail and with which code, how long to take,
 //! whether to hold calls at a gate until the test opens it, whether to panic, and whether to
 //! call another service first. It counts every call that reaches it (and lets a test wait for
 //! a count) and records the deadline each call arrived with.
@@ -10,7 +11,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use nova_auth::{AuthClient, CallContext, Logic, LogicError, pb};
+use nova_auth::testing::{Double, LogicDouble};
+use nova_auth::{AuthClient, CallContext, LogicError, pb};
 use tokio::sync::{Semaphore, watch};
 use tonic::Code;
 
@@ -199,18 +201,10 @@ pub const SERVER_CODES: [Code; 12] = [
     Code::Internal,
 ];
 
-impl Logic for Scripted {
+impl LogicDouble for Scripted {
     async fn register(&self, ctx: &CallContext, request: pb::RegisterRequest) -> Result<pb::RegisterResponse, LogicError> {
         self.play(ctx).await?;
         Ok(pb::RegisterResponse { user: Some(pb::User { username: request.username, ..pb::User::default() }) })
-    }
-
-    async fn login(&self, _ctx: &CallContext, _request: pb::LoginRequest) -> Result<pb::LoginResponse, LogicError> {
-        Err(LogicError::Unimplemented("Login"))
-    }
-
-    async fn refresh(&self, _ctx: &CallContext, _request: pb::RefreshRequest) -> Result<pb::RefreshResponse, LogicError> {
-        Err(LogicError::Unimplemented("Refresh"))
     }
 
     async fn get_user(&self, ctx: &CallContext, request: pb::GetUserRequest) -> Result<pb::GetUserResponse, LogicError> {
@@ -236,26 +230,6 @@ impl Logic for Scripted {
         Ok(pb::CheckUserExistsResponse { exists: self.user(&request.user_id).is_some() })
     }
 
-    async fn get_user_by_email(&self, _ctx: &CallContext, _request: pb::GetUserByEmailRequest) -> Result<pb::GetUserByEmailResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserByEmail"))
-    }
-
-    async fn list_users(&self, _ctx: &CallContext, _request: pb::ListUsersRequest) -> Result<pb::ListUsersResponse, LogicError> {
-        Err(LogicError::Unimplemented("ListUsers"))
-    }
-
-    async fn check_permission(&self, _ctx: &CallContext, _request: pb::CheckPermissionRequest) -> Result<pb::CheckPermissionResponse, LogicError> {
-        Err(LogicError::Unimplemented("CheckPermission"))
-    }
-
-    async fn get_user_permissions(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetUserPermissionsRequest,
-    ) -> Result<pb::GetUserPermissionsResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetUserPermissions"))
-    }
-
     async fn record_failed_login(
         &self,
         ctx: &CallContext,
@@ -263,42 +237,6 @@ impl Logic for Scripted {
     ) -> Result<pb::RecordFailedLoginResponse, LogicError> {
         self.play(ctx).await?;
         Ok(pb::RecordFailedLoginResponse::default())
-    }
-
-    async fn logout(&self, _ctx: &CallContext, _request: pb::LogoutRequest) -> Result<pb::LogoutResponse, LogicError> {
-        Err(LogicError::Unimplemented("Logout"))
-    }
-
-    async fn grant_permission(&self, _ctx: &CallContext, _request: pb::GrantPermissionRequest) -> Result<pb::GrantPermissionResponse, LogicError> {
-        Err(LogicError::Unimplemented("GrantPermission"))
-    }
-
-    async fn revoke_permission(&self, _ctx: &CallContext, _request: pb::RevokePermissionRequest) -> Result<pb::RevokePermissionResponse, LogicError> {
-        Err(LogicError::Unimplemented("RevokePermission"))
-    }
-
-    async fn delete_user(&self, _ctx: &CallContext, _request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
-        Err(LogicError::Unimplemented("DeleteUser"))
-    }
-
-    async fn rotate_signing_key(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::RotateSigningKeyRequest,
-    ) -> Result<pb::RotateSigningKeyResponse, LogicError> {
-        Err(LogicError::Unimplemented("RotateSigningKey"))
-    }
-
-    async fn get_token_verification(
-        &self,
-        _ctx: &CallContext,
-        _request: pb::GetTokenVerificationRequest,
-    ) -> Result<pb::GetTokenVerificationResponse, LogicError> {
-        Err(LogicError::Unimplemented("GetTokenVerification"))
-    }
-
-    async fn change_password(&self, _ctx: &CallContext, _request: pb::ChangePasswordRequest) -> Result<pb::ChangePasswordResponse, LogicError> {
-        Err(LogicError::Unimplemented("ChangePassword"))
     }
 }
 
@@ -308,7 +246,8 @@ impl Logic for Scripted {
 pub async fn start_scripted(scripted: &Scripted) -> crate::RunningService {
     let logic = scripted.clone();
     let options = || nova_runtime::server::ServeOptions::insecure_local(nova_runtime::server::ShutdownConfig::default());
-    let service = crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve_with(logic, options(), listeners, shutdown)).await;
+    let service =
+        crate::RunningService::start(move |listeners, shutdown| nova_auth::server::serve_with(Double(logic), options(), listeners, shutdown)).await;
     crate::wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(10)).await;
     service
 }

@@ -8,10 +8,14 @@
 //! - [`wiring`]: what the service runs with, from the spec ([`Dependencies`]: database pool, clients, invalidator), and [`Wiring::serve`],
 //! - [`repo`] and [`db`]: the service's own tables and database,
 //! - [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.
+//! - `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every
+//!   method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.
 pub mod db;
 pub mod logic;
 pub mod repo;
 pub mod server;
+#[cfg(feature = "test-doubles")]
+pub mod testing;
 pub mod wiring;
 pub use ::nova_user_api as api;
 pub use ::nova_user_api::{

@@ -1,6 +1,6 @@
 //! The few statements the generated repositories do not offer: bulk revocations, the
 //! conditional claim of a refresh token, the signing-key bookkeeping and the sign-in
-//! throttle's locked read-modify-write. tests/handwritten_sql.rs finds every statement here
+//! throttle's locked read-modify-write. tests/data/handwritten_sql.rs finds every statement here
 //! and prepares it against the migrated schema.
 
 use ::nova_runtime::RepoError;

@@ -3,7 +3,7 @@
 //! comments only), media of many posts in one statement, and the state of soft-deleted rows
 //! (the generated `get` skips them, but an idempotent delete must tell "already deleted" from
 //! "never existed").
-//! Each runs on an index of the spec; each is exercised by tests/content_rpcs.rs.
+//! Each runs on an index of the spec; each is exercised by tests/services/content_rpcs.rs.
 
 use std::collections::HashMap;
 

@@ -3,7 +3,7 @@
 //! engagement once per user, post and kind, the atomic log-space score update (see `decay`),
 //! keyset pages of trending and popular posts filtered by recency, popular authors, and the
 //! upserts of feed metadata. Each runs on
-//! an index of the spec; each is prepared against the migrated schema by tests/handwritten_sql.rs.
+//! an index of the spec; each is prepared against the migrated schema by tests/data/handwritten_sql.rs.
 
 use ::nova_runtime::codegen::chrono::{DateTime, Utc};
 use ::nova_runtime::codegen::sqlx::{self, PgExecutor};

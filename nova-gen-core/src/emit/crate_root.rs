@@ -29,6 +29,7 @@ pub fn emit_api_manifest(spec: &Spec, service: &Service) -> String {
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
+        features: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
@@ -51,6 +52,7 @@ pub fn emit_shared_manifest(package: &SharedPackage) -> String {
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
+        features: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
@@ -69,6 +71,8 @@ pub fn emit_service_manifest(spec: &Spec, service: &Service) -> String {
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
+        // The `testing` module (Logic doubles with per-method defaults): for tests only.
+        features: vec![(crate::emit::logic::TEST_DOUBLES_FEATURE.to_string(), Vec::new())],
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }
@@ -136,6 +140,8 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
             "- [`wiring`]: what the service runs with, from the spec ([`Dependencies`]: database pool, clients, invalidator), and [`Wiring::serve`],",
             storage,
             "- [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.",
+            "- `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every",
+            "  method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.",
         ],
     );
     // A service without a database has no `db`, `repo` or `DATABASE`.
@@ -163,6 +169,8 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
         pub mod logic;
         #repo_module
         pub mod server;
+        #[cfg(feature = "test-doubles")]
+        pub mod testing;
         pub mod wiring;
 
         pub use ::#api as api;

@@ -36,6 +36,8 @@ pub struct Manifest {
     pub bins: Vec<(String, String)>,
     pub dependencies: Vec<Dependency>,
     pub dev_dependencies: Vec<Dependency>,
+    /// `(name, enabled features)` of the `[features]` table, if any.
+    pub features: Vec<(String, Vec<String>)>,
 }
 
 impl Manifest {
@@ -62,6 +64,13 @@ impl Manifest {
         doc["dependencies"] = Item::Table(dependencies(&self.dependencies));
         if !self.dev_dependencies.is_empty() {
             doc["dev-dependencies"] = Item::Table(dependencies(&self.dev_dependencies));
+        }
+        if !self.features.is_empty() {
+            let mut features = Table::new();
+            for (name, enables) in &self.features {
+                features[name] = value(enables.iter().map(String::as_str).collect::<toml_edit::Array>());
+            }
+            doc["features"] = Item::Table(features);
         }
         let mut lints = Table::new();
         lints["workspace"] = value(true);

@@ -157,6 +157,7 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
     files.owned(format!("{root}/src/lib.rs"), crate_root::emit_service_lib(service)?);
     files.owned_binary(format!("{root}/src/file_descriptor_set.bin"), protos::emit_descriptor_set(service, protos)?);
     files.owned(format!("{root}/src/logic.rs"), logic::emit_logic(service)?);
+    files.owned(format!("{root}/src/testing.rs"), logic::emit_testing(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(spec, service)?);
     files.owned(format!("{root}/src/wiring.rs"), wiring::emit_wiring(spec, service)?);
     // A service without a database (it owns no table) gets no db module and no repositories.

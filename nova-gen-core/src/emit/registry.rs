@@ -25,6 +25,7 @@ pub fn emit_registry_manifest(spec: &Spec) -> String {
         bins: Vec::new(),
         dependencies,
         dev_dependencies: Vec::new(),
+        features: Vec::new(),
     };
     format!("{}\n{}", Header::Toml.text(), manifest.to_toml())
 }

@@ -26,6 +26,7 @@ pub fn emit_scaffold(service: &Service, files: &mut FileSet) -> Result<(), EmitE
             Dependency::workspace("nova-runtime"),
         ],
         dev_dependencies: Vec::new(),
+        features: Vec::new(),
     };
     files.scaffold(format!("{root}/Cargo.toml"), format!("{}\n{}", Header::Toml.scaffold(), manifest.to_toml()));
     files.scaffold(format!("{root}/src/lib.rs"), format!("{}\n{}", Header::Rust.scaffold(), scaffold_lib(service)?));

@@ -2,6 +2,12 @@
 //!
 //! The executables are read from cargo's own JSON messages (`compiler-artifact`), so a
 //! `CARGO_TARGET_DIR`, a `--release` or a workspace-wide target directory need no guessing.
+//!
+//! It builds every binary of the workspace (`--workspace --bins`), not `-p` each service:
+//! cargo unifies features over the packages it is asked for, so a `-p` selection compiles the
+//! dependencies with other features than a plain `cargo build [--release]` does, and each
+//! would rebuild them all after the other. Building the whole workspace's binaries shares its
+//! artifacts (and only the wanted packages' executables are kept).
 
 use std::collections::BTreeMap;
 use std::io::BufRead as _;
@@ -30,22 +36,20 @@ pub enum BuildError {
 /// Package name -> executable.
 pub type Binaries = BTreeMap<String, PathBuf>;
 
-/// Builds every service's binary (and the seeder when asked), showing cargo's progress and
+/// Builds every service's binary (and the seeder when asked), with the rest of the
+/// workspace's binaries (see the module docs), showing cargo's progress and
 /// errors as usual; fails naming the packages cargo did not produce a binary for.
 pub fn build(layout: &Layout, services: &[DevService], options: &DevOptions) -> Result<Binaries, Failure> {
     let mut packages: Vec<&str> = services.iter().map(|s| s.package.as_str()).collect();
     if options.seed {
         packages.push(SEED_PACKAGE);
     }
-    println!("dev: building {} binaries{}", packages.len(), if options.release { " (release)" } else { "" });
+    println!("dev: building the workspace's binaries ({} to run){}", packages.len(), if options.release { " (release)" } else { "" });
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut command = Command::new(cargo);
-    command.current_dir(&layout.root).args(["build", "--bins", "--message-format=json-render-diagnostics"]);
+    command.current_dir(&layout.root).args(["build", "--workspace", "--bins", "--message-format=json-render-diagnostics"]);
     if options.release {
         command.arg("--release");
-    }
-    for package in &packages {
-        command.args(["-p", package]);
     }
     // Cargo's progress and diagnostics go to stderr, shown as they come; stdout is JSON.
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(Failure::io("running cargo build"))?;
@@ -53,7 +57,9 @@ pub fn build(layout: &Layout, services: &[DevService], options: &DevOptions) -> 
     if let Some(stdout) = child.stdout.take() {
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.map_err(Failure::io("reading cargo's output"))?;
-            if let Some((package, executable)) = executable_of(&line) {
+            if let Some((package, executable)) = executable_of(&line)
+                && packages.contains(&package.as_str())
+            {
                 binaries.insert(package, executable);
             }
         }

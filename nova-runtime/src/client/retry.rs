@@ -13,7 +13,7 @@ use crate::rpc::{Idempotency, RetryBudget, RetryPolicy};
 ///
 /// tonic reports a failed connection as `UNAVAILABLE` with the connector's message (and no
 /// source); the messages below are what hyper and tokio produce for refused, unreachable or
-/// unresolvable targets. `tests/resilience.rs` pins this against a real closed port.
+/// unresolvable targets. `tests/client/resilience.rs` pins this against a real closed port.
 pub fn never_sent(status: &Status) -> bool {
     if status.code() != Code::Unavailable {
         return false;

@@ -11,8 +11,12 @@
 //! - [`wiring`]: what the service runs with, from the spec ([`Dependencies`]: database pool, clients, invalidator), and [`Wiring::serve`],
 //! - no database: the service owns no table (it keeps no state of its own),
 //! - [`api`] (re-exported: [`pb`], [`rpc`], the client): what other services see of it.
+//! - `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every
+//!   method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.
 pub mod logic;
 pub mod server;
+#[cfg(feature = "test-doubles")]
+pub mod testing;
 pub mod wiring;
 pub use ::nova_gamma_api as api;
 pub use ::nova_gamma_api::{

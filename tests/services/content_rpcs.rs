@@ -1,14 +1,12 @@
 //! The content service's RPCs over real gRPC, each test with its own databases and Redis key
 //! prefix (see `nova_tests::TestSystem`): auth, media, user and content started in that
 //! order, content calling the others only through their generated clients; every call made
-//! for a user carries that user's token (see tests/content_harness.rs). Who may see and do
-//! what is tested in tests/content_access.rs.
+//! for a user carries that user's token (see tests/services/content_harness.rs). Who may see and do
+//! what is tested in tests/security/content_access.rs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
-mod content_harness;
-
-use content_harness::{Content, assert_error, code, ids, unknown};
+use crate::content_harness::{Content, assert_error, code, ids, unknown};
 use nova_content::ContentClient;
 use nova_content::pb;
 use nova_runtime::codegen::sqlx;
@@ -563,7 +561,7 @@ async fn comments_are_threaded_paged_counted_and_soft_deleted() {
         "comment_id",
     );
 
-    // Deleting: the comment's author or the post's author (moderators: tests/content_access.rs);
+    // Deleting: the comment's author or the post's author (moderators: tests/security/content_access.rs);
     // idempotent; the count follows.
     let delete = |id: &str, requester: &TestUser| pb::DeleteCommentRequest { comment_id: id.into(), requester_id: requester.id.clone() };
     assert_error(as_cy.delete_comment(delete(&first.id, &cy)).await, Code::PermissionDenied, "requester_id");

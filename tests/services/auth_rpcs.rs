@@ -17,13 +17,9 @@ use nova_tests::{RunningService, TestDatabase, TestSystem, TestUser};
 use tonic::Code;
 use uuid::Uuid;
 
-#[path = "auth_rpcs/access.rs"]
 mod access;
-#[path = "auth_rpcs/keys.rs"]
 mod keys;
-#[path = "auth_rpcs/revocations.rs"]
 mod revocations;
-#[path = "auth_rpcs/throttle.rs"]
 mod throttle;
 
 const PASSWORD: &str = nova_tests::system::PASSWORD;

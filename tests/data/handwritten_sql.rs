@@ -11,7 +11,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
-#[path = "handwritten_sql/scan.rs"]
 mod scan;
 
 use std::path::{Path, PathBuf};

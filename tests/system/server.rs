@@ -33,6 +33,32 @@ async fn health_reports_serving_for_the_service_and_the_server() {
     server.stop().await.unwrap();
 }
 
+/// A `Logic` double answers UNIMPLEMENTED, over real gRPC, for every RPC it does not override:
+/// here one that overrides nothing, and `Scripted` (which scripts GetUser but not Login).
+#[tokio::test]
+async fn a_doubles_unoverridden_rpcs_answer_unimplemented() {
+    struct Nothing;
+    impl nova_auth::testing::LogicDouble for Nothing {}
+    let options = nova_runtime::server::ServeOptions::insecure_local(nova_runtime::server::ShutdownConfig::default());
+    let bare = nova_tests::RunningService::start(move |listeners, stop| {
+        nova_auth::server::serve_with(nova_auth::testing::Double(Nothing), options, listeners, stop)
+    })
+    .await;
+    nova_tests::wait_until_serving(bare.addr, nova_auth::PROTO_SERVICE, Duration::from_secs(10)).await;
+    let scripted = start_scripted(&Scripted::default()).await;
+    for server in [&bare, &scripted] {
+        let mut client = raw_client(&server.uri());
+        let status = client.login(pb::LoginRequest::default()).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+        assert_eq!(status.message(), "Login is not implemented");
+    }
+    let status = raw_client(&bare.uri()).get_user(pb::GetUserRequest { user_id: "u".into() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+    raw_client(&scripted.uri()).get_user(pb::GetUserRequest { user_id: "u".into() }).await.unwrap();
+    bare.stop().await.unwrap();
+    scripted.stop().await.unwrap();
+}
+
 /// `grpc.reflection.v1` and `v1alpha` (what grpcurl falls back to and Python's
 /// grpcio-reflection speaks) both list the service and resolve each method and its types.
 mod reflection {

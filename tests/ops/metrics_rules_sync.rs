@@ -3,7 +3,9 @@
 //! `promtool check metrics` accepts the exposition. A rule naming a metric the runtime does not
 //! export (or a runtime rename the rules did not follow) fails here.
 //!
-//! Alone in its test binary: it registers process-wide client families.
+//! It registers process-wide client families, so it shares its process (the ops binary) with
+//! no test that asserts on their absence (metrics_from_start has a binary of its own); other
+//! tests' series only add to what promtool checks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 

@@ -7,9 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
-mod content_harness;
-
-use content_harness::{Content, assert_error, code, ids, unknown};
+use crate::content_harness::{Content, assert_error, code, ids, unknown};
 use nova_content::ContentClient;
 use nova_content::pb;
 use nova_tests::TestUser;

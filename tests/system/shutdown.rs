@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use nova_auth::pb;
 use nova_auth::pb::auth_service_client::AuthServiceClient;
+use nova_auth::testing::Double;
 use nova_runtime::server::{ServeOptions, ShutdownConfig, StartError};
 use nova_tests::{Gated, HealthWatch, RunningService, SAFETY_TIMEOUT, wait_until_serving};
 use tonic::Code;
@@ -22,7 +23,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 async fn start_gated(gated: &Gated, shutdown: ShutdownConfig) -> RunningService {
     let logic = gated.clone();
     let options = ServeOptions::insecure_local(shutdown);
-    let service = RunningService::start(move |listeners, stop| nova_auth::server::serve_with(logic, options, listeners, stop)).await;
+    let service = RunningService::start(move |listeners, stop| nova_auth::server::serve_with(Double(logic), options, listeners, stop)).await;
     wait_until_serving(service.addr, nova_auth::PROTO_SERVICE, SAFETY_TIMEOUT).await;
     service
 }
@@ -109,7 +110,7 @@ async fn a_stop_requested_before_the_server_runs_is_honoured() {
     let gated = Gated::default();
     let logic = gated.clone();
     let options = ServeOptions::insecure_local(ShutdownConfig { drain_delay: HOUR, grace: HOUR });
-    let service = RunningService::start(move |listeners, stop| nova_auth::server::serve_with(logic, options, listeners, stop)).await;
+    let service = RunningService::start(move |listeners, stop| nova_auth::server::serve_with(Double(logic), options, listeners, stop)).await;
     // Asked twice before it even served: it still stops, cleanly, without the drain delay.
     service.stop().await.unwrap();
 }

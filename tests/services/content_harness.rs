@@ -1,5 +1,5 @@
-//! The content service under test, for tests/content_rpcs.rs and tests/content_access.rs
-//! (each includes this file as a module): auth, media, user and content started callees
+//! The content service under test, for tests/services/content_rpcs.rs and tests/security/content_access.rs
+//! (a module of both test binaries, services and security): auth, media, user and content started callees
 //! first, users signed up and signed in through auth, and content reached as the edge (with
 //! nobody signed in, or carrying a user's token) or as a service of the deployment.
 
