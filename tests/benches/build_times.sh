@@ -3,6 +3,10 @@
 # edit in its handwritten crate, for two revisions side by side in one run.
 #
 #   tests/benches/build_times.sh <before-rev> <after-rev> [package] [runs]
+#   BUILD=tests tests/benches/build_times.sh <before-rev> <after-rev> - [runs]
+#
+# With BUILD=tests, the build measured is `cargo test --workspace --no-run` (every test binary
+# of the workspace) instead of one package's binary.
 #
 # Each revision gets its own worktree and its own empty target directory under $BENCH_DIR
 # (default /tmp/nova-build-bench). Cold builds alternate between the revisions, then the
@@ -28,8 +32,10 @@ done
 
 measure() { # measure <label> <what>: build $package in that worktree, print one table row
   local label=$1 what=$2 out
-  out=$(cd "$bench/$label" && CARGO_TARGET_DIR="$bench/target-$label" \
-    /usr/bin/time -f '%e %U %S' cargo build -q --locked -p "$package" 2>&1 >/dev/null | tail -n 1)
+  local command=(cargo build -q --locked -p "$package")
+  if [ "${BUILD:-}" = tests ]; then command=(cargo test -q --locked --workspace --no-run); fi
+  out=$(cd "$bench/$label" && CARGO_TARGET_DIR="$bench/target-$label" CARGO_INCREMENTAL=0 \
+    /usr/bin/time -f '%e %U %S' "${command[@]}" 2>&1 >/dev/null | tail -n 1)
   read -r wall user sys <<<"$out"
   printf '| %s | %s | %s | %.1f |\n' "$label ($(git -C "$bench/$label" rev-parse --short HEAD))" \
     "$what" "$wall" "$(echo "$user + $sys" | bc)"
