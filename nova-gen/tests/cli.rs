@@ -328,10 +328,9 @@ fn a_service_without_tables_gets_no_database() {
     let server = repo.read("generated/gateway/src/server.rs");
     assert!(server.contains("database: None,"), "{server}");
     let handwritten = repo.read("handwritten/gateway/src/lib.rs");
-    assert!(
-        handwritten.contains("ServeOptions::new(&config, None)") && !handwritten.contains("PgPool") && !handwritten.contains("db::open"),
-        "{handwritten}"
-    );
+    assert!(handwritten.contains("Wiring::from_config(&config)?") && !handwritten.contains("PgPool"), "{handwritten}");
+    let wiring = repo.read("generated/gateway/src/wiring.rs");
+    assert!(wiring.contains("ServeOptions::new(config, None)") && !wiring.contains("db::open") && !wiring.contains("PgPool"), "{wiring}");
     // The services with tables keep theirs.
     assert!(repo.read("generated/notes/src/server.rs").contains("database: Some(crate::DATABASE),"));
     let check = nova_gen(&repo, "check");

@@ -46,15 +46,16 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
     });
     // Everything the spec wires (database, clients, invalidator) comes in `Dependencies`; the
     // scaffold keeps the pool, and people add the clients they use.
-    let (fields, keep) = match service.database {
+    let (fields, parameter, keep) = match service.database {
         Some(_) => (
             quote! {
                 db: PgPool,
             },
+            quote!(dependencies),
             quote!(#logic { db: dependencies.db }),
         ),
         // Owns no table: no database to open or wait for; SERVING as soon as it listens.
-        None => (TokenStream::new(), quote!({ let _ = dependencies; #logic {} })),
+        None => (TokenStream::new(), quote!(_dependencies), quote!(#logic {})),
     };
     let db_accessor = service.database.as_ref().map(|_| {
         quote! {
@@ -73,7 +74,7 @@ fn scaffold_lib(service: &Service) -> Result<String, EmitError> {
 
         impl #logic {
             /// The logic over what the spec wires the service with.
-            pub fn new(dependencies: Dependencies) -> Self {
+            pub fn new(#parameter: Dependencies) -> Self {
                 #keep
             }
 

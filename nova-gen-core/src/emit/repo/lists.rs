@@ -197,9 +197,41 @@ struct Variant {
 }
 
 fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mut Statements) -> TokenStream {
+    let nullable_filters: Vec<&Column> = shape.filters.iter().copied().filter(|c| c.nullable).collect();
+    let choice = choose(&list_variants(table, shape, &nullable_filters, statements));
+    let (params, filter_binds) = list_params(shape);
+    let cursor_binds = shape.order.iter().map(|c| {
+        let n = field(c);
+        if c.nullable {
+            quote! { if let Some(value) = after.#n.as_ref() { query = query.bind(value); } }
+        } else {
+            let value = types::field_ref(&quote!(after), c);
+            quote! { query = query.bind(#value); }
+        }
+    });
+    let function = format_ident!("{}", shape.name);
+    let doc = list_doc(shape, &nullable_filters, cursor);
+    quote! {
+        #doc
+        pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #(#params,)* after: Option<&#cursor>, limit: i64) -> RepoResult<Vec<Row>> {
+            let mut query = sqlx::query(#choice);
+            #(#filter_binds)*
+            if let Some(after) = after {
+                #(#cursor_binds)*
+            }
+            let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
+            rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
+        }
+    }
+}
+
+/// One fixed statement per combination of NULL / value for each nullable filter and of where
+/// the page starts (first page, after a value, after a NULL of a nullable lead): `IS NULL`
+/// needs its own statement to use the index, and a fixed text per case keeps every statement
+/// preparable (and in `STATEMENTS`).
+fn list_variants(table: &Table, shape: &ListShape<'_>, nullable_filters: &[&Column], statements: &mut Statements) -> Vec<Variant> {
     let lead = shape.order.first().copied();
     let lead_nullable = lead.is_some_and(|c| c.nullable);
-    let nullable_filters: Vec<&Column> = shape.filters.iter().copied().filter(|c| c.nullable).collect();
     let order_names: Vec<&str> = shape.order.iter().map(|c| c.name.as_str()).collect();
     let mut cursors = vec![Cursor::First, Cursor::After];
     if lead_nullable {
@@ -220,7 +252,7 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mu
             };
             let mut name = shape.name.clone();
             let mut guards = Vec::new();
-            for column in &nullable_filters {
+            for column in nullable_filters {
                 let n = field(column);
                 if is_null(column) {
                     name.push_str(&format!(".{}_null", column.name));
@@ -229,35 +261,41 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mu
                     guards.push(quote!(#n.is_some()));
                 }
             }
-            match (cursor, lead) {
-                (Cursor::First, _) => guards.push(quote!(after.is_none())),
-                (Cursor::After, Some(lead)) if lead_nullable => {
-                    name.push_str(".after");
-                    let l = field(lead);
-                    guards.push(quote!(after.is_some_and(|a| a.#l.is_some())));
-                }
-                (Cursor::After, _) => {
-                    name.push_str(".after");
-                    guards.push(quote!(after.is_some()));
-                }
-                (Cursor::AfterNull, lead) => {
-                    name.push_str(&format!(".after_null_{}", lead.map_or("", |l| l.name.as_str())));
-                    let l = lead.map(field);
-                    guards.push(quote!(after.is_some_and(|a| a.#l.is_none())));
-                }
-            }
+            let (suffix, guard) = cursor_guard(cursor, lead);
+            name.push_str(&suffix);
+            guards.push(guard);
             variants.push(Variant { sql: statements.add(&name, sql::list_page(table, &page)), guards });
         }
     }
-    let choice = choose(&variants);
+    variants
+}
 
+/// The statement-name suffix and the argument test of a page start.
+fn cursor_guard(cursor: Cursor, lead: Option<&Column>) -> (String, TokenStream) {
+    match (cursor, lead) {
+        (Cursor::First, _) => (String::new(), quote!(after.is_none())),
+        (Cursor::After, Some(lead)) if lead.nullable => {
+            let l = field(lead);
+            (".after".to_string(), quote!(after.is_some_and(|a| a.#l.is_some())))
+        }
+        (Cursor::After, _) => (".after".to_string(), quote!(after.is_some())),
+        (Cursor::AfterNull, lead) => {
+            let l = lead.map(field);
+            (format!(".after_null_{}", lead.map_or("", |l| l.name.as_str())), quote!(after.is_some_and(|a| a.#l.is_none())))
+        }
+    }
+}
+
+/// The filter parameters of a list function (and a time range's `since`, `until`), with how
+/// each is bound: a nullable filter's `None` binds nothing (its statement says `IS NULL`).
+fn list_params(shape: &ListShape<'_>) -> (Vec<TokenStream>, Vec<TokenStream>) {
     let mut params = Vec::new();
-    let mut filter_binds = Vec::new();
+    let mut binds = Vec::new();
     for column in &shape.filters {
         let n = field(column);
         let ty = types::param_type(column);
         params.push(quote!(#n: #ty));
-        filter_binds.push(if column.nullable {
+        binds.push(if column.nullable {
             quote! { if let Some(value) = #n { query = query.bind(value); } }
         } else {
             quote! { query = query.bind(#n); }
@@ -267,18 +305,12 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mu
         let ty = types::value_type(range.ty);
         params.push(quote!(since: #ty));
         params.push(quote!(until: #ty));
-        filter_binds.push(quote! { query = query.bind(since).bind(until); });
+        binds.push(quote! { query = query.bind(since).bind(until); });
     }
-    let cursor_binds = shape.order.iter().map(|c| {
-        let n = field(c);
-        if c.nullable {
-            quote! { if let Some(value) = after.#n.as_ref() { query = query.bind(value); } }
-        } else {
-            let value = types::field_ref(&quote!(after), c);
-            quote! { query = query.bind(#value); }
-        }
-    });
-    let function = format_ident!("{}", shape.name);
+    (params, binds)
+}
+
+fn list_doc(shape: &ListShape<'_>, nullable_filters: &[&Column], cursor: &Ident) -> TokenStream {
     let mut doc = vec![shape.doc.clone()];
     if !nullable_filters.is_empty() {
         doc.push(String::new());
@@ -287,7 +319,7 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mu
             nullable_filters.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(" or ")
         ));
     }
-    if let Some(lead) = lead.filter(|l| l.nullable) {
+    if let Some(lead) = shape.order.first().filter(|l| l.nullable) {
         doc.push(String::new());
         doc.push(format!("Rows whose `{}` is NULL come {}.", lead.name, if shape.descending { "first" } else { "last" }));
     }
@@ -295,19 +327,7 @@ fn list_fn(table: &Table, shape: &ListShape<'_>, cursor: &Ident, statements: &mu
     doc.push(format!(
         "`after` is where the previous page ended (`{cursor}::from(last row)`, or decoded from a page token; `None` for the first page); at most `limit` rows come back."
     ));
-    let doc = doc_lines(&doc, false);
-    quote! {
-        #doc
-        pub async fn #function<'e>(db: impl sqlx::PgExecutor<'e>, #(#params,)* after: Option<&#cursor>, limit: i64) -> RepoResult<Vec<Row>> {
-            let mut query = sqlx::query(#choice);
-            #(#filter_binds)*
-            if let Some(after) = after {
-                #(#cursor_binds)*
-            }
-            let rows = query.bind(limit).fetch_all(db).await.map_err(db_error)?;
-            rows.iter().map(|r| Row::decode(r, 0)).collect::<Result<_, _>>().map_err(db_error)
-        }
-    }
+    doc_lines(&doc, false)
 }
 
 /// `if guards { SQL_A } else if ... { SQL_B } else { SQL_LAST }`: the variants cover every

@@ -8,11 +8,8 @@ use ::nova_runtime::server::{Listeners, ServiceConfig, Shutdown, StartError};
 pub struct GammaLogic {}
 impl GammaLogic {
     /// The logic over what the spec wires the service with.
-    pub fn new(dependencies: Dependencies) -> Self {
-        {
-            let _ = dependencies;
-            GammaLogic {}
-        }
+    pub fn new(_dependencies: Dependencies) -> Self {
+        GammaLogic {}
     }
 }
 impl Logic for GammaLogic {
