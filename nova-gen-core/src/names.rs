@@ -156,13 +156,16 @@ pub fn table_module(table: &Table) -> Ident {
 /// Methods every generated client has besides its RPCs, and the methods tonic's generated
 /// client (which the generated client calls) has: an RPC whose method name is one of these would
 /// collide with it.
-pub const CLIENT_HELPERS: [&str; 14] = [
+/// `nova-gen-core/tests/snapshots.rs` holds this list to the client the emitter writes.
+pub const CLIENT_HELPERS: [&str; 16] = [
     "new",
     "from_core",
     "with_options",
     "connect_lazy",
     "from_env",
+    "from_peers",
     "core",
+    "with_token",
     "invalidate_entity",
     // tonic's generated client
     "with_origin",

@@ -45,3 +45,40 @@ fn reflection_descriptors_hold_the_service_and_its_imports() {
     assert_eq!(names, ["google/protobuf/timestamp.proto", "nova/accounts/v1/accounts.proto"]);
     assert!(set.file.iter().all(|f| f.source_code_info.is_none()), "comments stay out of the binary");
 }
+
+/// `names::CLIENT_HELPERS` (what an RPC may not be called, because the generated client has a
+/// method of that name) is every method of the generated client that is not an RPC's or its
+/// `invalidate_<rpc>`: a new helper in the client emitter fails here until the list has it.
+#[test]
+fn the_client_helpers_list_is_what_the_client_emitter_writes() {
+    let repo = TempRepo::with_fixture("mini");
+    let (analysis, files) = nova_gen_core::generate_files(&repo.layout()).unwrap();
+    for service in &analysis.spec.services {
+        let path = format!("generated/{}-api/src/client.rs", service.name);
+        let text = String::from_utf8(files.owned[&path].clone()).unwrap();
+        let file = syn::parse_file(&text).unwrap();
+        let rpcs: Vec<String> = service.rpcs.iter().map(|rpc| nova_gen_core::names::rpc_method(rpc).to_string()).collect();
+        let mut helpers: Vec<String> = Vec::new();
+        for item in &file.items {
+            let syn::Item::Impl(block) = item else { continue };
+            for member in &block.items {
+                let syn::ImplItem::Fn(method) = member else { continue };
+                let name = method.sig.ident.to_string();
+                let own = rpcs.contains(&name) || rpcs.iter().any(|rpc| name == nova_gen_core::names::invalidate_method(rpc_name_of(service, rpc)));
+                if !own {
+                    helpers.push(name);
+                }
+            }
+        }
+        helpers.sort();
+        let mut listed: Vec<String> = nova_gen_core::names::CLIENT_HELPERS.iter().map(|h| (*h).to_string()).filter(|h| helpers.contains(h)).collect();
+        listed.sort();
+        assert_eq!(helpers, listed, "{path}: a client method missing from names::CLIENT_HELPERS");
+        assert!(!helpers.is_empty(), "{path}: no helper found: the parse is broken");
+    }
+}
+
+/// The proto name of the RPC whose method is `method`.
+fn rpc_name_of<'s>(service: &'s nova_gen_core::ir::Service, method: &str) -> &'s str {
+    service.rpcs.iter().find(|rpc| nova_gen_core::names::rpc_method(rpc) == method).map_or("", |rpc| rpc.name.as_str())
+}
