@@ -162,8 +162,9 @@ impl ContentClient {
     }
     /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
     /// neither a body nor media, the body is too long, there are more than 10 media or an id is
-    /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
-    /// is not active or an attached media is missing, not READY or not owned by the author;
+    /// malformed; NOT_FOUND when the author does not exist or was deleted; FAILED_PRECONDITION
+    /// when the author's account is locked or an attached media is missing, not READY or not
+    /// owned by the author;
     /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
     /// post.
     ///
@@ -690,9 +691,10 @@ impl ContentClient {
     }
     /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
     /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
-    /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
-    /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
-    /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+    /// future or more than 7 days ahead; NOT_FOUND when the author does not exist or was
+    /// deleted; FAILED_PRECONDITION when the author's account is locked or the media is missing,
+    /// not READY or not owned by the author; UNAVAILABLE when auth or media cannot answer. Not
+    /// idempotent.
     ///
     /// `CreateStory`: write, not retry-safe, access: user; author_id bound to the caller, deadline 2s, up to 3 attempts, only while the request never reached the server.
     pub async fn create_story(

@@ -818,8 +818,9 @@ pub mod content_service_client {
         }
         /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
         /// neither a body nor media, the body is too long, there are more than 10 media or an id is
-        /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
-        /// is not active or an attached media is missing, not READY or not owned by the author;
+        /// malformed; NOT_FOUND when the author does not exist or was deleted; FAILED_PRECONDITION
+        /// when the author's account is locked or an attached media is missing, not READY or not
+        /// owned by the author;
         /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
         /// post.
         pub async fn create_post(
@@ -1424,9 +1425,10 @@ pub mod content_service_client {
         }
         /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
         /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
-        /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
-        /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
-        /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+        /// future or more than 7 days ahead; NOT_FOUND when the author does not exist or was
+        /// deleted; FAILED_PRECONDITION when the author's account is locked or the media is missing,
+        /// not READY or not owned by the author; UNAVAILABLE when auth or media cannot answer. Not
+        /// idempotent.
         pub async fn create_story(
             &mut self,
             request: impl tonic::IntoRequest<super::CreateStoryRequest>,
@@ -1649,8 +1651,9 @@ pub mod content_service_server {
         >;
         /// Publishes a post, with its media, in one transaction. INVALID_ARGUMENT when there is
         /// neither a body nor media, the body is too long, there are more than 10 media or an id is
-        /// malformed; NOT_FOUND when the author does not exist; FAILED_PRECONDITION when the author
-        /// is not active or an attached media is missing, not READY or not owned by the author;
+        /// malformed; NOT_FOUND when the author does not exist or was deleted; FAILED_PRECONDITION
+        /// when the author's account is locked or an attached media is missing, not READY or not
+        /// owned by the author;
         /// UNAVAILABLE when auth or media cannot answer. Not idempotent: every call publishes one
         /// post.
         async fn create_post(
@@ -1875,9 +1878,10 @@ pub mod content_service_server {
         >;
         /// Publishes a story showing one media until `expires_at` (default: 24 hours from now).
         /// INVALID_ARGUMENT for a malformed id, a caption too long, or `expires_at` not in the
-        /// future or more than 7 days ahead; NOT_FOUND when the author does not exist;
-        /// FAILED_PRECONDITION when the author is not active or the media is missing, not READY or
-        /// not owned by the author; UNAVAILABLE when auth or media cannot answer. Not idempotent.
+        /// future or more than 7 days ahead; NOT_FOUND when the author does not exist or was
+        /// deleted; FAILED_PRECONDITION when the author's account is locked or the media is missing,
+        /// not READY or not owned by the author; UNAVAILABLE when auth or media cannot answer. Not
+        /// idempotent.
         async fn create_story(
             &self,
             request: tonic::Request<super::CreateStoryRequest>,

@@ -603,8 +603,9 @@ pub mod streaming_service_client {
         /// Creates a scheduled stream for the signed-in creator and issues its first stream key, which
         /// is returned only here. PERMISSION_DENIED naming creator_id when it is not the caller's id,
         /// INVALID_ARGUMENT when the title is empty or longer than 140 characters (or another field is
-        /// malformed), NOT_FOUND when auth knows no such creator, FAILED_PRECONDITION when the
-        /// creator's account is not active. Not idempotent: every call creates a stream.
+        /// malformed), NOT_FOUND when auth knows no such creator or it was deleted,
+        /// FAILED_PRECONDITION when the creator's account is locked. Not idempotent: every call
+        /// creates a stream.
         pub async fn create_live_stream(
             &mut self,
             request: impl tonic::IntoRequest<super::CreateLiveStreamRequest>,
@@ -1120,8 +1121,9 @@ pub mod streaming_service_server {
         /// Creates a scheduled stream for the signed-in creator and issues its first stream key, which
         /// is returned only here. PERMISSION_DENIED naming creator_id when it is not the caller's id,
         /// INVALID_ARGUMENT when the title is empty or longer than 140 characters (or another field is
-        /// malformed), NOT_FOUND when auth knows no such creator, FAILED_PRECONDITION when the
-        /// creator's account is not active. Not idempotent: every call creates a stream.
+        /// malformed), NOT_FOUND when auth knows no such creator or it was deleted,
+        /// FAILED_PRECONDITION when the creator's account is locked. Not idempotent: every call
+        /// creates a stream.
         async fn create_live_stream(
             &self,
             request: tonic::Request<super::CreateLiveStreamRequest>,

@@ -12,8 +12,9 @@ pub trait Logic: Send + Sync + 'static {
     /// Creates a scheduled stream for the signed-in creator and issues its first stream key, which
     /// is returned only here. PERMISSION_DENIED naming creator_id when it is not the caller's id,
     /// INVALID_ARGUMENT when the title is empty or longer than 140 characters (or another field is
-    /// malformed), NOT_FOUND when auth knows no such creator, FAILED_PRECONDITION when the
-    /// creator's account is not active. Not idempotent: every call creates a stream.
+    /// malformed), NOT_FOUND when auth knows no such creator or it was deleted,
+    /// FAILED_PRECONDITION when the creator's account is locked. Not idempotent: every call
+    /// creates a stream.
     ///
     /// `CreateLiveStream`: write, not retry-safe, access: user; creator_id bound to the caller, deadline 1s, up to 3 attempts, only while the request never reached the server.
     fn create_live_stream(
