@@ -68,6 +68,9 @@ pub enum VerifyError {
     Unavailable(String),
 }
 
+/// What one poll brings: the keys, the revocations after the cursor, the next cursor, the issuer.
+type Fetched = (HashMap<String, Key>, Vec<super::source::Revocation>, i64, String);
+
 /// Never poll the issuer more often than this, however many unknown keys arrive.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Verified tokens remembered (so the signature is checked once per token, not per call).
@@ -175,9 +178,17 @@ impl Verifier {
     pub async fn refresh(&self) -> Result<(), tonic::Status> {
         let started = Instant::now();
         let number = self.next_poll.fetch_add(1, Ordering::SeqCst) + 1;
-        let outcome = self.fetch_all().await;
+        let outcome = self.fetch_all().await.map(|fetched| self.apply(fetched, started));
+        // Announced only once the state holds what the poll found: a call waiting for this
+        // poll (a token naming a key it did not know) looks the key up as soon as it wakes,
+        // and announcing first let it look before the write and refuse a key the poll had
+        // just brought (seen once: a fresh `nova-gen dev --seed` refused its first token).
         self.polls.send_modify(|last| *last = (*last).max(number));
-        let (keys, revocations, cursor, issuer) = outcome?;
+        outcome
+    }
+
+    /// Replaces the keys and adds the revocations of a successful poll that started at `started`.
+    fn apply(&self, (keys, revocations, cursor, issuer): Fetched, started: Instant) {
         let now = SystemTime::now();
         let mut state = self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         state.issuer = Some(issuer);
@@ -198,10 +209,9 @@ impl Verifier {
         state.users.retain(|_, (_, expires)| *expires > now);
         state.cursor = cursor;
         state.fresh_since = Some(started);
-        Ok(())
     }
 
-    async fn fetch_all(&self) -> Result<(HashMap<String, Key>, Vec<super::source::Revocation>, i64, String), tonic::Status> {
+    async fn fetch_all(&self) -> Result<Fetched, tonic::Status> {
         let mut cursor = self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner).cursor;
         let mut revocations = Vec::new();
         // A bounded number of pages per poll, so a flood of revocations cannot stall it.
