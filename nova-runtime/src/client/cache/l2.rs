@@ -59,8 +59,8 @@ pub(crate) const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(60);
 ///
 /// Expiry of generation keys (what keeps Redis bounded) is safe because a generation key
 /// always outlives every entry stored under it:
-/// - a generation key that exists is given at least the entry's lifetime here, atomically
-///   with the write; bumps only ever lengthen it;
+/// - a generation key that exists is given at least the entry's lifetime (plus a second)
+///   here, atomically with the write; bumps only ever lengthen it;
 /// - for a tag without a key (generation 0), the lifetime key first records the longest entry
 ///   lifetime ever stored, and the bump that creates the key gives it at least that;
 /// - the generations must be *equal* to the snapshot: lower means the key expired and started
@@ -74,9 +74,12 @@ end
 if lifetime > tonumber(redis.call('GET', KEYS[2]) or '0') then
   redis.call('SET', KEYS[2], lifetime)
 end
+-- A second beyond the entry: the generation key's expiry and the entry's are set by two
+-- commands, and an equal lifetime left the key expiring a millisecond before the entry.
+local outlive = lifetime + 1000
 for i = 3, #KEYS do
   local ttl = redis.call('PTTL', KEYS[i])
-  if ttl >= 0 and ttl < lifetime then redis.call('PEXPIRE', KEYS[i], lifetime) end
+  if ttl >= 0 and ttl < outlive then redis.call('PEXPIRE', KEYS[i], outlive) end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', lifetime)
 return 1
