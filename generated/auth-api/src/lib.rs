@@ -6,10 +6,12 @@
 //! - [`pb`]: the messages and tonic code of the proto package,
 //! - [`client`]: [`AuthClient`], the typed client other services call this one with,
 //! - [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml.
+//! - [`users`]: whether users exist and are active, for the services that declare `checks_users`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod pb;
 pub mod client;
 pub mod rpc;
+pub mod users;
 pub use client::AuthClient;
 /// The service's short name.
 pub const SERVICE: &str = "auth";

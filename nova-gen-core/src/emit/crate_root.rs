@@ -89,18 +89,25 @@ fn crate_docs(service: &Service, first: String, items: &[&str]) -> TokenStream {
 }
 
 /// `generated/<svc>-api/src/lib.rs`.
-pub fn emit_api_lib(service: &Service) -> Result<String, EmitError> {
+/// `users`: whether the crate holds the user check (`users.rs`, the token issuer's only).
+pub fn emit_api_lib(service: &Service, users: bool) -> Result<String, EmitError> {
     let client = client_struct(service);
     let client_line = format!("- [`client`]: [`{client}`], the typed client other services call this one with,");
+    let mut items = vec!["- [`pb`]: the messages and tonic code of the proto package,", &client_line];
+    items.push("- [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml.");
+    if users {
+        items.push("- [`users`]: whether users exist and are active, for the services that declare `checks_users`.");
+    }
     let doc = crate_docs(
         service,
         format!("API of nova's `{}` service (`{}`): what other services may use.", service.name, service.proto.full_name()),
-        &[
-            "- [`pb`]: the messages and tonic code of the proto package,",
-            &client_line,
-            "- [`rpc`]: each RPC's idempotency and call policy, from specs/ownership.toml.",
-        ],
+        &items,
     );
+    let users_module = users.then(|| {
+        quote!(
+            pub mod users;
+        )
+    });
     let name = &service.name;
     let full_name = service.proto.full_name();
     let port = service.port;
@@ -111,6 +118,7 @@ pub fn emit_api_lib(service: &Service) -> Result<String, EmitError> {
         pub mod pb;
         pub mod client;
         pub mod rpc;
+        #users_module
 
         pub use client::#client;
 

@@ -146,7 +146,11 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
 fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &[MigrationFile], files: &mut FileSet) -> Result<(), EmitError> {
     let api = out::api_crate(&service.name);
     files.owned(format!("{api}/Cargo.toml"), crate_root::emit_api_manifest(spec, service));
-    files.owned(format!("{api}/src/lib.rs"), crate_root::emit_api_lib(service)?);
+    let users = users::users_module(spec, service);
+    files.owned(format!("{api}/src/lib.rs"), crate_root::emit_api_lib(service, users.is_some())?);
+    if let Some(users) = users {
+        files.owned(format!("{api}/src/users.rs"), rust_file(users)?);
+    }
     files.owned(format!("{api}/src/pb.rs"), format!("{}\n{}", Header::Rust.text(), protos::emit_pb(spec, service, protos)?));
     files.owned(format!("{api}/src/rpc.rs"), rpc::emit_rpc(service)?);
     files.owned(format!("{api}/src/client.rs"), client::emit_client(service)?);

@@ -1,8 +1,11 @@
-//! The generated user check of a service that declares `checks_users = true`: a `Users`
-//! type in its `wiring` module that asks the token issuer (`GetUser`, `GetUsersByIds`, both
-//! cached by the issuer's client) and applies `nova_runtime::users`' one rule: an unknown or
-//! deleted user is NOT_FOUND naming the request field, an inactive one FAILED_PRECONDITION
-//! where the check demands an active account.
+//! The generated user check: a `Users` type that asks the token issuer (`GetUser`,
+//! `GetUsersByIds`, both cached by the issuer's client) and applies `nova_runtime::users`' one
+//! rule: an unknown or deleted user is NOT_FOUND naming the request field, an inactive one
+//! FAILED_PRECONDITION where the check demands an active account.
+//!
+//! It is written once, into the issuer's API crate (`generated/<issuer>-api/src/users.rs`,
+//! next to the client it calls), when some service declares `checks_users = true`; each such
+//! service's `wiring` re-exports it and holds one in its `Dependencies`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -11,7 +14,7 @@ use crate::ir::{Service, Spec};
 use crate::names::{api_lib, client_struct};
 
 /// What `wiring.rs` gets for the check: a field `users` of `Dependencies`, its value in
-/// `from_config` (after the clients), and the `Users` type itself.
+/// `from_config` (after the clients), and the re-export of the issuer's `Users`.
 pub struct UserCheck {
     pub field: TokenStream,
     pub init: TokenStream,
@@ -20,15 +23,15 @@ pub struct UserCheck {
 
 /// The issuer's names the generated check uses, resolved once.
 struct Names {
-    /// `::nova_auth_api`
+    /// `crate`: the issuer's API crate, where the type is written.
     api: TokenStream,
-    /// `::nova_auth_api::AuthClient`
+    /// `crate::AuthClient`
     client: TokenStream,
     /// `"auth"`, for logs and errors.
     issuer: String,
     get_one_request: proc_macro2::Ident,
     get_many_request: proc_macro2::Ident,
-    /// `::nova_auth_api::pb::User`
+    /// `crate::pb::User`
     user: TokenStream,
     status: proc_macro2::Ident,
     active: String,
@@ -38,33 +41,54 @@ struct Names {
 /// The check, when `service` declares it (validation made sure the issuer is called and has
 /// the lookups, and the model resolved them).
 pub fn user_check(spec: &Spec, service: &Service) -> Option<UserCheck> {
-    if !service.checks_users {
+    if !service.checks_users || spec.user_directory.is_none() {
         return None;
     }
-    let directory = spec.user_directory.as_ref()?;
     let issuer = spec.token_issuer()?;
-    let api_ident = api_lib(issuer);
+    let api = api_lib(issuer);
+    let client_field = crate::names::ident(&issuer.name);
+    Some(UserCheck {
+        field: quote! {
+            /// Whether users exist and are active (`checks_users`), asked of the token issuer.
+            pub users: Users,
+        },
+        // The issuer's client of `Dependencies` (the issuer is in `calls`), shared: one cache.
+        init: quote!(Users::new(#client_field.clone())),
+        definition: quote! {
+            pub use ::#api::users::{Users, state_of};
+        },
+    })
+}
+
+/// `generated/<issuer>-api/src/users.rs`, when `issuer` is the token issuer and some service
+/// checks users.
+pub fn users_module(spec: &Spec, issuer: &Service) -> Option<TokenStream> {
+    let directory = spec.user_directory.as_ref()?;
+    if spec.token_issuer()?.id != issuer.id {
+        return None;
+    }
     let client_ident = client_struct(issuer);
     let user_ident = format_ident!("{}", directory.user);
     let names = Names {
-        api: quote!(::#api_ident),
-        client: quote!(::#api_ident::#client_ident),
+        api: quote!(crate),
+        client: quote!(crate::#client_ident),
         issuer: issuer.name.clone(),
         get_one_request: format_ident!("{}", directory.get_one_request),
         get_many_request: format_ident!("{}", directory.get_many_request),
-        user: quote!(::#api_ident::pb::#user_ident),
+        user: quote!(crate::pb::#user_ident),
         status: format_ident!("{}", directory.status),
         active: directory.active.clone(),
         deleted: directory.deleted.clone(),
     };
-    let client_field = crate::names::ident(&issuer.name);
     let (single, batch, state) = (single_lookups(&names), batch_lookups(&names), state_of_fn(&names));
     let type_doc = format!(
-        " Whether users exist and are active, asked of the token issuer `{}` (`checks_users` in the spec): `GetUser` and `GetUsersByIds`, cached by its client; the rule is `nova_runtime::users::judge`.",
+        " Whether users exist and are active, asked of `{}` (the token issuer) through its client: `GetUser` and `GetUsersByIds`, cached; the rule is `nova_runtime::users::judge`. Services that set `checks_users = true` get one in their `Dependencies`.",
         names.issuer
     );
     let client = &names.client;
-    let definition = quote! {
+    Some(quote! {
+        //! The user check of the services that declare `checks_users = true` (see [`Users`]).
+
         #[doc = #type_doc]
         #[derive(Clone, Debug)]
         pub struct Users {
@@ -82,15 +106,6 @@ pub fn user_check(spec: &Spec, service: &Service) -> Option<UserCheck> {
         }
 
         #state
-    };
-    Some(UserCheck {
-        field: quote! {
-            /// Whether users exist and are active (`checks_users`), asked of the token issuer.
-            pub users: Users,
-        },
-        // The issuer's client of `Dependencies` (the issuer is in `calls`), shared: one cache.
-        init: quote!(Users::new(#client_field.clone())),
-        definition,
     })
 }
 
