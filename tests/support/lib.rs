@@ -13,6 +13,7 @@ pub mod media_upload;
 pub mod metrics;
 pub mod pki;
 pub mod policy;
+pub mod private_nats;
 pub mod private_postgres;
 pub mod private_redis;
 pub mod proxy;

@@ -1,6 +1,8 @@
 //! `nova-gen dev`: the whole system on one machine, in one command (like `encore run`).
 //!
 //! Phases, in order, each in a module of its own:
+//! 0. [`nats`]: the NATS JetStream server at `NOVA_NATS_URL` when one answers; otherwise the
+//!    binary to start one with is found (and started after the build, stopped when `dev` exits);
 //! 1. [`provision`]: every service's database and roles (`db up`), and the environment each
 //!    service is started with (its login role's URL, its data directory);
 //! 2. [`build`]: `cargo build` of the eight service binaries (and the seeder with `--seed`);
@@ -11,6 +13,7 @@
 
 mod build;
 mod health;
+pub mod nats;
 pub mod pki;
 mod provision;
 mod supervisor;
@@ -47,8 +50,12 @@ pub struct DevOptions {
 /// [`DevOptions::exit_when_ready`]). Exit 0 after a clean stop; 1 when a service never became
 /// SERVING or the seed failed.
 pub fn run(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> Result<ExitCode, Failure> {
-    let system = provision::provision(layout, analysis, options)?;
+    let nats = nats::Plan::find(&layout.root)?;
+    let system = provision::provision(layout, analysis, options, nats.url())?;
     let binaries = build::build(layout, &system.services, options)?;
+    // Started after the build (minutes, during which a Ctrl-C would leave it behind); dropped,
+    // so stopped, after the services.
+    let _nats = nats.start()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::io("starting tokio"))?;
     let ok = runtime.block_on(supervisor::run(layout, system, binaries, options));
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })

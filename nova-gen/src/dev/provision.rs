@@ -1,5 +1,5 @@
 //! Phase 1: databases and roles (`db up`), the local CA and certificates (`pki`), a Redis user,
-//! and what each service is started with.
+//! and what each service is started with (NATS's URL among it).
 
 use crate::db::secrets::Secrets;
 use crate::db::{self, DbNames, Server};
@@ -38,9 +38,10 @@ const REDIS_USER: &str = "nova-dev";
 /// certificates, a Redis user of the services' own, and returns the services in spec order
 /// with their environment: the least-privilege login role's URL (the database exists and is
 /// migrated, so the service neither creates nor migrates it), a data directory under the
-/// repository's `var/`, its certificate, the Redis URL with credentials, the cache sealing key
-/// and, for the token issuer, the key its signing keys are encrypted with.
-pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> Result<DevSystem, Failure> {
+/// repository's `var/`, its certificate, the Redis URL with credentials, the cache sealing key,
+/// `nats_url` (`NOVA_NATS_URL`, see [`super::nats`]) and, for the token issuer, the key its
+/// signing keys are encrypted with.
+pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions, nats_url: &str) -> Result<DevSystem, Failure> {
     println!("dev: provisioning databases on {}", redact(&options.db_url));
     let (report, _) = db::commands::up(analysis, &options.db_url, None, &options.secrets)?;
     // The first line of each service's block says what changed; the rest (URLs) is for `db up`.
@@ -60,6 +61,7 @@ pub fn provision(layout: &Layout, analysis: &Analysis, options: &DevOptions) -> 
         let mut env = vec![("NOVA_DATA_DIR".to_string(), layout.root.join("var").join(&service.name).display().to_string())];
         env.extend(pki.env(&pki.service(&service.name)));
         env.extend(shared.iter().cloned());
+        env.push(("NOVA_NATS_URL".to_string(), nats_url.to_string()));
         if analysis.spec.token_issuer == Some(service.id) {
             env.push(("NOVA_AUTH_KEY_ENCRYPTION_KEY".to_string(), secrets.key("auth-key-encryption")));
         }
@@ -121,7 +123,7 @@ fn login_url(server: &Server, names: &DbNames, password: &str) -> String {
 }
 
 /// `postgres://user:secret@host` without the secret, for printing.
-fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
             Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
