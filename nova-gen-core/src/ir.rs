@@ -108,6 +108,9 @@ pub struct Service {
     /// `checks_users = true`: the service gets a generated check of users against the token
     /// issuer (see [`Spec::user_directory`]).
     pub checks_users: bool,
+    /// The events it publishes (`publishes`) and consumes (`consumes`, and the deletions its
+    /// logical references follow).
+    pub events: Events,
     /// Name of the service's own PostgreSQL database; `None` for a service that owns no table
     /// and never did (a stateless gateway): no database, repositories or migrations.
     pub database: Option<String>,
@@ -407,6 +410,12 @@ impl Table {
         self.primary_key.iter().any(|c| c == column)
     }
 
+    /// Whether the generator added the table for the service's events (see
+    /// [`plumbing_table_prefix`]).
+    pub fn is_plumbing(&self) -> bool {
+        self.name.starts_with(plumbing_table_prefix())
+    }
+
     /// The condition reads add to hide soft-deleted rows, if the table soft-deletes.
     pub fn live_condition(&self) -> Option<String> {
         self.soft_delete.then(|| format!("{SOFT_DELETE_COLUMN} IS NULL"))
@@ -588,7 +597,9 @@ pub enum Reference {
     Local { table: String, column: String, on_delete: OnDelete },
     /// A logical reference to another service's table: never a SQL foreign key; the owner's
     /// API is the only way to check it.
-    Remote { service: String, table: String, column: String },
+    /// `on_delete` is what the service does when the owner publishes the row's deletion:
+    /// `Cascade` deletes the referring rows, `SetNull` clears the column, `NoAction` keeps them.
+    Remote { service: String, table: String, column: String, on_delete: OnDelete },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -680,4 +691,75 @@ mod tests {
         assert_eq!(error, UnknownColumn { table: "posts".into(), column: "shares".into() });
         assert!(posts.column_named("body").is_ok());
     }
+}
+
+/// A service's events: what it publishes through its outbox and what it consumes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Events {
+    /// In spec order.
+    pub publishes: Vec<Event>,
+    /// One per publisher, by publisher name.
+    pub consumes: Vec<Subscription>,
+}
+
+impl Events {
+    /// Whether the service has events at all (and so the outbox/inbox tables and a NATS
+    /// connection).
+    pub fn any(&self) -> bool {
+        !self.publishes.is_empty() || !self.consumes.is_empty()
+    }
+}
+
+/// One event a service publishes about rows of one of its tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The table whose rows it is about (the aggregate).
+    pub table: String,
+    /// The event's name within the table: `created`, `updated`, `deleted` or a domain name.
+    pub name: String,
+    /// The proto message it carries (in the publisher's package), or none: lifecycle events
+    /// carry the row's key only.
+    pub message: Option<String>,
+    /// The table's key column (events are about single-key tables).
+    pub key: Column,
+}
+
+impl Event {
+    /// `users.deleted`: the name within the publisher (and the subject's tail).
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.table, self.name)
+    }
+}
+
+/// What one service consumes from one publisher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub publisher: ServiceId,
+    pub publisher_name: String,
+    pub events: Vec<ConsumedEvent>,
+}
+
+/// One consumed event and what the generated consumer does with it before the handwritten
+/// handler runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumedEvent {
+    pub event: Event,
+    /// For a `deleted` event: the consumer's rows referring to the deleted row, and what
+    /// happens to them (from the logical references' `cascade` / `set null`), children first.
+    pub cascades: Vec<Cascade>,
+}
+
+/// Rows that follow a deletion in another service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cascade {
+    pub table: String,
+    pub column: String,
+    /// `Cascade` deletes the rows, `SetNull` clears the column.
+    pub action: OnDelete,
+}
+
+/// Tables the generator adds to a service's database for its events (names start with
+/// `nova_`, which spec tables may not use): no repositories, written by `nova_runtime::events`.
+pub fn plumbing_table_prefix() -> &'static str {
+    "nova_"
 }

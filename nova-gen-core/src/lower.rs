@@ -132,7 +132,7 @@ fn composite_foreign_key(table: &Table, key: &ForeignKey) -> Constraint {
 
 /// A logical reference to another service's table, documented where people look for it.
 fn remote_reference_comment(column: &Column) -> Option<String> {
-    let Some(Reference::Remote { service, table, column: target }) = &column.reference else { return None };
+    let Some(Reference::Remote { service, table, column: target, .. }) = &column.reference else { return None };
     Some(format!("Logical reference to {service}.{table}.{target}: no foreign key across services; checked through the {service} service's API."))
 }
 

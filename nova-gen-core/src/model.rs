@@ -36,6 +36,8 @@ pub const BUILTIN_BREAKER: BreakerPolicy = BreakerPolicy {
 };
 pub const BUILTIN_RETRY_BUDGET: RetryBudget = RetryBudget { max_tokens: 10, token_ratio: 0.1 };
 
+mod events;
+
 #[derive(Debug, thiserror::Error)]
 #[error("internal error: {0} (validation should have caught this; please report it)")]
 pub struct ModelError(String);
@@ -62,6 +64,7 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
             calls: ids.resolve_all(&raw.calls)?,
             allow_cycle: ids.resolve_all(&raw.allow_cycle)?,
             checks_users: raw.checks_users.as_ref().is_some_and(|flag| flag.value),
+            events: crate::ir::Events::default(),
             rpcs: build_rpcs(&loaded.protos, &spec.defaults, raw, proto, &callers_of(spec, &raw.name.value))?,
             tables: raw.tables.iter().map(|t| build_table(raw, t)).collect(),
             target: resolve_target(&[&spec.defaults.target, &raw.target]),
@@ -74,6 +77,7 @@ pub fn build(loaded: &Loaded, histories: &[History]) -> Result<Spec, ModelError>
     }
     // Ids are positions in name order: sorted, each service sits at its own id.
     services.sort_by_key(|s| s.id);
+    events::link_events(spec, &mut services)?;
     let shared_packages = link_packages(&loaded.protos, &mut services);
     let token_issuer = spec.defaults.token_issuer.as_ref().map(|t| ids.resolve(t)).transpose()?;
     let user_directory = match token_issuer {
@@ -349,9 +353,12 @@ fn resolve_slo(levels: &[&RawSlo]) -> Slo {
 fn build_reference(service: &RawService, raw: &crate::raw::RawReference) -> Option<Reference> {
     let segments: Vec<&str> = raw.segments.iter().map(|s| s.value.as_str()).collect();
     match segments.as_slice() {
-        [owner, table, column] if *owner != service.name.value => {
-            Some(Reference::Remote { service: owner.to_string(), table: table.to_string(), column: column.to_string() })
-        }
+        [owner, table, column] if *owner != service.name.value => Some(Reference::Remote {
+            service: owner.to_string(),
+            table: table.to_string(),
+            column: column.to_string(),
+            on_delete: raw.on_delete.as_ref().map_or(OnDelete::NoAction, |a| a.value),
+        }),
         [.., table, column] => Some(Reference::Local {
             table: table.to_string(),
             column: column.to_string(),

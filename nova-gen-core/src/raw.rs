@@ -114,6 +114,11 @@ pub struct RawService {
     /// `checks_users = true`: the service asks the token issuer whether users exist and are
     /// active, through a generated check.
     pub checks_users: Option<Located<bool>>,
+    /// `publishes = ["<table>.<event>[(<Message>)]", ...]`: events of its own tables it
+    /// publishes through its outbox.
+    pub publishes: Vec<Located<String>>,
+    /// `consumes = ["<service>.<table>.<event>", ...]`: other services' events it handles.
+    pub consumes: Vec<Located<String>>,
     pub slo: RawSlo,
     pub policy: RawPolicy,
     pub target: RawTargetPolicy,
@@ -273,4 +278,29 @@ impl RawSpec {
             None => 0,
         }
     }
+}
+
+/// `"<table>.<event>"` or `"<table>.<event>(<Message>)"` of `publishes`, split; `None` when
+/// it is neither (validation reports it).
+pub fn split_published(text: &str) -> Option<(&str, &str, Option<&str>)> {
+    let (head, message) = match text.trim().strip_suffix(')') {
+        Some(open) => {
+            let (head, message) = open.split_once('(')?;
+            (head.trim(), Some(message.trim()))
+        }
+        None => (text.trim(), None),
+    };
+    let (table, event) = head.split_once('.')?;
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let message_ok =
+        message.is_none_or(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric()) && m.starts_with(|c: char| c.is_ascii_uppercase()));
+    (word(table) && word(event) && message_ok).then_some((table, event, message))
+}
+
+/// `"<service>.<table>.<event>"` of `consumes`, split; `None` when it is not.
+pub fn split_consumed(text: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = text.trim().splitn(3, '.');
+    let (service, table, event) = (parts.next()?, parts.next()?, parts.next()?);
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (word(service) && word(table) && word(event)).then_some((service, table, event))
 }

@@ -43,6 +43,7 @@ pub mod context;
 pub mod convert;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod metrics;
 mod metrics_http;

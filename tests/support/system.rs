@@ -97,6 +97,9 @@ pub struct TestSystem {
     /// 200 ms by default, so that tests of revocation wait little (they wait for the event,
     /// whatever the interval); benchmarks set production's.
     pub verifier: VerifierSettings,
+    /// Set by [`TestSystem::with_events`]: a NATS server of this system's own, which every
+    /// service it starts publishes to and consumes from.
+    nats: Option<crate::private_nats::PrivateNats>,
 }
 
 /// What a fault test can break, one system at a time (nothing another test uses).
@@ -141,7 +144,25 @@ impl TestSystem {
             members: Vec::new(),
             faults: None,
             verifier: VerifierSettings { refresh: std::time::Duration::from_millis(200), ..VerifierSettings::default() },
+            nats: None,
         }
+    }
+
+    /// Turns events on for the services started from now on: a NATS JetStream server of this
+    /// system's own (streams and consumers of no other test), fast retries.
+    pub fn with_events(mut self) -> Self {
+        self.nats = Some(crate::private_nats::PrivateNats::start());
+        self
+    }
+
+    /// The events settings the services get, when [`TestSystem::with_events`] turned them on.
+    pub fn events_config(&self) -> Option<nova_runtime::events::EventsConfig> {
+        self.nats.as_ref().map(|nats| nova_runtime::events::EventsConfig {
+            nats_url: nats.url(),
+            retry_delay: std::time::Duration::from_millis(100),
+            relay_poll: std::time::Duration::from_millis(200),
+            ..Default::default()
+        })
     }
 
     /// Like [`TestSystem::new`], but every service, every database and Redis is reached through
@@ -215,6 +236,7 @@ impl TestSystem {
         config.transport = pki::service(description.name);
         config.peers = self.peers.clone().with_transport(config.transport.clone());
         config.verifier = self.verifier;
+        config.events = self.events_config();
         let files = TestDirectory::new(description.name);
         config.data_dir = files.path.clone();
         let service = RunningService::start(move |listeners, shutdown| start(config, listeners, shutdown)).await;

@@ -45,6 +45,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/auth/0006_token_revocations.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 7i64,
+        description: "events",
+        sql: include_str!("../../../migrations/auth/0007_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

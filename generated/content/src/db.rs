@@ -33,6 +33,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/content/0004_post_search_outbox.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 5i64,
+        description: "events",
+        sql: include_str!("../../../migrations/content/0005_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

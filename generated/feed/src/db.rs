@@ -31,6 +31,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/feed/0004_count_engagements_once.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 5i64,
+        description: "events",
+        sql: include_str!("../../../migrations/feed/0005_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -11,6 +11,7 @@
 //! - `testing` (feature `test-doubles`, for tests only): `LogicDouble`, a `Logic` whose every
 //!   method answers UNIMPLEMENTED unless overridden, served through `testing::Double`.
 pub mod db;
+pub mod events;
 pub mod logic;
 pub mod repo;
 pub mod server;

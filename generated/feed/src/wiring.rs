@@ -28,6 +28,8 @@ pub struct Wiring {
     /// [`Wiring::serve`] where the service needs to (the token issuer gives its own
     /// identity).
     pub options: ::nova_runtime::server::ServeOptions,
+    /// Where its events go and come from (`None`: events off, the outbox fills).
+    pub events: Option<::nova_runtime::events::EventsConfig>,
 }
 impl Wiring {
     /// Opens the service's database (without connecting yet: the server waits for it
@@ -53,17 +55,35 @@ impl Wiring {
             users,
         };
         let options = ::nova_runtime::server::ServeOptions::new(config, Some(database));
-        Ok(Wiring { dependencies, options })
+        Ok(Wiring {
+            dependencies,
+            options,
+            events: config.events.clone(),
+        })
     }
     /// Serves `logic` on `listeners` until `shutdown` is requested (see
     /// [`crate::server::serve_with`]).
-    pub async fn serve<L: crate::Logic>(
+    pub async fn serve<L: crate::Logic + crate::events::Consumer>(
         self,
         logic: L,
         listeners: ::nova_runtime::server::Listeners,
         shutdown: ::nova_runtime::server::Shutdown,
     ) -> Result<(), ::nova_runtime::server::StartError> {
-        crate::server::serve_with(logic, self.options, listeners, shutdown).await
+        let logic = ::std::sync::Arc::new(logic);
+        let _events = match self.events {
+            Some(events) => {
+                Some(
+                    crate::events::start(
+                            self.dependencies.db.clone(),
+                            events,
+                            ::std::sync::Arc::clone(&logic),
+                        )
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        crate::server::serve_shared(logic, self.options, listeners, shutdown).await
     }
 }
 pub use ::nova_auth_api::users::{Users, state_of};

@@ -57,6 +57,12 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: false,
     },
+    Migration {
+        version: 8i64,
+        description: "events",
+        sql: include_str!("../../../migrations/media/0008_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -35,6 +35,12 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: false,
     },
+    Migration {
+        version: 5i64,
+        description: "events",
+        sql: include_str!("../../../migrations/messaging/0005_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

@@ -43,6 +43,12 @@ pub static MIGRATIONS: &[Migration] = &[
         ),
         no_transaction: true,
     },
+    Migration {
+        version: 6i64,
+        description: "events",
+        sql: include_str!("../../../migrations/streaming/0006_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

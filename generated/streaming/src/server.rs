@@ -13,7 +13,11 @@ pub struct Adapter<L> {
 }
 impl<L: Logic> Adapter<L> {
     pub fn new(logic: L) -> Self {
-        Adapter { logic: Arc::new(logic) }
+        Adapter::shared(Arc::new(logic))
+    }
+    /// Serves a logic shared with something else (the service's event consumers).
+    pub fn shared(logic: Arc<L>) -> Self {
+        Adapter { logic }
     }
 }
 #[tonic::async_trait]
@@ -230,9 +234,13 @@ impl<L: Logic> crate::pb::streaming_service_server::StreamingService for Adapter
 }
 /// The routes of this service, ready to be served (or combined with others).
 pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {
+    shared_routes(Arc::new(logic))
+}
+/// [`routes`] of a logic shared with something else (the service's event consumers).
+pub fn shared_routes<L: Logic>(logic: Arc<L>) -> tonic::service::Routes {
     tonic::service::Routes::new(
         crate::pb::streaming_service_server::StreamingServiceServer::new(
-            Adapter::new(logic),
+            Adapter::shared(logic),
         ),
     )
 }
@@ -262,9 +270,18 @@ pub async fn serve_with<L: Logic>(
     listeners: ::nova_runtime::server::Listeners,
     shutdown: ::nova_runtime::server::Shutdown,
 ) -> Result<(), ::nova_runtime::server::StartError> {
+    serve_shared(Arc::new(logic), options, listeners, shutdown).await
+}
+/// [`serve_with`] a logic shared with something else (the service's event consumers).
+pub async fn serve_shared<L: Logic>(
+    logic: Arc<L>,
+    options: ::nova_runtime::server::ServeOptions,
+    listeners: ::nova_runtime::server::Listeners,
+    shutdown: ::nova_runtime::server::Shutdown,
+) -> Result<(), ::nova_runtime::server::StartError> {
     ::nova_runtime::server::serve(
             DESCRIPTION,
-            routes(logic),
+            shared_routes(logic),
             options,
             listeners,
             shutdown,

@@ -39,6 +39,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/user/0005_profile_search_outbox.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 6i64,
+        description: "events",
+        sql: include_str!("../../../migrations/user/0006_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

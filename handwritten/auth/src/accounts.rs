@@ -39,10 +39,12 @@ pub async fn list_users(logic: &AuthLogic, ctx: &CallContext, request: pb::ListU
     Ok(pb::ListUsersResponse { users: rows.iter().map(|row| users::visible_to(&ctx.principal, row)).collect(), next_page_token })
 }
 
-/// DeleteUser: soft-deletes the account, revokes its sessions and refresh tokens and records a
-/// revocation of every token of the user for verifiers, in one transaction, then drops every
-/// cached read of the user. Idempotent.
-pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
+/// DeleteUser: soft-deletes the account, revokes its sessions and refresh tokens, records a
+/// revocation of every token of the user for verifiers and publishes `users.deleted` (which
+/// every service holding the user's rows follows, as the spec's references say), in one
+/// transaction, then drops every cached read of the user. Idempotent: a repeated call
+/// publishes nothing more.
+pub async fn delete_user(logic: &AuthLogic, ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
     let id = parse_uuid("user_id", &request.user_id)?;
     let mut tx = logic.db().begin().await.map_err(|e| LogicError::internal("starting a transaction", e))?;
     match sql::account_deleted_at(&mut *tx, id).await? {
@@ -60,6 +62,7 @@ pub async fn delete_user(logic: &AuthLogic, request: pb::DeleteUserRequest) -> R
     sql::revoke_user_tokens(&mut *tx, id).await?;
     audit(&mut tx, Some(id), "delete_account", json!({ "sessions_revoked": sessions })).await?;
     revocations::revoke_user(&mut tx, logic.settings(), id).await?;
+    nova_auth::events::publish::users_deleted(&mut tx, &id, ctx.principal.user_id()).await?;
     tx.commit().await.map_err(|e| LogicError::internal("committing the account deletion", e))?;
     // GetUser, GetUsersByIds, CheckUserExists and the permission reads are cached by user id.
     logic.forget_user(id).await;

@@ -169,8 +169,8 @@ impl Logic for AuthLogic {
         login::record_failed_login(self, ctx, request).await
     }
 
-    async fn delete_user(&self, _ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
-        accounts::delete_user(self, request).await
+    async fn delete_user(&self, ctx: &CallContext, request: pb::DeleteUserRequest) -> Result<pb::DeleteUserResponse, LogicError> {
+        accounts::delete_user(self, ctx, request).await
     }
 
     async fn rotate_signing_key(

@@ -13,6 +13,7 @@
 mod bookmarks;
 mod calls;
 mod comments;
+mod consumer;
 mod convert;
 mod likes;
 mod posts;

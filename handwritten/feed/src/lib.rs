@@ -36,6 +36,7 @@
 //! [`engagement`]).
 
 mod calls;
+mod consumer;
 pub mod decay;
 mod engagement;
 mod home;

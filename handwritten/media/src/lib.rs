@@ -13,6 +13,7 @@
 //! and no job queue is needed for images. Video and audio are stored and served as uploaded.
 
 pub mod cdn;
+mod consumer;
 mod convert;
 mod expiry;
 mod library;

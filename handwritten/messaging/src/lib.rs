@@ -47,6 +47,7 @@
 //! every message, so there is nothing to invalidate.
 
 mod calls;
+mod consumer;
 mod conversations;
 mod convert;
 mod members;

@@ -20,6 +20,7 @@
 //! change reaches a caller's cached answer within that TTL, as no search answer is keyed by
 //! one document.
 
+mod consumer;
 pub mod index;
 mod log;
 mod paging;

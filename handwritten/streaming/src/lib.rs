@@ -24,6 +24,7 @@ mod analytics;
 mod audience;
 mod calls;
 mod chat;
+mod consumer;
 mod convert;
 mod keys;
 mod lifecycle;

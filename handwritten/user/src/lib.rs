@@ -45,6 +45,7 @@
 
 mod audience;
 mod auth;
+mod consumer;
 mod lists;
 mod profiles;
 mod relations;

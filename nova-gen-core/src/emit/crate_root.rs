@@ -65,6 +65,13 @@ pub fn emit_service_manifest(spec: &Spec, service: &Service) -> String {
     for callee in spec.resolve(&service.calls) {
         dependencies.push(Dependency::path(&api_package(callee), &format!("../{}", out::api_crate_dir(&callee.name))));
     }
+    // Consumed events carry their publishers' messages.
+    for subscription in &service.events.consumes {
+        let publisher = spec.get(subscription.publisher);
+        if publisher.id != service.id && !service.calls.contains(&publisher.id) {
+            dependencies.push(Dependency::path(&api_package(publisher), &format!("../{}", out::api_crate_dir(&publisher.name))));
+        }
+    }
     let manifest = Manifest {
         package: generated_package(service),
         description: format!("Generated server, Logic trait, repositories and database of nova's {} service (its owner's only)", service.name),
@@ -159,6 +166,11 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
             pub mod db;
         )
     });
+    let events_module = service.events.any().then(|| {
+        quote!(
+            pub mod events;
+        )
+    });
     let repo_module = has_database.then(|| {
         quote!(
             pub mod repo;
@@ -174,6 +186,7 @@ pub fn emit_service_lib(service: &Service) -> Result<String, EmitError> {
         #doc
 
         #db_module
+        #events_module
         pub mod logic;
         #repo_module
         pub mod server;

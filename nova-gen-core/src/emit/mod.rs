@@ -11,6 +11,7 @@ pub mod migration;
 // The naming rules live below emit (validate and boundaries need them too); re-exported for
 // the emitters that still name them here.
 pub use crate::names;
+mod events;
 pub mod ops;
 mod protos;
 mod registry;
@@ -164,11 +165,14 @@ fn emit_service(spec: &Spec, service: &Service, protos: &ProtoSet, migrations: &
     files.owned(format!("{root}/src/testing.rs"), logic::emit_testing(service)?);
     files.owned(format!("{root}/src/server.rs"), server::emit_server(spec, service)?);
     files.owned(format!("{root}/src/wiring.rs"), wiring::emit_wiring(spec, service)?);
+    if let Some(events) = events::emit_events(spec, service)? {
+        files.owned(format!("{root}/src/events.rs"), events);
+    }
     // A service without a database (it owns no table) gets no db module and no repositories.
     if let Some(database) = &service.database {
         files.owned(format!("{root}/src/db.rs"), db::emit_db(service, &own_migrations)?);
         files.owned(format!("{root}/src/repo/mod.rs"), repo::emit_repo_mod(service, database)?);
-        for table in &service.tables {
+        for table in service.tables.iter().filter(|t| !t.is_plumbing()) {
             files.owned(format!("{root}/src/repo/{}.rs", table.name), repo::emit_table(service, table)?);
         }
     }

@@ -35,7 +35,12 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
 
         impl<L: Logic> Adapter<L> {
             pub fn new(logic: L) -> Self {
-                Adapter { logic: Arc::new(logic) }
+                Adapter::shared(Arc::new(logic))
+            }
+
+            /// Serves a logic shared with something else (the service's event consumers).
+            pub fn shared(logic: Arc<L>) -> Self {
+                Adapter { logic }
             }
         }
 
@@ -46,7 +51,12 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
 
         /// The routes of this service, ready to be served (or combined with others).
         pub fn routes<L: Logic>(logic: L) -> tonic::service::Routes {
-            tonic::service::Routes::new(crate::pb::#module::#server_struct::new(Adapter::new(logic)))
+            shared_routes(Arc::new(logic))
+        }
+
+        /// [`routes`] of a logic shared with something else (the service's event consumers).
+        pub fn shared_routes<L: Logic>(logic: Arc<L>) -> tonic::service::Routes {
+            tonic::service::Routes::new(crate::pb::#module::#server_struct::new(Adapter::shared(logic)))
         }
 
         /// What the server announces (the proto service for health, its descriptors for
@@ -72,7 +82,17 @@ pub fn emit_server(spec: &Spec, service: &Service) -> Result<String, EmitError> 
             listeners: ::nova_runtime::server::Listeners,
             shutdown: ::nova_runtime::server::Shutdown,
         ) -> Result<(), ::nova_runtime::server::StartError> {
-            ::nova_runtime::server::serve(DESCRIPTION, routes(logic), options, listeners, shutdown).await
+            serve_shared(Arc::new(logic), options, listeners, shutdown).await
+        }
+
+        /// [`serve_with`] a logic shared with something else (the service's event consumers).
+        pub async fn serve_shared<L: Logic>(
+            logic: Arc<L>,
+            options: ::nova_runtime::server::ServeOptions,
+            listeners: ::nova_runtime::server::Listeners,
+            shutdown: ::nova_runtime::server::Shutdown,
+        ) -> Result<(), ::nova_runtime::server::StartError> {
+            ::nova_runtime::server::serve(DESCRIPTION, shared_routes(logic), options, listeners, shutdown).await
         }
 
         #config_doc

@@ -85,6 +85,26 @@ pub fn emit_wiring(spec: &Spec, service: &Service) -> Result<String, EmitError> 
         Some(_) => (quote!(let database = crate::db::open(config.database()?)?;), quote!(Some(database))),
         None => (TokenStream::new(), quote!(None)),
     };
+    let has_events = service.events.any();
+    let consumes = !service.events.consumes.is_empty();
+    let events_field = has_events.then(|| {
+        quote! {
+            /// Where its events go and come from (`None`: events off, the outbox fills).
+            pub events: Option<::nova_runtime::events::EventsConfig>,
+        }
+    });
+    let events_init = has_events.then(|| quote!(events: config.events.clone()));
+    let consumer_bound = consumes.then(|| quote!(+ crate::events::Consumer));
+    let consumer_arg = consumes.then(|| quote!(::std::sync::Arc::clone(&logic)));
+    let start_events = has_events.then(|| {
+        quote! {
+            // The relay and consumers run while the server does.
+            let _events = match self.events {
+                Some(events) => Some(crate::events::start(self.dependencies.db.clone(), events, #consumer_arg).await?),
+                None => None,
+            };
+        }
+    });
     let struct_doc = doc_line(&format!(
         "What the `{}` service runs with, as specs/ownership.toml declares it. Built once per process by [`Wiring::from_config`] (tests may build it field by field); clones share pools, caches and breakers.",
         service.name
@@ -108,6 +128,7 @@ pub fn emit_wiring(spec: &Spec, service: &Service) -> Result<String, EmitError> 
             /// [`Wiring::serve`] where the service needs to (the token issuer gives its own
             /// identity).
             pub options: ::nova_runtime::server::ServeOptions,
+            #events_field
         }
 
         impl Wiring {
@@ -120,18 +141,20 @@ pub fn emit_wiring(spec: &Spec, service: &Service) -> Result<String, EmitError> 
                 #(#bindings)*
                 let dependencies = Dependencies { #(#names),* };
                 let options = ::nova_runtime::server::ServeOptions::new(config, #database);
-                Ok(Wiring { dependencies, options })
+                Ok(Wiring { dependencies, options, #events_init })
             }
 
             /// Serves `logic` on `listeners` until `shutdown` is requested (see
             /// [`crate::server::serve_with`]).
-            pub async fn serve<L: crate::Logic>(
+            pub async fn serve<L: crate::Logic #consumer_bound>(
                 self,
                 logic: L,
                 listeners: ::nova_runtime::server::Listeners,
                 shutdown: ::nova_runtime::server::Shutdown,
             ) -> Result<(), ::nova_runtime::server::StartError> {
-                crate::server::serve_with(logic, self.options, listeners, shutdown).await
+                let logic = ::std::sync::Arc::new(logic);
+                #start_events
+                crate::server::serve_shared(logic, self.options, listeners, shutdown).await
             }
         }
 

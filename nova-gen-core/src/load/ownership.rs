@@ -13,13 +13,15 @@ use crate::raw::{
 };
 use crate::source::{Located, SourceFile};
 
-const SERVICE_KEYS: [&str; 14] = [
+const SERVICE_KEYS: [&str; 16] = [
     "proto",
     "database",
     "port",
     "calls",
     "allow_cycle",
     "checks_users",
+    "publishes",
+    "consumes",
     "slo",
     "deadline",
     "retry",
@@ -163,6 +165,8 @@ fn read_service(reader: &mut Reader<'_>, name: Located<String>, table: &DeTable<
         calls: reader.strings(table, "calls"),
         allow_cycle: reader.strings(table, "allow_cycle"),
         checks_users: reader.boolean(table, "checks_users"),
+        publishes: reader.strings(table, "publishes"),
+        consumes: reader.strings(table, "consumes"),
         slo: read_slo(reader, table),
         policy: read_policy(reader, table),
         target: read_target(reader, table),

@@ -5,6 +5,7 @@
 mod access;
 mod api;
 mod calls;
+mod events;
 mod names;
 mod rpcs;
 mod services;
@@ -33,6 +34,7 @@ pub fn validate(loaded: &Loaded) -> Vec<Diagnostic> {
     targets::check_targets(&mut v);
     api::check_api(&mut v);
     users::check_user_checks(&mut v);
+    events::check_events(&mut v);
     v.diagnostics
 }
 

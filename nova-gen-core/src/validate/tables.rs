@@ -445,13 +445,13 @@ fn check_reference(v: &mut Validator<'_>, services: &[RawService], service: &Raw
                 );
                 return;
             }
-            if let Some(action) = &reference.on_delete {
+            if let Some(action) = reference.on_delete.as_ref().filter(|a| a.value == crate::ir::OnDelete::Restrict) {
                 v.report(
                     "spec::cross-service-cascade",
                     action.span.clone(),
-                    "no ON DELETE across services",
-                    "an ON DELETE action on a reference to another service",
-                    "there is no foreign key between services; dependants follow the owner's deletes through its events",
+                    "no restrict across services",
+                    "`restrict` on a reference to another service: nothing here can stop the owner's delete",
+                    "write `cascade` (delete these rows) or `set null` (clear the column) to follow the owner's `<table>.deleted` event, or nothing to keep the rows",
                 );
             }
             match services.iter().find(|s| s.name.value == svc.value) {

@@ -38,6 +38,10 @@ pub struct ServiceConfig {
     /// At most this many calls in flight on one connection (`NOVA_GRPC_MAX_CONCURRENT_STREAMS`,
     /// 512): one client cannot hold the server's every task.
     pub max_concurrent_streams: u32,
+    /// Where its events go and come from (`NOVA_NATS_URL`, `NOVA_EVENTS_*`); `None` with
+    /// `NOVA_EVENTS=off` (and in [`ServiceConfig::loopback`]): the outbox then fills and is
+    /// drained by the next process that has events on.
+    pub events: Option<crate::events::EventsConfig>,
 }
 
 /// The default cap on calls in flight per connection.
@@ -120,6 +124,10 @@ impl ServiceConfig {
             transport,
             verifier: VerifierSettings::from_env()?,
             max_concurrent_streams: env_or("NOVA_GRPC_MAX_CONCURRENT_STREAMS", DEFAULT_MAX_CONCURRENT_STREAMS)?,
+            events: match std::env::var("NOVA_EVENTS").ok().as_deref().map(str::trim) {
+                Some("off") => None,
+                _ => Some(crate::events::EventsConfig::from_env()?),
+            },
         })
     }
 
@@ -143,6 +151,7 @@ impl ServiceConfig {
             transport: Transport::default(),
             verifier: VerifierSettings::default(),
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            events: None,
         }
     }
 

@@ -184,6 +184,9 @@ pub enum StartError {
     /// problem.
     #[error("gRPC reflection could not read the service's descriptors")]
     Reflection(#[source] tonic_reflection::server::Error),
+    /// NATS could not be set up for the service's events.
+    #[error(transparent)]
+    Events(#[from] crate::events::EventsError),
     /// The TLS material is unusable.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),

@@ -24,7 +24,7 @@ pub fn system_dot(spec: &Spec) -> String {
                 "  \"db:{0}\" [shape=cylinder, style=filled, fillcolor=\"#fff3cd\", label=\"{1}\\n{2} tables\"];",
                 service.name,
                 database,
-                service.tables.len()
+                service.tables.iter().filter(|t| !t.is_plumbing()).count()
             );
             let _ = writeln!(dot, "  \"{0}\" -> \"db:{0}\" [style=dashed, arrowhead=none, label=\"owns\"];", service.name);
         }

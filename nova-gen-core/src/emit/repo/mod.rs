@@ -22,7 +22,8 @@ use crate::ir::{Column, Reference, Service, Table, UnknownColumn};
 
 /// `src/repo/mod.rs`: the list of table modules.
 pub fn emit_repo_mod(service: &Service, database: &str) -> Result<String, EmitError> {
-    let modules = service.tables.iter().map(|t| {
+    let tables: Vec<&crate::ir::Table> = service.tables.iter().filter(|t| !t.is_plumbing()).collect();
+    let modules = tables.iter().map(|t| {
         let name = table_module(t);
         let doc = doc_line(&format!("Table `{}`.", t.name));
         quote! { #doc pub mod #name; }
@@ -32,8 +33,8 @@ pub fn emit_repo_mod(service: &Service, database: &str) -> Result<String, EmitEr
         service.name, database, service.name
     );
     let doc = doc_lines(&[doc], true);
-    let names = service.tables.iter().map(|t| t.name.as_str());
-    let statements = service.tables.iter().map(|t| {
+    let names = tables.iter().map(|t| t.name.as_str());
+    let statements = tables.iter().map(|t| {
         let module = table_module(t);
         quote!((#module::TABLE, #module::STATEMENTS))
     });
@@ -101,7 +102,7 @@ pub fn emit_table(service: &Service, table: &Table) -> Result<String, EmitError>
         .columns
         .iter()
         .filter_map(|c| match &c.reference {
-            Some(Reference::Remote { service, table, column }) => Some(format!("- `{}` refers to `{service}.{table}.{column}`: a logical reference, checked through the {service} service's API, never a foreign key.", c.name)),
+            Some(Reference::Remote { service, table, column, .. }) => Some(format!("- `{}` refers to `{service}.{table}.{column}`: a logical reference, checked through the {service} service's API, never a foreign key.", c.name)),
             _ => None,
         })
         .collect();

@@ -36,6 +36,7 @@ impl Wiring {
         listeners: ::nova_runtime::server::Listeners,
         shutdown: ::nova_runtime::server::Shutdown,
     ) -> Result<(), ::nova_runtime::server::StartError> {
-        crate::server::serve_with(logic, self.options, listeners, shutdown).await
+        let logic = ::std::sync::Arc::new(logic);
+        crate::server::serve_shared(logic, self.options, listeners, shutdown).await
     }
 }

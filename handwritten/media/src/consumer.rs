@@ -1,0 +1,16 @@
+//! What media does when other services' events arrive (the generated
+//! `nova_media::events::Consumer`): the rows the spec's references name are deleted or cleared by the generated cascade before this runs.
+
+use ::nova_runtime::codegen::uuid::Uuid;
+use ::nova_runtime::events::{Received, Tx};
+use nova_media::LogicError;
+use nova_media::events::Consumer;
+
+use crate::MediaLogic;
+
+impl Consumer for MediaLogic {
+    async fn on_auth_users_deleted(&self, _tx: &mut Tx, _event: &Received, _user: Uuid) -> Result<(), LogicError> {
+        // The generated cascades (the spec's `-> auth.users.id cascade | set null`) did it all.
+        Ok(())
+    }
+}

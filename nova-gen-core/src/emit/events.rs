@@ -1,0 +1,258 @@
+//! `generated/<svc>/src/events.rs`, for a service with `publishes` or `consumes` (or logical
+//! references that follow deletes):
+//!
+//! - `publish::<table>_<event>(tx, key, [message,] actor)`: one typed function per published
+//!   event, taking the change's transaction (there is no way to publish outside one);
+//! - `Consumer`: one method per consumed event, in the `Logic` style, implemented by hand;
+//!   the generated `Dispatch` runs the declared cascades (`-> svc.table.col cascade | set
+//!   null`) in the same transaction before calling it;
+//! - `start`: the outbox relay and one durable consumer per publisher, running while the
+//!   returned value lives.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::emit::{EmitError, doc_line, rust_file};
+use crate::ir::{Cascade, ColumnType, Event, OnDelete, ScalarType, Service, Spec, Subscription};
+use crate::names::api_lib;
+
+/// The Rust type of an event's key.
+fn key_type(event: &Event) -> Result<TokenStream, EmitError> {
+    match event.key.ty {
+        ColumnType::Scalar(ScalarType::Uuid) => Ok(quote!(::nova_runtime::codegen::uuid::Uuid)),
+        ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Citext) => Ok(quote!(String)),
+        ColumnType::Scalar(ScalarType::BigInt) => Ok(quote!(i64)),
+        ColumnType::Scalar(ScalarType::Int) => Ok(quote!(i32)),
+        ColumnType::Scalar(ScalarType::SmallInt) => Ok(quote!(i16)),
+        _ => Err(EmitError::new(format!("events of `{}` need a uuid, text or integer key; `{}` is not", event.table, event.key.name))),
+    }
+}
+
+/// `users_deleted`.
+fn event_ident(event: &Event) -> proc_macro2::Ident {
+    format_ident!("{}_{}", event.table, event.name)
+}
+
+fn publish_fn(service: &Service, event: &Event) -> Result<TokenStream, EmitError> {
+    let name = event_ident(event);
+    let key = key_type(event)?;
+    let qualified = event.qualified();
+    let table = &event.table;
+    let subject = format!("nova.{}.{qualified}", service.name);
+    let (message_param, payload, about) = match &event.message {
+        Some(message) => {
+            let ty = format_ident!("{}", message);
+            (
+                quote!(message: &crate::pb::#ty,),
+                quote!(::nova_runtime::codegen::prost::Message::encode_to_vec(message)),
+                format!(", carrying `{message}`"),
+            )
+        }
+        None => (TokenStream::new(), quote!(Vec::new()), String::new()),
+    };
+    let doc = doc_line(&format!(
+        "`{qualified}` about the `{table}` row `key`{about}, published on `{subject}` once `tx` commits (and only then). `actor`: the end user whose call made the change, if any."
+    ));
+    Ok(quote! {
+        #doc
+        pub async fn #name(
+            tx: &mut ::nova_runtime::codegen::sqlx::Transaction<'_, ::nova_runtime::codegen::sqlx::Postgres>,
+            key: &#key,
+            #message_param
+            actor: Option<::nova_runtime::codegen::uuid::Uuid>,
+        ) -> Result<::nova_runtime::events::Envelope, ::nova_runtime::RepoError> {
+            ::nova_runtime::events::publish(tx, ::nova_runtime::events::Outgoing {
+                publisher: crate::SERVICE,
+                event: #qualified,
+                table: #table,
+                aggregate_id: key.to_string(),
+                actor,
+                payload: #payload,
+            })
+            .await
+        }
+    })
+}
+
+/// `on_auth_users_deleted`.
+fn handler_ident(subscription: &Subscription, event: &Event) -> proc_macro2::Ident {
+    format_ident!("on_{}_{}_{}", subscription.publisher_name, event.table, event.name)
+}
+
+fn cascade_sql(cascade: &Cascade) -> String {
+    match cascade.action {
+        OnDelete::SetNull => format!("UPDATE {} SET {} = NULL WHERE {} = $1", cascade.table, cascade.column, cascade.column),
+        _ => format!("DELETE FROM {} WHERE {} = $1", cascade.table, cascade.column),
+    }
+}
+
+fn consumer_parts(spec: &Spec, service: &Service) -> Result<(Vec<TokenStream>, Vec<TokenStream>), EmitError> {
+    let mut methods = Vec::new();
+    let mut arms = Vec::new();
+    for subscription in &service.events.consumes {
+        let publisher = spec.get(subscription.publisher);
+        let api = api_lib(publisher);
+        for consumed in &subscription.events {
+            let event = &consumed.event;
+            let method = handler_ident(subscription, event);
+            let key = key_type(event)?;
+            let qualified = event.qualified();
+            let publisher_name = &subscription.publisher_name;
+            let (message_param, decode, message_arg) = match &event.message {
+                Some(message) => {
+                    let ty = format_ident!("{}", message);
+                    (
+                        quote!(message: ::#api::pb::#ty,),
+                        quote! {
+                            let message = <::#api::pb::#ty as ::nova_runtime::codegen::prost::Message>::decode(event.envelope.payload.as_slice())
+                                .map_err(|e| ::nova_runtime::LogicError::invalid_argument(format!("{} carries no valid {}: {e}", event.subject, #message)))?;
+                        },
+                        quote!(message,),
+                    )
+                }
+                None => (TokenStream::new(), TokenStream::new(), TokenStream::new()),
+            };
+            let cascade_docs: Vec<String> = consumed.cascades.iter().map(|c| format!("`{}`", cascade_sql(c))).collect();
+            let before = if cascade_docs.is_empty() {
+                String::new()
+            } else {
+                format!(" Before it runs, in the same transaction, the spec's logical references have run {}.", cascade_docs.join(", "))
+            };
+            let doc = doc_line(&format!(
+                "`{publisher_name}.{qualified}` (subject `nova.{publisher_name}.{qualified}`): `key` is the `{}` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered.{before}",
+                event.table
+            ));
+            methods.push(quote! {
+                #doc
+                fn #method(
+                    &self,
+                    tx: &mut ::nova_runtime::events::Tx,
+                    event: &::nova_runtime::events::Received,
+                    key: #key,
+                    #message_param
+                ) -> impl ::std::future::Future<Output = Result<(), ::nova_runtime::LogicError>> + Send;
+            });
+            // Copy keys (uuid, integers) bind by value; text by reference, as it is used after.
+            let bound = match event.key.ty {
+                ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Citext) => quote!(&key),
+                _ => quote!(key),
+            };
+            let cascades = consumed.cascades.iter().map(|c| {
+                let sql = cascade_sql(c);
+                let table = &c.table;
+                quote! {
+                    ::nova_runtime::codegen::sqlx::query(#sql)
+                        .bind(#bound)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|e| ::nova_runtime::RepoError::from_sqlx(#table, e))?;
+                }
+            });
+            arms.push(quote! {
+                (#publisher_name, #qualified) => {
+                    let key: #key = ::nova_runtime::events::parse_key(&event.envelope.aggregate_id)?;
+                    #decode
+                    #(#cascades)*
+                    self.0.#method(tx, event, key, #message_arg).await
+                }
+            });
+        }
+    }
+    Ok((methods, arms))
+}
+
+/// `generated/<svc>/src/events.rs`, or `None` for a service without events.
+pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, EmitError> {
+    let events = &service.events;
+    if !events.any() {
+        return Ok(None);
+    }
+    let publishes = !events.publishes.is_empty();
+    let consumes = !events.consumes.is_empty();
+    let publish_fns = events.publishes.iter().map(|e| publish_fn(service, e)).collect::<Result<Vec<_>, _>>()?;
+    let publish_module = publishes.then(|| {
+        quote! {
+            /// The events this service publishes (`publishes`): each written in the transaction
+            /// of the change it describes, after the aggregate's version row is locked.
+            pub mod publish {
+                #(#publish_fns)*
+            }
+        }
+    });
+    let (methods, arms) = consumer_parts(spec, service)?;
+    let consumer = consumes.then(|| {
+        let trait_doc = doc_line(&format!("What `{}` does when an event it consumes arrives: one method per event, implemented by hand (in the `Logic` style).", service.name));
+        quote! {
+            #trait_doc
+            pub trait Consumer: Send + Sync + 'static {
+                #(#methods)*
+            }
+
+            /// Routes each event to its method, after the cascades the spec declares.
+            pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
+
+            impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
+                async fn handle(&self, tx: &mut ::nova_runtime::events::Tx, event: &::nova_runtime::events::Received) -> Result<(), ::nova_runtime::LogicError> {
+                    match (event.envelope.publisher.as_str(), event.envelope.event.as_str()) {
+                        #(#arms)*
+                        (publisher, name) => Err(::nova_runtime::LogicError::invalid_argument(format!("no handler for the event {publisher}.{name}"))),
+                    }
+                }
+            }
+        }
+    });
+    let subscriptions = events.consumes.iter().map(|s| {
+        let publisher = &s.publisher_name;
+        let names = s.events.iter().map(|e| e.event.qualified());
+        quote! {
+            ::nova_runtime::events::consume::Subscription { service: crate::SERVICE, publisher: #publisher, events: vec![#(#names),*] },
+        }
+    });
+    let relay = if publishes {
+        quote!(Some(::nova_runtime::events::Relay::spawn(crate::SERVICE, db.clone(), js.clone(), config.clone())))
+    } else {
+        quote!(None)
+    };
+    let (generic, param, consumers) = if consumes {
+        (
+            quote!(<C: Consumer>),
+            quote!(consumer: ::std::sync::Arc<C>,),
+            quote! {
+                let handler = ::std::sync::Arc::new(Dispatch(consumer));
+                let consumers = [#(#subscriptions)*]
+                    .into_iter()
+                    .map(|subscription| ::nova_runtime::events::Consumer::spawn(subscription, db.clone(), js.clone(), config.clone(), ::std::sync::Arc::clone(&handler)))
+                    .collect();
+            },
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new(), quote!(let consumers = Vec::new();))
+    };
+    let what = match (publishes, consumes) {
+        (true, true) => "the outbox relay and the consumers",
+        (true, false) => "the outbox relay",
+        _ => "the consumers",
+    };
+    let start_doc =
+        doc_line(&format!("Starts {what} of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped."));
+    let file = rust_file(quote! {
+        //! The service's events, from `publishes`, `consumes` and the logical references of
+        //! specs/ownership.toml (see `nova_runtime::events` for the guarantees).
+
+        #publish_module
+        #consumer
+
+        #start_doc
+        pub async fn start #generic (
+            db: ::nova_runtime::codegen::sqlx::PgPool,
+            config: ::nova_runtime::events::EventsConfig,
+            #param
+        ) -> Result<::nova_runtime::events::Running, ::nova_runtime::events::EventsError> {
+            let js = config.connect().await?;
+            let relay = #relay;
+            #consumers
+            Ok(::nova_runtime::events::Running { relay, consumers })
+        }
+    })?;
+    Ok(Some(file))
+}
