@@ -3,45 +3,78 @@
 
 use std::sync::atomic::Ordering;
 
-use nova_runtime::events::{Relay, dead_letter};
-use nova_tests::private_nats::PrivateNats;
+use nova_runtime::events::{Envelope, dead_letter};
+use nova_tests::eventually::eventually_some;
+use prost::Message as _;
 
-use crate::harness::{self, Recorder};
+use crate::harness::{self, Pipeline, Recorder};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_event_is_dead_lettered_after_its_tries_and_replayed_once_fixed() {
-    let nats = PrivateNats::start();
-    let (_outbox_db, outbox) = harness::outbox_database().await;
-    let (_inbox_db, inbox) = harness::inbox_database().await;
-    let config = harness::config(nats.url());
-    let js = config.connect().await.unwrap();
     let recorder = Recorder::new(Some("a7"));
-    let _consumer = harness::consume(&inbox, &js, &config, recorder.clone());
-    let _relay = Relay::spawn("auth", outbox.clone(), js.clone(), config.clone());
+    let pipeline = Pipeline::start(recorder.clone(), true).await;
+    let (outbox, inbox, js) = (&pipeline.outbox, &pipeline.inbox, &pipeline.js);
 
-    harness::write_events(&outbox, 0, 30, 30, 5).await;
-    harness::wait_applied(&inbox, 29).await;
+    harness::write_events(outbox, 0, 30, 30, 5).await;
+    harness::wait_applied(inbox, 29).await;
     // The poison event: parked once its deliveries ran out.
-    let letters = loop {
-        let letters = dead_letter::list(&js, Some("content")).await.unwrap_or_default();
-        if !letters.is_empty() {
-            break letters;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let letters = eventually_some("the poison event dead-lettered", || async {
+        let letters = dead_letter::list(js, Some("content")).await.unwrap_or_default();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0].subject, "nova.auth.users.deleted");
     assert!(letters[0].error.contains("poison aggregate a7"), "{}", letters[0].error);
-    assert_eq!(harness::applied(&inbox).await, 29, "the poison event was not applied");
+    assert_eq!(harness::applied(inbox).await, 29, "the poison event was not applied");
 
     recorder.fixed.store(true, Ordering::SeqCst);
-    assert_eq!(dead_letter::replay(&js, "content", None).await.unwrap(), 1);
-    harness::wait_applied(&inbox, 30).await;
-    assert!(dead_letter::list(&js, Some("content")).await.unwrap().is_empty(), "the replayed letter is gone");
+    assert_eq!(dead_letter::replay(js, "content", None).await.unwrap(), 1);
+    harness::wait_applied(inbox, 30).await;
+    assert!(dead_letter::list(js, Some("content")).await.unwrap().is_empty(), "the replayed letter is gone");
     // A second replay finds nothing, and nothing is applied twice.
-    assert_eq!(dead_letter::replay(&js, "content", None).await.unwrap(), 0);
-    harness::assert_exactly_once_in_order(&inbox, 30).await;
+    assert_eq!(dead_letter::replay(js, "content", None).await.unwrap(), 0);
+    harness::assert_exactly_once_in_order(inbox, 30).await;
     let poison: i64 =
-        nova_runtime::codegen::sqlx::query_scalar("SELECT count(*) FROM test_applied WHERE aggregate_id = 'a7'").fetch_one(&inbox).await.unwrap();
+        nova_runtime::codegen::sqlx::query_scalar("SELECT count(*) FROM test_applied WHERE aggregate_id = 'a7'").fetch_one(inbox).await.unwrap();
     assert_eq!(poison, 1);
+}
+
+/// Anyone who can publish on a subject can put any bytes there: an event whose envelope does
+/// not decode, or names another publisher or event than its subject, is parked and never
+/// applied, and the events after it flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_or_mislabelled_event_is_parked_never_applied() {
+    let pipeline = Pipeline::start(Recorder::new(None), true).await;
+    let (outbox, inbox, js) = (&pipeline.outbox, &pipeline.inbox, &pipeline.js);
+    harness::write_events(outbox, 0, 1, 1, 1).await;
+    harness::wait_applied(inbox, 1).await;
+
+    // A well-formed envelope that claims to be content's, on auth's subject.
+    let forged = Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        publisher: "content".into(),
+        event: "users.deleted".into(),
+        aggregate: "auth.users".into(),
+        aggregate_id: "forged".into(),
+        version: 1,
+        ..Default::default()
+    };
+    for payload in [forged.encode_to_vec(), b"not protobuf at all".to_vec()] {
+        js.publish("nova.auth.users.deleted", payload.into()).await.unwrap().await.unwrap();
+    }
+    harness::write_events(outbox, 1, 1, 1, 1).await;
+    harness::wait_applied(inbox, 2).await;
+    let letters = eventually_some("both bad events dead-lettered", || async {
+        let letters = dead_letter::list(js, Some("content")).await.unwrap_or_default();
+        (letters.len() == 2).then_some(letters)
+    })
+    .await;
+    for letter in &letters {
+        assert!(letter.error.contains("whose publisher and event are its subject's"), "{}", letter.error);
+    }
+    let forged_applied: i64 =
+        nova_runtime::codegen::sqlx::query_scalar("SELECT count(*) FROM test_applied WHERE aggregate_id = 'forged'").fetch_one(inbox).await.unwrap();
+    assert_eq!(forged_applied, 0);
+    harness::assert_exactly_once_in_order(inbox, 2).await;
 }

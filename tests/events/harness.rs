@@ -9,12 +9,10 @@ use std::time::Duration;
 use nova_runtime::LogicError;
 use nova_runtime::codegen::sqlx::{self, PgPool};
 use nova_runtime::events::consume::Subscription;
-use nova_runtime::events::{Consumer, EventsConfig, Handler, JetStream, Outgoing, Received, Tx, publish};
+use nova_runtime::events::{Consumer, EventsConfig, Handler, JetStream, Outgoing, Received, Relay, Tx, publish};
 use nova_tests::database::TestDatabase;
-
-/// How long a wait for an event may take before the test fails rather than hangs: a bound on
-/// a broken system, never a performance expectation.
-pub const SAFETY: Duration = Duration::from_secs(180);
+use nova_tests::eventually::eventually;
+use nova_tests::private_nats::PrivateNats;
 
 /// A database of one test with auth's tables (the outbox among them).
 pub async fn outbox_database() -> (TestDatabase, PgPool) {
@@ -89,6 +87,33 @@ impl Handler for Recorder {
     }
 }
 
+/// A NATS server of the test's own, an outbox database and an inbox database, with content's
+/// consumer of auth's `users.deleted` applying through a [`Recorder`], and the relay in this
+/// process unless the test runs its own.
+pub struct Pipeline {
+    pub nats: PrivateNats,
+    pub outbox: PgPool,
+    pub inbox: PgPool,
+    pub js: JetStream,
+    pub outbox_database: TestDatabase,
+    _inbox_database: TestDatabase,
+    _consumer: Consumer,
+    _relay: Option<Relay>,
+}
+
+impl Pipeline {
+    pub async fn start(recorder: Arc<Recorder>, relay_in_process: bool) -> Self {
+        let nats = PrivateNats::start();
+        let (outbox_database, outbox) = outbox_database().await;
+        let (inbox_database, inbox) = inbox_database().await;
+        let config = config(nats.url());
+        let js = config.connect().await.unwrap();
+        let consumer = consume(&inbox, &js, &config, recorder);
+        let relay = relay_in_process.then(|| Relay::spawn("auth", outbox.clone(), js.clone(), config.clone()));
+        Pipeline { nats, outbox, inbox, js, outbox_database, _inbox_database: inbox_database, _consumer: consumer, _relay: relay }
+    }
+}
+
 /// Starts content consuming auth's `users.deleted` with `recorder`.
 pub fn consume(pool: &PgPool, js: &JetStream, config: &EventsConfig, recorder: Arc<Recorder>) -> Consumer {
     let subscription = Subscription { service: "content", publisher: "auth", events: vec!["users.deleted"] };
@@ -99,17 +124,9 @@ pub async fn applied(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM test_applied").fetch_one(pool).await.unwrap()
 }
 
-/// Waits until `pool` has applied `count` events (polling: the consumer runs in the background).
+/// Waits until `pool` has applied `count` events (the consumer runs in the background).
 pub async fn wait_applied(pool: &PgPool, count: i64) {
-    let give_up = tokio::time::Instant::now() + SAFETY;
-    loop {
-        let now = applied(pool).await;
-        if now >= count {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < give_up, "only {now} of {count} events were applied");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(&format!("{count} events applied"), || async { applied(pool).await >= count }).await;
 }
 
 /// Every event applied once, and each aggregate's versions applied as 1, 2, 3, ... in order:

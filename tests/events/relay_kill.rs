@@ -4,11 +4,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use nova_tests::private_nats::PrivateNats;
+use nova_tests::eventually::eventually_some;
 
-use crate::harness::{self, Recorder};
+use crate::harness::{self, Pipeline, Recorder};
 
 const EVENTS: usize = 10_000;
 const AGGREGATES: usize = 100;
@@ -31,43 +30,36 @@ fn start_victim(database_url: &str, nats_url: &str) -> Child {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_killed_fifty_times_loses_nothing_and_applies_nothing_twice() {
-    let nats = PrivateNats::start();
-    let (outbox_db, outbox) = harness::outbox_database().await;
-    let (_inbox_db, inbox) = harness::inbox_database().await;
-    let config = harness::config(nats.url());
-    let js = config.connect().await.unwrap();
-    let _consumer = harness::consume(&inbox, &js, &config, Recorder::new(None));
+    // The relay runs in the victim processes only.
+    let pipeline = Pipeline::start(Recorder::new(None), false).await;
+    let (outbox, inbox, nats_url, outbox_url) = (&pipeline.outbox, &pipeline.inbox, pipeline.nats.url(), &pipeline.outbox_database.url);
 
     let writer = {
         let outbox = outbox.clone();
         tokio::spawn(async move { harness::write_events(&outbox, 0, EVENTS, AGGREGATES, 20).await })
     };
     let mut kills = 0;
-    let mut seen = harness::applied(&inbox).await;
+    let mut seen = harness::applied(inbox).await;
     while kills < KILLS {
-        let mut victim = start_victim(&outbox_db.url, &nats.url());
+        let mut victim = start_victim(outbox_url, &nats_url);
         // Progress since the last kill, unless everything is through already.
-        let give_up = tokio::time::Instant::now() + harness::SAFETY;
-        loop {
-            let now = harness::applied(&inbox).await;
-            if now > seen || now == EVENTS as i64 {
-                seen = now;
-                break;
-            }
-            assert!(tokio::time::Instant::now() < give_up, "no progress after kill {kills}: {now} applied");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let before = seen;
+        seen = eventually_some(&format!("progress after kill {kills}"), || async {
+            let now = harness::applied(inbox).await;
+            (now > before || now == EVENTS as i64).then_some(now)
+        })
+        .await;
         victim.kill().unwrap(); // SIGKILL
         victim.wait().unwrap();
         kills += 1;
     }
     writer.await.unwrap();
-    let mut last = start_victim(&outbox_db.url, &nats.url());
-    harness::wait_applied(&inbox, EVENTS as i64).await;
+    let mut last = start_victim(outbox_url, &nats_url);
+    harness::wait_applied(inbox, EVENTS as i64).await;
     last.kill().unwrap();
     last.wait().unwrap();
-    let left: i64 = nova_runtime::codegen::sqlx::query_scalar("SELECT count(*) FROM nova_outbox").fetch_one(&outbox).await.unwrap();
+    let left: i64 = nova_runtime::codegen::sqlx::query_scalar("SELECT count(*) FROM nova_outbox").fetch_one(outbox).await.unwrap();
     assert_eq!(left, 0, "outbox rows left after the last relay drained it");
     assert_eq!(kills, KILLS);
-    harness::assert_exactly_once_in_order(&inbox, EVENTS as i64).await;
+    harness::assert_exactly_once_in_order(inbox, EVENTS as i64).await;
 }

@@ -34,18 +34,12 @@ pub async fn start(
     db: ::nova_runtime::codegen::sqlx::PgPool,
     config: ::nova_runtime::events::EventsConfig,
 ) -> Result<::nova_runtime::events::Running, ::nova_runtime::events::EventsError> {
-    let js = config.connect().await?;
-    let relay = Some(
-        ::nova_runtime::events::Relay::spawn(
+    let running = ::nova_runtime::events::Running::start(
             crate::SERVICE,
-            db.clone(),
-            js.clone(),
-            config.clone(),
-        ),
-    );
-    let consumers = Vec::new();
-    Ok(::nova_runtime::events::Running {
-        relay,
-        consumers,
-    })
+            db,
+            config,
+            true,
+        )
+        .await?;
+    Ok(running)
 }

@@ -28,68 +28,27 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                 let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
                     &event.envelope.aggregate_id,
                 )?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM story_views WHERE viewer_id = $1",
+                ::nova_runtime::events::follow_deletion(
+                        tx,
+                        &key,
+                        &[
+                            (
+                                "story_views",
+                                "DELETE FROM story_views WHERE viewer_id = $1",
+                            ),
+                            ("stories", "DELETE FROM stories WHERE author_id = $1"),
+                            ("bookmarks", "DELETE FROM bookmarks WHERE user_id = $1"),
+                            (
+                                "bookmark_collections",
+                                "DELETE FROM bookmark_collections WHERE user_id = $1",
+                            ),
+                            ("shares", "DELETE FROM shares WHERE user_id = $1"),
+                            ("likes", "DELETE FROM likes WHERE user_id = $1"),
+                            ("comments", "DELETE FROM comments WHERE author_id = $1"),
+                            ("posts", "DELETE FROM posts WHERE author_id = $1"),
+                        ],
                     )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "story_views",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM stories WHERE author_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx("stories", e))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM bookmarks WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx("bookmarks", e))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM bookmark_collections WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "bookmark_collections",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM shares WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx("shares", e))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM likes WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx("likes", e))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM comments WHERE author_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx("comments", e))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM posts WHERE author_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx("posts", e))?;
+                    .await?;
                 self.0.on_auth_users_deleted(tx, event, key).await
             }
             (publisher, name) => {
@@ -108,27 +67,14 @@ pub async fn start<C: Consumer>(
     config: ::nova_runtime::events::EventsConfig,
     consumer: ::std::sync::Arc<C>,
 ) -> Result<::nova_runtime::events::Running, ::nova_runtime::events::EventsError> {
-    let js = config.connect().await?;
-    let relay = None;
+    let mut running = ::nova_runtime::events::Running::start(
+            crate::SERVICE,
+            db,
+            config,
+            false,
+        )
+        .await?;
     let handler = ::std::sync::Arc::new(Dispatch(consumer));
-    let consumers = [
-        ::nova_runtime::events::consume::Subscription {
-            service: crate::SERVICE,
-            publisher: "auth",
-            events: vec!["users.deleted"],
-        },
-    ]
-        .into_iter()
-        .map(|subscription| ::nova_runtime::events::Consumer::spawn(
-            subscription,
-            db.clone(),
-            js.clone(),
-            config.clone(),
-            ::std::sync::Arc::clone(&handler),
-        ))
-        .collect();
-    Ok(::nova_runtime::events::Running {
-        relay,
-        consumers,
-    })
+    running.consume("auth", vec!["users.deleted"], ::std::sync::Arc::clone(&handler));
+    Ok(running)
 }

@@ -28,66 +28,37 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                 let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
                     &event.envelope.aggregate_id,
                 )?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM feed_metadata WHERE user_id = $1",
+                ::nova_runtime::events::follow_deletion(
+                        tx,
+                        &key,
+                        &[
+                            (
+                                "feed_metadata",
+                                "DELETE FROM feed_metadata WHERE user_id = $1",
+                            ),
+                            (
+                                "trending_scores",
+                                "DELETE FROM trending_scores WHERE author_id = $1",
+                            ),
+                            (
+                                "counted_engagements",
+                                "DELETE FROM counted_engagements WHERE user_id = $1",
+                            ),
+                            (
+                                "engagement_events",
+                                "DELETE FROM engagement_events WHERE user_id = $1",
+                            ),
+                            (
+                                "engagement_events",
+                                "DELETE FROM engagement_events WHERE author_id = $1",
+                            ),
+                            (
+                                "user_feed_preferences",
+                                "DELETE FROM user_feed_preferences WHERE user_id = $1",
+                            ),
+                        ],
                     )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "feed_metadata",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM trending_scores WHERE author_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "trending_scores",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM counted_engagements WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "counted_engagements",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM engagement_events WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "engagement_events",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM engagement_events WHERE author_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "engagement_events",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM user_feed_preferences WHERE user_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "user_feed_preferences",
-                        e,
-                    ))?;
+                    .await?;
                 self.0.on_auth_users_deleted(tx, event, key).await
             }
             (publisher, name) => {
@@ -106,27 +77,14 @@ pub async fn start<C: Consumer>(
     config: ::nova_runtime::events::EventsConfig,
     consumer: ::std::sync::Arc<C>,
 ) -> Result<::nova_runtime::events::Running, ::nova_runtime::events::EventsError> {
-    let js = config.connect().await?;
-    let relay = None;
+    let mut running = ::nova_runtime::events::Running::start(
+            crate::SERVICE,
+            db,
+            config,
+            false,
+        )
+        .await?;
     let handler = ::std::sync::Arc::new(Dispatch(consumer));
-    let consumers = [
-        ::nova_runtime::events::consume::Subscription {
-            service: crate::SERVICE,
-            publisher: "auth",
-            events: vec!["users.deleted"],
-        },
-    ]
-        .into_iter()
-        .map(|subscription| ::nova_runtime::events::Consumer::spawn(
-            subscription,
-            db.clone(),
-            js.clone(),
-            config.clone(),
-            ::std::sync::Arc::clone(&handler),
-        ))
-        .collect();
-    Ok(::nova_runtime::events::Running {
-        relay,
-        consumers,
-    })
+    running.consume("auth", vec!["users.deleted"], ::std::sync::Arc::clone(&handler));
+    Ok(running)
 }

@@ -28,26 +28,21 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                 let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
                     &event.envelope.aggregate_id,
                 )?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "UPDATE search_queries SET user_id = NULL WHERE user_id = $1",
+                ::nova_runtime::events::follow_deletion(
+                        tx,
+                        &key,
+                        &[
+                            (
+                                "search_queries",
+                                "UPDATE search_queries SET user_id = NULL WHERE user_id = $1",
+                            ),
+                            (
+                                "search_documents",
+                                "DELETE FROM search_documents WHERE author_id = $1",
+                            ),
+                        ],
                     )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "search_queries",
-                        e,
-                    ))?;
-                ::nova_runtime::codegen::sqlx::query(
-                        "DELETE FROM search_documents WHERE author_id = $1",
-                    )
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(|e| ::nova_runtime::RepoError::from_sqlx(
-                        "search_documents",
-                        e,
-                    ))?;
+                    .await?;
                 self.0.on_auth_users_deleted(tx, event, key).await
             }
             (publisher, name) => {
@@ -66,27 +61,14 @@ pub async fn start<C: Consumer>(
     config: ::nova_runtime::events::EventsConfig,
     consumer: ::std::sync::Arc<C>,
 ) -> Result<::nova_runtime::events::Running, ::nova_runtime::events::EventsError> {
-    let js = config.connect().await?;
-    let relay = None;
+    let mut running = ::nova_runtime::events::Running::start(
+            crate::SERVICE,
+            db,
+            config,
+            false,
+        )
+        .await?;
     let handler = ::std::sync::Arc::new(Dispatch(consumer));
-    let consumers = [
-        ::nova_runtime::events::consume::Subscription {
-            service: crate::SERVICE,
-            publisher: "auth",
-            events: vec!["users.deleted"],
-        },
-    ]
-        .into_iter()
-        .map(|subscription| ::nova_runtime::events::Consumer::spawn(
-            subscription,
-            db.clone(),
-            js.clone(),
-            config.clone(),
-            ::std::sync::Arc::clone(&handler),
-        ))
-        .collect();
-    Ok(::nova_runtime::events::Running {
-        relay,
-        consumers,
-    })
+    running.consume("auth", vec!["users.deleted"], ::std::sync::Arc::clone(&handler));
+    Ok(running)
 }

@@ -132,27 +132,21 @@ fn consumer_parts(spec: &Spec, service: &Service) -> Result<(Vec<TokenStream>, V
                     #message_param
                 ) -> impl ::std::future::Future<Output = Result<(), ::nova_runtime::LogicError>> + Send;
             });
-            // Copy keys (uuid, integers) bind by value; text by reference, as it is used after.
-            let bound = match event.key.ty {
-                ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Citext) => quote!(&key),
-                _ => quote!(key),
-            };
-            let cascades = consumed.cascades.iter().map(|c| {
+            let statements = consumed.cascades.iter().map(|c| {
                 let sql = cascade_sql(c);
                 let table = &c.table;
+                quote!((#table, #sql))
+            });
+            let cascades = (!consumed.cascades.is_empty()).then(|| {
                 quote! {
-                    ::nova_runtime::codegen::sqlx::query(#sql)
-                        .bind(#bound)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(|e| ::nova_runtime::RepoError::from_sqlx(#table, e))?;
+                    ::nova_runtime::events::follow_deletion(tx, &key, &[#(#statements),*]).await?;
                 }
             });
             arms.push(quote! {
                 (#publisher_name, #qualified) => {
                     let key: #key = ::nova_runtime::events::parse_key(&event.envelope.aggregate_id)?;
                     #decode
-                    #(#cascades)*
+                    #cascades
                     self.0.#method(tx, event, key, #message_arg).await
                 }
             });
@@ -205,28 +199,21 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
         let publisher = &s.publisher_name;
         let names = s.events.iter().map(|e| e.event.qualified());
         quote! {
-            ::nova_runtime::events::consume::Subscription { service: crate::SERVICE, publisher: #publisher, events: vec![#(#names),*] },
+            running.consume(#publisher, vec![#(#names),*], ::std::sync::Arc::clone(&handler));
         }
     });
-    let relay = if publishes {
-        quote!(Some(::nova_runtime::events::Relay::spawn(crate::SERVICE, db.clone(), js.clone(), config.clone())))
-    } else {
-        quote!(None)
-    };
-    let (generic, param, consumers) = if consumes {
+    let (generic, param, consumers, binding) = if consumes {
         (
             quote!(<C: Consumer>),
             quote!(consumer: ::std::sync::Arc<C>,),
             quote! {
                 let handler = ::std::sync::Arc::new(Dispatch(consumer));
-                let consumers = [#(#subscriptions)*]
-                    .into_iter()
-                    .map(|subscription| ::nova_runtime::events::Consumer::spawn(subscription, db.clone(), js.clone(), config.clone(), ::std::sync::Arc::clone(&handler)))
-                    .collect();
+                #(#subscriptions)*
             },
+            quote!(let mut running),
         )
     } else {
-        (TokenStream::new(), TokenStream::new(), quote!(let consumers = Vec::new();))
+        (TokenStream::new(), TokenStream::new(), TokenStream::new(), quote!(let running))
     };
     let what = match (publishes, consumes) {
         (true, true) => "the outbox relay and the consumers",
@@ -248,10 +235,9 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
             config: ::nova_runtime::events::EventsConfig,
             #param
         ) -> Result<::nova_runtime::events::Running, ::nova_runtime::events::EventsError> {
-            let js = config.connect().await?;
-            let relay = #relay;
+            #binding = ::nova_runtime::events::Running::start(crate::SERVICE, db, config, #publishes).await?;
             #consumers
-            Ok(::nova_runtime::events::Running { relay, consumers })
+            Ok(running)
         }
     })?;
     Ok(Some(file))

@@ -18,7 +18,7 @@ use nix::unistd::Pid;
 use nova_gen_core::Failure;
 
 /// Where the services find NATS when `NOVA_NATS_URL` is not set (as `nova_runtime`'s events).
-pub const DEFAULT_URL: &str = "nats://127.0.0.1:4322";
+pub const DEFAULT_URL: &str = nova_runtime::events::config::DEFAULT_NATS_URL;
 /// Where `dev` keeps the server's config, store, log and pid file, relative to the repository.
 pub const DIR: &str = "var/nats";
 /// The oldest nats-server nova works with.

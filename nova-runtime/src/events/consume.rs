@@ -100,7 +100,7 @@ async fn consume<H: Handler>(
     streams::ensure_dead_letter_stream(js, config.replicas).await?;
     let durable = subscription.durable();
     let filter_subjects = subscription.events.iter().map(|event| super::subject(subscription.publisher, event)).collect();
-    let consumer: pull::Stream = stream
+    let mut messages: pull::Stream = stream
         .get_or_create_consumer(
             &durable,
             pull::Config {
@@ -117,7 +117,6 @@ async fn consume<H: Handler>(
         .messages()
         .await
         .map_err(EventsError::nats)?;
-    let mut messages = consumer;
     while let Some(message) = messages.next().await {
         let message = message.map_err(EventsError::nats)?;
         handle_one(subscription, db, js, config, handler, message).await?;
@@ -145,10 +144,12 @@ async fn handle_one<H: Handler>(
     let subject = message.subject.to_string();
     let deliveries = message.info().map(|info| info.delivered).unwrap_or(1);
     let envelope = match Envelope::decode(message.payload.as_ref()) {
-        Ok(envelope) if envelope.id().is_some() => envelope,
+        // The subject is what the stream's publish permissions govern: an envelope naming
+        // another publisher or event than its subject does is not believed.
+        Ok(envelope) if envelope.id().is_some() && super::subject(&envelope.publisher, &envelope.event) == subject => envelope,
         Ok(_) | Err(_) => {
-            dead_letter::park(js, service, &subject, None, &message.payload, deliveries, "undecodable event (not a nova envelope with an event id)")
-                .await?;
+            let reason = "not a nova envelope with an event id whose publisher and event are its subject's";
+            dead_letter::park(js, service, &subject, None, &message.payload, deliveries, reason).await?;
             metrics::counter!(metric::DEAD_LETTERED, "service" => service, "subject" => subject.clone()).increment(1);
             message.ack_with(AckKind::Term).await.map_err(EventsError::nats)?;
             return Ok(());

@@ -43,10 +43,52 @@ pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 /// A service's running event tasks; dropping it stops them.
 #[derive(Debug)]
 pub struct Running {
-    /// The outbox relay, when the service publishes.
-    pub relay: Option<Relay>,
+    service: &'static str,
+    db: sqlx::PgPool,
+    js: JetStream,
+    config: EventsConfig,
+    /// The outbox relay, when the service publishes: held only so that dropping `Running`
+    /// stops it.
+    _relay: Option<Relay>,
     /// One per publisher the service consumes from.
-    pub consumers: Vec<Consumer>,
+    consumers: Vec<Consumer>,
+}
+
+impl Running {
+    /// Connects `service` to NATS (reconnecting in the background while it is down) and, when
+    /// the service publishes, starts the relay of its outbox in `db`.
+    ///
+    /// # Errors
+    ///
+    /// [`EventsError::Nats`] when the NATS URL is malformed.
+    pub async fn start(service: &'static str, db: sqlx::PgPool, config: EventsConfig, publishes: bool) -> Result<Running, EventsError> {
+        let js = config.connect().await?;
+        let relay = publishes.then(|| Relay::spawn(service, db.clone(), js.clone(), config.clone()));
+        Ok(Running { service, db, js, config, _relay: relay, consumers: Vec::new() })
+    }
+
+    /// Starts one durable consumer of `publisher`'s `events`, applied by `handler`.
+    pub fn consume<H: Handler>(&mut self, publisher: &'static str, events: Vec<&'static str>, handler: std::sync::Arc<H>) {
+        let subscription = consume::Subscription { service: self.service, publisher, events };
+        self.consumers.push(Consumer::spawn(subscription, self.db.clone(), self.js.clone(), self.config.clone(), handler));
+    }
+}
+
+/// Runs the statements that make a consumer's rows follow a deletion elsewhere (the spec's
+/// `cascade` / `set null` on logical references), each `(table, statement)` with the deleted
+/// row's `key` as `$1`, in `tx`.
+///
+/// # Errors
+///
+/// [`crate::RepoError`] of the first statement the database refuses.
+pub async fn follow_deletion<K>(tx: &mut Tx, key: &K, statements: &[(&'static str, &'static str)]) -> Result<(), crate::RepoError>
+where
+    K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Sync,
+{
+    for (table, statement) in statements {
+        sqlx::query(*statement).bind(key).execute(&mut **tx).await.map_err(|e| crate::RepoError::from_sqlx(table, e))?;
+    }
+    Ok(())
 }
 
 /// An event's aggregate key, parsed back from its text.
