@@ -446,3 +446,41 @@ fn idempotency_keys_must_be_unique_columns_of_the_table() {
         r.append(OWNERSHIP, "\n[notes.tables.note_requests]\nidempotency_key = \"title\"\ncolumns.id = \"uuid pk\"\ncolumns.title = \"text\"\n");
     }));
 }
+
+/// notes publishes `notes.changed` carrying `message`; accounts consumes it.
+fn with_notes_events(r: &TempRepo, message: &str) {
+    r.edit(OWNERSHIP, "[notes]\ncalls = [\"accounts\"]\n", &format!("[notes]\ncalls = [\"accounts\"]\npublishes = [\"notes.changed({message})\"]\n"));
+    r.edit(OWNERSHIP, "[accounts]\nport = 50100\n", "[accounts]\nport = 50100\nconsumes = [\"notes.notes.changed\"]\n");
+}
+
+#[test]
+fn an_event_carrying_a_message_of_the_publishers_package_is_accepted() {
+    let repo = TempRepo::with_fixture("mini");
+    with_notes_events(&repo, "Note");
+    let analysis = nova_gen_core::analyse(&repo.layout());
+    assert!(analysis.is_ok(), "{:?}", analysis.err().map(|e| e.to_string()));
+}
+
+#[test]
+fn events_with_an_unknown_message_or_that_nobody_publishes() {
+    insta::assert_snapshot!(case(|r| {
+        with_notes_events(r, "NoSuchMessage");
+        r.edit(OWNERSHIP, "consumes = [\"notes.notes.changed\"]", "consumes = [\"notes.notes.changed\", \"notes.notes.archived\"]");
+    }));
+}
+
+#[test]
+fn events_flowing_in_a_cycle_and_a_cascade_nobody_announces() {
+    insta::assert_snapshot!(case(|r| {
+        with_notes_events(r, "Note");
+        // accounts publishes too, and notes consumes it: notes -> accounts -> notes.
+        r.edit(OWNERSHIP, "consumes = [\"notes.notes.changed\"]", "consumes = [\"notes.notes.changed\"]\npublishes = [\"accounts.changed\"]");
+        r.edit(
+            OWNERSHIP,
+            "publishes = [\"notes.changed(Note)\"]",
+            "publishes = [\"notes.changed(Note)\"]\nconsumes = [\"accounts.accounts.changed\"]",
+        );
+        // A followed deletion accounts does not publish.
+        r.edit(OWNERSHIP, "columns.author_id = \"uuid -> accounts.accounts.id\"", "columns.author_id = \"uuid -> accounts.accounts.id cascade\"");
+    }));
+}

@@ -4,7 +4,9 @@
 //! - [`db`] creates each service's database and roles on a PostgreSQL server and applies its
 //!   migrations through nova-runtime's runner (`nova-gen db up`, `db status`);
 //! - [`dev`] runs the whole system locally: databases, TLS material, service processes
-//!   (`nova-gen dev`).
+//!   (`nova-gen dev`);
+//! - [`events`] lists and replays the events consumers gave up on (`nova-gen events`).
 
 pub mod db;
 pub mod dev;
+pub mod events;

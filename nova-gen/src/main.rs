@@ -53,6 +53,11 @@ enum Command {
         #[arg(long, conflicts_with_all = ["name", "allow_destructive"])]
         record: bool,
     },
+    /// The events consumers gave up on: list them, replay them once fixed.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Each service's database and roles on a PostgreSQL server.
     Db {
         #[command(subcommand)]
@@ -87,6 +92,37 @@ enum Command {
         #[arg(long, default_value = "redis://127.0.0.1:6379")]
         redis_url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// List the events consumers gave up on (the NOVA_DEAD_LETTERS stream): sequence, consumer,
+    /// subject, event id and the last error.
+    DeadLetters {
+        /// Only this consumer's (a service that consumes events).
+        #[arg(long)]
+        consumer: Option<String>,
+        #[command(flatten)]
+        nats: NatsTarget,
+    },
+    /// Publish a consumer's dead letters again on their subjects, once the cause is fixed, and
+    /// remove them from the dead-letter stream: the consumer applies each once, others skip it.
+    Replay {
+        /// The consumer that gave up (a service that consumes events).
+        consumer: String,
+        /// Only this event (its id, as `dead-letters` shows it).
+        #[arg(long)]
+        event: Option<String>,
+        #[command(flatten)]
+        nats: NatsTarget,
+    },
+}
+
+#[derive(clap::Args)]
+struct NatsTarget {
+    /// The NATS server the services use.
+    #[arg(long, env = "NOVA_NATS_URL", default_value = nova_runtime::events::DEFAULT_NATS_URL)]
+    nats_url: String,
 }
 
 #[derive(Subcommand)]
@@ -173,6 +209,7 @@ fn run(layout: &Layout, command: Command) -> Result<ExitCode, Failure> {
             migrate_service(layout, &MigrateRequest { service, name, allow_destructive, record })
         }
         Command::Db { command } => run_db(layout, command),
+        Command::Events { command } => run_events(layout, command),
         Command::Dev { seed, release, exit_when_ready, ready_timeout, target, secrets, redis_url } => {
             let analysis = nova_gen_core::analyse(layout)?;
             let options = DevOptions {
@@ -244,6 +281,16 @@ fn check(layout: &Layout) -> Result<ExitCode, Failure> {
     }
     eprint!("{}", report.render_problems());
     Ok(ExitCode::FAILURE)
+}
+
+fn run_events(layout: &Layout, command: EventsCommand) -> Result<ExitCode, Failure> {
+    let analysis = nova_gen_core::analyse(layout)?;
+    let report = match command {
+        EventsCommand::DeadLetters { consumer, nats } => nova_gen::events::list(&analysis, &nats.nats_url, consumer.as_deref())?,
+        EventsCommand::Replay { consumer, event, nats } => nova_gen::events::replay(&analysis, &nats.nats_url, &consumer, event.as_deref())?,
+    };
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_db(layout: &Layout, command: DbCommand) -> Result<ExitCode, Failure> {

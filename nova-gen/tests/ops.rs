@@ -211,6 +211,10 @@ fn expectations(analysis: &nova_gen_core::Analysis, ops: &Path) -> serde_json::V
             if s.name == "auth" {
                 secret_env.push("NOVA_AUTH_KEY_ENCRYPTION_KEY");
             }
+            // A service with events reaches NATS with credentials of its own.
+            if s.events.any() {
+                secret_env.push("NOVA_NATS_URL");
+            }
             let value = serde_json::json!({
                 "port": s.port,
                 "database": s.database,
@@ -220,6 +224,7 @@ fn expectations(analysis: &nova_gen_core::Analysis, ops: &Path) -> serde_json::V
                 "callers": callers,
                 "identity": format!("spiffe://nova.local/svc/{}", s.name),
                 "secret_env": secret_env,
+                "events": s.events.any(),
                 "rules": ops.join(format!("chart/rules/{}.rules.yml", s.name)),
                 "max_error_ratio": s.slo.error_rate_percent / 100.0,
                 "max_p95_seconds": s.slo.p95_latency.as_secs_f64(),

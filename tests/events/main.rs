@@ -7,5 +7,6 @@
 mod account_deletion;
 mod dead_letters;
 mod harness;
+mod invalidation;
 mod nats_restart;
 mod relay_kill;

@@ -61,6 +61,9 @@ async fn generated_rules_read_only_what_a_running_service_exports_and_promtool_a
     // What callers of auth export: a client (cache, retries) and its breaker and retry budget.
     nova_runtime::metrics::register_client(nova_auth::rpc::ALL);
     let _target = nova_runtime::metrics::TargetMetrics::new("auth");
+    // What a service exports once its events start: as a publisher, and as a consumer.
+    nova_runtime::events::metric::register_publisher("auth");
+    nova_runtime::events::metric::register_consumer("user", "nova.auth.users.deleted");
     let text = scrape(server.metrics_addr).await;
     server.stop().await.unwrap();
     let families = exported(&text);

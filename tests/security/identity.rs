@@ -8,8 +8,6 @@ use nova_auth::AuthClient;
 use nova_auth::pb as auth_pb;
 use nova_runtime::identity::Peer;
 use nova_runtime::tls::Transport;
-use nova_search::SearchClient;
-use nova_search::pb as search_pb;
 use nova_tests::{TestSystem, pki};
 use nova_user::UserClient;
 use nova_user::pb;
@@ -82,20 +80,19 @@ async fn user_calls_need_a_valid_token_and_act_only_for_its_user() {
 #[tokio::test]
 async fn service_only_rpcs_refuse_end_users_and_undeclared_services() {
     let mut system = TestSystem::new();
-    system.start_with_callees(nova_search::SERVICE).await;
-    let ada = system.sign_up("ada").await;
-    let index = || search_pb::IndexDocumentsRequest { documents: vec![] };
-    // The edge, anonymous or with a user's token: PERMISSION_DENIED (only content and user may
-    // index).
-    let search = system.client(SearchClient::from_peers);
-    assert_eq!(code(search.index_documents(index()).await), Code::PermissionDenied);
-    assert_eq!(code(search.with_token(&ada.token).index_documents(index()).await), Code::PermissionDenied);
-    // media has a certificate of the deployment, but is not a declared producer.
-    assert_eq!(code(system.service_client("media", SearchClient::from_peers).index_documents(index()).await), Code::PermissionDenied);
-    // content is: the call reaches the handler (which refuses an empty batch itself, or accepts it).
-    let as_content = system.service_client("content", SearchClient::from_peers).index_documents(index()).await;
-    let reached = as_content.as_ref().map_or_else(|status| status.code(), |_| Code::Ok);
-    assert!(!matches!(reached, Code::PermissionDenied | Code::Unauthenticated), "{as_content:?}");
+    system.start_with_callees(nova_user::SERVICE).await;
+    let (ada, bob) = (system.sign_up("ada").await, system.sign_up("bob").await);
+    let check = || pb::CheckUserRelationshipRequest { user_id: ada.id.clone(), other_user_id: bob.id.clone() };
+    // The edge, anonymous or with a user's token: PERMISSION_DENIED (only the services that
+    // declare they call user may ask).
+    let users = system.client(UserClient::from_peers);
+    assert_eq!(code(users.check_user_relationship(check()).await), Code::PermissionDenied);
+    assert_eq!(code(users.with_token(&ada.token).check_user_relationship(check()).await), Code::PermissionDenied);
+    // media has a certificate of the deployment, but does not call user.
+    assert_eq!(code(system.service_client("media", UserClient::from_peers).check_user_relationship(check()).await), Code::PermissionDenied);
+    // content does: the call is answered.
+    let as_content = system.service_client("content", UserClient::from_peers).check_user_relationship(check()).await;
+    assert_eq!(code(as_content), Code::Ok);
     system.stop().await;
 }
 

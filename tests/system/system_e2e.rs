@@ -112,7 +112,7 @@ impl App {
 
 #[tokio::test]
 async fn two_users_live_a_day_on_nova() {
-    let mut system = TestSystem::new();
+    let mut system = TestSystem::new().with_events();
     system.start_all().await;
     let edge = App::new(&system);
 

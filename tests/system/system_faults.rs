@@ -284,7 +284,7 @@ const EVERY: [&str; 8] = ["auth", "user", "media", "content", "messaging", "feed
 
 impl Scene {
     async fn healthy(name: &str) -> Self {
-        let mut system = TestSystem::with_faults().await;
+        let mut system = TestSystem::with_faults().await.with_events();
         system.start_all().await;
         let world = build_world(&system).await;
         let (uncached, cached) = (Callers::new(&system, false), Callers::new(&system, true));

@@ -269,7 +269,9 @@ impl AuthClient {
             .unary(
                 &crate::rpc::VERIFY_TOKEN,
                 request,
-                |_: &crate::pb::VerifyTokenRequest| Vec::new(),
+                |request: &crate::pb::VerifyTokenRequest| {
+                    vec![request.access_token.clone()]
+                },
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .verify_token(request)
@@ -287,7 +289,9 @@ impl AuthClient {
             .invalidate(
                 &crate::rpc::VERIFY_TOKEN,
                 request,
-                |_: &crate::pb::VerifyTokenRequest| Vec::new(),
+                |request: &crate::pb::VerifyTokenRequest| {
+                    vec![request.access_token.clone()]
+                },
             )
             .await;
     }

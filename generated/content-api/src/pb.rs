@@ -29,6 +29,25 @@ pub struct Post {
     #[prost(int64, tag = "11")]
     pub version: i64,
 }
+/// The event `posts.changed` (nova.content.posts.changed), published in the transaction of
+/// every create, edit and deletion of a post: what anyone may find of the post in search. Only
+/// a live public post is `searchable`; for any other (deleted, FOLLOWERS or PRIVATE) the event
+/// carries nothing but `author_id`, so the bus never holds what only some users may see.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct PostChanged {
+    #[prost(bool, tag = "1")]
+    pub searchable: bool,
+    #[prost(string, tag = "2")]
+    pub author_id: ::prost::alloc::string::String,
+    /// Set only when searchable.
+    #[prost(string, tag = "3")]
+    pub body: ::prost::alloc::string::String,
+    /// Likes + comments + shares when the change committed; set only when searchable.
+    #[prost(int64, tag = "4")]
+    pub engagement: i64,
+    #[prost(message, optional, tag = "5")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Comment {
     /// UUID of the comment.

@@ -39,6 +39,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/content/0005_events.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 6i64,
+        description: "search by events",
+        sql: include_str!("../../../migrations/content/0006_search_by_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

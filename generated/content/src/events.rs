@@ -3,6 +3,35 @@
 
 //! The service's events, from `publishes`, `consumes` and the logical references of
 //! specs/ownership.toml (see `nova_runtime::events` for the guarantees).
+/// The events this service publishes (`publishes`): each written in the transaction
+/// of the change it describes, after the aggregate's version row is locked.
+pub mod publish {
+    /// `posts.changed` about the `posts` row `key`, carrying `PostChanged`, published on `nova.content.posts.changed` once `tx` commits (and only then). `actor`: the end user whose call made the change, if any.
+    pub async fn posts_changed(
+        tx: &mut ::nova_runtime::codegen::sqlx::Transaction<
+            '_,
+            ::nova_runtime::codegen::sqlx::Postgres,
+        >,
+        key: &::nova_runtime::codegen::uuid::Uuid,
+        message: &crate::pb::PostChanged,
+        actor: Option<::nova_runtime::codegen::uuid::Uuid>,
+    ) -> Result<::nova_runtime::events::Envelope, ::nova_runtime::RepoError> {
+        ::nova_runtime::events::publish(
+                tx,
+                ::nova_runtime::events::Outgoing {
+                    publisher: crate::SERVICE,
+                    event: "posts.changed",
+                    table: "posts",
+                    aggregate_id: key.to_string(),
+                    actor,
+                    payload: ::nova_runtime::codegen::prost::Message::encode_to_vec(
+                        message,
+                    ),
+                },
+            )
+            .await
+    }
+}
 /// What `content` does when an event it consumes arrives: one method per event, implemented by hand (in the `Logic` style).
 pub trait Consumer: Send + Sync + 'static {
     /// `auth.users.deleted` (subject `nova.auth.users.deleted`): `key` is the `users` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered. Before it runs, in the same transaction, the spec's logical references have run `DELETE FROM story_views WHERE viewer_id = $1`, `DELETE FROM stories WHERE author_id = $1`, `DELETE FROM bookmarks WHERE user_id = $1`, `DELETE FROM bookmark_collections WHERE user_id = $1`, `DELETE FROM shares WHERE user_id = $1`, `DELETE FROM likes WHERE user_id = $1`, `DELETE FROM comments WHERE author_id = $1`, `DELETE FROM posts WHERE author_id = $1`.
@@ -14,6 +43,24 @@ pub trait Consumer: Send + Sync + 'static {
     ) -> impl ::std::future::Future<
         Output = Result<(), ::nova_runtime::LogicError>,
     > + Send;
+    /// `user.profiles.relations_changed` (subject `nova.user.profiles.relations_changed`): `key` is the `profiles` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered.
+    fn on_user_profiles_relations_changed(
+        &self,
+        tx: &mut ::nova_runtime::events::Tx,
+        event: &::nova_runtime::events::Received,
+        key: ::nova_runtime::codegen::uuid::Uuid,
+        message: ::nova_user_api::pb::RelationChanged,
+    ) -> impl ::std::future::Future<
+        Output = Result<(), ::nova_runtime::LogicError>,
+    > + Send;
+    /// Runs once the transaction that applied `event` committed (never for a duplicate, a stale or a failed one): the place for effects outside the database, such as dropping cached answers. Best effort: a crash between the commit and this call skips it.
+    fn committed(
+        &self,
+        event: &::nova_runtime::events::Received,
+    ) -> impl ::std::future::Future<Output = ()> + Send {
+        let _ = event;
+        async {}
+    }
 }
 /// Routes each event to its method, after the cascades the spec declares.
 pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
@@ -51,6 +98,21 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                     .await?;
                 self.0.on_auth_users_deleted(tx, event, key).await
             }
+            ("user", "profiles.relations_changed") => {
+                let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
+                    &event.envelope.aggregate_id,
+                )?;
+                let message = <::nova_user_api::pb::RelationChanged as ::nova_runtime::codegen::prost::Message>::decode(
+                        event.envelope.payload.as_slice(),
+                    )
+                    .map_err(|e| ::nova_runtime::LogicError::invalid_argument(
+                        format!(
+                            "{} carries no valid {}: {e}", event.subject,
+                            "RelationChanged"
+                        ),
+                    ))?;
+                self.0.on_user_profiles_relations_changed(tx, event, key, message).await
+            }
             (publisher, name) => {
                 Err(
                     ::nova_runtime::LogicError::invalid_argument(
@@ -60,8 +122,15 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
             }
         }
     }
+    async fn committed(&self, event: &::nova_runtime::events::Received) {
+        self.0.committed(event).await;
+    }
 }
-/// Starts the consumers of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped.
+/// The messages of `user`'s events this service consumes.
+pub mod user {
+    pub use ::nova_user_api::pb::RelationChanged;
+}
+/// Starts the outbox relay and the consumers of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped.
 pub async fn start<C: Consumer>(
     db: ::nova_runtime::codegen::sqlx::PgPool,
     config: ::nova_runtime::events::EventsConfig,
@@ -71,10 +140,16 @@ pub async fn start<C: Consumer>(
             crate::SERVICE,
             db,
             config,
-            false,
+            true,
         )
         .await?;
     let handler = ::std::sync::Arc::new(Dispatch(consumer));
     running.consume("auth", vec!["users.deleted"], ::std::sync::Arc::clone(&handler));
+    running
+        .consume(
+            "user",
+            vec!["profiles.relations_changed"],
+            ::std::sync::Arc::clone(&handler),
+        );
     Ok(running)
 }

@@ -14,8 +14,6 @@ pub struct Dependencies {
     pub auth: ::nova_auth_api::AuthClient,
     /// The client of `media` (`calls`): cached, retried and bounded by deadlines and a breaker as the spec says; clones share all of it.
     pub media: ::nova_media_api::MediaClient,
-    /// The client of `search` (`calls`): cached, retried and bounded by deadlines and a breaker as the spec says; clones share all of it.
-    pub search: ::nova_search_api::SearchClient,
     /// The client of `user` (`calls`): cached, retried and bounded by deadlines and a breaker as the spec says; clones share all of it.
     pub user: ::nova_user_api::UserClient,
     /// Whether users exist and are active (`checks_users`), asked of the token issuer.
@@ -46,7 +44,6 @@ impl Wiring {
         let invalidator = config.peers.invalidator(crate::SERVICE);
         let auth = ::nova_auth_api::AuthClient::from_peers(&config.peers)?;
         let media = ::nova_media_api::MediaClient::from_peers(&config.peers)?;
-        let search = ::nova_search_api::SearchClient::from_peers(&config.peers)?;
         let user = ::nova_user_api::UserClient::from_peers(&config.peers)?;
         let users = Users::new(auth.clone());
         let dependencies = Dependencies {
@@ -54,7 +51,6 @@ impl Wiring {
             invalidator,
             auth,
             media,
-            search,
             user,
             users,
         };

@@ -14,6 +14,14 @@ pub trait Consumer: Send + Sync + 'static {
     ) -> impl ::std::future::Future<
         Output = Result<(), ::nova_runtime::LogicError>,
     > + Send;
+    /// Runs once the transaction that applied `event` committed (never for a duplicate, a stale or a failed one): the place for effects outside the database, such as dropping cached answers. Best effort: a crash between the commit and this call skips it.
+    fn committed(
+        &self,
+        event: &::nova_runtime::events::Received,
+    ) -> impl ::std::future::Future<Output = ()> + Send {
+        let _ = event;
+        async {}
+    }
 }
 /// Routes each event to its method, after the cascades the spec declares.
 pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
@@ -53,6 +61,9 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                 )
             }
         }
+    }
+    async fn committed(&self, event: &::nova_runtime::events::Received) {
+        self.0.committed(event).await;
     }
 }
 /// Starts the consumers of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped.

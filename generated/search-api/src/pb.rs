@@ -340,8 +340,8 @@ pub struct IndexedDocument {
     #[prost(message, optional, tag = "8")]
     pub created_at: ::core::option::Option<::prost_types::Timestamp>,
     /// The owner's version of this state: the time of the state, in microseconds since the Unix
-    /// epoch (the owners read their database's clock under a lock on the row, so a later state
-    /// has a greater version); not negative, at most 5 minutes ahead of search's clock. Greater
+    /// epoch (the owners' events carry their database's clock read under the row's event lock, so
+    /// a later state has a greater version); not negative, at most 5 minutes ahead of search's clock. Greater
     /// versions are newer.
     #[prost(int64, tag = "9")]
     pub version: i64,
@@ -945,9 +945,11 @@ pub mod search_service_client {
                 );
             self.inner.unary(req, path, codec).await
         }
-        /// Adds or replaces documents (posts and users; hashtags are derived from post text). For the
-        /// owners only: content writes posts, user writes users; PERMISSION_DENIED (naming the
-        /// document's kind) for another kind, and for any other caller, before anything is written.
+        /// Adds or replaces documents (posts and users; hashtags are derived from post text): an
+        /// operator's repair of the index, for holders of the `search.index` permission only
+        /// (PERMISSION_DENIED for anyone else, services included). The index follows its owners'
+        /// events (content's posts.changed, user's profiles.changed); a version is the time of the
+        /// state, in the owner's clock, as in those events.
         /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
         /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
         /// Each document is applied on its own: a call that fails part way may have applied the first
@@ -984,8 +986,8 @@ pub mod search_service_client {
         /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
         /// older version arriving later does not bring the document back. Removing an unknown
         /// document records the tombstone too (the removal overtook the upsert). The tombstone keeps
-        /// no text (a user's username only, never shown). Retry-safe. For the owners only, each its
-        /// own kind, and INVALID_ARGUMENT, as for IndexDocuments.
+        /// no text (a user's username only, never shown). Retry-safe. For holders of `search.index`,
+        /// and INVALID_ARGUMENT, as for IndexDocuments.
         pub async fn remove_documents(
             &mut self,
             request: impl tonic::IntoRequest<super::RemoveDocumentsRequest>,
@@ -1129,9 +1131,11 @@ pub mod search_service_server {
             tonic::Response<super::GetSearchAnalyticsResponse>,
             tonic::Status,
         >;
-        /// Adds or replaces documents (posts and users; hashtags are derived from post text). For the
-        /// owners only: content writes posts, user writes users; PERMISSION_DENIED (naming the
-        /// document's kind) for another kind, and for any other caller, before anything is written.
+        /// Adds or replaces documents (posts and users; hashtags are derived from post text): an
+        /// operator's repair of the index, for holders of the `search.index` permission only
+        /// (PERMISSION_DENIED for anyone else, services included). The index follows its owners'
+        /// events (content's posts.changed, user's profiles.changed); a version is the time of the
+        /// state, in the owner's clock, as in those events.
         /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
         /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
         /// Each document is applied on its own: a call that fails part way may have applied the first
@@ -1149,8 +1153,8 @@ pub mod search_service_server {
         /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
         /// older version arriving later does not bring the document back. Removing an unknown
         /// document records the tombstone too (the removal overtook the upsert). The tombstone keeps
-        /// no text (a user's username only, never shown). Retry-safe. For the owners only, each its
-        /// own kind, and INVALID_ARGUMENT, as for IndexDocuments.
+        /// no text (a user's username only, never shown). Retry-safe. For holders of `search.index`,
+        /// and INVALID_ARGUMENT, as for IndexDocuments.
         async fn remove_documents(
             &self,
             request: tonic::Request<super::RemoveDocumentsRequest>,

@@ -297,7 +297,7 @@ pub static GET_SEARCH_ANALYTICS: ::nova_runtime::rpc::RpcDescriptor = ::nova_run
         shared: false,
     },
 };
-/// `IndexDocuments`: idempotent write, access: service (content, user), deadline 2s, up to 3 attempts.
+/// `IndexDocuments`: idempotent write, access: permission `search.index`, deadline 2s, up to 3 attempts.
 pub static INDEX_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "IndexDocuments",
@@ -316,13 +316,13 @@ pub static INDEX_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime:
     },
     schema: 0x0ec95f4d39b0f9f0,
     access: ::nova_runtime::identity::AccessPolicy {
-        access: ::nova_runtime::identity::Access::Service,
-        services: &["content", "user"],
+        access: ::nova_runtime::identity::Access::Permission("search.index"),
+        services: &[],
         acting: &[],
         shared: false,
     },
 };
-/// `RemoveDocuments`: idempotent write, access: service (content, user), deadline 1s, up to 3 attempts.
+/// `RemoveDocuments`: idempotent write, access: permission `search.index`, deadline 1s, up to 3 attempts.
 pub static REMOVE_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime::rpc::RpcDescriptor {
     service: "nova.search.v1.SearchService",
     method: "RemoveDocuments",
@@ -341,8 +341,8 @@ pub static REMOVE_DOCUMENTS: ::nova_runtime::rpc::RpcDescriptor = ::nova_runtime
     },
     schema: 0xfe14934eec7f20ca,
     access: ::nova_runtime::identity::AccessPolicy {
-        access: ::nova_runtime::identity::Access::Service,
-        services: &["content", "user"],
+        access: ::nova_runtime::identity::Access::Permission("search.index"),
+        services: &[],
         acting: &[],
         shared: false,
     },

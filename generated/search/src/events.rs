@@ -14,6 +14,34 @@ pub trait Consumer: Send + Sync + 'static {
     ) -> impl ::std::future::Future<
         Output = Result<(), ::nova_runtime::LogicError>,
     > + Send;
+    /// `content.posts.changed` (subject `nova.content.posts.changed`): `key` is the `posts` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered.
+    fn on_content_posts_changed(
+        &self,
+        tx: &mut ::nova_runtime::events::Tx,
+        event: &::nova_runtime::events::Received,
+        key: ::nova_runtime::codegen::uuid::Uuid,
+        message: ::nova_content_api::pb::PostChanged,
+    ) -> impl ::std::future::Future<
+        Output = Result<(), ::nova_runtime::LogicError>,
+    > + Send;
+    /// `user.profiles.changed` (subject `nova.user.profiles.changed`): `key` is the `profiles` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered.
+    fn on_user_profiles_changed(
+        &self,
+        tx: &mut ::nova_runtime::events::Tx,
+        event: &::nova_runtime::events::Received,
+        key: ::nova_runtime::codegen::uuid::Uuid,
+        message: ::nova_user_api::pb::ProfileChanged,
+    ) -> impl ::std::future::Future<
+        Output = Result<(), ::nova_runtime::LogicError>,
+    > + Send;
+    /// Runs once the transaction that applied `event` committed (never for a duplicate, a stale or a failed one): the place for effects outside the database, such as dropping cached answers. Best effort: a crash between the commit and this call skips it.
+    fn committed(
+        &self,
+        event: &::nova_runtime::events::Received,
+    ) -> impl ::std::future::Future<Output = ()> + Send {
+        let _ = event;
+        async {}
+    }
 }
 /// Routes each event to its method, after the cascades the spec declares.
 pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
@@ -45,6 +73,35 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                     .await?;
                 self.0.on_auth_users_deleted(tx, event, key).await
             }
+            ("content", "posts.changed") => {
+                let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
+                    &event.envelope.aggregate_id,
+                )?;
+                let message = <::nova_content_api::pb::PostChanged as ::nova_runtime::codegen::prost::Message>::decode(
+                        event.envelope.payload.as_slice(),
+                    )
+                    .map_err(|e| ::nova_runtime::LogicError::invalid_argument(
+                        format!(
+                            "{} carries no valid {}: {e}", event.subject, "PostChanged"
+                        ),
+                    ))?;
+                self.0.on_content_posts_changed(tx, event, key, message).await
+            }
+            ("user", "profiles.changed") => {
+                let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
+                    &event.envelope.aggregate_id,
+                )?;
+                let message = <::nova_user_api::pb::ProfileChanged as ::nova_runtime::codegen::prost::Message>::decode(
+                        event.envelope.payload.as_slice(),
+                    )
+                    .map_err(|e| ::nova_runtime::LogicError::invalid_argument(
+                        format!(
+                            "{} carries no valid {}: {e}", event.subject,
+                            "ProfileChanged"
+                        ),
+                    ))?;
+                self.0.on_user_profiles_changed(tx, event, key, message).await
+            }
             (publisher, name) => {
                 Err(
                     ::nova_runtime::LogicError::invalid_argument(
@@ -54,6 +111,17 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
             }
         }
     }
+    async fn committed(&self, event: &::nova_runtime::events::Received) {
+        self.0.committed(event).await;
+    }
+}
+/// The messages of `content`'s events this service consumes.
+pub mod content {
+    pub use ::nova_content_api::pb::PostChanged;
+}
+/// The messages of `user`'s events this service consumes.
+pub mod user {
+    pub use ::nova_user_api::pb::ProfileChanged;
 }
 /// Starts the consumers of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped.
 pub async fn start<C: Consumer>(
@@ -70,5 +138,7 @@ pub async fn start<C: Consumer>(
         .await?;
     let handler = ::std::sync::Arc::new(Dispatch(consumer));
     running.consume("auth", vec!["users.deleted"], ::std::sync::Arc::clone(&handler));
+    running.consume("content", vec!["posts.changed"], ::std::sync::Arc::clone(&handler));
+    running.consume("user", vec!["profiles.changed"], ::std::sync::Arc::clone(&handler));
     Ok(running)
 }

@@ -127,9 +127,11 @@ pub trait Logic: Send + Sync + 'static {
     ) -> impl Future<
         Output = Result<crate::pb::GetSearchAnalyticsResponse, LogicError>,
     > + Send;
-    /// Adds or replaces documents (posts and users; hashtags are derived from post text). For the
-    /// owners only: content writes posts, user writes users; PERMISSION_DENIED (naming the
-    /// document's kind) for another kind, and for any other caller, before anything is written.
+    /// Adds or replaces documents (posts and users; hashtags are derived from post text): an
+    /// operator's repair of the index, for holders of the `search.index` permission only
+    /// (PERMISSION_DENIED for anyone else, services included). The index follows its owners'
+    /// events (content's posts.changed, user's profiles.changed); a version is the time of the
+    /// state, in the owner's clock, as in those events.
     /// Order-safe and retry-safe: a document is written only when its `version` is newer than the
     /// change last applied to it (upsert or removal), so a repeated or late change does nothing.
     /// Each document is applied on its own: a call that fails part way may have applied the first
@@ -138,7 +140,7 @@ pub trait Logic: Send + Sync + 'static {
     /// over 100, a kind is not POST or USER, an id is malformed, a text too long or a version
     /// negative or more than 5 minutes ahead of search's clock.
     ///
-    /// `IndexDocuments`: idempotent write, access: service (content, user), deadline 2s, up to 3 attempts.
+    /// `IndexDocuments`: idempotent write, access: permission `search.index`, deadline 2s, up to 3 attempts.
     fn index_documents(
         &self,
         ctx: &CallContext,
@@ -149,10 +151,10 @@ pub trait Logic: Send + Sync + 'static {
     /// Removes documents, keeping a tombstone at the given version: an upsert of the same or an
     /// older version arriving later does not bring the document back. Removing an unknown
     /// document records the tombstone too (the removal overtook the upsert). The tombstone keeps
-    /// no text (a user's username only, never shown). Retry-safe. For the owners only, each its
-    /// own kind, and INVALID_ARGUMENT, as for IndexDocuments.
+    /// no text (a user's username only, never shown). Retry-safe. For holders of `search.index`,
+    /// and INVALID_ARGUMENT, as for IndexDocuments.
     ///
-    /// `RemoveDocuments`: idempotent write, access: service (content, user), deadline 1s, up to 3 attempts.
+    /// `RemoveDocuments`: idempotent write, access: permission `search.index`, deadline 1s, up to 3 attempts.
     fn remove_documents(
         &self,
         ctx: &CallContext,

@@ -62,7 +62,7 @@ pub static SERVICES: &[Service] = &[
     Service {
         name: "user",
         description: &nova_user::server::DESCRIPTION,
-        calls: &["auth", "search"],
+        calls: &["auth"],
         migrations: nova_user::db::MIGRATIONS,
         tables: nova_user::repo::TABLES,
         statements: nova_user::repo::STATEMENTS,
@@ -71,7 +71,7 @@ pub static SERVICES: &[Service] = &[
     Service {
         name: "content",
         description: &nova_content::server::DESCRIPTION,
-        calls: &["auth", "media", "search", "user"],
+        calls: &["auth", "media", "user"],
         migrations: nova_content::db::MIGRATIONS,
         tables: nova_content::repo::TABLES,
         statements: nova_content::repo::STATEMENTS,

@@ -37,6 +37,38 @@ pub struct UserProfile {
     #[prost(int64, tag = "13")]
     pub version: i64,
 }
+/// The event `profiles.changed` (nova.user.profiles.changed), published in the transaction of
+/// every creation and edit of a profile: what anyone may find of the user in search. Only a
+/// live public profile is `searchable`; for a private one the event carries nothing else, so
+/// the bus never holds what only the user's followers may see.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ProfileChanged {
+    #[prost(bool, tag = "1")]
+    pub searchable: bool,
+    /// Set only when searchable.
+    #[prost(string, tag = "2")]
+    pub display_name: ::prost::alloc::string::String,
+    #[prost(string, tag = "3")]
+    pub bio: ::prost::alloc::string::String,
+    /// The username auth reported when the profile was created; empty on later changes (search
+    /// keeps the one it has).
+    #[prost(string, tag = "4")]
+    pub username: ::prost::alloc::string::String,
+    #[prost(int64, tag = "5")]
+    pub follower_count: i64,
+    #[prost(message, optional, tag = "6")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+}
+/// The event `profiles.relations_changed` (nova.user.profiles.relations_changed), about the
+/// acting user's profile, published in the transaction of every Follow, Unfollow, Block and
+/// Unblock (a repeated one too): what the two users may see of each other may have changed, so
+/// answers computed for either of them are out of date.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RelationChanged {
+    /// The other user (the followee, or the blocked user).
+    #[prost(string, tag = "1")]
+    pub other_user_id: ::prost::alloc::string::String,
+}
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct UserSettings {
     #[prost(string, tag = "1")]

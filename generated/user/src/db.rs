@@ -45,6 +45,12 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/user/0006_events.sql"),
         no_transaction: false,
     },
+    Migration {
+        version: 7i64,
+        description: "search by events",
+        sql: include_str!("../../../migrations/user/0007_search_by_events.sql"),
+        no_transaction: false,
+    },
 ];
 /// The service's database, without connecting: the server waits for it, creates it if
 /// the config allows, and applies pending migrations once it answers.

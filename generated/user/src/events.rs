@@ -3,6 +3,60 @@
 
 //! The service's events, from `publishes`, `consumes` and the logical references of
 //! specs/ownership.toml (see `nova_runtime::events` for the guarantees).
+/// The events this service publishes (`publishes`): each written in the transaction
+/// of the change it describes, after the aggregate's version row is locked.
+pub mod publish {
+    /// `profiles.changed` about the `profiles` row `key`, carrying `ProfileChanged`, published on `nova.user.profiles.changed` once `tx` commits (and only then). `actor`: the end user whose call made the change, if any.
+    pub async fn profiles_changed(
+        tx: &mut ::nova_runtime::codegen::sqlx::Transaction<
+            '_,
+            ::nova_runtime::codegen::sqlx::Postgres,
+        >,
+        key: &::nova_runtime::codegen::uuid::Uuid,
+        message: &crate::pb::ProfileChanged,
+        actor: Option<::nova_runtime::codegen::uuid::Uuid>,
+    ) -> Result<::nova_runtime::events::Envelope, ::nova_runtime::RepoError> {
+        ::nova_runtime::events::publish(
+                tx,
+                ::nova_runtime::events::Outgoing {
+                    publisher: crate::SERVICE,
+                    event: "profiles.changed",
+                    table: "profiles",
+                    aggregate_id: key.to_string(),
+                    actor,
+                    payload: ::nova_runtime::codegen::prost::Message::encode_to_vec(
+                        message,
+                    ),
+                },
+            )
+            .await
+    }
+    /// `profiles.relations_changed` about the `profiles` row `key`, carrying `RelationChanged`, published on `nova.user.profiles.relations_changed` once `tx` commits (and only then). `actor`: the end user whose call made the change, if any.
+    pub async fn profiles_relations_changed(
+        tx: &mut ::nova_runtime::codegen::sqlx::Transaction<
+            '_,
+            ::nova_runtime::codegen::sqlx::Postgres,
+        >,
+        key: &::nova_runtime::codegen::uuid::Uuid,
+        message: &crate::pb::RelationChanged,
+        actor: Option<::nova_runtime::codegen::uuid::Uuid>,
+    ) -> Result<::nova_runtime::events::Envelope, ::nova_runtime::RepoError> {
+        ::nova_runtime::events::publish(
+                tx,
+                ::nova_runtime::events::Outgoing {
+                    publisher: crate::SERVICE,
+                    event: "profiles.relations_changed",
+                    table: "profiles",
+                    aggregate_id: key.to_string(),
+                    actor,
+                    payload: ::nova_runtime::codegen::prost::Message::encode_to_vec(
+                        message,
+                    ),
+                },
+            )
+            .await
+    }
+}
 /// What `user` does when an event it consumes arrives: one method per event, implemented by hand (in the `Logic` style).
 pub trait Consumer: Send + Sync + 'static {
     /// `auth.users.deleted` (subject `nova.auth.users.deleted`): `key` is the `users` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered. Before it runs, in the same transaction, the spec's logical references have run `DELETE FROM blocks WHERE blocker_id = $1`, `DELETE FROM blocks WHERE blocked_id = $1`, `DELETE FROM follows WHERE follower_id = $1`, `DELETE FROM follows WHERE followee_id = $1`, `DELETE FROM profiles WHERE user_id = $1`.
@@ -14,6 +68,14 @@ pub trait Consumer: Send + Sync + 'static {
     ) -> impl ::std::future::Future<
         Output = Result<(), ::nova_runtime::LogicError>,
     > + Send;
+    /// Runs once the transaction that applied `event` committed (never for a duplicate, a stale or a failed one): the place for effects outside the database, such as dropping cached answers. Best effort: a crash between the commit and this call skips it.
+    fn committed(
+        &self,
+        event: &::nova_runtime::events::Received,
+    ) -> impl ::std::future::Future<Output = ()> + Send {
+        let _ = event;
+        async {}
+    }
 }
 /// Routes each event to its method, after the cascades the spec declares.
 pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
@@ -51,8 +113,11 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
             }
         }
     }
+    async fn committed(&self, event: &::nova_runtime::events::Received) {
+        self.0.committed(event).await;
+    }
 }
-/// Starts the consumers of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped.
+/// Starts the outbox relay and the consumers of this service on `db` and JetStream (see `nova_runtime::events`); they stop when the result is dropped.
 pub async fn start<C: Consumer>(
     db: ::nova_runtime::codegen::sqlx::PgPool,
     config: ::nova_runtime::events::EventsConfig,
@@ -62,7 +127,7 @@ pub async fn start<C: Consumer>(
             crate::SERVICE,
             db,
             config,
-            false,
+            true,
         )
         .await?;
     let handler = ::std::sync::Arc::new(Dispatch(consumer));

@@ -12,8 +12,6 @@ pub struct Dependencies {
     pub invalidator: ::nova_runtime::client::Invalidator,
     /// The client of `auth` (`calls`): cached, retried and bounded by deadlines and a breaker as the spec says; clones share all of it.
     pub auth: ::nova_auth_api::AuthClient,
-    /// The client of `search` (`calls`): cached, retried and bounded by deadlines and a breaker as the spec says; clones share all of it.
-    pub search: ::nova_search_api::SearchClient,
     /// Whether users exist and are active (`checks_users`), asked of the token issuer.
     pub users: Users,
 }
@@ -41,13 +39,11 @@ impl Wiring {
         let db = database.pool().clone();
         let invalidator = config.peers.invalidator(crate::SERVICE);
         let auth = ::nova_auth_api::AuthClient::from_peers(&config.peers)?;
-        let search = ::nova_search_api::SearchClient::from_peers(&config.peers)?;
         let users = Users::new(auth.clone());
         let dependencies = Dependencies {
             db,
             invalidator,
             auth,
-            search,
             users,
         };
         let options = ::nova_runtime::server::ServeOptions::new(config, Some(database));

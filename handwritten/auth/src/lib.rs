@@ -87,16 +87,14 @@ impl AuthLogic {
         &self.invalidator
     }
 
-    /// Drops callers' cached reads of user `id` (everything they cache by the user's id:
-    /// GetUser, CheckUserExists, the permission reads) after a change of the user's account or
-    /// permissions commits.
+    /// Drops callers' cached reads of user `id` after a change of the user's account, sessions
+    /// or permissions commits: everything they cache by the user's id (GetUser,
+    /// CheckUserExists, the permission reads), every answer computed for the user (clients tag
+    /// per-user answers with the viewer, so GetUserPermissions asked with an empty `user_id`
+    /// goes too), and VerifyToken's answers about the user's tokens (tagged by the token's
+    /// subject).
     async fn forget_user(&self, id: ::nova_runtime::codegen::uuid::Uuid) {
         self.invalidator.entity(&id.to_string()).await;
-        // WORKAROUND (runtime): a client caches GetUserPermissions asked with an empty user_id
-        // (which the server binds to the caller) under the entity "", not the caller's id, so
-        // dropping the user's entity misses it. Until clients tag such answers with the bound
-        // id, every such change also drops the answers about "" (of every caller).
-        self.invalidator.entity("").await;
     }
 }
 

@@ -53,5 +53,8 @@ pub async fn change_password(
     audit_from(&mut tx, Some(user_id), Some(&source), "password_changed", json!({ "sessions_signed_out": signed_out.len(), "kept": keep })).await?;
     revocations::revoke_sessions(&mut tx, logic.settings(), &signed_out).await?;
     tx.commit().await.map_err(|e| LogicError::internal("committing the password change", e))?;
+    // The signed-out sessions' tokens no longer verify: callers' cached VerifyToken answers
+    // about the user's tokens go (see `forget_user`).
+    logic.forget_user(user_id).await;
     Ok(pb::ChangePasswordResponse { sessions_signed_out: i32::try_from(signed_out.len()).unwrap_or(i32::MAX) })
 }

@@ -132,6 +132,10 @@ pub async fn logout(logic: &AuthLogic, ctx: &CallContext, request: pb::LogoutReq
         revocations::revoke_sessions(&mut tx, logic.settings(), &[session_id]).await?;
     }
     tx.commit().await.map_err(|e| LogicError::internal("committing the sign-out", e))?;
+    // Callers' cached VerifyToken answers about the user's tokens (tagged by the token's
+    // subject) and their other answers computed for the user: the session's tokens no longer
+    // verify.
+    logic.forget_user(caller.id).await;
     Ok(pb::LogoutResponse {})
 }
 

@@ -6,20 +6,20 @@
 //! Each RPC lives in the module named for what it touches (`posts`, `likes`, `comments`,
 //! `shares`, `bookmarks`, `stories`); the `Logic` impl below only dispatches. Calls to auth,
 //! media and user (and the mapping of their errors) are in `calls`, conversions to protos in
-//! `convert`, the few statements the generated repositories do not offer in `queries`; the push
-//! of post changes to search (a transactional outbox) in `search_push`; who sees what (the
-//! viewer of a call and their audience towards an author) in `viewers`.
+//! `convert`, the few statements the generated repositories do not offer in `queries`; the
+//! `posts.changed` event (written in the transaction of each post write; search indexes from
+//! it) in `changes`; what content does when another service's event arrives in `consumer`; who
+//! sees what (the viewer of a call and their audience towards an author) in `viewers`.
 
 mod bookmarks;
 mod calls;
+mod changes;
 mod comments;
 mod consumer;
 mod convert;
 mod likes;
 mod posts;
 pub mod queries;
-pub mod search_push;
-mod settings;
 mod shares;
 mod stories;
 mod viewers;
@@ -33,9 +33,6 @@ use nova_content::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 use nova_media_api::MediaClient;
 use nova_user_api::UserClient;
 
-pub use search_push::SearchPush;
-pub use settings::ContentSettings;
-
 /// The business logic of the content service.
 #[derive(Debug, Clone)]
 pub struct ContentLogic {
@@ -48,17 +45,14 @@ pub struct ContentLogic {
     user: UserClient,
     /// Drops cached reads of this service (by post id) after a write commits.
     invalidator: Invalidator,
-    /// Pushes post changes to search after they commit (the outbox, see `search_push`).
-    search: SearchPush,
     /// Whether authors exist and are active (auth, cached).
     users: Users,
 }
 
 impl ContentLogic {
     pub fn new(dependencies: Dependencies) -> Self {
-        let Dependencies { db, auth, media, user, invalidator, search, users } = dependencies;
-        let search = SearchPush::new(db.clone(), search);
-        ContentLogic { db, auth, media, user, invalidator, search, users }
+        let Dependencies { db, auth, media, user, invalidator, users } = dependencies;
+        ContentLogic { db, auth, media, user, invalidator, users }
     }
 
     /// The service's own database.
@@ -205,18 +199,12 @@ impl Logic for ContentLogic {
     }
 }
 
-/// Starts the service with settings from the environment (see [`ContentSettings::from_env`]).
-pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    start_with(config, ContentSettings::from_env()?, listeners, shutdown).await
-}
-
 /// Starts the service: opens its database (the server waits for it and applies
-/// migrations), builds the clients of auth, media, search and user once (endpoints and caches
-/// from `config.peers`), reconciles with search every `settings.search_reconcile`, then serves
-/// on `listeners` until `shutdown` is requested.
-pub async fn start_with(config: ServiceConfig, settings: ContentSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
+/// migrations), builds the clients of auth, media and user once (endpoints and caches from
+/// `config.peers`), then serves on `listeners`, with its events relay and consumers when
+/// `config.events` is set, until `shutdown` is requested.
+pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let wiring = Wiring::from_config(&config)?;
     let logic = ContentLogic::new(wiring.dependencies.clone());
-    let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
     wiring.serve(logic, listeners, shutdown).await
 }

@@ -4,11 +4,12 @@ use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, parse_uuids, timestamp};
 use ::nova_runtime::paging::{decode_token, page_size, split_page};
 use ::nova_runtime::repo::RepoError;
-use nova_content::repo::{post_media, post_search_outbox, posts};
+use nova_content::repo::{post_media, posts};
 use nova_content::{CallContext, LogicError, pb};
 
 use crate::ContentLogic;
 use crate::calls::MODERATE;
+use crate::changes::publish_post;
 use crate::convert::{self, DEFAULT_PAGE, MAX_MEDIA, MAX_PAGE, MAX_TEXT_CHARS};
 use crate::queries;
 use crate::viewers::{Audience, Audiences, Viewer};
@@ -98,7 +99,7 @@ pub async fn get_posts_by_author(
     Ok(pb::GetPostsByAuthorResponse { posts: logic.posts_to_proto(&rows).await?, next_page_token })
 }
 
-pub async fn create_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
+pub async fn create_post(logic: &ContentLogic, ctx: &CallContext, request: pb::CreatePostRequest) -> Result<pb::CreatePostResponse, LogicError> {
     let author = parse_uuid("author_id", &request.author_id)?;
     let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
     let media = parse_uuids("media_ids", &request.media_ids, MAX_MEDIA)?;
@@ -134,15 +135,14 @@ pub async fn create_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
     for (position, media_id) in (0_i16..).zip(media.iter()) {
         post_media::insert(&mut *tx, &post_media::New { post_id: row.id, position, media_id: *media_id }).await?;
     }
-    post_search_outbox::insert(&mut *tx, &post_search_outbox::New { post_id: row.id, created_at: None }).await?;
+    publish_post(&mut tx, &row, ctx.principal.user_id()).await?;
     tx.commit().await?;
-    logic.search.push_post_soon(row.id);
     // A new post changes no cached answer keyed by an id; author and feed lists expire by TTL.
     let media_map = std::iter::once((row.id, media)).collect();
     Ok(pb::CreatePostResponse { post: Some(convert::post(&row, &media_map)) })
 }
 
-pub async fn update_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
+pub async fn update_post(logic: &ContentLogic, ctx: &CallContext, request: pb::UpdatePostRequest) -> Result<pb::UpdatePostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
     let body = convert::bounded_text("body", request.body, MAX_TEXT_CHARS)?;
@@ -163,14 +163,13 @@ pub async fn update_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
         Err(RepoError::NotFound { .. }) => return Err(LogicError::not_found(format!("post_id: no post {id}"))),
         Err(error) => return Err(error.into()),
     };
-    post_search_outbox::insert(&mut *tx, &post_search_outbox::New { post_id: id, created_at: None }).await?;
+    publish_post(&mut tx, &row, ctx.principal.user_id()).await?;
     tx.commit().await?;
     logic.invalidate_post(id).await;
-    logic.search.push_post_soon(id);
     Ok(pb::UpdatePostResponse { post: Some(logic.post_to_proto(&row).await?) })
 }
 
-pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
+pub async fn delete_post(logic: &ContentLogic, ctx: &CallContext, request: pb::DeletePostRequest) -> Result<pb::DeletePostResponse, LogicError> {
     let id = parse_uuid("post_id", &request.post_id)?;
     let requester = parse_uuid("requester_id", &request.requester_id)?;
     // Deleted or not: deleting twice answers with the first deletion time.
@@ -187,12 +186,14 @@ pub async fn delete_post(logic: &ContentLogic, _ctx: &CallContext, request: pb::
     let mut tx = logic.db.begin().await?;
     let deleted = posts::delete(&mut *tx, id).await?;
     if deleted {
-        post_search_outbox::insert(&mut *tx, &post_search_outbox::New { post_id: id, created_at: None }).await?;
+        // The row as deleted (the generated `get` skips it): what the event tells.
+        if let Some(row) = posts::get_including_deleted(&mut *tx, id).await? {
+            publish_post(&mut tx, &row, ctx.principal.user_id()).await?;
+        }
     }
     tx.commit().await?;
     if deleted {
         logic.invalidate_post(id).await;
-        logic.search.push_post_soon(id);
     }
     let deleted_at = posts::get_including_deleted(&logic.db, id).await?.and_then(|p| p.deleted_at);
     Ok(pb::DeletePostResponse { deleted_at: deleted_at.map(timestamp) })

@@ -13,4 +13,9 @@ impl Consumer for MediaLogic {
         // The generated cascades (the spec's `-> auth.users.id cascade | set null`) did it all.
         Ok(())
     }
+
+    async fn committed(&self, event: &Received) {
+        // Every cached answer about the deleted user, or computed for them, in every caller.
+        self.invalidator.entity(&event.envelope.aggregate_id).await;
+    }
 }

@@ -1,17 +1,20 @@
-//! Indexing: every change of the index goes through [`apply`], whichever way it arrives
-//! (the IndexDocuments and RemoveDocuments RPCs today, an event consumer later).
+//! Indexing: every change of the index goes through [`apply_change`], whichever way it
+//! arrives: the owners' events (content's `posts.changed`, user's `profiles.changed`, see
+//! `consumer`) or an operator's repair (IndexDocuments, RemoveDocuments, `search.index`).
 //!
 //! **Order safety.** Each change carries its owner's version. A document is written only when
 //! the change is newer than the last one applied to it, and a removal leaves a tombstone at
 //! its version (see `sql::UPSERT_DOCUMENT` and `sql::REMOVE_DOCUMENT`), so retries, duplicates
 //! and late deliveries change nothing, and a late upsert never resurrects a removed post.
 //!
-//! **Who may change what.** Only the owners push (the spec admits content and user only), and
-//! each only its own kind ([`Producer`]): content posts (and, through their text, hashtags),
-//! user profiles. Anything else is `PERMISSION_DENIED` before a document is written.
+//! **Who may change what.** Each owner's events change only its own kind ([`Producer`]):
+//! content's posts (and, through their text, hashtags), user's profiles; an event of one
+//! carrying the other's kind cannot be built. The RPCs are for holders of `search.index` (the
+//! spec's permission, checked before the call reaches here), who may repair either kind.
 //!
-//! **Versions are times.** An owner's version is the time of the state it pushes, in
-//! microseconds since the Unix epoch (see the owners' `search_push`). A version more than
+//! **Versions are times.** An owner's version is the time of the state it tells, in
+//! microseconds since the Unix epoch: the event's time, which the owner's database clock gives
+//! under the row's event lock (see `nova_runtime::events::publish`). A version more than
 //! [`MAX_VERSION_AHEAD`] ahead of search's clock is refused (`INVALID_ARGUMENT`): a bad push
 //! can hold a document against the owner's real changes for at most those few minutes, never
 //! freeze it (before, `version: i64::MAX` rewrote a post for good).
@@ -29,7 +32,6 @@ use ::nova_runtime::codegen::chrono::{DateTime, TimeDelta, Utc};
 use ::nova_runtime::codegen::sqlx::{PgConnection, PgPool};
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{from_timestamp, parse_uuid, text};
-use ::nova_runtime::identity::Principal;
 use nova_search::{LogicError, pb};
 
 use crate::sql::{self, Document};
@@ -47,7 +49,7 @@ pub const MAX_USERNAME: usize = 64;
 /// owners' clocks to run ahead of ours, not for a push to outlive the owner's next change.
 pub const MAX_VERSION_AHEAD: TimeDelta = TimeDelta::minutes(5);
 
-/// The owner of a kind of document, as the caller's certificate proves it.
+/// The owner of a kind of document: the publisher of the event that carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Producer {
     /// content: posts (hashtags are derived from their text).
@@ -56,20 +58,27 @@ pub enum Producer {
     User,
 }
 
-impl Producer {
-    /// The producer calling, from the service behind the call (as itself, or forwarding a
-    /// user's token); PERMISSION_DENIED for anyone else.
-    pub fn of(principal: &Principal) -> Result<Self, LogicError> {
-        match principal.service() {
-            Some("content") => Ok(Producer::Content),
-            Some("user") => Ok(Producer::User),
-            Some(other) => Err(LogicError::PermissionDenied(format!(
-                "the service {other} owns no documents of search's index: posts come from content, users from user"
-            ))),
-            None => Err(LogicError::PermissionDenied("only the owners of documents (content, user) may change search's index".to_string())),
+/// Who a batch of changes comes from, which decides the kinds it may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An owner's event: its own kind only.
+    Owner(Producer),
+    /// An operator holding `search.index` (the RPCs): any kind.
+    Operator,
+}
+
+impl Source {
+    /// `kind` (of the document at `field`) if this source may write it; PERMISSION_DENIED
+    /// otherwise.
+    fn owns(self, field: &str, kind: i16) -> Result<i16, LogicError> {
+        match self {
+            Source::Operator => Ok(kind),
+            Source::Owner(producer) => producer.owns(field, kind),
         }
     }
+}
 
+impl Producer {
     fn name(self) -> &'static str {
         match self {
             Producer::Content => "content",
@@ -119,22 +128,7 @@ pub async fn apply(db: &PgPool, changes: &[Change]) -> Result<Applied, LogicErro
     let mut outcome = Applied::default();
     for change in changes {
         let mut tx = db.begin().await?;
-        let written = match change {
-            Change::Upsert(doc) => {
-                let written = sql::upsert_document(&mut tx, doc).await?;
-                if written && doc.kind == KIND_POST {
-                    file_post(&mut tx, doc.id, &doc.hashtags, doc.created_at).await?;
-                }
-                written
-            }
-            Change::Remove { kind, id, version } => {
-                let written = sql::remove_document(&mut tx, *kind, *id, *version).await?;
-                if written && *kind == KIND_POST {
-                    file_post(&mut tx, *id, &[], Utc::now()).await?;
-                }
-                written
-            }
-        };
+        let written = apply_change(&mut tx, change).await?;
         tx.commit().await?;
         if written {
             outcome.applied += 1;
@@ -143,6 +137,27 @@ pub async fn apply(db: &PgPool, changes: &[Change]) -> Result<Applied, LogicErro
         }
     }
     Ok(outcome)
+}
+
+/// Applies one change in `db` (a transaction: the document, then its tags in sorted order);
+/// whether it was written (false: the document had a change of the same or a newer version).
+pub async fn apply_change(db: &mut PgConnection, change: &Change) -> Result<bool, LogicError> {
+    match change {
+        Change::Upsert(doc) => {
+            let written = sql::upsert_document(db, doc).await?;
+            if written && doc.kind == KIND_POST {
+                file_post(db, doc.id, &doc.hashtags, doc.created_at).await?;
+            }
+            Ok(written)
+        }
+        Change::Remove { kind, id, version } => {
+            let written = sql::remove_document(db, *kind, *id, *version).await?;
+            if written && *kind == KIND_POST {
+                file_post(db, *id, &[], Utc::now()).await?;
+            }
+            Ok(written)
+        }
+    }
 }
 
 /// Files `post` under exactly `tags`: unfiles the tags it lost, files those it gained.
@@ -216,9 +231,9 @@ fn batch_size(len: usize) -> Result<(), LogicError> {
     Ok(())
 }
 
-/// An IndexDocuments request of `producer` as changes, at search's time `now`; errors name the
+/// An IndexDocuments request of `source` as changes, at search's time `now`; errors name the
 /// document's index.
-pub fn upserts(request: pb::IndexDocumentsRequest, producer: Producer, now: DateTime<Utc>) -> Result<Vec<Change>, LogicError> {
+pub fn upserts(request: pb::IndexDocumentsRequest, source: Source, now: DateTime<Utc>) -> Result<Vec<Change>, LogicError> {
     batch_size(request.documents.len())?;
     request
         .documents
@@ -226,7 +241,7 @@ pub fn upserts(request: pb::IndexDocumentsRequest, producer: Producer, now: Date
         .enumerate()
         .map(|(i, d)| {
             let field = |name: &str| format!("documents[{i}].{name}");
-            let kind = producer.owns(&field("kind"), kind(&field("kind"), d.kind)?)?;
+            let kind = source.owns(&field("kind"), kind(&field("kind"), d.kind)?)?;
             let id = parse_uuid(&field("id"), &d.id)?;
             let author_id = match (kind, d.author_id.as_str()) {
                 // A user is the author of their own profile (AdvancedSearch's author filter).
@@ -255,9 +270,9 @@ pub fn upserts(request: pb::IndexDocumentsRequest, producer: Producer, now: Date
         .collect()
 }
 
-/// A RemoveDocuments request of `producer` as changes, at search's time `now`; errors name
+/// A RemoveDocuments request of `source` as changes, at search's time `now`; errors name
 /// the document's index.
-pub fn removals(request: pb::RemoveDocumentsRequest, producer: Producer, now: DateTime<Utc>) -> Result<Vec<Change>, LogicError> {
+pub fn removals(request: pb::RemoveDocumentsRequest, source: Source, now: DateTime<Utc>) -> Result<Vec<Change>, LogicError> {
     batch_size(request.documents.len())?;
     request
         .documents
@@ -266,7 +281,7 @@ pub fn removals(request: pb::RemoveDocumentsRequest, producer: Producer, now: Da
         .map(|(i, d)| {
             let field = |name: &str| format!("documents[{i}].{name}");
             Ok(Change::Remove {
-                kind: producer.owns(&field("kind"), kind(&field("kind"), d.kind)?)?,
+                kind: source.owns(&field("kind"), kind(&field("kind"), d.kind)?)?,
                 id: parse_uuid(&field("id"), &d.id)?,
                 version: version(&field("version"), d.version, now)?,
             })
@@ -275,22 +290,16 @@ pub fn removals(request: pb::RemoveDocumentsRequest, producer: Producer, now: Da
 }
 
 impl crate::SearchLogic {
-    pub(crate) async fn index_changes(
-        &self,
-        principal: &Principal,
-        request: pb::IndexDocumentsRequest,
-    ) -> Result<pb::IndexDocumentsResponse, LogicError> {
-        let changes = upserts(request, Producer::of(principal)?, Utc::now())?;
+    /// IndexDocuments: the spec admits holders of `search.index` only.
+    pub(crate) async fn index_changes(&self, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
+        let changes = upserts(request, Source::Operator, Utc::now())?;
         let done = apply(&self.db, &changes).await?;
         Ok(pb::IndexDocumentsResponse { applied: done.applied, skipped: done.skipped })
     }
 
-    pub(crate) async fn remove_changes(
-        &self,
-        principal: &Principal,
-        request: pb::RemoveDocumentsRequest,
-    ) -> Result<pb::RemoveDocumentsResponse, LogicError> {
-        let changes = removals(request, Producer::of(principal)?, Utc::now())?;
+    /// RemoveDocuments: the spec admits holders of `search.index` only.
+    pub(crate) async fn remove_changes(&self, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
+        let changes = removals(request, Source::Operator, Utc::now())?;
         let done = apply(&self.db, &changes).await?;
         Ok(pb::RemoveDocumentsResponse { removed: done.applied, skipped: done.skipped })
     }
@@ -301,12 +310,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use ::nova_runtime::codegen::chrono::{DateTime, TimeDelta, Utc};
     use ::nova_runtime::codegen::tonic::Code;
-    use ::nova_runtime::codegen::uuid::Uuid;
     use ::nova_runtime::convert::timestamp;
-    use ::nova_runtime::identity::{Principal, UserPrincipal};
     use nova_search::pb;
 
-    use super::{Change, MAX_VERSION_AHEAD, Producer, removals, upserts};
+    use super::{Change, MAX_VERSION_AHEAD, Producer, Source, removals, upserts};
 
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
@@ -333,16 +340,16 @@ mod tests {
         let at_limit = (now() + MAX_VERSION_AHEAD).timestamp_micros();
         for version in [0, now().timestamp_micros(), at_limit] {
             let request = pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, version)] };
-            assert!(matches!(upserts(request, Producer::Content, now()).unwrap()[..], [Change::Upsert(_)]), "{version}");
+            assert!(matches!(upserts(request, Source::Owner(Producer::Content), now()).unwrap()[..], [Change::Upsert(_)]), "{version}");
         }
         for version in [at_limit + 1, (now() + TimeDelta::hours(1)).timestamp_micros(), i64::MAX] {
             let request = pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, version)] };
-            let error = upserts(request, Producer::Content, now()).unwrap_err();
+            let error = upserts(request, Source::Owner(Producer::Content), now()).unwrap_err();
             assert_eq!(error.code(), Code::InvalidArgument, "{version}");
             assert!(error.to_string().contains("documents[0].version"), "{error}");
             let removal = pb::RemovedDocument { kind: pb::DocumentKind::Post as i32, id: doc(pb::DocumentKind::Post, 0).id, version };
             let request = pb::RemoveDocumentsRequest { documents: vec![removal] };
-            assert_eq!(code(removals(request, Producer::Content, now())), Some(Code::InvalidArgument), "{version}");
+            assert_eq!(code(removals(request, Source::Owner(Producer::Content), now())), Some(Code::InvalidArgument), "{version}");
         }
     }
 
@@ -350,21 +357,18 @@ mod tests {
     fn each_producer_writes_only_its_own_kind() {
         let posts = || pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, 1)] };
         let users = || pb::IndexDocumentsRequest { documents: vec![doc(pb::DocumentKind::Post, 1), doc(pb::DocumentKind::User, 1)] };
-        assert!(upserts(posts(), Producer::Content, now()).is_ok());
-        assert_eq!(code(upserts(posts(), Producer::User, now())), Some(Code::PermissionDenied));
-        let mixed = upserts(users(), Producer::Content, now()).unwrap_err();
+        assert!(upserts(posts(), Source::Owner(Producer::Content), now()).is_ok());
+        assert_eq!(code(upserts(posts(), Source::Owner(Producer::User), now())), Some(Code::PermissionDenied));
+        let mixed = upserts(users(), Source::Owner(Producer::Content), now()).unwrap_err();
         assert_eq!(mixed.code(), Code::PermissionDenied);
         assert!(mixed.to_string().contains("documents[1].kind"), "{mixed}");
         let user_removal = pb::RemovedDocument { kind: pb::DocumentKind::User as i32, id: doc(pb::DocumentKind::User, 0).id, version: 1 };
         let request = || pb::RemoveDocumentsRequest { documents: vec![user_removal.clone()] };
-        assert!(removals(request(), Producer::User, now()).is_ok());
-        assert_eq!(code(removals(request(), Producer::Content, now())), Some(Code::PermissionDenied));
+        assert!(removals(request(), Source::Owner(Producer::User), now()).is_ok());
+        assert_eq!(code(removals(request(), Source::Owner(Producer::Content), now())), Some(Code::PermissionDenied));
 
-        let user = |via: Option<&str>| Principal::User(UserPrincipal { id: Uuid::nil(), session_id: Uuid::nil(), via: via.map(str::to_string) });
-        assert_eq!(Producer::of(&Principal::Service("content".into())).unwrap(), Producer::Content);
-        assert_eq!(Producer::of(&user(Some("user"))).unwrap(), Producer::User);
-        for other in [Principal::Service("media".into()), Principal::Anonymous, user(None), user(Some("feed"))] {
-            assert_eq!(code(Producer::of(&other)), Some(Code::PermissionDenied), "{other}");
-        }
+        // An operator (holding search.index) repairs either kind.
+        assert!(upserts(users(), Source::Operator, now()).is_ok());
+        assert!(removals(request(), Source::Operator, now()).is_ok());
     }
 }

@@ -1,18 +1,20 @@
 //! Business logic of the search service: full-text search over posts, users and hashtags from
 //! its own index, the query log behind suggestions, trending searches and analytics.
 //!
-//! The index is written only through [`index::apply`], which the owners' pushes
-//! (IndexDocuments, RemoveDocuments: content for posts, user for profiles, after their commits)
-//! reach today and an event consumer will reach later; each owner writes only its own kind,
-//! and it is order-safe by the owners' versions, which are times no more than a few minutes
+//! The index is written only through [`index::apply_change`], which the owners' events reach
+//! (content's `posts.changed`, user's `profiles.changed`, applied once each in `consumer`; auth's
+//! `users.deleted` removes everything of the user), and an operator's repair (IndexDocuments,
+//! RemoveDocuments, for holders of `search.index`). Each owner writes only its own kind, and
+//! changes are order-safe by the owners' versions, which are times no more than a few minutes
 //! ahead of search's clock (see [`index`]). Search calls only auth (whose keys verify tokens,
-//! and which says who holds `search.analytics`).
+//! and which says who holds `search.analytics` and `search.index`).
 //!
 //! **Who sees what.** The searches are `shared`: one answer for every caller, so the index
-//! holds only what everyone may see (public posts, public profiles: the owners push removals
-//! for the rest). The query log is private to each user; see `log` for what of it others see.
+//! holds only what everyone may see (public posts, public profiles: the owners' events carry
+//! nothing else). The query log is private to each user; see `log` for what of it others see.
 //!
-//! Module map: `index` (changes of the index, hashtag counts), `reads` (the searches),
+//! Module map: `index` (changes of the index, hashtag counts), `consumer` (the owners' events),
+//! `reads` (the searches),
 //! `log` (the query log and suggestions), `text` (query rules, hashtag extraction), `sql`
 //! (statements the generated repositories do not offer), `paging` (ranked-list pages).
 //!
@@ -114,12 +116,12 @@ impl Logic for SearchLogic {
         self.analytics(request).await
     }
 
-    async fn index_documents(&self, ctx: &CallContext, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
-        self.index_changes(&ctx.principal, request).await
+    async fn index_documents(&self, _ctx: &CallContext, request: pb::IndexDocumentsRequest) -> Result<pb::IndexDocumentsResponse, LogicError> {
+        self.index_changes(request).await
     }
 
-    async fn remove_documents(&self, ctx: &CallContext, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
-        self.remove_changes(&ctx.principal, request).await
+    async fn remove_documents(&self, _ctx: &CallContext, request: pb::RemoveDocumentsRequest) -> Result<pb::RemoveDocumentsResponse, LogicError> {
+        self.remove_changes(request).await
     }
 }
 

@@ -16,7 +16,7 @@
 //! profile itself is visible, so hiding its existence would be pointless), and searches do
 //! not list the profile at all: user's SearchUsers lists private profiles only to those who
 //! see them in full, and search's index, whose answers are shared by every caller, never holds
-//! them (see `search_push`). A private user still appears in the lists of public users they
+//! them (see `changes`). A private user still appears in the lists of public users they
 //! follow or who follow them: that edge belongs to both.
 
 use std::collections::HashSet;

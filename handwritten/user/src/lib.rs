@@ -39,19 +39,18 @@
 //!
 //! # Search
 //!
-//! Profiles created and edited are pushed to search's index after they commit, through a
-//! transactional outbox (see [`search_push`]); a private or deleted profile is pushed as a
-//! removal, as search's answers are the same for everyone.
+//! Every profile created or edited publishes `profiles.changed` in its transaction (see
+//! `changes`); search indexes from it. A private profile's event carries nothing but that it
+//! is not searchable, as search's answers are the same for everyone.
 
 mod audience;
 mod auth;
+mod changes;
 mod consumer;
 mod lists;
 mod profiles;
 mod relations;
 mod search;
-pub mod search_push;
-mod service_settings;
 mod settings;
 mod sql;
 
@@ -63,9 +62,6 @@ use nova_user::{CallContext, Dependencies, Logic, LogicError, Wiring, pb};
 
 use crate::audience::Viewer;
 
-pub use search_push::SearchPush;
-pub use service_settings::UserServiceSettings;
-
 /// The business logic of the user service.
 #[derive(Debug, Clone)]
 pub struct UserLogic {
@@ -74,15 +70,12 @@ pub struct UserLogic {
     users: Users,
     /// Drops this service's cached answers about a user, in every caller, after a write.
     invalidator: Invalidator,
-    /// Pushes profile changes to search after they commit (the outbox, see `search_push`).
-    search: SearchPush,
 }
 
 impl UserLogic {
     pub fn new(dependencies: Dependencies) -> Self {
-        let Dependencies { db, invalidator, search, users, auth: _ } = dependencies;
-        let search = SearchPush::new(db.clone(), search);
-        UserLogic { db, users, invalidator, search }
+        let Dependencies { db, invalidator, users, auth: _ } = dependencies;
+        UserLogic { db, users, invalidator }
     }
 
     /// The service's own database.
@@ -106,10 +99,10 @@ impl Logic for UserLogic {
 
     async fn update_user_profile(
         &self,
-        _ctx: &CallContext,
+        ctx: &CallContext,
         request: pb::UpdateUserProfileRequest,
     ) -> Result<pb::UpdateUserProfileResponse, LogicError> {
-        self.update_profile(request).await
+        self.update_profile(ctx.principal.user_id(), request).await
     }
 
     async fn get_user_settings(&self, _ctx: &CallContext, request: pb::GetUserSettingsRequest) -> Result<pb::GetUserSettingsResponse, LogicError> {
@@ -161,17 +154,11 @@ impl Logic for UserLogic {
     }
 }
 
-/// Starts the service with settings from the environment (see [`UserServiceSettings::from_env`]).
+/// Starts the service: builds its auth client and its invalidator once, opens its database
+/// (the server waits for it and applies migrations), then serves on `listeners`, with its
+/// events relay and consumers when `config.events` is set, until `shutdown` is requested.
 pub async fn start(config: ServiceConfig, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
-    start_with(config, UserServiceSettings::from_env()?, listeners, shutdown).await
-}
-
-/// Starts the service: builds its auth and search clients and its invalidator once, opens its
-/// database (the server waits for it and applies migrations), reconciles with search every
-/// `settings.search_reconcile`, then serves on `listeners` until `shutdown` is requested.
-pub async fn start_with(config: ServiceConfig, settings: UserServiceSettings, listeners: Listeners, shutdown: Shutdown) -> Result<(), StartError> {
     let wiring = Wiring::from_config(&config)?;
     let logic = UserLogic::new(wiring.dependencies.clone());
-    let _reconcile = logic.search.reconcile_periodically(settings.search_reconcile);
     wiring.serve(logic, listeners, shutdown).await
 }

@@ -4,6 +4,7 @@
 //! A profile row is created the first time anything needs it (see the crate docs): the row
 //! is missing, auth says the user is live, so the default profile is inserted with
 //! `ON CONFLICT DO NOTHING` (concurrent first reads both succeed, one inserts) and read back.
+//! The insert and its `profiles.changed` events (see `changes`) commit together.
 
 use std::collections::HashMap;
 
@@ -11,13 +12,12 @@ use ::nova_runtime::codegen::sqlx::PgPool;
 use ::nova_runtime::codegen::uuid::Uuid;
 use ::nova_runtime::convert::{parse_uuid, text, timestamp};
 use ::nova_runtime::repo::RepoError;
-use nova_user::repo::profile_search_outbox;
 use nova_user::repo::profiles::{self, Row};
 use nova_user::wiring::Users;
 use nova_user::{LogicError, pb};
 
 use crate::audience::{Viewer, outline};
-use crate::search_push::SearchPush;
+use crate::changes::publish_profile;
 use crate::{auth, sql};
 
 /// Longest display name, in characters (documented in the proto).
@@ -31,8 +31,8 @@ pub const MAX_WEBSITE_URL: usize = 200;
 
 /// The live profile of `id`, materialised from auth when it has no row yet; NOT_FOUND naming
 /// `field` for an unknown or deleted user (or a deleted profile). A profile it creates is
-/// pushed to search (through `push`) after its insert.
-pub async fn materialise(db: &PgPool, users: &Users, push: &SearchPush, id: Uuid, field: &str) -> Result<Row, LogicError> {
+/// told to others (`profiles.changed`) in the insert's transaction.
+pub async fn materialise(db: &PgPool, users: &Users, id: Uuid, field: &str) -> Result<Row, LogicError> {
     if let Some(row) = profiles::get(db, id).await? {
         return Ok(row);
     }
@@ -40,26 +40,39 @@ pub async fn materialise(db: &PgPool, users: &Users, push: &SearchPush, id: Uuid
     let Some(username) = auth::live_username(users, id).await? else {
         return Err(missing());
     };
-    let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
-    let created = sql::insert_default_profiles(&mut conn, &[(id, default_display_name(&username), username)]).await?;
-    push.push_soon(created);
-    profiles::get(&mut *conn, id).await?.ok_or_else(missing)
+    insert_defaults(db, vec![(id, default_display_name(&username), username)]).await?;
+    profiles::get(db, id).await?.ok_or_else(missing)
+}
+
+/// Inserts the default `profiles` (those without a row) and publishes `profiles.changed` for
+/// each one really inserted, with the username auth reported, in one transaction.
+async fn insert_defaults(db: &PgPool, defaults: Vec<sql::DefaultProfile>) -> Result<(), LogicError> {
+    let mut tx = db.begin().await?;
+    let inserted = sql::insert_default_profiles(&mut tx, &defaults).await?;
+    if !inserted.is_empty() {
+        let usernames: HashMap<Uuid, String> = defaults.into_iter().map(|(id, _, username)| (id, username)).collect();
+        for row in profiles::get_many(&mut *tx, &inserted).await? {
+            let username = usernames.get(&row.user_id).map_or("", String::as_str);
+            // Materialised on a read: no user's call made the change.
+            publish_profile(&mut tx, &row, username, None).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The live profiles among `ids`, those without a row materialised from one auth call.
-pub async fn materialise_many(db: &PgPool, users: &Users, push: &SearchPush, ids: &[Uuid]) -> Result<HashMap<Uuid, Row>, LogicError> {
+pub async fn materialise_many(db: &PgPool, users: &Users, ids: &[Uuid]) -> Result<HashMap<Uuid, Row>, LogicError> {
     let mut found: HashMap<Uuid, Row> = profiles::get_many(db, ids).await?.into_iter().map(|row| (row.user_id, row)).collect();
     let absent: Vec<Uuid> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
     let live = auth::live_usernames(users, &absent).await?;
     if live.is_empty() {
         return Ok(found);
     }
-    let mut conn = db.acquire().await.map_err(|e| LogicError::internal("acquiring a connection", e))?;
     let defaults: Vec<sql::DefaultProfile> = live.iter().map(|(id, username)| (*id, default_display_name(username), username.clone())).collect();
-    let inserted = sql::insert_default_profiles(&mut conn, &defaults).await?;
-    push.push_soon(inserted);
+    insert_defaults(db, defaults).await?;
     let created: Vec<Uuid> = live.into_keys().collect();
-    for row in profiles::get_many(&mut *conn, &created).await? {
+    for row in profiles::get_many(db, &created).await? {
         found.insert(row.user_id, row);
     }
     Ok(found)
@@ -190,7 +203,7 @@ pub const MAX_BATCH: usize = 100;
 impl crate::UserLogic {
     /// The live profile of `id`, materialised if needed; NOT_FOUND names `field`.
     pub(crate) async fn profile(&self, id: Uuid, field: &str) -> Result<Row, LogicError> {
-        materialise(&self.db, &self.users, &self.search, id, field).await
+        materialise(&self.db, &self.users, id, field).await
     }
 
     /// The profile as `viewer` may see it: a private one in outline unless they see it in full.
@@ -207,7 +220,7 @@ impl crate::UserLogic {
         request: pb::GetUserProfilesByIdsRequest,
     ) -> Result<pb::GetUserProfilesByIdsResponse, LogicError> {
         let ids = ::nova_runtime::convert::parse_uuids("user_ids", &request.user_ids, MAX_BATCH)?;
-        let found = materialise_many(&self.db, &self.users, &self.search, &ids).await?;
+        let found = materialise_many(&self.db, &self.users, &ids).await?;
         let full = self.seen_in_full(viewer, &found.values().collect::<Vec<_>>()).await?;
         let mut response = pb::GetUserProfilesByIdsResponse::default();
         for id in ids {
@@ -220,22 +233,25 @@ impl crate::UserLogic {
         Ok(response)
     }
 
-    pub(crate) async fn update_profile(&self, request: pb::UpdateUserProfileRequest) -> Result<pb::UpdateUserProfileResponse, LogicError> {
+    pub(crate) async fn update_profile(
+        &self,
+        actor: Option<Uuid>,
+        request: pb::UpdateUserProfileRequest,
+    ) -> Result<pb::UpdateUserProfileResponse, LogicError> {
         let edit = ProfileEdit::parse(request)?;
         let (id, version) = (edit.user_id, edit.version);
         let current = self.profile(id, "user_id").await?;
         // Applies only while `version` is still the stored one (ABORTED otherwise, re-read and
-        // retry); the search outbox row commits with it.
+        // retry); its `profiles.changed` commits with it.
         let mut tx = self.db.begin().await?;
         let row = profiles::update_if_version(&mut *tx, id, version, &edit.patch(&current)).await.map_err(|error| match error {
             // Deleted between the read and the update.
             RepoError::NotFound { .. } => LogicError::not_found(format!("user_id: no user {id}")),
             other => other.into(),
         })?;
-        profile_search_outbox::insert(&mut *tx, &profile_search_outbox::New { user_id: id, username: None, created_at: None }).await?;
+        publish_profile(&mut tx, &row, "", actor).await?;
         tx.commit().await?;
         self.invalidator.entity(&id.to_string()).await;
-        self.search.push_soon(vec![id]);
         Ok(pb::UpdateUserProfileResponse { profile: Some(to_proto(&row)) })
     }
 }

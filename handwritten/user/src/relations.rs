@@ -6,8 +6,10 @@
 //! pair, so a follow never survives a block. Counters move by the generated atomic
 //! increments, and only when this call really inserted or deleted the follow, which makes
 //! every RPC here idempotent: a retry finds the row (or its absence) and changes nothing.
-//! After the commit both users are invalidated: their profiles (counts), follower and
-//! following lists and relationship answers all changed.
+//! Each change publishes `profiles.relations_changed` in its transaction (about the acting
+//! user, naming the other), so the services that cache answers per viewer (content, feed,
+//! streaming) drop both users' answers. After the commit both users are invalidated here too:
+//! their profiles (counts), follower and following lists and relationship answers all changed.
 
 use ::nova_runtime::codegen::sqlx::{PgConnection, Postgres, Transaction};
 use ::nova_runtime::codegen::uuid::Uuid;
@@ -104,8 +106,12 @@ impl UserLogic {
         self.db.begin().await.map_err(|e| LogicError::internal("starting a transaction", e))
     }
 
-    /// Commits, then invalidates the cached answers about both users.
-    async fn commit(&self, tx: Transaction<'static, Postgres>, users: [Uuid; 2]) -> Result<(), LogicError> {
+    /// Publishes `profiles.relations_changed` (the acting user first), commits, then
+    /// invalidates the cached answers about both users.
+    async fn commit(&self, mut tx: Transaction<'static, Postgres>, users: [Uuid; 2]) -> Result<(), LogicError> {
+        let [actor, other] = users;
+        let message = pb::RelationChanged { other_user_id: other.to_string() };
+        nova_user::events::publish::profiles_relations_changed(&mut tx, &actor, &message, Some(actor)).await?;
         tx.commit().await.map_err(|e| LogicError::internal("committing a relationship change", e))?;
         self.invalidator.entities(users.iter().map(Uuid::to_string)).await;
         Ok(())

@@ -1,8 +1,7 @@
 //! The few statements the generated repositories do not offer, all on this service's own
-//! tables: the default profiles inserted with their search outbox rows in one statement
-//! (`ON CONFLICT DO NOTHING`, so a retry or a concurrent first call never fails), the row
-//! locks that serialise relationship changes between two users, and the prefix search (the
-//! search outbox's statements are in `search_push`). Everything else goes through
+//! tables: the default profiles inserted in one statement (`ON CONFLICT DO NOTHING`, so a
+//! retry or a concurrent first call never fails), the row locks that serialise relationship
+//! changes between two users, and the prefix search. Everything else goes through
 //! `nova_user::repo`, including the other inserts that tolerate an existing row
 //! (`insert_if_absent`: the caller learns whether it really inserted).
 
@@ -12,13 +11,9 @@ use ::nova_runtime::repo::{RepoError, RepoResult};
 use nova_user::repo::profiles::Visibility;
 use nova_user::repo::{blocks, follows, user_settings};
 
-/// The default profiles, and for each one really inserted its search outbox row (with the
-/// username auth reported), in one statement: both or neither.
-const INSERT_DEFAULT_PROFILES: &str = "WITH inserted AS (INSERT INTO profiles (user_id, display_name) \
-     SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (user_id) DO NOTHING RETURNING user_id) \
-     INSERT INTO profile_search_outbox (user_id, username) \
-     SELECT i.user_id, u.username FROM inserted i JOIN unnest($1::uuid[], $3::text[]) AS u(user_id, username) ON u.user_id = i.user_id \
-     RETURNING user_id";
+/// The default profiles; returns the ids of those really inserted.
+const INSERT_DEFAULT_PROFILES: &str = "INSERT INTO profiles (user_id, display_name) \
+     SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT (user_id) DO NOTHING RETURNING user_id";
 const LOCK_PROFILES: &str = "SELECT user_id FROM profiles WHERE user_id = ANY($1) AND deleted_at IS NULL ORDER BY user_id FOR UPDATE";
 /// Which of `$2` the user `$1` follows (whose private profiles they see in full).
 const FOLLOWED_AMONG: &str = "SELECT followee_id FROM follows WHERE follower_id = $1 AND followee_id = ANY($2)";
@@ -51,14 +46,13 @@ fn error(table: &'static str) -> impl Fn(sqlx::Error) -> RepoError {
 /// A new profile: user id, display name, username.
 pub type DefaultProfile = (Uuid, String, String);
 
-/// Inserts the default profiles of users auth reported live, with their search outbox rows,
-/// in one statement; an existing row (live or deleted) is left alone. Returns the ids it
-/// inserted (whose change search must learn).
+/// Inserts the default profiles of users auth reported live, in one statement; an existing
+/// row (live or deleted) is left alone. Returns the ids it inserted (whose creation others
+/// must learn).
 pub async fn insert_default_profiles(db: &mut PgConnection, profiles: &[DefaultProfile]) -> RepoResult<Vec<Uuid>> {
     let ids: Vec<Uuid> = profiles.iter().map(|p| p.0).collect();
     let names: Vec<&str> = profiles.iter().map(|p| p.1.as_str()).collect();
-    let usernames: Vec<&str> = profiles.iter().map(|p| p.2.as_str()).collect();
-    sqlx::query_scalar(INSERT_DEFAULT_PROFILES).bind(ids).bind(names).bind(usernames).fetch_all(db).await.map_err(error("profiles"))
+    sqlx::query_scalar(INSERT_DEFAULT_PROFILES).bind(ids).bind(names).fetch_all(db).await.map_err(error("profiles"))
 }
 
 /// Makes sure the user has a settings row (the defaults), so that a full update can follow.

@@ -155,6 +155,35 @@ fn consumer_parts(spec: &Spec, service: &Service) -> Result<(Vec<TokenStream>, V
     Ok((methods, arms))
 }
 
+/// `pub mod <publisher> { pub use ::nova_<publisher>_api::pb::<Message>; }` for each publisher
+/// whose consumed events carry messages: the handwritten consumer names them through its own
+/// generated crate, without depending on the publisher's client (which `calls` would govern).
+fn consumed_messages(spec: &Spec, service: &Service) -> Vec<TokenStream> {
+    service
+        .events
+        .consumes
+        .iter()
+        .filter_map(|subscription| {
+            let mut names: Vec<&String> = subscription.events.iter().filter_map(|c| c.event.message.as_ref()).collect();
+            names.sort();
+            names.dedup();
+            if names.is_empty() {
+                return None;
+            }
+            let api = api_lib(spec.get(subscription.publisher));
+            let module = format_ident!("{}", subscription.publisher_name);
+            let types = names.iter().map(|n| format_ident!("{}", n));
+            let doc = doc_line(&format!("The messages of `{}`'s events this service consumes.", subscription.publisher_name));
+            Some(quote! {
+                #doc
+                pub mod #module {
+                    #(pub use ::#api::pb::#types;)*
+                }
+            })
+        })
+        .collect()
+}
+
 /// `generated/<svc>/src/events.rs`, or `None` for a service without events.
 pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, EmitError> {
     let events = &service.events;
@@ -180,6 +209,12 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
             #trait_doc
             pub trait Consumer: Send + Sync + 'static {
                 #(#methods)*
+
+                /// Runs once the transaction that applied `event` committed (never for a duplicate, a stale or a failed one): the place for effects outside the database, such as dropping cached answers. Best effort: a crash between the commit and this call skips it.
+                fn committed(&self, event: &::nova_runtime::events::Received) -> impl ::std::future::Future<Output = ()> + Send {
+                    let _ = event;
+                    async {}
+                }
             }
 
             /// Routes each event to its method, after the cascades the spec declares.
@@ -191,6 +226,10 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
                         #(#arms)*
                         (publisher, name) => Err(::nova_runtime::LogicError::invalid_argument(format!("no handler for the event {publisher}.{name}"))),
                     }
+                }
+
+                async fn committed(&self, event: &::nova_runtime::events::Received) {
+                    self.0.committed(event).await;
                 }
             }
         }
@@ -215,6 +254,7 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
     } else {
         (TokenStream::new(), TokenStream::new(), TokenStream::new(), quote!(let running))
     };
+    let messages = consumed_messages(spec, service);
     let what = match (publishes, consumes) {
         (true, true) => "the outbox relay and the consumers",
         (true, false) => "the outbox relay",
@@ -228,6 +268,7 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
 
         #publish_module
         #consumer
+        #(#messages)*
 
         #start_doc
         pub async fn start #generic (

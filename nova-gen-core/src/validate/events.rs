@@ -124,7 +124,8 @@ pub(crate) fn check_events(v: &mut Validator<'_>) {
     }
 }
 
-/// Checks one `publishes` entry; its (service, table, event) when it is valid.
+/// Checks one `publishes` entry; its (service, table, event) when it names an event of the
+/// service (even if its message is unknown, which is reported here).
 fn check_published(v: &mut Validator<'_>, service: &RawService, entry: &crate::source::Located<String>) -> Option<(String, String, String)> {
     let Some((table, event, message)) = split_published(&entry.value) else {
         v.report(
@@ -161,7 +162,7 @@ fn check_published(v: &mut Validator<'_>, service: &RawService, entry: &crate::s
     if let Some(message) = message {
         let proto = service.proto_name();
         let package = proto.rsplit_once('.').map_or("", |(package, _)| package);
-        if v.loaded.protos.message(&format!("{package}.{message}")).is_none() {
+        if v.loaded.protos.message(&format!(".{package}.{message}")).is_none() {
             v.report(
                 "spec::unknown-event-message",
                 entry.span.clone(),
@@ -169,7 +170,7 @@ fn check_published(v: &mut Validator<'_>, service: &RawService, entry: &crate::s
                 format!("`{message}` is not a message of `{package}`"),
                 format!("declare `message {message}` in the service's proto, or drop `({message})`"),
             );
-            return None;
+            // The event itself is declared: its consumers are not told nobody publishes it.
         }
     }
     Some((service.name.value.clone(), table.to_string(), event.to_string()))

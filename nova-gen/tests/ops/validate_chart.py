@@ -283,6 +283,14 @@ def check_secrets(label, want, values, container, config):
     for key, value in sorted(config.items()):
         if key in want["secret_env"] or key == "NOVA_TLS_KEY" or SECRET_VALUE.search(str(value)):
             problems.append(f"{label}: the ConfigMap carries a secret: {key}")
+    # Events: streams replicated across the 3-server JetStream cluster the values describe.
+    replicas = config.get("NOVA_EVENTS_REPLICAS")
+    if want["events"] and replicas != str(values.get("events", {}).get("replicas")):
+        problems.append(f"{label}: NOVA_EVENTS_REPLICAS is {replicas!r}, the values say {values.get('events', {}).get('replicas')!r}")
+    if want["events"] and values.get("events", {}).get("replicas", 0) < 3:
+        problems.append(f"{label}: events.replicas below 3: an acknowledged event would not survive the loss of a NATS server")
+    if not want["events"] and (replicas is not None or "events" in values):
+        problems.append(f"{label}: the spec gives this service no events, the chart configures them")
     return problems
 
 

@@ -209,6 +209,21 @@ struct How {
     credentials: Credentials,
     /// Who the answer is for, in cache keys.
     scope: String,
+    /// The end user a per-user answer is for: one more tag of its cache entry (see
+    /// [`with_viewer`]).
+    viewer: Option<String>,
+}
+
+/// A request's entity ids, plus the end user a per-user answer is for: invalidating that
+/// user's id (a block, a logout, an account deletion, a change of what they may see) drops
+/// every answer computed for them, whatever it is keyed by.
+fn with_viewer(mut ids: Vec<String>, viewer: Option<&str>) -> Vec<String> {
+    if let Some(viewer) = viewer
+        && !ids.iter().any(|id| id == viewer)
+    {
+        ids.push(viewer.to_string());
+    }
+    ids
 }
 
 /// What one call sends besides the request, fixed before it starts (the call may be carried
@@ -257,28 +272,32 @@ impl ClientCore {
         ClientCore { target: Arc::clone(&self.target), token: Some(Arc::from(token)) }
     }
 
-    /// Who a call made now acts for, and its cache scope: `""` for answers shared by every
-    /// caller; this process's identity for service-only RPCs (their answers must not depend on
-    /// the end user); and the end user as well (by token digest, or the id the server verified)
-    /// otherwise.
-    fn credentials_and_scope(&self, rpc: &RpcDescriptor, caller: Option<&Caller>) -> (Credentials, String) {
+    /// Who a call made now acts for, its cache scope and the end user of a per-user answer:
+    /// `""` for answers shared by every caller; this process's identity for service-only RPCs
+    /// (their answers must not depend on the end user); and the end user as well (by token
+    /// digest, or the id the server verified) otherwise. The viewer of a token is its subject as
+    /// the token says, unverified: it only tags the entry (the scope, a digest of the whole
+    /// token, is what keeps one user's answers from another), so a forged subject could only
+    /// make the forger's own entries drop earlier.
+    fn credentials_and_scope(&self, rpc: &RpcDescriptor, caller: Option<&Caller>) -> (Credentials, String, Option<String>) {
         let token = self.token.clone().or_else(|| caller.and_then(|c| c.token.clone()));
         let authorization = token.as_deref().and_then(|token| MetadataValue::try_from(format!("Bearer {token}")).ok());
         let credentials = Credentials { authorization, announce: self.target.announce.clone() };
         let me = &self.target.identity.name;
-        let scope = if rpc.access.shared {
-            String::new()
+        let (scope, viewer) = if rpc.access.shared {
+            (String::new(), None)
         } else if matches!(rpc.access.access, Access::Service) {
-            me.clone()
+            (me.clone(), None)
         } else if let Some(token) = &self.token {
             let digest = Sha256::digest(token.as_bytes());
-            format!("{me}|t:{:x}", u128::from_be_bytes(digest[..16].try_into().unwrap_or([0; 16])))
+            let viewer = crate::identity::unverified_subject(token).map(|user| user.to_string());
+            (format!("{me}|t:{:x}", u128::from_be_bytes(digest[..16].try_into().unwrap_or([0; 16]))), viewer)
         } else if let Some(user) = caller.and_then(|c| c.principal.user()) {
-            format!("{me}|u:{}", user.id)
+            (format!("{me}|u:{}", user.id), Some(user.id.to_string()))
         } else {
-            me.clone()
+            (me.clone(), None)
         };
-        (credentials, scope)
+        (credentials, scope, viewer)
     }
 
     /// A client of `policy.service` at `uri`, caching in process only; connects on first use.
@@ -346,9 +365,9 @@ impl ClientCore {
         let metrics = crate::metrics::client(rpc);
         metrics.started.increment(1);
         let deadline = call_deadline(own_budget(rpc.policy.deadline, self.target.min_deadline), context::current_deadline(), started);
-        let (credentials, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
+        let (credentials, scope, viewer) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
-        let how = How { rpc, deadline, credentials, scope };
+        let how = How { rpc, deadline, credentials, scope, viewer };
         let result = self.call(&how, &metrics, request, entities, attempt).instrument(span).await;
         let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
         metrics.handled(code, started.elapsed());
@@ -383,7 +402,7 @@ impl ClientCore {
             Lookup::Stale(bytes) => Some(bytes),
             Lookup::Miss => None,
         };
-        let key = cache.key_from(l1_key, rpc, scope, &encoded, &entities(&request));
+        let key = cache.key_from(l1_key, rpc, scope, &encoded, &with_viewer(entities(&request), how.viewer.as_deref()));
         let (l2, snapshot) = cache.lookup_l2(&key).await;
         match l2 {
             Lookup::Fresh(bytes, _) => {
@@ -422,15 +441,15 @@ impl ClientCore {
     /// this client caches: for tests and tools that look into the cache.
     pub fn cache_key<Req: Message>(&self, rpc: &RpcDescriptor, request: &Req, entities: &[String]) -> Option<CacheKey> {
         let cache = self.target.cache.as_ref()?;
-        let (_, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
-        Some(cache.key(rpc, &scope, &request.encode_to_vec(), entities))
+        let (_, scope, viewer) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
+        Some(cache.key(rpc, &scope, &request.encode_to_vec(), &with_viewer(entities.to_vec(), viewer.as_deref())))
     }
 
     /// Forgets the cached responses to `request` (whoever asked it), here and in every replica.
     pub async fn invalidate<Req: Message>(&self, rpc: &'static RpcDescriptor, request: &Req, entities: Entities<Req>) {
         if let Some(cache) = &self.target.cache {
-            let (_, scope) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
-            cache.invalidate_key(&cache.key(rpc, &scope, &request.encode_to_vec(), &entities(request))).await;
+            let (_, scope, viewer) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
+            cache.invalidate_key(&cache.key(rpc, &scope, &request.encode_to_vec(), &with_viewer(entities(request), viewer.as_deref()))).await;
         }
     }
 

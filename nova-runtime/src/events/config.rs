@@ -95,4 +95,19 @@ impl EventsConfig {
             async_nats::ConnectOptions::new().retry_on_initial_connect().connect(self.nats_url.as_str()).await.map_err(super::EventsError::nats)?;
         Ok(async_nats::jetstream::new(client))
     }
+
+    /// Connects to NATS once, for a tool: fails (instead of retrying in the background) when
+    /// the server does not answer within a few seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`super::EventsError::Nats`] when the URL is malformed or the server does not answer.
+    pub async fn connect_once(&self) -> Result<async_nats::jetstream::Context, super::EventsError> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(std::time::Duration::from_secs(5))
+            .connect(self.nats_url.as_str())
+            .await
+            .map_err(super::EventsError::nats)?;
+        Ok(async_nats::jetstream::new(client))
+    }
 }

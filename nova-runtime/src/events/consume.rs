@@ -28,6 +28,16 @@ use crate::LogicError;
 pub trait Handler: Send + Sync + 'static {
     /// Applies `event` inside `tx`; an error rolls it back and the event is retried.
     fn handle(&self, tx: &mut Tx, event: &Received) -> impl Future<Output = Result<(), LogicError>> + Send;
+
+    /// Runs once the transaction that applied `event` committed (never for a duplicate, a
+    /// stale or a failed one): the place for effects outside the database, such as dropping
+    /// cached answers, which done before the commit could be cached again from the old rows.
+    /// Best effort: a crash between the commit and this call skips it (a cache entry then
+    /// lives out its TTL).
+    fn committed(&self, event: &Received) -> impl Future<Output = ()> + Send {
+        let _ = event;
+        async {}
+    }
 }
 
 /// An event as a handler receives it.
@@ -39,6 +49,20 @@ pub struct Received {
     pub subject: String,
     /// How many times it has been delivered, this time included.
     pub deliveries: i64,
+}
+
+impl Received {
+    /// Whether this is `publisher`'s `event` (`"user"`, `"profiles.relations_changed"`).
+    pub fn is(&self, publisher: &str, event: &str) -> bool {
+        self.envelope.publisher == publisher && self.envelope.event == event
+    }
+
+    /// The event's message decoded as `M`; `None` when it does not decode (the generated
+    /// dispatch has decoded it already before the handler ran, so this is for
+    /// [`Handler::committed`]).
+    pub fn message<M: prost::Message + Default>(&self) -> Option<M> {
+        M::decode(self.envelope.payload.as_slice()).ok()
+    }
 }
 
 /// A running consumer; dropping it stops the task (unacknowledged events are redelivered).
@@ -207,6 +231,7 @@ async fn apply<H: Handler>(service: &'static str, db: &PgPool, handler: &H, rece
     match handler.handle(&mut tx, received).await {
         Ok(()) => {
             tx.commit().await?;
+            handler.committed(received).await;
             Ok(Outcome::Applied)
         }
         Err(error) => {

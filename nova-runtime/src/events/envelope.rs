@@ -26,7 +26,9 @@ pub struct Envelope {
     /// have passed.
     #[prost(int64, tag = "6")]
     pub version: i64,
-    /// When the change committed (microseconds since the Unix epoch).
+    /// When the change was written: the publishing database's clock, read under the aggregate's
+    /// version lock, so it never decreases along one aggregate's versions (microseconds since
+    /// the Unix epoch).
     #[prost(int64, tag = "7")]
     pub occurred_at_micros: i64,
     /// The end user whose call made the change, if a user's call did.

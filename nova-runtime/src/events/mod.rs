@@ -27,7 +27,7 @@ pub mod outbox;
 pub mod relay;
 pub mod streams;
 
-pub use config::EventsConfig;
+pub use config::{DEFAULT_NATS_URL, EventsConfig};
 pub use consume::{Consumer, Handler, Received};
 pub use envelope::Envelope;
 pub use outbox::{Outgoing, publish};
@@ -63,12 +63,18 @@ impl Running {
     /// [`EventsError::Nats`] when the NATS URL is malformed.
     pub async fn start(service: &'static str, db: sqlx::PgPool, config: EventsConfig, publishes: bool) -> Result<Running, EventsError> {
         let js = config.connect().await?;
+        if publishes {
+            metric::register_publisher(service);
+        }
         let relay = publishes.then(|| Relay::spawn(service, db.clone(), js.clone(), config.clone()));
         Ok(Running { service, db, js, config, _relay: relay, consumers: Vec::new() })
     }
 
     /// Starts one durable consumer of `publisher`'s `events`, applied by `handler`.
     pub fn consume<H: Handler>(&mut self, publisher: &'static str, events: Vec<&'static str>, handler: std::sync::Arc<H>) {
+        for event in &events {
+            metric::register_consumer(self.service, &subject(publisher, event));
+        }
         let subscription = consume::Subscription { service: self.service, publisher, events };
         self.consumers.push(Consumer::spawn(subscription, self.db.clone(), self.js.clone(), self.config.clone(), handler));
     }
@@ -90,6 +96,25 @@ where
     }
     Ok(())
 }
+
+/// The newest version of `aggregate` (`<service>.<table>`) row `aggregate_id` this service has
+/// applied, if any, read in `tx`. A handler uses it to ask what it already learned about
+/// another aggregate: e.g. whether a user's deletion (the last event of a user) was applied
+/// before a late event about one of the user's posts.
+///
+/// # Errors
+///
+/// [`crate::RepoError`] when the database refuses.
+pub async fn applied_version(tx: &mut Tx, aggregate: &str, aggregate_id: &str) -> Result<Option<i64>, crate::RepoError> {
+    sqlx::query_scalar(SQL_APPLIED_VERSION)
+        .bind(aggregate)
+        .bind(aggregate_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| crate::RepoError::from_sqlx("nova_consumed_versions", e))
+}
+
+const SQL_APPLIED_VERSION: &str = "SELECT version FROM nova_consumed_versions WHERE aggregate = $1 AND aggregate_id = $2";
 
 /// An event's aggregate key, parsed back from its text.
 ///
@@ -139,4 +164,17 @@ pub mod metric {
     pub const DEAD_LETTERED: &str = "nova_events_dead_lettered_total";
     /// Outbox rows left after the relay's last pass (what NATS has not acknowledged yet).
     pub const OUTBOX_BACKLOG: &str = "nova_events_outbox_backlog";
+
+    /// A publishing `service`'s series at zero, exported from its start (the generated alerts
+    /// read them, and an alert on a series that appears only with its first event would see
+    /// nothing to compare against).
+    pub fn register_publisher(service: &'static str) {
+        metrics::counter!(PUBLISHED, "service" => service).absolute(0);
+        metrics::gauge!(OUTBOX_BACKLOG, "service" => service).set(0.0);
+    }
+
+    /// A consuming `service`'s dead-letter series of `subject` at zero, exported from its start.
+    pub fn register_consumer(service: &'static str, subject: &str) {
+        metrics::counter!(DEAD_LETTERED, "service" => service, "subject" => subject.to_string()).absolute(0);
+    }
 }

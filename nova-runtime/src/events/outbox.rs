@@ -13,10 +13,13 @@ use crate::RepoError;
 pub const NOTIFY_CHANNEL: &str = "nova_outbox";
 
 /// Takes the aggregate's version row (created at 1, else bumped) and holds its lock until the
-/// transaction ends: events of one aggregate get consecutive versions in commit order.
+/// transaction ends: events of one aggregate get consecutive versions in commit order. The
+/// event's time is the database's clock read *under that lock* (microseconds since the Unix
+/// epoch), so it never decreases along one aggregate's versions either (while the clock does
+/// not step back): consumers may use it as the version of a state (search does).
 const SQL_NEXT_VERSION: &str = "INSERT INTO nova_aggregate_versions (aggregate, aggregate_id, version) VALUES ($1, $2, 1) \
      ON CONFLICT (aggregate, aggregate_id) DO UPDATE SET version = nova_aggregate_versions.version + 1 \
-     RETURNING version";
+     RETURNING version, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
 const SQL_INSERT: &str = "INSERT INTO nova_outbox (event_id, subject, aggregate, aggregate_id, version, envelope) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 const SQL_NOTIFY: &str = "SELECT pg_notify('nova_outbox', '')";
@@ -46,7 +49,7 @@ pub struct Outgoing<'a> {
 /// [`RepoError`] when the database refuses (the caller's transaction should roll back).
 pub async fn publish(tx: &mut Transaction<'_, Postgres>, event: Outgoing<'_>) -> Result<Envelope, RepoError> {
     let aggregate = format!("{}.{}", event.publisher, event.table);
-    let version: i64 = sqlx::query_scalar(SQL_NEXT_VERSION)
+    let (version, occurred_at_micros): (i64, i64) = sqlx::query_as(SQL_NEXT_VERSION)
         .bind(&aggregate)
         .bind(&event.aggregate_id)
         .fetch_one(&mut **tx)
@@ -60,7 +63,7 @@ pub async fn publish(tx: &mut Transaction<'_, Postgres>, event: Outgoing<'_>) ->
         aggregate,
         aggregate_id: event.aggregate_id,
         version,
-        occurred_at_micros: chrono::Utc::now().timestamp_micros(),
+        occurred_at_micros,
         actor_user_id: event.actor.map(|u| u.to_string()).unwrap_or_default(),
         payload: event.payload,
     };

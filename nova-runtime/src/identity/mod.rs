@@ -22,7 +22,7 @@ pub(crate) use principal::Caller;
 pub use principal::{Peer, Principal, UserPrincipal};
 pub use remote::{Issuer, RemoteIssuer};
 pub use source::{KeySource, Revocation, RevokedSubject, SourceFuture, VerificationKey, VerificationState};
-pub use token::{Claims, Refusal};
+pub use token::{Claims, Refusal, unverified_subject};
 pub use verifier::{Verifier, VerifierSettings, VerifyError};
 
 use std::future::Future;

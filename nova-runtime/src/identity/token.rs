@@ -81,6 +81,18 @@ pub(crate) struct Unverified<'a> {
     claims: &'a str,
 }
 
+/// The subject (`sub`) `token` claims, **without checking its signature**: never a decision's
+/// input, only a label (e.g. which user a cached answer is for, so that it can be dropped
+/// when that user changes). `None` for anything that is not a well-formed token.
+pub fn unverified_subject(token: &str) -> Option<Uuid> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return None;
+    }
+    let claims = token.split('.').nth(1)?;
+    let raw: RawClaims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()?;
+    Uuid::parse_str(&raw.sub).ok()
+}
+
 /// Splits and decodes `token`'s header; refuses anything but a well-formed EdDSA token naming
 /// its key.
 pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, Refusal> {
@@ -177,6 +189,16 @@ pub(crate) mod tests {
         flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(flipped).unwrap();
         assert!(matches!(parse(&flipped).map(|p| p.verify(&signer.public_key())), Ok(Err(_)) | Err(_)));
+    }
+
+    #[test]
+    fn the_unverified_subject_is_read_from_well_formed_tokens_only() {
+        let user = Uuid::new_v4();
+        let token = TestSigner::new("k1").token(user, Uuid::new_v4(), 10, 20);
+        assert_eq!(unverified_subject(&token), Some(user));
+        for not_a_token in [user.to_string(), String::new(), "a.b.c".into(), format!("x.{}.y", URL_SAFE_NO_PAD.encode(r#"{"sub":"x"}"#))] {
+            assert_eq!(unverified_subject(&not_a_token), None, "{not_a_token}");
+        }
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// HELP texts of the client families: `promtool check metrics` (and people) want one per family.
+/// HELP texts of the process-wide families (clients, events): `promtool check metrics` (and
+/// people) want one per family.
 fn describe_client_families() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!("grpc_client_started_total", "Total number of RPCs started by the client.");
@@ -69,6 +70,11 @@ fn describe_client_families() {
     );
     describe_counter!("grpc_client_circuit_breaker_rejected_total", "Calls the open circuit breaker rejected without sending them.");
     describe_counter!("grpc_client_retries_throttled_total", "Retries the retry budget (gRFC A6 throttling) dropped.");
+    use crate::events::metric as events;
+    describe_counter!(events::PUBLISHED, "Events the outbox relay published and JetStream acknowledged.");
+    describe_counter!(events::CONSUMED, "Events a consumer finished, by subject and outcome (applied, duplicate, stale, retried, dead_lettered).");
+    describe_counter!(events::DEAD_LETTERED, "Events a consumer gave up on and parked in the NOVA_DEAD_LETTERS stream, by subject.");
+    describe_gauge!(events::OUTBOX_BACKLOG, "Outbox rows left after the relay's last pass: events NATS has not acknowledged yet.");
 }
 
 /// The text exposition of the process-wide (client) metrics.

@@ -86,6 +86,9 @@ spec:
         {{- with .Values.database }}
         {{- include "nova.secretEnv" (dict "name" "NOVA_DATABASE_URL" "secret" .urlSecret.name "key" .urlSecret.key) | nindent 8 }}
         {{- end }}
+        {{- with .Values.events }}
+        {{- include "nova.secretEnv" (dict "name" "NOVA_NATS_URL" "secret" .natsUrlSecret.name "key" .natsUrlSecret.key) | nindent 8 }}
+        {{- end }}
         {{- range .Values.secretEnv }}
         {{- include "nova.secretEnv" (dict "name" .name "secret" .secretName "key" .key) | nindent 8 }}
         {{- end }}

@@ -20,8 +20,6 @@ pub mod bookmarks;
 pub mod stories;
 /// Table `story_views`.
 pub mod story_views;
-/// Table `post_search_outbox`.
-pub mod post_search_outbox;
 /// Every table of the service's database, in spec order.
 pub const TABLES: &[&str] = &[
     "posts",
@@ -33,7 +31,6 @@ pub const TABLES: &[&str] = &[
     "bookmarks",
     "stories",
     "story_views",
-    "post_search_outbox",
 ];
 /// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
 pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
@@ -46,5 +43,4 @@ pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
     (bookmarks::TABLE, bookmarks::STATEMENTS),
     (stories::TABLE, stories::STATEMENTS),
     (story_views::TABLE, story_views::STATEMENTS),
-    (post_search_outbox::TABLE, post_search_outbox::STATEMENTS),
 ];

@@ -10,21 +10,12 @@ pub mod user_settings;
 pub mod follows;
 /// Table `blocks`.
 pub mod blocks;
-/// Table `profile_search_outbox`.
-pub mod profile_search_outbox;
 /// Every table of the service's database, in spec order.
-pub const TABLES: &[&str] = &[
-    "profiles",
-    "user_settings",
-    "follows",
-    "blocks",
-    "profile_search_outbox",
-];
+pub const TABLES: &[&str] = &["profiles", "user_settings", "follows", "blocks"];
 /// Every SQL statement of every repository, by table: `(function or variant, SQL)`.
 pub const STATEMENTS: &[(&str, &[(&str, &str)])] = &[
     (profiles::TABLE, profiles::STATEMENTS),
     (user_settings::TABLE, user_settings::STATEMENTS),
     (follows::TABLE, follows::STATEMENTS),
     (blocks::TABLE, blocks::STATEMENTS),
-    (profile_search_outbox::TABLE, profile_search_outbox::STATEMENTS),
 ];

@@ -9,6 +9,10 @@ pub const SERVER_SECONDS_BUCKET: &str = "grpc_server_handling_seconds_bucket";
 pub const CLIENT_CACHE_REQUESTS: &str = "grpc_client_cache_requests_total";
 pub const CLIENT_BREAKER_STATE: &str = "grpc_client_circuit_breaker_state";
 pub const CLIENT_RETRIES_THROTTLED: &str = "grpc_client_retries_throttled_total";
+/// `nova_runtime::events::metric::DEAD_LETTERED`, by service and subject.
+pub const EVENTS_DEAD_LETTERED: &str = "nova_events_dead_lettered_total";
+/// `nova_runtime::events::metric::OUTBOX_BACKLOG`, by service.
+pub const EVENTS_OUTBOX_BACKLOG: &str = "nova_events_outbox_backlog";
 
 /// The value of `grpc_client_circuit_breaker_state` for an open breaker (0 closed, 2 half-open).
 pub const BREAKER_OPEN: u8 = 1;

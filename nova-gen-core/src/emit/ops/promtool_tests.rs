@@ -114,6 +114,8 @@ fn cases(service: &Service, alert: &Alert) -> Result<Vec<TestCase>, EmitError> {
         Condition::BreakerOpen => breaker_cases(&scene),
         Condition::RetryBudget => retry_budget_cases(&scene),
         Condition::Absent => absent_cases(&scene),
+        Condition::DeadLettered => dead_letter_cases(&scene),
+        Condition::OutboxBacklog => outbox_cases(&scene),
     })
 }
 
@@ -286,6 +288,54 @@ fn retry_budget_cases(scene: &Scene<'_>) -> Vec<TestCase> {
         TestCase {
             name: name("no dropped retry stays silent"),
             series: vec![(throttled, quote(&format!("0x{}", wait + 20)))],
+            checks: vec![check(alert, wait + 10, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// One dead-lettered event fires, and resolves once the window holds none; none stays silent.
+fn dead_letter_cases(scene: &Scene<'_>) -> Vec<TestCase> {
+    let (service, alert, wait) = (scene.service, scene.alert, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let subject = "nova.auth.users.deleted";
+    let parked = quote(&series_text(expr::EVENTS_DEAD_LETTERED, &[("service", service.name.as_str()), ("subject", subject)]));
+    let kept = [("subject", subject)];
+    vec![
+        TestCase {
+            name: name("one dead letter fires, and resolves once the window holds none"),
+            series: vec![(parked.clone(), quote("0x4 1x60"))],
+            checks: vec![check(alert, 4, None), check(alert, 5 + wait + 1, Some(firing(alert, &kept))), check(alert, 5 + 15 + wait + 5, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name("no dead letter stays silent"),
+            series: vec![(parked, quote(&format!("0x{}", wait + 30)))],
+            checks: vec![check(alert, wait + 20, None)],
+            exprs: Vec::new(),
+        },
+    ]
+}
+
+/// A backlog above the limit for the whole wait fires and resolves when drained; one at the
+/// limit stays silent.
+fn outbox_cases(scene: &Scene<'_>) -> Vec<TestCase> {
+    let (service, alert, wait) = (scene.service, scene.alert, scene.wait);
+    let name = |what: &str| scene.name(what);
+    let backlog = quote(&series_text(expr::EVENTS_OUTBOX_BACKLOG, &[("service", service.name.as_str())]));
+    let kept: [(&str, &str); 0] = [];
+    let over = crate::emit::ops::rules::OUTBOX_BACKLOG_LIMIT + 1;
+    let at = crate::emit::ops::rules::OUTBOX_BACKLOG_LIMIT;
+    vec![
+        TestCase {
+            name: name("a backlog over the limit fires, and resolves when drained"),
+            series: vec![(backlog.clone(), quote(&format!("0x4 {over}x{} 0x30", wait + 20)))],
+            checks: vec![check(alert, 5 + wait - 1, None), check(alert, 5 + wait + 5, Some(firing(alert, &kept))), check(alert, wait + 40, None)],
+            exprs: Vec::new(),
+        },
+        TestCase {
+            name: name("a backlog at the limit stays silent"),
+            series: vec![(backlog, quote(&format!("{at}x{}", wait + 20)))],
             checks: vec![check(alert, wait + 10, None)],
             exprs: Vec::new(),
         },

@@ -22,6 +22,13 @@ pub const CACHE_FOR: Duration = Duration::from_secs(900);
 pub const BREAKER_FOR: Duration = Duration::from_secs(60);
 pub const RETRY_BUDGET_FOR: Duration = Duration::from_secs(300);
 pub const ABSENT_FOR: Duration = Duration::from_secs(300);
+/// A dead letter is a fact, not a trend: the alert fires after one minute and resolves once
+/// no event was dead-lettered for `DEAD_LETTER_WINDOW`.
+pub const DEAD_LETTER_FOR: Duration = Duration::from_secs(60);
+pub const DEAD_LETTER_WINDOW: &str = "15m";
+/// Outbox rows NATS has not acknowledged, above which (for `OUTBOX_FOR`) events are late.
+pub const OUTBOX_BACKLOG_LIMIT: u64 = 1000;
+pub const OUTBOX_FOR: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub struct RuleFile {
@@ -60,6 +67,8 @@ pub enum Condition {
     BreakerOpen,
     RetryBudget,
     Absent,
+    DeadLettered,
+    OutboxBacklog,
 }
 
 #[derive(Debug, Clone)]
@@ -179,7 +188,36 @@ fn alerts(service: &Service, cached: &[String]) -> Vec<Alert> {
     let mut alerts = slo_alerts(service);
     alerts.extend(budget_alerts(service));
     alerts.extend(caller_alerts(service, cached));
+    alerts.extend(event_alerts(service));
     alerts.push(absent_alert(service));
+    alerts
+}
+
+/// The events pipeline: a consumer that gave up on an event (it waits in the dead-letter
+/// stream for `nova-gen events replay`), and a publisher whose outbox NATS is not draining.
+fn event_alerts(service: &Service) -> Vec<Alert> {
+    let name = &service.name;
+    let mut alerts = Vec::new();
+    if !service.events.consumes.is_empty() {
+        alerts.push(Alert {
+            name: "EventsDeadLettered",
+            expr: format!("sum by (subject) (increase({}{{service=\"{name}\"}}[{DEAD_LETTER_WINDOW}])) > 0", expr::EVENTS_DEAD_LETTERED),
+            wait: DEAD_LETTER_FOR,
+            labels: labels(service, "ticket", &[]),
+            summary: format!("{name} gave up on an event and parked it in NOVA_DEAD_LETTERS: fix the cause, then `nova-gen events replay {name}`"),
+            condition: Condition::DeadLettered,
+        });
+    }
+    if !service.events.publishes.is_empty() {
+        alerts.push(Alert {
+            name: "EventsOutboxBacklog",
+            expr: format!("max({}{{service=\"{name}\"}}) > {OUTBOX_BACKLOG_LIMIT}", expr::EVENTS_OUTBOX_BACKLOG),
+            wait: OUTBOX_FOR,
+            labels: labels(service, "ticket", &[]),
+            summary: format!("more than {OUTBOX_BACKLOG_LIMIT} events of {name} wait in its outbox: NATS is not acknowledging them"),
+            condition: Condition::OutboxBacklog,
+        });
+    }
     alerts
 }
 

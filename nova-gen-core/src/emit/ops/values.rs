@@ -90,6 +90,8 @@ struct ValuesView {
     edge_identity: String,
     calls: Vec<Peer>,
     callers: Vec<Peer>,
+    /// `None` for a service without events.
+    events: Option<EventsView>,
     drain: u64,
     grace: u64,
     termination: u64,
@@ -97,6 +99,37 @@ struct ValuesView {
     p95: String,
     error_query: String,
     p95_query: String,
+}
+
+/// What a service declares on NATS JetStream at start (see `nova_runtime::events`): the
+/// stream of its own events and one durable consumer per publisher it follows.
+struct EventsView {
+    nats_secret: String,
+    stream: Option<String>,
+    subjects: Vec<String>,
+    consumers: Vec<(String, Vec<String>)>,
+}
+
+/// Stream `NOVA_<SVC>` and subjects `nova.<svc>.<table>.<event>`, as the runtime names them.
+fn events_view(service: &Service) -> Option<EventsView> {
+    let events = &service.events;
+    if !events.any() {
+        return None;
+    }
+    let subject = |publisher: &str, event: &crate::ir::Event| quote(&format!("nova.{publisher}.{}", event.qualified()));
+    Some(EventsView {
+        nats_secret: quote(&format!("{}-nats", expr::job_name(&service.name))),
+        stream: (!events.publishes.is_empty()).then(|| quote(&format!("NOVA_{}", service.name.to_ascii_uppercase()))),
+        subjects: events.publishes.iter().map(|e| subject(&service.name, e)).collect(),
+        consumers: events
+            .consumes
+            .iter()
+            .map(|s| {
+                let durable = quote(&format!("{}_from_{}", service.name, s.publisher_name));
+                (durable, s.events.iter().map(|c| subject(&s.publisher_name, &c.event)).collect())
+            })
+            .collect(),
+    })
 }
 
 /// The services `service` calls, sorted by name.
@@ -141,6 +174,7 @@ pub fn values_file(spec: &Spec, service: &Service) -> Result<String, EmitError> 
         edge_identity: quote(&client_identity("edge")),
         calls: callees(spec, service),
         callers: callers(spec, service).into_iter().map(Peer::of).collect(),
+        events: events_view(service),
         drain: DRAIN_DELAY_SECONDS,
         grace: GRACE_SECONDS,
         termination: TERMINATION_GRACE_PERIOD_SECONDS,

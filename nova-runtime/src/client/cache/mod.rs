@@ -307,11 +307,11 @@ impl ResponseCache {
         };
         let l2 = format!("{}:c:{}:{}:{:016x}:{scoped}", self.prefix, rpc.service, rpc.method, rpc.schema);
         let mut tags = vec![format!("k:{}/{}:{:016x}:{digest}", rpc.service, rpc.method, rpc.schema)];
-        tags.extend(entities.iter().map(|e| self.entity_tag(e)));
+        tags.extend(entities.iter().map(|e| self.entity_tag(entity_of(e))));
         CacheKey { l1, l2, tags: Arc::from(tags) }
     }
 
-    fn entity_tag(&self, entity: &str) -> String {
+    fn entity_tag(&self, entity: impl std::fmt::Display) -> String {
         format!("e:{}:{entity}", self.owner)
     }
 
@@ -515,4 +515,18 @@ impl Drop for ResponseCache {
             self.metrics.subscriber_dropped(*self.trusted.borrow());
         }
     }
+}
+
+/// The entity an id names in tags: itself, except a bearer token (VerifyToken's `token`),
+/// which names its subject. So the token never becomes part of a Redis key, and dropping the
+/// user (a logout, a password change, an account deletion) drops every cached answer about
+/// any of their tokens. The subject is read without verifying the token: a forged one can
+/// only tag the forger's own answer.
+fn entity_of(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.bytes().filter(|b| *b == b'.').count() == 2
+        && let Some(user) = crate::identity::unverified_subject(id)
+    {
+        return std::borrow::Cow::Owned(user.to_string());
+    }
+    std::borrow::Cow::Borrowed(id)
 }
