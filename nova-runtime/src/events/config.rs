@@ -24,9 +24,13 @@ pub struct EventsConfig {
     /// Outbox rows the relay claims per transaction (`NOVA_EVENTS_RELAY_BATCH`, 500; below
     /// JetStream's limit of pending publish acks).
     pub relay_batch: i64,
-    /// How often a standby relay asks for leadership and an idle leader looks for rows it was
-    /// not notified of (`NOVA_EVENTS_RELAY_POLL`, 1s).
+    /// How often a standby relay asks for leadership (`NOVA_EVENTS_RELAY_POLL`, 1s).
     pub relay_poll: Duration,
+    /// The longest an idle leader waits before looking for new outbox rows
+    /// (`NOVA_EVENTS_RELAY_IDLE`, 50ms): it looks again 1 ms after finding none, doubling up to
+    /// this, and at once after moving some. (Writers send no NOTIFY: PostgreSQL serialises
+    /// every notifying commit of the whole server on one lock, which halved write throughput.)
+    pub relay_idle: Duration,
 }
 
 impl Default for EventsConfig {
@@ -38,6 +42,7 @@ impl Default for EventsConfig {
             retry_delay: Duration::from_secs(1),
             relay_batch: 500,
             relay_poll: Duration::from_secs(1),
+            relay_idle: Duration::from_millis(50),
         }
     }
 }
@@ -57,6 +62,7 @@ impl EventsConfig {
             retry_delay: env_duration("NOVA_EVENTS_RETRY_DELAY", default.retry_delay)?,
             relay_batch: env_or("NOVA_EVENTS_RELAY_BATCH", default.relay_batch)?,
             relay_poll: env_duration("NOVA_EVENTS_RELAY_POLL", default.relay_poll)?,
+            relay_idle: env_duration("NOVA_EVENTS_RELAY_IDLE", default.relay_idle)?,
         };
         let refuse = |name: &str, value: String, reason: &str| ConfigError { name: name.to_string(), value, reason: reason.to_string() };
         if !(1..=5).contains(&config.replicas) {
@@ -74,6 +80,9 @@ impl EventsConfig {
         }
         if config.relay_poll.is_zero() {
             return Err(refuse("NOVA_EVENTS_RELAY_POLL", "0".to_string(), "a positive duration"));
+        }
+        if config.relay_idle.is_zero() {
+            return Err(refuse("NOVA_EVENTS_RELAY_IDLE", "0".to_string(), "a positive duration"));
         }
         Ok(config)
     }

@@ -5,27 +5,34 @@
 //! `Nats-Msg-Id`), wait for every ack, delete them, commit. A crash anywhere before the commit
 //! leaves the rows to be published again, which JetStream's dedupe window and the consumers'
 //! inboxes absorb; nothing is deleted unacknowledged. There is no high-water mark: rows commit
-//! out of sequence order, and one committed after a pass is simply in the next.
+//! out of sequence order, and one committed after a pass is simply in the next. An idle leader
+//! polls (1 ms after an empty pass, doubling up to `relay_idle`); writers send no NOTIFY, whose
+//! commit-time lock is one for the whole PostgreSQL server.
 
 use std::sync::Arc;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream;
 use futures_util::future::try_join_all;
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::PgPool;
 use sqlx::{Acquire, PgConnection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{EventsConfig, EventsError, metric, outbox, streams};
+use super::{EventsConfig, EventsError, metric, streams};
 
 /// The advisory lock key the leader holds (per database: each service has its own).
 const LEADER_LOCK: i64 = 0x6e6f_7661_6f75_7462; // "novaoutb"
 
 const SQL_TRY_LEAD: &str = "SELECT pg_try_advisory_lock($1)";
-const SQL_CLAIM: &str = "SELECT seq, event_id, subject, envelope FROM nova_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED";
+/// The oldest rows, with the version and time the writer's statement gave them (see
+/// `outbox::SQL_PUBLISH`), which the stored envelope leaves out.
+const SQL_CLAIM: &str = "SELECT seq, event_id, subject, envelope, version, (extract(epoch FROM created_at) * 1000000)::bigint \
+     FROM nova_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED";
 const SQL_DELETE: &str = "DELETE FROM nova_outbox WHERE seq = ANY($1)";
 const SQL_BACKLOG: &str = "SELECT count(*) FROM nova_outbox";
+/// How soon an idle leader first looks again for rows (then doubling up to `relay_idle`).
+const IDLE_FIRST: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A running relay; dropping it stops the task (its leadership ends with its connection).
 #[derive(Debug)]
@@ -86,39 +93,55 @@ async fn lead(
     // the next leader election on this process would see it taken forever. Detach it, so it
     // closes (and the lock goes) with this function.
     let mut conn = conn.detach();
-    let mut listener = PgListener::connect_with(db).await?;
-    listener.listen(outbox::NOTIFY_CHANNEL).await?;
     let _ = leading.send(true);
     tracing::info!(service, "outbox relay: leading");
+    let mut idle = IDLE_FIRST;
     loop {
         if !*stream_ready {
             streams::ensure_publisher_stream(js, service, config.replicas).await?;
             *stream_ready = true;
         }
         let moved = pass(service, &mut conn, js, config.relay_batch).await?;
+        if moved == 0 {
+            // Idle: look again soon, then less and less often, up to `relay_idle`.
+            metrics::gauge!(metric::OUTBOX_BACKLOG, "service" => service).set(0.0);
+            tokio::time::sleep(idle).await;
+            idle = (idle * 2).min(config.relay_idle);
+            continue;
+        }
+        idle = IDLE_FIRST;
         if moved < config.relay_batch {
             let backlog: i64 = sqlx::query_scalar(SQL_BACKLOG).fetch_one(&mut conn).await?;
             metrics::gauge!(metric::OUTBOX_BACKLOG, "service" => service).set(backlog as f64);
-            if backlog == 0 {
-                // Idle: wake on the next commit's notification, or poll (a notification sent
-                // while the listener reconnected is lost).
-                let _ = tokio::time::timeout(config.relay_poll, listener.try_recv()).await;
-            }
         }
+    }
+}
+
+/// The stored envelope with its version and time. One that does not decode (it cannot, unless
+/// the row was damaged) goes out as it is: its consumers dead-letter it, nothing is lost here.
+fn completed(stored: Vec<u8>, version: i64, occurred_at_micros: i64) -> Vec<u8> {
+    match <super::Envelope as prost::Message>::decode(stored.as_slice()) {
+        Ok(mut envelope) => {
+            envelope.version = version;
+            envelope.occurred_at_micros = occurred_at_micros;
+            prost::Message::encode_to_vec(&envelope)
+        }
+        Err(_) => stored,
     }
 }
 
 /// One transaction: claim, publish, await acks, delete, commit. Returns how many rows moved.
 async fn pass(service: &'static str, conn: &mut PgConnection, js: &jetstream::Context, batch: i64) -> Result<i64, EventsError> {
     let mut tx = conn.begin().await?;
-    let rows: Vec<(i64, uuid::Uuid, String, Vec<u8>)> = sqlx::query_as(SQL_CLAIM).bind(batch).fetch_all(&mut *tx).await?;
+    let rows: Vec<(i64, uuid::Uuid, String, Vec<u8>, i64, i64)> = sqlx::query_as(SQL_CLAIM).bind(batch).fetch_all(&mut *tx).await?;
     if rows.is_empty() {
         tx.commit().await?;
         return Ok(0);
     }
     let mut acks = Vec::with_capacity(rows.len());
     let mut seqs = Vec::with_capacity(rows.len());
-    for (seq, event_id, subject, envelope) in rows {
+    for (seq, event_id, subject, envelope, version, occurred_at_micros) in rows {
+        let envelope = completed(envelope, version, occurred_at_micros);
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", event_id.to_string().as_str());
         // Published in sequence order on one connection, so JetStream stores them in that order.
