@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod emit;
+pub mod event_schema;
 pub mod fileset;
 pub mod ir;
 pub mod layout;

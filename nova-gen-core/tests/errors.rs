@@ -484,3 +484,29 @@ fn events_flowing_in_a_cycle_and_a_cascade_nobody_announces() {
         r.edit(OWNERSHIP, "columns.author_id = \"uuid -> accounts.accounts.id\"", "columns.author_id = \"uuid -> accounts.accounts.id cascade\"");
     }));
 }
+
+#[test]
+fn an_event_message_its_consumers_could_no_longer_read() {
+    insta::assert_snapshot!(case(|r| {
+        with_notes_events(r, "Note");
+        // The last generation's schemas, as a commit holds them.
+        let (_, files) = nova_gen_core::generate_files(&r.layout()).unwrap();
+        let schemas = &files.owned[nova_gen_core::event_schema::FILE];
+        r.write(nova_gen_core::event_schema::FILE, std::str::from_utf8(schemas).unwrap());
+        // Then a field retyped, one made repeated, one removed without reserving its number.
+        r.edit(NOTES_PROTO, "  string title = 3;\n", "");
+        r.edit(NOTES_PROTO, "  Visibility visibility = 4;", "  repeated Visibility visibility = 4;");
+        r.edit(NOTES_PROTO, "  int64 version = 5;", "  string version = 5;");
+    }));
+}
+
+#[test]
+fn an_event_message_that_only_grows_or_reserves_is_accepted() {
+    let repo = TempRepo::with_fixture("mini");
+    with_notes_events(&repo, "Note");
+    let (_, files) = nova_gen_core::generate_files(&repo.layout()).unwrap();
+    repo.write(nova_gen_core::event_schema::FILE, std::str::from_utf8(&files.owned[nova_gen_core::event_schema::FILE]).unwrap());
+    repo.edit(NOTES_PROTO, "  string title = 3;\n", "  reserved 3;\n  string subtitle = 6;\n");
+    let analysis = nova_gen_core::analyse(&repo.layout());
+    assert!(analysis.is_ok(), "{:?}", analysis.err().map(|e| e.to_string()));
+}

@@ -16,7 +16,7 @@ fn every_emitted_file_kind() {
     let (_, files) = nova_gen_core::generate_files(&repo.layout()).unwrap();
     let kinds: Vec<&str> = files.owned.keys().chain(files.scaffold.keys()).map(String::as_str).collect();
     // Guard against a new artifact slipping in without a snapshot.
-    assert_eq!(kinds.len(), 65, "{kinds:#?}");
+    assert_eq!(kinds.len(), 66, "{kinds:#?}");
     // The chart's templates are copied verbatim from templates/helm/ (its rules are generated).
     let copied = |path: &str| path.starts_with("generated/ops/chart/") && !path.starts_with("generated/ops/chart/rules/");
     let texts = files

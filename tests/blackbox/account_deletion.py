@@ -16,6 +16,8 @@ import sys
 import time
 
 import grpc
+from google.protobuf import descriptor_pool, message_factory
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
 from security import Nova
 
@@ -23,12 +25,25 @@ from security import Nova
 PATIENCE = 60.0
 
 
+RESPONSES = {}
+
+
+def response_type(nova, rpc):
+    """The response class of `rpc`, from its method's descriptor learnt over reflection."""
+    key = (rpc["service"], rpc["rpc"])
+    if key not in RESPONSES:
+        pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(nova.channel(rpc["service"])))
+        method = pool.FindServiceByName(rpc["proto_service"]).FindMethodByName(rpc["rpc"])
+        RESPONSES[key] = message_factory.GetMessageClass(method.output_type)
+    return RESPONSES[key]
+
+
 def answer(nova, service, name, token=None, **fields):
     """(code, response message or None) of `service.name(fields)` as the edge."""
     rpc, request = nova.request(service, name, **fields)
-    response_type = nova.message(service, rpc["response"])
+    cls = response_type(nova, rpc)
     method = nova.channel(service).unary_unary(
-        f"/{rpc['proto_service']}/{rpc['rpc']}", request_serializer=type(request).SerializeToString, response_deserializer=response_type.FromString
+        f"/{rpc['proto_service']}/{rpc['rpc']}", request_serializer=type(request).SerializeToString, response_deserializer=cls.FromString
     )
     metadata = [("authorization", f"Bearer {token}")] if token else []
     try:

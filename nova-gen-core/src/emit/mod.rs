@@ -133,6 +133,8 @@ pub fn emit(spec: &Spec, protos: &ProtoSet, migrations: &[MigrationFile]) -> Res
         files.scaffold.extend(part.scaffold);
     }
     ops::emit_ops(spec, &mut files)?;
+    let schemas = crate::event_schema::current(spec, protos);
+    files.owned(crate::event_schema::FILE.to_string(), crate::event_schema::render(&schemas).map_err(EmitError::new)?);
     let registry = out::SERVICES;
     files.owned(format!("{registry}/Cargo.toml"), registry::emit_registry_manifest(spec));
     files.owned(format!("{registry}/src/lib.rs"), registry::emit_registry_lib(spec)?);

@@ -20,6 +20,9 @@ pub use protos::ProtoSet;
 pub struct Loaded {
     pub ownership: RawSpec,
     pub protos: ProtoSet,
+    /// The event schemas of the last generation (`generated/ops/events.json`), which new
+    /// ones must stay readable as; `None` before the first.
+    pub previous_events: Option<crate::event_schema::Schemas>,
 }
 
 /// Loads both halves of the specs. `Err` when they cannot be read far enough to check further
@@ -36,8 +39,15 @@ pub fn load(layout: &Layout) -> Result<(Loaded, Vec<Diagnostic>), Vec<Diagnostic
     };
     let protos = protos::load_protos(&layout.proto_dir(), &layout.display(&layout.proto_dir()))
         .map_err(|problems| problems.into_iter().map(|p| if p.code == "spec::io" { blame_the_path(layout, p) } else { p }).collect::<Vec<_>>());
+    let (previous_events, unreadable) = match crate::event_schema::read(&layout.root) {
+        Ok(previous) => (previous, None),
+        Err(problem) => (None, Some(Diagnostic::new("spec::io", problem))),
+    };
     match (ownership, protos) {
-        (Ok((ownership, problems)), Ok(protos)) => Ok((Loaded { ownership, protos }, problems)),
+        (Ok((ownership, mut problems)), Ok(protos)) => {
+            problems.extend(unreadable);
+            Ok((Loaded { ownership, protos, previous_events }, problems))
+        }
         (ownership, protos) => {
             let ownership = ownership.map_or_else(|fatal| fatal, |(_, problems)| problems);
             Err(ownership.into_iter().chain(protos.err().into_iter().flatten()).collect())

@@ -171,9 +171,42 @@ fn check_published(v: &mut Validator<'_>, service: &RawService, entry: &crate::s
                 format!("declare `message {message}` in the service's proto, or drop `({message})`"),
             );
             // The event itself is declared: its consumers are not told nobody publishes it.
+            return Some((service.name.value.clone(), table.to_string(), event.to_string()));
         }
     }
+    check_schema_change(v, service, entry, table, event, message);
     Some((service.name.value.clone(), table.to_string(), event.to_string()))
+}
+
+/// Refuses a change of the event's message that its consumers, built against the last
+/// generation, could no longer read (see `event_schema`).
+fn check_schema_change(
+    v: &mut Validator<'_>,
+    service: &RawService,
+    entry: &crate::source::Located<String>,
+    table: &str,
+    event: &str,
+    message: Option<&str>,
+) {
+    let key = format!("{}.{table}.{event}", service.name.value);
+    let Some(before) = v.loaded.previous_events.as_ref().and_then(|previous| previous.get(&key)) else { return };
+    let proto = service.proto_name();
+    let package = proto.rsplit_once('.').map_or("", |(package, _)| package);
+    let now = message.and_then(|m| crate::event_schema::message_schema(&v.loaded.protos, &format!(".{package}.{m}")));
+    let changes = crate::event_schema::breaking_changes(before, &now);
+    if changes.is_empty() {
+        return;
+    }
+    v.report(
+        "spec::breaking-event-change",
+        entry.span.clone(),
+        "its consumers could not read it",
+        format!("`{key}` changed in a way consumers of the last generation cannot read: {}", changes.join("; ")),
+        format!(
+            "keep the old field (add new ones, or reserve a removed number); to change the event, publish a new one (e.g. \"{table}.{event}_v2\") beside it until every consumer moved ({} holds the schemas consumers were built with)",
+            crate::event_schema::FILE
+        ),
+    );
 }
 
 /// A cycle in the publisher -> consumer graph, as the services along it (first repeated at
