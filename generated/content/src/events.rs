@@ -34,7 +34,7 @@ pub mod publish {
 }
 /// What `content` does when an event it consumes arrives: one method per event, implemented by hand (in the `Logic` style).
 pub trait Consumer: Send + Sync + 'static {
-    /// `auth.users.deleted` (subject `nova.auth.users.deleted`): `key` is the `users` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered. Before it runs, in the same transaction, the spec's logical references have run `DELETE FROM story_views WHERE viewer_id = $1`, `DELETE FROM stories WHERE author_id = $1`, `DELETE FROM bookmarks WHERE user_id = $1`, `DELETE FROM bookmark_collections WHERE user_id = $1`, `DELETE FROM shares WHERE user_id = $1`, `DELETE FROM likes WHERE user_id = $1`, `DELETE FROM comments WHERE author_id = $1`, `DELETE FROM posts WHERE author_id = $1`.
+    /// `auth.users.deleted` (subject `nova.auth.users.deleted`): `key` is the `users` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered. Then, in the same transaction, the spec's logical references run `DELETE FROM story_views WHERE viewer_id = $1`, `DELETE FROM stories WHERE author_id = $1`, `DELETE FROM bookmarks WHERE user_id = $1`, `DELETE FROM bookmark_collections WHERE user_id = $1`, `DELETE FROM shares WHERE user_id = $1`, `DELETE FROM likes WHERE user_id = $1`, `DELETE FROM comments WHERE author_id = $1`, `DELETE FROM posts WHERE author_id = $1`: this runs first, so it can still read the rows they delete or clear (e.g. to move counters that count them).
     fn on_auth_users_deleted(
         &self,
         tx: &mut ::nova_runtime::events::Tx,
@@ -62,7 +62,7 @@ pub trait Consumer: Send + Sync + 'static {
         async {}
     }
 }
-/// Routes each event to its method, after the cascades the spec declares.
+/// Routes each event to its method, then runs the cascades the spec declares.
 pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
 impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
     async fn handle(
@@ -75,6 +75,7 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                 let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
                     &event.envelope.aggregate_id,
                 )?;
+                self.0.on_auth_users_deleted(tx, event, key).await?;
                 ::nova_runtime::events::follow_deletion(
                         tx,
                         &key,
@@ -96,7 +97,7 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                         ],
                     )
                     .await?;
-                self.0.on_auth_users_deleted(tx, event, key).await
+                Ok(())
             }
             ("user", "profiles.relations_changed") => {
                 let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
@@ -111,7 +112,10 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                             "RelationChanged"
                         ),
                     ))?;
-                self.0.on_user_profiles_relations_changed(tx, event, key, message).await
+                self.0
+                    .on_user_profiles_relations_changed(tx, event, key, message)
+                    .await?;
+                Ok(())
             }
             (publisher, name) => {
                 Err(

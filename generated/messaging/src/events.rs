@@ -5,7 +5,7 @@
 //! specs/ownership.toml (see `nova_runtime::events` for the guarantees).
 /// What `messaging` does when an event it consumes arrives: one method per event, implemented by hand (in the `Logic` style).
 pub trait Consumer: Send + Sync + 'static {
-    /// `auth.users.deleted` (subject `nova.auth.users.deleted`): `key` is the `users` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered. Before it runs, in the same transaction, the spec's logical references have run `DELETE FROM message_reactions WHERE user_id = $1`, `DELETE FROM conversation_members WHERE user_id = $1`.
+    /// `auth.users.deleted` (subject `nova.auth.users.deleted`): `key` is the `users` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered. Then, in the same transaction, the spec's logical references run `DELETE FROM message_reactions WHERE user_id = $1`, `DELETE FROM conversation_members WHERE user_id = $1`: this runs first, so it can still read the rows they delete or clear (e.g. to move counters that count them).
     fn on_auth_users_deleted(
         &self,
         tx: &mut ::nova_runtime::events::Tx,
@@ -23,7 +23,7 @@ pub trait Consumer: Send + Sync + 'static {
         async {}
     }
 }
-/// Routes each event to its method, after the cascades the spec declares.
+/// Routes each event to its method, then runs the cascades the spec declares.
 pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
 impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
     async fn handle(
@@ -36,6 +36,7 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                 let key: ::nova_runtime::codegen::uuid::Uuid = ::nova_runtime::events::parse_key(
                     &event.envelope.aggregate_id,
                 )?;
+                self.0.on_auth_users_deleted(tx, event, key).await?;
                 ::nova_runtime::events::follow_deletion(
                         tx,
                         &key,
@@ -51,7 +52,7 @@ impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
                         ],
                     )
                     .await?;
-                self.0.on_auth_users_deleted(tx, event, key).await
+                Ok(())
             }
             (publisher, name) => {
                 Err(

@@ -6,8 +6,9 @@
 //! - `content.posts.changed`: a searchable post is indexed (its hashtags filed), any other
 //!   removed (a tombstone at the event's version).
 //! - `user.profiles.changed`: the same for a user's profile document.
-//! - `auth.users.deleted`: the generated cascade deletes the documents the user wrote and
-//!   clears their queries; this removes their own profile document.
+//! - `auth.users.deleted`: this unfiles the user's posts from their hashtags (the counts move)
+//!   and removes their profile document; then the generated cascade deletes the documents the
+//!   user wrote and clears their queries.
 //!
 //! **Versions.** A document's version is the event's time: the owner's database clock read
 //! under the row's event lock, so it grows along one row's events and is comparable with an
@@ -69,6 +70,7 @@ async fn apply(
 
 impl Consumer for SearchLogic {
     async fn on_auth_users_deleted(&self, tx: &mut Tx, _event: &Received, user: Uuid) -> Result<(), LogicError> {
+        index::unfile_posts_of(tx, user).await?;
         // The user's own document names them as its source, not as its author.
         sqlx::query(SQL_DELETE_USER_DOCUMENTS).bind(user).execute(&mut **tx).await.map_err(|e| RepoError::from_sqlx("search_documents", e))?;
         Ok(())

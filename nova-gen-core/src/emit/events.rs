@@ -4,8 +4,9 @@
 //! - `publish::<table>_<event>(tx, key, [message,] actor)`: one typed function per published
 //!   event, taking the change's transaction (there is no way to publish outside one);
 //! - `Consumer`: one method per consumed event, in the `Logic` style, implemented by hand;
-//!   the generated `Dispatch` runs the declared cascades (`-> svc.table.col cascade | set
-//!   null`) in the same transaction before calling it;
+//!   the generated `Dispatch` calls it, then runs the declared cascades (`-> svc.table.col
+//!   cascade | set null`) in the same transaction (so the method can still read the rows they
+//!   delete, e.g. to move counters that count them);
 //! - `start`: the outbox relay and one durable consumer per publisher, running while the
 //!   returned value lives.
 
@@ -116,7 +117,10 @@ fn consumer_parts(spec: &Spec, service: &Service) -> Result<(Vec<TokenStream>, V
             let before = if cascade_docs.is_empty() {
                 String::new()
             } else {
-                format!(" Before it runs, in the same transaction, the spec's logical references have run {}.", cascade_docs.join(", "))
+                format!(
+                    " Then, in the same transaction, the spec's logical references run {}: this runs first, so it can still read the rows they delete or clear (e.g. to move counters that count them).",
+                    cascade_docs.join(", ")
+                )
             };
             let doc = doc_line(&format!(
                 "`{publisher_name}.{qualified}` (subject `nova.{publisher_name}.{qualified}`): `key` is the `{}` row's key. Runs in `tx`, which also records the event, so it applies once; an error rolls all of it back and the event is retried, then dead-lettered.{before}",
@@ -137,6 +141,9 @@ fn consumer_parts(spec: &Spec, service: &Service) -> Result<(Vec<TokenStream>, V
                 let table = &c.table;
                 quote!((#table, #sql))
             });
+            // The cascades still need the key after the method took it: a copy, or a clone of text.
+            let text_key = matches!(event.key.ty, ColumnType::Scalar(ScalarType::Text | ScalarType::Varchar(_) | ScalarType::Citext));
+            let key_arg = if text_key && !consumed.cascades.is_empty() { quote!(key.clone()) } else { quote!(key) };
             let cascades = (!consumed.cascades.is_empty()).then(|| {
                 quote! {
                     ::nova_runtime::events::follow_deletion(tx, &key, &[#(#statements),*]).await?;
@@ -146,8 +153,9 @@ fn consumer_parts(spec: &Spec, service: &Service) -> Result<(Vec<TokenStream>, V
                 (#publisher_name, #qualified) => {
                     let key: #key = ::nova_runtime::events::parse_key(&event.envelope.aggregate_id)?;
                     #decode
+                    self.0.#method(tx, event, #key_arg, #message_arg).await?;
                     #cascades
-                    self.0.#method(tx, event, key, #message_arg).await
+                    Ok(())
                 }
             });
         }
@@ -217,7 +225,7 @@ pub fn emit_events(spec: &Spec, service: &Service) -> Result<Option<String>, Emi
                 }
             }
 
-            /// Routes each event to its method, after the cascades the spec declares.
+            /// Routes each event to its method, then runs the cascades the spec declares.
             pub struct Dispatch<C>(pub ::std::sync::Arc<C>);
 
             impl<C: Consumer> ::nova_runtime::events::Handler for Dispatch<C> {
