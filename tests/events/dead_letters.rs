@@ -9,6 +9,21 @@ use prost::Message as _;
 
 use crate::harness::{self, Pipeline, Recorder};
 
+/// Runs a `nova-gen events` command against `nats_url` with the repository's spec (it makes its
+/// own runtime, so on a blocking thread); its report, or the failure as text.
+async fn nova_gen_events(
+    nats_url: String,
+    command: impl FnOnce(&nova_gen_core::Analysis, &str) -> Result<String, nova_gen_core::Failure> + Send + 'static,
+) -> String {
+    tokio::task::spawn_blocking(move || {
+        let layout = nova_gen_core::layout::Layout::at(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        let analysis = nova_gen_core::analyse(&layout).unwrap();
+        command(&analysis, &nats_url).unwrap_or_else(|failure| format!("failed: {failure}"))
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_event_is_dead_lettered_after_its_tries_and_replayed_once_fixed() {
     let recorder = Recorder::new(Some("a7"));
@@ -28,8 +43,15 @@ async fn a_poison_event_is_dead_lettered_after_its_tries_and_replayed_once_fixed
     assert!(letters[0].error.contains("poison aggregate a7"), "{}", letters[0].error);
     assert_eq!(harness::applied(inbox).await, 29, "the poison event was not applied");
 
+    // What an operator sees and does: `nova-gen events dead-letters`, then, once the cause is
+    // fixed, `nova-gen events replay content` (the command's library half, on this test's NATS).
+    let listed = nova_gen_events(pipeline.nats.url(), |analysis, url| nova_gen::events::list(analysis, url, Some("content"))).await;
+    let poison_id = Envelope::decode(letters[0].payload.as_slice()).unwrap().event_id;
+    assert!(listed.contains("nova.auth.users.deleted") && listed.contains(&poison_id) && listed.contains("poison aggregate a7"), "{listed}");
+    assert!(listed.contains("1 dead letter(s)"), "{listed}");
     recorder.fixed.store(true, Ordering::SeqCst);
-    assert_eq!(dead_letter::replay(js, "content", None).await.unwrap(), 1);
+    let replayed = nova_gen_events(pipeline.nats.url(), |analysis, url| nova_gen::events::replay(analysis, url, "content", None)).await;
+    assert!(replayed.starts_with("replayed 1 event(s) to content"), "{replayed}");
     harness::wait_applied(inbox, 30).await;
     assert!(dead_letter::list(js, Some("content")).await.unwrap().is_empty(), "the replayed letter is gone");
     // A second replay finds nothing, and nothing is applied twice.
