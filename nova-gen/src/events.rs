@@ -11,13 +11,10 @@ use nova_runtime::codegen::uuid::Uuid;
 use nova_runtime::events::dead_letter::{self, DeadLetter};
 use nova_runtime::events::{Envelope, EventsConfig, JetStream};
 
+use crate::block_on;
+
 fn failed(what: &str, error: impl std::fmt::Display) -> Failure {
     Failure::Command(format!("{what}: {error}").into())
-}
-
-fn block_on<T>(work: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::io("starting tokio"))?;
-    runtime.block_on(work)
 }
 
 /// The services of the spec that consume events (the only names a dead letter can carry).

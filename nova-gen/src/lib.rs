@@ -10,3 +10,12 @@
 pub mod db;
 pub mod dev;
 pub mod events;
+
+use nova_gen_core::Failure;
+
+/// Runs one command's async work to its end on a runtime of its own (the commands are
+/// synchronous: `main` has no runtime).
+pub(crate) fn block_on<T>(work: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::io("starting tokio"))?;
+    runtime.block_on(work)
+}

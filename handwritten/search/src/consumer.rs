@@ -32,8 +32,8 @@ use nova_search::{LogicError, pb};
 use crate::SearchLogic;
 use crate::index::{self, KIND_POST, KIND_USER, Producer, Source};
 
-/// The deleted user's profile document (kind 2 = user).
-const SQL_DELETE_USER_DOCUMENTS: &str = "DELETE FROM search_documents WHERE kind = 2 AND source_id = $1";
+/// The deleted user's profile document.
+const SQL_DELETE_USER_DOCUMENTS: &str = "DELETE FROM search_documents WHERE kind = $2 AND source_id = $1";
 
 /// Whether auth's deletion of `user` was applied here already.
 async fn deleted_user(tx: &mut Tx, user: Uuid) -> Result<bool, LogicError> {
@@ -72,7 +72,12 @@ impl Consumer for SearchLogic {
     async fn on_auth_users_deleted(&self, tx: &mut Tx, _event: &Received, user: Uuid) -> Result<(), LogicError> {
         index::unfile_posts_of(tx, user).await?;
         // The user's own document names them as its source, not as its author.
-        sqlx::query(SQL_DELETE_USER_DOCUMENTS).bind(user).execute(&mut **tx).await.map_err(|e| RepoError::from_sqlx("search_documents", e))?;
+        sqlx::query(SQL_DELETE_USER_DOCUMENTS)
+            .bind(user)
+            .bind(KIND_USER)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| RepoError::from_sqlx("search_documents", e))?;
         Ok(())
     }
 

@@ -162,13 +162,14 @@ pub async fn apply_change(db: &mut PgConnection, change: &Change) -> Result<bool
 
 /// The live post documents of `author`, to unfile before they go with the author's account.
 const SQL_POSTS_OF_AUTHOR: &str =
-    "SELECT source_id FROM search_documents WHERE kind = 1 AND author_id = $1 AND deleted_at IS NULL ORDER BY source_id";
+    "SELECT source_id FROM search_documents WHERE kind = $2 AND author_id = $1 AND deleted_at IS NULL ORDER BY source_id";
 
 /// Unfiles every live post of `author` from its hashtags (their counts move), in `db`: what a
 /// removal of each would do to the tags, before the author's documents are deleted.
 pub async fn unfile_posts_of(db: &mut PgConnection, author: Uuid) -> Result<(), LogicError> {
     let posts: Vec<Uuid> = ::nova_runtime::codegen::sqlx::query_scalar(SQL_POSTS_OF_AUTHOR)
         .bind(author)
+        .bind(KIND_POST)
         .fetch_all(&mut *db)
         .await
         .map_err(|e| ::nova_runtime::RepoError::from_sqlx("search_documents", e))?;

@@ -6,15 +6,11 @@ use std::path::Path;
 
 use super::secrets::{Secrets, env_var};
 use super::{DbCommandError, DbNames, Server, WithCauses, intact_migrations, migrations_of, services_with_databases, status, up};
+use crate::block_on;
 use nova_gen_core::{Analysis, Failure};
 
 fn failed(error: DbCommandError) -> Failure {
     Failure::Command(Box::new(WithCauses(error)))
-}
-
-fn block_on<T>(work: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::io("starting tokio"))?;
-    runtime.block_on(work)
 }
 
 /// `db up`: the report to print, and whether it succeeded (always, when it returns).

@@ -517,7 +517,7 @@ impl Drop for ResponseCache {
     }
 }
 
-/// The entity an id names in tags: itself, except a bearer token (VerifyToken's `token`),
+/// The entity an id names in tags: itself, except a bearer token (VerifyToken's `access_token`),
 /// which names its subject. So the token never becomes part of a Redis key, and dropping the
 /// user (a logout, a password change, an account deletion) drops every cached answer about
 /// any of their tokens. The subject is read without verifying the token: a forged one can
