@@ -27,6 +27,15 @@ async fn fresh_in_l2<R: Message>(core: &ClientCore, rpc: &RpcDescriptor, request
     matches!(cache.lookup_l2(&key).await.0, Lookup::Fresh(_, Level::L2))
 }
 
+/// Whether `core` would serve a cached answer for `request` at all (its L1, then Redis). An
+/// invalidation reaches this process's L1 over Redis pub/sub, so after the change the tests
+/// wait for this to turn false before calling again.
+async fn served<R: Message>(core: &ClientCore, rpc: &RpcDescriptor, request: &R, entities: &[String]) -> bool {
+    let cache = core.cache().unwrap();
+    let key = core.cache_key(rpc, request, entities).unwrap();
+    matches!(cache.lookup(&key).await, Lookup::Fresh(..))
+}
+
 /// Events `service` has applied (its inbox rows).
 async fn applied(system: &TestSystem, service: &str) -> i64 {
     let mut db = system.connect(service).await;
@@ -58,7 +67,7 @@ async fn a_block_drops_what_callers_cached_for_both_users() {
     let block = user_pb::BlockRequest { blocker_id: ada.id.clone(), blocked_id: bob.id.clone() };
     system.client(UserClient::from_peers).with_token(&ada.token).block(block).await.unwrap();
     eventually("content applied the relation change", || async { applied(&system, "content").await > before }).await;
-    eventually("bob's cached answer is no longer served", || async { !fresh_in_l2(as_bob.core(), rpc, &read, &read.post_ids).await }).await;
+    eventually("bob's cached answer is no longer served", || async { !served(as_bob.core(), rpc, &read, &read.post_ids).await }).await;
     let after = as_bob.get_posts_by_ids(read).await.unwrap();
     assert!(after.posts.is_empty(), "a blocked viewer no longer sees the post: {after:?}");
     assert_eq!(after.missing_post_ids, vec![post.id.clone()]);
@@ -80,8 +89,10 @@ async fn a_logout_drops_cached_verify_token_answers_in_every_caller() {
 
     let as_ada = system.client(AuthClient::from_peers).with_token(&ada.token);
     as_ada.logout(auth_pb::LogoutRequest::default()).await.unwrap();
-    // Auth drops the answers itself once the logout committed: nothing to wait for.
-    assert!(!fresh_in_l2(verifier.core(), rpc, &verify, entities).await, "the cached verification is dropped");
+    // Auth drops the answers itself once the logout committed: Redis holds the invalidation
+    // when Logout returns, this process's L1 hears it over pub/sub.
+    assert!(!fresh_in_l2(verifier.core(), rpc, &verify, entities).await, "the cached verification is dropped from Redis");
+    eventually("the verifier's own copy is dropped", || async { !served(verifier.core(), rpc, &verify, entities).await }).await;
     let status = verifier.verify_token(verify).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     system.stop().await;
@@ -103,7 +114,7 @@ async fn an_account_deletion_drops_what_callers_cached_about_the_user() {
     let delete = auth_pb::DeleteUserRequest { user_id: ada.id.clone() };
     system.client(AuthClient::from_peers).with_token(&ada.token).delete_user(delete).await.unwrap();
     eventually("user applied the deletion", || async { applied(&system, "user").await > before }).await;
-    eventually("the cached profile is no longer served", || async { !fresh_in_l2(profiles.core(), rpc, &read, entities).await }).await;
+    eventually("the cached profile is no longer served", || async { !served(profiles.core(), rpc, &read, entities).await }).await;
     let status = profiles.get_user_profile(read).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
     system.stop().await;

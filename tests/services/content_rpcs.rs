@@ -197,6 +197,39 @@ async fn update_post_checks_author_and_version() {
     t.stop().await;
 }
 
+/// What `client`'s cache would serve for `request` (about `post`) without calling: its bytes
+/// while fresh.
+async fn cached<R: nova_runtime::codegen::prost::Message>(
+    client: &ContentClient,
+    rpc: &nova_runtime::rpc::RpcDescriptor,
+    request: &R,
+    post: &str,
+) -> Option<Vec<u8>> {
+    let key = client.core().cache_key(rpc, request, &[post.to_string()]).unwrap();
+    match client.core().cache().unwrap().lookup(&key).await {
+        nova_runtime::client::Lookup::Fresh(bytes, _) => Some(bytes.to_vec()),
+        _ => None,
+    }
+}
+
+/// Waits until `client`'s cache no longer serves `old` for `request`: the owner's
+/// invalidation, recorded in Redis when the write returned, reaches another process's L1 over
+/// pub/sub, so its copy may lag by the delivery (see `nova_runtime::client::cache`). Waiting
+/// for that event, never for a time; a copy never dropped fails the test (at the safety
+/// timeout, far before the entry's TTL would drop it).
+async fn until_dropped<R: nova_runtime::codegen::prost::Message>(
+    client: &ContentClient,
+    rpc: &nova_runtime::rpc::RpcDescriptor,
+    request: &R,
+    post: &str,
+    old: &[u8],
+) {
+    nova_tests::cache_probe::until(&format!("the client's cached {} is dropped", rpc.method), || async {
+        cached(client, rpc, request, post).await.as_deref() != Some(old)
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_cached_post_is_fresh_after_a_write_through_every_client() {
     let t = Content::start().await;
@@ -212,6 +245,8 @@ async fn a_cached_post_is_fresh_after_a_write_through_every_client() {
     };
     assert_eq!(read(&a).await.body, "before");
     assert_eq!(read(&a).await.body, "before", "served from A's cache");
+    let get = pb::GetPostRequest { post_id: post.id.clone(), viewer_id: String::new() };
+    let before = cached(&a, &nova_content::rpc::GET_POST, &get, &post.id).await.unwrap();
 
     t.as_user(&ada)
         .update_post(pb::UpdatePostRequest {
@@ -225,10 +260,13 @@ async fn a_cached_post_is_fresh_after_a_write_through_every_client() {
         .unwrap();
     let b = t.system.client(ContentClient::from_peers).with_token(&bob.token);
     assert_eq!(read(&b).await.body, "after", "a fresh client B");
+    until_dropped(&a, &nova_content::rpc::GET_POST, &get, &post.id, &before).await;
     assert_eq!(read(&a).await.body, "after", "A's cached copy was invalidated");
 
-    // Counters too: a like is seen at once through the cached client.
+    // Counters too: a like reaches the cached client.
+    let unliked = cached(&a, &nova_content::rpc::GET_POST, &get, &post.id).await.unwrap();
     t.as_user(&bob).like_post(pb::LikePostRequest { post_id: post.id.clone(), user_id: bob.id.clone() }).await.unwrap();
+    until_dropped(&a, &nova_content::rpc::GET_POST, &get, &post.id, &unliked).await;
     assert_eq!(read(&a).await.like_count, 1);
     let exists = |client: &ContentClient| {
         let client = client.clone();
@@ -236,7 +274,10 @@ async fn a_cached_post_is_fresh_after_a_write_through_every_client() {
         async move { client.check_post_exists(pb::CheckPostExistsRequest { post_id: id }).await.unwrap().exists }
     };
     assert!(exists(&a).await);
+    let check = pb::CheckPostExistsRequest { post_id: post.id.clone() };
+    let existing = cached(&a, &nova_content::rpc::CHECK_POST_EXISTS, &check, &post.id).await.unwrap();
     t.as_user(&ada).delete_post(pb::DeletePostRequest { post_id: post.id.clone(), requester_id: ada.id.clone() }).await.unwrap();
+    until_dropped(&a, &nova_content::rpc::CHECK_POST_EXISTS, &check, &post.id, &existing).await;
     assert!(!exists(&a).await, "the cached existence check was invalidated");
     let gone = a.get_post(pb::GetPostRequest { post_id: post.id.clone(), viewer_id: String::new() }).await;
     assert_error(gone, Code::NotFound, "post_id");
