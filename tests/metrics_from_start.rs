@@ -34,7 +34,9 @@ const CODES: [&str; 17] = [
 
 #[tokio::test]
 async fn every_family_is_there_at_zero_from_the_start_and_served_calls_make_no_client_series() {
-    let server = start_scripted(&Scripted::default()).await;
+    let scripted = Scripted::default();
+    scripted.put_user("u2", "bob");
+    let server = start_scripted(&scripted).await;
     let text = scrape(server.metrics_addr).await;
     for rpc in nova_auth::rpc::ALL {
         let method = [("grpc_service", rpc.service), ("grpc_method", rpc.method)];

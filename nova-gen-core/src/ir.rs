@@ -278,6 +278,43 @@ pub struct CachePolicy {
     pub stale_if_error: Duration,
     /// The request field naming the entity the response is about, for invalidation by id.
     pub entity: Option<EntityField>,
+    /// A batch read cached per id (the spec's `per_id`).
+    pub per_id: Option<PerId>,
+    /// A single-id read that shares the per-id entries of a batch read (named as the batch's
+    /// `single`), and whose misses are gathered into calls of that batch read.
+    pub paired: Option<Paired>,
+}
+
+/// How a batch read's request and response are taken apart into one cache entry per id:
+/// `ids` in, one `items` element per id found (identified by its `id_field`), the others
+/// listed in `missing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerId {
+    /// The request's `repeated string` field of ids (the RPC's entity).
+    pub ids_field: String,
+    /// The response's repeated message field of items.
+    pub items_field: String,
+    /// The items' message, a local message of the package.
+    pub item: String,
+    /// The item's string field holding its id.
+    pub id_field: String,
+    /// The response's `repeated string` field of ids not found.
+    pub missing_field: String,
+    /// Ids the owner accepts in one request.
+    pub max: u32,
+    /// What an id names, for the single read's NOT_FOUND (`user` for `user_ids`).
+    pub noun: String,
+}
+
+/// The single-id half of a `per_id` pairing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paired {
+    /// The batch read, e.g. `GetUsersByIds`.
+    pub batch: String,
+    /// The single read's request field holding the id.
+    pub id_field: String,
+    /// The single read's response field holding the item.
+    pub response_field: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

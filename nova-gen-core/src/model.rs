@@ -262,6 +262,12 @@ fn build_rpcs(
                     .ok_or_else(|| ModelError(format!("entity field {} of {} not found", entity.value, method.name)))?;
                 cache.entity = Some(EntityField { field: entity.value.clone(), repeated });
             }
+            if let Some(cache) = policy.cache.as_mut() {
+                let batch = crate::validate::per_id::resolve(protos, &method.input_type, &method.output_type, line);
+                let paired = crate::validate::per_id::paired_with(protos, service, proto, &method.name);
+                cache.per_id = batch.map_err(ModelError)?;
+                cache.paired = paired.map_err(ModelError)?;
+            }
             Ok(Rpc {
                 access: build_access(defaults, own, callers, &method.name)?,
                 name: method.name.clone(),
@@ -306,7 +312,8 @@ fn resolve_policy(outer: &[&RawPolicy], own: Option<&RawPolicy>) -> CallPolicy {
     } else {
         levels.iter().rev().find_map(|l| l.stale_if_error.as_ref()).map_or(BUILTIN_STALE_IF_ERROR, |d| d.value)
     };
-    let cache = own.and_then(|p| p.cache.as_ref()).map(|ttl| CachePolicy { ttl: ttl.value, stale_if_error, entity: None });
+    let cache =
+        own.and_then(|p| p.cache.as_ref()).map(|ttl| CachePolicy { ttl: ttl.value, stale_if_error, entity: None, per_id: None, paired: None });
     CallPolicy { deadline, retry, cache, fail_closed }
 }
 

@@ -48,6 +48,24 @@ pub struct RawPolicy {
     pub acting: Vec<Located<String>>,
     /// Only on an RPC line: the answer is the same for every admitted caller (shared cache).
     pub shared: Option<Located<bool>>,
+    /// Only on an RPC line: a batch read cached per id (`per_id = { items = "users", ... }`).
+    pub per_id: Option<Located<RawPerId>>,
+}
+
+/// `per_id = { items, id, missing, single, max }`: how a batch read's response is taken apart
+/// into one entry per id (see `validate/per_id.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct RawPerId {
+    /// The response's repeated message field holding the items, e.g. `users`.
+    pub items: Option<Located<String>>,
+    /// The item's string field holding its id, e.g. `id`.
+    pub id: Option<Located<String>>,
+    /// The response's repeated string field listing ids not found (default `missing_<entity>`).
+    pub missing: Option<Located<String>>,
+    /// The single-id read of the same items that shares the entries, e.g. `GetUser`.
+    pub single: Option<Located<String>>,
+    /// Ids the owner accepts in one request (default 100).
+    pub max: Option<Located<i64>>,
 }
 
 /// Settings for a whole target service, in `[defaults]` or a service section.

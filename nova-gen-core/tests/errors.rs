@@ -11,6 +11,8 @@ use nova_gen_core::Failure;
 
 const OWNERSHIP: &str = "specs/ownership.toml";
 const NOTES_PROTO: &str = "specs/proto/nova/notes/v1/notes.proto";
+/// The last RPC line of the notes service, after which the `per_id` cases add theirs.
+const PING: &str = "rpc.Ping = { access = \"public\", deadline = \"50ms\" }";
 
 fn rendered(repo: &TempRepo) -> String {
     match nova_gen_core::analyse(&repo.layout()) {
@@ -509,4 +511,64 @@ fn an_event_message_that_only_grows_or_reserves_is_accepted() {
     repo.edit(NOTES_PROTO, "  string title = 3;\n", "  reserved 3;\n  string subtitle = 6;\n");
     let analysis = nova_gen_core::analyse(&repo.layout());
     assert!(analysis.is_ok(), "{:?}", analysis.err().map(|e| e.to_string()));
+}
+
+/// Batch reads of notes for the `per_id` cases: their messages, right or wrong on purpose.
+fn with_batch_reads(r: &TempRepo) {
+    r.edit(
+        NOTES_PROTO,
+        "  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty) {\n    option idempotency_level = NO_SIDE_EFFECTS;\n  }\n",
+        "  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty) {\n    option idempotency_level = NO_SIDE_EFFECTS;\n  }\n\
+         rpc GetNote(GetNoteRequest) returns (GetNoteResponse) { option idempotency_level = NO_SIDE_EFFECTS; }\n\
+         rpc GetNoteByTitle(GetNoteByTitleRequest) returns (GetNoteResponse) { option idempotency_level = NO_SIDE_EFFECTS; }\n\
+         rpc GetNotesByIds(GetNotesByIdsRequest) returns (GetNotesByIdsResponse) { option idempotency_level = NO_SIDE_EFFECTS; }\n\
+         rpc FindNotes(FindNotesRequest) returns (GetNotesByIdsResponse) { option idempotency_level = NO_SIDE_EFFECTS; }\n\
+         rpc NotesWithoutMissing(GetNotesByIdsRequest) returns (NotesWithoutMissingResponse) { option idempotency_level = NO_SIDE_EFFECTS; }\n\
+         rpc NotesAgain(GetNotesByIdsRequest) returns (GetNotesByIdsResponse) { option idempotency_level = NO_SIDE_EFFECTS; }\n",
+    );
+    r.append(
+        NOTES_PROTO,
+        "\nmessage GetNoteRequest {\n  string note_id = 1;\n}\n\nmessage GetNoteResponse {\n  Note note = 1;\n}\n\n\
+         message GetNoteByTitleRequest {\n  string title = 1;\n  string author_id = 2;\n}\n\n\
+         message GetNotesByIdsRequest {\n  repeated string note_ids = 1;\n}\n\n\
+         message GetNotesByIdsResponse {\n  repeated Note notes = 1;\n  repeated string missing_note_ids = 2;\n}\n\n\
+         message FindNotesRequest {\n  repeated string note_ids = 1;\n  int32 limit = 2;\n}\n\n\
+         message NotesWithoutMissingResponse {\n  repeated Note notes = 1;\n}\n",
+    );
+}
+
+#[test]
+fn batch_reads_whose_messages_cannot_be_cached_per_id() {
+    insta::assert_snapshot!(case(|r| {
+        with_batch_reads(r);
+        r.edit(
+            OWNERSHIP,
+            PING,
+            "rpc.Ping = { access = \"public\", deadline = \"50ms\" }\n\
+             rpc.GetNotesByIds = { access = \"public\", cache = \"1m\", entity = \"note_ids\", per_id = { items = \"notes\", id = \"version\" } }\n\
+             rpc.FindNotes = { access = \"public\", cache = \"1m\", entity = \"note_ids\", per_id = { items = \"notes\", id = \"id\" } }\n\
+             rpc.NotesWithoutMissing = { access = \"public\", cache = \"1m\", entity = \"note_ids\", per_id = { items = \"notes\", id = \"id\", max = 5000 } }\n\
+             rpc.GetNote = { access = \"public\", cache = \"1m\", per_id = { items = \"note\", id = \"id\" } }\n\
+             rpc.NotesAgain = { access = \"public\", cache = \"1m\", entity = \"note_ids\", per_id = { items = \"notes\", id = \"id\", max = 5000 } }\n\
+             rpc.GetNoteByTitle = { access = \"public\" }",
+        );
+    }));
+}
+
+#[test]
+fn a_single_read_paired_with_a_batch_must_share_its_settings_and_shape() {
+    insta::assert_snapshot!(case(|r| {
+        with_batch_reads(r);
+        r.edit(
+            OWNERSHIP,
+            PING,
+            "rpc.Ping = { access = \"public\", deadline = \"50ms\" }\n\
+             rpc.GetNotesByIds = { access = \"public\", cache = \"1m\", entity = \"note_ids\", per_id = { items = \"notes\", id = \"id\", single = \"GetNote\" } }\n\
+             rpc.GetNote = { access = \"public\", cache = \"2m\", entity = \"note_id\" }\n\
+             rpc.NotesAgain = { access = \"public\", cache = \"1m\", entity = \"note_ids\", per_id = { items = \"notes\", id = \"id\", single = \"GetNoteByTitle\" } }\n\
+             rpc.GetNoteByTitle = { access = \"public\", cache = \"1m\" }\n\
+             rpc.FindNotes = { access = \"public\" }\n\
+             rpc.NotesWithoutMissing = { access = \"public\" }",
+        );
+    }));
 }

@@ -8,5 +8,6 @@
 
 mod cache;
 mod invalidation_feed;
+mod per_id;
 mod resilience;
 mod single_flight;

@@ -164,6 +164,8 @@ async fn an_expired_call_fails_with_deadline_exceeded_and_downstream_gets_only_t
 #[tokio::test]
 async fn a_server_calling_another_passes_on_only_the_time_it_has_left() {
     let downstream = Scripted::default();
+    // The generated client's GetUser answers from GetUsersByIds: the forwarded id must exist.
+    downstream.put_user("forwarded", "someone");
     let downstream_server = start_scripted(&downstream).await;
     let middle = Scripted::default();
     let forward = nova_auth::AuthClient::connect_lazy(&downstream_server.uri()).unwrap();

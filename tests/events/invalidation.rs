@@ -36,6 +36,18 @@ async fn served<R: Message>(core: &ClientCore, rpc: &RpcDescriptor, request: &R,
     matches!(cache.lookup(&key).await, Lookup::Fresh(..))
 }
 
+/// Whether `core`'s per-id entry for `id` of the batch read `rpc` is served from Redis.
+async fn item_fresh_in_l2(core: &ClientCore, rpc: &RpcDescriptor, id: &str) -> bool {
+    let key = core.item_key(rpc, id).unwrap();
+    matches!(core.cache().unwrap().lookup_l2(&key).await.0, Lookup::Fresh(_, Level::L2))
+}
+
+/// Whether `core` would serve its per-id entry for `id` of the batch read `rpc` (L1, then Redis).
+async fn item_served(core: &ClientCore, rpc: &RpcDescriptor, id: &str) -> bool {
+    let key = core.item_key(rpc, id).unwrap();
+    matches!(core.cache().unwrap().lookup(&key).await, Lookup::Fresh(..))
+}
+
 /// Events `service` has applied (its inbox rows).
 async fn applied(system: &TestSystem, service: &str) -> i64 {
     let mut db = system.connect(service).await;
@@ -60,14 +72,14 @@ async fn a_block_drops_what_callers_cached_for_both_users() {
     let read = content_pb::GetPostsByIdsRequest { post_ids: vec![post.id.clone()] };
     assert_eq!(as_bob.get_posts_by_ids(read.clone()).await.unwrap().posts.len(), 1);
     let rpc = &nova_content::rpc::GET_POSTS_BY_IDS;
-    eventually("bob's answer reached Redis", || async { fresh_in_l2(as_bob.core(), rpc, &read, &read.post_ids).await }).await;
+    eventually("bob's answer reached Redis", || async { item_fresh_in_l2(as_bob.core(), rpc, &post.id).await }).await;
 
     // ada blocks bob; content applies user's event, then drops what was cached for either.
     let before = applied(&system, "content").await;
     let block = user_pb::BlockRequest { blocker_id: ada.id.clone(), blocked_id: bob.id.clone() };
     system.client(UserClient::from_peers).with_token(&ada.token).block(block).await.unwrap();
     eventually("content applied the relation change", || async { applied(&system, "content").await > before }).await;
-    eventually("bob's cached answer is no longer served", || async { !served(as_bob.core(), rpc, &read, &read.post_ids).await }).await;
+    eventually("bob's cached answer is no longer served", || async { !item_served(as_bob.core(), rpc, &post.id).await }).await;
     let after = as_bob.get_posts_by_ids(read).await.unwrap();
     assert!(after.posts.is_empty(), "a blocked viewer no longer sees the post: {after:?}");
     assert_eq!(after.missing_post_ids, vec![post.id.clone()]);
@@ -106,15 +118,15 @@ async fn an_account_deletion_drops_what_callers_cached_about_the_user() {
     let profiles = system.client(UserClient::from_peers);
     let read = user_pb::GetUserProfileRequest { user_id: ada.id.clone() };
     profiles.get_user_profile(read.clone()).await.unwrap();
-    let rpc = &nova_user::rpc::GET_USER_PROFILE;
-    let entities = std::slice::from_ref(&read.user_id);
-    eventually("the profile reached Redis", || async { fresh_in_l2(profiles.core(), rpc, &read, entities).await }).await;
+    // GetUserProfile shares GetUserProfilesByIds's per-id entries (the spec's `per_id`).
+    let rpc = &nova_user::rpc::GET_USER_PROFILES_BY_IDS;
+    eventually("the profile reached Redis", || async { item_fresh_in_l2(profiles.core(), rpc, &ada.id).await }).await;
 
     let before = applied(&system, "user").await;
     let delete = auth_pb::DeleteUserRequest { user_id: ada.id.clone() };
     system.client(AuthClient::from_peers).with_token(&ada.token).delete_user(delete).await.unwrap();
     eventually("user applied the deletion", || async { applied(&system, "user").await > before }).await;
-    eventually("the cached profile is no longer served", || async { !served(profiles.core(), rpc, &read, entities).await }).await;
+    eventually("the cached profile is no longer served", || async { !item_served(profiles.core(), rpc, &ada.id).await }).await;
     let status = profiles.get_user_profile(read).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
     system.stop().await;

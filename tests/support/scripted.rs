@@ -83,6 +83,9 @@ pub struct Script {
     pub panic: bool,
     /// Call this service's GetUser first (to observe deadline propagation).
     pub forward_to: Option<AuthClient>,
+    /// Refuse (INVALID_ARGUMENT) a GetUsersByIds that asks for this id, as auth refuses a
+    /// malformed one.
+    pub refuse_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -92,11 +95,13 @@ pub struct Observed {
     arrived: watch::Sender<u64>,
     /// Time left (from `grpc-timeout`) when each call arrived.
     pub deadlines: Mutex<Vec<Option<Duration>>>,
+    /// The ids of each GetUsersByIds call, in arrival order.
+    pub batches: Mutex<Vec<Vec<String>>>,
 }
 
 impl Default for Observed {
     fn default() -> Self {
-        Observed { calls: AtomicU64::new(0), arrived: watch::Sender::new(0), deadlines: Mutex::default() }
+        Observed { calls: AtomicU64::new(0), arrived: watch::Sender::new(0), deadlines: Mutex::default(), batches: Mutex::default() }
     }
 }
 
@@ -128,6 +133,11 @@ impl Scripted {
         let mut arrived = self.observed.arrived.subscribe();
         let waited = tokio::time::timeout(Duration::from_secs(60), arrived.wait_for(|count| *count >= n)).await;
         assert!(waited.is_ok(), "{n} calls never reached the server ({} did)", self.calls());
+    }
+
+    /// The ids each GetUsersByIds call asked for, in arrival order.
+    pub fn batches(&self) -> Vec<Vec<String>> {
+        self.observed.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     pub fn deadlines(&self) -> Vec<Option<Duration>> {
@@ -214,10 +224,22 @@ impl LogicDouble for Scripted {
         Ok(pb::GetUserResponse { user: Some(user) })
     }
 
+    /// As auth answers: the known users in the order asked, the others listed as missing.
     async fn get_users_by_ids(&self, ctx: &CallContext, request: pb::GetUsersByIdsRequest) -> Result<pb::GetUsersByIdsResponse, LogicError> {
+        self.observed.batches.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(request.user_ids.clone());
         self.play(ctx).await?;
-        let users = request.user_ids.iter().filter_map(|id| self.user(id)).collect();
-        Ok(pb::GetUsersByIdsResponse { users, missing_user_ids: Vec::new() })
+        let refused = self.script.lock().unwrap_or_else(std::sync::PoisonError::into_inner).refuse_id.clone();
+        if let Some(bad) = refused.filter(|bad| request.user_ids.contains(bad)) {
+            return Err(LogicError::InvalidArgument(format!("user_ids: {bad} is not a UUID")));
+        }
+        let (mut users, mut missing_user_ids) = (Vec::new(), Vec::new());
+        for id in &request.user_ids {
+            match self.user(id) {
+                Some(user) => users.push(user),
+                None => missing_user_ids.push(id.clone()),
+            }
+        }
+        Ok(pb::GetUsersByIdsResponse { users, missing_user_ids })
     }
 
     async fn verify_token(&self, ctx: &CallContext, request: pb::VerifyTokenRequest) -> Result<pb::VerifyTokenResponse, LogicError> {

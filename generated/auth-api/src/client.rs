@@ -4,6 +4,37 @@
 //! The typed client of the service.
 use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
 use ::nova_runtime::codegen::tonic;
+/// How `GetUsersByIds` is cached per id (the spec's `per_id`).
+static GET_USERS_BY_IDS_PER_ID: ::nova_runtime::client::PerId<
+    crate::pb::GetUsersByIdsRequest,
+    crate::pb::GetUsersByIdsResponse,
+    crate::pb::User,
+> = ::nova_runtime::client::PerId {
+    ids: |request| &request.user_ids,
+    request: |user_ids| crate::pb::GetUsersByIdsRequest {
+        user_ids,
+    },
+    parts: |response| (response.users, response.missing_user_ids),
+    item_id: |item| &item.id,
+    assemble: |users, missing_user_ids| crate::pb::GetUsersByIdsResponse {
+        users,
+        missing_user_ids,
+    },
+    max_batch: 100,
+    noun: "user",
+};
+/// How `GetUser` reads the per-id entries of `GetUsersByIds` (the spec's `single`).
+static GET_USER_SINGLE: ::nova_runtime::client::Single<
+    crate::pb::GetUserRequest,
+    crate::pb::GetUserResponse,
+    crate::pb::User,
+> = ::nova_runtime::client::Single {
+    id: |request| &request.user_id,
+    wrap: |item| crate::pb::GetUserResponse {
+        user: Some(item),
+    },
+    field: "user_id",
+};
 /// Client of the auth service, for other services: the only way they reach its data.
 ///
 /// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
@@ -192,13 +223,20 @@ impl AuthClient {
         request: crate::pb::GetUserRequest,
     ) -> Result<crate::pb::GetUserResponse, tonic::Status> {
         self.core
-            .unary(
+            .single(
                 &crate::rpc::GET_USER,
+                &crate::rpc::GET_USERS_BY_IDS,
+                &GET_USERS_BY_IDS_PER_ID,
+                &GET_USER_SINGLE,
                 request,
-                |request: &crate::pb::GetUserRequest| vec![request.user_id.clone()],
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .get_user(request)
+                        .await
+                },
+                |channel, request| async move {
+                    crate::pb::auth_service_client::AuthServiceClient::new(channel)
+                        .get_users_by_ids(request)
                         .await
                 },
             )
@@ -206,13 +244,7 @@ impl AuthClient {
     }
     /// Forgets the cached response of `GetUser` to `request`, in this process and (through Redis) every other.
     pub async fn invalidate_get_user(&self, request: &crate::pb::GetUserRequest) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_USER,
-                request,
-                |request: &crate::pb::GetUserRequest| vec![request.user_id.clone()],
-            )
-            .await;
+        self.core.invalidate_ids(::std::slice::from_ref(&request.user_id)).await;
     }
     /// Anyone. Returns the users among the given ids (at most 100), for callers that resolve many
     /// references at once, emails as for GetUser. Unknown or deleted ids are listed in
@@ -225,10 +257,10 @@ impl AuthClient {
         request: crate::pb::GetUsersByIdsRequest,
     ) -> Result<crate::pb::GetUsersByIdsResponse, tonic::Status> {
         self.core
-            .unary(
+            .batch(
                 &crate::rpc::GET_USERS_BY_IDS,
+                &GET_USERS_BY_IDS_PER_ID,
                 request,
-                |request: &crate::pb::GetUsersByIdsRequest| request.user_ids.clone(),
                 |channel, request| async move {
                     crate::pb::auth_service_client::AuthServiceClient::new(channel)
                         .get_users_by_ids(request)
@@ -242,13 +274,7 @@ impl AuthClient {
         &self,
         request: &crate::pb::GetUsersByIdsRequest,
     ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_USERS_BY_IDS,
-                request,
-                |request: &crate::pb::GetUsersByIdsRequest| request.user_ids.clone(),
-            )
-            .await;
+        self.core.invalidate_ids(&request.user_ids).await;
     }
     /// Anyone (the token is the proof). Checks an access token the way every service does with
     /// GetTokenVerification's answer

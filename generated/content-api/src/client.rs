@@ -4,6 +4,25 @@
 //! The typed client of the service.
 use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
 use ::nova_runtime::codegen::tonic;
+/// How `GetPostsByIds` is cached per id (the spec's `per_id`).
+static GET_POSTS_BY_IDS_PER_ID: ::nova_runtime::client::PerId<
+    crate::pb::GetPostsByIdsRequest,
+    crate::pb::GetPostsByIdsResponse,
+    crate::pb::Post,
+> = ::nova_runtime::client::PerId {
+    ids: |request| &request.post_ids,
+    request: |post_ids| crate::pb::GetPostsByIdsRequest {
+        post_ids,
+    },
+    parts: |response| (response.posts, response.missing_post_ids),
+    item_id: |item| &item.id,
+    assemble: |posts, missing_post_ids| crate::pb::GetPostsByIdsResponse {
+        posts,
+        missing_post_ids,
+    },
+    max_batch: 100,
+    noun: "post",
+};
 /// Client of the content service, for other services: the only way they reach its data.
 ///
 /// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
@@ -112,10 +131,10 @@ impl ContentClient {
         request: crate::pb::GetPostsByIdsRequest,
     ) -> Result<crate::pb::GetPostsByIdsResponse, tonic::Status> {
         self.core
-            .unary(
+            .batch(
                 &crate::rpc::GET_POSTS_BY_IDS,
+                &GET_POSTS_BY_IDS_PER_ID,
                 request,
-                |request: &crate::pb::GetPostsByIdsRequest| request.post_ids.clone(),
                 |channel, request| async move {
                     crate::pb::content_service_client::ContentServiceClient::new(channel)
                         .get_posts_by_ids(request)
@@ -129,13 +148,7 @@ impl ContentClient {
         &self,
         request: &crate::pb::GetPostsByIdsRequest,
     ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_POSTS_BY_IDS,
-                request,
-                |request: &crate::pb::GetPostsByIdsRequest| request.post_ids.clone(),
-            )
-            .await;
+        self.core.invalidate_ids(&request.post_ids).await;
     }
     /// Lists an author's live posts that the caller may see, newest first, a page at a time,
     /// optionally only those with given visibilities. INVALID_ARGUMENT for a malformed id, page

@@ -4,6 +4,37 @@
 //! The typed client of the service.
 use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
 use ::nova_runtime::codegen::tonic;
+/// How `GetMediaByIds` is cached per id (the spec's `per_id`).
+static GET_MEDIA_BY_IDS_PER_ID: ::nova_runtime::client::PerId<
+    crate::pb::GetMediaByIdsRequest,
+    crate::pb::GetMediaByIdsResponse,
+    crate::pb::Media,
+> = ::nova_runtime::client::PerId {
+    ids: |request| &request.media_ids,
+    request: |media_ids| crate::pb::GetMediaByIdsRequest {
+        media_ids,
+    },
+    parts: |response| (response.media, response.missing_media_ids),
+    item_id: |item| &item.id,
+    assemble: |media, missing_media_ids| crate::pb::GetMediaByIdsResponse {
+        media,
+        missing_media_ids,
+    },
+    max_batch: 100,
+    noun: "media",
+};
+/// How `GetMedia` reads the per-id entries of `GetMediaByIds` (the spec's `single`).
+static GET_MEDIA_SINGLE: ::nova_runtime::client::Single<
+    crate::pb::GetMediaRequest,
+    crate::pb::GetMediaResponse,
+    crate::pb::Media,
+> = ::nova_runtime::client::Single {
+    id: |request| &request.media_id,
+    wrap: |item| crate::pb::GetMediaResponse {
+        media: Some(item),
+    },
+    field: "media_id",
+};
 /// Client of the media service, for other services: the only way they reach its data.
 ///
 /// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
@@ -182,13 +213,20 @@ impl MediaClient {
         request: crate::pb::GetMediaRequest,
     ) -> Result<crate::pb::GetMediaResponse, tonic::Status> {
         self.core
-            .unary(
+            .single(
                 &crate::rpc::GET_MEDIA,
+                &crate::rpc::GET_MEDIA_BY_IDS,
+                &GET_MEDIA_BY_IDS_PER_ID,
+                &GET_MEDIA_SINGLE,
                 request,
-                |request: &crate::pb::GetMediaRequest| vec![request.media_id.clone()],
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media(request)
+                        .await
+                },
+                |channel, request| async move {
+                    crate::pb::media_service_client::MediaServiceClient::new(channel)
+                        .get_media_by_ids(request)
                         .await
                 },
             )
@@ -196,13 +234,7 @@ impl MediaClient {
     }
     /// Forgets the cached response of `GetMedia` to `request`, in this process and (through Redis) every other.
     pub async fn invalidate_get_media(&self, request: &crate::pb::GetMediaRequest) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_MEDIA,
-                request,
-                |request: &crate::pb::GetMediaRequest| vec![request.media_id.clone()],
-            )
-            .await;
+        self.core.invalidate_ids(::std::slice::from_ref(&request.media_id)).await;
     }
     /// Returns the media among the given ids (at most 100), for callers that check or render
     /// many attachments at once, in request order. Unknown or deleted ids, and those of media the
@@ -216,10 +248,10 @@ impl MediaClient {
         request: crate::pb::GetMediaByIdsRequest,
     ) -> Result<crate::pb::GetMediaByIdsResponse, tonic::Status> {
         self.core
-            .unary(
+            .batch(
                 &crate::rpc::GET_MEDIA_BY_IDS,
+                &GET_MEDIA_BY_IDS_PER_ID,
                 request,
-                |request: &crate::pb::GetMediaByIdsRequest| request.media_ids.clone(),
                 |channel, request| async move {
                     crate::pb::media_service_client::MediaServiceClient::new(channel)
                         .get_media_by_ids(request)
@@ -233,13 +265,7 @@ impl MediaClient {
         &self,
         request: &crate::pb::GetMediaByIdsRequest,
     ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_MEDIA_BY_IDS,
-                request,
-                |request: &crate::pb::GetMediaByIdsRequest| request.media_ids.clone(),
-            )
-            .await;
+        self.core.invalidate_ids(&request.media_ids).await;
     }
     /// Lists a user's live media, newest first, a page at a time, optionally of one kind: to that
     /// user (owner_id empty or theirs), or to content or messaging calling as themselves.

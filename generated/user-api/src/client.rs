@@ -4,6 +4,37 @@
 //! The typed client of the service.
 use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
 use ::nova_runtime::codegen::tonic;
+/// How `GetUserProfilesByIds` is cached per id (the spec's `per_id`).
+static GET_USER_PROFILES_BY_IDS_PER_ID: ::nova_runtime::client::PerId<
+    crate::pb::GetUserProfilesByIdsRequest,
+    crate::pb::GetUserProfilesByIdsResponse,
+    crate::pb::UserProfile,
+> = ::nova_runtime::client::PerId {
+    ids: |request| &request.user_ids,
+    request: |user_ids| crate::pb::GetUserProfilesByIdsRequest {
+        user_ids,
+    },
+    parts: |response| (response.profiles, response.missing_user_ids),
+    item_id: |item| &item.user_id,
+    assemble: |profiles, missing_user_ids| crate::pb::GetUserProfilesByIdsResponse {
+        profiles,
+        missing_user_ids,
+    },
+    max_batch: 100,
+    noun: "user",
+};
+/// How `GetUserProfile` reads the per-id entries of `GetUserProfilesByIds` (the spec's `single`).
+static GET_USER_PROFILE_SINGLE: ::nova_runtime::client::Single<
+    crate::pb::GetUserProfileRequest,
+    crate::pb::GetUserProfileResponse,
+    crate::pb::UserProfile,
+> = ::nova_runtime::client::Single {
+    id: |request| &request.user_id,
+    wrap: |item| crate::pb::GetUserProfileResponse {
+        profile: Some(item),
+    },
+    field: "user_id",
+};
 /// Client of the user service, for other services: the only way they reach its data.
 ///
 /// Each call follows its RPC's policy from specs/ownership.toml: cache (L1 in process, L2 in
@@ -78,15 +109,20 @@ impl UserClient {
         request: crate::pb::GetUserProfileRequest,
     ) -> Result<crate::pb::GetUserProfileResponse, tonic::Status> {
         self.core
-            .unary(
+            .single(
                 &crate::rpc::GET_USER_PROFILE,
+                &crate::rpc::GET_USER_PROFILES_BY_IDS,
+                &GET_USER_PROFILES_BY_IDS_PER_ID,
+                &GET_USER_PROFILE_SINGLE,
                 request,
-                |request: &crate::pb::GetUserProfileRequest| {
-                    vec![request.user_id.clone()]
-                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_profile(request)
+                        .await
+                },
+                |channel, request| async move {
+                    crate::pb::user_service_client::UserServiceClient::new(channel)
+                        .get_user_profiles_by_ids(request)
                         .await
                 },
             )
@@ -97,15 +133,7 @@ impl UserClient {
         &self,
         request: &crate::pb::GetUserProfileRequest,
     ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_USER_PROFILE,
-                request,
-                |request: &crate::pb::GetUserProfileRequest| {
-                    vec![request.user_id.clone()]
-                },
-            )
-            .await;
+        self.core.invalidate_ids(::std::slice::from_ref(&request.user_id)).await;
     }
     /// Returns the profiles among the given user ids (at most 100), for callers that render
     /// many authors at once, in request order (profiles missing so far are materialised, with
@@ -119,12 +147,10 @@ impl UserClient {
         request: crate::pb::GetUserProfilesByIdsRequest,
     ) -> Result<crate::pb::GetUserProfilesByIdsResponse, tonic::Status> {
         self.core
-            .unary(
+            .batch(
                 &crate::rpc::GET_USER_PROFILES_BY_IDS,
+                &GET_USER_PROFILES_BY_IDS_PER_ID,
                 request,
-                |request: &crate::pb::GetUserProfilesByIdsRequest| {
-                    request.user_ids.clone()
-                },
                 |channel, request| async move {
                     crate::pb::user_service_client::UserServiceClient::new(channel)
                         .get_user_profiles_by_ids(request)
@@ -138,15 +164,7 @@ impl UserClient {
         &self,
         request: &crate::pb::GetUserProfilesByIdsRequest,
     ) {
-        self.core
-            .invalidate(
-                &crate::rpc::GET_USER_PROFILES_BY_IDS,
-                request,
-                |request: &crate::pb::GetUserProfilesByIdsRequest| {
-                    request.user_ids.clone()
-                },
-            )
-            .await;
+        self.core.invalidate_ids(&request.user_ids).await;
     }
     /// Replaces the editable fields of the caller's profile (`user_id` is bound to the caller:
     /// PERMISSION_DENIED for another user's, UNAUTHENTICATED without a token); making it private

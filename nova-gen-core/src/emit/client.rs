@@ -6,7 +6,7 @@ use quote::{format_ident, quote};
 use crate::emit::crate_root::message_tokens;
 use crate::emit::rpc::rpc_docs;
 use crate::emit::{EmitError, doc_line, doc_lines, rust_file};
-use crate::ir::{Rpc, Service};
+use crate::ir::{MessageType, Paired, PerId, Rpc, Service};
 use crate::names::{client_struct, ident, invalidate_method, rpc_const, rpc_method, tonic_client_module, tonic_client_struct};
 
 /// The function naming the entities a request is about (for invalidation by id).
@@ -21,39 +21,126 @@ fn entities_fn(rpc: &Rpc) -> proc_macro2::TokenStream {
     }
 }
 
-fn method(service: &Service, rpc: &Rpc) -> proc_macro2::TokenStream {
+/// The static `<RPC>_PER_ID` of a per-id batch read: how the runtime takes its messages
+/// apart into one entry per id and puts them together again.
+fn per_id_shape(rpc: &Rpc, per_id: &PerId) -> proc_macro2::TokenStream {
+    let name = per_id_static(rpc);
+    let (input, output) = (message_tokens(&rpc.input), message_tokens(&rpc.output));
+    let item = message_tokens(&MessageType::Local(per_id.item.clone()));
+    let ids = ident(&per_id.ids_field.to_snake_case());
+    let items = ident(&per_id.items_field.to_snake_case());
+    let id = ident(&per_id.id_field.to_snake_case());
+    let missing = ident(&per_id.missing_field.to_snake_case());
+    let (max, noun) = (proc_macro2::Literal::usize_unsuffixed(per_id.max as usize), &per_id.noun);
+    let doc = doc_line(&format!("How `{}` is cached per id (the spec's `per_id`).", rpc.name));
+    quote! {
+        #doc
+        static #name: ::nova_runtime::client::PerId<#input, #output, #item> = ::nova_runtime::client::PerId {
+            ids: |request| &request.#ids,
+            request: |#ids| #input { #ids },
+            parts: |response| (response.#items, response.#missing),
+            item_id: |item| &item.#id,
+            assemble: |#items, #missing| #output { #items, #missing },
+            max_batch: #max,
+            noun: #noun,
+        };
+    }
+}
+
+/// The static `<RPC>_SINGLE` of a single read paired with a batch read: its id, and its
+/// response from an item.
+fn single_shape(rpc: &Rpc, batch: &Rpc, paired: &Paired, item: &str) -> proc_macro2::TokenStream {
+    let name = single_static(rpc);
+    let (input, output) = (message_tokens(&rpc.input), message_tokens(&rpc.output));
+    let item = message_tokens(&MessageType::Local(item.to_string()));
+    let id = ident(&paired.id_field.to_snake_case());
+    let field = ident(&paired.response_field.to_snake_case());
+    let id_name = &paired.id_field;
+    let doc = doc_line(&format!("How `{}` reads the per-id entries of `{}` (the spec's `single`).", rpc.name, batch.name));
+    quote! {
+        #doc
+        static #name: ::nova_runtime::client::Single<#input, #output, #item> = ::nova_runtime::client::Single {
+            id: |request| &request.#id,
+            wrap: |item| #output { #field: Some(item) },
+            field: #id_name,
+        };
+    }
+}
+
+fn single_static(rpc: &Rpc) -> proc_macro2::Ident {
+    format_ident!("{}_SINGLE", rpc_const(rpc))
+}
+
+fn per_id_static(rpc: &Rpc) -> proc_macro2::Ident {
+    format_ident!("{}_PER_ID", rpc_const(rpc))
+}
+
+/// The tonic call of `rpc` on a channel, as the runtime's `attempt` closure.
+fn attempt(service: &Service, rpc: &Rpc) -> proc_macro2::TokenStream {
+    let method = rpc_method(rpc);
+    let module = tonic_client_module(service);
+    let tonic_client = tonic_client_struct(service);
+    quote!(|channel, request| async move { crate::pb::#module::#tonic_client::new(channel).#method(request).await })
+}
+
+fn method(service: &Service, rpc: &Rpc) -> Result<proc_macro2::TokenStream, EmitError> {
     let method = rpc_method(rpc);
     let descriptor = rpc_const(rpc);
     let input = message_tokens(&rpc.input);
     let output = message_tokens(&rpc.output);
-    let module = tonic_client_module(service);
-    let tonic_client = tonic_client_struct(service);
     let entities = entities_fn(rpc);
     let docs = rpc_docs(rpc);
+    let own = attempt(service, rpc);
+    let cache = rpc.policy.cache.as_ref();
+    let (body, invalidation) = match (cache.and_then(|c| c.per_id.as_ref()), cache.and_then(|c| c.paired.as_ref())) {
+        (Some(per_id), _) => {
+            let shape = per_id_static(rpc);
+            let ids = ident(&per_id.ids_field.to_snake_case());
+            (quote!(self.core.batch(&crate::rpc::#descriptor, &#shape, request, #own).await), quote!(self.core.invalidate_ids(&request.#ids).await;))
+        }
+        (None, Some(paired)) => {
+            let batch = service
+                .rpcs
+                .iter()
+                .find(|r| r.name == paired.batch)
+                .ok_or_else(|| EmitError::new(format!("{} pairs with an unknown {}", rpc.name, paired.batch)))?;
+            let (batch_descriptor, shape, batch_attempt) = (rpc_const(batch), per_id_static(batch), attempt(service, batch));
+            let id = ident(&paired.id_field.to_snake_case());
+            let single = single_static(rpc);
+            (
+                quote! {
+                    self.core
+                        .single(&crate::rpc::#descriptor, &crate::rpc::#batch_descriptor, &#shape, &#single, request, #own, #batch_attempt)
+                        .await
+                },
+                quote!(self.core.invalidate_ids(::std::slice::from_ref(&request.#id)).await;),
+            )
+        }
+        (None, None) => (
+            quote!(self.core.unary(&crate::rpc::#descriptor, request, #entities, #own).await),
+            quote!(self.core.invalidate(&crate::rpc::#descriptor, request, #entities).await;),
+        ),
+    };
     let call = quote! {
         #docs
         pub async fn #method(&self, request: #input) -> Result<#output, tonic::Status> {
-            self.core
-                .unary(&crate::rpc::#descriptor, request, #entities, |channel, request| async move {
-                    crate::pb::#module::#tonic_client::new(channel).#method(request).await
-                })
-                .await
+            #body
         }
     };
-    if rpc.policy.cache.is_none() {
-        return call;
+    if cache.is_none() {
+        return Ok(call);
     }
     // The same name the validator checks for collisions with RPC methods.
     let invalidate = format_ident!("{}", invalidate_method(&rpc.name));
     let doc = doc_line(&format!("Forgets the cached response of `{}` to `request`, in this process and (through Redis) every other.", rpc.name));
-    quote! {
+    Ok(quote! {
         #call
 
         #doc
         pub async fn #invalidate(&self, request: &#input) {
-            self.core.invalidate(&crate::rpc::#descriptor, request, #entities).await;
+            #invalidation
         }
-    }
+    })
 }
 
 /// The constructors of the client struct `client`: from a channel, a URI, the environment or
@@ -101,7 +188,13 @@ fn constructors(client: &proc_macro2::Ident) -> proc_macro2::TokenStream {
 
 pub fn emit_client(service: &Service) -> Result<String, EmitError> {
     let client = client_struct(service);
-    let methods = service.rpcs.iter().map(|rpc| method(service, rpc));
+    let methods = service.rpcs.iter().map(|rpc| method(service, rpc)).collect::<Result<Vec<_>, _>>()?;
+    let shapes = service.rpcs.iter().filter_map(|rpc| Some(per_id_shape(rpc, rpc.policy.cache.as_ref()?.per_id.as_ref()?)));
+    let singles = service.rpcs.iter().filter_map(|rpc| {
+        let paired = rpc.policy.cache.as_ref()?.paired.as_ref()?;
+        let batch = service.rpcs.iter().find(|r| r.name == paired.batch)?;
+        Some(single_shape(rpc, batch, paired, &batch.policy.cache.as_ref()?.per_id.as_ref()?.item))
+    });
     let constructors = constructors(&client);
     let doc = doc_lines(
         &[
@@ -117,6 +210,10 @@ pub fn emit_client(service: &Service) -> Result<String, EmitError> {
         //! The typed client of the service.
         use ::nova_runtime::client::{ClientCore, ClientError, ClientOptions, Peers};
         use ::nova_runtime::codegen::tonic;
+
+        #(#shapes)*
+
+        #(#singles)*
 
         #doc
         #[derive(Debug, Clone)]

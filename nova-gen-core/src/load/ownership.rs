@@ -8,7 +8,7 @@ use crate::load::column::parse_column;
 use crate::load::scan::{self, Inside};
 use crate::load::toml_read::Reader;
 use crate::raw::{
-    RawBreaker, RawColumn, RawColumnList, RawDefaults, RawForeignKey, RawKey, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc,
+    RawBreaker, RawColumn, RawColumnList, RawDefaults, RawForeignKey, RawKey, RawPerId, RawPolicy, RawRetry, RawRetryBudget, RawRetryParams, RawRpc,
     RawService, RawSlo, RawSpec, RawTable, RawTargetPolicy,
 };
 use crate::source::{Located, SourceFile};
@@ -32,8 +32,22 @@ const SERVICE_KEYS: [&str; 16] = [
     "tables",
 ];
 const DEFAULTS_KEYS: [&str; 8] = ["deadline", "retry", "stale_if_error", "breaker", "retry_budget", "slo", "access", "token_issuer"];
-const RPC_KEYS: [&str; 12] =
-    ["cache", "stale_if_error", "entity", "deadline", "retry", "fail_closed", "slo", "access", "permission", "services", "acting", "shared"];
+const RPC_KEYS: [&str; 13] = [
+    "cache",
+    "stale_if_error",
+    "entity",
+    "deadline",
+    "retry",
+    "fail_closed",
+    "slo",
+    "access",
+    "permission",
+    "services",
+    "acting",
+    "shared",
+    "per_id",
+];
+const PER_ID_KEYS: [&str; 5] = ["items", "id", "missing", "single", "max"];
 const BREAKER_KEYS: [&str; 7] = ["window", "min_calls", "failure_rate", "slow_call", "slow_rate", "open_for", "half_open_calls"];
 const BUDGET_KEYS: [&str; 2] = ["max_tokens", "token_ratio"];
 const SLO_KEYS: [&str; 4] = ["p95", "error_rate", "for", "severity"];
@@ -189,6 +203,17 @@ fn read_policy(reader: &mut Reader<'_>, table: &DeTable<'_>) -> RawPolicy {
         services: table.get_key_value("services").map(|(_, value)| Located::new(reader.strings(table, "services"), value.span())),
         acting: reader.strings(table, "acting"),
         shared: reader.boolean(table, "shared"),
+        per_id: reader.table(table, "per_id").map(|(per_id, span)| {
+            reader.reject_unknown_keys(per_id, &PER_ID_KEYS, "`per_id`");
+            let raw = RawPerId {
+                items: reader.string(per_id, "items"),
+                id: reader.string(per_id, "id"),
+                missing: reader.string(per_id, "missing"),
+                single: reader.string(per_id, "single"),
+                max: reader.integer(per_id, "max"),
+            };
+            Located::new(raw, span)
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ mod api;
 mod calls;
 mod events;
 mod names;
+pub mod per_id;
 mod rpcs;
 mod services;
 mod tables;

@@ -29,6 +29,7 @@ pub(crate) fn check_rpcs(v: &mut Validator<'_>) {
         let Some(proto) = v.loaded.protos.service(&service.proto_name()).cloned() else { continue };
         check_methods(v, &proto);
         check_rpc_policies(v, service, &proto);
+        super::per_id::check_per_id(v, service, &proto);
     }
 }
 

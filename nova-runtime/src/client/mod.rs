@@ -12,8 +12,10 @@
 //!    and gRFC A6 throttling per target so an outage is not multiplied;
 //! 5. **metrics** and a tracing span per call.
 
+mod batch;
 mod breaker;
 pub mod cache;
+mod gather;
 mod invalidator;
 mod peers;
 mod retry;
@@ -32,6 +34,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument as _;
 
+pub use batch::{PerId, Single};
 pub use breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
 pub use cache::{CacheConfig, CacheKey, CacheStats, Level, Lookup, MIN_GENERATION_LIFETIME, MacKey, RedisConfig, ResponseCache, Snapshot};
 pub use invalidator::Invalidator;
@@ -189,6 +192,8 @@ struct Target {
     announce: Option<MetadataValue<Ascii>>,
     /// [`ClientOptions::min_deadline`].
     min_deadline: Option<Duration>,
+    /// Per-id loads of batch reads, gathering and in flight (`gather.rs`).
+    gatherer: gather::Gatherer,
 }
 
 /// What a generated client holds: cheap to clone; clones share the breaker, the retry
@@ -260,8 +265,9 @@ impl ClientCore {
         let announce = options.identity.announce.as_deref().and_then(|name| MetadataValue::try_from(name).ok());
         let identity = options.identity;
         let min_deadline = options.min_deadline;
-        let target =
-            Target { policy, channel, breaker, throttle: RetryThrottle::new(policy.retry_budget), cache, metrics, identity, announce, min_deadline };
+        let throttle = RetryThrottle::new(policy.retry_budget);
+        let gatherer = gather::Gatherer::default();
+        let target = Target { policy, channel, breaker, throttle, cache, metrics, identity, announce, min_deadline, gatherer };
         ClientCore { target: Arc::new(target), token: None }
     }
 
@@ -361,17 +367,22 @@ impl ClientCore {
         F: Fn(Channel, Request<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
     {
+        let (how, metrics, started, span) = self.begin(rpc);
+        let result = self.call(&how, &metrics, request, entities, attempt).instrument(span).await;
+        finish(&metrics, started, &result);
+        result
+    }
+
+    /// What every logical call fixes before it starts: its deadline, credentials and cache
+    /// scope, its metric handles (counting it started), its start time and its span.
+    fn begin(&self, rpc: &'static RpcDescriptor) -> (How, Arc<crate::metrics::RpcMetrics>, Instant, tracing::Span) {
         let started = Instant::now();
         let metrics = crate::metrics::client(rpc);
         metrics.started.increment(1);
         let deadline = call_deadline(own_budget(rpc.policy.deadline, self.target.min_deadline), context::current_deadline(), started);
         let (credentials, scope, viewer) = self.credentials_and_scope(rpc, context::current_caller().as_deref());
         let span = tracing::debug_span!("grpc.client", service = rpc.service, method = rpc.method, target = self.target());
-        let how = How { rpc, deadline, credentials, scope, viewer };
-        let result = self.call(&how, &metrics, request, entities, attempt).instrument(span).await;
-        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
-        metrics.handled(code, started.elapsed());
-        result
+        (How { rpc, deadline, credentials, scope, viewer }, metrics, started, span)
     }
 
     async fn call<Req, Resp, F, Fut>(
@@ -459,6 +470,12 @@ impl ClientCore {
             cache.invalidate_entity(id).await;
         }
     }
+}
+
+/// Counts a finished logical call by its code and time.
+fn finish<T>(metrics: &crate::metrics::RpcMetrics, started: Instant, result: &Result<T, Status>) {
+    let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+    metrics.handled(code, started.elapsed());
 }
 
 fn decode<Resp: Message + Default>(bytes: &Bytes) -> Result<Resp, Status> {

@@ -51,11 +51,14 @@ pub const MIN_GENERATION_LIFETIME: Duration = Duration::from_secs(600);
 /// A load whose generation snapshot is older than this does not write back to Redis.
 pub(crate) const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(60);
 
-/// Writes an entry only if no generation of its tags moved since the load read them, so an
-/// in-flight load cannot put back data that an invalidation removed.
+/// Writes entries, each only if no generation of its tags moved since the load read them, so
+/// an in-flight load cannot put back data that an invalidation removed. Many entries go in
+/// one call: the write-backs queued while the previous write ran (`writer.rs`), so that a
+/// batch of misses, or a busy client, costs one round trip for all its write-backs.
 ///
-/// KEYS: the entry, the lifetime key, then one generation key per tag.
-/// ARGV: the entry bytes, its lifetime (ms), then the expected generation per tag.
+/// KEYS: the lifetime key, then per entry: the entry's key and one generation key per tag.
+/// ARGV: per entry: its number of tags, its lifetime (ms), its bytes, then the expected
+/// generation per tag. Returns how many entries were written.
 ///
 /// Expiry of generation keys (what keeps Redis bounded) is safe because a generation key
 /// always outlives every entry stored under it:
@@ -66,23 +69,36 @@ pub(crate) const MAX_SNAPSHOT_AGE: Duration = Duration::from_secs(60);
 /// - the generations must be *equal* to the snapshot: lower means the key expired and started
 ///   again since the snapshot, and the entry would look current after a later bump.
 const STORE_IF_CURRENT: &str = r"
-local lifetime = tonumber(ARGV[2])
-for i = 3, #KEYS do
-  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if current ~= tonumber(ARGV[i]) then return 0 end
+local longest = tonumber(redis.call('GET', KEYS[1]) or '0')
+local k, a, stored = 2, 1, 0
+while a <= #ARGV do
+  local tags, lifetime = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local current = true
+  for i = 1, tags do
+    if tonumber(redis.call('GET', KEYS[k + i]) or '0') ~= tonumber(ARGV[a + 2 + i]) then
+      current = false
+      break
+    end
+  end
+  if current then
+    if lifetime > longest then
+      redis.call('SET', KEYS[1], lifetime)
+      longest = lifetime
+    end
+    -- A second beyond the entry: the generation key's expiry and the entry's are set by two
+    -- commands, and an equal lifetime left the key expiring a millisecond before the entry.
+    local outlive = lifetime + 1000
+    for i = 1, tags do
+      local ttl = redis.call('PTTL', KEYS[k + i])
+      if ttl >= 0 and ttl < outlive then redis.call('PEXPIRE', KEYS[k + i], outlive) end
+    end
+    redis.call('SET', KEYS[k], ARGV[a + 2], 'PX', lifetime)
+    stored = stored + 1
+  end
+  k = k + 1 + tags
+  a = a + 3 + tags
 end
-if lifetime > tonumber(redis.call('GET', KEYS[2]) or '0') then
-  redis.call('SET', KEYS[2], lifetime)
-end
--- A second beyond the entry: the generation key's expiry and the entry's are set by two
--- commands, and an equal lifetime left the key expiring a millisecond before the entry.
-local outlive = lifetime + 1000
-for i = 3, #KEYS do
-  local ttl = redis.call('PTTL', KEYS[i])
-  if ttl >= 0 and ttl < outlive then redis.call('PEXPIRE', KEYS[i], outlive) end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', lifetime)
-return 1
+return stored
 ";
 
 /// Bumps a generation, makes it live at least as long as any entry (see above), and tells
@@ -99,6 +115,25 @@ redis.call('PUBLISH', ARGV[1], generation .. '	' .. ARGV[2])
 return generation
 ";
 
+/// Redis round trips made, by kind: what tests count (a miss must cost one lookup in front of
+/// the call; write-backs are batched).
+#[derive(Debug, Default)]
+pub(crate) struct RoundTrips {
+    pub(crate) lookups: AtomicU64,
+    pub(crate) writes: AtomicU64,
+    pub(crate) bumps: AtomicU64,
+}
+
+/// One entry to write back if its tags' generations are still `expected`.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) key: String,
+    pub(crate) bytes: bytes::Bytes,
+    pub(crate) lifetime: Duration,
+    pub(crate) generation_keys: Vec<String>,
+    pub(crate) expected: Vec<u64>,
+}
+
 /// The connection to Redis and the scripts run there; skipped while down.
 pub(crate) struct L2 {
     pub(crate) client: redis::Client,
@@ -107,6 +142,7 @@ pub(crate) struct L2 {
     down_until_ms: AtomicU64,
     store_script: Script,
     bump_script: Script,
+    pub(crate) round_trips: RoundTrips,
 }
 
 impl std::fmt::Debug for L2 {
@@ -130,6 +166,7 @@ impl L2 {
             down_until_ms: AtomicU64::new(0),
             store_script: Script::new(STORE_IF_CURRENT),
             bump_script: Script::new(BUMP),
+            round_trips: RoundTrips::default(),
         })
     }
 
@@ -168,34 +205,37 @@ impl L2 {
         super::metrics::l2_error();
     }
 
-    /// The entry bytes and the current generations of `generation_keys`, in one round trip.
-    pub(crate) async fn get_with_generations(&self, key: &str, generation_keys: &[String]) -> Option<(Option<Vec<u8>>, Vec<u64>)> {
+    /// The bytes of each of `keys` and the current generations of `generation_keys`, in one
+    /// round trip.
+    pub(crate) async fn get_with_generations(&self, keys: &[&str], generation_keys: &[String]) -> Option<(Vec<Option<Vec<u8>>>, Vec<u64>)> {
         let mut connection = self.connection.clone();
         let mut pipe = redis::pipe();
-        pipe.get(key).cmd("MGET").arg(generation_keys);
-        let (value, generations): (Option<Vec<u8>>, Vec<Option<u64>>) = self.run(pipe.query_async(&mut connection)).await?;
-        Some((value, generations.into_iter().map(|g| g.unwrap_or(0)).collect()))
+        for key in keys {
+            pipe.get(*key);
+        }
+        pipe.cmd("MGET").arg(generation_keys);
+        self.round_trips.lookups.fetch_add(1, Ordering::Relaxed);
+        let mut replies: Vec<redis::Value> = self.run(pipe.query_async(&mut connection)).await?;
+        let generations = replies.pop()?;
+        let generations: Vec<Option<u64>> = redis::from_redis_value(generations).ok()?;
+        let values = replies.into_iter().map(|value| redis::from_redis_value::<Option<Vec<u8>>>(value).ok().flatten()).collect();
+        Some((values, generations.into_iter().map(|g| g.unwrap_or(0)).collect()))
     }
 
-    /// Stores `value` for `lifetime` unless a generation differs from `expected`; `Some(true)`
-    /// if stored.
-    pub(crate) async fn store_if_current(
-        &self,
-        key: &str,
-        value: &[u8],
-        lifetime: Duration,
-        lifetime_key: &str,
-        generation_keys: &[String],
-        expected: &[u64],
-    ) -> Option<bool> {
+    /// Writes each entry unless a generation of its tags differs from its snapshot, in one
+    /// round trip; how many were written.
+    pub(crate) async fn store_if_current(&self, lifetime_key: &str, stores: &[Store]) -> Option<u64> {
         let mut connection = self.connection.clone();
-        let mut invocation = self.store_script.key(key);
-        invocation.key(lifetime_key).arg(value).arg(millis(lifetime));
-        for (generation_key, generation) in generation_keys.iter().zip(expected) {
-            invocation.key(generation_key).arg(*generation);
+        let mut invocation = self.store_script.key(lifetime_key);
+        for store in stores {
+            invocation.key(&store.key);
+            invocation.arg(store.generation_keys.len()).arg(millis(store.lifetime)).arg(store.bytes.as_ref());
+            for (generation_key, generation) in store.generation_keys.iter().zip(&store.expected) {
+                invocation.key(generation_key).arg(*generation);
+            }
         }
-        let stored: i64 = self.run(invocation.invoke_async(&mut connection)).await?;
-        Some(stored == 1)
+        self.round_trips.writes.fetch_add(1, Ordering::Relaxed);
+        self.run(invocation.invoke_async(&mut connection)).await
     }
 
     /// Bumps a generation and tells the other replicas; the new generation, or `None` if Redis
@@ -204,6 +244,7 @@ impl L2 {
         let mut connection = self.connection.clone();
         let mut invocation = self.bump_script.key(generation_key);
         invocation.key(lifetime_key).arg(channel).arg(tag).arg(millis(MIN_GENERATION_LIFETIME));
+        self.round_trips.bumps.fetch_add(1, Ordering::Relaxed);
         self.run(invocation.invoke_async(&mut connection)).await
     }
 

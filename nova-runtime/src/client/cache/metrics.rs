@@ -9,6 +9,8 @@
 //!   recorded in Redis, so that other replicas may serve the old value until its TTL;
 //! - `grpc_client_cache_l2_forged_total`: entries read from Redis whose seal did not check
 //!   (planted by someone who can write to Redis, or `NOVA_CACHE_KEY` differs between replicas);
+//! - `grpc_client_cache_write_backs_dropped_total`: answers not copied to Redis because the
+//!   write-back queue was full (Redis slower than the misses);
 //! - `grpc_client_cache_l2_errors_total` (no labels): failed or timed-out Redis operations.
 
 use std::collections::HashMap;
@@ -24,6 +26,7 @@ pub(crate) struct CacheMetrics {
     pub(crate) tags_tracked: Gauge,
     pub(crate) publish_failures: Counter,
     pub(crate) forged: Counter,
+    pub(crate) write_backs_dropped: Counter,
 }
 
 impl CacheMetrics {
@@ -36,6 +39,7 @@ impl CacheMetrics {
             tags_tracked: gauge!("grpc_client_cache_tags_tracked", "target" => target),
             publish_failures: counter!("grpc_client_cache_invalidation_publish_failures_total", "target" => target),
             forged: counter!("grpc_client_cache_l2_forged_total", "target" => target),
+            write_backs_dropped: counter!("grpc_client_cache_write_backs_dropped_total", "target" => target),
         }
     }
 

@@ -37,13 +37,15 @@
 
 mod entry;
 mod generations;
+mod items;
 mod l2;
 mod metrics;
 mod single_flight;
 mod subscription;
+mod writer;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -52,8 +54,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use entry::{Entry, MacKey, Unsealed};
-use l2::MAX_SNAPSHOT_AGE;
+pub use items::{ABSENT_TTL, Item};
+use l2::{MAX_SNAPSHOT_AGE, Store};
 pub use l2::{MIN_GENERATION_LIFETIME, RedisConfig};
+use tokio::sync::mpsc;
+use writer::Queued;
 
 use crate::rpc::{CachePolicy, RpcDescriptor};
 use generations::Generations;
@@ -81,12 +86,27 @@ pub struct CacheConfig {
     /// What entries in Redis are sealed with (see [`Entry`]): the same for every replica that
     /// should share them (`NOVA_CACHE_KEY`).
     pub mac_key: MacKey,
+    /// How long a miss of a single-id read paired with a batch read may wait, while a load of
+    /// its group is in the air, for others to share its batch call (see `client/batch.rs`);
+    /// never more than half the time it has left. A miss with nothing in the air never waits.
+    pub coalesce_window: Duration,
 }
+
+/// The default [`CacheConfig::coalesce_window`]: about one loaded round trip to an owner, short
+/// next to a lookup's 200 ms deadline.
+pub const COALESCE_WINDOW: Duration = Duration::from_millis(2);
 
 impl Default for CacheConfig {
     /// A key of this process only (see [`MacKey::random`]).
     fn default() -> Self {
-        CacheConfig { l1_capacity: 10_000, tag_capacity: 100_000, redis: None, key_prefix: "nova".to_string(), mac_key: MacKey::random() }
+        CacheConfig {
+            l1_capacity: 10_000,
+            tag_capacity: 100_000,
+            redis: None,
+            key_prefix: "nova".to_string(),
+            mac_key: MacKey::random(),
+            coalesce_window: COALESCE_WINDOW,
+        }
     }
 }
 
@@ -124,7 +144,7 @@ pub enum Lookup {
 /// The cache identity of one request.
 #[derive(Debug, Clone)]
 pub struct CacheKey {
-    l1: Arc<[u8]>,
+    pub(crate) l1: Arc<[u8]>,
     l2: String,
     /// Tag 0 is the key itself; the others are the entities the request names.
     tags: Arc<[String]>,
@@ -145,6 +165,13 @@ pub struct Snapshot {
     taken: Option<Instant>,
 }
 
+impl Snapshot {
+    /// The generations seen, if Redis answered.
+    pub(crate) fn remote_generations(&self) -> Option<Arc<[u64]>> {
+        self.remote.clone()
+    }
+}
+
 /// A count of what the cache holds, for diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
@@ -156,6 +183,12 @@ pub struct CacheStats {
     pub loads_in_flight: usize,
     /// Whether L1 is trusted: always without Redis; with Redis, while subscribed to invalidations.
     pub l1_trusted: bool,
+    /// Redis round trips made so far to look entries up (one per lookup, however many keys).
+    pub redis_lookups: u64,
+    /// Redis round trips made so far to write entries back (one per batch of write-backs).
+    pub redis_writes: u64,
+    /// Redis round trips made so far to record invalidations.
+    pub redis_bumps: u64,
 }
 
 /// An L1 entry keeps its tags, so that a hit is checked without deriving them again.
@@ -186,6 +219,9 @@ pub struct ResponseCache {
     trusted: watch::Sender<bool>,
     listening: AtomicBool,
     metrics: CacheMetrics,
+    /// The write-back queue (`writer.rs`), started on first use.
+    writes: OnceLock<mpsc::Sender<Queued>>,
+    coalesce_window: Duration,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -243,6 +279,8 @@ impl ResponseCache {
             trusted: watch::Sender::new(trusted_at_start),
             listening: AtomicBool::new(false),
             metrics,
+            writes: OnceLock::new(),
+            coalesce_window: config.coalesce_window,
         });
         if tokio::runtime::Handle::try_current().is_ok() {
             cache.ensure_listening();
@@ -331,34 +369,57 @@ impl ResponseCache {
     /// Looks in L2 only; also returns what it saw of the key's generations, for the load that
     /// follows a miss.
     pub async fn lookup_l2(&self, key: &CacheKey) -> (Lookup, Snapshot) {
-        let Some(l2) = &self.l2 else { return (Lookup::Miss, Snapshot::default()) };
-        // Before the round trip: a change heard during it makes the promoted entry not current.
+        self.lookup_l2_many(std::slice::from_ref(key)).await.pop().unwrap_or((Lookup::Miss, Snapshot::default()))
+    }
+
+    /// Looks `keys` up in L2 in one round trip (their entries and the generations of all their
+    /// tags); for each, what it found and what it saw of its generations.
+    pub(crate) async fn lookup_l2_many(&self, keys: &[CacheKey]) -> Vec<(Lookup, Snapshot)> {
+        let missed = || keys.iter().map(|_| (Lookup::Miss, Snapshot::default())).collect();
+        let Some(l2) = &self.l2 else { return missed() };
+        // Each tag once, however many keys share it (a batch's viewer tag).
+        let mut tags: Vec<&String> = keys.iter().flat_map(|key| key.tags.iter()).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        let generation_keys: Vec<String> = tags.iter().map(|tag| self.generation_key(tag)).collect();
+        let entry_keys: Vec<&str> = keys.iter().map(|key| key.l2.as_str()).collect();
+        // Before the round trip: a change heard during it makes a promoted entry not current.
         let since = self.generations.now();
         let taken = Instant::now();
-        let Some((bytes, remote)) = l2.get_with_generations(&key.l2, &self.generation_keys(&key.tags)).await else {
-            return (Lookup::Miss, Snapshot::default());
-        };
-        let snapshot = Snapshot { remote: Some(Arc::from(remote)), taken: Some(taken) };
-        let entry = match bytes.as_deref().map(|bytes| Entry::open(bytes, &self.mac_key, &key.l2)) {
+        let Some((entries, generations)) = l2.get_with_generations(&entry_keys, &generation_keys).await else { return missed() };
+        let mut found = Vec::with_capacity(keys.len());
+        for (key, bytes) in keys.iter().zip(entries) {
+            let remote: Vec<u64> =
+                key.tags.iter().map(|tag| tags.binary_search(&tag).ok().and_then(|i| generations.get(i).copied()).unwrap_or(0)).collect();
+            let snapshot = Snapshot { remote: Some(Arc::from(remote)), taken: Some(taken) };
+            let lookup = self.judge(key, bytes.as_deref(), &snapshot, since).await;
+            found.push((lookup, snapshot));
+        }
+        found
+    }
+
+    /// What the bytes found in Redis for `key` are worth, given the generations there now; a
+    /// fresh entry is promoted to L1.
+    async fn judge(&self, key: &CacheKey, bytes: Option<&[u8]>, snapshot: &Snapshot, since: u64) -> Lookup {
+        let entry = match bytes.map(|bytes| Entry::open(bytes, &self.mac_key, &key.l2)) {
             Some(Ok(entry)) => entry,
             Some(Err(Unsealed::Forged)) => {
                 self.metrics.forged.increment(1);
                 tracing::warn!(owner = self.owner, key = %key.l2, "a cache entry in redis does not carry this deployment's seal: ignored (a planted entry, or NOVA_CACHE_KEY differs between replicas)");
-                return (Lookup::Miss, snapshot);
+                return Lookup::Miss;
             }
-            Some(Err(Unsealed::Foreign)) | None => return (Lookup::Miss, snapshot),
+            Some(Err(Unsealed::Foreign)) | None => return Lookup::Miss,
         };
         if !snapshot.remote.as_deref().is_some_and(|remote| entry.is_current(remote)) {
-            return (Lookup::Miss, snapshot);
+            return Lookup::Miss;
         }
         let now = now_ms();
         if entry.is_fresh(now) {
             let payload = entry.payload.clone();
             self.remember(key, &entry, since).await;
-            return (Lookup::Fresh(payload, Level::L2), snapshot);
+            return Lookup::Fresh(payload, Level::L2);
         }
-        let lookup = if entry.is_usable_stale(now) { Lookup::Stale(entry.payload) } else { Lookup::Miss };
-        (lookup, snapshot)
+        if entry.is_usable_stale(now) { Lookup::Stale(entry.payload) } else { Lookup::Miss }
     }
 
     /// Keeps `entry` in L1, unless a change heard since tick `since` (or a lost subscription)
@@ -391,27 +452,40 @@ impl ResponseCache {
     }
 
     /// Stores a loaded response: in L1 if nothing changed since the load started (tick
-    /// `started`), and in Redis (in the background) if the generations there still match the
-    /// snapshot the load started from.
+    /// `started`), and in Redis (queued for the writer, `writer.rs`) if the generations there
+    /// still match the snapshot the load started from.
     async fn store(self: &Arc<Self>, key: &CacheKey, policy: CachePolicy, started: u64, snapshot: &Snapshot, payload: Bytes) {
-        let fresh_until_ms = now_ms().saturating_add(u64::try_from(policy.ttl.as_millis()).unwrap_or(u64::MAX));
-        let stale_until_ms = fresh_until_ms.saturating_add(u64::try_from(policy.stale_if_error.as_millis()).unwrap_or(u64::MAX));
-        let remote = snapshot.remote.as_deref().map(<[u64]>::to_vec).unwrap_or_default();
-        let entry = Entry { payload, fresh_until_ms, stale_until_ms, generations: remote };
-        let recent = snapshot.taken.is_some_and(|taken| taken.elapsed() < MAX_SNAPSHOT_AGE);
-        if self.l2.is_some() && snapshot.remote.is_some() && recent {
-            // Written in the background: the caller has its answer; the script refuses the
-            // write if an invalidation came first.
-            let (l2_key, bytes, lifetime) = (key.l2.clone(), entry.encode(&self.mac_key, &key.l2), policy.ttl + policy.stale_if_error);
-            let (lifetime_key, generation_keys, expected) = (self.lifetime_key(), self.generation_keys(&key.tags), entry.generations.clone());
-            let cache = Arc::clone(self);
-            tokio::spawn(async move {
-                if let Some(l2) = &cache.l2 {
-                    l2.store_if_current(&l2_key, &bytes, lifetime, &lifetime_key, &generation_keys, &expected).await;
-                }
-            });
+        self.store_all(vec![(key, policy, snapshot, payload)], started).await;
+    }
+
+    /// Stores the answers of one load (tick `started`) as [`ResponseCache::store`] does, their
+    /// Redis copies in one write-back.
+    pub(crate) async fn store_all(self: &Arc<Self>, answers: Vec<(&CacheKey, CachePolicy, &Snapshot, Bytes)>, started: u64) {
+        let mut stores = Vec::new();
+        let mut oldest: Option<Instant> = None;
+        for (key, policy, snapshot, payload) in answers {
+            let fresh_until_ms = now_ms().saturating_add(u64::try_from(policy.ttl.as_millis()).unwrap_or(u64::MAX));
+            let stale_until_ms = fresh_until_ms.saturating_add(u64::try_from(policy.stale_if_error.as_millis()).unwrap_or(u64::MAX));
+            let remote = snapshot.remote.as_deref().map(<[u64]>::to_vec).unwrap_or_default();
+            let entry = Entry { payload, fresh_until_ms, stale_until_ms, generations: remote };
+            if let (Some(_), Some(_), Some(taken)) = (&self.l2, &snapshot.remote, snapshot.taken)
+                && taken.elapsed() < MAX_SNAPSHOT_AGE
+            {
+                // The caller has its answer; the script refuses the write if an invalidation came first.
+                stores.push(Store {
+                    key: key.l2.clone(),
+                    bytes: entry.encode(&self.mac_key, &key.l2),
+                    lifetime: policy.ttl + policy.stale_if_error,
+                    generation_keys: self.generation_keys(&key.tags),
+                    expected: entry.generations.clone(),
+                });
+                oldest = Some(oldest.map_or(taken, |o| o.min(taken)));
+            }
+            self.remember(key, &entry, started).await;
         }
-        self.remember(key, &entry, started).await;
+        if let Some(taken) = oldest {
+            self.write_back(Queued { stores, taken });
+        }
     }
 
     /// Forgets one request's cached response, here and in every replica.
@@ -495,12 +569,20 @@ impl ResponseCache {
             tags_tracked: self.generations.len(),
             loads_in_flight: self.flights.len(),
             l1_trusted: self.generations.is_trusted(),
+            redis_lookups: self.l2.as_ref().map_or(0, |l2| l2.round_trips.lookups.load(Ordering::Relaxed)),
+            redis_writes: self.l2.as_ref().map_or(0, |l2| l2.round_trips.writes.load(Ordering::Relaxed)),
+            redis_bumps: self.l2.as_ref().map_or(0, |l2| l2.round_trips.bumps.load(Ordering::Relaxed)),
         }
     }
 
     /// Drops every L1 entry (tests and benchmarks use it to reach L2).
     pub fn clear_l1(&self) {
         self.l1.invalidate_all();
+    }
+
+    /// How long a paired single-id read waits for others to share its batch call.
+    pub fn coalesce_window(&self) -> Duration {
+        self.coalesce_window
     }
 
     /// Whether Redis is configured as L2 (whether or not it answers now).
