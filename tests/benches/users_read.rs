@@ -37,11 +37,9 @@ use std::time::{Duration, Instant};
 
 use nova_auth::{AuthClient, pb};
 use nova_runtime::client::{CacheConfig, ClientOptions, RedisConfig};
-use nova_runtime::codegen::chrono::{DateTime, Utc};
-use nova_runtime::codegen::sqlx::{self, Connection as _, PgPool, postgres::PgPoolOptions};
-use nova_runtime::db::{DEFAULT_MAX_CONNECTIONS, quote_identifier};
+use nova_runtime::codegen::sqlx::{self, PgPool};
 use nova_runtime::server::ServiceConfig;
-use nova_tests::database::server_url;
+use nova_tests::legacy;
 use nova_tests::redis_prefix::{RedisPrefix, redis_url};
 use nova_tests::zipf::Zipf;
 use nova_tests::{RunningService, SAFETY_TIMEOUT, TestDatabase, wait_until_serving};
@@ -63,12 +61,6 @@ struct Batch {
     strings: Vec<String>,
 }
 
-/// User number `n` (1..=USERS) has the id `00000000-0000-0000-0000-<n in hex>` in both
-/// databases; Zipf rank `k` is user `k`.
-fn user_id(n: usize) -> Uuid {
-    Uuid::from_u128(n as u128)
-}
-
 /// [`REQUESTS`] batches of [`BATCH`] distinct users from the Zipf stream: a repeat within a
 /// batch is skipped (a caller asks once for each author on a page).
 fn batches() -> Vec<Batch> {
@@ -78,7 +70,7 @@ fn batches() -> Vec<Batch> {
         .map(|_| {
             let mut uuids = Vec::with_capacity(BATCH);
             while uuids.len() < BATCH {
-                let id = user_id(zipf.sample(&mut rng));
+                let id = legacy::user_id(zipf.sample(&mut rng));
                 if !uuids.contains(&id) {
                     uuids.push(id);
                 }
@@ -89,61 +81,10 @@ fn batches() -> Vec<Batch> {
         .collect()
 }
 
-/// A placeholder with the length and shape of a real Argon2id hash, so rows are as wide.
-const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2htYXJrc2FsdA$0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
-
-/// The identity columns both shapes hold, identical in both databases.
-fn seed_sql(table_extra_columns: &str, extra_values: &str) -> String {
-    format!(
-        "INSERT INTO users (id, email, username, password_hash, email_verified, created_at, last_login_at{table_extra_columns})
-         SELECT lpad(to_hex(n), 32, '0')::uuid, 'user' || n || '@example.com', 'user' || n, '{PASSWORD_HASH}', n % 3 = 0,
-                timestamptz '2025-01-01' + n * interval '1 minute',
-                CASE WHEN n % 2 = 0 THEN timestamptz '2026-01-01' + n * interval '1 second' END{extra_values}
-         FROM generate_series(1, {USERS}) AS n;
-         ANALYZE users;"
-    )
-}
-
-/// The legacy monolith's `users` table, as the seed documents describe it: identity,
-/// credentials, login counters and profile in one row that every service reads and writes.
-const LEGACY_SCHEMA: &str = "CREATE TABLE users (
-    id UUID PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    username TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    email_verified BOOLEAN NOT NULL DEFAULT false,
-    failed_login_attempts INTEGER NOT NULL DEFAULT 0,
-    last_login_at TIMESTAMPTZ,
-    display_name TEXT,
-    bio TEXT,
-    profile_picture TEXT,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    deleted_at TIMESTAMPTZ,
-    deleted_by UUID
-)";
-
-/// The columns auth's repository reads, as far as the legacy table has them.
-const LEGACY_READ: &str = "SELECT id, email, username, password_hash, email_verified, failed_login_attempts, last_login_at, created_at, updated_at, deleted_at \
-     FROM users WHERE id = ANY($1) AND deleted_at IS NULL";
-
-type LegacyRow = (Uuid, String, String, String, bool, i32, Option<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
-
-/// The shared legacy database: created, shaped and seeded here, dropped with `database`.
+/// The shared legacy database (`nova_tests::legacy`): the monolith's `users` table and the
+/// tables referencing it, seeded with [`USERS`] users.
 async fn legacy_database() -> (TestDatabase, PgPool) {
-    let database = TestDatabase::new("bench_legacy");
-    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await.unwrap();
-    let create = format!("CREATE DATABASE {}", quote_identifier(&database.name));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut admin).await.unwrap();
-    let mut connection = database.connect().await;
-    sqlx::raw_sql(LEGACY_SCHEMA).execute(&mut connection).await.unwrap();
-    let seed =
-        seed_sql(", display_name, bio, profile_picture", ", 'User ' || n, 'Bio of user ' || n, 'https://cdn.example.com/avatars/' || n || '.jpg'");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(seed)).execute(&mut connection).await.unwrap();
-    // The same pool size as a nova service's (DatabaseConfig's default): the comparison is
-    // about the path, not about how many connections each side gets.
-    let pool = PgPoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS).connect(&database.url).await.unwrap();
-    (database, pool)
+    legacy::database(USERS, &[]).await
 }
 
 /// A real auth server on loopback, its database migrated by its start and seeded here.
@@ -153,7 +94,7 @@ async fn auth_server() -> (TestDatabase, RunningService) {
     let server = RunningService::start(move |listeners, shutdown| nova_auth_service::start(config, listeners, shutdown)).await;
     wait_until_serving(server.addr, nova_auth::PROTO_SERVICE, SAFETY_TIMEOUT).await;
     let mut connection = database.connect().await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(seed_sql("", ""))).execute(&mut connection).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(legacy::seed_sql(USERS, "", ""))).execute(&mut connection).await.unwrap();
     (database, server)
 }
 
@@ -296,7 +237,8 @@ async fn legacy_run(pool: &PgPool, batches: &Arc<Vec<Batch>>, tasks: usize) -> [
     run_halves(batches, tasks, None, move |batches, i| {
         let pool = pool.clone();
         async move {
-            let rows: Vec<LegacyRow> = sqlx::query_as(LEGACY_READ).bind(&batches[i].uuids[..]).fetch_all(&pool).await.map_err(|e| e.to_string())?;
+            let rows: Vec<legacy::Row> =
+                sqlx::query_as(legacy::READ).bind(&batches[i].uuids[..]).fetch_all(&pool).await.map_err(|e| e.to_string())?;
             Ok(rows.len())
         }
     })

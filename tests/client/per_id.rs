@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use nova_auth::pb::auth_service_client::AuthServiceClient;
 use nova_auth::{AuthClient, pb};
-use nova_runtime::client::{CacheConfig, ClientCore, ClientOptions, Level, Lookup, PerId};
+use nova_runtime::client::{CacheConfig, ClientCore, ClientOptions, Level, Lookup, PerId, Single};
 use nova_runtime::rpc::{CachePolicy, Idempotency, RpcDescriptor};
-use nova_tests::cache_probe::{until, until_l1_trusted};
+use nova_tests::cache_probe::{target_metric, unique_target, until, until_l1_trusted};
 use nova_tests::policy::{NO_BREAKER, QUICK_RETRY, named_target, rpc};
 use nova_tests::proxy::{Mode, Proxy};
 use nova_tests::redis_prefix::RedisPrefix;
@@ -378,5 +378,53 @@ async fn a_miss_costs_one_redis_round_trip_before_the_call_and_one_write_after()
     until_in_l2(&a, &asked).await;
     assert_eq!(a.core().cache().unwrap().stats().await.redis_writes - writes, 1, "twenty entries, one write");
     assert_eq!(scripted.calls(), 2);
+    server.stop().await.unwrap();
+}
+
+/// GetUser as the generated client pairs it with GetUsersByIds.
+static SINGLE: Single<pb::GetUserRequest, pb::GetUserResponse, pb::User> =
+    Single { id: |request| &request.user_id, wrap: |user| pb::GetUserResponse { user: Some(user) }, field: "user_id" };
+
+async fn single(core: &ClientCore, id: &str) -> Result<String, tonic::Status> {
+    let response = core
+        .single(
+            &nova_auth::rpc::GET_USER,
+            &nova_auth::rpc::GET_USERS_BY_IDS,
+            &SHAPE,
+            &SINGLE,
+            pb::GetUserRequest { user_id: id.to_string() },
+            |channel, request| async move { AuthServiceClient::new(channel).get_user(request).await },
+            |channel, request| async move { AuthServiceClient::new(channel).get_users_by_ids(request).await },
+        )
+        .await?;
+    Ok(response.user.unwrap_or_default().username)
+}
+
+#[tokio::test]
+async fn a_caller_that_joined_a_load_in_the_air_asks_again_alone_when_it_is_refused() {
+    let redis = RedisPrefix::new();
+    let scripted = world();
+    let gate = Gate::default();
+    scripted.set(Script { refuse_id: Some("bad".into()), hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let server = start_scripted(&scripted).await;
+    // A target name of this test's own: its coalesced counter is this test's alone.
+    let target = unique_target("per-id-joined");
+    let options = ClientOptions { cache: Some(redis.cache_config()), min_deadline: Some(Duration::from_secs(30)), ..Default::default() };
+    let core = ClientCore::new(named_target(target, NO_BREAKER), nova_runtime::client::channel(&server.uri()).unwrap(), options);
+    until_l1_trusted(core.cache().unwrap()).await;
+    let refused = tokio::spawn({
+        let core = core.clone();
+        async move { batch(&core, &nova_auth::rpc::GET_USERS_BY_IDS, &["bad", "u1"]).await }
+    });
+    scripted.wait_for_calls(1).await;
+    let joiner = tokio::spawn({
+        let core = core.clone();
+        async move { single(&core, "u1").await }
+    });
+    until("the reader joined the load in the air", || async { target_metric("grpc_client_cache_coalesced_total", target) == 1.0 }).await;
+    gate.open();
+    assert_eq!(refused.await.unwrap().unwrap_err().code(), Code::InvalidArgument, "the refusal is the asker's");
+    assert_eq!(joiner.await.unwrap().unwrap(), "ada", "the joiner asked again for its own id");
+    assert_eq!(scripted.batches(), vec![ids(&["bad", "u1"]), ids(&["u1"])]);
     server.stop().await.unwrap();
 }

@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed setup step is a failed test
 
 pub mod cache_probe;
+pub mod cpu;
 pub mod database;
 pub mod eventually;
 pub mod gated;
+pub mod legacy;
 pub mod media_s3;
 pub mod media_upload;
 pub mod metrics;

@@ -257,16 +257,19 @@ impl ClientCore {
     ) -> Result<Resolved, Status> {
         let (Some(policy), Some(cache)) = (rpc.policy.cache, self.target.cache.clone()) else { return Ok(Resolved::Bypass) };
         cache.ensure_following();
-        let keys: Vec<_> = ids.iter().map(|id| cache.item_key(rpc, &how.scope, id, how.viewer.as_deref())).collect();
         let mut found: Vec<Option<Item>> = vec![None; ids.len()];
         let mut stale: Vec<Option<Item>> = vec![None; ids.len()];
         let mut wanted = Vec::new();
-        for (position, ((lookup, snapshot), key)) in cache.lookup_items(&keys).await.into_iter().zip(&keys).enumerate() {
+        let (mut l1_hits, mut l2_hits) = (0, 0);
+        for (position, (lookup, snapshot, key)) in cache.lookup_items(rpc, &how.scope, ids, how.viewer.as_deref()).await.into_iter().enumerate() {
             match lookup {
                 Lookup::Fresh(bytes, level) => {
                     if let Some(item) = Item::decode(&bytes) {
-                        let hits = if level == super::Level::L1 { &metrics.cache_l1_hits } else { &metrics.cache_l2_hits };
-                        hits.increment(1);
+                        if level == super::Level::L1 {
+                            l1_hits += 1;
+                        } else {
+                            l2_hits += 1;
+                        }
                         found[position] = Some(item);
                         continue;
                     }
@@ -274,9 +277,13 @@ impl ClientCore {
                 Lookup::Stale(bytes) => stale[position] = Item::decode(&bytes),
                 Lookup::Miss => {}
             }
-            metrics.cache_misses.increment(1);
-            wanted.push((position, Wanted { id: ids[position].clone(), key: key.clone(), snapshot }));
+            let key = key.unwrap_or_else(|| cache.item_key(rpc, &how.scope, &ids[position], how.viewer.as_deref()));
+            wanted.push((position, Wanted { id: ids[position].clone(), key, snapshot }));
         }
+        // Counted per id, once per call.
+        metrics.cache_l1_hits.increment(l1_hits);
+        metrics.cache_l2_hits.increment(l2_hits);
+        metrics.cache_misses.increment(wanted.len() as u64);
         if !wanted.is_empty() {
             let group = self.group(rpc, how);
             let enqueue = Enqueue { deadline: how.deadline, urgent, max_batch, window: cache.coalesce_window() };
@@ -286,7 +293,7 @@ impl ClientCore {
             }
             let mut failed: Vec<usize> = Vec::new();
             let mut failure: Option<(Status, bool)> = None;
-            for (outcome, positions) in waits.loads {
+            for (outcome, positions, joined) in waits.loads {
                 match tokio::time::timeout_at(how.deadline, wait(outcome)).await {
                     Ok(Outcome { answers: Ok(answers), .. }) => {
                         for position in positions {
@@ -298,7 +305,7 @@ impl ClientCore {
                     }
                     Ok(Outcome { answers: Err(status), shared }) => {
                         failed.extend(positions);
-                        failure = Some((status, shared));
+                        failure = Some((status, shared || joined));
                     }
                     Err(_) => {
                         failed.extend(positions);

@@ -104,10 +104,12 @@ pub(super) struct Opened {
     pub(super) publish: watch::Sender<Option<Outcome>>,
 }
 
-/// What a caller waits on: each load with the positions (in the caller's list) it answers.
+/// What a caller waits on: each load with the positions (in the caller's list) it answers, and
+/// whether the caller joined it in the air (another caller's load, whose refusal may be about
+/// that caller's ids).
 #[derive(Debug, Default)]
 pub(super) struct Waits {
-    pub(super) loads: Vec<(Published, Vec<usize>)>,
+    pub(super) loads: Vec<(Published, Vec<usize>, bool)>,
 }
 
 /// What a load's task took when it flew.
@@ -143,9 +145,9 @@ impl Gatherer {
         let mut slots: HashMap<u64, usize> = HashMap::new();
         let mut shared_ids = 0;
         let mut state = self.lock();
-        let slot_of = |slots: &mut HashMap<u64, usize>, waits: &mut Waits, load: u64, outcome: &Published| {
+        let slot_of = |slots: &mut HashMap<u64, usize>, waits: &mut Waits, load: u64, outcome: &Published, joined: bool| {
             *slots.entry(load).or_insert_with(|| {
-                waits.loads.push((outcome.clone(), Vec::new()));
+                waits.loads.push((outcome.clone(), Vec::new(), joined));
                 waits.loads.len() - 1
             })
         };
@@ -153,7 +155,7 @@ impl Gatherer {
             if let Some(flying) = state.flying.get(&want.key.l1)
                 && cache.may_join(&want.key, flying.started, flying.remote.as_ref(), &want.snapshot)
             {
-                let slot = slot_of(&mut slots, &mut waits, flying.load, &flying.outcome);
+                let slot = slot_of(&mut slots, &mut waits, flying.load, &flying.outcome, true);
                 waits.loads[slot].1.push(position);
                 shared_ids += 1;
                 continue;
@@ -182,7 +184,7 @@ impl Gatherer {
             };
             let Some(open) = state.open.get_mut(&load) else { continue };
             let first_of_caller = !slots.contains_key(&load);
-            let slot = slot_of(&mut slots, &mut waits, load, &open.outcome);
+            let slot = slot_of(&mut slots, &mut waits, load, &open.outcome, false);
             waits.loads[slot].1.push(position);
             if first_of_caller {
                 open.callers += 1;

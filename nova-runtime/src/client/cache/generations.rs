@@ -94,6 +94,13 @@ impl Generations {
         table.trusted && table.unchanged_since(tags, since)
     }
 
+    /// [`Generations::is_current`] of many entries under one read of the table (a batch read's
+    /// ids).
+    pub(crate) fn are_current<'a>(&self, entries: impl Iterator<Item = (&'a [String], u64)>) -> Vec<bool> {
+        let table = self.read();
+        entries.map(|(tags, since)| table.trusted && table.unchanged_since(tags, since)).collect()
+    }
+
     /// Whether a load that started at tick `since` may still be shared with a new caller: none
     /// of its tags changed since, and the feed did not come back since (whether it is up now
     /// does not matter: sharing a load never serves anything older than the load).

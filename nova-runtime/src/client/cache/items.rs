@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 
-use super::{CacheKey, Lookup, ResponseCache, Snapshot, hex};
+use super::{CacheKey, Level, Lookup, ResponseCache, Snapshot, hex, now_ms};
 use crate::rpc::{CachePolicy, RpcDescriptor};
 
 /// How long an id the owner reported as missing is remembered as missing, at most (the
@@ -58,9 +58,9 @@ impl Item {
 }
 
 impl ResponseCache {
-    /// The key of `id`'s entry for the batch RPC `rpc`, asked in `scope` for `viewer` (see
-    /// `client::credentials_and_scope`).
-    pub fn item_key(&self, rpc: &RpcDescriptor, scope: &str, id: &str, viewer: Option<&str>) -> CacheKey {
+    /// The in-process key of `id`'s entry for the batch RPC `rpc`, asked in `scope`: cheap, and
+    /// all an L1 hit needs.
+    fn item_l1_key(rpc: &RpcDescriptor, scope: &str, id: &str) -> Arc<[u8]> {
         // 0xff after the schema: never the first byte of a scope (UTF-8), so an item key never
         // equals a request key of the same RPC.
         let mut l1 = Vec::with_capacity(rpc.service.len() + rpc.method.len() + scope.len() + id.len() + 12);
@@ -73,6 +73,16 @@ impl ResponseCache {
         l1.extend_from_slice(scope.as_bytes());
         l1.push(0);
         l1.extend_from_slice(id.as_bytes());
+        Arc::from(l1)
+    }
+
+    /// The key of `id`'s entry for the batch RPC `rpc`, asked in `scope` for `viewer` (see
+    /// `client::credentials_and_scope`).
+    pub fn item_key(&self, rpc: &RpcDescriptor, scope: &str, id: &str, viewer: Option<&str>) -> CacheKey {
+        self.item_key_from(Self::item_l1_key(rpc, scope, id), rpc, scope, id, viewer)
+    }
+
+    fn item_key_from(&self, l1: Arc<[u8]>, rpc: &RpcDescriptor, scope: &str, id: &str, viewer: Option<&str>) -> CacheKey {
         let digest = hex(&Sha256::new().chain_update(scope.as_bytes()).chain_update([0]).chain_update(id.as_bytes()).finalize());
         let l2 = format!("{}:i:{}:{}:{:016x}:{digest}", self.prefix, rpc.service, rpc.method, rpc.schema);
         // Tag 0 (what `invalidate_key` bumps) is the id itself.
@@ -80,26 +90,52 @@ impl ResponseCache {
         if let Some(viewer) = viewer.filter(|viewer| *viewer != id) {
             tags.push(self.entity_tag(viewer));
         }
-        CacheKey { l1: Arc::from(l1), l2, tags: Arc::from(tags) }
+        CacheKey { l1, l2, tags: Arc::from(tags) }
     }
 
-    /// Looks each key up in L1, then every key L1 had no fresh entry for in L2, in one round
-    /// trip. For each key: what was found (L1's stale entry is kept if L2 has nothing better),
-    /// and what L2 saw of its generations (for the load that follows a miss).
-    pub async fn lookup_items(&self, keys: &[CacheKey]) -> Vec<(Lookup, Snapshot)> {
-        let mut found = Vec::with_capacity(keys.len());
+    /// Looks `ids` of the batch RPC `rpc` up in L1 (one pass over the invalidations heard),
+    /// then every id L1 had no fresh entry for in L2, in one round trip. For each id: what was
+    /// found (L1's stale entry is kept if L2 has nothing better), what L2 saw of its
+    /// generations, and, unless L1 answered, its full key (for the load that follows a miss).
+    pub async fn lookup_items(
+        &self,
+        rpc: &RpcDescriptor,
+        scope: &str,
+        ids: &[String],
+        viewer: Option<&str>,
+    ) -> Vec<(Lookup, Snapshot, Option<CacheKey>)> {
+        let keys: Vec<Arc<[u8]>> = ids.iter().map(|id| Self::item_l1_key(rpc, scope, id)).collect();
+        let mut entries = Vec::with_capacity(keys.len());
+        for key in &keys {
+            entries.push(self.l1.get(key).await);
+        }
+        let current = self.generations.are_current(entries.iter().flatten().map(|e| (&e.tags[..], e.loaded_at)));
+        let now = now_ms();
+        let mut current = current.into_iter();
+        let mut found = Vec::with_capacity(ids.len());
         let mut ask = Vec::new();
-        for (index, key) in keys.iter().enumerate() {
-            let lookup = self.lookup_l1(&key.l1).await;
-            if !matches!(lookup, Lookup::Fresh(..)) {
-                ask.push(index);
+        for ((id, key), entry) in ids.iter().zip(keys).zip(entries) {
+            let lookup = match entry {
+                Some(entry) if current.next().unwrap_or(false) => {
+                    if now < entry.fresh_until_ms {
+                        Lookup::Fresh(entry.payload.clone(), Level::L1)
+                    } else {
+                        Lookup::Stale(entry.payload.clone())
+                    }
+                }
+                _ => Lookup::Miss,
+            };
+            if matches!(lookup, Lookup::Fresh(..)) {
+                found.push((lookup, Snapshot::default(), None));
+            } else {
+                ask.push(found.len());
+                found.push((lookup, Snapshot::default(), Some(self.item_key_from(key, rpc, scope, id, viewer))));
             }
-            found.push((lookup, Snapshot::default()));
         }
         if ask.is_empty() || self.l2.is_none() {
             return found;
         }
-        let asked: Vec<CacheKey> = ask.iter().map(|&index| keys[index].clone()).collect();
+        let asked: Vec<CacheKey> = ask.iter().filter_map(|&index| found[index].2.clone()).collect();
         for (index, (lookup, snapshot)) in ask.into_iter().zip(self.lookup_l2_many(&asked).await) {
             let slot = &mut found[index];
             slot.1 = snapshot;
