@@ -422,6 +422,10 @@ async fn level<S: Side>(name: &'static str, side: &Arc<S>, stream: &Stream, task
             })
         })
         .collect();
+    if tasks == 0 {
+        // The write mix alone, for the level's length.
+        tokio::time::sleep(duration).await;
+    }
     let (mut micros, mut read_errors) = (Vec::new(), 0);
     for reader in readers {
         let (m, e) = reader.await.unwrap();
@@ -562,7 +566,7 @@ async fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for l in &all {
-        let rate = l.hit_rate.map_or_else(|| "-".to_string(), |r| format!("{:.1} %", r * 100.0));
+        let rate = l.hit_rate.filter(|_| l.tasks > 0).map_or_else(|| "-".to_string(), |r| format!("{:.1} %", r * 100.0));
         println!(
             "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {} | {:.2} | {:.0} | {rate} |",
             l.side,

@@ -13,8 +13,9 @@
 //! - **nova, cache off** (diagnostic): the same RPC through the generated client without a
 //!   cache, to separate what the cache costs from what the call costs.
 //! - **nova, per id** (diagnostic, 16 tasks only): the same batches as 20 concurrent `GetUser` calls through
-//!   the same kind of client, which the runtime caches per user id. It shows what the batch
-//!   RPC would gain if its cache were per entity rather than per request.
+//!   the same kind of client. GetUser shares GetUsersByIds's per-id entries and its concurrent
+//!   misses are gathered into GetUsersByIds calls (the spec's `per_id`): it shows what
+//!   gathering costs against one batch call.
 //!
 //! Both databases get the same 100 000 users by one `INSERT ... SELECT generate_series`
 //! (Register would hash 100 000 passwords with Argon2id: hours). Requests are batches of 20
