@@ -5,6 +5,11 @@
 //!   gives new keys, so old bytes are never decoded as the new message.
 //! - **Single flight** (`single_flight.rs`): concurrent misses on one key make one upstream
 //!   call, owned by the cache rather than by a caller, so callers may give up at any time.
+//! - **Per-id entries** (`items.rs`): a batch read the spec declares `per_id` is cached one
+//!   entry per id, not per request (see `client/batch.rs`); many keys are looked up in L2 in
+//!   one round trip.
+//! - **Write-backs** (`writer.rs`): queued and written to Redis by one task per cache, many
+//!   entries per script call, never on a caller's path.
 //! - **Invalidation** by key or by entity id works through *generations*: every key has tags
 //!   (its own, plus one per entity the request names) and each tag a counter in Redis. An L2
 //!   entry remembers the generations it was loaded under and is only served while they are
