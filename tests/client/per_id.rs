@@ -145,12 +145,23 @@ async fn an_invalidation_drops_exactly_its_id() {
     server.stop().await.unwrap();
 }
 
+/// A GetUser of `id` through `client`, running on its own.
+fn reading(client: &AuthClient, id: &str) -> tokio::task::JoinHandle<Result<String, tonic::Status>> {
+    let (client, id) = (client.clone(), id.to_string());
+    tokio::spawn(async move { name(&client, &id).await })
+}
+
+/// Makes `scripted` hold the first call it sees at the returned gate (and refuse batches asking
+/// for `refuse_id`, if given).
+fn hold_first(scripted: &Scripted, refuse_id: Option<&str>) -> Gate {
+    let gate = Gate::default();
+    scripted.set(Script { hold: Some(Hold::first(1, &gate)), refuse_id: refuse_id.map(String::from), ..Script::default() });
+    gate
+}
+
 /// Starts a read of `id` whose load the server holds at its gate (the first call it sees).
-async fn held(scripted: &Scripted, client: &AuthClient, id: &'static str) -> tokio::task::JoinHandle<Result<String, tonic::Status>> {
-    let reader = tokio::spawn({
-        let client = client.clone();
-        async move { name(&client, id).await }
-    });
+async fn held(scripted: &Scripted, client: &AuthClient, id: &str) -> tokio::task::JoinHandle<Result<String, tonic::Status>> {
+    let reader = reading(client, id);
     scripted.wait_for_calls(1).await;
     reader
 }
@@ -163,23 +174,14 @@ async fn single_reads_missed_while_a_load_is_in_the_air_go_together_when_it_land
     for (n, id) in names.iter().enumerate() {
         scripted.put_user(&format!("g{n}"), id);
     }
-    let gate = Gate::default();
-    scripted.set(Script { hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let gate = hold_first(&scripted, None);
     let server = start_scripted(&scripted).await;
     let a = client(&server.uri(), &redis, HOUR).await;
     // Nothing in the air: the first miss goes at once (and is held there).
     let first = held(&scripted, &a, "u1").await;
-    let readers: Vec<_> = (0..20)
-        .map(|n| {
-            let a = a.clone();
-            tokio::spawn(async move { name(&a, &format!("g{n}")).await })
-        })
-        .collect();
+    let readers: Vec<_> = (0..20).map(|n| reading(&a, &format!("g{n}"))).collect();
     // A twenty-first reader of an id already gathering shares its slot.
-    let twin = tokio::spawn({
-        let a = a.clone();
-        async move { name(&a, "g0").await }
-    });
+    let twin = reading(&a, "g0");
     until("the readers gathered", || async { a.core().ids_gathering() == 20 }).await;
     assert_eq!(scripted.calls(), 1, "nothing more is sent while the first load is in the air");
     gate.open();
@@ -202,15 +204,11 @@ async fn single_reads_missed_while_a_load_is_in_the_air_go_together_when_it_land
 async fn a_batch_call_sends_the_gathered_ids_at_once() {
     let redis = RedisPrefix::new();
     let scripted = world();
-    let gate = Gate::default();
-    scripted.set(Script { hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let gate = hold_first(&scripted, None);
     let server = start_scripted(&scripted).await;
     let a = client(&server.uri(), &redis, HOUR).await;
     let first = held(&scripted, &a, "u1").await;
-    let second = tokio::spawn({
-        let a = a.clone();
-        async move { name(&a, "u2").await }
-    });
+    let second = reading(&a, "u2");
     until("the reader gathered", || async { a.core().ids_gathering() == 1 }).await;
     assert_eq!(users(&a, &["u3"]).await.0, ids(&["cy"]), "the batch call does not wait for the load in the air");
     assert_eq!(second.await.unwrap().unwrap(), "bob");
@@ -224,8 +222,7 @@ async fn a_batch_call_sends_the_gathered_ids_at_once() {
 async fn a_single_read_waits_at_most_half_its_deadline_behind_a_load_in_the_air() {
     let redis = RedisPrefix::new();
     let scripted = world();
-    let gate = Gate::default();
-    scripted.set(Script { hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let gate = hold_first(&scripted, None);
     let server = start_scripted(&scripted).await;
     // A window of an hour, a deadline of 2 s: the second load must leave after 1 s at the latest
     // though the first never lands.
@@ -246,16 +243,12 @@ async fn a_single_read_waits_at_most_half_its_deadline_behind_a_load_in_the_air(
 async fn calls_for_different_principals_are_never_gathered_together() {
     let redis = RedisPrefix::new();
     let scripted = world();
-    let gate = Gate::default();
-    scripted.set(Script { hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let gate = hold_first(&scripted, None);
     let server = start_scripted(&scripted).await;
     let a = client(&server.uri(), &redis, HOUR).await;
     // An anonymous load held in the air, an anonymous reader gathering behind it...
     let first = held(&scripted, &a, "u1").await;
-    let anonymous = tokio::spawn({
-        let a = a.clone();
-        async move { name(&a, "u2").await }
-    });
+    let anonymous = reading(&a, "u2");
     until("the anonymous reader gathered", || async { a.core().ids_gathering() == 1 }).await;
     // ...and readers with a token: their group is another, with nothing in the air, so they go
     // at once, carrying their token. This server has no token issuer: it refuses them before
@@ -278,19 +271,12 @@ async fn calls_for_different_principals_are_never_gathered_together() {
 async fn a_refused_gathered_load_is_made_again_for_each_caller_alone() {
     let redis = RedisPrefix::new();
     let scripted = world();
-    let gate = Gate::default();
-    scripted.set(Script { refuse_id: Some("bad".into()), hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let gate = hold_first(&scripted, Some("bad"));
     let server = start_scripted(&scripted).await;
     let a = client(&server.uri(), &redis, HOUR).await;
     let first = held(&scripted, &a, "u3").await;
-    let good = tokio::spawn({
-        let a = a.clone();
-        async move { name(&a, "u1").await }
-    });
-    let bad = tokio::spawn({
-        let a = a.clone();
-        async move { name(&a, "bad").await }
-    });
+    let good = reading(&a, "u1");
+    let bad = reading(&a, "bad");
     until("both gathered", || async { a.core().ids_gathering() == 2 }).await;
     assert_eq!(users(&a, &["u2"]).await.0, ids(&["bob"]), "an innocent batch caller gets its answer");
     assert_eq!(good.await.unwrap().unwrap(), "ada", "so does an innocent single caller");
@@ -404,8 +390,7 @@ async fn single(core: &ClientCore, id: &str) -> Result<String, tonic::Status> {
 async fn a_caller_that_joined_a_load_in_the_air_asks_again_alone_when_it_is_refused() {
     let redis = RedisPrefix::new();
     let scripted = world();
-    let gate = Gate::default();
-    scripted.set(Script { refuse_id: Some("bad".into()), hold: Some(Hold::first(1, &gate)), ..Script::default() });
+    let gate = hold_first(&scripted, Some("bad"));
     let server = start_scripted(&scripted).await;
     // A target name of this test's own: its coalesced counter is this test's alone.
     let target = unique_target("per-id-joined");
